@@ -1,0 +1,383 @@
+"""Compile parsed templates into Python functions.
+
+Each named tree becomes one Python function ``(dot, write, state)`` in a generated module,
+so rendering costs Python bytecode, not tree walking. Go variables become local variables
+(renamed per declaration, which gives Go's lexical scoping), ``with``/``range`` bind a new
+local for dot, ``and``/``or`` become conditional expressions so they short-circuit, and
+pipeline stages run left to right through assignment expressions. Every generated line
+records the template position it came from, so execution errors point at the source.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from orkestra.template import nodes as n
+from orkestra.template import values as v
+from orkestra.template.errors import TemplateSyntaxError
+from orkestra.template.functions import FuncTable
+from orkestra.template.gofmt import GoInt
+
+TreeFunc = Callable[[Any, Callable[[str], None], Any], None]
+
+# Python refuses more than 20 statically nested blocks; keep a margin for the function body.
+MAX_NESTING = 18
+
+_file_ids = itertools.count()
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """The functions of one template set and the source map for error reporting."""
+
+    functions: dict[str, TreeFunc]
+    filename: str
+    positions: dict[int, tuple[int, str]]  # python line -> (template offset, context)
+
+
+class _Scope:
+    """Variables visible at a point of one tree: Go name -> Python local."""
+
+    def __init__(self) -> None:
+        self.stack: list[tuple[str, str]] = [("$", "d0")]
+
+    def mark(self) -> int:
+        return len(self.stack)
+
+    def pop(self, mark: int) -> None:
+        del self.stack[mark:]
+
+    def lookup(self, name: str) -> str | None:
+        for go_name, py_name in reversed(self.stack):
+            if go_name == name:
+                return py_name
+        return None
+
+
+class _TreeCompiler:
+    def __init__(self, module: _Module, funcs: FuncTable) -> None:
+        self.m = module
+        self.funcs = funcs
+        self.scope = _Scope()
+        self.dot = "d0"
+        self.depth = 0
+
+    # -- statements -----------------------------------------------------------------
+    def emit(self, code: str, node: n.Node | None = None, context: str = "") -> None:
+        self.m.emit(code, self.depth, node, context)
+
+    def block(self, body: n.ListNode) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise TemplateSyntaxError("template nesting too deep", pos=body.pos)
+        before = len(self.m.lines)
+        for node in body.nodes:
+            self.statement(node)
+        if len(self.m.lines) == before:
+            self.emit("pass")
+        self.depth -= 1
+
+    def statement(self, node: n.Node) -> None:
+        if isinstance(node, n.TextNode):
+            self.emit(f"_w({node.text!r})")
+        elif isinstance(node, n.ActionNode):
+            self.action(node)
+        elif isinstance(node, n.IfNode):
+            self.if_or_with(node, with_dot=False)
+        elif isinstance(node, n.WithNode):
+            self.if_or_with(node, with_dot=True)
+        elif isinstance(node, n.RangeNode):
+            self.range(node)
+        elif isinstance(node, n.TemplateNode):
+            self.template_call(node)
+        elif isinstance(node, n.BreakNode):
+            self.emit("break")
+        elif isinstance(node, n.ContinueNode):
+            self.emit("continue")
+
+    def action(self, node: n.ActionNode) -> None:
+        ctx = str(node.pipe)
+        if node.pipe.decl:
+            self.declare(node.pipe, self.pipe(node.pipe), node, ctx)
+        else:
+            self.emit(f"_w(_s({self.pipe(node.pipe)}))", node, ctx)
+
+    def declare(self, pipe: n.PipeNode, expr: str, node: n.Node, ctx: str) -> str:
+        """Assign a pipeline's value to its declared/assigned variables; returns a local."""
+        targets = [self.variable_target(var.idents[0], pipe.is_assign, node)
+                   for var in pipe.decl]
+        self.emit(f"{' = '.join(targets)} = _nv({expr})", node, ctx)
+        return targets[-1]
+
+    def variable_target(self, name: str, is_assign: bool, node: n.Node) -> str:
+        if is_assign:
+            existing = self.scope.lookup(name)
+            if existing is not None:
+                return existing
+            self.emit(f"_fail({f'undefined variable: {name}'!r})", node, name)
+        py_name = self.m.new_name("v")
+        self.scope.stack.append((name, py_name))
+        return py_name
+
+    def if_or_with(self, node: n.BranchNode, with_dot: bool) -> None:
+        mark = self.scope.mark()
+        ctx = str(node.pipe)
+        expr = self.pipe(node.pipe)
+        if node.pipe.decl:
+            expr = self.declare(node.pipe, expr, node, ctx)
+        outer_dot = self.dot
+        if with_dot:
+            new_dot = self.m.new_name("d")
+            self.emit(f"{new_dot} = _nv({expr})", node, ctx)
+            self.emit(f"if _t({new_dot}):", node, ctx)
+            self.dot = new_dot
+        else:
+            self.emit(f"if _t({expr}):", node, ctx)
+        self.block(node.body)
+        self.dot = outer_dot
+        if node.else_body is not None:
+            self.emit("else:")
+            self.block(node.else_body)
+        self.scope.pop(mark)
+
+    def range(self, node: n.RangeNode) -> None:
+        mark = self.scope.mark()
+        ctx = str(node.pipe)
+        value = self.m.new_name("r")
+        self.emit(f"{value} = {self.pipe(node.pipe)}", node, ctx)
+        decl = node.pipe.decl
+        targets = []
+        if decl:
+            targets = [self.variable_target(var.idents[0], node.pipe.is_assign, node)
+                       for var in decl]
+            self.emit(f"{' = '.join(targets)} = _nv({value})", node, ctx)
+        items = self.m.new_name("i")
+        helper = "_rp" if len(decl) == 2 else "_rv"
+        self.emit(f"{items} = {helper}({value})", node, ctx)
+        if node.else_body is not None:
+            self.emit(f"if {items}:")
+            self.depth += 1
+        outer_dot = self.dot
+        self.dot = self.m.new_name("d")
+        if len(decl) == 2:
+            self.emit(f"for {targets[0]}, {self.dot} in {items}:", node, ctx)
+        else:
+            self.emit(f"for {self.dot} in {items}:", node, ctx)
+        if decl:
+            self.depth += 1
+            self.emit(f"{targets[-1]} = {self.dot}")
+            self.depth -= 1
+        self.block(node.body)
+        self.dot = outer_dot
+        if node.else_body is not None:
+            self.depth -= 1
+            self.emit("else:")
+            self.block(node.else_body)
+        self.scope.pop(mark)
+
+    def template_call(self, node: n.TemplateNode) -> None:
+        ctx = str(node)
+        if node.pipe is None:
+            arg = "_MISSING"
+        elif node.pipe.decl:
+            arg = self.declare(node.pipe, self.pipe(node.pipe), node, ctx)
+        else:
+            arg = f"_nv({self.pipe(node.pipe)})"
+        self.emit(f"_x.call({node.name!r}, {arg}, _w)", node, ctx)
+
+    # -- expressions ------------------------------------------------------------------
+    def pipe(self, pipe: n.PipeNode) -> str:
+        expr: str | None = None
+        for cmd in pipe.cmds:
+            expr = self.command(cmd, expr)
+        assert expr is not None
+        return expr
+
+    def command(self, cmd: n.CommandNode, final: str | None) -> str:
+        first, args = cmd.args[0], cmd.args[1:]
+        has_args = bool(args) or final is not None
+        if isinstance(first, n.IdentifierNode):
+            return self.call(first.name, args, final)
+        if isinstance(first, n.FieldNode):
+            return self.field(self.dot, first.idents, has_args)
+        if isinstance(first, n.ChainNode):
+            return self.field(self.chain_base(first), first.fields, has_args)
+        if isinstance(first, n.VariableNode):
+            var = self.variable(first)
+            if len(first.idents) > 1:
+                return self.field(var, first.idents[1:], has_args)
+            return self.not_a_function(first, has_args) or var
+        if has_args:
+            return self.not_a_function(first, True)
+        if isinstance(first, n.PipeNode):
+            return self.pipe(first)
+        if isinstance(first, n.NilNode):
+            return self.fail("nil is not a command")
+        return self.literal(first)
+
+    def not_a_function(self, node: n.Node, has_args: bool) -> str:
+        return self.fail(f"can't give argument to non-function {node}") if has_args else ""
+
+    def fail(self, message: str) -> str:
+        return f"_fail({message!r})"
+
+    def field(self, receiver: str, idents: tuple[str, ...], has_args: bool) -> str:
+        if not has_args:
+            return f"_fc({receiver}, {idents!r})"
+        head = f"_fc({receiver}, {idents[:-1]!r})" if len(idents) > 1 else receiver
+        return f"_fcall({head}, {idents[-1]!r})"
+
+    def chain_base(self, chain: n.ChainNode) -> str:
+        if isinstance(chain.node, n.PipeNode):
+            return f"_nv({self.pipe(chain.node)})"
+        return self.arg(chain.node)
+
+    def variable(self, node: n.VariableNode) -> str:
+        name = node.idents[0]
+        py_name = self.scope.lookup(name)
+        if py_name is None:
+            return self.fail(f"undefined variable: {name}")
+        return py_name
+
+    def arg(self, node: n.Node) -> str:
+        if isinstance(node, n.DotNode):
+            return self.dot
+        if isinstance(node, n.NilNode):
+            return "_MISSING"
+        if isinstance(node, n.FieldNode):
+            return self.field(self.dot, node.idents, False)
+        if isinstance(node, n.VariableNode):
+            var = self.variable(node)
+            return self.field(var, node.idents[1:], False) if len(node.idents) > 1 else var
+        if isinstance(node, n.PipeNode):
+            return self.pipe(node)
+        if isinstance(node, n.IdentifierNode):
+            return self.call(node.name, [], None)
+        if isinstance(node, n.ChainNode):
+            return self.field(self.chain_base(node), node.fields, False)
+        return self.literal(node)
+
+    def literal(self, node: n.Node) -> str:
+        if isinstance(node, n.StringNode):
+            return repr(node.text)
+        if isinstance(node, n.BoolNode):
+            return "True" if node.value else "False"
+        if isinstance(node, n.DotNode):
+            return self.dot
+        if isinstance(node, n.NumberNode):
+            return self.number(node)
+        raise AssertionError(f"unexpected literal node {node!r}")  # parser guarantees
+
+    def number(self, node: n.NumberNode) -> str:
+        text = node.text
+        if node.is_complex:
+            return self.m.constant(node.complex_value)
+        looks_float = any(c in text for c in ".eEpP") and not (
+            text[:2] in ("0x", "0X") and not any(c in text for c in "pP")) \
+            and not text.startswith("'")
+        if node.is_float and looks_float:
+            return self.m.constant(node.float_value)
+        if node.is_int:
+            return self.m.constant(GoInt(node.int_value))
+        return self.fail(f"{text} overflows int")
+
+    def call(self, name: str, args: list[n.Node], final: str | None) -> str:
+        fn = self.funcs[name]
+        count = len(args) + (final is not None)
+        problem = fn.arity_error(count)
+        if problem is not None:
+            return self.fail(problem)
+        if name in ("and", "or"):
+            return self.and_or(name, args, final)
+        parts = [self.arg(a) for a in args]
+        if final is not None:
+            if parts:
+                first = self.m.new_name("p")
+                parts.append(first)
+                callee = self.m.function(name, fn)
+                state = "_x, " if fn.needs_state else ""
+                return f"(({first} := {final}), {callee}({state}{', '.join(parts)}))[1]"
+            parts.append(final)
+        callee = self.m.function(name, fn)
+        if fn.needs_state:
+            parts.insert(0, "_x")
+        return f"{callee}({', '.join(parts)})"
+
+    def and_or(self, name: str, args: list[n.Node], final: str | None) -> str:
+        exprs = [self.arg(a) for a in args]
+        if final is not None:
+            tmp = self.m.new_name("p")
+            result = tmp
+            prefix = f"({tmp} := {final}), "
+        else:
+            result = exprs.pop()
+            prefix = ""
+        test = "not _t" if name == "and" else "_t"
+        for expr in reversed(exprs):
+            tmp = self.m.new_name("p")
+            result = f"({tmp} if {test}({tmp} := {expr}) else {result})"
+        if prefix:
+            return f"({prefix}{result})[1]"
+        return result
+
+
+class _Module:
+    """The generated Python module for one template set."""
+
+    def __init__(self, funcs: FuncTable, mode: str) -> None:
+        self.lines: list[str] = []
+        self.positions: dict[int, tuple[int, str]] = {}
+        self.counter = itertools.count()
+        self.namespace: dict[str, Any] = {
+            "_s": v.to_text, "_t": v.truth, "_nv": v.nil_to_missing,
+            "_fc": v.make_field_chain(mode), "_fcall": v.make_field_call(mode),
+            "_rv": v.range_values, "_rp": v.range_pairs, "_fail": v.fail,
+            "_MISSING": v.MISSING,
+        }
+        self.bound: dict[str, str] = {}
+        self.funcs = funcs
+
+    def new_name(self, prefix: str) -> str:
+        return f"{prefix}{next(self.counter) + 1}"
+
+    def constant(self, value: Any) -> str:
+        name = f"_k{next(self.counter)}"
+        self.namespace[name] = value
+        return name
+
+    def function(self, name: str, fn: Any) -> str:
+        if name not in self.bound:
+            py_name = f"_f{len(self.bound)}"
+            self.namespace[py_name] = fn.bind()
+            self.bound[name] = py_name
+        return self.bound[name]
+
+    def emit(self, code: str, depth: int, node: n.Node | None, context: str) -> None:
+        self.lines.append("    " * (depth + 1) + code)
+        if node is not None:
+            self.positions[len(self.lines)] = (node.pos, context)
+
+
+def compile_trees(trees: dict[str, n.ListNode], funcs: FuncTable, mode: str) -> Compiled:
+    """Compile every tree of a template set into Python functions."""
+    module = _Module(funcs, mode)
+    names: dict[str, str] = {}
+    for index, (tree_name, root) in enumerate(trees.items()):
+        py_name = f"_tree{index}"
+        names[tree_name] = py_name
+        module.lines.append(f"def {py_name}(d0, _w, _x):")
+        compiler = _TreeCompiler(module, funcs)
+        compiler.depth = -1
+        compiler.block(root)
+    filename = f"<orkestra-template-{next(_file_ids)}>"
+    source = "\n".join(module.lines) + "\n"
+    try:
+        code = compile(source, filename, "exec")
+    except (SyntaxError, RecursionError, MemoryError) as exc:
+        raise TemplateSyntaxError(f"template too complex to compile: {exc}") from None
+    exec(code, module.namespace)
+    functions = {tree: module.namespace[py] for tree, py in names.items()}
+    return Compiled(functions, filename, module.positions)
