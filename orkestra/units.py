@@ -1,0 +1,69 @@
+"""Durations as Orkestra patterns write them.
+
+Go's ``time.ParseDuration`` units (``ns us ms s m h``) plus the calendar units Orkestra adds
+for secret rotation and windows: ``d`` (day), ``w`` (week), ``mo`` (30 days), ``y`` (365
+days). Components may repeat and carry decimals: ``1h30m``, ``1.5d``, ``2w3d``.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNIT_SECONDS = {
+    "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
+    "h": 3600.0, "d": 86400.0, "w": 604800.0, "mo": 2592000.0, "y": 31536000.0,
+}
+_COMPONENT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(mo|ns|us|µs|μs|ms|s|m|h|d|w|y)")
+
+
+class DurationError(ValueError):
+    """Not a valid duration."""
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``text`` such as ``30s``, ``1h30m`` or ``30d``; raises DurationError."""
+    s = text.strip()
+    sign = 1.0
+    if s[:1] in ("+", "-"):
+        sign = -1.0 if s[0] == "-" else 1.0
+        s = s[1:]
+    if s == "0":
+        return 0.0
+    if not s:
+        raise DurationError(f"invalid duration {text!r}")
+    total = 0.0
+    pos = 0
+    while pos < len(s):
+        match = _COMPONENT.match(s, pos)
+        if match is None:
+            raise DurationError(
+                f"invalid duration {text!r} (expected a number and a unit such as 30s, 5m, "
+                "1h30m, 7d, 2w, 1mo, 1y)")
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        pos = match.end()
+    return sign * total
+
+
+def is_duration(text: str) -> bool:
+    try:
+        parse_duration(text)
+    except DurationError:
+        return False
+    return True
+
+
+def format_duration(seconds: float) -> str:
+    """Short human form: ``14ms``, ``1.4s``, ``48s``, ``3m20s``, ``2h5m``, ``3d``."""
+    if seconds < 1:
+        return f"{round(seconds * 1000)}ms"
+    if seconds < 10:
+        return f"{seconds:.1f}s".replace(".0s", "s")
+    if seconds < 60:
+        return f"{round(seconds)}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs}s" if secs else f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    return f"{hours // 24}d"
