@@ -1,0 +1,16 @@
+"""Composition: turn pattern documents into what a runtime runs.
+
+This package owns everything that combines files: motif expansion into CRDs (with input
+binding and load-time condition splitting), ``include:`` files, ``crdFile`` cross-checks,
+and Komposer imports with per-CRD overrides. The result, :class:`Composed`, is the input of
+``ork template``, the simulator and the runtime.
+"""
+
+from orkestra.compose.composed import Composed, prune
+from orkestra.compose.katalog import compose_katalog
+from orkestra.compose.komposer import compose_komposer
+from orkestra.compose.motifs import MotifResolver
+from orkestra.compose.load import compose_file
+
+__all__ = ["Composed", "MotifResolver", "compose_file", "compose_katalog", "compose_komposer",
+           "prune"]

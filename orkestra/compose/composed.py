@@ -1,0 +1,69 @@
+"""The result of composition: every CRD a runtime would run, with all imports resolved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from orkestra.model.document import Document
+from orkestra.model.errors import Problem
+from orkestra.model.formats import API_VERSION
+from orkestra.model.origins import Origins
+from orkestra.template import UserNote
+
+
+@dataclass
+class Composed:
+    """A katalog or komposer after motif expansion, includes and overrides.
+
+    ``crds`` holds G2 CRD entries keyed by name; ``origins`` maps paths such as
+    ``("spec", "crds", name, ...)`` back to the file and line each part came from.
+    """
+
+    source: Document
+    metadata: dict[str, Any]
+    crds: dict[str, dict[str, Any]]
+    origins: Origins
+    top: dict[str, Any] = field(default_factory=dict)
+    crd_manifests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    documents: list[Document] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("name", ""))
+
+    @property
+    def version(self) -> str:
+        return str(self.metadata.get("version", ""))
+
+    @property
+    def notes(self) -> list[UserNote]:
+        functions = (self.top.get("notes") or {}).get("functions") or []
+        return [UserNote(f["name"], f["expression"], f.get("description", ""))
+                for f in functions]
+
+    @property
+    def enabled_crds(self) -> dict[str, dict[str, Any]]:
+        return {n: e for n, e in self.crds.items() if e.get("enabled", True) is not False}
+
+    def as_katalog(self) -> dict[str, Any]:
+        """The runtime view, G2 layout: what ``ork template`` prints."""
+        meta = {k: self.metadata[k] for k in ("name", "version", "author", "description")
+                if self.metadata.get(k) not in (None, "")}
+        out: dict[str, Any] = {"apiVersion": API_VERSION, "kind": "Katalog", "metadata": meta}
+        for key in ("notes", "profiles", "security"):
+            if self.top.get(key):
+                out[key] = self.top[key]
+        out["spec"] = {"crds": self.crds}
+        return prune(out)
+
+
+def prune(node: Any) -> Any:
+    """Drop empty maps, lists and strings (and None), recursively."""
+    if isinstance(node, dict):
+        out = {k: prune(v) for k, v in node.items()}
+        return {k: v for k, v in out.items() if v not in (None, "", [], {})}
+    if isinstance(node, list):
+        return [prune(v) for v in node]
+    return node

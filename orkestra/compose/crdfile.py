@@ -1,0 +1,84 @@
+"""``crdFile``: read the CRD manifest, cross-check it with ``apiTypes``, fill the gaps.
+
+The manifest's group, kinds, plural, versions and scope are compared with what the katalog
+declares; fields the katalog leaves out are taken from the manifest. The parsed manifest is
+kept on the composition (the simulator uses its OpenAPI schema for defaulting/validation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orkestra.compose.composed import Composed
+from orkestra.model.document import Document
+from orkestra.model.errors import PatternError, Problem, YamlPath
+from orkestra.model.source import SourceDoc, load_documents
+
+
+def find_crd(sources: list[SourceDoc]) -> SourceDoc | None:
+    for source in sources:
+        if isinstance(source.data, dict) and \
+                source.data.get("kind") == "CustomResourceDefinition":
+            return source
+    return None
+
+
+def crd_identity(crd: dict[str, Any]) -> dict[str, Any]:
+    """group, kind, plural, versions, storage version and scope of a CRD manifest."""
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    versions = [v for v in spec.get("versions") or [] if isinstance(v, dict)]
+    storage = next((v.get("name") for v in versions if v.get("storage")),
+                   versions[0].get("name") if versions else None)
+    return {"group": spec.get("group"), "kind": names.get("kind"),
+            "plural": names.get("plural"), "versions": [v.get("name") for v in versions],
+            "version": storage, "namespaced": spec.get("scope", "Namespaced") != "Cluster"}
+
+
+def apply_crd_file(doc: Document, entry: dict[str, Any], crd_path: YamlPath,
+                   composed: Composed) -> list[Problem]:
+    ref = entry.get("crdFile")
+    if not isinstance(ref, str) or "{{" in ref:
+        return []
+    if ref.startswith(("https://", "http://")):
+        return [doc.problem(crd_path + ("crdFile",), f"{ref} is remote and was not checked",
+                            severity="warning")]
+    try:
+        sources = load_documents(doc.resolve_path(ref), display=ref)
+    except PatternError as exc:
+        return [doc.problem(crd_path + ("crdFile",), f'cannot read crdFile "{ref}"',
+                            hint=exc.problems[0].message)]
+    found = find_crd(sources)
+    if found is None:
+        return [doc.problem(crd_path + ("crdFile",), f'"{ref}" holds no '
+                            "CustomResourceDefinition", expected="a manifest with kind: "
+                            "CustomResourceDefinition (apiextensions.k8s.io/v1)")]
+    identity = crd_identity(found.data)
+    name = crd_path[-1]
+    composed.crd_manifests[str(name)] = found.data
+    api = entry.setdefault("apiTypes", {})
+    problems: list[Problem] = []
+    for key in ("group", "kind", "plural"):
+        if identity[key] is None:
+            problems.append(found.problem(("spec",), f"the CRD has no {key}"))
+        elif key not in api:
+            api[key] = identity[key]
+        elif api[key] != identity[key]:
+            problems.append(doc.problem(crd_path + ("apiTypes", key),
+                                        f'{key} "{api[key]}" does not match {ref} '
+                                        f'("{identity[key]}")',
+                                        hint=f"set apiTypes.{key} to {identity[key]}"))
+    if "version" not in api and identity["version"]:
+        api["version"] = identity["version"]
+    elif api.get("version") not in identity["versions"]:
+        problems.append(doc.problem(crd_path + ("apiTypes", "version"),
+                                    f'version "{api.get("version")}" is not served by {ref}',
+                                    expected=f"one of {', '.join(map(str, identity['versions']))}"))
+    if "namespaced" in entry and entry["namespaced"] != identity["namespaced"]:
+        scope = "Namespaced" if identity["namespaced"] else "Cluster"
+        problems.append(doc.problem(crd_path + ("namespaced",),
+                                    f"namespaced: {str(entry['namespaced']).lower()} contradicts "
+                                    f"{ref} (scope: {scope})"))
+    elif not identity["namespaced"]:
+        entry["namespaced"] = False
+    return problems

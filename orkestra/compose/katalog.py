@@ -1,0 +1,156 @@
+"""Compose one katalog: includes, katalog-wide imports, per-CRD motif imports."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from orkestra.compose.composed import Composed
+from orkestra.compose.crdfile import apply_crd_file
+from orkestra.compose.includes import merge_profiles, resolve_includes
+from orkestra.compose.motifs import Expansion, MotifResolver, bind_inputs, expand
+from orkestra.model.document import Document
+from orkestra.model.errors import PatternError, Problem, YamlPath
+from orkestra.model.origins import Origins
+
+
+def compose_katalog(doc: Document, motifs: MotifResolver | None = None) -> Composed:
+    """Expand a Katalog document; raises PatternError listing every problem found."""
+    resolver = motifs or MotifResolver()
+    data = copy.deepcopy(doc.data)
+    origins = Origins(doc.source)
+    origins.merge(doc.origins, (), ())
+    problems: list[Problem] = []
+    problems += resolve_includes(doc, data, (), origins)
+    composed = Composed(doc, dict(data.get("metadata") or {}), data["spec"]["crds"], origins,
+                        documents=[doc], warnings=list(doc.warnings))
+    composed.top = {k: v for k, v in data.items()
+                    if k not in ("spec", "metadata", "apiVersion", "kind")}
+    for i, imp in enumerate(data["spec"].get("imports") or []):
+        problems += _katalog_wide_import(doc, imp, ("spec", "imports", i), composed, resolver)
+    for name, entry in composed.crds.items():
+        crd_path = ("spec", "crds", name)
+        problems += apply_crd_file(doc, entry, crd_path, composed)
+        for i, imp in enumerate(entry.pop("imports", None) or []):
+            try:
+                _import_motif(doc, imp, crd_path, ("imports", i), entry, composed, resolver)
+            except PatternError as exc:
+                problems.extend(exc.problems)
+    _add_motif_warnings(composed)
+    errors = [p for p in problems if p.severity == "error"]
+    composed.warnings.extend(p for p in problems if p.severity != "error")
+    if errors:
+        raise PatternError(errors)
+    return composed
+
+
+def _katalog_wide_import(doc: Document, imp: dict[str, Any], path: YamlPath,
+                         composed: Composed, resolver: MotifResolver) -> list[Problem]:
+    """``spec.imports``: only the motif's profiles and notes are taken."""
+    try:
+        motif = resolver.load(imp["motif"], doc, path + ("motif",))
+    except PatternError as exc:
+        return list(exc.problems)
+    if motif not in composed.documents:
+        composed.documents.append(motif)
+    try:
+        if motif.data.get("profiles"):
+            profiles = composed.top.setdefault("profiles", {})
+            merge_profiles(profiles, motif.data["profiles"], ("profiles",), composed.origins,
+                           motif.source)
+    except PatternError as exc:
+        return list(exc.problems)
+    notes = (motif.data.get("notes") or {}).get("functions") or []
+    if notes:
+        mine = composed.top.setdefault("notes", {}).setdefault("functions", [])
+        names = {n["name"] for n in mine}
+        for note in notes:
+            if note["name"] in names:
+                return [doc.problem(path, f'note "{note["name"]}" from motif {motif.name} '
+                                    "clashes with a note of the same name")]
+            mine.append(note)
+    return []
+
+
+def _import_motif(doc: Document, imp: dict[str, Any], crd_path: YamlPath, rel: YamlPath,
+                  entry: dict[str, Any], composed: Composed, resolver: MotifResolver) -> None:
+    path = crd_path + rel
+    motif = resolver.load(imp["motif"], doc, path + ("motif",))
+    if motif not in composed.documents:
+        composed.documents.append(motif)
+    values = bind_inputs(motif, imp.get("with") or {}, doc, path)
+    problems: list[Problem] = []
+    expansion = expand(motif, values, problems)
+    if problems:
+        raise PatternError(problems)
+    merge_expansion(entry, crd_path, expansion, composed.origins, path)
+
+
+def _describe(origins: Origins, path: YamlPath) -> str:
+    doc, original = origins.resolve(path)
+    mark = doc.mark(original)
+    return f"{doc.path}:{mark.line}"
+
+
+def _resource_key(kind: str, item: dict[str, Any]) -> tuple[str, Any] | None:
+    if item.get("forEach") is not None:
+        return None
+    name = item.get("name")
+    if kind == "custom":
+        name = (item.get("metadata") or {}).get("name", name)
+        kind = str(item.get("kind"))
+    return (kind, name) if isinstance(name, str) else None
+
+
+def merge_expansion(entry: dict[str, Any], crd_path: YamlPath, exp: Expansion,
+                    origins: Origins, import_path: YamlPath) -> None:
+    """Append a motif's contribution to a CRD entry (D3: name clashes are errors)."""
+    box = entry.setdefault("operatorBox", {})
+    reconcile = box.setdefault("reconcile", {})
+    box_path = crd_path + ("operatorBox", "reconcile")
+    problems: list[Problem] = []
+    for phase, parts in (("onCreate", exp.on_create), ("onReconcile", exp.on_reconcile)):
+        target = reconcile.setdefault(phase, {})
+        for kind, placed in parts.items():
+            items = target.setdefault(kind, [])
+            for item, motif_path in placed:
+                key = _resource_key(kind, item)
+                clash = next((j for j, other in enumerate(items)
+                              if key is not None and _resource_key(kind, other) == key), None)
+                if clash is not None:
+                    problems.append(origins.problem(
+                        import_path, f'{kind} "{key[1]}" from motif {exp.motif.name} '  # type: ignore[index]
+                        f"({exp.motif.display}:{exp.motif.source.mark(motif_path).line}) clashes "
+                        f"with the one at {_describe(origins, box_path + (phase, kind, clash))}",
+                        hint="rename one of them; a resource name must be unique per kind"))
+                    continue
+                origins.add(box_path + (phase, kind, len(items)), exp.motif.source, motif_path)
+                items.append(item)
+        if not target:
+            del reconcile[phase]
+    if exp.status_fields:
+        fields = box.setdefault("emit", {}).setdefault("status", {}).setdefault("fields", [])
+        for i, f in enumerate(exp.status_fields):
+            origins.add(crd_path + ("operatorBox", "emit", "status", "fields", len(fields)),
+                        exp.motif.source, ("status", "fields", i))
+            fields.append(f)
+    for section, block in (("validation", exp.validation), ("mutation", exp.mutation)):
+        if not block:
+            continue
+        mine = entry.setdefault(section, {})
+        for i, rule in enumerate(block.get("rules") or []):
+            rules = mine.setdefault("rules", [])
+            origins.add(crd_path + (section, "rules", len(rules)), exp.motif.source,
+                        ("admission", section, "rules", i))
+            rules.append(rule)
+        if block.get("external"):
+            mine.setdefault("external", []).extend(block["external"])
+        if section == "mutation" and "mutateFirst" in block and "mutateFirst" not in mine:
+            mine["mutateFirst"] = block["mutateFirst"]
+    if problems:
+        raise PatternError(problems)
+
+
+def _add_motif_warnings(composed: Composed) -> None:
+    for motif in composed.documents[1:]:
+        composed.warnings.extend(motif.warnings)

@@ -1,0 +1,254 @@
+"""Motif expansion: bind inputs, substitute them, split conditions, merge into the CRD.
+
+The algorithm is the original tool's (reference formats §13.3), applied to the parsed data
+rather than to re-serialized YAML text, which gives the same result without the quoting
+hazards of splicing values into YAML:
+
+1. every declared input gets a value: its ``with:`` binding, else its default, else "";
+2. ``{{ .inputs.X }}`` / ``{{ inputs.X }}`` are replaced by the bound text (which may itself
+   be a runtime template such as ``{{ .spec.image }}``); a whole value that was exactly that
+   reference to an integer/number/bool input becomes a typed value when the binding is a
+   literal of that type;
+3. any other ``{{ ... }}`` block that mentions ``inputs`` is rendered against the inputs
+   (``{{ .inputs.a | default .inputs.b }}``), or left as it was if it cannot render alone;
+4. a resource's conditions without any template left are decided now (static: the field
+   text is compared literally), the rest stay for reconcile time;
+5. resources are appended to the CRD's ``onCreate`` (from ``resources.onCreate``) or
+   ``onReconcile`` (everything else), status fields and admission rules are appended too.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orkestra.model.document import Document
+from orkestra.model.errors import PatternError, Problem, YamlPath, did_you_mean
+from orkestra.model.loader import load_document
+from orkestra.template import Renderer, TemplateError
+
+_INPUT_REF = re.compile(r"\{\{\s\.?inputs\.([A-Za-z_][A-Za-z0-9_-]*)\s\}\}")
+_BLOCK = re.compile(r"\{\{.*?\}\}", re.S)
+_PATH_LIKE = re.compile(r"^(spec|status|metadata|children|inputs|external|cross)\.")
+_STATIC_OPS = ("equals", "notEquals", "contains", "prefix", "suffix", "exists", "notExists")
+_TYPED = {"int": int, "integer": int, "number": float, "bool": bool, "boolean": bool}
+_INPUTS_RENDERER = Renderer()
+
+
+class MotifResolver:
+    """Finds and loads motifs named by imports, each file once."""
+
+    def __init__(self) -> None:
+        self._cache: dict[Path, Document] = {}
+
+    def load(self, ref: str, importer: Document, path: YamlPath) -> Document:
+        local = self.local_path(ref, importer, path)
+        resolved = local.resolve()
+        if resolved not in self._cache:
+            self._cache[resolved] = load_document(resolved, kinds=("Motif",),
+                                                  display=_display(local))
+        return self._cache[resolved]
+
+    @staticmethod
+    def local_path(ref: str, importer: Document, path: YamlPath) -> Path:
+        if is_remote_ref(ref):
+            raise PatternError([importer.problem(
+                path, f'cannot resolve motif "{ref}": registry and Git motif imports need '
+                "`ork pull`, which this version does not have yet",
+                hint="import the motif by a local path (./motifs/web-service/motif.yaml)")])
+        return importer.resolve_path(ref)
+
+
+def is_remote_ref(ref: str) -> bool:
+    """Whether a motif reference names a registry or Git location rather than a file."""
+    if ref.startswith(("oci://", "https://", "http://", "git@")):
+        return True
+    if ref.startswith(("./", "../", "/", "~")) or ref.endswith((".yaml", ".yml")):
+        return False
+    return "@" in ref or ":" in ref or "/" in ref
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+Placed = tuple[dict[str, Any], YamlPath]  # a resource and where the motif declares it
+
+
+@dataclass
+class Expansion:
+    """What one motif import contributes to a CRD."""
+
+    motif: Document
+    on_create: dict[str, list[Placed]]
+    on_reconcile: dict[str, list[Placed]]
+    status_fields: list[Any]
+    validation: dict[str, Any]
+    mutation: dict[str, Any]
+
+
+def bind_inputs(motif: Document, bindings: dict[str, Any], importer: Document,
+                path: YamlPath) -> dict[str, str]:
+    """The value of every declared input; missing required and unknown keys are errors."""
+    declared = {spec["name"]: spec for spec in motif.data.get("inputs") or []}
+    problems: list[Problem] = []
+    for key in bindings:
+        if key not in declared:
+            problems.append(importer.problem(
+                path + ("with", key), f'motif {motif.name} has no input "{key}"', key=True,
+                expected=f"one of {', '.join(declared) or '(no inputs)'}",
+                hint=did_you_mean(key, declared)))
+    values: dict[str, str] = {}
+    for name, spec in declared.items():
+        if name in bindings:
+            values[name] = _text(bindings[name])
+        elif spec.get("required"):
+            problems.append(importer.problem(
+                path, f'motif {motif.name} needs input "{name}"',
+                expected=spec.get("description") or f"a value for {name}",
+                hint=f"add {name}: under with:"))
+        else:
+            values[name] = _text(spec.get("default", ""))
+    if problems:
+        raise PatternError(problems)
+    return values
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _typed_literal(text: str, kind: str) -> Any:
+    if kind in ("bool", "boolean"):
+        return {"true": True, "false": False}.get(text)
+    try:
+        return _TYPED[kind](text)
+    except (KeyError, ValueError):
+        return None
+
+
+class _Substitution:
+    def __init__(self, values: dict[str, str], types: dict[str, str]) -> None:
+        self.values = values
+        self.types = types
+
+    def value(self, node: Any) -> Any:
+        if isinstance(node, dict):
+            return {self.text(k): self.value(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.value(item) for item in node]
+        if isinstance(node, str):
+            return self.scalar(node)
+        return node
+
+    def scalar(self, text: str) -> Any:
+        whole = _INPUT_REF.fullmatch(text.strip())
+        if whole and whole.group(1) in self.types:
+            typed = _typed_literal(self.values.get(whole.group(1), ""),
+                                   self.types[whole.group(1)])
+            if typed is not None:
+                return typed
+        return self.text(text)
+
+    def text(self, text: str) -> str:
+        if "inputs" not in text:
+            return text
+        text = _INPUT_REF.sub(lambda m: self.values.get(m.group(1), m.group(0)), text)
+        if "inputs" in text:
+            text = _BLOCK.sub(self.render_block, text)
+        return text
+
+    def render_block(self, match: re.Match[str]) -> str:
+        block = match.group(0)
+        if "inputs" not in block:
+            return block
+        try:
+            return _INPUTS_RENDERER.compile(block).execute({"inputs": self.values}).replace(
+                "<no value>", "")
+        except TemplateError:
+            return block
+
+
+def _static_result(cond: dict[str, Any]) -> bool | None:
+    """Decide a condition at load time; None when it must wait for reconcile."""
+    if any(k in cond for k in ("time", "dayOfWeek", "cron")):
+        return None
+    if any(isinstance(v, str) and "{{" in v for v in cond.values()):
+        return None
+    op = cond.get("operator") or next((k for k in _STATIC_OPS if k in cond), None)
+    if op is None or op not in _STATIC_OPS:
+        return True  # operators the expander cannot decide pass, as in the original
+    field = _text(cond.get("field"))
+    value = _text(cond.get("value") if "operator" in cond else cond.get(op))
+    result = {
+        "equals": field == value, "notEquals": field != value, "contains": value in field,
+        "prefix": field.startswith(value), "suffix": field.endswith(value),
+        "exists": field != "", "notExists": field == "",
+    }[op]
+    return not result if cond.get("negate") else result
+
+
+def split_conditions(item: dict[str, Any], path: YamlPath, motif: Document,
+                     problems: list[Problem]) -> bool:
+    """Decide static conditions; False when the resource is dropped at load time."""
+    for cond in [*(item.get("when") or []), *(item.get("or") or [])]:
+        field = cond.get("field")
+        if isinstance(field, str) and "{{" not in field and _PATH_LIKE.match(field):
+            problems.append(motif.problem(
+                path, f'condition field "{field}" is a bare path: inside a motif it is compared '
+                "as literal text when the katalog loads, so the resource would always be "
+                "dropped", hint=f'write field: "{{{{ .{field} }}}}" to test it at reconcile time'))
+            return True
+    keep = True
+    when = item.get("when") or []
+    static_when = [c for c in when if _static_result(c) is not None]
+    if any(_static_result(c) is False for c in static_when):
+        keep = False
+    item["when"] = [c for c in when if _static_result(c) is None]
+    any_of = item.get("or") or []
+    decided = [_static_result(c) for c in any_of]
+    if any_of and all(d is False for d in decided):
+        keep = False
+    if any(d is True for d in decided):
+        item["or"] = []
+    else:
+        item["or"] = [c for c, d in zip(any_of, decided, strict=True) if d is None]
+    for key in ("when", "or"):
+        if not item[key]:
+            del item[key]
+    return keep
+
+
+def expand(motif: Document, values: dict[str, str], problems: list[Problem]) -> Expansion:
+    """Substitute ``values`` into a motif and sort its parts for merging."""
+    types = {spec["name"]: spec["type"] for spec in motif.data.get("inputs") or []
+             if spec.get("type") in _TYPED}
+    sub = _Substitution(values, types)
+    resources = sub.value(copy.deepcopy(motif.data.get("resources") or {}))
+    on_create: dict[str, list[Placed]] = {}
+    on_reconcile: dict[str, list[Placed]] = {}
+    for kind, items in resources.items():
+        if kind == "onCreate":
+            for sub_kind, sub_items in items.items():
+                on_create[sub_kind] = _kept(sub_items, ("resources", "onCreate", sub_kind),
+                                            motif, problems)
+        else:
+            on_reconcile[kind] = _kept(items, ("resources", kind), motif, problems)
+    status = sub.value(copy.deepcopy(motif.data.get("status") or {}))
+    admission = sub.value(copy.deepcopy(motif.data.get("admission") or {}))
+    return Expansion(motif, on_create, on_reconcile, list(status.get("fields") or []),
+                     admission.get("validation") or {}, admission.get("mutation") or {})
+
+
+def _kept(items: list[Any], path: YamlPath, motif: Document,
+          problems: list[Problem]) -> list[Placed]:
+    return [(item, path + (i,)) for i, item in enumerate(items)
+            if split_conditions(item, path + (i,), motif, problems)]

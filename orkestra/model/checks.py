@@ -1,0 +1,412 @@
+"""Semantic checks on one normalized document, beyond what the schema can say.
+
+Cross-field rules (``default: false`` needs a ``constructor``; ``rotateAfter`` needs
+``once``), references (``dependsOn`` names, cycles among them), condition shapes, motif
+input declarations, and that every template parses with the functions it will have.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from orkestra.model.document import Document
+from orkestra.model.errors import Problem, YamlPath, did_you_mean
+from orkestra.model.formats import OPERATORS, SHORTHANDS
+from orkestra.template import LIBRARY, BUILTIN_TABLE, Renderer, TemplateSyntaxError, UserNote
+
+BUILTIN_KINDS = frozenset({
+    "Pod", "Service", "ConfigMap", "Secret", "Namespace", "ServiceAccount", "Node",
+    "PersistentVolume", "PersistentVolumeClaim", "Endpoints", "Event", "Deployment",
+    "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Ingress", "NetworkPolicy",
+    "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "HorizontalPodAutoscaler",
+    "PodDisruptionBudget", "ResourceQuota", "LimitRange", "StorageClass",
+})
+_NO_VALUE_OPERATORS = {"exists", "notExists", "unique", "typeOf", "typeMap", "typeList",
+                       "typeString", "typeNumber", "typeBool", "typeNull"}
+_RESERVED_CONTEXT = {"metadata", "spec", "status", "children", "item", "index", "value",
+                     "external", "cross", "metrics", "health", "previous", "inputs", "git",
+                     "docker", "events", "apiVersion", "kind"}
+_INPUT_REF = re.compile(r"\.inputs\.([A-Za-z_][A-Za-z0-9_-]*)|index\s+\.inputs\s+\"([^\"]+)\"")
+_FREE_TEXT_KEYS = {"description", "expression"}
+
+
+def check_document(doc: Document) -> list[Problem]:
+    checker = _Checker(doc)
+    checker.run()
+    return checker.problems
+
+
+def walk_strings(node: Any, path: YamlPath = ()) -> Iterator[tuple[YamlPath, str]]:
+    """Every string value in a tree, with its path (description texts excluded)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key not in _FREE_TEXT_KEYS:
+                yield from walk_strings(value, path + (key,))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from walk_strings(item, path + (i,))
+    elif isinstance(node, str):
+        yield path, node
+
+
+def walk_conditions(node: Any, path: YamlPath = ()) -> Iterator[tuple[YamlPath, dict[str, Any]]]:
+    """Every condition in a tree: items of ``when``/``or`` lists and validation rules."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("when", "or") and isinstance(value, list):
+                for i, cond in enumerate(value):
+                    if isinstance(cond, dict):
+                        yield path + (key, i), cond
+            elif key == "rules" and path[-1:] == ("validation",) and isinstance(value, list):
+                for i, rule in enumerate(value):
+                    if isinstance(rule, dict):
+                        yield path + (key, i), rule
+                        yield from walk_conditions(rule, path + (key, i))
+                continue
+            yield from walk_conditions(value, path + (key,))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from walk_conditions(item, path + (i,))
+
+
+class _Checker:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.problems: list[Problem] = []
+
+    def error(self, path: YamlPath, message: str, *, expected: str = "", hint: str = "",
+              key: bool = False) -> None:
+        self.problems.append(self.doc.problem(path, message, expected=expected, hint=hint,
+                                              key=key))
+
+    def warn(self, path: YamlPath, message: str, *, hint: str = "") -> None:
+        self.problems.append(self.doc.problem(path, message, hint=hint, severity="warning"))
+
+    def run(self) -> None:
+        kind = self.doc.kind
+        data = self.doc.data
+        if kind in ("Katalog", "Komposer"):
+            self.deprecation(data)
+            self.notes(data)
+        if kind == "Katalog":
+            self.katalog(data)
+        elif kind == "Motif":
+            self.motif(data)
+        elif kind == "Simulate":
+            self.simulate(data)
+        elif kind == "E2E":
+            self.e2e(data)
+        if kind in ("Katalog", "Motif", "Komposer"):
+            for path, cond in walk_conditions(data):
+                self.condition(cond, path)
+            self.mutation_rules(data)
+            self.templates(data)
+
+    # -- katalog ----------------------------------------------------------------------
+    def katalog(self, data: dict[str, Any]) -> None:
+        crds = data["spec"]["crds"]
+        if not crds:
+            self.error(("spec", "crds"), "declares no CRDs",
+                       expected="at least one CRD entry under spec.crds")
+        for name, entry in crds.items():
+            self.crd_entry(name, entry, ("spec", "crds", name))
+        self.dependency_cycles(crds)
+
+    def crd_entry(self, name: str, entry: dict[str, Any], path: YamlPath) -> None:
+        api = entry.get("apiTypes")
+        if api is None and "crdFile" not in entry:
+            self.error(path, f'CRD "{name}" has neither apiTypes nor crdFile',
+                       expected="apiTypes: {group, version, kind, plural} or crdFile",
+                       hint="give apiTypes, or point crdFile at the CRD manifest")
+        elif api is not None and api.get("kind") not in BUILTIN_KINDS and "crdFile" not in entry:
+            for field in ("group", "version", "plural"):
+                if field not in api:
+                    self.error(path + ("apiTypes",), f'missing "{field}" for custom kind '
+                               f'{api.get("kind")}',
+                               hint="only built-in Kubernetes kinds may omit group, version "
+                                    "and plural (or give crdFile to infer them)")
+        if entry.get("mode") == "typed" and not (api or {}).get("location"):
+            self.error(path + ("mode",), "typed mode needs apiTypes.location",
+                       hint="set apiTypes.location to the Python import path of the CR model")
+        for a, b in (("restrictedNamespaces", "allowedNamespaces"), ("enrich", "enrichAll")):
+            if a in entry and b in entry:
+                self.error(path + (b,), f"{a} and {b} cannot both be set", key=True)
+        for dep in entry.get("dependsOn", {}):
+            if dep == name:
+                self.error(path + ("dependsOn", dep), "a CRD cannot depend on itself", key=True)
+        self.operator_box(entry.get("operatorBox", {}), path + ("operatorBox",))
+
+    def operator_box(self, box: dict[str, Any], path: YamlPath) -> None:
+        reconcile = box.get("reconcile", {})
+        if reconcile.get("default") is False and "constructor" not in reconcile:
+            self.error(path + ("reconcile", "default"),
+                       "default: false needs a constructor (the custom reconciler to run)")
+        for block in ("hooks", "constructor"):
+            ref = reconcile.get(block)
+            if isinstance(ref, dict) and not (ref.get("module") or ref.get("location")):
+                self.error(path + ("reconcile", block), f"{block} needs module (or location)",
+                           expected="a Python import path such as myorg.hooks.database")
+        for phase in ("onCreate", "onReconcile", "onDelete"):
+            templates = reconcile.get(phase)
+            if isinstance(templates, dict):
+                self.resource_templates(templates, path + ("reconcile", phase))
+
+    def resource_templates(self, templates: dict[str, Any], path: YamlPath) -> None:
+        seen: dict[tuple[str, str], int] = {}
+        for kind, items in templates.items():
+            for i, item in enumerate(items or []):
+                here = path + (kind, i)
+                self.resource(kind, item, here)
+                name = item.get("name") if kind != "custom" else \
+                    (item.get("metadata") or {}).get("name", item.get("name"))
+                if isinstance(name, str) and "forEach" not in item and not item.get("when") \
+                        and not item.get("or"):
+                    key = (kind if kind != "custom" else str(item.get("kind")), name)
+                    if key in seen:
+                        self.error(here + ("name",), f'{kind} name "{name}" is declared twice',
+                                   hint=f"the same name is already used by {kind}[{seen[key]}]")
+                    seen[key] = i
+
+    def resource(self, kind: str, item: dict[str, Any], path: YamlPath) -> None:
+        if kind == "secrets" and "rotateAfter" in item and not item.get("once"):
+            self.error(path + ("rotateAfter",), "rotateAfter needs once: true",
+                       hint="rotation applies to secrets generated once")
+        if kind == "services" and item.get("headless") and item.get("type") not in (
+                None, "ClusterIP"):
+            self.error(path + ("type",), "a headless service must be of type ClusterIP")
+        if kind in ("deployments", "statefulSets", "replicaSets", "pods") and not item.get(
+                "image"):
+            self.error(path, f'{kind[:-1]} needs "image"', expected="a container image")
+        alias = (item.get("forEach") or {}).get("as")
+        if isinstance(alias, str) and alias in _RESERVED_CONTEXT - {"item"}:
+            self.error(path + ("forEach", "as"), f'"{alias}" is a reserved context key',
+                       hint="pick another name, such as region or shard")
+
+    def dependency_cycles(self, crds: dict[str, Any]) -> None:
+        graph = {name: [d for d in (entry.get("dependsOn") or {})]
+                 for name, entry in crds.items()}
+        for name, deps in graph.items():
+            for dep in deps:
+                if dep not in graph:
+                    self.error(("spec", "crds", name, "dependsOn", dep),
+                               f'depends on unknown CRD "{dep}"', key=True,
+                               expected=f"one of {', '.join(sorted(graph))}",
+                               hint=did_you_mean(dep, graph))
+        state: dict[str, int] = {}
+
+        def visit(node: str, trail: list[str]) -> None:
+            state[node] = 1
+            for dep in graph.get(node, []):
+                if dep not in graph or dep == node:
+                    continue
+                if state.get(dep) == 1:
+                    cycle = trail[trail.index(dep):] + [dep]
+                    self.error(("spec", "crds", node, "dependsOn", dep),
+                               "dependency cycle: " + " -> ".join(cycle), key=True,
+                               hint="CRDs start in dependency order; remove one edge")
+                elif dep not in state:
+                    visit(dep, [*trail, dep])
+            state[node] = 2
+
+        for name in graph:
+            if name not in state:
+                visit(name, [name])
+
+    # -- shared -----------------------------------------------------------------------
+    def deprecation(self, data: dict[str, Any]) -> None:
+        for path in (("metadata", "deprecation"), ("lifecycle", "deprecation")):
+            block = data.get(path[0], {}).get("deprecation")
+            timeline = (block or {}).get("timeline") or {}
+            dates = {}
+            for key in ("from", "to"):
+                text = timeline.get(key)
+                if text is None:
+                    continue
+                try:
+                    dates[key] = datetime.date.fromisoformat(text)
+                except ValueError:
+                    self.error(path + ("timeline", key), f'"{text}" is not a valid date',
+                               expected="a calendar date YYYY-MM-DD")
+            if "from" in dates and "to" in dates and dates["from"] >= dates["to"]:
+                self.error(path + ("timeline",), "timeline.from must be before timeline.to")
+
+    def notes(self, data: dict[str, Any]) -> None:
+        seen: set[str] = set()
+        for i, note in enumerate((data.get("notes") or {}).get("functions") or []):
+            name = note["name"]
+            here = ("notes", "functions", i, "name")
+            if name in BUILTIN_TABLE or name in ("true", "false", "nil"):
+                self.error(here, f'"{name}" is a built-in template function',
+                           hint="pick another name for the note")
+            elif name in seen:
+                self.error(here, f'note "{name}" is defined twice')
+            elif name in LIBRARY:
+                self.warn(here, f'note "{name}" replaces the library function of that name')
+            seen.add(name)
+
+    def condition(self, cond: dict[str, Any], path: YamlPath) -> None:
+        ops = [k for k in SHORTHANDS if k in cond]
+        if "operator" in cond:
+            ops.append("operator")
+        windows = [k for k in ("time", "dayOfWeek", "cron") if k in cond]
+        if len(ops) + len(windows) == 0:
+            if "default" in cond or "override" in cond:
+                return  # a mutation rule, checked separately
+            self.error(path, "the condition has no operator",
+                       expected="operator + value, a shorthand such as equals:/exists:, or "
+                                "time:/dayOfWeek:/cron:")
+            return
+        if len(ops) + len(windows) > 1:
+            self.error(path, f"the condition has several operators ({', '.join(ops + windows)})",
+                       hint="split it into separate conditions")
+            return
+        if ops and "field" not in cond:
+            self.error(path, 'missing "field"', expected="a path such as spec.replicas or a "
+                       "{{ template }}")
+        op = cond.get("operator") if "operator" in cond else ops[0] if ops else ""
+        if "operator" in cond and op not in _NO_VALUE_OPERATORS and "value" not in cond:
+            self.error(path, f'operator {op} needs "value"')
+        if op not in OPERATORS and op not in SHORTHANDS and op:
+            return
+        raw = cond.get("value") if "operator" in cond else cond.get(op)
+        self.condition_value(op, raw, path + (("value" if "operator" in cond else op),))
+        day = cond.get("dayOfWeek")
+        if isinstance(day, dict) and len(day) != 1:
+            self.error(path + ("dayOfWeek",), "dayOfWeek takes exactly one of weekday, "
+                       "weekend, in, notIn")
+
+    def condition_value(self, op: str, raw: Any, path: YamlPath) -> None:
+        if not isinstance(raw, str) or "{{" in raw:
+            return
+        if op == "regex":
+            try:
+                re.compile(raw)
+            except re.error as exc:
+                self.error(path, f"invalid regular expression: {exc}")
+        elif op in ("between", "notBetween") and raw.count(",") != 1:
+            self.error(path, f'"{raw}" is not a range', expected='"low,high" such as "1,10"')
+
+    def mutation_rules(self, data: Any, path: YamlPath = ()) -> None:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if key == "mutation" and isinstance(value, dict):
+                    for i, rule in enumerate(value.get("rules") or []):
+                        count = ("default" in rule) + ("override" in rule)
+                        if count != 1:
+                            self.error(path + (key, "rules", i),
+                                       "a mutation rule needs exactly one of default or "
+                                       "override")
+                else:
+                    self.mutation_rules(value, path + (key,))
+
+    def templates(self, data: dict[str, Any]) -> None:
+        notes = [UserNote(n["name"], n["expression"])
+                 for n in (data.get("notes") or {}).get("functions") or []]
+        renderer = Renderer(notes)
+        for path, text in walk_strings(data):
+            if "{{" in text:
+                self.template(renderer, text, path)
+        for i, note in enumerate((data.get("notes") or {}).get("functions") or []):
+            self.template(renderer, note["expression"], ("notes", "functions", i, "expression"))
+
+    def template(self, renderer: Renderer, text: str, path: YamlPath) -> None:
+        try:
+            renderer.compile(text)
+        except TemplateSyntaxError as exc:
+            where = f"template line {exc.line}, column {exc.column(text)}" if exc.line > 1 \
+                else f"template column {exc.column(text)}"
+            self.error(path, f"template does not parse: {exc.message} ({where})",
+                       hint=_template_hint(exc.message, renderer))
+
+    # -- motif ------------------------------------------------------------------------
+    def motif(self, data: dict[str, Any]) -> None:
+        declared: dict[str, int] = {}
+        for i, spec in enumerate(data.get("inputs") or []):
+            name = spec["name"]
+            if name in declared:
+                self.error(("inputs", i, "name"), f'input "{name}" is declared twice')
+            declared[name] = i
+            if spec.get("required") and "default" in spec:
+                self.warn(("inputs", i, "default"),
+                          "a required input never uses its default",
+                          hint="drop required: true or the default")
+        for section in ("resources", "status", "admission"):
+            for path, text in walk_strings(data.get(section), (section,)):
+                for match in _INPUT_REF.finditer(text):
+                    used = match.group(1) or match.group(2)
+                    if used not in declared:
+                        self.error(path, f'uses input "{used}", which the motif does not '
+                                   "declare", expected=f"one of {', '.join(declared) or '(none)'}",
+                                   hint=did_you_mean(used, declared)
+                                   or f"add {{name: {used}}} under inputs")
+        resources = data.get("resources") or {}
+        for kind, items in resources.items():
+            if kind == "onCreate":
+                self.resource_templates(items, ("resources", "onCreate"))
+            else:
+                for i, item in enumerate(items or []):
+                    self.resource(kind, item, ("resources", kind, i))
+
+    # -- simulate / e2e ---------------------------------------------------------------
+    def simulate(self, data: dict[str, Any]) -> None:
+        spec = data.get("spec")
+        if spec is None and not data.get("imports"):
+            self.error((), 'missing "spec"', expected="spec: {katalog, cr, expect} (or imports:"
+                       " for an aggregator)")
+            return
+        if spec is not None and data.get("imports"):
+            self.error(("imports",), "an aggregator (imports) cannot also have a spec", key=True)
+        if spec is None:
+            return
+        if "cr" not in spec and "crFiles" not in spec:
+            self.error(("spec",), "spec.cr or spec.crFiles is required",
+                       hint="point cr at the CR manifest to reconcile")
+        expect = spec.get("expect") or {}
+        self.expectations(expect, ("spec", "expect"))
+        for crd, block in (expect.get("crds") or {}).items():
+            self.expectations(block, ("spec", "expect", "crds", crd))
+
+    def expectations(self, expect: dict[str, Any], path: YamlPath) -> None:
+        for i, rule in enumerate(expect.get("ops") or []):
+            here = path + ("ops", i)
+            if "include" in rule:
+                if len(rule) > 1:
+                    self.error(here, "an include entry cannot have other fields")
+                continue
+            if "cycle" not in rule:
+                self.error(here, 'missing "cycle"', expected="the cycle number the op happens "
+                           "in (1 for the first reconcile)")
+            if "resource" not in rule:
+                self.error(here, 'missing "resource"', expected="a plural resource such as "
+                           "deployments, or status")
+        for i, rule in enumerate(expect.get("absent") or []):
+            if "include" in rule:
+                self.error(path + ("absent", i, "include"), "include is only allowed in ops",
+                           key=True)
+            elif "resource" not in rule:
+                self.error(path + ("absent", i), 'missing "resource"')
+
+    def e2e(self, data: dict[str, Any]) -> None:
+        spec = data.get("spec")
+        if spec is None and not data.get("imports"):
+            self.error((), 'missing "spec"', expected="spec: {katalog, crd, cr, expect}")
+            return
+        names: dict[str, int] = {}
+        for i, exp in enumerate((spec or {}).get("expect") or []):
+            if exp["name"] in names:
+                self.error(("spec", "expect", i, "name"), f'expectation "{exp["name"]}" is '
+                           "named twice")
+            names[exp["name"]] = i
+
+
+def _template_hint(message: str, renderer: Renderer) -> str:
+    match = re.search(r'function "([^"]+)" not defined', message)
+    if match:
+        suggestion = did_you_mean(match.group(1), renderer.funcs)
+        return suggestion or "see `ork validate --notes` for the available functions"
+    if "unexpected EOF" in message or "unclosed action" in message:
+        return "an {{ if }}, {{ range }} or {{ with }} is missing its {{ end }}, or }} is missing"
+    return ""

@@ -1,0 +1,833 @@
+"""The declared shape of every pattern kind: Katalog, Motif, Komposer, Simulate, E2E.
+
+Declarations accept all three layout generations of the original tool (G0 list-form
+``spec.crds``, G1 ``operatorBox.reconciler``/``onCreate``/``status``, G2
+``operatorBox.reconcile``/``emit``/``runtime``) and the spelling variants noted in the
+reference (``or``/``anyOf``, ``resources``/``managedResources``, lowercase resource keys,
+``eq``/``neq``); :mod:`orkestra.model.normalize` turns what was accepted into the single G2
+model. Blocks whose content belongs to components outside Orkestra's own runtime
+(``gateway``, ``publish``, ``notification``, ``serve``, ``idp``) are opaque mappings.
+"""
+
+from __future__ import annotations
+
+from orkestra.model.schema import (
+    AnyValue,
+    Bool,
+    Duration,
+    Either,
+    F,
+    Int,
+    ListOf,
+    MapOf,
+    Node,
+    Obj,
+    Opaque,
+    Scalar,
+    Str,
+    export_json_schema,
+    is_bool,
+    is_list,
+    is_map,
+    is_str,
+    named,
+)
+
+API_VERSION = "orkestra.orkspace.io/v1"
+LEGACY_API_VERSION = "orkestra.konductor.io/v1Alpha"
+
+DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+DNS_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+GO_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+DATE = r"\d{4}-\d{2}-\d{2}"
+
+
+def req(node: Node, description: str = "") -> F:
+    return F(node, True, description)
+
+
+def opt(node: Node, description: str = "") -> F:
+    return F(node, False, description)
+
+
+def name_node(what: str) -> Str:
+    return Str(f"{what} (lowercase RFC 1123 name)", pattern=DNS_LABEL, templates=False,
+               pattern_hint="a lowercase RFC 1123 name: a-z, 0-9 and '-', starting and ending "
+                            "with a letter or digit, at most 63 characters")
+
+
+STRINGS = ListOf(Str())
+STRING_MAP = named(MapOf(Scalar()), "StringMap")
+
+# -- conditions ---------------------------------------------------------------------------
+
+OPERATORS = (
+    "equals", "eq", "notEquals", "neq", "contains", "notContains", "prefix", "notPrefix",
+    "suffix", "notSuffix", "regex", "exists", "notExists", "gt", "lt", "gte", "lte",
+    "between", "notBetween", "in", "notIn", "unique", "typeOf", "typeMap", "typeList",
+    "typeString", "typeNumber", "typeBool", "typeNull",
+)
+SHORTHANDS = (
+    "equals", "notEquals", "contains", "notContains", "prefix", "notPrefix", "suffix",
+    "notSuffix", "regex", "exists", "notExists", "greaterThan", "lessThan", "min",
+    "greaterThanOrEqual", "max", "lessThanOrEqual", "between", "notBetween", "in", "notIn",
+)
+VALUE_TYPES = ("string", "int", "float", "bool")
+
+_CONDITION_FIELDS = {
+    "field": opt(Str(), "Dot path into the template context (spec.x, status.phase, "
+                        "children.job.status.succeeded) or a {{ template }} rendered first."),
+    "operator": opt(Str(enum=OPERATORS), "Explicit operator; use with value."),
+    "value": opt(Scalar(), "Comparison value for operator (templated)."),
+    "valueType": opt(Str(enum=VALUE_TYPES), "How both sides are compared."),
+    "negate": opt(Bool(), "Invert the result."),
+    **{key: opt(Scalar(), f"Shorthand for operator {key}.") for key in SHORTHANDS},
+    "time": opt(Obj({"after": opt(Str(pattern=r"\d{1,2}:\d{2}", pattern_hint="HH:MM")),
+                     "before": opt(Str(pattern=r"\d{1,2}:\d{2}", pattern_hint="HH:MM"))},
+                    name="time"), "UTC time-of-day window."),
+    "dayOfWeek": opt(Obj({"weekday": opt(Bool()), "weekend": opt(Bool()),
+                          "in": opt(STRINGS), "notIn": opt(STRINGS)}, name="dayOfWeek")),
+    "cron": opt(Str(), "A cron schedule; the window opens at each fire."),
+    "duration": opt(Duration(), "How long a cron window stays open (default 60s)."),
+}
+
+CONDITION = named(Obj(dict(_CONDITION_FIELDS), "A condition: field + operator, or a time window.",
+                aliases={"equal": "equals"}, name="condition"), "Condition")
+CONDITIONS = ListOf(CONDITION)
+GATE_FIELDS = {
+    "when": opt(CONDITIONS, "All must pass (AND)."),
+    "or": opt(CONDITIONS, "At least one must pass (OR)."),
+}
+GATE_ALIASES = {"anyOf": "or"}
+GATE = named(Obj(dict(GATE_FIELDS), aliases=dict(GATE_ALIASES), name="gate"), "Gate")
+
+# -- shared small blocks ---------------------------------------------------------------------
+
+AUTH = named(Obj({
+    "type": opt(Str(enum=("bearer", "github", "basic"))),
+    "fromEnv": opt(Str(), "Environment variable holding the token."),
+    "usernameFromEnv": opt(Str()), "passwordFromEnv": opt(Str()),
+}, name="auth"), "Auth")
+
+EXTERNAL = named(Obj({
+    "name": req(Str(pattern=GO_IDENTIFIER + r"|[a-z0-9-]+", templates=False)),
+    "url": req(Str()),
+    "method": opt(Str(enum=("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"))),
+    "headers": opt(STRING_MAP), "body": opt(AnyValue()),
+    "expectedStatus": opt(Int(minimum=100, maximum=599)),
+    "timeout": opt(Duration()), "continueOnError": opt(Bool()),
+    "fires": opt(Obj({"reconcile": opt(Bool()), "admission": opt(Bool())}, name="fires")),
+    "auth": opt(AUTH), **GATE_FIELDS,
+}, "An HTTP call whose result is available as .external.<name>.", aliases=dict(GATE_ALIASES),
+    name="external call"), "ExternalCall")
+
+LABELS = named(Either(
+    (is_map, STRING_MAP),
+    (is_list, ListOf(Obj({"key": req(Str()), "value": req(Scalar())}, name="label"))),
+    description="Labels as a map, or a list of {key, value}."), "Labels")
+
+FOR_EACH = named(Obj({
+    "field": req(Str(), "Path of the list or map to expand over (spec.regions)."),
+    "as": opt(Str(pattern=GO_IDENTIFIER, templates=False),
+              "Name of the item in the template context (default item)."),
+}, "Turn one declaration into one object per item.", name="forEach"), "ForEach")
+
+COMMON_RESOURCE = {
+    "name": opt(Str(), "Object name (template); each kind has a default."),
+    "namespace": opt(Str(), "Defaults to the CR's namespace."),
+    "labels": opt(LABELS), "annotations": opt(STRING_MAP),
+    **GATE_FIELDS,
+    "forEach": opt(FOR_EACH),
+    "reconcile": opt(Bool(), "On an onCreate entry: also correct drift every cycle."),
+    "sleep": opt(Duration(), "Injected delay (testing)."),
+    "version": opt(Str(), "Implementation version tag."),
+}
+
+NUMERIC = Int(strings=True)
+PORT = Int(minimum=1, maximum=65535, strings=True)
+PROFILE_REF = Obj({"profile": req(Str())}, name="profile reference")
+
+RESOURCES = named(Either(
+    (lambda v: isinstance(v, dict) and "profile" in v, PROFILE_REF),
+    (is_map, Obj({"requests": opt(STRING_MAP), "limits": opt(STRING_MAP)}, name="resources")),
+    description="{profile: NAME} or explicit {requests, limits}."), "ContainerResources")
+
+PROBE = named(Obj({
+    "type": opt(Str(enum=("http", "tcp", "exec", "grpc"))), "path": opt(Str()),
+    "port": opt(PORT), "command": opt(STRINGS), "profile": opt(Str()),
+    "initialDelaySeconds": opt(NUMERIC), "periodSeconds": opt(NUMERIC),
+    "timeoutSeconds": opt(NUMERIC), "failureThreshold": opt(NUMERIC),
+    "successThreshold": opt(NUMERIC),
+}, name="probe"), "Probe")
+
+ENV_VAR = named(Obj({"name": req(Str()), "value": opt(Scalar()), "valueFrom": opt(Opaque())},
+              name="env var"), "EnvVar")
+NAME_REF = Obj({"name": req(Str())}, name="reference")
+ENV_FROM = Obj({"secretRef": opt(ListOf(NAME_REF)), "configMapRef": opt(ListOf(NAME_REF))},
+               name="envFrom")
+PROFILE_OR_SPEC = Either((lambda v: isinstance(v, dict) and "profile" in v, PROFILE_REF),
+                         (is_map, Opaque()),
+                         description="{profile: NAME} or the Kubernetes fields.")
+VOLUME_MOUNT = Obj({"name": req(Str()), "mountPath": req(Str()), "readOnly": opt(Bool()),
+                    "subPath": opt(Str())}, name="volumeMount")
+
+POD_FIELDS = {
+    "image": opt(Str(), "Container image (template)."),
+    "imagePullSecrets": opt(ListOf(Either((is_str, Str()), (is_map, NAME_REF)))),
+    "command": opt(STRINGS), "args": opt(STRINGS),
+    "env": opt(ListOf(ENV_VAR)), "envFrom": opt(ENV_FROM),
+    "resources": opt(RESOURCES),
+    "securityContext": opt(PROFILE_OR_SPEC), "podSecurity": opt(PROFILE_OR_SPEC),
+    "volumes": opt(ListOf(Opaque())), "volumeMounts": opt(ListOf(VOLUME_MOUNT)),
+    "workingDirectory": opt(Str()), "serviceAccountName": opt(Str()),
+    "nodeSelector": opt(STRING_MAP),
+}
+
+WORKLOAD_FIELDS = {
+    **POD_FIELDS,
+    "replicas": opt(Int(minimum=0, strings=True), 'Replica count (default "1").'),
+    "port": opt(PORT, "Container port."),
+    "protocol": opt(Str(enum=("TCP", "UDP", "SCTP"))),
+    "probes": opt(Obj({"startup": opt(PROBE), "liveness": opt(PROBE),
+                       "readiness": opt(PROBE)}, name="probes")),
+    "rollingUpdate": opt(Either(
+        (lambda v: isinstance(v, dict) and "profile" in v, PROFILE_REF),
+        (is_map, Obj({"maxSurge": opt(Int(strings=True, percent=True)),
+                      "maxUnavailable": opt(Int(strings=True, percent=True))},
+                     name="rollingUpdate")))),
+    "autoscale": opt(Obj({
+        "min": opt(NUMERIC), "max": opt(NUMERIC), "cooldown": opt(Duration()),
+        "scaleUp": opt(Obj({"conditions": opt(GATE), "increment": opt(NUMERIC)},
+                           name="scaleUp")),
+        "scaleDown": opt(Obj({"conditions": opt(GATE), "decrement": opt(NUMERIC)},
+                             name="scaleDown")),
+    }, name="autoscale")),
+}
+
+VOLUME_CLAIM = Obj({
+    "name": req(Str()), "storageClass": opt(Str()), "storageSize": opt(Str()),
+    "mountPath": opt(Str()), "accessModes": opt(STRINGS),
+}, name="volumeClaimTemplate")
+
+RULE_FIELDS = {
+    "apiGroups": opt(STRINGS), "resources": opt(STRINGS), "verbs": req(STRINGS),
+    "resourceNames": opt(STRINGS), "nonResourceURLs": opt(STRINGS),
+}
+RBAC_RULE = named(Obj(dict(RULE_FIELDS), name="rule"), "PolicyRule")
+ROLE_REF = Obj({"kind": req(Str(enum=("Role", "ClusterRole"))), "name": req(Str()),
+                "apiGroup": opt(Str())}, name="roleRef")
+SUBJECT = Obj({"kind": req(Str(enum=("ServiceAccount", "User", "Group"))),
+               "name": req(Str()), "namespace": opt(Str()), "apiGroup": opt(Str())},
+              name="subject")
+
+
+def resource(kind: str, fields: dict[str, F]) -> Obj:
+    return named(Obj({**COMMON_RESOURCE, **fields}, f"A {kind} template.",
+                     aliases=dict(GATE_ALIASES), name=kind), kind.replace(" ", "") + "Template")
+
+
+RESOURCE_KINDS: dict[str, Obj] = {
+    "deployments": resource("Deployment", dict(WORKLOAD_FIELDS)),
+    "statefulSets": resource("StatefulSet", {
+        **WORKLOAD_FIELDS, "tag": opt(Str()),
+        "serviceName": opt(Str(), "Headless service name (default: the object name)."),
+        "volumeClaimTemplates": opt(ListOf(VOLUME_CLAIM)),
+    }),
+    "replicaSets": resource("ReplicaSet", dict(WORKLOAD_FIELDS)),
+    "pods": resource("Pod", {**POD_FIELDS, "port": opt(PORT), "restartPolicy": opt(
+        Str(enum=("Always", "OnFailure", "Never")))}),
+    "jobs": resource("Job", {**POD_FIELDS, "backoffLimit": opt(Int(minimum=0, strings=True)),
+                             "restartPolicy": opt(Str(enum=("OnFailure", "Never")))}),
+    "cronJobs": resource("CronJob", {
+        **POD_FIELDS, "schedule": req(Str(), "Cron schedule."),
+        "suspend": opt(Bool(templates=True)),
+        "successfulJobsHistoryLimit": opt(Int(minimum=0, strings=True)),
+        "failedJobsHistoryLimit": opt(Int(minimum=0, strings=True)),
+        "concurrencyPolicy": opt(Str(enum=("allow", "forbid", "replace", "Allow", "Forbid",
+                                           "Replace"))),
+        "startingDeadlineSeconds": opt(Int(minimum=0, strings=True)),
+        "backoffLimit": opt(Int(minimum=0, strings=True)),
+    }),
+    "services": resource("Service", {
+        "type": opt(Str(enum=("ClusterIP", "NodePort", "LoadBalancer", "ExternalName"))),
+        "headless": opt(Bool(), "clusterIP: None."),
+        "port": opt(PORT), "targetPort": opt(Int(strings=True)), "nodePort": opt(PORT),
+        "protocol": opt(Str(enum=("TCP", "UDP", "SCTP"))),
+        "selector": opt(STRING_MAP), "externalName": opt(Str()),
+    }),
+    "ingresses": resource("Ingress", {
+        "host": opt(Str()), "serviceName": opt(Str()), "servicePort": opt(PORT),
+        "path": opt(Str()), "pathType": opt(Str(enum=("Prefix", "Exact",
+                                                      "ImplementationSpecific"))),
+        "className": opt(Str()),
+        "tls": opt(Obj({"create": opt(Bool()), "secretName": opt(Str()),
+                        "hosts": opt(STRINGS)}, name="tls")),
+    }),
+    "networkPolicies": resource("NetworkPolicy", {
+        "profile": opt(Str()), "podSelector": opt(STRING_MAP), "policyTypes": opt(STRINGS),
+        "ingress": opt(ListOf(Opaque())), "egress": opt(ListOf(Opaque())),
+    }),
+    "configMaps": resource("ConfigMap", {
+        "data": opt(STRING_MAP), "fromConfigMap": opt(Str()), "fromNamespace": opt(Str()),
+        "toNamespaces": opt(STRINGS),
+    }),
+    "secrets": resource("Secret", {
+        "type": opt(Str()), "data": opt(STRING_MAP), "fromSecret": opt(Str()),
+        "fromNamespace": opt(Str()), "toNamespaces": opt(STRINGS),
+        "once": opt(Bool(), "Create once; never re-render (required with random notes)."),
+        "rotateAfter": opt(Duration(), "Recreate a once-secret after this age."),
+        "tls": opt(Obj({"commonName": opt(Str()), "dnsNames": opt(STRINGS),
+                        "validFor": opt(Duration())}, name="tls")),
+    }),
+    "namespaces": resource("Namespace", {}),
+    "persistentVolumeClaims": resource("PersistentVolumeClaim", {
+        "storageClass": opt(Str()), "storageSize": opt(Str()), "accessModes": opt(STRINGS),
+        "volumeMode": opt(Str(enum=("Filesystem", "Block"))),
+    }),
+    "persistentVolumes": resource("PersistentVolume", {
+        "storageClass": opt(Str()), "storageSize": opt(Str()), "accessModes": opt(STRINGS),
+        "hostPath": opt(Str()), "reclaimPolicy": opt(Str(enum=("Retain", "Delete",
+                                                               "Recycle"))),
+    }),
+    "serviceAccounts": resource("ServiceAccount", {
+        "automountServiceAccountToken": opt(Bool()),
+        "imagePullSecrets": opt(ListOf(Either((is_str, Str()), (is_map, NAME_REF)))),
+    }),
+    "roles": resource("Role", {"rules": opt(ListOf(RBAC_RULE))}),
+    "clusterRoles": resource("ClusterRole", {"rules": opt(ListOf(RBAC_RULE))}),
+    "roleBindings": resource("RoleBinding", {"roleRef": req(ROLE_REF),
+                                             "subjects": opt(ListOf(SUBJECT))}),
+    "clusterRoleBindings": resource("ClusterRoleBinding", {"roleRef": req(ROLE_REF),
+                                                           "subjects": opt(ListOf(SUBJECT))}),
+    "hpa": resource("HorizontalPodAutoscaler", {
+        "scaleTargetRef": opt(Obj({"kind": opt(Str()), "name": opt(Str()),
+                                   "apiVersion": opt(Str())}, name="scaleTargetRef")),
+        "minReplicas": opt(Int(minimum=1, strings=True)),
+        "maxReplicas": opt(Int(minimum=1, strings=True)),
+        "targetCPUUtilizationPercentage": opt(Int(minimum=1, strings=True)),
+        "targetMemoryUtilizationPercentage": opt(Int(minimum=1, strings=True)),
+        "behavior": opt(PROFILE_OR_SPEC),
+    }),
+    "pdb": resource("PodDisruptionBudget", {
+        "minAvailable": opt(Int(strings=True, percent=True)),
+        "maxUnavailable": opt(Int(strings=True, percent=True)),
+        "selector": opt(STRING_MAP), "behavior": opt(PROFILE_OR_SPEC),
+    }),
+    "resourceQuotas": resource("ResourceQuota", {"profile": opt(Str()),
+                                                 "hard": opt(STRING_MAP)}),
+    "limitRanges": resource("LimitRange", {"profile": opt(Str()),
+                                           "limits": opt(ListOf(Opaque()))}),
+    "custom": resource("custom resource", {
+        "apiVersion": req(Str()), "kind": req(Str()),
+        "metadata": opt(Obj({"name": opt(Str()), "namespace": opt(Str()),
+                             "labels": opt(LABELS), "annotations": opt(STRING_MAP),
+                             "namespaced": opt(Bool())}, name="metadata")),
+        "spec": opt(AnyValue()), "status": opt(AnyValue()), "data": opt(AnyValue()),
+        "hasStatus": opt(Either((is_bool, Bool()), (lambda v: v is None, AnyValue()))),
+    }),
+}
+
+RESOURCE_KEY_ALIASES = {
+    "configmaps": "configMaps", "cronjobs": "cronJobs", "statefulsets": "statefulSets",
+    "serviceaccounts": "serviceAccounts", "rolebindings": "roleBindings",
+    "clusterroles": "clusterRoles", "clusterrolebindings": "clusterRoleBindings",
+    "replicasets": "replicaSets", "networkpolicies": "networkPolicies",
+    "persistentvolumeclaims": "persistentVolumeClaims", "pvcs": "persistentVolumeClaims",
+    "persistentvolumes": "persistentVolumes", "pdbs": "pdb", "hpas": "hpa",
+    "resourcequotas": "resourceQuotas", "limitranges": "limitRanges",
+}
+IGNORED_RESOURCE_KEYS = {
+    key: "the original Orkestra reserves this kind but never creates it; use custom: instead"
+    for key in ("daemonSets", "podTemplates", "storageClasses", "storageLocations",
+                "storagePools", "storageBackups", "storageSnapshots", "storageVolumes",
+                "serviceMonitors", "priorityClasses", "priorityLevelConfigurations",
+                "runtimeClasses", "podSecurityPolicies")
+}
+
+
+HOOK_TEMPLATES = named(Obj({kind: opt(ListOf(schema)) for kind, schema in RESOURCE_KINDS.items()},
+                           "Resources to create, keyed by kind.",
+                           aliases=dict(RESOURCE_KEY_ALIASES), ignored=IGNORED_RESOURCE_KEYS,
+                           name="resource templates"), "ResourceTemplates")
+
+# -- status, admission ------------------------------------------------------------------------
+
+STATUS_TYPES = ("string", "str", "", "int", "integer", "float", "bool", "boolean", "auto")
+STATUS_FIELD = Obj({
+    "path": req(Str(templates=False), "Path under .status (db.host -> status.db.host)."),
+    "value": opt(Scalar(), "Template for the value."),
+    "type": opt(Str(enum=STATUS_TYPES, templates=False)),
+    **GATE_FIELDS,
+    "clearOnFalse": opt(Bool(), 'Write "" when the conditions fail.'),
+}, aliases=dict(GATE_ALIASES), name="status field")
+STATUS = named(Obj({
+    "conditions": opt(Bool(), "Maintain the Ready condition (default true)."),
+    "fields": opt(ListOf(STATUS_FIELD)),
+}, "Status written to the CR after each reconcile.", name="status"), "Status")
+
+VALIDATION_RULE = Obj({
+    **_CONDITION_FIELDS,
+    "message": opt(Str(), "Shown when the rule fails (templated)."),
+    "action": opt(Str(enum=("deny", "warn"), templates=False)),
+    **GATE_FIELDS,
+    "fires": opt(Obj({"reconcile": opt(Bool()), "admission": opt(Bool())}, name="fires")),
+}, aliases={**GATE_ALIASES}, name="validation rule")
+VALIDATION = named(Obj({
+    "include": opt(Str(), "File with a top-level rules: list; its rules go first."),
+    "external": opt(ListOf(EXTERNAL)),
+    "rules": opt(ListOf(VALIDATION_RULE)),
+}, name="validation"), "Validation")
+MUTATION_RULE = Obj({
+    "field": req(Str()), "default": opt(Scalar()), "override": opt(Scalar()),
+    "valueType": opt(Str(enum=VALUE_TYPES)), **GATE_FIELDS,
+    "fires": opt(Obj({"reconcile": opt(Bool()), "admission": opt(Bool())}, name="fires")),
+}, aliases=dict(GATE_ALIASES), name="mutation rule")
+MUTATION = named(Obj({
+    "mutateFirst": opt(Bool(), "At reconcile, run mutation before validation."),
+    "include": opt(Str()), "external": opt(ListOf(EXTERNAL)),
+    "rules": opt(ListOf(MUTATION_RULE)),
+}, name="mutation"), "Mutation")
+
+# -- reconciler and operatorBox ------------------------------------------------------------------
+
+CODE_REF_FIELDS = {
+    "module": opt(Str(), "Python import path of the hook module."),
+    "location": opt(Str(), "Go-era spelling of module (accepted as a module path)."),
+    "function": req(Str()), "alias": opt(Str()), "version": opt(Str()),
+    "fetch": opt(Bool()),
+    "resources": opt(ListOf(Obj({"kind": req(Str()), "apiVersion": opt(Str()),
+                                 "group": opt(Str())}, name="managed resource"))),
+    "args": opt(MapOf(AnyValue())),
+}
+HOOKS = named(Obj({**CODE_REF_FIELDS, "runHooksFirst": opt(Bool()),
+             "external": opt(ListOf(EXTERNAL))},
+            "Python hooks run with (or instead of) the declarative templates.",
+            aliases={"managedResources": "resources"}, name="hooks"), "Hooks")
+CONSTRUCTOR = named(Obj(dict(CODE_REF_FIELDS), "A custom reconciler (reconciler.default: false).",
+                  aliases={"managedResources": "resources"}, name="constructor"), "Constructor")
+QUEUE = named(Obj({
+    "shared": opt(Bool()), "maxDepth": opt(Int(minimum=1)),
+    "failureThreshold": opt(Int(minimum=1)), "retryBackoff": opt(Duration()),
+}, name="queue"), "Queue")
+WORKERS = Int("Concurrent reconcile workers (1-50).", minimum=1, maximum=50)
+
+RECONCILER_FIELDS = {
+    "default": opt(Bool(), "true: the declarative reconciler (default)."),
+    "hooks": opt(HOOKS), "constructor": opt(CONSTRUCTOR), "profile": opt(Str()),
+    "workers": opt(WORKERS), "resync": opt(Duration()), "queue": opt(QUEUE),
+    "requeue": opt(Obj({"after": opt(Str()), **GATE_FIELDS}, aliases=dict(GATE_ALIASES),
+                       name="requeue")),
+    "include": opt(Str(), "File merged underneath the inline fields."),
+}
+RECONCILER = named(Obj(dict(RECONCILER_FIELDS), name="reconciler"), "Reconciler")
+RECONCILE = named(Obj({
+    **RECONCILER_FIELDS,
+    "onCreate": opt(HOOK_TEMPLATES, "Created once, on the first reconcile."),
+    "onReconcile": opt(HOOK_TEMPLATES, "Applied every reconcile."),
+    "onDelete": opt(HOOK_TEMPLATES, "Run before the finalizer is removed."),
+    "remote": opt(Obj({"url": req(Str()), "timeout": opt(Duration()), "auth": opt(AUTH)},
+                      name="remote")),
+}, "How the CR is reconciled (G2).", name="reconcile"), "Reconcile")
+
+AUTOSCALE = named(Obj({
+    "interval": opt(Duration()), "cooldown": opt(Duration()), "conditions": opt(GATE),
+    "do": opt(Obj({"workers": opt(WORKERS), "queueDepth": opt(Int(minimum=1)),
+                   "resync": opt(Duration())}, name="do")),
+}, name="autoscale"), "Autoscale")
+ROLLBACK = Obj({"trigger": opt(AnyValue()), "onRollback": opt(HOOK_TEMPLATES)},
+               name="rollback")
+PRE_RECONCILE = named(Obj({
+    "external": opt(ListOf(EXTERNAL)), "sentinels": opt(STRINGS),
+    "enqueueGate": opt(GATE), "reconcileGate": opt(GATE), **GATE_FIELDS,
+}, aliases=dict(GATE_ALIASES), name="preReconcile"), "PreReconcile")
+OBSERVE = named(Obj({
+    "watch": opt(ListOf(Obj({"kind": req(Str()), "apiVersion": opt(Str()),
+                             "name": opt(Str()), "namespace": opt(Str()),
+                             "labelSelector": opt(STRING_MAP)}, name="watch"))),
+    "events": opt(Opaque()),
+    "cross": opt(ListOf(Obj({"crd": opt(Str()), "kind": opt(Str()), "as": req(Str()),
+                             "name": opt(Str()), "namespace": opt(Str()),
+                             "katalog": opt(Str())}, name="cross"))),
+}, name="observe"), "Observe")
+RUNTIME = named(Obj({
+    "autoscale": opt(AUTOSCALE), "finalizers": opt(STRINGS),
+    "removeFinalizers": opt(Bool()), "cleanup": opt(Opaque()),
+    "rollBackOnError": opt(Bool()), "rollback": opt(ROLLBACK),
+}, name="runtime"), "Runtime")
+EVENT = Obj({
+    "name": req(Str()), "reason": opt(Str()), "message": opt(Str()),
+    "type": opt(Str(enum=("Normal", "Warning"))), **GATE_FIELDS,
+}, aliases=dict(GATE_ALIASES), name="event")
+EMIT = named(Obj({"status": opt(STATUS), "events": opt(ListOf(EVENT))}, name="emit"), "Emit")
+
+G1_BOX_KEYS = ("reconciler", "onCreate", "onReconcile", "onDelete", "status", "finalizers",
+               "rollBackOnError", "rollback", "autoscale", "default", "hooks")
+G2_BOX_KEYS = ("reconcile", "emit", "runtime")
+
+OPERATOR_BOX = named(Obj({
+    # G2
+    "reconcile": opt(RECONCILE), "emit": opt(EMIT), "runtime": opt(RUNTIME),
+    "observe": opt(OBSERVE), "preReconcile": opt(PRE_RECONCILE),
+    # G1 (converted to G2 on load)
+    "reconciler": opt(RECONCILER, "G1: reconciler settings (now reconcile)."),
+    "onCreate": opt(HOOK_TEMPLATES, "G1: created once (now reconcile.onCreate)."),
+    "onReconcile": opt(HOOK_TEMPLATES, "G1: applied every reconcile."),
+    "onDelete": opt(HOOK_TEMPLATES, "G1: run before the finalizer is removed."),
+    "status": opt(STATUS, "G1: status (now emit.status)."),
+    "finalizers": opt(STRINGS), "rollBackOnError": opt(Bool()), "rollback": opt(ROLLBACK),
+    "autoscale": opt(AUTOSCALE),
+    "default": opt(Bool(), "G0/G1: reconciler.default."),
+    "hooks": opt(HOOKS, "G0/G1: reconciler.hooks."),
+}, "What the operator does for each CR.", name="operatorBox"), "OperatorBox")
+
+# -- CRD entry ---------------------------------------------------------------------------------
+
+API_TYPES = named(Obj({
+    "group": opt(Str(pattern=DNS_SUBDOMAIN, templates=False, pattern_hint="a DNS subdomain "
+                     "such as rkguide.demo (empty for core kinds)") ),
+    "version": opt(Str(pattern=r"v[0-9]+((alpha|beta)[0-9]+)?", templates=False,
+                       pattern_hint="a Kubernetes API version such as v1 or v1alpha1")),
+    "kind": req(Str(pattern=r"[A-Z][A-Za-z0-9]*", templates=False,
+                    pattern_hint="a CamelCase kind such as WebApp")),
+    "plural": opt(Str(pattern=DNS_LABEL, templates=False,
+                      pattern_hint="a lowercase plural such as webapps")),
+    "location": opt(Str(), "Typed mode: Python import path of the CR model."),
+    "object": opt(Str()), "objectList": opt(Str()), "alias": opt(Str()),
+    "apiPath": opt(Str(enum=("/apis", "/api"), templates=False)),
+}, "The CR type this operator reconciles.", name="apiTypes"), "APITypes")
+
+DEPENDENCY_CONDITION = Str(enum=("started", "healthy"), templates=False)
+DEPENDS_ON = named(Either(
+    (is_map, MapOf(Either((is_str, DEPENDENCY_CONDITION),
+                          (is_map, Obj({"condition": opt(DEPENDENCY_CONDITION)},
+                                       name="dependency"))),
+                   key=name_node("CRD name"))),
+    (is_list, ListOf(name_node("CRD name"))),
+    description="CRDs that must start first: {db: healthy}, {db: {condition: healthy}} "
+                "or [db]."), "DependsOn")
+
+DELETION_PROTECTION_FIELDS = {
+    "enabled": opt(Bool()), "failurePolicy": opt(Str(enum=("Fail", "Ignore"))),
+    "cleanupOnShutdown": opt(Bool()), "strictMode": opt(Bool()),
+}
+
+MOTIF_IMPORT = named(Obj({
+    "motif": req(Str(templates=False), "Local path, oci:// reference, Git URL or name@version."),
+    "oci": opt(Bool()), "version": opt(Str()), "auth": opt(AUTH),
+    "with": opt(MapOf(Scalar()), "Input bindings (templates allowed)."),
+}, "A motif to import.", name="motif import"), "MotifImport")
+
+CRD_FIELDS: dict[str, F] = {
+    "enabled": opt(Bool(), "false skips the CRD (default true)."),
+    "description": opt(Str()),
+    "mode": opt(Str(enum=("typed", "dynamic"), templates=False)),
+    "apiTypes": opt(API_TYPES),
+    "crdFile": opt(Str(), "The CRD manifest (path or https URL)."),
+    "crFiles": opt(STRINGS), "setup": opt(Either(
+        (is_list, STRINGS),
+        (is_map, Obj({"apply": opt(STRINGS), "wait": opt(ListOf(Opaque()))}, name="setup")))),
+    "namespaced": opt(Bool(), "false for a cluster-scoped CRD (default true)."),
+    "namespace": opt(Str(), "Watch only this namespace."),
+    "dependsOn": opt(DEPENDS_ON),
+    "enrich": opt(STRINGS), "enrichAll": opt(Bool()),
+    "labelSelector": opt(STRING_MAP), "fieldSelector": opt(STRING_MAP),
+    "endpoints": opt(Obj({"enabled": opt(Bool()), "health": opt(Bool()), "info": opt(Bool())},
+                         name="endpoints")),
+    "restrictedNamespaces": opt(STRINGS), "allowedNamespaces": opt(STRINGS),
+    "conversion": opt(Obj({
+        "storageVersion": opt(Str()), "updateCRD": opt(Bool()), "participant": opt(Bool()),
+        "paths": opt(ListOf(Obj({"from": req(Str()), "to": req(Str()),
+                                 "spec": opt(AnyValue())}, name="conversion path"))),
+    }, name="conversion")),
+    "validation": opt(VALIDATION), "mutation": opt(MUTATION),
+    "webhooks": opt(Obj({"validation": opt(Bool()), "mutation": opt(Bool()),
+                         "operations": opt(ListOf(Str(enum=("CREATE", "UPDATE", "DELETE",
+                                                            "CONNECT"))))},
+                        name="webhooks")),
+    "normalize": opt(Obj({"spec": opt(MapOf(Scalar()))}, name="normalize")),
+    "deletionProtection": opt(Either((is_bool, Bool()),
+                                     (is_map, Obj(dict(DELETION_PROTECTION_FIELDS),
+                                                  name="deletionProtection")))),
+    "imports": opt(ListOf(MOTIF_IMPORT)),
+    "operatorBox": opt(OPERATOR_BOX),
+    "crossAccess": opt(Bool()), "ignoreStatusPatch": opt(Bool()),
+    "ignoreObservedGeneration": opt(Bool()), "removeFinalizers": opt(Bool()),
+    "serve": opt(Opaque()), "idp": opt(Opaque()),
+    "workers": opt(WORKERS, "G0/G1: now operatorBox.reconcile.workers."),
+    "resync": opt(Duration(), "G0/G1: now operatorBox.reconcile.resync."),
+    "queue": opt(QUEUE, "G0/G1: now operatorBox.reconcile.queue."),
+    "reconciler": opt(Obj({**RECONCILER_FIELDS, "status": opt(STATUS),
+                           "onCreate": opt(HOOK_TEMPLATES)}, name="reconciler"),
+                      "G0: reconciler block on the CRD entry."),
+    "katalogName": opt(Str(), "Set by composition: the katalog this CRD came from."),
+    "katalogVersion": opt(Str()), "katalogDescription": opt(Str()),
+}
+CRD_ENTRY = named(Obj(dict(CRD_FIELDS), "One operator: a CR type and what to do for it.",
+                name="CRD entry"), "CRDEntry")
+LEGACY_CRD_ENTRY = Obj({"name": req(name_node("CRD name")), **CRD_FIELDS},
+                       "G0 list entry of spec.crds.", name="CRD entry")
+CRDS = Either(
+    (is_map, MapOf(CRD_ENTRY, key=name_node("CRD name"))),
+    (is_list, ListOf(LEGACY_CRD_ENTRY)),
+    description="CRD entries keyed by name (G0: a list with name:).")
+
+# -- top level ---------------------------------------------------------------------------------
+
+DEPRECATION = named(Obj({
+    "message": req(Str(nonempty=True)), "migratedTo": opt(Str()),
+    "timeline": opt(Obj({"from": opt(Str(pattern=DATE, templates=False,
+                                          pattern_hint="a date YYYY-MM-DD")),
+                         "to": opt(Str(pattern=DATE, templates=False,
+                                       pattern_hint="a date YYYY-MM-DD"))}, name="timeline")),
+    "accept": opt(Obj({"beforeEol": opt(Bool()), "eol": opt(Bool())}, name="accept")),
+}, "End-of-life notice.", name="deprecation"), "Deprecation")
+
+METADATA = named(Obj({
+    "name": req(Str(pattern=DNS_LABEL, templates=False,
+                    pattern_hint="a lowercase RFC 1123 name such as webapp-operator")),
+    "namespace": opt(Str(), "Logical tenant in the runtime (default \"default\")."),
+    "clusterName": opt(Str()),
+    "version": opt(Str(templates=False), "Semantic version; the registry tag."),
+    "description": opt(Str()), "author": opt(Str()), "license": opt(Str()),
+    "tags": opt(STRINGS), "createdBy": opt(Str(enum=("operator", "orkdoctor"))),
+    "projects": opt(Opaque()), "deprecation": opt(DEPRECATION),
+}, name="metadata"), "Metadata")
+
+LIFECYCLE = named(Obj({
+    "maturity": opt(Str(enum=("alpha", "beta", "stable", "deprecated"), templates=False)),
+    "deprecation": opt(DEPRECATION),
+    "compatibility": opt(Obj({"kubernetes": opt(Str()), "orkestra": opt(Str())},
+                             name="compatibility")),
+    "accept": opt(Obj({"patterns": opt(ListOf(Obj({
+        "name": req(Str()), "author": opt(Str()), "version-range": opt(Str()),
+    }, name="accepted pattern")))}, name="accept")),
+}, "Maturity, deprecation and compatibility (tooling only).", name="lifecycle"), "Lifecycle")
+
+NOTES = named(Obj({"functions": opt(ListOf(Obj({
+    "name": req(Str(pattern=GO_IDENTIFIER, templates=False,
+                    pattern_hint="a Go identifier such as fullImage")),
+    "description": opt(Str()),
+    "expression": req(Str(), "Template rendered against the CR."),
+}, name="note")))}, "User-defined template functions.", name="notes"), "Notes")
+
+
+def _profile_class(fields: dict[str, F]) -> ListOf:
+    return ListOf(Obj({"name": req(Str(templates=False)), **fields}, name="profile"))
+
+
+PROFILES = named(Obj({
+    "include": opt(Str()),
+    "resources": opt(_profile_class({"requests": opt(STRING_MAP),
+                                     "limits": opt(STRING_MAP)})),
+    "probes": opt(_profile_class({k: v for k, v in PROBE.fields.items() if k != "profile"})),
+    "rollingUpdate": opt(_profile_class({
+        "maxSurge": opt(Int(strings=True, percent=True)),
+        "maxUnavailable": opt(Int(strings=True, percent=True))})),
+    "reconciler": opt(_profile_class({"workers": opt(WORKERS), "resync": opt(Duration()),
+                                      "queue": opt(QUEUE)})),
+    **{cls: opt(ListOf(Obj({"name": req(Str(templates=False))}, extra=AnyValue(),
+                           name="profile")))
+       for cls in ("networkPolicies", "resourceQuotas", "limitRanges", "hpa", "pdb",
+                   "containerSecurity", "podSecurity")},
+}, "Named presets referenced by profile: fields.", name="profiles"), "Profiles")
+
+SECURITY = named(Obj({
+    "serviceName": opt(Str()), "gatewayEndpoint": opt(Str()),
+    "deletionProtection": opt(Obj(dict(DELETION_PROTECTION_FIELDS),
+                                  name="deletionProtection")),
+    "namespaceProtection": opt(Obj({
+        "enabled": opt(Bool()), "restrictedNamespaces": opt(STRINGS),
+        "allowedNamespaces": opt(STRINGS), "failurePolicy": opt(Str(enum=("Fail", "Ignore"))),
+        "cleanupOnShutdown": opt(Bool())}, name="namespaceProtection")),
+    "webhooks": opt(Obj({
+        "admission": opt(Obj({"enabled": opt(Bool())}, name="admission")),
+        "failurePolicy": opt(Str(enum=("Fail", "Ignore"))), "serviceName": opt(Str()),
+        "cleanupOnShutdown": opt(Bool())}, name="webhooks")),
+    "conversion": opt(Obj({"enabled": opt(Bool()), "conversionWindow": opt(Int(minimum=1))},
+                          name="conversion")),
+}, "Admission webhooks, deletion and namespace protection.", name="security"), "Security")
+
+PROVIDERS = ListOf(Obj({"name": req(Str()), "required": opt(Bool()), "auth": opt(Opaque())},
+                       name="provider"))
+POLICY = Obj({"lifecycle": opt(Obj({"minMaturity": opt(Str(enum=("alpha", "beta",
+                                                                  "stable")))},
+                                   name="lifecycle"))}, name="policy")
+
+ENVELOPE = {
+    "apiVersion": req(Str(enum=(API_VERSION, LEGACY_API_VERSION), templates=False)),
+    "kind": req(Str(templates=False)),
+}
+COMMON_TOP = {
+    "lifecycle": opt(LIFECYCLE), "policy": opt(POLICY), "notes": opt(NOTES),
+    "profiles": opt(PROFILES), "security": opt(SECURITY), "gateway": opt(Opaque()),
+    "publish": opt(Opaque()), "notification": opt(Opaque()), "providers": opt(PROVIDERS),
+}
+
+KATALOG = Obj({
+    **ENVELOPE, "metadata": req(METADATA), **COMMON_TOP,
+    "spec": req(Obj({
+        "imports": opt(ListOf(MOTIF_IMPORT), "Katalog-wide imports: only profiles and notes."),
+        "finalizers": opt(STRINGS),
+        "crds": req(CRDS),
+    }, name="spec")),
+    "crossAccess": opt(Bool()), "anchors": opt(AnyValue(), "G0: YAML anchor holder."),
+}, "An operator: CRDs and what to do for each.", name="Katalog")
+
+MOTIF_INPUT = Obj({
+    "name": req(Str(pattern=r"[A-Za-z_][A-Za-z0-9_-]*", templates=False,
+                    pattern_hint="a name such as image or replicaCount")),
+    "description": opt(Str()), "required": opt(Bool()), "default": opt(Scalar()),
+    "type": opt(Str(enum=("string", "int", "integer", "number", "bool", "boolean"),
+                    templates=False)),
+}, name="input")
+
+MOTIF_RESOURCES = Obj({
+    "onCreate": opt(HOOK_TEMPLATES, "Merged into the importing CRD's onCreate."),
+    **{kind: opt(ListOf(schema)) for kind, schema in RESOURCE_KINDS.items()},
+}, "Resources merged into the importing CRD (onReconcile unless under onCreate).",
+    aliases=dict(RESOURCE_KEY_ALIASES), ignored=IGNORED_RESOURCE_KEYS, name="motif resources")
+
+MOTIF = Obj({
+    **ENVELOPE,
+    "metadata": req(Obj({
+        "name": req(Str(pattern=DNS_LABEL, templates=False,
+                        pattern_hint="a lowercase RFC 1123 name such as web-service")),
+        "version": opt(Str(templates=False)), "description": opt(Str()),
+        "author": opt(Str()), "license": opt(Str()), "tags": opt(STRINGS),
+        "deprecation": opt(DEPRECATION),
+    }, name="metadata")),
+    "lifecycle": opt(LIFECYCLE),
+    "inputs": opt(ListOf(MOTIF_INPUT)),
+    "resources": opt(MOTIF_RESOURCES),
+    "status": opt(STATUS),
+    "admission": opt(Obj({"validation": opt(VALIDATION), "mutation": opt(MUTATION)},
+                         name="admission")),
+    "profiles": opt(PROFILES), "notes": opt(NOTES),
+}, "A reusable block of resources with inputs.", name="Motif")
+
+REGISTRY_IMPORT = Either(
+    (is_str, Str(templates=False)),
+    (is_map, Obj({
+        "url": req(Str(templates=False)), "oci": opt(Bool()), "version": opt(Str()),
+        "useKomposer": opt(Bool()), "auth": opt(AUTH),
+        "katalog": opt(MapOf(Obj({"branch": opt(Str()), "version": opt(Str()),
+                                  "sha": opt(Str())}, name="katalog ref"))),
+    }, name="registry import")),
+    description="An OCI reference, or {url, version, useKomposer, auth}.")
+FILE_IMPORT = Either(
+    (is_str, Str(templates=False)),
+    (is_map, Obj({"url": req(Str(templates=False)), "auth": opt(AUTH)}, name="file import")),
+    description="A katalog file path or URL, or {url, auth}.")
+HELM_IMPORT = Obj({
+    "repo": req(Str()), "chart": req(Str()), "version": opt(Str()), "path": opt(Str()),
+    "valueFiles": opt(STRINGS), "values": opt(Opaque()), "auth": opt(AUTH),
+}, name="helm import")
+KOMPOSER_IMPORTS = Obj({
+    "registry": opt(ListOf(REGISTRY_IMPORT)), "files": opt(ListOf(FILE_IMPORT)),
+    "helm": opt(ListOf(HELM_IMPORT)),
+}, "Where the composed katalogs come from.", name="imports")
+
+OVERRIDE_ENTRY = Obj(dict(CRD_FIELDS), "Per-CRD override: any CRD entry field, deep-merged.",
+                     name="CRD override")
+KOMPOSER = Obj({
+    **ENVELOPE, "metadata": req(METADATA), **COMMON_TOP,
+    "imports": opt(KOMPOSER_IMPORTS),
+    "sources": opt(KOMPOSER_IMPORTS, "G0 spelling of imports."),
+    "spec": opt(Obj({"crds": opt(Either(
+        (is_map, MapOf(OVERRIDE_ENTRY, key=name_node("CRD name"))),
+        (is_list, ListOf(Obj({"name": req(name_node("CRD name")), **CRD_FIELDS},
+                             name="CRD override")))))}, name="spec")),
+}, "A composition of katalogs with per-CRD overrides.", name="Komposer")
+
+OP_RULE = named(Obj({
+    "cycle": opt(Int(minimum=1)),
+    "verb": opt(Str(enum=("create", "update", "delete", "patch", "apply", "get"),
+                    templates=False)),
+    "resource": opt(Str(templates=False), "Lowercase plural (deployments) or status."),
+    "name": opt(Str(templates=False)),
+    "count": opt(Int(minimum=0)),
+    "include": opt(Str(templates=False), "A file whose ops: list replaces this entry."),
+}, name="op rule"), "OpRule")
+
+
+def _expect(with_crds: bool) -> Obj:
+    fields = {
+        "steady": opt(Bool(), "The reconciler reaches a steady state within the cycles."),
+        "steadyAt": opt(Int(minimum=1), "Steady no later than this cycle."),
+        "noErrors": opt(Bool(), "No cycle reports an error."),
+        "ops": opt(ListOf(OP_RULE)), "absent": opt(ListOf(OP_RULE)),
+    }
+    if with_crds:
+        fields["crds"] = opt(MapOf(_expect(False), key=name_node("CRD name")))
+    return Obj(fields, "Assertions: the published behavioural contract.", name="expect")
+
+
+SIMULATE = Obj({
+    **ENVELOPE,
+    "metadata": opt(Obj({"name": opt(Str()), "description": opt(Str())}, name="metadata")),
+    "imports": opt(STRINGS, "Aggregator form: other simulate files."),
+    "spec": opt(Obj({
+        "katalog": req(Str(templates=False), "Katalog or komposer file."),
+        "cr": opt(Str(templates=False)), "crFiles": opt(STRINGS),
+        "crd": opt(Str(templates=False)), "crdFiles": opt(STRINGS),
+        "cycles": opt(Int(minimum=1, maximum=1000)), "skipExternal": opt(Bool()),
+        "target": opt(Str()), "expect": opt(_expect(True)),
+    }, name="spec")),
+}, "An in-memory reconcile simulation with assertions.", name="Simulate")
+
+E2E_RESOURCE_CHECK = Obj({
+    "kind": req(Str()), "name": opt(Str()), "namespace": opt(Str()), "ready": opt(Bool()),
+    "count": opt(Int(minimum=0)),
+}, name="resource check")
+E2E = Obj({
+    **ENVELOPE,
+    "metadata": opt(Obj({"name": opt(Str()), "description": opt(Str())}, name="metadata")),
+    "imports": opt(ListOf(Either(
+        (is_str, Str(templates=False)),
+        (is_map, Obj({"path": req(Str()), "wait": opt(Duration()),
+                      "freshCluster": opt(Bool())}, name="e2e import"))))),
+    "spec": opt(Obj({
+        "katalog": opt(Str()), "crd": opt(Str()), "cr": opt(Str()),
+        "customOperator": opt(Bool()),
+        "custom": opt(Obj({"target": opt(Str())}, name="custom")),
+        "init": opt(Obj({"pack": opt(Str()), "example": opt(Str())}, name="init")),
+        "cluster": opt(Obj({"provider": opt(Str(enum=("kind", "existing", "embedded"))),
+                            "name": opt(Str()), "reuse": opt(Bool())}, name="cluster")),
+        "setup": opt(Either((is_list, STRINGS), (is_map, Obj({
+            "apply": opt(STRINGS), "helm": opt(ListOf(Opaque())),
+            "wait": opt(ListOf(Obj({"kind": req(Str()), "name": req(Str()),
+                                    "namespace": opt(Str()), "ready": opt(Bool()),
+                                    "timeout": opt(Duration())}, name="wait")))},
+            name="setup")))),
+        "valuesFiles": opt(STRINGS),
+        "expect": opt(ListOf(Obj({
+            "name": req(Str()),
+            "after": opt(Str(enum=("cr-applied", "cr-deleted"), templates=False)),
+            "timeout": opt(Duration()),
+            "resources": opt(ListOf(E2E_RESOURCE_CHECK)),
+            "commands": opt(ListOf(Obj({"run": req(Str()), "exitCode": opt(Int()),
+                                        "outputContains": opt(Str())}, name="command"))),
+            "kubectl": opt(Obj({"get": opt(ListOf(Obj({
+                "kind": req(Str()), "name": opt(Str()), "namespace": opt(Str()),
+                "field": req(Str()), "equals": opt(Scalar())}, name="kubectl get")))},
+                name="kubectl")),
+        }, name="expectation"))),
+    }, name="spec")),
+}, "A test against a real (or embedded) cluster.", name="E2E")
+
+def kind_json_schema(kind: str) -> dict[str, object]:
+    """The JSON Schema editors can use to validate files of ``kind``."""
+    return export_json_schema(KINDS[kind], f"Orkestra {kind}")
+
+
+def kind_json_schema(kind: str) -> dict[str, object]:
+    """The JSON Schema editors can use to validate files of ``kind``."""
+    return export_json_schema(KINDS[kind], f"Orkestra {kind}")
+
+
+KINDS: dict[str, Obj] = {
+    "Katalog": KATALOG, "Motif": MOTIF, "Komposer": KOMPOSER, "Simulate": SIMULATE,
+    "E2E": E2E,
+}
+
+__all__ = ["API_VERSION", "KINDS", "LEGACY_API_VERSION", "RESOURCE_KINDS"]

@@ -1,0 +1,504 @@
+"""A small schema language for pattern files: strict checking plus JSON Schema export.
+
+One declaration per format drives both what ``ork validate`` accepts and what
+``ork schema`` exports for editors, so they cannot drift apart. Checking collects every
+problem with its YAML path (positions come from the source document), rejects unknown keys
+with a did-you-mean hint, and renames accepted alternative spellings (``anyOf`` for ``or``,
+lowercase resource keys ...) to their canonical key. jsonschema was not used for checking
+because its messages cannot carry the alias renaming, file positions and hints users need.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from orkestra.model.errors import Problem, YamlPath, did_you_mean
+from orkestra.model.source import SourceDoc
+from orkestra.units import is_duration
+
+JsonSchema = dict[str, Any]
+NodeT = TypeVar("NodeT", bound="Node")
+
+
+def type_word(value: Any) -> str:
+    """How a YAML value's type is named in messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def is_template(value: Any) -> bool:
+    return isinstance(value, str) and "{{" in value
+
+
+class Context:
+    """Collects problems while checking one document."""
+
+    def __init__(self, doc: SourceDoc) -> None:
+        self.doc = doc
+        self.problems: list[Problem] = []
+
+    def error(self, path: YamlPath, message: str, *, expected: str = "", hint: str = "",
+              key: bool = False) -> None:
+        self.problems.append(self.doc.problem(path, message, expected=expected, hint=hint,
+                                              key=key))
+
+    def warn(self, path: YamlPath, message: str, *, hint: str = "", key: bool = False) -> None:
+        self.problems.append(self.doc.problem(path, message, hint=hint, key=key,
+                                              severity="warning"))
+
+    def wrong_type(self, path: YamlPath, node: Node, value: Any, hint: str = "") -> None:
+        if hint:
+            pass  # the caller knows better
+        elif isinstance(value, int | float | bool) and node.accepts_strings:
+            hint = "quote the value to make it a string"
+        elif value is None:
+            hint = "give the key a value or remove it"
+        self.error(path, f"expected {node.expected}, got {type_word(value)}",
+                   expected=node.expected, hint=hint)
+
+    def for_keys(self) -> Context:
+        """A context that reports on mapping keys rather than values."""
+        return _KeyContext(self)
+
+
+class _KeyContext(Context):
+    def __init__(self, parent: Context) -> None:
+        self.doc = parent.doc
+        self.problems = parent.problems
+
+    def error(self, path: YamlPath, message: str, *, expected: str = "", hint: str = "",
+              key: bool = False) -> None:
+        super().error(path, f"key {message}", expected=expected, hint=hint, key=True)
+
+
+class Node:
+    """A schema node. Subclasses check values and describe themselves.
+
+    A node with a ``ref`` name is exported once under ``$defs`` and referenced elsewhere.
+    """
+
+    expected = "a value"
+    accepts_strings = False
+    ref = ""
+    description = ""
+
+    def __init__(self, description: str = "") -> None:
+        self.description = description
+
+    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+        raise NotImplementedError
+
+    def schema(self, defs: JsonSchema) -> JsonSchema:
+        raise NotImplementedError
+
+    def json_schema(self, defs: JsonSchema) -> JsonSchema:
+        if self.ref:
+            if self.ref not in defs:
+                defs[self.ref] = {}
+                defs[self.ref] = self._own_schema(defs)
+            return {"$ref": f"#/$defs/{self.ref}"}
+        return self._own_schema(defs)
+
+    def _own_schema(self, defs: JsonSchema) -> JsonSchema:
+        out = self.schema(defs)
+        if self.description:
+            out = {**out, "description": self.description}
+        return out
+
+
+def named(node: NodeT, ref: str) -> NodeT:
+    """Give ``node`` a ``$defs`` name for JSON Schema export."""
+    node.ref = ref
+    return node
+
+
+def export_json_schema(node: Node, title: str) -> JsonSchema:
+    """A standalone JSON Schema (draft 2020-12) document for ``node``."""
+    defs: JsonSchema = {}
+    body = node._own_schema(defs)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title,
+            **body, "$defs": defs}
+
+
+class Str(Node):
+    """A string, optionally from a fixed set or matching a pattern. Templates pass."""
+
+    accepts_strings = True
+
+    def __init__(self, description: str = "", *, enum: Sequence[str] = (),
+                 pattern: str | None = None, pattern_hint: str = "",
+                 templates: bool = True, nonempty: bool = False) -> None:
+        super().__init__(description)
+        self.enum = tuple(enum)
+        self.pattern = re.compile(pattern) if pattern else None
+        self.pattern_hint = pattern_hint
+        self.templates = templates
+        self.nonempty = nonempty
+        self.expected = "one of " + ", ".join(self.enum) if self.enum else "a string"
+
+    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+        if not isinstance(value, str):
+            ctx.wrong_type(path, self, value)
+            return value
+        if self.templates and is_template(value):
+            return value
+        if self.nonempty and not value.strip():
+            ctx.error(path, "must not be empty", expected="a non-empty string")
+        elif self.enum and value not in self.enum:
+            ctx.error(path, f'"{value}" is not allowed', expected=self.expected,
+                      hint=did_you_mean(value, self.enum))
+        elif self.pattern and not self.pattern.fullmatch(value):
+            ctx.error(path, f'"{value}" is not valid', expected=self.pattern_hint
+                      or f"text matching {self.pattern.pattern}")
+        return value
+
+    def schema(self, defs: JsonSchema) -> JsonSchema:
+        out: JsonSchema = {"type": "string"}
+        if self.enum:
+            out["enum"] = list(self.enum)
+        elif self.pattern:
+            out["pattern"] = f"^(?:{self.pattern.pattern})$"
+        if self.templates and (self.enum or self.pattern):
+            return {"anyOf": [out, {"type": "string", "pattern": r"\{\{"}]}
+        return out
+
+
+class Int(Node):
+    """An integer within bounds; ``strings=True`` also takes numeric strings and templates
+    (Kubernetes numbers that Orkestra declares as strings, such as ``replicas: "3"``)."""
+
+    def __init__(self, description: str = "", *, minimum: int | None = None,
+                 maximum: int | None = None, strings: bool = False,
+                 percent: bool = False) -> None:
+        super().__init__(description)
+        self.minimum, self.maximum = minimum, maximum
+        self.strings = strings
+        self.percent = percent
+        self.accepts_strings = strings
+        self.expected = "an integer" + (" or a percentage" if percent else "") + \
+            (" (or a template)" if strings else "")
+
+    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+        number: int | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif self.strings and isinstance(value, str):
+            text = value.strip()
+            if is_template(text) or (self.percent and re.fullmatch(r"\d+%", text)):
+                return value
+            if re.fullmatch(r"-?\d+", text):
+                number = int(text)
+            else:
+                ctx.error(path, f'"{value}" is not a number', expected=self.expected)
+                return value
+        else:
+            ctx.wrong_type(path, self, value)
+            return value
+        if self.minimum is not None and number < self.minimum:
+            ctx.error(path, f"{number} is below the minimum {self.minimum}",
+                      expected=f"at least {self.minimum}")
+        elif self.maximum is not None and number > self.maximum:
+            ctx.error(path, f"{number} is above the maximum {self.maximum}",
+                      expected=f"at most {self.maximum}")
+        return value
+
+    def schema(self, defs: JsonSchema) -> JsonSchema:
+        number: JsonSchema = {"type": "integer"}
+        if self.minimum is not None:
+            number["minimum"] = self.minimum
+        if self.maximum is not None:
+            number["maximum"] = self.maximum
+        if self.strings:
+            return {"anyOf": [number, {"type": "string"}]}
+        return number
+
+
+class Number(Node):
+    expected = "a number"
+
+    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            ctx.wrong_type(path, self, value)
+        return value
+
+    def schema(self, defs: JsonSchema) -> JsonSchema:
+        return {"type": "number"}
+
+
+class Bool(Node):
+    """A boolean; ``templates=True`` also takes "true"/"false" strings and templates."""
+
+    def __init__(self, description: str = "", *, templates: bool = False) -> None:
+        super().__init__(description)
+        self.templates = templates
+        self.accepts_strings = templates
+        self.expected = "true or false" + (" (or a template)" if templates else "")
+
+    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+        if isinstance(value, bool):
+            return value
+        if self.templates and isinstance(value, str) and (
+                is_template(value) or value.lower() in ("true", "false")):
+            return value
+        yes_no = isinstance(value, str) and value.lower() in ("yes", "no", "on", "off")
+        ctx.wrong_type(path, self, value, hint="write true or false" if yes_no else "")
+        return value
+
+    def schema(self, defs: JsonSchema) -> JsonSchema:
+        if self.templates:
+            return {"anyOf": [{"type": "boolean"}, {"type": "string"}]}
+        return {"type": "boolean"}
+
+
+class Duration(Node):
+    """A duration such as ``30s``, ``1h30m``, ``7d`` (templates pass)."""
+
+    expected = "a duration such as 30s, 5m, 1h30m, 7d"
+    accepts_strings = True
+
+    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+        if isinstance(value, str):
+            if is_template(value) or is_duration(value):
+                return value
+            ctx.error(path, f'"{value}" is not a duration', expected=self.expected)
+        else:
+            ctx.wrong_type(path, self, value)
+        return value
+
+    def schema(self, defs: JsonSchema) -> JsonSchema:
+        return {"type": "string"}
+
+
+class Scalar(Node):
+    """A string, number or boolean."""
+
+    expected = "a string, number or boolean"
+    accepts_strings = True
+
+    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+        if not isinstance(value, str | int | float | bool):
+            ctx.wrong_type(path, self, value)
+        return value
+
+    def schema(self, defs: JsonSchema) -> JsonSchema:
+        return {"type": ["string", "number", "boolean"]}
+
+
+class AnyValue(Node):
+    """Anything; used for free-form content such as a custom resource's ``spec``."""
+
+    expected = "any value"
+
+    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+        return value
+
+    def schema(self, defs: JsonSchema) -> JsonSchema:
+        return {}
+
+
+class Opaque(Node):
+    """A mapping whose content Orkestra passes through without interpreting it."""
+
+    expected = "a mapping"
+
+    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+        if not isinstance(value, dict):
+            ctx.wrong_type(path, self, value)
+        return value
+
+    def schema(self, defs: JsonSchema) -> JsonSchema:
+        return {"type": "object"}
+
+
+class ListOf(Node):
+    expected = "a list"
+
+    def __init__(self, item: Node, description: str = "", *, min_items: int = 0) -> None:
+        super().__init__(description)
+        self.item = item
+        self.min_items = min_items
+
+    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+        if not isinstance(value, list):
+            ctx.wrong_type(path, self, value)
+            return value
+        if len(value) < self.min_items:
+            ctx.error(path, f"needs at least {self.min_items} item(s)",
+                      expected=f"a list of {self.item.expected}")
+        return [self.item.check(v, path + (i,), ctx) for i, v in enumerate(value)]
+
+    def schema(self, defs: JsonSchema) -> JsonSchema:
+        out: JsonSchema = {"type": "array", "items": self.item.json_schema(defs)}
+        if self.min_items:
+            out["minItems"] = self.min_items
+        return out
+
+
+class MapOf(Node):
+    """A mapping with free keys (optionally checked) and values of one schema."""
+
+    expected = "a mapping"
+
+    def __init__(self, value: Node, description: str = "", *, key: Str | None = None) -> None:
+        super().__init__(description)
+        self.value = value
+        self.key = key
+
+    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+        if not isinstance(value, dict):
+            ctx.wrong_type(path, self, value)
+            return value
+        out = {}
+        for k, v in value.items():
+            if self.key is not None:
+                self.key.check(k, path + (k,), ctx.for_keys())
+            out[k] = self.value.check(v, path + (k,), ctx)
+        return out
+
+    def schema(self, defs: JsonSchema) -> JsonSchema:
+        out: JsonSchema = {"type": "object", "additionalProperties": self.value.json_schema(defs)}
+        if self.key is not None and self.key.pattern is not None:
+            out["propertyNames"] = {"pattern": f"^(?:{self.key.pattern.pattern})$"}
+        return out
+
+
+@dataclass
+class F:
+    """A field of an :class:`Obj`."""
+
+    node: Node
+    required: bool = False
+    description: str = ""
+
+
+@dataclass
+class Obj(Node):
+    """A mapping with known keys.
+
+    ``aliases`` maps accepted alternative spellings to canonical keys; ``extra`` (if set)
+    checks keys that are not declared, otherwise unknown keys are errors. ``ignored`` keys
+    are accepted with a warning and dropped.
+    """
+
+    fields: dict[str, F]
+    description: str = ""
+    aliases: dict[str, str] = field(default_factory=dict)
+    extra: Node | None = None
+    ignored: Mapping[str, str] = field(default_factory=dict)
+    name: str = ""
+    expected: str = "a mapping"
+    ref: str = ""
+
+    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+        if not isinstance(value, dict):
+            ctx.wrong_type(path, self, value)
+            return value
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            canonical = self.aliases.get(key, key)
+            if canonical in out:
+                ctx.error(path + (key,), f'"{key}" repeats "{canonical}"', key=True,
+                          hint=f'"{key}" is another spelling of "{canonical}"; keep one')
+                continue
+            spec = self.fields.get(canonical)
+            if spec is not None:
+                out[canonical] = spec.node.check(item, path + (key,), ctx)
+            elif key in self.ignored:
+                ctx.warn(path + (key,), f'"{key}" is accepted but ignored', key=True,
+                         hint=self.ignored[key])
+            elif self.extra is not None:
+                out[key] = self.extra.check(item, path + (key,), ctx)
+            else:
+                self.unknown(key, path, ctx)
+        for name, spec in self.fields.items():
+            if spec.required and name not in out and not any(
+                    alias in value for alias, target in self.aliases.items() if target == name):
+                ctx.error(path, f'missing required key "{name}"',
+                          expected=spec.description or spec.node.expected)
+        return out
+
+    def unknown(self, key: str, path: YamlPath, ctx: Context) -> None:
+        known = sorted(self.fields)
+        shown = ", ".join(known) if len(known) <= 24 else ", ".join(known[:24]) + ", ..."
+        where = f" in {self.name}" if self.name else ""
+        ctx.error(path + (key,), f'unknown key "{key}"{where}', key=True,
+                  expected=f"one of {shown}",
+                  hint=did_you_mean(key, [*self.fields, *self.aliases]))
+
+    def schema(self, defs: JsonSchema) -> JsonSchema:
+        props = {name: _described(spec, defs) for name, spec in self.fields.items()}
+        for alias, target in self.aliases.items():
+            props[alias] = {**_described(self.fields[target], defs),
+                            "description": f'Alternative spelling of "{target}".'}
+        for key, why in self.ignored.items():
+            props[key] = {"description": f"Accepted but ignored: {why}"}
+        out: JsonSchema = {"type": "object", "properties": props}
+        required = [n for n, s in self.fields.items() if s.required]
+        if required:
+            out["required"] = required
+        out["additionalProperties"] = self.extra.json_schema(defs) if self.extra else False
+        return out
+
+
+def _described(spec: F, defs: JsonSchema) -> JsonSchema:
+    out = spec.node.json_schema(defs)
+    if spec.description:
+        out = {**out, "description": spec.description}
+    return out
+
+
+class Either(Node):
+    """One of several shapes, chosen by the YAML type of the value."""
+
+    def __init__(self, *options: tuple[Callable[[Any], bool], Node],
+                 description: str = "") -> None:
+        super().__init__(description)
+        self.options = options
+        self.expected = " or ".join(node.expected for _, node in options)
+        self.accepts_strings = any(node.accepts_strings for _, node in options)
+
+    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+        for matches, node in self.options:
+            if matches(value):
+                return node.check(value, path, ctx)
+        ctx.wrong_type(path, self, value)
+        return value
+
+    def schema(self, defs: JsonSchema) -> JsonSchema:
+        return {"anyOf": [node.json_schema(defs) for _, node in self.options]}
+
+
+def is_map(v: Any) -> bool:
+    return isinstance(v, dict)
+
+
+def is_list(v: Any) -> bool:
+    return isinstance(v, list)
+
+
+def is_str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def is_bool(v: Any) -> bool:
+    return isinstance(v, bool)
+
+
+def is_scalar(v: Any) -> bool:
+    return isinstance(v, str | int | float | bool)
