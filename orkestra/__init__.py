@@ -1,0 +1,9 @@
+"""Orkestra for Python: declarative Kubernetes operators distributed as OCI artifacts.
+
+Packages, one per concern: ``model`` (pattern formats and loading), ``template`` (Go
+templates and the notes library), ``compose`` (motif expansion, komposer imports),
+``engine`` (reconcile logic, no I/O), ``plan`` (what a pattern creates and needs), ``packs``
+(example packs) and ``cli`` (the ``ork`` command).
+"""
+
+__version__ = "0.1.0"

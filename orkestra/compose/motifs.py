@@ -41,15 +41,16 @@ _INPUTS_RENDERER = Renderer()
 class MotifResolver:
     """Finds and loads motifs named by imports, each file once."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, checks: bool = True) -> None:
         self._cache: dict[Path, Document] = {}
+        self.checks = checks
 
     def load(self, ref: str, importer: Document, path: YamlPath) -> Document:
         local = self.local_path(ref, importer, path)
         resolved = local.resolve()
         if resolved not in self._cache:
             self._cache[resolved] = load_document(resolved, kinds=("Motif",),
-                                                  display=_display(local))
+                                                  display=_display(local), checks=self.checks)
         return self._cache[resolved]
 
     @staticmethod

@@ -60,9 +60,13 @@ def _generation(data: dict[str, Any]) -> str:
     return "G2"
 
 
-def build_document(source: SourceDoc, file: Path, kinds: tuple[str, ...] = PATTERN_KINDS
-                   ) -> Document:
-    """Check one parsed document and normalize it; raises PatternError."""
+def build_document(source: SourceDoc, file: Path, kinds: tuple[str, ...] = PATTERN_KINDS,
+                   *, checks: bool = True) -> Document:
+    """Check one parsed document and normalize it; raises PatternError.
+
+    ``checks=False`` skips the semantic checks (references, conditions, templates); the
+    schema is always enforced because nothing can be built from a malformed document.
+    """
     kind = detect_kind(source)
     if kind not in kinds:
         raise PatternError([source.problem(("kind",), f"a {kind} is not expected here",
@@ -80,7 +84,7 @@ def build_document(source: SourceDoc, file: Path, kinds: tuple[str, ...] = PATTE
     elif kind == "Komposer":
         data = normalizer.komposer(data)
     document = Document(kind, data, source, file, origins, generation, list(ctx.problems))
-    problems = normalizer.problems + check_document(document)
+    problems = normalizer.problems + (check_document(document) if checks else [])
     if generation == "G0":
         document.warnings.append(source.problem(
             ("apiVersion",), f"the G0 layout ({LEGACY_API_VERSION}, list-form spec.crds, "
@@ -94,7 +98,7 @@ def build_document(source: SourceDoc, file: Path, kinds: tuple[str, ...] = PATTE
 
 
 def load_documents(file: Path, *, kinds: tuple[str, ...] = PATTERN_KINDS,
-                   display: str | None = None) -> list[Document]:
+                   display: str | None = None, checks: bool = True) -> list[Document]:
     """Every pattern document in ``file``."""
     shown = display or str(file)
     sources = parse_documents(read_text(file, shown), shown)
@@ -105,7 +109,7 @@ def load_documents(file: Path, *, kinds: tuple[str, ...] = PATTERN_KINDS,
     problems: list[Problem] = []
     for source in sources:
         try:
-            documents.append(build_document(source, file, kinds))
+            documents.append(build_document(source, file, kinds, checks=checks))
         except PatternError as exc:
             problems.extend(exc.problems)
     if any(p.severity == "error" for p in problems):
@@ -114,9 +118,9 @@ def load_documents(file: Path, *, kinds: tuple[str, ...] = PATTERN_KINDS,
 
 
 def load_document(file: Path, *, kinds: tuple[str, ...] = PATTERN_KINDS,
-                  display: str | None = None) -> Document:
+                  display: str | None = None, checks: bool = True) -> Document:
     """The single pattern document in ``file``."""
-    documents = load_documents(file, kinds=kinds, display=display)
+    documents = load_documents(file, kinds=kinds, display=display, checks=checks)
     if len(documents) > 1:
         raise PatternError([documents[1].source.problem(
             (), f"expected one document, found {len(documents)}",

@@ -1,0 +1,41 @@
+# Two commands on a fresh Debian machine:
+#   make demo   set everything up, then run the registry-guide walkthrough
+#   make test   set everything up, then run the whole test suite
+# Both are idempotent.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+APT_PACKAGES ?=
+
+.PHONY: demo test setup lint typecheck bench golden clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@if [ -n "$(APT_PACKAGES)" ]; then tools/apt-ensure.sh $(APT_PACKAGES); fi
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m compileall -q orkestra >/dev/null
+	@touch $(STAMP)
+
+demo: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" tools/demo.sh
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check orkestra tests tools benchmarks
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python benchmarks/run.py
+
+golden: setup
+	$(BIN)/python tools/regen_template_golden.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,0 +1,5 @@
+import sys
+
+from orkestra.cli import main
+
+sys.exit(main())

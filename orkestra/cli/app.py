@@ -1,0 +1,70 @@
+"""The root ``ork`` group, lazy command loading and error handling."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from orkestra import __version__
+from orkestra.errors import OrkError
+
+# name -> (module, short help); modules load only when their command runs.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("orkestra.cli.init", "Write an example pack to disk."),
+    "validate": ("orkestra.cli.validate", "Check pattern files (katalog, motif, komposer, "
+                                          "simulate, e2e)."),
+    "template": ("orkestra.cli.template", "Print the fully expanded katalog."),
+    "schema": ("orkestra.cli.schema", "Print the JSON Schema of a pattern kind."),
+    "version": ("orkestra.cli.version", "Print the version."),
+    "completion": ("orkestra.cli.completion", "Print a shell completion script."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        command = importlib.import_module(entry[0]).command
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_, help_text) in sorted(COMMANDS.items())]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="ork", message="%(prog)s v%(version)s")
+def cli() -> None:
+    """Declarative Kubernetes operators, published as OCI artifacts with their proof.
+
+    \b
+    Start with:  ork init --pack registry-guide
+    Then:        ork validate   ork template
+    """
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``ork`` console script."""
+    try:
+        result: Any = cli.main(args=argv, prog_name="ork", standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.stderr.write("Aborted.\n")
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except OrkError as exc:
+        sys.stderr.write(exc.render() + "\n")
+        return exc.exit_code
+    except BrokenPipeError:
+        return 0
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,52 @@
+"""File helpers for commands: atomic writes and pattern-file discovery."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+PATTERN_FILES = ("katalog.yaml", "komposer.yaml", "motif.yaml", "simulate.yaml", "e2e.yaml")
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write through a temporary file and rename, so a failure leaves nothing half-written."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def discover(names: tuple[str, ...] = PATTERN_FILES, directory: Path | None = None
+             ) -> list[Path]:
+    """Conventional pattern files present in ``directory`` (default: the current one)."""
+    base = directory or Path.cwd()
+    return [base / name for name in names if (base / name).is_file()]
+
+
+def require_files(given: tuple[str, ...], names: tuple[str, ...] = PATTERN_FILES
+                  ) -> list[Path]:
+    """The files named with -f, or the conventional ones found here; a usage error if none."""
+    if given:
+        return [Path(f) for f in given]
+    found = discover(names)
+    if not found:
+        raise click.UsageError(f"no pattern file in {Path.cwd()} (looked for "
+                               f"{', '.join(names)}); name one with -f FILE")
+    return found
+
+
+def shown(path: Path) -> str:
+    """A path as the user should see it: relative to the current directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

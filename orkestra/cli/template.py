@@ -1,0 +1,81 @@
+"""``ork template``: print the fully expanded katalog (G2 layout), as the runtime sees it."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import yaml
+
+from orkestra.cli.files import require_files, shown, write_atomic
+from orkestra.cli.output import ok, out
+from orkestra.compose import Composed, MotifResolver, compose_file
+from orkestra.errors import OrkError
+from orkestra.model.errors import PatternError, Problem
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block-style YAML that keeps key order and long template strings on one line."""
+
+
+def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str_presenter)
+
+
+def to_yaml(value: object) -> str:
+    return yaml.dump(value, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                     allow_unicode=True, width=1 << 16)
+
+
+@click.command("template")
+@click.option("-f", "--file", "files", multiple=True, type=click.Path(dir_okay=False),
+              help="Katalog or komposer file (repeatable; CRDs are merged). Default: "
+                   "katalog.yaml or komposer.yaml here.")
+@click.option("-y", "--yaml", "fmt", flag_value="yaml", default=True, help="YAML (default).")
+@click.option("-j", "--json", "fmt", flag_value="json", help="JSON.")
+@click.option("-c", "--crd", "crd", help="Only this CRD.")
+@click.option("-o", "--output", "output_file", type=click.Path(dir_okay=False),
+              help="Write to this file instead of stdout.")
+@click.option("--no-validate", is_flag=True,
+              help="Skip semantic checks (the schema is still enforced).")
+def command(files: tuple[str, ...], fmt: str, crd: str | None, output_file: str | None,
+            no_validate: bool) -> int:
+    """Print the katalog with every motif and include expanded, in the current layout."""
+    paths = require_files(files, ("katalog.yaml", "komposer.yaml"))
+    resolver = MotifResolver(checks=not no_validate)
+    composed = [compose_file(p, shown(p), checks=not no_validate, motifs=resolver)
+                for p in paths]
+    view = _merge(composed)
+    if crd is not None:
+        if crd not in view["spec"]["crds"]:
+            raise OrkError(f'CRD "{crd}" not found; available: '
+                           + ", ".join(sorted(view["spec"]["crds"])))
+        view["spec"]["crds"] = {crd: view["spec"]["crds"][crd]}
+    text = json.dumps(view, indent=2, ensure_ascii=False) + "\n" if fmt == "json" \
+        else "---\n" + to_yaml(view)
+    if output_file:
+        write_atomic(output_file, text)
+        ok(f"written to {output_file}")
+    else:
+        out(text.rstrip("\n"))
+    return 0
+
+
+def _merge(composed: list[Composed]) -> dict[str, object]:
+    first = composed[0].as_katalog()
+    crds = first["spec"]["crds"]
+    problems: list[Problem] = []
+    for other in composed[1:]:
+        for name, entry in other.as_katalog()["spec"]["crds"].items():
+            if name in crds:
+                problems.append(other.origins.problem(
+                    ("spec", "crds", name), f'CRD "{name}" is also defined in '
+                    f"{composed[0].source.display}", key=True))
+            crds[name] = entry
+    if problems:
+        raise PatternError(problems)
+    return first

@@ -1,0 +1,183 @@
+"""The validate gate: load, check and compose pattern files, and summarize them.
+
+:func:`validate_file` never raises for problems in the file; it returns a
+:class:`FileReport` listing them, so a run over several files reports all of them.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orkestra.compose import Composed, MotifResolver
+from orkestra.compose.load import compose_document
+from orkestra.model.checks import BUILTIN_KINDS
+from orkestra.model.deprecation import Deprecation, deprecation_of
+from orkestra.model.document import Document
+from orkestra.model.errors import PatternError, Problem
+from orkestra.model.loader import load_documents
+from orkestra.model.source import load_documents as load_yaml
+
+PHASES = ("onCreate", "onReconcile", "onDelete")
+
+
+@dataclass
+class CrdSummary:
+    name: str
+    kind: str
+    group: str
+    version: str
+    plural: str
+    namespaced: bool
+    mode: str
+    workers: int
+    resync: str
+    protection: str
+    builtin: bool
+    enabled: bool
+    resources: dict[str, dict[str, int]]
+    depends_on: dict[str, str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+@dataclass
+class FileReport:
+    file: str
+    kind: str = ""
+    name: str = ""
+    version: str = ""
+    details: str = ""
+    crds: list[CrdSummary] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    deprecation: Deprecation | None = None
+    composed: Composed | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _protection(composed: Composed, entry: dict[str, Any]) -> str:
+    security = composed.top.get("security") or {}
+    enabled = (security.get("deletionProtection") or {}).get("enabled")
+    override = entry.get("deletionProtection")
+    if isinstance(override, dict):
+        override = override.get("enabled")
+    if not enabled:
+        return "off"
+    if override is False:
+        return "off (disabled for this CRD)"
+    return "full (CRD + CRs)"
+
+
+def summarize_crd(composed: Composed, name: str, entry: dict[str, Any]) -> CrdSummary:
+    api = entry.get("apiTypes") or {}
+    reconcile = (entry.get("operatorBox") or {}).get("reconcile") or {}
+    counts = {phase: {kind: len(items) for kind, items in (reconcile.get(phase) or {}).items()
+                      if items} for phase in PHASES}
+    mode = entry.get("mode") or ("typed" if api.get("location") else "dynamic")
+    return CrdSummary(
+        name=name, kind=str(api.get("kind", "")), group=str(api.get("group", "")),
+        version=str(api.get("version", "")), plural=str(api.get("plural", "")),
+        namespaced=entry.get("namespaced", True) is not False, mode=mode,
+        workers=int(reconcile.get("workers", 3)), resync=str(reconcile.get("resync", "30s")),
+        protection=_protection(composed, entry), builtin=api.get("kind") in BUILTIN_KINDS,
+        enabled=entry.get("enabled", True) is not False,
+        resources={p: c for p, c in counts.items() if c},
+        depends_on={k: v["condition"] for k, v in (entry.get("dependsOn") or {}).items()})
+
+
+def validate_file(path: Path, display: str, motifs: MotifResolver | None = None,
+                  today: datetime.date | None = None) -> list[FileReport]:
+    """Check one file (all its documents); problems are returned, not raised."""
+    try:
+        documents = load_documents(path, display=display)
+    except PatternError as exc:
+        return [FileReport(display, errors=[p for p in exc.problems if p.severity == "error"],
+                           warnings=[p for p in exc.problems if p.severity != "error"])]
+    resolver = motifs or MotifResolver()
+    return [_report(doc, display, resolver, today or datetime.date.today())
+            for doc in documents]
+
+
+def _report(doc: Document, display: str, resolver: MotifResolver,
+            today: datetime.date) -> FileReport:
+    report = FileReport(display, doc.kind, doc.name, doc.version,
+                        warnings=list(doc.warnings), deprecation=deprecation_of(doc.data))
+    try:
+        if doc.kind in ("Katalog", "Komposer"):
+            report.composed = compose_document(doc, resolver)
+            report.warnings = list(report.composed.warnings)
+            report.crds = [summarize_crd(report.composed, n, e)
+                           for n, e in report.composed.crds.items()]
+        elif doc.kind == "Motif":
+            report.details = _motif_details(doc)
+        elif doc.kind == "Simulate":
+            report.details = _check_simulate(doc, resolver)
+        elif doc.kind == "E2E":
+            report.details = _check_e2e(doc)
+    except PatternError as exc:
+        report.errors.extend(p for p in exc.problems if p.severity == "error")
+        report.warnings.extend(p for p in exc.problems if p.severity != "error")
+    return report
+
+
+def _motif_details(doc: Document) -> str:
+    inputs = doc.data.get("inputs") or []
+    resources = doc.data.get("resources") or {}
+    count = sum(len(v) for k, v in resources.items() if k != "onCreate") + sum(
+        len(v) for v in (resources.get("onCreate") or {}).values())
+    rules = sum(len((doc.data.get("admission") or {}).get(s, {}).get("rules") or [])
+                for s in ("validation", "mutation"))
+    parts = [f"{len(inputs)} input{'s' if len(inputs) != 1 else ''}",
+             f"{count} resource{'s' if count != 1 else ''}"]
+    if rules:
+        parts.append(f"{rules} admission rule{'s' if rules != 1 else ''}")
+    return ", ".join(parts)
+
+
+def _require_file(doc: Document, key_path: tuple[str | int, ...], ref: str) -> Path:
+    target = doc.resolve_path(ref)
+    if not target.is_file():
+        raise PatternError([doc.problem(key_path, f'"{ref}" does not exist',
+                                        hint=f"paths are relative to {doc.display}")])
+    return target
+
+
+def _check_simulate(doc: Document, resolver: MotifResolver) -> str:
+    if doc.data.get("imports"):
+        for i, ref in enumerate(doc.data["imports"]):
+            _require_file(doc, ("imports", i), ref)
+        return f"aggregates {len(doc.data['imports'])} simulate file(s)"
+    spec = doc.data["spec"]
+    katalog = _require_file(doc, ("spec", "katalog"), spec["katalog"])
+    crs = ([("cr", spec["cr"])] if "cr" in spec else []) + \
+        [(i, ref) for i, ref in enumerate(spec.get("crFiles") or [])]
+    for key, ref in crs:
+        where = ("spec", "cr") if key == "cr" else ("spec", "crFiles", key)
+        load_yaml(_require_file(doc, where, ref), display=ref)
+    target = load_documents(katalog, kinds=("Katalog", "Komposer"), display=spec["katalog"])[0]
+    compose_document(target, resolver)
+    expect = spec.get("expect")
+    if expect is None:
+        return f"op-print mode (no expect:), katalog {spec['katalog']}"
+    ops, absent = len(expect.get("ops") or []), len(expect.get("absent") or [])
+    return f"{ops} op rule{'s' if ops != 1 else ''}, {absent} absent rule" \
+        f"{'s' if absent != 1 else ''}, katalog {spec['katalog']}"
+
+
+def _check_e2e(doc: Document) -> str:
+    spec = doc.data.get("spec") or {}
+    for key in ("katalog", "crd", "cr"):
+        if key in spec:
+            _require_file(doc, ("spec", key), spec[key])
+    for i, ref in enumerate(doc.data.get("imports") or []):
+        _require_file(doc, ("imports", i), ref if isinstance(ref, str) else ref["path"])
+    count = len(spec.get("expect") or [])
+    cluster = (spec.get("cluster") or {}).get("provider", "kind")
+    return f"{count} expectation{'s' if count != 1 else ''}, cluster: {cluster}"

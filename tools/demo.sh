@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The registry-guide walkthrough, as far as this version of ork goes.
+# Runs in ./.demo (recreated each time), with the `ork` on PATH.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+work="$root/.demo"
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+
+bold=""; plain=""
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m'; plain=$'\033[0m'; fi
+step() { printf '\n%s== %s%s\n$ %s\n' "$bold" "$1" "$plain" "$2"; }
+summary=()
+run() {  # run NAME CMD...: show the command, run it, record the outcome
+  local name="$1"; shift
+  step "$name" "$*"
+  if "$@"; then summary+=("✓ $name"); else summary+=("✗ $name"); return 1; fi
+}
+
+run "init the pack" ork init --pack registry-guide
+cd registry-guide/01-motifs
+run "01 validate the three motifs" ork validate -f web-service/motif.yaml \
+  -f data-store/motif.yaml -f platform-admission/motif.yaml
+cd ../02-katalog-api
+run "02 validate katalog + simulate file" ork validate
+run "02 RBAC preview" ork validate --full -f katalog.yaml
+run "02 expanded katalog (template)" ork template
+run "02 template of one CRD as JSON" ork template -j -c webapp -o expanded.json
+step "02 a broken katalog is rejected with file, line and hint" \
+  "ork validate -f broken.yaml"
+sed 's/workers: 2/wrokers: 2/' katalog.yaml > broken.yaml
+if ork validate -f broken.yaml; then summary+=("✗ broken katalog accepted"); exit 1; fi
+summary+=("✓ 02 broken katalog rejected (exit 1)")
+rm broken.yaml
+
+printf '\n%sSummary%s\n' "$bold" "$plain"
+printf '  %s\n' "${summary[@]}"
