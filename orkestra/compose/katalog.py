@@ -112,6 +112,8 @@ def merge_expansion(entry: dict[str, Any], crd_path: YamlPath, exp: Expansion,
     for phase, parts in (("onCreate", exp.on_create), ("onReconcile", exp.on_reconcile)):
         target = reconcile.setdefault(phase, {})
         for kind, placed in parts.items():
+            if not placed:
+                continue
             items = target.setdefault(kind, [])
             for item, motif_path in placed:
                 key = _resource_key(kind, item)

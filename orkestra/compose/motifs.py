@@ -48,6 +48,10 @@ class MotifResolver:
     def load(self, ref: str, importer: Document, path: YamlPath) -> Document:
         local = self.local_path(ref, importer, path)
         resolved = local.resolve()
+        if not resolved.is_file():
+            raise PatternError([importer.problem(
+                path, f'motif file "{ref}" not found', expected="a motif.yaml",
+                hint=f"paths are relative to {importer.display}")])
         if resolved not in self._cache:
             self._cache[resolved] = load_document(resolved, kinds=("Motif",),
                                                   display=_display(local), checks=self.checks)

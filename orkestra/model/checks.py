@@ -31,6 +31,8 @@ _RESERVED_CONTEXT = {"metadata", "spec", "status", "children", "item", "index", 
                      "docker", "events", "apiVersion", "kind"}
 _INPUT_REF = re.compile(r"\.inputs\.([A-Za-z_][A-Za-z0-9_-]*)|index\s+\.inputs\s+\"([^\"]+)\"")
 _FREE_TEXT_KEYS = {"description", "expression"}
+_BARE_INPUT = re.compile(r"\{\{ inputs\.")
+_PATH_LIKE = re.compile(r"^(spec|status|metadata|children|inputs|external|cross)\.")
 
 
 def check_document(doc: Document) -> list[Problem]:
@@ -308,6 +310,9 @@ class _Checker:
         renderer = Renderer(notes)
         for path, text in walk_strings(data):
             if "{{" in text:
+                if self.doc.kind == "Motif":
+                    # `{{ inputs.X }}` is substituted before any template engine sees it
+                    text = _BARE_INPUT.sub("{{ .inputs.", text)
                 self.template(renderer, text, path)
         for i, note in enumerate((data.get("notes") or {}).get("functions") or []):
             self.template(renderer, note["expression"], ("notes", "functions", i, "expression"))
@@ -346,9 +351,26 @@ class _Checker:
         for kind, items in resources.items():
             if kind == "onCreate":
                 self.resource_templates(items, ("resources", "onCreate"))
+                placed = [(("resources", "onCreate", k, i), item)
+                          for k, lst in items.items() for i, item in enumerate(lst or [])]
             else:
                 for i, item in enumerate(items or []):
                     self.resource(kind, item, ("resources", kind, i))
+                placed = [(("resources", kind, i), item) for i, item in enumerate(items or [])]
+            for path, item in placed:
+                self.motif_conditions(item, path)
+
+    def motif_conditions(self, item: dict[str, Any], path: YamlPath) -> None:
+        """A bare path in a motif resource condition is compared as text at load time."""
+        for key in ("when", "or"):
+            for i, cond in enumerate(item.get(key) or []):
+                field = cond.get("field")
+                if isinstance(field, str) and "{{" not in field and _PATH_LIKE.match(field):
+                    self.error(path + (key, i, "field"),
+                               f'"{field}" is a bare path: in a motif resource it is compared as '
+                               "literal text when the katalog loads, so the condition never "
+                               "sees the CR", hint=f'write field: "{{{{ .{field} }}}}" to test it'
+                               " at reconcile time")
 
     # -- simulate / e2e ---------------------------------------------------------------
     def simulate(self, data: dict[str, Any]) -> None:

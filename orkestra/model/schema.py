@@ -150,7 +150,10 @@ class Str(Node):
         self.pattern_hint = pattern_hint
         self.templates = templates
         self.nonempty = nonempty
-        self.expected = "one of " + ", ".join(self.enum) if self.enum else "a string"
+        if self.enum:
+            self.expected = "one of " + ", ".join(e or '""' for e in self.enum)
+        else:
+            self.expected = pattern_hint or "a string"
 
     def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
         if not isinstance(value, str):
@@ -256,8 +259,10 @@ class Bool(Node):
         if self.templates and isinstance(value, str) and (
                 is_template(value) or value.lower() in ("true", "false")):
             return value
-        yes_no = isinstance(value, str) and value.lower() in ("yes", "no", "on", "off")
-        ctx.wrong_type(path, self, value, hint="write true or false" if yes_no else "")
+        hint = ""
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            hint = f"remove the quotes: {value.lower()} is a boolean, \"{value}\" a string"
+        ctx.wrong_type(path, self, value, hint=hint)
         return value
 
     def schema(self, defs: JsonSchema) -> JsonSchema:
@@ -410,6 +415,7 @@ class Obj(Node):
             ctx.wrong_type(path, self, value)
             return value
         out: dict[str, Any] = {}
+        suggested: set[str] = set()
         for key, item in value.items():
             canonical = self.aliases.get(key, key)
             if canonical in out:
@@ -425,21 +431,26 @@ class Obj(Node):
             elif self.extra is not None:
                 out[key] = self.extra.check(item, path + (key,), ctx)
             else:
-                self.unknown(key, path, ctx)
+                suggested.add(self.unknown(key, path, ctx))
         for name, spec in self.fields.items():
+            if name in suggested:
+                continue  # the misspelt key already explains why it is missing
             if spec.required and name not in out and not any(
                     alias in value for alias, target in self.aliases.items() if target == name):
                 ctx.error(path, f'missing required key "{name}"',
                           expected=spec.description or spec.node.expected)
         return out
 
-    def unknown(self, key: str, path: YamlPath, ctx: Context) -> None:
+    def unknown(self, key: str, path: YamlPath, ctx: Context) -> str:
+        """Report an unknown key; returns the key it probably meant (or "")."""
         known = sorted(self.fields)
         shown = ", ".join(known) if len(known) <= 24 else ", ".join(known[:24]) + ", ..."
         where = f" in {self.name}" if self.name else ""
+        hint = did_you_mean(key, [*self.fields, *self.aliases])
         ctx.error(path + (key,), f'unknown key "{key}"{where}', key=True,
-                  expected=f"one of {shown}",
-                  hint=did_you_mean(key, [*self.fields, *self.aliases]))
+                  expected=f"one of {shown}", hint=hint)
+        meant = hint.split('"')[1] if hint else ""
+        return self.aliases.get(meant, meant)
 
     def schema(self, defs: JsonSchema) -> JsonSchema:
         props = {name: _described(spec, defs) for name, spec in self.fields.items()}

@@ -305,10 +305,10 @@ class _Lexer:
             self.emit(T.LEFT_PAREN)
             self.paren_depth += 1
         elif c == ")":
+            if self.paren_depth == 0:
+                self.fail("unexpected right paren U+0029 ')'")
             self.emit(T.RIGHT_PAREN)
             self.paren_depth -= 1
-            if self.paren_depth < 0:
-                self.fail("unexpected right paren U+0029 ')'")
         elif c.isascii() and c.isprintable():
             self.emit(T.CHAR)
         else:

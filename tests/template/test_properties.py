@@ -1,0 +1,44 @@
+"""Property tests: any text given to the template engine parses, renders or fails with a
+TemplateError, never another exception."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from orkestra.template import LIBRARY, Template, TemplateError, render
+
+PIECES = st.sampled_from([
+    "{{", "}}", "{{-", "-}}", " ", ".", ".spec", ".a.b", "$", "$x", ":=", "=", "|", "(", ")",
+    "if", "else", "end", "range", "with", "define", "template", "block", "break", "continue",
+    "nil", "true", "1", "-2.5", "0x1F", "1i", "'a'", '"s"', "`r`", "and", "or", "not", "eq",
+    "index", "len", "printf", '"%d"', "default", "toJson", "/*", "*/", ",", "x", "\n", "\\",
+])
+DATA = {"spec": {"image": "nginx", "list": [1, 2], "n": 3}, "a": {"b": None}, "s": "str"}
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.lists(PIECES, max_size=25).map("".join))
+def test_token_soup_only_raises_template_errors(text: str) -> None:
+    try:
+        Template(text, LIBRARY, missingkey="zero").execute(DATA)
+    except TemplateError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=60))
+def test_arbitrary_text_only_raises_template_errors(text: str) -> None:
+    try:
+        render(text, DATA)
+    except TemplateError:
+        pass
+
+
+def test_deep_nesting_is_a_template_error() -> None:
+    for text in ("{{" + "(" * 5000 + "1" + ")" * 5000 + "}}",
+                 "{{ if true }}" * 40 + "x" + "{{ end }}" * 40):
+        try:
+            Template(text, LIBRARY).execute({})
+        except TemplateError:
+            pass
