@@ -98,27 +98,27 @@ def _expand(op: str, text: str) -> list[_Bound]:
     parts += [None] * (3 - len(parts))
     major, minor, patch = parts
     if _wild(major):
-        return [] if op in ("", "=", ">=", "<=", "~", "^", "~>") else [_Bound("<", Version(0, 0, 0))]
+        matches_all = op in ("", "=", ">=", "<=", "~", "^", "~>")
+        return [] if matches_all else [_Bound("<", Version(0, 0, 0))]
     if not all(p is None or p.isdigit() or _wild(p) for p in parts):
         raise SemverError(f"invalid constraint term {text!r}")
-    M = int(major)  # type: ignore[arg-type]
-    m = 0 if _wild(minor) else int(minor)  # type: ignore[arg-type]
-    p = 0 if _wild(patch) else int(patch)  # type: ignore[arg-type]
+    major_n, minor_n, patch_n = (0 if _wild(part) else int(part or 0)
+                                 for part in (major, minor, patch))
     prerelease = tuple(pre.split(".")) if pre else ()
-    base = Version(M, m, p, prerelease)
+    base = Version(major_n, minor_n, patch_n, prerelease)
     if op in ("~", "~>"):
-        upper = Version(M + 1, 0, 0) if _wild(minor) else Version(M, m + 1, 0)
+        upper = Version(major_n + 1, 0, 0) if _wild(minor) else Version(major_n, minor_n + 1, 0)
         return [_Bound(">=", base), _Bound("<", upper)]
     if op == "^":
-        if M > 0 or _wild(minor):
-            upper = Version(M + 1, 0, 0)
-        elif m > 0 or _wild(patch):
-            upper = Version(0, m + 1, 0)
+        if major_n > 0 or _wild(minor):
+            upper = Version(major_n + 1, 0, 0)
+        elif minor_n > 0 or _wild(patch):
+            upper = Version(0, minor_n + 1, 0)
         else:
-            upper = Version(0, 0, p + 1)
+            upper = Version(0, 0, patch_n + 1)
         return [_Bound(">=", base), _Bound("<", upper)]
     if _wild(minor) or _wild(patch):
-        upper = Version(M + 1, 0, 0) if _wild(minor) else Version(M, m + 1, 0)
+        upper = Version(major_n + 1, 0, 0) if _wild(minor) else Version(major_n, minor_n + 1, 0)
         if op in ("", "="):
             return [_Bound(">=", base), _Bound("<", upper)]
         if op == ">":

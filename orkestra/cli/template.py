@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 import yaml
@@ -65,7 +66,7 @@ def command(files: tuple[str, ...], fmt: str, crd: str | None, output_file: str 
     return 0
 
 
-def _merge(composed: list[Composed]) -> dict[str, object]:
+def _merge(composed: list[Composed]) -> dict[str, Any]:
     first = composed[0].as_katalog()
     crds = first["spec"]["crds"]
     problems: list[Problem] = []

@@ -9,8 +9,8 @@ and Komposer imports with per-CRD overrides. The result, :class:`Composed`, is t
 from orkestra.compose.composed import Composed, prune
 from orkestra.compose.katalog import compose_katalog
 from orkestra.compose.komposer import compose_komposer
-from orkestra.compose.motifs import MotifResolver
 from orkestra.compose.load import compose_file
+from orkestra.compose.motifs import MotifResolver
 
 __all__ = ["Composed", "MotifResolver", "compose_file", "compose_katalog", "compose_komposer",
            "prune"]

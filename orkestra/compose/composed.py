@@ -56,7 +56,8 @@ class Composed:
             if self.top.get(key):
                 out[key] = self.top[key]
         out["spec"] = {"crds": self.crds}
-        return prune(out)
+        pruned: dict[str, Any] = prune(out)
+        return pruned
 
 
 def prune(node: Any) -> Any:

@@ -41,7 +41,7 @@ class CrdSummary:
     depends_on: dict[str, str]
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items()}
+        return dict(self.__dict__)
 
 
 @dataclass

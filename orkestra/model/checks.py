@@ -15,7 +15,7 @@ from typing import Any
 from orkestra.model.document import Document
 from orkestra.model.errors import Problem, YamlPath, did_you_mean
 from orkestra.model.formats import OPERATORS, SHORTHANDS
-from orkestra.template import LIBRARY, BUILTIN_TABLE, Renderer, TemplateSyntaxError, UserNote
+from orkestra.template import BUILTIN_TABLE, LIBRARY, Renderer, TemplateSyntaxError, UserNote
 
 BUILTIN_KINDS = frozenset({
     "Pod", "Service", "ConfigMap", "Secret", "Namespace", "ServiceAccount", "Node",
@@ -188,8 +188,7 @@ class _Checker:
                        hint="pick another name, such as region or shard")
 
     def dependency_cycles(self, crds: dict[str, Any]) -> None:
-        graph = {name: [d for d in (entry.get("dependsOn") or {})]
-                 for name, entry in crds.items()}
+        graph = {name: list(entry.get("dependsOn") or {}) for name, entry in crds.items()}
         for name, deps in graph.items():
             for dep in deps:
                 if dep not in graph:
@@ -250,10 +249,10 @@ class _Checker:
             seen.add(name)
 
     def condition(self, cond: dict[str, Any], path: YamlPath) -> None:
-        ops = [k for k in SHORTHANDS if k in cond]
+        ops: list[str] = [k for k in SHORTHANDS if k in cond]
         if "operator" in cond:
             ops.append("operator")
-        windows = [k for k in ("time", "dayOfWeek", "cron") if k in cond]
+        windows: list[str] = [k for k in ("time", "dayOfWeek", "cron") if k in cond]
         if len(ops) + len(windows) == 0:
             if "default" in cond or "override" in cond:
                 return  # a mutation rule, checked separately
@@ -268,7 +267,7 @@ class _Checker:
         if ops and "field" not in cond:
             self.error(path, 'missing "field"', expected="a path such as spec.replicas or a "
                        "{{ template }}")
-        op = cond.get("operator") if "operator" in cond else ops[0] if ops else ""
+        op = str(cond["operator"]) if "operator" in cond else ops[0] if ops else ""
         if "operator" in cond and op not in _NO_VALUE_OPERATORS and "value" not in cond:
             self.error(path, f'operator {op} needs "value"')
         if op not in OPERATORS and op not in SHORTHANDS and op:
@@ -351,7 +350,7 @@ class _Checker:
         for kind, items in resources.items():
             if kind == "onCreate":
                 self.resource_templates(items, ("resources", "onCreate"))
-                placed = [(("resources", "onCreate", k, i), item)
+                placed: list[tuple[YamlPath, Any]] = [(("resources", "onCreate", k, i), item)
                           for k, lst in items.items() for i, item in enumerate(lst or [])]
             else:
                 for i, item in enumerate(items or []):

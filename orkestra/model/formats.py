@@ -336,13 +336,14 @@ RESOURCE_KEY_ALIASES = {
     "persistentvolumes": "persistentVolumes", "pdbs": "pdb", "hpas": "hpa",
     "resourcequotas": "resourceQuotas", "limitranges": "limitRanges",
 }
-IGNORED_RESOURCE_KEYS = {
-    key: "the original Orkestra reserves this kind but never creates it; use custom: instead"
-    for key in ("daemonSets", "podTemplates", "storageClasses", "storageLocations",
-                "storagePools", "storageBackups", "storageSnapshots", "storageVolumes",
-                "serviceMonitors", "priorityClasses", "priorityLevelConfigurations",
-                "runtimeClasses", "podSecurityPolicies")
-}
+_RESERVED_KINDS = (
+    "daemonSets", "podTemplates", "storageClasses", "storageLocations", "storagePools",
+    "storageBackups", "storageSnapshots", "storageVolumes", "serviceMonitors", "priorityClasses",
+    "priorityLevelConfigurations", "runtimeClasses", "podSecurityPolicies",
+)
+IGNORED_RESOURCE_KEYS = dict.fromkeys(
+    _RESERVED_KINDS,
+    "the original Orkestra reserves this kind but never creates it; use custom: instead")
 
 
 HOOK_TEMPLATES = named(Obj({kind: opt(ListOf(schema)) for kind, schema in RESOURCE_KINDS.items()},
@@ -814,10 +815,6 @@ E2E = Obj({
         }, name="expectation"))),
     }, name="spec")),
 }, "A test against a real (or embedded) cluster.", name="E2E")
-
-def kind_json_schema(kind: str) -> dict[str, object]:
-    """The JSON Schema editors can use to validate files of ``kind``."""
-    return export_json_schema(KINDS[kind], f"Orkestra {kind}")
 
 
 def kind_json_schema(kind: str) -> dict[str, object]:

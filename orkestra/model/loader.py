@@ -36,7 +36,7 @@ def detect_kind(doc: SourceDoc) -> str:
                                         expected=f"one of {', '.join(PATTERN_KINDS)}",
                                         hint="add kind: Katalog (or Motif, Komposer, "
                                              "Simulate, E2E)")])
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise PatternError([doc.problem(("kind",), f'"{kind}" is not an Orkestra pattern kind',
                                         expected=f"one of {', '.join(PATTERN_KINDS)}",
                                         hint=did_you_mean(str(kind), PATTERN_KINDS))])

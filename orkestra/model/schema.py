@@ -417,7 +417,7 @@ class Obj(Node):
         out: dict[str, Any] = {}
         suggested: set[str] = set()
         for key, item in value.items():
-            canonical = self.aliases.get(key, key)
+            canonical = self.aliases[key] if key in self.aliases else str(key)
             if canonical in out:
                 ctx.error(path + (key,), f'"{key}" repeats "{canonical}"', key=True,
                           hint=f'"{key}" is another spelling of "{canonical}"; keep one')
@@ -450,7 +450,7 @@ class Obj(Node):
         ctx.error(path + (key,), f'unknown key "{key}"{where}', key=True,
                   expected=f"one of {shown}", hint=hint)
         meant = hint.split('"')[1] if hint else ""
-        return self.aliases.get(meant, meant)
+        return str(self.aliases.get(meant, meant))
 
     def schema(self, defs: JsonSchema) -> JsonSchema:
         props = {name: _described(spec, defs) for name, spec in self.fields.items()}

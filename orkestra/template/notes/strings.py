@@ -169,15 +169,19 @@ def squote(*values: Any) -> str:
     return " ".join(f"'{format_value(v)}'" for v in values if v is not None)
 
 
-@func("indent", P.INT, P.STR)
-def indent(spaces: int, s: str) -> str:
+def _indent(spaces: int, s: str) -> str:
     pad = " " * spaces
     return pad + s.replace("\n", "\n" + pad)
 
 
+@func("indent", P.INT, P.STR)
+def indent(spaces: int, s: str) -> str:
+    return _indent(spaces, s)
+
+
 @func("nindent", P.INT, P.STR)
 def nindent(spaces: int, s: str) -> str:
-    return "\n" + indent.impl(spaces, s)
+    return "\n" + _indent(spaces, s)
 
 
 @func("camelToKebab", P.STR)
