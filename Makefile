@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@if [ -n "$(APT_PACKAGES)" ]; then tools/apt-ensure.sh $(APT_PACKAGES); fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat -e '.[dev]'
 	$(BIN)/python -m compileall -q orkestra >/dev/null
 	@touch $(STAMP)
 

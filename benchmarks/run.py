@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Benchmarks, one command: ``python benchmarks/run.py``.
+
+Every figure is a ratio against a reference measured in the same run on the same machine:
+
+* template rendering throughput, ours versus Jinja2 on equivalent templates (compiled once,
+  rendered many times), on the pack's templates and a synthetic set; target ≥ 1.0×;
+* parse + render of the pack's templates, ours versus real Go through the gotmpl oracle
+  (the oracle parses each request, so both sides parse every time); skipped without Go;
+* whole-process medians of ``ork --help`` and ``ork validate`` on 02-katalog-api, next to
+  the ``python -c pass`` floor of the same interpreter (targets: 60 ms and 150 ms).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import jinja2  # noqa: E402
+
+from benchmarks.templates import PACK, SYNTHETIC, data  # noqa: E402
+from orkestra.template import LIBRARY, Renderer, Template  # noqa: E402
+from orkestra.template.notes.kube import replicas_ready  # noqa: E402
+
+
+def best_rate(work: Callable[[], int], seconds: float = 1.0, repeats: int = 5) -> float:
+    """Renders per second: the best of ``repeats`` timed rounds of ``work``."""
+    rates = []
+    for _ in range(repeats):
+        count = 0
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds / repeats:
+            count += work()
+        rates.append(count / (time.perf_counter() - start))
+    return max(rates)
+
+
+def throughput(pairs: list[tuple[str, str]]) -> tuple[float, float]:
+    ctx = data()
+    renderer = Renderer()
+    ours = [renderer.compile(go) for go, _ in pairs]
+    env = jinja2.Environment(autoescape=False)
+    env.globals["allReplicasReady"] = replicas_ready
+    theirs = [env.from_string(j2) for _, j2 in pairs]
+    texts = [go for go, _ in pairs]
+
+    def run_ours() -> int:
+        for text in texts:
+            renderer.render(text, ctx)
+        return len(texts)
+
+    def run_jinja() -> int:
+        for template in theirs:
+            template.render(ctx)
+        return len(theirs)
+
+    assert ours  # compiled up front, like Jinja2's templates
+    return best_rate(run_ours), best_rate(run_jinja)
+
+
+def oracle() -> str | None:
+    given = os.environ.get("GOTMPL_ORACLE")
+    if given and Path(given).exists():
+        return given
+    built = Path(tempfile.gettempdir()) / "gotmpl-oracle"
+    if built.exists():
+        return str(built)
+    src = ROOT.parent / "shared" / "tools" / "gotmpl-oracle" / "build.sh"
+    if src.exists() and shutil.which("go"):
+        subprocess.run(["bash", str(src), str(built)], check=True, capture_output=True)
+        return str(built)
+    return None
+
+
+def versus_go(rounds: int = 400) -> tuple[float, float] | None:
+    binary = oracle()
+    if binary is None:
+        return None
+    ctx = data()
+    requests = [json.dumps({"template": go, "data": ctx, "missingkey": "zero", "nosprig": True})
+                for go, _ in PACK if "allReplicasReady" not in go and "default" not in go]
+    payload = ("\n".join(requests) + "\n") * rounds
+    start = time.perf_counter()
+    out = subprocess.run([binary], input=payload, capture_output=True, text=True, check=True)
+    go_rate = len(out.stdout.splitlines()) / (time.perf_counter() - start)
+    texts = [json.loads(r)["template"] for r in requests]
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for text in texts:
+            Template(text, LIBRARY).execute(ctx)
+    ours_rate = rounds * len(texts) / (time.perf_counter() - start)
+    return ours_rate, go_rate
+
+
+def process_median(argv: list[str], cwd: Path, runs: int = 21) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       check=False)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def main() -> int:
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
+    print(f"python {platform.python_version()}, jinja2 {jinja2.__version__}\n")
+    print("Template rendering (renders/s, compiled once)")
+    for label, pairs in (("pack templates", PACK), ("synthetic set", SYNTHETIC)):
+        ours, jinja = throughput(pairs)
+        print(f"  {label:<16} ours {ours:>10,.0f}   jinja2 {jinja:>10,.0f}   "
+              f"ratio {ours / jinja:5.2f}x  (target >= 1.0x)")
+    go = versus_go()
+    if go is None:
+        print("  versus Go: skipped (no gotmpl-oracle and no Go toolchain)")
+    else:
+        print(f"  parse+render     ours {go[0]:>10,.0f}   go     {go[1]:>10,.0f}   "
+              f"ratio {go[0] / go[1]:5.2f}x  (Go through the oracle, JSON in and out)")
+    bindir = Path(sys.executable).parent
+    ork = str(bindir / "ork")
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([ork, "init", "--pack", "registry-guide"], cwd=tmp, check=True,
+                       capture_output=True)
+        katalog_dir = Path(tmp) / "registry-guide" / "02-katalog-api"
+        floor = process_median([sys.executable, "-c", "pass"], katalog_dir)
+        help_ms = process_median([ork, "--help"], katalog_dir)
+        validate_ms = process_median([ork, "validate"], katalog_dir)
+    print("\nWhole process (median of 21 runs)")
+    print(f"  python -c pass      {floor:6.1f} ms  (floor)")
+    print(f"  ork --help          {help_ms:6.1f} ms  ({help_ms / floor:4.1f}x floor; target "
+          "<= 60 ms)")
+    print(f"  ork validate (02)   {validate_ms:6.1f} ms  ({validate_ms / floor:4.1f}x floor; "
+          "target <= 150 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
