@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from orkestra.cron import CronError, Schedule
 from orkestra.model.document import Document
 from orkestra.model.errors import Problem, YamlPath, did_you_mean
 from orkestra.model.formats import OPERATORS, SHORTHANDS
@@ -31,6 +32,7 @@ _RESERVED_CONTEXT = {"metadata", "spec", "status", "children", "item", "index", 
                      "docker", "events", "apiVersion", "kind"}
 _INPUT_REF = re.compile(r"\.inputs\.([A-Za-z_][A-Za-z0-9_-]*)|index\s+\.inputs\s+\"([^\"]+)\"")
 _FREE_TEXT_KEYS = {"description", "expression"}
+_DAY_PREFIXES = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
 _BARE_INPUT = re.compile(r"\{\{ inputs\.")
 _PATH_LIKE = re.compile(r"^(spec|status|metadata|children|inputs|external|cross)\.")
 
@@ -278,6 +280,19 @@ class _Checker:
         if isinstance(day, dict) and len(day) != 1:
             self.error(path + ("dayOfWeek",), "dayOfWeek takes exactly one of weekday, "
                        "weekend, in, notIn")
+        if isinstance(day, dict):
+            key = "in" if "in" in day else "notIn"
+            for i, name in enumerate(day.get(key) or []):
+                if str(name).strip().lower()[:3] not in _DAY_PREFIXES:
+                    self.error(path + ("dayOfWeek", key, i), f'"{name}" is not a day of the '
+                               "week", expected="monday ... sunday (or mon ... sun)")
+        schedule = cond.get("cron")
+        if isinstance(schedule, str) and "{{" not in schedule:
+            try:
+                Schedule.parse(schedule)
+            except CronError as exc:
+                self.error(path + ("cron",), f"invalid cron schedule: {exc}",
+                           expected="5 fields: minute hour day-of-month month day-of-week")
 
     def condition_value(self, op: str, raw: Any, path: YamlPath) -> None:
         if not isinstance(raw, str) or "{{" in raw:

@@ -178,6 +178,11 @@ spec:
         'k.yaml:14:48: error: spec.crds.web.operatorBox.onReconcile.configMaps[0].when[0].operator: "greater" is not allowed\n'
         '  expected: one of equals, eq, notEquals, neq, contains, notContains, prefix, notPrefix, suffix, notSuffix, regex, exists, notExists, gt, lt, gte, lte, between, notBetween, in, notIn, unique, typeOf, typeMap, typeList, typeString, typeNumber, typeBool, typeNull\n'
         '  hint: did you mean "gte"?\n')),
+    Case("invalid-cron", {"k.yaml": katalog(
+        f"{API}\noperatorBox:\n  onReconcile:\n    configMaps:\n      - when:\n"
+        "          - {cron: '0 25 * * *'}")}, (
+        "k.yaml:14:26: error: spec.crds.web.operatorBox.onReconcile.configMaps[0].when[0].cron: invalid cron schedule: '25' is outside 0-23\n"
+        '  expected: 5 fields: minute hour day-of-month month day-of-week\n')),
     Case("invalid-regex", {"k.yaml": katalog(
         f"{API}\noperatorBox:\n  onReconcile:\n    configMaps:\n      - when:\n"
         "          - {field: spec.tier, regex: '[a-'}")}, (

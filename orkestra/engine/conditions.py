@@ -1,0 +1,234 @@
+"""Evaluating conditions: resource gates, status-field conditions, admission rules.
+
+A field condition resolves ``field`` (a dot path into the template context, or a template
+that is rendered), renders template comparison values, casts both sides by ``valueType``
+and applies the operator; ``negate`` inverts the result. Time conditions look at the clock
+(UTC): ``time`` windows, ``dayOfWeek`` and ``cron`` windows. A gate passes when every
+``when`` condition passes and, if there are ``or`` conditions, at least one of them does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from orkestra.cron import Schedule
+from orkestra.template import Renderer
+from orkestra.template.gofmt import format_value
+from orkestra.template.notes.time import in_window
+from orkestra.template.notes.types import parse_bool, type_of
+from orkestra.units import parse_duration
+
+SHORTHAND_OPERATORS = {
+    "equals": "equals", "notEquals": "notEquals", "contains": "contains",
+    "notContains": "notContains", "prefix": "prefix", "notPrefix": "notPrefix",
+    "suffix": "suffix", "notSuffix": "notSuffix", "regex": "regex", "exists": "exists",
+    "notExists": "notExists", "greaterThan": "gt", "lessThan": "lt", "min": "gte",
+    "greaterThanOrEqual": "gte", "max": "lte", "lessThanOrEqual": "lte",
+    "between": "between", "notBetween": "notBetween", "in": "in", "notIn": "notIn",
+}
+_SPELLINGS = {"eq": "equals", "neq": "notEquals"}
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_ABSENT = object()
+
+UniqueCheck = Callable[[str, str], bool]
+
+
+@dataclass
+class Evaluation:
+    """What conditions are evaluated against."""
+
+    data: dict[str, Any]
+    renderer: Renderer = field(default_factory=Renderer)
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    unique: UniqueCheck | None = None  # (field, value) -> no other CR holds that value
+
+
+class ConditionError(ValueError):
+    """A condition could not be evaluated (a value does not cast to its valueType)."""
+
+
+def lookup(data: Any, path: str) -> Any:
+    """A dot path (``spec.replicas``, ``children.job.status.succeeded``, ``items.0``)."""
+    current = data
+    for part in path.split("."):
+        if isinstance(current, dict):
+            current = current.get(part, _ABSENT)
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return _ABSENT
+        if current is _ABSENT:
+            return _ABSENT
+    return current
+
+
+def text_of(value: Any) -> str:
+    """How a value compares as a string (as a template would print it)."""
+    if value is None or value is _ABSENT:
+        return ""
+    return value if isinstance(value, str) else format_value(value)
+
+
+def _cast(value: Any, value_type: str) -> Any:
+    if value_type in ("", "string"):
+        return text_of(value)
+    if value is None or value is _ABSENT or value == "":
+        return 0 if value_type in ("int", "float") else False
+    try:
+        if value_type == "int":
+            return int(float(value)) if not isinstance(value, bool) else int(value)
+        if value_type == "float":
+            return float(value)
+        return value if isinstance(value, bool) else parse_bool(text_of(value).strip())
+    except (TypeError, ValueError):
+        raise ConditionError(f"{text_of(value)!r} is not a valid {value_type}") from None
+
+
+def _number(value: Any) -> float:
+    if value is None or value is _ABSENT or value == "":
+        return 0.0
+    if isinstance(value, bool):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConditionError(f"{text_of(value)!r} is not a number") from None
+
+
+def _operator(cond: dict[str, Any]) -> tuple[str, Any]:
+    if "operator" in cond:
+        op = str(cond["operator"])
+        return _SPELLINGS.get(op, op), cond.get("value")
+    for key, op in SHORTHAND_OPERATORS.items():
+        if key in cond:
+            return op, cond[key]
+    return "", None
+
+
+class _Evaluator:
+    def __init__(self, ev: Evaluation) -> None:
+        self.ev = ev
+
+    def render(self, value: Any) -> Any:
+        if isinstance(value, str) and "{{" in value:
+            return self.ev.renderer.render(value, self.ev.data)
+        return value
+
+    def field(self, cond: dict[str, Any]) -> Any:
+        name = cond.get("field")
+        if not isinstance(name, str):
+            return _ABSENT
+        if "{{" in name:
+            return self.ev.renderer.render(name, self.ev.data)
+        return lookup(self.ev.data, name)
+
+    def condition(self, cond: dict[str, Any]) -> bool:
+        if "time" in cond:
+            result = self.time_window(cond["time"])
+        elif "dayOfWeek" in cond:
+            result = self.day_of_week(cond["dayOfWeek"])
+        elif "cron" in cond:
+            seconds = parse_duration(str(cond.get("duration", "60s")))
+            result = Schedule.parse(str(cond["cron"])).window_open(self.ev.now, seconds)
+        else:
+            op, raw = _operator(cond)
+            result = self.compare(op, self.field(cond), self.render(raw), cond)
+        return not result if cond.get("negate") else result
+
+    def compare(self, op: str, actual: Any, expected: Any, cond: dict[str, Any]) -> bool:
+        value_type = str(cond.get("valueType", "string"))
+        if op in ("exists", "notExists"):
+            present = actual is not _ABSENT and actual not in (None, "", [], {})
+            wanted = expected is not False and text_of(expected) != "false"
+            return present == wanted if op == "exists" else present != wanted
+        if op in ("gt", "lt", "gte", "lte"):
+            a, b = (_cast(actual, value_type), _cast(expected, value_type)) \
+                if value_type in ("int", "float") else (_number(actual), _number(expected))
+            return {"gt": a > b, "lt": a < b, "gte": a >= b, "lte": a <= b}[op]
+        if op in ("between", "notBetween"):
+            low, _, high = text_of(expected).partition(",")
+            inside = _number(low.strip()) <= _number(actual) <= _number(high.strip())
+            return inside if op == "between" else not inside
+        if op in ("in", "notIn"):
+            options = [o.strip() for o in text_of(expected).split(",")]
+            member = text_of(actual) in options
+            return member if op == "in" else not member
+        if op == "unique":
+            check = self.ev.unique
+            return True if check is None else check(str(cond.get("field")), text_of(actual))
+        if op.startswith("type"):
+            kind = type_of(None if actual is _ABSENT else actual)
+            expected_kind = text_of(expected) if op == "typeOf" else op[4:].lower()
+            return kind == expected_kind
+        return self.string_compare(op, actual, expected, value_type)
+
+    @staticmethod
+    def string_compare(op: str, actual: Any, expected: Any, value_type: str) -> bool:
+        if op in ("equals", "notEquals") and value_type != "string":
+            same = _cast(actual, value_type) == _cast(expected, value_type)
+            return same if op == "equals" else not same
+        a, b = text_of(actual), text_of(expected)
+        results = {
+            "equals": a == b, "notEquals": a != b, "contains": b in a,
+            "notContains": b not in a, "prefix": a.startswith(b), "notPrefix": not a.startswith(b),
+            "suffix": a.endswith(b), "notSuffix": not a.endswith(b),
+        }
+        if op == "regex":
+            try:
+                return re.search(b, a) is not None
+            except re.error as exc:
+                raise ConditionError(f"invalid regular expression {b!r}: {exc}") from None
+        if op not in results:
+            raise ConditionError(f"unknown operator {op!r}")
+        return results[op]
+
+    def time_window(self, window: dict[str, Any]) -> bool:
+        after, before = window.get("after"), window.get("before")
+        if after and before:
+            return in_window(str(after), str(before), self.ev.now)
+        if after:
+            return not in_window("00:00", str(after), self.ev.now)
+        if before:
+            return in_window("00:00", str(before), self.ev.now)
+        return True
+
+    def day_of_week(self, spec: dict[str, Any]) -> bool:
+        today = _WEEKDAYS[self.ev.now.astimezone(UTC).weekday()]
+        if "weekday" in spec:
+            return (today not in ("saturday", "sunday")) == bool(spec["weekday"])
+        if "weekend" in spec:
+            return (today in ("saturday", "sunday")) == bool(spec["weekend"])
+        names = [_day(str(d)) for d in spec.get("in", spec.get("notIn", []))]
+        member = today in names
+        return member if "in" in spec else not member
+
+
+def _day(name: str) -> str:
+    lowered = name.strip().lower()
+    for day in _WEEKDAYS:
+        if day.startswith(lowered[:3]):
+            return day
+    raise ConditionError(f"{name!r} is not a day of the week")
+
+
+def evaluate(cond: dict[str, Any], ev: Evaluation) -> bool:
+    """The result of one condition."""
+    return _Evaluator(ev).condition(cond)
+
+
+def passes(when: Sequence[dict[str, Any]], any_of: Sequence[dict[str, Any]],
+           ev: Evaluation) -> bool:
+    """AND of ``when``, and OR of ``any_of`` when it is not empty."""
+    evaluator = _Evaluator(ev)
+    if not all(evaluator.condition(c) for c in when):
+        return False
+    return not any_of or any(evaluator.condition(c) for c in any_of)
+
+
+def gate(item: dict[str, Any], ev: Evaluation) -> bool:
+    """Whether a resource, status field or rule with ``when``/``or`` applies."""
+    return passes(item.get("when") or (), item.get("or") or item.get("anyOf") or (), ev)
