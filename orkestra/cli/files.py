@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from orkestra.cli.output import ok, out
+
 PATTERN_FILES = ("katalog.yaml", "komposer.yaml", "motif.yaml", "simulate.yaml", "e2e.yaml")
 
 
@@ -23,6 +25,15 @@ def write_atomic(path: str | Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def emit_text(text: str, output_file: str | None) -> None:
+    """Print ``text``, or write it atomically to ``output_file`` and say so."""
+    if output_file:
+        write_atomic(output_file, text)
+        ok(f"written to {output_file}")
+    else:
+        out(text.rstrip("\n"))
 
 
 def discover(names: tuple[str, ...] = PATTERN_FILES, directory: Path | None = None

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from orkestra.cli.files import write_atomic
-from orkestra.cli.output import ok, out
+from orkestra.cli.files import emit_text
+from orkestra.cli.output import out
 from orkestra.model.formats import KINDS, kind_json_schema
 
 
@@ -34,10 +34,5 @@ def command(kind: str | None, list_kinds: bool, output_file: str | None) -> int:
     if match is None:
         raise click.BadParameter(f"{kind!r} is not a pattern kind; use one of "
                                  + ", ".join(k.lower() for k in KINDS), param_hint="KIND")
-    text = json.dumps(kind_json_schema(match), indent=2) + "\n"
-    if output_file:
-        write_atomic(output_file, text)
-        ok(f"written to {output_file}")
-    else:
-        out(text.rstrip("\n"))
+    emit_text(json.dumps(kind_json_schema(match), indent=2) + "\n", output_file)
     return 0

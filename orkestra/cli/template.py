@@ -8,8 +8,7 @@ from typing import Any
 import click
 import yaml
 
-from orkestra.cli.files import require_files, shown, write_atomic
-from orkestra.cli.output import ok, out
+from orkestra.cli.files import emit_text, require_files, shown
 from orkestra.compose import Composed, MotifResolver, compose_file
 from orkestra.errors import OrkError
 from orkestra.model.errors import PatternError, Problem
@@ -58,11 +57,7 @@ def command(files: tuple[str, ...], fmt: str, crd: str | None, output_file: str 
         view["spec"]["crds"] = {crd: view["spec"]["crds"][crd]}
     text = json.dumps(view, indent=2, ensure_ascii=False) + "\n" if fmt == "json" \
         else "---\n" + to_yaml(view)
-    if output_file:
-        write_atomic(output_file, text)
-        ok(f"written to {output_file}")
-    else:
-        out(text.rstrip("\n"))
+    emit_text(text, output_file)
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from orkestra.model.document import Document
+from orkestra.model.document import Document, Named
 from orkestra.model.errors import Problem
 from orkestra.model.formats import API_VERSION
 from orkestra.model.origins import Origins
@@ -13,7 +13,7 @@ from orkestra.template import UserNote
 
 
 @dataclass
-class Composed:
+class Composed(Named):
     """A katalog or komposer after motif expansion, includes and overrides.
 
     ``crds`` holds G2 CRD entries keyed by name; ``origins`` maps paths such as
@@ -28,14 +28,6 @@ class Composed:
     crd_manifests: dict[str, dict[str, Any]] = field(default_factory=dict)
     documents: list[Document] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return str(self.metadata.get("name", ""))
-
-    @property
-    def version(self) -> str:
-        return str(self.metadata.get("version", ""))
 
     @property
     def notes(self) -> list[UserNote]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from orkestra.cron import CronError, Schedule
 from orkestra.model.document import Document
-from orkestra.model.errors import Problem, YamlPath, did_you_mean
+from orkestra.model.errors import Collector, Problem, YamlPath, did_you_mean
 from orkestra.model.formats import OPERATORS, SHORTHANDS
 from orkestra.template import BUILTIN_TABLE, LIBRARY, Renderer, TemplateSyntaxError, UserNote
 
@@ -76,18 +76,8 @@ def walk_conditions(node: Any, path: YamlPath = ()) -> Iterator[tuple[YamlPath, 
             yield from walk_conditions(item, path + (i,))
 
 
-class _Checker:
-    def __init__(self, doc: Document) -> None:
-        self.doc = doc
-        self.problems: list[Problem] = []
-
-    def error(self, path: YamlPath, message: str, *, expected: str = "", hint: str = "",
-              key: bool = False) -> None:
-        self.problems.append(self.doc.problem(path, message, expected=expected, hint=hint,
-                                              key=key))
-
-    def warn(self, path: YamlPath, message: str, *, hint: str = "") -> None:
-        self.problems.append(self.doc.problem(path, message, hint=hint, severity="warning"))
+class _Checker(Collector):
+    doc: Document
 
     def run(self) -> None:
         kind = self.doc.kind

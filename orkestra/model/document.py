@@ -11,8 +11,22 @@ from orkestra.model.origins import Origins
 from orkestra.model.source import SourceDoc
 
 
+class Named:
+    """``name`` and ``version`` from a ``metadata`` mapping."""
+
+    metadata: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("name", ""))
+
+    @property
+    def version(self) -> str:
+        return str(self.metadata.get("version", ""))
+
+
 @dataclass
-class Document:
+class Document(Named):
     """One checked and normalized document of a pattern file.
 
     ``data`` is the G2 model; ``origins`` maps its paths back to what the user wrote;
@@ -43,15 +57,6 @@ class Document:
         candidate = Path(relative).expanduser()
         return candidate if candidate.is_absolute() else self.directory / candidate
 
-    @property
-    def metadata(self) -> dict[str, Any]:
+    def __post_init__(self) -> None:
         meta = self.data.get("metadata")
-        return meta if isinstance(meta, dict) else {}
-
-    @property
-    def name(self) -> str:
-        return str(self.metadata.get("name", ""))
-
-    @property
-    def version(self) -> str:
-        return str(self.metadata.get("version", ""))
+        self.metadata = meta if isinstance(meta, dict) else {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from orkestra.errors import OrkError
 
@@ -84,3 +85,27 @@ class PatternError(OrkError):
         if len(errors) > 1:
             text += f"\n{len(errors)} errors"
         return text
+
+
+class ProblemSource(Protocol):
+    """Anything that can place a problem at a YAML path (a source document, a model)."""
+
+    def problem(self, path: YamlPath, message: str, *, expected: str = "", hint: str = "",
+                key: bool = False, severity: str = "error") -> Problem: ...
+
+
+class Collector:
+    """Gathers the problems found about one document."""
+
+    def __init__(self, doc: ProblemSource) -> None:
+        self.doc = doc
+        self.problems: list[Problem] = []
+
+    def error(self, path: YamlPath, message: str, *, expected: str = "", hint: str = "",
+              key: bool = False) -> None:
+        self.problems.append(self.doc.problem(path, message, expected=expected, hint=hint,
+                                              key=key))
+
+    def warn(self, path: YamlPath, message: str, *, hint: str = "", key: bool = False) -> None:
+        self.problems.append(self.doc.problem(path, message, hint=hint, key=key,
+                                              severity="warning"))

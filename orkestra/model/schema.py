@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from orkestra.model.errors import Problem, YamlPath, did_you_mean
+from orkestra.model.errors import Collector, YamlPath, did_you_mean
 from orkestra.model.source import SourceDoc
 from orkestra.units import is_duration
 
@@ -46,21 +46,10 @@ def is_template(value: Any) -> bool:
     return isinstance(value, str) and "{{" in value
 
 
-class Context:
-    """Collects problems while checking one document."""
+class Context(Collector):
+    """Collects problems while checking one document against a schema."""
 
-    def __init__(self, doc: SourceDoc) -> None:
-        self.doc = doc
-        self.problems: list[Problem] = []
-
-    def error(self, path: YamlPath, message: str, *, expected: str = "", hint: str = "",
-              key: bool = False) -> None:
-        self.problems.append(self.doc.problem(path, message, expected=expected, hint=hint,
-                                              key=key))
-
-    def warn(self, path: YamlPath, message: str, *, hint: str = "", key: bool = False) -> None:
-        self.problems.append(self.doc.problem(path, message, hint=hint, key=key,
-                                              severity="warning"))
+    doc: SourceDoc
 
     def wrong_type(self, path: YamlPath, node: Node, value: Any, hint: str = "") -> None:
         if hint:
@@ -79,7 +68,7 @@ class Context:
 
 class _KeyContext(Context):
     def __init__(self, parent: Context) -> None:
-        self.doc = parent.doc
+        super().__init__(parent.doc)
         self.problems = parent.problems
 
     def error(self, path: YamlPath, message: str, *, expected: str = "", hint: str = "",
