@@ -14,6 +14,7 @@ from orkestra.gates.validate import CrdSummary, FileReport, validate_file
 from orkestra.model.errors import Problem
 from orkestra.model.formats import RESOURCE_KINDS
 from orkestra.plan.rbac import cluster_scoped_kinds, crd_rules, needs_gateway, system_rules
+from orkestra.template import LIBRARY
 
 
 @click.command("validate")
@@ -23,9 +24,11 @@ from orkestra.plan.rbac import cluster_scoped_kinds, crd_rules, needs_gateway, s
 @click.option("--full", is_flag=True, help="Also show the RBAC the runtime needs, per CRD "
                                            "and for the system, and the start order.")
 @click.option("--notes", is_flag=True, help="List the template functions available.")
+@click.option("--profiles", is_flag=True, help="List the profiles the katalogs define.")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
               help="Output format.")
-def command(files: tuple[str, ...], full: bool, notes: bool, output: str) -> int:
+def command(files: tuple[str, ...], full: bool, notes: bool, profiles: bool,
+            output: str) -> int:
     """Check pattern files: schema, types, references, templates, motif bindings.
 
     Exits 1 when any file has an error.
@@ -41,6 +44,8 @@ def command(files: tuple[str, ...], full: bool, notes: bool, output: str) -> int
             _print(report, full, today)
         if notes:
             _print_notes(reports)
+        if profiles:
+            _print_profiles(reports)
     return 0 if all(r.ok for r in reports) else 1
 
 
@@ -149,14 +154,23 @@ def start_order(composed: Composed) -> list[str]:
 
 
 def _print_notes(reports: list[FileReport]) -> None:
-    from orkestra.template import LIBRARY
-
     out("Template functions:")
     out("  " + " ".join(sorted(LIBRARY)))
     for report in reports:
         if report.composed is not None:
             for note in report.composed.notes:
                 out(f"  {note.name} (user note): {note.expression}")
+
+
+def _print_profiles(reports: list[FileReport]) -> None:
+    for report in reports:
+        if report.composed is None:
+            continue
+        classes = report.composed.top.get("profiles") or {}
+        out(f"Profiles of {report.name}:" + ("" if classes else " (none)"))
+        for cls, entries in classes.items():
+            if isinstance(entries, list):
+                out(f"  {cls}: " + ", ".join(e["name"] for e in entries))
 
 
 def _problem_json(problem: Problem) -> dict[str, Any]:

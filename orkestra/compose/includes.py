@@ -8,6 +8,7 @@ over included ones. An included file is checked against the schema of the block 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 from orkestra.model.document import Document
@@ -51,7 +52,8 @@ def resolve_includes(owner: Document, tree: Any, base: YamlPath, origins: Origin
     return problems
 
 
-def _include_sites(node: Any, path: YamlPath):  # type: ignore[no-untyped-def]
+def _include_sites(node: Any, path: YamlPath
+                   ) -> Iterator[tuple[YamlPath, dict[str, Any], str]]:
     if isinstance(node, dict):
         for key, value in node.items():
             if key in ("validation", "mutation", "reconcile", "profiles") and \

@@ -117,11 +117,11 @@ def merge_expansion(entry: dict[str, Any], crd_path: YamlPath, exp: Expansion,
             items = target.setdefault(kind, [])
             for item, motif_path in placed:
                 key = _resource_key(kind, item)
-                clash = next((j for j, other in enumerate(items)
-                              if key is not None and _resource_key(kind, other) == key), None)
-                if clash is not None:
+                clash = None if key is None else next(
+                    (j for j, other in enumerate(items) if _resource_key(kind, other) == key), None)
+                if key is not None and clash is not None:
                     problems.append(origins.problem(
-                        import_path, f'{kind} "{key[1]}" from motif {exp.motif.name} '  # type: ignore[index]
+                        import_path, f'{kind} "{key[1]}" from motif {exp.motif.name} '
                         f"({exp.motif.display}:{exp.motif.source.mark(motif_path).line}) clashes "
                         f"with the one at {_describe(origins, box_path + (phase, kind, clash))}",
                         hint="rename one of them; a resource name must be unique per kind"))

@@ -52,14 +52,8 @@ class Context(Collector):
     doc: SourceDoc
 
     def wrong_type(self, path: YamlPath, node: Node, value: Any, hint: str = "") -> None:
-        if hint:
-            pass  # the caller knows better
-        elif isinstance(value, int | float | bool) and node.accepts_strings:
-            hint = "quote the value to make it a string"
-        elif value is None:
-            hint = "give the key a value or remove it"
         self.error(path, f"expected {node.expected}, got {type_word(value)}",
-                   expected=node.expected, hint=hint)
+                   expected=node.expected, hint=hint or _type_hint(node, value))
 
     def for_keys(self) -> Context:
         """A context that reports on mapping keys rather than values."""
@@ -74,6 +68,14 @@ class _KeyContext(Context):
     def error(self, path: YamlPath, message: str, *, expected: str = "", hint: str = "",
               key: bool = False) -> None:
         super().error(path, f"key {message}", expected=expected, hint=hint, key=True)
+
+
+def _type_hint(node: Node, value: Any) -> str:
+    if isinstance(value, int | float | bool) and node.accepts_strings:
+        return "quote the value to make it a string"
+    if value is None:
+        return "give the key a value or remove it"
+    return ""
 
 
 class Node:

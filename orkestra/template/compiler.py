@@ -275,9 +275,10 @@ class _TreeCompiler:
         text = node.text
         if node.is_complex:
             return self.m.constant(node.complex_value)
-        looks_float = any(c in text for c in ".eEpP") and not (
-            text[:2] in ("0x", "0X") and not any(c in text for c in "pP")) \
-            and not text.startswith("'")
+        # Go types a constant by its spelling: a float if written with a point or an
+        # exponent (but 0x1E is a hex int and 'e' a rune), else an int.
+        hex_int = text[:2] in ("0x", "0X") and not any(c in text for c in "pP")
+        looks_float = any(c in text for c in ".eEpP") and not hex_int and text[0] != "'"
         if node.is_float and looks_float:
             return self.m.constant(node.float_value)
         if node.is_int:

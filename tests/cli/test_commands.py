@@ -156,6 +156,18 @@ def test_schema_version_and_completion(capsys: pytest.CaptureFixture[str]) -> No
     assert "_ORK_COMPLETE" in capsys.readouterr().out
 
 
+def test_notes_and_profiles_listings(pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = Path("katalog.yaml").read_text().replace(
+        "spec:\n  crds:", "notes:\n  functions:\n    - {name: fullName, expression: "
+        "\"{{ .metadata.name }}\"}\nprofiles:\n  resources:\n    - {name: tiny, requests: "
+        "{cpu: 50m}}\nspec:\n  crds:")
+    Path("katalog.yaml").write_text(text)
+    assert main(["validate", "-f", "katalog.yaml", "--notes", "--profiles"]) == 0
+    out = capsys.readouterr().out
+    assert "allReplicasReady" in out and "fullName (user note): {{ .metadata.name }}" in out
+    assert "Profiles of webapp-operator:\n  resources: tiny\n" in out
+
+
 def test_motif_and_aggregate_validation(pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
     motifs = pack / "01-motifs"
     assert main(["validate", "-f", str(motifs / "web-service/motif.yaml")]) == 0
