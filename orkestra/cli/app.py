@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("orkestra.cli.validate", "Check pattern files (katalog, motif, komposer, "
                                           "simulate, e2e)."),
     "template": ("orkestra.cli.template", "Print the fully expanded katalog."),
+    "simulate": ("orkestra.cli.simulate", "Reconcile in memory and check the assertions."),
     "schema": ("orkestra.cli.schema", "Print the JSON Schema of a pattern kind."),
     "version": ("orkestra.cli.version", "Print the version."),
     "completion": ("orkestra.cli.completion", "Print a shell completion script."),

@@ -32,7 +32,7 @@ SHORTHAND_OPERATORS = {
 }
 _SPELLINGS = {"eq": "equals", "neq": "notEquals"}
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-_ABSENT = object()
+ABSENT = object()
 
 UniqueCheck = Callable[[str, str], bool]
 
@@ -56,27 +56,27 @@ def lookup(data: Any, path: str) -> Any:
     current = data
     for part in path.split("."):
         if isinstance(current, dict):
-            current = current.get(part, _ABSENT)
+            current = current.get(part, ABSENT)
         elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
             current = current[int(part)]
         else:
-            return _ABSENT
-        if current is _ABSENT:
-            return _ABSENT
+            return ABSENT
+        if current is ABSENT:
+            return ABSENT
     return current
 
 
 def text_of(value: Any) -> str:
     """How a value compares as a string (as a template would print it)."""
-    if value is None or value is _ABSENT:
+    if value is None or value is ABSENT:
         return ""
     return value if isinstance(value, str) else format_value(value)
 
 
-def _cast(value: Any, value_type: str) -> Any:
+def cast(value: Any, value_type: str) -> Any:
     if value_type in ("", "string"):
         return text_of(value)
-    if value is None or value is _ABSENT or value == "":
+    if value is None or value is ABSENT or value == "":
         return 0 if value_type in ("int", "float") else False
     try:
         if value_type == "int":
@@ -89,7 +89,7 @@ def _cast(value: Any, value_type: str) -> Any:
 
 
 def _number(value: Any) -> float:
-    if value is None or value is _ABSENT or value == "":
+    if value is None or value is ABSENT or value == "":
         return 0.0
     if isinstance(value, bool):
         return float(value)
@@ -121,7 +121,7 @@ class _Evaluator:
     def field(self, cond: dict[str, Any]) -> Any:
         name = cond.get("field")
         if not isinstance(name, str):
-            return _ABSENT
+            return ABSENT
         if "{{" in name:
             return self.ev.renderer.render(name, self.ev.data)
         return lookup(self.ev.data, name)
@@ -142,11 +142,11 @@ class _Evaluator:
     def compare(self, op: str, actual: Any, expected: Any, cond: dict[str, Any]) -> bool:
         value_type = str(cond.get("valueType", "string"))
         if op in ("exists", "notExists"):
-            present = actual is not _ABSENT and actual not in (None, "", [], {})
+            present = actual is not ABSENT and actual not in (None, "", [], {})
             wanted = expected is not False and text_of(expected) != "false"
             return present == wanted if op == "exists" else present != wanted
         if op in ("gt", "lt", "gte", "lte"):
-            a, b = (_cast(actual, value_type), _cast(expected, value_type)) \
+            a, b = (cast(actual, value_type), cast(expected, value_type)) \
                 if value_type in ("int", "float") else (_number(actual), _number(expected))
             return {"gt": a > b, "lt": a < b, "gte": a >= b, "lte": a <= b}[op]
         if op in ("between", "notBetween"):
@@ -161,7 +161,7 @@ class _Evaluator:
             check = self.ev.unique
             return True if check is None else check(str(cond.get("field")), text_of(actual))
         if op.startswith("type"):
-            kind = type_of(None if actual is _ABSENT else actual)
+            kind = type_of(None if actual is ABSENT else actual)
             expected_kind = text_of(expected) if op == "typeOf" else op[4:].lower()
             return kind == expected_kind
         return self.string_compare(op, actual, expected, value_type)
@@ -169,7 +169,7 @@ class _Evaluator:
     @staticmethod
     def string_compare(op: str, actual: Any, expected: Any, value_type: str) -> bool:
         if op in ("equals", "notEquals") and value_type != "string":
-            same = _cast(actual, value_type) == _cast(expected, value_type)
+            same = cast(actual, value_type) == cast(expected, value_type)
             return same if op == "equals" else not same
         a, b = text_of(actual), text_of(expected)
         results = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from orkestra.cluster.resources import plural_of
 from orkestra.compose.composed import Composed
 
 READ = ("get", "list", "watch")
@@ -79,26 +80,17 @@ class RuleSet:
                                                           r.resource))
 
 
-def _plural(kind: str) -> str:
-    lower = kind.lower()
-    if lower.endswith(("s", "x", "ch", "sh")):
-        return lower + "es"
-    if lower.endswith("y") and lower[-2:-1] not in "aeiou":
-        return lower[:-1] + "ies"
-    return lower + "s"
-
-
 def _custom_resource(item: dict[str, Any]) -> tuple[str, str]:
     api_version = str(item.get("apiVersion", ""))
     group = api_version.rpartition("/")[0] if "/" in api_version else ""
-    return group, _plural(str(item.get("kind", "")))
+    return group, plural_of(str(item.get("kind", "")))
 
 
 def crd_rules(entry: dict[str, Any]) -> RuleSet:
     """Permissions one CRD's operator needs."""
     rules = RuleSet()
     api = entry.get("apiTypes") or {}
-    group, plural = api.get("group", ""), api.get("plural") or _plural(api.get("kind", ""))
+    group, plural = api.get("group", ""), api.get("plural") or plural_of(api.get("kind", ""))
     rules.add(group, plural, ("get", "list", "watch", "update", "patch"), "the CRs")
     rules.add(group, f"{plural}/status", ("get", "update", "patch"), "status")
     rules.add(group, f"{plural}/finalizers", ("update",), "finalizers")
@@ -123,13 +115,13 @@ def crd_rules(entry: dict[str, Any]) -> RuleSet:
     for block in ("hooks", "constructor"):
         for res in (reconcile.get(block) or {}).get("resources") or []:
             g, r = CORE_KIND_RESOURCES.get(res["kind"], (res.get("group", ""),
-                                                          _plural(res["kind"])))
+                                                          plural_of(res["kind"])))
             rules.add(g, r, MANAGE, f"{block} resources")
     observe = (entry.get("operatorBox") or {}).get("observe") or {}
     for watch in observe.get("watch") or []:
         g, r = CORE_KIND_RESOURCES.get(watch["kind"], (watch.get("apiVersion", "")
                                                         .rpartition("/")[0],
-                                                        _plural(watch["kind"])))
+                                                        plural_of(watch["kind"])))
         rules.add(g, r, READ, "observe.watch")
     return rules
 

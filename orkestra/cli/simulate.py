@@ -1,0 +1,188 @@
+"""``ork simulate``: the simulate gate, run locally (and ``ork simulate init``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from orkestra.cli.files import discover as discover_files
+from orkestra.cli.files import emit_text, shown, write_atomic
+from orkestra.cli.output import emit_json, err, fail, ok, out, style
+from orkestra.errors import OrkError, UsageError
+from orkestra.model.loader import detect_kind
+from orkestra.model.source import load_documents
+from orkestra.simulate.gate import Outcome, discover, run_file, run_katalog
+from orkestra.simulate.report import render_run, run_json
+from orkestra.simulate.scaffold import scaffold
+from orkestra.units import format_duration
+
+
+class DefaultRun(click.Group):
+    """``ork simulate [ARGS]`` runs; ``ork simulate init`` scaffolds."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] not in self.commands or args[0] == "--help":
+            if args != ["--help"] and args != ["-h"]:
+                args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("simulate", cls=DefaultRun)
+def command() -> None:
+    """Reconcile in memory and check the author's assertions (the simulate gate).
+
+    \b
+    ork simulate                  simulate.yaml here (or katalog.yaml + cr.yaml, no asserts)
+    ork simulate -f FILE          a simulate file, or a katalog with --cr
+    ork simulate ./...            every simulate.yaml below here
+    ork simulate init             write simulate.yaml from the first reconcile
+
+    Exits 1 when an assertion fails.
+    """
+
+
+def _select(file: str | None, cr: str) -> tuple[str, Path, Path | None]:
+    """(mode, path, cr path): mode is ``assert`` (a Simulate file) or ``print``."""
+    if file is None:
+        here = discover_files(("simulate.yaml",))
+        if here:
+            return "assert", here[0], None
+        katalogs = discover_files(("katalog.yaml", "komposer.yaml"))
+        if not katalogs:
+            raise UsageError(f"no simulate.yaml, katalog.yaml or komposer.yaml in {Path.cwd()};"
+                             " name one with -f FILE")
+        return "print", katalogs[0], Path(cr)
+    path = Path(file)
+    kind = detect_kind(load_documents(path, display=file)[0])
+    if kind == "E2E":
+        raise OrkError(f"{file} is an E2E file — use 'ork e2e' for cluster testing, or run "
+                       "'ork simulate init' to generate a simulate.yaml")
+    if kind == "Simulate":
+        return "assert", path, None
+    if kind in ("Katalog", "Komposer"):
+        cr_path = Path(cr) if Path(cr).is_absolute() or Path(cr).exists() \
+            else path.parent / cr
+        return "print", path, cr_path
+    raise OrkError(f"{file} is a {kind}; simulate takes a Simulate, Katalog or Komposer file")
+
+
+def _print(outcome: Outcome, verbose: bool, debug_ops: bool) -> None:
+    for i, report in enumerate(outcome.reports):
+        if i:
+            out()
+        for line in render_run(report, verbose=verbose, debug_ops=debug_ops):
+            if line.strip() == "FAIL":
+                line = line.replace("FAIL", style("FAIL", "red"))
+            elif line.strip() == "PASS":
+                line = line.replace("PASS", style("PASS", "green"))
+            out(line)
+
+
+def _outcome_json(outcome: Outcome) -> dict[str, Any]:
+    return {"file": outcome.file, "status": outcome.status, "passed": outcome.passed,
+            "assertions": outcome.assertions,
+            "milliseconds": round(outcome.seconds * 1000, 3),
+            "runs": [run_json(r) for r in outcome.reports]}
+
+
+@command.command("run")
+@click.argument("pattern", required=False)
+@click.option("-f", "--file", "file", type=click.Path(dir_okay=False),
+              help="A simulate file, or a katalog/komposer (with --cr, no assertions).")
+@click.option("--cr", default="cr.yaml", show_default=True, help="CR file for a katalog.")
+@click.option("--crd", help="Only this CRD.")
+@click.option("--cycles", type=click.IntRange(1, 1000), help="Cycles to run (default: the "
+              "file's spec.cycles, else 10).")
+@click.option("--skip", multiple=True, help="With ./...: skip paths containing this.")
+@click.option("-v", "--verbose", is_flag=True, help="Show passing assertions and warnings.")
+@click.option("--debug-ops", is_flag=True, help="List every API call of every cycle.")
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+def run(pattern: str | None, file: str | None, cr: str, crd: str | None, cycles: int | None,
+        skip: tuple[str, ...], verbose: bool, debug_ops: bool, output: str) -> int:
+    """Run simulations (the default subcommand)."""
+    if pattern is not None:
+        if not pattern.endswith("..."):
+            raise click.UsageError(f"unexpected argument {pattern!r} (use -f FILE, or DIR/... "
+                                   "to run every simulate.yaml below DIR)")
+        return _discovery(Path(pattern[:-3] or "."), skip, cycles, output)
+    mode, path, cr_path = _select(file, cr)
+    if mode == "assert":
+        outcome = run_file(path, shown(path), cycles=cycles, only_crd=crd)
+    else:
+        assert cr_path is not None
+        if not cr_path.is_file():
+            raise UsageError(f"{cr_path} not found; name the CR file with --cr")
+        outcome = run_katalog(path, cr_path, shown(path), cycles=cycles, only_crd=crd)
+    if output == "json":
+        emit_json(_outcome_json(outcome))
+    else:
+        _print(outcome, verbose, debug_ops)
+    return 0 if outcome.passed else 1
+
+
+def _discovery(root: Path, skip: tuple[str, ...], cycles: int | None, output: str) -> int:
+    files = discover(root, skip)
+    results: list[tuple[Path, Outcome | None, str]] = []
+    for path in files:
+        try:
+            results.append((path, run_file(path, shown(path), cycles=cycles), ""))
+        except OrkError as exc:
+            results.append((path, None, exc.render().splitlines()[0]))
+    failed = [(p, o, e) for p, o, e in results if o is None or not o.passed]
+    if output == "json":
+        emit_json({"files": [{"file": shown(p), "error": e or None,
+                              **(_outcome_json(o) if o else {})} for p, o, e in results],
+                   "passed": not failed})
+        return 1 if failed else 0
+    for path, outcome, error in results:
+        if outcome is None:
+            status = style("✗", "red") + f" {error}"
+        elif outcome.passed:
+            status = style("✓", "green") + f" {outcome.status} ({format_duration(outcome.seconds)})"
+        else:
+            status = style("✗", "red") + f" failed ({format_duration(outcome.seconds)})"
+        out(f"  {shown(path):<55} {status}")
+    timed = [(o.seconds, p) for p, o, _ in results if o is not None]
+    out(f"\n  {len(files)} file(s) — {len(timed)} simulated, {len(files) - len(timed)} "
+        "could not run")
+    if timed:
+        slowest = max(timed)
+        out(f"  Slowest: {shown(slowest[1])} ({format_duration(slowest[0])})")
+    if failed:
+        err("\nFiles with errors — run directly for full output:")
+        for path, _, _ in failed:
+            err(f"    ork simulate -f {shown(path)}")
+        return 1
+    return 0
+
+
+@command.command("init")
+@click.option("-f", "--file", "file", type=click.Path(dir_okay=False),
+              help="Katalog or komposer (default: katalog.yaml or komposer.yaml here).")
+@click.option("--cr", default="cr.yaml", show_default=True, help="The CR to reconcile.")
+@click.option("--force", is_flag=True, help="Overwrite an existing simulate.yaml.")
+@click.option("--dry-run", is_flag=True, help="Print instead of writing.")
+def init(file: str | None, cr: str, force: bool, dry_run: bool) -> int:
+    """Write simulate.yaml with the creates of the first reconcile as assertions."""
+    katalog = Path(file) if file else next(iter(discover_files(("katalog.yaml",
+                                                                 "komposer.yaml"))), None)
+    if katalog is None:
+        raise UsageError("no katalog.yaml or komposer.yaml here; name one with -f FILE")
+    cr_path = Path(cr) if Path(cr).exists() else katalog.parent / cr
+    if not cr_path.is_file():
+        raise UsageError(f"{cr} not found; name the CR file with --cr")
+    target = katalog.parent / "simulate.yaml"
+    if target.exists() and not force and not dry_run:
+        fail("simulate.yaml already exists — use --force to overwrite")
+        return 1
+    text, crds, rules = scaffold(katalog, cr_path, target)
+    if dry_run:
+        emit_text(text, None)
+        return 0
+    write_atomic(target, text)
+    ok(f"Generated {shown(target)}")
+    out(f"  {crds} CRD(s), {rules} op rule(s)")
+    out("  Run ork simulate to verify.")
+    return 0

@@ -1,0 +1,16 @@
+"""An in-memory Kubernetes cluster with API-server semantics.
+
+This package owns the object store simulate runs against (and the embedded API server will
+serve): resource types and CRD registration, resourceVersion and generation, the status
+subresource, create/update/merge-patch/JSON-patch/delete, label and field selectors,
+ownerReference cascading deletion, finalizers and deletionTimestamp, namespaces, OpenAPI
+schema defaulting, pruning and validation of custom resources, a watch stream and a log of
+every operation. It knows nothing about Orkestra patterns.
+"""
+
+from orkestra.cluster.errors import AlreadyExists, ApiError, Conflict, Invalid, NotFound
+from orkestra.cluster.resources import ResourceType
+from orkestra.cluster.store import MemoryCluster, Operation, WatchEvent
+
+__all__ = ["AlreadyExists", "ApiError", "Conflict", "Invalid", "MemoryCluster", "NotFound",
+           "Operation", "ResourceType", "WatchEvent"]

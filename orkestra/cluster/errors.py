@@ -1,0 +1,53 @@
+"""API errors with Kubernetes' status codes and reasons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orkestra.errors import OrkError
+
+
+class ApiError(OrkError):
+    code = 500
+    reason = "InternalError"
+
+    def __init__(self, message: str, *, details: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+    def status(self) -> dict[str, Any]:
+        """The ``Status`` object an API server answers with."""
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": self.message, "reason": self.reason, "code": self.code,
+                "details": {"causes": [{"message": d} for d in self.details]}}
+
+
+class NotFound(ApiError):
+    code = 404
+    reason = "NotFound"
+
+
+class AlreadyExists(ApiError):
+    code = 409
+    reason = "AlreadyExists"
+
+
+class Conflict(ApiError):
+    code = 409
+    reason = "Conflict"
+
+
+class Invalid(ApiError):
+    code = 422
+    reason = "Invalid"
+
+
+class BadRequest(ApiError):
+    code = 400
+    reason = "BadRequest"
+
+
+class MethodNotAllowed(ApiError):
+    code = 405
+    reason = "MethodNotAllowed"

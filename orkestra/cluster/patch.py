@@ -1,0 +1,112 @@
+"""JSON merge patch (RFC 7386) and JSON patch (RFC 6902)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from orkestra.cluster.errors import BadRequest, Invalid
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """Apply a merge patch: maps merge, ``null`` deletes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _pointer(path: str) -> list[str]:
+    if path == "":
+        return []
+    if not path.startswith("/"):
+        raise BadRequest(f"invalid JSON pointer {path!r}")
+    return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
+
+
+def _parent(doc: Any, parts: list[str], path: str) -> Any:
+    node = doc
+    for part in parts[:-1]:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise Invalid(f"the server rejected our request: path {path!r} does not exist")
+    return node
+
+
+def _get(doc: Any, path: str) -> Any:
+    parts = _pointer(path)
+    if not parts:
+        return doc
+    parent = _parent(doc, parts, path)
+    last = parts[-1]
+    if isinstance(parent, dict) and last in parent:
+        return parent[last]
+    if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
+        return parent[int(last)]
+    raise Invalid(f"the server rejected our request: path {path!r} does not exist")
+
+
+def _add(doc: Any, path: str, value: Any) -> Any:
+    parts = _pointer(path)
+    if not parts:
+        return value
+    parent = _parent(doc, parts, path)
+    last = parts[-1]
+    if isinstance(parent, dict):
+        parent[last] = value
+    elif isinstance(parent, list):
+        index = len(parent) if last == "-" else int(last) if last.isdigit() else -1
+        if not 0 <= index <= len(parent):
+            raise Invalid(f"the server rejected our request: index out of range in {path!r}")
+        parent.insert(index, value)
+    else:
+        raise Invalid(f"the server rejected our request: cannot add at {path!r}")
+    return doc
+
+
+def _remove(doc: Any, path: str) -> Any:
+    parts = _pointer(path)
+    _get(doc, path)
+    parent = _parent(doc, parts, path)
+    if isinstance(parent, dict):
+        del parent[parts[-1]]
+    else:
+        del parent[int(parts[-1])]
+    return doc
+
+
+def json_patch(doc: Any, operations: Any) -> Any:
+    """Apply a JSON patch (a list of operations) to a copy of ``doc``."""
+    if not isinstance(operations, list):
+        raise BadRequest("a JSON patch must be a list of operations")
+    result = copy.deepcopy(doc)
+    for op in operations:
+        if not isinstance(op, dict) or "op" not in op or "path" not in op:
+            raise BadRequest(f"invalid JSON patch operation {op!r}")
+        kind, path = op["op"], op["path"]
+        if kind == "add":
+            result = _add(result, path, copy.deepcopy(op.get("value")))
+        elif kind == "remove":
+            result = _remove(result, path)
+        elif kind == "replace":
+            _get(result, path)
+            result = _add(_remove(result, path), path, copy.deepcopy(op.get("value")))
+        elif kind in ("move", "copy"):
+            value = copy.deepcopy(_get(result, op.get("from", "")))
+            if kind == "move":
+                result = _remove(result, op.get("from", ""))
+            result = _add(result, path, value)
+        elif kind == "test":
+            if _get(result, path) != op.get("value"):
+                raise Invalid(f"the server rejected our request: test failed at {path!r}")
+        else:
+            raise BadRequest(f"unknown JSON patch operation {kind!r}")
+    return result

@@ -1,0 +1,105 @@
+"""Resource types: which kinds exist, their group/version/plural and scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool = True
+    schema: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    has_status: bool = True
+    short_names: tuple[str, ...] = ()
+    singular: str = ""
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(group, plural): how objects of this type are stored."""
+        return (self.group, self.plural)
+
+
+def _t(api_version: str, kind: str, plural: str, namespaced: bool = True,
+       short: tuple[str, ...] = (), has_status: bool = True) -> ResourceType:
+    group, _, version = api_version.rpartition("/")
+    return ResourceType(group, version, kind, plural, namespaced, None, has_status, short,
+                        kind.lower())
+
+
+BUILTIN_TYPES: tuple[ResourceType, ...] = (
+    _t("v1", "Namespace", "namespaces", False, ("ns",)),
+    _t("v1", "Pod", "pods", short=("po",)),
+    _t("v1", "Service", "services", short=("svc",)),
+    _t("v1", "ConfigMap", "configmaps", short=("cm",), has_status=False),
+    _t("v1", "Secret", "secrets", has_status=False),
+    _t("v1", "ServiceAccount", "serviceaccounts", short=("sa",), has_status=False),
+    _t("v1", "PersistentVolumeClaim", "persistentvolumeclaims", short=("pvc",)),
+    _t("v1", "PersistentVolume", "persistentvolumes", False, ("pv",)),
+    _t("v1", "ResourceQuota", "resourcequotas", short=("quota",)),
+    _t("v1", "LimitRange", "limitranges", short=("limits",), has_status=False),
+    _t("v1", "Event", "events", short=("ev",), has_status=False),
+    _t("v1", "Endpoints", "endpoints", short=("ep",), has_status=False),
+    _t("v1", "Node", "nodes", False, ("no",)),
+    _t("apps/v1", "Deployment", "deployments", short=("deploy",)),
+    _t("apps/v1", "StatefulSet", "statefulsets", short=("sts",)),
+    _t("apps/v1", "ReplicaSet", "replicasets", short=("rs",)),
+    _t("apps/v1", "DaemonSet", "daemonsets", short=("ds",)),
+    _t("batch/v1", "Job", "jobs"),
+    _t("batch/v1", "CronJob", "cronjobs", short=("cj",)),
+    _t("networking.k8s.io/v1", "Ingress", "ingresses", short=("ing",)),
+    _t("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", short=("netpol",),
+       has_status=False),
+    _t("rbac.authorization.k8s.io/v1", "Role", "roles", has_status=False),
+    _t("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", has_status=False),
+    _t("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", False, has_status=False),
+    _t("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", False,
+       has_status=False),
+    _t("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short=("hpa",)),
+    _t("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", short=("pdb",)),
+    _t("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions",
+       False, ("crd", "crds")),
+    _t("coordination.k8s.io/v1", "Lease", "leases", has_status=False),
+    _t("events.k8s.io/v1", "Event", "events", has_status=False),
+    _t("discovery.k8s.io/v1", "EndpointSlice", "endpointslices", has_status=False),
+    _t("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration",
+       "validatingwebhookconfigurations", False, has_status=False),
+    _t("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration",
+       "mutatingwebhookconfigurations", False, has_status=False),
+)
+
+
+def plural_of(kind: str) -> str:
+    """The conventional plural resource name of a kind (``Policy`` -> ``policies``)."""
+    lower = kind.lower()
+    if lower.endswith(("s", "x", "ch", "sh")):
+        return lower + "es"
+    if lower.endswith("y") and lower[-2:-1] not in "aeiou":
+        return lower[:-1] + "ies"
+    return lower + "s"
+
+
+def crd_types(crd: dict[str, Any]) -> list[ResourceType]:
+    """One type per served version of a CustomResourceDefinition manifest."""
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    namespaced = spec.get("scope", "Namespaced") != "Cluster"
+    out = []
+    for version in spec.get("versions") or []:
+        if not version.get("served", True):
+            continue
+        schema = (version.get("schema") or {}).get("openAPIV3Schema")
+        has_status = "status" in (version.get("subresources") or {})
+        out.append(ResourceType(spec.get("group", ""), version.get("name", ""),
+                                names.get("kind", ""), names.get("plural", ""), namespaced,
+                                schema, has_status, tuple(names.get("shortNames") or ()),
+                                names.get("singular", "")))
+    return out

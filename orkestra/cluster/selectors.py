@@ -1,0 +1,112 @@
+"""Label selectors (``app=web,tier in (a,b),!legacy`` or matchLabels/matchExpressions)
+and field selectors (``metadata.name=x,status.phase!=Running``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from orkestra.cluster.errors import BadRequest
+
+Matcher = Callable[[dict[str, Any]], bool]
+_SET = re.compile(r"^\s*(!?)([\w./-]+)\s*(?:(in|notin)\s*\(([^)]*)\))?\s*$")
+_EQ = re.compile(r"^\s*([\w./-]+)\s*(==|=|!=)\s*([\w./-]*)\s*$")
+
+
+def _split(text: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for c in text:
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        if c == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += c
+    if current.strip():
+        parts.append(current)
+    return parts
+
+
+def label_matcher(selector: str | dict[str, Any] | None) -> Matcher:
+    """A predicate over label maps."""
+    if not selector:
+        return lambda labels: True
+    if isinstance(selector, dict):
+        return _structured(selector)
+    requirements: list[Matcher] = []
+    for term in _split(selector):
+        eq = _EQ.match(term)
+        if eq:
+            key, op, value = eq.groups()
+            requirements.append((lambda k, v: lambda lb: lb.get(k) == v)(key, value)
+                                if op != "!=" else
+                                (lambda k, v: lambda lb: lb.get(k) != v)(key, value))
+            continue
+        match = _SET.match(term)
+        if match is None:
+            raise BadRequest(f"unable to parse requirement: {term.strip()!r}")
+        negate, key, op, values = match.groups()
+        if op:
+            options = {v.strip() for v in values.split(",")}
+            requirements.append((lambda k, o: lambda lb: k in lb and lb[k] in o)(key, options)
+                                if op == "in" else
+                                (lambda k, o: lambda lb: lb.get(k) not in o)(key, options))
+        elif negate:
+            requirements.append((lambda k: lambda lb: k not in lb)(key))
+        else:
+            requirements.append((lambda k: lambda lb: k in lb)(key))
+    return lambda labels: all(r(labels) for r in requirements)
+
+
+def _structured(selector: dict[str, Any]) -> Matcher:
+    match_labels = selector.get("matchLabels") or {}
+    expressions = selector.get("matchExpressions") or []
+
+    def matches(labels: dict[str, Any]) -> bool:
+        if any(labels.get(k) != v for k, v in match_labels.items()):
+            return False
+        for expr in expressions:
+            key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+            if op == "In" and labels.get(key) not in values:
+                return False
+            if op == "NotIn" and labels.get(key) in values:
+                return False
+            if op == "Exists" and key not in labels:
+                return False
+            if op == "DoesNotExist" and key in labels:
+                return False
+        return True
+
+    return matches
+
+
+def _field(obj: dict[str, Any], path: str) -> Any:
+    node: Any = obj
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return "" if node is None else str(node)
+
+
+def field_matcher(selector: str | None) -> Matcher:
+    """A predicate over whole objects."""
+    if not selector:
+        return lambda obj: True
+    terms = []
+    for term in _split(selector):
+        match = _EQ.match(term)
+        if match is None:
+            raise BadRequest(f"invalid field selector: {term.strip()!r}")
+        terms.append(match.groups())
+
+    def matches(obj: dict[str, Any]) -> bool:
+        for path, op, value in terms:
+            equal = _field(obj, path) == value
+            if equal == (op == "!="):
+                return False
+        return True
+
+    return matches

@@ -1,0 +1,87 @@
+"""Mutation and validation rules, applied to the CR's in-memory copy at reconcile time
+(the admission webhook applies the same rules to API requests).
+
+A validation rule states what must hold (``field: spec.image``, ``prefix: ghcr.io/``); when
+its ``when``/``anyOf`` gate passes and the condition fails, ``deny`` stops the reconcile
+with the rule's message and ``warn`` records it. A mutation rule sets a ``default`` when the
+field is absent or empty, or always ``override``s it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from orkestra.engine.conditions import ABSENT, Evaluation, cast, evaluate, gate, lookup, text_of
+from orkestra.engine.context import set_path
+from orkestra.engine.fields import coerce_text
+
+Obj = dict[str, Any]
+
+
+@dataclass
+class Verdict:
+    denied: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _fires(rule: Obj, moment: str) -> bool:
+    return (rule.get("fires") or {}).get(moment, True) is not False
+
+
+def _violation(rule: Obj, ev: Evaluation) -> str:
+    target = str(rule.get("field", ""))
+    message = rule.get("message")
+    text = ev.renderer.render(message, ev.data) if isinstance(message, str) else \
+        "does not satisfy the rule"
+    actual = text_of(lookup(ev.data, target)) if "{{" not in target else \
+        ev.renderer.render(target, ev.data)
+    return f'field "{target}": {text} (got "{actual}")'
+
+
+def validate(rules: list[Obj], ev: Evaluation, moment: str = "reconcile") -> Verdict:
+    """Evaluate validation rules in order; the first ``deny`` violation is the verdict."""
+    verdict = Verdict()
+    for rule in rules:
+        if not _fires(rule, moment) or not gate(rule, ev):
+            continue
+        if evaluate(rule, ev):
+            continue
+        violation = _violation(rule, ev)
+        if rule.get("action", "deny") == "warn":
+            verdict.warnings.append(violation)
+        elif verdict.denied is None:
+            verdict.denied = violation
+    return verdict
+
+
+def mutate(rules: list[Obj], ev: Evaluation, moment: str = "reconcile") -> list[str]:
+    """Apply mutation rules to ``ev.data``; returns the paths that changed."""
+    changed = []
+    for rule in rules:
+        if not _fires(rule, moment) or not gate(rule, ev):
+            continue
+        path = str(rule["field"])
+        current = lookup(ev.data, path)
+        if "override" in rule:
+            raw = rule["override"]
+        elif current is ABSENT or current in (None, "", [], {}):
+            raw = rule["default"]
+        else:
+            continue
+        value = ev.renderer.render(raw, ev.data) if isinstance(raw, str) else raw
+        typed = cast(value, str(rule.get("valueType", "string"))) \
+            if "valueType" in rule else value
+        if typed != current:
+            set_path(ev.data, path, typed)
+            changed.append(path)
+    return changed
+
+
+def normalize(spec_paths: dict[str, Any], ev: Evaluation) -> None:
+    """``normalize.spec``: render each template and store it under ``spec.<path>``."""
+    for path, template in spec_paths.items():
+        rendered = ev.renderer.render(template, ev.data) if isinstance(template, str) \
+            else template
+        set_path(ev.data["spec"], path, coerce_text(rendered) if isinstance(rendered, str)
+                 else rendered)

@@ -1,0 +1,125 @@
+"""Rendering the fields of a resource declaration: text, numbers, booleans, trees.
+
+A declaration's values are templates evaluated against the CR; numbers that Kubernetes
+types as integers are declared as strings and parsed after rendering. Errors name the
+field, so a cycle error reads ``deployments[0].replicas: "three" is not an integer``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from orkestra.template import Renderer, TemplateError
+from orkestra.template.notes.types import parse_bool
+
+
+class FieldError(ValueError):
+    """A declaration field rendered to something unusable."""
+
+
+class Fields:
+    """Renders one declaration's fields against one template context."""
+
+    def __init__(self, renderer: Renderer, data: dict[str, Any], where: str) -> None:
+        self.renderer = renderer
+        self.data = data
+        self.where = where
+
+    def fail(self, field: str, message: str) -> FieldError:
+        return FieldError(f"{self.where}.{field}: {message}")
+
+    def text(self, value: Any, field: str = "", default: str = "") -> str:
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if not isinstance(value, str):
+            return str(value)
+        try:
+            return self.renderer.render(value, self.data)
+        except TemplateError as exc:
+            raise self.fail(field, str(exc)) from None
+
+    def integer(self, value: Any, field: str, default: int | None = None) -> int | None:
+        if value is None:
+            return default
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        text = self.text(value, field).strip()
+        if text == "":
+            return default
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                number = float(text)
+            except ValueError:
+                raise self.fail(field, f'"{text}" is not an integer') from None
+            if not number.is_integer():
+                raise self.fail(field, f'"{text}" is not an integer') from None
+            return int(number)
+
+    def int_or_percent(self, value: Any, field: str) -> int | str | None:
+        if value is None:
+            return None
+        text = self.text(value, field).strip()
+        if text.endswith("%") and text[:-1].isdigit():
+            return text
+        return self.integer(text, field)
+
+    def boolean(self, value: Any, field: str, default: bool = False) -> bool:
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        text = self.text(value, field).strip()
+        if text == "":
+            return default
+        try:
+            return parse_bool(text)
+        except ValueError:
+            raise self.fail(field, f'"{text}" is not true or false') from None
+
+    def tree(self, value: Any, field: str, *, coerce: bool = False) -> Any:
+        """Render every string in a nested structure; ``coerce`` types rendered values."""
+        if isinstance(value, dict):
+            return {self.text(k, field): self.tree(v, f"{field}.{k}", coerce=coerce)
+                    for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.tree(v, f"{field}[{i}]", coerce=coerce) for i, v in enumerate(value)]
+        if isinstance(value, str) and "{{" in value:
+            rendered = self.text(value, field)
+            return coerce_text(rendered) if coerce else rendered
+        return value
+
+    def strings(self, values: Any, field: str) -> list[str]:
+        return [self.text(v, f"{field}[{i}]") for i, v in enumerate(values or [])]
+
+    def string_map(self, values: Any, field: str) -> dict[str, str]:
+        return {self.text(k, field): self.text(v, f"{field}.{k}")
+                for k, v in (values or {}).items()}
+
+
+def coerce_text(text: str) -> Any:
+    """The original's value coercion for rendered custom-resource values: an integer, a
+    float, a boolean (Go ParseBool spellings), a JSON object or array, else the text."""
+    stripped = text.strip()
+    try:
+        return int(stripped)
+    except ValueError:
+        pass
+    try:
+        return float(stripped)
+    except ValueError:
+        pass
+    try:
+        return parse_bool(stripped)
+    except ValueError:
+        pass
+    if stripped[:1] in ("{", "["):
+        try:
+            return json.loads(stripped)
+        except json.JSONDecodeError:
+            pass
+    return text

@@ -1,0 +1,312 @@
+"""One reconcile of one CR: the logic the simulator and the runtime share.
+
+The cycle: normalize the in-memory spec, run mutation and validation (``mutateFirst``
+decides the order; a ``deny`` stops the cycle), create ``onCreate`` resources that are
+missing, apply ``onReconcile`` resources (forEach expanded, ``when``/``or`` gated; objects a
+declaration no longer wants are deleted), then write the status if it changed. Nothing is
+written when nothing changed. A CR being deleted runs ``onDelete``, removes what cannot be
+garbage-collected, and releases its finalizers.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from orkestra.cluster.errors import ApiError
+from orkestra.engine import admission
+from orkestra.engine.api import ClusterAPI
+from orkestra.engine.build import (
+    DECLARATION_ANNOTATION,
+    Build,
+    Owner,
+    build_objects,
+    kind_type,
+)
+from orkestra.engine.build.base import GENERATED_AT_ANNOTATION, OWNER_NAME_LABEL, label_value
+from orkestra.engine.conditions import ConditionError, Evaluation, gate, lookup
+from orkestra.engine.context import children_of, owned, template_context
+from orkestra.engine.fields import FieldError, Fields
+from orkestra.engine.profiles import ProfileError, Profiles
+from orkestra.engine.status import StatusError, desired_status
+from orkestra.template import Renderer, TemplateError
+from orkestra.units import parse_duration
+
+Obj = dict[str, Any]
+CYCLE_ERRORS = (FieldError, ConditionError, ApiError, TemplateError, ProfileError, StatusError)
+WORKLOAD_KEYS = ("deployments", "statefulSets")
+
+
+@dataclass
+class CycleResult:
+    """What one reconcile did: an error (the cycle failed), warnings, and whether the CR
+    still exists."""
+
+    error: str | None = None
+    denied: bool = False
+    warnings: list[str] = field(default_factory=list)
+    found: bool = True
+
+
+def overlay(existing: Any, desired: Any) -> Any:
+    """``existing`` with ``desired`` laid over it: maps merge, everything else is replaced.
+    Fields only the server sets (uid, clusterIP, status ...) survive."""
+    if isinstance(existing, dict) and isinstance(desired, dict):
+        merged = dict(existing)
+        for key, value in desired.items():
+            merged[key] = overlay(existing.get(key), value)
+        return merged
+    return copy.deepcopy(desired)
+
+
+class Reconciler:
+    """Reconciles CRs of one CRD entry of a composed katalog."""
+
+    def __init__(self, crd: str, entry: Obj, *, cluster: ClusterAPI, renderer: Renderer,
+                 profiles: Profiles, clock: Callable[[], datetime] | None = None,
+                 finalizers: list[str] | None = None) -> None:
+        self.crd = crd
+        self.entry = entry
+        self.cluster = cluster
+        self.renderer = renderer
+        self.profiles = profiles
+        self.clock = clock or (lambda: datetime.now(UTC))
+        api = entry.get("apiTypes") or {}
+        self.api_version = f"{api['group']}/{api['version']}" if api.get("group") \
+            else str(api.get("version", "v1"))
+        self.kind = str(api.get("kind", ""))
+        box = entry.get("operatorBox") or {}
+        self.plan: Obj = box.get("reconcile") or {}
+        self.status_spec: Obj = (box.get("emit") or {}).get("status") or {}
+        self.finalizers = list(dict.fromkeys(
+            [*(finalizers or []), *((box.get("runtime") or {}).get("finalizers") or [])]))
+
+    # -- entry point ------------------------------------------------------------------
+    def reconcile(self, name: str, namespace: str | None = None) -> CycleResult:
+        cr = self.cluster.find(self.api_version, self.kind, name, namespace)
+        if cr is None:
+            return CycleResult(found=False)
+        owner = Owner.of(cr, self.crd)
+        if cr["metadata"].get("deletionTimestamp"):
+            return self.finalize(cr, owner)
+        cr = self.ensure_finalizers(cr)
+        data = template_context(cr)
+        ev = Evaluation(data, self.renderer, self.clock())
+        result = CycleResult()
+        try:
+            self.admit(ev, result)
+            if result.error is None:
+                data["children"] = self.children(owner)
+                self.apply_phase("onCreate", ev, owner)
+                self.apply_phase("onReconcile", ev, owner)
+        except CYCLE_ERRORS as exc:
+            result.error = str(exc)
+        data["children"] = self.children(owner)
+        try:
+            self.write_status(cr, ev, result)
+        except CYCLE_ERRORS as exc:
+            result.error = result.error or str(exc)
+        return result
+
+    # -- steps ------------------------------------------------------------------------
+    def ensure_finalizers(self, cr: Obj) -> Obj:
+        present = cr["metadata"].get("finalizers") or []
+        missing = [f for f in self.finalizers if f not in present]
+        if not missing:
+            return cr
+        updated = copy.deepcopy(cr)
+        updated["metadata"]["finalizers"] = [*present, *missing]
+        return self.cluster.update(updated)
+
+    def admit(self, ev: Evaluation, result: CycleResult) -> None:
+        normalize = (self.entry.get("normalize") or {}).get("spec")
+        if normalize:
+            admission.normalize(normalize, ev)
+        mutation = self.entry.get("mutation") or {}
+        validation = self.entry.get("validation") or {}
+        if mutation.get("mutateFirst"):
+            admission.mutate(mutation.get("rules") or [], ev)
+        verdict = admission.validate(validation.get("rules") or [], ev)
+        if not mutation.get("mutateFirst"):
+            admission.mutate(mutation.get("rules") or [], ev)
+        result.warnings.extend(f"validation warning: {w}" for w in verdict.warnings)
+        if verdict.denied is not None:
+            result.error = f"validation denied: {verdict.denied}"
+            result.denied = True
+
+    def declared_kinds(self) -> tuple[list[str], list[tuple[str, str]]]:
+        keys: list[str] = []
+        custom: list[tuple[str, str]] = []
+        for phase in ("onCreate", "onReconcile"):
+            for key, items in (self.plan.get(phase) or {}).items():
+                if key == "custom":
+                    custom.extend((str(i["apiVersion"]), str(i["kind"])) for i in items or [])
+                elif key not in keys:
+                    keys.append(key)
+        return keys, list(dict.fromkeys(custom))
+
+    def children(self, owner: Owner) -> Obj:
+        keys, custom = self.declared_kinds()
+        return children_of(self.cluster, owner, keys, custom)
+
+    def first_workload(self, ev: Evaluation) -> tuple[str, dict[str, str]] | None:
+        """Name and pod labels of the CRD's first Deployment or StatefulSet (the default
+        target of Services, PDBs and HPAs)."""
+        for phase in ("onCreate", "onReconcile"):
+            templates = self.plan.get(phase) or {}
+            for key in WORKLOAD_KEYS:
+                for item in templates.get(key) or []:
+                    if item.get("forEach"):
+                        continue
+                    fields = Fields(self.renderer, ev.data, f"{phase}.{key}")
+                    name = fields.text(item.get("name"), "name") or \
+                        (ev.data["metadata"]["name"] + ("-deployment" if key == "deployments"
+                                                         else ""))
+                    labels = fields.string_map(item.get("labels"), "labels")
+                    return name, {"app": labels.get("app", name)}
+        return None
+
+    def apply_phase(self, phase: str, ev: Evaluation, owner: Owner) -> None:
+        workload = self.first_workload(ev)
+        for key, items in (self.plan.get(phase) or {}).items():
+            for index, item in enumerate(items or []):
+                declaration = f"{phase}/{key}/{index}"
+                wanted: set[tuple[str, str, str]] = set()
+                for extra in self.expansions(item, ev):
+                    scoped = Evaluation({**ev.data, **extra}, ev.renderer, ev.now, ev.unique)
+                    if not gate(item, scoped):
+                        continue
+                    where = f"{phase}.{key}[{index}]"
+                    build = Build(key, item, Fields(self.renderer, scoped.data, where), owner,
+                                  declaration, self.profiles, self.cluster, self.clock,
+                                  workload)
+                    for obj in self.objects_for(build, phase):
+                        wanted.add(_identity(obj))
+                if phase == "onReconcile":
+                    self.prune(owner, key, items[index], declaration, wanted)
+
+    def expansions(self, item: Obj, ev: Evaluation) -> list[Obj]:
+        """The extra context of each forEach copy (one empty copy without forEach)."""
+        spec = item.get("forEach")
+        if not spec:
+            return [{}]
+        source = lookup(ev.data, str(spec["field"]))
+        alias = spec.get("as") or "item"
+        if isinstance(source, dict):
+            return [{"item": k, alias: k, "value": source[k], "index": i}
+                    for i, k in enumerate(sorted(source))]
+        if isinstance(source, list):
+            return [{"item": v, alias: v, "index": i} for i, v in enumerate(source)]
+        return []
+
+    def objects_for(self, build: Build, phase: str) -> list[Obj]:
+        """Build and apply one declaration; returns the objects it stands for."""
+        item = build.item
+        once = build.key == "secrets" and (item.get("once") or item.get("tls") is not None)
+        create_only = build.key == "jobs" or once or \
+            (phase == "onCreate" and not item.get("reconcile"))
+        if once:
+            existing = self._existing_once(build)
+            if existing is not None:
+                return [existing]
+        objects = build_objects(build)
+        for obj in objects:
+            stamped = GENERATED_AT_ANNOTATION in obj["metadata"].get("annotations", {})
+            self.apply(obj, create_only=create_only or stamped)
+        return objects
+
+    def _existing_once(self, build: Build) -> Obj | None:
+        """A once-secret that exists and is not due for rotation (it is not re-rendered)."""
+        name = build.fields.text(build.item.get("name"), "name") or (
+            "orkestra-tls" if build.item.get("tls") is not None else f"{build.owner.name}-secret")
+        existing = self.cluster.find("v1", "Secret", name, build.namespace())
+        if existing is None:
+            return None
+        rotate = build.item.get("rotateAfter")
+        if rotate and self._due(existing, build.fields.text(rotate, "rotateAfter")):
+            self.cluster.delete("v1", "Secret", name, build.namespace())
+            return None
+        return existing
+
+    def _due(self, secret: Obj, rotate_after: str) -> bool:
+        stamp = (secret["metadata"].get("annotations") or {}).get(GENERATED_AT_ANNOTATION)
+        if not stamp:
+            return True
+        made = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        return self.clock() >= made + timedelta(seconds=parse_duration(rotate_after))
+
+    def apply(self, desired: Obj, *, create_only: bool) -> None:
+        meta = desired["metadata"]
+        existing = self.cluster.find(desired["apiVersion"], desired["kind"], meta["name"],
+                                     meta.get("namespace"))
+        if existing is None:
+            self.cluster.create(desired)
+            return
+        if create_only:
+            return
+        merged = overlay(existing, desired)
+        if merged != existing:
+            self.cluster.update(merged)
+
+    def prune(self, owner: Owner, key: str, item: Obj, declaration: str,
+              wanted: set[tuple[str, str, str]]) -> None:
+        """Delete objects this declaration made that it no longer wants (forEach items that
+        went away, a ``when`` that turned false)."""
+        if key == "custom":
+            api_version, kind = str(item["apiVersion"]), str(item["kind"])
+        else:
+            api_version, kind, _ = kind_type(key)
+        selector = f"{OWNER_NAME_LABEL}={label_value(owner.name)}"
+        for obj in self.cluster.list(api_version, kind, None, label_selector=selector):
+            meta = obj["metadata"]
+            if (meta.get("annotations") or {}).get(DECLARATION_ANNOTATION) != declaration:
+                continue
+            if owned(obj, owner) and _identity(obj) not in wanted:
+                self.cluster.delete(api_version, kind, meta["name"], meta.get("namespace"))
+
+    def write_status(self, cr: Obj, ev: Evaluation, result: CycleResult) -> None:
+        status = desired_status(cr, self.status_spec, ev, result.error, result.denied)
+        if status == (cr.get("status") or {}):
+            return
+        self.cluster.update_status({**cr, "status": status})
+
+    # -- deletion ---------------------------------------------------------------------
+    def finalize(self, cr: Obj, owner: Owner) -> CycleResult:
+        result = CycleResult()
+        data = template_context(cr)
+        ev = Evaluation(data, self.renderer, self.clock())
+        try:
+            data["children"] = self.children(owner)
+            self.apply_phase("onDelete", ev, owner)
+            self.release_cluster_scoped(owner)
+        except CYCLE_ERRORS as exc:
+            result.error = str(exc)
+            return result
+        remaining = [f for f in cr["metadata"].get("finalizers") or []
+                     if f not in self.finalizers]
+        if remaining != (cr["metadata"].get("finalizers") or []):
+            updated = copy.deepcopy(cr)
+            updated["metadata"]["finalizers"] = remaining
+            self.cluster.update(updated)
+        return result
+
+    def release_cluster_scoped(self, owner: Owner) -> None:
+        """Delete children that garbage collection cannot reach (owner-labelled ones)."""
+        keys, _ = self.declared_kinds()
+        selector = f"{OWNER_NAME_LABEL}={label_value(owner.name)}"
+        for key in keys:
+            api_version, kind, cluster_scoped = kind_type(key)
+            for obj in self.cluster.list(api_version, kind, None, label_selector=selector):
+                meta = obj["metadata"]
+                labelled = not meta.get("ownerReferences")
+                if labelled and owned(obj, owner) and (cluster_scoped or
+                                                       meta.get("namespace") != owner.namespace):
+                    self.cluster.delete(api_version, kind, meta["name"], meta.get("namespace"))
+
+
+def _identity(obj: Obj) -> tuple[str, str, str]:
+    meta = obj["metadata"]
+    return (obj["kind"], meta.get("namespace", ""), meta["name"])

@@ -1,0 +1,110 @@
+"""The status a reconcile writes: declared fields, ``observedGeneration`` and the ``Ready``
+condition.
+
+Fields are processed in order and the last passing entry for a path wins (declarative state
+machines). Fields with conditions are evaluated even when the reconcile failed; fields
+without conditions only on success. ``clearOnFalse`` writes ``""`` when the conditions fail
+and no other entry set the path. The status is only written when it changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from orkestra.engine.conditions import Evaluation, gate
+from orkestra.engine.context import set_path
+from orkestra.engine.fields import coerce_text
+from orkestra.template.notes.kube import replicas_ready
+from orkestra.template.notes.types import parse_bool
+
+Obj = dict[str, Any]
+WORKLOADS = ("deployments", "statefulsets", "replicasets")
+
+
+class StatusError(ValueError):
+    """A status value does not convert to its declared type."""
+
+
+def cast_status(value: str, kind: str, path: str) -> Any:
+    try:
+        if kind in ("int", "integer"):
+            return int(float(value)) if value.strip() else 0
+        if kind == "float":
+            return float(value) if value.strip() else 0.0
+        if kind in ("bool", "boolean"):
+            return parse_bool(value.strip()) if value.strip() else False
+        if kind == "auto":
+            return coerce_text(value)
+    except ValueError:
+        raise StatusError(f'status.{path}: "{value}" is not a valid {kind}') from None
+    return value
+
+
+def unready_children(children: Obj) -> list[str]:
+    """Workloads whose pods are not all ready yet (``deployments/web``)."""
+    waiting = []
+    for plural in WORKLOADS:
+        for obj in children.get(plural) or []:
+            if not replicas_ready(obj):
+                waiting.append(f"{plural}/{obj['metadata']['name']}")
+    return waiting
+
+
+def _ready_condition(error: str | None, denied: bool, waiting: list[str]) -> Obj:
+    if error is not None:
+        return {"type": "Ready", "status": "False",
+                "reason": "ValidationFailed" if denied else "ReconcileError",
+                "message": error}
+    if waiting:
+        return {"type": "Ready", "status": "False", "reason": "Progressing",
+                "message": "waiting for " + ", ".join(waiting)}
+    return {"type": "Ready", "status": "True", "reason": "Reconciled", "message": ""}
+
+
+def _value_text(raw: Any, ev: Evaluation) -> str:
+    if isinstance(raw, str):
+        return ev.renderer.render(raw, ev.data)
+    if isinstance(raw, dict | list):
+        return json.dumps(raw)
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    return str(raw)
+
+
+def desired_status(cr: Obj, spec: Obj, ev: Evaluation, error: str | None, denied: bool) -> Obj:
+    """The status the CR should have after this reconcile."""
+    status = copy.deepcopy(cr.get("status") or {})
+    passed: set[str] = set()
+    cleared: set[str] = set()
+    for entry in spec.get("fields") or []:
+        path = entry["path"]
+        conditional = bool(entry.get("when") or entry.get("or"))
+        if error is not None and not conditional:
+            continue
+        if gate(entry, ev):
+            text = _value_text(entry.get("value", ""), ev)
+            set_path(status, path, cast_status(text, str(entry.get("type", "string")), path))
+            passed.add(path)
+        elif entry.get("clearOnFalse"):
+            cleared.add(path)
+    for path in cleared - passed:
+        set_path(status, path, "")
+    status["observedGeneration"] = cr["metadata"].get("generation", 1)
+    if spec.get("conditions", True) is not False:
+        ready = _ready_condition(error, denied, unready_children(ev.data.get("children") or {}))
+        ready["observedGeneration"] = status["observedGeneration"]
+        _merge_condition(status, ready, ev)
+    return status
+
+
+def _merge_condition(status: Obj, condition: Obj, ev: Evaluation) -> None:
+    conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
+    previous = next((c for c in conditions if c.get("type") == condition["type"]), None)
+    if previous is not None and previous.get("status") == condition["status"]:
+        condition["lastTransitionTime"] = previous.get("lastTransitionTime")
+    else:
+        condition["lastTransitionTime"] = ev.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    others = [c for c in conditions if c.get("type") != condition["type"]]
+    status["conditions"] = [*others, condition]

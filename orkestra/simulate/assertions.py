@@ -1,0 +1,104 @@
+"""Checking a run against ``expect``: op rules, absent rules, steady, steadyAt, noErrors.
+
+The assertion count (what ``io.orkestra.simulate.assertions`` records) is the number of op
+and absent rules; ``steady``, ``steadyAt`` and ``noErrors`` are checked and reported on
+their own lines. In rules, ``apply`` matches a create or an update, ``patch`` an update or a
+patch; an absent rule without ``cycle`` or ``verb`` covers every cycle or verb.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from orkestra.simulate.runner import Op, Run
+
+_VERB_MATCHES = {"apply": ("create", "update", "patch"), "patch": ("update", "patch"),
+                 "update": ("update", "patch")}
+
+
+@dataclass(frozen=True)
+class Check:
+    passed: bool
+    line: str       # what the report prints
+    counted: bool   # an op or absent rule (part of "N/M assertions")
+
+
+def _matches(rule: dict[str, Any], op: Op) -> bool:
+    if "cycle" in rule and op.cycle != rule["cycle"]:
+        return False
+    verb = rule.get("verb")
+    if verb and op.verb not in _VERB_MATCHES.get(verb, (verb,)):
+        return False
+    if rule.get("resource") and op.resource != rule["resource"]:
+        return False
+    return not rule.get("name") or op.name == rule["name"]
+
+
+def _target(rule: dict[str, Any]) -> str:
+    return f"{rule['resource']}/{rule['name']}" if rule.get("name") else str(rule["resource"])
+
+
+def check_op(rule: dict[str, Any], ops: list[Op]) -> Check:
+    found = [op for op in ops if _matches(rule, op)]
+    verb = rule.get("verb", "any op")
+    cycle = rule.get("cycle")
+    wanted = rule.get("count") or 0
+    label = f"{verb} {_target(rule)} (cycle {cycle})"
+    if not found:
+        if rule.get("name"):
+            return Check(False, f"✗ {_target(rule)} not found (expected cycle {cycle} {verb})",
+                         True)
+        return Check(False, f"✗ no {verb} of {rule['resource']} in cycle {cycle}", True)
+    if wanted and len(found) != wanted:
+        return Check(False, f"✗ {label}: expected {wanted} op{'s' if wanted != 1 else ''}, "
+                            f"found {len(found)}", True)
+    return Check(True, f"✓ {label}", True)
+
+
+def check_absent(rule: dict[str, Any], ops: list[Op]) -> Check:
+    found = [op for op in ops if _matches(rule, op)]
+    verb = rule.get("verb", "any op")
+    where = f"cycle {rule['cycle']}" if "cycle" in rule else "any cycle"
+    if found:
+        op = found[0]
+        return Check(False, f"✗ {op.resource}/{op.name}: {op.verb} in cycle {op.cycle} "
+                            f"(expected no {verb} of {_target(rule)} in {where})", True)
+    return Check(True, f"✓ absent: {verb} {_target(rule)} ({where})", True)
+
+
+def check(expect: dict[str, Any], run: Run, cycles: int) -> list[Check]:
+    """Every check an ``expect`` block asks for, in report order."""
+    checks: list[Check] = []
+    if expect.get("steady"):
+        checks.append(Check(True, f"✓ steady at cycle {run.steady_at}", False)
+                      if run.steady_at is not None else
+                      Check(False, f"✗ not steady within {cycles} cycles", False))
+    if "steadyAt" in expect:
+        limit = expect["steadyAt"]
+        ok = run.steady_at is not None and run.steady_at <= limit
+        reached = f"at cycle {run.steady_at}" if run.steady_at else "never"
+        checks.append(Check(ok, f"{'✓' if ok else '✗'} steady by cycle {limit} "
+                                f"(reached {reached})", False))
+    if expect.get("noErrors"):
+        failing = run.errors
+        checks.append(Check(True, "✓ no errors", False) if not failing else
+                      Check(False, f"✗ errors in cycle {failing[0].number}: "
+                                   f"{failing[0].error}", False))
+    ops = run.ops
+    checks.extend(check_op(rule, ops) for rule in expect.get("ops") or [])
+    checks.extend(check_absent(rule, ops) for rule in expect.get("absent") or [])
+    return checks
+
+
+def expectations_for(expect: dict[str, Any], crd: str) -> dict[str, Any]:
+    """A CRD's own block under ``crds:`` replaces the top-level one."""
+    return (expect.get("crds") or {}).get(crd, expect)
+
+
+def assertion_count(expect: dict[str, Any] | None) -> int:
+    """Op and absent rules, counted through ``crds:`` (what the artifact records)."""
+    if not expect:
+        return 0
+    own = len(expect.get("ops") or []) + len(expect.get("absent") or [])
+    return own + sum(assertion_count(block) for block in (expect.get("crds") or {}).values())

@@ -1,0 +1,80 @@
+"""Running simulations for the CLI and for ``ork push``: files, katalogs, discovery."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orkestra.compose import MotifResolver
+from orkestra.compose.load import compose_document
+from orkestra.model.loader import load_document
+from orkestra.simulate.assertions import assertion_count, check, expectations_for
+from orkestra.simulate.plan import DEFAULT_CYCLES, Plan, load_plans
+from orkestra.simulate.report import RunReport
+from orkestra.simulate.runner import Simulation
+
+
+@dataclass
+class Outcome:
+    """The result of simulating one file (all its plans)."""
+
+    file: str
+    reports: list[RunReport] = field(default_factory=list)
+    assertions: int = 0
+    seconds: float = 0.0
+    has_expect: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.reports)
+
+    @property
+    def status(self) -> str:
+        """The gate status: ``passed``, ``no-assertion`` or ``failed``."""
+        if not self.passed:
+            return "failed"
+        return "passed" if self.has_expect else "no-assertion"
+
+
+def run_plans(plans: list[Plan], display: str, *, cycles: int | None = None,
+              only_crd: str | None = None) -> Outcome:
+    outcome = Outcome(display)
+    resolver = MotifResolver()
+    start = time.perf_counter()
+    for plan in plans:
+        doc = load_document(plan.katalog, kinds=("Katalog", "Komposer"),
+                            display=plan.katalog.name)
+        composed = compose_document(doc, resolver)
+        simulation = Simulation(plan, composed=composed, only_crd=only_crd)
+        count = cycles or plan.cycles
+        for run in simulation.run(count):
+            checks = None
+            if plan.expect is not None:
+                outcome.has_expect = True
+                checks = check(expectations_for(plan.expect, run.crd), run, count)
+            outcome.reports.append(RunReport(run, checks))
+        outcome.assertions += assertion_count(plan.expect)
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+def run_file(path: Path, display: str, *, cycles: int | None = None,
+             only_crd: str | None = None) -> Outcome:
+    """Simulate a ``simulate.yaml`` (or an aggregator of them)."""
+    return run_plans(load_plans(path, display, cycles=cycles), display, cycles=cycles,
+                     only_crd=only_crd)
+
+
+def run_katalog(katalog: Path, cr: Path, display: str, *, cycles: int | None = None,
+                only_crd: str | None = None) -> Outcome:
+    """Op-print mode: reconcile a katalog's CRs without assertions."""
+    plan = Plan(katalog.stem, katalog, [cr], cycles=cycles or DEFAULT_CYCLES, display=display)
+    return run_plans([plan], display, cycles=cycles, only_crd=only_crd)
+
+
+def discover(root: Path, skip: tuple[str, ...] = ()) -> list[Path]:
+    """Every simulate.yaml below ``root`` (sorted), minus skipped paths."""
+    found = sorted(p for p in root.rglob("simulate.yaml")
+                   if not any(part.startswith(".") for part in p.relative_to(root).parts))
+    return [p for p in found if not any(str(p).endswith(s) or s in p.parts for s in skip)]

@@ -1,0 +1,120 @@
+"""The simulate report, in the format of the seeds:
+
+    Simulating cache/my-cache
+      Cycle 1:
+        + statefulsets/my-cache
+        ~ status/my-cache
+
+      ✗ configmaps/my-cache-config not found (expected cycle 1 create)
+
+      3/4 assertions passed, 1 failed
+      FAIL
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from orkestra.simulate.assertions import Check
+from orkestra.simulate.runner import Cycle, Run
+from orkestra.units import format_duration
+
+_ICONS = {"create": "+", "delete": "-"}
+
+
+@dataclass
+class RunReport:
+    run: Run
+    checks: list[Check] | None  # None: op-print mode (no expect)
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.checks is None or all(c.passed for c in self.checks)
+
+    @property
+    def counted(self) -> tuple[int, int]:
+        counted = [c for c in self.checks or [] if c.counted]
+        return sum(c.passed for c in counted), len(counted)
+
+
+def cycle_lines(cycle: Cycle) -> tuple[tuple[str, ...], list[str]]:
+    """(fold key, lines) of one cycle: writes folded per resource/name, first seen first."""
+    grouped: dict[str, list[str]] = {}
+    for op in cycle.writes:
+        grouped.setdefault(f"{op.resource}/{op.name}", []).append(op.verb)
+    lines = []
+    for target, verbs in grouped.items():
+        icon = "+" if "create" in verbs else "-" if "delete" in verbs else "~"
+        lines.append(f"    {icon} {target}")
+    return tuple(lines), lines
+
+
+def render_run(report: RunReport, *, verbose: bool, debug_ops: bool) -> list[str]:
+    run = report.run
+    out = [f"Simulating {run.crd}/{run.cr_name}"]
+    previous: tuple[str, ...] | None = None
+    folded: list[int] = []
+
+    def flush() -> None:
+        if folded:
+            span = f"{folded[0]}–{folded[-1]}" if len(folded) > 1 else str(folded[0])
+            label = "cycles" if len(folded) > 1 else "cycle"
+            out.append(f"  ({label} {span}: identical)")
+            folded.clear()
+
+    for cycle in run.cycles:
+        key, lines = cycle_lines(cycle)
+        if not lines and cycle.error is None:
+            continue
+        if key == previous and cycle.error is None and lines:
+            folded.append(cycle.number)
+            continue
+        flush()
+        out.append(f"  Cycle {cycle.number}:")
+        out.extend(lines)
+        if cycle.error is not None:
+            out.append(f"    ✗ {cycle.error}")
+        if verbose:
+            out.extend(f"    ! {w}" for w in cycle.warnings)
+        previous = key
+    flush()
+    if debug_ops:
+        out.extend(f"  [debug-ops] cycle={op.cycle:<3} verb={op.verb:<7} "
+                   f"resource={op.resource:<24} name={op.name}" for op in run.ops)
+    out.append("")
+    if report.checks is None:
+        where = f"at cycle {run.steady_at}" if run.steady_at else \
+            f"not reached in {len(run.cycles)} cycles"
+        out.append(f"  Steady state {where} ({format_duration(run.seconds)})")
+        return out
+    shown = [c for c in report.checks if not c.passed or verbose or not c.counted]
+    uncounted = [c for c in shown if not c.counted]
+    counted = [c for c in shown if c.counted]
+    out.extend(f"  {c.line}" for c in uncounted)
+    out.extend(f"  {c.line}" for c in counted)
+    if shown:
+        out.append("")
+    passed, total = report.counted
+    failed = total - passed
+    out.append(f"  {passed}/{total} assertions passed" + (f", {failed} failed" if failed
+                                                          else ""))
+    out.append("  PASS" if report.passed else "  FAIL")
+    return out
+
+
+def run_json(report: RunReport) -> dict[str, Any]:
+    run = report.run
+    passed, total = report.counted
+    return {
+        "crd": run.crd, "cr": run.cr_name, "namespace": run.cr_namespace,
+        "steadyAt": run.steady_at, "milliseconds": round(run.seconds * 1000, 3),
+        "passed": report.passed, "assertions": {"passed": passed, "total": total},
+        "cycles": [{"cycle": c.number, "error": c.error, "warnings": c.warnings,
+                    "ops": [{"verb": o.verb, "resource": o.resource, "name": o.name,
+                             "namespace": o.namespace} for o in c.ops]}
+                   for c in run.cycles],
+        "checks": [{"passed": c.passed, "line": c.line, "counted": c.counted}
+                   for c in report.checks or []],
+    }
