@@ -25,6 +25,23 @@ run "02 validate katalog + simulate file" ork validate
 run "02 RBAC preview" ork validate --full -f katalog.yaml
 run "02 expanded katalog (template)" ork template
 run "02 template of one CRD as JSON" ork template -j -c webapp -o expanded.json
+run "02 simulate: the behavioural contract" ork simulate
+run "02 simulate with a host: the Ingress appears" ork simulate -f simulate-ingress.yaml
+
+cd ../03-katalog-cache
+step "03 simulate gate catches a broken assertion (expected to fail)" "ork simulate"
+if ork simulate | tee simulate.out; then summary+=("✗ 03 simulate passed"); exit 1; fi
+grep -q "✗ configmaps/my-cache-config not found (expected cycle 1 create)" simulate.out
+grep -q "3/4 assertions passed, 1 failed" simulate.out
+rm simulate.out
+summary+=("✓ 03 simulate failed as the seed shows: 3/4 assertions passed, 1 failed")
+
+cd ../04-katalog-platform
+run "04 validate katalog, simulate and e2e files" ork validate
+run "04 simulate the compliant app" ork simulate
+run "04 simulate the denied app: nothing is created" ork simulate -f simulate-denied.yaml
+
+cd ../02-katalog-api
 step "02 a broken katalog is rejected with file, line and hint" \
   "ork validate -f broken.yaml"
 sed 's/workers: 2/wrokers: 2/' katalog.yaml > broken.yaml

@@ -54,7 +54,7 @@ def cycle_lines(cycle: Cycle) -> tuple[tuple[str, ...], list[str]]:
 def render_run(report: RunReport, *, verbose: bool, debug_ops: bool) -> list[str]:
     run = report.run
     out = [f"Simulating {run.crd}/{run.cr_name}"]
-    previous: tuple[str, ...] | None = None
+    previous: tuple[str, ...] | None = None  # the last printed cycle's lines and error
     folded: list[int] = []
 
     def flush() -> None:
@@ -65,10 +65,11 @@ def render_run(report: RunReport, *, verbose: bool, debug_ops: bool) -> list[str
             folded.clear()
 
     for cycle in run.cycles:
-        key, lines = cycle_lines(cycle)
+        lines_key, lines = cycle_lines(cycle)
         if not lines and cycle.error is None:
             continue
-        if key == previous and cycle.error is None and lines:
+        key = (*lines_key, cycle.error or "")
+        if key == previous:
             folded.append(cycle.number)
             continue
         flush()
