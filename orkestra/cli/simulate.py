@@ -23,9 +23,9 @@ class DefaultRun(click.Group):
     """``ork simulate [ARGS]`` runs; ``ork simulate init`` scaffolds."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or args[0] not in self.commands or args[0] == "--help":
-            if args != ["--help"] and args != ["-h"]:
-                args = ["run", *args]
+        asks_for_help = args in (["--help"], ["-h"])
+        if not asks_for_help and (not args or args[0] not in self.commands):
+            args = ["run", *args]
         return super().parse_args(ctx, args)
 
 

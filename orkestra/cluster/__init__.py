@@ -8,9 +8,15 @@ schema defaulting, pruning and validation of custom resources, a watch stream an
 every operation. It knows nothing about Orkestra patterns.
 """
 
-from orkestra.cluster.errors import AlreadyExists, ApiError, Conflict, Invalid, NotFound
+from orkestra.cluster.errors import (
+           AlreadyExistsError,
+           ApiError,
+           ConflictError,
+           InvalidError,
+           NotFoundError,
+)
 from orkestra.cluster.resources import ResourceType
 from orkestra.cluster.store import MemoryCluster, Operation, WatchEvent
 
-__all__ = ["AlreadyExists", "ApiError", "Conflict", "Invalid", "MemoryCluster", "NotFound",
-           "Operation", "ResourceType", "WatchEvent"]
+__all__ = ["AlreadyExistsError", "ApiError", "ConflictError", "InvalidError", "MemoryCluster",
+           "NotFoundError", "Operation", "ResourceType", "WatchEvent"]

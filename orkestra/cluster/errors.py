@@ -23,31 +23,31 @@ class ApiError(OrkError):
                 "details": {"causes": [{"message": d} for d in self.details]}}
 
 
-class NotFound(ApiError):
+class NotFoundError(ApiError):
     code = 404
     reason = "NotFound"
 
 
-class AlreadyExists(ApiError):
+class AlreadyExistsError(ApiError):
     code = 409
     reason = "AlreadyExists"
 
 
-class Conflict(ApiError):
+class ConflictError(ApiError):
     code = 409
     reason = "Conflict"
 
 
-class Invalid(ApiError):
+class InvalidError(ApiError):
     code = 422
     reason = "Invalid"
 
 
-class BadRequest(ApiError):
+class BadRequestError(ApiError):
     code = 400
     reason = "BadRequest"
 
 
-class MethodNotAllowed(ApiError):
+class MethodNotAllowedError(ApiError):
     code = 405
     reason = "MethodNotAllowed"

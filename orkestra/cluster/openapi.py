@@ -10,9 +10,10 @@ defaulting and pruning are not validation, and its messages differ from the API 
 
 from __future__ import annotations
 
-import copy
 import re
 from typing import Any
+
+from orkestra.cluster.data import clone
 
 Schema = dict[str, Any]
 _TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}
@@ -34,7 +35,7 @@ def apply_defaults(value: Any, schema: Schema | None) -> Any:
     if isinstance(value, dict):
         for name, prop in (schema.get("properties") or {}).items():
             if name not in value and "default" in prop:
-                value[name] = copy.deepcopy(prop["default"])
+                value[name] = clone(prop["default"])
             if name in value:
                 apply_defaults(value[name], prop)
         extra = schema.get("additionalProperties")
@@ -128,11 +129,13 @@ def _check_scalar(value: Any, schema: Schema, where: str, errors: list[str]) -> 
         errors.append(f"{where}: Unsupported value: {_show(value)}: supported values: "
                       f"{allowed}")
     if isinstance(value, int | float) and not isinstance(value, bool):
-        for key, op, text in (("minimum", lambda a, b: a < b, "greater than or equal to"),
-                              ("maximum", lambda a, b: a > b, "less than or equal to")):
-            if key in schema and op(value, schema[key]):
-                errors.append(f"{where}: Invalid value: {_show(value)}: {where} in body should "
-                              f"be {text} {schema[key]}")
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if low is not None and value < low:
+            errors.append(f"{where}: Invalid value: {_show(value)}: {where} in body should be "
+                          f"greater than or equal to {low}")
+        if high is not None and value > high:
+            errors.append(f"{where}: Invalid value: {_show(value)}: {where} in body should be "
+                          f"less than or equal to {high}")
     if isinstance(value, str):
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             errors.append(f"{where}: Too long: may not be longer than {schema['maxLength']}")

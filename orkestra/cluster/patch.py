@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-from orkestra.cluster.errors import BadRequest, Invalid
+from orkestra.cluster.data import clone
+from orkestra.cluster.errors import BadRequestError, InvalidError
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
     """Apply a merge patch: maps merge, ``null`` deletes, anything else replaces."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return clone(patch)
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
@@ -25,7 +25,7 @@ def _pointer(path: str) -> list[str]:
     if path == "":
         return []
     if not path.startswith("/"):
-        raise BadRequest(f"invalid JSON pointer {path!r}")
+        raise BadRequestError(f"invalid JSON pointer {path!r}")
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 
@@ -37,7 +37,7 @@ def _parent(doc: Any, parts: list[str], path: str) -> Any:
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            raise Invalid(f"the server rejected our request: path {path!r} does not exist")
+            raise InvalidError(f"the server rejected our request: path {path!r} does not exist")
     return node
 
 
@@ -51,7 +51,7 @@ def _get(doc: Any, path: str) -> Any:
         return parent[last]
     if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
         return parent[int(last)]
-    raise Invalid(f"the server rejected our request: path {path!r} does not exist")
+    raise InvalidError(f"the server rejected our request: path {path!r} does not exist")
 
 
 def _add(doc: Any, path: str, value: Any) -> Any:
@@ -65,10 +65,10 @@ def _add(doc: Any, path: str, value: Any) -> Any:
     elif isinstance(parent, list):
         index = len(parent) if last == "-" else int(last) if last.isdigit() else -1
         if not 0 <= index <= len(parent):
-            raise Invalid(f"the server rejected our request: index out of range in {path!r}")
+            raise InvalidError(f"the server rejected our request: index out of range in {path!r}")
         parent.insert(index, value)
     else:
-        raise Invalid(f"the server rejected our request: cannot add at {path!r}")
+        raise InvalidError(f"the server rejected our request: cannot add at {path!r}")
     return doc
 
 
@@ -86,27 +86,27 @@ def _remove(doc: Any, path: str) -> Any:
 def json_patch(doc: Any, operations: Any) -> Any:
     """Apply a JSON patch (a list of operations) to a copy of ``doc``."""
     if not isinstance(operations, list):
-        raise BadRequest("a JSON patch must be a list of operations")
-    result = copy.deepcopy(doc)
+        raise BadRequestError("a JSON patch must be a list of operations")
+    result = clone(doc)
     for op in operations:
         if not isinstance(op, dict) or "op" not in op or "path" not in op:
-            raise BadRequest(f"invalid JSON patch operation {op!r}")
+            raise BadRequestError(f"invalid JSON patch operation {op!r}")
         kind, path = op["op"], op["path"]
         if kind == "add":
-            result = _add(result, path, copy.deepcopy(op.get("value")))
+            result = _add(result, path, clone(op.get("value")))
         elif kind == "remove":
             result = _remove(result, path)
         elif kind == "replace":
             _get(result, path)
-            result = _add(_remove(result, path), path, copy.deepcopy(op.get("value")))
+            result = _add(_remove(result, path), path, clone(op.get("value")))
         elif kind in ("move", "copy"):
-            value = copy.deepcopy(_get(result, op.get("from", "")))
+            value = clone(_get(result, op.get("from", "")))
             if kind == "move":
                 result = _remove(result, op.get("from", ""))
             result = _add(result, path, value)
         elif kind == "test":
             if _get(result, path) != op.get("value"):
-                raise Invalid(f"the server rejected our request: test failed at {path!r}")
+                raise InvalidError(f"the server rejected our request: test failed at {path!r}")
         else:
-            raise BadRequest(f"unknown JSON patch operation {kind!r}")
+            raise BadRequestError(f"unknown JSON patch operation {kind!r}")
     return result

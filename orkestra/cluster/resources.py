@@ -23,6 +23,11 @@ class ResourceType:
         return f"{self.group}/{self.version}" if self.group else self.version
 
     @property
+    def qualified(self) -> str:
+        """``deployments.apps`` (core resources have no group)."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
     def key(self) -> tuple[str, str]:
         """(group, plural): how objects of this type are stored."""
         return (self.group, self.plural)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from orkestra.cluster.errors import BadRequest
+from orkestra.cluster.errors import BadRequestError
 
 Matcher = Callable[[dict[str, Any]], bool]
 _SET = re.compile(r"^\s*(!?)([\w./-]+)\s*(?:(in|notin)\s*\(([^)]*)\))?\s*$")
@@ -31,35 +31,46 @@ def _split(text: str) -> list[str]:
     return parts
 
 
+Requirement = tuple[str, str, frozenset[str]]  # operator, key, values
+
+
+def _holds(requirement: Requirement, labels: dict[str, Any]) -> bool:
+    op, key, values = requirement
+    if op == "=":
+        return labels.get(key) in values
+    if op == "!=":
+        return labels.get(key) not in values
+    if op == "in":
+        return key in labels and labels[key] in values
+    if op == "notin":
+        return labels.get(key) not in values
+    if op == "exists":
+        return key in labels
+    return key not in labels  # "!": does not exist
+
+
+def _requirement(term: str) -> Requirement:
+    eq = _EQ.match(term)
+    if eq:
+        key, op, value = eq.groups()
+        return ("!=" if op == "!=" else "=", key, frozenset({value}))
+    match = _SET.match(term)
+    if match is None:
+        raise BadRequestError(f"unable to parse requirement: {term.strip()!r}")
+    negate, key, op, values = match.groups()
+    if op:
+        return (op, key, frozenset(v.strip() for v in values.split(",")))
+    return ("!" if negate else "exists", key, frozenset())
+
+
 def label_matcher(selector: str | dict[str, Any] | None) -> Matcher:
     """A predicate over label maps."""
     if not selector:
         return lambda labels: True
     if isinstance(selector, dict):
         return _structured(selector)
-    requirements: list[Matcher] = []
-    for term in _split(selector):
-        eq = _EQ.match(term)
-        if eq:
-            key, op, value = eq.groups()
-            requirements.append((lambda k, v: lambda lb: lb.get(k) == v)(key, value)
-                                if op != "!=" else
-                                (lambda k, v: lambda lb: lb.get(k) != v)(key, value))
-            continue
-        match = _SET.match(term)
-        if match is None:
-            raise BadRequest(f"unable to parse requirement: {term.strip()!r}")
-        negate, key, op, values = match.groups()
-        if op:
-            options = {v.strip() for v in values.split(",")}
-            requirements.append((lambda k, o: lambda lb: k in lb and lb[k] in o)(key, options)
-                                if op == "in" else
-                                (lambda k, o: lambda lb: lb.get(k) not in o)(key, options))
-        elif negate:
-            requirements.append((lambda k: lambda lb: k not in lb)(key))
-        else:
-            requirements.append((lambda k: lambda lb: k in lb)(key))
-    return lambda labels: all(r(labels) for r in requirements)
+    requirements = [_requirement(term) for term in _split(selector)]
+    return lambda labels: all(_holds(r, labels) for r in requirements)
 
 
 def _structured(selector: dict[str, Any]) -> Matcher:
@@ -99,7 +110,7 @@ def field_matcher(selector: str | None) -> Matcher:
     for term in _split(selector):
         match = _EQ.match(term)
         if match is None:
-            raise BadRequest(f"invalid field selector: {term.strip()!r}")
+            raise BadRequestError(f"invalid field selector: {term.strip()!r}")
         terms.append(match.groups())
 
     def matches(obj: dict[str, Any]) -> bool:

@@ -7,7 +7,6 @@ lock makes the store safe to serve from several threads.
 
 from __future__ import annotations
 
-import copy
 import itertools
 import re
 import threading
@@ -18,12 +17,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orkestra.cluster import openapi
-from orkestra.cluster.errors import AlreadyExists, BadRequest, Conflict, Invalid, NotFound
+from orkestra.cluster.data import clone
+from orkestra.cluster.errors import (
+    AlreadyExistsError,
+    BadRequestError,
+    ConflictError,
+    InvalidError,
+    NotFoundError,
+)
 from orkestra.cluster.patch import json_patch, merge_patch
 from orkestra.cluster.resources import BUILTIN_TYPES, ResourceType, crd_types, plural_of
 from orkestra.cluster.selectors import field_matcher, label_matcher
 
 Obj = dict[str, Any]
+ObjList = list[Obj]
+EventList = list["WatchEvent"]
 Clock = Callable[[], datetime]
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
@@ -118,12 +126,12 @@ class MemoryCluster:
             guessed = ResourceType(group, version or api_version, kind, plural_of(kind))
             self.register_type(guessed)
             return guessed
-        raise NotFound(f'no matches for kind "{kind}" in version "{api_version}"')
+        raise NotFoundError(f'no matches for kind "{kind}" in version "{api_version}"')
 
     def type_by_resource(self, group: str, plural: str) -> ResourceType:
         rt = self._types.get((group, plural))
         if rt is None:
-            raise NotFound(f"the server could not find the requested resource ({plural})")
+            raise NotFoundError(f"the server could not find the requested resource ({plural})")
         return rt
 
     # -- bookkeeping ------------------------------------------------------------------
@@ -134,7 +142,7 @@ class MemoryCluster:
                                          name, self._rv))
 
     def _emit(self, kind: str, rt: ResourceType, obj: Obj) -> None:
-        self.events.append(WatchEvent(kind, rt.group, rt.plural, copy.deepcopy(obj), self._rv))
+        self.events.append(WatchEvent(kind, rt.group, rt.plural, clone(obj), self._rv))
         self.changed.notify_all()
 
     def _bump(self, obj: Obj) -> None:
@@ -151,7 +159,7 @@ class MemoryCluster:
     def _existing(self, rt: ResourceType, namespace: str, name: str) -> Obj:
         found = self._bucket(rt).get((namespace, name))
         if found is None:
-            raise NotFound(f'{rt.plural}{"." + rt.group if rt.group else ""} "{name}" not found')
+            raise NotFoundError(f'{rt.qualified} "{name}" not found')
         return found
 
     # -- admission (the server's own checks and defaulting) ---------------------------
@@ -162,7 +170,7 @@ class MemoryCluster:
         limit = 63 if rt.plural in _LABEL_NAMED else 253
         if not isinstance(name, str) or not name or len(name) > limit or \
                 not pattern.fullmatch(name):
-            raise Invalid(f'{rt.kind} "{name}" is invalid: metadata.name: Invalid value: '
+            raise InvalidError(f'{rt.kind} "{name}" is invalid: metadata.name: Invalid value: '
                           f'"{name}": a lowercase RFC 1123 '
                           f'{"label" if limit == 63 else "subdomain"} must consist of lower '
                           "case alphanumeric characters, '-' or '.', and must start and end "
@@ -170,15 +178,15 @@ class MemoryCluster:
         for key in ("labels", "annotations"):
             for k, v in (meta.get(key) or {}).items():
                 if not isinstance(v, str):
-                    raise Invalid(f'{rt.kind} "{name}" is invalid: metadata.{key}.{k}: '
+                    raise InvalidError(f'{rt.kind} "{name}" is invalid: metadata.{key}.{k}: '
                                   f"Invalid value: {v!r}: must be a string")
         if rt.schema is not None:
             openapi.apply_defaults(obj, rt.schema)
             openapi.prune(obj, rt.schema, root=True)
             errors = openapi.validate(_body_and_status(obj), rt.schema)
             if errors:
-                raise Invalid(f'{rt.kind}.{rt.group} "{name}" is invalid: ' + ", ".join(errors),
-                              details=errors)
+                raise InvalidError(f'{rt.kind}.{rt.group} "{name}" is invalid: '
+                                   + ", ".join(errors), details=errors)
         if rt.key == ("", "services"):
             spec = obj.setdefault("spec", {})
             if "clusterIP" not in spec:
@@ -189,7 +197,7 @@ class MemoryCluster:
     def create(self, obj: Obj, *, record: bool = True) -> Obj:
         with self._lock:
             rt = self.type_for(obj.get("apiVersion", ""), obj.get("kind", ""))
-            return self._store(rt, copy.deepcopy(obj), record=record)
+            return self._store(rt, clone(obj), record=record)
 
     def _store(self, rt: ResourceType, obj: Obj, *, record: bool) -> Obj:
         meta = obj.setdefault("metadata", {})
@@ -199,18 +207,17 @@ class MemoryCluster:
         if rt.namespaced:
             meta["namespace"] = namespace
             if ("", namespace) not in self._bucket(self._types[("", "namespaces")]):
-                raise NotFound(f'namespaces "{namespace}" not found')
+                raise NotFoundError(f'namespaces "{namespace}" not found')
         else:
             meta.pop("namespace", None)
-        for key in _SERVER_METADATA:
-            meta.pop(key, None)
+        for field in _SERVER_METADATA:
+            meta.pop(field, None)
         if rt.has_status and rt.key != ("", "namespaces"):
             obj.pop("status", None)
         self._admit(rt, obj)
         key = (namespace, meta["name"])
         if key in self._bucket(rt):
-            raise AlreadyExists(f'{rt.plural}{"." + rt.group if rt.group else ""} '
-                                f'"{meta["name"]}" already exists')
+            raise AlreadyExistsError(f'{rt.qualified} "{meta["name"]}" already exists')
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = _now(self.clock)
         meta["generation"] = 1
@@ -221,7 +228,7 @@ class MemoryCluster:
         if record:
             self._record("create", rt, namespace, meta["name"])
         self._emit("ADDED", rt, obj)
-        return copy.deepcopy(obj)
+        return clone(obj)
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None,
             *, record: bool = True) -> Obj:
@@ -230,19 +237,19 @@ class MemoryCluster:
             ns = self._namespace(rt, namespace)
             if record:
                 self._record("get", rt, ns, name)
-            return copy.deepcopy(self._existing(rt, ns, name))
+            return clone(self._existing(rt, ns, name))
 
     def find(self, api_version: str, kind: str, name: str, namespace: str | None = None
              ) -> Obj | None:
-        """``get`` that answers None instead of NotFound (recorded as a get)."""
+        """``get`` that answers None instead of NotFoundError (recorded as a get)."""
         try:
             return self.get(api_version, kind, name, namespace)
-        except NotFound:
+        except NotFoundError:
             return None
 
     def list(self, api_version: str, kind: str, namespace: str | None = None, *,
              label_selector: str | dict[str, Any] | None = None,
-             field_selector: str | None = None, record: bool = True) -> list[Obj]:
+             field_selector: str | None = None, record: bool = True) -> ObjList:
         with self._lock:
             rt = self.type_for(api_version, kind)
             return self.list_type(rt, namespace, label_selector=label_selector,
@@ -250,7 +257,7 @@ class MemoryCluster:
 
     def list_type(self, rt: ResourceType, namespace: str | None = None, *,
                   label_selector: str | dict[str, Any] | None = None,
-                  field_selector: str | None = None, record: bool = True) -> list[Obj]:
+                  field_selector: str | None = None, record: bool = True) -> ObjList:
         with self._lock:
             labels = label_matcher(label_selector)
             fields = field_matcher(field_selector)
@@ -259,7 +266,7 @@ class MemoryCluster:
             items = [obj for (ns, _), obj in sorted(self._bucket(rt).items())
                      if (namespace is None or not rt.namespaced or ns == namespace)
                      and labels(obj["metadata"].get("labels") or {}) and fields(obj)]
-            return copy.deepcopy(items)
+            return clone(items)
 
     def update(self, obj: Obj, *, subresource: str = "", verb: str = "update") -> Obj:
         """Replace an object (or, with ``subresource="status"``, only its status)."""
@@ -270,25 +277,25 @@ class MemoryCluster:
             current = self._existing(rt, ns, meta.get("name", ""))
             wanted_rv = meta.get("resourceVersion")
             if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
-                raise Conflict(f'Operation cannot be fulfilled on {rt.plural}'
+                raise ConflictError(f'Operation cannot be fulfilled on {rt.plural}'
                                f'{"." + rt.group if rt.group else ""} "{meta.get("name")}": '
                                "the object has been modified; please apply your changes to the "
                                "latest version and try again")
-            new = self._next_version(rt, current, copy.deepcopy(obj), subresource)
+            new = self._next_version(rt, current, clone(obj), subresource)
             self._record(verb, rt, ns, new["metadata"]["name"], subresource)
             if new == current:
-                return copy.deepcopy(current)
+                return clone(current)
             self._bump(new)
             if self._finalized(rt, ns, new):
-                return copy.deepcopy(new)
+                return clone(new)
             self._bucket(rt)[(ns, new["metadata"]["name"])] = new
             self._emit("MODIFIED", rt, new)
-            return copy.deepcopy(new)
+            return clone(new)
 
     def _next_version(self, rt: ResourceType, current: Obj, incoming: Obj,
                       subresource: str) -> Obj:
         if subresource == "status":
-            new = copy.deepcopy(current)
+            new = clone(current)
             if "status" in incoming:
                 new["status"] = incoming["status"]
             else:
@@ -296,11 +303,11 @@ class MemoryCluster:
             if rt.schema is not None:
                 errors = openapi.validate(_body_and_status(new), rt.schema)
                 if errors:
-                    raise Invalid(f'{rt.kind} "{new["metadata"]["name"]}" is invalid: '
+                    raise InvalidError(f'{rt.kind} "{new["metadata"]["name"]}" is invalid: '
                                   + ", ".join(errors), details=errors)
             return new
         if subresource:
-            raise BadRequest(f"unknown subresource {subresource!r}")
+            raise BadRequestError(f"unknown subresource {subresource!r}")
         meta = incoming.setdefault("metadata", {})
         for key in _SERVER_METADATA:
             if key in current["metadata"]:
@@ -317,7 +324,7 @@ class MemoryCluster:
                 incoming.pop("status", None)
         if current["metadata"].get("deletionTimestamp") and len(
                 meta.get("finalizers") or []) > len(current["metadata"].get("finalizers") or []):
-            raise Invalid(f'{rt.kind} "{meta.get("name")}" is invalid: metadata.finalizers: '
+            raise InvalidError(f'{rt.kind} "{meta.get("name")}" is invalid: metadata.finalizers: '
                           "Forbidden: no new finalizers can be added if the object is being "
                           "deleted")
         self._admit(rt, incoming)
@@ -334,15 +341,15 @@ class MemoryCluster:
         with self._lock:
             rt = self.type_for(api_version, kind)
             ns = self._namespace(rt, namespace)
-            current = copy.deepcopy(self._existing(rt, ns, name))
+            current = clone(self._existing(rt, ns, name))
             if patch_type == "merge":
                 patched = merge_patch(current, patch)
             elif patch_type == "json":
                 patched = json_patch(current, patch)
             else:
-                raise BadRequest(f"unsupported patch type {patch_type!r}")
+                raise BadRequestError(f"unsupported patch type {patch_type!r}")
             if not isinstance(patched, dict):
-                raise BadRequest("the patch must produce an object")
+                raise BadRequestError("the patch must produce an object")
             patched.setdefault("metadata", {})["resourceVersion"] = \
                 current["metadata"]["resourceVersion"]
             return self.update(patched, subresource=subresource, verb="patch")
@@ -357,7 +364,7 @@ class MemoryCluster:
             obj = self._existing(rt, ns, name)
             if record:
                 self._record("delete", rt, ns, name)
-            return copy.deepcopy(self._delete(rt, ns, obj))
+            return clone(self._delete(rt, ns, obj))
 
     def _delete(self, rt: ResourceType, ns: str, obj: Obj) -> Obj:
         meta = obj["metadata"]
@@ -399,7 +406,7 @@ class MemoryCluster:
 
     def events_since(self, resource_version: int, group: str | None = None,
                      resource: str | None = None, namespace: str | None = None
-                     ) -> list[WatchEvent]:
+                     ) -> EventList:
         with self._lock:
             return [e for e in self.events if e.resource_version > resource_version
                     and (group is None or e.group == group)
@@ -408,7 +415,7 @@ class MemoryCluster:
                          e.object["metadata"].get("namespace", "") == namespace)]
 
     def wait_for_events(self, resource_version: int, timeout: float, **filters: Any
-                        ) -> list[WatchEvent]:
+                        ) -> EventList:
         """Block until there are events after ``resource_version`` (or the timeout)."""
         with self.changed:
             self.changed.wait_for(

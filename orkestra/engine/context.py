@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+from orkestra.cluster.data import clone
 from orkestra.engine.api import ClusterAPI
 from orkestra.engine.build import OWNER_LABEL, Owner, kind_type
 from orkestra.engine.build.base import OWNER_NAME_LABEL, label_value
@@ -14,7 +14,7 @@ Obj = dict[str, Any]
 
 def template_context(cr: Obj) -> Obj:
     """``.metadata``, ``.spec``, ``.status`` of the CR, and the injected keys."""
-    data = copy.deepcopy(cr)
+    data = clone(cr)
     data.setdefault("spec", {})
     data.setdefault("status", {})
     for key in ("children", "inputs", "external", "cross", "metrics", "health", "previous"):

@@ -10,12 +10,12 @@ garbage-collected, and releases its finalizers.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from orkestra.cluster.data import clone
 from orkestra.cluster.errors import ApiError
 from orkestra.engine import admission
 from orkestra.engine.api import ClusterAPI
@@ -59,7 +59,7 @@ def overlay(existing: Any, desired: Any) -> Any:
         for key, value in desired.items():
             merged[key] = overlay(existing.get(key), value)
         return merged
-    return copy.deepcopy(desired)
+    return clone(desired)
 
 
 class Reconciler:
@@ -117,7 +117,7 @@ class Reconciler:
         missing = [f for f in self.finalizers if f not in present]
         if not missing:
             return cr
-        updated = copy.deepcopy(cr)
+        updated = clone(cr)
         updated["metadata"]["finalizers"] = [*present, *missing]
         return self.cluster.update(updated)
 
@@ -288,7 +288,7 @@ class Reconciler:
         remaining = [f for f in cr["metadata"].get("finalizers") or []
                      if f not in self.finalizers]
         if remaining != (cr["metadata"].get("finalizers") or []):
-            updated = copy.deepcopy(cr)
+            updated = clone(cr)
             updated["metadata"]["finalizers"] = remaining
             self.cluster.update(updated)
         return result

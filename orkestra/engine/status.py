@@ -9,10 +9,10 @@ and no other entry set the path. The status is only written when it changed.
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
+from orkestra.cluster.data import clone
 from orkestra.engine.conditions import Evaluation, gate
 from orkestra.engine.context import set_path
 from orkestra.engine.fields import coerce_text
@@ -75,7 +75,7 @@ def _value_text(raw: Any, ev: Evaluation) -> str:
 
 def desired_status(cr: Obj, spec: Obj, ev: Evaluation, error: str | None, denied: bool) -> Obj:
     """The status the CR should have after this reconcile."""
-    status = copy.deepcopy(cr.get("status") or {})
+    status = clone(cr.get("status") or {})
     passed: set[str] = set()
     cleared: set[str] = set()
     for entry in spec.get("fields") or []:

@@ -93,7 +93,8 @@ def check(expect: dict[str, Any], run: Run, cycles: int) -> list[Check]:
 
 def expectations_for(expect: dict[str, Any], crd: str) -> dict[str, Any]:
     """A CRD's own block under ``crds:`` replaces the top-level one."""
-    return (expect.get("crds") or {}).get(crd, expect)
+    own: dict[str, Any] = (expect.get("crds") or {}).get(crd, expect)
+    return own
 
 
 def assertion_count(expect: dict[str, Any] | None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -21,7 +22,7 @@ def scaffold(katalog: Path, cr: Path, target: Path) -> tuple[str, int, int]:
     """The simulate.yaml text for ``katalog`` + ``cr``, written relative to ``target``'s
     directory; also the CRD and op-rule counts."""
     outcome = run_katalog(katalog, cr, katalog.name, cycles=10)
-    blocks = {}
+    blocks: dict[str, dict[str, Any]] = {}
     for report in outcome.reports:
         run = report.run
         ops = [{"cycle": 1, "verb": "create", "resource": op.resource, "name": op.name}
