@@ -27,7 +27,7 @@ from orkestra.engine.build import (
     kind_type,
 )
 from orkestra.engine.build.base import GENERATED_AT_ANNOTATION, OWNER_NAME_LABEL, label_value
-from orkestra.engine.conditions import ConditionError, Evaluation, gate, lookup
+from orkestra.engine.conditions import ConditionError, Evaluation, gate, lookup, text_of
 from orkestra.engine.context import children_of, owned, template_context
 from orkestra.engine.fields import FieldError, Fields
 from orkestra.engine.profiles import ProfileError, Profiles
@@ -94,7 +94,7 @@ class Reconciler:
             return self.finalize(cr, owner)
         cr = self.ensure_finalizers(cr)
         data = template_context(cr)
-        ev = Evaluation(data, self.renderer, self.clock())
+        ev = Evaluation(data, self.renderer, self.clock(), self.unique_check(cr))
         result = CycleResult()
         try:
             self.admit(ev, result)
@@ -110,6 +110,17 @@ class Reconciler:
         except CYCLE_ERRORS as exc:
             result.error = result.error or str(exc)
         return result
+
+    def unique_check(self, cr: Obj) -> Callable[[str, str], bool]:
+        """``operator: unique``: no other CR of this kind holds the same value."""
+        def unique(path: str, value: str) -> bool:
+            for other in self.cluster.list(self.api_version, self.kind, None):
+                if other["metadata"].get("uid") == cr["metadata"].get("uid"):
+                    continue
+                if text_of(lookup(other, path)) == value:
+                    return False
+            return True
+        return unique
 
     # -- steps ------------------------------------------------------------------------
     def ensure_finalizers(self, cr: Obj) -> Obj:
