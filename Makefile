@@ -25,6 +25,7 @@ demo: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" tools/demo.sh
 
 test: setup
+	tools/ensure-kubectl.sh
 	$(BIN)/python -m pytest
 
 lint: setup
