@@ -132,25 +132,9 @@ def _print_system(composed: Composed) -> None:
             out(f"    {line}")
     if not needs_gateway(composed):
         out("  gateway: not needed (no admission webhooks or protection enabled)")
-    order = start_order(composed)
+    order = composed.start_order()
     if order:
         out("Start order: " + " → ".join(order))
-
-
-def start_order(composed: Composed) -> list[str]:
-    """CRDs in dependency order (dependencies first)."""
-    done: list[str] = []
-
-    def visit(name: str) -> None:
-        if name in done or name not in composed.crds:
-            return
-        for dep in (composed.crds[name].get("dependsOn") or {}):
-            visit(dep)
-        done.append(name)
-
-    for name in composed.crds:
-        visit(name)
-    return done
 
 
 def _print_notes(reports: list[FileReport]) -> None:

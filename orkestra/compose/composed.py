@@ -39,6 +39,21 @@ class Composed(Named):
     def enabled_crds(self) -> dict[str, dict[str, Any]]:
         return {n: e for n, e in self.crds.items() if e.get("enabled", True) is not False}
 
+    def start_order(self) -> list[str]:
+        """CRD names in dependency order: a CRD comes after those it ``dependsOn``."""
+        done: list[str] = []
+
+        def visit(name: str, trail: tuple[str, ...]) -> None:
+            if name in done or name not in self.crds or name in trail:
+                return
+            for dep in self.crds[name].get("dependsOn") or {}:
+                visit(dep, (*trail, name))
+            done.append(name)
+
+        for name in self.crds:
+            visit(name, ())
+        return done
+
     def as_katalog(self) -> dict[str, Any]:
         """The runtime view, G2 layout: what ``ork template`` prints."""
         meta = {k: self.metadata[k] for k in ("name", "version", "author", "description")

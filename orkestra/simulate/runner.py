@@ -147,8 +147,9 @@ class Simulation:
 
     def targets(self) -> list[tuple[str, Obj]]:
         """(CRD name, CR under test) for each CRD that has a CR."""
-        crds = {n: e for n, e in self.composed.enabled_crds.items()
-                if self.only_crd in (None, n)}
+        enabled = self.composed.enabled_crds
+        crds = {n: enabled[n] for n in self.composed.start_order()
+                if n in enabled and self.only_crd in (None, n)}
         if self.only_crd and not crds:
             raise SimulationError(f'CRD "{self.only_crd}" not found; available: '
                                   + ", ".join(sorted(self.composed.crds)))

@@ -287,3 +287,28 @@ def test_steady_is_the_first_empty_or_repeated_cycle() -> None:
     assert steady_cycle([cycle(1, ("update", "status")), cycle(2, ("update", "status"))]) == 2
     assert steady_cycle([cycle(1, ("create", "a")), cycle(2, ("update", "b")),
                          cycle(3, ("update", "c"))]) is None
+
+
+def test_aggregators_run_their_imports_in_dependency_order(
+        pack: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(pack)
+    Path("suite.yaml").write_text(
+        "apiVersion: orkestra.orkspace.io/v1\nkind: Simulate\nmetadata: {name: suite}\n"
+        "imports: [./02-katalog-api/simulate.yaml, ./04-katalog-platform/simulate.yaml]\n")
+    assert main(["simulate", "-f", "suite.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert out.index("Simulating webapp/my-webapp") < out.index("Simulating platformapp/")
+    katalog = Path("04-katalog-platform/katalog.yaml")
+    katalog.write_text(katalog.read_text().replace(
+        "      crdFile: ./crd.yaml\n",
+        "      crdFile: ./crd.yaml\n      dependsOn: [audit]\n") + (
+        "    audit:\n      apiTypes: {group: rkguide.demo, version: v1, kind: Audit, "
+        "plural: audits}\n      operatorBox:\n        onReconcile:\n"
+        "          configMaps: [{name: audit-log}]\n"))
+    Path("04-katalog-platform/cr.yaml").write_text(
+        Path("04-katalog-platform/cr.yaml").read_text() +
+        "---\napiVersion: rkguide.demo/v1\nkind: Audit\nmetadata: {name: audit}\n")
+    assert main(["simulate", "-f", "04-katalog-platform/katalog.yaml",
+                 "--cr", "cr.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert out.index("Simulating audit/audit") < out.index("Simulating platformapp/")
