@@ -24,6 +24,7 @@ from orkestra.engine.build import (
     Build,
     Owner,
     build_objects,
+    default_name,
     kind_type,
 )
 from orkestra.engine.build.base import GENERATED_AT_ANNOTATION, OWNER_NAME_LABEL, label_value
@@ -174,8 +175,7 @@ class Reconciler:
                         continue
                     fields = Fields(self.renderer, ev.data, f"{phase}.{key}")
                     name = fields.text(item.get("name"), "name") or \
-                        (ev.data["metadata"]["name"] + ("-deployment" if key == "deployments"
-                                                         else ""))
+                        default_name(key, ev.data["metadata"]["name"])
                     labels = fields.string_map(item.get("labels"), "labels")
                     return name, {"app": labels.get("app", name)}
         return None
