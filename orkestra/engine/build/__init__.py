@@ -9,6 +9,8 @@ ownerReference to the CR (or an owner label where ownerReferences cannot reach:
 cluster-scoped objects and other namespaces).
 """
 
+# Each module registers its builders when imported.
+from orkestra.engine.build import access, configs, custom, policy, services, workloads  # noqa: F401
 from orkestra.engine.build.base import (
     DECLARATION_ANNOTATION,
     MANAGED_LABELS,
@@ -19,9 +21,6 @@ from orkestra.engine.build.base import (
     default_name,
     kind_type,
 )
-
-# Each module registers its builders when imported.
-from orkestra.engine.build import access, configs, custom, policy, services, workloads  # noqa: E402,F401
 
 __all__ = ["DECLARATION_ANNOTATION", "MANAGED_LABELS", "OWNER_LABEL", "Build", "Owner",
            "build_objects", "default_name", "kind_type"]
