@@ -26,3 +26,22 @@ def write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WriteFiles:
         return tmp_path
 
     return _write
+
+
+_ORK_VARIABLES = ("ORK_REGISTRY", "ORK_MOTIFS_REGISTRY", "ORK_REGISTRY_USERNAME",
+                  "ORK_REGISTRY_PASSWORD", "ORK_LOCAL_REGISTRY", "SOURCE_DATE_EPOCH")
+_CI_VARIABLES = ("GITHUB_ACTIONS", "GITLAB_CI", "CIRCLECI", "JENKINS_URL", "BUILDKITE",
+                 "DRONE", "CI")
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own ~/.orkestra and docker config, and no registry settings,
+    so nothing reads or writes the developer's real cache or credentials."""
+    home = tmp_path_factory.mktemp("ork-home")
+    monkeypatch.setenv("ORK_HOME", str(home / ".orkestra"))
+    monkeypatch.setenv("DOCKER_CONFIG", str(home / ".docker"))
+    for name in _ORK_VARIABLES + _CI_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return home

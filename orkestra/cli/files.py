@@ -2,35 +2,25 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import click
 
 from orkestra.cli.output import ok, out
+from orkestra.files import write_atomic
 
 PATTERN_FILES = ("katalog.yaml", "komposer.yaml", "motif.yaml", "simulate.yaml", "e2e.yaml")
 
 
-def write_atomic(path: str | Path, text: str) -> None:
+def write_text_atomic(path: str | Path, text: str) -> None:
     """Write through a temporary file and rename, so a failure leaves nothing half-written."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(Path(path), text.encode("utf-8"))
 
 
 def emit_text(text: str, output_file: str | None) -> None:
     """Print ``text``, or write it atomically to ``output_file`` and say so."""
     if output_file:
-        write_atomic(output_file, text)
+        write_text_atomic(output_file, text)
         ok(f"written to {output_file}")
     else:
         out(text.rstrip("\n"))

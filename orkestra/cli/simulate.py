@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from orkestra.cli.files import discover as discover_files
-from orkestra.cli.files import emit_text, shown, write_atomic
+from orkestra.cli.files import emit_text, shown, write_text_atomic
 from orkestra.cli.output import emit_json, err, fail, ok, out, style
 from orkestra.errors import OrkError, UsageError
 from orkestra.model.loader import detect_kind
@@ -181,7 +181,7 @@ def init(file: str | None, cr: str, force: bool, dry_run: bool) -> int:
     if dry_run:
         emit_text(text, None)
         return 0
-    write_atomic(target, text)
+    write_text_atomic(target, text)
     ok(f"Generated {shown(target)}")
     out(f"  {crds} CRD(s), {rules} op rule(s)")
     out("  Run ork simulate to verify.")

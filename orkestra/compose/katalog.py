@@ -48,7 +48,7 @@ def _katalog_wide_import(doc: Document, imp: dict[str, Any], path: YamlPath,
                          composed: Composed, resolver: MotifResolver) -> list[Problem]:
     """``spec.imports``: only the motif's profiles and notes are taken."""
     try:
-        motif = resolver.load(imp["motif"], doc, path + ("motif",))
+        motif = _load_motif(imp, doc, path, resolver)
     except PatternError as exc:
         return list(exc.problems)
     if motif not in composed.documents:
@@ -72,10 +72,16 @@ def _katalog_wide_import(doc: Document, imp: dict[str, Any], path: YamlPath,
     return []
 
 
+def _load_motif(imp: dict[str, Any], doc: Document, path: YamlPath,
+                resolver: MotifResolver) -> Document:
+    return resolver.load(imp["motif"], doc, path + ("motif",), version=imp.get("version", ""),
+                         oci=bool(imp.get("oci")))
+
+
 def _import_motif(doc: Document, imp: dict[str, Any], crd_path: YamlPath, rel: YamlPath,
                   entry: dict[str, Any], composed: Composed, resolver: MotifResolver) -> None:
     path = crd_path + rel
-    motif = resolver.load(imp["motif"], doc, path + ("motif",))
+    motif = _load_motif(imp, doc, path, resolver)
     if motif not in composed.documents:
         composed.documents.append(motif)
     values = bind_inputs(motif, imp.get("with") or {}, doc, path)

@@ -3,15 +3,20 @@
 Resolution order is registry, files, helm, then ``spec.crds`` overrides. An override may set
 any CRD-entry field and wins by deep merge (maps merge, lists and scalars are replaced);
 ``enabled: false`` disables an imported operator. An override naming no imported CRD, and the
-same CRD name arriving from two imports, are errors. Registry and Helm imports need network
-access and ``ork pull``; this version reports them precisely instead of pretending.
+same CRD name arriving from two imports, are errors.
+
+Registry imports (``oci://…:v1``, ``name@v1``, ``{url, version, useKomposer}``) are read from
+the local cache (pulled on first use); an imported pattern that is deprecated gives a warning
+with its migration advice unless ``lifecycle.accept.patterns`` acknowledges it. Helm and Git
+imports are reported precisely as unsupported rather than ignored.
 """
 
 from __future__ import annotations
 
 import copy
+import datetime
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orkestra.compose.composed import Composed
 from orkestra.compose.katalog import compose_katalog
@@ -20,6 +25,10 @@ from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem, YamlPath, did_you_mean
 from orkestra.model.loader import load_document
 from orkestra.model.origins import Origins
+from orkestra.semver import SemverError, satisfies
+
+if TYPE_CHECKING:
+    from orkestra.registry.sources import Located
 
 
 def compose_komposer(doc: Document, motifs: MotifResolver | None = None) -> Composed:
@@ -34,24 +43,54 @@ def compose_komposer(doc: Document, motifs: MotifResolver | None = None) -> Comp
                              "gateway", "lifecycle", "policy")}
     problems: list[Problem] = []
     imports = data.get("imports") or {}
-    for section in ("registry", "helm"):
-        for i, _ in enumerate(imports.get(section) or []):
-            problems.append(doc.problem(
-                ("imports", section, i), f"{section} imports need `ork pull`, which this "
-                "version does not have yet", hint="import the katalog file directly under "
-                "imports.files"))
     sources: dict[str, str] = {}
+    for i, entry in enumerate(imports.get("registry") or []):
+        try:
+            _import_registry(doc, entry, ("imports", "registry", i), composed, sources, resolver)
+        except PatternError as exc:
+            problems.extend(exc.problems)
     for i, entry in enumerate(imports.get("files") or []):
         try:
             _import_file(doc, entry, ("imports", "files", i), composed, sources, resolver)
         except PatternError as exc:
             problems.extend(exc.problems)
+    for i, _ in enumerate(imports.get("helm") or []):
+        problems.append(doc.problem(("imports", "helm", i), "Helm imports are not supported "
+                                    "by this version", hint="render the chart and import its "
+                                    "katalog file under imports.files"))
     for name, override in ((data.get("spec") or {}).get("crds") or {}).items():
         problems += _override(doc, name, override, composed)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise PatternError(errors)
     return composed
+
+
+def _import_registry(doc: Document, entry: Any, path: YamlPath, composed: Composed,
+                     sources: dict[str, str], resolver: MotifResolver) -> None:
+    if isinstance(entry, str):
+        url, version, use_komposer = entry, "", False
+    else:
+        url, version = entry["url"], entry.get("version", "")
+        use_komposer = bool(entry.get("useKomposer"))
+        if entry.get("katalog"):
+            raise PatternError([doc.problem(path + ("katalog",), "Git registry imports "
+                                            "(katalog: {name: {branch|version|sha}}) are not "
+                                            "supported", hint="import published OCI "
+                                            "references: oci://HOST/REPO/NAME:VERSION")])
+    located = resolver.locate(os.path.expandvars(url), "Katalog", doc, path, version)
+    name = "komposer.yaml" if use_komposer else "katalog.yaml"
+    if not located.file(name).is_file():
+        raise PatternError([doc.problem(path, f"{located.ref} has no {name}",
+                                        hint="drop useKomposer to import its katalog" if
+                                        use_komposer else "")])
+    display = f"{located.ref}/{name}"
+    sub_doc = load_document(located.file(name), kinds=(doc.kind if use_komposer
+                                                       else "Katalog",), display=display)
+    sub = compose_komposer(sub_doc, resolver) if use_komposer else \
+        compose_katalog(sub_doc, resolver)
+    _merge_import(doc, path, str(located.ref), sub_doc, sub, composed, sources)
+    composed.warnings.extend(_deprecation_warnings(doc, path, located))
 
 
 def _import_file(doc: Document, entry: Any, path: YamlPath, composed: Composed,
@@ -68,7 +107,12 @@ def _import_file(doc: Document, entry: Any, path: YamlPath, composed: Composed,
                                               "only katalogs",
                                         hint="import its katalog files, or use a registry "
                                              "import with useKomposer: true")])
-    sub = compose_katalog(katalog, resolver)
+    _merge_import(doc, path, ref, katalog, compose_katalog(katalog, resolver), composed,
+                  sources)
+
+
+def _merge_import(doc: Document, path: YamlPath, ref: str, katalog: Document, sub: Composed,
+                  composed: Composed, sources: dict[str, str]) -> None:
     composed.documents.extend(d for d in sub.documents if d not in composed.documents)
     composed.warnings.extend(sub.warnings)
     composed.crd_manifests.update(sub.crd_manifests)
@@ -90,6 +134,43 @@ def _import_file(doc: Document, entry: Any, path: YamlPath, composed: Composed,
     _merge_top(composed, sub)
     if problems:
         raise PatternError(problems)
+
+
+def _deprecation_warnings(doc: Document, path: YamlPath, located: Located) -> list[Problem]:
+    meta = located.info.metadata
+    notice = meta.deprecation
+    if notice is None or accepts(doc.data, meta.name, meta.author, meta.version):
+        return []
+    today = datetime.date.today()
+    state = ("reached end of life on " + str(notice.end_of_life)
+             if notice.state(today) == "eol" else "is deprecated")
+    advice = f"migrate to {notice.migrated_to}" if notice.migrated_to else \
+        "plan a migration"
+    return [doc.problem(path, f"imported pattern {meta.name} {meta.version} {state}"
+                        + (f": {notice.message}" if notice.message else ""),
+                        severity="warning",
+                        hint=f"{advice}; or acknowledge it under lifecycle.accept.patterns")]
+
+
+def accepts(data: dict[str, Any], name: str, author: str, version: str) -> bool:
+    """Whether ``lifecycle.accept.patterns`` acknowledges this pattern version."""
+    for entry in ((data.get("lifecycle") or {}).get("accept") or {}).get("patterns") or []:
+        if entry.get("name") != name:
+            continue
+        if entry.get("author") and entry["author"] != author:
+            continue
+        wanted = entry.get("version-range") or entry.get("version")
+        if wanted and not _satisfies(version, wanted):
+            continue
+        return True
+    return False
+
+
+def _satisfies(version: str, constraint: str) -> bool:
+    try:
+        return satisfies(version, constraint)
+    except SemverError:
+        return version == constraint
 
 
 def _merge_top(composed: Composed, sub: Composed) -> None:

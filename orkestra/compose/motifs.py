@@ -23,12 +23,15 @@ import copy
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem, YamlPath, did_you_mean
 from orkestra.model.loader import load_document
 from orkestra.template import Renderer, TemplateError
+
+if TYPE_CHECKING:
+    from orkestra.registry.sources import Located, RegistrySource
 
 _INPUT_REF = re.compile(r"\{\{\s\.?inputs\.([A-Za-z_][A-Za-z0-9_-]*)\s\}\}")
 _BLOCK = re.compile(r"\{\{.*?\}\}", re.S)
@@ -39,41 +42,81 @@ _INPUTS_RENDERER = Renderer()
 
 
 class MotifResolver:
-    """Finds and loads motifs named by imports, each file once."""
+    """Finds and loads what imports name: local motif files, and registry patterns (motifs
+    and katalogs) through the local cache, each once."""
 
-    def __init__(self, *, checks: bool = True) -> None:
+    def __init__(self, *, checks: bool = True, registry: RegistrySource | None = None) -> None:
         self._cache: dict[Path, Document] = {}
+        self._registry = registry
         self.checks = checks
 
-    def load(self, ref: str, importer: Document, path: YamlPath) -> Document:
-        local = self.local_path(ref, importer, path)
-        resolved = local.resolve()
-        if not resolved.is_file():
+    @property
+    def registry(self) -> RegistrySource:
+        if self._registry is None:
+            from orkestra.registry.sources import RegistrySource
+
+            self._registry = RegistrySource()
+        return self._registry
+
+    @property
+    def located(self) -> list[Located]:
+        """The registry imports resolved so far."""
+        return [] if self._registry is None else list(self._registry.located.values())
+
+    def load(self, ref: str, importer: Document, path: YamlPath, *, version: str = "",
+             oci: bool = False) -> Document:
+        if oci or is_registry_ref(ref):
+            located = self.locate(ref, "Motif", importer, path, version)
+            return self._load(located.file("motif.yaml"), f"{located.ref}/motif.yaml")
+        if is_git_ref(ref):
+            raise PatternError([importer.problem(
+                path, f'cannot resolve motif "{ref}": Git motif imports are not supported',
+                hint="publish the motif with `ork push` and import its oci:// reference, "
+                     "or import it by a local path")])
+        local = importer.resolve_path(ref)
+        if not local.resolve().is_file():
             raise PatternError([importer.problem(
                 path, f'motif file "{ref}" not found', expected="a motif.yaml",
                 hint=f"paths are relative to {importer.display}")])
+        return self._load(local, _display(local))
+
+    def _load(self, file: Path, display: str) -> Document:
+        resolved = file.resolve()
         if resolved not in self._cache:
-            self._cache[resolved] = load_document(resolved, kinds=("Motif",),
-                                                  display=_display(local), checks=self.checks)
+            self._cache[resolved] = load_document(resolved, kinds=("Motif",), display=display,
+                                                  checks=self.checks)
         return self._cache[resolved]
 
-    @staticmethod
-    def local_path(ref: str, importer: Document, path: YamlPath) -> Path:
-        if is_remote_ref(ref):
+    def locate(self, ref: str, kind: str, importer: Document, path: YamlPath,
+               version: str = "") -> Located:
+        """A registry reference resolved to its cached pattern directory."""
+        from orkestra.registry.errors import RegistryError
+
+        try:
+            return self.registry.locate(ref, kind, version)
+        except RegistryError as exc:
             raise PatternError([importer.problem(
-                path, f'cannot resolve motif "{ref}": registry and Git motif imports need '
-                "`ork pull`, which this version does not have yet",
-                hint="import the motif by a local path (./motifs/web-service/motif.yaml)")])
-        return importer.resolve_path(ref)
+                path, f'cannot resolve {kind.lower()} "{ref}": {exc.message}',
+                hint=exc.hint)]) from None
 
 
-def is_remote_ref(ref: str) -> bool:
-    """Whether a motif reference names a registry or Git location rather than a file."""
-    if ref.startswith(("oci://", "https://", "http://", "git@")):
+def is_git_ref(ref: str) -> bool:
+    return ref.startswith(("https://", "http://", "git@"))
+
+
+def is_registry_ref(ref: str) -> bool:
+    """Whether an import names a registry artifact (``oci://…``, ``host/repo:tag``,
+    ``name@v1``, ``name:v1``) rather than a file or a Git location."""
+    if ref.startswith("oci://"):
         return True
-    if ref.startswith(("./", "../", "/", "~")) or ref.endswith((".yaml", ".yml")):
+    if is_git_ref(ref) or ref.startswith(("./", "../", "/", "~")) or \
+            ref.endswith((".yaml", ".yml")):
         return False
     return "@" in ref or ":" in ref or "/" in ref
+
+
+def is_local_ref(ref: str) -> bool:
+    return not is_registry_ref(ref) and not is_git_ref(ref)
 
 
 def _display(path: Path) -> str:

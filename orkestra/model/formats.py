@@ -601,6 +601,7 @@ LIFECYCLE = named(Obj({
                              name="compatibility")),
     "accept": opt(Obj({"patterns": opt(ListOf(Obj({
         "name": req(Str()), "author": opt(Str()), "version-range": opt(Str()),
+        "version": opt(Str(), "A version or range (same as version-range)."),
     }, name="accepted pattern")))}, name="accept")),
 }, "Maturity, deprecation and compatibility (tooling only).", name="lifecycle"), "Lifecycle")
 

@@ -300,10 +300,10 @@ spec:
         'k.yaml:11:18: error: spec.crds.web.imports[0].motif: motif file "./nope.yaml" not found\n'
         '  expected: a motif.yaml\n'
         '  hint: paths are relative to k.yaml\n')),
-    Case("motif-oci-not-yet", {"k.yaml": katalog(
-        f"{API}\nimports:\n  - motif: oci://ghcr.io/myorg/motifs/web:v1.0.0")}, (
-        'k.yaml:11:18: error: spec.crds.web.imports[0].motif: cannot resolve motif "oci://ghcr.io/myorg/motifs/web:v1.0.0": registry and Git motif imports need `ork pull`, which this version does not have yet\n'
-        '  hint: import the motif by a local path (./motifs/web-service/motif.yaml)\n')),
+    Case("motif-git-unsupported", {"k.yaml": katalog(
+        f"{API}\nimports:\n  - motif: https://github.com/myorg/motifs@main")}, (
+        'k.yaml:11:18: error: spec.crds.web.imports[0].motif: cannot resolve motif "https://github.com/myorg/motifs@main": Git motif imports are not supported\n'
+        '  hint: publish the motif with `ork push` and import its oci:// reference, or import it by a local path\n')),
     Case("motif-name-collision", {
         "k.yaml": katalog(f"{API}\nimports:\n  - motif: ./motif.yaml\n    with: {{image: x}}\n"
                           "operatorBox:\n  onReconcile:\n    deployments:\n"

@@ -1,0 +1,245 @@
+"""The pattern artifact format: which files travel, their media types, the annotations.
+
+A pattern is an OCI image manifest whose config media type names the kind and whose layers
+are the pattern's files, one file per layer, raw bytes, titled with the file name. Only a
+fixed list of top-level files is published (the primary file first, then the optional
+files that exist, in a fixed order); everything else in the directory stays behind.
+
+The manifest annotations carry the metadata and the gate record (``io.orkestra.simulate.*``,
+``io.orkestra.e2e.*``), written before upload and therefore covered by the digest.
+Reproducibility: the same files give the same layer and config digests, and the
+``io.orkestra.pattern.content`` annotation (a digest over the layer descriptors) is equal
+for equal content. The manifest digest itself also covers the push time
+(``org.opencontainers.image.created``, pinned by ``SOURCE_DATE_EPOCH`` when set) and the
+gates' ``tested_at`` and ``duration`` — those are kept in on purpose: they are the record.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orkestra.model.deprecation import Deprecation
+from orkestra.registry.oci import EMPTY_JSON, TITLE, Descriptor, Manifest, digest_of
+
+KATALOG_CONFIG = "application/vnd.orkestra.pattern.v1+tar+gzip"
+MOTIF_CONFIG = "application/vnd.orkestra.motif.v1+tar+gzip"
+CONFIG_TYPES = {"Katalog": KATALOG_CONFIG, "Motif": MOTIF_CONFIG}
+KIND_OF_CONFIG = {v: k for k, v in CONFIG_TYPES.items()}
+
+PRIMARY_FILES = {"Katalog": "katalog.yaml", "Motif": "motif.yaml"}
+OPTIONAL_FILES = {
+    "Katalog": ("komposer.yaml", "crd.yaml", "README.md", "cr.yaml", "e2e.yaml",
+                "simulate.yaml", "go.mod", "go.sum", "Makefile"),
+    "Motif": ("README.md",),
+}
+LAYER_TYPES = {
+    "katalog.yaml": "application/vnd.orkestra.katalog.v1+yaml",
+    "crd.yaml": "application/vnd.kubernetes.crd.v1+yaml",
+    "cr.yaml": "application/vnd.kubernetes.cr.v1+yaml",
+    "README.md": "text/markdown",
+    "motif.yaml": "application/vnd.orkestra.motif.v1+yaml",
+    "e2e.yaml": "application/vnd.orkestra.e2e.v1+yaml",
+    "simulate.yaml": "application/vnd.orkestra.simulate.v1+yaml",
+    "go.mod": "text/plain",
+    "go.sum": "text/plain",
+    "Makefile": "text/x-makefile",
+}
+DEFAULT_LAYER_TYPE = "application/octet-stream"
+
+# Annotation keys (the original tool's, so its artifacts and ours read the same).
+CREATED = "org.opencontainers.image.created"
+OCI_TITLE = "org.opencontainers.image.title"
+OCI_VERSION = "org.opencontainers.image.version"
+OCI_DESCRIPTION = "org.opencontainers.image.description"
+OCI_AUTHORS = "org.opencontainers.image.authors"
+P = "io.orkestra.pattern."
+CONTENT = P + "content"
+SIMULATE = "io.orkestra.simulate."
+E2E = "io.orkestra.e2e."
+K = "io.orkestra.katalog."
+DEPRECATED = K + "deprecated"
+
+
+@dataclass(frozen=True)
+class PatternFile:
+    name: str
+    data: bytes
+
+    @property
+    def media_type(self) -> str:
+        return LAYER_TYPES.get(self.name, DEFAULT_LAYER_TYPE)
+
+
+@dataclass(frozen=True)
+class GateRecord:
+    """What one gate did before the push, as written to the annotations."""
+
+    status: str
+    duration: str = ""
+    tested_at: str = ""
+    assertions: int = 0
+    runner: str = ""
+    cluster: str = ""
+
+    def annotations(self, prefix: str) -> dict[str, str]:
+        out = {prefix + "status": self.status}
+        for key, value in (("duration", self.duration), ("tested_at", self.tested_at),
+                           ("runner", self.runner), ("cluster", self.cluster)):
+            if value:
+                out[prefix + key] = value
+        if self.assertions > 0:
+            out[prefix + "assertions"] = str(self.assertions)
+        return out
+
+    @classmethod
+    def read(cls, annotations: dict[str, str], prefix: str) -> GateRecord | None:
+        status = annotations.get(prefix + "status")
+        if not status:
+            return None
+        count = annotations.get(prefix + "assertions", "0")
+        return cls(status, annotations.get(prefix + "duration", ""),
+                   annotations.get(prefix + "tested_at", ""),
+                   int(count) if count.isdigit() else 0, annotations.get(prefix + "runner", ""),
+                   annotations.get(prefix + "cluster", ""))
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What a pattern says about itself (``metadata:`` of its primary file)."""
+
+    kind: str
+    name: str
+    version: str
+    description: str = ""
+    author: str = ""
+    license: str = ""
+    tags: tuple[str, ...] = ()
+    deprecation: Deprecation | None = None
+
+
+@dataclass(frozen=True)
+class Typed:
+    hooks: bool = False
+    constructor: bool = False
+
+    @property
+    def any(self) -> bool:
+        return self.hooks or self.constructor
+
+
+@dataclass(frozen=True)
+class PatternArtifact:
+    """Everything that goes into one push."""
+
+    metadata: Metadata
+    files: tuple[PatternFile, ...]
+    simulate: GateRecord | None = None
+    e2e: GateRecord | None = None
+    typed: Typed = field(default_factory=Typed)
+    runtime_version: str = ""
+
+    def layers(self) -> list[tuple[Descriptor, bytes]]:
+        return [(Descriptor.of(f.data, f.media_type, {TITLE: f.name}), f.data)
+                for f in self.files]
+
+    def config(self) -> tuple[Descriptor, bytes]:
+        return Descriptor.of(EMPTY_JSON, CONFIG_TYPES[self.metadata.kind]), EMPTY_JSON
+
+    def manifest(self, created: str | None = None) -> Manifest:
+        config, _ = self.config()
+        layers = tuple(d for d, _ in self.layers())
+        return Manifest(config, layers, self.annotations(layers, created or created_now()))
+
+    def annotations(self, layers: tuple[Descriptor, ...], created: str) -> dict[str, str]:
+        meta = self.metadata
+        out = {
+            CREATED: created, OCI_TITLE: meta.name, OCI_VERSION: meta.version,
+            OCI_DESCRIPTION: meta.description, P + "kind": meta.kind, P + "name": meta.name,
+            P + "version": meta.version, P + "author": meta.author,
+            P + "license": meta.license, P + "tags": ",".join(meta.tags),
+            CONTENT: content_digest(layers),
+        }
+        if meta.author:
+            out[OCI_AUTHORS] = meta.author
+        if self.simulate is not None:
+            out.update(self.simulate.annotations(SIMULATE))
+        if self.e2e is not None:
+            out.update(self.e2e.annotations(E2E))
+        if self.typed.hooks:
+            out[K + "has_hooks"] = "true"
+        if self.typed.constructor:
+            out[K + "has_constructor"] = "true"
+        if self.typed.any:
+            out[K + "typed"] = "true"
+        if self.runtime_version:
+            out[K + "runtime_version"] = self.runtime_version
+        out.update(deprecation_annotations(meta.deprecation))
+        return out
+
+
+def content_digest(layers: tuple[Descriptor, ...]) -> str:
+    """A digest of the files alone (titles, media types, digests), stable across pushes."""
+    listing = [[d.title, d.media_type, d.digest] for d in layers]
+    return digest_of(json.dumps(listing, separators=(",", ":")).encode())
+
+
+def deprecation_annotations(notice: Deprecation | None) -> dict[str, str]:
+    if notice is None:
+        return {}
+    out = {DEPRECATED: "true"}
+    for key, value in (("migrated_to", notice.migrated_to), ("message", notice.message),
+                       ("timeline_from", notice.starts), ("timeline_to", notice.end_of_life)):
+        if value:
+            out[f"{DEPRECATED}.{key}"] = str(value)
+    return out
+
+
+def deprecation_from_annotations(annotations: dict[str, str]) -> Deprecation | None:
+    if annotations.get(DEPRECATED) != "true":
+        return None
+    return Deprecation(annotations.get(DEPRECATED + ".message", ""),
+                       annotations.get(DEPRECATED + ".migrated_to", ""),
+                       _date(annotations.get(DEPRECATED + ".timeline_from")),
+                       _date(annotations.get(DEPRECATED + ".timeline_to")))
+
+
+def _date(text: str | None) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def created_now() -> str:
+    """RFC 3339 UTC, or the time ``SOURCE_DATE_EPOCH`` names (reproducible builds)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    moment = (datetime.datetime.fromtimestamp(int(epoch), datetime.UTC) if epoch.isdigit()
+              else datetime.datetime.now(datetime.UTC))
+    return rfc3339(moment)
+
+
+def rfc3339(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_rfc3339(text: str) -> datetime.datetime | None:
+    try:
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+
+def collect_files(directory: Path, kind: str, primary: bytes | None = None
+                  ) -> tuple[PatternFile, ...]:
+    """The files that travel, primary first (``primary`` replaces its bytes when given)."""
+    name = PRIMARY_FILES[kind]
+    files = [PatternFile(name, primary if primary is not None
+                         else (directory / name).read_bytes())]
+    files += [PatternFile(n, (directory / n).read_bytes()) for n in OPTIONAL_FILES[kind]
+              if (directory / n).is_file()]
+    return tuple(files)

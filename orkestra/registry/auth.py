@@ -1,0 +1,254 @@
+"""Registry credentials and the HTTP authentication challenge flow.
+
+Credentials are looked up per host, as docker and oras do: ``ORK_REGISTRY_USERNAME`` /
+``ORK_REGISTRY_PASSWORD`` first (for the hosts named by ``ORK_REGISTRY`` and
+``ORK_MOTIFS_REGISTRY``, or for any host when neither is set), then
+``$DOCKER_CONFIG/config.json`` (default ``~/.docker/config.json``): a ``credHelpers`` entry,
+the ``credsStore`` helper, then ``auths``. Helpers are the ``docker-credential-<name>``
+programs. There is no ``ork login``: ``docker login`` (or any tool writing that file) works.
+
+Requests go out anonymously; a ``401`` challenge is answered with HTTP Basic, or with a
+bearer token fetched from the challenge's realm (with the credentials, or anonymously for
+public repositories), and the token is reused until a challenge asks for a new scope.
+Secrets never appear in messages or ``repr``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from orkestra.registry.errors import RegistryError, UnauthorizedError
+
+_PARAM = re.compile(r'(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A username and password, or an identity (refresh) token, and where they came from."""
+
+    username: str = field(repr=False)
+    password: str = field(repr=False, default="")
+    identity_token: str = field(repr=False, default="")
+    source: str = ""
+
+
+def find_credentials(host: str, env: Mapping[str, str] | None = None) -> Credentials | None:
+    """The credentials configured for ``host``, or None (anonymous)."""
+    env = os.environ if env is None else env
+    user, password = env.get("ORK_REGISTRY_USERNAME", ""), env.get("ORK_REGISTRY_PASSWORD", "")
+    if user and password and _env_applies(host, env):
+        return Credentials(user, password, source="ORK_REGISTRY_USERNAME")
+    return _from_docker_config(host, env)
+
+
+def _env_applies(host: str, env: Mapping[str, str]) -> bool:
+    hosts = {env.get(key, "").strip().removeprefix("oci://").split("/", 1)[0]
+             for key in ("ORK_REGISTRY", "ORK_MOTIFS_REGISTRY")} - {""}
+    return not hosts or host in hosts
+
+
+def docker_config_path(env: Mapping[str, str]) -> Path:
+    directory = env.get("DOCKER_CONFIG") or str(Path(env.get("HOME") or Path.home()) / ".docker")
+    return Path(directory) / "config.json"
+
+
+def _from_docker_config(host: str, env: Mapping[str, str]) -> Credentials | None:
+    path = docker_config_path(env)
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise RegistryError(f"cannot read {path}: {exc}",
+                            hint="fix or remove the file (docker login rewrites it)") from None
+    if not isinstance(config, dict):
+        return None
+    helper = _lookup(config.get("credHelpers"), host)
+    if isinstance(helper, str) and helper:
+        return _from_helper(helper, host)
+    store = config.get("credsStore")
+    if isinstance(store, str) and store:
+        found = _from_helper(store, host)
+        if found is not None:
+            return found
+    entry = _lookup(config.get("auths"), host)
+    return _from_auth_entry(entry, str(path)) if isinstance(entry, dict) else None
+
+
+def _lookup(table: Any, host: str) -> Any:
+    """An entry keyed by host, tolerating docker's URL-shaped keys (``https://host/v1/``)."""
+    if not isinstance(table, dict):
+        return None
+    for key, value in table.items():
+        if isinstance(key, str) and _host_of_key(key) == host:
+            return value
+    if host == "docker.io":
+        return _lookup(table, "index.docker.io")
+    return None
+
+
+def _host_of_key(key: str) -> str:
+    return key.split("://", 1)[-1].split("/", 1)[0]
+
+
+def _from_auth_entry(entry: dict[str, Any], source: str) -> Credentials | None:
+    token = entry.get("identitytoken")
+    user, password = entry.get("username", ""), entry.get("password", "")
+    if entry.get("auth"):
+        try:
+            user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            raise RegistryError(f"{source}: an auths entry has an invalid auth field",
+                                hint="run docker login again") from None
+    if isinstance(token, str) and token:
+        return Credentials(user or "<token>", identity_token=token, source=source)
+    if user and password:
+        return Credentials(str(user), str(password), source=source)
+    return None
+
+
+def _from_helper(helper: str, host: str) -> Credentials | None:
+    program = f"docker-credential-{helper}"
+    try:
+        result = subprocess.run([program, "get"], input=host, capture_output=True, text=True,
+                                timeout=30, check=False)
+    except FileNotFoundError:
+        raise RegistryError(f"credential helper {program} is not installed",
+                            hint="install it, or remove it from ~/.docker/config.json") from None
+    except subprocess.TimeoutExpired:
+        raise RegistryError(f"credential helper {program} did not answer within 30s") from None
+    if result.returncode != 0:
+        if "not found" in (result.stdout + result.stderr).lower():
+            return None
+        raise RegistryError(f"credential helper {program} failed for {host}",
+                            hint=(result.stderr or result.stdout).strip()[:200])
+    try:
+        answer = json.loads(result.stdout)
+        user, secret = answer["Username"], answer["Secret"]
+    except (ValueError, KeyError, TypeError):
+        raise RegistryError(f"credential helper {program} gave an unreadable answer") from None
+    if user == "<token>":
+        return Credentials(user, identity_token=secret, source=program)
+    return Credentials(user, secret, source=program)
+
+
+@dataclass(frozen=True)
+class Challenge:
+    scheme: str
+    params: dict[str, str]
+
+
+def parse_challenge(header: str) -> Challenge:
+    """``Bearer realm="…",service="…",scope="…"`` or ``Basic realm="…"``."""
+    scheme, _, rest = header.strip().partition(" ")
+    params = {m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
+              for m in _PARAM.finditer(rest)}
+    return Challenge(scheme.lower(), params)
+
+
+class RegistryAuth(httpx.Auth):
+    """Answers 401 challenges with Basic credentials or a bearer token."""
+
+    def __init__(self, host: str, credentials: Callable[[], Credentials | None]) -> None:
+        self.host = host
+        self._credentials = credentials
+        self._loaded = False
+        self._cached: Credentials | None = None
+        self._basic = False
+        self._tokens: dict[str, str] = {}
+        self._last_token = ""
+
+    def credentials(self) -> Credentials | None:
+        if not self._loaded:
+            self._cached, self._loaded = self._credentials(), True
+        return self._cached
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        self._preset(request)
+        response = yield request
+        if response.status_code != 401:
+            return
+        header = response.headers.get("WWW-Authenticate", "")
+        challenge = parse_challenge(header)
+        if challenge.scheme == "basic":
+            creds = self._require_credentials(challenge)
+            self._basic = True
+            request.headers["Authorization"] = _basic_header(creds.username, creds.password)
+        elif challenge.scheme == "bearer":
+            token_response = yield self._token_request(challenge)
+            token = self._read_token(token_response, challenge)
+            self._tokens[challenge.params.get("scope", "")] = token
+            self._last_token = token
+            request.headers["Authorization"] = f"Bearer {token}"
+        else:
+            return
+        yield request
+
+    def _preset(self, request: httpx.Request) -> None:
+        if "Authorization" in request.headers:
+            return
+        creds = self.credentials() if self._basic else None
+        if creds is not None:
+            request.headers["Authorization"] = _basic_header(creds.username, creds.password)
+        elif self._last_token:
+            request.headers["Authorization"] = f"Bearer {self._last_token}"
+
+    def _require_credentials(self, challenge: Challenge) -> Credentials:
+        creds = self.credentials()
+        if creds is None or not creds.password:
+            raise UnauthorizedError(
+                f"{self.host} requires authentication and no credentials were found",
+                hint=f"docker login {self.host}, or set ORK_REGISTRY_USERNAME and "
+                     "ORK_REGISTRY_PASSWORD")
+        return creds
+
+    def _token_request(self, challenge: Challenge) -> httpx.Request:
+        realm = challenge.params.get("realm", "")
+        if not realm:
+            raise UnauthorizedError(f"{self.host} sent a bearer challenge without a realm")
+        query = {k: v for k, v in (("service", challenge.params.get("service", "")),
+                                   ("scope", challenge.params.get("scope", ""))) if v}
+        creds = self.credentials()
+        if creds is not None and creds.identity_token:
+            form = {"grant_type": "refresh_token", "refresh_token": creds.identity_token,
+                    "client_id": "ork", **query}
+            return httpx.Request("POST", realm, data=form)
+        headers = {}
+        if creds is not None and creds.password:
+            headers["Authorization"] = _basic_header(creds.username, creds.password)
+        query["client_id"] = "ork"
+        return httpx.Request("GET", realm, params=query, headers=headers)
+
+    def _read_token(self, response: httpx.Response, challenge: Challenge) -> str:
+        response.read()
+        if response.status_code in (401, 403):
+            creds = self.credentials()
+            raise UnauthorizedError(
+                f"{self.host}: the token service refused "
+                + ("the credentials from " + creds.source if creds else "anonymous access"),
+                hint=f"docker login {self.host}, or set ORK_REGISTRY_USERNAME and "
+                     "ORK_REGISTRY_PASSWORD")
+        try:
+            body = response.json()
+            token = body.get("token") or body.get("access_token")
+        except ValueError:
+            token = None
+        if response.status_code != 200 or not isinstance(token, str) or not token:
+            raise UnauthorizedError(f"{self.host}: the token service at "
+                                    f"{challenge.params.get('realm')} answered "
+                                    f"{response.status_code} without a token")
+        return token
+
+
+def _basic_header(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

@@ -1,0 +1,45 @@
+"""Errors raised while talking to a registry or reading what it served."""
+
+from __future__ import annotations
+
+from orkestra.errors import OrkError
+
+
+class RegistryError(OrkError):
+    """A registry operation failed; the message says which and why, with a hint."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message)
+
+    def render(self) -> str:
+        return self.message + (f"\n  hint: {self.hint}" if self.hint else "")
+
+
+class InvalidReferenceError(RegistryError):
+    """A reference could not be parsed (``invalid reference: …``)."""
+
+
+class NotFoundError(RegistryError):
+    """The repository, tag, manifest or blob does not exist."""
+
+
+class UnauthorizedError(RegistryError):
+    """The registry refused the credentials, or needs some and none were found."""
+
+
+class IntegrityError(RegistryError):
+    """Served content does not match its digest or size, is malformed, or is unsafe."""
+
+
+class TooLargeError(IntegrityError):
+    """A manifest or blob is larger than this client accepts."""
+
+
+class TransientError(RegistryError):
+    """A failure worth retrying: 429, 5xx, or a broken connection."""
+
+    def __init__(self, message: str, hint: str = "", retry_after: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.retry_after = retry_after

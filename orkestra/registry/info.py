@@ -1,0 +1,105 @@
+"""Reading a pushed pattern back from its manifest: metadata, gate record, files.
+
+This is what ``ork inspect`` shows and what ``ork pull`` and the lock file rely on. It needs
+only the manifest (no layer is downloaded), which is the point: a consumer sees the proof
+before fetching anything.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from orkestra.registry.artifact import (
+    CONTENT,
+    CREATED,
+    E2E,
+    KIND_OF_CONFIG,
+    SIMULATE,
+    GateRecord,
+    K,
+    Metadata,
+    P,
+    Typed,
+    deprecation_from_annotations,
+    parse_rfc3339,
+)
+from orkestra.registry.errors import IntegrityError
+from orkestra.registry.oci import Descriptor, Manifest, safe_title
+from orkestra.registry.refs import Reference
+
+
+@dataclass(frozen=True)
+class PatternInfo:
+    """One pushed pattern as its manifest describes it."""
+
+    ref: Reference
+    digest: str
+    manifest_size: int
+    metadata: Metadata
+    created: datetime.datetime | None
+    simulate: GateRecord | None
+    e2e: GateRecord | None
+    typed: Typed
+    runtime_version: str
+    files: tuple[Descriptor, ...]
+    content: str
+
+    @property
+    def kind(self) -> str:
+        return self.metadata.kind
+
+    @classmethod
+    def read(cls, ref: Reference, manifest: Manifest, descriptor: Descriptor) -> PatternInfo:
+        notes = manifest.annotations
+        kind = notes.get(P + "kind") or KIND_OF_CONFIG.get(manifest.config.media_type, "")
+        if kind not in ("Katalog", "Motif"):
+            raise IntegrityError(f"{ref} is not an Orkestra pattern (config media type "
+                                 f"{manifest.config.media_type})",
+                                 hint="ork reads artifacts pushed by ork push")
+        for layer in manifest.layers:
+            safe_title(layer.title, str(ref))
+        metadata = Metadata(
+            kind, notes.get(P + "name") or ref.name,
+            notes.get(P + "version") or notes.get("org.opencontainers.image.version", ""),
+            notes.get("org.opencontainers.image.description", ""),
+            notes.get(P + "author", ""), notes.get(P + "license", ""),
+            tuple(t for t in notes.get(P + "tags", "").split(",") if t),
+            deprecation_from_annotations(notes))
+        return cls(ref, descriptor.digest, descriptor.size, metadata,
+                   parse_rfc3339(notes.get(CREATED, "")), GateRecord.read(notes, SIMULATE),
+                   GateRecord.read(notes, E2E),
+                   Typed(notes.get(K + "has_hooks") == "true",
+                         notes.get(K + "has_constructor") == "true"),
+                   notes.get(K + "runtime_version", ""), manifest.layers,
+                   notes.get(CONTENT, ""))
+
+    def to_json(self) -> dict[str, Any]:
+        meta = self.metadata
+        out: dict[str, Any] = {
+            "ref": str(self.ref), "digest": self.digest, "size": self.manifest_size,
+            "kind": meta.kind, "name": meta.name, "version": meta.version,
+            "description": meta.description, "author": meta.author, "license": meta.license,
+            "tags": list(meta.tags),
+            "pushed": self.created.strftime("%Y-%m-%dT%H:%M:%SZ") if self.created else None,
+            "content": self.content,
+            "simulate": _gate_json(self.simulate), "e2e": _gate_json(self.e2e),
+            "typed": {"hooks": self.typed.hooks, "constructor": self.typed.constructor},
+            "runtimeVersion": self.runtime_version,
+            "files": [{"name": f.title, "size": f.size, "mediaType": f.media_type,
+                       "digest": f.digest} for f in self.files],
+        }
+        notice = meta.deprecation
+        out["deprecation"] = None if notice is None else {
+            "message": notice.message, "migratedTo": notice.migrated_to,
+            "from": str(notice.starts or ""), "to": str(notice.end_of_life or "")}
+        return out
+
+
+def _gate_json(record: GateRecord | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    return {"status": record.status, "assertions": record.assertions,
+            "duration": record.duration, "testedAt": record.tested_at,
+            "runner": record.runner, "cluster": record.cluster}

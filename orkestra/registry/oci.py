@@ -1,0 +1,201 @@
+"""OCI content: digests, descriptors, image manifests and indexes.
+
+Manifests are built and parsed here as plain JSON with a fixed key order, so that the same
+content always serializes to the same bytes (and so the same digest). Parsing is strict:
+what a registry serves is untrusted input, and a malformed manifest, a digest that does not
+match, a size over the limits or a layer title that would escape the target directory is
+rejected before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from orkestra.registry.errors import IntegrityError, TooLargeError
+
+MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
+INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
+DOCKER_MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
+EMPTY_JSON = b"{}"
+TITLE = "org.opencontainers.image.title"
+REF_NAME = "org.opencontainers.image.ref.name"
+
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+"""The OCI distribution spec's recommended manifest limit; larger ones are refused."""
+MAX_BLOB_BYTES = 64 * 1024 * 1024
+"""Pattern files are text; a layer this large is refused rather than downloaded."""
+
+_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+
+
+def digest_of(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def verify(data: bytes, digest: str, size: int | None, what: str) -> None:
+    """Fail unless ``data`` has the announced digest (and size, when announced)."""
+    if size is not None and len(data) != size:
+        raise IntegrityError(f"{what}: received {len(data)} bytes, the manifest says {size}",
+                             hint="the registry served different content; nothing was "
+                                  "written")
+    actual = digest_of(data)
+    if actual != digest:
+        raise IntegrityError(f"{what}: content digest {actual} does not match {digest}",
+                             hint="the registry served different content than it announced; "
+                                  "nothing was written")
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """A reference to content by media type, digest and size."""
+
+    media_type: str
+    digest: str
+    size: int
+    annotations: dict[str, str] = field(default_factory=dict)
+    artifact_type: str = ""
+
+    @classmethod
+    def of(cls, data: bytes, media_type: str, annotations: dict[str, str] | None = None,
+           artifact_type: str = "") -> Descriptor:
+        return cls(media_type, digest_of(data), len(data), dict(annotations or {}),
+                   artifact_type)
+
+    @property
+    def title(self) -> str:
+        return self.annotations.get(TITLE, "")
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"mediaType": self.media_type, "digest": self.digest,
+                               "size": self.size}
+        if self.artifact_type:
+            out["artifactType"] = self.artifact_type
+        if self.annotations:
+            out["annotations"] = dict(sorted(self.annotations.items()))
+        return out
+
+    @classmethod
+    def from_json(cls, value: Any, where: str) -> Descriptor:
+        if not isinstance(value, dict):
+            raise _malformed(where, "a descriptor must be an object")
+        media_type, digest, size = value.get("mediaType"), value.get("digest"), value.get("size")
+        if not isinstance(media_type, str) or not media_type:
+            raise _malformed(where, "mediaType is missing")
+        if not isinstance(digest, str) or not _DIGEST.match(digest):
+            raise _malformed(where, f"digest {digest!r} is not a sha256 digest")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise _malformed(where, f"size {size!r} is not a non-negative integer")
+        annotations = value.get("annotations") or {}
+        if not isinstance(annotations, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in annotations.items()):
+            raise _malformed(where, "annotations must map strings to strings")
+        artifact_type = value.get("artifactType", "")
+        return cls(media_type, digest, size, annotations,
+                   artifact_type if isinstance(artifact_type, str) else "")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """An OCI image manifest."""
+
+    config: Descriptor
+    layers: tuple[Descriptor, ...]
+    annotations: dict[str, str] = field(default_factory=dict)
+    artifact_type: str = ""
+    subject: Descriptor | None = None
+
+    def to_bytes(self) -> bytes:
+        out: dict[str, Any] = {"schemaVersion": 2, "mediaType": MANIFEST_MEDIA_TYPE}
+        if self.artifact_type:
+            out["artifactType"] = self.artifact_type
+        out["config"] = self.config.to_json()
+        out["layers"] = [layer.to_json() for layer in self.layers]
+        if self.subject is not None:
+            out["subject"] = self.subject.to_json()
+        if self.annotations:
+            out["annotations"] = dict(sorted(self.annotations.items()))
+        return json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()
+
+    @classmethod
+    def parse(cls, data: bytes, where: str) -> Manifest:
+        doc = _json_object(data, where)
+        if doc.get("schemaVersion") != 2:
+            raise _malformed(where, "schemaVersion must be 2")
+        media_type = doc.get("mediaType", MANIFEST_MEDIA_TYPE)
+        if media_type not in (MANIFEST_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE):
+            raise _malformed(where, f"{media_type} is not an image manifest",
+                             hint="an Orkestra pattern is an OCI image manifest")
+        layers = doc.get("layers")
+        if not isinstance(layers, list):
+            raise _malformed(where, "layers must be a list")
+        annotations = doc.get("annotations") or {}
+        if not isinstance(annotations, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in annotations.items()):
+            raise _malformed(where, "annotations must map strings to strings")
+        subject = doc.get("subject")
+        artifact_type = doc.get("artifactType", "")
+        return cls(Descriptor.from_json(doc.get("config"), f"{where}: config"),
+                   tuple(Descriptor.from_json(layer, f"{where}: layer {i}")
+                         for i, layer in enumerate(layers)),
+                   annotations, artifact_type if isinstance(artifact_type, str) else "",
+                   Descriptor.from_json(subject, f"{where}: subject") if subject else None)
+
+    @property
+    def kind_type(self) -> str:
+        """What the artifact is: its artifactType, else its config media type."""
+        return self.artifact_type or self.config.media_type
+
+    def layer(self, title: str) -> Descriptor | None:
+        return next((layer for layer in self.layers if layer.title == title), None)
+
+
+def index_bytes(manifests: list[Descriptor]) -> bytes:
+    doc = {"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE,
+           "manifests": [m.to_json() for m in manifests]}
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def parse_index(data: bytes, where: str) -> list[Descriptor]:
+    doc = _json_object(data, where)
+    manifests = doc.get("manifests")
+    if not isinstance(manifests, list):
+        raise _malformed(where, "manifests must be a list")
+    return [Descriptor.from_json(m, f"{where}: manifests[{i}]") for i, m in enumerate(manifests)]
+
+
+def check_size(size: int, limit: int, what: str) -> None:
+    if size > limit:
+        raise TooLargeError(f"{what} is {size} bytes, over the {limit}-byte limit",
+                            hint="this is not an Orkestra pattern, or the registry is "
+                                 "misbehaving; nothing was written")
+
+
+def safe_title(title: str, where: str) -> str:
+    """A layer title that is a plain file name; anything that could escape is refused."""
+    if (not title or title in (".", "..") or "/" in title or "\\" in title or "\0" in title
+            or title.startswith("~")):
+        raise IntegrityError(f"{where}: layer title {title!r} is not a plain file name",
+                             hint="a pattern layer must be titled with a file name such as "
+                                  "katalog.yaml; nothing was written")
+    return title
+
+
+def _json_object(data: bytes, where: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _malformed(where, f"not JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise _malformed(where, "not a JSON object")
+    return doc
+
+
+def _malformed(where: str, why: str, hint: str = "") -> IntegrityError:
+    return IntegrityError(f"{where}: malformed manifest: {why}",
+                          hint=hint or "the registry served something that is not an OCI "
+                                       "manifest; nothing was written")
