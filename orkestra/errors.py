@@ -9,13 +9,18 @@ from __future__ import annotations
 
 
 class OrkError(Exception):
-    """An error caused by user input, reported without a traceback."""
+    """An error caused by user input, reported without a traceback, with an optional hint."""
 
     exit_code = 1
 
+    def __init__(self, message: str = "", hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
     def render(self) -> str:
         """The full, possibly multi-line, message shown to a user."""
-        return str(self)
+        return str(self) + (f"\n  hint: {self.hint}" if self.hint else "")
 
 
 class UsageError(OrkError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from typing import Any, TextIO
 
 _CODES = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "bold": "1", "dim": "2"}
@@ -46,3 +47,39 @@ def fail(text: str) -> None:
 
 def emit_json(value: Any) -> None:
     out(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+class Spinner:
+    """A one-line progress indicator on stderr, drawn only when stderr is a terminal."""
+
+    FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+    def __init__(self, text: str, stream: TextIO | None = None) -> None:
+        self.text = text
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() and os.environ.get("TERM") != "dumb"
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def update(self, text: str) -> None:
+        self.text = text
+
+    def __enter__(self) -> Spinner:
+        if self.enabled:
+            self._thread = threading.Thread(target=self._spin, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+    def _spin(self) -> None:
+        frame = 0
+        while not self._stop.wait(0.08):
+            self.stream.write(f"\r\033[K{self.FRAMES[frame % len(self.FRAMES)]} {self.text}")
+            self.stream.flush()
+            frame += 1

@@ -197,7 +197,11 @@ class RegistryClient:
 
     # -- reading -----------------------------------------------------------------------
     def manifest(self, ref: Reference) -> tuple[Manifest, Descriptor, bytes]:
-        data, descriptor = self.backend(ref).fetch_manifest(ref.repository, ref.target)
+        backend = self.backend(ref)
+        try:
+            data, descriptor = backend.fetch_manifest(ref.repository, ref.target)
+        except NotFoundError as exc:
+            raise NotFoundError(f"{ref} not found in {backend.describe()}", exc.hint) from None
         return Manifest.parse(data, str(ref)), descriptor, data
 
     def info(self, ref: Reference) -> PatternInfo:

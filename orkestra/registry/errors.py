@@ -8,14 +8,6 @@ from orkestra.errors import OrkError
 class RegistryError(OrkError):
     """A registry operation failed; the message says which and why, with a hint."""
 
-    def __init__(self, message: str, hint: str = "") -> None:
-        self.message = message
-        self.hint = hint
-        super().__init__(message)
-
-    def render(self) -> str:
-        return self.message + (f"\n  hint: {self.hint}" if self.hint else "")
-
 
 class InvalidReferenceError(RegistryError):
     """A reference could not be parsed (``invalid reference: …``)."""

@@ -69,6 +69,14 @@ class Reference:
         return self.repository.rsplit("/", 1)[-1]
 
     @property
+    def location(self) -> str:
+        """Where the repository lives: ``host/parent path`` (or the layout directory)."""
+        if self.layout:
+            return self.layout
+        parent = self.repository.rsplit("/", 1)[0] if "/" in self.repository else ""
+        return f"{self.host}/{parent}" if parent else self.host
+
+    @property
     def short_name(self) -> str:
         return f"{self.name}{self.suffix}"
 

@@ -33,17 +33,20 @@ class Located:
 
 class RegistrySource:
     def __init__(self, client: RegistryClient | None = None, *, offline: bool = False,
+                 refresh: bool = False,
                  on_pull: Callable[[Reference], None] | None = None) -> None:
         self.client = client or RegistryClient()
         self.offline = offline
+        self.refresh = refresh
         self.on_pull = on_pull
         self.located: dict[Reference, Located] = {}
+        self.pulled: set[Reference] = set()
 
     def locate(self, text: str, kind: str, version: str = "") -> Located:
         ref = self.client.resolve_import(text, kind, version)
         if ref in self.located:
             return self.located[ref]
-        pulled = self.client.cached(ref)
+        pulled = None if self.refresh else self.client.cached(ref)
         if pulled is None:
             if self.offline:
                 raise NotFoundError(f"{ref} is not in the local cache",
@@ -51,7 +54,8 @@ class RegistrySource:
                                          "reachable")
             if self.on_pull is not None:
                 self.on_pull(ref)
-            pulled = self.client.pull(ref)
+            pulled = self.client.pull(ref, refresh=True)
+            self.pulled.add(ref)
         if pulled.info.kind != kind:
             raise RegistryError(f"{ref} is a {pulled.info.kind}, not a {kind}",
                                 hint="motifs are imported by katalogs, katalogs by komposers")

@@ -38,9 +38,9 @@ class Outcome:
 
 
 def run_plans(plans: list[Plan], display: str, *, cycles: int | None = None,
-              only_crd: str | None = None) -> Outcome:
+              only_crd: str | None = None, resolver: MotifResolver | None = None) -> Outcome:
     outcome = Outcome(display)
-    resolver = MotifResolver()
+    resolver = resolver or MotifResolver()
     start = time.perf_counter()
     for plan in plans:
         doc = load_document(plan.katalog, kinds=("Katalog", "Komposer"),

@@ -1,0 +1,189 @@
+"""``ork pull``: download a pattern (or everything a katalog/komposer imports) to the cache."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from orkestra.cli.files import shown
+from orkestra.cli.output import Spinner, err, out, style
+from orkestra.cli.refs import (
+    insecure_option,
+    layout_option,
+    motif_option,
+    reference,
+    registry_hints,
+    require_out_for_layout,
+)
+from orkestra.compose import MotifResolver
+from orkestra.compose.load import compose_file
+from orkestra.errors import UsageError
+from orkestra.gates.push import human_size
+from orkestra.model.errors import PatternError
+from orkestra.model.loader import load_document
+from orkestra.registry.cache import MANIFEST_FILE
+from orkestra.registry.client import Pulled, RegistryClient, write_files
+from orkestra.registry.refs import Reference
+from orkestra.registry.sources import RegistrySource
+
+_WITH_SHOWN = 2
+
+
+@click.command("pull")
+@click.argument("ref", required=False, metavar="NAME:VERSION")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False),
+              help="Also write the files into this directory.")
+@click.option("-f", "--file", "file", type=click.Path(dir_okay=False, exists=True),
+              help="Pull everything this katalog or komposer imports.")
+@click.option("--refresh", is_flag=True, help="Download again even when cached.")
+@motif_option
+@layout_option
+@insecure_option
+def command(ref: str | None, out_dir: str | None, file: str | None, refresh: bool, motif: bool,
+            oci_layout: bool, insecure: bool) -> int:
+    """Download a pattern to ~/.orkestra/registry (digests verified), or a file's imports.
+
+    \b
+    ork pull webapp-operator:v1.0.0
+    ork pull web-service:v1.0.0 --motif
+    ork pull cache-operator:v1.0.0 -o ./local
+    ork pull -f komposer.yaml          then validate/template/simulate work offline
+    """
+    if file and ref:
+        raise UsageError("give a reference or --file, not both")
+    if not file and not ref:
+        raise UsageError("provide a reference (e.g. postgres:v14) or --file <katalog.yaml>")
+    client = RegistryClient(insecure=insecure)
+    if file:
+        return _pull_imports(client, Path(file), refresh)
+    assert ref is not None
+    target = reference(client.resolve, ref, motif=motif, oci_layout=oci_layout)
+    require_out_for_layout(oci_layout, out_dir)
+    with registry_hints(target, motif):
+        if oci_layout:
+            assert out_dir is not None
+            write_files(Path(out_dir), client.fetch(target).files)
+            out(style("  ✓", "green") + f" Extracted to {out_dir}")
+            return 0
+        pulled = _pull_one(client, target, refresh)
+    if out_dir:
+        write_files(Path(out_dir), {p.name: p.read_bytes() for p in _files(pulled.directory)})
+        out(style("  ✓", "green") + f" Extracted to {out_dir}")
+        return 0
+    _suggest(pulled)
+    if pulled.info.kind == "Katalog":
+        return _pull_dependencies(client, pulled, refresh)
+    return 0
+
+
+def _pull_one(client: RegistryClient, target: Reference, refresh: bool) -> Pulled:
+    cached = None if refresh else client.cached(target)
+    if cached is not None:
+        out(style("  ✓", "green") + " Already cached")
+        out(f"  → {cached.directory}")
+        return cached
+    out(f"Pulling {target.short_name}")
+    out(f"  → {target}")
+    with Spinner("Downloading..."):
+        pulled = client.pull(target, refresh=True)
+    out(style("  ✓", "green") + f" Cached at {pulled.directory}")
+    return pulled
+
+
+def _files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.is_file() and p.name != MANIFEST_FILE)
+
+
+def _suggest(pulled: Pulled) -> None:
+    directory, info = pulled.directory, pulled.info
+    out()
+    out("  Files:")
+    for path in _files(directory):
+        out(f"    {path.name:<30} {human_size(path.stat().st_size)}")
+    primary = directory / ("katalog.yaml" if info.kind == "Katalog" else "motif.yaml")
+    out()
+    out("Validate the pattern:")
+    out(f"  ork validate -f {primary}")
+    if (directory / "simulate.yaml").is_file():
+        out("Re-run the author's assertions:")
+        out(f"  ork simulate -f {directory / 'simulate.yaml'}")
+    out()
+    if info.kind == "Katalog":
+        out("Reference in a Komposer:")
+        out("  imports:")
+        out("    registry:")
+        out(f"      - url: {info.ref}")
+        if info.typed.any:
+            out(style("  ↳", "yellow") + " Typed operator — requires a custom runtime image")
+        return
+    out("Reference in a Katalog:")
+    out("  imports:")
+    out(f"    - motif: {info.ref}")
+    _motif_inputs(primary)
+
+
+def _motif_inputs(path: Path) -> None:
+    try:
+        inputs = load_document(path, kinds=("Motif",), checks=False).data.get("inputs") or []
+    except PatternError:
+        return
+    if not inputs:
+        return
+    out("      with:")
+    for spec in inputs[:_WITH_SHOWN]:
+        note = "# required" if spec.get("required") else \
+            f"# defaults to: {spec.get('default', '')!s}"
+        out(f"        {spec['name']}: \"\"   {note}")
+    if len(inputs) > _WITH_SHOWN:
+        more = len(inputs) - _WITH_SHOWN
+        out(f"        # ...and {more} more input{'s' if more != 1 else ''}")
+
+
+def _pull_dependencies(client: RegistryClient, pulled: Pulled, refresh: bool) -> int:
+    """Pull the motifs a katalog imports; a failure here only warns (retried on use)."""
+    source = RegistrySource(client, refresh=refresh)
+    katalog = pulled.directory / "katalog.yaml"
+    problems = []
+    try:
+        compose_file(katalog, f"{pulled.info.ref}/katalog.yaml",
+                     motifs=MotifResolver(registry=source))
+    except PatternError as exc:
+        problems = [p for p in exc.problems if "cannot resolve motif" in p.message]
+    if not source.located and not problems:
+        return 0
+    out()
+    out("Pulling motif dependencies...")
+    for located in source.located.values():
+        out(style("  ✓", "green") + f" {located.ref}")
+    for problem in problems:
+        err(style("  ⚠", "yellow", sys.stderr) + f" {problem.message} (pull failed — will "
+                                                 "retry on next use)")
+    return 0
+
+
+def _pull_imports(client: RegistryClient, file: Path, refresh: bool) -> int:
+    """``-f``: compose the file while pulling every registry import it reaches."""
+    out(f"Pulling the registry imports of {shown(file)}")
+    source = RegistrySource(client, refresh=refresh,
+                            on_pull=lambda ref: out(f"  ↓ {ref}"))
+    failures: list[str] = []
+    try:
+        compose_file(file, shown(file), motifs=MotifResolver(registry=source))
+    except PatternError as exc:
+        failures = [p.render() for p in exc.problems]
+    for located in source.located.values():
+        state = "pulled" if located.ref in source.pulled else "cached"
+        out(style("  ✓", "green") + f" {located.ref}  ({state})")
+    if failures:
+        err(f"{len(failures)} pull(s) failed:" if all("cannot resolve" in f for f in failures)
+            else f"{len(failures)} problem(s):")
+        for text in failures:
+            err("  " + text.replace("\n", "\n  "))
+        return 1
+    count = len(source.located)
+    out(f"{count} pattern{'s' if count != 1 else ''} ready in {client.cache.root}"
+        if count else "no registry imports")
+    return 0
+

@@ -1,0 +1,152 @@
+"""``ork push``: gate a pattern and publish it with its proof."""
+
+from __future__ import annotations
+
+import datetime
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from orkestra.cli.output import Spinner, emit_json, err, out, style
+from orkestra.cli.quality import deprecation_block, gate_status
+from orkestra.errors import UsageError
+from orkestra.gates.push import (
+    AlsoPushingMotif,
+    Deprecated,
+    Event,
+    FileChecked,
+    GatePassed,
+    GateRunning,
+    GateSkipped,
+    MetaUpdated,
+    NoAssertions,
+    Published,
+    PushOptions,
+    Started,
+    Uploading,
+    Warned,
+    human_size,
+    publish,
+)
+from orkestra.registry.client import RegistryClient
+
+
+class _Printer:
+    """Turns pipeline events into the lines ``ork push`` prints."""
+
+    def __init__(self, spinner: Spinner, quiet: bool) -> None:
+        self.spinner = spinner
+        self.quiet = quiet
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Warned):
+            err(style("Warning:", "yellow", sys.stderr) + f" {event.text}")
+        elif isinstance(event, Uploading):
+            self.spinner.update(f"Uploading {event.name} ({human_size(event.size)})")
+        elif not self.quiet:
+            for line in self.lines(event):
+                out(line)
+
+    @staticmethod
+    def lines(event: Event) -> list[str]:
+        tick = style("✓", "green")
+        if isinstance(event, Started):
+            return [f"Pushing {event.shown_ref} ({event.kind}) to {event.registry}..."]
+        if isinstance(event, FileChecked):
+            return [f"  {tick} {event.name:<20} {event.note}"]
+        if isinstance(event, Deprecated):
+            return deprecation_block(event.notice, datetime.date.today())
+        if isinstance(event, GateSkipped):
+            return [f"  ~ {event.gate} skipped"]
+        if isinstance(event, NoAssertions):
+            return [f"  {style('⚠', 'yellow')} {event.file} has no assertions — add expect: to "
+                    "enforce behavior"]
+        if isinstance(event, GateRunning):
+            return ["", f"Running {event.gate.lower() if event.gate == 'Simulate' else event.gate}"
+                        f" gate ({event.file})..."]
+        if isinstance(event, GatePassed):
+            return [f"  {tick} {event.gate} passed ({event.duration})"]
+        if isinstance(event, MetaUpdated):
+            return [f'updated {event.file}: metadata.version -> "{event.version}"']
+        if isinstance(event, AlsoPushingMotif):
+            return ["", f"Also pushing motif.yaml to {event.registry}..."]
+        return []
+
+
+@click.command("push")
+@click.argument("args", nargs=-1, metavar="[NAME:VERSION] DIR")
+@click.option("--force", is_flag=True, help="Allow a tag/version mismatch and skip both gates "
+              "(recorded in the artifact as skipped).")
+@click.option("--update-meta", is_flag=True, help="Write the tag into metadata.version "
+              "(comments kept) once the push succeeds.")
+@click.option("--no-simulate", is_flag=True, help="Skip the simulate gate (recorded).")
+@click.option("--no-e2e", is_flag=True, help="Skip the e2e gate (recorded).")
+@click.option("--e2e", "e2e_file", metavar="FILE", help="E2E spec (default: e2e.yaml in DIR).")
+@click.option("--insecure", is_flag=True, help="Allow plain HTTP and unverified TLS.")
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
+              help="json: the result as one JSON object.")
+def command(args: tuple[str, ...], force: bool, update_meta: bool, no_simulate: bool,
+            no_e2e: bool, e2e_file: str | None, insecure: bool, output: str) -> int:
+    """Gate a pattern (validate, simulate, e2e) and push it with the result.
+
+    \b
+    ork push DIR                 push as metadata.name:metadata.version
+    ork push NAME:VERSION DIR    the tag must equal metadata.version (unless --force)
+
+    Katalogs go to $ORK_REGISTRY, motifs to $ORK_MOTIFS_REGISTRY; unset, the embedded
+    registry on this machine (oci://local/...).
+    """
+    if not args or len(args) > 2:
+        raise UsageError("ork push takes [NAME:VERSION] DIR", hint="e.g. ork push . or "
+                                                                   "ork push web:v1.0.0 ./web")
+    ref_text, directory = (None, args[0]) if len(args) == 1 else args
+    options = PushOptions(force, update_meta, no_simulate, no_e2e, e2e_file)
+    client = RegistryClient(insecure=insecure)
+    with Spinner("Pushing...") as spinner:
+        result = publish(Path(directory), ref_text, options,
+                         _Printer(spinner, quiet=output == "json"), client)
+    if output == "json":
+        emit_json(_json(result))
+    else:
+        _summary(result)
+    return 0
+
+
+def _summary(result: Published) -> None:
+    out()
+    out(style("✓", "green") + f" Pushed: {result.ref}")
+    out(f"  Digest: {result.digest}")
+    if result.kind == "Katalog":
+        out(f"  Simulate: {gate_status('Simulate', result.simulate, detailed=False)}")
+        out(f"  E2E:      {gate_status('E2E', result.e2e, detailed=False)}")
+    if result.motif is not None:
+        out(style("✓", "green") + f" Pushed motif: {result.motif.ref}")
+    out()
+    if result.kind == "Katalog":
+        out("To import in a Komposer:")
+        out("  imports:")
+        out("    registry:")
+        out(f"      - url: {result.ref}")
+    else:
+        out("To import in a Katalog:")
+        out("  imports:")
+        out(f"    - motif: {result.ref}")
+
+
+def _json(result: Published) -> dict[str, Any]:
+    def gate(record: Any) -> dict[str, Any] | None:
+        return None if record is None else {
+            "status": record.status, "assertions": record.assertions,
+            "duration": record.duration, "testedAt": record.tested_at,
+            "runner": record.runner}
+
+    out_: dict[str, Any] = {
+        "ref": str(result.ref), "kind": result.kind, "digest": result.digest,
+        "size": result.size, "files": [{"name": n, "size": s} for n, s in result.files],
+        "simulate": gate(result.simulate), "e2e": gate(result.e2e),
+        "warnings": result.warnings}
+    if result.motif is not None:
+        out_["motif"] = _json(result.motif)
+    return out_

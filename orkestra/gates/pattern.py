@@ -1,0 +1,160 @@
+"""A pattern directory as ``ork push`` sees it: its kind, its target reference, and the
+publish-only rules (version and tag must agree, no local motif imports, a sane crd.yaml).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from orkestra.compose.motifs import is_local_ref
+from orkestra.errors import OrkError, UsageError
+from orkestra.model.document import Document
+from orkestra.model.errors import format_path
+from orkestra.registry.artifact import PRIMARY_FILES
+from orkestra.registry.client import RegistryClient
+from orkestra.registry.refs import Reference, tag_of
+
+
+@dataclass(frozen=True)
+class PatternDir:
+    directory: Path
+    kind: str
+
+    @property
+    def primary(self) -> Path:
+        return self.directory / PRIMARY_FILES[self.kind]
+
+
+def detect_pattern(directory: Path, kind: str | None = None) -> PatternDir:
+    """``katalog.yaml`` (kind Katalog) first, then ``motif.yaml`` (kind Motif)."""
+    if not directory.is_dir():
+        raise UsageError(f"{directory} is not a directory",
+                         hint="ork push [NAME:VERSION] DIR")
+    for candidate in ([kind] if kind else ["Katalog", "Motif"]):
+        path = directory / PRIMARY_FILES[candidate]
+        if path.is_file() and _declared_kind(path) == candidate:
+            return PatternDir(directory, candidate)
+    raise OrkError(f"no recognized Orkestra pattern in {directory} (expected katalog.yaml "
+                   "with kind: Katalog, or motif.yaml with kind: Motif)")
+
+
+def _declared_kind(path: Path) -> str:
+    try:
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            return str(doc.get("kind", "")) if isinstance(doc, dict) else ""
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return PRIMARY_FILES.get(path.name, "")
+    return ""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a push goes and with which version; ``mismatch`` is the overridden message."""
+
+    ref: Reference
+    version: str
+    mismatch: str = ""
+
+
+def push_target(ref_text: str | None, doc: Document, kind: str, client: RegistryClient, *,
+                force: bool, update_meta: bool) -> Target:
+    """The reference to push to, enforcing the version/tag rule (a hard error by default)."""
+    version = doc.version
+    if not ref_text:
+        return Target(client.resolve(f"{doc.name}:{version or 'latest'}", kind),
+                      version or "latest")
+    tag = tag_of(ref_text)
+    ref = client.resolve(ref_text if tag else f"{ref_text}:{version or 'latest'}", kind)
+    if ref.digest:
+        raise UsageError(f"cannot push to a digest reference ({ref_text}); name a tag")
+    tag = ref.tag
+    if version and tag != version:
+        message = (f'{doc.display}: metadata.version "{version}" does not match provided tag '
+                   f'"{tag}"')
+        if not (force or update_meta):
+            raise OrkError(f"{message}; use '--force' to override",
+                           hint="or --update-meta to write the tag into metadata.version")
+        return Target(ref, tag, message)
+    return Target(ref, tag)
+
+
+def local_imports(doc: Document) -> list[tuple[str, str]]:
+    """(YAML path, reference) of every motif import that names a local file."""
+    found = []
+    spec = doc.data.get("spec") or {}
+    places: list[tuple[tuple[str | int, ...], Any]] = [(("spec", "imports"), spec.get("imports"))]
+    places += [(("spec", "crds", name, "imports"), (entry or {}).get("imports"))
+               for name, entry in (spec.get("crds") or {}).items()]
+    for path, imports in places:
+        for i, imp in enumerate(imports or []):
+            ref = imp.get("motif", "") if isinstance(imp, dict) else ""
+            if ref and not imp.get("oci") and is_local_ref(ref):
+                found.append((format_path(path + (i,)), ref))
+    return found
+
+
+class PushBlockedError(OrkError):
+    """Local motif imports: the pattern cannot be resolved by consumers."""
+
+    def __init__(self, primary: str, imports: list[tuple[str, str]]) -> None:
+        self.primary = primary
+        self.imports = imports
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = [f"✗ Push blocked: local file imports in {self.primary}", ""]
+        lines += [f'  {path}: "{ref}"' for path, ref in self.imports]
+        lines += ["", "  Local imports work for ork simulate and ork template, but cannot",
+                  "  be resolved by consumers after the katalog is published.", "",
+                  "  Before publishing:",
+                  "    1. Push the motif:  ork push <motif-dir>/",
+                  "    2. Replace the local path with the OCI ref:",
+                  "       motif: oci://<your-registry>/motifs/<name>:<version>"]
+        return "\n".join(lines)
+
+
+def check_crd_file(path: Path) -> None:
+    """``crd.yaml`` must be a CustomResourceDefinition with a group and a kind."""
+    try:
+        doc = next(iter(yaml.safe_load_all(path.read_text(encoding="utf-8"))), None)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise OrkError(f"crd.yaml: not valid YAML ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
+        got = doc.get("kind") if isinstance(doc, dict) else type(doc).__name__
+        raise OrkError(f'crd.yaml: kind must be CustomResourceDefinition, got "{got}"')
+    spec = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
+    if not spec.get("group"):
+        raise OrkError("crd.yaml: spec.group is required")
+    if not (spec.get("names") or {}).get("kind"):
+        raise OrkError("crd.yaml: spec.names.kind is required")
+
+
+def with_version(text: str, version: str) -> str:
+    """``text`` with ``metadata.version`` set to ``version``; comments and layout are kept."""
+    root = yaml.compose(text)
+    if not isinstance(root, yaml.MappingNode):
+        raise OrkError("cannot update metadata.version: the file is not a mapping")
+    metadata = _value(root, "metadata")
+    if not isinstance(metadata, yaml.MappingNode) or not metadata.value:
+        raise OrkError("cannot update metadata.version: the file has no metadata block")
+    quoted = json.dumps(version)
+    current = _value(metadata, "version")
+    if current is not None:
+        start, end = current.start_mark.index, current.end_mark.index
+        return text[:start] + quoted + text[end:]
+    first_key = metadata.value[0][0]
+    line_start = text.rfind("\n", 0, first_key.start_mark.index) + 1
+    indent = text[line_start:first_key.start_mark.index]
+    name_value = _value(metadata, "name") or metadata.value[0][1]
+    line_end = text.find("\n", name_value.end_mark.index)
+    line_end = len(text) if line_end < 0 else line_end
+    return text[:line_end] + f"\n{indent}version: {quoted}" + text[line_end:]
+
+
+def _value(mapping: yaml.MappingNode, key: str) -> yaml.Node | None:
+    return next((v for k, v in mapping.value if getattr(k, "value", None) == key), None)
