@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.registry.server import PASSWORD, USER, DistributionRegistry, serve
 
 PACK = Path(__file__).resolve().parent.parent / "orkestra" / "packs" / "registry-guide"
 
@@ -45,3 +49,55 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory,
     for name in _ORK_VARIABLES + _CI_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def distribution(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DistributionRegistry]:
+    """Debian's docker-registry on 127.0.0.1, anonymous."""
+    yield from serve(tmp_path_factory.mktemp("registry-anon"))
+
+
+@pytest.fixture(scope="session")
+def distribution_basic(tmp_path_factory: pytest.TempPathFactory
+                       ) -> Iterator[DistributionRegistry]:
+    """docker-registry with htpasswd Basic auth (user ork)."""
+    yield from serve(tmp_path_factory.mktemp("registry-basic"), auth="basic")
+
+
+@pytest.fixture(scope="session")
+def distribution_token(tmp_path_factory: pytest.TempPathFactory
+                       ) -> Iterator[DistributionRegistry]:
+    """docker-registry with bearer-token auth from a token service."""
+    yield from serve(tmp_path_factory.mktemp("registry-token"), auth="token")
+
+
+@dataclass
+class RegistryTarget:
+    """Where a test publishes: the embedded registry or a docker-registry, with its env."""
+
+    name: str
+    env: dict[str, str]
+
+    def apply(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        for key, value in self.env.items():
+            monkeypatch.setenv(key, value)
+
+
+@pytest.fixture(params=["embedded",
+                        pytest.param("distribution", marks=pytest.mark.integration),
+                        pytest.param("distribution-basic", marks=pytest.mark.integration)])
+def registry(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> RegistryTarget:
+    """Each test using this runs against the embedded registry and real docker-registries,
+    with ORK_REGISTRY / ORK_MOTIFS_REGISTRY (and credentials) set in the environment."""
+    space = f"t{uuid.uuid4().hex[:10]}"
+    env: dict[str, str] = {}
+    if request.param != "embedded":
+        server: DistributionRegistry = request.getfixturevalue(
+            "distribution" if request.param == "distribution" else "distribution_basic")
+        env = {"ORK_REGISTRY": f"{server.host}/{space}/katalogs",
+               "ORK_MOTIFS_REGISTRY": f"{server.host}/{space}/motifs"}
+        if request.param == "distribution-basic":
+            env.update(ORK_REGISTRY_USERNAME=USER, ORK_REGISTRY_PASSWORD=PASSWORD)
+    target = RegistryTarget(request.param, env)
+    target.apply(monkeypatch)
+    return target

@@ -75,10 +75,10 @@ def _from_docker_config(host: str, env: Mapping[str, str]) -> Credentials | None
         return None
     helper = _lookup(config.get("credHelpers"), host)
     if isinstance(helper, str) and helper:
-        return _from_helper(helper, host)
+        return _from_helper(helper, host, env)
     store = config.get("credsStore")
     if isinstance(store, str) and store:
-        found = _from_helper(store, host)
+        found = _from_helper(store, host, env)
         if found is not None:
             return found
     entry = _lookup(config.get("auths"), host)
@@ -117,11 +117,11 @@ def _from_auth_entry(entry: dict[str, Any], source: str) -> Credentials | None:
     return None
 
 
-def _from_helper(helper: str, host: str) -> Credentials | None:
+def _from_helper(helper: str, host: str, env: Mapping[str, str]) -> Credentials | None:
     program = f"docker-credential-{helper}"
     try:
         result = subprocess.run([program, "get"], input=host, capture_output=True, text=True,
-                                timeout=30, check=False)
+                                timeout=30, check=False, env=dict(env))
     except FileNotFoundError:
         raise RegistryError(f"credential helper {program} is not installed",
                             hint="install it, or remove it from ~/.docker/config.json") from None

@@ -129,7 +129,8 @@ class Manifest:
         media_type = doc.get("mediaType", MANIFEST_MEDIA_TYPE)
         if media_type not in (MANIFEST_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE):
             raise _malformed(where, f"{media_type} is not an image manifest",
-                             hint="an Orkestra pattern is an OCI image manifest")
+                             hint="an Orkestra pattern is an OCI image manifest; nothing "
+                                  "was written")
         layers = doc.get("layers")
         if not isinstance(layers, list):
             raise _malformed(where, "layers must be a list")

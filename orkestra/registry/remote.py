@@ -67,6 +67,7 @@ class RemoteBackend:
         self.chunk_size = chunk_size
         self.monolithic_limit = monolithic_limit
         self.requests = 0
+        self.tag_page_size = 1000
         self._insecure = insecure
         self._single_post: bool | None = None
         self._scheme = "http" if plain_http else "https"
@@ -236,7 +237,7 @@ class RemoteBackend:
         return data, Descriptor(media_type, digest, len(data))
 
     def tags(self, repository: str) -> list[str]:
-        url: str | None = self._url(f"/v2/{repository}/tags/list?n=1000")
+        url: str | None = self._url(f"/v2/{repository}/tags/list?n={self.tag_page_size}")
         found: list[str] = []
         while url:
             try:

@@ -1,0 +1,206 @@
+"""The HTTP backend against real docker-registries: auth flows, chunked uploads, tag
+pagination, skopeo interoperability, and faults injected by a proxy (each fault ends in a
+clean error or a successful retry, and never in a partial cache entry)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orkestra.registry.client import RegistryClient
+from orkestra.registry.errors import (
+    IntegrityError,
+    TooLargeError,
+    TransientError,
+    UnauthorizedError,
+)
+from orkestra.registry.oci import EMPTY_JSON, TITLE, Descriptor, Manifest
+from orkestra.registry.refs import Reference, layout_reference
+from orkestra.registry.remote import RemoteBackend
+from orkestra.registry.retry import RetryPolicy
+from tests.registry.server import PASSWORD, USER, DistributionRegistry, Fault, FaultProxy
+from tests.registry.test_layout import artifact
+
+pytestmark = pytest.mark.integration
+FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)
+
+
+def client_for(host: str, tmp_path: Path, **env: str) -> RegistryClient:
+    return RegistryClient({"ORK_HOME": str(tmp_path / "home"), "ORK_REGISTRY": f"{host}/k",
+                           "DOCKER_CONFIG": str(tmp_path / "docker"), **env}, retry=FAST)
+
+
+def test_basic_auth_without_credentials_is_a_clean_401(
+        distribution_basic: DistributionRegistry, tmp_path: Path) -> None:
+    client = client_for(distribution_basic.host, tmp_path)
+    with pytest.raises(UnauthorizedError) as caught:
+        client.push(artifact(), client.resolve("web:v1.0.0"))
+    assert "requires authentication and no credentials were found" in caught.value.message
+    assert f"docker login {distribution_basic.host}" in caught.value.hint
+
+
+def test_basic_auth_with_wrong_password(distribution_basic: DistributionRegistry,
+                                        tmp_path: Path) -> None:
+    client = client_for(distribution_basic.host, tmp_path, ORK_REGISTRY_USERNAME=USER,
+                        ORK_REGISTRY_PASSWORD="wrong")
+    with pytest.raises(UnauthorizedError, match="refused access") as caught:
+        client.info(client.resolve("web:v1.0.0"))
+    assert "wrong" not in caught.value.render()
+
+
+def test_docker_config_credentials(distribution_basic: DistributionRegistry,
+                                   tmp_path: Path) -> None:
+    docker = tmp_path / "docker"
+    docker.mkdir()
+    (docker / "config.json").write_text(json.dumps(
+        {"auths": {distribution_basic.host: {"username": USER, "password": PASSWORD}}}))
+    client = client_for(distribution_basic.host, tmp_path)
+    ref = client.resolve("web:v1.0.0")
+    client.push(artifact(), ref)
+    assert client.pull(ref).info.metadata.name == "web"
+
+
+def test_bearer_token_flow(distribution_token: DistributionRegistry, tmp_path: Path) -> None:
+    client = client_for(distribution_token.host, tmp_path, ORK_REGISTRY_USERNAME=USER,
+                        ORK_REGISTRY_PASSWORD=PASSWORD)
+    ref = client.resolve("web:v1.0.0")
+    client.push(artifact(), ref)
+    assert distribution_token.token_server is not None
+    assert distribution_token.token_server.requests, "a token was requested"
+    anonymous = client_for(distribution_token.host, tmp_path / "anon")
+    assert anonymous.pull(ref).info.metadata.name == "web"  # pull-only anonymous token
+    with pytest.raises(UnauthorizedError):
+        anonymous.push(artifact(), ref.with_tag("v2"))
+
+
+def test_chunked_upload_and_tag_pagination(distribution: DistributionRegistry,
+                                           tmp_path: Path) -> None:
+    client = client_for(distribution.host, tmp_path)
+    ref = client.resolve("big:v1")
+    backend = client.backend(ref)
+    assert isinstance(backend, RemoteBackend)
+    backend.monolithic_limit, backend.chunk_size = 1000, 700
+    data = bytes(range(256)) * 20
+    descriptor = Descriptor.of(data, "application/octet-stream")
+    before = backend.requests
+    backend.push_blob(ref.repository, descriptor, data)
+    assert backend.requests - before == 1 + 1 + 8 + 1  # HEAD, POST, 8 PATCHes, PUT
+    assert backend.fetch_blob(ref.repository, descriptor) == data
+    before = backend.requests
+    backend.push_blob(ref.repository, descriptor, data)
+    assert backend.requests - before == 1  # HEAD says it is there
+    config = Descriptor.of(EMPTY_JSON, "application/vnd.test")
+    backend.push_blob(ref.repository, config, EMPTY_JSON)
+    manifest = Manifest(config, (descriptor,)).to_bytes()
+    for i in range(5):
+        backend.push_manifest(ref.repository, manifest, "application/vnd.oci.image.manifest"
+                                                        ".v1+json", f"t{i}")
+    backend.tag_page_size = 2
+    assert sorted(backend.tags(ref.repository)) == [f"t{i}" for i in range(5)]
+
+
+def test_requests_per_push(distribution: DistributionRegistry, tmp_path: Path) -> None:
+    client = client_for(distribution.host, tmp_path)
+    ref = client.resolve("web:v1.0.0")
+    client.push(artifact(), ref)
+    blobs = 3  # config + 2 files
+    assert client.request_count() <= 2 * blobs + 1
+
+
+@pytest.mark.parametrize("via", ["ork", "skopeo"])
+def test_skopeo_interoperability(distribution: DistributionRegistry, tmp_path: Path,
+                                 via: str) -> None:
+    client = client_for(distribution.host, tmp_path)
+    ref = client.resolve("web:v1.0.0")
+    client.push(artifact(), ref)
+    _, _, raw = client.manifest(ref)
+    source = f"docker://{distribution.host}/k/web:v1.0.0"
+    shown = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", source],
+                           check=True, capture_output=True).stdout
+    assert shown == raw
+    assert json.loads(shown)["annotations"]["io.orkestra.simulate.status"] == "passed"
+    layout = tmp_path / "layout"
+    subprocess.run(["skopeo", "copy", "--quiet", "--src-tls-verify=false", source,
+                    f"oci:{layout}:v1.0.0"], check=True, capture_output=True)
+    from_layout = client.fetch(layout_reference(f"{layout}:v1.0.0"))
+    assert from_layout.files == client.fetch(ref).files
+    assert from_layout.info.digest == client.info(ref).digest
+
+
+@pytest.fixture
+def proxy(distribution: DistributionRegistry) -> Iterator[FaultProxy]:
+    server = FaultProxy(distribution.host).start()
+    yield server
+    server.stop()
+
+
+def pushed_through(proxy: FaultProxy, tmp_path: Path) -> tuple[RegistryClient, Reference]:
+    client = client_for(proxy.host, tmp_path)
+    ref = client.resolve("web:v1.0.0")
+    client.push(artifact(), ref)
+    return client, ref
+
+
+def test_5xx_then_success_is_retried(proxy: FaultProxy, tmp_path: Path) -> None:
+    proxy.inject(Fault("POST", "/blobs/uploads/", "status:503", times=2),
+                 Fault("GET", "/manifests/", "status:500"),
+                 Fault("GET", "/blobs/sha256:", "status:429"))
+    client, ref = pushed_through(proxy, tmp_path)
+    assert client.pull(ref).info.metadata.name == "web"
+    assert all(f.hits == f.times for f in proxy.faults)
+
+
+def test_connection_reset_mid_blob_is_retried(proxy: FaultProxy, tmp_path: Path) -> None:
+    client, ref = pushed_through(proxy, tmp_path)
+    proxy.inject(Fault("GET", "/blobs/sha256:", "reset"))
+    pulled = client.pull(ref)
+    assert (pulled.directory / "katalog.yaml").read_bytes() == b"kind: Katalog\n"
+    assert proxy.faults[0].hits == 1
+
+
+def test_persistent_resets_fail_cleanly(proxy: FaultProxy, tmp_path: Path) -> None:
+    client, ref = pushed_through(proxy, tmp_path)
+    proxy.inject(Fault("GET", "/blobs/sha256:", "reset", times=99))
+    with pytest.raises(TransientError, match="gave up after 3 attempts"):
+        client.pull(ref)
+    assert client.cache.lookup(ref) is None
+    assert not list(client.cache.root.rglob("katalog.yaml"))
+
+
+def test_blob_digest_mismatch(proxy: FaultProxy, tmp_path: Path) -> None:
+    client, ref = pushed_through(proxy, tmp_path)
+    proxy.inject(Fault("GET", "/blobs/sha256:", "corrupt", times=99))
+    with pytest.raises(IntegrityError, match="does not match"):
+        client.pull(ref)
+    assert proxy.faults[0].hits == 1  # not retried: a lie is not transient
+    assert not list(client.cache.root.rglob("katalog.yaml"))
+
+
+def test_manifest_over_the_size_limit(proxy: FaultProxy, tmp_path: Path) -> None:
+    client, ref = pushed_through(proxy, tmp_path)
+    proxy.inject(Fault("GET", "/manifests/", "oversize"))
+    with pytest.raises(TooLargeError, match="over the 4194304-byte limit"):
+        client.pull(ref)
+    assert client.cache.lookup(ref) is None
+
+
+@pytest.mark.parametrize("title", ["../escape.yaml", "/etc/evil"])
+def test_layer_titles_that_escape(distribution: DistributionRegistry, tmp_path: Path,
+                                  title: str) -> None:
+    client = client_for(distribution.host, tmp_path)
+    ref = client.resolve("evil:v1")
+    backend = client.backend(ref)
+    config = Descriptor.of(EMPTY_JSON, "application/vnd.orkestra.pattern.v1+tar+gzip")
+    layer = Descriptor.of(b"x", "text/plain", {TITLE: title})
+    backend.push_blob(ref.repository, config, EMPTY_JSON)
+    backend.push_blob(ref.repository, layer, b"x")
+    backend.push_manifest(ref.repository, Manifest(config, (layer,)).to_bytes(),
+                          "application/vnd.oci.image.manifest.v1+json", "v1")
+    with pytest.raises(IntegrityError, match="is not a plain file name"):
+        client.pull(ref)
+    assert not (tmp_path / "escape.yaml").exists()
+    assert client.cache.lookup(ref) is None
