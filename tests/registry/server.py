@@ -160,7 +160,7 @@ class TokenServer:
                 if not header:
                     return None
                 given = base64.b64decode(header.removeprefix("Basic ")).decode()
-                return True if given == f"{USER}:{PASSWORD}" else False
+                return given == f"{USER}:{PASSWORD}"
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -39,7 +39,7 @@ def test_layout_files_follow_the_spec(tmp_path: Path) -> None:
                                    "annotations": {REF_NAME: "v1.0.0"}}]
     blob = layout / "blobs" / "sha256" / pushed.digest.split(":")[1]
     assert blob.stat().st_size == pushed.size
-    assert not [p for p in layout.rglob("*.tmp")]
+    assert not list(layout.rglob("*.tmp"))
 
 
 def test_tags_move_and_digests_stay_addressable(tmp_path: Path) -> None:
