@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
@@ -101,3 +102,24 @@ def registry(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     target = RegistryTarget(request.param, env)
     target.apply(monkeypatch)
     return target
+
+
+@pytest.fixture
+def pack_copy(tmp_path: Path) -> Path:
+    """A private copy of the registry-guide pack."""
+    target = tmp_path / "registry-guide"
+    shutil.copytree(PACK, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def use_published_motifs(katalog: Path) -> None:
+    """Switch a pack katalog's local motif imports to their registry references (the step
+    the READMEs ask for before ork push)."""
+    from orkestra.registry.client import RegistryClient
+
+    client = RegistryClient()
+    text = katalog.read_text()
+    for name in ("web-service", "data-store", "platform-admission"):
+        ref = client.resolve(f"{name}:v1.0.0", "Motif")
+        text = text.replace(f"../01-motifs/{name}/motif.yaml", str(ref))
+    katalog.write_text(text)

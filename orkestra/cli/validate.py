@@ -9,6 +9,7 @@ import click
 
 from orkestra.cli.files import require_files, shown
 from orkestra.cli.output import emit_json, err, fail, ok, out, style, warn
+from orkestra.cli.quality import deprecation_block
 from orkestra.compose import Composed, MotifResolver
 from orkestra.gates.validate import CrdSummary, FileReport, validate_file
 from orkestra.model.errors import Problem
@@ -58,11 +59,8 @@ def _print(report: FileReport, full: bool, today: datetime.date) -> None:
             err(problem.render())
         return
     if report.deprecation is not None:
-        dep = report.deprecation
-        label = "past end of life" if dep.state(today) == "eol" else "deprecated"
-        warn(f"{report.name} {report.version} is {label}: {dep.message}")
-        for line in dep.describe(today):
-            err(f"    {line}")
+        for line in deprecation_block(report.deprecation, today):
+            err(line)
     if report.composed is not None:
         _print_crds(report, report.composed, full)
     else:

@@ -68,10 +68,11 @@ def push_target(ref_text: str | None, doc: Document, kind: str, client: Registry
     if not ref_text:
         return Target(client.resolve(f"{doc.name}:{version or 'latest'}", kind),
                       version or "latest")
-    tag = tag_of(ref_text)
-    ref = client.resolve(ref_text if tag else f"{ref_text}:{version or 'latest'}", kind)
+    ref = client.resolve(ref_text, kind)
     if ref.digest:
         raise UsageError(f"cannot push to a digest reference ({ref_text}); name a tag")
+    if not tag_of(ref_text):
+        ref = ref.with_tag(version or "latest")
     tag = ref.tag
     if version and tag != version:
         message = (f'{doc.display}: metadata.version "{version}" does not match provided tag '

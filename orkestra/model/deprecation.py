@@ -1,7 +1,8 @@
 """Deprecation notices on patterns and their state on a given day.
 
 A notice comes from ``metadata.deprecation`` (what the original docs and examples use) or
-``lifecycle.deprecation`` (its newer code). States: ``none`` (no notice), ``warning``
+``lifecycle.deprecation`` (its newer code); ``lifecycle.maturity: deprecated`` alone is a
+notice without a message. States: ``none`` (no notice), ``warning``
 (deprecated, end of life not reached; this includes the time before ``timeline.from``, so
 consumers hear about a scheduled end of life early) and ``eol`` (on or after
 ``timeline.to``). Old versions are never deleted; consumers migrate on their own timeline.
@@ -28,21 +29,6 @@ class Deprecation:
             return "eol"
         return "warning"
 
-    def describe(self, today: datetime.date) -> list[str]:
-        """Lines that explain the notice (for validate and inspect)."""
-        lines = []
-        if self.migrated_to:
-            lines.append(f"migrate to: {self.migrated_to}")
-        if self.starts or self.end_of_life:
-            span = f"{self.starts or '…'} → {self.end_of_life or '…'}"
-            if self.end_of_life is not None:
-                days = (self.end_of_life - today).days
-                span += (f" (end of life in {days} day{'s' if days != 1 else ''})" if days > 0
-                         else f" (end of life reached {-days} days ago)" if days < 0
-                         else " (end of life today)")
-            lines.append(f"timeline: {span}")
-        return lines
-
 
 def _date(text: Any) -> datetime.date | None:
     try:
@@ -53,10 +39,10 @@ def _date(text: Any) -> datetime.date | None:
 
 def deprecation_of(data: dict[str, Any]) -> Deprecation | None:
     """The notice in a pattern document, or None."""
-    block = (data.get("metadata") or {}).get("deprecation") or \
-        (data.get("lifecycle") or {}).get("deprecation")
+    lifecycle = data.get("lifecycle") or {}
+    block = (data.get("metadata") or {}).get("deprecation") or lifecycle.get("deprecation")
     if not isinstance(block, dict):
-        return None
+        return Deprecation("") if lifecycle.get("maturity") == "deprecated" else None
     timeline = block.get("timeline") or {}
     accept = block.get("accept") or {}
     return Deprecation(str(block.get("message", "")), str(block.get("migratedTo", "")),

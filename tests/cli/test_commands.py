@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import shutil
 from pathlib import Path
@@ -103,8 +104,13 @@ def test_validate_warns_about_deprecation(pack: Path, capsys: pytest.CaptureFixt
     Path("katalog.yaml").write_text(text)
     assert main(["validate", "-f", "katalog.yaml"]) == 0
     err = capsys.readouterr().err
-    assert "webapp-operator v1.0.0 is deprecated: use v2" in err
-    assert "migrate to: webapp-operator:v2.0.0" in err
+    days = (datetime.date(2099, 1, 1) - datetime.date.today()).days
+    assert f"⚠  DEPRECATION WARNING\n  End of life in {days} days (2099-01-01).\n  use v2\n" \
+           "  Migrate to:  webapp-operator:v2.0.0\n" in err
+    Path("katalog.yaml").write_text(text.replace("2099-01-01", "2021-01-01"))
+    assert main(["validate", "-f", "katalog.yaml"]) == 0
+    assert "✗  END OF LIFE\n  This pattern reached end of life on 2021-01-01.\n" in \
+        capsys.readouterr().err
 
 
 def test_template_prints_g2_and_round_trips(pack: Path,

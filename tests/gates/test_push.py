@@ -1,0 +1,277 @@
+"""The publish pipeline: gates, the version rule, local imports, what gets recorded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from orkestra.errors import OrkError, UsageError
+from orkestra.gates.pattern import PushBlockedError, check_crd_file, with_version
+from orkestra.gates.push import (
+    REPORT_TYPE,
+    Deprecated,
+    Event,
+    GateFailedError,
+    GatePassed,
+    GateSkipped,
+    MetaUpdated,
+    NoAssertions,
+    Published,
+    PushOptions,
+    Warned,
+    detect_runner,
+    publish,
+)
+from orkestra.model.errors import PatternError
+from orkestra.registry.artifact import GateRecord
+from orkestra.registry.client import RegistryClient
+from orkestra.registry.errors import NotFoundError
+from tests.conftest import RegistryTarget, use_published_motifs
+
+E = TypeVar("E", bound=Event)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type[E]) -> list[E]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+def push(directory: Path, ref: str | None = None, *, force: bool = False,
+         update_meta: bool = False, no_simulate: bool = False, no_e2e: bool = False,
+         e2e_file: str | None = None) -> tuple[Published, Recorder]:
+    recorder = Recorder()
+    options = PushOptions(force, update_meta, no_simulate, no_e2e, e2e_file)
+    return publish(directory, ref, options, recorder), recorder
+
+
+def push_motifs(pack: Path) -> None:
+    for name in ("web-service", "data-store", "platform-admission"):
+        push(pack / "01-motifs" / name)
+
+
+def test_version_must_match_the_tag(pack_copy: Path) -> None:
+    web = pack_copy / "01-motifs" / "web-service"
+    with pytest.raises(OrkError) as caught:
+        push(web, "web-service:2.0.0")
+    assert caught.value.message == ('motif.yaml: metadata.version "v1.0.0" does not match '
+                                    'provided tag "2.0.0"; use \'--force\' to override')
+    with pytest.raises(NotFoundError):
+        RegistryClient().info(RegistryClient().resolve("web-service:2.0.0", "Motif"))
+    result, events = push(web, "web-service:2.0.0", force=True)
+    assert [e.text for e in events.of(Warned)] == [
+        'motif.yaml: metadata.version "v1.0.0" does not match provided tag "2.0.0" '
+        "(continuing due to --force)"]
+    info = RegistryClient().info(result.ref)
+    assert info.metadata.version == "2.0.0"
+
+
+def test_update_meta_rewrites_the_file_keeping_comments(pack_copy: Path) -> None:
+    web = pack_copy / "01-motifs" / "web-service"
+    before = (web / "motif.yaml").read_text()
+    result, events = push(web, "web-service:v2.0.0", update_meta=True)
+    after = (web / "motif.yaml").read_text()
+    assert after == before.replace("version: v1.0.0", 'version: "v2.0.0"')
+    assert [(e.file, e.version) for e in events.of(MetaUpdated)] == [
+        ("motif.yaml", "v2.0.0")]
+    pulled = RegistryClient().fetch(result.ref)
+    assert pulled.files["motif.yaml"].decode() == after
+
+
+def test_with_version_inserts_and_replaces() -> None:
+    text = "kind: Motif  # k\nmetadata:\n  name: web   # the name\n  tags: [a]\nspec: {}\n"
+    assert with_version(text, "v2") == ("kind: Motif  # k\nmetadata:\n  name: web   # the name"
+                                        '\n  version: "v2"\n  tags: [a]\nspec: {}\n')
+    text = "metadata:\n    version: 'v1'   # keep me\n    name: x\n"
+    assert with_version(text, "v3") == 'metadata:\n    version: "v3"   # keep me\n    name: x\n'
+    with pytest.raises(OrkError, match="no metadata block"):
+        with_version("kind: Motif\n", "v1")
+
+
+def test_local_imports_block_the_push(pack_copy: Path) -> None:
+    with pytest.raises(PushBlockedError) as caught:
+        push(pack_copy / "02-katalog-api")
+    assert caught.value.render() == "\n".join([
+        "✗ Push blocked: local file imports in katalog.yaml", "",
+        '  spec.crds.webapp.imports[0]: "../01-motifs/web-service/motif.yaml"', "",
+        "  Local imports work for ork simulate and ork template, but cannot",
+        "  be resolved by consumers after the katalog is published.", "",
+        "  Before publishing:",
+        "    1. Push the motif:  ork push <motif-dir>/",
+        "    2. Replace the local path with the OCI ref:",
+        "       motif: oci://<your-registry>/motifs/<name>:<version>"])
+
+
+def test_02_passes_the_simulate_gate(pack_copy: Path, registry: RegistryTarget) -> None:
+    push_motifs(pack_copy)
+    use_published_motifs(pack_copy / "02-katalog-api" / "katalog.yaml")
+    result, events = push(pack_copy / "02-katalog-api")
+    assert [e.gate for e in events.of(GatePassed)] == ["Simulate"]
+    client = RegistryClient()
+    info = client.info(result.ref)
+    assert info.simulate is not None
+    assert (info.simulate.status, info.simulate.assertions) == ("passed", 2)
+    assert info.e2e is None
+    assert [f.title for f in info.files] == ["katalog.yaml", "crd.yaml", "README.md",
+                                             "cr.yaml", "simulate.yaml"]
+    assert info.runtime_version.startswith("v")
+    attached = client.referrers(info.ref, info.digest)
+    assert [d.artifact_type for d in attached] == [REPORT_TYPE]
+    index = client.read_index(info.ref.index())
+    assert index is not None
+    entry = next(e for e in index.entries if e.name == "webapp-operator")
+    assert (entry.simulateStatus, entry.e2eStatus, entry.digest) == ("passed", "",
+                                                                    info.digest)
+
+
+def test_03_story(pack_copy: Path) -> None:
+    push_motifs(pack_copy)
+    cache = pack_copy / "03-katalog-cache"
+    use_published_motifs(cache / "katalog.yaml")
+    with pytest.raises(GateFailedError) as caught:
+        push(cache)
+    assert caught.value.message.splitlines() == [
+        "✗ Simulate gate failed — push blocked", "  Run 'ork simulate' to see the failures",
+        "  Use --force to override (recorded in the artifact)", "",
+        "  ✗ configmaps/my-cache-config not found (expected cycle 1 create)",
+        "  3/4 assertions passed, 1 failed"]
+    client = RegistryClient()
+    ref = client.resolve("cache-operator:v1.0.0")
+    with pytest.raises(NotFoundError):
+        client.info(ref)
+    _, events = push(cache, force=True, no_e2e=True)
+    assert [e.gate for e in events.of(GateSkipped)] == ["Simulate", "E2E"]
+    info = client.info(ref)
+    assert info.simulate is not None and info.simulate.status == "skipped"
+    assert info.e2e is not None and (info.e2e.status, info.e2e.runner) == ("skipped", "local")
+    assert client.referrers(ref, info.digest) == []
+    simulate = cache / "simulate.yaml"
+    text = simulate.read_text()
+    simulate.write_text(text[:text.index("      - cycle: 1\n        verb: create\n        "
+                                         "resource: configmaps")])
+    push(cache)
+    record = client.info(ref).simulate
+    assert record is not None and (record.status, record.assertions) == ("passed", 3)
+
+
+def test_no_assertions_and_skips(pack_copy: Path, write: object) -> None:
+    push_motifs(pack_copy)
+    api = pack_copy / "02-katalog-api"
+    use_published_motifs(api / "katalog.yaml")
+    simulate = api / "simulate.yaml"
+    simulate.write_text(simulate.read_text().split("  expect:")[0])
+    result, events = push(api)
+    assert len(events.of(NoAssertions)) == 1
+    info = RegistryClient().info(result.ref)
+    assert info.simulate is not None and info.simulate.status == "no-assertion"
+    result, events = push(api, no_simulate=True)
+    assert RegistryClient().info(result.ref).simulate == GateRecord("skipped")
+
+
+def test_e2e_gate_needs_the_runner(pack_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    push_motifs(pack_copy)
+    platform = pack_copy / "04-katalog-platform"
+    use_published_motifs(platform / "katalog.yaml")
+    with pytest.raises(OrkError) as caught:
+        push(platform)
+    assert caught.value.message.startswith("e2e gate: e2e.yaml needs the cluster runner")
+    assert caught.value.message.endswith("Use --force or --no-e2e to skip")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    result, _ = push(platform, no_e2e=True)
+    info = RegistryClient().info(result.ref)
+    assert info.simulate is not None and info.simulate.status == "passed"
+    assert info.e2e is not None and (info.e2e.status, info.e2e.runner) == ("skipped",
+                                                                          "github-actions")
+    with pytest.raises(OrkError, match=r"e2e file other\.yaml not found"):
+        push(platform, e2e_file="other.yaml")
+
+
+@pytest.mark.parametrize(("env", "runner"), [
+    ({}, "local"), ({"GITHUB_ACTIONS": "true"}, "github-actions"),
+    ({"GITLAB_CI": "true"}, "gitlab-ci"), ({"CIRCLECI": "true"}, "circleci"),
+    ({"JENKINS_URL": "http://j"}, "jenkins"), ({"BUILDKITE": "true"}, "buildkite"),
+    ({"DRONE": "true"}, "drone"), ({"CI": "true"}, "ci"), ({"CI": "1"}, "local"),
+    ({"CI": "true", "GITLAB_CI": "true"}, "gitlab-ci")])
+def test_runner_detection(env: dict[str, str], runner: str) -> None:
+    assert detect_runner(env) == runner
+
+
+def test_katalog_and_motif_in_one_directory(pack_copy: Path) -> None:
+    push_motifs(pack_copy)
+    api = pack_copy / "02-katalog-api"
+    use_published_motifs(api / "katalog.yaml")
+    motif = (pack_copy / "01-motifs" / "web-service" / "motif.yaml").read_text()
+    (api / "motif.yaml").write_text(motif.replace("name: web-service", "name: webapp-operator"))
+    result, _ = push(api)
+    assert result.motif is not None
+    client = RegistryClient()
+    assert client.info(client.resolve("webapp-operator:v1.0.0", "Motif")).kind == "Motif"
+    assert client.info(client.resolve("webapp-operator:v1.0.0")).kind == "Katalog"
+
+
+def test_deprecation_travels(pack_copy: Path) -> None:
+    web = pack_copy / "01-motifs" / "web-service"
+    text = (web / "motif.yaml").read_text().replace(
+        "  version: v1.0.0\n", "  version: v1.0.0\n  deprecation:\n    message: use v2\n"
+        "    migratedTo: web-service:v2.0.0\n    timeline: {from: '2026-01-01', "
+        "to: '2099-01-01'}\n")
+    (web / "motif.yaml").write_text(text)
+    result, events = push(web)
+    assert len(events.of(Deprecated)) == 1
+    client = RegistryClient()
+    notice = client.info(result.ref).metadata.deprecation
+    assert notice is not None
+    assert (notice.message, notice.migrated_to, str(notice.end_of_life)) == (
+        "use v2", "web-service:v2.0.0", "2099-01-01")
+    index = client.read_index(result.ref.index())
+    assert index is not None and index.entries[0].deprecated
+
+
+def test_refs_and_bad_input(pack_copy: Path) -> None:
+    web = pack_copy / "01-motifs" / "web-service"
+    result, _ = push(web, "web-service")
+    assert str(result.ref).endswith("/motifs/web-service:v1.0.0")
+    with pytest.raises(UsageError, match="digest"):
+        push(web, "web-service@sha256:" + "a" * 64)
+    with pytest.raises(UsageError, match="is not a directory"):
+        push(pack_copy / "nope")
+    with pytest.raises(OrkError, match="no recognized Orkestra pattern"):
+        push(pack_copy)
+    (web / "motif.yaml").write_text((web / "motif.yaml").read_text().replace(
+        "inputs:", "inptus:"))
+    with pytest.raises(PatternError, match='did you mean "inputs"'):
+        push(web)
+
+
+def test_crd_file_checks(tmp_path: Path) -> None:
+    crd = tmp_path / "crd.yaml"
+    for text, message in (
+            ("kind: ConfigMap\n", 'kind must be CustomResourceDefinition, got "ConfigMap"'),
+            ("kind: CustomResourceDefinition\nspec: {}\n", "spec.group is required"),
+            ("kind: CustomResourceDefinition\nspec: {group: g}\n", "spec.names.kind is"),
+            ("a: [\n", "not valid YAML")):
+        crd.write_text(text)
+        with pytest.raises(OrkError, match=message):
+            check_crd_file(crd)
+
+
+def test_gate_report_content(pack_copy: Path) -> None:
+    push_motifs(pack_copy)
+    use_published_motifs(pack_copy / "02-katalog-api" / "katalog.yaml")
+    result, _ = push(pack_copy / "02-katalog-api")
+    client = RegistryClient()
+    ref = result.ref
+    [report] = client.referrers(ref, client.info(ref).digest)
+    manifest, _, _ = client.manifest(ref.with_digest(report.digest))
+    data = json.loads(client.blob(ref, manifest.layers[0]))
+    assert data["simulate"]["assertions"] == 2
+    assert [c["line"] for c in data["simulate"]["runs"][0]["checks"]][-2:] == [
+        "✓ create deployments/my-webapp (cycle 1)", "✓ create services/my-webapp-svc (cycle 1)"]
