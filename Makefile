@@ -24,8 +24,13 @@ $(STAMP): pyproject.toml
 demo: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" tools/demo.sh
 
+# The test suite starts a real OCI registry (docker-registry, htpasswd for Basic auth) and
+# checks interoperability with skopeo.
+TEST_APT_PACKAGES := docker-registry skopeo apache2-utils
+
 test: setup
 	tools/ensure-kubectl.sh
+	tools/apt-ensure.sh $(TEST_APT_PACKAGES)
 	$(BIN)/python -m pytest
 
 lint: setup

@@ -96,6 +96,7 @@ def _table(title: str, entries: list[IndexEntry], indexes: list[RegistryIndex],
                      _MARKS.get(entry.e2eStatus, "-"), _cut(", ".join(entry.tags), 22),
                      _cut(entry.description, 30)])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    widths[0] = 1
     for row in rows:
         cells = [cell.ljust(widths[i]) for i, cell in enumerate(row)]
         line = cells[0] + "  " + "  ".join(cells[1:])

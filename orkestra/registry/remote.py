@@ -70,8 +70,8 @@ class RemoteBackend:
         self.tag_page_size = 1000
         self._insecure = insecure
         self._single_post: bool | None = None
-        self._scheme = "http" if plain_http else "https"
         self._client = httpx.Client(
+            base_url=f"{'http' if plain_http else 'https'}://{host}",
             auth=RegistryAuth(host, credentials), verify=not insecure,
             timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True,
             headers={"User-Agent": f"ork/{__version__}"},
@@ -87,7 +87,8 @@ class RemoteBackend:
         self._client.close()
 
     def _url(self, path: str) -> str:
-        return f"{self._scheme}://{self.host}{path}"
+        """Relative to the client's base URL, so a switch to plain HTTP applies to retries."""
+        return path
 
     # -- requests with retries ---------------------------------------------------------
     def _request(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
@@ -108,19 +109,20 @@ class RemoteBackend:
     def _attempt(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._client.request(method, url, **kwargs)
-        except httpx.ConnectError as exc:
-            if self._insecure and self._scheme == "https" and "SSL" in str(exc):
-                self._scheme = "http"
-                return self._attempt(method, url.replace("https://", "http://", 1), what,
-                                     **kwargs)
-            raise TransientError(f"{what}: cannot connect to {self.host} ({exc})",
-                                 hint="check the registry address and that it is running") \
-                from None
         except httpx.TransportError as exc:
-            raise TransientError(f"{what}: connection to {self.host} failed "
-                                 f"({type(exc).__name__}: {exc})") from None
+            raise self._transport_error(exc, what) from None
         self._check(response, what)
         return response
+
+    def _transport_error(self, exc: httpx.TransportError, what: str) -> TransientError:
+        if isinstance(exc, httpx.ConnectError):
+            if self._insecure and self._client.base_url.scheme == "https" and "SSL" in str(exc):
+                self._client.base_url = httpx.URL(f"http://{self.host}")
+                return TransientError(f"{what}: {self.host} does not speak TLS")
+            return TransientError(f"{what}: cannot connect to {self.host} ({exc})",
+                                  hint="check the registry address and that it is running")
+        return TransientError(f"{what}: connection to {self.host} broke off "
+                              f"({type(exc).__name__})")
 
     def _check(self, response: httpx.Response, what: str) -> None:
         status = response.status_code
@@ -209,8 +211,7 @@ class RemoteBackend:
                     check_size(len(received), limit, what)
                 return bytes(received), response.headers
         except httpx.TransportError as exc:
-            raise TransientError(f"{what}: transfer from {self.host} broke off "
-                                 f"({type(exc).__name__})") from None
+            raise self._transport_error(exc, what) from None
 
     # -- manifests ---------------------------------------------------------------------
     def push_manifest(self, repository: str, data: bytes, media_type: str,

@@ -50,3 +50,25 @@ def test_python_dash_m(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "orkestra", "version"], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("ork v")
+
+
+def test_push_inspect_pull_against_docker_registry(tmp_path: Path, distribution: object
+                                                   ) -> None:
+    host = distribution.host  # type: ignore[attr-defined]
+    env = {"ORK_HOME": str(tmp_path / "home"), "ORK_REGISTRY": f"{host}/proc/katalogs",
+           "ORK_MOTIFS_REGISTRY": f"{host}/proc/motifs", "NO_COLOR": "1"}
+    run("init", "--pack", "registry-guide", cwd=tmp_path)
+    motifs = tmp_path / "registry-guide" / "01-motifs"
+    pushed = run("push", "./web-service", cwd=motifs, env=env)
+    assert pushed.returncode == 0, pushed.stderr
+    assert pushed.stderr == ""  # no spinner without a terminal
+    assert f"✓ Pushed: oci://{host}/proc/motifs/web-service:v1.0.0" in pushed.stdout
+    shown = run("inspect", "web-service:v1.0.0", "--motif", env=env)
+    assert shown.returncode == 0 and "Kind:        Motif" in shown.stdout
+    pulled = run("pull", "web-service:v1.0.0", "-m", "-o", str(tmp_path / "out"), env=env)
+    assert pulled.returncode == 0, pulled.stderr
+    assert (tmp_path / "out" / "motif.yaml").read_bytes() == \
+        (motifs / "web-service" / "motif.yaml").read_bytes()
+    missing = run("pull", "nope:v1", env=env)
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert f"oci://{host}/proc/katalogs/nope:v1 not found in {host}" in missing.stderr

@@ -1,0 +1,208 @@
+"""ork push / pull / inspect / patterns as a user sees them: the seed's stories, the
+output formats, -o json, and the error paths with their exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from orkestra.cli import main
+from tests.conftest import RegistryTarget, use_published_motifs
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def motifs(pack_copy: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    for name in ("web-service", "data-store", "platform-admission"):
+        assert main(["push", str(pack_copy / "01-motifs" / name)]) == 0
+    capsys.readouterr()
+    for step in ("02-katalog-api", "03-katalog-cache", "04-katalog-platform"):
+        use_published_motifs(pack_copy / step / "katalog.yaml")
+    return pack_copy
+
+
+def test_03_story_as_the_seed_tells_it(motifs: Path, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(motifs / "03-katalog-cache")
+    code, out, _ = run(capsys, "simulate")
+    assert code == 1
+    assert "  ✗ configmaps/my-cache-config not found (expected cycle 1 create)\n" in out
+    assert "  3/4 assertions passed, 1 failed\n  FAIL\n" in out
+    code, out, err = run(capsys, "push", ".")
+    assert code == 1
+    assert err.startswith("✗ Simulate gate failed — push blocked\n"
+                          "  Run 'ork simulate' to see the failures\n"
+                          "  Use --force to override (recorded in the artifact)\n")
+    assert "Running simulate gate (simulate.yaml)..." in out
+    code, out, err = run(capsys, "push", "--force", "--no-e2e", ".")
+    assert code == 0, err
+    assert out.splitlines()[:8] == [
+        "Pushing cache-operator:v1.0.0 (Katalog) to local/katalogs...",
+        "  ✓ katalog.yaml         valid", "  ✓ crd.yaml             valid",
+        f"  ✓ README.md            ({_kb(Path('README.md'))})",
+        f"  ✓ cr.yaml              ({Path('cr.yaml').stat().st_size} B)",
+        f"  ✓ simulate.yaml        ({Path('simulate.yaml').stat().st_size} B)",
+        "  ~ Simulate skipped", "  ~ E2E skipped"]
+    assert "\n✓ Pushed: oci://local/katalogs/cache-operator:v1.0.0\n  Digest: sha256:" in out
+    assert "  Simulate: ⊘ Skipped\n  E2E:      ⊘ Skipped\n" in out
+    code, out, _ = run(capsys, "inspect", "cache-operator:v1.0.0")
+    assert code == 0
+    assert "  Simulate:    ⊘ Skipped (pushed with --force or --no-simulate)\n" in out
+    assert "  E2E:         ⊘ Skipped (pushed with --force or --no-e2e)\n" in out
+    simulate = Path("simulate.yaml")
+    text = simulate.read_text()
+    simulate.write_text(text[:text.index("      - cycle: 1\n        verb: create\n"
+                                         "        resource: configmaps")])
+    code, out, err = run(capsys, "push", ".")
+    assert code == 0, err
+    code, out, _ = run(capsys, "inspect", "cache-operator:v1.0.0")
+    assert re.search(r"  Simulate:    ✓ Verified · 3 assertions · \d+ms · tested \d+s ago\n",
+                     out)
+
+
+def _kb(path: Path) -> str:
+    return f"{path.stat().st_size / 1024:.1f} KB"
+
+
+def test_inspect_shows_every_row(motifs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["push", str(motifs / "02-katalog-api")]) == 0
+    capsys.readouterr()
+    code, out, _ = run(capsys, "inspect", "webapp-operator:v1.0.0")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "webapp-operator:v1.0.0"
+    assert lines[1:4] == ["  Registry:    local/katalogs", "  Kind:        Katalog",
+                          lines[3]]
+    assert re.fullmatch(r"  Digest:      sha256:[0-9a-f]{12}\.\.\.", lines[3])
+    assert re.fullmatch(r"  Pushed:      \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(\d+s ago\)", lines[4])
+    for row in ("  Tags:        web, api", "  Author:      myorg", "  License:     Apache-2.0",
+                "  E2E:         - Not verified (no e2e.yaml in artifact)",
+                "  Report:      ✓ gate report attached (ork inspect webapp-operator:v1.0.0 "
+                "--report)", "  Files:", "To pull:", "  ork pull webapp-operator:v1.0.0",
+                "      - url: oci://local/katalogs/webapp-operator:v1.0.0"):
+        assert row in lines
+    assert any(re.fullmatch(r"  Runtime:     v\d+\.\d+\.\d+", line) for line in lines)
+    code, out, _ = run(capsys, "inspect", "webapp-operator:v1.0.0", "-o", "json")
+    data = json.loads(out)
+    assert (data["simulate"]["status"], data["simulate"]["assertions"]) == ("passed", 2)
+    assert data["e2e"] is None and data["kind"] == "Katalog"
+    assert [r["artifactType"] for r in data["referrers"]] == [
+        "application/vnd.orkestra.gate-report.v1+json"]
+    code, out, _ = run(capsys, "inspect", "webapp-operator:v1.0.0", "--report")
+    assert "✓ create deployments/my-webapp (cycle 1)" in out
+    code, out, _ = run(capsys, "inspect", "webapp-operator:v1.0.0", "--versions")
+    assert re.search(r"  v1\.0\.0\s+✓ Simulate · 2 assertions\s+- E2E\s+sha256:\S+\s+\d+s ago"
+                     r"  ← latest", out)
+
+
+def test_inspect_view_and_errors(motifs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "inspect", "web-service:v1.0.0", "--motif", "--view",
+                         "motif.yaml,nope.yaml")
+    assert code == 1
+    assert out.startswith("# ── motif.yaml ──\n# A Deployment")
+    assert err == '⚠ "nope.yaml" not in artifact (available: motif.yaml)\n'
+    code, _, err = run(capsys, "inspect", "web-service:v1.0.0")
+    assert code == 1
+    assert "oci://local/katalogs/web-service:v1.0.0 not found" in err
+    assert "hint: if this is a motif, re-run with --motif" in err
+    code, out, _ = run(capsys, "inspect", "web-service:v1.0.0", "-m")
+    assert "E2E:" not in out and "    - motif: oci://local/motifs/web-service:v1.0.0" in out
+    code, _, err = run(capsys, "inspect", "web-service@v1")
+    assert code == 1 and "use ':' not '@' for version tags" in err
+    code, _, err = run(capsys, "inspect", "web-service:v1.0.0", "-m", "--report")
+    assert code == 1 and "has no gate report attached" in err
+
+
+def test_patterns_table(motifs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "patterns", "--motifs")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[1:3] == ["Orkestra Motifs", "─" * 57]
+    assert lines[3].split() == ["NAME", "LATEST", "KIND", "SIM", "E2E", "TAGS", "DESCRIPTION"]
+    assert lines[4].startswith("   web-service         v1.0.0  Motif")
+    assert "3 patterns  ·  Updated " in out
+    code, out, _ = run(capsys, "patterns", "--tag", "POLICY")
+    assert "platform-admission" in out and "web-service " not in out
+    code, out, _ = run(capsys, "patterns", "-k")
+    assert "No patterns published in local/katalogs yet." in out
+    code, out, _ = run(capsys, "patterns", "-o", "json")
+    data = json.loads(out)
+    assert sorted(p["name"] for p in data["patterns"]) == ["data-store", "platform-admission",
+                                                          "web-service"]
+
+
+def test_patterns_marks_deprecated(pack_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    web = pack_copy / "01-motifs" / "web-service" / "motif.yaml"
+    web.write_text(web.read_text().replace("  version: v1.0.0\n", "  version: v1.0.0\n"
+                                           "  deprecation:\n    message: gone soon\n"))
+    code, out, _ = run(capsys, "push", str(web.parent))
+    assert code == 0 and "⚠  DEPRECATION WARNING\n  gone soon\n" in out
+    code, out, _ = run(capsys, "patterns")
+    assert any(line.startswith("⚠  web-service") for line in out.splitlines())
+    code, out, _ = run(capsys, "inspect", "web-service:v1.0.0", "-m")
+    assert out.startswith("⚠  This pattern is deprecated.\n  Note:        gone soon\n")
+
+
+def test_patterns_listing_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "patterns", "127.0.0.1:9/nothing")
+    assert code == 1
+    assert "registry listing failed: 127.0.0.1:9/nothing" in err
+    assert "cannot connect to 127.0.0.1:9" in err
+
+
+def test_pull_outputs(motifs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["push", str(motifs / "02-katalog-api")]) == 0
+    capsys.readouterr()
+    code, out, _ = run(capsys, "pull", "webapp-operator:v1.0.0")
+    assert code == 0
+    assert out.startswith("Pulling webapp-operator:v1.0.0\n"
+                          "  → oci://local/katalogs/webapp-operator:v1.0.0\n  ✓ Cached at ")
+    assert "Pulling motif dependencies...\n  ✓ oci://local/motifs/web-service:v1.0.0" in out
+    code, out, _ = run(capsys, "pull", "webapp-operator:v1.0.0", "-o", str(tmp_path / "local"))
+    assert out.startswith("  ✓ Already cached\n")
+    assert sorted(p.name for p in (tmp_path / "local").iterdir()) == [
+        "README.md", "cr.yaml", "crd.yaml", "katalog.yaml", "simulate.yaml"]
+    assert (tmp_path / "local" / "katalog.yaml").read_bytes() == \
+        (motifs / "02-katalog-api" / "katalog.yaml").read_bytes()
+    code, out, _ = run(capsys, "simulate", "-f", str(tmp_path / "local" / "simulate.yaml"))
+    assert code == 0 and "2/2 assertions passed" in out
+    code, out, _ = run(capsys, "pull", "web-service:v1.0.0", "-m")
+    assert "        image: \"\"   # required" in out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["pull"], "provide a reference (e.g. postgres:v14) or --file <katalog.yaml>"),
+    (["pull", "x:v1", "-f", "pyproject.toml"], "give a reference or --file, not both"),
+    (["pull", "--oci-layout", "./lay:v1"], "--oci-layout pulls need -o DIR"),
+    (["push"], "ork push takes [NAME:VERSION] DIR"),
+    (["push", "a", "b", "c"], "ork push takes [NAME:VERSION] DIR"),
+])
+def test_usage_errors(args: list[str], message: str, capsys: pytest.CaptureFixture[str],
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(Path(__file__).parents[2])
+    code, _, err = run(capsys, *args)
+    assert code == 2 and message in err
+
+
+def test_push_json(motifs: Path, capsys: pytest.CaptureFixture[str],
+                   registry: RegistryTarget) -> None:
+    for name in ("web-service",):
+        assert main(["push", str(motifs / "01-motifs" / name)]) == 0
+    use_published_motifs(motifs / "02-katalog-api" / "katalog.yaml")
+    capsys.readouterr()
+    code, out, _ = run(capsys, "push", str(motifs / "02-katalog-api"), "-o", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["ref"].endswith("/katalogs/webapp-operator:v1.0.0")
+    assert (data["simulate"]["status"], data["e2e"]) == ("passed", None)
+    assert data["files"][0]["name"] == "katalog.yaml"
+    code, out, _ = run(capsys, "inspect", "webapp-operator:v1.0.0", "-o", "json")
+    assert json.loads(out)["digest"] == data["digest"]
