@@ -67,3 +67,15 @@ def format_duration(seconds: float) -> str:
     if hours < 48:
         return f"{hours}h{minutes}m" if minutes else f"{hours}h"
     return f"{hours // 24}d"
+
+
+def format_size(size: int) -> str:
+    """Base-1024 sizes as the original tool prints them: ``512 B``, ``1.4 KB``, ``11.2 KB``."""
+    if size < 1024:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("KB", "MB", "GB"):
+        value /= 1024
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+    return f"{value:.1f} TB"

@@ -20,12 +20,12 @@ from orkestra.cli.refs import (
     registry_hints,
 )
 from orkestra.errors import OrkError
-from orkestra.gates.push import REPORT_TYPE, human_size
-from orkestra.registry.artifact import GateRecord
+from orkestra.registry.artifact import REPORT_TYPE, GateRecord
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.info import PatternInfo
 from orkestra.registry.oci import Descriptor, Manifest
 from orkestra.registry.refs import Reference
+from orkestra.units import format_size
 
 
 @click.command("inspect")
@@ -76,7 +76,7 @@ def _print(info: PatternInfo, attached: list[Descriptor], shown_ref: str) -> Non
             ("Digest", info.digest[:19] + "..."),
             ("Pushed", f"{info.created:%Y-%m-%dT%H:%M:%SZ} ({ago(info.created)})"
              if info.created else "unknown"),
-            ("Size", human_size(info.manifest_size))]
+            ("Size", format_size(info.manifest_size))]
     _rows(rows)
     out()
     described = textwrap.wrap(meta.description, 55) or [""]
@@ -106,7 +106,7 @@ def _print(info: PatternInfo, attached: list[Descriptor], shown_ref: str) -> Non
     out()
     out("  Files:")
     for layer in info.files:
-        out(f"    {layer.title:<30} {human_size(layer.size)}")
+        out(f"    {layer.title:<30} {format_size(layer.size)}")
     out()
     pull = f"{'ork pull ' if not info.ref.layout else 'ork pull --oci-layout '}{shown_ref}"
     out("To pull:")

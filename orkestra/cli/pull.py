@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
+import yaml
 
 from orkestra.cli.files import shown
 from orkestra.cli.output import Spinner, err, out, style
@@ -17,16 +19,14 @@ from orkestra.cli.refs import (
     registry_hints,
     require_out_for_layout,
 )
-from orkestra.compose import MotifResolver
-from orkestra.compose.load import compose_file
-from orkestra.errors import UsageError
-from orkestra.gates.push import human_size
+from orkestra.errors import OrkError, UsageError
 from orkestra.model.errors import PatternError
-from orkestra.model.loader import load_document
+from orkestra.model.imports import motif_imports
+from orkestra.model.source import LOADER
 from orkestra.registry.cache import MANIFEST_FILE
 from orkestra.registry.client import Pulled, RegistryClient, write_files
 from orkestra.registry.refs import Reference
-from orkestra.registry.sources import RegistrySource
+from orkestra.units import format_size
 
 _WITH_SHOWN = 2
 
@@ -101,7 +101,7 @@ def _suggest(pulled: Pulled) -> None:
     out()
     out("  Files:")
     for path in _files(directory):
-        out(f"    {path.name:<30} {human_size(path.stat().st_size)}")
+        out(f"    {path.name:<30} {format_size(path.stat().st_size)}")
     primary = directory / ("katalog.yaml" if info.kind == "Katalog" else "motif.yaml")
     out()
     out("Validate the pattern:")
@@ -125,46 +125,54 @@ def _suggest(pulled: Pulled) -> None:
 
 
 def _motif_inputs(path: Path) -> None:
-    try:
-        inputs = load_document(path, kinds=("Motif",), checks=False).data.get("inputs") or []
-    except PatternError:
-        return
-    if not inputs:
+    inputs = _yaml(path).get("inputs") or []
+    if not isinstance(inputs, list) or not inputs:
         return
     out("      with:")
     for spec in inputs[:_WITH_SHOWN]:
         note = "# required" if spec.get("required") else \
             f"# defaults to: {spec.get('default', '')!s}"
-        out(f"        {spec['name']}: \"\"   {note}")
+        out(f"        {spec.get('name')}: \"\"   {note}")
     if len(inputs) > _WITH_SHOWN:
         more = len(inputs) - _WITH_SHOWN
         out(f"        # ...and {more} more input{'s' if more != 1 else ''}")
 
 
+def _yaml(path: Path) -> dict[str, Any]:
+    """A pulled file's first document, for the hints (validation happens on use)."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=LOADER)
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def _pull_dependencies(client: RegistryClient, pulled: Pulled, refresh: bool) -> int:
     """Pull the motifs a katalog imports; a failure here only warns (retried on use)."""
-    source = RegistrySource(client, refresh=refresh)
-    katalog = pulled.directory / "katalog.yaml"
-    problems = []
-    try:
-        compose_file(katalog, f"{pulled.info.ref}/katalog.yaml",
-                     motifs=MotifResolver(registry=source))
-    except PatternError as exc:
-        problems = [p for p in exc.problems if "cannot resolve motif" in p.message]
-    if not source.located and not problems:
+    imports = [imp for imp in motif_imports(_yaml(pulled.directory / "katalog.yaml"))
+               if imp.is_registry]
+    if not imports:
         return 0
     out()
     out("Pulling motif dependencies...")
-    for located in source.located.values():
-        out(style("  ✓", "green") + f" {located.ref}")
-    for problem in problems:
-        err(style("  ⚠", "yellow", sys.stderr) + f" {problem.message} (pull failed — will "
-                                                 "retry on next use)")
+    for imp in imports:
+        try:
+            ref = client.resolve_import(imp.ref, "Motif", imp.version)
+            client.pull(ref, refresh=refresh)
+        except OrkError:
+            err(style("  ⚠", "yellow", sys.stderr) + f" {imp.ref} (pull failed — will retry "
+                                                     "on next use)")
+            continue
+        out(style("  ✓", "green") + f" {ref}")
     return 0
 
 
 def _pull_imports(client: RegistryClient, file: Path, refresh: bool) -> int:
     """``-f``: compose the file while pulling every registry import it reaches."""
+    from orkestra.compose import MotifResolver
+    from orkestra.compose.load import compose_file
+    from orkestra.registry.sources import RegistrySource
+
     out(f"Pulling the registry imports of {shown(file)}")
     source = RegistrySource(client, refresh=refresh,
                             on_pull=lambda ref: out(f"  ↓ {ref}"))

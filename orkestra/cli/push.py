@@ -27,10 +27,10 @@ from orkestra.gates.push import (
     Started,
     Uploading,
     Warned,
-    human_size,
     publish,
 )
 from orkestra.registry.client import RegistryClient
+from orkestra.units import format_size
 
 
 class _Printer:
@@ -44,7 +44,7 @@ class _Printer:
         if isinstance(event, Warned):
             err(style("Warning:", "yellow", sys.stderr) + f" {event.text}")
         elif isinstance(event, Uploading):
-            self.spinner.update(f"Uploading {event.name} ({human_size(event.size)})")
+            self.spinner.update(f"Uploading {event.name} ({format_size(event.size)})")
         elif not self.quiet:
             for line in self.lines(event):
                 out(line)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem, YamlPath, did_you_mean
+from orkestra.model.imports import MotifImport
 from orkestra.model.loader import load_document
 from orkestra.template import Renderer, TemplateError
 
@@ -65,10 +66,11 @@ class MotifResolver:
 
     def load(self, ref: str, importer: Document, path: YamlPath, *, version: str = "",
              oci: bool = False) -> Document:
-        if oci or is_registry_ref(ref):
+        imp = MotifImport(path, ref, version, oci)
+        if imp.is_registry:
             located = self.locate(ref, "Motif", importer, path, version)
             return self._load(located.file("motif.yaml"), f"{located.ref}/motif.yaml")
-        if is_git_ref(ref):
+        if imp.is_git:
             raise PatternError([importer.problem(
                 path, f'cannot resolve motif "{ref}": Git motif imports are not supported',
                 hint="publish the motif with `ork push` and import its oci:// reference, "
@@ -98,25 +100,6 @@ class MotifResolver:
             raise PatternError([importer.problem(
                 path, f'cannot resolve {kind.lower()} "{ref}": {exc.message}',
                 hint=exc.hint)]) from None
-
-
-def is_git_ref(ref: str) -> bool:
-    return ref.startswith(("https://", "http://", "git@"))
-
-
-def is_registry_ref(ref: str) -> bool:
-    """Whether an import names a registry artifact (``oci://…``, ``host/repo:tag``,
-    ``name@v1``, ``name:v1``) rather than a file or a Git location."""
-    if ref.startswith("oci://"):
-        return True
-    if is_git_ref(ref) or ref.startswith(("./", "../", "/", "~")) or \
-            ref.endswith((".yaml", ".yml")):
-        return False
-    return "@" in ref or ":" in ref or "/" in ref
-
-
-def is_local_ref(ref: str) -> bool:
-    return not is_registry_ref(ref) and not is_git_ref(ref)
 
 
 def _display(path: Path) -> str:

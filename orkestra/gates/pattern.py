@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from orkestra.compose.motifs import is_local_ref
 from orkestra.errors import OrkError, UsageError
 from orkestra.model.document import Document
-from orkestra.model.errors import format_path
+from orkestra.model.imports import motif_imports
+from orkestra.model.source import LOADER
 from orkestra.registry.artifact import PRIMARY_FILES
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.refs import Reference, tag_of
@@ -45,7 +44,7 @@ def detect_pattern(directory: Path, kind: str | None = None) -> PatternDir:
 
 def _declared_kind(path: Path) -> str:
     try:
-        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+        for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=LOADER):
             return str(doc.get("kind", "")) if isinstance(doc, dict) else ""
     except (yaml.YAMLError, UnicodeDecodeError):
         return PRIMARY_FILES.get(path.name, "")
@@ -86,17 +85,7 @@ def push_target(ref_text: str | None, doc: Document, kind: str, client: Registry
 
 def local_imports(doc: Document) -> list[tuple[str, str]]:
     """(YAML path, reference) of every motif import that names a local file."""
-    found = []
-    spec = doc.data.get("spec") or {}
-    places: list[tuple[tuple[str | int, ...], Any]] = [(("spec", "imports"), spec.get("imports"))]
-    places += [(("spec", "crds", name, "imports"), (entry or {}).get("imports"))
-               for name, entry in (spec.get("crds") or {}).items()]
-    for path, imports in places:
-        for i, imp in enumerate(imports or []):
-            ref = imp.get("motif", "") if isinstance(imp, dict) else ""
-            if ref and not imp.get("oci") and is_local_ref(ref):
-                found.append((format_path(path + (i,)), ref))
-    return found
+    return [(imp.where, imp.ref) for imp in motif_imports(doc.data) if imp.is_local]
 
 
 class PushBlockedError(OrkError):
@@ -122,7 +111,7 @@ class PushBlockedError(OrkError):
 def check_crd_file(path: Path) -> None:
     """``crd.yaml`` must be a CustomResourceDefinition with a group and a kind."""
     try:
-        doc = next(iter(yaml.safe_load_all(path.read_text(encoding="utf-8"))), None)
+        doc = next(iter(yaml.load_all(path.read_text(encoding="utf-8"), Loader=LOADER)), None)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise OrkError(f"crd.yaml: not valid YAML ({exc})") from None
     if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
@@ -137,7 +126,7 @@ def check_crd_file(path: Path) -> None:
 
 def with_version(text: str, version: str) -> str:
     """``text`` with ``metadata.version`` set to ``version``; comments and layout are kept."""
-    root = yaml.compose(text)
+    root = yaml.compose(text, Loader=LOADER)
     if not isinstance(root, yaml.MappingNode):
         raise OrkError("cannot update metadata.version: the file is not a mapping")
     metadata = _value(root, "metadata")

@@ -40,6 +40,8 @@ from orkestra.model.document import Document
 from orkestra.model.loader import load_document
 from orkestra.registry.artifact import (
     OPTIONAL_FILES,
+    REPORT_FILE,
+    REPORT_TYPE,
     GateRecord,
     Metadata,
     PatternArtifact,
@@ -56,10 +58,8 @@ from orkestra.registry.sources import RegistrySource
 from orkestra.simulate.gate import Outcome, run_plans
 from orkestra.simulate.plan import load_plans
 from orkestra.simulate.report import run_json
-from orkestra.units import format_duration
+from orkestra.units import format_duration, format_size
 
-REPORT_TYPE = "application/vnd.orkestra.gate-report.v1+json"
-REPORT_FILE = "gate-report.json"
 _RUNNERS = (("GITHUB_ACTIONS", "github-actions"), ("GITLAB_CI", "gitlab-ci"),
             ("CIRCLECI", "circleci"), ("JENKINS_URL", "jenkins"), ("BUILDKITE", "buildkite"),
             ("DRONE", "drone"), ("CI", "ci"))
@@ -249,7 +249,7 @@ def _check_files(pattern: PatternDir, emit: Emit) -> None:
         if path.name in ("simulate.yaml", "e2e.yaml"):
             load_document(path, kinds=("Simulate",) if path.name == "simulate.yaml"
                           else ("E2E",), display=path.name)
-        emit(FileChecked(path.name, f"({human_size(path.stat().st_size)})"))
+        emit(FileChecked(path.name, f"({format_size(path.stat().st_size)})"))
 
 
 def _file_order(pattern: PatternDir, path: Path) -> int:
@@ -385,15 +385,3 @@ def _also_push_motif(directory: Path, version: str, name: str, options: PushOpti
 
 def _now() -> str:
     return rfc3339(datetime.datetime.now(datetime.UTC))
-
-
-def human_size(size: int) -> str:
-    """Base-1024 sizes as the original prints them: ``512 B``, ``1.4 KB``, ``11.2 KB``."""
-    if size < 1024:
-        return f"{size} B"
-    value = float(size)
-    for unit in ("KB", "MB", "GB"):
-        value /= 1024
-        if value < 1024:
-            return f"{value:.1f} {unit}"
-    return f"{value:.1f} TB"

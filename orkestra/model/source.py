@@ -17,9 +17,9 @@ import yaml
 from orkestra.model.errors import PatternError, Problem, YamlPath
 
 try:
-    _Loader: type = yaml.CSafeLoader
+    LOADER: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML without libyaml
-    _Loader = yaml.SafeLoader
+    LOADER = yaml.SafeLoader
 
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _STRING_TAGS = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary",
@@ -138,7 +138,7 @@ def parse_documents(text: str, path: str) -> list[SourceDoc]:
     docs: list[SourceDoc] = []
     problems: list[Problem] = []
     try:
-        nodes = list(yaml.compose_all(text, Loader=_Loader))
+        nodes = list(yaml.compose_all(text, Loader=LOADER))
     except yaml.YAMLError as exc:
         raise PatternError([_yaml_problem(path, exc)]) from None
     for index, node in enumerate(nodes):

@@ -50,6 +50,10 @@ LAYER_TYPES = {
 }
 DEFAULT_LAYER_TYPE = "application/octet-stream"
 
+REPORT_TYPE = "application/vnd.orkestra.gate-report.v1+json"
+"""The artifact type of the gate report ``ork push`` attaches as a referrer."""
+REPORT_FILE = "gate-report.json"
+
 # Annotation keys (the original tool's, so its artifacts and ours read the same).
 CREATED = "org.opencontainers.image.created"
 OCI_TITLE = "org.opencontainers.image.title"

@@ -1,7 +1,7 @@
 """Any OCI Distribution registry over HTTP(S), on httpx.
 
 Why httpx rather than oras-py (reference dependency-trials §2): the API needed is small
-(blob HEAD/POST/PATCH/PUT/GET, manifest PUT/GET, tag listing, referrers) while oras-py's
+(blob POST/PATCH/PUT/GET, manifest PUT/GET, tag listing, referrers) while oras-py's
 quirks land exactly where this project must be strict: its token backend mistakes a Basic
 realm for a token URL, a Basic registry without credentials fails with an AttributeError
 instead of a 401, ``artifactType`` needs a hand-built manifest anyway, and its ``login``
@@ -12,10 +12,11 @@ Behaviour: loopback registries (``localhost``, ``127.0.0.1``, ``[::1]``) are spo
 plain HTTP, others over HTTPS (``insecure`` skips certificate checks and falls back to plain
 HTTP). Idempotent calls are retried with exponential backoff on 429, 5xx and broken
 connections, honouring ``Retry-After``; an upload is retried from the start (content
-addressing makes that safe). Small blobs go up in one request where the registry supports
-it (``POST …?digest=``), else ``POST`` + ``PUT``; large ones are checked with ``HEAD`` first
-and sent in chunks. Every byte downloaded is counted against a size limit and verified
-against its digest before it is returned.
+addressing makes that safe). A blob upload starts with a ``POST`` that asks to mount the
+blob from the same repository, which a registry that already has it answers with ``201``
+(one request, nothing sent); otherwise the blob goes up monolithically in one ``PUT`` (two
+requests per new blob), or in ``PATCH`` chunks when it is large. Every byte downloaded is
+counted against a size limit and verified against its digest before it is returned.
 """
 
 from __future__ import annotations
@@ -69,10 +70,9 @@ class RemoteBackend:
         self.requests = 0
         self.tag_page_size = 1000
         self._insecure = insecure
-        self._single_post: bool | None = None
         self._client = httpx.Client(
             base_url=f"{'http' if plain_http else 'https'}://{host}",
-            auth=RegistryAuth(host, credentials), verify=not insecure,
+            auth=RegistryAuth(host, credentials), verify=not (insecure or plain_http),
             timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True,
             headers={"User-Agent": f"ork/{__version__}"},
             event_hooks={"request": [self._count]})
@@ -148,45 +148,25 @@ class RemoteBackend:
         self._retrying(lambda: self._upload(repository, descriptor, data))
 
     def _upload(self, repository: str, descriptor: Descriptor, data: bytes) -> None:
+        """POST asking to mount the blob from this repository (201: it is already there),
+        else upload into the session the POST opened: one PUT, or PATCH chunks then PUT."""
         what = f"upload {descriptor.digest[:19]} to {repository}"
-        uploads = self._url(f"/v2/{repository}/blobs/uploads/")
-        if len(data) > self.monolithic_limit:
-            if self._has_blob(repository, descriptor):
-                return
-            self._upload_chunked(uploads, descriptor, data, what)
+        response = self._attempt("POST", self._url(f"/v2/{repository}/blobs/uploads/"), what,
+                                 params={"mount": descriptor.digest, "from": repository},
+                                 headers={"Content-Length": "0"})
+        if response.status_code == 201:
             return
-        if self._single_post is not False:
-            response = self._attempt("POST", uploads, what, params={"digest": descriptor.digest},
-                                     content=data, headers=_OCTET)
-            if response.status_code == 201:
-                self._single_post = True
-                return
-            self._single_post = False
-        else:
-            response = self._attempt("POST", uploads, what, headers={"Content-Length": "0"})
         location = _location(response, what)
+        if len(data) > self.monolithic_limit:
+            for start in range(0, len(data), self.chunk_size):
+                chunk = data[start:start + self.chunk_size]
+                headers = {**_OCTET, "Content-Range": f"{start}-{start + len(chunk) - 1}"}
+                response = self._attempt("PATCH", location, what, content=chunk,
+                                         headers=headers)
+                location = _location(response, what)
+            data = b""
         self._attempt("PUT", _with_digest(location, descriptor.digest), what, content=data,
                       headers=_OCTET)
-
-    def _upload_chunked(self, uploads: str, descriptor: Descriptor, data: bytes,
-                        what: str) -> None:
-        response = self._attempt("POST", uploads, what, headers={"Content-Length": "0"})
-        location = _location(response, what)
-        for start in range(0, len(data), self.chunk_size):
-            chunk = data[start:start + self.chunk_size]
-            headers = {**_OCTET, "Content-Range": f"{start}-{start + len(chunk) - 1}"}
-            response = self._attempt("PATCH", location, what, content=chunk, headers=headers)
-            location = _location(response, what)
-        self._attempt("PUT", _with_digest(location, descriptor.digest), what,
-                      headers={"Content-Length": "0"})
-
-    def _has_blob(self, repository: str, descriptor: Descriptor) -> bool:
-        try:
-            self._request("HEAD", self._url(f"/v2/{repository}/blobs/{descriptor.digest}"),
-                          f"check blob {descriptor.digest[:19]}")
-        except NotFoundError:
-            return False
-        return True
 
     def fetch_blob(self, repository: str, descriptor: Descriptor) -> bytes:
         what = f"blob {descriptor.digest} of {repository}"

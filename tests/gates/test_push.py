@@ -11,7 +11,6 @@ import pytest
 from orkestra.errors import OrkError, UsageError
 from orkestra.gates.pattern import PushBlockedError, check_crd_file, with_version
 from orkestra.gates.push import (
-    REPORT_TYPE,
     Deprecated,
     Event,
     GateFailedError,
@@ -26,7 +25,7 @@ from orkestra.gates.push import (
     publish,
 )
 from orkestra.model.errors import PatternError
-from orkestra.registry.artifact import GateRecord
+from orkestra.registry.artifact import REPORT_TYPE, GateRecord
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.errors import NotFoundError
 from tests.conftest import RegistryTarget, use_published_motifs

@@ -1,0 +1,60 @@
+"""Where a pattern document imports motifs, and how each import names its motif.
+
+A pure scan of the data (no loading, no network): ``ork push`` uses it to refuse local
+imports, ``ork pull`` to fetch a katalog's motifs without composing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from orkestra.model.errors import YamlPath, format_path
+
+
+@dataclass(frozen=True)
+class MotifImport:
+    path: YamlPath
+    ref: str
+    version: str = ""
+    oci: bool = False
+
+    @property
+    def where(self) -> str:
+        return format_path(self.path)
+
+    @property
+    def is_git(self) -> bool:
+        return self.ref.startswith(("https://", "http://", "git@"))
+
+    @property
+    def is_registry(self) -> bool:
+        """``oci://…``, ``host/repo:tag``, ``name@v1``, ``name:v1`` (or ``oci: true``)."""
+        if self.oci or self.ref.startswith("oci://"):
+            return True
+        if self.is_git or self.ref.startswith(("./", "../", "/", "~")) or \
+                self.ref.endswith((".yaml", ".yml")):
+            return False
+        return "@" in self.ref or ":" in self.ref or "/" in self.ref
+
+    @property
+    def is_local(self) -> bool:
+        return not self.is_registry and not self.is_git
+
+
+def motif_imports(data: dict[str, Any]) -> list[MotifImport]:
+    """Katalog-wide (``spec.imports``) and per-CRD (``spec.crds.<n>.imports``) imports."""
+    spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+    assert isinstance(spec, dict)
+    places: list[tuple[YamlPath, Any]] = [(("spec", "imports"), spec.get("imports"))]
+    crds = spec.get("crds")
+    if isinstance(crds, dict):
+        places += [(("spec", "crds", name, "imports"), (entry or {}).get("imports"))
+                   for name, entry in crds.items() if isinstance(entry, dict) or entry is None]
+    found = []
+    for path, imports in places:
+        for i, imp in enumerate(imports if isinstance(imports, list) else []):
+            if isinstance(imp, dict) and isinstance(imp.get("motif"), str) and imp["motif"]:
+                found.append(MotifImport(path + (i,), imp["motif"], str(imp.get("version") or ""),
+                                         bool(imp.get("oci"))))
+    return found
