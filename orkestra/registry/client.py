@@ -105,7 +105,8 @@ class RegistryClient:
 
         host, env = ref.host, self.env
         return RemoteBackend(host, lambda: find_credentials(host, env),
-                             plain_http=ref.is_loopback, insecure=self.insecure,
+                             plain_http=ref.is_loopback and not self.insecure,
+                             insecure=self.insecure,
                              retry=self.retry)
 
     def request_count(self) -> int:

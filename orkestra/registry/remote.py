@@ -9,8 +9,8 @@ writes to the docker config as a side effect. httpx gives connection reuse, time
 auth-flow hook for the challenge dance, and redirects that drop credentials across origins.
 
 Behaviour: loopback registries (``localhost``, ``127.0.0.1``, ``[::1]``) are spoken to over
-plain HTTP, others over HTTPS (``insecure`` skips certificate checks and falls back to plain
-HTTP). Idempotent calls are retried with exponential backoff on 429, 5xx and broken
+plain HTTP, others over HTTPS; ``insecure`` (``--insecure``) means HTTPS without certificate
+checks, falling back to plain HTTP when the server does not speak TLS, for any host. Idempotent calls are retried with exponential backoff on 429, 5xx and broken
 connections, honouring ``Retry-After``; an upload is retried from the start (content
 addressing makes that safe). A blob upload starts with a ``POST`` that asks to mount the
 blob from the same repository, which a registry that already has it answers with ``201``
@@ -116,11 +116,15 @@ class RemoteBackend:
 
     def _transport_error(self, exc: httpx.TransportError, what: str) -> TransientError:
         if isinstance(exc, httpx.ConnectError):
-            if self._insecure and self._client.base_url.scheme == "https" and "SSL" in str(exc):
+            tls = "SSL" in str(exc)
+            if tls and self._insecure and self._client.base_url.scheme == "https":
                 self._client.base_url = httpx.URL(f"http://{self.host}")
                 return TransientError(f"{what}: {self.host} does not speak TLS")
-            return TransientError(f"{what}: cannot connect to {self.host} ({exc})",
-                                  hint="check the registry address and that it is running")
+            return TransientError(
+                f"{what}: cannot connect to {self.host} ({exc})",
+                hint="--insecure skips certificate checks and allows plain HTTP, for a "
+                     "registry you trust" if tls else
+                     "check the registry address and that it is running")
         return TransientError(f"{what}: connection to {self.host} broke off "
                               f"({type(exc).__name__})")
 

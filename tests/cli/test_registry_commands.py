@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from orkestra.cli import main
+from orkestra.registry.client import RegistryClient
 from tests.conftest import RegistryTarget, use_published_motifs
 
 
@@ -20,13 +21,25 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def motifs(pack_copy: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+def motifs(pack_copy: Path, capsys: pytest.CaptureFixture[str],
+           registry: RegistryTarget) -> Path:
+    """The three motifs pushed (to each registry in turn) and the katalogs switched to
+    their references."""
     for name in ("web-service", "data-store", "platform-admission"):
         assert main(["push", str(pack_copy / "01-motifs" / name)]) == 0
     capsys.readouterr()
     for step in ("02-katalog-api", "03-katalog-cache", "04-katalog-platform"):
         use_published_motifs(pack_copy / step / "katalog.yaml")
     return pack_copy
+
+
+def katalogs() -> str:
+    """Where katalogs go in the current environment (``local/katalogs`` by default)."""
+    return RegistryClient().bases.katalogs
+
+
+def motif_base() -> str:
+    return RegistryClient().bases.motifs
 
 
 def test_03_story_as_the_seed_tells_it(motifs: Path, capsys: pytest.CaptureFixture[str],
@@ -45,13 +58,13 @@ def test_03_story_as_the_seed_tells_it(motifs: Path, capsys: pytest.CaptureFixtu
     code, out, err = run(capsys, "push", "--force", "--no-e2e", ".")
     assert code == 0, err
     assert out.splitlines()[:8] == [
-        "Pushing cache-operator:v1.0.0 (Katalog) to local/katalogs...",
+        f"Pushing cache-operator:v1.0.0 (Katalog) to {katalogs()}...",
         "  ✓ katalog.yaml         valid", "  ✓ crd.yaml             valid",
         f"  ✓ README.md            ({_kb(Path('README.md'))})",
         f"  ✓ cr.yaml              ({Path('cr.yaml').stat().st_size} B)",
         f"  ✓ simulate.yaml        ({Path('simulate.yaml').stat().st_size} B)",
         "  ~ Simulate skipped", "  ~ E2E skipped"]
-    assert "\n✓ Pushed: oci://local/katalogs/cache-operator:v1.0.0\n  Digest: sha256:" in out
+    assert f"\n✓ Pushed: oci://{katalogs()}/cache-operator:v1.0.0\n  Digest: sha256:" in out
     assert "  Simulate: ⊘ Skipped\n  E2E:      ⊘ Skipped\n" in out
     code, out, _ = run(capsys, "inspect", "cache-operator:v1.0.0")
     assert code == 0
@@ -79,15 +92,14 @@ def test_inspect_shows_every_row(motifs: Path, capsys: pytest.CaptureFixture[str
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "webapp-operator:v1.0.0"
-    assert lines[1:4] == ["  Registry:    local/katalogs", "  Kind:        Katalog",
-                          lines[3]]
+    assert lines[1:3] == [f"  Registry:    {katalogs()}", "  Kind:        Katalog"]
     assert re.fullmatch(r"  Digest:      sha256:[0-9a-f]{12}\.\.\.", lines[3])
     assert re.fullmatch(r"  Pushed:      \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(\d+s ago\)", lines[4])
     for row in ("  Tags:        web, api", "  Author:      myorg", "  License:     Apache-2.0",
                 "  E2E:         - Not verified (no e2e.yaml in artifact)",
                 "  Report:      ✓ gate report attached (ork inspect webapp-operator:v1.0.0 "
                 "--report)", "  Files:", "To pull:", "  ork pull webapp-operator:v1.0.0",
-                "      - url: oci://local/katalogs/webapp-operator:v1.0.0"):
+                f"      - url: oci://{katalogs()}/webapp-operator:v1.0.0"):
         assert row in lines
     assert any(re.fullmatch(r"  Runtime:     v\d+\.\d+\.\d+", line) for line in lines)
     code, out, _ = run(capsys, "inspect", "webapp-operator:v1.0.0", "-o", "json")
@@ -111,10 +123,10 @@ def test_inspect_view_and_errors(motifs: Path, capsys: pytest.CaptureFixture[str
     assert err == '⚠ "nope.yaml" not in artifact (available: motif.yaml)\n'
     code, _, err = run(capsys, "inspect", "web-service:v1.0.0")
     assert code == 1
-    assert "oci://local/katalogs/web-service:v1.0.0 not found" in err
+    assert f"oci://{katalogs()}/web-service:v1.0.0 not found" in err
     assert "hint: if this is a motif, re-run with --motif" in err
     code, out, _ = run(capsys, "inspect", "web-service:v1.0.0", "-m")
-    assert "E2E:" not in out and "    - motif: oci://local/motifs/web-service:v1.0.0" in out
+    assert "E2E:" not in out and f"    - motif: oci://{motif_base()}/web-service:v1.0.0" in out
     code, _, err = run(capsys, "inspect", "web-service@v1")
     assert code == 1 and "use ':' not '@' for version tags" in err
     code, _, err = run(capsys, "inspect", "web-service:v1.0.0", "-m", "--report")
@@ -132,7 +144,7 @@ def test_patterns_table(motifs: Path, capsys: pytest.CaptureFixture[str]) -> Non
     code, out, _ = run(capsys, "patterns", "--tag", "POLICY")
     assert "platform-admission" in out and "web-service " not in out
     code, out, _ = run(capsys, "patterns", "-k")
-    assert "No patterns published in local/katalogs yet." in out
+    assert f"No patterns published in {katalogs()} yet." in out
     code, out, _ = run(capsys, "patterns", "-o", "json")
     data = json.loads(out)
     assert sorted(p["name"] for p in data["patterns"]) == ["data-store", "platform-admission",
@@ -164,8 +176,8 @@ def test_pull_outputs(motifs: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     code, out, _ = run(capsys, "pull", "webapp-operator:v1.0.0")
     assert code == 0
     assert out.startswith("Pulling webapp-operator:v1.0.0\n"
-                          "  → oci://local/katalogs/webapp-operator:v1.0.0\n  ✓ Cached at ")
-    assert "Pulling motif dependencies...\n  ✓ oci://local/motifs/web-service:v1.0.0" in out
+                          f"  → oci://{katalogs()}/webapp-operator:v1.0.0\n  ✓ Cached at ")
+    assert f"Pulling motif dependencies...\n  ✓ oci://{motif_base()}/web-service:v1.0.0" in out
     code, out, _ = run(capsys, "pull", "webapp-operator:v1.0.0", "-o", str(tmp_path / "local"))
     assert out.startswith("  ✓ Already cached\n")
     assert sorted(p.name for p in (tmp_path / "local").iterdir()) == [
@@ -192,12 +204,7 @@ def test_usage_errors(args: list[str], message: str, capsys: pytest.CaptureFixtu
     assert code == 2 and message in err
 
 
-def test_push_json(motifs: Path, capsys: pytest.CaptureFixture[str],
-                   registry: RegistryTarget) -> None:
-    for name in ("web-service",):
-        assert main(["push", str(motifs / "01-motifs" / name)]) == 0
-    use_published_motifs(motifs / "02-katalog-api" / "katalog.yaml")
-    capsys.readouterr()
+def test_push_json(motifs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "push", str(motifs / "02-katalog-api"), "-o", "json")
     assert code == 0
     data = json.loads(out)

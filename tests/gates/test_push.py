@@ -91,6 +91,8 @@ def test_with_version_inserts_and_replaces() -> None:
                                         '\n  version: "v2"\n  tags: [a]\nspec: {}\n')
     text = "metadata:\n    version: 'v1'   # keep me\n    name: x\n"
     assert with_version(text, "v3") == 'metadata:\n    version: "v3"   # keep me\n    name: x\n'
+    text = "# café ✓\nmetadata:\n  name: naïve\n  version: v1 # ✓ kept\n"
+    assert with_version(text, "v2") == text.replace("version: v1", 'version: "v2"')
     with pytest.raises(OrkError, match="no metadata block"):
         with_version("kind: Motif\n", "v1")
 

@@ -14,6 +14,7 @@ import base64
 import datetime
 import http.client
 import http.server
+import ipaddress
 import json
 import re
 import shutil
@@ -50,12 +51,13 @@ def free_port() -> int:
 class DistributionRegistry:
     """One ``docker-registry serve`` process."""
 
-    def __init__(self, root: Path, *, auth: str = "none") -> None:
+    def __init__(self, root: Path, *, auth: str = "none", tls: bool = False) -> None:
         if not Path(BINARY).exists():
             raise RuntimeError(f"{BINARY} is missing: `make test` installs the Debian package "
                                "docker-registry")
         self.root = root
         self.auth = auth
+        self.tls = tls
         self.port = free_port()
         self.token_server: TokenServer | None = None
         self.process: subprocess.Popen[bytes] | None = None
@@ -74,7 +76,10 @@ class DistributionRegistry:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1)
+                if self.tls:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                else:
+                    urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1)
                 return self
             except urllib.error.HTTPError:
                 return self  # 401: up, and asking for credentials
@@ -91,6 +96,9 @@ class DistributionRegistry:
                         "delete": {"enabled": True}},
             "http": {"addr": self.host, "secret": "ork-tests"},
         }
+        if self.tls:
+            cert, key = self_signed(self.root)
+            config["http"]["tls"] = {"certificate": str(cert), "key": str(key)}
         if self.auth == "basic":
             htpasswd = self.root / "htpasswd"
             line = subprocess.run(["htpasswd", "-Bbn", USER, PASSWORD], check=True,
@@ -111,6 +119,26 @@ class DistributionRegistry:
         if self.token_server is not None:
             self.token_server.stop()
         shutil.rmtree(self.root / "data", ignore_errors=True)
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that nothing trusts."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "tls.crt", directory / "tls.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
 
 
 class TokenServer:
@@ -226,8 +254,9 @@ class Fault:
 class FaultProxy:
     """A pass-through HTTP proxy to a registry that injects the faults it is given."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, address: str = "127.0.0.1") -> None:
         self.upstream = upstream
+        self.address = address
         self.port = free_port()
         self.faults: list[Fault] = []
         self.log: list[str] = []
@@ -283,11 +312,11 @@ class FaultProxy:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = _QuietServer(("127.0.0.1", self.port), Handler)
+        self.httpd = _QuietServer((address, self.port), Handler)
 
     @property
     def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.address}:{self.port}"
 
     def start(self) -> FaultProxy:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
@@ -320,8 +349,8 @@ class FaultProxy:
             connection.close()
 
 
-def serve(root: Path, auth: str = "none") -> Iterator[DistributionRegistry]:
-    registry = DistributionRegistry(root, auth=auth).start()
+def serve(root: Path, auth: str = "none", tls: bool = False) -> Iterator[DistributionRegistry]:
+    registry = DistributionRegistry(root, auth=auth, tls=tls).start()
     try:
         yield registry
     finally:

@@ -14,6 +14,7 @@ import pytest
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.errors import (
     IntegrityError,
+    RegistryError,
     TooLargeError,
     TransientError,
     UnauthorizedError,
@@ -22,7 +23,14 @@ from orkestra.registry.oci import EMPTY_JSON, TITLE, Descriptor, Manifest
 from orkestra.registry.refs import Reference, layout_reference
 from orkestra.registry.remote import RemoteBackend
 from orkestra.registry.retry import RetryPolicy
-from tests.registry.server import PASSWORD, USER, DistributionRegistry, Fault, FaultProxy
+from tests.registry.server import (
+    PASSWORD,
+    USER,
+    DistributionRegistry,
+    Fault,
+    FaultProxy,
+    serve,
+)
 from tests.registry.test_layout import artifact
 
 pytestmark = pytest.mark.integration
@@ -207,3 +215,38 @@ def test_layer_titles_that_escape(distribution: DistributionRegistry, tmp_path: 
         client.pull(ref)
     assert not (tmp_path / "escape.yaml").exists()
     assert client.cache.lookup(ref) is None
+
+
+@pytest.fixture(scope="module")
+def tls_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DistributionRegistry]:
+    yield from serve(tmp_path_factory.mktemp("registry-tls"), tls=True)
+
+
+def test_tls_registry_with_an_untrusted_certificate(tls_registry: DistributionRegistry,
+                                                    tmp_path: Path) -> None:
+    secure = RegistryClient({"ORK_HOME": str(tmp_path / "a"), "ORK_REGISTRY":
+                             f"{tls_registry.host}/k"}, retry=FAST)
+    ref = secure.resolve("web:v1.0.0")
+    with pytest.raises(RegistryError):  # loopback means plain HTTP; this server wants TLS
+        secure.push(artifact(), ref)
+    insecure = RegistryClient({"ORK_HOME": str(tmp_path / "b"), "ORK_REGISTRY":
+                               f"{tls_registry.host}/k"}, retry=FAST, insecure=True)
+    insecure.push(artifact(), ref)
+    assert insecure.pull(ref).info.metadata.name == "web"
+
+
+def test_insecure_falls_back_to_plain_http(distribution: DistributionRegistry,
+                                           tmp_path: Path) -> None:
+    proxy = FaultProxy(distribution.host, address="127.0.0.2").start()
+    try:
+        env = {"ORK_HOME": str(tmp_path / "h"), "ORK_REGISTRY": f"{proxy.host}/k"}
+        strict = RegistryClient(env, retry=FAST)
+        ref = strict.resolve("web:v1.0.0")
+        with pytest.raises(TransientError) as caught:
+            strict.push(artifact(), ref)
+        assert "--insecure skips certificate checks" in caught.value.hint
+        lenient = RegistryClient(env, retry=FAST, insecure=True)
+        lenient.push(artifact(), ref)
+        assert lenient.pull(ref).info.metadata.name == "web"
+    finally:
+        proxy.stop()
