@@ -10,9 +10,10 @@ auth-flow hook for the challenge dance, and redirects that drop credentials acro
 
 Behaviour: loopback registries (``localhost``, ``127.0.0.1``, ``[::1]``) are spoken to over
 plain HTTP, others over HTTPS; ``insecure`` (``--insecure``) means HTTPS without certificate
-checks, falling back to plain HTTP when the server does not speak TLS, for any host. Idempotent calls are retried with exponential backoff on 429, 5xx and broken
-connections, honouring ``Retry-After``; an upload is retried from the start (content
-addressing makes that safe). A blob upload starts with a ``POST`` that asks to mount the
+checks, falling back to plain HTTP when the server does not speak TLS, for any host.
+Idempotent calls are retried with exponential backoff on 429, 5xx and broken connections,
+honouring ``Retry-After``; an upload is retried from the start (content addressing makes
+that safe). A blob upload starts with a ``POST`` that asks to mount the
 blob from the same repository, which a registry that already has it answers with ``201``
 (one request, nothing sent); otherwise the blob goes up monolithically in one ``PUT`` (two
 requests per new blob), or in ``PATCH`` chunks when it is large. Every byte downloaded is
