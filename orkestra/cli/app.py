@@ -53,7 +53,7 @@ def cli() -> None:
 
     \b
     Start with:  ork init --pack registry-guide
-    Then:        ork validate   ork template
+    Then:        ork validate   ork simulate   ork push   ork inspect
     """
 
 
