@@ -29,7 +29,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -121,6 +121,26 @@ class DistributionRegistry:
         shutil.rmtree(self.root / "data", ignore_errors=True)
 
 
+class _Background:
+    """An HTTP server of the tests, served from a daemon thread."""
+
+    httpd: http.server.ThreadingHTTPServer
+    address = "127.0.0.1"
+    port = 0
+
+    @property
+    def host(self) -> str:
+        return f"{self.address}:{self.port}"
+
+    def start(self) -> Self:
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 def self_signed(directory: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 that nothing trusts."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -141,7 +161,7 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-class TokenServer:
+class TokenServer(_Background):
     """A minimal Docker token service: Basic-authenticated users get signed JWTs (ES256,
     ``x5c`` header) granting what they ask for; anonymous users get pull-only tokens."""
 
@@ -197,14 +217,7 @@ class TokenServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> TokenServer:
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
+        return f"http://{self.host}"
 
     def token(self, scope: str, authenticated: bool) -> str:
         access = []
@@ -251,7 +264,7 @@ class Fault:
     hits: int = field(default=0)
 
 
-class FaultProxy:
+class FaultProxy(_Background):
     """A pass-through HTTP proxy to a registry that injects the faults it is given."""
 
     def __init__(self, upstream: str, address: str = "127.0.0.1") -> None:
@@ -313,18 +326,6 @@ class FaultProxy:
                 pass
 
         self.httpd = _QuietServer((address, self.port), Handler)
-
-    @property
-    def host(self) -> str:
-        return f"{self.address}:{self.port}"
-
-    def start(self) -> FaultProxy:
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
     def inject(self, *faults: Fault) -> None:
         self.faults = list(faults)
