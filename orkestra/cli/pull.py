@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
 from orkestra.cli.files import shown
 from orkestra.cli.output import Spinner, err, out, style
@@ -22,7 +21,6 @@ from orkestra.cli.refs import (
 from orkestra.errors import OrkError, UsageError
 from orkestra.model.errors import PatternError
 from orkestra.model.imports import motif_imports
-from orkestra.model.source import LOADER
 from orkestra.registry.cache import MANIFEST_FILE
 from orkestra.registry.client import Pulled, RegistryClient, write_files
 from orkestra.registry.refs import Reference
@@ -140,6 +138,10 @@ def _motif_inputs(path: Path) -> None:
 
 def _yaml(path: Path) -> dict[str, Any]:
     """A pulled file's first document, for the hints (validation happens on use)."""
+    import yaml
+
+    from orkestra.model.source import LOADER
+
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=LOADER)
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
