@@ -46,8 +46,11 @@ class IndexEntry:
         if not isinstance(value, dict) or not isinstance(value.get("name"), str):
             raise IntegrityError("registry index: an entry has no name")
         known = {k: value[k] for k in cls.__dataclass_fields__ if k in value}
-        known["tags"] = tuple(str(t) for t in known.get("tags") or ())
-        known["versions"] = tuple(str(v) for v in known.get("versions") or ())
+        for key in ("tags", "versions"):
+            items = known.get(key) or ()
+            if not isinstance(items, list | tuple):
+                raise IntegrityError(f"registry index: {key} of {value['name']} is not a list")
+            known[key] = tuple(str(item) for item in items)
         for key in ("latestVersion", "kind", "description", "author", "simulateStatus",
                     "e2eStatus", "digest"):
             known[key] = str(known.get(key) or "")

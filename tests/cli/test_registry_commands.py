@@ -213,3 +213,16 @@ def test_push_json(motifs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert data["files"][0]["name"] == "katalog.yaml"
     code, out, _ = run(capsys, "inspect", "webapp-operator:v1.0.0", "-o", "json")
     assert json.loads(out)["digest"] == data["digest"]
+
+
+def test_typed_katalogs_say_so(motifs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    katalog = motifs / "02-katalog-api" / "katalog.yaml"
+    katalog.write_text(katalog.read_text().replace(
+        "        reconciler:\n", "        reconciler:\n          hooks:\n"
+        "            module: myorg.hooks.webapp\n            function: reconcile\n"))
+    assert main(["push", str(katalog.parent)]) == 0
+    capsys.readouterr()
+    code, out, _ = run(capsys, "inspect", "webapp-operator:v1.0.0")
+    assert "  Typed:       ✓ hooks · requires custom runtime\n" in out
+    code, out, _ = run(capsys, "pull", "webapp-operator:v1.0.0")
+    assert "↳ Typed operator — requires a custom runtime image" in out
