@@ -224,5 +224,5 @@ def test_typed_katalogs_say_so(motifs: Path, capsys: pytest.CaptureFixture[str])
     capsys.readouterr()
     code, out, _ = run(capsys, "inspect", "webapp-operator:v1.0.0")
     assert "  Typed:       ✓ hooks · requires custom runtime\n" in out
-    code, out, _ = run(capsys, "pull", "webapp-operator:v1.0.0")
+    _code, out, _ = run(capsys, "pull", "webapp-operator:v1.0.0")
     assert "↳ Typed operator — requires a custom runtime image" in out
