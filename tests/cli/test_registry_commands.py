@@ -223,6 +223,6 @@ def test_typed_katalogs_say_so(motifs: Path, capsys: pytest.CaptureFixture[str])
     assert main(["push", str(katalog.parent)]) == 0
     capsys.readouterr()
     code, out, _ = run(capsys, "inspect", "webapp-operator:v1.0.0")
-    assert "  Typed:       ✓ hooks · requires custom runtime\n" in out
-    _code, out, _ = run(capsys, "pull", "webapp-operator:v1.0.0")
-    assert "↳ Typed operator — requires a custom runtime image" in out
+    assert code == 0 and "  Typed:       ✓ hooks · requires custom runtime\n" in out
+    code, out, _ = run(capsys, "pull", "webapp-operator:v1.0.0")
+    assert code == 0 and "↳ Typed operator — requires a custom runtime image" in out

@@ -46,7 +46,8 @@ def test_manifests_index_and_registry_index_fail_cleanly(doc: dict[str, object])
 
 
 ENTRY = st.fixed_dictionaries({"name": st.text(max_size=5)},
-                               optional=dict.fromkeys(("tags", "versions", "latestVersion", "deprecated", "kind"), JSON))
+                               optional=dict.fromkeys(("tags", "versions", "latestVersion",
+                                                       "deprecated", "kind"), JSON))
 
 
 @given(st.lists(ENTRY | JSON, max_size=4), JSON)
