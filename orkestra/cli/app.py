@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("orkestra.cli.simulate", "Reconcile in memory and check the assertions."),
     "inspect": ("orkestra.cli.inspect", "Show a pushed pattern's metadata and proof."),
     "patterns": ("orkestra.cli.patterns", "List the patterns published to a registry."),
+    "plan": ("orkestra.cli.plan", "Everything a pattern can create; diff and risks between "
+                                  "versions."),
     "pull": ("orkestra.cli.pull", "Download a pattern (and its imports) to the cache."),
     "push": ("orkestra.cli.push", "Gate a pattern and publish it with the result."),
     "schema": ("orkestra.cli.schema", "Print the JSON Schema of a pattern kind."),

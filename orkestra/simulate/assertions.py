@@ -24,7 +24,8 @@ class Check:
     counted: bool   # an op or absent rule (part of "N/M assertions")
 
 
-def _matches(rule: dict[str, Any], op: Op) -> bool:
+def matches(rule: dict[str, Any], op: Op) -> bool:
+    """Whether an ops rule (cycle, verb, resource, name) matches one recorded op."""
     if "cycle" in rule and op.cycle != rule["cycle"]:
         return False
     verb = rule.get("verb")
@@ -40,7 +41,7 @@ def _target(rule: dict[str, Any]) -> str:
 
 
 def check_op(rule: dict[str, Any], ops: list[Op]) -> Check:
-    found = [op for op in ops if _matches(rule, op)]
+    found = [op for op in ops if matches(rule, op)]
     verb = rule.get("verb", "any op")
     cycle = rule.get("cycle")
     wanted = rule.get("count") or 0
@@ -57,7 +58,7 @@ def check_op(rule: dict[str, Any], ops: list[Op]) -> Check:
 
 
 def check_absent(rule: dict[str, Any], ops: list[Op]) -> Check:
-    found = [op for op in ops if _matches(rule, op)]
+    found = [op for op in ops if matches(rule, op)]
     verb = rule.get("verb", "any op")
     where = f"cycle {rule['cycle']}" if "cycle" in rule else "any cycle"
     if found:

@@ -1,0 +1,182 @@
+"""Everything a composed pattern can create, statically: the plan's inventory.
+
+For each CRD and phase (``onCreate``, ``onReconcile``, ``onDelete``, and the kinds typed
+hooks manage) every declaration becomes a :class:`PlannedObject`: its kind, its name
+template (or the default name the engine gives it), its scope, the conditions that gate it
+and, for RBAC objects, the rules and bindings it carries. Nothing is rendered: a plan is
+about what *can* happen for any CR, not for one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from orkestra.cluster.resources import plural_of
+from orkestra.compose.composed import Composed
+from orkestra.engine.build.base import KINDS, default_name
+from orkestra.engine.conditions import SHORTHAND_OPERATORS
+
+PHASES = ("onCreate", "onReconcile", "onDelete")
+CR_NAME = "{{ .metadata.name }}"
+_CLUSTER_KINDS = {"Namespace", "PersistentVolume", "ClusterRole", "ClusterRoleBinding",
+                  "CustomResourceDefinition", "ValidatingWebhookConfiguration",
+                  "MutatingWebhookConfiguration", "StorageClass", "PriorityClass",
+                  "APIService", "Node", "ClusterIssuer"}
+
+
+@dataclass(frozen=True)
+class PlannedObject:
+    """One declaration of one CRD, in one phase."""
+
+    crd: str
+    phase: str
+    key: str
+    index: int
+    api_version: str
+    kind: str
+    name: str
+    cluster_scoped: bool
+    conditions: tuple[str, ...]
+    declaration: dict[str, Any] = field(compare=False, hash=False)
+
+    @property
+    def declaration_id(self) -> str:
+        """The id the engine stamps on what it builds (``onReconcile/services/0``)."""
+        return f"{self.phase}/{self.key}/{self.index}"
+
+    @property
+    def identity(self) -> tuple[str, str, str, str]:
+        """What makes "the same object" across two versions of a pattern."""
+        return (self.crd, self.phase, self.kind, self.name)
+
+    @property
+    def resource(self) -> str:
+        """The plural resource name, as simulate assertions spell it."""
+        return plural_of(self.kind)
+
+    @property
+    def scope(self) -> str:
+        return "cluster" if self.cluster_scoped else "namespaced"
+
+    @property
+    def rules(self) -> list[dict[str, Any]]:
+        return list(self.declaration.get("rules") or [])
+
+    @property
+    def role_ref(self) -> dict[str, Any]:
+        return dict(self.declaration.get("roleRef") or {})
+
+    @property
+    def subjects(self) -> list[dict[str, Any]]:
+        return list(self.declaration.get("subjects") or [])
+
+
+@dataclass
+class CrdPlan:
+    name: str
+    kind: str
+    group: str
+    versions: tuple[str, ...]
+    namespaced: bool
+    enabled: bool
+    objects: list[PlannedObject]
+    hook_kinds: tuple[str, ...]
+    status_fields: int
+    validation_rules: tuple[str, ...]
+    mutation_rules: int
+    webhooks: tuple[str, ...]
+    manifest: dict[str, Any] | None
+
+
+@dataclass
+class Inventory:
+    """A composed pattern as a plan sees it."""
+
+    name: str
+    version: str
+    crds: list[CrdPlan]
+    webhooks: bool
+
+    def objects(self) -> list[PlannedObject]:
+        return [o for crd in self.crds for o in crd.objects]
+
+    def crd(self, name: str) -> CrdPlan | None:
+        return next((c for c in self.crds if c.name == name), None)
+
+
+def inventory(composed: Composed) -> Inventory:
+    security = composed.top.get("security") or {}
+    webhooks = bool(((security.get("webhooks") or {}).get("admission") or {}).get("enabled"))
+    crds = [_crd_plan(name, entry, composed.crd_manifests.get(name))
+            for name, entry in composed.crds.items()]
+    return Inventory(composed.name, composed.version, crds, webhooks)
+
+
+def _crd_plan(name: str, entry: dict[str, Any], manifest: dict[str, Any] | None) -> CrdPlan:
+    api = entry.get("apiTypes") or {}
+    box = entry.get("operatorBox") or {}
+    reconcile = box.get("reconcile") or {}
+    objects = [_planned(name, phase, key, i, item)
+               for phase in PHASES
+               for key, items in (reconcile.get(phase) or {}).items()
+               for i, item in enumerate(items or [])]
+    hook_kinds = tuple(str(r.get("kind")) for block in ("hooks", "constructor")
+                       for r in (reconcile.get(block) or {}).get("resources") or [])
+    validation = (entry.get("validation") or {}).get("rules") or []
+    webhooks = entry.get("webhooks") or {}
+    status = ((box.get("emit") or {}).get("status") or {}).get("fields") or []
+    versions = tuple(str(v.get("name")) for v in ((manifest or {}).get("spec") or {})
+                     .get("versions") or []) or (str(api.get("version", "")),)
+    return CrdPlan(name, str(api.get("kind", "")), str(api.get("group", "")), versions,
+                   entry.get("namespaced", True) is not False,
+                   entry.get("enabled", True) is not False, objects, hook_kinds, len(status),
+                   tuple(_rule_text(r) for r in validation),
+                   len((entry.get("mutation") or {}).get("rules") or []),
+                   tuple(k for k in ("validation", "mutation") if webhooks.get(k)), manifest)
+
+
+def _planned(crd: str, phase: str, key: str, index: int, item: dict[str, Any]
+             ) -> PlannedObject:
+    if key == "custom":
+        api_version, kind = str(item.get("apiVersion", "")), str(item.get("kind", ""))
+        cluster = kind in _CLUSTER_KINDS
+    else:
+        api_version, kind, cluster = KINDS[key]
+    name = str(item.get("name") or default_name(key, CR_NAME))
+    return PlannedObject(crd, phase, key, index, api_version, kind, name, cluster,
+                         conditions(item), item)
+
+
+def conditions(item: dict[str, Any]) -> tuple[str, ...]:
+    """The gates of a declaration, in words: ``{{ .spec.host }} exists``, ``for each …``."""
+    out = [describe(c) for c in item.get("when") or []]
+    alternatives = [describe(c) for c in item.get("or") or item.get("anyOf") or []]
+    if alternatives:
+        out.append("any of: " + "; ".join(alternatives))
+    for_each = item.get("forEach")
+    if isinstance(for_each, dict):
+        out.append(f"for each item of {for_each.get('field')}")
+    return tuple(out)
+
+
+def describe(cond: dict[str, Any]) -> str:
+    subject = str(cond.get("field", ""))
+    for key in ("time", "dayOfWeek", "cron"):
+        if key in cond:
+            return f"{key} {cond[key]}"
+    if "operator" in cond:
+        op, value = str(cond["operator"]), cond.get("value")
+    else:
+        op, value = next(((k, cond[k]) for k in SHORTHAND_OPERATORS if k in cond), ("", None))
+    text = f"{subject} {op}".strip()
+    if op not in ("exists", "notExists") and value is not None:
+        text += f" {value}"
+    return ("not " + text) if cond.get("negate") else text
+
+
+def _rule_text(rule: dict[str, Any]) -> str:
+    """A validation rule in words: its condition, and its message when it has one."""
+    text = describe(rule) if "field" in rule else "(time window)"
+    action = rule.get("action", "deny")
+    return f"{action}: {text}" + (f" — {rule['message']}" if rule.get("message") else "")
