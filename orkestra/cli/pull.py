@@ -36,18 +36,24 @@ _WITH_SHOWN = 2
 @click.option("-f", "--file", "file", type=click.Path(dir_okay=False, exists=True),
               help="Pull everything this katalog or komposer imports.")
 @click.option("--refresh", is_flag=True, help="Download again even when cached.")
+@click.option("--update", is_flag=True, help="With -f: re-resolve tags and version "
+              "constraints instead of the digests in komposer.lock.")
+@click.option("--allow-unverified", is_flag=True, help="With --update: accept versions whose "
+              "gates were skipped or that reached end of life.")
 @motif_option
 @layout_option
 @insecure_option
-def command(ref: str | None, out_dir: str | None, file: str | None, refresh: bool, motif: bool,
-            oci_layout: bool, insecure: bool) -> int:
+def command(ref: str | None, out_dir: str | None, file: str | None, refresh: bool,
+            update: bool, allow_unverified: bool, motif: bool, oci_layout: bool,
+            insecure: bool) -> int:
     """Download a pattern to ~/.orkestra/registry (digests verified), or a file's imports.
 
     \b
     ork pull webapp-operator:v1.0.0
     ork pull web-service:v1.0.0 --motif
     ork pull cache-operator:v1.0.0 -o ./local
-    ork pull -f komposer.yaml          then validate/template/simulate work offline
+    ork pull -f komposer.yaml          writes komposer.lock; then everything works offline
+    ork pull -f komposer.yaml --update re-resolve tags and constraints (@^1.2)
     """
     if file and ref:
         raise UsageError("give a reference or --file, not both")
@@ -55,7 +61,7 @@ def command(ref: str | None, out_dir: str | None, file: str | None, refresh: boo
         raise UsageError("provide a reference (e.g. postgres:v14) or --file <katalog.yaml>")
     client = RegistryClient(insecure=insecure)
     if file:
-        return _pull_imports(client, Path(file), refresh)
+        return _pull_imports(client, Path(file), refresh, update, allow_unverified)
     assert ref is not None
     target = reference(client.resolve, ref, motif=motif, oci_layout=oci_layout)
     require_out_for_layout(oci_layout, out_dir)
@@ -169,15 +175,23 @@ def _pull_dependencies(client: RegistryClient, pulled: Pulled, refresh: bool) ->
     return 0
 
 
-def _pull_imports(client: RegistryClient, file: Path, refresh: bool) -> int:
-    """``-f``: compose the file while pulling every registry import it reaches."""
+def _pull_imports(client: RegistryClient, file: Path, refresh: bool, update: bool,
+                  allow_unverified: bool) -> int:
+    """``-f``: compose the file while pulling every registry import it reaches; for a
+    komposer, check and write ``komposer.lock``."""
     from orkestra.compose import MotifResolver
     from orkestra.compose.load import compose_file
+    from orkestra.model.loader import detect_kind
+    from orkestra.model.source import load_documents
+    from orkestra.registry.lock import LockFile, changes
     from orkestra.registry.sources import RegistrySource
 
+    komposer = detect_kind(load_documents(file, display=shown(file))[0]) == "Komposer"
+    old = LockFile.beside(file) if komposer else None
     out(f"Pulling the registry imports of {shown(file)}")
-    source = RegistrySource(client, refresh=refresh,
-                            on_pull=lambda ref: out(f"  ↓ {ref}"))
+    source = RegistrySource(client, refresh=refresh, on_pull=lambda ref: out(f"  ↓ {ref}"),
+                            lock=old if old is not None and old.entries else None,
+                            check_tags=True, update=update, allow_unverified=allow_unverified)
     failures: list[str] = []
     try:
         compose_file(file, shown(file), motifs=MotifResolver(registry=source))
@@ -186,6 +200,8 @@ def _pull_imports(client: RegistryClient, file: Path, refresh: bool) -> int:
     for located in source.located.values():
         state = "pulled" if located.ref in source.pulled else "cached"
         out(style("  ✓", "green") + f" {located.ref}  ({state})")
+    for note in source.notes:
+        err(style("⚠", "yellow", sys.stderr) + f" {note}")
     if failures:
         err(f"{len(failures)} pull(s) failed:" if all("cannot resolve" in f for f in failures)
             else f"{len(failures)} problem(s):")
@@ -195,5 +211,11 @@ def _pull_imports(client: RegistryClient, file: Path, refresh: bool) -> int:
     count = len(source.located)
     out(f"{count} pattern{'s' if count != 1 else ''} ready in {client.cache.root}"
         if count else "no registry imports")
+    if old is not None:
+        new = source.lock_file(old.path)
+        new.save(file.name)
+        out(f"Wrote {shown(old.path)} ({len(new.entries)} import"
+            f"{'s' if len(new.entries) != 1 else ''} pinned)")
+        for line in changes(old, new) if old.entries else []:
+            out(f"  {line}")
     return 0
-

@@ -5,8 +5,9 @@ any CRD-entry field and wins by deep merge (maps merge, lists and scalars are re
 ``enabled: false`` disables an imported operator. An override naming no imported CRD, and the
 same CRD name arriving from two imports, are errors.
 
-Registry imports (``oci://…:v1``, ``name@v1``, ``{url, version, useKomposer}``) are read from
-the local cache (pulled on first use); an imported pattern that is deprecated gives a warning
+Registry imports (``oci://…:v1``, ``name@v1``, ``name@^1.2``, ``{url, version, useKomposer}``)
+are read from the local cache (pulled on first use), by the digests of ``komposer.lock``
+when one sits beside the komposer; an imported pattern that is deprecated gives a warning
 with its migration advice unless ``lifecycle.accept.patterns`` acknowledges it. Helm and Git
 imports are reported precisely as unsupported rather than ignored.
 """
@@ -23,6 +24,7 @@ from orkestra.compose.katalog import compose_katalog
 from orkestra.compose.motifs import MotifResolver
 from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem, YamlPath, did_you_mean
+from orkestra.model.imports import LOCK_FILE
 from orkestra.model.loader import load_document
 from orkestra.model.origins import Origins
 from orkestra.semver import SemverError, satisfies
@@ -44,6 +46,8 @@ def compose_komposer(doc: Document, motifs: MotifResolver | None = None) -> Comp
     problems: list[Problem] = []
     imports = data.get("imports") or {}
     sources: dict[str, str] = {}
+    if imports.get("registry"):
+        resolver.use_lock(doc.directory / LOCK_FILE)
     for i, entry in enumerate(imports.get("registry") or []):
         try:
             _import_registry(doc, entry, ("imports", "registry", i), composed, sources, resolver)

@@ -59,6 +59,14 @@ class MotifResolver:
             self._registry = RegistrySource()
         return self._registry
 
+    def use_lock(self, path: Path) -> None:
+        """Read registry imports by the digests of this lock file, when it exists (and no
+        lock was given already)."""
+        if path.is_file() and self.registry.lock is None:
+            from orkestra.registry.lock import LockFile
+
+            self.registry.lock = LockFile.load(path)
+
     @property
     def located(self) -> list[Located]:
         """The registry imports resolved so far."""

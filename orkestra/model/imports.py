@@ -11,6 +11,9 @@ from typing import Any
 
 from orkestra.model.errors import YamlPath, format_path
 
+LOCK_FILE = "komposer.lock"
+"""Beside a komposer: its registry imports pinned to digests (``ork pull -f`` writes it)."""
+
 
 @dataclass(frozen=True)
 class MotifImport:

@@ -168,6 +168,30 @@ def resolve_import(text: str, kind: str = "Katalog", bases: Bases | None = None,
     return resolve(cleaned, kind, bases)
 
 
+_CONSTRAINT_START = ("^", "~", ">", "<", "=", "!")
+
+
+def split_constraint(text: str) -> tuple[str, str]:
+    """``name@^1.2`` -> (``name``, ``^1.2``): a version constraint in an import, or "".
+
+    A constraint starts with ``^ ~ > < = !`` or holds a space, ``*``, ``x`` wildcard or
+    ``||``; anything else after ``@`` or ``:`` is a tag (or a digest).
+    """
+    cleaned = text.strip()
+    head, _, last = cleaned.rpartition("/")
+    for separator in ("@", ":"):
+        name, found, version = last.partition(separator)
+        if found and version and not version.startswith(_DIGEST_PREFIXES) and \
+                _is_constraint(version):
+            return (f"{head}/{name}" if head else name), version
+    return cleaned, ""
+
+
+def _is_constraint(version: str) -> bool:
+    return (version.startswith(_CONSTRAINT_START) or " " in version or "||" in version
+            or "*" in version or bool(re.fullmatch(r"v?\d+(\.(\d+|x|X))*\.(x|X)", version)))
+
+
 def parse(text: str, *, original: str = "") -> Reference:
     """Parse ``host/repository[:tag][@digest]`` (no short names, no ``oci://``)."""
     shown = original or text

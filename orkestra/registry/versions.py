@@ -1,0 +1,62 @@
+"""Choosing a version for a constraint (``@^1.2``, ``@~1.2``, ``@>=1.0 <2``).
+
+The highest tag that parses as a semantic version and satisfies the constraint wins, except
+that versions past their end of life and *unverified* versions (no gate passed: neither
+simulate nor e2e recorded ``passed``, as with ``ork push --force``) are skipped unless the
+caller allows them; every skip is reported.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from orkestra.registry.client import RegistryClient
+from orkestra.registry.errors import IntegrityError, NotFoundError
+from orkestra.registry.info import PatternInfo
+from orkestra.registry.refs import Reference
+from orkestra.semver import Constraint, SemverError, Version, is_valid
+
+
+@dataclass
+class Choice:
+    info: PatternInfo
+    skipped: list[str] = field(default_factory=list)
+
+
+def verified(info: PatternInfo) -> bool:
+    return any(record is not None and record.status == "passed"
+               for record in (info.simulate, info.e2e))
+
+
+def pick(client: RegistryClient, base: Reference, constraint: str, *,
+         allow_unverified: bool = False, today: datetime.date | None = None) -> Choice:
+    try:
+        wanted = Constraint.parse(constraint)
+    except SemverError:
+        raise NotFoundError(f'"{constraint}" is not a version constraint',
+                            hint="use ^1.2, ~1.2, >=1.0 <2 or an exact :v1.2.3") from None
+    tags = [t for t in client.backend(base).tags(base.repository) if is_valid(t)]
+    candidates = sorted((t for t in tags if wanted.allows(Version.parse(t))),
+                        key=Version.parse, reverse=True)
+    day = today or datetime.date.today()
+    skipped: list[str] = []
+    for tag in candidates:
+        try:
+            info = client.info(base.with_tag(tag))
+        except IntegrityError:
+            skipped.append(f"{tag}: not an Orkestra pattern")
+            continue
+        notice = info.metadata.deprecation
+        if notice is not None and notice.state(day) == "eol" and not allow_unverified:
+            skipped.append(f"{tag}: past its end of life ({notice.end_of_life})")
+            continue
+        if not verified(info) and not allow_unverified:
+            skipped.append(f"{tag}: unverified (no gate passed)")
+            continue
+        return Choice(info, skipped)
+    detail = f" (skipped {'; '.join(skipped)})" if skipped else ""
+    raise NotFoundError(f"no version of {base.location}/{base.name} satisfies {constraint}"
+                        + detail, hint="--allow-unverified accepts versions whose gates were "
+                                       "skipped or that reached end of life" if skipped
+                        else "ork inspect NAME --versions lists what is published")
