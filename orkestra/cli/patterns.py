@@ -91,7 +91,7 @@ def _table(title: str, entries: list[IndexEntry], indexes: list[RegistryIndex],
         return
     rows = [["", "NAME", "LATEST", "KIND", "SIM", "E2E", "TAGS", "DESCRIPTION"]]
     for entry in entries:
-        rows.append(["⚠" if entry.deprecated else "", entry.name, entry.latestVersion,
+        rows.append(["⚠" if entry.deprecated or entry.deprecatedVersions else "", entry.name, entry.latestVersion,
                      entry.kind, _MARKS.get(entry.simulateStatus, "-"),
                      _MARKS.get(entry.e2eStatus, "-"), _cut(", ".join(entry.tags), 22),
                      _cut(entry.description, 30)])
@@ -101,6 +101,11 @@ def _table(title: str, entries: list[IndexEntry], indexes: list[RegistryIndex],
         cells = [cell.ljust(widths[i]) for i, cell in enumerate(row)]
         line = cells[0] + "  " + "  ".join(cells[1:])
         out(style(line, "yellow") if row[0] == "⚠" else line.rstrip())
+    for entry in entries:
+        older = [v for v in entry.deprecatedVersions if v != entry.latestVersion]
+        if older:
+            out(style(f"⚠  {entry.name}: {', '.join(older)} deprecated — ork inspect "
+                      f"{entry.name}:{older[-1]}", "yellow"))
     updated = [m for m in (parse_rfc3339(i.updatedAt) for i in indexes if i.updatedAt) if m]
     out()
     count = f"{len(entries)} pattern{'s' if len(entries) != 1 else ''}"

@@ -5,7 +5,8 @@ Every push updates ``<parent>/index:latest``: an OCI 1.1 artifact (empty config,
 holding one entry per pattern name. An entry describes the pattern's newest version by
 semantic-version order (a re-push of an older version, say to deprecate it, updates that
 version's record without taking over ``latestVersion``); ``versions`` lists every version
-pushed through ork.
+pushed through ork and ``deprecatedVersions`` those whose last push carried a deprecation
+notice.
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ class IndexEntry:
     deprecated: bool = False
     digest: str = ""
     versions: tuple[str, ...] = field(default=())
+    deprecatedVersions: tuple[str, ...] = field(default=())  # noqa: N815
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
-        out["tags"], out["versions"] = list(self.tags), list(self.versions)
+        for key in ("tags", "versions", "deprecatedVersions"):
+            out[key] = list(getattr(self, key))
         return out
 
     @classmethod
@@ -46,7 +49,7 @@ class IndexEntry:
         if not isinstance(value, dict) or not isinstance(value.get("name"), str):
             raise IntegrityError("registry index: an entry has no name")
         known = {k: value[k] for k in cls.__dataclass_fields__ if k in value}
-        for key in ("tags", "versions"):
+        for key in ("tags", "versions", "deprecatedVersions"):
             items = known.get(key) or ()
             if not isinstance(items, list | tuple):
                 raise IntegrityError(f"registry index: {key} of {value['name']} is not a list")
@@ -66,15 +69,20 @@ class RegistryIndex:
     def record(self, pushed: IndexEntry, updated_at: str) -> None:
         """Fold one push into the index."""
         self.updatedAt = updated_at
+        version = pushed.latestVersion
         for i, entry in enumerate(self.entries):
             if entry.name != pushed.name:
                 continue
-            versions = _sorted_versions({*entry.versions, entry.latestVersion,
-                                         pushed.latestVersion})
-            newest = _newer(pushed.latestVersion, entry.latestVersion)
-            self.entries[i] = replace(pushed if newest else entry, versions=versions)
+            versions = _sorted_versions({*entry.versions, entry.latestVersion, version})
+            deprecated = set(entry.deprecatedVersions) - {version}
+            if pushed.deprecated:
+                deprecated.add(version)
+            newest = _newer(version, entry.latestVersion)
+            self.entries[i] = replace(pushed if newest else entry, versions=versions,
+                                      deprecatedVersions=_sorted_versions(deprecated))
             return
-        self.entries.append(replace(pushed, versions=(pushed.latestVersion,)))
+        self.entries.append(replace(pushed, versions=(version,), deprecatedVersions=(
+            (version,) if pushed.deprecated else ())))
 
     def to_bytes(self) -> bytes:
         doc = {"updatedAt": self.updatedAt, "entries": [e.to_json() for e in self.entries]}

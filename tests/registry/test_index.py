@@ -31,6 +31,9 @@ def test_an_older_version_does_not_take_over() -> None:
     web = index.entries[0]
     assert (web.latestVersion, web.description, web.deprecated) == ("v1.1.0", "new", False)
     assert web.versions == ("v1.0.0", "v1.1.0")
+    assert web.deprecatedVersions == ("v1.0.0",)
+    index.record(entry("v1.0.0", description="old again"), "t3")  # re-pushed, no notice
+    assert index.entries[0].deprecatedVersions == ()
 
 
 def test_non_semantic_tags() -> None:
