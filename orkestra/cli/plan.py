@@ -109,7 +109,9 @@ def _print_or_emit_plan(source: PlanSource, output: str) -> None:
 def _print_proof_line(source: PlanSource) -> None:
     proof = source.proof
     if proof.files:
-        out(f"  Proof: {', '.join(proof.files)}")
+        out(f"  Proof: {proof.files[0]}")
+        for name in proof.files[1:]:
+            out(f"         {name}")
     else:
         out("  Proof: none (no simulate.yaml beside the katalogs)")
     for problem in proof.problems:

@@ -25,8 +25,8 @@ class Pack:
 
 
 PACKS: tuple[Pack, ...] = (
-    Pack("registry-guide", "End-to-end registry workflow: build motifs, compose a katalog, "
-         "gate it with simulate, publish and consume it.", "01-motifs"),
+    Pack("registry-guide", "End-to-end registry workflow: consume, build motifs, publish, "
+         "compose, upgrade, audit, deprecate.", "00-consume"),
 )
 
 
@@ -70,6 +70,8 @@ def write_pack(name: str, destination: Path, *, force: bool = False) -> list[str
             target = staging / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(resource.read_bytes())
+            if rel.endswith(".sh"):
+                target.chmod(0o755)
             written.append(rel)
         if destination.exists():
             shutil.rmtree(destination)

@@ -90,6 +90,10 @@ def _yaml(obj: PlannedObject) -> list[str]:
 
 def _crd_details(old: CrdPlan, new: CrdPlan) -> tuple[str, ...]:
     details = []
+    for key in ("workers", "resync", "queue", "requeue", "default"):
+        a, b = old.tuning.get(key), new.tuning.get(key)
+        if a != b:
+            details.append(f"{key}: {_text(a)} → {_text(b)}")
     for label, a, b in (("kind", old.kind, new.kind), ("group", old.group, new.group),
                         ("scope", _scope(old), _scope(new)),
                         ("versions", ", ".join(old.versions), ", ".join(new.versions)),
@@ -107,6 +111,14 @@ def _crd_details(old: CrdPlan, new: CrdPlan) -> tuple[str, ...]:
     if (old.manifest or {}).get("spec") != (new.manifest or {}).get("spec"):
         details.append("CRD schema (crd.yaml) changed")
     return tuple(details)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return "(default)"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 def _scope(crd: CrdPlan) -> str:

@@ -87,6 +87,7 @@ class CrdPlan:
     mutation_rules: int
     webhooks: tuple[str, ...]
     manifest: dict[str, Any] | None
+    tuning: dict[str, Any] = field(default_factory=dict)  # workers, resync, queue …
 
 
 @dataclass
@@ -133,7 +134,9 @@ def _crd_plan(name: str, entry: dict[str, Any], manifest: dict[str, Any] | None)
                    entry.get("enabled", True) is not False, objects, hook_kinds, len(status),
                    tuple(_rule_text(r) for r in validation),
                    len((entry.get("mutation") or {}).get("rules") or []),
-                   tuple(k for k in ("validation", "mutation") if webhooks.get(k)), manifest)
+                   tuple(k for k in ("validation", "mutation") if webhooks.get(k)), manifest,
+                   {k: v for k, v in reconcile.items() if k not in PHASES
+                    and k not in ("hooks", "constructor")})
 
 
 def _planned(crd: str, phase: str, key: str, index: int, item: dict[str, Any]

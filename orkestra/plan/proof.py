@@ -39,27 +39,29 @@ class Proof:
         return (obj.crd, obj.declaration_id) in self.covered
 
 
-def simulate_files(composed: Composed) -> list[Path]:
-    """The ``simulate.yaml`` beside each katalog the pattern is composed of."""
-    found: list[Path] = []
+def simulate_files(composed: Composed) -> dict[Path, str]:
+    """The ``simulate.yaml`` beside each katalog the pattern is composed of, with the name
+    to show for it (its reference for pulled patterns)."""
+    found: dict[Path, str] = {}
     for doc in composed.documents:
         if doc.kind in ("Katalog", "Komposer"):
             candidate = doc.directory / "simulate.yaml"
             if candidate.is_file() and candidate not in found:
-                found.append(candidate)
+                shown = doc.display.rsplit("/", 1)[0] if "/" in doc.display else ""
+                found[candidate] = f"{shown}/simulate.yaml" if shown else "simulate.yaml"
     return found
 
 
 def prove(composed: Composed, inventory: Inventory,
           resolver: MotifResolver | None = None) -> Proof:
     proof = Proof()
-    for path in simulate_files(composed):
-        proof.files.append(str(path))
+    for path, shown in simulate_files(composed).items():
+        proof.files.append(shown)
         try:
-            for plan in load_plans(path, str(path)):
+            for plan in load_plans(path, shown):
                 _run_plan(plan, inventory, proof, resolver)
         except OrkError as exc:
-            proof.problems.append(f"{path}: {exc.render().splitlines()[0]}")
+            proof.problems.append(f"{shown}: {exc.render().splitlines()[0]}")
     return proof
 
 

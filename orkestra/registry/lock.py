@@ -44,8 +44,8 @@ class LockEntry:
         return (self.import_, self.kind)
 
     def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["import"] = out.pop("import_")
+        fields = asdict(self)
+        out = {"import": fields.pop("import_"), **fields}
         return {k: v for k, v in out.items() if v not in ("", False)}
 
 

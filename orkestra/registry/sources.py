@@ -106,7 +106,7 @@ class RegistrySource:
                                 hint="run `ork pull -f <file>` while the registry is "
                                      "reachable")
         if self.on_pull is not None:
-            self.on_pull(ref)
+            self.on_pull(Reference(ref.host, ref.repository, ref.tag))
         pulled = self.client.pull(ref, refresh=True)
         self.pulled.add(Reference(ref.host, ref.repository, ref.tag))
         return pulled

@@ -1,0 +1,47 @@
+"""The registry-guide pack published the way its READMEs say, once per module."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PACK, use_published_motifs
+from tests.gates.test_push import push, push_motifs
+
+OFFICIAL = ("postgres", "mysql", "mongodb", "redis", "kafka", "rabbitmq", "deployment-stack")
+
+
+def publish_pack(pack: Path) -> None:
+    """Steps 01, 02, 04, 07 and the official patterns, as the pack's READMEs publish them."""
+    push_motifs(pack)
+    for name in OFFICIAL:
+        push(pack / "official" / name, no_e2e=True)
+    use_published_motifs(pack / "02-katalog-api" / "katalog.yaml")
+    push(pack / "02-katalog-api")
+    use_published_motifs(pack / "04-katalog-platform" / "katalog.yaml")
+    push(pack / "04-katalog-platform", no_e2e=True)
+    push(pack / "07-upgrade" / "web-service-v1.1.0")
+    push(pack / "07-upgrade" / "webapp-operator-v1.1.0")
+
+
+@pytest.fixture(scope="module")
+def published_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """An ORK_HOME whose embedded registry holds the published pack (read-only use)."""
+    home = tmp_path_factory.mktemp("published") / ".orkestra"
+    pack = tmp_path_factory.mktemp("pack") / "registry-guide"
+    shutil.copytree(PACK, pack, ignore=shutil.ignore_patterns("__pycache__"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ORK_HOME", str(home))
+        for name in ("ORK_REGISTRY", "ORK_MOTIFS_REGISTRY"):
+            patch.delenv(name, raising=False)
+        publish_pack(pack)
+    yield home
+
+
+@pytest.fixture
+def published(published_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ORK_HOME", str(published_home))
+    return published_home
