@@ -91,10 +91,10 @@ def _table(title: str, entries: list[IndexEntry], indexes: list[RegistryIndex],
         return
     rows = [["", "NAME", "LATEST", "KIND", "SIM", "E2E", "TAGS", "DESCRIPTION"]]
     for entry in entries:
-        rows.append(["⚠" if entry.deprecated or entry.deprecatedVersions else "", entry.name, entry.latestVersion,
-                     entry.kind, _MARKS.get(entry.simulateStatus, "-"),
-                     _MARKS.get(entry.e2eStatus, "-"), _cut(", ".join(entry.tags), 22),
-                     _cut(entry.description, 30)])
+        flag = "⚠" if entry.deprecated or entry.deprecatedVersions else ""
+        rows.append([flag, entry.name, entry.latestVersion, entry.kind,
+                     _MARKS.get(entry.simulateStatus, "-"), _MARKS.get(entry.e2eStatus, "-"),
+                     _cut(", ".join(entry.tags), 22), _cut(entry.description, 30)])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     widths[0] = 1
     for row in rows:
