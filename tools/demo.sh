@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The registry-guide walkthrough, as far as this version of ork goes.
+# The registry-guide walkthrough, every step up to where a cluster is needed.
 # Runs in ./.demo (recreated each time), with the `ork` on PATH. Patterns are published to
 # the embedded registry under ./.demo/.orkestra (ORK_HOME), so nothing outside is touched.
 set -euo pipefail
@@ -11,85 +11,173 @@ unset ORK_REGISTRY ORK_MOTIFS_REGISTRY
 
 bold=""; plain=""
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m'; plain=$'\033[0m'; fi
-step() { printf '\n%s== %s%s\n$ %s\n' "$bold" "$1" "$plain" "$2"; }
 summary=()
-run() {  # run NAME CMD...: show the command, run it, record the outcome
-  local name="$1"; shift
-  step "$name" "$*"
-  if "$@"; then summary+=("✓ $name"); else summary+=("✗ $name"); return 1; fi
-}
+current=""
+begin() { current="$1"; printf '\n%s######## %s%s\n' "$bold" "$1" "$plain"; }
+done_step() { summary+=("✓ $current: $1"); }
+trap 'printf "\n%s✗ %s failed%s\n" "$bold" "${current:-setup}" "$plain"' ERR
 
-run "init the pack" ork init --pack registry-guide
-cd registry-guide/01-motifs
-run "01 validate the three motifs" ork validate -f web-service/motif.yaml \
-  -f data-store/motif.yaml -f platform-admission/motif.yaml
-expect_failure() {  # expect_failure NAME GREP CMD...: the command must fail and print GREP
-  local name="$1" pattern="$2"; shift 2
-  step "$name (expected to fail)" "$*"
-  if "$@" >"$work/out.txt" 2>&1; then cat "$work/out.txt"; summary+=("✗ $name passed"); exit 1; fi
+show() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; }
+run() { show "$*"; "$@"; }
+capture() {  # capture CMD...: run it, keep its output in $work/out.txt, show it
+  show "$*"; "$@" 2>&1 | tee "$work/out.txt"; return "${PIPESTATUS[0]}"
+}
+must_fail() {  # must_fail GREP CMD...: the command fails and prints GREP
+  local pattern="$1"; shift
+  show "$*   # expected to fail"
+  if "$@" >"$work/out.txt" 2>&1; then cat "$work/out.txt"; echo "it did not fail"; false; fi
   cat "$work/out.txt"
-  grep -qF -- "$pattern" "$work/out.txt" || { summary+=("✗ $name: no '$pattern'"); exit 1; }
-  summary+=("✓ $name: refused as expected")
+  grep -qF -- "$pattern" "$work/out.txt"
 }
-expect_failure "01 tag and version must agree" \
-  'does not match provided tag "2.0.0"' ork push web-service:2.0.0 ./web-service/
-run "01 push web-service" ork push ./web-service/
-run "01 push data-store" ork push ./data-store/
-run "01 push platform-admission" ork push ./platform-admission/
-run "01 list the published motifs" ork patterns --motifs
-cd ../02-katalog-api
-run "02 validate katalog + simulate file" ork validate
-run "02 RBAC preview" ork validate --full -f katalog.yaml
-run "02 expanded katalog (template)" ork template
-run "02 template of one CRD as JSON" ork template -j -c webapp -o expanded.json
-run "02 simulate: the behavioural contract" ork simulate
-run "02 simulate with a host: the Ingress appears" ork simulate -f simulate-ingress.yaml
+shows() { grep -qF -- "$1" "$work/out.txt" || { echo "expected: $1"; false; }; }
+to_registry() {  # to_registry FILE MOTIF...: switch local motif imports to registry refs
+  local file="$1"; shift
+  for motif in "$@"; do
+    sed -i "s#../01-motifs/$motif/motif.yaml#oci://local/motifs/$motif:v1.0.0#" "$file"
+  done
+}
 
-expect_failure "02 local motif imports block the push" \
-  "✗ Push blocked: local file imports in katalog.yaml" ork push .
-run "02 switch to the published motif" \
-  sed -i 's#../01-motifs/web-service/motif.yaml#oci://local/motifs/web-service:v1.0.0#' katalog.yaml
-run "02 push: the simulate gate passes" ork push .
+begin "init"
+run ork init --pack registry-guide
+cd registry-guide
+done_step "pack written (00–09 and the official patterns)"
 
-cd ../03-katalog-cache
-step "03 simulate gate catches a broken assertion (expected to fail)" "ork simulate"
-if ork simulate | tee simulate.out; then summary+=("✗ 03 simulate passed"); exit 1; fi
-grep -q "✗ configmaps/my-cache-config not found (expected cycle 1 create)" simulate.out
-grep -q "3/4 assertions passed, 1 failed" simulate.out
-rm simulate.out
-summary+=("✓ 03 simulate failed as the seed shows: 3/4 assertions passed, 1 failed")
-run "03 switch to the published motif" \
-  sed -i 's#../01-motifs/data-store/motif.yaml#oci://local/motifs/data-store:v1.0.0#' katalog.yaml
-expect_failure "03 the simulate gate blocks the push" \
-  "✗ Simulate gate failed — push blocked" ork push .
-run "03 push the draft: gates skipped, and recorded" ork push --force --no-e2e .
+begin "00-consume"
+cd 00-consume
+capture sh ../official/publish.sh >/dev/null
+capture ork inspect postgres:v1.0.0
+shows "Simulate:    ✓ Verified · 5 assertions"
+run ork inspect postgres:v1.0.0 --view simulate.yaml
+run ork pull postgres:v1.0.0 -o ./postgres
+capture ork simulate -f ./postgres/simulate.yaml
+shows "5/5 assertions passed"
+capture ork pull -f komposer.yaml
+shows "Wrote komposer.lock (1 import pinned)"
+run ork validate
+run ork template >/dev/null
+run ork plan
+done_step "7 official patterns published ✓ Verified; postgres inspected, its 5 assertions re-run, imported pinned by digest"
+cd ..
 
-step "inspect both: the proof travelled with the artifact" \
-  "ork inspect webapp-operator:v1.0.0; ork inspect cache-operator:v1.0.0"
-ork inspect webapp-operator:v1.0.0 | tee "$work/out.txt"
-grep -q "Simulate:    ✓ Verified · 2 assertions" "$work/out.txt"
-ork inspect cache-operator:v1.0.0 | tee "$work/out.txt"
-grep -q "Simulate:    ⊘ Skipped" "$work/out.txt"
-grep -q "E2E:         ⊘ Skipped" "$work/out.txt"
-summary+=("✓ inspect: webapp-operator ✓ Verified · 2 assertions, cache-operator ⊘ Skipped")
-run "the registry index" ork patterns
-run "pull 02 as a consumer" ork pull webapp-operator:v1.0.0 -o "$work/consumer"
-run "re-run the author's assertions from the pulled copy" \
-  ork simulate -f "$work/consumer/simulate.yaml"
+begin "01-motifs"
+cd 01-motifs
+run ork validate -f web-service/motif.yaml -f data-store/motif.yaml -f platform-admission/motif.yaml
+must_fail 'does not match provided tag "2.0.0"' ork push web-service:2.0.0 ./web-service/
+for motif in web-service data-store platform-admission; do run ork push "./$motif/"; done
+run ork patterns --motifs
+done_step "3 motifs validated and pushed; a tag/version mismatch refused"
+cd ..
 
-cd ../04-katalog-platform
-run "04 validate katalog, simulate and e2e files" ork validate
-run "04 simulate the compliant app" ork simulate
-run "04 simulate the denied app: nothing is created" ork simulate -f simulate-denied.yaml
-
-cd ../02-katalog-api
-step "02 a broken katalog is rejected with file, line and hint" \
-  "ork validate -f broken.yaml"
+begin "02-katalog-api"
+cd 02-katalog-api
+run ork validate
+run ork validate --full -f katalog.yaml
+run ork template >/dev/null
+run ork template -j -c webapp -o expanded.json
+capture ork simulate
+shows "2/2 assertions passed"
+run ork simulate -f simulate-ingress.yaml
+must_fail "✗ Push blocked: local file imports in katalog.yaml" ork push .
+to_registry katalog.yaml web-service
+capture ork push .
+shows "Simulate: ✓ Verified · 2 assertions"
 sed 's/workers: 2/wrokers: 2/' katalog.yaml > broken.yaml
-if ork validate -f broken.yaml; then summary+=("✗ broken katalog accepted"); exit 1; fi
-summary+=("✓ 02 broken katalog rejected (exit 1)")
+must_fail 'did you mean "workers"?' ork validate -f broken.yaml
 rm broken.yaml
+done_step "simulate 2/2 PASS; local import blocked; pushed ✓ Verified; a typo rejected with a hint"
+cd ..
+
+begin "03-katalog-cache"
+cd 03-katalog-cache
+must_fail "✗ configmaps/my-cache-config not found (expected cycle 1 create)" ork simulate
+shows "3/4 assertions passed, 1 failed"
+to_registry katalog.yaml data-store
+must_fail "✗ Simulate gate failed — push blocked" ork push .
+run ork push --force --no-e2e .
+capture ork inspect cache-operator:v1.0.0
+shows "Simulate:    ⊘ Skipped"
+shows "E2E:         ⊘ Skipped"
+done_step "simulate 3/4 FAIL blocks the push; the --force draft shows ⊘ Skipped for both gates"
+cd ..
+
+begin "04-katalog-platform"
+cd 04-katalog-platform
+run ork validate
+run ork simulate
+capture ork simulate -f simulate-denied.yaml
+shows "validation denied"
+to_registry katalog.yaml web-service platform-admission
+must_fail "e2e gate: e2e.yaml needs the cluster runner" ork push .
+capture ork push --no-e2e .
+shows "E2E:      ⊘ Skipped"
+done_step "the denied CR creates nothing; pushed with simulate ✓ and e2e ⊘ (no cluster here)"
+cd ..
+
+begin "consumer view"
+capture ork inspect webapp-operator:v1.0.0
+shows "Simulate:    ✓ Verified · 2 assertions"
+run ork patterns
+run ork pull webapp-operator:v1.0.0 -o "$work/consumer"
+capture ork simulate -f "$work/consumer/simulate.yaml"
+shows "PASS"
+done_step "ork patterns lists every published pattern; 02 pulled and its assertions re-run"
+
+begin "06-pattern-zoo"
+cd 06-pattern-zoo
+capture ork pull -f komposer.yaml
+shows "Wrote komposer.lock"
+capture ork validate
+shows "9 CRDs valid (0 built-in, 9 custom)"
+run ork template >/dev/null
+capture ork simulate
+[ "$(grep -c '  PASS' "$work/out.txt")" -eq 9 ]
+sed 's/workers: 6/workers: 8/' komposer.yaml > komposer-next.yaml
+run ork plan komposer-next.yaml --against komposer.yaml --exit-code
+done_step "9 CRDs from 7 official patterns + 2 katalogs: locked, valid, all simulate PASS"
+cd ..
+
+begin "07-upgrade"
+cd 07-upgrade
+run ork push ./web-service-v1.1.0/
+run ork push ./webapp-operator-v1.1.0/
+capture ork plan webapp-operator:v1.1.0 --against webapp-operator:v1.0.0 --exit-code
+shows "+    path: /ready"
+shows "No risk findings."
+run ork pull -f komposer.yaml
+run ork validate
+done_step "webapp-operator v1.1.0: the plan shows the probe change and no risk; platform stays on v1.0.0"
+cd ..
+
+begin "08-bad-actor"
+cd 08-bad-actor
+capture ork push ./webapp-operator-v1.2.0/
+shows "Simulate: ✓ Verified · 3 assertions"
+must_fail "binds-cluster-admin" \
+  ork plan webapp-operator:v1.2.0 --against webapp-operator:v1.1.0 --exit-code
+shows "⚠ not in the author's proof"
+run ork inspect webapp-operator --versions
+done_step "v1.2.0 passed simulate, yet ork plan flags its cluster-admin binding (not in the proof, exit 1)"
+cd ..
+
+begin "09-deprecation"
+cd 09-deprecation
+capture ork push .
+shows "DEPRECATION WARNING"
+capture ork patterns --katalogs
+shows "v1.0.0 deprecated"
+capture ork inspect webapp-operator:v1.0.0
+shows "This pattern is deprecated."
+cd consumer
+run ork pull -f komposer.yaml
+capture ork validate
+shows "is deprecated"
+cd ../accepted
+run ork pull -f komposer.yaml
+run ork validate
+done_step "v1.0.0 deprecated in place: patterns, inspect and validate warn; lifecycle.accept silences it"
+cd ../..
 
 rm -f "$work/out.txt"
+trap - ERR
 printf '\n%sSummary%s\n' "$bold" "$plain"
 printf '  %s\n' "${summary[@]}"

@@ -183,7 +183,11 @@ def _print_diff(old: PlanSource, new: PlanSource, diff: PlanDiff, found: list[Fi
     if diff.objects:
         out()
         out("Objects:")
+    group = None
     for change in diff.objects:
+        if (change.obj.crd, change.obj.phase) != group:
+            group = (change.obj.crd, change.obj.phase)
+            out(f"  {change.obj.crd} {change.obj.phase}")
         for line in _change_lines(change, new):
             out(line)
     out()
@@ -202,8 +206,7 @@ def _print_diff(old: PlanSource, new: PlanSource, diff: PlanDiff, found: list[Fi
 def _change_lines(change: ObjectChange, new: PlanSource) -> list[str]:
     obj = change.obj
     proven = change.change == "removed" or new.proof.covers(obj)
-    lines = [f"  {obj.crd} {obj.phase}"]
-    lines += _object_lines(obj, _MARK[change.change], proven, new)
+    lines = _object_lines(obj, _MARK[change.change], proven, new)
     lines += [f"        {line}" for line in change.diff]
     return lines
 

@@ -50,7 +50,8 @@ def load(text: str, client: RegistryClient, *, with_proof: bool = True) -> PlanS
         return _from_file(path, text, resolver, with_proof)
     ref = client.resolve(text)
     pulled = client.pull(ref)
-    source = _from_file(_pattern_file(pulled.directory), str(ref), resolver, with_proof)
+    file = _pattern_file(pulled.directory)
+    source = _from_file(file, str(ref), resolver, with_proof, display=f"{ref}/{file.name}")
     source.digest = pulled.info.digest
     return source
 
@@ -64,10 +65,10 @@ def _pattern_file(directory: Path) -> Path:
                         "registry reference such as webapp-operator:v1.1.0")
 
 
-def _from_file(path: Path, label: str, resolver: MotifResolver,
-               with_proof: bool) -> PlanSource:
-    composed = compose_file(path, label if label.endswith(".yaml") else str(path),
-                            motifs=resolver)
+def _from_file(path: Path, label: str, resolver: MotifResolver, with_proof: bool,
+               display: str = "") -> PlanSource:
+    composed = compose_file(path, display or (label if label.endswith(".yaml")
+                                              else str(path)), motifs=resolver)
     planned = inventory(composed)
     proof = prove(composed, planned, resolver) if with_proof else Proof()
     return PlanSource(label, planned, proof)
