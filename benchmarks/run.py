@@ -14,7 +14,9 @@ Every figure is a ratio against a reference measured in the same run on the same
   over 100 to 1,000 items (target: 1,000 items in 1 s, growing linearly);
 * the registry: ``ork push`` and ``ork pull`` of the 02 pattern against a local
   docker-registry versus ``skopeo copy`` of the same artifact (target: 1.5×), and the HTTP
-  requests per push (target: at most 2 per new blob plus the manifest and index updates).
+  requests per push (target: at most 2 per new blob plus the manifest and index updates);
+* ``ork plan --against`` between two versions of the 06 komposer, nine CRDs (target:
+  500 ms whole-process median).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 import jinja2  # noqa: E402
 
-from benchmarks import registry  # noqa: E402
+from benchmarks import plan, registry  # noqa: E402
 from benchmarks.engine import for_each_scaling, pack_cycles, slope  # noqa: E402
 from benchmarks.templates import PACK, SYNTHETIC, data  # noqa: E402
 from orkestra.template import LIBRARY, Renderer, Template  # noqa: E402
@@ -164,6 +166,7 @@ def main() -> int:
     print(f"  slope {per_item * 1e6:.0f} µs per item (10 cycles); growth 100 -> 1000 items is "
           f"{growth:.2f}x linear; 1000 items = {points[-1][1]:.2f} s (target <= 1 s)")
     registry.run()
+    plan.run()
     return 0
 
 
