@@ -1,13 +1,16 @@
-"""Durations as Orkestra patterns write them.
+"""Durations and timestamps as Orkestra writes them.
 
-Go's ``time.ParseDuration`` units (``ns us ms s m h``) plus the calendar units Orkestra adds
-for secret rotation and windows: ``d`` (day), ``w`` (week), ``mo`` (30 days), ``y`` (365
-days). Components may repeat and carry decimals: ``1h30m``, ``1.5d``, ``2w3d``.
+Durations take Go's ``time.ParseDuration`` units (``ns us ms s m h``) plus the calendar
+units Orkestra adds for secret rotation and windows: ``d`` (day), ``w`` (week), ``mo`` (30
+days), ``y`` (365 days). Components may repeat and carry decimals: ``1h30m``, ``1.5d``,
+``2w3d``. Timestamps are RFC 3339 in UTC to the second, as Kubernetes writes them
+(``2026-06-14T10:00:00Z``).
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 _UNIT_SECONDS = {
     "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
@@ -67,6 +70,20 @@ def format_duration(seconds: float) -> str:
     if hours < 48:
         return f"{hours}h{minutes}m" if minutes else f"{hours}h"
     return f"{hours // 24}d"
+
+
+def format_timestamp(moment: datetime) -> str:
+    """``2026-06-14T10:00:00Z``: RFC 3339, UTC, whole seconds."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_timestamp(text: str) -> datetime | None:
+    """An RFC 3339 timestamp (UTC when no offset is given), or None when it is not one."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def format_size(size: int) -> str:

@@ -10,8 +10,9 @@ from typing import Any
 
 import click
 
+from orkestra.cli.deprecation import inspect_deprecation
 from orkestra.cli.output import emit_json, err, out, style
-from orkestra.cli.quality import ago, gate_status, inspect_deprecation
+from orkestra.cli.quality import ago, gate_status
 from orkestra.cli.refs import (
     insecure_option,
     layout_option,
@@ -25,7 +26,7 @@ from orkestra.registry.client import RegistryClient
 from orkestra.registry.info import PatternInfo
 from orkestra.registry.oci import Descriptor, Manifest
 from orkestra.registry.refs import Reference
-from orkestra.units import format_size
+from orkestra.units import format_size, format_timestamp
 
 
 @click.command("inspect")
@@ -74,7 +75,7 @@ def _print(info: PatternInfo, attached: list[Descriptor], shown_ref: str) -> Non
     out(style(f"{meta.name}:{info.ref.tag if not info.ref.digest else meta.version}", "bold"))
     rows = [("Registry", info.ref.location), ("Kind", meta.kind),
             ("Digest", info.digest[:19] + "..."),
-            ("Pushed", f"{info.created:%Y-%m-%dT%H:%M:%SZ} ({ago(info.created)})"
+            ("Pushed", f"{format_timestamp(info.created)} ({ago(info.created)})"
              if info.created else "unknown"),
             ("Size", format_size(info.manifest_size))]
     _rows(rows)

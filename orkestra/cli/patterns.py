@@ -10,10 +10,10 @@ from orkestra.cli.output import emit_json, err, out, style
 from orkestra.cli.quality import ago
 from orkestra.cli.refs import insecure_option
 from orkestra.errors import OrkError
-from orkestra.registry.artifact import parse_rfc3339
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.index import IndexEntry, RegistryIndex
 from orkestra.registry.refs import Reference, resolve
+from orkestra.units import parse_timestamp
 
 _MARKS = {"passed": "✓", "skipped": "~", "no-assertion": "⚠"}
 _RULE = "─" * 57
@@ -106,7 +106,7 @@ def _table(title: str, entries: list[IndexEntry], indexes: list[RegistryIndex],
         if older:
             out(style(f"⚠  {entry.name}: {', '.join(older)} deprecated — ork inspect "
                       f"{entry.name}:{older[-1]}", "yellow"))
-    updated = [m for m in (parse_rfc3339(i.updatedAt) for i in indexes if i.updatedAt) if m]
+    updated = [m for m in (parse_timestamp(i.updatedAt) for i in indexes if i.updatedAt) if m]
     out()
     count = f"{len(entries)} pattern{'s' if len(entries) != 1 else ''}"
     out(count + (f"  ·  Updated {ago(max(updated))}" if updated else ""))

@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
+from orkestra.cli.deprecation import deprecation_block
 from orkestra.cli.output import Spinner, emit_json, err, out, style
-from orkestra.cli.quality import deprecation_block, gate_status
+from orkestra.cli.quality import gate_status
 from orkestra.errors import UsageError
 from orkestra.gates.push import (
     AlsoPushingMotif,
@@ -136,16 +137,11 @@ def _summary(result: Published) -> None:
 
 
 def _json(result: Published) -> dict[str, Any]:
-    def gate(record: Any) -> dict[str, Any] | None:
-        return None if record is None else {
-            "status": record.status, "assertions": record.assertions,
-            "duration": record.duration, "testedAt": record.tested_at,
-            "runner": record.runner}
-
     out_: dict[str, Any] = {
         "ref": str(result.ref), "kind": result.kind, "digest": result.digest,
         "size": result.size, "files": [{"name": n, "size": s} for n, s in result.files],
-        "simulate": gate(result.simulate), "e2e": gate(result.e2e),
+        "simulate": result.simulate.to_json() if result.simulate else None,
+        "e2e": result.e2e.to_json() if result.e2e else None,
         "warnings": result.warnings}
     if result.motif is not None:
         out_["motif"] = _json(result.motif)

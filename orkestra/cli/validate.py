@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
+from orkestra.cli.deprecation import deprecation_block
 from orkestra.cli.files import require_files, shown
 from orkestra.cli.output import emit_json, err, fail, ok, out, style, warn
-from orkestra.cli.quality import deprecation_block
 from orkestra.compose import Composed, MotifResolver
 from orkestra.gates.validate import CrdSummary, FileReport, validate_file
 from orkestra.model.errors import Problem

@@ -28,6 +28,7 @@ from orkestra.cluster.errors import (
 from orkestra.cluster.patch import json_patch, merge_patch
 from orkestra.cluster.resources import BUILTIN_TYPES, ResourceType, crd_types, plural_of
 from orkestra.cluster.selectors import field_matcher, label_matcher
+from orkestra.units import format_timestamp
 
 Obj = dict[str, Any]
 ObjList = list[Obj]
@@ -65,7 +66,7 @@ class WatchEvent:
 
 
 def _now(clock: Clock) -> str:
-    return clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_timestamp(clock())
 
 
 def _body(obj: Obj) -> Obj:

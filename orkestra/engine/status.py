@@ -18,6 +18,7 @@ from orkestra.engine.context import set_path
 from orkestra.engine.fields import coerce_text
 from orkestra.template.notes.kube import replicas_ready
 from orkestra.template.notes.types import parse_bool
+from orkestra.units import format_timestamp
 
 Obj = dict[str, Any]
 WORKLOADS = ("deployments", "statefulsets", "replicasets")
@@ -105,6 +106,6 @@ def _merge_condition(status: Obj, condition: Obj, ev: Evaluation) -> None:
     if previous is not None and previous.get("status") == condition["status"]:
         condition["lastTransitionTime"] = previous.get("lastTransitionTime")
     else:
-        condition["lastTransitionTime"] = ev.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        condition["lastTransitionTime"] = format_timestamp(ev.now)
     others = [c for c in conditions if c.get("type") != condition["type"]]
     status["conditions"] = [*others, condition]

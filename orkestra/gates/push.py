@@ -47,7 +47,6 @@ from orkestra.registry.artifact import (
     PatternArtifact,
     Typed,
     collect_files,
-    rfc3339,
 )
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.errors import RegistryError
@@ -58,7 +57,7 @@ from orkestra.registry.sources import RegistrySource
 from orkestra.simulate.gate import Outcome, run_plans
 from orkestra.simulate.plan import load_plans
 from orkestra.simulate.report import run_json
-from orkestra.units import format_duration, format_size
+from orkestra.units import format_duration, format_size, format_timestamp
 
 _RUNNERS = (("GITHUB_ACTIONS", "github-actions"), ("GITLAB_CI", "gitlab-ci"),
             ("CIRCLECI", "circleci"), ("JENKINS_URL", "jenkins"), ("BUILDKITE", "buildkite"),
@@ -206,7 +205,8 @@ def publish(directory: Path, ref_text: str | None, options: PushOptions, emit: E
     simulate = _simulate_gate(pattern, options, resolver, emit)
     e2e = _e2e_gate(pattern, options, emit)
     primary = pattern.primary.read_bytes()
-    if options.update_meta and target.version != doc.version:
+    rewrite = options.update_meta and target.version != doc.version
+    if rewrite:
         primary = with_version(primary.decode("utf-8"), target.version).encode("utf-8")
     artifact = PatternArtifact(
         _metadata(doc, pattern.kind, target.version, notice),
@@ -214,7 +214,7 @@ def publish(directory: Path, ref_text: str | None, options: PushOptions, emit: E
         simulate.record if simulate else None, e2e, _typed(composed), f"v{__version__}")
     pushed = client.push(artifact, ref, lambda name, size: emit(Uploading(name, size)))
     warnings += _after_push(client, ref, pushed, artifact, simulate, emit)
-    if primary != pattern.primary.read_bytes():
+    if rewrite:
         write_atomic(pattern.primary, primary)
         emit(MetaUpdated(pattern.primary.name, target.version))
     result = Published(ref, pattern.kind, pushed.digest, pushed.size,
@@ -239,10 +239,12 @@ def _validate(pattern: PatternDir, doc: Document, resolver: MotifResolver,
 
 
 def _check_files(pattern: PatternDir, emit: Emit) -> None:
-    for path in sorted(pattern.directory.iterdir(), key=lambda p: _file_order(pattern, p)):
-        if not path.is_file() or path == pattern.primary or _file_order(pattern, path) < 0:
+    """Check and list the optional files that travel, in the artifact's order."""
+    for name in OPTIONAL_FILES[pattern.kind]:
+        path = pattern.directory / name
+        if not path.is_file():
             continue
-        if path.name == "crd.yaml":
+        if name == "crd.yaml":
             check_crd_file(path)
             emit(FileChecked(path.name, "valid"))
             continue
@@ -250,11 +252,6 @@ def _check_files(pattern: PatternDir, emit: Emit) -> None:
             load_document(path, kinds=("Simulate",) if path.name == "simulate.yaml"
                           else ("E2E",), display=path.name)
         emit(FileChecked(path.name, f"({format_size(path.stat().st_size)})"))
-
-
-def _file_order(pattern: PatternDir, path: Path) -> int:
-    names = OPTIONAL_FILES[pattern.kind]
-    return names.index(path.name) if path.name in names else -1
 
 
 @dataclass(frozen=True)
@@ -384,4 +381,4 @@ def _also_push_motif(directory: Path, version: str, name: str, options: PushOpti
 
 
 def _now() -> str:
-    return rfc3339(datetime.datetime.now(datetime.UTC))
+    return format_timestamp(datetime.datetime.now(datetime.UTC))

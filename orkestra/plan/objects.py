@@ -12,17 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from orkestra.cluster.resources import plural_of
+from orkestra.cluster.resources import BUILTIN_TYPES, plural_of
 from orkestra.compose.composed import Composed
 from orkestra.engine.build.base import KINDS, default_name
 from orkestra.engine.conditions import SHORTHAND_OPERATORS
 
 PHASES = ("onCreate", "onReconcile", "onDelete")
 CR_NAME = "{{ .metadata.name }}"
-_CLUSTER_KINDS = {"Namespace", "PersistentVolume", "ClusterRole", "ClusterRoleBinding",
-                  "CustomResourceDefinition", "ValidatingWebhookConfiguration",
-                  "MutatingWebhookConfiguration", "StorageClass", "PriorityClass",
-                  "APIService", "Node", "ClusterIssuer"}
+# Cluster-scoped kinds a ``custom`` declaration may name: the in-memory cluster's built-in
+# types, plus common ones it does not serve.
+_CLUSTER_KINDS = {t.kind for t in BUILTIN_TYPES if not t.namespaced} | {
+    "StorageClass", "PriorityClass", "APIService", "ClusterIssuer"}
 
 
 @dataclass(frozen=True)

@@ -13,36 +13,15 @@ from typing import Any
 
 from orkestra.cluster.resources import plural_of
 from orkestra.compose.composed import Composed
+from orkestra.engine.build.base import KINDS
 
 READ = ("get", "list", "watch")
 MANAGE = ("get", "list", "watch", "create", "update", "patch", "delete")
 
-# resource-template key -> (API group, resource, cluster-scoped)
+# resource-template key -> (API group, resource, cluster-scoped), from the engine's kinds
 KIND_RESOURCES: dict[str, tuple[str, str, bool]] = {
-    "deployments": ("apps", "deployments", False),
-    "statefulSets": ("apps", "statefulsets", False),
-    "replicaSets": ("apps", "replicasets", False),
-    "pods": ("", "pods", False),
-    "jobs": ("batch", "jobs", False),
-    "cronJobs": ("batch", "cronjobs", False),
-    "services": ("", "services", False),
-    "ingresses": ("networking.k8s.io", "ingresses", False),
-    "networkPolicies": ("networking.k8s.io", "networkpolicies", False),
-    "configMaps": ("", "configmaps", False),
-    "secrets": ("", "secrets", False),
-    "namespaces": ("", "namespaces", True),
-    "persistentVolumeClaims": ("", "persistentvolumeclaims", False),
-    "persistentVolumes": ("", "persistentvolumes", True),
-    "serviceAccounts": ("", "serviceaccounts", False),
-    "roles": ("rbac.authorization.k8s.io", "roles", False),
-    "roleBindings": ("rbac.authorization.k8s.io", "rolebindings", False),
-    "clusterRoles": ("rbac.authorization.k8s.io", "clusterroles", True),
-    "clusterRoleBindings": ("rbac.authorization.k8s.io", "clusterrolebindings", True),
-    "hpa": ("autoscaling", "horizontalpodautoscalers", False),
-    "pdb": ("policy", "poddisruptionbudgets", False),
-    "resourceQuotas": ("", "resourcequotas", False),
-    "limitRanges": ("", "limitranges", False),
-}
+    key: (api_version.rpartition("/")[0], plural_of(kind), cluster)
+    for key, (api_version, kind, cluster) in KINDS.items()}
 CORE_KIND_RESOURCES = {
     "Deployment": ("apps", "deployments"), "StatefulSet": ("apps", "statefulsets"),
     "DaemonSet": ("apps", "daemonsets"), "ReplicaSet": ("apps", "replicasets"),

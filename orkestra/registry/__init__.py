@@ -10,8 +10,19 @@ artifact ``ork patterns`` reads, and the verified local cache that makes imports
 offline. :class:`RegistryClient` is the entry point.
 """
 
-from orkestra.registry.client import Fetched, Pulled, RegistryClient
-from orkestra.registry.errors import RegistryError
-from orkestra.registry.refs import Reference
+from __future__ import annotations
 
-__all__ = ["Fetched", "Pulled", "Reference", "RegistryClient", "RegistryError"]
+import importlib
+from typing import Any
+
+# Re-exported lazily: importing one submodule (say ``registry.artifact`` for a status line)
+# must not load the client and everything behind it.
+_EXPORTS = {"Fetched": "client", "Pulled": "client", "RegistryClient": "client",
+            "RegistryError": "errors", "Reference": "refs"}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -21,9 +21,11 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from orkestra.model.deprecation import Deprecation
 from orkestra.registry.oci import EMPTY_JSON, TITLE, Descriptor, Manifest, digest_of
+from orkestra.units import format_timestamp
 
 KATALOG_CONFIG = "application/vnd.orkestra.pattern.v1+tar+gzip"
 MOTIF_CONFIG = "application/vnd.orkestra.motif.v1+tar+gzip"
@@ -98,6 +100,11 @@ class GateRecord:
         if self.assertions > 0:
             out[prefix + "assertions"] = str(self.assertions)
         return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "assertions": self.assertions,
+                "duration": self.duration, "testedAt": self.tested_at,
+                "runner": self.runner, "cluster": self.cluster}
 
     @classmethod
     def read(cls, annotations: dict[str, str], prefix: str) -> GateRecord | None:
@@ -223,19 +230,7 @@ def created_now() -> str:
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     moment = (datetime.datetime.fromtimestamp(int(epoch), datetime.UTC) if epoch.isdigit()
               else datetime.datetime.now(datetime.UTC))
-    return rfc3339(moment)
-
-
-def rfc3339(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_rfc3339(text: str) -> datetime.datetime | None:
-    try:
-        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+    return format_timestamp(moment)
 
 
 def collect_files(directory: Path, kind: str, primary: bytes | None = None

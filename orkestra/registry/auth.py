@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from orkestra.registry.errors import RegistryError, UnauthorizedError
+from orkestra.registry.refs import configured_hosts
 
 _PARAM = re.compile(r'(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
@@ -52,8 +53,7 @@ def find_credentials(host: str, env: Mapping[str, str] | None = None) -> Credent
 
 
 def _env_applies(host: str, env: Mapping[str, str]) -> bool:
-    hosts = {env.get(key, "").strip().removeprefix("oci://").split("/", 1)[0]
-             for key in ("ORK_REGISTRY", "ORK_MOTIFS_REGISTRY")} - {""}
+    hosts = configured_hosts(env)
     return not hosts or host in hosts
 
 

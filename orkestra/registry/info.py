@@ -23,11 +23,11 @@ from orkestra.registry.artifact import (
     P,
     Typed,
     deprecation_from_annotations,
-    parse_rfc3339,
 )
 from orkestra.registry.errors import IntegrityError
 from orkestra.registry.oci import Descriptor, Manifest, safe_title
 from orkestra.registry.refs import Reference
+from orkestra.units import format_timestamp, parse_timestamp
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class PatternInfo:
             tuple(t for t in notes.get(P + "tags", "").split(",") if t),
             deprecation_from_annotations(notes))
         return cls(ref, descriptor.digest, descriptor.size, metadata,
-                   parse_rfc3339(notes.get(CREATED, "")), GateRecord.read(notes, SIMULATE),
+                   parse_timestamp(notes.get(CREATED, "")), GateRecord.read(notes, SIMULATE),
                    GateRecord.read(notes, E2E),
                    Typed(notes.get(K + "has_hooks") == "true",
                          notes.get(K + "has_constructor") == "true"),
@@ -82,9 +82,10 @@ class PatternInfo:
             "kind": meta.kind, "name": meta.name, "version": meta.version,
             "description": meta.description, "author": meta.author, "license": meta.license,
             "tags": list(meta.tags),
-            "pushed": self.created.strftime("%Y-%m-%dT%H:%M:%SZ") if self.created else None,
+            "pushed": format_timestamp(self.created) if self.created else None,
             "content": self.content,
-            "simulate": _gate_json(self.simulate), "e2e": _gate_json(self.e2e),
+            "simulate": self.simulate.to_json() if self.simulate else None,
+            "e2e": self.e2e.to_json() if self.e2e else None,
             "typed": {"hooks": self.typed.hooks, "constructor": self.typed.constructor},
             "runtimeVersion": self.runtime_version,
             "files": [{"name": f.title, "size": f.size, "mediaType": f.media_type,
@@ -95,11 +96,3 @@ class PatternInfo:
             "message": notice.message, "migratedTo": notice.migrated_to,
             "from": str(notice.starts or ""), "to": str(notice.end_of_life or "")}
         return out
-
-
-def _gate_json(record: GateRecord | None) -> dict[str, Any] | None:
-    if record is None:
-        return None
-    return {"status": record.status, "assertions": record.assertions,
-            "duration": record.duration, "testedAt": record.tested_at,
-            "runner": record.runner, "cluster": record.cluster}

@@ -117,15 +117,11 @@ class Bases:
     def for_kind(self, kind: str) -> str:
         return self.motifs if kind == "Motif" else self.katalogs
 
-    def configured_hosts(self, env: Mapping[str, str] | None = None) -> set[str]:
-        """Hosts named by ORK_REGISTRY / ORK_MOTIFS_REGISTRY (where env credentials apply)."""
-        env = os.environ if env is None else env
-        hosts = set()
-        for key in ("ORK_REGISTRY", "ORK_MOTIFS_REGISTRY"):
-            base = _clean_base(env.get(key, ""))
-            if base:
-                hosts.add(base.split("/", 1)[0])
-        return hosts
+
+def configured_hosts(env: Mapping[str, str]) -> set[str]:
+    """Hosts named by ORK_REGISTRY / ORK_MOTIFS_REGISTRY (where env credentials apply)."""
+    bases = (_clean_base(env.get(key, "")) for key in ("ORK_REGISTRY", "ORK_MOTIFS_REGISTRY"))
+    return {base.split("/", 1)[0] for base in bases if base}
 
 
 def _clean_base(base: str) -> str:

@@ -6,7 +6,8 @@ import datetime
 
 import pytest
 
-from orkestra.cli.quality import ago, deprecation_block, gate_status, inspect_deprecation
+from orkestra.cli.deprecation import deprecation_block, inspect_deprecation
+from orkestra.cli.quality import ago, gate_status
 from orkestra.model.deprecation import Deprecation
 from orkestra.registry.artifact import GateRecord
 

@@ -7,7 +7,7 @@ import base64
 from typing import Any
 
 from orkestra.engine.build.base import GENERATED_AT_ANNOTATION, Build, Obj, builder
-from orkestra.units import parse_duration
+from orkestra.units import format_timestamp, parse_duration
 
 
 def _b64(text: str) -> str:
@@ -40,8 +40,7 @@ def config_map(b: Build) -> list[Obj]:
 
 
 def stamp(b: Build, obj: Obj) -> Obj:
-    obj["metadata"]["annotations"][GENERATED_AT_ANNOTATION] = \
-        b.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+    obj["metadata"]["annotations"][GENERATED_AT_ANNOTATION] = format_timestamp(b.clock())
     return obj
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orkestra.template.functions import Func, P, func
-from orkestra.units import DurationError, format_duration, parse_duration
+from orkestra.units import DurationError, format_duration, format_timestamp, parse_duration
 
 Clock = Callable[[], datetime]
 
@@ -33,9 +33,6 @@ def parse_time(value: Any) -> datetime:
         raise ValueError(f"expected an RFC 3339 timestamp, got {value!r}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 _GO_LAYOUT = re.compile(
@@ -75,7 +72,7 @@ def go_format(moment: datetime, layout: str) -> str:
 
 @func("now")
 def now() -> str:
-    return rfc3339(clock())
+    return format_timestamp(clock())
 
 
 @func("timeSince", P.ANY)
@@ -108,7 +105,7 @@ def duration_seconds(duration: str) -> int:
 
 @func("durationAdd", P.ANY, P.STR)
 def duration_add(timestamp: Any, duration: str) -> str:
-    return rfc3339(parse_time(timestamp) + timedelta(seconds=parse_duration(duration)))
+    return format_timestamp(parse_time(timestamp) + timedelta(seconds=parse_duration(duration)))
 
 
 @func("durationValid", P.STR)
