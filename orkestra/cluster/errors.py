@@ -46,8 +46,3 @@ class InvalidError(ApiError):
 class BadRequestError(ApiError):
     code = 400
     reason = "BadRequest"
-
-
-class MethodNotAllowedError(ApiError):
-    code = 405
-    reason = "MethodNotAllowed"

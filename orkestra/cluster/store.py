@@ -129,12 +129,6 @@ class MemoryCluster:
             return guessed
         raise NotFoundError(f'no matches for kind "{kind}" in version "{api_version}"')
 
-    def type_by_resource(self, group: str, plural: str) -> ResourceType:
-        rt = self._types.get((group, plural))
-        if rt is None:
-            raise NotFoundError(f"the server could not find the requested resource ({plural})")
-        return rt
-
     # -- bookkeeping ------------------------------------------------------------------
     def _record(self, verb: str, rt: ResourceType, namespace: str, name: str,
                 sub: str = "") -> None:

@@ -84,11 +84,11 @@ def _apply(owner: Document, block: dict[str, Any], path: YamlPath, section: str,
                 origins.add(path + (key,), inc.doc, (key,))
     else:
         data, inc = _load(owner, ref, path + ("include",), PROFILES)
-        merge_profiles(block, data, path, origins, inc.doc)
+        merge_profiles(block, data, path, origins)
 
 
 def merge_profiles(into: dict[str, Any], extra: dict[str, Any], path: YamlPath,
-                   origins: Origins, extra_doc: Any) -> None:
+                   origins: Origins) -> None:
     """Put ``extra``'s profile entries before ``into``'s; a repeated name is an error."""
     problems = []
     for cls, entries in extra.items():

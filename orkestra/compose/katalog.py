@@ -56,8 +56,7 @@ def _katalog_wide_import(doc: Document, imp: dict[str, Any], path: YamlPath,
     try:
         if motif.data.get("profiles"):
             profiles = composed.top.setdefault("profiles", {})
-            merge_profiles(profiles, motif.data["profiles"], ("profiles",), composed.origins,
-                           motif.source)
+            merge_profiles(profiles, motif.data["profiles"], ("profiles",), composed.origins)
     except PatternError as exc:
         return list(exc.problems)
     notes = (motif.data.get("notes") or {}).get("functions") or []

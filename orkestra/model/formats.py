@@ -463,7 +463,6 @@ EMIT = named(Obj({"status": opt(STATUS), "events": opt(ListOf(EVENT))}, name="em
 
 G1_BOX_KEYS = ("reconciler", "onCreate", "onReconcile", "onDelete", "status", "finalizers",
                "rollBackOnError", "rollback", "autoscale", "default", "hooks")
-G2_BOX_KEYS = ("reconcile", "emit", "runtime")
 
 OPERATOR_BOX = named(Obj({
     # G2

@@ -223,17 +223,6 @@ class Int(Node):
         return number
 
 
-class Number(Node):
-    expected = "a number"
-
-    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            ctx.wrong_type(path, self, value)
-        return value
-
-    def schema(self, defs: JsonSchema) -> JsonSchema:
-        return {"type": "number"}
-
 
 class Bool(Node):
     """A boolean; ``templates=True`` also takes "true"/"false" strings and templates."""

@@ -60,11 +60,6 @@ class Template:
         self._compiled: Compiled = compile_trees(trees, funcs, missingkey)
         self._entry = self._compiled.functions[name]
 
-    @property
-    def defined(self) -> tuple[str, ...]:
-        """Names of the templates this text defines (its own name included)."""
-        return tuple(self._compiled.functions)
-
     def execute(self, data: Any, extras: Any = None) -> str:
         """Render with ``data`` as dot; raises TemplateExecError on failure."""
         out: list[str] = []

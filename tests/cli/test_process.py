@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.registry.server import DistributionRegistry
+
 pytestmark = pytest.mark.integration
 
 ORK = shutil.which("ork", path=str(Path(sys.executable).parent)) or "ork"
@@ -52,9 +54,9 @@ def test_python_dash_m(tmp_path: Path) -> None:
     assert result.returncode == 0 and result.stdout.startswith("ork v")
 
 
-def test_push_inspect_pull_against_docker_registry(tmp_path: Path, distribution: object
-                                                   ) -> None:
-    host = distribution.host  # type: ignore[attr-defined]
+def test_push_inspect_pull_against_docker_registry(
+        tmp_path: Path, distribution: DistributionRegistry) -> None:
+    host = distribution.host
     env = {"ORK_HOME": str(tmp_path / "home"), "ORK_REGISTRY": f"{host}/proc/katalogs",
            "ORK_MOTIFS_REGISTRY": f"{host}/proc/motifs", "NO_COLOR": "1"}
     run("init", "--pack", "registry-guide", cwd=tmp_path)

@@ -163,7 +163,7 @@ def test_03_story(pack_copy: Path) -> None:
     assert record is not None and (record.status, record.assertions) == ("passed", 3)
 
 
-def test_no_assertions_and_skips(pack_copy: Path, write: object) -> None:
+def test_no_assertions_and_skips(pack_copy: Path) -> None:
     push_motifs(pack_copy)
     api = pack_copy / "02-katalog-api"
     use_published_motifs(api / "katalog.yaml")

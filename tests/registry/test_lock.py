@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -41,7 +42,7 @@ def komposer(directory: Path, entry: str) -> Path:
     return path
 
 
-def lock_of(directory: Path) -> dict[str, object]:
+def lock_of(directory: Path) -> dict[str, dict[str, Any]]:
     doc = yaml.safe_load((directory / "komposer.lock").read_text())
     assert isinstance(doc, dict)
     return {e["import"]: e for e in doc["imports"]}
@@ -61,7 +62,6 @@ def test_constraints_skip_unverified_and_end_of_life(versions: Path, tmp_path: P
     code, out, err = pull(capsys)
     assert code == 0, err
     entry = lock_of(tmp_path / "c")["webapp-operator@^1.0"]
-    assert isinstance(entry, dict)
     assert (entry["version"], entry["simulate"], entry["kind"]) == ("v1.1.0", "passed",
                                                                     "Katalog")
     assert entry["ref"].endswith("/webapp-operator:v1.1.0")
@@ -70,12 +70,12 @@ def test_constraints_skip_unverified_and_end_of_life(versions: Path, tmp_path: P
     assert "Wrote komposer.lock (2 imports pinned)" in out  # the katalog and its motif
     code, out, err = pull(capsys, "--update", "--allow-unverified")
     assert code == 0, err
-    assert lock_of(tmp_path / "c")["webapp-operator@^1.0"]["version"] == "v1.3.0"  # type: ignore[index]
+    assert lock_of(tmp_path / "c")["webapp-operator@^1.0"]["version"] == "v1.3.0"
     assert "  ~ katalog webapp-operator@^1.0: " in out and "webapp-operator:v1.3.0" in out
     komposer(tmp_path / "d", "webapp-operator@~1.0")
     monkeypatch.chdir(tmp_path / "d")
     assert pull(capsys)[0] == 0
-    assert lock_of(tmp_path / "d")["webapp-operator@~1.0"]["version"] == "v1.0.0"  # type: ignore[index]
+    assert lock_of(tmp_path / "d")["webapp-operator@~1.0"]["version"] == "v1.0.0"
 
 
 def test_exact_pins_and_latest(versions: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -84,7 +84,7 @@ def test_exact_pins_and_latest(versions: Path, tmp_path: Path, monkeypatch: pyte
     monkeypatch.chdir(tmp_path / "e")
     code, _, err = pull(capsys)
     assert code == 0, err  # an exact pin is the consumer's explicit choice
-    assert lock_of(tmp_path / "e")["webapp-operator:v1.2.0"]["simulate"] == "skipped"  # type: ignore[index]
+    assert lock_of(tmp_path / "e")["webapp-operator:v1.2.0"]["simulate"] == "skipped"
     komposer(tmp_path / "l", "webapp-operator")
     monkeypatch.chdir(tmp_path / "l")
     code, _, err = pull(capsys)
@@ -98,7 +98,7 @@ def test_a_moved_tag_is_a_digest_mismatch(versions: Path, tmp_path: Path,
     path = komposer(tmp_path / "m", "webapp-operator:v1.1.0")
     monkeypatch.chdir(tmp_path / "m")
     assert pull(capsys)[0] == 0
-    pinned = lock_of(tmp_path / "m")["webapp-operator:v1.1.0"]["digest"]  # type: ignore[index]
+    pinned = lock_of(tmp_path / "m")["webapp-operator:v1.1.0"]["digest"]
     api = versions / "02-katalog-api"
     katalog = api / "katalog.yaml"
     katalog.write_text(katalog.read_text().replace('  version: "v1.3.0"\n' + EOL,
@@ -108,13 +108,13 @@ def test_a_moved_tag_is_a_digest_mismatch(versions: Path, tmp_path: Path,
     code, _, err = pull(capsys)
     assert code == 1
     assert "pins " + str(pinned)[:19] in err and "(the tag was moved)" in err
-    assert lock_of(tmp_path / "m")["webapp-operator:v1.1.0"]["digest"] == pinned  # type: ignore[index]
+    assert lock_of(tmp_path / "m")["webapp-operator:v1.1.0"]["digest"] == pinned
     assert main(["template", "-f", str(path)]) == 0  # still the locked content
     assert "workers: 2" in capsys.readouterr().out
     code, out, err = pull(capsys, "--update")
     assert code == 0, err
     assert "  ~ katalog webapp-operator:v1.1.0: " in out
-    assert lock_of(tmp_path / "m")["webapp-operator:v1.1.0"]["digest"] != pinned  # type: ignore[index]
+    assert lock_of(tmp_path / "m")["webapp-operator:v1.1.0"]["digest"] != pinned
     assert main(["template", "-f", str(path)]) == 0
     assert "workers: 9" in capsys.readouterr().out
 

@@ -92,7 +92,7 @@ def test_tag_of(text: str, tag: str) -> None:
     assert tag_of(text) == tag
 
 
-def test_layout_references(tmp_path: object) -> None:
+def test_layout_references() -> None:
     ref = layout_reference("/tmp/lay:v1.0.0")
     assert (ref.layout, ref.tag, str(ref)) == ("/tmp/lay", "v1.0.0", "/tmp/lay:v1.0.0")
     assert layout_reference("/tmp/lay").tag == "latest"

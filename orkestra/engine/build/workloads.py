@@ -187,21 +187,25 @@ def statefulset(b: Build) -> list[Obj]:
     return [b.object(name, {"spec": spec}, labels=labels)]
 
 
+def _restarting_pod(b: Build, name: str, default: str) -> Obj:
+    """A pod spec with the declaration's restartPolicy (or ``default``)."""
+    spec = pod_spec(b, container(b, name))
+    spec["restartPolicy"] = b.fields.text(b.item.get("restartPolicy"), "restartPolicy",
+                                          default)
+    return spec
+
+
 @builder("pods")
 def pod(b: Build) -> list[Obj]:
     name = b.name()
-    spec = pod_spec(b, container(b, name))
-    spec["restartPolicy"] = b.fields.text(b.item.get("restartPolicy"), "restartPolicy",
-                                          "Always")
+    spec = _restarting_pod(b, name, "Always")
     return [b.object(name, {"spec": spec}, labels=pod_labels(b, name))]
 
 
 @builder("jobs")
 def job(b: Build) -> list[Obj]:
     name = b.name()
-    spec = pod_spec(b, container(b, name))
-    spec["restartPolicy"] = b.fields.text(b.item.get("restartPolicy"), "restartPolicy",
-                                          "Never")
+    spec = _restarting_pod(b, name, "Never")
     body = {"spec": {"backoffLimit": b.fields.integer(b.item.get("backoffLimit"),
                                                       "backoffLimit", 3),
                      "template": {"metadata": {}, "spec": spec}}}
