@@ -43,11 +43,13 @@ def detect_pattern(directory: Path, kind: str | None = None) -> PatternDir:
 
 
 def _declared_kind(path: Path) -> str:
+    """The kind the file declares; for a file that does not parse, the kind its name
+    stands for, so that loading it reports the YAML error with its position."""
     try:
         for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=LOADER):
             return str(doc.get("kind", "")) if isinstance(doc, dict) else ""
     except (yaml.YAMLError, UnicodeDecodeError):
-        return PRIMARY_FILES.get(path.name, "")
+        return {file: kind for kind, file in PRIMARY_FILES.items()}.get(path.name, "")
     return ""
 
 

@@ -252,6 +252,13 @@ def test_refs_and_bad_input(pack_copy: Path) -> None:
         push(web)
 
 
+def test_broken_yaml_is_reported_with_its_position(pack_copy: Path) -> None:
+    motif = pack_copy / "01-motifs" / "web-service" / "motif.yaml"
+    motif.write_text(motif.read_text().replace("inputs:\n", "inputs: [\n", 1))
+    with pytest.raises(PatternError, match=r"motif\.yaml:\d+:\d+: error: "):
+        push(motif.parent)
+
+
 def test_crd_file_checks(tmp_path: Path) -> None:
     crd = tmp_path / "crd.yaml"
     for text, message in (
