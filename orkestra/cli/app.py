@@ -14,6 +14,8 @@ from orkestra.errors import OrkError
 # name -> (module, short help); modules load only when their command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("orkestra.cli.init", "Write an example pack to disk."),
+    "cluster": ("orkestra.cli.cluster", "Run the embedded Kubernetes API server."),
+    "run": ("orkestra.cli.run", "Run the operator runtime against a cluster."),
     "validate": ("orkestra.cli.validate", "Check pattern files (katalog, motif, komposer, "
                                           "simulate, e2e)."),
     "template": ("orkestra.cli.template", "Print the fully expanded katalog."),

@@ -16,7 +16,8 @@ from orkestra.cluster.errors import (
            NotFoundError,
 )
 from orkestra.cluster.resources import ResourceType
-from orkestra.cluster.store import MemoryCluster, Operation, WatchEvent
+from orkestra.cluster.history import WatchEvent
+from orkestra.cluster.store import MemoryCluster, Operation
 
 __all__ = ["AlreadyExistsError", "ApiError", "ConflictError", "InvalidError", "MemoryCluster",
            "NotFoundError", "Operation", "ResourceType", "WatchEvent"]

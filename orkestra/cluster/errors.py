@@ -46,3 +46,30 @@ class InvalidError(ApiError):
 class BadRequestError(ApiError):
     code = 400
     reason = "BadRequest"
+
+
+class UnauthorizedError(ApiError):
+    code = 401
+    reason = "Unauthorized"
+
+
+class ForbiddenError(ApiError):
+    code = 403
+    reason = "Forbidden"
+
+
+class MethodNotAllowedError(ApiError):
+    code = 405
+    reason = "MethodNotAllowed"
+
+
+class GoneError(ApiError):
+    """A resourceVersion or continue token older than the retained history."""
+
+    code = 410
+    reason = "Expired"
+
+
+class UnsupportedMediaTypeError(ApiError):
+    code = 415
+    reason = "UnsupportedMediaType"

@@ -17,6 +17,10 @@ class ResourceType:
     has_status: bool = True
     short_names: tuple[str, ...] = ()
     singular: str = ""
+    # CRD extras: the scale subresource's paths, kubectl's printer columns, categories.
+    scale: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    printer_columns: tuple[dict[str, Any], ...] = field(default=(), compare=False, hash=False)
+    categories: tuple[str, ...] = field(default=(), compare=False, hash=False)
 
     @property
     def api_version(self) -> str:
@@ -26,6 +30,10 @@ class ResourceType:
     def qualified(self) -> str:
         """``deployments.apps`` (core resources have no group)."""
         return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def list_kind(self) -> str:
+        return f"{self.kind}List"
 
     @property
     def key(self) -> tuple[str, str]:
@@ -102,9 +110,12 @@ def crd_types(crd: dict[str, Any]) -> list[ResourceType]:
         if not version.get("served", True):
             continue
         schema = (version.get("schema") or {}).get("openAPIV3Schema")
-        has_status = "status" in (version.get("subresources") or {})
-        out.append(ResourceType(spec.get("group", ""), version.get("name", ""),
-                                names.get("kind", ""), names.get("plural", ""), namespaced,
-                                schema, has_status, tuple(names.get("shortNames") or ()),
-                                names.get("singular", "")))
+        subresources = version.get("subresources") or {}
+        out.append(ResourceType(
+            spec.get("group", ""), version.get("name", ""), names.get("kind", ""),
+            names.get("plural", ""), namespaced, schema, "status" in subresources,
+            tuple(names.get("shortNames") or ()), names.get("singular", ""),
+            subresources.get("scale"),
+            tuple(version.get("additionalPrinterColumns") or ()),
+            tuple(names.get("categories") or ())))
     return out

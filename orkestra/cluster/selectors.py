@@ -121,3 +121,18 @@ def field_matcher(selector: str | None) -> Matcher:
         return True
 
     return matches
+
+
+def selector_text(selector: dict[str, Any]) -> str:
+    """A structured selector (matchLabels/matchExpressions) in string form."""
+    terms = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expr in selector.get("matchExpressions") or []:
+        key, op = expr.get("key"), expr.get("operator")
+        values = ",".join(sorted(expr.get("values") or []))
+        if op in ("In", "NotIn"):
+            terms.append(f"{key} {op.lower()} ({values})")
+        elif op == "Exists":
+            terms.append(str(key))
+        elif op == "DoesNotExist":
+            terms.append(f"!{key}")
+    return ",".join(terms)

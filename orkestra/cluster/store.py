@@ -1,8 +1,13 @@
 """The object store: API-server semantics over plain dicts.
 
-Objects go in and come out as deep copies, so callers can never mutate stored state. Every
-call is recorded as an :class:`Operation` and every change emits a :class:`WatchEvent`; a
-lock makes the store safe to serve from several threads.
+A stored object is never changed in place: every write stores a new dict. Readers inside
+the package (the API server, watches) share stored objects without copying; the public
+kind-based methods the engine uses hand out deep copies, so callers can never mutate stored
+state. Every change emits a :class:`WatchEvent` into a bounded per-resource history (for
+watches that resume), to subscribers (for servers that stream) and, with ``data_dir``, to
+an on-disk journal. With ``record`` (simulate's mode) every call is also kept as an
+:class:`Operation` and every event in :attr:`MemoryCluster.events`. A lock makes the store
+safe to use from several threads.
 """
 
 from __future__ import annotations
@@ -11,35 +16,47 @@ import itertools
 import re
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from orkestra.cluster import openapi
+from orkestra.cluster import defaults, openapi
 from orkestra.cluster.data import clone
 from orkestra.cluster.errors import (
     AlreadyExistsError,
     BadRequestError,
     ConflictError,
+    ForbiddenError,
     InvalidError,
     NotFoundError,
 )
+from orkestra.cluster.gc import Collector
+from orkestra.cluster.history import EventHistory, WatchEvent
+from orkestra.cluster.paging import Page, decode_continue, encode_continue
 from orkestra.cluster.patch import json_patch, merge_patch
+from orkestra.cluster.persist import Journal
 from orkestra.cluster.resources import BUILTIN_TYPES, ResourceType, crd_types, plural_of
 from orkestra.cluster.selectors import field_matcher, label_matcher
 from orkestra.units import format_timestamp
 
 Obj = dict[str, Any]
 ObjList = list[Obj]
-EventList = list["WatchEvent"]
+EventList = list[WatchEvent]
 Clock = Callable[[], datetime]
+Subscriber = Callable[[WatchEvent], None]
+ObjectKey = tuple[str, str]  # namespace, name
+
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 _LABEL_NAMED = {"namespaces", "services"}
 _SERVER_METADATA = ("uid", "resourceVersion", "creationTimestamp", "generation",
                     "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields")
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+NAMESPACES = ("", "namespaces")
+CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
 
 
 @dataclass(frozen=True)
@@ -56,67 +73,115 @@ class Operation:
     resource_version: int
 
 
-@dataclass(frozen=True)
-class WatchEvent:
-    type: str  # ADDED, MODIFIED, DELETED
-    group: str
-    resource: str
-    object: Obj
-    resource_version: int
-
-
-def _now(clock: Clock) -> str:
-    return format_timestamp(clock())
-
-
 def _body(obj: Obj) -> Obj:
     """The parts of an object that count for ``generation``: all but metadata and status."""
     return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
 
 
+def _body_and_status(obj: Obj) -> Obj:
+    return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
+
+
+def _as_version(obj: Obj, rt: ResourceType) -> Obj:
+    """An object as read through one served version (the None conversion strategy)."""
+    if obj.get("apiVersion") == rt.api_version:
+        return obj
+    return {**obj, "apiVersion": rt.api_version}
+
+
+def conflict(rt: ResourceType, name: str) -> ConflictError:
+    return ConflictError(f'Operation cannot be fulfilled on {rt.qualified} "{name}": the '
+                         "object has been modified; please apply your changes to the latest "
+                         "version and try again")
+
+
 class MemoryCluster:
-    """An in-memory Kubernetes API. ``lenient_kinds`` accepts objects of kinds nobody
-    registered (as a fake dynamic client does) instead of failing like a real server."""
+    """An in-memory Kubernetes API.
+
+    ``lenient_kinds`` accepts objects of kinds nobody registered (as a fake dynamic client
+    does) instead of failing like a real server; ``record`` keeps the operation and event
+    logs simulate reads; ``history_window`` bounds the events kept per resource for
+    watches; ``data_dir`` persists every change.
+    """
 
     def __init__(self, *, clock: Clock | None = None, lenient_kinds: bool = False,
-                 service_cidr_base: str = "10.96.0.") -> None:
+                 record: bool = True, history_window: int | None = None,
+                 data_dir: Path | None = None) -> None:
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self.lenient_kinds = lenient_kinds
+        self.record = record
         self._types: dict[tuple[str, str], ResourceType] = {}
+        self._served: dict[tuple[str, str, str], ResourceType] = {}
         self._kinds: dict[tuple[str, str], ResourceType] = {}
-        self._objects: dict[tuple[str, str], dict[tuple[str, str], Obj]] = {}
+        self._objects: dict[tuple[str, str], dict[ObjectKey, Obj]] = {}
         self._rv = 0
         self._seq = itertools.count(1)
-        self._ips = itertools.count(10)
-        self._service_base = service_cidr_base
+        self._ips = defaults.ip_pool()
         self.operations: list[Operation] = []
         self.events: list[WatchEvent] = []
+        self.history = EventHistory(history_window)
+        self._subscribers: list[Subscriber] = []
         self._lock = threading.RLock()
         self.changed = threading.Condition(self._lock)
+        self.gc = Collector(self)
+        self._journal = Journal(data_dir) if data_dir is not None else None
         for rt in BUILTIN_TYPES:
             self.register_type(rt)
         with self._lock:
+            if self._journal is not None and self._restore(self._journal):
+                return
             for name in DEFAULT_NAMESPACES:
-                self._store(self._types[("", "namespaces")],
-                            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name},
-                             "status": {"phase": "Active"}}, record=False)
+                self._create(self._types[NAMESPACES], {
+                    "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 
     # -- types ------------------------------------------------------------------------
     def register_type(self, rt: ResourceType) -> None:
         with self._lock:
-            self._types[rt.key] = rt
+            self._types.setdefault(rt.key, rt)
+            self._served[(rt.group, rt.version, rt.plural)] = rt
             self._kinds[(rt.api_version, rt.kind)] = rt
             self._objects.setdefault(rt.key, {})
 
     def register_crd(self, crd: Obj) -> list[ResourceType]:
-        """Make a CRD's kind known (what creating the CRD object does)."""
-        types = crd_types(crd)
-        for rt in types:
-            self.register_type(rt)
-        return types
+        """Make a CRD's kinds known (what creating the CRD object does)."""
+        with self._lock:
+            types = crd_types(crd)
+            old = [t for t in self._served.values() if t.key in {n.key for n in types}]
+            for rt in old:
+                self._drop_type(rt)
+            storage = next((v.get("name") for v in (crd.get("spec") or {}).get("versions") or []
+                            if v.get("storage")), None)
+            for rt in sorted(types, key=lambda t: t.version != storage):
+                self.register_type(rt)
+            return types
+
+    def unregister_crd(self, crd: Obj) -> None:
+        with self._lock:
+            for rt in crd_types(crd):
+                self._drop_type(rt)
+                self._types.pop(rt.key, None)
+                self._objects.pop(rt.key, None)
+                self.history.forget(*rt.key)
+
+    def _drop_type(self, rt: ResourceType) -> None:
+        self._served.pop((rt.group, rt.version, rt.plural), None)
+        self._kinds.pop((rt.api_version, rt.kind), None)
+        if self._types.get(rt.key) is rt:
+            self._types.pop(rt.key)
 
     def types(self) -> list[ResourceType]:
-        return list(self._types.values())
+        """Every served (group, version, resource)."""
+        with self._lock:
+            return list(self._served.values())
+
+    def resolve(self, group: str, version: str, plural: str) -> ResourceType:
+        """The type served at ``/apis/<group>/<version>/<plural>``."""
+        rt = self._served.get((group, version, plural))
+        if rt is None:
+            where = f"{group}/{version}" if group else version
+            raise NotFoundError(f"the server could not find the requested resource "
+                                f"({plural} in {where})")
+        return rt
 
     def type_for(self, api_version: str, kind: str) -> ResourceType:
         rt = self._kinds.get((api_version, kind))
@@ -130,32 +195,91 @@ class MemoryCluster:
         raise NotFoundError(f'no matches for kind "{kind}" in version "{api_version}"')
 
     # -- bookkeeping ------------------------------------------------------------------
-    def _record(self, verb: str, rt: ResourceType, namespace: str, name: str,
-                sub: str = "") -> None:
-        resource = rt.plural + (f"/{sub}" if sub else "")
-        self.operations.append(Operation(next(self._seq), verb, rt.group, resource, namespace,
-                                         name, self._rv))
+    @property
+    def resource_version(self) -> int:
+        return self._rv
 
-    def _emit(self, kind: str, rt: ResourceType, obj: Obj) -> None:
-        self.events.append(WatchEvent(kind, rt.group, rt.plural, clone(obj), self._rv))
+    def now(self) -> str:
+        return format_timestamp(self.clock())
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        with self._lock:
+            self._subscribers.append(subscriber)
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        with self._lock:
+            if subscriber in self._subscribers:
+                self._subscribers.remove(subscriber)
+
+    def _log(self, verb: str, rt: ResourceType, namespace: str, name: str,
+             sub: str = "") -> None:
+        if self.record:
+            resource = rt.plural + (f"/{sub}" if sub else "")
+            self.operations.append(Operation(next(self._seq), verb, rt.group, resource,
+                                             namespace, name, self._rv))
+
+    def _emit(self, kind: str, rt: ResourceType, obj: Obj, previous: Obj | None = None
+              ) -> None:
+        event = WatchEvent(kind, rt.group, rt.plural, obj, self._rv, previous)
+        self.history.append(event)
+        if self.record:
+            self.events.append(event)
+        if self._journal is not None and self._journal.record(event):
+            self._journal.compact(self._rv, self._all_objects())
+        for subscriber in list(self._subscribers):
+            subscriber(event)
         self.changed.notify_all()
 
-    def _bump(self, obj: Obj) -> None:
+    def _versioned(self, obj: Obj) -> Obj:
+        """A new version of ``obj`` with the next resourceVersion."""
         self._rv += 1
-        obj["metadata"]["resourceVersion"] = str(self._rv)
+        meta = {**obj["metadata"], "resourceVersion": str(self._rv)}
+        return {**obj, "metadata": meta}
 
-    def _bucket(self, rt: ResourceType) -> dict[tuple[str, str], Obj]:
+    def bucket(self, rt: ResourceType) -> dict[ObjectKey, Obj]:
         return self._objects.setdefault(rt.key, {})
 
+    def _all_objects(self) -> Iterator[tuple[str, str, Obj]]:
+        for (group, plural), bucket in self._objects.items():
+            for obj in bucket.values():
+                yield group, plural, obj
+
+    def _restore(self, journal: Journal) -> bool:
+        restored = journal.load()
+        if not restored.objects:
+            return False
+        for group, plural, obj in restored.objects:
+            if (group, plural) == CRDS:
+                self.register_crd(obj)
+        for group, plural, obj in restored.objects:
+            rt = self._types.get((group, plural))
+            if rt is not None:
+                self._put(rt, obj)
+        self._rv = restored.resource_version
+        self.history = EventHistory(self.history.window, start=self._rv)
+        return True
+
     @staticmethod
-    def _namespace(rt: ResourceType, namespace: str | None) -> str:
+    def scope(rt: ResourceType, namespace: str | None) -> str:
         return (namespace or "default") if rt.namespaced else ""
 
     def _existing(self, rt: ResourceType, namespace: str, name: str) -> Obj:
-        found = self._bucket(rt).get((namespace, name))
+        found = self.bucket(rt).get((namespace, name))
         if found is None:
             raise NotFoundError(f'{rt.qualified} "{name}" not found')
         return found
+
+    def _put(self, rt: ResourceType, obj: Obj) -> None:
+        meta = obj["metadata"]
+        key = (str(meta.get("namespace", "")), str(meta["name"]))
+        old = self.bucket(rt).get(key)
+        self.bucket(rt)[key] = obj
+        self.gc.index(rt, old, obj)
+
+    def _drop(self, rt: ResourceType, obj: Obj) -> None:
+        meta = obj["metadata"]
+        self.bucket(rt).pop((str(meta.get("namespace", "")), str(meta["name"])), None)
+        self.gc.index(rt, obj, None)
 
     # -- admission (the server's own checks and defaulting) ---------------------------
     def _admit(self, rt: ResourceType, obj: Obj) -> None:
@@ -166,15 +290,11 @@ class MemoryCluster:
         if not isinstance(name, str) or not name or len(name) > limit or \
                 not pattern.fullmatch(name):
             raise InvalidError(f'{rt.kind} "{name}" is invalid: metadata.name: Invalid value: '
-                          f'"{name}": a lowercase RFC 1123 '
-                          f'{"label" if limit == 63 else "subdomain"} must consist of lower '
-                          "case alphanumeric characters, '-' or '.', and must start and end "
-                          "with an alphanumeric character")
-        for key in ("labels", "annotations"):
-            for k, v in (meta.get(key) or {}).items():
-                if not isinstance(v, str):
-                    raise InvalidError(f'{rt.kind} "{name}" is invalid: metadata.{key}.{k}: '
-                                  f"Invalid value: {v!r}: must be a string")
+                               f'"{name}": a lowercase RFC 1123 '
+                               f'{"label" if limit == 63 else "subdomain"} must consist of '
+                               "lower case alphanumeric characters, '-' or '.', and must "
+                               "start and end with an alphanumeric character")
+        self._check_metadata(rt, name, meta)
         if rt.schema is not None:
             openapi.apply_defaults(obj, rt.schema)
             openapi.prune(obj, rt.schema, root=True)
@@ -182,57 +302,257 @@ class MemoryCluster:
             if errors:
                 raise InvalidError(f'{rt.kind}.{rt.group} "{name}" is invalid: '
                                    + ", ".join(errors), details=errors)
-        if rt.key == ("", "services"):
-            spec = obj.setdefault("spec", {})
-            if "clusterIP" not in spec:
-                spec["clusterIP"] = f"{self._service_base}{next(self._ips)}"
-            spec.setdefault("type", "ClusterIP")
+        defaults.apply_defaults(rt.group, obj, self._ips)
+        if rt.key == CRDS:
+            _check_crd(obj)
 
-    # -- CRUD -------------------------------------------------------------------------
-    def create(self, obj: Obj, *, record: bool = True) -> Obj:
+    @staticmethod
+    def _check_metadata(rt: ResourceType, name: str, meta: Obj) -> None:
+        for key in ("labels", "annotations"):
+            values = meta.get(key) or {}
+            if not isinstance(values, dict):
+                raise InvalidError(f'{rt.kind} "{name}" is invalid: metadata.{key}: Invalid '
+                                   "value: must be a map of strings")
+            for k, v in values.items():
+                if not isinstance(v, str):
+                    raise InvalidError(f'{rt.kind} "{name}" is invalid: metadata.{key}.{k}: '
+                                       f"Invalid value: {v!r}: must be a string")
+                if key == "labels" and (len(v) > 63 or not _LABEL_VALUE.fullmatch(v)):
+                    raise InvalidError(
+                        f'{rt.kind} "{name}" is invalid: metadata.labels: Invalid value: '
+                        f'"{v}": a valid label must be an empty string or consist of '
+                        "alphanumeric characters, '-', '_' or '.', and must start and end "
+                        "with an alphanumeric character (at most 63 characters)")
+
+    def _namespace_open(self, rt: ResourceType, namespace: str) -> None:
+        if not rt.namespaced:
+            return
+        ns = self.bucket(self._types[NAMESPACES]).get(("", namespace))
+        if ns is None:
+            raise NotFoundError(f'namespaces "{namespace}" not found')
+        if ns["metadata"].get("deletionTimestamp"):
+            raise ForbiddenError(f'{rt.qualified} "…" is forbidden: unable to create new '
+                                 f"content in namespace {namespace} because it is being "
+                                 "terminated")
+
+    # -- reads (shared objects: callers must not mutate) ------------------------------
+    def read(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
         with self._lock:
-            rt = self.type_for(obj.get("apiVersion", ""), obj.get("kind", ""))
-            return self._store(rt, clone(obj), record=record)
+            return _as_version(self._existing(rt, self.scope(rt, namespace), name), rt)
 
-    def _store(self, rt: ResourceType, obj: Obj, *, record: bool) -> Obj:
+    def select(self, rt: ResourceType, namespace: str | None, *,
+               label_selector: str | dict[str, Any] | None = None,
+               field_selector: str | None = None) -> list[Obj]:
+        """Matching objects in name order (namespace=None: all namespaces)."""
+        with self._lock:
+            labels = label_matcher(label_selector)
+            fields = field_matcher(field_selector)
+            items = sorted(self.bucket(rt).items())
+        return [_as_version(obj, rt) for (ns, _), obj in items
+                if (namespace is None or not rt.namespaced or ns == namespace)
+                and labels(obj["metadata"].get("labels") or {}) and fields(obj)]
+
+    def page(self, rt: ResourceType, namespace: str | None, *,
+             label_selector: str | None = None, field_selector: str | None = None,
+             limit: int = 0, continue_token: str = "") -> Page:
+        """One page of a list (``limit`` 0: everything), as ``kubectl`` pages lists."""
+        with self._lock:
+            after: tuple[str, str] | None = None
+            version = self._rv
+            if continue_token:
+                version, after = decode_continue(continue_token, self.history.oldest(*rt.key))
+            items = self.select(rt, namespace, label_selector=label_selector,
+                                field_selector=field_selector)
+        if after is not None:
+            items = [o for o in items if _position(o) > after]
+        if not limit or len(items) <= limit:
+            return Page(items, version, "", 0)
+        token = encode_continue(version, _position(items[limit - 1]))
+        return Page(items[:limit], version, token, len(items) - limit)
+
+    def watch_events(self, rt: ResourceType, namespace: str | None,
+                     resource_version: int) -> list[WatchEvent]:
+        """Events of a resource after a version (410 Gone when no longer kept)."""
+        with self._lock:
+            return self.history.since(resource_version, rt.group, rt.plural, namespace)
+
+    # -- writes -----------------------------------------------------------------------
+    def create_in(self, rt: ResourceType, namespace: str | None, obj: Obj, *,
+                  dry_run: bool = False) -> Obj:
+        with self._lock:
+            incoming = clone(obj)
+            meta = incoming.setdefault("metadata", {})
+            if rt.namespaced:
+                meta["namespace"] = self.scope(rt, namespace or meta.get("namespace"))
+            made = self._create(rt, incoming, dry_run=dry_run)
+            self._log("create", rt, str(made["metadata"].get("namespace", "")),
+                      made["metadata"]["name"])
+            return made
+
+    def _create(self, rt: ResourceType, obj: Obj, *, dry_run: bool = False) -> Obj:
         meta = obj.setdefault("metadata", {})
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = f"{meta['generateName']}{uuid.uuid4().hex[:5]}"
-        namespace = self._namespace(rt, meta.get("namespace"))
+        obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
+        namespace = self.scope(rt, meta.get("namespace"))
         if rt.namespaced:
             meta["namespace"] = namespace
-            if ("", namespace) not in self._bucket(self._types[("", "namespaces")]):
-                raise NotFoundError(f'namespaces "{namespace}" not found')
+            self._namespace_open(rt, namespace)
         else:
             meta.pop("namespace", None)
         for field in _SERVER_METADATA:
             meta.pop(field, None)
-        if rt.has_status and rt.key != ("", "namespaces"):
+        if rt.has_status and rt.key != NAMESPACES:
             obj.pop("status", None)
         self._admit(rt, obj)
-        key = (namespace, meta["name"])
-        if key in self._bucket(rt):
+        if (namespace, meta["name"]) in self.bucket(rt):
             raise AlreadyExistsError(f'{rt.qualified} "{meta["name"]}" already exists')
         meta["uid"] = str(uuid.uuid4())
-        meta["creationTimestamp"] = _now(self.clock)
+        meta["creationTimestamp"] = self.now()
         meta["generation"] = 1
-        self._bump(obj)
-        self._bucket(rt)[key] = obj
-        if rt.key == ("apiextensions.k8s.io", "customresourcedefinitions"):
-            self.register_crd(obj)
-        if record:
-            self._record("create", rt, namespace, meta["name"])
-        self._emit("ADDED", rt, obj)
-        return clone(obj)
+        _initial_status(rt, obj)
+        if dry_run:
+            return obj
+        stored = self._versioned(obj)
+        self._put(rt, stored)
+        if rt.key == CRDS:
+            self.register_crd(stored)
+        self._emit("ADDED", rt, stored)
+        return clone(stored)
+
+    def replace_in(self, rt: ResourceType, namespace: str | None, name: str, obj: Obj, *,
+                   subresource: str = "", dry_run: bool = False, verb: str = "update") -> Obj:
+        """PUT: replace an object (or, with ``subresource="status"``, only its status)."""
+        with self._lock:
+            ns = self.scope(rt, namespace)
+            current = self._existing(rt, ns, name)
+            wanted_rv = (obj.get("metadata") or {}).get("resourceVersion")
+            if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
+                raise conflict(rt, name)
+            new = self._next_version(rt, current, clone(obj), subresource)
+            self._log(verb, rt, ns, name, subresource)
+            if new == current or dry_run:
+                return clone(new)
+            return clone(self._commit(rt, ns, new, current))
+
+    def _commit(self, rt: ResourceType, ns: str, new: Obj, new_from: Obj) -> Obj:
+        """Store a changed object (or finish deleting it when its last finalizer went)."""
+        stored = self._versioned(new)
+        if stored["metadata"].get("deletionTimestamp") and \
+                not stored["metadata"].get("finalizers") and self.gc.releasable(rt, stored):
+            return self.gc.remove(rt, ns, stored)
+        self._put(rt, stored)
+        if rt.key == CRDS:
+            self.register_crd(stored)
+        self._emit("MODIFIED", rt, stored, new_from)
+        return stored
+
+    def _next_version(self, rt: ResourceType, current: Obj, incoming: Obj,
+                      subresource: str) -> Obj:
+        if subresource == "status":
+            return self._with_status(rt, current, incoming)
+        if subresource:
+            raise BadRequestError(f"unknown subresource {subresource!r}")
+        meta = incoming.setdefault("metadata", {})
+        incoming["apiVersion"], incoming["kind"] = current["apiVersion"], current["kind"]
+        if meta.get("name", current["metadata"]["name"]) != current["metadata"]["name"]:
+            raise BadRequestError("the name of the object does not match the name on the URL")
+        meta["name"] = current["metadata"]["name"]
+        for key in _SERVER_METADATA:
+            if key in current["metadata"]:
+                meta[key] = current["metadata"][key]
+            else:
+                meta.pop(key, None)
+        if "namespace" in current["metadata"]:
+            meta["namespace"] = current["metadata"]["namespace"]
+        else:
+            meta.pop("namespace", None)
+        if rt.has_status:
+            if "status" in current:
+                incoming["status"] = current["status"]
+            else:
+                incoming.pop("status", None)
+        if current["metadata"].get("deletionTimestamp") and len(
+                meta.get("finalizers") or []) > len(current["metadata"].get("finalizers") or []):
+            raise InvalidError(f'{rt.kind} "{meta.get("name")}" is invalid: '
+                               "metadata.finalizers: Forbidden: no new finalizers can be added "
+                               "if the object is being deleted")
+        self._admit(rt, incoming)
+        if _body(incoming) != _body(current):
+            meta["generation"] = current["metadata"].get("generation", 1) + 1
+        return incoming
+
+    def _with_status(self, rt: ResourceType, current: Obj, incoming: Obj) -> Obj:
+        new = dict(current)
+        if "status" in incoming:
+            new["status"] = incoming["status"]
+        else:
+            new.pop("status", None)
+        if rt.schema is not None:
+            errors = openapi.validate(_body_and_status(new), rt.schema)
+            if errors:
+                raise InvalidError(f'{rt.kind} "{new["metadata"]["name"]}" is invalid: '
+                                   + ", ".join(errors), details=errors)
+        return new
+
+    def patch_in(self, rt: ResourceType, namespace: str | None, name: str, patch: Any,
+                 patch_type: str = "merge", *, subresource: str = "",
+                 dry_run: bool = False) -> Obj:
+        with self._lock:
+            ns = self.scope(rt, namespace)
+            current = self._existing(rt, ns, name)
+            if patch_type == "merge":
+                patched = merge_patch(current, patch)
+            elif patch_type == "json":
+                patched = json_patch(current, patch)
+            else:
+                raise BadRequestError(f"unsupported patch type {patch_type!r}")
+            if not isinstance(patched, dict):
+                raise BadRequestError("the patch must produce an object")
+            wanted_rv = (patched.get("metadata") or {}).get("resourceVersion")
+            if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
+                raise conflict(rt, name)
+            patched.setdefault("metadata", {})["resourceVersion"] = ""
+            return self.replace_in(rt, ns, name, patched, subresource=subresource,
+                                   dry_run=dry_run, verb="patch")
+
+    def delete_in(self, rt: ResourceType, namespace: str | None, name: str, *,
+                  propagation: str | None = None, preconditions: Obj | None = None,
+                  dry_run: bool = False) -> Obj:
+        """Delete: objects with finalizers only get a deletionTimestamp; dependents follow
+        per ``propagation`` (Background by default, Foreground, Orphan)."""
+        with self._lock:
+            ns = self.scope(rt, namespace)
+            obj = self._existing(rt, ns, name)
+            for key in ("uid", "resourceVersion"):
+                wanted = (preconditions or {}).get(key)
+                if wanted and wanted != obj["metadata"].get(key):
+                    raise ConflictError(
+                        f"Precondition failed: {key[0].upper() + key[1:]} in precondition: "
+                        f"{wanted}, {key} in object meta: {obj['metadata'].get(key)}")
+            self._log("delete", rt, ns, name)
+            if dry_run:
+                return clone(obj)
+            return clone(self.gc.delete(rt, ns, obj, propagation or "Background"))
+
+    # -- the kind-based API the engine uses (deep copies) -----------------------------
+    def create(self, obj: Obj, *, record: bool = True) -> Obj:
+        with self._lock:
+            rt = self.type_for(obj.get("apiVersion", ""), obj.get("kind", ""))
+            made = self._create(rt, clone(obj))
+            if record:
+                self._log("create", rt, str(made["metadata"].get("namespace", "")),
+                          made["metadata"]["name"])
+            return made
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None,
             *, record: bool = True) -> Obj:
         with self._lock:
             rt = self.type_for(api_version, kind)
-            ns = self._namespace(rt, namespace)
+            ns = self.scope(rt, namespace)
             if record:
-                self._record("get", rt, ns, name)
-            return clone(self._existing(rt, ns, name))
+                self._log("get", rt, ns, name)
+            return clone(_as_version(self._existing(rt, ns, name), rt))
 
     def find(self, api_version: str, kind: str, name: str, namespace: str | None = None
              ) -> Obj | None:
@@ -254,78 +574,17 @@ class MemoryCluster:
                   label_selector: str | dict[str, Any] | None = None,
                   field_selector: str | None = None, record: bool = True) -> ObjList:
         with self._lock:
-            labels = label_matcher(label_selector)
-            fields = field_matcher(field_selector)
             if record:
-                self._record("list", rt, namespace or "", "")
-            items = [obj for (ns, _), obj in sorted(self._bucket(rt).items())
-                     if (namespace is None or not rt.namespaced or ns == namespace)
-                     and labels(obj["metadata"].get("labels") or {}) and fields(obj)]
-            return clone(items)
+                self._log("list", rt, namespace or "", "")
+            return clone(self.select(rt, namespace, label_selector=label_selector,
+                                     field_selector=field_selector))
 
     def update(self, obj: Obj, *, subresource: str = "", verb: str = "update") -> Obj:
         """Replace an object (or, with ``subresource="status"``, only its status)."""
-        with self._lock:
-            rt = self.type_for(obj.get("apiVersion", ""), obj.get("kind", ""))
-            meta = obj.get("metadata") or {}
-            ns = self._namespace(rt, meta.get("namespace"))
-            current = self._existing(rt, ns, meta.get("name", ""))
-            wanted_rv = meta.get("resourceVersion")
-            if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
-                raise ConflictError(f'Operation cannot be fulfilled on {rt.plural}'
-                               f'{"." + rt.group if rt.group else ""} "{meta.get("name")}": '
-                               "the object has been modified; please apply your changes to the "
-                               "latest version and try again")
-            new = self._next_version(rt, current, clone(obj), subresource)
-            self._record(verb, rt, ns, new["metadata"]["name"], subresource)
-            if new == current:
-                return clone(current)
-            self._bump(new)
-            if self._finalized(rt, ns, new):
-                return clone(new)
-            self._bucket(rt)[(ns, new["metadata"]["name"])] = new
-            self._emit("MODIFIED", rt, new)
-            return clone(new)
-
-    def _next_version(self, rt: ResourceType, current: Obj, incoming: Obj,
-                      subresource: str) -> Obj:
-        if subresource == "status":
-            new = clone(current)
-            if "status" in incoming:
-                new["status"] = incoming["status"]
-            else:
-                new.pop("status", None)
-            if rt.schema is not None:
-                errors = openapi.validate(_body_and_status(new), rt.schema)
-                if errors:
-                    raise InvalidError(f'{rt.kind} "{new["metadata"]["name"]}" is invalid: '
-                                  + ", ".join(errors), details=errors)
-            return new
-        if subresource:
-            raise BadRequestError(f"unknown subresource {subresource!r}")
-        meta = incoming.setdefault("metadata", {})
-        for key in _SERVER_METADATA:
-            if key in current["metadata"]:
-                meta[key] = current["metadata"][key]
-            else:
-                meta.pop(key, None)
-        meta["namespace"] = current["metadata"].get("namespace")
-        if meta["namespace"] is None:
-            meta.pop("namespace")
-        if rt.has_status:
-            if "status" in current:
-                incoming["status"] = current["status"]
-            else:
-                incoming.pop("status", None)
-        if current["metadata"].get("deletionTimestamp") and len(
-                meta.get("finalizers") or []) > len(current["metadata"].get("finalizers") or []):
-            raise InvalidError(f'{rt.kind} "{meta.get("name")}" is invalid: metadata.finalizers: '
-                          "Forbidden: no new finalizers can be added if the object is being "
-                          "deleted")
-        self._admit(rt, incoming)
-        if _body(incoming) != _body(current):
-            meta["generation"] = current["metadata"].get("generation", 1) + 1
-        return incoming
+        rt = self.type_for(obj.get("apiVersion", ""), obj.get("kind", ""))
+        meta = obj.get("metadata") or {}
+        return self.replace_in(rt, meta.get("namespace"), str(meta.get("name", "")), obj,
+                               subresource=subresource, verb=verb)
 
     def update_status(self, obj: Obj) -> Obj:
         return self.update(obj, subresource="status")
@@ -333,81 +592,29 @@ class MemoryCluster:
     def patch(self, api_version: str, kind: str, name: str, patch: Any,
               namespace: str | None = None, *, patch_type: str = "merge",
               subresource: str = "") -> Obj:
-        with self._lock:
-            rt = self.type_for(api_version, kind)
-            ns = self._namespace(rt, namespace)
-            current = clone(self._existing(rt, ns, name))
-            if patch_type == "merge":
-                patched = merge_patch(current, patch)
-            elif patch_type == "json":
-                patched = json_patch(current, patch)
-            else:
-                raise BadRequestError(f"unsupported patch type {patch_type!r}")
-            if not isinstance(patched, dict):
-                raise BadRequestError("the patch must produce an object")
-            patched.setdefault("metadata", {})["resourceVersion"] = \
-                current["metadata"]["resourceVersion"]
-            return self.update(patched, subresource=subresource, verb="patch")
+        rt = self.type_for(api_version, kind)
+        return self.patch_in(rt, namespace, name, patch, patch_type, subresource=subresource)
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
-               *, record: bool = True) -> Obj:
-        """Delete: objects with finalizers only get a deletionTimestamp; owned objects and a
-        namespace's content follow (background cascade)."""
+               *, record: bool = True, propagation: str | None = None) -> Obj:
         with self._lock:
             rt = self.type_for(api_version, kind)
-            ns = self._namespace(rt, namespace)
+            ns = self.scope(rt, namespace)
             obj = self._existing(rt, ns, name)
             if record:
-                self._record("delete", rt, ns, name)
-            return clone(self._delete(rt, ns, obj))
+                self._log("delete", rt, ns, name)
+            return clone(self.gc.delete(rt, ns, obj, propagation or "Background"))
 
-    def _delete(self, rt: ResourceType, ns: str, obj: Obj) -> Obj:
-        meta = obj["metadata"]
-        if meta.get("finalizers"):
-            if not meta.get("deletionTimestamp"):
-                meta["deletionTimestamp"] = _now(self.clock)
-                meta["deletionGracePeriodSeconds"] = 0
-                self._bump(obj)
-                self._emit("MODIFIED", rt, obj)
-            return obj
-        self._remove(rt, ns, obj)
-        return obj
-
-    def _finalized(self, rt: ResourceType, ns: str, obj: Obj) -> bool:
-        """A deleting object whose last finalizer went away is removed now."""
-        if obj["metadata"].get("deletionTimestamp") and not obj["metadata"].get("finalizers"):
-            self._remove(rt, ns, obj)
-            return True
-        return False
-
-    def _remove(self, rt: ResourceType, ns: str, obj: Obj) -> None:
-        self._bucket(rt).pop((ns, obj["metadata"]["name"]), None)
-        self._bump(obj)
-        self._emit("DELETED", rt, obj)
-        uid = obj["metadata"].get("uid")
-        for other_rt in list(self._types.values()):
-            for (other_ns, _), other in list(self._bucket(other_rt).items()):
-                owned = any(ref.get("uid") == uid
-                            for ref in other["metadata"].get("ownerReferences") or [])
-                in_namespace = rt.key == ("", "namespaces") and other_ns == obj["metadata"][
-                    "name"] and other_rt.namespaced
-                if owned or in_namespace:
-                    self._delete(other_rt, other_ns, other)
-
-    # -- watch ------------------------------------------------------------------------
-    @property
-    def resource_version(self) -> int:
-        return self._rv
-
+    # -- watch (threads) --------------------------------------------------------------
     def events_since(self, resource_version: int, group: str | None = None,
                      resource: str | None = None, namespace: str | None = None
                      ) -> EventList:
+        """Recorded events after a version (``record`` mode), optionally filtered."""
         with self._lock:
             return [e for e in self.events if e.resource_version > resource_version
                     and (group is None or e.group == group)
                     and (resource is None or e.resource == resource)
-                    and (namespace is None or
-                         e.object["metadata"].get("namespace", "") == namespace)]
+                    and (namespace is None or e.namespace == namespace)]
 
     def wait_for_events(self, resource_version: int, timeout: float, **filters: Any
                         ) -> EventList:
@@ -417,7 +624,55 @@ class MemoryCluster:
                 lambda: bool(self.events_since(resource_version, **filters)), timeout)
             return self.events_since(resource_version, **filters)
 
+    def close(self) -> None:
+        """Flush and close the journal (a snapshot makes the next start fast)."""
+        with self._lock:
+            if self._journal is not None:
+                self._journal.compact(self._rv, self._all_objects())
+                self._journal.close()
 
-def _body_and_status(obj: Obj) -> Obj:
-    return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
 
+def _position(obj: Obj) -> tuple[str, str]:
+    meta = obj["metadata"]
+    return (str(meta.get("namespace", "")), str(meta["name"]))
+
+
+def _initial_status(rt: ResourceType, obj: Obj) -> None:
+    """Status the server itself reports right away: namespaces are Active, CRDs are
+    accepted and established."""
+    if rt.key == NAMESPACES:
+        obj["status"] = {"phase": "Active"}
+    elif rt.key == CRDS:
+        spec = obj.get("spec") or {}
+        storage = [v.get("name") for v in spec.get("versions") or [] if v.get("storage")]
+        obj["status"] = {"acceptedNames": spec.get("names") or {}, "storedVersions": storage,
+                         "conditions": [_crd_condition("NamesAccepted", "NoConflicts",
+                                                       "no conflicts found"),
+                                        _crd_condition("Established", "InitialNamesAccepted",
+                                                       "the initial names have been accepted")]}
+
+
+def _crd_condition(kind: str, reason: str, message: str) -> Obj:
+    return {"type": kind, "status": "True", "reason": reason, "message": message,
+            "lastTransitionTime": format_timestamp(datetime.now(UTC))}
+
+
+def _check_crd(crd: Obj) -> None:
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    name = crd["metadata"]["name"]
+    problems = []
+    if not spec.get("group"):
+        problems.append("spec.group: Required value")
+    if not names.get("plural") or not names.get("kind"):
+        problems.append("spec.names: Required value: plural and kind")
+    elif name != f"{names['plural']}.{spec.get('group', '')}":
+        problems.append(f'metadata.name: Invalid value: "{name}": must be spec.names.plural+"."'
+                        "+spec.group")
+    versions = spec.get("versions") or []
+    if sum(1 for v in versions if v.get("storage")) != 1:
+        problems.append("spec.versions: Invalid value: must have exactly one version marked "
+                        "as storage version")
+    if problems:
+        raise InvalidError(f'CustomResourceDefinition.apiextensions.k8s.io "{name}" is '
+                           "invalid: " + ", ".join(problems), details=problems)

@@ -1,9 +1,9 @@
 """Run a plan: set up the in-memory cluster, reconcile cycle by cycle, record the ops.
 
 One cycle is one reconcile of the CR under test. After each cycle the simulated controllers
-act: Deployments, StatefulSets and ReplicaSets report all replicas ready and Jobs complete,
-so status state machines can move on. The steady state is the first cycle whose writes are
-empty or equal the previous cycle's.
+act (``orkestra.cluster.kubelet``, shared with the embedded API server): workloads report all
+replicas ready and Jobs complete, so status state machines can move on. The steady state is
+the first cycle whose writes are empty or equal the previous cycle's.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 from orkestra.cluster import MemoryCluster
 from orkestra.cluster.errors import ApiError
+from orkestra.cluster.kubelet import settle_workloads
 from orkestra.cluster.resources import ResourceType
 from orkestra.compose import Composed, compose_file
 from orkestra.engine.profiles import Profiles
@@ -210,21 +211,7 @@ class Simulation:
 
     def settle(self) -> None:
         """What kubelet and the built-in controllers would do between reconciles."""
-        for kind in ("Deployment", "StatefulSet", "ReplicaSet"):
-            api = "apps/v1"
-            for obj in self.cluster.list(api, kind, None, record=False):
-                replicas = (obj.get("spec") or {}).get("replicas", 1)
-                ready = {"replicas": replicas, "readyReplicas": replicas,
-                         "availableReplicas": replicas, "updatedReplicas": replicas,
-                         "observedGeneration": obj["metadata"].get("generation", 1)}
-                if (obj.get("status") or {}) != {**(obj.get("status") or {}), **ready}:
-                    self.cluster.update_status({**obj, "status": {**(obj.get("status") or {}),
-                                                                  **ready}})
-        for obj in self.cluster.list("batch/v1", "Job", None, record=False):
-            if not (obj.get("status") or {}).get("succeeded"):
-                done = {"succeeded": 1, "active": 0, "conditions": [
-                    {"type": "Complete", "status": "True"}]}
-                self.cluster.update_status({**obj, "status": done})
+        settle_workloads(self.cluster)
 
 
 def simulate(plan: Plan, *, cycles: int | None = None, only_crd: str | None = None,

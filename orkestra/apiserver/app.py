@@ -1,0 +1,126 @@
+"""The aiohttp application: routes, authentication, errors as ``Status``, fault injection."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from orkestra.apiserver import codec, discovery, openapi
+from orkestra.apiserver.certs import token_matches
+from orkestra.apiserver.faults import Faults
+from orkestra.apiserver.rest import Resources
+from orkestra.apiserver.watch import WatchHub
+from orkestra.cluster import MemoryCluster
+from orkestra.cluster.errors import ApiError, NotFoundError, UnauthorizedError
+
+log = logging.getLogger("orkestra.apiserver")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PUBLIC = ("/healthz", "/livez", "/readyz", "/version")
+
+
+class Api:
+    """The handlers that are not about one resource: discovery, OpenAPI, health."""
+
+    def __init__(self, cluster: MemoryCluster, address: Callable[[], str]) -> None:
+        self.cluster = cluster
+        self.address = address
+
+    async def version(self, request: web.Request) -> web.StreamResponse:
+        return codec.respond(discovery.version_info())
+
+    async def core_versions(self, request: web.Request) -> web.StreamResponse:
+        return codec.respond(discovery.api_versions(self.address()))
+
+    async def groups(self, request: web.Request) -> web.StreamResponse:
+        return codec.respond(discovery.api_group_list(self.cluster.types()))
+
+    async def group(self, request: web.Request) -> web.StreamResponse:
+        found = discovery.api_group(self.cluster.types(), request.match_info["group"])
+        return _found(found)
+
+    async def resources(self, request: web.Request) -> web.StreamResponse:
+        group = request.match_info.get("group", "")
+        version = request.match_info.get("version", "v1")
+        return _found(discovery.resource_list(self.cluster.types(), group, version))
+
+    async def openapi_v2(self, request: web.Request) -> web.StreamResponse:
+        return codec.respond(openapi.v2_document(self.cluster.types()))
+
+    async def openapi_v3(self, request: web.Request) -> web.StreamResponse:
+        return codec.respond(openapi.v3_index(self.cluster.types()))
+
+    async def openapi_v3_group(self, request: web.Request) -> web.StreamResponse:
+        document = openapi.v3_document(request.match_info["gv"], self.cluster.types())
+        return _found(document)
+
+    async def health(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(text="ok")
+
+
+def _found(document: dict[str, object] | None) -> web.Response:
+    if document is None:
+        return codec.status_response(NotFoundError(
+            "the server could not find the requested resource"))
+    return codec.respond(document)
+
+
+def _middlewares(token: str | None, faults: Faults | None) -> list[Middleware]:
+    @web.middleware
+    async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return codec.status_response(exc)
+        except web.HTTPException as exc:
+            if exc.status == 404:
+                return codec.status_response(NotFoundError(
+                    "the server could not find the requested resource"))
+            raise
+        except Exception:
+            log.exception("%s %s failed", request.method, request.path)
+            return codec.status_response(ApiError("Internal error occurred: see the server "
+                                                  "log"))
+
+    @web.middleware
+    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if token and not request.path.startswith(PUBLIC) and \
+                not token_matches(request.headers.get("Authorization"), token):
+            return codec.status_response(UnauthorizedError("Unauthorized"))
+        return await handler(request)
+
+    @web.middleware
+    async def inject(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if faults is not None and request.path.startswith(("/api/v1/", "/apis/")) and \
+                request.query.get("watch") not in ("true", "1"):
+            error = faults.pick(request.method, request.path_qs)
+            if error is not None:
+                return codec.status_response(error)
+        return await handler(request)
+
+    return [errors, authenticate, inject]
+
+
+def build_app(cluster: MemoryCluster, hub: WatchHub, *, token: str | None,
+              address: Callable[[], str], faults: Faults | None = None) -> web.Application:
+    app = web.Application(middlewares=_middlewares(token, faults),
+                          client_max_size=8 * 1024 * 1024)
+    api = Api(cluster, address)
+    rest = Resources(cluster, hub)
+    get = web.get
+    routes = [get("/version", api.version), get("/version/", api.version),
+              get("/api", api.core_versions), get("/api/", api.core_versions),
+              get("/apis", api.groups), get("/apis/", api.groups),
+              get("/api/v1", api.resources), get("/api/v1/", api.resources),
+              get("/apis/{group}", api.group), get("/apis/{group}/", api.group),
+              get("/apis/{group}/{version}", api.resources),
+              get("/apis/{group}/{version}/", api.resources),
+              get("/openapi/v2", api.openapi_v2), get("/openapi/v3", api.openapi_v3),
+              get("/openapi/v3/{gv:.+}", api.openapi_v3_group)]
+    routes += [get(path, api.health) for path in ("/healthz", "/livez", "/readyz")]
+    routes += [web.route("*", "/api/v1/{rest:.+}", rest.core),
+               web.route("*", "/apis/{group}/{version}/{rest:.+}", rest.grouped)]
+    app.add_routes(routes)
+    return app

@@ -1,0 +1,98 @@
+"""Request bodies and responses: JSON in and out, Kubernetes ``Status`` for errors.
+
+Bodies are JSON (``kubectl`` and every client library send it), YAML where the API allows
+it (server-side apply configurations), and protobuf is refused with 415: ``kubectl create
+namespace`` and the other imperative generators send only protobuf, so they cannot work;
+``kubectl apply -f`` and ``create -f`` send JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from orkestra.cluster.errors import ApiError, BadRequestError, UnsupportedMediaTypeError
+
+Obj = dict[str, Any]
+
+PATCH_TYPES = {
+    "application/merge-patch+json": "merge",
+    "application/json-patch+json": "json",
+    "application/strategic-merge-patch+json": "strategic",
+    "application/apply-patch+yaml": "apply",
+}
+JSON = "application/json"
+
+
+def dumps(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def respond(data: Any, status: int = 200, headers: dict[str, str] | None = None
+            ) -> web.Response:
+    return web.Response(body=dumps(data), status=status, content_type=JSON, headers=headers)
+
+
+def status_response(error: ApiError, details: Obj | None = None) -> web.Response:
+    body = error.status()
+    if details:
+        body["details"] = {**details, **body.get("details", {})}
+    return respond(body, error.code)
+
+
+def success(details: Obj) -> web.Response:
+    return respond({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                    "status": "Success", "details": details})
+
+
+def media_type(request: web.Request) -> str:
+    return request.headers.get("Content-Type", JSON).split(";")[0].strip().lower()
+
+
+def patch_type(request: web.Request) -> str:
+    media = media_type(request)
+    found = PATCH_TYPES.get(media)
+    if found is None:
+        raise UnsupportedMediaTypeError(
+            f'the body of the request was in an unknown format - accepted media types '
+            f'include: {", ".join(PATCH_TYPES)}')
+    return found
+
+
+async def body(request: web.Request, *, yaml_allowed: bool = False) -> Any:
+    """The decoded request body."""
+    media = media_type(request)
+    raw = await request.read()
+    if "protobuf" in media or "cbor" in media:
+        raise UnsupportedMediaTypeError(
+            f'the body of the request was in an unknown format - accepted media types '
+            f'include: application/json, application/yaml ({media} is not supported by '
+            "the embedded API server; use kubectl apply -f or create -f)")
+    if not raw:
+        raise BadRequestError("the request body is empty")
+    if yaml_allowed or "yaml" in media:
+        return _yaml(raw)
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise BadRequestError(f"the request body is not valid JSON: {exc}") from None
+
+
+def _yaml(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        pass
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise BadRequestError(f"the request body is not valid YAML: {exc}") from None
+
+
+def an_object(data: Any, what: str = "object") -> Obj:
+    if not isinstance(data, dict):
+        raise BadRequestError(f"the {what} must be a JSON object")
+    return data

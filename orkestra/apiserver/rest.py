@@ -1,0 +1,274 @@
+"""The resource endpoints: get, list, watch, create, replace, patch, delete, deletecollection
+and the ``status`` and ``scale`` subresources, for every type the store serves.
+
+Handlers translate HTTP (paths, query parameters, content types, status codes) into store
+calls and back; object semantics stay in :mod:`orkestra.cluster`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from orkestra.apiserver import codec, tables
+from orkestra.apiserver.discovery import scale_paths
+from orkestra.apiserver.paths import Target, parse
+from orkestra.apiserver.watch import WatchHub
+from orkestra.cluster import MemoryCluster
+from orkestra.cluster.errors import (
+    ApiError,
+    BadRequestError,
+    ConflictError,
+    MethodNotAllowedError,
+    NotFoundError,
+    UnsupportedMediaTypeError,
+)
+from orkestra.cluster.patch import json_patch, merge_patch
+from orkestra.cluster.resources import ResourceType
+from orkestra.cluster.scale import scale_of, scaled
+
+Obj = dict[str, Any]
+Handler = Callable[[web.Request, ResourceType, Target], Awaitable[web.StreamResponse]]
+
+
+def _dry_run(request: web.Request, options: Obj | None = None) -> bool:
+    wanted = request.query.getall("dryRun", []) + list((options or {}).get("dryRun") or [])
+    return "All" in wanted
+
+
+class Resources:
+    """Handlers for everything under ``/api/v1`` and ``/apis/<group>/<version>``."""
+
+    def __init__(self, cluster: MemoryCluster, hub: WatchHub) -> None:
+        self.cluster = cluster
+        self.hub = hub
+
+    async def core(self, request: web.Request) -> web.StreamResponse:
+        return await self.dispatch(request, "", "v1", request.match_info["rest"])
+
+    async def grouped(self, request: web.Request) -> web.StreamResponse:
+        info = request.match_info
+        return await self.dispatch(request, info["group"], info["version"], info["rest"])
+
+    async def dispatch(self, request: web.Request, group: str, version: str, rest: str
+                       ) -> web.StreamResponse:
+        target = parse(group, version, rest)
+        details: Obj = {"name": target.name, "group": group, "kind": target.plural}
+        try:
+            rt = self.cluster.resolve(group, version, target.plural)
+            if target.namespace is not None and not rt.namespaced:
+                raise NotFoundError("the server could not find the requested resource")
+            return await self._route(request, rt, target)(request, rt, target)
+        except ApiError as exc:
+            return codec.status_response(exc, details)
+
+    def _route(self, request: web.Request, rt: ResourceType, target: Target) -> Handler:
+        method = request.method
+        if target.subresource:
+            routes = {"status": {"GET": self.get, "PUT": self.replace, "PATCH": self.patch},
+                      "scale": {"GET": self.get_scale, "PUT": self.replace_scale,
+                                "PATCH": self.patch_scale},
+                      "finalize": {"PUT": self.replace}}
+            table = routes.get(target.subresource)
+            if table is None or (target.subresource == "scale" and scale_paths(rt) is None) \
+                    or (target.subresource == "status" and not rt.has_status):
+                raise NotFoundError("the server could not find the requested resource")
+        elif target.collection:
+            table = {"GET": self.list_or_watch, "POST": self.create,
+                     "DELETE": self.delete_collection}
+        else:
+            table = {"GET": self.get, "PUT": self.replace, "PATCH": self.patch,
+                     "DELETE": self.delete}
+        handler = table.get(method)
+        if handler is None:
+            raise MethodNotAllowedError(f"the server does not allow this method on the "
+                                        f"requested resource ({method})")
+        return handler
+
+    # -- reads ------------------------------------------------------------------------
+    def _render(self, request: web.Request, rt: ResourceType, items: list[Obj],
+                body: Obj) -> web.Response:
+        try:
+            wanted = tables.table_request(request.headers.get("Accept"),
+                                          request.query.get("includeObject"))
+        except ValueError as exc:
+            raise BadRequestError(str(exc)) from None
+        if wanted is None:
+            return codec.respond(body)
+        return codec.respond(tables.to_table(
+            rt, items, now=datetime.now(UTC), include_object=wanted.include_object,
+            list_metadata=body.get("metadata") if "items" in body else None,
+            version=wanted.version))
+
+    async def get(self, request: web.Request, rt: ResourceType, target: Target
+                  ) -> web.StreamResponse:
+        obj = self.cluster.read(rt, target.namespace, target.name)
+        if target.subresource:
+            return codec.respond(obj)
+        return self._render(request, rt, [obj], obj)
+
+    async def list_or_watch(self, request: web.Request, rt: ResourceType, target: Target
+                            ) -> web.StreamResponse:
+        if request.query.get("watch") in ("true", "1"):
+            return await self.hub.serve(request, rt, target)
+        query = request.query
+        try:
+            limit = int(query.get("limit") or 0)
+        except ValueError:
+            raise BadRequestError("limit must be an integer") from None
+        page = self.cluster.page(rt, target.namespace,
+                                 label_selector=query.get("labelSelector") or None,
+                                 field_selector=query.get("fieldSelector") or None,
+                                 limit=max(limit, 0), continue_token=query.get("continue", ""))
+        meta: Obj = {"resourceVersion": str(page.resource_version)}
+        if page.continue_token:
+            meta["continue"] = page.continue_token
+            meta["remainingItemCount"] = page.remaining
+        body = {"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": meta,
+                "items": page.items}
+        return self._render(request, rt, page.items, body)
+
+    # -- writes -----------------------------------------------------------------------
+    def _incoming(self, rt: ResourceType, target: Target, data: Any) -> Obj:
+        obj = codec.an_object(data)
+        api_version, kind = obj.get("apiVersion"), obj.get("kind")
+        if api_version and api_version != rt.api_version:
+            raise BadRequestError(f"the API version in the data ({api_version}) does not "
+                                  f"match the expected API version ({rt.api_version})")
+        if kind and kind != rt.kind:
+            raise BadRequestError(f"the kind in the data ({kind}) does not match the "
+                                  f"expected kind ({rt.kind})")
+        namespace = (obj.get("metadata") or {}).get("namespace")
+        if rt.namespaced and namespace and target.namespace and namespace != target.namespace:
+            raise BadRequestError("the namespace of the provided object does not match the "
+                                  "namespace sent on the request")
+        return obj
+
+    async def create(self, request: web.Request, rt: ResourceType, target: Target
+                     ) -> web.StreamResponse:
+        obj = self._incoming(rt, target, await codec.body(request))
+        made = self.cluster.create_in(rt, target.namespace, obj, dry_run=_dry_run(request))
+        return codec.respond(made, 201)
+
+    async def replace(self, request: web.Request, rt: ResourceType, target: Target
+                      ) -> web.StreamResponse:
+        obj = self._incoming(rt, target, await codec.body(request))
+        subresource = "" if target.subresource == "finalize" else target.subresource
+        updated = self.cluster.replace_in(rt, target.namespace, target.name, obj,
+                                          subresource=subresource, dry_run=_dry_run(request))
+        return codec.respond(updated)
+
+    async def patch(self, request: web.Request, rt: ResourceType, target: Target
+                    ) -> web.StreamResponse:
+        kind = codec.patch_type(request)
+        if kind == "strategic" and rt.schema is not None:
+            raise UnsupportedMediaTypeError(
+                "the body of the request was in an unknown format - accepted media types "
+                "include: application/json-patch+json, application/merge-patch+json, "
+                "application/apply-patch+yaml")
+        data = await codec.body(request, yaml_allowed=kind == "apply")
+        patched = self.cluster.patch_in(rt, target.namespace, target.name, data, kind,
+                                        subresource=target.subresource,
+                                        dry_run=_dry_run(request))
+        return codec.respond(patched)
+
+    async def delete(self, request: web.Request, rt: ResourceType, target: Target
+                     ) -> web.StreamResponse:
+        options = await _delete_options(request)
+        obj = self.cluster.delete_in(rt, target.namespace, target.name,
+                                     propagation=_propagation(request, options),
+                                     preconditions=options.get("preconditions"),
+                                     dry_run=_dry_run(request, options))
+        meta = obj["metadata"]
+        still_there = self.cluster.bucket(rt).get(
+            (str(meta.get("namespace", "")), str(meta["name"]))) is not None
+        if still_there or rt.schema is not None:
+            return codec.respond(obj)
+        return codec.success({"name": meta["name"], "group": rt.group, "kind": rt.plural,
+                              "uid": meta.get("uid", "")})
+
+    async def delete_collection(self, request: web.Request, rt: ResourceType,
+                                target: Target) -> web.StreamResponse:
+        options = await _delete_options(request)
+        query = request.query
+        chosen = self.cluster.select(rt, target.namespace,
+                                     label_selector=query.get("labelSelector") or None,
+                                     field_selector=query.get("fieldSelector") or None)
+        deleted = []
+        for obj in chosen:
+            meta = obj["metadata"]
+            try:
+                deleted.append(self.cluster.delete_in(
+                    rt, meta.get("namespace"), meta["name"],
+                    propagation=_propagation(request, options),
+                    dry_run=_dry_run(request, options)))
+            except NotFoundError:
+                continue
+        return codec.respond({"kind": rt.list_kind, "apiVersion": rt.api_version,
+                              "metadata": {"resourceVersion":
+                                           str(self.cluster.resource_version)},
+                              "items": deleted})
+
+    # -- scale ------------------------------------------------------------------------
+    async def get_scale(self, request: web.Request, rt: ResourceType, target: Target
+                        ) -> web.StreamResponse:
+        obj = self.cluster.read(rt, target.namespace, target.name)
+        return codec.respond(scale_of(obj, scale_paths(rt) or {}))
+
+    async def replace_scale(self, request: web.Request, rt: ResourceType, target: Target
+                            ) -> web.StreamResponse:
+        scale = codec.an_object(await codec.body(request))
+        return self._scale_to(request, rt, target, scale)
+
+    async def patch_scale(self, request: web.Request, rt: ResourceType, target: Target
+                          ) -> web.StreamResponse:
+        kind = codec.patch_type(request)
+        if kind not in ("merge", "json", "strategic"):
+            raise UnsupportedMediaTypeError(f"{kind} patches of scale are not supported")
+        current = scale_of(self.cluster.read(rt, target.namespace, target.name),
+                           scale_paths(rt) or {})
+        patch = await codec.body(request)
+        wanted = json_patch(current, patch) if kind == "json" else merge_patch(current, patch)
+        return self._scale_to(request, rt, target, codec.an_object(wanted))
+
+    def _scale_to(self, request: web.Request, rt: ResourceType, target: Target,
+                  scale: Obj) -> web.Response:
+        paths = scale_paths(rt) or {}
+        obj = self.cluster.read(rt, target.namespace, target.name)
+        wanted_rv = (scale.get("metadata") or {}).get("resourceVersion")
+        if wanted_rv and wanted_rv != obj["metadata"]["resourceVersion"]:
+            raise ConflictError(f'Operation cannot be fulfilled on {rt.qualified} '
+                                f'"{target.name}": the object has been modified; please '
+                                "apply your changes to the latest version and try again")
+        updated = self.cluster.replace_in(rt, target.namespace, target.name,
+                                          scaled(obj, scale, paths),
+                                          dry_run=_dry_run(request))
+        return codec.respond(scale_of(updated, paths))
+
+
+async def _delete_options(request: web.Request) -> Obj:
+    if not request.can_read_body:
+        return {}
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise BadRequestError(f"invalid DeleteOptions: {exc}") from None
+    return codec.an_object(data, "DeleteOptions")
+
+
+def _propagation(request: web.Request, options: Obj) -> str | None:
+    policy = request.query.get("propagationPolicy") or options.get("propagationPolicy")
+    if options.get("orphanDependents") is True or \
+            request.query.get("orphanDependents") == "true":
+        policy = policy or "Orphan"
+    if policy not in (None, "Background", "Foreground", "Orphan"):
+        raise BadRequestError(f'propagationPolicy: Unsupported value: "{policy}": supported '
+                              'values: "Foreground", "Background", "Orphan"')
+    return policy

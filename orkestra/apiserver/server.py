@@ -1,0 +1,218 @@
+"""The embedded server's life: start and stop, TLS, kubeconfig, persistence, workloads.
+
+:class:`EmbeddedServer` runs the aiohttp application either in a loop of its own on a
+background thread (``start``/``stop``, or as a context manager: what tests and ``ork run
+--dev`` use) or inside a running loop (``start_async``/``stop_async``: what ``ork cluster
+up`` uses). It writes a kubeconfig with a bearer token and the CA of its certificate, keeps
+its credentials and objects in ``data_dir`` when given (so a restart keeps both), and plays
+kubelet: every workload that changes is given its running status shortly after
+(:mod:`orkestra.cluster.kubelet`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from orkestra.apiserver import certs
+from orkestra.apiserver.app import build_app
+from orkestra.apiserver.faults import Faults
+from orkestra.apiserver.watch import WatchHub
+from orkestra.cluster import MemoryCluster, WatchEvent
+from orkestra.cluster.errors import ApiError
+from orkestra.cluster.kubelet import WORKLOAD_RESOURCES, settled_status
+from orkestra.errors import OrkError
+
+Obj = dict[str, Any]
+HISTORY_WINDOW = 50_000
+NODE = {"apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": "ork-embedded", "labels": {"kubernetes.io/hostname": "ork-embedded",
+                                                        "kubernetes.io/os": "linux"}},
+        "spec": {}}
+
+
+class ServerError(OrkError):
+    """The embedded API server could not start."""
+
+
+class Kubelet:
+    """Gives changed workloads their running status, ``delay`` seconds after the change."""
+
+    def __init__(self, cluster: MemoryCluster, loop: asyncio.AbstractEventLoop,
+                 delay: float) -> None:
+        self.cluster = cluster
+        self.loop = loop
+        self.delay = delay
+        self._pending: set[tuple[str, str, str, str]] = set()
+        cluster.subscribe(self.on_event)
+
+    def close(self) -> None:
+        self.cluster.unsubscribe(self.on_event)
+
+    def on_event(self, event: WatchEvent) -> None:
+        if event.type == "DELETED" or (event.group, event.resource) not in WORKLOAD_RESOURCES:
+            return
+        meta = event.object["metadata"]
+        key = (event.group, event.resource, str(meta.get("namespace", "")), str(meta["name"]))
+        if key in self._pending or settled_status(event.object, "") is None:
+            return
+        self._pending.add(key)
+        self.loop.call_soon_threadsafe(self.loop.call_later, self.delay, self._settle, key)
+
+    def _settle(self, key: tuple[str, str, str, str]) -> None:
+        self._pending.discard(key)
+        group, plural, namespace, name = key
+        rt = next((t for t in self.cluster.types() if t.key == (group, plural)), None)
+        if rt is None:
+            return
+        try:
+            obj = self.cluster.read(rt, namespace or None, name)
+            status = settled_status(obj, self.cluster.now(), self._nodes())
+            if status is not None:
+                self.cluster.replace_in(rt, namespace or None, name, {**obj, "status": status},
+                                        subresource="status")
+        except ApiError:
+            return  # deleted or changed meanwhile: its next event brings it back here
+
+    def _nodes(self) -> int:
+        return len(self.cluster.list("v1", "Node", None, record=False)) or 1
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class EmbeddedServer:
+    """A Kubernetes API server on 127.0.0.1 over an in-memory (optionally persisted) store."""
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, tls: bool = True,
+                 data_dir: Path | None = None, kubeconfig: Path | None = None,
+                 cluster: MemoryCluster | None = None, faults: Faults | None = None,
+                 settle_delay: float = 0.05, auth: bool = True) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.tls = tls
+        self.data_dir = data_dir
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        if data_dir is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="ork-apiserver-")
+            home = Path(self._scratch.name)
+        else:
+            home = data_dir
+        self.kubeconfig = kubeconfig or home / "kubeconfig"
+        self.credentials = certs.load_or_create(home / "pki", names=[host])
+        self.token = self.credentials.token if auth else None
+        self.cluster = cluster or MemoryCluster(
+            record=False, history_window=HISTORY_WINDOW,
+            data_dir=data_dir / "objects" if data_dir is not None else None)
+        self.faults = faults
+        self.settle_delay = settle_delay
+        self._runner: web.AppRunner | None = None
+        self._hub: WatchHub | None = None
+        self._kubelet: Kubelet | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.tls else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    # -- in a running loop ------------------------------------------------------------
+    async def start_async(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._ensure_node()
+        self._hub = WatchHub(self.cluster, loop,
+                             cut_after=self.faults.cut_after if self.faults else lambda: None)
+        self._kubelet = Kubelet(self.cluster, loop, self.settle_delay)
+        app = build_app(self.cluster, self._hub, token=self.token, faults=self.faults,
+                        address=lambda: f"{self.host}:{self.port}")
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                                     shutdown_timeout=1.0)
+        await self._runner.setup()
+        context = certs.server_ssl_context(self.credentials) if self.tls else None
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=context,
+                           reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            raise ServerError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}",
+                              hint="choose another --port") from None
+        certs.write_kubeconfig(self.kubeconfig, server=self.url,
+                               ca_pem=self.credentials.ca.certificate if self.tls else None,
+                               token=self.token or "anonymous")
+
+    async def stop_async(self) -> None:
+        if self._hub is not None:
+            self._hub.close()
+        if self._kubelet is not None:
+            self._kubelet.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self.cluster.close()
+
+    def _ensure_node(self) -> None:
+        if not self.cluster.list("v1", "Node", None, record=False):
+            node = self.cluster.create(NODE, record=False)
+            ready = {"conditions": [{"type": "Ready", "status": "True",
+                                     "reason": "KubeletReady",
+                                     "message": "the embedded server has no kubelet; "
+                                                "workloads are reported ready"}],
+                     "capacity": {"cpu": "2", "memory": "8Gi", "pods": "110"},
+                     "allocatable": {"cpu": "2", "memory": "8Gi", "pods": "110"},
+                     "nodeInfo": {"kubeletVersion": "n/a", "operatingSystem": "linux",
+                                  "architecture": "amd64", "containerRuntimeVersion": "none"}}
+            self.cluster.update_status({**node, "status": ready})
+
+    # -- on a thread of its own -------------------------------------------------------
+    def start(self) -> EmbeddedServer:
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start_async())
+            except BaseException as exc:  # reported to the starting thread
+                failure.append(exc)
+                started.set()
+                loop.close()
+                return
+            started.set()
+            loop.run_forever()
+            loop.run_until_complete(self.stop_async())
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name="ork-apiserver", daemon=True)
+        self._thread.start()
+        started.wait()
+        if failure:
+            raise failure[0]
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            self._thread = None
+        if self._scratch is not None:
+            self._scratch.cleanup()
+
+    def __enter__(self) -> EmbeddedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

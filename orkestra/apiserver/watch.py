@@ -1,0 +1,224 @@
+"""Watch streams: chunked JSON lines of ADDED / MODIFIED / DELETED events.
+
+Every change the store makes reaches the hub through one subscriber. Subscribers run under
+the store's lock, and the hub hands each event to the event loop with ``call_soon``
+(``call_soon_threadsafe`` from other threads), so events are dispatched in resourceVersion
+order whichever thread wrote them. A watch resumes from a resourceVersion out of the
+store's bounded history (an expired one is answered with an ``ERROR`` event carrying 410
+Gone, as a real server does), deduplicates what the history and the live feed both
+deliver, applies namespace and selectors (an object that stops matching is sent as
+DELETED, one that starts matching as ADDED), sends bookmarks when asked, and ends at
+``timeoutSeconds``. A watcher that falls too far behind is cut off; its client resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from orkestra.apiserver.codec import JSON, dumps
+from orkestra.apiserver.paths import Target
+from orkestra.cluster import MemoryCluster
+from orkestra.cluster.errors import BadRequestError, GoneError
+from orkestra.cluster.history import WatchEvent
+from orkestra.cluster.resources import ResourceType
+from orkestra.cluster.selectors import field_matcher, label_matcher
+
+Obj = dict[str, Any]
+MAX_BACKLOG = 100_000
+DEFAULT_TIMEOUT = 1800.0
+
+
+@dataclass
+class WatchOptions:
+    resource_version: str = ""
+    timeout: float = DEFAULT_TIMEOUT
+    bookmarks: bool = False
+    label_selector: str = ""
+    field_selector: str = ""
+
+    @classmethod
+    def of(cls, query: Any) -> WatchOptions:
+        try:
+            timeout = float(query.get("timeoutSeconds") or 0) or \
+                DEFAULT_TIMEOUT * random.uniform(1.0, 2.0)
+        except ValueError:
+            raise BadRequestError("timeoutSeconds must be a number") from None
+        return cls(str(query.get("resourceVersion", "")), timeout,
+                   query.get("allowWatchBookmarks") in ("true", "1"),
+                   str(query.get("labelSelector", "")), str(query.get("fieldSelector", "")))
+
+
+@dataclass(eq=False)
+class Watcher:
+    rt: ResourceType
+    namespace: str | None
+    options: WatchOptions
+    queue: asyncio.Queue[WatchEvent | None] = field(default_factory=asyncio.Queue)
+    sent_rv: int = 0
+
+    def __post_init__(self) -> None:
+        self._labels = label_matcher(self.options.label_selector)
+        self._fields = field_matcher(self.options.field_selector)
+
+    def matches(self, obj: Obj | None) -> bool:
+        if obj is None:
+            return False
+        if self.namespace is not None and self.rt.namespaced and \
+                obj["metadata"].get("namespace") != self.namespace:
+            return False
+        return self._labels(obj["metadata"].get("labels") or {}) and self._fields(obj)
+
+    def offer(self, event: WatchEvent) -> None:
+        if self.queue.qsize() >= MAX_BACKLOG:
+            self.queue.put_nowait(None)
+        else:
+            self.queue.put_nowait(event)
+
+    def visible_type(self, event: WatchEvent) -> str | None:
+        """How this watcher sees an event (None: not at all)."""
+        now = self.matches(event.object)
+        before = self.matches(event.previous) if event.type == "MODIFIED" else now
+        if event.type == "MODIFIED" and now != before:
+            return "ADDED" if now else "DELETED"
+        return event.type if now else None
+
+    def encode(self, event: WatchEvent, kind: str) -> bytes:
+        obj = event.object
+        if kind == event.type and obj.get("apiVersion") == self.rt.api_version:
+            if event.encoded is None:
+                event.encoded = dumps({"type": kind, "object": obj}) + b"\n"
+            return event.encoded
+        if obj.get("apiVersion") != self.rt.api_version:
+            obj = {**obj, "apiVersion": self.rt.api_version}
+        return dumps({"type": kind, "object": obj}) + b"\n"
+
+
+class WatchHub:
+    """Fans the store's events out to the open watches."""
+
+    def __init__(self, cluster: MemoryCluster, loop: asyncio.AbstractEventLoop, *,
+                 bookmark_interval: float = 5.0,
+                 cut_after: Callable[[], int | None] = lambda: None) -> None:
+        self.cluster = cluster
+        self.loop = loop
+        self.bookmark_interval = bookmark_interval
+        self.cut_after = cut_after
+        self.dispatched_rv = cluster.resource_version
+        self._watchers: dict[tuple[str, str], set[Watcher]] = {}
+        self._loop_thread = threading.get_ident()
+        self.closing = asyncio.Event()
+        cluster.subscribe(self.on_event)
+
+    def close(self) -> None:
+        self.cluster.unsubscribe(self.on_event)
+        self.closing.set()
+        for watchers in self._watchers.values():
+            for watcher in watchers:
+                watcher.queue.put_nowait(None)
+
+    def on_event(self, event: WatchEvent) -> None:
+        """The store's subscriber (called under its lock, from any thread)."""
+        if threading.get_ident() == self._loop_thread:
+            self.loop.call_soon(self._dispatch, event)
+        else:
+            self.loop.call_soon_threadsafe(self._dispatch, event)
+
+    def _dispatch(self, event: WatchEvent) -> None:
+        self.dispatched_rv = max(self.dispatched_rv, event.resource_version)
+        for watcher in self._watchers.get((event.group, event.resource), ()):
+            watcher.offer(event)
+
+    async def serve(self, request: web.Request, rt: ResourceType, target: Target
+                    ) -> web.StreamResponse:
+        options = WatchOptions.of(request.query)
+        watcher = Watcher(rt, target.namespace, options)
+        try:
+            backlog = self._start(watcher)
+        except GoneError as exc:
+            backlog = None
+            gone = exc
+        response = web.StreamResponse(headers={"Content-Type": JSON,
+                                               "Cache-Control": "no-cache"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            if backlog is None:
+                await response.write(dumps({"type": "ERROR", "object": gone.status()}) + b"\n")
+                return response
+            await self._stream(response, watcher, backlog)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self._watchers.get(rt.key, set()).discard(watcher)
+        return response
+
+    def _start(self, watcher: Watcher) -> list[tuple[str, WatchEvent]]:
+        """Register the watcher and collect what it must see first (no awaits here, so no
+        event can slip between the two)."""
+        rt, options = watcher.rt, watcher.options
+        self._watchers.setdefault(rt.key, set()).add(watcher)
+        if options.resource_version in ("", "0"):
+            with self.cluster._lock:
+                watcher.sent_rv = self.cluster.resource_version
+                items = self.cluster.select(rt, watcher.namespace,
+                                            label_selector=options.label_selector or None,
+                                            field_selector=options.field_selector or None)
+            return [("ADDED", WatchEvent("ADDED", rt.group, rt.plural, obj,
+                                         int(obj["metadata"]["resourceVersion"])))
+                    for obj in items]
+        try:
+            since = int(options.resource_version)
+        except ValueError:
+            raise BadRequestError(f"invalid resourceVersion {options.resource_version!r}"
+                                  ) from None
+        events = self.cluster.watch_events(rt, None, since)
+        watcher.sent_rv = since
+        return [(kind, e) for e in events if (kind := watcher.visible_type(e) or "")]
+
+    async def _stream(self, response: web.StreamResponse, watcher: Watcher,
+                      backlog: list[tuple[str, WatchEvent]]) -> None:
+        sent = 0
+        limit = self.cut_after()
+        for kind, old in backlog:
+            await response.write(watcher.encode(old, kind))
+            watcher.sent_rv = max(watcher.sent_rv, old.resource_version)
+            sent += 1
+        deadline = self.loop.time() + watcher.options.timeout
+        while not self.closing.is_set():
+            remaining = deadline - self.loop.time()
+            if remaining <= 0:
+                break
+            wait = min(remaining, self.bookmark_interval) if watcher.options.bookmarks \
+                else remaining
+            try:
+                event: WatchEvent | None = await asyncio.wait_for(watcher.queue.get(), wait)
+            except TimeoutError:
+                if watcher.options.bookmarks and watcher.queue.empty():
+                    await response.write(self._bookmark(watcher))
+                continue
+            if event is None:
+                break
+            if event.resource_version <= watcher.sent_rv:
+                continue
+            watcher.sent_rv = event.resource_version
+            seen_as = watcher.visible_type(event)
+            if seen_as is None:
+                continue
+            await response.write(watcher.encode(event, seen_as))
+            sent += 1
+            if limit is not None and sent >= limit:
+                break
+
+    def _bookmark(self, watcher: Watcher) -> bytes:
+        watcher.sent_rv = max(watcher.sent_rv, self.dispatched_rv)
+        rt = watcher.rt
+        return dumps({"type": "BOOKMARK", "object": {
+            "kind": rt.kind, "apiVersion": rt.api_version,
+            "metadata": {"resourceVersion": str(watcher.sent_rv)}}}) + b"\n"
