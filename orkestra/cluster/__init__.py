@@ -15,8 +15,8 @@ from orkestra.cluster.errors import (
            InvalidError,
            NotFoundError,
 )
-from orkestra.cluster.resources import ResourceType
 from orkestra.cluster.history import WatchEvent
+from orkestra.cluster.resources import ResourceType
 from orkestra.cluster.store import MemoryCluster, Operation
 
 __all__ = ["AlreadyExistsError", "ApiError", "ConflictError", "InvalidError", "MemoryCluster",
