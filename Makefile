@@ -24,9 +24,11 @@ $(STAMP): pyproject.toml
 demo: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" tools/demo.sh
 
-# The test suite starts a real OCI registry (docker-registry, htpasswd for Basic auth) and
-# checks interoperability with skopeo.
-TEST_APT_PACKAGES := docker-registry skopeo apache2-utils
+# The test suite starts a real OCI registry (docker-registry, htpasswd for Basic auth),
+# checks interoperability with skopeo, and checks server-side apply against Kubernetes' own
+# structured-merge-diff (Go).
+TEST_APT_PACKAGES := docker-registry skopeo apache2-utils golang-go \
+                     golang-k8s-sigs-structured-merge-diff-dev
 
 test: setup
 	tools/ensure-kubectl.sh
@@ -36,6 +38,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check orkestra tests tools benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
@@ -45,3 +48,12 @@ golden: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+
+# Regenerate orkestra/cluster/schemas/kubernetes-v1.32.json.gz (the vendored OpenAPI v3
+# schemas of the built-in kinds) from the kubernetes-validate package (pinned: same bytes
+# every run), installed into the venv on demand; it is not a project dependency.
+.PHONY: kube-schemas
+kube-schemas: setup
+	@$(BIN)/python -c 'import kubernetes_validate' 2>/dev/null || \
+		$(BIN)/python -m pip install --quiet 'kubernetes-validate==1.37.0'
+	$(BIN)/python tools/gen_kube_schemas.py

@@ -14,7 +14,12 @@ from orkestra.apiserver.faults import Faults
 from orkestra.apiserver.rest import Resources
 from orkestra.apiserver.watch import WatchHub
 from orkestra.cluster import MemoryCluster
-from orkestra.cluster.errors import ApiError, NotFoundError, UnauthorizedError
+from orkestra.cluster.errors import (
+    ApiError,
+    NotAcceptableError,
+    NotFoundError,
+    UnauthorizedError,
+)
 
 log = logging.getLogger("orkestra.apiserver")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -47,14 +52,25 @@ class Api:
         return _found(discovery.resource_list(self.cluster.types(), group, version))
 
     async def openapi_v2(self, request: web.Request) -> web.StreamResponse:
-        return codec.respond(openapi.v2_document(self.cluster.types()))
+        accept = request.headers.get("Accept", "application/json")
+        if "json" not in accept and "*/*" not in accept:
+            return codec.status_response(NotAcceptableError(
+                "only application/json is served for /openapi/v2"))
+        return web.Response(body=openapi.v2_document_json(self.cluster.types()),
+                            content_type=codec.JSON)
 
     async def openapi_v3(self, request: web.Request) -> web.StreamResponse:
         return codec.respond(openapi.v3_index(self.cluster.types()))
 
     async def openapi_v3_group(self, request: web.Request) -> web.StreamResponse:
-        document = openapi.v3_document(request.match_info["gv"], self.cluster.types())
-        return _found(document)
+        found = openapi.v3_document_json(request.match_info["gv"], self.cluster.types())
+        if found is None:
+            return _found(None)
+        document, digest = found
+        headers = {"ETag": f'"{digest}"'}
+        if request.query.get("hash") == digest:
+            headers["Cache-Control"] = "public, immutable"
+        return web.Response(body=document, content_type=codec.JSON, headers=headers)
 
     async def health(self, request: web.Request) -> web.StreamResponse:
         return web.Response(text="ok")

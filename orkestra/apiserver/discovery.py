@@ -21,6 +21,10 @@ Obj = dict[str, Any]
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 SUBRESOURCE_VERBS = ["get", "patch", "update"]
 _BUILTIN_SCALE = {("apps", "deployments"), ("apps", "statefulsets"), ("apps", "replicasets")}
+# the built-in members of the "all" category (what ``kubectl get all`` lists)
+_ALL = {("", "pods"), ("", "services"), ("", "replicationcontrollers"), ("apps", "daemonsets"),
+        ("apps", "deployments"), ("apps", "replicasets"), ("apps", "statefulsets"),
+        ("autoscaling", "horizontalpodautoscalers"), ("batch", "cronjobs"), ("batch", "jobs")}
 _LEGACY = ""  # the core group, served under /api rather than /apis
 
 
@@ -93,8 +97,9 @@ def _resource_entries(rt: ResourceType) -> list[Obj]:
                  "namespaced": rt.namespaced, "kind": rt.kind, "verbs": VERBS}
     if rt.short_names:
         main["shortNames"] = list(rt.short_names)
-    if rt.categories:
-        main["categories"] = list(rt.categories)
+    categories = list(rt.categories) or (["all"] if rt.key in _ALL else [])
+    if categories:
+        main["categories"] = categories
     entries = [main]
     if rt.has_status:
         entries.append({"name": f"{rt.plural}/status", "singularName": "",

@@ -27,12 +27,52 @@ from orkestra.cluster.errors import (
     NotFoundError,
     UnsupportedMediaTypeError,
 )
+from orkestra.cluster.kubeschema import SchemaNode, crd_node, kind_node
 from orkestra.cluster.patch import json_patch, merge_patch
 from orkestra.cluster.resources import ResourceType
 from orkestra.cluster.scale import scale_of, scaled
+from orkestra.cluster.strict import unknown_fields
 
 Obj = dict[str, Any]
 Handler = Callable[[web.Request, ResourceType, Target], Awaitable[web.StreamResponse]]
+
+
+def _schema_node(rt: ResourceType) -> SchemaNode | None:
+    if rt.schema is not None:
+        return crd_node(rt.schema)
+    return kind_node(rt.group, rt.version, rt.kind)
+
+
+def check_fields(request: web.Request, rt: ResourceType, data: Any) -> dict[str, str]:
+    """``fieldValidation``: Strict rejects unknown fields, Warn (the default) answers with
+    ``Warning`` headers, Ignore says nothing. Returns the headers to send."""
+    mode = request.query.get("fieldValidation", "Warn")
+    if mode not in ("Strict", "Warn", "Ignore"):
+        raise BadRequestError(f'fieldValidation: Unsupported value: "{mode}": supported '
+                              'values: "Ignore", "Strict", "Warn"')
+    node = _schema_node(rt)
+    if mode == "Ignore" or node is None or not isinstance(data, dict):
+        return {}
+    unknown = [f for f in unknown_fields(data, node) if "$" not in f]
+    if not unknown:
+        return {}
+    if mode == "Strict":
+        fields = ", ".join(f'unknown field "{f}"' for f in unknown)
+        raise BadRequestError(f'{rt.kind} in version "{rt.version}" cannot be handled as a '
+                              f"{rt.kind}: strict decoding error: {fields}")
+    return {"Warning": ", ".join(f'299 - "unknown field \\"{f}\\""' for f in unknown)}
+
+
+def field_manager(request: web.Request) -> str:
+    """The request's field manager: ``fieldManager``, else the client's name from its
+    User-Agent (``kubectl/v1.32.4 (linux/amd64) …`` → ``kubectl``), as the API server does."""
+    named = request.query.get("fieldManager", "")
+    if named:
+        if len(named) > 128:
+            raise BadRequestError("fieldManager: Too long: may not be longer than 128")
+        return named
+    agent = request.headers.get("User-Agent", "")
+    return agent.split("/")[0].strip()[:128] or "unknown"
 
 
 def _dry_run(request: web.Request, options: Obj | None = None) -> bool:
@@ -151,16 +191,20 @@ class Resources:
     async def create(self, request: web.Request, rt: ResourceType, target: Target
                      ) -> web.StreamResponse:
         obj = self._incoming(rt, target, await codec.body(request))
-        made = self.cluster.create_in(rt, target.namespace, obj, dry_run=_dry_run(request))
-        return codec.respond(made, 201)
+        warnings = check_fields(request, rt, obj)
+        made = self.cluster.create_in(rt, target.namespace, obj, dry_run=_dry_run(request),
+                                      manager=field_manager(request))
+        return codec.respond(made, 201, warnings)
 
     async def replace(self, request: web.Request, rt: ResourceType, target: Target
                       ) -> web.StreamResponse:
         obj = self._incoming(rt, target, await codec.body(request))
+        warnings = check_fields(request, rt, obj)
         subresource = "" if target.subresource == "finalize" else target.subresource
         updated = self.cluster.replace_in(rt, target.namespace, target.name, obj,
-                                          subresource=subresource, dry_run=_dry_run(request))
-        return codec.respond(updated)
+                                          subresource=subresource, dry_run=_dry_run(request),
+                                          manager=field_manager(request))
+        return codec.respond(updated, 200, warnings)
 
     async def patch(self, request: web.Request, rt: ResourceType, target: Target
                     ) -> web.StreamResponse:
@@ -171,10 +215,15 @@ class Resources:
                 "include: application/json-patch+json, application/merge-patch+json, "
                 "application/apply-patch+yaml")
         data = await codec.body(request, yaml_allowed=kind == "apply")
+        warnings = check_fields(request, rt, data) if kind != "json" else {}
+        existed = kind != "apply" or self.cluster.bucket(rt).get(
+            (self.cluster.scope(rt, target.namespace), target.name)) is not None
         patched = self.cluster.patch_in(rt, target.namespace, target.name, data, kind,
                                         subresource=target.subresource,
+                                        manager=field_manager(request),
+                                        force=request.query.get("force") == "true",
                                         dry_run=_dry_run(request))
-        return codec.respond(patched)
+        return codec.respond(patched, 200 if existed else 201, warnings)
 
     async def delete(self, request: web.Request, rt: ResourceType, target: Target
                      ) -> web.StreamResponse:
@@ -246,7 +295,8 @@ class Resources:
                                 "apply your changes to the latest version and try again")
         updated = self.cluster.replace_in(rt, target.namespace, target.name,
                                           scaled(obj, scale, paths),
-                                          dry_run=_dry_run(request))
+                                          dry_run=_dry_run(request),
+                                          manager=field_manager(request))
         return codec.respond(scale_of(updated, paths))
 
 

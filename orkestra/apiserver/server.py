@@ -31,6 +31,7 @@ from orkestra.errors import OrkError
 
 Obj = dict[str, Any]
 HISTORY_WINDOW = 50_000
+CONTROLLER_MANAGER = "kube-controller-manager"  # who writes workload statuses on a cluster
 NODE = {"apiVersion": "v1", "kind": "Node",
         "metadata": {"name": "ork-embedded", "labels": {"kubernetes.io/hostname": "ork-embedded",
                                                         "kubernetes.io/os": "linux"}},
@@ -76,7 +77,7 @@ class Kubelet:
             status = settled_status(obj, self.cluster.now(), self._nodes())
             if status is not None:
                 self.cluster.replace_in(rt, namespace or None, name, {**obj, "status": status},
-                                        subresource="status")
+                                        subresource="status", manager=CONTROLLER_MANAGER)
         except ApiError:
             return  # deleted or changed meanwhile: its next event brings it back here
 
@@ -111,7 +112,7 @@ class EmbeddedServer:
         self.credentials = certs.load_or_create(home / "pki", names=[host])
         self.token = self.credentials.token if auth else None
         self.cluster = cluster or MemoryCluster(
-            record=False, history_window=HISTORY_WINDOW,
+            record=False, history_window=HISTORY_WINDOW, track_fields=True,
             data_dir=data_dir / "objects" if data_dir is not None else None)
         self.faults = faults
         self.settle_delay = settle_delay

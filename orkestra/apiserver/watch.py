@@ -9,6 +9,8 @@ Gone, as a real server does), deduplicates what the history and the live feed bo
 deliver, applies namespace and selectors (an object that stops matching is sent as
 DELETED, one that starts matching as ADDED), sends bookmarks when asked, and ends at
 ``timeoutSeconds``. A watcher that falls too far behind is cut off; its client resumes.
+A watch that asks for ``as=Table`` (``kubectl get -w``) gets each object as a one-row
+Table, with the column definitions in the first event only, as a real server sends it.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
+from orkestra.apiserver import tables
 from orkestra.apiserver.codec import JSON, dumps
 from orkestra.apiserver.paths import Target
 from orkestra.cluster import MemoryCluster
@@ -62,6 +66,8 @@ class Watcher:
     options: WatchOptions
     queue: asyncio.Queue[WatchEvent | None] = field(default_factory=asyncio.Queue)
     sent_rv: int = 0
+    table: tables.TableRequest | None = None  # events as one-row Tables (kubectl get -w)
+    headers_sent: bool = False
 
     def __post_init__(self) -> None:
         self._labels = label_matcher(self.options.label_selector)
@@ -91,13 +97,23 @@ class Watcher:
 
     def encode(self, event: WatchEvent, kind: str) -> bytes:
         obj = event.object
+        if self.table is not None:
+            table = tables.to_table(self.rt, [_as_version(obj, self.rt)],
+                                    now=datetime.now(UTC), request=self.table,
+                                    no_headers=self.headers_sent)
+            self.headers_sent = True
+            return dumps({"type": kind, "object": table}) + b"\n"
         if kind == event.type and obj.get("apiVersion") == self.rt.api_version:
             if event.encoded is None:
                 event.encoded = dumps({"type": kind, "object": obj}) + b"\n"
             return event.encoded
-        if obj.get("apiVersion") != self.rt.api_version:
-            obj = {**obj, "apiVersion": self.rt.api_version}
-        return dumps({"type": kind, "object": obj}) + b"\n"
+        return dumps({"type": kind, "object": _as_version(obj, self.rt)}) + b"\n"
+
+
+def _as_version(obj: Obj, rt: ResourceType) -> Obj:
+    if obj.get("apiVersion") != rt.api_version:
+        return {**obj, "apiVersion": rt.api_version}
+    return obj
 
 
 class WatchHub:
@@ -138,7 +154,12 @@ class WatchHub:
     async def serve(self, request: web.Request, rt: ResourceType, target: Target
                     ) -> web.StreamResponse:
         options = WatchOptions.of(request.query)
-        watcher = Watcher(rt, target.namespace, options)
+        try:
+            table = tables.table_request(request.headers.get("Accept"),
+                                         request.query.get("includeObject"))
+        except ValueError as exc:
+            raise BadRequestError(str(exc)) from None
+        watcher = Watcher(rt, target.namespace, options, table=table)
         try:
             backlog = self._start(watcher)
         except GoneError as exc:
@@ -190,18 +211,24 @@ class WatchHub:
             await response.write(watcher.encode(old, kind))
             watcher.sent_rv = max(watcher.sent_rv, old.resource_version)
             sent += 1
+            if limit is not None and sent >= limit:
+                return
         deadline = self.loop.time() + watcher.options.timeout
+        bookmark_at = self._next_bookmark(deadline) if watcher.options.bookmarks else None
         while not self.closing.is_set():
-            remaining = deadline - self.loop.time()
+            now = self.loop.time()
+            remaining = deadline - now
             if remaining <= 0:
                 break
-            wait = min(remaining, self.bookmark_interval) if watcher.options.bookmarks \
-                else remaining
+            wait = remaining if bookmark_at is None else max(min(remaining, bookmark_at - now),
+                                                             0.0)
             try:
                 event: WatchEvent | None = await asyncio.wait_for(watcher.queue.get(), wait)
             except TimeoutError:
-                if watcher.options.bookmarks and watcher.queue.empty():
-                    await response.write(self._bookmark(watcher))
+                if bookmark_at is not None and self.loop.time() >= bookmark_at:
+                    if watcher.queue.empty():
+                        await response.write(self._bookmark(watcher))
+                    bookmark_at = self._next_bookmark(deadline)
                 continue
             if event is None:
                 break
@@ -215,6 +242,13 @@ class WatchHub:
             sent += 1
             if limit is not None and sent >= limit:
                 break
+
+    def _next_bookmark(self, deadline: float) -> float | None:
+        """When to send the next bookmark: every ``bookmark_interval``, and as a real server
+        does, once more 2 seconds before the watch times out (None: no more)."""
+        now = self.loop.time()
+        at = min(now + self.bookmark_interval, deadline - 2.0)
+        return at if at >= now else None
 
     def _bookmark(self, watcher: Watcher) -> bytes:
         watcher.sent_rv = max(watcher.sent_rv, self.dispatched_rv)

@@ -12,6 +12,8 @@ from orkestra.cluster.errors import (
            AlreadyExistsError,
            ApiError,
            ConflictError,
+           ForbiddenError,
+           GoneError,
            InvalidError,
            NotFoundError,
 )
@@ -19,5 +21,6 @@ from orkestra.cluster.history import WatchEvent
 from orkestra.cluster.resources import ResourceType
 from orkestra.cluster.store import MemoryCluster, Operation
 
-__all__ = ["AlreadyExistsError", "ApiError", "ConflictError", "InvalidError", "MemoryCluster",
-           "NotFoundError", "Operation", "ResourceType", "WatchEvent"]
+__all__ = ["AlreadyExistsError", "ApiError", "ConflictError", "ForbiddenError", "GoneError",
+           "InvalidError", "MemoryCluster", "NotFoundError", "Operation", "ResourceType",
+           "WatchEvent"]

@@ -1,10 +1,10 @@
 """Defaults the API server fills into built-in kinds.
 
-Only top-level fields of a kind's ``spec`` are defaulted, never fields inside list items:
-a client that lays its desired object over the live one (as the engine does) keeps map
-fields it did not set, but replaces lists whole, so a default inside a list would look like
-drift on every reconcile. The defaults chosen are the ones clients read back:
-``kubectl rollout status`` refuses a StatefulSet or DaemonSet without an update strategy.
+Mostly top-level fields of a kind's ``spec`` (``kubectl rollout status`` refuses a
+StatefulSet or DaemonSet without an update strategy), plus the ports' ``protocol`` (a key of
+the ports list: server-side apply needs it) and a Service port's ``targetPort``. Clients
+that lay their desired object over the live one (the engine) keep these: maps merge, and
+items of an unchanged list are overlaid one by one.
 """
 
 from __future__ import annotations
@@ -64,9 +64,40 @@ def apply_defaults(group: str, obj: Obj, ips: Iterator[str]) -> None:
         spec.setdefault("parallelism", 1)
     elif (group, kind) == ("", "Service"):
         _service(spec, ips)
+    pod = _pod_spec(kind, spec)
+    if pod is not None:
+        for key in ("containers", "initContainers", "ephemeralContainers"):
+            for container in pod.get(key) or []:
+                for port in (container.get("ports") or []) if isinstance(container, dict) \
+                        else []:
+                    if isinstance(port, dict):
+                        port.setdefault("protocol", "TCP")
+
+
+_TEMPLATE_PATHS = {"Deployment": ("template",), "StatefulSet": ("template",),
+                   "DaemonSet": ("template",), "ReplicaSet": ("template",),
+                   "Job": ("template",), "CronJob": ("jobTemplate", "spec", "template"),
+                   "Pod": ()}
+
+
+def _pod_spec(kind: str, spec: Obj) -> Obj | None:
+    path = _TEMPLATE_PATHS.get(kind)
+    if path is None:
+        return None
+    node: object = spec
+    for step in path:
+        node = node.get(step) if isinstance(node, dict) else None
+    if path:
+        node = node.get("spec") if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else None
 
 
 def _service(spec: Obj, ips: Iterator[str]) -> None:
+    for port in spec.get("ports") or []:
+        if isinstance(port, dict):
+            port.setdefault("protocol", "TCP")
+            if "port" in port:
+                port.setdefault("targetPort", port["port"])
     if spec.get("type") == "ExternalName":
         return
     if "clusterIP" not in spec:

@@ -63,6 +63,11 @@ class MethodNotAllowedError(ApiError):
     reason = "MethodNotAllowed"
 
 
+class NotAcceptableError(ApiError):
+    code = 406
+    reason = "NotAcceptable"
+
+
 class GoneError(ApiError):
     """A resourceVersion or continue token older than the retained history."""
 
@@ -73,3 +78,20 @@ class GoneError(ApiError):
 class UnsupportedMediaTypeError(ApiError):
     code = 415
     reason = "UnsupportedMediaType"
+
+
+class ApplyConflictError(ConflictError):
+    """409 from server-side apply: fields another manager owns. ``conflicts`` holds
+    (manager as printed, field path) pairs; the Status carries them as
+    ``FieldManagerConflict`` causes like the API server's."""
+
+    def __init__(self, message: str, conflicts: list[tuple[str, str]]) -> None:
+        super().__init__(message, details=[f"conflict with {m}" for m, _ in conflicts])
+        self.conflicts = conflicts
+
+    def status(self) -> dict[str, Any]:
+        status = super().status()
+        status["details"]["causes"] = [
+            {"type": "FieldManagerConflict", "message": f"conflict with {manager}",
+             "field": path} for manager, path in self.conflicts]
+        return status

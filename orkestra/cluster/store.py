@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orkestra.cluster import defaults, openapi
+from orkestra.cluster import defaults, fieldmanager, openapi
 from orkestra.cluster.data import clone
 from orkestra.cluster.errors import (
     AlreadyExistsError,
@@ -34,11 +34,14 @@ from orkestra.cluster.errors import (
 )
 from orkestra.cluster.gc import Collector
 from orkestra.cluster.history import EventHistory, WatchEvent
+from orkestra.cluster.kubeschema import SchemaNode, crd_node, kind_node
 from orkestra.cluster.paging import Page, decode_continue, encode_continue
 from orkestra.cluster.patch import json_patch, merge_patch
 from orkestra.cluster.persist import Journal
 from orkestra.cluster.resources import BUILTIN_TYPES, ResourceType, crd_types, plural_of
 from orkestra.cluster.selectors import field_matcher, label_matcher
+from orkestra.cluster.strategic import strategic_merge_patch
+from orkestra.cluster.strict import unknown_fields
 from orkestra.units import format_timestamp
 
 Obj = dict[str, Any]
@@ -101,15 +104,17 @@ class MemoryCluster:
     ``lenient_kinds`` accepts objects of kinds nobody registered (as a fake dynamic client
     does) instead of failing like a real server; ``record`` keeps the operation and event
     logs simulate reads; ``history_window`` bounds the events kept per resource for
-    watches; ``data_dir`` persists every change.
+    watches; ``data_dir`` persists every change; ``track_fields`` keeps ``managedFields``
+    for the writers that name a field manager.
     """
 
     def __init__(self, *, clock: Clock | None = None, lenient_kinds: bool = False,
                  record: bool = True, history_window: int | None = None,
-                 data_dir: Path | None = None) -> None:
+                 data_dir: Path | None = None, track_fields: bool = False) -> None:
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self.lenient_kinds = lenient_kinds
         self.record = record
+        self.track_fields = track_fields
         self._types: dict[tuple[str, str], ResourceType] = {}
         self._served: dict[tuple[str, str, str], ResourceType] = {}
         self._kinds: dict[tuple[str, str], ResourceType] = {}
@@ -302,6 +307,10 @@ class MemoryCluster:
             if errors:
                 raise InvalidError(f'{rt.kind}.{rt.group} "{name}" is invalid: '
                                    + ", ".join(errors), details=errors)
+        else:
+            node = kind_node(rt.group, rt.version, rt.kind)
+            if node is not None:
+                unknown_fields(obj, node, remove=True)
         defaults.apply_defaults(rt.group, obj, self._ips)
         if rt.key == CRDS:
             _check_crd(obj)
@@ -378,18 +387,19 @@ class MemoryCluster:
 
     # -- writes -----------------------------------------------------------------------
     def create_in(self, rt: ResourceType, namespace: str | None, obj: Obj, *,
-                  dry_run: bool = False) -> Obj:
+                  manager: str = "", dry_run: bool = False) -> Obj:
         with self._lock:
             incoming = clone(obj)
             meta = incoming.setdefault("metadata", {})
             if rt.namespaced:
                 meta["namespace"] = self.scope(rt, namespace or meta.get("namespace"))
-            made = self._create(rt, incoming, dry_run=dry_run)
+            made = self._create(rt, incoming, dry_run=dry_run, manager=manager)
             self._log("create", rt, str(made["metadata"].get("namespace", "")),
                       made["metadata"]["name"])
             return made
 
-    def _create(self, rt: ResourceType, obj: Obj, *, dry_run: bool = False) -> Obj:
+    def _create(self, rt: ResourceType, obj: Obj, *, dry_run: bool = False,
+                manager: str = "", managed: list[Obj] | None = None) -> Obj:
         meta = obj.setdefault("metadata", {})
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = f"{meta['generateName']}{uuid.uuid4().hex[:5]}"
@@ -411,6 +421,10 @@ class MemoryCluster:
         meta["creationTimestamp"] = self.now()
         meta["generation"] = 1
         _initial_status(rt, obj)
+        if managed:
+            meta["managedFields"] = managed
+        else:
+            self._track(rt, None, obj, manager, "")
         if dry_run:
             return obj
         stored = self._versioned(obj)
@@ -421,7 +435,8 @@ class MemoryCluster:
         return clone(stored)
 
     def replace_in(self, rt: ResourceType, namespace: str | None, name: str, obj: Obj, *,
-                   subresource: str = "", dry_run: bool = False, verb: str = "update") -> Obj:
+                   subresource: str = "", manager: str = "", dry_run: bool = False,
+                   verb: str = "update", managed: list[Obj] | None = None) -> Obj:
         """PUT: replace an object (or, with ``subresource="status"``, only its status)."""
         with self._lock:
             ns = self.scope(rt, namespace)
@@ -430,6 +445,10 @@ class MemoryCluster:
             if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
                 raise conflict(rt, name)
             new = self._next_version(rt, current, clone(obj), subresource)
+            if managed is not None:
+                new["metadata"] = {**new["metadata"], "managedFields": managed}
+            else:
+                self._track(rt, current, new, manager, subresource)
             self._log(verb, rt, ns, name, subresource)
             if new == current or dry_run:
                 return clone(new)
@@ -496,25 +515,91 @@ class MemoryCluster:
         return new
 
     def patch_in(self, rt: ResourceType, namespace: str | None, name: str, patch: Any,
-                 patch_type: str = "merge", *, subresource: str = "",
-                 dry_run: bool = False) -> Obj:
+                 patch_type: str = "merge", *, subresource: str = "", manager: str = "",
+                 force: bool = False, dry_run: bool = False) -> Obj:
+        """PATCH: ``merge``, ``json``, ``strategic`` (built-in kinds) or ``apply``
+        (server-side apply, which creates a missing object)."""
         with self._lock:
             ns = self.scope(rt, namespace)
+            if patch_type == "apply":
+                return self._apply(rt, ns, name, patch, manager, force, subresource, dry_run)
             current = self._existing(rt, ns, name)
-            if patch_type == "merge":
-                patched = merge_patch(current, patch)
-            elif patch_type == "json":
-                patched = json_patch(current, patch)
-            else:
-                raise BadRequestError(f"unsupported patch type {patch_type!r}")
-            if not isinstance(patched, dict):
-                raise BadRequestError("the patch must produce an object")
+            patched = self._patched(rt, current, patch, patch_type)
             wanted_rv = (patched.get("metadata") or {}).get("resourceVersion")
             if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
                 raise conflict(rt, name)
-            patched.setdefault("metadata", {})["resourceVersion"] = ""
+            # a patch result shares what it did not change with the stored object: copy
+            patched["metadata"] = {**(patched.get("metadata") or {}), "resourceVersion": ""}
             return self.replace_in(rt, ns, name, patched, subresource=subresource,
-                                   dry_run=dry_run, verb="patch")
+                                   manager=manager, dry_run=dry_run, verb="patch")
+
+    def _patched(self, rt: ResourceType, current: Obj, patch: Any, patch_type: str) -> Obj:
+        if patch_type == "merge":
+            patched = merge_patch(current, patch)
+        elif patch_type == "json":
+            patched = json_patch(current, patch)
+        elif patch_type == "strategic":
+            if not isinstance(patch, dict):
+                raise BadRequestError("a strategic merge patch must be a JSON object")
+            patched = strategic_merge_patch(current, patch, self.schema_node(rt))
+        else:
+            raise BadRequestError(f"unsupported patch type {patch_type!r}")
+        if not isinstance(patched, dict):
+            raise BadRequestError("the patch must produce an object")
+        return patched
+
+    def _apply(self, rt: ResourceType, ns: str, name: str, config: Any, manager: str,
+               force: bool, subresource: str, dry_run: bool) -> Obj:
+        """Server-side apply: merge the configuration, own its fields, detect conflicts."""
+        if not isinstance(config, dict):
+            raise BadRequestError("an apply configuration must be an object")
+        if not manager:
+            raise BadRequestError("PATCH, application/apply-patch+yaml: fieldManager is "
+                                  "required for apply requests")
+        current = self.bucket(rt).get((ns, name))
+        if current is None and subresource:
+            raise NotFoundError(f'{rt.qualified} "{name}" not found')
+        wanted_rv = (config.get("metadata") or {}).get("resourceVersion")
+        if current is not None and wanted_rv and \
+                wanted_rv != current["metadata"]["resourceVersion"]:
+            raise conflict(rt, name)
+        config = {**config, "metadata": {**(config.get("metadata") or {}), "name": name}}
+        result = fieldmanager.apply(current, config, manager=manager, force=force,
+                                    api_version=rt.api_version, subresource=subresource,
+                                    now=self.now(), schema=self.schema_node(rt),
+                                    has_status=rt.has_status)
+        managed = result["metadata"].get("managedFields") or []
+        if current is None:
+            if rt.namespaced:
+                result["metadata"]["namespace"] = ns
+            made = self._create(rt, result, dry_run=dry_run, managed=managed)
+            self._log("create", rt, ns, name)
+            return made
+        result["metadata"]["resourceVersion"] = ""
+        return self.replace_in(rt, ns, name, result, subresource=subresource,
+                               dry_run=dry_run, verb="patch", managed=managed)
+
+    @staticmethod
+    def schema_node(rt: ResourceType) -> SchemaNode | None:
+        """The schema patches and field management read for a type."""
+        if rt.schema is not None:
+            return crd_node(rt.schema)
+        return kind_node(rt.group, rt.version, rt.kind)
+
+    def _track(self, rt: ResourceType, old: Obj | None, new: Obj, manager: str,
+               subresource: str) -> None:
+        """Record ``manager`` as the owner of what this write set (``track_fields``)."""
+        if not self.track_fields or not manager:
+            return
+        managed = fieldmanager.record_update(
+            old, new, manager=manager, api_version=rt.api_version, subresource=subresource,
+            now=self.now(), schema=self.schema_node(rt), has_status=rt.has_status)
+        meta = dict(new["metadata"])
+        if managed:
+            meta["managedFields"] = managed
+        else:
+            meta.pop("managedFields", None)
+        new["metadata"] = meta
 
     def delete_in(self, rt: ResourceType, namespace: str | None, name: str, *,
                   propagation: str | None = None, preconditions: Obj | None = None,

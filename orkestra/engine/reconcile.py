@@ -52,14 +52,30 @@ class CycleResult:
     found: bool = True
 
 
+# Fields that name a list item (a container, a port, a volume mount ...).
+_ITEM_KEYS = ("name", "containerPort", "port", "mountPath", "devicePath", "key", "ip")
+
+
+def _same_item(existing: Any, desired: Any) -> bool:
+    if not isinstance(existing, dict) or not isinstance(desired, dict):
+        return False
+    return all(existing.get(k) == desired[k] for k in _ITEM_KEYS if k in desired)
+
+
 def overlay(existing: Any, desired: Any) -> Any:
-    """``existing`` with ``desired`` laid over it: maps merge, everything else is replaced.
-    Fields only the server sets (uid, clusterIP, status ...) survive."""
+    """``existing`` with ``desired`` laid over it: maps merge, and so do the items of a list
+    that holds the same items in the same order; anything else is replaced. Fields only the
+    server sets (uid, clusterIP, status, a port's defaulted protocol ...) survive, so an
+    object the API server completed does not look changed on the next reconcile."""
     if isinstance(existing, dict) and isinstance(desired, dict):
         merged = dict(existing)
         for key, value in desired.items():
             merged[key] = overlay(existing.get(key), value)
         return merged
+    if isinstance(existing, list) and isinstance(desired, list) and \
+            len(existing) == len(desired) and \
+            all(_same_item(e, d) for e, d in zip(existing, desired, strict=True)):
+        return [overlay(e, d) for e, d in zip(existing, desired, strict=True)]
     return clone(desired)
 
 

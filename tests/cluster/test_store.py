@@ -134,10 +134,10 @@ def test_merge_and_json_patches(cluster: MemoryCluster) -> None:
         {"op": "add", "path": "/spec/template/spec/containers/-", "value": {"name": "b"}},
         {"op": "replace", "path": "/spec/replicas", "value": 2},
         {"op": "test", "path": "/spec/replicas", "value": 2},
-        {"op": "copy", "from": "/metadata/labels", "path": "/spec/copied"},
-        {"op": "remove", "path": "/spec/copied/x"}], "default", patch_type="json")
+        {"op": "copy", "from": "/metadata/labels", "path": "/metadata/annotations"},
+        {"op": "remove", "path": "/metadata/annotations/x"}], "default", patch_type="json")
     assert [c["name"] for c in patched["spec"]["template"]["spec"]["containers"]] == ["a", "b"]
-    assert patched["spec"]["replicas"] == 2 and patched["spec"]["copied"] == {}
+    assert patched["spec"]["replicas"] == 2 and patched["metadata"]["annotations"] == {}
     with pytest.raises(InvalidError, match="test failed"):
         cluster.patch("apps/v1", "Deployment", "web",
                       [{"op": "test", "path": "/spec/replicas", "value": 9}], "default",
