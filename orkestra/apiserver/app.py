@@ -1,16 +1,19 @@
-"""The aiohttp application: routes, authentication, errors as ``Status``, fault injection."""
+"""The aiohttp application: routes, authentication, errors as ``Status``, fault injection,
+and an optional audit log of writes (who changed what: tests check that only a leader
+writes)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from orkestra.apiserver import codec, discovery, openapi
 from orkestra.apiserver.certs import token_matches
-from orkestra.apiserver.faults import Faults
+from orkestra.apiserver.faults import WRITES, Faults
 from orkestra.apiserver.rest import Resources
 from orkestra.apiserver.watch import WatchHub
 from orkestra.cluster import MemoryCluster
@@ -83,7 +86,16 @@ def _found(document: dict[str, object] | None) -> web.Response:
     return codec.respond(document)
 
 
-def _middlewares(token: str | None, faults: Faults | None) -> list[Middleware]:
+@dataclass(frozen=True)
+class AuditRecord:
+    method: str
+    path: str
+    status: int
+    user_agent: str
+
+
+def _middlewares(token: str | None, faults: Faults | None,
+                 audit: list[AuditRecord] | None) -> list[Middleware]:
     @web.middleware
     async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
@@ -116,12 +128,21 @@ def _middlewares(token: str | None, faults: Faults | None) -> list[Middleware]:
                 return codec.status_response(error)
         return await handler(request)
 
-    return [errors, authenticate, inject]
+    @web.middleware
+    async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        if audit is not None and request.method in WRITES:
+            audit.append(AuditRecord(request.method, request.path_qs, response.status,
+                                     request.headers.get("User-Agent", "")))
+        return response
+
+    return [errors, authenticate, record, inject]
 
 
 def build_app(cluster: MemoryCluster, hub: WatchHub, *, token: str | None,
-              address: Callable[[], str], faults: Faults | None = None) -> web.Application:
-    app = web.Application(middlewares=_middlewares(token, faults),
+              address: Callable[[], str], faults: Faults | None = None,
+              audit: list[AuditRecord] | None = None) -> web.Application:
+    app = web.Application(middlewares=_middlewares(token, faults, audit),
                           client_max_size=8 * 1024 * 1024)
     api = Api(cluster, address)
     rest = Resources(cluster, hub)

@@ -3,8 +3,9 @@
 Tests of clients (the runtime above all) need conflicts, server errors, cut watch streams
 and expired resourceVersions. They are injected here, at the server, so the client under
 test runs unmodified: a share of writes is answered 409 Conflict without effect, a share of
-resource requests 500, watch streams end after a number of events, and
-:meth:`Faults.expire` makes every resumed watch and continued list answer 410 Gone.
+resource requests 500, and watch streams end after a number of events;
+:meth:`orkestra.apiserver.EmbeddedServer.expire_history` makes every resumed watch and
+continued list answer 410 Gone.
 Disabled unless configured; a seed makes a run repeatable.
 """
 

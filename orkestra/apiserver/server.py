@@ -6,7 +6,8 @@ background thread (``start``/``stop``, or as a context manager: what tests and `
 up`` uses). It writes a kubeconfig with a bearer token and the CA of its certificate, keeps
 its credentials and objects in ``data_dir`` when given (so a restart keeps both), and plays
 kubelet: every workload that changes is given its running status shortly after
-(:mod:`orkestra.cluster.kubelet`).
+(:mod:`orkestra.cluster.kubelet`). With ``audit`` it lists every write request it answered
+(method, path, status, User-Agent).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from orkestra.apiserver import certs
-from orkestra.apiserver.app import build_app
+from orkestra.apiserver.app import AuditRecord, build_app
 from orkestra.apiserver.faults import Faults
 from orkestra.apiserver.watch import WatchHub
 from orkestra.cluster import MemoryCluster, WatchEvent
@@ -97,7 +98,8 @@ class EmbeddedServer:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, tls: bool = True,
                  data_dir: Path | None = None, kubeconfig: Path | None = None,
                  cluster: MemoryCluster | None = None, faults: Faults | None = None,
-                 settle_delay: float = 0.05, auth: bool = True) -> None:
+                 settle_delay: float = 0.05, auth: bool = True, audit: bool = False
+                 ) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.tls = tls
@@ -115,6 +117,7 @@ class EmbeddedServer:
             record=False, history_window=HISTORY_WINDOW, track_fields=True,
             data_dir=data_dir / "objects" if data_dir is not None else None)
         self.faults = faults
+        self.audit: list[AuditRecord] | None = [] if audit else None
         self.settle_delay = settle_delay
         self._runner: web.AppRunner | None = None
         self._hub: WatchHub | None = None
@@ -137,6 +140,7 @@ class EmbeddedServer:
                              cut_after=self.faults.cut_after if self.faults else lambda: None)
         self._kubelet = Kubelet(self.cluster, loop, self.settle_delay)
         app = build_app(self.cluster, self._hub, token=self.token, faults=self.faults,
+                        audit=self.audit,
                         address=lambda: f"{self.host}:{self.port}")
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
                                      shutdown_timeout=1.0)
@@ -163,6 +167,13 @@ class EmbeddedServer:
             await self._runner.cleanup()
             self._runner = None
         self.cluster.close()
+
+    def expire_history(self) -> None:
+        """Fault injection: compact the watch history and end every open watch, so each
+        client's resume answers 410 Gone and it must list again."""
+        self.cluster.expire_history()
+        if self._hub is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._hub.end_all)
 
     def _ensure_node(self) -> None:
         if not self.cluster.list("v1", "Node", None, record=False):

@@ -135,6 +135,10 @@ class WatchHub:
     def close(self) -> None:
         self.cluster.unsubscribe(self.on_event)
         self.closing.set()
+        self.end_all()
+
+    def end_all(self) -> None:
+        """End every open watch stream (clients resume from their last version)."""
         for watchers in self._watchers.values():
             for watcher in watchers:
                 watcher.queue.put_nowait(None)

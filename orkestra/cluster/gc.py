@@ -136,7 +136,8 @@ class Collector:
         if first:
             meta["deletionTimestamp"] = self.store.now()
             meta["deletionGracePeriodSeconds"] = 0
-            meta["generation"] = int(meta.get("generation", 1)) + 1
+            if "generation" in meta:
+                meta["generation"] = int(meta["generation"]) + 1
         if finalizers:
             meta["finalizers"] = finalizers
         else:

@@ -58,6 +58,8 @@ _LABEL_NAMED = {"namespaces", "services"}
 _SERVER_METADATA = ("uid", "resourceVersion", "creationTimestamp", "generation",
                     "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields")
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+_NO_GENERATION_GROUPS = {"", "rbac.authorization.k8s.io", "coordination.k8s.io",
+                         "events.k8s.io", "discovery.k8s.io"}
 NAMESPACES = ("", "namespaces")
 CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
 
@@ -351,12 +353,14 @@ class MemoryCluster:
 
     def select(self, rt: ResourceType, namespace: str | None, *,
                label_selector: str | dict[str, Any] | None = None,
-               field_selector: str | None = None) -> list[Obj]:
-        """Matching objects in name order (namespace=None: all namespaces)."""
+               field_selector: str | None = None, at: int | None = None) -> list[Obj]:
+        """Matching objects in name order (namespace=None: all namespaces), as they are or
+        as they were at resourceVersion ``at``."""
         with self._lock:
             labels = label_matcher(label_selector)
             fields = field_matcher(field_selector)
-            items = sorted(self.bucket(rt).items())
+            objects = self.bucket(rt) if at is None else self._objects_at(rt, at)
+            items = sorted(objects.items())
         return [_as_version(obj, rt) for (ns, _), obj in items
                 if (namespace is None or not rt.namespaced or ns == namespace)
                 and labels(obj["metadata"].get("labels") or {}) and fields(obj)]
@@ -371,13 +375,36 @@ class MemoryCluster:
             if continue_token:
                 version, after = decode_continue(continue_token, self.history.oldest(*rt.key))
             items = self.select(rt, namespace, label_selector=label_selector,
-                                field_selector=field_selector)
+                                field_selector=field_selector,
+                                at=version if continue_token else None)
         if after is not None:
             items = [o for o in items if _position(o) > after]
         if not limit or len(items) <= limit:
             return Page(items, version, "", 0)
         token = encode_continue(version, _position(items[limit - 1]))
         return Page(items[:limit], version, token, len(items) - limit)
+
+    def _objects_at(self, rt: ResourceType, version: int) -> dict[ObjectKey, Obj]:
+        """A type's objects as they were at ``version``, undoing the later changes the watch
+        history holds (what makes a continued list a consistent snapshot)."""
+        objects = dict(self.bucket(rt))
+        undone: set[ObjectKey] = set()
+        for event in self.history.since(version, rt.group, rt.plural):
+            key = _position(event.object)
+            if key in undone:
+                continue
+            undone.add(key)
+            if event.previous is None:
+                objects.pop(key, None)
+            else:
+                objects[key] = event.previous
+        return objects
+
+    def expire_history(self) -> None:
+        """Forget every event so far: resuming a watch or continuing a list from an older
+        version answers 410 Gone (what a compacted etcd does to slow clients)."""
+        with self._lock:
+            self.history = EventHistory(self.history.window, start=self._rv)
 
     def watch_events(self, rt: ResourceType, namespace: str | None,
                      resource_version: int) -> list[WatchEvent]:
@@ -419,7 +446,8 @@ class MemoryCluster:
             raise AlreadyExistsError(f'{rt.qualified} "{meta["name"]}" already exists')
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = self.now()
-        meta["generation"] = 1
+        if has_generation(rt):
+            meta["generation"] = 1
         _initial_status(rt, obj)
         if managed:
             meta["managedFields"] = managed
@@ -497,7 +525,7 @@ class MemoryCluster:
                                "metadata.finalizers: Forbidden: no new finalizers can be added "
                                "if the object is being deleted")
         self._admit(rt, incoming)
-        if _body(incoming) != _body(current):
+        if has_generation(rt) and _body(incoming) != _body(current):
             meta["generation"] = current["metadata"].get("generation", 1) + 1
         return incoming
 
@@ -715,6 +743,12 @@ class MemoryCluster:
             if self._journal is not None:
                 self._journal.compact(self._rv, self._all_objects())
                 self._journal.close()
+
+
+def has_generation(rt: ResourceType) -> bool:
+    """Whether objects of a type carry ``metadata.generation`` (kinds with a desired state:
+    workloads, custom resources ...; not ConfigMaps, Secrets, RBAC or Leases)."""
+    return rt.group not in _NO_GENERATION_GROUPS
 
 
 def _position(obj: Obj) -> tuple[str, str]:

@@ -151,3 +151,31 @@ def test_scale_reads_and_writes_replicas() -> None:
     assert scale["spec"] == {"replicas": 2}
     assert scale["status"]["selector"] == "app=web"
     assert scaled(web, {"spec": {"replicas": 5}}, paths)["spec"]["replicas"] == 5
+
+
+def test_expired_history_answers_gone_for_older_versions() -> None:
+    cluster = MemoryCluster(record=False, history_window=100)
+    rt = cluster.type_for("v1", "ConfigMap")
+    before = cluster.resource_version
+    cluster.create(config_map("c0"))
+    cluster.expire_history()
+    with pytest.raises(GoneError):
+        cluster.watch_events(rt, None, before)
+    assert cluster.watch_events(rt, None, cluster.resource_version) == []
+    cluster.create(config_map("c1"))
+    assert [e.object["metadata"]["name"]
+            for e in cluster.watch_events(rt, None, before + 1)] == ["c1"]
+
+
+def test_a_continued_list_is_the_snapshot_of_its_first_page() -> None:
+    cluster = MemoryCluster(record=False, history_window=100)
+    rt = cluster.type_for("v1", "ConfigMap")
+    for n in range(4):
+        cluster.create(config_map(f"c{n}"))
+    first = cluster.page(rt, "default", limit=2)
+    cluster.delete("v1", "ConfigMap", "c3", "default")
+    cluster.create(config_map("c9"))
+    cluster.patch("v1", "ConfigMap", "c2", {"data": {"k": "changed"}}, "default")
+    rest = cluster.page(rt, "default", limit=5, continue_token=first.continue_token)
+    assert [(o["metadata"]["name"], o["data"]["k"]) for o in rest.items] == [("c2", "c2"),
+                                                                             ("c3", "c3")]

@@ -84,14 +84,22 @@ def test_foreground_waits_for_blocking_dependents(cluster: MemoryCluster) -> Non
 
 
 def test_finalizers_hold_an_object_until_removed(cluster: MemoryCluster) -> None:
-    cluster.create(config_map("held", finalizers=["test/hold"]))
-    first = cluster.delete("v1", "ConfigMap", "held", "default")
-    generation = first["metadata"]["generation"]
-    again = cluster.delete("v1", "ConfigMap", "held", "default")
+    app = webapp(image="nginx")
+    app["metadata"]["finalizers"] = ["test/hold"]
+    cluster.create(app)
+    first = cluster.delete("demo.io/v1", "WebApp", "my-app", "default")
+    again = cluster.delete("demo.io/v1", "WebApp", "my-app", "default")
     assert again["metadata"]["deletionTimestamp"] == first["metadata"]["deletionTimestamp"]
-    assert again["metadata"]["generation"] == generation == 2
-    cluster.patch("v1", "ConfigMap", "held", {"metadata": {"finalizers": None}}, "default")
-    assert names(cluster) == []
+    assert again["metadata"]["generation"] == first["metadata"]["generation"] == 2
+    cluster.patch("demo.io/v1", "WebApp", "my-app", {"metadata": {"finalizers": None}},
+                  "default")
+    assert cluster.list("demo.io/v1", "WebApp", None) == []
+
+
+def test_config_maps_have_no_generation(cluster: MemoryCluster) -> None:
+    made = cluster.create(config_map("plain"))
+    changed = cluster.patch("v1", "ConfigMap", "plain", {"data": {"k": "w"}}, "default")
+    assert "generation" not in made["metadata"] and "generation" not in changed["metadata"]
 
 
 def test_a_namespace_terminates_until_its_content_is_gone(cluster: MemoryCluster) -> None:
