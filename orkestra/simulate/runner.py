@@ -20,12 +20,10 @@ from orkestra.cluster.errors import ApiError
 from orkestra.cluster.kubelet import settle_workloads
 from orkestra.cluster.resources import ResourceType
 from orkestra.compose import Composed, compose_file
-from orkestra.engine.profiles import Profiles
-from orkestra.engine.reconcile import Reconciler
+from orkestra.compose.engines import Engines
 from orkestra.errors import OrkError
 from orkestra.model.source import SourceDoc, load_documents
 from orkestra.simulate.plan import Plan
-from orkestra.template import Renderer
 
 WRITES = ("create", "update", "patch", "delete")
 Obj = dict[str, Any]
@@ -140,8 +138,7 @@ class Simulation:
         self.composed = composed or compose_file(plan.katalog, plan.katalog.name)
         self.clock = VirtualClock()
         self.cluster = MemoryCluster(clock=self.clock, lenient_kinds=True)
-        self.renderer = Renderer(self.composed.notes)
-        self.profiles = Profiles(self.composed.top.get("profiles"))
+        self.engines = Engines(self.composed)
         self.documents = cr_documents(plan.crs)
         self.only_crd = only_crd
         _register(self.cluster, self.composed, plan.crds)
@@ -181,11 +178,7 @@ class Simulation:
 
     def run_crd(self, crd: str, cr: Obj, count: int) -> Run:
         entry = self.composed.crds[crd]
-        spec_finalizers = (self.composed.source.data.get("spec") or {}).get("finalizers") \
-            or []
-        reconciler = Reconciler(crd, entry, cluster=self.cluster, renderer=self.renderer,
-                                profiles=self.profiles, clock=self.clock,
-                                finalizers=list(spec_finalizers))
+        reconciler = self.engines.reconciler(crd, self.cluster, self.clock)
         meta = cr["metadata"]
         namespace = meta.get("namespace", "default") if entry.get("namespaced", True) \
             is not False else ""

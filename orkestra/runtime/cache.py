@@ -1,0 +1,216 @@
+"""``CachedCluster``: the engine's :class:`~orkestra.engine.api.ClusterAPI` over a real API
+server, reading from informer caches and writing to the server.
+
+Reads of a kind some informer has synced come from its store (the ``orkestra-owner=NAME``
+lists the engine makes use the store's label index); any other kind is read live. Writes go
+to the API server (create, update by PUT with the cached resourceVersion, status through
+the ``/status`` subresource when the type has one, delete with background propagation) and
+the object the server returns goes into the store at once (write-through, never over a newer
+version), so the next read of the same reconcile sees it. Failures that a fresh read fixes
+are not given to the engine, which would record them in the CR status: a 409 Conflict or
+an AlreadyExists refreshes the object in the store by a GET, a write to an object that has
+vanished drops it, and both raise :class:`Retry`, as does a server that is unavailable; the
+controller then reconciles the key again. Other API errors (Invalid, Forbidden ...) reach
+the engine as they would in simulate. One instance per worker thread: it counts the writes
+of the reconcile in progress.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from orkestra.cluster.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    NotFoundError,
+)
+from orkestra.cluster.selectors import Matcher, field_matcher, label_matcher
+from orkestra.engine.build.base import OWNER_NAME_LABEL
+from orkestra.runtime.informer import Informers, slim
+from orkestra.runtime.kube import KubeClient, Resource, UnavailableError
+from orkestra.runtime.store import Store
+
+Obj = dict[str, Any]
+T = TypeVar("T")
+
+
+class Retry(Exception):  # noqa: N818 - an outcome, not an error
+    """Reconcile this key again from fresh reads (stale cache, transient server failure).
+    Deliberately not an ApiError: the engine must not record it in the CR status."""
+
+    def __init__(self, message: str, *, conflict: bool = False) -> None:
+        super().__init__(message)
+        self.conflict = conflict
+
+
+@dataclass(frozen=True)
+class Write:
+    verb: str  # create, update, status, delete
+    resource: str
+    namespace: str
+    name: str
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_matcher(selector: str) -> Matcher:
+    return label_matcher(selector)
+
+
+@functools.lru_cache(maxsize=256)
+def _field_matcher(selector: str | None) -> Matcher:
+    return field_matcher(selector)
+
+
+def _owner_value(selector: str | dict[str, Any] | None) -> str | None:
+    """The value of an ``orkestra-owner=VALUE`` term of a selector string."""
+    if not isinstance(selector, str):
+        return None
+    for term in selector.split(","):
+        key, sep, value = term.partition("=")
+        if sep and key.strip() == OWNER_NAME_LABEL and not key.endswith("!"):
+            return value.lstrip("=").strip()
+    return None
+
+
+class CachedCluster:
+    """The cluster as one worker's reconciles see it."""
+
+    def __init__(self, client: KubeClient, informers: Informers) -> None:
+        self.client = client
+        self.informers = informers
+        self.writes: list[Write] = []
+
+    # -- reads ------------------------------------------------------------------------
+    def find(self, api_version: str, kind: str, name: str, namespace: str | None = None
+             ) -> Obj | None:
+        cached = self.informers.synced_store(api_version, kind)
+        if cached is not None:
+            res, store = cached
+            return store.get((res.namespace_of(namespace), name))
+        res = self._resource(api_version, kind)
+        try:
+            return slim(self._live(lambda: self.client.get(res, name, namespace)))
+        except NotFoundError:
+            return None
+
+    def list(self, api_version: str, kind: str, namespace: str | None = None, *,
+             label_selector: str | dict[str, Any] | None = None,
+             field_selector: str | None = None, record: bool = True) -> list[Obj]:
+        cached = self.informers.synced_store(api_version, kind)
+        if cached is None:
+            res = self._resource(api_version, kind)
+            items = self._live(lambda: self.client.list_items(res, namespace))
+            for item in items:
+                item.setdefault("kind", kind)
+                item.setdefault("apiVersion", api_version)
+                slim(item)
+        else:
+            res, store = cached
+            owner = _owner_value(label_selector)
+            items = store.items() if owner is None else store.by_index(OWNER_NAME_LABEL, owner)
+        labels = _label_matcher(label_selector) if isinstance(label_selector, str) \
+            else label_matcher(label_selector)
+        fields = _field_matcher(field_selector)
+        return [o for o in items
+                if (namespace is None or not res.namespaced
+                    or o["metadata"].get("namespace") == namespace)
+                and labels(o["metadata"].get("labels") or {}) and fields(o)]
+
+    # -- writes -----------------------------------------------------------------------
+    def create(self, obj: Obj, *, record: bool = True) -> Obj:
+        res = self._resource(obj["apiVersion"], obj["kind"])
+        try:
+            created = self._live(lambda: self.client.create(res, obj))
+        except AlreadyExistsError:
+            self._refresh(res, obj)
+            raise Retry(f"{res.plural} {_where(obj)} already exists; read it again") from None
+        return self._written("create", res, created)
+
+    def update(self, obj: Obj, *, subresource: str = "", verb: str = "update") -> Obj:
+        res = self._resource(obj["apiVersion"], obj["kind"])
+        try:
+            updated = self._live(lambda: self.client.replace(res, obj, subresource))
+        except ConflictError:
+            self._refresh(res, obj)
+            raise Retry(f"{res.plural} {_where(obj)} changed; read it again",
+                        conflict=True) from None
+        except NotFoundError:
+            self._forget(res, obj)
+            raise Retry(f"{res.plural} {_where(obj)} is gone") from None
+        return self._written("status" if subresource == "status" else verb, res, updated)
+
+    def update_status(self, obj: Obj) -> Obj:
+        res = self._resource(obj["apiVersion"], obj["kind"])
+        return self.update(obj, subresource="status" if res.has_status else "")
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
+               *, record: bool = True) -> Obj:
+        res = self._resource(api_version, kind)
+        try:
+            result = self._live(lambda: self.client.delete(res, name, namespace))
+        except NotFoundError:
+            result = {}
+        self.writes.append(Write("delete", res.plural, res.namespace_of(namespace), name))
+        store = self._store(res)
+        if store is None:
+            return result
+        if result.get("kind") == kind and result["metadata"].get("deletionTimestamp"):
+            store.upsert(slim(result))  # finalizers hold it: it stays, marked
+            return result
+        gone = result if result.get("kind") == kind else store.get(
+            (res.namespace_of(namespace), name))
+        if gone is not None:
+            store.remove(gone, tombstone=True)
+        return result
+
+    # -- helpers ----------------------------------------------------------------------
+    def _resource(self, api_version: str, kind: str) -> Resource:
+        return self._live(lambda: self.client.resource(api_version, kind))
+
+    @staticmethod
+    def _live(call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except UnavailableError as exc:
+            raise Retry(exc.message) from None
+
+    def _store(self, res: Resource) -> Store | None:
+        cached = self.informers.synced_store(res.api_version, res.kind)
+        return None if cached is None else cached[1]
+
+    def _written(self, verb: str, res: Resource, obj: Obj) -> Obj:
+        meta = obj["metadata"]
+        self.writes.append(Write(verb, res.plural, meta.get("namespace", ""), meta["name"]))
+        store = self._store(res)
+        if store is not None:
+            store.upsert(slim(obj))
+        return obj
+
+    def _refresh(self, res: Resource, obj: Obj) -> None:
+        """Read the object again into the store (or drop it if it is gone)."""
+        store = self._store(res)
+        if store is None:
+            return
+        meta = obj["metadata"]
+        try:
+            store.upsert(slim(self._live(lambda: self.client.get(res, meta["name"],
+                                                                  meta.get("namespace")))))
+        except NotFoundError:
+            self._forget(res, obj)
+
+    def _forget(self, res: Resource, obj: Obj) -> None:
+        store = self._store(res)
+        if store is None:
+            return
+        meta = obj["metadata"]
+        held = store.get((res.namespace_of(meta.get("namespace")), meta["name"]))
+        if held is not None:
+            store.remove(held)
+
+
+def _where(obj: Obj) -> str:
+    meta = obj["metadata"]
+    return f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]

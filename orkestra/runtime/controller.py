@@ -1,0 +1,377 @@
+"""The controller of one CRD: its informers, its work queue and its worker threads.
+
+Start-up waits until the CRD is established (or, for a built-in kind, served), then starts
+an informer for the CRs and one for each child kind the katalog declares, and starts the
+workers only once all of them have listed, so a worker never mistakes an empty cache for
+missing children. CR events enqueue the CR; child events enqueue the owner (its controller
+ownerReference, or the ``orkestra.io/owner`` label of cluster-scoped and cross-namespace
+children), which corrects drift. Each worker thread owns a :class:`CachedCluster` and a
+:class:`Reconciler` built exactly as simulate builds it, and loops: take a key, reconcile,
+then
+
+- success: forget its backoff; if the reconcile wrote anything, queue it again, the way
+  simulate runs another cycle, until a reconcile writes nothing (a key that keeps writing is
+  slowed down by backoff);
+- reconcile error or validation denial: a Warning Event; errors retry with backoff, a denial
+  waits for the CR to change (or the resync);
+- :class:`Retry` (409, AlreadyExists, server unavailable): the cache was refreshed; retry
+  with backoff (it starts at a few milliseconds).
+
+A resync enqueues every CR each ``resync`` period. ``health()`` reports what
+``/katalog/{crd}/health`` shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from orkestra.cluster.errors import NotFoundError
+from orkestra.engine.build import OWNER_LABEL, Owner, kind_type
+from orkestra.engine.profiles import ProfileError
+from orkestra.engine.reconcile import CycleResult, Reconciler
+from orkestra.errors import OrkError
+from orkestra.runtime.cache import CachedCluster, Retry
+from orkestra.runtime.events import EventRecorder
+from orkestra.runtime.informer import Informer, Informers
+from orkestra.runtime.kube import KubeClient, Resource, UnavailableError
+from orkestra.runtime.logs import fields
+from orkestra.runtime.metrics import RuntimeMetrics
+from orkestra.runtime.pattern import Unit
+from orkestra.runtime.queue import WorkQueue
+from orkestra.runtime.store import Change, Key, Store, object_key
+from orkestra.units import DurationError, format_timestamp, parse_duration
+
+Obj = dict[str, Any]
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+DEFAULT_WORKERS = 3
+DEFAULT_RESYNC = "30s"
+WRITE_STREAK = 8  # reconciles in a row that wrote before a key is slowed down
+log = logging.getLogger("orkestra.runtime.controller")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a CRD's controller runs."""
+
+    workers: int = DEFAULT_WORKERS
+    resync: float = 30.0
+    retry_base: float = 0.005
+    failure_threshold: int | None = None
+
+    @classmethod
+    def of(cls, crd: str, unit: Unit, *, workers: int | None = None,
+           resync: float | None = None) -> Settings:
+        """The CRD's ``reconcile`` tuning (over its reconciler profile), then the command
+        line's overrides."""
+        plan = (unit.composed.crds[crd].get("operatorBox") or {}).get("reconcile") or {}
+        try:
+            preset = unit.profiles.get("reconciler", plan["profile"]) \
+                if plan.get("profile") else {}
+            tuning = {**preset, **{k: plan[k] for k in ("workers", "resync", "queue")
+                                   if k in plan}}
+            queue = tuning.get("queue") or {}
+            backoff = queue.get("retryBackoff")
+            return cls(workers or int(tuning.get("workers", DEFAULT_WORKERS)),
+                       resync if resync is not None
+                       else parse_duration(str(tuning.get("resync", DEFAULT_RESYNC))),
+                       parse_duration(str(backoff)) if backoff else cls.retry_base,
+                       queue.get("failureThreshold"))
+        except (ProfileError, DurationError) as exc:
+            raise OrkError(f"CRD {crd}: {exc}", hint="fix operatorBox.reconcile") from None
+
+
+@dataclass
+class _Worker:
+    cluster: CachedCluster
+    reconciler: Reconciler
+
+
+class Controller:
+    """Reconciles the CRs of one CRD entry."""
+
+    def __init__(self, unit: Unit, crd: str, *, client: KubeClient, informers: Informers,
+                 metrics: RuntimeMetrics, recorder: EventRecorder, settings: Settings,
+                 poll: float = 1.0) -> None:
+        self.unit = unit
+        self.crd = crd
+        self.entry = unit.composed.crds[crd]
+        self.client = client
+        self.informers = informers
+        self.recorder = recorder
+        self.settings = settings
+        self.poll = poll
+        api = self.entry.get("apiTypes") or {}
+        self.group = str(api.get("group", ""))
+        self.kind = str(api.get("kind", ""))
+        self.api_version = f"{self.group}/{api.get('version', 'v1')}" if self.group \
+            else str(api.get("version", "v1"))
+        self.plural = str(api.get("plural") or "")
+        self.queue = WorkQueue(base_delay=settings.retry_base)
+        self.store = Store()
+        self.started = asyncio.Event()
+        self.threads: list[threading.Thread] = []
+        self.tasks: list[asyncio.Task[None]] = []
+        self._owner_keys: dict[str, Key] = {}
+        self._streaks: dict[Key, int] = {}
+        self._lock = threading.Lock()
+        self._stats: dict[str, Any] = {"reconciles": 0, "errors": 0,
+                                       "consecutiveFailures": 0, "lastError": None,
+                                       "lastReconcile": None}
+        self._bind_metrics(metrics)
+
+    def _bind_metrics(self, metrics: RuntimeMetrics) -> None:
+        self._duration = metrics.duration.labels(self.crd)
+        self._results = {r: metrics.reconciles.labels(self.crd, r)
+                         for r in ("success", "error", "denied", "retry")}
+        self._errors = metrics.errors.labels(self.crd)
+        self._conflicts = metrics.conflicts.labels(self.crd)
+        self._writes = {v: metrics.writes.labels(self.crd, v)
+                        for v in ("create", "update", "status", "delete")}
+        metrics.queue_depth.labels(self.crd).set_function(self.queue.__len__)
+        metrics.queue_delayed.labels(self.crd).set_function(lambda: self.queue.delayed)
+
+    # -- start ------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Wait for the CRD, fill the caches, then start the workers and the resync."""
+        informer = self.informers.informer(await self._served())
+        informer.handlers.append(self._on_cr)
+        self.store = informer.store
+        waiting = [informer]
+        for api_version, kind in self.child_kinds():
+            child = await self._child_informer(api_version, kind)
+            if child is not None:
+                child.handlers.append(self._on_child)
+                waiting.append(child)
+        await asyncio.gather(*(i.synced.wait() for i in waiting))
+        for number in range(self.settings.workers):
+            thread = threading.Thread(target=self._work, name=f"{self.crd}-worker-{number}",
+                                      daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        if self.settings.resync > 0:
+            self.tasks.append(asyncio.get_running_loop().create_task(self._resync()))
+        self.started.set()
+        log.info("controller started", extra=fields(crd=self.crd, kind=self.kind,
+                                                    workers=self.settings.workers))
+
+    def child_kinds(self) -> list[tuple[str, str]]:
+        """(apiVersion, kind) of every child kind the katalog declares (literal ones)."""
+        keys, custom = self.unit.reconciler(self.crd, CachedCluster(
+            self.client, self.informers)).declared_kinds()
+        kinds = [kind_type(k)[:2] for k in keys] + [c for c in custom if "{{" not in "".join(c)]
+        return list(dict.fromkeys(kinds))
+
+    async def _served(self) -> Resource:
+        """The CR resource once its CRD is established (a built-in kind: once served)."""
+        warned = False
+        while True:
+            try:
+                if await self._established():
+                    return await asyncio.to_thread(self.client.resource, self.api_version,
+                                                   self.kind)
+            except (NotFoundError, UnavailableError):
+                pass
+            if not warned:
+                log.warning("waiting for CRD %s.%s to be established", self.plural,
+                            self.group, extra=fields(crd=self.crd))
+                warned = True
+            await asyncio.sleep(self.poll)
+
+    async def _established(self) -> bool:
+        try:
+            return await established(self.client, f"{CRDS}/{self.plural}.{self.group}")
+        except NotFoundError:  # no CRD: a kind the server serves itself?
+            await asyncio.to_thread(self.client.resource, self.api_version, self.kind)
+            return True
+
+    async def _child_informer(self, api_version: str, kind: str) -> Informer | None:
+        try:
+            resource = await asyncio.to_thread(self.client.resource, api_version, kind)
+        except NotFoundError:
+            log.warning("%s %s is not served; reading it live", kind, api_version,
+                        extra=fields(crd=self.crd))
+            return None
+        return self.informers.informer(resource)
+
+    async def _resync(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.resync)
+            for key in self.store.list_keys():
+                self.queue.add(key)
+
+    # -- events -----------------------------------------------------------------------
+    def _on_cr(self, change: Change) -> None:
+        key = object_key(change.obj)
+        label = Owner.of(change.obj, self.crd).owner_label
+        if change.type == "DELETED":
+            self._owner_keys.pop(label, None)
+        else:
+            self._owner_keys[label] = key
+        self.queue.add(key)
+
+    def _on_child(self, change: Change) -> None:
+        for key in self.owners(change.obj):
+            self.queue.add(key)
+
+    def owners(self, obj: Obj) -> list[Key]:
+        """Keys of the CRs of this CRD that own ``obj``."""
+        meta = obj["metadata"]
+        keys = [(meta.get("namespace") or "", str(ref.get("name")))
+                for ref in meta.get("ownerReferences") or []
+                if ref.get("controller") and ref.get("kind") == self.kind
+                and str(ref.get("apiVersion", "")).rpartition("/")[0] == self.group]
+        label = (meta.get("labels") or {}).get(OWNER_LABEL)
+        labelled = self._owner_keys.get(label) if label else None
+        if labelled is not None:
+            keys.append(labelled)
+        return keys
+
+    # -- workers ----------------------------------------------------------------------
+    def _work(self) -> None:
+        cluster = CachedCluster(self.client, self.informers)
+        worker = _Worker(cluster, self.unit.reconciler(self.crd, cluster))
+        while True:
+            key = self.queue.get()
+            if key is None:
+                return
+            assert isinstance(key, tuple)
+            try:
+                self.process(worker, key)
+            finally:
+                self.queue.done(key)
+
+    def process(self, worker: _Worker, key: Key) -> None:
+        namespace, name = key
+        worker.cluster.writes.clear()
+        started = time.perf_counter()
+        try:
+            result = worker.reconciler.reconcile(name, namespace or None)
+        except Retry as exc:
+            outcome = self._retry(key, exc)
+        except Exception as exc:  # an engine bug must not stop the worker
+            log.exception("reconcile crashed", extra=self._where(key))
+            outcome = self._failed(key, CycleResult(error=f"internal error: {exc}"))
+        else:
+            outcome = self._finish(key, result, bool(worker.cluster.writes))
+        elapsed = time.perf_counter() - started
+        self._duration.observe(elapsed)
+        self._results[outcome].inc()
+        for write in worker.cluster.writes:
+            self._writes[write.verb].inc()
+        self._log(key, outcome, elapsed, len(worker.cluster.writes))
+
+    def _finish(self, key: Key, result: CycleResult, wrote: bool) -> str:
+        if not result.found:
+            self.queue.forget(key)
+            self._streaks.pop(key, None)
+            return "success"
+        if result.error is not None:
+            return self._failed(key, result)
+        self.queue.forget(key)
+        with self._lock:
+            self._stats["reconciles"] += 1
+            self._stats["consecutiveFailures"] = 0
+            self._stats["lastReconcile"] = _now()
+        if wrote:
+            streak = self._streaks.get(key, 0) + 1
+            self._streaks[key] = streak
+            if streak < WRITE_STREAK:
+                self.queue.add(key)
+            else:
+                self.queue.add_rate_limited(key)
+        else:
+            self._streaks.pop(key, None)
+        return "success"
+
+    def _failed(self, key: Key, result: CycleResult) -> str:
+        message = result.error or "reconcile failed"
+        with self._lock:
+            self._stats["reconciles"] += 1
+            self._stats["errors"] += 1
+            self._stats["consecutiveFailures"] += 1
+            self._stats["lastError"] = {"message": message, "namespace": key[0],
+                                        "name": key[1], "time": _now()}
+        self._errors.inc()
+        cr = self.store.get(key)
+        if cr is not None:
+            self.recorder.warning(cr, "ValidationFailed" if result.denied else
+                                  "ReconcileError", message)
+        if not result.denied:
+            self.queue.add_rate_limited(key)
+        return "denied" if result.denied else "error"
+
+    def _retry(self, key: Key, exc: Retry) -> str:
+        if exc.conflict:
+            self._conflicts.inc()
+        self.queue.add_rate_limited(key)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("retrying: %s", exc, extra=self._where(key))
+        return "retry"
+
+    def _where(self, key: Key, **more: Any) -> dict[str, Any]:
+        return fields(crd=self.crd, namespace=key[0], name=key[1], **more)
+
+    def _log(self, key: Key, outcome: str, elapsed: float, writes: int) -> None:
+        level = logging.WARNING if outcome in ("error", "denied") else \
+            logging.INFO if writes else logging.DEBUG
+        if log.isEnabledFor(level):
+            failed = outcome in ("error", "denied")
+            error = (self._stats["lastError"] or {}).get("message") if failed else None
+            log.log(level, "reconciled" if outcome == "success" else f"reconcile {outcome}",
+                    extra=self._where(key, duration_ms=round(elapsed * 1000, 2),
+                                      writes=writes, result=outcome,
+                                      **({"error": error} if failed else {})))
+
+    # -- control ----------------------------------------------------------------------
+    def pause(self) -> None:
+        self.queue.pause()
+
+    def resume(self) -> None:
+        self.queue.resume()
+
+    def stop(self) -> None:
+        """Hand out no more keys; running reconciles finish."""
+        self.queue.shutdown()
+        for task in self.tasks:
+            task.cancel()
+
+    def join(self, deadline: float) -> bool:
+        """Wait for the workers until ``deadline`` (monotonic); False if some are still in a
+        reconcile."""
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self.threads)
+
+    @property
+    def healthy(self) -> bool:
+        return self.started.is_set() and self._stats["consecutiveFailures"] == 0
+
+    def health(self) -> dict[str, Any]:
+        with self._lock:
+            stats = dict(self._stats)
+        threshold = self.settings.failure_threshold
+        return {"crd": self.crd, "kind": self.kind, "apiVersion": self.api_version,
+                "started": self.started.is_set(), "workers": self.settings.workers,
+                "resyncSeconds": self.settings.resync, "queueDepth": len(self.queue),
+                "delayed": self.queue.delayed, "processing": self.queue.processing,
+                "cached": len(self.store), **stats, "failureThreshold": threshold,
+                "degraded": threshold is not None
+                and stats["consecutiveFailures"] >= threshold}
+
+
+async def established(client: KubeClient, path: str) -> bool:
+    """Whether the CRD at ``path`` has condition Established=True (NotFoundError if none)."""
+    crd = await client.arequest("GET", path)
+    conditions = (crd.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Established" and c.get("status") == "True"
+               for c in conditions)
+
+
+def _now() -> str:
+    return format_timestamp(datetime.now(UTC))

@@ -1,0 +1,187 @@
+"""Informers: list and watch one resource type cluster-wide into a :class:`Store`.
+
+An informer lists in pages, then watches from the list's resourceVersion with bookmarks on,
+resuming each new watch where the last event left off. A 410 Gone (the version left the
+server's window) makes it list again; a failed request or a dropped stream makes it reconnect
+after an exponential backoff with jitter. Every change it makes to the store (and only
+those: an event the store already holds, such as the echo of the runtime's own write, changes
+nothing) is handed to the registered handlers, which enqueue reconciles. ``managedFields``
+are dropped on the way in: nothing reads them and they are often half an object's size.
+:class:`Informers` shares one informer per resource type between controllers; every store
+indexes the ``orkestra-owner`` label the engine lists children by.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from orkestra.cluster.errors import ApiError, GoneError
+from orkestra.engine.build.base import OWNER_NAME_LABEL
+from orkestra.runtime.kube import (
+    KubeClient,
+    Resource,
+    UnavailableError,
+    api_error,
+    encode,
+)
+from orkestra.runtime.logs import fields
+from orkestra.runtime.metrics import RuntimeMetrics
+from orkestra.runtime.queue import backoff_delay
+from orkestra.runtime.store import Change, Store, label_indexer
+
+Obj = dict[str, Any]
+Handler = Callable[[Change], None]
+log = logging.getLogger("orkestra.runtime.informer")
+
+
+def slim(obj: Obj) -> Obj:
+    """The object as the cache keeps it (without ``managedFields``)."""
+    obj.get("metadata", {}).pop("managedFields", None)
+    return obj
+
+
+@dataclass
+class Informer:
+    """List + watch of one resource type, feeding a store and its handlers."""
+
+    client: KubeClient
+    resource: Resource
+    store: Store
+    metrics: RuntimeMetrics
+    namespace: str | None = None
+    page_size: int = 500
+    watch_timeout: int = 300
+    retry_base: float = 0.5
+    retry_cap: float = 30.0
+    handlers: list[Handler] = field(default_factory=list, init=False)
+    synced: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    resource_version: str = field(default="", init=False)
+
+    def __post_init__(self) -> None:
+        if not self.resource.namespaced:
+            self.namespace = None
+        self.name = self.resource.path(self.namespace).lstrip("/")
+
+    async def run(self) -> None:
+        """List and watch until cancelled."""
+        failures = 0
+        while True:
+            try:
+                if not self.resource_version:
+                    await self.relist()
+                started = time.monotonic()
+                events = await self.watch()
+                quick_empty = events == 0 and time.monotonic() - started < 1.0
+                failures = failures + 1 if quick_empty else 0
+            except GoneError:
+                log.info("watch expired, listing again", extra=fields(resource=self.name))
+                self.resource_version = ""
+                continue
+            except ApiError as exc:
+                failures += 1
+                log.warning("watch failed: %s", exc.message, extra=fields(resource=self.name))
+            if failures:
+                await asyncio.sleep(backoff_delay(failures, self.retry_base, self.retry_cap,
+                                                  0.2))
+
+    async def relist(self) -> None:
+        """List every object (in pages) and make the store match."""
+        self.metrics.relists.labels(self.name).inc()
+        items: list[Obj] = []
+        token = ""
+        while True:
+            page, version, token = await self.client.list_page(
+                self.resource, self.namespace, limit=self.page_size, token=token)
+            items.extend(slim(o) for o in page)
+            if not token:
+                break
+        kind, api_version = self.resource.kind, self.resource.api_version
+        for obj in items:  # list items carry neither (the list does)
+            obj.setdefault("kind", kind)
+            obj.setdefault("apiVersion", api_version)
+        changes = self.store.replace(items, int(version) if version.isdigit() else -1)
+        self.resource_version = version
+        self._dispatch(changes)
+        self.synced.set()
+
+    async def watch(self) -> int:
+        """Follow one watch stream to its end; the number of events seen."""
+        count = 0
+        async for event in self.client.watch(self.resource, self.namespace,
+                                             self.resource_version, self.watch_timeout):
+            count += 1
+            self.apply(event)
+        return count
+
+    def apply(self, event: Obj) -> None:
+        """Apply one watch event to the store."""
+        kind = event.get("type")
+        obj = event.get("object") or {}
+        if kind == "ERROR":
+            raise api_error(int(obj.get("code") or 500), encode(obj))
+        if kind not in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK"):
+            raise UnavailableError(f"unexpected watch event {kind!r}")
+        self.metrics.watch_events.labels(self.name, kind).inc()
+        version = (obj.get("metadata") or {}).get("resourceVersion")
+        if kind != "BOOKMARK":
+            slim(obj)
+            change = self.store.remove(obj) if kind == "DELETED" else self.store.upsert(obj)
+            if change is not None:
+                self._dispatch([change])
+        if version:
+            self.resource_version = str(version)
+
+    def _dispatch(self, changes: list[Change]) -> None:
+        for change in changes:
+            for handler in self.handlers:
+                try:
+                    handler(change)
+                except Exception:  # a handler bug must not stop the watch
+                    log.exception("event handler failed", extra=fields(resource=self.name))
+
+
+class Informers:
+    """One informer (and store) per resource type, shared by every controller."""
+
+    def __init__(self, client: KubeClient, metrics: RuntimeMetrics, **options: Any) -> None:
+        self.client = client
+        self.metrics = metrics
+        self.options = options
+        self.by_kind: dict[tuple[str, str], Informer] = {}
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def informer(self, resource: Resource) -> Informer:
+        """The informer of ``resource``, started on first request."""
+        found = self.by_kind.get((resource.api_version, resource.kind))
+        if found is None:
+            store = Store({OWNER_NAME_LABEL: label_indexer(OWNER_NAME_LABEL)})
+            found = Informer(self.client, resource, store, metrics=self.metrics,
+                             **self.options)
+            self.by_kind[(resource.api_version, resource.kind)] = found
+            self.metrics.cache_objects.labels(found.name).set_function(store.__len__)
+            self.tasks.append(asyncio.get_running_loop().create_task(
+                found.run(), name=f"informer {found.name}"))
+        return found
+
+    def synced_store(self, api_version: str, kind: str) -> tuple[Resource, Store] | None:
+        """The store of a kind once its informer has listed it (None otherwise: the caller
+        reads the API instead)."""
+        found = self.by_kind.get((api_version, kind))
+        if found is None or not found.synced.is_set():
+            return None
+        return found.resource, found.store
+
+    @property
+    def synced(self) -> bool:
+        return all(i.synced.is_set() for i in self.by_kind.values())
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.tasks.clear()

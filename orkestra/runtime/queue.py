@@ -1,0 +1,187 @@
+"""The work queue of one controller: keys of CRs to reconcile, handed to worker threads.
+
+It follows client-go's semantics. A key is queued at most once (adding it again while it
+waits is a no-op); a key being processed is never handed to a second worker, and adds that
+arrive meanwhile are remembered (the key is "dirty") and queued again when the worker calls
+:meth:`WorkQueue.done`. Keys can be added after a delay (resync spreading, conflicts) or
+rate-limited: each consecutive failure of a key doubles its delay, with jitter, up to a cap,
+until :meth:`WorkQueue.forget` resets it. While paused (a follower under leader election) the
+queue keeps collecting keys but hands none out; :meth:`WorkQueue.shutdown` wakes every
+waiting worker with ``None``. The queue is thread-safe: informers add from the event loop,
+workers take from their threads.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Hashable
+
+Clock = Callable[[], float]
+
+
+def backoff_delay(failures: int, base: float, cap: float, jitter: float,
+                  rng: Callable[[], float] = random.random) -> float:
+    """Seconds to wait after ``failures`` consecutive failures: ``base * 2**(failures-1)``
+    capped at ``cap``, stretched by up to ``jitter`` (a fraction) so retries spread out."""
+    exponent = min(max(failures - 1, 0), 62)
+    return min(cap, base * 2.0 ** exponent) * (1 + jitter * rng())
+
+
+class WorkQueue:
+    """A deduplicating, delaying, rate-limiting queue of keys."""
+
+    def __init__(self, *, base_delay: float = 0.005, max_delay: float = 300.0,
+                 jitter: float = 0.1, clock: Clock = time.monotonic,
+                 rng: Callable[[], float] = random.random) -> None:
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.jitter = jitter
+        self._clock = clock
+        self._rng = rng
+        self._ready: deque[Hashable] = deque()
+        self._dirty: set[Hashable] = set()
+        self._processing: set[Hashable] = set()
+        self._waiting: dict[Hashable, float] = {}
+        self._heap: list[tuple[float, int, Hashable]] = []
+        self._seq = itertools.count()
+        self._failures: dict[Hashable, int] = {}
+        self._cond = threading.Condition()
+        self._paused = False
+        self._closed = False
+
+    # -- adding -----------------------------------------------------------------------
+    def add(self, key: Hashable) -> None:
+        with self._cond:
+            self._add(key)
+
+    def _add(self, key: Hashable) -> None:
+        if self._closed or key in self._dirty:
+            return
+        self._dirty.add(key)
+        if key not in self._processing:
+            self._ready.append(key)
+            self._cond.notify()
+
+    def add_after(self, key: Hashable, delay: float) -> None:
+        """Queue ``key`` in ``delay`` seconds (an earlier pending time wins)."""
+        if delay <= 0:
+            self.add(key)
+            return
+        with self._cond:
+            if self._closed:
+                return
+            due = self._clock() + delay
+            if self._waiting.get(key, due + 1) <= due:
+                return
+            self._waiting[key] = due
+            heapq.heappush(self._heap, (due, next(self._seq), key))
+            self._cond.notify()
+
+    def add_rate_limited(self, key: Hashable) -> float:
+        """Queue ``key`` after its backoff delay; returns the delay."""
+        with self._cond:
+            failures = self._failures.get(key, 0) + 1
+            self._failures[key] = failures
+        delay = backoff_delay(failures, self.base_delay, self.max_delay, self.jitter, self._rng)
+        self.add_after(key, delay)
+        return delay
+
+    def forget(self, key: Hashable) -> None:
+        """The key succeeded: its next failure starts the backoff over."""
+        with self._cond:
+            self._failures.pop(key, None)
+
+    def failures(self, key: Hashable) -> int:
+        with self._cond:
+            return self._failures.get(key, 0)
+
+    # -- taking -----------------------------------------------------------------------
+    def get(self, timeout: float | None = None) -> Hashable | None:
+        """The next key for a worker (marked as processing), or None once shut down (or
+        when ``timeout`` passes first)."""
+        deadline = None if timeout is None else self._clock() + timeout
+        with self._cond:
+            while not self._closed:
+                wait = self._promote_due()
+                if self._ready and not self._paused:
+                    key = self._ready.popleft()
+                    self._processing.add(key)
+                    self._dirty.discard(key)
+                    return key
+                if deadline is not None:
+                    left = deadline - self._clock()
+                    if left <= 0:
+                        return None
+                    wait = left if wait is None else min(wait, left)
+                self._cond.wait(wait)
+            return None
+
+    def _promote_due(self) -> float | None:
+        """Move due delayed keys to the ready queue; seconds until the next one is due."""
+        now = self._clock()
+        while self._heap:
+            due, _, key = self._heap[0]
+            if self._waiting.get(key) != due:
+                heapq.heappop(self._heap)  # superseded by an earlier time
+                continue
+            if due > now:
+                return due - now
+            heapq.heappop(self._heap)
+            del self._waiting[key]
+            self._add(key)
+        return None
+
+    def done(self, key: Hashable) -> None:
+        """The worker finished ``key``; if it was added meanwhile, it is queued again."""
+        with self._cond:
+            self._processing.discard(key)
+            if key in self._dirty and not self._closed:
+                self._ready.append(key)
+                self._cond.notify()
+            self._cond.notify_all()
+
+    # -- control ----------------------------------------------------------------------
+    def pause(self) -> None:
+        with self._cond:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused = False
+            self._cond.notify_all()
+
+    def shutdown(self) -> None:
+        """Hand out nothing more; waiting workers get None."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no key is being processed; False when ``timeout`` passed first."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._processing, timeout)
+
+    # -- introspection ----------------------------------------------------------------
+    def __len__(self) -> int:
+        """Keys ready to be handed out (the queue depth)."""
+        with self._cond:
+            return len(self._ready)
+
+    @property
+    def delayed(self) -> int:
+        with self._cond:
+            return len(self._waiting)
+
+    @property
+    def processing(self) -> int:
+        with self._cond:
+            return len(self._processing)
+
+    @property
+    def shut_down(self) -> bool:
+        return self._closed

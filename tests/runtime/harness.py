@@ -1,0 +1,99 @@
+"""Integration helpers: an embedded API server per test, the runtime on a thread of its own,
+and polling."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from orkestra.apiserver import EmbeddedServer
+from orkestra.runtime import Operator, Options, Unit
+from orkestra.runtime.kube import KubeClient, load_config
+from tests.apiserver.conftest import wait_until
+
+Obj = dict[str, Any]
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
+    """Poll ``check`` until it returns something truthy."""
+    return wait_until(check, timeout, what=what)
+
+
+class Runtime:
+    """An Operator running on a thread with its own event loop."""
+
+    def __init__(self, server: EmbeddedServer, *paths: Path, **options: Any) -> None:
+        client = KubeClient(load_config(str(server.kubeconfig)))
+        self.operator = Operator([Unit.load(p) for p in paths], client,
+                                 Options(http_host="127.0.0.1", http_port=0, **options))
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._running = threading.Event()
+        self._thread = threading.Thread(target=self._main, daemon=True)
+        self.exit_code: int | None = None
+
+    def _main(self) -> None:
+        async def main() -> int:
+            self._loop = asyncio.get_running_loop()
+            self._loop.call_soon(self._running.set)
+            return await self.operator.run()
+        self.exit_code = asyncio.run(main())
+
+    def start(self, *, ready: bool = True) -> Runtime:
+        """Start; wait until the controllers exist (``ready``: until they all started)."""
+        self._thread.start()
+        self._running.wait(10)
+        count = sum(len(u.composed.enabled_crds) for u in self.operator.units)
+        wait_for(lambda: len(self.operator.controllers) == count, "the controllers")
+        if ready:
+            wait_for(lambda: self.operator.ready, "the runtime to be ready")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self.operator.stop)
+        self._thread.join(30)
+        assert not self._thread.is_alive(), "the runtime did not stop"
+
+    def __enter__(self) -> Runtime:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def writes(self) -> float:
+        """API writes this runtime made (from its metrics)."""
+        return sum(s.value for m in self.operator.metrics.writes.collect()
+                   for s in m.samples if s.name.endswith("_total"))
+
+
+def write_files(directory: Path, **files: str) -> Path:
+    for name, text in files.items():
+        (directory / name).write_text(textwrap.dedent(text).lstrip("\n"))
+    return directory
+
+
+def katalog(directory: Path, crds: str, *, top: str = "") -> Path:
+    """Write ``katalog.yaml`` with these CRD entries (YAML indented under ``spec.crds``) and
+    top-level blocks."""
+    header = ("apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\n"
+              "metadata: {name: test-operator, version: v1.0.0}\n")
+    body = textwrap.indent(textwrap.dedent(crds).strip("\n"), "    ")
+    path = directory / "katalog.yaml"
+    path.write_text(header + textwrap.dedent(top).lstrip("\n") + "spec:\n  crds:\n" + body
+                    + "\n")
+    return path
+
+
+def apply(server: EmbeddedServer, path: Path) -> list[Obj]:
+    """Create every object of a YAML file in the server's store."""
+    made = []
+    for doc in yaml.safe_load_all(path.read_text()):
+        if isinstance(doc, dict) and doc.get("kind"):
+            made.append(server.cluster.create(doc, record=False))
+    return made

@@ -1,0 +1,190 @@
+"""One CRD's controller without a cluster: settings, owners, outcomes, drain."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orkestra.engine.reconcile import CycleResult
+from orkestra.errors import OrkError
+from orkestra.runtime.cache import Retry, Write
+from orkestra.runtime.controller import WRITE_STREAK, Controller, Settings, _Worker
+from orkestra.runtime.events import EventRecorder
+from orkestra.runtime.metrics import RuntimeMetrics
+from orkestra.runtime.pattern import Unit
+from orkestra.runtime.store import Change
+from tests.conftest import PACK
+from tests.runtime.harness import katalog
+
+Obj = dict[str, Any]
+KEY = ("default", "web")
+CR = {"apiVersion": "rkguide.demo/v1", "kind": "WebApp",
+      "metadata": {"name": "web", "namespace": "default", "uid": "u1",
+                   "resourceVersion": "1"}}
+
+
+class Cluster:
+    def __init__(self) -> None:
+        self.writes: list[Write] = []
+
+
+class Engine:
+    """A reconciler whose outcomes the test scripts."""
+
+    def __init__(self, cluster: Cluster, *outcomes: CycleResult | Exception,
+                 delay: float = 0.0, writing: int = 0) -> None:
+        self.cluster = cluster
+        self.outcomes = list(outcomes)
+        self.delay = delay
+        self.writing = writing  # how many reconciles write something
+        self.done: list[str] = []
+
+    def reconcile(self, name: str, namespace: str | None = None) -> CycleResult:
+        time.sleep(self.delay)
+        outcome = self.outcomes.pop(0) if self.outcomes else CycleResult()
+        self.done.append(name)
+        if len(self.done) <= self.writing:
+            self.cluster.writes.append(Write("update", "deployments", "default", name))
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+@pytest.fixture
+def unit() -> Unit:
+    return Unit.load(PACK / "02-katalog-api" / "katalog.yaml")
+
+
+def controller(unit: Unit, sent: list[tuple[str, str, Obj]] | None = None) -> Controller:
+    recorder = EventRecorder(lambda m, p, b: (sent if sent is not None else []).append(
+        (m, p, b)))
+    made = Controller(unit, "webapp", client=None,  # type: ignore[arg-type]
+                      informers=None,  # type: ignore[arg-type]
+                      metrics=RuntimeMetrics(), recorder=recorder,
+                      settings=Settings.of("webapp", unit))
+    made.store.upsert(CR)
+    return made
+
+
+def thing(directory: Path, operator_box: str, top: str = "") -> Unit:
+    """A katalog with one CRD, ``thing``, with this operatorBox (a YAML flow mapping)."""
+    return Unit.load(katalog(directory, f"""
+        thing:
+          apiTypes: {{group: test.orkestra.dev, version: v1, kind: Thing, plural: things}}
+          operatorBox: {operator_box}
+        """, top=top))
+
+
+def worker(engine: Engine) -> _Worker:
+    return _Worker(engine.cluster, engine)  # type: ignore[arg-type]
+
+
+def test_settings_come_from_reconcile_its_profile_and_the_command_line(tmp_path: Path
+                                                                       ) -> None:
+    tuned = thing(tmp_path, "{reconcile: {profile: busy, resync: 1m, queue: "
+                            "{failureThreshold: 4}}}", top="""
+        profiles:
+          reconciler:
+            - {name: busy, workers: 8, resync: 5m, queue: {retryBackoff: 2s}}
+        """)
+    assert Settings.of("thing", tuned) == Settings(8, 60.0, 0.005, 4)
+    assert Settings.of("thing", tuned, workers=2, resync=0) == Settings(2, 0, 0.005, 4)
+    unit = Unit.load(PACK / "02-katalog-api" / "katalog.yaml")
+    assert Settings.of("webapp", unit) == Settings(2, 30.0)
+
+
+def test_a_profile_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(OrkError, match="no reconciler profile named"):
+        Settings.of("thing", thing(tmp_path, "{reconcile: {profile: missing}}"))
+
+
+def test_children_lead_to_their_owner_by_reference_or_by_label(unit: Unit) -> None:
+    made = controller(unit)
+    made._on_cr(Change("ADDED", CR))
+    assert made.queue.get(0) == KEY
+    by_reference = {"metadata": {"name": "x", "namespace": "default", "ownerReferences": [
+        {"apiVersion": "rkguide.demo/v1", "kind": "WebApp", "name": "web", "controller": True},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "d", "controller": False}]}}
+    by_label = {"metadata": {"name": "cluster-thing", "labels": {
+        "orkestra.io/owner": "webapp.default.web"}}}
+    stranger = {"metadata": {"name": "y", "namespace": "default", "ownerReferences": [
+        {"apiVersion": "other.io/v1", "kind": "WebApp", "name": "web", "controller": True}]}}
+    assert made.owners(by_reference) == [KEY]
+    assert made.owners(by_label) == [KEY]
+    assert made.owners(stranger) == []
+    made._on_cr(Change("DELETED", CR, CR))
+    assert made.owners(by_label) == []
+
+
+def test_a_reconcile_that_wrote_runs_again_until_one_writes_nothing(unit: Unit) -> None:
+    made = controller(unit)
+    engine = Engine(Cluster(), writing=2)
+    for _ in range(3):
+        made.process(worker(engine), KEY)
+    assert made.queue.get(0) == KEY  # two reconciles wrote: queued again
+    made.queue.done(KEY)
+    assert made.queue.get(0) is None  # the third wrote nothing: done
+    assert len(engine.done) == 3
+
+
+def test_a_key_that_keeps_writing_is_slowed_down(unit: Unit) -> None:
+    made = controller(unit)
+    engine = Engine(Cluster(), writing=100)
+    for _ in range(WRITE_STREAK - 1):
+        made.process(worker(engine), KEY)
+        assert made.queue.get(0) == KEY
+        made.queue.done(KEY)
+    made.process(worker(engine), KEY)
+    assert made.queue.get(0) is None and made.queue.delayed == 1
+
+
+def test_errors_are_recorded_as_events_and_retried_with_backoff(unit: Unit) -> None:
+    sent: list[tuple[str, str, Obj]] = []
+    made = controller(unit, sent)
+    engine = Engine(Cluster(), CycleResult(error="template: bad"), CycleResult())
+    made.process(worker(engine), KEY)
+    assert made.queue.failures(KEY) == 1 and made.queue.delayed == 1
+    assert [b["reason"] for _, _, b in sent] == ["ReconcileError"]
+    health = made.health()
+    assert health["consecutiveFailures"] == 1
+    assert health["lastError"]["message"] == "template: bad"
+    made.process(worker(engine), KEY)
+    assert made.queue.failures(KEY) == 0 and made.health()["consecutiveFailures"] == 0
+
+
+def test_a_denial_is_an_event_and_waits_for_a_change(unit: Unit) -> None:
+    sent: list[tuple[str, str, Obj]] = []
+    made = controller(unit, sent)
+    engine = Engine(Cluster(), CycleResult(error="validation denied: image", denied=True))
+    made.process(worker(engine), KEY)
+    assert [b["reason"] for _, _, b in sent] == ["ValidationFailed"]
+    assert made.queue.delayed == 0 and len(made.queue) == 0
+
+
+def test_a_retry_or_a_crash_backs_off_without_stopping_the_worker(unit: Unit) -> None:
+    made = controller(unit)
+    engine = Engine(Cluster(), Retry("changed", conflict=True), KeyError("bug"))
+    made.process(worker(engine), KEY)
+    made.process(worker(engine), KEY)
+    assert made.queue.failures(KEY) == 2
+    assert made.health()["errors"] == 1
+
+
+def test_stopping_lets_the_running_reconcile_finish_and_hands_out_nothing_more(
+        unit: Unit, monkeypatch: pytest.MonkeyPatch) -> None:
+    made = controller(unit)
+    engine = Engine(Cluster(), delay=0.2)
+    monkeypatch.setattr(unit, "reconciler", lambda crd, cluster: engine)
+    for name in ("a", "b", "c"):
+        made.queue.add(("default", name))
+    thread = threading.Thread(target=made._work)
+    made.threads.append(thread)
+    thread.start()
+    time.sleep(0.05)
+    made.stop()
+    assert made.join(time.monotonic() + 5)
+    assert engine.done == ["a"]

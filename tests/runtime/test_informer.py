@@ -1,0 +1,141 @@
+"""Informers: paged lists, watch events into the store, resume, relist on 410, reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from orkestra.cluster.errors import GoneError
+from orkestra.runtime.informer import Informer
+from orkestra.runtime.kube import Resource, UnavailableError
+from orkestra.runtime.metrics import RuntimeMetrics
+from orkestra.runtime.store import Change, Store
+
+Obj = dict[str, Any]
+CONFIG_MAPS = Resource("", "v1", "configmaps", "ConfigMap", True)
+
+
+def cm(name: str, rv: int) -> Obj:
+    return {"metadata": {"name": name, "namespace": "default", "resourceVersion": str(rv),
+                         "managedFields": [{"manager": "kubectl"}]}}
+
+
+def event(kind: str, obj: Obj) -> Obj:
+    return {"type": kind, "object": obj}
+
+
+class Script:
+    """A client whose lists and watches play a script; each watch call takes the next
+    entry (a list of events, or an exception to raise)."""
+
+    def __init__(self, pages: list[tuple[list[Obj], str, str]],
+                 watches: list[list[Obj] | Exception]) -> None:
+        self.pages = pages
+        self.watches = watches
+        self.lists: list[str] = []
+        self.resumed: list[str] = []
+
+    async def list_page(self, res: Resource, namespace: str | None, *, limit: int,
+                        token: str = "") -> tuple[list[Obj], str, str]:
+        self.lists.append(token)
+        return self.pages[len(self.lists) - 1 if len(self.lists) <= len(self.pages) else -1]
+
+    async def watch(self, res: Resource, namespace: str | None, resource_version: str,
+                    timeout_seconds: int) -> AsyncIterator[Obj]:
+        self.resumed.append(resource_version)
+        step = self.watches.pop(0) if self.watches else []
+        if isinstance(step, Exception):
+            raise step
+        for item in step:
+            yield item
+        if not self.watches:
+            await asyncio.sleep(3600)
+
+
+def run(script: Script, until: Any) -> tuple[Informer, list[Change]]:
+    informer = Informer(script, CONFIG_MAPS, Store(),  # type: ignore[arg-type]
+                        metrics=RuntimeMetrics(), retry_base=0.001)
+    seen: list[Change] = []
+    informer.handlers.append(seen.append)
+
+    async def go() -> None:
+        task = asyncio.create_task(informer.run())
+        for _ in range(500):
+            if until(informer, seen):
+                break
+            await asyncio.sleep(0.002)
+        task.cancel()
+    asyncio.run(go())
+    return informer, seen
+
+
+def test_a_paged_list_fills_the_store_and_marks_it_synced() -> None:
+    script = Script([([cm("a", 1)], "10", "next"), ([cm("b", 2)], "10", "")], [])
+    informer, seen = run(script, lambda i, s: i.synced.is_set())
+    assert script.lists == ["", "next"]
+    assert [c.type for c in seen] == ["ADDED", "ADDED"]
+    stored = informer.store.get(("default", "a"))
+    assert stored is not None and stored["kind"] == "ConfigMap"
+    assert stored["apiVersion"] == "v1" and "managedFields" not in stored["metadata"]
+    assert informer.resource_version == "10"
+
+
+def test_watch_events_change_the_store_and_echoes_change_nothing() -> None:
+    script = Script([([cm("a", 5)], "5", "")], [[
+        event("MODIFIED", cm("a", 5)),        # what the list already held
+        event("ADDED", cm("b", 6)),
+        event("MODIFIED", cm("a", 7)),
+        event("BOOKMARK", {"metadata": {"resourceVersion": "8"}}),
+        event("DELETED", cm("b", 9)),
+    ]])
+    informer, seen = run(script, lambda i, s: i.resource_version == "9")
+    assert [(c.type, c.obj["metadata"]["name"]) for c in seen] == [
+        ("ADDED", "a"), ("ADDED", "b"), ("MODIFIED", "a"), ("DELETED", "b")]
+    assert informer.store.list_keys() == [("default", "a")]
+
+
+def test_a_watch_that_ends_resumes_from_the_last_version_seen() -> None:
+    script = Script([([], "5", "")], [[event("ADDED", cm("a", 6))],
+                                      [event("ADDED", cm("b", 7))]])
+    _, seen = run(script, lambda i, s: len(s) == 2)
+    assert len(seen) == 2
+    assert script.resumed[:2] == ["5", "6"]
+    assert script.lists == [""]
+
+
+def test_410_gone_lists_again_and_deletes_what_went_away_meanwhile() -> None:
+    script = Script([([cm("a", 5), cm("b", 5)], "5", ""), ([cm("a", 5)], "20", "")],
+                    [GoneError("too old"), [event("ERROR", {
+                        "kind": "Status", "code": 410, "reason": "Expired"})], []])
+    informer, seen = run(script, lambda i, s: len(script.lists) >= 3)
+    assert ("DELETED", "b") in [(c.type, c.obj["metadata"]["name"]) for c in seen]
+    assert informer.store.list_keys() == [("default", "a")]
+
+
+def test_a_failed_watch_reconnects_after_a_backoff() -> None:
+    script = Script([([], "5", "")], [UnavailableError("connection refused"),
+                                      UnavailableError("connection refused"),
+                                      [event("ADDED", cm("a", 6))]])
+    _, seen = run(script, lambda i, s: bool(s))
+    assert script.resumed[:3] == ["5", "5", "5"]
+    assert len(seen) == 1
+
+
+def test_a_failing_handler_does_not_stop_the_watch() -> None:
+    script = Script([([], "5", "")], [[event("ADDED", cm("a", 6)),
+                                       event("ADDED", cm("b", 7))]])
+    informer = Informer(script, CONFIG_MAPS, Store(),  # type: ignore[arg-type]
+                        metrics=RuntimeMetrics())
+
+    def broken(change: Change) -> None:
+        raise RuntimeError("bug")
+
+    informer.handlers.append(broken)
+
+    async def go() -> None:
+        task = asyncio.create_task(informer.run())
+        while len(informer.store) < 2:
+            await asyncio.sleep(0.002)
+        task.cancel()
+    asyncio.run(asyncio.wait_for(go(), 5))

@@ -1,0 +1,157 @@
+"""The work queue: deduplication, keys in processing, delays, backoff, pause, shutdown."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from orkestra.runtime.queue import WorkQueue, backoff_delay
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_key_waiting_is_queued_once() -> None:
+    queue = WorkQueue()
+    for key in ("a", "b", "a", "a"):
+        queue.add(key)
+    assert len(queue) == 2
+    assert [queue.get(0), queue.get(0), queue.get(0)] == ["a", "b", None]
+
+
+def test_a_key_in_processing_goes_to_no_second_worker_and_is_remembered() -> None:
+    queue = WorkQueue()
+    queue.add("a")
+    assert queue.get(0) == "a"
+    queue.add("a")  # changed while a worker reconciles it
+    queue.add("a")
+    assert queue.get(0) is None
+    assert queue.processing == 1
+    queue.done("a")
+    assert queue.get(0) == "a"
+    queue.done("a")
+    assert queue.get(0) is None
+
+
+def test_done_without_a_new_add_forgets_the_key() -> None:
+    queue = WorkQueue()
+    queue.add("a")
+    queue.done(queue.get(0) or "")
+    assert len(queue) == 0
+    assert queue.processing == 0
+
+
+def test_delayed_keys_come_out_when_due_and_the_earliest_time_wins() -> None:
+    clock = FakeClock()
+    queue = WorkQueue(clock=clock)
+    queue.add_after("a", 10)
+    queue.add_after("a", 5)
+    queue.add_after("a", 20)
+    assert queue.delayed == 1
+    assert queue.get(0) is None
+    clock.now += 5
+    assert queue.get(0) == "a"
+    assert queue.delayed == 0
+
+
+def test_a_delayed_key_already_waiting_is_not_queued_twice() -> None:
+    clock = FakeClock()
+    queue = WorkQueue(clock=clock)
+    queue.add("a")
+    queue.add_after("a", 1)
+    clock.now += 1
+    assert queue.get(0) == "a"
+    assert queue.get(0) is None
+
+
+def test_a_blocked_worker_wakes_when_a_delay_ends() -> None:
+    queue = WorkQueue()
+    queue.add_after("a", 0.05)
+    assert queue.get(timeout=2) == "a"
+
+
+@pytest.mark.parametrize("failures,expected", [(1, 0.005), (2, 0.01), (5, 0.08), (40, 300.0)])
+def test_backoff_doubles_up_to_the_cap(failures: int, expected: float) -> None:
+    assert backoff_delay(failures, 0.005, 300.0, 0.1, rng=lambda: 0.0) == pytest.approx(expected)
+    stretched = backoff_delay(failures, 0.005, 300.0, 0.1, rng=lambda: 0.999)
+    assert expected <= stretched <= expected * 1.1
+
+
+def test_rate_limited_adds_back_off_until_forgotten() -> None:
+    clock = FakeClock()
+    queue = WorkQueue(base_delay=1.0, max_delay=60.0, jitter=0.5, clock=clock)
+    delays = [queue.add_rate_limited("a") for _ in range(4)]
+    for number, delay in enumerate(delays):
+        assert 2 ** number <= delay <= 2 ** number * 1.5
+    assert queue.failures("a") == 4
+    queue.forget("a")
+    assert queue.failures("a") == 0
+    assert queue.add_rate_limited("a") <= 1.5
+
+
+def test_a_paused_queue_collects_keys_but_hands_none_out() -> None:
+    queue = WorkQueue()
+    queue.pause()
+    queue.add("a")
+    assert queue.get(0.01) is None
+    assert len(queue) == 1
+    queue.resume()
+    assert queue.get(0) == "a"
+
+
+def test_shutdown_wakes_waiting_workers_with_none_and_refuses_new_keys() -> None:
+    queue = WorkQueue()
+    got: list[object] = []
+    worker = threading.Thread(target=lambda: got.append(queue.get()))
+    worker.start()
+    queue.shutdown()
+    worker.join(2)
+    assert got == [None]
+    queue.add("a")
+    assert len(queue) == 0
+    assert queue.shut_down
+
+
+def test_wait_idle_waits_for_keys_in_processing() -> None:
+    queue = WorkQueue()
+    queue.add("a")
+    key = queue.get(0)
+    assert not queue.wait_idle(0.01)
+    threading.Timer(0.02, queue.done, [key]).start()
+    assert queue.wait_idle(2)
+
+
+def test_concurrent_workers_never_hold_the_same_key() -> None:
+    queue = WorkQueue()
+    holding: set[object] = set()
+    clashes: list[object] = []
+    readds = iter(range(300))
+    lock = threading.Lock()
+
+    def work() -> None:
+        while (key := queue.get(timeout=0.2)) is not None:
+            with lock:
+                if key in holding:
+                    clashes.append(key)
+                holding.add(key)
+            if next(readds, None) is not None:
+                queue.add(key)  # an event for a key being reconciled
+            with lock:
+                holding.discard(key)
+            queue.done(key)
+
+    for number in range(200):
+        queue.add(f"k{number % 7}")
+    workers = [threading.Thread(target=work) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(5)
+    assert not clashes
+    assert len(queue) == 0
