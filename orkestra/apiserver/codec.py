@@ -8,9 +8,9 @@ namespace`` and the other imperative generators send only protobuf, so they cann
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import msgspec
 import yaml
 from aiohttp import web
 
@@ -27,8 +27,22 @@ PATCH_TYPES = {
 JSON = "application/json"
 
 
+_ENCODER = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder()
+
+
 def dumps(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact UTF-8 JSON (msgspec: several times faster than the standard library, and
+    responses and watch events are most of the server's work)."""
+    return _ENCODER.encode(data)
+
+
+def loads(raw: bytes) -> Any:
+    """Decoded JSON; raises ValueError when it is not JSON."""
+    try:
+        return _DECODER.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def respond(data: Any, status: int = 200, headers: dict[str, str] | None = None
@@ -76,14 +90,14 @@ async def body(request: web.Request, *, yaml_allowed: bool = False) -> Any:
     if yaml_allowed or "yaml" in media:
         return _yaml(raw)
     try:
-        return json.loads(raw)
+        return loads(raw)
     except ValueError as exc:
         raise BadRequestError(f"the request body is not valid JSON: {exc}") from None
 
 
 def _yaml(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
+        return loads(raw)
     except ValueError:
         pass
     try:

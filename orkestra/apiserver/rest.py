@@ -7,7 +7,6 @@ calls and back; object semantics stay in :mod:`orkestra.cluster`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -307,7 +306,7 @@ async def _delete_options(request: web.Request) -> Obj:
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
+        data = codec.loads(raw)
     except ValueError as exc:
         raise BadRequestError(f"invalid DeleteOptions: {exc}") from None
     return codec.an_object(data, "DeleteOptions")

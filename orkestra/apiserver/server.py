@@ -52,6 +52,7 @@ class Kubelet:
         self.loop = loop
         self.delay = delay
         self._pending: set[tuple[str, str, str, str]] = set()
+        self._loop_thread = threading.get_ident()
         cluster.subscribe(self.on_event)
 
     def close(self) -> None:
@@ -65,7 +66,10 @@ class Kubelet:
         if key in self._pending or settled_status(event.object, "") is None:
             return
         self._pending.add(key)
-        self.loop.call_soon_threadsafe(self.loop.call_later, self.delay, self._settle, key)
+        if threading.get_ident() == self._loop_thread:
+            self.loop.call_later(self.delay, self._settle, key)
+        else:
+            self.loop.call_soon_threadsafe(self.loop.call_later, self.delay, self._settle, key)
 
     def _settle(self, key: tuple[str, str, str, str]) -> None:
         self._pending.discard(key)

@@ -209,14 +209,14 @@ class WatchHub:
 
     async def _stream(self, response: web.StreamResponse, watcher: Watcher,
                       backlog: list[tuple[str, WatchEvent]]) -> None:
-        sent = 0
         limit = self.cut_after()
-        for kind, old in backlog:
-            await response.write(watcher.encode(old, kind))
-            watcher.sent_rv = max(watcher.sent_rv, old.resource_version)
-            sent += 1
-            if limit is not None and sent >= limit:
-                return
+        first = backlog[:limit] if limit is not None else backlog
+        if first:
+            await response.write(b"".join(watcher.encode(e, kind) for kind, e in first))
+            watcher.sent_rv = max(watcher.sent_rv, *(e.resource_version for _, e in first))
+        sent = len(first)
+        if limit is not None and sent >= limit:
+            return
         deadline = self.loop.time() + watcher.options.timeout
         bookmark_at = self._next_bookmark(deadline) if watcher.options.bookmarks else None
         while not self.closing.is_set():
@@ -234,18 +234,32 @@ class WatchHub:
                         await response.write(self._bookmark(watcher))
                     bookmark_at = self._next_bookmark(deadline)
                 continue
+            chunks, ended = self._drain(watcher, event, None if limit is None else limit - sent)
+            if chunks:
+                await response.write(b"".join(chunks))
+                sent += len(chunks)
+            if ended:
+                break
+
+    @staticmethod
+    def _drain(watcher: Watcher, event: WatchEvent | None, room: int | None
+               ) -> tuple[list[bytes], bool]:
+        """``event`` and whatever else is queued already, encoded, so a burst of changes
+        goes out in one write; True when the stream must end (closed, cut, too slow)."""
+        chunks: list[bytes] = []
+        while True:
             if event is None:
-                break
-            if event.resource_version <= watcher.sent_rv:
-                continue
-            watcher.sent_rv = event.resource_version
-            seen_as = watcher.visible_type(event)
-            if seen_as is None:
-                continue
-            await response.write(watcher.encode(event, seen_as))
-            sent += 1
-            if limit is not None and sent >= limit:
-                break
+                return chunks, True
+            if event.resource_version > watcher.sent_rv:
+                watcher.sent_rv = event.resource_version
+                seen_as = watcher.visible_type(event)
+                if seen_as is not None:
+                    chunks.append(watcher.encode(event, seen_as))
+                    if room is not None and len(chunks) >= room:
+                        return chunks, True
+            if watcher.queue.empty():
+                return chunks, False
+            event = watcher.queue.get_nowait()
 
     def _next_bookmark(self, deadline: float) -> float | None:
         """When to send the next bookmark: every ``bookmark_interval``, and as a real server

@@ -413,10 +413,12 @@ class MemoryCluster:
             return self.history.since(resource_version, rt.group, rt.plural, namespace)
 
     # -- writes -----------------------------------------------------------------------
+    # The *_in methods are the API server's: they take ownership of the object they are
+    # given and answer the stored object itself (shared: never mutate it).
     def create_in(self, rt: ResourceType, namespace: str | None, obj: Obj, *,
                   manager: str = "", dry_run: bool = False) -> Obj:
         with self._lock:
-            incoming = clone(obj)
+            incoming = obj
             meta = incoming.setdefault("metadata", {})
             if rt.namespaced:
                 meta["namespace"] = self.scope(rt, namespace or meta.get("namespace"))
@@ -460,7 +462,7 @@ class MemoryCluster:
         if rt.key == CRDS:
             self.register_crd(stored)
         self._emit("ADDED", rt, stored)
-        return clone(stored)
+        return stored
 
     def replace_in(self, rt: ResourceType, namespace: str | None, name: str, obj: Obj, *,
                    subresource: str = "", manager: str = "", dry_run: bool = False,
@@ -479,8 +481,8 @@ class MemoryCluster:
                 self._track(rt, current, new, manager, subresource)
             self._log(verb, rt, ns, name, subresource)
             if new == current or dry_run:
-                return clone(new)
-            return clone(self._commit(rt, ns, new, current))
+                return new
+            return self._commit(rt, ns, new, current)
 
     def _commit(self, rt: ResourceType, ns: str, new: Obj, new_from: Obj) -> Obj:
         """Store a changed object (or finish deleting it when its last finalizer went)."""
@@ -645,8 +647,8 @@ class MemoryCluster:
                         f"{wanted}, {key} in object meta: {obj['metadata'].get(key)}")
             self._log("delete", rt, ns, name)
             if dry_run:
-                return clone(obj)
-            return clone(self.gc.delete(rt, ns, obj, propagation or "Background"))
+                return obj
+            return self.gc.delete(rt, ns, obj, propagation or "Background")
 
     # -- the kind-based API the engine uses (deep copies) -----------------------------
     def create(self, obj: Obj, *, record: bool = True) -> Obj:
@@ -656,7 +658,7 @@ class MemoryCluster:
             if record:
                 self._log("create", rt, str(made["metadata"].get("namespace", "")),
                           made["metadata"]["name"])
-            return made
+            return clone(made)
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None,
             *, record: bool = True) -> Obj:
@@ -696,8 +698,8 @@ class MemoryCluster:
         """Replace an object (or, with ``subresource="status"``, only its status)."""
         rt = self.type_for(obj.get("apiVersion", ""), obj.get("kind", ""))
         meta = obj.get("metadata") or {}
-        return self.replace_in(rt, meta.get("namespace"), str(meta.get("name", "")), obj,
-                               subresource=subresource, verb=verb)
+        return clone(self.replace_in(rt, meta.get("namespace"), str(meta.get("name", "")), obj,
+                                     subresource=subresource, verb=verb))
 
     def update_status(self, obj: Obj) -> Obj:
         return self.update(obj, subresource="status")
@@ -706,7 +708,8 @@ class MemoryCluster:
               namespace: str | None = None, *, patch_type: str = "merge",
               subresource: str = "") -> Obj:
         rt = self.type_for(api_version, kind)
-        return self.patch_in(rt, namespace, name, patch, patch_type, subresource=subresource)
+        return clone(self.patch_in(rt, namespace, name, patch, patch_type,
+                                   subresource=subresource))
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
                *, record: bool = True, propagation: str | None = None) -> Obj:
