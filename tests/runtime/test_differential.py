@@ -2,8 +2,9 @@
 simulate.yaml, the children the runtime makes on the embedded server at steady state equal
 those simulate's cluster holds (kind, namespace, name, spec, labels, ownerReferences; Secret
 data by key, since generated values differ; Service specs but the cluster IPs, allocated in
-creation order), and so does the CR status (but transition times). Simulations whose katalogs import from a registry run in a copy of the pack
-published to a registry of its own, as the pack's READMEs publish it."""
+creation order), and so does the CR status (but transition times). Simulations whose
+katalogs import from a registry run in a copy of the pack published to a registry of its
+own, as the pack's READMEs publish it."""
 
 from __future__ import annotations
 
