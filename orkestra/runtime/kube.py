@@ -256,6 +256,7 @@ class KubeClient:
                                         hint="check the certificate paths and data of the "
                                              "kubeconfig") from None
         self.credentials = Credentials(config.user)
+        self.user_agent = USER_AGENT
         self._local = _Local()
         self._session: aiohttp.ClientSession | None = None
         self._discovery: dict[str, list[Obj]] = {}
@@ -271,7 +272,7 @@ class KubeClient:
         return self.config.namespace
 
     def _headers(self, body: bytes | None, content_type: str) -> dict[str, str]:
-        headers = {"Accept": JSON, "User-Agent": USER_AGENT}
+        headers = {"Accept": JSON, "User-Agent": self.user_agent}
         auth = self.credentials.header()
         if auth:
             headers["Authorization"] = auth

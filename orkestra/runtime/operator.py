@@ -31,7 +31,7 @@ from orkestra.runtime.controller import CRDS, Controller, Settings, established
 from orkestra.runtime.events import EventRecorder, loop_sink
 from orkestra.runtime.http import make_app, metrics_app
 from orkestra.runtime.informer import Informers
-from orkestra.runtime.kube import KubeClient
+from orkestra.runtime.kube import USER_AGENT, KubeClient
 from orkestra.runtime.leader import KubeLeases, LeaderElector
 from orkestra.runtime.logs import fields
 from orkestra.runtime.metrics import RuntimeMetrics
@@ -70,6 +70,8 @@ class Operator:
         self.units = units
         self.client = client
         self.options = options
+        self.identity = options.identity or _identity()
+        client.user_agent = f"{USER_AGENT} ({self.identity})"  # who wrote, in server logs
         self.metrics = RuntimeMetrics()
         self.controllers: dict[str, Controller] = {}
         self.addresses: list[tuple[str, int]] = []
@@ -166,7 +168,7 @@ class Operator:
         self.elector = LeaderElector(
             KubeLeases(self.client), name=self.options.lease_name or self._lease_name(),
             namespace=self.options.lease_namespace or self.client.namespace,
-            identity=self.options.identity or _identity(),
+            identity=self.identity,
             on_started=lambda: self._lead(True), on_stopped=lambda: self._lead(False),
             lease_duration=self.options.lease_duration,
             renew_deadline=self.options.renew_deadline,

@@ -4,7 +4,6 @@ election, faults."""
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 import yaml
 
 from orkestra.apiserver import EmbeddedServer, Faults
+from orkestra.apiserver.server import free_port
 from tests.conftest import PACK
 from tests.runtime.harness import Runtime, apply, katalog, wait_for, write_files
 
@@ -27,14 +27,8 @@ WIDGET = ("test.orkestra.dev/v1", "Widget")
 
 @pytest.fixture
 def server() -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(port=0) as running:
+    with EmbeddedServer(port=0, audit=True) as running:
         yield running
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def crd_manifest(kind: str) -> str:
@@ -226,6 +220,10 @@ def test_only_the_leader_writes_and_a_follower_takes_over(server: EmbeddedServer
         assert second.writes() == 0 and first.writes() > 0
         lease = find(server, "coordination.k8s.io/v1", "Lease", "orkestra-webapp-operator")
         assert lease is not None and lease["spec"]["holderIdentity"] == "first"
+        assert server.audit is not None  # what the server saw, not what the runtimes say
+        assert not [r for r in server.audit if r.user_agent.endswith("(second)")]
+        assert [r for r in server.audit if r.user_agent.endswith("(first)")
+                and "/leases/" not in r.path]
         first.stop()  # releases the lease
         cr = find(server, "rkguide.demo/v1", "WebApp", "my-webapp")
         assert cr is not None
@@ -238,22 +236,62 @@ def test_only_the_leader_writes_and_a_follower_takes_over(server: EmbeddedServer
         second.stop()
 
 
-def test_conflicts_errors_and_cut_watches_end_in_the_same_state(tmp_path: Path) -> None:
+def end_state(server: EmbeddedServer) -> list[tuple[str, str, object, object]]:
+    """Every child and CR: kind, name, spec (cluster IPs aside) and, for the CRs, the status
+    (conditions by type and state)."""
+    found = []
+    for api_version, kind in (("apps/v1", "Deployment"), ("v1", "Service"),
+                              ("rkguide.demo/v1", "WebApp")):
+        for obj in server.cluster.list(api_version, kind, "default"):
+            spec = {k: v for k, v in obj["spec"].items() if k not in ("clusterIP", "clusterIPs")}
+            status = {k: v for k, v in (obj.get("status") or {}).items()
+                      if k != "conditions" and kind == "WebApp"}
+            states = sorted((c["type"], c["status"])
+                            for c in (obj.get("status") or {}).get("conditions", [])
+                            if kind == "WebApp")
+            found.append((kind, obj["metadata"]["name"], spec, (status, states)))
+    return found
+
+
+def five_apps(server: EmbeddedServer) -> None:
+    apply(server, API / "crd.yaml")
+    for number in range(5):
+        cr = yaml.safe_load((API / "cr.yaml").read_text())
+        cr["metadata"]["name"] = f"app-{number}"
+        server.cluster.create(cr, record=False)
+
+
+def scale_first_app(server: EmbeddedServer) -> None:
+    cr = find(server, "rkguide.demo/v1", "WebApp", "app-0")
+    assert cr is not None
+    server.cluster.update({**cr, "spec": {**cr["spec"], "replicas": 3}})
+
+
+def all_ready(server: EmbeddedServer) -> bool:
+    return all(ready(server, "rkguide.demo/v1", "WebApp", f"app-{n}") for n in range(5))
+
+
+def test_conflicts_errors_cut_and_expired_watches_end_in_the_same_state(tmp_path: Path
+                                                                       ) -> None:
+    with EmbeddedServer(port=0) as calm:
+        five_apps(calm)
+        scale_first_app(calm)
+        with Runtime(calm, API / "katalog.yaml"):
+            wait_for(lambda: all_ready(calm), "every app Ready without faults", 30)
+        expected = end_state(calm)
     faults = Faults(conflict_ratio=0.3, error_ratio=0.1, watch_cut_every=3, seed=7,
                     only_paths=("/apis/apps/", "/api/v1/namespaces/default/services",
                                 "/apis/rkguide.demo/"))
     with EmbeddedServer(port=0, faults=faults) as server:
-        apply(server, API / "crd.yaml")
-        for number in range(5):
-            cr = yaml.safe_load((API / "cr.yaml").read_text())
-            cr["metadata"]["name"] = f"app-{number}"
-            server.cluster.create(cr, record=False)
+        five_apps(server)
         with Runtime(server, API / "katalog.yaml"):
-            wait_for(lambda: all(ready(server, "rkguide.demo/v1", "WebApp", f"app-{n}")
-                                 for n in range(5)), "every app Ready", 30)
-        deployments = server.cluster.list("apps/v1", "Deployment", "default")
-    assert sorted(d["metadata"]["name"] for d in deployments) == [
-        f"app-{n}" for n in range(5)]
+            wait_for(lambda: server.cluster.list("apps/v1", "Deployment", "default"),
+                     "the first children")
+            server.expire_history()  # every watch must list again (410 Gone) ...
+            scale_first_app(server)  # ... to see this
+            wait_for(lambda: all_ready(server) and end_state(server)[0][2]["replicas"] == 3,
+                     "every app Ready, app-0 scaled", 30)
+        assert end_state(server) == expected  # no duplicate children, no lost status
     assert faults.injected["conflict"] > 0 and faults.injected["error"] > 0
 
 
