@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: setup
+	tools/ensure-kubectl.sh
 	PATH="$(CURDIR)/$(BIN):$$PATH" tools/demo.sh
 
 # The test suite starts a real OCI registry (docker-registry, htpasswd for Basic auth),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The registry-guide walkthrough, every step up to where a cluster is needed.
-# Runs in ./.demo (recreated each time), with the `ork` on PATH. Patterns are published to
-# the embedded registry under ./.demo/.orkestra (ORK_HOME), so nothing outside is touched.
+# The registry-guide walkthrough: publish, consume, compose, upgrade (with the runtime on
+# the embedded API server), audit, deprecate. Runs in ./.demo (recreated each time), with the
+# `ork` on PATH. Patterns are published to the embedded registry under ./.demo/.orkestra
+# (ORK_HOME) and the cluster lives in ./.demo/cluster, so nothing outside is touched.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$root/.demo"
@@ -30,6 +31,29 @@ must_fail() {  # must_fail GREP CMD...: the command fails and prints GREP
   grep -qF -- "$pattern" "$work/out.txt"
 }
 shows() { grep -qF -- "$1" "$work/out.txt" || { echo "expected: $1"; false; }; }
+background=()
+stop_background() { for pid in "${background[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; }
+trap stop_background EXIT
+start() {  # start LOG CMD...: run CMD in the background, its output in LOG
+  local log="$1"; shift
+  show "$* &"; "$@" >"$log" 2>&1 & background+=("$!"); last_pid=$!
+}
+finish() {  # finish PID: SIGTERM, and it must exit 0
+  show "kill %$1"; kill -TERM "$1"; wait "$1"
+}
+eventually() {  # eventually SECONDS CMD...: retry CMD until it succeeds
+  local until=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$until" ] || { echo "gave up waiting for: $*"; return 1; }
+    sleep 0.3
+  done
+}
+probes() {
+  kubectl get deploy my-webapp my-platform-app -o \
+    'custom-columns=NAME:.metadata.name,PROBE:.spec.template.spec.containers[0].readinessProbe.httpGet.path'
+}
+probe_is() { [ "$(kubectl get deploy "$1" -o \
+  'jsonpath={.spec.template.spec.containers[0].readinessProbe.httpGet.path}')" = "$2" ]; }
 to_registry() {  # to_registry FILE MOTIF...: switch local motif imports to registry refs
   local file="$1"; shift
   for motif in "$@"; do
@@ -146,6 +170,27 @@ shows "No risk findings."
 run ork pull -f komposer.yaml
 run ork validate
 done_step "webapp-operator v1.1.0: the plan shows the probe change and no risk; platform stays on v1.0.0"
+start "$work/cluster.log" ork cluster up --port 0 --data "$work/cluster"
+eventually 30 test -s "$work/cluster/kubeconfig"
+export KUBECONFIG="$work/cluster/kubeconfig"
+eventually 30 kubectl get namespace default
+run kubectl apply -f ../02-katalog-api/crd.yaml -f ../04-katalog-platform/crd.yaml
+run ork pull -f before/komposer.yaml
+start "$work/run-before.log" ork run -f before/komposer.yaml --http-port 0
+today=$last_pid
+run kubectl apply -f ../02-katalog-api/cr.yaml -f ../04-katalog-platform/cr.yaml
+run kubectl wait --for=condition=Ready webapp/my-webapp platformapp/my-platform-app --timeout=60s
+capture probes
+shows "/healthz"
+finish "$today"
+start "$work/run-upgraded.log" ork run -f komposer.yaml --http-port 0
+upgraded=$last_pid
+eventually 60 probe_is my-webapp /ready
+capture probes
+shows "/ready"
+probe_is my-platform-app /healthz
+finish "$upgraded"
+done_step "runtime restarted on the upgrade: my-webapp probes /ready as planned, my-platform-app stays on /healthz"
 cd ..
 
 begin "08-bad-actor"
