@@ -94,55 +94,51 @@ class AuditRecord:
     user_agent: str
 
 
-def _middlewares(token: str | None, faults: Faults | None,
-                 audit: list[AuditRecord] | None) -> list[Middleware]:
-    @web.middleware
-    async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except ApiError as exc:
-            return codec.status_response(exc)
-        except web.HTTPException as exc:
-            if exc.status == 404:
-                return codec.status_response(NotFoundError(
-                    "the server could not find the requested resource"))
-            raise
-        except Exception:
-            log.exception("%s %s failed", request.method, request.path)
-            return codec.status_response(ApiError("Internal error occurred: see the server "
-                                                  "log"))
+def _middleware(token: str | None, faults: Faults | None,
+                audit: list[AuditRecord] | None) -> Middleware:
+    """One middleware (every layer costs an await per request): authentication, injected
+    faults, the audit record and errors as ``Status``."""
 
-    @web.middleware
-    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    def refusal(request: web.Request) -> ApiError | None:
         if token and not request.path.startswith(PUBLIC) and \
                 not token_matches(request.headers.get("Authorization"), token):
-            return codec.status_response(UnauthorizedError("Unauthorized"))
-        return await handler(request)
-
-    @web.middleware
-    async def inject(request: web.Request, handler: Handler) -> web.StreamResponse:
+            return UnauthorizedError("Unauthorized")
         if faults is not None and request.path.startswith(("/api/v1/", "/apis/")) and \
                 request.query.get("watch") not in ("true", "1"):
-            error = faults.pick(request.method, request.path_qs)
-            if error is not None:
-                return codec.status_response(error)
-        return await handler(request)
+            return faults.pick(request.method, request.path_qs)
+        return None
 
     @web.middleware
-    async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
-        response = await handler(request)
+    async def serve(request: web.Request, handler: Handler) -> web.StreamResponse:
+        refused = refusal(request)
+        if refused is not None and refused.code == 401:
+            return codec.status_response(refused)
+        try:
+            response = codec.status_response(refused) if refused is not None \
+                else await handler(request)
+        except ApiError as exc:
+            response = codec.status_response(exc)
+        except web.HTTPException as exc:
+            if exc.status != 404:
+                raise
+            response = codec.status_response(NotFoundError(
+                "the server could not find the requested resource"))
+        except Exception:
+            log.exception("%s %s failed", request.method, request.path)
+            response = codec.status_response(ApiError("Internal error occurred: see the "
+                                                      "server log"))
         if audit is not None and request.method in WRITES:
             audit.append(AuditRecord(request.method, request.path_qs, response.status,
                                      request.headers.get("User-Agent", "")))
         return response
 
-    return [errors, authenticate, record, inject]
+    return serve
 
 
 def build_app(cluster: MemoryCluster, hub: WatchHub, *, token: str | None,
               address: Callable[[], str], faults: Faults | None = None,
               audit: list[AuditRecord] | None = None) -> web.Application:
-    app = web.Application(middlewares=_middlewares(token, faults, audit),
+    app = web.Application(middlewares=[_middleware(token, faults, audit)],
                           client_max_size=8 * 1024 * 1024)
     api = Api(cluster, address)
     rest = Resources(cluster, hub)

