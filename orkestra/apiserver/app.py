@@ -153,7 +153,8 @@ def build_app(cluster: MemoryCluster, hub: WatchHub, *, token: str | None,
               get("/openapi/v2", api.openapi_v2), get("/openapi/v3", api.openapi_v3),
               get("/openapi/v3/{gv:.+}", api.openapi_v3_group)]
     routes += [get(path, api.health) for path in ("/healthz", "/livez", "/readyz")]
-    routes += [web.route("*", "/api/v1/{rest:.+}", rest.core),
-               web.route("*", "/apis/{group}/{version}/{rest:.+}", rest.grouped)]
-    app.add_routes(routes)
+    # the resource routes first: nearly every request is one, and routes match in order
+    app.add_routes([web.route("*", "/api/v1/{rest:.+}", rest.core),
+                    web.route("*", "/apis/{group}/{version}/{rest:.+}", rest.grouped),
+                    *routes])
     return app

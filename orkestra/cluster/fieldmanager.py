@@ -257,6 +257,8 @@ def _value_order(value: Any) -> tuple[Any, ...]:
 
 
 def _canonical(tree: Tree) -> Tree:
+    if not tree:  # a leaf: most of a tree
+        return {}
     keys = sorted((k for k in tree if k != _MEMBER), key=_element_order)
     out: Tree = {_MEMBER: {}} if _MEMBER in tree else {}
     for key in keys:
@@ -324,7 +326,9 @@ def _compare(old: Any, new: Any, node: SchemaNode, item: bool, loose: bool) -> C
     only one side has, where every new map or list is owned as a node; elsewhere a typed
     (built-in) struct or list is not, because the API server compares against Go zero
     values in which those already exist."""
-    kind_old = _granular(node, old) if old is not _MISSING else None
+    if old is _MISSING:
+        return _added(new, node, item, loose), None
+    kind_old = _granular(node, old)
     kind_new = _granular(node, new) if new is not _MISSING else None
     kind = kind_new if old is _MISSING else kind_old if new is _MISSING else \
         (kind_old if kind_old == kind_new else None)
@@ -348,6 +352,30 @@ def _compare(old: Any, new: Any, node: SchemaNode, item: bool, loose: bool) -> C
     if owned_node and new is _MISSING:
         return _build(False, gained), _build(True, lost)
     return _build(False, gained), _build(False, lost)
+
+
+def _added(new: Any, node: SchemaNode, item: bool, loose: bool) -> Tree | None:
+    """:func:`_compare` when there was nothing before (every create): only gains."""
+    kind = _granular(node, new)
+    if kind is None or _is_empty(new):
+        return {}
+    gained: Tree = {}
+    if kind == "map":
+        for key, value in new.items():
+            child = _added(value, node.field(key), False, loose)
+            if child is not None:
+                gained["f:" + key] = child
+    else:
+        index = _index(new, node)
+        if index is None:  # items without keys or with duplicate keys: one value
+            return {}
+        items = node.items()
+        for element, value in index.items():
+            child = _added(value, items, True, True)
+            if child is not None:
+                gained[element] = child
+    owned_node = item or loose or not node.typed or not (node.struct or kind == "list")
+    return _build(owned_node, gained)
 
 
 def _compare_map(old: Any, new: Any, node: SchemaNode, loose: bool) -> tuple[Tree, Tree]:

@@ -480,7 +480,7 @@ class MemoryCluster:
             wanted_rv = (obj.get("metadata") or {}).get("resourceVersion")
             if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
                 raise conflict(rt, name)
-            new = self._next_version(rt, current, clone(obj), subresource)
+            new = self._next_version(rt, current, obj, subresource)
             if managed is not None:
                 new["metadata"] = {**new["metadata"], "managedFields": managed}
             else:
@@ -543,8 +543,9 @@ class MemoryCluster:
             new["status"] = incoming["status"]
         else:
             new.pop("status", None)
-        if rt.schema is not None:
-            errors = openapi.validate(_body_and_status(new), rt.schema)
+        if rt.schema is not None and "status" in new:  # the rest was checked when written
+            status_schema = (rt.schema.get("properties") or {}).get("status")
+            errors = openapi.validate(new["status"], status_schema, "status")
             if errors:
                 raise InvalidError(f'{rt.kind} "{new["metadata"]["name"]}" is invalid: '
                                    + ", ".join(errors), details=errors)
@@ -565,7 +566,8 @@ class MemoryCluster:
             if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
                 raise conflict(rt, name)
             # a patch result shares what it did not change with the stored object: copy
-            patched["metadata"] = {**(patched.get("metadata") or {}), "resourceVersion": ""}
+            patched = clone(patched)
+            patched.setdefault("metadata", {})["resourceVersion"] = ""
             return self.replace_in(rt, ns, name, patched, subresource=subresource,
                                    manager=manager, dry_run=dry_run, verb="patch")
 
@@ -704,8 +706,8 @@ class MemoryCluster:
         """Replace an object (or, with ``subresource="status"``, only its status)."""
         rt = self.type_for(obj.get("apiVersion", ""), obj.get("kind", ""))
         meta = obj.get("metadata") or {}
-        return clone(self.replace_in(rt, meta.get("namespace"), str(meta.get("name", "")), obj,
-                                     subresource=subresource, verb=verb))
+        return clone(self.replace_in(rt, meta.get("namespace"), str(meta.get("name", "")),
+                                     clone(obj), subresource=subresource, verb=verb))
 
     def update_status(self, obj: Obj) -> Obj:
         return self.update(obj, subresource="status")
