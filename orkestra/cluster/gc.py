@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from orkestra.cluster.admission import CRDS, NAMESPACES
 from orkestra.cluster.data import clone
 from orkestra.cluster.resources import ResourceType
 
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
 Obj = dict[str, Any]
 Location = tuple[tuple[str, str], str, str]  # (group, plural), namespace, name
 FOREGROUND = "foregroundDeletion"
-NAMESPACES = ("", "namespaces")
-CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
 
 
 def _uid(obj: Obj) -> str:

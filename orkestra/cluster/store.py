@@ -13,7 +13,6 @@ safe to use from several threads.
 from __future__ import annotations
 
 import itertools
-import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,6 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from orkestra.cluster import defaults, fieldmanager, openapi
+from orkestra.cluster.admission import (
+    CRDS,
+    NAMESPACES,
+    admit,
+    has_generation,
+    initial_status,
+)
 from orkestra.cluster.data import clone
 from orkestra.cluster.errors import (
     AlreadyExistsError,
@@ -41,7 +47,6 @@ from orkestra.cluster.persist import Journal
 from orkestra.cluster.resources import BUILTIN_TYPES, ResourceType, crd_types, plural_of
 from orkestra.cluster.selectors import field_matcher, label_matcher
 from orkestra.cluster.strategic import strategic_merge_patch
-from orkestra.cluster.strict import unknown_fields
 from orkestra.units import format_timestamp
 
 Obj = dict[str, Any]
@@ -51,17 +56,9 @@ Clock = Callable[[], datetime]
 Subscriber = Callable[[WatchEvent], None]
 ObjectKey = tuple[str, str]  # namespace, name
 
-_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
-_LABEL_NAMED = {"namespaces", "services"}
 _SERVER_METADATA = ("uid", "resourceVersion", "creationTimestamp", "generation",
                     "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields")
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-_NO_GENERATION_GROUPS = {"", "rbac.authorization.k8s.io", "coordination.k8s.io",
-                         "events.k8s.io", "discovery.k8s.io"}
-NAMESPACES = ("", "namespaces")
-CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
 
 
 @dataclass(frozen=True)
@@ -81,10 +78,6 @@ class Operation:
 def _body(obj: Obj) -> Obj:
     """The parts of an object that count for ``generation``: all but metadata and status."""
     return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
-
-
-def _body_and_status(obj: Obj) -> Obj:
-    return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
 
 
 def _as_version(obj: Obj, rt: ResourceType) -> Obj:
@@ -295,52 +288,6 @@ class MemoryCluster:
         self.gc.index(rt, obj, None)
 
     # -- admission (the server's own checks and defaulting) ---------------------------
-    def _admit(self, rt: ResourceType, obj: Obj) -> None:
-        meta = obj.setdefault("metadata", {})
-        name = meta.get("name", "")
-        pattern = _DNS_LABEL if rt.plural in _LABEL_NAMED else _DNS_SUBDOMAIN
-        limit = 63 if rt.plural in _LABEL_NAMED else 253
-        if not isinstance(name, str) or not name or len(name) > limit or \
-                not pattern.fullmatch(name):
-            raise InvalidError(f'{rt.kind} "{name}" is invalid: metadata.name: Invalid value: '
-                               f'"{name}": a lowercase RFC 1123 '
-                               f'{"label" if limit == 63 else "subdomain"} must consist of '
-                               "lower case alphanumeric characters, '-' or '.', and must "
-                               "start and end with an alphanumeric character")
-        self._check_metadata(rt, name, meta)
-        if rt.schema is not None:
-            openapi.apply_defaults(obj, rt.schema)
-            openapi.prune(obj, rt.schema, root=True)
-            errors = openapi.validate(_body_and_status(obj), rt.schema)
-            if errors:
-                raise InvalidError(f'{rt.kind}.{rt.group} "{name}" is invalid: '
-                                   + ", ".join(errors), details=errors)
-        else:
-            node = kind_node(rt.group, rt.version, rt.kind)
-            if node is not None:
-                unknown_fields(obj, node, remove=True)
-        defaults.apply_defaults(rt.group, obj, self._ips)
-        if rt.key == CRDS:
-            _check_crd(obj)
-
-    @staticmethod
-    def _check_metadata(rt: ResourceType, name: str, meta: Obj) -> None:
-        for key in ("labels", "annotations"):
-            values = meta.get(key) or {}
-            if not isinstance(values, dict):
-                raise InvalidError(f'{rt.kind} "{name}" is invalid: metadata.{key}: Invalid '
-                                   "value: must be a map of strings")
-            for k, v in values.items():
-                if not isinstance(v, str):
-                    raise InvalidError(f'{rt.kind} "{name}" is invalid: metadata.{key}.{k}: '
-                                       f"Invalid value: {v!r}: must be a string")
-                if key == "labels" and (len(v) > 63 or not _LABEL_VALUE.fullmatch(v)):
-                    raise InvalidError(
-                        f'{rt.kind} "{name}" is invalid: metadata.labels: Invalid value: '
-                        f'"{v}": a valid label must be an empty string or consist of '
-                        "alphanumeric characters, '-', '_' or '.', and must start and end "
-                        "with an alphanumeric character (at most 63 characters)")
-
     def _namespace_open(self, rt: ResourceType, namespace: str) -> None:
         if not rt.namespaced:
             return
@@ -449,14 +396,14 @@ class MemoryCluster:
             meta.pop(field, None)
         if rt.has_status and rt.key != NAMESPACES:
             obj.pop("status", None)
-        self._admit(rt, obj)
+        admit(rt, obj, self._ips)
         if (namespace, meta["name"]) in self.bucket(rt):
             raise AlreadyExistsError(f'{rt.qualified} "{meta["name"]}" already exists')
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = self.now()
         if has_generation(rt):
             meta["generation"] = 1
-        _initial_status(rt, obj)
+        initial_status(rt, obj)
         if managed:
             meta["managedFields"] = managed
         else:
@@ -532,7 +479,7 @@ class MemoryCluster:
             raise InvalidError(f'{rt.kind} "{meta.get("name")}" is invalid: '
                                "metadata.finalizers: Forbidden: no new finalizers can be added "
                                "if the object is being deleted")
-        self._admit(rt, incoming)
+        admit(rt, incoming, self._ips)
         if has_generation(rt) and _body(incoming) != _body(current):
             meta["generation"] = current["metadata"].get("generation", 1) + 1
         return incoming
@@ -756,53 +703,6 @@ class MemoryCluster:
                 self._journal.close()
 
 
-def has_generation(rt: ResourceType) -> bool:
-    """Whether objects of a type carry ``metadata.generation`` (kinds with a desired state:
-    workloads, custom resources ...; not ConfigMaps, Secrets, RBAC or Leases)."""
-    return rt.group not in _NO_GENERATION_GROUPS
-
-
 def _position(obj: Obj) -> tuple[str, str]:
     meta = obj["metadata"]
     return (str(meta.get("namespace", "")), str(meta["name"]))
-
-
-def _initial_status(rt: ResourceType, obj: Obj) -> None:
-    """Status the server itself reports right away: namespaces are Active, CRDs are
-    accepted and established."""
-    if rt.key == NAMESPACES:
-        obj["status"] = {"phase": "Active"}
-    elif rt.key == CRDS:
-        spec = obj.get("spec") or {}
-        storage = [v.get("name") for v in spec.get("versions") or [] if v.get("storage")]
-        obj["status"] = {"acceptedNames": spec.get("names") or {}, "storedVersions": storage,
-                         "conditions": [_crd_condition("NamesAccepted", "NoConflicts",
-                                                       "no conflicts found"),
-                                        _crd_condition("Established", "InitialNamesAccepted",
-                                                       "the initial names have been accepted")]}
-
-
-def _crd_condition(kind: str, reason: str, message: str) -> Obj:
-    return {"type": kind, "status": "True", "reason": reason, "message": message,
-            "lastTransitionTime": format_timestamp(datetime.now(UTC))}
-
-
-def _check_crd(crd: Obj) -> None:
-    spec = crd.get("spec") or {}
-    names = spec.get("names") or {}
-    name = crd["metadata"]["name"]
-    problems = []
-    if not spec.get("group"):
-        problems.append("spec.group: Required value")
-    if not names.get("plural") or not names.get("kind"):
-        problems.append("spec.names: Required value: plural and kind")
-    elif name != f"{names['plural']}.{spec.get('group', '')}":
-        problems.append(f'metadata.name: Invalid value: "{name}": must be spec.names.plural+"."'
-                        "+spec.group")
-    versions = spec.get("versions") or []
-    if sum(1 for v in versions if v.get("storage")) != 1:
-        problems.append("spec.versions: Invalid value: must have exactly one version marked "
-                        "as storage version")
-    if problems:
-        raise InvalidError(f'CustomResourceDefinition.apiextensions.k8s.io "{name}" is '
-                           "invalid: " + ", ".join(problems), details=problems)

@@ -1,0 +1,133 @@
+"""What the API server does to an object before storing it, besides storing it.
+
+Names and label values are checked, a custom resource is defaulted, pruned and validated
+against its CRD schema, a built-in kind loses the fields its type does not have, built-in
+defaults are filled in, a CRD manifest is checked, and the statuses the server reports at
+once (an Active namespace, an established CRD) are set. Also which kinds carry
+``metadata.generation``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from orkestra.cluster import defaults, openapi
+from orkestra.cluster.errors import InvalidError
+from orkestra.cluster.kubeschema import kind_node
+from orkestra.cluster.resources import ResourceType
+from orkestra.cluster.strict import unknown_fields
+from orkestra.units import format_timestamp
+
+Obj = dict[str, Any]
+NAMESPACES = ("", "namespaces")
+CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+_LABEL_NAMED = {"namespaces", "services"}
+_NO_GENERATION_GROUPS = {"", "rbac.authorization.k8s.io", "coordination.k8s.io",
+                         "events.k8s.io", "discovery.k8s.io"}
+
+
+def body_and_status(obj: Obj) -> Obj:
+    return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
+
+
+def admit(rt: ResourceType, obj: Obj, ips: Iterator[str]) -> None:
+    """The API server's own checks and defaults of an object about to be stored: name,
+    labels and annotations, the CRD schema (defaults, pruning, validation) or a built-in
+    kind's unknown fields, built-in defaults."""
+    meta = obj.setdefault("metadata", {})
+    name = meta.get("name", "")
+    pattern = _DNS_LABEL if rt.plural in _LABEL_NAMED else _DNS_SUBDOMAIN
+    limit = 63 if rt.plural in _LABEL_NAMED else 253
+    if not isinstance(name, str) or not name or len(name) > limit or \
+            not pattern.fullmatch(name):
+        raise InvalidError(f'{rt.kind} "{name}" is invalid: metadata.name: Invalid value: '
+                           f'"{name}": a lowercase RFC 1123 '
+                           f'{"label" if limit == 63 else "subdomain"} must consist of '
+                           "lower case alphanumeric characters, '-' or '.', and must "
+                           "start and end with an alphanumeric character")
+    _check_metadata(rt, name, meta)
+    if rt.schema is not None:
+        openapi.apply_defaults(obj, rt.schema)
+        openapi.prune(obj, rt.schema, root=True)
+        errors = openapi.validate(body_and_status(obj), rt.schema)
+        if errors:
+            raise InvalidError(f'{rt.kind}.{rt.group} "{name}" is invalid: '
+                               + ", ".join(errors), details=errors)
+    else:
+        node = kind_node(rt.group, rt.version, rt.kind)
+        if node is not None:
+            unknown_fields(obj, node, remove=True)
+    defaults.apply_defaults(rt.group, obj, ips)
+    if rt.key == CRDS:
+        _check_crd(obj)
+
+
+def _check_metadata(rt: ResourceType, name: str, meta: Obj) -> None:
+    for key in ("labels", "annotations"):
+        values = meta.get(key) or {}
+        if not isinstance(values, dict):
+            raise InvalidError(f'{rt.kind} "{name}" is invalid: metadata.{key}: Invalid '
+                               "value: must be a map of strings")
+        for k, v in values.items():
+            if not isinstance(v, str):
+                raise InvalidError(f'{rt.kind} "{name}" is invalid: metadata.{key}.{k}: '
+                                   f"Invalid value: {v!r}: must be a string")
+            if key == "labels" and (len(v) > 63 or not _LABEL_VALUE.fullmatch(v)):
+                raise InvalidError(
+                    f'{rt.kind} "{name}" is invalid: metadata.labels: Invalid value: '
+                    f'"{v}": a valid label must be an empty string or consist of '
+                    "alphanumeric characters, '-', '_' or '.', and must start and end "
+                    "with an alphanumeric character (at most 63 characters)")
+
+
+def has_generation(rt: ResourceType) -> bool:
+    """Whether objects of a type carry ``metadata.generation`` (kinds with a desired state:
+    workloads, custom resources ...; not ConfigMaps, Secrets, RBAC or Leases)."""
+    return rt.group not in _NO_GENERATION_GROUPS
+
+
+def initial_status(rt: ResourceType, obj: Obj) -> None:
+    """Status the server itself reports right away: namespaces are Active, CRDs are
+    accepted and established."""
+    if rt.key == NAMESPACES:
+        obj["status"] = {"phase": "Active"}
+    elif rt.key == CRDS:
+        spec = obj.get("spec") or {}
+        storage = [v.get("name") for v in spec.get("versions") or [] if v.get("storage")]
+        obj["status"] = {"acceptedNames": spec.get("names") or {}, "storedVersions": storage,
+                         "conditions": [_crd_condition("NamesAccepted", "NoConflicts",
+                                                       "no conflicts found"),
+                                        _crd_condition("Established", "InitialNamesAccepted",
+                                                       "the initial names have been accepted")]}
+
+
+def _crd_condition(kind: str, reason: str, message: str) -> Obj:
+    return {"type": kind, "status": "True", "reason": reason, "message": message,
+            "lastTransitionTime": format_timestamp(datetime.now(UTC))}
+
+
+def _check_crd(crd: Obj) -> None:
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    name = crd["metadata"]["name"]
+    problems = []
+    if not spec.get("group"):
+        problems.append("spec.group: Required value")
+    if not names.get("plural") or not names.get("kind"):
+        problems.append("spec.names: Required value: plural and kind")
+    elif name != f"{names['plural']}.{spec.get('group', '')}":
+        problems.append(f'metadata.name: Invalid value: "{name}": must be spec.names.plural+"."'
+                        "+spec.group")
+    versions = spec.get("versions") or []
+    if sum(1 for v in versions if v.get("storage")) != 1:
+        problems.append("spec.versions: Invalid value: must have exactly one version marked "
+                        "as storage version")
+    if problems:
+        raise InvalidError(f'CustomResourceDefinition.apiextensions.k8s.io "{name}" is '
+                           "invalid: " + ", ".join(problems), details=problems)
