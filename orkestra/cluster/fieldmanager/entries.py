@@ -1,0 +1,75 @@
+"""``managedFields`` entries: one per manager, operation, subresource (and API version).
+
+This module owns an entry's identity as the API server keys it (appliers' ignoring the API
+version), how conflict messages name its manager, and reading and writing the
+``managedFields`` list (malformed entries skipped; appliers first, then oldest first).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NamedTuple
+
+from orkestra.cluster.fieldmanager.trees import Tree
+
+Obj = dict[str, Any]
+APPLY, UPDATE = "Apply", "Update"
+
+
+class Entry(NamedTuple):
+    """One ``managedFields`` entry; ``fields`` is its FieldsV1 tree (shared, not copied)."""
+
+    manager: str
+    operation: str
+    api_version: str
+    subresource: str
+    time: str | None
+    fields: Tree
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """The API server's identity of an entry (appliers' ignores the API version)."""
+        version = "" if self.operation == APPLY else self.api_version
+        return (self.manager, self.operation, version, self.subresource)
+
+    def printed(self) -> str:
+        """The manager as conflict messages print it."""
+        text = json.dumps(self.manager)
+        if self.subresource:
+            text += f" with subresource {json.dumps(self.subresource)}"
+        if self.operation == UPDATE:
+            text += f" using {self.api_version}"
+        return text
+
+    def encode(self) -> Obj:
+        out: Obj = {"manager": self.manager, "operation": self.operation,
+                    "apiVersion": self.api_version}
+        if self.time is not None:
+            out["time"] = self.time
+        out["fieldsType"] = "FieldsV1"
+        out["fieldsV1"] = self.fields
+        if self.subresource:
+            out["subresource"] = self.subresource
+        return out
+
+
+def decode_entries(managed: Any) -> list[Entry]:
+    """The entries of a ``managedFields`` list; malformed entries are skipped."""
+    entries = []
+    for raw in managed if isinstance(managed, list) else ():
+        if not isinstance(raw, dict) or not isinstance(raw.get("fieldsV1"), dict):
+            continue
+        operation = raw.get("operation")
+        if operation not in (APPLY, UPDATE) or not isinstance(raw.get("manager"), str):
+            continue
+        entries.append(Entry(raw["manager"], operation, str(raw.get("apiVersion") or ""),
+                             str(raw.get("subresource") or ""), raw.get("time"),
+                             raw["fieldsV1"]))
+    return entries
+
+
+def encode_entries(entries: list[Entry]) -> list[Obj]:
+    """``managedFields`` in the API server's order: appliers first, then oldest first."""
+    ordered = sorted(entries, key=lambda e: (e.operation, e.time or "", e.manager,
+                                             e.api_version, e.subresource))
+    return [e.encode() for e in ordered]

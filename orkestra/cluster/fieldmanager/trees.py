@@ -1,0 +1,150 @@
+"""FieldsV1 trees: the field sets of ``managedFields`` and their set operations.
+
+This module owns the tree a FieldsV1 entry is (``f:name`` for a field, ``k:{...}`` for a
+list-map item, ``v:...`` for a set item, ``i:N`` for an index; a node ``{}`` or one with a
+``"."`` key is itself owned), the set operations on trees (subtract, union, intersect), their
+members as the API server prints field paths, and the API server's canonical element order.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+Tree = dict[str, Any]
+MEMBER = "."
+
+
+def is_owned(node: Tree) -> bool:
+    return not node or MEMBER in node
+
+
+def build(member: bool, children: Tree) -> Tree | None:
+    if not children:
+        return {} if member else None
+    return {MEMBER: {}, **children} if member else children
+
+
+def subtract(tree: Tree, other: Tree) -> Tree | None:
+    """``tree`` without the members of ``other`` (not recursive: a removed node's children
+    stay); None when nothing is left."""
+    member = is_owned(tree) and not is_owned(other)
+    children: Tree = {}
+    for key, child in tree.items():
+        if key == MEMBER:
+            continue
+        against = other.get(key)
+        if against is None:
+            children[key] = child
+        else:
+            rest = subtract(child, against)
+            if rest is not None:
+                children[key] = rest
+    return build(member, children)
+
+
+def union(tree: Tree, other: Tree) -> Tree:
+    """Every member of both trees (new keys sorted in the API server's order)."""
+    member = is_owned(tree) or is_owned(other)
+    children = {k: v for k, v in tree.items() if k != MEMBER}
+    added = False
+    for key, child in other.items():
+        if key == MEMBER:
+            continue
+        mine = children.get(key)
+        if mine is None:
+            children[key] = child
+            added = True
+        else:
+            children[key] = union(mine, child)
+    if added:
+        children = {k: children[k] for k in sorted(children, key=_element_order)}
+    result = build(member, children)
+    return result if result is not None else {}
+
+
+def intersect(tree: Tree, other: Tree) -> Tree | None:
+    """The members both trees have; None when there are none."""
+    member = is_owned(tree) and is_owned(other)
+    children: Tree = {}
+    for key, child in tree.items():
+        if key != MEMBER and key in other:
+            common = intersect(child, other[key])
+            if common is not None:
+                children[key] = common
+    return build(member, children)
+
+
+def paths(tree: Tree, prefix: str = "") -> list[str]:
+    """The members of a tree as the API server prints field paths (``.spec.replicas``,
+    ``.spec.containers[name="app"].image``), leaves of a node before its sub-trees."""
+    keys = sorted((k for k in tree if k != MEMBER), key=_element_order)
+    out = [prefix + show(k) for k in keys if is_owned(tree[k])]
+    for key in keys:
+        if any(k != MEMBER for k in tree[key]):
+            out.extend(paths({k: v for k, v in tree[key].items() if k != MEMBER},
+                             prefix + show(key)))
+    return out
+
+
+def show(element: str) -> str:
+    kind, text = element[:2], element[2:]
+    if kind == "f:":
+        return "." + text
+    if kind == "k:":
+        fields = json.loads(text)
+        return "[" + ",".join(f"{k}={_go_value(fields[k])}" for k in sorted(fields)) + "]"
+    if kind == "v:":
+        return f"[={_go_value(json.loads(text))}]"
+    return f"[{text}]"
+
+
+def _go_value(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "null" if value is None else json.dumps(value, separators=(",", ":"))
+
+
+_RANK = {"f": 1, "k": 2, "v": 3, "i": 4}
+
+
+@functools.lru_cache(maxsize=8192)  # the same few hundred elements come back on every write
+def _element_order(element: str) -> tuple[Any, ...]:
+    kind = _RANK.get(element[:1], 5)
+    if kind == 1:
+        return (1, element[2:])
+    if kind in (2, 3):
+        value = json.loads(element[2:])
+        if kind == 2 and isinstance(value, dict):
+            return (2, tuple((k, _value_order(value[k])) for k in sorted(value)))
+        return (kind, _value_order(value))
+    if kind == 4 and element[2:].isdigit():
+        return (4, int(element[2:]))
+    return (kind, element)
+
+
+def _value_order(value: Any) -> tuple[Any, ...]:
+    if isinstance(value, bool):
+        return (2, value)
+    if isinstance(value, int | float):
+        return (0, value)
+    if isinstance(value, str):
+        return (1, value)
+    if isinstance(value, list):
+        return (3, tuple(_value_order(v) for v in value))
+    if isinstance(value, dict):
+        return (4, tuple((k, _value_order(value[k])) for k in sorted(value)))
+    return (5,)
+
+
+def canonical(tree: Tree) -> Tree:
+    if not tree:  # a leaf: most of a tree
+        return {}
+    keys = sorted((k for k in tree if k != MEMBER), key=_element_order)
+    out: Tree = {MEMBER: {}} if MEMBER in tree else {}
+    for key in keys:
+        out[key] = canonical(tree[key])
+    return out
