@@ -29,6 +29,7 @@ from orkestra.cluster import MemoryCluster, WatchEvent
 from orkestra.cluster.errors import ApiError
 from orkestra.cluster.kubelet import WORKLOAD_RESOURCES, settled_status
 from orkestra.errors import OrkError
+from orkestra.loops import new_event_loop
 
 Obj = dict[str, Any]
 HISTORY_WINDOW = 50_000
@@ -88,17 +89,6 @@ class Kubelet:
 
     def _nodes(self) -> int:
         return len(self.cluster.list("v1", "Node", None, record=False)) or 1
-
-
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop's event loop where it is installed: its transports and TLS cost the server
-    measurably less CPU per request than asyncio's own (about 8% of the whole server in the
-    operator benchmark); asyncio's loop otherwise."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
 
 
 def free_port(host: str = "127.0.0.1") -> int:

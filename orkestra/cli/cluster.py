@@ -44,14 +44,13 @@ def command() -> None:
 def up(port: int, data: Path | None, kubeconfig: Path | None, insecure_http: bool) -> int:
     """Start the embedded API server and serve until interrupted."""
     from orkestra.apiserver import EmbeddedServer
-    from orkestra.apiserver.server import new_event_loop
+    from orkestra.loops import run
 
     home = data.expanduser() if data is not None else DEFAULT_HOME.expanduser()
     server = EmbeddedServer(port=port, tls=not insecure_http, auth=not insecure_http,
                             data_dir=data.expanduser() if data is not None else None,
                             kubeconfig=(kubeconfig or home / "kubeconfig").expanduser())
-    with asyncio.Runner(loop_factory=new_event_loop) as runner:
-        return runner.run(_serve(server, data))
+    return run(_serve(server, data))
 
 
 async def _serve(server: EmbeddedServer, data: Path | None) -> int:
