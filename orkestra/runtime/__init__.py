@@ -20,41 +20,56 @@ until a reconcile writes nothing. ``tests/runtime/test_differential.py`` checks 
 pack example and official pattern ends with the children and status simulate predicts.
 
 **Threading model: asyncio for I/O that waits, threads for reconciles.** One event loop
-runs the informers (list and watch), leader election, event posting and the HTTP endpoints.
-Each CRD has ``workers`` threads that take keys from its queue and run the synchronous
-engine; their reads come from the caches and their writes go straight to the API server
-over a keep-alive ``http.client`` connection per thread. Measured against the embedded
-server in another process (2 cores, TLS, two workers doing a GET and a PUT per round):
+(uvloop's where installed: see :func:`~orkestra.runtime.operator.new_event_loop`) runs the
+informers (list and watch), leader election, event posting and the HTTP endpoints. Each
+CRD has ``workers`` threads that take keys from its queue and run the synchronous engine;
+their reads come from the caches and their writes go straight to the API server over a
+keep-alive connection per thread. Measured against the embedded server in another process
+(2 cores, TLS, two workers doing a GET and a PUT per round, when the workers used
+``http.client``):
 
 =====================================================  ==============================
 design                                                  client CPU per GET+PUT round
 =====================================================  ==============================
-worker threads, ``http.client`` (chosen)                0.25 ms
+worker threads, a synchronous client (chosen)           0.25 ms
 worker threads handing each call to the loop (aiohttp)  0.42 ms (two thread hops a call)
 every call on the loop (aiohttp; needs an async engine) 0.31 ms
 =====================================================  ==============================
 
 The engine is synchronous, so the all-async design would mean rewriting it; the async
 adapter costs 70% more CPU a call than the sync client for nothing. The GIL is not the
-limit: a reconcile is ~0.2 ms of engine time and waits on the network the rest of the time.
+limit: a reconcile is ~0.25 ms of engine time and waits on the network the rest of the
+time. Watches stay on the loop. Reading them on threads of their own with blocking
+sockets instead (cheaper per event in isolation, ~55 µs against ~110 µs with aiohttp)
+did not lower the process's CPU at 10,000 CRs (the workers paid for the extra GIL
+hand-offs), nor did a hand-written asyncio protocol in place of aiohttp's response reader,
+nor pausing the stream a few milliseconds to read events in batches; uvloop did (the loop
+thread ~15% cheaper).
 
 **Transport.** lightkube supplies the configuration (kubeconfig, in-cluster account, CA,
 client certificates); its httpx client does not carry the calls: a GET of a small object
 costs 0.35 ms of client CPU with httpx (0.38 ms through lightkube's ``Client`` and its
-models) against 0.12 ms with ``http.client``; for 1,000 CRs of 02-katalog-api reconciled
-in-process that was 4.4 s of CPU and 5.1 s to all Ready with httpx, 1.8 s and 2.2 s with
-``http.client`` for the workers and aiohttp for watches. Bodies are plain dicts (msgspec
-decodes 3x faster than ``json``), never model objects.
+models) against 0.12 ms with ``http.client``. The workers now use
+:mod:`~orkestra.runtime.transport`, a small HTTP/1.1 client, because ``http.client``'s
+response parsing (through the ``email`` package) was itself the largest client-side cost
+of a call: 146 µs against 52 µs of CPU per GET of a 1.9 KB object. Watches and the loop's
+other calls (lists, leases, events) use aiohttp. Bodies are plain dicts (msgspec decodes
+3x faster than ``json``), never model objects.
 
 **Caches.** One informer per resource type (the CRDs' kinds and every child kind the
 katalogs declare, cluster-wide, or one namespace with ``--namespace``) fills a store keyed
 by (namespace, name) that keeps resourceVersion order: an older version never replaces a
 newer one, a deletion by the runtime leaves a tombstone, and a relist deletes only what is
-older than the list. Writes go through to the store with the server's answer, so a
-reconcile sees its own writes and a stale cache never creates twice (AlreadyExists and 409
-refresh the object and retry the key). Stored objects are shared, never copied (the engine
-does not mutate what it reads: a test holds it to that), ``managedFields`` are dropped, and
-the ``orkestra-owner`` label is indexed, so the engine's child lists are lookups.
+older than the list. Writes go through to the store with the server's answer, so a reconcile
+sees its own writes and a stale cache never creates twice (AlreadyExists and 409 refresh the
+object and retry the key). Stores keep each object as its JSON bytes (without
+``managedFields``) and a small record (version, index values): ~5 KiB per CR of
+02-katalog-api, its three objects included, in place of ~13 KiB of decoded dicts. A
+reconcile decodes what it reads, each stored version once (``CachedCluster`` keeps them for
+the reconcile), so no two reconciles share an object and nobody can change what another
+reads. Most watch events are the echoes of the runtime's own writes, already in the store by
+write-through: the informer reads their name and version without decoding the rest and drops
+them. The ``orkestra-owner`` label is indexed, so the engine's child lists are lookups.
 
 **Queue.** client-go semantics (dedup, a key in processing never goes to a second worker,
 re-adds remembered), per-key exponential backoff with jitter (5 ms doubling to 5 min, or
@@ -67,25 +82,30 @@ released on shutdown; expiry is judged by how long the record has not changed on
 clock. Followers keep their caches warm with paused queues and take over on release or
 expiry.
 
-**Throughput and memory** (02-katalog-api, N CRs created first on the embedded server running
-as ``ork cluster up`` in its own process; clock from the operator's spawn until a watch has
-seen every CR ready; peak RSS of the operator; a Kopf 1.45 operator creating the same
-Deployment and Service and reporting readiness from a Deployment field handler, on a fresh
-server of the same build; 2 cores shared by server, operator and watcher):
+**Throughput and memory** (``benchmarks/operators.py``: 02-katalog-api, N CRs created first
+on the embedded server running as ``ork cluster up`` in its own process; clock from the
+operator's spawn until a watch has seen every CR ready; CPU and peak RSS of the operator; a
+Kopf 1.45 operator creating the same Deployment and Service, on a fresh server of the same
+build; 2 cores shared by server, operator and watcher; 1,000: six runs each, 10,000: three):
 
-======  =========================================  =========================================
-CRs     ork run                                    Kopf
-======  =========================================  =========================================
-1,000   3.7-3.9 s to all Ready, 2.3-2.6 s CPU,     11.1-12.8 s, 8.1-10.3 s CPU, 136-172 MB
-        69 MB
-10,000  47 s, 23 s CPU, 215 MB                     143 s, 90 s CPU, 300 MB
-======  =========================================  =========================================
+======  ==========================================  =========================================
+CRs     ork run                                     Kopf
+======  ==========================================  =========================================
+1,000   2.2-2.4 s to all Ready (419-453/s),         4.2-4.4 s (225-237/s), 4.2-4.4 ms/CR,
+        1.4-1.6 ms CPU per CR, 62 MiB               144-146 MiB
+10,000  21.1-23.2 s (431-474/s), 1.2-1.3 ms/CR,     37.0-38.8 s (258-270/s), 3.7-3.9 ms/CR,
+        113-114 MiB                                 205-209 MiB
+======  ==========================================  =========================================
 
-That is 3.0-3.4x Kopf's throughput at 0.4-0.7x its memory. The runtime is not the limit:
-the server spends 3.4-3.6 s (1,000) and 36 s (10,000) of CPU on these runs, about the whole
-wall time (4 writes and 5 watch events per CR), while the runtime's workers wait on it;
-more workers do not help. Per CR the runtime does the minimum a declarative reconcile can:
-two creates and two status writes, 2.2 reconciles (the extra ones read only the caches).
+The same server and machine with the runtime before these measures (``http.client``,
+decoded caches, asyncio's loop): 1,000 in 3.2 s at 2.4-2.5 ms/CR and 71 MiB; 10,000 in
+30.5 s at 2.2 ms/CR and 220 MiB. Of the 1.2 ms/CR at 10,000, about half is the engine
+(two reconciles of ~0.25-0.4 ms: one creates the children and writes status, one writes
+Ready when the Deployment is ready); at 1,000 the start-up (imports, mostly aiohttp and
+lightkube: ~0.4 s of CPU) adds 0.4 ms/CR. Per CR the runtime does the minimum a
+declarative reconcile can: two creates and two status writes; the server answers them and
+sends five watch events (four of them echoes), and at ~2 ms of server CPU per CR it is the
+server, sharing the two cores, that bounds the throughput.
 """
 
 from orkestra.runtime.operator import Operator, Options, run

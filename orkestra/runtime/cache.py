@@ -13,6 +13,15 @@ vanished drops it, and both raise :class:`Retry`, as does a server that is unava
 controller then reconciles the key again. Other API errors (Invalid, Forbidden ...) reach
 the engine as they would in simulate. One instance per worker thread: it counts the writes
 of the reconcile in progress.
+
+Stores keep objects encoded (see :mod:`~orkestra.runtime.store`), so reads decode. The
+engine reads the same objects several times a reconcile (02-katalog-api: the CR once, its
+children in two child lists, two finds and the prune lists, nine decodes of three objects),
+so each stored version is decoded once per reconcile and handed out again while the store
+holds the same bytes (:meth:`CachedCluster.begin` starts a reconcile afresh). The engine
+never mutates what it reads (a test holds it to that), so sharing within one reconcile is
+safe; no object is shared between reconciles or with the store. Child lists by the owner
+label, the engine's usual list, are the index lookup and nothing more.
 """
 
 from __future__ import annotations
@@ -31,10 +40,11 @@ from orkestra.cluster.selectors import Matcher, field_matcher, label_matcher
 from orkestra.engine.build.base import OWNER_NAME_LABEL
 from orkestra.runtime.informer import Informers, slim
 from orkestra.runtime.kube import KubeClient, Resource, UnavailableError
-from orkestra.runtime.store import Store
+from orkestra.runtime.store import Store, decode_object
 
 Obj = dict[str, Any]
 T = TypeVar("T")
+DECODED_LIMIT = 256  # objects a reconcile keeps decoded (a full scan decodes the rest anew)
 
 
 class Retry(Exception):  # noqa: N818 - an outcome, not an error
@@ -64,15 +74,17 @@ def _field_matcher(selector: str | None) -> Matcher:
     return field_matcher(selector)
 
 
-def _owner_value(selector: str | dict[str, Any] | None) -> str | None:
-    """The value of an ``orkestra-owner=VALUE`` term of a selector string."""
-    if not isinstance(selector, str):
-        return None
-    for term in selector.split(","):
+@functools.lru_cache(maxsize=4096)
+def _owner_term(selector: str) -> tuple[str | None, bool]:
+    """The value of the ``orkestra-owner=VALUE`` term of a selector string (None: there is
+    none), and whether that term is the whole selector (then the index lookup is the
+    answer, with nothing left to match)."""
+    terms = selector.split(",")
+    for term in terms:
         key, sep, value = term.partition("=")
         if sep and key.strip() == OWNER_NAME_LABEL and not key.endswith("!"):
-            return value.lstrip("=").strip()
-    return None
+            return value.lstrip("=").strip(), len(terms) == 1
+    return None, False
 
 
 class CachedCluster:
@@ -82,6 +94,12 @@ class CachedCluster:
         self.client = client
         self.informers = informers
         self.writes: list[Write] = []
+        self._decoded: dict[int, tuple[bytes, Obj]] = {}
+
+    def begin(self) -> None:
+        """A reconcile starts: forget the last one's writes and decoded objects."""
+        self.writes.clear()
+        self._decoded.clear()
 
     # -- reads ------------------------------------------------------------------------
     def find(self, api_version: str, kind: str, name: str, namespace: str | None = None
@@ -89,7 +107,8 @@ class CachedCluster:
         cached = self.informers.synced_store(api_version, kind)
         if cached is not None:
             res, store = cached
-            return store.get((res.namespace_of(namespace), name))
+            data = store.get_raw((res.namespace_of(namespace), name))
+            return None if data is None else self._object(data)
         res = self._resource(api_version, kind)
         try:
             return slim(self._live(lambda: self.client.get(res, name, namespace)))
@@ -109,8 +128,13 @@ class CachedCluster:
                 slim(item)
         else:
             res, store = cached
-            owner = _owner_value(label_selector)
-            items = store.items() if owner is None else store.by_index(OWNER_NAME_LABEL, owner)
+            owner, whole = _owner_term(label_selector) if isinstance(label_selector, str) \
+                else (None, False)
+            raws = store.items_raw() if owner is None \
+                else store.by_index_raw(OWNER_NAME_LABEL, owner)
+            items = [self._object(d) for d in raws]
+            if whole and field_selector is None and (namespace is None or not res.namespaced):
+                return items  # the engine's child lists: the index lookup is the answer
         labels = _label_matcher(label_selector) if isinstance(label_selector, str) \
             else label_matcher(label_selector)
         fields = _field_matcher(field_selector)
@@ -118,6 +142,17 @@ class CachedCluster:
                 if (namespace is None or not res.namespaced
                     or o["metadata"].get("namespace") == namespace)
                 and labels(o["metadata"].get("labels") or {}) and fields(o)]
+
+    def _object(self, data: bytes) -> Obj:
+        """The stored object ``data``, decoded once per reconcile (while it stays the
+        same bytes: a write or an event replaces them)."""
+        held = self._decoded.get(id(data))
+        if held is not None and held[0] is data:
+            return held[1]
+        obj = decode_object(data)
+        if len(self._decoded) < DECODED_LIMIT:
+            self._decoded[id(data)] = (data, obj)
+        return obj
 
     # -- writes -----------------------------------------------------------------------
     def create(self, obj: Obj, *, record: bool = True) -> Obj:

@@ -123,6 +123,7 @@ class Controller:
         self._stats: dict[str, Any] = {"reconciles": 0, "errors": 0,
                                        "consecutiveFailures": 0, "lastError": None,
                                        "lastReconcile": None}
+        self._last_reconcile: float | None = None
         self._bind_metrics(metrics)
 
     def _bind_metrics(self, metrics: RuntimeMetrics) -> None:
@@ -239,6 +240,7 @@ class Controller:
         while True:
             key = self.queue.get()
             if key is None:
+                self.client.close()  # this thread's connection
                 return
             assert isinstance(key, tuple)
             try:
@@ -248,7 +250,7 @@ class Controller:
 
     def process(self, worker: _Worker, key: Key) -> None:
         namespace, name = key
-        worker.cluster.writes.clear()
+        worker.cluster.begin()
         started = time.perf_counter()
         try:
             result = worker.reconciler.reconcile(name, namespace or None)
@@ -277,7 +279,7 @@ class Controller:
         with self._lock:
             self._stats["reconciles"] += 1
             self._stats["consecutiveFailures"] = 0
-            self._stats["lastReconcile"] = _now()
+            self._last_reconcile = time.time()  # formatted when health() is read
         if wrote:
             streak = self._streaks.get(key, 0) + 1
             self._streaks[key] = streak
@@ -355,6 +357,9 @@ class Controller:
     def health(self) -> dict[str, Any]:
         with self._lock:
             stats = dict(self._stats)
+            if self._last_reconcile is not None:
+                stats["lastReconcile"] = format_timestamp(
+                    datetime.fromtimestamp(self._last_reconcile, UTC))
         threshold = self.settings.failure_threshold
         return {"crd": self.crd, "kind": self.kind, "apiVersion": self.api_version,
                 "started": self.started.is_set(), "workers": self.settings.workers,

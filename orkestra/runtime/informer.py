@@ -9,6 +9,15 @@ nothing) is handed to the registered handlers, which enqueue reconciles. ``manag
 are dropped on the way in: nothing reads them and they are often half an object's size.
 :class:`Informers` shares one informer per resource type between controllers; every store
 indexes the ``orkestra-owner`` label the engine lists children by.
+
+Two things keep it cheap per CR. The watch hands over each event as the line the server
+sent, and the informer first reads only its type and its object's name, namespace and
+resourceVersion (a typed msgspec decoder that skips the rest: 2 µs for a 2.5 KB event
+against 8 µs to decode it): an ADDED or MODIFIED event of a version the store already holds
+is counted and dropped there. Those are most events: 02-katalog-api's runtime gets five
+per CR, four of them the echoes of its own writes, which write-through stored already. And
+a relist puts each page into the store as it arrives, then deletes what the list lacked, so
+a list of 10,000 objects is never held decoded all at once.
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from orkestra.cluster.errors import ApiError, GoneError
 from orkestra.engine.build.base import OWNER_NAME_LABEL
 from orkestra.runtime.kube import (
@@ -27,22 +38,53 @@ from orkestra.runtime.kube import (
     Resource,
     UnavailableError,
     api_error,
+    decode,
     encode,
 )
 from orkestra.runtime.logs import fields
 from orkestra.runtime.metrics import RuntimeMetrics
 from orkestra.runtime.queue import backoff_delay
-from orkestra.runtime.store import Change, Store, label_indexer
+from orkestra.runtime.store import (
+    Change,
+    Key,
+    Store,
+    label_indexer,
+    object_key,
+    version_number,
+)
 
 Obj = dict[str, Any]
 Handler = Callable[[Change], None]
 log = logging.getLogger("orkestra.runtime.informer")
 
 
+EVENT_TYPES = ("ADDED", "MODIFIED", "DELETED", "BOOKMARK")
+
+
 def slim(obj: Obj) -> Obj:
     """The object as the cache keeps it (without ``managedFields``)."""
     obj.get("metadata", {}).pop("managedFields", None)
     return obj
+
+
+class _PeekMeta(msgspec.Struct):
+    name: str = ""
+    namespace: str = ""
+    resourceVersion: str = ""  # noqa: N815 - the API's name
+
+
+class _PeekObject(msgspec.Struct):
+    metadata: _PeekMeta | None = None
+
+
+class _PeekEvent(msgspec.Struct):
+    type: str = ""
+    object: _PeekObject | None = None
+
+
+# Reads an event's type and its object's name, namespace and version, skipping the rest
+# of the line without building it (2 µs for a 2.5 KB event against 8 µs to decode it).
+_PEEK = msgspec.json.Decoder(_PeekEvent)
 
 
 @dataclass
@@ -66,6 +108,8 @@ class Informer:
         if not self.resource.namespaced:
             self.namespace = None
         self.name = self.resource.path(self.namespace).lstrip("/")
+        self._counters = {kind: self.metrics.watch_events.labels(self.name, kind)
+                          for kind in EVENT_TYPES}
 
     async def run(self) -> None:
         """List and watch until cancelled."""
@@ -90,23 +134,31 @@ class Informer:
                                                   0.2))
 
     async def relist(self) -> None:
-        """List every object (in pages) and make the store match."""
+        """List every object (in pages) and make the store match. Each page goes into the
+        store as it arrives (a list of 10,000 objects is never held decoded all at once);
+        what the list lacks is deleted at the end."""
         self.metrics.relists.labels(self.name).inc()
-        items: list[Obj] = []
+        kind, api_version = self.resource.kind, self.resource.api_version
+        self.store.forget_tombstones()  # the list is the truth from here on
+        listed: set[Key] = set()
         token = ""
         while True:
             page, version, token = await self.client.list_page(
                 self.resource, self.namespace, limit=self.page_size, token=token)
-            items.extend(slim(o) for o in page)
+            changes = []
+            for obj in page:
+                slim(obj)
+                obj.setdefault("kind", kind)  # list items carry neither (the list does)
+                obj.setdefault("apiVersion", api_version)
+                listed.add(object_key(obj))
+                change = self.store.upsert(obj)
+                if change is not None:
+                    changes.append(change)
+            self._dispatch(changes)
             if not token:
                 break
-        kind, api_version = self.resource.kind, self.resource.api_version
-        for obj in items:  # list items carry neither (the list does)
-            obj.setdefault("kind", kind)
-            obj.setdefault("apiVersion", api_version)
-        changes = self.store.replace(items, int(version) if version.isdigit() else -1)
+        self._dispatch(self.store.prune(listed, version_number(version)))
         self.resource_version = version
-        self._dispatch(changes)
         self.synced.set()
 
     async def watch(self) -> int:
@@ -118,15 +170,21 @@ class Informer:
             self.apply(event)
         return count
 
-    def apply(self, event: Obj) -> None:
-        """Apply one watch event to the store."""
+    def apply(self, event: Obj | bytes) -> None:
+        """Apply one watch event (decoded, or the line the server sent) to the store."""
+        if isinstance(event, bytes):
+            if self._unchanged(event):
+                return
+            event = decode(event)
+            if not isinstance(event, dict):
+                raise UnavailableError(f"unexpected watch event {str(event)[:80]!r}")
         kind = event.get("type")
         obj = event.get("object") or {}
         if kind == "ERROR":
             raise api_error(int(obj.get("code") or 500), encode(obj))
-        if kind not in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK"):
+        if kind not in EVENT_TYPES:
             raise UnavailableError(f"unexpected watch event {kind!r}")
-        self.metrics.watch_events.labels(self.name, kind).inc()
+        self._counters[kind].inc()
         version = (obj.get("metadata") or {}).get("resourceVersion")
         if kind != "BOOKMARK":
             slim(obj)
@@ -135,6 +193,27 @@ class Informer:
                 self._dispatch([change])
         if version:
             self.resource_version = str(version)
+
+    def _unchanged(self, line: bytes) -> bool:
+        """Whether ``line`` is an ADDED or MODIFIED event of an object the store already
+        holds at that version (or deleted later): the echo of the runtime's own write, which
+        comes back on the watch after the write-through put it in the store. Most events
+        are such echoes (four of the five per CR of 02-katalog-api); this tells them from
+        the others without decoding the object, and such an event is only counted."""
+        try:
+            peek = _PEEK.decode(line)
+        except msgspec.DecodeError:
+            return False  # not an event of the usual shape: decode it and see
+        target = peek.object
+        meta = target.metadata if target is not None else None
+        if peek.type not in ("ADDED", "MODIFIED") or meta is None or not meta.name:
+            return False
+        if not self.store.holds((meta.namespace, meta.name),
+                                version_number(meta.resourceVersion)):
+            return False
+        self._counters[peek.type].inc()
+        self.resource_version = meta.resourceVersion
+        return True
 
     def _dispatch(self, changes: list[Change]) -> None:
         for change in changes:
@@ -154,6 +233,7 @@ class Informers:
         self.options = options
         self.by_kind: dict[tuple[str, str], Informer] = {}
         self.tasks: list[asyncio.Task[None]] = []
+        self._synced: dict[tuple[str, str], tuple[Resource, Store]] = {}
 
     def informer(self, resource: Resource) -> Informer:
         """The informer of ``resource``, started on first request."""
@@ -171,10 +251,14 @@ class Informers:
     def synced_store(self, api_version: str, kind: str) -> tuple[Resource, Store] | None:
         """The store of a kind once its informer has listed it (None otherwise: the caller
         reads the API instead)."""
+        ready = self._synced.get((api_version, kind))
+        if ready is not None:
+            return ready
         found = self.by_kind.get((api_version, kind))
         if found is None or not found.synced.is_set():
             return None
-        return found.resource, found.store
+        ready = self._synced[(api_version, kind)] = (found.resource, found.store)
+        return ready
 
     @property
     def synced(self) -> bool:

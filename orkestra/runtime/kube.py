@@ -2,12 +2,15 @@
 
 Configuration is lightkube's: kubeconfig files and contexts, the in-cluster service account,
 CA data and client certificates (its TLS context). The transport is not its httpx client but
-the standard library's ``http.client`` for worker threads (one keep-alive connection per
-thread) and aiohttp for the event loop (informers, leader election, events): the runtime
-spends most of its time in HTTP calls, and the httpx client costs three times the CPU per
-call (see the package docstring for the measurements). :class:`Credentials` therefore does
-what lightkube's httpx auth classes would: token, token file, basic auth, exec plugins.
-Bodies are plain dicts encoded and decoded with msgspec, since the engine works on dicts.
+:mod:`orkestra.runtime.transport` for worker threads (one keep-alive connection per thread;
+it replaced ``http.client``, whose response parsing cost three times as much CPU) and
+aiohttp for the event loop (informers, leader election, events): the runtime spends much of
+its time in HTTP calls, and the httpx client costs three times the CPU per call of
+``http.client`` (see the package docstring for the measurements). :class:`Credentials`
+therefore does what lightkube's httpx auth classes would: token, token file, basic auth,
+exec plugins. Bodies are plain dicts encoded and decoded with msgspec, since the engine
+works on dicts; watch events are handed over as the lines the server sent, so that the
+informer decodes only those it needs.
 Error statuses become :mod:`orkestra.cluster.errors` classes (NotFound, AlreadyExists,
 Conflict, Invalid, Gone for an expired watch version ...), and 5xx, 429 or a network failure
 :class:`UnavailableError` (worth retrying). Discovery maps
@@ -19,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import http.client
 import os
 import ssl
 import threading
@@ -52,6 +54,7 @@ from orkestra.cluster.errors import (
     UnsupportedMediaTypeError,
 )
 from orkestra.errors import OrkError
+from orkestra.runtime.transport import Connection, TransportError
 
 Obj = dict[str, Any]
 JSON = "application/json"
@@ -60,6 +63,8 @@ USER_AGENT = f"orkestra/{__version__}"
 # Writes name their field manager, and skip the unknown-field report nobody would read (the
 # server drops unknown fields either way; only Strict would refuse them).
 WRITE_PARAMS = {"fieldManager": "orkestra", "fieldValidation": "Ignore"}
+_WRITE_QUERY = urlencode(WRITE_PARAMS)
+WATCH_GRACE = 30.0  # seconds a watch may outlast its timeoutSeconds before we end it
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder()
 _BY_REASON: dict[str, type[ApiError]] = {
@@ -232,7 +237,7 @@ class Credentials:
 
 
 class _Local(threading.local):
-    connection: http.client.HTTPConnection | None = None
+    connection: Connection | None = None
 
 
 class KubeClient:
@@ -281,7 +286,10 @@ class KubeClient:
         return headers
 
     def _url(self, path: str, params: dict[str, str] | None) -> str:
-        return self._prefix + path + (f"?{urlencode(params)}" if params else "")
+        if not params:
+            return self._prefix + path
+        query = _WRITE_QUERY if params is WRITE_PARAMS else urlencode(params)
+        return f"{self._prefix}{path}?{query}"
 
     # -- synchronous transport --------------------------------------------------------
     def request(self, method: str, path: str, *, params: dict[str, str] | None = None,
@@ -289,37 +297,28 @@ class KubeClient:
         """One call on this thread's keep-alive connection. A connection the server closed
         while idle is reopened and the call sent again; a 401 with a renewable credential
         is retried once with a fresh one."""
-        url = self._url(path, params)
+        target = self._url(path, params)
         data = None if body is None else encode(body)
         for attempt in (1, 2):
             connection = self._connection()
-            reused = connection.sock is not None
+            reused = connection.requests > 0
             try:
-                connection.request(method, url, body=data,
-                                   headers=self._headers(data, content_type))
-                response = connection.getresponse()
-                content = response.read()
-            except (OSError, http.client.HTTPException) as exc:
-                self._local.connection = None
-                connection.close()
-                if reused and attempt == 1:
-                    continue
+                response = connection.request(method, target,
+                                              self._headers(data, content_type), data)
+            except TransportError as exc:
+                if reused and exc.before_response and attempt == 1:
+                    continue  # closed while idle: nothing of it reached the server's answer
                 raise UnavailableError(f"{method} {path}: {exc}") from None
-            if response.will_close:
-                self._local.connection = None
-                connection.close()
             if response.status == 401 and attempt == 1 and self.credentials.refresh():
                 continue
-            return _result(response.status, content)
+            return _result(response.status, response.body)
         raise UnavailableError(f"{method} {path}: no answer")
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self) -> Connection:
         connection = self._local.connection
         if connection is None:
-            connection = http.client.HTTPSConnection(
-                self._host, self._port, timeout=self.timeout, context=self._ssl) \
-                if self._secure else \
-                http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
+            connection = Connection(self._host, self._port, context=self._ssl,
+                                    timeout=self.timeout)
             self._local.connection = connection
         return connection
 
@@ -339,12 +338,16 @@ class KubeClient:
         host = f"[{self._host}]" if ":" in self._host else self._host
         return f"{scheme}://{host}:{self._port}{self._prefix}{path}"
 
+    async def _aheaders(self, body: bytes | None, content_type: str) -> dict[str, str]:
+        """The request headers, from the event loop (an exec plugin runs on a thread)."""
+        if self.credentials.user is not None and self.credentials.user.exec:
+            return await asyncio.to_thread(self._headers, body, content_type)
+        return self._headers(body, content_type)
+
     async def arequest(self, method: str, path: str, *, params: dict[str, str] | None = None,
                        body: Any = None, content_type: str = JSON) -> Any:
         data = None if body is None else encode(body)
-        headers = await asyncio.to_thread(self._headers, data, content_type) \
-            if self.credentials.user is not None and self.credentials.user.exec \
-            else self._headers(data, content_type)
+        headers = await self._aheaders(data, content_type)
         try:
             async with self.session.request(method, self._absolute(path), params=params,
                                             data=data, headers=headers) as response:
@@ -432,26 +435,36 @@ class KubeClient:
                 str(meta.get("continue") or ""))
 
     async def watch(self, res: Resource, namespace: str | None, resource_version: str,
-                    timeout_seconds: int) -> AsyncIterator[Obj]:
+                    timeout_seconds: int) -> AsyncIterator[bytes]:
         """The events of a watch (all namespaces when ``namespace`` is None) from
-        ``resource_version``, bookmarks on, until the server ends it."""
+        ``resource_version``, bookmarks on, until the server ends it (or, should it not,
+        until ``timeout_seconds`` and :data:`WATCH_GRACE` more have passed): each one the
+        line the server sent (JSON), left to the caller to decode, or not."""
         params = {"watch": "true", "allowWatchBookmarks": "true",
                   "resourceVersion": resource_version, "timeoutSeconds": str(timeout_seconds)}
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.timeout,
-                                        sock_read=timeout_seconds + 30.0)
+        # One deadline for the whole stream, not a read timeout: aiohttp re-arms that with
+        # a new timer on every read, which showed in the profile (~3% of the runtime's
+        # GIL time with its call_at and heap pushes).
+        timeout = aiohttp.ClientTimeout(total=timeout_seconds + WATCH_GRACE,
+                                        sock_connect=self.timeout)
         try:
             async with self.session.get(self._absolute(res.path(namespace)), params=params,
-                                        headers=self._headers(None, JSON),
+                                        headers=await self._aheaders(None, JSON),
                                         timeout=timeout) as response:
                 if response.status >= 400:
+                    if response.status == 401:
+                        self.credentials.refresh()
                     raise api_error(response.status, await response.read())
                 pending = b""
-                async for chunk in response.content.iter_any():
-                    lines = (pending + chunk).split(b"\n")
-                    pending = lines.pop()
-                    for line in lines:
-                        if line.strip():
-                            yield decode(line)
+                try:
+                    async for chunk in response.content.iter_any():
+                        lines = (pending + chunk).split(b"\n")
+                        pending = lines.pop()
+                        for line in lines:
+                            if line.strip():
+                                yield line
+                except TimeoutError:
+                    return  # the deadline: the stream ends as the server would have ended it
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise UnavailableError(f"watch {res.path(namespace)}: {exc}") from None
 
@@ -472,3 +485,4 @@ def _result(status: int, content: bytes) -> Any:
     if status >= 400:
         raise api_error(status, content)
     return decode(content) if content else {}
+

@@ -15,6 +15,7 @@ import yaml
 from orkestra.apiserver import EmbeddedServer
 from orkestra.runtime import Operator, Options, Unit
 from orkestra.runtime.kube import KubeClient, load_config
+from orkestra.runtime.operator import new_event_loop
 from tests.apiserver.conftest import wait_until
 
 Obj = dict[str, Any]
@@ -42,7 +43,8 @@ class Runtime:
             self._loop = asyncio.get_running_loop()
             self._loop.call_soon(self._running.set)
             return await self.operator.run()
-        self.exit_code = asyncio.run(main())
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:  # as `ork run` does
+            self.exit_code = runner.run(main())
 
     def start(self, *, ready: bool = True) -> Runtime:
         """Start; wait until the controllers exist (``ready``: until they all started)."""

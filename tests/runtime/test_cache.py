@@ -92,9 +92,10 @@ def test_lists_use_the_owner_index_and_filter_like_the_api(client: FakeClient) -
 def test_a_write_is_visible_to_the_next_read_at_once(client: FakeClient) -> None:
     view, informers = cached(client, CM)
     created = view.create(config_map("a"))
-    assert view.find("v1", "ConfigMap", "a", "default") is created
+    assert view.find("v1", "ConfigMap", "a", "default") == created
     updated = view.update({**created, "data": {"k": "w"}})
-    assert informers.store(*CM).get(("default", "a")) is updated
+    assert informers.store(*CM).get(("default", "a")) == updated
+    assert view.find("v1", "ConfigMap", "a", "default") == updated
     assert [(w.verb, w.name) for w in view.writes] == [("create", "a"), ("update", "a")]
 
 
@@ -214,3 +215,36 @@ def test_kinds_the_server_does_not_serve_are_api_errors(client: FakeClient) -> N
     view, _ = cached(client)
     with pytest.raises(NotFoundError):
         view.find("example.com/v1", "Nothing", "a", "default")
+
+
+def test_a_reconcile_decodes_each_stored_version_once_and_the_next_one_afresh(
+        client: FakeClient) -> None:
+    client.cluster.create(config_map("a", **{"orkestra-owner": "x"}))
+    view, informers = cached(client, CM)
+    view.begin()
+    found = view.find("v1", "ConfigMap", "a", "default")
+    listed = view.list("v1", "ConfigMap", None, label_selector="orkestra-owner=x")
+    assert listed == [found] and listed[0] is found  # one object within a reconcile
+    view.begin()  # the next reconcile
+    again = view.find("v1", "ConfigMap", "a", "default")
+    assert again == found and again is not found
+    assert found is not None
+    found["data"]["k"] = "changed by a reader"  # stays in that reader's copy
+    assert informers.store(*CM).get(("default", "a")) == again
+    updated = view.update({**again, "data": {"k": "w"}})
+    fresh = view.find("v1", "ConfigMap", "a", "default")  # same reconcile, new version
+    assert fresh == updated and fresh is not again
+
+
+def test_owner_index_lists_honour_the_rest_of_the_selector(client: FakeClient) -> None:
+    client.cluster.create(config_map("a", **{"orkestra-owner": "x", "tier": "web"}))
+    client.cluster.create(config_map("b", **{"orkestra-owner": "x", "tier": "db"}))
+    view, _ = cached(client, CM)
+    names = [o["metadata"]["name"] for o in view.list(
+        "v1", "ConfigMap", None, label_selector="orkestra-owner=x,tier=db")]
+    assert names == ["b"]
+    assert [o["metadata"]["name"] for o in view.list(
+        "v1", "ConfigMap", "elsewhere", label_selector="orkestra-owner=x")] == []
+    assert [o["metadata"]["name"] for o in view.list(
+        "v1", "ConfigMap", None, label_selector="orkestra-owner=x",
+        field_selector="metadata.name=a")] == ["a"]

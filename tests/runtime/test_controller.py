@@ -31,6 +31,9 @@ class Cluster:
     def __init__(self) -> None:
         self.writes: list[Write] = []
 
+    def begin(self) -> None:
+        self.writes.clear()
+
 
 class Engine:
     """A reconciler whose outcomes the test scripts."""
@@ -54,6 +57,13 @@ class Engine:
         return outcome
 
 
+class NoClient:
+    """The workers' client, for workers whose engine needs none: they only close it."""
+
+    def close(self) -> None:
+        pass
+
+
 @pytest.fixture
 def unit() -> Unit:
     return Unit.load(PACK / "02-katalog-api" / "katalog.yaml")
@@ -62,7 +72,7 @@ def unit() -> Unit:
 def controller(unit: Unit, sent: list[tuple[str, str, Obj]] | None = None) -> Controller:
     recorder = EventRecorder(lambda m, p, b: (sent if sent is not None else []).append(
         (m, p, b)))
-    made = Controller(unit, "webapp", client=None,  # type: ignore[arg-type]
+    made = Controller(unit, "webapp", client=NoClient(),  # type: ignore[arg-type]
                       informers=None,  # type: ignore[arg-type]
                       metrics=RuntimeMetrics(), recorder=recorder,
                       settings=Settings.of("webapp", unit))

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
+
+import pytest
 
 from orkestra.cluster.errors import GoneError
 from orkestra.runtime.informer import Informer
 from orkestra.runtime.kube import Resource, UnavailableError
 from orkestra.runtime.metrics import RuntimeMetrics
-from orkestra.runtime.store import Change, Store
+from orkestra.runtime.store import Change, Store, resource_version
 
 Obj = dict[str, Any]
 CONFIG_MAPS = Resource("", "v1", "configmaps", "ConfigMap", True)
@@ -139,3 +142,47 @@ def test_a_failing_handler_does_not_stop_the_watch() -> None:
             await asyncio.sleep(0.002)
         task.cancel()
     asyncio.run(asyncio.wait_for(go(), 5))
+
+
+def line(kind: str, obj: Obj) -> bytes:
+    return json.dumps({"type": kind, "object": obj}).encode()
+
+
+def counted(informer: Informer, kind: str) -> float:
+    return informer.metrics.registry.get_sample_value(
+        "orkestra_watch_events_total", {"resource": informer.name, "type": kind}) or 0.0
+
+
+def test_lines_the_store_already_holds_are_counted_and_skipped_undecoded() -> None:
+    informer = Informer(None, CONFIG_MAPS, Store(),  # type: ignore[arg-type]
+                        metrics=RuntimeMetrics())
+    seen: list[Change] = []
+    informer.handlers.append(seen.append)
+    informer.apply(line("ADDED", cm("a", 5)))
+    informer.apply(line("MODIFIED", cm("a", 5)))  # the echo of a write already held
+    informer.apply(line("MODIFIED", cm("a", 4)))  # older than what is held
+    informer.apply(line("BOOKMARK", {"kind": "ConfigMap",
+                                     "metadata": {"resourceVersion": "7"}}))
+    assert informer.resource_version == "7"
+    informer.apply(line("MODIFIED", cm("a", 8)))
+    informer.apply(b'{"type": "DELETED", "object": ' + json.dumps(cm("a", 9)).encode() + b"}")
+    assert [(c.type, resource_version(c.obj)) for c in seen] == [
+        ("ADDED", 5), ("MODIFIED", 8), ("DELETED", 8)]
+    assert informer.resource_version == "9"
+    assert (counted(informer, "ADDED"), counted(informer, "MODIFIED"),
+            counted(informer, "BOOKMARK"), counted(informer, "DELETED")) == (1, 3, 1, 1)
+    assert len(informer.store) == 0
+
+
+def test_lines_of_other_shapes_are_decoded_and_judged_in_full() -> None:
+    informer = Informer(None, CONFIG_MAPS, Store(),  # type: ignore[arg-type]
+                        metrics=RuntimeMetrics())
+    informer.apply(line("ADDED", {"metadata": {"name": "a", "namespace": "default",
+                                               "resourceVersion": 5}}))  # a number
+    assert len(informer.store) == 1
+    with pytest.raises(GoneError):
+        informer.apply(line("ERROR", {"kind": "Status", "code": 410, "reason": "Expired"}))
+    with pytest.raises(UnavailableError, match="unexpected watch event"):
+        informer.apply(b'["not", "an", "event"]')
+    with pytest.raises(UnavailableError, match="unexpected watch event 'SURPRISE'"):
+        informer.apply(line("SURPRISE", cm("b", 6)))

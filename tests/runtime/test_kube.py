@@ -141,3 +141,21 @@ def test_calls_against_the_embedded_server(tmp_path: Path) -> None:
         with pytest.raises(UnauthorizedError):
             KubeClient(load_config(str(tmp_path / "wrong"))).get(config_maps, "a")
         client.close()
+
+
+@pytest.mark.integration
+def test_a_thread_keeps_one_tls_connection_for_its_calls() -> None:
+    with EmbeddedServer(port=0) as server:
+        client = KubeClient(load_config(str(server.kubeconfig)))
+        config_maps = client.resource("v1", "ConfigMap")
+        for name in "abc":
+            client.create(config_maps, {"apiVersion": "v1", "kind": "ConfigMap",
+                                        "metadata": {"name": name}})
+        with pytest.raises(NotFoundError):
+            client.get(config_maps, "nothing")  # an error answer keeps the connection too
+        assert [o["metadata"]["name"] for o in client.list_items(config_maps, "default")] == [
+            "a", "b", "c"]
+        connection = client._connection()
+        assert connection.is_open and connection.requests >= 5
+        client.close()
+        assert not connection.is_open

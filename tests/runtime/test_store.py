@@ -83,3 +83,72 @@ def test_indexes_follow_label_changes_and_deletions() -> None:
     store.remove(obj("a", 3))
     assert store.by_index("owner", "y") == []
     assert len(store) == 0
+
+
+def test_objects_are_kept_encoded_without_managed_fields_and_read_as_fresh_copies() -> None:
+    store = Store()
+    written = obj("a", 5)
+    written["metadata"]["managedFields"] = [{"manager": "kubectl"}]
+    store.upsert(written)
+    assert "managedFields" in written["metadata"]  # the caller's object is left alone
+    first, second = store.get(("default", "a")), store.get(("default", "a"))
+    assert first == second and first is not second
+    assert first is not None and "managedFields" not in first["metadata"]
+    first["metadata"]["labels"]["changed"] = "by a reader"
+    assert store.get(("default", "a")) == second  # a reader's change stays its own
+    raw = store.get_raw(("default", "a"))
+    assert raw is store.get_raw(("default", "a"))  # the same bytes until the object changes
+    store.upsert(obj("a", 6))
+    assert store.get_raw(("default", "a")) is not raw
+
+
+def test_holds_tells_which_versions_would_change_nothing() -> None:
+    store = Store()
+    store.upsert(obj("a", 5))
+    assert store.holds(("default", "a"), 5) and store.holds(("default", "a"), 4)
+    assert not store.holds(("default", "a"), 6)
+    assert not store.holds(("default", "a"), -1)  # no number: always news
+    assert not store.holds(("default", "b"), 1)
+    store.remove(obj("b", 9), tombstone=True)
+    assert store.holds(("default", "b"), 9) and not store.holds(("default", "b"), 10)
+
+
+def test_a_change_decodes_the_previous_object_only_when_asked() -> None:
+    store = Store()
+    store.upsert(obj("a", 1, owner="x"))
+    change = store.upsert(obj("a", 2, owner="y"))
+    assert change is not None and change.type == "MODIFIED"
+    assert change.old is not None and change.old["metadata"]["labels"] == {"owner": "x"}
+    assert change.old is change.old  # decoded once
+    deleted = store.remove(obj("a", 3))
+    assert deleted is not None and deleted.obj == deleted.old
+    assert deleted.obj["metadata"]["resourceVersion"] == "2"  # what was held
+
+
+def test_index_entries_go_from_one_holder_to_several_and_back() -> None:
+    store = Store({"owner": label_indexer("owner")})
+    store.upsert(obj("a", 1, owner="x"))
+    store.upsert(obj("b", 2, owner="x"))
+    store.upsert(obj("c", 3, owner="x"))
+    assert [o["metadata"]["name"] for o in store.by_index("owner", "x")] == ["a", "b", "c"]
+    store.remove(obj("b", 4))
+    store.upsert(obj("c", 5, owner="z"))  # moves to another value
+    assert [o["metadata"]["name"] for o in store.by_index("owner", "x")] == ["a"]
+    assert [o["metadata"]["name"] for o in store.by_index("owner", "z")] == ["c"]
+    store.upsert(obj("a", 6, owner="x"))  # same value, new version
+    assert store.by_index_raw("owner", "x") == [store.get_raw(("default", "a"))]
+    store.remove(obj("a", 7))
+    assert store.by_index("owner", "x") == [] and store.indexed("owner")
+
+
+def test_a_paged_relist_puts_pages_in_as_they_come_and_prunes_at_the_end() -> None:
+    store = Store()
+    store.upsert(obj("gone", 3))
+    store.upsert(obj("written", 30))
+    store.remove(obj("deleted", 9), tombstone=True)
+    store.forget_tombstones()
+    assert store.upsert(obj("deleted", 8)) is not None  # the list is the truth now
+    assert store.upsert(obj("kept", 4)) is not None
+    changes = store.prune({("default", "deleted"), ("default", "kept")}, 20)
+    assert [(c.type, c.obj["metadata"]["name"]) for c in changes] == [("DELETED", "gone")]
+    assert [o["metadata"]["name"] for o in store.items()] == ["deleted", "kept", "written"]

@@ -1,0 +1,332 @@
+"""The workers' HTTP/1.1 client: framing (Content-Length, chunked, end of connection),
+keep-alive and reconnection, interim responses, and the errors it raises."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from orkestra.runtime import kube
+from orkestra.runtime.kube import KubeClient, Resource, UnavailableError, load_config
+from orkestra.runtime.transport import Connection, TransportError
+
+
+@dataclass
+class Request:
+    method: str
+    target: str
+    headers: dict[str, str]
+    body: bytes
+
+
+# A connection's script: called with each request read from it, it writes the answer on the
+# socket (raw bytes, so that the tests control the framing) and returns whether to keep
+# the connection open.
+Reply = Callable[[Request, socket.socket], bool]
+
+
+@dataclass
+class ScriptedServer:
+    """A plain HTTP server on a thread that answers with scripted raw bytes."""
+
+    reply: Reply
+    port: int = 0
+    connections: int = 0
+    requests: list[Request] = field(default_factory=list)
+
+    def serve(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        buffer = b""
+        with conn:
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buffer += data
+                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, target, _ = lines[0].split(" ", 2)
+                headers = {k.strip().lower(): v.strip()
+                           for k, _, v in (line.partition(":") for line in lines[1:])}
+                length = int(headers.get("content-length", "0"))
+                while len(buffer) < length:
+                    buffer += conn.recv(65536)
+                body, buffer = buffer[:length], buffer[length:]
+                request = Request(method, target, headers, body)
+                self.requests.append(request)
+                if not self.reply(request, conn):
+                    return
+
+
+@contextmanager
+def scripted(reply: Reply) -> Iterator[ScriptedServer]:
+    listener = socket.create_server(("127.0.0.1", 0))
+    server = ScriptedServer(reply, listener.getsockname()[1])
+    threading.Thread(target=server.serve, args=(listener,), daemon=True).start()
+    try:
+        yield server
+    finally:
+        listener.close()
+
+
+def ok(body: bytes, *, extra: str = "") -> bytes:
+    return (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{extra}"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+def connection(server: ScriptedServer, timeout: float = 5.0) -> Connection:
+    return Connection("127.0.0.1", server.port, timeout=timeout)
+
+
+def kubeconfig_for(tmp_path: Path, port: int, user: str = "{token: abc}") -> Path:
+    path = tmp_path / "kubeconfig"
+    path.write_text(f"""
+apiVersion: v1
+kind: Config
+clusters: [{{name: c, cluster: {{server: "http://127.0.0.1:{port}"}}}}]
+users: [{{name: u, user: {user}}}]
+contexts: [{{name: x, context: {{cluster: c, user: u}}}}]
+current-context: x
+""")
+    return path
+
+
+
+def test_content_length_bodies_on_one_kept_alive_connection() -> None:
+    def reply(request: Request, sock: socket.socket) -> bool:
+        sock.sendall(ok(b'{"echo": "' + request.body + b'"}', extra="X-Twice: a\r\nX-Twice: b\r\n"))
+        return True
+
+    with scripted(reply) as server:
+        conn = connection(server)
+        first = conn.request("POST", "/a?x=1", {"Accept": "application/json"}, b"hello")
+        second = conn.request("GET", "/b")
+        assert first.status == 200 and first.body == b'{"echo": "hello"}'
+        assert first.headers["content-type"] == "application/json"
+        assert first.headers["x-twice"] == "a, b"
+        assert second.body == b'{"echo": ""}'
+        assert server.connections == 1 and conn.requests == 2
+        posted = server.requests[0]
+        assert (posted.method, posted.target, posted.body) == ("POST", "/a?x=1", b"hello")
+        assert posted.headers["host"] == f"127.0.0.1:{server.port}"
+        assert posted.headers["content-length"] == "5"
+        assert "content-length" not in server.requests[1].headers  # a GET sends no body
+        conn.close()
+
+
+def test_chunked_bodies_with_extensions_and_trailers() -> None:
+    def reply(request: Request, sock: socket.socket) -> bool:
+        sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"5;name=value\r\nhello\r\n7\r\n, world\r\n"
+                     b"0\r\nX-Trailer: yes\r\n\r\n")
+        return True
+
+    with scripted(reply) as server:
+        conn = connection(server)
+        assert conn.request("GET", "/").body == b"hello, world"
+        assert conn.request("GET", "/").body == b"hello, world"  # the trailers were consumed
+        assert server.connections == 1
+
+
+def test_a_response_arriving_in_small_pieces() -> None:
+    response = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                b"a\r\n0123456789\r\n3\r\nabc\r\n0\r\n\r\n")
+
+    def reply(request: Request, sock: socket.socket) -> bool:
+        for index in range(len(response)):
+            sock.sendall(response[index:index + 1])
+            time.sleep(0.0005)
+        return True
+
+    with scripted(reply) as server:
+        assert connection(server).request("GET", "/").body == b"0123456789abc"
+
+
+def test_connection_close_and_http_1_0_end_the_connection() -> None:
+    answers = iter([
+        ok(b"one", extra="Connection: close\r\n"),
+        b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\ntwo",
+        b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 5\r\n\r\nthree",
+        ok(b"four"),
+    ])
+
+    def reply(request: Request, sock: socket.socket) -> bool:
+        answer = next(answers)
+        sock.sendall(answer)
+        return b"keep-alive" in answer or (b"HTTP/1.1" in answer and b"close" not in answer)
+
+    with scripted(reply) as server:
+        conn = connection(server)
+        assert conn.request("GET", "/").body == b"one"
+        assert not conn.is_open
+        assert conn.request("GET", "/").body == b"two"
+        assert not conn.is_open
+        assert conn.request("GET", "/").body == b"three"
+        assert conn.is_open  # HTTP/1.0 with keep-alive
+        assert conn.request("GET", "/").body == b"four"
+        assert server.connections == 3
+
+
+def test_a_body_framed_by_the_end_of_the_connection() -> None:
+    def reply(request: Request, sock: socket.socket) -> bool:
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nall of ")
+        time.sleep(0.01)
+        sock.sendall(b"it")
+        return False  # closes
+
+    with scripted(reply) as server:
+        conn = connection(server)
+        assert conn.request("GET", "/").body == b"all of it"
+        assert not conn.is_open
+
+
+def test_interim_responses_are_skipped_and_some_answers_have_no_body() -> None:
+    answers = iter([
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n" + ok(b"done"),
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n",  # an answer to HEAD
+        ok(b"after"),
+    ])
+
+    def reply(request: Request, sock: socket.socket) -> bool:
+        sock.sendall(next(answers))
+        return True
+
+    with scripted(reply) as server:
+        conn = connection(server)
+        assert conn.request("PUT", "/", None, b"x").body == b"done"
+        no_content = conn.request("DELETE", "/")
+        assert no_content.status == 204 and no_content.body == b""
+        assert conn.request("HEAD", "/").body == b""
+        assert conn.request("GET", "/").body == b"after"
+        assert server.connections == 1
+
+
+def test_a_server_closing_an_idle_connection_shows_before_any_answer() -> None:
+    def reply(request: Request, sock: socket.socket) -> bool:
+        sock.sendall(ok(b"{}"))
+        return False  # answers, then closes without saying so
+
+    with scripted(reply) as server:
+        conn = connection(server)
+        assert conn.request("GET", "/").body == b"{}"
+        time.sleep(0.05)
+        with pytest.raises(TransportError) as caught:
+            conn.request("GET", "/")
+        assert caught.value.before_response
+        assert conn.request("GET", "/").body == b"{}"  # a new connection
+        assert server.connections == 2
+
+
+def test_the_client_sends_again_on_a_new_connection_when_a_reused_one_was_closed(
+        tmp_path: Path) -> None:
+    def reply(request: Request, sock: socket.socket) -> bool:
+        sock.sendall(ok(b'{"n": %d}' % len(server.requests)))
+        return False
+
+    with scripted(reply) as server:
+        client = KubeClient(load_config(str(kubeconfig_for(tmp_path, server.port))))
+        assert client.request("GET", "/version") == {"n": 1}
+        time.sleep(0.05)
+        assert client.request("POST", "/things", body={"a": 1}) == {"n": 2}
+        assert server.connections == 2
+        assert [r.method for r in server.requests] == ["GET", "POST"]  # sent once each
+        assert server.requests[1].headers["authorization"] == "Bearer abc"
+        assert server.requests[1].body == b'{"a":1}'
+        client.close()
+
+
+@pytest.mark.parametrize("answer,message", [
+    (b"SPDY/3 200 OK\r\n\r\n", "not an HTTP/1.x response"),
+    (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "malformed header line"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 1e3\r\n\r\n", "bad Content-Length"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk size"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n", "bad chunk size"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXY", "not followed by CRLF"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "closed the connection"),
+])
+def test_broken_answers_are_transport_errors(answer: bytes, message: str) -> None:
+    def reply(request: Request, sock: socket.socket) -> bool:
+        sock.sendall(answer)
+        return False
+
+    with scripted(reply) as server:
+        conn = connection(server)
+        with pytest.raises(TransportError, match=message) as caught:
+            conn.request("GET", "/")
+        assert not caught.value.before_response  # something came back
+        assert not conn.is_open
+
+
+def test_a_server_that_does_not_answer_times_out() -> None:
+    def reply(request: Request, sock: socket.socket) -> bool:
+        time.sleep(1.0)
+        return False
+
+    with scripted(reply) as server:
+        conn = connection(server, timeout=0.2)
+        with pytest.raises(TransportError, match="timed out") as caught:
+            conn.request("POST", "/", None, b"{}")
+        assert not caught.value.before_response  # it may have been done: not sent again
+
+
+def test_no_server_is_a_transport_error_and_an_unavailable_server_for_the_client(
+        tmp_path: Path) -> None:
+    free = socket.create_server(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()
+    with pytest.raises(TransportError, match="cannot connect"):
+        Connection("127.0.0.1", port, timeout=1.0).request("GET", "/")
+    kubeconfig = kubeconfig_for(tmp_path, port, user="{}")
+    with pytest.raises(UnavailableError, match="GET /version"):
+        KubeClient(load_config(str(kubeconfig)), timeout=1.0).request("GET", "/version")
+
+
+def test_a_watch_yields_the_lines_as_sent_and_ends_at_its_deadline(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    events = [b'{"type":"ADDED","object":{"metadata":{"name":"a"}}}',
+              b'{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9"}}}']
+
+    def reply(request: Request, sock: socket.socket) -> bool:
+        sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        body = events[0] + b"\n" + events[1][:10]
+        sock.sendall(b"%x\r\n%s\r\n" % (len(body), body))
+        rest = events[1][10:] + b"\n"
+        sock.sendall(b"%x\r\n%s\r\n" % (len(rest), rest))
+        time.sleep(2)  # then silence: the server never ends this one
+        return False
+
+    monkeypatch.setattr(kube, "WATCH_GRACE", 0.3)
+    with scripted(reply) as server:
+        client = KubeClient(load_config(str(kubeconfig_for(tmp_path, server.port))))
+        configmaps = Resource("", "v1", "configmaps", "ConfigMap", True)
+
+        async def follow() -> list[bytes]:
+            try:
+                return [line async for line in client.watch(configmaps, None, "5", 0)]
+            finally:
+                await client.aclose()
+
+        started = time.monotonic()
+        assert asyncio.run(follow()) == events
+        assert time.monotonic() - started < 1.5
+        target = server.requests[0].target
+        assert target.startswith("/api/v1/configmaps?") and "resourceVersion=5" in target
+        assert "allowWatchBookmarks=true" in target and "watch=true" in target
