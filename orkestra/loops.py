@@ -1,9 +1,9 @@
 """Event loops: uvloop's where it is installed, asyncio's otherwise.
 
 The embedded API server and the runtime spend much of their time in the event loop's
-transports and TLS; uvloop's cost measurably less CPU per request there (about 8% of the
-whole server in the operator benchmark). Kopf's CLI makes the same choice, so benchmarks
-against it compare like with like.
+transports and TLS; uvloop's cost measurably less CPU there (about 8% of the whole server,
+15% of the runtime's event-loop thread, in the operator benchmark). Kopf's CLI makes the
+same choice, so benchmarks against it compare like with like.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ until a reconcile writes nothing. ``tests/runtime/test_differential.py`` checks 
 pack example and official pattern ends with the children and status simulate predicts.
 
 **Threading model: asyncio for I/O that waits, threads for reconciles.** One event loop
-(uvloop's where installed: see :func:`~orkestra.runtime.operator.new_event_loop`) runs the
+(uvloop's where installed: see :mod:`orkestra.loops`) runs the
 informers (list and watch), leader election, event posting and the HTTP endpoints. Each
 CRD has ``workers`` threads that take keys from its queue and run the synchronous engine;
 their reads come from the caches and their writes go straight to the API server over a

@@ -24,6 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
+from orkestra import loops
 from orkestra.cluster.errors import AlreadyExistsError, ApiError
 from orkestra.engine.build.base import label_value
 from orkestra.errors import OrkError
@@ -279,19 +280,6 @@ def _identity() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop's event loop where it is installed, asyncio's otherwise. The loop reads every
-    watch event, and asyncio's TLS is written in Python: with uvloop the event loop's thread
-    spent ~15% less CPU in the 02-katalog-api benchmark (10,000 CRs: 3.1-3.4 s against
-    3.95 s)."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
-
-
 def run(units: list[Unit], client: KubeClient, options: Options) -> int:
     """Run the operator until a signal; the exit code."""
-    with asyncio.Runner(loop_factory=new_event_loop) as runner:
-        return runner.run(Operator(units, client, options).run())
+    return loops.run(Operator(units, client, options).run())

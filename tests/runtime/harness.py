@@ -13,9 +13,9 @@ from typing import Any
 import yaml
 
 from orkestra.apiserver import EmbeddedServer
+from orkestra.loops import new_event_loop
 from orkestra.runtime import Operator, Options, Unit
 from orkestra.runtime.kube import KubeClient, load_config
-from orkestra.runtime.operator import new_event_loop
 from tests.apiserver.conftest import wait_until
 
 Obj = dict[str, Any]
