@@ -12,9 +12,12 @@ from orkestra.engine.build.base import OWNER_NAME_LABEL, label_value
 Obj = dict[str, Any]
 
 
-def template_context(cr: Obj) -> Obj:
-    """``.metadata``, ``.spec``, ``.status`` of the CR, and the injected keys."""
-    data = clone(cr)
+def template_context(cr: Obj, *, private: bool = True) -> Obj:
+    """``.metadata``, ``.spec``, ``.status`` of the CR, and the injected keys. ``private``:
+    a deep copy the caller may change at any depth; otherwise only the top level is new
+    and the CR's maps are shared (for a caller that only reads them, or sets top-level
+    keys)."""
+    data = clone(cr) if private else dict(cr)
     data.setdefault("spec", {})
     data.setdefault("status", {})
     for key in ("children", "inputs", "external", "cross", "metrics", "health", "previous"):

@@ -79,6 +79,32 @@ def overlay(existing: Any, desired: Any) -> Any:
     return clone(desired)
 
 
+def overlay_changes(existing: Any, desired: Any) -> bool:
+    """Whether ``overlay(existing, desired) != existing``, decided without building the
+    merge: most applies change nothing, and copying the whole object to find that out was
+    most of a no-op reconcile."""
+    if isinstance(existing, dict) and isinstance(desired, dict):
+        for key, value in desired.items():
+            if key not in existing:
+                return True  # the merge adds it, whatever its value
+            current = existing[key]
+            # Laying a value over an equal one changes nothing (and equality is cheap to
+            # refute); containers that differ may still merge to what exists.
+            if value is current or value == current:
+                continue
+            if not isinstance(value, dict | list) or overlay_changes(current, value):
+                return True
+        return False
+    if isinstance(existing, list) and isinstance(desired, list) and \
+            len(existing) == len(desired) and \
+            all(_same_item(e, d) for e, d in zip(existing, desired, strict=True)):
+        return any(not (d is e or d == e) and overlay_changes(e, d)
+                   for e, d in zip(existing, desired, strict=True))
+    # The merge holds a copy of ``desired`` here, compared as containers compare their
+    # items (an object equals itself).
+    return not (desired is existing or desired == existing)
+
+
 class Reconciler:
     """Reconciles CRs of one CRD entry of a composed katalog."""
 
@@ -100,6 +126,14 @@ class Reconciler:
         self.status_spec: Obj = (box.get("emit") or {}).get("status") or {}
         self.finalizers = list(dict.fromkeys(
             [*(finalizers or []), *((box.get("runtime") or {}).get("finalizers") or [])]))
+        # What depends on the katalog only, worked out once.
+        self._kinds = self._declared()
+        self._workload = self._workload_declaration()
+        normalize = (entry.get("normalize") or {}).get("spec")
+        # Admission writes into the template context; without it the context may share
+        # the CR's maps instead of copying them.
+        self._admission_writes = bool(normalize) or \
+            bool((entry.get("mutation") or {}).get("rules"))
 
     # -- entry point ------------------------------------------------------------------
     def reconcile(self, name: str, namespace: str | None = None) -> CycleResult:
@@ -110,15 +144,17 @@ class Reconciler:
         if cr["metadata"].get("deletionTimestamp"):
             return self.finalize(cr, owner)
         cr = self.ensure_finalizers(cr)
-        data = template_context(cr)
+        data = template_context(cr, private=self._admission_writes)
         ev = Evaluation(data, self.renderer, self.clock(), self.unique_check(cr))
         result = CycleResult()
         try:
             self.admit(ev, result)
             if result.error is None:
                 data["children"] = self.children(owner)
-                self.apply_phase("onCreate", ev, owner)
-                self.apply_phase("onReconcile", ev, owner)
+                # Neither phase changes what the first workload renders from.
+                workload = self.first_workload(ev)
+                self.apply_phase("onCreate", ev, owner, workload)
+                self.apply_phase("onReconcile", ev, owner, workload)
         except CYCLE_ERRORS as exc:
             result.error = str(exc)
         data["children"] = self.children(owner)
@@ -166,6 +202,12 @@ class Reconciler:
             result.denied = True
 
     def declared_kinds(self) -> tuple[list[str], list[tuple[str, str]]]:
+        """Resource-template keys of onCreate and onReconcile, and custom (apiVersion,
+        kind) pairs."""
+        keys, custom = self._kinds
+        return list(keys), list(custom)
+
+    def _declared(self) -> tuple[list[str], list[tuple[str, str]]]:
         keys: list[str] = []
         custom: list[tuple[str, str]] = []
         for phase in ("onCreate", "onReconcile"):
@@ -177,33 +219,45 @@ class Reconciler:
         return keys, list(dict.fromkeys(custom))
 
     def children(self, owner: Owner) -> Obj:
-        keys, custom = self.declared_kinds()
+        keys, custom = self._kinds
         return children_of(self.cluster, owner, keys, custom)
 
-    def first_workload(self, ev: Evaluation) -> tuple[str, dict[str, str]] | None:
-        """Name and pod labels of the CRD's first Deployment or StatefulSet (the default
-        target of Services, PDBs and HPAs)."""
+    def _workload_declaration(self) -> tuple[str, str, Obj] | None:
+        """Phase, key and declaration of the CRD's first Deployment or StatefulSet."""
         for phase in ("onCreate", "onReconcile"):
             templates = self.plan.get(phase) or {}
             for key in WORKLOAD_KEYS:
                 for item in templates.get(key) or []:
-                    if item.get("forEach"):
-                        continue
-                    fields = Fields(self.renderer, ev.data, f"{phase}.{key}")
-                    name = fields.text(item.get("name"), "name") or \
-                        default_name(key, ev.data["metadata"]["name"])
-                    labels = fields.string_map(item.get("labels"), "labels")
-                    return name, {"app": labels.get("app", name)}
+                    if not item.get("forEach"):
+                        return phase, key, item
         return None
 
-    def apply_phase(self, phase: str, ev: Evaluation, owner: Owner) -> None:
-        workload = self.first_workload(ev)
+    def first_workload(self, ev: Evaluation) -> tuple[str, dict[str, str]] | None:
+        """Name and pod labels of the CRD's first Deployment or StatefulSet (the default
+        target of Services, PDBs and HPAs)."""
+        if self._workload is None:
+            return None
+        phase, key, item = self._workload
+        fields = Fields(self.renderer, ev.data, f"{phase}.{key}")
+        name = fields.text(item.get("name"), "name") or \
+            default_name(key, ev.data["metadata"]["name"])
+        labels = fields.string_map(item.get("labels"), "labels")
+        return name, {"app": labels.get("app", name)}
+
+    def apply_phase(self, phase: str, ev: Evaluation, owner: Owner,
+                    workload: tuple[str, dict[str, str]] | None = None) -> None:
+        """Apply one phase's declarations; ``workload`` is :meth:`first_workload`'s answer
+        when the caller has it already."""
+        if workload is None:
+            workload = self.first_workload(ev)
         for key, items in (self.plan.get(phase) or {}).items():
             for index, item in enumerate(items or []):
                 declaration = f"{phase}/{key}/{index}"
                 wanted: set[tuple[str, str, str]] = set()
                 for extra in self.expansions(item, ev):
-                    scoped = Evaluation({**ev.data, **extra}, ev.renderer, ev.now, ev.unique)
+                    # Builders only read the context: without forEach it need not be copied.
+                    scoped = Evaluation({**ev.data, **extra}, ev.renderer, ev.now,
+                                        ev.unique) if extra else ev
                     if not gate(item, scoped):
                         continue
                     where = f"{phase}.{key}[{index}]"
@@ -274,9 +328,8 @@ class Reconciler:
             return
         if create_only:
             return
-        merged = overlay(existing, desired)
-        if merged != existing:
-            self.cluster.update(merged)
+        if overlay_changes(existing, desired):
+            self.cluster.update(overlay(existing, desired))
 
     def prune(self, owner: Owner, key: str, item: Obj, declaration: str,
               wanted: set[tuple[str, str, str]]) -> None:
@@ -322,7 +375,7 @@ class Reconciler:
 
     def release_cluster_scoped(self, owner: Owner) -> None:
         """Delete children that garbage collection cannot reach (owner-labelled ones)."""
-        keys, _ = self.declared_kinds()
+        keys, _ = self._kinds
         selector = f"{OWNER_NAME_LABEL}={label_value(owner.name)}"
         for key in keys:
             api_version, kind, cluster_scoped = kind_type(key)
