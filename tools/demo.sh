@@ -71,16 +71,19 @@ cd 00-consume
 capture sh ../official/publish.sh >/dev/null
 capture ork inspect postgres:v1.0.0
 shows "Simulate:    ✓ Verified · 5 assertions"
+shows "· embedded API server (no kubelet) · tested"
 run ork inspect postgres:v1.0.0 --view simulate.yaml
 run ork pull postgres:v1.0.0 -o ./postgres
 capture ork simulate -f ./postgres/simulate.yaml
 shows "5/5 assertions passed"
+capture ork e2e -f ./postgres/e2e.yaml
+shows "PASS  postgres-e2e"
 capture ork pull -f komposer.yaml
 shows "Wrote komposer.lock (1 import pinned)"
 run ork validate
 run ork template >/dev/null
 run ork plan
-done_step "7 official patterns published ✓ Verified; postgres inspected, its 5 assertions re-run, imported pinned by digest"
+done_step "7 official patterns published with simulate and e2e ✓; postgres inspected, its assertions and e2e re-run, imported pinned by digest"
 cd ..
 
 begin "01-motifs"
@@ -105,10 +108,11 @@ must_fail "✗ Push blocked: local file imports in katalog.yaml" ork push .
 to_registry katalog.yaml web-service
 capture ork push .
 shows "Simulate: ✓ Verified · 2 assertions"
+shows "E2E:      ✓ Verified · embedded API server (no kubelet)"
 sed 's/workers: 2/wrokers: 2/' katalog.yaml > broken.yaml
 must_fail 'did you mean "workers"?' ork validate -f broken.yaml
 rm broken.yaml
-done_step "simulate 2/2 PASS; local import blocked; pushed ✓ Verified; a typo rejected with a hint"
+done_step "simulate 2/2 PASS; local import blocked; pushed with simulate and e2e ✓; a typo rejected with a hint"
 cd ..
 
 begin "03-katalog-cache"
@@ -131,10 +135,19 @@ run ork simulate
 capture ork simulate -f simulate-denied.yaml
 shows "validation denied"
 to_registry katalog.yaml web-service platform-admission
-must_fail "e2e gate: e2e.yaml needs the cluster runner" ork push .
-capture ork push --no-e2e .
-shows "E2E:      ⊘ Skipped"
-done_step "the denied CR creates nothing; pushed with simulate ✓ and e2e ⊘ (no cluster here)"
+must_fail "images must be pinned by digest" ork push .
+shows "✓ Simulate passed"
+shows "✗ E2E gate failed — push blocked"
+must_fail "platform-app-operator:v1.0.0 not found" ork inspect platform-app-operator:v1.0.0
+sed -i 's#demo-web:1.0.0#demo-web@sha256:4364d38de74f6f5118c1d7440c2382ec66c05cd85bce9a0636a6af7437b77cea#' cr.yaml
+capture ork e2e --junit "$work/e2e-junit.xml"
+shows "PASS  platform-app-e2e"
+capture ork push .
+shows "E2E:      ✓ Verified · embedded API server (no kubelet)"
+capture skopeo inspect --raw "oci:$ORK_HOME/local-registry/katalogs/platform-app-operator:v1.0.0"
+shows '"io.orkestra.e2e.status":"passed"'
+shows '"io.orkestra.e2e.cluster":"embedded"'
+done_step "the denied CR creates nothing; simulate ✓ but e2e ✗ (the cluster's policy) blocks the push; fixed CR: both ✓, e2e on the embedded server"
 cd ..
 
 begin "consumer view"

@@ -57,6 +57,12 @@ def status_response(error: ApiError, details: Obj | None = None) -> web.Response
     return respond(body, error.code)
 
 
+def warning_header(warnings: list[str]) -> str:
+    """A ``Warning`` header (RFC 9111: code 299, no agent, quoted text) for each warning."""
+    return ", ".join('299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                     for w in warnings)
+
+
 def success(details: Obj) -> web.Response:
     return respond({"kind": "Status", "apiVersion": "v1", "metadata": {},
                     "status": "Success", "details": details})

@@ -17,7 +17,7 @@ from orkestra.apiserver import codec, tables
 from orkestra.apiserver.discovery import scale_paths
 from orkestra.apiserver.paths import Target, parse
 from orkestra.apiserver.watch import WatchHub
-from orkestra.cluster import MemoryCluster
+from orkestra.cluster import MemoryCluster, warning
 from orkestra.cluster.errors import (
     ApiError,
     BadRequestError,
@@ -42,24 +42,23 @@ def _schema_node(rt: ResourceType) -> SchemaNode | None:
     return kind_node(rt.group, rt.version, rt.kind)
 
 
-def check_fields(request: web.Request, rt: ResourceType, data: Any) -> dict[str, str]:
+def check_fields(request: web.Request, rt: ResourceType, data: Any) -> None:
     """``fieldValidation``: Strict rejects unknown fields, Warn (the default) answers with
-    ``Warning`` headers, Ignore says nothing. Returns the headers to send."""
+    warnings, Ignore says nothing."""
     mode = request.query.get("fieldValidation", "Warn")
     if mode not in ("Strict", "Warn", "Ignore"):
         raise BadRequestError(f'fieldValidation: Unsupported value: "{mode}": supported '
                               'values: "Ignore", "Strict", "Warn"')
     node = _schema_node(rt)
     if mode == "Ignore" or node is None or not isinstance(data, dict):
-        return {}
+        return
     unknown = [f for f in unknown_fields(data, node) if "$" not in f]
-    if not unknown:
-        return {}
-    if mode == "Strict":
+    if unknown and mode == "Strict":
         fields = ", ".join(f'unknown field "{f}"' for f in unknown)
         raise BadRequestError(f'{rt.kind} in version "{rt.version}" cannot be handled as a '
                               f"{rt.kind}: strict decoding error: {fields}")
-    return {"Warning": ", ".join(f'299 - "unknown field \\"{f}\\""' for f in unknown)}
+    for field in unknown:
+        warning.add(f'unknown field "{field}"')
 
 
 def field_manager(request: web.Request) -> str:
@@ -97,13 +96,17 @@ class Resources:
                        ) -> web.StreamResponse:
         target = parse(group, version, rest)
         details: Obj = {"name": target.name, "group": group, "kind": target.plural}
-        try:
-            rt = self.cluster.resolve(group, version, target.plural)
-            if target.namespace is not None and not rt.namespaced:
-                raise NotFoundError("the server could not find the requested resource")
-            return await self._route(request, rt, target)(request, rt, target)
-        except ApiError as exc:
-            return codec.status_response(exc, details)
+        with warning.recording() as warnings:
+            try:
+                rt = self.cluster.resolve(group, version, target.plural)
+                if target.namespace is not None and not rt.namespaced:
+                    raise NotFoundError("the server could not find the requested resource")
+                response = await self._route(request, rt, target)(request, rt, target)
+            except ApiError as exc:
+                response = codec.status_response(exc, details)
+        if warnings:  # only writes warn, and their responses are not sent yet
+            response.headers["Warning"] = codec.warning_header(warnings)
+        return response
 
     def _route(self, request: web.Request, rt: ResourceType, target: Target) -> Handler:
         method = request.method
@@ -190,20 +193,20 @@ class Resources:
     async def create(self, request: web.Request, rt: ResourceType, target: Target
                      ) -> web.StreamResponse:
         obj = self._incoming(rt, target, await codec.body(request))
-        warnings = check_fields(request, rt, obj)
+        check_fields(request, rt, obj)
         made = self.cluster.create_in(rt, target.namespace, obj, dry_run=_dry_run(request),
                                       manager=field_manager(request))
-        return codec.respond(made, 201, warnings)
+        return codec.respond(made, 201)
 
     async def replace(self, request: web.Request, rt: ResourceType, target: Target
                       ) -> web.StreamResponse:
         obj = self._incoming(rt, target, await codec.body(request))
-        warnings = check_fields(request, rt, obj)
+        check_fields(request, rt, obj)
         subresource = "" if target.subresource == "finalize" else target.subresource
         updated = self.cluster.replace_in(rt, target.namespace, target.name, obj,
                                           subresource=subresource, dry_run=_dry_run(request),
                                           manager=field_manager(request))
-        return codec.respond(updated, 200, warnings)
+        return codec.respond(updated)
 
     async def patch(self, request: web.Request, rt: ResourceType, target: Target
                     ) -> web.StreamResponse:
@@ -214,7 +217,8 @@ class Resources:
                 "include: application/json-patch+json, application/merge-patch+json, "
                 "application/apply-patch+yaml")
         data = await codec.body(request, yaml_allowed=kind == "apply")
-        warnings = check_fields(request, rt, data) if kind != "json" else {}
+        if kind != "json":
+            check_fields(request, rt, data)
         existed = kind != "apply" or self.cluster.bucket(rt).get(
             (self.cluster.scope(rt, target.namespace), target.name)) is not None
         patched = self.cluster.patch_in(rt, target.namespace, target.name, data, kind,
@@ -222,7 +226,7 @@ class Resources:
                                         manager=field_manager(request),
                                         force=request.query.get("force") == "true",
                                         dry_run=_dry_run(request))
-        return codec.respond(patched, 200 if existed else 201, warnings)
+        return codec.respond(patched, 200 if existed else 201)
 
     async def delete(self, request: web.Request, rt: ResourceType, target: Target
                      ) -> web.StreamResponse:

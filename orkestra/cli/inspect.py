@@ -21,7 +21,7 @@ from orkestra.cli.refs import (
     registry_hints,
 )
 from orkestra.errors import OrkError
-from orkestra.registry.artifact import REPORT_TYPE, GateRecord
+from orkestra.registry.artifact import CLUSTER_LABELS, REPORT_TYPE, GateRecord
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.info import PatternInfo
 from orkestra.registry.oci import Descriptor, Manifest
@@ -157,7 +157,7 @@ def _versions(client: RegistryClient, ref: Reference, output: str) -> int:
     for i, info in enumerate(found):
         columns = [f"  {info.ref.tag:<10}", f"{_short('Simulate', info.simulate):<28}"]
         if info.kind != "Motif":
-            columns.append(f"{_short('E2E', info.e2e):<18}")
+            columns.append(f"{_short('E2E', info.e2e):<46}")
         columns.append(info.digest[:19])
         columns.append(f"{ago(info.created):>8}" if info.created else "")
         if info.metadata.deprecation is not None:
@@ -172,9 +172,9 @@ def _short(gate: str, record: GateRecord | None) -> str:
     if record is None:
         return f"- {gate}"
     if record.status == "passed":
-        detail = (f"{record.assertions} assertions" if gate == "Simulate"
-                  else record.duration)
-        return f"✓ {gate}" + (f" · {detail}" if detail else "")
+        parts = [f"{record.assertions} assertions"] if gate == "Simulate" else \
+            [record.duration, CLUSTER_LABELS.get(record.cluster, record.cluster)]
+        return " · ".join([f"✓ {gate}", *(p for p in parts if p)])
     if record.status == "skipped":
         return f"⊘ {gate} skipped"
     if record.status == "no-assertion":

@@ -68,7 +68,8 @@ class _Printer:
             return ["", f"Running {event.gate.lower() if event.gate == 'Simulate' else event.gate}"
                         f" gate ({event.file})..."]
         if isinstance(event, GatePassed):
-            return [f"  {tick} {event.gate} passed ({event.duration})"]
+            where = f" · {event.where}" if event.where else ""
+            return [f"  {tick} {event.gate} passed ({event.duration}){where}"]
         if isinstance(event, MetaUpdated):
             return [f'updated {event.file}: metadata.version -> "{event.version}"']
         if isinstance(event, AlsoPushingMotif):
@@ -85,11 +86,15 @@ class _Printer:
 @click.option("--no-simulate", is_flag=True, help="Skip the simulate gate (recorded).")
 @click.option("--no-e2e", is_flag=True, help="Skip the e2e gate (recorded).")
 @click.option("--e2e", "e2e_file", metavar="FILE", help="E2E spec (default: e2e.yaml in DIR).")
+@click.option("--e2e-cluster", type=click.Choice(["embedded", "kind", "existing"]),
+              help="Where the e2e gate runs [default: $ORK_E2E_CLUSTER, else embedded: the "
+                   "embedded API server, no kubelet; existing: the current context].")
 @click.option("--insecure", is_flag=True, help="Allow plain HTTP and unverified TLS.")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
               help="json: the result as one JSON object.")
 def command(args: tuple[str, ...], force: bool, update_meta: bool, no_simulate: bool,
-            no_e2e: bool, e2e_file: str | None, insecure: bool, output: str) -> int:
+            no_e2e: bool, e2e_file: str | None, e2e_cluster: str | None, insecure: bool,
+            output: str) -> int:
     """Gate a pattern (validate, simulate, e2e) and push it with the result.
 
     \b
@@ -103,7 +108,7 @@ def command(args: tuple[str, ...], force: bool, update_meta: bool, no_simulate: 
         raise UsageError("ork push takes [NAME:VERSION] DIR", hint="e.g. ork push . or "
                                                                    "ork push web:v1.0.0 ./web")
     ref_text, directory = (None, args[0]) if len(args) == 1 else args
-    options = PushOptions(force, update_meta, no_simulate, no_e2e, e2e_file)
+    options = PushOptions(force, update_meta, no_simulate, no_e2e, e2e_file, e2e_cluster)
     client = RegistryClient(insecure=insecure)
     with Spinner("Pushing...") as spinner:
         result = publish(Path(directory), ref_text, options,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 
 from orkestra.cli.output import style
-from orkestra.registry.artifact import GateRecord
+from orkestra.registry.artifact import CLUSTER_LABELS, GateRecord
 from orkestra.units import parse_timestamp
 
 _SKIP_FLAGS = {"Simulate": "--no-simulate", "E2E": "--no-e2e"}
@@ -31,11 +31,13 @@ def gate_status(gate: str, record: GateRecord | None, *, detailed: bool = True,
     if record.status != "passed":
         return style("✗", "red") + f" {record.status}"
     parts = [style("✓", "green") + " Verified"]
-    if record.assertions:
+    if record.assertions and gate == "Simulate":
         parts.append(f"{record.assertions} assertion{'s' if record.assertions != 1 else ''}")
+    if detailed and record.duration:
+        parts.append(record.duration)
+    if record.cluster:  # where e2e ran, always: the embedded server is a weaker proof
+        parts.append(CLUSTER_LABELS.get(record.cluster, record.cluster))
     if detailed:
-        if record.duration:
-            parts.append(record.duration)
         tested = parse_timestamp(record.tested_at) if record.tested_at else None
         if tested is not None:
             parts.append(f"tested {ago(tested, now)}")

@@ -4,8 +4,8 @@ This package owns the object store simulate runs against (and the embedded API s
 serve): resource types and CRD registration, resourceVersion and generation, the status
 subresource, create/update/merge-patch/JSON-patch/delete, label and field selectors,
 ownerReference cascading deletion, finalizers and deletionTimestamp, namespaces, OpenAPI
-schema defaulting, pruning and validation of custom resources, a watch stream and a log of
-every operation. It knows nothing about Orkestra patterns.
+schema defaulting, pruning and validation of custom resources, ValidatingAdmissionPolicies,
+a watch stream and a log of every operation. It knows nothing about Orkestra patterns.
 """
 
 from orkestra.cluster.errors import (

@@ -2,21 +2,22 @@
 
 Names and label values are checked, a custom resource is defaulted, pruned and validated
 against its CRD schema, a built-in kind loses the fields its type does not have, built-in
-defaults are filled in, a CRD manifest is checked, and the statuses the server reports at
-once (an Active namespace, an established CRD) are set. Also which kinds carry
-``metadata.generation``.
+defaults are filled in, a CRD manifest and ValidatingAdmissionPolicies and their bindings
+are checked, and the statuses the server reports at once (an Active namespace, an
+established CRD) are set. Also which kinds carry ``metadata.generation``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from orkestra.cluster import defaults, openapi
 from orkestra.cluster.errors import InvalidError
 from orkestra.cluster.kubeschema import kind_node
+from orkestra.cluster.policies import BINDINGS, POLICIES, check_binding, check_policy
 from orkestra.cluster.resources import ResourceType
 from orkestra.cluster.strict import unknown_fields
 from orkestra.units import format_timestamp
@@ -64,8 +65,9 @@ def admit(rt: ResourceType, obj: Obj, ips: Iterator[str]) -> None:
         if node is not None:
             unknown_fields(obj, node, remove=True)
     defaults.apply_defaults(rt.group, obj, ips)
-    if rt.key == CRDS:
-        _check_crd(obj)
+    check = _KIND_CHECKS.get(rt.key)
+    if check is not None:
+        check(obj)
 
 
 def _check_metadata(rt: ResourceType, name: str, meta: Obj) -> None:
@@ -131,3 +133,7 @@ def _check_crd(crd: Obj) -> None:
     if problems:
         raise InvalidError(f'CustomResourceDefinition.apiextensions.k8s.io "{name}" is '
                            "invalid: " + ", ".join(problems), details=problems)
+
+
+_KIND_CHECKS: dict[tuple[str, str], Callable[[Obj], None]] = {
+    CRDS: _check_crd, POLICIES: check_policy, BINDINGS: check_binding}

@@ -39,6 +39,7 @@ _SPEC_DEFAULTS: dict[tuple[str, str], Obj] = {
     ("", "Service"): {"type": "ClusterIP", "sessionAffinity": "None",
                       "internalTrafficPolicy": "Cluster", "ipFamilyPolicy": "SingleStack"},
     ("", "Namespace"): {"finalizers": ["kubernetes"]},
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"): {"failurePolicy": "Fail"},
 }
 
 

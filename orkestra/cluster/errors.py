@@ -15,12 +15,16 @@ class ApiError(OrkError):
         super().__init__(message)
         self.message = message
         self.details = details or []
+        # whom the error is about (name, group, kind), when the error knows better than the
+        # request's URL (a create's name is in its body)
+        self.target: dict[str, str] = {}
 
     def status(self) -> dict[str, Any]:
         """The ``Status`` object an API server answers with."""
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                 "message": self.message, "reason": self.reason, "code": self.code,
-                "details": {"causes": [{"message": d} for d in self.details]}}
+                "details": {**self.target,
+                            "causes": [{"message": d} for d in self.details]}}
 
 
 class NotFoundError(ApiError):
@@ -41,6 +45,46 @@ class ConflictError(ApiError):
 class InvalidError(ApiError):
     code = 422
     reason = "Invalid"
+
+
+class FieldInvalidError(InvalidError):
+    """422 from the validation of an object's fields: ``<Kind>.<group> "<name>" is invalid:
+    <field>: <problem>``, each cause naming its field, which kubectl prints as ``The <Kind>
+    "<name>" is invalid: <field>: <problem>``."""
+
+    def __init__(self, kind: str, group: str, name: str,
+                 problems: list[tuple[str, str]]) -> None:
+        texts = [f"{field}: {problem}" for field, problem in problems]
+        joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
+        qualified = f"{kind}.{group}" if group else kind
+        super().__init__(f'{qualified} "{name}" is invalid: {joined}', details=texts)
+        self.target = {"name": name, "group": group, "kind": kind}
+        self.problems = problems
+
+    def status(self) -> dict[str, Any]:
+        status = super().status()
+        status["details"]["causes"] = [{"field": field, "message": problem}
+                                       for field, problem in self.problems]
+        return status
+
+
+_ADMISSION_CODES = {"Unauthorized": 401, "Forbidden": 403, "RequestEntityTooLarge": 413,
+                    "Invalid": 422}
+
+
+class AdmissionDeniedError(ApiError):
+    """An admission plugin's refusal, worded as Forbidden (``<resource> "<name>" is
+    forbidden: <why>``) but with the reason the plugin chose and its code (Invalid, 422,
+    unless Unauthorized, Forbidden or RequestEntityTooLarge). ``why`` is the one cause, which
+    kubectl prints for an Invalid answer: ``The <resource> "<name>" is invalid: : <why>``."""
+
+    def __init__(self, group: str, resource: str, name: str, why: str,
+                 reason: str = "Invalid") -> None:
+        qualified = f"{resource}.{group}" if group else resource
+        super().__init__(f'{qualified} "{name}" is forbidden: {why}', details=[why])
+        self.reason = reason
+        self.code = _ADMISSION_CODES.get(reason, 422)
+        self.target = {"name": name, "group": group, "kind": resource}
 
 
 class BadRequestError(ApiError):

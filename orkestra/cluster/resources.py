@@ -87,6 +87,10 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
        "validatingwebhookconfigurations", False, has_status=False),
     _t("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration",
        "mutatingwebhookconfigurations", False, has_status=False),
+    _t("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy",
+       "validatingadmissionpolicies", False),
+    _t("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding",
+       "validatingadmissionpolicybindings", False, has_status=False),
 )
 
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orkestra.cluster import defaults, fieldmanager, openapi
+from orkestra.cluster import defaults, fieldmanager, openapi, policies
 from orkestra.cluster.admission import (
     CRDS,
     NAMESPACES,
@@ -299,6 +299,14 @@ class MemoryCluster:
                                  f"content in namespace {namespace} because it is being "
                                  "terminated")
 
+    def _judge(self, operation: str, rt: ResourceType, ns: str, name: str, obj: Obj | None,
+               old: Obj | None, subresource: str = "", dry_run: bool = False) -> None:
+        """Run the bound ValidatingAdmissionPolicies (skipped while nothing is bound: most
+        stores, simulate's among them, never have a binding, and every write passes here)."""
+        if self._objects.get(policies.BINDINGS):
+            policies.enforce(policies.Request(operation, rt, ns, name, obj, old, subresource,
+                                              dry_run), self)
+
     # -- reads (shared objects: callers must not mutate) ------------------------------
     def read(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
         with self._lock:
@@ -397,6 +405,7 @@ class MemoryCluster:
         if rt.has_status and rt.key != NAMESPACES:
             obj.pop("status", None)
         admit(rt, obj, self._ips)
+        self._judge("CREATE", rt, namespace, meta["name"], obj, None, dry_run=dry_run)
         if (namespace, meta["name"]) in self.bucket(rt):
             raise AlreadyExistsError(f'{rt.qualified} "{meta["name"]}" already exists')
         meta["uid"] = str(uuid.uuid4())
@@ -428,6 +437,7 @@ class MemoryCluster:
             if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
                 raise conflict(rt, name)
             new = self._next_version(rt, current, obj, subresource)
+            self._judge("UPDATE", rt, ns, name, new, current, subresource, dry_run)
             if managed is not None:
                 new["metadata"] = {**new["metadata"], "managedFields": managed}
             else:
@@ -600,6 +610,7 @@ class MemoryCluster:
                     raise ConflictError(
                         f"Precondition failed: {key[0].upper() + key[1:]} in precondition: "
                         f"{wanted}, {key} in object meta: {obj['metadata'].get(key)}")
+            self._judge("DELETE", rt, ns, name, None, obj, dry_run=dry_run)
             self._log("delete", rt, ns, name)
             if dry_run:
                 return obj
@@ -672,6 +683,7 @@ class MemoryCluster:
             rt = self.type_for(api_version, kind)
             ns = self.scope(rt, namespace)
             obj = self._existing(rt, ns, name)
+            self._judge("DELETE", rt, ns, name, None, obj)
             if record:
                 self._log("delete", rt, ns, name)
             return clone(self.gc.delete(rt, ns, obj, propagation or "Background"))

@@ -7,9 +7,10 @@ index and attaches the detailed gate report as an OCI referrer. A failing gate r
 :class:`GateFailedError` and nothing is pushed. Progress is reported through ``emit`` as
 :class:`Event` values so the CLI can print each step as it happens.
 
-The e2e gate needs the cluster runner, which this version does not have yet: an
-``e2e.yaml`` without ``--no-e2e``/``--force`` stops the push with that message rather than
-recording a result that was never earned.
+The e2e gate runs ``e2e.yaml`` with :mod:`orkestra.e2e` on the cluster ``e2e_cluster``
+names (``ORK_E2E_CLUSTER``; by default the embedded API server, so a push works on a
+machine without Docker) and records where it ran next to the result, so nobody mistakes
+a run on the embedded server (no kubelet) for one on a real cluster.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ from pathlib import Path
 from orkestra import __version__
 from orkestra.compose import Composed, MotifResolver
 from orkestra.compose.load import compose_document
-from orkestra.errors import OrkError
+from orkestra.e2e.report import expectation_line
+from orkestra.e2e.result import ExpectationResult, RunResult
+from orkestra.e2e.spec import Suite, load_suite
+from orkestra.e2e.targets import Cluster
+from orkestra.errors import OrkError, UsageError
 from orkestra.files import write_atomic
 from orkestra.gates.pattern import (
     PatternDir,
@@ -39,6 +44,8 @@ from orkestra.model.deprecation import Deprecation, deprecation_of
 from orkestra.model.document import Document
 from orkestra.model.loader import load_document
 from orkestra.registry.artifact import (
+    CLUSTER_LABELS,
+    EMBEDDED,
     OPTIONAL_FILES,
     REPORT_FILE,
     REPORT_TYPE,
@@ -71,6 +78,7 @@ class PushOptions:
     no_simulate: bool = False
     no_e2e: bool = False
     e2e_file: str | None = None
+    e2e_cluster: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,7 @@ class GateRunning(Event):
 class GatePassed(Event):
     gate: str
     duration: str
+    where: str = ""
 
 
 @dataclass(frozen=True)
@@ -307,11 +316,58 @@ def _e2e_gate(pattern: PatternDir, options: PushOptions, emit: Emit) -> GateReco
         if options.e2e_file:
             raise OrkError(f"e2e file {options.e2e_file} not found in {pattern.directory}")
         return None
-    load_document(path, kinds=("E2E",), display=name)
-    raise OrkError(f"e2e gate: {name} needs the cluster runner (ork e2e), which this version "
-                   "of ork does not include yet\n\nUse --force or --no-e2e to skip",
-                   hint="the skip is recorded in the artifact: ork inspect shows "
-                        "'E2E: ⊘ Skipped'")
+    suite = load_suite(path, name)
+    cluster = options.e2e_cluster or os.environ.get("ORK_E2E_CLUSTER") or EMBEDDED
+    if cluster not in CLUSTER_LABELS:
+        raise UsageError(f"unknown e2e cluster {cluster!r}",
+                         hint=f"one of {', '.join(CLUSTER_LABELS)} (--e2e-cluster or "
+                              "ORK_E2E_CLUSTER)")
+    # Imported here: the runner brings the runtime and its HTTP stack, which a push
+    # without an e2e.yaml should not pay for.
+    from orkestra.e2e.runner import Options as E2EOptions
+    from orkestra.e2e.runner import run as run_e2e
+
+    emit(GateRunning("E2E", name))
+    tested_at = _now()
+    result = run_e2e(suite, E2EOptions(cluster_kind=cluster), _QuietProgress())
+    if not result.passed:
+        raise GateFailedError("E2E", _e2e_failures(result))
+    duration = format_duration(result.seconds)
+    where = result.suites[0].cluster if result.suites else cluster
+    emit(GatePassed("E2E", duration, CLUSTER_LABELS[where]))
+    return GateRecord("passed", duration, tested_at, result.total, detect_runner(), where)
+
+
+class _QuietProgress:
+    """The push prints the gate's outcome, not its steps."""
+
+    def step(self, text: str) -> None:
+        pass
+
+    def done(self, text: str) -> None:
+        pass
+
+    def expectation(self, result: ExpectationResult) -> None:
+        pass
+
+    def suite(self, suite: Suite, cluster: Cluster) -> None:
+        pass
+
+
+def _e2e_failures(result: RunResult) -> list[str]:
+    lines = []
+    for suite in result.suites:
+        where = CLUSTER_LABELS.get(suite.cluster, suite.cluster)
+        failed = [e for e in suite.expectations if not e.passed]
+        for expectation in failed:
+            lines += [f"  {line}" for line in expectation_line(expectation, 0)]
+        if suite.error:
+            lines.append(f"  ✗ {suite.error}")
+        if suite.leftovers:
+            lines.append(f"  ✗ left behind: {', '.join(suite.leftovers)}")
+        lines.append(f"  {len(suite.expectations) - len(failed)}/{suite.total} expectations "
+                     f"passed on the {where}")
+    return lines
 
 
 def _metadata(doc: Document, kind: str, version: str, notice: Deprecation | None) -> Metadata:

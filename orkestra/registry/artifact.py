@@ -80,6 +80,14 @@ class PatternFile:
         return LAYER_TYPES.get(self.name, DEFAULT_LAYER_TYPE)
 
 
+#: Where an e2e gate ran (``io.orkestra.e2e.cluster``), and how each is named wherever it
+#: is shown: e2e on the embedded server is a weaker proof than a real cluster and must
+#: never be mistaken for one.
+EMBEDDED, KIND, EXISTING = "embedded", "kind", "existing"
+CLUSTER_LABELS = {KIND: "kind", EXISTING: "existing cluster",
+                  EMBEDDED: "embedded API server (no kubelet)"}
+
+
 @dataclass(frozen=True)
 class GateRecord:
     """What one gate did before the push, as written to the annotations."""
@@ -102,9 +110,12 @@ class GateRecord:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": self.status, "assertions": self.assertions,
-                "duration": self.duration, "testedAt": self.tested_at,
-                "runner": self.runner, "cluster": self.cluster}
+        out = {"status": self.status, "assertions": self.assertions,
+               "duration": self.duration, "testedAt": self.tested_at,
+               "runner": self.runner, "cluster": self.cluster}
+        if self.cluster:
+            out["clusterLabel"] = CLUSTER_LABELS.get(self.cluster, self.cluster)
+        return out
 
     @classmethod
     def read(cls, annotations: dict[str, str], prefix: str) -> GateRecord | None:

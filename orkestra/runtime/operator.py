@@ -85,6 +85,7 @@ class Operator:
                                    f"{unit.path}", hint="run each CRD from one file only")
                 self._owners[crd] = unit
         self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._runners: list[web.AppRunner] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -101,13 +102,13 @@ class Operator:
         return {"apiVersion": "v1", "kind": "KatalogList", "items": katalogs}
 
     def stop(self) -> None:
-        """Begin a graceful shutdown (what SIGTERM does)."""
-        if self._stop is not None:
-            self._stop.set()
+        """Begin a graceful shutdown (what SIGTERM does); callable from any thread."""
+        if self._stop is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
 
     # -- run --------------------------------------------------------------------------
     async def run(self) -> int:
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self._signals(loop)
         informers = Informers(self.client, self.metrics, namespace=self.options.namespace)

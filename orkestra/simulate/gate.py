@@ -73,8 +73,10 @@ def run_katalog(katalog: Path, cr: Path, display: str, *, cycles: int | None = N
     return run_plans([plan], display, cycles=cycles, only_crd=only_crd)
 
 
-def discover(root: Path, skip: tuple[str, ...] = ()) -> list[Path]:
-    """Every simulate.yaml below ``root`` (sorted), minus skipped paths."""
-    found = sorted(p for p in root.rglob("simulate.yaml")
+def discover(root: Path, skip: tuple[str, ...] = (), name: str = "simulate.yaml"
+             ) -> list[Path]:
+    """Every file called ``name`` below ``root`` (sorted, hidden directories left out),
+    minus skipped paths."""
+    found = sorted(p for p in root.rglob(name)
                    if not any(part.startswith(".") for part in p.relative_to(root).parts))
     return [p for p in found if not any(str(p).endswith(s) or s in p.parts for s in skip)]

@@ -96,23 +96,27 @@ def test_inspect_shows_every_row(motifs: Path, capsys: pytest.CaptureFixture[str
     assert re.fullmatch(r"  Digest:      sha256:[0-9a-f]{12}\.\.\.", lines[3])
     assert re.fullmatch(r"  Pushed:      \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(\d+s ago\)", lines[4])
     for row in ("  Tags:        web, api", "  Author:      myorg", "  License:     Apache-2.0",
-                "  E2E:         - Not verified (no e2e.yaml in artifact)",
                 "  Report:      ✓ gate report attached (ork inspect webapp-operator:v1.0.0 "
                 "--report)", "  Files:", "To pull:", "  ork pull webapp-operator:v1.0.0",
                 f"      - url: oci://{katalogs()}/webapp-operator:v1.0.0"):
         assert row in lines
     assert any(re.fullmatch(r"  Runtime:     v\d+\.\d+\.\d+", line) for line in lines)
+    # Where e2e ran is part of its line: the embedded server is a weaker proof.
+    assert any(re.fullmatch(r"  E2E:         ✓ Verified · [\d.]+m?s · embedded API server "
+                            r"\(no kubelet\) · tested \d+s ago", line) for line in lines)
     code, out, _ = run(capsys, "inspect", "webapp-operator:v1.0.0", "-o", "json")
     data = json.loads(out)
     assert (data["simulate"]["status"], data["simulate"]["assertions"]) == ("passed", 2)
-    assert data["e2e"] is None and data["kind"] == "Katalog"
+    assert data["kind"] == "Katalog"
+    assert (data["e2e"]["status"], data["e2e"]["assertions"], data["e2e"]["cluster"]) == (
+        "passed", 5, "embedded")
     assert [r["artifactType"] for r in data["referrers"]] == [
         "application/vnd.orkestra.gate-report.v1+json"]
     code, out, _ = run(capsys, "inspect", "webapp-operator:v1.0.0", "--report")
     assert "✓ create deployments/my-webapp (cycle 1)" in out
     code, out, _ = run(capsys, "inspect", "webapp-operator:v1.0.0", "--versions")
-    assert re.search(r"  v1\.0\.0\s+✓ Simulate · 2 assertions\s+- E2E\s+sha256:\S+\s+\d+s ago"
-                     r"  ← latest", out)
+    assert re.search(r"  v1\.0\.0\s+✓ Simulate · 2 assertions\s+✓ E2E · [\d.]+m?s · embedded "
+                     r"API server \(no kubelet\)\s+sha256:\S+\s+\d+s ago  ← latest", out)
 
 
 def test_inspect_view_and_errors(motifs: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -181,7 +185,7 @@ def test_pull_outputs(motifs: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     code, out, _ = run(capsys, "pull", "webapp-operator:v1.0.0", "-o", str(tmp_path / "local"))
     assert out.startswith("  ✓ Already cached\n")
     assert sorted(p.name for p in (tmp_path / "local").iterdir()) == [
-        "README.md", "cr.yaml", "crd.yaml", "katalog.yaml", "simulate.yaml"]
+        "README.md", "cr.yaml", "crd.yaml", "e2e.yaml", "katalog.yaml", "simulate.yaml"]
     assert (tmp_path / "local" / "katalog.yaml").read_bytes() == \
         (motifs / "02-katalog-api" / "katalog.yaml").read_bytes()
     code, out, _ = run(capsys, "simulate", "-f", str(tmp_path / "local" / "simulate.yaml"))
@@ -209,7 +213,9 @@ def test_push_json(motifs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     data = json.loads(out)
     assert data["ref"].endswith("/katalogs/webapp-operator:v1.0.0")
-    assert (data["simulate"]["status"], data["e2e"]) == ("passed", None)
+    assert (data["simulate"]["status"], data["e2e"]["status"]) == ("passed", "passed")
+    assert (data["e2e"]["cluster"], data["e2e"]["clusterLabel"]) == (
+        "embedded", "embedded API server (no kubelet)")
     assert data["files"][0]["name"] == "katalog.yaml"
     code, out, _ = run(capsys, "inspect", "webapp-operator:v1.0.0", "-o", "json")
     assert json.loads(out)["digest"] == data["digest"]

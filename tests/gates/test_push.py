@@ -111,25 +111,28 @@ def test_local_imports_block_the_push(pack_copy: Path) -> None:
         "       motif: oci://<your-registry>/motifs/<name>:<version>"])
 
 
-def test_02_passes_the_simulate_gate(pack_copy: Path, registry: RegistryTarget) -> None:
+def test_02_passes_both_gates(pack_copy: Path, registry: RegistryTarget) -> None:
     push_motifs(pack_copy)
     use_published_motifs(pack_copy / "02-katalog-api" / "katalog.yaml")
     result, events = push(pack_copy / "02-katalog-api")
-    assert [e.gate for e in events.of(GatePassed)] == ["Simulate"]
+    assert [(e.gate, e.where) for e in events.of(GatePassed)] == [
+        ("Simulate", ""), ("E2E", "embedded API server (no kubelet)")]
     client = RegistryClient()
     info = client.info(result.ref)
     assert info.simulate is not None
     assert (info.simulate.status, info.simulate.assertions) == ("passed", 2)
-    assert info.e2e is None
+    assert info.e2e is not None
+    assert (info.e2e.status, info.e2e.assertions, info.e2e.cluster, info.e2e.runner) == (
+        "passed", 5, "embedded", "local")
     assert [f.title for f in info.files] == ["katalog.yaml", "crd.yaml", "README.md",
-                                             "cr.yaml", "simulate.yaml"]
+                                             "cr.yaml", "e2e.yaml", "simulate.yaml"]
     assert info.runtime_version.startswith("v")
     attached = client.referrers(info.ref, info.digest)
     assert [d.artifact_type for d in attached] == [REPORT_TYPE]
     index = client.read_index(info.ref.index())
     assert index is not None
     entry = next(e for e in index.entries if e.name == "webapp-operator")
-    assert (entry.simulateStatus, entry.e2eStatus, entry.digest) == ("passed", "",
+    assert (entry.simulateStatus, entry.e2eStatus, entry.digest) == ("passed", "passed",
                                                                     info.digest)
 
 
@@ -177,14 +180,43 @@ def test_no_assertions_and_skips(pack_copy: Path) -> None:
     assert RegistryClient().info(result.ref).simulate == GateRecord("skipped")
 
 
-def test_e2e_gate_needs_the_runner(pack_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+DIGEST = "sha256:4364d38de74f6f5118c1d7440c2382ec66c05cd85bce9a0636a6af7437b77cea"
+
+
+def test_04_story_simulate_passes_e2e_blocks_the_push(pack_copy: Path) -> None:
+    """Seed 04: the cluster's admission policy (installed by e2e.yaml's setup) rejects the
+    test CR that simulate accepts; nothing is pushed until the CR is fixed."""
     push_motifs(pack_copy)
     platform = pack_copy / "04-katalog-platform"
     use_published_motifs(platform / "katalog.yaml")
-    with pytest.raises(OrkError) as caught:
-        push(platform)
-    assert caught.value.message.startswith("e2e gate: e2e.yaml needs the cluster runner")
-    assert caught.value.message.endswith("Use --force or --no-e2e to skip")
+    events = Recorder()
+    with pytest.raises(GateFailedError) as caught:
+        publish(platform, None, PushOptions(), events, RegistryClient())
+    assert [e.gate for e in events.of(GatePassed)] == ["Simulate"]
+    assert caught.value.gate == "E2E"
+    message = caught.value.message
+    assert message.startswith("✗ E2E gate failed — push blocked\n  Run 'ork e2e'")
+    assert "ValidatingAdmissionPolicy 'platform-images-pinned' with binding " \
+        "'platform-images-pinned' denied request: platform policy: images must be pinned " \
+        "by digest" in message
+    assert "1/4 expectations passed on the embedded API server (no kubelet)" in message
+    with pytest.raises(NotFoundError):
+        RegistryClient().info(RegistryClient().resolve("platform-app-operator:v1.0.0",
+                                                        "Katalog"))
+    cr = platform / "cr.yaml"
+    cr.write_text(cr.read_text().replace("demo-web:1.0.0", f"demo-web@{DIGEST}"))
+    result, events = push(platform)
+    assert [(e.gate, e.where) for e in events.of(GatePassed)] == [
+        ("Simulate", ""), ("E2E", "embedded API server (no kubelet)")]
+    info = RegistryClient().info(result.ref)
+    assert info.e2e is not None
+    assert (info.e2e.status, info.e2e.cluster, info.e2e.assertions) == ("passed", "embedded", 4)
+
+
+def test_e2e_skips_and_choices(pack_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    push_motifs(pack_copy)
+    platform = pack_copy / "04-katalog-platform"
+    use_published_motifs(platform / "katalog.yaml")
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     result, _ = push(platform, no_e2e=True)
     info = RegistryClient().info(result.ref)
@@ -193,6 +225,9 @@ def test_e2e_gate_needs_the_runner(pack_copy: Path, monkeypatch: pytest.MonkeyPa
                                                                           "github-actions")
     with pytest.raises(OrkError, match=r"e2e file other\.yaml not found"):
         push(platform, e2e_file="other.yaml")
+    monkeypatch.setenv("ORK_E2E_CLUSTER", "minikube")
+    with pytest.raises(UsageError, match="unknown e2e cluster 'minikube'"):
+        push(platform)
 
 
 @pytest.mark.parametrize(("env", "runner"), [

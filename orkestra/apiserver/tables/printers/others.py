@@ -2,8 +2,8 @@
 
 This module owns the columns and cells of Ingresses and NetworkPolicies, HorizontalPodAutoscalers
 (current and target metrics), PodDisruptionBudgets, Leases, RBAC roles and bindings (the
-bound users, groups and service accounts), CustomResourceDefinitions and admission webhook
-configurations.
+bound users, groups and service accounts), CustomResourceDefinitions, admission webhook
+configurations and ValidatingAdmissionPolicies and their bindings.
 """
 
 from __future__ import annotations
@@ -120,6 +120,24 @@ def _webhooks(obj: Obj, now: datetime) -> list[Cell]:
     return [metadata(obj).get("name", ""), len(list_at(obj, "webhooks")), age_of(obj, now)]
 
 
+def _admission_policy(obj: Obj, now: datetime) -> list[Cell]:
+    kind = dict_at(obj, "spec", "paramKind")
+    param_kind = f"{kind.get('apiVersion', '')}/{kind.get('kind', '')}" if kind else "<unset>"
+    return [metadata(obj).get("name", ""), len(list_at(obj, "spec", "validations")),
+            param_kind, age_of(obj, now)]
+
+
+def _param_ref(ref: Obj) -> str:
+    if ref.get("name"):
+        return f"{ref.get('namespace') or '*'}/{ref['name']}"
+    return format_selector(ref["selector"]) if "selector" in ref else "<unset>"
+
+
+def _policy_binding(obj: Obj, now: datetime) -> list[Cell]:
+    return [metadata(obj).get("name", ""), value_at(obj, "spec", "policyName") or "",
+            _param_ref(dict_at(obj, "spec", "paramRef")), age_of(obj, now)]
+
+
 _BINDING_WIDE = (col("Users", "Users in the binding.", priority=1),
                  col("Groups", "Groups in the binding.", priority=1),
                  col("ServiceAccounts", "Service accounts in the binding.", priority=1))
@@ -157,4 +175,11 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("apiextensions.k8s.io", "CustomResourceDefinition"): Printer((NAME, CREATED), created),
     ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"): _WEBHOOKS,
     ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"): _WEBHOOKS,
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"): Printer((
+        NAME, col("Validations", "Number of validation rules.", "integer"),
+        col("ParamKind", "Kind of the resources that parameterize the policy."), AGE),
+        _admission_policy),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"): Printer((
+        NAME, col("PolicyName", "The policy the binding binds."),
+        col("ParamRef", "The param resource of the binding."), AGE), _policy_binding),
 }
