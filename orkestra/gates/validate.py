@@ -13,6 +13,7 @@ from typing import Any
 
 from orkestra.compose import Composed, MotifResolver
 from orkestra.compose.load import compose_document
+from orkestra.e2e.spec import load_suite
 from orkestra.model.checks import BUILTIN_KINDS
 from orkestra.model.deprecation import Deprecation, deprecation_of
 from orkestra.model.document import Document
@@ -172,12 +173,10 @@ def _check_simulate(doc: Document, resolver: MotifResolver) -> str:
 
 
 def _check_e2e(doc: Document) -> str:
-    spec = doc.data.get("spec") or {}
-    for key in ("katalog", "crd", "cr"):
-        if key in spec:
-            _require_file(doc, ("spec", key), spec[key])
-    for i, ref in enumerate(doc.data.get("imports") or []):
-        _require_file(doc, ("imports", i), ref if isinstance(ref, str) else ref["path"])
-    count = len(spec.get("expect") or [])
-    cluster = (spec.get("cluster") or {}).get("provider", "kind")
-    return f"{count} expectation{'s' if count != 1 else ''}, cluster: {cluster}"
+    """Every file the suite and its imports name must exist (what ``ork e2e`` reads)."""
+    suite = load_suite(doc.file, doc.display)
+    count = len(suite.expect)
+    imports = f", {len(suite.imports)} import{'s' if len(suite.imports) != 1 else ''}" \
+        if suite.imports else ""
+    return f"{count} expectation{'s' if count != 1 else ''}{imports}, cluster: " \
+        f"{suite.cluster.provider}"

@@ -223,3 +223,23 @@ def test_a_rejected_cr_fails_its_expectations_at_once(api: Path) -> None:
     assert "spec.replicas" in first.reason
     assert second.reason == "not run: the CR was rejected (see above)"
     assert result.suites[0].seconds < 30
+
+
+def test_an_aggregator_runs_its_imports_sharing_a_cluster_unless_fresh(api: Path) -> None:
+    quick = suite_in(api, """\
+        - name: Deployment exists
+          resources: [{kind: Deployment, name: my-webapp}]
+        """)
+    (api / "suite.yaml").write_text(textwrap.dedent(f"""\
+        apiVersion: orkestra.orkspace.io/v1
+        kind: E2E
+        metadata: {{name: all}}
+        imports:
+          - ./{quick.name}
+          - {{path: ./{quick.name}, wait: 100ms}}
+          - {{path: ./{quick.name}, freshCluster: true}}
+        """))
+    result, progress = execute(api / "suite.yaml")
+    assert result.passed and [s.name for s in result.suites] == ["test-e2e"] * 3
+    clusters = [line for line in progress.lines if line.startswith("step Starting a cluster")]
+    assert len(clusters) == 2  # the first two imports share one, the fresh one gets its own
