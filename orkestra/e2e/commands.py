@@ -34,7 +34,7 @@ class Completed:
         return self.stdout + self.stderr
 
     def message(self) -> str:
-        """The last non-empty lines of stderr (else stdout): what went wrong."""
+        """stderr (else stdout) without surrounding blank lines: what went wrong."""
         text = (self.stderr or self.stdout).strip()
         if self.timed_out:
             return f"{self.argv[0]} timed out" + (f": {text}" if text else "")
@@ -61,7 +61,7 @@ class Commands:
             return Completed(tuple(argv), -9, stdout, stderr, timed_out=True)
         except BaseException:
             _kill_group(process)  # Ctrl-C: nothing keeps running behind our back
-            process.wait()
+            process.communicate()
             raise
         return Completed(tuple(argv), process.returncode, stdout, stderr)
 

@@ -16,6 +16,7 @@ reported as a leftover and fails the suite.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -118,12 +119,12 @@ def run(suite: Suite, options: Options, progress: Progress,
 def _run_tree(suite: Suite, options: Options, progress: Progress, commands: Commands,
               result: RunResult, target: tuple[Target, Cluster] | None) -> None:
     owned = target is None
-    if target is None:
-        chosen = choose_target(suite, options, commands)
-        progress.step(f"Starting a cluster ({chosen.kind})..." if chosen.kind != EXISTING
-                      else "Using the current cluster...")
-        target = (chosen, chosen.up())
+    chosen = target[0] if target is not None else choose_target(suite, options, commands)
     try:
+        if target is None:
+            progress.step(f"Starting a cluster ({chosen.kind})..." if chosen.kind != EXISTING
+                          else "Using the current cluster...")
+            target = (chosen, chosen.up())
         if suite.expect or suite.katalog or suite.cr:
             result.suites.append(SuiteRun(suite, target[1], options, progress).run())
         for item in suite.imports:
@@ -134,7 +135,7 @@ def _run_tree(suite: Suite, options: Options, progress: Progress, commands: Comm
     finally:
         if owned:
             with _shielded():
-                target[0].down()
+                chosen.down()
 
 
 class SuiteRun:
@@ -151,7 +152,7 @@ class SuiteRun:
         self.kubectl = Kubectl(cluster.kubeconfig, self.shell)
         self.result = SuiteResult(suite.name, suite.display, cluster.kind)
         self.unit = None if suite.custom or suite.katalog is None else \
-            Unit.load(suite.katalog, suite.display.rsplit("/", 1)[0] + "/" + suite.katalog.name)
+            Unit.load(suite.katalog, _shown_next_to(suite, suite.katalog))
         self.crds: list[Obj] = []
         self.applied: list[Path] = []
         self.releases: list[HelmRelease] = []
@@ -358,6 +359,11 @@ class SuiteRun:
     def _must(self, done: Any, what: str) -> None:
         if not done.ok:
             raise KubectlError(f"{what}: {done.message()}")
+
+
+def _shown_next_to(suite: Suite, path: Path) -> str:
+    """``path`` as the user would write it: relative to how the suite file was named."""
+    return os.path.normpath(Path(suite.display).parent / os.path.relpath(path, suite.file.parent))
 
 
 @contextmanager

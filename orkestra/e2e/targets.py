@@ -82,7 +82,6 @@ class CurrentTarget:
         done = self.commands.run(argv, timeout=30)
         if not done.ok or "server:" not in done.stdout:
             which = f" {self.context!r}" if self.context else ""
-            which = f" {self.context!r}" if self.context else ""
             raise OrkError(f"no usable kubectl context{which}: {done.message()}",
                            hint="kubectl config get-contexts lists them")
         self._scratch = tempfile.TemporaryDirectory(prefix="ork-e2e-")
@@ -127,9 +126,9 @@ class KindTarget:
             self._kind("export", "kubeconfig", "--name", self.name, "--kubeconfig",
                        str(kubeconfig))
         else:
+            self._created = True  # a create cut off half-way is still deleted in down()
             self._kind("create", "cluster", "--name", self.name, "--kubeconfig",
                        str(kubeconfig), "--wait", "120s", timeout=600)
-            self._created = True
         return Cluster(kubeconfig, KIND, self.name)
 
     def down(self) -> None:

@@ -76,7 +76,7 @@ def run_katalog(katalog: Path, cr: Path, display: str, *, cycles: int | None = N
 def discover(root: Path, skip: tuple[str, ...] = (), name: str = "simulate.yaml"
              ) -> list[Path]:
     """Every file called ``name`` below ``root`` (sorted, hidden directories left out),
-    minus skipped paths."""
+    minus the paths that contain one of ``skip``."""
     found = sorted(p for p in root.rglob(name)
                    if not any(part.startswith(".") for part in p.relative_to(root).parts))
-    return [p for p in found if not any(str(p).endswith(s) or s in p.parts for s in skip)]
+    return [p for p in found if not any(s in str(p) for s in skip)]
