@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import TypeVar
 
@@ -211,6 +212,12 @@ def test_04_story_simulate_passes_e2e_blocks_the_push(pack_copy: Path) -> None:
     info = RegistryClient().info(result.ref)
     assert info.e2e is not None
     assert (info.e2e.status, info.e2e.cluster, info.e2e.assertions) == ("passed", "embedded", 4)
+    layout = RegistryClient().home / "local-registry" / "katalogs" / "platform-app-operator"
+    raw = subprocess.run(["skopeo", "inspect", "--raw", f"oci:{layout}:v1.0.0"], check=True,
+                         capture_output=True, text=True, timeout=60).stdout
+    annotations = json.loads(raw)["annotations"]
+    assert (annotations["io.orkestra.e2e.status"], annotations["io.orkestra.e2e.cluster"],
+            annotations["io.orkestra.e2e.runner"]) == ("passed", "embedded", "local")
 
 
 def test_e2e_skips_and_choices(pack_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
