@@ -3,8 +3,10 @@
 For each CRD and phase (``onCreate``, ``onReconcile``, ``onDelete``, and the kinds typed
 hooks manage) every declaration becomes a :class:`PlannedObject`: its kind, its name
 template (or the default name the engine gives it), its scope, the conditions that gate it
-and, for RBAC objects, the rules and bindings it carries. Nothing is rendered: a plan is
-about what *can* happen for any CR, not for one.
+and, for RBAC objects, the rules and bindings it carries. A declaration that makes an object
+of another kind as well (an Ingress with ``tls.create`` makes its TLS Secret) also yields
+that object, marked ``implied``. Nothing is rendered: a plan is about what *can* happen for
+any CR, not for one.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class PlannedObject:
     cluster_scoped: bool
     conditions: tuple[str, ...]
     declaration: dict[str, Any] = field(compare=False, hash=False)
+    implied: bool = False  # made by a declaration of another kind (the engine reads it live)
 
     @property
     def declaration_id(self) -> str:
@@ -118,10 +121,7 @@ def _crd_plan(name: str, entry: dict[str, Any], manifest: dict[str, Any] | None)
     api = entry.get("apiTypes") or {}
     box = entry.get("operatorBox") or {}
     reconcile = box.get("reconcile") or {}
-    objects = [_planned(name, phase, key, i, item)
-               for phase in PHASES
-               for key, items in (reconcile.get(phase) or {}).items()
-               for i, item in enumerate(items or [])]
+    objects = declarations(name, entry)
     hook_kinds = tuple(str(r.get("kind")) for block in ("hooks", "constructor")
                        for r in (reconcile.get(block) or {}).get("resources") or [])
     validation = (entry.get("validation") or {}).get("rules") or []
@@ -137,6 +137,31 @@ def _crd_plan(name: str, entry: dict[str, Any], manifest: dict[str, Any] | None)
                    tuple(k for k in ("validation", "mutation") if webhooks.get(k)), manifest,
                    {k: v for k, v in reconcile.items() if k not in PHASES
                     and k not in ("hooks", "constructor")})
+
+
+def declarations(crd: str, entry: dict[str, Any]) -> list[PlannedObject]:
+    """Every object one CRD entry can create, per phase, in declaration order (an implied
+    object right after the declaration that makes it)."""
+    reconcile = (entry.get("operatorBox") or {}).get("reconcile") or {}
+    return [obj
+            for phase in PHASES
+            for key, items in (reconcile.get(phase) or {}).items()
+            for i, item in enumerate(items or [])
+            for obj in (_planned(crd, phase, key, i, item), *_implied(crd, phase, key, i, item))]
+
+
+def _implied(crd: str, phase: str, key: str, index: int, item: dict[str, Any]
+             ) -> list[PlannedObject]:
+    """Objects of another kind a declaration makes: an Ingress's ``tls.create`` Secret."""
+    tls = item.get("tls")
+    if key != "ingresses" or not isinstance(tls, dict) or \
+            tls.get("create") in (None, False, "", "false"):
+        return []
+    create = tls["create"]
+    name = str(tls.get("secretName") or
+               f"{item.get('name') or default_name(key, CR_NAME)}-tls")
+    return [PlannedObject(crd, phase, key, index, "v1", "Secret", name, False,
+                          (*conditions(item), f"tls.create {create}"), item, implied=True)]
 
 
 def _planned(crd: str, phase: str, key: str, index: int, item: dict[str, Any]

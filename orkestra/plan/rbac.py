@@ -1,22 +1,39 @@
-"""The Kubernetes permissions a runtime needs to run a composed katalog.
+"""The Kubernetes permissions a composed katalog needs, derived from the plan's inventory.
 
-Derived from the kinds each CRD can create (every phase, motifs included), what it reads
-(``observe``, ``cross``, hook resources) and which platform features are enabled (webhooks,
-deletion/namespace protection, conversion). Rules are grouped per CRD and for the system
-(runtime and gateway), in the form of a ClusterRole's ``rules``.
+Per CRD: its own resource with ``/status`` and ``/finalizers``, and one rule per kind the
+plan says it can create (:func:`~orkestra.plan.objects.declarations`: every phase, motifs
+and implied objects included), with ``escalate`` for the Roles it writes and ``bind`` for
+the roles its bindings reference (by name when the name is literal), plus what typed hooks
+manage and what ``observe`` reads. For the system: the runtime's own needs (Events, the
+leader-election Lease in its namespace, its CRDs by name) and, when webhooks, protection or
+conversion are on, the gateway's. Rules are in the form of a ClusterRole's ``rules``; a rule
+marked ``namespaced`` belongs in a Role of the runtime's namespace instead.
+
+Two verb tables read the same derivation. :data:`PREVIEW` (``ork validate --full``) grants
+the conventional manage verbs. :data:`RUNTIME` (``ork generate bundle``) grants exactly what
+this runtime sends: it lists and watches every kind of ``onCreate``/``onReconcile`` (its
+informers), reads, creates, replaces (PUT: ``update``) and deletes (pruning, finalizer
+clean-up, secret rotation); the kinds only ``onDelete`` or an implied object touch are read
+and written live, never listed; CRs are read and replaced (finalizers), their status is
+replaced through the subresource; it never PATCHes anything but its own Events.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from orkestra.cluster.resources import plural_of
 from orkestra.compose.composed import Composed
 from orkestra.engine.build.base import KINDS
+from orkestra.plan.objects import PlannedObject, declarations
 
 READ = ("get", "list", "watch")
 MANAGE = ("get", "list", "watch", "create", "update", "patch", "delete")
+RBAC_GROUP = "rbac.authorization.k8s.io"
+CRD_GROUP, CRDS = "apiextensions.k8s.io", "customresourcedefinitions"
+WEBHOOK_GROUP = "admissionregistration.k8s.io"
 
 # resource-template key -> (API group, resource, cluster-scoped), from the engine's kinds
 KIND_RESOURCES: dict[str, tuple[str, str, bool]] = {
@@ -30,79 +47,178 @@ CORE_KIND_RESOURCES = {
 }
 
 
+@dataclass(frozen=True)
+class Verbs:
+    """The verbs granted for each part of a CRD's needs."""
+
+    informed: tuple[str, ...]  # kinds of onCreate/onReconcile (the runtime's informers)
+    live: tuple[str, ...]  # kinds only onDelete or an implied object touches
+    crs: tuple[str, ...]
+    status: tuple[str, ...]
+    hooks: tuple[str, ...]  # typed code: anything
+    observe: tuple[str, ...]  # observe.watch (empty: not granted)
+
+
+PREVIEW = Verbs(MANAGE, MANAGE, ("get", "list", "watch", "update", "patch"),
+                ("get", "update", "patch"), MANAGE, READ)
+RUNTIME = Verbs(("get", "list", "watch", "create", "update", "delete"),
+                ("get", "create", "update"), ("get", "list", "watch", "update"), ("update",),
+                MANAGE, ())
+
+_VERB_ORDER = ["get", "list", "watch", "create", "update", "patch", "delete", "bind",
+               "escalate", "impersonate", "*"]
+
+
 @dataclass
 class Rule:
     api_group: str
     resource: str
     verbs: set[str] = field(default_factory=set)
     reason: str = ""
+    names: tuple[str, ...] = ()  # resourceNames (empty: any)
+    namespaced: bool = False  # a Role's rule in the runtime's namespace
 
     def as_dict(self) -> dict[str, Any]:
-        return {"apiGroups": [self.api_group], "resources": [self.resource],
-                "verbs": sorted(self.verbs, key=_VERB_ORDER.index)}
+        out: dict[str, Any] = {"apiGroups": [self.api_group], "resources": [self.resource]}
+        if self.names:
+            out["resourceNames"] = list(self.names)
+        out["verbs"] = sorted(self.verbs, key=_VERB_ORDER.index)
+        return out
+
+    @property
+    def sort_key(self) -> tuple[bool, bool, str, str, tuple[str, ...]]:
+        return (self.namespaced, self.api_group != "", self.api_group, self.resource,
+                self.names)
 
 
-_VERB_ORDER = ["get", "list", "watch", "create", "update", "patch", "delete", "bind",
-               "escalate", "impersonate", "*"]
+RuleKey = tuple[bool, str, str, tuple[str, ...]]
 
 
 class RuleSet:
     def __init__(self) -> None:
-        self.rules: dict[tuple[str, str], Rule] = {}
+        self.rules: dict[RuleKey, Rule] = {}
+        self.unresolved: list[str] = []  # declarations whose kind only a CR decides
 
-    def add(self, group: str, resource: str, verbs: tuple[str, ...], reason: str = "") -> None:
-        rule = self.rules.setdefault((group, resource), Rule(group, resource, reason=reason))
+    def add(self, group: str, resource: str, verbs: tuple[str, ...], reason: str = "", *,
+            names: tuple[str, ...] = (), namespaced: bool = False) -> None:
+        key = (namespaced, group, resource, tuple(sorted(set(names))))
+        rule = self.rules.setdefault(key, Rule(group, resource, reason=reason, names=key[3],
+                                               namespaced=namespaced))
         rule.verbs.update(verbs)
 
+    def update(self, other: RuleSet) -> None:
+        for rule in other.rules.values():
+            self.add(rule.api_group, rule.resource, tuple(rule.verbs), rule.reason,
+                     names=rule.names, namespaced=rule.namespaced)
+        self.unresolved += [u for u in other.unresolved if u not in self.unresolved]
+
     def sorted(self) -> list[Rule]:
-        return sorted(self.rules.values(), key=lambda r: (r.api_group != "", r.api_group,
-                                                          r.resource))
+        """The rules in a stable order; a rule limited to names is dropped when a rule on
+        any name grants its verbs, and named rules with the same verbs are one rule."""
+        anyname = {r.sort_key[:4]: r for r in self.rules.values() if not r.names}
+        named: dict[tuple[bool, str, str, frozenset[str]], Rule] = {}
+        for rule in self.rules.values():
+            if not rule.names:
+                continue
+            base = anyname.get(rule.sort_key[:4])
+            verbs = rule.verbs - (base.verbs if base else set())
+            if verbs:
+                key = (rule.namespaced, rule.api_group, rule.resource, frozenset(verbs))
+                merged = named.setdefault(key, Rule(rule.api_group, rule.resource, set(verbs),
+                                                    rule.reason, (), rule.namespaced))
+                merged.names = tuple(sorted({*merged.names, *rule.names}))
+        return sorted([*anyname.values(), *named.values()],
+                      key=lambda r: (r.sort_key, [_VERB_ORDER.index(v) for v in
+                                                  sorted(r.verbs, key=_VERB_ORDER.index)]))
+
+    def part(self, *, namespaced: bool) -> list[Rule]:
+        """The cluster-wide rules (a ClusterRole's) or the namespace's (a Role's)."""
+        return [r for r in self.sorted() if r.namespaced == namespaced]
 
 
-def _custom_resource(item: dict[str, Any]) -> tuple[str, str]:
-    api_version = str(item.get("apiVersion", ""))
-    group = api_version.rpartition("/")[0] if "/" in api_version else ""
-    return group, plural_of(str(item.get("kind", "")))
-
-
-def crd_rules(entry: dict[str, Any]) -> RuleSet:
-    """Permissions one CRD's operator needs."""
-    rules = RuleSet()
+def crd_resource(entry: dict[str, Any]) -> tuple[str, str]:
+    """(API group, plural) of a CRD entry's own resource."""
     api = entry.get("apiTypes") or {}
-    group, plural = api.get("group", ""), api.get("plural") or plural_of(api.get("kind", ""))
-    rules.add(group, plural, ("get", "list", "watch", "update", "patch"), "the CRs")
-    rules.add(group, f"{plural}/status", ("get", "update", "patch"), "status")
-    rules.add(group, f"{plural}/finalizers", ("update",), "finalizers")
+    return str(api.get("group", "")), str(api.get("plural") or plural_of(api.get("kind", "")))
+
+
+def known_plurals(composed: Composed) -> dict[tuple[str, str], str]:
+    """(group, kind) -> plural for the CRDs a composition defines, so a ``custom`` child of
+    one of them gets the plural its CRD declares rather than a guessed one."""
+    found = {}
+    for manifest in composed.crd_manifests.values():
+        spec = manifest.get("spec") or {}
+        names = spec.get("names") or {}
+        if names.get("kind") and names.get("plural"):
+            found[(str(spec.get("group", "")), str(names["kind"]))] = str(names["plural"])
+    for entry in composed.crds.values():
+        api = entry.get("apiTypes") or {}
+        if api.get("kind") and api.get("plural"):
+            found.setdefault((str(api.get("group", "")), str(api["kind"])), str(api["plural"]))
+    return found
+
+
+def crd_rules(entry: dict[str, Any], table: Verbs = PREVIEW,
+              plurals: Mapping[tuple[str, str], str] | None = None, *, name: str = ""
+              ) -> RuleSet:
+    """Permissions one CRD's operator needs (``name``: the CRD's, for messages)."""
+    rules = RuleSet()
+    group, plural = crd_resource(entry)
+    rules.add(group, plural, table.crs, "the CRs")
+    rules.add(group, f"{plural}/status", table.status, "status")
+    rules.add(group, f"{plural}/finalizers", ("update",), "ownerReferences that block "
+              "deletion of the CR")
+    objects = declarations(name, entry)
+    informed = {(o.api_version, o.kind) for o in objects
+                if o.phase != "onDelete" and not o.implied}
+    for obj in objects:
+        verbs = table.informed if (obj.api_version, obj.kind) in informed else table.live
+        _object_rules(rules, obj, verbs, plurals or {})
+    _hook_rules(rules, entry, table)
+    return rules
+
+
+def _object_rules(rules: RuleSet, obj: PlannedObject, verbs: tuple[str, ...],
+                  plurals: Mapping[tuple[str, str], str]) -> None:
+    if "{{" in obj.api_version + obj.kind:
+        where = f"{obj.crd} {obj.declaration_id}" if obj.crd else obj.declaration_id
+        rules.unresolved.append(f"{where}: {obj.api_version} {obj.kind} is a template, so "
+                                "only a CR decides which kind it makes")
+        return
+    group = obj.api_version.rpartition("/")[0]
+    resource = plurals.get((group, obj.kind)) or plural_of(obj.kind)
+    rules.add(group, resource, verbs)
+    if obj.key in ("roles", "clusterRoles"):
+        rules.add(group, resource, ("escalate",), "grant the permissions the role holds")
+    if obj.key in ("roleBindings", "clusterRoleBindings"):
+        _bind_rules(rules, obj.role_ref)
+
+
+def _bind_rules(rules: RuleSet, role_ref: dict[str, Any]) -> None:
+    kind, name = str(role_ref.get("kind", "")), str(role_ref.get("name", ""))
+    targets = {"ClusterRole": ("clusterroles",), "Role": ("roles",)}.get(
+        kind, ("roles", "clusterroles"))  # a templated kind: either
+    names = (name,) if name and "{{" not in name else ()
+    for target in targets:
+        rules.add(RBAC_GROUP, target, ("bind",), "bind the roles the bindings reference",
+                  names=names)
+
+
+def _hook_rules(rules: RuleSet, entry: dict[str, Any], table: Verbs) -> None:
     reconcile = (entry.get("operatorBox") or {}).get("reconcile") or {}
-    for phase in ("onCreate", "onReconcile", "onDelete"):
-        for kind, items in (reconcile.get(phase) or {}).items():
-            for item in items or []:
-                if kind == "custom":
-                    g, r = _custom_resource(item)
-                    rules.add(g, r, MANAGE)
-                    continue
-                g, r, _ = KIND_RESOURCES[kind]
-                rules.add(g, r, MANAGE)
-                if kind in ("roles", "clusterRoles"):
-                    rules.add(g, r, ("escalate",), "grant the permissions the role holds")
-                if kind in ("roleBindings", "clusterRoleBindings"):
-                    target = "clusterroles" if (item.get("roleRef") or {}).get("kind") \
-                        == "ClusterRole" else "roles"
-                    rules.add("rbac.authorization.k8s.io", target, ("bind",), "bind roles")
-                if item.get("fromSecret") or item.get("fromConfigMap"):
-                    rules.add(g, r, READ, "copy from another namespace")
     for block in ("hooks", "constructor"):
         for res in (reconcile.get(block) or {}).get("resources") or []:
             g, r = CORE_KIND_RESOURCES.get(res["kind"], (res.get("group", ""),
                                                           plural_of(res["kind"])))
-            rules.add(g, r, MANAGE, f"{block} resources")
+            rules.add(g, r, table.hooks, f"{block} resources")
+    if not table.observe:
+        return
     observe = (entry.get("operatorBox") or {}).get("observe") or {}
     for watch in observe.get("watch") or []:
         g, r = CORE_KIND_RESOURCES.get(watch["kind"], (watch.get("apiVersion", "")
                                                         .rpartition("/")[0],
                                                         plural_of(watch["kind"])))
-        rules.add(g, r, READ, "observe.watch")
-    return rules
+        rules.add(g, r, table.observe, "observe.watch")
 
 
 def cluster_scoped_kinds(entry: dict[str, Any]) -> list[str]:
@@ -115,34 +231,63 @@ def cluster_scoped_kinds(entry: dict[str, Any]) -> list[str]:
     return sorted(kinds)
 
 
+def _enabled(block: Any) -> bool:
+    return isinstance(block, dict) and bool(block.get("enabled"))
+
+
 def needs_gateway(composed: Composed) -> bool:
+    """Whether anything the gateway serves is on: admission webhooks (globally or per
+    CRD), deletion or namespace protection, conversion."""
     security = composed.top.get("security") or {}
-    return any((security.get(key) or {}).get("enabled") for key in
-               ("deletionProtection", "namespaceProtection")) or \
-        bool(((security.get("webhooks") or {}).get("admission") or {}).get("enabled"))
+    return any(_enabled(security.get(key)) for key in
+               ("deletionProtection", "namespaceProtection", "conversion")) or \
+        _enabled((security.get("webhooks") or {}).get("admission")) or \
+        any(any((e.get("webhooks") or {}).get(k) for k in ("validation", "mutation"))
+            for e in composed.enabled_crds.values())
+
+
+def crd_names(composed: Composed) -> tuple[str, ...]:
+    """``<plural>.<group>`` of every enabled CRD: the CRD objects the runtime reads."""
+    return tuple(sorted({f"{plural}.{group}" for group, plural in
+                         map(crd_resource, composed.enabled_crds.values())}))
 
 
 def system_rules(composed: Composed) -> dict[str, RuleSet]:
-    """Permissions of the runtime itself and, when webhooks or protection are on, the
-    gateway."""
-    runtime = RuleSet()
-    runtime.add("", "events", ("create", "patch"), "record events")
-    runtime.add("events.k8s.io", "events", ("create", "patch"), "record events")
-    runtime.add("coordination.k8s.io", "leases", ("get", "create", "update"), "leader election")
-    runtime.add("apiextensions.k8s.io", "customresourcedefinitions", READ, "wait for CRDs")
-    security = composed.top.get("security") or {}
-    if (security.get("conversion") or {}).get("enabled"):
-        runtime.add("apiextensions.k8s.io", "customresourcedefinitions", ("update", "patch"),
-                    "conversion webhook caBundle")
-    sections = {"runtime": runtime}
+    """Permissions of the runtime itself and, when :func:`needs_gateway`, the gateway."""
+    sections = {"runtime": _runtime_rules(composed)}
     if needs_gateway(composed):
-        gateway = RuleSet()
-        gateway.add("admissionregistration.k8s.io", "validatingwebhookconfigurations", MANAGE,
-                    "admission and deletion protection")
-        if any(e.get("mutation") for e in composed.enabled_crds.values()):
-            gateway.add("admissionregistration.k8s.io", "mutatingwebhookconfigurations", MANAGE,
-                        "mutation webhooks")
-        gateway.add("", "secrets", ("get", "create", "update"), "webhook certificates")
-        gateway.add("", "namespaces", ("get", "list", "patch"), "namespace protection labels")
-        sections["gateway"] = gateway
+        sections["gateway"] = _gateway_rules(composed)
     return sections
+
+
+def _runtime_rules(composed: Composed) -> RuleSet:
+    runtime = RuleSet()
+    runtime.add("", "events", ("create", "patch"), "record events (core v1, repeats patched)")
+    runtime.add("coordination.k8s.io", "leases", ("get", "create", "update"),
+                "leader election", namespaced=True)
+    names = crd_names(composed)
+    if names:
+        runtime.add(CRD_GROUP, CRDS, ("get",), "wait until the CRDs are established",
+                    names=names)
+    return runtime
+
+
+def _gateway_rules(composed: Composed) -> RuleSet:
+    security = composed.top.get("security") or {}
+    gateway = RuleSet()
+    gateway.add(WEBHOOK_GROUP, "validatingwebhookconfigurations", MANAGE,
+                "admission and deletion protection")
+    if any((e.get("mutation") or {}).get("rules") or (e.get("webhooks") or {}).get("mutation")
+           for e in composed.enabled_crds.values()):
+        gateway.add(WEBHOOK_GROUP, "mutatingwebhookconfigurations", MANAGE,
+                    "mutation webhooks")
+    gateway.add("", "secrets", ("get", "create", "update"), "webhook certificates",
+                namespaced=True)
+    if _enabled(security.get("namespaceProtection")):
+        gateway.add("", "namespaces", ("get", "list", "patch"), "namespace protection labels")
+    if _enabled(security.get("conversion")):
+        gateway.add(CRD_GROUP, CRDS, ("get", "update", "patch"), "conversion webhook caBundle",
+                    names=crd_names(composed))
+    for group, plural in sorted(map(crd_resource, composed.enabled_crds.values())):
+        gateway.add(group, plural, READ, "admission reads the CRs")
+    return gateway
