@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("orkestra.cli.validate", "Check pattern files (katalog, motif, komposer, "
                                           "simulate, e2e)."),
     "template": ("orkestra.cli.template", "Print the fully expanded katalog."),
+    "gateway": ("orkestra.cli.gateway", "Serve admission webhooks: validation, mutation, "
+                                        "deletion protection."),
     "generate": ("orkestra.cli.generate", "Generate the RBAC and katalog bundle to deploy."),
     "e2e": ("orkestra.cli.e2e", "Run the pattern's CR on a cluster and check e2e.yaml."),
     "simulate": ("orkestra.cli.simulate", "Reconcile in memory and check the assertions."),

@@ -4,7 +4,10 @@
 A validation rule states what must hold (``field: spec.image``, ``prefix: ghcr.io/``); when
 its ``when``/``anyOf`` gate passes and the condition fails, ``deny`` stops the reconcile
 with the rule's message and ``warn`` records it. A mutation rule sets a ``default`` when the
-field is absent or empty, or always ``override``s it.
+field is absent or empty, or always ``override``s it. :func:`admit` runs a CRD entry's
+``normalize``, mutation and validation in order: the reconcile's order by default, mutation
+first at admission (the API server calls mutating webhooks before validating ones), so the
+gateway and the reconcile decide with the same code.
 """
 
 from __future__ import annotations
@@ -23,6 +26,15 @@ Obj = dict[str, Any]
 class Verdict:
     denied: str | None = None
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Admission:
+    """What a CRD entry's admission rules made of ``ev.data``: the validation verdict and
+    the paths mutation changed."""
+
+    verdict: Verdict
+    mutated: list[str] = field(default_factory=list)
 
 
 def _fires(rule: Obj, moment: str) -> bool:
@@ -85,3 +97,21 @@ def normalize(spec_paths: dict[str, Any], ev: Evaluation) -> None:
             else template
         set_path(ev.data["spec"], path, coerce_text(rendered) if isinstance(rendered, str)
                  else rendered)
+
+
+def admit(entry: Obj, ev: Evaluation, *, moment: str = "reconcile",
+          mutate_first: bool | None = None) -> Admission:
+    """``normalize``, then ``mutation`` and ``validation`` of a CRD entry applied to
+    ``ev.data``. Mutation runs first when ``mutate_first`` says so, or (when it is None)
+    when the entry's ``mutateFirst`` does."""
+    spec_paths = (entry.get("normalize") or {}).get("spec")
+    if spec_paths:
+        normalize(spec_paths, ev)
+    mutation = entry.get("mutation") or {}
+    rules = mutation.get("rules") or []
+    first = bool(mutation.get("mutateFirst")) if mutate_first is None else mutate_first
+    mutated = mutate(rules, ev, moment) if first else []
+    verdict = validate((entry.get("validation") or {}).get("rules") or [], ev, moment)
+    if not first:
+        mutated = mutate(rules, ev, moment)
+    return Admission(verdict, mutated)

@@ -186,16 +186,7 @@ class Reconciler:
         return self.cluster.update(updated)
 
     def admit(self, ev: Evaluation, result: CycleResult) -> None:
-        normalize = (self.entry.get("normalize") or {}).get("spec")
-        if normalize:
-            admission.normalize(normalize, ev)
-        mutation = self.entry.get("mutation") or {}
-        validation = self.entry.get("validation") or {}
-        if mutation.get("mutateFirst"):
-            admission.mutate(mutation.get("rules") or [], ev)
-        verdict = admission.validate(validation.get("rules") or [], ev)
-        if not mutation.get("mutateFirst"):
-            admission.mutate(mutation.get("rules") or [], ev)
+        verdict = admission.admit(self.entry, ev).verdict  # what the gateway runs, too
         result.warnings.extend(f"validation warning: {w}" for w in verdict.warnings)
         if verdict.denied is not None:
             result.error = f"validation denied: {verdict.denied}"
