@@ -281,7 +281,8 @@ def _gateway_rules(composed: Composed) -> RuleSet:
            for e in composed.enabled_crds.values()):
         gateway.add(WEBHOOK_GROUP, "mutatingwebhookconfigurations", MANAGE,
                     "mutation webhooks")
-    gateway.add("", "secrets", ("get", "create", "update"), "webhook certificates",
+    gateway.add("", "secrets", ("get", "create", "update", "delete"),
+                "webhook certificates (deleted by ork gateway --uninstall)",
                 namespaced=True)
     if _enabled(security.get("namespaceProtection")):
         gateway.add("", "namespaces", ("get", "list", "patch"), "namespace protection labels")

@@ -344,7 +344,7 @@ def test_the_gateway_gets_rbac_when_webhooks_or_protection_are_on(write: WriteFi
     role = one(bundle, "Role", "orkestra-gateway")
     assert role["metadata"]["namespace"] == "platform"
     assert grants(role["rules"]) == {("", "secrets", v, "") for v in ("get", "create",
-                                                                      "update")}
+                                                                      "update", "delete")}
     binding = one(bundle, "ClusterRoleBinding", "orkestra-gateway")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "orkestra-gateway",
                                     "namespace": "platform"}]
