@@ -12,10 +12,12 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from orkestra.apiserver import codec, discovery, openapi
+from orkestra.apiserver.admission import WebhookAdmission
 from orkestra.apiserver.certs import token_matches
 from orkestra.apiserver.faults import WRITES, Faults
 from orkestra.apiserver.rest import Resources
 from orkestra.apiserver.watch import WatchHub
+from orkestra.apiserver.webhooks import ServiceHosts, WebhookCaller
 from orkestra.cluster import MemoryCluster
 from orkestra.cluster.errors import (
     ApiError,
@@ -137,11 +139,20 @@ def _middleware(token: str | None, faults: Faults | None,
 
 def build_app(cluster: MemoryCluster, hub: WatchHub, *, token: str | None,
               address: Callable[[], str], faults: Faults | None = None,
-              audit: list[AuditRecord] | None = None) -> web.Application:
+              audit: list[AuditRecord] | None = None,
+              service_hosts: ServiceHosts | None = None) -> web.Application:
+    """The application; ``service_hosts`` is where admission webhooks' services are
+    (:mod:`orkestra.apiserver.webhooks`)."""
     app = web.Application(middlewares=[_middleware(token, faults, audit)],
                           client_max_size=8 * 1024 * 1024)
     api = Api(cluster, address)
-    rest = Resources(cluster, hub)
+    webhooks = WebhookCaller(cluster, service_hosts)
+
+    async def close_webhooks(app: web.Application) -> None:
+        await webhooks.close()
+
+    app.on_cleanup.append(close_webhooks)
+    rest = Resources(cluster, hub, WebhookAdmission(cluster, webhooks))
     get = web.get
     routes = [get("/version", api.version), get("/version/", api.version),
               get("/api", api.core_versions), get("/api/", api.core_versions),

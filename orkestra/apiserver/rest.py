@@ -2,7 +2,8 @@
 and the ``status`` and ``scale`` subresources, for every type the store serves.
 
 Handlers translate HTTP (paths, query parameters, content types, status codes) into store
-calls and back; object semantics stay in :mod:`orkestra.cluster`.
+calls and back; object semantics stay in :mod:`orkestra.cluster`. Writes pass the admission
+webhooks on their way to the store (:mod:`orkestra.apiserver.admission`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from orkestra.apiserver import codec, tables
+from orkestra.apiserver.admission import WebhookAdmission, Write
 from orkestra.apiserver.discovery import scale_paths
 from orkestra.apiserver.paths import Target, parse
 from orkestra.apiserver.watch import WatchHub
@@ -81,9 +83,11 @@ def _dry_run(request: web.Request, options: Obj | None = None) -> bool:
 class Resources:
     """Handlers for everything under ``/api/v1`` and ``/apis/<group>/<version>``."""
 
-    def __init__(self, cluster: MemoryCluster, hub: WatchHub) -> None:
+    def __init__(self, cluster: MemoryCluster, hub: WatchHub, admission: WebhookAdmission
+                 ) -> None:
         self.cluster = cluster
         self.hub = hub
+        self.admission = admission
 
     async def core(self, request: web.Request) -> web.StreamResponse:
         return await self.dispatch(request, "", "v1", request.match_info["rest"])
@@ -194,8 +198,11 @@ class Resources:
                      ) -> web.StreamResponse:
         obj = self._incoming(rt, target, await codec.body(request))
         check_fields(request, rt, obj)
-        made = self.cluster.create_in(rt, target.namespace, obj, dry_run=_dry_run(request),
-                                      manager=field_manager(request))
+        write = Write(rt, "", _dry_run(request), field_manager(request), ("CREATE",))
+        made = await self.admission.write(
+            write, obj, lambda body, mutate, dry_run: self.cluster.create_in(
+                rt, target.namespace, body, dry_run=dry_run, manager=write.manager,
+                mutate=mutate))
         return codec.respond(made, 201)
 
     async def replace(self, request: web.Request, rt: ResourceType, target: Target
@@ -203,9 +210,11 @@ class Resources:
         obj = self._incoming(rt, target, await codec.body(request))
         check_fields(request, rt, obj)
         subresource = "" if target.subresource == "finalize" else target.subresource
-        updated = self.cluster.replace_in(rt, target.namespace, target.name, obj,
-                                          subresource=subresource, dry_run=_dry_run(request),
-                                          manager=field_manager(request))
+        write = Write(rt, subresource, _dry_run(request), field_manager(request), ("UPDATE",))
+        updated = await self.admission.write(
+            write, obj, lambda body, mutate, dry_run: self.cluster.replace_in(
+                rt, target.namespace, target.name, body, subresource=subresource,
+                dry_run=dry_run, manager=write.manager, mutate=mutate))
         return codec.respond(updated)
 
     async def patch(self, request: web.Request, rt: ResourceType, target: Target
@@ -221,20 +230,19 @@ class Resources:
             check_fields(request, rt, data)
         existed = kind != "apply" or self.cluster.bucket(rt).get(
             (self.cluster.scope(rt, target.namespace), target.name)) is not None
-        patched = self.cluster.patch_in(rt, target.namespace, target.name, data, kind,
-                                        subresource=target.subresource,
-                                        manager=field_manager(request),
-                                        force=request.query.get("force") == "true",
-                                        dry_run=_dry_run(request))
+        force = request.query.get("force") == "true"
+        write = Write(rt, target.subresource, _dry_run(request), field_manager(request),
+                      ("CREATE", "UPDATE") if kind == "apply" else ("UPDATE",))
+        patched = await self.admission.write(
+            write, data, lambda body, mutate, dry_run: self.cluster.patch_in(
+                rt, target.namespace, target.name, body, kind, subresource=target.subresource,
+                manager=write.manager, force=force, dry_run=dry_run, mutate=mutate))
         return codec.respond(patched, 200 if existed else 201)
 
     async def delete(self, request: web.Request, rt: ResourceType, target: Target
                      ) -> web.StreamResponse:
         options = await _delete_options(request)
-        obj = self.cluster.delete_in(rt, target.namespace, target.name,
-                                     propagation=_propagation(request, options),
-                                     preconditions=options.get("preconditions"),
-                                     dry_run=_dry_run(request, options))
+        obj = await self._delete(request, rt, target.namespace, target.name, options)
         meta = obj["metadata"]
         still_there = self.cluster.bucket(rt).get(
             (str(meta.get("namespace", "")), str(meta["name"]))) is not None
@@ -254,16 +262,34 @@ class Resources:
         for obj in chosen:
             meta = obj["metadata"]
             try:
-                deleted.append(self.cluster.delete_in(
-                    rt, meta.get("namespace"), meta["name"],
-                    propagation=_propagation(request, options),
-                    dry_run=_dry_run(request, options)))
+                deleted.append(await self._delete(request, rt, meta.get("namespace"),
+                                                  meta["name"], options, collection=True))
             except NotFoundError:
                 continue
         return codec.respond({"kind": rt.list_kind, "apiVersion": rt.api_version,
                               "metadata": {"resourceVersion":
                                            str(self.cluster.resource_version)},
                               "items": deleted})
+
+    async def _delete(self, request: web.Request, rt: ResourceType, namespace: str | None,
+                      name: str, options: Obj, *, collection: bool = False) -> Obj:
+        """One object's delete, past the admission webhooks (a collection's items are
+        deleted without the request's preconditions)."""
+        propagation = _propagation(request, options)
+        given = None if collection else options.get("preconditions")
+        write = Write(rt, "", _dry_run(request, options), "", ("DELETE",))
+        review_options = {k: v for k, v in options.items() if k not in ("apiVersion", "kind")}
+        if propagation:
+            review_options["propagationPolicy"] = propagation
+
+        def call(version: str | None, dry_run: bool) -> Obj:
+            preconditions = given
+            if version is not None and not (given or {}).get("resourceVersion"):
+                preconditions = {**(given or {}), "resourceVersion": version}
+            return self.cluster.delete_in(rt, namespace, name, propagation=propagation,
+                                          preconditions=preconditions, dry_run=dry_run)
+
+        return await self.admission.delete(write, namespace, name, review_options, call)
 
     # -- scale ------------------------------------------------------------------------
     async def get_scale(self, request: web.Request, rt: ResourceType, target: Target

@@ -7,7 +7,10 @@ up`` uses). It writes a kubeconfig with a bearer token and the CA of its certifi
 its credentials and objects in ``data_dir`` when given (so a restart keeps both), and plays
 kubelet: every workload that changes is given its running status shortly after
 (:mod:`orkestra.cluster.kubelet`). With ``audit`` it lists every write request it answered
-(method, path, status, User-Agent).
+(method, path, status, User-Agent). Admission webhooks configured in it are called; as its
+Services have no endpoints, ``service_hosts`` says where a webhook's service listens
+(``{("orkestra-system", "orkestra-gateway"): "127.0.0.1:8443"}``), and a service it does not
+name is reached on 127.0.0.1 at the Service's targetPort (:mod:`orkestra.apiserver.webhooks`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from orkestra.apiserver import certs
 from orkestra.apiserver.app import AuditRecord, build_app
 from orkestra.apiserver.faults import Faults
 from orkestra.apiserver.watch import WatchHub
+from orkestra.apiserver.webhooks import ServiceHosts
 from orkestra.cluster import MemoryCluster, WatchEvent
 from orkestra.cluster.errors import ApiError
 from orkestra.cluster.kubelet import WORKLOAD_RESOURCES, settled_status
@@ -103,8 +107,8 @@ class EmbeddedServer:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, tls: bool = True,
                  data_dir: Path | None = None, kubeconfig: Path | None = None,
                  cluster: MemoryCluster | None = None, faults: Faults | None = None,
-                 settle_delay: float = 0.05, auth: bool = True, audit: bool = False
-                 ) -> None:
+                 settle_delay: float = 0.05, auth: bool = True, audit: bool = False,
+                 service_hosts: ServiceHosts | None = None) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.tls = tls
@@ -124,6 +128,8 @@ class EmbeddedServer:
         self.faults = faults
         self.audit: list[AuditRecord] | None = [] if audit else None
         self.settle_delay = settle_delay
+        # read at each webhook call: may be filled in while the server runs
+        self.service_hosts: dict[tuple[str, str], str] = dict(service_hosts or {})
         self._runner: web.AppRunner | None = None
         self._hub: WatchHub | None = None
         self._kubelet: Kubelet | None = None
@@ -145,7 +151,7 @@ class EmbeddedServer:
                              cut_after=self.faults.cut_after if self.faults else lambda: None)
         self._kubelet = Kubelet(self.cluster, loop, self.settle_delay)
         app = build_app(self.cluster, self._hub, token=self.token, faults=self.faults,
-                        audit=self.audit,
+                        audit=self.audit, service_hosts=self.service_hosts,
                         address=lambda: f"{self.host}:{self.port}")
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
                                      shutdown_timeout=1.0)

@@ -5,7 +5,9 @@ serve): resource types and CRD registration, resourceVersion and generation, the
 subresource, create/update/merge-patch/JSON-patch/delete, label and field selectors,
 ownerReference cascading deletion, finalizers and deletionTimestamp, namespaces, OpenAPI
 schema defaulting, pruning and validation of custom resources, ValidatingAdmissionPolicies,
-a watch stream and a log of every operation. It knows nothing about Orkestra patterns.
+admission webhook configurations (which webhooks a request meets and what their answers
+mean; calling them is the API server's), a watch stream and a log of every operation. It
+knows nothing about Orkestra patterns.
 """
 
 from orkestra.cluster.errors import (

@@ -5,6 +5,11 @@ against its CRD schema, a built-in kind loses the fields its type does not have,
 defaults are filled in, a CRD manifest and ValidatingAdmissionPolicies and their bindings
 are checked, and the statuses the server reports at once (an Active namespace, an
 established CRD) are set. Also which kinds carry ``metadata.generation``.
+
+Mutating admission (the API server's webhooks, :mod:`orkestra.apiserver.admission`) hooks in
+between the server's defaults and its validation, as in kube-apiserver: a :data:`Mutate`
+given to :func:`admit` sees the defaulted object and answers the one to validate instead,
+which is defaulted again.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from orkestra.cluster import defaults, openapi
+from orkestra.cluster import defaults, openapi, webhooks
 from orkestra.cluster.errors import InvalidError
 from orkestra.cluster.kubeschema import kind_node
 from orkestra.cluster.policies import BINDINGS, POLICIES, check_binding, check_policy
@@ -23,6 +28,9 @@ from orkestra.cluster.strict import unknown_fields
 from orkestra.units import format_timestamp
 
 Obj = dict[str, Any]
+Mutate = Callable[[Obj, Obj | None], Obj]
+"""Mutating admission: the object about to be validated and the stored object it replaces
+(None on create) in, the object to validate and store instead out."""
 NAMESPACES = ("", "namespaces")
 CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
@@ -37,10 +45,15 @@ def body_and_status(obj: Obj) -> Obj:
     return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
 
 
-def admit(rt: ResourceType, obj: Obj, ips: Iterator[str]) -> None:
-    """The API server's own checks and defaults of an object about to be stored: name,
-    labels and annotations, the CRD schema (defaults, pruning, validation) or a built-in
-    kind's unknown fields, built-in defaults."""
+def admit(rt: ResourceType, obj: Obj, ips: Iterator[str], mutate: Mutate | None = None,
+          old: Obj | None = None) -> Obj:
+    """The API server's checks and defaults of an object about to be stored: name, labels
+    and annotations, the CRD schema (defaults, pruning, validation) or a built-in kind's
+    unknown fields, built-in defaults; with ``mutate``, mutating admission first (after the
+    defaults). Answers the object to store (``obj`` itself unless ``mutate`` replaced it)."""
+    if mutate is not None:
+        _default(rt, obj, ips)
+        obj = mutate(obj, old)
     meta = obj.setdefault("metadata", {})
     name = meta.get("name", "")
     pattern = _DNS_LABEL if rt.plural in _LABEL_NAMED else _DNS_SUBDOMAIN
@@ -53,21 +66,29 @@ def admit(rt: ResourceType, obj: Obj, ips: Iterator[str]) -> None:
                            "lower case alphanumeric characters, '-' or '.', and must "
                            "start and end with an alphanumeric character")
     _check_metadata(rt, name, meta)
+    _default(rt, obj, ips)
     if rt.schema is not None:
-        openapi.apply_defaults(obj, rt.schema)
-        openapi.prune(obj, rt.schema, root=True)
         errors = openapi.validate(body_and_status(obj), rt.schema)
         if errors:
             raise InvalidError(f'{rt.kind}.{rt.group} "{name}" is invalid: '
                                + ", ".join(errors), details=errors)
+    check = _KIND_CHECKS.get(rt.key)
+    if check is not None:
+        check(obj)
+    return obj
+
+
+def _default(rt: ResourceType, obj: Obj, ips: Iterator[str]) -> None:
+    """What decoding does in kube-apiserver: schema defaults and pruning (or the removal of
+    a built-in kind's unknown fields) and built-in defaults."""
+    if rt.schema is not None:
+        openapi.apply_defaults(obj, rt.schema)
+        openapi.prune(obj, rt.schema, root=True)
     else:
         node = kind_node(rt.group, rt.version, rt.kind)
         if node is not None:
             unknown_fields(obj, node, remove=True)
     defaults.apply_defaults(rt.group, obj, ips)
-    check = _KIND_CHECKS.get(rt.key)
-    if check is not None:
-        check(obj)
 
 
 def _check_metadata(rt: ResourceType, name: str, meta: Obj) -> None:
@@ -136,4 +157,6 @@ def _check_crd(crd: Obj) -> None:
 
 
 _KIND_CHECKS: dict[tuple[str, str], Callable[[Obj], None]] = {
-    CRDS: _check_crd, POLICIES: check_policy, BINDINGS: check_binding}
+    CRDS: _check_crd, POLICIES: check_policy, BINDINGS: check_binding,
+    webhooks.MUTATING: webhooks.admit_configuration,
+    webhooks.VALIDATING: webhooks.admit_configuration}

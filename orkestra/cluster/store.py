@@ -25,6 +25,7 @@ from orkestra.cluster import defaults, fieldmanager, openapi, policies
 from orkestra.cluster.admission import (
     CRDS,
     NAMESPACES,
+    Mutate,
     admit,
     has_generation,
     initial_status,
@@ -375,21 +376,25 @@ class MemoryCluster:
 
     # -- writes -----------------------------------------------------------------------
     # The *_in methods are the API server's: they take ownership of the object they are
-    # given and answer the stored object itself (shared: never mutate it).
+    # given and answer the stored object itself (shared: never mutate it). ``mutate`` is
+    # mutating admission (admission.Mutate), called once the object is defaulted.
     def create_in(self, rt: ResourceType, namespace: str | None, obj: Obj, *,
-                  manager: str = "", dry_run: bool = False) -> Obj:
+                  manager: str = "", dry_run: bool = False, mutate: Mutate | None = None
+                  ) -> Obj:
         with self._lock:
             incoming = obj
             meta = incoming.setdefault("metadata", {})
             if rt.namespaced:
                 meta["namespace"] = self.scope(rt, namespace or meta.get("namespace"))
-            made = self._create(rt, incoming, dry_run=dry_run, manager=manager)
+            made = self._create(rt, incoming, dry_run=dry_run, manager=manager,
+                                mutate=mutate)
             self._log("create", rt, str(made["metadata"].get("namespace", "")),
                       made["metadata"]["name"])
             return made
 
     def _create(self, rt: ResourceType, obj: Obj, *, dry_run: bool = False,
-                manager: str = "", managed: list[Obj] | None = None) -> Obj:
+                manager: str = "", managed: list[Obj] | None = None,
+                mutate: Mutate | None = None) -> Obj:
         meta = obj.setdefault("metadata", {})
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = f"{meta['generateName']}{uuid.uuid4().hex[:5]}"
@@ -404,7 +409,8 @@ class MemoryCluster:
             meta.pop(field, None)
         if rt.has_status and rt.key != NAMESPACES:
             obj.pop("status", None)
-        admit(rt, obj, self._ips)
+        obj = admit(rt, obj, self._ips, mutate)
+        meta = obj["metadata"]
         self._judge("CREATE", rt, namespace, meta["name"], obj, None, dry_run=dry_run)
         if (namespace, meta["name"]) in self.bucket(rt):
             raise AlreadyExistsError(f'{rt.qualified} "{meta["name"]}" already exists')
@@ -428,7 +434,8 @@ class MemoryCluster:
 
     def replace_in(self, rt: ResourceType, namespace: str | None, name: str, obj: Obj, *,
                    subresource: str = "", manager: str = "", dry_run: bool = False,
-                   verb: str = "update", managed: list[Obj] | None = None) -> Obj:
+                   verb: str = "update", managed: list[Obj] | None = None,
+                   mutate: Mutate | None = None) -> Obj:
         """PUT: replace an object (or, with ``subresource="status"``, only its status)."""
         with self._lock:
             ns = self.scope(rt, namespace)
@@ -436,7 +443,7 @@ class MemoryCluster:
             wanted_rv = (obj.get("metadata") or {}).get("resourceVersion")
             if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
                 raise conflict(rt, name)
-            new = self._next_version(rt, current, obj, subresource)
+            new = self._next_version(rt, current, obj, subresource, mutate)
             self._judge("UPDATE", rt, ns, name, new, current, subresource, dry_run)
             if managed is not None:
                 new["metadata"] = {**new["metadata"], "managedFields": managed}
@@ -460,9 +467,11 @@ class MemoryCluster:
         return stored
 
     def _next_version(self, rt: ResourceType, current: Obj, incoming: Obj,
-                      subresource: str) -> Obj:
+                      subresource: str, mutate: Mutate | None = None) -> Obj:
         if subresource == "status":
-            return self._with_status(rt, current, incoming)
+            new = self._with_status(rt, current, incoming)
+            return new if mutate is None else self._with_status(rt, current,
+                                                                mutate(new, current))
         if subresource:
             raise BadRequestError(f"unknown subresource {subresource!r}")
         meta = incoming.setdefault("metadata", {})
@@ -489,7 +498,8 @@ class MemoryCluster:
             raise InvalidError(f'{rt.kind} "{meta.get("name")}" is invalid: '
                                "metadata.finalizers: Forbidden: no new finalizers can be added "
                                "if the object is being deleted")
-        admit(rt, incoming, self._ips)
+        incoming = admit(rt, incoming, self._ips, mutate, current)
+        meta = incoming["metadata"]
         if has_generation(rt) and _body(incoming) != _body(current):
             meta["generation"] = current["metadata"].get("generation", 1) + 1
         return incoming
@@ -510,13 +520,15 @@ class MemoryCluster:
 
     def patch_in(self, rt: ResourceType, namespace: str | None, name: str, patch: Any,
                  patch_type: str = "merge", *, subresource: str = "", manager: str = "",
-                 force: bool = False, dry_run: bool = False) -> Obj:
+                 force: bool = False, dry_run: bool = False, mutate: Mutate | None = None
+                 ) -> Obj:
         """PATCH: ``merge``, ``json``, ``strategic`` (built-in kinds) or ``apply``
         (server-side apply, which creates a missing object)."""
         with self._lock:
             ns = self.scope(rt, namespace)
             if patch_type == "apply":
-                return self._apply(rt, ns, name, patch, manager, force, subresource, dry_run)
+                return self._apply(rt, ns, name, patch, manager, force, subresource, dry_run,
+                                   mutate)
             current = self._existing(rt, ns, name)
             patched = self._patched(rt, current, patch, patch_type)
             wanted_rv = (patched.get("metadata") or {}).get("resourceVersion")
@@ -526,7 +538,8 @@ class MemoryCluster:
             patched = clone(patched)
             patched.setdefault("metadata", {})["resourceVersion"] = ""
             return self.replace_in(rt, ns, name, patched, subresource=subresource,
-                                   manager=manager, dry_run=dry_run, verb="patch")
+                                   manager=manager, dry_run=dry_run, verb="patch",
+                                   mutate=mutate)
 
     def _patched(self, rt: ResourceType, current: Obj, patch: Any, patch_type: str) -> Obj:
         if patch_type == "merge":
@@ -544,7 +557,7 @@ class MemoryCluster:
         return patched
 
     def _apply(self, rt: ResourceType, ns: str, name: str, config: Any, manager: str,
-               force: bool, subresource: str, dry_run: bool) -> Obj:
+               force: bool, subresource: str, dry_run: bool, mutate: Mutate | None) -> Obj:
         """Server-side apply: merge the configuration, own its fields, detect conflicts."""
         if not isinstance(config, dict):
             raise BadRequestError("an apply configuration must be an object")
@@ -567,12 +580,12 @@ class MemoryCluster:
         if current is None:
             if rt.namespaced:
                 result["metadata"]["namespace"] = ns
-            made = self._create(rt, result, dry_run=dry_run, managed=managed)
+            made = self._create(rt, result, dry_run=dry_run, managed=managed, mutate=mutate)
             self._log("create", rt, ns, name)
             return made
         result["metadata"]["resourceVersion"] = ""
         return self.replace_in(rt, ns, name, result, subresource=subresource,
-                               dry_run=dry_run, verb="patch", managed=managed)
+                               dry_run=dry_run, verb="patch", managed=managed, mutate=mutate)
 
     @staticmethod
     def schema_node(rt: ResourceType) -> SchemaNode | None:
