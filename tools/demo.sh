@@ -150,6 +150,41 @@ shows '"io.orkestra.e2e.cluster":"embedded"'
 done_step "the denied CR creates nothing; simulate ✓ but e2e ✗ (the cluster's policy) blocks the push; fixed CR: both ✓, e2e on the embedded server"
 cd ..
 
+begin "05-komposer"
+cd 05-komposer
+run ork pull -f komposer.yaml
+capture ork validate
+shows "protection: 🛡️  full (CRD + CRs)"
+shows "3 CRDs valid (0 built-in, 3 custom)"
+start "$work/cluster05.log" ork cluster up --port 0 --data "$work/cluster05"
+eventually 30 test -s "$work/cluster05/kubeconfig"
+export KUBECONFIG="$work/cluster05/kubeconfig"
+eventually 30 kubectl get namespace default
+run kubectl apply -f ../02-katalog-api/crd.yaml -f ../03-katalog-cache/crd.yaml -f ../04-katalog-platform/crd.yaml
+run ork generate bundle -f komposer.yaml -o bundle.yaml
+run kubectl apply -f bundle.yaml
+gateway_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+start "$work/runtime05.log" ork run -f komposer.yaml --http-port 0
+start "$work/gateway05.log" ork gateway -f komposer.yaml --url "https://127.0.0.1:$gateway_port" --port "$gateway_port" --http-port 0
+eventually 30 kubectl get validatingwebhookconfiguration orkestra-deletion-protection
+run kubectl apply -f ../02-katalog-api/cr.yaml -f ../03-katalog-cache/cr.yaml -f ../04-katalog-platform/cr.yaml
+must_fail '[Orkestra Validation] validation failed: field "spec.image"' kubectl apply -f ../04-katalog-platform/cr-denied.yaml
+must_fail "[Orkestra Security] The resource is protected from deletion." kubectl delete webapp my-webapp
+must_fail "[Orkestra Security] The resource is protected from deletion." kubectl delete crd platformapps.rkguide.demo
+run kubectl wait --for=condition=Ready webapp/my-webapp platformapp/my-platform-app --timeout=60s
+sed -i '/deletionProtection:/{n;s/enabled: true/enabled: false/}' komposer.yaml
+run ork generate bundle -f komposer.yaml -o bundle.yaml
+run kubectl apply -f bundle.yaml
+pkill -TERM -f "ork gateway -f komposer.yaml" && sleep 1
+start "$work/gateway05b.log" ork gateway -f komposer.yaml --url "https://127.0.0.1:$gateway_port" --port "$gateway_port" --http-port 0
+eventually 30 sh -c '! kubectl get validatingwebhookconfiguration orkestra-deletion-protection'
+run ./cleanup.sh
+capture kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations,crd,secrets -A
+shows "No resources found"
+unset KUBECONFIG
+done_step "composed behind the gateway: cr-denied refused at kubectl apply, deletes refused; protection lifted, clean uninstall leaves nothing"
+cd ..
+
 begin "consumer view"
 capture ork inspect webapp-operator:v1.0.0
 shows "Simulate:    ✓ Verified · 2 assertions"
