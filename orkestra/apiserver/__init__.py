@@ -5,7 +5,9 @@ negotiation and server-side tables, watch streaming, TLS and token authenticatio
 injection for tests. Object semantics (resourceVersion, generation, schemas, selectors,
 finalizers, garbage collection) live in :mod:`orkestra.cluster`, so simulate and the server
 agree by construction. Real ``kubectl``, the official ``kubernetes`` client, lightkube and
-Kopf work against it; it serves JSON only (protobuf is refused with 415).
+Kopf work against it; it serves JSON, and decodes the protobuf bodies client-go's typed
+clients send for Secrets, ConfigMaps, Namespaces, ServiceAccounts, Events and DeleteOptions
+(Helm 4's release records, ``kubectl create namespace``); other kinds in protobuf get 415.
 """
 
 from orkestra.apiserver.faults import Faults

@@ -1,9 +1,10 @@
 """Request bodies and responses: JSON in and out, Kubernetes ``Status`` for errors.
 
 Bodies are JSON (``kubectl`` and every client library send it), YAML where the API allows
-it (server-side apply configurations), and protobuf is refused with 415: ``kubectl create
-namespace`` and the other imperative generators send only protobuf, so they cannot work;
-``kubectl apply -f`` and ``create -f`` send JSON.
+it (server-side apply configurations), and protobuf for the kinds client-go's typed clients
+write that way here (Helm's release Secrets, ``kubectl create namespace|configmap|secret|
+serviceaccount``, DeleteOptions; :mod:`orkestra.apiserver.protobuf`): another kind in
+protobuf, or CBOR, is refused with 415. Responses are JSON, which every client accepts.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import msgspec
 import yaml
 from aiohttp import web
 
+from orkestra.apiserver import protobuf
 from orkestra.cluster.errors import ApiError, BadRequestError, UnsupportedMediaTypeError
 
 Obj = dict[str, Any]
@@ -86,6 +88,8 @@ async def body(request: web.Request, *, yaml_allowed: bool = False) -> Any:
     """The decoded request body."""
     media = media_type(request)
     raw = await request.read()
+    if media == protobuf.MEDIA_TYPE:
+        return protobuf_body(raw)
     if "protobuf" in media or "cbor" in media:
         raise UnsupportedMediaTypeError(
             f'the body of the request was in an unknown format - accepted media types '
@@ -99,6 +103,20 @@ async def body(request: web.Request, *, yaml_allowed: bool = False) -> Any:
         return loads(raw)
     except ValueError as exc:
         raise BadRequestError(f"the request body is not valid JSON: {exc}") from None
+
+
+def protobuf_body(raw: bytes) -> Obj:
+    """A protobuf body as the dict its JSON would be: 415 for a kind not decoded, 400 for a
+    malformed body."""
+    try:
+        return protobuf.decode_body(protobuf.MEDIA_TYPE, raw)
+    except protobuf.UnsupportedKindError as exc:
+        raise UnsupportedMediaTypeError(
+            "the body of the request was in an unknown format - accepted media types "
+            "include: application/json, application/yaml, application/vnd.kubernetes.protobuf"
+            f" ({exc})") from None
+    except protobuf.ProtobufError as exc:
+        raise BadRequestError(f"the request body is not valid protobuf: {exc}") from None
 
 
 def _yaml(raw: bytes) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from orkestra.apiserver import codec, tables
+from orkestra.apiserver import codec, protobuf, tables
 from orkestra.apiserver.admission import WebhookAdmission, Write
 from orkestra.apiserver.discovery import scale_paths
 from orkestra.apiserver.paths import Target, parse
@@ -335,6 +335,8 @@ async def _delete_options(request: web.Request) -> Obj:
     raw = await request.read()
     if not raw.strip():
         return {}
+    if codec.media_type(request) == protobuf.MEDIA_TYPE:  # client-go's typed clients
+        return codec.protobuf_body(raw)
     try:
         data = codec.loads(raw)
     except ValueError as exc:

@@ -8,7 +8,10 @@ store's bounded history (an expired one is answered with an ``ERROR`` event carr
 Gone, as a real server does), deduplicates what the history and the live feed both
 deliver, applies namespace and selectors (an object that stops matching is sent as
 DELETED, one that starts matching as ADDED), sends bookmarks when asked, and ends at
-``timeoutSeconds``. A watcher that falls too far behind is cut off; its client resumes.
+``timeoutSeconds``. With ``sendInitialEvents=true`` (client-go's streaming lists, Helm 4's
+``--wait``) the current objects come first as ADDED, then a BOOKMARK annotated
+``k8s.io/initial-events-end: "true"`` says they are all there. A watcher that falls too far
+behind is cut off; its client resumes.
 A watch that asks for ``as=Table`` (``kubectl get -w``) gets each object as a one-row
 Table, with the column definitions in the first event only, as a real server sends it.
 """
@@ -37,6 +40,7 @@ from orkestra.cluster.selectors import field_matcher, label_matcher
 Obj = dict[str, Any]
 MAX_BACKLOG = 100_000
 DEFAULT_TIMEOUT = 1800.0
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 
 @dataclass
@@ -46,6 +50,7 @@ class WatchOptions:
     bookmarks: bool = False
     label_selector: str = ""
     field_selector: str = ""
+    initial_events: bool = False  # sendInitialEvents=true
 
     @classmethod
     def of(cls, query: Any) -> WatchOptions:
@@ -56,7 +61,8 @@ class WatchOptions:
             raise BadRequestError("timeoutSeconds must be a number") from None
         return cls(str(query.get("resourceVersion", "")), timeout,
                    query.get("allowWatchBookmarks") in ("true", "1"),
-                   str(query.get("labelSelector", "")), str(query.get("fieldSelector", "")))
+                   str(query.get("labelSelector", "")), str(query.get("fieldSelector", "")),
+                   query.get("sendInitialEvents") in ("true", "1"))
 
 
 @dataclass(eq=False)
@@ -189,7 +195,7 @@ class WatchHub:
         event can slip between the two)."""
         rt, options = watcher.rt, watcher.options
         self._watchers.setdefault(rt.key, set()).add(watcher)
-        if options.resource_version in ("", "0"):
+        if options.resource_version in ("", "0") or options.initial_events:
             with self.cluster._lock:
                 watcher.sent_rv = self.cluster.resource_version
                 items = self.cluster.select(rt, watcher.namespace,
@@ -217,6 +223,8 @@ class WatchHub:
         sent = len(first)
         if limit is not None and sent >= limit:
             return
+        if watcher.options.initial_events and watcher.options.bookmarks:
+            await response.write(self._bookmark(watcher, initial_events_end=True))
         deadline = self.loop.time() + watcher.options.timeout
         bookmark_at = self._next_bookmark(deadline) if watcher.options.bookmarks else None
         while not self.closing.is_set():
@@ -268,9 +276,15 @@ class WatchHub:
         at = min(now + self.bookmark_interval, deadline - 2.0)
         return at if at >= now else None
 
-    def _bookmark(self, watcher: Watcher) -> bytes:
-        watcher.sent_rv = max(watcher.sent_rv, self.dispatched_rv)
+    def _bookmark(self, watcher: Watcher, *, initial_events_end: bool = False) -> bytes:
+        """A BOOKMARK at what the watcher has seen; the one that ends the initial events
+        is at their snapshot's resourceVersion (events after it may be queued already)."""
+        metadata: Obj = {}
+        if initial_events_end:
+            metadata["annotations"] = {INITIAL_EVENTS_END: "true"}
+        else:
+            watcher.sent_rv = max(watcher.sent_rv, self.dispatched_rv)
+        metadata["resourceVersion"] = str(watcher.sent_rv)
         rt = watcher.rt
         return dumps({"type": "BOOKMARK", "object": {
-            "kind": rt.kind, "apiVersion": rt.api_version,
-            "metadata": {"resourceVersion": str(watcher.sent_rv)}}}) + b"\n"
+            "kind": rt.kind, "apiVersion": rt.api_version, "metadata": metadata}}) + b"\n"

@@ -3,11 +3,9 @@ by kubernetes-validate (``--strict``: unknown fields fail), the values schema, a
 ``helm install`` / ``kubectl rollout status`` / ``helm uninstall`` on the embedded API server.
 
 helm is the binary ``tools/ensure-helm.sh`` installs into the virtualenv (``make test`` runs
-it); kubectl is the system one.
-
-The install test is an expected failure while the embedded server refuses protobuf request
-bodies: helm 4 writes its release records (Secrets) with client-go's typed client, which
-sends protobuf. It runs in full, unchanged, once the server decodes them.
+it); kubectl is the system one. helm 4 writes its release records (Secrets) in protobuf and
+its ``--wait`` watches with ``sendInitialEvents=true``: the server decodes the one and ends
+the other's initial events with a bookmark.
 """
 
 from __future__ import annotations
@@ -518,10 +516,6 @@ def test_install_rollout_uninstall(cluster: Cluster, install: str) -> None:
     install_command = ["upgrade", "--install", RELEASE, str(CHART), "--namespace", namespace,
                        "--create-namespace", "--wait", "--timeout", "60s", *values]
     installed = cluster.helm(*install_command, check=False)
-    if "application/vnd.kubernetes.protobuf is not supported" in installed.stderr:
-        pytest.xfail("the embedded API server refuses protobuf request bodies, and helm 4 "
-                     f"writes its release record (POST /api/v1/namespaces/{namespace}/"
-                     "secrets) in protobuf: 415 UnsupportedMediaType")
     assert installed.returncode == 0, installed.stderr
     try:
         rolled_out(cluster, namespace, deployments)
