@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 APT_PACKAGES ?=
 
-.PHONY: demo test setup lint typecheck bench golden clean
+.PHONY: demo test setup lint typecheck bench golden clean image
 
 setup: $(STAMP)
 
@@ -30,7 +30,17 @@ demo: setup
 # structured-merge-diff (Go).
 # It also lints, renders and installs the Helm chart with helm, from a PyPI wheel.
 TEST_APT_PACKAGES := docker-registry skopeo apache2-utils golang-go \
-                     golang-k8s-sigs-structured-merge-diff-dev
+                     golang-k8s-sigs-structured-merge-diff-dev $(IMAGE_APT_PACKAGES)
+
+# The runtime image (Containerfile): buildah over a debootstrap root filesystem cached in
+# ~/.cache/orkestra; no Docker engine, no base image pulled. Needs root. The test suite
+# builds it too (tests/image, marked slow). REGISTRY=HOST:PORT also pushes it as
+# HOST:PORT/orkestra:<version>.
+IMAGE_APT_PACKAGES := buildah debootstrap
+
+image: setup
+	tools/apt-ensure.sh $(IMAGE_APT_PACKAGES)
+	PYTHON=$(CURDIR)/$(BIN)/python tools/image/build.sh
 
 test: setup
 	tools/ensure-kubectl.sh

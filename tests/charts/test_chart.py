@@ -170,7 +170,8 @@ def test_default_values(helm_env: dict[str, str]) -> None:
         "run", "-f", "/etc/orkestra/katalog/katalog.yaml", "--http-port", "8081",
         "--log-format", "json", "--log-level", "info", "--shutdown-timeout", "30s",
         "--leader-elect", "--lease-namespace", NAMESPACE]
-    assert "env" not in runtime
+    # the root filesystem is read-only: ork's cache goes to the /tmp emptyDir
+    assert runtime["env"] == [{"name": "ORK_HOME", "value": "/tmp/orkestra"}]
     assert runtime["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
     assert runtime["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
     assert runtime["ports"] == [{"name": "http", "containerPort": 8081, "protocol": "TCP"}]
@@ -274,7 +275,7 @@ def test_gateway_values(helm_env: dict[str, str]) -> None:
     assert find(docs, "ServiceAccount", "orkestra-gateway")
     # the runtime advertises the gateway
     runtime = container(find(docs, "Deployment", "orkestra-runtime"))
-    assert runtime["env"] == [{"name": "ORK_GATEWAY_ENDPOINT",
+    assert runtime["env"][1:] == [{"name": "ORK_GATEWAY_ENDPOINT",
                                "value": f"https://orkestra-gateway.{NAMESPACE}.svc:8443"}]
     # RBAC: the runtime's own rules and rbac.rules, the Lease in the namespace; the
     # gateway's webhook configurations, rbac.gatewayRules, and only its Secret
