@@ -46,7 +46,7 @@ test: setup
 	tools/ensure-kubectl.sh
 	VENV=$(VENV) tools/ensure-helm.sh
 	tools/apt-ensure.sh $(TEST_APT_PACKAGES)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 lint: setup
 	$(BIN)/ruff check orkestra tests tools benchmarks
