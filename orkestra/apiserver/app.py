@@ -15,6 +15,7 @@ from orkestra.apiserver import codec, discovery, openapi
 from orkestra.apiserver.admission import WebhookAdmission
 from orkestra.apiserver.certs import token_matches
 from orkestra.apiserver.faults import WRITES, Faults
+from orkestra.apiserver.podlogs import LogSource
 from orkestra.apiserver.rest import Resources
 from orkestra.apiserver.watch import WatchHub
 from orkestra.apiserver.webhooks import ServiceHosts, WebhookCaller
@@ -140,9 +141,11 @@ def _middleware(token: str | None, faults: Faults | None,
 def build_app(cluster: MemoryCluster, hub: WatchHub, *, token: str | None,
               address: Callable[[], str], faults: Faults | None = None,
               audit: list[AuditRecord] | None = None,
-              service_hosts: ServiceHosts | None = None) -> web.Application:
+              service_hosts: ServiceHosts | None = None,
+              logs: LogSource | None = None) -> web.Application:
     """The application; ``service_hosts`` is where admission webhooks' services are
-    (:mod:`orkestra.apiserver.webhooks`)."""
+    (:mod:`orkestra.apiserver.webhooks`), ``logs`` the output of locally run Pods
+    (:mod:`orkestra.apiserver.podlogs`)."""
     app = web.Application(middlewares=[_middleware(token, faults, audit)],
                           client_max_size=8 * 1024 * 1024)
     api = Api(cluster, address)
@@ -152,7 +155,7 @@ def build_app(cluster: MemoryCluster, hub: WatchHub, *, token: str | None,
         await webhooks.close()
 
     app.on_cleanup.append(close_webhooks)
-    rest = Resources(cluster, hub, WebhookAdmission(cluster, webhooks))
+    rest = Resources(cluster, hub, WebhookAdmission(cluster, webhooks), logs)
     get = web.get
     routes = [get("/version", api.version), get("/version/", api.version),
               get("/api", api.core_versions), get("/api/", api.core_versions),

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from orkestra.apiserver import codec, protobuf, tables
+from orkestra.apiserver import codec, podlogs, protobuf, tables
 from orkestra.apiserver.admission import WebhookAdmission, Write
 from orkestra.apiserver.discovery import scale_paths
 from orkestra.apiserver.paths import Target, parse
@@ -83,11 +83,12 @@ def _dry_run(request: web.Request, options: Obj | None = None) -> bool:
 class Resources:
     """Handlers for everything under ``/api/v1`` and ``/apis/<group>/<version>``."""
 
-    def __init__(self, cluster: MemoryCluster, hub: WatchHub, admission: WebhookAdmission
-                 ) -> None:
+    def __init__(self, cluster: MemoryCluster, hub: WatchHub, admission: WebhookAdmission,
+                 logs: podlogs.LogSource | None = None) -> None:
         self.cluster = cluster
         self.hub = hub
         self.admission = admission
+        self.logs = logs  # the output of locally run Pods (pods/log)
 
     async def core(self, request: web.Request) -> web.StreamResponse:
         return await self.dispatch(request, "", "v1", request.match_info["rest"])
@@ -114,6 +115,11 @@ class Resources:
 
     def _route(self, request: web.Request, rt: ResourceType, target: Target) -> Handler:
         method = request.method
+        if target.subresource == "log" and rt.key == ("", "pods"):
+            if method != "GET":
+                raise MethodNotAllowedError(f"the server does not allow this method on the "
+                                            f"requested resource ({method})")
+            return self.pod_log
         if target.subresource:
             routes = {"status": {"GET": self.get, "PUT": self.replace, "PATCH": self.patch},
                       "scale": {"GET": self.get_scale, "PUT": self.replace_scale,
@@ -156,6 +162,11 @@ class Resources:
         if target.subresource:
             return codec.respond(obj)
         return self._render(request, rt, [obj], obj)
+
+    async def pod_log(self, request: web.Request, rt: ResourceType, target: Target
+                      ) -> web.StreamResponse:
+        return await podlogs.serve(request, self.cluster, self.logs, target.namespace or "",
+                                   target.name)
 
     async def list_or_watch(self, request: web.Request, rt: ResourceType, target: Target
                             ) -> web.StreamResponse:

@@ -6,7 +6,11 @@ background thread (``start``/``stop``, or as a context manager: what tests and `
 up`` uses). It writes a kubeconfig with a bearer token and the CA of its certificate, keeps
 its credentials and objects in ``data_dir`` when given (so a restart keeps both), and plays
 kubelet: every workload that changes is given its running status shortly after
-(:mod:`orkestra.cluster.kubelet`). With ``audit`` it lists every write request it answered
+(:mod:`orkestra.cluster.kubelet`), except the workloads of a *local image* (``local_images``,
+e.g. :data:`~orkestra.apiserver.processes.DEFAULT_LOCAL_IMAGES`, the runtime image, which
+``ork cluster up`` runs by default): their Pods really run, as local ``ork`` processes
+(:mod:`orkestra.apiserver.processes`), and ``kubectl logs`` reads their output.
+With ``audit`` it lists every write request it answered
 (method, path, status, User-Agent). Admission webhooks configured in it are called; as its
 Services have no endpoints, ``service_hosts`` says where a webhook's service listens
 (``{("orkestra-system", "orkestra-gateway"): "127.0.0.1:8443"}``), and a service it does not
@@ -19,6 +23,7 @@ import asyncio
 import socket
 import tempfile
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +32,7 @@ from aiohttp import web
 from orkestra.apiserver import certs
 from orkestra.apiserver.app import AuditRecord, build_app
 from orkestra.apiserver.faults import Faults
+from orkestra.apiserver.processes import ProcessRunner, ServerAccess
 from orkestra.apiserver.watch import WatchHub
 from orkestra.apiserver.webhooks import ServiceHosts
 from orkestra.cluster import MemoryCluster, WatchEvent
@@ -49,13 +55,15 @@ class ServerError(OrkError):
 
 
 class Kubelet:
-    """Gives changed workloads their running status, ``delay`` seconds after the change."""
+    """Gives changed workloads their running status, ``delay`` seconds after the change
+    (not those ``skip`` names: the local process runner reports theirs)."""
 
     def __init__(self, cluster: MemoryCluster, loop: asyncio.AbstractEventLoop,
-                 delay: float) -> None:
+                 delay: float, skip: Callable[[Obj], bool] | None = None) -> None:
         self.cluster = cluster
         self.loop = loop
         self.delay = delay
+        self.skip = skip
         self._pending: set[tuple[str, str, str, str]] = set()
         self._loop_thread = threading.get_ident()
         cluster.subscribe(self.on_event)
@@ -68,7 +76,8 @@ class Kubelet:
             return
         meta = event.object["metadata"]
         key = (event.group, event.resource, str(meta.get("namespace", "")), str(meta["name"]))
-        if key in self._pending or settled_status(event.object, "") is None:
+        if key in self._pending or settled_status(event.object, "") is None or \
+                (self.skip is not None and self.skip(event.object)):
             return
         self._pending.add(key)
         if threading.get_ident() == self._loop_thread:
@@ -84,6 +93,8 @@ class Kubelet:
             return
         try:
             obj = self.cluster.read(rt, namespace or None, name)
+            if self.skip is not None and self.skip(obj):
+                return
             status = settled_status(obj, self.cluster.now(), self._nodes())
             if status is not None:
                 self.cluster.replace_in(rt, namespace or None, name, {**obj, "status": status},
@@ -108,7 +119,10 @@ class EmbeddedServer:
                  data_dir: Path | None = None, kubeconfig: Path | None = None,
                  cluster: MemoryCluster | None = None, faults: Faults | None = None,
                  settle_delay: float = 0.05, auth: bool = True, audit: bool = False,
-                 service_hosts: ServiceHosts | None = None) -> None:
+                 service_hosts: ServiceHosts | None = None,
+                 local_images: Sequence[str] | None = None) -> None:
+        """``local_images``: image repositories whose Pods run as local processes (default:
+        none, every workload is only reported ready)."""
         self.host = host
         self.port = port or free_port(host)
         self.tls = tls
@@ -132,7 +146,9 @@ class EmbeddedServer:
         self.service_hosts: dict[tuple[str, str], str] = dict(service_hosts or {})
         self._runner: web.AppRunner | None = None
         self._hub: WatchHub | None = None
+        self.local_images = tuple(local_images or ())
         self._kubelet: Kubelet | None = None
+        self.processes: ProcessRunner | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -149,10 +165,18 @@ class EmbeddedServer:
         self._ensure_node()
         self._hub = WatchHub(self.cluster, loop,
                              cut_after=self.faults.cut_after if self.faults else lambda: None)
-        self._kubelet = Kubelet(self.cluster, loop, self.settle_delay)
+        if self.local_images:
+            self.processes = ProcessRunner(
+                self.cluster, loop, local_images=self.local_images,
+                service_hosts=self.service_hosts,
+                access=ServerAccess(url=self.url, token=self.token or "anonymous",
+                                    ca_pem=self.credentials.ca.certificate if self.tls
+                                    else None))
+        self._kubelet = Kubelet(self.cluster, loop, self.settle_delay,
+                                skip=self.processes.claims if self.processes else None)
         app = build_app(self.cluster, self._hub, token=self.token, faults=self.faults,
                         audit=self.audit, service_hosts=self.service_hosts,
-                        address=lambda: f"{self.host}:{self.port}")
+                        address=lambda: f"{self.host}:{self.port}", logs=self.processes)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
                                      shutdown_timeout=1.0)
         await self._runner.setup()
@@ -168,8 +192,12 @@ class EmbeddedServer:
         certs.write_kubeconfig(self.kubeconfig, server=self.url,
                                ca_pem=self.credentials.ca.certificate if self.tls else None,
                                token=self.token or "anonymous")
+        if self.processes is not None:
+            self.processes.start()
 
     async def stop_async(self) -> None:
+        if self.processes is not None:  # while the server still answers their requests
+            await self.processes.close()
         if self._hub is not None:
             self._hub.close()
         if self._kubelet is not None:
@@ -191,8 +219,8 @@ class EmbeddedServer:
             node = self.cluster.create(NODE, record=False)
             ready = {"conditions": [{"type": "Ready", "status": "True",
                                      "reason": "KubeletReady",
-                                     "message": "the embedded server has no kubelet; "
-                                                "workloads are reported ready"}],
+                                     "message": "workloads are reported ready (those of "
+                                                "local images run as local processes)"}],
                      "capacity": {"cpu": "2", "memory": "8Gi", "pods": "110"},
                      "allocatable": {"cpu": "2", "memory": "8Gi", "pods": "110"},
                      "nodeInfo": {"kubeletVersion": "n/a", "operatingSystem": "linux",
