@@ -57,6 +57,7 @@ gateway:
 security:
   webhooks:
     admission: {enabled: true}
+  deletionProtection: {enabled: true}
 """
 
 needs_helm = pytest.mark.skipif(HELM is None, reason="helm is not installed "
@@ -377,7 +378,17 @@ def test_helm_install_runs_the_gateway(server: EmbeddedServer, kubectl: Kubectl,
                timeout=SLOW, what="the gateway's webhooks")
     denied = kubectl.fails("apply", "-f", "-",
                            stdin=yaml.safe_dump(in_namespace(PLATFORM / "cr-denied.yaml", ns)))
-    assert "denied the request" in denied
-    kubectl.apply(in_namespace(PLATFORM / "cr.yaml", ns))
+    assert 'admission webhook "validate.orkestra.orkspace.io" denied the request: ' \
+        '[Orkestra Validation] validation failed: field "spec.image"' in denied
+    app = in_namespace(PLATFORM / "cr.yaml", ns)
+    del app["metadata"]["labels"]  # no team label: admitted, with the rule's warning
+    applied = kubectl.run("apply", "-f", "-", stdin=yaml.safe_dump(app))
+    assert 'Warning: [Orkestra Validation] validation warning: field ' \
+        '"metadata.labels.team"' in applied.stderr
+    protected = "[Orkestra Security] The resource is protected from deletion."
+    assert protected in kubectl.fails("delete", "platformapp", "my-platform-app", "-n", ns)
+    assert protected in kubectl.fails("delete", "crd", "platformapps.rkguide.demo")
+    assert protected in kubectl.fails("delete", "deployment", "orkestra-gateway",
+                                      "-n", namespace)
     # the pre-delete hook (a Job of the image: `ork gateway --uninstall`) runs on uninstall
     release.append("webhooks")
