@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml
 
 demo: setup
 	tools/ensure-kubectl.sh
+	VENV=$(VENV) tools/ensure-helm.sh
 	PATH="$(CURDIR)/$(BIN):$$PATH" tools/demo.sh
 
 # The test suite starts a real OCI registry (docker-registry, htpasswd for Basic auth),

@@ -83,7 +83,27 @@ shows "Wrote komposer.lock (1 import pinned)"
 run ork validate
 run ork template >/dev/null
 run ork plan
-done_step "7 official patterns published with simulate and e2e ✓; postgres inspected, its assertions and e2e re-run, imported pinned by digest"
+start "$work/cluster00.log" ork cluster up --port 0 --data "$work/cluster00"
+eventually 30 test -s "$work/cluster00/kubeconfig"
+export KUBECONFIG="$work/cluster00/kubeconfig"
+eventually 30 kubectl get namespace default
+ork inspect postgres:v1.0.0 --view crd.yaml | kubectl apply -f -
+run ork generate bundle -f komposer.yaml -o bundle.yaml
+run kubectl apply -f bundle.yaml
+run helm upgrade --install orkestra "$root/charts/orkestra" --namespace orkestra-system \
+  --set runtime.katalog.existingConfigMap=orkestra-katalog \
+  --set runtime.serviceAccount.create=false --wait --timeout 120s
+run kubectl rollout status deployment/orkestra-runtime -n orkestra-system
+run kubectl apply -f ./postgres/cr.yaml
+eventually 60 kubectl get statefulset my-postgres-postgres
+capture kubectl get statefulsets,services,secrets
+shows "my-postgres-creds"
+run kubectl delete -f ./postgres/cr.yaml --wait
+run helm uninstall orkestra --namespace orkestra-system --wait
+capture kubectl get pods -A
+shows "No resources found"
+unset KUBECONFIG
+done_step "7 official patterns published with simulate and e2e ✓; postgres inspected, its assertions and e2e re-run, imported pinned by digest, deployed with the bundle and Helm"
 cd ..
 
 begin "01-motifs"
