@@ -323,9 +323,13 @@ def release(server: EmbeddedServer, kubectl: Kubectl, helm_env: dict[str, str]
                    what="the release's processes to stop")
         assert chart_objects(kubectl) == []
         assert kubectl("get", "pods", "-n", namespace, "-o", "name") == ""
-        if "webhooks" in installed:
+        if "webhooks" in installed:  # the 05 uninstall: nothing protects them any more
             assert kubectl("get", "validatingwebhookconfigurations,"
                            "mutatingwebhookconfigurations", "-o", "name") == ""
+            kubectl("delete", "platformapps", "--all", "-A", "--wait=true")
+            kubectl("delete", "crd", "platformapps.rkguide.demo", "--wait=true")
+            assert kubectl("get", "crd", "-o", "name") == ""
+            assert kubectl("get", "secrets", "-n", namespace, "-o", "name") == ""
 
 
 @pytest.mark.integration
