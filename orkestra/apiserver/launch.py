@@ -318,8 +318,10 @@ def plan(pod: Obj, container: Obj, *, home: Path, kubeconfig: Path, lookup: Look
     spec = pod.get("spec") or {}
     mounts = volumes(spec, container, home, lookup)
     own = container_env(pod, container, lookup)
-    argv = [expand(a, own) for a in command_line(container)]
-    argv = [rewrite_paths(a, mounts) for a in argv]
+    interpreter, *rest = command_line(container)
+    # Only the container's own words are rewritten: this interpreter's path may well lie
+    # under a mounted directory such as /tmp.
+    argv = [interpreter, *(rewrite_paths(expand(a, own), mounts) for a in rest)]
     ports: dict[int, int] = {}
     argv = argv[:3] + remap_ports(argv[3:], ports)
     env = {**base_env(), **{k: rewrite_paths(v, mounts) for k, v in own.items()},

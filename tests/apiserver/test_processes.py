@@ -29,6 +29,7 @@ from orkestra.apiserver.launch import (
     command_line,
     expand,
     image_repository,
+    plan,
     remap_ports,
     rewrite_paths,
 )
@@ -178,6 +179,22 @@ def test_paths_ports_and_variables_are_rewritten(tmp_path: Path) -> None:
         ["-m", "orkestra", "run"]
     with pytest.raises(NotStartableError):
         command_line({"command": ["sh", "-c", "ork run"]})
+
+
+def test_the_interpreter_is_not_rewritten_under_a_mount(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkout under /tmp (CI's clean clone) must not see its python moved into the
+    pod's /tmp emptyDir."""
+    monkeypatch.setattr(sys, "executable", "/tmp/clone/.venv/bin/python")
+    pod = {"metadata": {"name": "p", "namespace": "n"}, "spec": {
+        "volumes": [{"name": "tmp", "emptyDir": {}}],
+        "containers": [{"name": "c", "image": "ghcr.io/orkspace/orkestra:1",
+                        "command": ["ork"], "args": ["run", "--log-dir", "/tmp/logs"],
+                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}]}]}}
+    launch = plan(pod, pod["spec"]["containers"][0], home=tmp_path, kubeconfig=tmp_path / "k",
+                  lookup=lambda kind, name: None)
+    assert launch.argv[0] == "/tmp/clone/.venv/bin/python"
+    assert launch.argv[-1].startswith(str(tmp_path)) and launch.argv[-1].endswith("/logs")
 
 
 # -- a Deployment of the runtime image --------------------------------------------------------
