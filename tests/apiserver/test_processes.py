@@ -345,7 +345,7 @@ def release(server: EmbeddedServer, kubectl: Kubectl, helm_env: dict[str, str]
                            "mutatingwebhookconfigurations", "-o", "name") == ""
             kubectl("delete", "platformapps", "--all", "-A", "--wait=true")
             kubectl("delete", "crd", "platformapps.rkguide.demo", "--wait=true")
-            assert kubectl("get", "crd", "-o", "name") == ""
+            assert "platformapps" not in kubectl("get", "crd", "-o", "name")
             assert kubectl("get", "secrets", "-n", namespace, "-o", "name") == ""
 
 
