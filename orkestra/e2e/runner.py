@@ -110,14 +110,26 @@ def run(suite: Suite, options: Options, progress: Progress,
             "(https://kubernetes.io/docs/tasks/tools/)")
     started = time.monotonic()
     result = RunResult()
+    units = _load_units(suite)  # a broken katalog fails before any cluster starts
     with ContextGuard(commands, options.kubeconfig):
-        _run_tree(suite, options, progress, commands, result, target=None)
+        _run_tree(suite, options, progress, commands, result, None, units)
     result.seconds = time.monotonic() - started
     return result
 
 
+def _load_units(suite: Suite) -> dict[Path, Unit]:
+    """The composed katalog of every suite in the tree, by katalog file."""
+    units: dict[Path, Unit] = {}
+    if suite.katalog is not None and not suite.custom:
+        units[suite.katalog] = Unit.load(suite.katalog, _shown_next_to(suite, suite.katalog))
+    for item in suite.imports:
+        units.update(_load_units(item.suite))
+    return units
+
+
 def _run_tree(suite: Suite, options: Options, progress: Progress, commands: Commands,
-              result: RunResult, target: tuple[Target, Cluster] | None) -> None:
+              result: RunResult, target: tuple[Target, Cluster] | None,
+              units: dict[Path, Unit]) -> None:
     owned = target is None
     chosen = target[0] if target is not None else choose_target(suite, options, commands)
     try:
@@ -126,12 +138,13 @@ def _run_tree(suite: Suite, options: Options, progress: Progress, commands: Comm
                           else "Using the current cluster...")
             target = (chosen, chosen.up())
         if suite.expect or suite.katalog or suite.cr:
-            result.suites.append(SuiteRun(suite, target[1], options, progress).run())
+            unit = units.get(suite.katalog) if suite.katalog is not None else None
+            result.suites.append(SuiteRun(suite, target[1], options, progress, unit).run())
         for item in suite.imports:
             if item.wait:
                 time.sleep(item.wait)
             _run_tree(item.suite, options, progress, commands, result,
-                      None if item.fresh_cluster else target)
+                      None if item.fresh_cluster else target, units)
     finally:
         if owned:
             with _shielded():
@@ -142,7 +155,7 @@ class SuiteRun:
     """One suite on one cluster."""
 
     def __init__(self, suite: Suite, cluster: Cluster, options: Options,
-                 progress: Progress) -> None:
+                 progress: Progress, unit: Unit | None) -> None:
         self.suite = suite
         self.cluster = cluster
         self.options = options
@@ -151,8 +164,7 @@ class SuiteRun:
         self.shell = Commands(env)
         self.kubectl = Kubectl(cluster.kubeconfig, self.shell)
         self.result = SuiteResult(suite.name, suite.display, cluster.kind)
-        self.unit = None if suite.custom or suite.katalog is None else \
-            Unit.load(suite.katalog, _shown_next_to(suite, suite.katalog))
+        self.unit = unit
         self.crds: list[Obj] = []
         self.applied: list[Path] = []
         self.releases: list[HelmRelease] = []

@@ -12,6 +12,7 @@ from orkestra.e2e.result import ExpectationResult, RunResult
 from orkestra.e2e.runner import Options, run
 from orkestra.e2e.spec import Suite, load_suite
 from orkestra.e2e.targets import Cluster
+from orkestra.model.errors import PatternError
 
 pytestmark = pytest.mark.integration
 
@@ -243,3 +244,12 @@ def test_an_aggregator_runs_its_imports_sharing_a_cluster_unless_fresh(api: Path
     assert result.passed and [s.name for s in result.suites] == ["test-e2e"] * 3
     clusters = [line for line in progress.lines if line.startswith("step Starting a cluster")]
     assert len(clusters) == 2  # the first two imports share one, the fresh one gets its own
+
+
+def test_a_broken_katalog_fails_before_a_cluster_starts(api: Path) -> None:
+    katalog = api / "katalog.yaml"
+    katalog.write_text(katalog.read_text().replace("workers: 2", "wrokers: 2"))
+    progress = Recorder()
+    with pytest.raises(PatternError, match='did you mean "workers"'):
+        run(load_suite(api / "e2e.yaml"), Options(cluster_kind="embedded"), progress)
+    assert progress.lines == []
