@@ -9,6 +9,7 @@ import click
 
 from orkestra.cli.files import emit_text, shown, write_text_atomic
 from orkestra.cli.output import emit_json, ok, out, style
+from orkestra.cli.params import duration
 from orkestra.e2e import report
 from orkestra.e2e.result import CLUSTER_LABELS, EMBEDDED, ExpectationResult, RunResult
 from orkestra.e2e.runner import CLUSTER_KINDS, Options, run
@@ -17,7 +18,7 @@ from orkestra.e2e.spec import Suite, load_suite
 from orkestra.e2e.targets import Cluster
 from orkestra.errors import UsageError
 from orkestra.simulate.gate import discover
-from orkestra.units import DurationError, format_duration, parse_duration
+from orkestra.units import format_duration
 
 
 class DefaultRun(click.Group):
@@ -28,14 +29,6 @@ class DefaultRun(click.Group):
             args = ["run", *args]
         return super().parse_args(ctx, args)
 
-
-def _duration(_: click.Context, param: click.Parameter, value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)
-    except DurationError as exc:
-        raise click.BadParameter(str(exc), param=param) from None
 
 
 @click.group("e2e", cls=DefaultRun)
@@ -70,9 +63,9 @@ def command() -> None:
                    "~/.kube/config].")
 @click.option("--keep-cluster", is_flag=True, help="Do not delete a kind cluster it made.")
 @click.option("--workers", type=click.IntRange(1, 50), help="Runtime workers per CRD.")
-@click.option("--poll", default="1s", show_default=True, callback=_duration,
+@click.option("--poll", default="1s", show_default=True, callback=duration,
               help="Time between two polls of an expectation.")
-@click.option("--wait", "wait_between", callback=_duration,
+@click.option("--wait", "wait_between", callback=duration,
               help="With DIR/...: pause between two files.")
 @click.option("--skip", multiple=True, help="With DIR/...: skip paths containing this.")
 @click.option("--dry-run", is_flag=True, help="Check the file (or list what DIR/... "
@@ -212,7 +205,7 @@ def _summary(result: RunResult) -> None:
 @click.option("--crd", help="The CRD file [default: crd.yaml next to the katalog, if any].")
 @click.option("--suite", is_flag=True, help="Write an aggregator importing every e2e.yaml "
               "below DIRECTORIES (default: .).")
-@click.option("--wait", "wait", default="5s", show_default=True, callback=_duration,
+@click.option("--wait", "wait", default="5s", show_default=True, callback=duration,
               help="With --suite: pause between two imported suites.")
 @click.option("--force", is_flag=True, help="Overwrite an existing e2e.yaml.")
 @click.option("--dry-run", is_flag=True, help="Print instead of writing.")

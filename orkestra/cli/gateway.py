@@ -16,26 +16,17 @@ import click
 from orkestra import loops
 from orkestra.cli.files import discover
 from orkestra.cli.output import ok, out, warn
+from orkestra.cli.params import positive_duration
 from orkestra.errors import UsageError
 from orkestra.gateway import FileCerts, Gateway, GeneratedCerts, Options, SecretCerts, Targets
 from orkestra.gateway.housekeeper import Housekeeper
 from orkestra.gateway.kube import KubeAPI, LightKube, load_config
 from orkestra.gateway.sources import CertSource
 from orkestra.runtime.logs import LEVELS, configure
-from orkestra.units import DurationError, parse_duration
 
 DEFAULT_NAMESPACE = "orkestra-system"
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
-
-def _duration(_: click.Context, param: click.Parameter, value: str) -> float:
-    try:
-        seconds = parse_duration(value)
-    except DurationError as exc:
-        raise click.BadParameter(str(exc), param=param) from None
-    if seconds <= 0:
-        raise click.BadParameter("must be longer than 0s", param=param)
-    return seconds
 
 
 @click.command("gateway")
@@ -70,7 +61,7 @@ def _duration(_: click.Context, param: click.Parameter, value: str) -> float:
               help="CA bundle written into the webhooks [default: the certificate].")
 @click.option("--tls-secret", help="Serve the certificate of this Secret (tls.crt, "
               "tls.key, ca.crt), followed as it is renewed.")
-@click.option("--cert-validity", default="365d", show_default=True, callback=_duration,
+@click.option("--cert-validity", default="365d", show_default=True, callback=positive_duration,
               help="Lifetime of generated serving certificates (renewed when a third is "
                    "left).")
 @click.option("--uninstall", is_flag=True, help="Delete the webhook configurations and the "

@@ -23,22 +23,14 @@ import click
 from orkestra.cli.deprecation import deprecation_block
 from orkestra.cli.files import discover, shown
 from orkestra.cli.output import err, ok, out, style, warn
+from orkestra.cli.params import duration
 from orkestra.errors import OrkError, UsageError
 from orkestra.runtime import Options, Unit, run
 from orkestra.runtime.kube import KubeClient, load_config
 from orkestra.runtime.logs import LEVELS, configure
-from orkestra.units import DurationError, parse_duration
 
 KIND_CLUSTER = "orkestra-dev"
 
-
-def _duration(_: click.Context, param: click.Parameter, value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)
-    except DurationError as exc:
-        raise click.BadParameter(str(exc), param=param) from None
 
 
 @click.command("run")
@@ -73,9 +65,9 @@ def _duration(_: click.Context, param: click.Parameter, value: str | None) -> fl
               help="Also serve /metrics on this port.")
 @click.option("--workers", type=click.IntRange(1, 50), help="Workers per CRD (overrides "
               "the katalogs).")
-@click.option("--resync", callback=_duration, help="Resync period, e.g. 30s (0: none; "
+@click.option("--resync", callback=duration, help="Resync period, e.g. 30s (0: none; "
               "overrides the katalogs).")
-@click.option("--shutdown-timeout", default="30s", show_default=True, callback=_duration,
+@click.option("--shutdown-timeout", default="30s", show_default=True, callback=duration,
               help="How long running reconciles may take to finish on SIGTERM.")
 def command(ref: str | None, files: tuple[str, ...], use_komposer: bool, refresh: bool,
             apply_cr: bool, dev: bool, kubeconfig: str | None, context: str | None,

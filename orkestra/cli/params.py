@@ -1,0 +1,25 @@
+"""Click callbacks shared by the commands: durations such as ``30s`` or ``5m``."""
+
+from __future__ import annotations
+
+import click
+
+from orkestra.units import DurationError, parse_duration
+
+
+def duration(_: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """``--resync 30s`` → 30.0 seconds (None stays None); a usage error otherwise."""
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except DurationError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+
+
+def positive_duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    """A duration that must be longer than zero."""
+    seconds = duration(ctx, param, value)
+    if seconds is None or seconds <= 0:
+        raise click.BadParameter("must be longer than 0s", param=param)
+    return seconds
