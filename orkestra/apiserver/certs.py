@@ -7,20 +7,20 @@ TLS stack (kubectl) and OpenSSL's strict mode require; a random bearer token and
 constant-time check; private files written atomically with mode 0600; a credentials
 directory reused across restarts (so kubeconfigs stay valid) with the serving certificate
 renewed when names change or expiry nears; and the kubeconfig itself, written whole or
-merged into an existing one. It uses the ``cryptography`` package; ``orkestra.engine.tls``
-makes one-off self-signed certificates for workloads and is not a CA, so nothing is shared.
+merged into an existing one. The X.509 itself is :mod:`orkestra.pki`, shared with the
+gateway; ``orkestra.engine.tls`` makes one-off self-signed certificates for workloads and
+is not a CA.
 """
 
 from __future__ import annotations
 
 import base64
 import hmac
-import ipaddress
 import os
 import secrets
 import ssl
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,29 +28,16 @@ from typing import Any
 
 import yaml
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
+
+from orkestra import pki
+from orkestra.pki import KeyPair, certificate_names
 
 DEFAULT_NAMES = ("localhost", "127.0.0.1", "::1")
 CA_DAYS = 3650
 SERVER_DAYS = 365
 RENEW_BEFORE = timedelta(days=30)
-_BACKDATE = timedelta(minutes=5)
 Obj = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class KeyPair:
-    """A PEM certificate and its PEM (PKCS#8, unencrypted) private key."""
-
-    certificate: bytes
-    key: bytes
-
-    @property
-    def cert(self) -> x509.Certificate:
-        return x509.load_pem_x509_certificate(self.certificate)
 
 
 @dataclass(frozen=True)
@@ -84,122 +71,32 @@ def _now(now: datetime | None) -> datetime:
     return (now or datetime.now(UTC)).astimezone(UTC)
 
 
-def _new_key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-
-
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "orkestra"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64])])
-
-
-def _load_key(pem: bytes) -> ec.EllipticCurvePrivateKey:
-    key = serialization.load_pem_private_key(pem, password=None)
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise ValueError("the CA key is not an ECDSA key")
-    return key
-
-
 def generate_ca(*, common_name: str = "ork-embedded-ca", now: datetime | None = None,
                 days: int = CA_DAYS) -> KeyPair:
     """A self-signed ECDSA P-256 certificate authority valid for ``days``."""
-    start = _now(now)
-    key = _new_key()
-    name = _name(common_name)
-    public = key.public_key()
-    cert = (x509.CertificateBuilder()
-            .subject_name(name).issuer_name(name).public_key(public)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(start - _BACKDATE).not_valid_after(start + timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(_usage(cert_sign=True), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
-    return KeyPair(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
-
-
-def _usage(*, cert_sign: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(digital_signature=True, content_commitment=False,
-                         key_encipherment=False, data_encipherment=False, key_agreement=False,
-                         key_cert_sign=cert_sign, crl_sign=cert_sign, encipher_only=False,
-                         decipher_only=False)
-
-
-def subject_names(names: Iterable[str]) -> list[x509.GeneralName]:
-    """SAN entries: IP addresses as such, everything else as DNS names; duplicates dropped."""
-    out: list[x509.GeneralName] = []
-    seen: set[str] = set()
-    for raw in names:
-        name = raw.strip().lower()
-        if not name or name in seen:
-            continue
-        seen.add(name)
-        try:
-            out.append(x509.IPAddress(ipaddress.ip_address(name.strip("[]"))))
-        except ValueError:
-            out.append(x509.DNSName(name))
-    return out
+    return pki.new_ca(common_name, _now(now), timedelta(days=days))
 
 
 def generate_server_cert(ca: KeyPair, *, names: Sequence[str] = (),
                          common_name: str = "ork-embedded-apiserver",
                          now: datetime | None = None, days: int = SERVER_DAYS) -> KeyPair:
     """A serving certificate signed by ``ca`` for :data:`DEFAULT_NAMES` plus ``names``."""
-    start = _now(now)
-    ca_cert, ca_key = ca.cert, _load_key(ca.key)
-    key = _new_key()
-    public = key.public_key()
-    not_after = min(start + timedelta(days=days), ca_cert.not_valid_after_utc)
-    cert = (x509.CertificateBuilder()
-            .subject_name(_name(common_name)).issuer_name(ca_cert.subject).public_key(public)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(start - _BACKDATE).not_valid_after(not_after)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_usage(cert_sign=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                           critical=False)
-            .add_extension(x509.SubjectAlternativeName(
-                subject_names([*DEFAULT_NAMES, *names])), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    return KeyPair(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
-
-
-def certificate_names(certificate: bytes) -> set[str]:
-    """The DNS names and IP addresses a PEM certificate is valid for."""
-    try:
-        san = x509.load_pem_x509_certificate(certificate).extensions.get_extension_for_class(
-            x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return set()
-    return ({str(n) for n in san.get_values_for_type(x509.DNSName)}
-            | {str(ip) for ip in san.get_values_for_type(x509.IPAddress)})
+    return pki.new_serving(ca, [*DEFAULT_NAMES, *names], common_name, _now(now),
+                           timedelta(days=days))
 
 
 def verify_issued(server: KeyPair, ca: KeyPair) -> bool:
     """Whether ``server``'s certificate was signed by ``ca``'s key."""
-    try:
-        server.cert.verify_directly_issued_by(ca.cert)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
+    return pki.issued_by(server.certificate, ca.certificate)
 
 
 def needs_renewal(server: KeyPair, ca: KeyPair, names: Sequence[str] = (),
                   now: datetime | None = None) -> bool:
     """True when the serving certificate is not from ``ca``, misses a name or expires soon."""
-    wanted = {str(g.value) for g in subject_names([*DEFAULT_NAMES, *names])}
+    wanted = {str(g.value) for g in pki.subject_names([*DEFAULT_NAMES, *names])}
     cert = server.cert
-    return (not verify_issued(server, ca) or not wanted <= certificate_names(server.certificate)
+    return (not verify_issued(server, ca)
+            or not wanted <= certificate_names(server.certificate)
             or cert.not_valid_after_utc - _now(now) < RENEW_BEFORE)
 
 
