@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from orkestra.cluster import MemoryCluster
 from orkestra.e2e import checks
-from orkestra.e2e.commands import Commands
+from orkestra.e2e.commands import Commands, Completed
 from orkestra.e2e.host import RuntimeHost
 from orkestra.e2e.kubectl import Kubectl, KubectlError, require
 from orkestra.e2e.result import (
@@ -346,29 +346,28 @@ class SuiteRun:
 
     def _leftovers(self) -> list[str]:
         """What teardown should have removed and is still there (garbage collection on a
-        real cluster takes a moment: asked again until ``settle`` seconds pass)."""
+        real cluster takes a moment: what remains is asked again until ``settle`` seconds
+        pass)."""
         deadline = time.monotonic() + self.options.settle
+        left = list(dict.fromkeys(self._removed()))
         while True:
-            left = self._still_there()
+            left = [key for key in left if self.kubectl.get(key[0], key[2], key[1] or None)[0]]
             if not left or time.monotonic() > deadline:
-                return left
+                return [f"{kind}/{namespace + '/' if namespace else ''}{name}"
+                        for kind, namespace, name in left]
             time.sleep(1.0)
 
-    def _still_there(self) -> list[str]:
-        wanted = [(c["kind"], "", c["metadata"]["name"]) for c in self.crds]
-        wanted += self.children
+    def _removed(self) -> list[tuple[str, str, str]]:
+        """(kind, namespace, name) of everything teardown removes."""
+        removed = [(c["kind"], "", c["metadata"]["name"]) for c in self.crds]
+        removed += self.children
         for path in self.applied:
-            wanted += [(o["kind"], (o.get("metadata") or {}).get("namespace") or "",
-                        o["metadata"]["name"]) for o in self.kubectl.objects_of(path)
-                       if isinstance(o.get("metadata"), dict)]
-        left = []
-        for kind, namespace, name in dict.fromkeys(wanted):
-            found, _ = self.kubectl.get(kind, name, namespace or None)
-            if found:
-                left.append(f"{kind}/{namespace + '/' if namespace else ''}{name}")
-        return left
+            removed += [(o["kind"], (o.get("metadata") or {}).get("namespace") or "",
+                         o["metadata"]["name"]) for o in self.kubectl.objects_of(path)
+                        if isinstance(o.get("metadata"), dict)]
+        return removed
 
-    def _must(self, done: Any, what: str) -> None:
+    def _must(self, done: Completed, what: str) -> None:
         if not done.ok:
             raise KubectlError(f"{what}: {done.message()}")
 
