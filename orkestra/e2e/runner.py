@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from orkestra.cluster import MemoryCluster
 from orkestra.e2e import checks
 from orkestra.e2e.commands import Commands, Completed
 from orkestra.e2e.host import RuntimeHost
@@ -50,8 +49,9 @@ from orkestra.e2e.targets import (
     KindTarget,
     Target,
 )
-from orkestra.engine.build.base import OWNER_NAME_LABEL, kind_type, label_value
+from orkestra.engine.build.base import OWNER_NAME_LABEL, label_value
 from orkestra.errors import OrkError
+from orkestra.plan.objects import inventory
 from orkestra.runtime import Unit
 
 Obj = dict[str, Any]
@@ -337,12 +337,11 @@ class SuiteRun:
                                    o["metadata"]["name"]) for o in found]
 
     def _child_kinds(self) -> list[str]:
+        """Every kind the katalog can create (what ``ork plan`` lists)."""
         assert self.unit is not None
-        kinds: list[str] = []
-        for crd in self.unit.composed.enabled_crds:
-            keys, custom = self.unit.engines.reconciler(crd, MemoryCluster()).declared_kinds()
-            kinds += [kind_type(key)[1] for key in keys] + [kind for _, kind in custom]
-        return list(dict.fromkeys(kinds))
+        enabled = self.unit.composed.enabled_crds
+        return list(dict.fromkeys(o.kind for o in inventory(self.unit.composed).objects()
+                                  if o.crd in enabled))
 
     def _leftovers(self) -> list[str]:
         """What teardown should have removed and is still there (garbage collection on a
