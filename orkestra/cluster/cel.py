@@ -57,13 +57,18 @@ _EXTENSIONS: dict[str, CELFunction] = {
                                                                         _text(new))),
     "join": _join,
 }
-_ENVIRONMENT = celpy.Environment()
+
+
+@functools.cache  # building the parser takes ~0.1 s: only when an expression first runs
+def _environment() -> celpy.Environment:
+    return celpy.Environment()
 
 
 @functools.lru_cache(maxsize=1024)
 def program(expression: str) -> celpy.Runner:
     """The compiled program of an expression (raises CELParseError)."""
-    return _ENVIRONMENT.program(_ENVIRONMENT.compile(expression), functions=_EXTENSIONS)
+    environment = _environment()
+    return environment.program(environment.compile(expression), functions=_EXTENSIONS)
 
 
 def compile_problem(expression: str) -> str | None:
