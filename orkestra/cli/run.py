@@ -69,12 +69,14 @@ KIND_CLUSTER = "orkestra-dev"
               "overrides the katalogs).")
 @click.option("--shutdown-timeout", default="30s", show_default=True, callback=duration,
               help="How long running reconciles may take to finish on SIGTERM.")
+@click.option("--trust-hooks", is_flag=True, help="Run the Python hooks of pulled patterns "
+              "(their code is never executed otherwise).")
 def command(ref: str | None, files: tuple[str, ...], use_komposer: bool, refresh: bool,
             apply_cr: bool, dev: bool, kubeconfig: str | None, context: str | None,
             namespace: str | None, all_namespaces: bool, leader_elect: bool,
             lease_name: str | None, lease_namespace: str | None, log_format: str,
             log_level: str, http_port: int, metrics_port: int | None, workers: int | None,
-            resync: float | None, shutdown_timeout: float) -> int:
+            resync: float | None, shutdown_timeout: float, trust_hooks: bool) -> int:
     """Run operators: watch their CRs and reconcile them with the engine simulate uses.
 
     \b
@@ -94,7 +96,7 @@ def command(ref: str | None, files: tuple[str, ...], use_komposer: bool, refresh
         raise UsageError("--use-komposer and --refresh apply to a NAME:VERSION reference")
     paths = _sources(ref, files, use_komposer, refresh)
     configure(log_format, log_level)
-    units = [Unit.load(p, shown(p)) for p in paths]
+    units = [Unit.load(p, shown(p), trust_hooks=trust_hooks) for p in paths]
     for unit in units:
         for problem in unit.composed.warnings:
             warn(problem.render())

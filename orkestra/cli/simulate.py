@@ -99,22 +99,27 @@ def _outcome_json(outcome: Outcome) -> dict[str, Any]:
 @click.option("-v", "--verbose", is_flag=True, help="Show passing assertions and warnings.")
 @click.option("--debug-ops", is_flag=True, help="List every API call of every cycle.")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+@click.option("--trust-hooks", is_flag=True, help="Run the Python hooks of pulled patterns "
+              "(their code is never executed otherwise).")
 def run(pattern: str | None, file: str | None, cr: str, crd: str | None, cycles: int | None,
-        skip: tuple[str, ...], verbose: bool, debug_ops: bool, output: str) -> int:
+        skip: tuple[str, ...], verbose: bool, debug_ops: bool, output: str,
+        trust_hooks: bool) -> int:
     """Run simulations (the default subcommand)."""
     if pattern is not None:
         if not pattern.endswith("..."):
             raise click.UsageError(f"unexpected argument {pattern!r} (use -f FILE, or DIR/... "
                                    "to run every simulate.yaml below DIR)")
-        return _discovery(Path(pattern[:-3] or "."), skip, cycles, output)
+        return _discovery(Path(pattern[:-3] or "."), skip, cycles, output, trust_hooks)
     mode, path, cr_path = _select(file, cr)
     if mode == "assert":
-        outcome = run_file(path, shown(path), cycles=cycles, only_crd=crd)
+        outcome = run_file(path, shown(path), cycles=cycles, only_crd=crd,
+                           trust_hooks=trust_hooks)
     else:
         assert cr_path is not None
         if not cr_path.is_file():
             raise UsageError(f"{cr_path} not found; name the CR file with --cr")
-        outcome = run_katalog(path, cr_path, shown(path), cycles=cycles, only_crd=crd)
+        outcome = run_katalog(path, cr_path, shown(path), cycles=cycles, only_crd=crd,
+                              trust_hooks=trust_hooks)
     if output == "json":
         emit_json(_outcome_json(outcome))
     else:
@@ -122,12 +127,14 @@ def run(pattern: str | None, file: str | None, cr: str, crd: str | None, cycles:
     return 0 if outcome.passed else 1
 
 
-def _discovery(root: Path, skip: tuple[str, ...], cycles: int | None, output: str) -> int:
+def _discovery(root: Path, skip: tuple[str, ...], cycles: int | None, output: str,
+               trust_hooks: bool) -> int:
     files = discover(root, skip)
     results: list[tuple[Path, Outcome | None, str]] = []
     for path in files:
         try:
-            results.append((path, run_file(path, shown(path), cycles=cycles), ""))
+            results.append((path, run_file(path, shown(path), cycles=cycles,
+                                           trust_hooks=trust_hooks), ""))
         except OrkError as exc:
             results.append((path, None, exc.render().splitlines()[0]))
     failed = [(p, o, e) for p, o, e in results if o is None or not o.passed]

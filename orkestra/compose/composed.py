@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from orkestra.model.document import Document, Named
@@ -28,6 +29,12 @@ class Composed(Named):
     crd_manifests: dict[str, dict[str, Any]] = field(default_factory=dict)
     documents: list[Document] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    code_roots: dict[str, Path] = field(default_factory=dict)  # imported CRDs' directories
+
+    def code_root(self, crd: str) -> Path:
+        """The directory a CRD's code (hooks, CR model) is found in: that of the katalog
+        that defines it."""
+        return self.code_roots.get(crd, self.source.directory)
 
     @property
     def notes(self) -> list[UserNote]:

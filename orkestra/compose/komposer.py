@@ -133,6 +133,7 @@ def _merge_import(doc: Document, path: YamlPath, ref: str, katalog: Document, su
             if value:
                 crd.setdefault(key, value)
         composed.crds[name] = crd
+        composed.code_roots[name] = sub.code_root(name)
         sources[name] = ref
         composed.origins.merge(sub.origins, ("spec", "crds", name), ("spec", "crds", name))
     _merge_top(composed, sub)

@@ -3,9 +3,11 @@
 The cycle: normalize the in-memory spec, run mutation and validation (``mutateFirst``
 decides the order; a ``deny`` stops the cycle), create ``onCreate`` resources that are
 missing, apply ``onReconcile`` resources (forEach expanded, ``when``/``or`` gated; objects a
-declaration no longer wants are deleted), then write the status if it changed. Nothing is
-written when nothing changed. A CR being deleted runs ``onDelete``, removes what cannot be
-garbage-collected, and releases its finalizers.
+declaration no longer wants are deleted), run the typed hooks (:mod:`orkestra.engine.hooks`;
+before the templates with ``runHooksFirst``, instead of them for a constructor), then write
+the status if it changed, the hooks' fields included. Nothing is written when nothing
+changed. A CR being deleted runs ``onDelete`` and the hooks' ``on_delete``, removes what
+cannot be garbage-collected, and releases its finalizers.
 """
 
 from __future__ import annotations
@@ -27,10 +29,16 @@ from orkestra.engine.build import (
     default_name,
     kind_type,
 )
-from orkestra.engine.build.base import GENERATED_AT_ANNOTATION, OWNER_NAME_LABEL, label_value
+from orkestra.engine.build.base import (
+    GENERATED_AT_ANNOTATION,
+    KINDS,
+    OWNER_NAME_LABEL,
+    label_value,
+)
 from orkestra.engine.conditions import ConditionError, Evaluation, gate, lookup, text_of
 from orkestra.engine.context import children_of, owned, template_context
 from orkestra.engine.fields import FieldError, Fields
+from orkestra.engine.hooks import FINALIZER, EventNote, HookCall, Hooks, phases_for
 from orkestra.engine.profiles import ProfileError, Profiles
 from orkestra.engine.status import StatusError, desired_status
 from orkestra.template import Renderer, TemplateError
@@ -50,6 +58,9 @@ class CycleResult:
     denied: bool = False
     warnings: list[str] = field(default_factory=list)
     found: bool = True
+    events: list[EventNote] = field(default_factory=list)  # the hooks' Events
+    hook_status: Obj = field(default_factory=dict)
+    hooks_failed: bool = False
 
 
 # Fields that name a list item (a container, a port, a volume mount ...).
@@ -110,8 +121,9 @@ class Reconciler:
 
     def __init__(self, crd: str, entry: Obj, *, cluster: ClusterAPI, renderer: Renderer,
                  profiles: Profiles, clock: Callable[[], datetime] | None = None,
-                 finalizers: list[str] | None = None) -> None:
+                 finalizers: list[str] | None = None, hooks: Hooks | None = None) -> None:
         self.crd = crd
+        self.hooks = hooks
         self.entry = entry
         self.cluster = cluster
         self.renderer = renderer
@@ -125,7 +137,9 @@ class Reconciler:
         self.plan: Obj = box.get("reconcile") or {}
         self.status_spec: Obj = (box.get("emit") or {}).get("status") or {}
         self.finalizers = list(dict.fromkeys(
-            [*(finalizers or []), *((box.get("runtime") or {}).get("finalizers") or [])]))
+            [*(finalizers or []), *((box.get("runtime") or {}).get("finalizers") or []),
+             *([FINALIZER] if hooks is not None and hooks.needs_finalizer else [])]))
+        self.templates = hooks is None or not hooks.replaces_templates
         # What depends on the katalog only, worked out once.
         self._kinds = self._declared()
         self._workload = self._workload_declaration()
@@ -151,10 +165,7 @@ class Reconciler:
             self.admit(ev, result)
             if result.error is None:
                 data["children"] = self.children(owner)
-                # Neither phase changes what the first workload renders from.
-                workload = self.first_workload(ev)
-                self.apply_phase("onCreate", ev, owner, workload)
-                self.apply_phase("onReconcile", ev, owner, workload)
+                self.run_cycle(cr, owner, ev, result)
         except CYCLE_ERRORS as exc:
             result.error = str(exc)
         data["children"] = self.children(owner)
@@ -163,6 +174,36 @@ class Reconciler:
         except CYCLE_ERRORS as exc:
             result.error = result.error or str(exc)
         return result
+
+    def run_cycle(self, cr: Obj, owner: Owner, ev: Evaluation, result: CycleResult) -> None:
+        """The templates and the hooks, in the katalog's order; stops at a hook failure."""
+        hooks_first = self.hooks is not None and self.hooks.run_first
+        if hooks_first:
+            self.run_hooks(phases_for(cr), cr, owner, ev, result)
+            ev.data["children"] = self.children(owner)  # the templates see what they made
+        if self.templates and result.error is None:
+            # Neither phase changes what the first workload renders from.
+            workload = self.first_workload(ev)
+            self.apply_phase("onCreate", ev, owner, workload)
+            self.apply_phase("onReconcile", ev, owner, workload)
+        if not hooks_first and result.error is None:
+            self.run_hooks(phases_for(cr), cr, owner, ev, result)
+
+    def run_hooks(self, phases: tuple[str, ...], cr: Obj, owner: Owner, ev: Evaluation,
+                  result: CycleResult) -> None:
+        if self.hooks is None:
+            return
+        outcome = self.hooks.run(HookCall(phases, cr, owner, ev.data, self.cluster,
+                                          self.renderer, self.apply_owned))
+        result.events.extend(outcome.events)
+        result.hook_status = outcome.status
+        if outcome.error is not None:
+            result.error = outcome.error
+            result.hooks_failed = True
+
+    def apply_owned(self, desired: Obj) -> Obj:
+        """Create or update an object the hooks manage (never written when unchanged)."""
+        return self.apply(desired, create_only=False)
 
     def unique_check(self, cr: Obj) -> Callable[[str, str], bool]:
         """``operator: unique``: no other CR of this kind holds the same value."""
@@ -207,6 +248,13 @@ class Reconciler:
                     custom.extend((str(i["apiVersion"]), str(i["kind"])) for i in items or [])
                 elif key not in keys:
                     keys.append(key)
+        by_type = {kind_type(k)[:2]: k for k in KINDS}
+        for api_version, kind in self.hooks.kinds() if self.hooks is not None else ():
+            key = by_type.get((api_version, kind))
+            if key is None:
+                custom.append((api_version, kind))
+            elif key not in keys:
+                keys.append(key)
         return keys, list(dict.fromkeys(custom))
 
     def children(self, owner: Owner) -> Obj:
@@ -310,17 +358,16 @@ class Reconciler:
         made = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
         return self.clock() >= made + timedelta(seconds=parse_duration(rotate_after))
 
-    def apply(self, desired: Obj, *, create_only: bool) -> None:
+    def apply(self, desired: Obj, *, create_only: bool) -> Obj:
+        """Create ``desired`` or lay it over what exists; returns what the cluster holds."""
         meta = desired["metadata"]
         existing = self.cluster.find(desired["apiVersion"], desired["kind"], meta["name"],
                                      meta.get("namespace"))
         if existing is None:
-            self.cluster.create(desired)
-            return
-        if create_only:
-            return
-        if overlay_changes(existing, desired):
-            self.cluster.update(overlay(existing, desired))
+            return self.cluster.create(desired)
+        if not create_only and overlay_changes(existing, desired):
+            return self.cluster.update(overlay(existing, desired))
+        return existing
 
     def prune(self, owner: Owner, key: str, item: Obj, declaration: str,
               wanted: set[tuple[str, str, str]]) -> None:
@@ -339,7 +386,8 @@ class Reconciler:
                 self.cluster.delete(api_version, kind, meta["name"], meta.get("namespace"))
 
     def write_status(self, cr: Obj, ev: Evaluation, result: CycleResult) -> None:
-        status = desired_status(cr, self.status_spec, ev, result.error, result.denied)
+        status = desired_status(cr, self.status_spec, ev, result.error, result.denied,
+                                extra=result.hook_status, retry_hooks=result.hooks_failed)
         if status == (cr.get("status") or {}):
             return
         self.cluster.update_status({**cr, "status": status})
@@ -351,7 +399,11 @@ class Reconciler:
         ev = Evaluation(data, self.renderer, self.clock())
         try:
             data["children"] = self.children(owner)
-            self.apply_phase("onDelete", ev, owner)
+            if self.templates:
+                self.apply_phase("onDelete", ev, owner)
+            self.run_hooks(phases_for(cr, deleting=True), cr, owner, ev, result)
+            if result.error is not None:
+                return result
             self.release_cluster_scoped(owner)
         except CYCLE_ERRORS as exc:
             result.error = str(exc)

@@ -74,8 +74,11 @@ def _value_text(raw: Any, ev: Evaluation) -> str:
     return str(raw)
 
 
-def desired_status(cr: Obj, spec: Obj, ev: Evaluation, error: str | None, denied: bool) -> Obj:
-    """The status the CR should have after this reconcile."""
+def desired_status(cr: Obj, spec: Obj, ev: Evaluation, error: str | None, denied: bool, *,
+                   extra: Obj | None = None, retry_hooks: bool = False) -> Obj:
+    """The status the CR should have after this reconcile. ``extra``: fields the hooks set
+    (after the declared ones). ``retry_hooks``: the hooks failed, so ``observedGeneration``
+    stays where it was and the next cycle runs ``on_create``/``on_update`` again."""
     status = clone(cr.get("status") or {})
     passed: set[str] = set()
     cleared: set[str] = set()
@@ -92,10 +95,13 @@ def desired_status(cr: Obj, spec: Obj, ev: Evaluation, error: str | None, denied
             cleared.add(path)
     for path in cleared - passed:
         set_path(status, path, "")
-    status["observedGeneration"] = cr["metadata"].get("generation", 1)
+    status.update(clone(extra or {}))
+    generation = cr["metadata"].get("generation", 1)
+    if not retry_hooks:
+        status["observedGeneration"] = generation
     if spec.get("conditions", True) is not False:
         ready = _ready_condition(error, denied, unready_children(ev.data.get("children") or {}))
-        ready["observedGeneration"] = status["observedGeneration"]
+        ready["observedGeneration"] = generation
         _merge_condition(status, ready, ev)
     return status
 

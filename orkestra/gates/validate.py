@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from orkestra.compose import Composed, MotifResolver
+from orkestra.compose.engines import Engines
 from orkestra.compose.load import compose_document
 from orkestra.e2e.spec import load_suite
 from orkestra.model.checks import BUILTIN_KINDS
@@ -114,6 +115,9 @@ def _report(doc: Document, display: str, resolver: MotifResolver,
         if doc.kind in ("Katalog", "Komposer"):
             report.composed = compose_document(doc, resolver)
             report.warnings = list(report.composed.warnings)
+            code = Engines(report.composed).hook_problems(untrusted="warning")
+            report.errors.extend(p for p in code if p.severity == "error")
+            report.warnings.extend(p for p in code if p.severity != "error")
             report.crds = [summarize_crd(report.composed, n, e)
                            for n, e in report.composed.crds.items()]
         elif doc.kind == "Motif":

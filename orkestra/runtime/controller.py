@@ -260,6 +260,7 @@ class Controller:
             log.exception("reconcile crashed", extra=self._where(key))
             outcome = self._failed(key, CycleResult(error=f"internal error: {exc}"))
         else:
+            self._record(key, result)
             outcome = self._finish(key, result, bool(worker.cluster.writes))
         elapsed = time.perf_counter() - started
         self._duration.observe(elapsed)
@@ -267,6 +268,14 @@ class Controller:
         for write in worker.cluster.writes:
             self._writes[write.verb].inc()
         self._log(key, outcome, elapsed, len(worker.cluster.writes))
+
+    def _record(self, key: Key, result: CycleResult) -> None:
+        """The Events the hooks asked for."""
+        cr = self.store.get(key) if result.events else None
+        if cr is None:
+            return
+        for event in result.events:
+            self.recorder.record(cr, event.type, event.reason, event.message)
 
     def _finish(self, key: Key, result: CycleResult, wrote: bool) -> str:
         if not result.found:

@@ -46,9 +46,14 @@ class Unit:
     engines: Engines
 
     @classmethod
-    def load(cls, path: Path, display: str | None = None) -> Unit:
+    def load(cls, path: Path, display: str | None = None, *, trust_hooks: bool = False
+             ) -> Unit:
+        """Compose the file and import its hooks (a runtime without them does not start:
+        PatternError naming what is missing)."""
         composed = compose_file(path, display or str(path))
-        return cls(path, composed, Engines(composed))
+        engines = Engines(composed, trust_hooks=trust_hooks)
+        engines.load_hooks()
+        return cls(path, composed, engines)
 
     @property
     def profiles(self) -> Profiles:

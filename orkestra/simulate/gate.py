@@ -38,7 +38,9 @@ class Outcome:
 
 
 def run_plans(plans: list[Plan], display: str, *, cycles: int | None = None,
-              only_crd: str | None = None, resolver: MotifResolver | None = None) -> Outcome:
+              only_crd: str | None = None, resolver: MotifResolver | None = None,
+              trust_hooks: bool = False) -> Outcome:
+    """Simulate plans. ``trust_hooks``: run the Python hooks of pulled patterns too."""
     outcome = Outcome(display)
     resolver = resolver or MotifResolver()
     start = time.perf_counter()
@@ -46,7 +48,8 @@ def run_plans(plans: list[Plan], display: str, *, cycles: int | None = None,
         doc = load_document(plan.katalog, kinds=("Katalog", "Komposer"),
                             display=plan.katalog.name)
         composed = compose_document(doc, resolver)
-        simulation = Simulation(plan, composed=composed, only_crd=only_crd)
+        simulation = Simulation(plan, composed=composed, only_crd=only_crd,
+                                trust_hooks=trust_hooks)
         count = cycles or plan.cycles
         for run in simulation.run(count):
             checks = None
@@ -60,17 +63,18 @@ def run_plans(plans: list[Plan], display: str, *, cycles: int | None = None,
 
 
 def run_file(path: Path, display: str, *, cycles: int | None = None,
-             only_crd: str | None = None) -> Outcome:
+             only_crd: str | None = None, trust_hooks: bool = False) -> Outcome:
     """Simulate a ``simulate.yaml`` (or an aggregator of them)."""
     return run_plans(load_plans(path, display, cycles=cycles), display, cycles=cycles,
-                     only_crd=only_crd)
+                     only_crd=only_crd, trust_hooks=trust_hooks)
 
 
 def run_katalog(katalog: Path, cr: Path, display: str, *, cycles: int | None = None,
-                only_crd: str | None = None) -> Outcome:
+                only_crd: str | None = None, trust_hooks: bool = False) -> Outcome:
     """Op-print mode: reconcile a katalog's CRs without assertions."""
     plan = Plan(katalog.stem, katalog, [cr], cycles=cycles or DEFAULT_CYCLES, display=display)
-    return run_plans([plan], display, cycles=cycles, only_crd=only_crd)
+    return run_plans([plan], display, cycles=cycles, only_crd=only_crd,
+                     trust_hooks=trust_hooks)
 
 
 def discover(root: Path, skip: tuple[str, ...] = (), name: str = "simulate.yaml"

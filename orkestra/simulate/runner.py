@@ -133,12 +133,13 @@ class Simulation:
     """Everything one plan needs: the composed katalog, a cluster, the CR documents."""
 
     def __init__(self, plan: Plan, *, composed: Composed | None = None,
-                 only_crd: str | None = None) -> None:
+                 only_crd: str | None = None, trust_hooks: bool = False) -> None:
         self.plan = plan
         self.composed = composed or compose_file(plan.katalog, plan.katalog.name)
         self.clock = VirtualClock()
         self.cluster = MemoryCluster(clock=self.clock, lenient_kinds=True)
-        self.engines = Engines(self.composed)
+        self.engines = Engines(self.composed, trust_hooks=trust_hooks)
+        self.engines.load_hooks()
         self.documents = cr_documents(plan.crs)
         self.only_crd = only_crd
         _register(self.cluster, self.composed, plan.crds)

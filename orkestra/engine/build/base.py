@@ -102,6 +102,11 @@ class Owner:
         return {"apiVersion": self.api_version, "kind": self.kind, "name": self.name,
                 "uid": self.uid, "controller": True, "blockOwnerDeletion": True}
 
+    def can_reference(self, namespace: str | None, *, cluster_scoped: bool) -> bool:
+        """Whether an object there may carry an ownerReference to this CR (Kubernetes
+        allows one only within the owner's namespace); otherwise it gets OWNER_LABEL."""
+        return not cluster_scoped and bool(self.namespace) and namespace == self.namespace
+
 
 @dataclass
 class Build:
@@ -138,10 +143,10 @@ class Build:
         all_labels[OWNER_NAME_LABEL] = label_value(self.owner.name)
         annotations = self.fields.string_map(self.item.get("annotations"), "annotations")
         annotations[DECLARATION_ANNOTATION] = self.declaration
-        if cluster_scoped or not self.owner.namespace or namespace != self.owner.namespace:
-            all_labels[OWNER_LABEL] = self.owner.owner_label
-        else:
+        if self.owner.can_reference(namespace, cluster_scoped=cluster_scoped):
             meta["ownerReferences"] = [self.owner.reference()]
+        else:
+            all_labels[OWNER_LABEL] = self.owner.owner_label
         if namespace and not cluster_scoped:
             meta["namespace"] = namespace
         meta["labels"] = all_labels
