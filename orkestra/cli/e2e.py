@@ -9,7 +9,7 @@ import click
 
 from orkestra.cli.files import emit_text, shown, write_text_atomic
 from orkestra.cli.output import emit_json, ok, out, style
-from orkestra.cli.params import duration
+from orkestra.cli.params import duration, trust_hooks_option
 from orkestra.e2e import report
 from orkestra.e2e.result import CLUSTER_LABELS, EMBEDDED, ExpectationResult, RunResult
 from orkestra.e2e.runner import CLUSTER_KINDS, Options, run
@@ -75,11 +75,13 @@ def command() -> None:
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write JUnit XML.")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+@trust_hooks_option
 def run_command(target: str | None, file: str | None, cluster_kind: str | None,
                 use_current: bool, context: str | None, kubeconfig: Path | None,
                 keep_cluster: bool, workers: int | None, poll: float,
                 wait_between: float | None, skip: tuple[str, ...], dry_run: bool,
-                report_file: Path | None, junit: Path | None, output: str) -> int:
+                report_file: Path | None, junit: Path | None, output: str,
+                trust_hooks: bool) -> int:
     """Run e2e suites (the default subcommand)."""
     kind = _cluster_kind(cluster_kind, use_current, context)
     if target and file:
@@ -89,7 +91,8 @@ def run_command(target: str | None, file: str | None, cluster_kind: str | None,
     if dry_run:
         return _dry_run(suites, output)
     options = Options(cluster_kind=kind, context=context, kubeconfig=kubeconfig,
-                      keep_cluster=keep_cluster, poll=poll, workers=workers)
+                      keep_cluster=keep_cluster, poll=poll, workers=workers,
+                      trust_hooks=trust_hooks)
     result = RunResult()
     started = time.monotonic()
     printer = _Printer(quiet=output == "json")

@@ -1,4 +1,5 @@
-"""Click callbacks shared by the commands: durations such as ``30s`` or ``5m``."""
+"""Click parameters shared by the commands: durations such as ``30s`` or ``5m``, and the
+``--trust-hooks`` flag of every command that may run a pattern's Python hooks."""
 
 from __future__ import annotations
 
@@ -23,3 +24,8 @@ def positive_duration(ctx: click.Context, param: click.Parameter, value: str) ->
     if seconds is None or seconds <= 0:
         raise click.BadParameter("must be longer than 0s", param=param)
     return seconds
+
+
+trust_hooks_option = click.option(
+    "--trust-hooks", is_flag=True,
+    help="Run the Python hooks of pulled patterns (their code is never executed otherwise).")

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from orkestra.cli.output import emit_json, out, style
+from orkestra.cli.params import trust_hooks_option
 from orkestra.cli.refs import insecure_option
 from orkestra.errors import UsageError
 from orkestra.plan.diff import ObjectChange, PlanDiff, compare
@@ -35,9 +36,10 @@ NOT_PROVEN = "not in the author's proof"
 @click.option("--exit-code", is_flag=True, help="Exit 1 when there is a risk finding.")
 @insecure_option
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+@trust_hooks_option
 def command(source: str | None, file: str | None, against: str | None, bundle: str | None,
             cm: str | None, namespace: str, exit_code: bool, insecure: bool,
-            output: str) -> int:
+            output: str, trust_hooks: bool) -> int:
     """Show every object a pattern can create, per CRD and phase, marking what no simulate
     assertion covers; with --against, the diff and the risk findings.
 
@@ -50,7 +52,7 @@ def command(source: str | None, file: str | None, against: str | None, bundle: s
     if sum(x is not None for x in (against, bundle, cm)) > 1:
         raise UsageError("compare with one of --against, --bundle or --cm")
     client = RegistryClient(insecure=insecure)
-    new = load(source or file or ".", client)
+    new = load(source or file or ".", client, trust_hooks=trust_hooks)
     old = (load(against, client, with_proof=False) if against
            else from_bundle(Path(bundle)) if bundle
            else from_cluster(cm, namespace) if cm else None)

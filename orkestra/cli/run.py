@@ -23,7 +23,7 @@ import click
 from orkestra.cli.deprecation import deprecation_block
 from orkestra.cli.files import discover, shown
 from orkestra.cli.output import err, ok, out, style, warn
-from orkestra.cli.params import duration
+from orkestra.cli.params import duration, trust_hooks_option
 from orkestra.errors import OrkError, UsageError
 from orkestra.runtime import Options, Unit, run
 from orkestra.runtime.kube import KubeClient, load_config
@@ -69,8 +69,7 @@ KIND_CLUSTER = "orkestra-dev"
               "overrides the katalogs).")
 @click.option("--shutdown-timeout", default="30s", show_default=True, callback=duration,
               help="How long running reconciles may take to finish on SIGTERM.")
-@click.option("--trust-hooks", is_flag=True, help="Run the Python hooks of pulled patterns "
-              "(their code is never executed otherwise).")
+@trust_hooks_option
 def command(ref: str | None, files: tuple[str, ...], use_komposer: bool, refresh: bool,
             apply_cr: bool, dev: bool, kubeconfig: str | None, context: str | None,
             namespace: str | None, all_namespaces: bool, leader_elect: bool,

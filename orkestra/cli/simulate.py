@@ -10,6 +10,7 @@ import click
 from orkestra.cli.files import discover as discover_files
 from orkestra.cli.files import emit_text, shown, write_text_atomic
 from orkestra.cli.output import emit_json, err, fail, ok, out, style
+from orkestra.cli.params import trust_hooks_option
 from orkestra.errors import OrkError, UsageError
 from orkestra.model.loader import detect_kind
 from orkestra.model.source import load_documents
@@ -99,8 +100,7 @@ def _outcome_json(outcome: Outcome) -> dict[str, Any]:
 @click.option("-v", "--verbose", is_flag=True, help="Show passing assertions and warnings.")
 @click.option("--debug-ops", is_flag=True, help="List every API call of every cycle.")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
-@click.option("--trust-hooks", is_flag=True, help="Run the Python hooks of pulled patterns "
-              "(their code is never executed otherwise).")
+@trust_hooks_option
 def run(pattern: str | None, file: str | None, cr: str, crd: str | None, cycles: int | None,
         skip: tuple[str, ...], verbose: bool, debug_ops: bool, output: str,
         trust_hooks: bool) -> int:

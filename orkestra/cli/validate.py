@@ -91,6 +91,8 @@ def _print_crds(report: FileReport, composed: Composed, full: bool) -> None:
         for phase, counts in summary.resources.items():
             listed = ", ".join(f"{kind_name(kind)} ×{n}" for kind, n in counts.items())
             out(f"    {phase}: {listed}")
+        if summary.hooks:
+            out(f"    hooks: {summary.hooks}")
         if summary.depends_on:
             out("    dependsOn: " + ", ".join(f"{k} ({v})" for k, v in
                                             summary.depends_on.items()))

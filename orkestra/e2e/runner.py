@@ -81,6 +81,8 @@ class Options:
     #: How long teardown waits for garbage collection before calling what remains a
     #: leftover.
     settle: float = 30.0
+    #: Run the Python hooks of pulled patterns.
+    trust_hooks: bool = False
 
 
 def choose_target(suite: Suite, options: Options, commands: Commands) -> Target:
@@ -110,20 +112,21 @@ def run(suite: Suite, options: Options, progress: Progress,
             "(https://kubernetes.io/docs/tasks/tools/)")
     started = time.monotonic()
     result = RunResult()
-    units = _load_units(suite)  # a broken katalog fails before any cluster starts
+    units = _load_units(suite, options.trust_hooks)  # a broken katalog fails first
     with ContextGuard(commands, options.kubeconfig):
         _run_tree(suite, options, progress, commands, result, None, units)
     result.seconds = time.monotonic() - started
     return result
 
 
-def _load_units(suite: Suite) -> dict[Path, Unit]:
+def _load_units(suite: Suite, trust_hooks: bool) -> dict[Path, Unit]:
     """The composed katalog of every suite in the tree, by katalog file."""
     units: dict[Path, Unit] = {}
     if suite.katalog is not None and not suite.custom:
-        units[suite.katalog] = Unit.load(suite.katalog, _shown_next_to(suite, suite.katalog))
+        units[suite.katalog] = Unit.load(suite.katalog, _shown_next_to(suite, suite.katalog),
+                                         trust_hooks=trust_hooks)
     for item in suite.imports:
-        units.update(_load_units(item.suite))
+        units.update(_load_units(item.suite, trust_hooks))
     return units
 
 

@@ -15,6 +15,7 @@ from orkestra.compose import Composed, MotifResolver
 from orkestra.compose.engines import Engines
 from orkestra.compose.load import compose_document
 from orkestra.e2e.spec import load_suite
+from orkestra.hooks.spec import code_ref
 from orkestra.model.checks import BUILTIN_KINDS
 from orkestra.model.deprecation import Deprecation, deprecation_of
 from orkestra.model.document import Document
@@ -41,6 +42,7 @@ class CrdSummary:
     enabled: bool
     resources: dict[str, dict[str, int]]
     depends_on: dict[str, str]
+    hooks: str = ""  # "module:function (order) · manages Kind, Kind"
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -91,7 +93,18 @@ def summarize_crd(composed: Composed, name: str, entry: dict[str, Any]) -> CrdSu
         protection=_protection(composed, entry), builtin=api.get("kind") in BUILTIN_KINDS,
         enabled=entry.get("enabled", True) is not False,
         resources={p: c for p, c in counts.items() if c},
-        depends_on={k: v["condition"] for k, v in (entry.get("dependsOn") or {}).items()})
+        depends_on={k: v["condition"] for k, v in (entry.get("dependsOn") or {}).items()},
+        hooks=_hooks_line(entry))
+
+
+def _hooks_line(entry: dict[str, Any]) -> str:
+    ref = code_ref(entry)
+    if ref is None:
+        return ""
+    order = "instead of the templates" if ref.replaces_templates else \
+        "before the templates" if ref.run_first else "after the templates"
+    managed = ", ".join(kind for _, kind in ref.resources)
+    return f"{ref.name} ({ref.block}, {order})" + (f" · manages {managed}" if managed else "")
 
 
 def validate_file(path: Path, display: str, motifs: MotifResolver | None = None,

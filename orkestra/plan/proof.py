@@ -53,24 +53,24 @@ def simulate_files(composed: Composed) -> dict[Path, str]:
 
 
 def prove(composed: Composed, inventory: Inventory,
-          resolver: MotifResolver | None = None) -> Proof:
+          resolver: MotifResolver | None = None, *, trust_hooks: bool = False) -> Proof:
     proof = Proof()
     for path, shown in simulate_files(composed).items():
         proof.files.append(shown)
         try:
             for plan in load_plans(path, shown):
-                _run_plan(plan, inventory, proof, resolver)
+                _run_plan(plan, inventory, proof, resolver, trust_hooks)
         except OrkError as exc:
             proof.problems.append(f"{shown}: {exc.render().splitlines()[0]}")
     return proof
 
 
 def _run_plan(plan: Plan, inventory: Inventory, proof: Proof,
-              resolver: MotifResolver | None) -> None:
+              resolver: MotifResolver | None, trust_hooks: bool) -> None:
     if plan.expect is None:
         return
     composed = compose_file(plan.katalog, str(plan.katalog), motifs=resolver)
-    simulation = Simulation(plan, composed=composed)
+    simulation = Simulation(plan, composed=composed, trust_hooks=trust_hooks)
     runs = simulation.run()
     written = _declarations(simulation)
     for run in runs:

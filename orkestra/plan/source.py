@@ -38,20 +38,23 @@ class PlanSource:
     digest: str = ""
 
 
-def load(text: str, client: RegistryClient, *, with_proof: bool = True) -> PlanSource:
-    """A directory, a pattern or bundle file, or a registry reference."""
+def load(text: str, client: RegistryClient, *, with_proof: bool = True,
+         trust_hooks: bool = False) -> PlanSource:
+    """A directory, a pattern or bundle file, or a registry reference. ``trust_hooks``: the
+    proof may run a pulled pattern's Python hooks (otherwise the proof says it did not)."""
     path = Path(text)
     resolver = MotifResolver(registry=RegistrySource(client))
+    proof = with_proof, trust_hooks
     if path.is_dir():
-        return _from_file(_pattern_file(path), text, resolver, with_proof)
+        return _from_file(_pattern_file(path), text, resolver, proof)
     if path.is_file():
         if _is_bundle(path):
             return from_bundle(path)
-        return _from_file(path, text, resolver, with_proof)
+        return _from_file(path, text, resolver, proof)
     ref = client.resolve(text)
     pulled = client.pull(ref)
     file = _pattern_file(pulled.directory)
-    source = _from_file(file, str(ref), resolver, with_proof, display=f"{ref}/{file.name}")
+    source = _from_file(file, str(ref), resolver, proof, display=f"{ref}/{file.name}")
     source.digest = pulled.info.digest
     return source
 
@@ -65,12 +68,14 @@ def _pattern_file(directory: Path) -> Path:
                         "registry reference such as webapp-operator:v1.1.0")
 
 
-def _from_file(path: Path, label: str, resolver: MotifResolver, with_proof: bool,
+def _from_file(path: Path, label: str, resolver: MotifResolver, proof_of: tuple[bool, bool],
                display: str = "") -> PlanSource:
     composed = compose_file(path, display or (label if label.endswith(".yaml")
                                               else str(path)), motifs=resolver)
     planned = inventory(composed)
-    proof = prove(composed, planned, resolver) if with_proof else Proof()
+    with_proof, trust_hooks = proof_of
+    proof = prove(composed, planned, resolver, trust_hooks=trust_hooks) if with_proof \
+        else Proof()
     return PlanSource(label, planned, proof)
 
 

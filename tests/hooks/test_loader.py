@@ -126,3 +126,19 @@ def test_a_later_composition_replaces_modules_loaded_from_elsewhere(tmp_path: Pa
         assert hooks is not None
         reconcile = hooks.hooks.on_reconcile
         assert reconcile is not None and reconcile.__globals__["WHERE"] == where
+
+
+def test_a_runtime_image_without_the_hooks_names_the_image(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from orkestra.cli.app import main
+
+    katalog = write_pattern(tmp_path, GOOD)
+    (tmp_path / "myhooks" / "ops.py").unlink()  # the katalog came alone, from a ConfigMap
+    monkeypatch.setenv("ORK_RUNTIME_IMAGE", "ghcr.io/acme/orkestra:1.0.0")
+    code = main(["run", "-f", str(katalog), "--kubeconfig", str(tmp_path / "none")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert 'hook module "myhooks.ops" not found' in err
+    assert "this runtime image (ghcr.io/acme/orkestra:1.0.0) does not contain it" in err
+    assert "ork build runtime" in err
