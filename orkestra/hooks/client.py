@@ -5,8 +5,9 @@ the managed labels, the owner-name label, the declaration annotation (``hooks/<f
 an ownerReference to the CR where Kubernetes allows one (same namespace) and the owner
 label elsewhere; the object lands in the CR's namespace unless it names another or its
 kind is cluster-scoped. It goes through the reconciler's own apply, so an unchanged object
-is never written. Objects read are copies. Once a cycle's callbacks have timed out the
-client is closed: a callback still running can no longer write.
+is never written. Objects read are copies. Every cluster call goes through a guard (the
+runner's relay, which makes the call on the reconciling thread and refuses calls once the
+cycle's deadline has passed).
 """
 
 from __future__ import annotations
@@ -68,22 +69,14 @@ class HookClient:
         self._guard: Guard = guard or (lambda function, *args, **kwargs: function(*args,
                                                                                    **kwargs))
         self.declaration = declaration
-        self.closed = False
-        self.applied: list[Obj] = []
 
     @property
     def namespace(self) -> str:
         """The CR's namespace (``""`` for a cluster-scoped CR)."""
         return self._call.owner.namespace
 
-    def _open(self) -> None:
-        if self.closed:
-            raise HookError("the cycle of this hook is over (it timed out): the client no "
-                            "longer reads or writes")
-
     def apply(self, obj: Mapping[str, Any]) -> Obj:
         """Create ``obj`` or bring the existing one to it; returns what the cluster holds."""
-        self._open()
         desired = checked_object(obj)
         owner = self._call.owner
         scoped = cluster_scoped(desired["apiVersion"], desired["kind"])
@@ -103,14 +96,11 @@ class HookClient:
         meta["labels"] = labels
         meta["annotations"] = {**(meta.get("annotations") or {}),
                                DECLARATION_ANNOTATION: self.declaration}
-        stored = self._guard(self._call.apply, desired)
-        self.applied.append(desired)
-        return clone(stored)
+        return clone(self._guard(self._call.apply, desired))
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None
             ) -> Obj | None:
         """One object (in the CR's namespace unless told), or None."""
-        self._open()
         found = self._guard(self._call.cluster.find, api_version, kind, name,
                             self._where(api_version, kind, namespace))
         return clone(found) if found is not None else None
@@ -118,7 +108,6 @@ class HookClient:
     def list(self, api_version: str, kind: str, namespace: str | None = None, *,
              labels: Mapping[str, str] | str | None = None) -> list[Obj]:
         """Objects of a kind (every namespace when ``namespace`` is None), by labels."""
-        self._open()
         selector: dict[str, Any] | str | None = dict(labels) if isinstance(labels, Mapping) \
             else labels
         found = self._guard(self._call.cluster.list, api_version, kind, namespace,
@@ -135,7 +124,6 @@ class HookClient:
                ) -> bool:
         """Delete an object this CR owns; False when it is not there. Deleting what the CR
         does not own is refused."""
-        self._open()
         where = self._where(api_version, kind, namespace)
         found = self._guard(self._call.cluster.find, api_version, kind, name, where)
         if found is None:

@@ -2,14 +2,17 @@
 
 :class:`LoadedHooks` is what the reconciler holds (:class:`orkestra.engine.hooks.Hooks`).
 For each cycle it renders the string args against the CR, builds the CR model, and runs the
-cycle's callbacks in order in a thread of their own with one deadline (``HookSet.timeout``):
-a callback that hangs fails the cycle when the deadline passes and its client is closed, so
-the worker moves on (Python cannot stop the thread; an async callback is cancelled). An
-exception, a malformed object or a malformed status becomes the cycle's error, naming the
-callback and where in the user's code it happened; a callback's return value (an object or
-a list of them) is applied like ``ctx.client.apply``. Exceptions the cluster raises that
-are not API errors (the runtime's request to retry with fresh data) are re-raised to the
-reconciler's caller once the callbacks are done, whatever the callback did with them.
+cycle's callbacks in order in a thread of their own with one deadline (``HookSet.timeout``).
+Their cluster calls are relayed to the reconciling thread, which serves them until the
+callbacks finish or the deadline passes (:class:`_Relay`): the calls use the worker's own
+connection and cache, and a callback that hangs fails the cycle at the deadline, after
+which its calls are refused, so the worker moves on (Python cannot stop the thread; an async
+callback is cancelled). An exception, a malformed object or a malformed status becomes the
+cycle's error, naming the callback and where in the user's code it happened; a callback's
+return value (an object or a list of them) is applied like ``ctx.client.apply``. Exceptions
+the cluster raises that are not API errors (the runtime's request to retry with fresh data)
+are re-raised to the reconciler's caller once the callbacks are done, whatever the callback
+did with them.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import queue
 import sysconfig
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -35,26 +40,69 @@ from orkestra.template import TemplateError
 
 Obj = dict[str, Any]
 RESERVED_STATUS = ("observedGeneration", "conditions")
+_Call = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+_LATE = "the cycle of this hook is over (it passed its deadline): no more cluster calls"
 log = logging.getLogger("orkestra.hooks")
 _NOT_USER_CODE = tuple(dict.fromkeys(
     [str(Path(__file__).resolve().parents[1]) + "/",
      *(str(Path(sysconfig.get_paths()[k]).resolve()) + "/" for k in ("stdlib", "platstdlib"))]))
 
 
-class _Guard:
-    """Makes a client's cluster calls, remembering what only the caller may handle."""
+class _Relay:
+    """Cluster calls of the callbacks' thread, made on the reconciling thread."""
 
     def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._closed = False
         self.abort: BaseException | None = None
 
     def __call__(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """In the callbacks' thread: the call's result once the reconciling thread made it."""
+        future: Future[Any] = Future()
+        with self._lock:
+            if self._closed:
+                raise HookError(_LATE)
+            self._queue.put((future, function, args, kwargs))
+        return future.result()
+
+    def finished(self) -> None:
+        self._queue.put(None)
+
+    def serve(self, deadline: float) -> bool:
+        """In the reconciling thread: make the calls until the callbacks finished (True) or
+        the deadline passed (False; later calls are refused)."""
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                call = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if call is None:
+                return True
+            self._make(*call)
+        self._close()
+        return False
+
+    def _make(self, future: Future[Any], function: Callable[..., Any], args: tuple[Any, ...],
+              kwargs: dict[str, Any]) -> None:
         try:
-            return function(*args, **kwargs)
-        except (ApiError, HookError):
-            raise
+            future.set_result(function(*args, **kwargs))
+        except (ApiError, HookError) as exc:
+            future.set_exception(exc)
         except Exception as exc:
             self.abort = self.abort or exc
-            raise
+            future.set_exception(exc)
+
+    def _close(self) -> None:
+        with self._lock:
+            self._closed = True
+            while True:
+                try:
+                    call = self._queue.get_nowait()
+                except queue.Empty:
+                    return
+                if call is not None:
+                    call[0].set_exception(HookError(_LATE))
 
 
 class LoadedHooks:
@@ -92,8 +140,8 @@ class LoadedHooks:
             cr = self._typed(call.cr)
         except (TemplateError, HookError) as exc:
             return HookOutcome(error=f"hook {self.ref.name}: {exc}")
-        guard = _Guard()
-        client = HookClient(call, f"{self.ref.block}/{self.ref.function}", guard)
+        relay = _Relay()
+        client = HookClient(call, f"{self.ref.block}/{self.ref.function}", relay)
         meta = call.cr["metadata"]
         logger = logging.LoggerAdapter(log, {"hook": self.ref.name, "name": meta["name"],
                                              "namespace": meta.get("namespace", "")})
@@ -102,10 +150,9 @@ class LoadedHooks:
                     for phase, _ in callbacks]
         failure = _with_deadline(lambda deadline: self._call_all(callbacks, cr, contexts,
                                                                  deadline),
-                                 self.hooks.timeout)
-        client.closed = True
-        if guard.abort is not None:
-            raise guard.abort
+                                 relay, self.hooks.timeout)
+        if relay.abort is not None:
+            raise relay.abort
         return self._outcome(contexts, failure)
 
     def _args(self, call: HookCall) -> Obj:
@@ -172,9 +219,10 @@ class _Failed(Exception):  # noqa: N818 - carries a callback's exception out of 
         return f"{type(cause).__name__}: {_one_line(cause)}{_user_frame(cause)}"
 
 
-def _with_deadline(work: Callable[[float], None], timeout: float) -> BaseException | None:
-    """Run ``work(deadline)`` in a thread; its exception, TimeoutError, or None."""
-    done = threading.Event()
+def _with_deadline(work: Callable[[float], None], relay: _Relay, timeout: float
+                   ) -> BaseException | None:
+    """Run ``work(deadline)`` in a thread while serving its cluster calls here; its
+    exception, TimeoutError, or None."""
     failure: list[BaseException] = []
     deadline = time.monotonic() + timeout
 
@@ -184,10 +232,10 @@ def _with_deadline(work: Callable[[float], None], timeout: float) -> BaseExcepti
         except BaseException as exc:  # handed to the reconciler's thread
             failure.append(exc)
         finally:
-            done.set()
+            relay.finished()
 
     threading.Thread(target=target, name="orkestra-hook", daemon=True).start()
-    if not done.wait(timeout):
+    if not relay.serve(deadline):
         return TimeoutError()
     return failure[0] if failure else None
 
