@@ -3,6 +3,7 @@ status and Events, and a failing hook that costs only its own CR."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,3 +105,46 @@ def test_hooks_reconcile_on_the_api_server_and_a_failing_one_costs_only_its_cr(
     assert warning[0][1] == "ReconcileError" and "spec.broken is set" in warning[0][2]
     assert normal == [("Normal", "Provisioning", "creating orders")]
     assert server.cluster.find("apps/v1", "StatefulSet", "broken", "default") is None
+
+
+def test_in_a_komposer_the_typed_crd_starts_before_those_that_depend_on_it(
+        server: EmbeddedServer, tmp_path: Path) -> None:
+    db_katalog = write_pattern(tmp_path / "db", HOOKS, hooks={"args": {"replicas": 1}})
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "katalog.yaml").write_text("""apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {name: app-operator, version: v1.0.0}
+spec:
+  crds:
+    app:
+      apiTypes: {group: test.io, version: v1, kind: App, plural: apps}
+      operatorBox:
+        reconcile:
+          onReconcile:
+            configMaps: [{name: "{{ .metadata.name }}-app", data: {a: b}}]
+""")
+    komposer = tmp_path / "komposer.yaml"
+    komposer.write_text(f"""apiVersion: orkestra.orkspace.io/v1
+kind: Komposer
+metadata: {{name: platform, version: v1.0.0}}
+imports:
+  files: [{app / "katalog.yaml"}, {db_katalog}]
+spec:
+  crds:
+    app: {{dependsOn: [db]}}
+""")
+    app_crd = {**CRD, "metadata": {"name": "apps.test.io"},
+               "spec": {**CRD["spec"], "names": {"kind": "App", "plural": "apps"}}}
+    server.cluster.create(app_crd, record=False)
+    runtime = Runtime(server, komposer).start(ready=False)
+    try:
+        db, app_controller = (runtime.operator.controllers[n] for n in ("db", "app"))
+        wait_for(lambda: runtime.operator.addresses, "start-up")
+        time.sleep(0.3)
+        assert not db.started.is_set() and not app_controller.started.is_set()
+        server.cluster.create(CRD, record=False)  # the typed CRD becomes established
+        wait_for(lambda: app_controller.started.is_set(), "app to start after db")
+        assert db.started.is_set()
+    finally:
+        runtime.stop()
