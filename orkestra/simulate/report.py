@@ -79,6 +79,7 @@ def render_run(report: RunReport, *, verbose: bool, debug_ops: bool) -> list[str
             out.append(f"    ✗ {cycle.error}")
         if verbose:
             out.extend(f"    ! {w}" for w in cycle.warnings)
+            out.extend(f"    ⚑ event {e.type} {e.reason}: {e.message}" for e in cycle.events)
         previous = key
     flush()
     if debug_ops:
@@ -113,6 +114,8 @@ def run_json(report: RunReport) -> dict[str, Any]:
         "steadyAt": run.steady_at, "milliseconds": round(run.seconds * 1000, 3),
         "passed": report.passed, "assertions": {"passed": passed, "total": total},
         "cycles": [{"cycle": c.number, "error": c.error, "warnings": c.warnings,
+                    "events": [{"type": e.type, "reason": e.reason, "message": e.message}
+                               for e in c.events],
                     "ops": [{"verb": o.verb, "resource": o.resource, "name": o.name,
                              "namespace": o.namespace} for o in c.ops]}
                    for c in run.cycles],

@@ -21,6 +21,7 @@ from orkestra.cluster.kubelet import settle_workloads
 from orkestra.cluster.resources import ResourceType
 from orkestra.compose import Composed, compose_file
 from orkestra.compose.engines import Engines
+from orkestra.engine.hooks import EventNote
 from orkestra.errors import OrkError
 from orkestra.model.source import SourceDoc, load_documents
 from orkestra.simulate.plan import Plan
@@ -52,6 +53,7 @@ class Cycle:
     ops: list[Op]
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    events: list[EventNote] = field(default_factory=list)  # the hooks' Events
 
     @property
     def writes(self) -> list[Op]:
@@ -190,7 +192,7 @@ class Simulation:
             before = len(self.cluster.operations)
             result = reconciler.reconcile(meta["name"], namespace or None)
             ops = [self._op(number, o, meta["name"]) for o in self.cluster.operations[before:]]
-            cycles.append(Cycle(number, ops, result.error, result.warnings))
+            cycles.append(Cycle(number, ops, result.error, result.warnings, result.events))
             self.settle()
         run = Run(crd, meta["name"], namespace, cycles, time.perf_counter() - start)
         run.steady_at = steady_cycle(cycles)
