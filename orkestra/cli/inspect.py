@@ -91,8 +91,8 @@ def _print(info: PatternInfo, attached: list[Descriptor], shown_ref: str) -> Non
     if info.typed.any:
         kinds = [k for k, on in (("hooks", info.typed.hooks),
                                  ("constructor", info.typed.constructor)) if on]
-        rows.append(("Typed", style("✓", "green") + f" {', '.join(kinds)} · requires custom "
-                                                    "runtime"))
+        rows.append(("Typed", style("✓", "green") + f" Has {', '.join(kinds)} · requires "
+                                                    "custom runtime"))
     if info.runtime_version:
         rows.append(("Runtime", info.runtime_version))
     reports = [d for d in attached if d.artifact_type == REPORT_TYPE]

@@ -1,4 +1,8 @@
-"""``ork pull``: download a pattern (or everything a katalog/komposer imports) to the cache."""
+"""``ork pull``: download a pattern (or everything a katalog/komposer imports) to the cache.
+
+The files are the artifact's layers under their relative paths (a typed katalog's hook
+sources in their packages); its Python code runs only under ``--trust-hooks``.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from orkestra.cli.refs import (
 from orkestra.errors import OrkError, UsageError
 from orkestra.model.errors import PatternError
 from orkestra.model.imports import motif_imports
-from orkestra.registry.cache import MANIFEST_FILE
+from orkestra.registry.artifact import PYTHON_LAYER_TYPE
 from orkestra.registry.client import Pulled, RegistryClient, write_files
 from orkestra.registry.refs import Reference
 from orkestra.units import format_size
@@ -73,7 +77,8 @@ def command(ref: str | None, out_dir: str | None, file: str | None, refresh: boo
             return 0
         pulled = _pull_one(client, target, refresh)
     if out_dir:
-        write_files(Path(out_dir), {p.name: p.read_bytes() for p in _files(pulled.directory)})
+        write_files(Path(out_dir), {name: (pulled.directory / name).read_bytes()
+                                    for name in _files(pulled)})
         out(style("  ✓", "green") + f" Extracted to {out_dir}")
         return 0
     _suggest(pulled)
@@ -96,23 +101,27 @@ def _pull_one(client: RegistryClient, target: Reference, refresh: bool) -> Pulle
     return pulled
 
 
-def _files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.iterdir() if p.is_file() and p.name != MANIFEST_FILE)
+def _files(pulled: Pulled) -> list[str]:
+    """The artifact's files in the entry (not what running its code added, __pycache__)."""
+    return [layer.title for layer in pulled.info.files]
 
 
 def _suggest(pulled: Pulled) -> None:
     directory, info = pulled.directory, pulled.info
     out()
     out("  Files:")
-    for path in _files(directory):
-        out(f"    {path.name:<30} {format_size(path.stat().st_size)}")
+    for name in _files(pulled):
+        out(f"    {name:<30} {format_size((directory / name).stat().st_size)}")
     primary = directory / ("katalog.yaml" if info.kind == "Katalog" else "motif.yaml")
+    code = any(layer.media_type == PYTHON_LAYER_TYPE for layer in info.files)
     out()
     out("Validate the pattern:")
     out(f"  ork validate -f {primary}")
     if (directory / "simulate.yaml").is_file():
-        out("Re-run the author's assertions:")
-        out(f"  ork simulate -f {directory / 'simulate.yaml'}")
+        out("Re-run the author's assertions" + (" (this runs its Python code: read it "
+                                                 "first):" if code else ":"))
+        out(f"  ork simulate -f {directory / 'simulate.yaml'}" + (" --trust-hooks"
+                                                                   if code else ""))
     out()
     if info.kind == "Katalog":
         out("Reference in a Komposer:")

@@ -1,20 +1,26 @@
-"""A pattern directory as ``ork push`` sees it: its kind, its target reference, and the
-publish-only rules (version and tag must agree, no local motif imports, a sane crd.yaml).
+"""A pattern directory as ``ork push`` sees it: its kind, its target reference, the
+publish-only rules (version and tag must agree, no local motif imports, a sane crd.yaml),
+and a typed katalog's code: the hook sources that travel with it (:func:`code_files`, never
+a file outside the directory) and the Orkestra version it pins (:func:`pinned_runtime`).
 """
 
 from __future__ import annotations
 
 import json
+import tomllib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from orkestra.errors import OrkError, UsageError
 from orkestra.model.document import Document
 from orkestra.model.imports import motif_imports
 from orkestra.model.source import LOADER
-from orkestra.registry.artifact import PRIMARY_FILES
+from orkestra.registry.artifact import CODE_REQUIREMENTS, PRIMARY_FILES, PatternFile
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.refs import Reference, tag_of
 
@@ -150,3 +156,117 @@ def with_version(text: str, version: str) -> str:
 
 def _value(mapping: yaml.MappingNode, key: str) -> yaml.Node | None:
     return next((v for k, v in mapping.value if getattr(k, "value", None) == key), None)
+
+
+class HookSourceError(OrkError):
+    """A typed katalog's code cannot be published as it is."""
+
+
+@dataclass(frozen=True)
+class CodeFiles:
+    """A typed katalog's hook sources, and the modules it names that are not beside it."""
+
+    files: tuple[PatternFile, ...]
+    missing: tuple[str, ...]
+
+
+def code_files(directory: Path, modules: Iterable[str]) -> CodeFiles:
+    """``pyproject.toml`` / ``requirements.txt`` when present, then every ``*.py`` file of
+    the top-level package (or module) each named module lives in, titled with its path
+    relative to ``directory``; hidden files and ``__pycache__`` stay behind. A symlink
+    that leads out of ``directory`` is refused: nothing outside it is ever published."""
+    root = directory.resolve()
+    paths = [directory / n for n in CODE_REQUIREMENTS if (directory / n).is_file()]
+    for path in paths:
+        _inside(root, directory, path)
+    missing = []
+    seen: set[Path] = set()
+    for module in dict.fromkeys(modules):
+        tops = _top_level(directory, module)
+        if not tops:
+            missing.append(module)
+        for top in tops:
+            paths += _sources(root, directory, top, seen)
+    files = {p.relative_to(directory).as_posix(): p for p in paths}
+    return CodeFiles(tuple(PatternFile(name, path.read_bytes())
+                           for name, path in files.items()), tuple(missing))
+
+
+def _top_level(directory: Path, module: str) -> list[Path]:
+    """The package directory and/or ``name.py`` providing a module's top-level name."""
+    top = module.split(".")[0]
+    if not top.isidentifier():
+        return []
+    return [p for p in (directory / top, directory / f"{top}.py") if p.exists()]
+
+
+def _sources(root: Path, directory: Path, path: Path, seen: set[Path]) -> Iterator[Path]:
+    """``path`` if it is a ``.py`` file, else the ``.py`` files below it (sorted; a
+    directory reached twice through symlinks is walked once)."""
+    real = _inside(root, directory, path)
+    if not path.is_dir():
+        if path.suffix == ".py" and path.is_file():
+            yield path
+        return
+    if real in seen:
+        return
+    seen.add(real)
+    for child in sorted(path.iterdir()):
+        if not child.name.startswith(".") and child.name != "__pycache__":
+            yield from _sources(root, directory, child, seen)
+
+
+def _inside(root: Path, directory: Path, path: Path) -> Path:
+    """``path`` resolved, which must stay inside the pattern directory ``root``."""
+    real = path.resolve()
+    if not real.is_relative_to(root):
+        raise HookSourceError(
+            f"{path.relative_to(directory).as_posix()} is a symlink to {real}, outside the "
+            f"pattern directory {directory}; it is not published",
+            hint="copy the file into the pattern directory (a pushed pattern carries only "
+                 "what is inside it)")
+    return real
+
+
+ORKESTRA_DISTRIBUTION = "orkestra"
+
+
+def pinned_runtime(directory: Path) -> str | None:
+    """The Orkestra version a typed katalog's code pins (``v0.1.0``): the first
+    ``orkestra`` requirement with a version in ``pyproject.toml``'s
+    ``[project].dependencies``, then in ``requirements.txt`` (``==``, else ``~=``, else
+    ``>=``); None when neither pins one."""
+    for requirement in _requirements(directory):
+        if canonicalize_name(requirement.name) != ORKESTRA_DISTRIBUTION:
+            continue
+        versions = {s.operator: s.version for s in requirement.specifier}
+        for operator in ("===", "==", "~=", ">="):
+            if operator in versions:
+                return "v" + versions[operator].removesuffix(".*").removeprefix("v")
+    return None
+
+
+def _requirements(directory: Path) -> Iterator[Requirement]:
+    lines = []
+    pyproject = directory / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise HookSourceError(f"pyproject.toml: not valid TOML ({exc})",
+                                  hint="it is published with the hooks: fix it, or remove "
+                                       "it and list the hooks' requirements in "
+                                       "requirements.txt") from None
+        project = data.get("project")
+        dependencies = project.get("dependencies") if isinstance(project, dict) else None
+        lines += [str(d) for d in dependencies or []]
+    requirements = directory / "requirements.txt"
+    if requirements.is_file():
+        lines += [line.partition("#")[0].strip() for line in
+                  requirements.read_text(encoding="utf-8", errors="replace").splitlines()]
+    for line in lines:
+        if line and not line.startswith("-"):  # pip options: -r, -e, --index-url...
+            try:
+                yield Requirement(line)
+            except InvalidRequirement:
+                continue

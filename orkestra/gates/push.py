@@ -2,7 +2,9 @@
 
 :func:`publish` runs the gates a pattern's files call for, records each outcome (``passed``,
 ``no-assertion`` or ``skipped``, with duration, time and runner) in the manifest
-annotations before anything is uploaded, pushes the artifact, records it in the registry
+annotations before anything is uploaded, pushes the artifact (a typed katalog with its hook
+sources, its ``typed`` annotations and the Orkestra version its code pins as
+``runtime_version``; any other pattern with this CLI's version), records it in the registry
 index and attaches the detailed gate report as an OCI referrer. A failing gate raises
 :class:`GateFailedError` and nothing is pushed. Progress is reported through ``emit`` as
 :class:`Event` values so the CLI can print each step as it happens.
@@ -35,11 +37,14 @@ from orkestra.gates.pattern import (
     PatternDir,
     PushBlockedError,
     check_crd_file,
+    code_files,
     detect_pattern,
     local_imports,
+    pinned_runtime,
     push_target,
     with_version,
 )
+from orkestra.hooks.spec import code_ref, model_ref
 from orkestra.model.deprecation import Deprecation, deprecation_of
 from orkestra.model.document import Document
 from orkestra.model.loader import load_document
@@ -52,6 +57,7 @@ from orkestra.registry.artifact import (
     GateRecord,
     Metadata,
     PatternArtifact,
+    PatternFile,
     Typed,
     collect_files,
 )
@@ -211,6 +217,9 @@ def publish(directory: Path, ref_text: str | None, options: PushOptions, emit: E
     if notice is not None:
         emit(Deprecated(notice))
     _check_files(pattern, emit)
+    code = _code_files(pattern, composed, emit, warnings)
+    typed = _typed(composed)
+    runtime = (pinned_runtime(directory) if typed.any else None) or f"v{__version__}"
     simulate = _simulate_gate(pattern, options, resolver, emit)
     e2e = _e2e_gate(pattern, options, emit)
     primary = pattern.primary.read_bytes()
@@ -219,8 +228,8 @@ def publish(directory: Path, ref_text: str | None, options: PushOptions, emit: E
         primary = with_version(primary.decode("utf-8"), target.version).encode("utf-8")
     artifact = PatternArtifact(
         _metadata(doc, pattern.kind, target.version, notice),
-        collect_files(directory, pattern.kind, primary),
-        simulate.record if simulate else None, e2e, _typed(composed), f"v{__version__}")
+        collect_files(directory, pattern.kind, primary) + code,
+        simulate.record if simulate else None, e2e, typed, runtime)
     pushed = client.push(artifact, ref, lambda name, size: emit(Uploading(name, size)))
     warnings += _after_push(client, ref, pushed, artifact, simulate, emit)
     if rewrite:
@@ -261,6 +270,27 @@ def _check_files(pattern: PatternDir, emit: Emit) -> None:
             load_document(path, kinds=("Simulate",) if path.name == "simulate.yaml"
                           else ("E2E",), display=path.name)
         emit(FileChecked(path.name, f"({format_size(path.stat().st_size)})"))
+
+
+def _code_files(pattern: PatternDir, composed: Composed | None, emit: Emit,
+                warnings: list[str]) -> tuple[PatternFile, ...]:
+    """The hook sources of the modules the katalog's CRDs name (hooks, constructor, CR
+    model), listed like the other files; a module not beside the katalog is warned about:
+    it can only come from the runtime image."""
+    if composed is None:
+        return ()
+    refs = [r for e in composed.crds.values() for r in (code_ref(e), model_ref(e))
+            if r is not None]
+    if not refs:
+        return ()
+    code = code_files(pattern.directory, [r.module for r in refs])
+    for module in code.missing:
+        warnings.append(f'Python module "{module}" is not beside {pattern.primary.name}: '
+                        "not published (the runtime image must install it)")
+        emit(Warned(warnings[-1]))
+    for file in code.files:
+        emit(FileChecked(file.name, f"({format_size(len(file.data))})"))
+    return code.files
 
 
 @dataclass(frozen=True)
@@ -380,12 +410,11 @@ def _metadata(doc: Document, kind: str, version: str, notice: Deprecation | None
 
 
 def _typed(composed: Composed | None) -> Typed:
+    """Which code the CRDs run: hooks, or a constructor (with ``default: false``)."""
     if composed is None:
         return Typed()
-    reconcilers = [((e.get("operatorBox") or {}).get("reconcile") or {})
-                   for e in composed.crds.values()]
-    return Typed(any(r.get("hooks") for r in reconcilers),
-                 any(r.get("constructor") for r in reconcilers))
+    blocks = {ref.block for ref in map(code_ref, composed.crds.values()) if ref is not None}
+    return Typed("hooks" in blocks, "constructor" in blocks)
 
 
 def _after_push(client: RegistryClient, ref: Reference, pushed: Descriptor,

@@ -1,9 +1,14 @@
 """The pattern artifact format: which files travel, their media types, the annotations.
 
 A pattern is an OCI image manifest whose config media type names the kind and whose layers
-are the pattern's files, one file per layer, raw bytes, titled with the file name. Only a
-fixed list of top-level files is published (the primary file first, then the optional
-files that exist, in a fixed order); everything else in the directory stays behind.
+are the pattern's files, one file per layer, raw bytes, titled with the file's path relative
+to the pattern directory. A fixed list of top-level files is published (the primary file
+first, then the optional files that exist, in a fixed order), then, for a typed katalog,
+its hook sources (``pyproject.toml`` / ``requirements.txt`` and the ``*.py`` files of the
+packages its hooks and CR model live in, titled like ``dbhooks/database.py``: see
+:func:`orkestra.gates.pattern.code_files`); everything else in the directory stays behind.
+A title is only ever a relative path inside the pattern (:func:`safe_path`), so a pulled
+artifact cannot write outside its cache entry.
 
 The manifest annotations carry the metadata and the gate record (``io.orkestra.simulate.*``,
 ``io.orkestra.e2e.*``), written before upload and therefore covered by the digest.
@@ -24,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from orkestra.model.deprecation import Deprecation
+from orkestra.registry.errors import IntegrityError
 from orkestra.registry.oci import EMPTY_JSON, TITLE, Descriptor, Manifest, digest_of
 from orkestra.units import format_timestamp
 
@@ -49,7 +55,12 @@ LAYER_TYPES = {
     "go.mod": "text/plain",
     "go.sum": "text/plain",
     "Makefile": "text/x-makefile",
+    "pyproject.toml": "application/toml",
+    "requirements.txt": "text/plain",
 }
+#: The files beside a typed katalog that say what its hook code needs, published with it.
+CODE_REQUIREMENTS = ("pyproject.toml", "requirements.txt")
+PYTHON_LAYER_TYPE = "text/x-python"
 DEFAULT_LAYER_TYPE = "application/octet-stream"
 
 REPORT_TYPE = "application/vnd.orkestra.gate-report.v1+json"
@@ -77,7 +88,9 @@ class PatternFile:
 
     @property
     def media_type(self) -> str:
-        return LAYER_TYPES.get(self.name, DEFAULT_LAYER_TYPE)
+        if self.name in LAYER_TYPES:
+            return LAYER_TYPES[self.name]
+        return PYTHON_LAYER_TYPE if self.name.endswith(".py") else DEFAULT_LAYER_TYPE
 
 
 #: Where an e2e gate ran (``io.orkestra.e2e.cluster``), and how each is named wherever it
@@ -201,6 +214,41 @@ class PatternArtifact:
             out[K + "runtime_version"] = self.runtime_version
         out.update(deprecation_annotations(meta.deprecation))
         return out
+
+
+def safe_path(title: str, where: str) -> str:
+    """A layer title that is a file name or a relative path below the pattern directory
+    (``dbhooks/database.py``); anything that could escape is refused."""
+    if not all(_plain(part) for part in title.split("/")):
+        raise IntegrityError(f"{where}: layer title {title!r} is not a plain file name or a "
+                             "relative path inside the pattern",
+                             hint="a pattern layer must be titled with a file name such as "
+                                  "katalog.yaml or a path such as dbhooks/database.py; "
+                                  "nothing was written")
+    return title
+
+
+def _plain(name: str) -> bool:
+    return bool(name) and name not in (".", "..") and not name.startswith("~") and \
+        not any(c in name for c in "\\\0")
+
+
+def check_titles(titles: list[str], where: str) -> None:
+    """Every title safe, none twice, and none both a file and the directory of another."""
+    seen: set[str] = set()
+    for title in titles:
+        safe_path(title, where)
+        if title in seen:
+            raise IntegrityError(f"{where}: two layers are titled {title!r}",
+                                 hint="the artifact is malformed; nothing was written")
+        seen.add(title)
+    directories = {"/".join(parts[:i]) for parts in (t.split("/") for t in titles)
+                   for i in range(1, len(parts))}
+    clash = sorted(seen & directories)
+    if clash:
+        raise IntegrityError(f"{where}: layer {clash[0]!r} is a file, but other layers need "
+                             "it to be a directory",
+                             hint="the artifact is malformed; nothing was written")
 
 
 def content_digest(layers: tuple[Descriptor, ...]) -> str:

@@ -1,10 +1,12 @@
 """The local cache of pulled patterns: ``~/.orkestra/registry/<host>/<repository>/<tag>/``.
 
-A cached entry is a directory holding the pattern's files plus ``.manifest.json`` (the
-manifest exactly as the registry served it, so the digest and the gate record can be read
-offline). Entries are written into a temporary directory beside their final place and
-renamed into it, so a failed or interrupted pull never leaves a partial entry, and a reader
-never sees one. ``ORK_HOME`` moves the whole ``~/.orkestra`` tree.
+A cached entry is a directory holding the pattern's files under their relative paths (a
+typed katalog's hook sources in their packages, e.g. ``dbhooks/database.py``) plus
+``.manifest.json`` (the manifest exactly as the registry served it, so the digest and the
+gate record can be read offline; its presence marks a directory as pulled, whose code runs
+only when trusted). Entries are written into a temporary directory beside their final
+place and renamed into it, so a failed or interrupted pull never leaves a partial entry,
+and a reader never sees one. ``ORK_HOME`` moves the whole ``~/.orkestra`` tree.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from orkestra.registry.artifact import check_titles
 from orkestra.registry.oci import MANIFEST_MEDIA_TYPE, Descriptor, Manifest, digest_of
 from orkestra.registry.refs import Reference, cache_segment
 
@@ -53,12 +56,15 @@ class Cache:
                 Descriptor(MANIFEST_MEDIA_TYPE, digest_of(data), len(data)))
 
     def store(self, ref: Reference, files: dict[str, bytes], manifest: bytes) -> Path:
-        """Write an entry atomically (replacing an older one) and return its directory."""
+        """Write an entry atomically (replacing an older one) and return its directory;
+        a name that is not a relative path inside the entry is refused."""
+        check_titles(list(files), str(ref))
         final = self.path(ref)
         final.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.pull-"))
         try:
             for name, data in files.items():
+                (staging / name).parent.mkdir(parents=True, exist_ok=True)
                 (staging / name).write_bytes(data)
             (staging / MANIFEST_FILE).write_bytes(manifest)
             replace_dir(staging, final)

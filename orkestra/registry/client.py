@@ -37,7 +37,6 @@ from orkestra.registry.oci import (
     Manifest,
     index_bytes,
     parse_index,
-    safe_title,
 )
 from orkestra.registry.refs import Bases, Reference, resolve, resolve_import
 from orkestra.registry.retry import RetryPolicy
@@ -213,16 +212,11 @@ class RegistryClient:
         return self.backend(ref).fetch_blob(ref.repository, descriptor)
 
     def fetch(self, ref: Reference) -> Fetched:
-        """Download every file of a pattern, verified; nothing is written."""
+        """Download every file of a pattern, verified; nothing is written. Reading the
+        manifest checks the layer titles (safe relative paths, no duplicates)."""
         manifest, descriptor, data = self.manifest(ref)
         info = PatternInfo.read(ref, manifest, descriptor)
-        files: dict[str, bytes] = {}
-        for layer in manifest.layers:
-            title = safe_title(layer.title, str(ref))
-            if title in files:
-                raise IntegrityError(f"{ref}: two layers are titled {title!r}",
-                                     hint="the artifact is malformed; nothing was written")
-            files[title] = self.blob(ref, layer)
+        files = {layer.title: self.blob(ref, layer) for layer in manifest.layers}
         return Fetched(info, files, data)
 
     def pull(self, ref: Reference, *, refresh: bool = False) -> Pulled:
@@ -273,6 +267,7 @@ def _looks_versioned(tag: str) -> bool:
 
 
 def write_files(directory: Path, files: dict[str, bytes]) -> None:
-    """Write pulled files into ``directory``, each atomically (no half-written file)."""
+    """Write pulled files into ``directory`` under their relative paths (checked when the
+    manifest was read), each atomically (no half-written file)."""
     for name, data in files.items():
         write_atomic(directory / name, data)

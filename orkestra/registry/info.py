@@ -22,10 +22,11 @@ from orkestra.registry.artifact import (
     Metadata,
     P,
     Typed,
+    check_titles,
     deprecation_from_annotations,
 )
 from orkestra.registry.errors import IntegrityError
-from orkestra.registry.oci import Descriptor, Manifest, safe_title
+from orkestra.registry.oci import Descriptor, Manifest
 from orkestra.registry.refs import Reference
 from orkestra.units import format_timestamp, parse_timestamp
 
@@ -58,8 +59,7 @@ class PatternInfo:
             raise IntegrityError(f"{ref} is not an Orkestra pattern (config media type "
                                  f"{manifest.config.media_type})",
                                  hint="ork reads artifacts pushed by ork push")
-        for layer in manifest.layers:
-            safe_title(layer.title, str(ref))
+        check_titles([layer.title for layer in manifest.layers], str(ref))
         metadata = Metadata(
             kind, notes.get(P + "name") or ref.name,
             notes.get(P + "version") or notes.get("org.opencontainers.image.version", ""),

@@ -176,16 +176,6 @@ def check_size(size: int, limit: int, what: str) -> None:
                                  "misbehaving; nothing was written")
 
 
-def safe_title(title: str, where: str) -> str:
-    """A layer title that is a plain file name; anything that could escape is refused."""
-    if (not title or title in (".", "..") or "/" in title or "\\" in title or "\0" in title
-            or title.startswith("~")):
-        raise IntegrityError(f"{where}: layer title {title!r} is not a plain file name",
-                             hint="a pattern layer must be titled with a file name such as "
-                                  "katalog.yaml; nothing was written")
-    return title
-
-
 def _json_object(data: bytes, where: str) -> dict[str, Any]:
     try:
         doc = json.loads(data)

@@ -226,9 +226,10 @@ def test_typed_katalogs_say_so(motifs: Path, capsys: pytest.CaptureFixture[str])
     katalog.write_text(katalog.read_text().replace(
         "        reconciler:\n", "        reconciler:\n          hooks:\n"
         "            module: myorg.hooks.webapp\n            function: reconcile\n"))
-    assert main(["push", str(katalog.parent)]) == 0
+    # An installed module (not beside the katalog, not here): the gates cannot run it.
+    assert main(["push", "--no-simulate", "--no-e2e", str(katalog.parent)]) == 0
     capsys.readouterr()
     code, out, _ = run(capsys, "inspect", "webapp-operator:v1.0.0")
-    assert code == 0 and "  Typed:       ✓ hooks · requires custom runtime\n" in out
+    assert code == 0 and "  Typed:       ✓ Has hooks · requires custom runtime\n" in out
     code, out, _ = run(capsys, "pull", "webapp-operator:v1.0.0")
     assert code == 0 and "↳ Typed operator — requires a custom runtime image" in out
