@@ -14,6 +14,7 @@ from orkestra.errors import OrkError
 # name -> (module, short help); modules load only when their command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("orkestra.cli.init", "Write an example pack to disk."),
+    "build": ("orkestra.cli.build", "Build a runtime image with a pattern's hook code."),
     "cluster": ("orkestra.cli.cluster", "Run the embedded Kubernetes API server."),
     "run": ("orkestra.cli.run", "Run the operator runtime against a cluster."),
     "validate": ("orkestra.cli.validate", "Check pattern files (katalog, motif, komposer, "

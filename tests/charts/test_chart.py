@@ -170,8 +170,10 @@ def test_default_values(helm_env: dict[str, str]) -> None:
         "run", "-f", "/etc/orkestra/katalog/katalog.yaml", "--http-port", "8081",
         "--log-format", "json", "--log-level", "info", "--shutdown-timeout", "30s",
         "--leader-elect", "--lease-namespace", NAMESPACE]
-    # the root filesystem is read-only: ork's cache goes to the /tmp emptyDir
-    assert runtime["env"] == [{"name": "ORK_HOME", "value": "/tmp/orkestra"}]
+    # the root filesystem is read-only: ork's cache goes to the /tmp emptyDir; the runtime
+    # names its image when a hook module is missing from it
+    assert runtime["env"] == [{"name": "ORK_HOME", "value": "/tmp/orkestra"},
+                              {"name": "ORK_RUNTIME_IMAGE", "value": runtime["image"]}]
     assert runtime["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
     assert runtime["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
     assert runtime["ports"] == [{"name": "http", "containerPort": 8081, "protocol": "TCP"}]
@@ -213,6 +215,46 @@ def test_typed_image_values(helm_env: dict[str, str]) -> None:
         "--shutdown-timeout", "30s", "--leader-elect", "--lease-namespace", NAMESPACE,
         "--lease-name", "database-operator", "--namespace", "databases", "--workers", "4",
         "--resync", "1m30s"]
+
+
+@pytest.mark.integration
+@needs_helm
+@pytest.mark.parametrize(("values", "image"), [
+    (CASES["typed-image"], "ghcr.io/myorg/database-operator:v1.0.0"),
+    # what `ork build runtime --tag 127.0.0.1:5000/database-operator:dev --push` made
+    (["--set", "runtime.image.repository=127.0.0.1:5000/database-operator",
+      "--set", "runtime.image.tag=dev"], "127.0.0.1:5000/database-operator:dev"),
+    (["--set", "runtime.image.repository=ghcr.io/myorg/database-operator",
+      "--set", "runtime.image.digest=sha256:" + "cd" * 32],
+     "ghcr.io/myorg/database-operator@sha256:" + "cd" * 32),
+])
+def test_custom_runtime_image_is_named_in_the_environment(
+        helm_env: dict[str, str], values: list[str], image: str) -> None:
+    """A custom image (``ork build runtime``) runs with ORK_RUNTIME_IMAGE naming it, so the
+    hook loader's missing-module error says which image lacks the module; extraEnv still
+    comes after."""
+    docs = documents(render(helm_env, *values, "--set", "runtime.extraEnv[0].name=EXTRA",
+                            "--set-string", "runtime.extraEnv[0].value=1"))
+    runtime = container(find(docs, "Deployment", "orkestra-runtime"))
+    assert runtime["image"] == image
+    assert runtime["env"] == [{"name": "ORK_HOME", "value": "/tmp/orkestra"},
+                              {"name": "ORK_RUNTIME_IMAGE", "value": image},
+                              {"name": "EXTRA", "value": "1"}]
+
+
+@pytest.mark.integration
+@needs_helm
+@pytest.mark.parametrize("setting", [
+    "runtime.image.repository=ghcr.io/myorg/database-operator:v1.0.0",  # the tag goes in tag
+    "runtime.image.repository=",
+    "runtime.image.repository=GHCR.io/MyOrg/Operator",
+    "runtime.image.tag=v1:0",
+])
+def test_schema_rejects_bad_runtime_images(helm_env: dict[str, str], setting: str) -> None:
+    done = helm(helm_env, "template", RELEASE, str(CHART), "--set", setting, check=False)
+    assert done.returncode != 0
+    assert "values don't meet the specifications of the schema" in done.stderr
+    assert "/runtime/image/" in done.stderr, done.stderr
 
 
 @pytest.mark.integration
@@ -275,7 +317,7 @@ def test_gateway_values(helm_env: dict[str, str]) -> None:
     assert find(docs, "ServiceAccount", "orkestra-gateway")
     # the runtime advertises the gateway
     runtime = container(find(docs, "Deployment", "orkestra-runtime"))
-    assert runtime["env"][1:] == [{"name": "ORK_GATEWAY_ENDPOINT",
+    assert runtime["env"][2:] == [{"name": "ORK_GATEWAY_ENDPOINT",
                                "value": f"https://orkestra-gateway.{NAMESPACE}.svc:8443"}]
     # RBAC: the runtime's own rules and rbac.rules, the Lease in the namespace; the
     # gateway's webhook configurations, rbac.gatewayRules, and only its Secret
