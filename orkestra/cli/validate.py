@@ -10,6 +10,7 @@ import click
 from orkestra.cli.deprecation import deprecation_block
 from orkestra.cli.files import require_files, shown
 from orkestra.cli.output import emit_json, err, fail, ok, out, style, warn
+from orkestra.cli.params import trust_hooks_option
 from orkestra.compose import Composed, MotifResolver
 from orkestra.gates.validate import CrdSummary, FileReport, validate_file
 from orkestra.model.errors import Problem
@@ -28,8 +29,9 @@ from orkestra.template import LIBRARY
 @click.option("--profiles", is_flag=True, help="List the profiles the katalogs define.")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
               help="Output format.")
+@trust_hooks_option
 def command(files: tuple[str, ...], full: bool, notes: bool, profiles: bool,
-            output: str) -> int:
+            output: str, trust_hooks: bool) -> int:
     """Check pattern files: schema, types, references, templates, motif bindings.
 
     Exits 1 when any file has an error.
@@ -37,7 +39,8 @@ def command(files: tuple[str, ...], full: bool, notes: bool, profiles: bool,
     paths = require_files(files)
     resolver = MotifResolver()
     today = datetime.date.today()
-    reports = [r for p in paths for r in validate_file(p, shown(p), resolver, today)]
+    reports = [r for p in paths
+               for r in validate_file(p, shown(p), resolver, trust_hooks=trust_hooks)]
     if output == "json":
         emit_json(_json(reports, full))
     else:

@@ -2,13 +2,16 @@
 
 Mostly top-level fields of a kind's ``spec`` (``kubectl rollout status`` refuses a
 StatefulSet or DaemonSet without an update strategy), plus the ports' ``protocol`` (a key of
-the ports list: server-side apply needs it) and a Service port's ``targetPort``. Clients
+the ports list: server-side apply needs it), a Service port's ``targetPort``, and a Secret's
+``type`` (Opaque) with its ``stringData`` folded into ``data`` (base64), which is never
+stored: a client that writes ``stringData`` reads ``data`` back. Clients
 that lay their desired object over the live one (the engine) keep these: maps merge, and
 items of an unchanged list are overlaid one by one.
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -51,6 +54,9 @@ def ip_pool() -> Iterator[str]:
 def apply_defaults(group: str, obj: Obj, ips: Iterator[str]) -> None:
     """Fill in the API server's defaults (in place, on a copy the store owns)."""
     kind = str(obj.get("kind", ""))
+    if (group, kind) == ("", "Secret"):
+        _secret(obj)
+        return
     defaults = _SPEC_DEFAULTS.get((group, kind))
     if defaults is None:
         return
@@ -71,6 +77,15 @@ def apply_defaults(group: str, obj: Obj, ips: Iterator[str]) -> None:
                         else []:
                     if isinstance(port, dict):
                         port.setdefault("protocol", "TCP")
+
+
+def _secret(obj: Obj) -> None:
+    obj.setdefault("type", "Opaque")
+    plain = obj.pop("stringData", None)
+    if isinstance(plain, dict) and plain:
+        data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+        obj["data"] = {**data, **{k: base64.b64encode(str(v).encode()).decode("ascii")
+                                  for k, v in plain.items()}}
 
 
 def _fill(target: Obj, defaults: Obj) -> None:

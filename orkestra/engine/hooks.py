@@ -54,7 +54,7 @@ class HookCall:
     data: Obj  # the template context (string args render against it)
     cluster: ClusterAPI
     renderer: Renderer
-    apply: Callable[[Obj], Obj]  # the reconciler's create-or-update of an owned object
+    apply: Callable[[Obj, bool], Obj]  # the reconciler's apply(object, create_only)
 
 
 class Hooks(Protocol):

@@ -201,9 +201,9 @@ class Reconciler:
             result.error = outcome.error
             result.hooks_failed = True
 
-    def apply_owned(self, desired: Obj) -> Obj:
+    def apply_owned(self, desired: Obj, create_only: bool) -> Obj:
         """Create or update an object the hooks manage (never written when unchanged)."""
-        return self.apply(desired, create_only=False)
+        return self.apply(desired, create_only=create_only)
 
     def unique_check(self, cr: Obj) -> Callable[[str, str], bool]:
         """``operator: unique``: no other CR of this kind holds the same value."""

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,28 +106,30 @@ def _hooks_line(entry: dict[str, Any]) -> str:
     return f"{ref.name} ({ref.block}, {order})" + (f" · manages {managed}" if managed else "")
 
 
-def validate_file(path: Path, display: str, motifs: MotifResolver | None = None,
-                  today: datetime.date | None = None) -> list[FileReport]:
-    """Check one file (all its documents); problems are returned, not raised."""
+def validate_file(path: Path, display: str, motifs: MotifResolver | None = None, *,
+                  trust_hooks: bool = False) -> list[FileReport]:
+    """Check one file (all its documents); problems are returned, not raised.
+    ``trust_hooks``: import and check pulled patterns' Python code too (otherwise a
+    warning says it was not)."""
     try:
         documents = load_documents(path, display=display)
     except PatternError as exc:
         return [FileReport(display, errors=[p for p in exc.problems if p.severity == "error"],
                            warnings=[p for p in exc.problems if p.severity != "error"])]
     resolver = motifs or MotifResolver()
-    return [_report(doc, display, resolver, today or datetime.date.today())
-            for doc in documents]
+    return [_report(doc, display, resolver, trust_hooks=trust_hooks) for doc in documents]
 
 
-def _report(doc: Document, display: str, resolver: MotifResolver,
-            today: datetime.date) -> FileReport:
+def _report(doc: Document, display: str, resolver: MotifResolver, *,
+            trust_hooks: bool) -> FileReport:
     report = FileReport(display, doc.kind, doc.name, doc.version,
                         warnings=list(doc.warnings), deprecation=deprecation_of(doc.data))
     try:
         if doc.kind in ("Katalog", "Komposer"):
             report.composed = compose_document(doc, resolver)
             report.warnings = list(report.composed.warnings)
-            code = Engines(report.composed).hook_problems(untrusted="warning")
+            code = Engines(report.composed, trust_hooks=trust_hooks).hook_problems(
+                untrusted="warning")
             report.errors.extend(p for p in code if p.severity == "error")
             report.warnings.extend(p for p in code if p.severity != "error")
             report.crds = [summarize_crd(report.composed, n, e)

@@ -75,8 +75,10 @@ class HookClient:
         """The CR's namespace (``""`` for a cluster-scoped CR)."""
         return self._call.owner.namespace
 
-    def apply(self, obj: Mapping[str, Any]) -> Obj:
-        """Create ``obj`` or bring the existing one to it; returns what the cluster holds."""
+    def apply(self, obj: Mapping[str, Any], *, create_only: bool = False) -> Obj:
+        """Create ``obj`` or bring the existing one to it; returns what the cluster holds.
+        ``create_only``: create it when missing, never change an existing one (a generated
+        password)."""
         desired = checked_object(obj)
         owner = self._call.owner
         scoped = cluster_scoped(desired["apiVersion"], desired["kind"])
@@ -96,7 +98,7 @@ class HookClient:
         meta["labels"] = labels
         meta["annotations"] = {**(meta.get("annotations") or {}),
                                DECLARATION_ANNOTATION: self.declaration}
-        return clone(self._guard(self._call.apply, desired))
+        return clone(self._guard(self._call.apply, desired, create_only))
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None
             ) -> Obj | None:

@@ -38,6 +38,7 @@ from orkestra.registry.cache import MANIFEST_FILE
 _MODULE_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 CALLBACKS = ("on_create", "on_update", "on_reconcile", "on_delete")
 RUNTIME_IMAGE_ENV = "ORK_RUNTIME_IMAGE"
+_ADDED: set[Path] = set()  # the pattern directories this process put on sys.path
 
 
 class HookLoadError(OrkError):
@@ -137,9 +138,16 @@ class Loader:
         if loaded is not None and _origin(loaded) != root:
             for module in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
                 del sys.modules[module]
+        # A pattern directory added earlier that provides the same package goes: a regular
+        # package there would win over a namespace package here, whatever the order.
+        for earlier in [r for r in _ADDED if r != root and _provides(r, top)]:
+            _ADDED.discard(earlier)
+            if str(earlier) in sys.path:
+                sys.path.remove(str(earlier))
         if str(root) in sys.path:
             sys.path.remove(str(root))
         sys.path.insert(0, str(root))
+        _ADDED.add(root)
         importlib.invalidate_caches()
 
     def _not_found(self, name: str, exc: ModuleNotFoundError, source: CodeSource,

@@ -142,3 +142,14 @@ def test_a_runtime_image_without_the_hooks_names_the_image(
     assert 'hook module "myhooks.ops" not found' in err
     assert "this runtime image (ghcr.io/acme/orkestra:1.0.0) does not contain it" in err
     assert "ork build runtime" in err
+
+
+def test_a_namespace_package_is_found_after_a_regular_one_of_the_same_name(
+        tmp_path: Path) -> None:
+    regular = write_pattern(tmp_path / "a", GOOD + "\nWHERE = 'a'\n")
+    namespace = write_pattern(tmp_path / "b", GOOD + "\nWHERE = 'b'\n")
+    (tmp_path / "b" / "myhooks" / "__init__.py").unlink()  # as the pack's hooks are
+    for path, where in ((regular, "a"), (namespace, "b")):
+        hooks = Engines(compose_file(path, path.name)).hooks("db")
+        assert hooks is not None and hooks.hooks.on_reconcile is not None
+        assert hooks.hooks.on_reconcile.__globals__["WHERE"] == where

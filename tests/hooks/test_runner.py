@@ -326,3 +326,28 @@ def test_the_cr_model_types_the_cr_and_a_mismatch_is_a_clear_error(tmp_path: Pat
     assert result.error is not None
     assert "the CR does not fit the model dbapi.v1.Db: 1 validation error" in result.error
     assert "spec.size" in result.error
+
+
+def test_create_only_keeps_a_generated_secret_and_string_data_is_stored_as_data(
+        tmp_path: Path) -> None:
+    code = """
+import secrets
+from orkestra.hooks import HookSet
+
+def hooks():
+    return HookSet(on_reconcile=reconcile)
+
+def reconcile(cr, ctx):
+    ctx.client.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "pw"},
+                      "stringData": {"password": secrets.token_hex(8)}}, create_only=True)
+"""
+    h = TypedHarness(write_pattern(tmp_path, code))
+    h.cycle()
+    first = h.find("v1", "Secret", "pw")
+    assert first is not None and "stringData" not in first and first["type"] == "Opaque"
+    assert set(first["data"]) == {"password"}
+    h.cycle()
+    _, writes = h.cycle()
+    assert writes == []
+    again = h.find("v1", "Secret", "pw")
+    assert again is not None and again["data"] == first["data"]

@@ -15,7 +15,8 @@ OFFICIAL = ("postgres", "mysql", "mongodb", "redis", "kafka", "rabbitmq", "deplo
 
 
 def publish_pack(pack: Path) -> None:
-    """Steps 01, 02, 04, 07 and the official patterns, as the pack's READMEs publish them."""
+    """Steps 01, 02, 03, 04, 07, 10, 11's webapp-operator v2 and the official patterns, as
+    the pack's READMEs publish them."""
     push_motifs(pack)
     for name in OFFICIAL:
         push(pack / "official" / name, no_e2e=True)
@@ -25,6 +26,10 @@ def publish_pack(pack: Path) -> None:
     push(pack / "04-katalog-platform", no_e2e=True)
     push(pack / "07-upgrade" / "web-service-v1.1.0")
     push(pack / "07-upgrade" / "webapp-operator-v1.1.0")
+    use_published_motifs(pack / "03-katalog-cache" / "katalog.yaml")
+    push(pack / "03-katalog-cache", force=True, no_e2e=True)
+    push(pack / "10-hooks-katalog", no_e2e=True)
+    push(pack / "11-typed-komposer" / "webapp-operator-v2.0.0", no_e2e=True)
 
 
 @pytest.fixture(scope="module")

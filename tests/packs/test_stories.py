@@ -66,7 +66,7 @@ def test_06_pattern_zoo(pack: Path, capsys: pytest.CaptureFixture[str],
     monkeypatch.chdir(pack / "06-pattern-zoo")
     code, out, err = run(capsys, "pull", "-f", "komposer.yaml")
     assert code == 0, err
-    assert "Wrote komposer.lock (8 imports pinned)" in out  # 7 katalogs + 02's motif
+    assert "Wrote komposer.lock (9 imports pinned)" in out  # 7 katalogs + 02's, 03's motifs
     code, out, _ = run(capsys, "validate")
     assert code == 0 and "9 CRDs valid (0 built-in, 9 custom)" in out
     code, out, _ = run(capsys, "simulate")
@@ -117,8 +117,9 @@ def test_08_bad_actor(pack: Path, capsys: pytest.CaptureFixture[str],
     assert "cluster" in binding and "⚠ not in the author's proof" in binding
     code, out, _ = run(capsys, "inspect", "webapp-operator", "--versions")
     tags = [line.split()[0] for line in out.splitlines()[1:]]
-    assert sorted(tags) == ["v1.0.0", "v1.1.0", "v1.2.0"]  # pushed within the same second
-    assert len(set(re.findall(r"sha256:[0-9a-f]{12}", out))) == 3
+    # pushed within the same second (v2.0.0 is 11's)
+    assert sorted(tags) == ["v1.0.0", "v1.1.0", "v1.2.0", "v2.0.0"]
+    assert len(set(re.findall(r"sha256:[0-9a-f]{12}", out))) == 4
 
 
 def test_09_deprecation(pack: Path, capsys: pytest.CaptureFixture[str],

@@ -29,9 +29,10 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
 class Runtime:
     """An Operator running on a thread with its own event loop."""
 
-    def __init__(self, server: EmbeddedServer, *paths: Path, **options: Any) -> None:
+    def __init__(self, server: EmbeddedServer, *paths: Path, trust_hooks: bool = False,
+                 **options: Any) -> None:
         client = KubeClient(load_config(str(server.kubeconfig)))
-        self.operator = Operator([Unit.load(p) for p in paths], client,
+        self.operator = Operator([Unit.load(p, trust_hooks=trust_hooks) for p in paths], client,
                                  Options(http_host="127.0.0.1", http_port=0, **options))
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running = threading.Event()

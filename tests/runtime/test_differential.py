@@ -32,12 +32,17 @@ Obj = dict[str, Any]
 SIMULATIONS = ["02-katalog-api/simulate.yaml", "02-katalog-api/simulate-ingress.yaml",
                "03-katalog-cache/simulate.yaml", "04-katalog-platform/simulate.yaml",
                "04-katalog-platform/simulate-denied.yaml",
+               "10-hooks-katalog/simulate.yaml", "10-hooks-katalog/simulate-no-backup.yaml",
                *(f"official/{n}/simulate.yaml" for n in (
                    "deployment-stack", "kafka", "mongodb", "mysql", "postgres", "rabbitmq",
                    "redis"))]
 NEEDS_REGISTRY = ["06-pattern-zoo/simulate.yaml", "07-upgrade/webapp-operator-v1.1.0/simulate.yaml",
                   "08-bad-actor/webapp-operator-v1.2.0/simulate.yaml",
-                  "09-deprecation/simulate.yaml"]
+                  "09-deprecation/simulate.yaml",
+                  *(f"11-typed-komposer/{n}.yaml" for n in (
+                      "simulate", "simulate-cache", "simulate-database", "simulate-webapp",
+                      "webapp-operator-v2.0.0/simulate",
+                      "webapp-operator-v2.0.0/simulate-denied"))]
 SKIPPED_KINDS = {"CustomResourceDefinition", "Namespace", "Node", "Event", "Lease"}
 
 
@@ -99,7 +104,8 @@ def published_pack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[P
         for name in ("ORK_REGISTRY", "ORK_MOTIFS_REGISTRY"):
             patch.delenv(name, raising=False)
         publish_pack(pack)
-        assert main(["pull", "-f", str(pack / "06-pattern-zoo" / "komposer.yaml")]) == 0
+        for komposer in ("06-pattern-zoo", "11-typed-komposer"):
+            assert main(["pull", "-f", str(pack / komposer / "komposer.yaml")]) == 0
     yield pack, home
 
 
@@ -113,11 +119,11 @@ def test_registry_imports_too(simulation: str, published_pack: tuple[Path, Path]
                               monkeypatch: pytest.MonkeyPatch) -> None:
     pack, home = published_pack
     monkeypatch.setenv("ORK_HOME", str(home))
-    compare(load_plans(pack / simulation)[0])
+    compare(load_plans(pack / simulation)[0], trust_hooks=True)  # 11's pulled database hooks
 
 
-def compare(plan: Plan) -> None:
-    predicted = Simulation(plan)
+def compare(plan: Plan, *, trust_hooks: bool = False) -> None:
+    predicted = Simulation(plan, trust_hooks=trust_hooks)
     runs = predicted.run(plan.cycles)
     with EmbeddedServer(port=0) as server:
         for crd in list(predicted.composed.crd_manifests.values()) + [
@@ -127,7 +133,7 @@ def compare(plan: Plan) -> None:
                 server.cluster.create(crd, record=False)
         for doc in predicted.documents:
             server.cluster.create(doc.data, record=False)
-        with Runtime(server, plan.katalog) as runtime:
+        with Runtime(server, plan.katalog, trust_hooks=trust_hooks) as runtime:
             wait_for(lambda: settled(server, runtime), "the runtime to settle", 30)
         actual = every_object(server)
     expected = [o for rt in predicted.cluster.types() if rt.kind not in SKIPPED_KINDS
