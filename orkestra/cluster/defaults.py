@@ -83,9 +83,10 @@ def _secret(obj: Obj) -> None:
     obj.setdefault("type", "Opaque")
     plain = obj.pop("stringData", None)
     if isinstance(plain, dict) and plain:
-        data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
-        obj["data"] = {**data, **{k: base64.b64encode(str(v).encode()).decode("ascii")
-                                  for k, v in plain.items()}}
+        data = obj.get("data")
+        obj["data"] = {**(data if isinstance(data, dict) else {}),
+                       **{k: base64.b64encode(str(v).encode()).decode("ascii")
+                          for k, v in plain.items()}}
 
 
 def _fill(target: Obj, defaults: Obj) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -280,3 +282,12 @@ def test_11_bundle_grants_the_hook_resources(step11: Path,
                if "create" in rule.get("verbs", [])}
     assert {("apps", "statefulsets"), ("batch", "cronjobs"), ("", "secrets"),
             ("policy", "poddisruptionbudgets")} <= granted
+
+
+def test_10_hooks_type_check_as_their_author_would(step10: Path) -> None:
+    """mypy --strict from the pattern's directory (its own package root), against the
+    typed ``orkestra.hooks`` API (the package ships py.typed)."""
+    done = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--explicit-package-bases",
+                           "--no-incremental", "dbhooks"], cwd=step10, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
