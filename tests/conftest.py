@@ -36,7 +36,8 @@ def write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WriteFiles:
 _ORK_VARIABLES = ("ORK_REGISTRY", "ORK_MOTIFS_REGISTRY", "ORK_REGISTRY_USERNAME",
                   "ORK_REGISTRY_PASSWORD", "ORK_LOCAL_REGISTRY", "SOURCE_DATE_EPOCH")
 _CI_VARIABLES = ("GITHUB_ACTIONS", "GITLAB_CI", "CIRCLECI", "JENKINS_URL", "BUILDKITE",
-                 "DRONE", "CI")
+                 "DRONE", "CI", "GITHUB_REF_TYPE", "GITHUB_REF_NAME", "GITHUB_WORKSPACE",
+                 "GITHUB_STEP_SUMMARY", "CI_COMMIT_TAG")
 
 
 @pytest.fixture(autouse=True)

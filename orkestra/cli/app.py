@@ -11,7 +11,8 @@ import click
 from orkestra import __version__
 from orkestra.errors import OrkError
 
-# name -> (module, short help); modules load only when their command runs.
+# name -> (module, short help); modules load only when their command runs. The command is the
+# module's ``command``, or the attribute named after a colon (``module:attribute``).
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("orkestra.cli.init", "Write an example pack to disk."),
     "build": ("orkestra.cli.build", "Build a runtime image with a pattern's hook code."),
@@ -26,6 +27,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "e2e": ("orkestra.cli.e2e", "Run the pattern's CR on a cluster and check e2e.yaml."),
     "simulate": ("orkestra.cli.simulate", "Reconcile in memory and check the assertions."),
     "inspect": ("orkestra.cli.inspect", "Show a pushed pattern's metadata and proof."),
+    "login": ("orkestra.cli.login", "Check and store credentials for a registry."),
+    "logout": ("orkestra.cli.login:logout_command", "Remove the credentials stored for a "
+                                                     "registry."),
     "patterns": ("orkestra.cli.patterns", "List the patterns published to a registry."),
     "plan": ("orkestra.cli.plan", "Everything a pattern can create; diff and risks between "
                                   "versions."),
@@ -45,7 +49,8 @@ class LazyGroup(click.Group):
         entry = COMMANDS.get(cmd_name)
         if entry is None:
             return None
-        command = importlib.import_module(entry[0]).command
+        module, _, attribute = entry[0].partition(":")
+        command = getattr(importlib.import_module(module), attribute or "command")
         assert isinstance(command, click.Command)
         return command
 
@@ -66,6 +71,12 @@ def cli() -> None:
     """
 
 
+def _title(argv: list[str] | None) -> str:
+    """``ork <command>``, for CI annotations."""
+    words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+    return f"ork {words[0]}" if words else "ork"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ork`` console script."""
     try:
@@ -78,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except OrkError as exc:
         sys.stderr.write(exc.render() + "\n")
+        from orkestra.cli.ci import annotate_failure  # only on errors: startup stays light
+
+        annotate_failure(exc, _title(argv))
         return exc.exit_code
     except BrokenPipeError:
         return 0

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from orkestra.cli.files import emit_text, shown, write_text_atomic
+from orkestra.cli.files import append_report, emit_text, write_text_atomic
 from orkestra.cli.output import emit_json, ok, out, style
-from orkestra.cli.params import duration, trust_hooks_option
+from orkestra.cli.params import duration, report_file_option, trust_hooks_option
 from orkestra.e2e import report
 from orkestra.e2e.result import CLUSTER_LABELS, EMBEDDED, ExpectationResult, RunResult
 from orkestra.e2e.runner import CLUSTER_KINDS, Options, run
@@ -17,6 +17,7 @@ from orkestra.e2e.scaffold import TARGET, ensure_new, find_inputs, scaffold, sca
 from orkestra.e2e.spec import Suite, load_suite
 from orkestra.e2e.targets import Cluster
 from orkestra.errors import UsageError
+from orkestra.files import shown
 from orkestra.simulate.gate import discover
 from orkestra.units import format_duration
 
@@ -70,8 +71,7 @@ def command() -> None:
 @click.option("--skip", multiple=True, help="With DIR/...: skip paths containing this.")
 @click.option("--dry-run", is_flag=True, help="Check the file (or list what DIR/... "
               "finds) without touching a cluster.")
-@click.option("--report-file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also append a Markdown report (e.g. $GITHUB_STEP_SUMMARY).")
+@report_file_option
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write JUnit XML.")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
@@ -181,9 +181,7 @@ class _Printer:
 
 
 def _write_reports(result: RunResult, markdown: Path | None, junit: Path | None) -> None:
-    if markdown is not None:
-        with markdown.open("a", encoding="utf-8") as handle:
-            handle.write(report.markdown(result))
+    append_report(markdown, report.markdown(result))
     if junit is not None:
         write_text_atomic(junit, report.junit(result))
 

@@ -45,9 +45,8 @@ def require_files(given: tuple[str, ...], names: tuple[str, ...] = PATTERN_FILES
     return found
 
 
-def shown(path: Path) -> str:
-    """A path as the user should see it: relative to the current directory when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+def append_report(path: Path | None, markdown: str) -> None:
+    """Append a Markdown report (CI job summaries are appended to, never replaced)."""
+    if path is not None:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(markdown if markdown.endswith("\n") else markdown + "\n")

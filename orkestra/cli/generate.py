@@ -8,10 +8,11 @@ from typing import Any
 
 import click
 
-from orkestra.cli.files import discover, emit_text, shown
+from orkestra.cli.files import discover, emit_text
 from orkestra.cli.output import err, out, warn
 from orkestra.cli.refs import insecure_option
 from orkestra.errors import UsageError
+from orkestra.files import shown
 from orkestra.plan.bundle import KATALOG_KEY, LOCK_KEY, NAMESPACE, Bundle, build, load
 from orkestra.registry.client import RegistryClient
 from orkestra.units import format_size

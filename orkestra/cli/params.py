@@ -1,7 +1,10 @@
-"""Click parameters shared by the commands: durations such as ``30s`` or ``5m``, and the
-``--trust-hooks`` flag of every command that may run a pattern's Python hooks."""
+"""Click parameters shared by the commands: durations such as ``30s`` or ``5m``, the
+``--trust-hooks`` flag of every command that may run a pattern's Python hooks, and the
+``--report-file`` of every gate (a Markdown summary appended for CI)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -29,3 +32,7 @@ def positive_duration(ctx: click.Context, param: click.Parameter, value: str) ->
 trust_hooks_option = click.option(
     "--trust-hooks", is_flag=True,
     help="Run the Python hooks of pulled patterns (their code is never executed otherwise).")
+
+report_file_option = click.option(
+    "--report-file", type=click.Path(dir_okay=False, path_type=Path),
+    help="Also append a Markdown report (e.g. $GITHUB_STEP_SUMMARY).")

@@ -7,19 +7,20 @@ from typing import Any
 
 import click
 
+from orkestra.cli.files import append_report
 from orkestra.cli.output import emit_json, out, style
-from orkestra.cli.params import trust_hooks_option
+from orkestra.cli.params import report_file_option, trust_hooks_option
 from orkestra.cli.refs import insecure_option
 from orkestra.errors import UsageError
 from orkestra.plan.diff import ObjectChange, PlanDiff, compare
 from orkestra.plan.objects import PlannedObject
 from orkestra.plan.risks import Finding, findings
 from orkestra.plan.source import PlanSource, from_bundle, from_cluster, load
+from orkestra.plan.summary import NOT_PROVEN, diff_markdown, plan_markdown
 from orkestra.registry.client import RegistryClient
 
 _MARK = {"added": "+", "removed": "-", "changed": "~"}
 _SEVERITY_COLOR = {"high": "red", "medium": "yellow", "low": "dim"}
-NOT_PROVEN = "not in the author's proof"
 
 
 @click.command("plan")
@@ -37,9 +38,10 @@ NOT_PROVEN = "not in the author's proof"
 @insecure_option
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
 @trust_hooks_option
+@report_file_option
 def command(source: str | None, file: str | None, against: str | None, bundle: str | None,
             cm: str | None, namespace: str, exit_code: bool, insecure: bool,
-            output: str, trust_hooks: bool) -> int:
+            output: str, trust_hooks: bool, report_file: Path | None) -> int:
     """Show every object a pattern can create, per CRD and phase, marking what no simulate
     assertion covers; with --against, the diff and the risk findings.
 
@@ -57,10 +59,12 @@ def command(source: str | None, file: str | None, against: str | None, bundle: s
            else from_bundle(Path(bundle)) if bundle
            else from_cluster(cm, namespace) if cm else None)
     if old is None:
+        append_report(report_file, plan_markdown(new))
         _print_or_emit_plan(new, output)
         return 0
     diff = compare(old.inventory, new.inventory)
     found = findings(diff)
+    append_report(report_file, diff_markdown(old, new, diff, found))
     if output == "json":
         emit_json(_diff_json(old, new, diff, found))
     else:

@@ -12,7 +12,6 @@ from typing import Any
 
 import click
 
-from orkestra.cli.files import shown
 from orkestra.cli.output import Spinner, err, out, style
 from orkestra.cli.refs import (
     insecure_option,
@@ -23,6 +22,7 @@ from orkestra.cli.refs import (
     require_out_for_layout,
 )
 from orkestra.errors import OrkError, UsageError
+from orkestra.files import shown
 from orkestra.model.errors import PatternError
 from orkestra.model.imports import motif_imports
 from orkestra.registry.artifact import PYTHON_LAYER_TYPE

@@ -10,9 +10,11 @@ from typing import Any
 import click
 
 from orkestra.cli.deprecation import deprecation_block
+from orkestra.cli.files import append_report
 from orkestra.cli.output import Spinner, emit_json, err, out, style
+from orkestra.cli.params import report_file_option
 from orkestra.cli.quality import gate_status
-from orkestra.errors import UsageError
+from orkestra.errors import OrkError, UsageError
 from orkestra.gates.push import (
     AlsoPushingMotif,
     Deprecated,
@@ -28,6 +30,8 @@ from orkestra.gates.push import (
     Started,
     Uploading,
     Warned,
+    markdown,
+    markdown_blocked,
     publish,
 )
 from orkestra.registry.client import RegistryClient
@@ -92,9 +96,10 @@ class _Printer:
 @click.option("--insecure", is_flag=True, help="Allow plain HTTP and unverified TLS.")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
               help="json: the result as one JSON object.")
+@report_file_option
 def command(args: tuple[str, ...], force: bool, update_meta: bool, no_simulate: bool,
             no_e2e: bool, e2e_file: str | None, e2e_cluster: str | None, insecure: bool,
-            output: str) -> int:
+            output: str, report_file: Path | None) -> int:
     """Gate a pattern (validate, simulate, e2e) and push it with the result.
 
     \b
@@ -110,9 +115,14 @@ def command(args: tuple[str, ...], force: bool, update_meta: bool, no_simulate: 
     ref_text, directory = (None, args[0]) if len(args) == 1 else args
     options = PushOptions(force, update_meta, no_simulate, no_e2e, e2e_file, e2e_cluster)
     client = RegistryClient(insecure=insecure)
-    with Spinner("Pushing...") as spinner:
-        result = publish(Path(directory), ref_text, options,
-                         _Printer(spinner, quiet=output == "json"), client)
+    try:
+        with Spinner("Pushing...") as spinner:
+            result = publish(Path(directory), ref_text, options,
+                             _Printer(spinner, quiet=output == "json"), client)
+    except OrkError as exc:
+        append_report(report_file, markdown_blocked(Path(directory), exc))
+        raise
+    append_report(report_file, markdown(result))
     if output == "json":
         emit_json(_json(result))
     else:

@@ -32,7 +32,7 @@ def registry_hints(ref: Reference, motif: bool) -> Iterator[None]:
     try:
         yield
     except UnauthorizedError as exc:
-        hint = f"authenticate first: docker login {ref.host}"
+        hint = f"authenticate first: ork login {ref.host}"
         if not motif and not ref.layout:
             hint += "; if this is a motif, re-run with --motif"
         raise UnauthorizedError(exc.message, hint=hint) from None

@@ -21,10 +21,11 @@ from pathlib import Path
 import click
 
 from orkestra.cli.deprecation import deprecation_block
-from orkestra.cli.files import discover, shown
+from orkestra.cli.files import discover
 from orkestra.cli.output import err, ok, out, style, warn
 from orkestra.cli.params import duration, trust_hooks_option
 from orkestra.errors import OrkError, UsageError
+from orkestra.files import shown
 from orkestra.runtime import Options, Unit, run
 from orkestra.runtime.kube import KubeClient, load_config
 from orkestra.runtime.logs import LEVELS, configure

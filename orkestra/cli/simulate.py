@@ -7,15 +7,17 @@ from typing import Any
 
 import click
 
+from orkestra.cli import ci
+from orkestra.cli.files import append_report, emit_text, write_text_atomic
 from orkestra.cli.files import discover as discover_files
-from orkestra.cli.files import emit_text, shown, write_text_atomic
 from orkestra.cli.output import emit_json, err, fail, ok, out, style
-from orkestra.cli.params import trust_hooks_option
+from orkestra.cli.params import report_file_option, trust_hooks_option
 from orkestra.errors import OrkError, UsageError
+from orkestra.files import shown
 from orkestra.model.loader import detect_kind
 from orkestra.model.source import load_documents
 from orkestra.simulate.gate import Outcome, discover, run_file, run_katalog
-from orkestra.simulate.report import render_run, run_json
+from orkestra.simulate.report import markdown, render_run, run_json
 from orkestra.simulate.scaffold import scaffold
 from orkestra.units import format_duration
 
@@ -101,15 +103,17 @@ def _outcome_json(outcome: Outcome) -> dict[str, Any]:
 @click.option("--debug-ops", is_flag=True, help="List every API call of every cycle.")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
 @trust_hooks_option
+@report_file_option
 def run(pattern: str | None, file: str | None, cr: str, crd: str | None, cycles: int | None,
         skip: tuple[str, ...], verbose: bool, debug_ops: bool, output: str,
-        trust_hooks: bool) -> int:
+        trust_hooks: bool, report_file: Path | None) -> int:
     """Run simulations (the default subcommand)."""
     if pattern is not None:
         if not pattern.endswith("..."):
             raise click.UsageError(f"unexpected argument {pattern!r} (use -f FILE, or DIR/... "
                                    "to run every simulate.yaml below DIR)")
-        return _discovery(Path(pattern[:-3] or "."), skip, cycles, output, trust_hooks)
+        return _discovery(Path(pattern[:-3] or "."), skip, cycles=cycles, output=output,
+                          trust_hooks=trust_hooks, report_file=report_file)
     mode, path, cr_path = _select(file, cr)
     if mode == "assert":
         outcome = run_file(path, shown(path), cycles=cycles, only_crd=crd,
@@ -120,6 +124,7 @@ def run(pattern: str | None, file: str | None, cr: str, crd: str | None, cycles:
             raise UsageError(f"{cr_path} not found; name the CR file with --cr")
         outcome = run_katalog(path, cr_path, shown(path), cycles=cycles, only_crd=crd,
                               trust_hooks=trust_hooks)
+    _report([(outcome.file, outcome, "")], report_file)
     if output == "json":
         emit_json(_outcome_json(outcome))
     else:
@@ -127,8 +132,17 @@ def run(pattern: str | None, file: str | None, cr: str, crd: str | None, cycles:
     return 0 if outcome.passed else 1
 
 
-def _discovery(root: Path, skip: tuple[str, ...], cycles: int | None, output: str,
-               trust_hooks: bool) -> int:
+def _report(results: list[tuple[str, Outcome | None, str]], report_file: Path | None) -> None:
+    """CI: the failed checks annotated at their lines, and the Markdown summary."""
+    for _, outcome, _ in results:
+        ci.annotate((p for r in outcome.reports for p in r.problems) if outcome else (),
+                    "ork simulate")
+    append_report(report_file, markdown([(file, o.status if o else error, o.reports if o else [])
+                                         for file, o, error in results]))
+
+
+def _discovery(root: Path, skip: tuple[str, ...], *, cycles: int | None, output: str,
+               trust_hooks: bool, report_file: Path | None) -> int:
     files = discover(root, skip)
     results: list[tuple[Path, Outcome | None, str]] = []
     for path in files:
@@ -136,7 +150,9 @@ def _discovery(root: Path, skip: tuple[str, ...], cycles: int | None, output: st
             results.append((path, run_file(path, shown(path), cycles=cycles,
                                            trust_hooks=trust_hooks), ""))
         except OrkError as exc:
+            ci.annotate_failure(exc, "ork simulate")
             results.append((path, None, exc.render().splitlines()[0]))
+    _report([(shown(p), o, e) for p, o, e in results], report_file)
     failed = [(p, o, e) for p, o, e in results if o is None or not o.passed]
     if output == "json":
         emit_json({"files": [{"file": shown(p), "error": e or None,

@@ -8,9 +8,10 @@ from typing import Any
 import click
 import yaml
 
-from orkestra.cli.files import emit_text, require_files, shown
+from orkestra.cli.files import emit_text, require_files
 from orkestra.compose import Composed, MotifResolver, compose_file
 from orkestra.errors import OrkError
+from orkestra.files import shown
 from orkestra.model.errors import PatternError, Problem
 
 

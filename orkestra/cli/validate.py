@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 from typing import Any
 
 import click
 
+from orkestra.cli import ci
 from orkestra.cli.deprecation import deprecation_block
-from orkestra.cli.files import require_files, shown
+from orkestra.cli.files import append_report, require_files
 from orkestra.cli.output import emit_json, err, fail, ok, out, style, warn
-from orkestra.cli.params import trust_hooks_option
+from orkestra.cli.params import report_file_option, trust_hooks_option
 from orkestra.compose import Composed, MotifResolver
-from orkestra.gates.validate import CrdSummary, FileReport, validate_file
+from orkestra.files import shown
+from orkestra.gates.validate import CrdSummary, FileReport, markdown, validate_file
 from orkestra.model.errors import Problem
 from orkestra.model.formats import RESOURCE_KINDS
 from orkestra.plan.rbac import cluster_scoped_kinds, crd_rules, needs_gateway, system_rules
@@ -30,8 +33,9 @@ from orkestra.template import LIBRARY
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
               help="Output format.")
 @trust_hooks_option
+@report_file_option
 def command(files: tuple[str, ...], full: bool, notes: bool, profiles: bool,
-            output: str, trust_hooks: bool) -> int:
+            output: str, trust_hooks: bool, report_file: Path | None) -> int:
     """Check pattern files: schema, types, references, templates, motif bindings.
 
     Exits 1 when any file has an error.
@@ -41,6 +45,8 @@ def command(files: tuple[str, ...], full: bool, notes: bool, profiles: bool,
     today = datetime.date.today()
     reports = [r for p in paths
                for r in validate_file(p, shown(p), resolver, trust_hooks=trust_hooks)]
+    ci.annotate((p for r in reports for p in [*r.errors, *r.warnings]), "ork validate")
+    append_report(report_file, markdown(reports))
     if output == "json":
         emit_json(_json(reports, full))
     else:

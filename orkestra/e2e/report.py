@@ -8,13 +8,13 @@ cluster. Nothing here colours or prints: the CLI does.
 
 from __future__ import annotations
 
-import html
 import re
 import socket
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from typing import Any
 
+from orkestra import markdown as md
 from orkestra.e2e.result import (
     CLUSTER_LABELS,
     EMBEDDED,
@@ -23,9 +23,9 @@ from orkestra.e2e.result import (
     RunResult,
     SuiteResult,
 )
+from orkestra.markdown import mark, plural
 from orkestra.units import format_duration, format_timestamp
 
-PASS_MARK, FAIL_MARK = "✓", "✗"
 #: Characters XML 1.0 cannot carry at all (terminal colour codes in a command's output ...).
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 INDENT = "   "
@@ -44,14 +44,6 @@ def _status(suite: SuiteResult) -> str:
     if suite.skipped:
         return "SKIP"
     return "PASS" if suite.passed else "FAIL"
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def _mark(passed: bool) -> str:
-    return PASS_MARK if passed else FAIL_MARK
 
 
 def _time(result: ExpectationResult) -> str:
@@ -79,7 +71,7 @@ def expectation_line(result: ExpectationResult, width: int) -> list[str]:
         outcome = _time(result)
     else:
         outcome = f"FAILED ({format_duration(result.seconds)})"
-    first = f"{_mark(result.passed)}  {result.name:<{width}}  {outcome}"
+    first = f"{mark(result.passed)}  {result.name:<{width}}  {outcome}"
     return [first] + [INDENT + line for text in _explanation(result)
                       for line in text.splitlines()]
 
@@ -98,15 +90,15 @@ def markdown(run: RunResult) -> str:
     """The run as Markdown for ``$GITHUB_STEP_SUMMARY``: a section per suite."""
     verdict = "PASS" if run.passed else "FAIL"
     head = [f"## ork e2e: {verdict}", "",
-            f"{_plural(len(run.suites), 'suite')}, {_plural(run.total, 'expectation')}, "
+            f"{plural(len(run.suites), 'suite')}, {plural(run.total, 'expectation')}, "
             f"{format_duration(run.seconds)}.", ""]
     return "\n".join(head + [line for suite in run.suites for line in _md_suite(suite)])
 
 
 def _md_suite(suite: SuiteResult) -> list[str]:
     status = _status(suite)
-    mark = "–" if suite.skipped else _mark(suite.passed)
-    lines = [f"### {mark} {status} · {_md_text(suite.name)}", "", _md_where(suite), ""]
+    sign = "–" if suite.skipped else mark(suite.passed)
+    lines = [f"### {sign} {status} · {md.text(suite.name)}", "", _md_where(suite), ""]
     if suite.skipped:
         return lines
     if suite.cluster == EMBEDDED:
@@ -119,44 +111,26 @@ def _md_suite(suite: SuiteResult) -> list[str]:
 
 def _md_where(suite: SuiteResult) -> str:
     if suite.skipped:
-        return f"Skipped · {_md_text(suite.file)}"
-    return f"Ran on **{_md_text(cluster_label(suite.cluster))}** · {_md_text(suite.file)} · " \
+        return f"Skipped · {md.text(suite.file)}"
+    return f"Ran on **{md.text(cluster_label(suite.cluster))}** · {md.text(suite.file)} · " \
         f"{format_duration(suite.seconds)}"
 
 
 def _md_table(results: list[ExpectationResult]) -> list[str]:
-    rows = [_md_row([_mark(r.passed), r.name, r.after, _time(r),
-                     "\n".join(_explanation(r))]) for r in results]
-    return ["| | Expectation | After | Time | Details |", "|---|---|---|---|---|", *rows]
-
-
-def _md_row(cells: list[str]) -> str:
-    return "| " + " | ".join(_md_cell(cell) for cell in cells) + " |"
-
-
-def _md_cell(text: str) -> str:
-    """A table cell: HTML and ``|`` escaped, line breaks as ``<br>``."""
-    return re.sub(r"\r?\n", "<br>", _md_text(text).replace("|", "\\|"))
-
-
-def _md_text(text: str) -> str:
-    """Text shown as is, not read as HTML."""
-    return html.escape(text, quote=False)
+    rows = [[mark(r.passed), r.name, r.after, _time(r), "\n".join(_explanation(r))]
+            for r in results]
+    return md.table(["", "Expectation", "After", "Time", "Details"], rows)
 
 
 def _md_error(error: str) -> list[str]:
-    if not error:
-        return []
-    longest = max((len(run) for run in re.findall(r"`+", error)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return ["**Error:**", "", fence, error, fence, ""]
+    return ["**Error:**", "", *md.fenced(error), ""] if error else []
 
 
 def _md_leftovers(leftovers: list[str]) -> list[str]:
     if not leftovers:
         return []
     return ["**Left in the cluster after teardown:**", "",
-            *(f"- {_md_text(item)}" for item in leftovers), ""]
+            *(f"- {md.text(item)}" for item in leftovers), ""]
 
 
 # -- JUnit XML -------------------------------------------------------------------------------
@@ -237,7 +211,7 @@ def _checks_text(result: ExpectationResult) -> str:
 
 
 def _check_text(check: CheckResult) -> str:
-    line = f"{_mark(check.passed)} {check.label}"
+    line = f"{mark(check.passed)} {check.label}"
     return f"{line}: {check.detail}" if check.detail else line
 
 
@@ -252,7 +226,7 @@ def _suite_cases(parent: ET.Element, suite: SuiteResult) -> list[ET.Element]:
     if suite.leftovers:
         case = _testcase(parent, LEFTOVERS_CASE, suite.name, 0.0)
         ET.SubElement(case, "failure", type="leftovers",
-                      message=f"{_plural(len(suite.leftovers), 'object')} left in the "
+                      message=f"{plural(len(suite.leftovers), 'object')} left in the "
                               "cluster after teardown").text = "\n".join(suite.leftovers)
         cases.append(case)
     return cases

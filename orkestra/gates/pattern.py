@@ -7,8 +7,9 @@ a file outside the directory) and the Orkestra version it pins (:func:`pinned_ru
 from __future__ import annotations
 
 import json
+import os
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from packaging.utils import canonicalize_name
 
 from orkestra.errors import OrkError, UsageError
 from orkestra.model.document import Document
+from orkestra.model.errors import Problem
 from orkestra.model.imports import motif_imports
 from orkestra.model.source import LOADER
 from orkestra.registry.artifact import CODE_REQUIREMENTS, PRIMARY_FILES, PatternFile
@@ -156,6 +158,38 @@ def with_version(text: str, version: str) -> str:
 
 def _value(mapping: yaml.MappingNode, key: str) -> yaml.Node | None:
     return next((v for k, v in mapping.value if getattr(k, "value", None) == key), None)
+
+
+class TagMismatchError(OrkError):
+    """A CI tag build of a version other than the pattern's (``problems``: at the line of
+    ``metadata.version``, for CI annotations)."""
+
+    def __init__(self, message: str, hint: str, problem: Problem) -> None:
+        super().__init__(message, hint)
+        self.problems = [problem]
+
+
+def ci_tag(env: Mapping[str, str] | None = None) -> str | None:
+    """The git tag a CI job builds (GitHub: ``GITHUB_REF_TYPE=tag``; GitLab:
+    ``CI_COMMIT_TAG``); None on a branch build or outside CI."""
+    env = os.environ if env is None else env
+    if env.get("GITHUB_REF_TYPE") == "tag" and env.get("GITHUB_REF_NAME"):
+        return env["GITHUB_REF_NAME"]
+    return env.get("CI_COMMIT_TAG") or None
+
+
+def check_ci_tag(doc: Document, env: Mapping[str, str] | None = None) -> None:
+    """On a CI tag build the tag must be ``metadata.version`` (a ``v`` prefix on either
+    side is the same version): a hard failure that ``--force`` does not override."""
+    tag = ci_tag(env)
+    version = doc.version
+    if tag is None or tag.removeprefix("v") == version.removeprefix("v"):
+        return
+    message = f'git tag "{tag}" does not match metadata.version "{version}" of {doc.display}'
+    hint = f"a tag build publishes the tagged version: set metadata.version: {tag} and " \
+        f"tag again, or tag the commit {version} (--force does not override this in CI)"
+    raise TagMismatchError(message, hint, doc.problem(("metadata", "version"), message,
+                                                      hint=hint))
 
 
 class HookSourceError(OrkError):

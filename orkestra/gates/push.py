@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orkestra import __version__
+from orkestra import markdown as md
 from orkestra.compose import Composed, MotifResolver
 from orkestra.compose.load import compose_document
 from orkestra.e2e.report import expectation_line
@@ -32,10 +33,11 @@ from orkestra.e2e.result import ExpectationResult, RunResult
 from orkestra.e2e.spec import Suite, load_suite
 from orkestra.e2e.targets import Cluster
 from orkestra.errors import OrkError, UsageError
-from orkestra.files import write_atomic
+from orkestra.files import shown, write_atomic
 from orkestra.gates.pattern import (
     PatternDir,
     PushBlockedError,
+    check_ci_tag,
     check_crd_file,
     code_files,
     detect_pattern,
@@ -47,6 +49,7 @@ from orkestra.gates.pattern import (
 from orkestra.hooks.spec import code_ref, model_ref
 from orkestra.model.deprecation import Deprecation, deprecation_of
 from orkestra.model.document import Document
+from orkestra.model.errors import Problem
 from orkestra.model.loader import load_document
 from orkestra.registry.artifact import (
     CLUSTER_LABELS,
@@ -159,11 +162,14 @@ Emit = Callable[[Event], None]
 
 
 class GateFailedError(OrkError):
-    """A gate failed: nothing was pushed."""
+    """A gate failed: nothing was pushed. ``problems``: the failures that have a place in a
+    file (CI annotates them)."""
 
-    def __init__(self, gate: str, details: list[str]) -> None:
+    def __init__(self, gate: str, details: list[str],
+                 problems: list[Problem] | None = None) -> None:
         self.gate = gate
         self.details = details
+        self.problems = problems or []
         command = "ork simulate" if gate == "Simulate" else "ork e2e"
         lines = [f"✗ {gate} gate failed — push blocked",
                  f"  Run '{command}' to see the failures",
@@ -202,8 +208,8 @@ def publish(directory: Path, ref_text: str | None, options: PushOptions, emit: E
     client = client or RegistryClient()
     pattern = detect_pattern(directory, kind)
     resolver = MotifResolver(registry=RegistrySource(client))
-    doc = load_document(pattern.primary, kinds=(pattern.kind,),
-                        display=pattern.primary.name)
+    doc = load_document(pattern.primary, kinds=(pattern.kind,), display=shown(pattern.primary))
+    check_ci_tag(doc)
     target = push_target(ref_text, doc, pattern.kind, client, force=options.force,
                          update_meta=options.update_meta)
     warnings: list[str] = []
@@ -268,7 +274,7 @@ def _check_files(pattern: PatternDir, emit: Emit) -> None:
             continue
         if path.name in ("simulate.yaml", "e2e.yaml"):
             load_document(path, kinds=("Simulate",) if path.name == "simulate.yaml"
-                          else ("E2E",), display=path.name)
+                          else ("E2E",), display=shown(path))
         emit(FileChecked(path.name, f"({format_size(path.stat().st_size)})"))
 
 
@@ -307,15 +313,16 @@ def _simulate_gate(pattern: PatternDir, options: PushOptions, resolver: MotifRes
     if options.force or options.no_simulate:
         emit(GateSkipped("Simulate"))
         return SimulateResult(GateRecord("skipped"))
-    plans = load_plans(path, "simulate.yaml")
+    plans = load_plans(path, shown(path))
     if all(plan.expect is None for plan in plans):
         emit(NoAssertions(path.name))
         return SimulateResult(GateRecord("no-assertion"))
     emit(GateRunning("Simulate", path.name))
     tested_at = _now()
-    outcome = run_plans(plans, "simulate.yaml", resolver=resolver)
+    outcome = run_plans(plans, shown(path), resolver=resolver)
     if not outcome.passed:
-        raise GateFailedError("Simulate", _failures(outcome))
+        raise GateFailedError("Simulate", _failures(outcome),
+                              [p for report in outcome.reports for p in report.problems])
     duration = format_duration(outcome.seconds)
     emit(GatePassed("Simulate", duration))
     return SimulateResult(GateRecord("passed", duration, tested_at, outcome.assertions),
@@ -467,3 +474,30 @@ def _also_push_motif(directory: Path, version: str, name: str, options: PushOpti
 
 def _now() -> str:
     return format_timestamp(datetime.datetime.now(datetime.UTC))
+
+
+# -- Markdown for CI job summaries ------------------------------------------------------------
+_GATE_WORDS = {"passed": "✓ passed", "skipped": "⊘ skipped", "no-assertion": "⚠ no assertions"}
+
+
+def markdown(result: Published) -> str:
+    """A push as Markdown: the reference, the digest and what each gate recorded."""
+    lines = [f"## ork push: pushed {md.text(str(result.ref))}", "",
+             f"Digest: `{result.digest}`", ""]
+    if result.kind == "Katalog":
+        rows = [[gate, _GATE_WORDS.get(r.status, r.status) if r else "not run",
+                 str(r.assertions or "") if r else "", r.duration if r else "",
+                 CLUSTER_LABELS.get(r.cluster, r.cluster) if r and r.cluster else where]
+                for gate, r, where in (("Simulate", result.simulate, "in memory"),
+                                       ("E2E", result.e2e, ""))]
+        lines += [*md.table(["Gate", "Result", "Assertions", "Duration", "Ran on"], rows), ""]
+    lines += [f"- ⚠ {md.text(w)}" for w in result.warnings]
+    if result.motif is not None:
+        lines += ["", markdown(result.motif)]
+    return "\n".join(lines)
+
+
+def markdown_blocked(directory: Path, error: OrkError) -> str:
+    """A push that did not happen: why, as the command said it."""
+    return "\n".join([f"## ork push: blocked ({md.text(shown(directory))})", "",
+                      *md.fenced(error.render()), ""])

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orkestra import markdown as md
 from orkestra.compose import Composed, MotifResolver
 from orkestra.compose.engines import Engines
 from orkestra.compose.load import compose_document
@@ -198,3 +199,28 @@ def _check_e2e(doc: Document) -> str:
         if suite.imports else ""
     return f"{count} expectation{'s' if count != 1 else ''}{imports}, cluster: " \
         f"{suite.cluster.provider}"
+
+
+def markdown(reports: list[FileReport]) -> str:
+    """The reports as Markdown for a CI job summary: a row per document, then every
+    problem with its place."""
+    passed = all(r.ok for r in reports)
+    rows = [[md.mark(r.ok), r.file, r.kind, r.name, r.version,
+             _counts(r) if r.errors or r.warnings else "valid"] for r in reports]
+    lines = [f"## ork validate: {'PASS' if passed else 'FAIL'}", "",
+             *md.table(["", "File", "Kind", "Name", "Version", "Result"], rows), ""]
+    problems = [p for r in reports for p in [*r.errors, *r.warnings]]
+    if problems:
+        lines += [*md.table(["", "Where", "Problem"], [
+            ["✗" if p.severity == "error" else "⚠", f"{p.file}:{p.line}" if p.line else p.file,
+             "\n".join([p.message, *([f"expected: {p.expected}"] if p.expected else []),
+                        *([f"hint: {p.hint}"] if p.hint else [])])]
+            for p in problems]), ""]
+    return "\n".join(lines)
+
+
+def _counts(report: FileReport) -> str:
+    parts = [md.plural(len(report.errors), "error")] if report.errors else []
+    if report.warnings:
+        parts.append(md.plural(len(report.warnings), "warning"))
+    return ", ".join(parts)

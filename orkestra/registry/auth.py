@@ -5,7 +5,8 @@ Credentials are looked up per host, as docker and oras do: ``ORK_REGISTRY_USERNA
 ``ORK_MOTIFS_REGISTRY``, or for any host when neither is set), then
 ``$DOCKER_CONFIG/config.json`` (default ``~/.docker/config.json``): a ``credHelpers`` entry,
 the ``credsStore`` helper, then ``auths``. Helpers are the ``docker-credential-<name>``
-programs. There is no ``ork login``: ``docker login`` (or any tool writing that file) works.
+programs. ``ork login`` writes that file (:mod:`orkestra.registry.login`), as ``docker login``
+does; either works, and so does any tool writing the same format.
 
 Requests go out anonymously; a ``401`` challenge is answered with HTTP Basic, or with a
 bearer token fetched from the challenge's realm (with the credentials, or anonymously for
@@ -62,16 +63,35 @@ def docker_config_path(env: Mapping[str, str]) -> Path:
     return Path(directory) / "config.json"
 
 
-def _from_docker_config(host: str, env: Mapping[str, str]) -> Credentials | None:
-    path = docker_config_path(env)
+def read_docker_config(path: Path) -> dict[str, Any] | None:
+    """The docker config at ``path``, None when there is none; unreadable is an error."""
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
         raise RegistryError(f"cannot read {path}: {exc}",
-                            hint="fix or remove the file (docker login rewrites it)") from None
+                            hint="fix or remove the file (it holds registry logins)") from None
     if not isinstance(config, dict):
+        raise RegistryError(f"cannot read {path}: not a JSON object",
+                            hint="fix or remove the file (it holds registry logins)")
+    return config
+
+
+def helper_for(config: Mapping[str, Any], host: str) -> str:
+    """The credential helper that keeps ``host``'s secret (``credHelpers``, then
+    ``credsStore``), or "" when it lives in ``auths``."""
+    helper = _lookup(config.get("credHelpers"), host)
+    if isinstance(helper, str) and helper:
+        return helper
+    store = config.get("credsStore")
+    return store if isinstance(store, str) else ""
+
+
+def _from_docker_config(host: str, env: Mapping[str, str]) -> Credentials | None:
+    path = docker_config_path(env)
+    config = read_docker_config(path)
+    if config is None:
         return None
     helper = _lookup(config.get("credHelpers"), host)
     if isinstance(helper, str) and helper:
@@ -97,6 +117,12 @@ def _lookup(table: Any, host: str) -> Any:
     return None
 
 
+def keys_for(table: Mapping[str, Any], host: str) -> list[str]:
+    """Every key of an ``auths`` table that names ``host`` (``host``, ``https://host/v1/``)."""
+    names = {host, "index.docker.io"} if host == "docker.io" else {host}
+    return [key for key in table if isinstance(key, str) and _host_of_key(key) in names]
+
+
 def _host_of_key(key: str) -> str:
     return key.split("://", 1)[-1].split("/", 1)[0]
 
@@ -109,7 +135,7 @@ def _from_auth_entry(entry: dict[str, Any], source: str) -> Credentials | None:
             user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
             raise RegistryError(f"{source}: an auths entry has an invalid auth field",
-                                hint="run docker login again") from None
+                                hint="run ork login (or docker login) again") from None
     if isinstance(token, str) and token:
         return Credentials(user or "<token>", identity_token=token, source=source)
     if user and password:
@@ -117,21 +143,39 @@ def _from_auth_entry(entry: dict[str, Any], source: str) -> Credentials | None:
     return None
 
 
-def _from_helper(helper: str, host: str, env: Mapping[str, str]) -> Credentials | None:
+def run_helper(helper: str, action: str, data: str,
+               env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``docker-credential-<helper> <action>`` (get, store, erase) with ``data`` on stdin."""
     program = f"docker-credential-{helper}"
     try:
-        result = subprocess.run([program, "get"], input=host, capture_output=True, text=True,
-                                timeout=30, check=False, env=dict(env))
+        return subprocess.run([program, action], input=data, capture_output=True, text=True,
+                              timeout=30, check=False, env=dict(env))
     except FileNotFoundError:
         raise RegistryError(f"credential helper {program} is not installed",
                             hint="install it, or remove it from ~/.docker/config.json") from None
     except subprocess.TimeoutExpired:
         raise RegistryError(f"credential helper {program} did not answer within 30s") from None
+
+
+def helper_not_found(result: subprocess.CompletedProcess[str]) -> bool:
+    """Whether a helper's failure only says it has nothing for that host."""
+    return "not found" in (result.stdout + result.stderr).lower()
+
+
+def helper_failed(helper: str, action: str, host: str,
+                  result: subprocess.CompletedProcess[str]) -> RegistryError:
+    return RegistryError(f"credential helper docker-credential-{helper} failed to {action} "
+                         f"the credentials of {host}",
+                         hint=(result.stderr or result.stdout).strip()[:200])
+
+
+def _from_helper(helper: str, host: str, env: Mapping[str, str]) -> Credentials | None:
+    program = f"docker-credential-{helper}"
+    result = run_helper(helper, "get", host, env)
     if result.returncode != 0:
-        if "not found" in (result.stdout + result.stderr).lower():
+        if helper_not_found(result):
             return None
-        raise RegistryError(f"credential helper {program} failed for {host}",
-                            hint=(result.stderr or result.stdout).strip()[:200])
+        raise helper_failed(helper, "get", host, result)
     try:
         answer = json.loads(result.stdout)
         user, secret = answer["Username"], answer["Secret"]
@@ -208,7 +252,7 @@ class RegistryAuth(httpx.Auth):
         if creds is None or not creds.password:
             raise UnauthorizedError(
                 f"{self.host} requires authentication and no credentials were found",
-                hint=f"docker login {self.host}, or set ORK_REGISTRY_USERNAME and "
+                hint=f"ork login {self.host}, or set ORK_REGISTRY_USERNAME and "
                      "ORK_REGISTRY_PASSWORD")
         return creds
 
@@ -236,7 +280,7 @@ class RegistryAuth(httpx.Auth):
             raise UnauthorizedError(
                 f"{self.host}: the token service refused "
                 + ("the credentials from " + creds.source if creds else "anonymous access"),
-                hint=f"docker login {self.host}, or set ORK_REGISTRY_USERNAME and "
+                hint=f"ork login {self.host}, or set ORK_REGISTRY_USERNAME and "
                      "ORK_REGISTRY_PASSWORD")
         try:
             body = response.json()

@@ -140,7 +140,7 @@ class RemoteBackend:
         if status in (401, 403):
             raise UnauthorizedError(
                 f"{what}: {self.host} refused access ({status}{_registry_message(response)})",
-                hint=f"docker login {self.host}, or set ORK_REGISTRY_USERNAME and "
+                hint=f"ork login {self.host}, or set ORK_REGISTRY_USERNAME and "
                      "ORK_REGISTRY_PASSWORD")
         if status == 404:
             raise NotFoundError(f"{what}: not found on {self.host}"

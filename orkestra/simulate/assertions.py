@@ -8,7 +8,8 @@ patch; an absent rule without ``cycle`` or ``verb`` covers every cycle or verb.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from orkestra.simulate.runner import Op, Run
@@ -22,6 +23,8 @@ class Check:
     passed: bool
     line: str       # what the report prints
     counted: bool   # an op or absent rule (part of "N/M assertions")
+    rule: dict[str, Any] | None = field(default=None, compare=False)  # the rule checked
+    key: str = ""   # else the key of the expect block (steady, steadyAt, noErrors)
 
 
 def matches(rule: dict[str, Any], op: Op) -> bool:
@@ -70,26 +73,31 @@ def check_absent(rule: dict[str, Any], ops: list[Op]) -> Check:
 
 def check(expect: dict[str, Any], run: Run, cycles: int) -> list[Check]:
     """Every check an ``expect`` block asks for, in report order."""
-    checks: list[Check] = []
+    checks = [replace(c, rule=expect, key=key) for key, c in _block_checks(expect, run, cycles)]
+    ops = run.ops
+    checks.extend(replace(check_op(rule, ops), rule=rule) for rule in expect.get("ops") or [])
+    checks.extend(replace(check_absent(rule, ops), rule=rule)
+                  for rule in expect.get("absent") or [])
+    return checks
+
+
+def _block_checks(expect: dict[str, Any], run: Run, cycles: int) -> Iterator[tuple[str, Check]]:
+    """``steady``, ``steadyAt`` and ``noErrors``, each with its key."""
     if expect.get("steady"):
-        checks.append(Check(True, f"✓ steady at cycle {run.steady_at}", False)
-                      if run.steady_at is not None else
-                      Check(False, f"✗ not steady within {cycles} cycles", False))
+        yield "steady", (Check(True, f"✓ steady at cycle {run.steady_at}", False)
+                         if run.steady_at is not None else
+                         Check(False, f"✗ not steady within {cycles} cycles", False))
     if "steadyAt" in expect:
         limit = expect["steadyAt"]
         ok = run.steady_at is not None and run.steady_at <= limit
         reached = f"at cycle {run.steady_at}" if run.steady_at else "never"
-        checks.append(Check(ok, f"{'✓' if ok else '✗'} steady by cycle {limit} "
-                                f"(reached {reached})", False))
+        yield "steadyAt", Check(ok, f"{'✓' if ok else '✗'} steady by cycle {limit} "
+                                    f"(reached {reached})", False)
     if expect.get("noErrors"):
         failing = run.errors
-        checks.append(Check(True, "✓ no errors", False) if not failing else
-                      Check(False, f"✗ errors in cycle {failing[0].number}: "
-                                   f"{failing[0].error}", False))
-    ops = run.ops
-    checks.extend(check_op(rule, ops) for rule in expect.get("ops") or [])
-    checks.extend(check_absent(rule, ops) for rule in expect.get("absent") or [])
-    return checks
+        yield "noErrors", (Check(True, "✓ no errors", False) if not failing else
+                           Check(False, f"✗ errors in cycle {failing[0].number}: "
+                                        f"{failing[0].error}", False))
 
 
 def expectations_for(expect: dict[str, Any], crd: str) -> dict[str, Any]:

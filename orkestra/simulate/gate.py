@@ -8,8 +8,9 @@ from pathlib import Path
 
 from orkestra.compose import MotifResolver
 from orkestra.compose.load import compose_document
+from orkestra.model.errors import Problem
 from orkestra.model.loader import load_document
-from orkestra.simulate.assertions import assertion_count, check, expectations_for
+from orkestra.simulate.assertions import Check, assertion_count, check, expectations_for
 from orkestra.simulate.plan import DEFAULT_CYCLES, Plan, load_plans
 from orkestra.simulate.report import RunReport
 from orkestra.simulate.runner import Simulation
@@ -56,10 +57,17 @@ def run_plans(plans: list[Plan], display: str, *, cycles: int | None = None,
             if plan.expect is not None:
                 outcome.has_expect = True
                 checks = check(expectations_for(plan.expect, run.crd), run, count)
-            outcome.reports.append(RunReport(run, checks))
+            outcome.reports.append(RunReport(run, checks, problems=_failures(plan, checks)))
         outcome.assertions += assertion_count(plan.expect)
     outcome.seconds = time.perf_counter() - start
     return outcome
+
+
+def _failures(plan: Plan, checks: list[Check] | None) -> list[Problem]:
+    """The failed checks as problems at the lines of their rules."""
+    found = (plan.problem(c.rule, c.key, f"simulate {plan.name}: {c.line.lstrip('✗ ')}")
+             for c in checks or [] if not c.passed)
+    return [p for p in found if p is not None]
 
 
 def run_file(path: Path, display: str, *, cycles: int | None = None,

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from orkestra import markdown as md
+from orkestra.model.errors import Problem
 from orkestra.simulate.assertions import Check
 from orkestra.simulate.runner import Cycle, Run
 from orkestra.units import format_duration
@@ -28,6 +30,7 @@ class RunReport:
     run: Run
     checks: list[Check] | None  # None: op-print mode (no expect)
     lines: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # failed checks, at their lines
 
     @property
     def passed(self) -> bool:
@@ -122,3 +125,28 @@ def run_json(report: RunReport) -> dict[str, Any]:
         "checks": [{"passed": c.passed, "line": c.line, "counted": c.counted}
                    for c in report.checks or []],
     }
+
+
+def markdown(files: list[tuple[str, str, list[RunReport]]]) -> str:
+    """Simulations as Markdown for a CI job summary: ``files`` holds (file, status or an
+    error, reports); a row per CR, then the failed checks at their lines."""
+    passed = all(status in ("passed", "no-assertion") for _, status, _ in files)
+    rows = []
+    failures = []
+    for file, status, reports in files:
+        if not reports:
+            rows.append([md.mark(False), file, "", "", status, ""])
+        for report in reports:
+            run = report.run
+            done, total = report.counted
+            rows.append([md.mark(report.passed), file, f"{run.crd}/{run.cr_name}",
+                         f"{done}/{total}" if report.checks is not None else "no assertions",
+                         f"cycle {run.steady_at}" if run.steady_at else "not reached",
+                         format_duration(run.seconds)])
+            failures += [[f"{p.file}:{p.line}" if p.line else p.file, p.message]
+                         for p in report.problems]
+    lines = [f"## ork simulate: {'PASS' if passed else 'FAIL'}", "",
+             *md.table(["", "File", "CRD/CR", "Assertions", "Steady", "Time"], rows), ""]
+    if failures:
+        lines += ["**Failed:**", "", *md.table(["Where", "Check"], failures), ""]
+    return "\n".join(lines)

@@ -58,8 +58,9 @@ def push_motifs(pack: Path) -> None:
         push(pack / "01-motifs" / name)
 
 
-def test_version_must_match_the_tag(pack_copy: Path) -> None:
+def test_version_must_match_the_tag(pack_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     web = pack_copy / "01-motifs" / "web-service"
+    monkeypatch.chdir(web)  # messages name files as the user sees them: here, motif.yaml
     with pytest.raises(OrkError) as caught:
         push(web, "web-service:2.0.0")
     assert caught.value.message == ('motif.yaml: metadata.version "v1.0.0" does not match '

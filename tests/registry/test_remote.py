@@ -48,7 +48,7 @@ def test_basic_auth_without_credentials_is_a_clean_401(
     with pytest.raises(UnauthorizedError) as caught:
         client.push(artifact(), client.resolve("web:v1.0.0"))
     assert "requires authentication and no credentials were found" in caught.value.message
-    assert f"docker login {distribution_basic.host}" in caught.value.hint
+    assert f"ork login {distribution_basic.host}" in caught.value.hint
 
 
 def test_basic_auth_with_wrong_password(distribution_basic: DistributionRegistry,
