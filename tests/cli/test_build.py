@@ -36,34 +36,10 @@ from orkestra.runtime.image import (
     labels,
 )
 from tests.conftest import WriteFiles
+from tests.hooks.patterns import database_katalog
 
-KATALOG = """
-apiVersion: orkestra.orkspace.io/v1
-kind: Katalog
-metadata:
-  name: database-operator
-  version: 1.0.0
-spec:
-  crds:
-    database:
-      apiTypes:
-        group: rkguide.demo
-        version: v1alpha1
-        kind: Database
-        plural: databases
-        location: {model}
-        object: Database
-      operatorBox:
-        reconcile:
-          hooks:
-            module: {hooks}
-            function: database_hooks
-        onReconcile:
-          configMaps:
-            - name: '{{{{ .metadata.name }}}}-config'
-              data:
-                engine: '{{{{ .spec.engine }}}}'
-"""
+CONFIG_MAP = {"onReconcile": {"configMaps": [{
+    "name": "{{ .metadata.name }}-config", "data": {"engine": "{{ .spec.engine }}"}}]}}
 HOOKS = """
 from orkestra.hooks import HookSet
 
@@ -90,7 +66,8 @@ spec:
 def typed(write: WriteFiles, *, hooks: str = "dbhooks.database", model: str = "api.v1alpha1",
           **files: str) -> Path:
     """A typed pattern: dbhooks/ and api/ beside the katalog (written into the cwd)."""
-    root = write(**{"katalog.yaml": KATALOG.format(hooks=hooks, model=model),
+    root = write(**{"katalog.yaml": database_katalog(hooks=hooks, model=model, version="1.0.0",
+                                                    reconcile=CONFIG_MAP),
                     "dbhooks__database.py": HOOKS,
                     "api__v1alpha1.py": "class Database:\n    pass\n", **files})
     for package in ("dbhooks", "api"):

@@ -17,31 +17,7 @@ from orkestra.registry.client import RegistryClient
 from orkestra.registry.errors import NotFoundError
 from tests.conftest import RegistryTarget
 from tests.gates.test_push import push
-
-KATALOG = """\
-apiVersion: orkestra.orkspace.io/v1
-kind: Katalog
-metadata:
-  name: database-operator
-  version: v1.0.0
-spec:
-  crds:
-    database:
-      apiTypes:
-        group: rkguide.demo
-        version: v1alpha1
-        kind: Database
-        plural: databases
-        location: api.v1alpha1
-        object: Database
-      operatorBox:
-        reconcile:
-          {block}:
-            module: dbhooks.database
-            function: database_hooks
-            resources:
-              - kind: Service
-"""
+from tests.hooks.patterns import database_katalog
 
 HOOKS = '''\
 """The database hooks: a headless Service per Database."""
@@ -106,9 +82,8 @@ PUBLISHED = ["katalog.yaml", "cr.yaml", "simulate.yaml", "dbhooks/__init__.py",
 def typed_pattern(directory: Path, *, block: str = "hooks") -> Path:
     """A typed katalog (``block``: hooks, or constructor), its hooks package ``dbhooks``
     (with a subpackage), its CR model ``api.v1alpha1``, and files that must stay behind."""
-    reconcile = "default: false\n          constructor" if block == "constructor" else block
     files = {
-        "katalog.yaml": KATALOG.format(block=reconcile), "cr.yaml": CR,
+        "katalog.yaml": database_katalog(block=block, resources=("Service",)), "cr.yaml": CR,
         "simulate.yaml": SIMULATE, "dbhooks/__init__.py": "",
         "dbhooks/database.py": HOOKS,
         "dbhooks/naming.py": "def service_name(name: str) -> str:\n    return f'{name}-db'\n",

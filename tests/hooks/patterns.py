@@ -73,3 +73,24 @@ class TypedHarness:
 
     def find(self, api_version: str, kind: str, name: str) -> Obj | None:
         return self.cluster.find(api_version, kind, name, "default")
+
+
+def database_katalog(*, block: str = "hooks", hooks: str = "dbhooks.database",
+                     model: str = "api.v1alpha1", version: str = "v1.0.0",
+                     resources: tuple[str, ...] = (), reconcile: Obj | None = None) -> str:
+    """``katalog.yaml`` of a typed database operator (kind Database in rkguide.demo) whose
+    ``block`` (hooks or constructor) names ``hooks``:database_hooks and whose CR model is
+    ``model``.Database; ``reconcile``: more of the CRD's reconcile block."""
+    code: Obj = {"module": hooks, "function": "database_hooks"}
+    if resources:
+        code["resources"] = [{"kind": kind} for kind in resources]
+    box: Obj = {block: code, **(reconcile or {})}
+    if block == "constructor":
+        box["default"] = False
+    return yaml.safe_dump({
+        "apiVersion": "orkestra.orkspace.io/v1", "kind": "Katalog",
+        "metadata": {"name": "database-operator", "version": version},
+        "spec": {"crds": {"database": {
+            "apiTypes": {"group": "rkguide.demo", "version": "v1alpha1", "kind": "Database",
+                         "plural": "databases", "location": model, "object": "Database"},
+            "operatorBox": {"reconcile": box}}}}}, sort_keys=False)

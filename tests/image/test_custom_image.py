@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 import orkestra
+from tests.hooks.patterns import database_katalog
 from tests.registry.server import BINARY as REGISTRY_BINARY
 from tests.registry.server import DistributionRegistry
 
@@ -37,35 +38,6 @@ TAG = "v1.0.0"
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-KATALOG = """
-apiVersion: orkestra.orkspace.io/v1
-kind: Katalog
-metadata:
-  name: database-operator
-  version: 1.0.0
-spec:
-  crds:
-    database:
-      apiTypes:
-        group: rkguide.demo
-        version: v1alpha1
-        kind: Database
-        plural: databases
-        location: api.v1alpha1
-        object: Database
-      operatorBox:
-        reconcile:
-          hooks:
-            module: dbhooks.database
-            function: database_hooks
-            resources:
-              - kind: Service
-        onReconcile:
-          configMaps:
-            - name: '{{ .metadata.name }}-config'
-              data:
-                engine: '{{ .spec.engine }}'
-"""
 HOOKS = """
 from orkestra.hooks import HookContext, HookSet
 
@@ -128,8 +100,8 @@ def _require_tools() -> None:
 
 
 def _pattern(directory: Path, *, requirements: str | None) -> Path:
-    files = {"katalog.yaml": KATALOG, "dbhooks/__init__.py": "", "dbhooks/database.py": HOOKS,
-             "api/__init__.py": "", "api/v1alpha1.py": MODEL}
+    files = {"katalog.yaml": database_katalog(version="1.0.0"), "dbhooks/__init__.py": "",
+             "dbhooks/database.py": HOOKS, "api/__init__.py": "", "api/v1alpha1.py": MODEL}
     if requirements is not None:
         files["requirements.txt"] = requirements
     for name, text in files.items():
