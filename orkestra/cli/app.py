@@ -1,15 +1,25 @@
-"""The root ``ork`` group, lazy command loading and error handling."""
+"""The root ``ork`` group, lazy command loading and error handling.
+
+:func:`main` is the error boundary of every command: an :class:`OrkError` is printed as its
+message and hint (exit 1, or 2 for usage errors), click's usage errors exit 2, Ctrl-C 130,
+a closed pipe 0, and anything else (a bug) one line ``error: <type>: <message>`` with a
+hint to run again with ``ork --debug`` (or ``ORK_DEBUG=1``), which prints the traceback.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import sys
+import traceback
 from typing import Any
 
 import click
 
 from orkestra import __version__
 from orkestra.errors import OrkError
+from orkestra.files import FileWriteError
 
 # name -> (module, short help); modules load only when their command runs. The command is the
 # module's ``command``, or the attribute named after a colon (``module:attribute``).
@@ -27,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "e2e": ("orkestra.cli.e2e", "Run the pattern's CR on a cluster and check e2e.yaml."),
     "simulate": ("orkestra.cli.simulate", "Reconcile in memory and check the assertions."),
     "inspect": ("orkestra.cli.inspect", "Show a pushed pattern's metadata and proof."),
+    "key": ("orkestra.cli.key", "Manage the keys that sign and verify gate reports."),
     "login": ("orkestra.cli.login", "Check and store credentials for a registry."),
     "logout": ("orkestra.cli.login:logout_command", "Remove the credentials stored for a "
                                                      "registry."),
@@ -59,10 +70,21 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a reader that closed the pipe (``ork … | head``) is not an
+        error (click would exit 1)."""
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _quiet_stdout()
+            return 0
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="ork", message="%(prog)s v%(version)s")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="Print the traceback of an unexpected error "
+              "(also ORK_DEBUG=1).")
+def cli(debug: bool) -> None:
     """Declarative Kubernetes operators, published as OCI artifacts with their proof.
 
     \b
@@ -77,22 +99,75 @@ def _title(argv: list[str] | None) -> str:
     return f"ork {words[0]}" if words else "ork"
 
 
+def debug_requested(args: list[str], env: dict[str, str] | None = None) -> bool:
+    """``--debug`` among the global options (before the command), or ``ORK_DEBUG`` set."""
+    value = (os.environ if env is None else env).get("ORK_DEBUG", "").strip().lower()
+    if value not in ("", "0", "false", "no", "off"):
+        return True
+    for arg in args:
+        if not arg.startswith("-") or arg == "--":
+            return False
+        if arg == "--debug":
+            return True
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``ork`` console script."""
+    """Entry point of the ``ork`` console script, and the error boundary of every command."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = debug_requested(args)
     try:
-        result: Any = cli.main(args=argv, prog_name="ork", standalone_mode=False)
-    except click.exceptions.Abort:
+        result: Any = cli.main(args=args, prog_name="ork", standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
         sys.stderr.write("Aborted.\n")
         return 130
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except OrkError as exc:
+    except (OrkError, FileWriteError) as exc:
+        if debug:
+            traceback.print_exc()
         sys.stderr.write(exc.render() + "\n")
-        from orkestra.cli.ci import annotate_failure  # only on errors: startup stays light
-
-        annotate_failure(exc, _title(argv))
+        _annotate(exc if isinstance(exc, OrkError) else OrkError(exc.message, exc.hint), args)
         return exc.exit_code
     except BrokenPipeError:
+        _quiet_stdout()
         return 0
+    except Exception as exc:  # the boundary: a bug, shown in one line
+        return _unexpected(exc, args, debug)
     return result if isinstance(result, int) else 0
+
+
+def _unexpected(exc: Exception, args: list[str], debug: bool) -> int:
+    """An error no code meant to raise: one line, and the traceback only under --debug."""
+    if debug:
+        traceback.print_exc()
+    text = " ".join(str(exc).split())
+    line = f"error: {type(exc).__name__}" + (f": {text}" if text else "")
+    sys.stderr.write(line + "\n")
+    if not debug:
+        sys.stderr.write(f"  hint: this is a bug in ork; run `ork --debug {_command(args)}` "
+                         "(or set ORK_DEBUG=1) to see the traceback, and report it\n")
+    _annotate(OrkError(line), args)
+    return 1
+
+
+def _annotate(exc: OrkError, args: list[str]) -> None:
+    """The error as a CI annotation (GitHub Actions); never a second failure."""
+    from orkestra.cli.ci import annotate_failure  # only on errors: startup stays light
+
+    with contextlib.suppress(Exception):  # the error itself is already printed
+        annotate_failure(exc, _title(args))
+
+
+def _command(args: list[str]) -> str:
+    words = [a for a in args if a != "--debug"]
+    return " ".join(words[:3]) + (" …" if len(words) > 3 else "") if words else "<command>"
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush into the closed pipe
+    does not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())

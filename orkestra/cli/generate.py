@@ -10,6 +10,7 @@ import click
 
 from orkestra.cli.files import discover, emit_text
 from orkestra.cli.output import err, out, warn
+from orkestra.cli.params import timeout_option
 from orkestra.cli.refs import insecure_option
 from orkestra.errors import UsageError
 from orkestra.files import shown
@@ -39,8 +40,9 @@ def command() -> None:
 @click.option("--dry-run", is_flag=True,
               help="List the objects the bundle would hold; write nothing.")
 @insecure_option
+@timeout_option
 def bundle(files: tuple[str, ...], output_file: str | None, namespace: str, with_crds: bool,
-           dry_run: bool, insecure: bool) -> int:
+           dry_run: bool, insecure: bool, timeout: float | None) -> int:
     """RBAC for the runtime (and the gateway when webhooks or protection are on), exactly
     what the katalogs' templates can create or read, and ConfigMap orkestra-katalog with
     the merged katalog, registry imports pinned by digest.
@@ -50,7 +52,8 @@ def bundle(files: tuple[str, ...], output_file: str | None, namespace: str, with
     ork generate bundle -f komposer.yaml -n platform --dry-run
     """
     paths = _pattern_files(files)
-    sources = load([(p, shown(p)) for p in paths], RegistryClient(insecure=insecure))
+    client = RegistryClient(insecure=insecure, timeout=timeout)
+    sources = load([(p, shown(p)) for p in paths], client)
     result = build(sources, namespace, with_crds=with_crds)
     for problem in result.composed.warnings:
         err(problem.render())

@@ -1,4 +1,10 @@
-"""``ork inspect``: what was verified, when and by which runner — before pulling anything."""
+"""``ork inspect``: what was verified, when and by which runner — before pulling anything.
+
+Besides the manifest, inspect reads the signed gate report layer and checks it
+(:mod:`orkestra.registry.trust.verify`); the ``Signed:`` row says by which key and whether
+you trust it, and the gate lines read ``✓ Verified`` only when the signature is valid, the
+artifact matches it and the key is trusted (see :func:`orkestra.cli.quality.gate_status`).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,8 @@ import click
 
 from orkestra.cli.deprecation import inspect_deprecation
 from orkestra.cli.output import emit_json, err, out, style
-from orkestra.cli.quality import ago, gate_status
+from orkestra.cli.params import timeout_option
+from orkestra.cli.quality import ago, gate_status, printable
 from orkestra.cli.refs import (
     insecure_option,
     layout_option,
@@ -26,6 +33,14 @@ from orkestra.registry.client import RegistryClient
 from orkestra.registry.info import PatternInfo
 from orkestra.registry.oci import Descriptor, Manifest
 from orkestra.registry.refs import Reference
+from orkestra.registry.trust.verify import (
+    TAMPERED,
+    UNSIGNED,
+    VERIFIED,
+    Verification,
+    check,
+    trusted_ids,
+)
 from orkestra.units import format_size, format_timestamp
 
 
@@ -34,20 +49,23 @@ from orkestra.units import format_size, format_timestamp
 @motif_option
 @click.option("--view", metavar="FILE[,FILE]", help="Print these files from the artifact.")
 @click.option("--versions", is_flag=True, help="List the pushed versions (newest first).")
-@click.option("--report", is_flag=True, help="Print the gate report attached at push time.")
+@click.option("--report", is_flag=True, help="Print the signed gate report (every assertion "
+              "of the gates that ran at push).")
 @layout_option
 @insecure_option
+@timeout_option
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
 def command(ref: str, motif: bool, view: str | None, versions: bool, report: bool,
-            oci_layout: bool, insecure: bool, output: str) -> int:
-    """Show a pushed pattern's metadata and quality signal (only the manifest is read).
+            oci_layout: bool, insecure: bool, timeout: float | None, output: str) -> int:
+    """Show a pushed pattern's metadata and quality signal, checked against its signed
+    gate report (only the manifest and the report are read; nothing is pulled).
 
     \b
     ork inspect webapp-operator:v1.0.0
     ork inspect web-service:v1.0.0 --motif
     ork inspect postgres:v1.0.0 --view katalog.yaml,simulate.yaml
     """
-    client = RegistryClient(insecure=insecure)
+    client = RegistryClient(insecure=insecure, timeout=timeout)
     target = reference(client.resolve, ref, motif=motif, oci_layout=oci_layout)
     with registry_hints(target, motif):
         if versions:
@@ -56,17 +74,45 @@ def command(ref: str, motif: bool, view: str | None, versions: bool, report: boo
         info = PatternInfo.read(target, manifest, descriptor)
         if view:
             return _view(client, target, manifest, view)
+        proof = check(client, target, manifest)
         attached = client.referrers(target, descriptor.digest)
         if report:
-            return _report(client, target, attached, output)
+            return _report(client, target, proof, attached, output)
     if output == "json":
-        emit_json({**info.to_json(), "referrers": [_referrer_json(d) for d in attached]})
+        emit_json({**_json(info, proof), "referrers": [_referrer_json(d) for d in attached]})
     else:
-        _print(info, attached, ref)
+        _print(info, proof, attached, ref)
     return 0
 
 
-def _print(info: PatternInfo, attached: list[Descriptor], shown_ref: str) -> None:
+def _json(info: PatternInfo, proof: Verification) -> dict[str, Any]:
+    """The manifest's fields, the signature check, and per gate whether it is proven."""
+    data = info.to_json()
+    for gate in ("simulate", "e2e"):
+        if data[gate] is not None:
+            data[gate]["verified"] = proof.proven
+    data["signature"] = proof.to_json()
+    return data
+
+
+def _signed_rows(proof: Verification) -> list[tuple[str, str]]:
+    """``Signed: ✓ by SHA256:… (trusted)`` and, when it does not hold, why."""
+    if proof.state == VERIFIED:
+        whose = "trusted" if proof.trusted else "not in your trusted keys"
+        rows = [("Signed", style("✓", "green") + f" by {proof.key_id} ({whose})")]
+        if not proof.trusted:
+            rows.append(("", "to trust it: ork key trust FILE (the publisher's public key)"))
+        return rows
+    if proof.state == UNSIGNED:
+        return [("Signed", style("⚠", "yellow") + " Unsigned (no signed gate report in the "
+                                                  "artifact)")]
+    by = f" (signed by {proof.key_id})" if proof.key_id else ""
+    return [("Signed", style("✗", "red") + f" Tampered{by}")] + [
+        ("", f"- {printable(reason)}") for reason in proof.reasons]
+
+
+def _print(info: PatternInfo, proof: Verification, attached: list[Descriptor],
+           shown_ref: str) -> None:
     today = datetime.date.today()
     meta = info.metadata
     if meta.deprecation is not None:
@@ -85,9 +131,10 @@ def _print(info: PatternInfo, attached: list[Descriptor], shown_ref: str) -> Non
     rows += [(label, value) for label, value in (("Tags", ", ".join(meta.tags)),
                                                  ("Author", meta.author),
                                                  ("License", meta.license)) if value]
-    rows.append(("Simulate", gate_status("Simulate", info.simulate)))
+    rows += _signed_rows(proof)
+    rows.append(("Simulate", gate_status("Simulate", info.simulate, proof=proof)))
     if meta.kind != "Motif":
-        rows.append(("E2E", gate_status("E2E", info.e2e)))
+        rows.append(("E2E", gate_status("E2E", info.e2e, proof=proof)))
     if info.typed.any:
         kinds = [k for k, on in (("hooks", info.typed.hooks),
                                  ("constructor", info.typed.constructor)) if on]
@@ -96,9 +143,12 @@ def _print(info: PatternInfo, attached: list[Descriptor], shown_ref: str) -> Non
     if info.runtime_version:
         rows.append(("Runtime", info.runtime_version))
     reports = [d for d in attached if d.artifact_type == REPORT_TYPE]
-    if reports:
+    if proof.state == VERIFIED:
         rows.append(("Report", style("✓", "green") + f" gate report attached (ork inspect "
                                                      f"{shown_ref} --report)"))
+    elif reports and proof.state == UNSIGNED:
+        rows.append(("Report", style("⚠", "yellow") + f" unsigned gate report attached (ork "
+                                                      f"inspect {shown_ref} --report)"))
     others = [d for d in attached if d.artifact_type != REPORT_TYPE]
     if others:
         rows.append(("Referrers", ", ".join(sorted({d.artifact_type or d.media_type
@@ -146,18 +196,20 @@ def _view(client: RegistryClient, ref: Reference, manifest: Manifest, names: str
 
 def _versions(client: RegistryClient, ref: Reference, output: str) -> int:
     found = client.versions(ref)
+    trusted = trusted_ids(client)
+    proofs = [check(client, info.ref, info.manifest, trusted) for info in found]
     if output == "json":
-        emit_json([i.to_json() for i in found])
+        emit_json([_json(i, proof) for i, proof in zip(found, proofs, strict=True)])
         return 0
     if not found:
         raise OrkError(f"no versions of {ref.name} in {ref.location}",
                        hint="ork patterns lists what is published")
     out(f"{ref.name} — {len(found)} version{'s' if len(found) != 1 else ''} in "
         f"{ref.location} (newest first)")
-    for i, info in enumerate(found):
-        columns = [f"  {info.ref.tag:<10}", f"{_short('Simulate', info.simulate):<28}"]
+    for i, (info, proof) in enumerate(zip(found, proofs, strict=True)):
+        columns = [f"  {info.ref.tag:<10}", f"{_short('Simulate', info.simulate, proof):<28}"]
         if info.kind != "Motif":
-            columns.append(f"{_short('E2E', info.e2e):<46}")
+            columns.append(f"{_short('E2E', info.e2e, proof):<46}")
         columns.append(info.digest[:19])
         columns.append(f"{ago(info.created):>8}" if info.created else "")
         if info.metadata.deprecation is not None:
@@ -168,13 +220,18 @@ def _versions(client: RegistryClient, ref: Reference, output: str) -> int:
     return 0
 
 
-def _short(gate: str, record: GateRecord | None) -> str:
+def _short(gate: str, record: GateRecord | None, proof: Verification) -> str:
+    if proof.state == UNSIGNED:
+        return f"⚠ {gate} unverifiable"
+    if proof.state == TAMPERED:
+        return f"✗ {gate} tampered"
     if record is None:
         return f"- {gate}"
     if record.status == "passed":
         parts = [f"{record.assertions} assertions"] if gate == "Simulate" else \
             [record.duration, CLUSTER_LABELS.get(record.cluster, record.cluster)]
-        return " · ".join([f"✓ {gate}", *(p for p in parts if p)])
+        mark = f"✓ {gate}" if proof.proven else f"⚠ {gate} (signer not trusted)"
+        return " · ".join([mark, *(p for p in parts if p)])
     if record.status == "skipped":
         return f"⊘ {gate} skipped"
     if record.status == "no-assertion":
@@ -182,22 +239,82 @@ def _short(gate: str, record: GateRecord | None) -> str:
     return f"✗ {gate}: {record.status}"
 
 
-def _report(client: RegistryClient, ref: Reference, attached: list[Descriptor],
-            output: str) -> int:
+def _report(client: RegistryClient, ref: Reference, proof: Verification,
+            attached: list[Descriptor], output: str) -> int:
+    """The signed gate report; for an artifact from before signing, the unsigned report
+    attached as a referrer, said to be unsigned."""
+    if proof.state == TAMPERED:
+        raise OrkError(f"{ref} does not match its signed gate report: {proof.reason}",
+                       hint="the artifact or its annotations were changed after it was "
+                            "signed; do not rely on it")
+    if proof.state == VERIFIED and proof.statement is not None:
+        if output == "json":
+            emit_json({"signature": proof.to_json(), "statement": proof.statement})
+        else:
+            _print_signed(proof.statement, proof)
+        return 0
     reports = sorted((d for d in attached if d.artifact_type == REPORT_TYPE),
                      key=lambda d: d.annotations.get("org.opencontainers.image.created", ""))
     if not reports:
         raise OrkError(f"{ref} has no gate report attached",
-                       hint="reports are attached when a gate runs at push time; skipped "
-                            "gates leave none")
+                       hint="reports are signed into the artifact by ork push; this one was "
+                            "pushed without")
     report_ref = ref.with_digest(reports[-1].digest)
     manifest, _, _ = client.manifest(report_ref)
     data = json.loads(client.blob(ref, manifest.layers[0]))
     if output == "json":
-        emit_json(data)
+        emit_json({"signature": proof.to_json(), "report": data})
         return 0
+    out(style("⚠", "yellow") + " Unsigned report: nothing vouches for it")
     _print_report(data)
     return 0
+
+
+def _print_signed(statement: dict[str, Any], proof: Verification) -> None:
+    """The signed statement. It may come from a key nobody trusts, so every value is
+    treated as untrusted input: any shape, and printed without control characters."""
+    predicate = _dict(statement.get("predicate"))
+    pattern, tool = _dict(predicate.get("pattern")), _dict(predicate.get("tool"))
+    gates = _dict(predicate.get("gates"))
+    out(f"Gate report: {printable(pattern.get('name'))}:{printable(pattern.get('version'))} (ork "
+        f"{printable(tool.get('version'))}, runner {printable(predicate.get('runner'))})")
+    whose = "trusted" if proof.trusted else "not in your trusted keys"
+    out(f"Signed: {style('✓', 'green')} by {proof.key_id} ({whose})")
+    validate = _dict(gates.get("validate"))
+    out(f"Validate: {printable(validate.get('status'))} · "
+        f"{', '.join(printable(f) for f in _list(validate.get('files')))}")
+    simulate = _dict(gates.get("simulate"))
+    if simulate:
+        out(f"Simulate: {_gate_summary(simulate, 'assertions')}")
+        _print_runs([_dict(run) for run in _list(simulate.get("runs"))])
+    e2e = _dict(gates.get("e2e"))
+    if e2e:
+        cluster = printable(e2e.get("cluster"))
+        where = CLUSTER_LABELS.get(cluster, cluster)
+        out(f"E2E: {_gate_summary(e2e, 'expectations')}" + (f" · {where}" if where else ""))
+        for line in _list(e2e.get("checks")):
+            out(f"  {printable(line)}")
+    out("Files:")
+    for subject in (_dict(s) for s in _list(statement.get("subject"))):
+        digest = printable(_dict(subject.get("digest")).get("sha256"))
+        out(f"  {printable(subject.get('name')):<30} sha256:{digest[:12]}…")
+
+
+def _gate_summary(gate: dict[str, Any], unit: str) -> str:
+    parts = [printable(gate.get("status"))]
+    if gate.get("assertions"):
+        parts.append(f"{printable(gate['assertions'])} {unit}")
+    if gate.get("duration"):
+        parts.append(printable(gate["duration"]))
+    return " · ".join(parts)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _print_report(data: dict[str, Any]) -> None:
@@ -206,12 +323,16 @@ def _print_report(data: dict[str, Any]) -> None:
     simulate = data.get("simulate") or {}
     out(f"Simulate: {simulate.get('status')} · {simulate.get('assertions')} assertions · "
         f"{simulate.get('duration')}")
-    for run in simulate.get("runs") or []:
-        steady = run.get("steadyAt")
-        out(f"  {run.get('crd')}/{run.get('cr')}" + (f" · steady at cycle {steady}"
-                                                      if steady else ""))
-        for check in run.get("checks") or []:
-            out(f"    {check.get('line')}")
+    _print_runs([_dict(run) for run in _list(simulate.get("runs"))])
+
+
+def _print_runs(runs: list[dict[str, Any]]) -> None:
+    for run in runs:
+        steady = printable(run.get("steadyAt"))
+        out(f"  {printable(run.get('crd'))}/{printable(run.get('cr'))}" + (
+            f" · steady at cycle {steady}" if steady else ""))
+        for line in _list(run.get("checks")):
+            out(f"    {printable(_dict(line).get('line'))}")
 
 
 def _referrer_json(descriptor: Descriptor) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Click parameters shared by the commands: durations such as ``30s`` or ``5m``, the
-``--trust-hooks`` flag of every command that may run a pattern's Python hooks, and the
-``--report-file`` of every gate (a Markdown summary appended for CI)."""
+``--trust-hooks`` flag of every command that may run a pattern's Python hooks, the
+``--report-file`` of every gate (a Markdown summary appended for CI), and the
+``--timeout`` of every command that talks to registries."""
 
 from __future__ import annotations
 
@@ -28,6 +29,17 @@ def positive_duration(ctx: click.Context, param: click.Parameter, value: str) ->
         raise click.BadParameter("must be longer than 0s", param=param)
     return seconds
 
+
+def optional_positive_duration(ctx: click.Context, param: click.Parameter,
+                               value: str | None) -> float | None:
+    """A duration longer than zero, or None when not given."""
+    return None if value is None else positive_duration(ctx, param, value)
+
+
+timeout_option = click.option(
+    "--timeout", callback=optional_positive_duration, metavar="DURATION",
+    help="The most time to wait on registries in all, e.g. 5m (default: $ORK_TIMEOUT, "
+         "else 10m; one request: at most 2m).")
 
 trust_hooks_option = click.option(
     "--trust-hooks", is_flag=True,

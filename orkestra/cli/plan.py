@@ -9,7 +9,7 @@ import click
 
 from orkestra.cli.files import append_report
 from orkestra.cli.output import emit_json, out, style
-from orkestra.cli.params import report_file_option, trust_hooks_option
+from orkestra.cli.params import report_file_option, timeout_option, trust_hooks_option
 from orkestra.cli.refs import insecure_option
 from orkestra.errors import UsageError
 from orkestra.plan.diff import ObjectChange, PlanDiff, compare
@@ -36,12 +36,14 @@ _SEVERITY_COLOR = {"high": "red", "medium": "yellow", "low": "dim"}
               help="Namespace of --cm.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when there is a risk finding.")
 @insecure_option
+@timeout_option
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
 @trust_hooks_option
 @report_file_option
 def command(source: str | None, file: str | None, against: str | None, bundle: str | None,
             cm: str | None, namespace: str, exit_code: bool, insecure: bool,
-            output: str, trust_hooks: bool, report_file: Path | None) -> int:
+            timeout: float | None, output: str, trust_hooks: bool,
+            report_file: Path | None) -> int:
     """Show every object a pattern can create, per CRD and phase, marking what no simulate
     assertion covers; with --against, the diff and the risk findings.
 
@@ -53,7 +55,7 @@ def command(source: str | None, file: str | None, against: str | None, bundle: s
         raise UsageError("give SOURCE or -f FILE, not both")
     if sum(x is not None for x in (against, bundle, cm)) > 1:
         raise UsageError("compare with one of --against, --bundle or --cm")
-    client = RegistryClient(insecure=insecure)
+    client = RegistryClient(insecure=insecure, timeout=timeout)
     new = load(source or file or ".", client, trust_hooks=trust_hooks)
     old = (load(against, client, with_proof=False) if against
            else from_bundle(Path(bundle)) if bundle

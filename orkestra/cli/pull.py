@@ -2,6 +2,11 @@
 
 The files are the artifact's layers under their relative paths (a typed katalog's hook
 sources in their packages); its Python code runs only under ``--trust-hooks``.
+
+A cached copy is verified against its manifest before it is used, and one that was changed
+is downloaded again (with a warning). ``NAME:TAG`` asks the registry where the tag points
+now and says so when it moved; a digest reference that is cached needs no network, nor
+does anything under ``--offline`` (the cache only, verified).
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ from typing import Any
 
 import click
 
-from orkestra.cli.output import Spinner, err, out, style
+from orkestra.cli.output import Spinner, err, out, style, warn
+from orkestra.cli.params import timeout_option
 from orkestra.cli.refs import (
     insecure_option,
     layout_option,
@@ -40,6 +46,8 @@ _WITH_SHOWN = 2
 @click.option("-f", "--file", "file", type=click.Path(dir_okay=False, exists=True),
               help="Pull everything this katalog or komposer imports.")
 @click.option("--refresh", is_flag=True, help="Download again even when cached.")
+@click.option("--offline", is_flag=True, help="Use the local cache only (verified); no "
+              "network.")
 @click.option("--update", is_flag=True, help="With -f: re-resolve tags and version "
               "constraints instead of the digests in komposer.lock.")
 @click.option("--allow-unverified", is_flag=True, help="With --update: accept versions whose "
@@ -47,9 +55,10 @@ _WITH_SHOWN = 2
 @motif_option
 @layout_option
 @insecure_option
+@timeout_option
 def command(ref: str | None, out_dir: str | None, file: str | None, refresh: bool,
-            update: bool, allow_unverified: bool, motif: bool, oci_layout: bool,
-            insecure: bool) -> int:
+            offline: bool, update: bool, allow_unverified: bool, motif: bool,
+            oci_layout: bool, insecure: bool, timeout: float | None) -> int:
     """Download a pattern to ~/.orkestra/registry (digests verified), or a file's imports.
 
     \b
@@ -58,24 +67,29 @@ def command(ref: str | None, out_dir: str | None, file: str | None, refresh: boo
     ork pull cache-operator:v1.0.0 -o ./local
     ork pull -f komposer.yaml          writes komposer.lock; then everything works offline
     ork pull -f komposer.yaml --update re-resolve tags and constraints (@^1.2)
+    ork pull webapp-operator:v1.0.0 --offline   the cached copy, verified, no network
     """
     if file and ref:
         raise UsageError("give a reference or --file, not both")
     if not file and not ref:
         raise UsageError("provide a reference (e.g. postgres:v14) or --file <katalog.yaml>")
-    client = RegistryClient(insecure=insecure)
+    if offline and (refresh or update):
+        raise UsageError("--offline cannot be combined with --refresh or --update")
+    client = RegistryClient(insecure=insecure, timeout=timeout)
     if file:
-        return _pull_imports(client, Path(file), refresh, update, allow_unverified)
+        return _pull_imports(client, Path(file), refresh, update, allow_unverified, offline)
     assert ref is not None
     target = reference(client.resolve, ref, motif=motif, oci_layout=oci_layout)
     require_out_for_layout(oci_layout, out_dir)
+    if oci_layout and offline:
+        raise UsageError("--oci-layout reads the layout directly; --offline does not apply")
     with registry_hints(target, motif):
         if oci_layout:
             assert out_dir is not None
             write_files(Path(out_dir), client.fetch(target).files)
             out(style("  ✓", "green") + f" Extracted to {out_dir}")
             return 0
-        pulled = _pull_one(client, target, refresh)
+        pulled = _pull_one(client, target, refresh, offline)
     if out_dir:
         write_files(Path(out_dir), {name: (pulled.directory / name).read_bytes()
                                     for name in _files(pulled)})
@@ -83,20 +97,26 @@ def command(ref: str | None, out_dir: str | None, file: str | None, refresh: boo
         return 0
     _suggest(pulled)
     if pulled.info.kind == "Katalog":
-        return _pull_dependencies(client, pulled, refresh)
+        return _pull_dependencies(client, pulled, refresh, offline)
     return 0
 
 
-def _pull_one(client: RegistryClient, target: Reference, refresh: bool) -> Pulled:
-    cached = None if refresh else client.cached(target)
-    if cached is not None:
+def _pull_one(client: RegistryClient, target: Reference, refresh: bool,
+              offline: bool) -> Pulled:
+    """The pattern in the cache: verified, and (online, for a tag) what the tag names now."""
+    with Spinner("Checking the cache..." if offline else "Pulling..."):
+        pulled = client.pull(target, refresh=refresh, offline=offline, check_tag=True)
+    if pulled.from_cache:
         out(style("  ✓", "green") + " Already cached")
-        out(f"  → {cached.directory}")
-        return cached
+        out(f"  → {pulled.directory}")
+        return pulled
+    if pulled.replaced:
+        warn(f"{pulled.replaced}; downloaded it again")
     out(f"Pulling {target.short_name}")
     out(f"  → {target}")
-    with Spinner("Downloading..."):
-        pulled = client.pull(target, refresh=True)
+    if pulled.moved_from:
+        out(style("  ⚠", "yellow") + f" tag {target.tag} moved from {pulled.moved_from} to "
+            f"{pulled.info.digest}")
     out(style("  ✓", "green") + f" Cached at {pulled.directory}")
     return pulled
 
@@ -164,7 +184,8 @@ def _yaml(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _pull_dependencies(client: RegistryClient, pulled: Pulled, refresh: bool) -> int:
+def _pull_dependencies(client: RegistryClient, pulled: Pulled, refresh: bool,
+                       offline: bool) -> int:
     """Pull the motifs a katalog imports; a failure here only warns (retried on use)."""
     imports = [imp for imp in motif_imports(_yaml(pulled.directory / "katalog.yaml"))
                if imp.is_registry]
@@ -175,17 +196,17 @@ def _pull_dependencies(client: RegistryClient, pulled: Pulled, refresh: bool) ->
     for imp in imports:
         try:
             ref = client.resolve_import(imp.ref, "Motif", imp.version)
-            client.pull(ref, refresh=refresh)
-        except OrkError:
+            client.pull(ref, refresh=refresh, offline=offline, check_tag=True)
+        except OrkError as exc:
             err(style("  ⚠", "yellow", sys.stderr) + f" {imp.ref} (pull failed — will retry "
-                                                     "on next use)")
+                                                     f"on next use): {exc.message}")
             continue
         out(style("  ✓", "green") + f" {ref}")
     return 0
 
 
 def _pull_imports(client: RegistryClient, file: Path, refresh: bool, update: bool,
-                  allow_unverified: bool) -> int:
+                  allow_unverified: bool, offline: bool) -> int:
     """``-f``: compose the file while pulling every registry import it reaches; for a
     komposer, check and write ``komposer.lock``."""
     from orkestra.compose import MotifResolver
@@ -200,7 +221,8 @@ def _pull_imports(client: RegistryClient, file: Path, refresh: bool, update: boo
     out(f"Pulling the registry imports of {shown(file)}")
     source = RegistrySource(client, refresh=refresh, on_pull=lambda ref: out(f"  ↓ {ref}"),
                             lock=old if old is not None and old.entries else None,
-                            check_tags=True, update=update, allow_unverified=allow_unverified)
+                            check_tags=True, update=update, allow_unverified=allow_unverified,
+                            offline=offline, repair=True)
     failures: list[str] = []
     try:
         compose_file(file, shown(file), motifs=MotifResolver(registry=source))

@@ -12,7 +12,7 @@ import click
 from orkestra.cli.deprecation import deprecation_block
 from orkestra.cli.files import append_report
 from orkestra.cli.output import Spinner, emit_json, err, out, style
-from orkestra.cli.params import report_file_option
+from orkestra.cli.params import report_file_option, timeout_option
 from orkestra.cli.quality import gate_status
 from orkestra.errors import OrkError, UsageError
 from orkestra.gates.push import (
@@ -94,12 +94,13 @@ class _Printer:
               help="Where the e2e gate runs [default: $ORK_E2E_CLUSTER, else embedded: the "
                    "embedded API server, no kubelet; existing: the current context].")
 @click.option("--insecure", is_flag=True, help="Allow plain HTTP and unverified TLS.")
+@timeout_option
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
               help="json: the result as one JSON object.")
 @report_file_option
 def command(args: tuple[str, ...], force: bool, update_meta: bool, no_simulate: bool,
             no_e2e: bool, e2e_file: str | None, e2e_cluster: str | None, insecure: bool,
-            output: str, report_file: Path | None) -> int:
+            timeout: float | None, output: str, report_file: Path | None) -> int:
     """Gate a pattern (validate, simulate, e2e) and push it with the result.
 
     \b
@@ -114,7 +115,7 @@ def command(args: tuple[str, ...], force: bool, update_meta: bool, no_simulate: 
                                                                    "ork push web:v1.0.0 ./web")
     ref_text, directory = (None, args[0]) if len(args) == 1 else args
     options = PushOptions(force, update_meta, no_simulate, no_e2e, e2e_file, e2e_cluster)
-    client = RegistryClient(insecure=insecure)
+    client = RegistryClient(insecure=insecure, timeout=timeout)
     try:
         with Spinner("Pushing...") as spinner:
             result = publish(Path(directory), ref_text, options,

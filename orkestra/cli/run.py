@@ -23,7 +23,7 @@ import click
 from orkestra.cli.deprecation import deprecation_block
 from orkestra.cli.files import discover
 from orkestra.cli.output import err, ok, out, style, warn
-from orkestra.cli.params import duration, trust_hooks_option
+from orkestra.cli.params import duration, timeout_option, trust_hooks_option
 from orkestra.errors import OrkError, UsageError
 from orkestra.files import shown
 from orkestra.runtime import Options, Unit, run
@@ -71,12 +71,14 @@ KIND_CLUSTER = "orkestra-dev"
 @click.option("--shutdown-timeout", default="30s", show_default=True, callback=duration,
               help="How long running reconciles may take to finish on SIGTERM.")
 @trust_hooks_option
+@timeout_option
 def command(ref: str | None, files: tuple[str, ...], use_komposer: bool, refresh: bool,
             apply_cr: bool, dev: bool, kubeconfig: str | None, context: str | None,
             namespace: str | None, all_namespaces: bool, leader_elect: bool,
             lease_name: str | None, lease_namespace: str | None, log_format: str,
             log_level: str, http_port: int, metrics_port: int | None, workers: int | None,
-            resync: float | None, shutdown_timeout: float, trust_hooks: bool) -> int:
+            resync: float | None, shutdown_timeout: float, trust_hooks: bool,
+            timeout: float | None) -> int:
     """Run operators: watch their CRs and reconcile them with the engine simulate uses.
 
     \b
@@ -94,7 +96,7 @@ def command(ref: str | None, files: tuple[str, ...], use_komposer: bool, refresh
         raise UsageError("give --namespace or --all-namespaces, not both")
     if (use_komposer or refresh) and not ref:
         raise UsageError("--use-komposer and --refresh apply to a NAME:VERSION reference")
-    paths = _sources(ref, files, use_komposer, refresh)
+    paths = _sources(ref, files, use_komposer, refresh, timeout)
     configure(log_format, log_level)
     units = [Unit.load(p, shown(p), trust_hooks=trust_hooks) for p in paths]
     for unit in units:
@@ -111,11 +113,11 @@ def command(ref: str | None, files: tuple[str, ...], use_komposer: bool, refresh
 
 
 def _sources(ref: str | None, files: tuple[str, ...], use_komposer: bool,
-             refresh: bool) -> list[Path]:
+             refresh: bool, timeout: float | None = None) -> list[Path]:
     if files:
         return [Path(f) for f in files]
     if ref:
-        return [_pulled(ref, use_komposer, refresh)]
+        return [_pulled(ref, use_komposer, refresh, timeout)]
     found = discover(("katalog.yaml", "komposer.yaml"))
     if not found:
         raise UsageError(f"no katalog.yaml or komposer.yaml in {Path.cwd()}; name one with "
@@ -123,10 +125,11 @@ def _sources(ref: str | None, files: tuple[str, ...], use_komposer: bool,
     return found[:1]
 
 
-def _pulled(text: str, use_komposer: bool, refresh: bool) -> Path:
+def _pulled(text: str, use_komposer: bool, refresh: bool,
+            timeout: float | None = None) -> Path:
     from orkestra.registry.client import RegistryClient
 
-    client = RegistryClient()
+    client = RegistryClient(timeout=timeout)
     ref = client.resolve(text, "Katalog")
     pulled = None if refresh else client.cached(ref)
     if pulled is None:

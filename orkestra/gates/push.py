@@ -2,10 +2,13 @@
 
 :func:`publish` runs the gates a pattern's files call for, records each outcome (``passed``,
 ``no-assertion`` or ``skipped``, with duration, time and runner) in the manifest
-annotations before anything is uploaded, pushes the artifact (a typed katalog with its hook
-sources, its ``typed`` annotations and the Orkestra version its code pins as
-``runtime_version``; any other pattern with this CLI's version), records it in the registry
-index and attaches the detailed gate report as an OCI referrer. A failing gate raises
+annotations before anything is uploaded, signs the gate report (every file's digest, the
+results with their assertion lines, the annotations: :mod:`orkestra.registry.trust`) with
+the publisher's key into the artifact's last layer, pushes the artifact (a typed katalog
+with its hook sources, its ``typed`` annotations and the Orkestra version its code pins as
+``runtime_version``; any other pattern with this CLI's version) and records it in the
+registry index. Every push is signed (``ORK_SIGNING_KEY``, else the per-user key made on
+first use); a key that cannot be read stops the push before any gate runs. A failing gate raises
 :class:`GateFailedError` and nothing is pushed. Progress is reported through ``emit`` as
 :class:`Event` values so the CLI can print each step as it happens.
 
@@ -18,11 +21,11 @@ a run on the embedded server (no kubelet) for one on a real cluster.
 from __future__ import annotations
 
 import datetime
-import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from orkestra import __version__
 from orkestra import markdown as md
@@ -55,8 +58,6 @@ from orkestra.registry.artifact import (
     CLUSTER_LABELS,
     EMBEDDED,
     OPTIONAL_FILES,
-    REPORT_FILE,
-    REPORT_TYPE,
     GateRecord,
     Metadata,
     PatternArtifact,
@@ -70,6 +71,8 @@ from orkestra.registry.index import IndexEntry
 from orkestra.registry.oci import Descriptor
 from orkestra.registry.refs import Reference
 from orkestra.registry.sources import RegistrySource
+from orkestra.registry.trust.keys import Keyring, SigningKey
+from orkestra.registry.trust.statement import GateDetails, sign_artifact
 from orkestra.simulate.gate import Outcome, run_plans
 from orkestra.simulate.plan import load_plans
 from orkestra.simulate.report import run_json
@@ -190,6 +193,8 @@ class Published:
     e2e: GateRecord | None
     warnings: list[str] = field(default_factory=list)
     motif: Published | None = None
+    #: The id of the key that signed the gate report.
+    signed_by: str = ""
 
 
 def detect_runner(env: Mapping[str, str] | None = None) -> str:
@@ -206,6 +211,7 @@ def publish(directory: Path, ref_text: str | None, options: PushOptions, emit: E
             client: RegistryClient | None = None, *, kind: str | None = None) -> Published:
     """Gate and push the pattern in ``directory``; raises when a gate or the push fails."""
     client = client or RegistryClient()
+    emit = checked = _Checked(emit)
     pattern = detect_pattern(directory, kind)
     resolver = MotifResolver(registry=RegistrySource(client))
     doc = load_document(pattern.primary, kinds=(pattern.kind,), display=shown(pattern.primary))
@@ -217,6 +223,7 @@ def publish(directory: Path, ref_text: str | None, options: PushOptions, emit: E
         warnings.append(f"{target.mismatch} (continuing due to --force)")
         emit(Warned(warnings[-1]))
     ref = target.ref
+    key = Keyring(client.home, client.env).signing_key()
     emit(Started(ref_text or ref.short_name, pattern.kind, ref.location))
     composed = _validate(pattern, doc, resolver, emit)
     notice = deprecation_of(doc.data)
@@ -232,18 +239,19 @@ def publish(directory: Path, ref_text: str | None, options: PushOptions, emit: E
     rewrite = options.update_meta and target.version != doc.version
     if rewrite:
         primary = with_version(primary.decode("utf-8"), target.version).encode("utf-8")
-    artifact = PatternArtifact(
+    artifact = _signed(PatternArtifact(
         _metadata(doc, pattern.kind, target.version, notice),
         collect_files(directory, pattern.kind, primary) + code,
-        simulate.record if simulate else None, e2e, typed, runtime)
+        simulate.record if simulate else None, e2e.record if e2e else None, typed, runtime),
+        checked.files, simulate, e2e, key)
     pushed = client.push(artifact, ref, lambda name, size: emit(Uploading(name, size)))
-    warnings += _after_push(client, ref, pushed, artifact, simulate, emit)
+    warnings += _after_push(client, ref, pushed, artifact, emit)
     if rewrite:
         write_atomic(pattern.primary, primary)
         emit(MetaUpdated(pattern.primary.name, target.version))
     result = Published(ref, pattern.kind, pushed.digest, pushed.size,
                        [(f.name, len(f.data)) for f in artifact.files], artifact.simulate,
-                       artifact.e2e, warnings)
+                       artifact.e2e, warnings, signed_by=key.public.id)
     if pattern.kind == "Katalog" and (directory / "motif.yaml").is_file():
         result.motif = _also_push_motif(directory, target.version, doc.name, options, emit,
                                         client, result)
@@ -341,14 +349,20 @@ def _failures(outcome: Outcome) -> list[str]:
     return lines
 
 
-def _e2e_gate(pattern: PatternDir, options: PushOptions, emit: Emit) -> GateRecord | None:
+@dataclass(frozen=True)
+class E2EResult:
+    record: GateRecord
+    result: RunResult | None = None
+
+
+def _e2e_gate(pattern: PatternDir, options: PushOptions, emit: Emit) -> E2EResult | None:
     if pattern.kind != "Katalog":
         return None
     name = options.e2e_file or "e2e.yaml"
     path = Path(name) if Path(name).is_absolute() else pattern.directory / name
     if options.force or options.no_e2e:
         emit(GateSkipped("E2E"))
-        return GateRecord("skipped", runner=detect_runner())
+        return E2EResult(GateRecord("skipped", runner=detect_runner()))
     if not path.is_file():
         if options.e2e_file:
             raise OrkError(f"e2e file {options.e2e_file} not found in {pattern.directory}")
@@ -372,7 +386,8 @@ def _e2e_gate(pattern: PatternDir, options: PushOptions, emit: Emit) -> GateReco
     duration = format_duration(result.seconds)
     where = result.suites[0].cluster if result.suites else cluster
     emit(GatePassed("E2E", duration, CLUSTER_LABELS[where]))
-    return GateRecord("passed", duration, tested_at, result.total, detect_runner(), where)
+    return E2EResult(GateRecord("passed", duration, tested_at, result.total, detect_runner(),
+                                where), result)
 
 
 class _QuietProgress:
@@ -425,9 +440,8 @@ def _typed(composed: Composed | None) -> Typed:
 
 
 def _after_push(client: RegistryClient, ref: Reference, pushed: Descriptor,
-                artifact: PatternArtifact, simulate: SimulateResult | None,
-                emit: Emit) -> list[str]:
-    """Index update and gate report; failures here warn, the push already succeeded."""
+                artifact: PatternArtifact, emit: Emit) -> list[str]:
+    """Index update; a failure here warns, the push already succeeded."""
     warnings = []
     meta = artifact.metadata
     entry = IndexEntry(meta.name, meta.version, meta.kind, meta.description, meta.tags,
@@ -438,26 +452,53 @@ def _after_push(client: RegistryClient, ref: Reference, pushed: Descriptor,
         client.update_index(ref, entry)
     except RegistryError as exc:
         warnings.append(f"index update failed: {exc.message}")
-    if simulate is not None and simulate.outcome is not None:
-        try:
-            client.attach(ref, pushed, REPORT_TYPE, REPORT_FILE,
-                          gate_report(artifact, simulate.outcome), "application/json",
-                          {"org.opencontainers.image.created": _now()})
-        except RegistryError as exc:
-            warnings.append(f"gate report not attached: {exc.message}")
     for text in warnings:
         emit(Warned(text))
     return warnings
 
 
-def gate_report(artifact: PatternArtifact, outcome: Outcome) -> bytes:
-    """The detailed proof behind the annotations: every run and every assertion."""
-    report = {"pattern": artifact.metadata.name, "version": artifact.metadata.version,
-              "ork": __version__, "runner": detect_runner(),
-              "simulate": {"status": "passed", "assertions": outcome.assertions,
-                           "duration": format_duration(outcome.seconds),
-                           "runs": [run_json(r) for r in outcome.reports]}}
-    return json.dumps(report, indent=2).encode() + b"\n"
+# -- the signed gate report ------------------------------------------------------------------
+class _Checked:
+    """Passes events on, noting the files the validate gate checked."""
+
+    def __init__(self, emit: Emit) -> None:
+        self.emit = emit
+        self.files: list[str] = []
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, FileChecked):
+            self.files.append(event.name)
+        self.emit(event)
+
+
+def _signed(artifact: PatternArtifact, checked: list[str], simulate: SimulateResult | None,
+            e2e: E2EResult | None, key: SigningKey) -> PatternArtifact:
+    """The artifact with its gate report signed in: what each gate checked, line by line."""
+    details = GateDetails(tuple(checked),
+                          _simulate_details(simulate.outcome) if simulate and simulate.outcome
+                          else {},
+                          _e2e_details(e2e.result) if e2e and e2e.result else {},
+                          detect_runner(), __version__)
+    return sign_artifact(artifact, details, key)
+
+
+def _simulate_details(outcome: Outcome) -> dict[str, Any]:
+    counted = [report.counted for report in outcome.reports]
+    return {"counts": {"passed": sum(p for p, _ in counted), "total": sum(t for _, t in counted)},
+            "checks": [c.line for report in outcome.reports for c in report.checks or []],
+            "runs": [run_json(report) for report in outcome.reports]}
+
+
+def _e2e_details(result: RunResult) -> dict[str, Any]:
+    expectations = [e for suite in result.suites for e in suite.expectations]
+    return {"counts": {"passed": sum(e.passed for e in expectations), "total": result.total},
+            "checks": [line for e in expectations for line in expectation_line(e, 0)[:1]],
+            "suites": [{"name": suite.name, "cluster": suite.cluster,
+                        "expectations": [{"name": e.name, "passed": e.passed,
+                                          "checks": [{"label": c.label, "passed": c.passed}
+                                                     for c in e.checks]}
+                                         for e in suite.expectations]}
+                       for suite in result.suites]}
 
 
 def _also_push_motif(directory: Path, version: str, name: str, options: PushOptions,
@@ -484,6 +525,8 @@ def markdown(result: Published) -> str:
     """A push as Markdown: the reference, the digest and what each gate recorded."""
     lines = [f"## ork push: pushed {md.text(str(result.ref))}", "",
              f"Digest: `{result.digest}`", ""]
+    if result.signed_by:
+        lines[-1:-1] = ["", f"Gate report signed by `{result.signed_by}`"]
     if result.kind == "Katalog":
         rows = [[gate, _GATE_WORDS.get(r.status, r.status) if r else "not run",
                  str(r.assertions or "") if r else "", r.duration if r else "",

@@ -11,12 +11,18 @@ A title is only ever a relative path inside the pattern (:func:`safe_path`), so 
 artifact cannot write outside its cache entry.
 
 The manifest annotations carry the metadata and the gate record (``io.orkestra.simulate.*``,
-``io.orkestra.e2e.*``), written before upload and therefore covered by the digest.
+``io.orkestra.e2e.*``), written before upload and therefore covered by the digest. The last
+layer, ``gate-report.dsse.json`` (media type ``application/vnd.dsse.envelope.v1+json``), is
+the signed gate report (:mod:`orkestra.registry.trust`): an in-toto statement naming every
+other layer by title and digest and holding the gate results and every annotation, so a
+consumer can tell a signed, unchanged record from an edited one.
+
 Reproducibility: the same files give the same layer and config digests, and the
-``io.orkestra.pattern.content`` annotation (a digest over the layer descriptors) is equal
-for equal content. The manifest digest itself also covers the push time
-(``org.opencontainers.image.created``, pinned by ``SOURCE_DATE_EPOCH`` when set) and the
-gates' ``tested_at`` and ``duration`` — those are kept in on purpose: they are the record.
+``io.orkestra.pattern.content`` annotation (a digest over the file layers' descriptors, the
+signed report left out) is equal for equal content. The manifest digest itself also covers
+the push time (``org.opencontainers.image.created``, pinned by ``SOURCE_DATE_EPOCH`` when
+set) and the gates' ``tested_at`` and ``duration``, and so does the signed report — those
+are kept in on purpose: they are the record.
 """
 
 from __future__ import annotations
@@ -64,8 +70,11 @@ PYTHON_LAYER_TYPE = "text/x-python"
 DEFAULT_LAYER_TYPE = "application/octet-stream"
 
 REPORT_TYPE = "application/vnd.orkestra.gate-report.v1+json"
-"""The artifact type of the gate report ``ork push`` attaches as a referrer."""
+"""The artifact type of the unsigned gate report earlier versions attached as a referrer."""
 REPORT_FILE = "gate-report.json"
+SIGNED_REPORT_TYPE = "application/vnd.dsse.envelope.v1+json"
+"""The media type of the signed gate report layer (a DSSE envelope)."""
+SIGNED_REPORT_FILE = "gate-report.dsse.json"
 
 # Annotation keys (the original tool's, so its artifacts and ours read the same).
 CREATED = "org.opencontainers.image.created"
@@ -176,20 +185,34 @@ class PatternArtifact:
     e2e: GateRecord | None = None
     typed: Typed = field(default_factory=Typed)
     runtime_version: str = ""
+    #: The push time (``org.opencontainers.image.created``); empty: when the manifest is made.
+    created: str = ""
+    #: The signed gate report (a DSSE envelope), uploaded as the last layer.
+    signed_report: bytes | None = None
 
-    def layers(self) -> list[tuple[Descriptor, bytes]]:
+    def file_layers(self) -> list[tuple[Descriptor, bytes]]:
         return [(Descriptor.of(f.data, f.media_type, {TITLE: f.name}), f.data)
                 for f in self.files]
+
+    def layers(self) -> list[tuple[Descriptor, bytes]]:
+        """The files, then the signed report when there is one."""
+        layers = self.file_layers()
+        if self.signed_report is not None:
+            layers.append((Descriptor.of(self.signed_report, SIGNED_REPORT_TYPE,
+                                         {TITLE: SIGNED_REPORT_FILE}), self.signed_report))
+        return layers
 
     def config(self) -> tuple[Descriptor, bytes]:
         return Descriptor.of(EMPTY_JSON, CONFIG_TYPES[self.metadata.kind]), EMPTY_JSON
 
     def manifest(self, created: str | None = None) -> Manifest:
         config, _ = self.config()
-        layers = tuple(d for d, _ in self.layers())
-        return Manifest(config, layers, self.annotations(layers, created or created_now()))
+        files = tuple(d for d, _ in self.file_layers())
+        return Manifest(config, tuple(d for d, _ in self.layers()),
+                        self.annotations(files, created or self.created or created_now()))
 
     def annotations(self, layers: tuple[Descriptor, ...], created: str) -> dict[str, str]:
+        """The manifest annotations; ``layers``: the file layers (the content digest)."""
         meta = self.metadata
         out = {
             CREATED: created, OCI_TITLE: meta.name, OCI_VERSION: meta.version,

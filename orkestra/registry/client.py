@@ -16,8 +16,8 @@ from pathlib import Path
 from orkestra.files import write_atomic
 from orkestra.registry.artifact import CREATED, PatternArtifact, created_now
 from orkestra.registry.backend import Backend
-from orkestra.registry.cache import Cache, orkestra_home
-from orkestra.registry.errors import IntegrityError, NotFoundError
+from orkestra.registry.cache import Cache, CacheIntegrityError, orkestra_home
+from orkestra.registry.errors import IntegrityError, NotFoundError, TransientError
 from orkestra.registry.index import (
     INDEX_ARTIFACT_TYPE,
     INDEX_FILE,
@@ -39,7 +39,7 @@ from orkestra.registry.oci import (
     parse_index,
 )
 from orkestra.registry.refs import Bases, Reference, resolve, resolve_import
-from orkestra.registry.retry import RetryPolicy
+from orkestra.registry.retry import DeadlineError, Deadlines, RetryPolicy
 
 Progress = Callable[[str, int], None]
 
@@ -55,25 +55,40 @@ class Fetched:
 
 @dataclass(frozen=True)
 class Pulled:
-    """A pattern in the local cache."""
+    """A pattern in the local cache (verified against its manifest)."""
 
     info: PatternInfo
     directory: Path
     from_cache: bool
+    moved_from: str = ""
+    """The digest the cached copy of this tag had, when the registry's tag had moved."""
+    replaced: str = ""
+    """Why a cached copy was downloaded again: it no longer matched its manifest."""
 
 
 class RegistryClient:
     """Registry operations for one environment (``ORK_*`` variables, ``ORK_HOME``)."""
 
     def __init__(self, env: Mapping[str, str] | None = None, *, insecure: bool = False,
-                 retry: RetryPolicy | None = None) -> None:
+                 retry: RetryPolicy | None = None, timeout: float | None = None,
+                 deadlines: Deadlines | None = None) -> None:
         self.env = dict(os.environ if env is None else env)
         self.bases = Bases.from_env(self.env)
         self.home = orkestra_home(self.env)
         self.cache = Cache(self.home / "registry")
         self.insecure = insecure
         self.retry = retry
+        self._timeout = timeout
+        self._deadlines = deadlines
         self._backends: dict[str, Backend] = {}
+
+    @property
+    def deadlines(self) -> Deadlines:
+        """The time limits every remote registry of this client shares: ``timeout``
+        (``--timeout``), else ``ORK_TIMEOUT``, else the defaults."""
+        if self._deadlines is None:
+            self._deadlines = Deadlines.from_env(self.env, self._timeout)
+        return self._deadlines
 
     @property
     def local_root(self) -> Path:
@@ -106,7 +121,7 @@ class RegistryClient:
         return RemoteBackend(host, lambda: find_credentials(host, env),
                              plain_http=ref.is_loopback and not self.insecure,
                              insecure=self.insecure,
-                             retry=self.retry)
+                             retry=self.retry, deadlines=self.deadlines)
 
     def request_count(self) -> int:
         """HTTP requests sent so far (all remote backends)."""
@@ -219,24 +234,66 @@ class RegistryClient:
         files = {layer.title: self.blob(ref, layer) for layer in manifest.layers}
         return Fetched(info, files, data)
 
-    def pull(self, ref: Reference, *, refresh: bool = False) -> Pulled:
-        """The pattern in the local cache, downloaded unless already there."""
+    def pull(self, ref: Reference, *, refresh: bool = False, offline: bool = False,
+             check_tag: bool = False) -> Pulled:
+        """The pattern in the local cache, downloaded unless already there and verified.
+
+        ``offline``: only the cache (an error when the pattern is not in it or does not
+        verify). ``check_tag``: for a tag, ask the registry which digest it names now and
+        download again when the tag moved (``Pulled.moved_from``). A cached copy that no
+        longer matches its manifest is downloaded again (``Pulled.replaced``) unless
+        ``offline``; a digest reference that is cached needs no network.
+        """
+        if offline:
+            return self._offline(ref)
+        cached, replaced = None, ""
         if not refresh:
-            cached = self.cached(ref)
-            if cached is not None:
-                return cached
-        fetched = self.fetch(ref)
-        directory = self.cache.store(ref, fetched.files, fetched.manifest)
-        return Pulled(fetched.info, directory, from_cache=False)
+            try:
+                cached = self.cached(ref)
+            except CacheIntegrityError as exc:
+                replaced = exc.message
+        if cached is not None and (ref.digest or not check_tag):
+            return cached
+        manifest, descriptor, data = self._current(ref, cached)
+        if cached is not None and cached.info.digest == descriptor.digest:
+            return cached
+        info = PatternInfo.read(ref, manifest, descriptor)
+        files = {layer.title: self.blob(ref, layer) for layer in manifest.layers}
+        directory = self.cache.store(ref, files, data)
+        return Pulled(info, directory, from_cache=False,
+                      moved_from=cached.info.digest if cached is not None else "",
+                      replaced=replaced)
+
+    def _current(self, ref: Reference, cached: Pulled | None
+                 ) -> tuple[Manifest, Descriptor, bytes]:
+        """The manifest ``ref`` names now; when the registry cannot be reached and a copy
+        is cached, the error says that ``--offline`` uses it."""
+        try:
+            return self.manifest(ref)
+        except (TransientError, DeadlineError) as exc:
+            if cached is None:
+                raise
+            offline = f"--offline uses the cached copy ({cached.info.digest[:19]}…)"
+            raise type(exc)(exc.message, f"{exc.hint}; {offline}" if exc.hint else offline
+                            ) from None
+
+    def _offline(self, ref: Reference) -> Pulled:
+        cached = self.cached(ref)
+        if cached is None:
+            raise NotFoundError(f"{ref} is not in the local cache ({self.cache.root})",
+                                hint="pull it without --offline while the registry is "
+                                     "reachable")
+        return cached
 
     def cached(self, ref: Reference) -> Pulled | None:
-        directory = self.cache.lookup(ref)
-        if directory is None:
+        """The cached copy of ``ref``, verified file by file against its manifest (None
+        when not cached); :class:`~orkestra.registry.cache.CacheIntegrityError` when it
+        was changed since the pull."""
+        entry = self.cache.read(ref)
+        if entry is None:
             return None
-        stored = self.cache.manifest(directory)
-        if stored is None:
-            return None
-        return Pulled(PatternInfo.read(ref, *stored), directory, from_cache=True)
+        directory, manifest, descriptor = entry
+        return Pulled(PatternInfo.read(ref, manifest, descriptor), directory, from_cache=True)
 
     def versions(self, ref: Reference, limit: int = 10) -> list[PatternInfo]:
         """Every pushed version of ``ref``'s repository, newest first, one per digest."""

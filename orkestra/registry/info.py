@@ -2,7 +2,9 @@
 
 This is what ``ork inspect`` shows and what ``ork pull`` and the lock file rely on. It needs
 only the manifest (no layer is downloaded), which is the point: a consumer sees the proof
-before fetching anything.
+before fetching anything. The gate records read here are the annotations' claims; whether
+a signed report backs them is :mod:`orkestra.registry.trust.verify`'s to say (it needs the
+report layer, ``signed_report``, which is also among ``files``: every layer is pulled).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from orkestra.registry.artifact import (
     CREATED,
     E2E,
     KIND_OF_CONFIG,
+    SIGNED_REPORT_TYPE,
     SIMULATE,
     GateRecord,
     K,
@@ -46,6 +49,8 @@ class PatternInfo:
     runtime_version: str
     files: tuple[Descriptor, ...]
     content: str
+    manifest: Manifest
+    signed_report: Descriptor | None = None
 
     @property
     def kind(self) -> str:
@@ -73,7 +78,9 @@ class PatternInfo:
                    Typed(notes.get(K + "has_hooks") == "true",
                          notes.get(K + "has_constructor") == "true"),
                    notes.get(K + "runtime_version", ""), manifest.layers,
-                   notes.get(CONTENT, ""))
+                   notes.get(CONTENT, ""), manifest,
+                   next((la for la in manifest.layers if la.media_type == SIGNED_REPORT_TYPE),
+                        None))
 
     def to_json(self) -> dict[str, Any]:
         meta = self.metadata
@@ -90,6 +97,9 @@ class PatternInfo:
             "runtimeVersion": self.runtime_version,
             "files": [{"name": f.title, "size": f.size, "mediaType": f.media_type,
                        "digest": f.digest} for f in self.files],
+            "signedReport": None if self.signed_report is None else {
+                "name": self.signed_report.title, "size": self.signed_report.size,
+                "digest": self.signed_report.digest},
         }
         notice = meta.deprecation
         out["deprecation"] = None if notice is None else {

@@ -18,16 +18,23 @@ blob from the same repository, which a registry that already has it answers with
 (one request, nothing sent); otherwise the blob goes up monolithically in one ``PUT`` (two
 requests per new blob), or in ``PATCH`` chunks when it is large. Every byte downloaded is
 counted against a size limit and verified against its digest before it is returned.
+
+Deadlines (:class:`~orkestra.registry.retry.Deadlines`): every socket operation's timeout is
+cut to what is left of the request's deadline, through a wrapper around httpcore's network
+backend, so a registry that trickles bytes (headers or body) or never answers fails within
+the deadline with a :class:`~orkestra.registry.retry.DeadlineError` naming the host and
+what was being fetched; a deadline is not retried (the command's own deadline would only
+be spent waiting again).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+import httpcore
 import httpx
 
 from orkestra import __version__
@@ -50,7 +57,7 @@ from orkestra.registry.oci import (
     parse_index,
     verify,
 )
-from orkestra.registry.retry import RetryPolicy
+from orkestra.registry.retry import Deadlines, RetryPolicy
 
 T = TypeVar("T")
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -63,9 +70,11 @@ class RemoteBackend:
     def __init__(self, host: str, credentials: Callable[[], Credentials | None], *,
                  plain_http: bool = False, insecure: bool = False,
                  retry: RetryPolicy | None = None, chunk_size: int = 8 * 1024 * 1024,
-                 monolithic_limit: int = 4 * 1024 * 1024) -> None:
+                 monolithic_limit: int = 4 * 1024 * 1024,
+                 deadlines: Deadlines | None = None) -> None:
         self.host = host
         self.retry = retry or RetryPolicy()
+        self.deadlines = deadlines or Deadlines()
         self.chunk_size = chunk_size
         self.monolithic_limit = monolithic_limit
         self.requests = 0
@@ -77,6 +86,7 @@ class RemoteBackend:
             timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True,
             headers={"User-Agent": f"ork/{__version__}"},
             event_hooks={"request": [self._count]})
+        _bound_sockets(self._client, self.deadlines)
 
     def _count(self, request: httpx.Request) -> None:
         self.requests += 1
@@ -104,18 +114,21 @@ class RemoteBackend:
                 if attempt == self.retry.attempts - 1:
                     raise TransientError(f"{exc.message} (gave up after "
                                          f"{self.retry.attempts} attempts)", exc.hint) from None
-                time.sleep(self.retry.delay(attempt, exc.retry_after))
+                self.deadlines.sleep(self.retry.delay(attempt, exc.retry_after))
         raise AssertionError("unreachable")
 
     def _attempt(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = self._client.request(method, url, **kwargs)
-        except httpx.TransportError as exc:
-            raise self._transport_error(exc, what) from None
-        self._check(response, what)
-        return response
+        with self.deadlines.window(what, self.host):
+            try:
+                response = self._client.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                raise self._transport_error(exc, what) from None
+            self._check(response, what)
+            return response
 
-    def _transport_error(self, exc: httpx.TransportError, what: str) -> TransientError:
+    def _transport_error(self, exc: httpx.TransportError, what: str) -> RegistryError:
+        if self.deadlines.expired():
+            return self.deadlines.error(what, self.host)
         if isinstance(exc, httpx.ConnectError):
             tls = "SSL" in str(exc)
             if tls and self._insecure and self._client.base_url.scheme == "https":
@@ -183,20 +196,23 @@ class RemoteBackend:
 
     def _download(self, url: str, what: str, limit: int, headers: dict[str, str]
                   ) -> tuple[bytes, httpx.Headers]:
-        """GET a body, refusing more than ``limit`` bytes, retrying broken transfers."""
-        try:
-            with self._client.stream("GET", url, headers=headers) as response:
-                self._check(response, what)
-                declared = response.headers.get("Content-Length")
-                if declared and declared.isdigit():
-                    check_size(int(declared), limit, what)
-                received = bytearray()
-                for chunk in response.iter_bytes():
-                    received += chunk
-                    check_size(len(received), limit, what)
-                return bytes(received), response.headers
-        except httpx.TransportError as exc:
-            raise self._transport_error(exc, what) from None
+        """GET a body, refusing more than ``limit`` bytes, retrying broken transfers; the
+        body is only returned once complete, within the request's deadline."""
+        with self.deadlines.window(what, self.host):
+            try:
+                with self._client.stream("GET", url, headers=headers) as response:
+                    self._check(response, what)
+                    declared = response.headers.get("Content-Length")
+                    if declared and declared.isdigit():
+                        check_size(int(declared), limit, what)
+                    received = bytearray()
+                    for chunk in response.iter_bytes():
+                        received += chunk
+                        check_size(len(received), limit, what)
+                        self.deadlines.check(what, self.host)
+                    return bytes(received), response.headers
+            except httpx.TransportError as exc:
+                raise self._transport_error(exc, what) from None
 
     # -- manifests ---------------------------------------------------------------------
     def push_manifest(self, repository: str, data: bytes, media_type: str,
@@ -254,6 +270,80 @@ class RemoteBackend:
 
 
 _OCTET = {"Content-Type": "application/octet-stream"}
+
+
+def _bound_sockets(client: httpx.Client, deadlines: Deadlines) -> None:
+    """Make every connection pool of ``client`` (its transport and the proxy transports
+    taken from the environment) use sockets bounded by ``deadlines``. httpx has no public
+    hook for this: the pools' network backend is replaced (tests/registry/test_deadlines.py
+    fails if a new httpx stops honouring it)."""
+    transports = [getattr(client, "_transport", None),
+                  *getattr(client, "_mounts", {}).values()]
+    for transport in transports:
+        pool = getattr(transport, "_pool", None)
+        inner = getattr(pool, "_network_backend", None)
+        if pool is not None and isinstance(inner, httpcore.NetworkBackend):
+            pool._network_backend = _BoundedBackend(inner, deadlines)
+
+
+def _clamp(deadlines: Deadlines, timeout: float | None,
+           expired: type[httpcore.TimeoutException]) -> float | None:
+    """``timeout`` cut to what is left of the current request's deadline."""
+    left = deadlines.remaining()
+    if left is None:
+        return timeout
+    if left <= 0:
+        raise expired("the request's deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _BoundedBackend(httpcore.NetworkBackend):
+    """httpcore's network backend with every timeout cut to the request's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkBackend, deadlines: Deadlines) -> None:
+        self._inner = inner
+        self._deadlines = deadlines
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Any = None) -> httpcore.NetworkStream:
+        timeout = _clamp(self._deadlines, timeout, httpcore.ConnectTimeout)
+        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _BoundedStream(stream, self._deadlines)
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> httpcore.NetworkStream:
+        timeout = _clamp(self._deadlines, timeout, httpcore.ConnectTimeout)
+        stream = self._inner.connect_unix_socket(path, timeout, socket_options)
+        return _BoundedStream(stream, self._deadlines)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _BoundedStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream, deadlines: Deadlines) -> None:
+        self._inner = inner
+        self._deadlines = deadlines
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _clamp(self._deadlines, timeout,
+                                                  httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _clamp(self._deadlines, timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        timeout = _clamp(self._deadlines, timeout, httpcore.ConnectTimeout)
+        return _BoundedStream(self._inner.start_tls(ssl_context, server_hostname, timeout),
+                              self._deadlines)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
 
 
 def _location(response: httpx.Response, what: str) -> str:

@@ -7,6 +7,10 @@ locked digest; ``check_tags`` (``ork pull -f``) also asks the registry where eac
 now and refuses a tag that moved; ``update`` ignores the lock and re-resolves tags and
 version constraints (``@^1.2``). Every resolution is recorded, so ``ork pull -f`` can write
 the lock afterwards.
+
+Every cached entry is verified against its manifest when read (no network is needed for
+that); one that was changed since its pull is an error naming the change, except under
+``repair`` (``ork pull -f``), which downloads it again and notes it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orkestra.registry.cache import CacheIntegrityError
 from orkestra.registry.client import Pulled, RegistryClient
 from orkestra.registry.errors import IntegrityError, NotFoundError, RegistryError
 from orkestra.registry.info import PatternInfo
@@ -46,6 +51,7 @@ class RegistrySource:
     check_tags: bool = False
     update: bool = False
     allow_unverified: bool = False
+    repair: bool = False
     located: dict[Reference, Located] = field(default_factory=dict)
     pulled: set[Reference] = field(default_factory=set)
     resolved: dict[tuple[str, str], LockEntry] = field(default_factory=dict)
@@ -98,7 +104,7 @@ class RegistrySource:
     def _fetch(self, ref: Reference) -> Pulled:
         if not ref.digest and self.check_tags and not self.offline:
             ref = ref.with_digest(self.client.info(ref).digest)  # what the tag means now
-        cached = None if self.refresh else self._cached(ref)
+        cached = None if self.refresh else self._verified(ref)
         if cached is not None:
             return cached
         if self.offline:
@@ -110,6 +116,17 @@ class RegistrySource:
         pulled = self.client.pull(ref, refresh=True)
         self.pulled.add(Reference(ref.host, ref.repository, ref.tag))
         return pulled
+
+    def _verified(self, ref: Reference) -> Pulled | None:
+        """The cached entry; one that fails verification is an error, or under ``repair``
+        (and online) a note and a download."""
+        try:
+            return self._cached(ref)
+        except CacheIntegrityError as exc:
+            if not self.repair or self.offline:
+                raise
+            self.notes.append(f"{exc.message}; downloading it again")
+            return None
 
     def _cached(self, ref: Reference) -> Pulled | None:
         """By digest when pinned (also accepting the tag's entry if its digest matches)."""

@@ -110,8 +110,9 @@ def test_inspect_shows_every_row(motifs: Path, capsys: pytest.CaptureFixture[str
     assert data["kind"] == "Katalog"
     assert (data["e2e"]["status"], data["e2e"]["assertions"], data["e2e"]["cluster"]) == (
         "passed", 5, "embedded")
-    assert [r["artifactType"] for r in data["referrers"]] == [
-        "application/vnd.orkestra.gate-report.v1+json"]
+    assert data["referrers"] == []  # the signed gate report is a layer of the artifact
+    assert (data["signature"]["status"], data["signature"]["trusted"]) == ("verified", True)
+    assert data["simulate"]["verified"] is data["e2e"]["verified"] is True
     code, out, _ = run(capsys, "inspect", "webapp-operator:v1.0.0", "--report")
     assert "✓ create deployments/my-webapp (cycle 1)" in out
     code, out, _ = run(capsys, "inspect", "webapp-operator:v1.0.0", "--versions")
@@ -124,7 +125,8 @@ def test_inspect_view_and_errors(motifs: Path, capsys: pytest.CaptureFixture[str
                          "motif.yaml,nope.yaml")
     assert code == 1
     assert out.startswith("# ── motif.yaml ──\n# A Deployment")
-    assert err == '⚠ "nope.yaml" not in artifact (available: motif.yaml)\n'
+    assert err == '⚠ "nope.yaml" not in artifact (available: motif.yaml, ' \
+                  'gate-report.dsse.json)\n'
     code, _, err = run(capsys, "inspect", "web-service:v1.0.0")
     assert code == 1
     assert f"oci://{katalogs()}/web-service:v1.0.0 not found" in err
@@ -133,8 +135,8 @@ def test_inspect_view_and_errors(motifs: Path, capsys: pytest.CaptureFixture[str
     assert "E2E:" not in out and f"    - motif: oci://{motif_base()}/web-service:v1.0.0" in out
     code, _, err = run(capsys, "inspect", "web-service@v1")
     assert code == 1 and "use ':' not '@' for version tags" in err
-    code, _, err = run(capsys, "inspect", "web-service:v1.0.0", "-m", "--report")
-    assert code == 1 and "has no gate report attached" in err
+    code, out, _ = run(capsys, "inspect", "web-service:v1.0.0", "-m", "--report")
+    assert code == 0 and "Validate: passed · motif.yaml\n" in out  # motifs are signed too
 
 
 def test_patterns_table(motifs: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -142,7 +144,8 @@ def test_patterns_table(motifs: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert code == 0
     lines = out.splitlines()
     assert lines[1:3] == ["Orkestra Motifs", "─" * 57]
-    assert lines[3].split() == ["NAME", "LATEST", "KIND", "SIM", "E2E", "TAGS", "DESCRIPTION"]
+    assert lines[3].split() == ["NAME", "LATEST", "KIND", "SIM", "E2E", "SIGNED", "TAGS",
+                                "DESCRIPTION"]
     assert lines[4].startswith("   web-service         v1.0.0  Motif")
     assert "3 patterns  ·  Updated " in out
     code, out, _ = run(capsys, "patterns", "--tag", "POLICY")
@@ -185,7 +188,8 @@ def test_pull_outputs(motifs: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     code, out, _ = run(capsys, "pull", "webapp-operator:v1.0.0", "-o", str(tmp_path / "local"))
     assert out.startswith("  ✓ Already cached\n")
     assert sorted(p.name for p in (tmp_path / "local").iterdir()) == [
-        "README.md", "cr.yaml", "crd.yaml", "e2e.yaml", "katalog.yaml", "simulate.yaml"]
+        "README.md", "cr.yaml", "crd.yaml", "e2e.yaml", "gate-report.dsse.json",
+        "katalog.yaml", "simulate.yaml"]
     assert (tmp_path / "local" / "katalog.yaml").read_bytes() == \
         (motifs / "02-katalog-api" / "katalog.yaml").read_bytes()
     code, out, _ = run(capsys, "simulate", "-f", str(tmp_path / "local" / "simulate.yaml"))

@@ -98,7 +98,8 @@ def test_pull_restores_the_code_and_simulate_runs_it_when_trusted(
     assert code == 0
     written = sorted(p.relative_to(tmp_path / "local").as_posix()
                      for p in (tmp_path / "local").rglob("*") if p.is_file())
-    assert written == sorted([*PUBLISHED, "pyproject.toml"])  # no __pycache__ from the run
+    # no __pycache__ from the run; the signed gate report travels like any layer
+    assert written == sorted([*PUBLISHED, "pyproject.toml", "gate-report.dsse.json"])
 
 
 def test_a_symlink_out_of_the_pattern_blocks_the_push(tmp_path: Path,
@@ -133,7 +134,7 @@ def test_skopeo_reads_the_code_layers(distribution: DistributionRegistry, tmp_pa
     manifest = _skopeo(f"docker://{distribution.host}/typed/katalogs/{REF}")
     titles = [layer["annotations"]["org.opencontainers.image.title"]
               for layer in manifest["layers"]]
-    assert titles == PUBLISHED
+    assert titles == [*PUBLISHED, "gate-report.dsse.json"]  # the signed gate report last
     assert {layer["mediaType"] for layer in manifest["layers"]
             if layer["annotations"]["org.opencontainers.image.title"].endswith(".py")} == {
         "text/x-python"}

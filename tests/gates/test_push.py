@@ -26,9 +26,10 @@ from orkestra.gates.push import (
     publish,
 )
 from orkestra.model.errors import PatternError
-from orkestra.registry.artifact import REPORT_TYPE, GateRecord
+from orkestra.registry.artifact import GateRecord
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.errors import NotFoundError
+from orkestra.registry.trust.verify import check
 from tests.conftest import RegistryTarget, use_published_motifs
 
 E = TypeVar("E", bound=Event)
@@ -127,10 +128,13 @@ def test_02_passes_both_gates(pack_copy: Path, registry: RegistryTarget) -> None
     assert (info.e2e.status, info.e2e.assertions, info.e2e.cluster, info.e2e.runner) == (
         "passed", 5, "embedded", "local")
     assert [f.title for f in info.files] == ["katalog.yaml", "crd.yaml", "README.md",
-                                             "cr.yaml", "e2e.yaml", "simulate.yaml"]
+                                             "cr.yaml", "e2e.yaml", "simulate.yaml",
+                                             "gate-report.dsse.json"]
     assert info.runtime_version.startswith("v")
-    attached = client.referrers(info.ref, info.digest)
-    assert [d.artifact_type for d in attached] == [REPORT_TYPE]
+    assert info.signed_report is not None and info.signed_report.title == \
+        "gate-report.dsse.json"
+    proof = check(client, info.ref, info.manifest)
+    assert (proof.state, proof.trusted, proof.key_id) == ("verified", True, result.signed_by)
     index = client.read_index(info.ref.index())
     assert index is not None
     entry = next(e for e in index.entries if e.name == "webapp-operator")
@@ -319,10 +323,15 @@ def test_gate_report_content(pack_copy: Path) -> None:
     use_published_motifs(pack_copy / "02-katalog-api" / "katalog.yaml")
     result, _ = push(pack_copy / "02-katalog-api")
     client = RegistryClient()
-    ref = result.ref
-    [report] = client.referrers(ref, client.info(ref).digest)
-    manifest, _, _ = client.manifest(ref.with_digest(report.digest))
-    data = json.loads(client.blob(ref, manifest.layers[0]))
-    assert data["simulate"]["assertions"] == 2
-    assert [c["line"] for c in data["simulate"]["runs"][0]["checks"]][-2:] == [
+    info = client.info(result.ref)
+    assert client.referrers(result.ref, info.digest) == []  # the report is in the artifact
+    proof = check(client, info.ref, info.manifest)
+    assert proof.statement is not None
+    simulate = proof.statement["predicate"]["gates"]["simulate"]
+    assert (simulate["assertions"], simulate["counts"]) == (2, {"passed": 2, "total": 2})
+    assert simulate["checks"][-2:] == [
         "✓ create deployments/my-webapp (cycle 1)", "✓ create services/my-webapp-svc (cycle 1)"]
+    assert [c["line"] for c in simulate["runs"][0]["checks"]][-2:] == simulate["checks"][-2:]
+    e2e = proof.statement["predicate"]["gates"]["e2e"]
+    assert (e2e["status"], e2e["assertions"], e2e["cluster"]) == ("passed", 5, "embedded")
+    assert len(e2e["checks"]) == e2e["counts"]["total"] == 5

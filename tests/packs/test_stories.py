@@ -35,7 +35,8 @@ def test_official_patterns_are_published_verified(pack: Path) -> None:
         assert info.simulate.assertions >= 4, name
         assert info.e2e is not None and info.e2e.status == "skipped", name
         assert [f.title for f in info.files] == ["katalog.yaml", "crd.yaml", "README.md",
-                                                 "cr.yaml", "e2e.yaml", "simulate.yaml"]
+                                                 "cr.yaml", "e2e.yaml", "simulate.yaml",
+                                                 "gate-report.dsse.json"]
 
 
 def test_00_consume(pack: Path, capsys: pytest.CaptureFixture[str],
