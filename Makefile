@@ -31,7 +31,7 @@ demo: setup
 # structured-merge-diff (Go).
 # It also lints, renders and installs the Helm chart with helm, from a PyPI wheel.
 TEST_APT_PACKAGES := docker-registry skopeo apache2-utils golang-go \
-                     golang-k8s-sigs-structured-merge-diff-dev $(IMAGE_APT_PACKAGES)
+                     golang-k8s-sigs-structured-merge-diff-dev shellcheck $(IMAGE_APT_PACKAGES)
 
 # The runtime image (Containerfile): buildah over a debootstrap root filesystem cached in
 # ~/.cache/orkestra; no Docker engine, no base image pulled. Needs root. The test suite

@@ -67,7 +67,7 @@ to_registry() {  # to_registry FILE MOTIF...: switch local motif imports to regi
 begin "init"
 run ork init --pack registry-guide
 cd registry-guide
-done_step "pack written (00–11 and the official patterns)"
+done_step "pack written (00–12 and the official patterns)"
 
 begin "00-consume"
 cd 00-consume

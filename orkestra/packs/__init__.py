@@ -15,6 +15,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from orkestra.errors import OrkError
+from orkestra.files import write_error
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ def pack_files(name: str) -> list[tuple[str, Traversable]]:
 
     def walk(node: Traversable, prefix: str) -> None:
         for child in sorted(node.iterdir(), key=lambda c: c.name):
-            if child.name.startswith((".", "__")):
+            if child.name.startswith("__") or (child.name.startswith(".")
+                                               and child.name != ".github"):
                 continue
             rel = f"{prefix}{child.name}"
             if child.is_dir():
@@ -58,25 +60,71 @@ def pack_files(name: str) -> list[tuple[str, Traversable]]:
 
 
 def write_pack(name: str, destination: Path, *, force: bool = False) -> list[str]:
-    """Write pack ``name`` to ``destination``; nothing is left half-written on failure."""
+    """Write pack ``name`` to ``destination``; nothing is left half-written on failure (a
+    full disk or a read-only location is an error naming the directory)."""
     find_pack(name)
-    if destination.exists() and not force:
-        raise OrkError(f"{destination} already exists; use --force to replace it")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
-    written = []
+    _check_destination(destination, force)
     try:
-        for rel, resource in pack_files(name):
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(resource.read_bytes())
-            if rel.endswith(".sh"):
-                target.chmod(0o755)
-            written.append(rel)
-        if destination.exists():
-            shutil.rmtree(destination)
-        os.replace(staging, destination)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.",
+                                        dir=destination.parent))
+    except OSError as exc:
+        raise _write_failed(destination, exc) from None
+    try:
+        written = _fill(name, staging)
+        _swap(staging, destination)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise _write_failed(destination, exc) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    return written
+
+
+def _swap(staging: Path, destination: Path) -> None:
+    """Move ``staging`` to ``destination``; a replaced directory is restored if that fails
+    and removed once it succeeded."""
+    old = None
+    if destination.exists():
+        old = destination.with_name(f".{destination.name}.old-{os.getpid()}")
+        os.replace(destination, old)
+    try:
+        os.replace(staging, destination)
+    except BaseException:
+        if old is not None:
+            os.replace(old, destination)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_failed(destination: Path, exc: OSError) -> OrkError:
+    failure = write_error(destination, exc, f"the pack to {destination}")
+    return OrkError(failure.message, failure.hint)
+
+
+def _check_destination(destination: Path, force: bool) -> None:
+    if not destination.exists():
+        return
+    if not force:
+        raise OrkError(f"{destination} already exists; use --force to replace it")
+    if not destination.is_dir() or destination.is_symlink():
+        raise OrkError(f"{destination} exists and is not a directory; --force replaces "
+                       "directories only", hint="choose another directory with -d")
+    if Path.cwd().resolve().is_relative_to(destination.resolve()):
+        raise OrkError(f"{destination} contains the current directory; --force will not "
+                       "replace it", hint="choose another directory with -d")
+
+
+def _fill(name: str, staging: Path) -> list[str]:
+    """Write the pack's files under ``staging``; their relative paths."""
+    written = []
+    for rel, resource in pack_files(name):
+        target = staging / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(resource.read_bytes())
+        if rel.endswith(".sh"):
+            target.chmod(0o755)
+        written.append(rel)
     return written

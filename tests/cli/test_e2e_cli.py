@@ -18,6 +18,7 @@ from orkestra.e2e.targets import KindTarget
 EMBEDDED_LABEL = "embedded API server (no kubelet)"
 PACK_E2E = ["02-katalog-api/e2e.yaml", "04-katalog-platform/e2e.yaml",
             "10-hooks-katalog/e2e.yaml", "11-typed-komposer/webapp-operator-v2.0.0/e2e.yaml",
+            "12-ork-action/database-operator/e2e.yaml", "12-ork-action/webapp-operator/e2e.yaml",
             "official/deployment-stack/e2e.yaml", "official/kafka/e2e.yaml",
             "official/mongodb/e2e.yaml", "official/mysql/e2e.yaml",
             "official/postgres/e2e.yaml", "official/rabbitmq/e2e.yaml",
@@ -71,13 +72,13 @@ def test_dry_run_below_a_directory_lists_and_skips(pack_copy: Path,
     assert out.splitlines()[1] == \
         "✓ 04-katalog-platform/e2e.yaml: platform-app-e2e, 4 expectation(s)"
     assert main(["e2e", "./...", "--dry-run", "--skip", "official"]) == 0
-    assert listed(capsys.readouterr().out) == PACK_E2E[:4]
+    assert listed(capsys.readouterr().out) == PACK_E2E[:6]
     assert main(["e2e", "./...", "--dry-run", "--skip", "official",
                  "--skip", "04-katalog-platform", "--skip", "1"]) == 0
     assert listed(capsys.readouterr().out) == PACK_E2E[:1]
     monkeypatch.chdir(pack_copy.parent)
     assert main(["e2e", "registry-guide/official/...", "--dry-run"]) == 0
-    assert listed(capsys.readouterr().out) == [f"registry-guide/{p}" for p in PACK_E2E[4:]]
+    assert listed(capsys.readouterr().out) == [f"registry-guide/{p}" for p in PACK_E2E[6:]]
 
 
 @pytest.mark.usefixtures("no_cluster")
@@ -109,7 +110,9 @@ def test_dry_run_json(pack_copy: Path, monkeypatch: pytest.MonkeyPatch,
         ("02-katalog-api/e2e.yaml", "webapp-e2e", 5),
         ("04-katalog-platform/e2e.yaml", "platform-app-e2e", 4),
         ("10-hooks-katalog/e2e.yaml", "database-e2e", 5),
-        ("11-typed-komposer/webapp-operator-v2.0.0/e2e.yaml", "webapp-v2-e2e", 6)]
+        ("11-typed-komposer/webapp-operator-v2.0.0/e2e.yaml", "webapp-v2-e2e", 6),
+        ("12-ork-action/database-operator/e2e.yaml", "database-e2e", 5),
+        ("12-ork-action/webapp-operator/e2e.yaml", "webapp-e2e", 5)]
 
 
 # -- refusals -----------------------------------------------------------------------------

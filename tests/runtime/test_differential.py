@@ -33,6 +33,7 @@ SIMULATIONS = ["02-katalog-api/simulate.yaml", "02-katalog-api/simulate-ingress.
                "03-katalog-cache/simulate.yaml", "04-katalog-platform/simulate.yaml",
                "04-katalog-platform/simulate-denied.yaml",
                "10-hooks-katalog/simulate.yaml", "10-hooks-katalog/simulate-no-backup.yaml",
+               "12-ork-action/database-operator/simulate.yaml",
                *(f"official/{n}/simulate.yaml" for n in (
                    "deployment-stack", "kafka", "mongodb", "mysql", "postgres", "rabbitmq",
                    "redis"))]
@@ -42,7 +43,8 @@ NEEDS_REGISTRY = ["06-pattern-zoo/simulate.yaml", "07-upgrade/webapp-operator-v1
                   *(f"11-typed-komposer/{n}.yaml" for n in (
                       "simulate", "simulate-cache", "simulate-database", "simulate-webapp",
                       "webapp-operator-v2.0.0/simulate",
-                      "webapp-operator-v2.0.0/simulate-denied"))]
+                      "webapp-operator-v2.0.0/simulate-denied")),
+                  "12-ork-action/webapp-operator/simulate.yaml"]
 SKIPPED_KINDS = {"CustomResourceDefinition", "Namespace", "Node", "Event", "Lease"}
 
 
