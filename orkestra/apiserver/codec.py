@@ -17,6 +17,7 @@ from aiohttp import web
 
 from orkestra.apiserver import protobuf
 from orkestra.cluster.errors import ApiError, BadRequestError, UnsupportedMediaTypeError
+from orkestra.model.source import LOADER
 
 Obj = dict[str, Any]
 
@@ -125,7 +126,7 @@ def _yaml(raw: bytes) -> Any:
     except ValueError:
         pass
     try:
-        return yaml.safe_load(raw)
+        return yaml.load(raw, Loader=LOADER)  # bounded: no alias bombs in a request body
     except yaml.YAMLError as exc:
         raise BadRequestError(f"the request body is not valid YAML: {exc}") from None
 

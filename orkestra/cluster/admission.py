@@ -136,9 +136,14 @@ def _crd_condition(kind: str, reason: str, message: str) -> Obj:
 
 
 def _check_crd(crd: Obj) -> None:
+    name = crd["metadata"]["name"]
+    shape = [f"{openapi.field_path(path)}: {message}" for path, message in
+             openapi.crd_problems(crd)]
+    if shape:  # a manifest the API server could not even decode
+        raise InvalidError(f'CustomResourceDefinition.apiextensions.k8s.io "{name}" is '
+                           "invalid: " + ", ".join(shape), details=shape)
     spec = crd.get("spec") or {}
     names = spec.get("names") or {}
-    name = crd["metadata"]["name"]
     problems = []
     if not spec.get("group"):
         problems.append("spec.group: Required value")

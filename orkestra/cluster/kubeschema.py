@@ -9,8 +9,10 @@ map's type (SSA). A CRD's ``openAPIV3Schema`` is navigated the same way: it has 
 lists are atomic unless ``x-kubernetes-list-type`` says otherwise, and its ``metadata`` is
 read as ObjectMeta like the API server does. Fields a schema does not declare get
 :data:`UNKNOWN`, which behaves like structured-merge-diff's deduced type (maps granular,
-lists atomic). Hand-written because no Python library carries these semantics; the schemas
-come from the ``kubernetes-validate`` package at generation time only.
+lists atomic). A part of a CRD schema that is not a mapping (a bare ``true`` where a schema
+belongs) reads as no schema rather than failing; :func:`orkestra.cluster.openapi.crd_problems`
+reports it where the CRD is read. Hand-written because no Python library carries these
+semantics; the schemas come from the ``kubernetes-validate`` package at generation time only.
 """
 
 from __future__ import annotations
@@ -81,8 +83,9 @@ def ref_name(ref: str) -> str:
 def resolve(schema: Schema | None, defs: Mapping[str, Schema] | None = None) -> Schema:
     """A schema with its ``$ref`` and ``allOf`` folded in; the node's own keys win.
 
-    Returns the node itself (not a copy) when there is nothing to fold."""
-    if not schema:
+    Returns the node itself (not a copy) when there is nothing to fold; anything that is not
+    a schema (a bare boolean where a CRD should have a mapping) reads as an empty one."""
+    if not schema or not isinstance(schema, dict):
         return _EMPTY
     ref, all_of = schema.get("$ref"), schema.get("allOf")
     if ref is None and not all_of:
@@ -92,7 +95,7 @@ def resolve(schema: Schema | None, defs: Mapping[str, Schema] | None = None) -> 
     merged: Schema = {}
     if ref is not None:
         merged.update(resolve(defs.get(ref_name(ref)), defs))
-    for part in all_of or ():
+    for part in all_of if isinstance(all_of, list) else ():
         _fold(merged, resolve(part, defs))
     _fold(merged, {k: v for k, v in schema.items() if k not in ("$ref", "allOf")})
     return merged
@@ -212,7 +215,11 @@ class SchemaNode:
 
     def declares(self, name: str) -> bool:
         """Whether ``name`` is one of this struct's declared properties."""
-        return name in (self.schema.get("properties") or _EMPTY)
+        return name in self._properties()
+
+    def _properties(self) -> Schema:
+        props = self.schema.get("properties")
+        return props if isinstance(props, dict) else _EMPTY
 
     def field(self, name: str) -> SchemaNode:
         """The node of field ``name`` (a declared property or a map value)."""
@@ -224,8 +231,8 @@ class SchemaNode:
     def _child(self, name: str) -> SchemaNode:
         if self is UNKNOWN:
             return UNKNOWN
-        prop = (self.schema.get("properties") or _EMPTY).get(name)
-        if prop is None:
+        prop = self._properties().get(name)
+        if not isinstance(prop, dict):
             extra = self.schema.get("additionalProperties")
             prop = extra if isinstance(extra, dict) else None
         return SchemaNode(prop, self._defs, typed=self.typed) if prop is not None else UNKNOWN
@@ -258,6 +265,7 @@ def kind_node(group: str, version: str, kind: str) -> SchemaNode | None:
 
 
 _CRD_NODES: OrderedDict[int, tuple[Schema, SchemaNode]] = OrderedDict()
+_OPEN_OBJECT: Schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
 _CRD_CACHE_SIZE = 256
 
 
@@ -267,14 +275,15 @@ def crd_node(schema: Schema | None) -> SchemaNode:
     ``apiVersion``, ``kind`` and ``metadata`` are read as the API server reads them (ObjectMeta
     for metadata), whatever the CRD declares. Nodes are cached per schema object (the cache
     keeps the schema alive, so its identity stays valid); do not mutate a schema once used."""
-    if schema is None:
-        schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    if not isinstance(schema, dict):
+        schema = _OPEN_OBJECT
     key = id(schema)
     hit = _CRD_NODES.get(key)
     if hit is not None and hit[0] is schema:
         _CRD_NODES.move_to_end(key)
         return hit[1]
-    properties = {**(schema.get("properties") or {}),
+    declared = schema.get("properties")
+    properties = {**(declared if isinstance(declared, dict) else {}),
                   "apiVersion": {"type": "string"}, "kind": {"type": "string"},
                   "metadata": {"$ref": REF_PREFIX + OBJECT_META}}
     node = SchemaNode({**schema, "properties": properties}, _LazyDefinitions(), typed=False)

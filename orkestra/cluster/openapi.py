@@ -6,14 +6,22 @@ values, drop fields the schema does not declare (unless
 messages in the API server's own wording (``spec.replicas: Invalid value: 100:
 spec.replicas in body should be less than or equal to 50``). jsonschema was not used because
 defaulting and pruning are not validation, and its messages differ from the API server's.
+``pattern`` is matched by RE2, as the API server's Go ``regexp`` does (:mod:`orkestra.regex`).
+
+:func:`crd_problems` checks the shape of a CRD manifest before anything reads it, as the API
+server's decoding does: ``spec`` a mapping, each schema (``openAPIV3Schema``, every
+``properties`` value, ``items``, ``allOf`` ...) a mapping, ``additionalProperties`` a schema
+or a boolean, bounds numbers, patterns valid RE2. The functions above skip what is not a
+schema rather than fail, so a manifest that was never checked cannot crash them.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from typing import Any
 
 from orkestra.cluster.data import clone
+from orkestra.regex import RegexError, compile_regex
 
 Schema = dict[str, Any]
 _TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}
@@ -30,17 +38,17 @@ def _is_type(value: Any, kind: str) -> bool:
 
 def apply_defaults(value: Any, schema: Schema | None) -> Any:
     """Fill absent properties that have a ``default`` (recursively)."""
-    if not schema or not isinstance(value, dict | list):
+    if not isinstance(schema, dict) or not schema or not isinstance(value, dict | list):
         return value
     if isinstance(value, dict):
-        for name, prop in (schema.get("properties") or {}).items():
+        for name, prop in _properties(schema).items():
             if name not in value and "default" in prop:
                 value[name] = clone(prop["default"])
             if name in value:
                 apply_defaults(value[name], prop)
         extra = schema.get("additionalProperties")
         if isinstance(extra, dict):
-            declared = schema.get("properties") or {}
+            declared = _properties(schema)
             for name, item in value.items():
                 if name not in declared:
                     apply_defaults(item, extra)
@@ -50,12 +58,21 @@ def apply_defaults(value: Any, schema: Schema | None) -> Any:
     return value
 
 
+def _properties(schema: Schema) -> dict[str, Schema]:
+    """The declared properties that are schemas (anything else is ignored)."""
+    props = schema.get("properties")
+    if not isinstance(props, dict):
+        return {}
+    return {k: v for k, v in props.items() if isinstance(v, dict)}
+
+
 def prune(value: Any, schema: Schema | None, *, root: bool = False) -> Any:
     """Drop undeclared fields, keeping apiVersion/kind/metadata at the root."""
-    if not schema or schema.get("x-kubernetes-preserve-unknown-fields"):
+    if not isinstance(schema, dict) or not schema or \
+            schema.get("x-kubernetes-preserve-unknown-fields"):
         return value
     if isinstance(value, dict):
-        props = schema.get("properties") or {}
+        props = _properties(schema)
         extra = schema.get("additionalProperties")
         if props or extra is not None or schema.get("type") == "object":
             for name in list(value):
@@ -83,7 +100,7 @@ def _show(value: Any) -> str:
 
 def validate(value: Any, schema: Schema | None, path: str = "") -> list[str]:
     """Schema violations, worded like the API server's field errors."""
-    if not schema:
+    if not isinstance(schema, dict) or not schema:
         return []
     errors: list[str] = []
     _check(value, schema, path, errors)
@@ -91,13 +108,15 @@ def validate(value: Any, schema: Schema | None, path: str = "") -> list[str]:
 
 
 def _check(value: Any, schema: Schema, path: str, errors: list[str]) -> None:
+    if not isinstance(schema, dict):
+        return
     where = path or "<root>"
     if value is None:
         if not schema.get("nullable") and schema.get("type"):
             errors.append(f"{where}: Invalid value: \"null\": {where} in body must be of type "
                           f"{schema['type']}: \"null\"")
         return
-    kind = schema.get("type")
+    kind = schema.get("type") if isinstance(schema.get("type"), str) else None
     if schema.get("x-kubernetes-int-or-string"):
         if not (isinstance(value, str) or _is_type(value, "integer")):
             errors.append(f"{where}: Invalid value: {_show(value)}: {where} in body must be "
@@ -112,10 +131,10 @@ def _check(value: Any, schema: Schema, path: str, errors: list[str]) -> None:
         _check_object(value, schema, path, errors)
     elif isinstance(value, list):
         _check_array(value, schema, path, errors)
-    for sub in schema.get("allOf") or []:
+    for sub in _schemas(schema.get("allOf")):
         _check(value, sub, path, errors)
     for key, want in (("anyOf", "at least one"), ("oneOf", "exactly one")):
-        options = schema.get(key)
+        options = _schemas(schema.get(key))
         if options:
             passing = sum(not validate(value, sub, path) for sub in options)
             if passing == 0 or (key == "oneOf" and passing != 1):
@@ -123,13 +142,23 @@ def _check(value: Any, schema: Schema, path: str, errors: list[str]) -> None:
                               f"schema in {key}")
 
 
+def _schemas(value: Any) -> list[Schema]:
+    """The schemas of an ``allOf``/``anyOf``/``oneOf`` list (anything else is ignored)."""
+    return [s for s in value if isinstance(s, dict)] if isinstance(value, list) else []
+
+
+def _number(schema: Schema, key: str) -> int | float | None:
+    value = schema.get(key)
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _check_scalar(value: Any, schema: Schema, where: str, errors: list[str]) -> None:
-    if "enum" in schema and value not in schema["enum"]:
+    if isinstance(schema.get("enum"), list) and value not in schema["enum"]:
         allowed = ", ".join(_show(v) for v in schema["enum"])
         errors.append(f"{where}: Unsupported value: {_show(value)}: supported values: "
                       f"{allowed}")
     if isinstance(value, int | float) and not isinstance(value, bool):
-        low, high = schema.get("minimum"), schema.get("maximum")
+        low, high = _number(schema, "minimum"), _number(schema, "maximum")
         if low is not None and value < low:
             errors.append(f"{where}: Invalid value: {_show(value)}: {where} in body should be "
                           f"greater than or equal to {low}")
@@ -137,42 +166,197 @@ def _check_scalar(value: Any, schema: Schema, where: str, errors: list[str]) -> 
             errors.append(f"{where}: Invalid value: {_show(value)}: {where} in body should be "
                           f"less than or equal to {high}")
     if isinstance(value, str):
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            errors.append(f"{where}: Too long: may not be longer than {schema['maxLength']}")
-        if "minLength" in schema and len(value) < schema["minLength"]:
-            errors.append(f"{where}: Invalid value: {_show(value)}: {where} in body should be "
-                          f"at least {schema['minLength']} chars long")
-        if "pattern" in schema and re.search(schema["pattern"], value) is None:
+        _check_string(value, schema, where, errors)
+
+
+def _check_string(value: str, schema: Schema, where: str, errors: list[str]) -> None:
+    longest, shortest = _number(schema, "maxLength"), _number(schema, "minLength")
+    if longest is not None and len(value) > longest:
+        errors.append(f"{where}: Too long: may not be longer than {longest}")
+    if shortest is not None and len(value) < shortest:
+        errors.append(f"{where}: Invalid value: {_show(value)}: {where} in body should be "
+                      f"at least {shortest} chars long")
+    pattern = schema.get("pattern")
+    if isinstance(pattern, str):
+        try:
+            matched = compile_regex(pattern).search(value)
+        except RegexError as exc:
+            errors.append(f"{where}: Invalid value: {_show(value)}: {exc.message}")
+            return
+        if not matched:
             errors.append(f"{where}: Invalid value: {_show(value)}: {where} in body should "
-                          f"match '{schema['pattern']}'")
+                          f"match '{pattern}'")
 
 
 def _check_object(value: dict[str, Any], schema: Schema, path: str, errors: list[str]) -> None:
     prefix = f"{path}." if path else ""
-    for name in schema.get("required") or []:
-        if name not in value:
+    required = schema.get("required")
+    for name in required if isinstance(required, list) else []:
+        if isinstance(name, str) and name not in value:
             errors.append(f"{prefix}{name}: Required value")
-    props = schema.get("properties") or {}
+    props = _properties(schema)
     extra = schema.get("additionalProperties")
     for name, item in value.items():
         if name in props:
             _check(item, props[name], f"{prefix}{name}", errors)
         elif isinstance(extra, dict):
             _check(item, extra, f"{prefix}{name}", errors)
-    if "maxProperties" in schema and len(value) > schema["maxProperties"]:
-        errors.append(f"{path}: Too many: {len(value)}: must have at most "
-                      f"{schema['maxProperties']} items")
+    most = _number(schema, "maxProperties")
+    if most is not None and len(value) > most:
+        errors.append(f"{path}: Too many: {len(value)}: must have at most {most} items")
 
 
 def _check_array(value: list[Any], schema: Schema, path: str, errors: list[str]) -> None:
     where = path or "<root>"
-    if "maxItems" in schema and len(value) > schema["maxItems"]:
-        errors.append(f"{where}: Too many: {len(value)}: must have at most "
-                      f"{schema['maxItems']} items")
-    if "minItems" in schema and len(value) < schema["minItems"]:
+    most, least = _number(schema, "maxItems"), _number(schema, "minItems")
+    if most is not None and len(value) > most:
+        errors.append(f"{where}: Too many: {len(value)}: must have at most {most} items")
+    if least is not None and len(value) < least:
         errors.append(f"{where}: Invalid value: {len(value)}: {where} in body should have at "
-                      f"least {schema['minItems']} items")
+                      f"least {least} items")
     items = schema.get("items")
     if isinstance(items, dict):
         for i, item in enumerate(value):
             _check(item, items, f"{path}[{i}]", errors)
+
+
+# -- the shape of a CRD manifest ---------------------------------------------------------
+
+FieldPath = tuple[str | int, ...]
+Finding = tuple[FieldPath, str]
+
+_KINDS_OF = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
+             int: "a number", float: "a number", type(None): "null"}
+_NUMBERS = ("minimum", "maximum", "multipleOf")
+_COUNTS = ("maxLength", "minLength", "maxItems", "minItems", "maxProperties", "minProperties")
+_FLAGS = ("nullable", "x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string",
+          "x-kubernetes-embedded-resource", "uniqueItems", "exclusiveMinimum",
+          "exclusiveMaximum")
+_SCHEMA_TYPES = ("object", "array", "string", "integer", "number", "boolean")
+
+
+def kind_of(value: Any) -> str:
+    """``a mapping``, ``a list``, ``a boolean`` ... for messages."""
+    return _KINDS_OF.get(type(value), type(value).__name__)
+
+
+def field_path(path: FieldPath) -> str:
+    """``spec.versions[0].schema`` from its parts, as the API server writes field paths."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + part
+    return out
+
+
+def crd_problems(crd: Any) -> list[Finding]:
+    """What makes a CustomResourceDefinition manifest one the API server would refuse to
+    decode or admit (shape, schemas, patterns), as (field path, message) pairs."""
+    return list(_crd(crd))
+
+
+def _crd(crd: Any) -> Iterator[Finding]:
+    if not isinstance(crd, dict):
+        yield (), f"a CustomResourceDefinition must be a mapping, not {kind_of(crd)}"
+        return
+    spec = crd.get("spec")
+    if not isinstance(spec, dict):
+        yield ("spec",), f"must be a mapping (CustomResourceDefinitionSpec), not {kind_of(spec)}"
+        return
+    for key in ("group", "scope"):
+        if key in spec and not isinstance(spec[key], str):
+            yield ("spec", key), f"must be a string, not {kind_of(spec[key])}"
+    names = spec.get("names")
+    if not isinstance(names, dict):
+        yield ("spec", "names"), f"must be a mapping with kind and plural, not {kind_of(names)}"
+    else:
+        for key in ("kind", "plural", "singular", "listKind"):
+            if key in names and not isinstance(names[key], str):
+                yield ("spec", "names", key), f"must be a string, not {kind_of(names[key])}"
+    versions = spec.get("versions")
+    if not isinstance(versions, list):
+        yield ("spec", "versions"), f"must be a list of versions, not {kind_of(versions)}"
+        return
+    for index, version in enumerate(versions):
+        yield from _version(version, ("spec", "versions", index))
+
+
+def _version(version: Any, path: FieldPath) -> Iterator[Finding]:
+    if not isinstance(version, dict):
+        yield path, f"a version must be a mapping, not {kind_of(version)}"
+        return
+    if not isinstance(version.get("name"), str):
+        yield path + ("name",), f"must be a string, not {kind_of(version.get('name'))}"
+    for key in ("served", "storage"):
+        if key in version and not isinstance(version[key], bool):
+            yield path + (key,), f"must be true or false, not {kind_of(version[key])}"
+    for key in ("schema", "subresources"):
+        if key in version and not isinstance(version[key], dict | None):
+            yield path + (key,), f"must be a mapping, not {kind_of(version[key])}"
+    columns = version.get("additionalPrinterColumns")
+    if columns is not None and (not isinstance(columns, list)
+                                or not all(isinstance(c, dict) for c in columns)):
+        yield path + ("additionalPrinterColumns",), "must be a list of mappings"
+    schema = version.get("schema")
+    if isinstance(schema, dict) and "openAPIV3Schema" in schema:
+        yield from schema_problems(schema["openAPIV3Schema"], path + ("schema",
+                                                                      "openAPIV3Schema"))
+
+
+def schema_problems(schema: Any, path: FieldPath = ()) -> Iterator[Finding]:
+    """What makes ``schema`` not a JSONSchemaProps the API server accepts."""
+    if not isinstance(schema, dict):
+        yield path, f"must be a schema (a mapping), not {kind_of(schema)}"
+        return
+    yield from _scalars(schema, path)
+    props = schema.get("properties")
+    if props is not None and not isinstance(props, dict):
+        yield path + ("properties",), f"must be a mapping of schemas, not {kind_of(props)}"
+    elif props:
+        for name, prop in props.items():
+            yield from schema_problems(prop, path + ("properties", name))
+    extra = schema.get("additionalProperties")
+    if extra is not None and not isinstance(extra, bool):
+        yield from schema_problems(extra, path + ("additionalProperties",))
+    if "items" in schema:
+        yield from schema_problems(schema["items"], path + ("items",))
+    for key in ("allOf", "anyOf", "oneOf"):
+        if key in schema and not isinstance(schema[key], list):
+            yield path + (key,), f"must be a list of schemas, not {kind_of(schema[key])}"
+        elif key in schema:
+            for index, sub in enumerate(schema[key]):
+                yield from schema_problems(sub, path + (key, index))
+    if "not" in schema:
+        yield from schema_problems(schema["not"], path + ("not",))
+
+
+def _scalars(schema: Schema, path: FieldPath) -> Iterator[Finding]:
+    kind = schema.get("type")
+    if kind not in (None, "", *_SCHEMA_TYPES):
+        yield path + ("type",), f"{kind!r} is not a type; expected one of " + \
+            ", ".join(_SCHEMA_TYPES)
+    for key in _NUMBERS:
+        if key in schema and _number(schema, key) is None:
+            yield path + (key,), f"must be a number, not {kind_of(schema[key])}"
+    for key in _COUNTS:
+        value = schema.get(key)
+        if key in schema and (not isinstance(value, int) or isinstance(value, bool)
+                              or value < 0):
+            yield path + (key,), f"must be a non-negative integer, not {value!r}"
+    for key in _FLAGS:
+        if key in schema and not isinstance(schema[key], bool):
+            yield path + (key,), f"must be true or false, not {kind_of(schema[key])}"
+    for key in ("required", "enum"):
+        if key in schema and not isinstance(schema[key], list):
+            yield path + (key,), f"must be a list, not {kind_of(schema[key])}"
+    required = schema.get("required")
+    if isinstance(required, list) and not all(isinstance(r, str) for r in required):
+        yield path + ("required",), "must be a list of field names (strings)"
+    pattern = schema.get("pattern")
+    if "pattern" in schema and not isinstance(pattern, str):
+        yield path + ("pattern",), f"must be a string, not {kind_of(pattern)}"
+    elif isinstance(pattern, str):
+        try:
+            compile_regex(pattern)
+        except RegexError as exc:
+            yield path + ("pattern",), f"must be a valid regular expression, but isn't: " \
+                f"{exc.message}"

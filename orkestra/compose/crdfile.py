@@ -1,18 +1,24 @@
 """``crdFile``: read the CRD manifest, cross-check it with ``apiTypes``, fill the gaps.
 
-The manifest's group, kinds, plural, versions and scope are compared with what the katalog
-declares; fields the katalog leaves out are taken from the manifest. The parsed manifest is
-kept on the composition (the simulator uses its OpenAPI schema for defaulting/validation).
+The file must be a regular file inside the katalog's directory (``..`` and symbolic links
+resolved; ``ORK_ALLOWED_ROOTS`` adds directories), within the YAML bounds of
+:mod:`orkestra.limits`. The manifest must have the shape the API server decodes (``spec`` a
+mapping, every schema a mapping, valid RE2 patterns: :func:`orkestra.cluster.openapi.
+crd_problems`), reported at its lines. Its group, kinds, plural, versions and scope are then
+compared with what the katalog declares; fields the katalog leaves out are taken from the
+manifest. The parsed manifest is kept on the composition (the simulator uses its OpenAPI
+schema for defaulting/validation).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from orkestra.cluster.openapi import crd_problems
 from orkestra.compose.composed import Composed
 from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem, YamlPath
-from orkestra.model.source import SourceDoc, load_documents
+from orkestra.model.source import SourceDoc, load_documents, reference_problem
 
 
 def find_crd(sources: list[SourceDoc]) -> SourceDoc | None:
@@ -43,16 +49,28 @@ def apply_crd_file(doc: Document, entry: dict[str, Any], crd_path: YamlPath,
     if ref.startswith(("https://", "http://")):
         return [doc.problem(crd_path + ("crdFile",), f"{ref} is remote and was not checked",
                             severity="warning")]
+    file = doc.resolve_path(ref)
+    refused = reference_problem(file, [doc.directory])
+    if refused is not None:
+        return [doc.problem(crd_path + ("crdFile",), f'cannot read crdFile "{ref}": '
+                            f"{refused[0]}", hint=refused[1])]
     try:
-        sources = load_documents(doc.resolve_path(ref), display=ref)
+        sources = load_documents(file, display=ref)
     except PatternError as exc:
-        return [doc.problem(crd_path + ("crdFile",), f'cannot read crdFile "{ref}"',
-                            hint=exc.problems[0].message)]
+        first = exc.problems[0]
+        summary = doc.problem(crd_path + ("crdFile",), f'cannot read crdFile "{ref}": '
+                              f"{first.message}", hint=first.hint)
+        return [summary, *exc.problems] if first.line else [summary]
     found = find_crd(sources)
     if found is None:
         return [doc.problem(crd_path + ("crdFile",), f'"{ref}" holds no '
                             "CustomResourceDefinition", expected="a manifest with kind: "
                             "CustomResourceDefinition (apiextensions.k8s.io/v1)")]
+    shape = [found.problem(path, message, expected="what apiextensions.k8s.io/v1 decodes",
+                           hint="the API server would refuse this CustomResourceDefinition")
+             for path, message in crd_problems(found.data)]
+    if shape:
+        return shape
     identity = crd_identity(found.data)
     name = crd_path[-1]
     composed.crd_manifests[str(name)] = found.data

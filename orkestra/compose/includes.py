@@ -3,6 +3,9 @@ settings kept in their own YAML file and pulled into a katalog at load time.
 
 Included rules and profile entries go before the inline ones; inline reconciler fields win
 over included ones. An included file is checked against the schema of the block it fills.
+It must be a regular file inside the including document's directory (``..`` and symbolic
+links resolved; ``ORK_ALLOWED_ROOTS`` adds directories), within the YAML and template-action
+bounds of :mod:`orkestra.limits`.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from typing import Any
 from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem, YamlPath
 from orkestra.model.formats import MUTATION_RULE, PROFILES, RECONCILER, VALIDATION_RULE
+from orkestra.model.loader import check_template_actions
 from orkestra.model.origins import Origins
 from orkestra.model.schema import Context, F, ListOf, Obj
-from orkestra.model.source import load_documents
+from orkestra.model.source import load_documents, reference_problem
 
 _RULES_FILE = {
     "validation": Obj({"rules": F(ListOf(VALIDATION_RULE), True)}, name="validation include"),
@@ -26,6 +30,10 @@ _RULES_FILE = {
 
 def _load(owner: Document, ref: str, path: YamlPath, schema: Obj) -> tuple[Any, Origins]:
     file = owner.resolve_path(ref)
+    refused = reference_problem(file, [owner.directory])
+    if refused is not None:
+        raise PatternError([owner.problem(path, f'cannot include "{ref}": {refused[0]}',
+                                          hint=refused[1])])
     try:
         sources = load_documents(file, display=ref)
     except PatternError as exc:
@@ -33,6 +41,7 @@ def _load(owner: Document, ref: str, path: YamlPath, schema: Obj) -> tuple[Any, 
                            ) from None
     if len(sources) != 1:
         raise PatternError([owner.problem(path, f'"{ref}" must hold exactly one YAML document')])
+    check_template_actions(sources[0])
     ctx = Context(sources[0])
     data = schema.check(copy.deepcopy(sources[0].data), (), ctx)
     errors = [p for p in ctx.problems if p.severity == "error"]

@@ -17,6 +17,7 @@ import yaml
 
 from orkestra.e2e.commands import Commands, Completed
 from orkestra.errors import OrkError
+from orkestra.model.source import LOADER, read_text
 
 Obj = dict[str, Any]
 
@@ -97,5 +98,4 @@ class Kubectl:
 
     def objects_of(self, path: Path) -> list[Obj]:
         """The manifests in a file (what ``kubectl apply -f`` would send)."""
-        with path.open(encoding="utf-8") as handle:
-            return [d for d in yaml.safe_load_all(handle) if isinstance(d, dict)]
+        return [d for d in yaml.load_all(read_text(path), Loader=LOADER) if isinstance(d, dict)]

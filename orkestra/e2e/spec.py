@@ -5,7 +5,10 @@ types, durations, did-you-mean); this module adds what needs the file system (ev
 named must exist) and the defaults of the reference format: an empty ``namespace`` means
 ``default``, an unset ``count`` means "at least one", ``count: 0`` means "must not
 exist", ``setup`` as a plain list means ``apply``, and the CRD falls back to the
-katalog's ``crdFile`` entries.
+katalog's ``crdFile`` entries. The data files (CR, CRD, setup manifests, Helm values) must
+be regular files inside the e2e file's directory or the katalog's (``..`` and symbolic
+links resolved; ``ORK_ALLOWED_ROOTS`` adds directories), within ``ORK_MAX_YAML_BYTES``; the
+katalog and imported e2e files are patterns of their own and may live elsewhere.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem, YamlPath
 from orkestra.model.loader import load_document
+from orkestra.model.source import reference_problem
 from orkestra.units import parse_duration
 
 DEFAULT_TIMEOUT = 60.0
@@ -158,10 +162,17 @@ class _Files:
     def __init__(self, doc: Document) -> None:
         self.doc = doc
         self.problems: list[Problem] = []
+        self.roots = [doc.directory]
 
-    def path(self, where: YamlPath, ref: str) -> Path:
+    def path(self, where: YamlPath, ref: str, *, pattern: bool = False) -> Path:
+        """The file ``ref`` names; a data file (not ``pattern``) must also be one the e2e
+        file may read."""
         path = self.doc.resolve_path(ref)
-        if not path.is_file():
+        refused = None if pattern else reference_problem(path, self.roots)
+        if refused is not None:
+            self.problems.append(self.doc.problem(where, f'cannot use "{ref}": {refused[0]}',
+                                                  hint=refused[1]))
+        elif not path.is_file():
             self.problems.append(self.doc.problem(
                 where, f'file "{ref}" does not exist',
                 hint=f"paths are relative to {self.doc.display}'s directory"))
@@ -181,7 +192,8 @@ def _fill(suite: Suite, spec: dict[str, Any], files: _Files) -> None:
         (spec.get("custom") or {}).get("target") == "kubernetes"
     suite.custom = custom
     if "katalog" in spec:
-        suite.katalog = files.path(where + ("katalog",), spec["katalog"])
+        suite.katalog = files.path(where + ("katalog",), spec["katalog"], pattern=True)
+        files.roots.append(suite.katalog.parent)
     elif not custom:
         files.problems.append(files.doc.problem(
             where, 'missing "katalog"', expected="the katalog.yaml to run",

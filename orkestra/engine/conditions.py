@@ -2,20 +2,21 @@
 
 A field condition resolves ``field`` (a dot path into the template context, or a template
 that is rendered), renders template comparison values, casts both sides by ``valueType``
-and applies the operator; ``negate`` inverts the result. Time conditions look at the clock
-(UTC): ``time`` windows, ``dayOfWeek`` and ``cron`` windows. A gate passes when every
-``when`` condition passes and, if there are ``or`` conditions, at least one of them does.
+and applies the operator (``regex`` is RE2, as in Go: :mod:`orkestra.regex`); ``negate``
+inverts the result. Time conditions look at the clock (UTC): ``time`` windows,
+``dayOfWeek`` and ``cron`` windows. A gate passes when every ``when`` condition passes
+and, if there are ``or`` conditions, at least one of them does.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from orkestra.cron import Schedule
+from orkestra.regex import RegexError, compile_regex
 from orkestra.template import Renderer
 from orkestra.template.gofmt import format_value
 from orkestra.template.notes.time import in_window
@@ -179,9 +180,9 @@ class _Evaluator:
         }
         if op == "regex":
             try:
-                return re.search(b, a) is not None
-            except re.error as exc:
-                raise ConditionError(f"invalid regular expression {b!r}: {exc}") from None
+                return compile_regex(b).search(a)
+            except RegexError as exc:
+                raise ConditionError(exc.message) from None
         if op not in results:
             raise ConditionError(f"unknown operator {op!r}")
         return results[op]

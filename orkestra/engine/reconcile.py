@@ -2,10 +2,11 @@
 
 The cycle: normalize the in-memory spec, run mutation and validation (``mutateFirst``
 decides the order; a ``deny`` stops the cycle), create ``onCreate`` resources that are
-missing, apply ``onReconcile`` resources (forEach expanded, ``when``/``or`` gated; objects a
-declaration no longer wants are deleted), run the typed hooks (:mod:`orkestra.engine.hooks`;
-before the templates with ``runHooksFirst``, instead of them for a constructor), then write
-the status if it changed, the hooks' fields included. Nothing is written when nothing
+missing, apply ``onReconcile`` resources (forEach expanded, at most
+``ORK_MAX_FOREACH_ITEMS`` copies; ``when``/``or`` gated; objects a declaration no longer
+wants are deleted), run the typed hooks (:mod:`orkestra.engine.hooks`; before the templates
+with ``runHooksFirst``, instead of them for a constructor), then write the status if it
+changed, the hooks' fields included. Nothing is written when nothing
 changed. A CR being deleted runs ``onDelete`` and the hooks' ``on_delete``, removes what
 cannot be garbage-collected, and releases its finalizers.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from orkestra import limits
 from orkestra.cluster.data import clone
 from orkestra.cluster.errors import ApiError
 from orkestra.engine import admission
@@ -315,6 +317,10 @@ class Reconciler:
             return [{}]
         source = lookup(ev.data, str(spec["field"]))
         alias = spec.get("as") or "item"
+        limit = limits.FOREACH_ITEMS
+        if isinstance(source, dict | list) and len(source) > limit.value:
+            raise FieldError(f"forEach: {spec['field']} has {len(source)} items, more than "
+                             f"{limit.value} ({limit.variable} raises the limit)")
         if isinstance(source, dict):
             return [{"item": k, alias: k, "value": source[k], "index": i}
                     for i, k in enumerate(sorted(source))]

@@ -21,7 +21,7 @@ from orkestra.errors import OrkError, UsageError
 from orkestra.model.document import Document
 from orkestra.model.errors import Problem
 from orkestra.model.imports import motif_imports
-from orkestra.model.source import LOADER
+from orkestra.model.source import LOADER, read_text
 from orkestra.registry.artifact import CODE_REQUIREMENTS, PRIMARY_FILES, PatternFile
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.refs import Reference, tag_of
@@ -54,7 +54,7 @@ def _declared_kind(path: Path) -> str:
     """The kind the file declares; for a file that does not parse, the kind its name
     stands for, so that loading it reports the YAML error with its position."""
     try:
-        for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=LOADER):
+        for doc in yaml.load_all(read_text(path), Loader=LOADER):
             return str(doc.get("kind", "")) if isinstance(doc, dict) else ""
     except (yaml.YAMLError, UnicodeDecodeError):
         return {file: kind for kind, file in PRIMARY_FILES.items()}.get(path.name, "")
@@ -121,7 +121,7 @@ class PushBlockedError(OrkError):
 def check_crd_file(path: Path) -> None:
     """``crd.yaml`` must be a CustomResourceDefinition with a group and a kind."""
     try:
-        doc = next(iter(yaml.load_all(path.read_text(encoding="utf-8"), Loader=LOADER)), None)
+        doc = next(iter(yaml.load_all(read_text(path), Loader=LOADER)), None)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise OrkError(f"crd.yaml: not valid YAML ({exc})") from None
     if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":

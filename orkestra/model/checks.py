@@ -16,6 +16,7 @@ from orkestra.cron import CronError, Schedule
 from orkestra.model.document import Document
 from orkestra.model.errors import Collector, Problem, YamlPath, did_you_mean
 from orkestra.model.formats import OPERATORS, SHORTHANDS
+from orkestra.regex import RegexError, compile_regex
 from orkestra.template import BUILTIN_TABLE, LIBRARY, Renderer, TemplateSyntaxError, UserNote
 
 BUILTIN_KINDS = frozenset({
@@ -289,9 +290,9 @@ class _Checker(Collector):
             return
         if op == "regex":
             try:
-                re.compile(raw)
-            except re.error as exc:
-                self.error(path, f"invalid regular expression: {exc}")
+                compile_regex(raw)  # RE2, as the engine and Go match it
+            except RegexError as exc:
+                self.error(path, exc.message, hint=exc.hint)
         elif op in ("between", "notBetween") and raw.count(",") != 1:
             self.error(path, f'"{raw}" is not a range', expected='"low,high" such as "1,10"')
 

@@ -3,7 +3,8 @@
 :func:`load_documents` returns every document of a file as a :class:`Document`; problems
 from all documents are gathered and raised together as one :class:`PatternError`. Semantic
 checks that need more than one document (motif bindings, komposer overrides) live in
-:mod:`orkestra.compose`.
+:mod:`orkestra.compose`. A document may hold at most ``ORK_MAX_TEMPLATE_ACTIONS`` template
+actions (each ``{{`` is parsed and compiled to Python, the costliest step of a load).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from orkestra import limits
 from orkestra.model.checks import check_document
 from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem, did_you_mean
@@ -60,6 +62,31 @@ def _generation(data: dict[str, Any]) -> str:
     return "G2"
 
 
+def _template_actions(data: Any) -> int:
+    """How many ``{{`` the strings (keys included) of ``data`` hold."""
+    count, stack = 0, [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            count += item.count("{{")
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
+def check_template_actions(source: SourceDoc) -> None:
+    """Refuse a document with more template actions than ``ORK_MAX_TEMPLATE_ACTIONS``."""
+    limit = limits.TEMPLATE_ACTIONS
+    count = _template_actions(source.data)
+    if count > limit.value:
+        raise PatternError([source.problem((), f"the document holds {count} template actions "
+                                           f"({{{{ ... }}}}), more than {limit.value}",
+                                           hint=limit.hint)])
+
+
 def build_document(source: SourceDoc, file: Path, kinds: tuple[str, ...] = PATTERN_KINDS,
                    *, checks: bool = True) -> Document:
     """Check one parsed document and normalize it; raises PatternError.
@@ -68,6 +95,7 @@ def build_document(source: SourceDoc, file: Path, kinds: tuple[str, ...] = PATTE
     schema is always enforced because nothing can be built from a malformed document.
     """
     kind = detect_kind(source)
+    check_template_actions(source)
     if kind not in kinds:
         raise PatternError([source.problem(("kind",), f"a {kind} is not expected here",
                                            expected=f"one of {', '.join(kinds)}")])

@@ -1,29 +1,193 @@
-"""YAML documents with the position of every key and value.
+"""YAML documents with the position of every key and value, read within bounds.
 
 PyYAML's C composer builds the node graph (fast, and it keeps marks); the conversion to
 Python values is done here so that each value's line and column is recorded under its YAML
 path, duplicate keys are rejected (YAML forbids them; PyYAML silently keeps the last) and
 timestamps stay strings, as they do in Kubernetes manifests.
+
+Every YAML text is read within the bounds of :mod:`orkestra.limits`, so a hostile document
+ends fast with an error naming the bound and its variable instead of exhausting time or
+memory: its size (``ORK_MAX_YAML_BYTES``), its values counted with aliases expanded (an
+alias bomb; ``ORK_MAX_YAML_NODES``), its nesting (``ORK_MAX_YAML_DEPTH``) and the keys of
+one mapping (``ORK_MAX_YAML_KEYS``). :data:`LOADER` enforces them for every caller, including
+``yaml.load(text, Loader=LOADER)`` elsewhere, by raising :class:`YamlLimitError` (a
+``yaml.YAMLError``): a cheap pass over the parser's events stops at the first bound crossed
+before any node is built, and the composed graph is measured with aliases expanded.
+
+Files are read by :func:`read_text`: regular files only (never a FIFO or a device such as
+``/dev/zero``), at most ``ORK_MAX_YAML_BYTES``. :func:`reference_problem` is the check for a
+file a pattern names (``crdFile``, ``include:``, a simulation's CR files ...): it must also
+lie inside the pattern's directory once ``..`` and symbolic links are resolved, or inside a
+directory listed in ``ORK_ALLOWED_ROOTS``.
 """
 
 from __future__ import annotations
 
+import gc
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from orkestra import limits
 from orkestra.model.errors import PatternError, Problem, YamlPath
 
 try:
-    LOADER: type = yaml.CSafeLoader
+    _BASE: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML without libyaml
-    LOADER = yaml.SafeLoader
+    _BASE = yaml.SafeLoader
 
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _STRING_TAGS = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary",
                 "tag:yaml.org,2002:str"}
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent,
+                yaml.SequenceStartEvent)
+_END_EVENTS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+class YamlLimitError(yaml.MarkedYAMLError):
+    """A YAML text crossed one of the bounds of :mod:`orkestra.limits`."""
+
+    def __init__(self, problem: str, mark: Any, limit: limits.Limit) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+        self.hint = limit.hint
+
+
+def _scan(text: str | bytes) -> int:
+    """Walk the parser's events (no nodes are built) and stop at the first bound crossed:
+    values, nesting depth, keys per mapping; returns how many aliases there are. Syntax
+    errors are left to the composer, which reports them with their position."""
+    if len(text) > limits.YAML_BYTES.value:
+        raise YamlLimitError(f"the document is larger than the limit of "
+                             f"{limits.YAML_BYTES.value} bytes", None, limits.YAML_BYTES)
+    max_nodes, max_depth = limits.YAML_NODES.value, limits.YAML_DEPTH.value
+    max_children = 2 * limits.YAML_KEYS.value
+    parser = _BASE(text)
+    nodes = aliases = 0
+    children: list[int] = []  # per open collection: its children so far (-1: a sequence)
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, _END_EVENTS):
+                children.pop()
+                continue
+            if not isinstance(event, _NODE_EVENTS):
+                continue
+            nodes += 1
+            if isinstance(event, yaml.AliasEvent):
+                aliases += 1
+            if nodes > max_nodes:
+                raise YamlLimitError(f"more than {max_nodes} values", event.start_mark,
+                                     limits.YAML_NODES)
+            if children and children[-1] >= 0:
+                children[-1] += 1
+                if children[-1] > max_children:
+                    raise YamlLimitError(f"a mapping with more than {max_children // 2} keys",
+                                         event.start_mark, limits.YAML_KEYS)
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                children.append(0 if isinstance(event, yaml.MappingStartEvent) else -1)
+                if len(children) > max_depth:
+                    raise YamlLimitError(f"nested more than {max_depth} levels deep",
+                                         event.start_mark, limits.YAML_DEPTH)
+    except yaml.YAMLError as exc:
+        if isinstance(exc, YamlLimitError):
+            raise
+    finally:
+        parser.dispose()
+    return aliases
+
+
+def _measure(root: yaml.Node) -> None:
+    """Refuse a graph whose aliases expand beyond the value or depth bounds (an alias bomb),
+    or that contains itself (a recursive alias)."""
+    max_nodes, max_depth = limits.YAML_NODES.value, limits.YAML_DEPTH.value
+    memo: dict[int, tuple[int, int]] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> tuple[int, int]:
+        key = id(node)
+        known = memo.get(key)
+        if known is not None:
+            return known
+        if key in active:
+            raise YamlLimitError("an alias refers to a node that contains it",
+                                 node.start_mark, limits.YAML_NODES)
+        active.add(key)
+        count, depth = 1, 0
+        if isinstance(node, yaml.SequenceNode):
+            children: Iterable[yaml.Node] = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = (part for pair in node.value for part in pair)
+        else:
+            children = ()
+        for child in children:
+            child_count, child_depth = size(child)
+            count, depth = count + child_count, max(depth, child_depth + 1)
+            if count > max_nodes:
+                raise YamlLimitError(f"aliases expand to more than {max_nodes} values",
+                                     node.start_mark, limits.YAML_NODES)
+            if depth > max_depth:
+                raise YamlLimitError(f"aliases nest values more than {max_depth} levels deep",
+                                     node.start_mark, limits.YAML_DEPTH)
+        active.discard(key)
+        memo[key] = (count, depth)
+        return count, depth
+
+    try:
+        size(root)
+    except RecursionError:
+        raise YamlLimitError("nested too deeply to be measured", root.start_mark,
+                             limits.YAML_DEPTH) from None
+
+
+_VALUE_ERRORS = (ValueError, LookupError, TypeError, ArithmeticError)
+
+
+def _bad_value(node: yaml.Node) -> str:
+    """``"abc" is not a valid !!float`` for a value its explicit tag cannot construct."""
+    tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+    return f"{str(node.value)[:80]!r} is not a valid {tag}"
+
+
+class BoundedLoader(_BASE):  # type: ignore[misc]
+    """PyYAML's safe loader (C when available) that refuses documents beyond the bounds.
+
+    Without aliases the event pass has bounded everything; with aliases each composed
+    document is also measured as if they were expanded."""
+
+    def __init__(self, stream: Any) -> None:
+        if hasattr(stream, "read"):
+            stream = stream.read(limits.YAML_BYTES.value + 1)
+        self.aliases = _scan(stream)
+        super().__init__(stream)
+
+    def get_node(self) -> Any:
+        node = super().get_node()
+        if node is not None and self.aliases:
+            _measure(node)
+        return node
+
+    def get_single_node(self) -> Any:
+        node = super().get_single_node()
+        if node is not None and self.aliases:
+            _measure(node)
+        return node
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """A value its explicit tag cannot construct (``!!float abc``) is a YAML error."""
+        try:
+            return super().construct_object(node, deep)
+        except _VALUE_ERRORS:
+            raise yaml.constructor.ConstructorError(
+                None, None, _bad_value(node), node.start_mark) from None
+
+
+LOADER: type = BoundedLoader
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +253,12 @@ class _Converter:
             self.problems.append(self.doc.problem(
                 path, f"unsupported YAML tag {node.tag}", hint="remove the tag"))
             return str(node.value)
-        return construct(_CONSTRUCTOR, node)
+        try:
+            return construct(_CONSTRUCTOR, node)
+        except _VALUE_ERRORS:
+            self.problems.append(self.doc.problem(path, _bad_value(node),
+                                                  hint="remove the tag or fix the value"))
+            return str(node.value)
 
     def mapping(self, node: yaml.MappingNode, path: YamlPath) -> dict[str, Any]:
         _CONSTRUCTOR.flatten_mapping(node)
@@ -127,14 +296,34 @@ def _yaml_problem(path: str, exc: yaml.YAMLError) -> Problem:
     mark = getattr(exc, "problem_mark", None)
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
     problem = getattr(exc, "problem", None) or str(exc)
+    if isinstance(exc, YamlLimitError):
+        return Problem(path, line, column, (), f"YAML refused: {problem}", hint=exc.hint)
     context = getattr(exc, "context", None)
     message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
     return Problem(path, line, column, (), message,
                    hint="check the indentation and quoting around this line")
 
 
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector: building many nodes triggers it over and over,
+    and nothing built here is garbage yet."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def parse_documents(text: str, path: str) -> list[SourceDoc]:
     """All documents of a YAML text; empty documents are skipped."""
+    with _no_collection():
+        return _parse_documents(text, path)
+
+
+def _parse_documents(text: str, path: str) -> list[SourceDoc]:
     docs: list[SourceDoc] = []
     problems: list[Problem] = []
     try:
@@ -161,22 +350,85 @@ def parse_documents(text: str, path: str) -> list[SourceDoc]:
     return docs
 
 
+def _refused(shown: str, message: str, hint: str = "") -> PatternError:
+    return PatternError([Problem(shown, 0, 0, (), message, hint=hint)])
+
+
+_SPECIAL = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+            (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+            (stat.S_ISSOCK, "a socket"))
+
+
+def _not_regular(mode: int) -> str:
+    """What a file that is not a regular file is ("" for a regular file)."""
+    if stat.S_ISREG(mode):
+        return ""
+    return next((name for test, name in _SPECIAL if test(mode)), "not a regular file")
+
+
+def _too_large(size: int) -> str:
+    limit = limits.YAML_BYTES
+    return f"the file is larger than the limit of {limit.value} bytes" if size > limit.value \
+        else ""
+
+
 def read_text(path: Path, display: str | None = None) -> str:
-    """A file's text, with a pattern-style error when it cannot be read."""
+    """A file's text, with a pattern-style error when it cannot be read: regular files only
+    (opening never waits on a FIFO), at most ``ORK_MAX_YAML_BYTES``."""
     shown = display or str(path)
     try:
-        return path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
-        raise PatternError([Problem(shown, 0, 0, (), "file not found",
-                                    hint="check the path (relative paths are resolved from "
-                                         "the file that names them)")]) from None
+        raise _refused(shown, "file not found", "check the path (relative paths are resolved "
+                       "from the file that names them)") from None
     except IsADirectoryError:
-        raise PatternError([Problem(shown, 0, 0, (), "is a directory, expected a YAML file")]
-                           ) from None
-    except UnicodeDecodeError as exc:
-        raise PatternError([Problem(shown, 0, 0, (), f"not UTF-8 text: {exc.reason}")]) from None
+        raise _refused(shown, "is a directory, expected a YAML file") from None
     except OSError as exc:
-        raise PatternError([Problem(shown, 0, 0, (), f"cannot read: {exc.strerror}")]) from None
+        raise _refused(shown, f"cannot read: {exc.strerror}") from None
+    try:
+        kind = _not_regular(os.fstat(fd).st_mode)
+        if kind:
+            raise _refused(shown, f"is {kind}, expected a YAML file")
+        with open(fd, "rb", closefd=False) as handle:
+            data = handle.read(limits.YAML_BYTES.value + 1)
+    except OSError as exc:
+        raise _refused(shown, f"cannot read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if _too_large(len(data)):
+        raise _refused(shown, _too_large(len(data)), limits.YAML_BYTES.hint)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _refused(shown, f"not UTF-8 text: {exc.reason}") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def reference_problem(target: Path, roots: Iterable[Path]) -> tuple[str, str] | None:
+    """Why a pattern may not read ``target``, as (message, hint), or None when it may.
+
+    It must resolve (``..`` and symbolic links followed) inside one of ``roots`` (the
+    pattern's directories) or of ``ORK_ALLOWED_ROOTS``; when it exists it must be a regular
+    file of at most ``ORK_MAX_YAML_BYTES``. A missing file is left to the caller, which
+    knows how to word it."""
+    resolved = target.resolve()
+    allowed = [root.resolve() for root in roots] + list(limits.allowed_roots())
+    if not any(resolved.is_relative_to(root) for root in allowed):
+        inside = " or ".join(str(root) for root in allowed)
+        return (f"{resolved} is outside the pattern's directory ({inside})",
+                "a pattern reads only files inside its directory (after following \"..\" "
+                "and symbolic links); copy the file there, or list its directory in "
+                f"{limits.ALLOWED_ROOTS_VARIABLE}")
+    try:
+        info = resolved.stat()
+    except OSError:
+        return None
+    kind = _not_regular(info.st_mode)
+    if kind:
+        return f"{resolved} is {kind}, not a regular file", "name a YAML file"
+    if _too_large(info.st_size):
+        return _too_large(info.st_size), limits.YAML_BYTES.hint
+    return None
 
 
 def load_documents(path: Path, display: str | None = None) -> list[SourceDoc]:

@@ -1,7 +1,14 @@
-"""What to simulate: a ``simulate.yaml`` (or a katalog and a CR file) made concrete."""
+"""What to simulate: a ``simulate.yaml`` (or a katalog and a CR file) made concrete.
+
+The data files a simulate file names (CR and CRD files, ``include:`` files of expected ops)
+must be regular files inside its own directory or the katalog's (``..`` and symbolic links
+resolved; ``ORK_ALLOWED_ROOTS`` adds directories); the katalog and imported simulate files
+are patterns of their own and may live elsewhere (``../02-katalog-api/katalog.yaml``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +18,7 @@ from orkestra.model.errors import PatternError, Problem, YamlPath
 from orkestra.model.formats import OP_RULE
 from orkestra.model.loader import load_document
 from orkestra.model.schema import Context, F, ListOf, Obj
-from orkestra.model.source import load_documents
+from orkestra.model.source import load_documents, reference_problem
 
 DEFAULT_CYCLES = 10
 _INCLUDE = Obj({"ops": F(ListOf(OP_RULE), True)}, name="ops include")
@@ -46,8 +53,18 @@ class Plan:
         return self.source.problem(path if not key else path + (key,), message)
 
 
+def _data_file(doc: Document, where: YamlPath, ref: str, roots: Sequence[Path]) -> Path:
+    """A data file the simulate file names, refused when it may not be read."""
+    path = doc.resolve_path(ref)
+    refused = reference_problem(path, roots)
+    if refused is not None:
+        raise PatternError([doc.problem(where, f'cannot read "{ref}": {refused[0]}',
+                                        hint=refused[1])])
+    return path
+
+
 def _expand_includes(doc: Document, expect: dict[str, Any], path: YamlPath,
-                     positions: dict[int, YamlPath]) -> None:
+                     positions: dict[int, YamlPath], roots: Sequence[Path]) -> None:
     positions[id(expect)] = path
     for i, rule in enumerate(expect.get("absent") or []):
         positions[id(rule)] = path + ("absent", i)
@@ -57,7 +74,7 @@ def _expand_includes(doc: Document, expect: dict[str, Any], path: YamlPath,
             positions[id(rule)] = path + ("ops", i)
             ops.append(rule)
             continue
-        ref = doc.resolve_path(rule["include"])
+        ref = _data_file(doc, path + ("ops", i, "include"), rule["include"], roots)
         try:
             sources = load_documents(ref, display=rule["include"])
         except PatternError as exc:
@@ -73,7 +90,7 @@ def _expand_includes(doc: Document, expect: dict[str, Any], path: YamlPath,
     if "ops" in expect:
         expect["ops"] = ops
     for crd, block in (expect.get("crds") or {}).items():
-        _expand_includes(doc, block, path + ("crds", crd), positions)
+        _expand_includes(doc, block, path + ("crds", crd), positions, roots)
 
 
 def load_plans(file: Path, display: str | None = None, *, cycles: int | None = None,
@@ -94,14 +111,20 @@ def load_plans(file: Path, display: str | None = None, *, cycles: int | None = N
                                     seen=seen | {resolved}))
         return plans
     spec = doc.data["spec"]
-    crs = ([spec["cr"]] if "cr" in spec else []) + list(spec.get("crFiles") or [])
-    crds = ([spec["crd"]] if "crd" in spec else []) + list(spec.get("crdFiles") or [])
+    katalog = doc.resolve_path(spec["katalog"])
+    roots = (doc.directory, katalog.parent)
+    crs = [_data_file(doc, where, ref, roots) for where, ref in _refs(spec, "cr", "crFiles")]
+    crds = [_data_file(doc, where, ref, roots) for where, ref in _refs(spec, "crd", "crdFiles")]
     expect = spec.get("expect")
     positions: dict[int, YamlPath] = {}
     if expect is not None:
-        _expand_includes(doc, expect, ("spec", "expect"), positions)
+        _expand_includes(doc, expect, ("spec", "expect"), positions, roots)
     name = str((doc.data.get("metadata") or {}).get("name") or file.stem)
-    return [Plan(name, doc.resolve_path(spec["katalog"]), [doc.resolve_path(c) for c in crs],
-                 [doc.resolve_path(c) for c in crds], cycles or int(spec.get("cycles",
-                                                                              DEFAULT_CYCLES)),
+    return [Plan(name, katalog, crs, crds, cycles or int(spec.get("cycles", DEFAULT_CYCLES)),
                  expect, file, shown, doc, positions)]
+
+
+def _refs(spec: dict[str, Any], one: str, many: str) -> list[tuple[YamlPath, str]]:
+    """(YAML path, reference) of ``spec.<one>`` and each ``spec.<many>`` entry."""
+    refs: list[tuple[YamlPath, str]] = [(("spec", one), spec[one])] if one in spec else []
+    return refs + [(("spec", many, i), ref) for i, ref in enumerate(spec.get(many) or [])]

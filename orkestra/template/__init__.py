@@ -10,6 +10,9 @@ against real Go by the differential suite in ``tests/template``.
 
 Use :func:`render` / :class:`Renderer` for Orkestra semantics (``missingkey=zero``,
 ``<no value>`` stripped, output trimmed) and :class:`Template` for plain Go semantics.
+Regular expressions are RE2, as Go's (:mod:`orkestra.regex`), and every execution is
+bounded (:mod:`orkestra.limits`): its output, the range items and template calls it takes,
+and the strings and printed values its functions make.
 """
 
 from orkestra.template.errors import TemplateError, TemplateExecError, TemplateSyntaxError

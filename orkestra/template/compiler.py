@@ -5,7 +5,9 @@ so rendering costs Python bytecode, not tree walking. Go variables become local 
 (renamed per declaration, which gives Go's lexical scoping), ``with``/``range`` bind a new
 local for dot, ``and``/``or`` become conditional expressions so they short-circuit, and
 pipeline stages run left to right through assignment expressions. Every generated line
-records the template position it came from, so execution errors point at the source.
+records the template position it came from, so execution errors point at the source. Each
+``range`` charges its items to the execution state's step budget before it iterates, and
+each iteration has the state check the output's size once enough has been written.
 """
 
 from __future__ import annotations
@@ -157,6 +159,7 @@ class _TreeCompiler:
         items = self.m.new_name("i")
         helper = "_rp" if len(decl) == 2 else "_rv"
         self.emit(f"{items} = {helper}({value})", node, ctx)
+        self.emit(f"_x.tick({items})", node, ctx)
         if node.else_body is not None:
             self.emit(f"if {items}:")
             self.depth += 1
@@ -166,10 +169,11 @@ class _TreeCompiler:
             self.emit(f"for {targets[0]}, {self.dot} in {items}:", node, ctx)
         else:
             self.emit(f"for {self.dot} in {items}:", node, ctx)
+        self.depth += 1
+        self.emit("if len(_x.out) > _x.mark: _x.check()", node, ctx)
         if decl:
-            self.depth += 1
             self.emit(f"{targets[-1]} = {self.dot}")
-            self.depth -= 1
+        self.depth -= 1
         self.block(node.body)
         self.dot = outer_dot
         if node.else_body is not None:

@@ -5,7 +5,9 @@ time (``invalid value; expected string``), and turns a failing call into ``error
 NAME: ...``. :class:`Func` records a Python implementation with such a signature and
 :meth:`Func.bind` returns the callable the compiled template invokes. Integer and float
 parameters are more lenient than Go's (any number converts) because template data decoded
-from YAML has no ``int``/``int64`` distinction a user could control.
+from YAML has no ``int``/``int64`` distinction a user could control. A function may not
+return a string longer than ``ORK_MAX_RENDER_CHARS`` (checked once a result passes 64 KiB):
+a template cannot grow a value without bound by feeding a function its own result in a loop.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from orkestra import limits
 from orkestra.template.errors import TemplateError, TemplateExecError
 from orkestra.template.values import MISSING, type_name
+
+_LARGE = 64 * 1024  # results longer than this are compared with the render limit
 
 
 class P(Enum):
@@ -97,18 +102,29 @@ class Func:
         def call(*args: Any) -> Any:
             try:
                 if raw:
-                    return impl(*args)
-                if plain:
-                    return impl(*[None if a is MISSING else a for a in args])
-                return impl(*convert(args))
+                    result = impl(*args)
+                elif plain:
+                    result = impl(*[None if a is MISSING else a for a in args])
+                else:
+                    result = impl(*convert(args))
             except TemplateError:
                 raise
             except RecursionError:
                 raise TemplateExecError(f"error calling {name}: recursion too deep") from None
             except Exception as exc:  # a function failing is a template error, like Go's
                 raise TemplateExecError(f"error calling {name}: {exc}") from None
+            if type(result) is str and len(result) > _LARGE:
+                _check_result(name, result)
+            return result
 
         return call
+
+
+def _check_result(name: str, result: str) -> None:
+    limit = limits.RENDER_CHARS
+    if len(result) > limit.value:
+        raise TemplateExecError(f"error calling {name}: the result is longer than "
+                                f"{limit.value} characters ({limit.variable})")
 
 
 class FuncTable(Mapping[str, Func]):

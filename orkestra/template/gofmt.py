@@ -8,13 +8,21 @@ precision, exponent thresholds, how lists and maps print, error forms) to be reu
 Values are the ones templates work with: ``None`` (Go's nil interface), ``bool``,
 :class:`GoInt` (Go ``int``), ``int`` (Go ``int64``), ``float``, ``complex``, ``str``,
 ``list`` and ``dict``.
+
+A list or map a template built can hold the same list or map many times (``list $l $l`` in
+a loop doubles it each time), so one printing could be astronomically long: lists and maps
+are measured first (each shared part once) and refused beyond ``ORK_MAX_RENDER_CHARS``
+(:func:`check_printable`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+from orkestra import limits
+from orkestra.template.errors import TemplateExecError
 
 
 class GoInt(int):
@@ -753,10 +761,55 @@ def _parse_arg_number(fmt: str) -> tuple[int, int, bool]:
 
 # -- public API -----------------------------------------------------------------------
 
+def check_printable(values: Iterable[Any]) -> None:
+    """Refuse values whose lists and maps would print longer than ``ORK_MAX_RENDER_CHARS``
+    (a rough measure: each string its length, each other scalar 8, each container 2 plus
+    one per element), counting what they share once per occurrence, computed once."""
+    containers = [v for v in values if isinstance(v, list | dict)]
+    if not containers:
+        return
+    limit = limits.RENDER_CHARS.value
+    sizes: dict[int, int] = {}
+    if sum(_printed_size(v, sizes, limit) for v in containers) > limit:
+        _too_long(limit)
+
+
+def _too_long(limit: int) -> None:
+    raise TemplateExecError(f"printing this value would make more than {limit} characters "
+                            f"({limits.RENDER_CHARS.variable})")
+
+
+def _parts(node: list[Any] | dict[Any, Any]) -> Iterable[Any]:
+    return node if isinstance(node, list) else [*node.keys(), *node.values()]
+
+
+def _printed_size(root: Any, sizes: dict[int, int], limit: int) -> int:
+    """The measure of ``root``, post-order without recursion; ``sizes`` memoizes by id."""
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in sizes:
+            continue
+        if not ready:
+            stack.append((node, True))
+            stack.extend((part, False) for part in _parts(node)
+                         if isinstance(part, list | dict) and id(part) not in sizes)
+            continue
+        size = 2
+        for part in _parts(node):
+            size += 1 + (sizes.get(id(part), limit + 1) if isinstance(part, list | dict)
+                         else len(part) if isinstance(part, str) else 8)
+        if size > limit:
+            _too_long(limit)
+        sizes[id(node)] = size
+    return sizes[id(root)]
+
+
 def format_value(v: Any) -> str:
     """``fmt.Sprint(v)`` for a single value."""
     if type(v) is str:
         return v
+    check_printable((v,))
     p = _Printer()
     p.print_arg(v, "v")
     return "".join(p.buf)
@@ -764,6 +817,7 @@ def format_value(v: Any) -> str:
 
 def sprint(*args: Any) -> str:
     """``fmt.Sprint``: operands joined, with a space between two non-strings."""
+    check_printable(args)
     p = _Printer()
     prev_string = False
     for i, arg in enumerate(args):
@@ -777,6 +831,7 @@ def sprint(*args: Any) -> str:
 
 def sprintln(*args: Any) -> str:
     """``fmt.Sprintln``: operands always separated by spaces, newline appended."""
+    check_printable(args)
     p = _Printer()
     for i, arg in enumerate(args):
         if i > 0:
@@ -788,6 +843,7 @@ def sprintln(*args: Any) -> str:
 
 def sprintf(fmt: str, *args: Any) -> str:
     """``fmt.Sprintf``."""
+    check_printable(args)
     p = _Printer()
     p.printf(fmt, args)
     return "".join(p.buf)

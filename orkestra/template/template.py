@@ -1,10 +1,18 @@
-"""A parsed and compiled template, and its execution state."""
+"""A parsed and compiled template, and its execution state.
+
+One execution is bounded (:mod:`orkestra.limits`): its output may not exceed
+``ORK_MAX_RENDER_CHARS`` characters, and the ``range`` items it visits plus the templates it
+calls may not exceed ``ORK_MAX_TEMPLATE_STEPS``; either ends the execution with a
+:class:`TemplateExecError` naming the limit (the output is never silently truncated).
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sized
 from typing import Any
 
+from orkestra import limits
 from orkestra.template.compiler import Compiled, TreeFunc, compile_trees
 from orkestra.template.errors import TemplateExecError, TemplateSyntaxError
 from orkestra.template.functions import FuncTable
@@ -17,15 +25,40 @@ MAX_TEMPLATE_DEPTH = 200
 
 class State:
     """What one execution carries besides dot: the template set, call depth, the root data
-    (for functions such as user notes that render against it) and caller extras."""
+    (for functions such as user notes that render against it), caller extras, the output
+    written so far and the steps taken (both bounded, see :meth:`tick` and :meth:`check`)."""
 
-    __slots__ = ("depth", "extras", "functions", "root")
+    __slots__ = ("checked", "depth", "extras", "functions", "mark", "out", "root", "size",
+                 "steps")
 
-    def __init__(self, functions: dict[str, TreeFunc], root: Any, extras: Any) -> None:
+    def __init__(self, functions: dict[str, TreeFunc], root: Any, extras: Any,
+                 out: list[str] | None = None) -> None:
         self.functions = functions
         self.depth = 0
         self.root = root
         self.extras = extras
+        self.out: list[str] = [] if out is None else out
+        self.steps = 0
+        self.mark = _CHECK_EVERY
+        self.checked = self.size = 0
+
+    def tick(self, items: Sized) -> None:
+        """Charge a ``range`` over ``items`` to the step budget (before it iterates)."""
+        self.steps += len(items)
+        if self.steps > limits.TEMPLATE_STEPS.value:
+            _over_budget()
+
+    def check(self) -> None:
+        """Count the output written since the last check; refuse it beyond the limit.
+
+        Generated code calls this in every ``range`` iteration once ``mark`` parts have
+        been written, so the output grows by at most a few parts past the limit."""
+        out = self.out
+        self.size += sum(len(part) for part in out[self.checked:])
+        self.checked = len(out)
+        self.mark = len(out) + _CHECK_EVERY
+        if self.size > limits.RENDER_CHARS.value:
+            _too_long()
 
     def call(self, name: str, dot: Any, write: Any) -> None:
         fn = self.functions.get(name)
@@ -33,11 +66,31 @@ class State:
             raise TemplateExecError(f'template "{name}" not defined')
         if self.depth >= MAX_TEMPLATE_DEPTH:
             raise TemplateExecError(f"exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})")
+        self.steps += 1
+        if self.steps > limits.TEMPLATE_STEPS.value:
+            _over_budget()
+        if len(self.out) > self.mark:
+            self.check()
         self.depth += 1
         try:
             fn(dot, write, self)
         finally:
             self.depth -= 1
+
+
+_CHECK_EVERY = 16
+
+
+def _over_budget() -> None:
+    limit = limits.TEMPLATE_STEPS
+    raise TemplateExecError(f"the template takes more than {limit.value} steps (range items "
+                            f"and template calls; {limit.variable})")
+
+
+def _too_long() -> None:
+    limit = limits.RENDER_CHARS
+    raise TemplateExecError(f"the output is longer than {limit.value} characters "
+                            f"({limit.variable})")
 
 
 class Template:
@@ -63,7 +116,7 @@ class Template:
     def execute(self, data: Any, extras: Any = None) -> str:
         """Render with ``data`` as dot; raises TemplateExecError on failure."""
         out: list[str] = []
-        state = State(self._compiled.functions, data, extras)
+        state = State(self._compiled.functions, data, extras, out)
         try:
             self._entry(data, out.append, state)
         except TemplateExecError as exc:
@@ -71,7 +124,10 @@ class Template:
             raise
         except RecursionError:
             raise TemplateExecError("template recursion too deep") from None
-        return "".join(out)
+        text = "".join(out)
+        if len(text) > limits.RENDER_CHARS.value:
+            _too_long()
+        return text
 
     def _locate(self, exc: TemplateExecError) -> None:
         """Attach the template position of the failing action to the error."""

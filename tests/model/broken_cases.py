@@ -186,7 +186,8 @@ spec:
     Case("invalid-regex", {"k.yaml": katalog(
         f"{API}\noperatorBox:\n  onReconcile:\n    configMaps:\n      - when:\n"
         "          - {field: spec.tier, regex: '[a-'}")}, (
-        'k.yaml:14:45: error: spec.crds.web.operatorBox.onReconcile.configMaps[0].when[0].regex: invalid regular expression: unterminated character set at position 0\n')),
+        "k.yaml:14:45: error: spec.crds.web.operatorBox.onReconcile.configMaps[0].when[0].regex: invalid regular expression '[a-': missing ]: [a-\n"
+        "  hint: the syntax is RE2's, as in Go and Kubernetes: https://github.com/google/re2/wiki/Syntax\n")),
     Case("depends-on-unknown", {"k.yaml": katalog(f"{API}\ndependsOn: [dbs]")}, (
         'k.yaml:10:18: error: spec.crds.web.dependsOn.dbs: depends on unknown CRD "dbs"\n'
         '  expected: one of web\n')),

@@ -115,7 +115,8 @@ def test_discovery_runs_every_simulate_file(pack: Path, monkeypatch: pytest.Monk
     lines = captured.out.splitlines()
     assert lines[0].startswith("  02-katalog-api/simulate.yaml") and "✓ passed" in lines[0]
     assert "03-katalog-cache/simulate.yaml" in lines[1] and "✗ failed" in lines[1]
-    # 06 to 09, 11 and 12's webapp-operator import published patterns, which this fresh machine does not have yet
+    # 06 to 09, 11 and 12's webapp-operator import published patterns, which this fresh
+    # machine does not have yet
     assert "  19 file(s) — 12 simulated, 7 could not run" in captured.out
     assert "    ork simulate -f 03-katalog-cache/simulate.yaml" in captured.err
     unpublished = ["--skip", "06-pattern-zoo", "--skip", "07-upgrade", "--skip",

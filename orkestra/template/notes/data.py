@@ -2,7 +2,8 @@
 
 ``toJSON``/``toJson`` produce exactly what Go's ``encoding/json`` produces for the same value
 (sorted keys, ``<``/``>``/``&`` escaped, Go's float format), so checksums computed in
-templates match the ones the original tooling computed.
+templates match the ones the original tooling computed. A value that would serialize beyond
+``ORK_MAX_RENDER_CHARS`` is refused before it is serialized.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import yaml
 
 from orkestra.template.functions import Func, P, func
-from orkestra.template.gofmt import format_float
+from orkestra.template.gofmt import check_printable, format_float
 
 _JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t",
                  "<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
@@ -74,11 +75,13 @@ def go_json(value: Any) -> str:
 
 @func("toJSON", P.ANY)
 def to_json(value: Any) -> str:
+    check_printable((value,))
     return go_json(value)
 
 
 @func("toJson", P.ANY)
 def to_json_sprig(value: Any) -> str:
+    check_printable((value,))
     return go_json(value)
 
 

@@ -1,12 +1,18 @@
 """String notes. Names shared with Sprig take Sprig's argument order, so that the subject
 comes last and pipelines read naturally: ``{{ .spec.image | trimPrefix "docker.io/" }}``.
-Case mapping is per character, like Go's (``ß`` stays ``ß``)."""
+Case mapping is per character, like Go's (``ß`` stays ``ß``).
+
+Regular expressions are RE2, as Go's (:mod:`orkestra.regex`); functions that can multiply
+their input (``repeat``, ``indent``, ``replace``, ``regexReplaceAll``) refuse a result
+longer than ``ORK_MAX_RENDER_CHARS`` instead of building it."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from orkestra import limits
+from orkestra.regex import compile_regex
 from orkestra.template.functions import Func, P, func
 from orkestra.template.gofmt import format_value, go_quote
 
@@ -100,8 +106,19 @@ def contains(substr: str, s: str) -> bool:
     return substr in s
 
 
+def _bounded(size: int, name: str) -> None:
+    """Refuse to build a result of ``size`` characters beyond the render limit."""
+    limit = limits.RENDER_CHARS
+    if size > limit.value:
+        raise ValueError(f"{name} would make {size} characters, more than {limit.value} "
+                         f"({limit.variable})")
+
+
 @func("replace", P.STR, P.STR, P.STR)
 def replace(old: str, new: str, s: str) -> str:
+    if len(new) > len(old):
+        count = len(s) + 1 if not old else s.count(old)
+        _bounded(len(s) + count * (len(new) - len(old)), "replace")
     return s.replace(old, new)
 
 
@@ -140,6 +157,7 @@ def join(sep: str, items: Any) -> str:
 def repeat(count: int, s: str) -> str:
     if count < 0:
         raise ValueError("strings: negative Repeat count")
+    _bounded(count * len(s), "repeat")
     return s * count
 
 
@@ -170,6 +188,7 @@ def squote(*values: Any) -> str:
 
 
 def _indent(spaces: int, s: str) -> str:
+    _bounded(len(s) + max(spaces, 0) * (s.count("\n") + 1), "indent")
     pad = " " * spaces
     return pad + s.replace("\n", "\n" + pad)
 
@@ -194,12 +213,15 @@ def camel_to_kebab(s: str) -> str:
 
 @func("regexMatch", P.STR, P.STR)
 def regex_match(pattern: str, s: str) -> bool:
-    return re.search(pattern, s) is not None
+    """Whether ``pattern`` (RE2) matches anywhere in ``s``; an invalid pattern is an error."""
+    return compile_regex(pattern).search(s)
 
 
 @func("regexReplaceAll", P.STR, P.STR, P.STR)
 def regex_replace_all(pattern: str, s: str, repl: str) -> str:
-    return re.sub(pattern, re.sub(r"\$\{?(\w+)\}?", r"\\g<\1>", repl), s)
+    """Go's ``ReplaceAllString``: ``$1``, ``${name}`` and ``$$`` in ``repl`` expand."""
+    limit = limits.RENDER_CHARS
+    return compile_regex(pattern).replace_all(s, repl, limit.value, limit.variable)
 
 
 NOTES: tuple[Func, ...] = (
