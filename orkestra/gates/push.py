@@ -541,6 +541,8 @@ def markdown(result: Published) -> str:
 
 
 def markdown_blocked(directory: Path, error: OrkError) -> str:
-    """A push that did not happen: why, as the command said it."""
-    return "\n".join([f"## ork push: blocked ({md.text(shown(directory))})", "",
+    """A push that did not happen: why, as the command said it (the pattern named by its
+    directory, ``.`` included)."""
+    name = directory.resolve().name or shown(directory)
+    return "\n".join([f"## ork push: blocked ({md.text(name)})", "",
                       *md.fenced(error.render()), ""])
