@@ -41,6 +41,7 @@ from orkestra.registry.trust.verify import (
     check,
     trusted_ids,
 )
+from orkestra.semver import Version, is_valid
 from orkestra.units import format_size, format_timestamp
 
 
@@ -206,6 +207,7 @@ def _versions(client: RegistryClient, ref: Reference, output: str) -> int:
                        hint="ork patterns lists what is published")
     out(f"{ref.name} — {len(found)} version{'s' if len(found) != 1 else ''} in "
         f"{ref.location} (newest first)")
+    latest = _latest(found)
     for i, (info, proof) in enumerate(zip(found, proofs, strict=True)):
         columns = [f"  {info.ref.tag:<10}", f"{_short('Simulate', info.simulate, proof):<28}"]
         if info.kind != "Motif":
@@ -214,10 +216,18 @@ def _versions(client: RegistryClient, ref: Reference, output: str) -> int:
         columns.append(f"{ago(info.created):>8}" if info.created else "")
         if info.metadata.deprecation is not None:
             columns.append(style("⚠ deprecated", "yellow"))
-        if i == 0:
+        if i == latest:
             columns.append("← latest")
         out("  ".join(columns).rstrip())
     return 0
+
+
+def _latest(found: list[PatternInfo]) -> int:
+    """The position of the highest release version (a backport pushed last is not the
+    latest); the newest push when no tag is a semantic version."""
+    releases = [(Version.parse(i.ref.tag), n) for n, i in enumerate(found)
+                if i.ref.tag and is_valid(i.ref.tag) and not Version.parse(i.ref.tag).prerelease]
+    return max(releases)[1] if releases else 0
 
 
 def _short(gate: str, record: GateRecord | None, proof: Verification) -> str:
