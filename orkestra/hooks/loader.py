@@ -5,7 +5,8 @@ travels with the pattern) and otherwise against the installed environment (a cus
 runtime image installs the hooks as a package). The pattern directory goes on ``sys.path``
 the way ``kopf run`` adds a script's directory: hook modules are ordinary Python. Code in a
 pulled pattern (a registry cache entry) is imported only when the caller trusts it
-(``--trust-hooks``). One :class:`Loader` serves one composition: two of its patterns
+(``--trust-hooks``), from its verified sources only (its ``__pycache__`` is dropped
+first). One :class:`Loader` serves one composition: two of its patterns
 providing the same top-level package from different directories is an error; a later
 composition (a restart, a test) replaces modules an earlier one loaded from elsewhere.
 
@@ -21,6 +22,7 @@ import importlib
 import inspect
 import os
 import re
+import shutil
 import sys
 import traceback
 from collections.abc import Callable
@@ -113,6 +115,8 @@ class Loader:
                     f'({name}); it is not executed unless you trust it', "re-run with "
                     "--trust-hooks once you have read its code (ork pull puts it in "
                     f"{source.root})", path=path)
+            if source.pulled:
+                _drop_bytecode(source.root, top)
             self._claim(top, source.root, path)
         try:
             return importlib.import_module(name)
@@ -215,6 +219,16 @@ class Loader:
             raise HookLoadError(f"CR model {ref.module}.{ref.name} is not a class",
                                 path=("apiTypes", "object"))
         return build  # type: ignore[no-any-return]
+
+
+def _drop_bytecode(root: Path, top: str) -> None:
+    """Remove the compiled files of a pulled package or module: the cache verifies the
+    sources against the signed manifest, not ``__pycache__``, so only the sources may run."""
+    package = root / top
+    for cached in package.rglob("__pycache__") if package.is_dir() else ():
+        shutil.rmtree(cached, ignore_errors=True)
+    for compiled in (root / "__pycache__").glob(f"{top}.*.pyc"):
+        compiled.unlink(missing_ok=True)
 
 
 def _provides(root: Path, top: str) -> bool:

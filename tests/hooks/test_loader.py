@@ -153,3 +153,21 @@ def test_a_namespace_package_is_found_after_a_regular_one_of_the_same_name(
         hooks = Engines(compose_file(path, path.name)).hooks("db")
         assert hooks is not None and hooks.hooks.on_reconcile is not None
         assert hooks.hooks.on_reconcile.__globals__["WHERE"] == where
+
+
+def test_a_pulled_pattern_runs_its_sources_not_a_planted_pyc(tmp_path: Path) -> None:
+    import importlib._bootstrap_external as external
+    import importlib.util
+
+    katalog = write_pattern(tmp_path, GOOD + "\nWHERE = 'source'\n")
+    (tmp_path / ".manifest.json").write_text(json.dumps({"schemaVersion": 2}))
+    source = tmp_path / "myhooks" / "ops.py"
+    planted = compile(GOOD + "\nWHERE = 'planted'\n", str(source), "exec")
+    stat = source.stat()
+    pyc = Path(importlib.util.cache_from_source(str(source)))
+    pyc.parent.mkdir(parents=True, exist_ok=True)
+    pyc.write_bytes(external._code_to_timestamp_pyc(  # type: ignore[attr-defined]
+        planted, int(stat.st_mtime), stat.st_size))
+    hooks = Engines(compose_file(katalog, katalog.name), trust_hooks=True).hooks("db")
+    assert hooks is not None and hooks.hooks.on_reconcile is not None
+    assert hooks.hooks.on_reconcile.__globals__["WHERE"] == "source"
