@@ -95,7 +95,8 @@ def desired_status(cr: Obj, spec: Obj, ev: Evaluation, error: str | None, denied
             cleared.add(path)
     for path in cleared - passed:
         set_path(status, path, "")
-    status.update(clone(extra or {}))
+    if extra:
+        status.update(clone(extra))
     generation = cr["metadata"].get("generation", 1)
     if not retry_hooks:
         status["observedGeneration"] = generation

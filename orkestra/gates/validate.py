@@ -15,7 +15,7 @@ from orkestra.compose import Composed, MotifResolver
 from orkestra.compose.engines import Engines
 from orkestra.compose.load import compose_document
 from orkestra.e2e.spec import load_suite
-from orkestra.hooks.spec import code_ref
+from orkestra.hooks.spec import code_ref, has_code
 from orkestra.model.checks import BUILTIN_KINDS
 from orkestra.model.deprecation import Deprecation, deprecation_of
 from orkestra.model.document import Document
@@ -129,10 +129,11 @@ def _report(doc: Document, display: str, resolver: MotifResolver, *,
         if doc.kind in ("Katalog", "Komposer"):
             report.composed = compose_document(doc, resolver)
             report.warnings = list(report.composed.warnings)
-            code = Engines(report.composed, trust_hooks=trust_hooks).hook_problems(
-                untrusted="warning")
-            report.errors.extend(p for p in code if p.severity == "error")
-            report.warnings.extend(p for p in code if p.severity != "error")
+            if any(has_code(e) for e in report.composed.crds.values()):
+                code = Engines(report.composed, trust_hooks=trust_hooks).hook_problems(
+                    untrusted="warning")
+                report.errors.extend(p for p in code if p.severity == "error")
+                report.warnings.extend(p for p in code if p.severity != "error")
             report.crds = [summarize_crd(report.composed, n, e)
                            for n, e in report.composed.crds.items()]
         elif doc.kind == "Motif":

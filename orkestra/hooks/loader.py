@@ -31,6 +31,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from orkestra.engine.hooks import PHASES
 from orkestra.errors import OrkError
 from orkestra.hooks.api import HookSet
 from orkestra.hooks.runner import LoadedHooks
@@ -38,7 +39,6 @@ from orkestra.hooks.spec import CodeRef, ModelRef, YamlPath, code_ref, model_ref
 from orkestra.registry.cache import MANIFEST_FILE
 
 _MODULE_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
-CALLBACKS = ("on_create", "on_update", "on_reconcile", "on_delete")
 RUNTIME_IMAGE_ENV = "ORK_RUNTIME_IMAGE"
 _ADDED: set[Path] = set()  # the pattern directories this process put on sys.path
 
@@ -200,10 +200,10 @@ class Loader:
         if not isinstance(hooks, HookSet):
             raise HookLoadError(f"{ref.name}() returned {type(hooks).__name__}",
                                 expected="an orkestra.hooks.HookSet", path=where)
-        callbacks = {n: getattr(hooks, n) for n in CALLBACKS if getattr(hooks, n) is not None}
+        callbacks = {n: getattr(hooks, n) for n in PHASES if getattr(hooks, n) is not None}
         if not callbacks:
             raise HookLoadError(f"{ref.name}() returned a HookSet without callbacks",
-                                expected="at least one of " + ", ".join(CALLBACKS),
+                                expected="at least one of " + ", ".join(PHASES),
                                 path=where)
         for callback_name, callback in callbacks.items():
             _check_signature(callback, 2, f"{callback_name} of {ref.name}",

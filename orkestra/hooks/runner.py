@@ -28,12 +28,12 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from orkestra.cluster.data import clone
 from orkestra.cluster.errors import ApiError
 from orkestra.engine.hooks import EventNote, HookCall, HookOutcome
-from orkestra.hooks.api import Args, HookContext, HookError, HookSet
+from orkestra.hooks.api import Args, CustomResource, HookContext, HookError, HookSet
 from orkestra.hooks.client import HookClient, MalformedObjectError
 from orkestra.hooks.spec import CodeRef
 from orkestra.template import TemplateError
@@ -146,7 +146,8 @@ class LoadedHooks:
         logger = logging.LoggerAdapter(log, {"hook": self.ref.name, "name": meta["name"],
                                              "namespace": meta.get("namespace", "")})
         contexts = [HookContext(phase, meta["name"], meta.get("namespace", ""),
-                                _cr_copy(call.cr), client, args, logger)
+                                cast(CustomResource, clone(call.cr)), client, args,
+                                logger)
                     for phase, _ in callbacks]
         failure = _with_deadline(lambda deadline: self._call_all(callbacks, cr, contexts,
                                                                  deadline),
@@ -163,9 +164,9 @@ class LoadedHooks:
 
     def _typed(self, cr: Obj) -> Any:
         if self.model is None:
-            return _cr_copy(cr)
+            return clone(cr)
         try:
-            return self.model(_cr_copy(cr))
+            return self.model(clone(cr))
         except Exception as exc:  # pydantic's ValidationError, or the model's own check
             raise HookError(f"the CR does not fit the model {self.model_name}: "
                             f"{_one_line(exc)}") from None
@@ -260,10 +261,6 @@ def _returned_objects(returned: Any, phase: str) -> list[Any]:
         return list(returned)
     raise MalformedObjectError(f"{phase} returned {type(returned).__name__}; expected None, "
                                "an object or a list of objects")
-
-
-def _cr_copy(cr: Obj) -> Any:
-    return clone(cr)
 
 
 def _one_line(exc: BaseException) -> str:

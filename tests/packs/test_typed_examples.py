@@ -291,3 +291,13 @@ def test_10_hooks_type_check_as_their_author_would(step10: Path) -> None:
                            "--no-incremental", "dbhooks"], cwd=step10, capture_output=True,
                           text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_12_publishes_the_same_operator_code_as_10() -> None:
+    """12's database-operator is a standalone copy of 10 (a pattern pushes only what is
+    inside its directory): its Python code must not drift from 10's."""
+    ten, twelve = PACK / STEP10, PACK / "12-ork-action" / "database-operator"
+    sources = sorted(p.relative_to(ten) for p in (ten / "dbhooks").rglob("*.py"))
+    assert sources == sorted(p.relative_to(twelve) for p in (twelve / "dbhooks").rglob("*.py"))
+    for name in [*sources, Path("crd.yaml"), Path("requirements.txt")]:
+        assert (twelve / name).read_text() == (ten / name).read_text(), name
