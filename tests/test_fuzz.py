@@ -24,7 +24,9 @@ from orkestra.model.source import LOADER, parse_documents
 from orkestra.simulate.plan import load_plans
 from orkestra.template import LIBRARY, Template
 
-DEADLINE_MS = 2000
+DEADLINE_MS = 10_000
+"""A hang, not a slow example: the worst example takes ~0.15 s alone (traced), but the
+suite runs on every core at once; the 2 s target is ``benchmarks.hostile``'s to measure."""
 PEAK_BYTES = 256 * 1024 * 1024
 FUZZ = settings(max_examples=250, deadline=DEADLINE_MS, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,

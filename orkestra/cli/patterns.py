@@ -64,7 +64,7 @@ def command(registry: str | None, tag: str | None, katalogs: bool, motifs: bool,
     failures: list[tuple[str, OrkError]] = []
     for label, base in sources:
         try:
-            index = client.read_index(index_of(base))
+            index = client.index(index_of(base))
         except OrkError as exc:
             failures.append((label, exc))
             continue

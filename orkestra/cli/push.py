@@ -27,6 +27,7 @@ from orkestra.gates.push import (
     NoAssertions,
     Published,
     PushOptions,
+    Replacing,
     Started,
     Uploading,
     Warned,
@@ -76,6 +77,10 @@ class _Printer:
             return [f"  {tick} {event.gate} passed ({event.duration}){where}"]
         if isinstance(event, MetaUpdated):
             return [f'updated {event.file}: metadata.version -> "{event.version}"']
+        if isinstance(event, Replacing):
+            what = "a draft" if event.draft else "the artifact published before"
+            return [f"  Replaced {what}: {event.previous}",
+                    f"    still pullable as {event.ref.name}@{event.previous}"]
         if isinstance(event, AlsoPushingMotif):
             return ["", f"Also pushing motif.yaml to {event.registry}..."]
         return []
@@ -93,14 +98,18 @@ class _Printer:
 @click.option("--e2e-cluster", type=click.Choice(["embedded", "kind", "existing"]),
               help="Where the e2e gate runs [default: $ORK_E2E_CLUSTER, else embedded: the "
                    "embedded API server, no kubelet; existing: the current context].")
+@click.option("--overwrite", is_flag=True, help="Replace a published version even when the "
+              "push changes its behaviour, drops its deprecation or is a draft (the old "
+              "artifact stays pullable by digest).")
 @click.option("--insecure", is_flag=True, help="Allow plain HTTP and unverified TLS.")
 @timeout_option
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
               help="json: the result as one JSON object.")
 @report_file_option
 def command(args: tuple[str, ...], force: bool, update_meta: bool, no_simulate: bool,
-            no_e2e: bool, e2e_file: str | None, e2e_cluster: str | None, insecure: bool,
-            timeout: float | None, output: str, report_file: Path | None) -> int:
+            no_e2e: bool, e2e_file: str | None, e2e_cluster: str | None, overwrite: bool,
+            insecure: bool, timeout: float | None, output: str,
+            report_file: Path | None) -> int:
     """Gate a pattern (validate, simulate, e2e) and push it with the result.
 
     \b
@@ -109,12 +118,16 @@ def command(args: tuple[str, ...], force: bool, update_meta: bool, no_simulate: 
 
     Katalogs go to $ORK_REGISTRY, motifs to $ORK_MOTIFS_REGISTRY; unset, the embedded
     registry on this machine (oci://local/...).
+
+    Pushing a version that exists replaces a draft, or re-publishes the same behaviour
+    (say, with a deprecation notice added); anything else needs --overwrite.
     """
     if not args or len(args) > 2:
         raise UsageError("ork push takes [NAME:VERSION] DIR", hint="e.g. ork push . or "
                                                                    "ork push web:v1.0.0 ./web")
     ref_text, directory = (None, args[0]) if len(args) == 1 else args
-    options = PushOptions(force, update_meta, no_simulate, no_e2e, e2e_file, e2e_cluster)
+    options = PushOptions(force, update_meta, no_simulate, no_e2e, e2e_file, e2e_cluster,
+                          overwrite)
     client = RegistryClient(insecure=insecure, timeout=timeout)
     try:
         with Spinner("Pushing...") as spinner:
@@ -158,7 +171,7 @@ def _json(result: Published) -> dict[str, Any]:
         "size": result.size, "files": [{"name": n, "size": s} for n, s in result.files],
         "simulate": result.simulate.to_json() if result.simulate else None,
         "e2e": result.e2e.to_json() if result.e2e else None,
-        "warnings": result.warnings}
+        "replaced": result.replaced or None, "warnings": result.warnings}
     if result.motif is not None:
         out_["motif"] = _json(result.motif)
     return out_

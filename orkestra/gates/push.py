@@ -49,6 +49,13 @@ from orkestra.gates.pattern import (
     push_target,
     with_version,
 )
+from orkestra.gates.republish import (
+    Previous,
+    behaviour,
+    check_content,
+    check_gates,
+    previous_push,
+)
 from orkestra.hooks.spec import code_ref, model_ref
 from orkestra.model.deprecation import Deprecation, deprecation_of
 from orkestra.model.document import Document
@@ -65,10 +72,10 @@ from orkestra.registry.artifact import (
     Typed,
     collect_files,
 )
-from orkestra.registry.client import RegistryClient
+from orkestra.registry.client import RegistryClient, Settlement
 from orkestra.registry.errors import RegistryError
-from orkestra.registry.index import IndexEntry
-from orkestra.registry.oci import Descriptor
+from orkestra.registry.oci import MANIFEST_MEDIA_TYPE, Descriptor
+from orkestra.registry.records import PushRecord, claim_time
 from orkestra.registry.refs import Reference
 from orkestra.registry.sources import RegistrySource
 from orkestra.registry.trust.keys import Keyring, SigningKey
@@ -91,6 +98,7 @@ class PushOptions:
     no_e2e: bool = False
     e2e_file: str | None = None
     e2e_cluster: str | None = None
+    overwrite: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,6 +165,15 @@ class MetaUpdated(Event):
 
 
 @dataclass(frozen=True)
+class Replacing(Event):
+    """The version existed: the push replaced the artifact its tag named."""
+
+    previous: str
+    draft: bool
+    ref: Reference
+
+
+@dataclass(frozen=True)
 class AlsoPushingMotif(Event):
     registry: str
 
@@ -195,6 +212,8 @@ class Published:
     motif: Published | None = None
     #: The id of the key that signed the gate report.
     signed_by: str = ""
+    #: The digest the tag named before this push (empty for a new version).
+    replaced: str = ""
 
 
 def detect_runner(env: Mapping[str, str] | None = None) -> str:
@@ -233,29 +252,52 @@ def publish(directory: Path, ref_text: str | None, options: PushOptions, emit: E
     code = _code_files(pattern, composed, emit, warnings)
     typed = _typed(composed)
     runtime = (pinned_runtime(directory) if typed.any else None) or f"v{__version__}"
-    simulate = _simulate_gate(pattern, options, resolver, emit)
-    e2e = _e2e_gate(pattern, options, emit)
     primary = pattern.primary.read_bytes()
     rewrite = options.update_meta and target.version != doc.version
     if rewrite:
         primary = with_version(primary.decode("utf-8"), target.version).encode("utf-8")
+    files = collect_files(directory, pattern.kind, primary) + code
+    previous = _previous(client, ref, files, notice is not None, options)
+    simulate = _simulate_gate(pattern, options, resolver, emit)
+    e2e = _e2e_gate(pattern, options, emit)
+    if previous is not None and not options.overwrite:
+        check_gates(ref, previous, simulate.record.status if simulate else "",
+                    e2e.record.status if e2e else "")
     artifact = _signed(PatternArtifact(
-        _metadata(doc, pattern.kind, target.version, notice),
-        collect_files(directory, pattern.kind, primary) + code,
+        _metadata(doc, pattern.kind, target.version, notice), files,
         simulate.record if simulate else None, e2e.record if e2e else None, typed, runtime),
         checked.files, simulate, e2e, key)
-    pushed = client.push(artifact, ref, lambda name, size: emit(Uploading(name, size)))
-    warnings += _after_push(client, ref, pushed, artifact, emit)
+    manifest = client.upload_blobs(artifact, ref, lambda name, size: emit(Uploading(name, size)))
+    pushed = Descriptor.of(manifest, MANIFEST_MEDIA_TYPE)
+    settled = client.settle(ref, _record(artifact, pushed, previous), manifest)
+    warnings += _refresh_index(client, ref, emit)
+    if not settled.won:
+        raise SupersededError(ref, pushed.digest, settled)
+    if previous is not None:
+        emit(Replacing(previous.digest, previous.draft, ref))
     if rewrite:
         write_atomic(pattern.primary, primary)
         emit(MetaUpdated(pattern.primary.name, target.version))
     result = Published(ref, pattern.kind, pushed.digest, pushed.size,
                        [(f.name, len(f.data)) for f in artifact.files], artifact.simulate,
-                       artifact.e2e, warnings, signed_by=key.public.id)
+                       artifact.e2e, warnings, signed_by=key.public.id,
+                       replaced=previous.digest if previous is not None else "")
     if pattern.kind == "Katalog" and (directory / "motif.yaml").is_file():
         result.motif = _also_push_motif(directory, target.version, doc.name, options, emit,
                                         client, result)
     return result
+
+
+def _previous(client: RegistryClient, ref: Reference, files: tuple[PatternFile, ...],
+              deprecated: bool, options: PushOptions) -> Previous | None:
+    """What the tag names before this push, checked against the re-push rules (before
+    any gate runs: no gate result could make a refused re-push acceptable)."""
+    previous = previous_push(client, ref)
+    if previous is not None and not options.overwrite:
+        kind = previous.info.kind
+        check_content(ref, previous, behaviour({f.name: f.data for f in files}, kind, client),
+                      deprecated)
+    return previous
 
 
 def _validate(pattern: PatternDir, doc: Document, resolver: MotifResolver,
@@ -439,22 +481,40 @@ def _typed(composed: Composed | None) -> Typed:
     return Typed("hooks" in blocks, "constructor" in blocks)
 
 
-def _after_push(client: RegistryClient, ref: Reference, pushed: Descriptor,
-                artifact: PatternArtifact, emit: Emit) -> list[str]:
-    """Index update; a failure here warns, the push already succeeded."""
-    warnings = []
+def _record(artifact: PatternArtifact, pushed: Descriptor,
+            previous: Previous | None) -> PushRecord:
     meta = artifact.metadata
-    entry = IndexEntry(meta.name, meta.version, meta.kind, meta.description, meta.tags,
-                       meta.author, artifact.simulate.status if artifact.simulate else "",
-                       artifact.e2e.status if artifact.e2e else "",
-                       meta.deprecation is not None, pushed.digest)
+    return PushRecord(meta.name, meta.version, meta.kind, pushed.digest, claim_time(),
+                      previous.digest if previous is not None else "", meta.description,
+                      meta.tags, meta.author,
+                      artifact.simulate.status if artifact.simulate else "",
+                      artifact.e2e.status if artifact.e2e else "",
+                      meta.deprecation is not None)
+
+
+def _refresh_index(client: RegistryClient, ref: Reference, emit: Emit) -> list[str]:
+    """Rebuild the index cache; a failure here warns: the push record is written, and the
+    next push or ``ork patterns`` rebuilds it."""
     try:
-        client.update_index(ref, entry)
+        client.refresh_index(ref)
     except RegistryError as exc:
-        warnings.append(f"index update failed: {exc.message}")
-    for text in warnings:
-        emit(Warned(text))
-    return warnings
+        emit(Warned(f"index update failed: {exc.message} (the next push or 'ork patterns' "
+                    "catches up)"))
+        return [f"index update failed: {exc.message}"]
+    return []
+
+
+class SupersededError(OrkError):
+    """Another push of the same version won its tag."""
+
+    def __init__(self, ref: Reference, digest: str, settled: Settlement) -> None:
+        how = ("a later push replaced it" if settled.moved_on
+               else "a push of the same version that started first won the tag")
+        super().__init__(
+            f"✗ Superseded: {ref.short_name} now names {settled.digest} ({how}); this "
+            f"artifact ({digest}) was uploaded but is not tagged",
+            hint=f"it stays pullable as {ref.name}@{digest} and is listed in the index "
+                 f"history; see what won with 'ork inspect {ref.short_name}'")
 
 
 # -- the signed gate report ------------------------------------------------------------------

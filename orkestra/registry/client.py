@@ -9,8 +9,9 @@ operation once on top of :class:`~orkestra.registry.backend.Backend`.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from orkestra.files import write_atomic
@@ -22,8 +23,8 @@ from orkestra.registry.index import (
     INDEX_ARTIFACT_TYPE,
     INDEX_FILE,
     INDEX_LAYER_TYPE,
-    IndexEntry,
     RegistryIndex,
+    rebuild,
 )
 from orkestra.registry.info import PatternInfo
 from orkestra.registry.layout import LayoutBackend
@@ -38,10 +39,20 @@ from orkestra.registry.oci import (
     index_bytes,
     parse_index,
 )
+from orkestra.registry.records import (
+    PushRecord,
+    is_record_tag,
+    rivals,
+    version_prefix,
+)
 from orkestra.registry.refs import Bases, Reference, resolve, resolve_import
 from orkestra.registry.retry import DeadlineError, Deadlines, RetryPolicy
 
 Progress = Callable[[str, int], None]
+_SETTLE_ROUNDS = 7
+"""Rounds of listing rivals and checking the tag one push makes at most; with rivals
+about, the pauses between them add up to 3 s."""
+_RIVAL_WAIT = 0.05
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,21 @@ class Fetched:
     info: PatternInfo
     files: dict[str, bytes]
     manifest: bytes
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """Where a version's tag settled after a push."""
+
+    digest: str
+    """What the tag names: this push's digest when it won."""
+    record: PushRecord
+    moved_on: bool = False
+    """Not a rival but a later push (one checked against the winner) holds the tag."""
+
+    @property
+    def won(self) -> bool:
+        return self.digest == self.record.digest
 
 
 @dataclass(frozen=True)
@@ -130,7 +156,15 @@ class RegistryClient:
     # -- publishing --------------------------------------------------------------------
     def push(self, artifact: PatternArtifact, ref: Reference,
              progress: Progress | None = None) -> Descriptor:
-        """Upload the files, then the manifest under ``ref``'s tag; returns the manifest."""
+        """Upload the files, then the manifest under ``ref``'s tag; returns the manifest.
+        (``ork push`` tags through :meth:`settle` instead, which handles rival pushes.)"""
+        manifest = self.upload_blobs(artifact, ref, progress)
+        return self.backend(ref).push_manifest(ref.repository, manifest, MANIFEST_MEDIA_TYPE,
+                                               ref.tag)
+
+    def upload_blobs(self, artifact: PatternArtifact, ref: Reference,
+                     progress: Progress | None = None) -> bytes:
+        """Upload the config and the layers; returns the manifest, not yet pushed."""
         backend = self.backend(ref)
         config, config_data = artifact.config()
         backend.push_blob(ref.repository, config, config_data)
@@ -138,21 +172,110 @@ class RegistryClient:
             if progress is not None:
                 progress(descriptor.title, descriptor.size)
             backend.push_blob(ref.repository, descriptor, data)
-        manifest = artifact.manifest().to_bytes()
-        return backend.push_manifest(ref.repository, manifest, MANIFEST_MEDIA_TYPE, ref.tag)
+        return artifact.manifest().to_bytes()
 
-    def update_index(self, ref: Reference, entry: IndexEntry) -> None:
-        """Record a push in ``<parent>/index:latest`` (read, merge, write back)."""
-        index_ref = ref.index()
+    def tagged(self, ref: Reference) -> str | None:
+        """The digest ``ref``'s tag names now, None when there is no such tag."""
+        try:
+            return self.backend(ref).fetch_manifest(ref.repository, ref.target)[1].digest
+        except NotFoundError:
+            return None
+
+    def settle(self, ref: Reference, record: PushRecord, manifest: bytes) -> Settlement:
+        """Record a push whose blobs are uploaded, push its ``manifest`` and take
+        ``ref``'s tag unless a rival push took it first (:mod:`orkestra.registry.records`).
+
+        The tag is written only while it still names the base the push was checked
+        against. After writing, a push that sees no rival has won: a rival recorded later
+        reads the tag after recording, finds this push there and yields. One that sees
+        rivals keeps checking, with growing pauses, that the tag stays its own, since a
+        rival that read the base just before this push wrote the tag writes it too; the
+        push whose write was overwritten yields. A losing push stays uploaded by digest.
+        """
+        index_ref, backend = ref.index(), self.backend(ref)
+        self.add_record(index_ref, record)
+        prefix = version_prefix(record.name, record.version)
+        known: dict[str, PushRecord] = {record.tag: record}
+        now: str | None = None
+        for attempt in range(_SETTLE_ROUNDS):
+            known = self.records(index_ref, known, prefix=prefix)
+            now = self.tagged(ref)
+            if now == record.digest:
+                if len(rivals(known.values(), record)) == 1:
+                    break
+                time.sleep(_RIVAL_WAIT * 2 ** attempt)
+            elif now is None or now == record.replaces:
+                backend.push_manifest(ref.repository, manifest, MANIFEST_MEDIA_TYPE, ref.tag)
+            else:
+                backend.push_manifest(ref.repository, manifest, MANIFEST_MEDIA_TYPE, None)
+                self.add_record(index_ref, replace(record, supersededBy=now))
+                contested = {r.digest for r in rivals(known.values(), record)}
+                return Settlement(now, record, moved_on=now not in contested)
+        else:
+            now = self.tagged(ref)
+        return Settlement(str(now), record)
+
+    def add_record(self, index_ref: Reference, record: PushRecord) -> None:
+        """Write one push record into the index repository."""
         backend = self.backend(index_ref)
-        with backend.locked(index_ref.repository):
-            index = self.read_index(index_ref) or RegistryIndex()
-            now = created_now()
-            index.record(entry, now)
-            self._push_single_file(index_ref, index.to_bytes(), INDEX_FILE, INDEX_LAYER_TYPE,
-                                   INDEX_ARTIFACT_TYPE, {CREATED: now}, tag=index_ref.tag)
+        empty = Descriptor.of(EMPTY_JSON, EMPTY_MEDIA_TYPE)
+        backend.push_blob(index_ref.repository, empty, EMPTY_JSON)
+        backend.push_manifest(index_ref.repository, record.manifest().to_bytes(),
+                              MANIFEST_MEDIA_TYPE, record.tag)
+
+    def records(self, index_ref: Reference, known: Mapping[str, PushRecord],
+                prefix: str = "") -> dict[str, PushRecord]:
+        """Every push record in the index repository (those whose tag starts with
+        ``prefix``), fetching only the ones not in ``known``; an unreadable record is
+        left out (the index is a listing; each artifact's own proof is checked apart)."""
+        found = {}
+        for tag in self.backend(index_ref).tags(index_ref.repository):
+            if not (tag.startswith(prefix) and is_record_tag(tag)):
+                continue
+            record = known.get(tag) or self._record(index_ref.with_tag(tag))
+            if record is not None and record.tag == tag:
+                found[tag] = record
+        return found
+
+    def _record(self, ref: Reference) -> PushRecord | None:
+        try:
+            manifest, _, _ = self.manifest(ref)
+            return PushRecord.read(manifest, str(ref))
+        except (NotFoundError, IntegrityError):
+            return None
+
+    def index(self, index_ref: Reference) -> RegistryIndex | None:
+        """The registry index as the push records say it now (None: no index, no records).
+        Only the records the cached index does not hold are fetched."""
+        return self._rebuilt(index_ref, self.read_index(index_ref))
+
+    def _rebuilt(self, index_ref: Reference, cached: RegistryIndex | None
+                 ) -> RegistryIndex | None:
+        records = self.records(index_ref, cached.records if cached else {})
+        if cached is not None and records == cached.records:
+            return cached
+        if cached is None and not records:
+            return None
+        return rebuild(cached, records, created_now())
+
+    def refresh_index(self, ref: Reference) -> RegistryIndex:
+        """Rebuild ``<parent>/index:latest`` from the push records and write it back
+        (nothing is written when it is current)."""
+        index_ref = ref.index()
+        with self.backend(index_ref).locked(index_ref.repository):
+            cached = self.read_index(index_ref)
+            index = self._rebuilt(index_ref, cached) or RegistryIndex(created_now())
+            if index is not cached:
+                self.write_index(index_ref, index)
+            return index
+
+    def write_index(self, index_ref: Reference, index: RegistryIndex) -> None:
+        self._push_single_file(index_ref, index.to_bytes(), INDEX_FILE, INDEX_LAYER_TYPE,
+                               INDEX_ARTIFACT_TYPE, {CREATED: index.updatedAt},
+                               tag=index_ref.tag)
 
     def read_index(self, index_ref: Reference) -> RegistryIndex | None:
+        """The cached index document as written (see :meth:`index` for the current one)."""
         try:
             manifest, _, _ = self.manifest(index_ref)
         except NotFoundError:

@@ -1,12 +1,18 @@
 """The registry index artifact that ``ork patterns`` lists.
 
-Every push updates ``<parent>/index:latest``: an OCI 1.1 artifact (empty config,
-``artifactType`` ``application/vnd.orkestra.index.v1+json``) with one ``index.json`` layer
-holding one entry per pattern name. An entry describes the pattern's newest version by
-semantic-version order (a re-push of an older version, say to deprecate it, updates that
-version's record without taking over ``latestVersion``); ``versions`` lists every version
-pushed through ork and ``deprecatedVersions`` those whose last push carried a deprecation
-notice.
+``<parent>/index:latest`` is an OCI 1.1 artifact (empty config, ``artifactType``
+``application/vnd.orkestra.index.v1+json``) with one ``index.json`` layer holding one entry
+per pattern name, the format the original tool's readers know. An entry describes the
+pattern's newest version by semantic-version order (a re-push of an older version, say to
+deprecate it, updates that version without taking over ``latestVersion``); ``versions``
+lists every version pushed through ork, ``deprecatedVersions`` those whose current artifact
+carries a deprecation notice, and ``history`` the artifacts a later push of the same
+version replaced or that lost a race for its tag (still pullable by digest).
+
+The document is a cache: :func:`rebuild` derives it from the push records
+(:mod:`orkestra.registry.records`), which it also keeps (``records``) so that a reader only
+fetches the records written since; entries of an index written before records existed
+(``legacy``) are kept and the records folded over them.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from orkestra.registry.errors import IntegrityError
+from orkestra.registry.records import PushRecord, current, pushes, winner
 from orkestra.semver import Version, is_valid
 
 INDEX_ARTIFACT_TYPE = "application/vnd.orkestra.index.v1+json"
@@ -37,11 +44,13 @@ class IndexEntry:
     digest: str = ""
     versions: tuple[str, ...] = field(default=())
     deprecatedVersions: tuple[str, ...] = field(default=())  # noqa: N815
+    history: tuple[Replaced, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         for key in ("tags", "versions", "deprecatedVersions"):
             out[key] = list(getattr(self, key))
+        out["history"] = [asdict(item) for item in self.history]
         return out
 
     @classmethod
@@ -58,13 +67,36 @@ class IndexEntry:
                     "e2eStatus", "digest"):
             known[key] = str(known.get(key) or "")
         known["deprecated"] = bool(known.get("deprecated"))
+        known["history"] = tuple(Replaced.from_json(item) for item in known.get("history") or ()
+                                 if isinstance(item, dict))
         return cls(**known)
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """An artifact no tag names any more: replaced by a later push of its version, or
+    superseded by a rival push that won the tag."""
+
+    version: str
+    digest: str
+    claimedAt: str  # noqa: N815
+    by: str
+    how: str  # "replaced" or "superseded"
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Replaced:
+        return cls(*(str(value.get(key) or "") for key in
+                     ("version", "digest", "claimedAt", "by", "how")))
 
 
 @dataclass
 class RegistryIndex:
     updatedAt: str = ""  # noqa: N815
     entries: list[IndexEntry] = field(default_factory=list)
+    records: dict[str, PushRecord] = field(default_factory=dict)
+    """The push records the entries were built from, by tag."""
+    legacy: list[IndexEntry] = field(default_factory=list)
+    """Entries from before push records, kept under the records."""
 
     def record(self, pushed: IndexEntry, updated_at: str) -> None:
         """Fold one push into the index."""
@@ -85,7 +117,9 @@ class RegistryIndex:
             (version,) if pushed.deprecated else ())))
 
     def to_bytes(self) -> bytes:
-        doc = {"updatedAt": self.updatedAt, "entries": [e.to_json() for e in self.entries]}
+        doc = {"updatedAt": self.updatedAt, "entries": [e.to_json() for e in self.entries],
+               "records": [r.to_json() for _, r in sorted(self.records.items())],
+               "legacy": [e.to_json() for e in self.legacy]}
         return json.dumps(doc, indent=2, ensure_ascii=False).encode() + b"\n"
 
     @classmethod
@@ -94,10 +128,79 @@ class RegistryIndex:
             doc = json.loads(data)
         except (ValueError, UnicodeDecodeError):
             raise IntegrityError(f"{where}: index.json is not JSON") from None
-        if not isinstance(doc, dict) or not isinstance(doc.get("entries", []), list):
+        if not isinstance(doc, dict) or not all(
+                isinstance(doc.get(key, []), list) for key in ("entries", "records", "legacy")):
             raise IntegrityError(f"{where}: index.json has no entries list")
-        return cls(str(doc.get("updatedAt", "")),
-                   [IndexEntry.from_json(e) for e in doc.get("entries") or []])
+        entries = [IndexEntry.from_json(e) for e in doc.get("entries") or []]
+        if "records" not in doc:  # written before push records: its entries are the base
+            return cls(str(doc.get("updatedAt", "")), entries, legacy=list(entries))
+        records = [PushRecord.from_json(r, where) for r in doc["records"]]
+        return cls(str(doc.get("updatedAt", "")), entries, {r.tag: r for r in records},
+                   [IndexEntry.from_json(e) for e in doc.get("legacy") or []])
+
+
+def rebuild(base: RegistryIndex | None, records: dict[str, PushRecord],
+            updated_at: str) -> RegistryIndex:
+    """The index the push records say: ``base``'s legacy entries with every version's
+    current record folded over them (versions in order, so the newest leads), and each
+    version's other records as history."""
+    legacy = list(base.legacy) if base is not None else []
+    index = RegistryIndex(updated_at, list(legacy), dict(records), legacy)
+    by_version: dict[tuple[str, str], list[PushRecord]] = {}
+    for record in records.values():
+        by_version.setdefault((record.name, record.version), []).append(record)
+    settled = [(group, chosen) for group in by_version.values()
+               if (chosen := current(group)) is not None]
+    settled.sort(key=lambda pair: _push_order(pair[1]))
+    for _, chosen in settled:
+        index.record(_entry(chosen), updated_at)
+    history: dict[str, list[Replaced]] = {}
+    for group, chosen in settled:
+        history.setdefault(chosen.name, []).extend(_history(group, chosen))
+    index.entries = [replace(e, history=tuple(sorted(history.get(e.name, ()),
+                                                     key=lambda h: h.claimedAt)))
+                     if e.name in history else e for e in index.entries]
+    return index
+
+
+def _push_order(record: PushRecord) -> tuple[bool, Version | None, str]:
+    """Semantic versions in version order, then other tags in push order."""
+    semantic = is_valid(record.version)
+    return (not semantic, Version.parse(record.version) if semantic else None,
+            record.claimedAt)
+
+
+def _entry(record: PushRecord) -> IndexEntry:
+    return IndexEntry(record.name, record.version, record.kind, record.description,
+                      record.tags, record.author, record.simulateStatus, record.e2eStatus,
+                      record.deprecated, record.digest)
+
+
+def _history(group: list[PushRecord], chosen: PushRecord) -> list[Replaced]:
+    """Every push of a version but its current one: replaced when it held the tag until a
+    later push, superseded when a rival push won the tag from it."""
+    chain = _chain({r.digest: r for r in group}, chosen)
+    out = []
+    for record in pushes(group):
+        if record.digest == chosen.digest:
+            continue
+        if record.digest in chain:
+            by, how = winner(r for r in pushes(group) if r.replaces == record.digest
+                             and not r.supersededBy).digest, "replaced"
+        else:
+            by, how = record.supersededBy or chosen.digest, "superseded"
+        out.append(Replaced(record.version, record.digest, record.claimedAt, by, how))
+    return out
+
+
+def _chain(by_digest: dict[str, PushRecord], chosen: PushRecord) -> set[str]:
+    """The digests the current record replaced, one after the other."""
+    seen: set[str] = set()
+    record: PushRecord | None = chosen
+    while record is not None and record.replaces and record.replaces not in seen:
+        seen.add(record.replaces)
+        record = by_digest.get(record.replaces)
+    return seen
 
 
 def _newer(candidate: str, current: str) -> bool:

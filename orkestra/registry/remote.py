@@ -219,10 +219,22 @@ class RemoteBackend:
                       tag: str | None) -> Descriptor:
         descriptor = Descriptor.of(data, media_type)
         reference = tag or descriptor.digest
-        self._request("PUT", self._url(f"/v2/{repository}/manifests/{reference}"),
-                      f"push manifest {repository}:{reference}", content=data,
-                      headers={"Content-Type": media_type})
+        url, what = self._url(f"/v2/{repository}/manifests/{reference}"), \
+            f"push manifest {repository}:{reference}"
+        self._retrying(lambda: self._put_manifest(url, what, data, media_type))
         return descriptor
+
+    def _put_manifest(self, url: str, what: str, data: bytes, media_type: str) -> None:
+        """One manifest PUT. A blob the manifest names was uploaded just before, so a
+        registry that says it does not know it has not caught up yet (storage that is
+        eventually consistent, or docker-registry's filesystem driver while another
+        client uploads the same blob into the repository): that is retried."""
+        try:
+            self._attempt("PUT", url, what, content=data, headers={"Content-Type": media_type})
+        except RegistryError as exc:
+            if type(exc) is RegistryError and "MANIFEST_BLOB_UNKNOWN" in exc.message:
+                raise TransientError(exc.message, exc.hint) from None
+            raise
 
     def fetch_manifest(self, repository: str, target: str) -> tuple[bytes, Descriptor]:
         what = f"manifest {repository}:{target}" if not target.startswith("sha256:") \

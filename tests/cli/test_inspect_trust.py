@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,6 @@ from orkestra.cli import main
 from orkestra.cli.quality import gate_status
 from orkestra.registry.artifact import E2E, SIMULATE, GateRecord
 from orkestra.registry.client import RegistryClient
-from orkestra.registry.index import IndexEntry
 from orkestra.registry.refs import Reference
 from orkestra.registry.trust.keys import SigningKey
 from orkestra.registry.trust.verify import TAMPERED, UNSIGNED, VERIFIED, Verification
@@ -202,10 +202,12 @@ def test_a_stripped_report_reads_unsigned(pushed: Reference,
 def test_forged_index_entries_are_not_believed(pushed: Reference,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     client = RegistryClient()
-    client.update_index(pushed, IndexEntry("redis", "v1.0.0", "Katalog", "Redis",
-                                           simulateStatus="passed", e2eStatus="passed"))
-    client.update_index(pushed, IndexEntry("ghost", "v9.9.9", "Katalog", "Not there",
-                                           simulateStatus="passed", e2eStatus="passed"))
+    index = client.index(pushed.index())
+    assert index is not None
+    forged = replace(index.entries[0], e2eStatus="passed")
+    index.entries = [forged, replace(forged, name="ghost", latestVersion="v9.9.9",
+                                     description="Not there")]
+    client.write_index(pushed.index(), index)
     code, out, _ = run(capsys, "patterns")
     assert code == 0
     assert patterns_row(out) == ["✗", "✗", "✗"]

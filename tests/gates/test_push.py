@@ -25,6 +25,7 @@ from orkestra.gates.push import (
     detect_runner,
     publish,
 )
+from orkestra.gates.republish import ReplaceRefusedError
 from orkestra.model.errors import PatternError
 from orkestra.registry.artifact import GateRecord
 from orkestra.registry.client import RegistryClient
@@ -48,9 +49,11 @@ class Recorder:
 
 def push(directory: Path, ref: str | None = None, *, force: bool = False,
          update_meta: bool = False, no_simulate: bool = False, no_e2e: bool = False,
-         e2e_file: str | None = None) -> tuple[Published, Recorder]:
+         e2e_file: str | None = None, overwrite: bool = False
+         ) -> tuple[Published, Recorder]:
     recorder = Recorder()
-    options = PushOptions(force, update_meta, no_simulate, no_e2e, e2e_file)
+    options = PushOptions(force, update_meta, no_simulate, no_e2e, e2e_file,
+                          overwrite=overwrite)
     return publish(directory, ref, options, recorder), recorder
 
 
@@ -182,7 +185,10 @@ def test_no_assertions_and_skips(pack_copy: Path) -> None:
     assert len(events.of(NoAssertions)) == 1
     info = RegistryClient().info(result.ref)
     assert info.simulate is not None and info.simulate.status == "no-assertion"
-    result, events = push(api, no_simulate=True)
+    with pytest.raises(ReplaceRefusedError, match="skipped the simulate gate and would "
+                                                  "replace it with a draft"):
+        push(api, no_simulate=True)
+    result, events = push(api, no_simulate=True, overwrite=True)
     assert RegistryClient().info(result.ref).simulate == GateRecord("skipped")
 
 

@@ -126,7 +126,8 @@ def test_08_bad_actor(pack: Path, capsys: pytest.CaptureFixture[str],
 def test_09_deprecation(pack: Path, capsys: pytest.CaptureFixture[str],
                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(pack / "09-deprecation")
-    code, out, _ = run(capsys, "push", ".")
+    code, out, err = run(capsys, "push", ".")
+    print(err)
     days = (datetime.date(2027, 6, 30) - datetime.date.today()).days
     assert code == 0 and f"⚠  DEPRECATION WARNING\n  End of life in {days} days " \
                          "(2027-06-30)." in out

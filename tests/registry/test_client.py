@@ -11,11 +11,10 @@ from orkestra.registry.artifact import CONTENT, CREATED, GateRecord
 from orkestra.registry.cache import MANIFEST_FILE
 from orkestra.registry.client import RegistryClient, write_files
 from orkestra.registry.errors import NotFoundError
-from orkestra.registry.index import IndexEntry
 from orkestra.registry.info import PatternInfo
 from orkestra.registry.refs import Reference
 from tests.conftest import RegistryTarget
-from tests.registry.test_layout import artifact
+from tests.registry.test_layout import artifact, record
 
 
 def test_push_then_read_back(registry: RegistryTarget) -> None:
@@ -76,8 +75,8 @@ def test_index_and_versions(registry: RegistryTarget, monkeypatch: pytest.Monkey
     for epoch, version in ((1000, "v1.0.0"), (2000, "v1.1.0")):
         monkeypatch.setenv("SOURCE_DATE_EPOCH", str(epoch))
         ref = client.resolve(f"web:{version}")
-        client.push(artifact(version=version, text=f"v: {version}\n"), ref)
-        client.update_index(ref, IndexEntry("web", version, "Katalog", simulateStatus="passed"))
+        pushed = client.push(artifact(version=version, text=f"v: {version}\n"), ref)
+        record(client, ref, pushed.digest, "web", version, simulateStatus="passed")
     client.push(artifact(version="v1.1.0", text="v: v1.1.0\n"), client.resolve("web:latest"))
     index = client.read_index(client.resolve("web:v1.0.0").index())
     assert index is not None

@@ -6,16 +6,17 @@ import json
 import subprocess
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from orkestra.registry.artifact import GateRecord, Metadata, PatternArtifact, PatternFile
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.errors import IntegrityError, NotFoundError
-from orkestra.registry.index import IndexEntry
 from orkestra.registry.layout import LayoutBackend
 from orkestra.registry.oci import MANIFEST_MEDIA_TYPE, REF_NAME, Descriptor
-from orkestra.registry.refs import layout_reference
+from orkestra.registry.records import PushRecord, claim_time
+from orkestra.registry.refs import Reference, layout_reference
 
 
 def artifact(name: str = "web", version: str = "v1.0.0", text: str = "kind: Katalog\n"
@@ -86,8 +87,16 @@ def _push_one(root: str, i: int) -> str:
     client = RegistryClient({"ORK_HOME": root})
     ref = client.resolve(f"shared:v1.0.{i}")
     pushed = client.push(artifact(version=f"v1.0.{i}", text=f"n: {i}\n"), ref)
-    client.update_index(ref, IndexEntry(f"p{i}", f"v1.0.{i}", "Katalog"))
+    record(client, ref, pushed.digest, f"p{i}", f"v1.0.{i}")
     return pushed.digest
+
+
+def record(client: RegistryClient, ref: Reference, digest: str, name: str, version: str,
+           **fields: Any) -> None:
+    """What ``ork push`` records after tagging: a push record, then the index rebuilt."""
+    client.add_record(ref.index(), PushRecord(name, version, fields.pop("kind", "Katalog"),
+                                              digest, claim_time(), **fields))
+    client.refresh_index(ref)
 
 
 def test_concurrent_processes_lose_nothing(tmp_path: Path) -> None:

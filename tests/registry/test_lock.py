@@ -104,7 +104,7 @@ def test_a_moved_tag_is_a_digest_mismatch(versions: Path, tmp_path: Path,
     katalog.write_text(katalog.read_text().replace('  version: "v1.3.0"\n' + EOL,
                                                    '  version: "v1.1.0"\n').replace(
         "workers: 2", "workers: 9"))
-    push(api)  # the same tag, other content: the tag moved
+    push(api, overwrite=True)  # the same tag, other content: the tag moved
     code, _, err = pull(capsys)
     assert code == 1
     assert "pins " + str(pinned)[:19] in err and "(the tag was moved)" in err
