@@ -83,6 +83,7 @@ def _import_registry(doc: Document, entry: Any, path: YamlPath, composed: Compos
                                             "supported", hint="import published OCI "
                                             "references: oci://HOST/REPO/NAME:VERSION")])
     located = resolver.locate(os.path.expandvars(url), "Katalog", doc, path, version)
+    _check_policy(doc, path, located, resolver)
     name = "komposer.yaml" if use_komposer else "katalog.yaml"
     if not located.file(name).is_file():
         raise PatternError([doc.problem(path, f"{located.ref} has no {name}",
@@ -95,6 +96,22 @@ def _import_registry(doc: Document, entry: Any, path: YamlPath, composed: Compos
         compose_katalog(sub_doc, resolver)
     _merge_import(doc, path, str(located.ref), sub_doc, sub, composed, sources)
     composed.warnings.extend(_deprecation_warnings(doc, path, located))
+
+
+def _check_policy(doc: Document, path: YamlPath, located: Located,
+                  resolver: MotifResolver) -> None:
+    """Refuse an import that does not meet the komposer's ``policy``."""
+    from orkestra.registry.policy import ImportPolicy
+
+    policy = ImportPolicy.of(doc.data)
+    if not policy.active:
+        return
+    reasons = policy.check(resolver.registry.client, located)
+    if reasons:
+        raise PatternError([doc.problem(
+            path, f"{located.ref} does not meet the komposer's policy: {'; '.join(reasons)}",
+            hint="import a version that does (ork inspect NAME --versions), or change "
+                 "policy: in the komposer")])
 
 
 def _import_file(doc: Document, entry: Any, path: YamlPath, composed: Composed,

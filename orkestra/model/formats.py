@@ -650,9 +650,17 @@ SECURITY = named(Obj({
 
 PROVIDERS = ListOf(Obj({"name": req(Str()), "required": opt(Bool()), "auth": opt(Opaque())},
                        name="provider"))
-POLICY = Obj({"lifecycle": opt(Obj({"minMaturity": opt(Str(enum=("alpha", "beta",
-                                                                  "stable")))},
-                                   name="lifecycle"))}, name="policy")
+POLICY = Obj({
+    "lifecycle": opt(Obj({"minMaturity": opt(Str(enum=("alpha", "beta", "stable")))},
+                         name="lifecycle")),
+    "requireSigned": opt(Bool(), "Imports must carry a gate report signed by a trusted key."),
+    "trustedKeys": opt(ListOf(Str()), "Key ids (ork key show) trusted for imports instead of "
+                                      "your own trusted keys."),
+    "requireGates": opt(ListOf(Str(enum=("simulate", "e2e"))),
+                        "Gates each import must have passed, per its signed report."),
+    "requireE2ECluster": opt(ListOf(Str(enum=("kind", "existing", "embedded"))),
+                             "Where an import's passing e2e must have run."),
+}, name="policy")
 
 ENVELOPE = {
     "apiVersion": req(Str(enum=(API_VERSION, LEGACY_API_VERSION), templates=False)),

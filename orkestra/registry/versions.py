@@ -1,9 +1,11 @@
 """Choosing a version for a constraint (``@^1.2``, ``@~1.2``, ``@>=1.0 <2``).
 
 The highest tag that parses as a semantic version and satisfies the constraint wins, except
-that versions past their end of life and *unverified* versions (no gate passed: neither
-simulate nor e2e recorded ``passed``, as with ``ork push --force``) are skipped unless the
-caller allows them; every skip is reported.
+that versions past their end of life and *unverified* versions are skipped unless the
+caller allows them; every skip is reported. Verified means what the signed gate report
+says, not the annotations: the report verifies (signed, nothing changed since) and a gate
+in it passed, which ``ork push --force`` never records. Whose key signed it is for a
+komposer's ``policy`` to require (:mod:`orkestra.registry.policy`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from orkestra.registry.client import RegistryClient
 from orkestra.registry.errors import IntegrityError, NotFoundError
 from orkestra.registry.info import PatternInfo
 from orkestra.registry.refs import Reference
+from orkestra.registry.trust.verify import VERIFIED, check
 from orkestra.semver import Constraint, SemverError, Version, is_valid
 
 
@@ -24,9 +27,11 @@ class Choice:
     skipped: list[str] = field(default_factory=list)
 
 
-def verified(info: PatternInfo) -> bool:
-    return any(record is not None and record.status == "passed"
-               for record in (info.simulate, info.e2e))
+def verified(client: RegistryClient, info: PatternInfo) -> bool:
+    """A gate passed, as a signed report that matches the artifact says."""
+    passed = any(record is not None and record.status == "passed"
+                 for record in (info.simulate, info.e2e))
+    return passed and check(client, info.ref, info.manifest, trusted=()).state == VERIFIED
 
 
 def pick(client: RegistryClient, base: Reference, constraint: str, *,
@@ -51,8 +56,8 @@ def pick(client: RegistryClient, base: Reference, constraint: str, *,
         if notice is not None and notice.state(day) == "eol" and not allow_unverified:
             skipped.append(f"{tag}: past its end of life ({notice.end_of_life})")
             continue
-        if not verified(info) and not allow_unverified:
-            skipped.append(f"{tag}: unverified (no gate passed)")
+        if not allow_unverified and not verified(client, info):
+            skipped.append(f"{tag}: unverified (no gate passed in a valid signed report)")
             continue
         return Choice(info, skipped)
     detail = f" (skipped {'; '.join(skipped)})" if skipped else ""

@@ -66,7 +66,7 @@ def test_constraints_skip_unverified_and_end_of_life(versions: Path, tmp_path: P
                                                                     "Katalog")
     assert entry["ref"].endswith("/webapp-operator:v1.1.0")
     assert "skipped v1.3.0: past its end of life (2020-01-01)" in err
-    assert "skipped v1.2.0: unverified (no gate passed)" in err
+    assert "skipped v1.2.0: unverified (no gate passed in a valid signed report)" in err
     assert "Wrote komposer.lock (2 imports pinned)" in out  # the katalog and its motif
     code, out, err = pull(capsys, "--update", "--allow-unverified")
     assert code == 0, err
