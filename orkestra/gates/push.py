@@ -257,7 +257,7 @@ def publish(directory: Path, ref_text: str | None, options: PushOptions, emit: E
     if rewrite:
         primary = with_version(primary.decode("utf-8"), target.version).encode("utf-8")
     files = collect_files(directory, pattern.kind, primary) + code
-    previous = _previous(client, ref, files, notice is not None, options)
+    previous = _previous(client, ref, files, pattern.kind, notice is not None, options)
     simulate = _simulate_gate(pattern, options, resolver, emit)
     e2e = _e2e_gate(pattern, options, emit)
     if previous is not None and not options.overwrite:
@@ -289,12 +289,11 @@ def publish(directory: Path, ref_text: str | None, options: PushOptions, emit: E
 
 
 def _previous(client: RegistryClient, ref: Reference, files: tuple[PatternFile, ...],
-              deprecated: bool, options: PushOptions) -> Previous | None:
+              kind: str, deprecated: bool, options: PushOptions) -> Previous | None:
     """What the tag names before this push, checked against the re-push rules (before
     any gate runs: no gate result could make a refused re-push acceptable)."""
     previous = previous_push(client, ref)
     if previous is not None and not options.overwrite:
-        kind = previous.info.kind
         check_content(ref, previous, behaviour({f.name: f.data for f in files}, kind, client),
                       deprecated)
     return previous

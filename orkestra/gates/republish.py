@@ -30,6 +30,7 @@ from orkestra.model.imports import motif_imports
 from orkestra.model.source import LOADER
 from orkestra.registry.artifact import CODE_REQUIREMENTS, PRIMARY_FILES
 from orkestra.registry.client import RegistryClient
+from orkestra.registry.errors import IntegrityError, NotFoundError
 from orkestra.registry.info import PatternInfo
 from orkestra.registry.refs import Reference
 
@@ -39,23 +40,22 @@ DRAFT_STATUSES = ("skipped", "failed")
 
 @dataclass(frozen=True)
 class Previous:
-    """The artifact a version's tag names before the push."""
+    """The artifact a version's tag names before the push (``info`` is None when it is
+    not an Orkestra pattern)."""
 
-    info: PatternInfo
+    digest: str
+    info: PatternInfo | None
     behaviour: dict[str, str]
 
     @property
-    def digest(self) -> str:
-        return self.info.digest
-
-    @property
     def draft(self) -> bool:
-        return is_draft(self.info.simulate.status if self.info.simulate else "",
-                        self.info.e2e.status if self.info.e2e else "")
+        return self.info is not None and is_draft(
+            self.info.simulate.status if self.info.simulate else "",
+            self.info.e2e.status if self.info.e2e else "")
 
     @property
     def deprecated(self) -> bool:
-        return self.info.metadata.deprecation is not None
+        return self.info is not None and self.info.metadata.deprecation is not None
 
 
 class ReplaceRefusedError(OrkError):
@@ -68,12 +68,17 @@ def is_draft(*statuses: str) -> bool:
 
 def previous_push(client: RegistryClient, ref: Reference) -> Previous | None:
     """What ``ref``'s tag names now, with the behaviour of its files (None: a new version)."""
-    if client.tagged(ref) is None:
+    try:
+        manifest, descriptor, _ = client.manifest(ref)
+    except NotFoundError:
         return None
-    info = client.info(ref)
+    try:
+        info = PatternInfo.read(ref, manifest, descriptor)
+    except IntegrityError:
+        return Previous(descriptor.digest, None, {})
     files = {layer.title: client.blob(ref, layer) for layer in info.files
              if _is_behaviour(layer.title, info.kind)}
-    return Previous(info, behaviour(files, info.kind, client))
+    return Previous(info.digest, info, behaviour(files, info.kind, client))
 
 
 def behaviour(files: Mapping[str, bytes], kind: str,
@@ -87,6 +92,10 @@ def behaviour(files: Mapping[str, bytes], kind: str,
 def check_content(ref: Reference, previous: Previous, new: dict[str, str],
                   deprecated: bool) -> None:
     """Refuse, before any gate runs, what no gate result can make acceptable."""
+    if previous.info is None:
+        raise ReplaceRefusedError(
+            f"{ref.short_name} names an artifact that is not an Orkestra pattern "
+            f"({previous.digest})", hint="push to another tag, or --overwrite to replace it")
     if previous.deprecated and not deprecated:
         raise ReplaceRefusedError(
             f"{ref.short_name} is published with a deprecation notice "
@@ -119,8 +128,10 @@ def check_gates(ref: Reference, previous: Previous, simulate: str, e2e: str) -> 
 
 
 def _described(previous: Previous) -> str:
+    info = previous.info
     gates = [f"{gate} {record.status}" for gate, record in
-             (("simulate", previous.info.simulate), ("e2e", previous.info.e2e)) if record]
+             (("simulate", info.simulate if info else None), ("e2e", info.e2e if info else None))
+             if record]
     return ", ".join([previous.digest[:19] + "…", *gates])
 
 

@@ -20,6 +20,13 @@ from orkestra.gates import push as push_module
 from orkestra.gates.push import PushOptions, SupersededError, publish
 from orkestra.gates.republish import Previous, ReplaceRefusedError
 from orkestra.registry.client import RegistryClient
+from orkestra.registry.oci import (
+    EMPTY_JSON,
+    EMPTY_MEDIA_TYPE,
+    MANIFEST_MEDIA_TYPE,
+    Descriptor,
+    Manifest,
+)
 from orkestra.registry.refs import Reference
 from orkestra.registry.trust.keys import Keyring
 from tests.conftest import PACK, RegistryTarget, use_published_motifs
@@ -172,3 +179,20 @@ def test_sixteen_concurrent_pushes_all_appear(distribution: DistributionRegistry
     listed = json.loads(_ork("patterns", "--motifs", "-o", "json", env=env).stdout)
     assert sorted(p["name"] for p in listed["patterns"]) == [f"motif-{i:02d}"
                                                              for i in range(16)]
+
+
+def test_a_tag_holding_something_else_is_replaced_only_with_overwrite(
+        registry: RegistryTarget, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    client = RegistryClient()
+    ref = client.resolve("web-service:v1.0.0", "Motif")
+    backend, empty = client.backend(ref), Descriptor.of(EMPTY_JSON, EMPTY_MEDIA_TYPE)
+    backend.push_blob(ref.repository, empty, EMPTY_JSON)
+    foreign = backend.push_manifest(
+        ref.repository, Manifest(empty, (empty,), {}, "application/vnd.example+json").to_bytes(),
+        MANIFEST_MEDIA_TYPE, ref.tag)
+    code, _, err = run(capsys, "push", str(motif(tmp_path, "a")))
+    assert code == 1 and f"web-service:v1.0.0 names an artifact that is not an Orkestra " \
+                         f"pattern ({foreign.digest})" in err
+    code, out, err = run(capsys, "push", "--overwrite", str(tmp_path / "a"))
+    assert code == 0, err
+    assert f"Replaced the artifact published before: {foreign.digest}" in out
