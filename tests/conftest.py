@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import textwrap
 import uuid
@@ -12,6 +13,15 @@ from pathlib import Path
 import pytest
 
 from tests.registry.server import PASSWORD, USER, DistributionRegistry, serve
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``ork ARGS`` in-process: the exit code, stdout and stderr."""
+    from orkestra.cli import main
+
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 PACK = Path(__file__).resolve().parent.parent / "orkestra" / "packs" / "registry-guide"
 
@@ -105,12 +115,30 @@ def registry(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     return target
 
 
+def copy_pack(directory: Path) -> Path:
+    """A private copy of the registry-guide pack in ``directory``."""
+    target = directory / "registry-guide"
+    shutil.copytree(PACK, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
 @pytest.fixture
 def pack_copy(tmp_path: Path) -> Path:
     """A private copy of the registry-guide pack."""
-    target = tmp_path / "registry-guide"
-    shutil.copytree(PACK, target, ignore=shutil.ignore_patterns("__pycache__"))
-    return target
+    return copy_pack(tmp_path)
+
+
+@contextlib.contextmanager
+def publishing_pack(factory: pytest.TempPathFactory, label: str) -> Iterator[tuple[Path, Path]]:
+    """(ORK_HOME, pack copy) for a module-scoped fixture to publish into: while the block
+    runs, ORK_HOME is a fresh one and no registry is configured (the embedded one)."""
+    home = factory.mktemp(label) / ".orkestra"
+    pack = copy_pack(factory.mktemp("pack"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ORK_HOME", str(home))
+        for name in ("ORK_REGISTRY", "ORK_MOTIFS_REGISTRY"):
+            patch.delenv(name, raising=False)
+        yield home, pack
 
 
 def use_published_motifs(katalog: Path) -> None:

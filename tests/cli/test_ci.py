@@ -7,17 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from orkestra.cli import main
 from orkestra.cli.ci import command, workspace_path
 from orkestra.model.errors import Problem
-from tests.conftest import use_published_motifs
+from tests.conftest import run, use_published_motifs
 from tests.gates.test_push import push_motifs
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_a_problem_becomes_an_escaped_workflow_command(tmp_path: Path) -> None:

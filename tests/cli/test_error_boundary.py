@@ -17,8 +17,8 @@ from typing import Any
 import click
 import pytest
 
-from orkestra.cli import main
 from orkestra.files import FileWriteError, write_atomic
+from tests.conftest import run
 
 ORK = shutil.which("ork", path=str(Path(sys.executable).parent)) or "ork"
 
@@ -43,11 +43,6 @@ def buggy_command(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(app.COMMANDS, "boom", (f"{__name__}:boom", "A command with a bug."))
     monkeypatch.delenv("ORK_DEBUG", raising=False)
 
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_an_unexpected_error_is_one_line_and_a_hint(capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,23 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from orkestra.cli import main
 from orkestra.cli.quality import gate_status
 from orkestra.registry.artifact import E2E, SIMULATE, GateRecord
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.refs import Reference
 from orkestra.registry.trust.keys import SigningKey
 from orkestra.registry.trust.verify import TAMPERED, UNSIGNED, VERIFIED, Verification
-from tests.conftest import PACK, RegistryTarget
+from tests.conftest import PACK, RegistryTarget, run
 from tests.registry import forgery
 
 REF = "redis:v1.0.0"
 
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(autouse=True)

@@ -9,15 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from orkestra.cli import main
 from orkestra.registry.cache import orkestra_home
 from orkestra.registry.trust.keys import SigningKey
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from tests.conftest import run
 
 
 @pytest.fixture(autouse=True)

@@ -16,16 +16,8 @@ from pathlib import Path
 import click
 import pytest
 
-from orkestra.cli import main
+from tests.conftest import run
 from tests.registry.server import PASSWORD, USER, DistributionRegistry, serve
-
-Run = tuple[int, str, str]
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> Run:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def stdin(monkeypatch: pytest.MonkeyPatch, text: str, tty: bool = False) -> None:

@@ -11,13 +11,7 @@ import pytest
 
 from orkestra.cli import main
 from orkestra.registry.client import RegistryClient
-from tests.conftest import RegistryTarget, use_published_motifs
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from tests.conftest import RegistryTarget, run, use_published_motifs
 
 
 @pytest.fixture

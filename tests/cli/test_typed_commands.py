@@ -12,20 +12,14 @@ from typing import Any
 
 import pytest
 
-from orkestra.cli import main
 from orkestra.registry.artifact import K, Metadata, PatternArtifact, PatternFile, Typed
 from orkestra.registry.client import RegistryClient
-from tests.conftest import RegistryTarget
+from tests.conftest import RegistryTarget, run
 from tests.gates.test_typed_push import PUBLISHED, typed_pattern
 from tests.registry.server import DistributionRegistry
 
 REF = "database-operator:v1.0.0"
 
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from orkestra.cli import main
 from orkestra.gates import push as push_module
 from orkestra.gates.push import PushOptions, SupersededError, publish
 from orkestra.gates.republish import Previous, ReplaceRefusedError
@@ -29,17 +28,12 @@ from orkestra.registry.oci import (
 )
 from orkestra.registry.refs import Reference
 from orkestra.registry.trust.keys import Keyring
-from tests.conftest import PACK, RegistryTarget, use_published_motifs
+from tests.conftest import PACK, RegistryTarget, run, use_published_motifs
 from tests.gates.test_push import Recorder, push, push_motifs
 from tests.registry.server import DistributionRegistry
 
 MOTIF = PACK / "01-motifs" / "web-service"
 
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def motif(tmp_path: Path, folder: str, *, name: str = "web-service",

@@ -10,7 +10,6 @@ docker-registry, which `make test` installs; fails in CI without them, skips els
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -20,13 +19,13 @@ import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 import orkestra
 from tests.hooks.patterns import database_katalog
+from tests.image.test_image import oci_run
 from tests.registry.server import BINARY as REGISTRY_BINARY
 from tests.registry.server import DistributionRegistry
 
@@ -69,17 +68,6 @@ class Database(BaseModel):
     metadata: ObjectMeta
     spec: DatabaseSpec = Field(default_factory=DatabaseSpec)
 """
-
-
-def _oci_run() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("oci_run", ROOT / "tools/image/oci_run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-oci_run = _oci_run()
 
 
 def _require_tools() -> None:

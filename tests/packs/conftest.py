@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PACK, use_published_motifs
+from tests.conftest import publishing_pack, use_published_motifs
 from tests.gates.test_push import push, push_motifs
 
 OFFICIAL = ("postgres", "mysql", "mongodb", "redis", "kafka", "rabbitmq", "deployment-stack")
@@ -35,13 +34,7 @@ def publish_pack(pack: Path) -> None:
 @pytest.fixture(scope="module")
 def published_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """An ORK_HOME whose embedded registry holds the published pack (read-only use)."""
-    home = tmp_path_factory.mktemp("published") / ".orkestra"
-    pack = tmp_path_factory.mktemp("pack") / "registry-guide"
-    shutil.copytree(PACK, pack, ignore=shutil.ignore_patterns("__pycache__"))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ORK_HOME", str(home))
-        for name in ("ORK_REGISTRY", "ORK_MOTIFS_REGISTRY"):
-            patch.delenv(name, raising=False)
+    with publishing_pack(tmp_path_factory, "published") as (home, pack):
         publish_pack(pack)
     yield home
 

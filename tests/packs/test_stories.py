@@ -9,16 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from orkestra.cli import main
 from orkestra.registry.client import RegistryClient
+from tests.conftest import run
 from tests.gates.test_push import push
 from tests.packs.conftest import OFFICIAL, publish_pack
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

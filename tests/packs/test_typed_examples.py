@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,23 +21,17 @@ from typing import Any
 import pytest
 import yaml
 
-from orkestra.cli import main
 from orkestra.compose import compose_file
 from orkestra.packs import pack_files
 from orkestra.simulate.plan import load_plans
 from orkestra.simulate.runner import Simulation
-from tests.conftest import PACK, use_published_motifs
+from tests.conftest import PACK, publishing_pack, run, use_published_motifs
 from tests.gates.test_push import push, push_motifs
 
 Obj = dict[str, Any]
 STEP10 = "10-hooks-katalog"
 STEP11 = "11-typed-komposer"
 
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def creates(cycle: Obj) -> set[tuple[str, str]]:
@@ -204,13 +197,7 @@ def test_10_the_model_matches_the_crd_schema() -> None:
 def typed_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
     """(ORK_HOME, pack) with what step 11 imports published as the READMEs say: the motifs
     (01, 07), cache-operator as 03's draft, database-operator (10), webapp-operator v2.0.0."""
-    home = tmp_path_factory.mktemp("typed") / ".orkestra"
-    pack = tmp_path_factory.mktemp("pack") / "registry-guide"
-    shutil.copytree(PACK, pack, ignore=shutil.ignore_patterns("__pycache__"))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ORK_HOME", str(home))
-        for name in ("ORK_REGISTRY", "ORK_MOTIFS_REGISTRY"):
-            patch.delenv(name, raising=False)
+    with publishing_pack(tmp_path_factory, "typed") as (home, pack):
         push_motifs(pack)
         push(pack / "07-upgrade" / "web-service-v1.1.0")
         use_published_motifs(pack / "03-katalog-cache" / "katalog.yaml")

@@ -259,7 +259,7 @@ class Fault:
 
     method: str
     path: str
-    action: str  # "status:503", "reset", "corrupt", "oversize"
+    action: str  # "status:503", "reset", "corrupt", "oversize", "trickle:<seconds per byte>"
     times: int = 1
     hits: int = field(default=0)
 
@@ -296,17 +296,28 @@ class FaultProxy(_Background):
                 if fault is not None and fault.action == "reset":
                     self._reset(status, headers, payload)
                     return
-                self._send(status, headers, payload)
+                interval = float(fault.action.split(":")[1]) if fault is not None and \
+                    fault.action.startswith("trickle:") else 0.0
+                self._send(status, headers, payload, interval)
 
-            def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+            def _send(self, status: int, headers: dict[str, str], payload: bytes,
+                      interval: float = 0.0) -> None:
+                """Pass the response on; with ``interval``, one byte at a time."""
                 self.send_response(status)
                 for key, value in headers.items():
                     if key.lower() not in ("transfer-encoding", "connection", "date",
                                            "server"):
                         self.send_header(key, value)
                 self.end_headers()
-                if self.command != "HEAD":
+                if self.command == "HEAD":
+                    return
+                if not interval:
                     self.wfile.write(payload)
+                    return
+                for index in range(len(payload)):
+                    self.wfile.write(payload[index:index + 1])
+                    self.wfile.flush()
+                    time.sleep(interval)
 
             def _reset(self, status: int, headers: dict[str, str], payload: bytes) -> None:
                 self.send_response(status)

@@ -14,13 +14,12 @@ from typing import Any
 
 import pytest
 
-from orkestra.cli import main
 from orkestra.registry.cache import MANIFEST_FILE, CacheIntegrityError, CacheWriteError
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.errors import NotFoundError
 from orkestra.registry.refs import Reference
 from orkestra.registry.retry import RetryPolicy
-from tests.conftest import RegistryTarget
+from tests.conftest import RegistryTarget, run
 from tests.registry.server import DistributionRegistry, FaultProxy
 from tests.registry.test_layout import artifact
 
@@ -149,11 +148,6 @@ def test_a_full_disk_leaves_no_partial_entry(monkeypatch: pytest.MonkeyPatch) ->
 
 
 # -- the command line ------------------------------------------------------------------------
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_ork_pull_reports_a_moved_tag_and_a_changed_copy(

@@ -4,10 +4,7 @@ a download cut short never enters the cache."""
 
 from __future__ import annotations
 
-import http.client
-import http.server
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -16,7 +13,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -28,9 +24,6 @@ from tests.registry.server import (
     DistributionRegistry,
     Fault,
     FaultProxy,
-    _Background,
-    _QuietServer,
-    free_port,
 )
 from tests.registry.test_layout import artifact
 
@@ -100,56 +93,6 @@ class SlowLoris:
             except OSError:
                 return
             time.sleep(self.interval)
-
-
-class TrickleProxy(_Background):
-    """A pass-through proxy to a real registry that sends the bodies of matching GETs one
-    byte at a time (everything else passes untouched)."""
-
-    def __init__(self, upstream: str, path: str, interval: float = 0.05) -> None:
-        self.upstream = upstream
-        self.port = free_port()
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                status, headers, payload = proxy.forward(self.command, self.path,
-                                                         dict(self.headers), body)
-                self.send_response(status)
-                for key, value in headers.items():
-                    if key.lower() not in ("transfer-encoding", "connection", "date", "server"):
-                        self.send_header(key, value)
-                self.end_headers()
-                if self.command == "HEAD":
-                    return
-                if self.command == "GET" and re.search(path, self.path):
-                    for index in range(len(payload)):
-                        self.wfile.write(payload[index:index + 1])
-                        self.wfile.flush()
-                        time.sleep(interval)
-                    return
-                self.wfile.write(payload)
-
-            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = _handle  # noqa: N815
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = _QuietServer(("127.0.0.1", self.port), Handler)
-
-    def forward(self, method: str, path: str, headers: dict[str, str],
-                body: bytes) -> tuple[int, dict[str, str], bytes]:
-        connection = http.client.HTTPConnection(self.upstream, timeout=30)
-        try:
-            connection.request(method, path, body=body or None, headers=headers)
-            response = connection.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            connection.close()
 
 
 @pytest.fixture
@@ -233,7 +176,8 @@ def test_a_trickled_blob_never_enters_the_cache(distribution: DistributionRegist
     upstream = RegistryClient({"ORK_HOME": str(tmp_path / "a"),
                                "ORK_REGISTRY": f"{distribution.host}/slow"})
     upstream.push(artifact(), upstream.resolve("web:v1.0.0"))
-    proxy = TrickleProxy(distribution.host, r"/blobs/sha256:", interval=0.2).start()
+    proxy = FaultProxy(distribution.host).start()
+    proxy.inject(Fault("GET", r"/blobs/sha256:", "trickle:0.2", times=100))
     try:
         client = RegistryClient({"ORK_HOME": str(tmp_path / "b"),
                                  "ORK_REGISTRY": f"{proxy.host}/slow"}, retry=FAST,

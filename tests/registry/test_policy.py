@@ -10,18 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orkestra.cli import main
 from orkestra.registry.artifact import GateRecord
 from orkestra.registry.policy import ImportPolicy
 from orkestra.registry.trust.verify import TAMPERED, UNSIGNED, VERIFIED, Verification
-from tests.conftest import PACK
+from tests.conftest import PACK, run
 from tests.registry.test_layout import artifact
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def komposer(directory: Path, policy: dict[str, object]) -> Path:

@@ -9,7 +9,6 @@ own, as the pack's READMEs publish it."""
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +22,7 @@ from orkestra.cluster.data import clone
 from orkestra.engine.build.base import OWNER_NAME_LABEL, label_value
 from orkestra.simulate.plan import Plan, load_plans
 from orkestra.simulate.runner import Simulation, cr_documents
-from tests.conftest import PACK
+from tests.conftest import PACK, publishing_pack
 from tests.packs.conftest import publish_pack
 from tests.runtime.harness import Runtime, wait_for
 
@@ -98,13 +97,7 @@ def settled(server: EmbeddedServer, runtime: Runtime) -> bool:
 def published_pack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
     """A copy of the pack published to an embedded registry of its own (the pack and the
     ORK_HOME holding the registry), the zoo's imports pulled."""
-    home = tmp_path_factory.mktemp("published") / ".orkestra"
-    pack = tmp_path_factory.mktemp("pack") / "registry-guide"
-    shutil.copytree(PACK, pack, ignore=shutil.ignore_patterns("__pycache__"))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ORK_HOME", str(home))
-        for name in ("ORK_REGISTRY", "ORK_MOTIFS_REGISTRY"):
-            patch.delenv(name, raising=False)
+    with publishing_pack(tmp_path_factory, "published") as (home, pack):
         publish_pack(pack)
         for komposer in ("06-pattern-zoo", "11-typed-komposer"):
             assert main(["pull", "-f", str(pack / komposer / "komposer.yaml")]) == 0
