@@ -25,8 +25,6 @@ from orkestra.registry.info import PatternInfo
 from orkestra.registry.sources import Located
 from orkestra.registry.trust.verify import VERIFIED, Verification, trusted_ids, verify
 
-POLICY_GATES = ("simulate", "e2e")
-
 
 @dataclass(frozen=True)
 class ImportPolicy:

@@ -161,7 +161,7 @@ def current(records: Iterable[PushRecord]) -> PushRecord | None:
     firsts = [group for base, group in by_base.items() if base not in produced]
     if not firsts:
         return None
-    chosen, seen = winner(min(firsts, key=lambda g: winner(g).order)), set()
+    chosen, seen = winner(r for group in firsts for r in group), set()
     while chosen.digest in by_base and chosen.digest not in seen:
         seen.add(chosen.digest)
         chosen = winner(by_base[chosen.digest])
