@@ -7,7 +7,9 @@ pure-Python implementation of the language: another interpreter would be a proje
 and cel-go is not reachable from Python; the Kubernetes string functions policies use most
 are added to it. A program is compiled once per expression text (an LRU cache), so a write-time
 check compiles what requests then reuse. Not modelled: type checking (a misspelt field fails
-at evaluation, not at write time), ``authorizer`` and CEL optionals (``a.?b``).
+at evaluation, not at write time), ``authorizer`` and CEL optionals (``a.?b``). cel-python
+is imported on first use: its import (pendulum, lark) costs more than the rest of the
+cluster package, and most processes that load the store never evaluate an expression.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ import functools
 import re
 import string
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import celpy
-from celpy import celtypes
-from celpy.celparser import CELParseError
-from celpy.evaluation import CELEvalError, CELFunction
+if TYPE_CHECKING:
+    import celpy
+    from celpy import celtypes
+    from celpy.evaluation import CELEvalError, CELFunction
 
 Obj = dict[str, Any]
 Context = dict[str, Any]
@@ -41,26 +43,34 @@ def _text(value: Any) -> str:
 
 
 def _join(items: Any, separator: Any = "") -> celtypes.StringType:
+    from celpy import celtypes
+
     if not isinstance(items, list):
         raise TypeError(f"expected a list, got {type(items).__name__}")
     return celtypes.StringType(_text(separator).join(_text(item) for item in items))
 
 
-# Part of Kubernetes' CEL string library (cel-go's strings extension).
-_EXTENSIONS: dict[str, CELFunction] = {
-    "lowerAscii": lambda s: celtypes.StringType(_text(s).translate(_ASCII_LOWER)),
-    "upperAscii": lambda s: celtypes.StringType(_text(s).translate(_ASCII_UPPER)),
-    "trim": lambda s: celtypes.StringType(_text(s).strip()),
-    "split": lambda s, sep: celtypes.ListType(
-        [celtypes.StringType(p) for p in _text(s).split(_text(sep))]),
-    "replace": lambda s, old, new: celtypes.StringType(_text(s).replace(_text(old),
-                                                                        _text(new))),
-    "join": _join,
-}
+@functools.cache
+def _extensions() -> dict[str, CELFunction]:
+    """Part of Kubernetes' CEL string library (cel-go's strings extension)."""
+    from celpy import celtypes
+
+    return {
+        "lowerAscii": lambda s: celtypes.StringType(_text(s).translate(_ASCII_LOWER)),
+        "upperAscii": lambda s: celtypes.StringType(_text(s).translate(_ASCII_UPPER)),
+        "trim": lambda s: celtypes.StringType(_text(s).strip()),
+        "split": lambda s, sep: celtypes.ListType(
+            [celtypes.StringType(p) for p in _text(s).split(_text(sep))]),
+        "replace": lambda s, old, new: celtypes.StringType(_text(s).replace(_text(old),
+                                                                            _text(new))),
+        "join": _join,
+    }
 
 
 @functools.cache  # building the parser takes ~0.1 s: only when an expression first runs
 def _environment() -> celpy.Environment:
+    import celpy
+
     return celpy.Environment()
 
 
@@ -68,11 +78,13 @@ def _environment() -> celpy.Environment:
 def program(expression: str) -> celpy.Runner:
     """The compiled program of an expression (raises CELParseError)."""
     environment = _environment()
-    return environment.program(environment.compile(expression), functions=_EXTENSIONS)
+    return environment.program(environment.compile(expression), functions=_extensions())
 
 
 def compile_problem(expression: str) -> str | None:
     """cel-go's wording of a syntax error (cel-python reports only where it is)."""
+    from celpy.celparser import CELParseError
+
     try:
         program(expression)
     except CELParseError as exc:
@@ -84,6 +96,13 @@ def compile_problem(expression: str) -> str | None:
     return None
 
 
+def json_to_cel(value: Any) -> Any:
+    """A JSON value (dicts, lists, scalars) as CEL values."""
+    from celpy.adapter import json_to_cel as convert
+
+    return convert(value)
+
+
 def _error_text(exc: CELEvalError) -> str:
     text = str(exc.args[0]) if exc.args else "evaluation error"
     text = text.split(" (in activation", 1)[0]
@@ -92,6 +111,8 @@ def _error_text(exc: CELEvalError) -> str:
 
 
 def evaluate(expression: str, context: Context) -> Any:
+    from celpy.evaluation import CELEvalError
+
     try:
         return program(expression).evaluate(context)
     except CELEvalError as exc:
@@ -100,6 +121,8 @@ def evaluate(expression: str, context: Context) -> Any:
 
 
 def is_bool(value: Any, wanted: bool) -> bool:
+    from celpy import celtypes
+
     return isinstance(value, celtypes.BoolType) and bool(value) is wanted
 
 
@@ -122,6 +145,9 @@ def conditions_hold(conditions: Sequence[Obj], context: Context) -> bool:
 def variables(definitions: Sequence[Obj], context: Context) -> celtypes.MapType:
     """``variables``, each seeing those before it. A variable that fails holds its error,
     which fails only the expressions that read it (as cel-go's lazy variables do)."""
+    from celpy import celtypes
+    from celpy.evaluation import CELEvalError
+
     values = celtypes.MapType()
     scope = {**context, "variables": values}
     for variable in definitions:

@@ -20,8 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from celpy.adapter import json_to_cel
-
+from orkestra.cluster.cel import json_to_cel
 from orkestra.cluster.errors import NotFoundError
 from orkestra.cluster.resources import ResourceType
 from orkestra.cluster.selectors import label_matcher
