@@ -48,9 +48,10 @@ class Engines:
         return self._hooks[crd]
 
     def load_hooks(self) -> None:
-        """Import every enabled CRD's code now; PatternError listing every failure."""
+        """Import every enabled CRD's code now; PatternError listing every failure (and the
+        warnings with them). Warnings alone do not stop the code from running."""
         problems = self.hook_problems()
-        if problems:
+        if any(p.severity == "error" for p in problems):
             raise PatternError(problems)
 
     def hook_problems(self, *, untrusted: str = "error") -> list[Problem]:

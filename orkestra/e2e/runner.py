@@ -340,11 +340,12 @@ class SuiteRun:
                                    o["metadata"]["name"]) for o in found]
 
     def _child_kinds(self) -> list[str]:
-        """Every kind the katalog can create (what ``ork plan`` lists)."""
+        """Every kind the katalog can create (what ``ork plan`` lists): its templates' and
+        the kinds its hooks declare they manage."""
         assert self.unit is not None
-        enabled = self.unit.composed.enabled_crds
-        return list(dict.fromkeys(o.kind for o in inventory(self.unit.composed).objects()
-                                  if o.crd in enabled))
+        crds = [crd for crd in inventory(self.unit.composed).crds if crd.enabled]
+        return list(dict.fromkeys(kind for crd in crds
+                                  for kind in (*(o.kind for o in crd.objects), *crd.hook_kinds)))
 
     def _leftovers(self) -> list[str]:
         """What teardown should have removed and is still there (garbage collection on a

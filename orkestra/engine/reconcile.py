@@ -62,7 +62,6 @@ class CycleResult:
     found: bool = True
     events: list[EventNote] = field(default_factory=list)  # the hooks' Events
     hook_status: Obj = field(default_factory=dict)
-    hooks_failed: bool = False
 
 
 # Fields that name a list item (a container, a port, a volume mount ...).
@@ -201,7 +200,6 @@ class Reconciler:
         result.hook_status = outcome.status
         if outcome.error is not None:
             result.error = outcome.error
-            result.hooks_failed = True
 
     def apply_owned(self, desired: Obj, create_only: bool) -> Obj:
         """Create or update an object the hooks manage (never written when unchanged)."""
@@ -393,7 +391,7 @@ class Reconciler:
 
     def write_status(self, cr: Obj, ev: Evaluation, result: CycleResult) -> None:
         status = desired_status(cr, self.status_spec, ev, result.error, result.denied,
-                                extra=result.hook_status, retry_hooks=result.hooks_failed)
+                                extra=result.hook_status, hooks=self.hooks is not None)
         if status == (cr.get("status") or {}):
             return
         self.cluster.update_status({**cr, "status": status})

@@ -75,10 +75,11 @@ def _value_text(raw: Any, ev: Evaluation) -> str:
 
 
 def desired_status(cr: Obj, spec: Obj, ev: Evaluation, error: str | None, denied: bool, *,
-                   extra: Obj | None = None, retry_hooks: bool = False) -> Obj:
+                   extra: Obj | None = None, hooks: bool = False) -> Obj:
     """The status the CR should have after this reconcile. ``extra``: fields the hooks set
-    (after the declared ones). ``retry_hooks``: the hooks failed, so ``observedGeneration``
-    stays where it was and the next cycle runs ``on_create``/``on_update`` again."""
+    (after the declared ones). ``hooks``: the CRD has typed hooks, so a failed cycle leaves
+    ``observedGeneration`` where it was and the next cycle runs ``on_create``/``on_update``
+    again (whatever failed, the hooks may not have run, or not to the end)."""
     status = clone(cr.get("status") or {})
     passed: set[str] = set()
     cleared: set[str] = set()
@@ -98,7 +99,7 @@ def desired_status(cr: Obj, spec: Obj, ev: Evaluation, error: str | None, denied
     if extra:
         status.update(clone(extra))
     generation = cr["metadata"].get("generation", 1)
-    if not retry_hooks:
+    if error is None or not hooks:
         status["observedGeneration"] = generation
     if spec.get("conditions", True) is not False:
         ready = _ready_condition(error, denied, unready_children(ev.data.get("children") or {}))

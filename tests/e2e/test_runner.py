@@ -38,7 +38,8 @@ class Recorder:
 
 def suite_in(directory: Path, expect: str, *, cr: str = "./cr.yaml",
              setup: str = "") -> Path:
-    """An e2e.yaml for 02-katalog-api's WebApp with these expectations."""
+    """An e2e.yaml with these expectations for the pack step in ``directory`` (its
+    katalog.yaml, crd.yaml and, unless told, cr.yaml)."""
     text = textwrap.dedent("""\
         apiVersion: orkestra.orkspace.io/v1
         kind: E2E
@@ -204,6 +205,26 @@ def test_setup_is_applied_then_removed_and_leftovers_fail_the_suite(api: Path) -
     assert suite.leftovers == ["Deployment/default/my-webapp"]
     assert not suite.passed and not result.passed
     assert progress.lines[-1] == "done left behind: Deployment/default/my-webapp"
+
+
+def test_what_the_hooks_made_is_checked_for_leftovers(pack_copy: Path) -> None:
+    path = suite_in(pack_copy / "10-hooks-katalog", """\
+        - name: The hooks made the Secret
+          resources: [{kind: Secret, name: my-db-credentials}]
+        - name: Hold the Secret
+          commands:
+            - run: >-
+                kubectl patch secret my-db-credentials --type merge
+                -p '{"metadata":{"finalizers":["e2e.test/hold"]}}'
+        - name: Cleanup
+          after: cr-deleted
+          timeout: 1s
+          resources: [{kind: Database, name: my-db, count: 0}]
+        """)
+    result, _ = execute(path, settle=1.0)
+    suite = result.suites[0]
+    assert [e.passed for e in suite.expectations] == [True, True, True]
+    assert suite.leftovers == ["Secret/default/my-db-credentials"]
 
 
 def test_a_rejected_cr_fails_its_expectations_at_once(api: Path) -> None:

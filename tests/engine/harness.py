@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orkestra.cluster import MemoryCluster, ResourceType
+from orkestra.engine.hooks import HookCall, HookOutcome, Hooks
 from orkestra.engine.profiles import Profiles
 from orkestra.engine.reconcile import CycleResult, Reconciler
 from orkestra.template import Renderer, UserNote
@@ -25,6 +27,23 @@ class Clock:
         self.now += timedelta(**delta)
 
 
+@dataclass
+class RecordingHooks:
+    """Typed hooks that do nothing but record the callbacks each cycle asked for."""
+
+    run_first: bool = False
+    replaces_templates: bool = False
+    needs_finalizer: bool = False
+    ran: list[tuple[str, ...]] = field(default_factory=list)
+
+    def kinds(self) -> list[tuple[str, str]]:
+        return []
+
+    def run(self, call: HookCall) -> HookOutcome:
+        self.ran.append(call.phases)
+        return HookOutcome()
+
+
 class Harness:
     """A CR ``demo`` of kind App in namespace ``default``, reconciled on demand."""
 
@@ -32,7 +51,7 @@ class Harness:
                  entry: dict[str, Any] | None = None, namespaced: bool = True,
                  labels: dict[str, str] | None = None, notes: list[UserNote] | None = None,
                  profiles: dict[str, Any] | None = None,
-                 finalizers: list[str] | None = None) -> None:
+                 finalizers: list[str] | None = None, hooks: Hooks | None = None) -> None:
         self.clock = Clock()
         self.cluster = MemoryCluster(clock=self.clock, lenient_kinds=True)
         self.cluster.register_type(ResourceType("test.io", "v1", "App", "apps", namespaced))
@@ -48,7 +67,7 @@ class Harness:
         self.reconciler = Reconciler("app", full, cluster=self.cluster,
                                      renderer=Renderer(notes or []),
                                      profiles=Profiles(profiles), clock=self.clock,
-                                     finalizers=finalizers)
+                                     finalizers=finalizers, hooks=hooks)
         self.results: list[CycleResult] = []
 
     def cycle(self, settle: Callable[[MemoryCluster], None] | None = None

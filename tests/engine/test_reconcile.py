@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from orkestra.cluster import MemoryCluster
 from orkestra.template import UserNote
-from tests.engine.harness import Harness, mark_ready
+from tests.engine.harness import Harness, RecordingHooks, mark_ready
 
 WEB = {"reconcile": {"onReconcile": {
     "deployments": [{"name": "{{ .metadata.name }}", "image": "{{ .spec.image }}",
@@ -256,16 +256,34 @@ def test_copies_fan_out_and_children_context() -> None:
     assert info is not None and info["data"] == {"ready": "1", "full": "default/demo"}
 
 
+NESTED = {"reconcile": {"onReconcile": {"configMaps": [
+    {"name": "x", "data": {"v": "{{ .spec.nested.deep }}"}}]}}}
+
+
 def test_template_errors_fail_the_cycle_and_show_on_status() -> None:
-    box = {"reconcile": {"onReconcile": {"configMaps": [
-        {"name": "x", "data": {"v": "{{ .spec.nested.deep }}"}}]}}}
-    h = Harness(box, {})
+    h = Harness(NESTED, {})
     h.cycle()
     error = h.results[-1].error
     assert error is not None and "nil pointer evaluating interface {}.deep" in error
     assert error.startswith("onReconcile.configMaps[0].data.v:")
-    ready = h.cr()["status"]["conditions"][0]
+    status = h.cr()["status"]
+    ready = status["conditions"][0]
     assert (ready["status"], ready["reason"]) == ("False", "ReconcileError")
+    assert status["observedGeneration"] == 1  # without hooks, nothing waits on it
+
+
+def test_a_cycle_failing_before_the_hooks_leaves_on_create_to_the_next_one() -> None:
+    hooks = RecordingHooks()
+    h = Harness(NESTED, {}, hooks=hooks)
+    h.cycle()
+    assert h.results[-1].error is not None and hooks.ran == []  # the templates failed first
+    assert "observedGeneration" not in h.cr()["status"]
+    h.patch_spec(nested={"deep": "fixed"})
+    h.cycle()
+    h.cycle()
+    assert h.results[-1].error is None
+    assert hooks.ran == [("on_create", "on_reconcile"), ("on_reconcile",)]
+    assert h.cr()["status"]["observedGeneration"] == 2
 
 
 def test_a_missing_cr_is_not_an_error() -> None:

@@ -128,13 +128,19 @@ import threading
 from orkestra.hooks import HookSet
 
 release = threading.Event()
+answered = threading.Event()
+refusals = []
 
 def hooks():
     return HookSet(on_reconcile=reconcile, timeout=0.3)
 
 def reconcile(cr, ctx):
     release.wait(5)
-    ctx.client.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late"}})
+    try:
+        ctx.client.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late"}})
+    except Exception as exc:
+        refusals.append(str(exc))
+    answered.set()
 """
 
 
@@ -147,8 +153,10 @@ def test_a_hook_past_its_deadline_fails_the_cycle_and_can_no_longer_write(
     assert result.error is not None and "did not finish within 0.3s" in result.error
     import myhooks.ops  # type: ignore[import-not-found]
     myhooks.ops.release.set()
-    time.sleep(0.2)
-    assert h.find("v1", "ConfigMap", "late") is None  # the client was closed
+    assert myhooks.ops.answered.wait(2)  # the late call is refused at once, not left hanging
+    assert myhooks.ops.refusals == [
+        "the cycle of this hook is over (it passed its deadline): no more cluster calls"]
+    assert h.find("v1", "ConfigMap", "late") is None
 
 
 ASYNC = """
