@@ -6,30 +6,13 @@ import json
 from typing import Any
 
 import click
-import yaml
 
+from orkestra import yamltext
 from orkestra.cli.files import emit_text, require_files
 from orkestra.compose import Composed, MotifResolver, compose_file
 from orkestra.errors import OrkError
 from orkestra.files import shown
 from orkestra.model.errors import PatternError, Problem
-
-
-class _Dumper(yaml.SafeDumper):
-    """Block-style YAML that keeps key order and long template strings on one line."""
-
-
-def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str_presenter)
-
-
-def to_yaml(value: object) -> str:
-    return yaml.dump(value, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                     allow_unicode=True, width=1 << 16)
 
 
 @click.command("template")
@@ -57,7 +40,7 @@ def command(files: tuple[str, ...], fmt: str, crd: str | None, output_file: str 
                            + ", ".join(sorted(view["spec"]["crds"])))
         view["spec"]["crds"] = {crd: view["spec"]["crds"][crd]}
     text = json.dumps(view, indent=2, ensure_ascii=False) + "\n" if fmt == "json" \
-        else "---\n" + to_yaml(view)
+        else "---\n" + yamltext.block(view)
     emit_text(text, output_file)
     return 0
 

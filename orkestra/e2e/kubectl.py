@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from orkestra import yamltext
 from orkestra.e2e.commands import Commands, Completed
 from orkestra.errors import OrkError
 from orkestra.model.source import LOADER, read_text
@@ -59,7 +60,7 @@ class Kubectl:
         return self.run("apply", "-f", str(path))
 
     def apply_objects(self, objects: list[Obj]) -> Completed:
-        return self.run("apply", "-f", "-", input=yaml.safe_dump_all(objects))
+        return self.run("apply", "-f", "-", input=yamltext.safe_all(objects))
 
     def delete_file(self, path: Path, *, wait: bool, timeout: float = 60.0) -> Completed:
         return self.run("delete", "-f", str(path), "--ignore-not-found",

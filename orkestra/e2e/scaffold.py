@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from orkestra import yamltext
 from orkestra.cluster.resources import BUILTIN_TYPES, plural_of
 from orkestra.compose.load import compose_file
 from orkestra.e2e.spec import CR_APPLIED, CR_DELETED
@@ -49,8 +50,9 @@ class _Flow(dict[str, Any]):
     """A mapping written on one line (``{kind: Service, name: web}``)."""
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block style with sequences indented under their key, as the pack's files are."""
+class _Dumper(yamltext.PURE_SAFE_DUMPER):
+    """Block style with sequences indented under their key, as the pack's files are (an
+    emitter override: libyaml's emitter would ignore it)."""
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         super().increase_indent(flow, False)

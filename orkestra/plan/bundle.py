@@ -35,8 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from orkestra import yamltext
 from orkestra.compose import Composed, MotifResolver, compose_file
 from orkestra.errors import OrkError, UsageError
 from orkestra.model.errors import PatternError, Problem
@@ -94,7 +93,7 @@ class Bundle:
         header = (f"# ork generate bundle: {', '.join(self.patterns)} in namespace "
                   f"{self.namespace}\n# Apply the CRDs first, then this file; the Helm chart "
                   "uses these objects by name.\n")
-        return header + "".join("---\n" + dump(obj) for obj in self.objects)
+        return header + "".join("---\n" + yamltext.block(obj) for obj in self.objects)
 
     def find(self, kind: str, name: str) -> Obj | None:
         return next((o for o in self.objects if o["kind"] == kind
@@ -261,10 +260,10 @@ def katalog(composed: Composed) -> Obj:
 
 
 def _configmap(namespace: str, composed: Composed, pinned: list[LockEntry]) -> Obj:
-    data = {KATALOG_KEY: dump(katalog(composed))}
+    data = {KATALOG_KEY: yamltext.block(katalog(composed))}
     entries = sorted({(e.kind, e.import_, e.ref, e.digest): e for e in pinned}.items())
     if entries:
-        data[LOCK_KEY] = dump({"apiVersion": API_VERSION, "kind": LOCK_KIND,
+        data[LOCK_KEY] = yamltext.block({"apiVersion": API_VERSION, "kind": LOCK_KIND,
                                "imports": [e.to_json() for _, e in entries]})
     size = sum(len(k) + len(v.encode("utf-8")) for k, v in data.items())
     if size > CONFIGMAP_LIMIT:
@@ -273,24 +272,3 @@ def _configmap(namespace: str, composed: Composed, pinned: list[LockEntry]) -> O
                        "one bundle (and namespace) each")
     return {**_object("v1", "ConfigMap", CONFIGMAP, namespace, "katalog"), "data": data}
 
-
-# -- YAML ----------------------------------------------------------------------------------
-
-class _Dumper(yaml.SafeDumper):
-    """Block YAML in insertion order, multi-line strings as literal blocks, no anchors."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value,
-                                   style="|" if "\n" in value else None)
-
-
-_Dumper.add_representer(str, _str)
-
-
-def dump(value: Any) -> str:
-    return yaml.dump(value, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                     allow_unicode=True, width=1 << 16)

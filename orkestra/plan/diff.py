@@ -6,8 +6,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-import yaml
-
+from orkestra import yamltext
 from orkestra.plan.objects import CrdPlan, Inventory, PlannedObject
 
 
@@ -83,7 +82,7 @@ def unified(a: PlannedObject, b: PlannedObject, old_label: str, new_label: str
 
 
 def _yaml(obj: PlannedObject) -> list[str]:
-    text = yaml.safe_dump(obj.declaration, sort_keys=True, default_flow_style=False,
+    text = yamltext.safe(obj.declaration, sort_keys=True, default_flow_style=False,
                           allow_unicode=True, width=1 << 16)
     return text.splitlines(keepends=True)
 

@@ -6,8 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from orkestra import yamltext
 from orkestra.model.formats import API_VERSION
 from orkestra.simulate.gate import run_katalog
 
@@ -39,7 +38,8 @@ def scaffold(katalog: Path, cr: Path, target: Path) -> tuple[str, int, int]:
     document = {"apiVersion": API_VERSION, "kind": "Simulate",
                 "metadata": {"name": f"{katalog.parent.name or katalog.stem}-sim"},
                 "spec": spec}
-    text = yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=1 << 16)
+    text = yamltext.safe(document, sort_keys=False, default_flow_style=False,
+                         width=yamltext.WIDE)
     text = text.replace("  expect:\n", "  expect:\n" + ABSENT_HINT, 1)
     rules = sum(len(b["ops"]) for b in blocks.values())
     return HEADER.format(cr=cr.name) + text, len(blocks), rules

@@ -16,8 +16,7 @@ import math
 import re
 from typing import Any
 
-import yaml
-
+from orkestra import yamltext
 from orkestra.template.functions import Func, P, func
 from orkestra.template.gofmt import check_printable, format_float
 
@@ -95,7 +94,7 @@ def to_yaml(value: Any) -> str:
     """YAML of VALUE with sorted keys and no trailing newline (like Helm's ``toYaml``)."""
     if value is None:
         return "null"
-    text = yaml.safe_dump(value, default_flow_style=False, sort_keys=True, allow_unicode=True)
+    text = yamltext.safe(value, default_flow_style=False, sort_keys=True, allow_unicode=True)
     return text.removesuffix("\n").removesuffix("...").rstrip("\n")
 
 
