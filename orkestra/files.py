@@ -5,9 +5,9 @@ the embedded registry) goes through here, so a failure never leaves a half-writt
 a full disk, a read-only directory or missing permissions end in a :class:`FileWriteError`
 naming the file, with the previous content (if any) untouched and the temporary file gone.
 
-:class:`FileWriteError` is an ``OSError`` (this module sits below ``orkestra.errors`` in the
-layers, as ``units`` does with ``DurationError``); it carries a message and a hint, and the
-CLI prints it as it prints an ``OrkError``.
+:class:`FileWriteError` is an :class:`~orkestra.errors.OrkError` (the CLI prints its message
+and hint and exits 1) and also an ``OSError`` (callers that turn a failed write into an
+error of their own still catch it as one).
 """
 
 from __future__ import annotations
@@ -18,23 +18,20 @@ import os
 import tempfile
 from pathlib import Path
 
+from orkestra.errors import OrkError
 
-class FileWriteError(OSError):
-    """A file could not be written; nothing was changed. ``message`` and ``hint`` as an
+
+class FileWriteError(OrkError, OSError):
+    """A file could not be written; nothing was changed. ``message`` and ``hint`` as every
     ``OrkError`` has them; ``errno`` and ``filename`` as the ``OSError`` behind it."""
 
-    exit_code = 1
-
     def __init__(self, message: str, hint: str, cause: OSError, path: Path) -> None:
-        super().__init__(cause.errno, cause.strerror, str(path))
+        OSError.__init__(self, cause.errno, cause.strerror, str(path))
         self.message = message
         self.hint = hint
 
     def __str__(self) -> str:
         return self.message
-
-    def render(self) -> str:
-        return self.message + (f"\n  hint: {self.hint}" if self.hint else "")
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:

@@ -86,10 +86,9 @@ FOREACH_ITEMS = Limit("ORK_MAX_FOREACH_ITEMS", 1000, "items")
 RENDER_CHARS = Limit("ORK_MAX_RENDER_CHARS", 1024 * 1024, "characters")
 TEMPLATE_STEPS = Limit("ORK_MAX_TEMPLATE_STEPS", 1_000_000, "steps")
 TEMPLATE_ACTIONS = Limit("ORK_MAX_TEMPLATE_ACTIONS", 10_000, "actions")
-LIMITS = (YAML_BYTES, YAML_NODES, YAML_DEPTH, YAML_KEYS, FOREACH_ITEMS, RENDER_CHARS,
-          TEMPLATE_STEPS, TEMPLATE_ACTIONS)
 ALLOWED_ROOTS_VARIABLE = "ORK_ALLOWED_ROOTS"
 MAX_CYCLES = 1000
+"""The most cycles one simulation runs (the Simulate schema and ``--cycles``)."""
 
 _values: dict[str, int] = {}
 

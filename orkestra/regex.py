@@ -111,15 +111,6 @@ def compile_regex(pattern: str) -> Regex:
     return Regex(pattern, compiled, _Expander.groups(compiled))
 
 
-def check_regex(pattern: str) -> str | None:
-    """Why ``pattern`` does not compile (message and hint), or None when it does."""
-    try:
-        compile_regex(pattern)
-    except RegexError as exc:
-        return exc.render()
-    return None
-
-
 @dataclass(frozen=True)
 class Regex:
     """A compiled expression: Go's ``MatchString`` and ``ReplaceAllString``."""

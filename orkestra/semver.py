@@ -77,6 +77,22 @@ def is_valid(text: str) -> bool:
     return True
 
 
+_UNVERSIONED = Version(0, 0, 0)
+
+
+def latest_key(tag: str) -> tuple[int, Version]:
+    """How ``tag`` ranks when choosing a pattern's latest version, as Helm and npm choose
+    it: every stable release above every pre-release (a pre-release is the latest only
+    while no stable release exists), a pre-release above a tag that is no semantic version;
+    the higher version within each. Tags that are no semantic versions tie (callers prefer
+    the newest push among them): ``max(tags, key=latest_key)``."""
+    try:
+        version = Version.parse(tag)
+    except SemverError:
+        return (0, _UNVERSIONED)
+    return (1 if version.prerelease else 2, version)
+
+
 _TERM = re.compile(r"^(!=|>=|<=|=>|=<|>|<|=|~>|~|\^)?\s*v?([0-9xX*]+(?:\.[0-9xX*]+){0,2}"
                    r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)$")
 

@@ -12,14 +12,12 @@ import contextlib
 import importlib
 import os
 import sys
-import traceback
 from typing import Any
 
 import click
 
 from orkestra import __version__
 from orkestra.errors import OrkError
-from orkestra.files import FileWriteError
 
 # name -> (module, short help); modules load only when their command runs. The command is the
 # module's ``command``, or the attribute named after a colon (``module:attribute``).
@@ -99,9 +97,9 @@ def _title(argv: list[str] | None) -> str:
     return f"ork {words[0]}" if words else "ork"
 
 
-def debug_requested(args: list[str], env: dict[str, str] | None = None) -> bool:
+def debug_requested(args: list[str]) -> bool:
     """``--debug`` among the global options (before the command), or ``ORK_DEBUG`` set."""
-    value = (os.environ if env is None else env).get("ORK_DEBUG", "").strip().lower()
+    value = os.environ.get("ORK_DEBUG", "").strip().lower()
     if value not in ("", "0", "false", "no", "off"):
         return True
     for arg in args:
@@ -124,11 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except (OrkError, FileWriteError) as exc:
+    except OrkError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         sys.stderr.write(exc.render() + "\n")
-        _annotate(exc if isinstance(exc, OrkError) else OrkError(exc.message, exc.hint), args)
+        _annotate(exc, args)
         return exc.exit_code
     except BrokenPipeError:
         _quiet_stdout()
@@ -141,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 def _unexpected(exc: Exception, args: list[str], debug: bool) -> int:
     """An error no code meant to raise: one line, and the traceback only under --debug."""
     if debug:
-        traceback.print_exc()
+        _print_traceback()
     text = " ".join(str(exc).split())
     line = f"error: {type(exc).__name__}" + (f": {text}" if text else "")
     sys.stderr.write(line + "\n")
@@ -150,6 +148,13 @@ def _unexpected(exc: Exception, args: list[str], debug: bool) -> int:
                          "(or set ORK_DEBUG=1) to see the traceback, and report it\n")
     _annotate(OrkError(line), args)
     return 1
+
+
+def _print_traceback() -> None:
+    """The traceback of the error being handled (``--debug``); loaded only then."""
+    import traceback
+
+    traceback.print_exc()
 
 
 def _annotate(exc: OrkError, args: list[str]) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from orkestra.cli.output import ok, out
-from orkestra.files import write_atomic
+from orkestra.files import write_atomic, write_error
 
 PATTERN_FILES = ("katalog.yaml", "komposer.yaml", "motif.yaml", "simulate.yaml", "e2e.yaml")
 
@@ -46,7 +46,12 @@ def require_files(given: tuple[str, ...], names: tuple[str, ...] = PATTERN_FILES
 
 
 def append_report(path: Path | None, markdown: str) -> None:
-    """Append a Markdown report (CI job summaries are appended to, never replaced)."""
-    if path is not None:
+    """Append a Markdown report (CI job summaries are appended to, never replaced); a
+    failure is a :class:`~orkestra.files.FileWriteError` naming the file."""
+    if path is None:
+        return
+    try:
         with path.open("a", encoding="utf-8") as handle:
             handle.write(markdown if markdown.endswith("\n") else markdown + "\n")
+    except OSError as exc:
+        raise write_error(path, exc) from None

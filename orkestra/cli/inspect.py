@@ -41,7 +41,7 @@ from orkestra.registry.trust.verify import (
     check,
     trusted_ids,
 )
-from orkestra.semver import Version, is_valid
+from orkestra.semver import latest_key
 from orkestra.units import format_size, format_timestamp
 
 
@@ -223,11 +223,10 @@ def _versions(client: RegistryClient, ref: Reference, output: str) -> int:
 
 
 def _latest(found: list[PatternInfo]) -> int:
-    """The position of the highest release version (a backport pushed last is not the
-    latest); the newest push when no tag is a semantic version."""
-    releases = [(Version.parse(i.ref.tag), n) for n, i in enumerate(found)
-                if i.ref.tag and is_valid(i.ref.tag) and not Version.parse(i.ref.tag).prerelease]
-    return max(releases)[1] if releases else 0
+    """The position of the latest version (:func:`~orkestra.semver.latest_key`: the highest
+    release, so a backport pushed last is not the latest; the highest pre-release when there
+    is no release); among tags that rank alike, the newest push (``found`` is newest first)."""
+    return max(range(len(found)), key=lambda n: latest_key(found[n].ref.tag), default=0)
 
 
 def _short(gate: str, record: GateRecord | None, proof: Verification) -> str:

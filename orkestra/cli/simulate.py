@@ -14,6 +14,7 @@ from orkestra.cli.output import emit_json, err, fail, ok, out, style
 from orkestra.cli.params import report_file_option, trust_hooks_option
 from orkestra.errors import OrkError, UsageError
 from orkestra.files import shown
+from orkestra.limits import MAX_CYCLES
 from orkestra.model.loader import detect_kind
 from orkestra.model.source import load_documents
 from orkestra.simulate.gate import Outcome, discover, run_file, run_katalog
@@ -96,7 +97,7 @@ def _outcome_json(outcome: Outcome) -> dict[str, Any]:
               help="A simulate file, or a katalog/komposer (with --cr, no assertions).")
 @click.option("--cr", default="cr.yaml", show_default=True, help="CR file for a katalog.")
 @click.option("--crd", help="Only this CRD.")
-@click.option("--cycles", type=click.IntRange(1, 1000), help="Cycles to run (default: the "
+@click.option("--cycles", type=click.IntRange(1, MAX_CYCLES), help="Cycles to run (default: the "
               "file's spec.cycles, else 10).")
 @click.option("--skip", multiple=True, help="With ./...: skip paths containing this.")
 @click.option("-v", "--verbose", is_flag=True, help="Show passing assertions and warnings.")

@@ -30,6 +30,7 @@ from orkestra.model.origins import Origins
 from orkestra.semver import SemverError, satisfies
 
 if TYPE_CHECKING:
+    from orkestra.registry.policy import ImportPolicy
     from orkestra.registry.sources import Located
 
 
@@ -48,11 +49,13 @@ def compose_komposer(doc: Document, motifs: MotifResolver | None = None) -> Comp
     sources: dict[str, str] = {}
     if imports.get("registry"):
         resolver.use_lock(doc.directory / LOCK_FILE)
-    for i, entry in enumerate(imports.get("registry") or []):
-        try:
-            _import_registry(doc, entry, ("imports", "registry", i), composed, sources, resolver)
-        except PatternError as exc:
-            problems.extend(exc.problems)
+        policy = _policy(doc)
+        for i, entry in enumerate(imports["registry"]):
+            try:
+                _import_registry(doc, entry, ("imports", "registry", i), composed, sources,
+                                 resolver, policy=policy)
+            except PatternError as exc:
+                problems.extend(exc.problems)
     for i, entry in enumerate(imports.get("files") or []):
         try:
             _import_file(doc, entry, ("imports", "files", i), composed, sources, resolver)
@@ -71,7 +74,8 @@ def compose_komposer(doc: Document, motifs: MotifResolver | None = None) -> Comp
 
 
 def _import_registry(doc: Document, entry: Any, path: YamlPath, composed: Composed,
-                     sources: dict[str, str], resolver: MotifResolver) -> None:
+                     sources: dict[str, str], resolver: MotifResolver, *,
+                     policy: ImportPolicy) -> None:
     if isinstance(entry, str):
         url, version, use_komposer = entry, "", False
     else:
@@ -83,7 +87,7 @@ def _import_registry(doc: Document, entry: Any, path: YamlPath, composed: Compos
                                             "supported", hint="import published OCI "
                                             "references: oci://HOST/REPO/NAME:VERSION")])
     located = resolver.locate(os.path.expandvars(url), "Katalog", doc, path, version)
-    _check_policy(doc, path, located, resolver)
+    _check_policy(doc, path, located, resolver, policy)
     name = "komposer.yaml" if use_komposer else "katalog.yaml"
     if not located.file(name).is_file():
         raise PatternError([doc.problem(path, f"{located.ref} has no {name}",
@@ -98,12 +102,16 @@ def _import_registry(doc: Document, entry: Any, path: YamlPath, composed: Compos
     composed.warnings.extend(_deprecation_warnings(doc, path, located))
 
 
-def _check_policy(doc: Document, path: YamlPath, located: Located,
-                  resolver: MotifResolver) -> None:
-    """Refuse an import that does not meet the komposer's ``policy``."""
+def _policy(doc: Document) -> ImportPolicy:
+    """The komposer's import ``policy`` (read once for all its imports)."""
     from orkestra.registry.policy import ImportPolicy
 
-    policy = ImportPolicy.of(doc.data)
+    return ImportPolicy.of(doc.data)
+
+
+def _check_policy(doc: Document, path: YamlPath, located: Located, resolver: MotifResolver,
+                  policy: ImportPolicy) -> None:
+    """Refuse an import that does not meet the komposer's ``policy``."""
     if not policy.active:
         return
     reasons = policy.check(resolver.registry.client, located)

@@ -270,7 +270,7 @@ def publish(directory: Path, ref_text: str | None, options: PushOptions, emit: E
     manifest = client.upload_blobs(artifact, ref, lambda name, size: emit(Uploading(name, size)))
     pushed = Descriptor.of(manifest, MANIFEST_MEDIA_TYPE)
     settled = client.settle(ref, _record(artifact, pushed, previous), manifest)
-    warnings += _refresh_index(client, ref, emit)
+    warnings += _refresh_index(client, ref, emit, settled)
     if not settled.won:
         raise SupersededError(ref, pushed.digest, settled)
     if previous is not None:
@@ -491,11 +491,13 @@ def _record(artifact: PatternArtifact, pushed: Descriptor,
                       meta.deprecation is not None)
 
 
-def _refresh_index(client: RegistryClient, ref: Reference, emit: Emit) -> list[str]:
-    """Rebuild the index cache; a failure here warns: the push record is written, and the
-    next push or ``ork patterns`` rebuilds it."""
+def _refresh_index(client: RegistryClient, ref: Reference, emit: Emit,
+                   settled: Settlement) -> list[str]:
+    """Rebuild the index cache (the records settling read are not fetched again); a
+    failure here warns: the push record is written, and the next push or ``ork patterns``
+    rebuilds it."""
     try:
-        client.refresh_index(ref)
+        client.refresh_index(ref, settled.records)
     except RegistryError as exc:
         emit(Warned(f"index update failed: {exc.message} (the next push or 'ork patterns' "
                     "catches up)"))

@@ -11,6 +11,7 @@ model. Blocks whose content belongs to components outside Orkestra's own runtime
 
 from __future__ import annotations
 
+from orkestra.limits import MAX_CYCLES
 from orkestra.model.schema import (
     AnyValue,
     Bool,
@@ -779,7 +780,7 @@ SIMULATE = Obj({
         "katalog": req(Str(templates=False), "Katalog or komposer file."),
         "cr": opt(Str(templates=False)), "crFiles": opt(STRINGS),
         "crd": opt(Str(templates=False)), "crdFiles": opt(STRINGS),
-        "cycles": opt(Int(minimum=1, maximum=1000)), "skipExternal": opt(Bool()),
+        "cycles": opt(Int(minimum=1, maximum=MAX_CYCLES)), "skipExternal": opt(Bool()),
         "target": opt(Str()), "expect": opt(_expect(True)),
     }, name="spec")),
 }, "An in-memory reconcile simulation with assertions.", name="Simulate")

@@ -100,8 +100,7 @@ def _swap(staging: Path, destination: Path) -> None:
 
 
 def _write_failed(destination: Path, exc: OSError) -> OrkError:
-    failure = write_error(destination, exc, f"the pack to {destination}")
-    return OrkError(failure.message, failure.hint)
+    return write_error(destination, exc, f"the pack to {destination}")
 
 
 def _check_destination(destination: Path, force: bool) -> None:

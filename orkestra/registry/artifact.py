@@ -71,7 +71,6 @@ DEFAULT_LAYER_TYPE = "application/octet-stream"
 
 REPORT_TYPE = "application/vnd.orkestra.gate-report.v1+json"
 """The artifact type of the unsigned gate report earlier versions attached as a referrer."""
-REPORT_FILE = "gate-report.json"
 SIGNED_REPORT_TYPE = "application/vnd.dsse.envelope.v1+json"
 """The media type of the signed gate report layer (a DSSE envelope)."""
 SIGNED_REPORT_FILE = "gate-report.dsse.json"
@@ -205,11 +204,11 @@ class PatternArtifact:
     def config(self) -> tuple[Descriptor, bytes]:
         return Descriptor.of(EMPTY_JSON, CONFIG_TYPES[self.metadata.kind]), EMPTY_JSON
 
-    def manifest(self, created: str | None = None) -> Manifest:
+    def manifest(self) -> Manifest:
         config, _ = self.config()
         files = tuple(d for d, _ in self.file_layers())
         return Manifest(config, tuple(d for d, _ in self.layers()),
-                        self.annotations(files, created or self.created or created_now()))
+                        self.annotations(files, self.created or created_now()))
 
     def annotations(self, layers: tuple[Descriptor, ...], created: str) -> dict[str, str]:
         """The manifest annotations; ``layers``: the file layers (the content digest)."""

@@ -33,6 +33,10 @@ class Backend(Protocol):
     def fetch_manifest(self, repository: str, target: str) -> tuple[bytes, Descriptor]:
         """A manifest by tag or digest, verified, with its descriptor."""
 
+    def manifest_digest(self, repository: str, target: str) -> str:
+        """The digest of the manifest a tag (or digest) names, without downloading it where
+        the registry says it (raises :class:`~orkestra.registry.errors.NotFoundError`)."""
+
     def tags(self, repository: str) -> list[str]:
         """Every tag of a repository (empty when the repository does not exist)."""
 

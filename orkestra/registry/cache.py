@@ -113,7 +113,6 @@ class Cache:
         a name that is not a relative path inside the entry is refused."""
         check_titles(list(files), str(ref))
         final = self.path(ref)
-        final.parent.mkdir(parents=True, exist_ok=True)
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.pull-"))

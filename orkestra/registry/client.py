@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from orkestra.files import write_atomic
@@ -73,6 +73,9 @@ class Settlement:
     record: PushRecord
     moved_on: bool = False
     """Not a rival but a later push (one checked against the winner) holds the tag."""
+    records: Mapping[str, PushRecord] = field(default_factory=dict)
+    """The push records of this version read (or written) while settling, by tag: what
+    :meth:`RegistryClient.refresh_index` then need not fetch again."""
 
     @property
     def won(self) -> bool:
@@ -175,9 +178,10 @@ class RegistryClient:
         return artifact.manifest().to_bytes()
 
     def tagged(self, ref: Reference) -> str | None:
-        """The digest ``ref``'s tag names now, None when there is no such tag."""
+        """The digest ``ref``'s tag names now (a manifest HEAD), None when there is no
+        such tag."""
         try:
-            return self.backend(ref).fetch_manifest(ref.repository, ref.target)[1].digest
+            return self.backend(ref).manifest_digest(ref.repository, ref.target)
         except NotFoundError:
             return None
 
@@ -208,12 +212,14 @@ class RegistryClient:
                 backend.push_manifest(ref.repository, manifest, MANIFEST_MEDIA_TYPE, ref.tag)
             else:
                 backend.push_manifest(ref.repository, manifest, MANIFEST_MEDIA_TYPE, None)
-                self.add_record(index_ref, replace(record, supersededBy=now))
+                yielded = replace(record, supersededBy=now)
+                self.add_record(index_ref, yielded)
                 contested = {r.digest for r in rivals(known.values(), record)}
-                return Settlement(now, record, moved_on=now not in contested)
+                return Settlement(now, record, moved_on=now not in contested,
+                                  records={**known, yielded.tag: yielded})
         else:
             now = self.tagged(ref)
-        return Settlement(str(now), record)
+        return Settlement(str(now), record, records=known)
 
     def add_record(self, index_ref: Reference, record: PushRecord) -> None:
         """Write one push record into the index repository."""
@@ -249,22 +255,26 @@ class RegistryClient:
         Only the records the cached index does not hold are fetched."""
         return self._rebuilt(index_ref, self.read_index(index_ref))
 
-    def _rebuilt(self, index_ref: Reference, cached: RegistryIndex | None
-                 ) -> RegistryIndex | None:
-        records = self.records(index_ref, cached.records if cached else {})
+    def _rebuilt(self, index_ref: Reference, cached: RegistryIndex | None,
+                 known: Mapping[str, PushRecord] | None = None) -> RegistryIndex | None:
+        records = self.records(index_ref, {**(cached.records if cached else {}),
+                                           **(known or {})})
         if cached is not None and records == cached.records:
             return cached
         if cached is None and not records:
             return None
         return rebuild(cached, records, created_now())
 
-    def refresh_index(self, ref: Reference) -> RegistryIndex:
+    def refresh_index(self, ref: Reference, known: Mapping[str, PushRecord] | None = None
+                      ) -> RegistryIndex:
         """Rebuild ``<parent>/index:latest`` from the push records and write it back
-        (nothing is written when it is current)."""
+        (nothing is written when it is current). ``known``: records the caller already
+        read, by tag (a push passes what :meth:`settle` read), not fetched again; the tags
+        are still listed, under the lock, so no record written meanwhile is left out."""
         index_ref = ref.index()
         with self.backend(index_ref).locked(index_ref.repository):
             cached = self.read_index(index_ref)
-            index = self._rebuilt(index_ref, cached) or RegistryIndex(created_now())
+            index = self._rebuilt(index_ref, cached, known) or RegistryIndex(created_now())
             if index is not cached:
                 self.write_index(index_ref, index)
             return index

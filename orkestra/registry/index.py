@@ -3,8 +3,9 @@
 ``<parent>/index:latest`` is an OCI 1.1 artifact (empty config, ``artifactType``
 ``application/vnd.orkestra.index.v1+json``) with one ``index.json`` layer holding one entry
 per pattern name, the format the original tool's readers know. An entry describes the
-pattern's newest version by semantic-version order (a re-push of an older version, say to
-deprecate it, updates that version without taking over ``latestVersion``); ``versions``
+pattern's latest version (:func:`~orkestra.semver.latest_key`: the highest stable release, a
+pre-release only while there is none; a re-push of an older version, say to deprecate it,
+updates that version without taking over ``latestVersion``); ``versions``
 lists every version pushed through ork, ``deprecatedVersions`` those whose current artifact
 carries a deprecation notice, and ``history`` the artifacts a later push of the same
 version replaced or that lost a race for its tag (still pullable by digest).
@@ -23,7 +24,7 @@ from typing import Any
 
 from orkestra.registry.errors import IntegrityError
 from orkestra.registry.records import PushRecord, current, pushes, winner
-from orkestra.semver import Version, is_valid
+from orkestra.semver import Version, is_valid, latest_key
 
 INDEX_ARTIFACT_TYPE = "application/vnd.orkestra.index.v1+json"
 INDEX_LAYER_TYPE = "application/json"
@@ -204,12 +205,10 @@ def _chain(by_digest: dict[str, PushRecord], chosen: PushRecord) -> set[str]:
 
 
 def _newer(candidate: str, current: str) -> bool:
-    """Whether ``candidate`` becomes the latest: a higher semantic version, or any version
-    when neither is semantic (the last push wins); a non-semantic tag never displaces a
-    semantic one."""
-    if not is_valid(candidate):
-        return not is_valid(current)
-    return not is_valid(current) or Version.parse(candidate) >= Version.parse(current)
+    """Whether ``candidate`` becomes the latest (:func:`~orkestra.semver.latest_key`: a
+    stable release over a pre-release, a higher version over a lower one); between tags that
+    rank alike (a re-push, or neither semantic) the last push wins."""
+    return latest_key(candidate) >= latest_key(current)
 
 
 def _sorted_versions(versions: set[str]) -> tuple[str, ...]:

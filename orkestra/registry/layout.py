@@ -121,6 +121,14 @@ class LayoutBackend:
         verify(data, descriptor.digest, descriptor.size, f"manifest {repository}@{target}")
         return data, Descriptor(descriptor.media_type, descriptor.digest, descriptor.size)
 
+    def manifest_digest(self, repository: str, target: str) -> str:
+        if target.startswith("sha256:"):
+            return self.fetch_manifest(repository, target)[1].digest
+        tagged = [e for e in self._index(repository) if e.annotations.get(REF_NAME) == target]
+        if not tagged:
+            raise NotFoundError(f"{repository}:{target} not found in {self.describe()}")
+        return tagged[-1].digest
+
     def tags(self, repository: str) -> list[str]:
         seen: dict[str, None] = {}
         for entry in self._index(repository):

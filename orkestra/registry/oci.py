@@ -33,6 +33,11 @@ MAX_BLOB_BYTES = 64 * 1024 * 1024
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 
 
+def is_digest(text: str) -> bool:
+    """Whether ``text`` is a sha256 digest (``sha256:`` and 64 lowercase hex digits)."""
+    return _DIGEST.match(text) is not None
+
+
 def digest_of(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 

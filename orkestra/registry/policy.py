@@ -16,7 +16,7 @@ komposer resolve imports through the lock, so the policy holds for locked import
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from orkestra.registry.artifact import CLUSTER_LABELS
@@ -32,6 +32,9 @@ class ImportPolicy:
     trusted_keys: tuple[str, ...] = ()
     require_gates: tuple[str, ...] = ()
     require_e2e_cluster: tuple[str, ...] = ()
+    _trusted: dict[RegistryClient, frozenset[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    """The trusted key ids, worked out once per client (reading the keyring is not free)."""
 
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> ImportPolicy:
@@ -55,9 +58,17 @@ class ImportPolicy:
     def proof(self, client: RegistryClient, located: Located) -> Verification:
         """The signed report of a cached pattern, checked against its manifest, the
         policy's keys trusted (else the user's)."""
-        trusted = set(self.trusted_keys) if self.trusted_keys else trusted_ids(client)
         return verify(located.info.manifest,
-                      lambda layer: located.file(layer.title).read_bytes(), trusted)
+                      lambda layer: located.file(layer.title).read_bytes(),
+                      self.trusted(client))
+
+    def trusted(self, client: RegistryClient) -> frozenset[str]:
+        """The key ids this policy trusts: ``trustedKeys``, else the user's trusted keys
+        (read once for this policy)."""
+        if client not in self._trusted:
+            self._trusted[client] = frozenset(self.trusted_keys) if self.trusted_keys \
+                else frozenset(trusted_ids(client))
+        return self._trusted[client]
 
     def violations(self, info: PatternInfo, proof: Verification) -> list[str]:
         reasons = []

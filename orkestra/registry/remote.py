@@ -54,6 +54,7 @@ from orkestra.registry.oci import (
     MAX_MANIFEST_BYTES,
     Descriptor,
     check_size,
+    is_digest,
     parse_index,
     verify,
 )
@@ -158,8 +159,14 @@ class RemoteBackend:
         if status == 404:
             raise NotFoundError(f"{what}: not found on {self.host}"
                                 + _registry_message(response))
-        raise RegistryError(f"{what}: {self.host} answered {status}"
-                            + _registry_message(response))
+        said = _registry_message(response)
+        message = f"{what}: {self.host} answered {status}{said}"
+        if "MANIFEST_BLOB_UNKNOWN" in said:
+            # A manifest PUT naming a blob uploaded just before: the registry has not caught
+            # up yet (storage that is eventually consistent, or docker-registry's filesystem
+            # driver while another client uploads the same blob into the repository).
+            raise TransientError(message)
+        raise RegistryError(message)
 
     # -- blobs -------------------------------------------------------------------------
     def push_blob(self, repository: str, descriptor: Descriptor, data: bytes) -> None:
@@ -219,22 +226,10 @@ class RemoteBackend:
                       tag: str | None) -> Descriptor:
         descriptor = Descriptor.of(data, media_type)
         reference = tag or descriptor.digest
-        url, what = self._url(f"/v2/{repository}/manifests/{reference}"), \
-            f"push manifest {repository}:{reference}"
-        self._retrying(lambda: self._put_manifest(url, what, data, media_type))
+        self._request("PUT", self._url(f"/v2/{repository}/manifests/{reference}"),
+                      f"push manifest {repository}:{reference}", content=data,
+                      headers={"Content-Type": media_type})
         return descriptor
-
-    def _put_manifest(self, url: str, what: str, data: bytes, media_type: str) -> None:
-        """One manifest PUT. A blob the manifest names was uploaded just before, so a
-        registry that says it does not know it has not caught up yet (storage that is
-        eventually consistent, or docker-registry's filesystem driver while another
-        client uploads the same blob into the repository): that is retried."""
-        try:
-            self._attempt("PUT", url, what, content=data, headers={"Content-Type": media_type})
-        except RegistryError as exc:
-            if type(exc) is RegistryError and "MANIFEST_BLOB_UNKNOWN" in exc.message:
-                raise TransientError(exc.message, exc.hint) from None
-            raise
 
     def fetch_manifest(self, repository: str, target: str) -> tuple[bytes, Descriptor]:
         what = f"manifest {repository}:{target}" if not target.startswith("sha256:") \
@@ -249,6 +244,18 @@ class RemoteBackend:
         if expected.startswith("sha256:"):
             verify(data, expected, None, what)
         return data, Descriptor(media_type, digest, len(data))
+
+    def manifest_digest(self, repository: str, target: str) -> str:
+        """A HEAD, answered with ``Docker-Content-Digest``; a GET when the registry leaves
+        that header out."""
+        what = f"manifest {repository}:{target}" if not target.startswith("sha256:") \
+            else f"manifest {repository}@{target}"
+        response = self._request("HEAD", self._url(f"/v2/{repository}/manifests/{target}"),
+                                 what, headers={"Accept": _ACCEPT})
+        digest = str(response.headers.get("Docker-Content-Digest", ""))
+        if is_digest(digest):
+            return digest
+        return self.fetch_manifest(repository, target)[1].digest
 
     def tags(self, repository: str) -> list[str]:
         url: str | None = self._url(f"/v2/{repository}/tags/list?n={self.tag_page_size}")

@@ -17,7 +17,6 @@ from orkestra.registry.client import RegistryClient
 from orkestra.registry.errors import IntegrityError, NotFoundError
 from orkestra.registry.info import PatternInfo
 from orkestra.registry.refs import Reference
-from orkestra.registry.trust.verify import VERIFIED, check
 from orkestra.semver import Constraint, SemverError, Version, is_valid
 
 
@@ -29,6 +28,8 @@ class Choice:
 
 def verified(client: RegistryClient, info: PatternInfo) -> bool:
     """A gate passed, as a signed report that matches the artifact says."""
+    from orkestra.registry.trust.verify import VERIFIED, check  # heavy (cryptography): only here
+
     passed = any(record is not None and record.status == "passed"
                  for record in (info.simulate, info.e2e))
     return passed and check(client, info.ref, info.manifest, trusted=()).state == VERIFIED

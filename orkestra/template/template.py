@@ -32,12 +32,12 @@ class State:
                  "steps")
 
     def __init__(self, functions: dict[str, TreeFunc], root: Any, extras: Any,
-                 out: list[str] | None = None) -> None:
+                 out: list[str]) -> None:
         self.functions = functions
         self.depth = 0
         self.root = root
         self.extras = extras
-        self.out: list[str] = [] if out is None else out
+        self.out = out
         self.steps = 0
         self.mark = _CHECK_EVERY
         self.checked = self.size = 0

@@ -164,6 +164,20 @@ def test_ork_schema_to_a_full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_report_file_that_cannot_be_appended_to(pack_copy: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """``--report-file`` in a directory that does not exist: the clear error of every other
+    write, not an unexpected one."""
+    monkeypatch.chdir(pack_copy)
+    code, _, err = run(capsys, "validate", "-f", "02-katalog-api/katalog.yaml",
+                       "--report-file", "missing/summary.md")
+    assert code == 1
+    assert err.startswith("cannot write missing/summary.md: No such file or directory\n"
+                          "  hint: nothing was changed; check the path")
+    assert "error:" not in err and "bug" not in err
+
+
 # -- ork init -d into a place it cannot write ------------------------------------------------
 
 def test_init_into_a_read_only_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -28,6 +28,7 @@ from orkestra.registry.oci import (
 )
 from orkestra.registry.refs import Reference
 from orkestra.registry.trust.keys import Keyring
+from orkestra.registry.trust.verify import check
 from tests.conftest import PACK, RegistryTarget, run, use_published_motifs
 from tests.gates.test_push import Recorder, push, push_motifs
 from tests.registry.server import DistributionRegistry
@@ -151,7 +152,16 @@ def test_rival_pushes_of_one_version_settle_on_one_artifact(
     assert f"now names {won[0].digest}" in lost[0].message
     assert "was uploaded but is not tagged" in lost[0].message
     loser = lost[0].message.split("this artifact (")[1].split(")")[0]
-    assert client.info(won[0].ref.with_digest(loser)).digest == loser
+    assert loser != won[0].digest
+    lost_folder, won_folder = (folders[outcomes.index(o)] for o in (lost[0], won[0]))
+    by_digest = client.pull(won[0].ref.with_digest(loser))  # the loser's own content
+    assert (by_digest.directory / "motif.yaml").read_bytes() == \
+        (lost_folder / "motif.yaml").read_bytes()
+    assert (client.pull(won[0].ref).directory / "motif.yaml").read_bytes() == \
+        (won_folder / "motif.yaml").read_bytes()
+    meta = by_digest.info.metadata
+    assert (meta.kind, meta.name, meta.version) == ("Motif", "web-service", won[0].ref.tag)
+    assert check(client, by_digest.info.ref, by_digest.info.manifest).proven  # signed, as is
     assert history(client, won[0].ref) == [(loser, "superseded")]
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from orkestra.registry.errors import IntegrityError
 from orkestra.registry.index import IndexEntry, RegistryIndex
+from orkestra.semver import latest_key
 
 
 def entry(version: str, **kw: object) -> IndexEntry:
@@ -47,6 +48,24 @@ def test_non_semantic_tags() -> None:
     index2.record(entry("v2.0.0"), "t3")
     assert index2.entries[0].latestVersion == "v2.0.0"
     assert index2.entries[0].versions == ("v2.0.0", "edge", "stable")
+
+
+@pytest.mark.parametrize(("tags", "latest"), [
+    (["v1.0.0", "v2.0.0-rc.1"], "v1.0.0"),  # a stable release wins over a pre-release
+    (["v2.0.0-rc.1", "v1.0.0"], "v1.0.0"),
+    (["v1.0.0", "v1.1.0-rc.1", "v1.0.1"], "v1.0.1"),
+    (["v2.0.0-rc.1", "v2.0.0-beta.2", "v2.0.0-alpha"], "v2.0.0-rc.1"),  # no stable one
+    (["v2.0.0-rc.1", "v2.0.0"], "v2.0.0"),
+    (["edge", "v0.1.0-alpha"], "v0.1.0-alpha"),  # a pre-release over a non-semantic tag
+])
+def test_stable_releases_are_latest_before_any_pre_release(tags: list[str],
+                                                           latest: str) -> None:
+    assert max(tags, key=latest_key) == latest
+    index = RegistryIndex()
+    for tag in tags:
+        index.record(entry(tag), "t")
+    assert index.entries[0].latestVersion == latest
+    assert latest_key("stable") == latest_key("edge") < latest_key("v0.0.1-a")
 
 
 def test_round_trip_and_bad_documents() -> None:

@@ -95,3 +95,23 @@ def test_violations(proof: Verification, policy: ImportPolicy, expected: list[st
                             Descriptor.of(manifest.to_bytes(), "x"))
     assert info.simulate == GateRecord("passed", "3ms", "2026-01-01T00:00:00Z", 2)
     assert policy.violations(info, proof) == expected
+
+
+def test_the_trusted_keys_are_read_once_per_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from orkestra.registry.client import RegistryClient
+
+    reads: list[RegistryClient] = []
+
+    def trusted_ids(client: RegistryClient) -> set[str]:
+        reads.append(client)
+        return {"SHA256:mine"}
+
+    monkeypatch.setattr("orkestra.registry.policy.trusted_ids", trusted_ids)
+    client, other = RegistryClient(), RegistryClient()
+    policy = ImportPolicy(require_signed=True)
+    assert policy.trusted(client) == policy.trusted(client) == {"SHA256:mine"}
+    assert reads == [client]
+    assert policy.trusted(other) == {"SHA256:mine"} and reads == [client, other]
+    assert ImportPolicy(trusted_keys=("SHA256:a",)).trusted(client) == {"SHA256:a"}
+    assert len(reads) == 2  # the policy's own keys: the keyring is not read
+    assert policy == ImportPolicy(require_signed=True)  # the cache is no part of the policy

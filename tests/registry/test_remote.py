@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from orkestra.registry.client import RegistryClient
@@ -19,7 +20,8 @@ from orkestra.registry.errors import (
     TransientError,
     UnauthorizedError,
 )
-from orkestra.registry.oci import EMPTY_JSON, TITLE, Descriptor, Manifest
+from orkestra.registry.oci import EMPTY_JSON, MANIFEST_MEDIA_TYPE, TITLE, Descriptor, Manifest
+from orkestra.registry.records import PushRecord, claim_time
 from orkestra.registry.refs import Reference, layout_reference
 from orkestra.registry.remote import RemoteBackend
 from orkestra.registry.retry import RetryPolicy
@@ -197,6 +199,40 @@ def test_manifest_over_the_size_limit(proxy: FaultProxy, tmp_path: Path) -> None
     with pytest.raises(TooLargeError, match="over the 4194304-byte limit"):
         client.pull(ref)
     assert client.cache.lookup(ref) is None
+
+
+def test_a_push_checks_its_tag_by_head_and_fetches_no_record_twice(
+        proxy: FaultProxy, tmp_path: Path) -> None:
+    """Settling reads the tag with HEADs (the digest is all it needs), and the index
+    refresh after it does not fetch the records settling read or wrote again."""
+    client = client_for(proxy.host, tmp_path)
+    ref = client.resolve("settled:v1.0.0")  # the registry is shared: a name of its own
+    manifest = client.upload_blobs(artifact("settled"), ref)
+    digest = Descriptor.of(manifest, MANIFEST_MEDIA_TYPE).digest
+    record = PushRecord("settled", "v1.0.0", "Katalog", digest, claim_time())
+    proxy.log.clear()
+    settled = client.settle(ref, record, manifest)
+    assert settled.won and record.tag in settled.records
+    index = client.refresh_index(ref, settled.records)
+    assert record.tag in index.records
+    on_tag = [line.split()[0] for line in proxy.log
+              if line.endswith("/settled/manifests/v1.0.0")]
+    assert on_tag == ["HEAD", "PUT", "HEAD"]  # absent, written, checked
+    assert not [line for line in proxy.log if line.startswith("GET") and record.tag in line]
+    assert client.tagged(ref.with_tag("v9")) is None
+
+
+def test_a_manifest_naming_a_blob_the_registry_has_not_caught_up_with_is_retried() -> None:
+    backend = RemoteBackend("registry.test", lambda: None)
+    unknown = httpx.Response(400, json={"errors": [
+        {"code": "MANIFEST_BLOB_UNKNOWN", "message": "blob unknown to registry"}]})
+    with pytest.raises(TransientError, match="MANIFEST_BLOB_UNKNOWN: blob unknown"):
+        backend._check(unknown, "push manifest k/web:v1")
+    invalid = httpx.Response(400, json={"errors": [{"code": "MANIFEST_INVALID"}]})
+    with pytest.raises(RegistryError) as caught:
+        backend._check(invalid, "push manifest k/web:v1")
+    assert type(caught.value) is RegistryError
+    backend.close()
 
 
 @pytest.mark.parametrize("title", ["../escape.yaml", "/etc/evil"])
