@@ -17,6 +17,10 @@ Every figure is a ratio against a reference measured in the same run on the same
   requests per push (target: at most 2 per new blob plus the manifest and index updates);
 * ``ork plan --against`` between two versions of the 06 komposer, nine CRDs (target:
   500 ms whole-process median);
+* rendering at scale (:mod:`benchmarks.render`): ``ork template`` and ``ork simulate`` of
+  1,000 ConfigMaps against ``helm template`` of the same objects (target: within 1.5x of
+  Helm's objects/s), and ``ork simulate`` of a forEach over 10 to 10,000 items with the
+  slope and peak RSS (targets: 0.5 s at 1,000, 5 s at 10,000, linear);
 * the embedded API server (``ork cluster up`` in its own process): GET/s with ``wrk``
   against an aiohttp hello-world serving the same bytes (target: 5,000 GET/s) and a LIST of
   10,000 objects against ``json.dumps`` of them (target: 200 ms);
@@ -25,8 +29,8 @@ Every figure is a ratio against a reference measured in the same run on the same
   RSS (target: 3x Kopf's throughput at no more than Kopf's memory).
 
 ``python benchmarks/run.py`` runs every section; ``python benchmarks/run.py SECTION ...``
-only the named ones: ``foundation`` (everything above the API server), ``apiserver``,
-``operators``.
+only the named ones: ``foundation`` (templates, processes, engine, registry, plan),
+``render``, ``apiserver``, ``operators``.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 import jinja2  # noqa: E402
 
-from benchmarks import apiserver, operators, plan, registry  # noqa: E402
+from benchmarks import apiserver, operators, plan, registry, render  # noqa: E402
 from benchmarks.engine import for_each_scaling, pack_cycles, slope  # noqa: E402
 from benchmarks.templates import PACK, SYNTHETIC, data  # noqa: E402
 from orkestra.template import LIBRARY, Renderer, Template  # noqa: E402
@@ -181,7 +185,8 @@ def main() -> int:
 
 
 SECTIONS: dict[str, Callable[[], object]] = {
-    "foundation": main, "apiserver": apiserver.run, "operators": operators.run}
+    "foundation": main, "render": render.run, "apiserver": apiserver.run,
+    "operators": operators.run}
 
 
 def entry(chosen: list[str]) -> int:
