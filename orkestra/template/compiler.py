@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import CodeType
 from typing import Any
 
 from orkestra.template import nodes as n
@@ -84,7 +85,7 @@ class _TreeCompiler:
 
     def statement(self, node: n.Node) -> None:
         if isinstance(node, n.TextNode):
-            self.emit(f"_w({node.text!r})")
+            self.emit(f"_w({self.m.constant(node.text)})")
         elif isinstance(node, n.ActionNode):
             self.action(node)
         elif isinstance(node, n.IfNode):
@@ -230,9 +231,10 @@ class _TreeCompiler:
 
     def field(self, receiver: str, idents: tuple[str, ...], has_args: bool) -> str:
         if not has_args:
-            return f"_fc({receiver}, {idents!r})"
-        head = f"_fc({receiver}, {idents[:-1]!r})" if len(idents) > 1 else receiver
-        return f"_fcall({head}, {idents[-1]!r})"
+            return f"_fc({receiver}, {self.m.constant(idents)})"
+        head = f"_fc({receiver}, {self.m.constant(idents[:-1])})" if len(idents) > 1 \
+            else receiver
+        return f"_fcall({head}, {self.m.constant(idents[-1])})"
 
     def chain_base(self, chain: n.ChainNode) -> str:
         if isinstance(chain.node, n.PipeNode):
@@ -266,7 +268,7 @@ class _TreeCompiler:
 
     def literal(self, node: n.Node) -> str:
         if isinstance(node, n.StringNode):
-            return repr(node.text)
+            return self.m.constant(node.text)
         if isinstance(node, n.BoolNode):
             return "True" if node.value else "False"
         if isinstance(node, n.DotNode):
@@ -377,12 +379,27 @@ def compile_trees(trees: dict[str, n.ListNode], funcs: FuncTable, mode: str) -> 
         compiler = _TreeCompiler(module, funcs)
         compiler.depth = -1
         compiler.block(root)
-    filename = f"<orkestra-template-{next(_file_ids)}>"
-    source = "\n".join(module.lines) + "\n"
-    try:
-        code = compile(source, filename, "exec")
-    except (SyntaxError, RecursionError, MemoryError) as exc:
-        raise TemplateSyntaxError(f"template too complex to compile: {exc}") from None
+    code = _code_for("\n".join(module.lines) + "\n")
     exec(code, module.namespace)
     functions = {tree: module.namespace[py] for tree, py in names.items()}
-    return Compiled(functions, filename, module.positions)
+    return Compiled(functions, code.co_filename, module.positions)
+
+
+# Literals live in each module's namespace, not in its source, so templates of one shape
+# ("{{ .metadata.name }}-cm-0", "-cm-1", ...) share one code object: a katalog listing a
+# thousand such values pays Python's compiler once, not a thousand times.
+_CODE: dict[str, CodeType] = {}
+_CODE_LIMIT = 20_000
+
+
+def _code_for(source: str) -> CodeType:
+    code = _CODE.get(source)
+    if code is None:
+        try:
+            code = compile(source, f"<orkestra-template-{next(_file_ids)}>", "exec")
+        except (SyntaxError, RecursionError, MemoryError) as exc:
+            raise TemplateSyntaxError(f"template too complex to compile: {exc}") from None
+        if len(_CODE) >= _CODE_LIMIT:
+            _CODE.clear()
+        _CODE[source] = code
+    return code
