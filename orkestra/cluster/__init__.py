@@ -10,19 +10,37 @@ mean; calling them is the API server's), a watch stream and a log of every opera
 knows nothing about Orkestra patterns.
 """
 
-from orkestra.cluster.errors import (
-           AlreadyExistsError,
-           ApiError,
-           ConflictError,
-           ForbiddenError,
-           GoneError,
-           InvalidError,
-           NotFoundError,
-)
-from orkestra.cluster.history import WatchEvent
-from orkestra.cluster.resources import ResourceType
-from orkestra.cluster.store import MemoryCluster, Operation
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orkestra.cluster.errors import (
+        AlreadyExistsError,
+        ApiError,
+        ConflictError,
+        ForbiddenError,
+        GoneError,
+        InvalidError,
+        NotFoundError,
+    )
+    from orkestra.cluster.history import WatchEvent
+    from orkestra.cluster.resources import ResourceType
+    from orkestra.cluster.store import MemoryCluster, Operation
+
+# Re-exported lazily: a caller of one submodule (``cluster.openapi`` to check a CRD while
+# loading a katalog) must not load the store and everything behind it.
+_EXPORTS = {"AlreadyExistsError": "errors", "ApiError": "errors", "ConflictError": "errors",
+            "ForbiddenError": "errors", "GoneError": "errors", "InvalidError": "errors",
+            "NotFoundError": "errors", "WatchEvent": "history", "ResourceType": "resources",
+            "MemoryCluster": "store", "Operation": "store"}
 __all__ = ["AlreadyExistsError", "ApiError", "ConflictError", "ForbiddenError", "GoneError",
            "InvalidError", "MemoryCluster", "NotFoundError", "Operation", "ResourceType",
            "WatchEvent"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
