@@ -1,13 +1,14 @@
 """The object store: API-server semantics over plain dicts.
 
-A stored object is never changed in place: every write stores a new dict. Readers inside
-the package (the API server, watches) share stored objects without copying; the public
-kind-based methods the engine uses hand out deep copies, so callers can never mutate stored
-state. Every change emits a :class:`WatchEvent` into a bounded per-resource history (for
-watches that resume), to subscribers (for servers that stream) and, with ``data_dir``, to
-an on-disk journal. With ``record`` (simulate's mode) every call is also kept as an
-:class:`Operation` and every event in :attr:`MemoryCluster.events`. A lock makes the store
-safe to use from several threads.
+A stored object is never changed in place: every write stores a new dict. Readers share
+stored objects without copying: what a read or a write answers is the stored object itself
+(or a shallow copy of it), which callers must never mutate (clone it first; the writes copy
+what they are given, so ``update({**obj, "status": new})`` is safe). Every change emits a
+:class:`WatchEvent` into a bounded per-resource history (for watches that resume), to
+subscribers (for servers that stream) and, with ``data_dir``, to an on-disk journal. With
+``record`` (simulate's mode) every call is also kept as an :class:`Operation` and every
+event in :attr:`MemoryCluster.events`. A lock makes the store safe to use from several
+threads.
 """
 
 from __future__ import annotations
@@ -629,7 +630,7 @@ class MemoryCluster:
                 return obj
             return self.gc.delete(rt, ns, obj, propagation or "Background")
 
-    # -- the kind-based API the engine uses (deep copies) -----------------------------
+    # -- the kind-based API the engine uses (copies in, shared objects out) -------------
     def create(self, obj: Obj, *, record: bool = True) -> Obj:
         with self._lock:
             rt = self.type_for(obj.get("apiVersion", ""), obj.get("kind", ""))
@@ -637,7 +638,7 @@ class MemoryCluster:
             if record:
                 self._log("create", rt, str(made["metadata"].get("namespace", "")),
                           made["metadata"]["name"])
-            return clone(made)
+            return made
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None,
             *, record: bool = True) -> Obj:
@@ -646,7 +647,7 @@ class MemoryCluster:
             ns = self.scope(rt, namespace)
             if record:
                 self._log("get", rt, ns, name)
-            return clone(_as_version(self._existing(rt, ns, name), rt))
+            return _as_version(self._existing(rt, ns, name), rt)
 
     def find(self, api_version: str, kind: str, name: str, namespace: str | None = None
              ) -> Obj | None:
@@ -670,15 +671,15 @@ class MemoryCluster:
         with self._lock:
             if record:
                 self._log("list", rt, namespace or "", "")
-            return clone(self.select(rt, namespace, label_selector=label_selector,
-                                     field_selector=field_selector))
+            return self.select(rt, namespace, label_selector=label_selector,
+                               field_selector=field_selector)
 
     def update(self, obj: Obj, *, subresource: str = "", verb: str = "update") -> Obj:
         """Replace an object (or, with ``subresource="status"``, only its status)."""
         rt = self.type_for(obj.get("apiVersion", ""), obj.get("kind", ""))
         meta = obj.get("metadata") or {}
-        return clone(self.replace_in(rt, meta.get("namespace"), str(meta.get("name", "")),
-                                     clone(obj), subresource=subresource, verb=verb))
+        return self.replace_in(rt, meta.get("namespace"), str(meta.get("name", "")),
+                               clone(obj), subresource=subresource, verb=verb)
 
     def update_status(self, obj: Obj) -> Obj:
         return self.update(obj, subresource="status")
@@ -687,8 +688,8 @@ class MemoryCluster:
               namespace: str | None = None, *, patch_type: str = "merge",
               subresource: str = "") -> Obj:
         rt = self.type_for(api_version, kind)
-        return clone(self.patch_in(rt, namespace, name, patch, patch_type,
-                                   subresource=subresource))
+        return self.patch_in(rt, namespace, name, patch, patch_type,
+                             subresource=subresource)
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
                *, record: bool = True, propagation: str | None = None) -> Obj:
@@ -699,7 +700,7 @@ class MemoryCluster:
             self._judge("DELETE", rt, ns, name, None, obj)
             if record:
                 self._log("delete", rt, ns, name)
-            return clone(self.gc.delete(rt, ns, obj, propagation or "Background"))
+            return self.gc.delete(rt, ns, obj, propagation or "Background")
 
     # -- watch (threads) --------------------------------------------------------------
     def events_since(self, resource_version: int, group: str | None = None,

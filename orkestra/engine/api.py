@@ -1,7 +1,8 @@
 """The cluster interface the engine is given (no I/O of its own).
 
 :class:`orkestra.cluster.MemoryCluster` implements it for simulate; the runtime implements
-it over a real API server.
+it over a real API server. Both may answer objects they keep themselves (no copy per read):
+the engine never mutates an object it was given; it builds a new one to write.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ and, if there are ``or`` conditions, at least one of them does.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,14 +37,38 @@ ABSENT = object()
 UniqueCheck = Callable[[str, str], bool]
 
 
-@dataclass
-class Evaluation:
-    """What conditions are evaluated against."""
+Clock = Callable[[], datetime]
 
-    data: dict[str, Any]
-    renderer: Renderer = field(default_factory=Renderer)
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
-    unique: UniqueCheck | None = None  # (field, value) -> no other CR holds that value
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Evaluation:
+    """What conditions are evaluated against. ``unique``: (field, value) -> no other CR
+    holds that value. ``now`` is fixed when given, else read from ``clock`` the first time
+    it is needed: simulate tells a cycle that never looked at the time (and so repeats
+    exactly a second later) from one that did."""
+
+    def __init__(self, data: dict[str, Any], renderer: Renderer | None = None,
+                 now: datetime | None = None, unique: UniqueCheck | None = None, *,
+                 clock: Clock = _utc_now) -> None:
+        self.data = data
+        self.renderer = renderer if renderer is not None else Renderer()
+        self.unique = unique
+        self._now = now
+        self._clock = clock
+
+    @property
+    def now(self) -> datetime:
+        if self._now is None:
+            self._now = self._clock()
+        return self._now
+
+    def scoped(self, data: dict[str, Any]) -> Evaluation:
+        """The same evaluation over other data (a forEach copy), at the same moment."""
+        return Evaluation(data, self.renderer, self._now, self.unique,
+                          clock=lambda: self.now)
 
 
 class ConditionError(ValueError):

@@ -160,7 +160,7 @@ class Reconciler:
             return self.finalize(cr, owner)
         cr = self.ensure_finalizers(cr)
         data = template_context(cr, private=self._admission_writes)
-        ev = Evaluation(data, self.renderer, self.clock(), self.unique_check(cr))
+        ev = Evaluation(data, self.renderer, unique=self.unique_check(cr), clock=self.clock)
         result = CycleResult()
         try:
             self.admit(ev, result)
@@ -295,8 +295,7 @@ class Reconciler:
                 wanted: set[tuple[str, str, str]] = set()
                 for extra in self.expansions(item, ev):
                     # Builders only read the context: without forEach it need not be copied.
-                    scoped = Evaluation({**ev.data, **extra}, ev.renderer, ev.now,
-                                        ev.unique) if extra else ev
+                    scoped = ev.scoped({**ev.data, **extra}) if extra else ev
                     if not gate(item, scoped):
                         continue
                     where = f"{phase}.{key}[{index}]"
@@ -400,7 +399,7 @@ class Reconciler:
     def finalize(self, cr: Obj, owner: Owner) -> CycleResult:
         result = CycleResult()
         data = template_context(cr)
-        ev = Evaluation(data, self.renderer, self.clock())
+        ev = Evaluation(data, self.renderer, clock=self.clock)
         try:
             data["children"] = self.children(owner)
             if self.templates:

@@ -4,12 +4,20 @@ One cycle is one reconcile of the CR under test. After each cycle the simulated 
 act (``orkestra.cluster.kubelet``, shared with the embedded API server): workloads report all
 replicas ready and Jobs complete, so status state machines can move on. The steady state is
 the first cycle whose writes are empty or equal the previous cycle's.
+
+A cycle that changed nothing (no object, no status), never read the clock and ran no user
+code (typed hooks, template functions of the time or of chance) is a fixed point: every
+cycle after it would see the same cluster and do exactly the same, so those cycles are
+recorded as its copies instead of being run.
 """
 
 from __future__ import annotations
 
+import gc
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,19 +30,27 @@ from orkestra.cluster.resources import ResourceType
 from orkestra.compose import Composed, compose_file
 from orkestra.compose.engines import Engines
 from orkestra.engine.hooks import EventNote
+from orkestra.engine.reconcile import Reconciler
 from orkestra.errors import OrkError
 from orkestra.model.source import SourceDoc, load_documents
 from orkestra.simulate.plan import Plan
+from orkestra.template.notes import random as random_notes
+from orkestra.template.notes import time as time_notes
 
 WRITES = ("create", "update", "patch", "delete")
 Obj = dict[str, Any]
+# Template functions that may answer differently a second later (every time note, pure or
+# not, to stay on the safe side).
+UNREPEATABLE = frozenset(f.name for f in (*time_notes.NOTES, *random_notes.NOTES))
+_ACTION = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+_WORD = re.compile(r"[A-Za-z_]\w*")
 
 
 class SimulationError(OrkError):
     """The simulation could not run (no CR for the CRD, an invalid CR ...)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Op:
     cycle: int
     verb: str
@@ -90,13 +106,64 @@ def steady_cycle(cycles: list[Cycle]) -> int | None:
     return None
 
 
+def repeated(cycle: Cycle, number: int) -> Cycle:
+    """A fixed-point cycle run again as cycle ``number``."""
+    return Cycle(number, [Op(number, op.verb, op.resource, op.name, op.namespace)
+                          for op in cycle.ops], cycle.error, list(cycle.warnings),
+                 list(cycle.events))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def unrepeatable_templates(*parts: Any) -> bool:
+    """Whether a template in ``parts`` may call a function of :data:`UNREPEATABLE`."""
+    return any(not UNREPEATABLE.isdisjoint(_WORD.findall(action))
+               for text in _strings(parts) if "{{" in text
+               for action in _ACTION.findall(text))
+
+
+# Measured on a forEach of 10,000 items: with the default thresholds the run made 474
+# young, 43 middle and 4 full collections, which freed 6 objects in all (a run makes
+# almost no reference cycles: what it allocates lives until it ends) and took 0.14 s of
+# its 1.1 s of CPU; frozen and with this threshold, 6 young collections (0.03 s) and the
+# run takes 14% less CPU. Young collections still happen, so a katalog whose templates do
+# make reference cycles keeps a bounded heap.
+_YOUNG_THRESHOLD = 50_000
+
+
+@contextmanager
+def few_collections() -> Iterator[None]:
+    """Run with the heap built so far frozen (the collector no longer walks it) and young
+    collections rare; both undone afterwards."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(thresholds[0], _YOUNG_THRESHOLD), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 class VirtualClock:
-    """Starts at the real time; each cycle moves it one second on."""
+    """Starts at the real time; each cycle moves it one second on. ``reads`` counts the
+    calls (a cycle that made none does not depend on the time)."""
 
     def __init__(self) -> None:
         self.now = datetime.now(UTC).replace(microsecond=0)
+        self.reads = 0
 
     def __call__(self) -> datetime:
+        self.reads += 1
         return self.now
 
     def tick(self) -> None:
@@ -177,26 +244,41 @@ class Simulation:
     def run(self, cycles: int | None = None) -> list[Run]:
         targets = self.targets()
         self.seed()
-        return [self.run_crd(crd, cr, cycles or self.plan.cycles) for crd, cr in targets]
+        with few_collections():
+            return [self.run_crd(crd, cr, cycles or self.plan.cycles) for crd, cr in targets]
 
     def run_crd(self, crd: str, cr: Obj, count: int) -> Run:
         entry = self.composed.crds[crd]
         reconciler = self.engines.reconciler(crd, self.cluster, self.clock)
+        repeatable = reconciler.hooks is None and \
+            not unrepeatable_templates(entry, self.composed.top)
         meta = cr["metadata"]
         namespace = meta.get("namespace", "default") if entry.get("namespaced", True) \
             is not False else ""
         cycles: list[Cycle] = []
+        fixed = False
         start = time.perf_counter()
         for number in range(1, count + 1):
             self.clock.tick()
-            before = len(self.cluster.operations)
-            result = reconciler.reconcile(meta["name"], namespace or None)
-            ops = [self._op(number, o, meta["name"]) for o in self.cluster.operations[before:]]
-            cycles.append(Cycle(number, ops, result.error, result.warnings, result.events))
+            if fixed:
+                cycles.append(repeated(cycles[-1], number))
+                continue
+            version, reads = self.cluster.resource_version, self.clock.reads
+            cycles.append(self.cycle(reconciler, number, meta["name"], namespace))
+            timeless = self.clock.reads == reads
+            # (Settling reads the clock for every workload, but only a write depends on it.)
             self.settle()
+            fixed = repeatable and timeless and self.cluster.resource_version == version
         run = Run(crd, meta["name"], namespace, cycles, time.perf_counter() - start)
         run.steady_at = steady_cycle(cycles)
         return run
+
+    def cycle(self, reconciler: Reconciler, number: int, name: str, namespace: str) -> Cycle:
+        """One reconcile of the CR, with the operations it made."""
+        before = len(self.cluster.operations)
+        result = reconciler.reconcile(name, namespace or None)
+        ops = [self._op(number, o, name) for o in self.cluster.operations[before:]]
+        return Cycle(number, ops, result.error, result.warnings, result.events)
 
     @staticmethod
     def _op(cycle: int, operation: Any, cr_name: str) -> Op:

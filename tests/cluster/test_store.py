@@ -15,6 +15,7 @@ from orkestra.cluster import (
     MemoryCluster,
     NotFoundError,
 )
+from orkestra.cluster.data import clone
 
 CRD: dict[str, Any] = {
     "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
@@ -74,10 +75,16 @@ def test_create_get_and_server_fields(cluster: MemoryCluster) -> None:
         cluster.get("apps/v1", "Deployment", "nope", "default")
 
 
-def test_copies_protect_stored_state(cluster: MemoryCluster) -> None:
-    made = cluster.create(deployment())
-    made["spec"]["replicas"] = 99
-    assert cluster.get("apps/v1", "Deployment", "web", "default")["spec"]["replicas"] == 1
+def test_writes_copy_what_they_are_given_and_reads_share_what_is_stored(
+        cluster: MemoryCluster) -> None:
+    given = deployment()
+    made = cluster.create(given)
+    given["spec"]["replicas"] = 99
+    read = cluster.get("apps/v1", "Deployment", "web", "default")
+    assert read["spec"]["replicas"] == 1
+    assert read is made and cluster.list("apps/v1", "Deployment", "default")[0] is made
+    updated = cluster.update({**read, "spec": {**read["spec"], "replicas": 2}})
+    assert made["spec"]["replicas"] == 1 and updated["spec"]["replicas"] == 2
 
 
 def test_namespaces_and_names_are_checked(cluster: MemoryCluster) -> None:
@@ -90,9 +97,9 @@ def test_namespaces_and_names_are_checked(cluster: MemoryCluster) -> None:
 
 
 def test_generation_moves_with_spec_only(cluster: MemoryCluster) -> None:
-    made = cluster.create(deployment())
+    made = clone(cluster.create(deployment()))
     made["metadata"]["labels"]["tier"] = "front"
-    relabelled = cluster.update(made)
+    relabelled = clone(cluster.update(made))
     assert relabelled["metadata"]["generation"] == 1
     relabelled["spec"]["replicas"] = 3
     scaled = cluster.update(relabelled)
@@ -101,9 +108,9 @@ def test_generation_moves_with_spec_only(cluster: MemoryCluster) -> None:
     assert status["metadata"]["generation"] == 2
     assert int(status["metadata"]["resourceVersion"]) > int(scaled["metadata"]["resourceVersion"])
     # a normal update cannot change the status of a type with a status subresource
-    status["status"] = {"readyReplicas": 0}
-    status["spec"]["replicas"] = 4
-    assert cluster.update(status)["status"] == {"readyReplicas": 3}
+    rewritten = {**status, "status": {"readyReplicas": 0},
+                 "spec": {**status["spec"], "replicas": 4}}
+    assert cluster.update(rewritten)["status"] == {"readyReplicas": 3}
 
 
 def test_unchanged_updates_do_not_bump_the_resource_version(cluster: MemoryCluster) -> None:
@@ -198,8 +205,7 @@ def test_finalizers_hold_deletion(cluster: MemoryCluster) -> None:
     with pytest.raises(InvalidError, match="no new finalizers"):
         cluster.update({**current, "metadata": {**current["metadata"],
                                                 "finalizers": ["a", "b"]}})
-    current["metadata"]["finalizers"] = []
-    cluster.update(current)
+    cluster.update({**current, "metadata": {**current["metadata"], "finalizers": []}})
     assert cluster.find("demo.io/v1", "WebApp", "my-app", "default") is None
     assert made["metadata"]["uid"]
 

@@ -29,8 +29,7 @@ def test_drift_is_corrected_and_spec_changes_are_applied() -> None:
     h.cycle()
     drifted = h.get("apps/v1", "Deployment", "demo")
     assert drifted is not None
-    drifted["spec"]["replicas"] = 7
-    h.cluster.update(drifted)
+    h.cluster.update({**drifted, "spec": {**drifted["spec"], "replicas": 7}})
     assert ("update", "deployments", "demo") in h.cycle()
     restored = h.get("apps/v1", "Deployment", "demo")
     assert restored is not None and restored["spec"]["replicas"] == 2

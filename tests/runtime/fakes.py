@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from orkestra.cluster import MemoryCluster
+from orkestra.cluster.data import clone
 from orkestra.cluster.errors import ApiError
 from orkestra.engine.build.base import OWNER_NAME_LABEL
 from orkestra.runtime.kube import Resource
@@ -18,7 +19,8 @@ T = TypeVar("T")
 
 class FakeClient:
     """The synchronous half of KubeClient, answered by a MemoryCluster. ``failures`` maps a
-    verb to errors raised (once each) before the call reaches the cluster."""
+    verb to errors raised (once each) before the call reaches the cluster. Answers are
+    copies, as a real client's decoded responses are its own (the store's are shared)."""
 
     def __init__(self, cluster: MemoryCluster) -> None:
         self.cluster = cluster
@@ -34,7 +36,7 @@ class FakeClient:
         pending = self.failures.get(verb)
         if pending:
             raise pending.pop(0)
-        return action()
+        return clone(action())
 
     def get(self, res: Resource, name: str, namespace: str | None = None) -> Obj:
         return self._call("get", name, lambda: self.cluster.get(
