@@ -1,6 +1,6 @@
 """Atomic file writes: a temporary file in the target's directory, renamed into place.
 
-Every command that writes (``ork template -o``, ``ork pull``, ``ork push --update-meta``,
+Every command that writes (``ork template --output-file``, ``ork pull``, ``ork push --update-meta``,
 the embedded registry) goes through here, so a failure never leaves a half-written file:
 a full disk, a read-only directory or missing permissions end in a :class:`FileWriteError`
 naming the file, with the previous content (if any) untouched and the temporary file gone.

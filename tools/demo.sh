@@ -123,7 +123,7 @@ cd 02-katalog-api
 run ork validate
 run ork validate --full -f katalog.yaml
 run ork template >/dev/null
-run ork template -j -c webapp -o expanded.json
+run ork template -o json -c webapp --output-file expanded.json
 capture ork simulate
 shows "2/2 assertions passed"
 run ork simulate -f simulate-ingress.yaml

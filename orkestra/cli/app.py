@@ -17,6 +17,8 @@ from typing import Any
 import click
 
 from orkestra import __version__
+from orkestra.cli.groups import SuggestingGroup
+from orkestra.cli.output import SETTINGS, configure, emit
 from orkestra.errors import OrkError
 
 # name -> (module, short help); modules load only when their command runs. The command is the
@@ -47,10 +49,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("orkestra.cli.schema", "Print the JSON Schema of a pattern kind."),
     "version": ("orkestra.cli.version", "Print the version."),
     "completion": ("orkestra.cli.completion", "Print a shell completion script."),
+    "help": ("orkestra.cli.help", "Show the help of a command: ork help COMMAND [SUBCOMMAND]."),
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(SuggestingGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
@@ -80,15 +83,19 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="ork", message="%(prog)s v%(version)s")
-@click.option("--debug", is_flag=True, help="Print the traceback of an unexpected error "
-              "(also ORK_DEBUG=1).")
-def cli(debug: bool) -> None:
+@click.option("--debug", is_flag=True, help="Print tracebacks and debug logs (also "
+              "ORK_DEBUG=1).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors and the output asked "
+              "for (no progress, ✓ or ⚠ lines).")
+def cli(debug: bool, quiet: bool) -> None:
     """Declarative Kubernetes operators, published as OCI artifacts with their proof.
 
     \b
     Start with:  ork init --pack registry-guide
     Then:        ork validate   ork simulate   ork push   ork inspect
+    Help:        ork help COMMAND [SUBCOMMAND]
     """
+    configure(quiet=quiet, debug=debug or debug_from_env())
 
 
 def _title(argv: list[str] | None) -> str:
@@ -97,10 +104,14 @@ def _title(argv: list[str] | None) -> str:
     return f"ork {words[0]}" if words else "ork"
 
 
+def debug_from_env() -> bool:
+    return os.environ.get("ORK_DEBUG", "").strip().lower() not in ("", "0", "false", "no",
+                                                                   "off")
+
+
 def debug_requested(args: list[str]) -> bool:
     """``--debug`` among the global options (before the command), or ``ORK_DEBUG`` set."""
-    value = os.environ.get("ORK_DEBUG", "").strip().lower()
-    if value not in ("", "0", "false", "no", "off"):
+    if debug_from_env():
         return True
     for arg in args:
         if not arg.startswith("-") or arg == "--":
@@ -114,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ork`` console script, and the error boundary of every command."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = debug_requested(args)
+    configure(quiet=False, debug=False)  # until the root group reads the flags
     try:
         result: Any = cli.main(args=args, prog_name="ork", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):
@@ -121,11 +133,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except click.ClickException as exc:
         exc.show()
+        _error_result(exc.format_message(), "", "UsageError", exc.exit_code)
         return exc.exit_code
     except OrkError as exc:
         if debug:
             _print_traceback()
         sys.stderr.write(exc.render() + "\n")
+        _error_result(exc.message, exc.hint, type(exc).__name__, exc.exit_code)
         _annotate(exc, args)
         return exc.exit_code
     except BrokenPipeError:
@@ -146,8 +160,19 @@ def _unexpected(exc: Exception, args: list[str], debug: bool) -> int:
     if not debug:
         sys.stderr.write(f"  hint: this is a bug in ork; run `ork --debug {_command(args)}` "
                          "(or set ORK_DEBUG=1) to see the traceback, and report it\n")
+    _error_result(line, "this is a bug in ork", "InternalError", 1)
     _annotate(OrkError(line), args)
     return 1
+
+
+def _error_result(message: str, hint: str, kind: str, exit_code: int) -> None:
+    """With ``-o json``/``yaml`` given, a failure still prints a result: the error object
+    (``ork schema --result error``), so scripts never parse an empty stdout."""
+    if SETTINGS.format == "text":
+        return
+    with contextlib.suppress(OSError):
+        emit(SETTINGS.format, {"error": {"message": message, "hint": hint or None,
+                                         "kind": kind, "exitCode": exit_code}})
 
 
 def _print_traceback() -> None:
@@ -166,7 +191,7 @@ def _annotate(exc: OrkError, args: list[str]) -> None:
 
 
 def _command(args: list[str]) -> str:
-    words = [a for a in args if a != "--debug"]
+    words = [a for a in args if a not in ("--debug", "-q", "--quiet")]
     return " ".join(words[:3]) + (" …" if len(words) > 3 else "") if words else "<command>"
 
 

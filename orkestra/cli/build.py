@@ -9,7 +9,9 @@ from typing import Any
 
 import click
 
-from orkestra.cli.output import emit_json, err, out, style
+from orkestra.cli.groups import SuggestingGroup
+from orkestra.cli.output import emit, err, progress, style
+from orkestra.cli.params import format_option
 from orkestra.runtime.hookcode import HookCode, collect
 from orkestra.runtime.image import (
     HOOKS_DIR,
@@ -20,7 +22,7 @@ from orkestra.runtime.image import (
 )
 
 
-@click.group("build")
+@click.group("build", cls=SuggestingGroup)
 def command() -> None:
     """Build what runs a pattern."""
 
@@ -47,8 +49,7 @@ def command() -> None:
                    "over plain HTTP].")
 @click.option("--trust-hooks", is_flag=True, help="Also install the code of patterns "
               "pulled from a registry (read it first).")
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
-              help="json: the result as one JSON object.")
+@format_option()
 def runtime(directory: Path, tag: str, base: str | None, rebuild_base: bool,
             layout: Path | None, push: bool, tls_verify: bool | None, trust_hooks: bool,
             output: str) -> int:
@@ -67,8 +68,8 @@ def runtime(directory: Path, tag: str, base: str | None, rebuild_base: bool,
     code = collect(directory, trust_hooks=trust_hooks)
     options = BuildOptions(image, base, rebuild_base, layout, push, tls_verify)
     built = build_runtime_image(code, options, _progress)
-    if output == "json":
-        emit_json(_json(built, code))
+    if output != "text":
+        emit(output, _json(built, code))
     else:
         _summary(built, code, image)
     return 0
@@ -80,20 +81,20 @@ def _progress(line: str) -> None:
 
 def _summary(built: Built, code: HookCode, image: ImageTag) -> None:
     tick = style("✓", "green")
-    out(f"{tick} Built {built.image} in {built.seconds:.0f}s "
+    progress(f"{tick} Built {built.image} in {built.seconds:.0f}s "
         f"({code.kind.lower()} {code.name} {code.version})".rstrip())
-    out(f"  From:     {built.base}")
-    out(f"  Hooks:    {', '.join(code.modules)} (loaded inside the image)")
+    progress(f"  From:     {built.base}")
+    progress(f"  Hooks:    {', '.join(code.modules)} (loaded inside the image)")
     if code.packages:
-        out(f"  Packages: {', '.join(code.package_names)} in {HOOKS_DIR}")
+        progress(f"  Packages: {', '.join(code.package_names)} in {HOOKS_DIR}")
     if requirements := code.requirements.lines():
-        out(f"  Requires: {', '.join(requirements)}")
-    out(f"  Layout:   {built.layout}")
+        progress(f"  Requires: {', '.join(requirements)}")
+    progress(f"  Layout:   {built.layout}")
     if built.pushed:
-        out(f"  {tick} Pushed {built.image}@{built.digest}")
-    out()
-    out("Run it with the chart:")
-    out(f"  --set runtime.image.repository={image.repository} "
+        progress(f"  {tick} Pushed {built.image}@{built.digest}")
+    progress()
+    progress("Run it with the chart:")
+    progress(f"  --set runtime.image.repository={image.repository} "
         f"--set runtime.image.tag={image.tag}")
 
 

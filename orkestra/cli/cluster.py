@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from orkestra.cli.groups import SuggestingGroup
 from orkestra.cli.output import err, ok, out, style
 from orkestra.cluster.kubeschema import KUBERNETES_VERSION
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 DEFAULT_HOME = Path("~/.orkestra/cluster")
 
 
-@click.group("cluster")
+@click.group("cluster", cls=SuggestingGroup)
 def command() -> None:
     """The embedded Kubernetes API server (no Docker, no kubelet).
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from orkestra.cli.files import append_report, emit_text, write_text_atomic
-from orkestra.cli.output import emit_json, ok, out, style
-from orkestra.cli.params import duration, report_file_option, trust_hooks_option
+from orkestra.cli.groups import DefaultRun
+from orkestra.cli.output import emit, ok, out, progress, style
+from orkestra.cli.params import duration, format_option, report_file_option, trust_hooks_option
 from orkestra.e2e import report
 from orkestra.e2e.result import CLUSTER_LABELS, EMBEDDED, ExpectationResult, RunResult
 from orkestra.e2e.runner import CLUSTER_KINDS, Options, run
@@ -20,16 +21,6 @@ from orkestra.errors import UsageError
 from orkestra.files import shown
 from orkestra.simulate.gate import discover
 from orkestra.units import format_duration
-
-
-class DefaultRun(click.Group):
-    """``ork e2e [ARGS]`` runs; ``ork e2e init`` scaffolds."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args not in (["--help"], ["-h"]) and (not args or args[0] not in self.commands):
-            args = ["run", *args]
-        return super().parse_args(ctx, args)
-
 
 
 @click.group("e2e", cls=DefaultRun)
@@ -74,7 +65,7 @@ def command() -> None:
 @report_file_option
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write JUnit XML.")
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+@format_option()
 @trust_hooks_option
 def run_command(target: str | None, file: str | None, cluster_kind: str | None,
                 use_current: bool, context: str | None, kubeconfig: Path | None,
@@ -95,15 +86,15 @@ def run_command(target: str | None, file: str | None, cluster_kind: str | None,
                       trust_hooks=trust_hooks)
     result = RunResult()
     started = time.monotonic()
-    printer = _Printer(quiet=output == "json")
+    printer = _Printer(quiet=output != "text")
     for i, suite in enumerate(suites):
         if i and wait_between:
             time.sleep(wait_between)
         result.suites += run(suite, options, printer).suites
     result.seconds = time.monotonic() - started
     _write_reports(result, report_file, junit)
-    if output == "json":
-        emit_json(report.to_json(result))
+    if output != "text":
+        emit(output, report.to_json(result))
     else:
         _summary(result)
     return 0 if result.passed else 1
@@ -135,8 +126,8 @@ def _files(target: str | None, skip: tuple[str, ...]) -> list[Path]:
 
 
 def _dry_run(suites: list[Suite], output: str) -> int:
-    if output == "json":
-        emit_json({"files": [{"file": s.display, "name": s.name,
+    if output != "text":
+        emit(output, {"files": [{"file": s.display, "name": s.name,
                               "expectations": len(s.expect),
                               "imports": [i.suite.display for i in s.imports]}
                              for s in suites]})
@@ -210,10 +201,10 @@ def _summary(result: RunResult) -> None:
               help="With --suite: pause between two imported suites.")
 @click.option("--force", is_flag=True, help="Overwrite an existing e2e.yaml.")
 @click.option("--dry-run", is_flag=True, help="Print instead of writing.")
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False),
+@click.option("--output-file", "output_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write here instead of e2e.yaml (next to the katalog; with --suite, here).")
 def init(directories: tuple[str, ...], file: str | None, cr: str, crd: str | None,
-         suite: bool, wait: float, force: bool, dry_run: bool, output: str | None) -> int:
+         suite: bool, wait: float, force: bool, dry_run: bool, output_file: str | None) -> int:
     """Write e2e.yaml: the CR created, its workloads ready, its resources, the cleanup.
 
     \b
@@ -221,7 +212,7 @@ def init(directories: tuple[str, ...], file: str | None, cr: str, crd: str | Non
     ork e2e init --suite a b      an aggregator importing a/**/e2e.yaml and b/**/e2e.yaml
     """
     if suite:
-        target = Path(output or TARGET)
+        target = Path(output_file or TARGET)
         if not dry_run:
             ensure_new(target, force)
         text = scaffold_suite([Path(d) for d in directories or (".",)], target, wait)
@@ -229,7 +220,7 @@ def init(directories: tuple[str, ...], file: str | None, cr: str, crd: str | Non
         if directories:
             raise UsageError("directories are for --suite; name the katalog with -f FILE")
         katalog, cr_path, crd_path = find_inputs(file, cr, crd)
-        target = Path(output) if output else katalog.parent / TARGET
+        target = Path(output_file) if output_file else katalog.parent / TARGET
         if not dry_run:
             ensure_new(target, force)
         text = scaffold(katalog, cr_path, crd_path, target)
@@ -238,5 +229,5 @@ def init(directories: tuple[str, ...], file: str | None, cr: str, crd: str | Non
         return 0
     write_text_atomic(target, text)
     ok(f"Generated {shown(target)}")
-    out("  Review the expectations, then run ork e2e.")
+    progress("  Review the expectations, then run ork e2e.")
     return 0

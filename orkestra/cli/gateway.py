@@ -15,7 +15,7 @@ import click
 
 from orkestra import loops
 from orkestra.cli.files import discover
-from orkestra.cli.output import ok, out, warn
+from orkestra.cli.output import effective_log_level, ok, out, warn
 from orkestra.cli.params import positive_duration
 from orkestra.errors import UsageError
 from orkestra.gateway import FileCerts, Gateway, GeneratedCerts, Options, SecretCerts, Targets
@@ -88,7 +88,7 @@ def command(files: tuple[str, ...], namespace: str | None, service_name: str, po
     patterns' security settings say: restarted with protection disabled it removes the
     protection webhook and keeps validation. Stops on SIGTERM or Ctrl-C.
     """
-    configure(log_format, log_level)
+    configure(log_format, effective_log_level(log_level))
     namespace = namespace or _pod_namespace()
     secret = f"{service_name}-certs"
     if uninstall:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from orkestra.cli.files import discover, emit_text
+from orkestra.cli.groups import SuggestingGroup
 from orkestra.cli.output import err, out, warn
 from orkestra.cli.params import timeout_option
 from orkestra.cli.refs import insecure_option
@@ -21,7 +22,7 @@ from orkestra.units import format_size
 PATTERN_FILES = ("komposer.yaml", "katalog.yaml")  # a komposer here composes the katalog
 
 
-@click.group("generate")
+@click.group("generate", cls=SuggestingGroup)
 def command() -> None:
     """Generate what a cluster needs to run patterns."""
 
@@ -32,7 +33,8 @@ def command() -> None:
               help="Katalog or komposer file (repeatable; CRDs are merged). Default: "
                    "komposer.yaml, else katalog.yaml, here.")
 @click.option("-o", "--output", "output_file", type=click.Path(dir_okay=False),
-              help="Write the bundle to this file (atomically) instead of stdout.")
+              metavar="FILE", help="Write the bundle to FILE (atomically) instead of stdout "
+                                   "(here -o is a file: the bundle is always YAML).")
 @click.option("-n", "--namespace", default=NAMESPACE, show_default=True,
               help="Namespace of the runtime: its ServiceAccount, Role and ConfigMap.")
 @click.option("--with-crds", is_flag=True,

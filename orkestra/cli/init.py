@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from orkestra.cli.output import emit_json, ok, out
+from orkestra.cli.output import emit, ok, out, progress
+from orkestra.cli.params import format_option
 from orkestra.packs import PACKS, find_pack, write_pack
 
 
@@ -16,14 +17,13 @@ from orkestra.packs import PACKS, find_pack, write_pack
 @click.option("-d", "--dir", "directory", type=click.Path(file_okay=False),
               help="Where to write it (default: ./PACK).")
 @click.option("--force", is_flag=True, help="Replace the directory if it exists.")
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
-              help="Output format.")
+@format_option()
 def command(pack_name: str | None, list_packs: bool, directory: str | None, force: bool,
             output: str) -> int:
     """Write an example pack, e.g. `ork init --pack registry-guide`."""
     if list_packs:
-        if output == "json":
-            emit_json([{"name": p.name, "description": p.description, "first": p.first}
+        if output != "text":
+            emit(output, [{"name": p.name, "description": p.description, "first": p.first}
                        for p in PACKS])
         for pack in PACKS if output == "text" else ():
             out(f"{pack.name} — {pack.description} (start with: {pack.name}/{pack.first})")
@@ -33,9 +33,9 @@ def command(pack_name: str | None, list_packs: bool, directory: str | None, forc
     pack = find_pack(pack_name)
     target = Path(directory or pack.name)
     written = write_pack(pack.name, target, force=force)
-    if output == "json":
-        emit_json({"pack": pack.name, "directory": str(target), "files": written})
+    if output != "text":
+        emit(output, {"pack": pack.name, "directory": str(target), "files": written})
         return 0
     ok(f"wrote {len(written)} files to {target}/")
-    out(f"  next: cd {target}/{pack.first} && cat README.md")
+    progress(f"  next: cd {target}/{pack.first} && cat README.md")
     return 0

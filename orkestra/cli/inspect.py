@@ -16,9 +16,10 @@ from typing import Any
 
 import click
 
+from orkestra.cli.completion import complete_ref
 from orkestra.cli.deprecation import inspect_deprecation
-from orkestra.cli.output import emit_json, err, out, style
-from orkestra.cli.params import timeout_option
+from orkestra.cli.output import emit, err, note, out, style
+from orkestra.cli.params import format_option, timeout_option
 from orkestra.cli.quality import ago, gate_status, printable
 from orkestra.cli.refs import (
     insecure_option,
@@ -27,12 +28,13 @@ from orkestra.cli.refs import (
     reference,
     registry_hints,
 )
-from orkestra.errors import OrkError
+from orkestra.errors import OrkError, UsageError
 from orkestra.registry.artifact import CLUSTER_LABELS, REPORT_TYPE, GateRecord
 from orkestra.registry.client import RegistryClient
+from orkestra.registry.errors import NotFoundError
 from orkestra.registry.info import PatternInfo
 from orkestra.registry.oci import Descriptor, Manifest
-from orkestra.registry.refs import Reference
+from orkestra.registry.refs import Reference, tag_of
 from orkestra.registry.trust.verify import (
     TAMPERED,
     UNSIGNED,
@@ -46,7 +48,7 @@ from orkestra.units import format_size, format_timestamp
 
 
 @click.command("inspect")
-@click.argument("ref", metavar="NAME:VERSION")
+@click.argument("ref", metavar="NAME[:VERSION]", shell_complete=complete_ref)
 @motif_option
 @click.option("--view", metavar="FILE[,FILE]", help="Print these files from the artifact.")
 @click.option("--versions", is_flag=True, help="List the pushed versions (newest first).")
@@ -55,22 +57,27 @@ from orkestra.units import format_size, format_timestamp
 @layout_option
 @insecure_option
 @timeout_option
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+@format_option()
 def command(ref: str, motif: bool, view: str | None, versions: bool, report: bool,
             oci_layout: bool, insecure: bool, timeout: float | None, output: str) -> int:
     """Show a pushed pattern's metadata and quality signal, checked against its signed
     gate report (only the manifest and the report are read; nothing is pulled).
 
     \b
+    \b
     ork inspect webapp-operator:v1.0.0
+    ork inspect webapp-operator          the latest version (stable beats pre-release)
     ork inspect web-service:v1.0.0 --motif
     ork inspect postgres:v1.0.0 --view katalog.yaml,simulate.yaml
     """
     client = RegistryClient(insecure=insecure, timeout=timeout)
     target = reference(client.resolve, ref, motif=motif, oci_layout=oci_layout)
-    with registry_hints(target, motif):
+    with registry_hints(client, target, motif):
         if versions:
             return _versions(client, target, output)
+        if not target.digest and not tag_of(ref):
+            target = _latest_tag(client, target)
+            ref = f"{ref}:{target.tag}"
         manifest, descriptor, _ = client.manifest(target)
         info = PatternInfo.read(target, manifest, descriptor)
         if view:
@@ -79,11 +86,29 @@ def command(ref: str, motif: bool, view: str | None, versions: bool, report: boo
         attached = client.referrers(target, descriptor.digest)
         if report:
             return _report(client, target, proof, attached, output)
-    if output == "json":
-        emit_json({**_json(info, proof), "referrers": [_referrer_json(d) for d in attached]})
+    if output != "text":
+        emit(output, {**_json(info, proof), "referrers": [_referrer_json(d) for d in attached]})
     else:
         _print(info, proof, attached, ref)
     return 0
+
+
+def _latest_tag(client: RegistryClient, target: Reference) -> Reference:
+    """``target`` at its latest semantic-version tag (:func:`~orkestra.semver.latest_key`:
+    stable beats pre-release), said on stderr; push writes no ``latest`` tag."""
+    tags = [t for t in client.backend(target).tags(target.repository)
+            if not t.startswith("sha256-")]
+    if not tags:
+        raise NotFoundError(f"no versions of {target.name} in {target.location}")
+    best = max(tags, key=latest_key)
+    if latest_key(best)[0] == 0:
+        raise UsageError(f"{target.name} has no version tag to pick as the latest",
+                         hint="name one: " + ", ".join(f"{target.name}:{t}"
+                                                       for t in sorted(tags)))
+    note(f"{target.name}: no tag given, inspecting {best} (the latest of {len(tags)} "
+         f"tag{'s' if len(tags) != 1 else ''}; ork inspect {target.name} --versions "
+         "lists them)")
+    return target.with_tag(best)
 
 
 def _json(info: PatternInfo, proof: Verification) -> dict[str, Any]:
@@ -199,8 +224,8 @@ def _versions(client: RegistryClient, ref: Reference, output: str) -> int:
     found = client.versions(ref)
     trusted = trusted_ids(client)
     proofs = [check(client, info.ref, info.manifest, trusted) for info in found]
-    if output == "json":
-        emit_json([_json(i, proof) for i, proof in zip(found, proofs, strict=True)])
+    if output != "text":
+        emit(output, [_json(i, proof) for i, proof in zip(found, proofs, strict=True)])
         return 0
     if not found:
         raise OrkError(f"no versions of {ref.name} in {ref.location}",
@@ -257,8 +282,8 @@ def _report(client: RegistryClient, ref: Reference, proof: Verification,
                        hint="the artifact or its annotations were changed after it was "
                             "signed; do not rely on it")
     if proof.state == VERIFIED and proof.statement is not None:
-        if output == "json":
-            emit_json({"signature": proof.to_json(), "statement": proof.statement})
+        if output != "text":
+            emit(output, {"signature": proof.to_json(), "statement": proof.statement})
         else:
             _print_signed(proof.statement, proof)
         return 0
@@ -271,8 +296,8 @@ def _report(client: RegistryClient, ref: Reference, proof: Verification,
     report_ref = ref.with_digest(reports[-1].digest)
     manifest, _, _ = client.manifest(report_ref)
     data = json.loads(client.blob(ref, manifest.layers[0]))
-    if output == "json":
-        emit_json({"signature": proof.to_json(), "report": data})
+    if output != "text":
+        emit(output, {"signature": proof.to_json(), "report": data})
         return 0
     out(style("⚠", "yellow") + " Unsigned report: nothing vouches for it")
     _print_report(data)

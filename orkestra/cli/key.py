@@ -11,7 +11,9 @@ from typing import Any
 
 import click
 
-from orkestra.cli.output import emit_json, out, style, warn
+from orkestra.cli.groups import SuggestingGroup
+from orkestra.cli.output import emit, out, progress, style, warn
+from orkestra.cli.params import format_option
 from orkestra.registry.cache import orkestra_home
 from orkestra.registry.trust.keys import (
     SIGNING_KEY_VARIABLE,
@@ -22,15 +24,14 @@ from orkestra.registry.trust.keys import (
     file_id,
 )
 
-_OUTPUT = click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
-                       help="Output format.")
+_OUTPUT = format_option()
 
 
 def _keyring() -> Keyring:
     return Keyring(orkestra_home())
 
 
-@click.group("key")
+@click.group("key", cls=SuggestingGroup)
 def command() -> None:
     """Keys that sign and verify gate reports.
 
@@ -57,8 +58,8 @@ def show(pem: bool, output: str) -> int:
     if pem:
         sys.stdout.write(key.public.pem())
         return 0
-    if output == "json":
-        emit_json(_signing_json(key))
+    if output != "text":
+        emit(output, _signing_json(key))
         return 0
     out(f"Key id:      {key.public.id}")
     out(f"Private key: {key.source}")
@@ -76,14 +77,14 @@ def generate(force: bool, output: str) -> int:
     """Create your per-user signing key ($ORK_HOME/keys/signing.pem, mode 0600)."""
     keyring = _keyring()
     key, old = keyring.generate(force=force)
-    if output == "json":
-        emit_json({**_signing_json(key), "replaced": old.public.id if old else None})
+    if output != "text":
+        emit(output, {**_signing_json(key), "replaced": old.public.id if old else None})
         return 0
-    out(style("✓", "green") + f" Generated {key.public.id}")
-    out(f"  Private key: {key.source}")
-    out(f"  Public key:  {keyring.public_path}")
+    progress(style("✓", "green") + f" Generated {key.public.id}")
+    progress(f"  Private key: {key.source}")
+    progress(f"  Public key:  {keyring.public_path}")
     if old is not None:
-        out(f"  Replaced {old.public.id}: artifacts it signed now read \"not in your trusted "
+        progress(f"  Replaced {old.public.id}: artifacts it signed now read \"not in your trusted "
             "keys\" unless you trust its public key (ork key trust FILE)")
     if keyring.env.get(SIGNING_KEY_VARIABLE):
         warn(f"{SIGNING_KEY_VARIABLE} is set: ork push signs with that key, not this one")
@@ -98,14 +99,14 @@ def trust(file: str, output: str) -> int:
     data = sys.stdin.buffer.read() if file == "-" else _read(Path(file))
     key = PublicKey.parse(data, "stdin" if file == "-" else file)
     path, new = _keyring().trust(key)
-    if output == "json":
-        emit_json({"id": key.id, "path": str(path) if path else None, "added": new})
+    if output != "text":
+        emit(output, {"id": key.id, "path": str(path) if path else None, "added": new})
         return 0
     if new:
-        out(style("✓", "green") + f" Trusted {key.id}")
-        out(f"  {path}")
+        progress(style("✓", "green") + f" Trusted {key.id}")
+        progress(f"  {path}")
     else:
-        out(f"{key.id} is already trusted" + (f" ({path})" if path else ""))
+        progress(f"{key.id} is already trusted" + (f" ({path})" if path else ""))
     return 0
 
 
@@ -114,8 +115,8 @@ def trust(file: str, output: str) -> int:
 def list_keys(output: str) -> int:
     """List the keys whose signatures you trust (yours first)."""
     keys = list(_keyring().trusted().values())
-    if output == "json":
-        emit_json([_trusted_json(k) for k in keys])
+    if output != "text":
+        emit(output, [_trusted_json(k) for k in keys])
         return 0
     if not keys:
         out("No trusted keys yet (your own key is made on your first ork push, or by ork key "
@@ -133,9 +134,9 @@ def untrust(key_id: str) -> int:
     """Stop trusting a key (by its id, as ork key list shows it)."""
     removed = _keyring().untrust(key_id)
     wanted = key_id if key_id.startswith("SHA256:") else f"SHA256:{key_id}"
-    out(style("✓", "green") + f" No longer trusted: {wanted}")
+    progress(style("✓", "green") + f" No longer trusted: {wanted}")
     for path in removed:
-        out(f"  removed {path}")
+        progress(f"  removed {path}")
     return 0
 
 

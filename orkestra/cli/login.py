@@ -7,7 +7,8 @@ import sys
 
 import click
 
-from orkestra.cli.output import emit_json, out, warn
+from orkestra.cli.output import emit, progress, warn
+from orkestra.cli.params import format_option
 from orkestra.cli.refs import insecure_option
 from orkestra.errors import UsageError
 from orkestra.registry.auth import Credentials
@@ -22,8 +23,7 @@ from orkestra.registry.login import Login, login, logout, registry_host
 @click.option("--password-stdin", "password_stdin", is_flag=True,
               help="Read the password or token from stdin.")
 @insecure_option
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
-              help="Output format.")
+@format_option()
 def command(registry: str, username: str | None, password: str | None, password_stdin: bool,
             insecure: bool, output: str) -> int:
     """Check credentials against REGISTRY (HOST[:PORT]) and store them for ork, docker,
@@ -42,8 +42,8 @@ def command(registry: str, username: str | None, password: str | None, password_
     user = username or _prompt_username()
     secret = _password(password, password_stdin, user)
     stored = login(host, Credentials(user, secret, source="ork login"), insecure=insecure)
-    if output == "json":
-        emit_json({"registry": stored.host, "username": stored.username,
+    if output != "text":
+        emit(output, {"registry": stored.host, "username": stored.username,
                    "configFile": str(stored.config_file),
                    "credentialHelper": stored.helper or None})
         return 0
@@ -57,7 +57,7 @@ def logout_command(registry: str) -> int:
     """Remove the credentials stored for REGISTRY (HOST[:PORT])."""
     host = registry_host(registry)
     logout(host)
-    out(f"Removing login credentials for {host}")
+    progress(f"Removing login credentials for {host}")
     return 0
 
 
@@ -89,5 +89,5 @@ def _report(stored: Login) -> None:
     if not stored.helper:
         warn(f"the credentials are stored unencrypted in {stored.config_file}; a credential "
              "helper (credsStore) keeps them in a keychain")
-    out("Login Succeeded")
+    progress("Login Succeeded")
 

@@ -1,14 +1,20 @@
 """Click parameters shared by the commands: durations such as ``30s`` or ``5m``, the
 ``--trust-hooks`` flag of every command that may run a pattern's Python hooks, the
 ``--report-file`` of every gate (a Markdown summary appended for CI), and the
-``--timeout`` of every command that talks to registries."""
+``--timeout`` of every command that talks to registries, and ``-o``: always the output
+format (``--format`` is the same option), except where the seeds fix it otherwise
+(``ork pull -o DIR``, ``ork generate bundle -o FILE``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
+from orkestra.cli.output import SETTINGS
 from orkestra.units import DurationError, parse_duration
 
 
@@ -48,3 +54,30 @@ trust_hooks_option = click.option(
 report_file_option = click.option(
     "--report-file", type=click.Path(dir_okay=False, path_type=Path),
     help="Also append a Markdown report (e.g. $GITHUB_STEP_SUMMARY).")
+
+
+FORMATS = ("text", "json", "yaml")
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _record_format(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Remember a format given on the command line, so that an error is printed in it too
+    (not a default one: ``ork template`` fails in text, not as a YAML document)."""
+    assert param.name is not None
+    if ctx.get_parameter_source(param.name) is not ParameterSource.DEFAULT:
+        SETTINGS.format = value
+    return value
+
+
+def format_option(formats: tuple[str, ...] = FORMATS) -> Callable[[_F], _F]:
+    """``-o/--output/--format FORMAT`` (the first of ``formats`` is the default)."""
+    return click.option(
+        "-o", "--output", "--format", "output", type=click.Choice(formats),
+        default=formats[0], show_default=True, callback=_record_format, is_eager=True,
+        help=f"Output format: {', '.join(formats)} (-o is always the format; --format "
+             "is the same option).")
+
+
+output_file_option = click.option(
+    "--output-file", "output_file", type=click.Path(dir_okay=False), metavar="FILE",
+    help="Write to FILE (atomically) instead of stdout.")

@@ -18,8 +18,8 @@ from typing import Any
 
 import click
 
-from orkestra.cli.output import emit_json, err, out, style
-from orkestra.cli.params import timeout_option
+from orkestra.cli.output import emit, err, out, style
+from orkestra.cli.params import format_option, timeout_option
 from orkestra.cli.quality import ago, printable
 from orkestra.cli.refs import insecure_option
 from orkestra.errors import OrkError
@@ -37,7 +37,7 @@ from orkestra.registry.trust.verify import (
 )
 from orkestra.units import parse_timestamp
 
-_MARKS = {"passed": "✓", "skipped": "~", "no-assertion": "⚠"}
+_MARKS = {"passed": "✓", "skipped": "⊘", "no-assertion": "⚠"}
 _RULE = "─" * 57
 MAX_CHECKED = 100
 """Patterns verified per listing (two requests each); the rest are listed unchecked."""
@@ -51,7 +51,7 @@ _WORKERS = 8
 @click.option("-m", "--motifs", is_flag=True, help="Only the motif registry.")
 @insecure_option
 @timeout_option
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+@format_option()
 def command(registry: str | None, tag: str | None, katalogs: bool, motifs: bool,
             insecure: bool, timeout: float | None, output: str) -> int:
     """List published patterns (name, latest version, gate results, tags).
@@ -77,8 +77,8 @@ def command(registry: str | None, tag: str | None, katalogs: bool, motifs: bool,
     pairs = [(base, e) for base, index in listed for e in index.entries
              if not tag or tag.lower() in (t.lower() for t in e.tags)]
     checked = verify_entries(client, pairs)
-    if output == "json":
-        emit_json({"registries": [base for base, _ in listed],
+    if output != "text":
+        emit(output, {"registries": [base for base, _ in listed],
                    "patterns": [c.to_json() for c in checked]})
         return 0
     title = "Orkestra Motifs" if motifs and not katalogs else \

@@ -8,8 +8,13 @@ from typing import Any
 import click
 
 from orkestra.cli.files import append_report
-from orkestra.cli.output import emit_json, out, style
-from orkestra.cli.params import report_file_option, timeout_option, trust_hooks_option
+from orkestra.cli.output import emit, out, style
+from orkestra.cli.params import (
+    format_option,
+    report_file_option,
+    timeout_option,
+    trust_hooks_option,
+)
 from orkestra.cli.refs import insecure_option
 from orkestra.errors import UsageError
 from orkestra.plan.diff import ObjectChange, PlanDiff, compare
@@ -37,7 +42,7 @@ _SEVERITY_COLOR = {"high": "red", "medium": "yellow", "low": "dim"}
 @click.option("--exit-code", is_flag=True, help="Exit 1 when there is a risk finding.")
 @insecure_option
 @timeout_option
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+@format_option()
 @trust_hooks_option
 @report_file_option
 def command(source: str | None, file: str | None, against: str | None, bundle: str | None,
@@ -67,8 +72,8 @@ def command(source: str | None, file: str | None, against: str | None, bundle: s
     diff = compare(old.inventory, new.inventory)
     found = findings(diff)
     append_report(report_file, diff_markdown(old, new, diff, found))
-    if output == "json":
-        emit_json(_diff_json(old, new, diff, found))
+    if output != "text":
+        emit(output, _diff_json(old, new, diff, found))
     else:
         _print_diff(old, new, diff, found)
     return 1 if exit_code and found else 0
@@ -77,8 +82,8 @@ def command(source: str | None, file: str | None, against: str | None, bundle: s
 # -- one version ----------------------------------------------------------------------------
 
 def _print_or_emit_plan(source: PlanSource, output: str) -> None:
-    if output == "json":
-        emit_json(_plan_json(source))
+    if output != "text":
+        emit(output, _plan_json(source))
         return
     inv = source.inventory
     out(style(f"Plan: {inv.name} {inv.version}".rstrip(), "bold") + f"  ({source.label})")

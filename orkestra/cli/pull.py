@@ -17,7 +17,8 @@ from typing import Any
 
 import click
 
-from orkestra.cli.output import Spinner, err, out, style, warn
+from orkestra.cli.completion import complete_ref
+from orkestra.cli.output import Spinner, err, progress, style, warn
 from orkestra.cli.params import timeout_option
 from orkestra.cli.refs import (
     insecure_option,
@@ -40,9 +41,9 @@ _WITH_SHOWN = 2
 
 
 @click.command("pull")
-@click.argument("ref", required=False, metavar="NAME:VERSION")
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False),
-              help="Also write the files into this directory.")
+@click.argument("ref", required=False, metavar="NAME:VERSION", shell_complete=complete_ref)
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Also write the files into DIR (here -o is a directory, as in oras pull).")
 @click.option("-f", "--file", "file", type=click.Path(dir_okay=False, exists=True),
               help="Pull everything this katalog or komposer imports.")
 @click.option("--refresh", is_flag=True, help="Download again even when cached.")
@@ -83,17 +84,17 @@ def command(ref: str | None, out_dir: str | None, file: str | None, refresh: boo
     require_out_for_layout(oci_layout, out_dir)
     if oci_layout and offline:
         raise UsageError("--oci-layout reads the layout directly; --offline does not apply")
-    with registry_hints(target, motif):
+    with registry_hints(client, target, motif):
         if oci_layout:
             assert out_dir is not None
             write_files(Path(out_dir), client.fetch(target).files)
-            out(style("  ✓", "green") + f" Extracted to {out_dir}")
+            progress(style("  ✓", "green") + f" Extracted to {out_dir}")
             return 0
         pulled = _pull_one(client, target, refresh, offline)
     if out_dir:
         write_files(Path(out_dir), {name: (pulled.directory / name).read_bytes()
                                     for name in _files(pulled)})
-        out(style("  ✓", "green") + f" Extracted to {out_dir}")
+        progress(style("  ✓", "green") + f" Extracted to {out_dir}")
         return 0
     _suggest(pulled)
     if pulled.info.kind == "Katalog":
@@ -107,17 +108,17 @@ def _pull_one(client: RegistryClient, target: Reference, refresh: bool,
     with Spinner("Checking the cache..." if offline else "Pulling..."):
         pulled = client.pull(target, refresh=refresh, offline=offline, check_tag=True)
     if pulled.from_cache:
-        out(style("  ✓", "green") + " Already cached")
-        out(f"  → {pulled.directory}")
+        progress(style("  ✓", "green") + " Already cached")
+        progress(f"  → {pulled.directory}")
         return pulled
     if pulled.replaced:
         warn(f"{pulled.replaced}; downloaded it again")
-    out(f"Pulling {target.short_name}")
-    out(f"  → {target}")
+    progress(f"Pulling {target.short_name}")
+    progress(f"  → {target}")
     if pulled.moved_from:
-        out(style("  ⚠", "yellow") + f" tag {target.tag} moved from {pulled.moved_from} to "
+        progress(style("  ⚠", "yellow") + f" tag {target.tag} moved from {pulled.moved_from} to "
             f"{pulled.info.digest}")
-    out(style("  ✓", "green") + f" Cached at {pulled.directory}")
+    progress(style("  ✓", "green") + f" Cached at {pulled.directory}")
     return pulled
 
 
@@ -128,32 +129,32 @@ def _files(pulled: Pulled) -> list[str]:
 
 def _suggest(pulled: Pulled) -> None:
     directory, info = pulled.directory, pulled.info
-    out()
-    out("  Files:")
+    progress()
+    progress("  Files:")
     for name in _files(pulled):
-        out(f"    {name:<30} {format_size((directory / name).stat().st_size)}")
+        progress(f"    {name:<30} {format_size((directory / name).stat().st_size)}")
     primary = directory / ("katalog.yaml" if info.kind == "Katalog" else "motif.yaml")
     code = any(layer.media_type == PYTHON_LAYER_TYPE for layer in info.files)
-    out()
-    out("Validate the pattern:")
-    out(f"  ork validate -f {primary}")
+    progress()
+    progress("Validate the pattern:")
+    progress(f"  ork validate -f {primary}")
     if (directory / "simulate.yaml").is_file():
-        out("Re-run the author's assertions" + (" (this runs its Python code: read it "
+        progress("Re-run the author's assertions" + (" (this runs its Python code: read it "
                                                  "first):" if code else ":"))
-        out(f"  ork simulate -f {directory / 'simulate.yaml'}" + (" --trust-hooks"
+        progress(f"  ork simulate -f {directory / 'simulate.yaml'}" + (" --trust-hooks"
                                                                    if code else ""))
-    out()
+    progress()
     if info.kind == "Katalog":
-        out("Reference in a Komposer:")
-        out("  imports:")
-        out("    registry:")
-        out(f"      - url: {info.ref}")
+        progress("Reference in a Komposer:")
+        progress("  imports:")
+        progress("    registry:")
+        progress(f"      - url: {info.ref}")
         if info.typed.any:
-            out(style("  ↳", "yellow") + " Typed operator — requires a custom runtime image")
+            progress(style("  ↳", "yellow") + " Typed operator — requires a custom runtime image")
         return
-    out("Reference in a Katalog:")
-    out("  imports:")
-    out(f"    - motif: {info.ref}")
+    progress("Reference in a Katalog:")
+    progress("  imports:")
+    progress(f"    - motif: {info.ref}")
     _motif_inputs(primary)
 
 
@@ -161,14 +162,14 @@ def _motif_inputs(path: Path) -> None:
     inputs = _yaml(path).get("inputs") or []
     if not isinstance(inputs, list) or not inputs:
         return
-    out("      with:")
+    progress("      with:")
     for spec in inputs[:_WITH_SHOWN]:
         note = "# required" if spec.get("required") else \
             f"# defaults to: {spec.get('default', '')!s}"
-        out(f"        {spec.get('name')}: \"\"   {note}")
+        progress(f"        {spec.get('name')}: \"\"   {note}")
     if len(inputs) > _WITH_SHOWN:
         more = len(inputs) - _WITH_SHOWN
-        out(f"        # ...and {more} more input{'s' if more != 1 else ''}")
+        progress(f"        # ...and {more} more input{'s' if more != 1 else ''}")
 
 
 def _yaml(path: Path) -> dict[str, Any]:
@@ -191,8 +192,8 @@ def _pull_dependencies(client: RegistryClient, pulled: Pulled, refresh: bool,
                if imp.is_registry]
     if not imports:
         return 0
-    out()
-    out("Pulling motif dependencies...")
+    progress()
+    progress("Pulling motif dependencies...")
     for imp in imports:
         try:
             ref = client.resolve_import(imp.ref, "Motif", imp.version)
@@ -201,7 +202,7 @@ def _pull_dependencies(client: RegistryClient, pulled: Pulled, refresh: bool,
             err(style("  ⚠", "yellow", sys.stderr) + f" {imp.ref} (pull failed — will retry "
                                                      f"on next use): {exc.message}")
             continue
-        out(style("  ✓", "green") + f" {ref}")
+        progress(style("  ✓", "green") + f" {ref}")
     return 0
 
 
@@ -218,8 +219,8 @@ def _pull_imports(client: RegistryClient, file: Path, refresh: bool, update: boo
 
     komposer = detect_kind(load_documents(file, display=shown(file))[0]) == "Komposer"
     old = LockFile.beside(file) if komposer else None
-    out(f"Pulling the registry imports of {shown(file)}")
-    source = RegistrySource(client, refresh=refresh, on_pull=lambda ref: out(f"  ↓ {ref}"),
+    progress(f"Pulling the registry imports of {shown(file)}")
+    source = RegistrySource(client, refresh=refresh, on_pull=lambda ref: progress(f"  ↓ {ref}"),
                             lock=old if old is not None and old.entries else None,
                             check_tags=True, update=update, allow_unverified=allow_unverified,
                             offline=offline, repair=True)
@@ -230,7 +231,7 @@ def _pull_imports(client: RegistryClient, file: Path, refresh: bool, update: boo
         failures = [p.render() for p in exc.problems]
     for located in source.located.values():
         state = "pulled" if located.ref in source.pulled else "cached"
-        out(style("  ✓", "green") + f" {located.ref}  ({state})")
+        progress(style("  ✓", "green") + f" {located.ref}  ({state})")
     for note in source.notes:
         err(style("⚠", "yellow", sys.stderr) + f" {note}")
     if failures:
@@ -240,13 +241,13 @@ def _pull_imports(client: RegistryClient, file: Path, refresh: bool, update: boo
             err("  " + text.replace("\n", "\n  "))
         return 1
     count = len(source.located)
-    out(f"{count} pattern{'s' if count != 1 else ''} ready in {client.cache.root}"
+    progress(f"{count} pattern{'s' if count != 1 else ''} ready in {client.cache.root}"
         if count else "no registry imports")
     if old is not None:
         new = source.lock_file(old.path)
         new.save(file.name)
-        out(f"Wrote {shown(old.path)} ({len(new.entries)} import"
+        progress(f"Wrote {shown(old.path)} ({len(new.entries)} import"
             f"{'s' if len(new.entries) != 1 else ''} pinned)")
         for line in changes(old, new) if old.entries else []:
-            out(f"  {line}")
+            progress(f"  {line}")
     return 0

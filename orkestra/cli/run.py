@@ -20,9 +20,10 @@ from pathlib import Path
 
 import click
 
+from orkestra.cli.completion import complete_ref
 from orkestra.cli.deprecation import deprecation_block
 from orkestra.cli.files import discover
-from orkestra.cli.output import err, ok, out, style, warn
+from orkestra.cli.output import effective_log_level, err, ok, out, style, warn
 from orkestra.cli.params import duration, timeout_option, trust_hooks_option
 from orkestra.errors import OrkError, UsageError
 from orkestra.files import shown
@@ -35,7 +36,7 @@ KIND_CLUSTER = "orkestra-dev"
 
 
 @click.command("run")
-@click.argument("ref", required=False, metavar="[NAME:VERSION]")
+@click.argument("ref", required=False, metavar="[NAME:VERSION]", shell_complete=complete_ref)
 @click.option("-f", "--file", "files", multiple=True,
               type=click.Path(dir_okay=False, exists=True),
               help="Katalog or komposer to run (repeatable). Default: katalog.yaml or "
@@ -97,7 +98,7 @@ def command(ref: str | None, files: tuple[str, ...], use_komposer: bool, refresh
     if (use_komposer or refresh) and not ref:
         raise UsageError("--use-komposer and --refresh apply to a NAME:VERSION reference")
     paths = _sources(ref, files, use_komposer, refresh, timeout)
-    configure(log_format, log_level)
+    configure(log_format, effective_log_level(log_level))
     units = [Unit.load(p, shown(p), trust_hooks=trust_hooks) for p in paths]
     for unit in units:
         for problem in unit.composed.warnings:

@@ -10,27 +10,18 @@ import click
 from orkestra.cli import ci
 from orkestra.cli.files import append_report, emit_text, write_text_atomic
 from orkestra.cli.files import discover as discover_files
-from orkestra.cli.output import emit_json, err, fail, ok, out, style
-from orkestra.cli.params import report_file_option, trust_hooks_option
+from orkestra.cli.groups import DefaultRun
+from orkestra.cli.output import emit, err, fail, ok, out, progress, style
+from orkestra.cli.params import format_option, report_file_option, trust_hooks_option
 from orkestra.errors import OrkError, UsageError
 from orkestra.files import shown
 from orkestra.limits import MAX_CYCLES
 from orkestra.model.loader import detect_kind
 from orkestra.model.source import load_documents
 from orkestra.simulate.gate import Outcome, discover, run_file, run_katalog
-from orkestra.simulate.report import markdown, render_run, run_json
+from orkestra.simulate.report import FileResult, Totals, markdown, render_run, run_json
 from orkestra.simulate.scaffold import scaffold
 from orkestra.units import format_duration
-
-
-class DefaultRun(click.Group):
-    """``ork simulate [ARGS]`` runs; ``ork simulate init`` scaffolds."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        asks_for_help = args in (["--help"], ["-h"])
-        if not asks_for_help and (not args or args[0] not in self.commands):
-            args = ["run", *args]
-        return super().parse_args(ctx, args)
 
 
 @click.group("simulate", cls=DefaultRun)
@@ -43,7 +34,8 @@ def command() -> None:
     ork simulate ./...            every simulate.yaml below here
     ork simulate init             write simulate.yaml from the first reconcile
 
-    Exits 1 when an assertion fails.
+    Exits 1 when an assertion fails, a cycle fails to reconcile (unless the expect block
+    says noErrors: false), a file cannot run, or DIR/... finds no simulate.yaml.
     """
 
 
@@ -102,7 +94,7 @@ def _outcome_json(outcome: Outcome) -> dict[str, Any]:
 @click.option("--skip", multiple=True, help="With ./...: skip paths containing this.")
 @click.option("-v", "--verbose", is_flag=True, help="Show passing assertions and warnings.")
 @click.option("--debug-ops", is_flag=True, help="List every API call of every cycle.")
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+@format_option()
 @trust_hooks_option
 @report_file_option
 def run(pattern: str | None, file: str | None, cr: str, crd: str | None, cycles: int | None,
@@ -125,61 +117,85 @@ def run(pattern: str | None, file: str | None, cr: str, crd: str | None, cycles:
             raise UsageError(f"{cr_path} not found; name the CR file with --cr")
         outcome = run_katalog(path, cr_path, shown(path), cycles=cycles, only_crd=crd,
                               trust_hooks=trust_hooks)
-    _report([(outcome.file, outcome, "")], report_file)
-    if output == "json":
-        emit_json(_outcome_json(outcome))
+    _report([(outcome.file, outcome.status, outcome.reports)], [outcome], report_file)
+    if output != "text":
+        emit(output, _outcome_json(outcome))
     else:
         _print(outcome, verbose, debug_ops)
     return 0 if outcome.passed else 1
 
 
-def _report(results: list[tuple[str, Outcome | None, str]], report_file: Path | None) -> None:
+def _report(results: list[FileResult], outcomes: list[Outcome | None],
+            report_file: Path | None) -> None:
     """CI: the failed checks annotated at their lines, and the Markdown summary."""
-    for _, outcome, _ in results:
+    for outcome in outcomes:
         ci.annotate((p for r in outcome.reports for p in r.problems) if outcome else (),
                     "ork simulate")
-    append_report(report_file, markdown([(file, o.status if o else error, o.reports if o else [])
-                                         for file, o, error in results]))
+    append_report(report_file, markdown(results))
+
+
+def _discover(root: Path, skip: tuple[str, ...]) -> list[Path]:
+    """The simulate files below ``root``: finding none is an error, never a silent pass."""
+    if not root.is_dir():
+        raise UsageError(f"{root}: no such directory",
+                         hint="DIR/... runs every simulate.yaml below DIR")
+    files = discover(root, skip)
+    if not files:
+        skipped = f" (after --skip {' '.join(skip)})" if skip else ""
+        raise OrkError(f"no simulate.yaml below {shown(root)}{skipped}",
+                       hint="ork simulate init writes one next to a katalog")
+    return files
 
 
 def _discovery(root: Path, skip: tuple[str, ...], *, cycles: int | None, output: str,
                trust_hooks: bool, report_file: Path | None) -> int:
-    files = discover(root, skip)
-    results: list[tuple[Path, Outcome | None, str]] = []
-    for path in files:
+    paths = _discover(root, skip)
+    outcomes: list[Outcome | None] = []
+    results: list[FileResult] = []
+    for path in paths:
         try:
-            results.append((path, run_file(path, shown(path), cycles=cycles,
-                                           trust_hooks=trust_hooks), ""))
+            outcome = run_file(path, shown(path), cycles=cycles, trust_hooks=trust_hooks)
+            results.append((shown(path), outcome.status, outcome.reports))
         except OrkError as exc:
             ci.annotate_failure(exc, "ork simulate")
-            results.append((path, None, exc.render().splitlines()[0]))
-    _report([(shown(p), o, e) for p, o, e in results], report_file)
-    failed = [(p, o, e) for p, o, e in results if o is None or not o.passed]
-    if output == "json":
-        emit_json({"files": [{"file": shown(p), "error": e or None,
-                              **(_outcome_json(o) if o else {})} for p, o, e in results],
-                   "passed": not failed})
-        return 1 if failed else 0
-    for path, outcome, error in results:
-        if outcome is None:
-            status = style("✗", "red") + f" {error}"
-        elif outcome.passed:
-            status = style("✓", "green") + f" {outcome.status} ({format_duration(outcome.seconds)})"
-        else:
-            status = style("✗", "red") + f" failed ({format_duration(outcome.seconds)})"
-        out(f"  {shown(path):<55} {status}")
-    timed = [(o.seconds, p) for p, o, _ in results if o is not None]
-    out(f"\n  {len(files)} file(s) — {len(timed)} simulated, {len(files) - len(timed)} "
-        "could not run")
+            outcome = None
+            results.append((shown(path), exc.render().splitlines()[0], []))
+        outcomes.append(outcome)
+    _report(results, outcomes, report_file)
+    totals = Totals.of(results)
+    if output != "text":
+        emit(output, {"files": [{"file": file, "error": None if o else error,
+                                 **(_outcome_json(o) if o else {})}
+                                for (file, error, _), o in zip(results, outcomes, strict=True)],
+                      "passed": totals.ok, "totals": totals.to_json()})
+        return 0 if totals.ok else 1
+    for (file, status, _), outcome in zip(results, outcomes, strict=True):
+        out(f"  {file:<55} {_file_status(status, outcome)}")
+    timed = [(o.seconds, file) for (file, _, _), o in zip(results, outcomes, strict=True) if o]
+    out()
     if timed:
         slowest = max(timed)
-        out(f"  Slowest: {shown(slowest[1])} ({format_duration(slowest[0])})")
+        out(f"  Slowest: {slowest[1]} ({format_duration(slowest[0])})")
+    out(f"  {style(totals.line(), 'green' if totals.ok else 'red')}")
+    failed = [file for (file, _, _), o in zip(results, outcomes, strict=True)
+              if o is None or not o.passed]
     if failed:
-        err("\nFiles with errors — run directly for full output:")
-        for path, _, _ in failed:
-            err(f"    ork simulate -f {shown(path)}")
-        return 1
-    return 0
+        err("\nFiles that failed — run one for its full report:")
+        for file in failed:
+            err(f"    ork simulate -f {file}")
+    return 0 if totals.ok else 1
+
+
+def _file_status(status: str, outcome: Outcome | None) -> str:
+    """``✓ passed (12ms)``, ``⚠ no assertions (3ms)``, ``✗ failed (9ms)`` or ``✗ error``."""
+    if outcome is None:
+        return style("✗", "red") + f" {status}"
+    took = f" ({format_duration(outcome.seconds)})"
+    if status == "passed":
+        return style("✓", "green") + " passed" + took
+    if status == "no-assertion":
+        return style("⚠", "yellow") + " no assertions" + took
+    return style("✗", "red") + " failed" + took
 
 
 @command.command("init")
@@ -207,6 +223,6 @@ def init(file: str | None, cr: str, force: bool, dry_run: bool) -> int:
         return 0
     write_text_atomic(target, text)
     ok(f"Generated {shown(target)}")
-    out(f"  {crds} CRD(s), {rules} op rule(s)")
-    out("  Run ork simulate to verify.")
+    progress(f"  {crds} CRD(s), {rules} op rule(s)")
+    progress("  Run ork simulate to verify.")
     return 0

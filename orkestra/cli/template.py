@@ -9,6 +9,7 @@ import click
 
 from orkestra import yamltext
 from orkestra.cli.files import emit_text, require_files
+from orkestra.cli.params import format_option, output_file_option
 from orkestra.compose import Composed, MotifResolver, compose_file
 from orkestra.errors import OrkError
 from orkestra.files import shown
@@ -19,16 +20,20 @@ from orkestra.model.errors import PatternError, Problem
 @click.option("-f", "--file", "files", multiple=True, type=click.Path(dir_okay=False),
               help="Katalog or komposer file (repeatable; CRDs are merged). Default: "
                    "katalog.yaml or komposer.yaml here.")
-@click.option("-y", "--yaml", "fmt", flag_value="yaml", default=True, help="YAML (default).")
-@click.option("-j", "--json", "fmt", flag_value="json", help="JSON.")
+@format_option(("yaml", "json"))
 @click.option("-c", "--crd", "crd", help="Only this CRD.")
-@click.option("-o", "--output", "output_file", type=click.Path(dir_okay=False),
-              help="Write to this file instead of stdout.")
+@output_file_option
 @click.option("--no-validate", is_flag=True,
               help="Skip semantic checks (the schema is still enforced).")
-def command(files: tuple[str, ...], fmt: str, crd: str | None, output_file: str | None,
+def command(files: tuple[str, ...], output: str, crd: str | None, output_file: str | None,
             no_validate: bool) -> int:
-    """Print the katalog with every motif and include expanded, in the current layout."""
+    """Print the katalog with every motif and include expanded, in the current layout.
+
+    \b
+    ork template                        katalog.yaml or komposer.yaml here, as YAML
+    ork template -o json -c webapp      one CRD, as JSON
+    ork template --output-file out.yaml
+    """
     paths = require_files(files, ("katalog.yaml", "komposer.yaml"))
     resolver = MotifResolver(checks=not no_validate)
     composed = [compose_file(p, shown(p), checks=not no_validate, motifs=resolver)
@@ -39,7 +44,7 @@ def command(files: tuple[str, ...], fmt: str, crd: str | None, output_file: str 
             raise OrkError(f'CRD "{crd}" not found; available: '
                            + ", ".join(sorted(view["spec"]["crds"])))
         view["spec"]["crds"] = {crd: view["spec"]["crds"][crd]}
-    text = json.dumps(view, indent=2, ensure_ascii=False) + "\n" if fmt == "json" \
+    text = json.dumps(view, indent=2, ensure_ascii=False) + "\n" if output == "json" \
         else "---\n" + yamltext.block(view)
     emit_text(text, output_file)
     return 0

@@ -11,8 +11,8 @@ import click
 from orkestra.cli import ci
 from orkestra.cli.deprecation import deprecation_block
 from orkestra.cli.files import append_report, require_files
-from orkestra.cli.output import emit_json, err, fail, ok, out, style, warn
-from orkestra.cli.params import report_file_option, trust_hooks_option
+from orkestra.cli.output import emit, err, fail, ok, out, style, warn
+from orkestra.cli.params import format_option, report_file_option, trust_hooks_option
 from orkestra.compose import Composed, MotifResolver
 from orkestra.files import shown
 from orkestra.gates.validate import CrdSummary, FileReport, markdown, validate_file
@@ -30,8 +30,7 @@ from orkestra.template import LIBRARY
                                            "and for the system, and the start order.")
 @click.option("--notes", is_flag=True, help="List the template functions available.")
 @click.option("--profiles", is_flag=True, help="List the profiles the katalogs define.")
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
-              help="Output format.")
+@format_option()
 @trust_hooks_option
 @report_file_option
 def command(files: tuple[str, ...], full: bool, notes: bool, profiles: bool,
@@ -47,8 +46,8 @@ def command(files: tuple[str, ...], full: bool, notes: bool, profiles: bool,
                for r in validate_file(p, shown(p), resolver, trust_hooks=trust_hooks)]
     ci.annotate((p for r in reports for p in [*r.errors, *r.warnings]), "ork validate")
     append_report(report_file, markdown(reports))
-    if output == "json":
-        emit_json(_json(reports, full))
+    if output != "text":
+        emit(output, _json(reports, full))
     else:
         for report in reports:
             _print(report, full, today)

@@ -75,10 +75,11 @@ class Composed(Named):
 
 
 def prune(node: Any) -> Any:
-    """Drop empty maps, lists and strings (and None), recursively."""
+    """Drop empty maps and lists (and None), recursively. An empty string stays: it is a
+    value (``notEquals: ""``, an input bound to "")."""
     if isinstance(node, dict):
         out = {k: prune(v) for k, v in node.items()}
-        return {k: v for k, v in out.items() if v not in (None, "", [], {})}
+        return {k: v for k, v in out.items() if v is not None and v != [] and v != {}}
     if isinstance(node, list):
         return [prune(v) for v in node]
     return node

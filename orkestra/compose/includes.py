@@ -1,8 +1,11 @@
-"""``include:`` files: shared validation rules, mutation rules, profiles and reconciler
-settings kept in their own YAML file and pulled into a katalog at load time.
+"""``include:`` files: shared validation rules, mutation rules, status fields, profiles,
+reconciler settings and watch entries kept in their own YAML file and pulled into a katalog
+at load time.
 
-Included rules and profile entries go before the inline ones; inline reconciler fields win
-over included ones. An included file is checked against the schema of the block it fills.
+Included rules, status fields and profile entries go before the inline ones; inline
+reconciler fields win over included ones; a ``{include: FILE}`` item of ``observe.watch`` is
+replaced, in place, by the file's ``watch:`` list. An included file is checked against the
+schema of the block it fills.
 It must be a regular file inside the including document's directory (``..`` and symbolic
 links resolved; ``ORK_ALLOWED_ROOTS`` adds directories), within the YAML and template-action
 bounds of :mod:`orkestra.limits`.
@@ -16,19 +19,33 @@ from typing import Any
 
 from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem, YamlPath
-from orkestra.model.formats import MUTATION_RULE, PROFILES, RECONCILER, VALIDATION_RULE
+from orkestra.model.formats import (
+    MUTATION_RULE,
+    PROFILES,
+    RECONCILER,
+    STATUS_FIELD,
+    VALIDATION_RULE,
+    WATCH_ENTRY,
+)
 from orkestra.model.loader import check_template_actions
 from orkestra.model.origins import Origins
 from orkestra.model.schema import Context, F, ListOf, Obj
-from orkestra.model.source import load_documents, reference_problem
+from orkestra.model.source import SourceDoc, load_documents, reference_problem
 
-_RULES_FILE = {
+RULES_FILES = {
     "validation": Obj({"rules": F(ListOf(VALIDATION_RULE), True)}, name="validation include"),
     "mutation": Obj({"rules": F(ListOf(MUTATION_RULE), True)}, name="mutation include"),
 }
+# section -> (the list an include file fills, ahead of the inline items; the file's schema)
+_LIST_FILES = {
+    **{section: ("rules", schema) for section, schema in RULES_FILES.items()},
+    "status": ("fields", Obj({"fields": F(ListOf(STATUS_FIELD), True)}, name="status include")),
+}
+_SECTIONS = ("validation", "mutation", "reconcile", "profiles")
+_WATCH_FILE = Obj({"watch": F(ListOf(WATCH_ENTRY), True)}, name="watch include")
 
 
-def _load(owner: Document, ref: str, path: YamlPath, schema: Obj) -> tuple[Any, Origins]:
+def load_include(owner: Document, ref: str, path: YamlPath, schema: Obj) -> tuple[Any, Origins]:
     file = owner.resolve_path(ref)
     refused = reference_problem(file, [owner.directory])
     if refused is not None:
@@ -51,7 +68,8 @@ def _load(owner: Document, ref: str, path: YamlPath, schema: Obj) -> tuple[Any, 
 
 
 def resolve_includes(owner: Document, tree: Any, base: YamlPath, origins: Origins) -> list[Problem]:
-    """Expand every ``include:`` under ``tree`` (validation, mutation, reconciler, profiles)."""
+    """Expand every ``include:`` under ``tree`` (validation, mutation, reconciler, profiles,
+    an operatorBox's emit.status)."""
     problems: list[Problem] = []
     for path, block, section in list(_include_sites(tree, base)):
         try:
@@ -65,8 +83,11 @@ def _include_sites(node: Any, path: YamlPath
                    ) -> Iterator[tuple[YamlPath, dict[str, Any], str]]:
     if isinstance(node, dict):
         for key, value in node.items():
-            if key in ("validation", "mutation", "reconcile", "profiles") and \
-                    isinstance(value, dict) and isinstance(value.get("include"), str):
+            if key == "admission":
+                continue  # its includes go between its rules and the CRD-level ones: admission.py
+            section = key in _SECTIONS or (key == "status" and path[-2:] == ("operatorBox",
+                                                                                "emit"))
+            if section and isinstance(value, dict) and isinstance(value.get("include"), str):
                 yield path + (key,), value, key
             yield from _include_sites(value, path + (key,))
     elif isinstance(node, list):
@@ -77,22 +98,22 @@ def _include_sites(node: Any, path: YamlPath
 def _apply(owner: Document, block: dict[str, Any], path: YamlPath, section: str,
            origins: Origins) -> None:
     ref = block.pop("include")
-    if section in _RULES_FILE:
-        data, inc = _load(owner, ref, path + ("include",), _RULES_FILE[section])
-        inline = block.get("rules") or []
-        for i in range(len(inline)):
-            origins.moved(path + ("rules", len(data["rules"]) + i), path + ("rules", i))
-        for i in range(len(data["rules"])):
-            origins.add(path + ("rules", i), inc.doc, ("rules", i))
-        block["rules"] = data["rules"] + inline
+    if section in _LIST_FILES:
+        items, schema = _LIST_FILES[section]
+        data, inc = load_include(owner, ref, path + ("include",), schema)
+        inline = block.get(items) or []
+        origins.relist(path + (items,),
+                       [(inc.doc, (items, i)) for i in range(len(data[items]))]
+                       + [origins.resolve(path + (items, i)) for i in range(len(inline))])
+        block[items] = data[items] + inline
     elif section == "reconcile":
-        data, inc = _load(owner, ref, path + ("include",), RECONCILER)
+        data, inc = load_include(owner, ref, path + ("include",), RECONCILER)
         for key, value in data.items():
             if key not in block:
                 block[key] = value
                 origins.add(path + (key,), inc.doc, (key,))
     else:
-        data, inc = _load(owner, ref, path + ("include",), PROFILES)
+        data, inc = load_include(owner, ref, path + ("include",), PROFILES)
         merge_profiles(block, data, path, origins)
 
 
@@ -113,3 +134,49 @@ def merge_profiles(into: dict[str, Any], extra: dict[str, Any], path: YamlPath,
         into[cls] = list(entries) + list(existing)
     if problems:
         raise PatternError(problems)
+
+
+def expand_watch_includes(owner: Document, entry: dict[str, Any], crd_path: YamlPath,
+                          origins: Origins) -> list[Problem]:
+    """Replace each ``{include: FILE}`` of the CRD's ``observe.watch`` by the file's list;
+    the expanded list may not watch the same (apiVersion, kind, namespace) twice."""
+    observe = (entry.get("operatorBox") or {}).get("observe") or {}
+    watch = observe.get("watch")
+    if not watch:
+        return []
+    path = crd_path + ("operatorBox", "observe", "watch")
+    items: list[dict[str, Any]] = []
+    places: list[tuple[SourceDoc, YamlPath]] = []
+    problems: list[Problem] = []
+    for i, item in enumerate(watch):
+        if "include" not in item:
+            items.append(item)
+            places.append(origins.resolve(path + (i,)))
+            continue
+        try:
+            data, inc = load_include(owner, item["include"], path + (i, "include"), _WATCH_FILE)
+        except PatternError as exc:
+            problems.extend(exc.problems)
+            continue
+        items.extend(data["watch"])
+        places.extend((inc.doc, ("watch", j)) for j in range(len(data["watch"])))
+    observe["watch"] = items
+    origins.relist(path, places)
+    return problems + _repeated_watches(items, path, origins)
+
+
+def _repeated_watches(items: list[dict[str, Any]], path: YamlPath,
+                      origins: Origins) -> list[Problem]:
+    seen: dict[tuple[str, str, str], int] = {}
+    problems = []
+    for i, item in enumerate(items):
+        key = (item["apiVersion"], item["kind"], item.get("namespace", ""))
+        if key in seen:
+            first = origins.resolve(path + (seen[key],))
+            problems.append(origins.problem(
+                path + (i,), f"{key[1]} ({key[0]}"
+                + (f", namespace {key[2]}" if key[2] else ", all namespaces")
+                + f") is already watched at {first[0].path}:{first[0].mark(first[1]).line}",
+                hint="one informer serves each kind and namespace: merge the two entries"))
+        seen.setdefault(key, i)
+    return problems

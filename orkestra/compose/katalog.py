@@ -1,16 +1,19 @@
-"""Compose one katalog: includes, katalog-wide imports, per-CRD motif imports."""
+"""Compose one katalog: includes, katalog-wide imports, per-CRD motif imports (the CRD's
+``imports``, then its ``operatorBox.reconcile.imports``)."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
+from orkestra.compose.admission import fold_admission
 from orkestra.compose.composed import Composed
 from orkestra.compose.crdfile import apply_crd_file
-from orkestra.compose.includes import merge_profiles, resolve_includes
+from orkestra.compose.includes import expand_watch_includes, merge_profiles, resolve_includes
 from orkestra.compose.motifs import Expansion, MotifResolver, bind_inputs, expand
 from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem, YamlPath
+from orkestra.model.imports import CRD_IMPORTS
 from orkestra.model.origins import Origins
 
 
@@ -31,17 +34,29 @@ def compose_katalog(doc: Document, motifs: MotifResolver | None = None) -> Compo
     for name, entry in composed.crds.items():
         crd_path = ("spec", "crds", name)
         problems += apply_crd_file(doc, entry, crd_path, composed)
-        for i, imp in enumerate(entry.pop("imports", None) or []):
-            try:
-                _import_motif(doc, imp, crd_path, ("imports", i), entry, composed, resolver)
-            except PatternError as exc:
-                problems.extend(exc.problems)
+        problems += expand_watch_includes(doc, entry, crd_path, origins)
+        problems += fold_admission(doc, entry, crd_path, origins, origins)
+        for where in CRD_IMPORTS:
+            for i, imp in enumerate(_take(entry, where)):
+                try:
+                    _import_motif(doc, imp, crd_path, where + (i,), entry, composed, resolver)
+                except PatternError as exc:
+                    problems.extend(exc.problems)
     _add_motif_warnings(composed)
     errors = [p for p in problems if p.severity == "error"]
     composed.warnings.extend(p for p in problems if p.severity != "error")
     if errors:
         raise PatternError(errors)
     return composed
+
+
+def _take(entry: dict[str, Any], where: YamlPath) -> list[Any]:
+    """Remove and return the import list at ``where`` in a CRD entry."""
+    node: Any = entry
+    for key in where[:-1]:
+        node = node.get(key) if isinstance(node, dict) else None
+    found = node.pop(where[-1], None) if isinstance(node, dict) else None
+    return found if isinstance(found, list) else []
 
 
 def _katalog_wide_import(doc: Document, imp: dict[str, Any], path: YamlPath,
@@ -83,11 +98,14 @@ def _import_motif(doc: Document, imp: dict[str, Any], crd_path: YamlPath, rel: Y
     motif = _load_motif(imp, doc, path, resolver)
     if motif not in composed.documents:
         composed.documents.append(motif)
+    unused = [key for key in ("profiles", "notes") if motif.data.get(key)]
+    if unused:
+        composed.warnings.append(doc.problem(
+            path, f"the {' and '.join(unused)} of motif {motif.name} are not taken by a "
+            "per-CRD import", severity="warning",
+            hint="import the motif under spec.imports as well to use them"))
     values = bind_inputs(motif, imp.get("with") or {}, doc, path)
-    problems: list[Problem] = []
-    expansion = expand(motif, values, problems)
-    if problems:
-        raise PatternError(problems)
+    expansion = expand(motif, values)
     merge_expansion(entry, crd_path, expansion, composed.origins, path)
 
 

@@ -19,6 +19,7 @@ import datetime
 import os
 from typing import TYPE_CHECKING, Any
 
+from orkestra.compose.admission import fold_admission
 from orkestra.compose.composed import Composed
 from orkestra.compose.katalog import compose_katalog
 from orkestra.compose.motifs import MotifResolver
@@ -228,8 +229,10 @@ def _override(doc: Document, name: str, override: dict[str, Any],
                             expected=f"one of {', '.join(sorted(composed.crds)) or '(none)'}",
                             hint=did_you_mean(name, composed.crds)
                             or "overrides apply to CRDs the imports bring in")]
-    deep_merge(composed.crds[name], copy.deepcopy(override), path, composed.origins, doc)
-    return []
+    override = copy.deepcopy(override)
+    problems = fold_admission(doc, override, path, doc.origins, composed.origins)
+    deep_merge(composed.crds[name], override, path, composed.origins, doc)
+    return problems
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any], path: YamlPath,

@@ -12,7 +12,8 @@ hazards of splicing values into YAML:
 3. any other ``{{ ... }}`` block that mentions ``inputs`` is rendered against the inputs
    (``{{ .inputs.a | default .inputs.b }}``), or left as it was if it cannot render alone;
 4. a resource's conditions without any template left are decided now (static: the field
-   text is compared literally), the rest stay for reconcile time;
+   text is compared literally), the rest stay for reconcile time, and so do conditions
+   whose field the motif wrote as a bare path into the CR (``status.phase``);
 5. resources are appended to the CRD's ``onCreate`` (from ``resources.onCreate``) or
    ``onReconcile`` (everything else), status fields and admission rules are appended too.
 """
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orkestra.model.checks import bare_path
 from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem, YamlPath, did_you_mean
 from orkestra.model.imports import MotifImport
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
 
 _INPUT_REF = re.compile(r"\{\{\s\.?inputs\.([A-Za-z_][A-Za-z0-9_-]*)\s\}\}")
 _BLOCK = re.compile(r"\{\{.*?\}\}", re.S)
-_PATH_LIKE = re.compile(r"^(spec|status|metadata|children|inputs|external|cross)\.")
 _STATIC_OPS = ("equals", "notEquals", "contains", "prefix", "suffix", "exists", "notExists")
 _TYPED = {"int": int, "integer": int, "number": float, "bool": bool, "boolean": bool}
 _INPUTS_RENDERER = Renderer()
@@ -235,59 +236,60 @@ def _static_result(cond: dict[str, Any]) -> bool | None:
     return not result if cond.get("negate") else result
 
 
-def split_conditions(item: dict[str, Any], path: YamlPath, motif: Document,
-                     problems: list[Problem]) -> bool:
-    """Decide static conditions; False when the resource is dropped at load time."""
-    for cond in [*(item.get("when") or []), *(item.get("or") or [])]:
-        field = cond.get("field")
-        if isinstance(field, str) and "{{" not in field and _PATH_LIKE.match(field):
-            problems.append(motif.problem(
-                path, f'condition field "{field}" is a bare path: inside a motif it is compared '
-                "as literal text when the katalog loads, so the resource would always be "
-                "dropped", hint=f'write field: "{{{{ .{field} }}}}" to test it at reconcile time'))
-            return True
+def split_conditions(item: dict[str, Any], written: dict[str, Any]) -> bool:
+    """Decide static conditions; False when the resource is dropped at load time.
+
+    ``written`` is the resource as the motif declares it: a condition whose field was a
+    bare path into the CR there (``status.phase``) stays for reconcile time, where it is
+    resolved against the CR; upstream compares such a field as literal text.
+    """
+    def decided(key: str) -> list[bool | None]:
+        return [None if bare_path((raw or {}).get("field"), written) == "cr"
+                else _static_result(cond)
+                for cond, raw in zip(item.get(key) or [], written.get(key) or [], strict=True)]
+
     keep = True
     when = item.get("when") or []
-    static_when = [c for c in when if _static_result(c) is not None]
-    if any(_static_result(c) is False for c in static_when):
+    when_decided = decided("when")
+    if any(d is False for d in when_decided):
         keep = False
-    item["when"] = [c for c in when if _static_result(c) is None]
+    item["when"] = [c for c, d in zip(when, when_decided, strict=True) if d is None]
     any_of = item.get("or") or []
-    decided = [_static_result(c) for c in any_of]
-    if any_of and all(d is False for d in decided):
+    or_decided = decided("or")
+    if any_of and all(d is False for d in or_decided):
         keep = False
-    if any(d is True for d in decided):
+    if any(d is True for d in or_decided):
         item["or"] = []
     else:
-        item["or"] = [c for c, d in zip(any_of, decided, strict=True) if d is None]
+        item["or"] = [c for c, d in zip(any_of, or_decided, strict=True) if d is None]
     for key in ("when", "or"):
         if not item[key]:
             del item[key]
     return keep
 
 
-def expand(motif: Document, values: dict[str, str], problems: list[Problem]) -> Expansion:
+def expand(motif: Document, values: dict[str, str]) -> Expansion:
     """Substitute ``values`` into a motif and sort its parts for merging."""
     types = {spec["name"]: spec["type"] for spec in motif.data.get("inputs") or []
              if spec.get("type") in _TYPED}
     sub = _Substitution(values, types)
-    resources = sub.value(copy.deepcopy(motif.data.get("resources") or {}))
+    written = motif.data.get("resources") or {}
+    resources = sub.value(copy.deepcopy(written))
     on_create: dict[str, list[Placed]] = {}
     on_reconcile: dict[str, list[Placed]] = {}
     for kind, items in resources.items():
         if kind == "onCreate":
             for sub_kind, sub_items in items.items():
-                on_create[sub_kind] = _kept(sub_items, ("resources", "onCreate", sub_kind),
-                                            motif, problems)
+                on_create[sub_kind] = _kept(sub_items, written["onCreate"][sub_kind],
+                                            ("resources", "onCreate", sub_kind))
         else:
-            on_reconcile[kind] = _kept(items, ("resources", kind), motif, problems)
+            on_reconcile[kind] = _kept(items, written[kind], ("resources", kind))
     status = sub.value(copy.deepcopy(motif.data.get("status") or {}))
     admission = sub.value(copy.deepcopy(motif.data.get("admission") or {}))
     return Expansion(motif, on_create, on_reconcile, list(status.get("fields") or []),
                      admission.get("validation") or {}, admission.get("mutation") or {})
 
 
-def _kept(items: list[Any], path: YamlPath, motif: Document,
-          problems: list[Problem]) -> list[Placed]:
-    return [(item, path + (i,)) for i, item in enumerate(items)
-            if split_conditions(item, path + (i,), motif, problems)]
+def _kept(items: list[Any], written: list[Any], path: YamlPath) -> list[Placed]:
+    return [(item, path + (i,)) for i, (item, raw) in enumerate(zip(items, written, strict=True))
+            if split_conditions(item, raw)]

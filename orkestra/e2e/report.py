@@ -97,7 +97,7 @@ def markdown(run: RunResult) -> str:
 
 def _md_suite(suite: SuiteResult) -> list[str]:
     status = _status(suite)
-    sign = "–" if suite.skipped else mark(suite.passed)
+    sign = "⊘" if suite.skipped else mark(suite.passed)
     lines = [f"### {sign} {status} · {md.text(suite.name)}", "", _md_where(suite), ""]
     if suite.skipped:
         return lines

@@ -21,6 +21,7 @@ from orkestra.errors import OrkError, UsageError
 from orkestra.model.document import Document
 from orkestra.model.errors import Problem
 from orkestra.model.imports import motif_imports
+from orkestra.model.loader import load_document
 from orkestra.model.source import LOADER, read_text
 from orkestra.registry.artifact import CODE_REQUIREMENTS, PRIMARY_FILES, PatternFile
 from orkestra.registry.client import RegistryClient
@@ -38,14 +39,22 @@ class PatternDir:
 
 
 def detect_pattern(directory: Path, kind: str | None = None) -> PatternDir:
-    """``katalog.yaml`` (kind Katalog) first, then ``motif.yaml`` (kind Motif)."""
+    """The pattern in ``directory``, its kind read from the file: ``katalog.yaml`` (kind
+    Katalog) first, then ``motif.yaml`` (kind Motif). ``kind`` (``--motif``) picks one;
+    a directory that holds only the other kind is a clear error."""
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a directory",
                          hint="ork push [NAME:VERSION] DIR")
-    for candidate in ([kind] if kind else ["Katalog", "Motif"]):
-        path = directory / PRIMARY_FILES[candidate]
-        if path.is_file() and _declared_kind(path) == candidate:
-            return PatternDir(directory, candidate)
+    found = [k for k, name in PRIMARY_FILES.items()
+             if (directory / name).is_file() and _declared_kind(directory / name) == k]
+    if kind is None and found:
+        return PatternDir(directory, found[0])
+    if kind in found:
+        return PatternDir(directory, kind)
+    if kind is not None and found:
+        raise UsageError(f"--{kind.lower()} given, but {directory} holds a {found[0]} "
+                         f"({PRIMARY_FILES[found[0]]}, kind: {found[0]})",
+                         hint="leave the flag out: the kind is read from the file")
     raise OrkError(f"no recognized Orkestra pattern in {directory} (expected katalog.yaml "
                    "with kind: Katalog, or motif.yaml with kind: Motif)")
 
@@ -63,16 +72,16 @@ def _declared_kind(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Target:
-    """Where a push goes and with which version; ``mismatch`` is the overridden message."""
+    """Where a push goes and with which version."""
 
     ref: Reference
     version: str
-    mismatch: str = ""
 
 
 def push_target(ref_text: str | None, doc: Document, kind: str, client: RegistryClient, *,
-                force: bool, update_meta: bool) -> Target:
-    """The reference to push to, enforcing the version/tag rule (a hard error by default)."""
+                update_meta: bool) -> Target:
+    """The reference to push to. Its tag must be ``metadata.version``: a mismatch is a hard
+    error that no flag overrides, unless ``update_meta`` writes the tag into the file."""
     version = doc.version
     if not ref_text:
         return Target(client.resolve(f"{doc.name}:{version or 'latest'}", kind),
@@ -82,39 +91,77 @@ def push_target(ref_text: str | None, doc: Document, kind: str, client: Registry
         raise UsageError(f"cannot push to a digest reference ({ref_text}); name a tag")
     if not tag_of(ref_text):
         ref = ref.with_tag(version or "latest")
-    tag = ref.tag
-    if version and tag != version:
-        message = (f'{doc.display}: metadata.version "{version}" does not match provided tag '
-                   f'"{tag}"')
-        if not (force or update_meta):
-            raise OrkError(f"{message}; use '--force' to override",
-                           hint="or --update-meta to write the tag into metadata.version")
-        return Target(ref, tag, message)
-    return Target(ref, tag)
+    if version and ref.tag != version and not update_meta:
+        raise _version_mismatch(doc, ref.tag)
+    return Target(ref, ref.tag)
 
 
-def local_imports(doc: Document) -> list[tuple[str, str]]:
-    """(YAML path, reference) of every motif import that names a local file."""
-    return [(imp.where, imp.ref) for imp in motif_imports(doc.data) if imp.is_local]
+def _version_mismatch(doc: Document, tag: str) -> TagMismatchError:
+    """The push names a tag other than the file's ``metadata.version``."""
+    version = doc.version
+    text = (f'"{version}" does not match the tag "{tag}": expected {doc.name}:{version} '
+            "(version and tag must agree; no flag overrides this)")
+    hint = (f"push {doc.name}:{version}, or give no tag (the version is read from the "
+            f'file); to publish {tag}, set metadata.version: "{tag}" (--update-meta '
+            "writes it)")
+    problem = doc.problem(("metadata", "version"), text, hint=hint)
+    where = f"{problem.file}:{problem.line}" if problem.line else problem.file
+    return TagMismatchError(f"{where}: metadata.version {text}", hint, problem)
+
+
+@dataclass(frozen=True)
+class LocalImport:
+    """A motif import that names a local file, and how to publish the motif instead."""
+
+    where: str
+    path: str
+    #: The motif's directory as ``ork push`` takes it, relative to the working directory.
+    directory: str
+    #: Where ``ork push`` of that directory publishes the motif ("" if the file is unreadable).
+    reference: str
+
+
+def local_imports(doc: Document, client: RegistryClient) -> list[LocalImport]:
+    """Every motif import of ``doc`` that names a local file."""
+    return [_local_import(doc, client, imp.where, imp.ref)
+            for imp in motif_imports(doc.data) if imp.is_local]
+
+
+def _local_import(doc: Document, client: RegistryClient, where: str, ref: str) -> LocalImport:
+    motif = doc.resolve_path(ref)
+    directory = os.path.relpath(motif.parent) + "/"
+    try:
+        published = load_document(motif, kinds=("Motif",))
+    except OrkError:
+        return LocalImport(where, ref, directory, "")
+    version = published.version or "latest"
+    return LocalImport(where, ref, directory,
+                       str(client.resolve(f"{published.name}:{version}", "Motif")))
 
 
 class PushBlockedError(OrkError):
-    """Local motif imports: the pattern cannot be resolved by consumers."""
+    """Local motif imports: the pattern cannot be resolved by consumers. ``--force`` skips
+    gates, not this check, so the message says what to run instead."""
 
-    def __init__(self, primary: str, imports: list[tuple[str, str]]) -> None:
+    def __init__(self, primary: str, imports: list[LocalImport]) -> None:
         self.primary = primary
         self.imports = imports
         super().__init__(self.render())
 
     def render(self) -> str:
+        many = len(self.imports) > 1
+        directories = dict.fromkeys(imp.directory for imp in self.imports)
         lines = [f"✗ Push blocked: local file imports in {self.primary}", ""]
-        lines += [f'  {path}: "{ref}"' for path, ref in self.imports]
+        lines += [f'  {imp.where}: "{imp.path}"' for imp in self.imports]
         lines += ["", "  Local imports work for ork simulate and ork template, but cannot",
                   "  be resolved by consumers after the katalog is published.", "",
-                  "  Before publishing:",
-                  "    1. Push the motif:  ork push <motif-dir>/",
-                  "    2. Replace the local path with the OCI ref:",
-                  "       motif: oci://<your-registry>/motifs/<name>:<version>"]
+                  "  Before publishing (--force skips gates, not this check):",
+                  f"    1. Push the motif{'s' * (len(directories) > 1)}:"]
+        lines += [f"         ork push {directory}" for directory in directories]
+        lines += [f"    2. Replace the local path{'s' * many} in {self.primary} with the "
+                  f"OCI ref{'s' * many}:"]
+        lines += [f"         motif: {imp.reference or 'oci://<registry>/motifs/<name>:<version>'}"
+                  for imp in self.imports]
         return "\n".join(lines)
 
 
@@ -161,8 +208,8 @@ def _value(mapping: yaml.MappingNode, key: str) -> yaml.Node | None:
 
 
 class TagMismatchError(OrkError):
-    """A CI tag build of a version other than the pattern's (``problems``: at the line of
-    ``metadata.version``, for CI annotations)."""
+    """A push, or a CI tag build, of a version other than the pattern's (``problems``: at
+    the line of ``metadata.version``, for CI annotations)."""
 
     def __init__(self, message: str, hint: str, problem: Problem) -> None:
         super().__init__(message, hint)

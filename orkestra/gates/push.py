@@ -25,7 +25,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from orkestra import __version__
 from orkestra import markdown as md
@@ -74,7 +74,7 @@ from orkestra.registry.artifact import (
 )
 from orkestra.registry.client import RegistryClient, Settlement
 from orkestra.registry.errors import RegistryError
-from orkestra.registry.oci import MANIFEST_MEDIA_TYPE, Descriptor
+from orkestra.registry.oci import MANIFEST_MEDIA_TYPE, Descriptor, Manifest
 from orkestra.registry.records import PushRecord, claim_time
 from orkestra.registry.refs import Reference
 from orkestra.registry.sources import RegistrySource
@@ -99,6 +99,8 @@ class PushOptions:
     e2e_file: str | None = None
     e2e_cluster: str | None = None
     overwrite: bool = False
+    #: Run the gates and build the artifact, upload nothing.
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ class Started(Event):
     shown_ref: str
     kind: str
     registry: str
+    ref: Reference
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,14 @@ class GatePassed(Event):
     gate: str
     duration: str
     where: str = ""
+
+
+@dataclass(frozen=True)
+class GateRecorded(Event):
+    """What a gate recorded (passed, no-assertion or skipped), before the next one runs."""
+
+    gate: str
+    record: GateRecord
 
 
 @dataclass(frozen=True)
@@ -197,14 +208,17 @@ class GateFailedError(OrkError):
         super().__init__("\n".join(lines + ([""] + details if details else [])))
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Published:
-    """What a push produced."""
+    """What a push produced, or under ``dry_run`` would have: nothing was uploaded."""
 
     ref: Reference
     kind: str
+    #: The manifest's digest and size (a dry run's: the manifest it built).
     digest: str
     size: int
+    #: The manifest: its config, layers (media type, size, digest) and annotations.
+    manifest: Manifest
     files: list[tuple[str, int]]
     simulate: GateRecord | None
     e2e: GateRecord | None
@@ -214,6 +228,7 @@ class Published:
     signed_by: str = ""
     #: The digest the tag named before this push (empty for a new version).
     replaced: str = ""
+    dry_run: bool = False
 
 
 def detect_runner(env: Mapping[str, str] | None = None) -> str:
@@ -228,38 +243,71 @@ def detect_runner(env: Mapping[str, str] | None = None) -> str:
 
 def publish(directory: Path, ref_text: str | None, options: PushOptions, emit: Emit,
             client: RegistryClient | None = None, *, kind: str | None = None) -> Published:
-    """Gate and push the pattern in ``directory``; raises when a gate or the push fails."""
+    """Gate and push the pattern in ``directory`` (``kind``: the one to push when the
+    directory holds both); raises when a gate or the push fails. Under
+    ``options.dry_run`` the gates run and the artifact is built, but nothing is uploaded
+    and the pattern file is left as it is."""
     client = client or RegistryClient()
+    prepared = _prepare(directory, ref_text, options, emit, client, kind)
+    manifest = prepared.artifact.manifest()
+    if options.dry_run:
+        result = _published(prepared, manifest, Descriptor.of(manifest.to_bytes(),
+                                                              MANIFEST_MEDIA_TYPE))
+    else:
+        result = _upload(prepared, manifest, emit, client)
+    if prepared.pattern.kind == "Katalog" and (directory / "motif.yaml").is_file():
+        result.motif = _also_push_motif(directory, prepared.version, prepared.name, options,
+                                        emit, client, result)
+    return result
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A gated and signed artifact, and what its upload needs."""
+
+    pattern: PatternDir
+    name: str
+    ref: Reference
+    version: str
+    artifact: PatternArtifact
+    previous: Previous | None
+    #: The primary file with the tag as its version (``--update-meta``), else None.
+    rewritten: bytes | None
+    signed_by: str
+    dry_run: bool
+    warnings: list[str]
+
+
+def _prepare(directory: Path, ref_text: str | None, options: PushOptions, emit: Emit,
+             client: RegistryClient, kind: str | None) -> _Prepared:
+    """Validate, run the gates and sign the artifact: everything but the upload."""
     emit = checked = _Checked(emit)
     pattern = detect_pattern(directory, kind)
     resolver = MotifResolver(registry=RegistrySource(client))
     doc = load_document(pattern.primary, kinds=(pattern.kind,), display=shown(pattern.primary))
     check_ci_tag(doc)
-    target = push_target(ref_text, doc, pattern.kind, client, force=options.force,
-                         update_meta=options.update_meta)
-    warnings: list[str] = []
-    if target.mismatch and not options.update_meta:
-        warnings.append(f"{target.mismatch} (continuing due to --force)")
-        emit(Warned(warnings[-1]))
+    target = push_target(ref_text, doc, pattern.kind, client, update_meta=options.update_meta)
     ref = target.ref
     key = Keyring(client.home, client.env).signing_key()
-    emit(Started(ref_text or ref.short_name, pattern.kind, ref.location))
+    emit(Started(ref_text or ref.short_name, pattern.kind, ref.location, ref))
     composed = _validate(pattern, doc, resolver, emit)
     notice = deprecation_of(doc.data)
     if notice is not None:
         emit(Deprecated(notice))
     _check_files(pattern, emit)
+    warnings: list[str] = []
     code = _code_files(pattern, composed, emit, warnings)
     typed = _typed(composed)
     runtime = (pinned_runtime(directory) if typed.any else None) or f"v{__version__}"
     primary = pattern.primary.read_bytes()
-    rewrite = options.update_meta and target.version != doc.version
-    if rewrite:
-        primary = with_version(primary.decode("utf-8"), target.version).encode("utf-8")
+    rewritten = None
+    if options.update_meta and target.version != doc.version:
+        primary = rewritten = with_version(primary.decode("utf-8"),
+                                           target.version).encode("utf-8")
     files = collect_files(directory, pattern.kind, primary) + code
     previous = _previous(client, ref, files, pattern.kind, notice is not None, options)
-    simulate = _simulate_gate(pattern, options, resolver, emit)
-    e2e = _e2e_gate(pattern, options, emit)
+    simulate = _recorded("Simulate", _simulate_gate(pattern, options, resolver, emit), emit)
+    e2e = _recorded("E2E", _e2e_gate(pattern, options, emit), emit)
     if previous is not None and not options.overwrite:
         check_gates(ref, previous, simulate.record.status if simulate else "",
                     e2e.record.status if e2e else "")
@@ -267,25 +315,48 @@ def publish(directory: Path, ref_text: str | None, options: PushOptions, emit: E
         _metadata(doc, pattern.kind, target.version, notice), files,
         simulate.record if simulate else None, e2e.record if e2e else None, typed, runtime),
         checked.files, simulate, e2e, key)
-    manifest = client.upload_blobs(artifact, ref, lambda name, size: emit(Uploading(name, size)))
-    pushed = Descriptor.of(manifest, MANIFEST_MEDIA_TYPE)
-    settled = client.settle(ref, _record(artifact, pushed, previous), manifest)
-    warnings += _refresh_index(client, ref, emit, settled)
+    return _Prepared(pattern, doc.name, ref, target.version, artifact, previous, rewritten,
+                     key.public.id, options.dry_run, warnings)
+
+
+_Gate = TypeVar("_Gate", "SimulateResult", "E2EResult")
+
+
+def _recorded(gate: str, result: _Gate | None, emit: Emit) -> _Gate | None:
+    if result is not None:
+        emit(GateRecorded(gate, result.record))
+    return result
+
+
+def _upload(prepared: _Prepared, manifest: Manifest, emit: Emit,
+            client: RegistryClient) -> Published:
+    """Upload the artifact, take its tag, refresh the index (and write the rewritten
+    pattern file)."""
+    ref, previous = prepared.ref, prepared.previous
+    data = client.upload_blobs(prepared.artifact, ref,
+                               lambda name, size: emit(Uploading(name, size)))
+    pushed = Descriptor.of(data, MANIFEST_MEDIA_TYPE)
+    settled = client.settle(ref, _record(prepared.artifact, pushed, previous), data)
+    prepared.warnings.extend(_refresh_index(client, ref, emit, settled))
     if not settled.won:
         raise SupersededError(ref, pushed.digest, settled)
     if previous is not None:
         emit(Replacing(previous.digest, previous.draft, ref))
-    if rewrite:
-        write_atomic(pattern.primary, primary)
-        emit(MetaUpdated(pattern.primary.name, target.version))
-    result = Published(ref, pattern.kind, pushed.digest, pushed.size,
-                       [(f.name, len(f.data)) for f in artifact.files], artifact.simulate,
-                       artifact.e2e, warnings, signed_by=key.public.id,
-                       replaced=previous.digest if previous is not None else "")
-    if pattern.kind == "Katalog" and (directory / "motif.yaml").is_file():
-        result.motif = _also_push_motif(directory, target.version, doc.name, options, emit,
-                                        client, result)
-    return result
+    if prepared.rewritten is not None:
+        write_atomic(prepared.pattern.primary, prepared.rewritten)
+        emit(MetaUpdated(prepared.pattern.primary.name, prepared.version))
+    return _published(prepared, manifest, pushed)
+
+
+def _published(prepared: _Prepared, manifest: Manifest, pushed: Descriptor) -> Published:
+    artifact = prepared.artifact
+    return Published(ref=prepared.ref, kind=prepared.pattern.kind, digest=pushed.digest,
+                     size=pushed.size, manifest=manifest,
+                     files=[(f.name, len(f.data)) for f in artifact.files],
+                     simulate=artifact.simulate, e2e=artifact.e2e, warnings=prepared.warnings,
+                     signed_by=prepared.signed_by,
+                     replaced=prepared.previous.digest if prepared.previous else "",
+                     dry_run=prepared.dry_run)
 
 
 def _previous(client: RegistryClient, ref: Reference, files: tuple[PatternFile, ...],
@@ -303,7 +374,7 @@ def _validate(pattern: PatternDir, doc: Document, resolver: MotifResolver,
               emit: Emit) -> Composed | None:
     composed = None
     if pattern.kind == "Katalog":
-        blocked = local_imports(doc)
+        blocked = local_imports(doc, resolver.registry.client)
         if blocked:
             raise PushBlockedError(pattern.primary.name, blocked)
         composed = compose_document(doc, resolver)
@@ -497,7 +568,7 @@ def _refresh_index(client: RegistryClient, ref: Reference, emit: Emit,
     failure here warns: the push record is written, and the next push or ``ork patterns``
     rebuilds it."""
     try:
-        client.refresh_index(ref, settled.records)
+        client.refresh_index(ref, settled)
     except RegistryError as exc:
         emit(Warned(f"index update failed: {exc.message} (the next push or 'ork patterns' "
                     "catches up)"))
@@ -584,7 +655,8 @@ _GATE_WORDS = {"passed": "✓ passed", "skipped": "⊘ skipped", "no-assertion":
 
 def markdown(result: Published) -> str:
     """A push as Markdown: the reference, the digest and what each gate recorded."""
-    lines = [f"## ork push: pushed {md.text(str(result.ref))}", "",
+    done = "dry run (nothing uploaded) of" if result.dry_run else "pushed"
+    lines = [f"## ork push: {done} {md.text(str(result.ref))}", "",
              f"Digest: `{result.digest}`", ""]
     if result.signed_by:
         lines[-1:-1] = ["", f"Gate report signed by `{result.signed_by}`"]

@@ -35,7 +35,11 @@ _INPUT_REF = re.compile(r"\.inputs\.([A-Za-z_][A-Za-z0-9_-]*)|index\s+\.inputs\s
 _FREE_TEXT_KEYS = {"description", "expression"}
 _DAY_PREFIXES = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
 _BARE_INPUT = re.compile(r"\{\{ inputs\.")
-_PATH_LIKE = re.compile(r"^(spec|status|metadata|children|inputs|external|cross)\.")
+_LABEL_VALUE = re.compile(r"(?=.{0,63}$)([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+")
+# what a reconcile's context holds besides the forEach item (engine.context.template_context)
+CONTEXT_ROOTS = frozenset({"apiVersion", "kind", "metadata", "spec", "status", "children",
+                           "external", "cross", "metrics", "health", "previous"})
 
 
 def check_document(doc: Document) -> list[Problem]:
@@ -132,7 +136,23 @@ class _Checker(Collector):
         for dep in entry.get("dependsOn", {}):
             if dep == name:
                 self.error(path + ("dependsOn", dep), "a CRD cannot depend on itself", key=True)
+        for block in ("labels", "annotations"):
+            for key, value in (entry.get(block) or {}).items():
+                self.cr_metadata(block, key, value, path + (block, key))
         self.operator_box(entry.get("operatorBox", {}), path + ("operatorBox",))
+
+    def cr_metadata(self, block: str, key: str, value: str, path: YamlPath) -> None:
+        """What the API server would refuse on the CR's labels or annotations."""
+        prefix, _, name = key.rpartition("/")
+        if len(name) > 63 or len(prefix) > 253:
+            self.error(path, f'{block[:-1]} key "{key}" is too long', key=True,
+                       expected="a name of at most 63 characters, after an optional prefix "
+                                "of at most 253")
+        elif block == "labels" and "{{" not in value and not _LABEL_VALUE.fullmatch(value):
+            self.error(path, f'"{value}" is not a valid label value',
+                       expected="at most 63 letters, digits, '-', '_' or '.', starting and "
+                                "ending with a letter or digit (or empty)",
+                       hint="an annotation takes any text")
 
     def operator_box(self, box: dict[str, Any], path: YamlPath) -> None:
         reconcile = box.get("reconcile", {})
@@ -148,6 +168,31 @@ class _Checker(Collector):
             templates = reconcile.get(phase)
             if isinstance(templates, dict):
                 self.resource_templates(templates, path + ("reconcile", phase))
+        self.gate_sentinels(box.get("preReconcile") or {}, path + ("preReconcile",))
+        self.cross_keys((box.get("observe") or {}).get("cross") or [],
+                        path + ("observe", "cross"))
+
+    def cross_keys(self, cross: list[dict[str, Any]], path: YamlPath) -> None:
+        seen: dict[str, int] = {}
+        for i, entry in enumerate(cross):
+            name = entry.get("as")
+            if isinstance(name, str) and name in seen:
+                self.error(path + (i,), f'.cross.{name} is already read by cross[{seen[name]}]',
+                           hint='give one of them another "as"')
+            elif isinstance(name, str):
+                seen[name] = i
+
+    def gate_sentinels(self, pre: dict[str, Any], path: YamlPath) -> None:
+        """A gate may only test the sentinels the informer is told to compute."""
+        declared = pre.get("sentinels") or []
+        for gate in ("enqueueGate", "reconcileGate"):
+            for i, name in enumerate((pre.get(gate) or {}).get("sentinels") or []):
+                if name not in declared:
+                    self.error(path + (gate, "sentinels", i), f'sentinel "{name}" is not '
+                               "declared in preReconcile.sentinels",
+                               expected=f"one of {', '.join(declared) or '(none declared)'}",
+                               hint=f"add {name} to preReconcile.sentinels: the informer "
+                                    "computes only the sentinels declared there")
 
     def resource_templates(self, templates: dict[str, Any], path: YamlPath) -> None:
         seen: dict[tuple[str, str], int] = {}
@@ -366,16 +411,24 @@ class _Checker(Collector):
                 self.motif_conditions(item, path)
 
     def motif_conditions(self, item: dict[str, Any], path: YamlPath) -> None:
-        """A bare path in a motif resource condition is compared as text at load time."""
+        """Warn about a motif resource condition whose field may be meant as a path but is
+        compared as literal text when the katalog loads."""
         for key in ("when", "or"):
             for i, cond in enumerate(item.get(key) or []):
                 field = cond.get("field")
-                if isinstance(field, str) and "{{" not in field and _PATH_LIKE.match(field):
-                    self.error(path + (key, i, "field"),
-                               f'"{field}" is a bare path: in a motif resource it is compared as '
-                               "literal text when the katalog loads, so the condition never "
-                               "sees the CR", hint=f'write field: "{{{{ .{field} }}}}" to test it'
-                               " at reconcile time")
+                if bare_path(field, item) != "text":
+                    continue
+                if field.startswith("inputs."):
+                    self.warn(path + (key, i, "field"), f'"{field}" has no {{{{ }}}}: it is '
+                              "compared as that literal text when the katalog loads",
+                              hint=f'write field: "{{{{ .{field} }}}}" to compare the input\'s '
+                                   "value")
+                else:
+                    self.warn(path + (key, i, "field"), f'"{field}" is not a path into the CR '
+                              f"({', '.join(sorted(CONTEXT_ROOTS))}): it is compared as "
+                              "literal text when the katalog loads",
+                              hint="start it with one of those to test the CR at reconcile "
+                                   "time")
 
     # -- simulate / e2e ---------------------------------------------------------------
     def simulate(self, data: dict[str, Any]) -> None:
@@ -427,6 +480,19 @@ class _Checker(Collector):
                 self.error(("spec", "expect", i, "name"), f'expectation "{exp["name"]}" is '
                            "named twice")
             names[exp["name"]] = i
+
+
+def bare_path(field: Any, item: dict[str, Any]) -> str:
+    """How a motif resource's condition field without a template is read: "cr" for a path
+    into the reconcile context (``status.phase``, or the item's ``forEach`` alias), resolved
+    at reconcile time; "text" for a dotted word that is compared literally at load time, as
+    upstream compares every such field, although it may be meant as a path; "" otherwise."""
+    if not isinstance(field, str) or "{{" in field or not _DOTTED.fullmatch(field):
+        return ""
+    for_each = item.get("forEach")
+    alias = (for_each.get("as") or "item") if isinstance(for_each, dict) else None
+    root = field.split(".", 1)[0]
+    return "cr" if root in CONTEXT_ROOTS or root == alias else "text"
 
 
 def _template_hint(message: str, renderer: Renderer) -> str:

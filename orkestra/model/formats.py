@@ -11,10 +11,14 @@ model. Blocks whose content belongs to components outside Orkestra's own runtime
 
 from __future__ import annotations
 
+from typing import Any
+
 from orkestra.limits import MAX_CYCLES
+from orkestra.model.errors import YamlPath
 from orkestra.model.schema import (
     AnyValue,
     Bool,
+    Context,
     Duration,
     Either,
     F,
@@ -25,6 +29,7 @@ from orkestra.model.schema import (
     Obj,
     Opaque,
     Scalar,
+    Shorthand,
     Str,
     export_json_schema,
     is_bool,
@@ -40,6 +45,9 @@ LEGACY_API_VERSION = "orkestra.konductor.io/v1Alpha"
 DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 DNS_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 GO_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+# a Kubernetes label or annotation key: an optional DNS-subdomain prefix and "/", then a name
+QUALIFIED_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
+METADATA_KEY = rf"({DNS_SUBDOMAIN}/)?{QUALIFIED_NAME}"
 DATE = r"\d{4}-\d{2}-\d{2}"
 
 
@@ -362,10 +370,17 @@ STATUS_FIELD = Obj({
     **GATE_FIELDS,
     "clearOnFalse": opt(Bool(), 'Write "" when the conditions fail.'),
 }, aliases=dict(GATE_ALIASES), name="status field")
-STATUS = named(Obj({
+STATUS_FIELDS = {
     "conditions": opt(Bool(), "Maintain the Ready condition (default true)."),
     "fields": opt(ListOf(STATUS_FIELD)),
+}
+STATUS = named(Obj({
+    **STATUS_FIELDS,
+    "include": opt(Str(templates=False), "File with a top-level fields: list; its fields go "
+                                         "before the inline ones."),
 }, "Status written to the CR after each reconcile.", name="status"), "Status")
+MOTIF_STATUS = named(Obj(dict(STATUS_FIELDS), "Status fields added to the importing CRD.",
+                         name="motif status"), "MotifStatus")
 
 VALIDATION_RULE = Obj({
     **_CONDITION_FIELDS,
@@ -392,6 +407,12 @@ MUTATION = named(Obj({
 
 # -- reconciler and operatorBox ------------------------------------------------------------------
 
+MOTIF_IMPORT = named(Obj({
+    "motif": req(Str(templates=False), "Local path, oci:// reference, Git URL or name@version."),
+    "oci": opt(Bool()), "version": opt(Str()), "auth": opt(AUTH),
+    "with": opt(MapOf(Scalar()), "Input bindings (templates allowed)."),
+}, "A motif to import.", name="motif import"), "MotifImport")
+
 CODE_REF_FIELDS = {
     "module": opt(Str(), "Python import path of the hook module."),
     "location": opt(Str(), "Go-era spelling of module (accepted as a module path)."),
@@ -407,10 +428,47 @@ HOOKS = named(Obj({**CODE_REF_FIELDS, "runHooksFirst": opt(Bool()),
             aliases={"managedResources": "resources"}, name="hooks"), "Hooks")
 CONSTRUCTOR = named(Obj(dict(CODE_REF_FIELDS), "A custom reconciler (reconciler.default: false).",
                   aliases={"managedResources": "resources"}, name="constructor"), "Constructor")
+
+
+def _queue(queue: dict[str, Any], path: YamlPath, ctx: Context) -> None:
+    behaviour = queue.get("behaviour")
+    if not isinstance(behaviour, dict) or not behaviour:
+        return
+    depth = queue.get("maxDepth")
+    if not isinstance(depth, int) or isinstance(depth, bool) or depth <= 0:
+        ctx.error(path + ("behaviour",), "queue.behaviour needs maxDepth > 0 in the same queue",
+                  key=True, hint="without maxDepth (or with 0) the queue is unlimited and "
+                                 "has no limit to act on; set maxDepth: 500, for example")
+    on_limit = behaviour.get("onLimit")
+    if isinstance(on_limit, dict) and on_limit.get("drop") is not True:
+        ctx.warn(path + ("behaviour", "onLimit"), "onLimit without drop: true does nothing",
+                 key=True, hint="drop is its only action: add drop: true, or remove onLimit")
+    threshold = behaviour.get("onThreshold")
+    if isinstance(threshold, dict):
+        if threshold.get("drop") is False:
+            ctx.warn(path + ("behaviour", "onThreshold", "drop"), "onThreshold always drops: "
+                     "drop: false is ignored", key=True, hint="remove drop: false")
+        threshold["drop"] = True
+
+
+QUEUE_BEHAVIOUR = named(Obj({
+    "onLimit": opt(Either(
+        (is_str, Shorthand({"drop": {"drop": True}})),
+        (is_map, Obj({"drop": opt(Bool(), "Drop the new item (the only action)."),
+                      **GATE_FIELDS}, aliases=dict(GATE_ALIASES), name="onLimit")),
+        description="At maxDepth: {drop: true} (\"drop\" for short), optionally only when "
+                    "conditions pass."), "When the queue holds maxDepth items."),
+    "onThreshold": opt(Obj({
+        "value": req(Int(minimum=1, maximum=100), "Percent of maxDepth (1-100)."),
+        "drop": opt(Bool(), "Always true: onThreshold drops."), **GATE_FIELDS,
+    }, aliases=dict(GATE_ALIASES), name="onThreshold"), "When the queue holds value% of "
+                                                       "maxDepth: drop."),
+}, "What the queue does when it fills up.", name="behaviour"), "QueueBehaviour")
 QUEUE = named(Obj({
-    "shared": opt(Bool()), "maxDepth": opt(Int(minimum=1)),
+    "shared": opt(Bool()), "maxDepth": opt(Int(minimum=0), "The limit; 0 or absent: unlimited."),
     "failureThreshold": opt(Int(minimum=1)), "retryBackoff": opt(Duration()),
-}, name="queue"), "Queue")
+    "behaviour": opt(QUEUE_BEHAVIOUR),
+}, name="queue", finish=_queue), "Queue")
 WORKERS = Int("Concurrent reconcile workers (1-50).", minimum=1, maximum=50)
 
 RECONCILER_FIELDS = {
@@ -424,6 +482,8 @@ RECONCILER_FIELDS = {
 RECONCILER = named(Obj(dict(RECONCILER_FIELDS), name="reconciler"), "Reconciler")
 RECONCILE = named(Obj({
     **RECONCILER_FIELDS,
+    "imports": opt(ListOf(MOTIF_IMPORT), "Motifs expanded into this CRD at load time, after "
+                                         "the CRD-level imports."),
     "onCreate": opt(HOOK_TEMPLATES, "Created once, on the first reconcile."),
     "onReconcile": opt(HOOK_TEMPLATES, "Applied every reconcile."),
     "onDelete": opt(HOOK_TEMPLATES, "Run before the finalizer is removed."),
@@ -438,18 +498,177 @@ AUTOSCALE = named(Obj({
 }, name="autoscale"), "Autoscale")
 ROLLBACK = Obj({"trigger": opt(AnyValue()), "onRollback": opt(HOOK_TEMPLATES)},
                name="rollback")
+
+# -- preReconcile gates and observe ------------------------------------------------------------
+
+SENTINELS = (
+    "generationChanged", "labelsChanged", "annotationsChanged", "deletionStarted",
+    "finalizersChanged", "nameChanged", "namespaceChanged", "generateNameChanged", "uidChanged",
+    "resourceVersionChanged", "creationTimestampChanged", "deletionGracePeriodSecondsChanged",
+    "ownerReferenceChanged", "managedFieldsChanged",
+)
+SENTINEL_LIST = ListOf(Str(enum=SENTINELS, templates=False))
+GATE_CONDITION_FIELDS = {
+    "external": opt(ListOf(EXTERNAL), "HTTP calls made before the conditions "
+                                      "(.external.<name>)."),
+    "sentinels": opt(SENTINEL_LIST, "Passes when any of these sentinels is true; each must "
+                                    "be declared in preReconcile.sentinels."),
+    "failPolicy": opt(Str(enum=("open", "closed"), templates=False),
+                      "When the gate cannot be evaluated: open (default) passes, closed "
+                      "holds the item."),
+    **GATE_FIELDS,
+}
+
+
+def _enqueue_gate(gate: dict[str, Any], path: YamlPath, ctx: Context) -> None:
+    if gate.get("eventAware") is True:
+        ctx.error(path + ("eventAware",), "eventAware is only valid on reconcileGate",
+                  key=True, hint="move it to preReconcile.reconcileGate: the enqueue gate "
+                                 "already runs once per event")
+
+
+ENQUEUE_GATE = named(Obj({
+    **GATE_CONDITION_FIELDS,
+    "eventAware": opt(Bool(), "Only false is valid here (eventAware is a reconcileGate "
+                              "setting)."),
+}, "Decides whether an event enters the work queue.", aliases=dict(GATE_ALIASES),
+    name="enqueueGate", finish=_enqueue_gate), "EnqueueGate")
+RECONCILE_GATE = named(Obj({
+    **GATE_CONDITION_FIELDS,
+    "eventAware": opt(Bool(), "true: each admitted event stays its own queue item and the gate "
+                              "sees that event's sentinels (no coalescing)."),
+}, "Decides whether a dequeued item reaches the reconciler.", aliases=dict(GATE_ALIASES),
+    name="reconcileGate"), "ReconcileGate")
 PRE_RECONCILE = named(Obj({
-    "external": opt(ListOf(EXTERNAL)), "sentinels": opt(STRINGS),
-    "enqueueGate": opt(GATE), "reconcileGate": opt(GATE), **GATE_FIELDS,
+    "external": opt(ListOf(EXTERNAL)),
+    "sentinels": opt(SENTINEL_LIST, "Event-time values the informer computes for the gates."),
+    "enqueueGate": opt(ENQUEUE_GATE), "reconcileGate": opt(RECONCILE_GATE), **GATE_FIELDS,
 }, aliases=dict(GATE_ALIASES), name="preReconcile"), "PreReconcile")
+
+WATCH_EVENTS = ("create", "update", "delete")
+
+
+def _watch_entry(entry: dict[str, Any], path: YamlPath, ctx: Context) -> None:
+    if not entry.get("on"):
+        entry["on"] = list(WATCH_EVENTS)  # none listed: every event, as upstream
+
+
+def _key_from(key_from: dict[str, Any], path: YamlPath, ctx: Context) -> None:
+    given = [k for k in ("label", "name") if k in key_from]
+    if len(given) != 1:
+        ctx.error(path, "keyFrom takes exactly one of label or name",
+                  expected="{label: <label on the watched object>} or "
+                           "{name: <primary CR>, namespace: <its namespace>}")
+    elif given == ["label"] and "namespace" in key_from:
+        ctx.error(path + ("namespace",), "namespace goes with keyFrom.name, not label",
+                  key=True, hint="the label's value carries the key: namespace/name or name")
+
+
+WATCH_ENTRY = named(Obj({
+    "apiVersion": req(Str(templates=False, nonempty=True), "apiVersion of the watched kind "
+                                                          "(v1, apps/v1 ...)."),
+    "kind": req(Str(pattern=r"[A-Z][A-Za-z0-9]*", templates=False,
+                    pattern_hint="a CamelCase kind such as ConfigMap")),
+    "namespace": opt(Str(templates=False), "Only this namespace (default: all)."),
+    "name": opt(Str(templates=False), "Only this object."),
+    "on": opt(ListOf(Str(enum=WATCH_EVENTS, templates=False)),
+              "Event types that enqueue (default: create, update, delete)."),
+    "keyFrom": opt(Obj({"label": opt(Str(templates=False, nonempty=True)),
+                        "name": opt(Str(templates=False, nonempty=True)),
+                        "namespace": opt(Str(templates=False))},
+                       "Which primary CR an event enqueues (default: the owner, else all).",
+                       name="keyFrom", finish=_key_from)),
+    "enqueueGate": opt(ENQUEUE_GATE),
+    "index": opt(ListOf(Obj({"name": req(Str(templates=False)),
+                             "field": req(Str(templates=False))}, name="index")),
+                 "Field indexers registered on this watch's informer."),
+}, "Another kind whose events enqueue the CR.", name="watch entry", finish=_watch_entry),
+    "WatchEntry")
+WATCH_INCLUDE = Obj({"include": req(Str(templates=False), "A file whose top-level watch: list "
+                                                         "replaces this entry.")},
+                    name="watch include")
+WATCH_LIST = ListOf(Either((lambda v: isinstance(v, dict) and "include" in v, WATCH_INCLUDE),
+                           (is_map, WATCH_ENTRY),
+                           description="A watch entry, or {include: FILE}."))
+
+CROSS_PROTOCOLS = ("cr", "info", "metrics", "health", "events")
+CROSS_CACHE_FOR = "30s"
+
+
+def _cross_source(source: dict[str, Any], path: YamlPath, ctx: Context) -> None:
+    if not source.get("host") and not source.get("endpoint"):
+        ctx.error(path, "a cross source needs host or endpoint",
+                  expected="host: <base URL of the other Orkestra runtime> (with protocol), "
+                           "or endpoint: <full URL>")
+    if source.get("host") and not source.get("endpoint"):
+        source.setdefault("protocol", "cr")
+    source.setdefault("cacheFor", CROSS_CACHE_FOR)
+
+
+def _cross_auth(auth: dict[str, Any], path: YamlPath, ctx: Context) -> None:
+    if ("token" in auth) == ("secretRef" in auth):
+        ctx.error(path, "cross auth takes exactly one of token or secretRef",
+                  expected="token: $ENV_VAR, or secretRef: {name, namespace, key}")
+
+
+def _cross_entry(entry: dict[str, Any], path: YamlPath, ctx: Context) -> None:
+    if "crd" in entry and "labelSelector" in entry:
+        ctx.error(path + ("labelSelector",), "crd and labelSelector cannot both be set",
+                  key=True, hint="name the target CRD, or find it by its CRD-entry labels")
+    elif "crd" not in entry and "labelSelector" not in entry:
+        ctx.error(path, "a cross entry needs crd or labelSelector",
+                  expected="crd: <the target's spec.crds key>, or labelSelector: {...}")
+    if "as" not in entry:
+        if isinstance(entry.get("crd"), str):
+            entry["as"] = entry["crd"]
+        elif "labelSelector" in entry:
+            ctx.error(path, 'a cross entry found by labelSelector needs "as"',
+                      expected="the key under .cross its result is read from")
+    entry.setdefault("strategy", "first")
+    selector = entry.get("selector")
+    selector = selector if isinstance(selector, dict) else {}
+    if "crd" in entry and "source" not in entry and not (
+            selector.get("name") or selector.get("matchLabels")):
+        ctx.warn(path, "the cross entry has no selector: it never finds a CR",
+                 hint='add selector: {name: "{{ .metadata.name }}"} (or matchLabels)')
+
+
+CROSS_ENTRY = named(Obj({
+    "crd": opt(Str(pattern=DNS_LABEL, templates=False,
+                   pattern_hint="the spec.crds key of the target, such as database"),
+               "The target CRD (its spec.crds key, here or in the other runtime)."),
+    "labelSelector": opt(STRING_MAP, "Find the target CRD by its CRD-entry labelSelector."),
+    "selector": opt(Obj({
+        "name": opt(Str(), "The CR's name (template)."),
+        "namespace": opt(Str(), "The CR's namespace (template; default: this CR's)."),
+        "matchLabels": opt(STRING_MAP, "Select by labels instead (templates); wins over "
+                                       "name."),
+    }, name="cross selector")),
+    "as": opt(Str(pattern=r"[A-Za-z_][A-Za-z0-9_-]*", templates=False,
+                  pattern_hint="a key such as db"), "Read as .cross.<as> (default: crd)."),
+    "strategy": opt(Str(enum=("first", "all"), templates=False),
+                    "Several matches: the first (default), or all as a list."),
+    "source": opt(Obj({
+        "host": opt(Str(), "Base URL of the other Orkestra runtime."),
+        "endpoint": opt(Str(), "A full URL (template) used as is instead of host."),
+        "protocol": opt(Str(enum=CROSS_PROTOCOLS, templates=False),
+                        "What host serves: cr (default), info, metrics, health, events."),
+        "namespace": opt(Str(), "Namespace used in the URL built from host."),
+        "cacheFor": opt(Duration(), f"Reuse a fetched result this long (default "
+                                    f"{CROSS_CACHE_FOR})."),
+        "auth": opt(Obj({
+            "token": opt(Str(templates=False), "Bearer token; $VAR reads the environment."),
+            "secretRef": opt(Obj({"name": req(Str()), "namespace": opt(Str()),
+                                  "key": req(Str())}, name="secretRef")),
+        }, name="cross auth", finish=_cross_auth)),
+    }, "Fetch over HTTP when the target is not run by this runtime.",
+        aliases={"type": "protocol"}, name="cross source", finish=_cross_source)),
+}, "Read another operator's CR (or its health, metrics) as .cross.<as>.",
+    name="cross entry", finish=_cross_entry), "CrossEntry")
 OBSERVE = named(Obj({
-    "watch": opt(ListOf(Obj({"kind": req(Str()), "apiVersion": opt(Str()),
-                             "name": opt(Str()), "namespace": opt(Str()),
-                             "labelSelector": opt(STRING_MAP)}, name="watch"))),
+    "watch": opt(WATCH_LIST),
     "events": opt(Opaque()),
-    "cross": opt(ListOf(Obj({"crd": opt(Str()), "kind": opt(Str()), "as": req(Str()),
-                             "name": opt(Str()), "namespace": opt(Str()),
-                             "katalog": opt(Str())}, name="cross"))),
+    "cross": opt(ListOf(CROSS_ENTRY)),
 }, name="observe"), "Observe")
 RUNTIME = named(Obj({
     "autoscale": opt(AUTOSCALE), "finalizers": opt(STRINGS),
@@ -479,6 +698,8 @@ OPERATOR_BOX = named(Obj({
     "autoscale": opt(AUTOSCALE),
     "default": opt(Bool(), "G0/G1: reconciler.default."),
     "hooks": opt(HOOKS, "G0/G1: reconciler.hooks."),
+    "watch": opt(WATCH_LIST, "G1: now observe.watch."),
+    "cross": opt(ListOf(CROSS_ENTRY), "G1: now observe.cross."),
 }, "What the operator does for each CR.", name="operatorBox"), "OperatorBox")
 
 # -- CRD entry ---------------------------------------------------------------------------------
@@ -512,11 +733,28 @@ DELETION_PROTECTION_FIELDS = {
     "cleanupOnShutdown": opt(Bool()), "strictMode": opt(Bool()),
 }
 
-MOTIF_IMPORT = named(Obj({
-    "motif": req(Str(templates=False), "Local path, oci:// reference, Git URL or name@version."),
-    "oci": opt(Bool()), "version": opt(Str()), "auth": opt(AUTH),
-    "with": opt(MapOf(Scalar()), "Input bindings (templates allowed)."),
-}, "A motif to import.", name="motif import"), "MotifImport")
+CONVERSION = named(Obj({
+    "storageVersion": opt(Str()), "updateCRD": opt(Bool()), "participant": opt(Bool()),
+    "paths": opt(ListOf(Obj({"from": req(Str()), "to": req(Str()),
+                             "spec": opt(AnyValue())}, name="conversion path"))),
+}, name="conversion"), "Conversion")
+WEBHOOKS = named(Obj({
+    "validation": opt(Bool()), "mutation": opt(Bool()),
+    "operations": opt(ListOf(Str(enum=("CREATE", "UPDATE", "DELETE", "CONNECT")))),
+}, name="webhooks"), "Webhooks")
+ADMISSION = named(Obj({
+    "validation": opt(VALIDATION, "Its rules go before the CRD-level validation's."),
+    "mutation": opt(MUTATION, "Its rules go before the CRD-level mutation's."),
+    "webhooks": opt(WEBHOOKS), "conversion": opt(CONVERSION),
+}, "Admission of the CR: the newer home of validation, mutation, webhooks and conversion.",
+    name="admission"), "Admission")
+
+
+def cr_metadata(what: str) -> MapOf:
+    return MapOf(Scalar(), key=Str(pattern=METADATA_KEY, templates=False,
+                                   pattern_hint=f"a static Kubernetes {what} key: [prefix/]name "
+                                                "such as team or example.io/team"))
+
 
 CRD_FIELDS: dict[str, F] = {
     "enabled": opt(Bool(), "false skips the CRD (default true)."),
@@ -532,19 +770,16 @@ CRD_FIELDS: dict[str, F] = {
     "dependsOn": opt(DEPENDS_ON),
     "enrich": opt(STRINGS), "enrichAll": opt(Bool()),
     "labelSelector": opt(STRING_MAP), "fieldSelector": opt(STRING_MAP),
+    "labels": opt(cr_metadata("label"), "Set on the CR itself on every reconcile; values "
+                                        "are templates rendered against the CR."),
+    "annotations": opt(cr_metadata("annotation"), "Set on the CR itself on every reconcile; "
+                                                  "values are templates."),
     "endpoints": opt(Obj({"enabled": opt(Bool()), "health": opt(Bool()), "info": opt(Bool())},
                          name="endpoints")),
     "restrictedNamespaces": opt(STRINGS), "allowedNamespaces": opt(STRINGS),
-    "conversion": opt(Obj({
-        "storageVersion": opt(Str()), "updateCRD": opt(Bool()), "participant": opt(Bool()),
-        "paths": opt(ListOf(Obj({"from": req(Str()), "to": req(Str()),
-                                 "spec": opt(AnyValue())}, name="conversion path"))),
-    }, name="conversion")),
-    "validation": opt(VALIDATION), "mutation": opt(MUTATION),
-    "webhooks": opt(Obj({"validation": opt(Bool()), "mutation": opt(Bool()),
-                         "operations": opt(ListOf(Str(enum=("CREATE", "UPDATE", "DELETE",
-                                                            "CONNECT"))))},
-                        name="webhooks")),
+    "conversion": opt(CONVERSION),
+    "validation": opt(VALIDATION), "mutation": opt(MUTATION), "webhooks": opt(WEBHOOKS),
+    "admission": opt(ADMISSION),
     "normalize": opt(Obj({"spec": opt(MapOf(Scalar()))}, name="normalize")),
     "deletionProtection": opt(Either((is_bool, Bool()),
                                      (is_map, Obj(dict(DELETION_PROTECTION_FIELDS),
@@ -709,7 +944,7 @@ MOTIF = Obj({
     "lifecycle": opt(LIFECYCLE),
     "inputs": opt(ListOf(MOTIF_INPUT)),
     "resources": opt(MOTIF_RESOURCES),
-    "status": opt(STATUS),
+    "status": opt(MOTIF_STATUS),
     "admission": opt(Obj({"validation": opt(VALIDATION), "mutation": opt(MUTATION)},
                          name="admission")),
     "profiles": opt(PROFILES), "notes": opt(NOTES),

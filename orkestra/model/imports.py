@@ -15,6 +15,16 @@ LOCK_FILE = "komposer.lock"
 """Beside a komposer: its registry imports pinned to digests (``ork pull -f`` writes it)."""
 
 
+CRD_IMPORTS: tuple[YamlPath, ...] = (("imports",), ("operatorBox", "reconcile", "imports"))
+"""Where a CRD entry imports motifs, in expansion order."""
+
+
+def _at(node: Any, path: YamlPath) -> Any:
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
 @dataclass(frozen=True)
 class MotifImport:
     path: YamlPath
@@ -46,14 +56,14 @@ class MotifImport:
 
 
 def motif_imports(data: dict[str, Any]) -> list[MotifImport]:
-    """Katalog-wide (``spec.imports``) and per-CRD (``spec.crds.<n>.imports``) imports."""
+    """Katalog-wide (``spec.imports``) and per-CRD (``spec.crds.<n>.imports``, then
+    ``spec.crds.<n>.operatorBox.reconcile.imports``) imports."""
     spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
     assert isinstance(spec, dict)
     places: list[tuple[YamlPath, Any]] = [(("spec", "imports"), spec.get("imports"))]
     crds = spec.get("crds")
-    if isinstance(crds, dict):
-        places += [(("spec", "crds", name, "imports"), (entry or {}).get("imports"))
-                   for name, entry in crds.items() if isinstance(entry, dict) or entry is None]
+    for name, entry in (crds.items() if isinstance(crds, dict) else ()):
+        places += [(("spec", "crds", name, *where), _at(entry, where)) for where in CRD_IMPORTS]
     found = []
     for path, imports in places:
         for i, imp in enumerate(imports if isinstance(imports, list) else []):

@@ -28,6 +28,8 @@ _BOX_MOVES = {
     "rollBackOnError": ("runtime", "rollBackOnError"),
     "rollback": ("runtime", "rollback"),
     "autoscale": ("runtime", "autoscale"),
+    "watch": ("observe", "watch"),
+    "cross": ("observe", "cross"),
 }
 _OPERATOR_SPELLINGS = {"eq": "equals", "neq": "notEquals"}
 
@@ -108,6 +110,9 @@ class Normalizer:
             del entry["operatorBox"]
         if "dependsOn" in entry:
             entry["dependsOn"] = depends_on_map(entry["dependsOn"])
+        for block in ("labels", "annotations"):
+            if isinstance(entry.get(block), dict):
+                entry[block] = {k: _text(v) for k, v in entry[block].items()}
 
     def operator_box(self, box: dict[str, Any], path: YamlPath) -> None:
         for key, (section, sub) in _BOX_MOVES.items():
@@ -119,7 +124,7 @@ class Normalizer:
                 self.place(value, path + (key,), box, section, path + (section,))
             else:
                 self.place(value, path + (key,), target, sub, path + (section, sub))
-        for section in ("reconcile", "emit", "runtime"):
+        for section in ("reconcile", "emit", "runtime", "observe"):
             if box.get(section) == {}:
                 del box[section]
 
@@ -140,6 +145,11 @@ class Normalizer:
                     del entry["operatorBox"]
         unify_spellings(data)
         return data
+
+
+def _text(value: Any) -> str:
+    """A label or annotation value as Kubernetes stores it (``true``, not ``True``)."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def depends_on_map(value: Any) -> dict[str, dict[str, str]]:

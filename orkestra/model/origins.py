@@ -8,6 +8,8 @@ still point at the right file, line and column.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from orkestra.model.errors import Problem, YamlPath
 from orkestra.model.source import SourceDoc
 
@@ -24,6 +26,15 @@ class Origins:
     def moved(self, new: YamlPath, old: YamlPath) -> None:
         """``new`` was moved from ``old`` within the model."""
         self._map[new] = self.resolve(old)
+
+    def relist(self, prefix: YamlPath, items: Sequence[tuple[SourceDoc, YamlPath]]) -> None:
+        """The list at ``prefix`` was rebuilt: its item ``i`` was written at ``items[i]``
+        (resolve the old places before calling: their entries are replaced here)."""
+        depth = len(prefix)
+        for path in [p for p in self._map if len(p) > depth and p[:depth] == prefix]:
+            del self._map[path]
+        for i, origin in enumerate(items):
+            self._map[prefix + (i,)] = origin
 
     def resolve(self, path: YamlPath) -> tuple[SourceDoc, YamlPath]:
         for i in range(len(path), -1, -1):

@@ -10,6 +10,7 @@ because its messages cannot carry the alias renaming, file positions and hints u
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -378,7 +379,8 @@ class Obj(Node):
 
     ``aliases`` maps accepted alternative spellings to canonical keys; ``extra`` (if set)
     checks keys that are not declared, otherwise unknown keys are errors. ``ignored`` keys
-    are accepted with a warning and dropped.
+    are accepted with a warning and dropped. ``finish`` (if set) runs on the checked mapping:
+    rules between its keys, and defaults filled in so every consumer reads the same value.
     """
 
     fields: dict[str, F]
@@ -389,6 +391,7 @@ class Obj(Node):
     name: str = ""
     expected: str = "a mapping"
     ref: str = ""
+    finish: Callable[[dict[str, Any], YamlPath, Context], None] | None = None
 
     def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
         if not isinstance(value, dict):
@@ -419,6 +422,8 @@ class Obj(Node):
                     alias in value for alias, target in self.aliases.items() if target == name):
                 ctx.error(path, f'missing required key "{name}"',
                           expected=spec.description or spec.node.expected)
+        if self.finish is not None:
+            self.finish(out, path, ctx)
         return out
 
     def unknown(self, key: str, path: YamlPath, ctx: Context) -> str:
@@ -452,6 +457,30 @@ def _described(spec: F, defs: JsonSchema) -> JsonSchema:
     if spec.description:
         out = {**out, "description": spec.description}
     return out
+
+
+class Shorthand(Node):
+    """A word that stands for a longer value (``onLimit: drop`` is ``{drop: true}``)."""
+
+    accepts_strings = True
+
+    def __init__(self, words: Mapping[str, Any], description: str = "") -> None:
+        super().__init__(description)
+        self.words = dict(words)
+        self.expected = "one of " + ", ".join(self.words)
+
+    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+        if isinstance(value, str) and value in self.words:
+            return copy.deepcopy(self.words[value])
+        if isinstance(value, str):
+            ctx.error(path, f'"{value}" is not allowed', expected=self.expected,
+                      hint=did_you_mean(value, self.words))
+        else:
+            ctx.wrong_type(path, self, value)
+        return value
+
+    def schema(self, defs: JsonSchema) -> JsonSchema:
+        return {"type": "string", "enum": list(self.words)}
 
 
 class Either(Node):

@@ -45,6 +45,7 @@ except AttributeError:  # pragma: no cover - PyYAML without libyaml
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _STRING_TAGS = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary",
                 "tag:yaml.org,2002:str"}
+_BOOL_TAG = "tag:yaml.org,2002:bool"
 _NODE_EVENTS = (yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent,
                 yaml.SequenceStartEvent)
 _END_EVENTS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
@@ -260,6 +261,12 @@ class _Converter:
                                                   hint="remove the tag or fix the value"))
             return str(node.value)
 
+    def key(self, node: yaml.ScalarNode, path: YamlPath) -> str:
+        if node.tag == _BOOL_TAG and str(node.value).lower() not in ("true", "false"):
+            # a YAML 1.1 boolean word (`on:`, `yes:`) stays a word, as in Go's yaml.v3
+            return str(node.value)
+        return _key_text(self.scalar(node, path))
+
     def mapping(self, node: yaml.MappingNode, path: YamlPath) -> dict[str, Any]:
         _CONSTRUCTOR.flatten_mapping(node)
         result: dict[str, Any] = {}
@@ -267,7 +274,7 @@ class _Converter:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problems.append(self.doc.problem(path, "a mapping key must be a scalar"))
                 continue
-            key = _key_text(self.scalar(key_node, path))
+            key = self.key(key_node, path)
             key_path = path + (key,)
             mark = Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if key in result:

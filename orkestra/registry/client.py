@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -18,7 +18,12 @@ from orkestra.files import write_atomic
 from orkestra.registry.artifact import CREATED, PatternArtifact, created_now
 from orkestra.registry.backend import Backend
 from orkestra.registry.cache import Cache, CacheIntegrityError, orkestra_home
-from orkestra.registry.errors import IntegrityError, NotFoundError, TransientError
+from orkestra.registry.errors import (
+    IntegrityError,
+    NotFoundError,
+    RegistryError,
+    TransientError,
+)
 from orkestra.registry.index import (
     INDEX_ARTIFACT_TYPE,
     INDEX_FILE,
@@ -43,6 +48,7 @@ from orkestra.registry.records import (
     PushRecord,
     is_record_tag,
     rivals,
+    successors,
     version_prefix,
 )
 from orkestra.registry.refs import Bases, Reference, resolve, resolve_import
@@ -76,6 +82,11 @@ class Settlement:
     records: Mapping[str, PushRecord] = field(default_factory=dict)
     """The push records of this version read (or written) while settling, by tag: what
     :meth:`RegistryClient.refresh_index` then need not fetch again."""
+    listed: tuple[str, ...] = ()
+    """The index repository's tags as settling last listed them (its own records
+    included): what :meth:`RegistryClient.refresh_index` then need not list again."""
+    cached: RegistryIndex | None = None
+    """The cached index document, when settling read it (for the records it holds)."""
 
     @property
     def won(self) -> bool:
@@ -190,36 +201,67 @@ class RegistryClient:
         ``ref``'s tag unless a rival push took it first (:mod:`orkestra.registry.records`).
 
         The tag is written only while it still names the base the push was checked
-        against. After writing, a push that sees no rival has won: a rival recorded later
-        reads the tag after recording, finds this push there and yields. One that sees
-        rivals keeps checking, with growing pauses, that the tag stays its own, since a
-        rival that read the base just before this push wrote the tag writes it too; the
-        push whose write was overwritten yields. A losing push stays uploaded by digest.
+        against. After writing, a push that lists the records and sees no rival has won: a
+        rival recorded later reads the tag after recording, finds this push there and
+        yields (so the tag need not be read again; it is, when a later push is already
+        recorded). One that sees rivals keeps checking, with growing pauses, that the tag
+        stays its own, since a rival that read the base just before this push wrote the tag
+        writes it too; the push whose write was overwritten yields. A losing push stays
+        uploaded by digest.
         """
         index_ref, backend = ref.index(), self.backend(ref)
         self.add_record(index_ref, record)
         prefix = version_prefix(record.name, record.version)
-        known: dict[str, PushRecord] = {record.tag: record}
-        now: str | None = None
+        read = Settlement("", record, records={record.tag: record})  # the tag: not yet known
         for attempt in range(_SETTLE_ROUNDS):
-            known = self.records(index_ref, known, prefix=prefix)
             now = self.tagged(ref)
-            if now == record.digest:
-                if len(rivals(known.values(), record)) == 1:
-                    break
-                time.sleep(_RIVAL_WAIT * 2 ** attempt)
-            elif now is None or now == record.replaces:
+            if now is not None and now not in (record.digest, record.replaces):
+                return self._yield(ref, manifest, replace(
+                    self._read_records(index_ref, prefix, read), digest=now))
+            written = now != record.digest
+            if written:
                 backend.push_manifest(ref.repository, manifest, MANIFEST_MEDIA_TYPE, ref.tag)
-            else:
-                backend.push_manifest(ref.repository, manifest, MANIFEST_MEDIA_TYPE, None)
-                yielded = replace(record, supersededBy=now)
-                self.add_record(index_ref, yielded)
-                contested = {r.digest for r in rivals(known.values(), record)}
-                return Settlement(now, record, moved_on=now not in contested,
-                                  records={**known, yielded.tag: yielded})
-        else:
-            now = self.tagged(ref)
-        return Settlement(str(now), record, records=known)
+            read = self._read_records(index_ref, prefix, read)
+            if len(rivals(read.records.values(), record)) == 1:
+                if not (written and successors(read.records.values(), record)):
+                    return replace(read, digest=record.digest)
+                continue  # a later push is recorded: read the tag again, without waiting
+            time.sleep(_RIVAL_WAIT * 2 ** attempt)
+        return replace(read, digest=str(self.tagged(ref)))
+
+    def _read_records(self, index_ref: Reference, prefix: str,
+                      read: Settlement) -> Settlement:
+        """List the index repository and read the records starting with ``prefix`` that
+        ``read`` does not hold: from the cached index (one read for all, which the index
+        refresh reuses), else one by one."""
+        listed = self.backend(index_ref).tags(index_ref.repository)
+        cached = read.cached
+        if cached is None and index_ref.tag in listed and any(
+                tag.startswith(prefix) and is_record_tag(tag) and tag not in read.records
+                for tag in listed):
+            cached = self._readable_index(index_ref)
+        known = {**(cached.records if cached else {}), **read.records}
+        return replace(read, records=self.records(index_ref, known, prefix, listed),
+                       listed=tuple(listed), cached=cached)
+
+    def _readable_index(self, index_ref: Reference) -> RegistryIndex | None:
+        """The cached index, None when it cannot be read now (the refresh after settling
+        reads it again, and reports why)."""
+        try:
+            return self.read_index(index_ref)
+        except RegistryError:
+            return None
+
+    def _yield(self, ref: Reference, manifest: bytes, read: Settlement) -> Settlement:
+        """Leave the tag to ``read.digest``: push the manifest untagged and record that."""
+        self.backend(ref).push_manifest(ref.repository, manifest, MANIFEST_MEDIA_TYPE, None)
+        record, now = read.record, read.digest
+        yielded = replace(record, supersededBy=now)
+        self.add_record(ref.index(), yielded)
+        contested = {r.digest for r in rivals(read.records.values(), record)}
+        return replace(read, moved_on=now not in contested,
+                       records={**read.records, yielded.tag: yielded},
+                       listed=(*read.listed, yielded.tag))
 
     def add_record(self, index_ref: Reference, record: PushRecord) -> None:
         """Write one push record into the index repository."""
@@ -230,12 +272,16 @@ class RegistryClient:
                               MANIFEST_MEDIA_TYPE, record.tag)
 
     def records(self, index_ref: Reference, known: Mapping[str, PushRecord],
-                prefix: str = "") -> dict[str, PushRecord]:
+                prefix: str = "", listed: Iterable[str] | None = None
+                ) -> dict[str, PushRecord]:
         """Every push record in the index repository (those whose tag starts with
         ``prefix``), fetching only the ones not in ``known``; an unreadable record is
-        left out (the index is a listing; each artifact's own proof is checked apart)."""
+        left out (the index is a listing; each artifact's own proof is checked apart).
+        ``listed``: the repository's tags, when the caller has just listed them."""
+        if listed is None:
+            listed = self.backend(index_ref).tags(index_ref.repository)
         found = {}
-        for tag in self.backend(index_ref).tags(index_ref.repository):
+        for tag in listed:
             if not (tag.startswith(prefix) and is_record_tag(tag)):
                 continue
             record = known.get(tag) or self._record(index_ref.with_tag(tag))
@@ -256,25 +302,33 @@ class RegistryClient:
         return self._rebuilt(index_ref, self.read_index(index_ref))
 
     def _rebuilt(self, index_ref: Reference, cached: RegistryIndex | None,
-                 known: Mapping[str, PushRecord] | None = None) -> RegistryIndex | None:
-        records = self.records(index_ref, {**(cached.records if cached else {}),
-                                           **(known or {})})
+                 known: Mapping[str, PushRecord] | None = None,
+                 listed: Sequence[str] | None = None) -> RegistryIndex | None:
+        held = cached.records if cached else {}
+        if listed is not None:  # listed before the cached index was read: keep its records
+            listed = [*listed, *(tag for tag in held if tag not in listed)]
+        records = self.records(index_ref, {**held, **(known or {})}, listed=listed)
         if cached is not None and records == cached.records:
             return cached
         if cached is None and not records:
             return None
         return rebuild(cached, records, created_now())
 
-    def refresh_index(self, ref: Reference, known: Mapping[str, PushRecord] | None = None
+    def refresh_index(self, ref: Reference, settled: Settlement | None = None
                       ) -> RegistryIndex:
         """Rebuild ``<parent>/index:latest`` from the push records and write it back
-        (nothing is written when it is current). ``known``: records the caller already
-        read, by tag (a push passes what :meth:`settle` read), not fetched again; the tags
-        are still listed, under the lock, so no record written meanwhile is left out."""
+        (nothing is written when it is current). A push passes what :meth:`settle` read:
+        the records are not fetched again, nor the tags listed again, nor the cached index
+        read again (or at all, when its tag was not listed); a record written after that
+        listing is left to the next refresh (a push's, or ``ork patterns``')."""
         index_ref = ref.index()
+        listed = settled.listed if settled is not None else None
         with self.backend(index_ref).locked(index_ref.repository):
-            cached = self.read_index(index_ref)
-            index = self._rebuilt(index_ref, cached, known) or RegistryIndex(created_now())
+            cached = settled.cached if settled is not None else None
+            if cached is None and (listed is None or index_ref.tag in listed):
+                cached = self.read_index(index_ref)
+            index = self._rebuilt(index_ref, cached, settled.records if settled else None,
+                                  listed) or RegistryIndex(created_now())
             if index is not cached:
                 self.write_index(index_ref, index)
             return index

@@ -143,6 +143,12 @@ def rivals(records: Iterable[PushRecord], claim: PushRecord) -> list[PushRecord]
             (claim.name, claim.version, claim.replaces) and not r.supersededBy]
 
 
+def successors(records: Iterable[PushRecord], claim: PushRecord) -> list[PushRecord]:
+    """The pushes of ``claim``'s version checked against it (they found it in the tag)."""
+    return [r for r in pushes(records) if (r.name, r.version, r.replaces) ==
+            (claim.name, claim.version, claim.digest)]
+
+
 def winner(contenders: Iterable[PushRecord]) -> PushRecord:
     """The rival that won: the one that did not yield (the earliest claim, should a
     rival have stopped before it could tell)."""

@@ -201,6 +201,7 @@ def parse(text: str, *, original: str = "") -> Reference:
     if at >= 0:
         digest = rest[at + 1:]
         rest = rest[:at]
+        _check_not_a_range(digest, rest, shown)
         if not digest.startswith(_DIGEST_PREFIXES):
             raise InvalidReferenceError(
                 f"invalid reference \"{shown}\": use ':' not '@' for version tags "
@@ -212,6 +213,7 @@ def parse(text: str, *, original: str = "") -> Reference:
     colon = rest.find(":", rest.rfind("/") + 1)
     if colon >= 0:
         rest, tag = rest[:colon], rest[colon + 1:]
+        _check_not_a_range(tag, rest, shown)
         if not _TAG.match(tag):
             raise InvalidReferenceError(
                 f'invalid reference "{shown}": "{tag}" is not a valid tag',
@@ -219,6 +221,19 @@ def parse(text: str, *, original: str = "") -> Reference:
                      "with '.' or '-'")
     _check_repository(rest, shown)
     return Reference(host, rest, tag, digest)
+
+
+def _check_not_a_range(version: str, repository: str, shown: str) -> None:
+    """A version range after ``@`` or ``:`` gets one answer, whichever was written: it is
+    not a tag (a valid tag such as ``1.x`` stays a tag)."""
+    if _TAG.match(version) or not _is_constraint(version):
+        return
+    name = repository.rsplit("/", 1)[-1]
+    raise InvalidReferenceError(
+        f'invalid reference "{shown}": "{version}" is a version range, not a tag',
+        hint=f"name one version ({name}:v1.2.3, listed by 'ork inspect {name} --versions') "
+             f"or a digest ({name}@sha256:...); ranges are written in imports "
+             f"({name}@{version})")
 
 
 def _check_repository(repository: str, shown: str) -> None:

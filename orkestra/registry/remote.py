@@ -13,11 +13,23 @@ plain HTTP, others over HTTPS; ``insecure`` (``--insecure``) means HTTPS without
 checks, falling back to plain HTTP when the server does not speak TLS, for any host.
 Idempotent calls are retried with exponential backoff on 429, 5xx and broken connections,
 honouring ``Retry-After``; an upload is retried from the start (content addressing makes
-that safe). A blob upload starts with a ``POST`` that asks to mount the
-blob from the same repository, which a registry that already has it answers with ``201``
-(one request, nothing sent); otherwise the blob goes up monolithically in one ``PUT`` (two
-requests per new blob), or in ``PATCH`` chunks when it is large. Every byte downloaded is
-counted against a size limit and verified against its digest before it is returned.
+that safe). Every byte downloaded is counted against a size limit and verified against its
+digest before it is returned.
+
+Uploads cost as few requests as the registry allows. The backend remembers which
+repositories hold which blobs (those it uploaded, mounted, found or downloaded, and those a
+manifest it pushed or fetched names: a registry keeps a manifest's blobs with it), and
+sends nothing for a blob a repository is known to hold; one known in another repository of
+the host is mounted from there (one request). A small blob goes up in a single ``POST
+…/uploads/?digest=`` with its body (one request, whether or not the registry had it),
+where the registry answers ``201``. One that answers ``202`` instead (Debian's
+``docker-registry`` 2.8 ignores the body and opens an upload session) is remembered as not
+supporting it: the blob goes into that session with one ``PUT``, and later blobs start with
+a ``POST`` asking to mount the blob from its own repository, which the registry answers
+with ``201`` when it already has it (one request) and with an upload session otherwise
+(then one ``PUT``, or ``PATCH`` chunks for a large blob). On a registry that takes
+single-request uploads, a larger blob is asked about with a ``HEAD`` first. So a new blob
+costs at most two requests and a blob the registry has at most one.
 
 Deadlines (:class:`~orkestra.registry.retry.Deadlines`): every socket operation's timeout is
 cut to what is left of the request's deadline, through a wrapper around httpcore's network
@@ -53,6 +65,7 @@ from orkestra.registry.oci import (
     MAX_BLOB_BYTES,
     MAX_MANIFEST_BYTES,
     Descriptor,
+    Manifest,
     check_size,
     is_digest,
     parse_index,
@@ -78,7 +91,14 @@ class RemoteBackend:
         self.deadlines = deadlines or Deadlines()
         self.chunk_size = chunk_size
         self.monolithic_limit = monolithic_limit
+        self.resend_limit = 64 * 1024
+        """A blob up to this size is sent without asking whether the registry has it:
+        sending it again costs less than a round trip (and a registry that ignores the body
+        of a ``POST`` still reads that much of it, keeping the connection usable)."""
         self.requests = 0
+        self._holders: dict[str, set[str]] = {}
+        self._single_post: bool | None = None
+        """Whether ``POST …/uploads/?digest=`` stores the body (None: not tried yet)."""
         self.tag_page_size = 1000
         self._insecure = insecure
         self._client = httpx.Client(
@@ -170,18 +190,62 @@ class RemoteBackend:
 
     # -- blobs -------------------------------------------------------------------------
     def push_blob(self, repository: str, descriptor: Descriptor, data: bytes) -> None:
+        if repository in self._holders.get(descriptor.digest, ()):
+            return
         self._retrying(lambda: self._upload(repository, descriptor, data))
+        self._hold(repository, descriptor.digest)
+
+    def _hold(self, repository: str, digest: str) -> None:
+        self._holders.setdefault(digest, set()).add(repository)
+
+    def _hold_named(self, repository: str, manifest: bytes) -> None:
+        """The blobs ``manifest`` names, as held by ``repository`` (the registry accepted
+        or served it there). An index, or anything else, teaches nothing."""
+        try:
+            parsed = Manifest.parse(manifest, repository)
+        except IntegrityError:
+            return
+        for descriptor in (parsed.config, *parsed.layers):
+            self._hold(repository, descriptor.digest)
 
     def _upload(self, repository: str, descriptor: Descriptor, data: bytes) -> None:
-        """POST asking to mount the blob from this repository (201: it is already there),
-        else upload into the session the POST opened: one PUT, or PATCH chunks then PUT."""
+        """Store one blob the repository is not known to hold (see the module docstring):
+        mounted from another repository known to hold it, else in one ``POST`` with the
+        body where the registry may take it, else into the session a ``POST`` opens."""
         what = f"upload {descriptor.digest[:19]} to {repository}"
-        response = self._attempt("POST", self._url(f"/v2/{repository}/blobs/uploads/"), what,
-                                 params={"mount": descriptor.digest, "from": repository},
-                                 headers={"Content-Length": "0"})
-        if response.status_code == 201:
-            return
-        location = _location(response, what)
+        uploads = self._url(f"/v2/{repository}/blobs/uploads/")
+        source = min(self._holders.get(descriptor.digest, ()), default=None)
+        if source is None and self._single_post_fits(len(data)):
+            if len(data) > self.resend_limit and self._has_blob(repository, descriptor, what):
+                return
+            response = self._attempt("POST", uploads, what, content=data, headers=_OCTET,
+                                     params={"digest": descriptor.digest})
+            self._single_post = response.status_code == 201
+        else:
+            response = self._attempt("POST", uploads, what, headers={"Content-Length": "0"},
+                                     params={"mount": descriptor.digest,
+                                             "from": source or repository})
+        if response.status_code != 201:
+            self._send(_location(response, what), descriptor, data, what)
+
+    def _single_post_fits(self, size: int) -> bool:
+        """Whether to upload in one ``POST``: on a registry that takes it, any blob that
+        needs no chunks; before that is known, a blob small enough to find out with."""
+        if self._single_post is None:
+            return size <= self.resend_limit
+        return self._single_post and size <= self.monolithic_limit
+
+    def _has_blob(self, repository: str, descriptor: Descriptor, what: str) -> bool:
+        url = self._url(f"/v2/{repository}/blobs/{descriptor.digest}")
+        try:
+            self._attempt("HEAD", url, what)
+        except NotFoundError:
+            return False
+        return True
+
+    def _send(self, location: str, descriptor: Descriptor, data: bytes, what: str) -> None:
+        """Upload ``data`` into the session at ``location``: one ``PUT``, or ``PATCH``
+        chunks then an empty ``PUT`` for a large blob."""
         if len(data) > self.monolithic_limit:
             for start in range(0, len(data), self.chunk_size):
                 chunk = data[start:start + self.chunk_size]
@@ -199,6 +263,7 @@ class RemoteBackend:
         url = self._url(f"/v2/{repository}/blobs/{descriptor.digest}")
         data, _ = self._retrying(lambda: self._download(url, what, descriptor.size, {}))
         verify(data, descriptor.digest, descriptor.size, what)
+        self._hold(repository, descriptor.digest)
         return data
 
     def _download(self, url: str, what: str, limit: int, headers: dict[str, str]
@@ -229,6 +294,7 @@ class RemoteBackend:
         self._request("PUT", self._url(f"/v2/{repository}/manifests/{reference}"),
                       f"push manifest {repository}:{reference}", content=data,
                       headers={"Content-Type": media_type})
+        self._hold_named(repository, data)
         return descriptor
 
     def fetch_manifest(self, repository: str, target: str) -> tuple[bytes, Descriptor]:
@@ -243,6 +309,7 @@ class RemoteBackend:
             headers.get("Docker-Content-Digest", digest)
         if expected.startswith("sha256:"):
             verify(data, expected, None, what)
+        self._hold_named(repository, data)
         return data, Descriptor(media_type, digest, len(data))
 
     def manifest_digest(self, repository: str, target: str) -> str:

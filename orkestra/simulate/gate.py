@@ -53,11 +53,14 @@ def run_plans(plans: list[Plan], display: str, *, cycles: int | None = None,
                                 trust_hooks=trust_hooks)
         count = cycles or plan.cycles
         for run in simulation.run(count):
-            checks = None
+            checks, errors_expected = None, False
             if plan.expect is not None:
                 outcome.has_expect = True
-                checks = check(expectations_for(plan.expect, run.crd), run, count)
-            outcome.reports.append(RunReport(run, checks, problems=_failures(plan, checks)))
+                expect = expectations_for(plan.expect, run.crd)
+                checks = check(expect, run, count)
+                errors_expected = expect.get("noErrors") is False
+            outcome.reports.append(RunReport(run, checks, problems=_failures(plan, checks),
+                                             errors_expected=errors_expected))
         outcome.assertions += assertion_count(plan.expect)
     outcome.seconds = time.perf_counter() - start
     return outcome

@@ -31,10 +31,20 @@ class RunReport:
     checks: list[Check] | None  # None: op-print mode (no expect)
     lines: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # failed checks, at their lines
+    errors_expected: bool = False
+    """The expect block says ``noErrors: false``: reconcile errors are the behaviour under
+    test (a denied CR), not a failure."""
 
     @property
     def passed(self) -> bool:
-        return self.checks is None or all(c.passed for c in self.checks)
+        """Every check passed, and no cycle failed to reconcile unless errors were expected:
+        a ``✗`` in the report is never a silent pass."""
+        return (self.errors_expected or not self.run.errors) and \
+            (self.checks is None or all(c.passed for c in self.checks))
+
+    @property
+    def unexpected_errors(self) -> list[Cycle]:
+        return [] if self.errors_expected else self.run.errors
 
     @property
     def counted(self) -> tuple[int, int]:
@@ -81,7 +91,7 @@ def render_run(report: RunReport, *, verbose: bool, debug_ops: bool) -> list[str
         if cycle.error is not None:
             out.append(f"    ✗ {cycle.error}")
         if verbose:
-            out.extend(f"    ! {w}" for w in cycle.warnings)
+            out.extend(f"    ⚠ {w}" for w in cycle.warnings)
             out.extend(f"    ⚑ event {e.type} {e.reason}: {e.message}" for e in cycle.events)
         previous = key
     flush()
@@ -89,10 +99,13 @@ def render_run(report: RunReport, *, verbose: bool, debug_ops: bool) -> list[str
         out.extend(f"  [debug-ops] cycle={op.cycle:<3} verb={op.verb:<7} "
                    f"resource={op.resource:<24} name={op.name}" for op in run.ops)
     out.append("")
+    errors = _errors_note(report.unexpected_errors)
     if report.checks is None:
         where = f"at cycle {run.steady_at}" if run.steady_at else \
             f"not reached in {len(run.cycles)} cycles"
         out.append(f"  Steady state {where} ({format_duration(run.seconds)})")
+        if errors:
+            out += [f"  ✗ {errors}", "  FAIL"]
         return out
     shown = [c for c in report.checks if not c.passed or verbose or not c.counted]
     uncounted = [c for c in shown if not c.counted]
@@ -104,9 +117,18 @@ def render_run(report: RunReport, *, verbose: bool, debug_ops: bool) -> list[str
     passed, total = report.counted
     failed = total - passed
     out.append(f"  {passed}/{total} assertions passed" + (f", {failed} failed" if failed
-                                                          else ""))
+                                                          else "")
+               + (f", {errors}" if errors else ""))
     out.append("  PASS" if report.passed else "  FAIL")
     return out
+
+
+def _errors_note(cycles: list[Cycle]) -> str:
+    """``2 cycles failed to reconcile``, or ""."""
+    count = len(cycles)
+    if not count:
+        return ""
+    return f"{count} cycle{'s' if count != 1 else ''} failed to reconcile"
 
 
 def run_json(report: RunReport) -> dict[str, Any]:
@@ -127,10 +149,73 @@ def run_json(report: RunReport) -> dict[str, Any]:
     }
 
 
-def markdown(files: list[tuple[str, str, list[RunReport]]]) -> str:
-    """Simulations as Markdown for a CI job summary: ``files`` holds (file, status or an
-    error, reports); a row per CR, then the failed checks at their lines."""
-    passed = all(status in ("passed", "no-assertion") for _, status, _ in files)
+FileResult = tuple[str, str, list[RunReport]]
+"""(file, its status — ``passed``, ``no-assertion`` or ``failed`` — or the error that kept
+it from running, its reports)."""
+
+_STATUSES = ("passed", "no-assertion", "failed")
+
+
+@dataclass(frozen=True)
+class Totals:
+    """What a run over many simulate files adds up to."""
+
+    files: int = 0
+    passed: int = 0
+    no_assertion: int = 0
+    failed: int = 0
+    not_run: int = 0
+    crs: int = 0
+    assertions_passed: int = 0
+    assertions: int = 0
+    reconcile_errors: int = 0
+
+    @classmethod
+    def of(cls, files: list[FileResult]) -> Totals:
+        statuses = [status if status in _STATUSES else "error" for _, status, _ in files]
+        reports = [report for _, _, reports in files for report in reports]
+        counted = [report.counted for report in reports]
+        return cls(files=len(files), passed=statuses.count("passed"),
+                   no_assertion=statuses.count("no-assertion"),
+                   failed=statuses.count("failed"), not_run=statuses.count("error"),
+                   crs=len(reports), assertions_passed=sum(done for done, _ in counted),
+                   assertions=sum(total for _, total in counted),
+                   reconcile_errors=sum(len(r.unexpected_errors) for r in reports))
+
+    @property
+    def ok(self) -> bool:
+        """Something ran, and nothing failed or was kept from running."""
+        return self.files > 0 and not self.failed and not self.not_run
+
+    def line(self) -> str:
+        """``12 files: 10 passed, 1 failed, 1 could not run · 14 CRs · 40/41 assertions
+        passed · FAIL``."""
+        parts = [f"{n} {label}" for n, label in ((self.passed, "passed"),
+                                                 (self.no_assertion, "without assertions"),
+                                                 (self.failed, "failed"),
+                                                 (self.not_run, "could not run")) if n]
+        head = f"{_plural(self.files, 'file')}: {', '.join(parts) or 'none ran'}"
+        tail = [_plural(self.crs, "CR"),
+                f"{self.assertions_passed}/{self.assertions} assertions passed"]
+        if self.reconcile_errors:
+            tail.append(f"{_plural(self.reconcile_errors, 'cycle')} failed to reconcile")
+        return " · ".join([head, *tail, "PASS" if self.ok else "FAIL"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"files": self.files, "passed": self.passed, "noAssertion": self.no_assertion,
+                "failed": self.failed, "notRun": self.not_run, "crs": self.crs,
+                "assertions": {"passed": self.assertions_passed, "total": self.assertions},
+                "reconcileErrors": self.reconcile_errors, "ok": self.ok}
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def markdown(files: list[FileResult]) -> str:
+    """Simulations as Markdown for a CI job summary: a row per CR, the totals, then the
+    failed checks at their lines."""
+    totals = Totals.of(files)
     rows = []
     failures = []
     for file, status, reports in files:
@@ -145,8 +230,9 @@ def markdown(files: list[tuple[str, str, list[RunReport]]]) -> str:
                          format_duration(run.seconds)])
             failures += [[f"{p.file}:{p.line}" if p.line else p.file, p.message]
                          for p in report.problems]
-    lines = [f"## ork simulate: {'PASS' if passed else 'FAIL'}", "",
-             *md.table(["", "File", "CRD/CR", "Assertions", "Steady", "Time"], rows), ""]
+    lines = [f"## ork simulate: {'PASS' if totals.ok else 'FAIL'}", "",
+             *md.table(["", "File", "CRD/CR", "Assertions", "Steady", "Time"], rows), "",
+             md.text(totals.line()), ""]
     if failures:
         lines += ["**Failed:**", "", *md.table(["Where", "Check"], failures), ""]
     return "\n".join(lines)

@@ -129,7 +129,7 @@ def test_template_prints_g2_and_round_trips(pack: Path,
 
 def test_template_json_crd_filter_and_output_file(pack: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["template", "-j", "-c", "webapp", "-o", "out/x.json"]) == 0
+    assert main(["template", "-o", "json", "-c", "webapp", "--output-file", "out/x.json"]) == 0
     assert capsys.readouterr().out == "✓ written to out/x.json\n"
     assert list(json.loads(Path("out/x.json").read_text())["spec"]["crds"]) == ["webapp"]
     assert main(["template", "-c", "nope"]) == 1
@@ -138,7 +138,7 @@ def test_template_json_crd_filter_and_output_file(pack: Path,
 
 def test_template_failure_leaves_no_output_file(pack: Path) -> None:
     Path("bad.yaml").write_text("kind: Katalog\n")
-    assert main(["template", "-f", "bad.yaml", "-o", "t.yaml"]) == 1
+    assert main(["template", "-f", "bad.yaml", "--output-file", "t.yaml"]) == 1
     assert not Path("t.yaml").exists()
 
 
@@ -154,7 +154,9 @@ def test_schema_version_and_completion(capsys: pytest.CaptureFixture[str]) -> No
     schema = json.loads(capsys.readouterr().out)
     assert schema["title"] == "Orkestra Motif"
     assert main(["schema", "--list"]) == 0
-    assert capsys.readouterr().out.split() == ["katalog", "motif", "komposer", "simulate", "e2e"]
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[:5] == ["katalog", "motif", "komposer", "simulate", "e2e"]
+    assert [line.split()[1] for line in listed[5:]] == ["error", "simulate", "simulate-tree"]
     assert main(["schema", "katalogue"]) == 2
     assert main(["version", "-o", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["version"]

@@ -156,7 +156,7 @@ def test_ork_schema_to_a_full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPat
                                    capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     fill_the_disk(monkeypatch)
-    code, _, err = run(capsys, "schema", "katalog", "-o", "katalog.schema.json")
+    code, _, err = run(capsys, "schema", "katalog", "--output-file", "katalog.schema.json")
     assert code == 1
     assert err == ("cannot write katalog.schema.json: No space left on device\n"
                    "  hint: the disk is full; free some space and run the command again "

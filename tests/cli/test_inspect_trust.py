@@ -78,7 +78,7 @@ def test_a_clean_push_is_verified(pushed: Reference, capsys: pytest.CaptureFixtu
     code, out, _ = run(capsys, "inspect", REF, "--versions")
     assert re.search(r"v1\.0\.0\s+✓ Simulate · \d+ assertions\s+⊘ E2E skipped", out)
     code, out, _ = run(capsys, "patterns")
-    assert patterns_row(out) == ["✓", "~", "✓"]
+    assert patterns_row(out) == ["✓", "⊘", "✓"]
     assert "tampered" not in out and "not in your trusted keys" not in out
     code, out, _ = run(capsys, "patterns", "-o", "json")
     [entry] = json.loads(out)["patterns"]
@@ -100,7 +100,7 @@ def test_a_signer_you_do_not_trust_is_never_verified(
     assert row(out, "Simulate").startswith("  Simulate:    ⚠ Passed (signer not trusted) · ")
     assert "✓ Verified" not in out
     out = run(capsys, "patterns")[1]
-    assert patterns_row(out) == ["?", "~", "?"]
+    assert patterns_row(out) == ["?", "⊘", "?"]
     assert f"?  redis:v1.0.0: signed by {publisher} (not in your trusted keys)" in out
     # Trusting some other publisher changes nothing; trusting this one verifies it.
     (tmp_path / "other.pub").write_text(SigningKey.generate("other").public.pem())
@@ -110,7 +110,7 @@ def test_a_signer_you_do_not_trust_is_never_verified(
     out = run(capsys, "inspect", REF)[1]
     assert row(out, "Signed") == f"  Signed:      ✓ by {publisher} (trusted)"
     assert row(out, "Simulate").startswith("  Simulate:    ✓ Verified · ")
-    assert patterns_row(run(capsys, "patterns")[1]) == ["✓", "~", "✓"]
+    assert patterns_row(run(capsys, "patterns")[1]) == ["✓", "⊘", "✓"]
 
 
 def _annotations(client: RegistryClient, ref: Reference) -> None:
@@ -189,7 +189,7 @@ def test_a_stripped_report_reads_unsigned(pushed: Reference,
     code, _, err = run(capsys, "inspect", REF, "--report")
     assert code == 1 and "has no gate report attached" in err
     code, out, _ = run(capsys, "patterns")
-    assert patterns_row(out) == ["?", "~", "-"]
+    assert patterns_row(out) == ["?", "⊘", "-"]
     assert "⚠  redis:v1.0.0: unsigned — its gate results cannot be verified" in out
 
 

@@ -14,5 +14,6 @@ def test_every_exported_name_resolves() -> None:
 
 
 def test_an_unknown_name_is_an_attribute_error() -> None:
-    with pytest.raises(AttributeError, match="MemoryClusterr"):
-        getattr(cluster, "MemoryClusterr")
+    misspelt = "MemoryClusterr"
+    with pytest.raises(AttributeError, match=misspelt):
+        getattr(cluster, misspelt)

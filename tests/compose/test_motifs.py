@@ -179,3 +179,13 @@ def test_each_motif_file_loads_once(write: WriteFiles) -> None:
     compose_file(Path("k.yaml"), motifs=resolver)
     compose_file(Path("k.yaml"), motifs=resolver)
     assert len(resolver._cache) == 1
+
+
+def test_a_per_crd_import_says_it_leaves_profiles_and_notes(write: WriteFiles) -> None:
+    with_notes = MOTIF + "notes:\n  functions: [{name: full, expression: x}]\n"
+    write(**{"k.yaml": katalog("{image: nginx}"), "motif.yaml": with_notes})
+    warnings = [p.render() for p in compose_file(Path("k.yaml")).warnings]
+    assert warnings == [
+        "k.yaml:9:11: warning: spec.crds.web.imports[0]: the notes of motif web are not "
+        "taken by a per-CRD import\n"
+        "  hint: import the motif under spec.imports as well to use them"]

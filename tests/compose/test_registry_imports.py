@@ -61,7 +61,7 @@ def test_use_komposer(published: Path, tmp_path: Path) -> None:
     (api / "komposer.yaml").write_text(KOMPOSER.format(lifecycle="", imports="").replace(
         "  registry:\n", "  files:\n    - ./katalog.yaml\n") + "spec:\n  crds:\n    webapp:\n"
         "      operatorBox:\n        reconcile:\n          workers: 7\n")
-    push(api, "webapp-operator:v1.1.0", force=True)
+    push(api, "webapp-operator:v1.1.0", force=True, update_meta=True)
     composed = compose_file(komposer(
         tmp_path, "    - url: webapp-operator:v1.1.0\n      useKomposer: true"))
     assert composed.crds["webapp"]["operatorBox"]["reconcile"]["workers"] == 7

@@ -198,7 +198,7 @@ def test_markdown_lists_leftovers_below_the_table() -> None:
 
 def test_markdown_skipped_suite() -> None:
     text = report.markdown(SCENARIOS["skipped"])
-    assert "### – SKIP · later-e2e\n\nSkipped · e2e/later/e2e.yaml\n" in text
+    assert "### ⊘ SKIP · later-e2e\n\nSkipped · e2e/later/e2e.yaml\n" in text
     assert text.startswith("## ork e2e: PASS\n")
     assert len(table_rows(text)) == 3
 

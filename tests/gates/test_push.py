@@ -10,7 +10,12 @@ from typing import TypeVar
 import pytest
 
 from orkestra.errors import OrkError, UsageError
-from orkestra.gates.pattern import PushBlockedError, check_crd_file, with_version
+from orkestra.gates.pattern import (
+    PushBlockedError,
+    TagMismatchError,
+    check_crd_file,
+    with_version,
+)
 from orkestra.gates.push import (
     Deprecated,
     Event,
@@ -21,7 +26,7 @@ from orkestra.gates.push import (
     NoAssertions,
     Published,
     PushOptions,
-    Warned,
+    Uploading,
     detect_runner,
     publish,
 )
@@ -30,6 +35,7 @@ from orkestra.model.errors import PatternError
 from orkestra.registry.artifact import GateRecord
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.errors import NotFoundError
+from orkestra.registry.oci import digest_of
 from orkestra.registry.trust.verify import check
 from tests.conftest import RegistryTarget, use_published_motifs
 
@@ -49,12 +55,12 @@ class Recorder:
 
 def push(directory: Path, ref: str | None = None, *, force: bool = False,
          update_meta: bool = False, no_simulate: bool = False, no_e2e: bool = False,
-         e2e_file: str | None = None, overwrite: bool = False
-         ) -> tuple[Published, Recorder]:
+         e2e_file: str | None = None, overwrite: bool = False, dry_run: bool = False,
+         kind: str | None = None) -> tuple[Published, Recorder]:
     recorder = Recorder()
     options = PushOptions(force, update_meta, no_simulate, no_e2e, e2e_file,
-                          overwrite=overwrite)
-    return publish(directory, ref, options, recorder), recorder
+                          overwrite=overwrite, dry_run=dry_run)
+    return publish(directory, ref, options, recorder, kind=kind), recorder
 
 
 def push_motifs(pack: Path) -> None:
@@ -63,20 +69,24 @@ def push_motifs(pack: Path) -> None:
 
 
 def test_version_must_match_the_tag(pack_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seed 01: a mismatch is a hard error, and --force (which skips gates) does not
+    override it."""
     web = pack_copy / "01-motifs" / "web-service"
     monkeypatch.chdir(web)  # messages name files as the user sees them: here, motif.yaml
-    with pytest.raises(OrkError) as caught:
-        push(web, "web-service:2.0.0")
-    assert caught.value.message == ('motif.yaml: metadata.version "v1.0.0" does not match '
-                                    'provided tag "2.0.0"; use \'--force\' to override')
+    for force in (False, True):
+        with pytest.raises(TagMismatchError) as caught:
+            push(web, "web-service:2.0.0", force=force)
+        assert caught.value.message == (
+            'motif.yaml:6: metadata.version "v1.0.0" does not match the tag "2.0.0": '
+            "expected web-service:v1.0.0 (version and tag must agree; no flag overrides this)")
+        assert caught.value.hint == (
+            "push web-service:v1.0.0, or give no tag (the version is read from the file); "
+            'to publish 2.0.0, set metadata.version: "2.0.0" (--update-meta writes it)')
+        [problem] = caught.value.problems
+        assert (problem.file, problem.line, problem.path) == ("motif.yaml", 6,
+                                                              ("metadata", "version"))
     with pytest.raises(NotFoundError):
         RegistryClient().info(RegistryClient().resolve("web-service:2.0.0", "Motif"))
-    result, events = push(web, "web-service:2.0.0", force=True)
-    assert [e.text for e in events.of(Warned)] == [
-        'motif.yaml: metadata.version "v1.0.0" does not match provided tag "2.0.0" '
-        "(continuing due to --force)"]
-    info = RegistryClient().info(result.ref)
-    assert info.metadata.version == "2.0.0"
 
 
 def test_update_meta_rewrites_the_file_keeping_comments(pack_copy: Path) -> None:
@@ -91,6 +101,42 @@ def test_update_meta_rewrites_the_file_keeping_comments(pack_copy: Path) -> None
     assert pulled.files["motif.yaml"].decode() == after
 
 
+def test_dry_run_runs_the_gates_and_uploads_nothing(pack_copy: Path) -> None:
+    push_motifs(pack_copy)
+    api = pack_copy / "02-katalog-api"
+    use_published_motifs(api / "katalog.yaml")
+    before = (api / "katalog.yaml").read_text()
+    dry, events = push(api, "webapp-operator:v1.1.0", update_meta=True, no_e2e=True,
+                       dry_run=True)
+    assert dry.dry_run and [e.gate for e in events.of(GatePassed)] == ["Simulate"]
+    assert events.of(Uploading) == [] and events.of(MetaUpdated) == []
+    assert (api / "katalog.yaml").read_text() == before  # --update-meta writes nothing
+    client = RegistryClient()
+    with pytest.raises(NotFoundError):
+        client.info(dry.ref)
+    assert dry.manifest.annotations["io.orkestra.pattern.version"] == "v1.1.0"
+    assert dry.manifest.annotations["io.orkestra.simulate.status"] == "passed"
+    assert dry.digest == digest_of(dry.manifest.to_bytes())
+    pushed, _ = push(api, "webapp-operator:v1.1.0", update_meta=True, no_e2e=True)
+    manifest = client.info(pushed.ref).manifest
+    assert manifest.layers[:-1] == dry.manifest.layers[:-1]  # the files, as the dry run said
+    cache = pack_copy / "03-katalog-cache"
+    use_published_motifs(cache / "katalog.yaml")
+    with pytest.raises(GateFailedError):  # blocked like the push it rehearses
+        push(cache, dry_run=True)
+
+
+def test_the_kind_is_read_from_the_file(pack_copy: Path) -> None:
+    web = pack_copy / "01-motifs" / "web-service"
+    assert push(web)[0].kind == push(web, kind="Motif")[0].kind == "Motif"
+    api = pack_copy / "02-katalog-api"
+    with pytest.raises(UsageError) as caught:
+        push(api, kind="Motif")
+    assert caught.value.message == (f"--motif given, but {api} holds a Katalog "
+                                    "(katalog.yaml, kind: Katalog)")
+    assert caught.value.hint == "leave the flag out: the kind is read from the file"
+
+
 def test_with_version_inserts_and_replaces() -> None:
     text = "kind: Motif  # k\nmetadata:\n  name: web   # the name\n  tags: [a]\nspec: {}\n"
     assert with_version(text, "v2") == ("kind: Motif  # k\nmetadata:\n  name: web   # the name"
@@ -103,18 +149,23 @@ def test_with_version_inserts_and_replaces() -> None:
         with_version("kind: Motif\n", "v1")
 
 
-def test_local_imports_block_the_push(pack_copy: Path) -> None:
+def test_local_imports_block_the_push(pack_copy: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also with --force (it skips gates, not this check); the message names the commands
+    that fix it: the motif's directory as typed from here, and its registry reference."""
+    monkeypatch.chdir(pack_copy / "02-katalog-api")
     with pytest.raises(PushBlockedError) as caught:
-        push(pack_copy / "02-katalog-api")
+        push(Path("."), force=True)
     assert caught.value.render() == "\n".join([
         "✗ Push blocked: local file imports in katalog.yaml", "",
         '  spec.crds.webapp.imports[0]: "../01-motifs/web-service/motif.yaml"', "",
         "  Local imports work for ork simulate and ork template, but cannot",
         "  be resolved by consumers after the katalog is published.", "",
-        "  Before publishing:",
-        "    1. Push the motif:  ork push <motif-dir>/",
-        "    2. Replace the local path with the OCI ref:",
-        "       motif: oci://<your-registry>/motifs/<name>:<version>"])
+        "  Before publishing (--force skips gates, not this check):",
+        "    1. Push the motif:",
+        "         ork push ../01-motifs/web-service/",
+        "    2. Replace the local path in katalog.yaml with the OCI ref:",
+        "         motif: oci://local/motifs/web-service:v1.0.0"])
 
 
 def test_02_passes_both_gates(pack_copy: Path, registry: RegistryTarget) -> None:

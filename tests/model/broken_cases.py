@@ -312,11 +312,6 @@ spec:
         "motif.yaml": MOTIF}, (
         'k.yaml:11:11: error: spec.crds.web.imports[0]: deployments "{{ .metadata.name }}" from motif web (motif.yaml:13) clashes with the one at k.yaml:16\n'
         '  hint: rename one of them; a resource name must be unique per kind\n')),
-    Case("motif-bare-path-condition", {"m.yaml": MOTIF + "      when:\n"
-                                                         "        - {field: spec.tier, "
-                                                         "equals: gold}\n"}, (
-        'm.yaml:17:19: error: resources.deployments[0].when[0].field: "spec.tier" is a bare path: in a motif resource it is compared as literal text when the katalog loads, so the condition never sees the CR\n'
-        '  hint: write field: "{{ .spec.tier }}" to test it at reconcile time\n')),
     Case("komposer-unknown-override", {
         "komposer.yaml": "apiVersion: orkestra.orkspace.io/v1\nkind: Komposer\n"
                          "metadata: {name: platform}\nimports:\n  files: [./k.yaml]\n"
@@ -371,4 +366,95 @@ spec:
         "crdFile: ./crd.yaml"), "crd.yaml": CRD}, (
         'k.yaml:9:48: error: spec.crds.web.apiTypes.version: version "v2" is not served by ./crd.yaml\n'
         '  expected: one of v1\n')),
+    Case("watch-on-typo", {"k.yaml": katalog(f"{API}\noperatorBox:\n  observe:\n    watch:\n      - {{apiVersion: v1, kind: ConfigMap, on: [updated]}}")}, (
+        'k.yaml:13:54: error: spec.crds.web.operatorBox.observe.watch[0].on[0]: "updated" is not allowed\n'
+        '  expected: one of create, update, delete\n'
+        '  hint: did you mean "update"?\n')),
+    Case("watch-key-typo", {"k.yaml": katalog(f"{API}\noperatorBox:\n  observe:\n    watch:\n      - apiVersion: v1\n        kind: ConfigMap\n        keyfrom: {{label: owner}}")}, (
+        'k.yaml:15:15: error: spec.crds.web.operatorBox.observe.watch[0].keyfrom: unknown key "keyfrom" in watch entry\n'
+        '  expected: one of apiVersion, enqueueGate, index, keyFrom, kind, name, namespace, on\n'
+        '  hint: did you mean "keyFrom"?\n')),
+    Case("watch-keyfrom-both", {"k.yaml": katalog(f"{API}\noperatorBox:\n  watch:\n    - apiVersion: v1\n      kind: Secret\n      keyFrom: {{label: owner, name: web}}")}, (
+        'k.yaml:14:22: error: spec.crds.web.operatorBox.watch[0].keyFrom: keyFrom takes exactly one of label or name\n'
+        '  expected: {label: <label on the watched object>} or {name: <primary CR>, namespace: <its namespace>}\n')),
+    Case("watch-repeated", {"k.yaml": katalog(f"{API}\noperatorBox:\n  observe:\n    watch:\n      - {{apiVersion: v1, kind: ConfigMap}}\n      - include: ./w.yaml"), "w.yaml": "watch:\n  - {apiVersion: v1, kind: ConfigMap, on: [delete]}\n"}, (
+        './w.yaml:2:5: error: watch[0]: ConfigMap (v1, all namespaces) is already watched at k.yaml:13\n'
+        '  hint: one informer serves each kind and namespace: merge the two entries\n')),
+    Case("watch-both-layouts", {"k.yaml": katalog(f"{API}\noperatorBox:\n  watch:\n    - {{apiVersion: v1, kind: ConfigMap}}\n  observe:\n    watch:\n      - {{apiVersion: v1, kind: Secret}}")}, (
+        'k.yaml:11:9: error: spec.crds.web.operatorBox.watch: set twice in two layouts\n'
+        '  hint: the same setting is also given at spec.crds.web.operatorBox.observe.watch; keep one\n')),
+    Case("eventaware-on-enqueuegate", {"k.yaml": katalog(f"{API}\noperatorBox:\n  preReconcile:\n    enqueueGate: {{eventAware: true}}")}, (
+        'k.yaml:12:25: error: spec.crds.web.operatorBox.preReconcile.enqueueGate.eventAware: eventAware is only valid on reconcileGate\n'
+        '  hint: move it to preReconcile.reconcileGate: the enqueue gate already runs once per event\n')),
+    Case("gate-sentinel-undeclared", {"k.yaml": katalog(f"{API}\noperatorBox:\n  preReconcile:\n    sentinels: [generationChanged]\n    reconcileGate:\n      eventAware: true\n      sentinels: [deletionStarted]")}, (
+        'k.yaml:15:25: error: spec.crds.web.operatorBox.preReconcile.reconcileGate.sentinels[0]: sentinel "deletionStarted" is not declared in preReconcile.sentinels\n'
+        '  expected: one of generationChanged\n'
+        '  hint: add deletionStarted to preReconcile.sentinels: the informer computes only the sentinels declared there\n')),
+    Case("cross-crd-and-labelselector", {"k.yaml": katalog(f"{API}\noperatorBox:\n  observe:\n    cross:\n      - crd: db\n        labelSelector: {{tier: data}}\n        selector: {{name: x}}")}, (
+        'k.yaml:14:15: error: spec.crds.web.operatorBox.observe.cross[0].labelSelector: crd and labelSelector cannot both be set\n'
+        '  hint: name the target CRD, or find it by its CRD-entry labels\n')),
+    Case("cross-source-without-url", {"k.yaml": katalog(f"{API}\noperatorBox:\n  cross:\n    - crd: db\n      source: {{protocol: helth, cacheFor: 10s}}")}, (
+        'k.yaml:13:21: error: spec.crds.web.operatorBox.cross[0].source: a cross source needs host or endpoint\n'
+        '  expected: host: <base URL of the other Orkestra runtime> (with protocol), or endpoint: <full URL>\n'
+        'k.yaml:13:32: error: spec.crds.web.operatorBox.cross[0].source.protocol: "helth" is not allowed\n'
+        '  expected: one of cr, info, metrics, health, events\n'
+        '  hint: did you mean "health"?\n')),
+    Case("cross-auth-both", {"k.yaml": katalog(f"{API}\noperatorBox:\n  observe:\n    cross:\n      - crd: db\n        source:\n          host: http://db:8080\n          auth: {{token: $T, secretRef: {{name: s, key: k}}}}")}, (
+        'k.yaml:16:23: error: spec.crds.web.operatorBox.observe.cross[0].source.auth: cross auth takes exactly one of token or secretRef\n'
+        '  expected: token: $ENV_VAR, or secretRef: {name, namespace, key}\n')),
+    Case("cross-as-twice", {"k.yaml": katalog(f"{API}\noperatorBox:\n  observe:\n    cross:\n      - {{crd: db, selector: {{name: a}}}}\n      - {{crd: cache, as: db, selector: {{name: b}}}}")}, (
+        'k.yaml:14:15: error: spec.crds.web.operatorBox.observe.cross[1]: .cross.db is already read by cross[0]\n'
+        '  hint: give one of them another "as"\n')),
+    Case("queue-behaviour-unlimited", {"k.yaml": katalog(f"{API}\noperatorBox:\n  reconcile:\n    queue:\n      maxDepth: 0\n      behaviour: {{onLimit: drop}}")}, (
+        'k.yaml:14:13: error: spec.crds.web.operatorBox.reconcile.queue.behaviour: queue.behaviour needs maxDepth > 0 in the same queue\n'
+        '  hint: without maxDepth (or with 0) the queue is unlimited and has no limit to act on; set maxDepth: 500, for example\n')),
+    Case("queue-onlimit-shorthand-typo", {"k.yaml": katalog(f"{API}\noperatorBox:\n  reconciler:\n    queue: {{maxDepth: 10, behaviour: {{onLimit: dorp}}}}")}, (
+        'k.yaml:12:54: error: spec.crds.web.operatorBox.reconciler.queue.behaviour.onLimit: "dorp" is not allowed\n'
+        '  expected: one of drop\n'
+        '  hint: did you mean "drop"?\n')),
+    Case("queue-onlimit-value", {"k.yaml": katalog(f"{API}\noperatorBox:\n  reconcile:\n    queue: {{maxDepth: 10, behaviour: {{onLimit: {{drop: true, value: 90}}, onThreshold: {{drop: true}}}}}}")}, (
+        'k.yaml:12:67: error: spec.crds.web.operatorBox.reconcile.queue.behaviour.onLimit.value: unknown key "value" in onLimit\n'
+        '  expected: one of drop, or, when\n'
+        'k.yaml:12:92: error: spec.crds.web.operatorBox.reconcile.queue.behaviour.onThreshold: missing required key "value"\n'
+        '  expected: Percent of maxDepth (1-100).\n')),
+    Case("labels-templated-key", {"k.yaml": katalog(f"{API}\nlabels:\n  \"{{{{ .spec.team }}}}\": x\n  team: \"{{{{ .spec.team }}}}\"")}, (
+        'k.yaml:11:9: error: spec.crds.web.labels["{{ .spec.team }}"]: key "{{ .spec.team }}" is not valid\n'
+        '  expected: a static Kubernetes label key: [prefix/]name such as team or example.io/team\n')),
+    Case("labels-invalid-value", {"k.yaml": katalog(f"{API}\nlabels: {{team: platform team}}\nannotations: {{note: platform team}}")}, (
+        'k.yaml:10:22: error: spec.crds.web.labels.team: "platform team" is not a valid label value\n'
+        "  expected: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit (or empty)\n"
+        '  hint: an annotation takes any text\n')),
+    Case("labels-misspelt", {"k.yaml": katalog(f"{API}\nlables: {{team: platform}}")}, (
+        'k.yaml:10:7: error: spec.crds.web.lables: unknown key "lables" in CRD entry\n'
+        '  expected: one of admission, allowedNamespaces, annotations, apiTypes, conversion, crFiles, crdFile, crossAccess, deletionProtection, dependsOn, description, enabled, endpoints, enrich, enrichAll, fieldSelector, idp, ignoreObservedGeneration, ignoreStatusPatch, imports, katalogDescription, katalogName, katalogVersion, labelSelector, ...\n'
+        '  hint: did you mean "labels"?\n')),
+    Case("reconcile-imports-not-found", {"k.yaml": katalog(f"{API}\noperatorBox:\n  reconcile:\n    imports:\n      - motif: ./nope.yaml")}, (
+        'k.yaml:13:22: error: spec.crds.web.operatorBox.reconcile.imports[0].motif: motif file "./nope.yaml" not found\n'
+        '  expected: a motif.yaml\n'
+        '  hint: paths are relative to k.yaml\n')),
+    Case("reconcile-imports-unknown-input", {"k.yaml": katalog(f"{API}\nimports:\n  - motif: ./motif.yaml\n    with: {{image: x}}\noperatorBox:\n  reconcile:\n    imports:\n      - motif: ./motif.yaml\n        with: {{image: y, prot: 80}}"), "motif.yaml": MOTIF}, (
+        'k.yaml:17:32: error: spec.crds.web.operatorBox.reconcile.imports[0].with.prot: motif web has no input "prot"\n'
+        '  expected: one of image, port\n'
+        '  hint: did you mean "port"?\n')),
+    Case("reconcile-imports-clash", {"k.yaml": katalog(f"{API}\nimports:\n  - motif: ./motif.yaml\n    with: {{image: x}}\noperatorBox:\n  reconcile:\n    imports:\n      - motif: ./motif.yaml\n        with: {{image: y}}"), "motif.yaml": MOTIF}, (
+        'k.yaml:16:15: error: spec.crds.web.operatorBox.reconcile.imports[0]: deployments "{{ .metadata.name }}" from motif web (motif.yaml:13) clashes with the one at motif.yaml:13\n'
+        '  hint: rename one of them; a resource name must be unique per kind\n')),
+    Case("status-include-bad-field", {"k.yaml": katalog(f"{API}\noperatorBox:\n  emit:\n    status:\n      include: ./status.yaml\n      fields: [{{path: a, value: b}}]"), "status.yaml": "fields:\n  - {path: phase, vale: Ready}\n"}, (
+        './status.yaml:2:19: error: fields[0].vale: unknown key "vale" in status field\n'
+        '  expected: one of clearOnFalse, or, path, type, value, when\n'
+        '  hint: did you mean "value"?\n')),
+    Case("motif-status-include", {"m.yaml": MOTIF + "status:\n  include: ./status.yaml\n"}, (
+        'm.yaml:17:3: error: status.include: unknown key "include" in motif status\n'
+        '  expected: one of conditions, fields\n')),
+    Case("admission-webhooks-twice", {"k.yaml": katalog(f"{API}\nwebhooks: {{validation: true}}\nadmission:\n  webhooks: {{validation: false}}")}, (
+        'k.yaml:12:9: error: spec.crds.web.admission.webhooks: set twice\n'
+        '  hint: spec.crds.web.webhooks is set too; keep one of the two\n')),
+    Case("admission-include-bad-rule", {"k.yaml": katalog(f"{API}\nadmission:\n  validation:\n    include: ./rules.yaml"), "rules.yaml": "rules:\n  - {field: spec.x, exists: true, mesage: m}\n"}, (
+        './rules.yaml:2:35: error: rules[0].mesage: unknown key "mesage" in validation rule\n'
+        '  expected: one of action, between, contains, cron, dayOfWeek, duration, equals, exists, field, fires, greaterThan, greaterThanOrEqual, in, lessThan, lessThanOrEqual, max, message, min, negate, notBetween, notContains, notEquals, notExists, notIn, ...\n'
+        '  hint: did you mean "message"?\n')),
+    Case("admission-misspelt", {"k.yaml": katalog(f"{API}\nadmision:\n  validation: {{rules: []}}")}, (
+        'k.yaml:10:7: error: spec.crds.web.admision: unknown key "admision" in CRD entry\n'
+        '  expected: one of admission, allowedNamespaces, annotations, apiTypes, conversion, crFiles, crdFile, crossAccess, deletionProtection, dependsOn, description, enabled, endpoints, enrich, enrichAll, fieldSelector, idp, ignoreObservedGeneration, ignoreStatusPatch, imports, katalogDescription, katalogName, katalogVersion, labelSelector, ...\n'
+        '  hint: did you mean "admission"?\n')),
 ]

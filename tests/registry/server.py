@@ -5,12 +5,16 @@ proxy in front of it.
 
 The proxy is the one stand-in: a real registry cannot be asked to fail on cue, so faults
 (5xx, 429, connections reset mid-body, corrupted or oversized bodies) are injected between
-the client and the real registry; every other byte is the registry's own.
+the client and the real registry; every other byte is the registry's own. It can also take
+single-request blob uploads, which docker-registry 2.8 lacks, by turning each into the
+registry's own two-request upload. The registry's access log records every request it
+answered (:meth:`DistributionRegistry.requests`), so tests count requests where they land.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import http.client
 import http.server
@@ -19,6 +23,7 @@ import json
 import re
 import shutil
 import socket
+import ssl
 import struct
 import subprocess
 import threading
@@ -38,6 +43,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
 BINARY = "/usr/bin/docker-registry"
+_ACCESS = re.compile(r'^\S+ - \S+ \[[^]]*\] "([A-Z]+ \S+) HTTP/[0-9.]+"', re.MULTILINE)
+"""A line of the registry's access log (Apache's combined format): method and path."""
 USER, PASSWORD = "ork", "ork-secret"
 
 
@@ -70,7 +77,7 @@ class DistributionRegistry:
         self.root.mkdir(parents=True, exist_ok=True)
         config = self.root / "config.yml"
         config.write_text(json.dumps(self._config()))  # JSON is YAML
-        log = (self.root / "registry.log").open("wb")
+        log = self.log_path.open("wb")
         self.process = subprocess.Popen([BINARY, "serve", str(config)], stdout=log,
                                         stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 15
@@ -87,11 +94,11 @@ class DistributionRegistry:
                 if self.process.poll() is not None:
                     break
                 time.sleep(0.05)
-        raise RuntimeError(f"docker-registry did not start: {(self.root / 'registry.log')}")
+        raise RuntimeError(f"docker-registry did not start: {self.log_path}")
 
     def _config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
-            "version": 0.1, "log": {"level": "error", "accesslog": {"disabled": True}},
+            "version": 0.1, "log": {"level": "error", "accesslog": {"disabled": False}},
             "storage": {"filesystem": {"rootdirectory": str(self.root / "data")},
                         "delete": {"enabled": True}},
             "http": {"addr": self.host, "secret": "ork-tests"},
@@ -111,6 +118,43 @@ class DistributionRegistry:
                 "realm": f"{self.token_server.url}/token", "service": TokenServer.SERVICE,
                 "issuer": TokenServer.ISSUER, "rootcertbundle": str(self.token_server.cert_path)}}
         return config
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / "registry.log"
+
+    def requests(self, namespace: str) -> list[str]:
+        """Every request the registry's access log names (``METHOD /path?query``) whose
+        repository starts with ``namespace``, in the order they were logged. A request
+        made last (a tag listing of ``<namespace>/end-of-log``) is waited for first, so
+        every request answered before this call is in the log."""
+        marker = f"/v2/{namespace}/end-of-log/tags/list"
+        unchecked = ssl.create_default_context()
+        unchecked.check_hostname, unchecked.verify_mode = False, ssl.CERT_NONE
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(f"{self.url}{marker}", timeout=10, context=unchecked)
+        deadline = time.monotonic() + 10
+        logged = self._access_log()
+        while not any(line.endswith(marker) for line in logged) and \
+                time.monotonic() < deadline:
+            time.sleep(0.02)
+            logged = self._access_log()
+        return [line for line in logged if line.split(" ", 1)[1].startswith(
+            f"/v2/{namespace}/") and not line.endswith(marker)]
+
+    def blobs(self, namespace: str) -> set[tuple[str, str]]:
+        """The blobs the repositories under ``namespace`` hold, as (repository, digest)."""
+        repositories = self.root / "data" / "docker" / "registry" / "v2" / "repositories"
+        return {(str(link.parents[3].relative_to(repositories)), f"sha256:{link.parent.name}")
+                for link in (repositories / namespace).glob("**/_layers/sha256/*/link")}
+
+    def _access_log(self) -> list[str]:
+        text = self.log_path.read_text(errors="replace")
+        return [match.group(1) for match in _ACCESS.finditer(text)]
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.host}"
 
     def stop(self) -> None:
         if self.process is not None:
@@ -188,8 +232,8 @@ class TokenServer(_Background):
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.requests.append(self.path)
-                query = dict(re.findall(r"([^&?=]+)=([^&]*)", self.path))
-                scope = urllib.parse.unquote(query.get("scope", ""))
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                scope = " ".join(query.get("scope", []))  # "a b" or scope=a&scope=b
                 user = self._user()
                 if user is False:
                     self.send_response(401)
@@ -265,11 +309,17 @@ class Fault:
 
 
 class FaultProxy(_Background):
-    """A pass-through HTTP proxy to a registry that injects the faults it is given."""
+    """A pass-through HTTP proxy to a registry that injects the faults it is given.
 
-    def __init__(self, upstream: str, address: str = "127.0.0.1") -> None:
+    ``single_post``: the proxy also takes single-request uploads (``POST …/uploads/?digest=``
+    with the blob as the body, answered ``201``), which docker-registry 2.8 does not, by
+    opening an upload session upstream and putting the body into it."""
+
+    def __init__(self, upstream: str, address: str = "127.0.0.1", *,
+                 single_post: bool = False) -> None:
         self.upstream = upstream
         self.address = address
+        self.single_post = single_post
         self.port = free_port()
         self.faults: list[Fault] = []
         self.log: list[str] = []
@@ -286,8 +336,8 @@ class FaultProxy(_Background):
                 if fault is not None and fault.action.startswith("status:"):
                     self._send(int(fault.action.split(":")[1]), {"Content-Length": "0"}, b"")
                     return
-                status, headers, payload = proxy.forward(self.command, self.path,
-                                                         dict(self.headers), body)
+                status, headers, payload = proxy.answer(self.command, self.path,
+                                                        dict(self.headers), body)
                 if fault is not None and fault.action == "corrupt" and payload:
                     payload = bytes([payload[0] ^ 0xFF]) + payload[1:]
                 if fault is not None and fault.action == "oversize":
@@ -348,6 +398,18 @@ class FaultProxy(_Background):
                 fault.hits += 1
                 return fault
         return None
+
+    def answer(self, method: str, path: str, headers: dict[str, str],
+               body: bytes) -> tuple[int, dict[str, str], bytes]:
+        if not (self.single_post and method == "POST" and "digest=" in path):
+            return self.forward(method, path, headers, body)
+        base, _, query = path.partition("?")
+        bare = {k: v for k, v in headers.items() if k.lower() != "content-length"}
+        status, opened, payload = self.forward("POST", base, bare, b"")
+        if status != 202:
+            return status, opened, payload
+        session = urllib.parse.urlsplit(opened["Location"])
+        return self.forward("PUT", f"{session.path}?{session.query}&{query}", headers, body)
 
     def forward(self, method: str, path: str, headers: dict[str, str],
                 body: bytes) -> tuple[int, dict[str, str], bytes]:

@@ -26,9 +26,9 @@ def versions(pack_copy: Path, registry: RegistryTarget) -> Path:
     use_published_motifs(api / "katalog.yaml")
     push(api)
     push(api, "webapp-operator:v1.1.0", update_meta=True)
-    push(api, "webapp-operator:v1.2.0", force=True)
+    push(api, "webapp-operator:v1.2.0", force=True, update_meta=True)
     katalog = api / "katalog.yaml"
-    katalog.write_text(katalog.read_text().replace('  version: "v1.1.0"\n',
+    katalog.write_text(katalog.read_text().replace('  version: "v1.2.0"\n',
                                                    '  version: "v1.3.0"\n' + EOL))
     push(api)
     return pack_copy

@@ -117,7 +117,7 @@ def test_discovery_runs_every_simulate_file(pack: Path, monkeypatch: pytest.Monk
     assert "03-katalog-cache/simulate.yaml" in lines[1] and "✗ failed" in lines[1]
     # 06 to 09, 11 and 12's webapp-operator import published patterns, which this fresh
     # machine does not have yet
-    assert "  19 file(s) — 12 simulated, 7 could not run" in captured.out
+    assert "  19 files: 11 passed, 1 failed, 7 could not run · 12 CRs · " in captured.out
     assert "    ork simulate -f 03-katalog-cache/simulate.yaml" in captured.err
     unpublished = ["--skip", "06-pattern-zoo", "--skip", "07-upgrade", "--skip",
                    "08-bad-actor", "--skip", "09-deprecation", "--skip", "11-typed-komposer",
