@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 import jinja2  # noqa: E402
 
-from benchmarks import apiserver, operators, plan, registry, render  # noqa: E402
+from benchmarks import apiserver, operators, plan, push, registry, render  # noqa: E402
 from benchmarks.engine import for_each_scaling, pack_cycles, slope  # noqa: E402
 from benchmarks.templates import PACK, SYNTHETIC, data  # noqa: E402
 from orkestra.template import LIBRARY, Renderer, Template  # noqa: E402
@@ -185,7 +185,7 @@ def main() -> int:
 
 
 SECTIONS: dict[str, Callable[[], object]] = {
-    "foundation": main, "render": render.run, "apiserver": apiserver.run,
+    "foundation": main, "render": render.run, "push": push.run, "apiserver": apiserver.run,
     "operators": operators.run}
 
 
