@@ -168,7 +168,7 @@ def _unexpected(exc: Exception, args: list[str], debug: bool) -> int:
 def _error_result(message: str, hint: str, kind: str, exit_code: int) -> None:
     """With ``-o json``/``yaml`` given, a failure still prints a result: the error object
     (``ork schema --result error``), so scripts never parse an empty stdout."""
-    if SETTINGS.format == "text":
+    if SETTINGS.format == "text" or SETTINGS.answered:
         return
     with contextlib.suppress(OSError):
         emit(SETTINGS.format, {"error": {"message": message, "hint": hint or None,

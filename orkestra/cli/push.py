@@ -11,8 +11,8 @@ import click
 
 from orkestra.cli.deprecation import deprecation_block
 from orkestra.cli.files import append_report
-from orkestra.cli.output import Spinner, emit_json, err, out, style
-from orkestra.cli.params import report_file_option, timeout_option
+from orkestra.cli.output import Spinner, emit, err, out, progress, style
+from orkestra.cli.params import format_option, report_file_option, timeout_option
 from orkestra.cli.quality import gate_status
 from orkestra.errors import OrkError, UsageError
 from orkestra.gates.push import (
@@ -65,7 +65,7 @@ class _Printer:
             self.spinner.update(f"Uploading {event.name} ({format_size(event.size)})")
         elif not self.quiet:
             for line in self.lines(event):
-                out(line)
+                progress(line)
 
     def lines(self, event: Event) -> list[str]:
         tick = style("✓", "green")
@@ -77,7 +77,7 @@ class _Printer:
         if isinstance(event, Deprecated):
             return deprecation_block(event.notice, datetime.date.today())
         if isinstance(event, GateSkipped):
-            return [f"  ~ {event.gate} skipped"]
+            return [f"  ⊘ {event.gate} skipped"]
         if isinstance(event, NoAssertions):
             return [f"  {style('⚠', 'yellow')} {event.file} has no assertions — add expect: to "
                     "enforce behavior"]
@@ -119,8 +119,7 @@ class _Printer:
               "artifact stays pullable by digest).")
 @click.option("--insecure", is_flag=True, help="Allow plain HTTP and unverified TLS.")
 @timeout_option
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
-              help="json: the result as one JSON object, also when the push is blocked.")
+@format_option()
 @report_file_option
 def command(args: tuple[str, ...], force: bool, motif: bool, dry_run: bool,
             update_meta: bool, no_simulate: bool, no_e2e: bool, e2e_file: str | None,
@@ -149,19 +148,19 @@ def command(args: tuple[str, ...], force: bool, motif: bool, dry_run: bool,
                           overwrite=overwrite, dry_run=dry_run)
     client = RegistryClient(insecure=insecure, timeout=timeout)
     spinner = Spinner("Pushing...")
-    printer = _Printer(spinner, quiet=output == "json", dry_run=dry_run)
+    printer = _Printer(spinner, quiet=output != "text", dry_run=dry_run)
     try:
         with spinner:
             result = publish(Path(directory), ref_text, options, printer, client,
                              kind="Motif" if motif else None)
     except OrkError as exc:
         append_report(report_file, markdown_blocked(Path(directory), exc))
-        if output == "json":
-            emit_json(_blocked_json(printer, exc, dry_run))
+        if output != "text":
+            emit(output, _blocked_json(printer, exc, dry_run))
         raise
     append_report(report_file, markdown(result))
-    if output == "json":
-        emit_json(_json(result))
+    if output != "text":
+        emit(output, _json(result))
     else:
         _summary(result)
     return 0

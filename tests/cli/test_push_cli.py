@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.errors import NotFoundError
@@ -83,6 +84,14 @@ def test_json_of_a_push_blocked_by_a_gate(motifs: Path, capsys: Capsys) -> None:
             "✗ configmaps/my-cache-config not found (expected cycle 1 create)",
             "3/4 assertions passed, 1 failed"]},
         "error": {"message": err.rstrip("\n")}}
+
+
+def test_a_blocked_push_prints_one_result_in_the_format_asked(motifs: Path,
+                                                              capsys: Capsys) -> None:
+    """The result object already carries the error: no second, generic error object."""
+    code, out, _ = run(capsys, "push", "--format", "yaml", str(motifs / "03-katalog-cache"))
+    [data] = yaml.safe_load_all(out)
+    assert code == 1 and (data["pushed"], data["blockedBy"]) == (False, "simulate")
 
 
 def test_json_of_a_push_stopped_before_its_gates(pack_copy: Path, capsys: Capsys) -> None:

@@ -57,7 +57,7 @@ def test_03_story_as_the_seed_tells_it(motifs: Path, capsys: pytest.CaptureFixtu
         f"  ✓ README.md            ({_kb(Path('README.md'))})",
         f"  ✓ cr.yaml              ({Path('cr.yaml').stat().st_size} B)",
         f"  ✓ simulate.yaml        ({Path('simulate.yaml').stat().st_size} B)",
-        "  ~ Simulate skipped", "  ~ E2E skipped"]
+        "  ⊘ Simulate skipped", "  ⊘ E2E skipped"]
     assert f"\n✓ Pushed: oci://{katalogs()}/cache-operator:v1.0.0\n  Digest: sha256:" in out
     assert "  Simulate: ⊘ Skipped\n  E2E:      ⊘ Skipped\n" in out
     code, out, _ = run(capsys, "inspect", "cache-operator:v1.0.0")
@@ -124,7 +124,8 @@ def test_inspect_view_and_errors(motifs: Path, capsys: pytest.CaptureFixture[str
     code, _, err = run(capsys, "inspect", "web-service:v1.0.0")
     assert code == 1
     assert f"oci://{katalogs()}/web-service:v1.0.0 not found" in err
-    assert "hint: if this is a motif, re-run with --motif" in err
+    assert f"hint: oci://{motif_base()}/web-service:v1.0.0 is a motif: re-run with --motif" \
+        in err
     code, out, _ = run(capsys, "inspect", "web-service:v1.0.0", "-m")
     assert "E2E:" not in out and f"    - motif: oci://{motif_base()}/web-service:v1.0.0" in out
     code, _, err = run(capsys, "inspect", "web-service@v1")
