@@ -89,6 +89,15 @@ class Resources:
         self.hub = hub
         self.admission = admission
         self.logs = logs  # the output of locally run Pods (pods/log)
+        self._subresources: dict[str, dict[str, Handler]] = {
+            "status": {"GET": self.get, "PUT": self.replace, "PATCH": self.patch},
+            "scale": {"GET": self.get_scale, "PUT": self.replace_scale,
+                      "PATCH": self.patch_scale},
+            "finalize": {"PUT": self.replace}}
+        self._collection: dict[str, Handler] = {
+            "GET": self.list_or_watch, "POST": self.create, "DELETE": self.delete_collection}
+        self._item: dict[str, Handler] = {
+            "GET": self.get, "PUT": self.replace, "PATCH": self.patch, "DELETE": self.delete}
 
     async def core(self, request: web.Request) -> web.StreamResponse:
         return await self.dispatch(request, "", "v1", request.match_info["rest"])
@@ -121,20 +130,12 @@ class Resources:
                                             f"requested resource ({method})")
             return self.pod_log
         if target.subresource:
-            routes = {"status": {"GET": self.get, "PUT": self.replace, "PATCH": self.patch},
-                      "scale": {"GET": self.get_scale, "PUT": self.replace_scale,
-                                "PATCH": self.patch_scale},
-                      "finalize": {"PUT": self.replace}}
-            table = routes.get(target.subresource)
+            table = self._subresources.get(target.subresource)
             if table is None or (target.subresource == "scale" and scale_paths(rt) is None) \
                     or (target.subresource == "status" and not rt.has_status):
                 raise NotFoundError("the server could not find the requested resource")
-        elif target.collection:
-            table = {"GET": self.list_or_watch, "POST": self.create,
-                     "DELETE": self.delete_collection}
         else:
-            table = {"GET": self.get, "PUT": self.replace, "PATCH": self.patch,
-                     "DELETE": self.delete}
+            table = self._collection if target.collection else self._item
         handler = table.get(method)
         if handler is None:
             raise MethodNotAllowedError(f"the server does not allow this method on the "

@@ -175,10 +175,17 @@ class SchemaNode:
 
     ``shape`` is ``scalar``, ``list``, ``map`` (struct or string map) or ``any`` (no type:
     read from the value, like :data:`UNKNOWN`). ``typed`` nodes describe Go types (built-in
-    kinds), whose zero values the API server compares against; CRD nodes are not typed."""
+    kinds), whose zero values the API server compares against; CRD nodes are not typed.
 
-    __slots__ = ("_children", "_defs", "_items", "_list", "list_type", "map_atomic",
-                 "map_keys", "schema", "shape", "strategies", "struct", "typed")
+    What field ownership asks of a node on every write is computed once here:
+    ``granular_map``/``granular_list`` (a map value is owned field by field, a list value
+    item by item), ``owns_map``/``owns_list`` (such a value is itself owned as a node outside
+    list items: not for Go structs and lists, whose zero values already exist) and
+    ``sorted_map_keys`` (a list-map's keys in the order its ``k:`` elements print them)."""
+
+    __slots__ = ("_children", "_defs", "_items", "_list", "granular_list", "granular_map",
+                 "list_type", "map_atomic", "map_keys", "owns_list", "owns_map", "schema",
+                 "shape", "sorted_map_keys", "strategies", "struct", "typed")
 
     def __init__(self, schema: Schema | None, defs: Mapping[str, Schema] | None = None,
                  *, typed: bool = True) -> None:
@@ -195,6 +202,11 @@ class SchemaNode:
         semantics = self.semantics if self.shape == LIST else ListSemantics()
         self.list_type = semantics.list_type
         self.map_keys = semantics.map_keys
+        self.sorted_map_keys = tuple(sorted(self.map_keys))
+        self.granular_map = self.shape not in (SCALAR, LIST) and not self.map_atomic
+        self.granular_list = self.shape == LIST and self.list_type != LIST_ATOMIC
+        self.owns_map = not self.typed or not self.struct
+        self.owns_list = not self.typed
 
     def __repr__(self) -> str:
         return f"SchemaNode({self.shape}, {self.schema.get('description', '')[:40]!r})"

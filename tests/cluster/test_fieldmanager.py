@@ -112,6 +112,42 @@ def test_list_map_keys_sorted_and_set_values() -> None:
         ".": {}, "f:containerPort": {}, "f:protocol": {}}}
 
 
+def test_fields_come_out_in_canonical_order_whatever_the_object_order() -> None:
+    """Trees are built sorted (no second pass): fields by name, list-map items by key,
+    set values by value, on a create and on an update."""
+    def unsorted(replicas: int, images: tuple[str, str]) -> Obj:
+        return {"spec": {"template": {"spec": {"containers": [
+                    {"image": images[0], "name": "zeta", "ports": [
+                        {"protocol": "UDP", "containerPort": 53},
+                        {"protocol": "TCP", "containerPort": 53}]},
+                    {"name": "alpha", "image": images[1]}]}},
+                         "selector": {"matchLabels": {"app": "web"}}, "replicas": replicas},
+                "metadata": {"labels": {"z": "1", "a": "2"}, "namespace": "default",
+                             "finalizers": ["x/b", "x/a"], "name": "web"},
+                "kind": "Deployment", "apiVersion": APPS}
+
+    def text(managed: list[Obj], manager: str) -> str:
+        tree = next(e["fieldsV1"] for e in managed if e["manager"] == manager)
+        return json.dumps(tree, separators=(",", ":"))
+
+    created = update(None, unsorted(1, ("a:1", "b:1")), "m", now=T0)
+    assert text(created, "m") == (
+        '{"f:metadata":{"f:finalizers":{"v:\\"x/a\\"":{},"v:\\"x/b\\"":{}},'
+        '"f:labels":{".":{},"f:a":{},"f:z":{}}},"f:spec":{"f:replicas":{},"f:selector":{},'
+        '"f:template":{"f:spec":{"f:containers":{"k:{\\"name\\":\\"alpha\\"}":{".":{},'
+        '"f:image":{},"f:name":{}},"k:{\\"name\\":\\"zeta\\"}":{".":{},"f:image":{},'
+        '"f:name":{},"f:ports":{".":{},"k:{\\"containerPort\\":53,\\"protocol\\":'
+        '\\"TCP\\"}":{".":{},"f:containerPort":{},"f:protocol":{}},'
+        '"k:{\\"containerPort\\":53,\\"protocol\\":\\"UDP\\"}":{".":{},'
+        '"f:containerPort":{},"f:protocol":{}}}}}}}}}')
+    updated = update(stored(unsorted(1, ("a:1", "b:1")), created),
+                     unsorted(3, ("a:2", "b:2")), "n")
+    assert text(updated, "n") == (
+        '{"f:spec":{"f:replicas":{},"f:template":{"f:spec":{"f:containers":{'
+        '"k:{\\"name\\":\\"alpha\\"}":{"f:image":{}},'
+        '"k:{\\"name\\":\\"zeta\\"}":{"f:image":{}}}}}}}')
+
+
 # (name, old, new, manager, subresource, expected fields per manager)
 UPDATES: list[tuple[str, Obj, Obj, str, str, dict[str, Obj]]] = [
     ("another manager takes the field it changed",

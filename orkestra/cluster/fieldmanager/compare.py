@@ -17,19 +17,12 @@ written through ``/status``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable
+from json.encoder import encode_basestring
 from typing import Any
 
-from orkestra.cluster.fieldmanager.trees import MEMBER, Tree, build, canonical
-from orkestra.cluster.kubeschema import (
-    LIST,
-    LIST_ATOMIC,
-    LIST_MAP,
-    SCALAR,
-    SchemaLike,
-    SchemaNode,
-    as_node,
-)
+from orkestra.cluster.fieldmanager.trees import MEMBER, Tree, build, element_order
+from orkestra.cluster.kubeschema import LIST_MAP, SchemaLike, SchemaNode, as_node
 
 Obj = dict[str, Any]
 SERVER_METADATA = frozenset({
@@ -42,28 +35,40 @@ MISSING: Any = object()
 def granular(node: SchemaNode, value: Any) -> str | None:
     """``map``/``list`` when a value is owned field by field or item by item, else None."""
     if isinstance(value, dict):
-        return "map" if node.shape != SCALAR and node.shape != LIST and not node.map_atomic \
-            else None
-    if isinstance(value, list) and node.shape == LIST and node.list_type != LIST_ATOMIC:
+        return "map" if node.granular_map else None
+    if isinstance(value, list) and node.granular_list:
         return "list"
     return None
 
 
 def item_element(item: Any, node: SchemaNode) -> str | None:
     """The path element of a list item: ``k:{...}`` in a list-map, ``v:...`` in a set."""
-    if node.list_type == LIST_MAP:
-        if not isinstance(item, dict):
-            return None
-        key = {}
-        for name in sorted(node.map_keys):
-            if name in item:
-                key[name] = item[name]
-            elif "default" in node.items().field(name).schema:
-                key[name] = node.items().field(name).schema["default"]
-            else:
+    if node.list_type != LIST_MAP:
+        return "v:" + _encode(item, sort_keys=True)
+    if not isinstance(item, dict):
+        return None
+    parts = []
+    for name in node.sorted_map_keys:
+        if name in item:
+            value = item[name]
+        else:
+            schema = node.items().field(name).schema
+            if "default" not in schema:
                 return None
-        return "k:" + json.dumps(key, separators=(",", ":"), ensure_ascii=False)
-    return "v:" + json.dumps(item, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+            value = schema["default"]
+        parts.append(encode_basestring(name) + ":" + _encode(value, sort_keys=False))
+    return "k:{" + ",".join(parts) + "}"
+
+
+def _encode(value: Any, *, sort_keys: bool) -> str:
+    """Compact JSON with non-ASCII kept, as Kubernetes prints path elements; strings and
+    integers (nearly every key) without setting up an encoder."""
+    kind = type(value)
+    if kind is str:
+        return encode_basestring(value)
+    if kind is int:
+        return repr(value)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)
 
 
 def index_items(items: list[Any], node: SchemaNode) -> dict[str, Any] | None:
@@ -85,11 +90,17 @@ def _is_empty(value: Any) -> bool:
     return value is MISSING or value is None or (isinstance(value, dict | list) and not value)
 
 
+def _in_order(elements: Iterable[str]) -> list[str]:
+    """Path elements in the API server's canonical order, so trees are built sorted."""
+    return sorted(elements, key=element_order)
+
+
 Change = tuple[Tree | None, Tree | None]  # (added or modified, removed)
 
 
 def _compare(old: Any, new: Any, node: SchemaNode, item: bool, loose: bool) -> Change:
-    """The fields ``new`` added or modified and those it removed, under one value.
+    """The fields ``new`` added or modified and those it removed, under one value; children
+    in canonical order.
 
     ``item``: the value is a list item (always owned as a node). ``loose``: inside a list item
     only one side has, where every new map or list is owned as a node; elsewhere a typed
@@ -97,13 +108,10 @@ def _compare(old: Any, new: Any, node: SchemaNode, item: bool, loose: bool) -> C
     values in which those already exist."""
     if old is MISSING:
         return _added(new, node, item, loose), None
-    kind_old = granular(node, old)
-    kind_new = granular(node, new) if new is not MISSING else None
-    kind = kind_new if old is MISSING else kind_old if new is MISSING else \
-        (kind_old if kind_old == kind_new else None)
+    kind = granular(node, old)
+    if new is not MISSING and granular(node, new) != kind:
+        kind = None
     if kind is None or (_is_empty(old) and _is_empty(new)):
-        if old is MISSING:
-            return {}, None
         if new is MISSING:
             return None, {}
         return (None, None) if _same(old, new) else ({}, None)
@@ -115,45 +123,39 @@ def _compare(old: Any, new: Any, node: SchemaNode, item: bool, loose: bool) -> C
             return (None, None) if _same(old, new) else \
                 ({}, None) if new is not MISSING else (None, {})
         gained, lost = indexed
-    owned_node = item or loose or not node.typed or not (node.struct or kind == "list")
-    if owned_node and old is MISSING:
-        return build(True, gained), build(False, lost)
-    if owned_node and new is MISSING:
-        return build(False, gained), build(True, lost)
-    return build(False, gained), build(False, lost)
+    owns = node.owns_map if kind == "map" else node.owns_list
+    return build(False, gained), build((item or loose or owns) and new is MISSING, lost)
 
 
-def _added(new: Any, node: SchemaNode, item: bool, loose: bool) -> Tree | None:
-    """:func:`_compare` when there was nothing before (every create): only gains."""
-    kind = granular(node, new)
-    if kind is None or _is_empty(new):
-        return {}
-    gained: Tree = {}
-    if kind == "map":
-        for key, value in new.items():
-            child = _added(value, node.field(key), False, loose)
-            if child is not None:
-                gained["f:" + key] = child
-    else:
-        index = index_items(new, node)
-        if index is None:  # items without keys or with duplicate keys: one value
+def _added(new: Any, node: SchemaNode, item: bool, loose: bool) -> Tree:
+    """:func:`_compare` when there was nothing before (every create): only gains, in
+    canonical order."""
+    if isinstance(new, dict):
+        if not new or not node.granular_map:
             return {}
-        items = node.items()
-        for element, value in index.items():
-            child = _added(value, items, True, True)
-            if child is not None:
-                gained[element] = child
-    owned_node = item or loose or not node.typed or not (node.struct or kind == "list")
-    return build(owned_node, gained)
+        gained: Tree = {}
+        for key in sorted(new):
+            value = new[key]  # a scalar or an empty value is a leaf: most of an object
+            gained["f:" + key] = _added(value, node.field(key), False, loose) \
+                if value and isinstance(value, dict | list) else {}
+        return {MEMBER: {}, **gained} if item or loose or node.owns_map else gained
+    if not isinstance(new, list) or not new or not node.granular_list:
+        return {}
+    index = index_items(new, node)
+    if index is None:  # items without keys or with duplicate keys: one value
+        return {}
+    items = node.items()
+    gained = {element: _added(index[element], items, True, True)
+              for element in _in_order(index)}
+    return {MEMBER: {}, **gained} if item or loose or node.owns_list else gained
 
 
-def _compare_map(old: Any, new: Any, node: SchemaNode, loose: bool) -> tuple[Tree, Tree]:
+def _compare_map(old: Obj, new: Any, node: SchemaNode, loose: bool) -> tuple[Tree, Tree]:
     gained: Tree = {}
     lost: Tree = {}
-    old_map = old if old is not MISSING else {}
     new_map = new if new is not MISSING else {}
-    for key in _keys(old_map, new_map):
-        before, after = old_map.get(key, MISSING), new_map.get(key, MISSING)
+    for key in sorted(old.keys() | new_map.keys()):
+        before, after = old.get(key, MISSING), new_map.get(key, MISSING)
         if before is not MISSING and after is not MISSING and before == after \
                 and (type(before) is bool) == (type(after) is bool):
             continue
@@ -165,22 +167,15 @@ def _compare_map(old: Any, new: Any, node: SchemaNode, loose: bool) -> tuple[Tre
     return gained, lost
 
 
-def _keys(old: Obj, new: Obj) -> Iterator[str]:
-    yield from old
-    for key in new:
-        if key not in old:
-            yield key
-
-
-def _compare_list(old: Any, new: Any, node: SchemaNode) -> tuple[Tree, Tree] | None:
-    old_items = index_items(old, node) if old is not MISSING else {}
+def _compare_list(old: list[Any], new: Any, node: SchemaNode) -> tuple[Tree, Tree] | None:
+    old_items = index_items(old, node)
     new_items = index_items(new, node) if new is not MISSING else {}
     if old_items is None or new_items is None:
         return None
     items = node.items()
     gained: Tree = {}
     lost: Tree = {}
-    for element in _keys(old_items, new_items):
+    for element in _in_order(old_items.keys() | new_items.keys()):
         before = old_items.get(element, MISSING)
         after = new_items.get(element, MISSING)
         if before is not MISSING and after is not MISSING and before == after:
@@ -205,12 +200,14 @@ def ignored(key: str, subresource: str, has_status: bool) -> bool:
 def diff(old: Obj | None, new: Obj, schema: SchemaLike, *, subresource: str = "",
          has_status: bool = True) -> Change:
     """The fields a write from ``old`` to ``new`` added or modified, and those it removed,
-    as FieldsV1 trees (None when there are none), leaving out what nobody owns."""
+    as FieldsV1 trees (None when there are none), leaving out what nobody owns. The trees
+    are built in the API server's canonical order (fields by name, items by key), so they
+    go into ``managedFields`` as they are."""
     node = as_node(schema)
     old = old or {}
     gained: Tree = {}
     lost: Tree = {}
-    for key in _keys(old, new):
+    for key in sorted(old.keys() | new.keys()):
         if ignored(key, subresource, has_status):
             continue
         before, after = old.get(key, MISSING), new.get(key, MISSING)
@@ -226,7 +223,7 @@ def diff(old: Obj | None, new: Obj, schema: SchemaLike, *, subresource: str = ""
             gained["f:" + key] = g
         if r is not None:
             lost["f:" + key] = r
-    return (canonical(gained) if gained else None), (lost or None)
+    return (gained or None), (lost or None)
 
 
 def _visible_metadata(meta: Any) -> Any:

@@ -32,6 +32,11 @@ class Entry(NamedTuple):
         version = "" if self.operation == APPLY else self.api_version
         return (self.manager, self.operation, version, self.subresource)
 
+    def with_fields(self, fields: Tree) -> Entry:
+        """The same entry owning ``fields`` (faster than ``_replace``, on every write)."""
+        return Entry(self.manager, self.operation, self.api_version, self.subresource,
+                     self.time, fields)
+
     def printed(self) -> str:
         """The manager as conflict messages print it."""
         text = json.dumps(self.manager)

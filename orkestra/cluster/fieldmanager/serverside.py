@@ -285,7 +285,7 @@ def _settle(others: list[Entry], gained: Tree | None, lost: Tree | None,
             if change is not None and rest is not None:
                 rest = subtract(rest, change)
         if rest is not None:
-            out.append(entry if rest is entry.fields else entry._replace(fields=rest))
+            out.append(entry if rest is entry.fields else entry.with_fields(rest))
     return out
 
 

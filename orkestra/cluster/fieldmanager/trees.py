@@ -59,7 +59,7 @@ def union(tree: Tree, other: Tree) -> Tree:
         else:
             children[key] = union(mine, child)
     if added:
-        children = {k: children[k] for k in sorted(children, key=_element_order)}
+        children = {k: children[k] for k in sorted(children, key=element_order)}
     result = build(member, children)
     return result if result is not None else {}
 
@@ -79,7 +79,7 @@ def intersect(tree: Tree, other: Tree) -> Tree | None:
 def paths(tree: Tree, prefix: str = "") -> list[str]:
     """The members of a tree as the API server prints field paths (``.spec.replicas``,
     ``.spec.containers[name="app"].image``), leaves of a node before its sub-trees."""
-    keys = sorted((k for k in tree if k != MEMBER), key=_element_order)
+    keys = sorted((k for k in tree if k != MEMBER), key=element_order)
     out = [prefix + show(k) for k in keys if is_owned(tree[k])]
     for key in keys:
         if any(k != MEMBER for k in tree[key]):
@@ -112,7 +112,9 @@ _RANK = {"f": 1, "k": 2, "v": 3, "i": 4}
 
 
 @functools.lru_cache(maxsize=8192)  # the same few hundred elements come back on every write
-def _element_order(element: str) -> tuple[Any, ...]:
+def element_order(element: str) -> tuple[Any, ...]:
+    """The sort key of a path element in the API server's canonical order: fields by name,
+    then list-map keys, set values and indexes by value."""
     kind = _RANK.get(element[:1], 5)
     if kind == 1:
         return (1, element[2:])
@@ -143,7 +145,7 @@ def _value_order(value: Any) -> tuple[Any, ...]:
 def canonical(tree: Tree) -> Tree:
     if not tree:  # a leaf: most of a tree
         return {}
-    keys = sorted((k for k in tree if k != MEMBER), key=_element_order)
+    keys = sorted((k for k in tree if k != MEMBER), key=element_order)
     out: Tree = {MEMBER: {}} if MEMBER in tree else {}
     for key in keys:
         out[key] = canonical(tree[key])

@@ -47,30 +47,32 @@ def record_update(old: Obj | None, new: Obj, *, manager: str, api_version: str,
     gained, lost = diff(old, new, schema, subresource=subresource, has_status=has_status)
     if gained is None and lost is None:
         return encode_entries(entries)
-    me = Entry(manager, UPDATE, api_version, subresource, now, {})
+    key = (manager, UPDATE, api_version, subresource)
     out: list[Entry] = []
     mine: Tree | None = None
+    time: str | None = now
     for entry in entries:
         rest: Tree | None = entry.fields
         for change in (gained, lost):
             if change is not None and rest is not None:
                 rest = subtract(rest, change)
-        if entry.key == me.key:
-            mine = rest
-            me = me._replace(time=entry.time)
+        if entry.key == key:
+            mine, time = rest, entry.time
         elif rest is not None:
-            out.append(entry if rest is entry.fields else entry._replace(fields=rest))
+            out.append(entry if rest is entry.fields else entry.with_fields(rest))
     if gained is not None:
         mine = union(mine, gained) if mine is not None else gained
-        me = me._replace(time=now)
+        time = now
     if mine is not None:
-        out.append(me._replace(fields=mine))
+        out.append(Entry(manager, UPDATE, api_version, subresource, time, mine))
     return encode_entries(cap_updates(out))
 
 
 def cap_updates(entries: list[Entry]) -> list[Entry]:
     """Merge the oldest ``Update`` entries into ``ancient-changes`` (one per API version)
     until at most :data:`MAX_UPDATE_MANAGERS` are left."""
+    if len(entries) <= MAX_UPDATE_MANAGERS:  # nearly always: nothing to count or sort
+        return entries
     updates = sorted((e for e in entries if e.operation == UPDATE), key=lambda e: e.time or "")
     excess = len(updates) - MAX_UPDATE_MANAGERS
     if excess <= 0:
