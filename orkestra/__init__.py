@@ -7,3 +7,7 @@ templates and the notes library), ``compose`` (motif expansion, komposer imports
 """
 
 __version__ = "0.1.0"
+
+DISTRIBUTION = "orkestra-patterns"
+"""This project's name on package indexes (``pip install orkestra-patterns``); the import
+package is ``orkestra`` and the command ``ork``. ``orkestra`` on PyPI is another project."""

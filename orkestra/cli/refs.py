@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
 
 from orkestra.errors import UsageError
-from orkestra.registry.errors import NotFoundError, UnauthorizedError
+from orkestra.registry.errors import NotFoundError, RegistryError, UnauthorizedError
 from orkestra.registry.refs import Reference, layout_reference
+from orkestra.semver import latest_key
+
+if TYPE_CHECKING:
+    from orkestra.registry.client import RegistryClient
 
 insecure_option = click.option("--insecure", is_flag=True,
                                help="Allow plain HTTP and unverified TLS for this registry.")
@@ -27,7 +32,7 @@ def reference(client_resolve: Callable[[str, str], Reference], text: str, *, mot
 
 
 @contextmanager
-def registry_hints(ref: Reference, motif: bool) -> Iterator[None]:
+def registry_hints(client: RegistryClient, ref: Reference, motif: bool) -> Iterator[None]:
     """Add the hints a consumer needs to the registry errors of one command."""
     try:
         yield
@@ -37,10 +42,36 @@ def registry_hints(ref: Reference, motif: bool) -> Iterator[None]:
             hint += "; if this is a motif, re-run with --motif"
         raise UnauthorizedError(exc.message, hint=hint) from None
     except NotFoundError as exc:
-        if motif or ref.layout or exc.hint:
+        if ref.layout or exc.hint:
             raise
-        raise NotFoundError(exc.message, hint="if this is a motif, re-run with --motif; "
-                                              "ork patterns lists what is published") from None
+        raise NotFoundError(exc.message, hint=_published_instead(client, ref, motif)) from None
+
+
+def _published_instead(client: RegistryClient, ref: Reference, motif: bool) -> str:
+    """What is published instead of ``ref``, so that a hint never names a reference that
+    does not exist: the same name as the other kind, other versions, or nothing."""
+    kind, flag = ("Katalog", "without --motif") if motif else ("Motif", "with --motif")
+    if client.resolve(ref.short_name, "Motif" if motif else "Katalog") == ref:
+        other = client.resolve(ref.short_name, kind)
+        if _exists(client, other):
+            return f"{other} is a {kind.lower()}: re-run {flag}"
+    try:
+        tags = [t for t in client.backend(ref).tags(ref.repository) if not t.startswith("sha256-")]
+    except RegistryError:
+        tags = []
+    if tags:
+        return (f"published versions of {ref.name}: "
+                + ", ".join(sorted(tags, key=latest_key, reverse=True)))
+    return (f"nothing named {ref.name} is published in {ref.location} (ork push DIR "
+            "publishes it; ork patterns lists what is published)")
+
+
+def _exists(client: RegistryClient, ref: Reference) -> bool:
+    try:
+        client.manifest(ref)
+    except RegistryError:
+        return False
+    return True
 
 
 def require_out_for_layout(oci_layout: bool, out_dir: str | None) -> None:

@@ -38,6 +38,11 @@ _PASSED_OF = _object({"passed": {**_INTEGER, "minimum": 0}, "total": {**_INTEGER
 _RUN = _object({
     "crd": _STRING, "cr": _STRING, "namespace": _OPTIONAL_STRING,
     "steadyAt": {"type": ["integer", "null"]}, "milliseconds": _NUMBER,
+    "notes": {**_array(_STRING), "description": "What simulate left out of this run, and why "
+                                                "(say, a cross-namespace copy)."},
+    "notExercised": {**_array(_STRING), "description": "What the CRD declares that simulate "
+                                                       "cannot exercise (watches, gates, queue "
+                                                       "behaviour)."},
     "passed": {**_BOOLEAN, "description": "No check failed and no cycle failed to reconcile "
                                           "(unless the expect block says noErrors: false)."},
     "assertions": _PASSED_OF,

@@ -6,9 +6,11 @@ missing, apply ``onReconcile`` resources (forEach expanded, at most
 ``ORK_MAX_FOREACH_ITEMS`` copies; ``when``/``or`` gated; objects a declaration no longer
 wants are deleted), run the typed hooks (:mod:`orkestra.engine.hooks`; before the templates
 with ``runHooksFirst``, instead of them for a constructor), then write the status if it
-changed, the hooks' fields included. Nothing is written when nothing
-changed. A CR being deleted runs ``onDelete`` and the hooks' ``on_delete``, removes what
-cannot be garbage-collected, and releases its finalizers.
+changed, the hooks' fields included. Before the templates, ``observe.cross`` is read
+into ``.cross`` (:mod:`orkestra.engine.cross`) and the CRD entry's ``labels`` and
+``annotations`` are merged into the CR's metadata (:mod:`orkestra.engine.crmeta`). Nothing
+is written when nothing changed. A CR being deleted runs ``onDelete`` and the hooks'
+``on_delete``, removes what cannot be garbage-collected, and releases its finalizers.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from orkestra import limits
 from orkestra.cluster.data import clone
 from orkestra.cluster.errors import ApiError
-from orkestra.engine import admission
+from orkestra.engine import admission, crmeta
 from orkestra.engine.api import ClusterAPI
 from orkestra.engine.build import (
     DECLARATION_ANNOTATION,
@@ -35,10 +37,12 @@ from orkestra.engine.build.base import (
     GENERATED_AT_ANNOTATION,
     KINDS,
     OWNER_NAME_LABEL,
+    SkippedDeclaration,
     label_value,
 )
 from orkestra.engine.conditions import ConditionError, Evaluation, gate, lookup, text_of
 from orkestra.engine.context import children_of, owned, template_context
+from orkestra.engine.cross import CrossReads
 from orkestra.engine.fields import FieldError, Fields
 from orkestra.engine.hooks import FINALIZER, EventNote, HookCall, Hooks, phases_for
 from orkestra.engine.profiles import ProfileError, Profiles
@@ -144,6 +148,9 @@ class Reconciler:
         # What depends on the katalog only, worked out once.
         self._kinds = self._declared()
         self._workload = self._workload_declaration()
+        self.cross = CrossReads(list((box.get("observe") or {}).get("cross") or []),
+                                cluster, renderer)
+        self.cr_metadata = crmeta.declared(entry)
         normalize = (entry.get("normalize") or {}).get("spec")
         # Admission writes into the template context; without it the context may share
         # the CR's maps instead of copying them.
@@ -163,6 +170,8 @@ class Reconciler:
         ev = Evaluation(data, self.renderer, unique=self.unique_check(cr), clock=self.clock)
         result = CycleResult()
         try:
+            self.read_cross(ev, owner, result)
+            cr = self.label(cr, ev)
             self.admit(ev, result)
             if result.error is None:
                 data["children"] = self.children(owner)
@@ -217,6 +226,24 @@ class Reconciler:
         return unique
 
     # -- steps ------------------------------------------------------------------------
+    def read_cross(self, ev: Evaluation, owner: Owner, result: CycleResult) -> None:
+        if self.cross.entries:
+            read = self.cross.read(ev.data, owner.namespace)
+            ev.data["cross"] = read.values
+            result.warnings.extend(read.warnings)
+
+    def label(self, cr: Obj, ev: Evaluation) -> Obj:
+        """The CR with the entry's labels and annotations (written when they change)."""
+        if not self.cr_metadata:
+            return cr
+        wanted = crmeta.labelled(cr, self.cr_metadata, self.renderer, ev.data)
+        if wanted is None:
+            return cr
+        updated = self.cluster.update(wanted, verb="patch")
+        ev.data["metadata"] = clone(updated["metadata"]) if self._admission_writes \
+            else updated["metadata"]
+        return updated
+
     def ensure_finalizers(self, cr: Obj) -> Obj:
         present = cr["metadata"].get("finalizers") or []
         missing = [f for f in self.finalizers if f not in present]
@@ -302,8 +329,10 @@ class Reconciler:
                     build = Build(key, item, Fields(self.renderer, scoped.data, where), owner,
                                   declaration, self.profiles, self.cluster, self.clock,
                                   workload)
-                    for obj in self.objects_for(build, phase):
-                        wanted.add(_identity(obj))
+                    try:
+                        wanted.update(_identity(o) for o in self.objects_for(build, phase))
+                    except SkippedDeclaration:
+                        continue
                 if phase == "onReconcile":
                     self.prune(owner, key, items[index], declaration, wanted)
 
@@ -401,6 +430,7 @@ class Reconciler:
         data = template_context(cr)
         ev = Evaluation(data, self.renderer, clock=self.clock)
         try:
+            self.read_cross(ev, owner, result)
             data["children"] = self.children(owner)
             if self.templates:
                 self.apply_phase("onDelete", ev, owner)

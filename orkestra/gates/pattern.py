@@ -17,6 +17,7 @@ import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from orkestra import DISTRIBUTION
 from orkestra.errors import OrkError, UsageError
 from orkestra.model.document import Document
 from orkestra.model.errors import Problem
@@ -309,16 +310,13 @@ def _inside(root: Path, directory: Path, path: Path) -> Path:
     return real
 
 
-ORKESTRA_DISTRIBUTION = "orkestra"
-
-
 def pinned_runtime(directory: Path) -> str | None:
     """The Orkestra version a typed katalog's code pins (``v0.1.0``): the first
-    ``orkestra`` requirement with a version in ``pyproject.toml``'s
+    ``orkestra-patterns`` requirement with a version in ``pyproject.toml``'s
     ``[project].dependencies``, then in ``requirements.txt`` (``==``, else ``~=``, else
     ``>=``); None when neither pins one."""
     for requirement in _requirements(directory):
-        if canonicalize_name(requirement.name) != ORKESTRA_DISTRIBUTION:
+        if canonicalize_name(requirement.name) != DISTRIBUTION:
             continue
         versions = {s.operator: s.version for s in requirement.specifier}
         for operator in ("===", "==", "~=", ">="):

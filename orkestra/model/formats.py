@@ -633,6 +633,8 @@ def _cross_entry(entry: dict[str, Any], path: YamlPath, ctx: Context) -> None:
                  hint='add selector: {name: "{{ .metadata.name }}"} (or matchLabels)')
 
 
+CROSS_AS = Str(pattern=r"[A-Za-z_][A-Za-z0-9_-]*", templates=False,
+               pattern_hint="a key such as db")
 CROSS_ENTRY = named(Obj({
     "crd": opt(Str(pattern=DNS_LABEL, templates=False,
                    pattern_hint="the spec.crds key of the target, such as database"),
@@ -644,8 +646,7 @@ CROSS_ENTRY = named(Obj({
         "matchLabels": opt(STRING_MAP, "Select by labels instead (templates); wins over "
                                        "name."),
     }, name="cross selector")),
-    "as": opt(Str(pattern=r"[A-Za-z_][A-Za-z0-9_-]*", templates=False,
-                  pattern_hint="a key such as db"), "Read as .cross.<as> (default: crd)."),
+    "as": opt(CROSS_AS, "Read as .cross.<as> (default: crd)."),
     "strategy": opt(Str(enum=("first", "all"), templates=False),
                     "Several matches: the first (default), or all as a list."),
     "source": opt(Obj({
@@ -1017,6 +1018,10 @@ SIMULATE = Obj({
         "crd": opt(Str(templates=False)), "crdFiles": opt(STRINGS),
         "cycles": opt(Int(minimum=1, maximum=MAX_CYCLES)), "skipExternal": opt(Bool()),
         "target": opt(Str()), "expect": opt(_expect(True)),
+        "cross": opt(MapOf(Opaque("What the source answers: .cross.<as> (found is added "
+                                  "when missing)."), key=CROSS_AS),
+                     "Stubs of the katalog's cross sources, by their as (simulate makes no "
+                     "network call)."),
     }, name="spec")),
 }, "An in-memory reconcile simulation with assertions.", name="Simulate")
 

@@ -55,21 +55,32 @@ def simulate_files(composed: Composed) -> dict[Path, str]:
 def prove(composed: Composed, inventory: Inventory,
           resolver: MotifResolver | None = None, *, trust_hooks: bool = False) -> Proof:
     proof = Proof()
+    # A plan of the pattern's own file (the same file, shown the same way) runs on the
+    # composition at hand, and plans of one katalog share theirs: composing is not free.
+    compositions = {_key(composed.source.file, composed.source.display): composed}
     for path, shown in simulate_files(composed).items():
         proof.files.append(shown)
         try:
             for plan in load_plans(path, shown):
-                _run_plan(plan, inventory, proof, resolver, trust_hooks)
+                _run_plan(plan, inventory, proof, resolver, trust_hooks, compositions)
         except OrkError as exc:
             proof.problems.append(f"{shown}: {exc.render().splitlines()[0]}")
     return proof
 
 
-def _run_plan(plan: Plan, inventory: Inventory, proof: Proof,
-              resolver: MotifResolver | None, trust_hooks: bool) -> None:
+def _key(file: Path, display: str) -> tuple[Path, str]:
+    return file.resolve(), display
+
+
+def _run_plan(plan: Plan, inventory: Inventory, proof: Proof, resolver: MotifResolver | None,
+              trust_hooks: bool, compositions: dict[tuple[Path, str], Composed]) -> None:
     if plan.expect is None:
         return
-    composed = compose_file(plan.katalog, str(plan.katalog), motifs=resolver)
+    key = _key(plan.katalog, str(plan.katalog))
+    composed = compositions.get(key)
+    if composed is None:
+        composed = compositions[key] = compose_file(plan.katalog, str(plan.katalog),
+                                                    motifs=resolver)
     simulation = Simulation(plan, composed=composed, trust_hooks=trust_hooks)
     runs = simulation.run()
     written = _declarations(simulation)

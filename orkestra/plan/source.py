@@ -4,9 +4,6 @@ deployed katalog) or that ConfigMap read from the cluster with ``kubectl``."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +98,10 @@ def from_cluster(name: str, namespace: str) -> PlanSource:
     """The deployed katalog ConfigMap, read with ``kubectl`` from the current context."""
     if name.endswith((".yaml", ".yml")):
         return from_bundle(Path(name))
+    import json  # the cluster is read only here
+    import shutil
+    import subprocess
+
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         raise OrkError("kubectl is needed to read a ConfigMap from the cluster",

@@ -3,10 +3,14 @@ when no simulate assertion covers them, or the risk findings between two version
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from orkestra import markdown as md
-from orkestra.plan.diff import PlanDiff
-from orkestra.plan.risks import Finding
 from orkestra.plan.source import PlanSource
+
+if TYPE_CHECKING:
+    from orkestra.plan.diff import PlanDiff
+    from orkestra.plan.risks import Finding
 
 NOT_PROVEN = "not in the author's proof"
 

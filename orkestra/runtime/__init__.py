@@ -5,6 +5,8 @@ Modules: :mod:`~orkestra.runtime.kube` (configuration and REST over dicts),
 :mod:`~orkestra.runtime.store` and :mod:`~orkestra.runtime.informer` (list+watch caches),
 :mod:`~orkestra.runtime.cache` (``CachedCluster``, the engine's ``ClusterAPI``),
 :mod:`~orkestra.runtime.queue`, :mod:`~orkestra.runtime.controller` (one per CRD),
+:mod:`~orkestra.runtime.gates` (``preReconcile`` gates, sentinels, ``queue.behaviour``),
+:mod:`~orkestra.runtime.watches` (``observe.watch`` entries),
 :mod:`~orkestra.runtime.leader`, :mod:`~orkestra.runtime.events`,
 :mod:`~orkestra.runtime.metrics`, :mod:`~orkestra.runtime.http`,
 :mod:`~orkestra.runtime.logs`, :mod:`~orkestra.runtime.pattern` (what runs) and
@@ -72,10 +74,11 @@ write-through: the informer reads their name and version without decoding the re
 them. The ``orkestra-owner`` label is indexed, so the engine's child lists are lookups.
 
 **Queue.** client-go semantics (dedup, a key in processing never goes to a second worker,
-re-adds remembered), per-key exponential backoff with jitter (5 ms doubling to 5 min, or
-``queue.retryBackoff``), ``workers`` and ``resync`` from ``operatorBox.reconcile`` (or its
-reconciler profile; komposer overrides are already merged), ``--workers``/``--resync`` on
-top.
+re-adds remembered; an event-aware CR's events stay apart but reach it one at a time),
+per-key exponential backoff with jitter (5 ms doubling to 5 min, or
+``queue.retryBackoff``), drops by ``queue.behaviour``, ``workers`` and ``resync`` from
+``operatorBox.reconcile`` (or its reconciler profile; komposer overrides are already
+merged), ``--workers``/``--resync`` on top.
 
 **Leader election** (``--leader-elect``): a Lease acquired, renewed every retry period and
 released on shutdown; expiry is judged by how long the record has not changed on our own

@@ -22,10 +22,16 @@ holds the same bytes (:meth:`CachedCluster.begin` starts a reconcile afresh). Th
 never mutates what it reads (a test holds it to that), so sharing within one reconcile is
 safe; no object is shared between reconciles or with the store. Child lists by the owner
 label, the engine's usual list, are the index lookup and nothing more.
+
+It is the engine's :class:`~orkestra.engine.api.CrossReader` too: ``cross`` peers are read
+from the target CRD's informer store alone (a name is a key lookup, labels a scan), never
+from the API server, and sources through the process's
+:class:`~orkestra.runtime.cross.CrossSources` (shared, for its cache).
 """
 
 from __future__ import annotations
 
+import builtins
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +43,10 @@ from orkestra.cluster.errors import (
     NotFoundError,
 )
 from orkestra.cluster.selectors import Matcher, field_matcher, label_matcher
+from orkestra.engine.api import PeerQuery, RemoteQuery
 from orkestra.engine.build.base import OWNER_NAME_LABEL
+from orkestra.engine.cross import peer_matches
+from orkestra.runtime.cross import CrossSources
 from orkestra.runtime.informer import Informers, slim
 from orkestra.runtime.kube import KubeClient, Resource, UnavailableError
 from orkestra.runtime.store import Store, decode_object
@@ -90,9 +99,13 @@ def _owner_term(selector: str) -> tuple[str | None, bool]:
 class CachedCluster:
     """The cluster as one worker's reconciles see it."""
 
-    def __init__(self, client: KubeClient, informers: Informers) -> None:
+    def __init__(self, client: KubeClient, informers: Informers,
+                 cross: CrossSources | None = None) -> None:
+        """``cross``: the process's; without it peers are never read (no target is known)
+        and sources are cached for this instance alone."""
         self.client = client
         self.informers = informers
+        self.cross = cross if cross is not None else CrossSources(client)
         self.writes: list[Write] = []
         self._decoded: dict[int, tuple[bytes, Obj]] = {}
 
@@ -153,6 +166,27 @@ class CachedCluster:
         if len(self._decoded) < DECODED_LIMIT:
             self._decoded[id(data)] = (data, obj)
         return obj
+
+    # -- cross ------------------------------------------------------------------------
+    def cross_peers(self, query: PeerQuery) -> builtins.list[Obj] | None:
+        target = self.cross.target(query)
+        if target is None:
+            return None
+        if target.hidden:
+            return []
+        cached = self.informers.synced_store(target.api_version, target.kind)
+        if cached is None:
+            return None
+        res, store = cached
+        if query.match_labels:
+            raws = store.items_raw()
+        else:
+            raw = store.get_raw((query.namespace if res.namespaced else "", query.name))
+            raws = [] if raw is None else [raw]
+        return [obj for obj in map(self._object, raws) if peer_matches(obj, query)]
+
+    def cross_remote(self, query: RemoteQuery) -> Obj | None:
+        return self.cross.remote(query)
 
     # -- writes -----------------------------------------------------------------------
     def create(self, obj: Obj, *, record: bool = True) -> Obj:

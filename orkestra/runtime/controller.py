@@ -5,28 +5,44 @@ an informer for the CRs and one for each child kind the katalog declares, and st
 workers only once all of them have listed, so a worker never mistakes an empty cache for
 missing children. CR events enqueue the CR; child events enqueue the owner (its controller
 ownerReference, or the ``orkestra.io/owner`` label of cluster-scoped and cross-namespace
-children), which corrects drift. Each worker thread owns a :class:`CachedCluster` and a
-:class:`Reconciler` built exactly as simulate builds it, and loops: take a key, reconcile,
-then
+children), which corrects drift; events of the kinds ``observe.watch`` lists enqueue the CRs
+their entries resolve (:mod:`~orkestra.runtime.watches`).
 
-- success: forget its backoff; if the reconcile wrote anything, queue it again, the way
-  simulate runs another cycle, until a reconcile writes nothing (a key that keeps writing is
-  slowed down by backoff);
+Every event goes through one enqueue path (:mod:`~orkestra.runtime.gates`): a CR update
+must pass ``preReconcile.enqueueGate`` and a watched object's event its entry's
+``enqueueGate``, each seeing the sentinels of that update; then ``queue.behaviour`` may drop
+a key the queue does not hold yet (counted by ``orkestra_queue_dropped``). A key that waits
+already absorbs the event, and the item keeps the latest event's sentinels; with
+``reconcileGate.eventAware`` each event is an item of its own instead (the CR's items are
+still handed out one at a time, in order). A worker takes an item, evaluates
+``preReconcile.reconcileGate`` on the CR as cached with that item's sentinels (held back:
+counted by ``orkestra_gated``, nothing else happens), and reconciles the current CR.
+
+Each worker thread owns a :class:`CachedCluster` and a :class:`Reconciler` built exactly as
+simulate builds it, and loops: take an item, reconcile, then
+
+- success: forget its backoff; if the reconcile wrote anything, queue it again (with its
+  sentinels, merged with those of any event that came meanwhile, so the reconcile gate
+  admits it again), the way simulate runs another cycle, until a reconcile writes nothing
+  (a key that keeps writing is slowed down by backoff);
 - reconcile error or validation denial: a Warning Event; errors retry with backoff, a denial
   waits for the CR to change (or the resync);
 - :class:`Retry` (409, AlreadyExists, server unavailable): the cache was refreshed; retry
   with backoff (it starts at a few milliseconds).
 
-A resync enqueues every CR each ``resync`` period. ``health()`` reports what
+A resync enqueues every CR each ``resync`` period (not an event: no sentinels, and one item
+per CR even when event-aware). ``health()`` reports what
 ``/katalog/{crd}/health`` shows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +54,13 @@ from orkestra.engine.reconcile import CycleResult, Reconciler
 from orkestra.errors import OrkError
 from orkestra.runtime.cache import CachedCluster, Retry
 from orkestra.runtime.events import EventRecorder
+from orkestra.runtime.gates import (
+    PreReconcile,
+    QueueBehaviour,
+    Sentinels,
+    merged,
+    sentinel_values,
+)
 from orkestra.runtime.informer import Informer, Informers
 from orkestra.runtime.kube import KubeClient, Resource, UnavailableError
 from orkestra.runtime.logs import fields
@@ -45,10 +68,12 @@ from orkestra.runtime.metrics import RuntimeMetrics
 from orkestra.runtime.pattern import Unit
 from orkestra.runtime.queue import WorkQueue
 from orkestra.runtime.store import Change, Key, Store, object_key
+from orkestra.runtime.watches import Primary, WatchEntry, entries
 from orkestra.units import DurationError, format_timestamp, parse_duration
 
 Obj = dict[str, Any]
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+NO_BEHAVIOUR = QueueBehaviour()
 DEFAULT_WORKERS = 3
 DEFAULT_RESYNC = "30s"
 WRITE_STREAK = 8  # reconciles in a row that wrote before a key is slowed down
@@ -63,6 +88,7 @@ class Settings:
     resync: float = 30.0
     retry_base: float = 0.005
     failure_threshold: int | None = None
+    behaviour: QueueBehaviour = NO_BEHAVIOUR
 
     @classmethod
     def of(cls, crd: str, unit: Unit, *, workers: int | None = None,
@@ -81,7 +107,7 @@ class Settings:
                        resync if resync is not None
                        else parse_duration(str(tuning.get("resync", DEFAULT_RESYNC))),
                        parse_duration(str(backoff)) if backoff else cls.retry_base,
-                       queue.get("failureThreshold"))
+                       queue.get("failureThreshold"), QueueBehaviour.of(queue))
         except (ProfileError, DurationError) as exc:
             raise OrkError(f"CRD {crd}: {exc}", hint="fix operatorBox.reconcile") from None
 
@@ -90,6 +116,13 @@ class Settings:
 class _Worker:
     cluster: CachedCluster
     reconciler: Reconciler
+
+
+def cr_of(item: Hashable) -> Key:
+    """The CR a queue item is about: the item itself, or the (namespace, name) of an
+    event-aware item (namespace, name, event number)."""
+    assert isinstance(item, tuple)
+    return item if len(item) == 2 else item[:2]
 
 
 class Controller:
@@ -112,13 +145,19 @@ class Controller:
         self.api_version = f"{self.group}/{api.get('version', 'v1')}" if self.group \
             else str(api.get("version", "v1"))
         self.plural = str(api.get("plural") or "")
-        self.queue = WorkQueue(base_delay=settings.retry_base)
+        self.namespaced = True
+        self.pre = PreReconcile.of(self.entry)
+        self.watches = entries(self.entry)
+        self.renderer = unit.engines.renderer
+        self.queue = WorkQueue(base_delay=settings.retry_base, group=cr_of)
         self.store = Store()
+        self._events = itertools.count(1)
+        self._sentinels: dict[Hashable, Sentinels] = {}  # by queued item: its event's values
         self.started = asyncio.Event()
         self.threads: list[threading.Thread] = []
         self.tasks: list[asyncio.Task[None]] = []
         self._owner_keys: dict[str, Key] = {}
-        self._streaks: dict[Key, int] = {}
+        self._streaks: dict[Hashable, int] = {}  # by queued item
         self._lock = threading.Lock()
         self._stats: dict[str, Any] = {"reconciles": 0, "errors": 0,
                                        "consecutiveFailures": 0, "lastError": None,
@@ -132,6 +171,9 @@ class Controller:
                          for r in ("success", "error", "denied", "retry")}
         self._errors = metrics.errors.labels(self.crd)
         self._conflicts = metrics.conflicts.labels(self.crd)
+        self._dropped = {r.name: metrics.dropped.labels(self.crd, r.name)
+                         for r in self.settings.behaviour.rules}
+        self._gated = metrics.gated
         self._writes = {v: metrics.writes.labels(self.crd, v)
                         for v in ("create", "update", "status", "delete")}
         metrics.queue_depth.labels(self.crd).set_function(self.queue.__len__)
@@ -140,7 +182,9 @@ class Controller:
     # -- start ------------------------------------------------------------------------
     async def start(self) -> None:
         """Wait for the CRD, fill the caches, then start the workers and the resync."""
-        informer = self.informers.informer(await self._served())
+        resource = await self._served()
+        self.namespaced = resource.namespaced
+        informer = self.informers.informer(resource)
         informer.handlers.append(self._on_cr)
         self.store = informer.store
         waiting = [informer]
@@ -149,6 +193,11 @@ class Controller:
             if child is not None:
                 child.handlers.append(self._on_child)
                 waiting.append(child)
+        for entry in self.watches:
+            watched = await self._watch_informer(entry)
+            if watched is not None:
+                waiting.append(watched)
+        self._warn_unsupported()
         await asyncio.gather(*(i.synced.wait() for i in waiting))
         for number in range(self.settings.workers):
             thread = threading.Thread(target=self._work, name=f"{self.crd}-worker-{number}",
@@ -200,11 +249,29 @@ class Controller:
             return None
         return self.informers.informer(resource)
 
+    async def _watch_informer(self, entry: WatchEntry) -> Informer | None:
+        try:
+            resource = await asyncio.to_thread(self.client.resource, entry.api_version,
+                                               entry.kind)
+        except NotFoundError:
+            log.warning("watch of %s skipped: the kind is not served", entry.describe(),
+                        extra=fields(crd=self.crd))
+            return None
+        informer = self.informers.watching(resource, entry.namespace)
+        informer.handlers.append(lambda change: self._on_watched(entry, informer, change))
+        return informer
+
+    def _warn_unsupported(self) -> None:
+        gates = [self.pre.enqueue, self.pre.reconcile, *(w.gate for w in self.watches)]
+        for gate in gates:
+            for warning in gate.warnings() if gate is not None else ():
+                log.warning(warning, extra=fields(crd=self.crd))
+
     async def _resync(self) -> None:
         while True:
             await asyncio.sleep(self.settings.resync)
             for key in self.store.list_keys():
-                self.queue.add(key)
+                self.offer(key, None, None, event=False)
 
     # -- events -----------------------------------------------------------------------
     def _on_cr(self, change: Change) -> None:
@@ -214,11 +281,58 @@ class Controller:
             self._owner_keys.pop(label, None)
         else:
             self._owner_keys[label] = key
-        self.queue.add(key)
+        values = sentinel_values(self.pre.sentinels, change.old, change.obj) \
+            if change.type == "MODIFIED" else None
+        gate = self.pre.enqueue
+        # upstream gates updates only: a create or a deletion always enqueues
+        if gate is not None and change.type == "MODIFIED" and \
+                not gate.admits(change.obj, values, self.renderer):
+            self._held(key, gate.name)
+            return
+        self.offer(key, change.obj, values)
 
     def _on_child(self, change: Change) -> None:
         for key in self.owners(change.obj):
-            self.queue.add(key)
+            self.offer(key, change.obj, None)
+
+    def _on_watched(self, entry: WatchEntry, informer: Informer, change: Change) -> None:
+        if not informer.synced.is_set() or not entry.matches(change):
+            return  # the first list is the starting state, not events
+        values = sentinel_values(entry.sentinels, change.old, change.obj) \
+            if change.type == "MODIFIED" else None
+        if entry.gate is not None and not entry.gate.admits(change.obj, values,
+                                                            self.renderer):
+            self._held(object_key(change.obj), entry.gate.name)
+            return
+        primary = Primary(self.group, self.kind, self.namespaced, self.store.list_keys)
+        for key in entry.keys(change.obj, primary):
+            self.offer(key, change.obj, values)
+
+    def offer(self, key: Key, obj: Obj | None, values: Sentinels | None, *,
+              event: bool = True) -> bool:
+        """Queue ``key`` unless the queue behaviour drops it; ``obj`` is the event's object
+        (None: the CR, read when a drop rule needs it), ``values`` its sentinels. An event
+        is an item of its own when the reconcile gate is event-aware."""
+        item: Hashable = (*key, next(self._events)) if event and self.pre.event_aware \
+            else key
+        if self.settings.behaviour.rules and not self.queue.waiting(item):
+            rule = self.settings.behaviour.dropping(
+                len(self.queue), lambda: obj if obj is not None else self.store.get(key),
+                self.renderer)
+            if rule is not None:
+                self._dropped[rule].inc()
+                log.warning("queue depth limit reached: item dropped",
+                            extra=self._where(key, rule=rule, depth=len(self.queue)))
+                return False
+        if values is not None:
+            self._sentinels[item] = values
+        self.queue.add(item)
+        return True
+
+    def _held(self, key: Key, gate: str) -> None:
+        self._gated.labels(self.crd, gate).inc()
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("held back by %s", gate, extra=self._where(key))
 
     def owners(self, obj: Obj) -> list[Key]:
         """Keys of the CRs of this CRD that own ``obj``."""
@@ -238,36 +352,59 @@ class Controller:
         cluster = CachedCluster(self.client, self.informers)
         worker = _Worker(cluster, self.unit.reconciler(self.crd, cluster))
         while True:
-            key = self.queue.get()
-            if key is None:
+            item = self.queue.get()
+            if item is None:
                 self.client.close()  # this thread's connection
                 return
-            assert isinstance(key, tuple)
             try:
-                self.process(worker, key)
+                self.process(worker, item)
             finally:
-                self.queue.done(key)
+                self.queue.done(item)
 
-    def process(self, worker: _Worker, key: Key) -> None:
+    def process(self, worker: _Worker, item: Hashable) -> None:
+        """Reconcile the CR of a queue item (a key, or an event-aware item)."""
+        key = cr_of(item)
+        values = self._sentinels.pop(item, None)
+        gate = self.pre.reconcile
+        if gate is not None:
+            cr = self.store.get(key)  # gone: the reconcile finds nothing, as upstream
+            if cr is not None and not gate.admits(cr, values, self.renderer):
+                self.queue.forget(item)
+                self._streaks.pop(item, None)
+                self._held(key, gate.name)
+                return
         namespace, name = key
         worker.cluster.begin()
         started = time.perf_counter()
         try:
             result = worker.reconciler.reconcile(name, namespace or None)
         except Retry as exc:
-            outcome = self._retry(key, exc)
+            outcome = self._retry(item, values, exc)
         except Exception as exc:  # an engine bug must not stop the worker
             log.exception("reconcile crashed", extra=self._where(key))
-            outcome = self._failed(key, CycleResult(error=f"internal error: {exc}"))
+            outcome = self._failed(item, values, CycleResult(error=f"internal error: {exc}"))
         else:
             self._record(key, result)
-            outcome = self._finish(key, result, bool(worker.cluster.writes))
+            outcome = self._finish(item, values, result, bool(worker.cluster.writes))
         elapsed = time.perf_counter() - started
         self._duration.observe(elapsed)
         self._results[outcome].inc()
         for write in worker.cluster.writes:
             self._writes[write.verb].inc()
         self._log(key, outcome, elapsed, len(worker.cluster.writes))
+
+    def _again(self, item: Hashable, values: Sentinels | None, *, backoff: bool) -> None:
+        """Queue ``item`` again, at once or after its backoff, with its event's sentinels
+        merged into those of an event that came meanwhile: an admitted item's next
+        reconciles are not held back by a later event (such as the echo of the runtime's
+        own write)."""
+        if values is not None:
+            newer = self._sentinels.get(item)
+            self._sentinels[item] = values if newer is None else merged(values, newer)
+        if backoff:
+            self.queue.add_rate_limited(item)
+        else:
+            self.queue.add(item)
 
     def _record(self, key: Key, result: CycleResult) -> None:
         """The Events the hooks asked for."""
@@ -277,30 +414,29 @@ class Controller:
         for event in result.events:
             self.recorder.record(cr, event.type, event.reason, event.message)
 
-    def _finish(self, key: Key, result: CycleResult, wrote: bool) -> str:
+    def _finish(self, item: Hashable, values: Sentinels | None, result: CycleResult,
+                wrote: bool) -> str:
         if not result.found:
-            self.queue.forget(key)
-            self._streaks.pop(key, None)
+            self.queue.forget(item)
+            self._streaks.pop(item, None)
             return "success"
         if result.error is not None:
-            return self._failed(key, result)
-        self.queue.forget(key)
+            return self._failed(item, values, result)
+        self.queue.forget(item)
         with self._lock:
             self._stats["reconciles"] += 1
             self._stats["consecutiveFailures"] = 0
             self._last_reconcile = time.time()  # formatted when health() is read
         if wrote:
-            streak = self._streaks.get(key, 0) + 1
-            self._streaks[key] = streak
-            if streak < WRITE_STREAK:
-                self.queue.add(key)
-            else:
-                self.queue.add_rate_limited(key)
+            streak = self._streaks.get(item, 0) + 1
+            self._streaks[item] = streak
+            self._again(item, values, backoff=streak >= WRITE_STREAK)
         else:
-            self._streaks.pop(key, None)
+            self._streaks.pop(item, None)
         return "success"
 
-    def _failed(self, key: Key, result: CycleResult) -> str:
+    def _failed(self, item: Hashable, values: Sentinels | None, result: CycleResult) -> str:
+        key = cr_of(item)
         message = result.error or "reconcile failed"
         with self._lock:
             self._stats["reconciles"] += 1
@@ -314,15 +450,15 @@ class Controller:
             self.recorder.warning(cr, "ValidationFailed" if result.denied else
                                   "ReconcileError", message)
         if not result.denied:
-            self.queue.add_rate_limited(key)
+            self._again(item, values, backoff=True)
         return "denied" if result.denied else "error"
 
-    def _retry(self, key: Key, exc: Retry) -> str:
+    def _retry(self, item: Hashable, values: Sentinels | None, exc: Retry) -> str:
         if exc.conflict:
             self._conflicts.inc()
-        self.queue.add_rate_limited(key)
+        self._again(item, values, backoff=True)
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("retrying: %s", exc, extra=self._where(key))
+            log.debug("retrying: %s", exc, extra=self._where(cr_of(item)))
         return "retry"
 
     def _where(self, key: Key, **more: Any) -> dict[str, Any]:

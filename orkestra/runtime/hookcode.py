@@ -8,8 +8,8 @@ otherwise against installed packages. :func:`collect` gathers the top-level pack
 single-file modules) found beside the katalogs, to be copied into the image whole, and the
 requirements of ``requirements.txt`` and ``pyproject.toml`` (``[project].dependencies``)
 beside the pattern and beside each katalog providing code, to be installed from wheels. A
-module found nowhere must come from those requirements. ``orkestra`` itself is never a
-requirement to install: the base image provides it.
+module found nowhere must come from those requirements. This project's distribution
+(``orkestra-patterns``) is never a requirement to install: the base image provides it.
 
 Code from a pulled pattern (a registry cache entry) goes into an image only when the caller
 trusts it, as the loader runs it only then.
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orkestra import DISTRIBUTION
 from orkestra.compose import compose_file
 from orkestra.errors import OrkError
 from orkestra.hooks.loader import CodeSource
@@ -33,7 +34,7 @@ Obj = dict[str, Any]
 PATTERN_FILES = ("komposer.yaml", "katalog.yaml")  # a komposer here composes the katalog
 REQUIREMENTS_FILE = "requirements.txt"
 PYPROJECT_FILE = "pyproject.toml"
-PROVIDED = "orkestra"  # the distribution the base image already has
+PROVIDED = DISTRIBUTION  # the base image already has it
 _NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _CODE_KEYS = ("hooks", "constructor", "default")  # of reconcile, read by code_ref
 _SKIPPED = ("__pycache__", "*.pyc", "*.pyo", ".*")  # not copied into the image
@@ -64,7 +65,7 @@ class Requirements:
         return not self.files and not self.dependencies
 
     def lines(self) -> list[str]:
-        """Every requirement, ``orkestra`` left out, in the order found (no duplicates)."""
+        """Every requirement, this project left out, in the order found (no duplicates)."""
         found: list[str] = []
         for path in self.files:
             found += [line for line in requirement_lines(path)
@@ -208,7 +209,7 @@ def requirement_lines(path: Path) -> list[str]:
 
 
 def filtered_requirements(path: Path) -> str:
-    """A requirements file without ``orkestra`` (the base image provides it), for pip."""
+    """A requirements file without this project (the base image provides it), for pip."""
     return "".join(f"{line}\n" for line in requirement_lines(path) if not provided(line))
 
 

@@ -7,8 +7,9 @@ after an exponential backoff with jitter. Every change it makes to the store (an
 those: an event the store already holds, such as the echo of the runtime's own write, changes
 nothing) is handed to the registered handlers, which enqueue reconciles. ``managedFields``
 are dropped on the way in: nothing reads them and they are often half an object's size.
-:class:`Informers` shares one informer per resource type between controllers; every store
-indexes the ``orkestra-owner`` label the engine lists children by.
+:class:`Informers` shares one informer per resource type between controllers (plus one per
+namespace for a watch entry restricted to a namespace the shared informers do not cover);
+every store indexes the ``orkestra-owner`` label the engine lists children by.
 
 Two things keep it cheap per CR. The watch hands over each event as the line the server
 sent, and the informer first reads only its type and its object's name, namespace and
@@ -232,6 +233,7 @@ class Informers:
         self.metrics = metrics
         self.options = options
         self.by_kind: dict[tuple[str, str], Informer] = {}
+        self.scoped: dict[tuple[str, str, str], Informer] = {}
         self.tasks: list[asyncio.Task[None]] = []
         self._synced: dict[tuple[str, str], tuple[Resource, Store]] = {}
 
@@ -239,14 +241,34 @@ class Informers:
         """The informer of ``resource``, started on first request."""
         found = self.by_kind.get((resource.api_version, resource.kind))
         if found is None:
-            store = Store({OWNER_NAME_LABEL: label_indexer(OWNER_NAME_LABEL)})
-            found = Informer(self.client, resource, store, metrics=self.metrics,
-                             **self.options)
-            self.by_kind[(resource.api_version, resource.kind)] = found
-            self.metrics.cache_objects.labels(found.name).set_function(store.__len__)
-            self.tasks.append(asyncio.get_running_loop().create_task(
-                found.run(), name=f"informer {found.name}"))
+            found = self.by_kind[(resource.api_version, resource.kind)] = self._start(
+                resource, **self.options)
         return found
+
+    def watching(self, resource: Resource, namespace: str | None) -> Informer:
+        """An informer whose events include ``namespace``'s (None: every namespace the
+        runtime watches): the shared one when it exists and covers that namespace, else
+        one for that namespace alone. Those are kept apart from the shared caches the
+        engine reads (their stores hold one namespace only)."""
+        own = self.options.get("namespace")
+        shared = self.by_kind.get((resource.api_version, resource.kind))
+        if namespace is None or namespace == own or not resource.namespaced or \
+                (shared is not None and own is None):
+            return self.informer(resource)
+        key = (resource.api_version, resource.kind, namespace)
+        found = self.scoped.get(key)
+        if found is None:
+            found = self.scoped[key] = self._start(resource, **{**self.options,
+                                                                "namespace": namespace})
+        return found
+
+    def _start(self, resource: Resource, **options: Any) -> Informer:
+        store = Store({OWNER_NAME_LABEL: label_indexer(OWNER_NAME_LABEL)})
+        started = Informer(self.client, resource, store, metrics=self.metrics, **options)
+        self.metrics.cache_objects.labels(started.name).set_function(store.__len__)
+        self.tasks.append(asyncio.get_running_loop().create_task(
+            started.run(), name=f"informer {started.name}"))
+        return started
 
     def synced_store(self, api_version: str, kind: str) -> tuple[Resource, Store] | None:
         """The store of a kind once its informer has listed it (None otherwise: the caller
@@ -262,7 +284,8 @@ class Informers:
 
     @property
     def synced(self) -> bool:
-        return all(i.synced.is_set() for i in self.by_kind.values())
+        every = [*self.by_kind.values(), *self.scoped.values()]
+        return all(i.synced.is_set() for i in every)
 
     async def stop(self) -> None:
         for task in self.tasks:

@@ -2,9 +2,10 @@
 process in tests), rendered as the text format ``/metrics`` serves.
 
 Per CRD: reconciles by result, reconcile errors, a reconcile-duration histogram, writes by
-verb, conflicts (409s that sent a key back for a fresh read), queue depth and keys in
-backoff. Per resource type: watch events by type, relists, objects in the cache. Plus
-whether this process is the leader.
+verb, conflicts (409s that sent a key back for a fresh read), queue depth, keys in
+backoff, keys ``queue.behaviour`` dropped (by rule) and events or items a ``preReconcile``
+gate held back (by gate). Per resource type: watch events by type, relists, objects in the
+cache. Plus whether this process is the leader.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ class RuntimeMetrics:
                                  ["crd"], registry=r)
         self.queue_delayed = Gauge("orkestra_queue_delayed", "Keys waiting for their "
                                    "backoff or requeue delay.", ["crd"], registry=r)
+        self.dropped = Counter("orkestra_queue_dropped", "Keys not queued because the queue "
+                               "was full (queue.behaviour: onLimit, onThreshold).",
+                               ["crd", "rule"], registry=r)
+        self.gated = Counter("orkestra_gated", "Events and queue items a preReconcile or "
+                             "watch gate held back.", ["crd", "gate"], registry=r)
         self.watch_events = Counter("orkestra_watch_events", "Watch events received.",
                                     ["resource", "type"], registry=r)
         self.relists = Counter("orkestra_relists", "Full lists (start, expired watches).",

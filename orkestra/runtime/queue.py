@@ -3,12 +3,14 @@
 It follows client-go's semantics. A key is queued at most once (adding it again while it
 waits is a no-op); a key being processed is never handed to a second worker, and adds that
 arrive meanwhile are remembered (the key is "dirty") and queued again when the worker calls
-:meth:`WorkQueue.done`. Keys can be added after a delay (resync spreading, conflicts) or
-rate-limited: each consecutive failure of a key doubles its delay, with jitter, up to a cap,
-until :meth:`WorkQueue.forget` resets it. While paused (a follower under leader election) the
-queue keeps collecting keys but hands none out; :meth:`WorkQueue.shutdown` wakes every
-waiting worker with ``None``. The queue is thread-safe: informers add from the event loop,
-workers take from their threads.
+:meth:`WorkQueue.done`. Keys may belong to a group (``group``: the CR an event-aware item
+is about): distinct keys of one group wait in order and never run at the same time, so
+events kept apart still reach one CR one at a time. Keys can be added after a delay (resync
+spreading, conflicts) or rate-limited: each consecutive failure of a key doubles its delay,
+with jitter, up to a cap, until :meth:`WorkQueue.forget` resets it. While paused (a follower
+under leader election) the queue keeps collecting keys but hands none out;
+:meth:`WorkQueue.shutdown` wakes every waiting worker with ``None``. The queue is
+thread-safe: informers add from the event loop, workers take from their threads.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ from collections.abc import Callable, Hashable
 Clock = Callable[[], float]
 
 
+def _itself(key: Hashable) -> Hashable:
+    return key
+
+
 def backoff_delay(failures: int, base: float, cap: float, jitter: float,
                   rng: Callable[[], float] = random.random) -> float:
     """Seconds to wait after ``failures`` consecutive failures: ``base * 2**(failures-1)``
@@ -37,15 +43,19 @@ class WorkQueue:
 
     def __init__(self, *, base_delay: float = 0.005, max_delay: float = 300.0,
                  jitter: float = 0.1, clock: Clock = time.monotonic,
-                 rng: Callable[[], float] = random.random) -> None:
+                 rng: Callable[[], float] = random.random,
+                 group: Callable[[Hashable], Hashable] = _itself) -> None:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.jitter = jitter
         self._clock = clock
         self._rng = rng
         self._ready: deque[Hashable] = deque()
-        self._dirty: set[Hashable] = set()
-        self._processing: set[Hashable] = set()
+        self._dirty: set[Hashable] = set()  # waiting: ready, parked or due to be re-added
+        self._processing: set[Hashable] = set()  # groups a worker holds
+        self._parked: dict[Hashable, deque[Hashable]] = {}  # by group, while it is held
+        self._parked_count = 0
+        self._group = group
         self._waiting: dict[Hashable, float] = {}
         self._heap: list[tuple[float, int, Hashable]] = []
         self._seq = itertools.count()
@@ -63,9 +73,21 @@ class WorkQueue:
         if self._closed or key in self._dirty:
             return
         self._dirty.add(key)
-        if key not in self._processing:
+        if self._group(key) in self._processing:
+            self._park(key)
+        else:
             self._ready.append(key)
             self._cond.notify()
+
+    def _park(self, key: Hashable) -> None:
+        """Hold ``key`` until its group's worker is done."""
+        self._parked.setdefault(self._group(key), deque()).append(key)
+        self._parked_count += 1
+
+    def waiting(self, key: Hashable) -> bool:
+        """Whether ``key`` is queued and not yet handed out (adding it changes nothing)."""
+        with self._cond:
+            return key in self._dirty
 
     def add_after(self, key: Hashable, delay: float) -> None:
         """Queue ``key`` in ``delay`` seconds (an earlier pending time wins)."""
@@ -108,10 +130,8 @@ class WorkQueue:
         with self._cond:
             while not self._closed:
                 wait = self._promote_due()
-                if self._ready and not self._paused:
-                    key = self._ready.popleft()
-                    self._processing.add(key)
-                    self._dirty.discard(key)
+                key = self._next() if not self._paused else None
+                if key is not None:
                     return key
                 if deadline is not None:
                     left = deadline - self._clock()
@@ -120,6 +140,19 @@ class WorkQueue:
                     wait = left if wait is None else min(wait, left)
                 self._cond.wait(wait)
             return None
+
+    def _next(self) -> Hashable | None:
+        """The first ready key whose group no worker holds (marked as processing)."""
+        while self._ready:
+            key = self._ready.popleft()
+            group = self._group(key)
+            if group in self._processing:
+                self._park(key)
+                continue
+            self._processing.add(group)
+            self._dirty.discard(key)
+            return key
+        return None
 
     def _promote_due(self) -> float | None:
         """Move due delayed keys to the ready queue; seconds until the next one is due."""
@@ -139,10 +172,13 @@ class WorkQueue:
     def done(self, key: Hashable) -> None:
         """The worker finished ``key``; if it was added meanwhile, it is queued again."""
         with self._cond:
-            self._processing.discard(key)
-            if key in self._dirty and not self._closed:
-                self._ready.append(key)
-                self._cond.notify()
+            group = self._group(key)
+            self._processing.discard(group)
+            parked = self._parked.pop(group, None)
+            if parked:
+                self._parked_count -= len(parked)
+                if not self._closed:
+                    self._ready.extend(parked)
             self._cond.notify_all()
 
     # -- control ----------------------------------------------------------------------
@@ -168,9 +204,10 @@ class WorkQueue:
 
     # -- introspection ----------------------------------------------------------------
     def __len__(self) -> int:
-        """Keys ready to be handed out (the queue depth)."""
+        """Keys waiting for a worker (the queue depth): ready, or held back while another
+        key of their group is processed."""
         with self._cond:
-            return len(self._ready)
+            return len(self._ready) + self._parked_count
 
     @property
     def delayed(self) -> int:

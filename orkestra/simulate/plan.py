@@ -26,7 +26,8 @@ _INCLUDE = Obj({"ops": F(ListOf(OP_RULE), True)}, name="ops include")
 
 @dataclass
 class Plan:
-    """One simulation: the katalog, the CR files, how many cycles, what to expect.
+    """One simulation: the katalog, the CR files, how many cycles, what to expect, and
+    ``cross``: what the katalog's cross sources answer (by ``as``).
 
     ``source`` and ``positions`` place an expectation in the file it was written in (for
     CI annotations): ``positions`` maps ``id()`` of each rule and ``expect`` block to its
@@ -42,6 +43,7 @@ class Plan:
     display: str = ""
     source: Document | None = None
     positions: dict[int, YamlPath] = field(default_factory=dict)
+    cross: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def problem(self, target: object, key: str, message: str) -> Problem | None:
         """A problem at a rule or at ``key`` of an expect block (None without a source)."""
@@ -121,7 +123,7 @@ def load_plans(file: Path, display: str | None = None, *, cycles: int | None = N
         _expand_includes(doc, expect, ("spec", "expect"), positions, roots)
     name = str((doc.data.get("metadata") or {}).get("name") or file.stem)
     return [Plan(name, katalog, crs, crds, cycles or int(spec.get("cycles", DEFAULT_CYCLES)),
-                 expect, file, shown, doc, positions)]
+                 expect, file, shown, doc, positions, dict(spec.get("cross") or {}))]
 
 
 def _refs(spec: dict[str, Any], one: str, many: str) -> list[tuple[YamlPath, str]]:

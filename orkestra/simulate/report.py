@@ -9,6 +9,10 @@
 
       3/4 assertions passed, 1 failed
       FAIL
+
+Under the first line, ``  note: ...`` lines say what simulate left out (a cross-namespace
+copy without its source, a cross source without a stub); with ``-v`` they also list what
+the CRD declares that simulate does not exercise (watches, gates, queue behaviour).
 """
 
 from __future__ import annotations
@@ -67,6 +71,8 @@ def cycle_lines(cycle: Cycle) -> tuple[tuple[str, ...], list[str]]:
 def render_run(report: RunReport, *, verbose: bool, debug_ops: bool) -> list[str]:
     run = report.run
     out = [f"Simulating {run.crd}/{run.cr_name}"]
+    out.extend(f"  note: {note}" for note in
+               [*run.notes, *(run.unexercised if verbose else [])])
     previous: tuple[str, ...] | None = None  # the last printed cycle's lines and error
     folded: list[int] = []
 
@@ -137,6 +143,7 @@ def run_json(report: RunReport) -> dict[str, Any]:
     return {
         "crd": run.crd, "cr": run.cr_name, "namespace": run.cr_namespace,
         "steadyAt": run.steady_at, "milliseconds": round(run.seconds * 1000, 3),
+        "notes": run.notes, "notExercised": run.unexercised,
         "passed": report.passed, "assertions": {"passed": passed, "total": total},
         "cycles": [{"cycle": c.number, "error": c.error, "warnings": c.warnings,
                     "events": [{"type": e.type, "reason": e.reason, "message": e.message}

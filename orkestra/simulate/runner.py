@@ -8,7 +8,16 @@ the first cycle whose writes are empty or equal the previous cycle's.
 A cycle that changed nothing (no object, no status), never read the clock and ran no user
 code (typed hooks, template functions of the time or of chance) is a fixed point: every
 cycle after it would see the same cluster and do exactly the same, so those cycles are
-recorded as its copies instead of being run.
+recorded as its copies instead of being run. "Changed nothing" is about the whole
+cluster, not the CR's own writes: an object that changed during the cycle (a watched
+one, a workload the simulated kubelet settled) makes the next cycle run for real, as its
+watch event would make the runtime reconcile again.
+
+The cluster is a :class:`~orkestra.simulate.cluster.SimulatedCluster`: ``cross`` reads
+peers from the CR files' documents and sources from the simulate file's ``cross`` stubs;
+a cross-namespace copy without its source is skipped. What it had to leave out is a
+run's ``notes``; what the CRD declares that simulate cannot exercise (watches, gates,
+queue behaviour) is its ``unexercised`` lines (:mod:`orkestra.simulate.unexercised`).
 """
 
 from __future__ import annotations
@@ -32,8 +41,11 @@ from orkestra.compose.engines import Engines
 from orkestra.engine.hooks import EventNote
 from orkestra.engine.reconcile import Reconciler
 from orkestra.errors import OrkError
+from orkestra.model.errors import PatternError
 from orkestra.model.source import SourceDoc, load_documents
+from orkestra.simulate.cluster import SimulatedCluster
 from orkestra.simulate.plan import Plan
+from orkestra.simulate.unexercised import unexercised
 from orkestra.template.notes import random as random_notes
 from orkestra.template.notes import time as time_notes
 
@@ -86,6 +98,8 @@ class Run:
     cycles: list[Cycle]
     seconds: float
     steady_at: int | None = None
+    notes: list[str] = field(default_factory=list)  # what simulate left out, and why
+    unexercised: list[str] = field(default_factory=list)  # declared, not exercised
 
     @property
     def ops(self) -> list[Op]:
@@ -206,12 +220,29 @@ class Simulation:
         self.plan = plan
         self.composed = composed or compose_file(plan.katalog, plan.katalog.name)
         self.clock = VirtualClock()
-        self.cluster = MemoryCluster(clock=self.clock, lenient_kinds=True)
+        self.cluster = SimulatedCluster(self.composed, plan.cross, clock=self.clock)
+        self.check_stubs()
         self.engines = Engines(self.composed, trust_hooks=trust_hooks)
         self.engines.load_hooks()
         self.documents = cr_documents(plan.crs)
         self.only_crd = only_crd
         _register(self.cluster, self.composed, plan.crds)
+
+    def check_stubs(self) -> None:
+        """Each ``cross`` stub of the plan stands for a cross source of the katalog."""
+        sources = {str(c["as"]) for e in self.composed.enabled_crds.values()
+                   for c in ((e.get("operatorBox") or {}).get("observe") or {}).get("cross")
+                   or [] if c.get("source")}
+        for key in self.plan.cross:
+            if key in sources:
+                continue
+            message = f'spec.cross.{key}: no cross entry with a source reads as "{key}"'
+            hint = ("stubs stand for cross sources: " + ", ".join(sorted(sources))) \
+                if sources else "the katalog has no cross source to stub"
+            if self.plan.source is None:
+                raise SimulationError(f"{message} ({hint})")
+            raise PatternError([self.plan.source.problem(("spec", "cross", key), message,
+                                                         key=True, hint=hint)])
 
     def targets(self) -> list[tuple[str, Obj]]:
         """(CRD name, CR under test) for each CRD that has a CR."""
@@ -234,12 +265,25 @@ class Simulation:
 
     def seed(self) -> None:
         """Create every CR document: the first of each kind is under test, later ones of
-        the same kind pre-exist, other kinds are peers."""
+        the same kind pre-exist, other kinds are peers (or the sources of copies). Each
+        keeps the status it is written with (a create alone would drop it: ``cross``
+        reads a peer's status); the namespaces they name are created when missing."""
         for doc in self.documents:
+            namespace = (doc.data.get("metadata") or {}).get("namespace")
+            if isinstance(namespace, str) and namespace and not self._has_namespace(namespace):
+                self.cluster.create({"apiVersion": "v1", "kind": "Namespace",
+                                     "metadata": {"name": namespace}}, record=False)
             try:
-                self.cluster.create(doc.data, record=False)
+                made = self.cluster.create(doc.data, record=False)
+                if doc.data.get("status") and made.get("status") != doc.data["status"]:
+                    self.cluster.update_status({**made, "status": doc.data["status"]})
             except ApiError as exc:
                 raise SimulationError(f"{doc.path}: {exc.message}") from None
+
+    def _has_namespace(self, name: str) -> bool:
+        """Asked per document: a Namespace may be one of the documents created before."""
+        return any(n["metadata"]["name"] == name
+                   for n in self.cluster.list("v1", "Namespace", record=False))
 
     def run(self, cycles: int | None = None) -> list[Run]:
         targets = self.targets()
@@ -257,6 +301,7 @@ class Simulation:
             is not False else ""
         cycles: list[Cycle] = []
         fixed = False
+        self.cluster.notes = []
         start = time.perf_counter()
         for number in range(1, count + 1):
             self.clock.tick()
@@ -269,7 +314,9 @@ class Simulation:
             # (Settling reads the clock for every workload, but only a write depends on it.)
             self.settle()
             fixed = repeatable and timeless and self.cluster.resource_version == version
-        run = Run(crd, meta["name"], namespace, cycles, time.perf_counter() - start)
+        run = Run(crd, meta["name"], namespace, cycles, time.perf_counter() - start,
+                  notes=self.cluster.notes,
+                  unexercised=unexercised(entry, self.composed.top.get("profiles")))
         run.steady_at = steady_cycle(cycles)
         return run
 

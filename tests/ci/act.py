@@ -86,7 +86,7 @@ def locked(path: Path) -> Iterator[None]:
 def build_wheel(shared: Path) -> Path:
     """A wheel of this project, built once for every worker of the run."""
     with locked(shared / "wheel.lock"):
-        wheels = sorted((shared / "wheel").glob("orkestra-*.whl"))
+        wheels = sorted((shared / "wheel").glob("orkestra_patterns-*.whl"))
         if wheels:
             return wheels[0]
         source = shared / "source"
@@ -96,7 +96,7 @@ def build_wheel(shared: Path) -> Path:
                                "--disable-pip-version-check", "-w", str(shared / "wheel"),
                                str(source)], capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stderr
-        return sorted((shared / "wheel").glob("orkestra-*.whl"))[0]
+        return sorted((shared / "wheel").glob("orkestra_patterns-*.whl"))[0]
 
 
 @dataclass

@@ -104,23 +104,25 @@ def test_a_single_file_module_and_a_komposer_first(write: WriteFiles) -> None:
 
 def test_requirements_and_pyproject_dependencies(write: WriteFiles) -> None:
     root = typed(write, **{
-        "requirements.txt": "# the model\npydantic>=2  # v2 API\n\norkestra==0.1.0\n"
+        "requirements.txt": "# the model\npydantic>=2  # v2 API\n\norkestra-patterns==0.1.0\n"
                             "httpx==0.27.0 \\\n    --hash=sha256:abc\n--extra-index-url x\n",
-        "pyproject.toml": '[project]\nname = "db"\ndependencies = ["Orkestra>=0.1", '
+        "pyproject.toml": '[project]\nname = "db"\ndependencies = ["Orkestra_Patterns>=0.1", '
                           '"tenacity>=8", "pydantic>=2"]\n'})
     code = collect(root)
     assert code.requirements.files == (root.resolve() / "requirements.txt",)
     assert code.requirements.dependencies == ("tenacity>=8", "pydantic>=2")
     assert code.requirements.lines() == ["pydantic>=2", "httpx==0.27.0 --hash=sha256:abc",
                                          "tenacity>=8"]
-    # what pip gets: orkestra left out (the base image has it), options kept
+    # what pip gets: this project left out (the base image has it), options kept
     assert filtered_requirements(root / "requirements.txt") == (
         "pydantic>=2\nhttpx==0.27.0 --hash=sha256:abc\n--extra-index-url x\n")
 
 
 @pytest.mark.parametrize(("line", "is_orkestra"), [
-    ("orkestra", True), ("orkestra==0.1.0", True), ("Orkestra[dev] >= 0.1", True),
-    ("orkestra_", False), ("orkestra-hooks", False), ("pydantic", False), ("-r x.txt", False),
+    ("orkestra-patterns", True), ("orkestra_patterns==0.1.0", True),
+    ("Orkestra.Patterns[dev] >= 0.1", True), ("orkestra-patterns_", False),
+    ("orkestra", False),  # PyPI's orkestra is an unrelated project, not this one
+    ("orkestra-patterns-hooks", False), ("pydantic", False), ("-r x.txt", False),
 ])
 def test_orkestra_is_provided_by_the_base(line: str, is_orkestra: bool) -> None:
     assert provided(line) is is_orkestra

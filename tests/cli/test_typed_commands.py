@@ -28,7 +28,7 @@ def pushed(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     """The typed pattern, pinning Orkestra 0.0.7, pushed with ork push (to each registry)."""
     pattern = typed_pattern(tmp_path / "database-operator")
     (pattern / "pyproject.toml").write_text(
-        '[project]\nname = "dbhooks"\ndependencies = ["orkestra>=0.0.7"]\n')
+        '[project]\nname = "dbhooks"\ndependencies = ["orkestra-patterns>=0.0.7"]\n')
     code, out, err = run(capsys, "push", str(pattern))
     assert code == 0, err
     assert "  ✓ pyproject.toml       (" in out

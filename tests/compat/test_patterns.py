@@ -3,17 +3,24 @@ the G1 layout (``g1.yaml``) and the G2 layout (``g2.yaml``) under ``patterns/<ke
 
 Each is checked by ``ork validate`` (valid, no warning), printed by ``ork template``
 (both layouts give the same model, and the printed katalog validates and prints the same
-again), and the model's content for the key is asserted. See docs/compat.md.
+again), and the model's content for the key is asserted. Each is also simulated in both
+layouts with the ops its ``simulate.yaml`` asserts (``cr.yaml`` is its CR), and what the
+key does in simulate is checked. See docs/compat.md.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from orkestra.simulate.gate import run_plans
+from orkestra.simulate.plan import load_plans
+from orkestra.simulate.report import render_run
+from orkestra.simulate.runner import Run, Simulation
 from tests.conftest import run
 
 PATTERNS = Path(__file__).resolve().parent / "patterns"
@@ -41,9 +48,10 @@ def crd(capsys: pytest.CaptureFixture[str], key: str, name: str = "app") -> dict
 
 
 def test_every_key_has_both_layouts() -> None:
-    assert KEYS == ["admission", "bare-path", "cross", "event-aware", "imports", "labels",
-                    "queue-behaviour", "status-include", "watch"]
-    assert all((PATTERNS / key / "g1.yaml").is_file() for key in KEYS)
+    assert KEYS == ["admission", "bare-path", "cross", "cross-namespace-copy", "event-aware",
+                    "imports", "labels", "queue-behaviour", "status-include", "watch"]
+    assert all((PATTERNS / key / name).is_file() for key in KEYS
+               for name in ("g1.yaml", "simulate.yaml", "cr.yaml"))
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -170,3 +178,89 @@ def test_bare_path_motif_conditions_wait_for_the_cr(capsys: pytest.CaptureFixtur
          "when": [{"field": "stage.enabled", "equals": "true"}]}]
     assert box["emit"]["status"]["fields"][1]["when"] == [{"field": "status.phase",
                                                             "exists": False}]
+
+
+# -- simulate ------------------------------------------------------------------------------
+def simulated(key: str, layout: str = "g2", *, verbose: bool = False) -> tuple[Run, str]:
+    """The pattern's simulate.yaml run on one layout: its run of the CRD ``app`` (its
+    assertions passed) and that run's report."""
+    [plan] = load_plans(PATTERNS / key / "simulate.yaml")
+    plan = replace(plan, katalog=PATTERNS / key / f"{layout}.yaml")
+    outcome = run_plans([plan], key)
+    assert outcome.has_expect
+    reports = {r.run.crd: r for r in outcome.reports}
+    text = "\n".join(line for r in outcome.reports
+                     for line in render_run(r, verbose=verbose, debug_ops=False))
+    assert outcome.passed, text
+    return reports["app"].run, text
+
+
+@pytest.mark.parametrize("layout", ["g1", "g2"])
+@pytest.mark.parametrize("key", KEYS)
+def test_each_pattern_simulates_with_its_asserted_ops(key: str, layout: str) -> None:
+    simulated(key, layout)
+
+
+def final(key: str, api_version: str, kind: str, name: str) -> dict[str, Any]:
+    """An object as the pattern's simulation leaves it."""
+    [plan] = load_plans(PATTERNS / key / "simulate.yaml")
+    sim = Simulation(plan)
+    sim.run()
+    found = sim.cluster.find(api_version, kind, name, "default")
+    assert found is not None
+    return found
+
+
+def test_labels_simulate_as_a_patch_of_the_cr() -> None:
+    run_, _ = simulated("labels")
+    assert [(op.verb, op.resource) for op in run_.cycles[0].writes] == [
+        ("patch", "apps"), ("update", "status")]
+    meta = final("labels", "compat.example.io/v1", "App", "shop")["metadata"]
+    assert meta["labels"] == {"team": "platform", "tier": "web",
+                              "compat.example.io/instance": "shop",
+                              "compat.example.io/managed": "true"}
+    assert meta["annotations"] == {"compat.example.io/summary": "fast mode, owned by team-a"}
+
+
+def test_cross_reads_the_peer_the_stub_and_notes_the_unstubbed_source() -> None:
+    run_, text = simulated("cross")
+    assert run_.notes == ['cross "edge": https://status.example.io/shop not called in simulate '
+                          "(no network) and spec.cross.edge gives no stub; it reads as not "
+                          "found"]
+    assert "  note: cross \"edge\"" in text
+    data = final("cross", "v1", "ConfigMap", "shop-peers")["data"]
+    assert data == {"db": "shop-db.default.svc:5432", "billing": "true", "edge": "map[]"}
+
+
+def test_cross_namespace_copy_without_its_source_is_skipped_with_a_note() -> None:
+    run_, _ = simulated("cross-namespace-copy")
+    assert run_.notes == ["secrets/registry-creds: cross-namespace copy skipped in simulate "
+                          "— requires a live cluster"]
+    assert not run_.errors
+    assert final("cross-namespace-copy", "v1", "ConfigMap", "shop-defaults")["data"] == \
+        {"region": "eu-west-1"}
+
+
+def test_bare_path_conditions_follow_the_crs_status() -> None:
+    run_, _ = simulated("bare-path")
+    jobs = [(op.cycle, op.name) for op in run_.ops if (op.verb, op.resource) == ("create",
+                                                                                 "jobs")]
+    assert jobs == [(2, "shop-build")]
+
+
+@pytest.mark.parametrize(("key", "subjects"), [
+    ("watch", ["observe.watch v1 ConfigMap shared/feature-flags",
+               "observe.watch apps/v1 Deployment"]),
+    ("event-aware", ["preReconcile.enqueueGate", "preReconcile.reconcileGate",
+                     "preReconcile.reconcileGate.eventAware"]),
+    ("queue-behaviour", ["reconcile.queue.behaviour.onLimit",
+                         "reconcile.queue.behaviour.onThreshold"]),
+])
+def test_what_simulate_does_not_exercise_is_listed_in_verbose(key: str,
+                                                              subjects: list[str]) -> None:
+    run_, quiet = simulated(key)
+    assert [line.split(": not exercised in simulate")[0] for line in run_.unexercised] == \
+        subjects
+    assert "note:" not in quiet
+    _, verbose = simulated(key, verbose=True)
+    assert all(f"  note: {s}: not exercised in simulate (" in verbose for s in subjects)

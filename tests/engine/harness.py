@@ -45,15 +45,18 @@ class RecordingHooks:
 
 
 class Harness:
-    """A CR ``demo`` of kind App in namespace ``default``, reconciled on demand."""
+    """A CR ``demo`` of kind App in namespace ``default``, reconciled on demand (``cluster``
+    makes the cluster, for one with the engine's optional capabilities)."""
 
     def __init__(self, box: dict[str, Any], spec: dict[str, Any] | None = None, *,
                  entry: dict[str, Any] | None = None, namespaced: bool = True,
                  labels: dict[str, str] | None = None, notes: list[UserNote] | None = None,
                  profiles: dict[str, Any] | None = None,
-                 finalizers: list[str] | None = None, hooks: Hooks | None = None) -> None:
+                 finalizers: list[str] | None = None, hooks: Hooks | None = None,
+                 cluster: Callable[[Clock], MemoryCluster] | None = None) -> None:
         self.clock = Clock()
-        self.cluster = MemoryCluster(clock=self.clock, lenient_kinds=True)
+        self.cluster = cluster(self.clock) if cluster is not None \
+            else MemoryCluster(clock=self.clock, lenient_kinds=True)
         self.cluster.register_type(ResourceType("test.io", "v1", "App", "apps", namespaced))
         self.namespace = "default" if namespaced else None
         meta: dict[str, Any] = {"name": "demo", "labels": labels or {}}

@@ -149,7 +149,8 @@ def test_an_untyped_katalog_carries_no_code(pattern: Path) -> None:
     text = katalog.read_text()
     katalog.write_text(text[:text.index("        location:")])
     (pattern / "simulate.yaml").unlink()
-    (pattern / "pyproject.toml").write_text('[project]\ndependencies = ["orkestra==0.0.1"]\n')
+    (pattern / "pyproject.toml").write_text(
+        '[project]\ndependencies = ["orkestra-patterns==0.0.1"]\n')
     result, _ = push(pattern)
     assert [name for name, _ in result.files] == ["katalog.yaml", "cr.yaml"]
     info = RegistryClient().info(result.ref)
@@ -228,24 +229,26 @@ def test_a_single_module_and_the_requirements_travel(tmp_path: Path) -> None:
     pattern = tmp_path / "p"
     pattern.mkdir()
     (pattern / "hooks.py").write_text("X = 1\n")
-    (pattern / "requirements.txt").write_text("orkestra==0.0.3\n")
+    (pattern / "requirements.txt").write_text("orkestra-patterns==0.0.3\n")
     found = code_files(pattern, ["hooks", "hooks"])
     assert [(f.name, f.media_type) for f in found.files] == [
         ("requirements.txt", "text/plain"), ("hooks.py", PYTHON_LAYER_TYPE)]
 
 
 @pytest.mark.parametrize(("pyproject", "requirements", "pinned"), [
-    ('dependencies = ["orkestra>=0.0.7"]', "", "v0.0.7"),
-    ('dependencies = ["orkestra==0.2.0", "pydantic>=2"]', "", "v0.2.0"),
-    ('dependencies = ["Orkestra[hooks] ~= 0.3.1 ; python_version >= \'3.11\'"]', "",
+    ('dependencies = ["orkestra-patterns>=0.0.7"]', "", "v0.0.7"),
+    ('dependencies = ["orkestra-patterns==0.2.0", "pydantic>=2"]', "", "v0.2.0"),
+    ('dependencies = ["Orkestra_Patterns[hooks] ~= 0.3.1 ; python_version >= \'3.11\'"]', "",
      "v0.3.1"),
-    ('dependencies = ["orkestra>=0.1,<0.2,==0.1.5"]', "", "v0.1.5"),
-    ('dependencies = ["orkestra==0.4.*"]', "", "v0.4"),
-    ('dependencies = ["orkestra<1"]', "orkestra==0.0.2", "v0.0.2"),
+    ('dependencies = ["orkestra-patterns>=0.1,<0.2,==0.1.5"]', "", "v0.1.5"),
+    ('dependencies = ["orkestra-patterns==0.4.*"]', "", "v0.4"),
+    ('dependencies = ["orkestra-patterns<1"]', "orkestra-patterns==0.0.2", "v0.0.2"),
     ('dependencies = ["orkestrator==9.9.9"]', "", None),
+    ('dependencies = ["orkestra==9.9.9"]', "", None),  # PyPI's orkestra: another project
     ('name = "x"', "# pins\n-r base.txt\n--index-url https://x\nnot a requirement !\n"
-                   "orkestra == 0.5.0  # the runtime\n", "v0.5.0"),
-    ("", "orkestra\norkestra @ git+https://example.com/orkestra#egg=orkestra\n", None),
+                   "orkestra-patterns == 0.5.0  # the runtime\n", "v0.5.0"),
+    ("", "orkestra-patterns\norkestra-patterns @ git+https://example.com/o#egg=orkestra-patterns\n",
+     None),
 ])
 def test_pinned_runtime(tmp_path: Path, pyproject: str, requirements: str,
                         pinned: str | None) -> None:
@@ -263,7 +266,7 @@ def test_pinned_runtime_without_files_or_project(tmp_path: Path) -> None:
 
 def test_the_pin_is_the_runtime_version(pattern: Path) -> None:
     (pattern / "pyproject.toml").write_text(
-        '[project]\nname = "dbhooks"\ndependencies = ["orkestra>=0.0.7", "pydantic"]\n')
+        '[project]\nname = "dbhooks"\ndependencies = ["orkestra-patterns>=0.0.7", "pydantic"]\n')
     result, _ = push(pattern)
     assert "pyproject.toml" in [name for name, _ in result.files]
     assert RegistryClient().info(result.ref).runtime_version == "v0.0.7"

@@ -137,7 +137,7 @@ def built(base: str, distribution: DistributionRegistry,
           tmp_path_factory: pytest.TempPathFactory) -> Built:
     work = tmp_path_factory.mktemp("custom")
     pattern = _pattern(work / "pattern", requirements="# the CR model\npydantic>=2\n"
-                                                       "orkestra>=0.1\n")
+                                                       "orkestra-patterns>=0.1\n")
     remote = f"{distribution.host}/database-operator:{TAG}"
     done = _ork_build(str(pattern), "--tag", remote, "--base", base, "--layout",
                       str(work / "layout"), "--push", "-o", "json")

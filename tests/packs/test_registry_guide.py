@@ -4,15 +4,20 @@ exported JSON Schema as an editor would check it."""
 from __future__ import annotations
 
 import functools
+import importlib.metadata
+import tomllib
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
+from packaging.requirements import Requirement
 
+from orkestra import DISTRIBUTION, __version__
 from orkestra.gates.validate import validate_file
 from orkestra.model.formats import kind_json_schema
 from orkestra.packs import PACKS, pack_files
+from orkestra.runtime.hookcode import requirement_lines
 from tests.conftest import PACK
 
 PATTERN_FILES = sorted(p for p in PACK.rglob("*.yaml")
@@ -63,3 +68,20 @@ def test_the_exported_schema_rejects_what_validate_rejects() -> None:
     data["spec"]["crds"]["webapp"]["operatorBox"]["reconciler"]["wrokers"] = 2
     with pytest.raises(jsonschema.ValidationError, match="wrokers"):
         jsonschema.validate(data, kind_json_schema("Katalog"))
+
+
+def test_the_typed_operators_require_this_project_by_its_distribution_name() -> None:
+    """pyproject.toml's name is orkestra.DISTRIBUTION, installed under it, and the pack's
+    hook projects require it by that name: a bare ``orkestra`` is PyPI's unrelated project."""
+    root = PACK.parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert project["name"] == DISTRIBUTION == "orkestra-patterns"
+    assert importlib.metadata.version(DISTRIBUTION) == __version__
+    requirements = {path: [Requirement(line).name for line in requirement_lines(path)]
+                    for path in PACK.rglob("requirements.txt")}
+    requirements |= {path: [Requirement(d).name for d in
+                            tomllib.loads(path.read_text())["project"]["dependencies"]]
+                     for path in PACK.rglob("pyproject.toml")}
+    assert len(requirements) == 4
+    for path, names in requirements.items():
+        assert DISTRIBUTION in names and "orkestra" not in names, path

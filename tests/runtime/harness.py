@@ -1,16 +1,20 @@
 """Integration helpers: an embedded API server per test, the runtime on a thread of its own,
-and polling."""
+polling, its metrics as served, and the reconciles it logs."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import textwrap
 import threading
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from orkestra.apiserver import EmbeddedServer
 from orkestra.loops import new_event_loop
@@ -69,6 +73,15 @@ class Runtime:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def metric(self, name: str, **labels: str) -> float:
+        """The value of one sample of ``/metrics`` as served over HTTP (0 when absent)."""
+        host, port = self.operator.addresses[0]
+        with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5) as answer:
+            text = answer.read().decode()
+        return sum(sample.value for family in text_string_to_metric_families(text)
+                   for sample in family.samples
+                   if sample.name == name and labels.items() <= sample.labels.items())
+
     def writes(self) -> float:
         """API writes this runtime made (from its metrics)."""
         return sum(s.value for m in self.operator.metrics.writes.collect()
@@ -100,3 +113,50 @@ def apply(server: EmbeddedServer, path: Path) -> list[Obj]:
         if isinstance(doc, dict) and doc.get("kind"):
             made.append(server.cluster.create(doc, record=False))
     return made
+
+
+def crd_manifest(kind: str, scope: str = "Namespaced") -> str:
+    """A CRD of group test.orkestra.dev for ``kind``, with a status subresource and any
+    fields."""
+    plural = kind.lower() + "s"
+    return f"""
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata: {{name: {plural}.test.orkestra.dev}}
+        spec:
+          group: test.orkestra.dev
+          scope: {scope}
+          names: {{kind: {kind}, plural: {plural}}}
+          versions:
+            - name: v1
+              served: true
+              storage: true
+              subresources: {{status: {{}}}}
+              schema:
+                openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}
+        """
+
+
+class _Names(logging.Handler):
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(logging.DEBUG)
+        self.names = names
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() == "reconciled":
+            self.names.append(getattr(record, "fields", {}).get("name", ""))
+
+
+@contextmanager
+def reconciled() -> Iterator[list[str]]:
+    """The names of the CRs the runtime reconciles meanwhile, in order (from its log)."""
+    logger = logging.getLogger("orkestra.runtime.controller")
+    names: list[str] = []
+    handler, level = _Names(names), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield names
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

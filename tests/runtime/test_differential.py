@@ -36,7 +36,8 @@ SIMULATIONS = ["02-katalog-api/simulate.yaml", "02-katalog-api/simulate-ingress.
                *(f"official/{n}/simulate.yaml" for n in (
                    "deployment-stack", "kafka", "mongodb", "mysql", "postgres", "rabbitmq",
                    "redis"))]
-NEEDS_REGISTRY = ["06-pattern-zoo/simulate.yaml", "07-upgrade/webapp-operator-v1.1.0/simulate.yaml",
+NEEDS_REGISTRY = ["03-katalog-cache/no-assertions/simulate.yaml", "06-pattern-zoo/simulate.yaml",
+                  "07-upgrade/webapp-operator-v1.1.0/simulate.yaml",
                   "08-bad-actor/webapp-operator-v1.2.0/simulate.yaml",
                   "09-deprecation/simulate.yaml",
                   *(f"11-typed-komposer/{n}.yaml" for n in (

@@ -17,7 +17,14 @@ import yaml
 from orkestra.apiserver import EmbeddedServer, Faults
 from orkestra.apiserver.server import free_port
 from tests.conftest import PACK
-from tests.runtime.harness import Runtime, apply, katalog, wait_for, write_files
+from tests.runtime.harness import (
+    Runtime,
+    apply,
+    crd_manifest,
+    katalog,
+    wait_for,
+    write_files,
+)
 
 pytestmark = pytest.mark.integration
 Obj = dict[str, Any]
@@ -29,26 +36,6 @@ WIDGET = ("test.orkestra.dev/v1", "Widget")
 def server() -> Iterator[EmbeddedServer]:
     with EmbeddedServer(port=0, audit=True) as running:
         yield running
-
-
-def crd_manifest(kind: str) -> str:
-    plural = kind.lower() + "s"
-    return f"""
-        apiVersion: apiextensions.k8s.io/v1
-        kind: CustomResourceDefinition
-        metadata: {{name: {plural}.test.orkestra.dev}}
-        spec:
-          group: test.orkestra.dev
-          scope: Namespaced
-          names: {{kind: {kind}, plural: {plural}}}
-          versions:
-            - name: v1
-              served: true
-              storage: true
-              subresources: {{status: {{}}}}
-              schema:
-                openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}
-        """
 
 
 def find(server: EmbeddedServer, api_version: str, kind: str, name: str,

@@ -155,3 +155,59 @@ def test_concurrent_workers_never_hold_the_same_key() -> None:
         worker.join(5)
     assert not clashes
     assert len(queue) == 0
+
+
+def by_letter(key: object) -> object:
+    """The group of a test key: its first letter ("a1" and "a2" are about one thing)."""
+    return str(key)[0]
+
+
+def test_keys_of_one_group_stay_apart_but_are_handed_out_one_at_a_time_in_order() -> None:
+    queue = WorkQueue(group=by_letter)
+    for key in ("a1", "a2", "b1", "a3"):
+        queue.add(key)
+    assert len(queue) == 4  # distinct keys: nothing merged
+    assert queue.get(0) == "a1"
+    assert queue.get(0) == "b1"  # a2 waits for a1's worker
+    assert queue.get(0) is None
+    assert len(queue) == 2 and queue.waiting("a2") and not queue.waiting("a1")
+    queue.add("a4")  # arrives while a1 is processed
+    queue.done("a1")
+    assert [queue.get(0), queue.get(0)] == ["a2", None]
+    queue.done("a2")
+    assert [queue.get(0), queue.get(0)] == ["a3", None]
+    queue.done("a3")
+    assert queue.get(0) == "a4"
+
+
+def test_concurrent_workers_never_hold_two_keys_of_one_group() -> None:
+    queue = WorkQueue(group=by_letter)
+    holding: set[object] = set()
+    clashes: list[object] = []
+    taken: list[object] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        while (key := queue.get(timeout=0.2)) is not None:
+            group = by_letter(key)
+            with lock:
+                if group in holding:
+                    clashes.append(key)
+                holding.add(group)
+                taken.append(key)
+            with lock:
+                holding.discard(group)
+            queue.done(key)
+
+    for number in range(300):
+        queue.add(f"{'abc'[number % 3]}{number}")
+    workers = [threading.Thread(target=work) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(5)
+    assert not clashes
+    assert len(taken) == 300 and len(queue) == 0
+    for letter in "abc":  # each group's keys in the order they came
+        numbers = [int(str(k)[1:]) for k in taken if str(k)[0] == letter]
+        assert numbers == sorted(numbers)

@@ -82,3 +82,34 @@ def test_templates_of_time_or_chance_are_found() -> None:
         {"name": "pick", "expression": "{{ randomHex 4 }}"}]}})
     assert unrepeatable_templates("{{ timeSince\n .metadata.creationTimestamp }}")
     assert not unrepeatable_templates({"now": "now", "when": "{{ .spec.name }}"}, "{{ len . }}")
+
+
+WATCHING = {"apiVersion": "orkestra.orkspace.io/v1", "kind": "Katalog",
+            "metadata": {"name": "shards"},
+            "spec": {"crds": {"shardset": {"apiTypes": CRD, "operatorBox": {
+                "observe": {"watch": [{"apiVersion": "v1", "kind": "ConfigMap",
+                                       "namespace": "default", "name": "flags"}]}}}}}}
+
+
+def test_a_watched_object_that_changes_makes_the_next_cycle_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sim = simulation(tmp_path / "a", WATCHING, 6)
+    settled = {"count": 0}
+
+    def settle() -> None:
+        """During cycle 2, which writes nothing, the watched ConfigMap changes."""
+        settled["count"] += 1
+        if settled["count"] == 2:
+            sim.cluster.create({"apiVersion": "v1", "kind": "ConfigMap",
+                                "metadata": {"name": "flags", "namespace": "default"}},
+                               record=False)
+
+    monkeypatch.setattr(sim, "settle", settle)
+    [run] = sim.run()
+    reconciled = [op for op in sim.cluster.operations
+                  if (op.verb, op.resource) == ("get", "shardsets")]
+    # cycle 1 writes the status, 2 writes nothing but the watched object changed: 3 runs
+    # (the fixed point), 4 to 6 are its copies
+    assert settled["count"] == len(reconciled) == 3
+    assert not run.cycles[1].writes
+    assert [c.number for c in run.cycles] == [1, 2, 3, 4, 5, 6]

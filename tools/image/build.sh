@@ -89,15 +89,15 @@ log "building the orkestra $version wheel"
 # cache (keyed on WHEELS below) is reused when nothing changed.
 SOURCE_DATE_EPOCH=315532800 run_pip wheel --no-deps -w "$context/wheels" "$WORK/src" ||
   fail "could not build the orkestra wheel"
-wheel="$(ls "$context/wheels"/orkestra-"$version"-*.whl 2>/dev/null | head -n1)"
-[ -n "$wheel" ] || fail "pip wheel made no orkestra-$version wheel"
+wheel="$(ls "$context/wheels"/orkestra_patterns-"$version"-*.whl 2>/dev/null | head -n1)"
+[ -n "$wheel" ] || fail "pip wheel made no orkestra_patterns-$version wheel"
 
 # The versions tested in $PYTHON's environment, as constraints (when orkestra is there).
 constraints="$WORK/constraints.txt"
 : >"$constraints"
-if "$PYTHON" -m pip show --quiet orkestra >/dev/null 2>&1; then
+if "$PYTHON" -m pip show --quiet orkestra-patterns >/dev/null 2>&1; then
   "$PYTHON" -m pip freeze --disable-pip-version-check 2>/dev/null |
-    grep -E '^[A-Za-z0-9_.-]+==' | grep -viE '^orkestra==' >"$constraints" || true
+    grep -E '^[A-Za-z0-9_.-]+==' | grep -viE '^orkestra[-_]patterns==' >"$constraints" || true
 fi
 platforms=()
 for ((minor = IMAGE_GLIBC_MINOR; minor >= 17; minor--)); do

@@ -20,6 +20,11 @@ OWNER_LABEL = "orkestra.io/owner"
 DECLARATION_ANNOTATION = "orkestra.orkspace.io/declaration"
 GENERATED_AT_ANNOTATION = "orkestra.orkspace.io/generated-at"
 
+
+class SkippedDeclaration(Exception):  # noqa: N818 - an outcome, not an error
+    """The declaration makes nothing this reconcile, by the cluster's decision (see
+    :class:`~orkestra.engine.api.CopySourcePolicy`)."""
+
 # resource-template key -> (apiVersion, kind, cluster-scoped)
 KINDS: dict[str, tuple[str, str, bool]] = {
     "deployments": ("apps/v1", "Deployment", False),

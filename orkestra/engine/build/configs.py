@@ -6,7 +6,14 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from orkestra.engine.build.base import GENERATED_AT_ANNOTATION, Build, Obj, builder
+from orkestra.engine.api import CopySource, CopySourcePolicy
+from orkestra.engine.build.base import (
+    GENERATED_AT_ANNOTATION,
+    Build,
+    Obj,
+    SkippedDeclaration,
+    builder,
+)
 from orkestra.units import format_timestamp, parse_duration
 
 
@@ -24,9 +31,13 @@ def _source(b: Build, api_kind: str, field: str) -> Obj:
     namespace = b.fields.text(b.item.get("fromNamespace"), "fromNamespace") or \
         b.owner.namespace
     found = b.cluster.find("v1", api_kind, ref, namespace)
-    if found is None:
-        raise b.fields.fail(field, f'{api_kind} "{ref}" not found in namespace "{namespace}"')
-    return found
+    if found is not None:
+        return found
+    if namespace != b.owner.namespace and isinstance(b.cluster, CopySourcePolicy):
+        source = CopySource(b.key, str(b.item.get("name") or ""), api_kind, ref, namespace)
+        if b.cluster.skip_copy(source):
+            raise SkippedDeclaration
+    raise b.fields.fail(field, f'{api_kind} "{ref}" not found in namespace "{namespace}"')
 
 
 @builder("configMaps")

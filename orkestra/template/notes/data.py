@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import json
 import math
 import re
 from typing import Any
 
-from orkestra import yamltext
 from orkestra.template.functions import Func, P, func
 from orkestra.template.gofmt import check_printable, format_float
+
+# json, hashlib and the YAML dumper load on the first call: every template check imports
+# this table.
 
 _JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t",
                  "<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
@@ -86,6 +86,8 @@ def to_json_sprig(value: Any) -> str:
 
 @func("fromJSON", P.STR)
 def from_json(text: str) -> Any:
+    import json
+
     return json.loads(text)
 
 
@@ -94,6 +96,8 @@ def to_yaml(value: Any) -> str:
     """YAML of VALUE with sorted keys and no trailing newline (like Helm's ``toYaml``)."""
     if value is None:
         return "null"
+    from orkestra import yamltext
+
     text = yamltext.safe(value, default_flow_style=False, sort_keys=True, allow_unicode=True)
     return text.removesuffix("\n").removesuffix("...").rstrip("\n")
 
@@ -118,6 +122,8 @@ def from_base64(s: str) -> str:
 
 @func("sha256sum", P.STR)
 def sha256sum(s: str) -> str:
+    import hashlib
+
     return hashlib.sha256(s.encode("utf-8")).hexdigest()
 
 
@@ -134,6 +140,8 @@ def truncate_name(name: str, *limit: int) -> str:
     size = limit[0] if limit else 63
     if len(name) <= size:
         return name
+    import hashlib
+
     digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
     head = name[: max(size - 9, 0)].rstrip("-.")
     return f"{head}-{digest}"[:size]

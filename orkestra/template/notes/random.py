@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import base64
-import secrets
 import string
 
 from orkestra.template.functions import Func, P, func
+
+# secrets (and hashlib behind it) loads on the first call: every template check imports
+# this table.
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
@@ -20,18 +22,24 @@ def _count(n: int) -> int:
 
 @func("randomAlphanumeric", P.INT)
 def random_alphanumeric(n: int) -> str:
+    import secrets
+
     return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(_count(n)))
 
 
 @func("randomHex", P.INT)
 def random_hex(n: int) -> str:
     """N hexadecimal characters."""
+    import secrets
+
     return secrets.token_hex((_count(n) + 1) // 2)[:n]
 
 
 @func("randomBase64", P.INT)
 def random_base64(n: int) -> str:
     """Base64 of N random bytes."""
+    import secrets
+
     return base64.b64encode(secrets.token_bytes(_count(n))).decode("ascii")
 
 

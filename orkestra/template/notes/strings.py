@@ -12,7 +12,6 @@ import re
 from typing import Any
 
 from orkestra import limits
-from orkestra.regex import compile_regex
 from orkestra.template.functions import Func, P, func
 from orkestra.template.gofmt import format_value, go_quote
 
@@ -214,12 +213,16 @@ def camel_to_kebab(s: str) -> str:
 @func("regexMatch", P.STR, P.STR)
 def regex_match(pattern: str, s: str) -> bool:
     """Whether ``pattern`` (RE2) matches anywhere in ``s``; an invalid pattern is an error."""
+    from orkestra.regex import compile_regex  # RE2 loads on the first regex note
+
     return compile_regex(pattern).search(s)
 
 
 @func("regexReplaceAll", P.STR, P.STR, P.STR)
 def regex_replace_all(pattern: str, s: str, repl: str) -> str:
     """Go's ``ReplaceAllString``: ``$1``, ``${name}`` and ``$$`` in ``repl`` expand."""
+    from orkestra.regex import compile_regex
+
     limit = limits.RENDER_CHARS
     return compile_regex(pattern).replace_all(s, repl, limit.value, limit.variable)
 

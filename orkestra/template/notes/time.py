@@ -35,7 +35,7 @@ def parse_time(value: Any) -> datetime:
 
 
 
-_GO_LAYOUT = re.compile(
+_GO_LAYOUT = (  # compiled on first use (re's cache)
     r"2006|January|Jan|Monday|Mon|MST|Z07:00|-07:00|-0700|Z0700|\.000000|\.000|"
     r"01|02|_2|15|03|04|05|06|PM|pm|1|2|3|4|5")
 _STRFTIME = {
@@ -67,7 +67,7 @@ def go_format(moment: datetime, layout: str) -> str:
         if t == "Z0700":
             return moment.strftime("%z")
         return f".{moment.microsecond:06d}"[: len(t)]
-    return _GO_LAYOUT.sub(token, layout)
+    return re.sub(_GO_LAYOUT, token, layout)
 
 
 @func("now")

@@ -1,0 +1,198 @@
+"""``cross`` in the runtime: which peer CRDs this process runs, and the HTTP sources.
+
+One :class:`CrossSources` serves every worker of the process (the cache is shared and
+thread-safe); :class:`~orkestra.runtime.cache.CachedCluster` answers the engine's
+:class:`~orkestra.engine.api.CrossReader` calls through it.
+
+- Peers: the target of a query is the enabled CRD entry of the katalogs this process runs,
+  by name or by the ``labelSelector`` it holds; :meth:`CrossSources.target` names its kind
+  and whether the entry or its katalog sets ``crossAccess: false``. The peers themselves
+  are read from the informer stores by the cluster.
+- Sources: a GET from the worker thread (the engine's calls are synchronous there) with
+  ``Accept: application/json``, a 5 s timeout on connecting and on each read, and at most
+  64 KiB of body. Only ``http`` and ``https`` URLs are opened (redirects included); proxies
+  come from the environment, as Go's default client takes them. Status 200 with a JSON
+  object is a result, 404 the answer ``{found: "false"}``; anything else is a failure, logged
+  and not cached. Results are reused for the entry's ``cacheFor`` per (url, auth as
+  written). The bearer token of ``auth.token`` is the text itself or, for ``$VAR``, the
+  environment variable; ``auth.secretRef`` reads the key of a Secret (its namespace by
+  default the one of the runtime's kubeconfig context or service account).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import http.client
+import logging
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from orkestra.cluster.errors import ApiError
+from orkestra.compose import Composed
+from orkestra.engine.api import PeerQuery, RemoteQuery
+from orkestra.runtime.kube import JSON, USER_AGENT, KubeClient, decode, encode
+from orkestra.runtime.logs import fields
+
+Obj = dict[str, Any]
+FETCH_TIMEOUT = 5.0
+BODY_LIMIT = 64 * 1024
+PRUNE_AT = 1024  # cached results kept before expired ones are dropped
+log = logging.getLogger("orkestra.runtime.cross")
+
+
+class SourceError(Exception):
+    """A source gave no result (internal: logged, and the entry reads as not found)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A CRD whose CRs peer queries may read: its type, the ``labelSelector`` a query may
+    find it by, and whether its CRs are hidden from cross reads (``crossAccess: false`` on
+    the entry or its katalog)."""
+
+    api_version: str
+    kind: str
+    labels: Mapping[str, Any]
+    hidden: bool
+
+    @classmethod
+    def of(cls, entry: Obj, katalog: Composed) -> Target:
+        api = entry.get("apiTypes") or {}
+        api_version = f"{api['group']}/{api.get('version', 'v1')}" if api.get("group") \
+            else str(api.get("version", "v1"))
+        return cls(api_version, str(api.get("kind", "")), entry.get("labelSelector") or {},
+                   katalog.top.get("crossAccess") is False
+                   or entry.get("crossAccess") is False)
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    """urllib's default opener less the file, ftp and data handlers (another scheme, a
+    redirect's included, is an unknown url type)."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (urllib.request.ProxyHandler(), urllib.request.UnknownHandler(),
+                    urllib.request.HTTPHandler(), urllib.request.HTTPSHandler(),
+                    urllib.request.HTTPRedirectHandler(),
+                    urllib.request.HTTPDefaultErrorHandler(),
+                    urllib.request.HTTPErrorProcessor()):
+        opener.add_handler(handler)
+    return opener
+
+
+class CrossSources:
+    """The ``cross`` reads of one runtime process over the katalogs it runs."""
+
+    def __init__(self, client: KubeClient, katalogs: Sequence[Composed] = (), *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.client = client
+        self.clock = clock
+        self.targets = {name: Target.of(entry, composed) for composed in katalogs
+                        for name, entry in composed.enabled_crds.items()}
+        self._opener = _opener()
+        self._cache: dict[tuple[str, bytes], tuple[float, Obj]] = {}
+        self._prune_at = PRUNE_AT
+        self._lock = threading.Lock()
+
+    # -- peers ------------------------------------------------------------------------
+    def target(self, query: PeerQuery) -> Target | None:
+        """The CRD ``query`` reads, when this process runs it."""
+        if query.crd:
+            return self.targets.get(query.crd)
+        wanted = query.crd_labels.items()
+        return next((t for t in self.targets.values() if wanted and wanted <= t.labels.items()),
+                    None)
+
+    # -- sources ----------------------------------------------------------------------
+    def remote(self, query: RemoteQuery) -> Obj | None:
+        """What the source answers (cached), or None when it failed."""
+        key = (query.url, encode(query.auth))
+        now = self.clock()
+        with self._lock:
+            held = self._cache.get(key)
+        if held is not None and held[0] > now:
+            return held[1]
+        try:
+            body = self.fetch(query)
+        except SourceError as exc:
+            log.warning("cross source failed: %s", exc,
+                        extra=fields(source=query.key, url=query.url))
+            return None
+        if query.cache_for > 0:
+            self._keep(key, now + query.cache_for, body)
+        return body
+
+    def _keep(self, key: tuple[str, bytes], until: float, body: Obj) -> None:
+        with self._lock:
+            self._cache[key] = (until, body)
+            if len(self._cache) >= self._prune_at:
+                now = self.clock()
+                self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+                self._prune_at = max(PRUNE_AT, 2 * len(self._cache))
+
+    def fetch(self, query: RemoteQuery) -> Obj:
+        """One GET of the source: its JSON object, ``{found: "false"}`` on a 404."""
+        headers = {"Accept": JSON, "User-Agent": USER_AGENT}
+        if query.auth:
+            # stripped: a Secret written with `echo` ends in a newline
+            headers["Authorization"] = "Bearer " + self.token(query.auth).strip()
+        request = urllib.request.Request(query.url, headers=headers)
+        try:
+            with self._opener.open(request, timeout=FETCH_TIMEOUT) as response:
+                body = response.read(BODY_LIMIT + 1)
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            if exc.code == 404:
+                return {"found": "false"}
+            raise SourceError(f"HTTP {exc.code}") from None
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            raise SourceError(str(getattr(exc, "reason", exc)) or type(exc).__name__) \
+                from None
+        if response.status != 200:
+            raise SourceError(f"HTTP {response.status}")
+        return _object(body)
+
+    def token(self, auth: Mapping[str, Any]) -> str:
+        """The bearer token ``auth`` names."""
+        if "token" in auth:
+            token = str(auth["token"])
+            if not token.startswith("$"):
+                return token
+            value = os.environ.get(token[1:])
+            if not value:
+                raise SourceError(f"auth.token: the environment variable {token[1:]} is "
+                                  "not set")
+            return value
+        ref = auth["secretRef"]
+        namespace = str(ref.get("namespace") or self.client.namespace)
+        where = f"auth.secretRef: Secret {namespace}/{ref['name']}"
+        try:
+            secret = self.client.get(self.client.resource("v1", "Secret"), str(ref["name"]),
+                                     namespace)
+            return base64.b64decode((secret.get("data") or {})[ref["key"]],
+                                    validate=True).decode()
+        except ApiError as exc:
+            raise SourceError(f"{where}: {exc.message}") from None
+        except KeyError:
+            raise SourceError(f"{where} has no key {ref['key']}") from None
+        except (binascii.Error, UnicodeDecodeError):
+            raise SourceError(f"{where}: key {ref['key']} is not base64 text") from None
+
+
+def _object(body: bytes) -> Obj:
+    if len(body) > BODY_LIMIT:
+        raise SourceError(f"the answer is over {BODY_LIMIT // 1024} KiB")
+    try:
+        value = decode(body)
+    except msgspec.DecodeError as exc:
+        raise SourceError(f"the answer is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise SourceError("the answer is not a JSON object")
+    return value
