@@ -53,6 +53,7 @@ from orkestra.engine.profiles import ProfileError
 from orkestra.engine.reconcile import CycleResult, Reconciler
 from orkestra.errors import OrkError
 from orkestra.runtime.cache import CachedCluster, Retry
+from orkestra.runtime.cross import CrossSources
 from orkestra.runtime.events import EventRecorder
 from orkestra.runtime.gates import (
     PreReconcile,
@@ -130,8 +131,9 @@ class Controller:
 
     def __init__(self, unit: Unit, crd: str, *, client: KubeClient, informers: Informers,
                  metrics: RuntimeMetrics, recorder: EventRecorder, settings: Settings,
-                 poll: float = 1.0) -> None:
+                 cross: CrossSources | None = None, poll: float = 1.0) -> None:
         self.unit = unit
+        self.cross = cross  # one per process: the workers share its cache
         self.crd = crd
         self.entry = unit.composed.crds[crd]
         self.client = client
@@ -349,7 +351,7 @@ class Controller:
 
     # -- workers ----------------------------------------------------------------------
     def _work(self) -> None:
-        cluster = CachedCluster(self.client, self.informers)
+        cluster = CachedCluster(self.client, self.informers, self.cross)
         worker = _Worker(cluster, self.unit.reconciler(self.crd, cluster))
         while True:
             item = self.queue.get()

@@ -29,6 +29,7 @@ from orkestra.cluster.errors import AlreadyExistsError, ApiError
 from orkestra.engine.build.base import label_value
 from orkestra.errors import OrkError
 from orkestra.runtime.controller import CRDS, Controller, Settings, established
+from orkestra.runtime.cross import CrossSources
 from orkestra.runtime.events import EventRecorder, loop_sink
 from orkestra.runtime.http import make_app, metrics_app
 from orkestra.runtime.informer import Informers
@@ -113,12 +114,14 @@ class Operator:
         self._signals(loop)
         informers = Informers(self.client, self.metrics, namespace=self.options.namespace)
         recorder = EventRecorder(loop_sink(self.client, loop))
+        cross = CrossSources(self.client, [unit.composed for unit in self.units])
         for crd, unit in self._owners.items():
             settings = Settings.of(crd, unit, workers=self.options.workers,
                                    resync=self.options.resync)
             self.controllers[crd] = Controller(unit, crd, client=self.client,
                                                informers=informers, metrics=self.metrics,
-                                               recorder=recorder, settings=settings)
+                                               recorder=recorder, settings=settings,
+                                               cross=cross)
         try:
             await self._serve()
             if self.options.apply_cr:

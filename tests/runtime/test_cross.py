@@ -36,7 +36,7 @@ from orkestra.runtime.kube import KubeClient, Resource, load_config
 from orkestra.runtime.metrics import RuntimeMetrics
 from orkestra.runtime.pattern import Unit
 from tests.runtime.fakes import FakeClient, FakeInformers
-from tests.runtime.harness import crd_manifest, wait_for
+from tests.runtime.harness import Runtime, crd_manifest, wait_for
 
 Obj = dict[str, Any]
 T = TypeVar("T")
@@ -384,3 +384,24 @@ def test_only_one_json_object_of_at_most_64_kib_over_http_is_a_result(
                 "http://127.0.0.1:1/closed"):
         assert cross.remote(RemoteQuery("x", url, 30)) is None, url
     assert source.hits["big"] == source.hits["list"] == 1
+
+
+# -- the whole operator ---------------------------------------------------------------
+@pytest.mark.integration
+def test_ork_run_reads_a_peer_through_cross(server: EmbeddedServer, tmp_path: Path) -> None:
+    """The operator hands one CrossSources to every worker: an App's child shows its
+    Database peer, as ``ork run`` runs it (Runtime is the operator on a thread)."""
+    path = tmp_path / "katalog.yaml"
+    path.write_text(KATALOG % {"cross": PEERS, "entry_access": "true",
+                               "katalog_access": "true"})
+    for kind in ("App", "Database"):
+        server.cluster.create(_crd(kind), record=False)
+    create(server, "Database", "shop-db", labels={"tier": "data"})
+    create(server, "App", "shop")
+    def db_seen() -> Obj | None:
+        child = server.cluster.find("v1", "ConfigMap", "shop-seen", "default")
+        seen = json.loads(child["data"]["cross"]) if child else {}
+        return seen["db"] if seen.get("db", {}).get("found") == "true" else None
+
+    with Runtime(server, path, resync=5):  # a first reconcile may precede the peer's sync
+        assert wait_for(db_seen, "the App's child to show its peer")["name"] == "shop-db"
