@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from orkestra.apiserver import EmbeddedServer
 from orkestra.runtime.logs import ROOT
 from tests.runtime.harness import write_files
 
@@ -21,6 +22,13 @@ def restore_logging() -> Iterator[None]:
     logger.handlers[:] = saved[0]
     logger.setLevel(saved[1])
     logger.propagate = saved[2]
+
+
+@pytest.fixture
+def server() -> Iterator[EmbeddedServer]:
+    """An embedded API server of the test's own (in memory, a random port)."""
+    with EmbeddedServer(port=0) as running:
+        yield running
 
 
 @pytest.fixture

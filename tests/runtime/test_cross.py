@@ -137,12 +137,6 @@ def loop() -> Iterator[Loop]:
 
 
 @pytest.fixture
-def server() -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(port=0) as running:
-        yield running
-
-
-@pytest.fixture
 def client(server: EmbeddedServer, loop: Loop) -> Iterator[KubeClient]:
     made = KubeClient(load_config(str(server.kubeconfig)))
     yield made

@@ -3,7 +3,6 @@ own sentinels, and ``enqueueGate`` gates a CR's updates."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,6 @@ from tests.runtime.harness import Runtime, apply, crd_manifest, katalog, wait_fo
 Obj = dict[str, Any]
 APP = ("test.orkestra.dev/v1", "App")
 RECONCILE_GATE = {"crd": "app", "gate": "preReconcile.reconcileGate"}
-
-
-@pytest.fixture
-def server() -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(port=0) as running:
-        yield running
 
 
 def app_katalog(directory: Path, pre_reconcile: str) -> Path:

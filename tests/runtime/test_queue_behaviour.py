@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +15,6 @@ from orkestra.runtime.store import Change
 from tests.runtime.harness import Runtime, apply, crd_manifest, katalog, wait_for, write_files
 
 APP = ("test.orkestra.dev/v1", "App")
-
-
-@pytest.fixture
-def server() -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(port=0) as running:
-        yield running
 
 
 def app_katalog(directory: Path, queue: str) -> Path:

@@ -4,7 +4,6 @@ their entries resolve, through the enqueue path and its gates."""
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,6 @@ from tests.runtime.harness import (
 pytestmark = pytest.mark.integration
 Obj = dict[str, Any]
 APP = ("test.orkestra.dev/v1", "App")
-
-
-@pytest.fixture
-def server() -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(port=0) as running:
-        yield running
 
 
 def app_katalog(directory: Path, watch: str) -> Path:
