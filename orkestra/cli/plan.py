@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,12 +17,14 @@ from orkestra.cli.params import (
 )
 from orkestra.cli.refs import insecure_option
 from orkestra.errors import UsageError
-from orkestra.plan.diff import ObjectChange, PlanDiff, compare
 from orkestra.plan.objects import PlannedObject
-from orkestra.plan.risks import Finding, findings
 from orkestra.plan.source import PlanSource, from_bundle, from_cluster, load
 from orkestra.plan.summary import NOT_PROVEN, diff_markdown, plan_markdown
 from orkestra.registry.client import RegistryClient
+
+if TYPE_CHECKING:
+    from orkestra.plan.diff import ObjectChange, PlanDiff
+    from orkestra.plan.risks import Finding
 
 _MARK = {"added": "+", "removed": "-", "changed": "~"}
 _SEVERITY_COLOR = {"high": "red", "medium": "yellow", "low": "dim"}
@@ -69,6 +71,9 @@ def command(source: str | None, file: str | None, against: str | None, bundle: s
         append_report(report_file, plan_markdown(new))
         _print_or_emit_plan(new, output)
         return 0
+    from orkestra.plan.diff import compare  # the diff and its risks: only with two versions
+    from orkestra.plan.risks import findings
+
     diff = compare(old.inventory, new.inventory)
     found = findings(diff)
     append_report(report_file, diff_markdown(old, new, diff, found))

@@ -18,7 +18,6 @@ from orkestra.files import shown
 from orkestra.gates.validate import CrdSummary, FileReport, markdown, validate_file
 from orkestra.model.errors import Problem
 from orkestra.model.formats import RESOURCE_KINDS
-from orkestra.plan.rbac import cluster_scoped_kinds, crd_rules, needs_gateway, system_rules
 from orkestra.template import LIBRARY
 
 
@@ -123,6 +122,8 @@ def _rule_lines(rules: list[Any]) -> list[str]:
 
 
 def _print_crd_rbac(entry: dict[str, Any]) -> None:
+    from orkestra.plan.rbac import cluster_scoped_kinds, crd_rules  # --full only
+
     out("    RBAC (runtime):")
     for line in _rule_lines(crd_rules(entry).sorted()):
         out(f"      {line}")
@@ -133,6 +134,8 @@ def _print_crd_rbac(entry: dict[str, Any]) -> None:
 
 
 def _print_system(composed: Composed) -> None:
+    from orkestra.plan.rbac import needs_gateway, system_rules
+
     out("System RBAC")
     for section, rules in system_rules(composed).items():
         out(f"  {section}:")
@@ -186,6 +189,8 @@ def _json(reports: list[FileReport], full: bool) -> dict[str, Any]:
                                    "migratedTo": r.deprecation.migrated_to,
                                    "state": r.deprecation.state(datetime.date.today())}
         if full and r.composed is not None:
+            from orkestra.plan.rbac import crd_rules, system_rules
+
             item["rbac"] = {name: [rule.as_dict() for rule in crd_rules(e).sorted()]
                             for name, e in r.composed.crds.items()}
             item["systemRbac"] = {s: [rule.as_dict() for rule in rules.sorted()]

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from orkestra.compose.composed import Composed
 from orkestra.engine.api import ClusterAPI
 from orkestra.engine.profiles import Profiles
 from orkestra.engine.reconcile import Reconciler
-from orkestra.hooks.loader import HookLoadError, HooksNotTrustedError, Loader, load_hooks
-from orkestra.hooks.runner import LoadedHooks
 from orkestra.hooks.spec import code_ref, has_code
 from orkestra.model.errors import PatternError, Problem
 from orkestra.template import Renderer
+
+if TYPE_CHECKING:
+    from orkestra.hooks.loader import HookLoadError, Loader
+    from orkestra.hooks.runner import LoadedHooks
 
 
 class Engines:
@@ -34,17 +37,16 @@ class Engines:
         self.profiles = Profiles(composed.top.get("profiles"))
         spec = composed.source.data.get("spec") or {}
         self.finalizers = [str(f) for f in spec.get("finalizers") or []]
-        self.loader = Loader(trusted=trust_hooks)
+        self.trust_hooks = trust_hooks
+        self._loader: Loader | None = None
         self._hooks: dict[str, LoadedHooks | None] = {}
 
     def hooks(self, crd: str) -> LoadedHooks | None:
         """The CRD's loaded hooks (None without); raises PatternError when they fail."""
         if crd not in self._hooks:
-            entry = self.composed.crds[crd]
-            try:
-                self._hooks[crd] = load_hooks(entry, self.composed.code_root(crd), self.loader)
-            except HookLoadError as exc:
-                raise PatternError([self._problem(crd, exc)]) from None
+            problem = self._load(crd)
+            if problem is not None:
+                raise PatternError([problem])
         return self._hooks[crd]
 
     def load_hooks(self) -> None:
@@ -65,15 +67,30 @@ class Engines:
                     ("spec", "crds", crd, *ref.module_path), f'"location" is the Go-era key: '
                     f'read as the Python module path "{ref.module}"', key=True,
                     hint="write module: instead", severity="warning"))
-            if not has_code(entry) or crd in self._hooks:
-                continue
-            try:
-                self._hooks[crd] = load_hooks(entry, self.composed.code_root(crd), self.loader)
-            except HooksNotTrustedError as exc:
-                problems.append(self._problem(crd, exc, untrusted))
-            except HookLoadError as exc:
-                problems.append(self._problem(crd, exc))
+            if crd not in self._hooks:
+                problem = self._load(crd, untrusted)
+                if problem is not None:
+                    problems.append(problem)
         return problems
+
+    def _load(self, crd: str, untrusted: str = "error") -> Problem | None:
+        """Import a CRD's code into ``_hooks``; the problem when it fails. The loader (and
+        the runner, asyncio with it) is imported only for a pattern that has code."""
+        entry = self.composed.crds[crd]
+        if not has_code(entry):
+            self._hooks[crd] = None
+            return None
+        from orkestra.hooks.loader import HookLoadError, HooksNotTrustedError, Loader, load_hooks
+
+        if self._loader is None:
+            self._loader = Loader(trusted=self.trust_hooks)
+        try:
+            self._hooks[crd] = load_hooks(entry, self.composed.code_root(crd), self._loader)
+        except HooksNotTrustedError as exc:
+            return self._problem(crd, exc, untrusted)
+        except HookLoadError as exc:
+            return self._problem(crd, exc)
+        return None
 
     def _problem(self, crd: str, exc: HookLoadError, severity: str = "error") -> Problem:
         return self.composed.origins.problem(("spec", "crds", crd, *exc.path), exc.message,

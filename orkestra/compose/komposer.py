@@ -28,7 +28,6 @@ from orkestra.model.errors import PatternError, Problem, YamlPath, did_you_mean
 from orkestra.model.imports import LOCK_FILE
 from orkestra.model.loader import load_document
 from orkestra.model.origins import Origins
-from orkestra.semver import SemverError, satisfies
 
 if TYPE_CHECKING:
     from orkestra.registry.policy import ImportPolicy
@@ -76,7 +75,7 @@ def compose_komposer(doc: Document, motifs: MotifResolver | None = None) -> Comp
 
 def _import_registry(doc: Document, entry: Any, path: YamlPath, composed: Composed,
                      sources: dict[str, str], resolver: MotifResolver, *,
-                     policy: ImportPolicy) -> None:
+                     policy: ImportPolicy | None) -> None:
     if isinstance(entry, str):
         url, version, use_komposer = entry, "", False
     else:
@@ -103,17 +102,21 @@ def _import_registry(doc: Document, entry: Any, path: YamlPath, composed: Compos
     composed.warnings.extend(_deprecation_warnings(doc, path, located))
 
 
-def _policy(doc: Document) -> ImportPolicy:
-    """The komposer's import ``policy`` (read once for all its imports)."""
+def _policy(doc: Document) -> ImportPolicy | None:
+    """The komposer's import ``policy`` (read once for all its imports); None without one,
+    so that signature checks (and cryptography) load only for a komposer that has one."""
+    if not doc.data.get("policy"):
+        return None
     from orkestra.registry.policy import ImportPolicy
 
-    return ImportPolicy.of(doc.data)
+    policy = ImportPolicy.of(doc.data)
+    return policy if policy.active else None
 
 
 def _check_policy(doc: Document, path: YamlPath, located: Located, resolver: MotifResolver,
-                  policy: ImportPolicy) -> None:
+                  policy: ImportPolicy | None) -> None:
     """Refuse an import that does not meet the komposer's ``policy``."""
-    if not policy.active:
+    if policy is None:
         return
     reasons = policy.check(resolver.registry.client, located)
     if reasons:
@@ -198,6 +201,8 @@ def accepts(data: dict[str, Any], name: str, author: str, version: str) -> bool:
 
 
 def _satisfies(version: str, constraint: str) -> bool:
+    from orkestra.semver import SemverError, satisfies  # only for a versioned import
+
     try:
         return satisfies(version, constraint)
     except SemverError:

@@ -12,9 +12,7 @@ from typing import Any
 
 from orkestra import markdown as md
 from orkestra.compose import Composed, MotifResolver
-from orkestra.compose.engines import Engines
 from orkestra.compose.load import compose_document
-from orkestra.e2e.spec import load_suite
 from orkestra.hooks.spec import code_ref, has_code
 from orkestra.model.checks import BUILTIN_KINDS
 from orkestra.model.deprecation import Deprecation, deprecation_of
@@ -130,6 +128,8 @@ def _report(doc: Document, display: str, resolver: MotifResolver, *,
             report.composed = compose_document(doc, resolver)
             report.warnings = list(report.composed.warnings)
             if any(has_code(e) for e in report.composed.crds.values()):
+                from orkestra.compose.engines import Engines  # the engine: only for code
+
                 code = Engines(report.composed, trust_hooks=trust_hooks).hook_problems(
                     untrusted="warning")
                 report.errors.extend(p for p in code if p.severity == "error")
@@ -194,6 +194,8 @@ def _check_simulate(doc: Document, resolver: MotifResolver) -> str:
 
 def _check_e2e(doc: Document) -> str:
     """Every file the suite and its imports name must exist (what ``ork e2e`` reads)."""
+    from orkestra.e2e.spec import load_suite
+
     suite = load_suite(doc.file, doc.display)
     count = len(suite.expect)
     imports = f", {len(suite.imports)} import{'s' if len(suite.imports) != 1 else ''}" \

@@ -8,16 +8,33 @@ deadline (:mod:`orkestra.hooks.runner`). The reconciler calls hooks through
 :class:`orkestra.engine.hooks.Hooks`, so simulate, plan, e2e and the runtime run them alike.
 """
 
-from orkestra.hooks.api import (
-    ArgError,
-    Args,
-    CustomResource,
-    Events,
-    HookContext,
-    HookError,
-    HookSet,
-)
-from orkestra.hooks.client import HookClient, MalformedObjectError
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orkestra.hooks.api import (
+        ArgError,
+        Args,
+        CustomResource,
+        Events,
+        HookContext,
+        HookError,
+        HookSet,
+    )
+    from orkestra.hooks.client import HookClient, MalformedObjectError
+
+# Re-exported lazily: reading what a CRD entry says about its code (``hooks.spec``, for
+# validate and plan) must not load the client and the engine behind it.
+_EXPORTS = {"ArgError": "api", "Args": "api", "CustomResource": "api", "Events": "api",
+            "HookContext": "api", "HookError": "api", "HookSet": "api",
+            "HookClient": "client", "MalformedObjectError": "client"}
 __all__ = ["ArgError", "Args", "CustomResource", "Events", "HookClient", "HookContext",
            "HookError", "HookSet", "MalformedObjectError"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -17,7 +17,6 @@ entry) of the key to fix.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 import os
@@ -76,6 +75,8 @@ def _where(exc: BaseException) -> str:
 
 
 def _suggest(name: str, candidates: list[str]) -> str:
+    import difflib  # only on an error
+
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     return f'did you mean "{close[0]}"?' if close else ""
 

@@ -17,7 +17,6 @@ did with them.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import queue
@@ -177,7 +176,7 @@ class LoadedHooks:
             try:
                 returned = callback(cr, ctx)
                 if inspect.isawaitable(returned):
-                    returned = asyncio.run(_bounded(returned, deadline - time.monotonic()))
+                    returned = _run_async(returned, deadline - time.monotonic())
                 for obj in _returned_objects(returned, phase):
                     ctx.client.apply(obj)
             except (_Failed, _DeadlinePassed):
@@ -245,11 +244,17 @@ class _DeadlinePassed(Exception):  # noqa: N818 - an async callback was cancelle
     pass
 
 
-async def _bounded(awaitable: Any, seconds: float) -> Any:
-    try:
-        return await asyncio.wait_for(awaitable, max(seconds, 0.0))
-    except TimeoutError:
-        raise _DeadlinePassed from None
+def _run_async(awaitable: Any, seconds: float) -> Any:
+    """An async callback's result, cancelled at the deadline (asyncio loads only for one)."""
+    import asyncio
+
+    async def bounded() -> Any:
+        try:
+            return await asyncio.wait_for(awaitable, max(seconds, 0.0))
+        except TimeoutError:
+            raise _DeadlinePassed from None
+
+    return asyncio.run(bounded())
 
 
 def _returned_objects(returned: Any, phase: str) -> list[Any]:

@@ -15,11 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from orkestra.cluster.resources import BUILTIN_TYPES
-
 Obj = dict[str, Any]
 YamlPath = tuple[str | int, ...]
-_BUILTIN_VERSIONS = {t.kind: t.api_version for t in BUILTIN_TYPES}
 
 
 @dataclass(frozen=True)
@@ -84,7 +81,13 @@ def _resource(item: Obj) -> tuple[str, str]:
         return str(item["apiVersion"]), kind
     if item.get("group"):
         return f"{item['group']}/v1", kind
-    return _BUILTIN_VERSIONS.get(kind, "v1"), kind
+    return _builtin_version(kind), kind
+
+
+def _builtin_version(kind: str) -> str:
+    from orkestra.cluster.resources import BUILTIN_TYPES  # only for code naming resources
+
+    return {t.kind: t.api_version for t in BUILTIN_TYPES}.get(kind, "v1")
 
 
 def model_ref(entry: Obj) -> ModelRef | None:

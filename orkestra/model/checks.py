@@ -12,11 +12,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from orkestra.cron import CronError, Schedule
 from orkestra.model.document import Document
 from orkestra.model.errors import Collector, Problem, YamlPath, did_you_mean
 from orkestra.model.formats import OPERATORS, SHORTHANDS
-from orkestra.regex import RegexError, compile_regex
 from orkestra.template import BUILTIN_TABLE, LIBRARY, Renderer, TemplateSyntaxError, UserNote
 
 BUILTIN_KINDS = frozenset({
@@ -324,6 +322,8 @@ class _Checker(Collector):
                                "week", expected="monday ... sunday (or mon ... sun)")
         schedule = cond.get("cron")
         if isinstance(schedule, str) and "{{" not in schedule:
+            from orkestra.cron import CronError, Schedule  # cron and RE2: only when used
+
             try:
                 Schedule.parse(schedule)
             except CronError as exc:
@@ -334,6 +334,8 @@ class _Checker(Collector):
         if not isinstance(raw, str) or "{{" in raw:
             return
         if op == "regex":
+            from orkestra.regex import RegexError, compile_regex
+
             try:
                 compile_regex(raw)  # RE2, as the engine and Go match it
             except RegexError as exc:

@@ -7,7 +7,6 @@ problems of a file before failing, so one run shows every mistake.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -32,6 +31,8 @@ def format_path(path: YamlPath) -> str:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A ``did you mean "x"?`` hint, or ""."""
+    import difflib  # only for a problem found
+
     options = list(choices)
     matches = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     if not matches:

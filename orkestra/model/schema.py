@@ -138,7 +138,7 @@ class Str(Node):
                  templates: bool = True, nonempty: bool = False) -> None:
         super().__init__(description)
         self.enum = tuple(enum)
-        self.pattern = re.compile(pattern) if pattern else None
+        self.pattern = pattern or None  # compiled on first use (re's cache), not at import
         self.pattern_hint = pattern_hint
         self.templates = templates
         self.nonempty = nonempty
@@ -158,9 +158,9 @@ class Str(Node):
         elif self.enum and value not in self.enum:
             ctx.error(path, f'"{value}" is not allowed', expected=self.expected,
                       hint=did_you_mean(value, self.enum))
-        elif self.pattern and not self.pattern.fullmatch(value):
+        elif self.pattern and not re.fullmatch(self.pattern, value):
             ctx.error(path, f'"{value}" is not valid', expected=self.pattern_hint
-                      or f"text matching {self.pattern.pattern}")
+                      or f"text matching {self.pattern}")
         return value
 
     def schema(self, defs: JsonSchema) -> JsonSchema:
@@ -168,7 +168,7 @@ class Str(Node):
         if self.enum:
             out["enum"] = list(self.enum)
         elif self.pattern:
-            out["pattern"] = f"^(?:{self.pattern.pattern})$"
+            out["pattern"] = f"^(?:{self.pattern})$"
         if self.templates and (self.enum or self.pattern):
             return {"anyOf": [out, {"type": "string", "pattern": r"\{\{"}]}
         return out
@@ -360,7 +360,7 @@ class MapOf(Node):
     def schema(self, defs: JsonSchema) -> JsonSchema:
         out: JsonSchema = {"type": "object", "additionalProperties": self.value.json_schema(defs)}
         if self.key is not None and self.key.pattern is not None:
-            out["propertyNames"] = {"pattern": f"^(?:{self.key.pattern.pattern})$"}
+            out["propertyNames"] = {"pattern": f"^(?:{self.key.pattern})$"}
         return out
 
 

@@ -9,8 +9,8 @@ tokenized up front into a list, which the parser walks with an index.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 from orkestra.template.errors import TemplateSyntaxError
 
@@ -73,8 +73,7 @@ KEYWORDS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):  # a tuple: cheap to make per token, and to define at import
     typ: T
     val: str
     pos: int
