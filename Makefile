@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml
 	@if [ -n "$(APT_PACKAGES)" ]; then tools/apt-ensure.sh $(APT_PACKAGES); fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@# the project's distribution was once called orkestra (another project's name on PyPI)
+	@$(BIN)/python -m pip uninstall --quiet --yes orkestra >/dev/null 2>&1 || true
 	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat -e '.[dev]'
 	$(BIN)/python -m compileall -q orkestra >/dev/null
 	@touch $(STAMP)

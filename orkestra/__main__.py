@@ -1,5 +1,3 @@
-import sys
+from orkestra.cli import console
 
-from orkestra.cli import main
-
-sys.exit(main())
+console()

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import tempfile
 from pathlib import Path
 
 from orkestra.errors import OrkError
@@ -35,6 +34,8 @@ class FileWriteError(OrkError, OSError):
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    import tempfile  # only a command that writes a file needs it
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

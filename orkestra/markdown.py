@@ -8,7 +8,6 @@ fenced with a fence longer than any backtick run inside it.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Sequence
 
@@ -17,6 +16,8 @@ PASS_MARK, FAIL_MARK = "✓", "✗"
 
 def text(value: str) -> str:
     """Text shown as is, not read as HTML."""
+    import html  # loaded by the commands that write a report, not by every import
+
     return html.escape(value, quote=False)
 
 

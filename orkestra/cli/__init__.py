@@ -4,6 +4,6 @@ Each command module parses options, calls into the library and prints; no patter
 lives here. Commands are imported only when invoked, so ``ork --help`` stays fast.
 """
 
-from orkestra.cli.app import main
+from orkestra.cli.app import console, main
 
-__all__ = ["main"]
+__all__ = ["console", "main"]

@@ -9,10 +9,11 @@ hint to run again with ``ork --debug`` (or ``ORK_DEBUG=1``), which prints the tr
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -119,6 +120,15 @@ def debug_requested(args: list[str]) -> bool:
         if arg == "--debug":
             return True
     return False
+
+
+def console() -> NoReturn:
+    """The ``ork`` console script: :func:`main`, then exit. The heap is frozen first, so
+    that the interpreter's collection at exit has nothing to scan (about 15 ms of a short
+    command such as ``ork validate``); in-process callers of ``main`` keep collecting."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:

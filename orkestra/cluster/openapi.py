@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from orkestra.cluster.data import clone
-from orkestra.regex import RegexError, compile_regex
 
 Schema = dict[str, Any]
 _TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}
@@ -178,6 +177,8 @@ def _check_string(value: str, schema: Schema, where: str, errors: list[str]) -> 
                       f"at least {shortest} chars long")
     pattern = schema.get("pattern")
     if isinstance(pattern, str):
+        from orkestra.regex import RegexError, compile_regex  # RE2: only for a pattern
+
         try:
             matched = compile_regex(pattern).search(value)
         except RegexError as exc:
@@ -355,6 +356,8 @@ def _scalars(schema: Schema, path: FieldPath) -> Iterator[Finding]:
     if "pattern" in schema and not isinstance(pattern, str):
         yield path + ("pattern",), f"must be a string, not {kind_of(pattern)}"
     elif isinstance(pattern, str):
+        from orkestra.regex import RegexError, compile_regex
+
         try:
             compile_regex(pattern)
         except RegexError as exc:
