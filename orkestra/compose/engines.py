@@ -49,12 +49,14 @@ class Engines:
                 raise PatternError([problem])
         return self._hooks[crd]
 
-    def load_hooks(self) -> None:
+    def load_hooks(self) -> list[Problem]:
         """Import every enabled CRD's code now; PatternError listing every failure (and the
-        warnings with them). Warnings alone do not stop the code from running."""
+        warnings with them). Warnings alone do not stop the code from running: they are
+        returned, for the caller to show."""
         problems = self.hook_problems()
         if any(p.severity == "error" for p in problems):
             raise PatternError(problems)
+        return problems
 
     def hook_problems(self, *, untrusted: str = "error") -> list[Problem]:
         """Import every enabled CRD's code; the problems found. ``untrusted``: the severity

@@ -11,6 +11,7 @@ being accepted (PRODUCT.md D8), and which CRD and CR manifests ``--apply-cr`` ap
 from __future__ import annotations
 
 import datetime
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from orkestra.model.document import Document
 from orkestra.model.source import load_documents
 
 Obj = dict[str, Any]
+
+log = logging.getLogger("orkestra.runtime.pattern")
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,8 @@ class Unit:
         PatternError naming what is missing)."""
         composed = compose_file(path, display or str(path))
         engines = Engines(composed, trust_hooks=trust_hooks)
-        engines.load_hooks()
+        for warning in engines.load_hooks():
+            log.warning(warning.render())
         return cls(path, composed, engines)
 
     @property

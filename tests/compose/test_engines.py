@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from orkestra.compose import compose_file
 from orkestra.compose.engines import Engines
 from orkestra.model.errors import PatternError
+from orkestra.runtime.pattern import Unit
 from tests.hooks.patterns import write_pattern
 
 CODE = """
@@ -32,8 +34,17 @@ def go_era_pattern(root: Path, function: str = "hooks") -> Engines:
 
 def test_a_warning_alone_does_not_stop_the_hooks_from_loading(tmp_path: Path) -> None:
     engines = go_era_pattern(tmp_path)
-    engines.load_hooks()
+    [warning] = engines.load_hooks()
     assert engines.hooks("db") is not None
+    assert '"location" is the Go-era key' in warning.render()
+
+
+def test_the_runtime_logs_the_warnings(tmp_path: Path, caplog: pytest.LogCaptureFixture
+                                       ) -> None:
+    go_era_pattern(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="orkestra.runtime.pattern"):
+        Unit.load(tmp_path / "katalog.yaml")
+    assert '"location" is the Go-era key' in caplog.text
 
 
 def test_an_error_stops_them_and_shows_the_warning_with_it(tmp_path: Path) -> None:
