@@ -28,18 +28,18 @@ demo: setup
 	VENV=$(VENV) tools/ensure-helm.sh
 	PATH="$(CURDIR)/$(BIN):$$PATH" tools/demo.sh
 
+# The runtime image (Containerfile): buildah over a debootstrap root filesystem cached in
+# ~/.cache/orkestra; no Docker engine, no base image pulled. Needs root. The test suite
+# builds it too (tests/image, marked slow). REGISTRY=HOST:PORT also pushes it as
+# HOST:PORT/orkestra:<version>.
+IMAGE_APT_PACKAGES := buildah debootstrap
+
 # The test suite starts a real OCI registry (docker-registry, htpasswd for Basic auth),
 # checks interoperability with skopeo, and checks server-side apply against Kubernetes' own
 # structured-merge-diff (Go).
 # It also lints, renders and installs the Helm chart with helm, from a PyPI wheel.
 TEST_APT_PACKAGES := docker-registry skopeo apache2-utils golang-go \
                      golang-k8s-sigs-structured-merge-diff-dev shellcheck $(IMAGE_APT_PACKAGES)
-
-# The runtime image (Containerfile): buildah over a debootstrap root filesystem cached in
-# ~/.cache/orkestra; no Docker engine, no base image pulled. Needs root. The test suite
-# builds it too (tests/image, marked slow). REGISTRY=HOST:PORT also pushes it as
-# HOST:PORT/orkestra:<version>.
-IMAGE_APT_PACKAGES := buildah debootstrap
 
 image: setup
 	tools/apt-ensure.sh $(IMAGE_APT_PACKAGES)
