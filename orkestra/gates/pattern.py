@@ -100,7 +100,7 @@ def push_target(ref_text: str | None, doc: Document, kind: str, client: Registry
 def _version_mismatch(doc: Document, tag: str) -> TagMismatchError:
     """The push names a tag other than the file's ``metadata.version``."""
     version = doc.version
-    text = (f'"{version}" does not match the tag "{tag}": expected {doc.name}:{version} '
+    text = (f'"{version}" does not match provided tag "{tag}": expected {doc.name}:{version} '
             "(version and tag must agree; no flag overrides this)")
     hint = (f"push {doc.name}:{version}, or give no tag (the version is read from the "
             f'file); to publish {tag}, set metadata.version: "{tag}" (--update-meta '

@@ -136,7 +136,7 @@ def test_force_does_not_override_a_version_mismatch(pack_copy: Path, capsys: Cap
     code, _, err = run(capsys, "push", "--force", "web-service:2.0.0", "./web-service/")
     assert code == 1
     assert err.splitlines() == [
-        'web-service/motif.yaml:6: metadata.version "v1.0.0" does not match the tag "2.0.0": '
+        'web-service/motif.yaml:6: metadata.version "v1.0.0" does not match provided tag "2.0.0": '
         "expected web-service:v1.0.0 (version and tag must agree; no flag overrides this)",
         "  hint: push web-service:v1.0.0, or give no tag (the version is read from the "
         'file); to publish 2.0.0, set metadata.version: "2.0.0" (--update-meta writes it)']

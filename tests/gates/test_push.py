@@ -77,7 +77,7 @@ def test_version_must_match_the_tag(pack_copy: Path, monkeypatch: pytest.MonkeyP
         with pytest.raises(TagMismatchError) as caught:
             push(web, "web-service:2.0.0", force=force)
         assert caught.value.message == (
-            'motif.yaml:6: metadata.version "v1.0.0" does not match the tag "2.0.0": '
+            'motif.yaml:6: metadata.version "v1.0.0" does not match provided tag "2.0.0": '
             "expected web-service:v1.0.0 (version and tag must agree; no flag overrides this)")
         assert caught.value.hint == (
             "push web-service:v1.0.0, or give no tag (the version is read from the file); "
