@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from orkestra.errors import OrkError
+
 _MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
 _DAYS = {d: i for i, d in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])}
@@ -18,7 +20,7 @@ _BOUNDS = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
 MAX_WINDOW_MINUTES = 31 * 24 * 60
 
 
-class CronError(ValueError):
+class CronError(OrkError):
     """Not a valid cron schedule."""
 
 

@@ -14,13 +14,15 @@ import re
 from dataclasses import dataclass
 from functools import total_ordering
 
+from orkestra.errors import OrkError
+
 _VERSION = re.compile(
     r"^v?(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?(?:\.(0|[1-9]\d*))?"
     r"(?:-((?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*))*))?"
     r"(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$")
 
 
-class SemverError(ValueError):
+class SemverError(OrkError):
     """A version or constraint that does not parse."""
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from orkestra.errors import OrkError
+
 _UNIT_SECONDS = {
     "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
     "h": 3600.0, "d": 86400.0, "w": 604800.0, "mo": 2592000.0, "y": 31536000.0,
@@ -19,7 +21,7 @@ _UNIT_SECONDS = {
 _COMPONENT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(mo|ns|us|µs|μs|ms|s|m|h|d|w|y)")
 
 
-class DurationError(ValueError):
+class DurationError(OrkError):
     """Not a valid duration."""
 
 

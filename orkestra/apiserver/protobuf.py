@@ -43,6 +43,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from orkestra.errors import OrkError
+
 Obj = dict[str, Any]
 WireValue = int | bytes
 Scalar = Callable[[WireValue], Any]
@@ -54,11 +56,11 @@ MAGIC = b"k8s\x00"
 VARINT, I64, LEN, I32 = 0, 1, 2, 5
 
 
-class ProtobufError(ValueError):
+class ProtobufError(OrkError):
     """The body is not a well-formed Kubernetes protobuf message (a 400)."""
 
 
-class UnsupportedKindError(ValueError):
+class UnsupportedKindError(OrkError):
     """A well-formed envelope for a kind (or encoding) this module does not decode (a 415;
     not a :class:`ProtobufError`, so the two are told apart in any order)."""
 

@@ -185,8 +185,8 @@ class SuiteRun:
                 outcome = self._expect(expectation)
                 self.result.expectations.append(outcome)
                 self.progress.expectation(outcome)
-        except (OrkError, KubectlError) as exc:
-            self.result.error = exc.message if isinstance(exc, OrkError) else str(exc)
+        except OrkError as exc:  # KubectlError among them
+            self.result.error = exc.message
         finally:
             with _shielded():
                 self._teardown()

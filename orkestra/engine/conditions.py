@@ -14,13 +14,14 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from orkestra.cron import Schedule
+from orkestra.cron import CronError, Schedule
+from orkestra.errors import OrkError
 from orkestra.regex import RegexError, compile_regex
 from orkestra.template import Renderer
 from orkestra.template.gofmt import format_value
 from orkestra.template.notes.time import in_window
 from orkestra.template.notes.types import parse_bool, type_of
-from orkestra.units import parse_duration
+from orkestra.units import DurationError, parse_duration
 
 SHORTHAND_OPERATORS = {
     "equals": "equals", "notEquals": "notEquals", "contains": "contains",
@@ -71,8 +72,9 @@ class Evaluation:
                           clock=lambda: self.now)
 
 
-class ConditionError(ValueError):
-    """A condition could not be evaluated (a value does not cast to its valueType)."""
+class ConditionError(OrkError):
+    """A condition could not be evaluated (a value does not cast to its valueType, a cron
+    schedule, duration or time of day does not parse)."""
 
 
 def lookup(data: Any, path: str) -> Any:
@@ -108,7 +110,7 @@ def cast(value: Any, value_type: str) -> Any:
         if value_type == "float":
             return float(value)
         return value if isinstance(value, bool) else parse_bool(text_of(value).strip())
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int() of an infinity
         raise ConditionError(f"{text_of(value)!r} is not a valid {value_type}") from None
 
 
@@ -156,8 +158,7 @@ class _Evaluator:
         elif "dayOfWeek" in cond:
             result = self.day_of_week(cond["dayOfWeek"])
         elif "cron" in cond:
-            seconds = parse_duration(str(cond.get("duration", "60s")))
-            result = Schedule.parse(str(cond["cron"])).window_open(self.ev.now, seconds)
+            result = self.cron(cond)
         else:
             op, raw = _operator(cond)
             result = self.compare(op, self.field(cond), self.render(raw), cond)
@@ -210,7 +211,21 @@ class _Evaluator:
             raise ConditionError(f"unknown operator {op!r}")
         return results[op]
 
+    def cron(self, cond: dict[str, Any]) -> bool:
+        try:
+            seconds = parse_duration(str(cond.get("duration", "60s")))
+            schedule = Schedule.parse(str(cond["cron"]))
+        except (DurationError, CronError) as exc:
+            raise ConditionError(f"cron: {exc}") from None
+        return schedule.window_open(self.ev.now, seconds)
+
     def time_window(self, window: dict[str, Any]) -> bool:
+        try:
+            return self._in_window(window)
+        except ValueError as exc:  # in_window's: a time of day that is not HH:MM
+            raise ConditionError(f"time: {exc}") from None
+
+    def _in_window(self, window: dict[str, Any]) -> bool:
         after, before = window.get("after"), window.get("before")
         if after and before:
             return in_window(str(after), str(before), self.ev.now)

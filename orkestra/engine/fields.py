@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from orkestra.errors import OrkError
 from orkestra.template import Renderer, TemplateError
 from orkestra.template.notes.types import parse_bool
 
 
-class FieldError(ValueError):
+class FieldError(OrkError):
     """A declaration field rendered to something unusable."""
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from orkestra.errors import OrkError
+
 BUILTIN: dict[str, dict[str, dict[str, Any]]] = {
     "resources": {
         "small": {"requests": {"cpu": "100m", "memory": "128Mi"},
@@ -79,7 +81,7 @@ BUILTIN: dict[str, dict[str, dict[str, Any]]] = {
 _ALIASES = {"securityContext": "containerSecurity"}
 
 
-class ProfileError(ValueError):
+class ProfileError(OrkError):
     """A profile reference names no profile."""
 
 

@@ -48,10 +48,12 @@ from orkestra.engine.hooks import FINALIZER, EventNote, HookCall, Hooks, phases_
 from orkestra.engine.profiles import ProfileError, Profiles
 from orkestra.engine.status import StatusError, desired_status
 from orkestra.template import Renderer, TemplateError
-from orkestra.units import parse_duration
+from orkestra.units import DurationError, parse_duration
 
 Obj = dict[str, Any]
-CYCLE_ERRORS = (FieldError, ConditionError, ApiError, TemplateError, ProfileError, StatusError)
+# A templated duration (rotateAfter, a certificate's valid, cacheFor) fails as DurationError.
+CYCLE_ERRORS = (FieldError, ConditionError, ApiError, TemplateError, ProfileError, StatusError,
+                DurationError)
 WORKLOAD_KEYS = ("deployments", "statefulSets")
 
 

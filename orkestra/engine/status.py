@@ -16,6 +16,7 @@ from orkestra.cluster.data import clone
 from orkestra.engine.conditions import Evaluation, gate
 from orkestra.engine.context import set_path
 from orkestra.engine.fields import coerce_text
+from orkestra.errors import OrkError
 from orkestra.template.notes.kube import replicas_ready
 from orkestra.template.notes.types import parse_bool
 from orkestra.units import format_timestamp
@@ -24,7 +25,7 @@ Obj = dict[str, Any]
 WORKLOADS = ("deployments", "statefulsets", "replicasets")
 
 
-class StatusError(ValueError):
+class StatusError(OrkError):
     """A status value does not convert to its declared type."""
 
 
@@ -38,7 +39,7 @@ def cast_status(value: str, kind: str, path: str) -> Any:
             return parse_bool(value.strip()) if value.strip() else False
         if kind == "auto":
             return coerce_text(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: int() of an infinity
         raise StatusError(f'status.{path}: "{value}" is not a valid {kind}') from None
     return value
 

@@ -15,13 +15,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from orkestra.errors import OrkError
+
 Obj = dict[str, Any]
 API_VERSION = "admission.k8s.io/v1"
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
 DENIED_CODE = 403
 
 
-class ReviewError(ValueError):
+class ReviewError(OrkError):
     """The body is not an AdmissionReview this server can answer."""
 
 

@@ -274,3 +274,15 @@ def test_a_failing_run_exits_1(api: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "✓  Deployment ready" in out  # the others still run
     assert out.rstrip().splitlines()[-1].startswith("FAIL  webapp-e2e  (")
     assert out.rstrip().endswith(f"· {EMBEDDED_LABEL}")
+
+
+@pytest.mark.usefixtures("no_cluster")
+def test_a_templated_duration_that_is_none_is_a_clean_error(
+        api: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A template passes the schema's duration check; reading it is a DurationError, an
+    OrkError: one message and exit 1, not the boundary's 'a bug in ork'."""
+    text = (api / "e2e.yaml").read_text()
+    (api / "e2e.yaml").write_text(text.replace("timeout: 30s", 'timeout: "{{ .soon }}"', 1))
+    assert main(["e2e", "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("invalid duration '{{ .soon }}'") and "bug in ork" not in err

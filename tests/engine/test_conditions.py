@@ -116,6 +116,10 @@ def test_gate_and_or() -> None:
     {"field": "spec.tier", "equals": "1", "valueType": "int"},
     {"field": "spec.image", "regex": "[a-"},
     {"dayOfWeek": {"in": ["funday"]}},
+    {"field": "spec.tier", "greaterThan": "1e999", "valueType": "int"},
+    {"cron": "{{ .spec.schedule }}"},  # the katalog check skips templates; never rendered
+    {"cron": "* * * * *", "duration": "an hour"},
+    {"time": {"after": "25:00"}},
 ])
 def test_conditions_that_cannot_be_evaluated(cond: dict[str, Any]) -> None:
     with pytest.raises(ConditionError):

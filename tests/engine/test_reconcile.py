@@ -3,6 +3,10 @@ kinds, secrets, forEach, gates, status state machines, admission, finalizers."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from orkestra.cluster import MemoryCluster
 from orkestra.template import UserNote
 from tests.engine.harness import Harness, RecordingHooks, mark_ready
@@ -296,3 +300,37 @@ def test_replicas_that_are_not_numbers_are_cycle_errors() -> None:
     h.cycle()
     assert h.results[-1].error == 'onReconcile.deployments[0].replicas: "many" is not an integer'
 
+
+
+def _service_when(condition: dict[str, Any]) -> dict[str, Any]:
+    return {"reconcile": {"onReconcile": {"services": [{"name": "web", "port": 80,
+                                                         "when": [condition]}]}}}
+
+
+@pytest.mark.parametrize(("box", "spec", "error"), [
+    ({"reconcile": {"onReconcile": {"deployments": [
+        {"name": "web", "image": "nginx", "resources": {"profile": "{{ .spec.size }}"}}]}}},
+     {"size": "huge"},
+     'onReconcile.deployments[0].resources.profile: no resources profile named "huge" '
+     "(known: burst, compute-heavy, small, standard)"),
+    ({"emit": {"status": {"fields": [
+        {"path": "count", "value": "{{ .spec.count }}", "type": "int"}]}}},
+     {"count": "many"}, 'status.count: "many" is not a valid int'),
+    (_service_when({"cron": "{{ .spec.schedule }}"}), {},
+     "cron: '{{ .spec.schedule }}' needs 5 fields (minute hour day month weekday)"),
+    (_service_when({"time": {"after": "25:00"}}), {}, "time: expected HH:MM, got '25:00'"),
+    ({"reconcile": {"onCreate": {"secrets": [
+        {"name": "creds", "once": True, "rotateAfter": "{{ .spec.every }}",
+         "data": {"password": "x"}}]}}},
+     {"every": "soon"},
+     "invalid duration 'soon' (expected a number and a unit such as 30s, 5m, 1h30m, 7d, 2w, "
+     "1mo, 1y)"),
+])
+def test_what_a_cycle_cannot_evaluate_is_its_error(box: dict[str, Any], spec: dict[str, Any],
+                                                   error: str) -> None:
+    """Profile, status, condition and duration errors end the cycle with their message (on
+    the CR's status), never as an exception out of the reconciler."""
+    h = Harness(box, spec)
+    h.cycle()
+    h.cycle()  # a once secret's rotateAfter is read once the secret exists
+    assert h.results[-1].error == error

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+from orkestra.errors import OrkError
+
 _STEP = re.compile(r"""
     \.\.(?P<deep>[A-Za-z0-9_$-]+)         # ..name (recursive)
   | \.(?P<field>[A-Za-z0-9_$/-]+)         # .name
@@ -30,7 +32,7 @@ _FILTER = re.compile(r"\s*@(?P<path>[^\s=!<>]*)\s*(?:(?P<op>==|!=|<=|>=|<|>)\s*"
 Step = tuple[str, Any]
 
 
-class JsonPathError(ValueError):
+class JsonPathError(OrkError):
     """A JSONPath outside the subset CRD printer columns use."""
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from orkestra.engine.api import ClusterAPI
 from orkestra.engine.fields import Fields
-from orkestra.engine.profiles import Profiles
+from orkestra.engine.profiles import ProfileError, Profiles
 
 Obj = dict[str, Any]
 
@@ -163,7 +163,7 @@ class Build:
         rendered = self.fields.text(name, field)
         try:
             return self.profiles.get(cls, rendered)
-        except ValueError as exc:
+        except ProfileError as exc:
             raise self.fields.fail(field, str(exc)) from None
 
     def profiled(self, cls: str, value: Any, field: str) -> Obj | None:
