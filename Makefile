@@ -45,7 +45,7 @@ image: setup
 	tools/apt-ensure.sh $(IMAGE_APT_PACKAGES)
 	PYTHON=$(CURDIR)/$(BIN)/python tools/image/build.sh
 
-test: setup
+test: lint
 	tools/ensure-kubectl.sh
 	VENV=$(VENV) tools/ensure-helm.sh
 	tools/apt-ensure.sh $(TEST_APT_PACKAGES)
@@ -53,6 +53,7 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check orkestra tests tools benchmarks
+	$(BIN)/ruff format --check orkestra tests tools benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

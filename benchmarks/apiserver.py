@@ -86,16 +86,23 @@ def _die_with_parent() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def spawn(argv: list[str], log: Path, env: dict[str, str] | None = None,
-          cwd: Path | None = None) -> subprocess.Popen[bytes]:
+def spawn(
+    argv: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
     with log.open("wb") as handle:
-        return subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, cwd=cwd,
-                                env={**os.environ, "NO_COLOR": "1", **(env or {})},
-                                preexec_fn=_die_with_parent)
+        return subprocess.Popen(
+            argv,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env={**os.environ, "NO_COLOR": "1", **(env or {})},
+            preexec_fn=_die_with_parent,
+        )
 
 
 def exit_on_sigterm() -> None:
     """Turn SIGTERM into SystemExit, so ``finally`` blocks stop the processes we started."""
+
     def leave(signum: int, _: object) -> None:
         raise SystemExit(128 + signum)
 
@@ -137,14 +144,17 @@ def embedded_server(work: Path) -> Iterator[ServerProcess]:
     work.mkdir(parents=True, exist_ok=True)
     kubeconfig = work / "kubeconfig"
     kubeconfig.unlink(missing_ok=True)  # its appearance tells that this server listens
-    process = spawn([str(BIN / "ork"), "cluster", "up", "--port", "0", "--kubeconfig",
-                     str(kubeconfig)], work / "server.log")
+    process = spawn(
+        [str(BIN / "ork"), "cluster", "up", "--port", "0", "--kubeconfig", str(kubeconfig)],
+        work / "server.log",
+    )
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while not kubeconfig.exists():  # written once the server listens
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("ork cluster up did not start:\n"
-                                   + (work / "server.log").read_text())
+                raise RuntimeError(
+                    "ork cluster up did not start:\n" + (work / "server.log").read_text()
+                )
             time.sleep(0.05)
         url, token, ca = _read_kubeconfig(kubeconfig)
         yield ServerProcess(process, url, token, kubeconfig, ca)
@@ -165,8 +175,7 @@ class Client:
 
     async def __aenter__(self) -> Client:
         connector = aiohttp.TCPConnector(ssl=self.context, limit=self.connections)
-        self._session = aiohttp.ClientSession(self.url, headers=self.headers,
-                                              connector=connector)
+        self._session = aiohttp.ClientSession(self.url, headers=self.headers, connector=connector)
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -227,8 +236,7 @@ def serve_hello(port: int, pki: Path, body_file: Path) -> None:
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", hello)
-    web.run_app(app, host="127.0.0.1", port=port, ssl_context=context, access_log=None,
-                print=None)
+    web.run_app(app, host="127.0.0.1", port=port, ssl_context=context, access_log=None, print=None)
 
 
 @contextmanager
@@ -239,8 +247,19 @@ def hello_server(work: Path, body: bytes) -> Iterator[str]:
     load_or_create(work / "pki", names=["127.0.0.1"])
     (work / "body.json").write_bytes(body)
     port = free_port()
-    process = spawn([sys.executable, "-m", "benchmarks.apiserver", "hello", str(port),
-                     str(work / "pki"), str(work / "body.json")], work / "hello.log", cwd=ROOT)
+    process = spawn(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.apiserver",
+            "hello",
+            str(port),
+            str(work / "pki"),
+            str(work / "body.json"),
+        ],
+        work / "hello.log",
+        cwd=ROOT,
+    )
     try:
         _wait_listening(port, process)
         yield f"https://127.0.0.1:{port}"
@@ -287,17 +306,27 @@ def wrk(url: str, token: str | None, *, connections: int, seconds: int) -> WrkRe
     rate = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
     if rate is None:
         raise RuntimeError(f"no rate in wrk's output:\n{done.stdout}")
-    return WrkResult(float(rate.group(1)), _latency_ms(done.stdout, "50"),
-                     _latency_ms(done.stdout, "99"))
+    return WrkResult(
+        float(rate.group(1)), _latency_ms(done.stdout, "50"), _latency_ms(done.stdout, "99")
+    )
 
 
 # -- the measurements -----------------------------------------------------------------------
 def configmap(name: str, namespace: str, index: int) -> Obj:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": namespace,
-                         "labels": {"app": "bench", "shard": str(index % 10)}},
-            "data": {"index": str(index), "greeting": "hello from the benchmark",
-                     "config.yaml": f"replicas: {index % 5 + 1}\nport: 8080\n"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {"app": "bench", "shard": str(index % 10)},
+        },
+        "data": {
+            "index": str(index),
+            "greeting": "hello from the benchmark",
+            "config.yaml": f"replicas: {index % 5 + 1}\nport: 8080\n",
+        },
+    }
 
 
 @dataclass
@@ -312,11 +341,14 @@ class ListResult:
 
 
 async def _fill(client: Client, count: int) -> float:
-    await client.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                             "metadata": {"name": LIST_NAMESPACE}})
+    await client.post(
+        "/api/v1/namespaces",
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": LIST_NAMESPACE}},
+    )
     path = f"/api/v1/namespaces/{LIST_NAMESPACE}/configmaps"
     seconds = await client.create_all(
-        path, (configmap(f"cm-{i:05d}", LIST_NAMESPACE, i) for i in range(count)))
+        path, (configmap(f"cm-{i:05d}", LIST_NAMESPACE, i) for i in range(count))
+    )
     return count / seconds
 
 
@@ -341,16 +373,22 @@ def encode_ms(encode: Callable[[Obj], object], doc: Obj, runs: int) -> float:
     return statistics.median(times)
 
 
-async def list_benchmark(server: ServerProcess, count: int = LIST_SIZE,
-                         runs: int = 9) -> ListResult:
+async def list_benchmark(
+    server: ServerProcess, count: int = LIST_SIZE, runs: int = 9
+) -> ListResult:
     async with server.client(connections=16) as client:
         created = await _fill(client, count)
         times, body = await _time_list(client, runs)
     doc = json.loads(body)
-    return ListResult(created, statistics.median(times), min(times), len(body),
-                      len(doc["items"]),
-                      encode_ms(lambda d: json.dumps(d, separators=(",", ":")), doc, runs),
-                      encode_ms(msgspec.json.encode, doc, runs))
+    return ListResult(
+        created,
+        statistics.median(times),
+        min(times),
+        len(body),
+        len(doc["items"]),
+        encode_ms(lambda d: json.dumps(d, separators=(",", ":")), doc, runs),
+        encode_ms(msgspec.json.encode, doc, runs),
+    )
 
 
 async def _one_configmap(server: ServerProcess) -> tuple[str, bytes]:
@@ -369,8 +407,9 @@ class GetResult:
     body_bytes: int
 
 
-def get_benchmark(server: ServerProcess, work: Path, connections: int = 4,
-                  seconds: int = 5) -> GetResult:
+def get_benchmark(
+    server: ServerProcess, work: Path, connections: int = 4, seconds: int = 5
+) -> GetResult:
     url, body = asyncio.run(_one_configmap(server))
     wrk(url, server.token, connections=connections, seconds=1)  # warm-up
     ours = wrk(url, server.token, connections=connections, seconds=seconds)
@@ -382,26 +421,37 @@ def get_benchmark(server: ServerProcess, work: Path, connections: int = 4,
 
 
 def print_results(got: GetResult, listed: ListResult, server_peak: int) -> None:
-    print("\nEmbedded API server (ork cluster up, own process, HTTPS + token, in memory; load "
-          f"{os.getloadavg()[0]:.2f})")
-    print(f"  GET one ConfigMap ({got.body_bytes} B), wrk 1 thread {got.connections} "
-          "connections:")
-    print(f"    ork cluster up      {got.server.rate:>9,.0f} GET/s  p50 "
-          f"{got.server.p50_ms:.2f} ms  p99 {got.server.p99_ms:.2f} ms  "
-          f"({got.server.rate / GET_TARGET:4.2f}x the {GET_TARGET:,.0f}/s target)")
-    print(f"    aiohttp hello world {got.hello.rate:>9,.0f} GET/s  p50 "
-          f"{got.hello.p50_ms:.2f} ms  p99 {got.hello.p99_ms:.2f} ms  (same bytes, same TLS: "
-          "the ceiling)")
+    print(
+        "\nEmbedded API server (ork cluster up, own process, HTTPS + token, in memory; load "
+        f"{os.getloadavg()[0]:.2f})"
+    )
+    print(f"  GET one ConfigMap ({got.body_bytes} B), wrk 1 thread {got.connections} connections:")
+    print(
+        f"    ork cluster up      {got.server.rate:>9,.0f} GET/s  p50 "
+        f"{got.server.p50_ms:.2f} ms  p99 {got.server.p99_ms:.2f} ms  "
+        f"({got.server.rate / GET_TARGET:4.2f}x the {GET_TARGET:,.0f}/s target)"
+    )
+    print(
+        f"    aiohttp hello world {got.hello.rate:>9,.0f} GET/s  p50 "
+        f"{got.hello.p50_ms:.2f} ms  p99 {got.hello.p99_ms:.2f} ms  (same bytes, same TLS: "
+        "the ceiling)"
+    )
     print(f"    ratio               {got.server.rate / got.hello.rate:9.2f}x the ceiling")
-    print(f"  LIST {listed.items:,} ConfigMaps ({listed.size / 1e6:.2f} MB), median of 9: "
-          f"{listed.median_ms:.1f} ms (best {listed.best_ms:.1f}; "
-          f"{listed.median_ms / LIST_TARGET_MS:4.2f}x the {LIST_TARGET_MS:.0f} ms target)")
-    print(f"    json.dumps of the same objects in-process: {listed.dumps_ms:.1f} ms "
-          f"(the LIST is {listed.median_ms / listed.dumps_ms:.2f}x that); msgspec.json.encode "
-          f"(the server's encoder): {listed.msgspec_ms:.1f} ms "
-          f"({listed.median_ms / listed.msgspec_ms:.1f}x)")
-    print(f"  created {listed.items:,} ConfigMaps at {listed.created_per_s:,.0f}/s "
-          f"(16 concurrent POSTs); server peak RSS {mib(server_peak):.0f} MiB")
+    print(
+        f"  LIST {listed.items:,} ConfigMaps ({listed.size / 1e6:.2f} MB), median of 9: "
+        f"{listed.median_ms:.1f} ms (best {listed.best_ms:.1f}; "
+        f"{listed.median_ms / LIST_TARGET_MS:4.2f}x the {LIST_TARGET_MS:.0f} ms target)"
+    )
+    print(
+        f"    json.dumps of the same objects in-process: {listed.dumps_ms:.1f} ms "
+        f"(the LIST is {listed.median_ms / listed.dumps_ms:.2f}x that); msgspec.json.encode "
+        f"(the server's encoder): {listed.msgspec_ms:.1f} ms "
+        f"({listed.median_ms / listed.msgspec_ms:.1f}x)"
+    )
+    print(
+        f"  created {listed.items:,} ConfigMaps at {listed.created_per_s:,.0f}/s "
+        f"(16 concurrent POSTs); server peak RSS {mib(server_peak):.0f} MiB"
+    )
 
 
 def run() -> None:

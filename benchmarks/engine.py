@@ -16,17 +16,41 @@ from orkestra.simulate.plan import Plan, load_plans
 from orkestra.simulate.runner import Simulation
 
 SHARDS_KATALOG = {
-    "apiVersion": "orkestra.orkspace.io/v1", "kind": "Katalog",
+    "apiVersion": "orkestra.orkspace.io/v1",
+    "kind": "Katalog",
     "metadata": {"name": "shards"},
-    "spec": {"crds": {"shardset": {
-        "apiTypes": {"group": "bench.io", "version": "v1", "kind": "ShardSet",
-                     "plural": "shardsets"},
-        "operatorBox": {"reconcile": {"onReconcile": {"configMaps": [{
-            "name": "{{ .metadata.name }}-{{ .shard }}",
-            "forEach": {"field": "spec.shards", "as": "shard"},
-            "data": {"shard": "{{ .shard }}", "index": "{{ .index }}"}}]}},
-            "emit": {"status": {"fields": [{"path": "shards", "type": "int",
-                                            "value": "{{ len .spec.shards }}"}]}}}}}},
+    "spec": {
+        "crds": {
+            "shardset": {
+                "apiTypes": {
+                    "group": "bench.io",
+                    "version": "v1",
+                    "kind": "ShardSet",
+                    "plural": "shardsets",
+                },
+                "operatorBox": {
+                    "reconcile": {
+                        "onReconcile": {
+                            "configMaps": [
+                                {
+                                    "name": "{{ .metadata.name }}-{{ .shard }}",
+                                    "forEach": {"field": "spec.shards", "as": "shard"},
+                                    "data": {"shard": "{{ .shard }}", "index": "{{ .index }}"},
+                                }
+                            ]
+                        }
+                    },
+                    "emit": {
+                        "status": {
+                            "fields": [
+                                {"path": "shards", "type": "int", "value": "{{ len .spec.shards }}"}
+                            ]
+                        }
+                    },
+                },
+            }
+        }
+    },
 }
 
 
@@ -45,8 +69,9 @@ def pack_cycles(runs: int = 40) -> float:
     return statistics.median(times) * 1000
 
 
-def for_each_scaling(sizes: tuple[int, ...] = (100, 250, 500, 1000), cycles: int = 10,
-                     runs: int = 3) -> list[tuple[int, float]]:
+def for_each_scaling(
+    sizes: tuple[int, ...] = (100, 250, 500, 1000), cycles: int = 10, runs: int = 3
+) -> list[tuple[int, float]]:
     """(items, best seconds of ``runs``) for a forEach over ``items`` ConfigMaps."""
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -55,14 +80,21 @@ def for_each_scaling(sizes: tuple[int, ...] = (100, 250, 500, 1000), cycles: int
         composed = compose_file(katalog)
         for size in sizes:
             cr = Path(tmp) / f"cr{size}.yaml"
-            cr.write_text(yaml.safe_dump({
-                "apiVersion": "bench.io/v1", "kind": "ShardSet",
-                "metadata": {"name": "s", "namespace": "default"},
-                "spec": {"shards": [f"s{i}" for i in range(size)]}}))
+            cr.write_text(
+                yaml.safe_dump(
+                    {
+                        "apiVersion": "bench.io/v1",
+                        "kind": "ShardSet",
+                        "metadata": {"name": "s", "namespace": "default"},
+                        "spec": {"shards": [f"s{i}" for i in range(size)]},
+                    }
+                )
+            )
             best = float("inf")
             for _ in range(runs):
-                simulation = Simulation(Plan("bench", katalog, [cr], cycles=cycles),
-                                        composed=composed)
+                simulation = Simulation(
+                    Plan("bench", katalog, [cr], cycles=cycles), composed=composed
+                )
                 start = time.perf_counter()
                 simulation.run(cycles)
                 best = min(best, time.perf_counter() - start)

@@ -106,13 +106,15 @@ def crd(pattern: str = "maxLength: 100000") -> str:
 
 
 def cr(spec: str) -> str:
-    return f"apiVersion: demo.io/v1\nkind: Shop\nmetadata: {{name: s1, namespace: default}}\n" \
-           f"spec: {spec}\n"
+    return (
+        f"apiVersion: demo.io/v1\nkind: Shop\nmetadata: {{name: s1, namespace: default}}\n"
+        f"spec: {spec}\n"
+    )
 
 
 def laughs(levels: int = 10, width: int = 10) -> str:
     """The "billion laughs": each anchor lists ``width`` aliases of the one before."""
-    lines = [f'x-a0: &a0 [{", ".join(["lol"] * width)}]']
+    lines = [f"x-a0: &a0 [{', '.join(['lol'] * width)}]"]
     lines += [f"x-a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]" for i in range(1, levels)]
     return katalog() + "\n".join(lines) + "\n"
 
@@ -120,8 +122,9 @@ def laughs(levels: int = 10, width: int = 10) -> str:
 def merge_bomb() -> str:
     """Merge keys (``<<: *b``) repeating mappings that repeat mappings."""
     lines = ["x-b0: &b0 {x: 1, y: 2}"]
-    lines += [f"x-b{i}: &b{i} {{k{i}: *b{i - 1}, j{i}: *b{i - 1}, <<: *b{i - 1}}}"
-              for i in range(1, 20)]
+    lines += [
+        f"x-b{i}: &b{i} {{k{i}: *b{i - 1}, j{i}: *b{i - 1}, <<: *b{i - 1}}}" for i in range(1, 20)
+    ]
     return katalog() + "\n".join(lines) + "\n"
 
 
@@ -144,82 +147,177 @@ BACKTRACK = "a" * 40 + "!"
 VALIDATE = ("validate", "-f", "katalog.yaml")
 SIMULATE = ("simulate", "-f", "katalog.yaml", "--cr", "cr.yaml", "--cycles", "2")
 CASES: tuple[Case, ...] = (
-    Case("yaml alias bomb (validate)", {"katalog.yaml": laughs}, VALIDATE,
-         "aliases expand to more than"),
-    Case("yaml alias bomb (template)", {"katalog.yaml": laughs},
-         ("template", "-f", "katalog.yaml"), "aliases expand to more than"),
-    Case("yaml merge-key bomb", {"katalog.yaml": merge_bomb}, VALIDATE,
-         "aliases expand to more than"),
-    Case("yaml huge indent (3 MB)", {"katalog.yaml": lambda: (
-        katalog(), "x-deep:\n", " " * 3_000_000, "k: v\n")}, VALIDATE, "unknown key"),
-    Case("yaml deep block nesting", {"katalog.yaml": lambda: (
-        katalog(), *(" " * i + f"k{i}:\n" for i in range(1500)))}, VALIDATE,
-         "nested more than 200 levels"),
-    Case("yaml deep flow nesting", {"katalog.yaml": lambda: (
-        katalog(), "x: ", "[" * 100_000, "]" * 100_000, "\n")}, VALIDATE, "nest"),
-    Case("yaml 500k keys (8 MB)", {"katalog.yaml": lambda: with_keys(500_000)}, VALIDATE,
-         "larger than the limit"),
-    Case("yaml 200k keys (3 MB)", {"katalog.yaml": lambda: with_keys(200_000)}, VALIDATE,
-         "a mapping with more than 10000 keys"),
-    Case("yaml 1M-item list in a CR (2 MB)", {
-        "katalog.yaml": katalog, "crd.yaml": crd, "cr.yaml": lambda: cr_with_items(1_000_000)},
-         SIMULATE, "more than 100000 values"),
-    Case("forEach over 90k items", {
-        "katalog.yaml": lambda: katalog().replace(
-            '      data: {size: "{{ .spec.size }}"}', "      forEach: {field: spec.items}"),
-        "crd.yaml": crd, "cr.yaml": lambda: cr_with_items(90_000)},
-         SIMULATE, "ORK_MAX_FOREACH_ITEMS"),
-    Case("regex in a template", {
-        "katalog.yaml": lambda: katalog(data='"{{ regexMatch \\"^(a+)+$\\" .spec.size }}"'),
-        "crd.yaml": crd, "cr.yaml": lambda: cr(f"{{size: '{BACKTRACK}'}}")},
-         SIMULATE, "Simulating", code=0),
-    Case("regex in a CRD pattern", {
-        "katalog.yaml": katalog, "crd.yaml": lambda: crd("pattern: '^(a+)+$'"),
-        "cr.yaml": lambda: cr(f"{{size: '{BACKTRACK}'}}")},
-         SIMULATE, "should match"),
-    Case("regex RE2 lacks (backreference)", {
-        "katalog.yaml": katalog, "crd.yaml": lambda: crd("pattern: '(a)\\1'")},
-         VALIDATE, "has no backreferences"),
-    Case("crdFile: /dev/zero", {"katalog.yaml": lambda: katalog("/dev/zero")},
-         VALIDATE, "outside the pattern's directory"),
-    Case("crdFile: a FIFO", {"katalog.yaml": lambda: katalog("./pipe.yaml"),
-                             "pipe.yaml": lambda: FIFO},
-         VALIDATE, "is a FIFO"),
-    Case("crdFile: ../ escape", {
-        "katalog.yaml": lambda: katalog("../../../../../../../etc/passwd")},
-         VALIDATE, "outside the pattern's directory"),
-    Case("CRD spec is a list", {
-        "katalog.yaml": katalog,
-        "crd.yaml": lambda: crd().split("spec:\n")[0] + "spec: [1, 2]\n"},
-         VALIDATE, "must be a mapping (CustomResourceDefinitionSpec), not a list"),
-    Case("CRD property a bare boolean", {
-        "katalog.yaml": katalog, "cr.yaml": lambda: cr("{size: a}"),
-        "crd.yaml": lambda: crd() + "                flag: true\n"},
-         SIMULATE, "must be a schema (a mapping), not a boolean"),
-    Case("template: 500k actions (4 MB)", {"katalog.yaml": lambda: (
-        katalog(), 'x-big: "', "{{ .a }}" * 500_000, '"\n')}, VALIDATE, "template actions"),
-    Case("template repeat 10^9", {
-        "katalog.yaml": lambda: katalog(data='"{{ repeat 1000000000 .spec.size }}"'),
-        "crd.yaml": crd, "cr.yaml": lambda: cr("{size: ab}")},
-         SIMULATE, "ORK_MAX_RENDER_CHARS"),
-    Case("template doubling a list", {
-        "katalog.yaml": lambda: katalog(
-            data='"{{ $l := list 1 }}{{ range .spec.items }}{{ $l = list $l $l }}{{ end }}'
-                 '{{ toJson $l }}"'),
-        "crd.yaml": crd, "cr.yaml": lambda: cr("{size: a, items: [" + ",".join(
-            ["1"] * 200) + "]}")},
-         SIMULATE, "ORK_MAX_RENDER_CHARS"),
-    Case("template nested ranges", {
-        "katalog.yaml": lambda: katalog(
-            data='"{{ range .spec.items }}{{ range $.spec.items }}{{ range $.spec.items }}'
-                 '{{ end }}{{ end }}{{ end }}"'),
-        "crd.yaml": crd, "cr.yaml": lambda: cr("{size: a, items: [" + ",".join(
-            ["1"] * 1000) + "]}")},
-         SIMULATE, "ORK_MAX_TEMPLATE_STEPS"),
+    Case(
+        "yaml alias bomb (validate)",
+        {"katalog.yaml": laughs},
+        VALIDATE,
+        "aliases expand to more than",
+    ),
+    Case(
+        "yaml alias bomb (template)",
+        {"katalog.yaml": laughs},
+        ("template", "-f", "katalog.yaml"),
+        "aliases expand to more than",
+    ),
+    Case(
+        "yaml merge-key bomb", {"katalog.yaml": merge_bomb}, VALIDATE, "aliases expand to more than"
+    ),
+    Case(
+        "yaml huge indent (3 MB)",
+        {"katalog.yaml": lambda: (katalog(), "x-deep:\n", " " * 3_000_000, "k: v\n")},
+        VALIDATE,
+        "unknown key",
+    ),
+    Case(
+        "yaml deep block nesting",
+        {"katalog.yaml": lambda: (katalog(), *(" " * i + f"k{i}:\n" for i in range(1500)))},
+        VALIDATE,
+        "nested more than 200 levels",
+    ),
+    Case(
+        "yaml deep flow nesting",
+        {"katalog.yaml": lambda: (katalog(), "x: ", "[" * 100_000, "]" * 100_000, "\n")},
+        VALIDATE,
+        "nest",
+    ),
+    Case(
+        "yaml 500k keys (8 MB)",
+        {"katalog.yaml": lambda: with_keys(500_000)},
+        VALIDATE,
+        "larger than the limit",
+    ),
+    Case(
+        "yaml 200k keys (3 MB)",
+        {"katalog.yaml": lambda: with_keys(200_000)},
+        VALIDATE,
+        "a mapping with more than 10000 keys",
+    ),
+    Case(
+        "yaml 1M-item list in a CR (2 MB)",
+        {"katalog.yaml": katalog, "crd.yaml": crd, "cr.yaml": lambda: cr_with_items(1_000_000)},
+        SIMULATE,
+        "more than 100000 values",
+    ),
+    Case(
+        "forEach over 90k items",
+        {
+            "katalog.yaml": lambda: katalog().replace(
+                '      data: {size: "{{ .spec.size }}"}', "      forEach: {field: spec.items}"
+            ),
+            "crd.yaml": crd,
+            "cr.yaml": lambda: cr_with_items(90_000),
+        },
+        SIMULATE,
+        "ORK_MAX_FOREACH_ITEMS",
+    ),
+    Case(
+        "regex in a template",
+        {
+            "katalog.yaml": lambda: katalog(data='"{{ regexMatch \\"^(a+)+$\\" .spec.size }}"'),
+            "crd.yaml": crd,
+            "cr.yaml": lambda: cr(f"{{size: '{BACKTRACK}'}}"),
+        },
+        SIMULATE,
+        "Simulating",
+        code=0,
+    ),
+    Case(
+        "regex in a CRD pattern",
+        {
+            "katalog.yaml": katalog,
+            "crd.yaml": lambda: crd("pattern: '^(a+)+$'"),
+            "cr.yaml": lambda: cr(f"{{size: '{BACKTRACK}'}}"),
+        },
+        SIMULATE,
+        "should match",
+    ),
+    Case(
+        "regex RE2 lacks (backreference)",
+        {"katalog.yaml": katalog, "crd.yaml": lambda: crd("pattern: '(a)\\1'")},
+        VALIDATE,
+        "has no backreferences",
+    ),
+    Case(
+        "crdFile: /dev/zero",
+        {"katalog.yaml": lambda: katalog("/dev/zero")},
+        VALIDATE,
+        "outside the pattern's directory",
+    ),
+    Case(
+        "crdFile: a FIFO",
+        {"katalog.yaml": lambda: katalog("./pipe.yaml"), "pipe.yaml": lambda: FIFO},
+        VALIDATE,
+        "is a FIFO",
+    ),
+    Case(
+        "crdFile: ../ escape",
+        {"katalog.yaml": lambda: katalog("../../../../../../../etc/passwd")},
+        VALIDATE,
+        "outside the pattern's directory",
+    ),
+    Case(
+        "CRD spec is a list",
+        {"katalog.yaml": katalog, "crd.yaml": lambda: crd().split("spec:\n")[0] + "spec: [1, 2]\n"},
+        VALIDATE,
+        "must be a mapping (CustomResourceDefinitionSpec), not a list",
+    ),
+    Case(
+        "CRD property a bare boolean",
+        {
+            "katalog.yaml": katalog,
+            "cr.yaml": lambda: cr("{size: a}"),
+            "crd.yaml": lambda: crd() + "                flag: true\n",
+        },
+        SIMULATE,
+        "must be a schema (a mapping), not a boolean",
+    ),
+    Case(
+        "template: 500k actions (4 MB)",
+        {"katalog.yaml": lambda: (katalog(), 'x-big: "', "{{ .a }}" * 500_000, '"\n')},
+        VALIDATE,
+        "template actions",
+    ),
+    Case(
+        "template repeat 10^9",
+        {
+            "katalog.yaml": lambda: katalog(data='"{{ repeat 1000000000 .spec.size }}"'),
+            "crd.yaml": crd,
+            "cr.yaml": lambda: cr("{size: ab}"),
+        },
+        SIMULATE,
+        "ORK_MAX_RENDER_CHARS",
+    ),
+    Case(
+        "template doubling a list",
+        {
+            "katalog.yaml": lambda: katalog(
+                data='"{{ $l := list 1 }}{{ range .spec.items }}{{ $l = list $l $l }}{{ end }}'
+                '{{ toJson $l }}"'
+            ),
+            "crd.yaml": crd,
+            "cr.yaml": lambda: cr("{size: a, items: [" + ",".join(["1"] * 200) + "]}"),
+        },
+        SIMULATE,
+        "ORK_MAX_RENDER_CHARS",
+    ),
+    Case(
+        "template nested ranges",
+        {
+            "katalog.yaml": lambda: katalog(
+                data='"{{ range .spec.items }}{{ range $.spec.items }}{{ range $.spec.items }}'
+                '{{ end }}{{ end }}{{ end }}"'
+            ),
+            "crd.yaml": crd,
+            "cr.yaml": lambda: cr("{size: a, items: [" + ",".join(["1"] * 1000) + "]}"),
+        },
+        SIMULATE,
+        "ORK_MAX_TEMPLATE_STEPS",
+    ),
 )
 
 
 # -- running ---------------------------------------------------------------------------
+
 
 def ork() -> str:
     return str(Path(sys.executable).parent / "ork")
@@ -254,8 +352,15 @@ def run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> Outc
     """Run one command; its wall time, its own peak RSS and output (killed at timeout)."""
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
-        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         killed = threading.Event()
 
         def kill() -> None:
@@ -285,8 +390,9 @@ def reference(work: Path) -> Outcome:
     """``ork validate`` of the pack's 02-katalog-api (with its motifs)."""
     shutil.copytree(PACK / "02-katalog-api", work / "rg" / "02-katalog-api")
     shutil.copytree(PACK / "01-motifs", work / "rg" / "01-motifs")
-    return run([ork(), "validate"], work / "rg" / "02-katalog-api",
-               environment(work / "home"), 30.0)
+    return run(
+        [ork(), "validate"], work / "rg" / "02-katalog-api", environment(work / "home"), 30.0
+    )
 
 
 def main() -> int:
@@ -294,22 +400,32 @@ def main() -> int:
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
         base = reference(Path(tmp) / "reference")
-        print(f"  {'reference: ork validate 02-katalog-api':44} {base.seconds:6.2f} s "
-              f"{base.peak_mib:6.1f} MiB  (exit {base.code})")
+        print(
+            f"  {'reference: ork validate 02-katalog-api':44} {base.seconds:6.2f} s "
+            f"{base.peak_mib:6.1f} MiB  (exit {base.code})"
+        )
         for index, case in enumerate(CASES):
             outcome = run_case(case, Path(tmp) / f"case{index}")
-            ok = not outcome.timed_out and outcome.code == case.code and \
-                case.expect in outcome.output and "Traceback" not in outcome.output and \
-                outcome.seconds < TARGET_SECONDS
+            ok = (
+                not outcome.timed_out
+                and outcome.code == case.code
+                and case.expect in outcome.output
+                and "Traceback" not in outcome.output
+                and outcome.seconds < TARGET_SECONDS
+            )
             failures += not ok
             verdict = "ok" if ok else "TIMEOUT" if outcome.timed_out else "FAILED"
-            print(f"  {case.name:44} {outcome.seconds:6.2f} s {outcome.peak_mib:6.1f} MiB  "
-                  f"{outcome.seconds / base.seconds:4.1f}x ref, "
-                  f"{outcome.peak_mib / base.peak_mib:4.1f}x ref RSS  {verdict}")
+            print(
+                f"  {case.name:44} {outcome.seconds:6.2f} s {outcome.peak_mib:6.1f} MiB  "
+                f"{outcome.seconds / base.seconds:4.1f}x ref, "
+                f"{outcome.peak_mib / base.peak_mib:4.1f}x ref RSS  {verdict}"
+            )
             if not ok:
                 print("    " + outcome.output.strip().replace("\n", "\n    ")[:1500])
-    print(f"  target: each under {TARGET_SECONDS:.0f} s with a clear error; "
-          f"{len(CASES) - failures}/{len(CASES)} met")
+    print(
+        f"  target: each under {TARGET_SECONDS:.0f} s with a clear error; "
+        f"{len(CASES) - failures}/{len(CASES)} met"
+    )
     return 1 if failures else 0
 
 

@@ -62,18 +62,26 @@ class Api:
         ca = base64.b64decode(cluster["certificate-authority-data"]).decode()
         connector = aiohttp.TCPConnector(ssl=ssl.create_default_context(cadata=ca), limit=32)
         self._session = aiohttp.ClientSession(
-            cluster["server"], connector=connector,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+            cluster["server"],
+            connector=connector,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        )
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
 
-    async def call(self, method: str, path: str, body: Obj | None = None,
-                   content_type: str = "application/json") -> tuple[int, Obj]:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: Obj | None = None,
+        content_type: str = "application/json",
+    ) -> tuple[int, Obj]:
         assert self._session is not None, "opened at startup"
-        async with self._session.request(method, path, json=body,
-                                         headers={"Content-Type": content_type}) as response:
+        async with self._session.request(
+            method, path, json=body, headers={"Content-Type": content_type}
+        ) as response:
             data: Obj = await response.json(content_type=None)
             if response.status >= 500:
                 raise kopf.TemporaryError(f"{method} {path}: {response.status}", delay=1)
@@ -93,46 +101,79 @@ def _path(obj: Obj, name: str | None = None) -> str:
 
 
 def _owner(body: kopf.Body) -> Obj:
-    return {"apiVersion": body["apiVersion"], "kind": body["kind"], "name": body.metadata.name,
-            "uid": body.metadata.uid, "controller": True, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": body["apiVersion"],
+        "kind": body["kind"],
+        "name": body.metadata.name,
+        "uid": body.metadata.uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 def _meta(body: kopf.Body, name: str, labels: dict[str, str], declaration: str) -> Obj:
     owner_name = body.metadata.name
-    return {"name": name, "namespace": body.metadata.namespace,
-            "labels": {**labels, **MANAGED, "orkestra-owner": owner_name},
-            "annotations": {DECLARATION: declaration}, "ownerReferences": [_owner(body)]}
+    return {
+        "name": name,
+        "namespace": body.metadata.namespace,
+        "labels": {**labels, **MANAGED, "orkestra-owner": owner_name},
+        "annotations": {DECLARATION: declaration},
+        "ownerReferences": [_owner(body)],
+    }
 
 
 def deployment(body: kopf.Body) -> Obj:
     name, spec = body.metadata.name, body.spec
     port = int(spec.get("port", 8080))
-    pod = {"containers": [{"name": name, "image": spec["image"],
-                           "ports": [{"containerPort": port}], "resources": {},
-                           "readinessProbe": {"httpGet": {"path": PROBE_PATH, "port": port}}}]}
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": _meta(body, name, {"app": name}, "onReconcile/deployments/0"),
-            "spec": {"replicas": int(spec.get("replicas", 1)),
-                     "selector": {"matchLabels": {"app": name}}, "strategy": {},
-                     "template": {"metadata": {"labels": {"app": name}}, "spec": pod}}}
+    pod = {
+        "containers": [
+            {
+                "name": name,
+                "image": spec["image"],
+                "ports": [{"containerPort": port}],
+                "resources": {},
+                "readinessProbe": {"httpGet": {"path": PROBE_PATH, "port": port}},
+            }
+        ]
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(body, name, {"app": name}, "onReconcile/deployments/0"),
+        "spec": {
+            "replicas": int(spec.get("replicas", 1)),
+            "selector": {"matchLabels": {"app": name}},
+            "strategy": {},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": pod},
+        },
+    }
 
 
 def service(body: kopf.Body) -> Obj:
     name, port = body.metadata.name, int(body.spec.get("port", 8080))
-    return {"apiVersion": "v1", "kind": "Service",
-            "metadata": _meta(body, f"{name}-svc", {}, "onReconcile/services/0"),
-            "spec": {"ports": [{"name": f"{port}-{port}", "port": port, "targetPort": port}],
-                     "selector": {"app": name}}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(body, f"{name}-svc", {}, "onReconcile/services/0"),
+        "spec": {
+            "ports": [{"name": f"{port}-{port}", "port": port, "targetPort": port}],
+            "selector": {"app": name},
+        },
+    }
 
 
 def contains(stored: Any, desired: Any) -> bool:
     """Whether ``stored`` already holds everything ``desired`` sets (server defaults aside)."""
     if isinstance(desired, dict):
-        return isinstance(stored, dict) and all(contains(stored.get(k), v)
-                                                for k, v in desired.items())
+        return isinstance(stored, dict) and all(
+            contains(stored.get(k), v) for k, v in desired.items()
+        )
     if isinstance(desired, list):
-        return isinstance(stored, list) and len(stored) == len(desired) and all(
-            contains(s, d) for s, d in zip(stored, desired, strict=True))
+        return (
+            isinstance(stored, list)
+            and len(stored) == len(desired)
+            and all(contains(s, d) for s, d in zip(stored, desired, strict=True))
+        )
     return bool(stored == desired)
 
 
@@ -145,12 +186,16 @@ async def ensure(child: Obj) -> None:
         raise kopf.TemporaryError(f"create {child['kind']}: {answer.get('message')}", delay=1)
     name = child["metadata"]["name"]
     _, current = await API.call("GET", _path(child, name))
-    wanted = {k: child[k] for k in ("spec",)} | {"metadata": {
-        k: child["metadata"][k] for k in ("labels", "annotations", "ownerReferences")}}
+    wanted = {k: child[k] for k in ("spec",)} | {
+        "metadata": {k: child["metadata"][k] for k in ("labels", "annotations", "ownerReferences")}
+    }
     if contains(current, wanted):
         return
-    replaced = {**current, "spec": child["spec"],
-                "metadata": {**current["metadata"], **wanted["metadata"]}}
+    replaced = {
+        **current,
+        "spec": child["spec"],
+        "metadata": {**current["metadata"], **wanted["metadata"]},
+    }
     status, answer = await API.call("PUT", _path(child, name), replaced)
     if status not in (200, 201):
         raise kopf.TemporaryError(f"replace {child['kind']}: {answer.get('message')}", delay=1)
@@ -162,14 +207,21 @@ def replicas_ready(obj: Mapping[str, Any]) -> bool:
 
 
 def webapp_status(name: str, namespace: str, generation: int, port: int, ready: bool) -> Obj:
-    condition = {"type": "Ready", "status": "True" if ready else "False",
-                 "reason": "Reconciled" if ready else "Progressing",
-                 "message": "" if ready else f"waiting for deployments/{name}",
-                 "observedGeneration": generation,
-                 "lastTransitionTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-    return {"phase": "Running" if ready else "Pending", "ready": ready,
-            "endpoint": f"{name}-svc.{namespace}.svc:{port}",
-            "observedGeneration": generation, "conditions": [condition]}
+    condition = {
+        "type": "Ready",
+        "status": "True" if ready else "False",
+        "reason": "Reconciled" if ready else "Progressing",
+        "message": "" if ready else f"waiting for deployments/{name}",
+        "observedGeneration": generation,
+        "lastTransitionTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    return {
+        "phase": "Running" if ready else "Pending",
+        "ready": ready,
+        "endpoint": f"{name}-svc.{namespace}.svc:{port}",
+        "observedGeneration": generation,
+        "conditions": [condition],
+    }
 
 
 @kopf.on.startup()
@@ -189,7 +241,9 @@ async def close(**_: Any) -> None:
 @kopf.on.update(*WEBAPPS)
 async def reconcile(body: kopf.Body, **_: Any) -> None:
     OWNERS[(body.metadata.namespace or "", body.metadata.name)] = (
-        int(body.metadata.get("generation", 1)), int(body.spec.get("port", 8080)))
+        int(body.metadata.get("generation", 1)),
+        int(body.spec.get("port", 8080)),
+    )
     await ensure(deployment(body))
     await ensure(service(body))
 
@@ -206,17 +260,28 @@ async def owner_facts(namespace: str, name: str) -> tuple[int, int] | None:
 
 
 @kopf.on.event("apps", "v1", "deployments", labels=MANAGED)
-async def deployment_changed(event: kopf.RawEvent, body: kopf.Body, namespace: str | None,
-                             **_: Any) -> None:
+async def deployment_changed(
+    event: kopf.RawEvent, body: kopf.Body, namespace: str | None, **_: Any
+) -> None:
     """Write the owning WebApp's status whenever its Deployment changes."""
     if event["type"] == "DELETED" or namespace is None:
         return
-    owner = next((r for r in body.metadata.get("ownerReferences", [])
-                  if r.get("kind") == "WebApp" and r.get("controller")), None)
+    owner = next(
+        (
+            r
+            for r in body.metadata.get("ownerReferences", [])
+            if r.get("kind") == "WebApp" and r.get("controller")
+        ),
+        None,
+    )
     facts = await owner_facts(namespace, owner["name"]) if owner else None
     if owner is None or facts is None:
         return
     generation, port = facts
     status = webapp_status(owner["name"], namespace, generation, port, replicas_ready(body))
-    await API.call("PATCH", f"{WEBAPP_PATH.format(namespace=namespace)}/{owner['name']}/status",
-                   {"status": status}, content_type="application/merge-patch+json")
+    await API.call(
+        "PATCH",
+        f"{WEBAPP_PATH.format(namespace=namespace)}/{owner['name']}/status",
+        {"status": status},
+        content_type="application/merge-patch+json",
+    )

@@ -127,8 +127,10 @@ def is_ready(obj: Obj) -> bool:
     generation = obj["metadata"].get("generation", 1)
     if status.get("observedGeneration") != generation:
         return False
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in status.get("conditions") or [])
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -142,9 +144,12 @@ def cpu_seconds(pid: int) -> float:
 
 # -- preparing the server ---------------------------------------------------------------
 def webapp(name: str, spec: Obj) -> Obj:
-    return {"apiVersion": "rkguide.demo/v1", "kind": "WebApp",
-            "metadata": {"name": name, "namespace": NAMESPACE, "labels": {"team": "api"}},
-            "spec": spec}
+    return {
+        "apiVersion": "rkguide.demo/v1",
+        "kind": "WebApp",
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": {"team": "api"}},
+        "spec": spec,
+    }
 
 
 async def install_crd(client: Client, pack: Path, timeout: float = 30.0) -> None:
@@ -163,14 +168,14 @@ async def install_crd(client: Client, pack: Path, timeout: float = 30.0) -> None
 async def create_webapps(client: Client, pack: Path, size: int) -> float:
     """Creates per second of ``size`` WebApps with cr.yaml's spec."""
     spec = yaml.safe_load((pack / "cr.yaml").read_text())["spec"]
-    seconds = await client.create_all(WEBAPPS, (webapp(f"web-{i:05d}", spec)
-                                                for i in range(size)))
+    seconds = await client.create_all(WEBAPPS, (webapp(f"web-{i:05d}", spec) for i in range(size)))
     return size / seconds
 
 
 # -- following readiness ------------------------------------------------------------------
-async def _watch_once(client: Client, progress: Progress, version: str, start: float,
-                      size: int) -> str:
+async def _watch_once(
+    client: Client, progress: Progress, version: str, start: float, size: int
+) -> str:
     """One watch request (5 s at most); the resourceVersion to resume from."""
     params = {"watch": "1", "resourceVersion": version, "timeoutSeconds": "5"}
     async with client.session.get(WEBAPPS, params=params) as response:
@@ -196,8 +201,14 @@ async def _relist(client: Client, progress: Progress, start: float) -> str:
     return str(listed["metadata"]["resourceVersion"])
 
 
-async def follow(client: Client, version: str, size: int, start: float, deadline: float,
-                 process: subprocess.Popen[bytes]) -> Progress:
+async def follow(
+    client: Client,
+    version: str,
+    size: int,
+    start: float,
+    deadline: float,
+    process: subprocess.Popen[bytes],
+) -> Progress:
     progress = Progress()
     while len(progress.ready) < size and time.perf_counter() < deadline:
         if process.poll() is not None:
@@ -213,8 +224,14 @@ def _essence(obj: Obj, owner: str) -> str:
     meta = obj["metadata"]
     spec = {k: v for k, v in obj["spec"].items() if k not in ("clusterIP", "clusterIPs")}
     refs = [{k: v for k, v in r.items() if k != "uid"} for r in meta.get("ownerReferences", [])]
-    data = {"kind": obj["kind"], "name": meta["name"], "labels": meta.get("labels"),
-            "annotations": meta.get("annotations"), "ownerReferences": refs, "spec": spec}
+    data = {
+        "kind": obj["kind"],
+        "name": meta["name"],
+        "labels": meta.get("labels"),
+        "annotations": meta.get("annotations"),
+        "ownerReferences": refs,
+        "spec": spec,
+    }
     return json.dumps(data, sort_keys=True).replace(owner, SAMPLE_NAME)
 
 
@@ -225,25 +242,31 @@ def simulated_children(pack: Path) -> list[str]:
 
     simulation = Simulation(load_plans(pack / "simulate.yaml")[0])
     simulation.run()
-    return [_essence(obj, SAMPLE_NAME)
-            for api, kind in (("apps/v1", "Deployment"), ("v1", "Service"))
-            for obj in simulation.cluster.list(api, kind, None, record=False)]
+    return [
+        _essence(obj, SAMPLE_NAME)
+        for api, kind in (("apps/v1", "Deployment"), ("v1", "Service"))
+        for obj in simulation.cluster.list(api, kind, None, record=False)
+    ]
 
 
-async def check_children(client: Client, expected: list[str], sample: str
-                         ) -> tuple[tuple[int, int], bool]:
+async def check_children(
+    client: Client, expected: list[str], sample: str
+) -> tuple[tuple[int, int], bool]:
     selector = "?labelSelector=managed-by%3Dorkestra"
-    deployments = await client.get(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments"
-                                   + selector)
+    deployments = await client.get(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments" + selector)
     services = await client.get(f"/api/v1/namespaces/{NAMESPACE}/services" + selector)
-    found = [_essence(o, sample) for o in deployments["items"] + services["items"]
-             if o["metadata"]["labels"].get("orkestra-owner") == sample]
+    found = [
+        _essence(o, sample)
+        for o in deployments["items"] + services["items"]
+        if o["metadata"]["labels"].get("orkestra-owner") == sample
+    ]
     return (len(deployments["items"]), len(services["items"])), sorted(found) == sorted(expected)
 
 
 # -- one run -----------------------------------------------------------------------------------
-async def _measure(server: ServerProcess, argv: list[str], log: Path, size: int,
-                   timeout: float) -> tuple[RunResult, subprocess.Popen[bytes]]:
+async def _measure(
+    server: ServerProcess, argv: list[str], log: Path, size: int, timeout: float
+) -> tuple[RunResult, subprocess.Popen[bytes]]:
     async with server.client(connections=16) as client:
         listed = await client.get(WEBAPPS + "?limit=1")
         version = listed["metadata"]["resourceVersion"]
@@ -259,15 +282,27 @@ async def _measure(server: ServerProcess, argv: list[str], log: Path, size: int,
             raise
         finished = len(progress.ready) >= size
         seconds = (progress.last or 0.0) if finished else time.perf_counter() - start
-        result = RunResult("", size, seconds, len(progress.ready), progress.first, finished,
-                           proc_kib(process.pid, "VmHWM"), cpu_seconds(process.pid),
-                           cpu_seconds(server.pid) - server_cpu,
-                           proc_kib(server.pid, "VmHWM"), rss_before, 0.0, load)
+        result = RunResult(
+            "",
+            size,
+            seconds,
+            len(progress.ready),
+            progress.first,
+            finished,
+            proc_kib(process.pid, "VmHWM"),
+            cpu_seconds(process.pid),
+            cpu_seconds(server.pid) - server_cpu,
+            proc_kib(server.pid, "VmHWM"),
+            rss_before,
+            0.0,
+            load,
+        )
         return result, process
 
 
-def run_one(name: str, launcher: Launcher, pack: Path, size: int, work: Path,
-            expected: list[str]) -> RunResult:
+def run_one(
+    name: str, launcher: Launcher, pack: Path, size: int, work: Path, expected: list[str]
+) -> RunResult:
     work = Path(tempfile.mkdtemp(prefix=f"{name}-{size}-", dir=work))
     with embedded_server(work / "server") as server:
         argv = launcher(pack, server.kubeconfig)
@@ -278,8 +313,9 @@ def run_one(name: str, launcher: Launcher, pack: Path, size: int, work: Path,
                 return await create_webapps(client, pack, size)
 
         created = asyncio.run(prepare())
-        result, process = asyncio.run(_measure(server, argv, work / "operator.log",
-                                               size, TIMEOUTS.get(size, 600.0)))
+        result, process = asyncio.run(
+            _measure(server, argv, work / "operator.log", size, TIMEOUTS.get(size, 600.0))
+        )
         try:
             if process.poll() is not None or not result.finished:
                 result.exit_note = _log_tail(work / "operator.log", process)
@@ -303,36 +339,52 @@ def _log_tail(log: Path, process: subprocess.Popen[bytes], lines: int = 5) -> st
 
 # -- the two operators ----------------------------------------------------------------------
 def kopf_argv(pack: Path, kubeconfig: Path) -> list[str]:
-    return [str(BIN / "kopf"), "run", "--standalone", "-A", "--quiet",
-            str(HERE / "kopf_webapp.py")]
+    return [str(BIN / "kopf"), "run", "--standalone", "-A", "--quiet", str(HERE / "kopf_webapp.py")]
 
 
 def ork_argv(pack: Path, kubeconfig: Path) -> list[str]:
-    return [str(BIN / "ork"), "run", "-f", str(pack / "katalog.yaml"), "--kubeconfig",
-            str(kubeconfig), "--http-port", "0", "--log-level", "warning"]
+    return [
+        str(BIN / "ork"),
+        "run",
+        "-f",
+        str(pack / "katalog.yaml"),
+        "--kubeconfig",
+        str(kubeconfig),
+        "--http-port",
+        "0",
+        "--log-level",
+        "warning",
+    ]
 
 
 def ork_available() -> str | None:
     """Why ``ork run`` cannot be measured (None: it can)."""
-    done = subprocess.run([str(BIN / "ork"), "run", "--help"], capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [str(BIN / "ork"), "run", "--help"], capture_output=True, text=True, check=False
+    )
     return None if done.returncode == 0 else (done.stderr.strip() or "ork run --help failed")
 
 
 def print_run(r: RunResult) -> None:
     state = "all Ready" if r.finished else f"TIMED OUT, {r.ready:,}/{r.size:,} Ready"
     first = f"{r.first_ready:.2f} s" if r.first_ready is not None else "never"
-    print(f"  {r.operator:<5} N={r.size:>6,}  {r.seconds:7.1f} s {state}  "
-          f"{r.rate:6.1f} reconciles/s  first Ready {first}  "
-          f"peak RSS {mib(r.operator_peak_kib):4.0f} MiB  CPU {r.operator_cpu:5.1f} s "
-          f"({r.cpu_ms:.1f} ms/CR)  [load {r.load:.2f} at start]")
-    print(f"        server: CPU {r.server_cpu:5.1f} s in the run ({r.server_bound:.0f} CRs per "
-          f"server CPU second), RSS {mib(r.server_rss_before_kib):.0f} MiB with the CRs, peak "
-          f"{mib(r.server_peak_kib):.0f} MiB; {r.size:,} CRs created at "
-          f"{r.create_per_s:,.0f}/s beforehand")
-    print(f"        children: {r.children[0]:,} Deployments + {r.children[1]:,} Services; "
-          f"web-00000's equal simulate's: {'yes' if r.same_as_simulate else 'NO'}"
-          + (f"\n        {r.exit_note}" if r.exit_note else ""))
+    print(
+        f"  {r.operator:<5} N={r.size:>6,}  {r.seconds:7.1f} s {state}  "
+        f"{r.rate:6.1f} reconciles/s  first Ready {first}  "
+        f"peak RSS {mib(r.operator_peak_kib):4.0f} MiB  CPU {r.operator_cpu:5.1f} s "
+        f"({r.cpu_ms:.1f} ms/CR)  [load {r.load:.2f} at start]"
+    )
+    print(
+        f"        server: CPU {r.server_cpu:5.1f} s in the run ({r.server_bound:.0f} CRs per "
+        f"server CPU second), RSS {mib(r.server_rss_before_kib):.0f} MiB with the CRs, peak "
+        f"{mib(r.server_peak_kib):.0f} MiB; {r.size:,} CRs created at "
+        f"{r.create_per_s:,.0f}/s beforehand"
+    )
+    print(
+        f"        children: {r.children[0]:,} Deployments + {r.children[1]:,} Services; "
+        f"web-00000's equal simulate's: {'yes' if r.same_as_simulate else 'NO'}"
+        + (f"\n        {r.exit_note}" if r.exit_note else "")
+    )
 
 
 def best(results: list[RunResult]) -> dict[tuple[str, int], RunResult]:
@@ -352,9 +404,11 @@ def print_ratios(results: list[RunResult]) -> None:
         if ork is None or kopf is None or not kopf.rate or not ork.cpu_ms:
             continue
         memory = ork.operator_peak_kib / max(kopf.operator_peak_kib, 1)
-        print(f"  N={size:>6,}: ork run {ork.rate / kopf.rate:4.2f}x Kopf's throughput (target "
-              f">= {TARGET_RATIO:.0f}x) at {memory:4.2f}x its peak RSS (target <= 1x); "
-              f"{kopf.cpu_ms / ork.cpu_ms:4.2f}x less operator CPU per CR")
+        print(
+            f"  N={size:>6,}: ork run {ork.rate / kopf.rate:4.2f}x Kopf's throughput (target "
+            f">= {TARGET_RATIO:.0f}x) at {memory:4.2f}x its peak RSS (target <= 1x); "
+            f"{kopf.cpu_ms / ork.cpu_ms:4.2f}x less operator CPU per CR"
+        )
 
 
 def operators_to_run() -> list[tuple[str, Launcher]]:
@@ -368,14 +422,20 @@ def operators_to_run() -> list[tuple[str, Launcher]]:
 
 
 def run(sizes: tuple[int, ...] = SIZES) -> None:
-    print(f"\nOperators on the embedded API server (kopf {version('kopf')}): 02-katalog-api, "
-          "N WebApps created before the operator starts; time from its spawn to all Ready")
+    print(
+        f"\nOperators on the embedded API server (kopf {version('kopf')}): 02-katalog-api, "
+        "N WebApps created before the operator starts; time from its spawn to all Ready"
+    )
     exit_on_sigterm()
     results = []
     with tempfile.TemporaryDirectory(prefix="ork-bench-ops-") as tmp:
         work = Path(tmp)
-        subprocess.run([str(BIN / "ork"), "init", "--pack", "registry-guide"], cwd=work,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [str(BIN / "ork"), "init", "--pack", "registry-guide"],
+            cwd=work,
+            check=True,
+            capture_output=True,
+        )
         pack = work / "registry-guide" / "02-katalog-api"
         expected = simulated_children(pack)
         operators = operators_to_run()

@@ -35,8 +35,9 @@ tag's HEAD and PUT, the record listing and the index manifest."""
 TAG = "webapp-operator:v1.0.0"
 
 
-def median_s(command: Callable[[int], tuple[list[str], dict[str, str]]], work: Path,
-             runs: int) -> float:
+def median_s(
+    command: Callable[[int], tuple[list[str], dict[str, str]]], work: Path, runs: int
+) -> float:
     """Median wall seconds of ``runs`` processes; run ``i`` is ``command(i)`` (argv, env)."""
     commands = [command(i) for i in range(runs)]
     return statistics.median(run_once(argv, work, env)[0] for argv, env in commands)
@@ -70,42 +71,88 @@ def referenced(env: dict[str, str]) -> set[tuple[str, str]]:
 def run(runs: int = 7) -> None:
     skopeo = shutil.which("skopeo")
     if skopeo is None or not Path("/usr/bin/docker-registry").exists():
-        print("\nPush and pull: skipped (needs skopeo and docker-registry; make test installs "
-              "them)")
+        print(
+            "\nPush and pull: skipped (needs skopeo and docker-registry; make test installs them)"
+        )
         return
     with setup(ORK) as s:
         host, work = s.registry.host, s.work
-        subprocess.run([ORK, "push", str(s.pattern)], env=s.env, check=True,
-                       capture_output=True)
+        subprocess.run([ORK, "push", str(s.pattern)], env=s.env, check=True, capture_output=True)
         source, layout = f"docker://{host}/bench/katalogs/{TAG}", work / "layout"
-        subprocess.run([skopeo, "copy", "--quiet", "--src-tls-verify=false", source,
-                        f"oci:{layout}:v1.0.0"], check=True, capture_output=True)
+        subprocess.run(
+            [skopeo, "copy", "--quiet", "--src-tls-verify=false", source, f"oci:{layout}:v1.0.0"],
+            check=True,
+            capture_output=True,
+        )
         floor = median_s(lambda i: ([sys.executable, "-c", "pass"], {}), work, runs)
-        skopeo_push = median_s(lambda i: ([
-            skopeo, "copy", "--quiet", "--dest-tls-verify=false", f"oci:{layout}:v1.0.0",
-            f"docker://{host}/skopeo{i}/katalogs/{TAG}"], {}), work, runs)
-        ork_push = median_s(lambda i: ([ORK, "push", "--force", str(s.pattern)], {
-            **s.env, "ORK_REGISTRY": f"{host}/fresh{i}/katalogs"}), work, runs)
+        skopeo_push = median_s(
+            lambda i: (
+                [
+                    skopeo,
+                    "copy",
+                    "--quiet",
+                    "--dest-tls-verify=false",
+                    f"oci:{layout}:v1.0.0",
+                    f"docker://{host}/skopeo{i}/katalogs/{TAG}",
+                ],
+                {},
+            ),
+            work,
+            runs,
+        )
+        ork_push = median_s(
+            lambda i: (
+                [ORK, "push", "--force", str(s.pattern)],
+                {**s.env, "ORK_REGISTRY": f"{host}/fresh{i}/katalogs"},
+            ),
+            work,
+            runs,
+        )
         gated = median_s(lambda i: ([ORK, "push", str(s.pattern)], s.env), work, runs)
-        skopeo_pull = median_s(lambda i: ([
-            skopeo, "copy", "--quiet", "--src-tls-verify=false", source,
-            f"oci:{work / f'skopeo-out{i}'}:v1.0.0"], {}), work, runs)
-        ork_pull = median_s(lambda i: ([ORK, "pull", TAG, "--refresh", "-o",
-                                        str(work / f"ork-out{i}")], s.env), work, runs)
+        skopeo_pull = median_s(
+            lambda i: (
+                [
+                    skopeo,
+                    "copy",
+                    "--quiet",
+                    "--src-tls-verify=false",
+                    source,
+                    f"oci:{work / f'skopeo-out{i}'}:v1.0.0",
+                ],
+                {},
+            ),
+            work,
+            runs,
+        )
+        ork_pull = median_s(
+            lambda i: ([ORK, "pull", TAG, "--refresh", "-o", str(work / f"ork-out{i}")], s.env),
+            work,
+            runs,
+        )
         fresh, new, again, blobs = requests(s)
-    print(f"\nPush and pull: 02 pattern against skopeo copy of the same artifact, "
-          f"docker-registry on 127.0.0.1, median of {runs} whole-process runs")
+    print(
+        f"\nPush and pull: 02 pattern against skopeo copy of the same artifact, "
+        f"docker-registry on 127.0.0.1, median of {runs} whole-process runs"
+    )
     print(f"  python -c pass                      {floor * 1000:7.1f} ms  (floor)")
     print(f"  skopeo copy layout -> registry      {skopeo_push * 1000:7.1f} ms  (reference)")
-    print(f"  ork push --force, fresh namespace   {ork_push * 1000:7.1f} ms  "
-          f"({ork_push / skopeo_push:4.2f}x skopeo; target <= {PUSH_TARGET:.0f}x)")
-    print(f"  ork push with its gates (re-push)   {gated * 1000:7.1f} ms  "
-          f"({gated / skopeo_push:4.2f}x skopeo)")
+    print(
+        f"  ork push --force, fresh namespace   {ork_push * 1000:7.1f} ms  "
+        f"({ork_push / skopeo_push:4.2f}x skopeo; target <= {PUSH_TARGET:.0f}x)"
+    )
+    print(
+        f"  ork push with its gates (re-push)   {gated * 1000:7.1f} ms  "
+        f"({gated / skopeo_push:4.2f}x skopeo)"
+    )
     print(f"  skopeo copy registry -> layout      {skopeo_pull * 1000:7.1f} ms  (reference)")
-    print(f"  ork pull --refresh -o DIR           {ork_pull * 1000:7.1f} ms  "
-          f"({ork_pull / skopeo_pull:4.2f}x skopeo; target <= {PULL_TARGET:.0f}x)")
-    print(f"  requests, fresh push: {fresh} for {new} new blobs (budget {2 * new + OTHERS}); "
-          f"unchanged re-push: {again} for {blobs} blobs (budget {blobs + OTHERS})")
+    print(
+        f"  ork pull --refresh -o DIR           {ork_pull * 1000:7.1f} ms  "
+        f"({ork_pull / skopeo_pull:4.2f}x skopeo; target <= {PULL_TARGET:.0f}x)"
+    )
+    print(
+        f"  requests, fresh push: {fresh} for {new} new blobs (budget {2 * new + OTHERS}); "
+        f"unchanged re-push: {again} for {blobs} blobs (budget {blobs + OTHERS})"
+    )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,13 @@ class Setup:
     work: Path
 
 
-def median_ms(argv: list[str], env: dict[str, str], runs: int, cwd: Path | None = None,
-              before: list[str] | None = None) -> float:
+def median_ms(
+    argv: list[str],
+    env: dict[str, str],
+    runs: int,
+    cwd: Path | None = None,
+    before: list[str] | None = None,
+) -> float:
     times = []
     for _ in range(runs):
         if before:
@@ -48,19 +53,35 @@ def setup(ork: str) -> Iterator[Setup]:
         work = Path(tmp)
         registry = DistributionRegistry(work / "registry").start()
         try:
-            env = {**os.environ, "ORK_HOME": str(work / "home"), "NO_COLOR": "1",
-                   "ORK_REGISTRY": f"{registry.host}/bench/katalogs",
-                   "ORK_MOTIFS_REGISTRY": f"{registry.host}/bench/motifs"}
-            subprocess.run([ork, "init", "--pack", "registry-guide"], cwd=work, env=env,
-                           check=True, capture_output=True)
+            env = {
+                **os.environ,
+                "ORK_HOME": str(work / "home"),
+                "NO_COLOR": "1",
+                "ORK_REGISTRY": f"{registry.host}/bench/katalogs",
+                "ORK_MOTIFS_REGISTRY": f"{registry.host}/bench/motifs",
+            }
+            subprocess.run(
+                [ork, "init", "--pack", "registry-guide"],
+                cwd=work,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
             guide = work / "registry-guide"
-            subprocess.run([ork, "push", str(guide / "01-motifs" / "web-service")], env=env,
-                           check=True, capture_output=True)
+            subprocess.run(
+                [ork, "push", str(guide / "01-motifs" / "web-service")],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
             pattern = guide / "02-katalog-api"
             katalog = pattern / "katalog.yaml"
-            katalog.write_text(katalog.read_text().replace(
-                "../01-motifs/web-service/motif.yaml",
-                f"oci://{registry.host}/bench/motifs/web-service:v1.0.0"))
+            katalog.write_text(
+                katalog.read_text().replace(
+                    "../01-motifs/web-service/motif.yaml",
+                    f"oci://{registry.host}/bench/motifs/web-service:v1.0.0",
+                )
+            )
             yield Setup(registry, pattern, env, work)
         finally:
             registry.stop()
@@ -70,8 +91,11 @@ def requests_per_push(ork: str, s: Setup) -> Counter[str]:
     """Push once through a logging proxy and classify every request."""
     proxy = FaultProxy(s.registry.host).start()
     try:
-        env = {**s.env, "ORK_REGISTRY": f"{proxy.host}/count/katalogs",
-               "ORK_MOTIFS_REGISTRY": f"{s.registry.host}/bench/motifs"}
+        env = {
+            **s.env,
+            "ORK_REGISTRY": f"{proxy.host}/count/katalogs",
+            "ORK_MOTIFS_REGISTRY": f"{s.registry.host}/bench/motifs",
+        }
         subprocess.run([ork, "push", str(s.pattern)], env=env, check=True, capture_output=True)
     finally:
         proxy.stop()
@@ -86,8 +110,9 @@ def classify(log: list[str]) -> Counter[str]:
     for line in log:
         method, path = line.split(" ", 1)
         repository = path.split("/v2/", 1)[1].split("/blobs/")[0].split("/manifests/")[0]
-        target = "blob" if "/blobs/" in path else "manifest" if "/manifests/" in path \
-            else "referrers"
+        target = (
+            "blob" if "/blobs/" in path else "manifest" if "/manifests/" in path else "referrers"
+        )
         if repository.endswith("/index"):
             area = "index"
         elif pattern_done:
@@ -107,8 +132,9 @@ def in_process_ms(s: Setup, runs: int) -> tuple[float, float]:
 
     client = RegistryClient(s.env)
     ref = client.resolve("webapp-operator:v1.0.0")
-    artifact = PatternArtifact(Metadata("Katalog", "webapp-operator", "v1.0.0"),
-                               collect_files(s.pattern, "Katalog"))
+    artifact = PatternArtifact(
+        Metadata("Katalog", "webapp-operator", "v1.0.0"), collect_files(s.pattern, "Katalog")
+    )
     client.push(artifact, ref.with_tag("warm"))
     pushes, pulls = [], []
     for _ in range(runs):
@@ -132,46 +158,87 @@ def run(runs: int = 15) -> None:
         host = s.registry.host
         source = f"docker://{host}/bench/katalogs/webapp-operator:v1.0.0"
         layout = s.work / "layout"
-        subprocess.run([ork, "push", str(s.pattern)], env=s.env, check=True,
-                       capture_output=True)
-        subprocess.run([skopeo, "copy", "--quiet", "--src-tls-verify=false", source,
-                        f"oci:{layout}:v1.0.0"], check=True, capture_output=True)
-        files = len([p for p in s.pattern.iterdir() if p.name in (
-            "katalog.yaml", "crd.yaml", "README.md", "cr.yaml", "simulate.yaml")])
-        skopeo_push = median_ms([skopeo, "copy", "--quiet", "--dest-tls-verify=false",
-                                 f"oci:{layout}:v1.0.0",
-                                 f"docker://{host}/bench/skopeo/webapp-operator:v1.0.0"],
-                                s.env, runs)
+        subprocess.run([ork, "push", str(s.pattern)], env=s.env, check=True, capture_output=True)
+        subprocess.run(
+            [skopeo, "copy", "--quiet", "--src-tls-verify=false", source, f"oci:{layout}:v1.0.0"],
+            check=True,
+            capture_output=True,
+        )
+        files = len(
+            [
+                p
+                for p in s.pattern.iterdir()
+                if p.name in ("katalog.yaml", "crd.yaml", "README.md", "cr.yaml", "simulate.yaml")
+            ]
+        )
+        skopeo_push = median_ms(
+            [
+                skopeo,
+                "copy",
+                "--quiet",
+                "--dest-tls-verify=false",
+                f"oci:{layout}:v1.0.0",
+                f"docker://{host}/bench/skopeo/webapp-operator:v1.0.0",
+            ],
+            s.env,
+            runs,
+        )
         ork_push = median_ms([ork, "push", str(s.pattern)], s.env, runs)
         ork_push_raw = median_ms([ork, "push", "--no-simulate", str(s.pattern)], s.env, runs)
         out = s.work / "out"
-        skopeo_pull = median_ms([skopeo, "copy", "--quiet", "--src-tls-verify=false", source,
-                                 f"oci:{out}-skopeo:v1.0.0"], s.env, runs,
-                                before=["rm", "-rf", f"{out}-skopeo"])
-        ork_pull = median_ms([ork, "pull", "webapp-operator:v1.0.0", "--refresh", "-o",
-                              f"{out}-ork"], s.env, runs)
+        skopeo_pull = median_ms(
+            [
+                skopeo,
+                "copy",
+                "--quiet",
+                "--src-tls-verify=false",
+                source,
+                f"oci:{out}-skopeo:v1.0.0",
+            ],
+            s.env,
+            runs,
+            before=["rm", "-rf", f"{out}-skopeo"],
+        )
+        ork_pull = median_ms(
+            [ork, "pull", "webapp-operator:v1.0.0", "--refresh", "-o", f"{out}-ork"], s.env, runs
+        )
         counted = requests_per_push(ork, s)
         floor = median_ms([sys.executable, "-c", "pass"], s.env, runs)
-        imports = median_ms([sys.executable, "-c", "import orkestra.cli.pull, "
-                             "orkestra.registry.remote"], s.env, runs)
+        imports = median_ms(
+            [sys.executable, "-c", "import orkestra.cli.pull, orkestra.registry.remote"],
+            s.env,
+            runs,
+        )
         push_inside, pull_inside = in_process_ms(s, runs)
-    print(f"\nRegistry: docker-registry on 127.0.0.1, 02 pattern ({files} files), "
-          f"median of {runs} whole-process runs")
+    print(
+        f"\nRegistry: docker-registry on 127.0.0.1, 02 pattern ({files} files), "
+        f"median of {runs} whole-process runs"
+    )
     print(f"  skopeo copy layout -> registry      {skopeo_push:6.1f} ms  (reference)")
-    print(f"  ork push (validate + simulate gate) {ork_push:6.1f} ms  "
-          f"({ork_push / skopeo_push:4.2f}x skopeo; target <= 1.5x)")
-    print(f"  ork push --no-simulate              {ork_push_raw:6.1f} ms  "
-          f"({ork_push_raw / skopeo_push:4.2f}x skopeo)")
+    print(
+        f"  ork push (validate + simulate gate) {ork_push:6.1f} ms  "
+        f"({ork_push / skopeo_push:4.2f}x skopeo; target <= 1.5x)"
+    )
+    print(
+        f"  ork push --no-simulate              {ork_push_raw:6.1f} ms  "
+        f"({ork_push_raw / skopeo_push:4.2f}x skopeo)"
+    )
     print(f"  skopeo copy registry -> layout      {skopeo_pull:6.1f} ms  (reference)")
-    print(f"  ork pull --refresh -o DIR           {ork_pull:6.1f} ms  "
-          f"({ork_pull / skopeo_pull:4.2f}x skopeo; target <= 1.5x)")
-    print(f"  where the time goes: python -c pass {floor:.1f} ms; python + the imports of "
-          f"ork pull (click, httpx) {imports:.1f} ms; inside a warm process a push of the "
-          f"files takes {push_inside:.1f} ms and a pull {pull_inside:.1f} ms")
+    print(
+        f"  ork pull --refresh -o DIR           {ork_pull:6.1f} ms  "
+        f"({ork_pull / skopeo_pull:4.2f}x skopeo; target <= 1.5x)"
+    )
+    print(
+        f"  where the time goes: python -c pass {floor:.1f} ms; python + the imports of "
+        f"ork pull (click, httpx) {imports:.1f} ms; inside a warm process a push of the "
+        f"files takes {push_inside:.1f} ms and a pull {pull_inside:.1f} ms"
+    )
     blobs = files + 1
     uploads = counted["pattern: blob POST"] + counted["pattern: blob PUT"]
-    print(f"  requests per push: {sum(counted.values())} in all; pattern blobs {uploads} for "
-          f"{blobs} blobs ({uploads / blobs:.1f} per blob; target <= 2), pattern manifest "
-          f"{counted['pattern: manifest PUT']}")
+    print(
+        f"  requests per push: {sum(counted.values())} in all; pattern blobs {uploads} for "
+        f"{blobs} blobs ({uploads / blobs:.1f} per blob; target <= 2), pattern manifest "
+        f"{counted['pattern: manifest PUT']}"
+    )
     for kind, count in sorted(counted.items()):
         print(f"    {kind:<28} {count}")

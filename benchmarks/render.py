@@ -36,22 +36,42 @@ SIZES = (10, 100, 1_000, 10_000)
 TARGET_RATIO = 1.5
 LIFTED = {"ORK_MAX_FOREACH_ITEMS": str(max(SIZES))}  # the default limit is 1,000 items
 
-CRD = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-       "metadata": {"name": "shardsets.bench.io"},
-       "spec": {"group": "bench.io", "scope": "Namespaced",
-                "names": {"kind": "ShardSet", "plural": "shardsets"},
-                "versions": [{"name": "v1", "served": True, "storage": True, "schema": {
-                    "openAPIV3Schema": {"type": "object", "properties": {"spec": {
-                        "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}}}]}}
+CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "shardsets.bench.io"},
+    "spec": {
+        "group": "bench.io",
+        "scope": "Namespaced",
+        "names": {"kind": "ShardSet", "plural": "shardsets"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                        },
+                    }
+                },
+            }
+        ],
+    },
+}
 
 
-def run_once(argv: list[str], cwd: Path, env: dict[str, str] | None = None
-             ) -> tuple[float, int, str]:
+def run_once(
+    argv: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> tuple[float, int, str]:
     """Wall seconds, peak RSS (KiB) and standard output of one process, which must succeed."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err,
-                                   env={**os.environ, **(env or {})})
+        process = subprocess.Popen(
+            argv, cwd=cwd, stdout=out, stderr=err, env={**os.environ, **(env or {})}
+        )
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - start
         out.seek(0)
@@ -61,8 +81,13 @@ def run_once(argv: list[str], cwd: Path, env: dict[str, str] | None = None
         return seconds, usage.ru_maxrss, out.read().decode(errors="replace")
 
 
-def median_run(argv: list[str], cwd: Path, runs: int, made: tuple[str, int] | None = None,
-               env: dict[str, str] | None = None) -> tuple[float, int]:
+def median_run(
+    argv: list[str],
+    cwd: Path,
+    runs: int,
+    made: tuple[str, int] | None = None,
+    env: dict[str, str] | None = None,
+) -> tuple[float, int]:
     """Median wall seconds and the largest peak RSS (KiB) over ``runs`` processes, each
     checked to have printed ``made[0]`` exactly ``made[1]`` times (the objects it made)."""
     results = []
@@ -70,28 +95,47 @@ def median_run(argv: list[str], cwd: Path, runs: int, made: tuple[str, int] | No
         seconds, peak, output = run_once(argv, cwd, env)
         marker, count = made or ("", len(output) + 1)
         if output.count(marker) != count:
-            raise RuntimeError(f"{' '.join(argv)} printed {output.count(marker)} "
-                               f"{marker!r}, not {count}:\n{output[-2000:]}")
+            raise RuntimeError(
+                f"{' '.join(argv)} printed {output.count(marker)} "
+                f"{marker!r}, not {count}:\n{output[-2000:]}"
+            )
         results.append((seconds, peak))
     return statistics.median(r[0] for r in results), max(r[1] for r in results)
 
 
 # -- the inputs ---------------------------------------------------------------------------
 
+
 def listed_katalog(count: int) -> dict[str, object]:
     """A katalog declaring ``count`` ConfigMaps one by one."""
-    maps = [{"name": f"{{{{ .metadata.name }}}}-cm-{i}",
-             "data": {"index": str(i), "owner": "{{ .metadata.name }}"}} for i in range(count)]
-    return {**SHARDS_KATALOG, "spec": {"crds": {"shardset": {
-        **SHARDS_KATALOG["spec"]["crds"]["shardset"],  # type: ignore[index]
-        "operatorBox": {"reconcile": {"onReconcile": {"configMaps": maps}}}}}}}
+    maps = [
+        {
+            "name": f"{{{{ .metadata.name }}}}-cm-{i}",
+            "data": {"index": str(i), "owner": "{{ .metadata.name }}"},
+        }
+        for i in range(count)
+    ]
+    return {
+        **SHARDS_KATALOG,
+        "spec": {
+            "crds": {
+                "shardset": {
+                    **SHARDS_KATALOG["spec"]["crds"]["shardset"],  # type: ignore[index]
+                    "operatorBox": {"reconcile": {"onReconcile": {"configMaps": maps}}},
+                }
+            }
+        },
+    }
 
 
 def listed_chart(count: int) -> str:
     """The same ``count`` ConfigMaps in one Helm template file."""
-    return "".join(f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n"
-                   f"  name: {{{{ .Release.Name }}}}-cm-{i}\ndata:\n  index: \"{i}\"\n"
-                   f"  owner: {{{{ .Release.Name | quote }}}}\n" for i in range(count))
+    return "".join(
+        f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+        f'  name: {{{{ .Release.Name }}}}-cm-{i}\ndata:\n  index: "{i}"\n'
+        f"  owner: {{{{ .Release.Name | quote }}}}\n"
+        for i in range(count)
+    )
 
 
 RANGED_CHART = """{{- range $i, $shard := .Values.shards }}
@@ -120,43 +164,63 @@ def write_pattern(directory: Path, katalog: dict[str, object], shards: int) -> P
     directory.mkdir(parents=True)
     (directory / "katalog.yaml").write_text(yaml.safe_dump(katalog, sort_keys=False))
     (directory / "crd.yaml").write_text(yaml.safe_dump(CRD, sort_keys=False))
-    (directory / "cr.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "bench.io/v1", "kind": "ShardSet",
-        "metadata": {"name": "s", "namespace": "default"},
-        "spec": {"shards": [f"s{i}" for i in range(shards)]}}))
+    (directory / "cr.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "bench.io/v1",
+                "kind": "ShardSet",
+                "metadata": {"name": "s", "namespace": "default"},
+                "spec": {"shards": [f"s{i}" for i in range(shards)]},
+            }
+        )
+    )
     return directory
 
 
 # -- the sections -------------------------------------------------------------------------
 
-def versus_helm(label: str, ours: tuple[list[str], str], pattern: Path, chart: Path,
-                runs: int) -> None:
+
+def versus_helm(
+    label: str, ours: tuple[list[str], str], pattern: Path, chart: Path, runs: int
+) -> None:
     argv, marker = ours
     ork_s, _ = median_run(argv, pattern, runs, (marker, OBJECTS))
-    helm_s, _ = median_run([str(HELM), "template", "bench", str(chart)], chart, runs,
-                           ("kind: ConfigMap", OBJECTS))
+    helm_s, _ = median_run(
+        [str(HELM), "template", "bench", str(chart)], chart, runs, ("kind: ConfigMap", OBJECTS)
+    )
     ork_rate, helm_rate = OBJECTS / ork_s, OBJECTS / helm_s
-    print(f"  {label:<32} ork {ork_rate:7.0f} objects/s ({ork_s * 1000:6.1f} ms)   "
-          f"helm {helm_rate:7.0f} objects/s ({helm_s * 1000:6.1f} ms)   "
-          f"helm/ork {helm_rate / ork_rate:4.2f}x (target <= {TARGET_RATIO}x)")
+    print(
+        f"  {label:<32} ork {ork_rate:7.0f} objects/s ({ork_s * 1000:6.1f} ms)   "
+        f"helm {helm_rate:7.0f} objects/s ({helm_s * 1000:6.1f} ms)   "
+        f"helm/ork {helm_rate / ork_rate:4.2f}x (target <= {TARGET_RATIO}x)"
+    )
 
 
 def scaling(work: Path, runs: int) -> None:
     points, rss = [], []
     for size in SIZES:
         pattern = write_pattern(work / f"scale{size}", SHARDS_KATALOG, size)
-        seconds, peak = median_run([str(ORK), "simulate"], pattern, 1 if size > 1_000 else runs,
-                                   ("+ configmaps/", size), LIFTED)
+        seconds, peak = median_run(
+            [str(ORK), "simulate"],
+            pattern,
+            1 if size > 1_000 else runs,
+            ("+ configmaps/", size),
+            LIFTED,
+        )
         points.append((size, seconds))
         rss.append(peak)
-        print(f"  ork simulate, forEach {size:>6} items  {seconds * 1000:8.1f} ms   "
-              f"peak RSS {peak / 1024:6.1f} MiB")
+        print(
+            f"  ork simulate, forEach {size:>6} items  {seconds * 1000:8.1f} ms   "
+            f"peak RSS {peak / 1024:6.1f} MiB"
+        )
     per_item, intercept = slope(points)
     tail = [(points[i + 1][1] / points[i][1], rss[i + 1] / rss[i]) for i in range(len(SIZES) - 1)]
-    print(f"  slope {per_item * 1e6:.1f} µs per item (intercept {intercept * 1000:.0f} ms); "
-          f"10x the items: time x{tail[-2][0]:.2f} (100 -> 1,000), x{tail[-1][0]:.2f} "
-          f"(1,000 -> 10,000), peak RSS x{tail[-1][1]:.2f} (1,000 -> 10,000); "
-          "targets: 1,000 <= 0.5 s, 10,000 <= 5 s, 10x items <= 10.5x time")
+    print(
+        f"  slope {per_item * 1e6:.1f} µs per item (intercept {intercept * 1000:.0f} ms); "
+        f"10x the items: time x{tail[-2][0]:.2f} (100 -> 1,000), x{tail[-1][0]:.2f} "
+        f"(1,000 -> 10,000), peak RSS x{tail[-1][1]:.2f} (1,000 -> 10,000); "
+        "targets: 1,000 <= 0.5 s, 10,000 <= 5 s, 10x items <= 10.5x time"
+    )
 
 
 def run(runs: int = 5) -> None:
@@ -167,13 +231,21 @@ def run(runs: int = 5) -> None:
         print(f"  python -c pass {floor * 1000:.1f} ms (floor)")
         if HELM.exists():
             listed = write_pattern(work / "listed", listed_katalog(OBJECTS), 0)
-            versus_helm(f"template, {OBJECTS} listed objects",
-                        ([str(ORK), "template", "-f", "katalog.yaml"], "}}-cm-"), listed,
-                        write_chart(work / "listed-chart", listed_chart(OBJECTS)), runs)
+            versus_helm(
+                f"template, {OBJECTS} listed objects",
+                ([str(ORK), "template", "-f", "katalog.yaml"], "}}-cm-"),
+                listed,
+                write_chart(work / "listed-chart", listed_chart(OBJECTS)),
+                runs,
+            )
             ranged = write_pattern(work / "ranged", SHARDS_KATALOG, OBJECTS)
-            versus_helm(f"simulate, forEach {OBJECTS} objects",
-                        ([str(ORK), "simulate"], "+ configmaps/"), ranged,
-                        write_chart(work / "ranged-chart", RANGED_CHART, OBJECTS), runs)
+            versus_helm(
+                f"simulate, forEach {OBJECTS} objects",
+                ([str(ORK), "simulate"], "+ configmaps/"),
+                ranged,
+                write_chart(work / "ranged-chart", RANGED_CHART, OBJECTS),
+                runs,
+            )
         else:
             print(f"  versus helm: skipped ({HELM} missing: run tools/ensure-helm.sh)")
         scaling(work, runs)

@@ -113,8 +113,11 @@ def versus_go(rounds: int = 400) -> tuple[float, float] | None:
     if binary is None:
         return None
     ctx = data()
-    requests = [json.dumps({"template": go, "data": ctx, "missingkey": "zero", "nosprig": True})
-                for go, _ in PACK if "allReplicasReady" not in go and "default" not in go]
+    requests = [
+        json.dumps({"template": go, "data": ctx, "missingkey": "zero", "nosprig": True})
+        for go, _ in PACK
+        if "allReplicasReady" not in go and "default" not in go
+    ]
     payload = ("\n".join(requests) + "\n") * rounds
     start = time.perf_counter()
     out = subprocess.run([binary], input=payload, capture_output=True, text=True, check=True)
@@ -132,8 +135,9 @@ def process_median(argv: list[str], cwd: Path, runs: int = 21) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       check=False)
+        subprocess.run(
+            argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+        )
         times.append(time.perf_counter() - start)
     return statistics.median(times) * 1000
 
@@ -144,49 +148,64 @@ def main() -> int:
     print("Template rendering (renders/s, compiled once)")
     for label, pairs in (("pack templates", PACK), ("synthetic set", SYNTHETIC)):
         ours, jinja = throughput(pairs)
-        print(f"  {label:<16} ours {ours:>10,.0f}   jinja2 {jinja:>10,.0f}   "
-              f"ratio {ours / jinja:5.2f}x  (target >= 1.0x)")
+        print(
+            f"  {label:<16} ours {ours:>10,.0f}   jinja2 {jinja:>10,.0f}   "
+            f"ratio {ours / jinja:5.2f}x  (target >= 1.0x)"
+        )
     go = versus_go()
     if go is None:
         print("  versus Go: skipped (no gotmpl-oracle and no Go toolchain)")
     else:
-        print(f"  parse+render     ours {go[0]:>10,.0f}   go     {go[1]:>10,.0f}   "
-              f"ratio {go[0] / go[1]:5.2f}x  (Go through the oracle, JSON in and out)")
+        print(
+            f"  parse+render     ours {go[0]:>10,.0f}   go     {go[1]:>10,.0f}   "
+            f"ratio {go[0] / go[1]:5.2f}x  (Go through the oracle, JSON in and out)"
+        )
     bindir = Path(sys.executable).parent
     ork = str(bindir / "ork")
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([ork, "init", "--pack", "registry-guide"], cwd=tmp, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [ork, "init", "--pack", "registry-guide"], cwd=tmp, check=True, capture_output=True
+        )
         katalog_dir = Path(tmp) / "registry-guide" / "02-katalog-api"
         floor = process_median([sys.executable, "-c", "pass"], katalog_dir)
-        timings = [("ork --help", [ork, "--help"], 60),
-                   ("ork validate (02)", [ork, "validate"], 150),
-                   ("ork simulate (02)", [ork, "simulate"], 250)]
-        measured = [(label, process_median(argv, katalog_dir), target)
-                    for label, argv, target in timings]
+        timings = [
+            ("ork --help", [ork, "--help"], 60),
+            ("ork validate (02)", [ork, "validate"], 150),
+            ("ork simulate (02)", [ork, "simulate"], 250),
+        ]
+        measured = [
+            (label, process_median(argv, katalog_dir), target) for label, argv, target in timings
+        ]
     print("\nWhole process (median of 21 runs)")
     print(f"  python -c pass      {floor:6.1f} ms  (floor)")
     for label, ms, target in measured:
         print(f"  {label:<19} {ms:6.1f} ms  ({ms / floor:4.1f}x floor; target <= {target} ms)")
     print("\nReconcile engine")
     cycles_ms = pack_cycles()
-    print(f"  10 cycles of 02     {cycles_ms:6.2f} ms median  ({cycles_ms / 5:4.2f}x the 5 ms "
-          "target)")
+    print(
+        f"  10 cycles of 02     {cycles_ms:6.2f} ms median  ({cycles_ms / 5:4.2f}x the 5 ms target)"
+    )
     points = for_each_scaling()
     per_item, _ = slope(points)
     for size, seconds in points:
         print(f"  forEach {size:>5} items, 10 cycles: {seconds * 1000:7.1f} ms")
     growth = (points[-1][1] / points[0][1]) / (points[-1][0] / points[0][0])
-    print(f"  slope {per_item * 1e6:.0f} µs per item (10 cycles); growth 100 -> 1000 items is "
-          f"{growth:.2f}x linear; 1000 items = {points[-1][1]:.2f} s (target <= 1 s)")
+    print(
+        f"  slope {per_item * 1e6:.0f} µs per item (10 cycles); growth 100 -> 1000 items is "
+        f"{growth:.2f}x linear; 1000 items = {points[-1][1]:.2f} s (target <= 1 s)"
+    )
     registry.run()
     plan.run()
     return 0
 
 
 SECTIONS: dict[str, Callable[[], object]] = {
-    "foundation": main, "render": render.run, "push": push.run, "apiserver": apiserver.run,
-    "operators": operators.run}
+    "foundation": main,
+    "render": render.run,
+    "push": push.run,
+    "apiserver": apiserver.run,
+    "operators": operators.run,
+}
 
 
 def entry(chosen: list[str]) -> int:

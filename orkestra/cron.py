@@ -13,8 +13,12 @@ from datetime import datetime, timedelta
 
 from orkestra.errors import OrkError
 
-_MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
 _DAYS = {d: i for i, d in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])}
 _BOUNDS = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
 MAX_WINDOW_MINUTES = 31 * 24 * 60
@@ -71,16 +75,21 @@ class Schedule:
         if len(fields) != 5:
             raise CronError(f"{text!r} needs 5 fields (minute hour day month weekday)")
         names: list[dict[str, int]] = [{}, {}, {}, _MONTHS, _DAYS]
-        parsed = [_field(f, lo, hi, n) for f, (lo, hi), n in zip(fields, _BOUNDS, names,
-                                                                   strict=True)]
+        parsed = [
+            _field(f, lo, hi, n) for f, (lo, hi), n in zip(fields, _BOUNDS, names, strict=True)
+        ]
         weekdays = frozenset(d % 7 for d in parsed[4])
-        return cls(parsed[0], parsed[1], parsed[2], parsed[3], weekdays,
-                   fields[2] != "*", fields[4] != "*")
+        return cls(
+            parsed[0], parsed[1], parsed[2], parsed[3], weekdays, fields[2] != "*", fields[4] != "*"
+        )
 
     def fires_at(self, moment: datetime) -> bool:
         """Whether the schedule fires in the minute of ``moment``."""
-        if moment.minute not in self.minutes or moment.hour not in self.hours \
-                or moment.month not in self.months:
+        if (
+            moment.minute not in self.minutes
+            or moment.hour not in self.hours
+            or moment.month not in self.months
+        ):
             return False
         day_ok = moment.day in self.days
         weekday_ok = (moment.isoweekday() % 7) in self.weekdays

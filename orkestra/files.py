@@ -57,17 +57,18 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
 def write_error(path: Path, exc: OSError, what: str = "") -> FileWriteError:
     """The error for ``exc`` raised while writing ``path`` (``what`` names it otherwise)."""
     reason = exc.strerror or str(exc)
-    return FileWriteError(f"cannot write {what or shown(path)}: {reason}",
-                          _write_hint(path, exc), exc, path)
+    return FileWriteError(
+        f"cannot write {what or shown(path)}: {reason}", _write_hint(path, exc), exc, path
+    )
 
 
 def _write_hint(path: Path, exc: OSError) -> str:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return "the disk is full; free some space and run the command again (nothing was " \
-               "changed)"
+        return "the disk is full; free some space and run the command again (nothing was changed)"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"{shown(path.parent)} is not writable; choose another location or fix " \
-               "its permissions"
+        return (
+            f"{shown(path.parent)} is not writable; choose another location or fix its permissions"
+        )
     return "nothing was changed; check the path and run the command again"
 
 

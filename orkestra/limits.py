@@ -64,8 +64,10 @@ class Limit:
     @property
     def hint(self) -> str:
         """How to raise the bound, for error hints."""
-        return f"if this input is legitimate, raise the limit: {self.variable}=<{self.unit}> " \
-               f"(now {self.value})"
+        return (
+            f"if this input is legitimate, raise the limit: {self.variable}=<{self.unit}> "
+            f"(now {self.value})"
+        )
 
 
 def _read(limit: Limit) -> int:
@@ -73,8 +75,10 @@ def _read(limit: Limit) -> int:
     if not raw:
         return limit.default
     if not raw.isdigit() or int(raw) <= 0:
-        raise LimitError(f"{limit.variable}={os.environ[limit.variable]!r} is not a positive "
-                         "integer", hint=f"unset it for the default ({limit.default})")
+        raise LimitError(
+            f"{limit.variable}={os.environ[limit.variable]!r} is not a positive integer",
+            hint=f"unset it for the default ({limit.default})",
+        )
     return int(raw)
 
 
@@ -96,8 +100,9 @@ _values: dict[str, int] = {}
 def allowed_roots() -> tuple[Path, ...]:
     """The directories outside a pattern its files may come from (``ORK_ALLOWED_ROOTS``)."""
     raw = os.environ.get(ALLOWED_ROOTS_VARIABLE, "")
-    return tuple(Path(part).expanduser().resolve() for part in raw.split(os.pathsep)
-                 if part.strip())
+    return tuple(
+        Path(part).expanduser().resolve() for part in raw.split(os.pathsep) if part.strip()
+    )
 
 
 def reset() -> None:

@@ -37,8 +37,9 @@ _UNSUPPORTED = (
     ("bad repetition operator: *+", "possessive quantifiers"),
     ("bad repetition operator: ?+", "possessive quantifiers"),
 )
-_SYNTAX_HINT = "the syntax is RE2's, as in Go and Kubernetes: " \
-               "https://github.com/google/re2/wiki/Syntax"
+_SYNTAX_HINT = (
+    "the syntax is RE2's, as in Go and Kubernetes: https://github.com/google/re2/wiki/Syntax"
+)
 
 
 class RegexError(OrkError):
@@ -62,8 +63,7 @@ def _missing(pattern: str, error: str) -> str:
     if error.startswith("invalid escape sequence: \\") and error[-1:].isdigit():
         return "backreferences"
     if error == "invalid perl operator: (?P":
-        return "backreferences" if "(?P=" in pattern else \
-            "recursion" if "(?P>" in pattern else ""
+        return "backreferences" if "(?P=" in pattern else "recursion" if "(?P>" in pattern else ""
     return ""
 
 
@@ -71,9 +71,10 @@ def _failure(pattern: str, error: str) -> RegexError:
     message = f"invalid regular expression {pattern!r}: {error}"
     construct = _missing(pattern, error)
     if construct:
-        return RegexError(f"{message} (RE2, the syntax of Go and Kubernetes, has no "
-                          f"{construct})", hint="rewrite the expression without them; "
-                          + _SYNTAX_HINT)
+        return RegexError(
+            f"{message} (RE2, the syntax of Go and Kubernetes, has no {construct})",
+            hint="rewrite the expression without them; " + _SYNTAX_HINT,
+        )
     if error == "invalid escape sequence: \\Z":
         return RegexError(f"{message} (write \\z for the end of the text)", hint=_SYNTAX_HINT)
     return RegexError(message, hint=_SYNTAX_HINT)
@@ -90,10 +91,12 @@ def _check_go_only(pattern: str) -> None:
             i = end + 2
         elif pattern[i] != "\\":
             i += 1
-        elif pattern[i + 1:i + 2] == "C":
-            raise RegexError(f"invalid regular expression {pattern!r}: invalid escape "
-                             "sequence: \\C (Go has no \\C; use . for any character)",
-                             hint=_SYNTAX_HINT)
+        elif pattern[i + 1 : i + 2] == "C":
+            raise RegexError(
+                f"invalid regular expression {pattern!r}: invalid escape "
+                "sequence: \\C (Go has no \\C; use . for any character)",
+                hint=_SYNTAX_HINT,
+            )
         else:
             i += 2
 
@@ -123,8 +126,9 @@ class Regex:
         """Whether the expression matches anywhere in ``text`` (Go's ``MatchString``)."""
         return self.compiled.search(text.encode("utf-8")) is not None
 
-    def replace_all(self, text: str, template: str, limit: int | None = None,
-                    limit_name: str = "") -> str:
+    def replace_all(
+        self, text: str, template: str, limit: int | None = None, limit_name: str = ""
+    ) -> str:
         """``text`` with each match replaced by ``template`` expanded (Go's
         ``ReplaceAllString``); a result longer than ``limit`` bytes raises RegexError
         (``limit_name``, the setting that raises it, is named in the message)."""
@@ -142,12 +146,14 @@ class Regex:
                 expand.into(out, match, src)
             if limit is not None and len(out) > limit:
                 setting = f" ({limit_name})" if limit_name else ""
-                raise RegexError(f"replacing {self.pattern!r} would make more than {limit} "
-                                 f"bytes{setting}")
+                raise RegexError(
+                    f"replacing {self.pattern!r} would make more than {limit} bytes{setting}"
+                )
             last_end = end
             width = _rune_width(src, search)
-            search = search + width if search + width > end else \
-                search + 1 if search + 1 > end else end
+            search = (
+                search + width if search + width > end else search + 1 if search + 1 > end else end
+            )
         out += src[last_end:]
         return out.decode("utf-8", "replace")
 

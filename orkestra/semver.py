@@ -19,7 +19,8 @@ from orkestra.errors import OrkError
 _VERSION = re.compile(
     r"^v?(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?(?:\.(0|[1-9]\d*))?"
     r"(?:-((?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*))*))?"
-    r"(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$")
+    r"(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$"
+)
 
 
 class SemverError(OrkError):
@@ -42,8 +43,9 @@ class Version:
         if m is None or (strict and (m.group(2) is None or m.group(3) is None)):
             raise SemverError(f"invalid semantic version {text!r}")
         pre = tuple(m.group(4).split(".")) if m.group(4) else ()
-        return cls(int(m.group(1)), int(m.group(2) or 0), int(m.group(3) or 0), pre,
-                   m.group(5) or "")
+        return cls(
+            int(m.group(1)), int(m.group(2) or 0), int(m.group(3) or 0), pre, m.group(5) or ""
+        )
 
     def __str__(self) -> str:
         s = f"{self.major}.{self.minor}.{self.patch}"
@@ -95,8 +97,10 @@ def latest_key(tag: str) -> tuple[int, Version]:
     return (1 if version.prerelease else 2, version)
 
 
-_TERM = re.compile(r"^(!=|>=|<=|=>|=<|>|<|=|~>|~|\^)?\s*v?([0-9xX*]+(?:\.[0-9xX*]+){0,2}"
-                   r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)$")
+_TERM = re.compile(
+    r"^(!=|>=|<=|=>|=<|>|<|=|~>|~|\^)?\s*v?([0-9xX*]+(?:\.[0-9xX*]+){0,2}"
+    r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)$"
+)
 
 
 @dataclass(frozen=True)
@@ -120,8 +124,9 @@ def _expand(op: str, text: str) -> list[_Bound]:
         return [] if matches_all else [_Bound("<", Version(0, 0, 0))]
     if not all(p is None or p.isdigit() or _wild(p) for p in parts):
         raise SemverError(f"invalid constraint term {text!r}")
-    major_n, minor_n, patch_n = (0 if _wild(part) else int(part or 0)
-                                 for part in (major, minor, patch))
+    major_n, minor_n, patch_n = (
+        0 if _wild(part) else int(part or 0) for part in (major, minor, patch)
+    )
     prerelease = tuple(pre.split(".")) if pre else ()
     base = Version(major_n, minor_n, patch_n, prerelease)
     if op in ("~", "~>"):
@@ -151,7 +156,12 @@ def _expand(op: str, text: str) -> list[_Bound]:
 def _check(bound: _Bound, v: Version) -> bool:
     op, b = bound.op, bound.version
     return {
-        "=": v == b, "!=": v != b, ">": v > b, "<": v < b, ">=": v >= b, "<=": v <= b,
+        "=": v == b,
+        "!=": v != b,
+        ">": v > b,
+        "<": v < b,
+        ">=": v >= b,
+        "<=": v <= b,
     }[op]
 
 
@@ -173,8 +183,11 @@ class Constraint:
             if hyphen:
                 low = _expand(">=", hyphen.group(1))
                 high_parts = hyphen.group(2).split(".")
-                high = (_expand("<=", hyphen.group(2)) if len(high_parts) == 3
-                        else _expand("<", _bump(hyphen.group(2))))
+                high = (
+                    _expand("<=", hyphen.group(2))
+                    if len(high_parts) == 3
+                    else _expand("<", _bump(hyphen.group(2)))
+                )
                 groups.append(tuple(low + high))
                 continue
             bounds: list[_Bound] = []
@@ -189,7 +202,8 @@ class Constraint:
     def allows(self, version: Version) -> bool:
         for group in self.groups:
             if version.prerelease and not any(
-                    b.version.prerelease and _core(b.version) == _core(version) for b in group):
+                b.version.prerelease and _core(b.version) == _core(version) for b in group
+            ):
                 continue
             ranges = [b for b in group if b.op == "!range"]
             plain = [b for b in group if b.op != "!range"]

@@ -15,8 +15,18 @@ from datetime import UTC, datetime
 from orkestra.errors import OrkError
 
 _UNIT_SECONDS = {
-    "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
-    "h": 3600.0, "d": 86400.0, "w": 604800.0, "mo": 2592000.0, "y": 31536000.0,
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "μs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+    "w": 604800.0,
+    "mo": 2592000.0,
+    "y": 31536000.0,
 }
 _COMPONENT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(mo|ns|us|µs|μs|ms|s|m|h|d|w|y)")
 
@@ -43,7 +53,8 @@ def parse_duration(text: str) -> float:
         if match is None:
             raise DurationError(
                 f"invalid duration {text!r} (expected a number and a unit such as 30s, 5m, "
-                "1h30m, 7d, 2w, 1mo, 1y)")
+                "1h30m, 7d, 2w, 1mo, 1y)"
+            )
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         pos = match.end()
     return sign * total

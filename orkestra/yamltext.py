@@ -24,8 +24,10 @@ SAFE_DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumpe
 PURE_SAFE_DUMPER = yaml.SafeDumper
 WIDE = 1 << 16  # never fold a long line (template strings stay on one line)
 # What the emitters quote or break differently (see the module docstring).
-_UNORDINARY = re.compile(r"[^\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]|[\u2028\u2029]"
-                         r"|(?:\A|\n)\n\Z")
+_UNORDINARY = re.compile(
+    r"[^\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]|[\u2028\u2029]"
+    r"|(?:\A|\n)\n\Z"
+)
 
 
 def _ordinary(value: Any) -> bool:
@@ -47,14 +49,16 @@ def _ordinary(value: Any) -> bool:
 
 
 def _fast(value: Any) -> bool:
-    return SAFE_DUMPER is not PURE_SAFE_DUMPER and isinstance(value, (dict, list)) and \
-        _ordinary(value)
+    return (
+        SAFE_DUMPER is not PURE_SAFE_DUMPER and isinstance(value, (dict, list)) and _ordinary(value)
+    )
 
 
 def literal_strings(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     """A multi-line string as a literal block (``|``), any other as PyYAML chooses."""
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value,
-                                   style="|" if "\n" in value else None)
+    return dumper.represent_scalar(
+        "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None
+    )
 
 
 class _Block:
@@ -79,9 +83,14 @@ PureBlockDumper.add_representer(str, literal_strings)
 def block(value: Any) -> str:
     """``value`` as block YAML in insertion order, long lines kept whole (what ``ork
     template`` and ``ork generate bundle`` print)."""
-    text: str = yaml.dump(value, Dumper=BlockDumper if _fast(value) else PureBlockDumper,
-                          sort_keys=False, default_flow_style=False, allow_unicode=True,
-                          width=WIDE)
+    text: str = yaml.dump(
+        value,
+        Dumper=BlockDumper if _fast(value) else PureBlockDumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=WIDE,
+    )
     return text
 
 

@@ -23,6 +23,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
+
 PACK = Path(__file__).resolve().parent.parent / "orkestra" / "packs" / "registry-guide"
 
 WriteFiles = Callable[..., Path]
@@ -43,16 +44,34 @@ def write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WriteFiles:
     return _write
 
 
-_ORK_VARIABLES = ("ORK_REGISTRY", "ORK_MOTIFS_REGISTRY", "ORK_REGISTRY_USERNAME",
-                  "ORK_REGISTRY_PASSWORD", "ORK_LOCAL_REGISTRY", "SOURCE_DATE_EPOCH")
-_CI_VARIABLES = ("GITHUB_ACTIONS", "GITLAB_CI", "CIRCLECI", "JENKINS_URL", "BUILDKITE",
-                 "DRONE", "CI", "GITHUB_REF_TYPE", "GITHUB_REF_NAME", "GITHUB_WORKSPACE",
-                 "GITHUB_STEP_SUMMARY", "CI_COMMIT_TAG")
+_ORK_VARIABLES = (
+    "ORK_REGISTRY",
+    "ORK_MOTIFS_REGISTRY",
+    "ORK_REGISTRY_USERNAME",
+    "ORK_REGISTRY_PASSWORD",
+    "ORK_LOCAL_REGISTRY",
+    "SOURCE_DATE_EPOCH",
+)
+_CI_VARIABLES = (
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "CIRCLECI",
+    "JENKINS_URL",
+    "BUILDKITE",
+    "DRONE",
+    "CI",
+    "GITHUB_REF_TYPE",
+    "GITHUB_REF_NAME",
+    "GITHUB_WORKSPACE",
+    "GITHUB_STEP_SUMMARY",
+    "CI_COMMIT_TAG",
+)
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory,
-                  monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Every test gets its own ~/.orkestra and docker config, and no registry settings,
     so nothing reads or writes the developer's real cache or credentials."""
     home = tmp_path_factory.mktemp("ork-home")
@@ -70,15 +89,13 @@ def distribution(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Distribut
 
 
 @pytest.fixture(scope="session")
-def distribution_basic(tmp_path_factory: pytest.TempPathFactory
-                       ) -> Iterator[DistributionRegistry]:
+def distribution_basic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DistributionRegistry]:
     """docker-registry with htpasswd Basic auth (user ork)."""
     yield from serve(tmp_path_factory.mktemp("registry-basic"), auth="basic")
 
 
 @pytest.fixture(scope="session")
-def distribution_token(tmp_path_factory: pytest.TempPathFactory
-                       ) -> Iterator[DistributionRegistry]:
+def distribution_token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DistributionRegistry]:
     """docker-registry with bearer-token auth from a token service."""
     yield from serve(tmp_path_factory.mktemp("registry-token"), auth="token")
 
@@ -95,9 +112,13 @@ class RegistryTarget:
             monkeypatch.setenv(key, value)
 
 
-@pytest.fixture(params=["embedded",
-                        pytest.param("distribution", marks=pytest.mark.integration),
-                        pytest.param("distribution-basic", marks=pytest.mark.integration)])
+@pytest.fixture(
+    params=[
+        "embedded",
+        pytest.param("distribution", marks=pytest.mark.integration),
+        pytest.param("distribution-basic", marks=pytest.mark.integration),
+    ]
+)
 def registry(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> RegistryTarget:
     """Each test using this runs against the embedded registry and real docker-registries,
     with ORK_REGISTRY / ORK_MOTIFS_REGISTRY (and credentials) set in the environment."""
@@ -105,9 +126,12 @@ def registry(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     env: dict[str, str] = {}
     if request.param != "embedded":
         server: DistributionRegistry = request.getfixturevalue(
-            "distribution" if request.param == "distribution" else "distribution_basic")
-        env = {"ORK_REGISTRY": f"{server.host}/{space}/katalogs",
-               "ORK_MOTIFS_REGISTRY": f"{server.host}/{space}/motifs"}
+            "distribution" if request.param == "distribution" else "distribution_basic"
+        )
+        env = {
+            "ORK_REGISTRY": f"{server.host}/{space}/katalogs",
+            "ORK_MOTIFS_REGISTRY": f"{server.host}/{space}/motifs",
+        }
         if request.param == "distribution-basic":
             env.update(ORK_REGISTRY_USERNAME=USER, ORK_REGISTRY_PASSWORD=PASSWORD)
     target = RegistryTarget(request.param, env)

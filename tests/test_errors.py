@@ -19,9 +19,19 @@ from orkestra.gateway.review import ReviewError
 from orkestra.semver import SemverError
 from orkestra.units import DurationError
 
-DOMAIN_ERRORS = (DurationError, SemverError, CronError, ReviewError, JsonPathError,
-                 ProtobufError, UnsupportedKindError, ConditionError, ProfileError, FieldError,
-                 StatusError)
+DOMAIN_ERRORS = (
+    DurationError,
+    SemverError,
+    CronError,
+    ReviewError,
+    JsonPathError,
+    ProtobufError,
+    UnsupportedKindError,
+    ConditionError,
+    ProfileError,
+    FieldError,
+    StatusError,
+)
 
 
 @pytest.mark.parametrize("error", DOMAIN_ERRORS, ids=lambda error: error.__name__)
@@ -31,9 +41,9 @@ def test_domain_errors_are_ork_errors_only(error: type[Exception]) -> None:
 
 
 @pytest.mark.parametrize("error", DOMAIN_ERRORS, ids=lambda error: error.__name__)
-def test_the_cli_boundary_reports_them_in_one_line(error: type[Exception],
-                                                   monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_boundary_reports_them_in_one_line(
+    error: type[Exception], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     def fail(*_: object, **__: object) -> None:
         raise error("what went wrong")
 

@@ -35,30 +35,62 @@ sys.exit(main(sys.argv[1:]))
 # An entry allows that module and its submodules ("orkestra.compose"), and the packages
 # above it ("orkestra.hooks.spec" allows the package orkestra.hooks, not its runner).
 HELP_THIRD_PARTY = {"click"}
-HELP_ORKESTRA = {"orkestra.cli.app", "orkestra.cli.groups", "orkestra.cli.output",
-                 "orkestra.errors"}
+HELP_ORKESTRA = {
+    "orkestra.cli.app",
+    "orkestra.cli.groups",
+    "orkestra.cli.output",
+    "orkestra.errors",
+}
 VALIDATE_THIRD_PARTY = {"click", "yaml", "re2"}
 VALIDATE_ORKESTRA = {
-    "orkestra.cli.app", "orkestra.cli.ci", "orkestra.cli.deprecation", "orkestra.cli.files",
-    "orkestra.cli.groups", "orkestra.cli.output", "orkestra.cli.params",
+    "orkestra.cli.app",
+    "orkestra.cli.ci",
+    "orkestra.cli.deprecation",
+    "orkestra.cli.files",
+    "orkestra.cli.groups",
+    "orkestra.cli.output",
+    "orkestra.cli.params",
     "orkestra.cli.validate",
     "orkestra.gates.validate",  # not the push gate
     "orkestra.e2e.spec",  # e2e.yaml is read, no cluster is run
-    "orkestra.compose", "orkestra.model", "orkestra.template",
+    "orkestra.compose",
+    "orkestra.model",
+    "orkestra.template",
     "orkestra.hooks.spec",  # what a CRD says about its code; no code is loaded
-    "orkestra.cluster.data", "orkestra.cluster.openapi",  # a CRD file's schema is checked
-    "orkestra.errors", "orkestra.files", "orkestra.limits", "orkestra.markdown",
-    "orkestra.regex", "orkestra.units",
+    "orkestra.cluster.data",
+    "orkestra.cluster.openapi",  # a CRD file's schema is checked
+    "orkestra.errors",
+    "orkestra.files",
+    "orkestra.limits",
+    "orkestra.markdown",
+    "orkestra.regex",
+    "orkestra.units",
 }
 # Standard library packages neither command needs (each costs milliseconds to import).
-HEAVY_STDLIB = {"asyncio", "concurrent", "difflib", "email", "hashlib", "http", "json",
-                "logging", "multiprocessing", "socket", "sqlite3", "ssl", "subprocess",
-                "tarfile", "xml", "zipfile"}
+HEAVY_STDLIB = {
+    "asyncio",
+    "concurrent",
+    "difflib",
+    "email",
+    "hashlib",
+    "http",
+    "json",
+    "logging",
+    "multiprocessing",
+    "socket",
+    "sqlite3",
+    "ssl",
+    "subprocess",
+    "tarfile",
+    "xml",
+    "zipfile",
+}
 
 
 def _allowed(module: str, entries: Iterable[str]) -> bool:
-    return any(module == e or module.startswith(e + ".") or e.startswith(module + ".")
-               for e in entries)
+    return any(
+        module == e or module.startswith(e + ".") or e.startswith(module + ".") for e in entries
+    )
 
 
 def _importers(importtime: str) -> dict[str, str]:
@@ -71,7 +103,7 @@ def _importers(importtime: str) -> dict[str, str]:
             rows.append((name.strip(), len(name) - len(name.lstrip())))
     parents: dict[str, str] = {}
     for i, (name, depth) in enumerate(rows):
-        parent = next((n for n, d in rows[i + 1:] if d < depth), "")
+        parent = next((n for n, d in rows[i + 1 :] if d < depth), "")
         parents.setdefault(name, parent)
     return parents
 
@@ -87,30 +119,53 @@ def _imports(args: list[str], cwd: Path, tmp_path: Path) -> tuple[set[str], dict
     """The modules ``ork ARGS`` imports beyond a bare interpreter's, and their importers
     (modules an extension registers itself, such as Cython's runtime, are not imports)."""
     dump = tmp_path / "modules.txt"
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", _DRIVER, str(dump),
-                           *args], cwd=cwd, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", _DRIVER, str(dump), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    bare = subprocess.run([sys.executable, "-c", "import sys; print(*sys.modules)"],
-                          capture_output=True, text=True, check=True).stdout.split()
+    bare = subprocess.run(
+        [sys.executable, "-c", "import sys; print(*sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     parents = _importers(done.stderr)
     return set(dump.read_text().split()).intersection(parents) - set(bare), parents
 
 
-def _check(command: str, modules: set[str], parents: dict[str, str], third_party: set[str],
-           orkestra: set[str]) -> None:
+def _check(
+    command: str,
+    modules: set[str],
+    parents: dict[str, str],
+    third_party: set[str],
+    orkestra: set[str],
+) -> None:
     stdlib = sys.stdlib_module_names
     outside = sorted(
-        m for m in modules
+        m
+        for m in modules
         if (m.split(".")[0] == "orkestra" and m != "orkestra" and not _allowed(m, orkestra))
         or (m.split(".")[0] in HEAVY_STDLIB)
-        or (m.split(".")[0] not in stdlib and m.split(".")[0] != "orkestra"
-            and m.split(".")[0] not in third_party))
+        or (
+            m.split(".")[0] not in stdlib
+            and m.split(".")[0] != "orkestra"
+            and m.split(".")[0] not in third_party
+        )
+    )
     # A package's own submodules add nothing to the message: name the first one.
     firsts = [m for m in outside if not any(m.startswith(o + ".") for o in outside)]
-    assert not firsts, f"`ork {command}` imports modules outside its allow-list:\n" + "\n".join(
-        f"  {_chain(m, parents)}" for m in firsts) + (
-        "\nimport them where they are used (a function-level import, or a TYPE_CHECKING "
-        "import for a type), or allow them in tests/test_import_budget.py with the reason")
+    assert not firsts, (
+        f"`ork {command}` imports modules outside its allow-list:\n"
+        + "\n".join(f"  {_chain(m, parents)}" for m in firsts)
+        + (
+            "\nimport them where they are used (a function-level import, or a TYPE_CHECKING "
+            "import for a type), or allow them in tests/test_import_budget.py with the reason"
+        )
+    )
 
 
 @pytest.fixture

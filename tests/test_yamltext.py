@@ -11,27 +11,74 @@ from hypothesis import strategies as st
 
 from orkestra import yamltext
 
-pytestmark = pytest.mark.skipif(yamltext.SAFE_DUMPER is yaml.SafeDumper,
-                                reason="PyYAML was built without libyaml")
+pytestmark = pytest.mark.skipif(
+    yamltext.SAFE_DUMPER is yaml.SafeDumper, reason="PyYAML was built without libyaml"
+)
 
-TRICKY = ["", " lead", "trail ", "yes", "no", "~", "null", "1.0", "0o17", "-", "- x", "a: b",
-          "#c", "multi\nline\n", "no newline\nat end", "\ttab", "é ü 日本", "emoji 🚀", "x" * 300,
-          "{{ .spec.name }}", "'quoted'", '"double"', "line\n  indented\n", "\x85next",
-          "back\\slash", "%percent", "@at", "`tick", "*star", "&amp", "!bang", "|pipe", ">gt"]
+TRICKY = [
+    "",
+    " lead",
+    "trail ",
+    "yes",
+    "no",
+    "~",
+    "null",
+    "1.0",
+    "0o17",
+    "-",
+    "- x",
+    "a: b",
+    "#c",
+    "multi\nline\n",
+    "no newline\nat end",
+    "\ttab",
+    "é ü 日本",
+    "emoji 🚀",
+    "x" * 300,
+    "{{ .spec.name }}",
+    "'quoted'",
+    '"double"',
+    "line\n  indented\n",
+    "\x85next",
+    "back\\slash",
+    "%percent",
+    "@at",
+    "`tick",
+    "*star",
+    "&amp",
+    "!bang",
+    "|pipe",
+    ">gt",
+]
 
 WEIRD = "\r\x00\x07\x1b\x7f\x85\x9f\xa0\u2028\u2029\ufeff\ufffe\ud7ff\ue000 é日\U0001f680:#'\"-?"
-scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=40),
-                    st.text(st.sampled_from(WEIRD + "ab\n\t"), max_size=8),
-                    st.sampled_from(TRICKY),
-                    st.floats(allow_nan=False, allow_infinity=False))
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)),
-    max_leaves=25)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.text(max_size=40),
+    st.text(st.sampled_from(WEIRD + "ab\n\t"), max_size=8),
+    st.sampled_from(TRICKY),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=25,
+)
 
 
 def pure_block(value: Any) -> str:
-    return yaml.dump(value, Dumper=yamltext.PureBlockDumper, sort_keys=False,
-                     default_flow_style=False, allow_unicode=True, width=yamltext.WIDE)
+    return yaml.dump(
+        value,
+        Dumper=yamltext.PureBlockDumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=yamltext.WIDE,
+    )
 
 
 @settings(max_examples=500, deadline=None)
@@ -55,9 +102,16 @@ def test_block_yaml_keeps_order_writes_no_anchors_and_literal_blocks() -> None:
     assert yaml.safe_load(text)["y"] == shared
 
 
-@pytest.mark.parametrize(("value", "fast"), [
-    ({"metadata": {"name": "web", "labels": {"app": "é"}}, "spec": [1, None, 2.5]}, True),
-    ({"note": "rocket 🚀"}, False), ({"": 1}, False), ({"a": "line\r\n"}, False),
-    ({"a": ["\x85"]}, False), ("plain scalar", False)])
+@pytest.mark.parametrize(
+    ("value", "fast"),
+    [
+        ({"metadata": {"name": "web", "labels": {"app": "é"}}, "spec": [1, None, 2.5]}, True),
+        ({"note": "rocket 🚀"}, False),
+        ({"": 1}, False),
+        ({"a": "line\r\n"}, False),
+        ({"a": ["\x85"]}, False),
+        ("plain scalar", False),
+    ],
+)
 def test_only_what_both_emitters_write_alike_goes_to_libyaml(value: Any, fast: bool) -> None:
     assert yamltext._fast(value) is fast

@@ -44,11 +44,28 @@ TARGET_REF = "#/components/schemas/"
 META = "io.k8s.apimachinery.pkg.apis.meta.v1."
 INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 # What an API server answers with besides the kinds themselves.
-EXTRA_ROOTS = tuple(META + name for name in (
-    "ObjectMeta", "ListMeta", "Status", "StatusDetails", "StatusCause", "DeleteOptions",
-    "Preconditions", "WatchEvent", "APIResource", "APIResourceList", "APIGroup",
-    "APIGroupList", "APIVersions", "GroupVersionForDiscovery", "ServerAddressByClientCIDR",
-    "ManagedFieldsEntry", "Patch")) + (
+EXTRA_ROOTS = tuple(
+    META + name
+    for name in (
+        "ObjectMeta",
+        "ListMeta",
+        "Status",
+        "StatusDetails",
+        "StatusCause",
+        "DeleteOptions",
+        "Preconditions",
+        "WatchEvent",
+        "APIResource",
+        "APIResourceList",
+        "APIGroup",
+        "APIGroupList",
+        "APIVersions",
+        "GroupVersionForDiscovery",
+        "ServerAddressByClientCIDR",
+        "ManagedFieldsEntry",
+        "Patch",
+    )
+) + (
     "io.k8s.apimachinery.pkg.version.Info",
     "io.k8s.api.autoscaling.v1.Scale",
     "io.k8s.api.policy.v1.Eviction",
@@ -56,8 +73,10 @@ EXTRA_ROOTS = tuple(META + name for name in (
 
 
 # List-map keys with a default in Kubernetes' OpenAPI that kubernetes-validate drops.
-KEY_DEFAULTS = {("io.k8s.api.core.v1.ContainerPort", "protocol"): "TCP",
-                ("io.k8s.api.core.v1.ServicePort", "protocol"): "TCP"}
+KEY_DEFAULTS = {
+    ("io.k8s.api.core.v1.ContainerPort", "protocol"): "TCP",
+    ("io.k8s.api.core.v1.ServicePort", "protocol"): "TCP",
+}
 
 
 def source_file() -> Path:
@@ -69,8 +88,10 @@ def source_file() -> Path:
 
 
 def _gvks(schema: dict[str, Any]) -> list[tuple[str, str, str]]:
-    return [(g.get("group", ""), g.get("version", ""), g.get("kind", ""))
-            for g in schema.get("x-kubernetes-group-version-kind") or []]
+    return [
+        (g.get("group", ""), g.get("version", ""), g.get("kind", ""))
+        for g in schema.get("x-kubernetes-group-version-kind") or []
+    ]
 
 
 def roots(defs: dict[str, dict[str, Any]]) -> list[str]:
@@ -93,7 +114,7 @@ def _refs(node: Any, found: set[str]) -> None:
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith(SOURCE_REF):
-            found.add(ref[len(SOURCE_REF):])
+            found.add(ref[len(SOURCE_REF) :])
         for value in node.values():
             _refs(value, found)
     elif isinstance(node, list):
@@ -128,7 +149,7 @@ def convert(node: dict[str, Any], *, typed_kind: bool = False) -> dict[str, Any]
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key == "$ref":
-            out[key] = TARGET_REF + value[len(SOURCE_REF):]
+            out[key] = TARGET_REF + value[len(SOURCE_REF) :]
         elif key == "type":
             out[key] = _type(value)
         elif key == "enum":
@@ -165,16 +186,20 @@ def build(defs: dict[str, dict[str, Any]]) -> dict[str, Any]:
             if owner == name:
                 schema["properties"][field]["default"] = value
         schemas[name] = schema
-    return {"openapi": "3.0.0",
-            "info": {"title": "Kubernetes", "version": VERSION,
-                     "x-source": "kubernetes-validate " + VERSION + "-local"},
-            "components": {"schemas": schemas}}
+    return {
+        "openapi": "3.0.0",
+        "info": {
+            "title": "Kubernetes",
+            "version": VERSION,
+            "x-source": "kubernetes-validate " + VERSION + "-local",
+        },
+        "components": {"schemas": schemas},
+    }
 
 
 def encode(document: dict[str, Any]) -> bytes:
     """Deterministic bytes: sorted keys, compact JSON, gzip with mtime 0."""
-    raw = json.dumps(document, sort_keys=True, separators=(",", ":"),
-                     ensure_ascii=False).encode()
+    raw = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     return gzip.compress(raw, compresslevel=9, mtime=0)
 
 

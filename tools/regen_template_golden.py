@@ -39,16 +39,20 @@ def oracle_binary() -> str:
 def main() -> int:
     cases = differential_cases.cases()
     request = "".join(json.dumps(case) + "\n" for case in cases)
-    result = subprocess.run([oracle_binary()], input=request, capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [oracle_binary()], input=request, capture_output=True, text=True, check=True
+    )
     answers = [json.loads(line) for line in result.stdout.splitlines()]
     if len(answers) != len(cases):
         print(f"oracle answered {len(answers)} of {len(cases)} cases", file=sys.stderr)
         return 1
     golden = []
     for case, answer in zip(cases, answers, strict=True):
-        entry = {"template": case["template"], "missingkey": case["missingkey"],
-                 "lib": "go" if case["nosprig"] else "sprig"}
+        entry = {
+            "template": case["template"],
+            "missingkey": case["missingkey"],
+            "lib": "go" if case["nosprig"] else "sprig",
+        }
         entry.update(answer)
         golden.append(entry)
     GOLDEN.write_text(json.dumps(golden, indent=1, ensure_ascii=False) + "\n")

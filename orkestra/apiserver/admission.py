@@ -72,9 +72,16 @@ run or not."""
 StoreDelete = Callable[[str | None, bool], Obj]
 """A delete from the store: the resourceVersion it must still have (None: any), dry run."""
 ATTEMPTS = 5
-_SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation",
-                  "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields",
-                  "namespace")
+_SERVER_FIELDS = (
+    "uid",
+    "resourceVersion",
+    "creationTimestamp",
+    "generation",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "managedFields",
+    "namespace",
+)
 _META = "meta.k8s.io/v1"
 
 
@@ -150,8 +157,9 @@ class WebhookAdmission:
     def __init__(self, cluster: MemoryCluster, caller: WebhookCaller) -> None:
         self.cluster = cluster
         self.caller = caller
-        self._kinds = [cluster.type_for(f"{GROUP}/v1", KINDS[key])
-                       for key in (MUTATING, VALIDATING)]
+        self._kinds = [
+            cluster.type_for(f"{GROUP}/v1", KINDS[key]) for key in (MUTATING, VALIDATING)
+        ]
 
     def _webhooks(self, write: Write) -> tuple[list[Webhook], list[Webhook]]:
         """The mutating and the validating webhooks whose rules match the write."""
@@ -160,8 +168,11 @@ class WebhookAdmission:
         probe = Request(write.operations[0], write.rt, "", "", subresource=write.subresource)
 
         def matching(mutating: bool) -> list[Webhook]:
-            return [hook for hook in configured(self.cluster, mutating=mutating)
-                    if may_select(hook, probe, write.operations)]
+            return [
+                hook
+                for hook in configured(self.cluster, mutating=mutating)
+                if may_select(hook, probe, write.operations)
+            ]
 
         return matching(True), matching(False)
 
@@ -180,8 +191,11 @@ class WebhookAdmission:
             request = _request(write, capture.obj, capture.old)
             options = _options(write, request.operation)
             mutated = await self._mutate(mutating, request, options)
-            replay = _Replay(capture.old, capture.obj if mutated is None else mutated,
-                             write.rt.has_status and not write.subresource)
+            replay = _Replay(
+                capture.old,
+                capture.obj if mutated is None else mutated,
+                write.rt.has_status and not write.subresource,
+            )
             try:
                 if validating:
                     final = call(clone(body), replay, True)
@@ -191,13 +205,16 @@ class WebhookAdmission:
                 return call(clone(body), replay, write.dry_run)
             except _ChangedError:
                 continue
-        raise ConflictError(f'Operation cannot be fulfilled on {write.rt.qualified}: the '
-                            "object kept changing while admission webhooks were called; "
-                            "please try again")
+        raise ConflictError(
+            f"Operation cannot be fulfilled on {write.rt.qualified}: the "
+            "object kept changing while admission webhooks were called; "
+            "please try again"
+        )
 
     # -- delete -----------------------------------------------------------------------
-    async def delete(self, write: Write, namespace: str | None, name: str, options: Obj,
-                     call: StoreDelete) -> Obj:
+    async def delete(
+        self, write: Write, namespace: str | None, name: str, options: Obj, call: StoreDelete
+    ) -> Obj:
         """A delete: ``call`` is the store's delete, given the resourceVersion the object
         must still have."""
         mutating, validating = self._webhooks(write)
@@ -207,8 +224,16 @@ class WebhookAdmission:
         for _ in range(ATTEMPTS):
             old = self.cluster.read(write.rt, namespace, name)
             version = _version(old)
-            request = Request("DELETE", write.rt, str(old["metadata"].get("namespace", "")),
-                              name, None, old, "", write.dry_run)
+            request = Request(
+                "DELETE",
+                write.rt,
+                str(old["metadata"].get("namespace", "")),
+                name,
+                None,
+                old,
+                "",
+                write.dry_run,
+            )
             await self._mutate(mutating, request, options)
             try:
                 if validating:
@@ -219,13 +244,14 @@ class WebhookAdmission:
                 current = self.cluster.bucket(write.rt).get((request.namespace, name))
                 if _version(current) == version:
                     raise  # the request's own precondition
-        raise ConflictError(f'Operation cannot be fulfilled on {write.rt.qualified} "{name}": '
-                            "the object kept changing while admission webhooks were called; "
-                            "please try again")
+        raise ConflictError(
+            f'Operation cannot be fulfilled on {write.rt.qualified} "{name}": '
+            "the object kept changing while admission webhooks were called; "
+            "please try again"
+        )
 
     # -- the webhooks -----------------------------------------------------------------
-    async def _mutate(self, hooks: Sequence[Webhook], request: Request, options: Obj
-                      ) -> Obj | None:
+    async def _mutate(self, hooks: Sequence[Webhook], request: Request, options: Obj) -> Obj | None:
         """The object after the mutating webhooks that select it, in order."""
         obj = request.obj
         for hook in hooks:
@@ -238,14 +264,14 @@ class WebhookAdmission:
                 obj = patched(hook, obj, answer.patch or [])
         return obj
 
-    async def _validate(self, hooks: Sequence[Webhook], request: Request, options: Obj
-                        ) -> None:
+    async def _validate(self, hooks: Sequence[Webhook], request: Request, options: Obj) -> None:
         """The validating webhooks that select the request, called together; their warnings
         and the first refusal (in their order) as if called one after the other."""
         scope = Scope(request, self.cluster)
         chosen = [hook for hook in hooks if hook.selects(scope)]
-        answers = await asyncio.gather(*(self._ask(hook, request, options) for hook in chosen),
-                                       return_exceptions=True)
+        answers = await asyncio.gather(
+            *(self._ask(hook, request, options) for hook in chosen), return_exceptions=True
+        )
         refusal: ApiError | None = None
         for hook, answer in zip(chosen, answers, strict=True):
             try:
@@ -287,15 +313,24 @@ def _heed(hook: Webhook, answer: Verdict) -> None:
 
 def _request(write: Write, obj: Obj, old: Obj | None) -> Request:
     meta = obj.get("metadata") or {}
-    return Request("CREATE" if old is None else "UPDATE", write.rt,
-                   str(meta.get("namespace") or ""), str(meta.get("name") or ""), obj, old,
-                   write.subresource, write.dry_run)
+    return Request(
+        "CREATE" if old is None else "UPDATE",
+        write.rt,
+        str(meta.get("namespace") or ""),
+        str(meta.get("name") or ""),
+        obj,
+        old,
+        write.subresource,
+        write.dry_run,
+    )
 
 
 def _options(write: Write, operation: str) -> Obj:
     """The CreateOptions or UpdateOptions a review carries."""
-    options: Obj = {"apiVersion": _META,
-                    "kind": "CreateOptions" if operation == "CREATE" else "UpdateOptions"}
+    options: Obj = {
+        "apiVersion": _META,
+        "kind": "CreateOptions" if operation == "CREATE" else "UpdateOptions",
+    }
     if write.manager:
         options["fieldManager"] = write.manager
     if write.dry_run:

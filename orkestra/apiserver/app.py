@@ -60,10 +60,12 @@ class Api:
     async def openapi_v2(self, request: web.Request) -> web.StreamResponse:
         accept = request.headers.get("Accept", "application/json")
         if "json" not in accept and "*/*" not in accept:
-            return codec.status_response(NotAcceptableError(
-                "only application/json is served for /openapi/v2"))
-        return web.Response(body=openapi.v2_document_json(self.cluster.types()),
-                            content_type=codec.JSON)
+            return codec.status_response(
+                NotAcceptableError("only application/json is served for /openapi/v2")
+            )
+        return web.Response(
+            body=openapi.v2_document_json(self.cluster.types()), content_type=codec.JSON
+        )
 
     async def openapi_v3(self, request: web.Request) -> web.StreamResponse:
         return codec.respond(openapi.v3_index(self.cluster.types()))
@@ -84,8 +86,9 @@ class Api:
 
 def _found(document: dict[str, object] | None) -> web.Response:
     if document is None:
-        return codec.status_response(NotFoundError(
-            "the server could not find the requested resource"))
+        return codec.status_response(
+            NotFoundError("the server could not find the requested resource")
+        )
     return codec.respond(document)
 
 
@@ -97,17 +100,24 @@ class AuditRecord:
     user_agent: str
 
 
-def _middleware(token: str | None, faults: Faults | None,
-                audit: list[AuditRecord] | None) -> Middleware:
+def _middleware(
+    token: str | None, faults: Faults | None, audit: list[AuditRecord] | None
+) -> Middleware:
     """One middleware (every layer costs an await per request): authentication, injected
     faults, the audit record and errors as ``Status``."""
 
     def refusal(request: web.Request) -> ApiError | None:
-        if token and not request.path.startswith(PUBLIC) and \
-                not token_matches(request.headers.get("Authorization"), token):
+        if (
+            token
+            and not request.path.startswith(PUBLIC)
+            and not token_matches(request.headers.get("Authorization"), token)
+        ):
             return UnauthorizedError("Unauthorized")
-        if faults is not None and request.path.startswith(("/api/v1/", "/apis/")) and \
-                request.query.get("watch") not in ("true", "1"):
+        if (
+            faults is not None
+            and request.path.startswith(("/api/v1/", "/apis/"))
+            and request.query.get("watch") not in ("true", "1")
+        ):
             return faults.pick(request.method, request.path_qs)
         return None
 
@@ -117,37 +127,53 @@ def _middleware(token: str | None, faults: Faults | None,
         if refused is not None and refused.code == 401:
             return codec.status_response(refused)
         try:
-            response = codec.status_response(refused) if refused is not None \
-                else await handler(request)
+            response = (
+                codec.status_response(refused) if refused is not None else await handler(request)
+            )
         except ApiError as exc:
             response = codec.status_response(exc)
         except web.HTTPException as exc:
             if exc.status != 404:
                 raise
-            response = codec.status_response(NotFoundError(
-                "the server could not find the requested resource"))
+            response = codec.status_response(
+                NotFoundError("the server could not find the requested resource")
+            )
         except Exception:
             log.exception("%s %s failed", request.method, request.path)
-            response = codec.status_response(ApiError("Internal error occurred: see the "
-                                                      "server log"))
+            response = codec.status_response(
+                ApiError("Internal error occurred: see the server log")
+            )
         if audit is not None and request.method in WRITES:
-            audit.append(AuditRecord(request.method, request.path_qs, response.status,
-                                     request.headers.get("User-Agent", "")))
+            audit.append(
+                AuditRecord(
+                    request.method,
+                    request.path_qs,
+                    response.status,
+                    request.headers.get("User-Agent", ""),
+                )
+            )
         return response
 
     return serve
 
 
-def build_app(cluster: MemoryCluster, hub: WatchHub, *, token: str | None,
-              address: Callable[[], str], faults: Faults | None = None,
-              audit: list[AuditRecord] | None = None,
-              service_hosts: ServiceHosts | None = None,
-              logs: LogSource | None = None) -> web.Application:
+def build_app(
+    cluster: MemoryCluster,
+    hub: WatchHub,
+    *,
+    token: str | None,
+    address: Callable[[], str],
+    faults: Faults | None = None,
+    audit: list[AuditRecord] | None = None,
+    service_hosts: ServiceHosts | None = None,
+    logs: LogSource | None = None,
+) -> web.Application:
     """The application; ``service_hosts`` is where admission webhooks' services are
     (:mod:`orkestra.apiserver.webhooks`), ``logs`` the output of locally run Pods
     (:mod:`orkestra.apiserver.podlogs`)."""
-    app = web.Application(middlewares=[_middleware(token, faults, audit)],
-                          client_max_size=8 * 1024 * 1024)
+    app = web.Application(
+        middlewares=[_middleware(token, faults, audit)], client_max_size=8 * 1024 * 1024
+    )
     api = Api(cluster, address)
     webhooks = WebhookCaller(cluster, service_hosts)
 
@@ -157,18 +183,30 @@ def build_app(cluster: MemoryCluster, hub: WatchHub, *, token: str | None,
     app.on_cleanup.append(close_webhooks)
     rest = Resources(cluster, hub, WebhookAdmission(cluster, webhooks), logs)
     get = web.get
-    routes = [get("/version", api.version), get("/version/", api.version),
-              get("/api", api.core_versions), get("/api/", api.core_versions),
-              get("/apis", api.groups), get("/apis/", api.groups),
-              get("/api/v1", api.resources), get("/api/v1/", api.resources),
-              get("/apis/{group}", api.group), get("/apis/{group}/", api.group),
-              get("/apis/{group}/{version}", api.resources),
-              get("/apis/{group}/{version}/", api.resources),
-              get("/openapi/v2", api.openapi_v2), get("/openapi/v3", api.openapi_v3),
-              get("/openapi/v3/{gv:.+}", api.openapi_v3_group)]
+    routes = [
+        get("/version", api.version),
+        get("/version/", api.version),
+        get("/api", api.core_versions),
+        get("/api/", api.core_versions),
+        get("/apis", api.groups),
+        get("/apis/", api.groups),
+        get("/api/v1", api.resources),
+        get("/api/v1/", api.resources),
+        get("/apis/{group}", api.group),
+        get("/apis/{group}/", api.group),
+        get("/apis/{group}/{version}", api.resources),
+        get("/apis/{group}/{version}/", api.resources),
+        get("/openapi/v2", api.openapi_v2),
+        get("/openapi/v3", api.openapi_v3),
+        get("/openapi/v3/{gv:.+}", api.openapi_v3_group),
+    ]
     routes += [get(path, api.health) for path in ("/healthz", "/livez", "/readyz")]
     # the resource routes first: nearly every request is one, and routes match in order
-    app.add_routes([web.route("*", "/api/v1/{rest:.+}", rest.core),
-                    web.route("*", "/apis/{group}/{version}/{rest:.+}", rest.grouped),
-                    *routes])
+    app.add_routes(
+        [
+            web.route("*", "/api/v1/{rest:.+}", rest.core),
+            web.route("*", "/apis/{group}/{version}/{rest:.+}", rest.grouped),
+            *routes,
+        ]
+    )
     return app

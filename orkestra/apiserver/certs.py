@@ -71,18 +71,25 @@ def _now(now: datetime | None) -> datetime:
     return (now or datetime.now(UTC)).astimezone(UTC)
 
 
-def generate_ca(*, common_name: str = "ork-embedded-ca", now: datetime | None = None,
-                days: int = CA_DAYS) -> KeyPair:
+def generate_ca(
+    *, common_name: str = "ork-embedded-ca", now: datetime | None = None, days: int = CA_DAYS
+) -> KeyPair:
     """A self-signed ECDSA P-256 certificate authority valid for ``days``."""
     return pki.new_ca(common_name, _now(now), timedelta(days=days))
 
 
-def generate_server_cert(ca: KeyPair, *, names: Sequence[str] = (),
-                         common_name: str = "ork-embedded-apiserver",
-                         now: datetime | None = None, days: int = SERVER_DAYS) -> KeyPair:
+def generate_server_cert(
+    ca: KeyPair,
+    *,
+    names: Sequence[str] = (),
+    common_name: str = "ork-embedded-apiserver",
+    now: datetime | None = None,
+    days: int = SERVER_DAYS,
+) -> KeyPair:
     """A serving certificate signed by ``ca`` for :data:`DEFAULT_NAMES` plus ``names``."""
-    return pki.new_serving(ca, [*DEFAULT_NAMES, *names], common_name, _now(now),
-                           timedelta(days=days))
+    return pki.new_serving(
+        ca, [*DEFAULT_NAMES, *names], common_name, _now(now), timedelta(days=days)
+    )
 
 
 def verify_issued(server: KeyPair, ca: KeyPair) -> bool:
@@ -90,14 +97,17 @@ def verify_issued(server: KeyPair, ca: KeyPair) -> bool:
     return pki.issued_by(server.certificate, ca.certificate)
 
 
-def needs_renewal(server: KeyPair, ca: KeyPair, names: Sequence[str] = (),
-                  now: datetime | None = None) -> bool:
+def needs_renewal(
+    server: KeyPair, ca: KeyPair, names: Sequence[str] = (), now: datetime | None = None
+) -> bool:
     """True when the serving certificate is not from ``ca``, misses a name or expires soon."""
     wanted = {str(g.value) for g in pki.subject_names([*DEFAULT_NAMES, *names])}
     cert = server.cert
-    return (not verify_issued(server, ca)
-            or not wanted <= certificate_names(server.certificate)
-            or cert.not_valid_after_utc - _now(now) < RENEW_BEFORE)
+    return (
+        not verify_issued(server, ca)
+        or not wanted <= certificate_names(server.certificate)
+        or cert.not_valid_after_utc - _now(now) < RENEW_BEFORE
+    )
 
 
 def new_token(nbytes: int = 32) -> str:
@@ -158,8 +168,9 @@ def _ca_usable(ca: KeyPair, now: datetime) -> bool:
     return ca.cert.not_valid_after_utc - now > RENEW_BEFORE
 
 
-def load_or_create(directory: Path | str, *, names: Sequence[str] = (),
-                   now: datetime | None = None) -> Credentials:
+def load_or_create(
+    directory: Path | str, *, names: Sequence[str] = (), now: datetime | None = None
+) -> Credentials:
     """The credentials kept in ``directory`` (``ca.crt``/``ca.key``, ``server.crt``/
     ``server.key``, ``token``), creating what is missing or unusable; the serving
     certificate is reissued when it lacks one of ``names`` or expires within 30 days."""
@@ -188,20 +199,24 @@ def server_ssl_context(credentials: Credentials) -> ssl.SSLContext:
     return context
 
 
-def kubeconfig(*, server: str, ca_pem: bytes | None, token: str,
-               name: str = "ork-embedded") -> Obj:
+def kubeconfig(*, server: str, ca_pem: bytes | None, token: str, name: str = "ork-embedded") -> Obj:
     """A kubeconfig with one cluster, user and context, all called ``name``."""
     cluster: Obj = {"server": server}
     if ca_pem:
         cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode("ascii")
     elif server.startswith("https://"):
         cluster["insecure-skip-tls-verify"] = True
-    return {"apiVersion": "v1", "kind": "Config", "preferences": {},
-            "clusters": [{"name": name, "cluster": cluster}],
-            "users": [{"name": name, "user": {"token": token}}],
-            "contexts": [{"name": name, "context": {"cluster": name, "user": name,
-                                                     "namespace": "default"}}],
-            "current-context": name}
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "preferences": {},
+        "clusters": [{"name": name, "cluster": cluster}],
+        "users": [{"name": name, "user": {"token": token}}],
+        "contexts": [
+            {"name": name, "context": {"cluster": name, "user": name, "namespace": "default"}}
+        ],
+        "current-context": name,
+    }
 
 
 def _merge_named(existing: Any, entry: Obj) -> list[Any]:
@@ -221,8 +236,15 @@ def merge_kubeconfig(base: Obj, ours: Obj) -> Obj:
     return merged
 
 
-def write_kubeconfig(path: Path | str, *, server: str, ca_pem: bytes | None, token: str,
-                     name: str = "ork-embedded", merge: bool = False) -> None:
+def write_kubeconfig(
+    path: Path | str,
+    *,
+    server: str,
+    ca_pem: bytes | None,
+    token: str,
+    name: str = "ork-embedded",
+    merge: bool = False,
+) -> None:
     """Write a kubeconfig for the embedded server atomically (mode 0600).
 
     With ``merge``, entries of other clusters already in ``path`` are kept and only the

@@ -48,8 +48,7 @@ def loads(raw: bytes) -> Any:
         raise ValueError(str(exc)) from None
 
 
-def respond(data: Any, status: int = 200, headers: dict[str, str] | None = None
-            ) -> web.Response:
+def respond(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(body=dumps(data), status=status, content_type=JSON, headers=headers)
 
 
@@ -62,13 +61,21 @@ def status_response(error: ApiError, details: Obj | None = None) -> web.Response
 
 def warning_header(warnings: list[str]) -> str:
     """A ``Warning`` header (RFC 9111: code 299, no agent, quoted text) for each warning."""
-    return ", ".join('299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                     for w in warnings)
+    return ", ".join(
+        '299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"' for w in warnings
+    )
 
 
 def success(details: Obj) -> web.Response:
-    return respond({"kind": "Status", "apiVersion": "v1", "metadata": {},
-                    "status": "Success", "details": details})
+    return respond(
+        {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": details,
+        }
+    )
 
 
 def media_type(request: web.Request) -> str:
@@ -80,8 +87,9 @@ def patch_type(request: web.Request) -> str:
     found = PATCH_TYPES.get(media)
     if found is None:
         raise UnsupportedMediaTypeError(
-            f'the body of the request was in an unknown format - accepted media types '
-            f'include: {", ".join(PATCH_TYPES)}')
+            f"the body of the request was in an unknown format - accepted media types "
+            f"include: {', '.join(PATCH_TYPES)}"
+        )
     return found
 
 
@@ -93,9 +101,10 @@ async def body(request: web.Request, *, yaml_allowed: bool = False) -> Any:
         return protobuf_body(raw)
     if "protobuf" in media or "cbor" in media:
         raise UnsupportedMediaTypeError(
-            f'the body of the request was in an unknown format - accepted media types '
-            f'include: application/json, application/yaml ({media} is not supported by '
-            "the embedded API server; use kubectl apply -f or create -f)")
+            f"the body of the request was in an unknown format - accepted media types "
+            f"include: application/json, application/yaml ({media} is not supported by "
+            "the embedded API server; use kubectl apply -f or create -f)"
+        )
     if not raw:
         raise BadRequestError("the request body is empty")
     if yaml_allowed or "yaml" in media:
@@ -115,7 +124,8 @@ def protobuf_body(raw: bytes) -> Obj:
         raise UnsupportedMediaTypeError(
             "the body of the request was in an unknown format - accepted media types "
             "include: application/json, application/yaml, application/vnd.kubernetes.protobuf"
-            f" ({exc})") from None
+            f" ({exc})"
+        ) from None
     except protobuf.ProtobufError as exc:
         raise BadRequestError(f"the request body is not valid protobuf: {exc}") from None
 

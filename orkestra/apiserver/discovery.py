@@ -22,20 +22,36 @@ VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update
 SUBRESOURCE_VERBS = ["get", "patch", "update"]
 _BUILTIN_SCALE = {("apps", "deployments"), ("apps", "statefulsets"), ("apps", "replicasets")}
 # the built-in members of the "all" category (what ``kubectl get all`` lists)
-_ALL = {("", "pods"), ("", "services"), ("", "replicationcontrollers"), ("apps", "daemonsets"),
-        ("apps", "deployments"), ("apps", "replicasets"), ("apps", "statefulsets"),
-        ("autoscaling", "horizontalpodautoscalers"), ("batch", "cronjobs"), ("batch", "jobs")}
+_ALL = {
+    ("", "pods"),
+    ("", "services"),
+    ("", "replicationcontrollers"),
+    ("apps", "daemonsets"),
+    ("apps", "deployments"),
+    ("apps", "replicasets"),
+    ("apps", "statefulsets"),
+    ("autoscaling", "horizontalpodautoscalers"),
+    ("batch", "cronjobs"),
+    ("batch", "jobs"),
+}
 _LEGACY = ""  # the core group, served under /api rather than /apis
 
 
 def version_info() -> Obj:
     major, minor, _ = KUBERNETES_VERSION.lstrip("v").split(".")
-    return {"major": major, "minor": minor,
-            "gitVersion": f"{KUBERNETES_VERSION}+orkestra-{__version__}",
-            "gitCommit": "", "gitTreeState": "clean", "buildDate": "1970-01-01T00:00:00Z",
-            "goVersion": "n/a", "compiler": "cpython",
-            "platform": f"{platform.system().lower()}/{platform.machine().lower()}",
-            "emulationMajor": major, "emulationMinor": minor}
+    return {
+        "major": major,
+        "minor": minor,
+        "gitVersion": f"{KUBERNETES_VERSION}+orkestra-{__version__}",
+        "gitCommit": "",
+        "gitTreeState": "clean",
+        "buildDate": "1970-01-01T00:00:00Z",
+        "goVersion": "n/a",
+        "compiler": "cpython",
+        "platform": f"{platform.system().lower()}/{platform.machine().lower()}",
+        "emulationMajor": major,
+        "emulationMinor": minor,
+    }
 
 
 def scale_paths(rt: ResourceType) -> Obj | None:
@@ -43,8 +59,11 @@ def scale_paths(rt: ResourceType) -> Obj | None:
     if rt.scale is not None:
         return rt.scale
     if rt.key in _BUILTIN_SCALE:
-        return {"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas",
-                "labelSelectorPath": ".status.selector"}
+        return {
+            "specReplicasPath": ".spec.replicas",
+            "statusReplicasPath": ".status.replicas",
+            "labelSelectorPath": ".status.selector",
+        }
     return None
 
 
@@ -60,29 +79,38 @@ def _version_rank(version: str) -> tuple[int, int, int]:
     digits = "".join(c if c.isdigit() else " " for c in version).split()
     major = int(digits[0]) if digits else 0
     minor = int(digits[1]) if len(digits) > 1 else 0
-    stage = 2 if "alpha" not in version and "beta" not in version else \
-        (1 if "beta" in version else 0)
+    stage = (
+        2 if "alpha" not in version and "beta" not in version else (1 if "beta" in version else 0)
+    )
     return (stage, major, minor)
 
 
 def api_versions(address: str) -> Obj:
-    return {"kind": "APIVersions", "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0",
-                                            "serverAddress": address}]}
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": address}],
+    }
 
 
 def _group_entry(group: str, versions: dict[str, list[ResourceType]]) -> Obj:
     names = sorted(versions, key=_version_rank, reverse=True)
     entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in names]
     preferred = names[0]
-    return {"name": group, "versions": entries,
-            "preferredVersion": {"groupVersion": f"{group}/{preferred}", "version": preferred}}
+    return {
+        "name": group,
+        "versions": entries,
+        "preferredVersion": {"groupVersion": f"{group}/{preferred}", "version": preferred},
+    }
 
 
 def api_group_list(types: list[ResourceType]) -> Obj:
     groups = _by_group(types)
-    return {"kind": "APIGroupList", "apiVersion": "v1",
-            "groups": [_group_entry(g, groups[g]) for g in sorted(groups) if g != _LEGACY]}
+    return {
+        "kind": "APIGroupList",
+        "apiVersion": "v1",
+        "groups": [_group_entry(g, groups[g]) for g in sorted(groups) if g != _LEGACY],
+    }
 
 
 def api_group(types: list[ResourceType], group: str) -> Obj | None:
@@ -93,8 +121,13 @@ def api_group(types: list[ResourceType], group: str) -> Obj | None:
 
 
 def _resource_entries(rt: ResourceType) -> list[Obj]:
-    main: Obj = {"name": rt.plural, "singularName": rt.singular or rt.kind.lower(),
-                 "namespaced": rt.namespaced, "kind": rt.kind, "verbs": VERBS}
+    main: Obj = {
+        "name": rt.plural,
+        "singularName": rt.singular or rt.kind.lower(),
+        "namespaced": rt.namespaced,
+        "kind": rt.kind,
+        "verbs": VERBS,
+    }
     if rt.short_names:
         main["shortNames"] = list(rt.short_names)
     categories = list(rt.categories) or (["all"] if rt.key in _ALL else [])
@@ -102,21 +135,40 @@ def _resource_entries(rt: ResourceType) -> list[Obj]:
         main["categories"] = categories
     entries = [main]
     if rt.has_status:
-        entries.append({"name": f"{rt.plural}/status", "singularName": "",
-                        "namespaced": rt.namespaced, "kind": rt.kind,
-                        "verbs": SUBRESOURCE_VERBS})
+        entries.append(
+            {
+                "name": f"{rt.plural}/status",
+                "singularName": "",
+                "namespaced": rt.namespaced,
+                "kind": rt.kind,
+                "verbs": SUBRESOURCE_VERBS,
+            }
+        )
     if scale_paths(rt) is not None:
-        entries.append({"name": f"{rt.plural}/scale", "singularName": "",
-                        "namespaced": rt.namespaced, "group": "autoscaling", "version": "v1",
-                        "kind": "Scale", "verbs": SUBRESOURCE_VERBS})
+        entries.append(
+            {
+                "name": f"{rt.plural}/scale",
+                "singularName": "",
+                "namespaced": rt.namespaced,
+                "group": "autoscaling",
+                "version": "v1",
+                "kind": "Scale",
+                "verbs": SUBRESOURCE_VERBS,
+            }
+        )
     return entries
 
 
 def resource_list(types: list[ResourceType], group: str, version: str) -> Obj | None:
-    chosen = sorted((t for t in types if t.group == group and t.version == version),
-                    key=lambda t: t.plural)
+    chosen = sorted(
+        (t for t in types if t.group == group and t.version == version), key=lambda t: t.plural
+    )
     if not chosen:
         return None
     group_version = f"{group}/{version}" if group else version
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
-            "resources": [e for rt in chosen for e in _resource_entries(rt)]}
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": [e for rt in chosen for e in _resource_entries(rt)],
+    }

@@ -43,9 +43,11 @@ class Faults:
             return None
         if method in WRITES and self._random.random() < self.conflict_ratio:
             self.injected["conflict"] += 1
-            return ConflictError("Operation cannot be fulfilled: the object has been "
-                                 "modified; please apply your changes to the latest version "
-                                 "and try again (injected)")
+            return ConflictError(
+                "Operation cannot be fulfilled: the object has been "
+                "modified; please apply your changes to the latest version "
+                "and try again (injected)"
+            )
         if self._random.random() < self.error_ratio:
             self.injected["error"] += 1
             return InjectedError("Internal error occurred: injected fault")

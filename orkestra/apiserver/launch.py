@@ -93,13 +93,13 @@ def is_local(image: str, local_images: tuple[str, ...]) -> bool:
 def local_container(pod_spec: Obj, local_images: tuple[str, ...]) -> Obj | None:
     """The first container of a pod spec that runs a local image, if any."""
     for container in pod_spec.get("containers") or []:
-        if isinstance(container, dict) and is_local(str(container.get("image", "")),
-                                                    local_images):
+        if isinstance(container, dict) and is_local(str(container.get("image", "")), local_images):
             return container
     return None
 
 
 # -- files --------------------------------------------------------------------------------
+
 
 def _decoded(kind: str, obj: Obj) -> dict[str, bytes]:
     data: dict[str, bytes] = {}
@@ -130,12 +130,16 @@ def _volume_source(volume: Obj) -> tuple[str, str, Obj] | None:
 
 def _write_volume(target: Path, data: dict[str, bytes], items: list[Obj] | None) -> None:
     target.mkdir(parents=True, exist_ok=True)
-    chosen = [(str(i["key"]), str(i.get("path") or i["key"])) for i in items] if items \
+    chosen = (
+        [(str(i["key"]), str(i.get("path") or i["key"])) for i in items]
+        if items
         else [(key, key) for key in data]
+    )
     for key, path in chosen:
         if key not in data:
-            raise NotStartableError("CreateContainerConfigError",
-                               f'couldn\'t find key {key} in the volume\'s source')
+            raise NotStartableError(
+                "CreateContainerConfigError", f"couldn't find key {key} in the volume's source"
+            )
         relative = PurePosixPath(path)
         if relative.is_absolute() or ".." in relative.parts:
             raise NotStartableError("CreateContainerConfigError", f"invalid volume path {path}")
@@ -147,8 +151,7 @@ def _write_volume(target: Path, data: dict[str, bytes], items: list[Obj] | None)
 def volumes(pod_spec: Obj, container: Obj, home: Path, lookup: Lookup) -> dict[str, Path]:
     """Write the volumes the container mounts under ``home/volumes``; returns each
     mountPath's local directory (or file, with ``subPath``)."""
-    by_name = {str(v.get("name")): v for v in pod_spec.get("volumes") or []
-               if isinstance(v, dict)}
+    by_name = {str(v.get("name")): v for v in pod_spec.get("volumes") or [] if isinstance(v, dict)}
     mounts: dict[str, Path] = {}
     for mount in container.get("volumeMounts") or []:
         name = str(mount.get("name", ""))
@@ -184,22 +187,28 @@ def rewrite_paths(value: str, mounts: Mapping[str, Path]) -> str:
     for mount in sorted(mounts, key=len, reverse=True):
         if not mount:
             continue
-        for prefix in ("", *(value[:i + 1] for i, c in enumerate(value) if c == "=")):
-            rest = value[len(prefix):]
+        for prefix in ("", *(value[: i + 1] for i, c in enumerate(value) if c == "=")):
+            rest = value[len(prefix) :]
             if rest == mount or rest.startswith(mount.rstrip("/") + "/"):
-                return prefix + str(mounts[mount]) + rest[len(mount.rstrip("/")):]
+                return prefix + str(mounts[mount]) + rest[len(mount.rstrip("/")) :]
     return value
 
 
 # -- environment --------------------------------------------------------------------------
 
+
 def _field(pod: Obj, path: str) -> str:
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
-    fields = {"metadata.name": meta.get("name"), "metadata.namespace": meta.get("namespace"),
-              "metadata.uid": meta.get("uid"), "spec.nodeName": spec.get("nodeName"),
-              "spec.serviceAccountName": spec.get("serviceAccountName"),
-              "status.podIP": LOCALHOST, "status.hostIP": LOCALHOST}
+    fields = {
+        "metadata.name": meta.get("name"),
+        "metadata.namespace": meta.get("namespace"),
+        "metadata.uid": meta.get("uid"),
+        "spec.nodeName": spec.get("nodeName"),
+        "spec.serviceAccountName": spec.get("serviceAccountName"),
+        "status.podIP": LOCALHOST,
+        "status.hostIP": LOCALHOST,
+    }
     match = re.fullmatch(r"metadata\.(labels|annotations)\['(.+)'\]", path)
     if match:
         return str((meta.get(match.group(1)) or {}).get(match.group(2), ""))
@@ -220,9 +229,11 @@ def _env_value(entry: Obj, pod: Obj, lookup: Lookup) -> str | None:
                 return data[str(ref["key"])].decode("utf-8", "replace")
             if ref.get("optional"):
                 return None
-            raise NotStartableError("CreateContainerConfigError",
-                               f'couldn\'t find key {ref.get("key")} in {kind} '
-                               f'{pod["metadata"].get("namespace")}/{ref.get("name")}')
+            raise NotStartableError(
+                "CreateContainerConfigError",
+                f"couldn't find key {ref.get('key')} in {kind} "
+                f"{pod['metadata'].get('namespace')}/{ref.get('name')}",
+            )
     return ""  # resourceFieldRef: nothing sensible locally
 
 
@@ -235,11 +246,11 @@ def _env_from(container: Obj, lookup: Lookup) -> dict[str, str]:
                 continue
             data = lookup(kind, str(ref.get("name", "")))
             if data is None and not ref.get("optional"):
-                raise NotStartableError("CreateContainerConfigError",
-                                   f'{kind.lower()} "{ref.get("name")}" not found')
+                raise NotStartableError(
+                    "CreateContainerConfigError", f'{kind.lower()} "{ref.get("name")}" not found'
+                )
             prefix = str(entry.get("prefix") or "")
-            env.update({prefix + k: v.decode("utf-8", "replace")
-                        for k, v in (data or {}).items()})
+            env.update({prefix + k: v.decode("utf-8", "replace") for k, v in (data or {}).items()})
     return env
 
 
@@ -255,10 +266,12 @@ def container_env(pod: Obj, container: Obj, lookup: Lookup) -> dict[str, str]:
 
 def expand(value: str, env: Mapping[str, str]) -> str:
     """Kubernetes' ``$(VAR)`` expansion: unknown references stay, ``$$`` is ``$``."""
+
     def one(match: re.Match[str]) -> str:
         if match.group(0) == "$$":
             return "$"
         return env.get(match.group(1), match.group(0))
+
     return VAR_REF.sub(one, value)
 
 
@@ -269,13 +282,15 @@ def base_env() -> dict[str, str]:
 
 # -- command line and ports ---------------------------------------------------------------
 
+
 def command_line(container: Obj) -> list[str]:
     """``ork ARGS`` as this interpreter's ``python -m orkestra ARGS``."""
     command = [str(c) for c in container.get("command") or []]
     args = [str(a) for a in container.get("args") or []]
     if command and PurePosixPath(command[0]).name != "ork":
-        raise NotStartableError("RunContainerError",
-                           f"only the ork command runs locally, not {command[0]}")
+        raise NotStartableError(
+            "RunContainerError", f"only the ork command runs locally, not {command[0]}"
+        )
     return [sys.executable, "-m", "orkestra", *command[1:], *args]
 
 
@@ -286,6 +301,7 @@ def _port_value(arg: str) -> int | None:
 def remap_ports(argv: list[str], ports: dict[int, int]) -> list[str]:
     """``argv`` with every port flag's value moved to a free local port (recorded in
     ``ports``, which may already map declared containerPorts)."""
+
     def moved(number: int) -> int:
         if number not in ports:
             ports[number] = free_port()
@@ -307,13 +323,14 @@ def remap_ports(argv: list[str], ports: dict[int, int]) -> list[str]:
 
 
 def declared_ports(container: Obj) -> dict[str, int]:
-    return {str(p["name"]): int(p["containerPort"]) for p in container.get("ports") or []
-            if isinstance(p, dict) and p.get("name") and isinstance(p.get("containerPort"),
-                                                                    int)}
+    return {
+        str(p["name"]): int(p["containerPort"])
+        for p in container.get("ports") or []
+        if isinstance(p, dict) and p.get("name") and isinstance(p.get("containerPort"), int)
+    }
 
 
-def plan(pod: Obj, container: Obj, *, home: Path, kubeconfig: Path, lookup: Lookup
-         ) -> Launch:
+def plan(pod: Obj, container: Obj, *, home: Path, kubeconfig: Path, lookup: Lookup) -> Launch:
     """The process of ``container`` in ``pod``, its volumes written under ``home``."""
     spec = pod.get("spec") or {}
     mounts = volumes(spec, container, home, lookup)
@@ -324,9 +341,13 @@ def plan(pod: Obj, container: Obj, *, home: Path, kubeconfig: Path, lookup: Look
     argv = [interpreter, *(rewrite_paths(expand(a, own), mounts) for a in rest)]
     ports: dict[int, int] = {}
     argv = argv[:3] + remap_ports(argv[3:], ports)
-    env = {**base_env(), **{k: rewrite_paths(v, mounts) for k, v in own.items()},
-           "KUBECONFIG": str(kubeconfig), "HOSTNAME": str(pod["metadata"]["name"]),
-           "HOME": str(home)}
+    env = {
+        **base_env(),
+        **{k: rewrite_paths(v, mounts) for k, v in own.items()},
+        "KUBECONFIG": str(kubeconfig),
+        "HOSTNAME": str(pod["metadata"]["name"]),
+        "HOME": str(home),
+    }
     if "/tmp" in mounts:
         env["TMPDIR"] = str(mounts["/tmp"])
     names = declared_ports(container)

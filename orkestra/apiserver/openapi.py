@@ -35,8 +35,12 @@ STATUS, DELETE_OPTIONS, PATCH = META + "Status", META + "DeleteOptions", META + 
 RESOURCE_LIST = META + "APIResourceList"
 FALLBACK_VERSION = "v1.32.0"
 _JSON_YAML = ("application/json", "application/yaml")
-_PATCH_TYPES = ("application/apply-patch+yaml", "application/json-patch+json",
-                "application/merge-patch+json", "application/strategic-merge-patch+json")
+_PATCH_TYPES = (
+    "application/apply-patch+yaml",
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/strategic-merge-patch+json",
+)
 _SCALABLE = {("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "ReplicaSet")}
 _BUILTIN_GVK = {(t.group, t.version, t.kind) for t in BUILTIN_TYPES}
 
@@ -74,8 +78,9 @@ def _load_source() -> SchemaSource:
         return SchemaSource({}, _no_name, FALLBACK_VERSION)
     defs: dict[str, Obj] = kubeschema.definitions()
     name_of: Callable[[str, str, str], str | None] = kubeschema.definition_name
-    return SchemaSource(defs, name_of, str(getattr(kubeschema, "KUBERNETES_VERSION",
-                                                    FALLBACK_VERSION)))
+    return SchemaSource(
+        defs, name_of, str(getattr(kubeschema, "KUBERNETES_VERSION", FALLBACK_VERSION))
+    )
 
 
 _LOCK = threading.RLock()
@@ -113,7 +118,7 @@ def _refs(node: Any) -> Iterator[str]:
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith(REF_V3):
-            yield ref[len(REF_V3):]
+            yield ref[len(REF_V3) :]
         for value in node.values():
             yield from _refs(value)
     elif isinstance(node, list):
@@ -122,8 +127,9 @@ def _refs(node: Any) -> Iterator[str]:
 
 
 def _camel(text: str) -> str:
-    return "".join(part[:1].upper() + part[1:] for part in text.replace("-", ".").split(".")
-                   if part)
+    return "".join(
+        part[:1].upper() + part[1:] for part in text.replace("-", ".").split(".") if part
+    )
 
 
 def _op_prefix(group: str, version: str) -> str:
@@ -137,59 +143,94 @@ def _op_prefix(group: str, version: str) -> str:
 
 
 _MINIMAL_META: dict[str, Obj] = {
-    OBJECT_META: {"description": "Standard object metadata.", "type": "object",
-                  "x-kubernetes-preserve-unknown-fields": True},
-    LIST_META: {"description": "Standard list metadata.", "type": "object",
-                "x-kubernetes-preserve-unknown-fields": True},
-    STATUS: {"description": "The result of an operation that returns no object.",
-             "type": "object", "x-kubernetes-preserve-unknown-fields": True,
-             "x-kubernetes-group-version-kind": [_gvk("", "v1", "Status")]},
-    DELETE_OPTIONS: {"description": "Options for a deletion.", "type": "object",
-                     "x-kubernetes-preserve-unknown-fields": True},
+    OBJECT_META: {
+        "description": "Standard object metadata.",
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": True,
+    },
+    LIST_META: {
+        "description": "Standard list metadata.",
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": True,
+    },
+    STATUS: {
+        "description": "The result of an operation that returns no object.",
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": True,
+        "x-kubernetes-group-version-kind": [_gvk("", "v1", "Status")],
+    },
+    DELETE_OPTIONS: {
+        "description": "Options for a deletion.",
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": True,
+    },
     PATCH: {"description": "The body of a patch request.", "type": "object"},
-    RESOURCE_LIST: {"description": "The resources of a group-version.", "type": "object",
-                    "x-kubernetes-preserve-unknown-fields": True},
+    RESOURCE_LIST: {
+        "description": "The resources of a group-version.",
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": True,
+    },
 }
-_API_VERSION_DOC = ("The versioned schema of this representation of an object; servers "
-                    "convert recognised schemas to the latest internal value.")
-_KIND_DOC = ("The REST resource this object represents, in CamelCase; servers infer it from "
-             "the endpoint the client submits requests to.")
+_API_VERSION_DOC = (
+    "The versioned schema of this representation of an object; servers "
+    "convert recognised schemas to the latest internal value."
+)
+_KIND_DOC = (
+    "The REST resource this object represents, in CamelCase; servers infer it from "
+    "the endpoint the client submits requests to."
+)
 _METADATA_DOC = "Standard object's metadata."
 _LIST_METADATA_DOC = "Standard list metadata."
 
 
 def _minimal_builtin(rt: ResourceType) -> Obj:
-    return {"description": f"{rt.kind} ({rt.api_version}); its full schema is not available.",
-            "type": "object", "x-kubernetes-preserve-unknown-fields": True,
-            "properties": _envelope(OBJECT_META, _METADATA_DOC),
-            "x-kubernetes-group-version-kind": [_gvk(rt.group, rt.version, rt.kind)]}
+    return {
+        "description": f"{rt.kind} ({rt.api_version}); its full schema is not available.",
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": True,
+        "properties": _envelope(OBJECT_META, _METADATA_DOC),
+        "x-kubernetes-group-version-kind": [_gvk(rt.group, rt.version, rt.kind)],
+    }
 
 
 def _minimal_list(rt: ResourceType, item: str) -> Obj:
     props = _envelope(LIST_META, _LIST_METADATA_DOC)
-    props["items"] = {"description": f"List of {rt.plural}.", "type": "array",
-                      "items": {"allOf": [_ref(item)], "default": {}}}
-    return {"description": f"A list of {rt.kind} objects.", "type": "object",
-            "required": ["items"], "properties": props,
-            "x-kubernetes-group-version-kind": [_gvk(rt.group, rt.version, rt.list_kind)]}
+    props["items"] = {
+        "description": f"List of {rt.plural}.",
+        "type": "array",
+        "items": {"allOf": [_ref(item)], "default": {}},
+    }
+    return {
+        "description": f"A list of {rt.kind} objects.",
+        "type": "object",
+        "required": ["items"],
+        "properties": props,
+        "x-kubernetes-group-version-kind": [_gvk(rt.group, rt.version, rt.list_kind)],
+    }
 
 
 def _envelope(meta: str, meta_doc: str) -> Obj:
-    return {"apiVersion": {"description": _API_VERSION_DOC, "type": "string"},
-            "kind": {"description": _KIND_DOC, "type": "string"},
-            "metadata": {"description": meta_doc, "default": {}, "allOf": [_ref(meta)]}}
+    return {
+        "apiVersion": {"description": _API_VERSION_DOC, "type": "string"},
+        "kind": {"description": _KIND_DOC, "type": "string"},
+        "metadata": {"description": meta_doc, "default": {}, "allOf": [_ref(meta)]},
+    }
 
 
 def custom_resource_schema(rt: ResourceType) -> Obj:
     """A custom resource's published schema: its CRD's ``openAPIV3Schema`` with apiVersion,
     kind, metadata (a reference to ObjectMeta) and ``x-kubernetes-group-version-kind``."""
-    schema: Obj = copy.deepcopy(rt.schema) if rt.schema else {
-        "type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    schema: Obj = (
+        copy.deepcopy(rt.schema)
+        if rt.schema
+        else {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    )
     schema["type"] = "object"
     props: Obj = schema.get("properties") or {}
-    schema["properties"] = {**_envelope(OBJECT_META, _METADATA_DOC),
-                            **{k: v for k, v in props.items()
-                               if k not in ("apiVersion", "kind", "metadata")}}
+    schema["properties"] = {
+        **_envelope(OBJECT_META, _METADATA_DOC),
+        **{k: v for k, v in props.items() if k not in ("apiVersion", "kind", "metadata")},
+    }
     schema["x-kubernetes-group-version-kind"] = [_gvk(rt.group, rt.version, rt.kind)]
     return schema
 
@@ -240,7 +281,8 @@ class _Schemas:
     def _builtin_kind(self, rt: ResourceType) -> _Kind:
         name_of = self.source.name_of
         name = name_of(rt.group, rt.version, rt.kind) or (
-            f"io.k8s.api.{rt.group or 'core'}.{rt.version}.{rt.kind}")
+            f"io.k8s.api.{rt.group or 'core'}.{rt.version}.{rt.kind}"
+        )
         list_name = name_of(rt.group, rt.version, rt.list_kind) or f"{name}List"
         if not self.add_builtin(name):
             self.add(name, _minimal_builtin(rt))
@@ -250,13 +292,19 @@ class _Schemas:
         return _Kind(rt, name, list_name, self._scale() if scalable else None)
 
     def _scale(self) -> str:
-        name = (self.source.name_of("autoscaling", "v1", "Scale")
-                or "io.k8s.api.autoscaling.v1.Scale")
+        name = (
+            self.source.name_of("autoscaling", "v1", "Scale") or "io.k8s.api.autoscaling.v1.Scale"
+        )
         if not self.add_builtin(name):
-            self.add(name, {"description": "Scale of a resource.", "type": "object",
-                            "x-kubernetes-preserve-unknown-fields": True,
-                            "x-kubernetes-group-version-kind": [_gvk("autoscaling", "v1",
-                                                                     "Scale")]})
+            self.add(
+                name,
+                {
+                    "description": "Scale of a resource.",
+                    "type": "object",
+                    "x-kubernetes-preserve-unknown-fields": True,
+                    "x-kubernetes-group-version-kind": [_gvk("autoscaling", "v1", "Scale")],
+                },
+            )
         return name
 
 
@@ -273,42 +321,89 @@ class _Param:
     required: bool = False
 
 
-_PARAMS = {p.name: p for p in (
-    _Param("name", "path", "string", "name of the object", True),
-    _Param("namespace", "path", "string", "object name and auth scope, such as for teams and "
-           "projects", True),
-    _Param("pretty", "query", "string", "If 'true', then the output is pretty printed."),
-    _Param("dryRun", "query", "string", "When present, modifications are not persisted. "
-           "Valid value: All."),
-    _Param("fieldManager", "query", "string", "A name for the actor making these changes."),
-    _Param("fieldValidation", "query", "string", "How the server treats unknown or duplicate "
-           "fields in the request body: Ignore, Warn or Strict."),
-    _Param("force", "query", "boolean", "Force Apply requests to take ownership of "
-           "conflicting fields."),
-    _Param("gracePeriodSeconds", "query", "integer", "Seconds before the object is deleted."),
-    _Param("orphanDependents", "query", "boolean", "Deprecated: use propagationPolicy."),
-    _Param("propagationPolicy", "query", "string", "Whether and how garbage collection is "
-           "performed: Orphan, Background or Foreground."),
-    _Param("allowWatchBookmarks", "query", "boolean", "Request watch events of type "
-           "BOOKMARK."),
-    _Param("continue", "query", "string", "The continue token of a previous list call."),
-    _Param("fieldSelector", "query", "string", "Restrict the returned objects by their "
-           "fields."),
-    _Param("labelSelector", "query", "string", "Restrict the returned objects by their "
-           "labels."),
-    _Param("limit", "query", "integer", "Maximum number of objects to return."),
-    _Param("resourceVersion", "query", "string", "Which resource versions the request may be "
-           "served from."),
-    _Param("resourceVersionMatch", "query", "string", "How resourceVersion is applied to "
-           "list calls."),
-    _Param("sendInitialEvents", "query", "boolean", "Begin a watch with synthetic events for "
-           "the current state."),
-    _Param("timeoutSeconds", "query", "integer", "Timeout for the list or watch call."),
-    _Param("watch", "query", "boolean", "Watch for changes and return them as a stream."),
-)}
-_LIST_Q = ("allowWatchBookmarks", "continue", "fieldSelector", "labelSelector", "limit",
-           "resourceVersion", "resourceVersionMatch", "sendInitialEvents", "timeoutSeconds",
-           "watch")
+_PARAMS = {
+    p.name: p
+    for p in (
+        _Param("name", "path", "string", "name of the object", True),
+        _Param(
+            "namespace",
+            "path",
+            "string",
+            "object name and auth scope, such as for teams and projects",
+            True,
+        ),
+        _Param("pretty", "query", "string", "If 'true', then the output is pretty printed."),
+        _Param(
+            "dryRun",
+            "query",
+            "string",
+            "When present, modifications are not persisted. Valid value: All.",
+        ),
+        _Param("fieldManager", "query", "string", "A name for the actor making these changes."),
+        _Param(
+            "fieldValidation",
+            "query",
+            "string",
+            "How the server treats unknown or duplicate "
+            "fields in the request body: Ignore, Warn or Strict.",
+        ),
+        _Param(
+            "force",
+            "query",
+            "boolean",
+            "Force Apply requests to take ownership of conflicting fields.",
+        ),
+        _Param("gracePeriodSeconds", "query", "integer", "Seconds before the object is deleted."),
+        _Param("orphanDependents", "query", "boolean", "Deprecated: use propagationPolicy."),
+        _Param(
+            "propagationPolicy",
+            "query",
+            "string",
+            "Whether and how garbage collection is performed: Orphan, Background or Foreground.",
+        ),
+        _Param("allowWatchBookmarks", "query", "boolean", "Request watch events of type BOOKMARK."),
+        _Param("continue", "query", "string", "The continue token of a previous list call."),
+        _Param(
+            "fieldSelector", "query", "string", "Restrict the returned objects by their fields."
+        ),
+        _Param(
+            "labelSelector", "query", "string", "Restrict the returned objects by their labels."
+        ),
+        _Param("limit", "query", "integer", "Maximum number of objects to return."),
+        _Param(
+            "resourceVersion",
+            "query",
+            "string",
+            "Which resource versions the request may be served from.",
+        ),
+        _Param(
+            "resourceVersionMatch",
+            "query",
+            "string",
+            "How resourceVersion is applied to list calls.",
+        ),
+        _Param(
+            "sendInitialEvents",
+            "query",
+            "boolean",
+            "Begin a watch with synthetic events for the current state.",
+        ),
+        _Param("timeoutSeconds", "query", "integer", "Timeout for the list or watch call."),
+        _Param("watch", "query", "boolean", "Watch for changes and return them as a stream."),
+    )
+}
+_LIST_Q = (
+    "allowWatchBookmarks",
+    "continue",
+    "fieldSelector",
+    "labelSelector",
+    "limit",
+    "resourceVersion",
+    "resourceVersionMatch",
+    "sendInitialEvents",
+    "timeoutSeconds",
+    "watch",
+)
 _WRITE_Q = ("dryRun", "fieldManager", "fieldValidation")
 _DELETE_Q = ("dryRun", "gracePeriodSeconds", "orphanDependents", "propagationPolicy")
 
@@ -338,23 +433,65 @@ def _item_ops(kind: _Kind, ident: str, subresource: str, tag: str) -> list[_Op]:
     """get / put / patch (/ delete) on an object or one of its subresources."""
     rt = kind.rt
     schema = kind.scale_name if subresource == "Scale" and kind.scale_name else kind.name
-    gvk = (_gvk("autoscaling", "v1", "Scale") if subresource == "Scale"
-           else _gvk(rt.group, rt.version, rt.kind))
-    what = f"{subresource.lower()} of the specified {rt.kind}" if subresource \
+    gvk = (
+        _gvk("autoscaling", "v1", "Scale")
+        if subresource == "Scale"
+        else _gvk(rt.group, rt.version, rt.kind)
+    )
+    what = (
+        f"{subresource.lower()} of the specified {rt.kind}"
+        if subresource
         else f"the specified {rt.kind}"
+    )
     patch_types = _PATCH_TYPES if is_builtin(rt) else _PATCH_TYPES[:3]
     ops = [
-        _Op("get", f"read{ident}{subresource}", "get", f"read {what}", gvk,
-            (("200", schema),), tag=tag),
-        _Op("put", f"replace{ident}{subresource}", "put", f"replace {what}", gvk,
-            (("200", schema), ("201", schema)), _WRITE_Q, schema, tag=tag),
-        _Op("patch", f"patch{ident}{subresource}", "patch", f"partially update {what}", gvk,
-            (("200", schema), ("201", schema)), (*_WRITE_Q, "force"), PATCH, patch_types,
-            tag=tag),
+        _Op(
+            "get",
+            f"read{ident}{subresource}",
+            "get",
+            f"read {what}",
+            gvk,
+            (("200", schema),),
+            tag=tag,
+        ),
+        _Op(
+            "put",
+            f"replace{ident}{subresource}",
+            "put",
+            f"replace {what}",
+            gvk,
+            (("200", schema), ("201", schema)),
+            _WRITE_Q,
+            schema,
+            tag=tag,
+        ),
+        _Op(
+            "patch",
+            f"patch{ident}{subresource}",
+            "patch",
+            f"partially update {what}",
+            gvk,
+            (("200", schema), ("201", schema)),
+            (*_WRITE_Q, "force"),
+            PATCH,
+            patch_types,
+            tag=tag,
+        ),
     ]
     if not subresource:
-        ops.append(_Op("delete", f"delete{ident}", "delete", f"delete {what}", gvk,
-                       (("200", STATUS), ("202", STATUS)), _DELETE_Q, DELETE_OPTIONS, tag=tag))
+        ops.append(
+            _Op(
+                "delete",
+                f"delete{ident}",
+                "delete",
+                f"delete {what}",
+                gvk,
+                (("200", STATUS), ("202", STATUS)),
+                _DELETE_Q,
+                DELETE_OPTIONS,
+                tag=tag,
+            )
+        )
     return ops
 
 
@@ -365,45 +502,119 @@ def _resource_paths(kind: _Kind) -> list[_Path]:
     scope = "Namespaced" if rt.namespaced else ""
     ident = f"{tag}{scope}{rt.kind}"
     gvk = _gvk(rt.group, rt.version, rt.kind)
-    base = f"{prefix}/namespaces/{{namespace}}/{rt.plural}" if rt.namespaced \
+    base = (
+        f"{prefix}/namespaces/{{namespace}}/{rt.plural}"
+        if rt.namespaced
         else f"{prefix}/{rt.plural}"
+    )
     ns = ("namespace",) if rt.namespaced else ()
-    collection = _Path(base, (*ns, "pretty"), [
-        _Op("get", f"list{ident}", "list", f"list or watch objects of kind {rt.kind}", gvk,
-            (("200", kind.list_name),), _LIST_Q, tag=tag),
-        _Op("post", f"create{ident}", "post", f"create a {rt.kind}", gvk,
-            (("200", kind.name), ("201", kind.name), ("202", kind.name)), _WRITE_Q,
-            kind.name, tag=tag),
-        _Op("delete", f"delete{tag}Collection{scope}{rt.kind}", "deletecollection",
-            f"delete collection of {rt.kind}", gvk, (("200", STATUS),),
-            (*_DELETE_Q, *_LIST_Q), DELETE_OPTIONS, tag=tag)])
-    paths = [collection, _Path(f"{base}/{{name}}", ("name", *ns, "pretty"),
-                               _item_ops(kind, ident, "", tag))]
+    collection = _Path(
+        base,
+        (*ns, "pretty"),
+        [
+            _Op(
+                "get",
+                f"list{ident}",
+                "list",
+                f"list or watch objects of kind {rt.kind}",
+                gvk,
+                (("200", kind.list_name),),
+                _LIST_Q,
+                tag=tag,
+            ),
+            _Op(
+                "post",
+                f"create{ident}",
+                "post",
+                f"create a {rt.kind}",
+                gvk,
+                (("200", kind.name), ("201", kind.name), ("202", kind.name)),
+                _WRITE_Q,
+                kind.name,
+                tag=tag,
+            ),
+            _Op(
+                "delete",
+                f"delete{tag}Collection{scope}{rt.kind}",
+                "deletecollection",
+                f"delete collection of {rt.kind}",
+                gvk,
+                (("200", STATUS),),
+                (*_DELETE_Q, *_LIST_Q),
+                DELETE_OPTIONS,
+                tag=tag,
+            ),
+        ],
+    )
+    paths = [
+        collection,
+        _Path(f"{base}/{{name}}", ("name", *ns, "pretty"), _item_ops(kind, ident, "", tag)),
+    ]
     if rt.has_status:
-        paths.append(_Path(f"{base}/{{name}}/status", ("name", *ns, "pretty"),
-                           _item_ops(kind, ident, "Status", tag)))
+        paths.append(
+            _Path(
+                f"{base}/{{name}}/status",
+                ("name", *ns, "pretty"),
+                _item_ops(kind, ident, "Status", tag),
+            )
+        )
     if kind.scale_name:
-        paths.append(_Path(f"{base}/{{name}}/scale", ("name", *ns, "pretty"),
-                           _item_ops(kind, ident, "Scale", tag)))
+        paths.append(
+            _Path(
+                f"{base}/{{name}}/scale",
+                ("name", *ns, "pretty"),
+                _item_ops(kind, ident, "Scale", tag),
+            )
+        )
     if rt.namespaced:
-        paths.append(_Path(f"{prefix}/{rt.plural}", ("pretty",), [
-            _Op("get", f"list{tag}{rt.kind}ForAllNamespaces", "list",
-                f"list or watch objects of kind {rt.kind}", gvk, (("200", kind.list_name),),
-                _LIST_Q, tag=tag)]))
+        paths.append(
+            _Path(
+                f"{prefix}/{rt.plural}",
+                ("pretty",),
+                [
+                    _Op(
+                        "get",
+                        f"list{tag}{rt.kind}ForAllNamespaces",
+                        "list",
+                        f"list or watch objects of kind {rt.kind}",
+                        gvk,
+                        (("200", kind.list_name),),
+                        _LIST_Q,
+                        tag=tag,
+                    )
+                ],
+            )
+        )
     return paths
 
 
 def _resources_path(group: str, version: str) -> _Path:
     tag = _op_prefix(group, version)
-    return _Path("/" + group_version_path(group, version) + "/", (), [
-        _Op("get", f"get{tag}APIResources", None, "get available resources", None,
-            (("200", RESOURCE_LIST),), tag=tag)])
+    return _Path(
+        "/" + group_version_path(group, version) + "/",
+        (),
+        [
+            _Op(
+                "get",
+                f"get{tag}APIResources",
+                None,
+                "get available resources",
+                None,
+                (("200", RESOURCE_LIST),),
+                tag=tag,
+            )
+        ],
+    )
 
 
 def _v3_param(name: str) -> Obj:
     p = _PARAMS[name]
-    out: Obj = {"name": p.name, "in": p.where, "description": p.description,
-                "schema": {"type": p.type, "uniqueItems": True}}
+    out: Obj = {
+        "name": p.name,
+        "in": p.where,
+        "description": p.description,
+        "schema": {"type": p.type, "uniqueItems": True},
+    }
     if p.required:
         out["required"] = True
     return out
@@ -414,11 +625,18 @@ def _v3_op(op: _Op) -> Obj:
     if op.query:
         out["parameters"] = [_v3_param(q) for q in op.query]
     if op.body:
-        out["requestBody"] = {"content": {t: {"schema": _ref(op.body)} for t in op.body_types},
-                              "required": op.body != DELETE_OPTIONS}
-    out["responses"] = {code: {"description": _DESCRIPTION.get(code, "OK"),
-                               "content": {t: {"schema": _ref(s)} for t in _JSON_YAML}}
-                        for code, s in op.responses if s}
+        out["requestBody"] = {
+            "content": {t: {"schema": _ref(op.body)} for t in op.body_types},
+            "required": op.body != DELETE_OPTIONS,
+        }
+    out["responses"] = {
+        code: {
+            "description": _DESCRIPTION.get(code, "OK"),
+            "content": {t: {"schema": _ref(s)} for t in _JSON_YAML},
+        }
+        for code, s in op.responses
+        if s
+    }
     out["responses"]["401"] = {"description": "Unauthorized"}
     if op.action:
         out["x-kubernetes-action"] = op.action
@@ -442,27 +660,45 @@ def _v3_paths(paths: Iterable[_Path]) -> Obj:
 
 def _v2_param(name: str) -> Obj:
     p = _PARAMS[name]
-    out: Obj = {"uniqueItems": True, "type": p.type, "description": p.description,
-                "name": p.name, "in": p.where}
+    out: Obj = {
+        "uniqueItems": True,
+        "type": p.type,
+        "description": p.description,
+        "name": p.name,
+        "in": p.where,
+    }
     if p.required:
         out["required"] = True
     return out
 
 
 def _v2_op(op: _Op) -> Obj:
-    out: Obj = {"description": op.description, "consumes": list(op.body_types),
-                "produces": list(_JSON_YAML), "schemes": ["https"], "tags": [op.tag],
-                "operationId": op.op_id}
+    out: Obj = {
+        "description": op.description,
+        "consumes": list(op.body_types),
+        "produces": list(_JSON_YAML),
+        "schemes": ["https"],
+        "tags": [op.tag],
+        "operationId": op.op_id,
+    }
     params = []
     if op.body:
-        params.append({"name": "body", "in": "body", "required": op.body != DELETE_OPTIONS,
-                       "schema": {"$ref": REF_V2 + op.body}})
+        params.append(
+            {
+                "name": "body",
+                "in": "body",
+                "required": op.body != DELETE_OPTIONS,
+                "schema": {"$ref": REF_V2 + op.body},
+            }
+        )
     params.extend(_v2_param(q) for q in op.query)
     if params:
         out["parameters"] = params
-    out["responses"] = {code: {"description": _DESCRIPTION.get(code, "OK"),
-                               "schema": {"$ref": REF_V2 + s}}
-                        for code, s in op.responses if s}
+    out["responses"] = {
+        code: {"description": _DESCRIPTION.get(code, "OK"), "schema": {"$ref": REF_V2 + s}}
+        for code, s in op.responses
+        if s
+    }
     out["responses"]["401"] = {"description": "Unauthorized"}
     if op.action:
         out["x-kubernetes-action"] = op.action
@@ -526,8 +762,21 @@ def _canonical(doc: Obj) -> bytes:
 
 
 def _fingerprint(types: Iterable[ResourceType]) -> str:
-    rows = sorted([t.group, t.version, t.kind, t.plural, t.namespaced, t.has_status,
-                   t.singular, list(t.short_names), t.schema, t.scale] for t in types)
+    rows = sorted(
+        [
+            t.group,
+            t.version,
+            t.kind,
+            t.plural,
+            t.namespaced,
+            t.has_status,
+            t.singular,
+            list(t.short_names),
+            t.schema,
+            t.scale,
+        ]
+        for t in types
+    )
     return hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -582,11 +831,22 @@ def _build_v3(types: list[ResourceType]) -> Obj:
     paths = [_resources_path(types[0].group, types[0].version)]
     for kind in kinds:
         paths.extend(_resource_paths(kind))
-    return {"openapi": "3.0.0", "info": _info(source), "paths": _v3_paths(paths),
-            "components": {"schemas": dict(sorted(schemas.schemas.items())),
-                           "securitySchemes": {"BearerToken": {
-                               "type": "apiKey", "description": "Bearer token authentication",
-                               "name": "authorization", "in": "header"}}}}
+    return {
+        "openapi": "3.0.0",
+        "info": _info(source),
+        "paths": _v3_paths(paths),
+        "components": {
+            "schemas": dict(sorted(schemas.schemas.items())),
+            "securitySchemes": {
+                "BearerToken": {
+                    "type": "apiKey",
+                    "description": "Bearer token authentication",
+                    "name": "authorization",
+                    "in": "header",
+                }
+            },
+        },
+    }
 
 
 def _build_v2(types: list[ResourceType]) -> Obj:
@@ -603,13 +863,21 @@ def _build_v2(types: list[ResourceType]) -> Obj:
             seen.add(gv)
             paths.append(_resources_path(rt.group, rt.version))
         paths.extend(_resource_paths(schemas.kind(rt)))
-    return {"swagger": "2.0", "info": _info(source), "paths": _v2_paths(paths),
-            "definitions": {name: to_v2_schema(s)
-                            for name, s in sorted(schemas.schemas.items())},
-            "securityDefinitions": {"BearerToken": {
-                "description": "Bearer token authentication", "type": "apiKey",
-                "name": "authorization", "in": "header"}},
-            "security": [{"BearerToken": []}]}
+    return {
+        "swagger": "2.0",
+        "info": _info(source),
+        "paths": _v2_paths(paths),
+        "definitions": {name: to_v2_schema(s) for name, s in sorted(schemas.schemas.items())},
+        "securityDefinitions": {
+            "BearerToken": {
+                "description": "Bearer token authentication",
+                "type": "apiKey",
+                "name": "authorization",
+                "in": "header",
+            }
+        },
+        "security": [{"BearerToken": []}],
+    }
 
 
 _CACHE: OrderedDict[str, _Spec] = OrderedDict()
@@ -654,8 +922,7 @@ def v3_document(group_version: str, types: Iterable[ResourceType]) -> Obj | None
     return built[0] if built else None
 
 
-def v3_document_json(group_version: str, types: Iterable[ResourceType]
-                     ) -> tuple[bytes, str] | None:
+def v3_document_json(group_version: str, types: Iterable[ResourceType]) -> tuple[bytes, str] | None:
     """The same document serialized (compact JSON) and its hash, as in the index's URL."""
     built = _spec(types).document(group_version.strip("/"))
     return (built[1], built[2]) if built else None

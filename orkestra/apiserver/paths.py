@@ -34,8 +34,11 @@ def parse(group: str, version: str, rest: str) -> Target:
     parts = [p for p in rest.split("/") if p]
     if not parts:
         raise NotFoundError("the server could not find the requested resource")
-    if parts[0] == "namespaces" and len(parts) >= 3 and \
-            not (len(parts) == 3 and parts[2] in _NAMESPACE_SUBRESOURCES):
+    if (
+        parts[0] == "namespaces"
+        and len(parts) >= 3
+        and not (len(parts) == 3 and parts[2] in _NAMESPACE_SUBRESOURCES)
+    ):
         namespace, parts = parts[1], parts[2:]
         return _item(group, version, parts, namespace)
     return _item(group, version, parts, None)

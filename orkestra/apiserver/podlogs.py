@@ -40,8 +40,7 @@ def _number(request: web.Request, name: str) -> int | None:
     try:
         value = int(raw)
     except ValueError:
-        raise BadRequestError(f"{name}: Invalid value: \"{raw}\": must be an integer") \
-            from None
+        raise BadRequestError(f'{name}: Invalid value: "{raw}": must be an integer') from None
     if value < 0 or (name == "limitBytes" and value == 0):
         raise BadRequestError(f"{name}: Invalid value: {value}: must be greater than 0")
     return value
@@ -52,11 +51,14 @@ def check_container(pod: Obj, wanted: str) -> None:
     name = pod["metadata"]["name"]
     spec = pod.get("spec") or {}
     names = [str(c.get("name")) for c in spec.get("containers") or []]
-    others = [str(c.get("name")) for c in (spec.get("initContainers") or []) +
-              (spec.get("ephemeralContainers") or [])]
+    others = [
+        str(c.get("name"))
+        for c in (spec.get("initContainers") or []) + (spec.get("ephemeralContainers") or [])
+    ]
     if not wanted and len(names) > 1:
-        raise BadRequestError(f"a container name must be specified for pod {name}, "
-                              f"choose one of: [{' '.join(names)}]")
+        raise BadRequestError(
+            f"a container name must be specified for pod {name}, choose one of: [{' '.join(names)}]"
+        )
     if wanted and wanted not in names + others:
         raise BadRequestError(f"container {wanted} is not valid for pod {name}")
 
@@ -68,14 +70,19 @@ def initial(path: Path, tail: int | None, limit: int | None) -> tuple[bytes, int
     end = len(data)
     if tail is not None:
         lines = data.splitlines(keepends=True)
-        data = b"".join(lines[len(lines) - tail:]) if tail else b""
+        data = b"".join(lines[len(lines) - tail :]) if tail else b""
     if limit is not None:
         data = data[:limit]
     return data, end
 
 
-async def serve(request: web.Request, cluster: MemoryCluster, source: LogSource | None,
-                namespace: str, name: str) -> web.StreamResponse:
+async def serve(
+    request: web.Request,
+    cluster: MemoryCluster,
+    source: LogSource | None,
+    namespace: str,
+    name: str,
+) -> web.StreamResponse:
     pod = cluster.read(cluster.type_for("v1", "Pod"), namespace, name)
     check_container(pod, request.query.get("container", ""))
     tail, limit = _number(request, "tailLines"), _number(request, "limitBytes")
@@ -91,8 +98,7 @@ async def serve(request: web.Request, cluster: MemoryCluster, source: LogSource 
     return response
 
 
-async def _follow(response: web.StreamResponse, path: Path, offset: int,
-                  running: Any) -> None:
+async def _follow(response: web.StreamResponse, path: Path, offset: int, running: Any) -> None:
     """Write what is appended to ``path`` until the process stops or the client leaves."""
     while True:
         alive = running()

@@ -81,27 +81,44 @@ def pod_object(workload: Obj, name: str, revision: str) -> Obj:
     template_meta = template.get("metadata") or {}
     spec = template.get("spec") or {}
     spec["nodeName"] = NODE_NAME
-    metadata: Obj = {"name": name, "namespace": meta.get("namespace", "default"),
-                     "labels": pod_labels(workload, revision, name),
-                     "ownerReferences": [{"apiVersion": workload["apiVersion"],
-                                          "kind": workload["kind"], "name": meta["name"],
-                                          "uid": meta.get("uid", ""), "controller": True,
-                                          "blockOwnerDeletion": True}]}
+    metadata: Obj = {
+        "name": name,
+        "namespace": meta.get("namespace", "default"),
+        "labels": pod_labels(workload, revision, name),
+        "ownerReferences": [
+            {
+                "apiVersion": workload["apiVersion"],
+                "kind": workload["kind"],
+                "name": meta["name"],
+                "uid": meta.get("uid", ""),
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ],
+    }
     if template_meta.get("annotations"):
         metadata["annotations"] = dict(template_meta["annotations"])
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
 
 
 def _condition(kind: str, ok: bool, now: str) -> Obj:
-    return {"type": kind, "status": "True" if ok else "False", "lastProbeTime": None,
-            "lastTransitionTime": now}
+    return {
+        "type": kind,
+        "status": "True" if ok else "False",
+        "lastProbeTime": None,
+        "lastTransitionTime": now,
+    }
 
 
 def _container_state(state: PodState) -> Obj:
     if state.exit_code is not None:
-        return {"terminated": {"exitCode": state.exit_code,
-                               "reason": "Completed" if state.exit_code == 0 else "Error",
-                               "startedAt": state.started_at or None}}
+        return {
+            "terminated": {
+                "exitCode": state.exit_code,
+                "reason": "Completed" if state.exit_code == 0 else "Error",
+                "startedAt": state.started_at or None,
+            }
+        }
     if state.running:
         return {"running": {"startedAt": state.started_at}}
     waiting: Obj = {"reason": state.waiting or "ContainerCreating"}
@@ -119,39 +136,55 @@ def _phase(state: PodState) -> str:
 def pod_status(pod: Obj, container: Obj, state: PodState, now: str) -> Obj:
     """The status the kubelet would report for the Pod's (one local) container."""
     old = pod.get("status") or {}
-    conditions = [_condition("PodScheduled", True, now), _condition("Initialized", True, now),
-                  _condition("ContainersReady", state.ready, now),
-                  _condition("Ready", state.ready, now)]
+    conditions = [
+        _condition("PodScheduled", True, now),
+        _condition("Initialized", True, now),
+        _condition("ContainersReady", state.ready, now),
+        _condition("Ready", state.ready, now),
+    ]
     before = {c.get("type"): c for c in old.get("conditions") or []}
     for cond in conditions:
         previous = before.get(cond["type"])
         if previous is not None and previous.get("status") == cond["status"]:
             cond["lastTransitionTime"] = previous.get("lastTransitionTime")
     status: Obj = {
-        "phase": _phase(state), "conditions": conditions, "hostIP": LOCALHOST,
-        "podIP": LOCALHOST, "podIPs": [{"ip": LOCALHOST}], "qosClass": "Burstable",
+        "phase": _phase(state),
+        "conditions": conditions,
+        "hostIP": LOCALHOST,
+        "podIP": LOCALHOST,
+        "podIPs": [{"ip": LOCALHOST}],
+        "qosClass": "Burstable",
         "startTime": old.get("startTime") or now,
-        "containerStatuses": [{"name": container.get("name", ""),
-                               "image": container.get("image", ""), "imageID": "",
-                               "containerID": "", "ready": state.ready,
-                               "started": state.running, "restartCount": state.restarts,
-                               "state": _container_state(state)}]}
+        "containerStatuses": [
+            {
+                "name": container.get("name", ""),
+                "image": container.get("image", ""),
+                "imageID": "",
+                "containerID": "",
+                "ready": state.ready,
+                "started": state.running,
+                "restartCount": state.restarts,
+                "state": _container_state(state),
+            }
+        ],
+    }
     return status
 
 
 # -- workload statuses --------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Counts:
     """A workload's Pods as its controller counts them."""
 
-    total: int = 0      # Pods that exist and are not terminating
-    updated: int = 0    # of those, of the current template
-    ready: int = 0      # ready, any template
+    total: int = 0  # Pods that exist and are not terminating
+    updated: int = 0  # of those, of the current template
+    ready: int = 0  # ready, any template
     ready_updated: int = 0
     succeeded: int = 0  # Jobs
-    failed: int = 0     # Jobs: failed attempts
-    active: int = 0     # Jobs: running attempts
+    failed: int = 0  # Jobs: failed attempts
+    active: int = 0  # Jobs: running attempts
 
 
 def _kept(old: list[Obj], new: list[Obj]) -> list[Obj]:
@@ -159,11 +192,16 @@ def _kept(old: list[Obj], new: list[Obj]) -> list[Obj]:
     kept = []
     for cond in new:
         previous = before.get(cond["type"])
-        if previous is not None and previous.get("status") == cond["status"] and \
-                previous.get("reason") == cond.get("reason"):
-            cond = {**cond, "lastTransitionTime": previous.get("lastTransitionTime"),
-                    "lastUpdateTime": previous.get("lastUpdateTime",
-                                                   cond.get("lastUpdateTime"))}
+        if (
+            previous is not None
+            and previous.get("status") == cond["status"]
+            and previous.get("reason") == cond.get("reason")
+        ):
+            cond = {
+                **cond,
+                "lastTransitionTime": previous.get("lastTransitionTime"),
+                "lastUpdateTime": previous.get("lastUpdateTime", cond.get("lastUpdateTime")),
+            }
         kept.append(cond)
     return kept
 
@@ -177,8 +215,14 @@ def _max_unavailable(workload: Obj, wanted: int) -> int:
 
 
 def _cond(kind: str, ok: bool, reason: str, message: str, now: str) -> Obj:
-    return {"type": kind, "status": "True" if ok else "False", "reason": reason,
-            "message": message, "lastUpdateTime": now, "lastTransitionTime": now}
+    return {
+        "type": kind,
+        "status": "True" if ok else "False",
+        "reason": reason,
+        "message": message,
+        "lastUpdateTime": now,
+        "lastTransitionTime": now,
+    }
 
 
 def deployment_status(workload: Obj, counts: Counts, now: str) -> Obj:
@@ -186,19 +230,35 @@ def deployment_status(workload: Obj, counts: Counts, now: str) -> Obj:
     name = workload["metadata"]["name"]
     available = counts.ready >= wanted - _max_unavailable(workload, wanted)
     done = counts.updated == wanted == counts.total and counts.ready_updated == wanted
-    status: Obj = {"observedGeneration": workload["metadata"].get("generation", 1),
-                   "replicas": counts.total, "updatedReplicas": counts.updated,
-                   "readyReplicas": counts.ready, "availableReplicas": counts.ready,
-                   "unavailableReplicas": max(counts.total - counts.ready, 0)}
+    status: Obj = {
+        "observedGeneration": workload["metadata"].get("generation", 1),
+        "replicas": counts.total,
+        "updatedReplicas": counts.updated,
+        "readyReplicas": counts.ready,
+        "availableReplicas": counts.ready,
+        "unavailableReplicas": max(counts.total - counts.ready, 0),
+    }
     status = {k: v for k, v in status.items() if v or k == "observedGeneration"}
     conditions = [
-        _cond("Available", available,
-              "MinimumReplicasAvailable" if available else "MinimumReplicasUnavailable",
-              "Deployment has minimum availability." if available
-              else "Deployment does not have minimum availability.", now),
-        _cond("Progressing", True, "NewReplicaSetAvailable" if done else "ReplicaSetUpdated",
-              f'ReplicaSet "{name}" has successfully progressed.' if done
-              else f'ReplicaSet "{name}" is progressing.', now)]
+        _cond(
+            "Available",
+            available,
+            "MinimumReplicasAvailable" if available else "MinimumReplicasUnavailable",
+            "Deployment has minimum availability."
+            if available
+            else "Deployment does not have minimum availability.",
+            now,
+        ),
+        _cond(
+            "Progressing",
+            True,
+            "NewReplicaSetAvailable" if done else "ReplicaSetUpdated",
+            f'ReplicaSet "{name}" has successfully progressed.'
+            if done
+            else f'ReplicaSet "{name}" is progressing.',
+            now,
+        ),
+    ]
     old = (workload.get("status") or {}).get("conditions") or []
     status["conditions"] = _kept(old, conditions)
     return status
@@ -207,31 +267,67 @@ def deployment_status(workload: Obj, counts: Counts, now: str) -> Obj:
 def statefulset_status(workload: Obj, counts: Counts, revision: str, now: str) -> Obj:
     name = workload["metadata"]["name"]
     current = f"{name}-{revision}"
-    return {"observedGeneration": workload["metadata"].get("generation", 1),
-            "replicas": counts.total, "readyReplicas": counts.ready,
-            "availableReplicas": counts.ready, "currentReplicas": counts.updated,
-            "updatedReplicas": counts.updated, "currentRevision": current,
-            "updateRevision": current, "collisionCount": 0}
+    return {
+        "observedGeneration": workload["metadata"].get("generation", 1),
+        "replicas": counts.total,
+        "readyReplicas": counts.ready,
+        "availableReplicas": counts.ready,
+        "currentReplicas": counts.updated,
+        "updatedReplicas": counts.updated,
+        "currentRevision": current,
+        "updateRevision": current,
+        "collisionCount": 0,
+    }
 
 
 def job_status(workload: Obj, counts: Counts, now: str) -> Obj:
     old = workload.get("status") or {}
-    status: Obj = {"active": counts.active, "ready": counts.ready, "terminating": 0,
-                   "succeeded": counts.succeeded, "failed": counts.failed,
-                   "startTime": old.get("startTime") or now, "uncountedTerminatedPods": {}}
+    status: Obj = {
+        "active": counts.active,
+        "ready": counts.ready,
+        "terminating": 0,
+        "succeeded": counts.succeeded,
+        "failed": counts.failed,
+        "startTime": old.get("startTime") or now,
+        "uncountedTerminatedPods": {},
+    }
     status = {k: v for k, v in status.items() if v or k in ("active", "startTime")}
     conditions: list[Obj] = []
     if job_succeeded(workload, counts):
         status["completionTime"] = old.get("completionTime") or now
-        conditions = [_cond("SuccessCriteriaMet", True, "CompletionsReached",
-                            "Reached expected number of succeeded pods", now),
-                      _cond("Complete", True, "CompletionsReached",
-                            "Reached expected number of succeeded pods", now)]
+        conditions = [
+            _cond(
+                "SuccessCriteriaMet",
+                True,
+                "CompletionsReached",
+                "Reached expected number of succeeded pods",
+                now,
+            ),
+            _cond(
+                "Complete",
+                True,
+                "CompletionsReached",
+                "Reached expected number of succeeded pods",
+                now,
+            ),
+        ]
     elif job_failed(workload, counts):
-        conditions = [_cond("FailureTarget", True, "BackoffLimitExceeded",
-                            "Job has reached the specified backoff limit", now),
-                      _cond("Failed", True, "BackoffLimitExceeded",
-                            "Job has reached the specified backoff limit", now)]
+        conditions = [
+            _cond(
+                "FailureTarget",
+                True,
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit",
+                now,
+            ),
+            _cond(
+                "Failed",
+                True,
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit",
+                now,
+            ),
+        ]
     for cond in conditions:
         cond.pop("lastUpdateTime")
         cond["lastProbeTime"] = now

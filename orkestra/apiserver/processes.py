@@ -132,24 +132,31 @@ def _spec_changed(event: WatchEvent) -> bool:
     if event.type != "MODIFIED" or before is None:
         return True
     after = event.object
-    return before.get("spec") != after.get("spec") or \
-        before["metadata"].get("deletionTimestamp") != after["metadata"].get(
-            "deletionTimestamp")
+    return before.get("spec") != after.get("spec") or before["metadata"].get(
+        "deletionTimestamp"
+    ) != after["metadata"].get("deletionTimestamp")
 
 
 class ProcessRunner:
     """Runs the Pods of local-image workloads of one store as local processes."""
 
-    def __init__(self, cluster: MemoryCluster, loop: asyncio.AbstractEventLoop, *,
-                 access: ServerAccess, local_images: tuple[str, ...] = DEFAULT_LOCAL_IMAGES,
-                 service_hosts: MutableMapping[tuple[str, str], str] | None = None,
-                 tick: float = TICK) -> None:
+    def __init__(
+        self,
+        cluster: MemoryCluster,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        access: ServerAccess,
+        local_images: tuple[str, ...] = DEFAULT_LOCAL_IMAGES,
+        service_hosts: MutableMapping[tuple[str, str], str] | None = None,
+        tick: float = TICK,
+    ) -> None:
         self.cluster = cluster
         self.loop = loop
         self.access = access
         self.local_images = tuple(local_images)
-        self.service_hosts: MutableMapping[tuple[str, str], str] = \
+        self.service_hosts: MutableMapping[tuple[str, str], str] = (
             service_hosts if service_hosts is not None else {}
+        )
         self.tick = tick
         self.pods: list[LocalPod] = []
         self.jobs: dict[Key, tuple[int, int]] = {}  # succeeded, failed
@@ -183,8 +190,9 @@ class ProcessRunner:
         pod_type = self.cluster.type_for("v1", "Pod")
         for pod in self.cluster.list("v1", "Pod", None, record=False):
             if (pod["metadata"].get("annotations") or {}).get(LOCAL_RUN):
-                self._delete_object(pod_type, pod["metadata"].get("namespace"),
-                                    pod["metadata"]["name"])
+                self._delete_object(
+                    pod_type, pod["metadata"].get("namespace"), pod["metadata"]["name"]
+                )
         for kind, api_version in KINDS.items():
             for obj in self.cluster.list(api_version, kind, None, record=False):
                 if self.claims(obj):
@@ -230,8 +238,12 @@ class ProcessRunner:
     def on_event(self, event: WatchEvent) -> None:
         obj = event.object
         if event.resource == "pods" and event.group == "" and event.type == "DELETED":
-            self._soon(self._pod_deleted, str(obj["metadata"].get("namespace", "")),
-                       str(obj["metadata"]["name"]), str(obj["metadata"].get("uid", "")))
+            self._soon(
+                self._pod_deleted,
+                str(obj["metadata"].get("namespace", "")),
+                str(obj["metadata"]["name"]),
+                str(obj["metadata"].get("uid", "")),
+            )
             return
         if obj.get("kind") not in KINDS or not _spec_changed(event):
             return
@@ -251,8 +263,12 @@ class ProcessRunner:
 
     def _pod_deleted(self, namespace: str, name: str, uid: str) -> None:
         for pod in self.pods:
-            if pod.namespace == namespace and pod.name == name and pod.stop_deadline is None \
-                    and pod.pod["metadata"].get("uid") == uid:
+            if (
+                pod.namespace == namespace
+                and pod.name == name
+                and pod.stop_deadline is None
+                and pod.pod["metadata"].get("uid") == uid
+            ):
                 self._stop(pod, delete=False)
                 self._mark(pod.key)
 
@@ -296,9 +312,13 @@ class ProcessRunner:
     def _launch(self, pod: LocalPod, now: float) -> None:
         try:
             if pod.plan is None:
-                pod.plan = launch.plan(pod.pod, pod.container, home=pod.home,
-                                       kubeconfig=self._kubeconfig(pod.home),
-                                       lookup=self._lookup(pod.namespace))
+                pod.plan = launch.plan(
+                    pod.pod,
+                    pod.container,
+                    home=pod.home,
+                    kubeconfig=self._kubeconfig(pod.home),
+                    lookup=self._lookup(pod.namespace),
+                )
         except launch.NotStartableError as exc:
             pod.state = replace(pod.state, waiting=exc.reason, message=str(exc))
             pod.restart_at = now + 1.0
@@ -306,12 +326,29 @@ class ProcessRunner:
         plan = pod.plan
         with pod.log.open("ab") as out:
             pod.process = subprocess.Popen(
-                plan.argv, env=plan.env, cwd=plan.cwd, stdin=subprocess.DEVNULL,
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        log.info("pod %s/%s: started process %d: %s", pod.namespace, pod.name,
-                 pod.process.pid, " ".join(plan.argv[3:]))
-        pod.state = replace(pod.state, running=True, ready=False, waiting="", message="",
-                            started_at=self.cluster.now())
+                plan.argv,
+                env=plan.env,
+                cwd=plan.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        log.info(
+            "pod %s/%s: started process %d: %s",
+            pod.namespace,
+            pod.name,
+            pod.process.pid,
+            " ".join(plan.argv[3:]),
+        )
+        pod.state = replace(
+            pod.state,
+            running=True,
+            ready=False,
+            waiting="",
+            message="",
+            started_at=self.cluster.now(),
+        )
         pod.next_probe = now
         pod.probe_failures = 0
 
@@ -323,15 +360,19 @@ class ProcessRunner:
         if pod.one_shot:
             pod.state = replace(pod.state, running=False, ready=False, exit_code=code)
             succeeded, failed = self.jobs.get(pod.key, (0, 0))
-            self.jobs[pod.key] = (succeeded + 1, failed) if code == 0 else \
-                (succeeded, failed + 1)
+            self.jobs[pod.key] = (succeeded + 1, failed) if code == 0 else (succeeded, failed + 1)
             self._mark(pod.key)
             return
         restarts = pod.state.restarts + 1
         self._mark(pod.key)
-        pod.state = replace(pod.state, running=False, ready=False, restarts=restarts,
-                            waiting="CrashLoopBackOff",
-                            message=f"back-off restarting failed container (exit {code})")
+        pod.state = replace(
+            pod.state,
+            running=False,
+            ready=False,
+            restarts=restarts,
+            waiting="CrashLoopBackOff",
+            message=f"back-off restarting failed container (exit {code})",
+        )
         pod.restart_at = now + min(2.0 ** (restarts - 1), 10.0)
 
     def _signal(self, pod: LocalPod, sig: signal.Signals) -> None:
@@ -347,8 +388,12 @@ class ProcessRunner:
         pod.stop_deadline = time.monotonic() + pod.grace()
         self._signal(pod, signal.SIGTERM)
         if delete:
-            self._delete_object(self.cluster.type_for("v1", "Pod"), pod.namespace, pod.name,
-                                uid=str(pod.pod["metadata"].get("uid", "")))
+            self._delete_object(
+                self.cluster.type_for("v1", "Pod"),
+                pod.namespace,
+                pod.name,
+                uid=str(pod.pod["metadata"].get("uid", "")),
+            )
         self._wake.set()
 
     def _forget(self, pod: LocalPod) -> None:
@@ -360,8 +405,7 @@ class ProcessRunner:
 
     # -- readiness --------------------------------------------------------------------
     async def _probe(self, now: float) -> None:
-        due = [p for p in self.pods if p.stop_deadline is None and p.alive and
-               now >= p.next_probe]
+        due = [p for p in self.pods if p.stop_deadline is None and p.alive and now >= p.next_probe]
         if due:
             results = await asyncio.gather(*(self._probe_one(p) for p in due))
             for pod, ok in zip(due, results, strict=True):
@@ -407,9 +451,11 @@ class ProcessRunner:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE  # the kubelet does not verify probes either
         try:
-            async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=timeout),
-                                         ssl=context if scheme == "https" else False
-                                         ) as response:
+            async with self._session.get(
+                url,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+                ssl=context if scheme == "https" else False,
+            ) as response:
                 return 200 <= response.status < 400
         except (aiohttp.ClientError, TimeoutError, OSError):
             return False
@@ -419,8 +465,11 @@ class ProcessRunner:
         kind, namespace, name = key
         workload = self._read(KINDS[kind], kind, namespace, name)
         owned = [p for p in self.pods if p.key == key and p.active]
-        if workload is None or workload["metadata"].get("deletionTimestamp") or \
-                not self.claims(workload):
+        if (
+            workload is None
+            or workload["metadata"].get("deletionTimestamp")
+            or not self.claims(workload)
+        ):
             for pod in [p for p in self.pods if p.key == key]:
                 self._stop(pod)
             self._known.discard(key)
@@ -428,23 +477,28 @@ class ProcessRunner:
             return
         self._known.add(key)
         revision = pods.template_hash(workload["spec"].get("template") or {})
-        {"Deployment": self._deployment, "StatefulSet": self._statefulset,
-         "Job": self._job}[kind](workload, revision, owned)
+        {"Deployment": self._deployment, "StatefulSet": self._statefulset, "Job": self._job}[kind](
+            workload, revision, owned
+        )
 
     def _deployment(self, workload: Obj, revision: str, owned: list[LocalPod]) -> None:
         wanted = pods.replicas(workload)
         new = [p for p in owned if p.revision == revision]
         old = [p for p in owned if p.revision != revision]
         for _ in range(wanted - len(new)):
-            new.append(self._create(workload, revision,
-                                    f"{workload['metadata']['name']}-{revision}-"
-                                    f"{pods.random_suffix()}"))
+            new.append(
+                self._create(
+                    workload,
+                    revision,
+                    f"{workload['metadata']['name']}-{revision}-{pods.random_suffix()}",
+                )
+            )
         surplus = sorted(new, key=lambda p: (p.state.ready, -self.pods.index(p)))
-        for pod in surplus[:max(len(new) - wanted, 0)]:
+        for pod in surplus[: max(len(new) - wanted, 0)]:
             self._stop(pod)
         ready_new = sum(p.state.ready for p in new if p.stop_deadline is None)
         keep_old = max(wanted - ready_new, 0)
-        for pod in sorted(old, key=lambda p: p.state.ready)[:max(len(old) - keep_old, 0)]:
+        for pod in sorted(old, key=lambda p: p.state.ready)[: max(len(old) - keep_old, 0)]:
             self._stop(pod)
 
     def _statefulset(self, workload: Obj, revision: str, owned: list[LocalPod]) -> None:
@@ -461,8 +515,9 @@ class ProcessRunner:
             if current is not None and current.revision != revision:
                 self._stop(current)  # replaced once its process is gone
                 return
-            if current is None and not any(p.key == workload_key(workload) and
-                                           p.name == pod_name for p in self.pods):
+            if current is None and not any(
+                p.key == workload_key(workload) and p.name == pod_name for p in self.pods
+            ):
                 self._create(workload, revision, pod_name)
             if current is None or not current.state.ready:
                 return  # one ordinal at a time, in order
@@ -475,8 +530,9 @@ class ProcessRunner:
             return
         remaining = pods.completions(workload) - succeeded
         for _ in range(min(pods.replicas(workload), remaining) - len(owned)):
-            self._create(workload, revision,
-                         f"{workload['metadata']['name']}-{pods.random_suffix()}")
+            self._create(
+                workload, revision, f"{workload['metadata']['name']}-{pods.random_suffix()}"
+            )
 
     def _create(self, workload: Obj, revision: str, name: str) -> LocalPod:
         """A new Pod object and its (not yet started) process."""
@@ -484,14 +540,22 @@ class ProcessRunner:
         obj = pods.pod_object(workload, name, revision)
         annotations = obj["metadata"].setdefault("annotations", {})
         annotations[LOCAL_RUN] = "true"
-        made = self.cluster.create_in(self.cluster.type_for("v1", "Pod"), key[1], obj,
-                                      manager=CONTROLLER_MANAGER)
+        made = self.cluster.create_in(
+            self.cluster.type_for("v1", "Pod"), key[1], obj, manager=CONTROLLER_MANAGER
+        )
         spec = made.get("spec") or {}
         container = launch.local_container(spec, self.local_images) or {}
         home = self._home / f"{key[1]}.{name}.{next(self._serial)}"
         home.mkdir(parents=True)
-        pod = LocalPod(key=key, name=name, revision=revision, pod=made, container=container,
-                       home=home, one_shot=key[0] == "Job")
+        pod = LocalPod(
+            key=key,
+            name=name,
+            revision=revision,
+            pod=made,
+            container=container,
+            home=home,
+            one_shot=key[0] == "Job",
+        )
         pod.log.touch()
         self.pods.append(pod)
         self._wake.set()
@@ -508,18 +572,24 @@ class ProcessRunner:
             return
         status = self._workload_status(workload, key)
         if {**(workload.get("status") or {}), **status} != (workload.get("status") or {}):
-            self._write_status(workload, {**(workload.get("status") or {}), **status},
-                               CONTROLLER_MANAGER)
+            self._write_status(
+                workload, {**(workload.get("status") or {}), **status}, CONTROLLER_MANAGER
+            )
 
     def _workload_status(self, workload: Obj, key: Key) -> Obj:
         revision = pods.template_hash(workload["spec"].get("template") or {})
         active = [p for p in self.pods if p.key == key and p.active]
         updated = [p for p in active if p.revision == revision]
         succeeded, failed = self.jobs.get(key, (0, 0))
-        counts = pods.Counts(total=len(active), updated=len(updated),
-                             ready=sum(p.state.ready for p in active),
-                             ready_updated=sum(p.state.ready for p in updated),
-                             succeeded=succeeded, failed=failed, active=len(active))
+        counts = pods.Counts(
+            total=len(active),
+            updated=len(updated),
+            ready=sum(p.state.ready for p in active),
+            ready_updated=sum(p.state.ready for p in updated),
+            succeeded=succeeded,
+            failed=failed,
+            active=len(active),
+        )
         now = self.cluster.now()
         if key[0] == "Deployment":
             return pods.deployment_status(workload, counts, now)
@@ -539,9 +609,14 @@ class ProcessRunner:
         meta = obj["metadata"]
         rt = self.cluster.type_for(obj["apiVersion"], obj["kind"])
         try:
-            self.cluster.replace_in(rt, meta.get("namespace"), meta["name"],
-                                    {**obj, "status": status}, subresource="status",
-                                    manager=manager)
+            self.cluster.replace_in(
+                rt,
+                meta.get("namespace"),
+                meta["name"],
+                {**obj, "status": status},
+                subresource="status",
+                manager=manager,
+            )
         except ApiError:
             return  # changed or gone meanwhile: the next step writes it again
 
@@ -551,15 +626,15 @@ class ProcessRunner:
         ready = [p for p in self.pods if p.active and p.state.ready and p.plan is not None]
         for namespace in {p.namespace for p in ready}:
             for service in self.cluster.list("v1", "Service", namespace, record=False):
-                address = _service_address(service, [p for p in ready
-                                                     if p.namespace == namespace])
+                address = _service_address(service, [p for p in ready if p.namespace == namespace])
                 if address is not None:
                     wanted[(namespace, service["metadata"]["name"])] = address
         for key in [k for k in self._hosts if k not in wanted]:
             self._unset_host(key)
         for key, address in wanted.items():
-            if self._hosts.get(key) != address and (key not in self.service_hosts or
-                                                    key in self._hosts):
+            if self._hosts.get(key) != address and (
+                key not in self.service_hosts or key in self._hosts
+            ):
                 self.service_hosts[key] = address
                 self._hosts[key] = address
 
@@ -583,22 +658,22 @@ class ProcessRunner:
 
     def _find(self, namespace: str, name: str) -> LocalPod | None:
         matching = [p for p in self.pods if p.namespace == namespace and p.name == name]
-        return next((p for p in matching if p.stop_deadline is None),
-                    matching[0] if matching else None)
+        return next(
+            (p for p in matching if p.stop_deadline is None), matching[0] if matching else None
+        )
 
     # -- store access -----------------------------------------------------------------
     def _read(self, api_version: str, kind: str, namespace: str, name: str) -> Obj | None:
         try:
-            return self.cluster.read(self.cluster.type_for(api_version, kind),
-                                     namespace or None, name)
+            return self.cluster.read(
+                self.cluster.type_for(api_version, kind), namespace or None, name
+            )
         except NotFoundError:
             return None
 
-    def _delete_object(self, rt: Any, namespace: str | None, name: str, uid: str = ""
-                       ) -> None:
+    def _delete_object(self, rt: Any, namespace: str | None, name: str, uid: str = "") -> None:
         try:
-            self.cluster.delete_in(rt, namespace, name,
-                                   preconditions={"uid": uid} if uid else None)
+            self.cluster.delete_in(rt, namespace, name, preconditions={"uid": uid} if uid else None)
         except ApiError:
             return  # already gone (the garbage collector was first) or replaced
 
@@ -606,12 +681,14 @@ class ProcessRunner:
         def lookup(kind: str, name: str) -> dict[str, bytes] | None:
             found = self._read("v1", kind, namespace, name)
             return launch.source_data(kind, found) if found is not None else None
+
         return lookup
 
     def _kubeconfig(self, home: Path) -> Path:
         path = home / "kubeconfig"
-        certs.write_kubeconfig(path, server=self.access.url, ca_pem=self.access.ca_pem,
-                               token=self.access.token)
+        certs.write_kubeconfig(
+            path, server=self.access.url, ca_pem=self.access.ca_pem, token=self.access.token
+        )
         return path
 
 
@@ -636,8 +713,7 @@ def _service_address(service: Obj, ready: list[LocalPod]) -> str | None:
 
 async def _connects(port: int, timeout: float) -> bool:
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(launch.LOCALHOST, port),
-                                           timeout)
+        _, writer = await asyncio.wait_for(asyncio.open_connection(launch.LOCALHOST, port), timeout)
     except (OSError, TimeoutError):
         return False
     writer.close()

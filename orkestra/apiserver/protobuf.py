@@ -65,12 +65,15 @@ class UnsupportedKindError(OrkError):
     not a :class:`ProtobufError`, so the two are told apart in any order)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(f"{message}; the embedded API server decodes protobuf bodies of "
-                         f"{supported_kinds()} only: send other kinds as JSON "
-                         "(kubectl apply -f, create -f)")
+        super().__init__(
+            f"{message}; the embedded API server decodes protobuf bodies of "
+            f"{supported_kinds()} only: send other kinds as JSON "
+            "(kubectl apply -f, create -f)"
+        )
 
 
 # -- the wire format ------------------------------------------------------------------------
+
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
     """The unsigned varint at ``pos`` and the position after it."""
@@ -91,8 +94,9 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
 def _take(buf: bytes, pos: int, size: int) -> tuple[bytes, int]:
     end = pos + size
     if end > len(buf):
-        raise ProtobufError(f"truncated field: {size} bytes wanted at offset {pos}, "
-                            f"{len(buf) - pos} left")
+        raise ProtobufError(
+            f"truncated field: {size} bytes wanted at offset {pos}, {len(buf) - pos} left"
+        )
     return buf[pos:end], end
 
 
@@ -120,6 +124,7 @@ def fields(buf: bytes) -> Iterator[tuple[int, int, WireValue]]:
 
 
 # -- scalar conversions ---------------------------------------------------------------------
+
 
 def _bytes_of(value: WireValue) -> bytes:
     if not isinstance(value, bytes):
@@ -218,6 +223,7 @@ def fields_v1(value: WireValue) -> Any:
 
 # -- messages as field tables ---------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class MapOf:
     """``map<string, V>``: repeated entries ``{key=1, value=2}``."""
@@ -261,8 +267,7 @@ def _store(out: Obj, field: Field, value: WireValue) -> None:
         key, item = _map_entry(kind, value)
         out.setdefault(field.name, {})[key] = item
         return
-    decoded = decode_message(kind, _bytes_of(value)) if isinstance(kind, Mapping) \
-        else kind(value)
+    decoded = decode_message(kind, _bytes_of(value)) if isinstance(kind, Mapping) else kind(value)
     if field.repeated:
         out.setdefault(field.name, []).append(decoded)
     elif field.omit_empty and decoded in ("", 0):  # False == 0 too
@@ -291,16 +296,16 @@ OWNER_REFERENCE = _table(
     (1, Field("kind", string, omit_empty=False)),
     (3, Field("name", string, omit_empty=False)),
     (4, Field("uid", string, omit_empty=False)),
-    (6, Field("controller", boolean, omit_empty=False)),          # *bool
+    (6, Field("controller", boolean, omit_empty=False)),  # *bool
     (7, Field("blockOwnerDeletion", boolean, omit_empty=False)),  # *bool
 )
 MANAGED_FIELDS_ENTRY = _table(
     (1, Field("manager", string)),
     (2, Field("operation", string)),
     (3, Field("apiVersion", string)),
-    (4, Field("time", time)),                                  # *Time
+    (4, Field("time", time)),  # *Time
     (6, Field("fieldsType", string)),
-    (7, Field("fieldsV1", fields_v1)),                         # *FieldsV1
+    (7, Field("fieldsV1", fields_v1)),  # *FieldsV1
     (8, Field("subresource", string)),
 )
 OBJECT_META = _table(
@@ -311,8 +316,8 @@ OBJECT_META = _table(
     (5, Field("uid", string)),
     (6, Field("resourceVersion", string)),
     (7, Field("generation", int64)),
-    (8, Field("creationTimestamp", time)),                     # Time: null when zero
-    (9, Field("deletionTimestamp", time)),                     # *Time
+    (8, Field("creationTimestamp", time)),  # Time: null when zero
+    (9, Field("deletionTimestamp", time)),  # *Time
     (10, Field("deletionGracePeriodSeconds", int64, omit_empty=False)),  # *int64
     (11, Field("labels", MapOf(string))),
     (12, Field("annotations", MapOf(string))),
@@ -321,12 +326,12 @@ OBJECT_META = _table(
     (17, Field("managedFields", MANAGED_FIELDS_ENTRY, repeated=True)),
 )
 PRECONDITIONS = _table(
-    (1, Field("uid", string, omit_empty=False)),               # *UID
-    (2, Field("resourceVersion", string, omit_empty=False)),   # *string
+    (1, Field("uid", string, omit_empty=False)),  # *UID
+    (2, Field("resourceVersion", string, omit_empty=False)),  # *string
 )
 DELETE_OPTIONS = _table(
     (1, Field("gracePeriodSeconds", int64, omit_empty=False)),  # *int64
-    (2, Field("preconditions", PRECONDITIONS)),                 # *Preconditions
+    (2, Field("preconditions", PRECONDITIONS)),  # *Preconditions
     (3, Field("orphanDependents", boolean, omit_empty=False)),  # *bool
     (4, Field("propagationPolicy", string, omit_empty=False)),  # *DeletionPropagation
     (5, Field("dryRun", string, repeated=True)),
@@ -335,14 +340,14 @@ DELETE_OPTIONS = _table(
 # k8s.io/api/core/v1/generated.proto
 SECRET = _table(
     (1, Field("metadata", OBJECT_META)),
-    (5, Field("immutable", boolean, omit_empty=False)),        # *bool
+    (5, Field("immutable", boolean, omit_empty=False)),  # *bool
     (2, Field("data", MapOf(base64_bytes))),
     (4, Field("stringData", MapOf(string))),
     (3, Field("type", string)),
 )
 CONFIG_MAP = _table(
     (1, Field("metadata", OBJECT_META)),
-    (4, Field("immutable", boolean, omit_empty=False)),        # *bool
+    (4, Field("immutable", boolean, omit_empty=False)),  # *bool
     (2, Field("data", MapOf(string))),
     (3, Field("binaryData", MapOf(base64_bytes))),
 )
@@ -356,8 +361,16 @@ NAMESPACE_CONDITION = _table(
 NAMESPACE = _table(
     (1, Field("metadata", OBJECT_META)),
     (2, Field("spec", _table((1, Field("finalizers", string, repeated=True))))),
-    (3, Field("status", _table((1, Field("phase", string)),
-                               (2, Field("conditions", NAMESPACE_CONDITION, repeated=True))))),
+    (
+        3,
+        Field(
+            "status",
+            _table(
+                (1, Field("phase", string)),
+                (2, Field("conditions", NAMESPACE_CONDITION, repeated=True)),
+            ),
+        ),
+    ),
 )
 OBJECT_REFERENCE = _table(
     (1, Field("kind", string)),
@@ -379,15 +392,18 @@ EVENT = _table(
     (2, Field("involvedObject", OBJECT_REFERENCE)),
     (3, Field("reason", string)),
     (4, Field("message", string)),
-    (5, Field("source", _table((1, Field("component", string)),
-                               (2, Field("host", string))))),
+    (5, Field("source", _table((1, Field("component", string)), (2, Field("host", string))))),
     (6, Field("firstTimestamp", time)),
     (7, Field("lastTimestamp", time)),
     (8, Field("count", int32)),
     (9, Field("type", string)),
     (10, Field("eventTime", micro_time)),
-    (11, Field("series", _table((1, Field("count", int32)),
-                                (2, Field("lastObservedTime", micro_time))))),
+    (
+        11,
+        Field(
+            "series", _table((1, Field("count", int32)), (2, Field("lastObservedTime", micro_time)))
+        ),
+    ),
     (12, Field("action", string)),
     (13, Field("related", OBJECT_REFERENCE)),
     (14, Field("reportingComponent", string, omit_empty=False)),
@@ -411,6 +427,7 @@ def supported_kinds() -> str:
 
 # -- the envelope ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Unknown:
     """``runtime.Unknown``: the envelope of every protobuf body."""
@@ -430,18 +447,23 @@ def unwrap(body: bytes) -> Unknown:
     if not body:
         raise ProtobufError("the body is empty")
     if not body.startswith(MAGIC):
-        raise ProtobufError("the body does not start with the Kubernetes protobuf magic "
-                            "number k8s\\x00")
+        raise ProtobufError(
+            "the body does not start with the Kubernetes protobuf magic number k8s\\x00"
+        )
     type_meta: Obj = {}
     parts: dict[int, WireValue] = {}
-    for number, _, value in fields(body[len(MAGIC):]):
+    for number, _, value in fields(body[len(MAGIC) :]):
         if number == 1:
             type_meta = decode_message(_TYPE_META, _bytes_of(value))
         elif number in (2, 3, 4):
             parts[number] = value
-    return Unknown(str(type_meta.get("apiVersion", "")), str(type_meta.get("kind", "")),
-                   _bytes_of(parts.get(2, b"")),
-                   string(parts.get(3, b"")), string(parts.get(4, b"")))
+    return Unknown(
+        str(type_meta.get("apiVersion", "")),
+        str(type_meta.get("kind", "")),
+        _bytes_of(parts.get(2, b"")),
+        string(parts.get(3, b"")),
+        string(parts.get(4, b"")),
+    )
 
 
 def decode_object(api_version: str, kind: str, raw: bytes) -> Obj:
@@ -464,8 +486,10 @@ def decode_body(content_type: str, body: bytes) -> Obj:
     envelope = unwrap(body)
     if envelope.content_encoding:
         raise UnsupportedKindError(
-            f"the content encoding {envelope.content_encoding!r} is not supported")
+            f"the content encoding {envelope.content_encoding!r} is not supported"
+        )
     if envelope.content_type not in ("", MEDIA_TYPE):
         raise UnsupportedKindError(
-            f"the raw content type {envelope.content_type!r} is not supported")
+            f"the raw content type {envelope.content_type!r} is not supported"
+        )
     return decode_object(envelope.api_version, envelope.kind, envelope.raw)

@@ -49,16 +49,20 @@ def check_fields(request: web.Request, rt: ResourceType, data: Any) -> None:
     warnings, Ignore says nothing."""
     mode = request.query.get("fieldValidation", "Warn")
     if mode not in ("Strict", "Warn", "Ignore"):
-        raise BadRequestError(f'fieldValidation: Unsupported value: "{mode}": supported '
-                              'values: "Ignore", "Strict", "Warn"')
+        raise BadRequestError(
+            f'fieldValidation: Unsupported value: "{mode}": supported '
+            'values: "Ignore", "Strict", "Warn"'
+        )
     node = _schema_node(rt)
     if mode == "Ignore" or node is None or not isinstance(data, dict):
         return
     unknown = [f for f in unknown_fields(data, node) if "$" not in f]
     if unknown and mode == "Strict":
         fields = ", ".join(f'unknown field "{f}"' for f in unknown)
-        raise BadRequestError(f'{rt.kind} in version "{rt.version}" cannot be handled as a '
-                              f"{rt.kind}: strict decoding error: {fields}")
+        raise BadRequestError(
+            f'{rt.kind} in version "{rt.version}" cannot be handled as a '
+            f"{rt.kind}: strict decoding error: {fields}"
+        )
     for field in unknown:
         warning.add(f'unknown field "{field}"')
 
@@ -83,21 +87,33 @@ def _dry_run(request: web.Request, options: Obj | None = None) -> bool:
 class Resources:
     """Handlers for everything under ``/api/v1`` and ``/apis/<group>/<version>``."""
 
-    def __init__(self, cluster: MemoryCluster, hub: WatchHub, admission: WebhookAdmission,
-                 logs: podlogs.LogSource | None = None) -> None:
+    def __init__(
+        self,
+        cluster: MemoryCluster,
+        hub: WatchHub,
+        admission: WebhookAdmission,
+        logs: podlogs.LogSource | None = None,
+    ) -> None:
         self.cluster = cluster
         self.hub = hub
         self.admission = admission
         self.logs = logs  # the output of locally run Pods (pods/log)
         self._subresources: dict[str, dict[str, Handler]] = {
             "status": {"GET": self.get, "PUT": self.replace, "PATCH": self.patch},
-            "scale": {"GET": self.get_scale, "PUT": self.replace_scale,
-                      "PATCH": self.patch_scale},
-            "finalize": {"PUT": self.replace}}
+            "scale": {"GET": self.get_scale, "PUT": self.replace_scale, "PATCH": self.patch_scale},
+            "finalize": {"PUT": self.replace},
+        }
         self._collection: dict[str, Handler] = {
-            "GET": self.list_or_watch, "POST": self.create, "DELETE": self.delete_collection}
+            "GET": self.list_or_watch,
+            "POST": self.create,
+            "DELETE": self.delete_collection,
+        }
         self._item: dict[str, Handler] = {
-            "GET": self.get, "PUT": self.replace, "PATCH": self.patch, "DELETE": self.delete}
+            "GET": self.get,
+            "PUT": self.replace,
+            "PATCH": self.patch,
+            "DELETE": self.delete,
+        }
 
     async def core(self, request: web.Request) -> web.StreamResponse:
         return await self.dispatch(request, "", "v1", request.match_info["rest"])
@@ -106,8 +122,9 @@ class Resources:
         info = request.match_info
         return await self.dispatch(request, info["group"], info["version"], info["rest"])
 
-    async def dispatch(self, request: web.Request, group: str, version: str, rest: str
-                       ) -> web.StreamResponse:
+    async def dispatch(
+        self, request: web.Request, group: str, version: str, rest: str
+    ) -> web.StreamResponse:
         target = parse(group, version, rest)
         details: Obj = {"name": target.name, "group": group, "kind": target.plural}
         with warning.recording() as warnings:
@@ -126,51 +143,68 @@ class Resources:
         method = request.method
         if target.subresource == "log" and rt.key == ("", "pods"):
             if method != "GET":
-                raise MethodNotAllowedError(f"the server does not allow this method on the "
-                                            f"requested resource ({method})")
+                raise MethodNotAllowedError(
+                    f"the server does not allow this method on the requested resource ({method})"
+                )
             return self.pod_log
         if target.subresource:
             table = self._subresources.get(target.subresource)
-            if table is None or (target.subresource == "scale" and scale_paths(rt) is None) \
-                    or (target.subresource == "status" and not rt.has_status):
+            if (
+                table is None
+                or (target.subresource == "scale" and scale_paths(rt) is None)
+                or (target.subresource == "status" and not rt.has_status)
+            ):
                 raise NotFoundError("the server could not find the requested resource")
         else:
             table = self._collection if target.collection else self._item
         handler = table.get(method)
         if handler is None:
-            raise MethodNotAllowedError(f"the server does not allow this method on the "
-                                        f"requested resource ({method})")
+            raise MethodNotAllowedError(
+                f"the server does not allow this method on the requested resource ({method})"
+            )
         return handler
 
     # -- reads ------------------------------------------------------------------------
-    def _render(self, request: web.Request, rt: ResourceType, items: list[Obj],
-                body: Obj) -> web.Response:
+    def _render(
+        self, request: web.Request, rt: ResourceType, items: list[Obj], body: Obj
+    ) -> web.Response:
         try:
-            wanted = tables.table_request(request.headers.get("Accept"),
-                                          request.query.get("includeObject"))
+            wanted = tables.table_request(
+                request.headers.get("Accept"), request.query.get("includeObject")
+            )
         except ValueError as exc:
             raise BadRequestError(str(exc)) from None
         if wanted is None:
             return codec.respond(body)
-        return codec.respond(tables.to_table(
-            rt, items, now=datetime.now(UTC), include_object=wanted.include_object,
-            list_metadata=body.get("metadata") if "items" in body else None,
-            version=wanted.version))
+        return codec.respond(
+            tables.to_table(
+                rt,
+                items,
+                now=datetime.now(UTC),
+                include_object=wanted.include_object,
+                list_metadata=body.get("metadata") if "items" in body else None,
+                version=wanted.version,
+            )
+        )
 
-    async def get(self, request: web.Request, rt: ResourceType, target: Target
-                  ) -> web.StreamResponse:
+    async def get(
+        self, request: web.Request, rt: ResourceType, target: Target
+    ) -> web.StreamResponse:
         obj = self.cluster.read(rt, target.namespace, target.name)
         if target.subresource:
             return codec.respond(obj)
         return self._render(request, rt, [obj], obj)
 
-    async def pod_log(self, request: web.Request, rt: ResourceType, target: Target
-                      ) -> web.StreamResponse:
-        return await podlogs.serve(request, self.cluster, self.logs, target.namespace or "",
-                                   target.name)
+    async def pod_log(
+        self, request: web.Request, rt: ResourceType, target: Target
+    ) -> web.StreamResponse:
+        return await podlogs.serve(
+            request, self.cluster, self.logs, target.namespace or "", target.name
+        )
 
-    async def list_or_watch(self, request: web.Request, rt: ResourceType, target: Target
-                            ) -> web.StreamResponse:
+    async def list_or_watch(
+        self, request: web.Request, rt: ResourceType, target: Target
+    ) -> web.StreamResponse:
         if request.query.get("watch") in ("true", "1"):
             return await self.hub.serve(request, rt, target)
         query = request.query
@@ -178,16 +212,24 @@ class Resources:
             limit = int(query.get("limit") or 0)
         except ValueError:
             raise BadRequestError("limit must be an integer") from None
-        page = self.cluster.page(rt, target.namespace,
-                                 label_selector=query.get("labelSelector") or None,
-                                 field_selector=query.get("fieldSelector") or None,
-                                 limit=max(limit, 0), continue_token=query.get("continue", ""))
+        page = self.cluster.page(
+            rt,
+            target.namespace,
+            label_selector=query.get("labelSelector") or None,
+            field_selector=query.get("fieldSelector") or None,
+            limit=max(limit, 0),
+            continue_token=query.get("continue", ""),
+        )
         meta: Obj = {"resourceVersion": str(page.resource_version)}
         if page.continue_token:
             meta["continue"] = page.continue_token
             meta["remainingItemCount"] = page.remaining
-        body = {"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": meta,
-                "items": page.items}
+        body = {
+            "kind": rt.list_kind,
+            "apiVersion": rt.api_version,
+            "metadata": meta,
+            "items": page.items,
+        }
         return self._render(request, rt, page.items, body)
 
     # -- writes -----------------------------------------------------------------------
@@ -195,96 +237,161 @@ class Resources:
         obj = codec.an_object(data)
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         if api_version and api_version != rt.api_version:
-            raise BadRequestError(f"the API version in the data ({api_version}) does not "
-                                  f"match the expected API version ({rt.api_version})")
+            raise BadRequestError(
+                f"the API version in the data ({api_version}) does not "
+                f"match the expected API version ({rt.api_version})"
+            )
         if kind and kind != rt.kind:
-            raise BadRequestError(f"the kind in the data ({kind}) does not match the "
-                                  f"expected kind ({rt.kind})")
+            raise BadRequestError(
+                f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})"
+            )
         namespace = (obj.get("metadata") or {}).get("namespace")
         if rt.namespaced and namespace and target.namespace and namespace != target.namespace:
-            raise BadRequestError("the namespace of the provided object does not match the "
-                                  "namespace sent on the request")
+            raise BadRequestError(
+                "the namespace of the provided object does not match the "
+                "namespace sent on the request"
+            )
         return obj
 
-    async def create(self, request: web.Request, rt: ResourceType, target: Target
-                     ) -> web.StreamResponse:
+    async def create(
+        self, request: web.Request, rt: ResourceType, target: Target
+    ) -> web.StreamResponse:
         obj = self._incoming(rt, target, await codec.body(request))
         check_fields(request, rt, obj)
         write = Write(rt, "", _dry_run(request), field_manager(request), ("CREATE",))
         made = await self.admission.write(
-            write, obj, lambda body, mutate, dry_run: self.cluster.create_in(
-                rt, target.namespace, body, dry_run=dry_run, manager=write.manager,
-                mutate=mutate))
+            write,
+            obj,
+            lambda body, mutate, dry_run: self.cluster.create_in(
+                rt, target.namespace, body, dry_run=dry_run, manager=write.manager, mutate=mutate
+            ),
+        )
         return codec.respond(made, 201)
 
-    async def replace(self, request: web.Request, rt: ResourceType, target: Target
-                      ) -> web.StreamResponse:
+    async def replace(
+        self, request: web.Request, rt: ResourceType, target: Target
+    ) -> web.StreamResponse:
         obj = self._incoming(rt, target, await codec.body(request))
         check_fields(request, rt, obj)
         subresource = "" if target.subresource == "finalize" else target.subresource
         write = Write(rt, subresource, _dry_run(request), field_manager(request), ("UPDATE",))
         updated = await self.admission.write(
-            write, obj, lambda body, mutate, dry_run: self.cluster.replace_in(
-                rt, target.namespace, target.name, body, subresource=subresource,
-                dry_run=dry_run, manager=write.manager, mutate=mutate))
+            write,
+            obj,
+            lambda body, mutate, dry_run: self.cluster.replace_in(
+                rt,
+                target.namespace,
+                target.name,
+                body,
+                subresource=subresource,
+                dry_run=dry_run,
+                manager=write.manager,
+                mutate=mutate,
+            ),
+        )
         return codec.respond(updated)
 
-    async def patch(self, request: web.Request, rt: ResourceType, target: Target
-                    ) -> web.StreamResponse:
+    async def patch(
+        self, request: web.Request, rt: ResourceType, target: Target
+    ) -> web.StreamResponse:
         kind = codec.patch_type(request)
         if kind == "strategic" and rt.schema is not None:
             raise UnsupportedMediaTypeError(
                 "the body of the request was in an unknown format - accepted media types "
                 "include: application/json-patch+json, application/merge-patch+json, "
-                "application/apply-patch+yaml")
+                "application/apply-patch+yaml"
+            )
         data = await codec.body(request, yaml_allowed=kind == "apply")
         if kind != "json":
             check_fields(request, rt, data)
-        existed = kind != "apply" or self.cluster.bucket(rt).get(
-            (self.cluster.scope(rt, target.namespace), target.name)) is not None
+        existed = (
+            kind != "apply"
+            or self.cluster.bucket(rt).get((self.cluster.scope(rt, target.namespace), target.name))
+            is not None
+        )
         force = request.query.get("force") == "true"
-        write = Write(rt, target.subresource, _dry_run(request), field_manager(request),
-                      ("CREATE", "UPDATE") if kind == "apply" else ("UPDATE",))
+        write = Write(
+            rt,
+            target.subresource,
+            _dry_run(request),
+            field_manager(request),
+            ("CREATE", "UPDATE") if kind == "apply" else ("UPDATE",),
+        )
         patched = await self.admission.write(
-            write, data, lambda body, mutate, dry_run: self.cluster.patch_in(
-                rt, target.namespace, target.name, body, kind, subresource=target.subresource,
-                manager=write.manager, force=force, dry_run=dry_run, mutate=mutate))
+            write,
+            data,
+            lambda body, mutate, dry_run: self.cluster.patch_in(
+                rt,
+                target.namespace,
+                target.name,
+                body,
+                kind,
+                subresource=target.subresource,
+                manager=write.manager,
+                force=force,
+                dry_run=dry_run,
+                mutate=mutate,
+            ),
+        )
         return codec.respond(patched, 200 if existed else 201)
 
-    async def delete(self, request: web.Request, rt: ResourceType, target: Target
-                     ) -> web.StreamResponse:
+    async def delete(
+        self, request: web.Request, rt: ResourceType, target: Target
+    ) -> web.StreamResponse:
         options = await _delete_options(request)
         obj = await self._delete(request, rt, target.namespace, target.name, options)
         meta = obj["metadata"]
-        still_there = self.cluster.bucket(rt).get(
-            (str(meta.get("namespace", "")), str(meta["name"]))) is not None
+        still_there = (
+            self.cluster.bucket(rt).get((str(meta.get("namespace", "")), str(meta["name"])))
+            is not None
+        )
         if still_there or rt.schema is not None:
             return codec.respond(obj)
-        return codec.success({"name": meta["name"], "group": rt.group, "kind": rt.plural,
-                              "uid": meta.get("uid", "")})
+        return codec.success(
+            {"name": meta["name"], "group": rt.group, "kind": rt.plural, "uid": meta.get("uid", "")}
+        )
 
-    async def delete_collection(self, request: web.Request, rt: ResourceType,
-                                target: Target) -> web.StreamResponse:
+    async def delete_collection(
+        self, request: web.Request, rt: ResourceType, target: Target
+    ) -> web.StreamResponse:
         options = await _delete_options(request)
         query = request.query
-        chosen = self.cluster.select(rt, target.namespace,
-                                     label_selector=query.get("labelSelector") or None,
-                                     field_selector=query.get("fieldSelector") or None)
+        chosen = self.cluster.select(
+            rt,
+            target.namespace,
+            label_selector=query.get("labelSelector") or None,
+            field_selector=query.get("fieldSelector") or None,
+        )
         deleted = []
         for obj in chosen:
             meta = obj["metadata"]
             try:
-                deleted.append(await self._delete(request, rt, meta.get("namespace"),
-                                                  meta["name"], options, collection=True))
+                deleted.append(
+                    await self._delete(
+                        request, rt, meta.get("namespace"), meta["name"], options, collection=True
+                    )
+                )
             except NotFoundError:
                 continue
-        return codec.respond({"kind": rt.list_kind, "apiVersion": rt.api_version,
-                              "metadata": {"resourceVersion":
-                                           str(self.cluster.resource_version)},
-                              "items": deleted})
+        return codec.respond(
+            {
+                "kind": rt.list_kind,
+                "apiVersion": rt.api_version,
+                "metadata": {"resourceVersion": str(self.cluster.resource_version)},
+                "items": deleted,
+            }
+        )
 
-    async def _delete(self, request: web.Request, rt: ResourceType, namespace: str | None,
-                      name: str, options: Obj, *, collection: bool = False) -> Obj:
+    async def _delete(
+        self,
+        request: web.Request,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        options: Obj,
+        *,
+        collection: bool = False,
+    ) -> Obj:
         """One object's delete, past the admission webhooks (a collection's items are
         deleted without the request's preconditions)."""
         propagation = _propagation(request, options)
@@ -298,46 +405,63 @@ class Resources:
             preconditions = given
             if version is not None and not (given or {}).get("resourceVersion"):
                 preconditions = {**(given or {}), "resourceVersion": version}
-            return self.cluster.delete_in(rt, namespace, name, propagation=propagation,
-                                          preconditions=preconditions, dry_run=dry_run)
+            return self.cluster.delete_in(
+                rt,
+                namespace,
+                name,
+                propagation=propagation,
+                preconditions=preconditions,
+                dry_run=dry_run,
+            )
 
         return await self.admission.delete(write, namespace, name, review_options, call)
 
     # -- scale ------------------------------------------------------------------------
-    async def get_scale(self, request: web.Request, rt: ResourceType, target: Target
-                        ) -> web.StreamResponse:
+    async def get_scale(
+        self, request: web.Request, rt: ResourceType, target: Target
+    ) -> web.StreamResponse:
         obj = self.cluster.read(rt, target.namespace, target.name)
         return codec.respond(scale_of(obj, scale_paths(rt) or {}))
 
-    async def replace_scale(self, request: web.Request, rt: ResourceType, target: Target
-                            ) -> web.StreamResponse:
+    async def replace_scale(
+        self, request: web.Request, rt: ResourceType, target: Target
+    ) -> web.StreamResponse:
         scale = codec.an_object(await codec.body(request))
         return self._scale_to(request, rt, target, scale)
 
-    async def patch_scale(self, request: web.Request, rt: ResourceType, target: Target
-                          ) -> web.StreamResponse:
+    async def patch_scale(
+        self, request: web.Request, rt: ResourceType, target: Target
+    ) -> web.StreamResponse:
         kind = codec.patch_type(request)
         if kind not in ("merge", "json", "strategic"):
             raise UnsupportedMediaTypeError(f"{kind} patches of scale are not supported")
-        current = scale_of(self.cluster.read(rt, target.namespace, target.name),
-                           scale_paths(rt) or {})
+        current = scale_of(
+            self.cluster.read(rt, target.namespace, target.name), scale_paths(rt) or {}
+        )
         patch = await codec.body(request)
         wanted = json_patch(current, patch) if kind == "json" else merge_patch(current, patch)
         return self._scale_to(request, rt, target, codec.an_object(wanted))
 
-    def _scale_to(self, request: web.Request, rt: ResourceType, target: Target,
-                  scale: Obj) -> web.Response:
+    def _scale_to(
+        self, request: web.Request, rt: ResourceType, target: Target, scale: Obj
+    ) -> web.Response:
         paths = scale_paths(rt) or {}
         obj = self.cluster.read(rt, target.namespace, target.name)
         wanted_rv = (scale.get("metadata") or {}).get("resourceVersion")
         if wanted_rv and wanted_rv != obj["metadata"]["resourceVersion"]:
-            raise ConflictError(f'Operation cannot be fulfilled on {rt.qualified} '
-                                f'"{target.name}": the object has been modified; please '
-                                "apply your changes to the latest version and try again")
-        updated = self.cluster.replace_in(rt, target.namespace, target.name,
-                                          scaled(obj, scale, paths),
-                                          dry_run=_dry_run(request),
-                                          manager=field_manager(request))
+            raise ConflictError(
+                f"Operation cannot be fulfilled on {rt.qualified} "
+                f'"{target.name}": the object has been modified; please '
+                "apply your changes to the latest version and try again"
+            )
+        updated = self.cluster.replace_in(
+            rt,
+            target.namespace,
+            target.name,
+            scaled(obj, scale, paths),
+            dry_run=_dry_run(request),
+            manager=field_manager(request),
+        )
         return codec.respond(scale_of(updated, paths))
 
 
@@ -358,10 +482,11 @@ async def _delete_options(request: web.Request) -> Obj:
 
 def _propagation(request: web.Request, options: Obj) -> str | None:
     policy = request.query.get("propagationPolicy") or options.get("propagationPolicy")
-    if options.get("orphanDependents") is True or \
-            request.query.get("orphanDependents") == "true":
+    if options.get("orphanDependents") is True or request.query.get("orphanDependents") == "true":
         policy = policy or "Orphan"
     if policy not in (None, "Background", "Foreground", "Orphan"):
-        raise BadRequestError(f'propagationPolicy: Unsupported value: "{policy}": supported '
-                              'values: "Foreground", "Background", "Orphan"')
+        raise BadRequestError(
+            f'propagationPolicy: Unsupported value: "{policy}": supported '
+            'values: "Foreground", "Background", "Orphan"'
+        )
     return policy

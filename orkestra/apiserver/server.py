@@ -53,10 +53,15 @@ HISTORY_WINDOW = 50_000
 # requests and tasks.
 GC_THRESHOLDS = (10_000, 50, 1_000)
 CONTROLLER_MANAGER = "kube-controller-manager"  # who writes workload statuses on a cluster
-NODE = {"apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": "ork-embedded", "labels": {"kubernetes.io/hostname": "ork-embedded",
-                                                        "kubernetes.io/os": "linux"}},
-        "spec": {}}
+NODE = {
+    "apiVersion": "v1",
+    "kind": "Node",
+    "metadata": {
+        "name": "ork-embedded",
+        "labels": {"kubernetes.io/hostname": "ork-embedded", "kubernetes.io/os": "linux"},
+    },
+    "spec": {},
+}
 
 
 class ServerError(OrkError):
@@ -67,8 +72,13 @@ class Kubelet:
     """Gives changed workloads their running status, ``delay`` seconds after the change
     (not those ``skip`` names: the local process runner reports theirs)."""
 
-    def __init__(self, cluster: MemoryCluster, loop: asyncio.AbstractEventLoop,
-                 delay: float, skip: Callable[[Obj], bool] | None = None) -> None:
+    def __init__(
+        self,
+        cluster: MemoryCluster,
+        loop: asyncio.AbstractEventLoop,
+        delay: float,
+        skip: Callable[[Obj], bool] | None = None,
+    ) -> None:
         self.cluster = cluster
         self.loop = loop
         self.delay = delay
@@ -86,8 +96,11 @@ class Kubelet:
             return
         meta = event.object["metadata"]
         key = (event.group, event.resource, str(meta.get("namespace", "")), str(meta["name"]))
-        if key in self._pending or settled_status(event.object, "") is None or \
-                (self.skip is not None and self.skip(event.object)):
+        if (
+            key in self._pending
+            or settled_status(event.object, "") is None
+            or (self.skip is not None and self.skip(event.object))
+        ):
             return
         self._pending.add(key)
         if threading.get_ident() == self._loop_thread:
@@ -109,8 +122,14 @@ class Kubelet:
             nodes = self._nodes() if obj.get("kind") == "DaemonSet" else 1
             status = settled_status(obj, self.cluster.now(), nodes)
             if status is not None:
-                self.cluster.replace_in(rt, namespace or None, name, {**obj, "status": status},
-                                        subresource="status", manager=CONTROLLER_MANAGER)
+                self.cluster.replace_in(
+                    rt,
+                    namespace or None,
+                    name,
+                    {**obj, "status": status},
+                    subresource="status",
+                    manager=CONTROLLER_MANAGER,
+                )
         except ApiError:
             return  # deleted or changed meanwhile: its next event brings it back here
 
@@ -136,12 +155,22 @@ def free_port(host: str = "127.0.0.1") -> int:
 class EmbeddedServer:
     """A Kubernetes API server on 127.0.0.1 over an in-memory (optionally persisted) store."""
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, tls: bool = True,
-                 data_dir: Path | None = None, kubeconfig: Path | None = None,
-                 cluster: MemoryCluster | None = None, faults: Faults | None = None,
-                 settle_delay: float = 0.05, auth: bool = True, audit: bool = False,
-                 service_hosts: ServiceHosts | None = None,
-                 local_images: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: bool = True,
+        data_dir: Path | None = None,
+        kubeconfig: Path | None = None,
+        cluster: MemoryCluster | None = None,
+        faults: Faults | None = None,
+        settle_delay: float = 0.05,
+        auth: bool = True,
+        audit: bool = False,
+        service_hosts: ServiceHosts | None = None,
+        local_images: Sequence[str] | None = None,
+    ) -> None:
         """``local_images``: image repositories whose Pods run as local processes (default:
         none, every workload is only reported ready)."""
         self.host = host
@@ -158,8 +187,11 @@ class EmbeddedServer:
         self.credentials = certs.load_or_create(home / "pki", names=[host])
         self.token = self.credentials.token if auth else None
         self.cluster = cluster or MemoryCluster(
-            record=False, history_window=HISTORY_WINDOW, track_fields=True,
-            data_dir=data_dir / "objects" if data_dir is not None else None)
+            record=False,
+            history_window=HISTORY_WINDOW,
+            track_fields=True,
+            data_dir=data_dir / "objects" if data_dir is not None else None,
+        )
         self.faults = faults
         self.audit: list[AuditRecord] | None = [] if audit else None
         self.settle_delay = settle_delay
@@ -185,35 +217,59 @@ class EmbeddedServer:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._ensure_node()
-        self._hub = WatchHub(self.cluster, loop,
-                             cut_after=self.faults.cut_after if self.faults else lambda: None)
+        self._hub = WatchHub(
+            self.cluster, loop, cut_after=self.faults.cut_after if self.faults else lambda: None
+        )
         if self.local_images:
             self.processes = ProcessRunner(
-                self.cluster, loop, local_images=self.local_images,
+                self.cluster,
+                loop,
+                local_images=self.local_images,
                 service_hosts=self.service_hosts,
-                access=ServerAccess(url=self.url, token=self.token or "anonymous",
-                                    ca_pem=self.credentials.ca.certificate if self.tls
-                                    else None))
-        self._kubelet = Kubelet(self.cluster, loop, self.settle_delay,
-                                skip=self.processes.claims if self.processes else None)
-        app = build_app(self.cluster, self._hub, token=self.token, faults=self.faults,
-                        audit=self.audit, service_hosts=self.service_hosts,
-                        address=lambda: f"{self.host}:{self.port}", logs=self.processes)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                                     shutdown_timeout=1.0)
+                access=ServerAccess(
+                    url=self.url,
+                    token=self.token or "anonymous",
+                    ca_pem=self.credentials.ca.certificate if self.tls else None,
+                ),
+            )
+        self._kubelet = Kubelet(
+            self.cluster,
+            loop,
+            self.settle_delay,
+            skip=self.processes.claims if self.processes else None,
+        )
+        app = build_app(
+            self.cluster,
+            self._hub,
+            token=self.token,
+            faults=self.faults,
+            audit=self.audit,
+            service_hosts=self.service_hosts,
+            address=lambda: f"{self.host}:{self.port}",
+            logs=self.processes,
+        )
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=1.0
+        )
         await self._runner.setup()
         context = certs.server_ssl_context(self.credentials) if self.tls else None
-        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=context,
-                           reuse_address=True)
+        site = web.TCPSite(
+            self._runner, self.host, self.port, ssl_context=context, reuse_address=True
+        )
         try:
             await site.start()
         except OSError as exc:
             await self._runner.cleanup()
-            raise ServerError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}",
-                              hint="choose another --port") from None
-        certs.write_kubeconfig(self.kubeconfig, server=self.url,
-                               ca_pem=self.credentials.ca.certificate if self.tls else None,
-                               token=self.token or "anonymous")
+            raise ServerError(
+                f"cannot listen on {self.host}:{self.port}: {exc.strerror}",
+                hint="choose another --port",
+            ) from None
+        certs.write_kubeconfig(
+            self.kubeconfig,
+            server=self.url,
+            ca_pem=self.credentials.ca.certificate if self.tls else None,
+            token=self.token or "anonymous",
+        )
         if self.processes is not None:
             self.processes.start()
 
@@ -239,14 +295,25 @@ class EmbeddedServer:
     def _ensure_node(self) -> None:
         if not self.cluster.list("v1", "Node", None, record=False):
             node = self.cluster.create(NODE, record=False)
-            ready = {"conditions": [{"type": "Ready", "status": "True",
-                                     "reason": "KubeletReady",
-                                     "message": "workloads are reported ready (those of "
-                                                "local images run as local processes)"}],
-                     "capacity": {"cpu": "2", "memory": "8Gi", "pods": "110"},
-                     "allocatable": {"cpu": "2", "memory": "8Gi", "pods": "110"},
-                     "nodeInfo": {"kubeletVersion": "n/a", "operatingSystem": "linux",
-                                  "architecture": "amd64", "containerRuntimeVersion": "none"}}
+            ready = {
+                "conditions": [
+                    {
+                        "type": "Ready",
+                        "status": "True",
+                        "reason": "KubeletReady",
+                        "message": "workloads are reported ready (those of "
+                        "local images run as local processes)",
+                    }
+                ],
+                "capacity": {"cpu": "2", "memory": "8Gi", "pods": "110"},
+                "allocatable": {"cpu": "2", "memory": "8Gi", "pods": "110"},
+                "nodeInfo": {
+                    "kubeletVersion": "n/a",
+                    "operatingSystem": "linux",
+                    "architecture": "amd64",
+                    "containerRuntimeVersion": "none",
+                },
+            }
             self.cluster.update_status({**node, "status": ready})
 
     # -- on a thread of its own -------------------------------------------------------

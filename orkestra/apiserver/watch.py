@@ -55,14 +55,19 @@ class WatchOptions:
     @classmethod
     def of(cls, query: Any) -> WatchOptions:
         try:
-            timeout = float(query.get("timeoutSeconds") or 0) or \
-                DEFAULT_TIMEOUT * random.uniform(1.0, 2.0)
+            timeout = float(query.get("timeoutSeconds") or 0) or DEFAULT_TIMEOUT * random.uniform(
+                1.0, 2.0
+            )
         except ValueError:
             raise BadRequestError("timeoutSeconds must be a number") from None
-        return cls(str(query.get("resourceVersion", "")), timeout,
-                   query.get("allowWatchBookmarks") in ("true", "1"),
-                   str(query.get("labelSelector", "")), str(query.get("fieldSelector", "")),
-                   query.get("sendInitialEvents") in ("true", "1"))
+        return cls(
+            str(query.get("resourceVersion", "")),
+            timeout,
+            query.get("allowWatchBookmarks") in ("true", "1"),
+            str(query.get("labelSelector", "")),
+            str(query.get("fieldSelector", "")),
+            query.get("sendInitialEvents") in ("true", "1"),
+        )
 
 
 @dataclass(eq=False)
@@ -82,8 +87,11 @@ class Watcher:
     def matches(self, obj: Obj | None) -> bool:
         if obj is None:
             return False
-        if self.namespace is not None and self.rt.namespaced and \
-                obj["metadata"].get("namespace") != self.namespace:
+        if (
+            self.namespace is not None
+            and self.rt.namespaced
+            and obj["metadata"].get("namespace") != self.namespace
+        ):
             return False
         return self._labels(obj["metadata"].get("labels") or {}) and self._fields(obj)
 
@@ -104,9 +112,13 @@ class Watcher:
     def encode(self, event: WatchEvent, kind: str) -> bytes:
         obj = event.object
         if self.table is not None:
-            table = tables.to_table(self.rt, [_as_version(obj, self.rt)],
-                                    now=datetime.now(UTC), request=self.table,
-                                    no_headers=self.headers_sent)
+            table = tables.to_table(
+                self.rt,
+                [_as_version(obj, self.rt)],
+                now=datetime.now(UTC),
+                request=self.table,
+                no_headers=self.headers_sent,
+            )
             self.headers_sent = True
             return dumps({"type": kind, "object": table}) + b"\n"
         if kind == event.type and obj.get("apiVersion") == self.rt.api_version:
@@ -125,9 +137,14 @@ def _as_version(obj: Obj, rt: ResourceType) -> Obj:
 class WatchHub:
     """Fans the store's events out to the open watches."""
 
-    def __init__(self, cluster: MemoryCluster, loop: asyncio.AbstractEventLoop, *,
-                 bookmark_interval: float = 5.0,
-                 cut_after: Callable[[], int | None] = lambda: None) -> None:
+    def __init__(
+        self,
+        cluster: MemoryCluster,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        bookmark_interval: float = 5.0,
+        cut_after: Callable[[], int | None] = lambda: None,
+    ) -> None:
         self.cluster = cluster
         self.loop = loop
         self.bookmark_interval = bookmark_interval
@@ -161,12 +178,14 @@ class WatchHub:
         for watcher in self._watchers.get((event.group, event.resource), ()):
             watcher.offer(event)
 
-    async def serve(self, request: web.Request, rt: ResourceType, target: Target
-                    ) -> web.StreamResponse:
+    async def serve(
+        self, request: web.Request, rt: ResourceType, target: Target
+    ) -> web.StreamResponse:
         options = WatchOptions.of(request.query)
         try:
-            table = tables.table_request(request.headers.get("Accept"),
-                                         request.query.get("includeObject"))
+            table = tables.table_request(
+                request.headers.get("Accept"), request.query.get("includeObject")
+            )
         except ValueError as exc:
             raise BadRequestError(str(exc)) from None
         watcher = Watcher(rt, target.namespace, options, table=table)
@@ -175,8 +194,7 @@ class WatchHub:
         except GoneError as exc:
             backlog = None
             gone = exc
-        response = web.StreamResponse(headers={"Content-Type": JSON,
-                                               "Cache-Control": "no-cache"})
+        response = web.StreamResponse(headers={"Content-Type": JSON, "Cache-Control": "no-cache"})
         response.enable_chunked_encoding()
         await response.prepare(request)
         try:
@@ -198,23 +216,32 @@ class WatchHub:
         if options.resource_version in ("", "0") or options.initial_events:
             with self.cluster._lock:
                 watcher.sent_rv = self.cluster.resource_version
-                items = self.cluster.select(rt, watcher.namespace,
-                                            label_selector=options.label_selector or None,
-                                            field_selector=options.field_selector or None)
-            return [("ADDED", WatchEvent("ADDED", rt.group, rt.plural, obj,
-                                         int(obj["metadata"]["resourceVersion"])))
-                    for obj in items]
+                items = self.cluster.select(
+                    rt,
+                    watcher.namespace,
+                    label_selector=options.label_selector or None,
+                    field_selector=options.field_selector or None,
+                )
+            return [
+                (
+                    "ADDED",
+                    WatchEvent(
+                        "ADDED", rt.group, rt.plural, obj, int(obj["metadata"]["resourceVersion"])
+                    ),
+                )
+                for obj in items
+            ]
         try:
             since = int(options.resource_version)
         except ValueError:
-            raise BadRequestError(f"invalid resourceVersion {options.resource_version!r}"
-                                  ) from None
+            raise BadRequestError(f"invalid resourceVersion {options.resource_version!r}") from None
         events = self.cluster.watch_events(rt, None, since)
         watcher.sent_rv = since
         return [(kind, e) for e in events if (kind := watcher.visible_type(e) or "")]
 
-    async def _stream(self, response: web.StreamResponse, watcher: Watcher,
-                      backlog: list[tuple[str, WatchEvent]]) -> None:
+    async def _stream(
+        self, response: web.StreamResponse, watcher: Watcher, backlog: list[tuple[str, WatchEvent]]
+    ) -> None:
         limit = self.cut_after()
         first = backlog[:limit] if limit is not None else backlog
         if first:
@@ -232,8 +259,7 @@ class WatchHub:
             remaining = deadline - now
             if remaining <= 0:
                 break
-            wait = remaining if bookmark_at is None else max(min(remaining, bookmark_at - now),
-                                                             0.0)
+            wait = remaining if bookmark_at is None else max(min(remaining, bookmark_at - now), 0.0)
             try:
                 async with asyncio.timeout(wait):  # cheaper than wait_for: no task per event
                     event: WatchEvent | None = await watcher.queue.get()
@@ -251,8 +277,9 @@ class WatchHub:
                 break
 
     @staticmethod
-    def _drain(watcher: Watcher, event: WatchEvent | None, room: int | None
-               ) -> tuple[list[bytes], bool]:
+    def _drain(
+        watcher: Watcher, event: WatchEvent | None, room: int | None
+    ) -> tuple[list[bytes], bool]:
         """``event`` and whatever else is queued already, encoded, so a burst of changes
         goes out in one write; True when the stream must end (closed, cut, too slow)."""
         chunks: list[bytes] = []
@@ -287,5 +314,12 @@ class WatchHub:
             watcher.sent_rv = max(watcher.sent_rv, self.dispatched_rv)
         metadata["resourceVersion"] = str(watcher.sent_rv)
         rt = watcher.rt
-        return dumps({"type": "BOOKMARK", "object": {
-            "kind": rt.kind, "apiVersion": rt.api_version, "metadata": metadata}}) + b"\n"
+        return (
+            dumps(
+                {
+                    "type": "BOOKMARK",
+                    "object": {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": metadata},
+                }
+            )
+            + b"\n"
+        )

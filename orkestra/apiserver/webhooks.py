@@ -45,7 +45,7 @@ _STATUS_TEXTS = {
     429: "the server has received too many requests and has asked us to try again later",
     503: "the server is currently unable to handle the request",
     504: "the server was unable to return a response in the time allotted, but may still be "
-         "processing the request",
+    "processing the request",
 }
 
 
@@ -53,8 +53,7 @@ class WebhookCaller:
     """POSTs AdmissionReviews for one server (a client session opened on first use, in the
     server's loop, and closed with it)."""
 
-    def __init__(self, cluster: MemoryCluster, service_hosts: ServiceHosts | None = None
-                 ) -> None:
+    def __init__(self, cluster: MemoryCluster, service_hosts: ServiceHosts | None = None) -> None:
         self.cluster = cluster
         self.service_hosts: ServiceHosts = service_hosts if service_hosts is not None else {}
         self._session: aiohttp.ClientSession | None = None
@@ -75,30 +74,38 @@ class WebhookCaller:
         try:
             context = self._context(webhook.ca_bundle)
         except ssl.SSLError:
-            raise CallError(f'failed to call webhook: Post "{shown}": unable to load root '
-                            "certificates: unable to parse bytes as PEM block") from None
+            raise CallError(
+                f'failed to call webhook: Post "{shown}": unable to load root '
+                "certificates: unable to parse bytes as PEM block"
+            ) from None
         if self._session is None:
             self._session = aiohttp.ClientSession(json_serialize=json.dumps)
         try:
             async with self._session.post(
-                    url, json=review, ssl=context,
-                    server_hostname=server_name,
-                    timeout=aiohttp.ClientTimeout(total=webhook.timeout)) as response:
+                url,
+                json=review,
+                ssl=context,
+                server_hostname=server_name,
+                timeout=aiohttp.ClientTimeout(total=webhook.timeout),
+            ) as response:
                 body = await response.read()
                 status = response.status
         except TimeoutError:
-            raise CallError(f'failed to call webhook: Post "{shown}": context deadline '
-                            "exceeded") from None
+            raise CallError(
+                f'failed to call webhook: Post "{shown}": context deadline exceeded'
+            ) from None
         except aiohttp.ClientError as exc:
-            raise CallError(f'failed to call webhook: Post "{shown}": '
-                            f"{_client_error(exc, url)}") from None
+            raise CallError(
+                f'failed to call webhook: Post "{shown}": {_client_error(exc, url)}'
+            ) from None
         if status != 200:
             raise CallError(f"failed to call webhook: {_status_error(status, body)}")
         try:
             return json.loads(body)
         except ValueError as exc:
-            raise CallError(f"failed to call webhook: couldn't get version/kind; json parse "
-                            f"error: {exc}") from None
+            raise CallError(
+                f"failed to call webhook: couldn't get version/kind; json parse error: {exc}"
+            ) from None
 
     def _target(self, webhook: Webhook) -> tuple[str, str | None]:
         """The URL to connect to and the name to verify the certificate against (None:
@@ -108,13 +115,14 @@ class WebhookCaller:
             return webhook.url, None
         namespace, name = str(service.get("namespace", "")), str(service.get("name", ""))
         port = int(service.get("port") or 443)
-        address = self.service_hosts.get((namespace, name)) or \
-            f"{LOCALHOST}:{self._target_port(namespace, name, port)}"
+        address = (
+            self.service_hosts.get((namespace, name))
+            or f"{LOCALHOST}:{self._target_port(namespace, name, port)}"
+        )
         if ":" not in address.rsplit("]", 1)[-1]:
             address = f"{address}:{port}"
         path = str(service.get("path") or "")
-        return (f"https://{address}{path}?timeout={webhook.timeout}s",
-                f"{name}.{namespace}.svc")
+        return (f"https://{address}{path}?timeout={webhook.timeout}s", f"{name}.{namespace}.svc")
 
     def _target_port(self, namespace: str, name: str, port: int) -> int:
         try:
@@ -131,7 +139,8 @@ class WebhookCaller:
         context = self._contexts.get(bundle)
         if context is None:
             context = ssl.create_default_context(
-                cadata=bundle.decode("ascii", "replace") if bundle else None)
+                cadata=bundle.decode("ascii", "replace") if bundle else None
+            )
             self._contexts[bundle] = context
         return context
 
@@ -144,8 +153,11 @@ def _client_error(exc: aiohttp.ClientError, url: str) -> str:
         return f"remote error: tls: {exc}"
     if isinstance(exc, aiohttp.ClientConnectorError):
         os_error = exc.os_error
-        why = "connection refused" if isinstance(os_error, ConnectionRefusedError) \
+        why = (
+            "connection refused"
+            if isinstance(os_error, ConnectionRefusedError)
             else (os_error.strerror or str(os_error)).lower()
+        )
         return f"dial tcp {exc.host}:{exc.port}: connect: {why}"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "EOF"
@@ -171,7 +183,8 @@ def _status_error(status: int, body: bytes) -> str:
         return str(decoded["message"])
     if status >= 500 and status not in _STATUS_TEXTS:
         text = body.decode("utf-8", "replace").strip()
-        return (f'an error on the server ("{text}") has prevented the request from '
-                "succeeding")
-    return _STATUS_TEXTS.get(status, f"the server responded with the status code {status} "
-                                     "but did not return more information")
+        return f'an error on the server ("{text}") has prevented the request from succeeding'
+    return _STATUS_TEXTS.get(
+        status,
+        f"the server responded with the status code {status} but did not return more information",
+    )

@@ -29,22 +29,30 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("orkestra.cli.build", "Build a runtime image with a pattern's hook code."),
     "cluster": ("orkestra.cli.cluster", "Run the embedded Kubernetes API server."),
     "run": ("orkestra.cli.run", "Run the operator runtime against a cluster."),
-    "validate": ("orkestra.cli.validate", "Check pattern files (katalog, motif, komposer, "
-                                          "simulate, e2e)."),
+    "validate": (
+        "orkestra.cli.validate",
+        "Check pattern files (katalog, motif, komposer, simulate, e2e).",
+    ),
     "template": ("orkestra.cli.template", "Print the fully expanded katalog."),
-    "gateway": ("orkestra.cli.gateway", "Serve admission webhooks: validation, mutation, "
-                                        "deletion protection."),
+    "gateway": (
+        "orkestra.cli.gateway",
+        "Serve admission webhooks: validation, mutation, deletion protection.",
+    ),
     "generate": ("orkestra.cli.generate", "Generate the RBAC and katalog bundle to deploy."),
     "e2e": ("orkestra.cli.e2e", "Run the pattern's CR on a cluster and check e2e.yaml."),
     "simulate": ("orkestra.cli.simulate", "Reconcile in memory and check the assertions."),
     "inspect": ("orkestra.cli.inspect", "Show a pushed pattern's metadata and proof."),
     "key": ("orkestra.cli.key", "Manage the keys that sign and verify gate reports."),
     "login": ("orkestra.cli.login", "Check and store credentials for a registry."),
-    "logout": ("orkestra.cli.login:logout_command", "Remove the credentials stored for a "
-                                                     "registry."),
+    "logout": (
+        "orkestra.cli.login:logout_command",
+        "Remove the credentials stored for a registry.",
+    ),
     "patterns": ("orkestra.cli.patterns", "List the patterns published to a registry."),
-    "plan": ("orkestra.cli.plan", "Everything a pattern can create; diff and risks between "
-                                  "versions."),
+    "plan": (
+        "orkestra.cli.plan",
+        "Everything a pattern can create; diff and risks between versions.",
+    ),
     "pull": ("orkestra.cli.pull", "Download a pattern (and its imports) to the cache."),
     "push": ("orkestra.cli.push", "Gate a pattern and publish it with the result."),
     "schema": ("orkestra.cli.schema", "Print the JSON Schema of a pattern kind."),
@@ -84,10 +92,13 @@ class LazyGroup(SuggestingGroup):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="ork", message="%(prog)s v%(version)s")
-@click.option("--debug", is_flag=True, help="Print tracebacks and debug logs (also "
-              "ORK_DEBUG=1).")
-@click.option("-q", "--quiet", is_flag=True, help="Print only errors and the output asked "
-              "for (no progress, ✓ or ⚠ lines).")
+@click.option("--debug", is_flag=True, help="Print tracebacks and debug logs (also ORK_DEBUG=1).")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Print only errors and the output asked for (no progress, ✓ or ⚠ lines).",
+)
 def cli(debug: bool, quiet: bool) -> None:
     """Declarative Kubernetes operators, published as OCI artifacts with their proof.
 
@@ -106,8 +117,7 @@ def _title(argv: list[str] | None) -> str:
 
 
 def debug_from_env() -> bool:
-    return os.environ.get("ORK_DEBUG", "").strip().lower() not in ("", "0", "false", "no",
-                                                                   "off")
+    return os.environ.get("ORK_DEBUG", "").strip().lower() not in ("", "0", "false", "no", "off")
 
 
 def debug_requested(args: list[str]) -> bool:
@@ -168,8 +178,10 @@ def _unexpected(exc: Exception, args: list[str], debug: bool) -> int:
     line = f"error: {type(exc).__name__}" + (f": {text}" if text else "")
     sys.stderr.write(line + "\n")
     if not debug:
-        sys.stderr.write(f"  hint: this is a bug in ork; run `ork --debug {_command(args)}` "
-                         "(or set ORK_DEBUG=1) to see the traceback, and report it\n")
+        sys.stderr.write(
+            f"  hint: this is a bug in ork; run `ork --debug {_command(args)}` "
+            "(or set ORK_DEBUG=1) to see the traceback, and report it\n"
+        )
     _error_result(line, "this is a bug in ork", "InternalError", 1)
     _annotate(OrkError(line), args)
     return 1
@@ -181,8 +193,17 @@ def _error_result(message: str, hint: str, kind: str, exit_code: int) -> None:
     if SETTINGS.format == "text" or SETTINGS.answered:
         return
     with contextlib.suppress(OSError):
-        emit(SETTINGS.format, {"error": {"message": message, "hint": hint or None,
-                                         "kind": kind, "exitCode": exit_code}})
+        emit(
+            SETTINGS.format,
+            {
+                "error": {
+                    "message": message,
+                    "hint": hint or None,
+                    "kind": kind,
+                    "exitCode": exit_code,
+                }
+            },
+        )
 
 
 def _print_traceback() -> None:

@@ -47,8 +47,9 @@ def command(problem: Problem, title: str, env: Mapping[str, str] | None = None) 
     message = problem.message
     if problem.path:
         message = f"{format_path(problem.path)}: {message}"
-    details = [f"expected: {problem.expected}"] * bool(problem.expected) + \
-        [f"hint: {problem.hint}"] * bool(problem.hint)
+    details = [f"expected: {problem.expected}"] * bool(problem.expected) + [
+        f"hint: {problem.hint}"
+    ] * bool(problem.hint)
     text = "\n".join([message, *details])
     listed = ",".join(f"{k}={_property(v)}" for k, v in props.items() if v)
     return f"::{level} {listed}::{_data(text)}"

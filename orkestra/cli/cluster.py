@@ -34,29 +34,58 @@ def command() -> None:
 
 
 @command.command("up")
-@click.option("--port", type=click.IntRange(0, 65535), default=6443, show_default=True,
-              help="Port on 127.0.0.1 (0: any free port).")
-@click.option("--data", "data", type=click.Path(file_okay=False, path_type=Path),
-              help="Directory that keeps objects and credentials across restarts.")
-@click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the kubeconfig [default: DATA/kubeconfig, else "
-                   "~/.orkestra/cluster/kubeconfig].")
-@click.option("--insecure-http", is_flag=True,
-              help="Serve plain HTTP without a token (loopback only; for debugging).")
-@click.option("--local-images", "local_images", multiple=True, metavar="REPOSITORY",
-              help="Image repository whose Pods run as local ork processes (repeatable; "
-                   "default: ghcr.io/orkspace/orkestra; \"none\": run nothing).")
-def up(port: int, data: Path | None, kubeconfig: Path | None, insecure_http: bool,
-       local_images: tuple[str, ...]) -> int:
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=6443,
+    show_default=True,
+    help="Port on 127.0.0.1 (0: any free port).",
+)
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory that keeps objects and credentials across restarts.",
+)
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the kubeconfig [default: DATA/kubeconfig, else "
+    "~/.orkestra/cluster/kubeconfig].",
+)
+@click.option(
+    "--insecure-http",
+    is_flag=True,
+    help="Serve plain HTTP without a token (loopback only; for debugging).",
+)
+@click.option(
+    "--local-images",
+    "local_images",
+    multiple=True,
+    metavar="REPOSITORY",
+    help="Image repository whose Pods run as local ork processes (repeatable; "
+    'default: ghcr.io/orkspace/orkestra; "none": run nothing).',
+)
+def up(
+    port: int,
+    data: Path | None,
+    kubeconfig: Path | None,
+    insecure_http: bool,
+    local_images: tuple[str, ...],
+) -> int:
     """Start the embedded API server and serve until interrupted."""
     from orkestra.apiserver import EmbeddedServer
     from orkestra.loops import run
 
     home = data.expanduser() if data is not None else DEFAULT_HOME.expanduser()
-    server = EmbeddedServer(port=port, tls=not insecure_http, auth=not insecure_http,
-                            data_dir=data.expanduser() if data is not None else None,
-                            kubeconfig=(kubeconfig or home / "kubeconfig").expanduser(),
-                            local_images=_local_images(local_images))
+    server = EmbeddedServer(
+        port=port,
+        tls=not insecure_http,
+        auth=not insecure_http,
+        data_dir=data.expanduser() if data is not None else None,
+        kubeconfig=(kubeconfig or home / "kubeconfig").expanduser(),
+        local_images=_local_images(local_images),
+    )
     return run(_serve(server, data))
 
 

@@ -50,8 +50,7 @@ def command(shell: str) -> int:
     return 0
 
 
-def complete_ref(ctx: click.Context, _: click.Parameter, incomplete: str
-                 ) -> list[CompletionItem]:
+def complete_ref(ctx: click.Context, _: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Pattern names, or ``NAME:TAG`` once a colon is typed; nothing when the registry
     does not answer in time (or for ``--oci-layout``, a directory)."""
     if ctx.params.get("oci_layout"):
@@ -68,9 +67,10 @@ def _client() -> RegistryClient:
     from orkestra.registry.client import RegistryClient
     from orkestra.registry.retry import Deadlines, RetryPolicy
 
-    return RegistryClient(retry=RetryPolicy(attempts=1),
-                          deadlines=Deadlines(command=REGISTRY_SECONDS,
-                                              request=REGISTRY_SECONDS))
+    return RegistryClient(
+        retry=RetryPolicy(attempts=1),
+        deadlines=Deadlines(command=REGISTRY_SECONDS, request=REGISTRY_SECONDS),
+    )
 
 
 def _names(prefix: str, kind: str) -> list[str]:
@@ -88,13 +88,17 @@ def _tags(incomplete: str, kind: str) -> list[str]:
     name, _, prefix = incomplete.rpartition(":")
     client = _client()
     ref = client.resolve(name, kind)
-    tags = [tag for tag in client.backend(ref).tags(ref.repository)
-            if tag.startswith(prefix) and not tag.startswith("sha256-")]
+    tags = [
+        tag
+        for tag in client.backend(ref).tags(ref.repository)
+        if tag.startswith(prefix) and not tag.startswith("sha256-")
+    ]
     return [f"{name}:{tag}" for tag in sorted(tags, key=latest_key, reverse=True)]
 
 
-def complete_command_path(ctx: click.Context, _: click.Parameter, incomplete: str
-                          ) -> list[CompletionItem]:
+def complete_command_path(
+    ctx: click.Context, _: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
     """``ork help [COMMAND [SUBCOMMAND]]``: the subcommands at the path typed so far."""
     from orkestra.cli.groups import resolve_path
 
@@ -104,5 +108,8 @@ def complete_command_path(ctx: click.Context, _: click.Parameter, incomplete: st
         return []
     if not isinstance(group, click.Group):
         return []
-    return [CompletionItem(name) for name in group.list_commands(group_ctx)
-            if name.startswith(incomplete)]
+    return [
+        CompletionItem(name)
+        for name in group.list_commands(group_ctx)
+        if name.startswith(incomplete)
+    ]

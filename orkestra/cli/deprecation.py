@@ -20,8 +20,9 @@ def deprecation_block(notice: Deprecation, today: datetime.date) -> list[str]:
         lines.append(style("⚠  DEPRECATION WARNING", "yellow"))
         if notice.end_of_life is not None:
             days = (notice.end_of_life - today).days
-            lines.append(f"  End of life in {days} day{'s' if days != 1 else ''} "
-                         f"({notice.end_of_life}).")
+            lines.append(
+                f"  End of life in {days} day{'s' if days != 1 else ''} ({notice.end_of_life})."
+            )
     if notice.message:
         lines.append(f"  {notice.message}")
     if notice.migrated_to:
@@ -32,8 +33,11 @@ def deprecation_block(notice: Deprecation, today: datetime.date) -> list[str]:
 def inspect_deprecation(notice: Deprecation, today: datetime.date) -> list[str]:
     """The block ``ork inspect`` prints above the pattern's name."""
     eol = notice.state(today) == "eol"
-    head = (style("✗", "red") + "  This pattern reached end of life." if eol
-            else style("⚠", "yellow") + "  This pattern is deprecated.")
+    head = (
+        style("✗", "red") + "  This pattern reached end of life."
+        if eol
+        else style("⚠", "yellow") + "  This pattern is deprecated."
+    )
     lines = [head]
     if notice.migrated_to:
         lines.append(f"  Migrate to:  {notice.migrated_to}")

@@ -42,37 +42,70 @@ def command() -> None:
 
 @command.command("run")
 @click.argument("target", required=False, metavar="[FILE | DIR/...]")
-@click.option("-f", "--file", "file", type=click.Path(dir_okay=False),
-              help="The e2e file [default: e2e.yaml].")
-@click.option("--cluster-kind", type=click.Choice(CLUSTER_KINDS),
-              help="Where to run [default: the file's cluster.provider; kind only where "
-                   "docker and kind exist, else embedded].")
+@click.option(
+    "-f",
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False),
+    help="The e2e file [default: e2e.yaml].",
+)
+@click.option(
+    "--cluster-kind",
+    type=click.Choice(CLUSTER_KINDS),
+    help="Where to run [default: the file's cluster.provider; kind only where "
+    "docker and kind exist, else embedded].",
+)
 @click.option("--use-current", is_flag=True, help="Run on the current kubectl context.")
-@click.option("--cluster", "context", metavar="CONTEXT",
-              help="Run on this kubectl context (never deleted).")
-@click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path),
-              help="Kubeconfig for --use-current/--cluster [default: $KUBECONFIG, "
-                   "~/.kube/config].")
+@click.option(
+    "--cluster", "context", metavar="CONTEXT", help="Run on this kubectl context (never deleted)."
+)
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Kubeconfig for --use-current/--cluster [default: $KUBECONFIG, ~/.kube/config].",
+)
 @click.option("--keep-cluster", is_flag=True, help="Do not delete a kind cluster it made.")
 @click.option("--workers", type=click.IntRange(1, 50), help="Runtime workers per CRD.")
-@click.option("--poll", default="1s", show_default=True, callback=duration,
-              help="Time between two polls of an expectation.")
-@click.option("--wait", "wait_between", callback=duration,
-              help="With DIR/...: pause between two files.")
+@click.option(
+    "--poll",
+    default="1s",
+    show_default=True,
+    callback=duration,
+    help="Time between two polls of an expectation.",
+)
+@click.option(
+    "--wait", "wait_between", callback=duration, help="With DIR/...: pause between two files."
+)
 @click.option("--skip", multiple=True, help="With DIR/...: skip paths containing this.")
-@click.option("--dry-run", is_flag=True, help="Check the file (or list what DIR/... "
-              "finds) without touching a cluster.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check the file (or list what DIR/... finds) without touching a cluster.",
+)
 @report_file_option
-@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write JUnit XML.")
+@click.option(
+    "--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write JUnit XML."
+)
 @format_option()
 @trust_hooks_option
-def run_command(target: str | None, file: str | None, cluster_kind: str | None,
-                use_current: bool, context: str | None, kubeconfig: Path | None,
-                keep_cluster: bool, workers: int | None, poll: float,
-                wait_between: float | None, skip: tuple[str, ...], dry_run: bool,
-                report_file: Path | None, junit: Path | None, output: str,
-                trust_hooks: bool) -> int:
+def run_command(
+    target: str | None,
+    file: str | None,
+    cluster_kind: str | None,
+    use_current: bool,
+    context: str | None,
+    kubeconfig: Path | None,
+    keep_cluster: bool,
+    workers: int | None,
+    poll: float,
+    wait_between: float | None,
+    skip: tuple[str, ...],
+    dry_run: bool,
+    report_file: Path | None,
+    junit: Path | None,
+    output: str,
+    trust_hooks: bool,
+) -> int:
     """Run e2e suites (the default subcommand)."""
     kind = _cluster_kind(cluster_kind, use_current, context)
     if target and file:
@@ -81,9 +114,15 @@ def run_command(target: str | None, file: str | None, cluster_kind: str | None,
     suites = [load_suite(path, shown(path)) for path in files]
     if dry_run:
         return _dry_run(suites, output)
-    options = Options(cluster_kind=kind, context=context, kubeconfig=kubeconfig,
-                      keep_cluster=keep_cluster, poll=poll, workers=workers,
-                      trust_hooks=trust_hooks)
+    options = Options(
+        cluster_kind=kind,
+        context=context,
+        kubeconfig=kubeconfig,
+        keep_cluster=keep_cluster,
+        poll=poll,
+        workers=workers,
+        trust_hooks=trust_hooks,
+    )
     result = RunResult()
     started = time.monotonic()
     printer = _Printer(quiet=output != "text")
@@ -102,8 +141,9 @@ def run_command(target: str | None, file: str | None, cluster_kind: str | None,
 
 def _cluster_kind(kind: str | None, use_current: bool, context: str | None) -> str | None:
     if (use_current or context) and kind not in (None, "existing"):
-        raise UsageError("--use-current and --cluster run on an existing cluster; drop "
-                         "--cluster-kind")
+        raise UsageError(
+            "--use-current and --cluster run on an existing cluster; drop --cluster-kind"
+        )
     if use_current and context:
         raise UsageError("give --use-current or --cluster CONTEXT, not both")
     return "existing" if use_current or context else kind
@@ -120,17 +160,28 @@ def _files(target: str | None, skip: tuple[str, ...]) -> list[Path]:
     if path.is_dir():
         path = path / "e2e.yaml"
     if not path.is_file():
-        raise UsageError(f"{path} not found; name the file with -f FILE, or run "
-                         "'ork e2e init' to write one")
+        raise UsageError(
+            f"{path} not found; name the file with -f FILE, or run 'ork e2e init' to write one"
+        )
     return [path]
 
 
 def _dry_run(suites: list[Suite], output: str) -> int:
     if output != "text":
-        emit(output, {"files": [{"file": s.display, "name": s.name,
-                              "expectations": len(s.expect),
-                              "imports": [i.suite.display for i in s.imports]}
-                             for s in suites]})
+        emit(
+            output,
+            {
+                "files": [
+                    {
+                        "file": s.display,
+                        "name": s.name,
+                        "expectations": len(s.expect),
+                        "imports": [i.suite.display for i in s.imports],
+                    }
+                    for s in suites
+                ]
+            },
+        )
         return 0
     for suite in suites:
         imports = f", {len(suite.imports)} import(s)" if suite.imports else ""
@@ -147,11 +198,18 @@ class _Printer:
 
     def suite(self, suite: Suite, cluster: Cluster) -> None:
         self.width = max([20, *(len(e.name) for e in suite.expect)])
-        self._say(f"\nRunning E2E: {style(suite.name, 'bold')}  "
-                  + style(f"({CLUSTER_LABELS[cluster.kind]})", "dim"))
+        self._say(
+            f"\nRunning E2E: {style(suite.name, 'bold')}  "
+            + style(f"({CLUSTER_LABELS[cluster.kind]})", "dim")
+        )
         if cluster.kind == EMBEDDED:
-            self._say(style("  no kubelet: workloads are reported ready, as in simulate; "
-                            "a weaker proof than a real cluster", "dim"))
+            self._say(
+                style(
+                    "  no kubelet: workloads are reported ready, as in simulate; "
+                    "a weaker proof than a real cluster",
+                    "dim",
+                )
+            )
 
     def step(self, text: str) -> None:
         self._say(f"→ {text}")
@@ -181,30 +239,63 @@ def _summary(result: RunResult) -> None:
     out()
     for suite in result.suites:
         line = report.suite_line(suite)
-        out(line.replace("PASS", style("PASS", "green"), 1) if suite.passed
-            else line.replace("FAIL", style("FAIL", "red"), 1))
+        out(
+            line.replace("PASS", style("PASS", "green"), 1)
+            if suite.passed
+            else line.replace("FAIL", style("FAIL", "red"), 1)
+        )
     if len(result.suites) > 1:
         failed = [s for s in result.suites if not s.passed]
-        out(f"\n  {len(result.suites)} suite(s), {len(failed)} failed "
-            f"({format_duration(result.seconds)})")
+        out(
+            f"\n  {len(result.suites)} suite(s), {len(failed)} failed "
+            f"({format_duration(result.seconds)})"
+        )
 
 
 @command.command("init")
 @click.argument("directories", nargs=-1, type=click.Path(file_okay=False))
-@click.option("-f", "--file", "file", type=click.Path(dir_okay=False),
-              help="Katalog or komposer (default: katalog.yaml or komposer.yaml here).")
+@click.option(
+    "-f",
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False),
+    help="Katalog or komposer (default: katalog.yaml or komposer.yaml here).",
+)
 @click.option("--cr", default="cr.yaml", show_default=True, help="The CR to test.")
 @click.option("--crd", help="The CRD file [default: crd.yaml next to the katalog, if any].")
-@click.option("--suite", is_flag=True, help="Write an aggregator importing every e2e.yaml "
-              "below DIRECTORIES (default: .).")
-@click.option("--wait", "wait", default="5s", show_default=True, callback=duration,
-              help="With --suite: pause between two imported suites.")
+@click.option(
+    "--suite",
+    is_flag=True,
+    help="Write an aggregator importing every e2e.yaml below DIRECTORIES (default: .).",
+)
+@click.option(
+    "--wait",
+    "wait",
+    default="5s",
+    show_default=True,
+    callback=duration,
+    help="With --suite: pause between two imported suites.",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing e2e.yaml.")
 @click.option("--dry-run", is_flag=True, help="Print instead of writing.")
-@click.option("--output-file", "output_file", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Write here instead of e2e.yaml (next to the katalog; with --suite, here).")
-def init(directories: tuple[str, ...], file: str | None, cr: str, crd: str | None,
-         suite: bool, wait: float, force: bool, dry_run: bool, output_file: str | None) -> int:
+@click.option(
+    "--output-file",
+    "output_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write here instead of e2e.yaml (next to the katalog; with --suite, here).",
+)
+def init(
+    directories: tuple[str, ...],
+    file: str | None,
+    cr: str,
+    crd: str | None,
+    suite: bool,
+    wait: float,
+    force: bool,
+    dry_run: bool,
+    output_file: str | None,
+) -> int:
     """Write e2e.yaml: the CR created, its workloads ready, its resources, the cleanup.
 
     \b

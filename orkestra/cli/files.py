@@ -26,22 +26,22 @@ def emit_text(text: str, output_file: str | None) -> None:
         out(text.rstrip("\n"))
 
 
-def discover(names: tuple[str, ...] = PATTERN_FILES, directory: Path | None = None
-             ) -> list[Path]:
+def discover(names: tuple[str, ...] = PATTERN_FILES, directory: Path | None = None) -> list[Path]:
     """Conventional pattern files present in ``directory`` (default: the current one)."""
     base = directory or Path.cwd()
     return [base / name for name in names if (base / name).is_file()]
 
 
-def require_files(given: tuple[str, ...], names: tuple[str, ...] = PATTERN_FILES
-                  ) -> list[Path]:
+def require_files(given: tuple[str, ...], names: tuple[str, ...] = PATTERN_FILES) -> list[Path]:
     """The files named with -f, or the conventional ones found here; a usage error if none."""
     if given:
         return [Path(f) for f in given]
     found = discover(names)
     if not found:
-        raise click.UsageError(f"no pattern file in {Path.cwd()} (looked for "
-                               f"{', '.join(names)}); name one with -f FILE")
+        raise click.UsageError(
+            f"no pattern file in {Path.cwd()} (looked for "
+            f"{', '.join(names)}); name one with -f FILE"
+        )
     return found
 
 

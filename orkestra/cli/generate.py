@@ -27,24 +27,51 @@ def command() -> None:
     """Generate what a cluster needs to run patterns."""
 
 
-@command.command("bundle", short_help="Least-privilege RBAC and the katalog ConfigMap, as "
-                                      "one YAML stream.")
-@click.option("-f", "--file", "files", multiple=True, type=click.Path(dir_okay=False),
-              help="Katalog or komposer file (repeatable; CRDs are merged). Default: "
-                   "komposer.yaml, else katalog.yaml, here.")
-@click.option("-o", "--output", "output_file", type=click.Path(dir_okay=False),
-              metavar="FILE", help="Write the bundle to FILE (atomically) instead of stdout "
-                                   "(here -o is a file: the bundle is always YAML).")
-@click.option("-n", "--namespace", default=NAMESPACE, show_default=True,
-              help="Namespace of the runtime: its ServiceAccount, Role and ConfigMap.")
-@click.option("--with-crds", is_flag=True,
-              help="Put the CRD manifests (crdFile) first in the bundle.")
-@click.option("--dry-run", is_flag=True,
-              help="List the objects the bundle would hold; write nothing.")
+@command.command(
+    "bundle", short_help="Least-privilege RBAC and the katalog ConfigMap, as one YAML stream."
+)
+@click.option(
+    "-f",
+    "--file",
+    "files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Katalog or komposer file (repeatable; CRDs are merged). Default: "
+    "komposer.yaml, else katalog.yaml, here.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write the bundle to FILE (atomically) instead of stdout "
+    "(here -o is a file: the bundle is always YAML).",
+)
+@click.option(
+    "-n",
+    "--namespace",
+    default=NAMESPACE,
+    show_default=True,
+    help="Namespace of the runtime: its ServiceAccount, Role and ConfigMap.",
+)
+@click.option(
+    "--with-crds", is_flag=True, help="Put the CRD manifests (crdFile) first in the bundle."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="List the objects the bundle would hold; write nothing."
+)
 @insecure_option
 @timeout_option
-def bundle(files: tuple[str, ...], output_file: str | None, namespace: str, with_crds: bool,
-           dry_run: bool, insecure: bool, timeout: float | None) -> int:
+def bundle(
+    files: tuple[str, ...],
+    output_file: str | None,
+    namespace: str,
+    with_crds: bool,
+    dry_run: bool,
+    insecure: bool,
+    timeout: float | None,
+) -> int:
     """RBAC for the runtime (and the gateway when webhooks or protection are on), exactly
     what the katalogs' templates can create or read, and ConfigMap orkestra-katalog with
     the merged katalog, registry imports pinned by digest.
@@ -73,8 +100,10 @@ def _pattern_files(given: tuple[str, ...]) -> list[Path]:
         return [Path(f) for f in given]
     found = discover(PATTERN_FILES)
     if not found:
-        raise UsageError(f"no komposer.yaml or katalog.yaml in {Path.cwd()}",
-                         hint="name the pattern with -f FILE")
+        raise UsageError(
+            f"no komposer.yaml or katalog.yaml in {Path.cwd()}",
+            hint="name the pattern with -f FILE",
+        )
     return found[:1]
 
 
@@ -84,8 +113,7 @@ def _summary(result: Bundle, output_file: str | None) -> None:
     out(f"Bundle for {name} in namespace {result.namespace} ({target}; nothing written)")
     for obj in result.objects:
         meta = obj["metadata"]
-        where = f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") \
-            else meta["name"]
+        where = f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
         out(f"  {obj['kind']:<24} {where:<40} {_detail(obj)}".rstrip())
 
 
@@ -100,6 +128,5 @@ def _detail(obj: dict[str, Any]) -> str:
     if KATALOG_KEY in data:
         size = format_size(len(data[KATALOG_KEY].encode("utf-8")))
         pinned = data.get(LOCK_KEY, "").count("digest:")
-        return f"{KATALOG_KEY} ({size})" + (f", {LOCK_KEY} ({pinned} pinned)"
-                                             if pinned else "")
+        return f"{KATALOG_KEY} ({size})" + (f", {LOCK_KEY} ({pinned} pinned)" if pinned else "")
     return ""

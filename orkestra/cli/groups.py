@@ -24,8 +24,9 @@ def no_such_command(ctx: click.Context, group: click.Group, word: str) -> NoRetu
     raise click.UsageError(f"no such command {word!r}{did_you_mean(word, names)}", ctx)
 
 
-def resolve_path(root: click.Context, words: tuple[str, ...] | list[str]
-                 ) -> tuple[click.Command, click.Context]:
+def resolve_path(
+    root: click.Context, words: tuple[str, ...] | list[str]
+) -> tuple[click.Command, click.Context]:
     """The command ``words`` name below ``root`` (``["simulate", "init"]``) and a context
     for it; a usage error for an unknown word (with did-you-mean)."""
     command, ctx = root.command, root
@@ -42,11 +43,15 @@ def resolve_path(root: click.Context, words: tuple[str, ...] | list[str]
 class SuggestingGroup(click.Group):
     """A group whose unknown subcommand errors suggest the closest one."""
 
-    def resolve_command(self, ctx: click.Context, args: list[str]
-                        ) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
         word = args[0]
-        if (not ctx.resilient_parsing and not word.startswith("-")
-                and self.get_command(ctx, word) is None):
+        if (
+            not ctx.resilient_parsing
+            and not word.startswith("-")
+            and self.get_command(ctx, word) is None
+        ):
             no_such_command(ctx, self, word)
         return super().resolve_command(ctx, args)
 
@@ -80,8 +85,11 @@ class DefaultRun(SuggestingGroup):
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         run = self.commands[self.default]
-        rows = [row for param in run.get_params(ctx) if isinstance(param, click.Option)
-                and (row := param.get_help_record(ctx)) is not None]
+        rows = [
+            row
+            for param in run.get_params(ctx)
+            if isinstance(param, click.Option) and (row := param.get_help_record(ctx)) is not None
+        ]
         with formatter.section("Options"):
             formatter.write_dl(rows)
         self.format_commands(ctx, formatter)

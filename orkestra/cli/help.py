@@ -10,8 +10,9 @@ from orkestra.cli.output import out
 
 
 @click.command("help")
-@click.argument("words", nargs=-1, metavar="[COMMAND [SUBCOMMAND]]",
-                shell_complete=complete_command_path)
+@click.argument(
+    "words", nargs=-1, metavar="[COMMAND [SUBCOMMAND]]", shell_complete=complete_command_path
+)
 @click.pass_context
 def command(ctx: click.Context, words: tuple[str, ...]) -> int:
     """Print the help of COMMAND (of ork without one).

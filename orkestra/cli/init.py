@@ -14,17 +14,25 @@ from orkestra.packs import PACKS, find_pack, write_pack
 @click.command("init")
 @click.option("--pack", "pack_name", help="The pack to write (see --list).")
 @click.option("--list", "list_packs", is_flag=True, help="List the available packs.")
-@click.option("-d", "--dir", "directory", type=click.Path(file_okay=False),
-              help="Where to write it (default: ./PACK).")
+@click.option(
+    "-d",
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    help="Where to write it (default: ./PACK).",
+)
 @click.option("--force", is_flag=True, help="Replace the directory if it exists.")
 @format_option()
-def command(pack_name: str | None, list_packs: bool, directory: str | None, force: bool,
-            output: str) -> int:
+def command(
+    pack_name: str | None, list_packs: bool, directory: str | None, force: bool, output: str
+) -> int:
     """Write an example pack, e.g. `ork init --pack registry-guide`."""
     if list_packs:
         if output != "text":
-            emit(output, [{"name": p.name, "description": p.description, "first": p.first}
-                       for p in PACKS])
+            emit(
+                output,
+                [{"name": p.name, "description": p.description, "first": p.first} for p in PACKS],
+            )
         for pack in PACKS if output == "text" else ():
             out(f"{pack.name} — {pack.description} (start with: {pack.name}/{pack.first})")
         return 0

@@ -52,14 +52,26 @@ from orkestra.units import format_size, format_timestamp
 @motif_option
 @click.option("--view", metavar="FILE[,FILE]", help="Print these files from the artifact.")
 @click.option("--versions", is_flag=True, help="List the pushed versions (newest first).")
-@click.option("--report", is_flag=True, help="Print the signed gate report (every assertion "
-              "of the gates that ran at push).")
+@click.option(
+    "--report",
+    is_flag=True,
+    help="Print the signed gate report (every assertion of the gates that ran at push).",
+)
 @layout_option
 @insecure_option
 @timeout_option
 @format_option()
-def command(ref: str, motif: bool, view: str | None, versions: bool, report: bool,
-            oci_layout: bool, insecure: bool, timeout: float | None, output: str) -> int:
+def command(
+    ref: str,
+    motif: bool,
+    view: str | None,
+    versions: bool,
+    report: bool,
+    oci_layout: bool,
+    insecure: bool,
+    timeout: float | None,
+    output: str,
+) -> int:
     """Show a pushed pattern's metadata and quality signal, checked against its signed
     gate report (only the manifest and the report are read; nothing is pulled).
 
@@ -96,18 +108,22 @@ def command(ref: str, motif: bool, view: str | None, versions: bool, report: boo
 def _latest_tag(client: RegistryClient, target: Reference) -> Reference:
     """``target`` at its latest semantic-version tag (:func:`~orkestra.semver.latest_key`:
     stable beats pre-release), said on stderr; push writes no ``latest`` tag."""
-    tags = [t for t in client.backend(target).tags(target.repository)
-            if not t.startswith("sha256-")]
+    tags = [
+        t for t in client.backend(target).tags(target.repository) if not t.startswith("sha256-")
+    ]
     if not tags:
         raise NotFoundError(f"no versions of {target.name} in {target.location}")
     best = max(tags, key=latest_key)
     if latest_key(best)[0] == 0:
-        raise UsageError(f"{target.name} has no version tag to pick as the latest",
-                         hint="name one: " + ", ".join(f"{target.name}:{t}"
-                                                       for t in sorted(tags)))
-    note(f"{target.name}: no tag given, inspecting {best} (the latest of {len(tags)} "
-         f"tag{'s' if len(tags) != 1 else ''}; ork inspect {target.name} --versions "
-         "lists them)")
+        raise UsageError(
+            f"{target.name} has no version tag to pick as the latest",
+            hint="name one: " + ", ".join(f"{target.name}:{t}" for t in sorted(tags)),
+        )
+    note(
+        f"{target.name}: no tag given, inspecting {best} (the latest of {len(tags)} "
+        f"tag{'s' if len(tags) != 1 else ''}; ork inspect {target.name} --versions "
+        "lists them)"
+    )
     return target.with_tag(best)
 
 
@@ -130,55 +146,85 @@ def _signed_rows(proof: Verification) -> list[tuple[str, str]]:
             rows.append(("", "to trust it: ork key trust FILE (the publisher's public key)"))
         return rows
     if proof.state == UNSIGNED:
-        return [("Signed", style("⚠", "yellow") + " Unsigned (no signed gate report in the "
-                                                  "artifact)")]
+        return [
+            ("Signed", style("⚠", "yellow") + " Unsigned (no signed gate report in the artifact)")
+        ]
     by = f" (signed by {proof.key_id})" if proof.key_id else ""
     return [("Signed", style("✗", "red") + f" Tampered{by}")] + [
-        ("", f"- {printable(reason)}") for reason in proof.reasons]
+        ("", f"- {printable(reason)}") for reason in proof.reasons
+    ]
 
 
-def _print(info: PatternInfo, proof: Verification, attached: list[Descriptor],
-           shown_ref: str) -> None:
+def _print(
+    info: PatternInfo, proof: Verification, attached: list[Descriptor], shown_ref: str
+) -> None:
     today = datetime.date.today()
     meta = info.metadata
     if meta.deprecation is not None:
         for line in inspect_deprecation(meta.deprecation, today):
             out(line)
     out(style(f"{meta.name}:{info.ref.tag if not info.ref.digest else meta.version}", "bold"))
-    rows = [("Registry", info.ref.location), ("Kind", meta.kind),
-            ("Digest", info.digest[:19] + "..."),
-            ("Pushed", f"{format_timestamp(info.created)} ({ago(info.created)})"
-             if info.created else "unknown"),
-            ("Size", format_size(info.manifest_size))]
+    rows = [
+        ("Registry", info.ref.location),
+        ("Kind", meta.kind),
+        ("Digest", info.digest[:19] + "..."),
+        (
+            "Pushed",
+            f"{format_timestamp(info.created)} ({ago(info.created)})"
+            if info.created
+            else "unknown",
+        ),
+        ("Size", format_size(info.manifest_size)),
+    ]
     _rows(rows)
     out()
     described = textwrap.wrap(meta.description, 55) or [""]
     rows = [("Description", described[0])] + [("", line) for line in described[1:]]
-    rows += [(label, value) for label, value in (("Tags", ", ".join(meta.tags)),
-                                                 ("Author", meta.author),
-                                                 ("License", meta.license)) if value]
+    rows += [
+        (label, value)
+        for label, value in (
+            ("Tags", ", ".join(meta.tags)),
+            ("Author", meta.author),
+            ("License", meta.license),
+        )
+        if value
+    ]
     rows += _signed_rows(proof)
     rows.append(("Simulate", gate_status("Simulate", info.simulate, proof=proof)))
     if meta.kind != "Motif":
         rows.append(("E2E", gate_status("E2E", info.e2e, proof=proof)))
     if info.typed.any:
-        kinds = [k for k, on in (("hooks", info.typed.hooks),
-                                 ("constructor", info.typed.constructor)) if on]
-        rows.append(("Typed", style("✓", "green") + f" Has {', '.join(kinds)} · requires "
-                                                    "custom runtime"))
+        kinds = [
+            k
+            for k, on in (("hooks", info.typed.hooks), ("constructor", info.typed.constructor))
+            if on
+        ]
+        rows.append(
+            ("Typed", style("✓", "green") + f" Has {', '.join(kinds)} · requires custom runtime")
+        )
     if info.runtime_version:
         rows.append(("Runtime", info.runtime_version))
     reports = [d for d in attached if d.artifact_type == REPORT_TYPE]
     if proof.state == VERIFIED:
-        rows.append(("Report", style("✓", "green") + f" gate report attached (ork inspect "
-                                                     f"{shown_ref} --report)"))
+        rows.append(
+            (
+                "Report",
+                style("✓", "green") + f" gate report attached (ork inspect {shown_ref} --report)",
+            )
+        )
     elif reports and proof.state == UNSIGNED:
-        rows.append(("Report", style("⚠", "yellow") + f" unsigned gate report attached (ork "
-                                                      f"inspect {shown_ref} --report)"))
+        rows.append(
+            (
+                "Report",
+                style("⚠", "yellow") + f" unsigned gate report attached (ork "
+                f"inspect {shown_ref} --report)",
+            )
+        )
     others = [d for d in attached if d.artifact_type != REPORT_TYPE]
     if others:
-        rows.append(("Referrers", ", ".join(sorted({d.artifact_type or d.media_type
-                                                     for d in others}))))
+        rows.append(
+            ("Referrers", ", ".join(sorted({d.artifact_type or d.media_type for d in others})))
+        )
     _rows(rows)
     out()
     out("  Files:")
@@ -210,8 +256,10 @@ def _view(client: RegistryClient, ref: Reference, manifest: Manifest, names: str
     for name in (n.strip() for n in names.split(",") if n.strip()):
         layer = manifest.layer(name)
         if layer is None:
-            err(style("⚠", "yellow", sys.stderr) + f' "{name}" not in artifact (available: '
-                f'{", ".join(available)})')
+            err(
+                style("⚠", "yellow", sys.stderr) + f' "{name}" not in artifact (available: '
+                f"{', '.join(available)})"
+            )
             missing += 1
             continue
         out(f"# ── {name} ──")
@@ -228,10 +276,14 @@ def _versions(client: RegistryClient, ref: Reference, output: str) -> int:
         emit(output, [_json(i, proof) for i, proof in zip(found, proofs, strict=True)])
         return 0
     if not found:
-        raise OrkError(f"no versions of {ref.name} in {ref.location}",
-                       hint="ork patterns lists what is published")
-    out(f"{ref.name} — {len(found)} version{'s' if len(found) != 1 else ''} in "
-        f"{ref.location} (newest first)")
+        raise OrkError(
+            f"no versions of {ref.name} in {ref.location}",
+            hint="ork patterns lists what is published",
+        )
+    out(
+        f"{ref.name} — {len(found)} version{'s' if len(found) != 1 else ''} in "
+        f"{ref.location} (newest first)"
+    )
     latest = _latest(found)
     for i, (info, proof) in enumerate(zip(found, proofs, strict=True)):
         columns = [f"  {info.ref.tag:<10}", f"{_short('Simulate', info.simulate, proof):<28}"]
@@ -262,8 +314,11 @@ def _short(gate: str, record: GateRecord | None, proof: Verification) -> str:
     if record is None:
         return f"- {gate}"
     if record.status == "passed":
-        parts = [f"{record.assertions} assertions"] if gate == "Simulate" else \
-            [record.duration, CLUSTER_LABELS.get(record.cluster, record.cluster)]
+        parts = (
+            [f"{record.assertions} assertions"]
+            if gate == "Simulate"
+            else [record.duration, CLUSTER_LABELS.get(record.cluster, record.cluster)]
+        )
         mark = f"✓ {gate}" if proof.proven else f"⚠ {gate} (signer not trusted)"
         return " · ".join([mark, *(p for p in parts if p)])
     if record.status == "skipped":
@@ -273,26 +328,36 @@ def _short(gate: str, record: GateRecord | None, proof: Verification) -> str:
     return f"✗ {gate}: {record.status}"
 
 
-def _report(client: RegistryClient, ref: Reference, proof: Verification,
-            attached: list[Descriptor], output: str) -> int:
+def _report(
+    client: RegistryClient,
+    ref: Reference,
+    proof: Verification,
+    attached: list[Descriptor],
+    output: str,
+) -> int:
     """The signed gate report; for an artifact from before signing, the unsigned report
     attached as a referrer, said to be unsigned."""
     if proof.state == TAMPERED:
-        raise OrkError(f"{ref} does not match its signed gate report: {proof.reason}",
-                       hint="the artifact or its annotations were changed after it was "
-                            "signed; do not rely on it")
+        raise OrkError(
+            f"{ref} does not match its signed gate report: {proof.reason}",
+            hint="the artifact or its annotations were changed after it was "
+            "signed; do not rely on it",
+        )
     if proof.state == VERIFIED and proof.statement is not None:
         if output != "text":
             emit(output, {"signature": proof.to_json(), "statement": proof.statement})
         else:
             _print_signed(proof.statement, proof)
         return 0
-    reports = sorted((d for d in attached if d.artifact_type == REPORT_TYPE),
-                     key=lambda d: d.annotations.get("org.opencontainers.image.created", ""))
+    reports = sorted(
+        (d for d in attached if d.artifact_type == REPORT_TYPE),
+        key=lambda d: d.annotations.get("org.opencontainers.image.created", ""),
+    )
     if not reports:
-        raise OrkError(f"{ref} has no gate report attached",
-                       hint="reports are signed into the artifact by ork push; this one was "
-                            "pushed without")
+        raise OrkError(
+            f"{ref} has no gate report attached",
+            hint="reports are signed into the artifact by ork push; this one was pushed without",
+        )
     report_ref = ref.with_digest(reports[-1].digest)
     manifest, _, _ = client.manifest(report_ref)
     data = json.loads(client.blob(ref, manifest.layers[0]))
@@ -310,13 +375,17 @@ def _print_signed(statement: dict[str, Any], proof: Verification) -> None:
     predicate = _dict(statement.get("predicate"))
     pattern, tool = _dict(predicate.get("pattern")), _dict(predicate.get("tool"))
     gates = _dict(predicate.get("gates"))
-    out(f"Gate report: {printable(pattern.get('name'))}:{printable(pattern.get('version'))} (ork "
-        f"{printable(tool.get('version'))}, runner {printable(predicate.get('runner'))})")
+    out(
+        f"Gate report: {printable(pattern.get('name'))}:{printable(pattern.get('version'))} (ork "
+        f"{printable(tool.get('version'))}, runner {printable(predicate.get('runner'))})"
+    )
     whose = "trusted" if proof.trusted else "not in your trusted keys"
     out(f"Signed: {style('✓', 'green')} by {proof.key_id} ({whose})")
     validate = _dict(gates.get("validate"))
-    out(f"Validate: {printable(validate.get('status'))} · "
-        f"{', '.join(printable(f) for f in _list(validate.get('files')))}")
+    out(
+        f"Validate: {printable(validate.get('status'))} · "
+        f"{', '.join(printable(f) for f in _list(validate.get('files')))}"
+    )
     simulate = _dict(gates.get("simulate"))
     if simulate:
         out(f"Simulate: {_gate_summary(simulate, 'assertions')}")
@@ -352,23 +421,33 @@ def _list(value: Any) -> list[Any]:
 
 
 def _print_report(data: dict[str, Any]) -> None:
-    out(f"Gate report: {data.get('pattern')}:{data.get('version')} (ork {data.get('ork')}, "
-        f"runner {data.get('runner')})")
+    out(
+        f"Gate report: {data.get('pattern')}:{data.get('version')} (ork {data.get('ork')}, "
+        f"runner {data.get('runner')})"
+    )
     simulate = data.get("simulate") or {}
-    out(f"Simulate: {simulate.get('status')} · {simulate.get('assertions')} assertions · "
-        f"{simulate.get('duration')}")
+    out(
+        f"Simulate: {simulate.get('status')} · {simulate.get('assertions')} assertions · "
+        f"{simulate.get('duration')}"
+    )
     _print_runs([_dict(run) for run in _list(simulate.get("runs"))])
 
 
 def _print_runs(runs: list[dict[str, Any]]) -> None:
     for run in runs:
         steady = printable(run.get("steadyAt"))
-        out(f"  {printable(run.get('crd'))}/{printable(run.get('cr'))}" + (
-            f" · steady at cycle {steady}" if steady else ""))
+        out(
+            f"  {printable(run.get('crd'))}/{printable(run.get('cr'))}"
+            + (f" · steady at cycle {steady}" if steady else "")
+        )
         for line in _list(run.get("checks")):
             out(f"    {printable(_dict(line).get('line'))}")
 
 
 def _referrer_json(descriptor: Descriptor) -> dict[str, Any]:
-    return {"artifactType": descriptor.artifact_type, "digest": descriptor.digest,
-            "size": descriptor.size, "annotations": descriptor.annotations}
+    return {
+        "artifactType": descriptor.artifact_type,
+        "digest": descriptor.digest,
+        "size": descriptor.size,
+        "annotations": descriptor.annotations,
+    }

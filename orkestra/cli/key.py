@@ -84,8 +84,10 @@ def generate(force: bool, output: str) -> int:
     progress(f"  Private key: {key.source}")
     progress(f"  Public key:  {keyring.public_path}")
     if old is not None:
-        progress(f"  Replaced {old.public.id}: artifacts it signed now read \"not in your trusted "
-            "keys\" unless you trust its public key (ork key trust FILE)")
+        progress(
+            f'  Replaced {old.public.id}: artifacts it signed now read "not in your trusted '
+            'keys" unless you trust its public key (ork key trust FILE)'
+        )
     if keyring.env.get(SIGNING_KEY_VARIABLE):
         warn(f"{SIGNING_KEY_VARIABLE} is set: ork push signs with that key, not this one")
     return 0
@@ -119,8 +121,9 @@ def list_keys(output: str) -> int:
         emit(output, [_trusted_json(k) for k in keys])
         return 0
     if not keys:
-        out("No trusted keys yet (your own key is made on your first ork push, or by ork key "
-            "show).")
+        out(
+            "No trusted keys yet (your own key is made on your first ork push, or by ork key show)."
+        )
         return 0
     for known in keys:
         where = str(known.path) if known.path else SIGNING_KEY_VARIABLE
@@ -148,10 +151,19 @@ def _read(path: Path) -> bytes:
 
 
 def _signing_json(key: SigningKey) -> dict[str, Any]:
-    return {"id": key.public.id, "source": key.source, "publicKey": key.public.pem(),
-            "openssh": key.public.openssh(), "fileName": f"{file_id(key.public.id)}.pub"}
+    return {
+        "id": key.public.id,
+        "source": key.source,
+        "publicKey": key.public.pem(),
+        "openssh": key.public.openssh(),
+        "fileName": f"{file_id(key.public.id)}.pub",
+    }
 
 
 def _trusted_json(known: TrustedKey) -> dict[str, Any]:
-    return {"id": known.key.id, "own": known.own,
-            "path": str(known.path) if known.path else None, "publicKey": known.key.pem()}
+    return {
+        "id": known.key.id,
+        "own": known.own,
+        "path": str(known.path) if known.path else None,
+        "publicKey": known.key.pem(),
+    }

@@ -18,14 +18,23 @@ from orkestra.registry.login import Login, login, logout, registry_host
 @click.command("login")
 @click.argument("registry", metavar="REGISTRY")
 @click.option("-u", "--username", help="Username (prompted on a terminal when omitted).")
-@click.option("-p", "--password", help="Password or token (insecure: prefer "
-                                       "--password-stdin).")
-@click.option("--password-stdin", "password_stdin", is_flag=True,
-              help="Read the password or token from stdin.")
+@click.option("-p", "--password", help="Password or token (insecure: prefer --password-stdin).")
+@click.option(
+    "--password-stdin",
+    "password_stdin",
+    is_flag=True,
+    help="Read the password or token from stdin.",
+)
 @insecure_option
 @format_option()
-def command(registry: str, username: str | None, password: str | None, password_stdin: bool,
-            insecure: bool, output: str) -> int:
+def command(
+    registry: str,
+    username: str | None,
+    password: str | None,
+    password_stdin: bool,
+    insecure: bool,
+    output: str,
+) -> int:
     """Check credentials against REGISTRY (HOST[:PORT]) and store them for ork, docker,
     oras and helm in $DOCKER_CONFIG/config.json (or its credential helper).
 
@@ -43,9 +52,15 @@ def command(registry: str, username: str | None, password: str | None, password_
     secret = _password(password, password_stdin, user)
     stored = login(host, Credentials(user, secret, source="ork login"), insecure=insecure)
     if output != "text":
-        emit(output, {"registry": stored.host, "username": stored.username,
-                   "configFile": str(stored.config_file),
-                   "credentialHelper": stored.helper or None})
+        emit(
+            output,
+            {
+                "registry": stored.host,
+                "username": stored.username,
+                "configFile": str(stored.config_file),
+                "credentialHelper": stored.helper or None,
+            },
+        )
         return 0
     _report(stored)
     return 0
@@ -74,20 +89,22 @@ def _password(password: str | None, from_stdin: bool, user: str) -> str:
             raise UsageError("--password-stdin: stdin held no password")
         return secret
     if password is not None:
-        warn("using --password on the command line is insecure (process list, shell "
-             "history): use --password-stdin")
+        warn(
+            "using --password on the command line is insecure (process list, shell "
+            "history): use --password-stdin"
+        )
         if not password:
             raise UsageError("--password is empty")
         return password
     if not sys.stdin.isatty():
-        raise UsageError("no password: use --password-stdin (stdin is not a terminal to "
-                         "prompt on)")
+        raise UsageError("no password: use --password-stdin (stdin is not a terminal to prompt on)")
     return str(click.prompt(f"Password for {user}", hide_input=True, err=True))
 
 
 def _report(stored: Login) -> None:
     if not stored.helper:
-        warn(f"the credentials are stored unencrypted in {stored.config_file}; a credential "
-             "helper (credsStore) keeps them in a keychain")
+        warn(
+            f"the credentials are stored unencrypted in {stored.config_file}; a credential "
+            "helper (credsStore) keeps them in a keychain"
+        )
     progress("Login Succeeded")
-

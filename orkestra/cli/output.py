@@ -156,8 +156,9 @@ class Spinner:
     def __init__(self, text: str, stream: TextIO | None = None) -> None:
         self.text = text
         self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty() and os.environ.get("TERM") != "dumb" and \
-            not SETTINGS.quiet
+        self.enabled = (
+            self.stream.isatty() and os.environ.get("TERM") != "dumb" and not SETTINGS.quiet
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

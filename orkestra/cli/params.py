@@ -36,24 +36,32 @@ def positive_duration(ctx: click.Context, param: click.Parameter, value: str) ->
     return seconds
 
 
-def optional_positive_duration(ctx: click.Context, param: click.Parameter,
-                               value: str | None) -> float | None:
+def optional_positive_duration(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> float | None:
     """A duration longer than zero, or None when not given."""
     return None if value is None else positive_duration(ctx, param, value)
 
 
 timeout_option = click.option(
-    "--timeout", callback=optional_positive_duration, metavar="DURATION",
+    "--timeout",
+    callback=optional_positive_duration,
+    metavar="DURATION",
     help="The most time to wait on registries in all, e.g. 5m (default: $ORK_TIMEOUT, "
-         "else 10m; one request: at most 2m).")
+    "else 10m; one request: at most 2m).",
+)
 
 trust_hooks_option = click.option(
-    "--trust-hooks", is_flag=True,
-    help="Run the Python hooks of pulled patterns (their code is never executed otherwise).")
+    "--trust-hooks",
+    is_flag=True,
+    help="Run the Python hooks of pulled patterns (their code is never executed otherwise).",
+)
 
 report_file_option = click.option(
-    "--report-file", type=click.Path(dir_okay=False, path_type=Path),
-    help="Also append a Markdown report (e.g. $GITHUB_STEP_SUMMARY).")
+    "--report-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also append a Markdown report (e.g. $GITHUB_STEP_SUMMARY).",
+)
 
 
 FORMATS = ("text", "json", "yaml")
@@ -72,12 +80,24 @@ def _record_format(ctx: click.Context, param: click.Parameter, value: str) -> st
 def format_option(formats: tuple[str, ...] = FORMATS) -> Callable[[_F], _F]:
     """``-o/--output/--format FORMAT`` (the first of ``formats`` is the default)."""
     return click.option(
-        "-o", "--output", "--format", "output", type=click.Choice(formats),
-        default=formats[0], show_default=True, callback=_record_format, is_eager=True,
+        "-o",
+        "--output",
+        "--format",
+        "output",
+        type=click.Choice(formats),
+        default=formats[0],
+        show_default=True,
+        callback=_record_format,
+        is_eager=True,
         help=f"Output format: {', '.join(formats)} (-o is always the format; --format "
-             "is the same option).")
+        "is the same option).",
+    )
 
 
 output_file_option = click.option(
-    "--output-file", "output_file", type=click.Path(dir_okay=False), metavar="FILE",
-    help="Write to FILE (atomically) instead of stdout.")
+    "--output-file",
+    "output_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write to FILE (atomically) instead of stdout.",
+)

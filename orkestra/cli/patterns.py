@@ -52,8 +52,15 @@ _WORKERS = 8
 @insecure_option
 @timeout_option
 @format_option()
-def command(registry: str | None, tag: str | None, katalogs: bool, motifs: bool,
-            insecure: bool, timeout: float | None, output: str) -> int:
+def command(
+    registry: str | None,
+    tag: str | None,
+    katalogs: bool,
+    motifs: bool,
+    insecure: bool,
+    timeout: float | None,
+    output: str,
+) -> int:
     """List published patterns (name, latest version, gate results, tags).
 
     Without REGISTRY: $ORK_REGISTRY and $ORK_MOTIFS_REGISTRY (unset: the embedded registry).
@@ -70,19 +77,36 @@ def command(registry: str | None, tag: str | None, katalogs: bool, motifs: bool,
             continue
         listed.append((base, index or RegistryIndex()))
     for label, failure in failures:
-        err(style("warning:", "yellow", sys.stderr) + f" registry listing failed: {label}: "
-            + failure.render().replace("\n", "\n  "))
+        err(
+            style("warning:", "yellow", sys.stderr)
+            + f" registry listing failed: {label}: "
+            + failure.render().replace("\n", "\n  ")
+        )
     if failures and not listed:
         return 1
-    pairs = [(base, e) for base, index in listed for e in index.entries
-             if not tag or tag.lower() in (t.lower() for t in e.tags)]
+    pairs = [
+        (base, e)
+        for base, index in listed
+        for e in index.entries
+        if not tag or tag.lower() in (t.lower() for t in e.tags)
+    ]
     checked = verify_entries(client, pairs)
     if output != "text":
-        emit(output, {"registries": [base for base, _ in listed],
-                   "patterns": [c.to_json() for c in checked]})
+        emit(
+            output,
+            {
+                "registries": [base for base, _ in listed],
+                "patterns": [c.to_json() for c in checked],
+            },
+        )
         return 0
-    title = "Orkestra Motifs" if motifs and not katalogs else \
-        "Orkestra Katalogs" if katalogs and not motifs else "Orkestra Registry"
+    title = (
+        "Orkestra Motifs"
+        if motifs and not katalogs
+        else "Orkestra Katalogs"
+        if katalogs and not motifs
+        else "Orkestra Registry"
+    )
     _table(title, checked, [index for _, index in listed], [base for base, _ in listed])
     return 0
 
@@ -99,65 +123,106 @@ class Checked:
     note: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        signature = self.proof.to_json() if self.proof is not None else {
-            "status": "unchecked", "trusted": False, "keyId": None, "publicKey": None,
-            "reasons": [self.note]}
-        return {**self.claimed.to_json(), "signature": signature,
-                "verified": self.proof is not None and self.proof.proven,
-                "artifact": {"simulateStatus": self.entry.simulateStatus,
-                             "e2eStatus": self.entry.e2eStatus} if self.proof else None}
+        signature = (
+            self.proof.to_json()
+            if self.proof is not None
+            else {
+                "status": "unchecked",
+                "trusted": False,
+                "keyId": None,
+                "publicKey": None,
+                "reasons": [self.note],
+            }
+        )
+        return {
+            **self.claimed.to_json(),
+            "signature": signature,
+            "verified": self.proof is not None and self.proof.proven,
+            "artifact": {
+                "simulateStatus": self.entry.simulateStatus,
+                "e2eStatus": self.entry.e2eStatus,
+            }
+            if self.proof
+            else None,
+        }
 
 
-def verify_entries(client: RegistryClient, pairs: list[tuple[str, IndexEntry]]
-                   ) -> list[Checked]:
+def verify_entries(client: RegistryClient, pairs: list[tuple[str, IndexEntry]]) -> list[Checked]:
     """Check each listed pattern against its artifact (bounded, in parallel)."""
     trusted = trusted_ids(client)
     head = pairs[:MAX_CHECKED]
     with ThreadPoolExecutor(max_workers=max(1, min(_WORKERS, len(head)))) as pool:
         done = list(pool.map(lambda pair: _verify(client, pair[0], pair[1], trusted), head))
-    skipped = f"not checked (more than {MAX_CHECKED} patterns listed; ork inspect " \
-              "NAME:VERSION checks one)"
+    skipped = (
+        f"not checked (more than {MAX_CHECKED} patterns listed; ork inspect "
+        "NAME:VERSION checks one)"
+    )
     return done + [Checked(e, e, None, skipped) for _, e in pairs[MAX_CHECKED:]]
 
 
-def _verify(client: RegistryClient, base: str, entry: IndexEntry,
-            trusted: set[str]) -> Checked:
+def _verify(client: RegistryClient, base: str, entry: IndexEntry, trusted: set[str]) -> Checked:
     try:
         ref = resolve(f"{base}/{entry.name}:{entry.latestVersion}")
         manifest, descriptor, _ = client.manifest(ref)
         info = PatternInfo.read(ref, manifest, descriptor)
         proof = check(client, ref, manifest, trusted)
     except NotFoundError:
-        return Checked(entry, entry, Verification(TAMPERED, reasons=(
-            f"the index lists {entry.name}:{entry.latestVersion}, which the registry does "
-            "not have",)))
+        return Checked(
+            entry,
+            entry,
+            Verification(
+                TAMPERED,
+                reasons=(
+                    f"the index lists {entry.name}:{entry.latestVersion}, which the registry does "
+                    "not have",
+                ),
+            ),
+        )
     except OrkError as exc:
         return Checked(entry, entry, None, f"not checked ({exc.message})")
     meta = info.metadata
-    actual = replace(entry, kind=info.kind, description=meta.description, tags=meta.tags,
-                     simulateStatus=info.simulate.status if info.simulate else "",
-                     e2eStatus=info.e2e.status if info.e2e else "")
+    actual = replace(
+        entry,
+        kind=info.kind,
+        description=meta.description,
+        tags=meta.tags,
+        simulateStatus=info.simulate.status if info.simulate else "",
+        e2eStatus=info.e2e.status if info.e2e else "",
+    )
     disagree = _disagreements(entry, info)
     if disagree:
-        proof = Verification(TAMPERED, proof.trusted, proof.key_id, proof.public_key,
-                             tuple(disagree) + proof.reasons)
+        proof = Verification(
+            TAMPERED, proof.trusted, proof.key_id, proof.public_key, tuple(disagree) + proof.reasons
+        )
     return Checked(entry, actual, proof)
 
 
 def _disagreements(entry: IndexEntry, info: PatternInfo) -> list[str]:
     """What the index entry claims that the artifact does not say."""
-    actual = (("name", info.metadata.name), ("version", info.metadata.version),
-              ("kind", info.kind),
-              ("simulate", info.simulate.status if info.simulate else "none"),
-              ("e2e", info.e2e.status if info.e2e else "none"))
-    claimed = (entry.name, entry.latestVersion, entry.kind, entry.simulateStatus or "none",
-               entry.e2eStatus or "none")
-    return [f"the index says {what} {said}, the artifact says {value}"
-            for (what, value), said in zip(actual, claimed, strict=True) if said != value]
+    actual = (
+        ("name", info.metadata.name),
+        ("version", info.metadata.version),
+        ("kind", info.kind),
+        ("simulate", info.simulate.status if info.simulate else "none"),
+        ("e2e", info.e2e.status if info.e2e else "none"),
+    )
+    claimed = (
+        entry.name,
+        entry.latestVersion,
+        entry.kind,
+        entry.simulateStatus or "none",
+        entry.e2eStatus or "none",
+    )
+    return [
+        f"the index says {what} {said}, the artifact says {value}"
+        for (what, value), said in zip(actual, claimed, strict=True)
+        if said != value
+    ]
 
 
-def _sources(client: RegistryClient, registry: str | None, katalogs: bool,
-             motifs: bool) -> list[tuple[str, str]]:
+def _sources(
+    client: RegistryClient, registry: str | None, katalogs: bool, motifs: bool
+) -> list[tuple[str, str]]:
     if registry:
         return [(registry, registry.strip().removeprefix("oci://").rstrip("/"))]
     both = not katalogs and not motifs
@@ -174,8 +239,9 @@ def index_of(base: str) -> Reference:
     return resolve(f"{base}/index:latest")
 
 
-def _table(title: str, checked: list[Checked], indexes: list[RegistryIndex],
-           bases: list[str]) -> None:
+def _table(
+    title: str, checked: list[Checked], indexes: list[RegistryIndex], bases: list[str]
+) -> None:
     entries = [c.entry for c in checked]
     out()
     out(title)
@@ -190,10 +256,19 @@ def _table(title: str, checked: list[Checked], indexes: list[RegistryIndex],
     for item in checked:
         entry = item.entry
         flag = "⚠" if entry.deprecated or entry.deprecatedVersions else ""
-        rows.append([flag, entry.name, entry.latestVersion, entry.kind,
-                     _gate_mark(entry.simulateStatus, item.proof),
-                     _gate_mark(entry.e2eStatus, item.proof), _signed_mark(item.proof),
-                     _cut(", ".join(entry.tags), 22), _cut(entry.description, 30)])
+        rows.append(
+            [
+                flag,
+                entry.name,
+                entry.latestVersion,
+                entry.kind,
+                _gate_mark(entry.simulateStatus, item.proof),
+                _gate_mark(entry.e2eStatus, item.proof),
+                _signed_mark(item.proof),
+                _cut(", ".join(entry.tags), 22),
+                _cut(entry.description, 30),
+            ]
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     widths[0] = 1
     for row in rows:
@@ -203,8 +278,13 @@ def _table(title: str, checked: list[Checked], indexes: list[RegistryIndex],
     for entry in entries:
         older = [v for v in entry.deprecatedVersions if v != entry.latestVersion]
         if older:
-            out(style(f"⚠  {entry.name}: {', '.join(older)} deprecated — ork inspect "
-                      f"{entry.name}:{older[-1]}", "yellow"))
+            out(
+                style(
+                    f"⚠  {entry.name}: {', '.join(older)} deprecated — ork inspect "
+                    f"{entry.name}:{older[-1]}",
+                    "yellow",
+                )
+            )
     for item in checked:
         note = _trust_note(item)
         if note:
@@ -215,8 +295,10 @@ def _table(title: str, checked: list[Checked], indexes: list[RegistryIndex],
     out(count + (f"  ·  Updated {ago(max(updated))}" if updated else ""))
     out()
     out("To pull:")
-    out("  ork pull <name>:<version>" + ("   (motifs: --motif)" if any(
-        e.kind == "Motif" for e in entries) else ""))
+    out(
+        "  ork pull <name>:<version>"
+        + ("   (motifs: --motif)" if any(e.kind == "Motif" for e in entries) else "")
+    )
     out()
     out("To filter:")
     out("  ork patterns --katalogs")
@@ -254,11 +336,10 @@ def _trust_note(item: Checked) -> str:
     if proof.state == UNSIGNED:
         return style(f"⚠  {name}: unsigned — its gate results cannot be verified", "yellow")
     if not proof.trusted:
-        return style(f"?  {name}: signed by {proof.key_id} (not in your trusted keys)",
-                     "yellow")
+        return style(f"?  {name}: signed by {proof.key_id} (not in your trusted keys)", "yellow")
     return ""
 
 
 def _cut(text: str, limit: int) -> str:
     """Cut to ``limit - 3`` characters plus ``...`` when longer than ``limit``."""
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -33,24 +33,46 @@ _SEVERITY_COLOR = {"high": "red", "medium": "yellow", "low": "dim"}
 @click.command("plan")
 @click.argument("source", required=False, metavar="[SOURCE]")
 @click.option("-f", "--file", "file", help="Same as SOURCE (the original's spelling).")
-@click.option("--against", metavar="SOURCE", help="The version to compare with: a "
-              "directory, file, registry reference or bundle.")
-@click.option("-b", "--bundle", type=click.Path(dir_okay=False, exists=True),
-              help="Compare with the katalog a bundle deploys.")
-@click.option("--cm", metavar="NAME", help="Compare with the deployed katalog ConfigMap "
-              "(read with kubectl; NAME.yaml reads a local file).")
-@click.option("-n", "--namespace", default="orkestra-system", show_default=True,
-              help="Namespace of --cm.")
+@click.option(
+    "--against",
+    metavar="SOURCE",
+    help="The version to compare with: a directory, file, registry reference or bundle.",
+)
+@click.option(
+    "-b",
+    "--bundle",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Compare with the katalog a bundle deploys.",
+)
+@click.option(
+    "--cm",
+    metavar="NAME",
+    help="Compare with the deployed katalog ConfigMap "
+    "(read with kubectl; NAME.yaml reads a local file).",
+)
+@click.option(
+    "-n", "--namespace", default="orkestra-system", show_default=True, help="Namespace of --cm."
+)
 @click.option("--exit-code", is_flag=True, help="Exit 1 when there is a risk finding.")
 @insecure_option
 @timeout_option
 @format_option()
 @trust_hooks_option
 @report_file_option
-def command(source: str | None, file: str | None, against: str | None, bundle: str | None,
-            cm: str | None, namespace: str, exit_code: bool, insecure: bool,
-            timeout: float | None, output: str, trust_hooks: bool,
-            report_file: Path | None) -> int:
+def command(
+    source: str | None,
+    file: str | None,
+    against: str | None,
+    bundle: str | None,
+    cm: str | None,
+    namespace: str,
+    exit_code: bool,
+    insecure: bool,
+    timeout: float | None,
+    output: str,
+    trust_hooks: bool,
+    report_file: Path | None,
+) -> int:
     """Show every object a pattern can create, per CRD and phase, marking what no simulate
     assertion covers; with --against, the diff and the risk findings.
 
@@ -64,9 +86,15 @@ def command(source: str | None, file: str | None, against: str | None, bundle: s
         raise UsageError("compare with one of --against, --bundle or --cm")
     client = RegistryClient(insecure=insecure, timeout=timeout)
     new = load(source or file or ".", client, trust_hooks=trust_hooks)
-    old = (load(against, client, with_proof=False) if against
-           else from_bundle(Path(bundle)) if bundle
-           else from_cluster(cm, namespace) if cm else None)
+    old = (
+        load(against, client, with_proof=False)
+        if against
+        else from_bundle(Path(bundle))
+        if bundle
+        else from_cluster(cm, namespace)
+        if cm
+        else None
+    )
     if old is None:
         append_report(report_file, plan_markdown(new))
         _print_or_emit_plan(new, output)
@@ -86,6 +114,7 @@ def command(source: str | None, file: str | None, against: str | None, bundle: s
 
 # -- one version ----------------------------------------------------------------------------
 
+
 def _print_or_emit_plan(source: PlanSource, output: str) -> None:
     if output != "text":
         emit(output, _plan_json(source))
@@ -100,8 +129,7 @@ def _print_or_emit_plan(source: PlanSource, output: str) -> None:
         out()
         scope = "namespaced" if crd.namespaced else "cluster-scoped"
         state = "" if crd.enabled else "  (disabled)"
-        out(f"CRD {crd.name} — {crd.kind}.{crd.group} ({', '.join(crd.versions)}), "
-            f"{scope}{state}")
+        out(f"CRD {crd.name} — {crd.kind}.{crd.group} ({', '.join(crd.versions)}), {scope}{state}")
         for phase in ("onCreate", "onReconcile", "onDelete"):
             objects = [o for o in crd.objects if o.phase == phase]
             if objects:
@@ -115,13 +143,16 @@ def _print_or_emit_plan(source: PlanSource, output: str) -> None:
                     out(line)
         if crd.hook_kinds:
             out(f"  hooks (typed code) manage: {', '.join(crd.hook_kinds)}")
-        out(f"  status: {crd.status_fields} field(s) · validation: "
+        out(
+            f"  status: {crd.status_fields} field(s) · validation: "
             f"{len(crd.validation_rules)} rule(s) · mutation: {crd.mutation_rules} rule(s)"
-            + (f" · webhooks: {', '.join(crd.webhooks)}" if crd.webhooks else ""))
+            + (f" · webhooks: {', '.join(crd.webhooks)}" if crd.webhooks else "")
+        )
     out()
-    out(f"{total} object declaration(s), {cluster} cluster-scoped, "
-        + (style(f"{unproven} {NOT_PROVEN}", "yellow") if unproven
-           else "all in the author's proof"))
+    out(
+        f"{total} object declaration(s), {cluster} cluster-scoped, "
+        + (style(f"{unproven} {NOT_PROVEN}", "yellow") if unproven else "all in the author's proof")
+    )
 
 
 def _print_proof_line(source: PlanSource) -> None:
@@ -136,8 +167,9 @@ def _print_proof_line(source: PlanSource) -> None:
         out(style(f"  ⚠ {problem}", "yellow"))
 
 
-def _object_lines(obj: PlannedObject, mark: str, proven: bool, source: PlanSource | None
-                  ) -> list[str]:
+def _object_lines(
+    obj: PlannedObject, mark: str, proven: bool, source: PlanSource | None
+) -> list[str]:
     flag = "" if proven or source is None else "  " + style(f"⚠ {NOT_PROVEN}", "yellow")
     lines = [f"    {mark} {obj.kind:<20} {obj.name:<36} {obj.scope}{flag}"]
     lines += [f"        when {c}" for c in obj.conditions]
@@ -155,9 +187,15 @@ def _object_lines(obj: PlannedObject, mark: str, proven: bool, source: PlanSourc
 
 def _object_json(obj: PlannedObject, source: PlanSource | None) -> dict[str, Any]:
     out_: dict[str, Any] = {
-        "crd": obj.crd, "phase": obj.phase, "declaration": obj.declaration_id,
-        "apiVersion": obj.api_version, "kind": obj.kind, "name": obj.name,
-        "scope": obj.scope, "conditions": list(obj.conditions)}
+        "crd": obj.crd,
+        "phase": obj.phase,
+        "declaration": obj.declaration_id,
+        "apiVersion": obj.api_version,
+        "kind": obj.kind,
+        "name": obj.name,
+        "scope": obj.scope,
+        "conditions": list(obj.conditions),
+    }
     if obj.rules:
         out_["rules"] = obj.rules
     if obj.role_ref:
@@ -169,24 +207,44 @@ def _object_json(obj: PlannedObject, source: PlanSource | None) -> dict[str, Any
 
 def _plan_json(source: PlanSource) -> dict[str, Any]:
     inv = source.inventory
-    return {"pattern": {"name": inv.name, "version": inv.version, "source": source.label,
-                        "digest": source.digest},
-            "proof": {"files": source.proof.files, "problems": source.proof.problems},
-            "crds": [{"name": c.name, "kind": c.kind, "group": c.group,
-                      "versions": list(c.versions), "namespaced": c.namespaced,
-                      "enabled": c.enabled, "hookKinds": list(c.hook_kinds),
-                      "validationRules": list(c.validation_rules),
-                      "mutationRules": c.mutation_rules, "webhooks": list(c.webhooks),
-                      "objects": [_object_json(o, source) for o in c.objects]}
-                     for c in inv.crds]}
+    return {
+        "pattern": {
+            "name": inv.name,
+            "version": inv.version,
+            "source": source.label,
+            "digest": source.digest,
+        },
+        "proof": {"files": source.proof.files, "problems": source.proof.problems},
+        "crds": [
+            {
+                "name": c.name,
+                "kind": c.kind,
+                "group": c.group,
+                "versions": list(c.versions),
+                "namespaced": c.namespaced,
+                "enabled": c.enabled,
+                "hookKinds": list(c.hook_kinds),
+                "validationRules": list(c.validation_rules),
+                "mutationRules": c.mutation_rules,
+                "webhooks": list(c.webhooks),
+                "objects": [_object_json(o, source) for o in c.objects],
+            }
+            for c in inv.crds
+        ],
+    }
 
 
 # -- two versions ---------------------------------------------------------------------------
 
-def _print_diff(old: PlanSource, new: PlanSource, diff: PlanDiff, found: list[Finding]
-                ) -> None:
-    out(style(f"Plan: {old.inventory.name} {old.inventory.version} → "
-              f"{new.inventory.name} {new.inventory.version}", "bold"))
+
+def _print_diff(old: PlanSource, new: PlanSource, diff: PlanDiff, found: list[Finding]) -> None:
+    out(
+        style(
+            f"Plan: {old.inventory.name} {old.inventory.version} → "
+            f"{new.inventory.name} {new.inventory.version}",
+            "bold",
+        )
+    )
     out(f"  from: {old.label}" + (f" ({old.digest[:19]})" if old.digest else ""))
     out(f"  to:   {new.label}" + (f" ({new.digest[:19]})" if new.digest else ""))
     _print_proof_line(new)
@@ -216,8 +274,11 @@ def _print_diff(old: PlanSource, new: PlanSource, diff: PlanDiff, found: list[Fi
     for finding in found:
         label = style(f"{finding.severity.upper():<6}", _SEVERITY_COLOR[finding.severity])
         where = f"{finding.crd}: " if finding.crd else ""
-        proof = "" if finding.obj is None or new.proof.covers(finding.obj) else \
-            "  " + style(f"⚠ {NOT_PROVEN}", "yellow")
+        proof = (
+            ""
+            if finding.obj is None or new.proof.covers(finding.obj)
+            else "  " + style(f"⚠ {NOT_PROVEN}", "yellow")
+        )
         out(f"  {label} {finding.rule:<26} {where}{finding.message}{proof}")
 
 
@@ -229,20 +290,41 @@ def _change_lines(change: ObjectChange, new: PlanSource) -> list[str]:
     return lines
 
 
-def _diff_json(old: PlanSource, new: PlanSource, diff: PlanDiff,
-               found: list[Finding]) -> dict[str, Any]:
+def _diff_json(
+    old: PlanSource, new: PlanSource, diff: PlanDiff, found: list[Finding]
+) -> dict[str, Any]:
     return {
-        "from": {"source": old.label, "name": old.inventory.name,
-                 "version": old.inventory.version, "digest": old.digest},
-        "to": {"source": new.label, "name": new.inventory.name,
-               "version": new.inventory.version, "digest": new.digest},
-        "crds": [{"name": c.name, "change": c.change, "details": list(c.details)}
-                 for c in diff.crds],
-        "objects": [{"change": c.change, **_object_json(c.obj, new if c.change != "removed"
-                                                         else None),
-                     "diff": list(c.diff)} for c in diff.objects],
-        "findings": [{"rule": f.rule, "severity": f.severity, "crd": f.crd,
-                      "message": f.message,
-                      "inProof": None if f.obj is None else new.proof.covers(f.obj)}
-                     for f in found],
+        "from": {
+            "source": old.label,
+            "name": old.inventory.name,
+            "version": old.inventory.version,
+            "digest": old.digest,
+        },
+        "to": {
+            "source": new.label,
+            "name": new.inventory.name,
+            "version": new.inventory.version,
+            "digest": new.digest,
+        },
+        "crds": [
+            {"name": c.name, "change": c.change, "details": list(c.details)} for c in diff.crds
+        ],
+        "objects": [
+            {
+                "change": c.change,
+                **_object_json(c.obj, new if c.change != "removed" else None),
+                "diff": list(c.diff),
+            }
+            for c in diff.objects
+        ],
+        "findings": [
+            {
+                "rule": f.rule,
+                "severity": f.severity,
+                "crd": f.crd,
+                "message": f.message,
+                "inProof": None if f.obj is None else new.proof.covers(f.obj),
+            }
+            for f in found
+        ],
     }

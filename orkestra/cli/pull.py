@@ -42,24 +42,51 @@ _WITH_SHOWN = 2
 
 @click.command("pull")
 @click.argument("ref", required=False, metavar="NAME:VERSION", shell_complete=complete_ref)
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), metavar="DIR",
-              help="Also write the files into DIR (here -o is a directory, as in oras pull).")
-@click.option("-f", "--file", "file", type=click.Path(dir_okay=False, exists=True),
-              help="Pull everything this katalog or komposer imports.")
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Also write the files into DIR (here -o is a directory, as in oras pull).",
+)
+@click.option(
+    "-f",
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Pull everything this katalog or komposer imports.",
+)
 @click.option("--refresh", is_flag=True, help="Download again even when cached.")
-@click.option("--offline", is_flag=True, help="Use the local cache only (verified); no "
-              "network.")
-@click.option("--update", is_flag=True, help="With -f: re-resolve tags and version "
-              "constraints instead of the digests in komposer.lock.")
-@click.option("--allow-unverified", is_flag=True, help="With --update: accept versions whose "
-              "gates were skipped or that reached end of life.")
+@click.option("--offline", is_flag=True, help="Use the local cache only (verified); no network.")
+@click.option(
+    "--update",
+    is_flag=True,
+    help="With -f: re-resolve tags and version "
+    "constraints instead of the digests in komposer.lock.",
+)
+@click.option(
+    "--allow-unverified",
+    is_flag=True,
+    help="With --update: accept versions whose gates were skipped or that reached end of life.",
+)
 @motif_option
 @layout_option
 @insecure_option
 @timeout_option
-def command(ref: str | None, out_dir: str | None, file: str | None, refresh: bool,
-            offline: bool, update: bool, allow_unverified: bool, motif: bool,
-            oci_layout: bool, insecure: bool, timeout: float | None) -> int:
+def command(
+    ref: str | None,
+    out_dir: str | None,
+    file: str | None,
+    refresh: bool,
+    offline: bool,
+    update: bool,
+    allow_unverified: bool,
+    motif: bool,
+    oci_layout: bool,
+    insecure: bool,
+    timeout: float | None,
+) -> int:
     """Download a pattern to ~/.orkestra/registry (digests verified), or a file's imports.
 
     \b
@@ -92,8 +119,9 @@ def command(ref: str | None, out_dir: str | None, file: str | None, refresh: boo
             return 0
         pulled = _pull_one(client, target, refresh, offline)
     if out_dir:
-        write_files(Path(out_dir), {name: (pulled.directory / name).read_bytes()
-                                    for name in _files(pulled)})
+        write_files(
+            Path(out_dir), {name: (pulled.directory / name).read_bytes() for name in _files(pulled)}
+        )
         progress(style("  ✓", "green") + f" Extracted to {out_dir}")
         return 0
     _suggest(pulled)
@@ -102,8 +130,7 @@ def command(ref: str | None, out_dir: str | None, file: str | None, refresh: boo
     return 0
 
 
-def _pull_one(client: RegistryClient, target: Reference, refresh: bool,
-              offline: bool) -> Pulled:
+def _pull_one(client: RegistryClient, target: Reference, refresh: bool, offline: bool) -> Pulled:
     """The pattern in the cache: verified, and (online, for a tag) what the tag names now."""
     with Spinner("Checking the cache..." if offline else "Pulling..."):
         pulled = client.pull(target, refresh=refresh, offline=offline, check_tag=True)
@@ -116,8 +143,10 @@ def _pull_one(client: RegistryClient, target: Reference, refresh: bool,
     progress(f"Pulling {target.short_name}")
     progress(f"  → {target}")
     if pulled.moved_from:
-        progress(style("  ⚠", "yellow") + f" tag {target.tag} moved from {pulled.moved_from} to "
-            f"{pulled.info.digest}")
+        progress(
+            style("  ⚠", "yellow") + f" tag {target.tag} moved from {pulled.moved_from} to "
+            f"{pulled.info.digest}"
+        )
     progress(style("  ✓", "green") + f" Cached at {pulled.directory}")
     return pulled
 
@@ -139,10 +168,13 @@ def _suggest(pulled: Pulled) -> None:
     progress("Validate the pattern:")
     progress(f"  ork validate -f {primary}")
     if (directory / "simulate.yaml").is_file():
-        progress("Re-run the author's assertions" + (" (this runs its Python code: read it "
-                                                 "first):" if code else ":"))
-        progress(f"  ork simulate -f {directory / 'simulate.yaml'}" + (" --trust-hooks"
-                                                                   if code else ""))
+        progress(
+            "Re-run the author's assertions"
+            + (" (this runs its Python code: read it first):" if code else ":")
+        )
+        progress(
+            f"  ork simulate -f {directory / 'simulate.yaml'}" + (" --trust-hooks" if code else "")
+        )
     progress()
     if info.kind == "Katalog":
         progress("Reference in a Komposer:")
@@ -164,9 +196,10 @@ def _motif_inputs(path: Path) -> None:
         return
     progress("      with:")
     for spec in inputs[:_WITH_SHOWN]:
-        note = "# required" if spec.get("required") else \
-            f"# defaults to: {spec.get('default', '')!s}"
-        progress(f"        {spec.get('name')}: \"\"   {note}")
+        note = (
+            "# required" if spec.get("required") else f"# defaults to: {spec.get('default', '')!s}"
+        )
+        progress(f'        {spec.get("name")}: ""   {note}')
     if len(inputs) > _WITH_SHOWN:
         more = len(inputs) - _WITH_SHOWN
         progress(f"        # ...and {more} more input{'s' if more != 1 else ''}")
@@ -185,11 +218,11 @@ def _yaml(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _pull_dependencies(client: RegistryClient, pulled: Pulled, refresh: bool,
-                       offline: bool) -> int:
+def _pull_dependencies(client: RegistryClient, pulled: Pulled, refresh: bool, offline: bool) -> int:
     """Pull the motifs a katalog imports; a failure here only warns (retried on use)."""
-    imports = [imp for imp in motif_imports(_yaml(pulled.directory / "katalog.yaml"))
-               if imp.is_registry]
+    imports = [
+        imp for imp in motif_imports(_yaml(pulled.directory / "katalog.yaml")) if imp.is_registry
+    ]
     if not imports:
         return 0
     progress()
@@ -199,15 +232,23 @@ def _pull_dependencies(client: RegistryClient, pulled: Pulled, refresh: bool,
             ref = client.resolve_import(imp.ref, "Motif", imp.version)
             client.pull(ref, refresh=refresh, offline=offline, check_tag=True)
         except OrkError as exc:
-            err(style("  ⚠", "yellow", sys.stderr) + f" {imp.ref} (pull failed — will retry "
-                                                     f"on next use): {exc.message}")
+            err(
+                style("  ⚠", "yellow", sys.stderr) + f" {imp.ref} (pull failed — will retry "
+                f"on next use): {exc.message}"
+            )
             continue
         progress(style("  ✓", "green") + f" {ref}")
     return 0
 
 
-def _pull_imports(client: RegistryClient, file: Path, refresh: bool, update: bool,
-                  allow_unverified: bool, offline: bool) -> int:
+def _pull_imports(
+    client: RegistryClient,
+    file: Path,
+    refresh: bool,
+    update: bool,
+    allow_unverified: bool,
+    offline: bool,
+) -> int:
     """``-f``: compose the file while pulling every registry import it reaches; for a
     komposer, check and write ``komposer.lock``."""
     from orkestra.compose import MotifResolver
@@ -220,10 +261,17 @@ def _pull_imports(client: RegistryClient, file: Path, refresh: bool, update: boo
     komposer = detect_kind(load_documents(file, display=shown(file))[0]) == "Komposer"
     old = LockFile.beside(file) if komposer else None
     progress(f"Pulling the registry imports of {shown(file)}")
-    source = RegistrySource(client, refresh=refresh, on_pull=lambda ref: progress(f"  ↓ {ref}"),
-                            lock=old if old is not None and old.entries else None,
-                            check_tags=True, update=update, allow_unverified=allow_unverified,
-                            offline=offline, repair=True)
+    source = RegistrySource(
+        client,
+        refresh=refresh,
+        on_pull=lambda ref: progress(f"  ↓ {ref}"),
+        lock=old if old is not None and old.entries else None,
+        check_tags=True,
+        update=update,
+        allow_unverified=allow_unverified,
+        offline=offline,
+        repair=True,
+    )
     failures: list[str] = []
     try:
         compose_file(file, shown(file), motifs=MotifResolver(registry=source))
@@ -235,19 +283,27 @@ def _pull_imports(client: RegistryClient, file: Path, refresh: bool, update: boo
     for note in source.notes:
         err(style("⚠", "yellow", sys.stderr) + f" {note}")
     if failures:
-        err(f"{len(failures)} pull(s) failed:" if all("cannot resolve" in f for f in failures)
-            else f"{len(failures)} problem(s):")
+        err(
+            f"{len(failures)} pull(s) failed:"
+            if all("cannot resolve" in f for f in failures)
+            else f"{len(failures)} problem(s):"
+        )
         for text in failures:
             err("  " + text.replace("\n", "\n  "))
         return 1
     count = len(source.located)
-    progress(f"{count} pattern{'s' if count != 1 else ''} ready in {client.cache.root}"
-        if count else "no registry imports")
+    progress(
+        f"{count} pattern{'s' if count != 1 else ''} ready in {client.cache.root}"
+        if count
+        else "no registry imports"
+    )
     if old is not None:
         new = source.lock_file(old.path)
         new.save(file.name)
-        progress(f"Wrote {shown(old.path)} ({len(new.entries)} import"
-            f"{'s' if len(new.entries) != 1 else ''} pinned)")
+        progress(
+            f"Wrote {shown(old.path)} ({len(new.entries)} import"
+            f"{'s' if len(new.entries) != 1 else ''} pinned)"
+        )
         for line in changes(old, new) if old.entries else []:
             progress(f"  {line}")
     return 0

@@ -79,11 +79,16 @@ class _Printer:
         if isinstance(event, GateSkipped):
             return [f"  ⊘ {event.gate} skipped"]
         if isinstance(event, NoAssertions):
-            return [f"  {style('⚠', 'yellow')} {event.file} has no assertions — add expect: to "
-                    "enforce behavior"]
+            return [
+                f"  {style('⚠', 'yellow')} {event.file} has no assertions — add expect: to "
+                "enforce behavior"
+            ]
         if isinstance(event, GateRunning):
-            return ["", f"Running {event.gate.lower() if event.gate == 'Simulate' else event.gate}"
-                        f" gate ({event.file})..."]
+            return [
+                "",
+                f"Running {event.gate.lower() if event.gate == 'Simulate' else event.gate}"
+                f" gate ({event.file})...",
+            ]
         if isinstance(event, GatePassed):
             where = f" · {event.where}" if event.where else ""
             return [f"  {tick} {event.gate} passed ({event.duration}){where}"]
@@ -91,8 +96,10 @@ class _Printer:
             return [f'updated {event.file}: metadata.version -> "{event.version}"']
         if isinstance(event, Replacing):
             what = "a draft" if event.draft else "the artifact published before"
-            return [f"  Replaced {what}: {event.previous}",
-                    f"    still pullable as {event.ref.name}@{event.previous}"]
+            return [
+                f"  Replaced {what}: {event.previous}",
+                f"    still pullable as {event.ref.name}@{event.previous}",
+            ]
         if isinstance(event, AlsoPushingMotif):
             return ["", f"Also pushing motif.yaml to {event.registry}..."]
         return []
@@ -100,31 +107,66 @@ class _Printer:
 
 @click.command("push")
 @click.argument("args", nargs=-1, metavar="[NAME:VERSION] DIR")
-@click.option("--force", is_flag=True, help="Skip both gates (recorded in the artifact as "
-              "skipped). A version/tag mismatch is never overridden.")
-@click.option("-m", "--motif", is_flag=True, help="Push the motif (motif.yaml). Not needed: "
-              "the kind is read from the file; picks the motif where DIR holds both.")
-@click.option("--dry-run", is_flag=True, help="Run the gates and build the artifact, upload "
-              "nothing: print the layers and annotations that would be pushed.")
-@click.option("--update-meta", is_flag=True, help="Write the tag into metadata.version "
-              "(comments kept) once the push succeeds.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Skip both gates (recorded in the artifact as "
+    "skipped). A version/tag mismatch is never overridden.",
+)
+@click.option(
+    "-m",
+    "--motif",
+    is_flag=True,
+    help="Push the motif (motif.yaml). Not needed: "
+    "the kind is read from the file; picks the motif where DIR holds both.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Run the gates and build the artifact, upload "
+    "nothing: print the layers and annotations that would be pushed.",
+)
+@click.option(
+    "--update-meta",
+    is_flag=True,
+    help="Write the tag into metadata.version (comments kept) once the push succeeds.",
+)
 @click.option("--no-simulate", is_flag=True, help="Skip the simulate gate (recorded).")
 @click.option("--no-e2e", is_flag=True, help="Skip the e2e gate (recorded).")
 @click.option("--e2e", "e2e_file", metavar="FILE", help="E2E spec (default: e2e.yaml in DIR).")
-@click.option("--e2e-cluster", type=click.Choice(["embedded", "kind", "existing"]),
-              help="Where the e2e gate runs [default: $ORK_E2E_CLUSTER, else embedded: the "
-                   "embedded API server, no kubelet; existing: the current context].")
-@click.option("--overwrite", is_flag=True, help="Replace a published version even when the "
-              "push changes its behaviour, drops its deprecation or is a draft (the old "
-              "artifact stays pullable by digest).")
+@click.option(
+    "--e2e-cluster",
+    type=click.Choice(["embedded", "kind", "existing"]),
+    help="Where the e2e gate runs [default: $ORK_E2E_CLUSTER, else embedded: the "
+    "embedded API server, no kubelet; existing: the current context].",
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace a published version even when the "
+    "push changes its behaviour, drops its deprecation or is a draft (the old "
+    "artifact stays pullable by digest).",
+)
 @click.option("--insecure", is_flag=True, help="Allow plain HTTP and unverified TLS.")
 @timeout_option
 @format_option()
 @report_file_option
-def command(args: tuple[str, ...], force: bool, motif: bool, dry_run: bool,
-            update_meta: bool, no_simulate: bool, no_e2e: bool, e2e_file: str | None,
-            e2e_cluster: str | None, overwrite: bool, insecure: bool, timeout: float | None,
-            output: str, report_file: Path | None) -> int:
+def command(
+    args: tuple[str, ...],
+    force: bool,
+    motif: bool,
+    dry_run: bool,
+    update_meta: bool,
+    no_simulate: bool,
+    no_e2e: bool,
+    e2e_file: str | None,
+    e2e_cluster: str | None,
+    overwrite: bool,
+    insecure: bool,
+    timeout: float | None,
+    output: str,
+    report_file: Path | None,
+) -> int:
     """Gate a pattern (validate, simulate, e2e) and push it with the result.
 
     \b
@@ -140,19 +182,28 @@ def command(args: tuple[str, ...], force: bool, motif: bool, dry_run: bool,
     (say, with a deprecation notice added); anything else needs --overwrite.
     """
     if not args or len(args) > 2:
-        raise UsageError("ork push takes [NAME:VERSION] DIR", hint="e.g. ork push . or "
-                                                                   "ork push web:v1.0.0 ./web")
+        raise UsageError(
+            "ork push takes [NAME:VERSION] DIR", hint="e.g. ork push . or ork push web:v1.0.0 ./web"
+        )
     ref_text, directory = (None, args[0]) if len(args) == 1 else args
-    options = PushOptions(force=force, update_meta=update_meta, no_simulate=no_simulate,
-                          no_e2e=no_e2e, e2e_file=e2e_file, e2e_cluster=e2e_cluster,
-                          overwrite=overwrite, dry_run=dry_run)
+    options = PushOptions(
+        force=force,
+        update_meta=update_meta,
+        no_simulate=no_simulate,
+        no_e2e=no_e2e,
+        e2e_file=e2e_file,
+        e2e_cluster=e2e_cluster,
+        overwrite=overwrite,
+        dry_run=dry_run,
+    )
     client = RegistryClient(insecure=insecure, timeout=timeout)
     spinner = Spinner("Pushing...")
     printer = _Printer(spinner, quiet=output != "text", dry_run=dry_run)
     try:
         with spinner:
-            result = publish(Path(directory), ref_text, options, printer, client,
-                             kind="Motif" if motif else None)
+            result = publish(
+                Path(directory), ref_text, options, printer, client, kind="Motif" if motif else None
+            )
     except OrkError as exc:
         append_report(report_file, markdown_blocked(Path(directory), exc))
         if output != "text":
@@ -209,8 +260,10 @@ def _dry_run(result: Published) -> None:
     types = max(len(d.media_type) for d in manifest.layers)
     out("  Layers:")
     for layer in manifest.layers:
-        out(f"    {layer.title:<{width}}  {layer.media_type:<{types}}  "
-            f"{format_size(layer.size):>9}  {layer.digest}")
+        out(
+            f"    {layer.title:<{width}}  {layer.media_type:<{types}}  "
+            f"{format_size(layer.size):>9}  {layer.digest}"
+        )
     out("  Annotations:")
     for key, value in sorted(manifest.annotations.items()):
         out(f"    {key}: {value}")
@@ -221,16 +274,24 @@ def _json(result: Published) -> dict[str, Any]:
     Keys without a value (a motif's gates, ``replaced`` on a first push) are left out."""
     manifest = result.manifest
     out_: dict[str, Any] = {
-        "pushed": not result.dry_run, "dryRun": result.dry_run, "ref": str(result.ref),
-        "tag": result.ref.tag, "kind": result.kind, "digest": result.digest,
-        "size": result.size, "config": _descriptor(manifest.config),
+        "pushed": not result.dry_run,
+        "dryRun": result.dry_run,
+        "ref": str(result.ref),
+        "tag": result.ref.tag,
+        "kind": result.kind,
+        "digest": result.digest,
+        "size": result.size,
+        "config": _descriptor(manifest.config),
         "layers": [{"title": d.title, **_descriptor(d)} for d in manifest.layers],
         "annotations": dict(sorted(manifest.annotations.items())),
         "files": [{"name": n, "size": s} for n, s in result.files],
-        "simulate": _gate_json(result.simulate), "e2e": _gate_json(result.e2e),
-        "replaced": result.replaced, "signedBy": result.signed_by,
+        "simulate": _gate_json(result.simulate),
+        "e2e": _gate_json(result.e2e),
+        "replaced": result.replaced,
+        "signedBy": result.signed_by,
         "warnings": result.warnings,
-        "motif": _json(result.motif) if result.motif is not None else None}
+        "motif": _json(result.motif) if result.motif is not None else None,
+    }
     return _filled(out_)
 
 
@@ -242,21 +303,31 @@ def _blocked_json(printer: _Printer, error: OrkError, dry_run: bool) -> dict[str
     blocked_by = ""
     if isinstance(error, GateFailedError):
         blocked_by = error.gate
-        gates[error.gate] = {"status": "failed",
-                             "failures": [line.strip() for line in error.details]}
-    return _filled({
-        "pushed": False, "dryRun": dry_run,
-        "ref": str(started.ref) if started else None,
-        "tag": started.ref.tag if started else None,
-        "kind": started.kind if started else None,
-        "simulate": gates.get("Simulate"), "e2e": gates.get("E2E"),
-        "blockedBy": blocked_by.lower(),
-        "error": _filled({"message": error.message, "hint": error.hint})})
+        gates[error.gate] = {
+            "status": "failed",
+            "failures": [line.strip() for line in error.details],
+        }
+    return _filled(
+        {
+            "pushed": False,
+            "dryRun": dry_run,
+            "ref": str(started.ref) if started else None,
+            "tag": started.ref.tag if started else None,
+            "kind": started.kind if started else None,
+            "simulate": gates.get("Simulate"),
+            "e2e": gates.get("E2E"),
+            "blockedBy": blocked_by.lower(),
+            "error": _filled({"message": error.message, "hint": error.hint}),
+        }
+    )
 
 
 def _descriptor(descriptor: Descriptor) -> dict[str, Any]:
-    return {"mediaType": descriptor.media_type, "size": descriptor.size,
-            "digest": descriptor.digest}
+    return {
+        "mediaType": descriptor.media_type,
+        "size": descriptor.size,
+        "digest": descriptor.digest,
+    }
 
 
 def _gate_json(record: GateRecord | None) -> dict[str, Any] | None:
@@ -268,5 +339,4 @@ def _gate_json(record: GateRecord | None) -> dict[str, Any] | None:
 def _filled(value: dict[str, Any]) -> dict[str, Any]:
     """``value`` without the keys whose value is None, "" or 0 (booleans and lists
     stay)."""
-    return {k: v for k, v in value.items()
-            if isinstance(v, bool | list) or v not in (None, "", 0)}
+    return {k: v for k, v in value.items() if isinstance(v, bool | list) or v not in (None, "", 0)}

@@ -22,9 +22,14 @@ _SKIP_FLAGS = {"Simulate": "--no-simulate", "E2E": "--no-e2e"}
 _MISSING = {"Simulate": "no simulate.yaml in artifact", "E2E": "no e2e.yaml in artifact"}
 
 
-def gate_status(gate: str, record: GateRecord | None, *, detailed: bool = True,
-                now: datetime.datetime | None = None,
-                proof: Verification | None = None) -> str:
+def gate_status(
+    gate: str,
+    record: GateRecord | None,
+    *,
+    detailed: bool = True,
+    now: datetime.datetime | None = None,
+    proof: Verification | None = None,
+) -> str:
     """``✓ Verified · 2 assertions · 14ms · tested 2d ago``, ``⊘ Skipped (…)`` …
 
     ``proof``: how the artifact's signed report checked out; None for a record this
@@ -34,18 +39,26 @@ def gate_status(gate: str, record: GateRecord | None, *, detailed: bool = True,
     if proof is not None and proof.state == TAMPERED:
         return style("✗", "red") + f" Tampered ({printable(proof.about(gate.lower()))})"
     if record is None:
-        return style("-", "dim") + " Not verified" + (f" ({_MISSING[gate]})" if detailed
-                                                      else "")
+        return style("-", "dim") + " Not verified" + (f" ({_MISSING[gate]})" if detailed else "")
     if record.status == "skipped":
-        return style("⊘", "yellow") + " Skipped" + (
-            f" (pushed with --force or {_SKIP_FLAGS[gate]})" if detailed else "")
+        return (
+            style("⊘", "yellow")
+            + " Skipped"
+            + (f" (pushed with --force or {_SKIP_FLAGS[gate]})" if detailed else "")
+        )
     if record.status == "no-assertion":
-        return style("⚠", "yellow") + " No assertions" + (
-            " (simulate.yaml present, no expect: block)" if detailed else "")
+        return (
+            style("⚠", "yellow")
+            + " No assertions"
+            + (" (simulate.yaml present, no expect: block)" if detailed else "")
+        )
     if record.status != "passed":
         return style("✗", "red") + f" {record.status}"
-    parts = [style("✓", "green") + " Verified" if proof is None or proof.proven
-             else style("⚠", "yellow") + " Passed (signer not trusted)"]
+    parts = [
+        style("✓", "green") + " Verified"
+        if proof is None or proof.proven
+        else style("⚠", "yellow") + " Passed (signer not trusted)"
+    ]
     if record.assertions and gate == "Simulate":
         parts.append(f"{record.assertions} assertion{'s' if record.assertions != 1 else ''}")
     if detailed and record.duration:
@@ -70,8 +83,7 @@ def printable(value: Any) -> str:
 
 def ago(moment: datetime.datetime, now: datetime.datetime | None = None) -> str:
     """``12s ago``, ``5m ago``, ``3h ago``, ``2d ago``."""
-    seconds = max(0, int(((now or datetime.datetime.now(datetime.UTC)) - moment)
-                         .total_seconds()))
+    seconds = max(0, int(((now or datetime.datetime.now(datetime.UTC)) - moment).total_seconds()))
     for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
         if seconds >= size:
             return f"{seconds // size}{unit} ago"

@@ -16,16 +16,23 @@ from orkestra.semver import latest_key
 if TYPE_CHECKING:
     from orkestra.registry.client import RegistryClient
 
-insecure_option = click.option("--insecure", is_flag=True,
-                               help="Allow plain HTTP and unverified TLS for this registry.")
-motif_option = click.option("-m", "--motif", is_flag=True,
-                            help="Resolve a short name against the motif registry.")
-layout_option = click.option("--oci-layout", "oci_layout", is_flag=True,
-                             help="REF is an OCI image layout: DIR[:TAG] or DIR@DIGEST.")
+insecure_option = click.option(
+    "--insecure", is_flag=True, help="Allow plain HTTP and unverified TLS for this registry."
+)
+motif_option = click.option(
+    "-m", "--motif", is_flag=True, help="Resolve a short name against the motif registry."
+)
+layout_option = click.option(
+    "--oci-layout",
+    "oci_layout",
+    is_flag=True,
+    help="REF is an OCI image layout: DIR[:TAG] or DIR@DIGEST.",
+)
 
 
-def reference(client_resolve: Callable[[str, str], Reference], text: str, *, motif: bool,
-              oci_layout: bool) -> Reference:
+def reference(
+    client_resolve: Callable[[str, str], Reference], text: str, *, motif: bool, oci_layout: bool
+) -> Reference:
     if oci_layout:
         return layout_reference(text)
     return client_resolve(text, "Motif" if motif else "Katalog")
@@ -60,10 +67,13 @@ def _published_instead(client: RegistryClient, ref: Reference, motif: bool) -> s
     except RegistryError:
         tags = []
     if tags:
-        return (f"published versions of {ref.name}: "
-                + ", ".join(sorted(tags, key=latest_key, reverse=True)))
-    return (f"nothing named {ref.name} is published in {ref.location} (ork push DIR "
-            "publishes it; ork patterns lists what is published)")
+        return f"published versions of {ref.name}: " + ", ".join(
+            sorted(tags, key=latest_key, reverse=True)
+        )
+    return (
+        f"nothing named {ref.name} is published in {ref.location} (ork push DIR "
+        "publishes it; ork patterns lists what is published)"
+    )
 
 
 def _exists(client: RegistryClient, ref: Reference) -> bool:

@@ -34,52 +34,101 @@ from orkestra.runtime.logs import LEVELS, configure
 KIND_CLUSTER = "orkestra-dev"
 
 
-
 @click.command("run")
 @click.argument("ref", required=False, metavar="[NAME:VERSION]", shell_complete=complete_ref)
-@click.option("-f", "--file", "files", multiple=True,
-              type=click.Path(dir_okay=False, exists=True),
-              help="Katalog or komposer to run (repeatable). Default: katalog.yaml or "
-                   "komposer.yaml here.")
-@click.option("--use-komposer", is_flag=True, help="With NAME:VERSION: run the pattern's "
-              "komposer.yaml instead of its katalog.yaml.")
+@click.option(
+    "-f",
+    "--file",
+    "files",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="Katalog or komposer to run (repeatable). Default: katalog.yaml or komposer.yaml here.",
+)
+@click.option(
+    "--use-komposer",
+    is_flag=True,
+    help="With NAME:VERSION: run the pattern's komposer.yaml instead of its katalog.yaml.",
+)
 @click.option("--refresh", is_flag=True, help="With NAME:VERSION: download it again.")
-@click.option("--apply-cr", is_flag=True, help="Apply the pattern's crd.yaml, wait until "
-              "the CRD is established, then apply its cr.yaml.")
-@click.option("--dev", is_flag=True, help="No cluster reachable: start one (kind if docker "
-              "and kind exist, else the embedded API server) and print its kubeconfig.")
-@click.option("--kubeconfig", type=click.Path(dir_okay=False),
-              help="Kubeconfig file [default: in-cluster, $KUBECONFIG, ~/.kube/config].")
+@click.option(
+    "--apply-cr",
+    is_flag=True,
+    help="Apply the pattern's crd.yaml, wait until the CRD is established, then apply its cr.yaml.",
+)
+@click.option(
+    "--dev",
+    is_flag=True,
+    help="No cluster reachable: start one (kind if docker "
+    "and kind exist, else the embedded API server) and print its kubeconfig.",
+)
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False),
+    help="Kubeconfig file [default: in-cluster, $KUBECONFIG, ~/.kube/config].",
+)
 @click.option("--context", help="Kubeconfig context [default: the current one].")
 @click.option("-n", "--namespace", help="Watch only this namespace.")
-@click.option("-A", "--all-namespaces", is_flag=True, help="Watch every namespace "
-              "(the default).")
-@click.option("--leader-elect", is_flag=True, help="Reconcile only while holding a Lease "
-              "(run several replicas).")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Watch every namespace (the default).")
+@click.option(
+    "--leader-elect",
+    is_flag=True,
+    help="Reconcile only while holding a Lease (run several replicas).",
+)
 @click.option("--lease-name", help="[default: orkestra-NAME]")
 @click.option("--lease-namespace", help="[default: the context's or pod's namespace]")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @click.option("--log-level", type=click.Choice(LEVELS), default="info", show_default=True)
-@click.option("--http-port", type=click.IntRange(0, 65535), default=8081, show_default=True,
-              help="/health, /ready, /metrics, /katalog (0: any free port).")
-@click.option("--metrics-port", type=click.IntRange(0, 65535),
-              help="Also serve /metrics on this port.")
-@click.option("--workers", type=click.IntRange(1, 50), help="Workers per CRD (overrides "
-              "the katalogs).")
-@click.option("--resync", callback=duration, help="Resync period, e.g. 30s (0: none; "
-              "overrides the katalogs).")
-@click.option("--shutdown-timeout", default="30s", show_default=True, callback=duration,
-              help="How long running reconciles may take to finish on SIGTERM.")
+@click.option(
+    "--http-port",
+    type=click.IntRange(0, 65535),
+    default=8081,
+    show_default=True,
+    help="/health, /ready, /metrics, /katalog (0: any free port).",
+)
+@click.option(
+    "--metrics-port", type=click.IntRange(0, 65535), help="Also serve /metrics on this port."
+)
+@click.option(
+    "--workers", type=click.IntRange(1, 50), help="Workers per CRD (overrides the katalogs)."
+)
+@click.option(
+    "--resync", callback=duration, help="Resync period, e.g. 30s (0: none; overrides the katalogs)."
+)
+@click.option(
+    "--shutdown-timeout",
+    default="30s",
+    show_default=True,
+    callback=duration,
+    help="How long running reconciles may take to finish on SIGTERM.",
+)
 @trust_hooks_option
 @timeout_option
-def command(ref: str | None, files: tuple[str, ...], use_komposer: bool, refresh: bool,
-            apply_cr: bool, dev: bool, kubeconfig: str | None, context: str | None,
-            namespace: str | None, all_namespaces: bool, leader_elect: bool,
-            lease_name: str | None, lease_namespace: str | None, log_format: str,
-            log_level: str, http_port: int, metrics_port: int | None, workers: int | None,
-            resync: float | None, shutdown_timeout: float, trust_hooks: bool,
-            timeout: float | None) -> int:
+def command(
+    ref: str | None,
+    files: tuple[str, ...],
+    use_komposer: bool,
+    refresh: bool,
+    apply_cr: bool,
+    dev: bool,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
+    all_namespaces: bool,
+    leader_elect: bool,
+    lease_name: str | None,
+    lease_namespace: str | None,
+    log_format: str,
+    log_level: str,
+    http_port: int,
+    metrics_port: int | None,
+    workers: int | None,
+    resync: float | None,
+    shutdown_timeout: float,
+    trust_hooks: bool,
+    timeout: float | None,
+) -> int:
     """Run operators: watch their CRs and reconcile them with the engine simulate uses.
 
     \b
@@ -104,30 +153,44 @@ def command(ref: str | None, files: tuple[str, ...], use_komposer: bool, refresh
         for problem in unit.composed.warnings:
             warn(problem.render())
     _check_lifecycle(units)
-    options = Options(namespace=namespace, leader_elect=leader_elect, lease_name=lease_name,
-                      lease_namespace=lease_namespace, http_port=http_port,
-                      metrics_port=metrics_port, workers=workers, resync=resync,
-                      apply_cr=apply_cr, shutdown_timeout=shutdown_timeout or 0.0)
+    options = Options(
+        namespace=namespace,
+        leader_elect=leader_elect,
+        lease_name=lease_name,
+        lease_namespace=lease_namespace,
+        http_port=http_port,
+        metrics_port=metrics_port,
+        workers=workers,
+        resync=resync,
+        apply_cr=apply_cr,
+        shutdown_timeout=shutdown_timeout or 0.0,
+    )
     with _cluster(dev, kubeconfig, context) as config_file:
         config = load_config(config_file, None if config_file != kubeconfig else context)
         return run(units, KubeClient(config), options)
 
 
-def _sources(ref: str | None, files: tuple[str, ...], use_komposer: bool,
-             refresh: bool, timeout: float | None = None) -> list[Path]:
+def _sources(
+    ref: str | None,
+    files: tuple[str, ...],
+    use_komposer: bool,
+    refresh: bool,
+    timeout: float | None = None,
+) -> list[Path]:
     if files:
         return [Path(f) for f in files]
     if ref:
         return [_pulled(ref, use_komposer, refresh, timeout)]
     found = discover(("katalog.yaml", "komposer.yaml"))
     if not found:
-        raise UsageError(f"no katalog.yaml or komposer.yaml in {Path.cwd()}; name one with "
-                         "-f FILE or give NAME:VERSION")
+        raise UsageError(
+            f"no katalog.yaml or komposer.yaml in {Path.cwd()}; name one with "
+            "-f FILE or give NAME:VERSION"
+        )
     return found[:1]
 
 
-def _pulled(text: str, use_komposer: bool, refresh: bool,
-            timeout: float | None = None) -> Path:
+def _pulled(text: str, use_komposer: bool, refresh: bool, timeout: float | None = None) -> Path:
     from orkestra.registry.client import RegistryClient
 
     client = RegistryClient(timeout=timeout)
@@ -139,9 +202,12 @@ def _pulled(text: str, use_komposer: bool, refresh: bool,
     name = "komposer.yaml" if use_komposer else "katalog.yaml"
     path = pulled.directory / name
     if not path.is_file():
-        raise OrkError(f"{ref} has no {name}",
-                       hint="drop --use-komposer" if use_komposer else
-                       "is it a motif? ork run takes katalogs and komposers")
+        raise OrkError(
+            f"{ref} has no {name}",
+            hint="drop --use-komposer"
+            if use_komposer
+            else "is it a motif? ork run takes katalogs and komposers",
+        )
     return path
 
 
@@ -160,10 +226,12 @@ def _check_lifecycle(units: list[Unit]) -> None:
         if ended:
             names = ", ".join(f"{e.name} {e.version}".strip() for e in ended)
             migrate = next((e.notice.migrated_to for e in ended if e.notice.migrated_to), "")
-            raise OrkError(f"refusing to run {names}: past end of life",
-                           hint=(f"migrate to {migrate}, or " if migrate else "") +
-                           "accept it with deprecation.accept.eol: true (or "
-                           "lifecycle.accept.patterns in a komposer)")
+            raise OrkError(
+                f"refusing to run {names}: past end of life",
+                hint=(f"migrate to {migrate}, or " if migrate else "")
+                + "accept it with deprecation.accept.eol: true (or "
+                "lifecycle.accept.patterns in a komposer)",
+            )
 
 
 @contextmanager
@@ -180,8 +248,10 @@ def _cluster(dev: bool, kubeconfig: str | None, context: str | None) -> Iterator
 
     home = orkestra_home() / "dev"
     server = EmbeddedServer(data_dir=home / "cluster", kubeconfig=home / "kubeconfig").start()
-    ok(f"No cluster reachable: started the embedded API server on {server.url} (objects "
-       f"kept in {home / 'cluster'})")
+    ok(
+        f"No cluster reachable: started the embedded API server on {server.url} (objects "
+        f"kept in {home / 'cluster'})"
+    )
     out("  " + style(f"export KUBECONFIG={server.kubeconfig}", "bold"))
     try:
         yield str(server.kubeconfig)
@@ -205,19 +275,26 @@ def _kind_cluster() -> str:
     from orkestra.registry.cache import orkestra_home
 
     config = orkestra_home() / "dev" / "kind-kubeconfig"
-    names = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True,
-                           check=False).stdout.split()
+    names = subprocess.run(
+        ["kind", "get", "clusters"], capture_output=True, text=True, check=False
+    ).stdout.split()
     if KIND_CLUSTER not in names:
         err(f"No cluster reachable: creating kind cluster {KIND_CLUSTER}")
-        created = subprocess.run(["kind", "create", "cluster", "--name", KIND_CLUSTER,
-                                  "--kubeconfig", str(config)], check=False)
+        created = subprocess.run(
+            ["kind", "create", "cluster", "--name", KIND_CLUSTER, "--kubeconfig", str(config)],
+            check=False,
+        )
         if created.returncode != 0:
-            raise OrkError("kind could not create a cluster", hint="check docker, or run "
-                           "without kind on the PATH to use the embedded API server")
+            raise OrkError(
+                "kind could not create a cluster",
+                hint="check docker, or run without kind on the PATH to use the embedded API server",
+            )
     else:
-        exported = subprocess.run(["kind", "export", "kubeconfig", "--name", KIND_CLUSTER,
-                                   "--kubeconfig", str(config)], check=False,
-                                  capture_output=True)
+        exported = subprocess.run(
+            ["kind", "export", "kubeconfig", "--name", KIND_CLUSTER, "--kubeconfig", str(config)],
+            check=False,
+            capture_output=True,
+        )
         if exported.returncode != 0:
             raise OrkError(f"kind could not export the kubeconfig of {KIND_CLUSTER}")
     out("  " + style(f"export KUBECONFIG={config}", "bold"))

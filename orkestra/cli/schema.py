@@ -16,13 +16,18 @@ from orkestra.model.formats import KINDS, kind_json_schema
 
 @click.command("schema")
 @click.argument("kind", required=False)
-@click.option("--result", "result", type=click.Choice(sorted(RESULTS)),
-              help="The schema of a command's -o json output instead of a pattern kind.")
+@click.option(
+    "--result",
+    "result",
+    type=click.Choice(sorted(RESULTS)),
+    help="The schema of a command's -o json output instead of a pattern kind.",
+)
 @click.option("--list", "list_kinds", is_flag=True, help="List the kinds and the results.")
 @format_option(("json", "yaml"))
 @output_file_option
-def command(kind: str | None, result: str | None, list_kinds: bool, output: str,
-            output_file: str | None) -> int:
+def command(
+    kind: str | None, result: str | None, list_kinds: bool, output: str, output_file: str | None
+) -> int:
     """Print the JSON Schema (draft 2020-12) of KIND: katalog, motif, komposer, simulate, e2e;
     or, with --result, of a command's -o json output (ork schema --list names them).
 
@@ -47,8 +52,9 @@ def _kind_schema(kind: str | None) -> dict[str, Any]:
         raise click.UsageError(f"missing KIND (one of: {names}) or --result NAME")
     match = {k.lower(): k for k in KINDS}.get(kind.lower())
     if match is None:
-        raise click.BadParameter(f"{kind!r} is not a pattern kind; use one of {names}",
-                                 param_hint="KIND")
+        raise click.BadParameter(
+            f"{kind!r} is not a pattern kind; use one of {names}", param_hint="KIND"
+        )
     return kind_json_schema(match)
 
 

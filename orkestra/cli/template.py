@@ -17,16 +17,24 @@ from orkestra.model.errors import PatternError, Problem
 
 
 @click.command("template")
-@click.option("-f", "--file", "files", multiple=True, type=click.Path(dir_okay=False),
-              help="Katalog or komposer file (repeatable; CRDs are merged). Default: "
-                   "katalog.yaml or komposer.yaml here.")
+@click.option(
+    "-f",
+    "--file",
+    "files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Katalog or komposer file (repeatable; CRDs are merged). Default: "
+    "katalog.yaml or komposer.yaml here.",
+)
 @format_option(("yaml", "json"))
 @click.option("-c", "--crd", "crd", help="Only this CRD.")
 @output_file_option
-@click.option("--no-validate", is_flag=True,
-              help="Skip semantic checks (the schema is still enforced).")
-def command(files: tuple[str, ...], output: str, crd: str | None, output_file: str | None,
-            no_validate: bool) -> int:
+@click.option(
+    "--no-validate", is_flag=True, help="Skip semantic checks (the schema is still enforced)."
+)
+def command(
+    files: tuple[str, ...], output: str, crd: str | None, output_file: str | None, no_validate: bool
+) -> int:
     """Print the katalog with every motif and include expanded, in the current layout.
 
     \b
@@ -36,16 +44,19 @@ def command(files: tuple[str, ...], output: str, crd: str | None, output_file: s
     """
     paths = require_files(files, ("katalog.yaml", "komposer.yaml"))
     resolver = MotifResolver(checks=not no_validate)
-    composed = [compose_file(p, shown(p), checks=not no_validate, motifs=resolver)
-                for p in paths]
+    composed = [compose_file(p, shown(p), checks=not no_validate, motifs=resolver) for p in paths]
     view = _merge(composed)
     if crd is not None:
         if crd not in view["spec"]["crds"]:
-            raise OrkError(f'CRD "{crd}" not found; available: '
-                           + ", ".join(sorted(view["spec"]["crds"])))
+            raise OrkError(
+                f'CRD "{crd}" not found; available: ' + ", ".join(sorted(view["spec"]["crds"]))
+            )
         view["spec"]["crds"] = {crd: view["spec"]["crds"][crd]}
-    text = json.dumps(view, indent=2, ensure_ascii=False) + "\n" if output == "json" \
+    text = (
+        json.dumps(view, indent=2, ensure_ascii=False) + "\n"
+        if output == "json"
         else "---\n" + yamltext.block(view)
+    )
     emit_text(text, output_file)
     return 0
 
@@ -57,9 +68,13 @@ def _merge(composed: list[Composed]) -> dict[str, Any]:
     for other in composed[1:]:
         for name, entry in other.as_katalog()["spec"]["crds"].items():
             if name in crds:
-                problems.append(other.origins.problem(
-                    ("spec", "crds", name), f'CRD "{name}" is also defined in '
-                    f"{composed[0].source.display}", key=True))
+                problems.append(
+                    other.origins.problem(
+                        ("spec", "crds", name),
+                        f'CRD "{name}" is also defined in {composed[0].source.display}',
+                        key=True,
+                    )
+                )
             crds[name] = entry
     if problems:
         raise PatternError(problems)

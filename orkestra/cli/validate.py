@@ -22,18 +22,34 @@ from orkestra.template import LIBRARY
 
 
 @click.command("validate")
-@click.option("-f", "--file", "files", multiple=True, type=click.Path(dir_okay=False),
-              help="Pattern file (repeatable). Default: the katalog.yaml, komposer.yaml, "
-                   "motif.yaml, simulate.yaml and e2e.yaml found here.")
-@click.option("--full", is_flag=True, help="Also show the RBAC the runtime needs, per CRD "
-                                           "and for the system, and the start order.")
+@click.option(
+    "-f",
+    "--file",
+    "files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Pattern file (repeatable). Default: the katalog.yaml, komposer.yaml, "
+    "motif.yaml, simulate.yaml and e2e.yaml found here.",
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Also show the RBAC the runtime needs, per CRD and for the system, and the start order.",
+)
 @click.option("--notes", is_flag=True, help="List the template functions available.")
 @click.option("--profiles", is_flag=True, help="List the profiles the katalogs define.")
 @format_option()
 @trust_hooks_option
 @report_file_option
-def command(files: tuple[str, ...], full: bool, notes: bool, profiles: bool,
-            output: str, trust_hooks: bool, report_file: Path | None) -> int:
+def command(
+    files: tuple[str, ...],
+    full: bool,
+    notes: bool,
+    profiles: bool,
+    output: str,
+    trust_hooks: bool,
+    report_file: Path | None,
+) -> int:
     """Check pattern files: schema, types, references, templates, motif bindings.
 
     Exits 1 when any file has an error.
@@ -41,8 +57,9 @@ def command(files: tuple[str, ...], full: bool, notes: bool, profiles: bool,
     paths = require_files(files)
     resolver = MotifResolver()
     today = datetime.date.today()
-    reports = [r for p in paths
-               for r in validate_file(p, shown(p), resolver, trust_hooks=trust_hooks)]
+    reports = [
+        r for p in paths for r in validate_file(p, shown(p), resolver, trust_hooks=trust_hooks)
+    ]
     ci.annotate((p for r in reports for p in [*r.errors, *r.warnings]), "ork validate")
     append_report(report_file, markdown(reports))
     if output != "text":
@@ -90,8 +107,10 @@ def _print_crds(report: FileReport, composed: Composed, full: bool) -> None:
         marker = style("●", "green") if summary.enabled else style("○", "dim")
         disabled = "  (disabled)" if not summary.enabled else ""
         out(f"{marker} {summary.name}{disabled}")
-        out(f"    kind: {summary.kind} / group: {summary.group or '(core)'} / version: "
-            f"{summary.version} / plural: {summary.plural} / scope: {_scope(summary)}")
+        out(
+            f"    kind: {summary.kind} / group: {summary.group or '(core)'} / version: "
+            f"{summary.version} / plural: {summary.plural} / scope: {_scope(summary)}"
+        )
         out(f"    mode: {summary.mode} / workers: {summary.workers} / resync: {summary.resync}")
         shield = "🛡️  " if summary.protection.startswith("full") else ""
         out(f"    protection: {shield}{summary.protection}")
@@ -101,14 +120,15 @@ def _print_crds(report: FileReport, composed: Composed, full: bool) -> None:
         if summary.hooks:
             out(f"    hooks: {summary.hooks}")
         if summary.depends_on:
-            out("    dependsOn: " + ", ".join(f"{k} ({v})" for k, v in
-                                            summary.depends_on.items()))
+            out("    dependsOn: " + ", ".join(f"{k} ({v})" for k, v in summary.depends_on.items()))
         if full:
             _print_crd_rbac(composed.crds[summary.name])
     builtin = sum(s.builtin for s in report.crds)
     count = len(report.crds)
-    ok(f"{count} CRD{'s' if count != 1 else ''} valid ({builtin} built-in, "
-       f"{count - builtin} custom)")
+    ok(
+        f"{count} CRD{'s' if count != 1 else ''} valid ({builtin} built-in, "
+        f"{count - builtin} custom)"
+    )
     if full:
         _print_system(composed)
 
@@ -117,8 +137,10 @@ def _rule_lines(rules: list[Any]) -> list[str]:
     groups = [r.api_group or '""' for r in rules]
     width = max((len(g) for g in groups), default=2)
     res_width = max((len(r.resource) for r in rules), default=8)
-    return [f"{group:<{width}}  {r.resource:<{res_width}}  " + " ".join(r.as_dict()["verbs"])
-            for group, r in zip(groups, rules, strict=True)]
+    return [
+        f"{group:<{width}}  {r.resource:<{res_width}}  " + " ".join(r.as_dict()["verbs"])
+        for group, r in zip(groups, rules, strict=True)
+    ]
 
 
 def _print_crd_rbac(entry: dict[str, Any]) -> None:
@@ -129,8 +151,10 @@ def _print_crd_rbac(entry: dict[str, Any]) -> None:
         out(f"      {line}")
     cluster = cluster_scoped_kinds(entry)
     if cluster:
-        out(f"    cluster-scoped objects: {', '.join(cluster)} (labelled "
-            "orkestra.io/owner, not garbage-collected)")
+        out(
+            f"    cluster-scoped objects: {', '.join(cluster)} (labelled "
+            "orkestra.io/owner, not garbage-collected)"
+        )
 
 
 def _print_system(composed: Composed) -> None:
@@ -169,32 +193,48 @@ def _print_profiles(reports: list[FileReport]) -> None:
 
 
 def _problem_json(problem: Problem) -> dict[str, Any]:
-    return {"file": problem.file, "line": problem.line, "column": problem.column,
-            "path": ".".join(map(str, problem.path)), "message": problem.message,
-            "expected": problem.expected, "hint": problem.hint, "severity": problem.severity}
+    return {
+        "file": problem.file,
+        "line": problem.line,
+        "column": problem.column,
+        "path": ".".join(map(str, problem.path)),
+        "message": problem.message,
+        "expected": problem.expected,
+        "hint": problem.hint,
+        "severity": problem.severity,
+    }
 
 
 def _json(reports: list[FileReport], full: bool) -> dict[str, Any]:
     files = []
     for r in reports:
         item: dict[str, Any] = {
-            "file": r.file, "kind": r.kind, "name": r.name, "version": r.version,
-            "valid": r.ok, "details": r.details,
+            "file": r.file,
+            "kind": r.kind,
+            "name": r.name,
+            "version": r.version,
+            "valid": r.ok,
+            "details": r.details,
             "crds": [c.as_dict() for c in r.crds],
             "errors": [_problem_json(p) for p in r.errors],
             "warnings": [_problem_json(p) for p in r.warnings],
         }
         if r.deprecation is not None:
-            item["deprecation"] = {"message": r.deprecation.message,
-                                   "migratedTo": r.deprecation.migrated_to,
-                                   "state": r.deprecation.state(datetime.date.today())}
+            item["deprecation"] = {
+                "message": r.deprecation.message,
+                "migratedTo": r.deprecation.migrated_to,
+                "state": r.deprecation.state(datetime.date.today()),
+            }
         if full and r.composed is not None:
             from orkestra.plan.rbac import crd_rules, system_rules
 
-            item["rbac"] = {name: [rule.as_dict() for rule in crd_rules(e).sorted()]
-                            for name, e in r.composed.crds.items()}
-            item["systemRbac"] = {s: [rule.as_dict() for rule in rules.sorted()]
-                                  for s, rules in system_rules(r.composed).items()}
+            item["rbac"] = {
+                name: [rule.as_dict() for rule in crd_rules(e).sorted()]
+                for name, e in r.composed.crds.items()
+            }
+            item["systemRbac"] = {
+                s: [rule.as_dict() for rule in rules.sorted()]
+                for s, rules in system_rules(r.composed).items()
+            }
         files.append(item)
     return {"valid": all(r.ok for r in reports), "files": files}
-

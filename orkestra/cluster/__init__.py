@@ -31,13 +31,32 @@ if TYPE_CHECKING:
 
 # Re-exported lazily: a caller of one submodule (``cluster.openapi`` to check a CRD while
 # loading a katalog) must not load the store and everything behind it.
-_EXPORTS = {"AlreadyExistsError": "errors", "ApiError": "errors", "ConflictError": "errors",
-            "ForbiddenError": "errors", "GoneError": "errors", "InvalidError": "errors",
-            "NotFoundError": "errors", "WatchEvent": "history", "ResourceType": "resources",
-            "MemoryCluster": "store", "Operation": "store"}
-__all__ = ["AlreadyExistsError", "ApiError", "ConflictError", "ForbiddenError", "GoneError",
-           "InvalidError", "MemoryCluster", "NotFoundError", "Operation", "ResourceType",
-           "WatchEvent"]
+_EXPORTS = {
+    "AlreadyExistsError": "errors",
+    "ApiError": "errors",
+    "ConflictError": "errors",
+    "ForbiddenError": "errors",
+    "GoneError": "errors",
+    "InvalidError": "errors",
+    "NotFoundError": "errors",
+    "WatchEvent": "history",
+    "ResourceType": "resources",
+    "MemoryCluster": "store",
+    "Operation": "store",
+}
+__all__ = [
+    "AlreadyExistsError",
+    "ApiError",
+    "ConflictError",
+    "ForbiddenError",
+    "GoneError",
+    "InvalidError",
+    "MemoryCluster",
+    "NotFoundError",
+    "Operation",
+    "ResourceType",
+    "WatchEvent",
+]
 
 
 def __getattr__(name: str) -> Any:

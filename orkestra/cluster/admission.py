@@ -37,16 +37,26 @@ _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 _LABEL_NAMED = {"namespaces", "services"}
-_NO_GENERATION_GROUPS = {"", "rbac.authorization.k8s.io", "coordination.k8s.io",
-                         "events.k8s.io", "discovery.k8s.io"}
+_NO_GENERATION_GROUPS = {
+    "",
+    "rbac.authorization.k8s.io",
+    "coordination.k8s.io",
+    "events.k8s.io",
+    "discovery.k8s.io",
+}
 
 
 def body_and_status(obj: Obj) -> Obj:
     return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
 
 
-def admit(rt: ResourceType, obj: Obj, ips: Iterator[str], mutate: Mutate | None = None,
-          old: Obj | None = None) -> Obj:
+def admit(
+    rt: ResourceType,
+    obj: Obj,
+    ips: Iterator[str],
+    mutate: Mutate | None = None,
+    old: Obj | None = None,
+) -> Obj:
     """The API server's checks and defaults of an object about to be stored: name, labels
     and annotations, the CRD schema (defaults, pruning, validation) or a built-in kind's
     unknown fields, built-in defaults; with ``mutate``, mutating admission first (after the
@@ -58,20 +68,22 @@ def admit(rt: ResourceType, obj: Obj, ips: Iterator[str], mutate: Mutate | None 
     name = meta.get("name", "")
     pattern = _DNS_LABEL if rt.plural in _LABEL_NAMED else _DNS_SUBDOMAIN
     limit = 63 if rt.plural in _LABEL_NAMED else 253
-    if not isinstance(name, str) or not name or len(name) > limit or \
-            not pattern.fullmatch(name):
-        raise InvalidError(f'{rt.kind} "{name}" is invalid: metadata.name: Invalid value: '
-                           f'"{name}": a lowercase RFC 1123 '
-                           f'{"label" if limit == 63 else "subdomain"} must consist of '
-                           "lower case alphanumeric characters, '-' or '.', and must "
-                           "start and end with an alphanumeric character")
+    if not isinstance(name, str) or not name or len(name) > limit or not pattern.fullmatch(name):
+        raise InvalidError(
+            f'{rt.kind} "{name}" is invalid: metadata.name: Invalid value: '
+            f'"{name}": a lowercase RFC 1123 '
+            f"{'label' if limit == 63 else 'subdomain'} must consist of "
+            "lower case alphanumeric characters, '-' or '.', and must "
+            "start and end with an alphanumeric character"
+        )
     _check_metadata(rt, name, meta)
     _default(rt, obj, ips)
     if rt.schema is not None:
         errors = openapi.validate(body_and_status(obj), rt.schema)
         if errors:
-            raise InvalidError(f'{rt.kind}.{rt.group} "{name}" is invalid: '
-                               + ", ".join(errors), details=errors)
+            raise InvalidError(
+                f'{rt.kind}.{rt.group} "{name}" is invalid: ' + ", ".join(errors), details=errors
+            )
     check = _KIND_CHECKS.get(rt.key)
     if check is not None:
         check(obj)
@@ -95,18 +107,23 @@ def _check_metadata(rt: ResourceType, name: str, meta: Obj) -> None:
     for key in ("labels", "annotations"):
         values = meta.get(key) or {}
         if not isinstance(values, dict):
-            raise InvalidError(f'{rt.kind} "{name}" is invalid: metadata.{key}: Invalid '
-                               "value: must be a map of strings")
+            raise InvalidError(
+                f'{rt.kind} "{name}" is invalid: metadata.{key}: Invalid '
+                "value: must be a map of strings"
+            )
         for k, v in values.items():
             if not isinstance(v, str):
-                raise InvalidError(f'{rt.kind} "{name}" is invalid: metadata.{key}.{k}: '
-                                   f"Invalid value: {v!r}: must be a string")
+                raise InvalidError(
+                    f'{rt.kind} "{name}" is invalid: metadata.{key}.{k}: '
+                    f"Invalid value: {v!r}: must be a string"
+                )
             if key == "labels" and (len(v) > 63 or not _LABEL_VALUE.fullmatch(v)):
                 raise InvalidError(
                     f'{rt.kind} "{name}" is invalid: metadata.labels: Invalid value: '
                     f'"{v}": a valid label must be an empty string or consist of '
                     "alphanumeric characters, '-', '_' or '.', and must start and end "
-                    "with an alphanumeric character (at most 63 characters)")
+                    "with an alphanumeric character (at most 63 characters)"
+                )
 
 
 def has_generation(rt: ResourceType) -> bool:
@@ -123,25 +140,39 @@ def initial_status(rt: ResourceType, obj: Obj) -> None:
     elif rt.key == CRDS:
         spec = obj.get("spec") or {}
         storage = [v.get("name") for v in spec.get("versions") or [] if v.get("storage")]
-        obj["status"] = {"acceptedNames": spec.get("names") or {}, "storedVersions": storage,
-                         "conditions": [_crd_condition("NamesAccepted", "NoConflicts",
-                                                       "no conflicts found"),
-                                        _crd_condition("Established", "InitialNamesAccepted",
-                                                       "the initial names have been accepted")]}
+        obj["status"] = {
+            "acceptedNames": spec.get("names") or {},
+            "storedVersions": storage,
+            "conditions": [
+                _crd_condition("NamesAccepted", "NoConflicts", "no conflicts found"),
+                _crd_condition(
+                    "Established", "InitialNamesAccepted", "the initial names have been accepted"
+                ),
+            ],
+        }
 
 
 def _crd_condition(kind: str, reason: str, message: str) -> Obj:
-    return {"type": kind, "status": "True", "reason": reason, "message": message,
-            "lastTransitionTime": format_timestamp(datetime.now(UTC))}
+    return {
+        "type": kind,
+        "status": "True",
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": format_timestamp(datetime.now(UTC)),
+    }
 
 
 def _check_crd(crd: Obj) -> None:
     name = crd["metadata"]["name"]
-    shape = [f"{openapi.field_path(path)}: {message}" for path, message in
-             openapi.crd_problems(crd)]
+    shape = [
+        f"{openapi.field_path(path)}: {message}" for path, message in openapi.crd_problems(crd)
+    ]
     if shape:  # a manifest the API server could not even decode
-        raise InvalidError(f'CustomResourceDefinition.apiextensions.k8s.io "{name}" is '
-                           "invalid: " + ", ".join(shape), details=shape)
+        raise InvalidError(
+            f'CustomResourceDefinition.apiextensions.k8s.io "{name}" is '
+            "invalid: " + ", ".join(shape),
+            details=shape,
+        )
     spec = crd.get("spec") or {}
     names = spec.get("names") or {}
     problems = []
@@ -150,18 +181,26 @@ def _check_crd(crd: Obj) -> None:
     if not names.get("plural") or not names.get("kind"):
         problems.append("spec.names: Required value: plural and kind")
     elif name != f"{names['plural']}.{spec.get('group', '')}":
-        problems.append(f'metadata.name: Invalid value: "{name}": must be spec.names.plural+"."'
-                        "+spec.group")
+        problems.append(
+            f'metadata.name: Invalid value: "{name}": must be spec.names.plural+"."+spec.group'
+        )
     versions = spec.get("versions") or []
     if sum(1 for v in versions if v.get("storage")) != 1:
-        problems.append("spec.versions: Invalid value: must have exactly one version marked "
-                        "as storage version")
+        problems.append(
+            "spec.versions: Invalid value: must have exactly one version marked as storage version"
+        )
     if problems:
-        raise InvalidError(f'CustomResourceDefinition.apiextensions.k8s.io "{name}" is '
-                           "invalid: " + ", ".join(problems), details=problems)
+        raise InvalidError(
+            f'CustomResourceDefinition.apiextensions.k8s.io "{name}" is '
+            "invalid: " + ", ".join(problems),
+            details=problems,
+        )
 
 
 _KIND_CHECKS: dict[tuple[str, str], Callable[[Obj], None]] = {
-    CRDS: _check_crd, POLICIES: check_policy, BINDINGS: check_binding,
+    CRDS: _check_crd,
+    POLICIES: check_policy,
+    BINDINGS: check_binding,
     webhooks.MUTATING: webhooks.admit_configuration,
-    webhooks.VALIDATING: webhooks.admit_configuration}
+    webhooks.VALIDATING: webhooks.admit_configuration,
+}

@@ -60,9 +60,11 @@ def _extensions() -> dict[str, CELFunction]:
         "upperAscii": lambda s: celtypes.StringType(_text(s).translate(_ASCII_UPPER)),
         "trim": lambda s: celtypes.StringType(_text(s).strip()),
         "split": lambda s, sep: celtypes.ListType(
-            [celtypes.StringType(p) for p in _text(s).split(_text(sep))]),
-        "replace": lambda s, old, new: celtypes.StringType(_text(s).replace(_text(old),
-                                                                            _text(new))),
+            [celtypes.StringType(p) for p in _text(s).split(_text(sep))]
+        ),
+        "replace": lambda s, old, new: celtypes.StringType(
+            _text(s).replace(_text(old), _text(new))
+        ),
         "join": _join,
     }
 
@@ -91,8 +93,10 @@ def compile_problem(expression: str) -> str | None:
         line, column = exc.line or 1, exc.column or 1
         lines = expression.splitlines() or [""]
         source = lines[min(line, len(lines)) - 1]
-        return (f"compilation failed: ERROR: <input>:{line}:{column}: Syntax error\n"
-                f" | {source}\n | {'.' * (column - 1)}^")
+        return (
+            f"compilation failed: ERROR: <input>:{line}:{column}: Syntax error\n"
+            f" | {source}\n | {'.' * (column - 1)}^"
+        )
     return None
 
 
@@ -116,8 +120,9 @@ def evaluate(expression: str, context: Context) -> Any:
     try:
         return program(expression).evaluate(context)
     except CELEvalError as exc:
-        raise EvaluationError(f"expression '{expression}' resulted in error: "
-                              f"{_error_text(exc)}") from None
+        raise EvaluationError(
+            f"expression '{expression}' resulted in error: {_error_text(exc)}"
+        ) from None
 
 
 def is_bool(value: Any, wanted: bool) -> bool:

@@ -22,25 +22,47 @@ Obj = dict[str, Any]
 
 _SPEC_DEFAULTS: dict[tuple[str, str], Obj] = {
     ("apps", "Deployment"): {
-        "replicas": 1, "revisionHistoryLimit": 10, "progressDeadlineSeconds": 600,
-        "strategy": {"type": "RollingUpdate",
-                     "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}},
+        "replicas": 1,
+        "revisionHistoryLimit": 10,
+        "progressDeadlineSeconds": 600,
+        "strategy": {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
+        },
+    },
     ("apps", "StatefulSet"): {
-        "replicas": 1, "revisionHistoryLimit": 10, "podManagementPolicy": "OrderedReady",
+        "replicas": 1,
+        "revisionHistoryLimit": 10,
+        "podManagementPolicy": "OrderedReady",
         "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
-        "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain",
-                                                 "whenScaled": "Retain"}},
+        "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+    },
     ("apps", "DaemonSet"): {
         "revisionHistoryLimit": 10,
-        "updateStrategy": {"type": "RollingUpdate",
-                           "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}},
+        "updateStrategy": {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0},
+        },
+    },
     ("apps", "ReplicaSet"): {"replicas": 1},
-    ("batch", "Job"): {"backoffLimit": 6, "completionMode": "NonIndexed", "suspend": False,
-                       "podReplacementPolicy": "TerminatingOrFailed"},
-    ("batch", "CronJob"): {"concurrencyPolicy": "Allow", "suspend": False,
-                           "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 1},
-    ("", "Service"): {"type": "ClusterIP", "sessionAffinity": "None",
-                      "internalTrafficPolicy": "Cluster", "ipFamilyPolicy": "SingleStack"},
+    ("batch", "Job"): {
+        "backoffLimit": 6,
+        "completionMode": "NonIndexed",
+        "suspend": False,
+        "podReplacementPolicy": "TerminatingOrFailed",
+    },
+    ("batch", "CronJob"): {
+        "concurrencyPolicy": "Allow",
+        "suspend": False,
+        "successfulJobsHistoryLimit": 3,
+        "failedJobsHistoryLimit": 1,
+    },
+    ("", "Service"): {
+        "type": "ClusterIP",
+        "sessionAffinity": "None",
+        "internalTrafficPolicy": "Cluster",
+        "ipFamilyPolicy": "SingleStack",
+    },
     ("", "Namespace"): {"finalizers": ["kubernetes"]},
     ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"): {"failurePolicy": "Fail"},
 }
@@ -73,8 +95,7 @@ def apply_defaults(group: str, obj: Obj, ips: Iterator[str]) -> None:
     if pod is not None:
         for key in ("containers", "initContainers", "ephemeralContainers"):
             for container in pod.get(key) or []:
-                for port in (container.get("ports") or []) if isinstance(container, dict) \
-                        else []:
+                for port in (container.get("ports") or []) if isinstance(container, dict) else []:
                     if isinstance(port, dict):
                         port.setdefault("protocol", "TCP")
 
@@ -84,9 +105,10 @@ def _secret(obj: Obj) -> None:
     plain = obj.pop("stringData", None)
     if isinstance(plain, dict) and plain:
         data = obj.get("data")
-        obj["data"] = {**(data if isinstance(data, dict) else {}),
-                       **{k: base64.b64encode(str(v).encode()).decode("ascii")
-                          for k, v in plain.items()}}
+        obj["data"] = {
+            **(data if isinstance(data, dict) else {}),
+            **{k: base64.b64encode(str(v).encode()).decode("ascii") for k, v in plain.items()},
+        }
 
 
 def _fill(target: Obj, defaults: Obj) -> None:
@@ -101,10 +123,15 @@ def _fill(target: Obj, defaults: Obj) -> None:
             _fill(target[key], value)
 
 
-_TEMPLATE_PATHS = {"Deployment": ("template",), "StatefulSet": ("template",),
-                   "DaemonSet": ("template",), "ReplicaSet": ("template",),
-                   "Job": ("template",), "CronJob": ("jobTemplate", "spec", "template"),
-                   "Pod": ()}
+_TEMPLATE_PATHS = {
+    "Deployment": ("template",),
+    "StatefulSet": ("template",),
+    "DaemonSet": ("template",),
+    "ReplicaSet": ("template",),
+    "Job": ("template",),
+    "CronJob": ("jobTemplate", "spec", "template"),
+    "Pod": (),
+}
 
 
 def _pod_spec(kind: str, spec: Obj) -> Obj | None:

@@ -21,10 +21,16 @@ class ApiError(OrkError):
 
     def status(self) -> dict[str, Any]:
         """The ``Status`` object an API server answers with."""
-        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                "message": self.message, "reason": self.reason, "code": self.code,
-                "details": {**self.target,
-                            "causes": [{"message": d} for d in self.details]}}
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+            "details": {**self.target, "causes": [{"message": d} for d in self.details]},
+        }
 
 
 class NotFoundError(ApiError):
@@ -52,8 +58,7 @@ class FieldInvalidError(InvalidError):
     <field>: <problem>``, each cause naming its field, which kubectl prints as ``The <Kind>
     "<name>" is invalid: <field>: <problem>``."""
 
-    def __init__(self, kind: str, group: str, name: str,
-                 problems: list[tuple[str, str]]) -> None:
+    def __init__(self, kind: str, group: str, name: str, problems: list[tuple[str, str]]) -> None:
         texts = [f"{field}: {problem}" for field, problem in problems]
         joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
         qualified = f"{kind}.{group}" if group else kind
@@ -63,13 +68,18 @@ class FieldInvalidError(InvalidError):
 
     def status(self) -> dict[str, Any]:
         status = super().status()
-        status["details"]["causes"] = [{"field": field, "message": problem}
-                                       for field, problem in self.problems]
+        status["details"]["causes"] = [
+            {"field": field, "message": problem} for field, problem in self.problems
+        ]
         return status
 
 
-_ADMISSION_CODES = {"Unauthorized": 401, "Forbidden": 403, "RequestEntityTooLarge": 413,
-                    "Invalid": 422}
+_ADMISSION_CODES = {
+    "Unauthorized": 401,
+    "Forbidden": 403,
+    "RequestEntityTooLarge": 413,
+    "Invalid": 422,
+}
 
 
 class AdmissionDeniedError(ApiError):
@@ -78,8 +88,9 @@ class AdmissionDeniedError(ApiError):
     unless Unauthorized, Forbidden or RequestEntityTooLarge). ``why`` is the one cause, which
     kubectl prints for an Invalid answer: ``The <resource> "<name>" is invalid: : <why>``."""
 
-    def __init__(self, group: str, resource: str, name: str, why: str,
-                 reason: str = "Invalid") -> None:
+    def __init__(
+        self, group: str, resource: str, name: str, why: str, reason: str = "Invalid"
+    ) -> None:
         qualified = f"{resource}.{group}" if group else resource
         super().__init__(f'{qualified} "{name}" is forbidden: {why}', details=[why])
         self.reason = reason
@@ -136,6 +147,7 @@ class ApplyConflictError(ConflictError):
     def status(self) -> dict[str, Any]:
         status = super().status()
         status["details"]["causes"] = [
-            {"type": "FieldManagerConflict", "message": f"conflict with {manager}",
-             "field": path} for manager, path in self.conflicts]
+            {"type": "FieldManagerConflict", "message": f"conflict with {manager}", "field": path}
+            for manager, path in self.conflicts
+        ]
         return status

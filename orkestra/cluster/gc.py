@@ -120,13 +120,15 @@ class Collector:
         if foreground:
             for dep_rt, dep in self.dependents(_uid(obj)):
                 if not dep["metadata"].get("deletionTimestamp"):
-                    self.delete(dep_rt, str(dep["metadata"].get("namespace", "")), dep,
-                                "Foreground")
+                    self.delete(
+                        dep_rt, str(dep["metadata"].get("namespace", "")), dep, "Foreground"
+                    )
             return self._check_foreground(_uid(obj)) or marked
         return marked
 
-    def _mark(self, rt: ResourceType, obj: Obj, finalizers: list[str],
-              status: Obj | None = None) -> Obj:
+    def _mark(
+        self, rt: ResourceType, obj: Obj, finalizers: list[str], status: Obj | None = None
+    ) -> Obj:
         """Set the deletionTimestamp (once) and the finalizers; store the new version."""
         meta = dict(obj["metadata"])
         first = not meta.get("deletionTimestamp")
@@ -179,8 +181,7 @@ class Collector:
 
     def _orphan(self, uid: str) -> None:
         for rt, dep in self.dependents(uid):
-            refs = [r for r in dep["metadata"].get("ownerReferences") or []
-                    if r.get("uid") != uid]
+            refs = [r for r in dep["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
             meta = {**dep["metadata"], "ownerReferences": refs}
             if not refs:
                 meta.pop("ownerReferences")
@@ -208,9 +209,14 @@ class Collector:
         rt, owner = found
         if FOREGROUND not in (owner["metadata"].get("finalizers") or []):
             return None
-        blocking = [d for _, d in self.dependents(uid)
-                    if any(r.get("uid") == uid and r.get("blockOwnerDeletion")
-                           for r in d["metadata"].get("ownerReferences") or [])]
+        blocking = [
+            d
+            for _, d in self.dependents(uid)
+            if any(
+                r.get("uid") == uid and r.get("blockOwnerDeletion")
+                for r in d["metadata"].get("ownerReferences") or []
+            )
+        ]
         if blocking:
             return None
         rest = [f for f in owner["metadata"]["finalizers"] if f != FOREGROUND]
@@ -223,9 +229,12 @@ class Collector:
     def _terminate_namespace(self, rt: ResourceType, ns_obj: Obj) -> Obj:
         name = str(ns_obj["metadata"]["name"])
         status = {**(ns_obj.get("status") or {}), "phase": "Terminating"}
-        marked = self._mark(rt, ns_obj, list(ns_obj["metadata"].get("finalizers") or []),
-                            status if ns_obj.get("status", {}).get("phase") != "Terminating"
-                            else None)
+        marked = self._mark(
+            rt,
+            ns_obj,
+            list(ns_obj["metadata"].get("finalizers") or []),
+            status if ns_obj.get("status", {}).get("phase") != "Terminating" else None,
+        )
         for other in list(self.store._types.values()):
             if not other.namespaced:
                 continue
@@ -245,12 +254,16 @@ class Collector:
 
     def _terminate_crd(self, rt: ResourceType, crd: Obj) -> Obj:
         status = clone(crd.get("status") or {})
-        conditions = [c for c in status.get("conditions") or [] if c.get("type") !=
-                      "Terminating"]
-        conditions.append({"type": "Terminating", "status": "True",
-                           "reason": "InstanceDeletionInProgress",
-                           "message": "CustomResource deletion is in progress",
-                           "lastTransitionTime": self.store.now()})
+        conditions = [c for c in status.get("conditions") or [] if c.get("type") != "Terminating"]
+        conditions.append(
+            {
+                "type": "Terminating",
+                "status": "True",
+                "reason": "InstanceDeletionInProgress",
+                "message": "CustomResource deletion is in progress",
+                "lastTransitionTime": self.store.now(),
+            }
+        )
         status["conditions"] = conditions
         marked = self._mark(rt, crd, list(crd["metadata"].get("finalizers") or []), status)
         served = self.store._types.get(_crd_key(crd))

@@ -61,8 +61,7 @@ class EventHistory:
     def append(self, event: WatchEvent) -> None:
         stream = self._streams.get((event.group, event.resource))
         if stream is None:
-            stream = self._streams[(event.group, event.resource)] = _Stream(
-                compacted=self.start)
+            stream = self._streams[(event.group, event.resource)] = _Stream(compacted=self.start)
         stream.events.append(event)
         stream.versions.append(event.resource_version)
         if self.window is not None and len(stream.events) > 2 * self.window:
@@ -71,8 +70,9 @@ class EventHistory:
             del stream.events[:drop]
             del stream.versions[:drop]
 
-    def since(self, resource_version: int, group: str, resource: str,
-              namespace: str | None = None) -> list[WatchEvent]:
+    def since(
+        self, resource_version: int, group: str, resource: str, namespace: str | None = None
+    ) -> list[WatchEvent]:
         """Events of one resource after ``resource_version`` (410 Gone when compacted)."""
         stream = self._streams.get((group, resource))
         compacted = stream.compacted if stream is not None else self.start
@@ -80,7 +80,7 @@ class EventHistory:
             raise GoneError(f"too old resource version: {resource_version} ({compacted})")
         if stream is None:
             return []
-        found = stream.events[bisect_right(stream.versions, resource_version):]
+        found = stream.events[bisect_right(stream.versions, resource_version) :]
         if namespace is None:
             return found
         return [e for e in found if e.namespace == namespace]

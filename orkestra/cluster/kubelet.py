@@ -21,15 +21,31 @@ Obj = dict[str, Any]
 Settler = Callable[[Obj, str, int], Obj]
 
 # (apiVersion, kind) of the workloads that get a status here.
-WORKLOAD_KINDS = (("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"),
-                  ("apps/v1", "ReplicaSet"), ("apps/v1", "DaemonSet"), ("batch/v1", "Job"))
-WORKLOAD_RESOURCES = {("apps", "deployments"), ("apps", "statefulsets"), ("apps", "replicasets"),
-                      ("apps", "daemonsets"), ("batch", "jobs")}
+WORKLOAD_KINDS = (
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "StatefulSet"),
+    ("apps/v1", "ReplicaSet"),
+    ("apps/v1", "DaemonSet"),
+    ("batch/v1", "Job"),
+)
+WORKLOAD_RESOURCES = {
+    ("apps", "deployments"),
+    ("apps", "statefulsets"),
+    ("apps", "replicasets"),
+    ("apps", "daemonsets"),
+    ("batch", "jobs"),
+}
 
 
 def _condition(kind: str, reason: str, message: str, now: str) -> Obj:
-    return {"type": kind, "status": "True", "reason": reason, "message": message,
-            "lastUpdateTime": now, "lastTransitionTime": now}
+    return {
+        "type": kind,
+        "status": "True",
+        "reason": reason,
+        "message": message,
+        "lastUpdateTime": now,
+        "lastTransitionTime": now,
+    }
 
 
 def _replicas(obj: Obj) -> int:
@@ -43,11 +59,16 @@ def _kept_conditions(status: Obj, new: list[Obj]) -> list[Obj]:
     kept = []
     for cond in new:
         before = old.get(cond["type"])
-        if before is not None and before.get("status") == cond["status"] and \
-                before.get("reason") == cond["reason"]:
-            cond = {**cond, "lastTransitionTime": before.get("lastTransitionTime"),
-                    "lastUpdateTime": before.get("lastUpdateTime",
-                                                 cond.get("lastUpdateTime"))}
+        if (
+            before is not None
+            and before.get("status") == cond["status"]
+            and before.get("reason") == cond["reason"]
+        ):
+            cond = {
+                **cond,
+                "lastTransitionTime": before.get("lastTransitionTime"),
+                "lastUpdateTime": before.get("lastUpdateTime", cond.get("lastUpdateTime")),
+            }
         kept.append(cond)
     return kept
 
@@ -55,13 +76,24 @@ def _kept_conditions(status: Obj, new: list[Obj]) -> list[Obj]:
 def _deployment(obj: Obj, now: str, nodes: int) -> Obj:
     n = _replicas(obj)
     name = obj["metadata"]["name"]
-    status = {"replicas": n, "readyReplicas": n, "availableReplicas": n,
-              "updatedReplicas": n, "observedGeneration": obj["metadata"].get("generation", 1)}
+    status = {
+        "replicas": n,
+        "readyReplicas": n,
+        "availableReplicas": n,
+        "updatedReplicas": n,
+        "observedGeneration": obj["metadata"].get("generation", 1),
+    }
     conditions = [
-        _condition("Available", "MinimumReplicasAvailable",
-                   "Deployment has minimum availability.", now),
-        _condition("Progressing", "NewReplicaSetAvailable",
-                   f'ReplicaSet "{name}" has successfully progressed.', now)]
+        _condition(
+            "Available", "MinimumReplicasAvailable", "Deployment has minimum availability.", now
+        ),
+        _condition(
+            "Progressing",
+            "NewReplicaSetAvailable",
+            f'ReplicaSet "{name}" has successfully progressed.',
+            now,
+        ),
+    ]
     status["conditions"] = _kept_conditions(obj.get("status") or {}, conditions)
     return status
 
@@ -69,44 +101,78 @@ def _deployment(obj: Obj, now: str, nodes: int) -> Obj:
 def _statefulset(obj: Obj, now: str, nodes: int) -> Obj:
     n = _replicas(obj)
     revision = f"{obj['metadata']['name']}-{obj['metadata'].get('generation', 1)}"
-    return {"replicas": n, "readyReplicas": n, "availableReplicas": n, "currentReplicas": n,
-            "updatedReplicas": n, "currentRevision": revision, "updateRevision": revision,
-            "collisionCount": 0, "observedGeneration": obj["metadata"].get("generation", 1)}
+    return {
+        "replicas": n,
+        "readyReplicas": n,
+        "availableReplicas": n,
+        "currentReplicas": n,
+        "updatedReplicas": n,
+        "currentRevision": revision,
+        "updateRevision": revision,
+        "collisionCount": 0,
+        "observedGeneration": obj["metadata"].get("generation", 1),
+    }
 
 
 def _replicaset(obj: Obj, now: str, nodes: int) -> Obj:
     n = _replicas(obj)
-    return {"replicas": n, "readyReplicas": n, "availableReplicas": n,
-            "fullyLabeledReplicas": n, "observedGeneration": obj["metadata"].get("generation", 1)}
+    return {
+        "replicas": n,
+        "readyReplicas": n,
+        "availableReplicas": n,
+        "fullyLabeledReplicas": n,
+        "observedGeneration": obj["metadata"].get("generation", 1),
+    }
 
 
 def _daemonset(obj: Obj, now: str, nodes: int) -> Obj:
-    return {"desiredNumberScheduled": nodes, "currentNumberScheduled": nodes,
-            "updatedNumberScheduled": nodes, "numberReady": nodes, "numberAvailable": nodes,
-            "numberMisscheduled": 0, "observedGeneration": obj["metadata"].get("generation", 1)}
+    return {
+        "desiredNumberScheduled": nodes,
+        "currentNumberScheduled": nodes,
+        "updatedNumberScheduled": nodes,
+        "numberReady": nodes,
+        "numberAvailable": nodes,
+        "numberMisscheduled": 0,
+        "observedGeneration": obj["metadata"].get("generation", 1),
+    }
 
 
 def _job(obj: Obj, now: str, nodes: int) -> Obj:
     status = obj.get("status") or {}
     completions = (obj.get("spec") or {}).get("completions", 1)
     start = status.get("startTime", now)
-    done = [_condition("SuccessCriteriaMet", "CompletionsReached",
-                       "Reached expected number of succeeded pods", now),
-            _condition("Complete", "CompletionsReached",
-                       "Reached expected number of succeeded pods", now)]
+    done = [
+        _condition(
+            "SuccessCriteriaMet",
+            "CompletionsReached",
+            "Reached expected number of succeeded pods",
+            now,
+        ),
+        _condition(
+            "Complete", "CompletionsReached", "Reached expected number of succeeded pods", now
+        ),
+    ]
     for cond in done:
         cond.pop("lastUpdateTime")
         cond["lastProbeTime"] = now
-    return {"succeeded": completions if isinstance(completions, int) else 1, "active": 0,
-            "ready": 0, "terminating": 0, "startTime": start,
-            "completionTime": status.get("completionTime", now),
-            "uncountedTerminatedPods": {},
-            "conditions": _kept_conditions(status, done)}
+    return {
+        "succeeded": completions if isinstance(completions, int) else 1,
+        "active": 0,
+        "ready": 0,
+        "terminating": 0,
+        "startTime": start,
+        "completionTime": status.get("completionTime", now),
+        "uncountedTerminatedPods": {},
+        "conditions": _kept_conditions(status, done),
+    }
 
 
 SETTLERS: dict[str, Settler] = {
-    "Deployment": _deployment, "StatefulSet": _statefulset, "ReplicaSet": _replicaset,
-    "DaemonSet": _daemonset, "Job": _job,
+    "Deployment": _deployment,
+    "StatefulSet": _statefulset,
+    "ReplicaSet": _replicaset,
+    "DaemonSet": _daemonset,
+    "Job": _job,
 }
 
 

@@ -77,7 +77,7 @@ def kind_schema(group: str, version: str, kind: str) -> Schema | None:
 
 def ref_name(ref: str) -> str:
     """``#/components/schemas/X`` -> ``X``."""
-    return ref[len(REF_PREFIX):] if ref.startswith(REF_PREFIX) else ref
+    return ref[len(REF_PREFIX) :] if ref.startswith(REF_PREFIX) else ref
 
 
 def resolve(schema: Schema | None, defs: Mapping[str, Schema] | None = None) -> Schema:
@@ -104,8 +104,11 @@ def resolve(schema: Schema | None, defs: Mapping[str, Schema] | None = None) -> 
 def _fold(into: Schema, part: Schema) -> None:
     for key, value in part.items():
         if key in ("properties", "required") and key in into:
-            into[key] = ({**into[key], **value} if key == "properties"
-                         else [*into[key], *(v for v in value if v not in into[key])])
+            into[key] = (
+                {**into[key], **value}
+                if key == "properties"
+                else [*into[key], *(v for v in value if v not in into[key])]
+            )
         else:
             into[key] = value
 
@@ -161,11 +164,16 @@ def _shape(schema: Schema) -> str:
     kind = schema.get("type")
     if kind == "array" or (kind is None and "items" in schema):
         return LIST
-    if kind == "object" or (kind is None and ("properties" in schema
-                                              or "additionalProperties" in schema)):
+    if kind == "object" or (
+        kind is None and ("properties" in schema or "additionalProperties" in schema)
+    ):
         return MAP
-    if kind is None and not schema.get("x-kubernetes-int-or-string") \
-            and "oneOf" not in schema and "anyOf" not in schema:
+    if (
+        kind is None
+        and not schema.get("x-kubernetes-int-or-string")
+        and "oneOf" not in schema
+        and "anyOf" not in schema
+    ):
         return ANY
     return SCALAR
 
@@ -183,12 +191,29 @@ class SchemaNode:
     list items: not for Go structs and lists, whose zero values already exist) and
     ``sorted_map_keys`` (a list-map's keys in the order its ``k:`` elements print them)."""
 
-    __slots__ = ("_children", "_defs", "_items", "_list", "granular_list", "granular_map",
-                 "list_type", "map_atomic", "map_keys", "owns_list", "owns_map", "schema",
-                 "shape", "sorted_map_keys", "strategies", "struct", "typed")
+    __slots__ = (
+        "_children",
+        "_defs",
+        "_items",
+        "_list",
+        "granular_list",
+        "granular_map",
+        "list_type",
+        "map_atomic",
+        "map_keys",
+        "owns_list",
+        "owns_map",
+        "schema",
+        "shape",
+        "sorted_map_keys",
+        "strategies",
+        "struct",
+        "typed",
+    )
 
-    def __init__(self, schema: Schema | None, defs: Mapping[str, Schema] | None = None,
-                 *, typed: bool = True) -> None:
+    def __init__(
+        self, schema: Schema | None, defs: Mapping[str, Schema] | None = None, *, typed: bool = True
+    ) -> None:
         self._defs = defs
         self.typed = typed and schema is not None
         self.schema: Schema = resolve(schema, defs) if schema else _EMPTY
@@ -253,8 +278,11 @@ class SchemaNode:
         """The node of this list's items."""
         if self._items is None:
             items = self.schema.get("items")
-            self._items = (SchemaNode(items, self._defs, typed=self.typed)
-                           if isinstance(items, dict) and self is not UNKNOWN else UNKNOWN)
+            self._items = (
+                SchemaNode(items, self._defs, typed=self.typed)
+                if isinstance(items, dict) and self is not UNKNOWN
+                else UNKNOWN
+            )
         return self._items
 
     def at(self, *path: str) -> SchemaNode:
@@ -295,9 +323,12 @@ def crd_node(schema: Schema | None) -> SchemaNode:
         _CRD_NODES.move_to_end(key)
         return hit[1]
     declared = schema.get("properties")
-    properties = {**(declared if isinstance(declared, dict) else {}),
-                  "apiVersion": {"type": "string"}, "kind": {"type": "string"},
-                  "metadata": {"$ref": REF_PREFIX + OBJECT_META}}
+    properties = {
+        **(declared if isinstance(declared, dict) else {}),
+        "apiVersion": {"type": "string"},
+        "kind": {"type": "string"},
+        "metadata": {"$ref": REF_PREFIX + OBJECT_META},
+    }
     node = SchemaNode({**schema, "properties": properties}, _LazyDefinitions(), typed=False)
     _CRD_NODES[key] = (schema, node)
     if len(_CRD_NODES) > _CRD_CACHE_SIZE:

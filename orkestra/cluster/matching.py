@@ -30,8 +30,17 @@ Context = dict[str, Any]
 # The embedded server has one credential, which may do anything.
 USER = {"username": "ork-embedded", "groups": ["system:masters", "system:authenticated"]}
 NAMESPACES = ("", "namespaces")
-_NAMESPACE_META = ("name", "generateName", "namespace", "labels", "annotations", "uid",
-                   "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds")
+_NAMESPACE_META = (
+    "name",
+    "generateName",
+    "namespace",
+    "labels",
+    "annotations",
+    "uid",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+)
 
 
 class Store(Protocol):
@@ -41,8 +50,13 @@ class Store(Protocol):
 
     def read(self, rt: ResourceType, namespace: str | None, name: str) -> Obj: ...
 
-    def select(self, rt: ResourceType, namespace: str | None, *,
-               label_selector: str | dict[str, Any] | None = None) -> list[Obj]: ...
+    def select(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        *,
+        label_selector: str | dict[str, Any] | None = None,
+    ) -> list[Obj]: ...
 
 
 @dataclass(frozen=True)
@@ -75,8 +89,7 @@ class Scope:
         if not request.rt.namespaced:
             return None
         try:
-            return self.store.read(self.store.type_for("v1", "Namespace"), None,
-                                   request.namespace)
+            return self.store.read(self.store.type_for("v1", "Namespace"), None, request.namespace)
         except NotFoundError:
             return None
 
@@ -84,16 +97,21 @@ class Scope:
     def request_context(self) -> Context:
         """What a webhook's matchConditions see: ``object``, ``oldObject``, ``request``."""
         request = self.request
-        return {"object": json_to_cel(request.obj), "oldObject": json_to_cel(request.old),
-                "request": json_to_cel(request_view(request))}
+        return {
+            "object": json_to_cel(request.obj),
+            "oldObject": json_to_cel(request.old),
+            "request": json_to_cel(request_view(request)),
+        }
 
     @functools.cached_property
     def context(self) -> Context:
         """What a policy's expressions see: the request's inputs, ``namespaceObject`` and
         (empty) ``params``."""
-        return {**self.request_context,
-                "namespaceObject": json_to_cel(_namespace_view(self.namespace)),
-                "params": None}
+        return {
+            **self.request_context,
+            "namespaceObject": json_to_cel(_namespace_view(self.namespace)),
+            "params": None,
+        }
 
     def with_params(self, params: Obj | None) -> Context:
         return {**self.context, "params": json_to_cel(params)}
@@ -104,10 +122,17 @@ def request_view(request: Request, uid: str = "") -> Obj:
     rt = request.rt
     kind = {"group": rt.group, "version": rt.version, "kind": rt.kind}
     resource = {"group": rt.group, "version": rt.version, "resource": rt.plural}
-    view: Obj = {"uid": uid or str(uuid.uuid4()), "kind": kind, "resource": resource,
-                 "requestKind": kind, "requestResource": resource, "name": request.name,
-                 "operation": request.operation, "userInfo": USER,
-                 "dryRun": request.dry_run}
+    view: Obj = {
+        "uid": uid or str(uuid.uuid4()),
+        "kind": kind,
+        "resource": resource,
+        "requestKind": kind,
+        "requestResource": resource,
+        "name": request.name,
+        "operation": request.operation,
+        "userInfo": USER,
+        "dryRun": request.dry_run,
+    }
     if request.subresource:
         view["subResource"] = view["requestSubResource"] = request.subresource
     # the API server names a Namespace's own namespace after it
@@ -129,6 +154,7 @@ def _namespace_view(namespace: Obj | None) -> Obj | None:
 
 # -- matching -------------------------------------------------------------------------
 
+
 def constraints_select(criteria: Any, scope: Scope) -> bool:
     """Whether a policy's matchConstraints (or a binding's matchResources, which may be
     absent) select the request: no resourceRules match every resource."""
@@ -136,11 +162,12 @@ def constraints_select(criteria: Any, scope: Scope) -> bool:
         return True
     request = scope.request
     rules = items(criteria, "resourceRules")
-    return (namespace_selected(criteria.get("namespaceSelector"), scope)
-            and object_selected(criteria.get("objectSelector"), request)
-            and not any(rule_matches(rule, request)
-                        for rule in items(criteria, "excludeResourceRules"))
-            and (not rules or any(rule_matches(rule, request) for rule in rules)))
+    return (
+        namespace_selected(criteria.get("namespaceSelector"), scope)
+        and object_selected(criteria.get("objectSelector"), request)
+        and not any(rule_matches(rule, request) for rule in items(criteria, "excludeResourceRules"))
+        and (not rules or any(rule_matches(rule, request) for rule in rules))
+    )
 
 
 def rule_matches(rule: Obj, request: Request, operations: tuple[str, ...] = ()) -> bool:
@@ -149,13 +176,14 @@ def rule_matches(rule: Obj, request: Request, operations: tuple[str, ...] = ()) 
     (what a write whose operation is not known yet may turn out to be)."""
     rt = request.rt
     names = rule.get("resourceNames") or []
-    return (any(_listed(rule.get("operations"), op)
-                for op in operations or (request.operation,))
-            and _listed(rule.get("apiGroups"), rt.group)
-            and _listed(rule.get("apiVersions"), rt.version)
-            and any(_resource_matches(str(r), request) for r in rule.get("resources") or [])
-            and _scope_matches(rule.get("scope") or "*", rt)
-            and (not names or request.name in names))
+    return (
+        any(_listed(rule.get("operations"), op) for op in operations or (request.operation,))
+        and _listed(rule.get("apiGroups"), rt.group)
+        and _listed(rule.get("apiVersions"), rt.version)
+        and any(_resource_matches(str(r), request) for r in rule.get("resources") or [])
+        and _scope_matches(rule.get("scope") or "*", rt)
+        and (not names or request.name in names)
+    )
 
 
 def _listed(values: Any, value: str) -> bool:
@@ -191,6 +219,7 @@ def object_selected(selector: Any, request: Request) -> bool:
 
 
 # -- helpers --------------------------------------------------------------------------
+
 
 def spec_of(obj: Mapping[str, Any]) -> Obj:
     found = obj.get("spec")

@@ -67,8 +67,11 @@ def _properties(schema: Schema) -> dict[str, Schema]:
 
 def prune(value: Any, schema: Schema | None, *, root: bool = False) -> Any:
     """Drop undeclared fields, keeping apiVersion/kind/metadata at the root."""
-    if not isinstance(schema, dict) or not schema or \
-            schema.get("x-kubernetes-preserve-unknown-fields"):
+    if (
+        not isinstance(schema, dict)
+        or not schema
+        or schema.get("x-kubernetes-preserve-unknown-fields")
+    ):
         return value
     if isinstance(value, dict):
         props = _properties(schema)
@@ -112,18 +115,24 @@ def _check(value: Any, schema: Schema, path: str, errors: list[str]) -> None:
     where = path or "<root>"
     if value is None:
         if not schema.get("nullable") and schema.get("type"):
-            errors.append(f"{where}: Invalid value: \"null\": {where} in body must be of type "
-                          f"{schema['type']}: \"null\"")
+            errors.append(
+                f'{where}: Invalid value: "null": {where} in body must be of type '
+                f'{schema["type"]}: "null"'
+            )
         return
     kind = schema.get("type") if isinstance(schema.get("type"), str) else None
     if schema.get("x-kubernetes-int-or-string"):
         if not (isinstance(value, str) or _is_type(value, "integer")):
-            errors.append(f"{where}: Invalid value: {_show(value)}: {where} in body must be "
-                          "of type integer or string")
+            errors.append(
+                f"{where}: Invalid value: {_show(value)}: {where} in body must be "
+                "of type integer or string"
+            )
         return
     if kind and not _is_type(value, kind):
-        errors.append(f"{where}: Invalid value: \"{type(value).__name__}\": {where} in body "
-                      f"must be of type {kind}: \"{type(value).__name__}\"")
+        errors.append(
+            f'{where}: Invalid value: "{type(value).__name__}": {where} in body '
+            f'must be of type {kind}: "{type(value).__name__}"'
+        )
         return
     _check_scalar(value, schema, where, errors)
     if isinstance(value, dict):
@@ -137,8 +146,9 @@ def _check(value: Any, schema: Schema, path: str, errors: list[str]) -> None:
         if options:
             passing = sum(not validate(value, sub, path) for sub in options)
             if passing == 0 or (key == "oneOf" and passing != 1):
-                errors.append(f"{where}: Invalid value: {_show(value)}: must match {want} "
-                              f"schema in {key}")
+                errors.append(
+                    f"{where}: Invalid value: {_show(value)}: must match {want} schema in {key}"
+                )
 
 
 def _schemas(value: Any) -> list[Schema]:
@@ -154,16 +164,19 @@ def _number(schema: Schema, key: str) -> int | float | None:
 def _check_scalar(value: Any, schema: Schema, where: str, errors: list[str]) -> None:
     if isinstance(schema.get("enum"), list) and value not in schema["enum"]:
         allowed = ", ".join(_show(v) for v in schema["enum"])
-        errors.append(f"{where}: Unsupported value: {_show(value)}: supported values: "
-                      f"{allowed}")
+        errors.append(f"{where}: Unsupported value: {_show(value)}: supported values: {allowed}")
     if isinstance(value, int | float) and not isinstance(value, bool):
         low, high = _number(schema, "minimum"), _number(schema, "maximum")
         if low is not None and value < low:
-            errors.append(f"{where}: Invalid value: {_show(value)}: {where} in body should be "
-                          f"greater than or equal to {low}")
+            errors.append(
+                f"{where}: Invalid value: {_show(value)}: {where} in body should be "
+                f"greater than or equal to {low}"
+            )
         if high is not None and value > high:
-            errors.append(f"{where}: Invalid value: {_show(value)}: {where} in body should be "
-                          f"less than or equal to {high}")
+            errors.append(
+                f"{where}: Invalid value: {_show(value)}: {where} in body should be "
+                f"less than or equal to {high}"
+            )
     if isinstance(value, str):
         _check_string(value, schema, where, errors)
 
@@ -173,8 +186,10 @@ def _check_string(value: str, schema: Schema, where: str, errors: list[str]) -> 
     if longest is not None and len(value) > longest:
         errors.append(f"{where}: Too long: may not be longer than {longest}")
     if shortest is not None and len(value) < shortest:
-        errors.append(f"{where}: Invalid value: {_show(value)}: {where} in body should be "
-                      f"at least {shortest} chars long")
+        errors.append(
+            f"{where}: Invalid value: {_show(value)}: {where} in body should be "
+            f"at least {shortest} chars long"
+        )
     pattern = schema.get("pattern")
     if isinstance(pattern, str):
         from orkestra.regex import RegexError, compile_regex  # RE2: only for a pattern
@@ -185,8 +200,9 @@ def _check_string(value: str, schema: Schema, where: str, errors: list[str]) -> 
             errors.append(f"{where}: Invalid value: {_show(value)}: {exc.message}")
             return
         if not matched:
-            errors.append(f"{where}: Invalid value: {_show(value)}: {where} in body should "
-                          f"match '{pattern}'")
+            errors.append(
+                f"{where}: Invalid value: {_show(value)}: {where} in body should match '{pattern}'"
+            )
 
 
 def _check_object(value: dict[str, Any], schema: Schema, path: str, errors: list[str]) -> None:
@@ -213,8 +229,10 @@ def _check_array(value: list[Any], schema: Schema, path: str, errors: list[str])
     if most is not None and len(value) > most:
         errors.append(f"{where}: Too many: {len(value)}: must have at most {most} items")
     if least is not None and len(value) < least:
-        errors.append(f"{where}: Invalid value: {len(value)}: {where} in body should have at "
-                      f"least {least} items")
+        errors.append(
+            f"{where}: Invalid value: {len(value)}: {where} in body should have at "
+            f"least {least} items"
+        )
     items = schema.get("items")
     if isinstance(items, dict):
         for i, item in enumerate(value):
@@ -226,13 +244,26 @@ def _check_array(value: list[Any], schema: Schema, path: str, errors: list[str])
 FieldPath = tuple[str | int, ...]
 Finding = tuple[FieldPath, str]
 
-_KINDS_OF = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
-             int: "a number", float: "a number", type(None): "null"}
+_KINDS_OF = {
+    dict: "a mapping",
+    list: "a list",
+    str: "a string",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    type(None): "null",
+}
 _NUMBERS = ("minimum", "maximum", "multipleOf")
 _COUNTS = ("maxLength", "minLength", "maxItems", "minItems", "maxProperties", "minProperties")
-_FLAGS = ("nullable", "x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string",
-          "x-kubernetes-embedded-resource", "uniqueItems", "exclusiveMinimum",
-          "exclusiveMaximum")
+_FLAGS = (
+    "nullable",
+    "x-kubernetes-preserve-unknown-fields",
+    "x-kubernetes-int-or-string",
+    "x-kubernetes-embedded-resource",
+    "uniqueItems",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+)
 _SCHEMA_TYPES = ("object", "array", "string", "integer", "number", "boolean")
 
 
@@ -294,13 +325,13 @@ def _version(version: Any, path: FieldPath) -> Iterator[Finding]:
         if key in version and not isinstance(version[key], dict | None):
             yield path + (key,), f"must be a mapping, not {kind_of(version[key])}"
     columns = version.get("additionalPrinterColumns")
-    if columns is not None and (not isinstance(columns, list)
-                                or not all(isinstance(c, dict) for c in columns)):
+    if columns is not None and (
+        not isinstance(columns, list) or not all(isinstance(c, dict) for c in columns)
+    ):
         yield path + ("additionalPrinterColumns",), "must be a list of mappings"
     schema = version.get("schema")
     if isinstance(schema, dict) and "openAPIV3Schema" in schema:
-        yield from schema_problems(schema["openAPIV3Schema"], path + ("schema",
-                                                                      "openAPIV3Schema"))
+        yield from schema_problems(schema["openAPIV3Schema"], path + ("schema", "openAPIV3Schema"))
 
 
 def schema_problems(schema: Any, path: FieldPath = ()) -> Iterator[Finding]:
@@ -333,15 +364,16 @@ def schema_problems(schema: Any, path: FieldPath = ()) -> Iterator[Finding]:
 def _scalars(schema: Schema, path: FieldPath) -> Iterator[Finding]:
     kind = schema.get("type")
     if kind not in (None, "", *_SCHEMA_TYPES):
-        yield path + ("type",), f"{kind!r} is not a type; expected one of " + \
-            ", ".join(_SCHEMA_TYPES)
+        yield (
+            path + ("type",),
+            f"{kind!r} is not a type; expected one of " + ", ".join(_SCHEMA_TYPES),
+        )
     for key in _NUMBERS:
         if key in schema and _number(schema, key) is None:
             yield path + (key,), f"must be a number, not {kind_of(schema[key])}"
     for key in _COUNTS:
         value = schema.get(key)
-        if key in schema and (not isinstance(value, int) or isinstance(value, bool)
-                              or value < 0):
+        if key in schema and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
             yield path + (key,), f"must be a non-negative integer, not {value!r}"
     for key in _FLAGS:
         if key in schema and not isinstance(schema[key], bool):
@@ -361,5 +393,7 @@ def _scalars(schema: Schema, path: FieldPath) -> Iterator[Finding]:
         try:
             compile_regex(pattern)
         except RegexError as exc:
-            yield path + ("pattern",), f"must be a valid regular expression, but isn't: " \
-                f"{exc.message}"
+            yield (
+                path + ("pattern",),
+                f"must be a valid regular expression, but isn't: {exc.message}",
+            )

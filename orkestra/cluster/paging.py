@@ -41,7 +41,9 @@ def decode_continue(token: str, oldest: int) -> tuple[int, tuple[str, str]]:
     except (binascii.Error, ValueError, KeyError, TypeError) as exc:
         raise BadRequestError(f"invalid continue token: {exc}") from None
     if version < oldest:
-        raise GoneError("The provided continue parameter is too old to display a consistent "
-                        "list result. You can start a new list without the continue "
-                        "parameter.")
+        raise GoneError(
+            "The provided continue parameter is too old to display a consistent "
+            "list result. You can start a new list without the continue "
+            "parameter."
+        )
     return version, (str(namespace), str(name))

@@ -85,8 +85,13 @@ class Journal:
         """Append one change; True when the journal is due for compaction."""
         if self._file is None:
             self._file = (self.directory / JOURNAL).open("a", encoding="utf-8")
-        line = {"t": event.type, "g": event.group, "r": event.resource, "v":
-                event.resource_version, "o": event.object}
+        line = {
+            "t": event.type,
+            "g": event.group,
+            "r": event.resource,
+            "v": event.resource_version,
+            "o": event.object,
+        }
         self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
         self._file.flush()
         self._lines += 1

@@ -48,9 +48,13 @@ POLICIES = (GROUP, "validatingadmissionpolicies")
 BINDINGS = (GROUP, "validatingadmissionpolicybindings")
 _REASONS = ("Forbidden", "Invalid", "RequestEntityTooLarge", "Unauthorized")
 _ACTIONS = ("Audit", "Deny", "Warn")
-_EXPRESSIONS = (("matchConditions", "expression"), ("variables", "expression"),
-                ("validations", "expression"), ("validations", "messageExpression"),
-                ("auditAnnotations", "valueExpression"))
+_EXPRESSIONS = (
+    ("matchConditions", "expression"),
+    ("variables", "expression"),
+    ("validations", "expression"),
+    ("validations", "messageExpression"),
+    ("auditAnnotations", "valueExpression"),
+)
 _MESSAGE_LIMIT = 5 * 1024
 
 __all__ = ["BINDINGS", "POLICIES", "Request", "check_binding", "check_policy", "enforce"]
@@ -67,6 +71,7 @@ class _ConfigError(Exception):
 
 
 # -- write-time checks ----------------------------------------------------------------
+
 
 def check_policy(policy: Obj) -> None:
     """The API server's validation of a ValidatingAdmissionPolicy (422 naming each field)."""
@@ -85,15 +90,23 @@ def check_binding(binding: Obj) -> None:
         problems.append(("spec.policyName", "Required value"))
     actions = spec.get("validationActions") or []
     if not actions:
-        problems.append(("spec.validationActions",
-                         "Required value: at least one validation action is required"))
-    problems += [(f"spec.validationActions[{i}]", _unsupported(action, _ACTIONS))
-                 for i, action in enumerate(actions) if action not in _ACTIONS]
+        problems.append(
+            ("spec.validationActions", "Required value: at least one validation action is required")
+        )
+    problems += [
+        (f"spec.validationActions[{i}]", _unsupported(action, _ACTIONS))
+        for i, action in enumerate(actions)
+        if action not in _ACTIONS
+    ]
     if "Deny" in actions and "Warn" in actions:
-        problems.append(("spec.validationActions",
-                         f"Invalid value: {json.dumps(actions)}: must not contain both Deny "
-                         "and Warn (repeating the same validation failure information is "
-                         "redundant)"))
+        problems.append(
+            (
+                "spec.validationActions",
+                f"Invalid value: {json.dumps(actions)}: must not contain both Deny "
+                "and Warn (repeating the same validation failure information is "
+                "redundant)",
+            )
+        )
     ref = spec.get("paramRef")
     if isinstance(ref, dict) and not ref.get("parameterNotFoundAction"):
         problems.append(("spec.paramRef.parameterNotFoundAction", "Required value"))
@@ -134,8 +147,9 @@ def _value_problems(spec: Obj) -> Iterator[tuple[str, str]]:
 
 
 def _unsupported(value: Any, supported: tuple[str, ...]) -> str:
-    return (f"Unsupported value: {json.dumps(value)}: supported values: "
-            + ", ".join(json.dumps(s) for s in supported))
+    return f"Unsupported value: {json.dumps(value)}: supported values: " + ", ".join(
+        json.dumps(s) for s in supported
+    )
 
 
 def _refuse(kind: str, obj: Obj, problems: list[tuple[str, str]]) -> None:
@@ -145,15 +159,17 @@ def _refuse(kind: str, obj: Obj, problems: list[tuple[str, str]]) -> None:
 
 # -- enforcement ----------------------------------------------------------------------
 
+
 def enforce(request: Request, store: Store) -> None:
     """Run every bound policy that matches ``request``: Warn failures become warnings, and
     the first Deny failure is raised once all have run, as the API server does."""
     if request.rt.key in (POLICIES, BINDINGS):
         return  # the API server never lets policies judge policies
-    bindings = store.select(store.type_for(f"{GROUP}/v1", "ValidatingAdmissionPolicyBinding"),
-                            None)
-    policies = {p["metadata"]["name"]: p for p in store.select(
-        store.type_for(f"{GROUP}/v1", "ValidatingAdmissionPolicy"), None)}
+    bindings = store.select(store.type_for(f"{GROUP}/v1", "ValidatingAdmissionPolicyBinding"), None)
+    policies = {
+        p["metadata"]["name"]: p
+        for p in store.select(store.type_for(f"{GROUP}/v1", "ValidatingAdmissionPolicy"), None)
+    }
     scope = Scope(request, store)
     refusals: list[AdmissionDeniedError] = []
     for binding in bindings:
@@ -166,8 +182,10 @@ def enforce(request: Request, store: Store) -> None:
 
 def _run(policy: Obj, binding: Obj, scope: Scope) -> list[AdmissionDeniedError]:
     spec, bound = spec_of(policy), spec_of(binding)
-    if not (constraints_select(spec.get("matchConstraints"), scope)
-            and constraints_select(bound.get("matchResources"), scope)):
+    if not (
+        constraints_select(spec.get("matchConstraints"), scope)
+        and constraints_select(bound.get("matchResources"), scope)
+    ):
         return []
     failure = spec.get("failurePolicy", "Fail")
     try:
@@ -175,26 +193,36 @@ def _run(policy: Obj, binding: Obj, scope: Scope) -> list[AdmissionDeniedError]:
     except _ConfigError as exc:
         denials = _failed(failure, f"failed to configure binding: {exc}")
     else:
-        denials = [d for params in all_params
-                   for d in _validate(spec, scope.with_params(params), failure)]
+        denials = [
+            d for params in all_params for d in _validate(spec, scope.with_params(params), failure)
+        ]
     return _act(policy["metadata"]["name"], binding, denials, scope.request)
 
 
-def _act(policy: str, binding: Obj, denials: list[_Denial], request: Request
-         ) -> list[AdmissionDeniedError]:
+def _act(
+    policy: str, binding: Obj, denials: list[_Denial], request: Request
+) -> list[AdmissionDeniedError]:
     """What the binding's validationActions make of the failures: warnings and refusals."""
     name = binding["metadata"]["name"]
     actions = spec_of(binding).get("validationActions") or []
     refusals = []
     for denial in denials:
         if "Warn" in actions:
-            warning.add(f"Validation failed for ValidatingAdmissionPolicy '{policy}' with "
-                        f"binding '{name}': {denial.message}")
+            warning.add(
+                f"Validation failed for ValidatingAdmissionPolicy '{policy}' with "
+                f"binding '{name}': {denial.message}"
+            )
         if "Deny" in actions:
-            refusals.append(AdmissionDeniedError(
-                request.rt.group, request.rt.plural, request.name,
-                f"ValidatingAdmissionPolicy '{policy}' with binding '{name}' denied request: "
-                f"{denial.message}", denial.reason))
+            refusals.append(
+                AdmissionDeniedError(
+                    request.rt.group,
+                    request.rt.plural,
+                    request.name,
+                    f"ValidatingAdmissionPolicy '{policy}' with binding '{name}' denied request: "
+                    f"{denial.message}",
+                    denial.reason,
+                )
+            )
     return refusals
 
 
@@ -208,28 +236,34 @@ def _params(kind: Any, ref: Any, scope: Scope) -> list[Obj | None]:
     if not isinstance(kind, dict):
         return [None]
     if not isinstance(ref, dict):
-        raise _ConfigError(f"paramKind kind `{kind.get('kind')}` is defined but paramRef is "
-                           "missing")
+        raise _ConfigError(
+            f"paramKind kind `{kind.get('kind')}` is defined but paramRef is missing"
+        )
     try:
         rt = scope.store.type_for(str(kind.get("apiVersion", "")), str(kind.get("kind", "")))
     except NotFoundError:
-        raise _ConfigError(f"paramKind kind `{kind.get('apiVersion')}, "
-                           f"Kind={kind.get('kind')}` not known") from None
+        raise _ConfigError(
+            f"paramKind kind `{kind.get('apiVersion')}, Kind={kind.get('kind')}` not known"
+        ) from None
     namespace = ref.get("namespace") or scope.request.namespace
     if rt.namespaced and not namespace:
-        raise _ConfigError("cannot use namespaced paramRef in policy binding that matches "
-                           "cluster-scoped resources")
+        raise _ConfigError(
+            "cannot use namespaced paramRef in policy binding that matches cluster-scoped resources"
+        )
     name = ref.get("name")
-    found = scope.store.select(rt, namespace if rt.namespaced else None,
-                               label_selector=None if name else ref.get("selector") or {})
+    found = scope.store.select(
+        rt,
+        namespace if rt.namespaced else None,
+        label_selector=None if name else ref.get("selector") or {},
+    )
     params: list[Obj | None] = [p for p in found if not name or p["metadata"]["name"] == name]
     if not params and ref.get("parameterNotFoundAction") == "Deny":
-        raise _ConfigError("no params found for policy binding with `Deny` "
-                           "parameterNotFoundAction")
+        raise _ConfigError("no params found for policy binding with `Deny` parameterNotFoundAction")
     return params
 
 
 # -- validation -----------------------------------------------------------------------
+
 
 def _validate(spec: Obj, context: Context, failure: str) -> list[_Denial]:
     try:
@@ -238,8 +272,9 @@ def _validate(spec: Obj, context: Context, failure: str) -> list[_Denial]:
     except EvaluationError as exc:
         return _failed(failure, str(exc))
     context = {**context, "variables": variables(items(spec, "variables"), context)}
-    return [d for validation in items(spec, "validations")
-            for d in _judge(validation, context, failure)]
+    return [
+        d for validation in items(spec, "validations") for d in _judge(validation, context, failure)
+    ]
 
 
 def _judge(validation: Obj, context: Context, failure: str) -> list[_Denial]:
@@ -250,8 +285,7 @@ def _judge(validation: Obj, context: Context, failure: str) -> list[_Denial]:
         return _failed(failure, str(exc))
     if is_bool(result, True):
         return []
-    return [_Denial(_message(validation, context),
-                    str(validation.get("reason") or "Invalid"))]
+    return [_Denial(_message(validation, context), str(validation.get("reason") or "Invalid"))]
 
 
 def _message(validation: Obj, context: Context) -> str:

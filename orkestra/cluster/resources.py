@@ -41,11 +41,18 @@ class ResourceType:
         return (self.group, self.plural)
 
 
-def _t(api_version: str, kind: str, plural: str, namespaced: bool = True,
-       short: tuple[str, ...] = (), has_status: bool = True) -> ResourceType:
+def _t(
+    api_version: str,
+    kind: str,
+    plural: str,
+    namespaced: bool = True,
+    short: tuple[str, ...] = (),
+    has_status: bool = True,
+) -> ResourceType:
     group, _, version = api_version.rpartition("/")
-    return ResourceType(group, version, kind, plural, namespaced, None, has_status, short,
-                        kind.lower())
+    return ResourceType(
+        group, version, kind, plural, namespaced, None, has_status, short, kind.lower()
+    )
 
 
 BUILTIN_TYPES: tuple[ResourceType, ...] = (
@@ -69,28 +76,62 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     _t("batch/v1", "Job", "jobs"),
     _t("batch/v1", "CronJob", "cronjobs", short=("cj",)),
     _t("networking.k8s.io/v1", "Ingress", "ingresses", short=("ing",)),
-    _t("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", short=("netpol",),
-       has_status=False),
+    _t(
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        short=("netpol",),
+        has_status=False,
+    ),
     _t("rbac.authorization.k8s.io/v1", "Role", "roles", has_status=False),
     _t("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", has_status=False),
     _t("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", False, has_status=False),
-    _t("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", False,
-       has_status=False),
+    _t(
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        False,
+        has_status=False,
+    ),
     _t("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short=("hpa",)),
     _t("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", short=("pdb",)),
-    _t("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions",
-       False, ("crd", "crds")),
+    _t(
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        False,
+        ("crd", "crds"),
+    ),
     _t("coordination.k8s.io/v1", "Lease", "leases", has_status=False),
     _t("events.k8s.io/v1", "Event", "events", has_status=False),
     _t("discovery.k8s.io/v1", "EndpointSlice", "endpointslices", has_status=False),
-    _t("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration",
-       "validatingwebhookconfigurations", False, has_status=False),
-    _t("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration",
-       "mutatingwebhookconfigurations", False, has_status=False),
-    _t("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy",
-       "validatingadmissionpolicies", False),
-    _t("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding",
-       "validatingadmissionpolicybindings", False, has_status=False),
+    _t(
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        False,
+        has_status=False,
+    ),
+    _t(
+        "admissionregistration.k8s.io/v1",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        False,
+        has_status=False,
+    ),
+    _t(
+        "admissionregistration.k8s.io/v1",
+        "ValidatingAdmissionPolicy",
+        "validatingadmissionpolicies",
+        False,
+    ),
+    _t(
+        "admissionregistration.k8s.io/v1",
+        "ValidatingAdmissionPolicyBinding",
+        "validatingadmissionpolicybindings",
+        False,
+        has_status=False,
+    ),
 )
 
 
@@ -115,11 +156,20 @@ def crd_types(crd: dict[str, Any]) -> list[ResourceType]:
             continue
         schema = (version.get("schema") or {}).get("openAPIV3Schema")
         subresources = version.get("subresources") or {}
-        out.append(ResourceType(
-            spec.get("group", ""), version.get("name", ""), names.get("kind", ""),
-            names.get("plural", ""), namespaced, schema, "status" in subresources,
-            tuple(names.get("shortNames") or ()), names.get("singular", ""),
-            subresources.get("scale"),
-            tuple(version.get("additionalPrinterColumns") or ()),
-            tuple(names.get("categories") or ())))
+        out.append(
+            ResourceType(
+                spec.get("group", ""),
+                version.get("name", ""),
+                names.get("kind", ""),
+                names.get("plural", ""),
+                namespaced,
+                schema,
+                "status" in subresources,
+                tuple(names.get("shortNames") or ()),
+                names.get("singular", ""),
+                subresources.get("scale"),
+                tuple(version.get("additionalPrinterColumns") or ()),
+                tuple(names.get("categories") or ()),
+            )
+        )
     return out

@@ -52,11 +52,17 @@ def scale_of(obj: Obj, paths: Obj) -> Obj:
     status: Obj = {"replicas": current if isinstance(current, int) else 0}
     if selector:
         status["selector"] = selector
-    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
-            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
-                                               "creationTimestamp") if k in meta},
-            "spec": {"replicas": replicas if isinstance(replicas, int) else 0},
-            "status": status}
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            k: meta[k]
+            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if k in meta
+        },
+        "spec": {"replicas": replicas if isinstance(replicas, int) else 0},
+        "status": status,
+    }
 
 
 def scaled(obj: Obj, scale: Obj, paths: Obj) -> Obj:

@@ -58,8 +58,15 @@ Clock = Callable[[], datetime]
 Subscriber = Callable[[WatchEvent], None]
 ObjectKey = tuple[str, str]  # namespace, name
 
-_SERVER_METADATA = ("uid", "resourceVersion", "creationTimestamp", "generation",
-                    "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields")
+_SERVER_METADATA = (
+    "uid",
+    "resourceVersion",
+    "creationTimestamp",
+    "generation",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "managedFields",
+)
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
@@ -90,9 +97,11 @@ def _as_version(obj: Obj, rt: ResourceType) -> Obj:
 
 
 def conflict(rt: ResourceType, name: str) -> ConflictError:
-    return ConflictError(f'Operation cannot be fulfilled on {rt.qualified} "{name}": the '
-                         "object has been modified; please apply your changes to the latest "
-                         "version and try again")
+    return ConflictError(
+        f'Operation cannot be fulfilled on {rt.qualified} "{name}": the '
+        "object has been modified; please apply your changes to the latest "
+        "version and try again"
+    )
 
 
 class MemoryCluster:
@@ -105,9 +114,16 @@ class MemoryCluster:
     for the writers that name a field manager.
     """
 
-    def __init__(self, *, clock: Clock | None = None, lenient_kinds: bool = False,
-                 record: bool = True, history_window: int | None = None,
-                 data_dir: Path | None = None, track_fields: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        lenient_kinds: bool = False,
+        record: bool = True,
+        history_window: int | None = None,
+        data_dir: Path | None = None,
+        track_fields: bool = False,
+    ) -> None:
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self._stamp: tuple[datetime | None, str] = (None, "")
         self.lenient_kinds = lenient_kinds
@@ -134,8 +150,10 @@ class MemoryCluster:
             if self._journal is not None and self._restore(self._journal):
                 return
             for name in DEFAULT_NAMESPACES:
-                self._create(self._types[NAMESPACES], {
-                    "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+                self._create(
+                    self._types[NAMESPACES],
+                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+                )
 
     # -- types ------------------------------------------------------------------------
     def register_type(self, rt: ResourceType) -> None:
@@ -152,8 +170,14 @@ class MemoryCluster:
             old = [t for t in self._served.values() if t.key in {n.key for n in types}]
             for rt in old:
                 self._drop_type(rt)
-            storage = next((v.get("name") for v in (crd.get("spec") or {}).get("versions") or []
-                            if v.get("storage")), None)
+            storage = next(
+                (
+                    v.get("name")
+                    for v in (crd.get("spec") or {}).get("versions") or []
+                    if v.get("storage")
+                ),
+                None,
+            )
             for rt in sorted(types, key=lambda t: t.version != storage):
                 self.register_type(rt)
             return types
@@ -182,8 +206,9 @@ class MemoryCluster:
         rt = self._served.get((group, version, plural))
         if rt is None:
             where = f"{group}/{version}" if group else version
-            raise NotFoundError(f"the server could not find the requested resource "
-                                f"({plural} in {where})")
+            raise NotFoundError(
+                f"the server could not find the requested resource ({plural} in {where})"
+            )
         return rt
 
     def type_for(self, api_version: str, kind: str) -> ResourceType:
@@ -219,15 +244,14 @@ class MemoryCluster:
             if subscriber in self._subscribers:
                 self._subscribers.remove(subscriber)
 
-    def _log(self, verb: str, rt: ResourceType, namespace: str, name: str,
-             sub: str = "") -> None:
+    def _log(self, verb: str, rt: ResourceType, namespace: str, name: str, sub: str = "") -> None:
         if self.record:
             resource = rt.plural + (f"/{sub}" if sub else "")
-            self.operations.append(Operation(next(self._seq), verb, rt.group, resource,
-                                             namespace, name, self._rv))
+            self.operations.append(
+                Operation(next(self._seq), verb, rt.group, resource, namespace, name, self._rv)
+            )
 
-    def _emit(self, kind: str, rt: ResourceType, obj: Obj, previous: Obj | None = None
-              ) -> None:
+    def _emit(self, kind: str, rt: ResourceType, obj: Obj, previous: Obj | None = None) -> None:
         event = WatchEvent(kind, rt.group, rt.plural, obj, self._rv, previous)
         self.history.append(event)
         if self.record:
@@ -297,26 +321,44 @@ class MemoryCluster:
         if ns is None:
             raise NotFoundError(f'namespaces "{namespace}" not found')
         if ns["metadata"].get("deletionTimestamp"):
-            raise ForbiddenError(f'{rt.qualified} "…" is forbidden: unable to create new '
-                                 f"content in namespace {namespace} because it is being "
-                                 "terminated")
+            raise ForbiddenError(
+                f'{rt.qualified} "…" is forbidden: unable to create new '
+                f"content in namespace {namespace} because it is being "
+                "terminated"
+            )
 
-    def _judge(self, operation: str, rt: ResourceType, ns: str, name: str, obj: Obj | None,
-               old: Obj | None, subresource: str = "", dry_run: bool = False) -> None:
+    def _judge(
+        self,
+        operation: str,
+        rt: ResourceType,
+        ns: str,
+        name: str,
+        obj: Obj | None,
+        old: Obj | None,
+        subresource: str = "",
+        dry_run: bool = False,
+    ) -> None:
         """Run the bound ValidatingAdmissionPolicies (skipped while nothing is bound: most
         stores, simulate's among them, never have a binding, and every write passes here)."""
         if self._objects.get(policies.BINDINGS):
-            policies.enforce(policies.Request(operation, rt, ns, name, obj, old, subresource,
-                                              dry_run), self)
+            policies.enforce(
+                policies.Request(operation, rt, ns, name, obj, old, subresource, dry_run), self
+            )
 
     # -- reads (shared objects: callers must not mutate) ------------------------------
     def read(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
         with self._lock:
             return _as_version(self._existing(rt, self.scope(rt, namespace), name), rt)
 
-    def select(self, rt: ResourceType, namespace: str | None, *,
-               label_selector: str | dict[str, Any] | None = None,
-               field_selector: str | None = None, at: int | None = None) -> list[Obj]:
+    def select(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        *,
+        label_selector: str | dict[str, Any] | None = None,
+        field_selector: str | None = None,
+        at: int | None = None,
+    ) -> list[Obj]:
         """Matching objects in name order (namespace=None: all namespaces), as they are or
         as they were at resourceVersion ``at``."""
         with self._lock:
@@ -324,22 +366,37 @@ class MemoryCluster:
             fields = field_matcher(field_selector)
             objects = self.bucket(rt) if at is None else self._objects_at(rt, at)
             items = sorted(objects.items())
-        return [_as_version(obj, rt) for (ns, _), obj in items
-                if (namespace is None or not rt.namespaced or ns == namespace)
-                and labels(obj["metadata"].get("labels") or {}) and fields(obj)]
+        return [
+            _as_version(obj, rt)
+            for (ns, _), obj in items
+            if (namespace is None or not rt.namespaced or ns == namespace)
+            and labels(obj["metadata"].get("labels") or {})
+            and fields(obj)
+        ]
 
-    def page(self, rt: ResourceType, namespace: str | None, *,
-             label_selector: str | None = None, field_selector: str | None = None,
-             limit: int = 0, continue_token: str = "") -> Page:
+    def page(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int = 0,
+        continue_token: str = "",
+    ) -> Page:
         """One page of a list (``limit`` 0: everything), as ``kubectl`` pages lists."""
         with self._lock:
             after: tuple[str, str] | None = None
             version = self._rv
             if continue_token:
                 version, after = decode_continue(continue_token, self.history.oldest(*rt.key))
-            items = self.select(rt, namespace, label_selector=label_selector,
-                                field_selector=field_selector,
-                                at=version if continue_token else None)
+            items = self.select(
+                rt,
+                namespace,
+                label_selector=label_selector,
+                field_selector=field_selector,
+                at=version if continue_token else None,
+            )
         if after is not None:
             items = [o for o in items if _position(o) > after]
         if not limit or len(items) <= limit:
@@ -369,8 +426,9 @@ class MemoryCluster:
         with self._lock:
             self.history = EventHistory(self.history.window, start=self._rv)
 
-    def watch_events(self, rt: ResourceType, namespace: str | None,
-                     resource_version: int) -> list[WatchEvent]:
+    def watch_events(
+        self, rt: ResourceType, namespace: str | None, resource_version: int
+    ) -> list[WatchEvent]:
         """Events of a resource after a version (410 Gone when no longer kept)."""
         with self._lock:
             return self.history.since(resource_version, rt.group, rt.plural, namespace)
@@ -379,23 +437,37 @@ class MemoryCluster:
     # The *_in methods are the API server's: they take ownership of the object they are
     # given and answer the stored object itself (shared: never mutate it). ``mutate`` is
     # mutating admission (admission.Mutate), called once the object is defaulted.
-    def create_in(self, rt: ResourceType, namespace: str | None, obj: Obj, *,
-                  manager: str = "", dry_run: bool = False, mutate: Mutate | None = None
-                  ) -> Obj:
+    def create_in(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        obj: Obj,
+        *,
+        manager: str = "",
+        dry_run: bool = False,
+        mutate: Mutate | None = None,
+    ) -> Obj:
         with self._lock:
             incoming = obj
             meta = incoming.setdefault("metadata", {})
             if rt.namespaced:
                 meta["namespace"] = self.scope(rt, namespace or meta.get("namespace"))
-            made = self._create(rt, incoming, dry_run=dry_run, manager=manager,
-                                mutate=mutate)
-            self._log("create", rt, str(made["metadata"].get("namespace", "")),
-                      made["metadata"]["name"])
+            made = self._create(rt, incoming, dry_run=dry_run, manager=manager, mutate=mutate)
+            self._log(
+                "create", rt, str(made["metadata"].get("namespace", "")), made["metadata"]["name"]
+            )
             return made
 
-    def _create(self, rt: ResourceType, obj: Obj, *, dry_run: bool = False,
-                manager: str = "", managed: list[Obj] | None = None,
-                mutate: Mutate | None = None) -> Obj:
+    def _create(
+        self,
+        rt: ResourceType,
+        obj: Obj,
+        *,
+        dry_run: bool = False,
+        manager: str = "",
+        managed: list[Obj] | None = None,
+        mutate: Mutate | None = None,
+    ) -> Obj:
         meta = obj.setdefault("metadata", {})
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = f"{meta['generateName']}{uuid.uuid4().hex[:5]}"
@@ -433,10 +505,20 @@ class MemoryCluster:
         self._emit("ADDED", rt, stored)
         return stored
 
-    def replace_in(self, rt: ResourceType, namespace: str | None, name: str, obj: Obj, *,
-                   subresource: str = "", manager: str = "", dry_run: bool = False,
-                   verb: str = "update", managed: list[Obj] | None = None,
-                   mutate: Mutate | None = None) -> Obj:
+    def replace_in(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        obj: Obj,
+        *,
+        subresource: str = "",
+        manager: str = "",
+        dry_run: bool = False,
+        verb: str = "update",
+        managed: list[Obj] | None = None,
+        mutate: Mutate | None = None,
+    ) -> Obj:
         """PUT: replace an object (or, with ``subresource="status"``, only its status)."""
         with self._lock:
             ns = self.scope(rt, namespace)
@@ -458,8 +540,11 @@ class MemoryCluster:
     def _commit(self, rt: ResourceType, ns: str, new: Obj, new_from: Obj) -> Obj:
         """Store a changed object (or finish deleting it when its last finalizer went)."""
         stored = self._versioned(new)
-        if stored["metadata"].get("deletionTimestamp") and \
-                not stored["metadata"].get("finalizers") and self.gc.releasable(rt, stored):
+        if (
+            stored["metadata"].get("deletionTimestamp")
+            and not stored["metadata"].get("finalizers")
+            and self.gc.releasable(rt, stored)
+        ):
             return self.gc.remove(rt, ns, stored)
         self._put(rt, stored)
         if rt.key == CRDS:
@@ -467,12 +552,17 @@ class MemoryCluster:
         self._emit("MODIFIED", rt, stored, new_from)
         return stored
 
-    def _next_version(self, rt: ResourceType, current: Obj, incoming: Obj,
-                      subresource: str, mutate: Mutate | None = None) -> Obj:
+    def _next_version(
+        self,
+        rt: ResourceType,
+        current: Obj,
+        incoming: Obj,
+        subresource: str,
+        mutate: Mutate | None = None,
+    ) -> Obj:
         if subresource == "status":
             new = self._with_status(rt, current, incoming)
-            return new if mutate is None else self._with_status(rt, current,
-                                                                mutate(new, current))
+            return new if mutate is None else self._with_status(rt, current, mutate(new, current))
         if subresource:
             raise BadRequestError(f"unknown subresource {subresource!r}")
         meta = incoming.setdefault("metadata", {})
@@ -494,11 +584,14 @@ class MemoryCluster:
                 incoming["status"] = current["status"]
             else:
                 incoming.pop("status", None)
-        if current["metadata"].get("deletionTimestamp") and len(
-                meta.get("finalizers") or []) > len(current["metadata"].get("finalizers") or []):
-            raise InvalidError(f'{rt.kind} "{meta.get("name")}" is invalid: '
-                               "metadata.finalizers: Forbidden: no new finalizers can be added "
-                               "if the object is being deleted")
+        if current["metadata"].get("deletionTimestamp") and len(meta.get("finalizers") or []) > len(
+            current["metadata"].get("finalizers") or []
+        ):
+            raise InvalidError(
+                f'{rt.kind} "{meta.get("name")}" is invalid: '
+                "metadata.finalizers: Forbidden: no new finalizers can be added "
+                "if the object is being deleted"
+            )
         incoming = admit(rt, incoming, self._ips, mutate, current)
         meta = incoming["metadata"]
         if has_generation(rt) and _body(incoming) != _body(current):
@@ -515,21 +608,34 @@ class MemoryCluster:
             status_schema = (rt.schema.get("properties") or {}).get("status")
             errors = openapi.validate(new["status"], status_schema, "status")
             if errors:
-                raise InvalidError(f'{rt.kind} "{new["metadata"]["name"]}" is invalid: '
-                                   + ", ".join(errors), details=errors)
+                raise InvalidError(
+                    f'{rt.kind} "{new["metadata"]["name"]}" is invalid: ' + ", ".join(errors),
+                    details=errors,
+                )
         return new
 
-    def patch_in(self, rt: ResourceType, namespace: str | None, name: str, patch: Any,
-                 patch_type: str = "merge", *, subresource: str = "", manager: str = "",
-                 force: bool = False, dry_run: bool = False, mutate: Mutate | None = None
-                 ) -> Obj:
+    def patch_in(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        patch: Any,
+        patch_type: str = "merge",
+        *,
+        subresource: str = "",
+        manager: str = "",
+        force: bool = False,
+        dry_run: bool = False,
+        mutate: Mutate | None = None,
+    ) -> Obj:
         """PATCH: ``merge``, ``json``, ``strategic`` (built-in kinds) or ``apply``
         (server-side apply, which creates a missing object)."""
         with self._lock:
             ns = self.scope(rt, namespace)
             if patch_type == "apply":
-                return self._apply(rt, ns, name, patch, manager, force, subresource, dry_run,
-                                   mutate)
+                return self._apply(
+                    rt, ns, name, patch, manager, force, subresource, dry_run, mutate
+                )
             current = self._existing(rt, ns, name)
             patched = self._patched(rt, current, patch, patch_type)
             wanted_rv = (patched.get("metadata") or {}).get("resourceVersion")
@@ -538,9 +644,17 @@ class MemoryCluster:
             # a patch result shares what it did not change with the stored object: copy
             patched = clone(patched)
             patched.setdefault("metadata", {})["resourceVersion"] = ""
-            return self.replace_in(rt, ns, name, patched, subresource=subresource,
-                                   manager=manager, dry_run=dry_run, verb="patch",
-                                   mutate=mutate)
+            return self.replace_in(
+                rt,
+                ns,
+                name,
+                patched,
+                subresource=subresource,
+                manager=manager,
+                dry_run=dry_run,
+                verb="patch",
+                mutate=mutate,
+            )
 
     def _patched(self, rt: ResourceType, current: Obj, patch: Any, patch_type: str) -> Obj:
         if patch_type == "merge":
@@ -557,26 +671,47 @@ class MemoryCluster:
             raise BadRequestError("the patch must produce an object")
         return patched
 
-    def _apply(self, rt: ResourceType, ns: str, name: str, config: Any, manager: str,
-               force: bool, subresource: str, dry_run: bool, mutate: Mutate | None) -> Obj:
+    def _apply(
+        self,
+        rt: ResourceType,
+        ns: str,
+        name: str,
+        config: Any,
+        manager: str,
+        force: bool,
+        subresource: str,
+        dry_run: bool,
+        mutate: Mutate | None,
+    ) -> Obj:
         """Server-side apply: merge the configuration, own its fields, detect conflicts."""
         if not isinstance(config, dict):
             raise BadRequestError("an apply configuration must be an object")
         if not manager:
-            raise BadRequestError("PATCH, application/apply-patch+yaml: fieldManager is "
-                                  "required for apply requests")
+            raise BadRequestError(
+                "PATCH, application/apply-patch+yaml: fieldManager is required for apply requests"
+            )
         current = self.bucket(rt).get((ns, name))
         if current is None and subresource:
             raise NotFoundError(f'{rt.qualified} "{name}" not found')
         wanted_rv = (config.get("metadata") or {}).get("resourceVersion")
-        if current is not None and wanted_rv and \
-                wanted_rv != current["metadata"]["resourceVersion"]:
+        if (
+            current is not None
+            and wanted_rv
+            and wanted_rv != current["metadata"]["resourceVersion"]
+        ):
             raise conflict(rt, name)
         config = {**config, "metadata": {**(config.get("metadata") or {}), "name": name}}
-        result = fieldmanager.apply(current, config, manager=manager, force=force,
-                                    api_version=rt.api_version, subresource=subresource,
-                                    now=self.now(), schema=self.schema_node(rt),
-                                    has_status=rt.has_status)
+        result = fieldmanager.apply(
+            current,
+            config,
+            manager=manager,
+            force=force,
+            api_version=rt.api_version,
+            subresource=subresource,
+            now=self.now(),
+            schema=self.schema_node(rt),
+            has_status=rt.has_status,
+        )
         managed = result["metadata"].get("managedFields") or []
         if current is None:
             if rt.namespaced:
@@ -585,8 +720,17 @@ class MemoryCluster:
             self._log("create", rt, ns, name)
             return made
         result["metadata"]["resourceVersion"] = ""
-        return self.replace_in(rt, ns, name, result, subresource=subresource,
-                               dry_run=dry_run, verb="patch", managed=managed, mutate=mutate)
+        return self.replace_in(
+            rt,
+            ns,
+            name,
+            result,
+            subresource=subresource,
+            dry_run=dry_run,
+            verb="patch",
+            managed=managed,
+            mutate=mutate,
+        )
 
     @staticmethod
     def schema_node(rt: ResourceType) -> SchemaNode | None:
@@ -595,14 +739,22 @@ class MemoryCluster:
             return crd_node(rt.schema)
         return kind_node(rt.group, rt.version, rt.kind)
 
-    def _track(self, rt: ResourceType, old: Obj | None, new: Obj, manager: str,
-               subresource: str) -> None:
+    def _track(
+        self, rt: ResourceType, old: Obj | None, new: Obj, manager: str, subresource: str
+    ) -> None:
         """Record ``manager`` as the owner of what this write set (``track_fields``)."""
         if not self.track_fields or not manager:
             return
         managed = fieldmanager.record_update(
-            old, new, manager=manager, api_version=rt.api_version, subresource=subresource,
-            now=self.now(), schema=self.schema_node(rt), has_status=rt.has_status)
+            old,
+            new,
+            manager=manager,
+            api_version=rt.api_version,
+            subresource=subresource,
+            now=self.now(),
+            schema=self.schema_node(rt),
+            has_status=rt.has_status,
+        )
         meta = dict(new["metadata"])
         if managed:
             meta["managedFields"] = managed
@@ -610,9 +762,16 @@ class MemoryCluster:
             meta.pop("managedFields", None)
         new["metadata"] = meta
 
-    def delete_in(self, rt: ResourceType, namespace: str | None, name: str, *,
-                  propagation: str | None = None, preconditions: Obj | None = None,
-                  dry_run: bool = False) -> Obj:
+    def delete_in(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        *,
+        propagation: str | None = None,
+        preconditions: Obj | None = None,
+        dry_run: bool = False,
+    ) -> Obj:
         """Delete: objects with finalizers only get a deletionTimestamp; dependents follow
         per ``propagation`` (Background by default, Foreground, Orphan)."""
         with self._lock:
@@ -623,7 +782,8 @@ class MemoryCluster:
                 if wanted and wanted != obj["metadata"].get(key):
                     raise ConflictError(
                         f"Precondition failed: {key[0].upper() + key[1:]} in precondition: "
-                        f"{wanted}, {key} in object meta: {obj['metadata'].get(key)}")
+                        f"{wanted}, {key} in object meta: {obj['metadata'].get(key)}"
+                    )
             self._judge("DELETE", rt, ns, name, None, obj, dry_run=dry_run)
             self._log("delete", rt, ns, name)
             if dry_run:
@@ -636,12 +796,23 @@ class MemoryCluster:
             rt = self.type_for(obj.get("apiVersion", ""), obj.get("kind", ""))
             made = self._create(rt, clone(obj))
             if record:
-                self._log("create", rt, str(made["metadata"].get("namespace", "")),
-                          made["metadata"]["name"])
+                self._log(
+                    "create",
+                    rt,
+                    str(made["metadata"].get("namespace", "")),
+                    made["metadata"]["name"],
+                )
             return made
 
-    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None,
-            *, record: bool = True) -> Obj:
+    def get(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        *,
+        record: bool = True,
+    ) -> Obj:
         with self._lock:
             rt = self.type_for(api_version, kind)
             ns = self.scope(rt, namespace)
@@ -649,50 +820,91 @@ class MemoryCluster:
                 self._log("get", rt, ns, name)
             return _as_version(self._existing(rt, ns, name), rt)
 
-    def find(self, api_version: str, kind: str, name: str, namespace: str | None = None
-             ) -> Obj | None:
+    def find(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> Obj | None:
         """``get`` that answers None instead of NotFoundError (recorded as a get)."""
         try:
             return self.get(api_version, kind, name, namespace)
         except NotFoundError:
             return None
 
-    def list(self, api_version: str, kind: str, namespace: str | None = None, *,
-             label_selector: str | dict[str, Any] | None = None,
-             field_selector: str | None = None, record: bool = True) -> ObjList:
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | dict[str, Any] | None = None,
+        field_selector: str | None = None,
+        record: bool = True,
+    ) -> ObjList:
         with self._lock:
             rt = self.type_for(api_version, kind)
-            return self.list_type(rt, namespace, label_selector=label_selector,
-                                  field_selector=field_selector, record=record)
+            return self.list_type(
+                rt,
+                namespace,
+                label_selector=label_selector,
+                field_selector=field_selector,
+                record=record,
+            )
 
-    def list_type(self, rt: ResourceType, namespace: str | None = None, *,
-                  label_selector: str | dict[str, Any] | None = None,
-                  field_selector: str | None = None, record: bool = True) -> ObjList:
+    def list_type(
+        self,
+        rt: ResourceType,
+        namespace: str | None = None,
+        *,
+        label_selector: str | dict[str, Any] | None = None,
+        field_selector: str | None = None,
+        record: bool = True,
+    ) -> ObjList:
         with self._lock:
             if record:
                 self._log("list", rt, namespace or "", "")
-            return self.select(rt, namespace, label_selector=label_selector,
-                               field_selector=field_selector)
+            return self.select(
+                rt, namespace, label_selector=label_selector, field_selector=field_selector
+            )
 
     def update(self, obj: Obj, *, subresource: str = "", verb: str = "update") -> Obj:
         """Replace an object (or, with ``subresource="status"``, only its status)."""
         rt = self.type_for(obj.get("apiVersion", ""), obj.get("kind", ""))
         meta = obj.get("metadata") or {}
-        return self.replace_in(rt, meta.get("namespace"), str(meta.get("name", "")),
-                               clone(obj), subresource=subresource, verb=verb)
+        return self.replace_in(
+            rt,
+            meta.get("namespace"),
+            str(meta.get("name", "")),
+            clone(obj),
+            subresource=subresource,
+            verb=verb,
+        )
 
     def update_status(self, obj: Obj) -> Obj:
         return self.update(obj, subresource="status")
 
-    def patch(self, api_version: str, kind: str, name: str, patch: Any,
-              namespace: str | None = None, *, patch_type: str = "merge",
-              subresource: str = "") -> Obj:
+    def patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        patch: Any,
+        namespace: str | None = None,
+        *,
+        patch_type: str = "merge",
+        subresource: str = "",
+    ) -> Obj:
         rt = self.type_for(api_version, kind)
-        return self.patch_in(rt, namespace, name, patch, patch_type,
-                             subresource=subresource)
+        return self.patch_in(rt, namespace, name, patch, patch_type, subresource=subresource)
 
-    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
-               *, record: bool = True, propagation: str | None = None) -> Obj:
+    def delete(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        *,
+        record: bool = True,
+        propagation: str | None = None,
+    ) -> Obj:
         with self._lock:
             rt = self.type_for(api_version, kind)
             ns = self.scope(rt, namespace)
@@ -703,22 +915,30 @@ class MemoryCluster:
             return self.gc.delete(rt, ns, obj, propagation or "Background")
 
     # -- watch (threads) --------------------------------------------------------------
-    def events_since(self, resource_version: int, group: str | None = None,
-                     resource: str | None = None, namespace: str | None = None
-                     ) -> EventList:
+    def events_since(
+        self,
+        resource_version: int,
+        group: str | None = None,
+        resource: str | None = None,
+        namespace: str | None = None,
+    ) -> EventList:
         """Recorded events after a version (``record`` mode), optionally filtered."""
         with self._lock:
-            return [e for e in self.events if e.resource_version > resource_version
-                    and (group is None or e.group == group)
-                    and (resource is None or e.resource == resource)
-                    and (namespace is None or e.namespace == namespace)]
+            return [
+                e
+                for e in self.events
+                if e.resource_version > resource_version
+                and (group is None or e.group == group)
+                and (resource is None or e.resource == resource)
+                and (namespace is None or e.namespace == namespace)
+            ]
 
-    def wait_for_events(self, resource_version: int, timeout: float, **filters: Any
-                        ) -> EventList:
+    def wait_for_events(self, resource_version: int, timeout: float, **filters: Any) -> EventList:
         """Block until there are events after ``resource_version`` (or the timeout)."""
         with self.changed:
             self.changed.wait_for(
-                lambda: bool(self.events_since(resource_version, **filters)), timeout)
+                lambda: bool(self.events_since(resource_version, **filters)), timeout
+            )
             return self.events_since(resource_version, **filters)
 
     def close(self) -> None:

@@ -36,15 +36,19 @@ def strategic_merge_patch(original: Obj, patch: Obj, schema: SchemaLike) -> Obj:
     None). Raises :class:`BadRequestError` for a malformed patch and :class:`InvalidError`
     where the API server answers 422."""
     if not isinstance(patch, dict):
-        raise BadRequestError("json: cannot unmarshal array into Go value of type "
-                              "map[string]interface {}" if isinstance(patch, list)
-                              else "invalid JSON document")
-    result = _merge_map(clone(original) if isinstance(original, dict) else {}, patch,
-                        as_node(schema))
+        raise BadRequestError(
+            "json: cannot unmarshal array into Go value of type map[string]interface {}"
+            if isinstance(patch, list)
+            else "invalid JSON document"
+        )
+    result = _merge_map(
+        clone(original) if isinstance(original, dict) else {}, patch, as_node(schema)
+    )
     return result if isinstance(result, dict) else {}
 
 
 # --- maps ----------------------------------------------------------------------------------
+
 
 def _merge_map(original: Obj, patch: Obj, node: SchemaNode) -> Obj:
     """Merge ``patch`` into ``original`` (owned by the caller, changed in place)."""
@@ -52,8 +56,8 @@ def _merge_map(original: Obj, patch: Obj, node: SchemaNode) -> Obj:
         return _map_directive(patch, node)
     if RETAIN_KEYS in patch:
         _retain_keys(original, patch)
-    orders = {k[len(SET_ORDER):]: v for k, v in patch.items() if k.startswith(SET_ORDER)}
-    deletions = {k[len(DELETE_FROM):]: v for k, v in patch.items() if k.startswith(DELETE_FROM)}
+    orders = {k[len(SET_ORDER) :]: v for k, v in patch.items() if k.startswith(SET_ORDER)}
+    deletions = {k[len(DELETE_FROM) :]: v for k, v in patch.items() if k.startswith(DELETE_FROM)}
     for key, value in patch.items():
         if key != RETAIN_KEYS and not key.startswith((SET_ORDER, DELETE_FROM)):
             _merge_field(original, key, value, node.field(key), orders)
@@ -89,8 +93,9 @@ def _retain_keys(original: Obj, patch: Obj) -> None:
         del original[key]
 
 
-def _merge_field(original: Obj, key: str, value: Any, node: SchemaNode,
-                 orders: dict[str, Any]) -> None:
+def _merge_field(
+    original: Obj, key: str, value: Any, node: SchemaNode, orders: dict[str, Any]
+) -> None:
     if value is None:
         original.pop(key, None)
         return
@@ -100,8 +105,11 @@ def _merge_field(original: Obj, key: str, value: Any, node: SchemaNode,
         if order is not None:
             _check_order(value, order, node)
         merged = _merge_list(current, value, node, key)
-        original[key] = _normalize(merged, order, current or [], node.merge_key) \
-            if order is not None else merged
+        original[key] = (
+            _normalize(merged, order, current or [], node.merge_key)
+            if order is not None
+            else merged
+        )
     elif isinstance(value, dict) and isinstance(current, dict) and "replace" not in node.strategies:
         original[key] = _merge_map(current, value, node)
     else:
@@ -124,8 +132,10 @@ def _reorder_only(original: Obj, key: str, order: Any, node: SchemaNode) -> None
 
 # --- lists ---------------------------------------------------------------------------------
 
-def _merge_list(current: list[Any] | None, patch: list[Any], node: SchemaNode,
-                name: str) -> list[Any]:
+
+def _merge_list(
+    current: list[Any] | None, patch: list[Any], node: SchemaNode, name: str
+) -> list[Any]:
     if current is None or not node.semantics.merge:
         return _fresh_list(patch, node)
     if not current and not patch:
@@ -147,8 +157,7 @@ def _merge_list(current: list[Any] | None, patch: list[Any], node: SchemaNode,
 def _element_kind(current: list[Any], patch: list[Any]) -> str:
     kinds = {_kind(item) for item in current + patch}
     if len(kinds) > 1:
-        raise BadRequestError("list element types are not identical: "
-                              f"{go_str([current, patch])}")
+        raise BadRequestError(f"list element types are not identical: {go_str([current, patch])}")
     return kinds.pop() if kinds else "scalar"
 
 
@@ -166,8 +175,9 @@ def _kind(value: Any) -> str:
     return "string"
 
 
-def _special_elements(current: list[Any], patch: list[Any], key: str,
-                      node: SchemaNode) -> tuple[list[Any], list[Any]]:
+def _special_elements(
+    current: list[Any], patch: list[Any], key: str, node: SchemaNode
+) -> tuple[list[Any], list[Any]]:
     """Apply ``$patch`` list elements: deletions by merge key, or a whole-list replace."""
     plain: list[Any] = []
     replace = False
@@ -184,15 +194,13 @@ def _special_elements(current: list[Any], patch: list[Any], key: str,
         elif directive == "merge":
             raise BadRequestError("merging lists cannot yet be specified in the patch")
         else:
-            raise BadRequestError(f"unknown patch type: {go_str(directive)} in map: "
-                                  f"{go_str(item)}")
+            raise BadRequestError(f"unknown patch type: {go_str(directive)} in map: {go_str(item)}")
     if replace:
         return _fresh_list(plain, node), []
     return current, plain
 
 
-def _merge_items(current: list[Any], patch: list[Any], key: str,
-                 items: SchemaNode) -> list[Any]:
+def _merge_items(current: list[Any], patch: list[Any], key: str, items: SchemaNode) -> list[Any]:
     merged = list(current)
     for item in patch:
         if key not in item:
@@ -221,8 +229,9 @@ def _identity(item: Any, key: str | None) -> Any:
     return (type(value) is bool, value)
 
 
-def _normalize(merged: list[Any], patch_order: list[Any], server_order: list[Any],
-               key: str | None) -> list[Any]:
+def _normalize(
+    merged: list[Any], patch_order: list[Any], server_order: list[Any], key: str | None
+) -> list[Any]:
     """The API server's ordering: items named in the patch (or ``$setElementOrder``) in that
     order, the others in their original order, the two interleaved by original position."""
     wanted = _positions(patch_order, key)
@@ -275,8 +284,10 @@ def _check_order(patch: list[Any], order: Any, node: SchemaNode) -> None:
             continue
         position = wanted.get(_identity(item, key))
         if position is None or position < last:
-            raise BadRequestError(f"The order in patch list:\n{go_str(patch)}\n doesn't match "
-                                  f"$setElementOrder list:\n{go_str(order)}\n")
+            raise BadRequestError(
+                f"The order in patch list:\n{go_str(patch)}\n doesn't match "
+                f"$setElementOrder list:\n{go_str(order)}\n"
+            )
         last = position
 
 
@@ -285,6 +296,7 @@ def _no_merge_key(item: Any, key: str) -> str:
 
 
 # --- values the original does not have -----------------------------------------------------
+
 
 def _fresh(value: Any, node: SchemaNode, item: bool = False) -> Any:
     """A patch value stored where the original has nothing (or a value of another type), as
@@ -297,8 +309,11 @@ def _fresh(value: Any, node: SchemaNode, item: bool = False) -> Any:
             return _DROP
         out = {}
         for key, child in value.items():
-            if child is None or key in (PATCH, RETAIN_KEYS) \
-                    or key.startswith((SET_ORDER, DELETE_FROM)):
+            if (
+                child is None
+                or key in (PATCH, RETAIN_KEYS)
+                or key.startswith((SET_ORDER, DELETE_FROM))
+            ):
                 continue
             fresh = _fresh(child, node.field(key), item)
             if fresh is not _DROP:
@@ -311,11 +326,15 @@ def _fresh(value: Any, node: SchemaNode, item: bool = False) -> Any:
 
 def _fresh_list(values: list[Any], node: SchemaNode) -> list[Any]:
     items = node.items()
-    return [_fresh(value, items, True) for value in values
-            if not (isinstance(value, dict) and PATCH in value)]
+    return [
+        _fresh(value, items, True)
+        for value in values
+        if not (isinstance(value, dict) and PATCH in value)
+    ]
 
 
 # --- Go's %v, for error messages worded like the API server's -------------------------------
+
 
 def go_str(value: Any) -> str:
     """A value as Go's ``fmt`` prints decoded JSON with ``%v``."""

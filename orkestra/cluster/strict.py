@@ -38,15 +38,19 @@ def _walk(value: Any, node: SchemaNode, path: str, found: list[str], remove: boo
                 _walk(item, items, f"{path}[{index}]", found, remove)
 
 
-def _walk_map(value: dict[str, Any], node: SchemaNode, path: str, found: list[str],
-              remove: bool) -> None:
+def _walk_map(
+    value: dict[str, Any], node: SchemaNode, path: str, found: list[str], remove: bool
+) -> None:
     props = node.schema.get("properties")
     extra = node.schema.get("additionalProperties")
     if props is None and extra in (None, True):
         return
     for key in list(value):
-        declared = (props is not None and key in props) or isinstance(extra, dict) or \
-            (not path and key in _ROOT)
+        declared = (
+            (props is not None and key in props)
+            or isinstance(extra, dict)
+            or (not path and key in _ROOT)
+        )
         where = f"{path}.{key}" if path else key
         if not declared:
             found.append(where)

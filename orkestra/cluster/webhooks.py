@@ -55,8 +55,7 @@ Obj = dict[str, Any]
 GROUP = "admissionregistration.k8s.io"
 MUTATING = (GROUP, "mutatingwebhookconfigurations")
 VALIDATING = (GROUP, "validatingwebhookconfigurations")
-KINDS = {MUTATING: "MutatingWebhookConfiguration",
-         VALIDATING: "ValidatingWebhookConfiguration"}
+KINDS = {MUTATING: "MutatingWebhookConfiguration", VALIDATING: "ValidatingWebhookConfiguration"}
 # what the API server never sends to webhooks (so a broken webhook cannot lock itself in)
 EXEMPT = frozenset({MUTATING, VALIDATING, policies.POLICIES, policies.BINDINGS})
 REVIEW_GROUP = "admission.k8s.io"
@@ -115,8 +114,10 @@ class Webhook:
         if service is None:
             base = str(self.client_config.get("url", ""))
         else:
-            base = (f"https://{service.get('name')}.{service.get('namespace')}.svc:"
-                    f"{service.get('port') or 443}{service.get('path') or ''}")
+            base = (
+                f"https://{service.get('name')}.{service.get('namespace')}.svc:"
+                f"{service.get('port') or 443}{service.get('path') or ''}"
+            )
         return f"{base}{'&' if '?' in base else '?'}timeout={self.timeout}s"
 
     @property
@@ -144,26 +145,31 @@ class Webhook:
         objectSelector, then matchConditions (an error in one refuses the request under
         failurePolicy Fail, with Forbidden, and skips the webhook under Ignore)."""
         request = scope.request
-        if not (any(rule_matches(rule, request) for rule in items(self.spec, "rules"))
-                and namespace_selected(self.spec.get("namespaceSelector"), scope)
-                and object_selected(self.spec.get("objectSelector"), request)):
+        if not (
+            any(rule_matches(rule, request) for rule in items(self.spec, "rules"))
+            and namespace_selected(self.spec.get("namespaceSelector"), scope)
+            and object_selected(self.spec.get("objectSelector"), request)
+        ):
             return False
         try:
             return conditions_hold(items(self.spec, "matchConditions"), scope.request_context)
         except EvaluationError as exc:
             if self.failure_policy == "Ignore":
                 return False
-            raise AdmissionDeniedError(request.rt.group, request.rt.plural, request.name,
-                                       str(exc), "Forbidden") from None
+            raise AdmissionDeniedError(
+                request.rt.group, request.rt.plural, request.name, str(exc), "Forbidden"
+            ) from None
 
 
 def configured(store: Store, *, mutating: bool) -> list[Webhook]:
     """The webhooks of every configuration of a kind, in the order they are called."""
     kind = KINDS[MUTATING if mutating else VALIDATING]
     configurations = store.select(store.type_for(f"{GROUP}/v1", kind), None)
-    return [Webhook(str(configuration["metadata"]["name"]), mutating, hook)
-            for configuration in sorted(configurations, key=lambda c: c["metadata"]["name"])
-            for hook in items(configuration, "webhooks")]
+    return [
+        Webhook(str(configuration["metadata"]["name"]), mutating, hook)
+        for configuration in sorted(configurations, key=lambda c: c["metadata"]["name"])
+        for hook in items(configuration, "webhooks")
+    ]
 
 
 def may_select(webhook: Webhook, request: Request, operations: tuple[str, ...]) -> bool:
@@ -174,13 +180,21 @@ def may_select(webhook: Webhook, request: Request, operations: tuple[str, ...]) 
 
 # -- the review and its answer --------------------------------------------------------
 
+
 def review(webhook: Webhook, request: Request, options: Obj) -> tuple[str, Obj]:
     """A new request UID and the AdmissionReview that asks a webhook about ``request``."""
     uid = str(uuid.uuid4())
-    body = {**request_view(request, uid), "object": request.obj, "oldObject": request.old,
-            "options": options}
-    return uid, {"apiVersion": f"{REVIEW_GROUP}/{webhook.review_version}",
-                 "kind": "AdmissionReview", "request": body}
+    body = {
+        **request_view(request, uid),
+        "object": request.obj,
+        "oldObject": request.old,
+        "options": options,
+    }
+    return uid, {
+        "apiVersion": f"{REVIEW_GROUP}/{webhook.review_version}",
+        "kind": "AdmissionReview",
+        "request": body,
+    }
 
 
 @dataclass(frozen=True)
@@ -196,12 +210,15 @@ class Verdict:
 def verdict(webhook: Webhook, uid: str, answer: Any) -> Verdict:
     """Read an AdmissionReview answer as the API server does (CallError when it is not a
     valid one)."""
+
     def invalid(why: str) -> CallError:
         return CallError(f"received invalid webhook response: {why}")
 
     if not isinstance(answer, dict):
-        raise CallError("failed to call webhook: couldn't get version/kind; json parse error: "
-                        "the response is not a JSON object")
+        raise CallError(
+            "failed to call webhook: couldn't get version/kind; json parse error: "
+            "the response is not a JSON object"
+        )
     response = answer.get("response")
     if not isinstance(response, dict):
         raise invalid("webhook response was absent")
@@ -211,8 +228,10 @@ def verdict(webhook: Webhook, uid: str, answer: Any) -> Verdict:
     wanted = f"{REVIEW_GROUP}/{webhook.review_version}"
     if (version, kind) != (wanted, "AdmissionReview"):
         group, _, short = str(version).rpartition("/")
-        raise invalid(f"expected webhook response of {wanted}, Kind=AdmissionReview, got "
-                      f"{group}/{short}, Kind={kind}")
+        raise invalid(
+            f"expected webhook response of {wanted}, Kind=AdmissionReview, got "
+            f"{group}/{short}, Kind={kind}"
+        )
     patch, patch_type = response.get("patch"), response.get("patchType")
     problem = _patch_problem(webhook, patch, patch_type)
     if problem:
@@ -221,10 +240,12 @@ def verdict(webhook: Webhook, uid: str, answer: Any) -> Verdict:
         raise CallError(f'unsupported patch type "{patch_type}"')
     status = response.get("status")
     warnings = response.get("warnings")
-    return Verdict(response.get("allowed") is True,
-                   status if isinstance(status, dict) else None,
-                   _decode_patch(webhook, patch) if patch else None,
-                   tuple(str(w) for w in warnings) if isinstance(warnings, list) else ())
+    return Verdict(
+        response.get("allowed") is True,
+        status if isinstance(status, dict) else None,
+        _decode_patch(webhook, patch) if patch else None,
+        tuple(str(w) for w in warnings) if isinstance(warnings, list) else (),
+    )
 
 
 def _patch_problem(webhook: Webhook, patch: Any, patch_type: Any) -> str | None:
@@ -258,8 +279,10 @@ def patched(webhook: Webhook, obj: Obj | None, operations: list[Any]) -> Obj | N
     if not operations:
         return obj
     if obj is None:
-        why = (f'admission webhook "{webhook.name}" attempted to modify the object, which is '
-               "not supported for this operation")
+        why = (
+            f'admission webhook "{webhook.name}" attempted to modify the object, which is '
+            "not supported for this operation"
+        )
         raise ApiError(f"Internal error occurred: {why}", details=[why])
     try:
         result = json_patch(obj, operations)
@@ -292,8 +315,15 @@ class WebhookDeniedError(ApiError):
         self.given = given
 
     def status(self) -> dict[str, Any]:
-        status = {**self.given, "kind": "Status", "apiVersion": "v1", "metadata": {},
-                  "status": "Failure", "message": self.message, "code": self.code}
+        status = {
+            **self.given,
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "code": self.code,
+        }
         if self.reason:
             status["reason"] = self.reason
         else:
@@ -319,6 +349,7 @@ def dry_run_refusal(webhook: Webhook) -> ApiError | None:
 
 # -- defaults and write-time checks ---------------------------------------------------
 
+
 def admit_configuration(configuration: Obj) -> None:
     """The API server's defaults (failurePolicy Fail, matchPolicy Equivalent, empty
     selectors, timeoutSeconds 10, rule scope ``*``, service port 443, reinvocationPolicy
@@ -329,8 +360,9 @@ def admit_configuration(configuration: Obj) -> None:
     problems = list(_problems(configuration, mutating))
     if problems:
         kind = KINDS[MUTATING if mutating else VALIDATING]
-        raise FieldInvalidError(kind, GROUP, str(configuration["metadata"].get("name", "")),
-                                problems)
+        raise FieldInvalidError(
+            kind, GROUP, str(configuration["metadata"].get("name", "")), problems
+        )
 
 
 def _default(hook: Obj, mutating: bool) -> None:
@@ -343,8 +375,11 @@ def _default(hook: Obj, mutating: bool) -> None:
         hook.setdefault("reinvocationPolicy", "Never")
     for rule in items(hook, "rules"):
         rule.setdefault("scope", "*")
-    service = (hook.get("clientConfig") or {}).get("service") \
-        if isinstance(hook.get("clientConfig"), dict) else None
+    service = (
+        (hook.get("clientConfig") or {}).get("service")
+        if isinstance(hook.get("clientConfig"), dict)
+        else None
+    )
     if isinstance(service, dict):
         service.setdefault("port", 443)
 
@@ -357,8 +392,13 @@ def _problems(configuration: Obj, mutating: bool) -> Iterator[tuple[str, str]]:
         if not name:
             yield f"{field}.name", "Required value"
         elif name.count(".") < 2 or not _SUBDOMAIN.fullmatch(name):
-            yield f"{field}.name", (f'Invalid value: "{name}": should be a domain with at '
-                                    "least three segments separated by dots")
+            yield (
+                f"{field}.name",
+                (
+                    f'Invalid value: "{name}": should be a domain with at '
+                    "least three segments separated by dots"
+                ),
+            )
         elif name in seen:
             yield f"{field}.name", f'Duplicate value: "{name}"'
         seen.add(name)
@@ -376,8 +416,10 @@ def _client_problems(field: str, config: Any) -> Iterator[tuple[str, str]]:
     elif url is not None:
         parts = urlsplit(str(url))
         if parts.scheme != "https":
-            yield f"{field}.url", (f'Invalid value: "{url}": \'https\' is the only allowed URL '
-                                   "scheme")
+            yield (
+                f"{field}.url",
+                (f"Invalid value: \"{url}\": 'https' is the only allowed URL scheme"),
+            )
         elif not parts.hostname:
             yield f"{field}.url", f'Invalid value: "{url}": host must be specified'
     elif isinstance(service, dict):
@@ -386,11 +428,16 @@ def _client_problems(field: str, config: Any) -> Iterator[tuple[str, str]]:
                 yield f"{field}.service.{key}", "Required value: service " + key + " is required"
         path = service.get("path")
         if path is not None and not str(path).startswith("/"):
-            yield f"{field}.service.path", f'Invalid value: "{path}": must start with a \'/\''
+            yield f"{field}.service.path", f"Invalid value: \"{path}\": must start with a '/'"
         port = service.get("port")
         if not isinstance(port, int) or not 1 <= port <= 65535:
-            yield f"{field}.service.port", (f"Invalid value: {json.dumps(port)}: port is not "
-                                            "valid: must be between 1 and 65535, inclusive")
+            yield (
+                f"{field}.service.port",
+                (
+                    f"Invalid value: {json.dumps(port)}: port is not "
+                    "valid: must be between 1 and 65535, inclusive"
+                ),
+            )
 
 
 def _rule_problems(field: str, rules: list[Obj]) -> Iterator[tuple[str, str]]:
@@ -420,17 +467,23 @@ def _value_problems(field: str, hook: Obj, mutating: bool) -> Iterator[tuple[str
         yield f"{field}.sideEffects", _unsupported(effects, _SIDE_EFFECTS)
     versions = hook.get("admissionReviewVersions")
     if not versions:
-        yield (f"{field}.admissionReviewVersions",
-               "Required value: must specify one of v1, v1beta1")
+        yield (
+            f"{field}.admissionReviewVersions",
+            "Required value: must specify one of v1, v1beta1",
+        )
     elif not isinstance(versions, list) or not set(versions) & set(_REVIEW_VERSIONS):
         shown = "[]string{" + ", ".join(json.dumps(str(v)) for v in versions or []) + "}"
-        yield (f"{field}.admissionReviewVersions",
-               f"Invalid value: {shown}: must include at least one of v1, v1beta1")
+        yield (
+            f"{field}.admissionReviewVersions",
+            f"Invalid value: {shown}: must include at least one of v1, v1beta1",
+        )
     timeout = hook.get("timeoutSeconds")
     if not isinstance(timeout, int) or not 1 <= timeout <= 30:
-        yield (f"{field}.timeoutSeconds",
-               f"Invalid value: {json.dumps(timeout)}: the timeout value must be between 1 and "
-               "30 seconds")
+        yield (
+            f"{field}.timeoutSeconds",
+            f"Invalid value: {json.dumps(timeout)}: the timeout value must be between 1 and "
+            "30 seconds",
+        )
 
 
 def _condition_problems(field: str, conditions: list[Obj]) -> Iterator[tuple[str, str]]:
@@ -443,9 +496,14 @@ def _condition_problems(field: str, conditions: list[Obj]) -> Iterator[tuple[str
         if not name:
             yield f"{at}.name", "Required value"
         elif len(name) > 63 or not _QUALIFIED.fullmatch(name):
-            yield f"{at}.name", (f'Invalid value: "{name}": name part must consist of '
-                                 "alphanumeric characters, '-', '_' or '.', and must start and "
-                                 "end with an alphanumeric character")
+            yield (
+                f"{at}.name",
+                (
+                    f'Invalid value: "{name}": name part must consist of '
+                    "alphanumeric characters, '-', '_' or '.', and must start and "
+                    "end with an alphanumeric character"
+                ),
+            )
         elif name in names:
             yield f"{at}.name", f'Duplicate value: "{name}"'
         names.add(name)
@@ -459,5 +517,6 @@ def _condition_problems(field: str, conditions: list[Obj]) -> Iterator[tuple[str
 
 
 def _unsupported(value: Any, supported: tuple[str, ...]) -> str:
-    return (f"Unsupported value: {json.dumps(value)}: supported values: "
-            + ", ".join(json.dumps(s) for s in supported))
+    return f"Unsupported value: {json.dumps(value)}: supported values: " + ", ".join(
+        json.dumps(s) for s in supported
+    )

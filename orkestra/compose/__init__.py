@@ -12,5 +12,11 @@ from orkestra.compose.komposer import compose_komposer
 from orkestra.compose.load import compose_file
 from orkestra.compose.motifs import MotifResolver
 
-__all__ = ["Composed", "MotifResolver", "compose_file", "compose_katalog", "compose_komposer",
-           "prune"]
+__all__ = [
+    "Composed",
+    "MotifResolver",
+    "compose_file",
+    "compose_katalog",
+    "compose_komposer",
+    "prune",
+]

@@ -19,8 +19,9 @@ from orkestra.model.origins import Origins
 from orkestra.model.source import SourceDoc
 
 
-def fold_admission(owner: Document, entry: dict[str, Any], crd_path: YamlPath,
-                   written: Origins, into: Origins) -> list[Problem]:
+def fold_admission(
+    owner: Document, entry: dict[str, Any], crd_path: YamlPath, written: Origins, into: Origins
+) -> list[Problem]:
     """Fold ``entry["admission"]`` into ``entry``. ``written`` places the paths of ``entry``
     as the user wrote them; ``into`` receives the places of the folded content (the same
     Origins for a katalog; a Komposer's override is written in the Komposer)."""
@@ -41,8 +42,14 @@ def fold_admission(owner: Document, entry: dict[str, Any], crd_path: YamlPath,
 
 
 class _Folder:
-    def __init__(self, owner: Document, entry: dict[str, Any], crd_path: YamlPath,
-                 written: Origins, into: Origins) -> None:
+    def __init__(
+        self,
+        owner: Document,
+        entry: dict[str, Any],
+        crd_path: YamlPath,
+        written: Origins,
+        into: Origins,
+    ) -> None:
         self.owner = owner
         self.entry = entry
         self.crd_path = crd_path
@@ -62,16 +69,24 @@ class _Folder:
         self.prepend(mine, section, "rules", rules, places)
         self.prepend(mine, section, "external", *self.items(block, here, "external"))
         if "mutateFirst" in block:
-            self.single("mutateFirst", block["mutateFirst"], self.crd_path + (section,
-                                                                             "mutateFirst"))
+            self.single(
+                "mutateFirst", block["mutateFirst"], self.crd_path + (section, "mutateFirst")
+            )
 
-    def items(self, block: dict[str, Any], path: YamlPath, key: str
-              ) -> tuple[list[Any], list[tuple[SourceDoc, YamlPath]]]:
+    def items(
+        self, block: dict[str, Any], path: YamlPath, key: str
+    ) -> tuple[list[Any], list[tuple[SourceDoc, YamlPath]]]:
         found = list(block.get(key) or [])
         return found, [self.written.resolve(path + (key, i)) for i in range(len(found))]
 
-    def prepend(self, mine: dict[str, Any], section: str, key: str, items: list[Any],
-                places: list[tuple[SourceDoc, YamlPath]]) -> None:
+    def prepend(
+        self,
+        mine: dict[str, Any],
+        section: str,
+        key: str,
+        items: list[Any],
+        places: list[tuple[SourceDoc, YamlPath]],
+    ) -> None:
         if not items:
             return
         path = self.crd_path + (section, key)
@@ -82,13 +97,18 @@ class _Folder:
     def single(self, key: str, value: Any, target: YamlPath) -> None:
         """Move a value that may be set in one place only to ``target``."""
         parent = self.entry
-        for part in target[len(self.crd_path):-1]:
+        for part in target[len(self.crd_path) : -1]:
             parent = parent.setdefault(str(part), {})
-        source = self.crd_path + ("admission",) + target[len(self.crd_path):]
+        source = self.crd_path + ("admission",) + target[len(self.crd_path) :]
         if key in parent and parent[key] != value:
-            self.problems.append(self.written.problem(
-                source, "set twice", key=True,
-                hint=f"{format_path(target)} is set too; keep one of the two"))
+            self.problems.append(
+                self.written.problem(
+                    source,
+                    "set twice",
+                    key=True,
+                    hint=f"{format_path(target)} is set too; keep one of the two",
+                )
+            )
             return
         parent[key] = value
         self.into.add(target, *self.written.resolve(source))

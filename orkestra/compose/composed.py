@@ -39,8 +39,7 @@ class Composed(Named):
     @property
     def notes(self) -> list[UserNote]:
         functions = (self.top.get("notes") or {}).get("functions") or []
-        return [UserNote(f["name"], f["expression"], f.get("description", ""))
-                for f in functions]
+        return [UserNote(f["name"], f["expression"], f.get("description", "")) for f in functions]
 
     @property
     def enabled_crds(self) -> dict[str, dict[str, Any]]:
@@ -63,8 +62,11 @@ class Composed(Named):
 
     def as_katalog(self) -> dict[str, Any]:
         """The runtime view, G2 layout: what ``ork template`` prints."""
-        meta = {k: self.metadata[k] for k in ("name", "version", "author", "description")
-                if self.metadata.get(k) not in (None, "")}
+        meta = {
+            k: self.metadata[k]
+            for k in ("name", "version", "author", "description")
+            if self.metadata.get(k) not in (None, "")
+        }
         out: dict[str, Any] = {"apiVersion": API_VERSION, "kind": "Katalog", "metadata": meta}
         for key in ("notes", "profiles", "security"):
             if self.top.get(key):

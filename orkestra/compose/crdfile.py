@@ -23,8 +23,7 @@ from orkestra.model.source import SourceDoc, load_documents, reference_problem
 
 def find_crd(sources: list[SourceDoc]) -> SourceDoc | None:
     for source in sources:
-        if isinstance(source.data, dict) and \
-                source.data.get("kind") == "CustomResourceDefinition":
+        if isinstance(source.data, dict) and source.data.get("kind") == "CustomResourceDefinition":
             return source
     return None
 
@@ -34,41 +33,70 @@ def crd_identity(crd: dict[str, Any]) -> dict[str, Any]:
     spec = crd.get("spec") or {}
     names = spec.get("names") or {}
     versions = [v for v in spec.get("versions") or [] if isinstance(v, dict)]
-    storage = next((v.get("name") for v in versions if v.get("storage")),
-                   versions[0].get("name") if versions else None)
-    return {"group": spec.get("group"), "kind": names.get("kind"),
-            "plural": names.get("plural"), "versions": [v.get("name") for v in versions],
-            "version": storage, "namespaced": spec.get("scope", "Namespaced") != "Cluster"}
+    storage = next(
+        (v.get("name") for v in versions if v.get("storage")),
+        versions[0].get("name") if versions else None,
+    )
+    return {
+        "group": spec.get("group"),
+        "kind": names.get("kind"),
+        "plural": names.get("plural"),
+        "versions": [v.get("name") for v in versions],
+        "version": storage,
+        "namespaced": spec.get("scope", "Namespaced") != "Cluster",
+    }
 
 
-def apply_crd_file(doc: Document, entry: dict[str, Any], crd_path: YamlPath,
-                   composed: Composed) -> list[Problem]:
+def apply_crd_file(
+    doc: Document, entry: dict[str, Any], crd_path: YamlPath, composed: Composed
+) -> list[Problem]:
     ref = entry.get("crdFile")
     if not isinstance(ref, str) or "{{" in ref:
         return []
     if ref.startswith(("https://", "http://")):
-        return [doc.problem(crd_path + ("crdFile",), f"{ref} is remote and was not checked",
-                            severity="warning")]
+        return [
+            doc.problem(
+                crd_path + ("crdFile",), f"{ref} is remote and was not checked", severity="warning"
+            )
+        ]
     file = doc.resolve_path(ref)
     refused = reference_problem(file, [doc.directory])
     if refused is not None:
-        return [doc.problem(crd_path + ("crdFile",), f'cannot read crdFile "{ref}": '
-                            f"{refused[0]}", hint=refused[1])]
+        return [
+            doc.problem(
+                crd_path + ("crdFile",),
+                f'cannot read crdFile "{ref}": {refused[0]}',
+                hint=refused[1],
+            )
+        ]
     try:
         sources = load_documents(file, display=ref)
     except PatternError as exc:
         first = exc.problems[0]
-        summary = doc.problem(crd_path + ("crdFile",), f'cannot read crdFile "{ref}": '
-                              f"{first.message}", hint=first.hint)
+        summary = doc.problem(
+            crd_path + ("crdFile",),
+            f'cannot read crdFile "{ref}": {first.message}',
+            hint=first.hint,
+        )
         return [summary, *exc.problems] if first.line else [summary]
     found = find_crd(sources)
     if found is None:
-        return [doc.problem(crd_path + ("crdFile",), f'"{ref}" holds no '
-                            "CustomResourceDefinition", expected="a manifest with kind: "
-                            "CustomResourceDefinition (apiextensions.k8s.io/v1)")]
-    shape = [found.problem(path, message, expected="what apiextensions.k8s.io/v1 decodes",
-                           hint="the API server would refuse this CustomResourceDefinition")
-             for path, message in crd_problems(found.data)]
+        return [
+            doc.problem(
+                crd_path + ("crdFile",),
+                f'"{ref}" holds no CustomResourceDefinition',
+                expected="a manifest with kind: CustomResourceDefinition (apiextensions.k8s.io/v1)",
+            )
+        ]
+    shape = [
+        found.problem(
+            path,
+            message,
+            expected="what apiextensions.k8s.io/v1 decodes",
+            hint="the API server would refuse this CustomResourceDefinition",
+        )
+        for path, message in crd_problems(found.data)
+    ]
     if shape:
         return shape
     identity = crd_identity(found.data)
@@ -82,21 +110,32 @@ def apply_crd_file(doc: Document, entry: dict[str, Any], crd_path: YamlPath,
         elif key not in api:
             api[key] = identity[key]
         elif api[key] != identity[key]:
-            problems.append(doc.problem(crd_path + ("apiTypes", key),
-                                        f'{key} "{api[key]}" does not match {ref} '
-                                        f'("{identity[key]}")',
-                                        hint=f"set apiTypes.{key} to {identity[key]}"))
+            problems.append(
+                doc.problem(
+                    crd_path + ("apiTypes", key),
+                    f'{key} "{api[key]}" does not match {ref} ("{identity[key]}")',
+                    hint=f"set apiTypes.{key} to {identity[key]}",
+                )
+            )
     if "version" not in api and identity["version"]:
         api["version"] = identity["version"]
     elif api.get("version") not in identity["versions"]:
-        problems.append(doc.problem(crd_path + ("apiTypes", "version"),
-                                    f'version "{api.get("version")}" is not served by {ref}',
-                                    expected=f"one of {', '.join(map(str, identity['versions']))}"))
+        problems.append(
+            doc.problem(
+                crd_path + ("apiTypes", "version"),
+                f'version "{api.get("version")}" is not served by {ref}',
+                expected=f"one of {', '.join(map(str, identity['versions']))}",
+            )
+        )
     if "namespaced" in entry and entry["namespaced"] != identity["namespaced"]:
         scope = "Namespaced" if identity["namespaced"] else "Cluster"
-        problems.append(doc.problem(crd_path + ("namespaced",),
-                                    f"namespaced: {str(entry['namespaced']).lower()} contradicts "
-                                    f"{ref} (scope: {scope})"))
+        problems.append(
+            doc.problem(
+                crd_path + ("namespaced",),
+                f"namespaced: {str(entry['namespaced']).lower()} contradicts "
+                f"{ref} (scope: {scope})",
+            )
+        )
     elif not identity["namespaced"]:
         entry["namespaced"] = False
     return problems

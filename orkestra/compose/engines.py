@@ -65,10 +65,16 @@ class Engines:
         for crd, entry in self.composed.enabled_crds.items():
             ref = code_ref(entry)
             if ref is not None and ref.go_location:
-                problems.append(self.composed.origins.problem(
-                    ("spec", "crds", crd, *ref.module_path), f'"location" is the Go-era key: '
-                    f'read as the Python module path "{ref.module}"', key=True,
-                    hint="write module: instead", severity="warning"))
+                problems.append(
+                    self.composed.origins.problem(
+                        ("spec", "crds", crd, *ref.module_path),
+                        f'"location" is the Go-era key: '
+                        f'read as the Python module path "{ref.module}"',
+                        key=True,
+                        hint="write module: instead",
+                        severity="warning",
+                    )
+                )
             if crd not in self._hooks:
                 problem = self._load(crd, untrusted)
                 if problem is not None:
@@ -95,12 +101,24 @@ class Engines:
         return None
 
     def _problem(self, crd: str, exc: HookLoadError, severity: str = "error") -> Problem:
-        return self.composed.origins.problem(("spec", "crds", crd, *exc.path), exc.message,
-                                             expected=exc.expected, hint=exc.hint,
-                                             severity=severity)
+        return self.composed.origins.problem(
+            ("spec", "crds", crd, *exc.path),
+            exc.message,
+            expected=exc.expected,
+            hint=exc.hint,
+            severity=severity,
+        )
 
-    def reconciler(self, crd: str, cluster: ClusterAPI,
-                   clock: Callable[[], datetime] | None = None) -> Reconciler:
-        return Reconciler(crd, self.composed.crds[crd], cluster=cluster,
-                          renderer=self.renderer, profiles=self.profiles, clock=clock,
-                          finalizers=self.finalizers, hooks=self.hooks(crd))
+    def reconciler(
+        self, crd: str, cluster: ClusterAPI, clock: Callable[[], datetime] | None = None
+    ) -> Reconciler:
+        return Reconciler(
+            crd,
+            self.composed.crds[crd],
+            cluster=cluster,
+            renderer=self.renderer,
+            profiles=self.profiles,
+            clock=clock,
+            finalizers=self.finalizers,
+            hooks=self.hooks(crd),
+        )

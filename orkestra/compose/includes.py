@@ -49,13 +49,15 @@ def load_include(owner: Document, ref: str, path: YamlPath, schema: Obj) -> tupl
     file = owner.resolve_path(ref)
     refused = reference_problem(file, [owner.directory])
     if refused is not None:
-        raise PatternError([owner.problem(path, f'cannot include "{ref}": {refused[0]}',
-                                          hint=refused[1])])
+        raise PatternError(
+            [owner.problem(path, f'cannot include "{ref}": {refused[0]}', hint=refused[1])]
+        )
     try:
         sources = load_documents(file, display=ref)
     except PatternError as exc:
-        raise PatternError([owner.problem(path, f'cannot include "{ref}"'), *exc.problems]
-                           ) from None
+        raise PatternError(
+            [owner.problem(path, f'cannot include "{ref}"'), *exc.problems]
+        ) from None
     if len(sources) != 1:
         raise PatternError([owner.problem(path, f'"{ref}" must hold exactly one YAML document')])
     check_template_actions(sources[0])
@@ -79,14 +81,12 @@ def resolve_includes(owner: Document, tree: Any, base: YamlPath, origins: Origin
     return problems
 
 
-def _include_sites(node: Any, path: YamlPath
-                   ) -> Iterator[tuple[YamlPath, dict[str, Any], str]]:
+def _include_sites(node: Any, path: YamlPath) -> Iterator[tuple[YamlPath, dict[str, Any], str]]:
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "admission":
                 continue  # its includes go between its rules and the CRD-level ones: admission.py
-            section = key in _SECTIONS or (key == "status" and path[-2:] == ("operatorBox",
-                                                                                "emit"))
+            section = key in _SECTIONS or (key == "status" and path[-2:] == ("operatorBox", "emit"))
             if section and isinstance(value, dict) and isinstance(value.get("include"), str):
                 yield path + (key,), value, key
             yield from _include_sites(value, path + (key,))
@@ -95,16 +95,19 @@ def _include_sites(node: Any, path: YamlPath
             yield from _include_sites(item, path + (i,))
 
 
-def _apply(owner: Document, block: dict[str, Any], path: YamlPath, section: str,
-           origins: Origins) -> None:
+def _apply(
+    owner: Document, block: dict[str, Any], path: YamlPath, section: str, origins: Origins
+) -> None:
     ref = block.pop("include")
     if section in _LIST_FILES:
         items, schema = _LIST_FILES[section]
         data, inc = load_include(owner, ref, path + ("include",), schema)
         inline = block.get(items) or []
-        origins.relist(path + (items,),
-                       [(inc.doc, (items, i)) for i in range(len(data[items]))]
-                       + [origins.resolve(path + (items, i)) for i in range(len(inline))])
+        origins.relist(
+            path + (items,),
+            [(inc.doc, (items, i)) for i in range(len(data[items]))]
+            + [origins.resolve(path + (items, i)) for i in range(len(inline))],
+        )
         block[items] = data[items] + inline
     elif section == "reconcile":
         data, inc = load_include(owner, ref, path + ("include",), RECONCILER)
@@ -117,8 +120,9 @@ def _apply(owner: Document, block: dict[str, Any], path: YamlPath, section: str,
         merge_profiles(block, data, path, origins)
 
 
-def merge_profiles(into: dict[str, Any], extra: dict[str, Any], path: YamlPath,
-                   origins: Origins) -> None:
+def merge_profiles(
+    into: dict[str, Any], extra: dict[str, Any], path: YamlPath, origins: Origins
+) -> None:
     """Put ``extra``'s profile entries before ``into``'s; a repeated name is an error."""
     problems = []
     for cls, entries in extra.items():
@@ -128,16 +132,21 @@ def merge_profiles(into: dict[str, Any], extra: dict[str, Any], path: YamlPath,
         names = {e["name"] for e in existing}
         for entry in entries:
             if entry["name"] in names:
-                problems.append(origins.problem(
-                    path + (cls,), f'profile "{entry["name"]}" is defined twice in {cls}',
-                    hint="profile names must be unique within a class"))
+                problems.append(
+                    origins.problem(
+                        path + (cls,),
+                        f'profile "{entry["name"]}" is defined twice in {cls}',
+                        hint="profile names must be unique within a class",
+                    )
+                )
         into[cls] = list(entries) + list(existing)
     if problems:
         raise PatternError(problems)
 
 
-def expand_watch_includes(owner: Document, entry: dict[str, Any], crd_path: YamlPath,
-                          origins: Origins) -> list[Problem]:
+def expand_watch_includes(
+    owner: Document, entry: dict[str, Any], crd_path: YamlPath, origins: Origins
+) -> list[Problem]:
     """Replace each ``{include: FILE}`` of the CRD's ``observe.watch`` by the file's list;
     the expanded list may not watch the same (apiVersion, kind, namespace) twice."""
     observe = (entry.get("operatorBox") or {}).get("observe") or {}
@@ -165,18 +174,23 @@ def expand_watch_includes(owner: Document, entry: dict[str, Any], crd_path: Yaml
     return problems + _repeated_watches(items, path, origins)
 
 
-def _repeated_watches(items: list[dict[str, Any]], path: YamlPath,
-                      origins: Origins) -> list[Problem]:
+def _repeated_watches(
+    items: list[dict[str, Any]], path: YamlPath, origins: Origins
+) -> list[Problem]:
     seen: dict[tuple[str, str, str], int] = {}
     problems = []
     for i, item in enumerate(items):
         key = (item["apiVersion"], item["kind"], item.get("namespace", ""))
         if key in seen:
             first = origins.resolve(path + (seen[key],))
-            problems.append(origins.problem(
-                path + (i,), f"{key[1]} ({key[0]}"
-                + (f", namespace {key[2]}" if key[2] else ", all namespaces")
-                + f") is already watched at {first[0].path}:{first[0].mark(first[1]).line}",
-                hint="one informer serves each kind and namespace: merge the two entries"))
+            problems.append(
+                origins.problem(
+                    path + (i,),
+                    f"{key[1]} ({key[0]}"
+                    + (f", namespace {key[2]}" if key[2] else ", all namespaces")
+                    + f") is already watched at {first[0].path}:{first[0].mark(first[1]).line}",
+                    hint="one informer serves each kind and namespace: merge the two entries",
+                )
+            )
         seen.setdefault(key, i)
     return problems

@@ -25,10 +25,17 @@ def compose_katalog(doc: Document, motifs: MotifResolver | None = None) -> Compo
     origins.merge(doc.origins, (), ())
     problems: list[Problem] = []
     problems += resolve_includes(doc, data, (), origins)
-    composed = Composed(doc, dict(data.get("metadata") or {}), data["spec"]["crds"], origins,
-                        documents=[doc], warnings=list(doc.warnings))
-    composed.top = {k: v for k, v in data.items()
-                    if k not in ("spec", "metadata", "apiVersion", "kind")}
+    composed = Composed(
+        doc,
+        dict(data.get("metadata") or {}),
+        data["spec"]["crds"],
+        origins,
+        documents=[doc],
+        warnings=list(doc.warnings),
+    )
+    composed.top = {
+        k: v for k, v in data.items() if k not in ("spec", "metadata", "apiVersion", "kind")
+    }
     for i, imp in enumerate(data["spec"].get("imports") or []):
         problems += _katalog_wide_import(doc, imp, ("spec", "imports", i), composed, resolver)
     for name, entry in composed.crds.items():
@@ -59,8 +66,9 @@ def _take(entry: dict[str, Any], where: YamlPath) -> list[Any]:
     return found if isinstance(found, list) else []
 
 
-def _katalog_wide_import(doc: Document, imp: dict[str, Any], path: YamlPath,
-                         composed: Composed, resolver: MotifResolver) -> list[Problem]:
+def _katalog_wide_import(
+    doc: Document, imp: dict[str, Any], path: YamlPath, composed: Composed, resolver: MotifResolver
+) -> list[Problem]:
     """``spec.imports``: only the motif's profiles and notes are taken."""
     try:
         motif = _load_motif(imp, doc, path, resolver)
@@ -80,30 +88,53 @@ def _katalog_wide_import(doc: Document, imp: dict[str, Any], path: YamlPath,
         names = {n["name"] for n in mine}
         for note in notes:
             if note["name"] in names:
-                return [doc.problem(path, f'note "{note["name"]}" from motif {motif.name} '
-                                    "clashes with a note of the same name")]
+                return [
+                    doc.problem(
+                        path,
+                        f'note "{note["name"]}" from motif {motif.name} '
+                        "clashes with a note of the same name",
+                    )
+                ]
             mine.append(note)
     return []
 
 
-def _load_motif(imp: dict[str, Any], doc: Document, path: YamlPath,
-                resolver: MotifResolver) -> Document:
-    return resolver.load(imp["motif"], doc, path + ("motif",), version=imp.get("version", ""),
-                         oci=bool(imp.get("oci")))
+def _load_motif(
+    imp: dict[str, Any], doc: Document, path: YamlPath, resolver: MotifResolver
+) -> Document:
+    return resolver.load(
+        imp["motif"],
+        doc,
+        path + ("motif",),
+        version=imp.get("version", ""),
+        oci=bool(imp.get("oci")),
+    )
 
 
-def _import_motif(doc: Document, imp: dict[str, Any], crd_path: YamlPath, rel: YamlPath,
-                  entry: dict[str, Any], composed: Composed, resolver: MotifResolver) -> None:
+def _import_motif(
+    doc: Document,
+    imp: dict[str, Any],
+    crd_path: YamlPath,
+    rel: YamlPath,
+    entry: dict[str, Any],
+    composed: Composed,
+    resolver: MotifResolver,
+) -> None:
     path = crd_path + rel
     motif = _load_motif(imp, doc, path, resolver)
     if motif not in composed.documents:
         composed.documents.append(motif)
     unused = [key for key in ("profiles", "notes") if motif.data.get(key)]
     if unused:
-        composed.warnings.append(doc.problem(
-            path, f"the {' and '.join(unused)} of motif {motif.name} are not taken by a "
-            "per-CRD import", severity="warning",
-            hint="import the motif under spec.imports as well to use them"))
+        composed.warnings.append(
+            doc.problem(
+                path,
+                f"the {' and '.join(unused)} of motif {motif.name} are not taken by a "
+                "per-CRD import",
+                severity="warning",
+                hint="import the motif under spec.imports as well to use them",
+            )
+        )
     values = bind_inputs(motif, imp.get("with") or {}, doc, path)
     expansion = expand(motif, values)
     merge_expansion(entry, crd_path, expansion, composed.origins, path)
@@ -125,8 +156,13 @@ def _resource_key(kind: str, item: dict[str, Any]) -> tuple[str, Any] | None:
     return (kind, name) if isinstance(name, str) else None
 
 
-def merge_expansion(entry: dict[str, Any], crd_path: YamlPath, exp: Expansion,
-                    origins: Origins, import_path: YamlPath) -> None:
+def merge_expansion(
+    entry: dict[str, Any],
+    crd_path: YamlPath,
+    exp: Expansion,
+    origins: Origins,
+    import_path: YamlPath,
+) -> None:
     """Append a motif's contribution to a CRD entry (D3: name clashes are errors)."""
     box = entry.setdefault("operatorBox", {})
     reconcile = box.setdefault("reconcile", {})
@@ -140,14 +176,25 @@ def merge_expansion(entry: dict[str, Any], crd_path: YamlPath, exp: Expansion,
             items = target.setdefault(kind, [])
             for item, motif_path in placed:
                 key = _resource_key(kind, item)
-                clash = None if key is None else next(
-                    (j for j, other in enumerate(items) if _resource_key(kind, other) == key), None)
+                clash = (
+                    None
+                    if key is None
+                    else next(
+                        (j for j, other in enumerate(items) if _resource_key(kind, other) == key),
+                        None,
+                    )
+                )
                 if key is not None and clash is not None:
-                    problems.append(origins.problem(
-                        import_path, f'{kind} "{key[1]}" from motif {exp.motif.name} '
-                        f"({exp.motif.display}:{exp.motif.source.mark(motif_path).line}) clashes "
-                        f"with the one at {_describe(origins, box_path + (phase, kind, clash))}",
-                        hint="rename one of them; a resource name must be unique per kind"))
+                    problems.append(
+                        origins.problem(
+                            import_path,
+                            f'{kind} "{key[1]}" from motif {exp.motif.name} '
+                            f"({exp.motif.display}:{exp.motif.source.mark(motif_path).line}) "
+                            "clashes with the one at "
+                            f"{_describe(origins, box_path + (phase, kind, clash))}",
+                            hint="rename one of them; a resource name must be unique per kind",
+                        )
+                    )
                     continue
                 origins.add(box_path + (phase, kind, len(items)), exp.motif.source, motif_path)
                 items.append(item)
@@ -156,8 +203,11 @@ def merge_expansion(entry: dict[str, Any], crd_path: YamlPath, exp: Expansion,
     if exp.status_fields:
         fields = box.setdefault("emit", {}).setdefault("status", {}).setdefault("fields", [])
         for i, f in enumerate(exp.status_fields):
-            origins.add(crd_path + ("operatorBox", "emit", "status", "fields", len(fields)),
-                        exp.motif.source, ("status", "fields", i))
+            origins.add(
+                crd_path + ("operatorBox", "emit", "status", "fields", len(fields)),
+                exp.motif.source,
+                ("status", "fields", i),
+            )
             fields.append(f)
     for section, block in (("validation", exp.validation), ("mutation", exp.mutation)):
         if not block:
@@ -165,8 +215,11 @@ def merge_expansion(entry: dict[str, Any], crd_path: YamlPath, exp: Expansion,
         mine = entry.setdefault(section, {})
         for i, rule in enumerate(block.get("rules") or []):
             rules = mine.setdefault("rules", [])
-            origins.add(crd_path + (section, "rules", len(rules)), exp.motif.source,
-                        ("admission", section, "rules", i))
+            origins.add(
+                crd_path + (section, "rules", len(rules)),
+                exp.motif.source,
+                ("admission", section, "rules", i),
+            )
             rules.append(rule)
         if block.get("external"):
             mine.setdefault("external", []).extend(block["external"])

@@ -39,11 +39,29 @@ def compose_komposer(doc: Document, motifs: MotifResolver | None = None) -> Comp
     data = copy.deepcopy(doc.data)
     origins = Origins(doc.source)
     origins.merge(doc.origins, (), ())
-    composed = Composed(doc, dict(data.get("metadata") or {}), {}, origins,
-                        documents=[doc], warnings=list(doc.warnings))
-    composed.top = {k: v for k, v in data.items()
-                    if k in ("security", "notes", "profiles", "notification", "providers",
-                             "gateway", "lifecycle", "policy")}
+    composed = Composed(
+        doc,
+        dict(data.get("metadata") or {}),
+        {},
+        origins,
+        documents=[doc],
+        warnings=list(doc.warnings),
+    )
+    composed.top = {
+        k: v
+        for k, v in data.items()
+        if k
+        in (
+            "security",
+            "notes",
+            "profiles",
+            "notification",
+            "providers",
+            "gateway",
+            "lifecycle",
+            "policy",
+        )
+    }
     problems: list[Problem] = []
     imports = data.get("imports") or {}
     sources: dict[str, str] = {}
@@ -52,8 +70,15 @@ def compose_komposer(doc: Document, motifs: MotifResolver | None = None) -> Comp
         policy = _policy(doc)
         for i, entry in enumerate(imports["registry"]):
             try:
-                _import_registry(doc, entry, ("imports", "registry", i), composed, sources,
-                                 resolver, policy=policy)
+                _import_registry(
+                    doc,
+                    entry,
+                    ("imports", "registry", i),
+                    composed,
+                    sources,
+                    resolver,
+                    policy=policy,
+                )
             except PatternError as exc:
                 problems.extend(exc.problems)
     for i, entry in enumerate(imports.get("files") or []):
@@ -62,9 +87,13 @@ def compose_komposer(doc: Document, motifs: MotifResolver | None = None) -> Comp
         except PatternError as exc:
             problems.extend(exc.problems)
     for i, _ in enumerate(imports.get("helm") or []):
-        problems.append(doc.problem(("imports", "helm", i), "Helm imports are not supported "
-                                    "by this version", hint="render the chart and import its "
-                                    "katalog file under imports.files"))
+        problems.append(
+            doc.problem(
+                ("imports", "helm", i),
+                "Helm imports are not supported by this version",
+                hint="render the chart and import its katalog file under imports.files",
+            )
+        )
     for name, override in ((data.get("spec") or {}).get("crds") or {}).items():
         problems += _override(doc, name, override, composed)
     errors = [p for p in problems if p.severity == "error"]
@@ -73,31 +102,53 @@ def compose_komposer(doc: Document, motifs: MotifResolver | None = None) -> Comp
     return composed
 
 
-def _import_registry(doc: Document, entry: Any, path: YamlPath, composed: Composed,
-                     sources: dict[str, str], resolver: MotifResolver, *,
-                     policy: ImportPolicy | None) -> None:
+def _import_registry(
+    doc: Document,
+    entry: Any,
+    path: YamlPath,
+    composed: Composed,
+    sources: dict[str, str],
+    resolver: MotifResolver,
+    *,
+    policy: ImportPolicy | None,
+) -> None:
     if isinstance(entry, str):
         url, version, use_komposer = entry, "", False
     else:
         url, version = entry["url"], entry.get("version", "")
         use_komposer = bool(entry.get("useKomposer"))
         if entry.get("katalog"):
-            raise PatternError([doc.problem(path + ("katalog",), "Git registry imports "
-                                            "(katalog: {name: {branch|version|sha}}) are not "
-                                            "supported", hint="import published OCI "
-                                            "references: oci://HOST/REPO/NAME:VERSION")])
+            raise PatternError(
+                [
+                    doc.problem(
+                        path + ("katalog",),
+                        "Git registry imports "
+                        "(katalog: {name: {branch|version|sha}}) are not "
+                        "supported",
+                        hint="import published OCI references: oci://HOST/REPO/NAME:VERSION",
+                    )
+                ]
+            )
     located = resolver.locate(os.path.expandvars(url), "Katalog", doc, path, version)
     _check_policy(doc, path, located, resolver, policy)
     name = "komposer.yaml" if use_komposer else "katalog.yaml"
     if not located.file(name).is_file():
-        raise PatternError([doc.problem(path, f"{located.ref} has no {name}",
-                                        hint="drop useKomposer to import its katalog" if
-                                        use_komposer else "")])
+        raise PatternError(
+            [
+                doc.problem(
+                    path,
+                    f"{located.ref} has no {name}",
+                    hint="drop useKomposer to import its katalog" if use_komposer else "",
+                )
+            ]
+        )
     display = f"{located.ref}/{name}"
-    sub_doc = load_document(located.file(name), kinds=(doc.kind if use_komposer
-                                                       else "Katalog",), display=display)
-    sub = compose_komposer(sub_doc, resolver) if use_komposer else \
-        compose_katalog(sub_doc, resolver)
+    sub_doc = load_document(
+        located.file(name), kinds=(doc.kind if use_komposer else "Katalog",), display=display
+    )
+    sub = (
+        compose_komposer(sub_doc, resolver) if use_komposer else compose_katalog(sub_doc, resolver)
+    )
     _merge_import(doc, path, str(located.ref), sub_doc, sub, composed, sources)
     composed.warnings.extend(_deprecation_warnings(doc, path, located))
 
@@ -113,52 +164,93 @@ def _policy(doc: Document) -> ImportPolicy | None:
     return policy if policy.active else None
 
 
-def _check_policy(doc: Document, path: YamlPath, located: Located, resolver: MotifResolver,
-                  policy: ImportPolicy | None) -> None:
+def _check_policy(
+    doc: Document,
+    path: YamlPath,
+    located: Located,
+    resolver: MotifResolver,
+    policy: ImportPolicy | None,
+) -> None:
     """Refuse an import that does not meet the komposer's ``policy``."""
     if policy is None:
         return
     reasons = policy.check(resolver.registry.client, located)
     if reasons:
-        raise PatternError([doc.problem(
-            path, f"{located.ref} does not meet the komposer's policy: {'; '.join(reasons)}",
-            hint="import a version that does (ork inspect NAME --versions), or change "
-                 "policy: in the komposer")])
+        raise PatternError(
+            [
+                doc.problem(
+                    path,
+                    f"{located.ref} does not meet the komposer's policy: {'; '.join(reasons)}",
+                    hint="import a version that does (ork inspect NAME --versions), or change "
+                    "policy: in the komposer",
+                )
+            ]
+        )
 
 
-def _import_file(doc: Document, entry: Any, path: YamlPath, composed: Composed,
-                 sources: dict[str, str], resolver: MotifResolver) -> None:
+def _import_file(
+    doc: Document,
+    entry: Any,
+    path: YamlPath,
+    composed: Composed,
+    sources: dict[str, str],
+    resolver: MotifResolver,
+) -> None:
     ref = entry if isinstance(entry, str) else entry["url"]
     ref = os.path.expandvars(ref)
     if ref.startswith(("https://", "http://")):
-        raise PatternError([doc.problem(path, f"remote katalog {ref} cannot be fetched by "
-                                              "this version", hint="download it and import "
-                                              "the local file")])
+        raise PatternError(
+            [
+                doc.problem(
+                    path,
+                    f"remote katalog {ref} cannot be fetched by this version",
+                    hint="download it and import the local file",
+                )
+            ]
+        )
     katalog = load_document(doc.resolve_path(ref), kinds=("Katalog", "Komposer"), display=ref)
     if katalog.kind == "Komposer":
-        raise PatternError([doc.problem(path, f'"{ref}" is a Komposer; imports.files accepts '
-                                              "only katalogs",
-                                        hint="import its katalog files, or use a registry "
-                                             "import with useKomposer: true")])
-    _merge_import(doc, path, ref, katalog, compose_katalog(katalog, resolver), composed,
-                  sources)
+        raise PatternError(
+            [
+                doc.problem(
+                    path,
+                    f'"{ref}" is a Komposer; imports.files accepts only katalogs',
+                    hint="import its katalog files, or use a registry "
+                    "import with useKomposer: true",
+                )
+            ]
+        )
+    _merge_import(doc, path, ref, katalog, compose_katalog(katalog, resolver), composed, sources)
 
 
-def _merge_import(doc: Document, path: YamlPath, ref: str, katalog: Document, sub: Composed,
-                  composed: Composed, sources: dict[str, str]) -> None:
+def _merge_import(
+    doc: Document,
+    path: YamlPath,
+    ref: str,
+    katalog: Document,
+    sub: Composed,
+    composed: Composed,
+    sources: dict[str, str],
+) -> None:
     composed.documents.extend(d for d in sub.documents if d not in composed.documents)
     composed.warnings.extend(sub.warnings)
     composed.crd_manifests.update(sub.crd_manifests)
     problems = []
     for name, crd in sub.crds.items():
         if name in composed.crds:
-            problems.append(doc.problem(path, f'CRD "{name}" from {ref} is also imported from '
-                                              f"{sources[name]}",
-                                        hint="a CRD name must come from one import only; "
-                                             "rename or disable one"))
+            problems.append(
+                doc.problem(
+                    path,
+                    f'CRD "{name}" from {ref} is also imported from {sources[name]}',
+                    hint="a CRD name must come from one import only; rename or disable one",
+                )
+            )
             continue
-        for key, value in (("katalogName", katalog.name), ("katalogVersion", katalog.version),
-                           ("katalogDescription", katalog.metadata.get("description", ""))):
+        for key, value in (
+            ("katalogName", katalog.name),
+            ("katalogVersion", katalog.version),
+            ("katalogDescription", katalog.metadata.get("description", "")),
+        ):
             if value:
                 crd.setdefault(key, value)
         composed.crds[name] = crd
@@ -176,14 +268,21 @@ def _deprecation_warnings(doc: Document, path: YamlPath, located: Located) -> li
     if notice is None or accepts(doc.data, meta.name, meta.author, meta.version):
         return []
     today = datetime.date.today()
-    state = ("reached end of life on " + str(notice.end_of_life)
-             if notice.state(today) == "eol" else "is deprecated")
-    advice = f"migrate to {notice.migrated_to}" if notice.migrated_to else \
-        "plan a migration"
-    return [doc.problem(path, f"imported pattern {meta.name} {meta.version} {state}"
-                        + (f": {notice.message}" if notice.message else ""),
-                        severity="warning",
-                        hint=f"{advice}; or acknowledge it under lifecycle.accept.patterns")]
+    state = (
+        "reached end of life on " + str(notice.end_of_life)
+        if notice.state(today) == "eol"
+        else "is deprecated"
+    )
+    advice = f"migrate to {notice.migrated_to}" if notice.migrated_to else "plan a migration"
+    return [
+        doc.problem(
+            path,
+            f"imported pattern {meta.name} {meta.version} {state}"
+            + (f": {notice.message}" if notice.message else ""),
+            severity="warning",
+            hint=f"{advice}; or acknowledge it under lifecycle.accept.patterns",
+        )
+    ]
 
 
 def accepts(data: dict[str, Any], name: str, author: str, version: str) -> bool:
@@ -226,22 +325,30 @@ def _merge_top(composed: Composed, sub: Composed) -> None:
         mine_p.extend(p for p in providers if p["name"] not in known_p)
 
 
-def _override(doc: Document, name: str, override: dict[str, Any],
-              composed: Composed) -> list[Problem]:
+def _override(
+    doc: Document, name: str, override: dict[str, Any], composed: Composed
+) -> list[Problem]:
     path: YamlPath = ("spec", "crds", name)
     if name not in composed.crds:
-        return [doc.problem(path, f'override for unknown CRD "{name}"', key=True,
-                            expected=f"one of {', '.join(sorted(composed.crds)) or '(none)'}",
-                            hint=did_you_mean(name, composed.crds)
-                            or "overrides apply to CRDs the imports bring in")]
+        return [
+            doc.problem(
+                path,
+                f'override for unknown CRD "{name}"',
+                key=True,
+                expected=f"one of {', '.join(sorted(composed.crds)) or '(none)'}",
+                hint=did_you_mean(name, composed.crds)
+                or "overrides apply to CRDs the imports bring in",
+            )
+        ]
     override = copy.deepcopy(override)
     problems = fold_admission(doc, override, path, doc.origins, composed.origins)
     deep_merge(composed.crds[name], override, path, composed.origins, doc)
     return problems
 
 
-def deep_merge(base: dict[str, Any], override: dict[str, Any], path: YamlPath,
-               origins: Origins, doc: Document) -> None:
+def deep_merge(
+    base: dict[str, Any], override: dict[str, Any], path: YamlPath, origins: Origins, doc: Document
+) -> None:
     for key, value in override.items():
         here = path + (key,)
         if isinstance(value, dict) and isinstance(base.get(key), dict):

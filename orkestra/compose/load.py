@@ -18,8 +18,13 @@ def compose_document(doc: Document, motifs: MotifResolver | None = None) -> Comp
     return compose_katalog(doc, motifs)
 
 
-def compose_file(path: Path, display: str | None = None, *, checks: bool = True,
-                 motifs: MotifResolver | None = None) -> Composed:
+def compose_file(
+    path: Path,
+    display: str | None = None,
+    *,
+    checks: bool = True,
+    motifs: MotifResolver | None = None,
+) -> Composed:
     """The composed katalog of a ``katalog.yaml`` or ``komposer.yaml``."""
     doc = load_document(path, kinds=("Katalog", "Komposer"), display=display, checks=checks)
     return compose_document(doc, motifs or MotifResolver(checks=checks))

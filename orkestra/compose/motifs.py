@@ -73,42 +73,62 @@ class MotifResolver:
         """The registry imports resolved so far."""
         return [] if self._registry is None else list(self._registry.located.values())
 
-    def load(self, ref: str, importer: Document, path: YamlPath, *, version: str = "",
-             oci: bool = False) -> Document:
+    def load(
+        self, ref: str, importer: Document, path: YamlPath, *, version: str = "", oci: bool = False
+    ) -> Document:
         imp = MotifImport(path, ref, version, oci)
         if imp.is_registry:
             located = self.locate(ref, "Motif", importer, path, version)
             return self._load(located.file("motif.yaml"), f"{located.ref}/motif.yaml")
         if imp.is_git:
-            raise PatternError([importer.problem(
-                path, f'cannot resolve motif "{ref}": Git motif imports are not supported',
-                hint="publish the motif with `ork push` and import its oci:// reference, "
-                     "or import it by a local path")])
+            raise PatternError(
+                [
+                    importer.problem(
+                        path,
+                        f'cannot resolve motif "{ref}": Git motif imports are not supported',
+                        hint="publish the motif with `ork push` and import its oci:// reference, "
+                        "or import it by a local path",
+                    )
+                ]
+            )
         local = importer.resolve_path(ref)
         if not local.resolve().is_file():
-            raise PatternError([importer.problem(
-                path, f'motif file "{ref}" not found', expected="a motif.yaml",
-                hint=f"paths are relative to {importer.display}")])
+            raise PatternError(
+                [
+                    importer.problem(
+                        path,
+                        f'motif file "{ref}" not found',
+                        expected="a motif.yaml",
+                        hint=f"paths are relative to {importer.display}",
+                    )
+                ]
+            )
         return self._load(local, _display(local))
 
     def _load(self, file: Path, display: str) -> Document:
         resolved = file.resolve()
         if resolved not in self._cache:
-            self._cache[resolved] = load_document(resolved, kinds=("Motif",), display=display,
-                                                  checks=self.checks)
+            self._cache[resolved] = load_document(
+                resolved, kinds=("Motif",), display=display, checks=self.checks
+            )
         return self._cache[resolved]
 
-    def locate(self, ref: str, kind: str, importer: Document, path: YamlPath,
-               version: str = "") -> Located:
+    def locate(
+        self, ref: str, kind: str, importer: Document, path: YamlPath, version: str = ""
+    ) -> Located:
         """A registry reference resolved to its cached pattern directory."""
         from orkestra.registry.errors import RegistryError
 
         try:
             return self.registry.locate(ref, kind, version)
         except RegistryError as exc:
-            raise PatternError([importer.problem(
-                path, f'cannot resolve {kind.lower()} "{ref}": {exc.message}',
-                hint=exc.hint)]) from None
+            raise PatternError(
+                [
+                    importer.problem(
+                        path, f'cannot resolve {kind.lower()} "{ref}": {exc.message}', hint=exc.hint
+                    )
+                ]
+            ) from None
 
 
 def _display(path: Path) -> str:
@@ -133,26 +153,36 @@ class Expansion:
     mutation: dict[str, Any]
 
 
-def bind_inputs(motif: Document, bindings: dict[str, Any], importer: Document,
-                path: YamlPath) -> dict[str, str]:
+def bind_inputs(
+    motif: Document, bindings: dict[str, Any], importer: Document, path: YamlPath
+) -> dict[str, str]:
     """The value of every declared input; missing required and unknown keys are errors."""
     declared = {spec["name"]: spec for spec in motif.data.get("inputs") or []}
     problems: list[Problem] = []
     for key in bindings:
         if key not in declared:
-            problems.append(importer.problem(
-                path + ("with", key), f'motif {motif.name} has no input "{key}"', key=True,
-                expected=f"one of {', '.join(declared) or '(no inputs)'}",
-                hint=did_you_mean(key, declared)))
+            problems.append(
+                importer.problem(
+                    path + ("with", key),
+                    f'motif {motif.name} has no input "{key}"',
+                    key=True,
+                    expected=f"one of {', '.join(declared) or '(no inputs)'}",
+                    hint=did_you_mean(key, declared),
+                )
+            )
     values: dict[str, str] = {}
     for name, spec in declared.items():
         if name in bindings:
             values[name] = _text(bindings[name])
         elif spec.get("required"):
-            problems.append(importer.problem(
-                path, f'motif {motif.name} needs input "{name}"',
-                expected=spec.get("description") or f"a value for {name}",
-                hint=f"add {name}: under with:"))
+            problems.append(
+                importer.problem(
+                    path,
+                    f'motif {motif.name} needs input "{name}"',
+                    expected=spec.get("description") or f"a value for {name}",
+                    hint=f"add {name}: under with:",
+                )
+            )
         else:
             values[name] = _text(spec.get("default", ""))
     if problems:
@@ -192,8 +222,7 @@ class _Substitution:
     def scalar(self, text: str) -> Any:
         whole = _INPUT_REF.fullmatch(text.strip())
         if whole and whole.group(1) in self.types:
-            typed = _typed_literal(self.values.get(whole.group(1), ""),
-                                   self.types[whole.group(1)])
+            typed = _typed_literal(self.values.get(whole.group(1), ""), self.types[whole.group(1)])
             if typed is not None:
                 return typed
         return self.text(text)
@@ -211,8 +240,11 @@ class _Substitution:
         if "inputs" not in block:
             return block
         try:
-            return _INPUTS_RENDERER.compile(block).execute({"inputs": self.values}).replace(
-                "<no value>", "")
+            return (
+                _INPUTS_RENDERER.compile(block)
+                .execute({"inputs": self.values})
+                .replace("<no value>", "")
+            )
         except TemplateError:
             return block
 
@@ -229,9 +261,13 @@ def _static_result(cond: dict[str, Any]) -> bool | None:
     field = _text(cond.get("field"))
     value = _text(cond.get("value") if "operator" in cond else cond.get(op))
     result = {
-        "equals": field == value, "notEquals": field != value, "contains": value in field,
-        "prefix": field.startswith(value), "suffix": field.endswith(value),
-        "exists": field != "", "notExists": field == "",
+        "equals": field == value,
+        "notEquals": field != value,
+        "contains": value in field,
+        "prefix": field.startswith(value),
+        "suffix": field.endswith(value),
+        "exists": field != "",
+        "notExists": field == "",
     }[op]
     return not result if cond.get("negate") else result
 
@@ -243,10 +279,12 @@ def split_conditions(item: dict[str, Any], written: dict[str, Any]) -> bool:
     bare path into the CR there (``status.phase``) stays for reconcile time, where it is
     resolved against the CR; upstream compares such a field as literal text.
     """
+
     def decided(key: str) -> list[bool | None]:
-        return [None if bare_path((raw or {}).get("field"), written) == "cr"
-                else _static_result(cond)
-                for cond, raw in zip(item.get(key) or [], written.get(key) or [], strict=True)]
+        return [
+            None if bare_path((raw or {}).get("field"), written) == "cr" else _static_result(cond)
+            for cond, raw in zip(item.get(key) or [], written.get(key) or [], strict=True)
+        ]
 
     keep = True
     when = item.get("when") or []
@@ -270,8 +308,11 @@ def split_conditions(item: dict[str, Any], written: dict[str, Any]) -> bool:
 
 def expand(motif: Document, values: dict[str, str]) -> Expansion:
     """Substitute ``values`` into a motif and sort its parts for merging."""
-    types = {spec["name"]: spec["type"] for spec in motif.data.get("inputs") or []
-             if spec.get("type") in _TYPED}
+    types = {
+        spec["name"]: spec["type"]
+        for spec in motif.data.get("inputs") or []
+        if spec.get("type") in _TYPED
+    }
     sub = _Substitution(values, types)
     written = motif.data.get("resources") or {}
     resources = sub.value(copy.deepcopy(written))
@@ -280,16 +321,26 @@ def expand(motif: Document, values: dict[str, str]) -> Expansion:
     for kind, items in resources.items():
         if kind == "onCreate":
             for sub_kind, sub_items in items.items():
-                on_create[sub_kind] = _kept(sub_items, written["onCreate"][sub_kind],
-                                            ("resources", "onCreate", sub_kind))
+                on_create[sub_kind] = _kept(
+                    sub_items, written["onCreate"][sub_kind], ("resources", "onCreate", sub_kind)
+                )
         else:
             on_reconcile[kind] = _kept(items, written[kind], ("resources", kind))
     status = sub.value(copy.deepcopy(motif.data.get("status") or {}))
     admission = sub.value(copy.deepcopy(motif.data.get("admission") or {}))
-    return Expansion(motif, on_create, on_reconcile, list(status.get("fields") or []),
-                     admission.get("validation") or {}, admission.get("mutation") or {})
+    return Expansion(
+        motif,
+        on_create,
+        on_reconcile,
+        list(status.get("fields") or []),
+        admission.get("validation") or {},
+        admission.get("mutation") or {},
+    )
 
 
 def _kept(items: list[Any], written: list[Any], path: YamlPath) -> list[Placed]:
-    return [(item, path + (i,)) for i, (item, raw) in enumerate(zip(items, written, strict=True))
-            if split_conditions(item, raw)]
+    return [
+        (item, path + (i,))
+        for i, (item, raw) in enumerate(zip(items, written, strict=True))
+        if split_conditions(item, raw)
+    ]

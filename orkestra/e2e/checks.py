@@ -22,8 +22,9 @@ from orkestra.e2e.spec import CommandCheck, Expectation, FieldCheck, ResourceChe
 Obj = dict[str, Any]
 
 
-def poll(expectation: Expectation, kubectl: Kubectl, shell: Commands,
-         remaining: float) -> list[CheckResult]:
+def poll(
+    expectation: Expectation, kubectl: Kubectl, shell: Commands, remaining: float
+) -> list[CheckResult]:
     """Every check of ``expectation``, once; a command gets at most ``remaining`` seconds."""
     results = [command(c, shell, remaining) for c in expectation.commands]
     results += [resource(r, kubectl) for r in expectation.resources]
@@ -35,14 +36,17 @@ def command(check: CommandCheck, shell: Commands, timeout: float) -> CheckResult
     label = f"$ {check.run}"
     done = shell.shell(check.run, timeout=max(timeout, 1.0))
     if done.timed_out:
-        return CheckResult(label, False, f"killed after {timeout:.0f}s (the expectation's "
-                                         "timeout)")
+        return CheckResult(label, False, f"killed after {timeout:.0f}s (the expectation's timeout)")
     if done.returncode != check.exit_code:
-        return CheckResult(label, False, f"exit code {done.returncode}, expected "
-                           f"{check.exit_code}{_tail(done.output)}")
+        return CheckResult(
+            label,
+            False,
+            f"exit code {done.returncode}, expected {check.exit_code}{_tail(done.output)}",
+        )
     if check.output_contains and check.output_contains not in done.output:
-        return CheckResult(label, False, f"output does not contain "
-                           f"{check.output_contains!r}{_tail(done.output)}")
+        return CheckResult(
+            label, False, f"output does not contain {check.output_contains!r}{_tail(done.output)}"
+        )
     return CheckResult(label, True)
 
 
@@ -58,28 +62,32 @@ def resource(check: ResourceCheck, kubectl: Kubectl) -> CheckResult:
     if not found:
         return CheckResult(check.label, False, f"{what} not found in {check.namespace}")
     if check.count is not None and len(found) != check.count:
-        return CheckResult(check.label, False, f"{len(found)} {check.kind} in "
-                           f"{check.namespace}, expected {check.count}")
+        return CheckResult(
+            check.label,
+            False,
+            f"{len(found)} {check.kind} in {check.namespace}, expected {check.count}",
+        )
     if check.ready:
         for obj in found:
             why = not_ready(obj)
             if why:
-                return CheckResult(check.label, False,
-                                   f"{check.kind} {obj['metadata']['name']}: {why}")
+                return CheckResult(
+                    check.label, False, f"{check.kind} {obj['metadata']['name']}: {why}"
+                )
     return CheckResult(check.label, True)
 
 
 def field(check: FieldCheck, kubectl: Kubectl) -> CheckResult:
-    label = f"{check.kind} {check.name} {check.field}" + \
-        (f' == "{check.equals}"' if check.equals is not None else "")
+    label = f"{check.kind} {check.name} {check.field}" + (
+        f' == "{check.equals}"' if check.equals is not None else ""
+    )
     value, error = kubectl.field(check.kind, check.name, check.namespace, check.field)
     if value is None:
         return CheckResult(label, False, error)
     if check.equals is None:
         return CheckResult(label, bool(value), "" if value else f"{check.field} is empty")
     if value != check.equals:
-        return CheckResult(label, False, f'{check.field} is "{value}", expected '
-                           f'"{check.equals}"')
+        return CheckResult(label, False, f'{check.field} is "{value}", expected "{check.equals}"')
     return CheckResult(label, True)
 
 
@@ -91,8 +99,7 @@ def not_ready(obj: Obj) -> str:
         wanted = spec.get("replicas", 1)
         ready = status.get("readyReplicas", 0)
         if kind == "Deployment":
-            ready = min(ready, status.get("availableReplicas", 0),
-                        status.get("updatedReplicas", 0))
+            ready = min(ready, status.get("availableReplicas", 0), status.get("updatedReplicas", 0))
         return "" if ready >= wanted else f"{ready}/{wanted} replicas ready"
     if kind == "DaemonSet":
         wanted = status.get("desiredNumberScheduled", 0)
@@ -117,11 +124,13 @@ def denial(kubectl: Kubectl, cr: Obj) -> str:
     for obj in found:
         for condition in (obj.get("status") or {}).get("conditions") or []:
             if condition.get("status") == "False" and condition.get("message"):
-                return f"{condition.get('reason') or condition.get('type')}: " \
-                       f"{condition['message']}"
+                return f"{condition.get('reason') or condition.get('type')}: {condition['message']}"
     events, _ = kubectl.get("events", "", namespace)
-    warnings = [e for e in events if e.get("type") == "Warning"
-                and (e.get("involvedObject") or {}).get("name") == name]
+    warnings = [
+        e
+        for e in events
+        if e.get("type") == "Warning" and (e.get("involvedObject") or {}).get("name") == name
+    ]
     if warnings:
         latest = warnings[-1]
         return f"{latest.get('reason', '')}: {latest.get('message', '')}"

@@ -47,12 +47,18 @@ class Commands:
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self.env = dict(env or {})
 
-    def run(self, argv: Sequence[str], *, input: str | None = None,
-            timeout: float | None = 120.0) -> Completed:
+    def run(
+        self, argv: Sequence[str], *, input: str | None = None, timeout: float | None = 120.0
+    ) -> Completed:
         process = subprocess.Popen(
-            list(argv), stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, **self.env}, start_new_session=True)
+            list(argv),
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **self.env},
+            start_new_session=True,
+        )
         try:
             stdout, stderr = process.communicate(input, timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -36,8 +36,7 @@ class _Recent(logging.Handler):
 
 
 class RuntimeHost:
-    def __init__(self, units: list[Unit], kubeconfig: Path, *,
-                 workers: int | None = None) -> None:
+    def __init__(self, units: list[Unit], kubeconfig: Path, *, workers: int | None = None) -> None:
         self.units = units
         self.kubeconfig = kubeconfig
         self.workers = workers
@@ -48,8 +47,9 @@ class RuntimeHost:
 
     def start(self, timeout: float = 60.0) -> None:
         client = KubeClient(load_config(str(self.kubeconfig)))
-        options = Options(http_host="127.0.0.1", http_port=0, workers=self.workers,
-                          shutdown_timeout=10.0)
+        options = Options(
+            http_host="127.0.0.1", http_port=0, workers=self.workers, shutdown_timeout=10.0
+        )
         self.operator = Operator(self.units, client, options)
         logger = logging.getLogger(_LOGGER)
         logger.addHandler(self.log)
@@ -61,8 +61,9 @@ class RuntimeHost:
             if self._failure:
                 raise OrkError(f"the runtime did not start: {self._failure[0]}")
             if time.monotonic() > deadline:
-                raise OrkError(f"the runtime was not ready within {timeout:g}s",
-                               hint="\n".join(self.log.lines))
+                raise OrkError(
+                    f"the runtime was not ready within {timeout:g}s", hint="\n".join(self.log.lines)
+                )
             time.sleep(0.05)
 
     def _run(self) -> None:

@@ -36,8 +36,14 @@ def require(program: str, hint: str) -> str:
 
 
 class Kubectl:
-    def __init__(self, kubeconfig: Path, commands: Commands, *, binary: str = "kubectl",
-                 context: str | None = None) -> None:
+    def __init__(
+        self,
+        kubeconfig: Path,
+        commands: Commands,
+        *,
+        binary: str = "kubectl",
+        context: str | None = None,
+    ) -> None:
         self.kubeconfig = kubeconfig
         self.commands = commands
         self.binary = binary
@@ -63,19 +69,26 @@ class Kubectl:
         return self.run("apply", "-f", "-", input=yamltext.safe_all(objects))
 
     def delete_file(self, path: Path, *, wait: bool, timeout: float = 60.0) -> Completed:
-        return self.run("delete", "-f", str(path), "--ignore-not-found",
-                        f"--wait={'true' if wait else 'false'}", f"--timeout={timeout:g}s",
-                        timeout=timeout + 10)
+        return self.run(
+            "delete",
+            "-f",
+            str(path),
+            "--ignore-not-found",
+            f"--wait={'true' if wait else 'false'}",
+            f"--timeout={timeout:g}s",
+            timeout=timeout + 10,
+        )
 
-    def delete(self, kind: str, name: str, namespace: str | None = None, *,
-               timeout: float = 60.0) -> Completed:
+    def delete(
+        self, kind: str, name: str, namespace: str | None = None, *, timeout: float = 60.0
+    ) -> Completed:
         args = ["delete", kind, name, "--ignore-not-found", f"--timeout={timeout:g}s"]
-        return self.run(*args, *(["-n", namespace] if namespace else []),
-                        timeout=timeout + 10)
+        return self.run(*args, *(["-n", namespace] if namespace else []), timeout=timeout + 10)
 
     # -- reads ------------------------------------------------------------------------
-    def get(self, kind: str, name: str = "", namespace: str | None = None,
-            selector: str = "") -> tuple[list[Obj], str]:
+    def get(
+        self, kind: str, name: str = "", namespace: str | None = None, selector: str = ""
+    ) -> tuple[list[Obj], str]:
         """The objects (one named, or all of ``kind``), and kubectl's error if any."""
         args = ["get", kind, *([name] if name else []), "-o", "json"]
         args += ["-n", namespace] if namespace else ["-A"] if not name else []
@@ -87,14 +100,14 @@ class Kubectl:
                 return [], ""
             return [], done.message()
         data = json.loads(done.stdout)
-        return (data.get("items", []) if data.get("kind", "").endswith("List") else [data],
-                "")
+        return (data.get("items", []) if data.get("kind", "").endswith("List") else [data], "")
 
     def field(self, kind: str, name: str, namespace: str, path: str) -> tuple[str | None, str]:
         """``kubectl get -o jsonpath={path}``: the value, or None and why."""
         expression = path if path.startswith("{") else "{" + path + "}"
-        done = self.run("get", kind, name, "-n", namespace, "-o", f"jsonpath={expression}",
-                        timeout=30)
+        done = self.run(
+            "get", kind, name, "-n", namespace, "-o", f"jsonpath={expression}", timeout=30
+        )
         return (done.stdout, "") if done.ok else (None, done.message())
 
     def objects_of(self, path: Path) -> list[Obj]:

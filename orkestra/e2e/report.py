@@ -72,8 +72,7 @@ def expectation_line(result: ExpectationResult, width: int) -> list[str]:
     else:
         outcome = f"FAILED ({format_duration(result.seconds)})"
     first = f"{mark(result.passed)}  {result.name:<{width}}  {outcome}"
-    return [first] + [INDENT + line for text in _explanation(result)
-                      for line in text.splitlines()]
+    return [first] + [INDENT + line for text in _explanation(result) for line in text.splitlines()]
 
 
 def suite_line(result: SuiteResult) -> str:
@@ -89,9 +88,13 @@ def suite_line(result: SuiteResult) -> str:
 def markdown(run: RunResult) -> str:
     """The run as Markdown for ``$GITHUB_STEP_SUMMARY``: a section per suite."""
     verdict = "PASS" if run.passed else "FAIL"
-    head = [f"## ork e2e: {verdict}", "",
-            f"{plural(len(run.suites), 'suite')}, {plural(run.total, 'expectation')}, "
-            f"{format_duration(run.seconds)}.", ""]
+    head = [
+        f"## ork e2e: {verdict}",
+        "",
+        f"{plural(len(run.suites), 'suite')}, {plural(run.total, 'expectation')}, "
+        f"{format_duration(run.seconds)}.",
+        "",
+    ]
     return "\n".join(head + [line for suite in run.suites for line in _md_suite(suite)])
 
 
@@ -102,8 +105,11 @@ def _md_suite(suite: SuiteResult) -> list[str]:
     if suite.skipped:
         return lines
     if suite.cluster == EMBEDDED:
-        lines += ["> The embedded API server runs no kubelet: no pod ever runs, so this is a "
-                  "weaker proof than a real cluster.", ""]
+        lines += [
+            "> The embedded API server runs no kubelet: no pod ever runs, so this is a "
+            "weaker proof than a real cluster.",
+            "",
+        ]
     if suite.expectations:
         lines += _md_table(suite.expectations) + [""]
     return lines + _md_error(suite.error) + _md_leftovers(suite.leftovers)
@@ -112,13 +118,16 @@ def _md_suite(suite: SuiteResult) -> list[str]:
 def _md_where(suite: SuiteResult) -> str:
     if suite.skipped:
         return f"Skipped · {md.text(suite.file)}"
-    return f"Ran on **{md.text(cluster_label(suite.cluster))}** · {md.text(suite.file)} · " \
+    return (
+        f"Ran on **{md.text(cluster_label(suite.cluster))}** · {md.text(suite.file)} · "
         f"{format_duration(suite.seconds)}"
+    )
 
 
 def _md_table(results: list[ExpectationResult]) -> list[str]:
-    rows = [[mark(r.passed), r.name, r.after, _time(r), "\n".join(_explanation(r))]
-            for r in results]
+    rows = [
+        [mark(r.passed), r.name, r.after, _time(r), "\n".join(_explanation(r))] for r in results
+    ]
     return md.table(["", "Expectation", "After", "Time", "Details"], rows)
 
 
@@ -129,13 +138,16 @@ def _md_error(error: str) -> list[str]:
 def _md_leftovers(leftovers: list[str]) -> list[str]:
     if not leftovers:
         return []
-    return ["**Left in the cluster after teardown:**", "",
-            *(f"- {md.text(item)}" for item in leftovers), ""]
+    return [
+        "**Left in the cluster after teardown:**",
+        "",
+        *(f"- {md.text(item)}" for item in leftovers),
+        "",
+    ]
 
 
 # -- JUnit XML -------------------------------------------------------------------------------
-def junit(run: RunResult, *, started: datetime | None = None,
-          hostname: str | None = None) -> str:
+def junit(run: RunResult, *, started: datetime | None = None, hostname: str | None = None) -> str:
     """The run as JUnit XML: a ``<testsuite>`` per suite, a ``<testcase>`` per expectation,
     plus a ``setup`` error case and a ``teardown: no leftovers`` failure where they apply.
     ``started`` (default: now) and ``hostname`` (default: this host) stamp every suite."""
@@ -161,18 +173,27 @@ def _xml_safe(root: ET.Element) -> None:
             element.set(key, NOT_XML.sub("\ufffd", value))
 
 
-def _junit_suite(parent: ET.Element, suite: SuiteResult, stamp: str,
-                 host: str) -> ET.Element:
+def _junit_suite(parent: ET.Element, suite: SuiteResult, stamp: str, host: str) -> ET.Element:
     element = ET.SubElement(parent, "testsuite", name=suite.name)
     properties = ET.SubElement(element, "properties")
-    for name, value in (("cluster", suite.cluster), ("clusterLabel",
-                        cluster_label(suite.cluster)), ("file", suite.file)):
+    for name, value in (
+        ("cluster", suite.cluster),
+        ("clusterLabel", cluster_label(suite.cluster)),
+        ("file", suite.file),
+    ):
         ET.SubElement(properties, "property", name=name, value=value)
-    cases = [_skipped_case(element, suite)] if suite.skipped else \
-        [_expectation_case(element, suite.name, r) for r in suite.expectations] + \
-        _suite_cases(element, suite)
-    counts = {"tests": len(cases), "failures": _count(cases, "failure"),
-              "errors": _count(cases, "error"), "skipped": _count(cases, "skipped")}
+    cases = (
+        [_skipped_case(element, suite)]
+        if suite.skipped
+        else [_expectation_case(element, suite.name, r) for r in suite.expectations]
+        + _suite_cases(element, suite)
+    )
+    counts = {
+        "tests": len(cases),
+        "failures": _count(cases, "failure"),
+        "errors": _count(cases, "error"),
+        "skipped": _count(cases, "skipped"),
+    }
     for key, number in counts.items():
         element.set(key, str(number))
     element.set("time", _seconds(suite.seconds))
@@ -186,19 +207,18 @@ def _count(cases: list[ET.Element], tag: str) -> int:
 
 
 def _testcase(parent: ET.Element, name: str, classname: str, seconds: float) -> ET.Element:
-    return ET.SubElement(parent, "testcase", name=name, classname=classname,
-                         time=_seconds(seconds))
+    return ET.SubElement(parent, "testcase", name=name, classname=classname, time=_seconds(seconds))
 
 
-def _expectation_case(parent: ET.Element, suite: str,
-                      result: ExpectationResult) -> ET.Element:
+def _expectation_case(parent: ET.Element, suite: str, result: ExpectationResult) -> ET.Element:
     case = _testcase(parent, result.name, suite, result.seconds)
     if not result.passed:
         message = "\n".join(_explanation(result)) or "failed"
         if result.timed_out:
             message = f"{_time(result)}: {message}"
-        failure = ET.SubElement(case, "failure", message=message,
-                                type="timeout" if result.timed_out else "failed")
+        failure = ET.SubElement(
+            case, "failure", message=message, type="timeout" if result.timed_out else "failed"
+        )
         failure.text = _checks_text(result)
     return case
 
@@ -220,14 +240,18 @@ def _suite_cases(parent: ET.Element, suite: SuiteResult) -> list[ET.Element]:
     if suite.error:
         name = RUN_ERROR_CASE if suite.expectations else SETUP_CASE
         case = _testcase(parent, name, suite.name, 0.0)
-        ET.SubElement(case, "error", message=suite.error.splitlines()[0],
-                      type="error").text = suite.error
+        ET.SubElement(
+            case, "error", message=suite.error.splitlines()[0], type="error"
+        ).text = suite.error
         cases.append(case)
     if suite.leftovers:
         case = _testcase(parent, LEFTOVERS_CASE, suite.name, 0.0)
-        ET.SubElement(case, "failure", type="leftovers",
-                      message=f"{plural(len(suite.leftovers), 'object')} left in the "
-                              "cluster after teardown").text = "\n".join(suite.leftovers)
+        ET.SubElement(
+            case,
+            "failure",
+            type="leftovers",
+            message=f"{plural(len(suite.leftovers), 'object')} left in the cluster after teardown",
+        ).text = "\n".join(suite.leftovers)
         cases.append(case)
     return cases
 
@@ -245,21 +269,40 @@ def _seconds(seconds: float) -> str:
 # -- JSON ------------------------------------------------------------------------------------
 def to_json(run: RunResult) -> dict[str, Any]:
     """The run for ``-o json`` (camelCase keys; ``clusterLabel`` names the cluster kind)."""
-    return {"suites": [_json_suite(suite) for suite in run.suites], "passed": run.passed,
-            "total": run.total, "seconds": round(run.seconds, 3)}
+    return {
+        "suites": [_json_suite(suite) for suite in run.suites],
+        "passed": run.passed,
+        "total": run.total,
+        "seconds": round(run.seconds, 3),
+    }
 
 
 def _json_suite(suite: SuiteResult) -> dict[str, Any]:
-    return {"name": suite.name, "file": suite.file, "cluster": suite.cluster,
-            "clusterLabel": cluster_label(suite.cluster), "passed": suite.passed,
-            "skipped": suite.skipped, "seconds": round(suite.seconds, 3),
-            "error": suite.error, "leftovers": list(suite.leftovers),
-            "expectations": [_json_expectation(r) for r in suite.expectations]}
+    return {
+        "name": suite.name,
+        "file": suite.file,
+        "cluster": suite.cluster,
+        "clusterLabel": cluster_label(suite.cluster),
+        "passed": suite.passed,
+        "skipped": suite.skipped,
+        "seconds": round(suite.seconds, 3),
+        "error": suite.error,
+        "leftovers": list(suite.leftovers),
+        "expectations": [_json_expectation(r) for r in suite.expectations],
+    }
 
 
 def _json_expectation(result: ExpectationResult) -> dict[str, Any]:
-    return {"name": result.name, "after": result.after, "passed": result.passed,
-            "seconds": round(result.seconds, 3), "timeout": result.timeout,
-            "timedOut": result.timed_out, "reason": result.reason, "denial": result.denial,
-            "checks": [{"label": c.label, "passed": c.passed, "detail": c.detail}
-                       for c in result.checks]}
+    return {
+        "name": result.name,
+        "after": result.after,
+        "passed": result.passed,
+        "seconds": round(result.seconds, 3),
+        "timeout": result.timeout,
+        "timedOut": result.timed_out,
+        "reason": result.reason,
+        "denial": result.denial,
+        "checks": [
+            {"label": c.label, "passed": c.passed, "detail": c.detail} for c in result.checks
+        ],
+    }

@@ -7,8 +7,16 @@ from dataclasses import dataclass, field
 
 from orkestra.registry.artifact import CLUSTER_LABELS, EMBEDDED, EXISTING, KIND
 
-__all__ = ["CLUSTER_LABELS", "EMBEDDED", "EXISTING", "KIND", "CheckResult",
-           "ExpectationResult", "RunResult", "SuiteResult"]
+__all__ = [
+    "CLUSTER_LABELS",
+    "EMBEDDED",
+    "EXISTING",
+    "KIND",
+    "CheckResult",
+    "ExpectationResult",
+    "RunResult",
+    "SuiteResult",
+]
 
 
 @dataclass
@@ -54,8 +62,7 @@ class SuiteResult:
 
     @property
     def passed(self) -> bool:
-        return not self.error and not self.leftovers and \
-            all(e.passed for e in self.expectations)
+        return not self.error and not self.leftovers and all(e.passed for e in self.expectations)
 
     @property
     def total(self) -> int:

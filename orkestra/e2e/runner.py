@@ -90,26 +90,34 @@ def choose_target(suite: Suite, options: Options, commands: Commands) -> Target:
     kind falls back to the embedded server where docker or kind is missing."""
     wanted = options.cluster_kind
     if wanted is None:
-        wanted = suite.cluster.provider if suite.cluster.provider != KIND or \
-            KindTarget.available() else EMBEDDED
+        wanted = (
+            suite.cluster.provider
+            if suite.cluster.provider != KIND or KindTarget.available()
+            else EMBEDDED
+        )
     if wanted == EXISTING:
         return CurrentTarget(commands, kubeconfig=options.kubeconfig, context=options.context)
     if wanted == KIND:
         if not KindTarget.available():
-            raise OrkError("--cluster-kind kind needs docker and kind on PATH",
-                           hint="use --cluster-kind embedded (no Docker needed) or "
-                                "--use-current")
-        return KindTarget(commands, suite.cluster.name, reuse=suite.cluster.reuse,
-                          keep=options.keep_cluster)
+            raise OrkError(
+                "--cluster-kind kind needs docker and kind on PATH",
+                hint="use --cluster-kind embedded (no Docker needed) or --use-current",
+            )
+        return KindTarget(
+            commands, suite.cluster.name, reuse=suite.cluster.reuse, keep=options.keep_cluster
+        )
     return EmbeddedTarget()
 
 
-def run(suite: Suite, options: Options, progress: Progress,
-        commands: Commands | None = None) -> RunResult:
+def run(
+    suite: Suite, options: Options, progress: Progress, commands: Commands | None = None
+) -> RunResult:
     """Run ``suite`` and its imports; the kubectl context is restored however it ends."""
     commands = commands or Commands()
-    require("kubectl", "e2e drives the cluster with kubectl: install it "
-            "(https://kubernetes.io/docs/tasks/tools/)")
+    require(
+        "kubectl",
+        "e2e drives the cluster with kubectl: install it (https://kubernetes.io/docs/tasks/tools/)",
+    )
     started = time.monotonic()
     result = RunResult()
     units = _load_units(suite, options.trust_hooks)  # a broken katalog fails first
@@ -123,22 +131,32 @@ def _load_units(suite: Suite, trust_hooks: bool) -> dict[Path, Unit]:
     """The composed katalog of every suite in the tree, by katalog file."""
     units: dict[Path, Unit] = {}
     if suite.katalog is not None and not suite.custom:
-        units[suite.katalog] = Unit.load(suite.katalog, _shown_next_to(suite, suite.katalog),
-                                         trust_hooks=trust_hooks)
+        units[suite.katalog] = Unit.load(
+            suite.katalog, _shown_next_to(suite, suite.katalog), trust_hooks=trust_hooks
+        )
     for item in suite.imports:
         units.update(_load_units(item.suite, trust_hooks))
     return units
 
 
-def _run_tree(suite: Suite, options: Options, progress: Progress, commands: Commands,
-              result: RunResult, target: tuple[Target, Cluster] | None,
-              units: dict[Path, Unit]) -> None:
+def _run_tree(
+    suite: Suite,
+    options: Options,
+    progress: Progress,
+    commands: Commands,
+    result: RunResult,
+    target: tuple[Target, Cluster] | None,
+    units: dict[Path, Unit],
+) -> None:
     owned = target is None
     chosen = target[0] if target is not None else choose_target(suite, options, commands)
     try:
         if target is None:
-            progress.step(f"Starting a cluster ({chosen.kind})..." if chosen.kind != EXISTING
-                          else "Using the current cluster...")
+            progress.step(
+                f"Starting a cluster ({chosen.kind})..."
+                if chosen.kind != EXISTING
+                else "Using the current cluster..."
+            )
             target = (chosen, chosen.up())
         if suite.expect or suite.katalog or suite.cr:
             unit = units.get(suite.katalog) if suite.katalog is not None else None
@@ -146,8 +164,15 @@ def _run_tree(suite: Suite, options: Options, progress: Progress, commands: Comm
         for item in suite.imports:
             if item.wait:
                 time.sleep(item.wait)
-            _run_tree(item.suite, options, progress, commands, result,
-                      None if item.fresh_cluster else target, units)
+            _run_tree(
+                item.suite,
+                options,
+                progress,
+                commands,
+                result,
+                None if item.fresh_cluster else target,
+                units,
+            )
     finally:
         if owned:
             with _shielded():
@@ -157,8 +182,14 @@ def _run_tree(suite: Suite, options: Options, progress: Progress, commands: Comm
 class SuiteRun:
     """One suite on one cluster."""
 
-    def __init__(self, suite: Suite, cluster: Cluster, options: Options,
-                 progress: Progress, unit: Unit | None) -> None:
+    def __init__(
+        self,
+        suite: Suite,
+        cluster: Cluster,
+        options: Options,
+        progress: Progress,
+        unit: Unit | None,
+    ) -> None:
         self.suite = suite
         self.cluster = cluster
         self.options = options
@@ -200,10 +231,16 @@ class SuiteRun:
             self.progress.step("Applying CRDs...")
             self._must(self.kubectl.apply_objects(self.crds), "apply the CRDs")
             for crd in self.crds:
-                self.kubectl.must("wait", "--for=condition=Established", "--timeout=60s",
-                                  f"crd/{crd['metadata']['name']}", timeout=70)
-            self.progress.done(f"{len(self.crds)} CRD{'s' if len(self.crds) != 1 else ''} "
-                               "established")
+                self.kubectl.must(
+                    "wait",
+                    "--for=condition=Established",
+                    "--timeout=60s",
+                    f"crd/{crd['metadata']['name']}",
+                    timeout=70,
+                )
+            self.progress.done(
+                f"{len(self.crds)} CRD{'s' if len(self.crds) != 1 else ''} established"
+            )
         for path in self.suite.apply:
             self._must(self.kubectl.apply_file(path), f"apply {path.name}")
             self.applied.append(path)
@@ -214,24 +251,42 @@ class SuiteRun:
             self._setup_wait(wait.kind, wait.name, wait.namespace, wait.timeout)
         if self.unit is not None:
             self.progress.step("Starting the Orkestra runtime...")
-            self.host = RuntimeHost([self.unit], self.cluster.kubeconfig,
-                                    workers=self.options.workers)
+            self.host = RuntimeHost(
+                [self.unit], self.cluster.kubeconfig, workers=self.options.workers
+            )
             self.host.start()
             self.progress.done("Orkestra runtime ready")
 
     def _crd_objects(self) -> list[Obj]:
         if self.suite.crds:
-            return [o for path in self.suite.crds for o in self.kubectl.objects_of(path)
-                    if o.get("kind") == "CustomResourceDefinition"]
+            return [
+                o
+                for path in self.suite.crds
+                for o in self.kubectl.objects_of(path)
+                if o.get("kind") == "CustomResourceDefinition"
+            ]
         if self.unit is not None:
             return list(self.unit.composed.crd_manifests.values())
         return []
 
     def _helm_install(self, release: HelmRelease) -> None:
-        helm = require("helm", "setup.helm installs charts with helm: install it "
-                       "(https://helm.sh/docs/intro/install/)")
-        argv = [helm, "upgrade", "--install", release.release, release.chart, "--namespace",
-                release.namespace, "--kubeconfig", str(self.cluster.kubeconfig), "--wait"]
+        helm = require(
+            "helm",
+            "setup.helm installs charts with helm: install it "
+            "(https://helm.sh/docs/intro/install/)",
+        )
+        argv = [
+            helm,
+            "upgrade",
+            "--install",
+            release.release,
+            release.chart,
+            "--namespace",
+            release.namespace,
+            "--kubeconfig",
+            str(self.cluster.kubeconfig),
+            "--wait",
+        ]
         argv += ["--repo", release.repo] if release.repo else []
         argv += ["--version", release.version] if release.version else []
         argv += ["--create-namespace"] if release.create_namespace else []
@@ -259,8 +314,13 @@ class SuiteRun:
         self._trigger(expectation.after)
         if self.cr_failed and expectation.after == CR_APPLIED:
             first = not any(e.after == CR_APPLIED for e in self.result.expectations)
-            result.checks = [CheckResult("apply the CR", False, self.cr_failed if first else
-                                         "not run: the CR was rejected (see above)")]
+            result.checks = [
+                CheckResult(
+                    "apply the CR",
+                    False,
+                    self.cr_failed if first else "not run: the CR was rejected (see above)",
+                )
+            ]
             return result
         started = time.monotonic()
         deadline = started + expectation.timeout
@@ -313,9 +373,19 @@ class SuiteRun:
         if self.host is not None:
             self.host.stop()
         for release in reversed(self.releases):
-            self.shell.run(["helm", "uninstall", release.release, "--namespace",
-                            release.namespace, "--kubeconfig", str(self.cluster.kubeconfig),
-                            "--wait"], timeout=300)
+            self.shell.run(
+                [
+                    "helm",
+                    "uninstall",
+                    release.release,
+                    "--namespace",
+                    release.namespace,
+                    "--kubeconfig",
+                    str(self.cluster.kubeconfig),
+                    "--wait",
+                ],
+                timeout=300,
+            )
         for path in reversed(self.applied):
             self.kubectl.delete_file(path, wait=True)
         for crd in reversed(self.crds):
@@ -330,22 +400,31 @@ class SuiteRun:
         """The objects the runtime made for the CR (found by the engine's owner label)."""
         if self.unit is None or self.suite.cr is None:
             return
-        names = [o["metadata"]["name"] for o in self.kubectl.objects_of(self.suite.cr)
-                 if isinstance(o.get("metadata"), dict)]
+        names = [
+            o["metadata"]["name"]
+            for o in self.kubectl.objects_of(self.suite.cr)
+            if isinstance(o.get("metadata"), dict)
+        ]
         for kind in self._child_kinds():
             for name in names:
-                found, _ = self.kubectl.get(kind, "", None,
-                                            selector=f"{OWNER_NAME_LABEL}={label_value(name)}")
-                self.children += [(o["kind"], (o["metadata"].get("namespace") or ""),
-                                   o["metadata"]["name"]) for o in found]
+                found, _ = self.kubectl.get(
+                    kind, "", None, selector=f"{OWNER_NAME_LABEL}={label_value(name)}"
+                )
+                self.children += [
+                    (o["kind"], (o["metadata"].get("namespace") or ""), o["metadata"]["name"])
+                    for o in found
+                ]
 
     def _child_kinds(self) -> list[str]:
         """Every kind the katalog can create (what ``ork plan`` lists): its templates' and
         the kinds its hooks declare they manage."""
         assert self.unit is not None
         crds = [crd for crd in inventory(self.unit.composed).crds if crd.enabled]
-        return list(dict.fromkeys(kind for crd in crds
-                                  for kind in (*(o.kind for o in crd.objects), *crd.hook_kinds)))
+        return list(
+            dict.fromkeys(
+                kind for crd in crds for kind in (*(o.kind for o in crd.objects), *crd.hook_kinds)
+            )
+        )
 
     def _leftovers(self) -> list[str]:
         """What teardown should have removed and is still there (garbage collection on a
@@ -356,8 +435,10 @@ class SuiteRun:
         while True:
             left = [key for key in left if self.kubectl.get(key[0], key[2], key[1] or None)[0]]
             if not left or time.monotonic() > deadline:
-                return [f"{kind}/{namespace + '/' if namespace else ''}{name}"
-                        for kind, namespace, name in left]
+                return [
+                    f"{kind}/{namespace + '/' if namespace else ''}{name}"
+                    for kind, namespace, name in left
+                ]
             time.sleep(1.0)
 
     def _removed(self) -> list[tuple[str, str, str]]:
@@ -365,9 +446,11 @@ class SuiteRun:
         removed = [(c["kind"], "", c["metadata"]["name"]) for c in self.crds]
         removed += self.children
         for path in self.applied:
-            removed += [(o["kind"], (o.get("metadata") or {}).get("namespace") or "",
-                         o["metadata"]["name"]) for o in self.kubectl.objects_of(path)
-                        if isinstance(o.get("metadata"), dict)]
+            removed += [
+                (o["kind"], (o.get("metadata") or {}).get("namespace") or "", o["metadata"]["name"])
+                for o in self.kubectl.objects_of(path)
+                if isinstance(o.get("metadata"), dict)
+            ]
         return removed
 
     def _must(self, done: Completed, what: str) -> None:

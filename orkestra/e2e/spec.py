@@ -137,8 +137,9 @@ class SuiteImport:
     fresh_cluster: bool = False
 
 
-def load_suite(file: Path, display: str | None = None, *,
-               seen: frozenset[Path] = frozenset()) -> Suite:
+def load_suite(
+    file: Path, display: str | None = None, *, seen: frozenset[Path] = frozenset()
+) -> Suite:
     """The suite ``file`` describes; raises :class:`PatternError` naming file and line."""
     shown = display or str(file)
     doc = load_document(file, kinds=("E2E",), display=shown)
@@ -146,13 +147,19 @@ def load_suite(file: Path, display: str | None = None, *,
         raise PatternError([Problem(shown, 0, 0, (), "e2e imports form a cycle")])
     files = _Files(doc)
     spec = doc.data.get("spec") or {}
-    suite = Suite(name=doc.name or file.parent.name, file=file, display=shown,
-                  description=str(doc.metadata.get("description") or ""))
+    suite = Suite(
+        name=doc.name or file.parent.name,
+        file=file,
+        display=shown,
+        description=str(doc.metadata.get("description") or ""),
+    )
     if spec:
         _fill(suite, spec, files)
     files.raise_problems()
-    suite.imports = [_import(doc, i, item, seen | {file.resolve()})
-                     for i, item in enumerate(doc.data.get("imports") or [])]
+    suite.imports = [
+        _import(doc, i, item, seen | {file.resolve()})
+        for i, item in enumerate(doc.data.get("imports") or [])
+    ]
     return suite
 
 
@@ -170,12 +177,17 @@ class _Files:
         path = self.doc.resolve_path(ref)
         refused = None if pattern else reference_problem(path, self.roots)
         if refused is not None:
-            self.problems.append(self.doc.problem(where, f'cannot use "{ref}": {refused[0]}',
-                                                  hint=refused[1]))
+            self.problems.append(
+                self.doc.problem(where, f'cannot use "{ref}": {refused[0]}', hint=refused[1])
+            )
         elif not path.is_file():
-            self.problems.append(self.doc.problem(
-                where, f'file "{ref}" does not exist',
-                hint=f"paths are relative to {self.doc.display}'s directory"))
+            self.problems.append(
+                self.doc.problem(
+                    where,
+                    f'file "{ref}" does not exist',
+                    hint=f"paths are relative to {self.doc.display}'s directory",
+                )
+            )
         return path
 
     def paths(self, where: YamlPath, refs: list[str]) -> list[Path]:
@@ -188,29 +200,39 @@ class _Files:
 
 def _fill(suite: Suite, spec: dict[str, Any], files: _Files) -> None:
     where: YamlPath = ("spec",)
-    custom = bool(spec.get("customOperator")) or \
-        (spec.get("custom") or {}).get("target") == "kubernetes"
+    custom = (
+        bool(spec.get("customOperator")) or (spec.get("custom") or {}).get("target") == "kubernetes"
+    )
     suite.custom = custom
     if "katalog" in spec:
         suite.katalog = files.path(where + ("katalog",), spec["katalog"], pattern=True)
         files.roots.append(suite.katalog.parent)
     elif not custom:
-        files.problems.append(files.doc.problem(
-            where, 'missing "katalog"', expected="the katalog.yaml to run",
-            hint="or set customOperator: true for an operator you deploy yourself"))
+        files.problems.append(
+            files.doc.problem(
+                where,
+                'missing "katalog"',
+                expected="the katalog.yaml to run",
+                hint="or set customOperator: true for an operator you deploy yourself",
+            )
+        )
     if "crd" in spec:
         suite.crds = [files.path(where + ("crd",), spec["crd"])]
     if "cr" in spec:
         suite.cr = files.path(where + ("cr",), spec["cr"])
     cluster = spec.get("cluster") or {}
-    suite.cluster = ClusterSpec(cluster.get("provider", "kind"),
-                                cluster.get("name", "ork-e2e"), bool(cluster.get("reuse")))
+    suite.cluster = ClusterSpec(
+        cluster.get("provider", "kind"), cluster.get("name", "ork-e2e"), bool(cluster.get("reuse"))
+    )
     _setup(suite, spec.get("setup"), files)
     suite.values_files = files.paths(where + ("valuesFiles",), spec.get("valuesFiles") or [])
     suite.expect = [_expectation(item) for item in spec.get("expect") or []]
     if suite.cr is None and suite.expect:
-        files.problems.append(files.doc.problem(
-            where, 'missing "cr"', expected="the CR file the expectations are about"))
+        files.problems.append(
+            files.doc.problem(
+                where, 'missing "cr"', expected="the CR file the expectations are about"
+            )
+        )
 
 
 def _setup(suite: Suite, setup: Any, files: _Files) -> None:
@@ -221,44 +243,75 @@ def _setup(suite: Suite, setup: Any, files: _Files) -> None:
         suite.apply = files.paths(where, setup)
         return
     suite.apply = files.paths(where + ("apply",), setup.get("apply") or [])
-    suite.helm = [_helm(item, files, where + ("helm", i))
-                  for i, item in enumerate(setup.get("helm") or [])]
-    suite.wait = [WaitCheck(w["kind"], w["name"], w.get("namespace") or "default",
-                            _seconds(w.get("timeout"), DEFAULT_WAIT_TIMEOUT))
-                  for w in setup.get("wait") or []]
+    suite.helm = [
+        _helm(item, files, where + ("helm", i)) for i, item in enumerate(setup.get("helm") or [])
+    ]
+    suite.wait = [
+        WaitCheck(
+            w["kind"],
+            w["name"],
+            w.get("namespace") or "default",
+            _seconds(w.get("timeout"), DEFAULT_WAIT_TIMEOUT),
+        )
+        for w in setup.get("wait") or []
+    ]
 
 
 def _helm(item: Any, files: _Files, where: YamlPath) -> HelmRelease:
     if not isinstance(item, dict) or not item.get("chart"):
-        files.problems.append(files.doc.problem(
-            where, "a helm entry needs a chart", expected="{repo, chart, release, namespace, "
-            "version, valueFiles, values, createNamespace}"))
+        files.problems.append(
+            files.doc.problem(
+                where,
+                "a helm entry needs a chart",
+                expected="{repo, chart, release, namespace, "
+                "version, valueFiles, values, createNamespace}",
+            )
+        )
         return HelmRelease("", "")
     chart = str(item["chart"])
     return HelmRelease(
-        chart=chart, release=str(item.get("release") or chart.rsplit("/", 1)[-1]),
-        namespace=str(item.get("namespace") or "default"), repo=str(item.get("repo") or ""),
+        chart=chart,
+        release=str(item.get("release") or chart.rsplit("/", 1)[-1]),
+        namespace=str(item.get("namespace") or "default"),
+        repo=str(item.get("repo") or ""),
         version=str(item.get("version") or ""),
         value_files=tuple(files.paths(where + ("valueFiles",), item.get("valueFiles") or [])),
         values=dict(item.get("values") or {}),
-        create_namespace=bool(item.get("createNamespace")))
+        create_namespace=bool(item.get("createNamespace")),
+    )
 
 
 def _expectation(item: dict[str, Any]) -> Expectation:
     get = (item.get("kubectl") or {}).get("get") or []
     return Expectation(
-        name=item["name"], after=item.get("after") or CR_APPLIED,
+        name=item["name"],
+        after=item.get("after") or CR_APPLIED,
         timeout=_seconds(item.get("timeout"), DEFAULT_TIMEOUT),
-        resources=tuple(ResourceCheck(r["kind"], r.get("name") or "",
-                                      r.get("namespace") or "default", bool(r.get("ready")),
-                                      r.get("count")) for r in item.get("resources") or []),
-        commands=tuple(CommandCheck(c["run"], c.get("exitCode", 0),
-                                    c.get("outputContains") or "")
-                       for c in item.get("commands") or []),
-        fields=tuple(FieldCheck(g["kind"], g.get("name") or "", g.get("namespace") or "default",
-                                g["field"], None if g.get("equals") is None
-                                else _text(g["equals"]))
-                     for g in get))
+        resources=tuple(
+            ResourceCheck(
+                r["kind"],
+                r.get("name") or "",
+                r.get("namespace") or "default",
+                bool(r.get("ready")),
+                r.get("count"),
+            )
+            for r in item.get("resources") or []
+        ),
+        commands=tuple(
+            CommandCheck(c["run"], c.get("exitCode", 0), c.get("outputContains") or "")
+            for c in item.get("commands") or []
+        ),
+        fields=tuple(
+            FieldCheck(
+                g["kind"],
+                g.get("name") or "",
+                g.get("namespace") or "default",
+                g["field"],
+                None if g.get("equals") is None else _text(g["equals"]),
+            )
+            for g in get
+        ),
+    )
 
 
 def _import(doc: Document, index: int, item: Any, seen: frozenset[Path]) -> SuiteImport:

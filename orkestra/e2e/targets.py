@@ -66,8 +66,9 @@ class CurrentTarget:
 
     kind = EXISTING
 
-    def __init__(self, commands: Commands, *, kubeconfig: Path | None = None,
-                 context: str | None = None) -> None:
+    def __init__(
+        self, commands: Commands, *, kubeconfig: Path | None = None, context: str | None = None
+    ) -> None:
         self.commands = commands
         self.kubeconfig = kubeconfig
         self.context = context
@@ -82,8 +83,10 @@ class CurrentTarget:
         done = self.commands.run(argv, timeout=30)
         if not done.ok or "server:" not in done.stdout:
             which = f" {self.context!r}" if self.context else ""
-            raise OrkError(f"no usable kubectl context{which}: {done.message()}",
-                           hint="kubectl config get-contexts lists them")
+            raise OrkError(
+                f"no usable kubectl context{which}: {done.message()}",
+                hint="kubectl config get-contexts lists them",
+            )
         self._scratch = tempfile.TemporaryDirectory(prefix="ork-e2e-")
         path = Path(self._scratch.name) / "kubeconfig"
         path.write_text(done.stdout, encoding="utf-8")
@@ -102,8 +105,9 @@ class KindTarget:
 
     kind = KIND
 
-    def __init__(self, commands: Commands, name: str, *, reuse: bool = False,
-                 keep: bool = False) -> None:
+    def __init__(
+        self, commands: Commands, name: str, *, reuse: bool = False, keep: bool = False
+    ) -> None:
         self.commands = commands
         self.name = name
         self.reuse = reuse
@@ -123,12 +127,20 @@ class KindTarget:
             self._kind("delete", "cluster", "--name", self.name)
             exists = False
         if exists:
-            self._kind("export", "kubeconfig", "--name", self.name, "--kubeconfig",
-                       str(kubeconfig))
+            self._kind("export", "kubeconfig", "--name", self.name, "--kubeconfig", str(kubeconfig))
         else:
             self._created = True  # a create cut off half-way is still deleted in down()
-            self._kind("create", "cluster", "--name", self.name, "--kubeconfig",
-                       str(kubeconfig), "--wait", "120s", timeout=600)
+            self._kind(
+                "create",
+                "cluster",
+                "--name",
+                self.name,
+                "--kubeconfig",
+                str(kubeconfig),
+                "--wait",
+                "120s",
+                timeout=600,
+            )
         return Cluster(kubeconfig, KIND, self.name)
 
     def down(self) -> None:
@@ -179,4 +191,3 @@ def _current(config: str) -> str:
         if line.startswith("current-context:"):
             return line.split(":", 1)[1].strip()
     return "current context"
-

@@ -44,10 +44,16 @@ def _fires(rule: Obj, moment: str) -> bool:
 def _violation(rule: Obj, ev: Evaluation) -> str:
     target = str(rule.get("field", ""))
     message = rule.get("message")
-    text = ev.renderer.render(message, ev.data) if isinstance(message, str) else \
-        "does not satisfy the rule"
-    actual = text_of(lookup(ev.data, target)) if "{{" not in target else \
-        ev.renderer.render(target, ev.data)
+    text = (
+        ev.renderer.render(message, ev.data)
+        if isinstance(message, str)
+        else "does not satisfy the rule"
+    )
+    actual = (
+        text_of(lookup(ev.data, target))
+        if "{{" not in target
+        else ev.renderer.render(target, ev.data)
+    )
     return f'field "{target}": {text} (got "{actual}")'
 
 
@@ -82,8 +88,7 @@ def mutate(rules: list[Obj], ev: Evaluation, moment: str = "reconcile") -> list[
         else:
             continue
         value = ev.renderer.render(raw, ev.data) if isinstance(raw, str) else raw
-        typed = cast(value, str(rule.get("valueType", "string"))) \
-            if "valueType" in rule else value
+        typed = cast(value, str(rule.get("valueType", "string"))) if "valueType" in rule else value
         if typed != current:
             set_path(ev.data, path, typed)
             changed.append(path)
@@ -93,14 +98,15 @@ def mutate(rules: list[Obj], ev: Evaluation, moment: str = "reconcile") -> list[
 def normalize(spec_paths: dict[str, Any], ev: Evaluation) -> None:
     """``normalize.spec``: render each template and store it under ``spec.<path>``."""
     for path, template in spec_paths.items():
-        rendered = ev.renderer.render(template, ev.data) if isinstance(template, str) \
-            else template
-        set_path(ev.data["spec"], path, coerce_text(rendered) if isinstance(rendered, str)
-                 else rendered)
+        rendered = ev.renderer.render(template, ev.data) if isinstance(template, str) else template
+        set_path(
+            ev.data["spec"], path, coerce_text(rendered) if isinstance(rendered, str) else rendered
+        )
 
 
-def admit(entry: Obj, ev: Evaluation, *, moment: str = "reconcile",
-          mutate_first: bool | None = None) -> Admission:
+def admit(
+    entry: Obj, ev: Evaluation, *, moment: str = "reconcile", mutate_first: bool | None = None
+) -> Admission:
     """``normalize``, then ``mutation`` and ``validation`` of a CRD entry applied to
     ``ev.data``. Mutation runs first when ``mutate_first`` says so, or (when it is None)
     when the entry's ``mutateFirst`` does."""

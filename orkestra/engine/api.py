@@ -23,12 +23,20 @@ Obj = dict[str, Any]
 
 
 class ClusterAPI(Protocol):
-    def find(self, api_version: str, kind: str, name: str, namespace: str | None = None
-             ) -> Obj | None: ...
+    def find(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> Obj | None: ...
 
-    def list(self, api_version: str, kind: str, namespace: str | None = None, *,
-             label_selector: str | dict[str, Any] | None = None,
-             field_selector: str | None = None, record: bool = True) -> list[Obj]: ...
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | dict[str, Any] | None = None,
+        field_selector: str | None = None,
+        record: bool = True,
+    ) -> list[Obj]: ...
 
     def create(self, obj: Obj, *, record: bool = True) -> Obj: ...
 
@@ -36,8 +44,15 @@ class ClusterAPI(Protocol):
 
     def update_status(self, obj: Obj) -> Obj: ...
 
-    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
-               *, record: bool = True) -> Obj: ...
+    def delete(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        *,
+        record: bool = True,
+    ) -> Obj: ...
 
 
 @dataclass(frozen=True, slots=True)

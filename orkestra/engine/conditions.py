@@ -24,12 +24,27 @@ from orkestra.template.notes.types import parse_bool, type_of
 from orkestra.units import DurationError, parse_duration
 
 SHORTHAND_OPERATORS = {
-    "equals": "equals", "notEquals": "notEquals", "contains": "contains",
-    "notContains": "notContains", "prefix": "prefix", "notPrefix": "notPrefix",
-    "suffix": "suffix", "notSuffix": "notSuffix", "regex": "regex", "exists": "exists",
-    "notExists": "notExists", "greaterThan": "gt", "lessThan": "lt", "min": "gte",
-    "greaterThanOrEqual": "gte", "max": "lte", "lessThanOrEqual": "lte",
-    "between": "between", "notBetween": "notBetween", "in": "in", "notIn": "notIn",
+    "equals": "equals",
+    "notEquals": "notEquals",
+    "contains": "contains",
+    "notContains": "notContains",
+    "prefix": "prefix",
+    "notPrefix": "notPrefix",
+    "suffix": "suffix",
+    "notSuffix": "notSuffix",
+    "regex": "regex",
+    "exists": "exists",
+    "notExists": "notExists",
+    "greaterThan": "gt",
+    "lessThan": "lt",
+    "min": "gte",
+    "greaterThanOrEqual": "gte",
+    "max": "lte",
+    "lessThanOrEqual": "lte",
+    "between": "between",
+    "notBetween": "notBetween",
+    "in": "in",
+    "notIn": "notIn",
 }
 _SPELLINGS = {"eq": "equals", "neq": "notEquals"}
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -51,9 +66,15 @@ class Evaluation:
     it is needed: simulate tells a cycle that never looked at the time (and so repeats
     exactly a second later) from one that did."""
 
-    def __init__(self, data: dict[str, Any], renderer: Renderer | None = None,
-                 now: datetime | None = None, unique: UniqueCheck | None = None, *,
-                 clock: Clock = _utc_now) -> None:
+    def __init__(
+        self,
+        data: dict[str, Any],
+        renderer: Renderer | None = None,
+        now: datetime | None = None,
+        unique: UniqueCheck | None = None,
+        *,
+        clock: Clock = _utc_now,
+    ) -> None:
         self.data = data
         self.renderer = renderer if renderer is not None else Renderer()
         self.unique = unique
@@ -68,8 +89,7 @@ class Evaluation:
 
     def scoped(self, data: dict[str, Any]) -> Evaluation:
         """The same evaluation over other data (a forEach copy), at the same moment."""
-        return Evaluation(data, self.renderer, self._now, self.unique,
-                          clock=lambda: self.now)
+        return Evaluation(data, self.renderer, self._now, self.unique, clock=lambda: self.now)
 
 
 class ConditionError(OrkError):
@@ -171,8 +191,11 @@ class _Evaluator:
             wanted = expected is not False and text_of(expected) != "false"
             return present == wanted if op == "exists" else present != wanted
         if op in ("gt", "lt", "gte", "lte"):
-            a, b = (cast(actual, value_type), cast(expected, value_type)) \
-                if value_type in ("int", "float") else (_number(actual), _number(expected))
+            a, b = (
+                (cast(actual, value_type), cast(expected, value_type))
+                if value_type in ("int", "float")
+                else (_number(actual), _number(expected))
+            )
             return {"gt": a > b, "lt": a < b, "gte": a >= b, "lte": a <= b}[op]
         if op in ("between", "notBetween"):
             low, _, high = text_of(expected).partition(",")
@@ -198,9 +221,14 @@ class _Evaluator:
             return same if op == "equals" else not same
         a, b = text_of(actual), text_of(expected)
         results = {
-            "equals": a == b, "notEquals": a != b, "contains": b in a,
-            "notContains": b not in a, "prefix": a.startswith(b), "notPrefix": not a.startswith(b),
-            "suffix": a.endswith(b), "notSuffix": not a.endswith(b),
+            "equals": a == b,
+            "notEquals": a != b,
+            "contains": b in a,
+            "notContains": b not in a,
+            "prefix": a.startswith(b),
+            "notPrefix": not a.startswith(b),
+            "suffix": a.endswith(b),
+            "notSuffix": not a.endswith(b),
         }
         if op == "regex":
             try:
@@ -259,8 +287,9 @@ def evaluate(cond: dict[str, Any], ev: Evaluation) -> bool:
     return _Evaluator(ev).condition(cond)
 
 
-def passes(when: Sequence[dict[str, Any]], any_of: Sequence[dict[str, Any]],
-           ev: Evaluation) -> bool:
+def passes(
+    when: Sequence[dict[str, Any]], any_of: Sequence[dict[str, Any]], ev: Evaluation
+) -> bool:
     """AND of ``when``, and OR of ``any_of`` when it is not empty."""
     evaluator = _Evaluator(ev)
     if not all(evaluator.condition(c) for c in when):

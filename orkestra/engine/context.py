@@ -32,17 +32,22 @@ def owned(obj: Obj, owner: Owner) -> bool:
     return (meta.get("labels") or {}).get(OWNER_LABEL) == owner.owner_label
 
 
-def children_of(cluster: ClusterAPI, owner: Owner, keys: list[str],
-                custom: list[tuple[str, str]]) -> Obj:
+def children_of(
+    cluster: ClusterAPI, owner: Owner, keys: list[str], custom: list[tuple[str, str]]
+) -> Obj:
     """``.children``: for each kind the CR owns, ``children.<kind>`` (the first object) and
     ``children.<plural>`` (all of them); custom kinds also appear as ``children.custom``."""
     children: Obj = {}
     selector = f"{OWNER_NAME_LABEL}={label_value(owner.name)}"
-    wanted = [(kind_type(k)[0], kind_type(k)[1], k) for k in keys] + \
-        [(api, kind, "custom") for api, kind in custom]
+    wanted = [(kind_type(k)[0], kind_type(k)[1], k) for k in keys] + [
+        (api, kind, "custom") for api, kind in custom
+    ]
     for api_version, kind, key in wanted:
-        found = [o for o in cluster.list(api_version, kind, None, label_selector=selector)
-                 if owned(o, owner)]
+        found = [
+            o
+            for o in cluster.list(api_version, kind, None, label_selector=selector)
+            if owned(o, owner)
+        ]
         if not found:
             continue
         singular = kind.lower()

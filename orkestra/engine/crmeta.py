@@ -21,8 +21,9 @@ def declared(entry: Obj) -> dict[str, dict[str, Any]]:
     return {key: entry[key] for key in KEYS if entry.get(key)}
 
 
-def labelled(cr: Obj, wanted: dict[str, dict[str, Any]], renderer: Renderer, data: Obj
-             ) -> Obj | None:
+def labelled(
+    cr: Obj, wanted: dict[str, dict[str, Any]], renderer: Renderer, data: Obj
+) -> Obj | None:
     """The CR with the rendered labels and annotations merged in, or None when it holds
     them already."""
     meta = cr["metadata"]

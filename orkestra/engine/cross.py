@@ -44,16 +44,19 @@ def peer_matches(obj: Obj, query: PeerQuery) -> bool:
     if query.match_labels:
         labels = meta.get("labels") or {}
         return all(k in labels and str(labels[k]) == v for k, v in query.match_labels.items())
-    return meta.get("name") == query.name and \
-        meta.get("namespace", "") in ("", query.namespace)
+    return meta.get("name") == query.name and meta.get("namespace", "") in ("", query.namespace)
 
 
 def peer_value(obj: Obj) -> Obj:
     """A found peer CR as templates read it."""
     meta = obj.get("metadata") or {}
-    value: Obj = {"found": "true", "name": meta.get("name", ""),
-                  "namespace": meta.get("namespace", ""),
-                  "spec": obj.get("spec") or {}, "status": obj.get("status") or {}}
+    value: Obj = {
+        "found": "true",
+        "name": meta.get("name", ""),
+        "namespace": meta.get("namespace", ""),
+        "spec": obj.get("spec") or {},
+        "status": obj.get("status") or {},
+    }
     for key in ("labels", "annotations"):
         if meta.get(key):
             value[key] = meta[key]
@@ -109,8 +112,10 @@ class CrossReads:
         source = entry.get("source")
         if self.reader is None:
             if query is not None or source:
-                warnings.append(f'cross "{entry["as"]}": this cluster reads no other CRs nor '
-                                "cross sources; it reads as not found")
+                warnings.append(
+                    f'cross "{entry["as"]}": this cluster reads no other CRs nor '
+                    "cross sources; it reads as not found"
+                )
             return [] if every else _not_found(name, namespace)
         if query is not None:
             peers = self.reader.cross_peers(query)
@@ -118,13 +123,19 @@ class CrossReads:
                 found = sorted(peers, key=_position)
                 if every:
                     return [peer_value(p) for p in found]
-                return peer_value(found[0]) if found else \
-                    {"found": "false", "spec": {}, "status": {}}
+                return (
+                    peer_value(found[0]) if found else {"found": "false", "spec": {}, "status": {}}
+                )
         if source:
             url = source_url(source, str(entry.get("crd", "")), name, namespace, fields)
-            body = self.reader.cross_remote(RemoteQuery(
-                str(entry["as"]), url, parse_duration(str(source.get("cacheFor", "30s"))),
-                source.get("auth")))
+            body = self.reader.cross_remote(
+                RemoteQuery(
+                    str(entry["as"]),
+                    url,
+                    parse_duration(str(source.get("cacheFor", "30s"))),
+                    source.get("auth"),
+                )
+            )
             if body is not None:
                 return remote_value(body)
         return [] if every else _not_found(name, namespace)
@@ -134,8 +145,9 @@ class CrossReads:
         """The peers the entry selects; None when it selects none (then only its source
         is read)."""
         crd_labels: Mapping[str, str] = entry.get("labelSelector") or {}
-        labels = fields.string_map((entry.get("selector") or {}).get("matchLabels"),
-                                   "selector.matchLabels") or dict(crd_labels)
+        labels = fields.string_map(
+            (entry.get("selector") or {}).get("matchLabels"), "selector.matchLabels"
+        ) or dict(crd_labels)
         if not labels and not name:
             return None
         return PeerQuery(str(entry.get("crd", "")), crd_labels, name, namespace, labels)

@@ -85,8 +85,10 @@ class Fields:
     def tree(self, value: Any, field: str, *, coerce: bool = False) -> Any:
         """Render every string in a nested structure; ``coerce`` types rendered values."""
         if isinstance(value, dict):
-            return {self.text(k, field): self.tree(v, f"{field}.{k}", coerce=coerce)
-                    for k, v in value.items()}
+            return {
+                self.text(k, field): self.tree(v, f"{field}.{k}", coerce=coerce)
+                for k, v in value.items()
+            }
         if isinstance(value, list):
             return [self.tree(v, f"{field}[{i}]", coerce=coerce) for i, v in enumerate(value)]
         if isinstance(value, str) and "{{" in value:
@@ -98,8 +100,9 @@ class Fields:
         return [self.text(v, f"{field}[{i}]") for i, v in enumerate(values or [])]
 
     def string_map(self, values: Any, field: str) -> dict[str, str]:
-        return {self.text(k, field): self.text(v, f"{field}.{k}")
-                for k, v in (values or {}).items()}
+        return {
+            self.text(k, field): self.text(v, f"{field}.{k}") for k, v in (values or {}).items()
+        }
 
 
 def coerce_text(text: str) -> Any:

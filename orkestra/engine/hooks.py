@@ -20,8 +20,12 @@ from orkestra.engine.build.base import Owner
 from orkestra.template import Renderer
 
 Obj = dict[str, Any]
-ON_CREATE, ON_UPDATE, ON_RECONCILE, ON_DELETE = "on_create", "on_update", "on_reconcile", \
-    "on_delete"
+ON_CREATE, ON_UPDATE, ON_RECONCILE, ON_DELETE = (
+    "on_create",
+    "on_update",
+    "on_reconcile",
+    "on_delete",
+)
 PHASES = (ON_CREATE, ON_UPDATE, ON_RECONCILE, ON_DELETE)
 FINALIZER = "orkestra.io/hooks"
 

@@ -15,40 +15,75 @@ from orkestra.errors import OrkError
 
 BUILTIN: dict[str, dict[str, dict[str, Any]]] = {
     "resources": {
-        "small": {"requests": {"cpu": "100m", "memory": "128Mi"},
-                  "limits": {"cpu": "250m", "memory": "256Mi"}},
-        "standard": {"requests": {"cpu": "250m", "memory": "256Mi"},
-                     "limits": {"cpu": "500m", "memory": "512Mi"}},
-        "burst": {"requests": {"cpu": "100m", "memory": "128Mi"},
-                  "limits": {"cpu": "1", "memory": "1Gi"}},
-        "compute-heavy": {"requests": {"cpu": "1", "memory": "1Gi"},
-                          "limits": {"cpu": "2", "memory": "2Gi"}},
+        "small": {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"cpu": "250m", "memory": "256Mi"},
+        },
+        "standard": {
+            "requests": {"cpu": "250m", "memory": "256Mi"},
+            "limits": {"cpu": "500m", "memory": "512Mi"},
+        },
+        "burst": {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"cpu": "1", "memory": "1Gi"},
+        },
+        "compute-heavy": {
+            "requests": {"cpu": "1", "memory": "1Gi"},
+            "limits": {"cpu": "2", "memory": "2Gi"},
+        },
     },
     "probes": {
-        "standard": {"initialDelaySeconds": 5, "periodSeconds": 10, "timeoutSeconds": 1,
-                     "failureThreshold": 3},
-        "fast": {"initialDelaySeconds": 1, "periodSeconds": 5, "timeoutSeconds": 1,
-                 "failureThreshold": 3},
-        "slow-start": {"initialDelaySeconds": 30, "periodSeconds": 10, "timeoutSeconds": 3,
-                       "failureThreshold": 10},
-        "strict": {"initialDelaySeconds": 5, "periodSeconds": 5, "timeoutSeconds": 1,
-                   "failureThreshold": 1},
+        "standard": {
+            "initialDelaySeconds": 5,
+            "periodSeconds": 10,
+            "timeoutSeconds": 1,
+            "failureThreshold": 3,
+        },
+        "fast": {
+            "initialDelaySeconds": 1,
+            "periodSeconds": 5,
+            "timeoutSeconds": 1,
+            "failureThreshold": 3,
+        },
+        "slow-start": {
+            "initialDelaySeconds": 30,
+            "periodSeconds": 10,
+            "timeoutSeconds": 3,
+            "failureThreshold": 10,
+        },
+        "strict": {
+            "initialDelaySeconds": 5,
+            "periodSeconds": 5,
+            "timeoutSeconds": 1,
+            "failureThreshold": 1,
+        },
     },
     "containerSecurity": {
         "baseline": {"allowPrivilegeEscalation": False},
-        "restricted": {"allowPrivilegeEscalation": False, "runAsNonRoot": True,
-                       "capabilities": {"drop": ["ALL"]},
-                       "seccompProfile": {"type": "RuntimeDefault"}},
-        "hardened": {"allowPrivilegeEscalation": False, "runAsNonRoot": True,
-                     "runAsUser": 10001, "readOnlyRootFilesystem": True,
-                     "capabilities": {"drop": ["ALL"]},
-                     "seccompProfile": {"type": "RuntimeDefault"}},
+        "restricted": {
+            "allowPrivilegeEscalation": False,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "hardened": {
+            "allowPrivilegeEscalation": False,
+            "runAsNonRoot": True,
+            "runAsUser": 10001,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
     },
     "podSecurity": {
         "baseline": {"seccompProfile": {"type": "RuntimeDefault"}},
         "restricted": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-        "hardened": {"runAsNonRoot": True, "runAsUser": 10001, "fsGroup": 10001,
-                     "seccompProfile": {"type": "RuntimeDefault"}},
+        "hardened": {
+            "runAsNonRoot": True,
+            "runAsUser": 10001,
+            "fsGroup": 10001,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
     },
     "rollingUpdate": {
         "safe": {"maxSurge": 1, "maxUnavailable": 0},
@@ -58,23 +93,32 @@ BUILTIN: dict[str, dict[str, dict[str, Any]]] = {
     "networkPolicies": {
         "deny-all": {"policyTypes": ["Ingress", "Egress"]},
         "deny-ingress": {"policyTypes": ["Ingress"]},
-        "same-namespace": {"policyTypes": ["Ingress"],
-                           "ingress": [{"from": [{"podSelector": {}}]}]},
+        "same-namespace": {
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"podSelector": {}}]}],
+        },
     },
     "resourceQuotas": {
         "small-team": {"hard": {"requests.cpu": "4", "requests.memory": "8Gi", "pods": "20"}},
-        "large-team": {"hard": {"requests.cpu": "16", "requests.memory": "32Gi",
-                                "pods": "100"}},
+        "large-team": {"hard": {"requests.cpu": "16", "requests.memory": "32Gi", "pods": "100"}},
     },
     "limitRanges": {
-        "default-limits": {"limits": [{"type": "Container",
-                                       "default": {"cpu": "500m", "memory": "512Mi"},
-                                       "defaultRequest": {"cpu": "100m", "memory": "128Mi"}}]},
+        "default-limits": {
+            "limits": [
+                {
+                    "type": "Container",
+                    "default": {"cpu": "500m", "memory": "512Mi"},
+                    "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
+                }
+            ]
+        },
     },
     "hpa": {
         "gentle": {"scaleDown": {"stabilizationWindowSeconds": 300}},
-        "aggressive": {"scaleUp": {"stabilizationWindowSeconds": 0},
-                       "scaleDown": {"stabilizationWindowSeconds": 60}},
+        "aggressive": {
+            "scaleUp": {"stabilizationWindowSeconds": 0},
+            "scaleDown": {"stabilizationWindowSeconds": 60},
+        },
     },
     "pdb": {},
 }

@@ -52,8 +52,15 @@ from orkestra.units import DurationError, parse_duration
 
 Obj = dict[str, Any]
 # A templated duration (rotateAfter, a certificate's valid, cacheFor) fails as DurationError.
-CYCLE_ERRORS = (FieldError, ConditionError, ApiError, TemplateError, ProfileError, StatusError,
-                DurationError)
+CYCLE_ERRORS = (
+    FieldError,
+    ConditionError,
+    ApiError,
+    TemplateError,
+    ProfileError,
+    StatusError,
+    DurationError,
+)
 WORKLOAD_KEYS = ("deployments", "statefulSets")
 
 
@@ -90,9 +97,12 @@ def overlay(existing: Any, desired: Any) -> Any:
         for key, value in desired.items():
             merged[key] = overlay(existing.get(key), value)
         return merged
-    if isinstance(existing, list) and isinstance(desired, list) and \
-            len(existing) == len(desired) and \
-            all(_same_item(e, d) for e, d in zip(existing, desired, strict=True)):
+    if (
+        isinstance(existing, list)
+        and isinstance(desired, list)
+        and len(existing) == len(desired)
+        and all(_same_item(e, d) for e, d in zip(existing, desired, strict=True))
+    ):
         return [overlay(e, d) for e, d in zip(existing, desired, strict=True)]
     return clone(desired)
 
@@ -113,11 +123,16 @@ def overlay_changes(existing: Any, desired: Any) -> bool:
             if not isinstance(value, dict | list) or overlay_changes(current, value):
                 return True
         return False
-    if isinstance(existing, list) and isinstance(desired, list) and \
-            len(existing) == len(desired) and \
-            all(_same_item(e, d) for e, d in zip(existing, desired, strict=True)):
-        return any(not (d is e or d == e) and overlay_changes(e, d)
-                   for e, d in zip(existing, desired, strict=True))
+    if (
+        isinstance(existing, list)
+        and isinstance(desired, list)
+        and len(existing) == len(desired)
+        and all(_same_item(e, d) for e, d in zip(existing, desired, strict=True))
+    ):
+        return any(
+            not (d is e or d == e) and overlay_changes(e, d)
+            for e, d in zip(existing, desired, strict=True)
+        )
     # The merge holds a copy of ``desired`` here, compared as containers compare their
     # items (an object equals itself).
     return not (desired is existing or desired == existing)
@@ -126,9 +141,18 @@ def overlay_changes(existing: Any, desired: Any) -> bool:
 class Reconciler:
     """Reconciles CRs of one CRD entry of a composed katalog."""
 
-    def __init__(self, crd: str, entry: Obj, *, cluster: ClusterAPI, renderer: Renderer,
-                 profiles: Profiles, clock: Callable[[], datetime] | None = None,
-                 finalizers: list[str] | None = None, hooks: Hooks | None = None) -> None:
+    def __init__(
+        self,
+        crd: str,
+        entry: Obj,
+        *,
+        cluster: ClusterAPI,
+        renderer: Renderer,
+        profiles: Profiles,
+        clock: Callable[[], datetime] | None = None,
+        finalizers: list[str] | None = None,
+        hooks: Hooks | None = None,
+    ) -> None:
         self.crd = crd
         self.hooks = hooks
         self.entry = entry
@@ -137,27 +161,36 @@ class Reconciler:
         self.profiles = profiles
         self.clock = clock or (lambda: datetime.now(UTC))
         api = entry.get("apiTypes") or {}
-        self.api_version = f"{api['group']}/{api['version']}" if api.get("group") \
+        self.api_version = (
+            f"{api['group']}/{api['version']}"
+            if api.get("group")
             else str(api.get("version", "v1"))
+        )
         self.kind = str(api.get("kind", ""))
         box = entry.get("operatorBox") or {}
         self.plan: Obj = box.get("reconcile") or {}
         self.status_spec: Obj = (box.get("emit") or {}).get("status") or {}
-        self.finalizers = list(dict.fromkeys(
-            [*(finalizers or []), *((box.get("runtime") or {}).get("finalizers") or []),
-             *([FINALIZER] if hooks is not None and hooks.needs_finalizer else [])]))
+        self.finalizers = list(
+            dict.fromkeys(
+                [
+                    *(finalizers or []),
+                    *((box.get("runtime") or {}).get("finalizers") or []),
+                    *([FINALIZER] if hooks is not None and hooks.needs_finalizer else []),
+                ]
+            )
+        )
         self.templates = hooks is None or not hooks.replaces_templates
         # What depends on the katalog only, worked out once.
         self._kinds = self._declared()
         self._workload = self._workload_declaration()
-        self.cross = CrossReads(list((box.get("observe") or {}).get("cross") or []),
-                                cluster, renderer)
+        self.cross = CrossReads(
+            list((box.get("observe") or {}).get("cross") or []), cluster, renderer
+        )
         self.cr_metadata = crmeta.declared(entry)
         normalize = (entry.get("normalize") or {}).get("spec")
         # Admission writes into the template context; without it the context may share
         # the CR's maps instead of copying them.
-        self._admission_writes = bool(normalize) or \
-            bool((entry.get("mutation") or {}).get("rules"))
+        self._admission_writes = bool(normalize) or bool((entry.get("mutation") or {}).get("rules"))
 
     # -- entry point ------------------------------------------------------------------
     def reconcile(self, name: str, namespace: str | None = None) -> CycleResult:
@@ -201,12 +234,14 @@ class Reconciler:
         if not hooks_first and result.error is None:
             self.run_hooks(phases_for(cr), cr, owner, ev, result)
 
-    def run_hooks(self, phases: tuple[str, ...], cr: Obj, owner: Owner, ev: Evaluation,
-                  result: CycleResult) -> None:
+    def run_hooks(
+        self, phases: tuple[str, ...], cr: Obj, owner: Owner, ev: Evaluation, result: CycleResult
+    ) -> None:
         if self.hooks is None:
             return
-        outcome = self.hooks.run(HookCall(phases, cr, owner, ev.data, self.cluster,
-                                          self.renderer, self.apply_owned))
+        outcome = self.hooks.run(
+            HookCall(phases, cr, owner, ev.data, self.cluster, self.renderer, self.apply_owned)
+        )
         result.events.extend(outcome.events)
         result.hook_status = outcome.status
         if outcome.error is not None:
@@ -218,6 +253,7 @@ class Reconciler:
 
     def unique_check(self, cr: Obj) -> Callable[[str, str], bool]:
         """``operator: unique``: no other CR of this kind holds the same value."""
+
         def unique(path: str, value: str) -> bool:
             for other in self.cluster.list(self.api_version, self.kind, None):
                 if other["metadata"].get("uid") == cr["metadata"].get("uid"):
@@ -225,6 +261,7 @@ class Reconciler:
                 if text_of(lookup(other, path)) == value:
                     return False
             return True
+
         return unique
 
     # -- steps ------------------------------------------------------------------------
@@ -242,8 +279,9 @@ class Reconciler:
         if wanted is None:
             return cr
         updated = self.cluster.update(wanted, verb="patch")
-        ev.data["metadata"] = clone(updated["metadata"]) if self._admission_writes \
-            else updated["metadata"]
+        ev.data["metadata"] = (
+            clone(updated["metadata"]) if self._admission_writes else updated["metadata"]
+        )
         return updated
 
     def ensure_finalizers(self, cr: Obj) -> Obj:
@@ -307,13 +345,19 @@ class Reconciler:
             return None
         phase, key, item = self._workload
         fields = Fields(self.renderer, ev.data, f"{phase}.{key}")
-        name = fields.text(item.get("name"), "name") or \
-            default_name(key, ev.data["metadata"]["name"])
+        name = fields.text(item.get("name"), "name") or default_name(
+            key, ev.data["metadata"]["name"]
+        )
         labels = fields.string_map(item.get("labels"), "labels")
         return name, {"app": labels.get("app", name)}
 
-    def apply_phase(self, phase: str, ev: Evaluation, owner: Owner,
-                    workload: tuple[str, dict[str, str]] | None = None) -> None:
+    def apply_phase(
+        self,
+        phase: str,
+        ev: Evaluation,
+        owner: Owner,
+        workload: tuple[str, dict[str, str]] | None = None,
+    ) -> None:
         """Apply one phase's declarations; ``workload`` is :meth:`first_workload`'s answer
         when the caller has it already."""
         if workload is None:
@@ -328,9 +372,17 @@ class Reconciler:
                     if not gate(item, scoped):
                         continue
                     where = f"{phase}.{key}[{index}]"
-                    build = Build(key, item, Fields(self.renderer, scoped.data, where), owner,
-                                  declaration, self.profiles, self.cluster, self.clock,
-                                  workload)
+                    build = Build(
+                        key,
+                        item,
+                        Fields(self.renderer, scoped.data, where),
+                        owner,
+                        declaration,
+                        self.profiles,
+                        self.cluster,
+                        self.clock,
+                        workload,
+                    )
                     try:
                         wanted.update(_identity(o) for o in self.objects_for(build, phase))
                     except SkippedDeclaration:
@@ -347,11 +399,15 @@ class Reconciler:
         alias = spec.get("as") or "item"
         limit = limits.FOREACH_ITEMS
         if isinstance(source, dict | list) and len(source) > limit.value:
-            raise FieldError(f"forEach: {spec['field']} has {len(source)} items, more than "
-                             f"{limit.value} ({limit.variable} raises the limit)")
+            raise FieldError(
+                f"forEach: {spec['field']} has {len(source)} items, more than "
+                f"{limit.value} ({limit.variable} raises the limit)"
+            )
         if isinstance(source, dict):
-            return [{"item": k, alias: k, "value": source[k], "index": i}
-                    for i, k in enumerate(sorted(source))]
+            return [
+                {"item": k, alias: k, "value": source[k], "index": i}
+                for i, k in enumerate(sorted(source))
+            ]
         if isinstance(source, list):
             return [{"item": v, alias: v, "index": i} for i, v in enumerate(source)]
         return []
@@ -360,8 +416,9 @@ class Reconciler:
         """Build and apply one declaration; returns the objects it stands for."""
         item = build.item
         once = build.key == "secrets" and (item.get("once") or item.get("tls") is not None)
-        create_only = build.key == "jobs" or once or \
-            (phase == "onCreate" and not item.get("reconcile"))
+        create_only = (
+            build.key == "jobs" or once or (phase == "onCreate" and not item.get("reconcile"))
+        )
         if once:
             existing = self._existing_once(build)
             if existing is not None:
@@ -375,7 +432,8 @@ class Reconciler:
     def _existing_once(self, build: Build) -> Obj | None:
         """A once-secret that exists and is not due for rotation (it is not re-rendered)."""
         name = build.fields.text(build.item.get("name"), "name") or (
-            "orkestra-tls" if build.item.get("tls") is not None else f"{build.owner.name}-secret")
+            "orkestra-tls" if build.item.get("tls") is not None else f"{build.owner.name}-secret"
+        )
         existing = self.cluster.find("v1", "Secret", name, build.namespace())
         if existing is None:
             return None
@@ -395,16 +453,18 @@ class Reconciler:
     def apply(self, desired: Obj, *, create_only: bool) -> Obj:
         """Create ``desired`` or lay it over what exists; returns what the cluster holds."""
         meta = desired["metadata"]
-        existing = self.cluster.find(desired["apiVersion"], desired["kind"], meta["name"],
-                                     meta.get("namespace"))
+        existing = self.cluster.find(
+            desired["apiVersion"], desired["kind"], meta["name"], meta.get("namespace")
+        )
         if existing is None:
             return self.cluster.create(desired)
         if not create_only and overlay_changes(existing, desired):
             return self.cluster.update(overlay(existing, desired))
         return existing
 
-    def prune(self, owner: Owner, key: str, item: Obj, declaration: str,
-              wanted: set[tuple[str, str, str]]) -> None:
+    def prune(
+        self, owner: Owner, key: str, item: Obj, declaration: str, wanted: set[tuple[str, str, str]]
+    ) -> None:
         """Delete objects this declaration made that it no longer wants (forEach items that
         went away, a ``when`` that turned false)."""
         if key == "custom":
@@ -420,8 +480,15 @@ class Reconciler:
                 self.cluster.delete(api_version, kind, meta["name"], meta.get("namespace"))
 
     def write_status(self, cr: Obj, ev: Evaluation, result: CycleResult) -> None:
-        status = desired_status(cr, self.status_spec, ev, result.error, result.denied,
-                                extra=result.hook_status, hooks=self.hooks is not None)
+        status = desired_status(
+            cr,
+            self.status_spec,
+            ev,
+            result.error,
+            result.denied,
+            extra=result.hook_status,
+            hooks=self.hooks is not None,
+        )
         if status == (cr.get("status") or {}):
             return
         self.cluster.update_status({**cr, "status": status})
@@ -443,8 +510,7 @@ class Reconciler:
         except CYCLE_ERRORS as exc:
             result.error = str(exc)
             return result
-        remaining = [f for f in cr["metadata"].get("finalizers") or []
-                     if f not in self.finalizers]
+        remaining = [f for f in cr["metadata"].get("finalizers") or [] if f not in self.finalizers]
         if remaining != (cr["metadata"].get("finalizers") or []):
             updated = clone(cr)
             updated["metadata"]["finalizers"] = remaining
@@ -460,8 +526,11 @@ class Reconciler:
             for obj in self.cluster.list(api_version, kind, None, label_selector=selector):
                 meta = obj["metadata"]
                 labelled = not meta.get("ownerReferences")
-                if labelled and owned(obj, owner) and (cluster_scoped or
-                                                       meta.get("namespace") != owner.namespace):
+                if (
+                    labelled
+                    and owned(obj, owner)
+                    and (cluster_scoped or meta.get("namespace") != owner.namespace)
+                ):
                     self.cluster.delete(api_version, kind, meta["name"], meta.get("namespace"))
 
 

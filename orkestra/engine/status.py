@@ -56,12 +56,19 @@ def unready_children(children: Obj) -> list[str]:
 
 def _ready_condition(error: str | None, denied: bool, waiting: list[str]) -> Obj:
     if error is not None:
-        return {"type": "Ready", "status": "False",
-                "reason": "ValidationFailed" if denied else "ReconcileError",
-                "message": error}
+        return {
+            "type": "Ready",
+            "status": "False",
+            "reason": "ValidationFailed" if denied else "ReconcileError",
+            "message": error,
+        }
     if waiting:
-        return {"type": "Ready", "status": "False", "reason": "Progressing",
-                "message": "waiting for " + ", ".join(waiting)}
+        return {
+            "type": "Ready",
+            "status": "False",
+            "reason": "Progressing",
+            "message": "waiting for " + ", ".join(waiting),
+        }
     return {"type": "Ready", "status": "True", "reason": "Reconciled", "message": ""}
 
 
@@ -75,8 +82,16 @@ def _value_text(raw: Any, ev: Evaluation) -> str:
     return str(raw)
 
 
-def desired_status(cr: Obj, spec: Obj, ev: Evaluation, error: str | None, denied: bool, *,
-                   extra: Obj | None = None, hooks: bool = False) -> Obj:
+def desired_status(
+    cr: Obj,
+    spec: Obj,
+    ev: Evaluation,
+    error: str | None,
+    denied: bool,
+    *,
+    extra: Obj | None = None,
+    hooks: bool = False,
+) -> Obj:
     """The status the CR should have after this reconcile. ``extra``: fields the hooks set
     (after the declared ones). ``hooks``: the CRD has typed hooks, so a failed cycle leaves
     ``observedGeneration`` where it was and the next cycle runs ``on_create``/``on_update``

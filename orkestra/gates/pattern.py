@@ -44,20 +44,26 @@ def detect_pattern(directory: Path, kind: str | None = None) -> PatternDir:
     Katalog) first, then ``motif.yaml`` (kind Motif). ``kind`` (``--motif``) picks one;
     a directory that holds only the other kind is a clear error."""
     if not directory.is_dir():
-        raise UsageError(f"{directory} is not a directory",
-                         hint="ork push [NAME:VERSION] DIR")
-    found = [k for k, name in PRIMARY_FILES.items()
-             if (directory / name).is_file() and _declared_kind(directory / name) == k]
+        raise UsageError(f"{directory} is not a directory", hint="ork push [NAME:VERSION] DIR")
+    found = [
+        k
+        for k, name in PRIMARY_FILES.items()
+        if (directory / name).is_file() and _declared_kind(directory / name) == k
+    ]
     if kind is None and found:
         return PatternDir(directory, found[0])
     if kind in found:
         return PatternDir(directory, kind)
     if kind is not None and found:
-        raise UsageError(f"--{kind.lower()} given, but {directory} holds a {found[0]} "
-                         f"({PRIMARY_FILES[found[0]]}, kind: {found[0]})",
-                         hint="leave the flag out: the kind is read from the file")
-    raise OrkError(f"no recognized Orkestra pattern in {directory} (expected katalog.yaml "
-                   "with kind: Katalog, or motif.yaml with kind: Motif)")
+        raise UsageError(
+            f"--{kind.lower()} given, but {directory} holds a {found[0]} "
+            f"({PRIMARY_FILES[found[0]]}, kind: {found[0]})",
+            hint="leave the flag out: the kind is read from the file",
+        )
+    raise OrkError(
+        f"no recognized Orkestra pattern in {directory} (expected katalog.yaml "
+        "with kind: Katalog, or motif.yaml with kind: Motif)"
+    )
 
 
 def _declared_kind(path: Path) -> str:
@@ -79,14 +85,16 @@ class Target:
     version: str
 
 
-def push_target(ref_text: str | None, doc: Document, kind: str, client: RegistryClient, *,
-                update_meta: bool) -> Target:
+def push_target(
+    ref_text: str | None, doc: Document, kind: str, client: RegistryClient, *, update_meta: bool
+) -> Target:
     """The reference to push to. Its tag must be ``metadata.version``: a mismatch is a hard
     error that no flag overrides, unless ``update_meta`` writes the tag into the file."""
     version = doc.version
     if not ref_text:
-        return Target(client.resolve(f"{doc.name}:{version or 'latest'}", kind),
-                      version or "latest")
+        return Target(
+            client.resolve(f"{doc.name}:{version or 'latest'}", kind), version or "latest"
+        )
     ref = client.resolve(ref_text, kind)
     if ref.digest:
         raise UsageError(f"cannot push to a digest reference ({ref_text}); name a tag")
@@ -100,11 +108,15 @@ def push_target(ref_text: str | None, doc: Document, kind: str, client: Registry
 def _version_mismatch(doc: Document, tag: str) -> TagMismatchError:
     """The push names a tag other than the file's ``metadata.version``."""
     version = doc.version
-    text = (f'"{version}" does not match provided tag "{tag}": expected {doc.name}:{version} '
-            "(version and tag must agree; no flag overrides this)")
-    hint = (f"push {doc.name}:{version}, or give no tag (the version is read from the "
-            f'file); to publish {tag}, set metadata.version: "{tag}" (--update-meta '
-            "writes it)")
+    text = (
+        f'"{version}" does not match provided tag "{tag}": expected {doc.name}:{version} '
+        "(version and tag must agree; no flag overrides this)"
+    )
+    hint = (
+        f"push {doc.name}:{version}, or give no tag (the version is read from the "
+        f'file); to publish {tag}, set metadata.version: "{tag}" (--update-meta '
+        "writes it)"
+    )
     problem = doc.problem(("metadata", "version"), text, hint=hint)
     where = f"{problem.file}:{problem.line}" if problem.line else problem.file
     return TagMismatchError(f"{where}: metadata.version {text}", hint, problem)
@@ -124,8 +136,11 @@ class LocalImport:
 
 def local_imports(doc: Document, client: RegistryClient) -> list[LocalImport]:
     """Every motif import of ``doc`` that names a local file."""
-    return [_local_import(doc, client, imp.where, imp.ref)
-            for imp in motif_imports(doc.data) if imp.is_local]
+    return [
+        _local_import(doc, client, imp.where, imp.ref)
+        for imp in motif_imports(doc.data)
+        if imp.is_local
+    ]
 
 
 def _local_import(doc: Document, client: RegistryClient, where: str, ref: str) -> LocalImport:
@@ -136,8 +151,9 @@ def _local_import(doc: Document, client: RegistryClient, where: str, ref: str) -
     except OrkError:
         return LocalImport(where, ref, directory, "")
     version = published.version or "latest"
-    return LocalImport(where, ref, directory,
-                       str(client.resolve(f"{published.name}:{version}", "Motif")))
+    return LocalImport(
+        where, ref, directory, str(client.resolve(f"{published.name}:{version}", "Motif"))
+    )
 
 
 class PushBlockedError(OrkError):
@@ -154,15 +170,23 @@ class PushBlockedError(OrkError):
         directories = dict.fromkeys(imp.directory for imp in self.imports)
         lines = [f"✗ Push blocked: local file imports in {self.primary}", ""]
         lines += [f'  {imp.where}: "{imp.path}"' for imp in self.imports]
-        lines += ["", "  Local imports work for ork simulate and ork template, but cannot",
-                  "  be resolved by consumers after the katalog is published.", "",
-                  "  Before publishing (--force skips gates, not this check):",
-                  f"    1. Push the motif{'s' * (len(directories) > 1)}:"]
+        lines += [
+            "",
+            "  Local imports work for ork simulate and ork template, but cannot",
+            "  be resolved by consumers after the katalog is published.",
+            "",
+            "  Before publishing (--force skips gates, not this check):",
+            f"    1. Push the motif{'s' * (len(directories) > 1)}:",
+        ]
         lines += [f"         ork push {directory}" for directory in directories]
-        lines += [f"    2. Replace the local path{'s' * many} in {self.primary} with the "
-                  f"OCI ref{'s' * many}:"]
-        lines += [f"         motif: {imp.reference or 'oci://<registry>/motifs/<name>:<version>'}"
-                  for imp in self.imports]
+        lines += [
+            f"    2. Replace the local path{'s' * many} in {self.primary} with the "
+            f"OCI ref{'s' * many}:"
+        ]
+        lines += [
+            f"         motif: {imp.reference or 'oci://<registry>/motifs/<name>:<version>'}"
+            for imp in self.imports
+        ]
         return "\n".join(lines)
 
 
@@ -197,7 +221,7 @@ def with_version(text: str, version: str) -> str:
         return text[:start] + quoted + text[end:]
     first_key = metadata.value[0][0]
     line_start = text.rfind("\n", 0, first_key.start_mark.index) + 1
-    indent = text[line_start:first_key.start_mark.index]
+    indent = text[line_start : first_key.start_mark.index]
     name_value = _value(metadata, "name") or metadata.value[0][1]
     line_end = text.find("\n", name_value.end_mark.index)
     line_end = len(text) if line_end < 0 else line_end
@@ -234,10 +258,11 @@ def check_ci_tag(doc: Document, env: Mapping[str, str] | None = None) -> None:
     if tag is None or tag.removeprefix("v") == version.removeprefix("v"):
         return
     message = f'git tag "{tag}" does not match metadata.version "{version}" of {doc.display}'
-    hint = f"a tag build publishes the tagged version: set metadata.version: {tag} and " \
+    hint = (
+        f"a tag build publishes the tagged version: set metadata.version: {tag} and "
         f"tag again, or tag the commit {version} (--force does not override this in CI)"
-    raise TagMismatchError(message, hint, doc.problem(("metadata", "version"), message,
-                                                      hint=hint))
+    )
+    raise TagMismatchError(message, hint, doc.problem(("metadata", "version"), message, hint=hint))
 
 
 class HookSourceError(OrkError):
@@ -270,8 +295,9 @@ def code_files(directory: Path, modules: Iterable[str]) -> CodeFiles:
         for top in tops:
             paths += _sources(root, directory, top, seen)
     files = {p.relative_to(directory).as_posix(): p for p in paths}
-    return CodeFiles(tuple(PatternFile(name, path.read_bytes())
-                           for name, path in files.items()), tuple(missing))
+    return CodeFiles(
+        tuple(PatternFile(name, path.read_bytes()) for name, path in files.items()), tuple(missing)
+    )
 
 
 def _top_level(directory: Path, module: str) -> list[Path]:
@@ -306,7 +332,8 @@ def _inside(root: Path, directory: Path, path: Path) -> Path:
             f"{path.relative_to(directory).as_posix()} is a symlink to {real}, outside the "
             f"pattern directory {directory}; it is not published",
             hint="copy the file into the pattern directory (a pushed pattern carries only "
-                 "what is inside it)")
+            "what is inside it)",
+        )
     return real
 
 
@@ -332,17 +359,21 @@ def _requirements(directory: Path) -> Iterator[Requirement]:
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise HookSourceError(f"pyproject.toml: not valid TOML ({exc})",
-                                  hint="it is published with the hooks: fix it, or remove "
-                                       "it and list the hooks' requirements in "
-                                       "requirements.txt") from None
+            raise HookSourceError(
+                f"pyproject.toml: not valid TOML ({exc})",
+                hint="it is published with the hooks: fix it, or remove "
+                "it and list the hooks' requirements in "
+                "requirements.txt",
+            ) from None
         project = data.get("project")
         dependencies = project.get("dependencies") if isinstance(project, dict) else None
         lines += [str(d) for d in dependencies or []]
     requirements = directory / "requirements.txt"
     if requirements.is_file():
-        lines += [line.partition("#")[0].strip() for line in
-                  requirements.read_text(encoding="utf-8", errors="replace").splitlines()]
+        lines += [
+            line.partition("#")[0].strip()
+            for line in requirements.read_text(encoding="utf-8", errors="replace").splitlines()
+        ]
     for line in lines:
         if line and not line.startswith("-"):  # pip options: -r, -e, --index-url...
             try:

@@ -85,9 +85,15 @@ from orkestra.simulate.plan import load_plans
 from orkestra.simulate.report import run_json
 from orkestra.units import format_duration, format_size, format_timestamp
 
-_RUNNERS = (("GITHUB_ACTIONS", "github-actions"), ("GITLAB_CI", "gitlab-ci"),
-            ("CIRCLECI", "circleci"), ("JENKINS_URL", "jenkins"), ("BUILDKITE", "buildkite"),
-            ("DRONE", "drone"), ("CI", "ci"))
+_RUNNERS = (
+    ("GITHUB_ACTIONS", "github-actions"),
+    ("GITLAB_CI", "gitlab-ci"),
+    ("CIRCLECI", "circleci"),
+    ("JENKINS_URL", "jenkins"),
+    ("BUILDKITE", "buildkite"),
+    ("DRONE", "drone"),
+    ("CI", "ci"),
+)
 
 
 @dataclass(frozen=True)
@@ -196,15 +202,18 @@ class GateFailedError(OrkError):
     """A gate failed: nothing was pushed. ``problems``: the failures that have a place in a
     file (CI annotates them)."""
 
-    def __init__(self, gate: str, details: list[str],
-                 problems: list[Problem] | None = None) -> None:
+    def __init__(
+        self, gate: str, details: list[str], problems: list[Problem] | None = None
+    ) -> None:
         self.gate = gate
         self.details = details
         self.problems = problems or []
         command = "ork simulate" if gate == "Simulate" else "ork e2e"
-        lines = [f"✗ {gate} gate failed — push blocked",
-                 f"  Run '{command}' to see the failures",
-                 "  Use --force to override (recorded in the artifact)"]
+        lines = [
+            f"✗ {gate} gate failed — push blocked",
+            f"  Run '{command}' to see the failures",
+            "  Use --force to override (recorded in the artifact)",
+        ]
         super().__init__("\n".join(lines + ([""] + details if details else [])))
 
 
@@ -241,8 +250,15 @@ def detect_runner(env: Mapping[str, str] | None = None) -> str:
     return "local"
 
 
-def publish(directory: Path, ref_text: str | None, options: PushOptions, emit: Emit,
-            client: RegistryClient | None = None, *, kind: str | None = None) -> Published:
+def publish(
+    directory: Path,
+    ref_text: str | None,
+    options: PushOptions,
+    emit: Emit,
+    client: RegistryClient | None = None,
+    *,
+    kind: str | None = None,
+) -> Published:
     """Gate and push the pattern in ``directory`` (``kind``: the one to push when the
     directory holds both); raises when a gate or the push fails. Under
     ``options.dry_run`` the gates run and the artifact is built, but nothing is uploaded
@@ -251,13 +267,15 @@ def publish(directory: Path, ref_text: str | None, options: PushOptions, emit: E
     prepared = _prepare(directory, ref_text, options, emit, client, kind)
     manifest = prepared.artifact.manifest()
     if options.dry_run:
-        result = _published(prepared, manifest, Descriptor.of(manifest.to_bytes(),
-                                                              MANIFEST_MEDIA_TYPE))
+        result = _published(
+            prepared, manifest, Descriptor.of(manifest.to_bytes(), MANIFEST_MEDIA_TYPE)
+        )
     else:
         result = _upload(prepared, manifest, emit, client)
     if prepared.pattern.kind == "Katalog" and (directory / "motif.yaml").is_file():
-        result.motif = _also_push_motif(directory, prepared.version, prepared.name, options,
-                                        emit, client, result)
+        result.motif = _also_push_motif(
+            directory, prepared.version, prepared.name, options, emit, client, result
+        )
     return result
 
 
@@ -278,8 +296,14 @@ class _Prepared:
     warnings: list[str]
 
 
-def _prepare(directory: Path, ref_text: str | None, options: PushOptions, emit: Emit,
-             client: RegistryClient, kind: str | None) -> _Prepared:
+def _prepare(
+    directory: Path,
+    ref_text: str | None,
+    options: PushOptions,
+    emit: Emit,
+    client: RegistryClient,
+    kind: str | None,
+) -> _Prepared:
     """Validate, run the gates and sign the artifact: everything but the upload."""
     emit = checked = _Checked(emit)
     pattern = detect_pattern(directory, kind)
@@ -302,21 +326,44 @@ def _prepare(directory: Path, ref_text: str | None, options: PushOptions, emit: 
     primary = pattern.primary.read_bytes()
     rewritten = None
     if options.update_meta and target.version != doc.version:
-        primary = rewritten = with_version(primary.decode("utf-8"),
-                                           target.version).encode("utf-8")
+        primary = rewritten = with_version(primary.decode("utf-8"), target.version).encode("utf-8")
     files = collect_files(directory, pattern.kind, primary) + code
     previous = _previous(client, ref, files, pattern.kind, notice is not None, options)
     simulate = _recorded("Simulate", _simulate_gate(pattern, options, resolver, emit), emit)
     e2e = _recorded("E2E", _e2e_gate(pattern, options, emit), emit)
     if previous is not None and not options.overwrite:
-        check_gates(ref, previous, simulate.record.status if simulate else "",
-                    e2e.record.status if e2e else "")
-    artifact = _signed(PatternArtifact(
-        _metadata(doc, pattern.kind, target.version, notice), files,
-        simulate.record if simulate else None, e2e.record if e2e else None, typed, runtime),
-        checked.files, simulate, e2e, key)
-    return _Prepared(pattern, doc.name, ref, target.version, artifact, previous, rewritten,
-                     key.public.id, options.dry_run, warnings)
+        check_gates(
+            ref,
+            previous,
+            simulate.record.status if simulate else "",
+            e2e.record.status if e2e else "",
+        )
+    artifact = _signed(
+        PatternArtifact(
+            _metadata(doc, pattern.kind, target.version, notice),
+            files,
+            simulate.record if simulate else None,
+            e2e.record if e2e else None,
+            typed,
+            runtime,
+        ),
+        checked.files,
+        simulate,
+        e2e,
+        key,
+    )
+    return _Prepared(
+        pattern,
+        doc.name,
+        ref,
+        target.version,
+        artifact,
+        previous,
+        rewritten,
+        key.public.id,
+        options.dry_run,
+        warnings,
+    )
 
 
 _Gate = TypeVar("_Gate", "SimulateResult", "E2EResult")
@@ -328,13 +375,15 @@ def _recorded(gate: str, result: _Gate | None, emit: Emit) -> _Gate | None:
     return result
 
 
-def _upload(prepared: _Prepared, manifest: Manifest, emit: Emit,
-            client: RegistryClient) -> Published:
+def _upload(
+    prepared: _Prepared, manifest: Manifest, emit: Emit, client: RegistryClient
+) -> Published:
     """Upload the artifact, take its tag, refresh the index (and write the rewritten
     pattern file)."""
     ref, previous = prepared.ref, prepared.previous
-    data = client.upload_blobs(prepared.artifact, ref,
-                               lambda name, size: emit(Uploading(name, size)))
+    data = client.upload_blobs(
+        prepared.artifact, ref, lambda name, size: emit(Uploading(name, size))
+    )
     pushed = Descriptor.of(data, MANIFEST_MEDIA_TYPE)
     settled = client.settle(ref, _record(prepared.artifact, pushed, previous), data)
     prepared.warnings.extend(_refresh_index(client, ref, emit, settled))
@@ -350,28 +399,43 @@ def _upload(prepared: _Prepared, manifest: Manifest, emit: Emit,
 
 def _published(prepared: _Prepared, manifest: Manifest, pushed: Descriptor) -> Published:
     artifact = prepared.artifact
-    return Published(ref=prepared.ref, kind=prepared.pattern.kind, digest=pushed.digest,
-                     size=pushed.size, manifest=manifest,
-                     files=[(f.name, len(f.data)) for f in artifact.files],
-                     simulate=artifact.simulate, e2e=artifact.e2e, warnings=prepared.warnings,
-                     signed_by=prepared.signed_by,
-                     replaced=prepared.previous.digest if prepared.previous else "",
-                     dry_run=prepared.dry_run)
+    return Published(
+        ref=prepared.ref,
+        kind=prepared.pattern.kind,
+        digest=pushed.digest,
+        size=pushed.size,
+        manifest=manifest,
+        files=[(f.name, len(f.data)) for f in artifact.files],
+        simulate=artifact.simulate,
+        e2e=artifact.e2e,
+        warnings=prepared.warnings,
+        signed_by=prepared.signed_by,
+        replaced=prepared.previous.digest if prepared.previous else "",
+        dry_run=prepared.dry_run,
+    )
 
 
-def _previous(client: RegistryClient, ref: Reference, files: tuple[PatternFile, ...],
-              kind: str, deprecated: bool, options: PushOptions) -> Previous | None:
+def _previous(
+    client: RegistryClient,
+    ref: Reference,
+    files: tuple[PatternFile, ...],
+    kind: str,
+    deprecated: bool,
+    options: PushOptions,
+) -> Previous | None:
     """What the tag names before this push, checked against the re-push rules (before
     any gate runs: no gate result could make a refused re-push acceptable)."""
     previous = previous_push(client, ref)
     if previous is not None and not options.overwrite:
-        check_content(ref, previous, behaviour({f.name: f.data for f in files}, kind, client),
-                      deprecated)
+        check_content(
+            ref, previous, behaviour({f.name: f.data for f in files}, kind, client), deprecated
+        )
     return previous
 
 
-def _validate(pattern: PatternDir, doc: Document, resolver: MotifResolver,
-              emit: Emit) -> Composed | None:
+def _validate(
+    pattern: PatternDir, doc: Document, resolver: MotifResolver, emit: Emit
+) -> Composed | None:
     composed = None
     if pattern.kind == "Katalog":
         blocked = local_imports(doc, resolver.registry.client)
@@ -393,26 +457,31 @@ def _check_files(pattern: PatternDir, emit: Emit) -> None:
             emit(FileChecked(path.name, "valid"))
             continue
         if path.name in ("simulate.yaml", "e2e.yaml"):
-            load_document(path, kinds=("Simulate",) if path.name == "simulate.yaml"
-                          else ("E2E",), display=shown(path))
+            load_document(
+                path,
+                kinds=("Simulate",) if path.name == "simulate.yaml" else ("E2E",),
+                display=shown(path),
+            )
         emit(FileChecked(path.name, f"({format_size(path.stat().st_size)})"))
 
 
-def _code_files(pattern: PatternDir, composed: Composed | None, emit: Emit,
-                warnings: list[str]) -> tuple[PatternFile, ...]:
+def _code_files(
+    pattern: PatternDir, composed: Composed | None, emit: Emit, warnings: list[str]
+) -> tuple[PatternFile, ...]:
     """The hook sources of the modules the katalog's CRDs name (hooks, constructor, CR
     model), listed like the other files; a module not beside the katalog is warned about:
     it can only come from the runtime image."""
     if composed is None:
         return ()
-    refs = [r for e in composed.crds.values() for r in (code_ref(e), model_ref(e))
-            if r is not None]
+    refs = [r for e in composed.crds.values() for r in (code_ref(e), model_ref(e)) if r is not None]
     if not refs:
         return ()
     code = code_files(pattern.directory, [r.module for r in refs])
     for module in code.missing:
-        warnings.append(f'Python module "{module}" is not beside {pattern.primary.name}: '
-                        "not published (the runtime image must install it)")
+        warnings.append(
+            f'Python module "{module}" is not beside {pattern.primary.name}: '
+            "not published (the runtime image must install it)"
+        )
         emit(Warned(warnings[-1]))
     for file in code.files:
         emit(FileChecked(file.name, f"({format_size(len(file.data))})"))
@@ -425,8 +494,9 @@ class SimulateResult:
     outcome: Outcome | None = None
 
 
-def _simulate_gate(pattern: PatternDir, options: PushOptions, resolver: MotifResolver,
-                   emit: Emit) -> SimulateResult | None:
+def _simulate_gate(
+    pattern: PatternDir, options: PushOptions, resolver: MotifResolver, emit: Emit
+) -> SimulateResult | None:
     path = pattern.directory / "simulate.yaml"
     if pattern.kind != "Katalog" or not path.is_file():
         return None
@@ -441,12 +511,14 @@ def _simulate_gate(pattern: PatternDir, options: PushOptions, resolver: MotifRes
     tested_at = _now()
     outcome = run_plans(plans, shown(path), resolver=resolver)
     if not outcome.passed:
-        raise GateFailedError("Simulate", _failures(outcome),
-                              [p for report in outcome.reports for p in report.problems])
+        raise GateFailedError(
+            "Simulate",
+            _failures(outcome),
+            [p for report in outcome.reports for p in report.problems],
+        )
     duration = format_duration(outcome.seconds)
     emit(GatePassed("Simulate", duration))
-    return SimulateResult(GateRecord("passed", duration, tested_at, outcome.assertions),
-                          outcome)
+    return SimulateResult(GateRecord("passed", duration, tested_at, outcome.assertions), outcome)
 
 
 def _failures(outcome: Outcome) -> list[str]:
@@ -456,8 +528,11 @@ def _failures(outcome: Outcome) -> list[str]:
             if not check.passed:
                 lines.append(f"  {check.line}")
         passed, total = report.counted
-        lines.append(f"  {passed}/{total} assertions passed, {total - passed} failed"
-                     if passed < total else f"  {report.run.crd}: cycle errors")
+        lines.append(
+            f"  {passed}/{total} assertions passed, {total - passed} failed"
+            if passed < total
+            else f"  {report.run.crd}: cycle errors"
+        )
     return lines
 
 
@@ -482,9 +557,10 @@ def _e2e_gate(pattern: PatternDir, options: PushOptions, emit: Emit) -> E2EResul
     suite = load_suite(path, name)
     cluster = options.e2e_cluster or os.environ.get("ORK_E2E_CLUSTER") or EMBEDDED
     if cluster not in CLUSTER_LABELS:
-        raise UsageError(f"unknown e2e cluster {cluster!r}",
-                         hint=f"one of {', '.join(CLUSTER_LABELS)} (--e2e-cluster or "
-                              "ORK_E2E_CLUSTER)")
+        raise UsageError(
+            f"unknown e2e cluster {cluster!r}",
+            hint=f"one of {', '.join(CLUSTER_LABELS)} (--e2e-cluster or ORK_E2E_CLUSTER)",
+        )
     # Imported here: the runner brings the runtime and its HTTP stack, which a push
     # without an e2e.yaml should not pay for.
     from orkestra.e2e.runner import Options as E2EOptions
@@ -498,8 +574,9 @@ def _e2e_gate(pattern: PatternDir, options: PushOptions, emit: Emit) -> E2EResul
     duration = format_duration(result.seconds)
     where = result.suites[0].cluster if result.suites else cluster
     emit(GatePassed("E2E", duration, CLUSTER_LABELS[where]))
-    return E2EResult(GateRecord("passed", duration, tested_at, result.total, detect_runner(),
-                                where), result)
+    return E2EResult(
+        GateRecord("passed", duration, tested_at, result.total, detect_runner(), where), result
+    )
 
 
 class _QuietProgress:
@@ -529,18 +606,26 @@ def _e2e_failures(result: RunResult) -> list[str]:
             lines.append(f"  ✗ {suite.error}")
         if suite.leftovers:
             lines.append(f"  ✗ left behind: {', '.join(suite.leftovers)}")
-        lines.append(f"  {len(suite.expectations) - len(failed)}/{suite.total} expectations "
-                     f"passed on the {where}")
+        lines.append(
+            f"  {len(suite.expectations) - len(failed)}/{suite.total} expectations "
+            f"passed on the {where}"
+        )
     return lines
 
 
 def _metadata(doc: Document, kind: str, version: str, notice: Deprecation | None) -> Metadata:
     meta = doc.metadata
     default_description = f"{'Motif' if kind == 'Motif' else 'Pattern'} {doc.name}"
-    return Metadata(kind, doc.name, version, str(meta.get("description") or
-                                                 default_description),
-                    str(meta.get("author") or ""), str(meta.get("license") or ""),
-                    tuple(str(t) for t in meta.get("tags") or ()), notice)
+    return Metadata(
+        kind,
+        doc.name,
+        version,
+        str(meta.get("description") or default_description),
+        str(meta.get("author") or ""),
+        str(meta.get("license") or ""),
+        tuple(str(t) for t in meta.get("tags") or ()),
+        notice,
+    )
 
 
 def _typed(composed: Composed | None) -> Typed:
@@ -551,27 +636,38 @@ def _typed(composed: Composed | None) -> Typed:
     return Typed("hooks" in blocks, "constructor" in blocks)
 
 
-def _record(artifact: PatternArtifact, pushed: Descriptor,
-            previous: Previous | None) -> PushRecord:
+def _record(artifact: PatternArtifact, pushed: Descriptor, previous: Previous | None) -> PushRecord:
     meta = artifact.metadata
-    return PushRecord(meta.name, meta.version, meta.kind, pushed.digest, claim_time(),
-                      previous.digest if previous is not None else "", meta.description,
-                      meta.tags, meta.author,
-                      artifact.simulate.status if artifact.simulate else "",
-                      artifact.e2e.status if artifact.e2e else "",
-                      meta.deprecation is not None)
+    return PushRecord(
+        meta.name,
+        meta.version,
+        meta.kind,
+        pushed.digest,
+        claim_time(),
+        previous.digest if previous is not None else "",
+        meta.description,
+        meta.tags,
+        meta.author,
+        artifact.simulate.status if artifact.simulate else "",
+        artifact.e2e.status if artifact.e2e else "",
+        meta.deprecation is not None,
+    )
 
 
-def _refresh_index(client: RegistryClient, ref: Reference, emit: Emit,
-                   settled: Settlement) -> list[str]:
+def _refresh_index(
+    client: RegistryClient, ref: Reference, emit: Emit, settled: Settlement
+) -> list[str]:
     """Rebuild the index cache (the records settling read are not fetched again); a
     failure here warns: the push record is written, and the next push or ``ork patterns``
     rebuilds it."""
     try:
         client.refresh_index(ref, settled)
     except RegistryError as exc:
-        emit(Warned(f"index update failed: {exc.message} (the next push or 'ork patterns' "
-                    "catches up)"))
+        emit(
+            Warned(
+                f"index update failed: {exc.message} (the next push or 'ork patterns' catches up)"
+            )
+        )
         return [f"index update failed: {exc.message}"]
     return []
 
@@ -580,13 +676,17 @@ class SupersededError(OrkError):
     """Another push of the same version won its tag."""
 
     def __init__(self, ref: Reference, digest: str, settled: Settlement) -> None:
-        how = ("a later push replaced it" if settled.moved_on
-               else "a push of the same version that started first won the tag")
+        how = (
+            "a later push replaced it"
+            if settled.moved_on
+            else "a push of the same version that started first won the tag"
+        )
         super().__init__(
             f"✗ Superseded: {ref.short_name} now names {settled.digest} ({how}); this "
             f"artifact ({digest}) was uploaded but is not tagged",
             hint=f"it stays pullable as {ref.name}@{digest} and is listed in the index "
-                 f"history; see what won with 'ork inspect {ref.short_name}'")
+            f"history; see what won with 'ork inspect {ref.short_name}'",
+        )
 
 
 # -- the signed gate report ------------------------------------------------------------------
@@ -603,38 +703,65 @@ class _Checked:
         self.emit(event)
 
 
-def _signed(artifact: PatternArtifact, checked: list[str], simulate: SimulateResult | None,
-            e2e: E2EResult | None, key: SigningKey) -> PatternArtifact:
+def _signed(
+    artifact: PatternArtifact,
+    checked: list[str],
+    simulate: SimulateResult | None,
+    e2e: E2EResult | None,
+    key: SigningKey,
+) -> PatternArtifact:
     """The artifact with its gate report signed in: what each gate checked, line by line."""
-    details = GateDetails(tuple(checked),
-                          _simulate_details(simulate.outcome) if simulate and simulate.outcome
-                          else {},
-                          _e2e_details(e2e.result) if e2e and e2e.result else {},
-                          detect_runner(), __version__)
+    details = GateDetails(
+        tuple(checked),
+        _simulate_details(simulate.outcome) if simulate and simulate.outcome else {},
+        _e2e_details(e2e.result) if e2e and e2e.result else {},
+        detect_runner(),
+        __version__,
+    )
     return sign_artifact(artifact, details, key)
 
 
 def _simulate_details(outcome: Outcome) -> dict[str, Any]:
     counted = [report.counted for report in outcome.reports]
-    return {"counts": {"passed": sum(p for p, _ in counted), "total": sum(t for _, t in counted)},
-            "checks": [c.line for report in outcome.reports for c in report.checks or []],
-            "runs": [run_json(report) for report in outcome.reports]}
+    return {
+        "counts": {"passed": sum(p for p, _ in counted), "total": sum(t for _, t in counted)},
+        "checks": [c.line for report in outcome.reports for c in report.checks or []],
+        "runs": [run_json(report) for report in outcome.reports],
+    }
 
 
 def _e2e_details(result: RunResult) -> dict[str, Any]:
     expectations = [e for suite in result.suites for e in suite.expectations]
-    return {"counts": {"passed": sum(e.passed for e in expectations), "total": result.total},
-            "checks": [line for e in expectations for line in expectation_line(e, 0)[:1]],
-            "suites": [{"name": suite.name, "cluster": suite.cluster,
-                        "expectations": [{"name": e.name, "passed": e.passed,
-                                          "checks": [{"label": c.label, "passed": c.passed}
-                                                     for c in e.checks]}
-                                         for e in suite.expectations]}
-                       for suite in result.suites]}
+    return {
+        "counts": {"passed": sum(e.passed for e in expectations), "total": result.total},
+        "checks": [line for e in expectations for line in expectation_line(e, 0)[:1]],
+        "suites": [
+            {
+                "name": suite.name,
+                "cluster": suite.cluster,
+                "expectations": [
+                    {
+                        "name": e.name,
+                        "passed": e.passed,
+                        "checks": [{"label": c.label, "passed": c.passed} for c in e.checks],
+                    }
+                    for e in suite.expectations
+                ],
+            }
+            for suite in result.suites
+        ],
+    }
 
 
-def _also_push_motif(directory: Path, version: str, name: str, options: PushOptions,
-                     emit: Emit, client: RegistryClient, katalog: Published) -> Published | None:
+def _also_push_motif(
+    directory: Path,
+    version: str,
+    name: str,
+    options: PushOptions,
+    emit: Emit,
+    client: RegistryClient,
+    katalog: Published,
+) -> Published | None:
     motif_ref = client.resolve(f"{name}:{version}", "Motif")
     emit(AlsoPushingMotif(motif_ref.location))
     try:
@@ -656,16 +783,28 @@ _GATE_WORDS = {"passed": "✓ passed", "skipped": "⊘ skipped", "no-assertion":
 def markdown(result: Published) -> str:
     """A push as Markdown: the reference, the digest and what each gate recorded."""
     done = "dry run (nothing uploaded) of" if result.dry_run else "pushed"
-    lines = [f"## ork push: {done} {md.text(str(result.ref))}", "",
-             f"Digest: `{result.digest}`", ""]
+    lines = [
+        f"## ork push: {done} {md.text(str(result.ref))}",
+        "",
+        f"Digest: `{result.digest}`",
+        "",
+    ]
     if result.signed_by:
         lines[-1:-1] = ["", f"Gate report signed by `{result.signed_by}`"]
     if result.kind == "Katalog":
-        rows = [[gate, _GATE_WORDS.get(r.status, r.status) if r else "not run",
-                 str(r.assertions or "") if r else "", r.duration if r else "",
-                 CLUSTER_LABELS.get(r.cluster, r.cluster) if r and r.cluster else where]
-                for gate, r, where in (("Simulate", result.simulate, "in memory"),
-                                       ("E2E", result.e2e, ""))]
+        rows = [
+            [
+                gate,
+                _GATE_WORDS.get(r.status, r.status) if r else "not run",
+                str(r.assertions or "") if r else "",
+                r.duration if r else "",
+                CLUSTER_LABELS.get(r.cluster, r.cluster) if r and r.cluster else where,
+            ]
+            for gate, r, where in (
+                ("Simulate", result.simulate, "in memory"),
+                ("E2E", result.e2e, ""),
+            )
+        ]
         lines += [*md.table(["Gate", "Result", "Assertions", "Duration", "Ran on"], rows), ""]
     lines += [f"- ⚠ {md.text(w)}" for w in result.warnings]
     if result.motif is not None:
@@ -677,5 +816,6 @@ def markdown_blocked(directory: Path, error: OrkError) -> str:
     """A push that did not happen: why, as the command said it (the pattern named by its
     directory, ``.`` included)."""
     name = directory.resolve().name or shown(directory)
-    return "\n".join([f"## ork push: blocked ({md.text(name)})", "",
-                      *md.fenced(error.render()), ""])
+    return "\n".join(
+        [f"## ork push: blocked ({md.text(name)})", "", *md.fenced(error.render()), ""]
+    )

@@ -51,7 +51,8 @@ class Previous:
     def draft(self) -> bool:
         return self.info is not None and is_draft(
             self.info.simulate.status if self.info.simulate else "",
-            self.info.e2e.status if self.info.e2e else "")
+            self.info.e2e.status if self.info.e2e else "",
+        )
 
     @property
     def deprecated(self) -> bool:
@@ -76,68 +77,92 @@ def previous_push(client: RegistryClient, ref: Reference) -> Previous | None:
         info = PatternInfo.read(ref, manifest, descriptor)
     except IntegrityError:
         return Previous(descriptor.digest, None, {})
-    files = {layer.title: client.blob(ref, layer) for layer in info.files
-             if _is_behaviour(layer.title, info.kind)}
+    files = {
+        layer.title: client.blob(ref, layer)
+        for layer in info.files
+        if _is_behaviour(layer.title, info.kind)
+    }
     return Previous(info.digest, info, behaviour(files, info.kind, client))
 
 
-def behaviour(files: Mapping[str, bytes], kind: str,
-              client: RegistryClient) -> dict[str, str]:
+def behaviour(files: Mapping[str, bytes], kind: str, client: RegistryClient) -> dict[str, str]:
     """A digest per file that decides what the pattern does (see the module docstring);
     ``client`` resolves motif imports."""
-    return {name: _digest(name, data, kind, client) for name, data in files.items()
-            if _is_behaviour(name, kind)}
+    return {
+        name: _digest(name, data, kind, client)
+        for name, data in files.items()
+        if _is_behaviour(name, kind)
+    }
 
 
-def check_content(ref: Reference, previous: Previous, new: dict[str, str],
-                  deprecated: bool) -> None:
+def check_content(
+    ref: Reference, previous: Previous, new: dict[str, str], deprecated: bool
+) -> None:
     """Refuse, before any gate runs, what no gate result can make acceptable."""
     if previous.info is None:
         raise ReplaceRefusedError(
             f"{ref.short_name} names an artifact that is not an Orkestra pattern "
-            f"({previous.digest})", hint="push to another tag, or --overwrite to replace it")
+            f"({previous.digest})",
+            hint="push to another tag, or --overwrite to replace it",
+        )
     if previous.deprecated and not deprecated:
         raise ReplaceRefusedError(
             f"{ref.short_name} is published with a deprecation notice "
             f"({previous.digest[:19]}…) and this push has none",
             hint="keep metadata.deprecation in the pattern to re-push it (a deprecation is "
-                 "never taken back silently), or --overwrite to replace it anyway")
-    changed = sorted(name for name in {*previous.behaviour, *new}
-                     if previous.behaviour.get(name) != new.get(name))
+            "never taken back silently), or --overwrite to replace it anyway",
+        )
+    changed = sorted(
+        name
+        for name in {*previous.behaviour, *new}
+        if previous.behaviour.get(name) != new.get(name)
+    )
     if changed and not previous.draft:
         what = ", ".join(_what(name, previous.info.kind) for name in changed)
         raise ReplaceRefusedError(
             f"{ref.short_name} is already published ({_described(previous)}) and this push "
             f"changes what it does: {what}",
             hint="publish the change as a new version (metadata.version), or --overwrite to "
-                 "replace it (the old artifact stays pullable by digest and is listed in the "
-                 "index history)")
+            "replace it (the old artifact stays pullable by digest and is listed in the "
+            "index history)",
+        )
 
 
 def check_gates(ref: Reference, previous: Previous, simulate: str, e2e: str) -> None:
     """A verified version is not replaced by a draft."""
     if previous.draft or not is_draft(simulate, e2e):
         return
-    skipped = [gate for gate, status in (("simulate", simulate), ("e2e", e2e))
-               if status in DRAFT_STATUSES]
+    skipped = [
+        gate for gate, status in (("simulate", simulate), ("e2e", e2e)) if status in DRAFT_STATUSES
+    ]
     raise ReplaceRefusedError(
         f"{ref.short_name} is already published ({_described(previous)}); this push "
         f"skipped the {' and '.join(skipped)} gate{'s' if len(skipped) > 1 else ''} and "
         "would replace it with a draft",
-        hint="push without --force/--no-simulate/--no-e2e, or --overwrite to replace it")
+        hint="push without --force/--no-simulate/--no-e2e, or --overwrite to replace it",
+    )
 
 
 def _described(previous: Previous) -> str:
     info = previous.info
-    gates = [f"{gate} {record.status}" for gate, record in
-             (("simulate", info.simulate if info else None), ("e2e", info.e2e if info else None))
-             if record]
+    gates = [
+        f"{gate} {record.status}"
+        for gate, record in (
+            ("simulate", info.simulate if info else None),
+            ("e2e", info.e2e if info else None),
+        )
+        if record
+    ]
     return ", ".join([previous.digest[:19] + "…", *gates])
 
 
 def _is_behaviour(name: str, kind: str) -> bool:
-    return name == PRIMARY_FILES[kind] or name in _BEHAVIOUR_YAML or \
-        name in CODE_REQUIREMENTS or name.endswith(".py")
+    return (
+        name == PRIMARY_FILES[kind]
+        or name in _BEHAVIOUR_YAML
+        or name in CODE_REQUIREMENTS
+        or name.endswith(".py")
+    )
 
 
 def _what(name: str, kind: str) -> str:

@@ -80,49 +80,76 @@ def _protection(composed: Composed, entry: dict[str, Any]) -> str:
 def summarize_crd(composed: Composed, name: str, entry: dict[str, Any]) -> CrdSummary:
     api = entry.get("apiTypes") or {}
     reconcile = (entry.get("operatorBox") or {}).get("reconcile") or {}
-    counts = {phase: {kind: len(items) for kind, items in (reconcile.get(phase) or {}).items()
-                      if items} for phase in PHASES}
+    counts = {
+        phase: {kind: len(items) for kind, items in (reconcile.get(phase) or {}).items() if items}
+        for phase in PHASES
+    }
     mode = entry.get("mode") or ("typed" if api.get("location") else "dynamic")
     return CrdSummary(
-        name=name, kind=str(api.get("kind", "")), group=str(api.get("group", "")),
-        version=str(api.get("version", "")), plural=str(api.get("plural", "")),
-        namespaced=entry.get("namespaced", True) is not False, mode=mode,
-        workers=int(reconcile.get("workers", 3)), resync=str(reconcile.get("resync", "30s")),
-        protection=_protection(composed, entry), builtin=api.get("kind") in BUILTIN_KINDS,
+        name=name,
+        kind=str(api.get("kind", "")),
+        group=str(api.get("group", "")),
+        version=str(api.get("version", "")),
+        plural=str(api.get("plural", "")),
+        namespaced=entry.get("namespaced", True) is not False,
+        mode=mode,
+        workers=int(reconcile.get("workers", 3)),
+        resync=str(reconcile.get("resync", "30s")),
+        protection=_protection(composed, entry),
+        builtin=api.get("kind") in BUILTIN_KINDS,
         enabled=entry.get("enabled", True) is not False,
         resources={p: c for p, c in counts.items() if c},
         depends_on={k: v["condition"] for k, v in (entry.get("dependsOn") or {}).items()},
-        hooks=_hooks_line(entry))
+        hooks=_hooks_line(entry),
+    )
 
 
 def _hooks_line(entry: dict[str, Any]) -> str:
     ref = code_ref(entry)
     if ref is None:
         return ""
-    order = "instead of the templates" if ref.replaces_templates else \
-        "before the templates" if ref.run_first else "after the templates"
+    order = (
+        "instead of the templates"
+        if ref.replaces_templates
+        else "before the templates"
+        if ref.run_first
+        else "after the templates"
+    )
     managed = ", ".join(kind for _, kind in ref.resources)
     return f"{ref.name} ({ref.block}, {order})" + (f" · manages {managed}" if managed else "")
 
 
-def validate_file(path: Path, display: str, motifs: MotifResolver | None = None, *,
-                  trust_hooks: bool = False) -> list[FileReport]:
+def validate_file(
+    path: Path, display: str, motifs: MotifResolver | None = None, *, trust_hooks: bool = False
+) -> list[FileReport]:
     """Check one file (all its documents); problems are returned, not raised.
     ``trust_hooks``: import and check pulled patterns' Python code too (otherwise a
     warning says it was not)."""
     try:
         documents = load_documents(path, display=display)
     except PatternError as exc:
-        return [FileReport(display, errors=[p for p in exc.problems if p.severity == "error"],
-                           warnings=[p for p in exc.problems if p.severity != "error"])]
+        return [
+            FileReport(
+                display,
+                errors=[p for p in exc.problems if p.severity == "error"],
+                warnings=[p for p in exc.problems if p.severity != "error"],
+            )
+        ]
     resolver = motifs or MotifResolver()
     return [_report(doc, display, resolver, trust_hooks=trust_hooks) for doc in documents]
 
 
-def _report(doc: Document, display: str, resolver: MotifResolver, *,
-            trust_hooks: bool) -> FileReport:
-    report = FileReport(display, doc.kind, doc.name, doc.version,
-                        warnings=list(doc.warnings), deprecation=deprecation_of(doc.data))
+def _report(
+    doc: Document, display: str, resolver: MotifResolver, *, trust_hooks: bool
+) -> FileReport:
+    report = FileReport(
+        display,
+        doc.kind,
+        doc.name,
+        doc.version,
+        warnings=list(doc.warnings),
+        deprecation=deprecation_of(doc.data),
+    )
     try:
         if doc.kind in ("Katalog", "Komposer"):
             report.composed = compose_document(doc, resolver)
@@ -131,11 +158,13 @@ def _report(doc: Document, display: str, resolver: MotifResolver, *,
                 from orkestra.compose.engines import Engines  # the engine: only for code
 
                 code = Engines(report.composed, trust_hooks=trust_hooks).hook_problems(
-                    untrusted="warning")
+                    untrusted="warning"
+                )
                 report.errors.extend(p for p in code if p.severity == "error")
                 report.warnings.extend(p for p in code if p.severity != "error")
-            report.crds = [summarize_crd(report.composed, n, e)
-                           for n, e in report.composed.crds.items()]
+            report.crds = [
+                summarize_crd(report.composed, n, e) for n, e in report.composed.crds.items()
+            ]
         elif doc.kind == "Motif":
             report.details = _motif_details(doc)
         elif doc.kind == "Simulate":
@@ -152,11 +181,16 @@ def _motif_details(doc: Document) -> str:
     inputs = doc.data.get("inputs") or []
     resources = doc.data.get("resources") or {}
     count = sum(len(v) for k, v in resources.items() if k != "onCreate") + sum(
-        len(v) for v in (resources.get("onCreate") or {}).values())
-    rules = sum(len((doc.data.get("admission") or {}).get(s, {}).get("rules") or [])
-                for s in ("validation", "mutation"))
-    parts = [f"{len(inputs)} input{'s' if len(inputs) != 1 else ''}",
-             f"{count} resource{'s' if count != 1 else ''}"]
+        len(v) for v in (resources.get("onCreate") or {}).values()
+    )
+    rules = sum(
+        len((doc.data.get("admission") or {}).get(s, {}).get("rules") or [])
+        for s in ("validation", "mutation")
+    )
+    parts = [
+        f"{len(inputs)} input{'s' if len(inputs) != 1 else ''}",
+        f"{count} resource{'s' if count != 1 else ''}",
+    ]
     if rules:
         parts.append(f"{rules} admission rule{'s' if rules != 1 else ''}")
     return ", ".join(parts)
@@ -165,8 +199,13 @@ def _motif_details(doc: Document) -> str:
 def _require_file(doc: Document, key_path: tuple[str | int, ...], ref: str) -> Path:
     target = doc.resolve_path(ref)
     if not target.is_file():
-        raise PatternError([doc.problem(key_path, f'"{ref}" does not exist',
-                                        hint=f"paths are relative to {doc.display}")])
+        raise PatternError(
+            [
+                doc.problem(
+                    key_path, f'"{ref}" does not exist', hint=f"paths are relative to {doc.display}"
+                )
+            ]
+        )
     return target
 
 
@@ -177,8 +216,9 @@ def _check_simulate(doc: Document, resolver: MotifResolver) -> str:
         return f"aggregates {len(doc.data['imports'])} simulate file(s)"
     spec = doc.data["spec"]
     katalog = _require_file(doc, ("spec", "katalog"), spec["katalog"])
-    crs = ([("cr", spec["cr"])] if "cr" in spec else []) + \
-        [(i, ref) for i, ref in enumerate(spec.get("crFiles") or [])]
+    crs = ([("cr", spec["cr"])] if "cr" in spec else []) + [
+        (i, ref) for i, ref in enumerate(spec.get("crFiles") or [])
+    ]
     for key, ref in crs:
         where = ("spec", "cr") if key == "cr" else ("spec", "crFiles", key)
         load_yaml(_require_file(doc, where, ref), display=ref)
@@ -188,8 +228,10 @@ def _check_simulate(doc: Document, resolver: MotifResolver) -> str:
     if expect is None:
         return f"op-print mode (no expect:), katalog {spec['katalog']}"
     ops, absent = len(expect.get("ops") or []), len(expect.get("absent") or [])
-    return f"{ops} op rule{'s' if ops != 1 else ''}, {absent} absent rule" \
+    return (
+        f"{ops} op rule{'s' if ops != 1 else ''}, {absent} absent rule"
         f"{'s' if absent != 1 else ''}, katalog {spec['katalog']}"
+    )
 
 
 def _check_e2e(doc: Document) -> str:
@@ -198,27 +240,60 @@ def _check_e2e(doc: Document) -> str:
 
     suite = load_suite(doc.file, doc.display)
     count = len(suite.expect)
-    imports = f", {len(suite.imports)} import{'s' if len(suite.imports) != 1 else ''}" \
-        if suite.imports else ""
-    return f"{count} expectation{'s' if count != 1 else ''}{imports}, cluster: " \
+    imports = (
+        f", {len(suite.imports)} import{'s' if len(suite.imports) != 1 else ''}"
+        if suite.imports
+        else ""
+    )
+    return (
+        f"{count} expectation{'s' if count != 1 else ''}{imports}, cluster: "
         f"{suite.cluster.provider}"
+    )
 
 
 def markdown(reports: list[FileReport]) -> str:
     """The reports as Markdown for a CI job summary: a row per document, then every
     problem with its place."""
     passed = all(r.ok for r in reports)
-    rows = [[md.mark(r.ok), r.file, r.kind, r.name, r.version,
-             _counts(r) if r.errors or r.warnings else "valid"] for r in reports]
-    lines = [f"## ork validate: {'PASS' if passed else 'FAIL'}", "",
-             *md.table(["", "File", "Kind", "Name", "Version", "Result"], rows), ""]
+    rows = [
+        [
+            md.mark(r.ok),
+            r.file,
+            r.kind,
+            r.name,
+            r.version,
+            _counts(r) if r.errors or r.warnings else "valid",
+        ]
+        for r in reports
+    ]
+    lines = [
+        f"## ork validate: {'PASS' if passed else 'FAIL'}",
+        "",
+        *md.table(["", "File", "Kind", "Name", "Version", "Result"], rows),
+        "",
+    ]
     problems = [p for r in reports for p in [*r.errors, *r.warnings]]
     if problems:
-        lines += [*md.table(["", "Where", "Problem"], [
-            ["✗" if p.severity == "error" else "⚠", f"{p.file}:{p.line}" if p.line else p.file,
-             "\n".join([p.message, *([f"expected: {p.expected}"] if p.expected else []),
-                        *([f"hint: {p.hint}"] if p.hint else [])])]
-            for p in problems]), ""]
+        lines += [
+            *md.table(
+                ["", "Where", "Problem"],
+                [
+                    [
+                        "✗" if p.severity == "error" else "⚠",
+                        f"{p.file}:{p.line}" if p.line else p.file,
+                        "\n".join(
+                            [
+                                p.message,
+                                *([f"expected: {p.expected}"] if p.expected else []),
+                                *([f"hint: {p.hint}"] if p.hint else []),
+                            ]
+                        ),
+                    ]
+                    for p in problems
+                ],
+            ),
+            "",
+        ]
     return "\n".join(lines)
 
 

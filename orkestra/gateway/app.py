@@ -53,10 +53,16 @@ def _handler(webhook: str, decide: Decide, metrics: GatewayMetrics) -> Handler:
         if decision.warnings:
             metrics.warnings.labels(webhook).inc(len(decision.warnings))
         if not decision.allowed:
-            log.info("%s %s %s/%s: %s", webhook, request.operation, request.resource,
-                     "/".join(p for p in (request.namespace, request.name) if p),
-                     decision.message)
+            log.info(
+                "%s %s %s/%s: %s",
+                webhook,
+                request.operation,
+                request.resource,
+                "/".join(p for p in (request.namespace, request.name) if p),
+                decision.message,
+            )
         return web.json_response(respond(request, decision))
+
     return handle
 
 
@@ -79,7 +85,13 @@ def http_app(ready: Callable[[], bool], metrics: GatewayMetrics) -> web.Applicat
         return web.Response(body=metrics.render(), headers={"Content-Type": PROMETHEUS_TEXT})
 
     app = web.Application()
-    app.add_routes([web.get("/health", health), web.get("/healthz", health),
-                    web.get("/ready", readiness), web.get("/readyz", readiness),
-                    web.get("/metrics", prometheus)])
+    app.add_routes(
+        [
+            web.get("/health", health),
+            web.get("/healthz", health),
+            web.get("/ready", readiness),
+            web.get("/readyz", readiness),
+            web.get("/metrics", prometheus),
+        ]
+    )
     return app

@@ -26,8 +26,7 @@ def new_ca(now: datetime, lifetime: timedelta, common_name: str = CA_NAME) -> Ke
     return pki.new_ca(common_name, now, lifetime)
 
 
-def new_serving(ca: KeyPair, names: Sequence[str], now: datetime,
-                lifetime: timedelta) -> KeyPair:
+def new_serving(ca: KeyPair, names: Sequence[str], now: datetime, lifetime: timedelta) -> KeyPair:
     """A serving certificate for ``names`` (DNS names or IP addresses) signed by ``ca``."""
     return pki.new_serving(ca, names, names[0], now, lifetime)
 
@@ -69,10 +68,24 @@ def matches(pair: KeyPair) -> bool:
     except (ValueError, TypeError):
         return False
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
-    return key.public_key().public_bytes(serialization.Encoding.PEM, spki) == \
-        cert_key.public_bytes(serialization.Encoding.PEM, spki)
+    return key.public_key().public_bytes(serialization.Encoding.PEM, spki) == cert_key.public_bytes(
+        serialization.Encoding.PEM, spki
+    )
 
 
-__all__ = ["BACKDATE", "CA_NAME", "KeyPair", "covers", "due", "expired", "expires",
-           "issued_by", "matches", "names_of", "new_ca", "new_serving", "renew_before",
-           "split_bundle"]
+__all__ = [
+    "BACKDATE",
+    "CA_NAME",
+    "KeyPair",
+    "covers",
+    "due",
+    "expired",
+    "expires",
+    "issued_by",
+    "matches",
+    "names_of",
+    "new_ca",
+    "new_serving",
+    "renew_before",
+    "split_bundle",
+]

@@ -38,8 +38,9 @@ SECURITY = "[Orkestra Security]"
 PROTECTED = f"{SECURITY} The resource is protected from deletion."
 PROTECTION_LABEL = "orkestra.io/deletion-protection"
 OPT_OUT = ("false", "disabled")
-STRICT_LABEL = (f"{SECURITY} The {PROTECTION_LABEL} label cannot be removed or changed "
-                "while strictMode is on.")
+STRICT_LABEL = (
+    f"{SECURITY} The {PROTECTION_LABEL} label cannot be removed or changed while strictMode is on."
+)
 RULE_ERRORS = (ConditionError, FieldError, TemplateError)
 CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
 DEPLOYMENTS = ("apps", "deployments")
@@ -67,8 +68,7 @@ def validate(targets: Targets, request: Request, clock: Clock = _now) -> Decisio
     if target is None or not target.validation or request.subresource or obj is None:
         return Decision()
     if not _shaped(obj):
-        return Decision(False, f"{VALIDATION} validation failed: spec and metadata must be "
-                               "objects")
+        return Decision(False, f"{VALIDATION} validation failed: spec and metadata must be objects")
     try:
         verdict = _admit(target, obj, clock())[0].verdict
     except RULE_ERRORS as exc:
@@ -82,8 +82,14 @@ def validate(targets: Targets, request: Request, clock: Clock = _now) -> Decisio
 def mutate(targets: Targets, request: Request, clock: Clock = _now) -> Decision:
     target = targets.find(request.group, request.version, request.resource)
     obj = request.object
-    if target is None or not target.mutation or request.subresource or obj is None or \
-            request.operation not in ("CREATE", "UPDATE") or not _shaped(obj):
+    if (
+        target is None
+        or not target.mutation
+        or request.subresource
+        or obj is None
+        or request.operation not in ("CREATE", "UPDATE")
+        or not _shaped(obj)
+    ):
         return Decision()  # (a misshapen object is left to the schema check that follows)
     try:
         result, data = _admit(target, obj, clock())
@@ -104,10 +110,12 @@ class Guard:
     @classmethod
     def of(cls, targets: Targets, namespace: str, deployment: str) -> Guard:
         protected = targets.protected
-        return cls(crs={(t.group, t.plural): t.strict for t in protected},
-                   crds={t.crd_name: t.strict for t in protected},
-                   deployment=(namespace, deployment) if targets.settings.protection else None,
-                   deployment_strict=targets.settings.strict)
+        return cls(
+            crs={(t.group, t.plural): t.strict for t in protected},
+            crds={t.crd_name: t.strict for t in protected},
+            deployment=(namespace, deployment) if targets.settings.protection else None,
+            deployment_strict=targets.settings.strict,
+        )
 
     @property
     def active(self) -> bool:

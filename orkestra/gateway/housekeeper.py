@@ -35,24 +35,30 @@ def contains(existing: Any, wanted: Any) -> bool:
     """Whether ``existing`` holds everything ``wanted`` says (fields the API server
     defaulted, such as an empty ``namespaceSelector``, do not count as a difference)."""
     if isinstance(wanted, dict):
-        return isinstance(existing, dict) and \
-            all(contains(existing.get(k), v) for k, v in wanted.items())
+        return isinstance(existing, dict) and all(
+            contains(existing.get(k), v) for k, v in wanted.items()
+        )
     if isinstance(wanted, list):
-        return isinstance(existing, list) and len(existing) == len(wanted) and \
-            all(contains(e, w) for e, w in zip(existing, wanted, strict=True))
+        return (
+            isinstance(existing, list)
+            and len(existing) == len(wanted)
+            and all(contains(e, w) for e, w in zip(existing, wanted, strict=True))
+        )
     return bool(existing == wanted)
 
 
 def _same(existing: Obj, wanted: Obj) -> bool:
-    return contains(existing.get("webhooks"), wanted["webhooks"]) and \
-        contains((existing.get("metadata") or {}).get("labels"), wanted["metadata"]["labels"])
+    return contains(existing.get("webhooks"), wanted["webhooks"]) and contains(
+        (existing.get("metadata") or {}).get("labels"), wanted["metadata"]["labels"]
+    )
 
 
 class Housekeeper:
     """Applies the desired webhook configurations through ``kube``."""
 
-    def __init__(self, kube: KubeAPI, desired: Desired, *, secret: str = "",
-                 namespace: str = "") -> None:
+    def __init__(
+        self, kube: KubeAPI, desired: Desired, *, secret: str = "", namespace: str = ""
+    ) -> None:
         self.kube = kube
         self.desired = desired
         self.secret = secret
@@ -74,17 +80,20 @@ class Housekeeper:
             existing = await self.kube.get(kind, name)
             try:
                 if wanted is None:
-                    return "deleted" if existing and await self.kube.delete(kind, name) \
-                        else ""
+                    return "deleted" if existing and await self.kube.delete(kind, name) else ""
                 if existing is None:
                     await self.kube.create(wanted)
                     return "created"
                 if _same(existing, wanted):
                     return ""
                 meta = existing["metadata"]
-                update = {**wanted, "metadata": {
-                    **meta, "labels": {**(meta.get("labels") or {}),
-                                       **wanted["metadata"]["labels"]}}}
+                update = {
+                    **wanted,
+                    "metadata": {
+                        **meta,
+                        "labels": {**(meta.get("labels") or {}), **wanted["metadata"]["labels"]},
+                    },
+                }
                 await self.kube.replace(update)
                 return "updated"
             except (ConflictError, AlreadyExistsError):
@@ -108,6 +117,7 @@ class Housekeeper:
 
     async def shutdown(self, admission: bool, protection: bool) -> list[str]:
         """On the way out: remove what ``cleanupOnShutdown`` asks for."""
-        names = ([VALIDATION_CONFIG, MUTATION_CONFIG] if admission else []) + \
-            ([PROTECTION_CONFIG] if protection else [])
+        names = ([VALIDATION_CONFIG, MUTATION_CONFIG] if admission else []) + (
+            [PROTECTION_CONFIG] if protection else []
+        )
         return await self.remove(names)

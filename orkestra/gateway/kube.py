@@ -41,8 +41,7 @@ RESOURCES: dict[str, Any] = {
     "MutatingWebhookConfiguration": MutatingWebhookConfiguration,
     "Secret": Secret,
 }
-_ERRORS: dict[int, type[ApiError]] = {403: ForbiddenError, 404: NotFoundError,
-                                      422: InvalidError}
+_ERRORS: dict[int, type[ApiError]] = {403: ForbiddenError, 404: NotFoundError, 422: InvalidError}
 
 
 def _transport_error() -> type[Exception]:
@@ -85,12 +84,15 @@ def load_config(kubeconfig: str | None = None, context: str | None = None) -> Si
         config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
         single = config.get(context)
     except (ConfigError, OSError, KeyError, ValueError) as exc:
-        raise ConfigurationError(f"no usable Kubernetes configuration: {exc}",
-                                 hint="pass --kubeconfig FILE (and --context NAME), set "
-                                      "KUBECONFIG, or run inside a cluster") from None
+        raise ConfigurationError(
+            f"no usable Kubernetes configuration: {exc}",
+            hint="pass --kubeconfig FILE (and --context NAME), set "
+            "KUBECONFIG, or run inside a cluster",
+        ) from None
     if single is None:
-        raise ConfigurationError("the kubeconfig has no current context",
-                                 hint="pass --context NAME")
+        raise ConfigurationError(
+            "the kubeconfig has no current context", hint="pass --context NAME"
+        )
     return single
 
 
@@ -99,8 +101,11 @@ def _error(exc: LightkubeError) -> ApiError:
     code = int(status.code or 500)
     message = str(status.message or exc)
     if code == 409:
-        return AlreadyExistsError(message) if status.reason == "AlreadyExists" \
+        return (
+            AlreadyExistsError(message)
+            if status.reason == "AlreadyExists"
             else ConflictError(message)
+        )
     if code >= 500 or code == 429:
         return UnavailableError(message)
     known = _ERRORS.get(code)
@@ -111,8 +116,7 @@ class LightKube:
     """:class:`KubeAPI` over lightkube's AsyncClient."""
 
     def __init__(self, config: SingleConfig, *, timeout: float = 15.0) -> None:
-        self.client = AsyncClient(config=config, field_manager=FIELD_MANAGER,
-                                  timeout=timeout)  # type: ignore[arg-type]
+        self.client = AsyncClient(config=config, field_manager=FIELD_MANAGER, timeout=timeout)  # type: ignore[arg-type]
 
     async def get(self, kind: str, name: str, namespace: str | None = None) -> Obj | None:
         try:

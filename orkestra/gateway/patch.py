@@ -41,8 +41,7 @@ def json_patch(original: Obj, mutated: Obj, paths: Iterable[str]) -> list[Obj]:
             child = node.get(part)
             if depth == len(parts) or not isinstance(child, dict):
                 value = clone(_at(mutated, parts[:depth]))
-                operations.append({"op": "add", "path": pointer(parts[:depth]),
-                                   "value": value})
+                operations.append({"op": "add", "path": pointer(parts[:depth]), "value": value})
                 node[part] = clone(value)
                 break
             node = child

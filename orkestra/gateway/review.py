@@ -87,8 +87,10 @@ def parse(body: bytes) -> Request:
     if not isinstance(document, dict):
         raise ReviewError("the body is not a JSON object")
     if document.get("kind") != "AdmissionReview" or document.get("apiVersion") != API_VERSION:
-        raise ReviewError(f"expected an AdmissionReview of {API_VERSION}, got kind "
-                        f"{document.get('kind')!r} of {document.get('apiVersion')!r}")
+        raise ReviewError(
+            f"expected an AdmissionReview of {API_VERSION}, got kind "
+            f"{document.get('kind')!r} of {document.get('apiVersion')!r}"
+        )
     request = document.get("request")
     if not isinstance(request, dict):
         raise ReviewError("the AdmissionReview has no request")
@@ -100,13 +102,19 @@ def parse(body: bytes) -> Request:
         raise ReviewError("request.resource must be an object")
     kind = request.get("kind")
     return Request(
-        uid=_text(request, "uid", required=True), operation=operation,
-        group=_text(resource, "group"), version=_text(resource, "version"),
+        uid=_text(request, "uid", required=True),
+        operation=operation,
+        group=_text(resource, "group"),
+        version=_text(resource, "version"),
         resource=_text(resource, "resource", required=True),
         kind=_text(kind, "kind") if isinstance(kind, dict) else "",
-        subresource=_text(request, "subResource"), name=_text(request, "name"),
-        namespace=_text(request, "namespace"), object=_object(request, "object"),
-        old_object=_object(request, "oldObject"), dry_run=request.get("dryRun") is True)
+        subresource=_text(request, "subResource"),
+        name=_text(request, "name"),
+        namespace=_text(request, "namespace"),
+        object=_object(request, "object"),
+        old_object=_object(request, "oldObject"),
+        dry_run=request.get("dryRun") is True,
+    )
 
 
 def respond(request: Request, decision: Decision) -> Obj:

@@ -69,28 +69,39 @@ class Options:
 class Gateway:
     """The admission gateway for ``targets``, serving with what ``source`` provides."""
 
-    def __init__(self, targets: Targets, source: CertSource, options: Options, *,
-                 kube: KubeAPI | None = None, clock: Clock = _now) -> None:
+    def __init__(
+        self,
+        targets: Targets,
+        source: CertSource,
+        options: Options,
+        *,
+        kube: KubeAPI | None = None,
+        clock: Clock = _now,
+    ) -> None:
         self.targets = targets
         self.source = source
         self.options = options
         self.kube = kube
         self.clock = clock
-        self.guard = Guard.of(targets, options.namespace,
-                              options.deployment or options.service_name)
+        self.guard = Guard.of(
+            targets, options.namespace, options.deployment or options.service_name
+        )
         self.metrics = GatewayMetrics()
         self.tls = ServingContext()
         self.material: Material | None = None
         self.ready = False
-        self.housekeeper = Housekeeper(
-            kube, self.desired, secret=options.cert_secret, namespace=options.namespace) \
-            if kube is not None and options.manage_webhooks else None
+        self.housekeeper = (
+            Housekeeper(kube, self.desired, secret=options.cert_secret, namespace=options.namespace)
+            if kube is not None and options.manage_webhooks
+            else None
+        )
         self._runners: list[web.AppRunner] = []
         self._task: asyncio.Task[None] | None = None
 
     def desired(self, ca_bundle: bytes) -> dict[str, dict[str, object] | None]:
-        return desired(self.targets, self.guard, self.options.endpoint, ca_bundle,
-                       self.options.failure_policy)
+        return desired(
+            self.targets, self.guard, self.options.endpoint, ca_bundle, self.options.failure_policy
+        )
 
     def decide(self, webhook: str, request: Request) -> Decision:
         if webhook == "validate":
@@ -102,10 +113,16 @@ class Gateway:
     # -- life -----------------------------------------------------------------------------
     async def start(self) -> None:
         await self._apply(await self.source.refresh(self.clock()))
-        self._runners.append(await self._listen(admission_app(self.decide, self.metrics),
-                                                self.options.port, ssl=True))
-        self._runners.append(await self._listen(http_app(lambda: self.ready, self.metrics),
-                                                self.options.http_port, ssl=False))
+        self._runners.append(
+            await self._listen(
+                admission_app(self.decide, self.metrics), self.options.port, ssl=True
+            )
+        )
+        self._runners.append(
+            await self._listen(
+                http_app(lambda: self.ready, self.metrics), self.options.http_port, ssl=False
+            )
+        )
         if self.housekeeper is not None and self.material is not None:
             await self.housekeeper.sync(self.material.ca_bundle)
         self.ready = True
@@ -113,11 +130,11 @@ class Gateway:
         log.info("gateway serving webhooks on :%d, health on :%d", self.port, self.http_port)
 
     async def _listen(self, app: web.Application, port: int, *, ssl: bool) -> web.AppRunner:
-        runner = web.AppRunner(app, access_log=None,
-                               shutdown_timeout=self.options.shutdown_timeout)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=self.options.shutdown_timeout)
         await runner.setup()
-        site = web.TCPSite(runner, self.options.host, port,
-                           ssl_context=self.tls.context if ssl else None)
+        site = web.TCPSite(
+            runner, self.options.host, port, ssl_context=self.tls.context if ssl else None
+        )
         await site.start()
         return runner
 
@@ -143,8 +160,9 @@ class Gateway:
         if self.housekeeper is not None:
             settings = self.targets.settings
             try:
-                await self.housekeeper.shutdown(settings.cleanup_admission,
-                                                settings.cleanup_protection)
+                await self.housekeeper.shutdown(
+                    settings.cleanup_admission, settings.cleanup_protection
+                )
             except Exception:
                 log.exception("could not remove the webhook configurations on shutdown")
         for runner in reversed(self._runners):
@@ -177,8 +195,11 @@ class Gateway:
         current = self.material
         if material == current:
             return False
-        if current is not None and material.ca_bundle != current.ca_bundle and \
-                self.housekeeper is not None:
+        if (
+            current is not None
+            and material.ca_bundle != current.ca_bundle
+            and self.housekeeper is not None
+        ):
             await self.housekeeper.sync(material.ca_bundle)
         if current is None or material.serving != current.serving:
             self.tls.load(material.serving)
@@ -196,11 +217,15 @@ class Gateway:
             await asyncio.sleep(self.options.check_interval)
             try:
                 await self.rotate()
-                if self.housekeeper is not None and self.material is not None and \
-                        loop.time() - synced >= self.options.resync:
+                if (
+                    self.housekeeper is not None
+                    and self.material is not None
+                    and loop.time() - synced >= self.options.resync
+                ):
                     await self.housekeeper.sync(self.material.ca_bundle)
                     synced = loop.time()
             except Exception:
                 self.metrics.sync_errors.inc()
-                log.exception("gateway maintenance failed; trying again in %ss",
-                              self.options.check_interval)
+                log.exception(
+                    "gateway maintenance failed; trying again in %ss", self.options.check_interval
+                )

@@ -80,9 +80,16 @@ class _State:
 class GeneratedCerts:
     """A CA of the gateway's own and the serving certificates it signs."""
 
-    def __init__(self, names: list[str], *, lifetime: timedelta = SERVING_LIFETIME,
-                 ca_lifetime: timedelta = CA_LIFETIME, store: KubeAPI | None = None,
-                 secret: str = "", namespace: str = "") -> None:
+    def __init__(
+        self,
+        names: list[str],
+        *,
+        lifetime: timedelta = SERVING_LIFETIME,
+        ca_lifetime: timedelta = CA_LIFETIME,
+        store: KubeAPI | None = None,
+        secret: str = "",
+        namespace: str = "",
+    ) -> None:
         self.names = names
         self.lifetime = lifetime
         self.ca_lifetime = ca_lifetime
@@ -113,33 +120,37 @@ class GeneratedCerts:
     def _valid(state: _State, now: datetime) -> bool:
         """A CA worth keeping and a serving certificate with its key (which the renewal
         replaces when it is due, expired or for other names)."""
-        return not certs.expired(state.ca.certificate, now) and \
-            certs.matches(state.serving) and certs.matches(state.ca)
+        return (
+            not certs.expired(state.ca.certificate, now)
+            and certs.matches(state.serving)
+            and certs.matches(state.ca)
+        )
 
     def _renewed(self, state: _State | None, now: datetime) -> _State:
         """The state with what is due renewed (the same object when nothing is)."""
         if state is None:
             ca = certs.new_ca(now, self.ca_lifetime)
-            return _State(ca, certs.new_serving(ca, self.names, now, self.lifetime),
-                          ca.certificate)
+            return _State(ca, certs.new_serving(ca, self.names, now, self.lifetime), ca.certificate)
         ca, bundle = state.ca, state.bundle
         if certs.due(ca.certificate, now):
             ca = certs.new_ca(now, self.ca_lifetime)
             bundle = ca.certificate + b"".join(
-                c for c in certs.split_bundle(state.bundle)[:1]
-                if not certs.expired(c, now))
-            log.info("renewed the gateway's CA (the webhooks trust the old one until it "
-                     "expires)")
+                c for c in certs.split_bundle(state.bundle)[:1] if not certs.expired(c, now)
+            )
+            log.info("renewed the gateway's CA (the webhooks trust the old one until it expires)")
         serving = state.serving
-        stale = certs.due(serving.certificate, now) or \
-            not certs.covers(serving.certificate, self.names)
+        stale = certs.due(serving.certificate, now) or not certs.covers(
+            serving.certificate, self.names
+        )
         # Right after a CA rotation the old serving certificate stays (the old CA is in the
         # bundle) until the new bundle has reached the webhooks: the next refresh swaps it.
         foreign = ca is state.ca and not certs.issued_by(serving.certificate, ca.certificate)
         if stale or foreign:
             serving = certs.new_serving(ca, self.names, now, self.lifetime)
-            log.info("renewed the serving certificate; it expires %s",
-                     serving.cert.not_valid_after_utc.isoformat())
+            log.info(
+                "renewed the serving certificate; it expires %s",
+                serving.cert.not_valid_after_utc.isoformat(),
+            )
         if ca is state.ca and serving is state.serving:
             return state
         return _State(ca, serving, bundle)
@@ -173,15 +184,22 @@ class GeneratedCerts:
     def _manifest(self) -> Obj:
         assert self.state is not None
         state = self.state
-        data = {"tls.crt": state.serving.certificate, "tls.key": state.serving.key,
-                "ca.crt": state.bundle, "ca.key": state.ca.key}
-        meta: Obj = {"name": self.secret, "namespace": self.namespace,
-                     "labels": dict(MANAGED_BY)}
+        data = {
+            "tls.crt": state.serving.certificate,
+            "tls.key": state.serving.key,
+            "ca.crt": state.bundle,
+            "ca.key": state.ca.key,
+        }
+        meta: Obj = {"name": self.secret, "namespace": self.namespace, "labels": dict(MANAGED_BY)}
         if self._version:
             meta["resourceVersion"] = self._version
-        return {"apiVersion": "v1", "kind": "Secret", "metadata": meta,
-                "type": "kubernetes.io/tls",
-                "data": {k: base64.b64encode(v).decode() for k, v in data.items()}}
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": meta,
+            "type": "kubernetes.io/tls",
+            "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
+        }
 
     async def _save(self, now: datetime) -> None:
         assert self.store is not None
@@ -195,19 +213,26 @@ class GeneratedCerts:
             await self._adopt(now)
             return
         except ApiError as exc:
-            raise CertificateError(f"cannot keep the certificates in secret "
-                                   f"{self.namespace}/{self.secret}: {exc}",
-                                   hint="does the namespace exist, and may the gateway's "
-                                        "service account get, create and update Secrets "
-                                        "there?") from None
+            raise CertificateError(
+                f"cannot keep the certificates in secret {self.namespace}/{self.secret}: {exc}",
+                hint="does the namespace exist, and may the gateway's "
+                "service account get, create and update Secrets "
+                "there?",
+            ) from None
         self._version = str((saved.get("metadata") or {}).get("resourceVersion") or "")
 
 
 class SecretCerts:
     """An existing Secret's certificate, followed as it changes."""
 
-    def __init__(self, store: KubeAPI, secret: str, namespace: str,
-                 cert_key: str = "tls.crt", key_key: str = "tls.key") -> None:
+    def __init__(
+        self,
+        store: KubeAPI,
+        secret: str,
+        namespace: str,
+        cert_key: str = "tls.crt",
+        key_key: str = "tls.key",
+    ) -> None:
         self.store = store
         self.secret = secret
         self.namespace = namespace
@@ -220,13 +245,23 @@ class SecretCerts:
         cert, key = _b64(data, self.keys[0]), _b64(data, self.keys[1])
         if cert is None or key is None:
             if self.current is not None:
-                log.warning("secret %s/%s has no %s and %s; serving the last certificate",
-                            self.namespace, self.secret, *self.keys)
+                log.warning(
+                    "secret %s/%s has no %s and %s; serving the last certificate",
+                    self.namespace,
+                    self.secret,
+                    *self.keys,
+                )
                 return self.current
-            raise CertificateError(f"secret {self.namespace}/{self.secret} has no "
-                                   f"{self.keys[0]} and {self.keys[1]}")
-        material = _checked(KeyPair(cert, key), _b64(data, "ca.crt") or cert, now,
-                            f"secret {self.namespace}/{self.secret}", self.current)
+            raise CertificateError(
+                f"secret {self.namespace}/{self.secret} has no {self.keys[0]} and {self.keys[1]}"
+            )
+        material = _checked(
+            KeyPair(cert, key),
+            _b64(data, "ca.crt") or cert,
+            now,
+            f"secret {self.namespace}/{self.secret}",
+            self.current,
+        )
         self.current = material
         return material
 
@@ -253,8 +288,9 @@ class FileCerts:
         return material
 
 
-def _checked(pair: KeyPair, bundle: bytes, now: datetime, where: str,
-             current: Material | None) -> Material:
+def _checked(
+    pair: KeyPair, bundle: bytes, now: datetime, where: str, current: Material | None
+) -> Material:
     """``pair`` and ``bundle`` if they make a usable certificate; else the current one."""
     if current is not None and current.serving == pair and current.ca_bundle == bundle:
         return current

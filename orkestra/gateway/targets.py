@@ -92,19 +92,30 @@ def target_of(name: str, entry: Obj, security: Obj, renderer: Renderer) -> Targe
     admission = _admission_on(security)
     protection = _section(security, "deletionProtection")
     override = _override(entry)
-    protected = protection.get("enabled") is True and override.get("enabled") is not False \
+    protected = (
+        protection.get("enabled") is True
+        and override.get("enabled") is not False
         and kind not in BUILTIN_KINDS
+    )
     strict = override.get("strictMode", protection.get("strictMode")) is True
     return Target(
-        name=name, entry=entry, renderer=renderer, group=str(api.get("group", "")),
-        version=str(api.get("version", "v1")), kind=kind,
+        name=name,
+        entry=entry,
+        renderer=renderer,
+        group=str(api.get("group", "")),
+        version=str(api.get("version", "v1")),
+        kind=kind,
         plural=str(api.get("plural") or plural_of(kind)),
-        validation=admission and hooks.get("validation") is not False
+        validation=admission
+        and hooks.get("validation") is not False
         and bool((entry.get("validation") or {}).get("rules")),
-        mutation=admission and hooks.get("mutation") is not False
+        mutation=admission
+        and hooks.get("mutation") is not False
         and bool((entry.get("mutation") or {}).get("rules")),
         operations=tuple(hooks.get("operations") or DEFAULT_OPERATIONS),
-        protected=protected, strict=protected and strict)
+        protected=protected,
+        strict=protected and strict,
+    )
 
 
 def _first(values: Iterable[Any], default: Any) -> Any:
@@ -117,20 +128,20 @@ def settings_of(securities: list[Obj]) -> Settings:
     return Settings(
         admission=any(_admission_on(s) for s in securities),
         protection=any(p.get("enabled") is True for p in protections),
-        strict=any(p.get("enabled") is True and p.get("strictMode") is True
-                   for p in protections),
+        strict=any(p.get("enabled") is True and p.get("strictMode") is True for p in protections),
         validation_policy=_first((h.get("failurePolicy") for h in hooks), "Fail"),
         protection_policy=_first((p.get("failurePolicy") for p in protections), "Fail"),
         cleanup_admission=_first((h.get("cleanupOnShutdown") for h in hooks), False) is True,
-        cleanup_protection=_first((p.get("cleanupOnShutdown") for p in protections),
-                                  False) is True)
+        cleanup_protection=_first((p.get("cleanupOnShutdown") for p in protections), False) is True,
+    )
 
 
 class Targets:
     """Every CRD of the composed files, found by the resource a request names."""
 
-    def __init__(self, targets: list[Target], settings: Settings,
-                 warnings: list[str] | None = None) -> None:
+    def __init__(
+        self, targets: list[Target], settings: Settings, warnings: list[str] | None = None
+    ) -> None:
         self.all = targets
         self.settings = settings
         self.warnings = warnings or []  # what composing the files warned about
@@ -148,8 +159,10 @@ class Targets:
         for composed, engines in compositions:
             security = composed.top.get("security") or {}
             securities.append(security)
-            targets += [target_of(name, entry, security, engines.renderer)
-                        for name, entry in composed.enabled_crds.items()]
+            targets += [
+                target_of(name, entry, security, engines.renderer)
+                for name, entry in composed.enabled_crds.items()
+            ]
             warnings += [p.render() for p in composed.warnings]
         return cls(targets, settings_of(securities), warnings)
 
@@ -162,8 +175,9 @@ class Targets:
     def find(self, group: str, version: str, plural: str) -> Target | None:
         """The target serving ``group/version`` ``plural`` (any version of it, since the
         webhooks match equivalent versions)."""
-        return self._by_version.get((group, version, plural)) or \
-            self._by_plural.get((group, plural))
+        return self._by_version.get((group, version, plural)) or self._by_plural.get(
+            (group, plural)
+        )
 
     @property
     def validated(self) -> list[Target]:

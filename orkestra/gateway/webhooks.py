@@ -58,8 +58,15 @@ class Endpoint:
         bundle = base64.b64encode(ca_bundle).decode()
         if self.url:
             return {"url": self.url.rstrip("/") + path, "caBundle": bundle}
-        return {"service": {"name": self.service, "namespace": self.namespace, "path": path,
-                            "port": self.port}, "caBundle": bundle}
+        return {
+            "service": {
+                "name": self.service,
+                "namespace": self.namespace,
+                "path": path,
+                "port": self.port,
+            },
+            "caBundle": bundle,
+        }
 
     @property
     def names(self) -> list[str]:
@@ -72,36 +79,65 @@ class Endpoint:
         return names
 
 
-def _rule(groups: list[str], versions: list[str], operations: list[str], resources: list[str],
-          scope: str) -> Obj:
-    return {"apiGroups": groups, "apiVersions": versions, "operations": operations,
-            "resources": resources, "scope": scope}
+def _rule(
+    groups: list[str], versions: list[str], operations: list[str], resources: list[str], scope: str
+) -> Obj:
+    return {
+        "apiGroups": groups,
+        "apiVersions": versions,
+        "operations": operations,
+        "resources": resources,
+        "scope": scope,
+    }
 
 
 def _target_rule(target: Target, operations: list[str]) -> Obj:
     return _rule([target.group], [target.version], operations, [target.plural], "*")
 
 
-def _webhook(name: str, path: str, rules: list[Obj], policy: str, endpoint: Endpoint,
-             ca_bundle: bytes, *, mutating: bool = False) -> Obj:
-    hook: Obj = {"name": name, "clientConfig": endpoint.client_config(path, ca_bundle),
-                 "rules": rules, "failurePolicy": policy, "matchPolicy": "Equivalent",
-                 "sideEffects": "None", "admissionReviewVersions": ["v1"],
-                 "timeoutSeconds": TIMEOUT_SECONDS}
+def _webhook(
+    name: str,
+    path: str,
+    rules: list[Obj],
+    policy: str,
+    endpoint: Endpoint,
+    ca_bundle: bytes,
+    *,
+    mutating: bool = False,
+) -> Obj:
+    hook: Obj = {
+        "name": name,
+        "clientConfig": endpoint.client_config(path, ca_bundle),
+        "rules": rules,
+        "failurePolicy": policy,
+        "matchPolicy": "Equivalent",
+        "sideEffects": "None",
+        "admissionReviewVersions": ["v1"],
+        "timeoutSeconds": TIMEOUT_SECONDS,
+    }
     if mutating:
         hook["reinvocationPolicy"] = "Never"
     return hook
 
 
-def _config(name: str, rules: list[Obj], policy: str, endpoint: Endpoint,
-            ca_bundle: bytes, conditions: list[Obj] | None = None) -> Obj:
+def _config(
+    name: str,
+    rules: list[Obj],
+    policy: str,
+    endpoint: Endpoint,
+    ca_bundle: bytes,
+    conditions: list[Obj] | None = None,
+) -> Obj:
     kind, webhook, path = CONFIGS[name]
-    hook = _webhook(webhook, path, rules, policy, endpoint, ca_bundle,
-                    mutating=kind == MUTATING)
+    hook = _webhook(webhook, path, rules, policy, endpoint, ca_bundle, mutating=kind == MUTATING)
     if conditions:
         hook["matchConditions"] = conditions
-    return {"apiVersion": GROUP_VERSION, "kind": kind,
-            "metadata": {"name": name, "labels": dict(MANAGED_BY)}, "webhooks": [hook]}
+    return {
+        "apiVersion": GROUP_VERSION,
+        "kind": kind,
+        "metadata": {"name": name, "labels": dict(MANAGED_BY)},
+        "webhooks": [hook],
+    }
 
 
 def _cel_list(values: list[str]) -> str:
@@ -115,49 +151,94 @@ def _protection_conditions(guard: Guard) -> list[Obj]:
     through.)"""
     conditions = []
     if guard.crds:
-        conditions.append({"name": "orkestra-crds", "expression": (
-            f"request.resource.group != '{CRDS[0]}' || request.resource.resource != "
-            f"'{CRDS[1]}' || request.name in {_cel_list(sorted(guard.crds))}")})
+        conditions.append(
+            {
+                "name": "orkestra-crds",
+                "expression": (
+                    f"request.resource.group != '{CRDS[0]}' || request.resource.resource != "
+                    f"'{CRDS[1]}' || request.name in {_cel_list(sorted(guard.crds))}"
+                ),
+            }
+        )
     if guard.deployment:
         namespace, name = guard.deployment
-        conditions.append({"name": "orkestra-gateway-deployment", "expression": (
-            f"request.resource.group != '{DEPLOYMENTS[0]}' || request.resource.resource != "
-            f"'{DEPLOYMENTS[1]}' || (request.namespace == '{namespace}' && "
-            f"request.name == '{name}')")})
+        conditions.append(
+            {
+                "name": "orkestra-gateway-deployment",
+                "expression": (
+                    f"request.resource.group != '{DEPLOYMENTS[0]}' || request.resource.resource != "
+                    f"'{DEPLOYMENTS[1]}' || (request.namespace == '{namespace}' && "
+                    f"request.name == '{name}')"
+                ),
+            }
+        )
     return conditions
 
 
 def _protection_rules(targets: Targets, guard: Guard) -> list[Obj]:
     protected = targets.protected
     strict = any(t.strict for t in protected)
-    rules = [_target_rule(t, ["DELETE", "UPDATE"] if t.strict else ["DELETE"])
-             for t in protected]
+    rules = [_target_rule(t, ["DELETE", "UPDATE"] if t.strict else ["DELETE"]) for t in protected]
     if guard.crds:
-        rules.append(_rule([CRDS[0]], ["v1"], ["DELETE", "UPDATE"] if strict else ["DELETE"],
-                           [CRDS[1]], "Cluster"))
+        rules.append(
+            _rule(
+                [CRDS[0]],
+                ["v1"],
+                ["DELETE", "UPDATE"] if strict else ["DELETE"],
+                [CRDS[1]],
+                "Cluster",
+            )
+        )
     if guard.deployment:
-        rules.append(_rule([DEPLOYMENTS[0]], ["v1"],
-                           ["DELETE", "UPDATE"] if guard.deployment_strict else ["DELETE"],
-                           [DEPLOYMENTS[1]], "Namespaced"))
+        rules.append(
+            _rule(
+                [DEPLOYMENTS[0]],
+                ["v1"],
+                ["DELETE", "UPDATE"] if guard.deployment_strict else ["DELETE"],
+                [DEPLOYMENTS[1]],
+                "Namespaced",
+            )
+        )
     return rules
 
 
-def desired(targets: Targets, guard: Guard, endpoint: Endpoint, ca_bundle: bytes,
-            failure_policy: str | None = None) -> dict[str, Obj | None]:
+def desired(
+    targets: Targets,
+    guard: Guard,
+    endpoint: Endpoint,
+    ca_bundle: bytes,
+    failure_policy: str | None = None,
+) -> dict[str, Obj | None]:
     """Each managed configuration's manifest; None for those nothing needs."""
     settings = targets.settings
     admission_policy = failure_policy or settings.validation_policy
     protection_policy = failure_policy or settings.protection_policy
     validated = [_target_rule(t, list(t.operations)) for t in targets.validated]
-    mutated = [r for r in (_target_rule(t, [o for o in t.operations if o in MUTABLE])
-                           for t in targets.mutated) if r["operations"]]
+    mutated = [
+        r
+        for r in (
+            _target_rule(t, [o for o in t.operations if o in MUTABLE]) for t in targets.mutated
+        )
+        if r["operations"]
+    ]
     protection = _protection_rules(targets, guard) if guard.active else []
     return {
-        VALIDATION_CONFIG: _config(VALIDATION_CONFIG, validated, admission_policy, endpoint,
-                                   ca_bundle) if validated else None,
-        MUTATION_CONFIG: _config(MUTATION_CONFIG, mutated, admission_policy, endpoint,
-                                 ca_bundle) if mutated else None,
-        PROTECTION_CONFIG: _config(PROTECTION_CONFIG, protection, protection_policy, endpoint,
-                                   ca_bundle, _protection_conditions(guard))
-        if protection else None,
+        VALIDATION_CONFIG: _config(
+            VALIDATION_CONFIG, validated, admission_policy, endpoint, ca_bundle
+        )
+        if validated
+        else None,
+        MUTATION_CONFIG: _config(MUTATION_CONFIG, mutated, admission_policy, endpoint, ca_bundle)
+        if mutated
+        else None,
+        PROTECTION_CONFIG: _config(
+            PROTECTION_CONFIG,
+            protection,
+            protection_policy,
+            endpoint,
+            ca_bundle,
+            _protection_conditions(guard),
+        )
+        if protection
+        else None,
     }

@@ -27,11 +27,28 @@ if TYPE_CHECKING:
 
 # Re-exported lazily: reading what a CRD entry says about its code (``hooks.spec``, for
 # validate and plan) must not load the client and the engine behind it.
-_EXPORTS = {"ArgError": "api", "Args": "api", "CustomResource": "api", "Events": "api",
-            "HookContext": "api", "HookError": "api", "HookSet": "api",
-            "HookClient": "client", "MalformedObjectError": "client"}
-__all__ = ["ArgError", "Args", "CustomResource", "Events", "HookClient", "HookContext",
-           "HookError", "HookSet", "MalformedObjectError"]
+_EXPORTS = {
+    "ArgError": "api",
+    "Args": "api",
+    "CustomResource": "api",
+    "Events": "api",
+    "HookContext": "api",
+    "HookError": "api",
+    "HookSet": "api",
+    "HookClient": "client",
+    "MalformedObjectError": "client",
+}
+__all__ = [
+    "ArgError",
+    "Args",
+    "CustomResource",
+    "Events",
+    "HookClient",
+    "HookContext",
+    "HookError",
+    "HookSet",
+    "MalformedObjectError",
+]
 
 
 def __getattr__(name: str) -> Any:

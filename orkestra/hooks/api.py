@@ -104,8 +104,10 @@ class Args(Mapping[str, Any]):
             return self._values[name]
         if default is _MISSING:
             known = ", ".join(sorted(self._values)) or "none"
-            raise ArgError(f'hook arg "{name}" is not set (args given: {known})',
-                           hint="add it under reconcile.hooks.args in the katalog")
+            raise ArgError(
+                f'hook arg "{name}" is not set (args given: {known})',
+                hint="add it under reconcile.hooks.args in the katalog",
+            )
         return default
 
     def _wrong(self, name: str, value: Any, expected: str) -> ArgError:

@@ -41,18 +41,22 @@ class MalformedObjectError(HookError):
 def checked_object(obj: Any) -> Obj:
     """A copy of ``obj`` once it has a string apiVersion and kind and metadata.name."""
     if not isinstance(obj, Mapping):
-        raise MalformedObjectError(f"expected a Kubernetes object (a mapping), got "
-                                   f"{type(obj).__name__}")
+        raise MalformedObjectError(
+            f"expected a Kubernetes object (a mapping), got {type(obj).__name__}"
+        )
     meta = obj.get("metadata")
-    problems = [f"{key} must be a non-empty string" for key in ("apiVersion", "kind")
-                if not isinstance(obj.get(key), str) or not obj.get(key)]
+    problems = [
+        f"{key} must be a non-empty string"
+        for key in ("apiVersion", "kind")
+        if not isinstance(obj.get(key), str) or not obj.get(key)
+    ]
     if not isinstance(meta, Mapping):
         problems.append("metadata must be a mapping")
     elif not isinstance(meta.get("name"), str) or not meta.get("name"):
         problems.append("metadata.name must be a non-empty string")
     if problems:
         name = meta.get("name", "") if isinstance(meta, Mapping) else ""
-        shown = f'{obj.get("kind") or "object"} {name}'.strip()
+        shown = f"{obj.get('kind') or 'object'} {name}".strip()
         raise MalformedObjectError(f"malformed object ({shown}): " + "; ".join(problems))
     return clone(dict(obj))
 
@@ -66,8 +70,7 @@ class HookClient:
 
     def __init__(self, call: HookCall, declaration: str, guard: Guard | None = None) -> None:
         self._call = call
-        self._guard: Guard = guard or (lambda function, *args, **kwargs: function(*args,
-                                                                                   **kwargs))
+        self._guard: Guard = guard or (lambda function, *args, **kwargs: function(*args, **kwargs))
         self.declaration = declaration
 
     @property
@@ -87,43 +90,63 @@ class HookClient:
             meta.pop("namespace", None)
         else:
             meta["namespace"] = meta.get("namespace") or owner.namespace or "default"
-        labels = {**(meta.get("labels") or {}), **MANAGED_LABELS,
-                  OWNER_NAME_LABEL: label_value(owner.name)}
+        labels = {
+            **(meta.get("labels") or {}),
+            **MANAGED_LABELS,
+            OWNER_NAME_LABEL: label_value(owner.name),
+        }
         if owner.can_reference(meta.get("namespace"), cluster_scoped=scoped):
-            references = [r for r in meta.get("ownerReferences") or []
-                          if r.get("uid") != owner.uid]
+            references = [r for r in meta.get("ownerReferences") or [] if r.get("uid") != owner.uid]
             meta["ownerReferences"] = [owner.reference(), *references]
         else:
             labels[OWNER_LABEL] = owner.owner_label
         meta["labels"] = labels
-        meta["annotations"] = {**(meta.get("annotations") or {}),
-                               DECLARATION_ANNOTATION: self.declaration}
+        meta["annotations"] = {
+            **(meta.get("annotations") or {}),
+            DECLARATION_ANNOTATION: self.declaration,
+        }
         return clone(self._guard(self._call.apply, desired, create_only))
 
-    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None
-            ) -> Obj | None:
+    def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> Obj | None:
         """One object (in the CR's namespace unless told), or None."""
-        found = self._guard(self._call.cluster.find, api_version, kind, name,
-                            self._where(api_version, kind, namespace))
+        found = self._guard(
+            self._call.cluster.find,
+            api_version,
+            kind,
+            name,
+            self._where(api_version, kind, namespace),
+        )
         return clone(found) if found is not None else None
 
-    def list(self, api_version: str, kind: str, namespace: str | None = None, *,
-             labels: Mapping[str, str] | str | None = None) -> list[Obj]:
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        labels: Mapping[str, str] | str | None = None,
+    ) -> list[Obj]:
         """Objects of a kind (every namespace when ``namespace`` is None), by labels."""
-        selector: dict[str, Any] | str | None = dict(labels) if isinstance(labels, Mapping) \
-            else labels
-        found = self._guard(self._call.cluster.list, api_version, kind, namespace,
-                            label_selector=selector)
+        selector: dict[str, Any] | str | None = (
+            dict(labels) if isinstance(labels, Mapping) else labels
+        )
+        found = self._guard(
+            self._call.cluster.list, api_version, kind, namespace, label_selector=selector
+        )
         return [clone(o) for o in found]
 
     def owned(self, api_version: str, kind: str) -> Objects:
         """The objects of a kind this CR owns (by reference or by owner label)."""
         selector = {OWNER_NAME_LABEL: label_value(self._call.owner.name)}
-        return [o for o in self.list(api_version, kind, None, labels=selector)
-                if owned(o, self._call.owner)]
+        return [
+            o
+            for o in self.list(api_version, kind, None, labels=selector)
+            if owned(o, self._call.owner)
+        ]
 
-    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None
-               ) -> bool:
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
         """Delete an object this CR owns; False when it is not there. Deleting what the CR
         does not own is refused."""
         where = self._where(api_version, kind, namespace)
@@ -131,8 +154,10 @@ class HookClient:
         if found is None:
             return False
         if not owned(found, self._call.owner):
-            raise HookError(f"{kind} {name} is not owned by {self._call.owner.kind} "
-                            f"{self._call.owner.name}: hooks delete only what their CR owns")
+            raise HookError(
+                f"{kind} {name} is not owned by {self._call.owner.kind} "
+                f"{self._call.owner.name}: hooks delete only what their CR owns"
+            )
         self._guard(self._call.cluster.delete, api_version, kind, name, where)
         return True
 

@@ -45,8 +45,9 @@ _ADDED: set[Path] = set()  # the pattern directories this process put on sys.pat
 class HookLoadError(OrkError):
     """The code a katalog names cannot be used."""
 
-    def __init__(self, message: str, hint: str = "", *, path: YamlPath = (),
-                 expected: str = "") -> None:
+    def __init__(
+        self, message: str, hint: str = "", *, path: YamlPath = (), expected: str = ""
+    ) -> None:
         super().__init__(message, hint)
         self.path = path
         self.expected = expected
@@ -103,19 +104,30 @@ class Loader:
 
     def module(self, name: str, root: Path | None, path: YamlPath) -> ModuleType:
         if not _MODULE_PATH.fullmatch(name):
-            hint = "a Go import path does not name Python code; give the Python module " \
-                   "path of the package beside the katalog" if "/" in name else ""
-            raise HookLoadError(f'"{name}" is not a Python module path', hint, path=path,
-                                expected="a dotted module path such as dbhooks.database")
+            hint = (
+                "a Go import path does not name Python code; give the Python module "
+                "path of the package beside the katalog"
+                if "/" in name
+                else ""
+            )
+            raise HookLoadError(
+                f'"{name}" is not a Python module path',
+                hint,
+                path=path,
+                expected="a dotted module path such as dbhooks.database",
+            )
         source = CodeSource(root, self.trusted)
         top = name.split(".")[0]
         if source.root is not None and _provides(source.root, top):
             if source.pulled and not source.trusted:
                 raise HooksNotTrustedError(
-                    f'this pattern was pulled from a registry and runs Python code '
-                    f'({name}); it is not executed unless you trust it', "re-run with "
+                    f"this pattern was pulled from a registry and runs Python code "
+                    f"({name}); it is not executed unless you trust it",
+                    "re-run with "
                     "--trust-hooks once you have read its code (ork pull puts it in "
-                    f"{source.root})", path=path)
+                    f"{source.root})",
+                    path=path,
+                )
             if source.pulled:
                 _drop_bytecode(source.root, top)
             self._claim(top, source.root, path)
@@ -124,11 +136,14 @@ class Loader:
         except ModuleNotFoundError as exc:
             raise self._not_found(name, exc, source, path) from None
         except SyntaxError as exc:
-            raise HookLoadError(f'hook module "{name}" has a syntax error: {exc.msg} '
-                                f"({exc.filename}:{exc.lineno})", path=path) from None
+            raise HookLoadError(
+                f'hook module "{name}" has a syntax error: {exc.msg} ({exc.filename}:{exc.lineno})',
+                path=path,
+            ) from None
         except Exception as exc:
-            raise HookLoadError(f'importing "{name}" failed: {type(exc).__name__}: '
-                                f"{exc}{_where(exc)}", path=path) from None
+            raise HookLoadError(
+                f'importing "{name}" failed: {type(exc).__name__}: {exc}{_where(exc)}', path=path
+            ) from None
 
     def _claim(self, top: str, root: Path, path: YamlPath) -> None:
         root = root.resolve()
@@ -137,7 +152,8 @@ class Loader:
             raise HookLoadError(
                 f'two patterns provide the Python package "{top}" ({claimed} and {root})',
                 "give each pattern's code its own top-level package name (e.g. dbhooks)",
-                path=path)
+                path=path,
+            )
         self._claims[top] = root
         loaded = sys.modules.get(top)
         if loaded is not None and _origin(loaded) != root:
@@ -155,32 +171,45 @@ class Loader:
         _ADDED.add(root)
         importlib.invalidate_caches()
 
-    def _not_found(self, name: str, exc: ModuleNotFoundError, source: CodeSource,
-                   path: YamlPath) -> HookLoadError:
+    def _not_found(
+        self, name: str, exc: ModuleNotFoundError, source: CodeSource, path: YamlPath
+    ) -> HookLoadError:
         missing = exc.name or name
         if not (name == missing or name.startswith(missing + ".")):
-            return HookLoadError(f'hook module "{name}" imports "{missing}", which is not '
-                                 "installed", f"pip install the package that provides "
-                                 f"{missing} (and add it to the runtime image)", path=path)
+            return HookLoadError(
+                f'hook module "{name}" imports "{missing}", which is not installed',
+                f"pip install the package that provides "
+                f"{missing} (and add it to the runtime image)",
+                path=path,
+            )
         where = f"beside the katalog ({source.root})" if source.root else "here"
         image = os.environ.get(RUNTIME_IMAGE_ENV)
         hints = [_suggest(name, _modules_in(source.root))]
         if image:
-            hints.append(f"this runtime image ({image}) does not contain it: build one "
-                         "with the hooks (ork build runtime) and set runtime.image")
+            hints.append(
+                f"this runtime image ({image}) does not contain it: build one "
+                "with the hooks (ork build runtime) and set runtime.image"
+            )
         else:
-            hints.append("the module path is relative to the katalog's directory, or an "
-                         "installed package")
-        return HookLoadError(f'hook module "{name}" not found {where} nor installed',
-                             " ".join(h for h in hints if h), path=path)
+            hints.append(
+                "the module path is relative to the katalog's directory, or an installed package"
+            )
+        return HookLoadError(
+            f'hook module "{name}" not found {where} nor installed',
+            " ".join(h for h in hints if h),
+            path=path,
+        )
 
     def attribute(self, module: ModuleType, name: str, path: YamlPath, what: str) -> Any:
         value = getattr(module, name, None)
         if value is None:
             names = [n for n in dir(module) if not n.startswith("_")]
-            raise HookLoadError(f'{what} "{name}" not found in {module.__name__} '
-                                f"({getattr(module, '__file__', '?')})",
-                                _suggest(name, names), path=path)
+            raise HookLoadError(
+                f'{what} "{name}" not found in {module.__name__} '
+                f"({getattr(module, '__file__', '?')})",
+                _suggest(name, names),
+                path=path,
+            )
         return value
 
     def hook_set(self, ref: CodeRef, root: Path | None) -> HookSet[Any]:
@@ -189,26 +218,39 @@ class Loader:
         where = ref.path + ("function",)
         function = self.attribute(module, ref.function, where, "function")
         if not callable(function):
-            raise HookLoadError(f"{ref.name} is a {type(function).__name__}, not a function",
-                                path=where)
-        _check_signature(function, 0, ref.name, "returns the hook set and takes no "
-                         "arguments", where)
+            raise HookLoadError(
+                f"{ref.name} is a {type(function).__name__}, not a function", path=where
+            )
+        _check_signature(
+            function, 0, ref.name, "returns the hook set and takes no arguments", where
+        )
         try:
             hooks = function()
         except Exception as exc:
-            raise HookLoadError(f"{ref.name}() raised {type(exc).__name__}: {exc}"
-                                f"{_where(exc)}", path=where) from None
+            raise HookLoadError(
+                f"{ref.name}() raised {type(exc).__name__}: {exc}{_where(exc)}", path=where
+            ) from None
         if not isinstance(hooks, HookSet):
-            raise HookLoadError(f"{ref.name}() returned {type(hooks).__name__}",
-                                expected="an orkestra.hooks.HookSet", path=where)
+            raise HookLoadError(
+                f"{ref.name}() returned {type(hooks).__name__}",
+                expected="an orkestra.hooks.HookSet",
+                path=where,
+            )
         callbacks = {n: getattr(hooks, n) for n in PHASES if getattr(hooks, n) is not None}
         if not callbacks:
-            raise HookLoadError(f"{ref.name}() returned a HookSet without callbacks",
-                                expected="at least one of " + ", ".join(PHASES),
-                                path=where)
+            raise HookLoadError(
+                f"{ref.name}() returned a HookSet without callbacks",
+                expected="at least one of " + ", ".join(PHASES),
+                path=where,
+            )
         for callback_name, callback in callbacks.items():
-            _check_signature(callback, 2, f"{callback_name} of {ref.name}",
-                             "receives the CR and the hook context", where)
+            _check_signature(
+                callback,
+                2,
+                f"{callback_name} of {ref.name}",
+                "receives the CR and the hook context",
+                where,
+            )
         return hooks
 
     def model(self, ref: ModelRef, root: Path | None) -> Callable[[Any], Any]:
@@ -217,8 +259,9 @@ class Loader:
         model = self.attribute(module, ref.name, ("apiTypes", "object"), "CR model")
         build = getattr(model, "model_validate", model)
         if not callable(build):
-            raise HookLoadError(f"CR model {ref.module}.{ref.name} is not a class",
-                                path=("apiTypes", "object"))
+            raise HookLoadError(
+                f"CR model {ref.module}.{ref.name} is not a class", path=("apiTypes", "object")
+            )
         return build  # type: ignore[no-any-return]
 
 
@@ -246,8 +289,9 @@ def _origin(module: ModuleType) -> Path | None:
     return Path(locations[0]).resolve().parent if locations else None
 
 
-def _check_signature(function: Callable[..., Any], count: int, name: str, role: str,
-                     path: YamlPath) -> None:
+def _check_signature(
+    function: Callable[..., Any], count: int, name: str, role: str, path: YamlPath
+) -> None:
     try:
         signature = inspect.signature(function)
     except (TypeError, ValueError):
@@ -255,10 +299,12 @@ def _check_signature(function: Callable[..., Any], count: int, name: str, role: 
     try:
         signature.bind(*([None] * count))
     except TypeError:
-        raise HookLoadError(f"{name} has the signature {signature}",
-                            expected=f"a function that {role} ({count} positional "
-                                     f"argument{'s' if count != 1 else ''})",
-                            path=path) from None
+        raise HookLoadError(
+            f"{name} has the signature {signature}",
+            expected=f"a function that {role} ({count} positional "
+            f"argument{'s' if count != 1 else ''})",
+            path=path,
+        ) from None
 
 
 def load_hooks(entry: dict[str, Any], root: Path | None, loader: Loader) -> LoadedHooks | None:

@@ -42,9 +42,17 @@ RESERVED_STATUS = ("observedGeneration", "conditions")
 _Call = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 _LATE = "the cycle of this hook is over (it passed its deadline): no more cluster calls"
 log = logging.getLogger("orkestra.hooks")
-_NOT_USER_CODE = tuple(dict.fromkeys(
-    [str(Path(__file__).resolve().parents[1]) + "/",
-     *(str(Path(sysconfig.get_paths()[k]).resolve()) + "/" for k in ("stdlib", "platstdlib"))]))
+_NOT_USER_CODE = tuple(
+    dict.fromkeys(
+        [
+            str(Path(__file__).resolve().parents[1]) + "/",
+            *(
+                str(Path(sysconfig.get_paths()[k]).resolve()) + "/"
+                for k in ("stdlib", "platstdlib")
+            ),
+        ]
+    )
+)
 
 
 class _Relay:
@@ -82,8 +90,13 @@ class _Relay:
         self._close()
         return False
 
-    def _make(self, future: Future[Any], function: Callable[..., Any], args: tuple[Any, ...],
-              kwargs: dict[str, Any]) -> None:
+    def _make(
+        self,
+        future: Future[Any],
+        function: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
         try:
             future.set_result(function(*args, **kwargs))
         except (ApiError, HookError) as exc:
@@ -107,8 +120,13 @@ class _Relay:
 class LoadedHooks:
     """The hook set of one CRD entry, ready to run."""
 
-    def __init__(self, ref: CodeRef, hooks: HookSet[Any],
-                 model: Callable[[Any], Any] | None = None, model_name: str = "") -> None:
+    def __init__(
+        self,
+        ref: CodeRef,
+        hooks: HookSet[Any],
+        model: Callable[[Any], Any] | None = None,
+        model_name: str = "",
+    ) -> None:
         self.ref = ref
         self.hooks = hooks
         self.model = model
@@ -130,8 +148,9 @@ class LoadedHooks:
         return list(self.ref.resources)
 
     def run(self, call: HookCall) -> HookOutcome:
-        callbacks = [(p, getattr(self.hooks, p)) for p in call.phases
-                     if getattr(self.hooks, p) is not None]
+        callbacks = [
+            (p, getattr(self.hooks, p)) for p in call.phases if getattr(self.hooks, p) is not None
+        ]
         if not callbacks:
             return HookOutcome()
         try:
@@ -142,15 +161,27 @@ class LoadedHooks:
         relay = _Relay()
         client = HookClient(call, f"{self.ref.block}/{self.ref.function}", relay)
         meta = call.cr["metadata"]
-        logger = logging.LoggerAdapter(log, {"hook": self.ref.name, "name": meta["name"],
-                                             "namespace": meta.get("namespace", "")})
-        contexts = [HookContext(phase, meta["name"], meta.get("namespace", ""),
-                                cast(CustomResource, clone(call.cr)), client, args,
-                                logger)
-                    for phase, _ in callbacks]
-        failure = _with_deadline(lambda deadline: self._call_all(callbacks, cr, contexts,
-                                                                 deadline),
-                                 relay, self.hooks.timeout)
+        logger = logging.LoggerAdapter(
+            log,
+            {"hook": self.ref.name, "name": meta["name"], "namespace": meta.get("namespace", "")},
+        )
+        contexts = [
+            HookContext(
+                phase,
+                meta["name"],
+                meta.get("namespace", ""),
+                cast(CustomResource, clone(call.cr)),
+                client,
+                args,
+                logger,
+            )
+            for phase, _ in callbacks
+        ]
+        failure = _with_deadline(
+            lambda deadline: self._call_all(callbacks, cr, contexts, deadline),
+            relay,
+            self.hooks.timeout,
+        )
         if relay.abort is not None:
             raise relay.abort
         return self._outcome(contexts, failure)
@@ -158,8 +189,10 @@ class LoadedHooks:
     def _args(self, call: HookCall) -> Obj:
         if self.ref.replaces_templates:
             return dict(self.ref.args)
-        return {k: call.renderer.render(v, call.data) if isinstance(v, str) and "{{" in v
-                else v for k, v in self.ref.args.items()}
+        return {
+            k: call.renderer.render(v, call.data) if isinstance(v, str) and "{{" in v else v
+            for k, v in self.ref.args.items()
+        }
 
     def _typed(self, cr: Obj) -> Any:
         if self.model is None:
@@ -167,11 +200,17 @@ class LoadedHooks:
         try:
             return self.model(clone(cr))
         except Exception as exc:  # pydantic's ValidationError, or the model's own check
-            raise HookError(f"the CR does not fit the model {self.model_name}: "
-                            f"{_one_line(exc)}") from None
+            raise HookError(
+                f"the CR does not fit the model {self.model_name}: {_one_line(exc)}"
+            ) from None
 
-    def _call_all(self, callbacks: list[tuple[str, Any]], cr: Any,
-                  contexts: list[HookContext], deadline: float) -> None:
+    def _call_all(
+        self,
+        callbacks: list[tuple[str, Any]],
+        cr: Any,
+        contexts: list[HookContext],
+        deadline: float,
+    ) -> None:
         for (phase, callback), ctx in zip(callbacks, contexts, strict=True):
             try:
                 returned = callback(cr, ctx)
@@ -184,21 +223,23 @@ class LoadedHooks:
             except Exception as exc:
                 raise _Failed(phase, exc) from exc
 
-    def _outcome(self, contexts: list[HookContext], failure: BaseException | None
-                 ) -> HookOutcome:
+    def _outcome(self, contexts: list[HookContext], failure: BaseException | None) -> HookOutcome:
         outcome = HookOutcome()
         for ctx in contexts:
             outcome.events.extend(EventNote(*e) for e in ctx.events.recorded)
             outcome.status.update(ctx.status)
         reserved = [k for k in RESERVED_STATUS if k in outcome.status]
         if failure is None and reserved:
-            outcome.error = f"hook {self.ref.name} set status.{reserved[0]}, which the " \
-                            "runtime writes itself"
+            outcome.error = (
+                f"hook {self.ref.name} set status.{reserved[0]}, which the runtime writes itself"
+            )
         elif isinstance(failure, _Failed):
             outcome.error = f"hook {self.ref.name} {failure.phase} failed: {failure.describe()}"
         elif isinstance(failure, TimeoutError | _DeadlinePassed):
-            outcome.error = f"hook {self.ref.name} did not finish within " \
-                            f"{self.hooks.timeout:g}s (HookSet.timeout)"
+            outcome.error = (
+                f"hook {self.ref.name} did not finish within "
+                f"{self.hooks.timeout:g}s (HookSet.timeout)"
+            )
         elif failure is not None:
             outcome.error = f"hook {self.ref.name} failed: {_one_line(failure)}"
         if outcome.error:
@@ -219,8 +260,9 @@ class _Failed(Exception):  # noqa: N818 - carries a callback's exception out of 
         return f"{type(cause).__name__}: {_one_line(cause)}{_user_frame(cause)}"
 
 
-def _with_deadline(work: Callable[[float], None], relay: _Relay, timeout: float
-                   ) -> BaseException | None:
+def _with_deadline(
+    work: Callable[[float], None], relay: _Relay, timeout: float
+) -> BaseException | None:
     """Run ``work(deadline)`` in a thread while serving its cluster calls here; its
     exception, TimeoutError, or None."""
     failure: list[BaseException] = []
@@ -264,8 +306,9 @@ def _returned_objects(returned: Any, phase: str) -> list[Any]:
         return [returned]
     if isinstance(returned, list | tuple):
         return list(returned)
-    raise MalformedObjectError(f"{phase} returned {type(returned).__name__}; expected None, "
-                               "an object or a list of objects")
+    raise MalformedObjectError(
+        f"{phase} returned {type(returned).__name__}; expected None, an object or a list of objects"
+    )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -276,6 +319,9 @@ def _one_line(exc: BaseException) -> str:
 def _user_frame(exc: BaseException) -> str:
     """`` (file:line)`` of the innermost frame outside Orkestra and the standard library:
     where the hook failed."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not f.filename.startswith(_NOT_USER_CODE)]
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not f.filename.startswith(_NOT_USER_CODE)
+    ]
     return f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""

@@ -69,10 +69,15 @@ def code_ref(entry: Obj) -> CodeRef | None:
     if not isinstance(ref, dict):
         return None
     module = str(ref.get("module") or ref.get("location") or "")
-    return CodeRef(block, module, str(ref.get("function", "")), dict(ref.get("args") or {}),
-                   tuple(_resource(r) for r in ref.get("resources") or []),
-                   ref.get("runHooksFirst") is True,
-                   not ref.get("module") and bool(ref.get("location")))
+    return CodeRef(
+        block,
+        module,
+        str(ref.get("function", "")),
+        dict(ref.get("args") or {}),
+        tuple(_resource(r) for r in ref.get("resources") or []),
+        ref.get("runHooksFirst") is True,
+        not ref.get("module") and bool(ref.get("location")),
+    )
 
 
 def _resource(item: Obj) -> tuple[str, str]:

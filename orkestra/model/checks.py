@@ -17,18 +17,70 @@ from orkestra.model.errors import Collector, Problem, YamlPath, did_you_mean
 from orkestra.model.formats import OPERATORS, SHORTHANDS
 from orkestra.template import BUILTIN_TABLE, LIBRARY, Renderer, TemplateSyntaxError, UserNote
 
-BUILTIN_KINDS = frozenset({
-    "Pod", "Service", "ConfigMap", "Secret", "Namespace", "ServiceAccount", "Node",
-    "PersistentVolume", "PersistentVolumeClaim", "Endpoints", "Event", "Deployment",
-    "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Ingress", "NetworkPolicy",
-    "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "HorizontalPodAutoscaler",
-    "PodDisruptionBudget", "ResourceQuota", "LimitRange", "StorageClass",
-})
-_NO_VALUE_OPERATORS = {"exists", "notExists", "unique", "typeOf", "typeMap", "typeList",
-                       "typeString", "typeNumber", "typeBool", "typeNull"}
-_RESERVED_CONTEXT = {"metadata", "spec", "status", "children", "item", "index", "value",
-                     "external", "cross", "metrics", "health", "previous", "inputs", "git",
-                     "docker", "events", "apiVersion", "kind"}
+BUILTIN_KINDS = frozenset(
+    {
+        "Pod",
+        "Service",
+        "ConfigMap",
+        "Secret",
+        "Namespace",
+        "ServiceAccount",
+        "Node",
+        "PersistentVolume",
+        "PersistentVolumeClaim",
+        "Endpoints",
+        "Event",
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "Job",
+        "CronJob",
+        "Ingress",
+        "NetworkPolicy",
+        "Role",
+        "RoleBinding",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "ResourceQuota",
+        "LimitRange",
+        "StorageClass",
+    }
+)
+_NO_VALUE_OPERATORS = {
+    "exists",
+    "notExists",
+    "unique",
+    "typeOf",
+    "typeMap",
+    "typeList",
+    "typeString",
+    "typeNumber",
+    "typeBool",
+    "typeNull",
+}
+_RESERVED_CONTEXT = {
+    "metadata",
+    "spec",
+    "status",
+    "children",
+    "item",
+    "index",
+    "value",
+    "external",
+    "cross",
+    "metrics",
+    "health",
+    "previous",
+    "inputs",
+    "git",
+    "docker",
+    "events",
+    "apiVersion",
+    "kind",
+}
 _INPUT_REF = re.compile(r"\.inputs\.([A-Za-z_][A-Za-z0-9_-]*)|index\s+\.inputs\s+\"([^\"]+)\"")
 _FREE_TEXT_KEYS = {"description", "expression"}
 _DAY_PREFIXES = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
@@ -36,8 +88,21 @@ _BARE_INPUT = re.compile(r"\{\{ inputs\.")
 _LABEL_VALUE = re.compile(r"(?=.{0,63}$)([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+")
 # what a reconcile's context holds besides the forEach item (engine.context.template_context)
-CONTEXT_ROOTS = frozenset({"apiVersion", "kind", "metadata", "spec", "status", "children",
-                           "external", "cross", "metrics", "health", "previous"})
+CONTEXT_ROOTS = frozenset(
+    {
+        "apiVersion",
+        "kind",
+        "metadata",
+        "spec",
+        "status",
+        "children",
+        "external",
+        "cross",
+        "metrics",
+        "health",
+        "previous",
+    }
+)
 
 
 def check_document(doc: Document) -> list[Problem]:
@@ -106,8 +171,11 @@ class _Checker(Collector):
     def katalog(self, data: dict[str, Any]) -> None:
         crds = data["spec"]["crds"]
         if not crds:
-            self.error(("spec", "crds"), "declares no CRDs",
-                       expected="at least one CRD entry under spec.crds")
+            self.error(
+                ("spec", "crds"),
+                "declares no CRDs",
+                expected="at least one CRD entry under spec.crds",
+            )
         for name, entry in crds.items():
             self.crd_entry(name, entry, ("spec", "crds", name))
         self.dependency_cycles(crds)
@@ -115,19 +183,27 @@ class _Checker(Collector):
     def crd_entry(self, name: str, entry: dict[str, Any], path: YamlPath) -> None:
         api = entry.get("apiTypes")
         if api is None and "crdFile" not in entry:
-            self.error(path, f'CRD "{name}" has neither apiTypes nor crdFile',
-                       expected="apiTypes: {group, version, kind, plural} or crdFile",
-                       hint="give apiTypes, or point crdFile at the CRD manifest")
+            self.error(
+                path,
+                f'CRD "{name}" has neither apiTypes nor crdFile',
+                expected="apiTypes: {group, version, kind, plural} or crdFile",
+                hint="give apiTypes, or point crdFile at the CRD manifest",
+            )
         elif api is not None and api.get("kind") not in BUILTIN_KINDS and "crdFile" not in entry:
             for field in ("group", "version", "plural"):
                 if field not in api:
-                    self.error(path + ("apiTypes",), f'missing "{field}" for custom kind '
-                               f'{api.get("kind")}',
-                               hint="only built-in Kubernetes kinds may omit group, version "
-                                    "and plural (or give crdFile to infer them)")
+                    self.error(
+                        path + ("apiTypes",),
+                        f'missing "{field}" for custom kind {api.get("kind")}',
+                        hint="only built-in Kubernetes kinds may omit group, version "
+                        "and plural (or give crdFile to infer them)",
+                    )
         if entry.get("mode") == "typed" and not (api or {}).get("location"):
-            self.error(path + ("mode",), "typed mode needs apiTypes.location",
-                       hint="set apiTypes.location to the Python import path of the CR model")
+            self.error(
+                path + ("mode",),
+                "typed mode needs apiTypes.location",
+                hint="set apiTypes.location to the Python import path of the CR model",
+            )
         for a, b in (("restrictedNamespaces", "allowedNamespaces"), ("enrich", "enrichAll")):
             if a in entry and b in entry:
                 self.error(path + (b,), f"{a} and {b} cannot both be set", key=True)
@@ -143,40 +219,53 @@ class _Checker(Collector):
         """What the API server would refuse on the CR's labels or annotations."""
         prefix, _, name = key.rpartition("/")
         if len(name) > 63 or len(prefix) > 253:
-            self.error(path, f'{block[:-1]} key "{key}" is too long', key=True,
-                       expected="a name of at most 63 characters, after an optional prefix "
-                                "of at most 253")
+            self.error(
+                path,
+                f'{block[:-1]} key "{key}" is too long',
+                key=True,
+                expected="a name of at most 63 characters, after an optional prefix of at most 253",
+            )
         elif block == "labels" and "{{" not in value and not _LABEL_VALUE.fullmatch(value):
-            self.error(path, f'"{value}" is not a valid label value',
-                       expected="at most 63 letters, digits, '-', '_' or '.', starting and "
-                                "ending with a letter or digit (or empty)",
-                       hint="an annotation takes any text")
+            self.error(
+                path,
+                f'"{value}" is not a valid label value',
+                expected="at most 63 letters, digits, '-', '_' or '.', starting and "
+                "ending with a letter or digit (or empty)",
+                hint="an annotation takes any text",
+            )
 
     def operator_box(self, box: dict[str, Any], path: YamlPath) -> None:
         reconcile = box.get("reconcile", {})
         if reconcile.get("default") is False and "constructor" not in reconcile:
-            self.error(path + ("reconcile", "default"),
-                       "default: false needs a constructor (the custom reconciler to run)")
+            self.error(
+                path + ("reconcile", "default"),
+                "default: false needs a constructor (the custom reconciler to run)",
+            )
         for block in ("hooks", "constructor"):
             ref = reconcile.get(block)
             if isinstance(ref, dict) and not (ref.get("module") or ref.get("location")):
-                self.error(path + ("reconcile", block), f"{block} needs module (or location)",
-                           expected="a Python import path such as myorg.hooks.database")
+                self.error(
+                    path + ("reconcile", block),
+                    f"{block} needs module (or location)",
+                    expected="a Python import path such as myorg.hooks.database",
+                )
         for phase in ("onCreate", "onReconcile", "onDelete"):
             templates = reconcile.get(phase)
             if isinstance(templates, dict):
                 self.resource_templates(templates, path + ("reconcile", phase))
         self.gate_sentinels(box.get("preReconcile") or {}, path + ("preReconcile",))
-        self.cross_keys((box.get("observe") or {}).get("cross") or [],
-                        path + ("observe", "cross"))
+        self.cross_keys((box.get("observe") or {}).get("cross") or [], path + ("observe", "cross"))
 
     def cross_keys(self, cross: list[dict[str, Any]], path: YamlPath) -> None:
         seen: dict[str, int] = {}
         for i, entry in enumerate(cross):
             name = entry.get("as")
             if isinstance(name, str) and name in seen:
-                self.error(path + (i,), f'.cross.{name} is already read by cross[{seen[name]}]',
-                           hint='give one of them another "as"')
+                self.error(
+                    path + (i,),
+                    f".cross.{name} is already read by cross[{seen[name]}]",
+                    hint='give one of them another "as"',
+                )
             elif isinstance(name, str):
                 seen[name] = i
 
@@ -186,11 +275,13 @@ class _Checker(Collector):
         for gate in ("enqueueGate", "reconcileGate"):
             for i, name in enumerate((pre.get(gate) or {}).get("sentinels") or []):
                 if name not in declared:
-                    self.error(path + (gate, "sentinels", i), f'sentinel "{name}" is not '
-                               "declared in preReconcile.sentinels",
-                               expected=f"one of {', '.join(declared) or '(none declared)'}",
-                               hint=f"add {name} to preReconcile.sentinels: the informer "
-                                    "computes only the sentinels declared there")
+                    self.error(
+                        path + (gate, "sentinels", i),
+                        f'sentinel "{name}" is not declared in preReconcile.sentinels',
+                        expected=f"one of {', '.join(declared) or '(none declared)'}",
+                        hint=f"add {name} to preReconcile.sentinels: the informer "
+                        "computes only the sentinels declared there",
+                    )
 
     def resource_templates(self, templates: dict[str, Any], path: YamlPath) -> None:
         seen: dict[tuple[str, str], int] = {}
@@ -198,40 +289,61 @@ class _Checker(Collector):
             for i, item in enumerate(items or []):
                 here = path + (kind, i)
                 self.resource(kind, item, here)
-                name = item.get("name") if kind != "custom" else \
-                    (item.get("metadata") or {}).get("name", item.get("name"))
-                if isinstance(name, str) and "forEach" not in item and not item.get("when") \
-                        and not item.get("or"):
+                name = (
+                    item.get("name")
+                    if kind != "custom"
+                    else (item.get("metadata") or {}).get("name", item.get("name"))
+                )
+                if (
+                    isinstance(name, str)
+                    and "forEach" not in item
+                    and not item.get("when")
+                    and not item.get("or")
+                ):
                     key = (kind if kind != "custom" else str(item.get("kind")), name)
                     if key in seen:
-                        self.error(here + ("name",), f'{kind} name "{name}" is declared twice',
-                                   hint=f"the same name is already used by {kind}[{seen[key]}]")
+                        self.error(
+                            here + ("name",),
+                            f'{kind} name "{name}" is declared twice',
+                            hint=f"the same name is already used by {kind}[{seen[key]}]",
+                        )
                     seen[key] = i
 
     def resource(self, kind: str, item: dict[str, Any], path: YamlPath) -> None:
         if kind == "secrets" and "rotateAfter" in item and not item.get("once"):
-            self.error(path + ("rotateAfter",), "rotateAfter needs once: true",
-                       hint="rotation applies to secrets generated once")
-        if kind == "services" and item.get("headless") and item.get("type") not in (
-                None, "ClusterIP"):
+            self.error(
+                path + ("rotateAfter",),
+                "rotateAfter needs once: true",
+                hint="rotation applies to secrets generated once",
+            )
+        if (
+            kind == "services"
+            and item.get("headless")
+            and item.get("type") not in (None, "ClusterIP")
+        ):
             self.error(path + ("type",), "a headless service must be of type ClusterIP")
-        if kind in ("deployments", "statefulSets", "replicaSets", "pods") and not item.get(
-                "image"):
+        if kind in ("deployments", "statefulSets", "replicaSets", "pods") and not item.get("image"):
             self.error(path, f'{kind[:-1]} needs "image"', expected="a container image")
         alias = (item.get("forEach") or {}).get("as")
         if isinstance(alias, str) and alias in _RESERVED_CONTEXT - {"item"}:
-            self.error(path + ("forEach", "as"), f'"{alias}" is a reserved context key',
-                       hint="pick another name, such as region or shard")
+            self.error(
+                path + ("forEach", "as"),
+                f'"{alias}" is a reserved context key',
+                hint="pick another name, such as region or shard",
+            )
 
     def dependency_cycles(self, crds: dict[str, Any]) -> None:
         graph = {name: list(entry.get("dependsOn") or {}) for name, entry in crds.items()}
         for name, deps in graph.items():
             for dep in deps:
                 if dep not in graph:
-                    self.error(("spec", "crds", name, "dependsOn", dep),
-                               f'depends on unknown CRD "{dep}"', key=True,
-                               expected=f"one of {', '.join(sorted(graph))}",
-                               hint=did_you_mean(dep, graph))
+                    self.error(
+                        ("spec", "crds", name, "dependsOn", dep),
+                        f'depends on unknown CRD "{dep}"',
+                        key=True,
+                        expected=f"one of {', '.join(sorted(graph))}",
+                        hint=did_you_mean(dep, graph),
+                    )
         state: dict[str, int] = {}
 
         def visit(node: str, trail: list[str]) -> None:
@@ -240,10 +352,13 @@ class _Checker(Collector):
                 if dep not in graph or dep == node:
                     continue
                 if state.get(dep) == 1:
-                    cycle = trail[trail.index(dep):] + [dep]
-                    self.error(("spec", "crds", node, "dependsOn", dep),
-                               "dependency cycle: " + " -> ".join(cycle), key=True,
-                               hint="CRDs start in dependency order; remove one edge")
+                    cycle = trail[trail.index(dep) :] + [dep]
+                    self.error(
+                        ("spec", "crds", node, "dependsOn", dep),
+                        "dependency cycle: " + " -> ".join(cycle),
+                        key=True,
+                        hint="CRDs start in dependency order; remove one edge",
+                    )
                 elif dep not in state:
                     visit(dep, [*trail, dep])
             state[node] = 2
@@ -265,8 +380,11 @@ class _Checker(Collector):
                 try:
                     dates[key] = datetime.date.fromisoformat(text)
                 except ValueError:
-                    self.error(path + ("timeline", key), f'"{text}" is not a valid date',
-                               expected="a calendar date YYYY-MM-DD")
+                    self.error(
+                        path + ("timeline", key),
+                        f'"{text}" is not a valid date',
+                        expected="a calendar date YYYY-MM-DD",
+                    )
             if "from" in dates and "to" in dates and dates["from"] >= dates["to"]:
                 self.error(path + ("timeline",), "timeline.from must be before timeline.to")
 
@@ -276,8 +394,11 @@ class _Checker(Collector):
             name = note["name"]
             here = ("notes", "functions", i, "name")
             if name in BUILTIN_TABLE or name in ("true", "false", "nil"):
-                self.error(here, f'"{name}" is a built-in template function',
-                           hint="pick another name for the note")
+                self.error(
+                    here,
+                    f'"{name}" is a built-in template function',
+                    hint="pick another name for the note",
+                )
             elif name in seen:
                 self.error(here, f'note "{name}" is defined twice')
             elif name in LIBRARY:
@@ -292,17 +413,24 @@ class _Checker(Collector):
         if len(ops) + len(windows) == 0:
             if "default" in cond or "override" in cond:
                 return  # a mutation rule, checked separately
-            self.error(path, "the condition has no operator",
-                       expected="operator + value, a shorthand such as equals:/exists:, or "
-                                "time:/dayOfWeek:/cron:")
+            self.error(
+                path,
+                "the condition has no operator",
+                expected="operator + value, a shorthand such as equals:/exists:, or "
+                "time:/dayOfWeek:/cron:",
+            )
             return
         if len(ops) + len(windows) > 1:
-            self.error(path, f"the condition has several operators ({', '.join(ops + windows)})",
-                       hint="split it into separate conditions")
+            self.error(
+                path,
+                f"the condition has several operators ({', '.join(ops + windows)})",
+                hint="split it into separate conditions",
+            )
             return
         if ops and "field" not in cond:
-            self.error(path, 'missing "field"', expected="a path such as spec.replicas or a "
-                       "{{ template }}")
+            self.error(
+                path, 'missing "field"', expected="a path such as spec.replicas or a {{ template }}"
+            )
         op = str(cond["operator"]) if "operator" in cond else ops[0] if ops else ""
         if "operator" in cond and op not in _NO_VALUE_OPERATORS and "value" not in cond:
             self.error(path, f'operator {op} needs "value"')
@@ -312,14 +440,18 @@ class _Checker(Collector):
         self.condition_value(op, raw, path + (("value" if "operator" in cond else op),))
         day = cond.get("dayOfWeek")
         if isinstance(day, dict) and len(day) != 1:
-            self.error(path + ("dayOfWeek",), "dayOfWeek takes exactly one of weekday, "
-                       "weekend, in, notIn")
+            self.error(
+                path + ("dayOfWeek",), "dayOfWeek takes exactly one of weekday, weekend, in, notIn"
+            )
         if isinstance(day, dict):
             key = "in" if "in" in day else "notIn"
             for i, name in enumerate(day.get(key) or []):
                 if str(name).strip().lower()[:3] not in _DAY_PREFIXES:
-                    self.error(path + ("dayOfWeek", key, i), f'"{name}" is not a day of the '
-                               "week", expected="monday ... sunday (or mon ... sun)")
+                    self.error(
+                        path + ("dayOfWeek", key, i),
+                        f'"{name}" is not a day of the week',
+                        expected="monday ... sunday (or mon ... sun)",
+                    )
         schedule = cond.get("cron")
         if isinstance(schedule, str) and "{{" not in schedule:
             from orkestra.cron import CronError, Schedule  # cron and RE2: only when used
@@ -327,8 +459,11 @@ class _Checker(Collector):
             try:
                 Schedule.parse(schedule)
             except CronError as exc:
-                self.error(path + ("cron",), f"invalid cron schedule: {exc}",
-                           expected="5 fields: minute hour day-of-month month day-of-week")
+                self.error(
+                    path + ("cron",),
+                    f"invalid cron schedule: {exc}",
+                    expected="5 fields: minute hour day-of-month month day-of-week",
+                )
 
     def condition_value(self, op: str, raw: Any, path: YamlPath) -> None:
         if not isinstance(raw, str) or "{{" in raw:
@@ -350,15 +485,18 @@ class _Checker(Collector):
                     for i, rule in enumerate(value.get("rules") or []):
                         count = ("default" in rule) + ("override" in rule)
                         if count != 1:
-                            self.error(path + (key, "rules", i),
-                                       "a mutation rule needs exactly one of default or "
-                                       "override")
+                            self.error(
+                                path + (key, "rules", i),
+                                "a mutation rule needs exactly one of default or override",
+                            )
                 else:
                     self.mutation_rules(value, path + (key,))
 
     def templates(self, data: dict[str, Any]) -> None:
-        notes = [UserNote(n["name"], n["expression"])
-                 for n in (data.get("notes") or {}).get("functions") or []]
+        notes = [
+            UserNote(n["name"], n["expression"])
+            for n in (data.get("notes") or {}).get("functions") or []
+        ]
         renderer = Renderer(notes)
         for path, text in walk_strings(data):
             if "{{" in text:
@@ -373,10 +511,16 @@ class _Checker(Collector):
         try:
             renderer.compile(text)
         except TemplateSyntaxError as exc:
-            where = f"template line {exc.line}, column {exc.column(text)}" if exc.line > 1 \
+            where = (
+                f"template line {exc.line}, column {exc.column(text)}"
+                if exc.line > 1
                 else f"template column {exc.column(text)}"
-            self.error(path, f"template does not parse: {exc.message} ({where})",
-                       hint=_template_hint(exc.message, renderer))
+            )
+            self.error(
+                path,
+                f"template does not parse: {exc.message} ({where})",
+                hint=_template_hint(exc.message, renderer),
+            )
 
     # -- motif ------------------------------------------------------------------------
     def motif(self, data: dict[str, Any]) -> None:
@@ -387,24 +531,32 @@ class _Checker(Collector):
                 self.error(("inputs", i, "name"), f'input "{name}" is declared twice')
             declared[name] = i
             if spec.get("required") and "default" in spec:
-                self.warn(("inputs", i, "default"),
-                          "a required input never uses its default",
-                          hint="drop required: true or the default")
+                self.warn(
+                    ("inputs", i, "default"),
+                    "a required input never uses its default",
+                    hint="drop required: true or the default",
+                )
         for section in ("resources", "status", "admission"):
             for path, text in walk_strings(data.get(section), (section,)):
                 for match in _INPUT_REF.finditer(text):
                     used = match.group(1) or match.group(2)
                     if used not in declared:
-                        self.error(path, f'uses input "{used}", which the motif does not '
-                                   "declare", expected=f"one of {', '.join(declared) or '(none)'}",
-                                   hint=did_you_mean(used, declared)
-                                   or f"add {{name: {used}}} under inputs")
+                        self.error(
+                            path,
+                            f'uses input "{used}", which the motif does not declare',
+                            expected=f"one of {', '.join(declared) or '(none)'}",
+                            hint=did_you_mean(used, declared)
+                            or f"add {{name: {used}}} under inputs",
+                        )
         resources = data.get("resources") or {}
         for kind, items in resources.items():
             if kind == "onCreate":
                 self.resource_templates(items, ("resources", "onCreate"))
-                placed: list[tuple[YamlPath, Any]] = [(("resources", "onCreate", k, i), item)
-                          for k, lst in items.items() for i, item in enumerate(lst or [])]
+                placed: list[tuple[YamlPath, Any]] = [
+                    (("resources", "onCreate", k, i), item)
+                    for k, lst in items.items()
+                    for i, item in enumerate(lst or [])
+                ]
             else:
                 for i, item in enumerate(items or []):
                     self.resource(kind, item, ("resources", kind, i))
@@ -421,31 +573,41 @@ class _Checker(Collector):
                 if bare_path(field, item) != "text":
                     continue
                 if field.startswith("inputs."):
-                    self.warn(path + (key, i, "field"), f'"{field}" has no {{{{ }}}}: it is '
-                              "compared as that literal text when the katalog loads",
-                              hint=f'write field: "{{{{ .{field} }}}}" to compare the input\'s '
-                                   "value")
+                    self.warn(
+                        path + (key, i, "field"),
+                        f'"{field}" has no {{{{ }}}}: it is '
+                        "compared as that literal text when the katalog loads",
+                        hint=f'write field: "{{{{ .{field} }}}}" to compare the input\'s value',
+                    )
                 else:
-                    self.warn(path + (key, i, "field"), f'"{field}" is not a path into the CR '
-                              f"({', '.join(sorted(CONTEXT_ROOTS))}): it is compared as "
-                              "literal text when the katalog loads",
-                              hint="start it with one of those to test the CR at reconcile "
-                                   "time")
+                    self.warn(
+                        path + (key, i, "field"),
+                        f'"{field}" is not a path into the CR '
+                        f"({', '.join(sorted(CONTEXT_ROOTS))}): it is compared as "
+                        "literal text when the katalog loads",
+                        hint="start it with one of those to test the CR at reconcile time",
+                    )
 
     # -- simulate / e2e ---------------------------------------------------------------
     def simulate(self, data: dict[str, Any]) -> None:
         spec = data.get("spec")
         if spec is None and not data.get("imports"):
-            self.error((), 'missing "spec"', expected="spec: {katalog, cr, expect} (or imports:"
-                       " for an aggregator)")
+            self.error(
+                (),
+                'missing "spec"',
+                expected="spec: {katalog, cr, expect} (or imports: for an aggregator)",
+            )
             return
         if spec is not None and data.get("imports"):
             self.error(("imports",), "an aggregator (imports) cannot also have a spec", key=True)
         if spec is None:
             return
         if "cr" not in spec and "crFiles" not in spec:
-            self.error(("spec",), "spec.cr or spec.crFiles is required",
-                       hint="point cr at the CR manifest to reconcile")
+            self.error(
+                ("spec",),
+                "spec.cr or spec.crFiles is required",
+                hint="point cr at the CR manifest to reconcile",
+            )
         expect = spec.get("expect") or {}
         self.expectations(expect, ("spec", "expect"))
         for crd, block in (expect.get("crds") or {}).items():
@@ -459,15 +621,22 @@ class _Checker(Collector):
                     self.error(here, "an include entry cannot have other fields")
                 continue
             if "cycle" not in rule:
-                self.error(here, 'missing "cycle"', expected="the cycle number the op happens "
-                           "in (1 for the first reconcile)")
+                self.error(
+                    here,
+                    'missing "cycle"',
+                    expected="the cycle number the op happens in (1 for the first reconcile)",
+                )
             if "resource" not in rule:
-                self.error(here, 'missing "resource"', expected="a plural resource such as "
-                           "deployments, or status")
+                self.error(
+                    here,
+                    'missing "resource"',
+                    expected="a plural resource such as deployments, or status",
+                )
         for i, rule in enumerate(expect.get("absent") or []):
             if "include" in rule:
-                self.error(path + ("absent", i, "include"), "include is only allowed in ops",
-                           key=True)
+                self.error(
+                    path + ("absent", i, "include"), "include is only allowed in ops", key=True
+                )
             elif "resource" not in rule:
                 self.error(path + ("absent", i), 'missing "resource"')
 
@@ -479,8 +648,9 @@ class _Checker(Collector):
         names: dict[str, int] = {}
         for i, exp in enumerate((spec or {}).get("expect") or []):
             if exp["name"] in names:
-                self.error(("spec", "expect", i, "name"), f'expectation "{exp["name"]}" is '
-                           "named twice")
+                self.error(
+                    ("spec", "expect", i, "name"), f'expectation "{exp["name"]}" is named twice'
+                )
             names[exp["name"]] = i
 
 

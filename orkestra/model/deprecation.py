@@ -45,6 +45,11 @@ def deprecation_of(data: dict[str, Any]) -> Deprecation | None:
         return Deprecation("") if lifecycle.get("maturity") == "deprecated" else None
     timeline = block.get("timeline") or {}
     accept = block.get("accept") or {}
-    return Deprecation(str(block.get("message", "")), str(block.get("migratedTo", "")),
-                       _date(timeline.get("from")), _date(timeline.get("to")),
-                       bool(accept.get("beforeEol")), bool(accept.get("eol")))
+    return Deprecation(
+        str(block.get("message", "")),
+        str(block.get("migratedTo", "")),
+        _date(timeline.get("from")),
+        _date(timeline.get("to")),
+        bool(accept.get("beforeEol")),
+        bool(accept.get("eol")),
+    )

@@ -91,8 +91,16 @@ class PatternError(OrkError):
 class ProblemSource(Protocol):
     """Anything that can place a problem at a YAML path (a source document, a model)."""
 
-    def problem(self, path: YamlPath, message: str, *, expected: str = "", hint: str = "",
-                key: bool = False, severity: str = "error") -> Problem: ...
+    def problem(
+        self,
+        path: YamlPath,
+        message: str,
+        *,
+        expected: str = "",
+        hint: str = "",
+        key: bool = False,
+        severity: str = "error",
+    ) -> Problem: ...
 
 
 class Collector:
@@ -102,11 +110,12 @@ class Collector:
         self.doc = doc
         self.problems: list[Problem] = []
 
-    def error(self, path: YamlPath, message: str, *, expected: str = "", hint: str = "",
-              key: bool = False) -> None:
-        self.problems.append(self.doc.problem(path, message, expected=expected, hint=hint,
-                                              key=key))
+    def error(
+        self, path: YamlPath, message: str, *, expected: str = "", hint: str = "", key: bool = False
+    ) -> None:
+        self.problems.append(self.doc.problem(path, message, expected=expected, hint=hint, key=key))
 
     def warn(self, path: YamlPath, message: str, *, hint: str = "", key: bool = False) -> None:
-        self.problems.append(self.doc.problem(path, message, hint=hint, key=key,
-                                              severity="warning"))
+        self.problems.append(
+            self.doc.problem(path, message, hint=hint, key=key, severity="warning")
+        )

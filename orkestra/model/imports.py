@@ -45,8 +45,11 @@ class MotifImport:
         """``oci://…``, ``host/repo:tag``, ``name@v1``, ``name:v1`` (or ``oci: true``)."""
         if self.oci or self.ref.startswith("oci://"):
             return True
-        if self.is_git or self.ref.startswith(("./", "../", "/", "~")) or \
-                self.ref.endswith((".yaml", ".yml")):
+        if (
+            self.is_git
+            or self.ref.startswith(("./", "../", "/", "~"))
+            or self.ref.endswith((".yaml", ".yml"))
+        ):
             return False
         return "@" in self.ref or ":" in self.ref or "/" in self.ref
 
@@ -62,12 +65,18 @@ def motif_imports(data: dict[str, Any]) -> list[MotifImport]:
     assert isinstance(spec, dict)
     places: list[tuple[YamlPath, Any]] = [(("spec", "imports"), spec.get("imports"))]
     crds = spec.get("crds")
-    for name, entry in (crds.items() if isinstance(crds, dict) else ()):
+    for name, entry in crds.items() if isinstance(crds, dict) else ():
         places += [(("spec", "crds", name, *where), _at(entry, where)) for where in CRD_IMPORTS]
     found = []
     for path, imports in places:
         for i, imp in enumerate(imports if isinstance(imports, list) else []):
             if isinstance(imp, dict) and isinstance(imp.get("motif"), str) and imp["motif"]:
-                found.append(MotifImport(path + (i,), imp["motif"], str(imp.get("version") or ""),
-                                         bool(imp.get("oci"))))
+                found.append(
+                    MotifImport(
+                        path + (i,),
+                        imp["motif"],
+                        str(imp.get("version") or ""),
+                        bool(imp.get("oci")),
+                    )
+                )
     return found

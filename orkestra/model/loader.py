@@ -30,18 +30,38 @@ def detect_kind(doc: SourceDoc) -> str:
     """The document's ``kind``; a PatternError when it is missing or not a pattern kind."""
     data = doc.data
     if not isinstance(data, dict):
-        raise PatternError([doc.problem((), "expected a mapping at the top of the document",
-                                        expected=f"a pattern ({', '.join(PATTERN_KINDS)})")])
+        raise PatternError(
+            [
+                doc.problem(
+                    (),
+                    "expected a mapping at the top of the document",
+                    expected=f"a pattern ({', '.join(PATTERN_KINDS)})",
+                )
+            ]
+        )
     kind = data.get("kind")
     if kind is None:
-        raise PatternError([doc.problem((), 'missing "kind"',
-                                        expected=f"one of {', '.join(PATTERN_KINDS)}",
-                                        hint="add kind: Katalog (or Motif, Komposer, "
-                                             "Simulate, E2E)")])
+        raise PatternError(
+            [
+                doc.problem(
+                    (),
+                    'missing "kind"',
+                    expected=f"one of {', '.join(PATTERN_KINDS)}",
+                    hint="add kind: Katalog (or Motif, Komposer, Simulate, E2E)",
+                )
+            ]
+        )
     if not isinstance(kind, str) or kind not in KINDS:
-        raise PatternError([doc.problem(("kind",), f'"{kind}" is not an Orkestra pattern kind',
-                                        expected=f"one of {', '.join(PATTERN_KINDS)}",
-                                        hint=did_you_mean(str(kind), PATTERN_KINDS))])
+        raise PatternError(
+            [
+                doc.problem(
+                    ("kind",),
+                    f'"{kind}" is not an Orkestra pattern kind',
+                    expected=f"one of {', '.join(PATTERN_KINDS)}",
+                    hint=did_you_mean(str(kind), PATTERN_KINDS),
+                )
+            ]
+        )
     return str(kind)
 
 
@@ -56,8 +76,9 @@ def _generation(data: dict[str, Any]) -> str:
             box = entry.get("operatorBox") if isinstance(entry, dict) else None
             if isinstance(box, dict) and any(k in box for k in G1_BOX_KEYS):
                 return "G1"
-            if isinstance(entry, dict) and any(k in entry for k in ("workers", "resync",
-                                                                    "reconciler")):
+            if isinstance(entry, dict) and any(
+                k in entry for k in ("workers", "resync", "reconciler")
+            ):
                 return "G1"
     return "G2"
 
@@ -82,13 +103,21 @@ def check_template_actions(source: SourceDoc) -> None:
     limit = limits.TEMPLATE_ACTIONS
     count = _template_actions(source.data)
     if count > limit.value:
-        raise PatternError([source.problem((), f"the document holds {count} template actions "
-                                           f"({{{{ ... }}}}), more than {limit.value}",
-                                           hint=limit.hint)])
+        raise PatternError(
+            [
+                source.problem(
+                    (),
+                    f"the document holds {count} template actions "
+                    f"({{{{ ... }}}}), more than {limit.value}",
+                    hint=limit.hint,
+                )
+            ]
+        )
 
 
-def build_document(source: SourceDoc, file: Path, kinds: tuple[str, ...] = PATTERN_KINDS,
-                   *, checks: bool = True) -> Document:
+def build_document(
+    source: SourceDoc, file: Path, kinds: tuple[str, ...] = PATTERN_KINDS, *, checks: bool = True
+) -> Document:
     """Check one parsed document and normalize it; raises PatternError.
 
     ``checks=False`` skips the semantic checks (references, conditions, templates); the
@@ -97,8 +126,15 @@ def build_document(source: SourceDoc, file: Path, kinds: tuple[str, ...] = PATTE
     kind = detect_kind(source)
     check_template_actions(source)
     if kind not in kinds:
-        raise PatternError([source.problem(("kind",), f"a {kind} is not expected here",
-                                           expected=f"one of {', '.join(kinds)}")])
+        raise PatternError(
+            [
+                source.problem(
+                    ("kind",),
+                    f"a {kind} is not expected here",
+                    expected=f"one of {', '.join(kinds)}",
+                )
+            ]
+        )
     ctx = Context(source)
     data = KINDS[kind].check(copy.deepcopy(source.data), (), ctx)
     errors = [p for p in ctx.problems if p.severity == "error"]
@@ -114,10 +150,15 @@ def build_document(source: SourceDoc, file: Path, kinds: tuple[str, ...] = PATTE
     document = Document(kind, data, source, file, origins, generation, list(ctx.problems))
     problems = normalizer.problems + (check_document(document) if checks else [])
     if generation == "G0":
-        document.warnings.append(source.problem(
-            ("apiVersion",), f"the G0 layout ({LEGACY_API_VERSION}, list-form spec.crds, "
-            "sources:) is deprecated", severity="warning",
-            hint=f"use apiVersion: {API_VERSION}; `ork template` prints the current layout"))
+        document.warnings.append(
+            source.problem(
+                ("apiVersion",),
+                f"the G0 layout ({LEGACY_API_VERSION}, list-form spec.crds, "
+                "sources:) is deprecated",
+                severity="warning",
+                hint=f"use apiVersion: {API_VERSION}; `ork template` prints the current layout",
+            )
+        )
     errors = [p for p in problems if p.severity == "error"]
     document.warnings.extend(p for p in problems if p.severity != "error")
     if errors:
@@ -125,14 +166,29 @@ def build_document(source: SourceDoc, file: Path, kinds: tuple[str, ...] = PATTE
     return document
 
 
-def load_documents(file: Path, *, kinds: tuple[str, ...] = PATTERN_KINDS,
-                   display: str | None = None, checks: bool = True) -> list[Document]:
+def load_documents(
+    file: Path,
+    *,
+    kinds: tuple[str, ...] = PATTERN_KINDS,
+    display: str | None = None,
+    checks: bool = True,
+) -> list[Document]:
     """Every pattern document in ``file``."""
     shown = display or str(file)
     sources = parse_documents(read_text(file, shown), shown)
     if not sources:
-        raise PatternError([Problem(shown, 0, 0, (), "the file has no YAML documents",
-                                    expected=f"a pattern ({', '.join(kinds)})")])
+        raise PatternError(
+            [
+                Problem(
+                    shown,
+                    0,
+                    0,
+                    (),
+                    "the file has no YAML documents",
+                    expected=f"a pattern ({', '.join(kinds)})",
+                )
+            ]
+        )
     documents: list[Document] = []
     problems: list[Problem] = []
     for source in sources:
@@ -145,12 +201,23 @@ def load_documents(file: Path, *, kinds: tuple[str, ...] = PATTERN_KINDS,
     return documents
 
 
-def load_document(file: Path, *, kinds: tuple[str, ...] = PATTERN_KINDS,
-                  display: str | None = None, checks: bool = True) -> Document:
+def load_document(
+    file: Path,
+    *,
+    kinds: tuple[str, ...] = PATTERN_KINDS,
+    display: str | None = None,
+    checks: bool = True,
+) -> Document:
     """The single pattern document in ``file``."""
     documents = load_documents(file, kinds=kinds, display=display, checks=checks)
     if len(documents) > 1:
-        raise PatternError([documents[1].source.problem(
-            (), f"expected one document, found {len(documents)}",
-            hint="put each pattern in its own file")])
+        raise PatternError(
+            [
+                documents[1].source.problem(
+                    (),
+                    f"expected one document, found {len(documents)}",
+                    hint="put each pattern in its own file",
+                )
+            ]
+        )
     return documents[0]

@@ -40,12 +40,18 @@ class Normalizer:
         self.problems: list[Problem] = []
 
     def conflict(self, path: YamlPath, other: YamlPath) -> None:
-        self.problems.append(self.origins.problem(
-            path, "set twice in two layouts", key=True,
-            hint=f"the same setting is also given at {'.'.join(map(str, other))}; keep one"))
+        self.problems.append(
+            self.origins.problem(
+                path,
+                "set twice in two layouts",
+                key=True,
+                hint=f"the same setting is also given at {'.'.join(map(str, other))}; keep one",
+            )
+        )
 
-    def place(self, value: Any, src_path: YamlPath, parent: dict[str, Any], key: str,
-              dst_path: YamlPath) -> None:
+    def place(
+        self, value: Any, src_path: YamlPath, parent: dict[str, Any], key: str, dst_path: YamlPath
+    ) -> None:
         """Put a moved value at ``parent[key]``; dicts merge key by key."""
         existing = parent.get(key)
         if existing is None:
@@ -74,9 +80,13 @@ class Normalizer:
                     continue
                 name = entry.pop("name")
                 if name in by_name:
-                    self.problems.append(self.origins.problem(
-                        path + (i, "name"), f'duplicate CRD name "{name}"',
-                        hint="each CRD entry needs its own name"))
+                    self.problems.append(
+                        self.origins.problem(
+                            path + (i, "name"),
+                            f'duplicate CRD name "{name}"',
+                            hint="each CRD entry needs its own name",
+                        )
+                    )
                     continue
                 by_name[name] = entry
                 self.origins.moved(path + (name,), path + (i,))
@@ -96,15 +106,22 @@ class Normalizer:
             for key in list(legacy):
                 target = key if key in ("status", "onCreate") else None
                 if target is not None:
-                    self.place(legacy.pop(key), path + ("reconciler", key), box, target,
-                               box_path + (target,))
-            self.place(legacy, path + ("reconciler",), box, "reconciler",
-                       box_path + ("reconciler",))
+                    self.place(
+                        legacy.pop(key),
+                        path + ("reconciler", key),
+                        box,
+                        target,
+                        box_path + (target,),
+                    )
+            self.place(
+                legacy, path + ("reconciler",), box, "reconciler", box_path + ("reconciler",)
+            )
         for key in ("workers", "resync", "queue"):
             if key in entry:
                 reconcile = box.setdefault("reconcile", {})
-                self.place(entry.pop(key), path + (key,), reconcile, key,
-                           box_path + ("reconcile", key))
+                self.place(
+                    entry.pop(key), path + (key,), reconcile, key, box_path + ("reconcile", key)
+                )
         self.operator_box(box, box_path)
         if not box:
             del entry["operatorBox"]

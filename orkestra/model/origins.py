@@ -43,15 +43,24 @@ class Origins:
                 return found[0], found[1] + path[i:]
         return self.doc, path
 
-    def problem(self, path: YamlPath, message: str, *, expected: str = "", hint: str = "",
-                key: bool = False, severity: str = "error") -> Problem:
+    def problem(
+        self,
+        path: YamlPath,
+        message: str,
+        *,
+        expected: str = "",
+        hint: str = "",
+        key: bool = False,
+        severity: str = "error",
+    ) -> Problem:
         doc, original = self.resolve(path)
-        return doc.problem(original, message, expected=expected, hint=hint, key=key,
-                           severity=severity)
+        return doc.problem(
+            original, message, expected=expected, hint=hint, key=key, severity=severity
+        )
 
     def merge(self, other: Origins, new_prefix: YamlPath, old_prefix: YamlPath) -> None:
         """Adopt ``other``'s origins for content copied from ``old_prefix`` to ``new_prefix``."""
         self._map[new_prefix] = other.resolve(old_prefix)
         for path, origin in other._map.items():
             if path[: len(old_prefix)] == old_prefix:
-                self._map[new_prefix + path[len(old_prefix):]] = origin
+                self._map[new_prefix + path[len(old_prefix) :]] = origin

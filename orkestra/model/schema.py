@@ -53,8 +53,12 @@ class Context(Collector):
     doc: SourceDoc
 
     def wrong_type(self, path: YamlPath, node: Node, value: Any, hint: str = "") -> None:
-        self.error(path, f"expected {node.expected}, got {type_word(value)}",
-                   expected=node.expected, hint=hint or _type_hint(node, value))
+        self.error(
+            path,
+            f"expected {node.expected}, got {type_word(value)}",
+            expected=node.expected,
+            hint=hint or _type_hint(node, value),
+        )
 
     def for_keys(self) -> Context:
         """A context that reports on mapping keys rather than values."""
@@ -66,8 +70,9 @@ class _KeyContext(Context):
         super().__init__(parent.doc)
         self.problems = parent.problems
 
-    def error(self, path: YamlPath, message: str, *, expected: str = "", hint: str = "",
-              key: bool = False) -> None:
+    def error(
+        self, path: YamlPath, message: str, *, expected: str = "", hint: str = "", key: bool = False
+    ) -> None:
         super().error(path, f"key {message}", expected=expected, hint=hint, key=True)
 
 
@@ -124,8 +129,12 @@ def export_json_schema(node: Node, title: str) -> JsonSchema:
     """A standalone JSON Schema (draft 2020-12) document for ``node``."""
     defs: JsonSchema = {}
     body = node._own_schema(defs)
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title,
-            **body, "$defs": defs}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": title,
+        **body,
+        "$defs": defs,
+    }
 
 
 class Str(Node):
@@ -133,9 +142,16 @@ class Str(Node):
 
     accepts_strings = True
 
-    def __init__(self, description: str = "", *, enum: Sequence[str] = (),
-                 pattern: str | None = None, pattern_hint: str = "",
-                 templates: bool = True, nonempty: bool = False) -> None:
+    def __init__(
+        self,
+        description: str = "",
+        *,
+        enum: Sequence[str] = (),
+        pattern: str | None = None,
+        pattern_hint: str = "",
+        templates: bool = True,
+        nonempty: bool = False,
+    ) -> None:
         super().__init__(description)
         self.enum = tuple(enum)
         self.pattern = pattern or None  # compiled on first use (re's cache), not at import
@@ -156,11 +172,18 @@ class Str(Node):
         if self.nonempty and not value.strip():
             ctx.error(path, "must not be empty", expected="a non-empty string")
         elif self.enum and value not in self.enum:
-            ctx.error(path, f'"{value}" is not allowed', expected=self.expected,
-                      hint=did_you_mean(value, self.enum))
+            ctx.error(
+                path,
+                f'"{value}" is not allowed',
+                expected=self.expected,
+                hint=did_you_mean(value, self.enum),
+            )
         elif self.pattern and not re.fullmatch(self.pattern, value):
-            ctx.error(path, f'"{value}" is not valid', expected=self.pattern_hint
-                      or f"text matching {self.pattern}")
+            ctx.error(
+                path,
+                f'"{value}" is not valid',
+                expected=self.pattern_hint or f"text matching {self.pattern}",
+            )
         return value
 
     def schema(self, defs: JsonSchema) -> JsonSchema:
@@ -178,16 +201,25 @@ class Int(Node):
     """An integer within bounds; ``strings=True`` also takes numeric strings and templates
     (Kubernetes numbers that Orkestra declares as strings, such as ``replicas: "3"``)."""
 
-    def __init__(self, description: str = "", *, minimum: int | None = None,
-                 maximum: int | None = None, strings: bool = False,
-                 percent: bool = False) -> None:
+    def __init__(
+        self,
+        description: str = "",
+        *,
+        minimum: int | None = None,
+        maximum: int | None = None,
+        strings: bool = False,
+        percent: bool = False,
+    ) -> None:
         super().__init__(description)
         self.minimum, self.maximum = minimum, maximum
         self.strings = strings
         self.percent = percent
         self.accepts_strings = strings
-        self.expected = "an integer" + (" or a percentage" if percent else "") + \
-            (" (or a template)" if strings else "")
+        self.expected = (
+            "an integer"
+            + (" or a percentage" if percent else "")
+            + (" (or a template)" if strings else "")
+        )
 
     def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
         number: int | None = None
@@ -206,11 +238,17 @@ class Int(Node):
             ctx.wrong_type(path, self, value)
             return value
         if self.minimum is not None and number < self.minimum:
-            ctx.error(path, f"{number} is below the minimum {self.minimum}",
-                      expected=f"at least {self.minimum}")
+            ctx.error(
+                path,
+                f"{number} is below the minimum {self.minimum}",
+                expected=f"at least {self.minimum}",
+            )
         elif self.maximum is not None and number > self.maximum:
-            ctx.error(path, f"{number} is above the maximum {self.maximum}",
-                      expected=f"at most {self.maximum}")
+            ctx.error(
+                path,
+                f"{number} is above the maximum {self.maximum}",
+                expected=f"at most {self.maximum}",
+            )
         return value
 
     def schema(self, defs: JsonSchema) -> JsonSchema:
@@ -222,7 +260,6 @@ class Int(Node):
         if self.strings:
             return {"anyOf": [number, {"type": "string"}]}
         return number
-
 
 
 class Bool(Node):
@@ -237,12 +274,15 @@ class Bool(Node):
     def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
         if isinstance(value, bool):
             return value
-        if self.templates and isinstance(value, str) and (
-                is_template(value) or value.lower() in ("true", "false")):
+        if (
+            self.templates
+            and isinstance(value, str)
+            and (is_template(value) or value.lower() in ("true", "false"))
+        ):
             return value
         hint = ""
         if isinstance(value, str) and value.lower() in ("true", "false"):
-            hint = f"remove the quotes: {value.lower()} is a boolean, \"{value}\" a string"
+            hint = f'remove the quotes: {value.lower()} is a boolean, "{value}" a string'
         ctx.wrong_type(path, self, value, hint=hint)
         return value
 
@@ -325,8 +365,11 @@ class ListOf(Node):
             ctx.wrong_type(path, self, value)
             return value
         if len(value) < self.min_items:
-            ctx.error(path, f"needs at least {self.min_items} item(s)",
-                      expected=f"a list of {self.item.expected}")
+            ctx.error(
+                path,
+                f"needs at least {self.min_items} item(s)",
+                expected=f"a list of {self.item.expected}",
+            )
         return [self.item.check(v, path + (i,), ctx) for i, v in enumerate(value)]
 
     def schema(self, defs: JsonSchema) -> JsonSchema:
@@ -402,15 +445,23 @@ class Obj(Node):
         for key, item in value.items():
             canonical = self.aliases[key] if key in self.aliases else str(key)
             if canonical in out:
-                ctx.error(path + (key,), f'"{key}" repeats "{canonical}"', key=True,
-                          hint=f'"{key}" is another spelling of "{canonical}"; keep one')
+                ctx.error(
+                    path + (key,),
+                    f'"{key}" repeats "{canonical}"',
+                    key=True,
+                    hint=f'"{key}" is another spelling of "{canonical}"; keep one',
+                )
                 continue
             spec = self.fields.get(canonical)
             if spec is not None:
                 out[canonical] = spec.node.check(item, path + (key,), ctx)
             elif key in self.ignored:
-                ctx.warn(path + (key,), f'"{key}" is accepted but ignored', key=True,
-                         hint=self.ignored[key])
+                ctx.warn(
+                    path + (key,),
+                    f'"{key}" is accepted but ignored',
+                    key=True,
+                    hint=self.ignored[key],
+                )
             elif self.extra is not None:
                 out[key] = self.extra.check(item, path + (key,), ctx)
             else:
@@ -418,10 +469,18 @@ class Obj(Node):
         for name, spec in self.fields.items():
             if name in suggested:
                 continue  # the misspelt key already explains why it is missing
-            if spec.required and name not in out and not any(
-                    alias in value for alias, target in self.aliases.items() if target == name):
-                ctx.error(path, f'missing required key "{name}"',
-                          expected=spec.description or spec.node.expected)
+            if (
+                spec.required
+                and name not in out
+                and not any(
+                    alias in value for alias, target in self.aliases.items() if target == name
+                )
+            ):
+                ctx.error(
+                    path,
+                    f'missing required key "{name}"',
+                    expected=spec.description or spec.node.expected,
+                )
         if self.finish is not None:
             self.finish(out, path, ctx)
         return out
@@ -432,16 +491,23 @@ class Obj(Node):
         shown = ", ".join(known) if len(known) <= 24 else ", ".join(known[:24]) + ", ..."
         where = f" in {self.name}" if self.name else ""
         hint = did_you_mean(key, [*self.fields, *self.aliases])
-        ctx.error(path + (key,), f'unknown key "{key}"{where}', key=True,
-                  expected=f"one of {shown}", hint=hint)
+        ctx.error(
+            path + (key,),
+            f'unknown key "{key}"{where}',
+            key=True,
+            expected=f"one of {shown}",
+            hint=hint,
+        )
         meant = hint.split('"')[1] if hint else ""
         return str(self.aliases.get(meant, meant))
 
     def schema(self, defs: JsonSchema) -> JsonSchema:
         props = {name: _described(spec, defs) for name, spec in self.fields.items()}
         for alias, target in self.aliases.items():
-            props[alias] = {**_described(self.fields[target], defs),
-                            "description": f'Alternative spelling of "{target}".'}
+            props[alias] = {
+                **_described(self.fields[target], defs),
+                "description": f'Alternative spelling of "{target}".',
+            }
         for key, why in self.ignored.items():
             props[key] = {"description": f"Accepted but ignored: {why}"}
         out: JsonSchema = {"type": "object", "properties": props}
@@ -473,8 +539,12 @@ class Shorthand(Node):
         if isinstance(value, str) and value in self.words:
             return copy.deepcopy(self.words[value])
         if isinstance(value, str):
-            ctx.error(path, f'"{value}" is not allowed', expected=self.expected,
-                      hint=did_you_mean(value, self.words))
+            ctx.error(
+                path,
+                f'"{value}" is not allowed',
+                expected=self.expected,
+                hint=did_you_mean(value, self.words),
+            )
         else:
             ctx.wrong_type(path, self, value)
         return value
@@ -486,8 +556,7 @@ class Shorthand(Node):
 class Either(Node):
     """One of several shapes, chosen by the YAML type of the value."""
 
-    def __init__(self, *options: tuple[Callable[[Any], bool], Node],
-                 description: str = "") -> None:
+    def __init__(self, *options: tuple[Callable[[Any], bool], Node], description: str = "") -> None:
         super().__init__(description)
         self.options = options
         self.expected = " or ".join(node.expected for _, node in options)

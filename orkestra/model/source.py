@@ -43,11 +43,9 @@ except AttributeError:  # pragma: no cover - PyYAML without libyaml
     _BASE = yaml.SafeLoader
 
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
-_STRING_TAGS = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary",
-                "tag:yaml.org,2002:str"}
+_STRING_TAGS = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary", "tag:yaml.org,2002:str"}
 _BOOL_TAG = "tag:yaml.org,2002:bool"
-_NODE_EVENTS = (yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent,
-                yaml.SequenceStartEvent)
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _END_EVENTS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
@@ -64,8 +62,11 @@ def _scan(text: str | bytes) -> int:
     values, nesting depth, keys per mapping; returns how many aliases there are. Syntax
     errors are left to the composer, which reports them with their position."""
     if len(text) > limits.YAML_BYTES.value:
-        raise YamlLimitError(f"the document is larger than the limit of "
-                             f"{limits.YAML_BYTES.value} bytes", None, limits.YAML_BYTES)
+        raise YamlLimitError(
+            f"the document is larger than the limit of {limits.YAML_BYTES.value} bytes",
+            None,
+            limits.YAML_BYTES,
+        )
     max_nodes, max_depth = limits.YAML_NODES.value, limits.YAML_DEPTH.value
     max_children = 2 * limits.YAML_KEYS.value
     parser = _BASE(text)
@@ -83,18 +84,25 @@ def _scan(text: str | bytes) -> int:
             if isinstance(event, yaml.AliasEvent):
                 aliases += 1
             if nodes > max_nodes:
-                raise YamlLimitError(f"more than {max_nodes} values", event.start_mark,
-                                     limits.YAML_NODES)
+                raise YamlLimitError(
+                    f"more than {max_nodes} values", event.start_mark, limits.YAML_NODES
+                )
             if children and children[-1] >= 0:
                 children[-1] += 1
                 if children[-1] > max_children:
-                    raise YamlLimitError(f"a mapping with more than {max_children // 2} keys",
-                                         event.start_mark, limits.YAML_KEYS)
+                    raise YamlLimitError(
+                        f"a mapping with more than {max_children // 2} keys",
+                        event.start_mark,
+                        limits.YAML_KEYS,
+                    )
             if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
                 children.append(0 if isinstance(event, yaml.MappingStartEvent) else -1)
                 if len(children) > max_depth:
-                    raise YamlLimitError(f"nested more than {max_depth} levels deep",
-                                         event.start_mark, limits.YAML_DEPTH)
+                    raise YamlLimitError(
+                        f"nested more than {max_depth} levels deep",
+                        event.start_mark,
+                        limits.YAML_DEPTH,
+                    )
     except yaml.YAMLError as exc:
         if isinstance(exc, YamlLimitError):
             raise
@@ -116,8 +124,9 @@ def _measure(root: yaml.Node) -> None:
         if known is not None:
             return known
         if key in active:
-            raise YamlLimitError("an alias refers to a node that contains it",
-                                 node.start_mark, limits.YAML_NODES)
+            raise YamlLimitError(
+                "an alias refers to a node that contains it", node.start_mark, limits.YAML_NODES
+            )
         active.add(key)
         count, depth = 1, 0
         if isinstance(node, yaml.SequenceNode):
@@ -130,11 +139,17 @@ def _measure(root: yaml.Node) -> None:
             child_count, child_depth = size(child)
             count, depth = count + child_count, max(depth, child_depth + 1)
             if count > max_nodes:
-                raise YamlLimitError(f"aliases expand to more than {max_nodes} values",
-                                     node.start_mark, limits.YAML_NODES)
+                raise YamlLimitError(
+                    f"aliases expand to more than {max_nodes} values",
+                    node.start_mark,
+                    limits.YAML_NODES,
+                )
             if depth > max_depth:
-                raise YamlLimitError(f"aliases nest values more than {max_depth} levels deep",
-                                     node.start_mark, limits.YAML_DEPTH)
+                raise YamlLimitError(
+                    f"aliases nest values more than {max_depth} levels deep",
+                    node.start_mark,
+                    limits.YAML_DEPTH,
+                )
         active.discard(key)
         memo[key] = (count, depth)
         return count, depth
@@ -142,8 +157,9 @@ def _measure(root: yaml.Node) -> None:
     try:
         size(root)
     except RecursionError:
-        raise YamlLimitError("nested too deeply to be measured", root.start_mark,
-                             limits.YAML_DEPTH) from None
+        raise YamlLimitError(
+            "nested too deeply to be measured", root.start_mark, limits.YAML_DEPTH
+        ) from None
 
 
 _VALUE_ERRORS = (ValueError, LookupError, TypeError, ArithmeticError)
@@ -185,7 +201,8 @@ class BoundedLoader(_BASE):  # type: ignore[misc]
             return super().construct_object(node, deep)
         except _VALUE_ERRORS:
             raise yaml.constructor.ConstructorError(
-                None, None, _bad_value(node), node.start_mark) from None
+                None, None, _bad_value(node), node.start_mark
+            ) from None
 
 
 LOADER: type = BoundedLoader
@@ -193,7 +210,7 @@ LOADER: type = BoundedLoader
 
 @dataclass(frozen=True, slots=True)
 class Mark:
-    line: int    # 1-based
+    line: int  # 1-based
     column: int  # 1-based
 
 
@@ -220,16 +237,23 @@ class SourceDoc:
             probe = probe[:-1]
         return self.values.get((), Mark(1, 1))
 
-    def problem(self, path: YamlPath, message: str, *, expected: str = "", hint: str = "",
-                key: bool = False, severity: str = "error") -> Problem:
+    def problem(
+        self,
+        path: YamlPath,
+        message: str,
+        *,
+        expected: str = "",
+        hint: str = "",
+        key: bool = False,
+        severity: str = "error",
+    ) -> Problem:
         mark = self.mark(path, key=key)
-        return Problem(self.path, mark.line, mark.column, path, message, expected, hint,
-                       severity)
+        return Problem(self.path, mark.line, mark.column, path, message, expected, hint, severity)
 
     def child(self, data: Any, path: YamlPath) -> SourceDoc:
         """A view of a sub-tree, positions rebased so ``()`` is ``path``."""
-        values = {p[len(path):]: m for p, m in self.values.items() if p[: len(path)] == path}
-        keys = {p[len(path):]: m for p, m in self.keys.items() if p[: len(path)] == path}
+        values = {p[len(path) :]: m for p, m in self.values.items() if p[: len(path)] == path}
+        keys = {p[len(path) :]: m for p, m in self.keys.items() if p[: len(path)] == path}
         return SourceDoc(self.path, data, self.index, self.text, values, keys)
 
 
@@ -251,14 +275,16 @@ class _Converter:
             return str(node.value)
         construct = _CONSTRUCTOR.yaml_constructors.get(node.tag)
         if construct is None:
-            self.problems.append(self.doc.problem(
-                path, f"unsupported YAML tag {node.tag}", hint="remove the tag"))
+            self.problems.append(
+                self.doc.problem(path, f"unsupported YAML tag {node.tag}", hint="remove the tag")
+            )
             return str(node.value)
         try:
             return construct(_CONSTRUCTOR, node)
         except _VALUE_ERRORS:
-            self.problems.append(self.doc.problem(path, _bad_value(node),
-                                                  hint="remove the tag or fix the value"))
+            self.problems.append(
+                self.doc.problem(path, _bad_value(node), hint="remove the tag or fix the value")
+            )
             return str(node.value)
 
     def key(self, node: yaml.ScalarNode, path: YamlPath) -> str:
@@ -279,9 +305,16 @@ class _Converter:
             mark = Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if key in result:
                 first = self.doc.keys[key_path]
-                self.problems.append(Problem(
-                    self.doc.path, mark.line, mark.column, key_path, f'duplicate key "{key}"',
-                    hint=f"it is already set on line {first.line}; YAML keys must be unique"))
+                self.problems.append(
+                    Problem(
+                        self.doc.path,
+                        mark.line,
+                        mark.column,
+                        key_path,
+                        f'duplicate key "{key}"',
+                        hint=f"it is already set on line {first.line}; YAML keys must be unique",
+                    )
+                )
                 continue
             self.doc.keys[key_path] = mark
             result[key] = self.convert(value_node, key_path)
@@ -307,8 +340,9 @@ def _yaml_problem(path: str, exc: yaml.YAMLError) -> Problem:
         return Problem(path, line, column, (), f"YAML refused: {problem}", hint=exc.hint)
     context = getattr(exc, "context", None)
     message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
-    return Problem(path, line, column, (), message,
-                   hint="check the indentation and quoting around this line")
+    return Problem(
+        path, line, column, (), message, hint="check the indentation and quoting around this line"
+    )
 
 
 @contextmanager
@@ -361,9 +395,13 @@ def _refused(shown: str, message: str, hint: str = "") -> PatternError:
     return PatternError([Problem(shown, 0, 0, (), message, hint=hint)])
 
 
-_SPECIAL = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-            (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-            (stat.S_ISSOCK, "a socket"))
+_SPECIAL = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def _not_regular(mode: int) -> str:
@@ -375,8 +413,7 @@ def _not_regular(mode: int) -> str:
 
 def _too_large(size: int) -> str:
     limit = limits.YAML_BYTES
-    return f"the file is larger than the limit of {limit.value} bytes" if size > limit.value \
-        else ""
+    return f"the file is larger than the limit of {limit.value} bytes" if size > limit.value else ""
 
 
 def read_text(path: Path, display: str | None = None) -> str:
@@ -386,8 +423,11 @@ def read_text(path: Path, display: str | None = None) -> str:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
-        raise _refused(shown, "file not found", "check the path (relative paths are resolved "
-                       "from the file that names them)") from None
+        raise _refused(
+            shown,
+            "file not found",
+            "check the path (relative paths are resolved from the file that names them)",
+        ) from None
     except IsADirectoryError:
         raise _refused(shown, "is a directory, expected a YAML file") from None
     except OSError as exc:
@@ -422,10 +462,12 @@ def reference_problem(target: Path, roots: Iterable[Path]) -> tuple[str, str] | 
     allowed = [root.resolve() for root in roots] + list(limits.allowed_roots())
     if not any(resolved.is_relative_to(root) for root in allowed):
         inside = " or ".join(str(root) for root in allowed)
-        return (f"{resolved} is outside the pattern's directory ({inside})",
-                "a pattern reads only files inside its directory (after following \"..\" "
-                "and symbolic links); copy the file there, or list its directory in "
-                f"{limits.ALLOWED_ROOTS_VARIABLE}")
+        return (
+            f"{resolved} is outside the pattern's directory ({inside})",
+            'a pattern reads only files inside its directory (after following ".." '
+            "and symbolic links); copy the file there, or list its directory in "
+            f"{limits.ALLOWED_ROOTS_VARIABLE}",
+        )
     try:
         info = resolved.stat()
     except OSError:

@@ -26,8 +26,12 @@ class Pack:
 
 
 PACKS: tuple[Pack, ...] = (
-    Pack("registry-guide", "End-to-end registry workflow: consume, build motifs, publish, "
-         "compose, upgrade, audit, deprecate.", "00-consume"),
+    Pack(
+        "registry-guide",
+        "End-to-end registry workflow: consume, build motifs, publish, "
+        "compose, upgrade, audit, deprecate.",
+        "00-consume",
+    ),
 )
 
 
@@ -35,8 +39,11 @@ def find_pack(name: str) -> Pack:
     for pack in PACKS:
         if pack.name == name:
             return pack
-    raise OrkError(f'no pack named "{name}"; available: '
-                   + ", ".join(p.name for p in PACKS) + " (see `ork init --list`)")
+    raise OrkError(
+        f'no pack named "{name}"; available: '
+        + ", ".join(p.name for p in PACKS)
+        + " (see `ork init --list`)"
+    )
 
 
 def pack_files(name: str) -> list[tuple[str, Traversable]]:
@@ -46,8 +53,9 @@ def pack_files(name: str) -> list[tuple[str, Traversable]]:
 
     def walk(node: Traversable, prefix: str) -> None:
         for child in sorted(node.iterdir(), key=lambda c: c.name):
-            if child.name.startswith("__") or (child.name.startswith(".")
-                                               and child.name != ".github"):
+            if child.name.startswith("__") or (
+                child.name.startswith(".") and child.name != ".github"
+            ):
                 continue
             rel = f"{prefix}{child.name}"
             if child.is_dir():
@@ -66,8 +74,7 @@ def write_pack(name: str, destination: Path, *, force: bool = False) -> list[str
     _check_destination(destination, force)
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.",
-                                        dir=destination.parent))
+        staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
     except OSError as exc:
         raise _write_failed(destination, exc) from None
     try:
@@ -109,11 +116,15 @@ def _check_destination(destination: Path, force: bool) -> None:
     if not force:
         raise OrkError(f"{destination} already exists; use --force to replace it")
     if not destination.is_dir() or destination.is_symlink():
-        raise OrkError(f"{destination} exists and is not a directory; --force replaces "
-                       "directories only", hint="choose another directory with -d")
+        raise OrkError(
+            f"{destination} exists and is not a directory; --force replaces directories only",
+            hint="choose another directory with -d",
+        )
     if Path.cwd().resolve().is_relative_to(destination.resolve()):
-        raise OrkError(f"{destination} contains the current directory; --force will not "
-                       "replace it", hint="choose another directory with -d")
+        raise OrkError(
+            f"{destination} contains the current directory; --force will not replace it",
+            hint="choose another directory with -d",
+        )
 
 
 def _fill(name: str, staging: Path) -> list[str]:

@@ -90,20 +90,23 @@ class Bundle:
 
     def text(self) -> str:
         """The YAML stream."""
-        header = (f"# ork generate bundle: {', '.join(self.patterns)} in namespace "
-                  f"{self.namespace}\n# Apply the CRDs first, then this file; the Helm chart "
-                  "uses these objects by name.\n")
+        header = (
+            f"# ork generate bundle: {', '.join(self.patterns)} in namespace "
+            f"{self.namespace}\n# Apply the CRDs first, then this file; the Helm chart "
+            "uses these objects by name.\n"
+        )
         return header + "".join("---\n" + yamltext.block(obj) for obj in self.objects)
 
     def find(self, kind: str, name: str) -> Obj | None:
-        return next((o for o in self.objects if o["kind"] == kind
-                     and o["metadata"]["name"] == name), None)
+        return next(
+            (o for o in self.objects if o["kind"] == kind and o["metadata"]["name"] == name), None
+        )
 
 
 # -- loading -------------------------------------------------------------------------------
 
-def load(files: Sequence[tuple[Path, str]], client: RegistryClient | None = None
-         ) -> list[Source]:
+
+def load(files: Sequence[tuple[Path, str]], client: RegistryClient | None = None) -> list[Source]:
     """Compose each (path, display) file, each with its own registry source, so each
     komposer reads its imports by its own ``komposer.lock``."""
     sources = []
@@ -125,18 +128,26 @@ def merge(composed: Sequence[Composed]) -> Composed:
     for other in composed[1:]:
         for name, entry in other.crds.items():
             if name in crds:
-                problems.append(other.origins.problem(
-                    ("spec", "crds", name), f'CRD "{name}" is also defined in {owners[name]}',
-                    key=True, hint="a CRD must come from one file only; drop one -f"))
+                problems.append(
+                    other.origins.problem(
+                        ("spec", "crds", name),
+                        f'CRD "{name}" is also defined in {owners[name]}',
+                        key=True,
+                        hint="a CRD must come from one file only; drop one -f",
+                    )
+                )
             crds[name], owners[name] = entry, other.source.display
         problems += _merge_top(top, other)
     if problems:
         raise PatternError(problems)
     return dataclasses.replace(
-        first, crds=crds, top=top,
+        first,
+        crds=crds,
+        top=top,
         crd_manifests={k: v for c in composed for k, v in c.crd_manifests.items()},
         documents=[d for c in composed for d in c.documents],
-        warnings=[w for c in composed for w in c.warnings])
+        warnings=[w for c in composed for w in c.warnings],
+    )
 
 
 def _merge_top(top: Obj, other: Composed) -> list[Problem]:
@@ -145,26 +156,35 @@ def _merge_top(top: Obj, other: Composed) -> list[Problem]:
         if not other.top.get(key):
             continue
         if top.get(key) and top[key] != other.top[key]:
-            problems.append(other.source.problem(
-                (key,), f"{key} differs from the one of another file of this bundle", key=True,
-                hint="one runtime runs one katalog: compose the files in a komposer that "
-                     f"sets {key} once"))
+            problems.append(
+                other.source.problem(
+                    (key,),
+                    f"{key} differs from the one of another file of this bundle",
+                    key=True,
+                    hint="one runtime runs one katalog: compose the files in a komposer that "
+                    f"sets {key} once",
+                )
+            )
         top[key] = other.top[key]
     return problems
 
 
 # -- building ------------------------------------------------------------------------------
 
-def build(sources: Sequence[Source], namespace: str = NAMESPACE, *,
-          with_crds: bool = False) -> Bundle:
+
+def build(
+    sources: Sequence[Source], namespace: str = NAMESPACE, *, with_crds: bool = False
+) -> Bundle:
     """The bundle of one or more composed files."""
     check_namespace(namespace)
     if not sources:
         raise UsageError("no pattern file to bundle", hint="name one with -f FILE")
     composed = merge([s.composed for s in sources])
     runtime = runtime_rules(composed)
-    warnings = [f"{line}; the bundle does not grant it, add a rule for it yourself"
-                for line in runtime.unresolved]
+    warnings = [
+        f"{line}; the bundle does not grant it, add a rule for it yourself"
+        for line in runtime.unresolved
+    ]
     warnings += [note for s in sources for note in s.notes]
     objects: list[Obj] = []
     if with_crds:
@@ -177,16 +197,18 @@ def build(sources: Sequence[Source], namespace: str = NAMESPACE, *,
         objects += _rbac(namespace, GATEWAY_NAME, GATEWAY_NAME, gateway, "gateway")
     objects = sorted(objects, key=_kind_order)  # accounts, cluster RBAC, namespace RBAC
     objects.append(_configmap(namespace, composed, [e for s in sources for e in s.pinned]))
-    patterns = tuple(dict.fromkeys(f"{s.composed.name} {s.composed.version}".strip()
-                                   for s in sources))
+    patterns = tuple(
+        dict.fromkeys(f"{s.composed.name} {s.composed.version}".strip() for s in sources)
+    )
     return Bundle(namespace, composed, objects, warnings, patterns)
 
 
 def check_namespace(namespace: str) -> None:
     if not _DNS_LABEL.fullmatch(namespace):
-        raise UsageError(f'namespace "{namespace}" is not a valid name',
-                         hint="lower-case letters, digits and '-', at most 63 characters, "
-                              "e.g. orkestra-system")
+        raise UsageError(
+            f'namespace "{namespace}" is not a valid name',
+            hint="lower-case letters, digits and '-', at most 63 characters, e.g. orkestra-system",
+        )
 
 
 def runtime_rules(composed: Composed) -> RuleSet:
@@ -199,16 +221,22 @@ def runtime_rules(composed: Composed) -> RuleSet:
     return rules
 
 
-_ORDER = ("CustomResourceDefinition", "Namespace", "ServiceAccount", "ClusterRole",
-          "ClusterRoleBinding", "Role", "RoleBinding")
+_ORDER = (
+    "CustomResourceDefinition",
+    "Namespace",
+    "ServiceAccount",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+)
 
 
 def _kind_order(obj: Obj) -> int:
     return _ORDER.index(obj["kind"])  # a stable sort keeps runtime before gateway
 
 
-def _object(api_version: str, kind: str, name: str, namespace: str | None,
-            component: str) -> Obj:
+def _object(api_version: str, kind: str, name: str, namespace: str | None, component: str) -> Obj:
     meta: Obj = {"name": name}
     if namespace is not None:
         meta["namespace"] = namespace
@@ -216,38 +244,46 @@ def _object(api_version: str, kind: str, name: str, namespace: str | None,
     return {"apiVersion": api_version, "kind": kind, "metadata": meta}
 
 
-def _rbac(namespace: str, account: str, name: str, rules: RuleSet, component: str
-          ) -> list[Obj]:
+def _rbac(namespace: str, account: str, name: str, rules: RuleSet, component: str) -> list[Obj]:
     """A ServiceAccount with its ClusterRole, and its Role when it needs one, each bound."""
     subject = {"kind": "ServiceAccount", "name": account, "namespace": namespace}
     objects = [_object("v1", "ServiceAccount", account, namespace, component)]
-    for kind, scope, binding in (("ClusterRole", None, "ClusterRoleBinding"),
-                                 ("Role", namespace, "RoleBinding")):
+    for kind, scope, binding in (
+        ("ClusterRole", None, "ClusterRoleBinding"),
+        ("Role", namespace, "RoleBinding"),
+    ):
         part = rules.part(namespaced=scope is not None)
         if not part:
             continue
-        objects.append({**_object(_RBAC, kind, name, scope, component),
-                        "rules": [_rule(r) for r in part]})
-        objects.append({**_object(_RBAC, binding, name, scope, component),
-                        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind,
-                                    "name": name},
-                        "subjects": [dict(subject)]})
+        objects.append(
+            {**_object(_RBAC, kind, name, scope, component), "rules": [_rule(r) for r in part]}
+        )
+        objects.append(
+            {
+                **_object(_RBAC, binding, name, scope, component),
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": name},
+                "subjects": [dict(subject)],
+            }
+        )
     return objects
 
 
 def _rule(rule: Rule) -> Obj:
     if "*" in (*rule.verbs, rule.resource, rule.api_group, *rule.names):
-        raise OrkError(f"a template declares {rule.api_group or 'core'}/{rule.resource}: "
-                       "a bundle never grants a wildcard",
-                       hint="name the API group and kind the CRD creates")
+        raise OrkError(
+            f"a template declares {rule.api_group or 'core'}/{rule.resource}: "
+            "a bundle never grants a wildcard",
+            hint="name the API group and kind the CRD creates",
+        )
     return rule.as_dict()
 
 
 def _crds(composed: Composed, warnings: list[str]) -> list[Obj]:
     by_name = {m["metadata"]["name"]: m for m in composed.crd_manifests.values()}
     missing = sorted(set(composed.enabled_crds) - set(composed.crd_manifests))
-    warnings += [f"CRD {name} has no crdFile: --with-crds cannot include its manifest"
-                 for name in missing]
+    warnings += [
+        f"CRD {name} has no crdFile: --with-crds cannot include its manifest" for name in missing
+    ]
     return [copy.deepcopy(by_name[name]) for name in sorted(by_name)]
 
 
@@ -263,12 +299,17 @@ def _configmap(namespace: str, composed: Composed, pinned: list[LockEntry]) -> O
     data = {KATALOG_KEY: yamltext.block(katalog(composed))}
     entries = sorted({(e.kind, e.import_, e.ref, e.digest): e for e in pinned}.items())
     if entries:
-        data[LOCK_KEY] = yamltext.block({"apiVersion": API_VERSION, "kind": LOCK_KIND,
-                               "imports": [e.to_json() for _, e in entries]})
+        data[LOCK_KEY] = yamltext.block(
+            {
+                "apiVersion": API_VERSION,
+                "kind": LOCK_KIND,
+                "imports": [e.to_json() for _, e in entries],
+            }
+        )
     size = sum(len(k) + len(v.encode("utf-8")) for k, v in data.items())
     if size > CONFIGMAP_LIMIT:
-        raise OrkError(f"the merged katalog is {size} bytes, more than a ConfigMap holds "
-                       f"({CONFIGMAP_LIMIT})", hint="split the CRDs over several runtimes, "
-                       "one bundle (and namespace) each")
+        raise OrkError(
+            f"the merged katalog is {size} bytes, more than a ConfigMap holds ({CONFIGMAP_LIMIT})",
+            hint="split the CRDs over several runtimes, one bundle (and namespace) each",
+        )
     return {**_object("v1", "ConfigMap", CONFIGMAP, namespace, "katalog"), "data": data}
-

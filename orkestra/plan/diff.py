@@ -60,8 +60,9 @@ def compare(old: Inventory, new: Inventory) -> PlanDiff:
     return result
 
 
-def _object_changes(old: Inventory, new: Inventory, old_label: str,
-                    new_label: str) -> list[ObjectChange]:
+def _object_changes(
+    old: Inventory, new: Inventory, old_label: str, new_label: str
+) -> list[ObjectChange]:
     before = {o.identity: o for o in old.objects()}
     after = {o.identity: o for o in new.objects()}
     changes = [ObjectChange("added", None, after[i]) for i in after.keys() - before.keys()]
@@ -69,21 +70,24 @@ def _object_changes(old: Inventory, new: Inventory, old_label: str,
     for identity in before.keys() & after.keys():
         a, b = before[identity], after[identity]
         if a.declaration != b.declaration:
-            changes.append(ObjectChange("changed", a, b,
-                                        unified(a, b, old_label, new_label)))
+            changes.append(ObjectChange("changed", a, b, unified(a, b, old_label, new_label)))
     return sorted(changes, key=lambda c: (c.obj.crd, c.obj.phase, c.obj.kind, c.obj.name))
 
 
-def unified(a: PlannedObject, b: PlannedObject, old_label: str, new_label: str
-            ) -> tuple[str, ...]:
+def unified(a: PlannedObject, b: PlannedObject, old_label: str, new_label: str) -> tuple[str, ...]:
     where = f"{a.crd} {a.phase}/{a.key}"
-    return tuple(line.rstrip("\n") for line in difflib.unified_diff(
-        _yaml(a), _yaml(b), f"{where} ({old_label})", f"{where} ({new_label})", n=2))
+    return tuple(
+        line.rstrip("\n")
+        for line in difflib.unified_diff(
+            _yaml(a), _yaml(b), f"{where} ({old_label})", f"{where} ({new_label})", n=2
+        )
+    )
 
 
 def _yaml(obj: PlannedObject) -> list[str]:
-    text = yamltext.safe(obj.declaration, sort_keys=True, default_flow_style=False,
-                          allow_unicode=True, width=1 << 16)
+    text = yamltext.safe(
+        obj.declaration, sort_keys=True, default_flow_style=False, allow_unicode=True, width=1 << 16
+    )
     return text.splitlines(keepends=True)
 
 
@@ -93,18 +97,18 @@ def _crd_details(old: CrdPlan, new: CrdPlan) -> tuple[str, ...]:
         a, b = old.tuning.get(key), new.tuning.get(key)
         if a != b:
             details.append(f"{key}: {_text(a)} → {_text(b)}")
-    for label, a, b in (("kind", old.kind, new.kind), ("group", old.group, new.group),
-                        ("scope", _scope(old), _scope(new)),
-                        ("versions", ", ".join(old.versions), ", ".join(new.versions)),
-                        ("enabled", str(old.enabled), str(new.enabled)),
-                        ("status fields", str(old.status_fields), str(new.status_fields)),
-                        ("validation rules", str(len(old.validation_rules)),
-                         str(len(new.validation_rules))),
-                        ("mutation rules", str(old.mutation_rules), str(new.mutation_rules)),
-                        ("webhooks", ", ".join(old.webhooks) or "none",
-                         ", ".join(new.webhooks) or "none"),
-                        ("hook kinds", ", ".join(old.hook_kinds) or "none",
-                         ", ".join(new.hook_kinds) or "none")):
+    for label, a, b in (
+        ("kind", old.kind, new.kind),
+        ("group", old.group, new.group),
+        ("scope", _scope(old), _scope(new)),
+        ("versions", ", ".join(old.versions), ", ".join(new.versions)),
+        ("enabled", str(old.enabled), str(new.enabled)),
+        ("status fields", str(old.status_fields), str(new.status_fields)),
+        ("validation rules", str(len(old.validation_rules)), str(len(new.validation_rules))),
+        ("mutation rules", str(old.mutation_rules), str(new.mutation_rules)),
+        ("webhooks", ", ".join(old.webhooks) or "none", ", ".join(new.webhooks) or "none"),
+        ("hook kinds", ", ".join(old.hook_kinds) or "none", ", ".join(new.hook_kinds) or "none"),
+    ):
         if a != b:
             details.append(f"{label}: {a} → {b}")
     if (old.manifest or {}).get("spec") != (new.manifest or {}).get("spec"):

@@ -24,7 +24,11 @@ CR_NAME = "{{ .metadata.name }}"
 # Cluster-scoped kinds a ``custom`` declaration may name: the in-memory cluster's built-in
 # types, plus common ones it does not serve.
 _CLUSTER_KINDS = {t.kind for t in BUILTIN_TYPES if not t.namespaced} | {
-    "StorageClass", "PriorityClass", "APIService", "ClusterIssuer"}
+    "StorageClass",
+    "PriorityClass",
+    "APIService",
+    "ClusterIssuer",
+}
 
 
 @dataclass(frozen=True)
@@ -112,8 +116,10 @@ class Inventory:
 def inventory(composed: Composed) -> Inventory:
     security = composed.top.get("security") or {}
     webhooks = bool(((security.get("webhooks") or {}).get("admission") or {}).get("enabled"))
-    crds = [_crd_plan(name, entry, composed.crd_manifests.get(name))
-            for name, entry in composed.crds.items()]
+    crds = [
+        _crd_plan(name, entry, composed.crd_manifests.get(name))
+        for name, entry in composed.crds.items()
+    ]
     return Inventory(composed.name, composed.version, crds, webhooks)
 
 
@@ -122,58 +128,92 @@ def _crd_plan(name: str, entry: dict[str, Any], manifest: dict[str, Any] | None)
     box = entry.get("operatorBox") or {}
     reconcile = box.get("reconcile") or {}
     objects = declarations(name, entry)
-    hook_kinds = tuple(str(r.get("kind")) for block in ("hooks", "constructor")
-                       for r in (reconcile.get(block) or {}).get("resources") or [])
+    hook_kinds = tuple(
+        str(r.get("kind"))
+        for block in ("hooks", "constructor")
+        for r in (reconcile.get(block) or {}).get("resources") or []
+    )
     validation = (entry.get("validation") or {}).get("rules") or []
     webhooks = entry.get("webhooks") or {}
     status = ((box.get("emit") or {}).get("status") or {}).get("fields") or []
-    versions = tuple(str(v.get("name")) for v in ((manifest or {}).get("spec") or {})
-                     .get("versions") or []) or (str(api.get("version", "")),)
-    return CrdPlan(name, str(api.get("kind", "")), str(api.get("group", "")), versions,
-                   entry.get("namespaced", True) is not False,
-                   entry.get("enabled", True) is not False, objects, hook_kinds, len(status),
-                   tuple(_rule_text(r) for r in validation),
-                   len((entry.get("mutation") or {}).get("rules") or []),
-                   tuple(k for k in ("validation", "mutation") if webhooks.get(k)), manifest,
-                   {k: v for k, v in reconcile.items() if k not in PHASES
-                    and k not in ("hooks", "constructor")})
+    versions = tuple(
+        str(v.get("name")) for v in ((manifest or {}).get("spec") or {}).get("versions") or []
+    ) or (str(api.get("version", "")),)
+    return CrdPlan(
+        name,
+        str(api.get("kind", "")),
+        str(api.get("group", "")),
+        versions,
+        entry.get("namespaced", True) is not False,
+        entry.get("enabled", True) is not False,
+        objects,
+        hook_kinds,
+        len(status),
+        tuple(_rule_text(r) for r in validation),
+        len((entry.get("mutation") or {}).get("rules") or []),
+        tuple(k for k in ("validation", "mutation") if webhooks.get(k)),
+        manifest,
+        {
+            k: v
+            for k, v in reconcile.items()
+            if k not in PHASES and k not in ("hooks", "constructor")
+        },
+    )
 
 
 def declarations(crd: str, entry: dict[str, Any]) -> list[PlannedObject]:
     """Every object one CRD entry can create, per phase, in declaration order (an implied
     object right after the declaration that makes it)."""
     reconcile = (entry.get("operatorBox") or {}).get("reconcile") or {}
-    return [obj
-            for phase in PHASES
-            for key, items in (reconcile.get(phase) or {}).items()
-            for i, item in enumerate(items or [])
-            for obj in (_planned(crd, phase, key, i, item), *_implied(crd, phase, key, i, item))]
+    return [
+        obj
+        for phase in PHASES
+        for key, items in (reconcile.get(phase) or {}).items()
+        for i, item in enumerate(items or [])
+        for obj in (_planned(crd, phase, key, i, item), *_implied(crd, phase, key, i, item))
+    ]
 
 
-def _implied(crd: str, phase: str, key: str, index: int, item: dict[str, Any]
-             ) -> list[PlannedObject]:
+def _implied(
+    crd: str, phase: str, key: str, index: int, item: dict[str, Any]
+) -> list[PlannedObject]:
     """Objects of another kind a declaration makes: an Ingress's ``tls.create`` Secret."""
     tls = item.get("tls")
-    if key != "ingresses" or not isinstance(tls, dict) or \
-            tls.get("create") in (None, False, "", "false"):
+    if (
+        key != "ingresses"
+        or not isinstance(tls, dict)
+        or tls.get("create") in (None, False, "", "false")
+    ):
         return []
     create = tls["create"]
-    name = str(tls.get("secretName") or
-               f"{item.get('name') or default_name(key, CR_NAME)}-tls")
-    return [PlannedObject(crd, phase, key, index, "v1", "Secret", name, False,
-                          (*conditions(item), f"tls.create {create}"), item, implied=True)]
+    name = str(tls.get("secretName") or f"{item.get('name') or default_name(key, CR_NAME)}-tls")
+    return [
+        PlannedObject(
+            crd,
+            phase,
+            key,
+            index,
+            "v1",
+            "Secret",
+            name,
+            False,
+            (*conditions(item), f"tls.create {create}"),
+            item,
+            implied=True,
+        )
+    ]
 
 
-def _planned(crd: str, phase: str, key: str, index: int, item: dict[str, Any]
-             ) -> PlannedObject:
+def _planned(crd: str, phase: str, key: str, index: int, item: dict[str, Any]) -> PlannedObject:
     if key == "custom":
         api_version, kind = str(item.get("apiVersion", "")), str(item.get("kind", ""))
         cluster = kind in _CLUSTER_KINDS
     else:
         api_version, kind, cluster = KINDS[key]
     name = str(item.get("name") or default_name(key, CR_NAME))
-    return PlannedObject(crd, phase, key, index, api_version, kind, name, cluster,
-                         conditions(item), item)
+    return PlannedObject(
+        crd, phase, key, index, api_version, kind, name, cluster, conditions(item), item
+    )
 
 
 def conditions(item: dict[str, Any]) -> tuple[str, ...]:

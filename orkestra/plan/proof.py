@@ -52,8 +52,13 @@ def simulate_files(composed: Composed) -> dict[Path, str]:
     return found
 
 
-def prove(composed: Composed, inventory: Inventory,
-          resolver: MotifResolver | None = None, *, trust_hooks: bool = False) -> Proof:
+def prove(
+    composed: Composed,
+    inventory: Inventory,
+    resolver: MotifResolver | None = None,
+    *,
+    trust_hooks: bool = False,
+) -> Proof:
     proof = Proof()
     # A plan of the pattern's own file (the same file, shown the same way) runs on the
     # composition at hand, and plans of one katalog share theirs: composing is not free.
@@ -72,15 +77,22 @@ def _key(file: Path, display: str) -> tuple[Path, str]:
     return file.resolve(), display
 
 
-def _run_plan(plan: Plan, inventory: Inventory, proof: Proof, resolver: MotifResolver | None,
-              trust_hooks: bool, compositions: dict[tuple[Path, str], Composed]) -> None:
+def _run_plan(
+    plan: Plan,
+    inventory: Inventory,
+    proof: Proof,
+    resolver: MotifResolver | None,
+    trust_hooks: bool,
+    compositions: dict[tuple[Path, str], Composed],
+) -> None:
     if plan.expect is None:
         return
     key = _key(plan.katalog, str(plan.katalog))
     composed = compositions.get(key)
     if composed is None:
-        composed = compositions[key] = compose_file(plan.katalog, str(plan.katalog),
-                                                    motifs=resolver)
+        composed = compositions[key] = compose_file(
+            plan.katalog, str(plan.katalog), motifs=resolver
+        )
     simulation = Simulation(plan, composed=composed, trust_hooks=trust_hooks)
     runs = simulation.run()
     written = _declarations(simulation)
@@ -97,13 +109,13 @@ def _declarations(simulation: Simulation) -> dict[tuple[str, str, str], str]:
         meta = event.object.get("metadata") or {}
         declaration = (meta.get("annotations") or {}).get(DECLARATION_ANNOTATION)
         if declaration:
-            found[(event.resource, meta.get("namespace") or "", meta.get("name", ""))] = \
-                declaration
+            found[(event.resource, meta.get("namespace") or "", meta.get("name", ""))] = declaration
     return found
 
 
-def _cover_ops(run: Run, expect: dict[str, Any], written: dict[tuple[str, str, str], str],
-               proof: Proof) -> None:
+def _cover_ops(
+    run: Run, expect: dict[str, Any], written: dict[tuple[str, str, str], str], proof: Proof
+) -> None:
     for rule in expect.get("ops") or []:
         for op in run.ops:
             if matches(rule, op):
@@ -112,13 +124,14 @@ def _cover_ops(run: Run, expect: dict[str, Any], written: dict[tuple[str, str, s
                     proof.covered.add((run.crd, declaration))
 
 
-def _cover_absent(crd: str, expect: dict[str, Any], inventory: Inventory,
-                  proof: Proof) -> None:
+def _cover_absent(crd: str, expect: dict[str, Any], inventory: Inventory, proof: Proof) -> None:
     plan = inventory.crd(crd)
     if plan is None:
         return
     for rule in expect.get("absent") or []:
         for obj in plan.objects:
-            if rule.get("resource") in (None, obj.resource) and \
-                    rule.get("name") in (None, obj.name):
+            if rule.get("resource") in (None, obj.resource) and rule.get("name") in (
+                None,
+                obj.name,
+            ):
                 proof.covered.add((crd, obj.declaration_id))

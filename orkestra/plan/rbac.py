@@ -38,11 +38,15 @@ WEBHOOK_GROUP = "admissionregistration.k8s.io"
 # resource-template key -> (API group, resource, cluster-scoped), from the engine's kinds
 KIND_RESOURCES: dict[str, tuple[str, str, bool]] = {
     key: (api_version.rpartition("/")[0], plural_of(kind), cluster)
-    for key, (api_version, kind, cluster) in KINDS.items()}
+    for key, (api_version, kind, cluster) in KINDS.items()
+}
 CORE_KIND_RESOURCES = {
-    "Deployment": ("apps", "deployments"), "StatefulSet": ("apps", "statefulsets"),
-    "DaemonSet": ("apps", "daemonsets"), "ReplicaSet": ("apps", "replicasets"),
-    "Job": ("batch", "jobs"), "CronJob": ("batch", "cronjobs"),
+    "Deployment": ("apps", "deployments"),
+    "StatefulSet": ("apps", "statefulsets"),
+    "DaemonSet": ("apps", "daemonsets"),
+    "ReplicaSet": ("apps", "replicasets"),
+    "Job": ("batch", "jobs"),
+    "CronJob": ("batch", "cronjobs"),
     "Ingress": ("networking.k8s.io", "ingresses"),
 }
 
@@ -59,14 +63,36 @@ class Verbs:
     observe: tuple[str, ...]  # observe.watch (empty: not granted)
 
 
-PREVIEW = Verbs(MANAGE, MANAGE, ("get", "list", "watch", "update", "patch"),
-                ("get", "update", "patch"), MANAGE, READ)
-RUNTIME = Verbs(("get", "list", "watch", "create", "update", "delete"),
-                ("get", "create", "update"), ("get", "list", "watch", "update"), ("update",),
-                MANAGE, ())
+PREVIEW = Verbs(
+    MANAGE,
+    MANAGE,
+    ("get", "list", "watch", "update", "patch"),
+    ("get", "update", "patch"),
+    MANAGE,
+    READ,
+)
+RUNTIME = Verbs(
+    ("get", "list", "watch", "create", "update", "delete"),
+    ("get", "create", "update"),
+    ("get", "list", "watch", "update"),
+    ("update",),
+    MANAGE,
+    (),
+)
 
-_VERB_ORDER = ["get", "list", "watch", "create", "update", "patch", "delete", "bind",
-               "escalate", "impersonate", "*"]
+_VERB_ORDER = [
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "bind",
+    "escalate",
+    "impersonate",
+    "*",
+]
 
 
 @dataclass
@@ -87,8 +113,7 @@ class Rule:
 
     @property
     def sort_key(self) -> tuple[bool, bool, str, str, tuple[str, ...]]:
-        return (self.namespaced, self.api_group != "", self.api_group, self.resource,
-                self.names)
+        return (self.namespaced, self.api_group != "", self.api_group, self.resource, self.names)
 
 
 RuleKey = tuple[bool, str, str, tuple[str, ...]]
@@ -99,17 +124,32 @@ class RuleSet:
         self.rules: dict[RuleKey, Rule] = {}
         self.unresolved: list[str] = []  # declarations whose kind only a CR decides
 
-    def add(self, group: str, resource: str, verbs: tuple[str, ...], reason: str = "", *,
-            names: tuple[str, ...] = (), namespaced: bool = False) -> None:
+    def add(
+        self,
+        group: str,
+        resource: str,
+        verbs: tuple[str, ...],
+        reason: str = "",
+        *,
+        names: tuple[str, ...] = (),
+        namespaced: bool = False,
+    ) -> None:
         key = (namespaced, group, resource, tuple(sorted(set(names))))
-        rule = self.rules.setdefault(key, Rule(group, resource, reason=reason, names=key[3],
-                                               namespaced=namespaced))
+        rule = self.rules.setdefault(
+            key, Rule(group, resource, reason=reason, names=key[3], namespaced=namespaced)
+        )
         rule.verbs.update(verbs)
 
     def update(self, other: RuleSet) -> None:
         for rule in other.rules.values():
-            self.add(rule.api_group, rule.resource, tuple(rule.verbs), rule.reason,
-                     names=rule.names, namespaced=rule.namespaced)
+            self.add(
+                rule.api_group,
+                rule.resource,
+                tuple(rule.verbs),
+                rule.reason,
+                names=rule.names,
+                namespaced=rule.namespaced,
+            )
         self.unresolved += [u for u in other.unresolved if u not in self.unresolved]
 
     def sorted(self) -> list[Rule]:
@@ -124,12 +164,20 @@ class RuleSet:
             verbs = rule.verbs - (base.verbs if base else set())
             if verbs:
                 key = (rule.namespaced, rule.api_group, rule.resource, frozenset(verbs))
-                merged = named.setdefault(key, Rule(rule.api_group, rule.resource, set(verbs),
-                                                    rule.reason, (), rule.namespaced))
+                merged = named.setdefault(
+                    key,
+                    Rule(
+                        rule.api_group, rule.resource, set(verbs), rule.reason, (), rule.namespaced
+                    ),
+                )
                 merged.names = tuple(sorted({*merged.names, *rule.names}))
-        return sorted([*anyname.values(), *named.values()],
-                      key=lambda r: (r.sort_key, [_VERB_ORDER.index(v) for v in
-                                                  sorted(r.verbs, key=_VERB_ORDER.index)]))
+        return sorted(
+            [*anyname.values(), *named.values()],
+            key=lambda r: (
+                r.sort_key,
+                [_VERB_ORDER.index(v) for v in sorted(r.verbs, key=_VERB_ORDER.index)],
+            ),
+        )
 
     def part(self, *, namespaced: bool) -> list[Rule]:
         """The cluster-wide rules (a ClusterRole's) or the namespace's (a Role's)."""
@@ -158,19 +206,23 @@ def known_plurals(composed: Composed) -> dict[tuple[str, str], str]:
     return found
 
 
-def crd_rules(entry: dict[str, Any], table: Verbs = PREVIEW,
-              plurals: Mapping[tuple[str, str], str] | None = None, *, name: str = ""
-              ) -> RuleSet:
+def crd_rules(
+    entry: dict[str, Any],
+    table: Verbs = PREVIEW,
+    plurals: Mapping[tuple[str, str], str] | None = None,
+    *,
+    name: str = "",
+) -> RuleSet:
     """Permissions one CRD's operator needs (``name``: the CRD's, for messages)."""
     rules = RuleSet()
     group, plural = crd_resource(entry)
     rules.add(group, plural, table.crs, "the CRs")
     rules.add(group, f"{plural}/status", table.status, "status")
-    rules.add(group, f"{plural}/finalizers", ("update",), "ownerReferences that block "
-              "deletion of the CR")
+    rules.add(
+        group, f"{plural}/finalizers", ("update",), "ownerReferences that block deletion of the CR"
+    )
     objects = declarations(name, entry)
-    informed = {(o.api_version, o.kind) for o in objects
-                if o.phase != "onDelete" and not o.implied}
+    informed = {(o.api_version, o.kind) for o in objects if o.phase != "onDelete" and not o.implied}
     for obj in objects:
         verbs = table.informed if (obj.api_version, obj.kind) in informed else table.live
         _object_rules(rules, obj, verbs, plurals or {})
@@ -178,12 +230,18 @@ def crd_rules(entry: dict[str, Any], table: Verbs = PREVIEW,
     return rules
 
 
-def _object_rules(rules: RuleSet, obj: PlannedObject, verbs: tuple[str, ...],
-                  plurals: Mapping[tuple[str, str], str]) -> None:
+def _object_rules(
+    rules: RuleSet,
+    obj: PlannedObject,
+    verbs: tuple[str, ...],
+    plurals: Mapping[tuple[str, str], str],
+) -> None:
     if "{{" in obj.api_version + obj.kind:
         where = f"{obj.crd} {obj.declaration_id}" if obj.crd else obj.declaration_id
-        rules.unresolved.append(f"{where}: {obj.api_version} {obj.kind} is a template, so "
-                                "only a CR decides which kind it makes")
+        rules.unresolved.append(
+            f"{where}: {obj.api_version} {obj.kind} is a template, so "
+            "only a CR decides which kind it makes"
+        )
         return
     group = obj.api_version.rpartition("/")[0]
     resource = plurals.get((group, obj.kind)) or plural_of(obj.kind)
@@ -197,27 +255,31 @@ def _object_rules(rules: RuleSet, obj: PlannedObject, verbs: tuple[str, ...],
 def _bind_rules(rules: RuleSet, role_ref: dict[str, Any]) -> None:
     kind, name = str(role_ref.get("kind", "")), str(role_ref.get("name", ""))
     targets = {"ClusterRole": ("clusterroles",), "Role": ("roles",)}.get(
-        kind, ("roles", "clusterroles"))  # a templated kind: either
+        kind, ("roles", "clusterroles")
+    )  # a templated kind: either
     names = (name,) if name and "{{" not in name else ()
     for target in targets:
-        rules.add(RBAC_GROUP, target, ("bind",), "bind the roles the bindings reference",
-                  names=names)
+        rules.add(
+            RBAC_GROUP, target, ("bind",), "bind the roles the bindings reference", names=names
+        )
 
 
 def _hook_rules(rules: RuleSet, entry: dict[str, Any], table: Verbs) -> None:
     reconcile = (entry.get("operatorBox") or {}).get("reconcile") or {}
     for block in ("hooks", "constructor"):
         for res in (reconcile.get(block) or {}).get("resources") or []:
-            g, r = CORE_KIND_RESOURCES.get(res["kind"], (res.get("group", ""),
-                                                          plural_of(res["kind"])))
+            g, r = CORE_KIND_RESOURCES.get(
+                res["kind"], (res.get("group", ""), plural_of(res["kind"]))
+            )
             rules.add(g, r, table.hooks, f"{block} resources")
     if not table.observe:
         return
     observe = (entry.get("operatorBox") or {}).get("observe") or {}
     for watch in observe.get("watch") or []:
-        g, r = CORE_KIND_RESOURCES.get(watch["kind"], (watch.get("apiVersion", "")
-                                                        .rpartition("/")[0],
-                                                        plural_of(watch["kind"])))
+        g, r = CORE_KIND_RESOURCES.get(
+            watch["kind"],
+            (watch.get("apiVersion", "").rpartition("/")[0], plural_of(watch["kind"])),
+        )
         rules.add(g, r, table.observe, "observe.watch")
 
 
@@ -239,17 +301,29 @@ def needs_gateway(composed: Composed) -> bool:
     """Whether anything the gateway serves is on: admission webhooks (globally or per
     CRD), deletion or namespace protection, conversion."""
     security = composed.top.get("security") or {}
-    return any(_enabled(security.get(key)) for key in
-               ("deletionProtection", "namespaceProtection", "conversion")) or \
-        _enabled((security.get("webhooks") or {}).get("admission")) or \
-        any(any((e.get("webhooks") or {}).get(k) for k in ("validation", "mutation"))
-            for e in composed.enabled_crds.values())
+    return (
+        any(
+            _enabled(security.get(key))
+            for key in ("deletionProtection", "namespaceProtection", "conversion")
+        )
+        or _enabled((security.get("webhooks") or {}).get("admission"))
+        or any(
+            any((e.get("webhooks") or {}).get(k) for k in ("validation", "mutation"))
+            for e in composed.enabled_crds.values()
+        )
+    )
 
 
 def crd_names(composed: Composed) -> tuple[str, ...]:
     """``<plural>.<group>`` of every enabled CRD: the CRD objects the runtime reads."""
-    return tuple(sorted({f"{plural}.{group}" for group, plural in
-                         map(crd_resource, composed.enabled_crds.values())}))
+    return tuple(
+        sorted(
+            {
+                f"{plural}.{group}"
+                for group, plural in map(crd_resource, composed.enabled_crds.values())
+            }
+        )
+    )
 
 
 def system_rules(composed: Composed) -> dict[str, RuleSet]:
@@ -263,32 +337,50 @@ def system_rules(composed: Composed) -> dict[str, RuleSet]:
 def _runtime_rules(composed: Composed) -> RuleSet:
     runtime = RuleSet()
     runtime.add("", "events", ("create", "patch"), "record events (core v1, repeats patched)")
-    runtime.add("coordination.k8s.io", "leases", ("get", "create", "update"),
-                "leader election", namespaced=True)
+    runtime.add(
+        "coordination.k8s.io",
+        "leases",
+        ("get", "create", "update"),
+        "leader election",
+        namespaced=True,
+    )
     names = crd_names(composed)
     if names:
-        runtime.add(CRD_GROUP, CRDS, ("get",), "wait until the CRDs are established",
-                    names=names)
+        runtime.add(CRD_GROUP, CRDS, ("get",), "wait until the CRDs are established", names=names)
     return runtime
 
 
 def _gateway_rules(composed: Composed) -> RuleSet:
     security = composed.top.get("security") or {}
     gateway = RuleSet()
-    gateway.add(WEBHOOK_GROUP, "validatingwebhookconfigurations", MANAGE,
-                "admission and deletion protection")
-    if any((e.get("mutation") or {}).get("rules") or (e.get("webhooks") or {}).get("mutation")
-           for e in composed.enabled_crds.values()):
-        gateway.add(WEBHOOK_GROUP, "mutatingwebhookconfigurations", MANAGE,
-                    "mutation webhooks")
-    gateway.add("", "secrets", ("get", "create", "update", "delete"),
-                "webhook certificates (deleted by ork gateway --uninstall)",
-                namespaced=True)
+    gateway.add(
+        WEBHOOK_GROUP,
+        "validatingwebhookconfigurations",
+        MANAGE,
+        "admission and deletion protection",
+    )
+    if any(
+        (e.get("mutation") or {}).get("rules") or (e.get("webhooks") or {}).get("mutation")
+        for e in composed.enabled_crds.values()
+    ):
+        gateway.add(WEBHOOK_GROUP, "mutatingwebhookconfigurations", MANAGE, "mutation webhooks")
+    gateway.add(
+        "",
+        "secrets",
+        ("get", "create", "update", "delete"),
+        "webhook certificates (deleted by ork gateway --uninstall)",
+        namespaced=True,
+    )
     if _enabled(security.get("namespaceProtection")):
         gateway.add("", "namespaces", ("get", "list", "patch"), "namespace protection labels")
     if _enabled(security.get("conversion")):
-        gateway.add(CRD_GROUP, CRDS, ("get", "update", "patch"), "conversion webhook caBundle",
-                    names=crd_names(composed))
+        gateway.add(
+            CRD_GROUP,
+            CRDS,
+            ("get", "update", "patch"),
+            "conversion webhook caBundle",
+            names=crd_names(composed),
+        )
     for group, plural in sorted(map(crd_resource, composed.enabled_crds.values())):
         gateway.add(group, plural, READ, "admission reads the CRs")
     return gateway

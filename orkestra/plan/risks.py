@@ -42,8 +42,7 @@ Rule = Callable[[PlanDiff], Iterator[Finding]]
 
 def findings(diff: PlanDiff) -> list[Finding]:
     found = [f for rule in RULES for f in rule(diff)]
-    return sorted(found, key=lambda f: (SEVERITIES.index(f.severity), f.crd, f.rule,
-                                        f.message))
+    return sorted(found, key=lambda f: (SEVERITIES.index(f.severity), f.crd, f.rule, f.message))
 
 
 def _added(diff: PlanDiff) -> list[PlannedObject]:
@@ -51,8 +50,11 @@ def _added(diff: PlanDiff) -> list[PlannedObject]:
 
 
 def _changed(diff: PlanDiff) -> list[tuple[PlannedObject, PlannedObject]]:
-    return [(c.old, c.new) for c in diff.objects
-            if c.change == "changed" and c.old is not None and c.new is not None]
+    return [
+        (c.old, c.new)
+        for c in diff.objects
+        if c.change == "changed" and c.old is not None and c.new is not None
+    ]
 
 
 def _label(obj: PlannedObject) -> str:
@@ -61,15 +63,20 @@ def _label(obj: PlannedObject) -> str:
 
 # -- object rules -------------------------------------------------------------------------
 
+
 def new_kinds(diff: PlanDiff) -> Iterator[Finding]:
     before = {o.kind for o in diff.old.objects()}
     reported: set[str] = set()
     for obj in _added(diff):
         if obj.kind not in before and obj.kind not in reported:
             reported.add(obj.kind)
-            yield Finding("new-kind", "low", obj.crd,
-                          f"creates a kind the previous version never created: {obj.kind}",
-                          obj)
+            yield Finding(
+                "new-kind",
+                "low",
+                obj.crd,
+                f"creates a kind the previous version never created: {obj.kind}",
+                obj,
+            )
 
 
 def cluster_scope(diff: PlanDiff) -> Iterator[Finding]:
@@ -79,21 +86,40 @@ def cluster_scope(diff: PlanDiff) -> Iterator[Finding]:
             continue
         counterpart = _COUNTERPARTS.get(obj.kind)
         if counterpart and (obj.crd, counterpart, obj.name) in before:
-            yield Finding("namespaced-to-cluster", "high", obj.crd,
-                          f"{counterpart} {obj.name} became a {obj.kind}: its permissions now "
-                          "apply to every namespace", obj)
+            yield Finding(
+                "namespaced-to-cluster",
+                "high",
+                obj.crd,
+                f"{counterpart} {obj.name} became a {obj.kind}: its permissions now "
+                "apply to every namespace",
+                obj,
+            )
         elif obj.kind not in ("ClusterRole", "ClusterRoleBinding"):
-            yield Finding("new-cluster-object", "medium", obj.crd,
-                          f"creates a cluster-scoped {_label(obj)}", obj)
+            yield Finding(
+                "new-cluster-object",
+                "medium",
+                obj.crd,
+                f"creates a cluster-scoped {_label(obj)}",
+                obj,
+            )
 
 
 def new_rbac_objects(diff: PlanDiff) -> Iterator[Finding]:
-    severity = {"ClusterRoleBinding": "medium", "ClusterRole": "medium",
-                "RoleBinding": "medium", "Role": "low"}
+    severity = {
+        "ClusterRoleBinding": "medium",
+        "ClusterRole": "medium",
+        "RoleBinding": "medium",
+        "Role": "low",
+    }
     for obj in _added(diff):
         if obj.kind in severity:
-            yield Finding(f"new-{_kebab(obj.kind)}", severity[obj.kind], obj.crd,
-                          f"creates a new {_label(obj)}", obj)
+            yield Finding(
+                f"new-{_kebab(obj.kind)}",
+                severity[obj.kind],
+                obj.crd,
+                f"creates a new {_label(obj)}",
+                obj,
+            )
 
 
 def rbac_widening(diff: PlanDiff) -> Iterator[Finding]:
@@ -102,25 +128,36 @@ def rbac_widening(diff: PlanDiff) -> Iterator[Finding]:
             continue
         gained = _grants(new.rules) - _grants(old.rules)
         if gained:
-            yield Finding("rbac-widening", "medium", new.crd,
-                          f"{_label(new)} gains {_describe(gained)}", new)
+            yield Finding(
+                "rbac-widening", "medium", new.crd, f"{_label(new)} gains {_describe(gained)}", new
+            )
         yield from _dangerous(new, gained, "gains")
     for obj in _added(diff):
         if obj.kind in _RBAC_KINDS:
             yield from _dangerous(obj, _grants(obj.rules), "grants")
 
 
-def _dangerous(obj: PlannedObject, grants: set[tuple[str, str, str]],
-               verb: str) -> Iterator[Finding]:
+def _dangerous(
+    obj: PlannedObject, grants: set[tuple[str, str, str]], verb: str
+) -> Iterator[Finding]:
     wildcards = {g for g in grants if "*" in g}
     if wildcards:
-        yield Finding("rbac-wildcard", "high", obj.crd,
-                      f"{_label(obj)} {verb} wildcard access: {_describe(wildcards)}", obj)
+        yield Finding(
+            "rbac-wildcard",
+            "high",
+            obj.crd,
+            f"{_label(obj)} {verb} wildcard access: {_describe(wildcards)}",
+            obj,
+        )
     dangerous = {g for g in grants if g[2] in _DANGEROUS_VERBS}
     if dangerous:
-        yield Finding("rbac-escalation", "high", obj.crd,
-                      f"{_label(obj)} {verb} {_describe(dangerous)} (privilege escalation)",
-                      obj)
+        yield Finding(
+            "rbac-escalation",
+            "high",
+            obj.crd,
+            f"{_label(obj)} {verb} {_describe(dangerous)} (privilege escalation)",
+            obj,
+        )
 
 
 def _grants(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
@@ -144,14 +181,18 @@ def _describe(grants: set[tuple[str, str, str]]) -> str:
 
 
 def powerful_bindings(diff: PlanDiff) -> Iterator[Finding]:
-    candidates = _added(diff) + [new for old, new in _changed(diff)
-                                 if old.role_ref != new.role_ref]
+    candidates = _added(diff) + [new for old, new in _changed(diff) if old.role_ref != new.role_ref]
     for obj in candidates:
         if obj.kind in _BINDINGS and obj.role_ref.get("name") in _POWERFUL_ROLES:
-            yield Finding("binds-cluster-admin", "high", obj.crd,
-                          f"{_label(obj)} binds {obj.role_ref.get('kind')} "
-                          f"{obj.role_ref.get('name')} to "
-                          f"{_subjects(obj) or 'its subjects'}", obj)
+            yield Finding(
+                "binds-cluster-admin",
+                "high",
+                obj.crd,
+                f"{_label(obj)} binds {obj.role_ref.get('kind')} "
+                f"{obj.role_ref.get('name')} to "
+                f"{_subjects(obj) or 'its subjects'}",
+                obj,
+            )
 
 
 def _subjects(obj: PlannedObject) -> str:
@@ -165,12 +206,17 @@ def _subjects(obj: PlannedObject) -> str:
 def webhook_objects(diff: PlanDiff) -> Iterator[Finding]:
     for obj in _added(diff):
         if obj.kind in _WEBHOOK_KINDS:
-            yield Finding("new-webhook-configuration", "high", obj.crd,
-                          f"creates a {obj.kind} ({obj.name}): it intercepts API requests "
-                          "cluster-wide", obj)
+            yield Finding(
+                "new-webhook-configuration",
+                "high",
+                obj.crd,
+                f"creates a {obj.kind} ({obj.name}): it intercepts API requests cluster-wide",
+                obj,
+            )
 
 
 # -- CRD rules ----------------------------------------------------------------------------
+
 
 def _crd_pairs(diff: PlanDiff) -> Iterator[tuple[CrdPlan, CrdPlan]]:
     for new in diff.new.crds:
@@ -182,27 +228,45 @@ def _crd_pairs(diff: PlanDiff) -> Iterator[tuple[CrdPlan, CrdPlan]]:
 def crd_scope(diff: PlanDiff) -> Iterator[Finding]:
     for old, new in _crd_pairs(diff):
         if old.namespaced and not new.namespaced:
-            yield Finding("crd-namespaced-to-cluster", "high", new.name,
-                          f"CRD {new.kind} changes from Namespaced to Cluster scope: existing "
-                          "CRs cannot be served")
+            yield Finding(
+                "crd-namespaced-to-cluster",
+                "high",
+                new.name,
+                f"CRD {new.kind} changes from Namespaced to Cluster scope: existing "
+                "CRs cannot be served",
+            )
 
 
 def admission_changes(diff: PlanDiff) -> Iterator[Finding]:
     if diff.new.webhooks and not diff.old.webhooks:
-        yield Finding("new-admission-webhooks", "medium", "",
-                      "admission webhooks are switched on (security.webhooks.admission)")
+        yield Finding(
+            "new-admission-webhooks",
+            "medium",
+            "",
+            "admission webhooks are switched on (security.webhooks.admission)",
+        )
     for old, new in _crd_pairs(diff):
         for hook in set(new.webhooks) - set(old.webhooks):
-            yield Finding("new-admission-webhooks", "medium", new.name,
-                          f"a {hook} webhook is switched on for {new.kind}")
+            yield Finding(
+                "new-admission-webhooks",
+                "medium",
+                new.name,
+                f"a {hook} webhook is switched on for {new.kind}",
+            )
         for rule in sorted(set(old.validation_rules) - set(new.validation_rules)):
-            yield Finding("removed-validation", "medium", new.name,
-                          f"validation rule removed: {rule}")
+            yield Finding(
+                "removed-validation", "medium", new.name, f"validation rule removed: {rule}"
+            )
         added_hooks = set(new.hook_kinds) - set(old.hook_kinds)
         if added_hooks:
-            yield Finding("new-hooks", "medium", new.name,
-                          "typed hooks now manage " + ", ".join(sorted(added_hooks))
-                          + " (code, not declarations)")
+            yield Finding(
+                "new-hooks",
+                "medium",
+                new.name,
+                "typed hooks now manage "
+                + ", ".join(sorted(added_hooks))
+                + " (code, not declarations)",
+            )
 
 
 def crd_schema(diff: PlanDiff) -> Iterator[Finding]:
@@ -211,9 +275,13 @@ def crd_schema(diff: PlanDiff) -> Iterator[Finding]:
             continue
         before, after = _versions(old.manifest), _versions(new.manifest)
         for version in sorted(before.keys() - after.keys()):
-            yield Finding("crd-removed-version", "high", new.name,
-                          f"CRD version {version} is no longer served: objects stored as "
-                          f"{version} cannot be read")
+            yield Finding(
+                "crd-removed-version",
+                "high",
+                new.name,
+                f"CRD version {version} is no longer served: objects stored as "
+                f"{version} cannot be read",
+            )
         for version in sorted(before.keys() & after.keys()):
             for rule, severity, message in schema_changes(before[version], after[version]):
                 yield Finding(rule, severity, new.name, f"{version}: {message}")
@@ -228,23 +296,36 @@ def _versions(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def schema_changes(old: dict[str, Any], new: dict[str, Any], path: str = ""
-                   ) -> Iterator[tuple[str, str, str]]:
+def schema_changes(
+    old: dict[str, Any], new: dict[str, Any], path: str = ""
+) -> Iterator[tuple[str, str, str]]:
     """Changes that break objects already stored under the old schema."""
     where = path or "(root)"
     if old.get("type") and new.get("type") and old["type"] != new["type"]:
-        yield ("crd-narrowed-type", "high",
-               f"{where} changes type {old['type']} → {new['type']}")
+        yield ("crd-narrowed-type", "high", f"{where} changes type {old['type']} → {new['type']}")
         return
     removed_values = set(map(str, old.get("enum") or [])) - set(map(str, new.get("enum") or []))
     if new.get("enum") and (removed_values or not old.get("enum")):
-        yield ("crd-narrowed-type", "high", f"{where} accepts fewer values"
-               + (f" (dropped {', '.join(sorted(removed_values))})" if removed_values else ""))
-    for key, tighter in (("maximum", _lower), ("maxLength", _lower), ("maxItems", _lower),
-                         ("minimum", _higher), ("minLength", _higher), ("minItems", _higher)):
+        yield (
+            "crd-narrowed-type",
+            "high",
+            f"{where} accepts fewer values"
+            + (f" (dropped {', '.join(sorted(removed_values))})" if removed_values else ""),
+        )
+    for key, tighter in (
+        ("maximum", _lower),
+        ("maxLength", _lower),
+        ("maxItems", _lower),
+        ("minimum", _higher),
+        ("minLength", _higher),
+        ("minItems", _higher),
+    ):
         if tighter(old.get(key), new.get(key)):
-            yield ("crd-narrowed-type", "high",
-                   f"{where} {key} {old.get(key, 'unset')} → {new.get(key)}")
+            yield (
+                "crd-narrowed-type",
+                "high",
+                f"{where} {key} {old.get(key, 'unset')} → {new.get(key)}",
+            )
     if new.get("pattern") and new.get("pattern") != old.get("pattern"):
         yield ("crd-narrowed-type", "high", f"{where} pattern → {new['pattern']}")
     for name in sorted(set(new.get("required") or []) - set(old.get("required") or [])):
@@ -254,8 +335,11 @@ def schema_changes(old: dict[str, Any], new: dict[str, Any], path: str = ""
     for name in sorted(old_props):
         if name not in new_props:
             if not preserves:
-                yield ("crd-removed-field", "high",
-                       f"{_join(path, name)} is removed: stored values are pruned")
+                yield (
+                    "crd-removed-field",
+                    "high",
+                    f"{_join(path, name)} is removed: stored values are pruned",
+                )
             continue
         yield from schema_changes(old_props[name], new_props[name], _join(path, name))
     if isinstance(old.get("items"), dict) and isinstance(new.get("items"), dict):
@@ -280,6 +364,14 @@ def _kebab(kind: str) -> str:
     return "".join(f"-{c.lower()}" if c.isupper() else c for c in kind).lstrip("-")
 
 
-RULES: tuple[Rule, ...] = (new_kinds, cluster_scope, new_rbac_objects, rbac_widening,
-                           powerful_bindings, webhook_objects, crd_scope, admission_changes,
-                           crd_schema)
+RULES: tuple[Rule, ...] = (
+    new_kinds,
+    cluster_scope,
+    new_rbac_objects,
+    rbac_widening,
+    powerful_bindings,
+    webhook_objects,
+    crd_scope,
+    admission_changes,
+    crd_schema,
+)

@@ -35,8 +35,9 @@ class PlanSource:
     digest: str = ""
 
 
-def load(text: str, client: RegistryClient, *, with_proof: bool = True,
-         trust_hooks: bool = False) -> PlanSource:
+def load(
+    text: str, client: RegistryClient, *, with_proof: bool = True, trust_hooks: bool = False
+) -> PlanSource:
     """A directory, a pattern or bundle file, or a registry reference. ``trust_hooks``: the
     proof may run a pulled pattern's Python hooks (otherwise the proof says it did not)."""
     path = Path(text)
@@ -60,25 +61,30 @@ def _pattern_file(directory: Path) -> Path:
     for name in PATTERN_FILES:
         if (directory / name).is_file():
             return directory / name
-    raise OrkError(f"no katalog.yaml or komposer.yaml in {directory}",
-                   hint="plan a pattern directory, a katalog or komposer file, or a "
-                        "registry reference such as webapp-operator:v1.1.0")
+    raise OrkError(
+        f"no katalog.yaml or komposer.yaml in {directory}",
+        hint="plan a pattern directory, a katalog or komposer file, or a "
+        "registry reference such as webapp-operator:v1.1.0",
+    )
 
 
-def _from_file(path: Path, label: str, resolver: MotifResolver, proof_of: tuple[bool, bool],
-               display: str = "") -> PlanSource:
-    composed = compose_file(path, display or (label if label.endswith(".yaml")
-                                              else str(path)), motifs=resolver)
+def _from_file(
+    path: Path, label: str, resolver: MotifResolver, proof_of: tuple[bool, bool], display: str = ""
+) -> PlanSource:
+    composed = compose_file(
+        path, display or (label if label.endswith(".yaml") else str(path)), motifs=resolver
+    )
     planned = inventory(composed)
     with_proof, trust_hooks = proof_of
-    proof = prove(composed, planned, resolver, trust_hooks=trust_hooks) if with_proof \
-        else Proof()
+    proof = prove(composed, planned, resolver, trust_hooks=trust_hooks) if with_proof else Proof()
     return PlanSource(label, planned, proof)
 
 
 def _is_bundle(path: Path) -> bool:
-    return any(isinstance(doc, dict) and doc.get("kind") == "ConfigMap"
-               for doc in _documents(path.read_text(encoding="utf-8"), str(path)))
+    return any(
+        isinstance(doc, dict) and doc.get("kind") == "ConfigMap"
+        for doc in _documents(path.read_text(encoding="utf-8"), str(path))
+    )
 
 
 def _documents(text: str, where: str) -> list[Any]:
@@ -90,8 +96,7 @@ def _documents(text: str, where: str) -> list[Any]:
 
 def from_bundle(path: Path) -> PlanSource:
     """The katalog a bundle deploys (its ConfigMap), or nothing when it has none."""
-    return _from_configmap(_documents(path.read_text(encoding="utf-8"), str(path)),
-                           str(path), path)
+    return _from_configmap(_documents(path.read_text(encoding="utf-8"), str(path)), str(path), path)
 
 
 def from_cluster(name: str, namespace: str) -> PlanSource:
@@ -104,18 +109,24 @@ def from_cluster(name: str, namespace: str) -> PlanSource:
 
     kubectl = shutil.which("kubectl")
     if kubectl is None:
-        raise OrkError("kubectl is needed to read a ConfigMap from the cluster",
-                       hint="install kubectl, or pass the bundle with --bundle FILE")
-    done = subprocess.run([kubectl, "get", "configmap", name, "-n", namespace, "-o", "json"],
-                          capture_output=True, text=True, timeout=60, check=False)
+        raise OrkError(
+            "kubectl is needed to read a ConfigMap from the cluster",
+            hint="install kubectl, or pass the bundle with --bundle FILE",
+        )
+    done = subprocess.run(
+        [kubectl, "get", "configmap", name, "-n", namespace, "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     if done.returncode != 0:
         if "NotFound" in done.stderr:
-            return PlanSource(f"{namespace}/{name} (not deployed)",
-                              Inventory("", "", [], False))
-        raise OrkError(f"kubectl get configmap {name} -n {namespace} failed: "
-                       f"{done.stderr.strip()}")
-    return _from_configmap([json.loads(done.stdout)], f"configmap {namespace}/{name}",
-                           Path.cwd() / f"{name}.yaml")
+            return PlanSource(f"{namespace}/{name} (not deployed)", Inventory("", "", [], False))
+        raise OrkError(f"kubectl get configmap {name} -n {namespace} failed: {done.stderr.strip()}")
+    return _from_configmap(
+        [json.loads(done.stdout)], f"configmap {namespace}/{name}", Path.cwd() / f"{name}.yaml"
+    )
 
 
 def _from_configmap(docs: list[Any], label: str, file: Path) -> PlanSource:
@@ -124,8 +135,10 @@ def _from_configmap(docs: list[Any], label: str, file: Path) -> PlanSource:
             data: dict[str, str] = doc["data"]
             key = next((k for k in CONFIGMAP_KEYS if k in data), next(iter(data)))
             name = (doc.get("metadata") or {}).get("name", "")
-            return PlanSource(f"{label} (ConfigMap {name}, key {key})",
-                              inventory(_compose_text(data[key], f"{label}:{key}", file)))
+            return PlanSource(
+                f"{label} (ConfigMap {name}, key {key})",
+                inventory(_compose_text(data[key], f"{label}:{key}", file)),
+            )
     return PlanSource(f"{label} (no deployed katalog)", Inventory("", "", [], False))
 
 

@@ -23,8 +23,13 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 # Re-exported lazily: importing one submodule (say ``registry.artifact`` for a status line)
 # must not load the client and everything behind it.
-_EXPORTS = {"Fetched": "client", "Pulled": "client", "RegistryClient": "client",
-            "RegistryError": "errors", "Reference": "refs"}
+_EXPORTS = {
+    "Fetched": "client",
+    "Pulled": "client",
+    "RegistryClient": "client",
+    "RegistryError": "errors",
+    "Reference": "refs",
+}
 __all__ = sorted(_EXPORTS)
 
 

@@ -46,8 +46,17 @@ KIND_OF_CONFIG = {v: k for k, v in CONFIG_TYPES.items()}
 
 PRIMARY_FILES = {"Katalog": "katalog.yaml", "Motif": "motif.yaml"}
 OPTIONAL_FILES = {
-    "Katalog": ("komposer.yaml", "crd.yaml", "README.md", "cr.yaml", "e2e.yaml",
-                "simulate.yaml", "go.mod", "go.sum", "Makefile"),
+    "Katalog": (
+        "komposer.yaml",
+        "crd.yaml",
+        "README.md",
+        "cr.yaml",
+        "e2e.yaml",
+        "simulate.yaml",
+        "go.mod",
+        "go.sum",
+        "Makefile",
+    ),
     "Motif": ("README.md",),
 }
 LAYER_TYPES = {
@@ -105,8 +114,11 @@ class PatternFile:
 #: is shown: e2e on the embedded server is a weaker proof than a real cluster and must
 #: never be mistaken for one.
 EMBEDDED, KIND, EXISTING = "embedded", "kind", "existing"
-CLUSTER_LABELS = {KIND: "kind", EXISTING: "existing cluster",
-                  EMBEDDED: "embedded API server (no kubelet)"}
+CLUSTER_LABELS = {
+    KIND: "kind",
+    EXISTING: "existing cluster",
+    EMBEDDED: "embedded API server (no kubelet)",
+}
 
 
 @dataclass(frozen=True)
@@ -122,8 +134,12 @@ class GateRecord:
 
     def annotations(self, prefix: str) -> dict[str, str]:
         out = {prefix + "status": self.status}
-        for key, value in (("duration", self.duration), ("tested_at", self.tested_at),
-                           ("runner", self.runner), ("cluster", self.cluster)):
+        for key, value in (
+            ("duration", self.duration),
+            ("tested_at", self.tested_at),
+            ("runner", self.runner),
+            ("cluster", self.cluster),
+        ):
             if value:
                 out[prefix + key] = value
         if self.assertions > 0:
@@ -131,9 +147,14 @@ class GateRecord:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        out = {"status": self.status, "assertions": self.assertions,
-               "duration": self.duration, "testedAt": self.tested_at,
-               "runner": self.runner, "cluster": self.cluster}
+        out = {
+            "status": self.status,
+            "assertions": self.assertions,
+            "duration": self.duration,
+            "testedAt": self.tested_at,
+            "runner": self.runner,
+            "cluster": self.cluster,
+        }
         if self.cluster:
             out["clusterLabel"] = CLUSTER_LABELS.get(self.cluster, self.cluster)
         return out
@@ -144,10 +165,14 @@ class GateRecord:
         if not status:
             return None
         count = annotations.get(prefix + "assertions", "0")
-        return cls(status, annotations.get(prefix + "duration", ""),
-                   annotations.get(prefix + "tested_at", ""),
-                   int(count) if count.isdigit() else 0, annotations.get(prefix + "runner", ""),
-                   annotations.get(prefix + "cluster", ""))
+        return cls(
+            status,
+            annotations.get(prefix + "duration", ""),
+            annotations.get(prefix + "tested_at", ""),
+            int(count) if count.isdigit() else 0,
+            annotations.get(prefix + "runner", ""),
+            annotations.get(prefix + "cluster", ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -190,15 +215,20 @@ class PatternArtifact:
     signed_report: bytes | None = None
 
     def file_layers(self) -> list[tuple[Descriptor, bytes]]:
-        return [(Descriptor.of(f.data, f.media_type, {TITLE: f.name}), f.data)
-                for f in self.files]
+        return [(Descriptor.of(f.data, f.media_type, {TITLE: f.name}), f.data) for f in self.files]
 
     def layers(self) -> list[tuple[Descriptor, bytes]]:
         """The files, then the signed report when there is one."""
         layers = self.file_layers()
         if self.signed_report is not None:
-            layers.append((Descriptor.of(self.signed_report, SIGNED_REPORT_TYPE,
-                                         {TITLE: SIGNED_REPORT_FILE}), self.signed_report))
+            layers.append(
+                (
+                    Descriptor.of(
+                        self.signed_report, SIGNED_REPORT_TYPE, {TITLE: SIGNED_REPORT_FILE}
+                    ),
+                    self.signed_report,
+                )
+            )
         return layers
 
     def config(self) -> tuple[Descriptor, bytes]:
@@ -207,17 +237,26 @@ class PatternArtifact:
     def manifest(self) -> Manifest:
         config, _ = self.config()
         files = tuple(d for d, _ in self.file_layers())
-        return Manifest(config, tuple(d for d, _ in self.layers()),
-                        self.annotations(files, self.created or created_now()))
+        return Manifest(
+            config,
+            tuple(d for d, _ in self.layers()),
+            self.annotations(files, self.created or created_now()),
+        )
 
     def annotations(self, layers: tuple[Descriptor, ...], created: str) -> dict[str, str]:
         """The manifest annotations; ``layers``: the file layers (the content digest)."""
         meta = self.metadata
         out = {
-            CREATED: created, OCI_TITLE: meta.name, OCI_VERSION: meta.version,
-            OCI_DESCRIPTION: meta.description, P + "kind": meta.kind, P + "name": meta.name,
-            P + "version": meta.version, P + "author": meta.author,
-            P + "license": meta.license, P + "tags": ",".join(meta.tags),
+            CREATED: created,
+            OCI_TITLE: meta.name,
+            OCI_VERSION: meta.version,
+            OCI_DESCRIPTION: meta.description,
+            P + "kind": meta.kind,
+            P + "name": meta.name,
+            P + "version": meta.version,
+            P + "author": meta.author,
+            P + "license": meta.license,
+            P + "tags": ",".join(meta.tags),
             CONTENT: content_digest(layers),
         }
         if meta.author:
@@ -242,17 +281,23 @@ def safe_path(title: str, where: str) -> str:
     """A layer title that is a file name or a relative path below the pattern directory
     (``dbhooks/database.py``); anything that could escape is refused."""
     if not all(_plain(part) for part in title.split("/")):
-        raise IntegrityError(f"{where}: layer title {title!r} is not a plain file name or a "
-                             "relative path inside the pattern",
-                             hint="a pattern layer must be titled with a file name such as "
-                                  "katalog.yaml or a path such as dbhooks/database.py; "
-                                  "nothing was written")
+        raise IntegrityError(
+            f"{where}: layer title {title!r} is not a plain file name or a "
+            "relative path inside the pattern",
+            hint="a pattern layer must be titled with a file name such as "
+            "katalog.yaml or a path such as dbhooks/database.py; "
+            "nothing was written",
+        )
     return title
 
 
 def _plain(name: str) -> bool:
-    return bool(name) and name not in (".", "..") and not name.startswith("~") and \
-        not any(c in name for c in "\\\0")
+    return (
+        bool(name)
+        and name not in (".", "..")
+        and not name.startswith("~")
+        and not any(c in name for c in "\\\0")
+    )
 
 
 def check_titles(titles: list[str], where: str) -> None:
@@ -261,16 +306,22 @@ def check_titles(titles: list[str], where: str) -> None:
     for title in titles:
         safe_path(title, where)
         if title in seen:
-            raise IntegrityError(f"{where}: two layers are titled {title!r}",
-                                 hint="the artifact is malformed; nothing was written")
+            raise IntegrityError(
+                f"{where}: two layers are titled {title!r}",
+                hint="the artifact is malformed; nothing was written",
+            )
         seen.add(title)
-    directories = {"/".join(parts[:i]) for parts in (t.split("/") for t in titles)
-                   for i in range(1, len(parts))}
+    directories = {
+        "/".join(parts[:i])
+        for parts in (t.split("/") for t in titles)
+        for i in range(1, len(parts))
+    }
     clash = sorted(seen & directories)
     if clash:
-        raise IntegrityError(f"{where}: layer {clash[0]!r} is a file, but other layers need "
-                             "it to be a directory",
-                             hint="the artifact is malformed; nothing was written")
+        raise IntegrityError(
+            f"{where}: layer {clash[0]!r} is a file, but other layers need it to be a directory",
+            hint="the artifact is malformed; nothing was written",
+        )
 
 
 def content_digest(layers: tuple[Descriptor, ...]) -> str:
@@ -283,8 +334,12 @@ def deprecation_annotations(notice: Deprecation | None) -> dict[str, str]:
     if notice is None:
         return {}
     out = {DEPRECATED: "true"}
-    for key, value in (("migrated_to", notice.migrated_to), ("message", notice.message),
-                       ("timeline_from", notice.starts), ("timeline_to", notice.end_of_life)):
+    for key, value in (
+        ("migrated_to", notice.migrated_to),
+        ("message", notice.message),
+        ("timeline_from", notice.starts),
+        ("timeline_to", notice.end_of_life),
+    ):
         if value:
             out[f"{DEPRECATED}.{key}"] = str(value)
     return out
@@ -293,10 +348,12 @@ def deprecation_annotations(notice: Deprecation | None) -> dict[str, str]:
 def deprecation_from_annotations(annotations: dict[str, str]) -> Deprecation | None:
     if annotations.get(DEPRECATED) != "true":
         return None
-    return Deprecation(annotations.get(DEPRECATED + ".message", ""),
-                       annotations.get(DEPRECATED + ".migrated_to", ""),
-                       _date(annotations.get(DEPRECATED + ".timeline_from")),
-                       _date(annotations.get(DEPRECATED + ".timeline_to")))
+    return Deprecation(
+        annotations.get(DEPRECATED + ".message", ""),
+        annotations.get(DEPRECATED + ".migrated_to", ""),
+        _date(annotations.get(DEPRECATED + ".timeline_from")),
+        _date(annotations.get(DEPRECATED + ".timeline_to")),
+    )
 
 
 def _date(text: str | None) -> datetime.date | None:
@@ -309,17 +366,23 @@ def _date(text: str | None) -> datetime.date | None:
 def created_now() -> str:
     """RFC 3339 UTC, or the time ``SOURCE_DATE_EPOCH`` names (reproducible builds)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    moment = (datetime.datetime.fromtimestamp(int(epoch), datetime.UTC) if epoch.isdigit()
-              else datetime.datetime.now(datetime.UTC))
+    moment = (
+        datetime.datetime.fromtimestamp(int(epoch), datetime.UTC)
+        if epoch.isdigit()
+        else datetime.datetime.now(datetime.UTC)
+    )
     return format_timestamp(moment)
 
 
-def collect_files(directory: Path, kind: str, primary: bytes | None = None
-                  ) -> tuple[PatternFile, ...]:
+def collect_files(
+    directory: Path, kind: str, primary: bytes | None = None
+) -> tuple[PatternFile, ...]:
     """The files that travel, primary first (``primary`` replaces its bytes when given)."""
     name = PRIMARY_FILES[kind]
-    files = [PatternFile(name, primary if primary is not None
-                         else (directory / name).read_bytes())]
-    files += [PatternFile(n, (directory / n).read_bytes()) for n in OPTIONAL_FILES[kind]
-              if (directory / n).is_file()]
+    files = [PatternFile(name, primary if primary is not None else (directory / name).read_bytes())]
+    files += [
+        PatternFile(n, (directory / n).read_bytes())
+        for n in OPTIONAL_FILES[kind]
+        if (directory / n).is_file()
+    ]
     return tuple(files)

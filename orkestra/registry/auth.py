@@ -70,11 +70,14 @@ def read_docker_config(path: Path) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise RegistryError(f"cannot read {path}: {exc}",
-                            hint="fix or remove the file (it holds registry logins)") from None
+        raise RegistryError(
+            f"cannot read {path}: {exc}", hint="fix or remove the file (it holds registry logins)"
+        ) from None
     if not isinstance(config, dict):
-        raise RegistryError(f"cannot read {path}: not a JSON object",
-                            hint="fix or remove the file (it holds registry logins)")
+        raise RegistryError(
+            f"cannot read {path}: not a JSON object",
+            hint="fix or remove the file (it holds registry logins)",
+        )
     return config
 
 
@@ -134,8 +137,10 @@ def _from_auth_entry(entry: dict[str, Any], source: str) -> Credentials | None:
         try:
             user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
-            raise RegistryError(f"{source}: an auths entry has an invalid auth field",
-                                hint="run ork login (or docker login) again") from None
+            raise RegistryError(
+                f"{source}: an auths entry has an invalid auth field",
+                hint="run ork login (or docker login) again",
+            ) from None
     if isinstance(token, str) and token:
         return Credentials(user or "<token>", identity_token=token, source=source)
     if user and password:
@@ -143,16 +148,26 @@ def _from_auth_entry(entry: dict[str, Any], source: str) -> Credentials | None:
     return None
 
 
-def run_helper(helper: str, action: str, data: str,
-               env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+def run_helper(
+    helper: str, action: str, data: str, env: Mapping[str, str]
+) -> subprocess.CompletedProcess[str]:
     """Run ``docker-credential-<helper> <action>`` (get, store, erase) with ``data`` on stdin."""
     program = f"docker-credential-{helper}"
     try:
-        return subprocess.run([program, action], input=data, capture_output=True, text=True,
-                              timeout=30, check=False, env=dict(env))
+        return subprocess.run(
+            [program, action],
+            input=data,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+            env=dict(env),
+        )
     except FileNotFoundError:
-        raise RegistryError(f"credential helper {program} is not installed",
-                            hint="install it, or remove it from ~/.docker/config.json") from None
+        raise RegistryError(
+            f"credential helper {program} is not installed",
+            hint="install it, or remove it from ~/.docker/config.json",
+        ) from None
     except subprocess.TimeoutExpired:
         raise RegistryError(f"credential helper {program} did not answer within 30s") from None
 
@@ -162,11 +177,14 @@ def helper_not_found(result: subprocess.CompletedProcess[str]) -> bool:
     return "not found" in (result.stdout + result.stderr).lower()
 
 
-def helper_failed(helper: str, action: str, host: str,
-                  result: subprocess.CompletedProcess[str]) -> RegistryError:
-    return RegistryError(f"credential helper docker-credential-{helper} failed to {action} "
-                         f"the credentials of {host}",
-                         hint=(result.stderr or result.stdout).strip()[:200])
+def helper_failed(
+    helper: str, action: str, host: str, result: subprocess.CompletedProcess[str]
+) -> RegistryError:
+    return RegistryError(
+        f"credential helper docker-credential-{helper} failed to {action} "
+        f"the credentials of {host}",
+        hint=(result.stderr or result.stdout).strip()[:200],
+    )
 
 
 def _from_helper(helper: str, host: str, env: Mapping[str, str]) -> Credentials | None:
@@ -195,8 +213,10 @@ class Challenge:
 def parse_challenge(header: str) -> Challenge:
     """``Bearer realm="…",service="…",scope="…"`` or ``Basic realm="…"``."""
     scheme, _, rest = header.strip().partition(" ")
-    params = {m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
-              for m in _PARAM.finditer(rest)}
+    params = {
+        m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
+        for m in _PARAM.finditer(rest)
+    }
     return Challenge(scheme.lower(), params)
 
 
@@ -253,19 +273,30 @@ class RegistryAuth(httpx.Auth):
             raise UnauthorizedError(
                 f"{self.host} requires authentication and no credentials were found",
                 hint=f"ork login {self.host}, or set ORK_REGISTRY_USERNAME and "
-                     "ORK_REGISTRY_PASSWORD")
+                "ORK_REGISTRY_PASSWORD",
+            )
         return creds
 
     def _token_request(self, challenge: Challenge) -> httpx.Request:
         realm = challenge.params.get("realm", "")
         if not realm:
             raise UnauthorizedError(f"{self.host} sent a bearer challenge without a realm")
-        query = {k: v for k, v in (("service", challenge.params.get("service", "")),
-                                   ("scope", challenge.params.get("scope", ""))) if v}
+        query = {
+            k: v
+            for k, v in (
+                ("service", challenge.params.get("service", "")),
+                ("scope", challenge.params.get("scope", "")),
+            )
+            if v
+        }
         creds = self.credentials()
         if creds is not None and creds.identity_token:
-            form = {"grant_type": "refresh_token", "refresh_token": creds.identity_token,
-                    "client_id": "ork", **query}
+            form = {
+                "grant_type": "refresh_token",
+                "refresh_token": creds.identity_token,
+                "client_id": "ork",
+                **query,
+            }
             return httpx.Request("POST", realm, data=form)
         headers = {}
         if creds is not None and creds.password:
@@ -281,16 +312,19 @@ class RegistryAuth(httpx.Auth):
                 f"{self.host}: the token service refused "
                 + ("the credentials from " + creds.source if creds else "anonymous access"),
                 hint=f"ork login {self.host}, or set ORK_REGISTRY_USERNAME and "
-                     "ORK_REGISTRY_PASSWORD")
+                "ORK_REGISTRY_PASSWORD",
+            )
         try:
             body = response.json()
             token = body.get("token") or body.get("access_token")
         except ValueError:
             token = None
         if response.status_code != 200 or not isinstance(token, str) or not token:
-            raise UnauthorizedError(f"{self.host}: the token service at "
-                                    f"{challenge.params.get('realm')} answered "
-                                    f"{response.status_code} without a token")
+            raise UnauthorizedError(
+                f"{self.host}: the token service at "
+                f"{challenge.params.get('realm')} answered "
+                f"{response.status_code} without a token"
+            )
         return token
 
 

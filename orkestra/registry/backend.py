@@ -26,8 +26,9 @@ class Backend(Protocol):
     def fetch_blob(self, repository: str, descriptor: Descriptor) -> bytes:
         """A blob's bytes, verified against the descriptor's digest and size."""
 
-    def push_manifest(self, repository: str, data: bytes, media_type: str,
-                      tag: str | None) -> Descriptor:
+    def push_manifest(
+        self, repository: str, data: bytes, media_type: str, tag: str | None
+    ) -> Descriptor:
         """Store a manifest, tagged when ``tag`` is given; returns its descriptor."""
 
     def fetch_manifest(self, repository: str, target: str) -> tuple[bytes, Descriptor]:

@@ -74,8 +74,10 @@ class Cache:
             data = (directory / MANIFEST_FILE).read_bytes()
         except FileNotFoundError:
             return None
-        return (Manifest.parse(data, str(directory / MANIFEST_FILE)),
-                Descriptor(MANIFEST_MEDIA_TYPE, digest_of(data), len(data)))
+        return (
+            Manifest.parse(data, str(directory / MANIFEST_FILE)),
+            Descriptor(MANIFEST_MEDIA_TYPE, digest_of(data), len(data)),
+        )
 
     def read(self, ref: Reference) -> tuple[Path, Manifest, Descriptor] | None:
         """The verified entry of ``ref`` (None when not cached); raises
@@ -105,8 +107,10 @@ class Cache:
         problems = differences(directory, manifest.layers)
         if problems:
             more = len(problems) - _SHOWN_PROBLEMS
-            raise _mismatch(ref, "; ".join(problems[:_SHOWN_PROBLEMS])
-                            + (f"; and {more} more" if more > 0 else ""))
+            raise _mismatch(
+                ref,
+                "; ".join(problems[:_SHOWN_PROBLEMS]) + (f"; and {more} more" if more > 0 else ""),
+            )
 
     def store(self, ref: Reference, files: dict[str, bytes], manifest: bytes) -> Path:
         """Write an entry atomically (replacing an older one) and return its directory;
@@ -144,8 +148,7 @@ def differences(directory: Path, layers: tuple[Descriptor, ...]) -> list[str]:
                 problems.append(f"{layer.title} is missing")
         elif not _matches(path, layer):
             problems.append(f"{layer.title} was modified")
-    problems += [f"{name} was added" for name in sorted(found)
-                 if name not in _ALLOWED_EXTRA]
+    problems += [f"{name} was added" for name in sorted(found) if name not in _ALLOWED_EXTRA]
     return problems
 
 
@@ -189,14 +192,16 @@ def _mismatch(ref: Reference, what: str) -> CacheIntegrityError:
     return CacheIntegrityError(
         f"cached copy of {ref} does not match its manifest ({what})",
         hint=f"the files in the local cache were changed after the pull; download them "
-             f"again with `ork pull --refresh {ref}`")
+        f"again with `ork pull --refresh {ref}`",
+    )
 
 
 def _write_error(ref: Reference, final: Path, exc: OSError) -> CacheWriteError:
     return CacheWriteError(
         f"cannot store {ref} in the cache at {final}: {exc.strerror or exc}",
         hint="nothing was written; free some disk space or fix the permissions of "
-             f"{final.parent} (ORK_HOME moves the cache), then pull again")
+        f"{final.parent} (ORK_HOME moves the cache), then pull again",
+    )
 
 
 def replace_dir(staging: Path, final: Path) -> None:

@@ -109,9 +109,15 @@ class Pulled:
 class RegistryClient:
     """Registry operations for one environment (``ORK_*`` variables, ``ORK_HOME``)."""
 
-    def __init__(self, env: Mapping[str, str] | None = None, *, insecure: bool = False,
-                 retry: RetryPolicy | None = None, timeout: float | None = None,
-                 deadlines: Deadlines | None = None) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        insecure: bool = False,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        deadlines: Deadlines | None = None,
+    ) -> None:
         self.env = dict(os.environ if env is None else env)
         self.bases = Bases.from_env(self.env)
         self.home = orkestra_home(self.env)
@@ -152,32 +158,38 @@ class RegistryClient:
         if ref.layout:
             return LayoutBackend(Path(ref.layout), single=True, name=ref.layout)
         if ref.is_local:
-            return LayoutBackend(self.local_root,
-                                 name=f"the local registry ({self.local_root})")
+            return LayoutBackend(self.local_root, name=f"the local registry ({self.local_root})")
         from orkestra.registry.auth import find_credentials
         from orkestra.registry.remote import RemoteBackend
 
         host, env = ref.host, self.env
-        return RemoteBackend(host, lambda: find_credentials(host, env),
-                             plain_http=ref.is_loopback and not self.insecure,
-                             insecure=self.insecure,
-                             retry=self.retry, deadlines=self.deadlines)
+        return RemoteBackend(
+            host,
+            lambda: find_credentials(host, env),
+            plain_http=ref.is_loopback and not self.insecure,
+            insecure=self.insecure,
+            retry=self.retry,
+            deadlines=self.deadlines,
+        )
 
     def request_count(self) -> int:
         """HTTP requests sent so far (all remote backends)."""
         return sum(getattr(b, "requests", 0) for b in self._backends.values())
 
     # -- publishing --------------------------------------------------------------------
-    def push(self, artifact: PatternArtifact, ref: Reference,
-             progress: Progress | None = None) -> Descriptor:
+    def push(
+        self, artifact: PatternArtifact, ref: Reference, progress: Progress | None = None
+    ) -> Descriptor:
         """Upload the files, then the manifest under ``ref``'s tag; returns the manifest.
         (``ork push`` tags through :meth:`settle` instead, which handles rival pushes.)"""
         manifest = self.upload_blobs(artifact, ref, progress)
-        return self.backend(ref).push_manifest(ref.repository, manifest, MANIFEST_MEDIA_TYPE,
-                                               ref.tag)
+        return self.backend(ref).push_manifest(
+            ref.repository, manifest, MANIFEST_MEDIA_TYPE, ref.tag
+        )
 
-    def upload_blobs(self, artifact: PatternArtifact, ref: Reference,
-                     progress: Progress | None = None) -> bytes:
+    def upload_blobs(
+        self, artifact: PatternArtifact, ref: Reference, progress: Progress | None = None
+    ) -> bytes:
         """Upload the config and the layers; returns the manifest, not yet pushed."""
         backend = self.backend(ref)
         config, config_data = artifact.config()
@@ -216,8 +228,9 @@ class RegistryClient:
         for attempt in range(_SETTLE_ROUNDS):
             now = self.tagged(ref)
             if now is not None and now not in (record.digest, record.replaces):
-                return self._yield(ref, manifest, replace(
-                    self._read_records(index_ref, prefix, read), digest=now))
+                return self._yield(
+                    ref, manifest, replace(self._read_records(index_ref, prefix, read), digest=now)
+                )
             written = now != record.digest
             if written:
                 backend.push_manifest(ref.repository, manifest, MANIFEST_MEDIA_TYPE, ref.tag)
@@ -226,23 +239,31 @@ class RegistryClient:
                 if not (written and successors(read.records.values(), record)):
                     return replace(read, digest=record.digest)
                 continue  # a later push is recorded: read the tag again, without waiting
-            time.sleep(_RIVAL_WAIT * 2 ** attempt)
+            time.sleep(_RIVAL_WAIT * 2**attempt)
         return replace(read, digest=str(self.tagged(ref)))
 
-    def _read_records(self, index_ref: Reference, prefix: str,
-                      read: Settlement) -> Settlement:
+    def _read_records(self, index_ref: Reference, prefix: str, read: Settlement) -> Settlement:
         """List the index repository and read the records starting with ``prefix`` that
         ``read`` does not hold: from the cached index (one read for all, which the index
         refresh reuses), else one by one."""
         listed = self.backend(index_ref).tags(index_ref.repository)
         cached = read.cached
-        if cached is None and index_ref.tag in listed and any(
+        if (
+            cached is None
+            and index_ref.tag in listed
+            and any(
                 tag.startswith(prefix) and is_record_tag(tag) and tag not in read.records
-                for tag in listed):
+                for tag in listed
+            )
+        ):
             cached = self._readable_index(index_ref)
         known = {**(cached.records if cached else {}), **read.records}
-        return replace(read, records=self.records(index_ref, known, prefix, listed),
-                       listed=tuple(listed), cached=cached)
+        return replace(
+            read,
+            records=self.records(index_ref, known, prefix, listed),
+            listed=tuple(listed),
+            cached=cached,
+        )
 
     def _readable_index(self, index_ref: Reference) -> RegistryIndex | None:
         """The cached index, None when it cannot be read now (the refresh after settling
@@ -259,21 +280,29 @@ class RegistryClient:
         yielded = replace(record, supersededBy=now)
         self.add_record(ref.index(), yielded)
         contested = {r.digest for r in rivals(read.records.values(), record)}
-        return replace(read, moved_on=now not in contested,
-                       records={**read.records, yielded.tag: yielded},
-                       listed=(*read.listed, yielded.tag))
+        return replace(
+            read,
+            moved_on=now not in contested,
+            records={**read.records, yielded.tag: yielded},
+            listed=(*read.listed, yielded.tag),
+        )
 
     def add_record(self, index_ref: Reference, record: PushRecord) -> None:
         """Write one push record into the index repository."""
         backend = self.backend(index_ref)
         empty = Descriptor.of(EMPTY_JSON, EMPTY_MEDIA_TYPE)
         backend.push_blob(index_ref.repository, empty, EMPTY_JSON)
-        backend.push_manifest(index_ref.repository, record.manifest().to_bytes(),
-                              MANIFEST_MEDIA_TYPE, record.tag)
+        backend.push_manifest(
+            index_ref.repository, record.manifest().to_bytes(), MANIFEST_MEDIA_TYPE, record.tag
+        )
 
-    def records(self, index_ref: Reference, known: Mapping[str, PushRecord],
-                prefix: str = "", listed: Iterable[str] | None = None
-                ) -> dict[str, PushRecord]:
+    def records(
+        self,
+        index_ref: Reference,
+        known: Mapping[str, PushRecord],
+        prefix: str = "",
+        listed: Iterable[str] | None = None,
+    ) -> dict[str, PushRecord]:
         """Every push record in the index repository (those whose tag starts with
         ``prefix``), fetching only the ones not in ``known``; an unreadable record is
         left out (the index is a listing; each artifact's own proof is checked apart).
@@ -301,9 +330,13 @@ class RegistryClient:
         Only the records the cached index does not hold are fetched."""
         return self._rebuilt(index_ref, self.read_index(index_ref))
 
-    def _rebuilt(self, index_ref: Reference, cached: RegistryIndex | None,
-                 known: Mapping[str, PushRecord] | None = None,
-                 listed: Sequence[str] | None = None) -> RegistryIndex | None:
+    def _rebuilt(
+        self,
+        index_ref: Reference,
+        cached: RegistryIndex | None,
+        known: Mapping[str, PushRecord] | None = None,
+        listed: Sequence[str] | None = None,
+    ) -> RegistryIndex | None:
         held = cached.records if cached else {}
         if listed is not None:  # listed before the cached index was read: keep its records
             listed = [*listed, *(tag for tag in held if tag not in listed)]
@@ -314,8 +347,7 @@ class RegistryClient:
             return None
         return rebuild(cached, records, created_now())
 
-    def refresh_index(self, ref: Reference, settled: Settlement | None = None
-                      ) -> RegistryIndex:
+    def refresh_index(self, ref: Reference, settled: Settlement | None = None) -> RegistryIndex:
         """Rebuild ``<parent>/index:latest`` from the push records and write it back
         (nothing is written when it is current). A push passes what :meth:`settle` read:
         the records are not fetched again, nor the tags listed again, nor the cached index
@@ -327,16 +359,23 @@ class RegistryClient:
             cached = settled.cached if settled is not None else None
             if cached is None and (listed is None or index_ref.tag in listed):
                 cached = self.read_index(index_ref)
-            index = self._rebuilt(index_ref, cached, settled.records if settled else None,
-                                  listed) or RegistryIndex(created_now())
+            index = self._rebuilt(
+                index_ref, cached, settled.records if settled else None, listed
+            ) or RegistryIndex(created_now())
             if index is not cached:
                 self.write_index(index_ref, index)
             return index
 
     def write_index(self, index_ref: Reference, index: RegistryIndex) -> None:
-        self._push_single_file(index_ref, index.to_bytes(), INDEX_FILE, INDEX_LAYER_TYPE,
-                               INDEX_ARTIFACT_TYPE, {CREATED: index.updatedAt},
-                               tag=index_ref.tag)
+        self._push_single_file(
+            index_ref,
+            index.to_bytes(),
+            INDEX_FILE,
+            INDEX_LAYER_TYPE,
+            INDEX_ARTIFACT_TYPE,
+            {CREATED: index.updatedAt},
+            tag=index_ref.tag,
+        )
 
     def read_index(self, index_ref: Reference) -> RegistryIndex | None:
         """The cached index document as written (see :meth:`index` for the current one)."""
@@ -346,44 +385,61 @@ class RegistryClient:
             return None
         layer = manifest.layer(INDEX_FILE)
         if layer is None:
-            raise IntegrityError(f"{index_ref} has no {INDEX_FILE} layer",
-                                 hint="it was not written by ork push")
+            raise IntegrityError(
+                f"{index_ref} has no {INDEX_FILE} layer", hint="it was not written by ork push"
+            )
         return RegistryIndex.parse(self.blob(index_ref, layer), str(index_ref))
 
-    def attach(self, subject_ref: Reference, subject: Descriptor, artifact_type: str,
-               name: str, data: bytes, media_type: str,
-               annotations: dict[str, str]) -> Descriptor:
+    def attach(
+        self,
+        subject_ref: Reference,
+        subject: Descriptor,
+        artifact_type: str,
+        name: str,
+        data: bytes,
+        media_type: str,
+        annotations: dict[str, str],
+    ) -> Descriptor:
         """Push ``data`` as an artifact referring to ``subject`` (OCI 1.1 referrers).
 
         Registries without the referrers API get the tag-schema fallback: an image index
         tagged ``sha256-<hex>`` listing the referrers.
         """
         backend, repository = self.backend(subject_ref), subject_ref.repository
-        pushed = self._push_single_file(subject_ref, data, name, media_type, artifact_type,
-                                        annotations, subject=subject)
+        pushed = self._push_single_file(
+            subject_ref, data, name, media_type, artifact_type, annotations, subject=subject
+        )
         if backend.referrers_api(repository, subject.digest) is not None:
             return pushed
         tag = fallback_tag(subject.digest)
         with backend.locked(repository):
             listed = self._fallback_referrers(subject_ref, subject.digest)
-            entry = Descriptor(MANIFEST_MEDIA_TYPE, pushed.digest, pushed.size, annotations,
-                               artifact_type)
+            entry = Descriptor(
+                MANIFEST_MEDIA_TYPE, pushed.digest, pushed.size, annotations, artifact_type
+            )
             listed = [d for d in listed if d.digest != pushed.digest] + [entry]
             backend.push_manifest(repository, index_bytes(listed), INDEX_MEDIA_TYPE, tag)
         return pushed
 
-    def _push_single_file(self, ref: Reference, data: bytes, name: str, media_type: str,
-                          artifact_type: str, annotations: dict[str, str], *,
-                          tag: str | None = None,
-                          subject: Descriptor | None = None) -> Descriptor:
+    def _push_single_file(
+        self,
+        ref: Reference,
+        data: bytes,
+        name: str,
+        media_type: str,
+        artifact_type: str,
+        annotations: dict[str, str],
+        *,
+        tag: str | None = None,
+        subject: Descriptor | None = None,
+    ) -> Descriptor:
         backend = self.backend(ref)
         config = Descriptor.of(EMPTY_JSON, EMPTY_MEDIA_TYPE)
         layer = Descriptor.of(data, media_type, {TITLE: name})
         backend.push_blob(ref.repository, config, EMPTY_JSON)
         backend.push_blob(ref.repository, layer, data)
         manifest = Manifest(config, (layer,), annotations, artifact_type, subject)
-        return backend.push_manifest(ref.repository, manifest.to_bytes(), MANIFEST_MEDIA_TYPE,
-                                     tag)
+        return backend.push_manifest(ref.repository, manifest.to_bytes(), MANIFEST_MEDIA_TYPE, tag)
 
     def referrers(self, ref: Reference, digest: str) -> list[Descriptor]:
         """Artifacts attached to ``digest`` (referrers API, else the fallback tag)."""
@@ -421,8 +477,14 @@ class RegistryClient:
         files = {layer.title: self.blob(ref, layer) for layer in manifest.layers}
         return Fetched(info, files, data)
 
-    def pull(self, ref: Reference, *, refresh: bool = False, offline: bool = False,
-             check_tag: bool = False) -> Pulled:
+    def pull(
+        self,
+        ref: Reference,
+        *,
+        refresh: bool = False,
+        offline: bool = False,
+        check_tag: bool = False,
+    ) -> Pulled:
         """The pattern in the local cache, downloaded unless already there and verified.
 
         ``offline``: only the cache (an error when the pattern is not in it or does not
@@ -447,12 +509,15 @@ class RegistryClient:
         info = PatternInfo.read(ref, manifest, descriptor)
         files = {layer.title: self.blob(ref, layer) for layer in manifest.layers}
         directory = self.cache.store(ref, files, data)
-        return Pulled(info, directory, from_cache=False,
-                      moved_from=cached.info.digest if cached is not None else "",
-                      replaced=replaced)
+        return Pulled(
+            info,
+            directory,
+            from_cache=False,
+            moved_from=cached.info.digest if cached is not None else "",
+            replaced=replaced,
+        )
 
-    def _current(self, ref: Reference, cached: Pulled | None
-                 ) -> tuple[Manifest, Descriptor, bytes]:
+    def _current(self, ref: Reference, cached: Pulled | None) -> tuple[Manifest, Descriptor, bytes]:
         """The manifest ``ref`` names now; when the registry cannot be reached and a copy
         is cached, the error says that ``--offline`` uses it."""
         try:
@@ -461,15 +526,17 @@ class RegistryClient:
             if cached is None:
                 raise
             offline = f"--offline uses the cached copy ({cached.info.digest[:19]}…)"
-            raise type(exc)(exc.message, f"{exc.hint}; {offline}" if exc.hint else offline
-                            ) from None
+            raise type(exc)(
+                exc.message, f"{exc.hint}; {offline}" if exc.hint else offline
+            ) from None
 
     def _offline(self, ref: Reference) -> Pulled:
         cached = self.cached(ref)
         if cached is None:
-            raise NotFoundError(f"{ref} is not in the local cache ({self.cache.root})",
-                                hint="pull it without --offline while the registry is "
-                                     "reachable")
+            raise NotFoundError(
+                f"{ref} is not in the local cache ({self.cache.root})",
+                hint="pull it without --offline while the registry is reachable",
+            )
         return cached
 
     def cached(self, ref: Reference) -> Pulled | None:
@@ -496,8 +563,9 @@ class RegistryClient:
             known = by_digest.get(info.digest)
             if known is None or (_looks_versioned(tag) and not _looks_versioned(known.ref.tag)):
                 by_digest[info.digest] = info
-        ordered = sorted(by_digest.values(), key=lambda i: (i.created is not None, i.created),
-                         reverse=True)
+        ordered = sorted(
+            by_digest.values(), key=lambda i: (i.created is not None, i.created), reverse=True
+        )
         return ordered[:limit]
 
 

@@ -64,12 +64,22 @@ class IndexEntry:
             if not isinstance(items, list | tuple):
                 raise IntegrityError(f"registry index: {key} of {value['name']} is not a list")
             known[key] = tuple(str(item) for item in items)
-        for key in ("latestVersion", "kind", "description", "author", "simulateStatus",
-                    "e2eStatus", "digest"):
+        for key in (
+            "latestVersion",
+            "kind",
+            "description",
+            "author",
+            "simulateStatus",
+            "e2eStatus",
+            "digest",
+        ):
             known[key] = str(known.get(key) or "")
         known["deprecated"] = bool(known.get("deprecated"))
-        known["history"] = tuple(Replaced.from_json(item) for item in known.get("history") or ()
-                                 if isinstance(item, dict))
+        known["history"] = tuple(
+            Replaced.from_json(item)
+            for item in known.get("history") or ()
+            if isinstance(item, dict)
+        )
         return cls(**known)
 
 
@@ -86,8 +96,9 @@ class Replaced:
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> Replaced:
-        return cls(*(str(value.get(key) or "") for key in
-                     ("version", "digest", "claimedAt", "by", "how")))
+        return cls(
+            *(str(value.get(key) or "") for key in ("version", "digest", "claimedAt", "by", "how"))
+        )
 
 
 @dataclass
@@ -111,16 +122,27 @@ class RegistryIndex:
             if pushed.deprecated:
                 deprecated.add(version)
             newest = _newer(version, entry.latestVersion)
-            self.entries[i] = replace(pushed if newest else entry, versions=versions,
-                                      deprecatedVersions=_sorted_versions(deprecated))
+            self.entries[i] = replace(
+                pushed if newest else entry,
+                versions=versions,
+                deprecatedVersions=_sorted_versions(deprecated),
+            )
             return
-        self.entries.append(replace(pushed, versions=(version,), deprecatedVersions=(
-            (version,) if pushed.deprecated else ())))
+        self.entries.append(
+            replace(
+                pushed,
+                versions=(version,),
+                deprecatedVersions=((version,) if pushed.deprecated else ()),
+            )
+        )
 
     def to_bytes(self) -> bytes:
-        doc = {"updatedAt": self.updatedAt, "entries": [e.to_json() for e in self.entries],
-               "records": [r.to_json() for _, r in sorted(self.records.items())],
-               "legacy": [e.to_json() for e in self.legacy]}
+        doc = {
+            "updatedAt": self.updatedAt,
+            "entries": [e.to_json() for e in self.entries],
+            "records": [r.to_json() for _, r in sorted(self.records.items())],
+            "legacy": [e.to_json() for e in self.legacy],
+        }
         return json.dumps(doc, indent=2, ensure_ascii=False).encode() + b"\n"
 
     @classmethod
@@ -130,18 +152,24 @@ class RegistryIndex:
         except (ValueError, UnicodeDecodeError):
             raise IntegrityError(f"{where}: index.json is not JSON") from None
         if not isinstance(doc, dict) or not all(
-                isinstance(doc.get(key, []), list) for key in ("entries", "records", "legacy")):
+            isinstance(doc.get(key, []), list) for key in ("entries", "records", "legacy")
+        ):
             raise IntegrityError(f"{where}: index.json has no entries list")
         entries = [IndexEntry.from_json(e) for e in doc.get("entries") or []]
         if "records" not in doc:  # written before push records: its entries are the base
             return cls(str(doc.get("updatedAt", "")), entries, legacy=list(entries))
         records = [PushRecord.from_json(r, where) for r in doc["records"]]
-        return cls(str(doc.get("updatedAt", "")), entries, {r.tag: r for r in records},
-                   [IndexEntry.from_json(e) for e in doc.get("legacy") or []])
+        return cls(
+            str(doc.get("updatedAt", "")),
+            entries,
+            {r.tag: r for r in records},
+            [IndexEntry.from_json(e) for e in doc.get("legacy") or []],
+        )
 
 
-def rebuild(base: RegistryIndex | None, records: dict[str, PushRecord],
-            updated_at: str) -> RegistryIndex:
+def rebuild(
+    base: RegistryIndex | None, records: dict[str, PushRecord], updated_at: str
+) -> RegistryIndex:
     """The index the push records say: ``base``'s legacy entries with every version's
     current record folded over them (versions in order, so the newest leads), and each
     version's other records as history."""
@@ -150,31 +178,43 @@ def rebuild(base: RegistryIndex | None, records: dict[str, PushRecord],
     by_version: dict[tuple[str, str], list[PushRecord]] = {}
     for record in records.values():
         by_version.setdefault((record.name, record.version), []).append(record)
-    settled = [(group, chosen) for group in by_version.values()
-               if (chosen := current(group)) is not None]
+    settled = [
+        (group, chosen) for group in by_version.values() if (chosen := current(group)) is not None
+    ]
     settled.sort(key=lambda pair: _push_order(pair[1]))
     for _, chosen in settled:
         index.record(_entry(chosen), updated_at)
     history: dict[str, list[Replaced]] = {}
     for group, chosen in settled:
         history.setdefault(chosen.name, []).extend(_history(group, chosen))
-    index.entries = [replace(e, history=tuple(sorted(history.get(e.name, ()),
-                                                     key=lambda h: h.claimedAt)))
-                     if e.name in history else e for e in index.entries]
+    index.entries = [
+        replace(e, history=tuple(sorted(history.get(e.name, ()), key=lambda h: h.claimedAt)))
+        if e.name in history
+        else e
+        for e in index.entries
+    ]
     return index
 
 
 def _push_order(record: PushRecord) -> tuple[bool, Version | None, str]:
     """Semantic versions in version order, then other tags in push order."""
     semantic = is_valid(record.version)
-    return (not semantic, Version.parse(record.version) if semantic else None,
-            record.claimedAt)
+    return (not semantic, Version.parse(record.version) if semantic else None, record.claimedAt)
 
 
 def _entry(record: PushRecord) -> IndexEntry:
-    return IndexEntry(record.name, record.version, record.kind, record.description,
-                      record.tags, record.author, record.simulateStatus, record.e2eStatus,
-                      record.deprecated, record.digest)
+    return IndexEntry(
+        record.name,
+        record.version,
+        record.kind,
+        record.description,
+        record.tags,
+        record.author,
+        record.simulateStatus,
+        record.e2eStatus,
+        record.deprecated,
+        record.digest,
+    )
 
 
 def _history(group: list[PushRecord], chosen: PushRecord) -> list[Replaced]:
@@ -186,8 +226,12 @@ def _history(group: list[PushRecord], chosen: PushRecord) -> list[Replaced]:
         if record.digest == chosen.digest:
             continue
         if record.digest in chain:
-            by, how = winner(r for r in pushes(group) if r.replaces == record.digest
-                             and not r.supersededBy).digest, "replaced"
+            by, how = (
+                winner(
+                    r for r in pushes(group) if r.replaces == record.digest and not r.supersededBy
+                ).digest,
+                "replaced",
+            )
         else:
             by, how = record.supersededBy or chosen.digest, "superseded"
         out.append(Replaced(record.version, record.digest, record.claimedAt, by, how))

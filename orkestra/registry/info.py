@@ -61,33 +61,50 @@ class PatternInfo:
         notes = manifest.annotations
         kind = notes.get(P + "kind") or KIND_OF_CONFIG.get(manifest.config.media_type, "")
         if kind not in ("Katalog", "Motif"):
-            raise IntegrityError(f"{ref} is not an Orkestra pattern (config media type "
-                                 f"{manifest.config.media_type})",
-                                 hint="ork reads artifacts pushed by ork push")
+            raise IntegrityError(
+                f"{ref} is not an Orkestra pattern (config media type "
+                f"{manifest.config.media_type})",
+                hint="ork reads artifacts pushed by ork push",
+            )
         check_titles([layer.title for layer in manifest.layers], str(ref))
         metadata = Metadata(
-            kind, notes.get(P + "name") or ref.name,
+            kind,
+            notes.get(P + "name") or ref.name,
             notes.get(P + "version") or notes.get("org.opencontainers.image.version", ""),
             notes.get("org.opencontainers.image.description", ""),
-            notes.get(P + "author", ""), notes.get(P + "license", ""),
+            notes.get(P + "author", ""),
+            notes.get(P + "license", ""),
             tuple(t for t in notes.get(P + "tags", "").split(",") if t),
-            deprecation_from_annotations(notes))
-        return cls(ref, descriptor.digest, descriptor.size, metadata,
-                   parse_timestamp(notes.get(CREATED, "")), GateRecord.read(notes, SIMULATE),
-                   GateRecord.read(notes, E2E),
-                   Typed(notes.get(K + "has_hooks") == "true",
-                         notes.get(K + "has_constructor") == "true"),
-                   notes.get(K + "runtime_version", ""), manifest.layers,
-                   notes.get(CONTENT, ""), manifest,
-                   next((la for la in manifest.layers if la.media_type == SIGNED_REPORT_TYPE),
-                        None))
+            deprecation_from_annotations(notes),
+        )
+        return cls(
+            ref,
+            descriptor.digest,
+            descriptor.size,
+            metadata,
+            parse_timestamp(notes.get(CREATED, "")),
+            GateRecord.read(notes, SIMULATE),
+            GateRecord.read(notes, E2E),
+            Typed(notes.get(K + "has_hooks") == "true", notes.get(K + "has_constructor") == "true"),
+            notes.get(K + "runtime_version", ""),
+            manifest.layers,
+            notes.get(CONTENT, ""),
+            manifest,
+            next((la for la in manifest.layers if la.media_type == SIGNED_REPORT_TYPE), None),
+        )
 
     def to_json(self) -> dict[str, Any]:
         meta = self.metadata
         out: dict[str, Any] = {
-            "ref": str(self.ref), "digest": self.digest, "size": self.manifest_size,
-            "kind": meta.kind, "name": meta.name, "version": meta.version,
-            "description": meta.description, "author": meta.author, "license": meta.license,
+            "ref": str(self.ref),
+            "digest": self.digest,
+            "size": self.manifest_size,
+            "kind": meta.kind,
+            "name": meta.name,
+            "version": meta.version,
+            "description": meta.description,
+            "author": meta.author,
+            "license": meta.license,
             "tags": list(meta.tags),
             "pushed": format_timestamp(self.created) if self.created else None,
             "content": self.content,
@@ -95,14 +112,27 @@ class PatternInfo:
             "e2e": self.e2e.to_json() if self.e2e else None,
             "typed": {"hooks": self.typed.hooks, "constructor": self.typed.constructor},
             "runtimeVersion": self.runtime_version,
-            "files": [{"name": f.title, "size": f.size, "mediaType": f.media_type,
-                       "digest": f.digest} for f in self.files],
-            "signedReport": None if self.signed_report is None else {
-                "name": self.signed_report.title, "size": self.signed_report.size,
-                "digest": self.signed_report.digest},
+            "files": [
+                {"name": f.title, "size": f.size, "mediaType": f.media_type, "digest": f.digest}
+                for f in self.files
+            ],
+            "signedReport": None
+            if self.signed_report is None
+            else {
+                "name": self.signed_report.title,
+                "size": self.signed_report.size,
+                "digest": self.signed_report.digest,
+            },
         }
         notice = meta.deprecation
-        out["deprecation"] = None if notice is None else {
-            "message": notice.message, "migratedTo": notice.migrated_to,
-            "from": str(notice.starts or ""), "to": str(notice.end_of_life or "")}
+        out["deprecation"] = (
+            None
+            if notice is None
+            else {
+                "message": notice.message,
+                "migratedTo": notice.migrated_to,
+                "from": str(notice.starts or ""),
+                "to": str(notice.end_of_life or ""),
+            }
+        )
         return out

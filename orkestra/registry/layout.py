@@ -83,23 +83,28 @@ class LayoutBackend:
             check_size(size, limit, f"{digest} in {self.layout_dir(repository)}")
             return path.read_bytes()
         except FileNotFoundError:
-            raise NotFoundError(f"{repository}: blob {digest} not found in "
-                                f"{self.layout_dir(repository)}",
-                                hint="the layout is incomplete; push the artifact again") from None
+            raise NotFoundError(
+                f"{repository}: blob {digest} not found in {self.layout_dir(repository)}",
+                hint="the layout is incomplete; push the artifact again",
+            ) from None
 
     # -- manifests ---------------------------------------------------------------------
-    def push_manifest(self, repository: str, data: bytes, media_type: str,
-                      tag: str | None) -> Descriptor:
+    def push_manifest(
+        self, repository: str, data: bytes, media_type: str, tag: str | None
+    ) -> Descriptor:
         descriptor = Descriptor.of(data, media_type)
         with self.locked(repository):
             self.push_blob(repository, descriptor, data)
-            entries = [e for e in self._index(repository)
-                       if not (tag and e.annotations.get(REF_NAME) == tag)
-                       and not (not tag and e.digest == descriptor.digest
-                                and REF_NAME not in e.annotations)]
+            entries = [
+                e
+                for e in self._index(repository)
+                if not (tag and e.annotations.get(REF_NAME) == tag)
+                and not (
+                    not tag and e.digest == descriptor.digest and REF_NAME not in e.annotations
+                )
+            ]
             annotations = {REF_NAME: tag} if tag else {}
-            entries.append(Descriptor(media_type, descriptor.digest, descriptor.size,
-                                      annotations))
+            entries.append(Descriptor(media_type, descriptor.digest, descriptor.size, annotations))
             write_atomic(self.layout_dir(repository) / "index.json", index_bytes(entries))
         return descriptor
 
@@ -113,8 +118,7 @@ class LayoutBackend:
         else:
             tagged = [e for e in entries if e.annotations.get(REF_NAME) == target]
             if not tagged:
-                raise NotFoundError(f"{repository}:{target} not found in "
-                                    f"{self.describe()}")
+                raise NotFoundError(f"{repository}:{target} not found in {self.describe()}")
             descriptor = tagged[-1]
             check_size(descriptor.size, MAX_MANIFEST_BYTES, f"manifest {repository}:{target}")
             data = self._read_blob(repository, descriptor.digest, MAX_MANIFEST_BYTES)

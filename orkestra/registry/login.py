@@ -50,11 +50,15 @@ from orkestra.registry.retry import RetryPolicy
 
 _HOST = re.compile(r"^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(:[0-9]{1,5})?$")
 _SCHEMES = ("oci://", "https://", "http://")
-_SCOPES_HINT = ("check the username and password; a token needs the registry scopes "
-                "(GitHub: a classic token with read:packages, and write:packages to push; "
-                "GitLab: read_registry/write_registry; Docker Hub: Read & Write)")
-_PLAIN_HTTP_HINT = ("loopback registries are spoken to over plain HTTP; --insecure tries HTTPS "
-                    "(without certificate checks) first")
+_SCOPES_HINT = (
+    "check the username and password; a token needs the registry scopes "
+    "(GitHub: a classic token with read:packages, and write:packages to push; "
+    "GitLab: read_registry/write_registry; Docker Hub: Read & Write)"
+)
+_PLAIN_HTTP_HINT = (
+    "loopback registries are spoken to over plain HTTP; --insecure tries HTTPS "
+    "(without certificate checks) first"
+)
 _CONFIG_HINT = "fix or remove the file (it holds registry logins)"
 
 
@@ -82,21 +86,30 @@ def registry_host(text: str) -> str:
     cleaned = text.strip()
     for scheme in _SCHEMES:
         if cleaned.lower().startswith(scheme):
-            cleaned = cleaned[len(scheme):]
+            cleaned = cleaned[len(scheme) :]
             break
     host = cleaned.split("/", 1)[0].lower()
     if not _HOST.match(host):
-        raise InvalidReferenceError(f'invalid registry "{text}"',
-                                    hint="write HOST or HOST:PORT, e.g. ghcr.io or "
-                                         "127.0.0.1:5000")
+        raise InvalidReferenceError(
+            f'invalid registry "{text}"',
+            hint="write HOST or HOST:PORT, e.g. ghcr.io or 127.0.0.1:5000",
+        )
     if host == LOCAL_HOST:
-        raise InvalidReferenceError("the embedded registry (local) needs no login",
-                                    hint="log in to the registry ORK_REGISTRY names")
+        raise InvalidReferenceError(
+            "the embedded registry (local) needs no login",
+            hint="log in to the registry ORK_REGISTRY names",
+        )
     return host
 
 
-def login(host: str, credentials: Credentials, env: Mapping[str, str] | None = None, *,
-          insecure: bool = False, retry: RetryPolicy | None = None) -> Login:
+def login(
+    host: str,
+    credentials: Credentials,
+    env: Mapping[str, str] | None = None,
+    *,
+    insecure: bool = False,
+    retry: RetryPolicy | None = None,
+) -> Login:
     """Check ``credentials`` against ``host``, then store them; nothing is written on failure."""
     env = os.environ if env is None else env
     path = docker_config_path(env)
@@ -105,8 +118,9 @@ def login(host: str, credentials: Credentials, env: Mapping[str, str] | None = N
     helper = helper_for(config, host)
     verify(host, credentials, insecure=insecure, retry=retry)
     if helper:
-        secret = json.dumps({"ServerURL": host, "Username": credentials.username,
-                             "Secret": credentials.password})
+        secret = json.dumps(
+            {"ServerURL": host, "Username": credentials.username, "Secret": credentials.password}
+        )
         result = run_helper(helper, "store", secret, env)
         if result.returncode != 0:
             raise helper_failed(helper, "store", host, result)
@@ -129,8 +143,7 @@ def logout(host: str, env: Mapping[str, str] | None = None) -> Path:
     erased = bool(helper) and _erase(helper, host, env)
     keys = keys_for(auths, host)
     if not keys and not erased:
-        raise NotLoggedInError(f"not logged in to {host}",
-                               hint=f"{path} has no credentials for it")
+        raise NotLoggedInError(f"not logged in to {host}", hint=f"{path} has no credentials for it")
     if keys:
         for key in keys:
             del auths[key]
@@ -138,24 +151,31 @@ def logout(host: str, env: Mapping[str, str] | None = None) -> Path:
     return path
 
 
-def verify(host: str, credentials: Credentials, *, insecure: bool = False,
-           retry: RetryPolicy | None = None) -> None:
+def verify(
+    host: str, credentials: Credentials, *, insecure: bool = False, retry: RetryPolicy | None = None
+) -> None:
     """``GET /v2/`` with the credentials (challenge flow included); refused → LoginFailedError.
 
     Loopback hosts are spoken to over plain HTTP unless ``insecure``, which means HTTPS
     without certificate checks falling back to plain HTTP, as for every registry command.
     """
     loopback = Reference(host, "login").is_loopback
-    backend = _Probe(host, lambda: credentials, plain_http=loopback and not insecure,
-                            insecure=insecure, retry=retry)
+    backend = _Probe(
+        host,
+        lambda: credentials,
+        plain_http=loopback and not insecure,
+        insecure=insecure,
+        retry=retry,
+    )
     try:
         backend.api_root()
     except UnauthorizedError as exc:
         raise LoginFailedError(f"login failed: {exc.message}", hint=_SCOPES_HINT) from None
     except NotFoundError as exc:
-        raise RegistryError(f"login failed: {exc.message}",
-                            hint=f"is {host} an OCI registry? its /v2/ endpoint is missing") \
-            from None
+        raise RegistryError(
+            f"login failed: {exc.message}",
+            hint=f"is {host} an OCI registry? its /v2/ endpoint is missing",
+        ) from None
     except RegistryError as exc:
         hint = exc.hint or (_PLAIN_HTTP_HINT if loopback and not insecure else "")
         raise RegistryError(f"login failed: {exc.message}", hint=hint) from None
@@ -178,16 +198,17 @@ def write_config(path: Path, config: Mapping[str, Any]) -> None:
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_atomic(target, data, mode=0o600)
     except OSError as exc:
-        raise RegistryError(f"cannot write {path}: {exc.strerror or exc}",
-                            hint=f"check the permissions of {target.parent} (DOCKER_CONFIG "
-                                 "names another directory)") from None
+        raise RegistryError(
+            f"cannot write {path}: {exc.strerror or exc}",
+            hint=f"check the permissions of {target.parent} (DOCKER_CONFIG "
+            "names another directory)",
+        ) from None
 
 
 def _auths(config: Mapping[str, Any], path: Path) -> dict[str, Any]:
     auths = config.get("auths", {})
     if not isinstance(auths, dict):
-        raise RegistryError(f"cannot read {path}: \"auths\" is not an object",
-                            hint=_CONFIG_HINT)
+        raise RegistryError(f'cannot read {path}: "auths" is not an object', hint=_CONFIG_HINT)
     return dict(auths)
 
 

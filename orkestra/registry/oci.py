@@ -45,14 +45,16 @@ def digest_of(data: bytes) -> str:
 def verify(data: bytes, digest: str, size: int | None, what: str) -> None:
     """Fail unless ``data`` has the announced digest (and size, when announced)."""
     if size is not None and len(data) != size:
-        raise IntegrityError(f"{what}: received {len(data)} bytes, the manifest says {size}",
-                             hint="the registry served different content; nothing was "
-                                  "written")
+        raise IntegrityError(
+            f"{what}: received {len(data)} bytes, the manifest says {size}",
+            hint="the registry served different content; nothing was written",
+        )
     actual = digest_of(data)
     if actual != digest:
-        raise IntegrityError(f"{what}: content digest {actual} does not match {digest}",
-                             hint="the registry served different content than it announced; "
-                                  "nothing was written")
+        raise IntegrityError(
+            f"{what}: content digest {actual} does not match {digest}",
+            hint="the registry served different content than it announced; nothing was written",
+        )
 
 
 @dataclass(frozen=True)
@@ -66,18 +68,25 @@ class Descriptor:
     artifact_type: str = ""
 
     @classmethod
-    def of(cls, data: bytes, media_type: str, annotations: dict[str, str] | None = None,
-           artifact_type: str = "") -> Descriptor:
-        return cls(media_type, digest_of(data), len(data), dict(annotations or {}),
-                   artifact_type)
+    def of(
+        cls,
+        data: bytes,
+        media_type: str,
+        annotations: dict[str, str] | None = None,
+        artifact_type: str = "",
+    ) -> Descriptor:
+        return cls(media_type, digest_of(data), len(data), dict(annotations or {}), artifact_type)
 
     @property
     def title(self) -> str:
         return self.annotations.get(TITLE, "")
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"mediaType": self.media_type, "digest": self.digest,
-                               "size": self.size}
+        out: dict[str, Any] = {
+            "mediaType": self.media_type,
+            "digest": self.digest,
+            "size": self.size,
+        }
         if self.artifact_type:
             out["artifactType"] = self.artifact_type
         if self.annotations:
@@ -97,11 +106,17 @@ class Descriptor:
             raise _malformed(where, f"size {size!r} is not a non-negative integer")
         annotations = value.get("annotations") or {}
         if not isinstance(annotations, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in annotations.items()):
+            isinstance(k, str) and isinstance(v, str) for k, v in annotations.items()
+        ):
             raise _malformed(where, "annotations must map strings to strings")
         artifact_type = value.get("artifactType", "")
-        return cls(media_type, digest, size, annotations,
-                   artifact_type if isinstance(artifact_type, str) else "")
+        return cls(
+            media_type,
+            digest,
+            size,
+            annotations,
+            artifact_type if isinstance(artifact_type, str) else "",
+        )
 
 
 @dataclass(frozen=True)
@@ -133,23 +148,30 @@ class Manifest:
             raise _malformed(where, "schemaVersion must be 2")
         media_type = doc.get("mediaType", MANIFEST_MEDIA_TYPE)
         if media_type not in (MANIFEST_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE):
-            raise _malformed(where, f"{media_type} is not an image manifest",
-                             hint="an Orkestra pattern is an OCI image manifest; nothing "
-                                  "was written")
+            raise _malformed(
+                where,
+                f"{media_type} is not an image manifest",
+                hint="an Orkestra pattern is an OCI image manifest; nothing was written",
+            )
         layers = doc.get("layers")
         if not isinstance(layers, list):
             raise _malformed(where, "layers must be a list")
         annotations = doc.get("annotations") or {}
         if not isinstance(annotations, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in annotations.items()):
+            isinstance(k, str) and isinstance(v, str) for k, v in annotations.items()
+        ):
             raise _malformed(where, "annotations must map strings to strings")
         subject = doc.get("subject")
         artifact_type = doc.get("artifactType", "")
-        return cls(Descriptor.from_json(doc.get("config"), f"{where}: config"),
-                   tuple(Descriptor.from_json(layer, f"{where}: layer {i}")
-                         for i, layer in enumerate(layers)),
-                   annotations, artifact_type if isinstance(artifact_type, str) else "",
-                   Descriptor.from_json(subject, f"{where}: subject") if subject else None)
+        return cls(
+            Descriptor.from_json(doc.get("config"), f"{where}: config"),
+            tuple(
+                Descriptor.from_json(layer, f"{where}: layer {i}") for i, layer in enumerate(layers)
+            ),
+            annotations,
+            artifact_type if isinstance(artifact_type, str) else "",
+            Descriptor.from_json(subject, f"{where}: subject") if subject else None,
+        )
 
     @property
     def kind_type(self) -> str:
@@ -161,8 +183,11 @@ class Manifest:
 
 
 def index_bytes(manifests: list[Descriptor]) -> bytes:
-    doc = {"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE,
-           "manifests": [m.to_json() for m in manifests]}
+    doc = {
+        "schemaVersion": 2,
+        "mediaType": INDEX_MEDIA_TYPE,
+        "manifests": [m.to_json() for m in manifests],
+    }
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -176,9 +201,11 @@ def parse_index(data: bytes, where: str) -> list[Descriptor]:
 
 def check_size(size: int, limit: int, what: str) -> None:
     if size > limit:
-        raise TooLargeError(f"{what} is {size} bytes, over the {limit}-byte limit",
-                            hint="this is not an Orkestra pattern, or the registry is "
-                                 "misbehaving; nothing was written")
+        raise TooLargeError(
+            f"{what} is {size} bytes, over the {limit}-byte limit",
+            hint="this is not an Orkestra pattern, or the registry is "
+            "misbehaving; nothing was written",
+        )
 
 
 def _json_object(data: bytes, where: str) -> dict[str, Any]:
@@ -192,6 +219,8 @@ def _json_object(data: bytes, where: str) -> dict[str, Any]:
 
 
 def _malformed(where: str, why: str, hint: str = "") -> IntegrityError:
-    return IntegrityError(f"{where}: malformed manifest: {why}",
-                          hint=hint or "the registry served something that is not an OCI "
-                                       "manifest; nothing was written")
+    return IntegrityError(
+        f"{where}: malformed manifest: {why}",
+        hint=hint
+        or "the registry served something that is not an OCI manifest; nothing was written",
+    )

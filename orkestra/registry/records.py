@@ -79,18 +79,32 @@ class PushRecord:
     def from_json(cls, value: Any, where: str) -> PushRecord:
         if not isinstance(value, dict):
             raise IntegrityError(f"{where}: a push record must be a JSON object")
-        texts = {key: value.get(key, "") for key in ("name", "version", "kind", "digest",
-                                                     "claimedAt", "replaces", "description",
-                                                     "author", "simulateStatus", "e2eStatus",
-                                                     "supersededBy")}
+        texts = {
+            key: value.get(key, "")
+            for key in (
+                "name",
+                "version",
+                "kind",
+                "digest",
+                "claimedAt",
+                "replaces",
+                "description",
+                "author",
+                "simulateStatus",
+                "e2eStatus",
+                "supersededBy",
+            )
+        }
         tags = value.get("tags") or []
         if not all(isinstance(v, str) for v in texts.values()) or not isinstance(tags, list):
             raise IntegrityError(f"{where}: a push record field has the wrong type")
         if not (texts["name"] and texts["version"] and texts["digest"].startswith("sha256:")):
-            raise IntegrityError(f"{where}: a push record needs a name, a version and a "
-                                 "sha256 digest")
-        return cls(**texts, tags=tuple(str(t) for t in tags),
-                   deprecated=value.get("deprecated") is True)
+            raise IntegrityError(
+                f"{where}: a push record needs a name, a version and a sha256 digest"
+            )
+        return cls(
+            **texts, tags=tuple(str(t) for t in tags), deprecated=value.get("deprecated") is True
+        )
 
     def manifest(self) -> Manifest:
         """The record as an OCI artifact: empty config and layer, the record annotated."""
@@ -139,14 +153,21 @@ def pushes(records: Iterable[PushRecord]) -> list[PushRecord]:
 def rivals(records: Iterable[PushRecord], claim: PushRecord) -> list[PushRecord]:
     """The pushes still racing ``claim`` for its version's tag: same version, same base,
     not yielded."""
-    return [r for r in pushes(records) if (r.name, r.version, r.replaces) ==
-            (claim.name, claim.version, claim.replaces) and not r.supersededBy]
+    return [
+        r
+        for r in pushes(records)
+        if (r.name, r.version, r.replaces) == (claim.name, claim.version, claim.replaces)
+        and not r.supersededBy
+    ]
 
 
 def successors(records: Iterable[PushRecord], claim: PushRecord) -> list[PushRecord]:
     """The pushes of ``claim``'s version checked against it (they found it in the tag)."""
-    return [r for r in pushes(records) if (r.name, r.version, r.replaces) ==
-            (claim.name, claim.version, claim.digest)]
+    return [
+        r
+        for r in pushes(records)
+        if (r.name, r.version, r.replaces) == (claim.name, claim.version, claim.digest)
+    ]
 
 
 def winner(contenders: Iterable[PushRecord]) -> PushRecord:

@@ -111,8 +111,10 @@ class Bases:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Bases:
         env = os.environ if env is None else env
-        return cls(_clean_base(env.get("ORK_REGISTRY", "")) or DEFAULT_KATALOG_BASE,
-                   _clean_base(env.get("ORK_MOTIFS_REGISTRY", "")) or DEFAULT_MOTIF_BASE)
+        return cls(
+            _clean_base(env.get("ORK_REGISTRY", "")) or DEFAULT_KATALOG_BASE,
+            _clean_base(env.get("ORK_MOTIFS_REGISTRY", "")) or DEFAULT_MOTIF_BASE,
+        )
 
     def for_kind(self, kind: str) -> str:
         return self.motifs if kind == "Motif" else self.katalogs
@@ -140,15 +142,18 @@ def resolve(text: str, kind: str = "Katalog", bases: Bases | None = None) -> Ref
     """Resolve a command-line reference (``name:tag``, ``host/repo@sha256:…``, ``oci://…``)."""
     cleaned = text.strip().removeprefix("oci://")
     if not cleaned:
-        raise InvalidReferenceError("invalid reference: empty reference",
-                                    hint="write NAME:VERSION, e.g. webapp-operator:v1.0.0")
+        raise InvalidReferenceError(
+            "invalid reference: empty reference",
+            hint="write NAME:VERSION, e.g. webapp-operator:v1.0.0",
+        )
     if not is_full(cleaned):
         cleaned = f"{(bases or Bases.from_env()).for_kind(kind)}/{cleaned}"
     return parse(cleaned, original=text.strip())
 
 
-def resolve_import(text: str, kind: str = "Katalog", bases: Bases | None = None,
-                   version: str = "") -> Reference:
+def resolve_import(
+    text: str, kind: str = "Katalog", bases: Bases | None = None, version: str = ""
+) -> Reference:
     """Resolve a reference written in an import: ``name@v1`` means the tag ``v1``.
 
     ``version`` (the struct form's ``version:`` key) applies only when the text carries
@@ -177,48 +182,63 @@ def split_constraint(text: str) -> tuple[str, str]:
     head, _, last = cleaned.rpartition("/")
     for separator in ("@", ":"):
         name, found, version = last.partition(separator)
-        if found and version and not version.startswith(_DIGEST_PREFIXES) and \
-                _is_constraint(version):
+        if (
+            found
+            and version
+            and not version.startswith(_DIGEST_PREFIXES)
+            and _is_constraint(version)
+        ):
             return (f"{head}/{name}" if head else name), version
     return cleaned, ""
 
 
 def _is_constraint(version: str) -> bool:
-    return (version.startswith(_CONSTRAINT_START) or " " in version or "||" in version
-            or "*" in version or bool(re.fullmatch(r"v?\d+(\.(\d+|x|X))*\.(x|X)", version)))
+    return (
+        version.startswith(_CONSTRAINT_START)
+        or " " in version
+        or "||" in version
+        or "*" in version
+        or bool(re.fullmatch(r"v?\d+(\.(\d+|x|X))*\.(x|X)", version))
+    )
 
 
 def parse(text: str, *, original: str = "") -> Reference:
     """Parse ``host/repository[:tag][@digest]`` (no short names, no ``oci://``)."""
     shown = original or text
     if "/" not in text:
-        raise InvalidReferenceError(f'invalid reference "{shown}": missing repository path',
-                                    hint="write HOST/REPOSITORY:TAG or a short NAME:TAG")
+        raise InvalidReferenceError(
+            f'invalid reference "{shown}": missing repository path',
+            hint="write HOST/REPOSITORY:TAG or a short NAME:TAG",
+        )
     host, rest = text.split("/", 1)
     digest = ""
     last_slash = rest.rfind("/")
     at = rest.find("@", last_slash + 1)
     if at >= 0:
-        digest = rest[at + 1:]
+        digest = rest[at + 1 :]
         rest = rest[:at]
         _check_not_a_range(digest, rest, shown)
         if not digest.startswith(_DIGEST_PREFIXES):
             raise InvalidReferenceError(
                 f"invalid reference \"{shown}\": use ':' not '@' for version tags "
-                f"(e.g. ...:{digest}) — '@' is for digest references like @sha256:...")
+                f"(e.g. ...:{digest}) — '@' is for digest references like @sha256:..."
+            )
         if not _DIGEST.match(digest):
-            raise InvalidReferenceError(f'invalid reference "{shown}": malformed digest '
-                                        f'"{digest}"', hint="sha256: followed by 64 hex digits")
+            raise InvalidReferenceError(
+                f'invalid reference "{shown}": malformed digest "{digest}"',
+                hint="sha256: followed by 64 hex digits",
+            )
     tag = "latest"
     colon = rest.find(":", rest.rfind("/") + 1)
     if colon >= 0:
-        rest, tag = rest[:colon], rest[colon + 1:]
+        rest, tag = rest[:colon], rest[colon + 1 :]
         _check_not_a_range(tag, rest, shown)
         if not _TAG.match(tag):
             raise InvalidReferenceError(
                 f'invalid reference "{shown}": "{tag}" is not a valid tag',
                 hint="tags are up to 128 letters, digits, '_', '.' and '-', not starting "
-                     "with '.' or '-'")
+                "with '.' or '-'",
+            )
     _check_repository(rest, shown)
     return Reference(host, rest, tag, digest)
 
@@ -232,8 +252,9 @@ def _check_not_a_range(version: str, repository: str, shown: str) -> None:
     raise InvalidReferenceError(
         f'invalid reference "{shown}": "{version}" is a version range, not a tag',
         hint=f"name one version ({name}:v1.2.3, listed by 'ork inspect {name} --versions') "
-             f"or a digest ({name}@sha256:...); ranges are written in imports "
-             f"({name}@{version})")
+        f"or a digest ({name}@sha256:...); ranges are written in imports "
+        f"({name}@{version})",
+    )
 
 
 def _check_repository(repository: str, shown: str) -> None:
@@ -242,7 +263,8 @@ def _check_repository(repository: str, shown: str) -> None:
             raise InvalidReferenceError(
                 f'invalid reference "{shown}": "{component}" is not a valid repository '
                 "path component",
-                hint="lowercase letters and digits, separated by '.', '_', '__' or '-'")
+                hint="lowercase letters and digits, separated by '.', '_', '__' or '-'",
+            )
 
 
 def layout_reference(text: str) -> Reference:
@@ -252,18 +274,22 @@ def layout_reference(text: str) -> Reference:
     if "@" in text:
         path, _, digest = text.rpartition("@")
         if not _DIGEST.match(digest):
-            raise InvalidReferenceError(f'invalid layout reference "{text}": malformed '
-                                        f'digest "{digest}"')
+            raise InvalidReferenceError(
+                f'invalid layout reference "{text}": malformed digest "{digest}"'
+            )
     else:
         head, colon, tail = text.rpartition(":")
         if colon and tail and "/" not in tail:
             path, tag = head, tail
             if not _TAG.match(tag):
-                raise InvalidReferenceError(f'invalid layout reference "{text}": "{tag}" is '
-                                            "not a valid tag")
+                raise InvalidReferenceError(
+                    f'invalid layout reference "{text}": "{tag}" is not a valid tag'
+                )
     if not path:
-        raise InvalidReferenceError(f'invalid layout reference "{text}": no directory',
-                                    hint="write DIR:TAG, e.g. ./layout:v1.0.0")
+        raise InvalidReferenceError(
+            f'invalid layout reference "{text}": no directory',
+            hint="write DIR:TAG, e.g. ./layout:v1.0.0",
+        )
     return Reference("", "", tag, digest, layout=str(Path(path).expanduser().resolve()))
 
 
@@ -271,7 +297,7 @@ def tag_of(text: str) -> str:
     """The tag written in a command-line reference, or "" (``ExtractTagVersion``)."""
     text = text.split("@", 1)[0]
     colon = text.rfind(":")
-    return text[colon + 1:] if colon > text.rfind("/") else ""
+    return text[colon + 1 :] if colon > text.rfind("/") else ""
 
 
 def cache_segment(ref: Reference) -> str:

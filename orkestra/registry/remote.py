@@ -81,11 +81,18 @@ _ACCEPT = ", ".join((MANIFEST_MEDIA_TYPE, INDEX_MEDIA_TYPE, DOCKER_MANIFEST_MEDI
 class RemoteBackend:
     """One OCI Distribution registry host."""
 
-    def __init__(self, host: str, credentials: Callable[[], Credentials | None], *,
-                 plain_http: bool = False, insecure: bool = False,
-                 retry: RetryPolicy | None = None, chunk_size: int = 8 * 1024 * 1024,
-                 monolithic_limit: int = 4 * 1024 * 1024,
-                 deadlines: Deadlines | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        credentials: Callable[[], Credentials | None],
+        *,
+        plain_http: bool = False,
+        insecure: bool = False,
+        retry: RetryPolicy | None = None,
+        chunk_size: int = 8 * 1024 * 1024,
+        monolithic_limit: int = 4 * 1024 * 1024,
+        deadlines: Deadlines | None = None,
+    ) -> None:
         self.host = host
         self.retry = retry or RetryPolicy()
         self.deadlines = deadlines or Deadlines()
@@ -103,10 +110,13 @@ class RemoteBackend:
         self._insecure = insecure
         self._client = httpx.Client(
             base_url=f"{'http' if plain_http else 'https'}://{host}",
-            auth=RegistryAuth(host, credentials), verify=not (insecure or plain_http),
-            timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True,
+            auth=RegistryAuth(host, credentials),
+            verify=not (insecure or plain_http),
+            timeout=httpx.Timeout(60.0, connect=10.0),
+            follow_redirects=True,
             headers={"User-Agent": f"ork/{__version__}"},
-            event_hooks={"request": [self._count]})
+            event_hooks={"request": [self._count]},
+        )
         _bound_sockets(self._client, self.deadlines)
 
     def _count(self, request: httpx.Request) -> None:
@@ -133,8 +143,9 @@ class RemoteBackend:
                 return call()
             except TransientError as exc:
                 if attempt == self.retry.attempts - 1:
-                    raise TransientError(f"{exc.message} (gave up after "
-                                         f"{self.retry.attempts} attempts)", exc.hint) from None
+                    raise TransientError(
+                        f"{exc.message} (gave up after {self.retry.attempts} attempts)", exc.hint
+                    ) from None
                 self.deadlines.sleep(self.retry.delay(attempt, exc.retry_after))
         raise AssertionError("unreachable")
 
@@ -158,27 +169,29 @@ class RemoteBackend:
             return TransientError(
                 f"{what}: cannot connect to {self.host} ({exc})",
                 hint="--insecure skips certificate checks and allows plain HTTP, for a "
-                     "registry you trust" if tls else
-                     "check the registry address and that it is running")
-        return TransientError(f"{what}: connection to {self.host} broke off "
-                              f"({type(exc).__name__})")
+                "registry you trust"
+                if tls
+                else "check the registry address and that it is running",
+            )
+        return TransientError(f"{what}: connection to {self.host} broke off ({type(exc).__name__})")
 
     def _check(self, response: httpx.Response, what: str) -> None:
         status = response.status_code
         if status < 400:
             return
         if status in _RETRY_STATUSES:
-            raise TransientError(f"{what}: {self.host} answered {status}"
-                                 + _registry_message(response),
-                                 retry_after=response.headers.get("Retry-After"))
+            raise TransientError(
+                f"{what}: {self.host} answered {status}" + _registry_message(response),
+                retry_after=response.headers.get("Retry-After"),
+            )
         if status in (401, 403):
             raise UnauthorizedError(
                 f"{what}: {self.host} refused access ({status}{_registry_message(response)})",
                 hint=f"ork login {self.host}, or set ORK_REGISTRY_USERNAME and "
-                     "ORK_REGISTRY_PASSWORD")
+                "ORK_REGISTRY_PASSWORD",
+            )
         if status == 404:
-            raise NotFoundError(f"{what}: not found on {self.host}"
-                                + _registry_message(response))
+            raise NotFoundError(f"{what}: not found on {self.host}" + _registry_message(response))
         said = _registry_message(response)
         message = f"{what}: {self.host} answered {status}{said}"
         if "MANIFEST_BLOB_UNKNOWN" in said:
@@ -218,13 +231,23 @@ class RemoteBackend:
         if source is None and self._single_post_fits(len(data)):
             if len(data) > self.resend_limit and self._has_blob(repository, descriptor, what):
                 return
-            response = self._attempt("POST", uploads, what, content=data, headers=_OCTET,
-                                     params={"digest": descriptor.digest})
+            response = self._attempt(
+                "POST",
+                uploads,
+                what,
+                content=data,
+                headers=_OCTET,
+                params={"digest": descriptor.digest},
+            )
             self._single_post = response.status_code == 201
         else:
-            response = self._attempt("POST", uploads, what, headers={"Content-Length": "0"},
-                                     params={"mount": descriptor.digest,
-                                             "from": source or repository})
+            response = self._attempt(
+                "POST",
+                uploads,
+                what,
+                headers={"Content-Length": "0"},
+                params={"mount": descriptor.digest, "from": source or repository},
+            )
         if response.status_code != 201:
             self._send(_location(response, what), descriptor, data, what)
 
@@ -248,14 +271,14 @@ class RemoteBackend:
         chunks then an empty ``PUT`` for a large blob."""
         if len(data) > self.monolithic_limit:
             for start in range(0, len(data), self.chunk_size):
-                chunk = data[start:start + self.chunk_size]
+                chunk = data[start : start + self.chunk_size]
                 headers = {**_OCTET, "Content-Range": f"{start}-{start + len(chunk) - 1}"}
-                response = self._attempt("PATCH", location, what, content=chunk,
-                                         headers=headers)
+                response = self._attempt("PATCH", location, what, content=chunk, headers=headers)
                 location = _location(response, what)
             data = b""
-        self._attempt("PUT", _with_digest(location, descriptor.digest), what, content=data,
-                      headers=_OCTET)
+        self._attempt(
+            "PUT", _with_digest(location, descriptor.digest), what, content=data, headers=_OCTET
+        )
 
     def fetch_blob(self, repository: str, descriptor: Descriptor) -> bytes:
         what = f"blob {descriptor.digest} of {repository}"
@@ -266,8 +289,9 @@ class RemoteBackend:
         self._hold(repository, descriptor.digest)
         return data
 
-    def _download(self, url: str, what: str, limit: int, headers: dict[str, str]
-                  ) -> tuple[bytes, httpx.Headers]:
+    def _download(
+        self, url: str, what: str, limit: int, headers: dict[str, str]
+    ) -> tuple[bytes, httpx.Headers]:
         """GET a body, refusing more than ``limit`` bytes, retrying broken transfers; the
         body is only returned once complete, within the request's deadline."""
         with self.deadlines.window(what, self.host):
@@ -287,26 +311,36 @@ class RemoteBackend:
                 raise self._transport_error(exc, what) from None
 
     # -- manifests ---------------------------------------------------------------------
-    def push_manifest(self, repository: str, data: bytes, media_type: str,
-                      tag: str | None) -> Descriptor:
+    def push_manifest(
+        self, repository: str, data: bytes, media_type: str, tag: str | None
+    ) -> Descriptor:
         descriptor = Descriptor.of(data, media_type)
         reference = tag or descriptor.digest
-        self._request("PUT", self._url(f"/v2/{repository}/manifests/{reference}"),
-                      f"push manifest {repository}:{reference}", content=data,
-                      headers={"Content-Type": media_type})
+        self._request(
+            "PUT",
+            self._url(f"/v2/{repository}/manifests/{reference}"),
+            f"push manifest {repository}:{reference}",
+            content=data,
+            headers={"Content-Type": media_type},
+        )
         self._hold_named(repository, data)
         return descriptor
 
     def fetch_manifest(self, repository: str, target: str) -> tuple[bytes, Descriptor]:
-        what = f"manifest {repository}:{target}" if not target.startswith("sha256:") \
+        what = (
+            f"manifest {repository}:{target}"
+            if not target.startswith("sha256:")
             else f"manifest {repository}@{target}"
+        )
         url = self._url(f"/v2/{repository}/manifests/{target}")
         data, headers = self._retrying(
-            lambda: self._download(url, what, MAX_MANIFEST_BYTES, {"Accept": _ACCEPT}))
+            lambda: self._download(url, what, MAX_MANIFEST_BYTES, {"Accept": _ACCEPT})
+        )
         media_type = headers.get("Content-Type", MANIFEST_MEDIA_TYPE).split(";")[0].strip()
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        expected = target if target.startswith("sha256:") else \
-            headers.get("Docker-Content-Digest", digest)
+        expected = (
+            target if target.startswith("sha256:") else headers.get("Docker-Content-Digest", digest)
+        )
         if expected.startswith("sha256:"):
             verify(data, expected, None, what)
         self._hold_named(repository, data)
@@ -315,10 +349,17 @@ class RemoteBackend:
     def manifest_digest(self, repository: str, target: str) -> str:
         """A HEAD, answered with ``Docker-Content-Digest``; a GET when the registry leaves
         that header out."""
-        what = f"manifest {repository}:{target}" if not target.startswith("sha256:") \
+        what = (
+            f"manifest {repository}:{target}"
+            if not target.startswith("sha256:")
             else f"manifest {repository}@{target}"
-        response = self._request("HEAD", self._url(f"/v2/{repository}/manifests/{target}"),
-                                 what, headers={"Accept": _ACCEPT})
+        )
+        response = self._request(
+            "HEAD",
+            self._url(f"/v2/{repository}/manifests/{target}"),
+            what,
+            headers={"Accept": _ACCEPT},
+        )
         digest = str(response.headers.get("Docker-Content-Digest", ""))
         if is_digest(digest):
             return digest
@@ -335,8 +376,7 @@ class RemoteBackend:
             try:
                 found.extend(response.json().get("tags") or [])
             except (ValueError, AttributeError):
-                raise IntegrityError(f"{self.host}: unreadable tag list for {repository}") \
-                    from None
+                raise IntegrityError(f"{self.host}: unreadable tag list for {repository}") from None
             url = _next_link(response)
         return found
 
@@ -363,8 +403,7 @@ def _bound_sockets(client: httpx.Client, deadlines: Deadlines) -> None:
     taken from the environment) use sockets bounded by ``deadlines``. httpx has no public
     hook for this: the pools' network backend is replaced (tests/registry/test_deadlines.py
     fails if a new httpx stops honouring it)."""
-    transports = [getattr(client, "_transport", None),
-                  *getattr(client, "_mounts", {}).values()]
+    transports = [getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()]
     for transport in transports:
         pool = getattr(transport, "_pool", None)
         inner = getattr(pool, "_network_backend", None)
@@ -372,8 +411,9 @@ def _bound_sockets(client: httpx.Client, deadlines: Deadlines) -> None:
             pool._network_backend = _BoundedBackend(inner, deadlines)
 
 
-def _clamp(deadlines: Deadlines, timeout: float | None,
-           expired: type[httpcore.TimeoutException]) -> float | None:
+def _clamp(
+    deadlines: Deadlines, timeout: float | None, expired: type[httpcore.TimeoutException]
+) -> float | None:
     """``timeout`` cut to what is left of the current request's deadline."""
     left = deadlines.remaining()
     if left is None:
@@ -390,15 +430,21 @@ class _BoundedBackend(httpcore.NetworkBackend):
         self._inner = inner
         self._deadlines = deadlines
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Any = None) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
         timeout = _clamp(self._deadlines, timeout, httpcore.ConnectTimeout)
         stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
         return _BoundedStream(stream, self._deadlines)
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Any = None) -> httpcore.NetworkStream:
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
         timeout = _clamp(self._deadlines, timeout, httpcore.ConnectTimeout)
         stream = self._inner.connect_unix_socket(path, timeout, socket_options)
         return _BoundedStream(stream, self._deadlines)
@@ -413,8 +459,7 @@ class _BoundedStream(httpcore.NetworkStream):
         self._deadlines = deadlines
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _clamp(self._deadlines, timeout,
-                                                  httpcore.ReadTimeout))
+        return self._inner.read(max_bytes, _clamp(self._deadlines, timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._inner.write(buffer, _clamp(self._deadlines, timeout, httpcore.WriteTimeout))
@@ -422,11 +467,13 @@ class _BoundedStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._inner.close()
 
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
         timeout = _clamp(self._deadlines, timeout, httpcore.ConnectTimeout)
-        return _BoundedStream(self._inner.start_tls(ssl_context, server_hostname, timeout),
-                              self._deadlines)
+        return _BoundedStream(
+            self._inner.start_tls(ssl_context, server_hostname, timeout), self._deadlines
+        )
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -435,8 +482,9 @@ class _BoundedStream(httpcore.NetworkStream):
 def _location(response: httpx.Response, what: str) -> str:
     location = response.headers.get("Location")
     if not location:
-        raise RegistryError(f"{what}: the registry answered {response.status_code} without "
-                            "an upload location")
+        raise RegistryError(
+            f"{what}: the registry answered {response.status_code} without an upload location"
+        )
     return str(response.url.join(location))
 
 
@@ -454,8 +502,11 @@ def _registry_message(response: httpx.Response) -> str:
     try:
         response.read()
         errors = response.json().get("errors") or []
-        text = "; ".join(f"{e.get('code', '')}: {e.get('message', '')}".strip(": ")
-                         for e in errors if isinstance(e, dict))
+        text = "; ".join(
+            f"{e.get('code', '')}: {e.get('message', '')}".strip(": ")
+            for e in errors
+            if isinstance(e, dict)
+        )
     except (ValueError, AttributeError, httpx.HTTPError):
         return ""
     return f" — {text}" if text else ""

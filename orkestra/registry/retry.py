@@ -39,7 +39,7 @@ class RetryPolicy:
     def delay(self, attempt: int, retry_after: str | None = None) -> float:
         if retry_after and retry_after.isdigit():
             return min(float(retry_after), self.max_delay)
-        backoff: float = min(self.base_delay * 2.0 ** attempt, self.max_delay)
+        backoff: float = min(self.base_delay * 2.0**attempt, self.max_delay)
         return backoff * (0.5 + random.random() / 2)
 
 
@@ -59,9 +59,12 @@ class _Window:
 class Deadlines:
     """The time limits of one command's registry requests (see the module docstring)."""
 
-    def __init__(self, command: float | None = DEFAULT_COMMAND_SECONDS,
-                 request: float = DEFAULT_REQUEST_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        command: float | None = DEFAULT_COMMAND_SECONDS,
+        request: float = DEFAULT_REQUEST_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.command = command
         self.request = request
         self.clock = clock
@@ -81,8 +84,7 @@ class Deadlines:
         except DurationError as exc:
             raise UsageError(f"{TIMEOUT_ENV}: {exc}", hint="e.g. ORK_TIMEOUT=5m") from None
         if seconds <= 0:
-            raise UsageError(f"{TIMEOUT_ENV}: must be longer than 0s", hint="e.g. "
-                                                                        "ORK_TIMEOUT=5m")
+            raise UsageError(f"{TIMEOUT_ENV}: must be longer than 0s", hint="e.g. ORK_TIMEOUT=5m")
         return cls(command=seconds)
 
     def left(self) -> float | None:
@@ -133,12 +135,13 @@ class Deadlines:
                 f"{what}: {host} did not answer in time (this command may wait on registries "
                 f"for {limit} in all)",
                 hint="allow more with --timeout (or ORK_TIMEOUT), e.g. --timeout 30m, or check "
-                     f"that {host} is healthy and reachable")
+                f"that {host} is healthy and reachable",
+            )
         return DeadlineError(
-            f"{what}: {host} did not complete the request within "
-            f"{format_duration(window.seconds)}",
+            f"{what}: {host} did not complete the request within {format_duration(window.seconds)}",
             hint=f"{host} is stalled or very slow; check it and the network, then run the "
-                 "command again")
+            "command again",
+        )
 
     def sleep(self, seconds: float) -> None:
         """Pause between retries, counted against the command's allowance (never beyond)."""

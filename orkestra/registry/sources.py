@@ -65,8 +65,10 @@ class RegistrySource:
             return self.located[ref]
         pulled = self._fetch(ref)
         if pulled.info.kind != kind:
-            raise RegistryError(f"{ref} is a {pulled.info.kind}, not a {kind}",
-                                hint="motifs are imported by katalogs, katalogs by komposers")
+            raise RegistryError(
+                f"{ref} is a {pulled.info.kind}, not a {kind}",
+                hint="motifs are imported by katalogs, katalogs by komposers",
+            )
         tagged = Reference(ref.host, ref.repository, ref.tag)
         located = Located(text, tagged, pulled.directory, pulled.info)
         self.located[ref] = located
@@ -82,7 +84,8 @@ class RegistrySource:
                     f"{entry.ref} now points to {current.digest[:19]}…, but komposer.lock "
                     f"pins {entry.digest[:19]}… (the tag was moved)",
                     hint="check why with ork inspect --versions; accept it with "
-                         "ork pull -f <komposer> --update")
+                    "ork pull -f <komposer> --update",
+                )
         return ref.with_digest(entry.digest)
 
     def _resolve(self, text: str, kind: str, version: str) -> Reference:
@@ -90,14 +93,22 @@ class RegistrySource:
         if not constraint:
             ref = self.client.resolve_import(text, kind, version)
             if ref.tag == "latest" and not ref.digest:
-                self.notes.append(f"{text}: not pinned (resolves to :latest); pin a version "
-                                  "or a constraint such as @^1.0")
+                self.notes.append(
+                    f"{text}: not pinned (resolves to :latest); pin a version "
+                    "or a constraint such as @^1.0"
+                )
             return ref
         if self.offline:
-            raise NotFoundError(f"{text}: a version constraint needs the registry or a lock "
-                                "file", hint="run `ork pull -f <file>` while online")
-        choice = pick(self.client, self.client.resolve_import(base, kind), constraint,
-                      allow_unverified=self.allow_unverified)
+            raise NotFoundError(
+                f"{text}: a version constraint needs the registry or a lock file",
+                hint="run `ork pull -f <file>` while online",
+            )
+        choice = pick(
+            self.client,
+            self.client.resolve_import(base, kind),
+            constraint,
+            allow_unverified=self.allow_unverified,
+        )
         self.notes += [f"{text}: skipped {reason}" for reason in choice.skipped]
         return choice.info.ref.with_digest(choice.info.digest)
 
@@ -108,9 +119,10 @@ class RegistrySource:
         if cached is not None:
             return cached
         if self.offline:
-            raise NotFoundError(f"{ref} is not in the local cache",
-                                hint="run `ork pull -f <file>` while the registry is "
-                                     "reachable")
+            raise NotFoundError(
+                f"{ref} is not in the local cache",
+                hint="run `ork pull -f <file>` while the registry is reachable",
+            )
         if self.on_pull is not None:
             self.on_pull(Reference(ref.host, ref.repository, ref.tag))
         pulled = self.client.pull(ref, refresh=True)
@@ -139,9 +151,15 @@ class RegistrySource:
 
     def _record(self, written: str, kind: str, ref: Reference, info: PatternInfo) -> None:
         self.resolved[(written, kind)] = LockEntry(
-            written, kind, str(ref), info.digest, info.metadata.version,
+            written,
+            kind,
+            str(ref),
+            info.digest,
+            info.metadata.version,
             info.simulate.status if info.simulate else "",
-            info.e2e.status if info.e2e else "", info.metadata.deprecation is not None)
+            info.e2e.status if info.e2e else "",
+            info.metadata.deprecation is not None,
+        )
 
     def lock_file(self, path: Path) -> LockFile:
         """What was resolved, as a lock file at ``path``."""

@@ -30,21 +30,31 @@ def verified(client: RegistryClient, info: PatternInfo) -> bool:
     """A gate passed, as a signed report that matches the artifact says."""
     from orkestra.registry.trust.verify import VERIFIED, check  # heavy (cryptography): only here
 
-    passed = any(record is not None and record.status == "passed"
-                 for record in (info.simulate, info.e2e))
+    passed = any(
+        record is not None and record.status == "passed" for record in (info.simulate, info.e2e)
+    )
     return passed and check(client, info.ref, info.manifest, trusted=()).state == VERIFIED
 
 
-def pick(client: RegistryClient, base: Reference, constraint: str, *,
-         allow_unverified: bool = False, today: datetime.date | None = None) -> Choice:
+def pick(
+    client: RegistryClient,
+    base: Reference,
+    constraint: str,
+    *,
+    allow_unverified: bool = False,
+    today: datetime.date | None = None,
+) -> Choice:
     try:
         wanted = Constraint.parse(constraint)
     except SemverError:
-        raise NotFoundError(f'"{constraint}" is not a version constraint',
-                            hint="use ^1.2, ~1.2, >=1.0 <2 or an exact :v1.2.3") from None
+        raise NotFoundError(
+            f'"{constraint}" is not a version constraint',
+            hint="use ^1.2, ~1.2, >=1.0 <2 or an exact :v1.2.3",
+        ) from None
     tags = [t for t in client.backend(base).tags(base.repository) if is_valid(t)]
-    candidates = sorted((t for t in tags if wanted.allows(Version.parse(t))),
-                        key=Version.parse, reverse=True)
+    candidates = sorted(
+        (t for t in tags if wanted.allows(Version.parse(t))), key=Version.parse, reverse=True
+    )
     day = today or datetime.date.today()
     skipped: list[str] = []
     for tag in candidates:
@@ -62,7 +72,10 @@ def pick(client: RegistryClient, base: Reference, constraint: str, *,
             continue
         return Choice(info, skipped)
     detail = f" (skipped {'; '.join(skipped)})" if skipped else ""
-    raise NotFoundError(f"no version of {base.location}/{base.name} satisfies {constraint}"
-                        + detail, hint="--allow-unverified accepts versions whose gates were "
-                                       "skipped or that reached end of life" if skipped
-                        else "ork inspect NAME --versions lists what is published")
+    raise NotFoundError(
+        f"no version of {base.location}/{base.name} satisfies {constraint}" + detail,
+        hint="--allow-unverified accepts versions whose gates were "
+        "skipped or that reached end of life"
+        if skipped
+        else "ork inspect NAME --versions lists what is published",
+    )

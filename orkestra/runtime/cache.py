@@ -99,8 +99,9 @@ def _owner_term(selector: str) -> tuple[str | None, bool]:
 class CachedCluster:
     """The cluster as one worker's reconciles see it."""
 
-    def __init__(self, client: KubeClient, informers: Informers,
-                 cross: CrossSources | None = None) -> None:
+    def __init__(
+        self, client: KubeClient, informers: Informers, cross: CrossSources | None = None
+    ) -> None:
         """``cross``: the process's; without it peers are never read (no target is known)
         and sources are cached for this instance alone."""
         self.client = client
@@ -115,8 +116,9 @@ class CachedCluster:
         self._decoded.clear()
 
     # -- reads ------------------------------------------------------------------------
-    def find(self, api_version: str, kind: str, name: str, namespace: str | None = None
-             ) -> Obj | None:
+    def find(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> Obj | None:
         cached = self.informers.synced_store(api_version, kind)
         if cached is not None:
             res, store = cached
@@ -128,9 +130,16 @@ class CachedCluster:
         except NotFoundError:
             return None
 
-    def list(self, api_version: str, kind: str, namespace: str | None = None, *,
-             label_selector: str | dict[str, Any] | None = None,
-             field_selector: str | None = None, record: bool = True) -> list[Obj]:
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | dict[str, Any] | None = None,
+        field_selector: str | None = None,
+        record: bool = True,
+    ) -> list[Obj]:
         cached = self.informers.synced_store(api_version, kind)
         if cached is None:
             res = self._resource(api_version, kind)
@@ -141,20 +150,32 @@ class CachedCluster:
                 slim(item)
         else:
             res, store = cached
-            owner, whole = _owner_term(label_selector) if isinstance(label_selector, str) \
-                else (None, False)
-            raws = store.items_raw() if owner is None \
-                else store.by_index_raw(OWNER_NAME_LABEL, owner)
+            owner, whole = (
+                _owner_term(label_selector) if isinstance(label_selector, str) else (None, False)
+            )
+            raws = (
+                store.items_raw() if owner is None else store.by_index_raw(OWNER_NAME_LABEL, owner)
+            )
             items = [self._object(d) for d in raws]
             if whole and field_selector is None and (namespace is None or not res.namespaced):
                 return items  # the engine's child lists: the index lookup is the answer
-        labels = _label_matcher(label_selector) if isinstance(label_selector, str) \
+        labels = (
+            _label_matcher(label_selector)
+            if isinstance(label_selector, str)
             else label_matcher(label_selector)
+        )
         fields = _field_matcher(field_selector)
-        return [o for o in items
-                if (namespace is None or not res.namespaced
-                    or o["metadata"].get("namespace") == namespace)
-                and labels(o["metadata"].get("labels") or {}) and fields(o)]
+        return [
+            o
+            for o in items
+            if (
+                namespace is None
+                or not res.namespaced
+                or o["metadata"].get("namespace") == namespace
+            )
+            and labels(o["metadata"].get("labels") or {})
+            and fields(o)
+        ]
 
     def _object(self, data: bytes) -> Obj:
         """The stored object ``data``, decoded once per reconcile (while it stays the
@@ -204,8 +225,9 @@ class CachedCluster:
             updated = self._live(lambda: self.client.replace(res, obj, subresource))
         except ConflictError:
             self._refresh(res, obj)
-            raise Retry(f"{res.plural} {_where(obj)} changed; read it again",
-                        conflict=True) from None
+            raise Retry(
+                f"{res.plural} {_where(obj)} changed; read it again", conflict=True
+            ) from None
         except NotFoundError:
             self._forget(res, obj)
             raise Retry(f"{res.plural} {_where(obj)} is gone") from None
@@ -215,8 +237,15 @@ class CachedCluster:
         res = self._resource(obj["apiVersion"], obj["kind"])
         return self.update(obj, subresource="status" if res.has_status else "")
 
-    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
-               *, record: bool = True) -> Obj:
+    def delete(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        *,
+        record: bool = True,
+    ) -> Obj:
         res = self._resource(api_version, kind)
         try:
             result = self._live(lambda: self.client.delete(res, name, namespace))
@@ -229,8 +258,9 @@ class CachedCluster:
         if result.get("kind") == kind and result["metadata"].get("deletionTimestamp"):
             store.upsert(slim(result))  # finalizers hold it: it stays, marked
             return result
-        gone = result if result.get("kind") == kind else store.get(
-            (res.namespace_of(namespace), name))
+        gone = (
+            result if result.get("kind") == kind else store.get((res.namespace_of(namespace), name))
+        )
         if gone is not None:
             store.remove(gone, tombstone=True)
         return result
@@ -265,8 +295,9 @@ class CachedCluster:
             return
         meta = obj["metadata"]
         try:
-            store.upsert(slim(self._live(lambda: self.client.get(res, meta["name"],
-                                                                  meta.get("namespace")))))
+            store.upsert(
+                slim(self._live(lambda: self.client.get(res, meta["name"], meta.get("namespace"))))
+            )
         except NotFoundError:
             self._forget(res, obj)
 

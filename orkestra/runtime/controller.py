@@ -92,23 +92,26 @@ class Settings:
     behaviour: QueueBehaviour = NO_BEHAVIOUR
 
     @classmethod
-    def of(cls, crd: str, unit: Unit, *, workers: int | None = None,
-           resync: float | None = None) -> Settings:
+    def of(
+        cls, crd: str, unit: Unit, *, workers: int | None = None, resync: float | None = None
+    ) -> Settings:
         """The CRD's ``reconcile`` tuning (over its reconciler profile), then the command
         line's overrides."""
         plan = (unit.composed.crds[crd].get("operatorBox") or {}).get("reconcile") or {}
         try:
-            preset = unit.profiles.get("reconciler", plan["profile"]) \
-                if plan.get("profile") else {}
-            tuning = {**preset, **{k: plan[k] for k in ("workers", "resync", "queue")
-                                   if k in plan}}
+            preset = unit.profiles.get("reconciler", plan["profile"]) if plan.get("profile") else {}
+            tuning = {**preset, **{k: plan[k] for k in ("workers", "resync", "queue") if k in plan}}
             queue = tuning.get("queue") or {}
             backoff = queue.get("retryBackoff")
-            return cls(workers or int(tuning.get("workers", DEFAULT_WORKERS)),
-                       resync if resync is not None
-                       else parse_duration(str(tuning.get("resync", DEFAULT_RESYNC))),
-                       parse_duration(str(backoff)) if backoff else cls.retry_base,
-                       queue.get("failureThreshold"), QueueBehaviour.of(queue))
+            return cls(
+                workers or int(tuning.get("workers", DEFAULT_WORKERS)),
+                resync
+                if resync is not None
+                else parse_duration(str(tuning.get("resync", DEFAULT_RESYNC))),
+                parse_duration(str(backoff)) if backoff else cls.retry_base,
+                queue.get("failureThreshold"),
+                QueueBehaviour.of(queue),
+            )
         except (ProfileError, DurationError) as exc:
             raise OrkError(f"CRD {crd}: {exc}", hint="fix operatorBox.reconcile") from None
 
@@ -129,9 +132,19 @@ def cr_of(item: Hashable) -> Key:
 class Controller:
     """Reconciles the CRs of one CRD entry."""
 
-    def __init__(self, unit: Unit, crd: str, *, client: KubeClient, informers: Informers,
-                 metrics: RuntimeMetrics, recorder: EventRecorder, settings: Settings,
-                 cross: CrossSources | None = None, poll: float = 1.0) -> None:
+    def __init__(
+        self,
+        unit: Unit,
+        crd: str,
+        *,
+        client: KubeClient,
+        informers: Informers,
+        metrics: RuntimeMetrics,
+        recorder: EventRecorder,
+        settings: Settings,
+        cross: CrossSources | None = None,
+        poll: float = 1.0,
+    ) -> None:
         self.unit = unit
         self.cross = cross  # one per process: the workers share its cache
         self.crd = crd
@@ -144,8 +157,11 @@ class Controller:
         api = self.entry.get("apiTypes") or {}
         self.group = str(api.get("group", ""))
         self.kind = str(api.get("kind", ""))
-        self.api_version = f"{self.group}/{api.get('version', 'v1')}" if self.group \
+        self.api_version = (
+            f"{self.group}/{api.get('version', 'v1')}"
+            if self.group
             else str(api.get("version", "v1"))
+        )
         self.plural = str(api.get("plural") or "")
         self.namespaced = True
         self.pre = PreReconcile.of(self.entry)
@@ -161,23 +177,31 @@ class Controller:
         self._owner_keys: dict[str, Key] = {}
         self._streaks: dict[Hashable, int] = {}  # by queued item
         self._lock = threading.Lock()
-        self._stats: dict[str, Any] = {"reconciles": 0, "errors": 0,
-                                       "consecutiveFailures": 0, "lastError": None,
-                                       "lastReconcile": None}
+        self._stats: dict[str, Any] = {
+            "reconciles": 0,
+            "errors": 0,
+            "consecutiveFailures": 0,
+            "lastError": None,
+            "lastReconcile": None,
+        }
         self._last_reconcile: float | None = None
         self._bind_metrics(metrics)
 
     def _bind_metrics(self, metrics: RuntimeMetrics) -> None:
         self._duration = metrics.duration.labels(self.crd)
-        self._results = {r: metrics.reconciles.labels(self.crd, r)
-                         for r in ("success", "error", "denied", "retry")}
+        self._results = {
+            r: metrics.reconciles.labels(self.crd, r)
+            for r in ("success", "error", "denied", "retry")
+        }
         self._errors = metrics.errors.labels(self.crd)
         self._conflicts = metrics.conflicts.labels(self.crd)
-        self._dropped = {r.name: metrics.dropped.labels(self.crd, r.name)
-                         for r in self.settings.behaviour.rules}
+        self._dropped = {
+            r.name: metrics.dropped.labels(self.crd, r.name) for r in self.settings.behaviour.rules
+        }
         self._gated = metrics.gated
-        self._writes = {v: metrics.writes.labels(self.crd, v)
-                        for v in ("create", "update", "status", "delete")}
+        self._writes = {
+            v: metrics.writes.labels(self.crd, v) for v in ("create", "update", "status", "delete")
+        }
         metrics.queue_depth.labels(self.crd).set_function(self.queue.__len__)
         metrics.queue_delayed.labels(self.crd).set_function(lambda: self.queue.delayed)
 
@@ -202,20 +226,24 @@ class Controller:
         self._warn_unsupported()
         await asyncio.gather(*(i.synced.wait() for i in waiting))
         for number in range(self.settings.workers):
-            thread = threading.Thread(target=self._work, name=f"{self.crd}-worker-{number}",
-                                      daemon=True)
+            thread = threading.Thread(
+                target=self._work, name=f"{self.crd}-worker-{number}", daemon=True
+            )
             thread.start()
             self.threads.append(thread)
         if self.settings.resync > 0:
             self.tasks.append(asyncio.get_running_loop().create_task(self._resync()))
         self.started.set()
-        log.info("controller started", extra=fields(crd=self.crd, kind=self.kind,
-                                                    workers=self.settings.workers))
+        log.info(
+            "controller started",
+            extra=fields(crd=self.crd, kind=self.kind, workers=self.settings.workers),
+        )
 
     def child_kinds(self) -> list[tuple[str, str]]:
         """(apiVersion, kind) of every child kind the katalog declares (literal ones)."""
-        keys, custom = self.unit.reconciler(self.crd, CachedCluster(
-            self.client, self.informers)).declared_kinds()
+        keys, custom = self.unit.reconciler(
+            self.crd, CachedCluster(self.client, self.informers)
+        ).declared_kinds()
         kinds = [kind_type(k)[:2] for k in keys] + [c for c in custom if "{{" not in "".join(c)]
         return list(dict.fromkeys(kinds))
 
@@ -225,13 +253,18 @@ class Controller:
         while True:
             try:
                 if await self._established():
-                    return await asyncio.to_thread(self.client.resource, self.api_version,
-                                                   self.kind)
+                    return await asyncio.to_thread(
+                        self.client.resource, self.api_version, self.kind
+                    )
             except (NotFoundError, UnavailableError):
                 pass
             if not warned:
-                log.warning("waiting for CRD %s.%s to be established", self.plural,
-                            self.group, extra=fields(crd=self.crd))
+                log.warning(
+                    "waiting for CRD %s.%s to be established",
+                    self.plural,
+                    self.group,
+                    extra=fields(crd=self.crd),
+                )
                 warned = True
             await asyncio.sleep(self.poll)
 
@@ -246,18 +279,24 @@ class Controller:
         try:
             resource = await asyncio.to_thread(self.client.resource, api_version, kind)
         except NotFoundError:
-            log.warning("%s %s is not served; reading it live", kind, api_version,
-                        extra=fields(crd=self.crd))
+            log.warning(
+                "%s %s is not served; reading it live",
+                kind,
+                api_version,
+                extra=fields(crd=self.crd),
+            )
             return None
         return self.informers.informer(resource)
 
     async def _watch_informer(self, entry: WatchEntry) -> Informer | None:
         try:
-            resource = await asyncio.to_thread(self.client.resource, entry.api_version,
-                                               entry.kind)
+            resource = await asyncio.to_thread(self.client.resource, entry.api_version, entry.kind)
         except NotFoundError:
-            log.warning("watch of %s skipped: the kind is not served", entry.describe(),
-                        extra=fields(crd=self.crd))
+            log.warning(
+                "watch of %s skipped: the kind is not served",
+                entry.describe(),
+                extra=fields(crd=self.crd),
+            )
             return None
         informer = self.informers.watching(resource, entry.namespace)
         informer.handlers.append(lambda change: self._on_watched(entry, informer, change))
@@ -283,12 +322,18 @@ class Controller:
             self._owner_keys.pop(label, None)
         else:
             self._owner_keys[label] = key
-        values = sentinel_values(self.pre.sentinels, change.old, change.obj) \
-            if change.type == "MODIFIED" else None
+        values = (
+            sentinel_values(self.pre.sentinels, change.old, change.obj)
+            if change.type == "MODIFIED"
+            else None
+        )
         gate = self.pre.enqueue
         # upstream gates updates only: a create or a deletion always enqueues
-        if gate is not None and change.type == "MODIFIED" and \
-                not gate.admits(change.obj, values, self.renderer):
+        if (
+            gate is not None
+            and change.type == "MODIFIED"
+            and not gate.admits(change.obj, values, self.renderer)
+        ):
             self._held(key, gate.name)
             return
         self.offer(key, change.obj, values)
@@ -300,31 +345,37 @@ class Controller:
     def _on_watched(self, entry: WatchEntry, informer: Informer, change: Change) -> None:
         if not informer.synced.is_set() or not entry.matches(change):
             return  # the first list is the starting state, not events
-        values = sentinel_values(entry.sentinels, change.old, change.obj) \
-            if change.type == "MODIFIED" else None
-        if entry.gate is not None and not entry.gate.admits(change.obj, values,
-                                                            self.renderer):
+        values = (
+            sentinel_values(entry.sentinels, change.old, change.obj)
+            if change.type == "MODIFIED"
+            else None
+        )
+        if entry.gate is not None and not entry.gate.admits(change.obj, values, self.renderer):
             self._held(object_key(change.obj), entry.gate.name)
             return
         primary = Primary(self.group, self.kind, self.namespaced, self.store.list_keys)
         for key in entry.keys(change.obj, primary):
             self.offer(key, change.obj, values)
 
-    def offer(self, key: Key, obj: Obj | None, values: Sentinels | None, *,
-              event: bool = True) -> bool:
+    def offer(
+        self, key: Key, obj: Obj | None, values: Sentinels | None, *, event: bool = True
+    ) -> bool:
         """Queue ``key`` unless the queue behaviour drops it; ``obj`` is the event's object
         (None: the CR, read when a drop rule needs it), ``values`` its sentinels. An event
         is an item of its own when the reconcile gate is event-aware."""
-        item: Hashable = (*key, next(self._events)) if event and self.pre.event_aware \
-            else key
+        item: Hashable = (*key, next(self._events)) if event and self.pre.event_aware else key
         if self.settings.behaviour.rules and not self.queue.waiting(item):
             rule = self.settings.behaviour.dropping(
-                len(self.queue), lambda: obj if obj is not None else self.store.get(key),
-                self.renderer)
+                len(self.queue),
+                lambda: obj if obj is not None else self.store.get(key),
+                self.renderer,
+            )
             if rule is not None:
                 self._dropped[rule].inc()
-                log.warning("queue depth limit reached: item dropped",
-                            extra=self._where(key, rule=rule, depth=len(self.queue)))
+                log.warning(
+                    "queue depth limit reached: item dropped",
+                    extra=self._where(key, rule=rule, depth=len(self.queue)),
+                )
                 return False
         if values is not None:
             self._sentinels[item] = values
@@ -339,10 +390,13 @@ class Controller:
     def owners(self, obj: Obj) -> list[Key]:
         """Keys of the CRs of this CRD that own ``obj``."""
         meta = obj["metadata"]
-        keys = [(meta.get("namespace") or "", str(ref.get("name")))
-                for ref in meta.get("ownerReferences") or []
-                if ref.get("controller") and ref.get("kind") == self.kind
-                and str(ref.get("apiVersion", "")).rpartition("/")[0] == self.group]
+        keys = [
+            (meta.get("namespace") or "", str(ref.get("name")))
+            for ref in meta.get("ownerReferences") or []
+            if ref.get("controller")
+            and ref.get("kind") == self.kind
+            and str(ref.get("apiVersion", "")).rpartition("/")[0] == self.group
+        ]
         label = (meta.get("labels") or {}).get(OWNER_LABEL)
         labelled = self._owner_keys.get(label) if label else None
         if labelled is not None:
@@ -416,8 +470,9 @@ class Controller:
         for event in result.events:
             self.recorder.record(cr, event.type, event.reason, event.message)
 
-    def _finish(self, item: Hashable, values: Sentinels | None, result: CycleResult,
-                wrote: bool) -> str:
+    def _finish(
+        self, item: Hashable, values: Sentinels | None, result: CycleResult, wrote: bool
+    ) -> str:
         if not result.found:
             self.queue.forget(item)
             self._streaks.pop(item, None)
@@ -444,13 +499,18 @@ class Controller:
             self._stats["reconciles"] += 1
             self._stats["errors"] += 1
             self._stats["consecutiveFailures"] += 1
-            self._stats["lastError"] = {"message": message, "namespace": key[0],
-                                        "name": key[1], "time": _now()}
+            self._stats["lastError"] = {
+                "message": message,
+                "namespace": key[0],
+                "name": key[1],
+                "time": _now(),
+            }
         self._errors.inc()
         cr = self.store.get(key)
         if cr is not None:
-            self.recorder.warning(cr, "ValidationFailed" if result.denied else
-                                  "ReconcileError", message)
+            self.recorder.warning(
+                cr, "ValidationFailed" if result.denied else "ReconcileError", message
+            )
         if not result.denied:
             self._again(item, values, backoff=True)
         return "denied" if result.denied else "error"
@@ -467,15 +527,27 @@ class Controller:
         return fields(crd=self.crd, namespace=key[0], name=key[1], **more)
 
     def _log(self, key: Key, outcome: str, elapsed: float, writes: int) -> None:
-        level = logging.WARNING if outcome in ("error", "denied") else \
-            logging.INFO if writes else logging.DEBUG
+        level = (
+            logging.WARNING
+            if outcome in ("error", "denied")
+            else logging.INFO
+            if writes
+            else logging.DEBUG
+        )
         if log.isEnabledFor(level):
             failed = outcome in ("error", "denied")
             error = (self._stats["lastError"] or {}).get("message") if failed else None
-            log.log(level, "reconciled" if outcome == "success" else f"reconcile {outcome}",
-                    extra=self._where(key, duration_ms=round(elapsed * 1000, 2),
-                                      writes=writes, result=outcome,
-                                      **({"error": error} if failed else {})))
+            log.log(
+                level,
+                "reconciled" if outcome == "success" else f"reconcile {outcome}",
+                extra=self._where(
+                    key,
+                    duration_ms=round(elapsed * 1000, 2),
+                    writes=writes,
+                    result=outcome,
+                    **({"error": error} if failed else {}),
+                ),
+            )
 
     # -- control ----------------------------------------------------------------------
     def pause(self) -> None:
@@ -506,23 +578,31 @@ class Controller:
             stats = dict(self._stats)
             if self._last_reconcile is not None:
                 stats["lastReconcile"] = format_timestamp(
-                    datetime.fromtimestamp(self._last_reconcile, UTC))
+                    datetime.fromtimestamp(self._last_reconcile, UTC)
+                )
         threshold = self.settings.failure_threshold
-        return {"crd": self.crd, "kind": self.kind, "apiVersion": self.api_version,
-                "started": self.started.is_set(), "workers": self.settings.workers,
-                "resyncSeconds": self.settings.resync, "queueDepth": len(self.queue),
-                "delayed": self.queue.delayed, "processing": self.queue.processing,
-                "cached": len(self.store), **stats, "failureThreshold": threshold,
-                "degraded": threshold is not None
-                and stats["consecutiveFailures"] >= threshold}
+        return {
+            "crd": self.crd,
+            "kind": self.kind,
+            "apiVersion": self.api_version,
+            "started": self.started.is_set(),
+            "workers": self.settings.workers,
+            "resyncSeconds": self.settings.resync,
+            "queueDepth": len(self.queue),
+            "delayed": self.queue.delayed,
+            "processing": self.queue.processing,
+            "cached": len(self.store),
+            **stats,
+            "failureThreshold": threshold,
+            "degraded": threshold is not None and stats["consecutiveFailures"] >= threshold,
+        }
 
 
 async def established(client: KubeClient, path: str) -> bool:
     """Whether the CRD at ``path`` has condition Established=True (NotFoundError if none)."""
     crd = await client.arequest("GET", path)
     conditions = (crd.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Established" and c.get("status") == "True"
-               for c in conditions)
+    return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
 
 
 def _now() -> str:

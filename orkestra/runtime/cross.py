@@ -67,22 +67,32 @@ class Target:
     @classmethod
     def of(cls, entry: Obj, katalog: Composed) -> Target:
         api = entry.get("apiTypes") or {}
-        api_version = f"{api['group']}/{api.get('version', 'v1')}" if api.get("group") \
+        api_version = (
+            f"{api['group']}/{api.get('version', 'v1')}"
+            if api.get("group")
             else str(api.get("version", "v1"))
-        return cls(api_version, str(api.get("kind", "")), entry.get("labelSelector") or {},
-                   katalog.top.get("crossAccess") is False
-                   or entry.get("crossAccess") is False)
+        )
+        return cls(
+            api_version,
+            str(api.get("kind", "")),
+            entry.get("labelSelector") or {},
+            katalog.top.get("crossAccess") is False or entry.get("crossAccess") is False,
+        )
 
 
 def _opener() -> urllib.request.OpenerDirector:
     """urllib's default opener less the file, ftp and data handlers (another scheme, a
     redirect's included, is an unknown url type)."""
     opener = urllib.request.OpenerDirector()
-    for handler in (urllib.request.ProxyHandler(), urllib.request.UnknownHandler(),
-                    urllib.request.HTTPHandler(), urllib.request.HTTPSHandler(),
-                    urllib.request.HTTPRedirectHandler(),
-                    urllib.request.HTTPDefaultErrorHandler(),
-                    urllib.request.HTTPErrorProcessor()):
+    for handler in (
+        urllib.request.ProxyHandler(),
+        urllib.request.UnknownHandler(),
+        urllib.request.HTTPHandler(),
+        urllib.request.HTTPSHandler(),
+        urllib.request.HTTPRedirectHandler(),
+        urllib.request.HTTPDefaultErrorHandler(),
+        urllib.request.HTTPErrorProcessor(),
+    ):
         opener.add_handler(handler)
     return opener
 
@@ -90,12 +100,20 @@ def _opener() -> urllib.request.OpenerDirector:
 class CrossSources:
     """The ``cross`` reads of one runtime process over the katalogs it runs."""
 
-    def __init__(self, client: KubeClient, katalogs: Sequence[Composed] = (), *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        client: KubeClient,
+        katalogs: Sequence[Composed] = (),
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client = client
         self.clock = clock
-        self.targets = {name: Target.of(entry, composed) for composed in katalogs
-                        for name, entry in composed.enabled_crds.items()}
+        self.targets = {
+            name: Target.of(entry, composed)
+            for composed in katalogs
+            for name, entry in composed.enabled_crds.items()
+        }
         self._opener = _opener()
         self._cache: dict[tuple[str, bytes], tuple[float, Obj]] = {}
         self._prune_at = PRUNE_AT
@@ -107,8 +125,9 @@ class CrossSources:
         if query.crd:
             return self.targets.get(query.crd)
         wanted = query.crd_labels.items()
-        return next((t for t in self.targets.values() if wanted and wanted <= t.labels.items()),
-                    None)
+        return next(
+            (t for t in self.targets.values() if wanted and wanted <= t.labels.items()), None
+        )
 
     # -- sources ----------------------------------------------------------------------
     def remote(self, query: RemoteQuery) -> Obj | None:
@@ -122,8 +141,9 @@ class CrossSources:
         try:
             body = self.fetch(query)
         except SourceError as exc:
-            log.warning("cross source failed: %s", exc,
-                        extra=fields(source=query.key, url=query.url))
+            log.warning(
+                "cross source failed: %s", exc, extra=fields(source=query.key, url=query.url)
+            )
             return None
         if query.cache_for > 0:
             self._keep(key, now + query.cache_for, body)
@@ -153,8 +173,7 @@ class CrossSources:
                 return {"found": "false"}
             raise SourceError(f"HTTP {exc.code}") from None
         except (OSError, ValueError, http.client.HTTPException) as exc:
-            raise SourceError(str(getattr(exc, "reason", exc)) or type(exc).__name__) \
-                from None
+            raise SourceError(str(getattr(exc, "reason", exc)) or type(exc).__name__) from None
         if response.status != 200:
             raise SourceError(f"HTTP {response.status}")
         return _object(body)
@@ -167,17 +186,16 @@ class CrossSources:
                 return token
             value = os.environ.get(token[1:])
             if not value:
-                raise SourceError(f"auth.token: the environment variable {token[1:]} is "
-                                  "not set")
+                raise SourceError(f"auth.token: the environment variable {token[1:]} is not set")
             return value
         ref = auth["secretRef"]
         namespace = str(ref.get("namespace") or self.client.namespace)
         where = f"auth.secretRef: Secret {namespace}/{ref['name']}"
         try:
-            secret = self.client.get(self.client.resource("v1", "Secret"), str(ref["name"]),
-                                     namespace)
-            return base64.b64decode((secret.get("data") or {})[ref["key"]],
-                                    validate=True).decode()
+            secret = self.client.get(
+                self.client.resource("v1", "Secret"), str(ref["name"]), namespace
+            )
+            return base64.b64decode((secret.get("data") or {})[ref["key"]], validate=True).decode()
         except ApiError as exc:
             raise SourceError(f"{where}: {exc.message}") from None
         except KeyError:

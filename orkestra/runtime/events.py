@@ -49,9 +49,16 @@ def events_path(namespace: str, name: str = "") -> str:
 class EventRecorder:
     """Records events, folding repeats into a count."""
 
-    def __init__(self, sink: Sink, *, host: str | None = None, window: float = 600.0,
-                 limit: int = 4096, clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        sink: Sink,
+        *,
+        host: str | None = None,
+        window: float = 600.0,
+        limit: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.sink = sink
         self.host = host or socket.gethostname()
         self.window = window
@@ -75,8 +82,11 @@ class EventRecorder:
                 seen.count += 1
                 seen.last = now
                 self._seen.move_to_end(key)
-                request = ("PATCH", events_path(seen.namespace, seen.name),
-                           {"count": seen.count, "lastTimestamp": stamp})
+                request = (
+                    "PATCH",
+                    events_path(seen.namespace, seen.name),
+                    {"count": seen.count, "lastTimestamp": stamp},
+                )
             else:
                 namespace = meta.get("namespace") or "default"
                 name = f"{meta['name']}.{time.time_ns():x}"
@@ -84,24 +94,41 @@ class EventRecorder:
                 self._seen.move_to_end(key)
                 while len(self._seen) > self.limit:
                     self._seen.popitem(last=False)
-                request = ("POST", events_path(namespace), self._event(
-                    obj, name, namespace, type_, reason, message, stamp))
+                request = (
+                    "POST",
+                    events_path(namespace),
+                    self._event(obj, name, namespace, type_, reason, message, stamp),
+                )
         self.sink(*request)
 
-    def _event(self, obj: Obj, name: str, namespace: str, type_: str, reason: str,
-               message: str, stamp: str) -> Obj:
+    def _event(
+        self, obj: Obj, name: str, namespace: str, type_: str, reason: str, message: str, stamp: str
+    ) -> Obj:
         meta = obj["metadata"]
-        involved = {"apiVersion": obj.get("apiVersion", ""), "kind": obj.get("kind", ""),
-                    "name": meta["name"], "uid": meta.get("uid", ""),
-                    "resourceVersion": meta.get("resourceVersion", "")}
+        involved = {
+            "apiVersion": obj.get("apiVersion", ""),
+            "kind": obj.get("kind", ""),
+            "name": meta["name"],
+            "uid": meta.get("uid", ""),
+            "resourceVersion": meta.get("resourceVersion", ""),
+        }
         if meta.get("namespace"):
             involved["namespace"] = meta["namespace"]
-        return {"apiVersion": "v1", "kind": "Event",
-                "metadata": {"name": name, "namespace": namespace},
-                "involvedObject": involved, "reason": reason, "message": message,
-                "type": type_, "count": 1, "firstTimestamp": stamp, "lastTimestamp": stamp,
-                "source": {"component": COMPONENT, "host": self.host},
-                "reportingComponent": COMPONENT, "reportingInstance": self.host}
+        return {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": name, "namespace": namespace},
+            "involvedObject": involved,
+            "reason": reason,
+            "message": message,
+            "type": type_,
+            "count": 1,
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "source": {"component": COMPONENT, "host": self.host},
+            "reportingComponent": COMPONENT,
+            "reportingInstance": self.host,
+        }
 
 
 def loop_sink(client: KubeClient, loop: asyncio.AbstractEventLoop) -> Sink:

@@ -43,8 +43,10 @@ NO_VALUES: Sentinels = {}
 
 def _changed(field: str) -> Callable[[Obj, Obj], bool]:
     """Whether a metadata field differs (absent, null and empty count as the same)."""
+
     def compare(old: Obj, new: Obj) -> bool:
         return bool(_present(old.get(field)) != _present(new.get(field)))
+
     return compare
 
 
@@ -57,14 +59,19 @@ def _deletion_started(old: Obj, new: Obj) -> bool:
 
 
 _FIELDS = {
-    "generationChanged": "generation", "labelsChanged": "labels",
-    "annotationsChanged": "annotations", "finalizersChanged": "finalizers",
-    "nameChanged": "name", "namespaceChanged": "namespace",
-    "generateNameChanged": "generateName", "uidChanged": "uid",
+    "generationChanged": "generation",
+    "labelsChanged": "labels",
+    "annotationsChanged": "annotations",
+    "finalizersChanged": "finalizers",
+    "nameChanged": "name",
+    "namespaceChanged": "namespace",
+    "generateNameChanged": "generateName",
+    "uidChanged": "uid",
     "resourceVersionChanged": "resourceVersion",
     "creationTimestampChanged": "creationTimestamp",
     "deletionGracePeriodSecondsChanged": "deletionGracePeriodSeconds",
-    "ownerReferenceChanged": "ownerReferences", "managedFieldsChanged": "managedFields",
+    "ownerReferenceChanged": "ownerReferences",
+    "managedFieldsChanged": "managedFields",
 }
 SENTINELS: dict[str, Callable[[Obj, Obj], bool]] = {
     **{name: _changed(field) for name, field in _FIELDS.items()},
@@ -100,15 +107,20 @@ class Gate:
     event_aware: bool = False
 
     @classmethod
-    def of(cls, name: str, spec: Obj | None, *, shared_external: bool = False
-           ) -> Gate | None:
+    def of(cls, name: str, spec: Obj | None, *, shared_external: bool = False) -> Gate | None:
         """The gate ``spec`` declares; None when it has nothing to evaluate (and, for a
         reconcile gate, is not event-aware), as upstream's ``HasGate``."""
         spec = spec or {}
-        gate = cls(name, tuple(spec.get("sentinels") or ()), tuple(spec.get("when") or ()),
-                   tuple(spec.get("or") or spec.get("anyOf") or ()),
-                   spec.get("failPolicy") == "closed", bool(spec.get("external")),
-                   shared_external, bool(spec.get("eventAware")))
+        gate = cls(
+            name,
+            tuple(spec.get("sentinels") or ()),
+            tuple(spec.get("when") or ()),
+            tuple(spec.get("or") or spec.get("anyOf") or ()),
+            spec.get("failPolicy") == "closed",
+            bool(spec.get("external")),
+            shared_external,
+            bool(spec.get("eventAware")),
+        )
         evaluates = gate.sentinels or gate.when or gate.any_of or gate.external
         return gate if evaluates or shared_external or gate.event_aware else None
 
@@ -121,30 +133,37 @@ class Gate:
         if self.sentinels:
             found = values or NO_VALUES
             return any(found.get(name) for name in self.sentinels)
-        return conditions_pass(self.when, self.any_of, obj, renderer,
-                               failed=not self.closed)
+        return conditions_pass(self.when, self.any_of, obj, renderer, failed=not self.closed)
 
     def warnings(self) -> list[str]:
         """What this gate declares that the runtime does not act on as written."""
         found = []
         if self.external or self.shared_external:
-            found.append(f"{self.name}: external calls are not made by this runtime, so the "
-                         "gate " + ("passes every event (preReconcile.external fails open)"
-                                    if self.shared_external else
-                                    "holds back every event (failPolicy: closed)" if self.closed
-                                    else "passes every event (failPolicy: open)"))
+            found.append(
+                f"{self.name}: external calls are not made by this runtime, so the "
+                "gate "
+                + (
+                    "passes every event (preReconcile.external fails open)"
+                    if self.shared_external
+                    else "holds back every event (failPolicy: closed)"
+                    if self.closed
+                    else "passes every event (failPolicy: open)"
+                )
+            )
         elif self.sentinels and (self.when or self.any_of):
-            found.append(f"{self.name}: with sentinels listed, when/or are not evaluated "
-                         "(the sentinel shorthand decides, as upstream)")
+            found.append(
+                f"{self.name}: with sentinels listed, when/or are not evaluated "
+                "(the sentinel shorthand decides, as upstream)"
+            )
         return found
 
 
-def conditions_pass(when: Sequence[Obj], any_of: Sequence[Obj], obj: Obj,
-                    renderer: Renderer, *, failed: bool) -> bool:
+def conditions_pass(
+    when: Sequence[Obj], any_of: Sequence[Obj], obj: Obj, renderer: Renderer, *, failed: bool
+) -> bool:
     """``when``/``or`` against ``obj``; ``failed`` when they cannot be evaluated."""
     try:
-        return passes(when, any_of, Evaluation(template_context(obj, private=False),
-                                               renderer))
+        return passes(when, any_of, Evaluation(template_context(obj, private=False), renderer))
     except (ConditionError, TemplateError):
         return failed
 
@@ -161,11 +180,13 @@ class PreReconcile:
     def of(cls, entry: Obj) -> PreReconcile:
         spec = (entry.get("operatorBox") or {}).get("preReconcile") or {}
         shared = bool(spec.get("external"))
-        return cls(tuple(spec.get("sentinels") or ()),
-                   Gate.of("preReconcile.enqueueGate", spec.get("enqueueGate"),
-                           shared_external=shared),
-                   Gate.of("preReconcile.reconcileGate", spec.get("reconcileGate"),
-                           shared_external=shared))
+        return cls(
+            tuple(spec.get("sentinels") or ()),
+            Gate.of("preReconcile.enqueueGate", spec.get("enqueueGate"), shared_external=shared),
+            Gate.of(
+                "preReconcile.reconcileGate", spec.get("reconcileGate"), shared_external=shared
+            ),
+        )
 
     @property
     def event_aware(self) -> bool:
@@ -187,8 +208,9 @@ class DropRule:
         if not self.when and not self.any_of:
             return True
         found = obj()
-        return found is not None and conditions_pass(self.when, self.any_of, found, renderer,
-                                                      failed=False)
+        return found is not None and conditions_pass(
+            self.when, self.any_of, found, renderer, failed=False
+        )
 
 
 @dataclass(frozen=True)
@@ -214,8 +236,7 @@ class QueueBehaviour:
             rules.append(_rule("onLimit", limit, on_limit))
         return cls(tuple(rules))
 
-    def dropping(self, depth: int, obj: Callable[[], Obj | None], renderer: Renderer
-                 ) -> str | None:
+    def dropping(self, depth: int, obj: Callable[[], Obj | None], renderer: Renderer) -> str | None:
         """The rule that drops a new key at this queue depth (None: queue it). ``obj`` gives
         the event's object, read only when a rule's conditions need it."""
         for rule in self.rules:
@@ -225,5 +246,6 @@ class QueueBehaviour:
 
 
 def _rule(name: str, depth: int, spec: Obj) -> DropRule:
-    return DropRule(name, depth, tuple(spec.get("when") or ()),
-                    tuple(spec.get("or") or spec.get("anyOf") or ()))
+    return DropRule(
+        name, depth, tuple(spec.get("when") or ()), tuple(spec.get("or") or spec.get("anyOf") or ())
+    )

@@ -68,8 +68,11 @@ class Requirements:
         """Every requirement, this project left out, in the order found (no duplicates)."""
         found: list[str] = []
         for path in self.files:
-            found += [line for line in requirement_lines(path)
-                      if not line.startswith("-") and not provided(line)]
+            found += [
+                line
+                for line in requirement_lines(path)
+                if not line.startswith("-") and not provided(line)
+            ]
         found += list(self.dependencies)
         return list(dict.fromkeys(found))
 
@@ -96,13 +99,17 @@ class HookCode:
 def pattern_file(directory: Path) -> Path:
     """The komposer.yaml, else katalog.yaml, of a directory."""
     if not directory.is_dir():
-        raise HookCodeError(f"{directory} is not a directory",
-                            hint="give the pattern's directory (default: the current one)")
+        raise HookCodeError(
+            f"{directory} is not a directory",
+            hint="give the pattern's directory (default: the current one)",
+        )
     for name in PATTERN_FILES:
         if (directory / name).is_file():
             return directory / name
-    raise HookCodeError(f"no komposer.yaml or katalog.yaml in {directory}",
-                        hint="give the directory of the pattern whose hooks the image runs")
+    raise HookCodeError(
+        f"no komposer.yaml or katalog.yaml in {directory}",
+        hint="give the directory of the pattern whose hooks the image runs",
+    )
 
 
 def collect(directory: Path, *, trust_hooks: bool = False) -> HookCode:
@@ -129,20 +136,31 @@ def collect(directory: Path, *, trust_hooks: bool = False) -> HookCode:
             _claim(packages, package, crd)
             roots.append(root)
     if not modules:
-        raise HookCodeError(f"no CRD of {path} names hooks or a CR model",
-                            hint="a katalog without Python code runs on the project's "
-                                 "runtime image as it is (the chart's default image)")
+        raise HookCodeError(
+            f"no CRD of {path} names hooks or a CR model",
+            hint="a katalog without Python code runs on the project's "
+            "runtime image as it is (the chart's default image)",
+        )
     requirements = _requirements(roots)
     if installed and requirements.empty:
         missing = ", ".join(sorted(installed))
-        raise HookCodeError(f"{missing}: not beside the katalog and no {REQUIREMENTS_FILE} "
-                            f"or {PYPROJECT_FILE} to install it from",
-                            hint="put the package beside the katalog, or list the "
-                                 f"distribution that provides it in {REQUIREMENTS_FILE}")
-    return HookCode(path, composed.source.kind, composed.name or directory.resolve().name,
-                    composed.version, tuple(sorted(modules)),
-                    tuple(sorted(packages.values(), key=lambda p: p.name)),
-                    tuple(sorted(installed)), requirements, entries)
+        raise HookCodeError(
+            f"{missing}: not beside the katalog and no {REQUIREMENTS_FILE} "
+            f"or {PYPROJECT_FILE} to install it from",
+            hint="put the package beside the katalog, or list the "
+            f"distribution that provides it in {REQUIREMENTS_FILE}",
+        )
+    return HookCode(
+        path,
+        composed.source.kind,
+        composed.name or directory.resolve().name,
+        composed.version,
+        tuple(sorted(modules)),
+        tuple(sorted(packages.values(), key=lambda p: p.name)),
+        tuple(sorted(installed)),
+        requirements,
+        entries,
+    )
 
 
 def _modules_of(entry: Obj) -> list[str]:
@@ -153,28 +171,36 @@ def _modules_of(entry: Obj) -> list[str]:
 def _code_keys(entry: Obj) -> Obj:
     """The part of a CRD entry the hook loader reads (checked again inside the image)."""
     reconcile = (entry.get("operatorBox") or {}).get("reconcile") or {}
-    return {"apiTypes": dict(entry.get("apiTypes") or {}), "operatorBox": {"reconcile": {
-        k: reconcile[k] for k in _CODE_KEYS if k in reconcile}}}
+    return {
+        "apiTypes": dict(entry.get("apiTypes") or {}),
+        "operatorBox": {"reconcile": {k: reconcile[k] for k in _CODE_KEYS if k in reconcile}},
+    }
 
 
 def _package(module: str, root: Path, crd: str, trust_hooks: bool) -> Package | None:
     """The top-level package of ``module`` beside the katalog; None when not there."""
     parts = module.split(".")
     if not all(p.isidentifier() for p in parts):
-        raise HookCodeError(f'CRD {crd}: "{module}" is not a Python module path',
-                            hint="a dotted module path such as dbhooks.database")
+        raise HookCodeError(
+            f'CRD {crd}: "{module}" is not a Python module path',
+            hint="a dotted module path such as dbhooks.database",
+        )
     top = parts[0]
     source = root / top if (root / top).is_dir() else root / f"{top}.py"
     if not source.exists():
         return None
     if CodeSource(root).pulled and not trust_hooks:
-        raise HookCodeError(f"CRD {crd}: its code ({module}) comes from a pattern pulled "
-                            f"from a registry ({root}); it is not put in an image unless "
-                            "you trust it", hint="re-run with --trust-hooks once you have "
-                                                 "read its code")
+        raise HookCodeError(
+            f"CRD {crd}: its code ({module}) comes from a pattern pulled "
+            f"from a registry ({root}); it is not put in an image unless "
+            "you trust it",
+            hint="re-run with --trust-hooks once you have read its code",
+        )
     if not _module_exists(root, parts):
-        raise HookCodeError(f'CRD {crd}: module "{module}" not found in {source}',
-                            hint="the module path is relative to the katalog's directory")
+        raise HookCodeError(
+            f'CRD {crd}: module "{module}" not found in {source}',
+            hint="the module path is relative to the katalog's directory",
+        )
     return Package(top, source.resolve())
 
 
@@ -186,13 +212,16 @@ def _module_exists(root: Path, parts: list[str]) -> bool:
 def _claim(packages: dict[str, Package], package: Package, crd: str) -> None:
     known = packages.get(package.name)
     if known is not None and known.source != package.source:
-        raise HookCodeError(f'CRD {crd}: two patterns provide the Python package '
-                            f'"{package.name}" ({known.source} and {package.source})',
-                            hint="give each pattern's code its own top-level package name")
+        raise HookCodeError(
+            f"CRD {crd}: two patterns provide the Python package "
+            f'"{package.name}" ({known.source} and {package.source})',
+            hint="give each pattern's code its own top-level package name",
+        )
     packages[package.name] = package
 
 
 # -- requirements ---------------------------------------------------------------------------
+
 
 def provided(requirement: str) -> bool:
     """Whether a requirement line names the distribution the base image provides."""
@@ -220,8 +249,9 @@ def _requirements(roots: list[Path]) -> Requirements:
         if (root / REQUIREMENTS_FILE).is_file():
             files.append(root / REQUIREMENTS_FILE)
         if (root / PYPROJECT_FILE).is_file():
-            dependencies += [d for d in _pyproject_dependencies(root / PYPROJECT_FILE)
-                             if not provided(d)]
+            dependencies += [
+                d for d in _pyproject_dependencies(root / PYPROJECT_FILE) if not provided(d)
+            ]
     return Requirements(tuple(files), tuple(dict.fromkeys(dependencies)))
 
 
@@ -229,9 +259,10 @@ def _pyproject_dependencies(path: Path) -> list[str]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise HookCodeError(f"{path}: not valid TOML ({exc})",
-                            hint="its [project].dependencies are installed in the image: "
-                                 "fix the file") from None
+        raise HookCodeError(
+            f"{path}: not valid TOML ({exc})",
+            hint="its [project].dependencies are installed in the image: fix the file",
+        ) from None
     project = data.get("project")
     dependencies = project.get("dependencies") if isinstance(project, dict) else None
     if not isinstance(dependencies, list):

@@ -59,9 +59,17 @@ def make_app(runtime: RuntimeView) -> web.Application:
 
     async def crd(request: web.Request) -> web.Response:
         c = controller(request)
-        return web.json_response({"name": c.crd, "apiVersion": c.api_version, "kind": c.kind,
-                                  "plural": c.plural, "workers": c.settings.workers,
-                                  "resyncSeconds": c.settings.resync, "entry": c.entry})
+        return web.json_response(
+            {
+                "name": c.crd,
+                "apiVersion": c.api_version,
+                "kind": c.kind,
+                "plural": c.plural,
+                "workers": c.settings.workers,
+                "resyncSeconds": c.settings.resync,
+                "entry": c.entry,
+            }
+        )
 
     async def crs(request: web.Request) -> web.Response:
         return web.json_response({"items": controller(request).store.items()})
@@ -78,15 +86,21 @@ def make_app(runtime: RuntimeView) -> web.Application:
         return web.json_response(controller(request).health())
 
     app = web.Application()
-    app.add_routes([
-        web.get("/health", health), web.get("/healthz", health),
-        web.get("/ready", ready), web.get("/readyz", ready),
-        web.get("/metrics", _metrics(runtime)), web.get("/katalog", katalog),
-        web.get("/katalog/{crd}", crd), web.get("/katalog/{crd}/cr", crs),
-        web.get("/katalog/{crd}/cr/{namespace}/{name}", cr),
-        web.get("/katalog/{crd}/cr/{name}", cr),
-        web.get("/katalog/{crd}/health", crd_health),
-    ])
+    app.add_routes(
+        [
+            web.get("/health", health),
+            web.get("/healthz", health),
+            web.get("/ready", ready),
+            web.get("/readyz", ready),
+            web.get("/metrics", _metrics(runtime)),
+            web.get("/katalog", katalog),
+            web.get("/katalog/{crd}", crd),
+            web.get("/katalog/{crd}/cr", crs),
+            web.get("/katalog/{crd}/cr/{namespace}/{name}", cr),
+            web.get("/katalog/{crd}/cr/{name}", cr),
+            web.get("/katalog/{crd}/health", crd_health),
+        ]
+    )
     return app
 
 
@@ -99,11 +113,12 @@ def metrics_app(runtime: RuntimeView) -> web.Application:
 
 def _metrics(runtime: RuntimeView) -> Handler:
     async def metrics(_: web.Request) -> web.Response:
-        return web.Response(body=runtime.metrics.render(),
-                            headers={"Content-Type": PROMETHEUS_TEXT})
+        return web.Response(
+            body=runtime.metrics.render(), headers={"Content-Type": PROMETHEUS_TEXT}
+        )
+
     return metrics
 
 
 def _not_found(message: str) -> web.HTTPNotFound:
-    return web.HTTPNotFound(text=json.dumps({"error": message}),
-                            content_type="application/json")
+    return web.HTTPNotFound(text=json.dumps({"error": message}), content_type="application/json")

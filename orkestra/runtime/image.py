@@ -122,11 +122,17 @@ class ImageTag:
         parts = repository.split("/")
         host = _host_of(parts)
         path = parts[1:] if host else parts
-        if not _TAG.fullmatch(tag) or not path or \
-                not all(_COMPONENT.fullmatch(p) for p in path) or \
-                (host is not None and not _HOST.fullmatch(host)):
-            raise UsageError(f"{text}: not an image reference (lowercase repository path, "
-                             "tag of letters, digits, '_', '.' and '-')", hint=hint)
+        if (
+            not _TAG.fullmatch(tag)
+            or not path
+            or not all(_COMPONENT.fullmatch(p) for p in path)
+            or (host is not None and not _HOST.fullmatch(host))
+        ):
+            raise UsageError(
+                f"{text}: not an image reference (lowercase repository path, "
+                "tag of letters, digits, '_', '.' and '-')",
+                hint=hint,
+            )
         return cls(repository, tag)
 
     @property
@@ -171,7 +177,8 @@ class Tools:
             raise RuntimeImageError(
                 f"no tools/image in {tools.root}: ork build runtime uses the image tools "
                 "of an orkestra source checkout (build.sh, oci_run.py)",
-                hint="run it from a checkout installed with pip install -e .")
+                hint="run it from a checkout installed with pip install -e .",
+            )
         return tools
 
     @property
@@ -220,12 +227,17 @@ def check_host(*programs: str) -> None:
     """Root and the programs the build runs; the error says what to install."""
     missing = [p for p in programs if shutil.which(p) is None]
     if missing:
-        raise RuntimeImageError(f"{' and '.join(missing)} not installed: ork build runtime "
-                                "builds with buildah (no Docker engine)", hint=APT_HINT)
+        raise RuntimeImageError(
+            f"{' and '.join(missing)} not installed: ork build runtime "
+            "builds with buildah (no Docker engine)",
+            hint=APT_HINT,
+        )
     if os.geteuid() != 0:
-        raise RuntimeImageError("ork build runtime must run as root (buildah's chroot "
-                                "isolation, and the check that chroots into the image)",
-                                hint="run it as root, e.g. with sudo")
+        raise RuntimeImageError(
+            "ork build runtime must run as root (buildah's chroot "
+            "isolation, and the check that chroots into the image)",
+            hint="run it as root, e.g. with sudo",
+        )
 
 
 def base_reference(text: str | None, tools: Tools) -> str:
@@ -242,12 +254,18 @@ def base_reference(text: str | None, tools: Tools) -> str:
 
 
 def labels(code: HookCode, base: str) -> dict[str, str]:
-    return {LABEL_RUNTIME: "true", LABEL_HOOKS: ",".join(code.modules),
-            LABEL_NAME: code.name, LABEL_VERSION: code.version, LABEL_BASE: base}
+    return {
+        LABEL_RUNTIME: "true",
+        LABEL_HOOKS: ",".join(code.modules),
+        LABEL_NAME: code.name,
+        LABEL_VERSION: code.version,
+        LABEL_BASE: base,
+    }
 
 
-def build_runtime_image(code: HookCode, options: BuildOptions, log: Log,
-                        tools: Tools | None = None) -> Built:
+def build_runtime_image(
+    code: HookCode, options: BuildOptions, log: Log, tools: Tools | None = None
+) -> Built:
     """Build (check, and push) the runtime image of one pattern's code."""
     started = time.monotonic()
     tools = tools or Tools.find()
@@ -266,19 +284,27 @@ def build_runtime_image(code: HookCode, options: BuildOptions, log: Log,
                     digest = buildah.push(options.tag, options.tls_verify, log)
             finally:
                 buildah.keep_only(base_id)
-    return Built(str(options.tag), base, f"{layout}:{options.tag.tag}", digest,
-                 image_labels, options.push, time.monotonic() - started)
+    return Built(
+        str(options.tag),
+        base,
+        f"{layout}:{options.tag.tag}",
+        digest,
+        image_labels,
+        options.push,
+        time.monotonic() - started,
+    )
 
 
 # -- the base -------------------------------------------------------------------------------
 
+
 def _ensure_base(options: BuildOptions, tools: Tools, log: Log) -> str:
     base = base_reference(options.base, tools)
-    if options.base is None and (options.rebuild_base or
-                                 not _has_tag(tools.default_layout, __version__)):
+    if options.base is None and (
+        options.rebuild_base or not _has_tag(tools.default_layout, __version__)
+    ):
         check_host("buildah", "debootstrap")
-        log(f"building the base image with {tools.build_script} (its caches make later "
-            "runs quick)")
+        log(f"building the base image with {tools.build_script} (its caches make later runs quick)")
         _build_base(tools, log)
     return base
 
@@ -288,23 +314,33 @@ def _has_tag(layout: Path, tag: str) -> bool:
         index = json.loads((layout / "index.json").read_text())
     except (OSError, ValueError):
         return False
-    return any((m.get("annotations") or {}).get(REF_NAME) == tag
-               for m in index.get("manifests", []))
+    return any(
+        (m.get("annotations") or {}).get(REF_NAME) == tag for m in index.get("manifests", [])
+    )
 
 
 def _build_base(tools: Tools, log: Log) -> None:
     env = {**os.environ, "PYTHON": sys.executable, "OUT": str(tools.default_layout.parent)}
-    with subprocess.Popen(["bash", str(tools.build_script)], env=env, text=True,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as process:
+    with subprocess.Popen(
+        ["bash", str(tools.build_script)],
+        env=env,
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    ) as process:
         assert process.stderr is not None
         for line in process.stderr:
             log(line.rstrip("\n"))
     if process.returncode != 0:
-        raise RuntimeImageError(f"{tools.build_script} failed (exit {process.returncode}): "
-                                "the base image could not be built", hint=APT_HINT)
+        raise RuntimeImageError(
+            f"{tools.build_script} failed (exit {process.returncode}): "
+            "the base image could not be built",
+            hint=APT_HINT,
+        )
 
 
 # -- the build context ----------------------------------------------------------------------
+
 
 def _context(code: HookCode, work: Path, log: Log) -> Path:
     """hooks/ (the packages), requirements/, wheels/ and pip/ (only with requirements)."""
@@ -324,7 +360,8 @@ def _context(code: HookCode, work: Path, log: Log) -> Path:
         (requirements / f"{number}-{path.name}").write_text(filtered_requirements(path))
     if code.requirements.dependencies:
         (requirements / "pyproject.txt").write_text(
-            "".join(f"{d}\n" for d in code.requirements.dependencies))
+            "".join(f"{d}\n" for d in code.requirements.dependencies)
+        )
     _download(context, work, log)
     return context
 
@@ -332,20 +369,37 @@ def _context(code: HookCode, work: Path, log: Log) -> Path:
 def _download(context: Path, work: Path, log: Log) -> None:
     machine = platform.machine()
     if machine not in ("x86_64", "aarch64"):
-        raise RuntimeImageError(f"unsupported architecture {machine}",
-                                hint="x86_64 and aarch64 have manylinux wheels")
-    log(f"downloading the requirements' wheels (python {IMAGE_PYTHON}, "
-        f"glibc 2.{IMAGE_GLIBC_MINOR}, {machine})")
+        raise RuntimeImageError(
+            f"unsupported architecture {machine}", hint="x86_64 and aarch64 have manylinux wheels"
+        )
+    log(
+        f"downloading the requirements' wheels (python {IMAGE_PYTHON}, "
+        f"glibc 2.{IMAGE_GLIBC_MINOR}, {machine})"
+    )
     files = sorted((context / "requirements").glob("*.txt"))
-    _pip(["download", "--only-binary=:all:", "--python-version", IMAGE_PYTHON,
-          "--implementation", "cp", "--abi", "cp" + IMAGE_PYTHON.replace(".", ""),
-          *_platforms(machine), "-d", str(context / "wheels"),
-          *[arg for f in files for arg in ("-r", str(f))]],
-         "could not download the requirements as wheels for python "
-         f"{IMAGE_PYTHON} on {machine} (a requirement without a wheel would need a "
-         "compiler in the image)")
-    _pip(["download", "--only-binary=:all:", "--no-deps", "-d", str(work / "pip"), "pip"],
-         "could not download pip's wheel")
+    _pip(
+        [
+            "download",
+            "--only-binary=:all:",
+            "--python-version",
+            IMAGE_PYTHON,
+            "--implementation",
+            "cp",
+            "--abi",
+            "cp" + IMAGE_PYTHON.replace(".", ""),
+            *_platforms(machine),
+            "-d",
+            str(context / "wheels"),
+            *[arg for f in files for arg in ("-r", str(f))],
+        ],
+        "could not download the requirements as wheels for python "
+        f"{IMAGE_PYTHON} on {machine} (a requirement without a wheel would need a "
+        "compiler in the image)",
+    )
+    _pip(
+        ["download", "--only-binary=:all:", "--no-deps", "-d", str(work / "pip"), "pip"],
+        "could not download pip's wheel",
+    )
     (context / "pip").mkdir()
     newest = max((work / "pip").glob("pip-*.whl"), key=lambda p: p.stat().st_mtime)
     shutil.copy2(newest, context / "pip" / "pip.whl")
@@ -360,15 +414,21 @@ def _platforms(machine: str) -> list[str]:
 
 
 def _pip(args: list[str], failure: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "pip", *args, "--disable-pip-version-check"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", *args, "--disable-pip-version-check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
-        raise RuntimeImageError(f"{failure}:\n{_tail(done.stderr or done.stdout)}",
-                                hint="pip must reach the package index; every requirement "
-                                     "needs a wheel for the image")
+        raise RuntimeImageError(
+            f"{failure}:\n{_tail(done.stderr or done.stdout)}",
+            hint="pip must reach the package index; every requirement needs a wheel for the image",
+        )
 
 
 # -- buildah --------------------------------------------------------------------------------
+
 
 @dataclass
 class _Buildah:
@@ -377,44 +437,79 @@ class _Buildah:
     store: Path
 
     def argv(self, *args: str) -> list[str]:
-        return ["buildah", "--root", str(self.store / "storage"), "--runroot",
-                str(self.store / "run"), "--storage-driver", "vfs", *args]
+        return [
+            "buildah",
+            "--root",
+            str(self.store / "storage"),
+            "--runroot",
+            str(self.store / "run"),
+            "--storage-driver",
+            "vfs",
+            *args,
+        ]
 
     def env(self) -> dict[str, str]:
         """buildah refuses to run when $DOCKER_CONFIG has no config.json; that means no
         credentials, which an empty auth file says too."""
         env = dict(os.environ)
         docker = env.get("DOCKER_CONFIG")
-        if docker and not env.get("REGISTRY_AUTH_FILE") and \
-                not (Path(docker) / "config.json").is_file():
+        if (
+            docker
+            and not env.get("REGISTRY_AUTH_FILE")
+            and not (Path(docker) / "config.json").is_file()
+        ):
             empty = self.store / "no-credentials.json"
             empty.write_text("{}\n")
             env["REGISTRY_AUTH_FILE"] = str(empty)
         return env
 
     def __call__(self, *args: str, check: bool = True) -> str:
-        done = subprocess.run(self.argv(*args), capture_output=True, text=True,
-                              env=self.env(), check=False)
+        done = subprocess.run(
+            self.argv(*args), capture_output=True, text=True, env=self.env(), check=False
+        )
         if check and done.returncode != 0:
-            raise RuntimeImageError(f"buildah {args[0]} failed (exit {done.returncode}):\n"
-                                    f"{_tail(done.stderr or done.stdout)}")
+            raise RuntimeImageError(
+                f"buildah {args[0]} failed (exit {done.returncode}):\n"
+                f"{_tail(done.stderr or done.stdout)}"
+            )
         return done.stdout.strip()
 
-    def build(self, base: str, context: Path, image_labels: dict[str, str],
-              options: BuildOptions, log: Log) -> str:
+    def build(
+        self,
+        base: str,
+        context: Path,
+        image_labels: dict[str, str],
+        options: BuildOptions,
+        log: Log,
+    ) -> str:
         """Commit the image as the options' tag; the base image's id."""
         tag = options.tag
         log(f"buildah from {base}")
         container = self("from", "--quiet", *self.source(base, options.tls_verify))
         try:
-            base_id = self("inspect", "--type", "container", "--format",
-                           "{{.FromImageID}}", container)
-            log(f"installing the code into {HOOKS_DIR} and the requirements into the "
-                "virtualenv")
-            self("run", "--isolation", "chroot", "--user", "0:0", "--volume",
-                 f"{context}:/mnt:ro", container, "--", "/bin/sh", "-c", _INSTALL)
-            self("config", *[a for k, v in image_labels.items()
-                             for a in ("--label", f"{k}={v}")], container)
+            base_id = self(
+                "inspect", "--type", "container", "--format", "{{.FromImageID}}", container
+            )
+            log(f"installing the code into {HOOKS_DIR} and the requirements into the virtualenv")
+            self(
+                "run",
+                "--isolation",
+                "chroot",
+                "--user",
+                "0:0",
+                "--volume",
+                f"{context}:/mnt:ro",
+                container,
+                "--",
+                "/bin/sh",
+                "-c",
+                _INSTALL,
+            )
+            self(
+                "config",
+                *[a for k, v in image_labels.items() for a in ("--label", f"{k}={v}")],
+                container,
+            )
             log(f"committing {tag}")
             self("commit", "--quiet", "--format", "oci", "--rm", container, str(tag))
         except BaseException:
@@ -429,8 +524,9 @@ class _Buildah:
             verify = not plain_http(_registry_of(base)) if tls_verify is None else tls_verify
             return [f"--tls-verify={str(verify).lower()}", base]
         image_id = _layout_image_id(base)
-        if image_id and self("inspect", "--type", "image", "--format", "{{.FromImageID}}",
-                             image_id, check=False):
+        if image_id and self(
+            "inspect", "--type", "image", "--format", "{{.FromImageID}}", image_id, check=False
+        ):
             return [image_id]
         return ["--pull=always", base]
 
@@ -447,23 +543,34 @@ class _Buildah:
         layout.parent.mkdir(parents=True, exist_ok=True)
         self("push", "--quiet", str(tag), f"oci:{layout}:{tag.tag}")
         index = json.loads((layout / "index.json").read_text())
-        return next(str(m["digest"]) for m in index["manifests"]
-                    if (m.get("annotations") or {}).get(REF_NAME) == tag.tag)
+        return next(
+            str(m["digest"])
+            for m in index["manifests"]
+            if (m.get("annotations") or {}).get(REF_NAME) == tag.tag
+        )
 
     def push(self, tag: ImageTag, tls_verify: bool | None, log: Log) -> str:
         verify = not tag.plain_http if tls_verify is None else tls_verify
         log(f"pushing {tag}" + ("" if verify else " (TLS not verified)"))
         with tempfile.NamedTemporaryFile("r", prefix="ork-digest-") as digest:
-            self("push", "--quiet", f"--tls-verify={str(verify).lower()}", "--digestfile",
-                 digest.name, str(tag), f"docker://{tag}")
+            self(
+                "push",
+                "--quiet",
+                f"--tls-verify={str(verify).lower()}",
+                "--digestfile",
+                digest.name,
+                str(tag),
+                f"docker://{tag}",
+            )
             return digest.read().strip()
 
 
 def _layout_image_id(base: str) -> str | None:
     """The image id (its config's digest) of ``oci:DIR[:TAG]``; None when unreadable."""
     head, sep, tail = base.removeprefix("oci:").rpartition(":")
-    layout, tag = (Path(head), tail) if sep and "/" not in tail else \
-        (Path(base.removeprefix("oci:")), None)
+    layout, tag = (
+        (Path(head), tail) if sep and "/" not in tail else (Path(base.removeprefix("oci:")), None)
+    )
     try:
         entries = json.loads((layout / "index.json").read_text())["manifests"]
         if tag is not None:
@@ -499,21 +606,36 @@ def _store(store: Path) -> Iterator[_Buildah]:
 
 # -- the check ------------------------------------------------------------------------------
 
+
 def _check(tools: Tools, layout: str, code: HookCode, tag: ImageTag, log: Log) -> None:
     """orkestra's hook loader inside the image, as its user: every CRD's code loads."""
     log("loading the hooks inside the image as its user (tools/image/oci_run.py)")
-    done = subprocess.run([sys.executable, str(tools.oci_run), layout, "--entrypoint",
-                           "python3", "--", "-c", _CHECK, json.dumps(code.entries,
-                                                                     default=str), str(tag)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(tools.oci_run),
+            layout,
+            "--entrypoint",
+            "python3",
+            "--",
+            "-c",
+            _CHECK,
+            json.dumps(code.entries, default=str),
+            str(tag),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     for line in done.stdout.splitlines():
         log(line)
     if done.returncode != 0:
-        raise RuntimeImageError(f"the image does not load the pattern's code:\n"
-                                f"{_tail(done.stderr or done.stdout)}",
-                                hint="the modules must import with only the image's "
-                                     "packages: list what they import in "
-                                     "requirements.txt")
+        raise RuntimeImageError(
+            f"the image does not load the pattern's code:\n{_tail(done.stderr or done.stdout)}",
+            hint="the modules must import with only the image's "
+            "packages: list what they import in "
+            "requirements.txt",
+        )
 
 
 def _tail(text: str, lines: int = 20) -> str:

@@ -109,8 +109,9 @@ class Informer:
         if not self.resource.namespaced:
             self.namespace = None
         self.name = self.resource.path(self.namespace).lstrip("/")
-        self._counters = {kind: self.metrics.watch_events.labels(self.name, kind)
-                          for kind in EVENT_TYPES}
+        self._counters = {
+            kind: self.metrics.watch_events.labels(self.name, kind) for kind in EVENT_TYPES
+        }
 
     async def run(self) -> None:
         """List and watch until cancelled."""
@@ -131,8 +132,7 @@ class Informer:
                 failures += 1
                 log.warning("watch failed: %s", exc.message, extra=fields(resource=self.name))
             if failures:
-                await asyncio.sleep(backoff_delay(failures, self.retry_base, self.retry_cap,
-                                                  0.2))
+                await asyncio.sleep(backoff_delay(failures, self.retry_base, self.retry_cap, 0.2))
 
     async def relist(self) -> None:
         """List every object (in pages) and make the store match. Each page goes into the
@@ -145,7 +145,8 @@ class Informer:
         token = ""
         while True:
             page, version, token = await self.client.list_page(
-                self.resource, self.namespace, limit=self.page_size, token=token)
+                self.resource, self.namespace, limit=self.page_size, token=token
+            )
             changes = []
             for obj in page:
                 slim(obj)
@@ -165,8 +166,9 @@ class Informer:
     async def watch(self) -> int:
         """Follow one watch stream to its end; the number of events seen."""
         count = 0
-        async for event in self.client.watch(self.resource, self.namespace,
-                                             self.resource_version, self.watch_timeout):
+        async for event in self.client.watch(
+            self.resource, self.namespace, self.resource_version, self.watch_timeout
+        ):
             count += 1
             self.apply(event)
         return count
@@ -209,8 +211,7 @@ class Informer:
         meta = target.metadata if target is not None else None
         if peek.type not in ("ADDED", "MODIFIED") or meta is None or not meta.name:
             return False
-        if not self.store.holds((meta.namespace, meta.name),
-                                version_number(meta.resourceVersion)):
+        if not self.store.holds((meta.namespace, meta.name), version_number(meta.resourceVersion)):
             return False
         self._counters[peek.type].inc()
         self.resource_version = meta.resourceVersion
@@ -242,7 +243,8 @@ class Informers:
         found = self.by_kind.get((resource.api_version, resource.kind))
         if found is None:
             found = self.by_kind[(resource.api_version, resource.kind)] = self._start(
-                resource, **self.options)
+                resource, **self.options
+            )
         return found
 
     def watching(self, resource: Resource, namespace: str | None) -> Informer:
@@ -252,22 +254,28 @@ class Informers:
         engine reads (their stores hold one namespace only)."""
         own = self.options.get("namespace")
         shared = self.by_kind.get((resource.api_version, resource.kind))
-        if namespace is None or namespace == own or not resource.namespaced or \
-                (shared is not None and own is None):
+        if (
+            namespace is None
+            or namespace == own
+            or not resource.namespaced
+            or (shared is not None and own is None)
+        ):
             return self.informer(resource)
         key = (resource.api_version, resource.kind, namespace)
         found = self.scoped.get(key)
         if found is None:
-            found = self.scoped[key] = self._start(resource, **{**self.options,
-                                                                "namespace": namespace})
+            found = self.scoped[key] = self._start(
+                resource, **{**self.options, "namespace": namespace}
+            )
         return found
 
     def _start(self, resource: Resource, **options: Any) -> Informer:
         store = Store({OWNER_NAME_LABEL: label_indexer(OWNER_NAME_LABEL)})
         started = Informer(self.client, resource, store, metrics=self.metrics, **options)
         self.metrics.cache_objects.labels(started.name).set_function(store.__len__)
-        self.tasks.append(asyncio.get_running_loop().create_task(
-            started.run(), name=f"informer {started.name}"))
+        self.tasks.append(
+            asyncio.get_running_loop().create_task(started.run(), name=f"informer {started.name}")
+        )
         return started
 
     def synced_store(self, api_version: str, kind: str) -> tuple[Resource, Store] | None:

@@ -68,12 +68,21 @@ WATCH_GRACE = 30.0  # seconds a watch may outlast its timeoutSeconds before we e
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder()
 _BY_REASON: dict[str, type[ApiError]] = {
-    "NotFound": NotFoundError, "AlreadyExists": AlreadyExistsError,
-    "Conflict": ConflictError, "Invalid": InvalidError, "BadRequest": BadRequestError,
+    "NotFound": NotFoundError,
+    "AlreadyExists": AlreadyExistsError,
+    "Conflict": ConflictError,
+    "Invalid": InvalidError,
+    "BadRequest": BadRequestError,
 }
 _BY_CODE: dict[int, type[ApiError]] = {
-    400: BadRequestError, 401: UnauthorizedError, 403: ForbiddenError, 404: NotFoundError,
-    405: MethodNotAllowedError, 415: UnsupportedMediaTypeError, 422: InvalidError}
+    400: BadRequestError,
+    401: UnauthorizedError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    405: MethodNotAllowedError,
+    415: UnsupportedMediaTypeError,
+    422: InvalidError,
+}
 
 
 class ConnectionConfigError(OrkError):
@@ -173,7 +182,8 @@ def load_config(kubeconfig: str | None = None, context: str | None = None) -> Si
         raise ConnectionConfigError(
             f"no usable Kubernetes configuration: {exc}",
             hint="pass --kubeconfig FILE (and --context NAME), set KUBECONFIG, run inside a "
-                 "cluster, or add --dev to start an embedded API server") from None
+            "cluster, or add --dev to start an embedded API server",
+        ) from None
     assert single is not None
     return single
 
@@ -190,13 +200,16 @@ class Credentials:
         self._expires: datetime | None = None
         self._lock = threading.Lock()
         if user is not None and user.auth_provider:
-            raise ConnectionConfigError("kubeconfig auth-provider entries are not supported",
-                                        hint="use a token or an exec credential plugin")
+            raise ConnectionConfigError(
+                "kubeconfig auth-provider entries are not supported",
+                hint="use a token or an exec credential plugin",
+            )
 
     def header(self) -> str | None:
         with self._lock:
-            if self._header is None or (self._expires is not None
-                                        and datetime.now(UTC) >= self._expires):
+            if self._header is None or (
+                self._expires is not None and datetime.now(UTC) >= self._expires
+            ):
                 self._header = self._make()
             return self._header
 
@@ -226,8 +239,9 @@ class Credentials:
     def _exec(self, plugin: UserExec) -> str:
         env = {**os.environ, **{v.name: v.value for v in plugin.env or []}}
         try:
-            output = client_adapter.sync_check_output([plugin.command, *(plugin.args or [])],
-                                                      env=env)
+            output = client_adapter.sync_check_output(
+                [plugin.command, *(plugin.args or [])], env=env
+            )
             status = decode(output)["status"]
         except (ConfigError, OSError, KeyError, TypeError, msgspec.DecodeError) as exc:
             raise UnavailableError(f"exec credential plugin {plugin.command}: {exc}") from None
@@ -253,13 +267,18 @@ class KubeClient:
         self._port = url.port or (443 if self._secure else 80)
         self._prefix = url.path.rstrip("/")
         try:
-            self._ssl = client_adapter.verify_cluster(
-                config.cluster, config.user or User(), config.abs_file) \
-                if self._secure else None
+            self._ssl = (
+                client_adapter.verify_cluster(
+                    config.cluster, config.user or User(), config.abs_file
+                )
+                if self._secure
+                else None
+            )
         except (OSError, ssl.SSLError, ConfigError) as exc:
-            raise ConnectionConfigError(f"cannot set up TLS for {config.cluster.server}: {exc}",
-                                        hint="check the certificate paths and data of the "
-                                             "kubeconfig") from None
+            raise ConnectionConfigError(
+                f"cannot set up TLS for {config.cluster.server}: {exc}",
+                hint="check the certificate paths and data of the kubeconfig",
+            ) from None
         self.credentials = Credentials(config.user)
         self.user_agent = USER_AGENT
         self._local = _Local()
@@ -292,8 +311,15 @@ class KubeClient:
         return f"{self._prefix}{path}?{query}"
 
     # -- synchronous transport --------------------------------------------------------
-    def request(self, method: str, path: str, *, params: dict[str, str] | None = None,
-                body: Any = None, content_type: str = JSON) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        content_type: str = JSON,
+    ) -> Any:
         """One call on this thread's keep-alive connection. A connection the server closed
         while idle is reopened and the call sent again; a 401 with a renewable credential
         is retried once with a fresh one."""
@@ -303,8 +329,9 @@ class KubeClient:
             connection = self._connection()
             reused = connection.requests > 0
             try:
-                response = connection.request(method, target,
-                                              self._headers(data, content_type), data)
+                response = connection.request(
+                    method, target, self._headers(data, content_type), data
+                )
             except TransportError as exc:
                 if reused and exc.before_response and attempt == 1:
                     continue  # closed while idle: nothing of it reached the server's answer
@@ -317,8 +344,7 @@ class KubeClient:
     def _connection(self) -> Connection:
         connection = self._local.connection
         if connection is None:
-            connection = Connection(self._host, self._port, context=self._ssl,
-                                    timeout=self.timeout)
+            connection = Connection(self._host, self._port, context=self._ssl, timeout=self.timeout)
             self._local.connection = connection
         return connection
 
@@ -329,7 +355,8 @@ class KubeClient:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(ssl=self._ssl or False),
-                timeout=aiohttp.ClientTimeout(total=self.timeout))
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+            )
         return self._session
 
     def _absolute(self, path: str) -> str:
@@ -344,13 +371,21 @@ class KubeClient:
             return await asyncio.to_thread(self._headers, body, content_type)
         return self._headers(body, content_type)
 
-    async def arequest(self, method: str, path: str, *, params: dict[str, str] | None = None,
-                       body: Any = None, content_type: str = JSON) -> Any:
+    async def arequest(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        content_type: str = JSON,
+    ) -> Any:
         data = None if body is None else encode(body)
         headers = await self._aheaders(data, content_type)
         try:
-            async with self.session.request(method, self._absolute(path), params=params,
-                                            data=data, headers=headers) as response:
+            async with self.session.request(
+                method, self._absolute(path), params=params, data=data, headers=headers
+            ) as response:
                 content = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise UnavailableError(f"{method} {path}: {exc}") from None
@@ -363,11 +398,19 @@ class KubeClient:
         result: Obj = self.request("GET", res.path(res.namespace_of(namespace), name))
         return result
 
-    def list_items(self, res: Resource, namespace: str | None = None, *,
-             label_selector: str | None = None, field_selector: str | None = None
-             ) -> list[Obj]:
-        params = {k: v for k, v in (("labelSelector", label_selector),
-                                    ("fieldSelector", field_selector)) if v}
+    def list_items(
+        self,
+        res: Resource,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[Obj]:
+        params = {
+            k: v
+            for k, v in (("labelSelector", label_selector), ("fieldSelector", field_selector))
+            if v
+        }
         result = self.request("GET", res.path(namespace), params=params)
         items: list[Obj] = result.get("items") or []
         return items
@@ -386,9 +429,11 @@ class KubeClient:
     def delete(self, res: Resource, name: str, namespace: str | None = None) -> Obj:
         """Delete with background propagation (children follow); the answer is the object
         (with a deletionTimestamp when finalizers hold it) or a Status."""
-        result: Obj = self.request("DELETE", res.path(res.namespace_of(namespace), name),
-                                   body={"kind": "DeleteOptions", "apiVersion": "v1",
-                                         "propagationPolicy": "Background"})
+        result: Obj = self.request(
+            "DELETE",
+            res.path(res.namespace_of(namespace), name),
+            body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"},
+        )
         return result
 
     # -- discovery --------------------------------------------------------------------
@@ -419,38 +464,57 @@ class KubeClient:
         for entry in entries:
             name = str(entry.get("name", ""))
             if entry.get("kind") == kind and "/" not in name:
-                return Resource(group, version, name, kind, bool(entry.get("namespaced")),
-                                f"{name}/status" in names)
+                return Resource(
+                    group,
+                    version,
+                    name,
+                    kind,
+                    bool(entry.get("namespaced")),
+                    f"{name}/status" in names,
+                )
         return None
 
     # -- asynchronous -----------------------------------------------------------------
-    async def list_page(self, res: Resource, namespace: str | None, *, limit: int,
-                        token: str = "") -> tuple[list[Obj], str, str]:
+    async def list_page(
+        self, res: Resource, namespace: str | None, *, limit: int, token: str = ""
+    ) -> tuple[list[Obj], str, str]:
         """One page of a list (all namespaces when ``namespace`` is None): (items,
         resourceVersion, continue token)."""
         params = {"limit": str(limit), **({"continue": token} if token else {})}
         result = await self.arequest("GET", res.path(namespace), params=params)
         meta = result.get("metadata") or {}
-        return (list(result.get("items") or []), str(meta.get("resourceVersion") or ""),
-                str(meta.get("continue") or ""))
+        return (
+            list(result.get("items") or []),
+            str(meta.get("resourceVersion") or ""),
+            str(meta.get("continue") or ""),
+        )
 
-    async def watch(self, res: Resource, namespace: str | None, resource_version: str,
-                    timeout_seconds: int) -> AsyncIterator[bytes]:
+    async def watch(
+        self, res: Resource, namespace: str | None, resource_version: str, timeout_seconds: int
+    ) -> AsyncIterator[bytes]:
         """The events of a watch (all namespaces when ``namespace`` is None) from
         ``resource_version``, bookmarks on, until the server ends it (or, should it not,
         until ``timeout_seconds`` and :data:`WATCH_GRACE` more have passed): each one the
         line the server sent (JSON), left to the caller to decode, or not."""
-        params = {"watch": "true", "allowWatchBookmarks": "true",
-                  "resourceVersion": resource_version, "timeoutSeconds": str(timeout_seconds)}
+        params = {
+            "watch": "true",
+            "allowWatchBookmarks": "true",
+            "resourceVersion": resource_version,
+            "timeoutSeconds": str(timeout_seconds),
+        }
         # One deadline for the whole stream, not a read timeout: aiohttp re-arms that with
         # a new timer on every read, which showed in the profile (~3% of the runtime's
         # GIL time with its call_at and heap pushes).
-        timeout = aiohttp.ClientTimeout(total=timeout_seconds + WATCH_GRACE,
-                                        sock_connect=self.timeout)
+        timeout = aiohttp.ClientTimeout(
+            total=timeout_seconds + WATCH_GRACE, sock_connect=self.timeout
+        )
         try:
-            async with self.session.get(self._absolute(res.path(namespace)), params=params,
-                                        headers=await self._aheaders(None, JSON),
-                                        timeout=timeout) as response:
+            async with self.session.get(
+                self._absolute(res.path(namespace)),
+                params=params,
+                headers=await self._aheaders(None, JSON),
+                timeout=timeout,
+            ) as response:
                 if response.status >= 400:
                     if response.status == 401:
                         self.credentials.refresh()
@@ -485,4 +549,3 @@ def _result(status: int, content: bytes) -> Any:
     if status >= 400:
         raise api_error(status, content)
     return decode(content) if content else {}
-

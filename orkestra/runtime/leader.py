@@ -50,20 +50,23 @@ class KubeLeases:
     async def get_lease(self, namespace: str, name: str) -> Obj | None:
         try:
             lease: Obj = await self.client.arequest(
-                "GET", f"{LEASES.format(namespace=namespace)}/{name}")
+                "GET", f"{LEASES.format(namespace=namespace)}/{name}"
+            )
         except NotFoundError:
             return None
         return lease
 
     async def create_lease(self, lease: Obj) -> Obj:
         created: Obj = await self.client.arequest(
-            "POST", LEASES.format(namespace=lease["metadata"]["namespace"]), body=lease)
+            "POST", LEASES.format(namespace=lease["metadata"]["namespace"]), body=lease
+        )
         return created
 
     async def replace_lease(self, lease: Obj) -> Obj:
         meta = lease["metadata"]
         replaced: Obj = await self.client.arequest(
-            "PUT", f"{LEASES.format(namespace=meta['namespace'])}/{meta['name']}", body=lease)
+            "PUT", f"{LEASES.format(namespace=meta['namespace'])}/{meta['name']}", body=lease
+        )
         return replaced
 
 
@@ -107,8 +110,7 @@ class LeaderElector:
             self._renewed = now
             if not self.leading:
                 self.leading = True
-                log.info("became the leader",
-                         extra=fields(lease=self.name, identity=self.identity))
+                log.info("became the leader", extra=fields(lease=self.name, identity=self.identity))
                 self.on_started()
         elif self.leading and now - self._renewed >= self.renew_deadline:
             self.leading = False
@@ -131,8 +133,11 @@ class LeaderElector:
         return True
 
     def _observe(self, spec: Obj) -> None:
-        record = (spec.get("holderIdentity"), spec.get("renewTime"),
-                  spec.get("leaseDurationSeconds"))
+        record = (
+            spec.get("holderIdentity"),
+            spec.get("renewTime"),
+            spec.get("leaseDurationSeconds"),
+        )
         if record != self._observed:
             self._observed, self._observed_at = record, self.clock()
 
@@ -152,14 +157,21 @@ class LeaderElector:
             spec["acquireTime"] = now
             if current is not None:
                 spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + 1
-        spec.update(holderIdentity=self.identity, renewTime=now,
-                    leaseDurationSeconds=int(self.lease_duration))
+        spec.update(
+            holderIdentity=self.identity,
+            renewTime=now,
+            leaseDurationSeconds=int(self.lease_duration),
+        )
         spec.setdefault("leaseTransitions", 0)
         meta: Obj = {"name": self.name, "namespace": self.namespace}
         if current is not None:
             meta["resourceVersion"] = current["metadata"]["resourceVersion"]
-        return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta,
-                "spec": spec}
+        return {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": meta,
+            "spec": spec,
+        }
 
     async def release(self) -> None:
         """Give the lease up (if held) so another runtime can take it at once."""
@@ -170,10 +182,15 @@ class LeaderElector:
             lease = await self.api.get_lease(self.namespace, self.name)
             if lease is None or (lease.get("spec") or {}).get("holderIdentity") != self.identity:
                 return
-            spec = {**lease["spec"], "holderIdentity": "", "leaseDurationSeconds": 1,
-                    "renewTime": micro_time(self.wall())}
+            spec = {
+                **lease["spec"],
+                "holderIdentity": "",
+                "leaseDurationSeconds": 1,
+                "renewTime": micro_time(self.wall()),
+            }
             await self.api.replace_lease({**lease, "spec": spec})
             log.info("released the lease", extra=fields(lease=self.name))
         except ApiError as exc:
-            log.warning("could not release the lease: %s", exc.message,
-                        extra=fields(lease=self.name))
+            log.warning(
+                "could not release the lease: %s", exc.message, extra=fields(lease=self.name)
+            )

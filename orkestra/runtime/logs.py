@@ -16,8 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 ROOT = "orkestra"
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message",
-                                                                           "asctime"}
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -39,8 +38,12 @@ def _time(record: logging.LogRecord) -> str:
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {"time": _time(record), "level": record.levelname.lower(),
-                                "logger": record.name, "message": record.getMessage()}
+        line: dict[str, Any] = {
+            "time": _time(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         line.update(_extras(record))
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)

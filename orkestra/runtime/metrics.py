@@ -19,33 +19,72 @@ class RuntimeMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.reconciles = Counter("orkestra_reconcile", "Reconciles by result (success, "
-                                  "error, denied, retry).", ["crd", "result"], registry=r)
-        self.errors = Counter("orkestra_reconcile_errors", "Reconciles that failed "
-                              "(errors and denials).", ["crd"], registry=r)
-        self.duration = Histogram("orkestra_reconcile_duration_seconds", "Time spent in one "
-                                  "reconcile.", ["crd"], buckets=BUCKETS, registry=r)
-        self.writes = Counter("orkestra_writes", "API writes by verb (create, update, status, "
-                              "delete).", ["crd", "verb"], registry=r)
-        self.conflicts = Counter("orkestra_conflicts", "Writes refused for a stale read "
-                                 "(409), retried after a fresh read.", ["crd"], registry=r)
-        self.queue_depth = Gauge("orkestra_queue_depth", "Keys waiting for a worker.",
-                                 ["crd"], registry=r)
-        self.queue_delayed = Gauge("orkestra_queue_delayed", "Keys waiting for their "
-                                   "backoff or requeue delay.", ["crd"], registry=r)
-        self.dropped = Counter("orkestra_queue_dropped", "Keys not queued because the queue "
-                               "was full (queue.behaviour: onLimit, onThreshold).",
-                               ["crd", "rule"], registry=r)
-        self.gated = Counter("orkestra_gated", "Events and queue items a preReconcile or "
-                             "watch gate held back.", ["crd", "gate"], registry=r)
-        self.watch_events = Counter("orkestra_watch_events", "Watch events received.",
-                                    ["resource", "type"], registry=r)
-        self.relists = Counter("orkestra_relists", "Full lists (start, expired watches).",
-                               ["resource"], registry=r)
-        self.cache_objects = Gauge("orkestra_cache_objects", "Objects in the informer "
-                                   "cache.", ["resource"], registry=r)
-        self.leader = Gauge("orkestra_leader", "1 while this process holds the lease (or "
-                            "runs without leader election).", registry=r)
+        self.reconciles = Counter(
+            "orkestra_reconcile",
+            "Reconciles by result (success, error, denied, retry).",
+            ["crd", "result"],
+            registry=r,
+        )
+        self.errors = Counter(
+            "orkestra_reconcile_errors",
+            "Reconciles that failed (errors and denials).",
+            ["crd"],
+            registry=r,
+        )
+        self.duration = Histogram(
+            "orkestra_reconcile_duration_seconds",
+            "Time spent in one reconcile.",
+            ["crd"],
+            buckets=BUCKETS,
+            registry=r,
+        )
+        self.writes = Counter(
+            "orkestra_writes",
+            "API writes by verb (create, update, status, delete).",
+            ["crd", "verb"],
+            registry=r,
+        )
+        self.conflicts = Counter(
+            "orkestra_conflicts",
+            "Writes refused for a stale read (409), retried after a fresh read.",
+            ["crd"],
+            registry=r,
+        )
+        self.queue_depth = Gauge(
+            "orkestra_queue_depth", "Keys waiting for a worker.", ["crd"], registry=r
+        )
+        self.queue_delayed = Gauge(
+            "orkestra_queue_delayed",
+            "Keys waiting for their backoff or requeue delay.",
+            ["crd"],
+            registry=r,
+        )
+        self.dropped = Counter(
+            "orkestra_queue_dropped",
+            "Keys not queued because the queue was full (queue.behaviour: onLimit, onThreshold).",
+            ["crd", "rule"],
+            registry=r,
+        )
+        self.gated = Counter(
+            "orkestra_gated",
+            "Events and queue items a preReconcile or watch gate held back.",
+            ["crd", "gate"],
+            registry=r,
+        )
+        self.watch_events = Counter(
+            "orkestra_watch_events", "Watch events received.", ["resource", "type"], registry=r
+        )
+        self.relists = Counter(
+            "orkestra_relists", "Full lists (start, expired watches).", ["resource"], registry=r
+        )
+        self.cache_objects = Gauge(
+            "orkestra_cache_objects", "Objects in the informer cache.", ["resource"], registry=r
+        )
+        self.leader = Gauge(
+            "orkestra_leader",
+            "1 while this process holds the lease (or runs without leader election).",
+            registry=r,
+        )
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

@@ -82,8 +82,10 @@ class Operator:
         for unit in units:
             for crd in unit.composed.enabled_crds:
                 if crd in self._owners:
-                    raise OrkError(f'CRD "{crd}" is in both {self._owners[crd].path} and '
-                                   f"{unit.path}", hint="run each CRD from one file only")
+                    raise OrkError(
+                        f'CRD "{crd}" is in both {self._owners[crd].path} and {unit.path}',
+                        hint="run each CRD from one file only",
+                    )
                 self._owners[crd] = unit
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -93,8 +95,7 @@ class Operator:
     # -- views ------------------------------------------------------------------------
     @property
     def ready(self) -> bool:
-        return bool(self.controllers) and all(c.started.is_set()
-                                              for c in self.controllers.values())
+        return bool(self.controllers) and all(c.started.is_set() for c in self.controllers.values())
 
     def katalog(self) -> Obj:
         katalogs = [u.composed.as_katalog() for u in self.units]
@@ -116,12 +117,19 @@ class Operator:
         recorder = EventRecorder(loop_sink(self.client, loop))
         cross = CrossSources(self.client, [unit.composed for unit in self.units])
         for crd, unit in self._owners.items():
-            settings = Settings.of(crd, unit, workers=self.options.workers,
-                                   resync=self.options.resync)
-            self.controllers[crd] = Controller(unit, crd, client=self.client,
-                                               informers=informers, metrics=self.metrics,
-                                               recorder=recorder, settings=settings,
-                                               cross=cross)
+            settings = Settings.of(
+                crd, unit, workers=self.options.workers, resync=self.options.resync
+            )
+            self.controllers[crd] = Controller(
+                unit,
+                crd,
+                client=self.client,
+                informers=informers,
+                metrics=self.metrics,
+                recorder=recorder,
+                settings=settings,
+                cross=cross,
+            )
         try:
             await self._serve()
             if self.options.apply_cr:
@@ -151,8 +159,7 @@ class Operator:
         for dep, spec in (controller.entry.get("dependsOn") or {}).items():
             other = self.controllers.get(dep)
             if other is None:
-                log.warning("dependency %s is not run by this process", dep,
-                            extra=fields(crd=name))
+                log.warning("dependency %s is not run by this process", dep, extra=fields(crd=name))
                 continue
             await other.started.wait()
             while (spec or {}).get("condition") == "healthy" and not other.healthy:
@@ -171,13 +178,16 @@ class Operator:
             controller.pause()
         self.metrics.leader.set(0)
         self.elector = LeaderElector(
-            KubeLeases(self.client), name=self.options.lease_name or self._lease_name(),
+            KubeLeases(self.client),
+            name=self.options.lease_name or self._lease_name(),
             namespace=self.options.lease_namespace or self.client.namespace,
             identity=self.identity,
-            on_started=lambda: self._lead(True), on_stopped=lambda: self._lead(False),
+            on_started=lambda: self._lead(True),
+            on_stopped=lambda: self._lead(False),
             lease_duration=self.options.lease_duration,
             renew_deadline=self.options.renew_deadline,
-            retry_period=self.options.retry_period)
+            retry_period=self.options.retry_period,
+        )
         self._tasks.append(loop.create_task(self.elector.run(), name="leader election"))
 
     def _lease_name(self) -> str:
@@ -193,8 +203,10 @@ class Operator:
 
     async def _serve(self) -> None:
         apps = [(make_app(self), self.options.http_port)]
-        if self.options.metrics_port is not None and \
-                self.options.metrics_port != self.options.http_port:
+        if (
+            self.options.metrics_port is not None
+            and self.options.metrics_port != self.options.http_port
+        ):
             apps.append((metrics_app(self), self.options.metrics_port))
         for app, port in apps:
             runner = web.AppRunner(app, access_log=None)
@@ -203,9 +215,10 @@ class Operator:
             try:
                 await web.TCPSite(runner, self.options.http_host, port).start()
             except OSError as exc:
-                raise OrkError(f"cannot serve http on {self.options.http_host}:{port}: "
-                               f"{exc.strerror}", hint="choose another --http-port or "
-                               "--metrics-port (0: any free port)") from None
+                raise OrkError(
+                    f"cannot serve http on {self.options.http_host}:{port}: {exc.strerror}",
+                    hint="choose another --http-port or --metrics-port (0: any free port)",
+                ) from None
             address = runner.addresses[0]
             self.addresses.append((str(address[0]), int(address[1])))
             log.info("serving http on %s:%s", address[0], address[1])
@@ -236,21 +249,28 @@ class Operator:
             except AlreadyExistsError:
                 current = await self.client.arequest("GET", f"{path}/{meta['name']}")
                 version = current["metadata"]["resourceVersion"]
-                await self.client.arequest("PUT", f"{path}/{meta['name']}", body={
-                    **obj, "metadata": {**meta, "resourceVersion": version}})
+                await self.client.arequest(
+                    "PUT",
+                    f"{path}/{meta['name']}",
+                    body={**obj, "metadata": {**meta, "resourceVersion": version}},
+                )
                 verb = "configured"
         except ApiError as exc:
-            raise OrkError(f"--apply-cr: {obj['kind']} {meta['name']}: {exc.message}",
-                           hint="check the manifest and the cluster access") from None
+            raise OrkError(
+                f"--apply-cr: {obj['kind']} {meta['name']}: {exc.message}",
+                hint="check the manifest and the cluster access",
+            ) from None
         log.info("%s %s %s", obj["kind"].lower(), meta["name"], verb)
 
     async def _wait_established(self, name: str) -> None:
         deadline = time.monotonic() + self.options.establish_timeout
         while not await self._established(name):
             if time.monotonic() > deadline:
-                raise OrkError(f"--apply-cr: CRD {name} was not established within "
-                               f"{self.options.establish_timeout:g}s",
-                               hint="kubectl describe crd " + name)
+                raise OrkError(
+                    f"--apply-cr: CRD {name} was not established within "
+                    f"{self.options.establish_timeout:g}s",
+                    hint="kubectl describe crd " + name,
+                )
             await asyncio.sleep(0.2)
 
     async def _established(self, name: str) -> bool:
@@ -265,7 +285,8 @@ class Operator:
             controller.stop()
         deadline = time.monotonic() + self.options.shutdown_timeout
         joined = await asyncio.to_thread(
-            lambda: [c.join(deadline) for c in self.controllers.values()])
+            lambda: [c.join(deadline) for c in self.controllers.values()]
+        )
         drained = all(joined)
         if not drained:
             log.warning("shutdown deadline passed with reconciles still running")

@@ -49,8 +49,7 @@ class Unit:
     engines: Engines
 
     @classmethod
-    def load(cls, path: Path, display: str | None = None, *, trust_hooks: bool = False
-             ) -> Unit:
+    def load(cls, path: Path, display: str | None = None, *, trust_hooks: bool = False) -> Unit:
         """Compose the file and import its hooks (a runtime without them does not start:
         PatternError naming what is missing)."""
         composed = compose_file(path, display or str(path))
@@ -88,8 +87,11 @@ class Unit:
 
     def deprecations(self, today: datetime.date) -> list[EndOfLife]:
         """Deprecated patterns not yet past end of life (warned about, then run)."""
-        return [EndOfLife(d.name, d.version, n) for d in _unique(self.composed.documents)
-                if (n := deprecation_of(d.data)) is not None and n.state(today) != "eol"]
+        return [
+            EndOfLife(d.name, d.version, n)
+            for d in _unique(self.composed.documents)
+            if (n := deprecation_of(d.data)) is not None and n.state(today) != "eol"
+        ]
 
     def manifests(self) -> tuple[list[Obj], list[Obj]]:
         """(CRDs, CRs) for ``--apply-cr``: crdFile manifests plus ``crd.yaml`` and ``cr.yaml``
@@ -112,6 +114,10 @@ def _unique(documents: list[Document]) -> list[Document]:
 def _objects(path: Path) -> list[Obj]:
     if not path.is_file():
         return []
-    return [d.data for d in load_documents(path, display=path.name)
-            if isinstance(d.data, dict) and d.data.get("kind")
-            and isinstance(d.data.get("metadata"), dict)]
+    return [
+        d.data
+        for d in load_documents(path, display=path.name)
+        if isinstance(d.data, dict)
+        and d.data.get("kind")
+        and isinstance(d.data.get("metadata"), dict)
+    ]

@@ -30,21 +30,28 @@ def _itself(key: Hashable) -> Hashable:
     return key
 
 
-def backoff_delay(failures: int, base: float, cap: float, jitter: float,
-                  rng: Callable[[], float] = random.random) -> float:
+def backoff_delay(
+    failures: int, base: float, cap: float, jitter: float, rng: Callable[[], float] = random.random
+) -> float:
     """Seconds to wait after ``failures`` consecutive failures: ``base * 2**(failures-1)``
     capped at ``cap``, stretched by up to ``jitter`` (a fraction) so retries spread out."""
     exponent = min(max(failures - 1, 0), 62)
-    return min(cap, base * 2.0 ** exponent) * (1 + jitter * rng())
+    return min(cap, base * 2.0**exponent) * (1 + jitter * rng())
 
 
 class WorkQueue:
     """A deduplicating, delaying, rate-limiting queue of keys."""
 
-    def __init__(self, *, base_delay: float = 0.005, max_delay: float = 300.0,
-                 jitter: float = 0.1, clock: Clock = time.monotonic,
-                 rng: Callable[[], float] = random.random,
-                 group: Callable[[Hashable], Hashable] = _itself) -> None:
+    def __init__(
+        self,
+        *,
+        base_delay: float = 0.005,
+        max_delay: float = 300.0,
+        jitter: float = 0.1,
+        clock: Clock = time.monotonic,
+        rng: Callable[[], float] = random.random,
+        group: Callable[[Hashable], Hashable] = _itself,
+    ) -> None:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.jitter = jitter

@@ -58,9 +58,11 @@ def resource_version(obj: Obj) -> int:
 
 def label_indexer(label: str) -> Indexer:
     """Index objects by the value of one label."""
+
     def values(obj: Obj) -> Iterable[str]:
         value = (obj["metadata"].get("labels") or {}).get(label)
         return (value,) if value is not None else ()
+
     return values
 
 
@@ -84,8 +86,9 @@ class Change:
 
     __slots__ = ("_old", "_old_data", "obj", "type")
 
-    def __init__(self, type: str, obj: Obj, old: Obj | None = None, *,
-                 old_data: bytes | None = None) -> None:
+    def __init__(
+        self, type: str, obj: Obj, old: Obj | None = None, *, old_data: bytes | None = None
+    ) -> None:
         self.type = type
         self.obj = obj
         self._old = old

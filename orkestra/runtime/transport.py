@@ -90,8 +90,7 @@ def parse_head(head: bytes) -> _Framing | None:
         value = value.strip()
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     connection = headers.get("connection", "").lower()
-    keep_alive = "keep-alive" in connection if version == "HTTP/1.0" \
-        else "close" not in connection
+    keep_alive = "keep-alive" in connection if version == "HTTP/1.0" else "close" not in connection
     encoding = headers.get("transfer-encoding", "").lower()
     chunked = encoding.rsplit(",", 1)[-1].strip() == "chunked"
     length = None
@@ -111,8 +110,9 @@ def chunk_size(line: bytes) -> int:
     return int(text, 16)
 
 
-def request_bytes(method: str, target: str, authority: str, headers: dict[str, str] | None,
-                  body: bytes | None) -> bytes:
+def request_bytes(
+    method: str, target: str, authority: str, headers: dict[str, str] | None, body: bytes | None
+) -> bytes:
     """A request as sent: its head, then its body (with a Content-Length)."""
     head = [f"{method} {target} HTTP/1.1\r\nHost: {authority}\r\n"]
     for name, value in (headers or {}).items():
@@ -131,8 +131,14 @@ class Connection:
     the first request and reopened after the server closed it. Not thread-safe: one per
     thread."""
 
-    def __init__(self, host: str, port: int, *, context: ssl.SSLContext | None = None,
-                 timeout: float | None = 30.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        context: ssl.SSLContext | None = None,
+        timeout: float | None = 30.0,
+    ) -> None:
         self.host = host
         self.port = port
         self.context = context
@@ -148,8 +154,13 @@ class Connection:
         return self._sock is not None
 
     # -- requests ---------------------------------------------------------------------
-    def request(self, method: str, target: str, headers: dict[str, str] | None = None,
-                body: bytes | None = None) -> Response:
+    def request(
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> Response:
         """Send one request and read the whole response."""
         framing = self._exchange(method, target, headers, body)
         return self._whole(framing, method)
@@ -163,8 +174,9 @@ class Connection:
                 sock.close()
 
     # -- the exchange -----------------------------------------------------------------
-    def _exchange(self, method: str, target: str, headers: dict[str, str] | None,
-                  body: bytes | None) -> _Framing:
+    def _exchange(
+        self, method: str, target: str, headers: dict[str, str] | None, body: bytes | None
+    ) -> _Framing:
         data = request_bytes(method, target, self.authority, headers, body)
         sock = self._connect()
         try:
@@ -177,8 +189,7 @@ class Connection:
             # Nothing came back (a timeout aside: the server may be working on it).
             nothing = self._before and not self._buffer and not isinstance(exc, TimeoutError)
             self.close()
-            raise TransportError(f"{type(exc).__name__}: {exc}",
-                                 before_response=nothing) from exc
+            raise TransportError(f"{type(exc).__name__}: {exc}", before_response=nothing) from exc
 
     def _connect(self) -> socket.socket:
         if self._sock is not None:
@@ -229,8 +240,10 @@ class Connection:
         assert self._sock is not None
         data = self._sock.recv(RECV_SIZE)
         if not data:
-            raise TransportError("the server closed the connection",
-                                 before_response=self._before and not self._buffer)
+            raise TransportError(
+                "the server closed the connection",
+                before_response=self._before and not self._buffer,
+            )
         self._before = False
         self._buffer += data
 
@@ -244,7 +257,7 @@ class Connection:
                 self._fill()
                 end = buffer.find(b"\r\n\r\n")
             framing = parse_head(bytes(buffer[:end]))
-            del buffer[:end + 4]
+            del buffer[: end + 4]
             if framing is not None:
                 return framing
 
@@ -265,7 +278,7 @@ class Connection:
             self._fill()
             end = buffer.find(b"\r\n")
         line = bytes(buffer[:end])
-        del buffer[:end + 2]
+        del buffer[: end + 2]
         return line
 
     def _chunks(self) -> Iterator[bytes]:
@@ -290,4 +303,3 @@ class Connection:
             if not data:
                 return b"".join(parts)
             parts.append(data)
-

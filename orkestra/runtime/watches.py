@@ -58,12 +58,17 @@ class WatchEntry:
     @classmethod
     def of(cls, number: int, spec: Obj) -> WatchEntry:
         key_from = spec.get("keyFrom") or {}
-        return cls(str(spec["apiVersion"]), str(spec["kind"]), spec.get("namespace") or None,
-                   spec.get("name") or None,
-                   frozenset(spec.get("on") or CHANGES.values()),
-                   key_from.get("label") or None, key_from.get("name") or None,
-                   key_from.get("namespace") or None,
-                   Gate.of(f"observe.watch[{number}].enqueueGate", spec.get("enqueueGate")))
+        return cls(
+            str(spec["apiVersion"]),
+            str(spec["kind"]),
+            spec.get("namespace") or None,
+            spec.get("name") or None,
+            frozenset(spec.get("on") or CHANGES.values()),
+            key_from.get("label") or None,
+            key_from.get("name") or None,
+            key_from.get("namespace") or None,
+            Gate.of(f"observe.watch[{number}].enqueueGate", spec.get("enqueueGate")),
+        )
 
     @property
     def sentinels(self) -> tuple[str, ...]:
@@ -77,9 +82,11 @@ class WatchEntry:
     def matches(self, change: Change) -> bool:
         """Whether this change of a watched object is an event of this entry."""
         meta = change.obj.get("metadata") or {}
-        return CHANGES.get(change.type) in self.on \
-            and (self.name is None or meta.get("name") == self.name) \
+        return (
+            CHANGES.get(change.type) in self.on
+            and (self.name is None or meta.get("name") == self.name)
             and (self.namespace is None or (meta.get("namespace") or "") == self.namespace)
+        )
 
     def keys(self, obj: Obj, primary: Primary) -> list[Key]:
         """The CR keys an event of ``obj`` enqueues, in upstream's resolution order."""
@@ -93,8 +100,10 @@ class WatchEntry:
             namespace = (self.key_namespace or here) if primary.namespaced else ""
             return [(namespace, self.key_name)]
         for ref in meta.get("ownerReferences") or []:
-            if ref.get("kind") == primary.kind and \
-                    str(ref.get("apiVersion", "")).rpartition("/")[0] == primary.group:
+            if (
+                ref.get("kind") == primary.kind
+                and str(ref.get("apiVersion", "")).rpartition("/")[0] == primary.group
+            ):
                 return [(here, str(ref.get("name")))]
         return primary.keys()
 
@@ -102,5 +111,4 @@ class WatchEntry:
 def entries(entry: Obj) -> list[WatchEntry]:
     """The watch entries of a composed CRD entry."""
     observe = (entry.get("operatorBox") or {}).get("observe") or {}
-    return [WatchEntry.of(number, spec) for number, spec in
-            enumerate(observe.get("watch") or [])]
+    return [WatchEntry.of(number, spec) for number, spec in enumerate(observe.get("watch") or [])]

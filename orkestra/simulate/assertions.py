@@ -14,17 +14,20 @@ from typing import Any
 
 from orkestra.simulate.runner import Op, Run
 
-_VERB_MATCHES = {"apply": ("create", "update", "patch"), "patch": ("update", "patch"),
-                 "update": ("update", "patch")}
+_VERB_MATCHES = {
+    "apply": ("create", "update", "patch"),
+    "patch": ("update", "patch"),
+    "update": ("update", "patch"),
+}
 
 
 @dataclass(frozen=True)
 class Check:
     passed: bool
-    line: str       # what the report prints
-    counted: bool   # an op or absent rule (part of "N/M assertions")
+    line: str  # what the report prints
+    counted: bool  # an op or absent rule (part of "N/M assertions")
     rule: dict[str, Any] | None = field(default=None, compare=False)  # the rule checked
-    key: str = ""   # else the key of the expect block (steady, steadyAt, noErrors)
+    key: str = ""  # else the key of the expect block (steady, steadyAt, noErrors)
 
 
 def matches(rule: dict[str, Any], op: Op) -> bool:
@@ -51,12 +54,16 @@ def check_op(rule: dict[str, Any], ops: list[Op]) -> Check:
     label = f"{verb} {_target(rule)} (cycle {cycle})"
     if not found:
         if rule.get("name"):
-            return Check(False, f"✗ {_target(rule)} not found (expected cycle {cycle} {verb})",
-                         True)
+            return Check(
+                False, f"✗ {_target(rule)} not found (expected cycle {cycle} {verb})", True
+            )
         return Check(False, f"✗ no {verb} of {rule['resource']} in cycle {cycle}", True)
     if wanted and len(found) != wanted:
-        return Check(False, f"✗ {label}: expected {wanted} op{'s' if wanted != 1 else ''}, "
-                            f"found {len(found)}", True)
+        return Check(
+            False,
+            f"✗ {label}: expected {wanted} op{'s' if wanted != 1 else ''}, found {len(found)}",
+            True,
+        )
     return Check(True, f"✓ {label}", True)
 
 
@@ -66,8 +73,12 @@ def check_absent(rule: dict[str, Any], ops: list[Op]) -> Check:
     where = f"cycle {rule['cycle']}" if "cycle" in rule else "any cycle"
     if found:
         op = found[0]
-        return Check(False, f"✗ {op.resource}/{op.name}: {op.verb} in cycle {op.cycle} "
-                            f"(expected no {verb} of {_target(rule)} in {where})", True)
+        return Check(
+            False,
+            f"✗ {op.resource}/{op.name}: {op.verb} in cycle {op.cycle} "
+            f"(expected no {verb} of {_target(rule)} in {where})",
+            True,
+        )
     return Check(True, f"✓ absent: {verb} {_target(rule)} ({where})", True)
 
 
@@ -76,28 +87,43 @@ def check(expect: dict[str, Any], run: Run, cycles: int) -> list[Check]:
     checks = [replace(c, rule=expect, key=key) for key, c in _block_checks(expect, run, cycles)]
     ops = run.ops
     checks.extend(replace(check_op(rule, ops), rule=rule) for rule in expect.get("ops") or [])
-    checks.extend(replace(check_absent(rule, ops), rule=rule)
-                  for rule in expect.get("absent") or [])
+    checks.extend(
+        replace(check_absent(rule, ops), rule=rule) for rule in expect.get("absent") or []
+    )
     return checks
 
 
 def _block_checks(expect: dict[str, Any], run: Run, cycles: int) -> Iterator[tuple[str, Check]]:
     """``steady``, ``steadyAt`` and ``noErrors``, each with its key."""
     if expect.get("steady"):
-        yield "steady", (Check(True, f"✓ steady at cycle {run.steady_at}", False)
-                         if run.steady_at is not None else
-                         Check(False, f"✗ not steady within {cycles} cycles", False))
+        yield (
+            "steady",
+            (
+                Check(True, f"✓ steady at cycle {run.steady_at}", False)
+                if run.steady_at is not None
+                else Check(False, f"✗ not steady within {cycles} cycles", False)
+            ),
+        )
     if "steadyAt" in expect:
         limit = expect["steadyAt"]
         ok = run.steady_at is not None and run.steady_at <= limit
         reached = f"at cycle {run.steady_at}" if run.steady_at else "never"
-        yield "steadyAt", Check(ok, f"{'✓' if ok else '✗'} steady by cycle {limit} "
-                                    f"(reached {reached})", False)
+        yield (
+            "steadyAt",
+            Check(ok, f"{'✓' if ok else '✗'} steady by cycle {limit} (reached {reached})", False),
+        )
     if expect.get("noErrors"):
         failing = run.errors
-        yield "noErrors", (Check(True, "✓ no errors", False) if not failing else
-                           Check(False, f"✗ errors in cycle {failing[0].number}: "
-                                        f"{failing[0].error}", False))
+        yield (
+            "noErrors",
+            (
+                Check(True, "✓ no errors", False)
+                if not failing
+                else Check(
+                    False, f"✗ errors in cycle {failing[0].number}: {failing[0].error}", False
+                )
+            ),
+        )
 
 
 def expectations_for(expect: dict[str, Any], crd: str) -> dict[str, Any]:

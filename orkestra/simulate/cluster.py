@@ -31,8 +31,9 @@ Obj = dict[str, Any]
 class SimulatedCluster(MemoryCluster):
     """A :class:`MemoryCluster` that reads ``cross`` and decides missing copy sources."""
 
-    def __init__(self, composed: Composed, stubs: Mapping[str, Obj], *,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, composed: Composed, stubs: Mapping[str, Obj], *, clock: Callable[[], datetime]
+    ) -> None:
         super().__init__(clock=clock, lenient_kinds=True)
         self.composed = composed
         self.stubs = stubs
@@ -47,13 +48,22 @@ class SimulatedCluster(MemoryCluster):
         if target is None:
             return None
         api = target.get("apiTypes") or {}
-        if target.get("crossAccess") is False or self.composed.top.get("crossAccess") is False \
-                or not api.get("kind"):
+        if (
+            target.get("crossAccess") is False
+            or self.composed.top.get("crossAccess") is False
+            or not api.get("kind")
+        ):
             return []
-        api_version = f"{api['group']}/{api['version']}" if api.get("group") \
+        api_version = (
+            f"{api['group']}/{api['version']}"
+            if api.get("group")
             else str(api.get("version", "v1"))
-        return [o for o in self.list(api_version, str(api["kind"]), None, record=False)
-                if peer_matches(o, query)]
+        )
+        return [
+            o
+            for o in self.list(api_version, str(api["kind"]), None, record=False)
+            if peer_matches(o, query)
+        ]
 
     def _target(self, query: PeerQuery) -> Obj | None:
         crds = self.composed.enabled_crds
@@ -61,19 +71,22 @@ class SimulatedCluster(MemoryCluster):
             return crds.get(query.crd)
         for entry in crds.values():
             labels = entry.get("labelSelector") or {}
-            if query.crd_labels and all(labels.get(k) == v
-                                        for k, v in query.crd_labels.items()):
+            if query.crd_labels and all(labels.get(k) == v for k, v in query.crd_labels.items()):
                 return entry
         return None
 
     def cross_remote(self, query: RemoteQuery) -> Obj | None:
         stub = self.stubs.get(query.key)
         if stub is None:
-            self.note(f'cross "{query.key}": {query.url} not called in simulate (no network) '
-                      f"and spec.cross.{query.key} gives no stub; it reads as not found")
+            self.note(
+                f'cross "{query.key}": {query.url} not called in simulate (no network) '
+                f"and spec.cross.{query.key} gives no stub; it reads as not found"
+            )
         return stub
 
     def skip_copy(self, source: CopySource) -> bool:
-        self.note(f"{source.declaration.lower()}/{source.declared_name}: cross-namespace "
-                  "copy skipped in simulate — requires a live cluster")
+        self.note(
+            f"{source.declaration.lower()}/{source.declared_name}: cross-namespace "
+            "copy skipped in simulate — requires a live cluster"
+        )
         return True

@@ -38,19 +38,23 @@ class Outcome:
         return "passed" if self.has_expect else "no-assertion"
 
 
-def run_plans(plans: list[Plan], display: str, *, cycles: int | None = None,
-              only_crd: str | None = None, resolver: MotifResolver | None = None,
-              trust_hooks: bool = False) -> Outcome:
+def run_plans(
+    plans: list[Plan],
+    display: str,
+    *,
+    cycles: int | None = None,
+    only_crd: str | None = None,
+    resolver: MotifResolver | None = None,
+    trust_hooks: bool = False,
+) -> Outcome:
     """Simulate plans. ``trust_hooks``: run the Python hooks of pulled patterns too."""
     outcome = Outcome(display)
     resolver = resolver or MotifResolver()
     start = time.perf_counter()
     for plan in plans:
-        doc = load_document(plan.katalog, kinds=("Katalog", "Komposer"),
-                            display=plan.katalog.name)
+        doc = load_document(plan.katalog, kinds=("Katalog", "Komposer"), display=plan.katalog.name)
         composed = compose_document(doc, resolver)
-        simulation = Simulation(plan, composed=composed, only_crd=only_crd,
-                                trust_hooks=trust_hooks)
+        simulation = Simulation(plan, composed=composed, only_crd=only_crd, trust_hooks=trust_hooks)
         count = cycles or plan.cycles
         for run in simulation.run(count):
             checks, errors_expected = None, False
@@ -59,8 +63,11 @@ def run_plans(plans: list[Plan], display: str, *, cycles: int | None = None,
                 expect = expectations_for(plan.expect, run.crd)
                 checks = check(expect, run, count)
                 errors_expected = expect.get("noErrors") is False
-            outcome.reports.append(RunReport(run, checks, problems=_failures(plan, checks),
-                                             errors_expected=errors_expected))
+            outcome.reports.append(
+                RunReport(
+                    run, checks, problems=_failures(plan, checks), errors_expected=errors_expected
+                )
+            )
         outcome.assertions += assertion_count(plan.expect)
     outcome.seconds = time.perf_counter() - start
     return outcome
@@ -68,30 +75,52 @@ def run_plans(plans: list[Plan], display: str, *, cycles: int | None = None,
 
 def _failures(plan: Plan, checks: list[Check] | None) -> list[Problem]:
     """The failed checks as problems at the lines of their rules."""
-    found = (plan.problem(c.rule, c.key, f"simulate {plan.name}: {c.line.lstrip('✗ ')}")
-             for c in checks or [] if not c.passed)
+    found = (
+        plan.problem(c.rule, c.key, f"simulate {plan.name}: {c.line.lstrip('✗ ')}")
+        for c in checks or []
+        if not c.passed
+    )
     return [p for p in found if p is not None]
 
 
-def run_file(path: Path, display: str, *, cycles: int | None = None,
-             only_crd: str | None = None, trust_hooks: bool = False) -> Outcome:
+def run_file(
+    path: Path,
+    display: str,
+    *,
+    cycles: int | None = None,
+    only_crd: str | None = None,
+    trust_hooks: bool = False,
+) -> Outcome:
     """Simulate a ``simulate.yaml`` (or an aggregator of them)."""
-    return run_plans(load_plans(path, display, cycles=cycles), display, cycles=cycles,
-                     only_crd=only_crd, trust_hooks=trust_hooks)
+    return run_plans(
+        load_plans(path, display, cycles=cycles),
+        display,
+        cycles=cycles,
+        only_crd=only_crd,
+        trust_hooks=trust_hooks,
+    )
 
 
-def run_katalog(katalog: Path, cr: Path, display: str, *, cycles: int | None = None,
-                only_crd: str | None = None, trust_hooks: bool = False) -> Outcome:
+def run_katalog(
+    katalog: Path,
+    cr: Path,
+    display: str,
+    *,
+    cycles: int | None = None,
+    only_crd: str | None = None,
+    trust_hooks: bool = False,
+) -> Outcome:
     """Op-print mode: reconcile a katalog's CRs without assertions."""
     plan = Plan(katalog.stem, katalog, [cr], cycles=cycles or DEFAULT_CYCLES, display=display)
-    return run_plans([plan], display, cycles=cycles, only_crd=only_crd,
-                     trust_hooks=trust_hooks)
+    return run_plans([plan], display, cycles=cycles, only_crd=only_crd, trust_hooks=trust_hooks)
 
 
-def discover(root: Path, skip: tuple[str, ...] = (), name: str = "simulate.yaml"
-             ) -> list[Path]:
+def discover(root: Path, skip: tuple[str, ...] = (), name: str = "simulate.yaml") -> list[Path]:
     """Every file called ``name`` below ``root`` (sorted, hidden directories left out),
     minus the paths that contain one of ``skip``."""
-    found = sorted(p for p in root.rglob(name)
-                   if not any(part.startswith(".") for part in p.relative_to(root).parts))
+    found = sorted(
+        p
+        for p in root.rglob(name)
+        if not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
     return [p for p in found if not any(s in str(p) for s in skip)]

@@ -60,13 +60,19 @@ def _data_file(doc: Document, where: YamlPath, ref: str, roots: Sequence[Path]) 
     path = doc.resolve_path(ref)
     refused = reference_problem(path, roots)
     if refused is not None:
-        raise PatternError([doc.problem(where, f'cannot read "{ref}": {refused[0]}',
-                                        hint=refused[1])])
+        raise PatternError(
+            [doc.problem(where, f'cannot read "{ref}": {refused[0]}', hint=refused[1])]
+        )
     return path
 
 
-def _expand_includes(doc: Document, expect: dict[str, Any], path: YamlPath,
-                     positions: dict[int, YamlPath], roots: Sequence[Path]) -> None:
+def _expand_includes(
+    doc: Document,
+    expect: dict[str, Any],
+    path: YamlPath,
+    positions: dict[int, YamlPath],
+    roots: Sequence[Path],
+) -> None:
     positions[id(expect)] = path
     for i, rule in enumerate(expect.get("absent") or []):
         positions[id(rule)] = path + ("absent", i)
@@ -80,9 +86,14 @@ def _expand_includes(doc: Document, expect: dict[str, Any], path: YamlPath,
         try:
             sources = load_documents(ref, display=rule["include"])
         except PatternError as exc:
-            raise PatternError([doc.problem(path + ("ops", i, "include"),
-                                            f'cannot include "{rule["include"]}"'),
-                                *exc.problems]) from None
+            raise PatternError(
+                [
+                    doc.problem(
+                        path + ("ops", i, "include"), f'cannot include "{rule["include"]}"'
+                    ),
+                    *exc.problems,
+                ]
+            ) from None
         ctx = Context(sources[0])
         data = _INCLUDE.check(sources[0].data, (), ctx)
         if [p for p in ctx.problems if p.severity == "error"]:
@@ -95,8 +106,13 @@ def _expand_includes(doc: Document, expect: dict[str, Any], path: YamlPath,
         _expand_includes(doc, block, path + ("crds", crd), positions, roots)
 
 
-def load_plans(file: Path, display: str | None = None, *, cycles: int | None = None,
-               seen: frozenset[Path] = frozenset()) -> list[Plan]:
+def load_plans(
+    file: Path,
+    display: str | None = None,
+    *,
+    cycles: int | None = None,
+    seen: frozenset[Path] = frozenset(),
+) -> list[Plan]:
     """The simulations a simulate file describes (an aggregator gives several)."""
     shown = display or str(file)
     doc = load_document(file, kinds=("Simulate",), display=shown)
@@ -109,8 +125,11 @@ def load_plans(file: Path, display: str | None = None, *, cycles: int | None = N
             target = doc.resolve_path(ref)
             if not target.is_file():
                 raise PatternError([doc.problem(("imports", i), f'"{ref}" does not exist')])
-            plans.extend(load_plans(target, str(Path(shown).parent / ref), cycles=cycles,
-                                    seen=seen | {resolved}))
+            plans.extend(
+                load_plans(
+                    target, str(Path(shown).parent / ref), cycles=cycles, seen=seen | {resolved}
+                )
+            )
         return plans
     spec = doc.data["spec"]
     katalog = doc.resolve_path(spec["katalog"])
@@ -122,8 +141,21 @@ def load_plans(file: Path, display: str | None = None, *, cycles: int | None = N
     if expect is not None:
         _expand_includes(doc, expect, ("spec", "expect"), positions, roots)
     name = str((doc.data.get("metadata") or {}).get("name") or file.stem)
-    return [Plan(name, katalog, crs, crds, cycles or int(spec.get("cycles", DEFAULT_CYCLES)),
-                 expect, file, shown, doc, positions, dict(spec.get("cross") or {}))]
+    return [
+        Plan(
+            name,
+            katalog,
+            crs,
+            crds,
+            cycles or int(spec.get("cycles", DEFAULT_CYCLES)),
+            expect,
+            file,
+            shown,
+            doc,
+            positions,
+            dict(spec.get("cross") or {}),
+        )
+    ]
 
 
 def _refs(spec: dict[str, Any], one: str, many: str) -> list[tuple[YamlPath, str]]:

@@ -43,8 +43,9 @@ class RunReport:
     def passed(self) -> bool:
         """Every check passed, and no cycle failed to reconcile unless errors were expected:
         a ``✗`` in the report is never a silent pass."""
-        return (self.errors_expected or not self.run.errors) and \
-            (self.checks is None or all(c.passed for c in self.checks))
+        return (self.errors_expected or not self.run.errors) and (
+            self.checks is None or all(c.passed for c in self.checks)
+        )
 
     @property
     def unexpected_errors(self) -> list[Cycle]:
@@ -71,8 +72,7 @@ def cycle_lines(cycle: Cycle) -> tuple[tuple[str, ...], list[str]]:
 def render_run(report: RunReport, *, verbose: bool, debug_ops: bool) -> list[str]:
     run = report.run
     out = [f"Simulating {run.crd}/{run.cr_name}"]
-    out.extend(f"  note: {note}" for note in
-               [*run.notes, *(run.unexercised if verbose else [])])
+    out.extend(f"  note: {note}" for note in [*run.notes, *(run.unexercised if verbose else [])])
     previous: tuple[str, ...] | None = None  # the last printed cycle's lines and error
     folded: list[int] = []
 
@@ -102,13 +102,19 @@ def render_run(report: RunReport, *, verbose: bool, debug_ops: bool) -> list[str
         previous = key
     flush()
     if debug_ops:
-        out.extend(f"  [debug-ops] cycle={op.cycle:<3} verb={op.verb:<7} "
-                   f"resource={op.resource:<24} name={op.name}" for op in run.ops)
+        out.extend(
+            f"  [debug-ops] cycle={op.cycle:<3} verb={op.verb:<7} "
+            f"resource={op.resource:<24} name={op.name}"
+            for op in run.ops
+        )
     out.append("")
     errors = _errors_note(report.unexpected_errors)
     if report.checks is None:
-        where = f"at cycle {run.steady_at}" if run.steady_at else \
-            f"not reached in {len(run.cycles)} cycles"
+        where = (
+            f"at cycle {run.steady_at}"
+            if run.steady_at
+            else f"not reached in {len(run.cycles)} cycles"
+        )
         out.append(f"  Steady state {where} ({format_duration(run.seconds)})")
         if errors:
             out += [f"  ✗ {errors}", "  FAIL"]
@@ -122,9 +128,11 @@ def render_run(report: RunReport, *, verbose: bool, debug_ops: bool) -> list[str
         out.append("")
     passed, total = report.counted
     failed = total - passed
-    out.append(f"  {passed}/{total} assertions passed" + (f", {failed} failed" if failed
-                                                          else "")
-               + (f", {errors}" if errors else ""))
+    out.append(
+        f"  {passed}/{total} assertions passed"
+        + (f", {failed} failed" if failed else "")
+        + (f", {errors}" if errors else "")
+    )
     out.append("  PASS" if report.passed else "  FAIL")
     return out
 
@@ -141,18 +149,38 @@ def run_json(report: RunReport) -> dict[str, Any]:
     run = report.run
     passed, total = report.counted
     return {
-        "crd": run.crd, "cr": run.cr_name, "namespace": run.cr_namespace,
-        "steadyAt": run.steady_at, "milliseconds": round(run.seconds * 1000, 3),
-        "notes": run.notes, "notExercised": run.unexercised,
-        "passed": report.passed, "assertions": {"passed": passed, "total": total},
-        "cycles": [{"cycle": c.number, "error": c.error, "warnings": c.warnings,
-                    "events": [{"type": e.type, "reason": e.reason, "message": e.message}
-                               for e in c.events],
-                    "ops": [{"verb": o.verb, "resource": o.resource, "name": o.name,
-                             "namespace": o.namespace} for o in c.ops]}
-                   for c in run.cycles],
-        "checks": [{"passed": c.passed, "line": c.line, "counted": c.counted}
-                   for c in report.checks or []],
+        "crd": run.crd,
+        "cr": run.cr_name,
+        "namespace": run.cr_namespace,
+        "steadyAt": run.steady_at,
+        "milliseconds": round(run.seconds * 1000, 3),
+        "notes": run.notes,
+        "notExercised": run.unexercised,
+        "passed": report.passed,
+        "assertions": {"passed": passed, "total": total},
+        "cycles": [
+            {
+                "cycle": c.number,
+                "error": c.error,
+                "warnings": c.warnings,
+                "events": [
+                    {"type": e.type, "reason": e.reason, "message": e.message} for e in c.events
+                ],
+                "ops": [
+                    {
+                        "verb": o.verb,
+                        "resource": o.resource,
+                        "name": o.name,
+                        "namespace": o.namespace,
+                    }
+                    for o in c.ops
+                ],
+            }
+            for c in run.cycles
+        ],
+        "checks": [
+            {"passed": c.passed, "line": c.line, "counted": c.counted} for c in report.checks or []
+        ],
     }
 
 
@@ -182,12 +210,17 @@ class Totals:
         statuses = [status if status in _STATUSES else "error" for _, status, _ in files]
         reports = [report for _, _, reports in files for report in reports]
         counted = [report.counted for report in reports]
-        return cls(files=len(files), passed=statuses.count("passed"),
-                   no_assertion=statuses.count("no-assertion"),
-                   failed=statuses.count("failed"), not_run=statuses.count("error"),
-                   crs=len(reports), assertions_passed=sum(done for done, _ in counted),
-                   assertions=sum(total for _, total in counted),
-                   reconcile_errors=sum(len(r.unexpected_errors) for r in reports))
+        return cls(
+            files=len(files),
+            passed=statuses.count("passed"),
+            no_assertion=statuses.count("no-assertion"),
+            failed=statuses.count("failed"),
+            not_run=statuses.count("error"),
+            crs=len(reports),
+            assertions_passed=sum(done for done, _ in counted),
+            assertions=sum(total for _, total in counted),
+            reconcile_errors=sum(len(r.unexpected_errors) for r in reports),
+        )
 
     @property
     def ok(self) -> bool:
@@ -197,22 +230,37 @@ class Totals:
     def line(self) -> str:
         """``12 files: 10 passed, 1 failed, 1 could not run · 14 CRs · 40/41 assertions
         passed · FAIL``."""
-        parts = [f"{n} {label}" for n, label in ((self.passed, "passed"),
-                                                 (self.no_assertion, "without assertions"),
-                                                 (self.failed, "failed"),
-                                                 (self.not_run, "could not run")) if n]
+        parts = [
+            f"{n} {label}"
+            for n, label in (
+                (self.passed, "passed"),
+                (self.no_assertion, "without assertions"),
+                (self.failed, "failed"),
+                (self.not_run, "could not run"),
+            )
+            if n
+        ]
         head = f"{_plural(self.files, 'file')}: {', '.join(parts) or 'none ran'}"
-        tail = [_plural(self.crs, "CR"),
-                f"{self.assertions_passed}/{self.assertions} assertions passed"]
+        tail = [
+            _plural(self.crs, "CR"),
+            f"{self.assertions_passed}/{self.assertions} assertions passed",
+        ]
         if self.reconcile_errors:
             tail.append(f"{_plural(self.reconcile_errors, 'cycle')} failed to reconcile")
         return " · ".join([head, *tail, "PASS" if self.ok else "FAIL"])
 
     def to_json(self) -> dict[str, Any]:
-        return {"files": self.files, "passed": self.passed, "noAssertion": self.no_assertion,
-                "failed": self.failed, "notRun": self.not_run, "crs": self.crs,
-                "assertions": {"passed": self.assertions_passed, "total": self.assertions},
-                "reconcileErrors": self.reconcile_errors, "ok": self.ok}
+        return {
+            "files": self.files,
+            "passed": self.passed,
+            "noAssertion": self.no_assertion,
+            "failed": self.failed,
+            "notRun": self.not_run,
+            "crs": self.crs,
+            "assertions": {"passed": self.assertions_passed, "total": self.assertions},
+            "reconcileErrors": self.reconcile_errors,
+            "ok": self.ok,
+        }
 
 
 def _plural(count: int, noun: str) -> str:
@@ -231,15 +279,27 @@ def markdown(files: list[FileResult]) -> str:
         for report in reports:
             run = report.run
             done, total = report.counted
-            rows.append([md.mark(report.passed), file, f"{run.crd}/{run.cr_name}",
-                         f"{done}/{total}" if report.checks is not None else "no assertions",
-                         f"cycle {run.steady_at}" if run.steady_at else "not reached",
-                         format_duration(run.seconds)])
-            failures += [[f"{p.file}:{p.line}" if p.line else p.file, p.message]
-                         for p in report.problems]
-    lines = [f"## ork simulate: {'PASS' if totals.ok else 'FAIL'}", "",
-             *md.table(["", "File", "CRD/CR", "Assertions", "Steady", "Time"], rows), "",
-             md.text(totals.line()), ""]
+            rows.append(
+                [
+                    md.mark(report.passed),
+                    file,
+                    f"{run.crd}/{run.cr_name}",
+                    f"{done}/{total}" if report.checks is not None else "no assertions",
+                    f"cycle {run.steady_at}" if run.steady_at else "not reached",
+                    format_duration(run.seconds),
+                ]
+            )
+            failures += [
+                [f"{p.file}:{p.line}" if p.line else p.file, p.message] for p in report.problems
+            ]
+    lines = [
+        f"## ork simulate: {'PASS' if totals.ok else 'FAIL'}",
+        "",
+        *md.table(["", "File", "CRD/CR", "Assertions", "Steady", "Time"], rows),
+        "",
+        md.text(totals.line()),
+        "",
+    ]
     if failures:
         lines += ["**Failed:**", "", *md.table(["Where", "Check"], failures), ""]
     return "\n".join(lines)

@@ -122,9 +122,13 @@ def steady_cycle(cycles: list[Cycle]) -> int | None:
 
 def repeated(cycle: Cycle, number: int) -> Cycle:
     """A fixed-point cycle run again as cycle ``number``."""
-    return Cycle(number, [Op(number, op.verb, op.resource, op.name, op.namespace)
-                          for op in cycle.ops], cycle.error, list(cycle.warnings),
-                 list(cycle.events))
+    return Cycle(
+        number,
+        [Op(number, op.verb, op.resource, op.name, op.namespace) for op in cycle.ops],
+        cycle.error,
+        list(cycle.warnings),
+        list(cycle.events),
+    )
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -140,9 +144,12 @@ def _strings(value: Any) -> Iterator[str]:
 
 def unrepeatable_templates(*parts: Any) -> bool:
     """Whether a template in ``parts`` may call a function of :data:`UNREPEATABLE`."""
-    return any(not UNREPEATABLE.isdisjoint(_WORD.findall(action))
-               for text in _strings(parts) if "{{" in text
-               for action in _ACTION.findall(text))
+    return any(
+        not UNREPEATABLE.isdisjoint(_WORD.findall(action))
+        for text in _strings(parts)
+        if "{{" in text
+        for action in _ACTION.findall(text)
+    )
 
 
 # Measured on a forEach of 10,000 items: with the default thresholds the run made 474
@@ -194,8 +201,7 @@ def cr_documents(paths: list[Path]) -> list[SourceDoc]:
 def _register(cluster: MemoryCluster, composed: Composed, crd_files: list[Path]) -> None:
     for path in crd_files:
         for doc in load_documents(path, display=path.name):
-            if isinstance(doc.data, dict) and doc.data.get("kind") == \
-                    "CustomResourceDefinition":
+            if isinstance(doc.data, dict) and doc.data.get("kind") == "CustomResourceDefinition":
                 cluster.create(doc.data, record=False)
     for name, entry in composed.crds.items():
         manifest = composed.crd_manifests.get(name)
@@ -206,17 +212,28 @@ def _register(cluster: MemoryCluster, composed: Composed, crd_files: list[Path])
             except ApiError:
                 cluster.register_crd(manifest)
         elif api.get("group") and api.get("kind"):
-            cluster.register_type(ResourceType(
-                api["group"], api.get("version", "v1"), api["kind"],
-                api.get("plural") or api["kind"].lower() + "s",
-                entry.get("namespaced", True) is not False))
+            cluster.register_type(
+                ResourceType(
+                    api["group"],
+                    api.get("version", "v1"),
+                    api["kind"],
+                    api.get("plural") or api["kind"].lower() + "s",
+                    entry.get("namespaced", True) is not False,
+                )
+            )
 
 
 class Simulation:
     """Everything one plan needs: the composed katalog, a cluster, the CR documents."""
 
-    def __init__(self, plan: Plan, *, composed: Composed | None = None,
-                 only_crd: str | None = None, trust_hooks: bool = False) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        composed: Composed | None = None,
+        only_crd: str | None = None,
+        trust_hooks: bool = False,
+    ) -> None:
         self.plan = plan
         self.composed = composed or compose_file(plan.katalog, plan.katalog.name)
         self.clock = VirtualClock()
@@ -230,28 +247,40 @@ class Simulation:
 
     def check_stubs(self) -> None:
         """Each ``cross`` stub of the plan stands for a cross source of the katalog."""
-        sources = {str(c["as"]) for e in self.composed.enabled_crds.values()
-                   for c in ((e.get("operatorBox") or {}).get("observe") or {}).get("cross")
-                   or [] if c.get("source")}
+        sources = {
+            str(c["as"])
+            for e in self.composed.enabled_crds.values()
+            for c in ((e.get("operatorBox") or {}).get("observe") or {}).get("cross") or []
+            if c.get("source")
+        }
         for key in self.plan.cross:
             if key in sources:
                 continue
             message = f'spec.cross.{key}: no cross entry with a source reads as "{key}"'
-            hint = ("stubs stand for cross sources: " + ", ".join(sorted(sources))) \
-                if sources else "the katalog has no cross source to stub"
+            hint = (
+                ("stubs stand for cross sources: " + ", ".join(sorted(sources)))
+                if sources
+                else "the katalog has no cross source to stub"
+            )
             if self.plan.source is None:
                 raise SimulationError(f"{message} ({hint})")
-            raise PatternError([self.plan.source.problem(("spec", "cross", key), message,
-                                                         key=True, hint=hint)])
+            raise PatternError(
+                [self.plan.source.problem(("spec", "cross", key), message, key=True, hint=hint)]
+            )
 
     def targets(self) -> list[tuple[str, Obj]]:
         """(CRD name, CR under test) for each CRD that has a CR."""
         enabled = self.composed.enabled_crds
-        crds = {n: enabled[n] for n in self.composed.start_order()
-                if n in enabled and self.only_crd in (None, n)}
+        crds = {
+            n: enabled[n]
+            for n in self.composed.start_order()
+            if n in enabled and self.only_crd in (None, n)
+        }
         if self.only_crd and not crds:
-            raise SimulationError(f'CRD "{self.only_crd}" not found; available: '
-                                  + ", ".join(sorted(self.composed.crds)))
+            raise SimulationError(
+                f'CRD "{self.only_crd}" not found; available: '
+                + ", ".join(sorted(self.composed.crds))
+            )
         found = []
         for name, entry in crds.items():
             kind = str((entry.get("apiTypes") or {}).get("kind", ""))
@@ -259,8 +288,10 @@ class Simulation:
             if docs:
                 found.append((name, docs[0]))
             elif len(crds) == 1:
-                raise SimulationError(f'no CR found for CRD "{name}" (kind: {kind}) in '
-                                      + ", ".join(p.name for p in self.plan.crs))
+                raise SimulationError(
+                    f'no CR found for CRD "{name}" (kind: {kind}) in '
+                    + ", ".join(p.name for p in self.plan.crs)
+                )
         return found
 
     def seed(self) -> None:
@@ -271,8 +302,10 @@ class Simulation:
         for doc in self.documents:
             namespace = (doc.data.get("metadata") or {}).get("namespace")
             if isinstance(namespace, str) and namespace and not self._has_namespace(namespace):
-                self.cluster.create({"apiVersion": "v1", "kind": "Namespace",
-                                     "metadata": {"name": namespace}}, record=False)
+                self.cluster.create(
+                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+                    record=False,
+                )
             try:
                 made = self.cluster.create(doc.data, record=False)
                 if doc.data.get("status") and made.get("status") != doc.data["status"]:
@@ -282,8 +315,10 @@ class Simulation:
 
     def _has_namespace(self, name: str) -> bool:
         """Asked per document: a Namespace may be one of the documents created before."""
-        return any(n["metadata"]["name"] == name
-                   for n in self.cluster.list("v1", "Namespace", record=False))
+        return any(
+            n["metadata"]["name"] == name
+            for n in self.cluster.list("v1", "Namespace", record=False)
+        )
 
     def run(self, cycles: int | None = None) -> list[Run]:
         targets = self.targets()
@@ -294,11 +329,13 @@ class Simulation:
     def run_crd(self, crd: str, cr: Obj, count: int) -> Run:
         entry = self.composed.crds[crd]
         reconciler = self.engines.reconciler(crd, self.cluster, self.clock)
-        repeatable = reconciler.hooks is None and \
-            not unrepeatable_templates(entry, self.composed.top)
+        repeatable = reconciler.hooks is None and not unrepeatable_templates(
+            entry, self.composed.top
+        )
         meta = cr["metadata"]
-        namespace = meta.get("namespace", "default") if entry.get("namespaced", True) \
-            is not False else ""
+        namespace = (
+            meta.get("namespace", "default") if entry.get("namespaced", True) is not False else ""
+        )
         cycles: list[Cycle] = []
         fixed = False
         self.cluster.notes = []
@@ -314,9 +351,15 @@ class Simulation:
             # (Settling reads the clock for every workload, but only a write depends on it.)
             self.settle()
             fixed = repeatable and timeless and self.cluster.resource_version == version
-        run = Run(crd, meta["name"], namespace, cycles, time.perf_counter() - start,
-                  notes=self.cluster.notes,
-                  unexercised=unexercised(entry, self.composed.top.get("profiles")))
+        run = Run(
+            crd,
+            meta["name"],
+            namespace,
+            cycles,
+            time.perf_counter() - start,
+            notes=self.cluster.notes,
+            unexercised=unexercised(entry, self.composed.top.get("profiles")),
+        )
         run.steady_at = steady_cycle(cycles)
         return run
 
@@ -339,8 +382,13 @@ class Simulation:
         settle_workloads(self.cluster)
 
 
-def simulate(plan: Plan, *, cycles: int | None = None, only_crd: str | None = None,
-             composer: Callable[[Path, str], Composed] | None = None) -> list[Run]:
+def simulate(
+    plan: Plan,
+    *,
+    cycles: int | None = None,
+    only_crd: str | None = None,
+    composer: Callable[[Path, str], Composed] | None = None,
+) -> list[Run]:
     """Run one plan; the runs come back in CRD order."""
     composed = (composer or compose_file)(plan.katalog, plan.katalog.name)
     return Simulation(plan, composed=composed, only_crd=only_crd).run(cycles)

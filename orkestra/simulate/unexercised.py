@@ -32,24 +32,32 @@ def unexercised(entry: Obj, profiles: Obj | None = None) -> list[str]:
     for name in _GATES:
         gate = pre.get(name) or {}
         if any(gate.get(k) for k in ("sentinels", "external", "when", "or")):
-            lines.append(f"preReconcile.{name}: not exercised in simulate (gates filter "
-                         "events; every cycle reconciles the CR)")
+            lines.append(
+                f"preReconcile.{name}: not exercised in simulate (gates filter "
+                "events; every cycle reconciles the CR)"
+            )
     if (pre.get("reconcileGate") or {}).get("eventAware"):
-        lines.append("preReconcile.reconcileGate.eventAware: not exercised in simulate (one "
-                     "reconcile per cycle: no concurrent events to keep apart)")
+        lines.append(
+            "preReconcile.reconcileGate.eventAware: not exercised in simulate (one "
+            "reconcile per cycle: no concurrent events to keep apart)"
+        )
     queue = _queue(box.get("reconcile") or {}, profiles or {})
     for rule in ("onLimit", "onThreshold"):
         if rule in (queue.get("behaviour") or {}):
-            lines.append(f"reconcile.queue.behaviour.{rule}: not exercised in simulate (the "
-                         f"queue holds only the CR under test; maxDepth {queue['maxDepth']})")
+            lines.append(
+                f"reconcile.queue.behaviour.{rule}: not exercised in simulate (the "
+                f"queue holds only the CR under test; maxDepth {queue['maxDepth']})"
+            )
     return lines
 
 
 def _watch(entry: Obj) -> str:
     where = "/".join(str(entry[k]) for k in ("namespace", "name") if entry.get(k))
     subject = f"{entry['apiVersion']} {entry['kind']}" + (f" {where}" if where else "")
-    return (f"observe.watch {subject}: not exercised in simulate (no events; every cycle "
-            "reconciles the CR, and a changed object makes the next cycle run)")
+    return (
+        f"observe.watch {subject}: not exercised in simulate (no events; every cycle "
+        "reconciles the CR, and a changed object makes the next cycle run)"
+    )
 
 
 def _queue(plan: Obj, profiles: Obj) -> Obj:

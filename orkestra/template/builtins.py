@@ -55,7 +55,8 @@ def eq(a: Any, *others: Any) -> bool:
             ra, rb = _reflect_kind(a), _reflect_kind(b)
             if ra != rb and "invalid" not in (ra, rb):
                 raise TemplateExecError(
-                    f"non-comparable types {a}: {type_name(a)}, {type_name(b)}: {b}")
+                    f"non-comparable types {a}: {type_name(a)}, {type_name(b)}: {b}"
+                )
             if a is MISSING or b is MISSING:
                 equal = (a is MISSING) == (b is MISSING)
             else:
@@ -202,8 +203,15 @@ def html(*args: Any) -> str:
     return "".join(_HTML.get(c, c) for c in s)
 
 
-_JS = {"\\": "\\\\", "'": "\\'", '"': '\\"', "<": "\\u003C", ">": "\\u003E", "&": "\\u0026",
-       "=": "\\u003D"}
+_JS = {
+    "\\": "\\\\",
+    "'": "\\'",
+    '"': '\\"',
+    "<": "\\u003C",
+    ">": "\\u003E",
+    "&": "\\u0026",
+    "=": "\\u003D",
+}
 
 
 def _js_char(c: str) -> str:

@@ -110,8 +110,7 @@ class _TreeCompiler:
 
     def declare(self, pipe: n.PipeNode, expr: str, node: n.Node, ctx: str) -> str:
         """Assign a pipeline's value to its declared/assigned variables; returns a local."""
-        targets = [self.variable_target(var.idents[0], pipe.is_assign, node)
-                   for var in pipe.decl]
+        targets = [self.variable_target(var.idents[0], pipe.is_assign, node) for var in pipe.decl]
         self.emit(f"{' = '.join(targets)} = _nv({expr})", node, ctx)
         return targets[-1]
 
@@ -154,8 +153,9 @@ class _TreeCompiler:
         decl = node.pipe.decl
         targets = []
         if decl:
-            targets = [self.variable_target(var.idents[0], node.pipe.is_assign, node)
-                       for var in decl]
+            targets = [
+                self.variable_target(var.idents[0], node.pipe.is_assign, node) for var in decl
+            ]
             self.emit(f"{' = '.join(targets)} = _nv({value})", node, ctx)
         items = self.m.new_name("i")
         helper = "_rp" if len(decl) == 2 else "_rv"
@@ -232,8 +232,7 @@ class _TreeCompiler:
     def field(self, receiver: str, idents: tuple[str, ...], has_args: bool) -> str:
         if not has_args:
             return f"_fc({receiver}, {self.m.constant(idents)})"
-        head = f"_fc({receiver}, {self.m.constant(idents[:-1])})" if len(idents) > 1 \
-            else receiver
+        head = f"_fc({receiver}, {self.m.constant(idents[:-1])})" if len(idents) > 1 else receiver
         return f"_fcall({head}, {self.m.constant(idents[-1])})"
 
     def chain_base(self, chain: n.ChainNode) -> str:
@@ -339,9 +338,14 @@ class _Module:
         self.positions: dict[int, tuple[int, str]] = {}
         self.counter = itertools.count()
         self.namespace: dict[str, Any] = {
-            "_s": v.to_text, "_t": v.truth, "_nv": v.nil_to_missing,
-            "_fc": v.make_field_chain(mode), "_fcall": v.make_field_call(mode),
-            "_rv": v.range_values, "_rp": v.range_pairs, "_fail": v.fail,
+            "_s": v.to_text,
+            "_t": v.truth,
+            "_nv": v.nil_to_missing,
+            "_fc": v.make_field_chain(mode),
+            "_fcall": v.make_field_call(mode),
+            "_rv": v.range_values,
+            "_rp": v.range_pairs,
+            "_fail": v.fail,
             "_MISSING": v.MISSING,
         }
         self.bound: dict[str, str] = {}

@@ -37,8 +37,9 @@ class TemplateSyntaxError(TemplateError):
 class TemplateExecError(TemplateError):
     """The template parsed but failed while rendering (e.g. nil pointer, bad function call)."""
 
-    def __init__(self, message: str, *, line: int = 0, pos: int | None = None,
-                 context: str = "") -> None:
+    def __init__(
+        self, message: str, *, line: int = 0, pos: int | None = None, context: str = ""
+    ) -> None:
         super().__init__(message, line=line, pos=pos)
         self.context = context
 

@@ -123,8 +123,10 @@ class Func:
 def _check_result(name: str, result: str) -> None:
     limit = limits.RENDER_CHARS
     if len(result) > limit.value:
-        raise TemplateExecError(f"error calling {name}: the result is longer than "
-                                f"{limit.value} characters ({limit.variable})")
+        raise TemplateExecError(
+            f"error calling {name}: the result is longer than "
+            f"{limit.value} characters ({limit.variable})"
+        )
 
 
 class FuncTable(Mapping[str, Func]):
@@ -153,8 +155,7 @@ class FuncTable(Mapping[str, Func]):
         return FuncTable(merged.values(), f"{self.key}+{key}")
 
 
-def func(name: str, *params: P, variadic: P | None = None
-         ) -> Callable[[Callable[..., Any]], Func]:
+def func(name: str, *params: P, variadic: P | None = None) -> Callable[[Callable[..., Any]], Func]:
     """Decorator declaring a template function with a Go-style signature."""
 
     def wrap(impl: Callable[..., Any]) -> Func:

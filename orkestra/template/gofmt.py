@@ -60,6 +60,7 @@ def go_type_name(v: Any) -> str:
 
 # -- float digits ---------------------------------------------------------------------
 
+
 def _shortest_digits(x: float) -> tuple[str, int]:
     """Shortest round-trip digits of ``abs(x)`` and the decimal point position.
 
@@ -106,7 +107,7 @@ def _fmt_e(digits: str, dp: int, prec: int, upper: bool) -> str:
 
 def _fmt_f(digits: str, dp: int, prec: int) -> str:
     if dp > 0:
-        int_part = (digits[:dp] + "0" * max(0, dp - len(digits)))
+        int_part = digits[:dp] + "0" * max(0, dp - len(digits))
         frac_src = digits[dp:]
     else:
         int_part = "0"
@@ -210,8 +211,15 @@ def format_float(x: float, verb: str, prec: int) -> str:
 
 # -- quoting --------------------------------------------------------------------------
 
-_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-            "\v": "\\v"}
+_ESCAPES = {
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+}
 
 
 def _escape_rune(c: str, quote: str, ascii_only: bool) -> str:
@@ -249,15 +257,29 @@ def go_quote_rune(r: int, ascii_only: bool = False) -> str:
 
 
 def _can_backquote(s: str) -> bool:
-    return all(c == "\t" or (c != "`" and c != "\ufeff" and not (ord(c) < 0x20 or c == "\x7f"))
-               for c in s)
+    return all(
+        c == "\t" or (c != "`" and c != "\ufeff" and not (ord(c) < 0x20 or c == "\x7f")) for c in s
+    )
 
 
 # -- the printer ----------------------------------------------------------------------
 
+
 class _Printer:
-    __slots__ = ("buf", "minus", "plus", "plus_v", "prec", "prec_present", "sharp", "sharp_v",
-                 "space", "wid", "wid_present", "zero")
+    __slots__ = (
+        "buf",
+        "minus",
+        "plus",
+        "plus_v",
+        "prec",
+        "prec_present",
+        "sharp",
+        "sharp_v",
+        "space",
+        "wid",
+        "wid_present",
+        "zero",
+    )
 
     def __init__(self) -> None:
         self.buf: list[str] = []
@@ -297,12 +319,34 @@ class _Printer:
         self.buf.append(")")
 
     def snapshot(self) -> tuple[Any, ...]:
-        return (self.minus, self.plus, self.plus_v, self.prec, self.prec_present, self.sharp,
-                self.sharp_v, self.space, self.wid, self.wid_present, self.zero)
+        return (
+            self.minus,
+            self.plus,
+            self.plus_v,
+            self.prec,
+            self.prec_present,
+            self.sharp,
+            self.sharp_v,
+            self.space,
+            self.wid,
+            self.wid_present,
+            self.zero,
+        )
 
     def restore(self, s: tuple[Any, ...]) -> None:
-        (self.minus, self.plus, self.plus_v, self.prec, self.prec_present, self.sharp,
-         self.sharp_v, self.space, self.wid, self.wid_present, self.zero) = s
+        (
+            self.minus,
+            self.plus,
+            self.plus_v,
+            self.prec,
+            self.prec_present,
+            self.sharp,
+            self.sharp_v,
+            self.space,
+            self.wid,
+            self.wid_present,
+            self.zero,
+        ) = s
 
     def fmt_bool(self, v: bool, verb: str) -> None:
         if verb in "tv":
@@ -761,6 +805,7 @@ def _parse_arg_number(fmt: str) -> tuple[int, int, bool]:
 
 # -- public API -----------------------------------------------------------------------
 
+
 def check_printable(values: Iterable[Any]) -> None:
     """Refuse values whose lists and maps would print longer than ``ORK_MAX_RENDER_CHARS``
     (a rough measure: each string its length, each other scalar 8, each container 2 plus
@@ -775,8 +820,10 @@ def check_printable(values: Iterable[Any]) -> None:
 
 
 def _too_long(limit: int) -> None:
-    raise TemplateExecError(f"printing this value would make more than {limit} characters "
-                            f"({limits.RENDER_CHARS.variable})")
+    raise TemplateExecError(
+        f"printing this value would make more than {limit} characters "
+        f"({limits.RENDER_CHARS.variable})"
+    )
 
 
 def _parts(node: list[Any] | dict[Any, Any]) -> Iterable[Any]:
@@ -792,13 +839,21 @@ def _printed_size(root: Any, sizes: dict[int, int], limit: int) -> int:
             continue
         if not ready:
             stack.append((node, True))
-            stack.extend((part, False) for part in _parts(node)
-                         if isinstance(part, list | dict) and id(part) not in sizes)
+            stack.extend(
+                (part, False)
+                for part in _parts(node)
+                if isinstance(part, list | dict) and id(part) not in sizes
+            )
             continue
         size = 2
         for part in _parts(node):
-            size += 1 + (sizes.get(id(part), limit + 1) if isinstance(part, list | dict)
-                         else len(part) if isinstance(part, str) else 8)
+            size += 1 + (
+                sizes.get(id(part), limit + 1)
+                if isinstance(part, list | dict)
+                else len(part)
+                if isinstance(part, str)
+                else 8
+            )
         if size > limit:
             _too_long(limit)
         sizes[id(node)] = size

@@ -11,7 +11,14 @@ from __future__ import annotations
 from orkestra.template.nodes import NumberNode
 
 _SIMPLE_ESCAPES = {
-    "a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\",
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+    "\\": "\\",
 }
 _HEX = "0123456789abcdefABCDEF"
 INT64_MIN = -(1 << 63)
@@ -67,7 +74,7 @@ def _unquote_char(s: str, i: int, quote: str) -> tuple[int, bool, int]:
 
 def unquote_string(quoted: str) -> str:
     """The value of a Go string literal (interpreted ``"..."`` or raw ```...```)."""
-    if len(quoted) < 2 or quoted[0] != quoted[-1] or quoted[0] not in "\"`":
+    if len(quoted) < 2 or quoted[0] != quoted[-1] or quoted[0] not in '"`':
         raise LiteralError("invalid syntax")
     body = quoted[1:-1]
     if quoted[0] == "`":

@@ -71,8 +71,16 @@ class NumberNode(Node):
     """A number constant; :func:`orkestra.template.literals.new_number` sets which of the
     Go types it can be and its value in each."""
 
-    __slots__ = ("complex_value", "float_value", "int_value", "is_complex", "is_float",
-                 "is_int", "is_uint", "text")
+    __slots__ = (
+        "complex_value",
+        "float_value",
+        "int_value",
+        "is_complex",
+        "is_float",
+        "is_int",
+        "is_uint",
+        "text",
+    )
 
     def __init__(self, pos: int, text: str) -> None:
         self.pos, self.text = pos, text
@@ -192,8 +200,9 @@ class ActionNode(Node):
 class BranchNode(Node):
     __slots__ = ("body", "else_body", "pipe")
 
-    def __init__(self, pos: int, pipe: PipeNode, body: ListNode,
-                 else_body: ListNode | None) -> None:
+    def __init__(
+        self, pos: int, pipe: PipeNode, body: ListNode, else_body: ListNode | None
+    ) -> None:
         self.pos, self.pipe, self.body, self.else_body = pos, pipe, body, else_body
 
 

@@ -15,12 +15,26 @@ from orkestra.template.errors import TemplateSyntaxError
 from orkestra.template.lexer import T, Token, tokenize
 from orkestra.template.literals import LiteralError, new_number, unquote_string
 
-_OPERAND_START = frozenset({
-    T.BOOL, T.CHAR_CONSTANT, T.COMPLEX, T.DOT, T.FIELD, T.IDENTIFIER, T.NUMBER, T.NIL,
-    T.RAW_STRING, T.STRING, T.VARIABLE, T.LEFT_PAREN,
-})
-_GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008" \
+_OPERAND_START = frozenset(
+    {
+        T.BOOL,
+        T.CHAR_CONSTANT,
+        T.COMPLEX,
+        T.DOT,
+        T.FIELD,
+        T.IDENTIFIER,
+        T.NUMBER,
+        T.NIL,
+        T.RAW_STRING,
+        T.STRING,
+        T.VARIABLE,
+        T.LEFT_PAREN,
+    }
+)
+_GO_SPACE = (
+    " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 class _End(n.Node):
@@ -54,8 +68,9 @@ def is_empty_tree(node: n.Node | None) -> bool:
 class _TreeParser:
     """Parses one tree (the main text, a ``define`` or a ``block`` body)."""
 
-    def __init__(self, toks: list[Token], cursor: list[int], funcs: Container[str],
-                 trees: TreeSet) -> None:
+    def __init__(
+        self, toks: list[Token], cursor: list[int], funcs: Container[str], trees: TreeSet
+    ) -> None:
         self.toks = toks
         self.cursor = cursor  # shared with nested definitions: one token stream
         self.funcs = funcs
@@ -236,8 +251,7 @@ class _TreeParser:
             raise self.fail(f"missing value for {context}")
         for i, cmd in enumerate(pipe.cmds[1:]):
             first = cmd.args[0]
-            if isinstance(first, n.BoolNode | n.DotNode | n.NilNode | n.NumberNode
-                          | n.StringNode):
+            if isinstance(first, n.BoolNode | n.DotNode | n.NilNode | n.NumberNode | n.StringNode):
                 raise self.fail(f"non executable command in pipeline stage {i + 2}")
 
     def command(self) -> n.CommandNode:
@@ -296,8 +310,9 @@ class _TreeParser:
             return n.BoolNode(tok.pos, tok.val == "true")
         if typ in (T.CHAR_CONSTANT, T.COMPLEX, T.NUMBER):
             try:
-                return new_number(tok.pos, tok.val, is_char=typ == T.CHAR_CONSTANT,
-                                  is_complex=typ == T.COMPLEX)
+                return new_number(
+                    tok.pos, tok.val, is_char=typ == T.CHAR_CONSTANT, is_complex=typ == T.COMPLEX
+                )
             except LiteralError as exc:
                 raise self.fail(str(exc)) from None
         if typ == T.LEFT_PAREN:
@@ -314,8 +329,9 @@ class _TreeParser:
             raise self.fail(str(exc)) from None
 
     # -- control structures -----------------------------------------------------------
-    def parse_control(self, allow_else_if: bool, context: str
-                      ) -> tuple[n.PipeNode, n.ListNode, n.ListNode | None]:
+    def parse_control(
+        self, allow_else_if: bool, context: str
+    ) -> tuple[n.PipeNode, n.ListNode, n.ListNode | None]:
         mark = len(self.vars)
         pipe = self.pipeline(context, T.RIGHT_DELIM)
         if context == "range":

@@ -20,8 +20,10 @@ from orkestra.template.notes import LIBRARY
 from orkestra.template.template import State, Template
 from orkestra.template.values import NO_VALUE
 
-GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008" \
+GO_SPACE = (
+    " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 MAX_NOTE_DEPTH = 32
 
 
@@ -74,8 +76,11 @@ class Renderer:
         """The compiled template for ``text`` (cached); raises TemplateSyntaxError."""
         template = self._cache.get(text)
         if template is None:
-            template = _shared_cache(self.funcs, text) if not self.user_notes \
+            template = (
+                _shared_cache(self.funcs, text)
+                if not self.user_notes
                 else Template(text, self.funcs, missingkey="zero")
+            )
             self._cache[text] = template
         return template
 

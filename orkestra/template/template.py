@@ -28,11 +28,11 @@ class State:
     (for functions such as user notes that render against it), caller extras, the output
     written so far and the steps taken (both bounded, see :meth:`tick` and :meth:`check`)."""
 
-    __slots__ = ("checked", "depth", "extras", "functions", "mark", "out", "root", "size",
-                 "steps")
+    __slots__ = ("checked", "depth", "extras", "functions", "mark", "out", "root", "size", "steps")
 
-    def __init__(self, functions: dict[str, TreeFunc], root: Any, extras: Any,
-                 out: list[str]) -> None:
+    def __init__(
+        self, functions: dict[str, TreeFunc], root: Any, extras: Any, out: list[str]
+    ) -> None:
         self.functions = functions
         self.depth = 0
         self.root = root
@@ -54,7 +54,7 @@ class State:
         Generated code calls this in every ``range`` iteration once ``mark`` parts have
         been written, so the output grows by at most a few parts past the limit."""
         out = self.out
-        self.size += sum(len(part) for part in out[self.checked:])
+        self.size += sum(len(part) for part in out[self.checked :])
         self.checked = len(out)
         self.mark = len(out) + _CHECK_EVERY
         if self.size > limits.RENDER_CHARS.value:
@@ -83,14 +83,17 @@ _CHECK_EVERY = 16
 
 def _over_budget() -> None:
     limit = limits.TEMPLATE_STEPS
-    raise TemplateExecError(f"the template takes more than {limit.value} steps (range items "
-                            f"and template calls; {limit.variable})")
+    raise TemplateExecError(
+        f"the template takes more than {limit.value} steps (range items "
+        f"and template calls; {limit.variable})"
+    )
 
 
 def _too_long() -> None:
     limit = limits.RENDER_CHARS
-    raise TemplateExecError(f"the output is longer than {limit.value} characters "
-                            f"({limit.variable})")
+    raise TemplateExecError(
+        f"the output is longer than {limit.value} characters ({limit.variable})"
+    )
 
 
 class Template:
@@ -100,8 +103,9 @@ class Template:
     ``zero`` (a missing key is nil; what Orkestra uses) or ``error``.
     """
 
-    def __init__(self, text: str, funcs: FuncTable, *, name: str = "t",
-                 missingkey: str = "zero") -> None:
+    def __init__(
+        self, text: str, funcs: FuncTable, *, name: str = "t", missingkey: str = "zero"
+    ) -> None:
         if missingkey not in MISSINGKEY_MODES:
             raise ValueError(f"missingkey must be one of {MISSINGKEY_MODES}")
         self.text = text

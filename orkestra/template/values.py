@@ -99,8 +99,11 @@ FieldChain = Callable[[Any, Sequence[str]], Any]
 
 def make_field_chain(mode: str) -> FieldChain:
     """A function walking ``.a.b.c`` on a value, for one ``missingkey`` mode."""
-    on_missing = {"default": _missing_key_default, "zero": _missing_key_zero,
-                  "error": _missing_key_error}[mode]
+    on_missing = {
+        "default": _missing_key_default,
+        "zero": _missing_key_zero,
+        "error": _missing_key_error,
+    }[mode]
     on_invalid = _walk_invalid_error if mode == "error" else _walk_invalid_default
 
     def field_chain(recv: Any, names: Sequence[str]) -> Any:

@@ -26,8 +26,9 @@ from orkestra.apiserver import EmbeddedServer
 from orkestra.cluster.resources import ResourceType
 
 Obj = dict[str, Any]
-PACK_API = (Path(__file__).resolve().parents[2] / "orkestra" / "packs" / "registry-guide"
-            / "02-katalog-api")
+PACK_API = (
+    Path(__file__).resolve().parents[2] / "orkestra" / "packs" / "registry-guide" / "02-katalog-api"
+)
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 TIMEOUT = 30.0
 
@@ -42,19 +43,40 @@ class Kubectl:
 
     kubeconfig: Path
     cache_dir: Path
-    env: dict[str, str] = field(default_factory=lambda: {
-        k: v for k, v in os.environ.items() if k != "KUBECONFIG"})
+    env: dict[str, str] = field(
+        default_factory=lambda: {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+    )
 
-    def run(self, *args: str, stdin: str | None = None, check: bool = True,
-            kubeconfig: Path | None = None, timeout: float = TIMEOUT
-            ) -> subprocess.CompletedProcess[str]:
-        command = [KUBECTL, "--kubeconfig", str(kubeconfig or self.kubeconfig),
-                   "--cache-dir", str(self.cache_dir), *args]
-        done = subprocess.run(command, input=stdin, capture_output=True, text=True,
-                              timeout=timeout, env=self.env, check=False)
+    def run(
+        self,
+        *args: str,
+        stdin: str | None = None,
+        check: bool = True,
+        kubeconfig: Path | None = None,
+        timeout: float = TIMEOUT,
+    ) -> subprocess.CompletedProcess[str]:
+        command = [
+            KUBECTL,
+            "--kubeconfig",
+            str(kubeconfig or self.kubeconfig),
+            "--cache-dir",
+            str(self.cache_dir),
+            *args,
+        ]
+        done = subprocess.run(
+            command,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.env,
+            check=False,
+        )
         if check and done.returncode != 0:
-            raise KubectlError(f"kubectl {' '.join(args)} exited {done.returncode}\n"
-                               f"stdout: {done.stdout}\nstderr: {done.stderr}")
+            raise KubectlError(
+                f"kubectl {' '.join(args)} exited {done.returncode}\n"
+                f"stdout: {done.stdout}\nstderr: {done.stderr}"
+            )
         return done
 
     def __call__(self, *args: str, stdin: str | None = None) -> str:
@@ -76,10 +98,17 @@ class Kubectl:
         return self("apply", "-f", "-", *extra, stdin=to_yaml(manifest))
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
-        command = [KUBECTL, "--kubeconfig", str(self.kubeconfig),
-                   "--cache-dir", str(self.cache_dir), *args]
-        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env=self.env)
+        command = [
+            KUBECTL,
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--cache-dir",
+            str(self.cache_dir),
+            *args,
+        ]
+        return subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env
+        )
 
     def watching(self, *args: str) -> Watching:
         """Start a kubectl command that watches (``wait``, ``get -w``) and return once its
@@ -99,8 +128,7 @@ class Kubectl:
         threading.Thread(target=pump, daemon=True).start()
         if not ready.wait(TIMEOUT) or process.poll() is not None:
             process.kill()
-            raise KubectlError(f"kubectl {' '.join(args)} did not start watching:\n"
-                               + "".join(log))
+            raise KubectlError(f"kubectl {' '.join(args)} did not start watching:\n" + "".join(log))
         return Watching(process, log)
 
 
@@ -145,8 +173,9 @@ def kubectl(server: EmbeddedServer, tmp_path_factory: pytest.TempPathFactory) ->
 def ns(server: EmbeddedServer) -> str:
     """A fresh namespace for one test."""
     name = f"t-{uuid.uuid4().hex[:8]}"
-    server.cluster.create({"apiVersion": "v1", "kind": "Namespace",
-                           "metadata": {"name": name}}, record=False)
+    server.cluster.create(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, record=False
+    )
     return name
 
 
@@ -159,8 +188,12 @@ def load_yaml(path: Path) -> Obj:
 def webapp_crd(server: EmbeddedServer) -> Obj:
     """The pack's WebApp CRD, installed once per module (straight into the store)."""
     crd = load_yaml(PACK_API / "crd.yaml")
-    if server.cluster.find("apiextensions.k8s.io/v1", "CustomResourceDefinition",
-                           crd["metadata"]["name"]) is None:
+    if (
+        server.cluster.find(
+            "apiextensions.k8s.io/v1", "CustomResourceDefinition", crd["metadata"]["name"]
+        )
+        is None
+    ):
         server.cluster.create(crd, record=False)
     return crd
 
@@ -172,8 +205,9 @@ def webapp(name: str, namespace: str, **spec: Any) -> Obj:
     return cr
 
 
-def wait_until(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02,
-               what: str = "condition") -> Any:
+def wait_until(
+    check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02, what: str = "condition"
+) -> Any:
     """Poll ``check`` until it returns something truthy."""
     deadline = time.monotonic() + timeout
     while True:

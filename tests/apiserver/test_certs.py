@@ -30,8 +30,7 @@ def ca() -> certs.KeyPair:
 
 @pytest.fixture(scope="module")
 def server(ca: certs.KeyPair) -> certs.KeyPair:
-    return certs.generate_server_cert(ca, names=["ork.local", "10.1.2.3", "LOCALHOST"],
-                                      now=NOW)
+    return certs.generate_server_cert(ca, names=["ork.local", "10.1.2.3", "LOCALHOST"], now=NOW)
 
 
 def mode(path: Path) -> int:
@@ -54,7 +53,12 @@ def test_ca_is_a_ten_year_p256_authority(ca: certs.KeyPair) -> None:
 def test_server_certificate_names_and_usages(ca: certs.KeyPair, server: certs.KeyPair) -> None:
     cert = server.cert
     assert certs.certificate_names(server.certificate) == {
-        "localhost", "127.0.0.1", "::1", "ork.local", "10.1.2.3"}
+        "localhost",
+        "127.0.0.1",
+        "::1",
+        "ork.local",
+        "10.1.2.3",
+    }
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert len(san.get_values_for_type(x509.IPAddress)) == 3
     eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
@@ -69,18 +73,36 @@ def test_server_certificate_names_and_usages(ca: certs.KeyPair, server: certs.Ke
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
-@pytest.mark.parametrize("check", [["-verify_hostname", "localhost"],
-                                   ["-verify_hostname", "ork.local"],
-                                   ["-verify_ip", "127.0.0.1"], ["-verify_ip", "::1"]])
+@pytest.mark.parametrize(
+    "check",
+    [
+        ["-verify_hostname", "localhost"],
+        ["-verify_hostname", "ork.local"],
+        ["-verify_ip", "127.0.0.1"],
+        ["-verify_ip", "::1"],
+    ],
+)
 def test_openssl_verifies_the_chain_strictly(tmp_path: Path, check: list[str]) -> None:
     ca_pair = certs.generate_ca()
     leaf = certs.generate_server_cert(ca_pair, names=["ork.local"])
     (tmp_path / "ca.crt").write_bytes(ca_pair.certificate)
     (tmp_path / "server.crt").write_bytes(leaf.certificate)
     result = subprocess.run(
-        ["openssl", "verify", "-x509_strict", "-purpose", "sslserver", *check,
-         "-CAfile", str(tmp_path / "ca.crt"), str(tmp_path / "server.crt")],
-        capture_output=True, text=True, check=False)
+        [
+            "openssl",
+            "verify",
+            "-x509_strict",
+            "-purpose",
+            "sslserver",
+            *check,
+            "-CAfile",
+            str(tmp_path / "ca.crt"),
+            str(tmp_path / "server.crt"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -99,8 +121,10 @@ def test_tls_handshake_with_the_ca_as_only_trust(tmp_path: Path) -> None:
     thread.start()
     client = ssl.create_default_context(cadata=creds.ca.certificate.decode())
     client.verify_flags |= ssl.VERIFY_X509_STRICT
-    with socket.create_connection(("127.0.0.1", port)) as raw, \
-            client.wrap_socket(raw, server_hostname="localhost") as tls:
+    with (
+        socket.create_connection(("127.0.0.1", port)) as raw,
+        client.wrap_socket(raw, server_hostname="localhost") as tls,
+    ):
         tls.sendall(b"hello")
     thread.join(5)
     listener.close()
@@ -155,8 +179,9 @@ def test_credentials_without_a_directory_have_no_files() -> None:
 
 def test_kubeconfig_is_complete(tmp_path: Path, ca: certs.KeyPair) -> None:
     path = tmp_path / "kubeconfig"
-    certs.write_kubeconfig(path, server="https://127.0.0.1:6443", ca_pem=ca.certificate,
-                           token="tok")
+    certs.write_kubeconfig(
+        path, server="https://127.0.0.1:6443", ca_pem=ca.certificate, token="tok"
+    )
     config = yaml.safe_load(path.read_text())
     assert mode(path) == 0o600
     assert config["current-context"] == "ork-embedded"
@@ -164,8 +189,11 @@ def test_kubeconfig_is_complete(tmp_path: Path, ca: certs.KeyPair) -> None:
     assert cluster["server"] == "https://127.0.0.1:6443"
     assert base64.b64decode(cluster["certificate-authority-data"]) == ca.certificate
     assert config["users"] == [{"name": "ork-embedded", "user": {"token": "tok"}}]
-    assert config["contexts"][0]["context"] == {"cluster": "ork-embedded",
-                                                "user": "ork-embedded", "namespace": "default"}
+    assert config["contexts"][0]["context"] == {
+        "cluster": "ork-embedded",
+        "user": "ork-embedded",
+        "namespace": "default",
+    }
 
 
 def test_kubeconfig_without_ca() -> None:
@@ -177,23 +205,36 @@ def test_kubeconfig_without_ca() -> None:
 
 def test_kubeconfig_merge_keeps_other_clusters(tmp_path: Path, ca: certs.KeyPair) -> None:
     path = tmp_path / "config"
-    other = {"apiVersion": "v1", "kind": "Config", "current-context": "prod",
-             "clusters": [{"name": "prod", "cluster": {"server": "https://prod"}},
-                          {"name": "ork", "cluster": {"server": "https://old"}}],
-             "users": [{"name": "prod", "user": {"token": "p"}}],
-             "contexts": [{"name": "prod", "context": {"cluster": "prod", "user": "prod"}}],
-             "preferences": {"colors": True}}
+    other = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "prod",
+        "clusters": [
+            {"name": "prod", "cluster": {"server": "https://prod"}},
+            {"name": "ork", "cluster": {"server": "https://old"}},
+        ],
+        "users": [{"name": "prod", "user": {"token": "p"}}],
+        "contexts": [{"name": "prod", "context": {"cluster": "prod", "user": "prod"}}],
+        "preferences": {"colors": True},
+    }
     path.write_text(yaml.safe_dump(other))
-    certs.write_kubeconfig(path, server="https://127.0.0.1:1", ca_pem=ca.certificate,
-                           token="new", name="ork", merge=True)
+    certs.write_kubeconfig(
+        path,
+        server="https://127.0.0.1:1",
+        ca_pem=ca.certificate,
+        token="new",
+        name="ork",
+        merge=True,
+    )
     merged = yaml.safe_load(path.read_text())
     assert merged["current-context"] == "ork" and merged["preferences"] == {"colors": True}
     assert [c["name"] for c in merged["clusters"]] == ["prod", "ork"]
     assert merged["clusters"][1]["cluster"]["server"] == "https://127.0.0.1:1"
     assert [u["name"] for u in merged["users"]] == ["prod", "ork"]
     assert [c["name"] for c in merged["contexts"]] == ["prod", "ork"]
-    certs.write_kubeconfig(tmp_path / "fresh", server="https://x", ca_pem=None, token="t",
-                           merge=True)
+    certs.write_kubeconfig(
+        tmp_path / "fresh", server="https://x", ca_pem=None, token="t", merge=True
+    )
     assert yaml.safe_load((tmp_path / "fresh").read_text())["current-context"] == "ork-embedded"
     path.write_text("- not\n- a kubeconfig\n")
     with pytest.raises(ValueError, match="not a kubeconfig"):
@@ -203,11 +244,24 @@ def test_kubeconfig_merge_keeps_other_clusters(tmp_path: Path, ca: certs.KeyPair
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
 def test_kubectl_reads_the_kubeconfig(tmp_path: Path, ca: certs.KeyPair) -> None:
     path = tmp_path / "kubeconfig"
-    certs.write_kubeconfig(path, server="https://127.0.0.1:6443", ca_pem=ca.certificate,
-                           token="tok")
+    certs.write_kubeconfig(
+        path, server="https://127.0.0.1:6443", ca_pem=ca.certificate, token="tok"
+    )
     result = subprocess.run(
-        ["kubectl", "--kubeconfig", str(path), "config", "view", "--raw", "--minify",
-         "-o", "jsonpath={.clusters[0].cluster.server} {.users[0].user.token}"],
-        capture_output=True, text=True, check=False)
+        [
+            "kubectl",
+            "--kubeconfig",
+            str(path),
+            "config",
+            "view",
+            "--raw",
+            "--minify",
+            "-o",
+            "jsonpath={.clusters[0].cluster.server} {.users[0].user.token}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "https://127.0.0.1:6443 tok"

@@ -78,18 +78,23 @@ def deployment_body(name: str, replicas: int = 1) -> k8s.V1Deployment:
     return k8s.V1Deployment(
         metadata=k8s.V1ObjectMeta(name=name, labels=labels),
         spec=k8s.V1DeploymentSpec(
-            replicas=replicas, selector=k8s.V1LabelSelector(match_labels=labels),
+            replicas=replicas,
+            selector=k8s.V1LabelSelector(match_labels=labels),
             template=k8s.V1PodTemplateSpec(
                 metadata=k8s.V1ObjectMeta(labels=labels),
-                spec=k8s.V1PodSpec(containers=[k8s.V1Container(name="app",
-                                                               image="nginx:1")]))))
+                spec=k8s.V1PodSpec(containers=[k8s.V1Container(name="app", image="nginx:1")]),
+            ),
+        ),
+    )
 
 
 # -- the official client --------------------------------------------------------------------
 
+
 def test_official_core_crud(core: Any, ns: str) -> None:
     made, status, _ = core.create_namespaced_config_map_with_http_info(
-        ns, cm_body("one", {"app": "x"}, a="1"))
+        ns, cm_body("one", {"app": "x"}, a="1")
+    )
     assert status == 201
     assert made.metadata.namespace == ns and made.metadata.uid
     assert made.metadata.resource_version and made.metadata.creation_timestamp
@@ -105,8 +110,10 @@ def test_official_core_crud(core: Any, ns: str) -> None:
     listed = core.list_namespaced_config_map(ns, field_selector="metadata.name=two")
     assert [i.metadata.name for i in listed.items] == ["two"]
     everywhere = core.list_config_map_for_all_namespaces(label_selector="app in (x,y)")
-    assert sorted(i.metadata.name for i in everywhere.items
-                  if i.metadata.namespace == ns) == ["one", "two"]
+    assert sorted(i.metadata.name for i in everywhere.items if i.metadata.namespace == ns) == [
+        "one",
+        "two",
+    ]
 
     read.data["a"] = "2"
     replaced = core.replace_namespaced_config_map("one", ns, read)
@@ -117,23 +124,34 @@ def test_official_core_crud(core: Any, ns: str) -> None:
         core.replace_namespaced_config_map("one", ns, read)
     assert stale.value.status == 409 and "the object has been modified" in str(stale.value.body)
 
-    patched = core.patch_namespaced_config_map("one", ns, {"data": {"b": "x", "a": None}},
-                                               _content_type=MERGE)
+    patched = core.patch_namespaced_config_map(
+        "one", ns, {"data": {"b": "x", "a": None}}, _content_type=MERGE
+    )
     assert patched.data == {"b": "x"}
     patched = core.patch_namespaced_config_map(
-        "one", ns, [{"op": "add", "path": "/data/c", "value": "y"}])
+        "one", ns, [{"op": "add", "path": "/data/c", "value": "y"}]
+    )
     assert patched.data == {"b": "x", "c": "y"}
     with pytest.raises(ApiException) as failed_test:
         core.patch_namespaced_config_map(
-            "one", ns, [{"op": "test", "path": "/data/c", "value": "nope"},
-                        {"op": "add", "path": "/data/d", "value": "z"}])
+            "one",
+            ns,
+            [
+                {"op": "test", "path": "/data/c", "value": "nope"},
+                {"op": "add", "path": "/data/d", "value": "z"},
+            ],
+        )
     assert failed_test.value.status == 422
     assert "d" not in core.read_namespaced_config_map("one", ns).data
 
     deleted = core.delete_namespaced_config_map("one", ns)  # a Status, as a dict in v37
     assert deleted["kind"] == "Status" and deleted["status"] == "Success"
-    assert deleted["details"] == {"name": "one", "group": "", "kind": "configmaps",
-                                  "uid": made.metadata.uid}
+    assert deleted["details"] == {
+        "name": "one",
+        "group": "",
+        "kind": "configmaps",
+        "uid": made.metadata.uid,
+    }
     with pytest.raises(ApiException) as gone:
         core.read_namespaced_config_map("one", ns)
     assert gone.value.status == 404 and "NotFound" in str(gone.value.body)
@@ -144,8 +162,7 @@ def test_official_strategic_patch(core: Any, apps: Any, ns: str) -> None:
     patched = core.patch_namespaced_config_map("one", ns, {"data": {"a": None, "b": "2"}})
     assert patched.data == {"b": "2"}
     apps.create_namespaced_deployment(ns, deployment_body("web"))
-    patch = {"spec": {"template": {"spec": {"containers": [
-        {"name": "log", "image": "fluent:1"}]}}}}
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "log", "image": "fluent:1"}]}}}}
     web = apps.patch_namespaced_deployment("web", ns, patch)
     assert [c.name for c in web.spec.template.spec.containers] == ["log", "app"]
 
@@ -160,38 +177,49 @@ def test_official_namespaces(core: Any, ns: str) -> None:
         core.create_namespaced_config_map("no-such-namespace", cm_body("c"))
     assert missing.value.status == 404
     core.delete_namespace(f"{ns}-x")
-    wait_until(lambda: f"{ns}-x" not in [n.metadata.name for n in core.list_namespace().items],
-               what="the namespace to go")
+    wait_until(
+        lambda: f"{ns}-x" not in [n.metadata.name for n in core.list_namespace().items],
+        what="the namespace to go",
+    )
 
 
 def test_official_apps(apps: Any, core: Any, ns: str) -> None:
     made, status, _ = apps.create_namespaced_deployment_with_http_info(ns, deployment_body("web"))
     assert status == 201 and made.metadata.generation == 1
     assert made.spec.strategy.type == "RollingUpdate"  # built-in defaults
-    wait_until(lambda: (apps.read_namespaced_deployment_status("web", ns).status or
-                        k8s.V1DeploymentStatus()).ready_replicas == 1,
-               what="the deployment to be ready")
-    scale = apps.patch_namespaced_deployment_scale("web", ns, {"spec": {"replicas": 3}},
-                                                   _content_type=MERGE)
+    wait_until(
+        lambda: (
+            (
+                apps.read_namespaced_deployment_status("web", ns).status or k8s.V1DeploymentStatus()
+            ).ready_replicas
+            == 1
+        ),
+        what="the deployment to be ready",
+    )
+    scale = apps.patch_namespaced_deployment_scale(
+        "web", ns, {"spec": {"replicas": 3}}, _content_type=MERGE
+    )
     assert scale.spec.replicas == 3
     assert apps.read_namespaced_deployment("web", ns).spec.replicas == 3
-    owner = k8s.V1OwnerReference(api_version="apps/v1", kind="Deployment", name="web",
-                                 uid=made.metadata.uid)
-    core.create_namespaced_config_map(ns, k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(
-        name="web-child", owner_references=[owner])))
+    owner = k8s.V1OwnerReference(
+        api_version="apps/v1", kind="Deployment", name="web", uid=made.metadata.uid
+    )
+    core.create_namespaced_config_map(
+        ns, k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name="web-child", owner_references=[owner]))
+    )
     apps.delete_namespaced_deployment("web", ns, propagation_policy="Foreground")
     wait_until(lambda: not apps.list_namespaced_deployment(ns).items, what="the deployment")
     assert not core.list_namespaced_config_map(ns, field_selector="metadata.name=web-child").items
 
 
-def test_official_custom_objects(custom: Any, webapp_crd: Obj,
-                                 ns: str) -> None:
+def test_official_custom_objects(custom: Any, webapp_crd: Obj, ns: str) -> None:
     args = ("rkguide.demo", "v1", ns, "webapps")
     made = custom.create_namespaced_custom_object(*args, webapp("shop", ns))
     assert made is not None and made["metadata"]["uid"]  # 201, so the client returns it
     assert made["spec"]["port"] == 8080
-    custom.create_namespaced_custom_object(*args, {**webapp("blog", ns),
-                                                   "metadata": {"name": "blog"}})
+    custom.create_namespaced_custom_object(
+        *args, {**webapp("blog", ns), "metadata": {"name": "blog"}}
+    )
     got = custom.get_namespaced_custom_object(*args, "shop")
     assert got["metadata"]["resourceVersion"] == made["metadata"]["resourceVersion"]
     listed = custom.list_namespaced_custom_object(*args, label_selector="team=api")
@@ -200,7 +228,8 @@ def test_official_custom_objects(custom: Any, webapp_crd: Obj,
     patched = custom.patch_namespaced_custom_object(*args, "shop", {"spec": {"replicas": 4}})
     assert patched["spec"]["replicas"] == 4 and patched["metadata"]["generation"] == 2
     status = custom.patch_namespaced_custom_object_status(
-        *args, "shop", {"status": {"phase": "Running"}, "spec": {"replicas": 9}})
+        *args, "shop", {"status": {"phase": "Running"}, "spec": {"replicas": 9}}
+    )
     assert status["status"] == {"phase": "Running"}
     assert status["spec"]["replicas"] == 4  # the status subresource ignores spec
     assert status["metadata"]["generation"] == 2
@@ -225,10 +254,12 @@ def test_official_watch_resumes_from_a_resource_version(core: Any, ns: str) -> N
     core.delete_namespaced_config_map("w", ns)
     seen = []
     stream = Watch()
-    for event in stream.stream(core.list_namespaced_config_map, ns, resource_version=start,
-                               timeout_seconds=5):
-        seen.append((event["type"], event["object"].metadata.name,
-                     (event["object"].data or {}).get("a")))
+    for event in stream.stream(
+        core.list_namespaced_config_map, ns, resource_version=start, timeout_seconds=5
+    ):
+        seen.append(
+            (event["type"], event["object"].metadata.name, (event["object"].data or {}).get("a"))
+        )
         if len(seen) == 3:
             stream.stop()
     assert seen == [("ADDED", "w", "1"), ("MODIFIED", "w", "2"), ("DELETED", "w", "2")]
@@ -241,8 +272,9 @@ def test_official_watch_streams_live_events(core: Any, ns: str) -> None:
     seen: list[tuple[str, str]] = []
 
     def consume() -> None:
-        for event in stream.stream(core.list_namespaced_config_map, ns, timeout_seconds=10,
-                                   _request_timeout=15):
+        for event in stream.stream(
+            core.list_namespaced_config_map, ns, timeout_seconds=10, _request_timeout=15
+        ):
             seen.append((event["type"], event["object"].metadata.name))
             if event["object"].metadata.name == "end":
                 stream.stop()
@@ -256,8 +288,7 @@ def test_official_watch_streams_live_events(core: Any, ns: str) -> None:
     assert seen == [("ADDED", "a"), ("ADDED", "b"), ("ADDED", "end")]
 
 
-def test_dynamic_client_discovers_builtins_and_crds(api: Any, webapp_crd: Obj,
-                                                    ns: str) -> None:
+def test_dynamic_client_discovers_builtins_and_crds(api: Any, webapp_crd: Obj, ns: str) -> None:
     dyn = DynamicClient(api)
     configmaps = dyn.resources.get(api_version="v1", kind="ConfigMap")
     configmaps.create(body=cm_body("dyn", a="1").to_dict(), namespace=ns)
@@ -268,8 +299,9 @@ def test_dynamic_client_discovers_builtins_and_crds(api: Any, webapp_crd: Obj,
     got = webapps.get(name="dyn", namespace=ns)
     assert got.spec.image == "ghcr.io/orkspace/demo-web:1.0.0"
     assert "status" in webapps.subresources
-    webapps.status.patch(body={"status": {"phase": "Up"}}, name="dyn", namespace=ns,
-                         content_type=MERGE)
+    webapps.status.patch(
+        body={"status": {"phase": "Up"}}, name="dyn", namespace=ns, content_type=MERGE
+    )
     assert webapps.get(name="dyn", namespace=ns).status.phase == "Up"
     deployments = dyn.resources.get(api_version="apps/v1", kind="Deployment")
     assert "scale" in deployments.subresources
@@ -277,15 +309,20 @@ def test_dynamic_client_discovers_builtins_and_crds(api: Any, webapp_crd: Obj,
 
 # -- lightkube -----------------------------------------------------------------------------
 
+
 def lk_deployment(name: str, ns: str) -> Deployment:
     labels = {"app": name}
     return Deployment(
         metadata=ObjectMeta(name=name, namespace=ns, labels=labels),
-        spec=DeploymentSpec(selector=LabelSelector(matchLabels=labels), replicas=1,
-                            template=PodTemplateSpec(
-                                metadata=ObjectMeta(labels=labels),
-                                spec=PodSpec(containers=[Container(name="app",
-                                                                   image="nginx:1")]))))
+        spec=DeploymentSpec(
+            selector=LabelSelector(matchLabels=labels),
+            replicas=1,
+            template=PodTemplateSpec(
+                metadata=ObjectMeta(labels=labels),
+                spec=PodSpec(containers=[Container(name="app", image="nginx:1")]),
+            ),
+        ),
+    )
 
 
 def status_of(generic: Any) -> Any:
@@ -294,26 +331,36 @@ def status_of(generic: Any) -> Any:
 
 
 def test_lightkube_crud(lightkube: Client, ns: str) -> None:
-    made = lightkube.create(ConfigMap(metadata=ObjectMeta(name="lk", namespace=ns,
-                                                          labels={"lk": "yes"}),
-                                      data={"a": "1"}))
+    made = lightkube.create(
+        ConfigMap(
+            metadata=ObjectMeta(name="lk", namespace=ns, labels={"lk": "yes"}), data={"a": "1"}
+        )
+    )
     assert made.metadata is not None and made.metadata.uid
     got = lightkube.get(ConfigMap, "lk", namespace=ns)
     assert got.data == {"a": "1"}
-    assert [c.metadata.name for c in lightkube.list(ConfigMap, namespace=ns,
-                                                    labels={"lk": "yes"})
-            if c.metadata] == ["lk"]
+    assert [
+        c.metadata.name
+        for c in lightkube.list(ConfigMap, namespace=ns, labels={"lk": "yes"})
+        if c.metadata
+    ] == ["lk"]
     got.data = {"a": "2"}
     replaced = lightkube.replace(got)
     assert replaced.data == {"a": "2"}
     with pytest.raises(ApiError) as stale:
         lightkube.replace(got)  # got still has the old resourceVersion
     assert stale.value.status.code == 409
-    patched = lightkube.patch(ConfigMap, "lk", {"data": {"b": "3"}}, namespace=ns,
-                              patch_type=PatchType.MERGE)
+    patched = lightkube.patch(
+        ConfigMap, "lk", {"data": {"b": "3"}}, namespace=ns, patch_type=PatchType.MERGE
+    )
     assert patched.data == {"a": "2", "b": "3"}
-    patched = lightkube.patch(ConfigMap, "lk", [{"op": "remove", "path": "/data/a"}],
-                              namespace=ns, patch_type=PatchType.JSON)
+    patched = lightkube.patch(
+        ConfigMap,
+        "lk",
+        [{"op": "remove", "path": "/data/a"}],
+        namespace=ns,
+        patch_type=PatchType.JSON,
+    )
     assert patched.data == {"b": "3"}
     lightkube.delete(ConfigMap, "lk", namespace=ns)
     with pytest.raises(ApiError) as gone:
@@ -324,8 +371,9 @@ def test_lightkube_crud(lightkube: Client, ns: str) -> None:
 def test_lightkube_paging_and_cascade(lightkube: Client, ns: str) -> None:
     for i in range(5):
         lightkube.create(ConfigMap(metadata=ObjectMeta(name=f"p{i}", namespace=ns)))
-    names = [c.metadata.name for c in lightkube.list(ConfigMap, namespace=ns, chunk_size=2)
-             if c.metadata]
+    names = [
+        c.metadata.name for c in lightkube.list(ConfigMap, namespace=ns, chunk_size=2) if c.metadata
+    ]
     assert names == [f"p{i}" for i in range(5)]
     lightkube.create(lk_deployment("web", ns))
     lightkube.delete(Deployment, "web", namespace=ns, cascade=CascadeType.FOREGROUND)
@@ -334,26 +382,34 @@ def test_lightkube_paging_and_cascade(lightkube: Client, ns: str) -> None:
 
 def test_lightkube_strategic_patch(lightkube: Client, ns: str) -> None:
     lightkube.create(lk_deployment("web", ns))
-    patched = lightkube.patch(Deployment, "web", {"spec": {"template": {"spec": {
-        "containers": [{"name": "app", "image": "nginx:2"}]}}}}, namespace=ns)
+    patched = lightkube.patch(
+        Deployment,
+        "web",
+        {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "nginx:2"}]}}}},
+        namespace=ns,
+    )
     assert patched.spec is not None and patched.spec.template.spec is not None
     assert [c.image for c in patched.spec.template.spec.containers] == ["nginx:2"]
 
 
-def test_lightkube_generic_resource_and_status(lightkube: Client, webapp_crd: Obj,
-                                               ns: str) -> None:
+def test_lightkube_generic_resource_and_status(lightkube: Client, webapp_crd: Obj, ns: str) -> None:
     made = lightkube.create(WebApp.from_dict(webapp("lk", ns)))
     assert made.spec["port"] == 8080 and made.metadata is not None
     got = lightkube.get(WebApp, "lk", namespace=ns)
     assert got.metadata is not None and got.metadata.uid == made.metadata.uid
-    patched = lightkube.patch(WebApp.Status, "lk", {"status": {"phase": "Running"}},
-                              namespace=ns, patch_type=PatchType.MERGE)
+    patched = lightkube.patch(
+        WebApp.Status,
+        "lk",
+        {"status": {"phase": "Running"}},
+        namespace=ns,
+        patch_type=PatchType.MERGE,
+    )
     assert status_of(patched) == {"phase": "Running"}
-    again = lightkube.patch(WebApp, "lk", {"spec": {"replicas": 3}}, namespace=ns,
-                            patch_type=PatchType.MERGE)
+    again = lightkube.patch(
+        WebApp, "lk", {"spec": {"replicas": 3}}, namespace=ns, patch_type=PatchType.MERGE
+    )
     assert status_of(again) == {"phase": "Running"} and again.spec["replicas"] == 3
-    assert [w.metadata.name for w in lightkube.list(WebApp, namespace=ns) if w.metadata] == [
-        "lk"]
+    assert [w.metadata.name for w in lightkube.list(WebApp, namespace=ns) if w.metadata] == ["lk"]
     lightkube.delete(WebApp, "lk", namespace=ns)
 
 
@@ -365,8 +421,9 @@ def test_lightkube_watch_resumes(lightkube: Client, ns: str) -> None:
     lightkube.create(ConfigMap(metadata=ObjectMeta(name="second", namespace=ns)))
     lightkube.delete(ConfigMap, "first", namespace=ns)
     seen = []
-    for kind, obj in lightkube.watch(ConfigMap, namespace=ns, resource_version=start,
-                                     server_timeout=5):
+    for kind, obj in lightkube.watch(
+        ConfigMap, namespace=ns, resource_version=start, server_timeout=5
+    ):
         assert obj.metadata is not None
         seen.append((kind, obj.metadata.name))
         if len(seen) == 2:
@@ -378,26 +435,34 @@ def test_lightkube_async(server: EmbeddedServer, webapp_crd: Obj, ns: str) -> No
     async def scenario() -> list[tuple[str, str]]:
         lk = AsyncClient(config=KubeConfig.from_file(str(server.kubeconfig)))
         try:
-            await lk.create(ConfigMap(metadata=ObjectMeta(name="a1", namespace=ns),
-                                      data={"x": "1"}))
+            await lk.create(
+                ConfigMap(metadata=ObjectMeta(name="a1", namespace=ns), data={"x": "1"})
+            )
             got = await lk.get(ConfigMap, "a1", namespace=ns)
             assert got.data == {"x": "1"}
             got.data = {"x": "2"}
             await lk.replace(got)
-            await lk.patch(ConfigMap, "a1", {"data": {"y": "3"}}, namespace=ns,
-                           patch_type=PatchType.MERGE)
+            await lk.patch(
+                ConfigMap, "a1", {"data": {"y": "3"}}, namespace=ns, patch_type=PatchType.MERGE
+            )
             listing = lk.list(ConfigMap, namespace=ns)
             names = [c.metadata.name async for c in listing if c.metadata]
             assert names == ["a1"]
             start = listing.resourceVersion
             await lk.create(WebApp.from_dict(webapp("async", ns)))
-            await lk.patch(WebApp.Status, "async", {"status": {"ready": True}},
-                           namespace=ns, patch_type=PatchType.MERGE)
+            await lk.patch(
+                WebApp.Status,
+                "async",
+                {"status": {"ready": True}},
+                namespace=ns,
+                patch_type=PatchType.MERGE,
+            )
             seen: list[tuple[str, str]] = []
 
             async def watch_them() -> None:
-                async for kind, obj in lk.watch(ConfigMap, namespace=ns, server_timeout=10,
-                                                resource_version=start):
+                async for kind, obj in lk.watch(
+                    ConfigMap, namespace=ns, server_timeout=10, resource_version=start
+                ):
                     seen.append((kind, str(obj.metadata.name if obj.metadata else "")))
                     if kind == "DELETED":
                         return
@@ -416,8 +481,10 @@ def test_lightkube_async(server: EmbeddedServer, webapp_crd: Obj, ns: str) -> No
 
 def test_official_generate_name_dry_run_and_delete_collection(core: Any, ns: str) -> None:
     for _ in range(3):
-        made = core.create_namespaced_config_map(ns, k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(
-            generate_name="gen-", labels={"batch": "1"})))
+        made = core.create_namespaced_config_map(
+            ns,
+            k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(generate_name="gen-", labels={"batch": "1"})),
+        )
         assert made.metadata.name.startswith("gen-") and len(made.metadata.name) > 4
     dry = core.create_namespaced_config_map(ns, cm_body("dry"), dry_run="All")
     assert dry.metadata.name == "dry"
@@ -427,12 +494,16 @@ def test_official_generate_name_dry_run_and_delete_collection(core: Any, ns: str
     assert core.list_namespaced_config_map(ns, label_selector="batch").items == []
 
 
-def test_lightkube_leases_and_server_side_apply(lightkube: Client, server: EmbeddedServer,
-                                               ns: str) -> None:
+def test_lightkube_leases_and_server_side_apply(
+    lightkube: Client, server: EmbeddedServer, ns: str
+) -> None:
     """What leader election and an applying controller do."""
-    lease = lightkube.create(Lease(metadata=ObjectMeta(name="leader", namespace=ns),
-                                   spec=LeaseSpec(holderIdentity="a",
-                                                  leaseDurationSeconds=15)))
+    lease = lightkube.create(
+        Lease(
+            metadata=ObjectMeta(name="leader", namespace=ns),
+            spec=LeaseSpec(holderIdentity="a", leaseDurationSeconds=15),
+        )
+    )
     fresh = lightkube.get(Lease, "leader", namespace=ns)
     assert fresh.spec is not None
     fresh.spec.holderIdentity = "b"
@@ -445,17 +516,20 @@ def test_lightkube_leases_and_server_side_apply(lightkube: Client, server: Embed
     held = lightkube.get(Lease, "leader", namespace=ns).spec
     assert held is not None and held.holderIdentity == "b"
 
-    applied = lightkube.apply(ConfigMap(metadata=ObjectMeta(name="ssa", namespace=ns),
-                                        data={"a": "1"}))
+    applied = lightkube.apply(
+        ConfigMap(metadata=ObjectMeta(name="ssa", namespace=ns), data={"a": "1"})
+    )
     assert applied.data == {"a": "1"} and applied.metadata is not None
     assert [(m.manager, m.operation) for m in applied.metadata.managedFields or []] == [
-        ("tests", "Apply")]
+        ("tests", "Apply")
+    ]
     other = Client(config=KubeConfig.from_file(str(server.kubeconfig)), field_manager="other")
     with pytest.raises(ApiError) as conflict:
         other.apply(ConfigMap(metadata=ObjectMeta(name="ssa", namespace=ns), data={"a": "2"}))
     assert conflict.value.status.code == 409
-    forced = other.apply(ConfigMap(metadata=ObjectMeta(name="ssa", namespace=ns),
-                                   data={"a": "2"}), force=True)
+    forced = other.apply(
+        ConfigMap(metadata=ObjectMeta(name="ssa", namespace=ns), data={"a": "2"}), force=True
+    )
     assert forced.data == {"a": "2"}
     other.close()
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 Obj = dict[str, Any]
 FINALIZER = "kopf.zalando.org/KopfFinalizerMarker"
 
-OPERATOR = '''
+OPERATOR = """
 import kopf
 
 
@@ -61,20 +61,31 @@ def updated(old, new, name, namespace, logger, **_):
 @kopf.on.delete("rkguide.demo", "v1", "webapps")
 def deleted(name, namespace, logger, **_):
     record(name, namespace, "deleted", {{"bye": "yes"}}, logger)
-'''
+"""
 
 
 def operator_file(server: EmbeddedServer, tmp_path: Path) -> Path:
     path = tmp_path / "webapp_handlers.py"  # not operator.py: it would shadow the stdlib
-    path.write_text(textwrap.dedent(OPERATOR.format(
-        url=server.url, ca=str(server.credentials.ca_file), token=server.token,
-        kubeconfig=str(server.kubeconfig))))
+    path.write_text(
+        textwrap.dedent(
+            OPERATOR.format(
+                url=server.url,
+                ca=str(server.credentials.ca_file),
+                token=server.token,
+                kubeconfig=str(server.kubeconfig),
+            )
+        )
+    )
     return path
 
 
 def test_kopf_handlers_fire_and_finalizers_come_and_go(
-        server: EmbeddedServer, webapp_crd: Obj, ns: str, tmp_path: Path,
-        caplog: pytest.LogCaptureFixture) -> None:
+    server: EmbeddedServer,
+    webapp_crd: Obj,
+    ns: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG, logger="kopf")
     cluster = server.cluster
     webapps = resource_type(server, "rkguide.demo", "webapps")
@@ -92,21 +103,25 @@ def test_kopf_handlers_fire_and_finalizers_come_and_go(
         except NotFoundError:
             return None
 
-    with KopfRunner(["run", "-A", "--standalone", str(operator_file(server, tmp_path))],
-                    timeout=30) as runner:
+    with KopfRunner(
+        ["run", "-A", "--standalone", str(operator_file(server, tmp_path))], timeout=30
+    ) as runner:
         cluster.create_in(webapps, ns, webapp("shop", ns, replicas=2))
         created = wait_until(lambda: configmap("shop-created"), what="on.create")
         assert created["data"] == {"image": "ghcr.io/orkspace/demo-web:1.0.0"}
-        obj = wait_until(lambda: (c := cr()) and (c.get("status") or {}).get("created")
-                         and c, what="the create handler's result in status")
+        obj = wait_until(
+            lambda: (c := cr()) and (c.get("status") or {}).get("created") and c,
+            what="the create handler's result in status",
+        )
         assert obj["status"]["created"] == {"seen": 2}
         assert FINALIZER in obj["metadata"]["finalizers"]
         annotations = obj["metadata"]["annotations"]
         assert "kopf.zalando.org/last-handled-configuration" in annotations
 
         current = cluster.read(webapps, ns, "shop")
-        cluster.replace_in(webapps, ns, "shop",
-                           {**current, "spec": {**current["spec"], "replicas": 3}})
+        cluster.replace_in(
+            webapps, ns, "shop", {**current, "spec": {**current["spec"], "replicas": 3}}
+        )
         updated = wait_until(lambda: configmap("shop-updated"), what="on.update")
         assert updated["data"] == {"old": "2", "new": "3"}
 
@@ -118,12 +133,18 @@ def test_kopf_handlers_fire_and_finalizers_come_and_go(
         events = resource_type(server, "", "events")
 
         def posted() -> set[str]:  # Kopf posts its handler logs as Events, in batches
-            return {str(e.get("message")) for e in cluster.list_type(events, ns, record=False)
-                    if (e.get("involvedObject") or {}).get("name") == "shop"}
+            return {
+                str(e.get("message"))
+                for e in cluster.list_type(events, ns, record=False)
+                if (e.get("involvedObject") or {}).get("name") == "shop"
+            }
 
-        expected = {"Handler 'created' succeeded.", "Handler 'deleted' succeeded.",
-                    "Handler 'updated/spec.replicas' succeeded.",
-                    "Deletion is processed: 1 succeeded; 0 failed."}
+        expected = {
+            "Handler 'created' succeeded.",
+            "Handler 'deleted' succeeded.",
+            "Handler 'updated/spec.replicas' succeeded.",
+            "Deletion is processed: 1 succeeded; 0 failed.",
+        }
         # Batches may land in any order under load: wait for all of them.
         wait_until(lambda: expected <= posted(), what="Kopf's events")
     assert runner.exit_code == 0
@@ -131,7 +152,9 @@ def test_kopf_handlers_fire_and_finalizers_come_and_go(
     messages = [r.getMessage() for r in caplog.records]
     for handler in ("created", "updated/spec.replicas", "deleted"):
         assert f"Handler '{handler}' succeeded." in messages
-    problems = [f"{r.levelname} {r.name}: {r.getMessage()}" for r in caplog.records
-                if r.levelno >= logging.WARNING and not r.getMessage().startswith(
-                    "OS signals are ignored")]  # KopfRunner runs it in a thread
+    problems = [
+        f"{r.levelname} {r.name}: {r.getMessage()}"
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and not r.getMessage().startswith("OS signals are ignored")
+    ]  # KopfRunner runs it in a thread
     assert problems == []

@@ -19,21 +19,35 @@ pytestmark = pytest.mark.integration
 Obj = dict[str, Any]
 
 
-def deployment(name: str, namespace: str, *containers: tuple[str, str], replicas: int = 1,
-               labels: dict[str, str] | None = None) -> Obj:
+def deployment(
+    name: str,
+    namespace: str,
+    *containers: tuple[str, str],
+    replicas: int = 1,
+    labels: dict[str, str] | None = None,
+) -> Obj:
     pod_labels = {"app": name}
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": name, "namespace": namespace,
-                         "labels": labels or {"app": name}},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": pod_labels},
-                     "template": {"metadata": {"labels": pod_labels},
-                                  "spec": {"containers": [
-                                      {"name": c, "image": image}
-                                      for c, image in containers or [("app", "nginx:1")]]}}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels or {"app": name}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": pod_labels},
+            "template": {
+                "metadata": {"labels": pod_labels},
+                "spec": {
+                    "containers": [
+                        {"name": c, "image": image}
+                        for c, image in containers or [("app", "nginx:1")]
+                    ]
+                },
+            },
+        },
+    }
 
 
-def configmap(name: str, namespace: str, labels: dict[str, str] | None = None,
-              **data: str) -> Obj:
+def configmap(name: str, namespace: str, labels: dict[str, str] | None = None, **data: str) -> Obj:
     meta: Obj = {"name": name, "namespace": namespace}
     if labels:
         meta["labels"] = labels
@@ -52,12 +66,12 @@ def rows(table: str) -> list[list[str]]:
 def crd_applied(kubectl: Kubectl) -> str:
     """The pack's WebApp CRD, applied by kubectl and Established."""
     kubectl("apply", "-f", str(PACK_API / "crd.yaml"))
-    kubectl("wait", "--for=condition=Established", "--timeout=10s",
-            "crd/webapps.rkguide.demo")
+    kubectl("wait", "--for=condition=Established", "--timeout=10s", "crd/webapps.rkguide.demo")
     return "webapps.rkguide.demo"
 
 
 # -- discovery ------------------------------------------------------------------------
+
 
 def test_version(kubectl: Kubectl) -> None:
     versions = json.loads(kubectl("version", "-o", "json"))
@@ -101,15 +115,23 @@ def test_imperative_generators_send_protobuf(kubectl: Kubectl, ns: str) -> None:
 
 # -- get --------------------------------------------------------------------------------
 
-def test_get_tables_have_the_columns_of_a_real_server(kubectl: Kubectl, ns: str,
-                                                      crd_applied: str) -> None:
-    kubectl.apply([deployment("web", ns),
-                   configmap("settings", ns, a="1", b="2"),
-                   {"apiVersion": "v1", "kind": "Service",
-                    "metadata": {"name": "web", "namespace": ns},
-                    "spec": {"selector": {"app": "web"},
-                             "ports": [{"port": 80, "targetPort": 8080}]}},
-                   webapp("shop", ns)])
+
+def test_get_tables_have_the_columns_of_a_real_server(
+    kubectl: Kubectl, ns: str, crd_applied: str
+) -> None:
+    kubectl.apply(
+        [
+            deployment("web", ns),
+            configmap("settings", ns, a="1", b="2"),
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "web", "namespace": ns},
+                "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]},
+            },
+            webapp("shop", ns),
+        ]
+    )
     deployments = kubectl("get", "deployments", "-n", ns)
     assert header(deployments) == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
     assert rows(deployments)[0][0] == "web"
@@ -126,17 +148,33 @@ def test_get_tables_have_the_columns_of_a_real_server(kubectl: Kubectl, ns: str,
     webapps = kubectl("get", "wa", "-n", ns)  # the CRD's additionalPrinterColumns
     assert header(webapps) == ["NAME", "READY", "PHASE"]
     assert rows(webapps) == [["shop"]]
-    kubectl("patch", "webapp", "shop", "-n", ns, "--subresource=status", "--type=merge",
-            "-p", '{"status":{"ready":true,"phase":"Running"}}')
-    assert rows(kubectl("get", "webapps.rkguide.demo", "-n", ns)) == [
-        ["shop", "true", "Running"]]
+    kubectl(
+        "patch",
+        "webapp",
+        "shop",
+        "-n",
+        ns,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        '{"status":{"ready":true,"phase":"Running"}}',
+    )
+    assert rows(kubectl("get", "webapps.rkguide.demo", "-n", ns)) == [["shop", "true", "Running"]]
 
 
 def test_get_wide_json_and_yaml(kubectl: Kubectl, ns: str) -> None:
     kubectl.apply(deployment("web", ns, ("app", "nginx:1"), ("log", "fluent:1")))
     wide = kubectl("get", "deploy", "web", "-n", ns, "-o", "wide")
-    assert header(wide) == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS",
-                            "IMAGES", "SELECTOR"]
+    assert header(wide) == [
+        "NAME",
+        "READY",
+        "UP-TO-DATE",
+        "AVAILABLE",
+        "AGE",
+        "CONTAINERS",
+        "IMAGES",
+        "SELECTOR",
+    ]
     assert rows(wide)[0][-3:] == ["app,log", "nginx:1,fluent:1", "app=web"]
     as_json = kubectl.json("get", "deploy", "web", "-n", ns)
     assert as_json["kind"] == "Deployment" and as_json["apiVersion"] == "apps/v1"
@@ -146,19 +184,33 @@ def test_get_wide_json_and_yaml(kubectl: Kubectl, ns: str) -> None:
     as_yaml = yaml.safe_load(kubectl("get", "deploy", "web", "-n", ns, "-o", "yaml"))
     assert as_yaml["metadata"]["uid"] == meta["uid"]
     listed = kubectl.json("get", "deploy", "-n", ns)
-    assert listed["kind"] == "List" and [i["metadata"]["name"] for i in listed["items"]] == [
-        "web"]
-    assert kubectl("get", "deploy", "web", "-n", ns, "-o",
-                   "jsonpath={.spec.template.spec.containers[*].name}") == "app log"
+    assert listed["kind"] == "List" and [i["metadata"]["name"] for i in listed["items"]] == ["web"]
+    assert (
+        kubectl(
+            "get",
+            "deploy",
+            "web",
+            "-n",
+            ns,
+            "-o",
+            "jsonpath={.spec.template.spec.containers[*].name}",
+        )
+        == "app log"
+    )
 
 
-def test_get_with_selectors_and_across_namespaces(kubectl: Kubectl, ns: str,
-                                                  server: EmbeddedServer) -> None:
+def test_get_with_selectors_and_across_namespaces(
+    kubectl: Kubectl, ns: str, server: EmbeddedServer
+) -> None:
     other = f"{ns}-b"
     kubectl.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": other}})
-    kubectl.apply([configmap("red", ns, {"color": "red", "tier": "a"}),
-                   configmap("blue", ns, {"color": "blue", "tier": "a"}),
-                   configmap("green", other, {"color": "green", "tier": "a"})])
+    kubectl.apply(
+        [
+            configmap("red", ns, {"color": "red", "tier": "a"}),
+            configmap("blue", ns, {"color": "blue", "tier": "a"}),
+            configmap("green", other, {"color": "green", "tier": "a"}),
+        ]
+    )
 
     def names(*args: str) -> list[str]:
         return sorted(kubectl("get", "cm", *args, "-o", "name").split())
@@ -168,12 +220,16 @@ def test_get_with_selectors_and_across_namespaces(kubectl: Kubectl, ns: str,
     assert names("-n", ns, "-l", "color in (red,blue)") == ["configmap/blue", "configmap/red"]
     assert names("-n", ns, "-l", "!tier") == []
     assert names("-n", ns, "--field-selector", "metadata.name=blue") == ["configmap/blue"]
-    assert names("-n", ns, "--field-selector", "metadata.name!=blue",
-                 "-l", "tier") == ["configmap/red"]
+    assert names("-n", ns, "--field-selector", "metadata.name!=blue", "-l", "tier") == [
+        "configmap/red"
+    ]
     everywhere = kubectl("get", "cm", "-A", "-l", "tier=a")
     assert header(everywhere) == ["NAMESPACE", "NAME", "DATA", "AGE"]
     assert sorted((r[0], r[1]) for r in rows(everywhere)) == [
-        (ns, "blue"), (ns, "red"), (other, "green")]
+        (ns, "blue"),
+        (ns, "red"),
+        (other, "green"),
+    ]
 
 
 def test_get_in_chunks(kubectl: Kubectl, ns: str) -> None:
@@ -182,16 +238,19 @@ def test_get_in_chunks(kubectl: Kubectl, ns: str) -> None:
     assert [r[0] for r in rows(table)] == [f"c{i}" for i in range(5)]
     names = kubectl("get", "cm", "-n", ns, "-l", "chunked", "--chunk-size=2", "-o", "name")
     assert names.split() == [f"configmap/c{i}" for i in range(5)]
-    first = json.loads(kubectl("get", "--raw",
-                               f"/api/v1/namespaces/{ns}/configmaps?limit=2&labelSelector=chunked"))
+    first = json.loads(
+        kubectl("get", "--raw", f"/api/v1/namespaces/{ns}/configmaps?limit=2&labelSelector=chunked")
+    )
     assert len(first["items"]) == 2 and first["metadata"]["continue"]
     assert first["metadata"]["remainingItemCount"] == 3
 
 
 # -- apply, create, replace -------------------------------------------------------------
 
-def test_apply_creates_then_reapply_gives_exactly_the_new_containers(kubectl: Kubectl,
-                                                                    ns: str) -> None:
+
+def test_apply_creates_then_reapply_gives_exactly_the_new_containers(
+    kubectl: Kubectl, ns: str
+) -> None:
     first = deployment("web", ns, ("app", "nginx:1"), ("sidecar", "envoy:1"))
     first["spec"]["template"]["spec"]["containers"][0]["ports"] = [{"containerPort": 80}]
     assert "deployment.apps/web created" in kubectl.apply(first)
@@ -201,8 +260,10 @@ def test_apply_creates_then_reapply_gives_exactly_the_new_containers(kubectl: Ku
     assert "deployment.apps/web configured" in kubectl.apply(second)
     obj = kubectl.json("get", "deploy", "web", "-n", ns)
     containers = obj["spec"]["template"]["spec"]["containers"]
-    assert [(c["name"], c["image"]) for c in containers] == [("app", "nginx:2"),
-                                                             ("logger", "fluent:1")]
+    assert [(c["name"], c["image"]) for c in containers] == [
+        ("app", "nginx:2"),
+        ("logger", "fluent:1"),
+    ]
     assert containers[0]["ports"][0]["containerPort"] == 80
     assert "sidecar" not in json.dumps(obj) and "$setElementOrder" not in json.dumps(obj)
     assert obj["metadata"]["generation"] == 2
@@ -212,10 +273,10 @@ def test_apply_creates_then_reapply_gives_exactly_the_new_containers(kubectl: Ku
 
 def test_apply_a_crd_then_its_cr(kubectl: Kubectl, crd_applied: str) -> None:
     assert "webapp.rkguide.demo/my-webapp created" in kubectl(
-        "apply", "-f", str(PACK_API / "cr.yaml"))
+        "apply", "-f", str(PACK_API / "cr.yaml")
+    )
     obj = kubectl.json("get", "webapp", "my-webapp")
-    assert obj["spec"] == {"image": "ghcr.io/orkspace/demo-web:1.0.0", "replicas": 2,
-                           "port": 8080}
+    assert obj["spec"] == {"image": "ghcr.io/orkspace/demo-web:1.0.0", "replicas": 2, "port": 8080}
     kubectl("delete", "-f", str(PACK_API / "cr.yaml"))
     kubectl.apply(webapp("defaults", "default", replicas=None))
     defaulted = kubectl.json("get", "wa", "defaults")
@@ -223,8 +284,9 @@ def test_apply_a_crd_then_its_cr(kubectl: Kubectl, crd_applied: str) -> None:
     kubectl("delete", "wa", "defaults")
 
 
-def test_apply_rejects_a_typo_with_validation_on(kubectl: Kubectl, ns: str,
-                                                 crd_applied: str) -> None:
+def test_apply_rejects_a_typo_with_validation_on(
+    kubectl: Kubectl, ns: str, crd_applied: str
+) -> None:
     typo = deployment("typo", ns)
     typo["spec"]["replicaz"] = 2
     error = kubectl.fails("apply", "-f", "-", stdin=yaml.safe_dump(typo))
@@ -249,8 +311,9 @@ def test_server_side_apply_with_conflicts(kubectl: Kubectl, ns: str) -> None:
     assert managers["alice"]["operation"] == "Apply"
     assert "f:color" in json.dumps(managers["alice"]["fieldsV1"])
     bob = configmap("shared", ns, color="blue")
-    error = kubectl.fails("apply", "--server-side", "--field-manager=bob", "-f", "-",
-                          stdin=yaml.safe_dump(bob))
+    error = kubectl.fails(
+        "apply", "--server-side", "--field-manager=bob", "-f", "-", stdin=yaml.safe_dump(bob)
+    )
     assert "conflict" in error.lower() and "alice" in error and ".data.color" in error
     kubectl.apply(bob, "--server-side", "--field-manager=bob", "--force-conflicts")
     obj = kubectl.json("get", "cm", "shared", "-n", ns, "--show-managed-fields")
@@ -259,10 +322,11 @@ def test_server_side_apply_with_conflicts(kubectl: Kubectl, ns: str) -> None:
     assert "f:color" in json.dumps(managers["bob"]["fieldsV1"])
     assert "f:color" not in json.dumps(managers["alice"]["fieldsV1"])
     # alice applies again without the field she lost: it stays (bob owns it)
-    kubectl.apply(configmap("shared", ns, owner="alice"), "--server-side",
-                  "--field-manager=alice")
-    assert kubectl.json("get", "cm", "shared", "-n", ns)["data"] == {"owner": "alice",
-                                                                      "color": "blue"}
+    kubectl.apply(configmap("shared", ns, owner="alice"), "--server-side", "--field-manager=alice")
+    assert kubectl.json("get", "cm", "shared", "-n", ns)["data"] == {
+        "owner": "alice",
+        "color": "blue",
+    }
 
 
 def test_create_and_replace(kubectl: Kubectl, ns: str, tmp_path: Path) -> None:
@@ -284,16 +348,39 @@ def test_create_and_replace(kubectl: Kubectl, ns: str, tmp_path: Path) -> None:
 
 def test_patch_merge_and_json(kubectl: Kubectl, ns: str, crd_applied: str) -> None:
     kubectl.apply(deployment("web", ns, ("app", "nginx:1"), ("log", "fluent:1")))
-    kubectl("patch", "deploy", "web", "-n", ns, "--type=merge", "-p",
-            '{"metadata":{"labels":{"merged":"yes"}},"spec":{"replicas":2}}')
-    kubectl("patch", "deploy", "web", "-n", ns, "--type=json", "-p",
-            '[{"op":"replace","path":"/spec/template/spec/containers/0/image",'
-            '"value":"nginx:3"}]')
+    kubectl(
+        "patch",
+        "deploy",
+        "web",
+        "-n",
+        ns,
+        "--type=merge",
+        "-p",
+        '{"metadata":{"labels":{"merged":"yes"}},"spec":{"replicas":2}}',
+    )
+    kubectl(
+        "patch",
+        "deploy",
+        "web",
+        "-n",
+        ns,
+        "--type=json",
+        "-p",
+        '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"nginx:3"}]',
+    )
     obj = kubectl.json("get", "deploy", "web", "-n", ns)
     assert obj["metadata"]["labels"]["merged"] == "yes" and obj["spec"]["replicas"] == 2
     assert obj["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:3"
-    error = kubectl.fails("patch", "deploy", "web", "-n", ns, "--type=json", "-p",
-                          '[{"op":"test","path":"/spec/replicas","value":7}]')
+    error = kubectl.fails(
+        "patch",
+        "deploy",
+        "web",
+        "-n",
+        ns,
+        "--type=json",
+        "-p",
+        '[{"op":"test","path":"/spec/replicas","value":7}]',
+    )
     assert "invalid" in error.lower()  # 422, as a real server answers a failed test
     # custom resources take merge and JSON patches, not strategic ones
     kubectl.apply(webapp("shop", ns))
@@ -305,17 +392,39 @@ def test_patch_merge_and_json(kubectl: Kubectl, ns: str, crd_applied: str) -> No
 
 def test_patch_strategic(kubectl: Kubectl, ns: str) -> None:
     kubectl.apply(deployment("web", ns, ("app", "nginx:1"), ("log", "fluent:1")))
-    kubectl("patch", "deploy", "web", "-n", ns, "--type=strategic", "-p",
-            json.dumps({"spec": {"template": {"spec": {"containers": [
-                {"name": "log", "image": "fluent:2"}]}}}}))
+    kubectl(
+        "patch",
+        "deploy",
+        "web",
+        "-n",
+        ns,
+        "--type=strategic",
+        "-p",
+        json.dumps(
+            {"spec": {"template": {"spec": {"containers": [{"name": "log", "image": "fluent:2"}]}}}}
+        ),
+    )
     containers = kubectl.json("get", "deploy", "web", "-n", ns)["spec"]["template"]["spec"][
-        "containers"]
-    assert [(c["name"], c["image"]) for c in containers] == [("app", "nginx:1"),
-                                                             ("log", "fluent:2")]
-    kubectl("patch", "deploy", "web", "-n", ns, "-p", json.dumps(
-        {"spec": {"template": {"spec": {"containers": [{"name": "app", "$patch": "delete"}]}}}}))
+        "containers"
+    ]
+    assert [(c["name"], c["image"]) for c in containers] == [
+        ("app", "nginx:1"),
+        ("log", "fluent:2"),
+    ]
+    kubectl(
+        "patch",
+        "deploy",
+        "web",
+        "-n",
+        ns,
+        "-p",
+        json.dumps(
+            {"spec": {"template": {"spec": {"containers": [{"name": "app", "$patch": "delete"}]}}}}
+        ),
+    )
     containers = kubectl.json("get", "deploy", "web", "-n", ns)["spec"]["template"]["spec"][
-        "containers"]
+        "containers"
+    ]
     assert [c["name"] for c in containers] == ["log"]
 
 
@@ -323,8 +432,9 @@ def test_set_image_rolls_out(kubectl: Kubectl, ns: str) -> None:
     kubectl.apply(deployment("web", ns, replicas=2))
     kubectl("rollout", "status", "deploy/web", "-n", ns, "--timeout=10s")
     kubectl("set", "image", "deploy/web", "-n", ns, "app=nginx:2")
-    assert "successfully rolled out" in kubectl("rollout", "status", "deploy/web", "-n",
-                                                ns, "--timeout=10s")
+    assert "successfully rolled out" in kubectl(
+        "rollout", "status", "deploy/web", "-n", ns, "--timeout=10s"
+    )
     obj = kubectl.json("get", "deploy", "web", "-n", ns)
     assert obj["status"]["observedGeneration"] == 2
     assert obj["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:2"
@@ -346,18 +456,21 @@ def test_label_annotate_and_scale(kubectl: Kubectl, ns: str) -> None:
     kubectl("rollout", "status", "deploy/web", "-n", ns, "--timeout=10s")
     obj = kubectl.json("get", "deploy", "web", "-n", ns)
     assert obj["spec"]["replicas"] == 3 and obj["status"]["readyReplicas"] == 3
-    error = kubectl.fails("scale", "deploy", "web", "-n", ns, "--replicas=1",
-                          "--current-replicas=2")
+    error = kubectl.fails(
+        "scale", "deploy", "web", "-n", ns, "--replicas=1", "--current-replicas=2"
+    )
     assert "precondition" in error.lower() or "expected replicas" in error.lower()
 
 
 # -- delete -------------------------------------------------------------------------------
 
+
 def _owned_configmap(kubectl: Kubectl, ns: str, owner: str) -> None:
     uid = kubectl("get", "deploy", owner, "-n", ns, "-o", "jsonpath={.metadata.uid}")
     cm = configmap(f"{owner}-child", ns)
-    cm["metadata"]["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "Deployment",
-                                          "name": owner, "uid": uid}]
+    cm["metadata"]["ownerReferences"] = [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "name": owner, "uid": uid}
+    ]
     kubectl.apply(cm)
 
 
@@ -368,15 +481,13 @@ def test_delete_cascades_and_orphans(kubectl: Kubectl, ns: str) -> None:
     kubectl("delete", "deploy", "orphaner", "-n", ns, "--cascade=orphan")
     child = kubectl.json("get", "cm", "orphaner-child", "-n", ns)
     assert not child["metadata"].get("ownerReferences")
-    assert 'deleted' in kubectl("delete", "deploy", "foreground", "-n", ns,
-                                "--cascade=foreground")
+    assert "deleted" in kubectl("delete", "deploy", "foreground", "-n", ns, "--cascade=foreground")
     assert "NotFound" in kubectl.fails("get", "cm", "foreground-child", "-n", ns)
     kubectl("delete", "deploy", "background", "-n", ns)
     kubectl("wait", "--for=delete", "cm/background-child", "-n", ns, "--timeout=10s")
     assert "NotFound" in kubectl.fails("get", "deploy", "background", "-n", ns)
     assert "NotFound" in kubectl.fails("delete", "deploy", "background", "-n", ns)
-    assert kubectl("delete", "deploy", "background", "-n", ns,
-                   "--ignore-not-found") == ""
+    assert kubectl("delete", "deploy", "background", "-n", ns, "--ignore-not-found") == ""
 
 
 def test_foreground_deletion_waits_for_blocking_children(kubectl: Kubectl, ns: str) -> None:
@@ -384,16 +495,30 @@ def test_foreground_deletion_waits_for_blocking_children(kubectl: Kubectl, ns: s
     uid = kubectl("get", "deploy", "parent", "-n", ns, "-o", "jsonpath={.metadata.uid}")
     child = configmap("blocker", ns)
     child["metadata"]["finalizers"] = ["example.com/hold"]
-    child["metadata"]["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "Deployment",
-                                             "name": "parent", "uid": uid,
-                                             "blockOwnerDeletion": True}]
+    child["metadata"]["ownerReferences"] = [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": "parent",
+            "uid": uid,
+            "blockOwnerDeletion": True,
+        }
+    ]
     kubectl.apply(child)
     kubectl("delete", "deploy", "parent", "-n", ns, "--cascade=foreground", "--wait=false")
     parent = kubectl.json("get", "deploy", "parent", "-n", ns)
     assert parent["metadata"]["deletionTimestamp"]
     assert "foregroundDeletion" in parent["metadata"]["finalizers"]
-    kubectl("patch", "cm", "blocker", "-n", ns, "--type=json",
-            "-p", '[{"op":"remove","path":"/metadata/finalizers"}]')
+    kubectl(
+        "patch",
+        "cm",
+        "blocker",
+        "-n",
+        ns,
+        "--type=json",
+        "-p",
+        '[{"op":"remove","path":"/metadata/finalizers"}]',
+    )
     kubectl("wait", "--for=delete", "deploy/parent", "-n", ns, "--timeout=10s")
 
 
@@ -406,52 +531,89 @@ def test_delete_namespace_terminates_then_removes_its_content(kubectl: Kubectl) 
     namespace = kubectl.json("get", "ns", "doomed")
     assert namespace["status"]["phase"] == "Terminating"
     assert rows(kubectl("get", "ns", "doomed"))[0][1] == "Terminating"
-    assert kubectl("get", "cm,deploy", "-n", "doomed", "-o", "name").split() == [
-        "configmap/held"]
+    assert kubectl("get", "cm,deploy", "-n", "doomed", "-o", "name").split() == ["configmap/held"]
     error = kubectl.fails("apply", "-f", "-", stdin=yaml.safe_dump(configmap("late", "doomed")))
     assert "Forbidden" in error and "being terminated" in error
-    kubectl("patch", "cm", "held", "-n", "doomed", "--type=merge",
-            "-p", '{"metadata":{"finalizers":null}}')
+    kubectl(
+        "patch",
+        "cm",
+        "held",
+        "-n",
+        "doomed",
+        "--type=merge",
+        "-p",
+        '{"metadata":{"finalizers":null}}',
+    )
     kubectl("wait", "--for=delete", "ns/doomed", "--timeout=10s")
     assert "NotFound" in kubectl.fails("get", "ns", "doomed")
 
 
 # -- wait, rollout -------------------------------------------------------------------------
 
+
 def test_wait_for_condition_and_delete(kubectl: Kubectl, ns: str) -> None:
     kubectl.apply(deployment("web", ns, replicas=2))
-    out = kubectl("wait", "--for=condition=Available", "deploy/web", "-n", ns,
-                  "--timeout=10s")
+    out = kubectl("wait", "--for=condition=Available", "deploy/web", "-n", ns, "--timeout=10s")
     assert "condition met" in out
-    kubectl("wait", "--for=jsonpath={.status.readyReplicas}=2", "deploy/web", "-n", ns,
-            "--timeout=10s")
-    kubectl("patch", "deploy", "web", "-n", ns, "--type=merge",
-            "-p", '{"metadata":{"finalizers":["example.com/hold"]}}')
+    kubectl(
+        "wait", "--for=jsonpath={.status.readyReplicas}=2", "deploy/web", "-n", ns, "--timeout=10s"
+    )
+    kubectl(
+        "patch",
+        "deploy",
+        "web",
+        "-n",
+        ns,
+        "--type=merge",
+        "-p",
+        '{"metadata":{"finalizers":["example.com/hold"]}}',
+    )
     kubectl("delete", "deploy", "web", "-n", ns, "--wait=false")
-    waiting = kubectl.watching("wait", "--for=delete", "deploy/web", "-n", ns,
-                               "--timeout=10s")
-    kubectl("patch", "deploy", "web", "-n", ns, "--type=json",
-            "-p", '[{"op":"remove","path":"/metadata/finalizers"}]')
+    waiting = kubectl.watching("wait", "--for=delete", "deploy/web", "-n", ns, "--timeout=10s")
+    kubectl(
+        "patch",
+        "deploy",
+        "web",
+        "-n",
+        ns,
+        "--type=json",
+        "-p",
+        '[{"op":"remove","path":"/metadata/finalizers"}]',
+    )
     assert "deployment.apps/web condition met" in waiting.finish()
     assert kubectl("wait", "--for=delete", "deploy/web", "-n", ns, "--timeout=1s") == ""
 
 
 def test_rollout_status_of_every_workload(kubectl: Kubectl, ns: str) -> None:
-    template = {"metadata": {"labels": {"app": "w"}},
-                "spec": {"containers": [{"name": "app", "image": "nginx:1"}]}}
+    template = {
+        "metadata": {"labels": {"app": "w"}},
+        "spec": {"containers": [{"name": "app", "image": "nginx:1"}]},
+    }
     spec = {"selector": {"matchLabels": {"app": "w"}}, "template": template}
-    kubectl.apply([deployment("deploy", ns, replicas=2),
-                   {"apiVersion": "apps/v1", "kind": "StatefulSet",
-                    "metadata": {"name": "sts", "namespace": ns},
-                    "spec": {**spec, "replicas": 2, "serviceName": "sts"}},
-                   {"apiVersion": "apps/v1", "kind": "DaemonSet",
-                    "metadata": {"name": "ds", "namespace": ns}, "spec": spec}])
+    kubectl.apply(
+        [
+            deployment("deploy", ns, replicas=2),
+            {
+                "apiVersion": "apps/v1",
+                "kind": "StatefulSet",
+                "metadata": {"name": "sts", "namespace": ns},
+                "spec": {**spec, "replicas": 2, "serviceName": "sts"},
+            },
+            {
+                "apiVersion": "apps/v1",
+                "kind": "DaemonSet",
+                "metadata": {"name": "ds", "namespace": ns},
+                "spec": spec,
+            },
+        ]
+    )
     for target in ("deployment/deploy", "statefulset/sts", "daemonset/ds"):
         out = kubectl("rollout", "status", target, "-n", ns, "--timeout=10s")
         assert "successfully rolled out" in out or "roll out complete" in out, out
 
 
 # -- watch --------------------------------------------------------------------------------
+
 
 def _lines(process: Any) -> queue.Queue[str]:
     lines: queue.Queue[str] = queue.Queue()
@@ -478,8 +640,7 @@ def test_get_watch_sees_each_event_exactly_once(kubectl: Kubectl, ns: str) -> No
 
         assert next_row()[:2] == ["EVENT", "NAME"]
         assert next_row()[:3] == ["ADDED", "watched", "1"]
-        kubectl("patch", "cm", "watched", "-n", ns, "--type=merge",
-                "-p", '{"data":{"b":"2"}}')
+        kubectl("patch", "cm", "watched", "-n", ns, "--type=merge", "-p", '{"data":{"b":"2"}}')
         assert next_row()[:3] == ["MODIFIED", "watched", "2"]
         kubectl("delete", "cm", "watched", "-n", ns)
         assert next_row()[:2] == ["DELETED", "watched"]
@@ -494,24 +655,45 @@ def test_get_watch_sees_each_event_exactly_once(kubectl: Kubectl, ns: str) -> No
 
 # -- describe, explain ----------------------------------------------------------------------
 
+
 def test_describe_lists_events(kubectl: Kubectl, ns: str) -> None:
     kubectl.apply(deployment("web", ns))
     uid = kubectl("get", "deploy", "web", "-n", ns, "-o", "jsonpath={.metadata.uid}")
-    kubectl.apply({"apiVersion": "v1", "kind": "Event",
-                   "metadata": {"name": "web.1", "namespace": ns},
-                   "involvedObject": {"apiVersion": "apps/v1", "kind": "Deployment",
-                                      "name": "web", "namespace": ns, "uid": uid},
-                   "reason": "ScalingReplicaSet", "message": "Scaled up to 1",
-                   "type": "Normal", "count": 1, "source": {"component": "test"},
-                   "firstTimestamp": "2026-01-01T00:00:00Z",
-                   "lastTimestamp": "2026-01-01T00:00:00Z"})
-    kubectl.apply({"apiVersion": "v1", "kind": "Event",
-                   "metadata": {"name": "other.1", "namespace": ns},
-                   "involvedObject": {"kind": "ConfigMap", "name": "other", "namespace": ns},
-                   "reason": "Unrelated", "message": "not about web", "type": "Warning"})
+    kubectl.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": "web.1", "namespace": ns},
+            "involvedObject": {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": "web",
+                "namespace": ns,
+                "uid": uid,
+            },
+            "reason": "ScalingReplicaSet",
+            "message": "Scaled up to 1",
+            "type": "Normal",
+            "count": 1,
+            "source": {"component": "test"},
+            "firstTimestamp": "2026-01-01T00:00:00Z",
+            "lastTimestamp": "2026-01-01T00:00:00Z",
+        }
+    )
+    kubectl.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": "other.1", "namespace": ns},
+            "involvedObject": {"kind": "ConfigMap", "name": "other", "namespace": ns},
+            "reason": "Unrelated",
+            "message": "not about web",
+            "type": "Warning",
+        }
+    )
     text = kubectl("describe", "deploy", "web", "-n", ns)
     assert "Name:" in text and "web" in text and "Replicas:" in text
-    events = text[text.index("Events:"):]
+    events = text[text.index("Events:") :]
     assert "ScalingReplicaSet" in events and "Scaled up to 1" in events
     assert "Unrelated" not in events
     assert "Labels:" in kubectl("describe", "ns", ns)
@@ -537,8 +719,9 @@ def test_get_all_lists_workloads(kubectl: Kubectl, ns: str) -> None:
     assert all("configmap" not in n for n in names)
 
 
-def test_crd_objects_round_trip(kubectl: Kubectl, ns: str, crd_applied: str,
-                                tmp_path: Path) -> None:
+def test_crd_objects_round_trip(
+    kubectl: Kubectl, ns: str, crd_applied: str, tmp_path: Path
+) -> None:
     path = tmp_path / "cr.yaml"
     cr = load_yaml(PACK_API / "cr.yaml")
     cr["metadata"]["namespace"] = ns
@@ -554,16 +737,34 @@ def test_crd_objects_round_trip(kubectl: Kubectl, ns: str, crd_applied: str,
     assert kubectl("get", "wa", "-n", ns, "-o", "name") == ""
 
 
-def test_wait_for_a_status_condition_on_a_cr(kubectl: Kubectl, ns: str,
-                                             crd_applied: str) -> None:
+def test_wait_for_a_status_condition_on_a_cr(kubectl: Kubectl, ns: str, crd_applied: str) -> None:
     kubectl.apply(webapp("app", ns))
-    waiting = kubectl.watching("wait", "--for=condition=Ready", "wa/app", "-n", ns,
-                               "--timeout=10s")
-    kubectl("patch", "wa", "app", "-n", ns, "--subresource=status", "--type=merge", "-p",
-            json.dumps({"status": {"conditions": [{"type": "Ready", "status": "True",
-                                                   "reason": "Up", "message": "",
-                                                   "lastTransitionTime":
-                                                       "2026-01-01T00:00:00Z"}]}}))
+    waiting = kubectl.watching("wait", "--for=condition=Ready", "wa/app", "-n", ns, "--timeout=10s")
+    kubectl(
+        "patch",
+        "wa",
+        "app",
+        "-n",
+        ns,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps(
+            {
+                "status": {
+                    "conditions": [
+                        {
+                            "type": "Ready",
+                            "status": "True",
+                            "reason": "Up",
+                            "message": "",
+                            "lastTransitionTime": "2026-01-01T00:00:00Z",
+                        }
+                    ]
+                }
+            }
+        ),
+    )
     assert "webapp.rkguide.demo/app condition met" in waiting.finish()
 
 
@@ -594,12 +795,19 @@ spec:
 def test_a_crd_with_scale_and_categories(kubectl: Kubectl, ns: str) -> None:
     kubectl("apply", "-f", "-", stdin=GADGETS)
     kubectl("wait", "--for=condition=Established", "crd/gadgets.example.com", "--timeout=10s")
-    kubectl.apply({"apiVersion": "example.com/v1", "kind": "Gadget",
-                   "metadata": {"name": "g1", "namespace": ns}, "spec": {"replicas": 1}})
+    kubectl.apply(
+        {
+            "apiVersion": "example.com/v1",
+            "kind": "Gadget",
+            "metadata": {"name": "g1", "namespace": ns},
+            "spec": {"replicas": 1},
+        }
+    )
     assert header(kubectl("get", "gd", "-n", ns)) == ["NAME", "AGE"]  # no printer columns
     assert "scaled" in kubectl("scale", "gadget", "g1", "-n", ns, "--replicas=4")
     assert kubectl.json("get", "gd", "g1", "-n", ns)["spec"]["replicas"] == 4
-    scale = json.loads(kubectl("get", "--raw",
-                               f"/apis/example.com/v1/namespaces/{ns}/gadgets/g1/scale"))
+    scale = json.loads(
+        kubectl("get", "--raw", f"/apis/example.com/v1/namespaces/{ns}/gadgets/g1/scale")
+    )
     assert scale["kind"] == "Scale" and scale["spec"] == {"replicas": 4}
     assert "gadget.example.com/g1" in kubectl("get", "all", "-n", ns, "-o", "name").split()

@@ -14,21 +14,51 @@ from orkestra.apiserver.openapi import SchemaSource, v2_document, v3_document, v
 from orkestra.cluster.resources import BUILTIN_TYPES, ResourceType, crd_types
 
 Obj = dict[str, Any]
-CRD: Obj = {"spec": {
-    "group": "example.com", "scope": "Namespaced",
-    "names": {"kind": "Widget", "plural": "widgets", "singular": "widget"},
-    "versions": [{"name": "v1", "served": True, "storage": True,
-                  "subresources": {"status": {}, "scale": {
-                      "specReplicasPath": ".spec.size", "statusReplicasPath": ".status.size"}},
-                  "schema": {"openAPIV3Schema": {
-                      "type": "object", "description": "A widget.",
-                      "properties": {"spec": {"type": "object", "properties": {
-                          "size": {"type": "integer", "description": "How big."},
-                          "nullable": {"type": "string", "nullable": True}}}}}}},
-                 {"name": "v0", "served": False}]}}
-CLUSTER_CRD: Obj = {"spec": {"group": "tools.example.com", "scope": "Cluster",
-                             "names": {"kind": "Gizmo", "plural": "gizmos"},
-                             "versions": [{"name": "v1alpha1", "served": True}]}}
+CRD: Obj = {
+    "spec": {
+        "group": "example.com",
+        "scope": "Namespaced",
+        "names": {"kind": "Widget", "plural": "widgets", "singular": "widget"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "subresources": {
+                    "status": {},
+                    "scale": {
+                        "specReplicasPath": ".spec.size",
+                        "statusReplicasPath": ".status.size",
+                    },
+                },
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "description": "A widget.",
+                        "properties": {
+                            "spec": {
+                                "type": "object",
+                                "properties": {
+                                    "size": {"type": "integer", "description": "How big."},
+                                    "nullable": {"type": "string", "nullable": True},
+                                },
+                            }
+                        },
+                    }
+                },
+            },
+            {"name": "v0", "served": False},
+        ],
+    }
+}
+CLUSTER_CRD: Obj = {
+    "spec": {
+        "group": "tools.example.com",
+        "scope": "Cluster",
+        "names": {"kind": "Gizmo", "plural": "gizmos"},
+        "versions": [{"name": "v1alpha1", "served": True}],
+    }
+}
 TYPES = [*BUILTIN_TYPES, *crd_types(CRD), *crd_types(CLUSTER_CRD)]
 
 
@@ -44,7 +74,7 @@ def refs(node: Any, prefix: str) -> Iterator[str]:
         ref = node.get("$ref")
         if isinstance(ref, str):
             assert ref.startswith(prefix), ref
-            yield ref[len(prefix):]
+            yield ref[len(prefix) :]
         for value in node.values():
             yield from refs(value, prefix)
     elif isinstance(node, list):
@@ -65,16 +95,23 @@ def supports_field_validation(document: Obj, group: str, version: str, kind: str
     for item in document["paths"].values():
         op = item.get("patch")
         if op and op.get("x-kubernetes-group-version-kind") == want:
-            return any(p["name"] == "fieldValidation" and p["in"] == "query"
-                       for p in op.get("parameters", []))
+            return any(
+                p["name"] == "fieldValidation" and p["in"] == "query"
+                for p in op.get("parameters", [])
+            )
     return False
 
 
 def test_index_lists_every_served_group_version_with_a_hash() -> None:
     index = v3_index(TYPES)
     paths = index["paths"]
-    assert {"api/v1", "apis/apps/v1", "apis/batch/v1", "apis/example.com/v1",
-            "apis/tools.example.com/v1alpha1"} <= set(paths)
+    assert {
+        "api/v1",
+        "apis/apps/v1",
+        "apis/batch/v1",
+        "apis/example.com/v1",
+        "apis/tools.example.com/v1alpha1",
+    } <= set(paths)
     assert "apis/example.com/v0" not in paths
     url = paths["apis/apps/v1"]["serverRelativeURL"]
     assert re.fullmatch(r"/openapi/v3/apis/apps/v1\?hash=[0-9A-F]{128}", url)
@@ -104,7 +141,8 @@ def test_builtin_document_has_reachable_schemas_only_and_they_resolve() -> None:
     schemas = apps["components"]["schemas"]
     deployment = schemas["io.k8s.api.apps.v1.Deployment"]
     assert {"group": "apps", "version": "v1", "kind": "Deployment"} in deployment[
-        "x-kubernetes-group-version-kind"]
+        "x-kubernetes-group-version-kind"
+    ]
     assert "io.k8s.api.apps.v1.DeploymentList" in schemas
     assert "io.k8s.api.core.v1.PodSpec" in schemas
     assert "io.k8s.api.autoscaling.v1.Scale" in schemas
@@ -122,25 +160,34 @@ def test_paths_have_kubernetes_extensions() -> None:
     patch = item["patch"]
     assert patch["x-kubernetes-action"] == "patch"
     assert patch["x-kubernetes-group-version-kind"] == {
-        "group": "apps", "version": "v1", "kind": "Deployment"}
+        "group": "apps",
+        "version": "v1",
+        "kind": "Deployment",
+    }
     assert "application/strategic-merge-patch+json" in patch["requestBody"]["content"]
     assert {"fieldValidation", "fieldManager", "dryRun", "force"} <= {
-        p["name"] for p in patch["parameters"]}
+        p["name"] for p in patch["parameters"]
+    }
     assert patch["operationId"] == "patchAppsV1NamespacedDeployment"
     collection = paths["/apis/apps/v1/namespaces/{namespace}/deployments"]
-    assert {m: op["x-kubernetes-action"] for m, op in collection.items() if m != "parameters"} \
-        == {"get": "list", "post": "post", "delete": "deletecollection"}
+    assert {m: op["x-kubernetes-action"] for m, op in collection.items() if m != "parameters"} == {
+        "get": "list",
+        "post": "post",
+        "delete": "deletecollection",
+    }
     assert "/apis/apps/v1/deployments" in paths
     assert paths["/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale"]["patch"][
-        "x-kubernetes-group-version-kind"] == {"group": "autoscaling", "version": "v1",
-                                               "kind": "Scale"}
+        "x-kubernetes-group-version-kind"
+    ] == {"group": "autoscaling", "version": "v1", "kind": "Scale"}
     assert "/apis/apps/v1/namespaces/{namespace}/deployments/{name}/status" in paths
     assert paths["/apis/apps/v1/"]["get"]["operationId"] == "getAppsV1APIResources"
     core = doc("api/v1")["paths"]
     assert "/api/v1/namespaces/{name}" in core and "/api/v1/nodes/{name}" in core
     assert "/api/v1/namespaces/{namespace}/configmaps/{name}/status" not in core
-    assert core["/api/v1/namespaces/{namespace}/pods/{name}"]["get"]["operationId"] \
+    assert (
+        core["/api/v1/namespaces/{namespace}/pods/{name}"]["get"]["operationId"]
         == "readCoreV1NamespacedPod"
+    )
 
 
 @pytest.mark.parametrize("rt", list(BUILTIN_TYPES), ids=lambda t: t.qualified)
@@ -162,26 +209,32 @@ def test_custom_resource_schema_and_paths() -> None:
     schemas = widgets["components"]["schemas"]
     widget = schemas["com.example.v1.Widget"]
     assert widget["x-kubernetes-group-version-kind"] == [
-        {"group": "example.com", "version": "v1", "kind": "Widget"}]
+        {"group": "example.com", "version": "v1", "kind": "Widget"}
+    ]
     assert widget["description"] == "A widget."
     assert widget["properties"]["metadata"]["allOf"] == [
-        {"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}]
+        {"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
+    ]
     assert widget["properties"]["spec"]["properties"]["size"]["type"] == "integer"
     assert {"apiVersion", "kind"} <= set(widget["properties"])
     listed = schemas["com.example.v1.WidgetList"]
     assert listed["properties"]["items"]["items"]["allOf"] == [
-        {"$ref": "#/components/schemas/com.example.v1.Widget"}]
+        {"$ref": "#/components/schemas/com.example.v1.Widget"}
+    ]
     assert "io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry" in schemas
     assert "io.k8s.api.apps.v1.Deployment" not in schemas
     assert set(refs(widgets, openapi.REF_V3)) <= set(schemas)
     assert supports_field_validation(widgets, "example.com", "v1", "Widget")
-    patch = widgets["paths"]["/apis/example.com/v1/namespaces/{namespace}/widgets/{name}"][
-        "patch"]
+    patch = widgets["paths"]["/apis/example.com/v1/namespaces/{namespace}/widgets/{name}"]["patch"]
     assert "application/strategic-merge-patch+json" not in patch["requestBody"]["content"]
     assert "application/merge-patch+json" in patch["requestBody"]["content"]
     assert "/apis/example.com/v1/namespaces/{namespace}/widgets/{name}/scale" in widgets["paths"]
-    assert CRD["spec"]["versions"][0]["schema"]["openAPIV3Schema"].get("properties", {}).get(
-        "metadata") is None
+    assert (
+        CRD["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+        .get("properties", {})
+        .get("metadata")
+        is None
+    )
 
 
 def test_custom_resource_without_schema_is_open_and_cluster_scoped() -> None:
@@ -200,16 +253,22 @@ def test_swagger_2_document() -> None:
     assert set(refs(swagger, openapi.REF_V2)) <= set(definitions)
     deployment = definitions["io.k8s.api.apps.v1.Deployment"]
     assert deployment["properties"]["metadata"]["$ref"] == (
-        "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")
+        "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+    )
     widget_spec = definitions["com.example.v1.Widget"]["properties"]["spec"]
     assert "nullable" in widget_spec["properties"]
     assert "nullable" not in widget_spec["properties"]["nullable"]
     patch = swagger["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"]
     assert patch["parameters"][0] == {
-        "name": "body", "in": "body", "required": True,
-        "schema": {"$ref": "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.Patch"}}
-    assert any(p["name"] == "fieldValidation" and p["in"] == "query" and p["type"] == "string"
-               for p in patch["parameters"])
+        "name": "body",
+        "in": "body",
+        "required": True,
+        "schema": {"$ref": "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.Patch"},
+    }
+    assert any(
+        p["name"] == "fieldValidation" and p["in"] == "query" and p["type"] == "string"
+        for p in patch["parameters"]
+    )
     assert patch["x-kubernetes-group-version-kind"]["kind"] == "Deployment"
     assert "application/strategic-merge-patch+json" in patch["consumes"]
     assert "/apis/example.com/v1/namespaces/{namespace}/widgets" in swagger["paths"]
@@ -217,19 +276,26 @@ def test_swagger_2_document() -> None:
 
 
 def test_v2_schema_conversion() -> None:
-    v3 = {"type": "object", "nullable": True, "anyOf": [{"type": "string"}],
-          "properties": {"a": {"allOf": [{"$ref": "#/components/schemas/X"}],
-                               "description": "d"},
-                         "oneOf": {"type": "string"}},
-          "items": {"$ref": "#/components/schemas/Y"},
-          "additionalProperties": {"allOf": [{"$ref": "#/components/schemas/Z"},
-                                             {"type": "object"}]}}
+    v3 = {
+        "type": "object",
+        "nullable": True,
+        "anyOf": [{"type": "string"}],
+        "properties": {
+            "a": {"allOf": [{"$ref": "#/components/schemas/X"}], "description": "d"},
+            "oneOf": {"type": "string"},
+        },
+        "items": {"$ref": "#/components/schemas/Y"},
+        "additionalProperties": {"allOf": [{"$ref": "#/components/schemas/Z"}, {"type": "object"}]},
+    }
     assert openapi.to_v2_schema(v3) == {
         "type": "object",
-        "properties": {"a": {"$ref": "#/definitions/X", "description": "d"},
-                       "oneOf": {"type": "string"}},
+        "properties": {
+            "a": {"$ref": "#/definitions/X", "description": "d"},
+            "oneOf": {"type": "string"},
+        },
         "items": {"$ref": "#/definitions/Y"},
-        "additionalProperties": {"allOf": [{"$ref": "#/definitions/Z"}, {"type": "object"}]}}
+        "additionalProperties": {"allOf": [{"$ref": "#/definitions/Z"}, {"type": "object"}]},
+    }
 
 
 def test_without_vendored_schemas_builtins_degrade_to_open_schemas() -> None:
@@ -240,7 +306,8 @@ def test_without_vendored_schemas_builtins_degrade_to_open_schemas() -> None:
         deployment = schemas["io.k8s.api.apps.v1.Deployment"]
         assert deployment["x-kubernetes-preserve-unknown-fields"] is True
         assert deployment["x-kubernetes-group-version-kind"] == [
-            {"group": "apps", "version": "v1", "kind": "Deployment"}]
+            {"group": "apps", "version": "v1", "kind": "Deployment"}
+        ]
         assert set(refs(apps, openapi.REF_V3)) <= set(schemas)
         assert supports_field_validation(apps, "apps", "v1", "Deployment")
     finally:
@@ -249,4 +316,5 @@ def test_without_vendored_schemas_builtins_degrade_to_open_schemas() -> None:
 
 def test_custom_definition_names_reverse_the_group() -> None:
     assert openapi.custom_definition_name("stable.example.com", "v1", "CronTab") == (
-        "com.example.stable.v1.CronTab")
+        "com.example.stable.v1.CronTab"
+    )

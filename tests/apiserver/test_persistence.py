@@ -33,14 +33,20 @@ def test_a_restart_keeps_objects_versions_and_credentials(tmp_path: Path) -> Non
     with EmbeddedServer(port=port, data_dir=data) as server:
         kubectl("apply", "-f", str(PACK_API / "crd.yaml"))
         kubectl("apply", "-f", str(PACK_API / "cr.yaml"))
-        kubectl("patch", "webapp", "my-webapp", "--subresource=status", "--type=merge",
-                "-p", '{"status":{"phase":"Running"}}')
+        kubectl(
+            "patch",
+            "webapp",
+            "my-webapp",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            '{"status":{"phase":"Running"}}',
+        )
         kubectl.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kept"}})
         kubectl.apply(in_namespace(cm("settings", a="1"), "kept"))
         kubectl("delete", "cm", "settings", "-n", "kept")
         kubectl.apply(in_namespace(cm("settings", b="2"), "kept"))
-        before = {kind: kubectl.json("get", kind, "-A") for kind in ("cm", "webapps", "ns",
-                                                                      "crd")}
+        before = {kind: kubectl.json("get", kind, "-A") for kind in ("cm", "webapps", "ns", "crd")}
         list_rv = int(Raw(server).rv("/api/v1/configmaps"))
         kubeconfig = server.kubeconfig.read_text()
         token = server.token
@@ -63,8 +69,9 @@ def test_a_restart_keeps_objects_versions_and_credentials(tmp_path: Path) -> Non
         resumed = raw.rv("/api/v1/namespaces/kept/configmaps")
         raw.create("/api/v1/namespaces/kept/configmaps", cm("newer"))
         raw.create("/api/v1/namespaces/kept/configmaps", cm("zz-end"))
-        assert summary(raw.watch("/api/v1/namespaces/kept/configmaps", until="zz-end",
-                                 resourceVersion=resumed)) == [("ADDED", "newer")]
+        assert summary(
+            raw.watch("/api/v1/namespaces/kept/configmaps", until="zz-end", resourceVersion=resumed)
+        ) == [("ADDED", "newer")]
         events = raw.watch("/api/v1/namespaces/kept/configmaps", resourceVersion="1")
         assert [(e["type"], e["object"]["code"]) for e in events] == [("ERROR", 410)]
         raw.http.close()
@@ -77,10 +84,13 @@ def test_ork_cluster_up_in_the_foreground(tmp_path: Path) -> None:
     ork = Path(sys.executable).parent / "ork"
 
     def up() -> subprocess.Popen[str]:
-        process = subprocess.Popen([str(ork), "cluster", "up", "--port", str(port),
-                                    "--data", str(data)], stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True,
-                                   env={**os.environ, "NO_COLOR": "1"})
+        process = subprocess.Popen(
+            [str(ork), "cluster", "up", "--port", str(port), "--data", str(data)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
         assert process.stdout is not None
         for line in process.stdout:
             found = re.search(r"export KUBECONFIG=(\S+)", line)

@@ -30,9 +30,12 @@ class Raw:
 
     def __init__(self, server: EmbeddedServer) -> None:
         context = ssl.create_default_context(cafile=str(server.credentials.ca_file))
-        self.http = httpx.Client(base_url=server.url, verify=context,
-                                 headers={"Authorization": f"Bearer {server.token}"},
-                                 timeout=httpx.Timeout(10.0))
+        self.http = httpx.Client(
+            base_url=server.url,
+            verify=context,
+            headers={"Authorization": f"Bearer {server.token}"},
+            timeout=httpx.Timeout(10.0),
+        )
 
     def create(self, path: str, obj: Obj) -> Obj:
         response = self.http.post(path, json=obj)
@@ -41,8 +44,9 @@ class Raw:
         return made
 
     def patch(self, path: str, patch: Obj) -> Obj:
-        response = self.http.patch(path, json=patch,
-                                   headers={"Content-Type": "application/merge-patch+json"})
+        response = self.http.patch(
+            path, json=patch, headers={"Content-Type": "application/merge-patch+json"}
+        )
         assert response.status_code == 200, response.text
         patched: Obj = response.json()
         return patched
@@ -56,17 +60,23 @@ class Raw:
         return str(response.json()["metadata"]["resourceVersion"])
 
     @contextmanager
-    def stream(self, path: str, accept: str | None = None, **params: str
-               ) -> Iterator[Iterator[Obj]]:
+    def stream(
+        self, path: str, accept: str | None = None, **params: str
+    ) -> Iterator[Iterator[Obj]]:
         """A watch: its events, one by one, as they arrive."""
-        with self.http.stream("GET", path, params={"watch": "true", **params},
-                              headers={"Accept": accept} if accept else None) as response:
+        with self.http.stream(
+            "GET",
+            path,
+            params={"watch": "true", **params},
+            headers={"Accept": accept} if accept else None,
+        ) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("application/json")
             yield (json.loads(line) for line in response.iter_lines() if line)
 
-    def watch(self, path: str, until: str | None = None, accept: str | None = None,
-              **params: str) -> list[Obj]:
+    def watch(
+        self, path: str, until: str | None = None, accept: str | None = None, **params: str
+    ) -> list[Obj]:
         """The events of a watch up to the first about the object named ``until`` (not
         included), or all of them until the server ends the stream."""
         events: list[Obj] = []
@@ -80,9 +90,12 @@ class Raw:
 
 
 def cm(name: str, labels: dict[str, str] | None = None, **data: str) -> Obj:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, **({"labels": labels} if labels else {})},
-            "data": data}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, **({"labels": labels} if labels else {})},
+        "data": data,
+    }
 
 
 def name_of(event: Obj) -> str:
@@ -115,10 +128,15 @@ def test_resume_gives_exactly_the_later_events(raw: Raw, ns: str) -> None:
     end = raw.rv(base)
     raw.create(base, cm(END))
     events = raw.watch(base, until=END, resourceVersion=start)
-    assert summary(events) == [("ADDED", "a"), ("MODIFIED", "a"), ("MODIFIED", "early"),
-                               ("DELETED", "a")]
-    assert all(e["object"]["kind"] == "ConfigMap" and e["object"]["apiVersion"] == "v1"
-               for e in events)
+    assert summary(events) == [
+        ("ADDED", "a"),
+        ("MODIFIED", "a"),
+        ("MODIFIED", "early"),
+        ("DELETED", "a"),
+    ]
+    assert all(
+        e["object"]["kind"] == "ConfigMap" and e["object"]["apiVersion"] == "v1" for e in events
+    )
     assert raw.watch(base, until=END, resourceVersion=end) == []
     # from the resourceVersion of a MODIFIED event on, only what followed it
     modified = events[1]["object"]["metadata"]["resourceVersion"]
@@ -134,7 +152,9 @@ def test_resumed_events_carry_their_resource_versions(raw: Raw, ns: str) -> None
     raw.create(base, cm(END))
     events = raw.watch(base, until=END, resourceVersion=start)
     assert [e["object"]["metadata"]["resourceVersion"] for e in events] == [
-        made["metadata"]["resourceVersion"], patched["metadata"]["resourceVersion"]]
+        made["metadata"]["resourceVersion"],
+        patched["metadata"]["resourceVersion"],
+    ]
 
 
 def test_watch_without_a_version_starts_with_the_current_objects(raw: Raw, ns: str) -> None:
@@ -156,8 +176,11 @@ def test_cluster_wide_and_field_selector_watches(raw: Raw, ns: str) -> None:
     raw.create(f"/api/v1/namespaces/{ns}/configmaps", cm(END))
     everywhere = raw.watch("/api/v1/configmaps", until=END, resourceVersion=start)
     assert summary(everywhere)[-2:] == [("ADDED", "here"), ("ADDED", "there")]
-    with raw.stream("/api/v1/configmaps", resourceVersion=start,
-                    fieldSelector=f"metadata.name=there,metadata.namespace={ns}") as events:
+    with raw.stream(
+        "/api/v1/configmaps",
+        resourceVersion=start,
+        fieldSelector=f"metadata.name=there,metadata.namespace={ns}",
+    ) as events:
         assert summary([next(events)]) == [("ADDED", "there")]
         raw.patch(f"/api/v1/namespaces/{ns}/configmaps/here", {"data": {"a": "1"}})
         raw.patch(f"/api/v1/namespaces/{ns}/configmaps/there", {"data": {"a": "1"}})
@@ -176,8 +199,12 @@ def test_label_selector_watch_sees_objects_leave_and_enter(raw: Raw, ns: str) ->
     raw.delete(f"{base}/m")  # unseen
     raw.create(base, cm(END, {"team": "a"}))
     events = raw.watch(base, until=END, resourceVersion=start, labelSelector="team=a")
-    assert summary(events) == [("ADDED", "m"), ("MODIFIED", "m"), ("DELETED", "m"),
-                               ("ADDED", "other")]
+    assert summary(events) == [
+        ("ADDED", "m"),
+        ("MODIFIED", "m"),
+        ("DELETED", "m"),
+        ("ADDED", "other"),
+    ]
     assert events[2]["object"]["metadata"]["labels"] == {"team": "b"}  # the object as it is now
 
 
@@ -188,8 +215,9 @@ def test_bookmarks_and_the_timeout(raw: Raw, ns: str) -> None:
     raw.create(base, cm("x"))
     current = raw.rv(base)
     started = time.monotonic()
-    events = raw.watch(base, resourceVersion=current, allowWatchBookmarks="true",
-                       timeoutSeconds="3")
+    events = raw.watch(
+        base, resourceVersion=current, allowWatchBookmarks="true", timeoutSeconds="3"
+    )
     assert 2.9 <= time.monotonic() - started < 6
     assert [e["type"] for e in events] == ["BOOKMARK"]
     bookmark = events[0]["object"]
@@ -210,8 +238,7 @@ def test_watch_as_table_sends_column_definitions_once(raw: Raw, ns: str) -> None
     assert first["kind"] == second["kind"] == "Table"
     assert [c["name"] for c in first["columnDefinitions"]] == ["Name", "Data", "Age"]
     assert not second.get("columnDefinitions")
-    assert [r["cells"][:2] for r in (first["rows"][0], second["rows"][0])] == [["t", 1],
-                                                                             ["t", 2]]
+    assert [r["cells"][:2] for r in (first["rows"][0], second["rows"][0])] == [["t", 1], ["t", 2]]
     assert second["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
 
 
@@ -233,14 +260,17 @@ def test_an_expired_version_is_answered_410_gone() -> None:
         recent = raw.rv(base)
         raw.create(base, cm("late"))
         raw.create(base, cm(END))
-        assert summary(raw.watch(base, until=END, resourceVersion=recent)) == [
-            ("ADDED", "late")]
+        assert summary(raw.watch(base, until=END, resourceVersion=recent)) == [("ADDED", "late")]
         # the official client turns the ERROR event into an ApiException(410)
         api = new_client_from_config(config_file=str(server.kubeconfig))
         core = k8s.CoreV1Api(api)
         with pytest.raises(ApiException) as gone:
-            for _ in Watch().stream(core.list_namespaced_config_map, "default",
-                                          resource_version=first, timeout_seconds=5):
+            for _ in Watch().stream(
+                core.list_namespaced_config_map,
+                "default",
+                resource_version=first,
+                timeout_seconds=5,
+            ):
                 pass
         assert gone.value.status == 410
         api.close()

@@ -57,8 +57,10 @@ def deny(message: str, **status: Any) -> Answer:
 
 
 def jsonpatch(*operations: Obj) -> Obj:
-    return {"patchType": "JSONPatch",
-            "patch": base64.b64encode(json.dumps(list(operations)).encode()).decode()}
+    return {
+        "patchType": "JSONPatch",
+        "patch": base64.b64encode(json.dumps(list(operations)).encode()).decode(),
+    }
 
 
 @dataclass
@@ -110,8 +112,13 @@ class Hooks:
             answer = answer.answer
         if isinstance(answer, Raw):
             return web.Response(status=answer.status, body=answer.body)
-        return web.json_response({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-                                  "response": {"uid": review["request"]["uid"], **answer}})
+        return web.json_response(
+            {
+                "apiVersion": "admission.k8s.io/v1",
+                "kind": "AdmissionReview",
+                "response": {"uid": review["request"]["uid"], **answer},
+            }
+        )
 
     def on(self, path: str, answer: Answer) -> str:
         self.answers[path] = answer
@@ -129,8 +136,9 @@ def ca() -> certs.KeyPair:
 
 @pytest.fixture(scope="module")
 def hooks(ca: certs.KeyPair, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hooks]:
-    pair = certs.generate_server_cert(ca, names=[f"{HOOKS_SVC}.{HOOKS_NS}.svc",
-                                                 f"{LOCAL_SVC}.{LOCAL_NS}.svc"])
+    pair = certs.generate_server_cert(
+        ca, names=[f"{HOOKS_SVC}.{HOOKS_NS}.svc", f"{LOCAL_SVC}.{LOCAL_NS}.svc"]
+    )
     running = Hooks(pair, tmp_path_factory.mktemp("hooks"))
     running.start()
     yield running
@@ -140,8 +148,9 @@ def hooks(ca: certs.KeyPair, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 @pytest.fixture(scope="module")
 def server(hooks: Hooks) -> Iterator[EmbeddedServer]:
     """The API server of this module, told where the webhooks' Service listens."""
-    with EmbeddedServer(port=0, service_hosts={
-            (HOOKS_NS, HOOKS_SVC): f"127.0.0.1:{hooks.port}"}) as running:
+    with EmbeddedServer(
+        port=0, service_hosts={(HOOKS_NS, HOOKS_SVC): f"127.0.0.1:{hooks.port}"}
+    ) as running:
         yield running
 
 
@@ -156,27 +165,48 @@ def install(kubectl: Kubectl) -> Iterator[Callable[[Obj], None]]:
 
     yield apply
     for configuration in reversed(installed):
-        kubectl("delete", configuration["kind"].lower(), configuration["metadata"]["name"],
-                "--ignore-not-found")
+        kubectl(
+            "delete",
+            configuration["kind"].lower(),
+            configuration["metadata"]["name"],
+            "--ignore-not-found",
+        )
 
 
-def webhook(name: str, path: str, ca: certs.KeyPair, *, url: str | None = None,
-            resources: tuple[str, ...] = ("configmaps",),
-            operations: tuple[str, ...] = ("CREATE", "UPDATE"), **extra: Any) -> Obj:
+def webhook(
+    name: str,
+    path: str,
+    ca: certs.KeyPair,
+    *,
+    url: str | None = None,
+    resources: tuple[str, ...] = ("configmaps",),
+    operations: tuple[str, ...] = ("CREATE", "UPDATE"),
+    **extra: Any,
+) -> Obj:
     client: Obj = {"caBundle": base64.b64encode(ca.certificate).decode()}
     if url is not None:
         client["url"] = url
     else:
         client["service"] = {"namespace": HOOKS_NS, "name": HOOKS_SVC, "path": path}
-    return {"name": name, "clientConfig": client,
-            "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": list(operations),
-                       "resources": list(resources)}],
-            "sideEffects": "None", "admissionReviewVersions": ["v1"], **extra}
+    return {
+        "name": name,
+        "clientConfig": client,
+        "rules": [
+            {
+                "apiGroups": [""],
+                "apiVersions": ["v1"],
+                "operations": list(operations),
+                "resources": list(resources),
+            }
+        ],
+        "sideEffects": "None",
+        "admissionReviewVersions": ["v1"],
+        **extra,
+    }
 
 
 def configuration(kind: str, name: str, *hooks: Obj) -> Obj:
-    return {"apiVersion": GROUP, "kind": kind, "metadata": {"name": name},
-            "webhooks": list(hooks)}
+    return {"apiVersion": GROUP, "kind": kind, "metadata": {"name": name}, "webhooks": list(hooks)}
 
 
 def validating(name: str, *hooks: Obj) -> Obj:
@@ -196,29 +226,44 @@ def for_namespace(ns: str) -> Obj:
 def ns(server: EmbeddedServer) -> str:
     """A fresh namespace for one test, labelled so that its webhooks see only it."""
     name = f"t-{time.monotonic_ns() % 10**10}"
-    server.cluster.create({"apiVersion": "v1", "kind": "Namespace",
-                           "metadata": {"name": name, "labels": {"webhooks-test": name}}},
-                          record=False)
+    server.cluster.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": name, "labels": {"webhooks-test": name}},
+        },
+        record=False,
+    )
     return name
 
 
 def configmap(name: str, ns: str, labels: dict[str, str] | None = None, **data: str) -> Obj:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": ns, "labels": labels or {"app": name}},
-            "data": data or {"key": "value"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": ns, "labels": labels or {"app": name}},
+        "data": data or {"key": "value"},
+    }
 
 
 # -- validating ---------------------------------------------------------------------------
 
-def test_a_validating_webhook_denies_with_its_message(kubectl: Kubectl, hooks: Hooks, ns: str,
-                                                      ca: certs.KeyPair, install: Any) -> None:
+
+def test_a_validating_webhook_denies_with_its_message(
+    kubectl: Kubectl, hooks: Hooks, ns: str, ca: certs.KeyPair, install: Any
+) -> None:
     path = hooks.on("/deny", deny("configmaps may not hold passwords"))
-    install(validating("deny", webhook("deny.hooks.example.com", path, ca,
-                                       namespaceSelector=for_namespace(ns))))
+    install(
+        validating(
+            "deny", webhook("deny.hooks.example.com", path, ca, namespaceSelector=for_namespace(ns))
+        )
+    )
     error = kubectl.fails("apply", "-f", "-", stdin=json.dumps(configmap("cfg", ns)))
-    assert error == ('Error from server: error when creating "STDIN": admission webhook '
-                     '"deny.hooks.example.com" denied the request: configmaps may not hold '
-                     "passwords\n")
+    assert error == (
+        'Error from server: error when creating "STDIN": admission webhook '
+        '"deny.hooks.example.com" denied the request: configmaps may not hold '
+        "passwords\n"
+    )
     assert "NotFound" in kubectl.fails("get", "configmap", "cfg", "-n", ns)
     request = hooks.requests(path)[-1]
     assert request["operation"] == "CREATE" and request["name"] == "cfg"
@@ -226,29 +271,41 @@ def test_a_validating_webhook_denies_with_its_message(kubectl: Kubectl, hooks: H
     assert request["kind"] == {"group": "", "version": "v1", "kind": "ConfigMap"}
     assert request["resource"] == {"group": "", "version": "v1", "resource": "configmaps"}
     assert request["object"]["data"] == {"key": "value"} and request["oldObject"] is None
-    assert request["options"] == {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions",
-                                  "fieldManager": "kubectl-client-side-apply"}
+    assert request["options"] == {
+        "apiVersion": "meta.k8s.io/v1",
+        "kind": "CreateOptions",
+        "fieldManager": "kubectl-client-side-apply",
+    }
     assert request["dryRun"] is False and request["userInfo"]["username"] == "ork-embedded"
 
 
-def test_a_denial_keeps_the_code_and_reason_the_webhook_chose(kubectl: Kubectl, hooks: Hooks,
-                                                              ns: str, ca: certs.KeyPair,
-                                                              install: Any) -> None:
+def test_a_denial_keeps_the_code_and_reason_the_webhook_chose(
+    kubectl: Kubectl, hooks: Hooks, ns: str, ca: certs.KeyPair, install: Any
+) -> None:
     path = hooks.on("/forbid", deny("not on Fridays", code=403, reason="Forbidden"))
-    install(validating("forbid", webhook("forbid.hooks.example.com", path, ca,
-                                         namespaceSelector=for_namespace(ns))))
-    done = kubectl.run("create", "-f", "-", stdin=json.dumps(configmap("cfg", ns)),
-                       check=False)
-    assert done.stderr == ('Error from server (Forbidden): error when creating "STDIN": '
-                           'admission webhook "forbid.hooks.example.com" denied the request: '
-                           "not on Fridays\n")
+    install(
+        validating(
+            "forbid",
+            webhook("forbid.hooks.example.com", path, ca, namespaceSelector=for_namespace(ns)),
+        )
+    )
+    done = kubectl.run("create", "-f", "-", stdin=json.dumps(configmap("cfg", ns)), check=False)
+    assert done.stderr == (
+        'Error from server (Forbidden): error when creating "STDIN": '
+        'admission webhook "forbid.hooks.example.com" denied the request: '
+        "not on Fridays\n"
+    )
 
 
-def test_warnings_reach_kubectl(kubectl: Kubectl, hooks: Hooks, ns: str, ca: certs.KeyPair,
-                                install: Any) -> None:
+def test_warnings_reach_kubectl(
+    kubectl: Kubectl, hooks: Hooks, ns: str, ca: certs.KeyPair, install: Any
+) -> None:
     path = hooks.on("/warn", allow(warnings=["key 'key' is deprecated", "use 'keys'"]))
-    install(validating("warn", webhook("warn.hooks.example.com", path, ca,
-                                       namespaceSelector=for_namespace(ns))))
+    install(
+        validating(
+            "warn", webhook("warn.hooks.example.com", path, ca, namespaceSelector=for_namespace(ns))
+        )
+    )
     done = kubectl.run("apply", "-f", "-", stdin=json.dumps(configmap("cfg", ns)))
     assert done.stdout == "configmap/cfg created\n"
     assert done.stderr == "Warning: key 'key' is deprecated\nWarning: use 'keys'\n"
@@ -256,17 +313,33 @@ def test_warnings_reach_kubectl(kubectl: Kubectl, hooks: Hooks, ns: str, ca: cer
 
 # -- mutating -------------------------------------------------------------------------------
 
+
 def test_mutating_webhooks_patch_in_order_before_validating_ones(
-        kubectl: Kubectl, hooks: Hooks, ns: str, ca: certs.KeyPair, install: Any) -> None:
-    first = hooks.on("/label", lambda request: {"allowed": True, **jsonpatch(
-        {"op": "add", "path": "/metadata/labels/injected", "value": "yes"})})
-    second = hooks.on("/annotate", lambda request: {"allowed": True, **jsonpatch(
-        {"op": "add", "path": "/metadata/annotations",
-         "value": {"saw": request["object"]["metadata"]["labels"].get("injected", "no")}})})
+    kubectl: Kubectl, hooks: Hooks, ns: str, ca: certs.KeyPair, install: Any
+) -> None:
+    first = hooks.on(
+        "/label",
+        lambda request: {
+            "allowed": True,
+            **jsonpatch({"op": "add", "path": "/metadata/labels/injected", "value": "yes"}),
+        },
+    )
+    second = hooks.on(
+        "/annotate",
+        lambda request: {
+            "allowed": True,
+            **jsonpatch(
+                {
+                    "op": "add",
+                    "path": "/metadata/annotations",
+                    "value": {"saw": request["object"]["metadata"]["labels"].get("injected", "no")},
+                }
+            ),
+        },
+    )
     judge = hooks.on("/judge", allow())
     selector = {"namespaceSelector": for_namespace(ns)}
-    install(mutating("b-annotate", webhook("annotate.hooks.example.com", second, ca,
-                                           **selector)))
+    install(mutating("b-annotate", webhook("annotate.hooks.example.com", second, ca, **selector)))
     install(mutating("a-label", webhook("label.hooks.example.com", first, ca, **selector)))
     install(validating("judge", webhook("judge.hooks.example.com", judge, ca, **selector)))
     kubectl.apply(configmap("cfg", ns))
@@ -284,26 +357,48 @@ def test_mutating_webhooks_patch_in_order_before_validating_ones(
     assert updates[-1]["options"]["kind"] == "UpdateOptions"
 
 
-def test_a_patch_that_does_not_apply_is_an_internal_error(kubectl: Kubectl, hooks: Hooks,
-                                                          ns: str, ca: certs.KeyPair,
-                                                          install: Any) -> None:
-    path = hooks.on("/bad-patch", lambda request: {"allowed": True, **jsonpatch(
-        {"op": "replace", "path": "/spec/replicas", "value": 3})})
-    install(mutating("bad-patch", webhook("bad-patch.hooks.example.com", path, ca,
-                                          namespaceSelector=for_namespace(ns))))
+def test_a_patch_that_does_not_apply_is_an_internal_error(
+    kubectl: Kubectl, hooks: Hooks, ns: str, ca: certs.KeyPair, install: Any
+) -> None:
+    path = hooks.on(
+        "/bad-patch",
+        lambda request: {
+            "allowed": True,
+            **jsonpatch({"op": "replace", "path": "/spec/replicas", "value": 3}),
+        },
+    )
+    install(
+        mutating(
+            "bad-patch",
+            webhook("bad-patch.hooks.example.com", path, ca, namespaceSelector=for_namespace(ns)),
+        )
+    )
     error = kubectl.fails("apply", "-f", "-", stdin=json.dumps(configmap("cfg", ns)))
-    assert error.startswith('Error from server (InternalError): error when creating "STDIN": '
-                            "Internal error occurred: ")
+    assert error.startswith(
+        'Error from server (InternalError): error when creating "STDIN": Internal error occurred: '
+    )
 
 
 def test_server_side_dry_run_reaches_webhooks_without_storing(
-        kubectl: Kubectl, hooks: Hooks, ns: str, ca: certs.KeyPair, install: Any) -> None:
-    path = hooks.on("/dry", lambda request: {"allowed": True, **jsonpatch(
-        {"op": "add", "path": "/metadata/labels/dry", "value": str(request["dryRun"])})})
-    install(mutating("dry", webhook("dry.hooks.example.com", path, ca,
-                                    namespaceSelector=for_namespace(ns))))
-    out = kubectl("apply", "--dry-run=server", "-o", "json", "-f", "-",
-                  stdin=json.dumps(configmap("cfg", ns)))
+    kubectl: Kubectl, hooks: Hooks, ns: str, ca: certs.KeyPair, install: Any
+) -> None:
+    path = hooks.on(
+        "/dry",
+        lambda request: {
+            "allowed": True,
+            **jsonpatch(
+                {"op": "add", "path": "/metadata/labels/dry", "value": str(request["dryRun"])}
+            ),
+        },
+    )
+    install(
+        mutating(
+            "dry", webhook("dry.hooks.example.com", path, ca, namespaceSelector=for_namespace(ns))
+        )
+    )
+    out = kubectl(
+        "apply", "--dry-run=server", "-o", "json", "-f", "-", stdin=json.dumps(configmap("cfg", ns))
+    )
     assert json.loads(out)["metadata"]["labels"]["dry"] == "True"
     assert hooks.requests(path)[-1]["options"]["dryRun"] == ["All"]
     assert "NotFound" in kubectl.fails("get", "configmap", "cfg", "-n", ns)
@@ -311,138 +406,227 @@ def test_server_side_dry_run_reaches_webhooks_without_storing(
 
 # -- which requests a webhook sees ------------------------------------------------------------
 
-def test_rules_and_selectors_narrow_what_is_sent(kubectl: Kubectl, hooks: Hooks, ns: str,
-                                                 ca: certs.KeyPair, install: Any) -> None:
+
+def test_rules_and_selectors_narrow_what_is_sent(
+    kubectl: Kubectl, hooks: Hooks, ns: str, ca: certs.KeyPair, install: Any
+) -> None:
     path = hooks.on("/narrow", deny("caught"))
-    install(validating("narrow", webhook(
-        "narrow.hooks.example.com", path, ca, namespaceSelector=for_namespace(ns),
-        objectSelector={"matchExpressions": [{"key": "tier", "operator": "In",
-                                              "values": ["critical"]}]},
-        matchConditions=[{"name": "not-exempt",
-                          "expression": "!has(object.data) || !('exempt' in object.data)"}])))
+    install(
+        validating(
+            "narrow",
+            webhook(
+                "narrow.hooks.example.com",
+                path,
+                ca,
+                namespaceSelector=for_namespace(ns),
+                objectSelector={
+                    "matchExpressions": [{"key": "tier", "operator": "In", "values": ["critical"]}]
+                },
+                matchConditions=[
+                    {
+                        "name": "not-exempt",
+                        "expression": "!has(object.data) || !('exempt' in object.data)",
+                    }
+                ],
+            ),
+        )
+    )
     kubectl.apply(configmap("plain", ns))  # the object selector leaves it out
-    kubectl.apply({"apiVersion": "v1", "kind": "Secret",  # the rules leave it out
-                   "metadata": {"name": "s", "namespace": ns, "labels": {"tier": "critical"}}})
+    kubectl.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",  # the rules leave it out
+            "metadata": {"name": "s", "namespace": ns, "labels": {"tier": "critical"}},
+        }
+    )
     kubectl.apply(configmap("exempt", ns, {"tier": "critical"}, exempt="yes"))  # a condition
     other = f"{ns}-other"
     kubectl.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": other}})
     kubectl.apply(configmap("elsewhere", other, {"tier": "critical"}))  # the namespace's
     assert hooks.requests(path) == []
-    error = kubectl.fails("apply", "-f", "-",
-                          stdin=json.dumps(configmap("caught", ns, {"tier": "critical"})))
+    error = kubectl.fails(
+        "apply", "-f", "-", stdin=json.dumps(configmap("caught", ns, {"tier": "critical"}))
+    )
     assert 'admission webhook "narrow.hooks.example.com" denied the request: caught' in error
     # an update that removes the label is still sent (the old object matches)
     error = kubectl.fails("apply", "-f", "-", stdin=json.dumps(configmap("exempt", ns)))
-    assert error.endswith('error when patching "STDIN": admission webhook '
-                          '"narrow.hooks.example.com" denied the request: caught\n')
+    assert error.endswith(
+        'error when patching "STDIN": admission webhook '
+        '"narrow.hooks.example.com" denied the request: caught\n'
+    )
     assert [r["name"] for r in hooks.requests(path)] == ["caught", "exempt"]
 
 
-def test_a_match_condition_that_fails_refuses_under_fail(kubectl: Kubectl, hooks: Hooks,
-                                                         ns: str, ca: certs.KeyPair,
-                                                         install: Any) -> None:
+def test_a_match_condition_that_fails_refuses_under_fail(
+    kubectl: Kubectl, hooks: Hooks, ns: str, ca: certs.KeyPair, install: Any
+) -> None:
     path = hooks.on("/condition", allow())
     condition = [{"name": "owner", "expression": "object.metadata.labels.owner == 'me'"}]
-    install(validating("condition", webhook("condition.hooks.example.com", path, ca,
-                                            namespaceSelector=for_namespace(ns),
-                                            matchConditions=condition)))
+    install(
+        validating(
+            "condition",
+            webhook(
+                "condition.hooks.example.com",
+                path,
+                ca,
+                namespaceSelector=for_namespace(ns),
+                matchConditions=condition,
+            ),
+        )
+    )
     error = kubectl.fails("apply", "-f", "-", stdin=json.dumps(configmap("cfg", ns)))
-    assert error == ('Error from server (Forbidden): error when creating "STDIN": configmaps '
-                     "\"cfg\" is forbidden: expression 'object.metadata.labels.owner == 'me'' "
-                     "resulted in error: no such key: owner\n")
+    assert error == (
+        'Error from server (Forbidden): error when creating "STDIN": configmaps '
+        "\"cfg\" is forbidden: expression 'object.metadata.labels.owner == 'me'' "
+        "resulted in error: no such key: owner\n"
+    )
     assert hooks.requests(path) == []
 
 
 # -- failures -----------------------------------------------------------------------------------
 
-def test_a_webhook_that_is_down_fails_closed_or_open(kubectl: Kubectl, ns: str,
-                                                     ca: certs.KeyPair, install: Any) -> None:
+
+def test_a_webhook_that_is_down_fails_closed_or_open(
+    kubectl: Kubectl, ns: str, ca: certs.KeyPair, install: Any
+) -> None:
     port = free_port()
     url = f"https://127.0.0.1:{port}/validate"
-    hook = webhook("down.hooks.example.com", "", ca, url=url,
-                   namespaceSelector=for_namespace(ns))
+    hook = webhook("down.hooks.example.com", "", ca, url=url, namespaceSelector=for_namespace(ns))
     install(validating("down", hook))
     error = kubectl.fails("apply", "-f", "-", stdin=json.dumps(configmap("cfg", ns)))
-    assert error == ('Error from server (InternalError): error when creating "STDIN": Internal '
-                     'error occurred: failed calling webhook "down.hooks.example.com": failed '
-                     f'to call webhook: Post "{url}?timeout=10s": dial tcp 127.0.0.1:{port}: '
-                     "connect: connection refused\n")
+    assert error == (
+        'Error from server (InternalError): error when creating "STDIN": Internal '
+        'error occurred: failed calling webhook "down.hooks.example.com": failed '
+        f'to call webhook: Post "{url}?timeout=10s": dial tcp 127.0.0.1:{port}: '
+        "connect: connection refused\n"
+    )
     install(validating("down", {**hook, "failurePolicy": "Ignore"}))
-    assert kubectl("apply", "-f", "-", stdin=json.dumps(configmap("cfg", ns))) == \
-        "configmap/cfg created\n"
+    assert (
+        kubectl("apply", "-f", "-", stdin=json.dumps(configmap("cfg", ns)))
+        == "configmap/cfg created\n"
+    )
 
 
-def test_a_slow_webhook_times_out_per_its_policy(kubectl: Kubectl, hooks: Hooks, ns: str,
-                                                 ca: certs.KeyPair, install: Any) -> None:
+def test_a_slow_webhook_times_out_per_its_policy(
+    kubectl: Kubectl, hooks: Hooks, ns: str, ca: certs.KeyPair, install: Any
+) -> None:
     path = hooks.on("/slow", lambda request: Slow(6, {"allowed": False}))
-    hook = webhook("slow.hooks.example.com", path, ca, timeoutSeconds=1,
-                   namespaceSelector=for_namespace(ns))
+    hook = webhook(
+        "slow.hooks.example.com", path, ca, timeoutSeconds=1, namespaceSelector=for_namespace(ns)
+    )
     install(validating("slow", hook))
     started = time.monotonic()
     error = kubectl.fails("apply", "-f", "-", stdin=json.dumps(configmap("cfg", ns)))
     assert time.monotonic() - started < 5  # not the webhook's 6 seconds
-    assert error == ('Error from server (InternalError): error when creating "STDIN": Internal '
-                     'error occurred: failed calling webhook "slow.hooks.example.com": failed '
-                     f'to call webhook: Post "https://{HOOKS_SVC}.{HOOKS_NS}.svc:443/slow'
-                     '?timeout=1s": context deadline exceeded\n')
+    assert error == (
+        'Error from server (InternalError): error when creating "STDIN": Internal '
+        'error occurred: failed calling webhook "slow.hooks.example.com": failed '
+        f'to call webhook: Post "https://{HOOKS_SVC}.{HOOKS_NS}.svc:443/slow'
+        '?timeout=1s": context deadline exceeded\n'
+    )
     install(validating("slow", {**hook, "failurePolicy": "Ignore"}))
     kubectl.apply(configmap("cfg", ns))
     assert kubectl.json("get", "configmap", "cfg", "-n", ns)["data"] == {"key": "value"}
 
 
-@pytest.mark.parametrize(("answer", "why"), [
-    (lambda request: Raw(200, b"garbage"),
-     "failed to call webhook: couldn't get version/kind; json parse error: "),
-    (lambda request: {"allowed": True, "uid": "someone-else"},
-     'received invalid webhook response: expected response.uid="'),
-    (lambda request: Raw(500, b"boom"),
-     'failed to call webhook: an error on the server ("boom") has prevented the request from '
-     "succeeding"),
-    (lambda request: {"allowed": True, **jsonpatch({"op": "add", "path": "/x", "value": 1})},
-     "received invalid webhook response: validating webhooks may not return response.patch"),
-], ids=["not-json", "wrong-uid", "server-error", "validating-patch"])
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (
+            lambda request: Raw(200, b"garbage"),
+            "failed to call webhook: couldn't get version/kind; json parse error: ",
+        ),
+        (
+            lambda request: {"allowed": True, "uid": "someone-else"},
+            'received invalid webhook response: expected response.uid="',
+        ),
+        (
+            lambda request: Raw(500, b"boom"),
+            'failed to call webhook: an error on the server ("boom") has prevented the request '
+            "from succeeding",
+        ),
+        (
+            lambda request: {"allowed": True, **jsonpatch({"op": "add", "path": "/x", "value": 1})},
+            "received invalid webhook response: validating webhooks may not return response.patch",
+        ),
+    ],
+    ids=["not-json", "wrong-uid", "server-error", "validating-patch"],
+)
 def test_a_malformed_answer_follows_the_failure_policy(
-        kubectl: Kubectl, hooks: Hooks, ns: str, ca: certs.KeyPair, install: Any,
-        answer: Answer, why: str) -> None:
+    kubectl: Kubectl,
+    hooks: Hooks,
+    ns: str,
+    ca: certs.KeyPair,
+    install: Any,
+    answer: Answer,
+    why: str,
+) -> None:
     path = hooks.on("/malformed", answer)
-    hook = webhook("malformed.hooks.example.com", path, ca,
-                   namespaceSelector=for_namespace(ns))
+    hook = webhook("malformed.hooks.example.com", path, ca, namespaceSelector=for_namespace(ns))
     install(validating("malformed", hook))
     error = kubectl.fails("apply", "-f", "-", stdin=json.dumps(configmap("cfg", ns)))
-    assert error.startswith('Error from server (InternalError): error when creating "STDIN": '
-                            'Internal error occurred: failed calling webhook '
-                            f'"malformed.hooks.example.com": {why}'), error
+    assert error.startswith(
+        'Error from server (InternalError): error when creating "STDIN": '
+        "Internal error occurred: failed calling webhook "
+        f'"malformed.hooks.example.com": {why}'
+    ), error
     install(validating("malformed", {**hook, "failurePolicy": "Ignore"}))
     kubectl.apply(configmap("cfg", ns))
 
 
-def test_the_certificate_is_checked_against_the_ca_bundle(kubectl: Kubectl, hooks: Hooks,
-                                                          ns: str, install: Any) -> None:
+def test_the_certificate_is_checked_against_the_ca_bundle(
+    kubectl: Kubectl, hooks: Hooks, ns: str, install: Any
+) -> None:
     path = hooks.on("/untrusted", allow())
     stranger = certs.generate_ca(common_name="someone-else")
-    install(validating("untrusted", webhook("untrusted.hooks.example.com", path, stranger,
-                                            namespaceSelector=for_namespace(ns))))
+    install(
+        validating(
+            "untrusted",
+            webhook(
+                "untrusted.hooks.example.com", path, stranger, namespaceSelector=for_namespace(ns)
+            ),
+        )
+    )
     error = kubectl.fails("apply", "-f", "-", stdin=json.dumps(configmap("cfg", ns)))
-    assert error.endswith('/untrusted?timeout=10s": tls: failed to verify certificate: x509: '
-                          "certificate signed by unknown authority\n")
+    assert error.endswith(
+        '/untrusted?timeout=10s": tls: failed to verify certificate: x509: '
+        "certificate signed by unknown authority\n"
+    )
     assert hooks.requests(path) == []
 
 
 # -- delete -----------------------------------------------------------------------------------
 
-def test_delete_sends_the_old_object_and_can_be_denied(kubectl: Kubectl, hooks: Hooks, ns: str,
-                                                       ca: certs.KeyPair, install: Any) -> None:
+
+def test_delete_sends_the_old_object_and_can_be_denied(
+    kubectl: Kubectl, hooks: Hooks, ns: str, ca: certs.KeyPair, install: Any
+) -> None:
     kubectl.apply(configmap("keep", ns, {"protected": "true"}))
     kubectl.apply(configmap("drop", ns))
-    path = hooks.on("/protect", lambda request: {
-        "allowed": request["oldObject"]["metadata"]["labels"].get("protected") != "true",
-        "status": {"message": "this configmap is protected"}})
-    install(validating("protect", webhook("protect.hooks.example.com", path, ca,
-                                          operations=("DELETE",),
-                                          namespaceSelector=for_namespace(ns))))
+    path = hooks.on(
+        "/protect",
+        lambda request: {
+            "allowed": request["oldObject"]["metadata"]["labels"].get("protected") != "true",
+            "status": {"message": "this configmap is protected"},
+        },
+    )
+    install(
+        validating(
+            "protect",
+            webhook(
+                "protect.hooks.example.com",
+                path,
+                ca,
+                operations=("DELETE",),
+                namespaceSelector=for_namespace(ns),
+            ),
+        )
+    )
     error = kubectl.fails("delete", "configmap", "keep", "-n", ns)
-    assert error == ('Error from server: admission webhook "protect.hooks.example.com" denied '
-                     "the request: this configmap is protected\n")
+    assert error == (
+        'Error from server: admission webhook "protect.hooks.example.com" denied '
+        "the request: this configmap is protected\n"
+    )
     kubectl("get", "configmap", "keep", "-n", ns)
     assert kubectl("delete", "configmap", "drop", "-n", ns) == 'configmap "drop" deleted\n'
     request = hooks.requests(path)[-1]
@@ -454,50 +638,76 @@ def test_delete_sends_the_old_object_and_can_be_denied(kubectl: Kubectl, hooks: 
 
 # -- configurations -------------------------------------------------------------------------
 
-def test_a_service_is_reached_at_its_target_port(kubectl: Kubectl, hooks: Hooks, ns: str,
-                                                 ca: certs.KeyPair, install: Any) -> None:
+
+def test_a_service_is_reached_at_its_target_port(
+    kubectl: Kubectl, hooks: Hooks, ns: str, ca: certs.KeyPair, install: Any
+) -> None:
     kubectl.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": LOCAL_NS}})
-    kubectl.apply({"apiVersion": "v1", "kind": "Service",
-                   "metadata": {"name": LOCAL_SVC, "namespace": LOCAL_NS},
-                   "spec": {"ports": [{"port": 443, "targetPort": hooks.port}]}})
+    kubectl.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": LOCAL_SVC, "namespace": LOCAL_NS},
+            "spec": {"ports": [{"port": 443, "targetPort": hooks.port}]},
+        }
+    )
     path = hooks.on("/local", deny("seen through the service"))
     hook = webhook("local.hooks.example.com", path, ca, namespaceSelector=for_namespace(ns))
-    hook["clientConfig"]["service"] = {"namespace": LOCAL_NS, "name": LOCAL_SVC,
-                                       "path": path}
+    hook["clientConfig"]["service"] = {"namespace": LOCAL_NS, "name": LOCAL_SVC, "path": path}
     install(validating("local", hook))
     error = kubectl.fails("apply", "-f", "-", stdin=json.dumps(configmap("cfg", ns)))
     assert "denied the request: seen through the service" in error
     kubectl("delete", "service", LOCAL_SVC, "-n", LOCAL_NS)
     error = kubectl.fails("apply", "-f", "-", stdin=json.dumps(configmap("cfg", ns)))
-    assert error.endswith(f'failed to call webhook: Post "https://{LOCAL_SVC}.{LOCAL_NS}.svc:443'
-                          f'/local?timeout=10s": service "{LOCAL_SVC}" not found\n')
+    assert error.endswith(
+        f'failed to call webhook: Post "https://{LOCAL_SVC}.{LOCAL_NS}.svc:443'
+        f'/local?timeout=10s": service "{LOCAL_SVC}" not found\n'
+    )
 
 
-def test_configurations_are_defaulted_and_checked(kubectl: Kubectl, ca: certs.KeyPair,
-                                                  install: Any) -> None:
+def test_configurations_are_defaulted_and_checked(
+    kubectl: Kubectl, ca: certs.KeyPair, install: Any
+) -> None:
     hook = webhook("checked.hooks.example.com", "/x", ca)
     install(validating("checked", hook))
     stored = kubectl.json("get", "validatingwebhookconfiguration", "checked")["webhooks"][0]
-    assert (stored["failurePolicy"], stored["matchPolicy"], stored["timeoutSeconds"]) == \
-        ("Fail", "Equivalent", 10)
+    assert (stored["failurePolicy"], stored["matchPolicy"], stored["timeoutSeconds"]) == (
+        "Fail",
+        "Equivalent",
+        10,
+    )
     assert stored["clientConfig"]["service"]["port"] == 443
     assert stored["rules"][0]["scope"] == "*"
-    assert kubectl("get", "validatingwebhookconfigurations", "checked").split()[:5] == \
-        ["NAME", "WEBHOOKS", "AGE", "checked", "1"]
+    assert kubectl("get", "validatingwebhookconfigurations", "checked").split()[:5] == [
+        "NAME",
+        "WEBHOOKS",
+        "AGE",
+        "checked",
+        "1",
+    ]
     broken = {k: v for k, v in hook.items() if k != "sideEffects"}
-    error = kubectl.fails("apply", "-f", "-",
-                          stdin=json.dumps(validating("broken", {**broken, "name": "short"})))
-    assert error == ('The ValidatingWebhookConfiguration "broken" is invalid: \n'
-                     '* webhooks[0].name: Invalid value: "short": should be a domain with at '
-                     "least three segments separated by dots\n"
-                     "* webhooks[0].sideEffects: Required value: must specify one of None, "
-                     "NoneOnDryRun\n")
+    error = kubectl.fails(
+        "apply", "-f", "-", stdin=json.dumps(validating("broken", {**broken, "name": "short"}))
+    )
+    assert error == (
+        'The ValidatingWebhookConfiguration "broken" is invalid: \n'
+        '* webhooks[0].name: Invalid value: "short": should be a domain with at '
+        "least three segments separated by dots\n"
+        "* webhooks[0].sideEffects: Required value: must specify one of None, "
+        "NoneOnDryRun\n"
+    )
 
 
-def test_webhook_configurations_are_not_sent_to_webhooks(kubectl: Kubectl, ca: certs.KeyPair,
-                                                         install: Any) -> None:
-    every = webhook("everything.hooks.example.com", "/nowhere", ca,
-                    url=f"https://127.0.0.1:{free_port()}/", resources=("*",))
+def test_webhook_configurations_are_not_sent_to_webhooks(
+    kubectl: Kubectl, ca: certs.KeyPair, install: Any
+) -> None:
+    every = webhook(
+        "everything.hooks.example.com",
+        "/nowhere",
+        ca,
+        url=f"https://127.0.0.1:{free_port()}/",
+        resources=("*",),
+    )
     every["rules"][0].update(apiGroups=["*"], apiVersions=["*"])
     every["rules"][0]["operations"] = ["*"]
     install(validating("everything", every))

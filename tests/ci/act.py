@@ -54,19 +54,23 @@ def copy_action(target: Path, *, with_source: bool) -> None:
     the action's own checkout)."""
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "action.yml", target / "action.yml")
-    shutil.copytree(ROOT / "ci" / "github", target / "ci" / "github", ignore=_IGNORE,
-                    dirs_exist_ok=True)
+    shutil.copytree(
+        ROOT / "ci" / "github", target / "ci" / "github", ignore=_IGNORE, dirs_exist_ok=True
+    )
     if with_source:
         for name in ("pyproject.toml", "README.md"):
             shutil.copy(ROOT / name, target / name)
-        shutil.copytree(ROOT / "orkestra", target / "orkestra", ignore=_IGNORE,
-                        dirs_exist_ok=True)
+        shutil.copytree(ROOT / "orkestra", target / "orkestra", ignore=_IGNORE, dirs_exist_ok=True)
 
 
 def git_repository(directory: Path) -> None:
     def git(*args: str) -> None:
-        subprocess.run(["git", "-c", "user.email=ci@example.invalid", "-c", "user.name=ci",
-                        *args], cwd=directory, check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-c", "user.email=ci@example.invalid", "-c", "user.name=ci", *args],
+            cwd=directory,
+            check=True,
+            capture_output=True,
+        )
 
     git("init", "-q", "-b", "main")
     git("remote", "add", "origin", REMOTE)
@@ -92,9 +96,23 @@ def build_wheel(shared: Path) -> Path:
         source = shared / "source"
         shutil.rmtree(source, ignore_errors=True)
         copy_action(source, with_source=True)
-        done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                               "--disable-pip-version-check", "-w", str(shared / "wheel"),
-                               str(source)], capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "--no-deps",
+                "--disable-pip-version-check",
+                "-w",
+                str(shared / "wheel"),
+                str(source),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         return sorted((shared / "wheel").glob("orkestra_patterns-*.whl"))[0]
 
@@ -117,8 +135,7 @@ class ActRun:
 
     def output(self) -> str:
         """Everything the steps printed, in order (colour codes removed)."""
-        return "".join(_plain(str(r.get("msg", ""))) for r in self.records
-                       if r.get("raw_output"))
+        return "".join(_plain(str(r.get("msg", ""))) for r in self.records if r.get("raw_output"))
 
     def summaries(self) -> list[str]:
         """The job summary each step wrote (a composite action's steps, once each)."""
@@ -139,14 +156,16 @@ class ActRun:
                 continue
             text = _plain(str(record.get("msg", ""))).strip()
             named = re.match(r"\S+\s+\w+ - Main (.*?)(?: \[[^\]]*\])?$", text, re.S)
-            found[named.group(1) if named else str(record.get("step"))] = \
-                str(record["stepResult"])
+            found[named.group(1) if named else str(record.get("step"))] = str(record["stepResult"])
         return found
 
     def errors(self) -> list[tuple[dict[str, str], str]]:
         """The ``::error`` workflow commands the runner parsed: (properties, message)."""
-        return [(dict(r.get("kvPairs") or {}), str(r.get("arg", ""))) for r in self.records
-                if r.get("command") == "error"]
+        return [
+            (dict(r.get("kvPairs") or {}), str(r.get("arg", "")))
+            for r in self.records
+            if r.get("command") == "error"
+        ]
 
     def log(self) -> str:
         """Readable log for assertion messages."""
@@ -157,22 +176,51 @@ def _plain(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
 
 
-def run_act(repository: Path, workflow: str, *, event: dict[str, Any], cache: Path,
-            env: dict[str, str], secrets: dict[str, str], actor: str,
-            timeout: float = 600) -> ActRun:
+def run_act(
+    repository: Path,
+    workflow: str,
+    *,
+    event: dict[str, Any],
+    cache: Path,
+    env: dict[str, str],
+    secrets: dict[str, str],
+    actor: str,
+    timeout: float = 600,
+) -> ActRun:
     """``act push`` of one workflow of ``repository`` on this host."""
     act = tool("act")
     assert act is not None
     event_file = repository.parent / f"{repository.name}-event.json"
     event_file.write_text(json.dumps(event))
-    command = [act, "push", "--json", "-P", "ubuntu-latest=-self-hosted",
-               "-W", workflow, "-e", str(event_file), "--actor", actor,
-               "--action-cache-path", str(cache), "--no-cache-server",
-               "--env", f"ORK_TEST_REPO={repository}"]
+    command = [
+        act,
+        "push",
+        "--json",
+        "-P",
+        "ubuntu-latest=-self-hosted",
+        "-W",
+        workflow,
+        "-e",
+        str(event_file),
+        "--actor",
+        actor,
+        "--action-cache-path",
+        str(cache),
+        "--no-cache-server",
+        "--env",
+        f"ORK_TEST_REPO={repository}",
+    ]
     for name, value in secrets.items():
         command += ["-s", f"{name}={value}"]
-    done = subprocess.run(command, cwd=repository, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    done = subprocess.run(
+        command,
+        cwd=repository,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     records = []
     for line in done.stdout.splitlines():
         try:
@@ -186,10 +234,14 @@ def host_environment(extra: dict[str, str]) -> dict[str, str]:
     """The environment act (and so every step) inherits: this process's, without the
     project's venv on PATH (the action must install ork itself) and without registry
     credentials in variables (the action must log in)."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("ORK_REGISTRY", "ORK_MOTIFS", "PYTEST_", "VIRTUAL_ENV"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ORK_REGISTRY", "ORK_MOTIFS", "PYTEST_", "VIRTUAL_ENV"))
+    }
     venv_bin = str(Path(sys.executable).parent)
-    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
-                                  if p and p != venv_bin)
+    env["PATH"] = os.pathsep.join(
+        p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin
+    )
     env.update(extra)
     return env

@@ -85,14 +85,19 @@ def test_ork_init_writes_the_workflows() -> None:
 
 
 def test_action_matches_the_schemastore_schema() -> None:
-    done = run(require("check-jsonschema"), "--builtin-schema", "vendor.github-actions",
-               str(ACTION))
+    done = run(
+        require("check-jsonschema"), "--builtin-schema", "vendor.github-actions", str(ACTION)
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_workflows_match_the_schemastore_schema() -> None:
-    done = run(require("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
-               *map(str, WORKFLOWS))
+    done = run(
+        require("check-jsonschema"),
+        "--builtin-schema",
+        "vendor.github-workflows",
+        *map(str, WORKFLOWS),
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -105,9 +110,11 @@ def test_workflows_pass_actionlint(tmp_path: Path) -> None:
     (tmp_path / ".github" / "workflows").mkdir(parents=True)
     for workflow in WORKFLOWS:
         (tmp_path / ".github" / "workflows" / workflow.name).write_text(
-            local_workflow(workflow.read_text()))
+            local_workflow(workflow.read_text())
+        )
     (tmp_path / ".github" / "workflows" / "every-step.yml").write_text(
-        local_workflow(EVERY_STEP))  # the one test_every_step_… runs
+        local_workflow(EVERY_STEP)
+    )  # the one test_every_step_… runs
     git_repository(tmp_path)
     done = run(actionlint, "-no-color", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -123,8 +130,13 @@ def test_action_scripts_pass_shellcheck() -> None:
         pytest.skip("shellcheck is not installed (apt-get install shellcheck)")
     for step in action()["runs"]["steps"]:
         script = re.sub(r"\$\{\{.*?\}\}", "placeholder", step["run"])
-        done = subprocess.run([shellcheck, "-s", "bash", "-"], capture_output=True, text=True,
-                              input="set -eo pipefail\n" + script, check=False)
+        done = subprocess.run(
+            [shellcheck, "-s", "bash", "-"],
+            capture_output=True,
+            text=True,
+            input="set -eo pipefail\n" + script,
+            check=False,
+        )
         assert done.returncode == 0, f"{step['name']}:\n{done.stdout}"
 
 
@@ -135,34 +147,49 @@ def test_every_input_is_used_and_every_output_is_set() -> None:
     assert used == set(data["inputs"])
     steps = {step.get("id"): step for step in data["runs"]["steps"]}
     for name, output in data["outputs"].items():
-        found = re.fullmatch(r"\$\{\{ steps\.([a-z0-9-]+)\.outputs\.([a-z0-9-]+) \}\}",
-                             output["value"])
+        found = re.fullmatch(
+            r"\$\{\{ steps\.([a-z0-9-]+)\.outputs\.([a-z0-9-]+) \}\}", output["value"]
+        )
         assert found is not None, name
         step_id, key = found.groups()
         assert step_id in steps, name
         assert re.search(rf"\b{key}=", steps[step_id]["run"]) or step_id == "setup", name
     # Every gate step reports to the job summary, in the documented order.
     names = [step["name"] for step in data["runs"]["steps"]]
-    assert names == ["Install ork", "Log in to the registry", "ork validate", "ork simulate",
-                     "ork plan", "ork template", "ork generate bundle", "ork e2e", "ork pull",
-                     "ork push"]
+    assert names == [
+        "Install ork",
+        "Log in to the registry",
+        "ork validate",
+        "ork simulate",
+        "ork plan",
+        "ork template",
+        "ork generate bundle",
+        "ork e2e",
+        "ork pull",
+        "ork push",
+    ]
     for step in data["runs"]["steps"]:
-        if step["name"] in ("ork validate", "ork simulate", "ork plan", "ork e2e",
-                            "ork push"):
+        if step["name"] in ("ork validate", "ork simulate", "ork plan", "ork e2e", "ork push"):
             assert '--report-file "$GITHUB_STEP_SUMMARY"' in step["run"]
         for word in ("${{", "}}"):
             assert word not in step["run"], f"{step['name']}: inputs go through env"
 
 
-STEP_COMMANDS = {"Log in to the registry": ["login"], "ork validate": ["validate"],
-                 "ork simulate": ["simulate", "run"], "ork plan": ["plan"],
-                 "ork template": ["template"], "ork generate bundle": ["generate", "bundle"],
-                 "ork e2e": ["e2e", "run"], "ork pull": ["pull"], "ork push": ["push"]}
+STEP_COMMANDS = {
+    "Log in to the registry": ["login"],
+    "ork validate": ["validate"],
+    "ork simulate": ["simulate", "run"],
+    "ork plan": ["plan"],
+    "ork template": ["template"],
+    "ork generate bundle": ["generate", "bundle"],
+    "ork e2e": ["e2e", "run"],
+    "ork pull": ["pull"],
+    "ork push": ["push"],
+}
 
 
 @pytest.mark.parametrize("step", sorted(STEP_COMMANDS))
-def test_the_options_a_step_gives_ork_exist(step: str,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_options_a_step_gives_ork_exist(step: str, capsys: pytest.CaptureFixture[str]) -> None:
     [script] = [s["run"] for s in action()["runs"]["steps"] if s["name"] == step]
     argv = STEP_COMMANDS[step]
     assert f"ork {' '.join(argv)} " in script
@@ -196,9 +223,12 @@ class Publication:
         repository = f"{self.prefix.split('/', 1)[1]}/{OWNER}/katalogs/{name}"
         request = urllib.request.Request(
             f"http://{self.registry.host}/v2/{repository}/manifests/{tag}",
-            headers={"Accept": "application/vnd.oci.image.manifest.v1+json",
-                     "Authorization": "Basic " + base64.b64encode(
-                         f"{USER}:{PASSWORD}".encode()).decode()})
+            headers={
+                "Accept": "application/vnd.oci.image.manifest.v1+json",
+                "Authorization": "Basic "
+                + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode(),
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 data: dict[str, Any] = json.load(response)
@@ -209,10 +239,18 @@ class Publication:
             raise
 
 
-def publish(tmp_path: Path, registry: DistributionRegistry, shared: Path,
-            monkeypatch: pytest.MonkeyPatch, *, tag: str = "", from_wheel: bool = True,
-            inputs: dict[str, str] | None = None, workflow: str | None = None,
-            edit: Callable[[Path], None] | None = None) -> Publication:
+def publish(
+    tmp_path: Path,
+    registry: DistributionRegistry,
+    shared: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    tag: str = "",
+    from_wheel: bool = True,
+    inputs: dict[str, str] | None = None,
+    workflow: str | None = None,
+    edit: Callable[[Path], None] | None = None,
+) -> Publication:
     """A workflow run by act on a push of ``tag`` (else of branch main) in a fresh
     repository holding the action (``./``), webapp-operator and the workflow: the pack's
     publish.yml (with ``inputs`` added to the action's), or ``workflow``, where ORK_WHEEL
@@ -230,8 +268,11 @@ def publish(tmp_path: Path, registry: DistributionRegistry, shared: Path,
             extra["ork-version"] = wheel
         anchor = "          working-directory: ./webapp-operator\n"
         assert anchor in workflow
-        workflow = workflow.replace(anchor, anchor + "".join(
-            f"          {key}: {json.dumps(value)}\n" for key, value in extra.items()))
+        workflow = workflow.replace(
+            anchor,
+            anchor
+            + "".join(f"          {key}: {json.dumps(value)}\n" for key, value in extra.items()),
+        )
     workflow = local_workflow(workflow, registry_prefix=prefix).replace("ORK_WHEEL", wheel)
     (repository / ".github" / "workflows").mkdir(parents=True)
     (repository / ".github" / "workflows" / "publish.yml").write_text(workflow)
@@ -244,9 +285,15 @@ def publish(tmp_path: Path, registry: DistributionRegistry, shared: Path,
         env.setenv("ORK_REGISTRY_PASSWORD", PASSWORD)
         assert main(["push", str(PACK / "01-motifs" / "web-service")]) == 0
     ref = f"refs/tags/{tag}" if tag else "refs/heads/main"
-    result = run_act(repository, ".github/workflows/publish.yml", event={"ref": ref},
-                     cache=shared / "act", env=host_environment({}),
-                     secrets={"ORK_ACTION_TOKEN": PASSWORD}, actor=USER)
+    result = run_act(
+        repository,
+        ".github/workflows/publish.yml",
+        event={"ref": ref},
+        cache=shared / "act",
+        env=host_environment({}),
+        secrets={"ORK_ACTION_TOKEN": PASSWORD},
+        actor=USER,
+    )
     return Publication(result, registry, prefix)
 
 
@@ -262,21 +309,33 @@ def test_the_wheel_ships_the_pack_workflows(shared: Path) -> None:
     with zipfile.ZipFile(build_wheel(shared)) as wheel:
         names = set(wheel.namelist())
     for workflow in WORKFLOWS:
-        assert "orkestra/packs/registry-guide/12-ork-action/.github/workflows/" \
+        assert (
+            "orkestra/packs/registry-guide/12-ork-action/.github/workflows/"
             f"{workflow.name}" in names
+        )
 
 
 @pytest.mark.integration
 def test_a_tag_build_publishes_with_the_github_actions_runner(
-        tmp_path: Path, distribution_basic: DistributionRegistry, shared: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path,
+    distribution_basic: DistributionRegistry,
+    shared: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The pack's workflow as it is, ork installed from the action's own checkout."""
-    done = publish(tmp_path, distribution_basic, shared, monkeypatch, tag="v1.0.0",
-                   from_wheel=False)
+    done = publish(
+        tmp_path, distribution_basic, shared, monkeypatch, tag="v1.0.0", from_wheel=False
+    )
     assert done.run.succeeded, done.run.log()
     steps = done.run.steps()
-    for name in ("Install ork", "Log in to the registry", "ork validate", "ork simulate",
-                 "ork template", "ork push"):
+    for name in (
+        "Install ork",
+        "Log in to the registry",
+        "ork validate",
+        "ork simulate",
+        "ork template",
+        "ork push",
+    ):
         assert steps[name] == "success", name
     assert steps.get("ork plan", "skipped") == "skipped"  # not enabled
     assert steps.get("ork e2e", "skipped") == "skipped"
@@ -285,8 +344,10 @@ def test_a_tag_build_publishes_with_the_github_actions_runner(
     assert "installed from" in output and "Login Succeeded" in output
     summaries = done.run.summaries()
     assert [s.splitlines()[0] for s in summaries] == [
-        "## ork validate: PASS", "## ork simulate: PASS",
-        f"## ork push: pushed oci://{done.prefix}/{OWNER}/katalogs/webapp-operator:v1.0.0"]
+        "## ork validate: PASS",
+        "## ork simulate: PASS",
+        f"## ork push: pushed oci://{done.prefix}/{OWNER}/katalogs/webapp-operator:v1.0.0",
+    ]
     assert "| Simulate | ✓ passed | 2 |" in summaries[-1]
     assert "| E2E | ✓ passed | 5 |" in summaries[-1]
     manifest = done.manifest("webapp-operator", "v1.0.0")
@@ -299,15 +360,20 @@ def test_a_tag_build_publishes_with_the_github_actions_runner(
 
 @pytest.mark.integration
 def test_a_failing_simulate_fails_the_job_at_its_line(
-        tmp_path: Path, distribution_basic: DistributionRegistry, shared: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path,
+    distribution_basic: DistributionRegistry,
+    shared: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     def break_assertion(repository: Path) -> None:
         simulate = repository / "webapp-operator" / "simulate.yaml"
-        simulate.write_text(simulate.read_text().replace("name: my-webapp-svc",
-                                                         "name: my-webapp-service"))
+        simulate.write_text(
+            simulate.read_text().replace("name: my-webapp-svc", "name: my-webapp-service")
+        )
 
-    done = publish(tmp_path, distribution_basic, shared, monkeypatch, tag="v1.0.0",
-                   edit=break_assertion)
+    done = publish(
+        tmp_path, distribution_basic, shared, monkeypatch, tag="v1.0.0", edit=break_assertion
+    )
     assert not done.run.succeeded and done.run.job_result == "failure", done.run.log()
     steps = done.run.steps()
     assert steps["ork validate"] == "success" and steps["ork simulate"] == "failure"
@@ -321,15 +387,20 @@ def test_a_failing_simulate_fails_the_job_at_its_line(
     assert "services/my-webapp-service not found" in message
     summary = done.run.summaries()[-1]
     assert summary.startswith("## ork simulate: FAIL\n")
-    assert f"| simulate.yaml:{line} | simulate webapp-sim: services/my-webapp-service " \
-           "not found (expected cycle 1 create) |" in summary, summary
+    assert (
+        f"| simulate.yaml:{line} | simulate webapp-sim: services/my-webapp-service "
+        "not found (expected cycle 1 create) |" in summary
+    ), summary
     assert done.manifest("webapp-operator", "v1.0.0") is None
 
 
 @pytest.mark.integration
 def test_a_tag_that_is_not_the_version_fails_and_publishes_nothing(
-        tmp_path: Path, distribution_basic: DistributionRegistry, shared: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path,
+    distribution_basic: DistributionRegistry,
+    shared: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     done = publish(tmp_path, distribution_basic, shared, monkeypatch, tag="v1.0.1")
     assert not done.run.succeeded and done.run.job_result == "failure", done.run.log()
     steps = done.run.steps()
@@ -337,15 +408,20 @@ def test_a_tag_that_is_not_the_version_fails_and_publishes_nothing(
     assert 'git tag "v1.0.1" does not match metadata.version "v1.0.0"' in done.run.output()
     [(where, message)] = done.run.errors()
     assert where["file"] == "webapp-operator/katalog.yaml" and where["title"] == "ork push"
-    version_line = next(i for i, text in enumerate(
-        (PACK12 / "webapp-operator" / "katalog.yaml").read_text().splitlines(), 1)
-        if text.strip().startswith("version:"))
+    version_line = next(
+        i
+        for i, text in enumerate(
+            (PACK12 / "webapp-operator" / "katalog.yaml").read_text().splitlines(), 1
+        )
+        if text.strip().startswith("version:")
+    )
     assert where["line"] == str(version_line)
     assert 'git tag "v1.0.1" does not match' in message
     summary = done.run.summaries()[-1]
     assert summary.startswith("## ork push: blocked"), summary
-    assert '\ngit tag "v1.0.1" does not match metadata.version "v1.0.0" of katalog.yaml\n' \
-        in summary
+    assert (
+        '\ngit tag "v1.0.1" does not match metadata.version "v1.0.0" of katalog.yaml\n' in summary
+    )
     assert "hint: a tag build publishes the tagged version" in summary
     assert done.manifest("webapp-operator", "v1.0.1") is None
     assert done.manifest("webapp-operator", "v1.0.0") is None
@@ -353,10 +429,19 @@ def test_a_tag_that_is_not_the_version_fails_and_publishes_nothing(
 
 @pytest.mark.integration
 def test_registry_push_no_e2e_records_the_e2e_gate_as_skipped(
-        tmp_path: Path, distribution_basic: DistributionRegistry, shared: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    done = publish(tmp_path, distribution_basic, shared, monkeypatch, tag="v1.0.0",
-                   inputs={"registry-push-no-e2e": "true"})
+    tmp_path: Path,
+    distribution_basic: DistributionRegistry,
+    shared: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    done = publish(
+        tmp_path,
+        distribution_basic,
+        shared,
+        monkeypatch,
+        tag="v1.0.0",
+        inputs={"registry-push-no-e2e": "true"},
+    )
     assert done.run.succeeded, done.run.log()
     summary = done.run.summaries()[-1]
     assert "| Simulate | ✓ passed | 2 |" in summary and "| E2E | ⊘ skipped |" in summary
@@ -426,23 +511,38 @@ jobs:
 
 @pytest.mark.integration
 def test_every_step_runs_and_its_outputs_name_files(
-        tmp_path: Path, distribution_basic: DistributionRegistry, shared: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path,
+    distribution_basic: DistributionRegistry,
+    shared: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A branch build with every step enabled; a second use of the action pulls with the
     registry and the login the first one left to the job."""
     done = publish(tmp_path, distribution_basic, shared, monkeypatch, workflow=EVERY_STEP)
     assert done.run.succeeded, done.run.log()
     steps = done.run.steps()
-    for name in ("ork validate", "ork simulate", "ork plan", "ork template",
-                 "ork generate bundle", "ork e2e", "ork push", "ork pull",
-                 "The outputs name the files"):
+    for name in (
+        "ork validate",
+        "ork simulate",
+        "ork plan",
+        "ork template",
+        "ork generate bundle",
+        "ork e2e",
+        "ork push",
+        "ork pull",
+        "The outputs name the files",
+    ):
         assert steps[name] == "success", name
     assert "every output names a file; ork is " in done.run.output()
     headings = [s.splitlines()[0] for s in done.run.summaries()]
-    assert headings[:3] == ["## ork validate: PASS", "## ork simulate: PASS",
-                            "## ork plan: webapp-operator v1.0.0"]
+    assert headings[:3] == [
+        "## ork validate: PASS",
+        "## ork simulate: PASS",
+        "## ork plan: webapp-operator v1.0.0",
+    ]
     assert headings[3].startswith("## ork e2e: PASS") and headings[4].startswith(
-        f"## ork push: pushed oci://{done.prefix}/{OWNER}/katalogs/webapp-operator:v1.0.0")
+        f"## ork push: pushed oci://{done.prefix}/{OWNER}/katalogs/webapp-operator:v1.0.0"
+    )
     manifest = done.manifest("webapp-operator", "v1.0.0")
     assert manifest is not None
     assert manifest_annotations(manifest)["io.orkestra.e2e.status"] == "skipped"

@@ -62,12 +62,23 @@ variables:
 """
 
 #: Top-level keys that are not jobs.
-KEYWORDS = {"stages", "variables", "include", "default", "workflow", "image", "services",
-            "cache", "before_script", "after_script"}
+KEYWORDS = {
+    "stages",
+    "variables",
+    "include",
+    "default",
+    "workflow",
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
+}
 SCRIPTS = ("before_script", "script", "after_script")
 
 
 # -- the GitLab CI subset ------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -186,8 +197,10 @@ def _term(term: str, env: Mapping[str, str]) -> bool:
 
 
 def condition(expression: str, env: Mapping[str, str]) -> bool:
-    return any(all(_term(term.strip(), env) for term in alternative.split("&&"))
-               for alternative in expression.split("||"))
+    return any(
+        all(_term(term.strip(), env) for term in alternative.split("&&"))
+        for alternative in expression.split("||")
+    )
 
 
 def selected(job: Config, env: Mapping[str, str]) -> bool:
@@ -204,12 +217,16 @@ def selected(job: Config, env: Mapping[str, str]) -> bool:
 def pipeline(config: Config, predefined: Mapping[str, str]) -> list[str]:
     """The jobs a pipeline with these predefined variables runs, in stage order."""
     stages: list[str] = config["stages"]
-    chosen = [(name, job) for name, job in jobs(config).items()
-              if selected(job, variables(config, job, predefined))]
+    chosen = [
+        (name, job)
+        for name, job in jobs(config).items()
+        if selected(job, variables(config, job, predefined))
+    ]
     return [name for name, _ in sorted(chosen, key=lambda nj: stages.index(nj[1]["stage"]))]
 
 
 # -- running it ------------------------------------------------------------------------------
+
 
 @dataclass
 class JobRun:
@@ -226,8 +243,13 @@ def artifact_files(job: Config, checkout: Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for entry in job.get("artifacts", {}).get("paths", []):
         target = checkout / entry
-        files = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() \
-            else [target] if target.is_file() else []
+        files = (
+            sorted(p for p in target.rglob("*") if p.is_file())
+            if target.is_dir()
+            else [target]
+            if target.is_file()
+            else []
+        )
         found.update({p.relative_to(checkout).as_posix(): p for p in files})
     return found
 
@@ -235,8 +257,7 @@ def artifact_files(job: Config, checkout: Path) -> dict[str, Path]:
 def report_files(job: Config, checkout: Path) -> dict[str, Path]:
     """The ``artifacts:reports`` files (one path each here) that exist."""
     reports: dict[str, str] = job.get("artifacts", {}).get("reports", {})
-    return {kind: checkout / path for kind, path in reports.items()
-            if (checkout / path).is_file()}
+    return {kind: checkout / path for kind, path in reports.items() if (checkout / path).is_file()}
 
 
 def run_job(name: str, job: Config, env: Mapping[str, str], checkout: Path) -> JobRun:
@@ -246,16 +267,34 @@ def run_job(name: str, job: Config, env: Mapping[str, str], checkout: Path) -> J
         script += [f"printf '%s\\n' {shlex.quote('$ ' + line)}", line]
     (checkout.parent / f"{name}.sh").write_text("\n".join(script) + "\n")
     started = time.monotonic()
-    done = subprocess.run(["bash", str(checkout.parent / f"{name}.sh")], cwd=checkout,
-                          env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=600)
-    return JobRun(name, done.returncode, done.stdout, artifact_files(job, checkout),
-                  report_files(job, checkout), time.monotonic() - started)
+    done = subprocess.run(
+        ["bash", str(checkout.parent / f"{name}.sh")],
+        cwd=checkout,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=600,
+    )
+    return JobRun(
+        name,
+        done.returncode,
+        done.stdout,
+        artifact_files(job, checkout),
+        report_files(job, checkout),
+        time.monotonic() - started,
+    )
 
 
-def run_pipeline(project: Path, predefined: dict[str, str], builds: Path, *,
-                 settings: Mapping[str, str] | None = None,
-                 only: Collection[str] | None = None) -> list[JobRun]:
+def run_pipeline(
+    project: Path,
+    predefined: dict[str, str],
+    builds: Path,
+    *,
+    settings: Mapping[str, str] | None = None,
+    only: Collection[str] | None = None,
+) -> list[JobRun]:
     """Every job of the pipeline (or ``only`` these) in stage order, each from a fresh copy
     of ``project``; stops after a failed job (later stages run on success only).
     ``settings`` are the project's CI/CD variables: they win over the YAML's."""
@@ -270,11 +309,18 @@ def run_pipeline(project: Path, predefined: dict[str, str], builds: Path, *,
         shutil.copytree(project, checkout)
         home = builds / name / "home"
         home.mkdir()
-        env = {"PATH": f"{VENV_BIN}:{os.environ['PATH']}", "HOME": str(home),
-               "LANG": "C.UTF-8", "TMPDIR": os.environ.get("TMPDIR", "/tmp")}
-        env |= variables(config, job, predefined | {"CI_PROJECT_DIR": str(checkout),
-                                                    "CI_JOB_NAME": name,
-                                                    "CI_JOB_STAGE": job["stage"]})
+        env = {
+            "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
+            "HOME": str(home),
+            "LANG": "C.UTF-8",
+            "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
+        }
+        env |= variables(
+            config,
+            job,
+            predefined
+            | {"CI_PROJECT_DIR": str(checkout), "CI_JOB_NAME": name, "CI_JOB_STAGE": job["stage"]},
+        )
         env |= settings or {}
         runs.append(run_job(name, job, env, checkout))
         if runs[-1].returncode != 0:
@@ -285,39 +331,57 @@ def run_pipeline(project: Path, predefined: dict[str, str], builds: Path, *,
 def tag_variables(registry_host: str, image: str, tag: str) -> dict[str, str]:
     """GitLab's predefined variables of a tag pipeline (the ones the template reads, and
     the ones that tell a CI tag build)."""
-    return {"CI": "true", "GITLAB_CI": "true", "CI_SERVER": "yes",
-            "CI_PIPELINE_SOURCE": "push", "CI_DEFAULT_BRANCH": "main",
-            "CI_COMMIT_TAG": tag, "CI_COMMIT_REF_NAME": tag,
-            "CI_PROJECT_PATH": image.split("/", 1)[1], "CI_REGISTRY": registry_host,
-            "CI_REGISTRY_IMAGE": image, "CI_REGISTRY_USER": USER,
-            "CI_REGISTRY_PASSWORD": PASSWORD, "CI_JOB_TOKEN": PASSWORD}
+    return {
+        "CI": "true",
+        "GITLAB_CI": "true",
+        "CI_SERVER": "yes",
+        "CI_PIPELINE_SOURCE": "push",
+        "CI_DEFAULT_BRANCH": "main",
+        "CI_COMMIT_TAG": tag,
+        "CI_COMMIT_REF_NAME": tag,
+        "CI_PROJECT_PATH": image.split("/", 1)[1],
+        "CI_REGISTRY": registry_host,
+        "CI_REGISTRY_IMAGE": image,
+        "CI_REGISTRY_USER": USER,
+        "CI_REGISTRY_PASSWORD": PASSWORD,
+        "CI_JOB_TOKEN": PASSWORD,
+    }
 
 
 def branch_variables(branch: str) -> dict[str, str]:
-    return {"CI": "true", "GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "push",
-            "CI_DEFAULT_BRANCH": "main", "CI_COMMIT_BRANCH": branch,
-            "CI_COMMIT_REF_NAME": branch, "CI_REGISTRY": "registry.example.com",
-            "CI_REGISTRY_IMAGE": "registry.example.com/group/project"}
+    return {
+        "CI": "true",
+        "GITLAB_CI": "true",
+        "CI_PIPELINE_SOURCE": "push",
+        "CI_DEFAULT_BRANCH": "main",
+        "CI_COMMIT_BRANCH": branch,
+        "CI_COMMIT_REF_NAME": branch,
+        "CI_REGISTRY": "registry.example.com",
+        "CI_REGISTRY_IMAGE": "registry.example.com/group/project",
+    }
 
 
 def log(runs: list[JobRun]) -> str:
-    return "\n".join(f"--- {r.name} (exit {r.returncode}, {r.seconds:.1f}s)\n{r.output}"
-                     for r in runs)
+    return "\n".join(
+        f"--- {r.name} (exit {r.returncode}, {r.seconds:.1f}s)\n{r.output}" for r in runs
+    )
 
 
-def manifest_annotations(server: DistributionRegistry, repository: str,
-                         tag: str) -> dict[str, str]:
+def manifest_annotations(server: DistributionRegistry, repository: str, tag: str) -> dict[str, str]:
     request = urllib.request.Request(
         f"http://{server.host}/v2/{repository}/manifests/{tag}",
-        headers={"Accept": "application/vnd.oci.image.manifest.v1+json",
-                 "Authorization": "Basic " + base64.b64encode(
-                     f"{USER}:{PASSWORD}".encode()).decode()})
+        headers={
+            "Accept": "application/vnd.oci.image.manifest.v1+json",
+            "Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode(),
+        },
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         annotations: dict[str, str] = json.load(response)["annotations"]
     return annotations
 
 
 # -- the template as a file ------------------------------------------------------------------
+
 
 def check_jsonschema() -> str:
     found = VENV_BIN / "check-jsonschema"
@@ -338,64 +402,120 @@ def test_the_template_passes_gitlabs_schema(tmp_path: Path) -> None:
     project = example_project(tmp_path)
     config = load(project / ".gitlab-ci.yml", project)
     merged = tmp_path / "merged.gitlab-ci.yml"  # what GitLab runs once it has resolved it
-    merged.write_text(yaml.safe_dump({"stages": config["stages"],
-                                      "variables": config["variables"]} | jobs(config),
-                                     sort_keys=False))
+    merged.write_text(
+        yaml.safe_dump(
+            {"stages": config["stages"], "variables": config["variables"]} | jobs(config),
+            sort_keys=False,
+        )
+    )
     # The template has !reference tags: check-jsonschema's gitlab-ci transform reads them.
-    done = subprocess.run([check_jsonschema(), "--builtin-schema", "vendor.gitlab-ci",
-                           "--data-transform", "gitlab-ci", str(TEMPLATE),
-                           str(project / ".gitlab-ci.yml"), str(merged)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            check_jsonschema(),
+            "--builtin-schema",
+            "vendor.gitlab-ci",
+            "--data-transform",
+            "gitlab-ci",
+            str(TEMPLATE),
+            str(project / ".gitlab-ci.yml"),
+            str(merged),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     broken = tmp_path / "broken.yml"  # the schema does catch a misspelt keyword
     broken.write_text(TEMPLATE.read_text().replace("  rules:\n", "  rulez:\n", 1))
-    done = subprocess.run([check_jsonschema(), "--builtin-schema", "vendor.gitlab-ci",
-                           "--data-transform", "gitlab-ci", str(broken)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            check_jsonschema(),
+            "--builtin-schema",
+            "vendor.gitlab-ci",
+            "--data-transform",
+            "gitlab-ci",
+            str(broken),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1 and "'rulez' was unexpected" in done.stdout
 
 
 def test_every_job_keeps_its_reports_and_installs_ork_first() -> None:
     config = load(TEMPLATE, ROOT)
-    assert config["stages"] == ["validate", "simulate", "plan", "template", "generate",
-                                "e2e", "registry"]
+    assert config["stages"] == [
+        "validate",
+        "simulate",
+        "plan",
+        "template",
+        "generate",
+        "e2e",
+        "registry",
+    ]
     for name, job in jobs(config).items():
         assert job["artifacts"]["when"] == "always", name
         assert job["artifacts"]["paths"] == ["ork-reports/"], name
         assert job["before_script"][0] == config[".ork-install"]["before_script"][0], name
         assert job["before_script"][-1] == 'cd "$ORK_WORKING_DIRECTORY"', name
-        assert job["image"] == "$ORK_IMAGE" and config["variables"]["ORK_IMAGE"] == \
-            "python:3.11-slim"
+        assert (
+            job["image"] == "$ORK_IMAGE" and config["variables"]["ORK_IMAGE"] == "python:3.11-slim"
+        )
         assert any("ork login" in line for line in job["before_script"]), name
     assert jobs(config)["ork-e2e"]["artifacts"]["reports"] == {"junit": "ork-reports/e2e.xml"}
 
 
-@pytest.mark.parametrize(("predefined", "overrides", "expected"), [
-    (branch_variables("feature"), {}, ["ork-validate", "ork-simulate"]),
-    (branch_variables("main"), {}, ["ork-validate", "ork-simulate"]),
-    (branch_variables("main"), {"ORK_PUSH_ON_DEFAULT_BRANCH": "true"},
-     ["ork-validate", "ork-simulate", "ork-push"]),
-    (branch_variables("feature"), {"ORK_PUSH_ON_DEFAULT_BRANCH": "true"},
-     ["ork-validate", "ork-simulate"]),
-    (tag_variables("r.example.com", "r.example.com/g/p", "v1.0.0"), {},
-     ["ork-validate", "ork-simulate", "ork-push"]),
-    (tag_variables("r.example.com", "r.example.com/g/p", "v1.0.0"),
-     {"ORK_PUSH": "false", "ORK_VALIDATE": "false", "ORK_SIMULATE": "",
-      "ORK_PLAN": "true", "ORK_E2E": "e2e.yaml"}, ["ork-plan", "ork-e2e"]),
-    (tag_variables("r.example.com", "r.example.com/g/p", "v1.0.0"),
-     {"ORK_TEMPLATE": "true", "ORK_GENERATE_BUNDLE": "katalog.yaml"},
-     ["ork-validate", "ork-simulate", "ork-template", "ork-generate", "ork-push"]),
-])
+@pytest.mark.parametrize(
+    ("predefined", "overrides", "expected"),
+    [
+        (branch_variables("feature"), {}, ["ork-validate", "ork-simulate"]),
+        (branch_variables("main"), {}, ["ork-validate", "ork-simulate"]),
+        (
+            branch_variables("main"),
+            {"ORK_PUSH_ON_DEFAULT_BRANCH": "true"},
+            ["ork-validate", "ork-simulate", "ork-push"],
+        ),
+        (
+            branch_variables("feature"),
+            {"ORK_PUSH_ON_DEFAULT_BRANCH": "true"},
+            ["ork-validate", "ork-simulate"],
+        ),
+        (
+            tag_variables("r.example.com", "r.example.com/g/p", "v1.0.0"),
+            {},
+            ["ork-validate", "ork-simulate", "ork-push"],
+        ),
+        (
+            tag_variables("r.example.com", "r.example.com/g/p", "v1.0.0"),
+            {
+                "ORK_PUSH": "false",
+                "ORK_VALIDATE": "false",
+                "ORK_SIMULATE": "",
+                "ORK_PLAN": "true",
+                "ORK_E2E": "e2e.yaml",
+            },
+            ["ork-plan", "ork-e2e"],
+        ),
+        (
+            tag_variables("r.example.com", "r.example.com/g/p", "v1.0.0"),
+            {"ORK_TEMPLATE": "true", "ORK_GENERATE_BUNDLE": "katalog.yaml"},
+            ["ork-validate", "ork-simulate", "ork-template", "ork-generate", "ork-push"],
+        ),
+    ],
+)
 def test_rules_run_the_enabled_steps_and_push_on_tags(
-        predefined: dict[str, str], overrides: dict[str, str], expected: list[str]) -> None:
+    predefined: dict[str, str], overrides: dict[str, str], expected: list[str]
+) -> None:
     config = load(TEMPLATE, ROOT)
     config["variables"] |= overrides  # as a project's variables: would
     assert pipeline(config, predefined) == expected
 
 
 def test_install_asks_for_ork_install_or_uses_the_images_ork(tmp_path: Path) -> None:
-    install = jobs(load(TEMPLATE, ROOT) | {"probe": {"extends": ".ork-install",
-                                                      "script": ["true"]}})["probe"]
+    install = jobs(
+        load(TEMPLATE, ROOT) | {"probe": {"extends": ".ork-install", "script": ["true"]}}
+    )["probe"]
     env = {"PATH": f"{VENV_BIN}:{os.environ['PATH']}", "HOME": str(tmp_path)}
     placeholder = load(TEMPLATE, ROOT)["variables"]["ORK_INSTALL"]
     tmp_path.joinpath("project").mkdir()
@@ -408,8 +528,10 @@ def test_install_asks_for_ork_install_or_uses_the_images_ork(tmp_path: Path) -> 
 
 # -- a tag pipeline against the local registry ---------------------------------------------
 
-def gitlab_project(tmp_path: Path, pack: Path, server: DistributionRegistry,
-                   monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+
+def gitlab_project(
+    tmp_path: Path, pack: Path, server: DistributionRegistry, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, str]:
     """The example project with the pack's 02-katalog-api importing its motif from the
     registry, the motifs published there first (as the pack's README asks)."""
     image = f"{server.host}/group/p{uuid.uuid4().hex[:10]}"  # CI_REGISTRY_IMAGE
@@ -429,22 +551,37 @@ def gitlab_project(tmp_path: Path, pack: Path, server: DistributionRegistry,
     return project, image
 
 
-PIPELINE = ["ork-validate", "ork-simulate", "ork-plan", "ork-template", "ork-generate",
-            "ork-e2e", "ork-push"]
-REPORTS = {"ork-validate": {"validate.md"}, "ork-simulate": {"simulate.md"},
-           "ork-plan": {"plan.md", "plan.txt"},
-           "ork-template": {"template.yaml", "template.json"},
-           "ork-generate": {"bundle.yaml"}, "ork-e2e": {"e2e.xml", "e2e.md"},
-           "ork-push": {"push.md"}}
+PIPELINE = [
+    "ork-validate",
+    "ork-simulate",
+    "ork-plan",
+    "ork-template",
+    "ork-generate",
+    "ork-e2e",
+    "ork-push",
+]
+REPORTS = {
+    "ork-validate": {"validate.md"},
+    "ork-simulate": {"simulate.md"},
+    "ork-plan": {"plan.md", "plan.txt"},
+    "ork-template": {"template.yaml", "template.json"},
+    "ork-generate": {"bundle.yaml"},
+    "ork-e2e": {"e2e.xml", "e2e.md"},
+    "ork-push": {"push.md"},
+}
 
 
 @pytest.mark.integration
 def test_a_tag_pipeline_publishes_02_with_runner_gitlab_ci(
-        tmp_path: Path, pack_copy: Path, distribution_basic: DistributionRegistry,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path,
+    pack_copy: Path,
+    distribution_basic: DistributionRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     project, image = gitlab_project(tmp_path, pack_copy, distribution_basic, monkeypatch)
-    runs = run_pipeline(project, tag_variables(distribution_basic.host, image, "v1.0.0"),
-                        tmp_path / "builds")
+    runs = run_pipeline(
+        project, tag_variables(distribution_basic.host, image, "v1.0.0"), tmp_path / "builds"
+    )
     assert [(r.name, r.returncode) for r in runs] == [(n, 0) for n in PIPELINE], log(runs)
     for run in runs:
         assert {Path(name).name for name in run.artifacts} == REPORTS[run.name], run.name
@@ -452,7 +589,8 @@ def test_a_tag_pipeline_publishes_02_with_runner_gitlab_ci(
         assert "Login Succeeded" in run.output, run.output
     by_name = {r.name: r for r in runs}
     assert {name: list(r.reports) for name, r in by_name.items() if r.reports} == {
-        "ork-e2e": ["junit"]}
+        "ork-e2e": ["junit"]
+    }
     junit = ET.parse(by_name["ork-e2e"].reports["junit"]).getroot()
     suites = [junit] if junit.tag == "testsuite" else list(junit)
     assert sum(int(s.get("tests", "0")) for s in suites) >= 4
@@ -461,33 +599,46 @@ def test_a_tag_pipeline_publishes_02_with_runner_gitlab_ci(
     assert "webapp-operator" in push_md and "v1.0.0" in push_md
     assert "System RBAC" in by_name["ork-validate"].output  # ORK_VALIDATE_DEPTH: full
 
-    annotations = manifest_annotations(distribution_basic,
-                                       f"{image.split('/', 1)[1]}/katalogs/webapp-operator",
-                                       "v1.0.0")
+    annotations = manifest_annotations(
+        distribution_basic, f"{image.split('/', 1)[1]}/katalogs/webapp-operator", "v1.0.0"
+    )
     assert annotations["io.orkestra.pattern.version"] == "v1.0.0"
-    assert (annotations["io.orkestra.simulate.status"], annotations["io.orkestra.e2e.status"],
-            annotations["io.orkestra.e2e.runner"]) == ("passed", "passed", "gitlab-ci")
+    assert (
+        annotations["io.orkestra.simulate.status"],
+        annotations["io.orkestra.e2e.status"],
+        annotations["io.orkestra.e2e.runner"],
+    ) == ("passed", "passed", "gitlab-ci")
 
 
 @pytest.mark.integration
 def test_a_tag_that_is_not_the_version_fails_the_registry_job(
-        tmp_path: Path, pack_copy: Path, distribution_basic: DistributionRegistry,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path,
+    pack_copy: Path,
+    distribution_basic: DistributionRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     project, image = gitlab_project(tmp_path, pack_copy, distribution_basic, monkeypatch)
-    runs = run_pipeline(project, tag_variables(distribution_basic.host, image, "v9.9.9"),
-                        tmp_path / "builds")
+    runs = run_pipeline(
+        project, tag_variables(distribution_basic.host, image, "v9.9.9"), tmp_path / "builds"
+    )
     assert [(r.name, r.returncode) for r in runs] == [(n, 0) for n in PIPELINE[:-1]] + [
-        ("ork-push", 1)], log(runs)
+        ("ork-push", 1)
+    ], log(runs)
     push = runs[-1]
     assert 'git tag "v9.9.9" does not match metadata.version "v1.0.0"' in push.output
     assert "ork-reports/push.md" in push.artifacts  # when: always
     assert "v9.9.9" in push.artifacts["ork-reports/push.md"].read_text()
-    forced = run_pipeline(project, tag_variables(distribution_basic.host, image, "v9.9.9"),
-                          tmp_path / "forced", settings={"ORK_PUSH_FORCE": "true"},
-                          only={"ork-push"})
+    forced = run_pipeline(
+        project,
+        tag_variables(distribution_basic.host, image, "v9.9.9"),
+        tmp_path / "forced",
+        settings={"ORK_PUSH_FORCE": "true"},
+        only={"ork-push"},
+    )
     assert [(r.name, r.returncode) for r in forced] == [("ork-push", 1)], log(forced)
     assert "--force does not override this in CI" in forced[0].output
     with pytest.raises(urllib.error.HTTPError) as missing:
-        manifest_annotations(distribution_basic,
-                             f"{image.split('/', 1)[1]}/katalogs/webapp-operator", "v9.9.9")
+        manifest_annotations(
+            distribution_basic, f"{image.split('/', 1)[1]}/katalogs/webapp-operator", "v9.9.9"
+        )
     assert missing.value.code == 404

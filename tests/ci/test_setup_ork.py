@@ -36,7 +36,8 @@ def test_older_pythons_can_parse_it_and_get_told_what_to_do() -> None:
         setup.check_python((3, 10, 12, "final", 0), "/usr/bin/python3")
     assert str(caught.value) == (
         "ork needs Python 3.11 or newer; this runner's python3 is 3.10.12 (/usr/bin/python3). "
-        "Run actions/setup-python with python-version: '3.11' (or newer) before this action.")
+        "Run actions/setup-python with python-version: '3.11' (or newer) before this action."
+    )
     setup.check_python((3, 11, 0), "python3")
     setup.check_python((3, 13, 1), "python3")
 
@@ -51,8 +52,7 @@ def test_the_default_is_the_actions_own_checkout_installed_editable(tmp_path: Pa
         setup.parse_source("", str(tmp_path), tmp_path)
 
 
-@pytest.mark.parametrize("value", ["0.1.0", "v0.1.0", "latest", "orkestra==0.1.0",
-                                   "orkestra"])
+@pytest.mark.parametrize("value", ["0.1.0", "v0.1.0", "latest", "orkestra==0.1.0", "orkestra"])
 def test_a_version_or_name_is_refused(value: str, tmp_path: Path) -> None:
     with pytest.raises(setup.SetupError) as caught:
         setup.parse_source(value, str(ROOT), tmp_path)
@@ -65,8 +65,9 @@ def test_wheels_and_checkouts(tmp_path: Path) -> None:
     wheel = tmp_path / "dist" / "orkestra-0.1.0-py3-none-any.whl"
     wheel.parent.mkdir()
     wheel.write_bytes(b"PK")
-    assert setup.parse_source("dist/orkestra-0.1.0-py3-none-any.whl", "", tmp_path) == \
-        setup.Source(str(wheel), editable=False)
+    assert setup.parse_source("dist/orkestra-0.1.0-py3-none-any.whl", "", tmp_path) == setup.Source(
+        str(wheel), editable=False
+    )
     with pytest.raises(setup.SetupError, match="no such wheel"):
         setup.parse_source("dist/other.whl", "", tmp_path)
     url = "https://example.invalid/orkestra-0.1.0-py3-none-any.whl"
@@ -82,10 +83,12 @@ def test_wheels_and_checkouts(tmp_path: Path) -> None:
 
 
 def test_registries_are_exported_one_word_each() -> None:
-    assert setup.registry_env({"ORK_REGISTRY_URL": " ghcr.io/acme/katalogs ",
-                               "ORK_MOTIFS_URL": ""}) == ["ORK_REGISTRY=ghcr.io/acme/katalogs"]
-    assert setup.registry_env({"ORK_MOTIFS_URL": "oci://r.example/motifs"}) == \
-        ["ORK_MOTIFS_REGISTRY=oci://r.example/motifs"]
+    assert setup.registry_env(
+        {"ORK_REGISTRY_URL": " ghcr.io/acme/katalogs ", "ORK_MOTIFS_URL": ""}
+    ) == ["ORK_REGISTRY=ghcr.io/acme/katalogs"]
+    assert setup.registry_env({"ORK_MOTIFS_URL": "oci://r.example/motifs"}) == [
+        "ORK_MOTIFS_REGISTRY=oci://r.example/motifs"
+    ]
     for bad in ("ghcr.io/a\nEVIL=1", "ghcr.io/a b"):
         with pytest.raises(setup.SetupError, match="a registry is one word"):
             setup.registry_env({"ORK_REGISTRY_URL": bad})
@@ -101,8 +104,10 @@ def test_the_tool_cache_is_keyed_by_source_and_python(tmp_path: Path) -> None:
     assert first.parent == tmp_path / "tools" / "orkestra-action"
     assert first == setup.install_dir(setup.Source(str(a), False), env, cache=True)
     assert first != setup.install_dir(setup.Source(str(b), False), env, cache=True)
-    assert setup.install_dir(setup.Source(str(a), False), env, cache=False) == \
-        tmp_path / "t" / "orkestra-action"
+    assert (
+        setup.install_dir(setup.Source(str(a), False), env, cache=False)
+        == tmp_path / "t" / "orkestra-action"
+    )
 
 
 class FakeVenv:
@@ -113,8 +118,7 @@ class FakeVenv:
         (Path(directory) / "bin").mkdir(parents=True)
 
 
-def test_a_complete_installation_is_reused(tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_complete_installation_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pip_runs: list[list[str]] = []
 
     def fake_run(command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
@@ -143,11 +147,16 @@ def test_a_complete_installation_is_reused(tmp_path: Path,
     assert not (tmp_path / "other" / "venv" / setup.MARKER).exists()
 
 
-def test_main_reports_one_error_and_exports_nothing(tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_reports_one_error_and_exports_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path_file = tmp_path / "path"
-    env = {"ORK_SOURCE": "1.2.3", "GITHUB_ACTION_PATH": str(ROOT),
-           "GITHUB_PATH": str(path_file), "RUNNER_TEMP": str(tmp_path)}
+    env = {
+        "ORK_SOURCE": "1.2.3",
+        "GITHUB_ACTION_PATH": str(ROOT),
+        "GITHUB_PATH": str(path_file),
+        "RUNNER_TEMP": str(tmp_path),
+    }
     assert setup.main(env) == 1
     err = capsys.readouterr().err
     assert err.startswith('::error title=ork setup::ork-version "1.2.3" is neither a wheel')

@@ -38,8 +38,13 @@ from orkestra.runtime.image import (
 from tests.conftest import WriteFiles
 from tests.hooks.patterns import database_katalog
 
-CONFIG_MAP = {"onReconcile": {"configMaps": [{
-    "name": "{{ .metadata.name }}-config", "data": {"engine": "{{ .spec.engine }}"}}]}}
+CONFIG_MAP = {
+    "onReconcile": {
+        "configMaps": [
+            {"name": "{{ .metadata.name }}-config", "data": {"engine": "{{ .spec.engine }}"}}
+        ]
+    }
+}
 HOOKS = """
 from orkestra.hooks import HookSet
 
@@ -63,13 +68,20 @@ spec:
 """
 
 
-def typed(write: WriteFiles, *, hooks: str = "dbhooks.database", model: str = "api.v1alpha1",
-          **files: str) -> Path:
+def typed(
+    write: WriteFiles, *, hooks: str = "dbhooks.database", model: str = "api.v1alpha1", **files: str
+) -> Path:
     """A typed pattern: dbhooks/ and api/ beside the katalog (written into the cwd)."""
-    root = write(**{"katalog.yaml": database_katalog(hooks=hooks, model=model, version="1.0.0",
-                                                    reconcile=CONFIG_MAP),
-                    "dbhooks__database.py": HOOKS,
-                    "api__v1alpha1.py": "class Database:\n    pass\n", **files})
+    root = write(
+        **{
+            "katalog.yaml": database_katalog(
+                hooks=hooks, model=model, version="1.0.0", reconcile=CONFIG_MAP
+            ),
+            "dbhooks__database.py": HOOKS,
+            "api__v1alpha1.py": "class Database:\n    pass\n",
+            **files,
+        }
+    )
     for package in ("dbhooks", "api"):
         (root / package / "__init__.py").write_text("")
     return root
@@ -77,20 +89,33 @@ def typed(write: WriteFiles, *, hooks: str = "dbhooks.database", model: str = "a
 
 # -- what goes in ---------------------------------------------------------------------------
 
+
 def test_collects_the_packages_of_hooks_and_model(write: WriteFiles) -> None:
     root = typed(write)
     code = collect(root)
     assert code.modules == ("api.v1alpha1", "dbhooks.database")
     assert [(p.name, p.source) for p in code.packages] == [
-        ("api", (root / "api").resolve()), ("dbhooks", (root / "dbhooks").resolve())]
+        ("api", (root / "api").resolve()),
+        ("dbhooks", (root / "dbhooks").resolve()),
+    ]
     assert code.installed == ()
     assert code.requirements.empty
     assert (code.kind, code.name, code.version) == ("Katalog", "database-operator", "1.0.0")
-    assert code.entries == {"database": {
-        "apiTypes": {"group": "rkguide.demo", "version": "v1alpha1", "kind": "Database",
-                     "plural": "databases", "location": "api.v1alpha1", "object": "Database"},
-        "operatorBox": {"reconcile": {"hooks": {"module": "dbhooks.database",
-                                                "function": "database_hooks"}}}}}
+    assert code.entries == {
+        "database": {
+            "apiTypes": {
+                "group": "rkguide.demo",
+                "version": "v1alpha1",
+                "kind": "Database",
+                "plural": "databases",
+                "location": "api.v1alpha1",
+                "object": "Database",
+            },
+            "operatorBox": {
+                "reconcile": {"hooks": {"module": "dbhooks.database", "function": "database_hooks"}}
+            },
+        }
+    }
 
 
 def test_a_single_file_module_and_a_komposer_first(write: WriteFiles) -> None:
@@ -98,32 +123,49 @@ def test_a_single_file_module_and_a_komposer_first(write: WriteFiles) -> None:
     (root / "dbhooks" / "__init__.py").write_text(HOOKS)
     code = collect(root)
     assert code.modules == ("dbhooks", "models")
-    assert [(p.name, p.source.name) for p in code.packages] == [("dbhooks", "dbhooks"),
-                                                                ("models", "models.py")]
+    assert [(p.name, p.source.name) for p in code.packages] == [
+        ("dbhooks", "dbhooks"),
+        ("models", "models.py"),
+    ]
 
 
 def test_requirements_and_pyproject_dependencies(write: WriteFiles) -> None:
-    root = typed(write, **{
-        "requirements.txt": "# the model\npydantic>=2  # v2 API\n\norkestra-patterns==0.1.0\n"
-                            "httpx==0.27.0 \\\n    --hash=sha256:abc\n--extra-index-url x\n",
-        "pyproject.toml": '[project]\nname = "db"\ndependencies = ["Orkestra_Patterns>=0.1", '
-                          '"tenacity>=8", "pydantic>=2"]\n'})
+    root = typed(
+        write,
+        **{
+            "requirements.txt": "# the model\npydantic>=2  # v2 API\n\norkestra-patterns==0.1.0\n"
+            "httpx==0.27.0 \\\n    --hash=sha256:abc\n--extra-index-url x\n",
+            "pyproject.toml": '[project]\nname = "db"\ndependencies = ["Orkestra_Patterns>=0.1", '
+            '"tenacity>=8", "pydantic>=2"]\n',
+        },
+    )
     code = collect(root)
     assert code.requirements.files == (root.resolve() / "requirements.txt",)
     assert code.requirements.dependencies == ("tenacity>=8", "pydantic>=2")
-    assert code.requirements.lines() == ["pydantic>=2", "httpx==0.27.0 --hash=sha256:abc",
-                                         "tenacity>=8"]
+    assert code.requirements.lines() == [
+        "pydantic>=2",
+        "httpx==0.27.0 --hash=sha256:abc",
+        "tenacity>=8",
+    ]
     # what pip gets: this project left out (the base image has it), options kept
     assert filtered_requirements(root / "requirements.txt") == (
-        "pydantic>=2\nhttpx==0.27.0 --hash=sha256:abc\n--extra-index-url x\n")
+        "pydantic>=2\nhttpx==0.27.0 --hash=sha256:abc\n--extra-index-url x\n"
+    )
 
 
-@pytest.mark.parametrize(("line", "is_orkestra"), [
-    ("orkestra-patterns", True), ("orkestra_patterns==0.1.0", True),
-    ("Orkestra.Patterns[dev] >= 0.1", True), ("orkestra-patterns_", False),
-    ("orkestra", False),  # PyPI's orkestra is an unrelated project, not this one
-    ("orkestra-patterns-hooks", False), ("pydantic", False), ("-r x.txt", False),
-])
+@pytest.mark.parametrize(
+    ("line", "is_orkestra"),
+    [
+        ("orkestra-patterns", True),
+        ("orkestra_patterns==0.1.0", True),
+        ("Orkestra.Patterns[dev] >= 0.1", True),
+        ("orkestra-patterns_", False),
+        ("orkestra", False),  # PyPI's orkestra is an unrelated project, not this one
+        ("orkestra-patterns-hooks", False),
+        ("pydantic", False),
+        ("-r x.txt", False),
+    ],
+)
 def test_orkestra_is_provided_by_the_base(line: str, is_orkestra: bool) -> None:
     assert provided(line) is is_orkestra
 
@@ -138,8 +180,10 @@ def test_a_module_from_the_requirements(write: WriteFiles) -> None:
     root = typed(write, hooks="dbhooks.database", model="dbmodels.v1")
     with pytest.raises(HookCodeError) as error:
         collect(root)
-    assert error.value.message == ("dbmodels: not beside the katalog and no requirements.txt "
-                                   "or pyproject.toml to install it from")
+    assert error.value.message == (
+        "dbmodels: not beside the katalog and no requirements.txt "
+        "or pyproject.toml to install it from"
+    )
     assert "requirements.txt" in error.value.hint
     (root / "requirements.txt").write_text("dbmodels==1.0\n")
     code = collect(root)
@@ -151,8 +195,9 @@ def test_a_missing_module_of_a_present_package(write: WriteFiles) -> None:
     root = typed(write, hooks="dbhooks.databse")
     with pytest.raises(HookCodeError) as error:
         collect(root)
-    assert error.value.message.startswith('CRD database: module "dbhooks.databse" not found '
-                                          f"in {(root / 'dbhooks').resolve()}")
+    assert error.value.message.startswith(
+        f'CRD database: module "dbhooks.databse" not found in {(root / "dbhooks").resolve()}'
+    )
     assert "relative to the katalog's directory" in error.value.hint
 
 
@@ -191,31 +236,65 @@ def test_context_holds_the_packages_without_bytecode(write: WriteFiles, tmp_path
     (root / "dbhooks" / "__pycache__" / "database.cpython-311.pyc").write_text("x")
     context = image._context(collect(root), tmp_path / "work", print)
     assert sorted(str(p.relative_to(context)) for p in context.rglob("*")) == [
-        "hooks", "hooks/api", "hooks/api/__init__.py", "hooks/api/v1alpha1.py",
-        "hooks/dbhooks", "hooks/dbhooks/__init__.py", "hooks/dbhooks/database.py",
-        "hooks/dbhooks/sub", "hooks/dbhooks/sub/mod.py"]
+        "hooks",
+        "hooks/api",
+        "hooks/api/__init__.py",
+        "hooks/api/v1alpha1.py",
+        "hooks/dbhooks",
+        "hooks/dbhooks/__init__.py",
+        "hooks/dbhooks/database.py",
+        "hooks/dbhooks/sub",
+        "hooks/dbhooks/sub/mod.py",
+    ]
 
 
 # -- the image's name and base --------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "repository", "tag", "host", "plain"), [
-    ("ghcr.io/myorg/database-operator:v1.0.0", "ghcr.io/myorg/database-operator", "v1.0.0",
-     "ghcr.io", False),
-    ("127.0.0.1:5000/database-operator:dev", "127.0.0.1:5000/database-operator", "dev",
-     "127.0.0.1:5000", True),
-    ("localhost/db:1", "localhost/db", "1", "localhost", True),
-    ("myorg/db:latest", "myorg/db", "latest", None, False),
-])
-def test_image_tags(text: str, repository: str, tag: str, host: str | None,
-                    plain: bool) -> None:
+
+@pytest.mark.parametrize(
+    ("text", "repository", "tag", "host", "plain"),
+    [
+        (
+            "ghcr.io/myorg/database-operator:v1.0.0",
+            "ghcr.io/myorg/database-operator",
+            "v1.0.0",
+            "ghcr.io",
+            False,
+        ),
+        (
+            "127.0.0.1:5000/database-operator:dev",
+            "127.0.0.1:5000/database-operator",
+            "dev",
+            "127.0.0.1:5000",
+            True,
+        ),
+        ("localhost/db:1", "localhost/db", "1", "localhost", True),
+        ("myorg/db:latest", "myorg/db", "latest", None, False),
+    ],
+)
+def test_image_tags(text: str, repository: str, tag: str, host: str | None, plain: bool) -> None:
     parsed = ImageTag.parse(text)
-    assert (parsed.repository, parsed.tag, parsed.host, parsed.plain_http) == \
-        (repository, tag, host, plain)
+    assert (parsed.repository, parsed.tag, parsed.host, parsed.plain_http) == (
+        repository,
+        tag,
+        host,
+        plain,
+    )
     assert str(parsed) == text
 
 
-@pytest.mark.parametrize("text", ["ghcr.io/myorg/db", "db", "ghcr.io/MyOrg/db:v1", "db:v1:x",
-                                  "ghcr.io/db@sha256:" + "a" * 64, ":v1", "db:-v1"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ghcr.io/myorg/db",
+        "db",
+        "ghcr.io/MyOrg/db:v1",
+        "db:v1:x",
+        "ghcr.io/db@sha256:" + "a" * 64,
+        ":v1",
+        "db:-v1",
+    ],
+)
 def test_bad_image_tags(text: str) -> None:
     with pytest.raises(UsageError) as error:
         ImageTag.parse(text)
@@ -228,21 +307,23 @@ def _layout(directory: Path, tag: str) -> Path:
     blobs = directory / "blobs" / "sha256"
     blobs.mkdir(parents=True)
     (blobs / "m1").write_text(json.dumps({"config": {"digest": "sha256:c0ffee"}}))
-    (directory / "index.json").write_text(json.dumps({"manifests": [
-        {"digest": "sha256:m1", "annotations": {image.REF_NAME: tag}}]}))
+    (directory / "index.json").write_text(
+        json.dumps({"manifests": [{"digest": "sha256:m1", "annotations": {image.REF_NAME: tag}}]})
+    )
     return directory
 
 
 def test_base_references(tmp_path: Path) -> None:
     tools = Tools(tmp_path)
-    assert base_reference(None, tools) == \
-        f"oci:{tmp_path}/dist/image/oci:{__version__}"
+    assert base_reference(None, tools) == f"oci:{tmp_path}/dist/image/oci:{__version__}"
     layout = _layout(tmp_path / "base", "0.1.0")
     assert base_reference(f"{layout}:0.1.0", tools) == f"oci:{layout.resolve()}:0.1.0"
     assert base_reference(str(layout), tools) == f"oci:{layout.resolve()}"
     assert base_reference("oci:/x:1", tools) == "oci:/x:1"
-    assert base_reference("ghcr.io/orkspace/orkestra:0.1.0", tools) == \
-        "docker://ghcr.io/orkspace/orkestra:0.1.0"
+    assert (
+        base_reference("ghcr.io/orkspace/orkestra:0.1.0", tools)
+        == "docker://ghcr.io/orkspace/orkestra:0.1.0"
+    )
     assert image._layout_image_id(f"oci:{layout}:0.1.0") == "c0ffee"
     assert image._layout_image_id(f"oci:{layout}") == "c0ffee"
     assert image._layout_image_id(f"oci:{layout}:other") is None
@@ -255,19 +336,25 @@ def _checkout(root: Path, script: str) -> Tools:
     return Tools.find(root)
 
 
-def test_the_default_base_is_built_when_missing(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_default_base_is_built_when_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(image, "check_host", lambda *programs: None)
-    tools = _checkout(tmp_path, f"""
+    tools = _checkout(
+        tmp_path,
+        f"""
 echo "image: built with $PYTHON" >&2
 mkdir -p "$OUT/oci/blobs/sha256"
 echo '{{"manifests": [{{"digest": "sha256:m1", "annotations":
   {{"{image.REF_NAME}": "{__version__}"}}}}]}}' >"$OUT/oci/index.json"
-""")
+""",
+    )
     said: list[str] = []
     options = BuildOptions(ImageTag.parse("db/op:1"))
-    assert image._ensure_base(options, tools, said.append) == \
-        f"oci:{tmp_path}/dist/image/oci:{__version__}"
+    assert (
+        image._ensure_base(options, tools, said.append)
+        == f"oci:{tmp_path}/dist/image/oci:{__version__}"
+    )
     assert said[-1].startswith("image: built with ")
     assert (tmp_path / "dist" / "image" / "oci" / "index.json").is_file()
     # there now: not built again, unless asked
@@ -278,8 +365,10 @@ echo '{{"manifests": [{{"digest": "sha256:m1", "annotations":
     assert said[-1].startswith("image: built with ")
     # another base is never built
     said.clear()
-    assert image._ensure_base(BuildOptions(options.tag, base="ghcr.io/o/r:1"), tools,
-                              said.append) == "docker://ghcr.io/o/r:1"
+    assert (
+        image._ensure_base(BuildOptions(options.tag, base="ghcr.io/o/r:1"), tools, said.append)
+        == "docker://ghcr.io/o/r:1"
+    )
     assert said == []
 
 
@@ -303,12 +392,16 @@ def test_tools_come_from_a_checkout(tmp_path: Path) -> None:
 def test_labels(write: WriteFiles) -> None:
     code = collect(typed(write))
     assert labels(code, "oci:/b:1") == {
-        "io.orkestra.runtime-image": "true", "io.orkestra.hooks": "api.v1alpha1,dbhooks.database",
-        "io.orkestra.katalog.name": "database-operator", "io.orkestra.katalog.version": "1.0.0",
-        "org.opencontainers.image.base.name": "oci:/b:1"}
+        "io.orkestra.runtime-image": "true",
+        "io.orkestra.hooks": "api.v1alpha1,dbhooks.database",
+        "io.orkestra.katalog.name": "database-operator",
+        "io.orkestra.katalog.version": "1.0.0",
+        "org.opencontainers.image.base.name": "oci:/b:1",
+    }
 
 
 # -- the host -------------------------------------------------------------------------------
+
 
 def test_buildah_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(image.shutil, "which", lambda name: None)
@@ -326,19 +419,22 @@ def test_not_root(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # -- the command ----------------------------------------------------------------------------
 
-def test_command_fails_cleanly_without_buildah(write: WriteFiles,
-                                               monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+
+def test_command_fails_cleanly_without_buildah(
+    write: WriteFiles, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     typed(write)
     monkeypatch.setattr(image.shutil, "which", lambda name: None)
     assert main(["build", "runtime", "--tag", "ghcr.io/myorg/db:v1"]) == 1
     assert capsys.readouterr().err == (
         "buildah not installed: ork build runtime builds with buildah (no Docker engine)\n"
-        "  hint: apt-get install buildah debootstrap\n")
+        "  hint: apt-get install buildah debootstrap\n"
+    )
 
 
-def test_command_usage_errors(write: WriteFiles, tmp_path: Path,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_usage_errors(
+    write: WriteFiles, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     typed(write)
     assert main(["build", "runtime"]) == 2
     assert "Missing option '-t' / '--tag'" in capsys.readouterr().err
@@ -353,21 +449,44 @@ def test_command_usage_errors(write: WriteFiles, tmp_path: Path,
 
 def _built(code: Any, options: BuildOptions, log: Any, tools: Any = None) -> Built:
     log("buildah from somewhere")
-    return Built(str(options.tag), "oci:/base:0.1.0", "/cache/layout:v1", "sha256:" + "d" * 64,
-                 labels(code, "oci:/base:0.1.0"), options.push, 42.0)
+    return Built(
+        str(options.tag),
+        "oci:/base:0.1.0",
+        "/cache/layout:v1",
+        "sha256:" + "d" * 64,
+        labels(code, "oci:/base:0.1.0"),
+        options.push,
+        42.0,
+    )
 
 
-def test_command_output(write: WriteFiles, monkeypatch: pytest.MonkeyPatch,
-                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_output(
+    write: WriteFiles, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = typed(write, **{"requirements.txt": "pydantic>=2\n"})
     seen: list[BuildOptions] = []
-    monkeypatch.setattr("orkestra.cli.build.build_runtime_image",
-                        lambda code, options, log: seen.append(options) or
-                        _built(code, options, log))
-    assert main(["build", "runtime", "--tag", "127.0.0.1:5000/db:v1", "--push",
-                 "--no-tls-verify", "--base", "ghcr.io/o/r:1"]) == 0
-    assert seen == [BuildOptions(ImageTag("127.0.0.1:5000/db", "v1"), "ghcr.io/o/r:1", False,
-                                 None, True, False)]
+    monkeypatch.setattr(
+        "orkestra.cli.build.build_runtime_image",
+        lambda code, options, log: seen.append(options) or _built(code, options, log),
+    )
+    assert (
+        main(
+            [
+                "build",
+                "runtime",
+                "--tag",
+                "127.0.0.1:5000/db:v1",
+                "--push",
+                "--no-tls-verify",
+                "--base",
+                "ghcr.io/o/r:1",
+            ]
+        )
+        == 0
+    )
+    assert seen == [
+        BuildOptions(ImageTag("127.0.0.1:5000/db", "v1"), "ghcr.io/o/r:1", False, None, True, False)
+    ]
     captured = capsys.readouterr()
     assert captured.err == "buildah from somewhere\n"
     assert captured.out.splitlines() == [
@@ -380,22 +499,25 @@ def test_command_output(write: WriteFiles, monkeypatch: pytest.MonkeyPatch,
         f"  ✓ Pushed 127.0.0.1:5000/db:v1@sha256:{'d' * 64}",
         "",
         "Run it with the chart:",
-        "  --set runtime.image.repository=127.0.0.1:5000/db --set runtime.image.tag=v1"]
+        "  --set runtime.image.repository=127.0.0.1:5000/db --set runtime.image.tag=v1",
+    ]
     assert main(["build", "runtime", str(root), "-t", "db/op:1", "-o", "json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["image"] == "db/op:1"
     assert result["pushed"] is False
     assert result["modules"] == ["api.v1alpha1", "dbhooks.database"]
-    assert result["packages"] == [{"name": "api", "source": str((root / "api").resolve())},
-                                  {"name": "dbhooks",
-                                   "source": str((root / "dbhooks").resolve())}]
+    assert result["packages"] == [
+        {"name": "api", "source": str((root / "api").resolve())},
+        {"name": "dbhooks", "source": str((root / "dbhooks").resolve())},
+    ]
     assert result["requirements"] == ["pydantic>=2"]
     assert result["labels"]["io.orkestra.hooks"] == "api.v1alpha1,dbhooks.database"
     assert result["pattern"]["name"] == "database-operator"
 
 
-def test_build_checks_the_host_before_anything(write: WriteFiles,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_build_checks_the_host_before_anything(
+    write: WriteFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
     code = collect(typed(write))
     monkeypatch.setattr(image.os, "geteuid", lambda: os.getuid() + 1)
     monkeypatch.setattr(image.shutil, "which", lambda name: f"/usr/bin/{name}")
@@ -409,8 +531,9 @@ def test_requirements_value() -> None:
     assert not Requirements(dependencies=("a",)).empty
 
 
-def test_buildah_without_docker_credentials(tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_buildah_without_docker_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """$DOCKER_CONFIG without config.json (no credentials) would make buildah refuse."""
     monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
     buildah = image._Buildah(tmp_path)
@@ -424,15 +547,22 @@ def test_buildah_without_docker_credentials(tmp_path: Path,
 
 def test_buildah_from_arguments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     buildah = image._Buildah(tmp_path)
-    assert buildah.source("docker://ghcr.io/o/r:1") == ["--tls-verify=true",
-                                                        "docker://ghcr.io/o/r:1"]
+    assert buildah.source("docker://ghcr.io/o/r:1") == [
+        "--tls-verify=true",
+        "docker://ghcr.io/o/r:1",
+    ]
     assert buildah.source("docker://127.0.0.1:5000/o/r:1") == [
-        "--tls-verify=false", "docker://127.0.0.1:5000/o/r:1"]
+        "--tls-verify=false",
+        "docker://127.0.0.1:5000/o/r:1",
+    ]
     assert buildah.source("docker://ghcr.io/o/r:1", False)[0] == "--tls-verify=false"
     layout = _layout(tmp_path / "base", "0.1.0")
     stored: list[str] = []
-    monkeypatch.setattr(image._Buildah, "__call__",
-                        lambda self, *args, check=True: "x" if args[-1] in stored else "")
+    monkeypatch.setattr(
+        image._Buildah,
+        "__call__",
+        lambda self, *args, check=True: "x" if args[-1] in stored else "",
+    )
     # a layout is pulled unless the store has its image (by id: names follow directories)
     assert buildah.source(f"oci:{layout}:0.1.0") == ["--pull=always", f"oci:{layout}:0.1.0"]
     stored.append("c0ffee")

@@ -12,8 +12,9 @@ import pytest
 from orkestra.cli import completion, main
 
 
-def complete(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-             line: str) -> list[str]:
+def complete(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, line: str
+) -> list[str]:
     """What bash completion offers for the last word of ``line`` (``ork ...``)."""
     words = line.split(" ")
     monkeypatch.setenv("_ORK_COMPLETE", "bash_complete")
@@ -42,35 +43,42 @@ def published(pack_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
 
 
-def test_commands_and_flags_complete(capsys: pytest.CaptureFixture[str],
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_commands_and_flags_complete(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert complete(capsys, monkeypatch, "ork pu") == ["pull", "push"]
     assert complete(capsys, monkeypatch, "ork pull --of") == ["--offline"]
     assert complete(capsys, monkeypatch, "ork --qu") == ["--quiet"]
 
 
-def test_help_completes_command_paths(capsys: pytest.CaptureFixture[str],
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_help_completes_command_paths(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert complete(capsys, monkeypatch, "ork help sim") == ["simulate"]
     assert complete(capsys, monkeypatch, "ork help simulate ") == ["init", "run"]
     assert complete(capsys, monkeypatch, "ork help nothing ") == []
 
 
 @pytest.mark.usefixtures("published")
-def test_names_and_tags_complete_from_the_registry(capsys: pytest.CaptureFixture[str],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    assert complete(capsys, monkeypatch, "ork inspect --motif ") == ["data-store",
-                                                                     "web-service"]
+def test_names_and_tags_complete_from_the_registry(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert complete(capsys, monkeypatch, "ork inspect --motif ") == ["data-store", "web-service"]
     assert complete(capsys, monkeypatch, "ork pull -m we") == ["web-service"]
     assert complete(capsys, monkeypatch, "ork inspect -m web-service:") == [
-        "web-service:v1.2.0", "web-service:v1.0.0", "web-service:v2.0.0-rc.1"]
+        "web-service:v1.2.0",
+        "web-service:v1.0.0",
+        "web-service:v2.0.0-rc.1",
+    ]
     assert complete(capsys, monkeypatch, "ork inspect -m web-service:v1.2") == [
-        "web-service:v1.2.0"]
+        "web-service:v1.2.0"
+    ]
     assert complete(capsys, monkeypatch, "ork inspect ") == []  # no katalog pushed
 
 
-def test_an_unreachable_registry_completes_nothing(capsys: pytest.CaptureFixture[str],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreachable_registry_completes_nothing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
@@ -89,16 +97,15 @@ def silent_registry() -> Iterator[str]:
 
 
 def test_a_registry_that_never_answers_completes_nothing(
-        silent_registry: str, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    silent_registry: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(completion, "REGISTRY_SECONDS", 0.2)
     monkeypatch.setenv("ORK_REGISTRY", f"{silent_registry}/katalogs")
     assert complete(capsys, monkeypatch, "ork inspect web") == []
     assert complete(capsys, monkeypatch, "ork inspect web:") == []
 
 
-def test_the_bash_script_keeps_name_version_one_word(capsys: pytest.CaptureFixture[str]
-                                                     ) -> None:
+def test_the_bash_script_keeps_name_version_one_word(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["completion", "bash"]) == 0
     script = capsys.readouterr().out
     assert "_ORK_COMPLETE=bash_complete" in script

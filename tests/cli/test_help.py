@@ -8,19 +8,22 @@ import pytest
 from tests.conftest import run
 
 
-@pytest.mark.parametrize(("args", "typo", "suggestion"), [
-    (["pusj"], "pusj", "push"),
-    (["inspcet", "x:v1"], "inspcet", "inspect"),
-    (["generate", "bundel"], "bundel", "bundle"),
-    (["key", "lsit"], "lsit", "list"),
-    (["simulate", "iint"], "iint", "init"),
-    (["e2e", "iinit"], "iinit", "init"),
-    (["help", "simulat"], "simulat", "simulate"),
-    (["help", "simulate", "innit"], "innit", "init"),
-])
-def test_a_mistyped_command_suggests_the_closest(capsys: pytest.CaptureFixture[str],
-                                                 args: list[str], typo: str,
-                                                 suggestion: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "typo", "suggestion"),
+    [
+        (["pusj"], "pusj", "push"),
+        (["inspcet", "x:v1"], "inspcet", "inspect"),
+        (["generate", "bundel"], "bundel", "bundle"),
+        (["key", "lsit"], "lsit", "list"),
+        (["simulate", "iint"], "iint", "init"),
+        (["e2e", "iinit"], "iinit", "init"),
+        (["help", "simulat"], "simulat", "simulate"),
+        (["help", "simulate", "innit"], "innit", "init"),
+    ],
+)
+def test_a_mistyped_command_suggests_the_closest(
+    capsys: pytest.CaptureFixture[str], args: list[str], typo: str, suggestion: str
+) -> None:
     code, out, err = run(capsys, *args)
     assert code == 2
     assert f"no such command {typo!r}; did you mean {suggestion}?" in err
@@ -40,10 +43,12 @@ def test_a_path_is_no_typo_of_a_subcommand(capsys: pytest.CaptureFixture[str]) -
     assert "did you mean" not in err
 
 
-@pytest.mark.parametrize("words", [["push"], ["simulate"], ["simulate", "init"],
-                                   ["generate", "bundle"], ["key", "list"]])
-def test_help_command_prints_what_help_flag_prints(capsys: pytest.CaptureFixture[str],
-                                                   words: list[str]) -> None:
+@pytest.mark.parametrize(
+    "words", [["push"], ["simulate"], ["simulate", "init"], ["generate", "bundle"], ["key", "list"]]
+)
+def test_help_command_prints_what_help_flag_prints(
+    capsys: pytest.CaptureFixture[str], words: list[str]
+) -> None:
     code, via_help, _ = run(capsys, "help", *words)
     assert code == 0
     assert via_help.startswith(f"Usage: ork {' '.join(words)} ")
@@ -63,8 +68,9 @@ def test_help_of_a_subcommand_of_a_plain_command(capsys: pytest.CaptureFixture[s
 
 
 @pytest.mark.parametrize("group", ["simulate", "e2e"])
-def test_default_run_options_show_in_the_group_help(capsys: pytest.CaptureFixture[str],
-                                                    group: str) -> None:
+def test_default_run_options_show_in_the_group_help(
+    capsys: pytest.CaptureFixture[str], group: str
+) -> None:
     code, out, _ = run(capsys, group, "--help")
     assert code == 0
     options = out.split("Options:", 1)[1].split("Commands:", 1)[0]

@@ -26,15 +26,15 @@ from tests.registry import forgery
 REF = "redis:v1.0.0"
 
 
-
 @pytest.fixture(autouse=True)
 def no_color(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
 
 
 @pytest.fixture
-def pushed(tmp_path: Path, registry: RegistryTarget,
-           capsys: pytest.CaptureFixture[str]) -> Reference:
+def pushed(
+    tmp_path: Path, registry: RegistryTarget, capsys: pytest.CaptureFixture[str]
+) -> Reference:
     shutil.copytree(PACK / "official" / "redis", tmp_path / "redis")
     code, _, err = run(capsys, "push", "--no-e2e", str(tmp_path / "redis"))
     assert code == 0, err
@@ -55,8 +55,7 @@ def own_key_id(capsys: pytest.CaptureFixture[str]) -> str:
     return str(json.loads(run(capsys, "key", "show", "-o", "json")[1])["id"])
 
 
-def test_a_clean_push_is_verified(pushed: Reference, capsys: pytest.CaptureFixture[str]
-                                  ) -> None:
+def test_a_clean_push_is_verified(pushed: Reference, capsys: pytest.CaptureFixture[str]) -> None:
     key_id = own_key_id(capsys)
     code, out, _ = run(capsys, "inspect", REF)
     assert code == 0
@@ -66,8 +65,13 @@ def test_a_clean_push_is_verified(pushed: Reference, capsys: pytest.CaptureFixtu
     assert "    gate-report.dsse.json" in out
     code, out, _ = run(capsys, "inspect", REF, "-o", "json")
     data = json.loads(out)
-    assert data["signature"] == {"status": "verified", "trusted": True, "keyId": key_id,
-                                 "publicKey": data["signature"]["publicKey"], "reasons": []}
+    assert data["signature"] == {
+        "status": "verified",
+        "trusted": True,
+        "keyId": key_id,
+        "publicKey": data["signature"]["publicKey"],
+        "reasons": [],
+    }
     assert data["simulate"]["verified"] is True
     assert data["signedReport"]["name"] == "gate-report.dsse.json"
     code, out, _ = run(capsys, "inspect", REF, "--report")
@@ -86,8 +90,11 @@ def test_a_clean_push_is_verified(pushed: Reference, capsys: pytest.CaptureFixtu
 
 
 def test_a_signer_you_do_not_trust_is_never_verified(
-        pushed: Reference, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    pushed: Reference,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     publisher = own_key_id(capsys)
     (tmp_path / "publisher.pub").write_text(run(capsys, "key", "show", "--pem")[1])
     # A consumer: another ORK_HOME (another key), the same registry.
@@ -114,8 +121,9 @@ def test_a_signer_you_do_not_trust_is_never_verified(
 
 
 def _annotations(client: RegistryClient, ref: Reference) -> None:
-    forgery.annotate(client, ref, {E2E + "status": "passed", E2E + "cluster": "kind",
-                                   E2E + "assertions": "5"})
+    forgery.annotate(
+        client, ref, {E2E + "status": "passed", E2E + "cluster": "kind", E2E + "assertions": "5"}
+    )
 
 
 def _layer(client: RegistryClient, ref: Reference) -> None:
@@ -135,25 +143,53 @@ def _resigned(client: RegistryClient, ref: Reference) -> None:
     body = forgery.statement(doc)
     body["predicate"]["annotations"][SIMULATE + "assertions"] = "99"
     body["predicate"]["gates"]["simulate"]["assertions"] = 99
-    forgery.replace_report(client, ref, forgery.resign(
-        doc, body, SigningKey.generate("attacker"), claim=doc["signatures"][0]["keyid"]))
+    forgery.replace_report(
+        client,
+        ref,
+        forgery.resign(
+            doc, body, SigningKey.generate("attacker"), claim=doc["signatures"][0]["keyid"]
+        ),
+    )
 
 
-@pytest.mark.parametrize(("forge", "simulate", "e2e", "why"), [
-    (_annotations, "  Simulate:    ✗ Tampered (another gate's record disagrees with the "
-                   "signed report)",
-     "  E2E:         ✗ Tampered (e2e status: the annotations say passed, the signed report "
-     "says skipped; e2e assertions: ", "e2e status: the annotations say passed"),
-    (_layer, "  Simulate:    ✗ Tampered (simulate.yaml is not the file that was signed",
-     "  E2E:         ✗ Tampered (simulate.yaml is not the file", "simulate.yaml is not the"),
-    (_signature, "  Simulate:    ✗ Tampered (the signature by SHA256:",
-     "  E2E:         ✗ Tampered (the signature by", "does not match the report"),
-    (_resigned, "  Simulate:    ✗ Tampered (the signature claims key SHA256:",
-     "  E2E:         ✗ Tampered (the signature claims key", "but carries"),
-])
-def test_forgeries_read_tampered(forge: Callable[[RegistryClient, Reference], None],
-                                 simulate: str, e2e: str, why: str, pushed: Reference,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("forge", "simulate", "e2e", "why"),
+    [
+        (
+            _annotations,
+            "  Simulate:    ✗ Tampered (another gate's record disagrees with the signed report)",
+            "  E2E:         ✗ Tampered (e2e status: the annotations say passed, the signed report "
+            "says skipped; e2e assertions: ",
+            "e2e status: the annotations say passed",
+        ),
+        (
+            _layer,
+            "  Simulate:    ✗ Tampered (simulate.yaml is not the file that was signed",
+            "  E2E:         ✗ Tampered (simulate.yaml is not the file",
+            "simulate.yaml is not the",
+        ),
+        (
+            _signature,
+            "  Simulate:    ✗ Tampered (the signature by SHA256:",
+            "  E2E:         ✗ Tampered (the signature by",
+            "does not match the report",
+        ),
+        (
+            _resigned,
+            "  Simulate:    ✗ Tampered (the signature claims key SHA256:",
+            "  E2E:         ✗ Tampered (the signature claims key",
+            "but carries",
+        ),
+    ],
+)
+def test_forgeries_read_tampered(
+    forge: Callable[[RegistryClient, Reference], None],
+    simulate: str,
+    e2e: str,
+    why: str,
+    pushed: Reference,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     forge(RegistryClient(), pushed)
     code, out, _ = run(capsys, "inspect", REF)
     assert code == 0
@@ -171,21 +207,24 @@ def test_forgeries_read_tampered(forge: Callable[[RegistryClient, Reference], No
     assert "✗ Simulate tampered" in out and "✓" not in out
     code, out, _ = run(capsys, "patterns")
     assert patterns_row(out) == ["✗", "✗", "✗"]
-    assert any(line.startswith("✗  redis:v1.0.0: tampered — ") and why in line
-               for line in out.splitlines())
+    assert any(
+        line.startswith("✗  redis:v1.0.0: tampered — ") and why in line for line in out.splitlines()
+    )
 
 
-def test_a_stripped_report_reads_unsigned(pushed: Reference,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_stripped_report_reads_unsigned(
+    pushed: Reference, capsys: pytest.CaptureFixture[str]
+) -> None:
     forgery.strip_report(RegistryClient(), pushed)
     code, out, _ = run(capsys, "inspect", REF)
-    assert row(out, "Signed") == "  Signed:      ⚠ Unsigned (no signed gate report in the " \
-                                 "artifact)"
+    assert row(out, "Signed") == "  Signed:      ⚠ Unsigned (no signed gate report in the artifact)"
     assert row(out, "Simulate") == "  Simulate:    ⚠ Unverifiable (unsigned)"
     assert row(out, "E2E") == "  E2E:         ⚠ Unverifiable (unsigned)"
     assert "✓" not in out
-    assert json.loads(run(capsys, "inspect", REF, "-o", "json")[1])["signature"]["status"] \
+    assert (
+        json.loads(run(capsys, "inspect", REF, "-o", "json")[1])["signature"]["status"]
         == "unsigned"
+    )
     code, _, err = run(capsys, "inspect", REF, "--report")
     assert code == 1 and "has no gate report attached" in err
     code, out, _ = run(capsys, "patterns")
@@ -193,41 +232,58 @@ def test_a_stripped_report_reads_unsigned(pushed: Reference,
     assert "⚠  redis:v1.0.0: unsigned — its gate results cannot be verified" in out
 
 
-def test_forged_index_entries_are_not_believed(pushed: Reference,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_forged_index_entries_are_not_believed(
+    pushed: Reference, capsys: pytest.CaptureFixture[str]
+) -> None:
     client = RegistryClient()
     index = client.index(pushed.index())
     assert index is not None
     forged = replace(index.entries[0], e2eStatus="passed")
-    index.entries = [forged, replace(forged, name="ghost", latestVersion="v9.9.9",
-                                     description="Not there")]
+    index.entries = [
+        forged,
+        replace(forged, name="ghost", latestVersion="v9.9.9", description="Not there"),
+    ]
     client.write_index(pushed.index(), index)
     code, out, _ = run(capsys, "patterns")
     assert code == 0
     assert patterns_row(out) == ["✗", "✗", "✗"]
     ghost = next(line for line in out.splitlines() if line.split()[:1] == ["ghost"])
     assert ghost.split()[3:6] == ["✗", "✗", "✗"]
-    assert "✗  redis:v1.0.0: tampered — the index says e2e passed, the artifact says " \
-           "skipped" in out
-    assert "✗  ghost:v9.9.9: tampered — the index lists ghost:v9.9.9, which the registry " \
-           "does not have" in out
+    assert "✗  redis:v1.0.0: tampered — the index says e2e passed, the artifact says skipped" in out
+    assert (
+        "✗  ghost:v9.9.9: tampered — the index lists ghost:v9.9.9, which the registry "
+        "does not have" in out
+    )
     assert "✓" not in out.split("To pull:")[0]
     data = json.loads(run(capsys, "patterns", "-o", "json")[1])
-    assert {p["name"]: (p["signature"]["status"], p["verified"]) for p in data["patterns"]} \
-        == {"redis": ("tampered", False), "ghost": ("tampered", False)}
+    assert {p["name"]: (p["signature"]["status"], p["verified"]) for p in data["patterns"]} == {
+        "redis": ("tampered", False),
+        "ghost": ("tampered", False),
+    }
 
 
-@pytest.mark.parametrize(("proof", "simulate", "e2e"), [
-    (Verification(VERIFIED, True, "SHA256:k"), "✓ Verified · 2 assertions", "⊘ Skipped"),
-    (Verification(VERIFIED, False, "SHA256:k"), "⚠ Passed (signer not trusted) · 2 assertions",
-     "⊘ Skipped"),
-    (Verification(UNSIGNED), "⚠ Unverifiable (unsigned)", "⚠ Unverifiable (unsigned)"),
-    (Verification(TAMPERED, reasons=("simulate status: x",)), "✗ Tampered (simulate status: x)",
-     "✗ Tampered (another gate's record disagrees with the signed report)"),
-    (Verification(TAMPERED, reasons=("the signature by k does not match the report",)),
-     "✗ Tampered (the signature by k does not match the report)",
-     "✗ Tampered (the signature by k does not match the report)"),
-])
+@pytest.mark.parametrize(
+    ("proof", "simulate", "e2e"),
+    [
+        (Verification(VERIFIED, True, "SHA256:k"), "✓ Verified · 2 assertions", "⊘ Skipped"),
+        (
+            Verification(VERIFIED, False, "SHA256:k"),
+            "⚠ Passed (signer not trusted) · 2 assertions",
+            "⊘ Skipped",
+        ),
+        (Verification(UNSIGNED), "⚠ Unverifiable (unsigned)", "⚠ Unverifiable (unsigned)"),
+        (
+            Verification(TAMPERED, reasons=("simulate status: x",)),
+            "✗ Tampered (simulate status: x)",
+            "✗ Tampered (another gate's record disagrees with the signed report)",
+        ),
+        (
+            Verification(TAMPERED, reasons=("the signature by k does not match the report",)),
+            "✗ Tampered (the signature by k does not match the report)",
+            "✗ Tampered (the signature by k does not match the report)",
+        ),
+    ],
+)
 def test_gate_lines_follow_the_proof(proof: Verification, simulate: str, e2e: str) -> None:
     record = GateRecord("passed", "", "", 2)
     assert gate_status("Simulate", record, detailed=False, proof=proof) == simulate
@@ -235,7 +291,8 @@ def test_gate_lines_follow_the_proof(proof: Verification, simulate: str, e2e: st
 
 
 def test_a_hostile_report_from_an_untrusted_signer_is_printed_safely(
-        pushed: Reference, capsys: pytest.CaptureFixture[str]) -> None:
+    pushed: Reference, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A forger's own valid signature over odd shapes and terminal escapes: checked, not
     trusted, printed without crashing and without sending the escapes."""
     client = RegistryClient()

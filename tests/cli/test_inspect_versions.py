@@ -23,8 +23,9 @@ def _push(web: Path, *tags: str) -> None:
         assert main(["push", "--update-meta", f"web-service:{tag}", str(web)]) == 0
 
 
-def test_a_backport_pushed_last_is_not_the_latest(pack_copy: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_backport_pushed_last_is_not_the_latest(
+    pack_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # v1.0.1 is a backport
     _push(pack_copy / "01-motifs" / "web-service", "v1.0.0", "v2.0.0", "v2.1.0-rc.1", "v1.0.1")
     capsys.readouterr()
@@ -32,28 +33,30 @@ def test_a_backport_pushed_last_is_not_the_latest(pack_copy: Path,
     rows = capsys.readouterr().out.splitlines()[1:]
     latest = [row.split()[0] for row in rows if row.endswith("← latest")]
     assert latest == ["v2.0.0"]
-    assert sorted(row.split()[0] for row in rows) == ["v1.0.0", "v1.0.1", "v2.0.0",
-                                                      "v2.1.0-rc.1"]
+    assert sorted(row.split()[0] for row in rows) == ["v1.0.0", "v1.0.1", "v2.0.0", "v2.1.0-rc.1"]
 
 
 def _found(*tags: str) -> Any:
     return [SimpleNamespace(ref=SimpleNamespace(tag=tag)) for tag in tags]
 
 
-@pytest.mark.parametrize(("tags", "latest"), [
-    (("v2.1.0-rc.1", "v1.0.0"), 1),  # newest first: a release wins over a newer rc
-    (("v2.0.0-rc.1", "v2.0.0-rc.2", "v1.0.0-rc.1"), 1),  # no release: the highest rc
-    (("edge", "v0.1.0-alpha"), 1),
-    (("edge", "stable"), 0),  # nothing semantic: the newest push
-    ((), 0),
-])
+@pytest.mark.parametrize(
+    ("tags", "latest"),
+    [
+        (("v2.1.0-rc.1", "v1.0.0"), 1),  # newest first: a release wins over a newer rc
+        (("v2.0.0-rc.1", "v2.0.0-rc.2", "v1.0.0-rc.1"), 1),  # no release: the highest rc
+        (("edge", "v0.1.0-alpha"), 1),
+        (("edge", "stable"), 0),  # nothing semantic: the newest push
+        ((), 0),
+    ],
+)
 def test_the_latest_agrees_with_the_index(tags: tuple[str, ...], latest: int) -> None:
     assert _latest(_found(*tags)) == latest
 
 
-def test_inspect_without_a_tag_picks_the_latest_release(pack_copy: Path,
-                                                        capsys: pytest.CaptureFixture[str]
-                                                        ) -> None:
+def test_inspect_without_a_tag_picks_the_latest_release(
+    pack_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _push(pack_copy / "01-motifs" / "web-service", "v1.0.0", "v2.0.0", "v2.1.0-rc.1", "v1.0.1")
     capsys.readouterr()
     assert main(["inspect", "web-service", "--motif"]) == 0
@@ -66,15 +69,15 @@ def test_inspect_without_a_tag_picks_the_latest_release(pack_copy: Path,
 
 
 def test_without_a_release_the_highest_prerelease_is_the_latest(
-        pack_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pack_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _push(pack_copy / "01-motifs" / "web-service", "v2.0.0-rc.2", "v2.0.0-rc.10", "v1.9.0-rc.1")
     capsys.readouterr()
     assert main(["inspect", "web-service", "--motif"]) == 0
     assert capsys.readouterr().out.startswith("web-service:v2.0.0-rc.10\n")
 
 
-def test_inspect_without_a_tag_of_an_unknown_pattern(capsys: pytest.CaptureFixture[str]
-                                                     ) -> None:
+def test_inspect_without_a_tag_of_an_unknown_pattern(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["inspect", "nothing-here"]) == 1
     err = capsys.readouterr().err
     assert "no versions of nothing-here in local/katalogs" in err

@@ -52,8 +52,9 @@ def test_generate_refuses_to_replace_without_force(capsys: pytest.CaptureFixture
     assert data["replaced"] == first and data["id"] != first
 
 
-def test_trust_list_untrust(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_trust_list_untrust(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     publisher = SigningKey.generate("publisher").public
     (tmp_path / "publisher.pub").write_text(publisher.pem())
     code, out, _ = run(capsys, "key", "trust", str(tmp_path / "publisher.pub"))
@@ -73,8 +74,9 @@ def test_trust_list_untrust(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     assert code == 1 and f"{publisher.id} is not a trusted key" in err
 
 
-def test_trust_refuses_what_is_not_a_public_key(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_trust_refuses_what_is_not_a_public_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "secret.pem").write_bytes(SigningKey.generate("s").pem())
     code, _, err = run(capsys, "key", "trust", str(tmp_path / "secret.pem"))
     assert code == 1 and "holds a private key" in err
@@ -87,9 +89,9 @@ def test_trust_refuses_what_is_not_a_public_key(tmp_path: Path,
     assert code == 1 and "not a trusted key" in err
 
 
-def test_generate_warns_when_a_configured_key_signs(tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_generate_warns_when_a_configured_key_signs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     ci = SigningKey.generate("ci")
     (tmp_path / "ci.pem").write_bytes(ci.pem())
     monkeypatch.setenv("ORK_SIGNING_KEY", str(tmp_path / "ci.pem"))

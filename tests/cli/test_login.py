@@ -35,20 +35,25 @@ def config_path() -> Path:
 def seed_config() -> bytes:
     path = config_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"auths": {"other.io": {"auth": "eDp5"}},
-                                "psFormat": "table"}))
+    path.write_text(json.dumps({"auths": {"other.io": {"auth": "eDp5"}}, "psFormat": "table"}))
     return path.read_bytes()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["-u", "ci"], "no password: use --password-stdin"),
-    ([], "no username: give -u USER"),
-    (["-u", "ci", "-p", "x", "--password-stdin"], "mutually exclusive"),
-    (["--password-stdin"], "--password-stdin needs -u USER"),
-])
-def test_usage_errors_without_a_terminal(args: list[str], message: str,
-                                         capsys: pytest.CaptureFixture[str],
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-u", "ci"], "no password: use --password-stdin"),
+        ([], "no username: give -u USER"),
+        (["-u", "ci", "-p", "x", "--password-stdin"], "mutually exclusive"),
+        (["--password-stdin"], "--password-stdin needs -u USER"),
+    ],
+)
+def test_usage_errors_without_a_terminal(
+    args: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     stdin(monkeypatch, "")
     code, out, err = run(capsys, "login", "127.0.0.1:1", *args)
     assert (code, out) == (2, "")
@@ -56,16 +61,18 @@ def test_usage_errors_without_a_terminal(args: list[str], message: str,
     assert not config_path().exists()
 
 
-def test_empty_password_from_stdin_is_a_usage_error(capsys: pytest.CaptureFixture[str],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_empty_password_from_stdin_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     stdin(monkeypatch, "\n")
     code, _, err = run(capsys, "login", "127.0.0.1:1", "-u", "ci", "--password-stdin")
     assert code == 2
     assert "stdin held no password" in err
 
 
-def test_invalid_registry_and_malformed_config(capsys: pytest.CaptureFixture[str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invalid_registry_and_malformed_config(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     stdin(monkeypatch, "secret\n")
     code, _, err = run(capsys, "login", "not a host", "-u", "ci", "--password-stdin")
     assert code == 1
@@ -98,29 +105,33 @@ def test_help_lists_both_commands(capsys: pytest.CaptureFixture[str]) -> None:
 
 # -- against a registry with htpasswd Basic auth -----------------------------------------------
 
+
 @pytest.mark.integration
-def test_wrong_password_fails_and_leaves_the_config(distribution_basic: DistributionRegistry,
-                                                     capsys: pytest.CaptureFixture[str],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_password_fails_and_leaves_the_config(
+    distribution_basic: DistributionRegistry,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     before = seed_config()
     stdin(monkeypatch, "wrong-password\n")
-    code, out, err = run(capsys, "login", distribution_basic.host, "-u", USER,
-                         "--password-stdin")
+    code, out, err = run(capsys, "login", distribution_basic.host, "-u", USER, "--password-stdin")
     assert (code, out) == (1, "")
-    assert err.startswith(f"login failed: GET /v2/: {distribution_basic.host} refused access "
-                          "(401")
+    assert err.startswith(f"login failed: GET /v2/: {distribution_basic.host} refused access (401")
     assert "write:packages" in err and "read:packages" in err
     assert "wrong-password" not in err
     assert config_path().read_bytes() == before
 
 
 @pytest.mark.integration
-def test_dash_p_works_with_a_warning(distribution_basic: DistributionRegistry,
-                                     capsys: pytest.CaptureFixture[str],
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dash_p_works_with_a_warning(
+    distribution_basic: DistributionRegistry,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     stdin(monkeypatch, "")
-    code, out, err = run(capsys, "login", f"oci://{distribution_basic.host}/katalogs",
-                         "-u", USER, "-p", PASSWORD)
+    code, out, err = run(
+        capsys, "login", f"oci://{distribution_basic.host}/katalogs", "-u", USER, "-p", PASSWORD
+    )
     assert (code, out) == (0, "Login Succeeded\n")
     assert "using --password on the command line is insecure" in err
     assert "use --password-stdin" in err
@@ -128,9 +139,11 @@ def test_dash_p_works_with_a_warning(distribution_basic: DistributionRegistry,
 
 
 @pytest.mark.integration
-def test_terminal_prompts(distribution_basic: DistributionRegistry,
-                          capsys: pytest.CaptureFixture[str],
-                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_terminal_prompts(
+    distribution_basic: DistributionRegistry,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     asked: list[tuple[str, bool]] = []
 
     def prompt(text: str, hide_input: bool = False, err: bool = False) -> str:
@@ -146,25 +159,35 @@ def test_terminal_prompts(distribution_basic: DistributionRegistry,
 
 
 @pytest.mark.integration
-def test_json_output_never_shows_the_secret(distribution_basic: DistributionRegistry,
-                                            capsys: pytest.CaptureFixture[str],
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_json_output_never_shows_the_secret(
+    distribution_basic: DistributionRegistry,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     stdin(monkeypatch, PASSWORD + "\r\n")
-    code, out, err = run(capsys, "login", distribution_basic.host, "-u", USER,
-                         "--password-stdin", "-o", "json")
+    code, out, err = run(
+        capsys, "login", distribution_basic.host, "-u", USER, "--password-stdin", "-o", "json"
+    )
     assert code == 0, err
-    assert json.loads(out) == {"registry": distribution_basic.host, "username": USER,
-                               "configFile": str(config_path()), "credentialHelper": None}
+    assert json.loads(out) == {
+        "registry": distribution_basic.host,
+        "username": USER,
+        "configFile": str(config_path()),
+        "credentialHelper": None,
+    }
     assert PASSWORD not in out + err
 
 
 @pytest.mark.integration
-def test_insecure_falls_back_to_plain_http(distribution_basic: DistributionRegistry,
-                                           capsys: pytest.CaptureFixture[str],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_insecure_falls_back_to_plain_http(
+    distribution_basic: DistributionRegistry,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     stdin(monkeypatch, PASSWORD + "\n")
-    code, out, err = run(capsys, "login", distribution_basic.host, "-u", USER,
-                         "--password-stdin", "--insecure")
+    code, out, err = run(
+        capsys, "login", distribution_basic.host, "-u", USER, "--password-stdin", "--insecure"
+    )
     assert (code, out) == (0, "Login Succeeded\n"), err
 
 
@@ -175,9 +198,11 @@ def tls_basic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Distribution
 
 
 @pytest.mark.integration
-def test_untrusted_tls_needs_insecure(tls_basic: DistributionRegistry,
-                                      capsys: pytest.CaptureFixture[str],
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_untrusted_tls_needs_insecure(
+    tls_basic: DistributionRegistry,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     host = tls_basic.host  # loopback: plain HTTP unless --insecure
     stdin(monkeypatch, PASSWORD + "\n")
     code, out, err = run(capsys, "login", host, "-u", USER, "--password-stdin")
@@ -190,10 +215,12 @@ def test_untrusted_tls_needs_insecure(tls_basic: DistributionRegistry,
 
 
 @pytest.mark.integration
-def test_login_then_push_and_pull_then_logout(distribution_basic: DistributionRegistry,
-                                              pack_copy: Path,
-                                              capsys: pytest.CaptureFixture[str],
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_login_then_push_and_pull_then_logout(
+    distribution_basic: DistributionRegistry,
+    pack_copy: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     host = distribution_basic.host
     monkeypatch.setenv("ORK_MOTIFS_REGISTRY", f"{host}/t{uuid.uuid4().hex[:10]}/motifs")
     motif = str(pack_copy / "01-motifs" / "web-service")
@@ -219,8 +246,10 @@ def test_login_then_push_and_pull_then_logout(distribution_basic: DistributionRe
 
     code, out, err = run(capsys, "logout", host)
     assert (code, out, err) == (0, f"Removing login credentials for {host}\n", "")
-    assert json.loads(path.read_text()) == {"auths": {"other.io": {"auth": "eDp5"}},
-                                            "psFormat": "table"}
+    assert json.loads(path.read_text()) == {
+        "auths": {"other.io": {"auth": "eDp5"}},
+        "psFormat": "table",
+    }
     code, _, err = run(capsys, "pull", "web-service:v1.0.0", "--motif", "--refresh")
     assert code == 1
     assert f"{host} requires authentication and no credentials were found" in err

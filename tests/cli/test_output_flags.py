@@ -32,8 +32,7 @@ def _commands() -> Iterator[tuple[str, click.Command]]:
 
 
 def _o(command: click.Command) -> click.Option | None:
-    return next((p for p in command.params if isinstance(p, click.Option) and "-o" in p.opts),
-                None)
+    return next((p for p in command.params if isinstance(p, click.Option) and "-o" in p.opts), None)
 
 
 def test_o_is_the_format_everywhere_but_pull_and_bundle() -> None:
@@ -58,10 +57,10 @@ def test_o_is_the_format_everywhere_but_pull_and_bundle() -> None:
     assert {"ork simulate run", "ork inspect", "ork validate", "ork e2e run"} <= set(formats)
 
 
-@pytest.mark.parametrize("words", [["version"], ["simulate"], ["template"], ["pull"],
-                                   ["generate", "bundle"]])
-def test_each_help_says_what_its_o_is(capsys: pytest.CaptureFixture[str],
-                                      words: list[str]) -> None:
+@pytest.mark.parametrize(
+    "words", [["version"], ["simulate"], ["template"], ["pull"], ["generate", "bundle"]]
+)
+def test_each_help_says_what_its_o_is(capsys: pytest.CaptureFixture[str], words: list[str]) -> None:
     text = " ".join(run(capsys, *words, "--help")[1].split())
     line = text.split("-o, ", 1)[1][:160]
     assert ("Output format" in line and "--format" in line) or "-o is a " in line
@@ -76,9 +75,9 @@ def test_format_is_the_same_option_as_o(capsys: pytest.CaptureFixture[str]) -> N
     assert yaml.safe_load(as_yaml[1]) == json.loads(by_o[1])
 
 
-def test_template_o_is_a_format_and_output_file_a_file(tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_template_o_is_a_format_and_output_file_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert run(capsys, "init", "--pack", "registry-guide", "-d", str(tmp_path / "rg"))[0] == 0
     monkeypatch.chdir(tmp_path / "rg" / "02-katalog-api")
     code, out, _ = run(capsys, "template", "--format", "json")

@@ -17,10 +17,17 @@ pytestmark = pytest.mark.integration
 ORK = shutil.which("ork", path=str(Path(sys.executable).parent)) or "ork"
 
 
-def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
-        ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([ORK, *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=60)
+def run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ORK, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
 
 
 def test_help_and_exit_codes(tmp_path: Path) -> None:
@@ -34,7 +41,7 @@ def test_help_and_exit_codes(tmp_path: Path) -> None:
     (katalog_dir / "bad.yaml").write_text("apiVersion: orkestra.orkspace.io/v1\nkind: Motif\n")
     bad = run("validate", "-f", "bad.yaml", cwd=katalog_dir)
     assert bad.returncode == 1
-    assert "bad.yaml:1:1: error: missing required key \"metadata\"" in bad.stderr
+    assert 'bad.yaml:1:1: error: missing required key "metadata"' in bad.stderr
 
 
 def test_no_color_and_no_tty_means_plain_text(tmp_path: Path) -> None:
@@ -49,16 +56,22 @@ def test_no_color_and_no_tty_means_plain_text(tmp_path: Path) -> None:
 
 
 def test_python_dash_m(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "orkestra", "version"], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "orkestra", "version"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0 and result.stdout.startswith("ork v")
 
 
 def test_push_inspect_pull_against_docker_registry(
-        tmp_path: Path, distribution: DistributionRegistry) -> None:
+    tmp_path: Path, distribution: DistributionRegistry
+) -> None:
     host = distribution.host
-    env = {"ORK_HOME": str(tmp_path / "home"), "ORK_REGISTRY": f"{host}/proc/katalogs",
-           "ORK_MOTIFS_REGISTRY": f"{host}/proc/motifs", "NO_COLOR": "1"}
+    env = {
+        "ORK_HOME": str(tmp_path / "home"),
+        "ORK_REGISTRY": f"{host}/proc/katalogs",
+        "ORK_MOTIFS_REGISTRY": f"{host}/proc/motifs",
+        "NO_COLOR": "1",
+    }
     run("init", "--pack", "registry-guide", cwd=tmp_path)
     motifs = tmp_path / "registry-guide" / "01-motifs"
     pushed = run("push", "./web-service", cwd=motifs, env=env)
@@ -69,8 +82,9 @@ def test_push_inspect_pull_against_docker_registry(
     assert shown.returncode == 0 and "Kind:        Motif" in shown.stdout
     pulled = run("pull", "web-service:v1.0.0", "-m", "-o", str(tmp_path / "out"), env=env)
     assert pulled.returncode == 0, pulled.stderr
-    assert (tmp_path / "out" / "motif.yaml").read_bytes() == \
-        (motifs / "web-service" / "motif.yaml").read_bytes()
+    assert (tmp_path / "out" / "motif.yaml").read_bytes() == (
+        motifs / "web-service" / "motif.yaml"
+    ).read_bytes()
     missing = run("pull", "nope:v1", env=env)
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert f"oci://{host}/proc/katalogs/nope:v1 not found in {host}" in missing.stderr

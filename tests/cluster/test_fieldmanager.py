@@ -46,28 +46,46 @@ APPS = "apps/v1"
 
 
 def deployment(replicas: int = 1, image: str = "nginx:1", **extra: Any) -> Obj:
-    return {"apiVersion": APPS, "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
-                     "template": {"metadata": {"labels": {"app": "web"}},
-                                  "spec": {"containers": [{"name": "app", "image": image}]}},
-                     **extra}}
+    return {
+        "apiVersion": APPS,
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "app", "image": image}]},
+            },
+            **extra,
+        },
+    }
 
 
 def stored(obj: Obj, managed: list[Obj], **server: Any) -> Obj:
     """``obj`` as the store keeps it: with its managedFields and server-set metadata."""
     out = clone(obj)
-    out["metadata"].update({"uid": "u-1", "resourceVersion": "1", "generation": 1,
-                            "creationTimestamp": T0, **server})
+    out["metadata"].update(
+        {"uid": "u-1", "resourceVersion": "1", "generation": 1, "creationTimestamp": T0, **server}
+    )
     if managed:
         out["metadata"]["managedFields"] = managed
     return out
 
 
-def update(old: Obj | None, new: Obj, manager: str, now: str = T1, subresource: str = "",
-           **kw: Any) -> list[Obj]:
-    return record_update(old, new, manager=manager, api_version=APPS, subresource=subresource,
-                         now=now, schema=DEPLOYMENT, **kw)
+def update(
+    old: Obj | None, new: Obj, manager: str, now: str = T1, subresource: str = "", **kw: Any
+) -> list[Obj]:
+    return record_update(
+        old,
+        new,
+        manager=manager,
+        api_version=APPS,
+        subresource=subresource,
+        now=now,
+        schema=DEPLOYMENT,
+        **kw,
+    )
 
 
 def fields(managed: list[Obj]) -> dict[str, Obj]:
@@ -82,49 +100,94 @@ def fields(managed: list[Obj]) -> dict[str, Obj]:
 
 CREATED: Obj = {
     "f:metadata": {"f:labels": {".": {}, "f:app": {}}},
-    "f:spec": {"f:replicas": {}, "f:selector": {},
-               "f:template": {"f:metadata": {"f:labels": {".": {}, "f:app": {}}},
-                              "f:spec": {"f:containers": {'k:{"name":"app"}': {
-                                  ".": {}, "f:image": {}, "f:name": {}}}}}}}
+    "f:spec": {
+        "f:replicas": {},
+        "f:selector": {},
+        "f:template": {
+            "f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+            "f:spec": {
+                "f:containers": {'k:{"name":"app"}': {".": {}, "f:image": {}, "f:name": {}}}
+            },
+        },
+    },
+}
 
 
 # --- record_update -------------------------------------------------------------------------
 
+
 def test_create_owns_every_field_sent() -> None:
     managed = update(None, stored(deployment(), []), "kubectl-create", now=T0)
-    assert managed == [{"manager": "kubectl-create", "operation": "Update", "apiVersion": APPS,
-                        "time": T0, "fieldsType": "FieldsV1", "fieldsV1": CREATED}]
+    assert managed == [
+        {
+            "manager": "kubectl-create",
+            "operation": "Update",
+            "apiVersion": APPS,
+            "time": T0,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": CREATED,
+        }
+    ]
     assert json.dumps(managed[0]["fieldsV1"], separators=(",", ":")).startswith(
         '{"f:metadata":{"f:labels":{".":{},"f:app":{}}},"f:spec":{"f:replicas":{},'
-        '"f:selector":{},"f:template"'), "the API server's key order"
+        '"f:selector":{},"f:template"'
+    ), "the API server's key order"
 
 
 def test_list_map_keys_sorted_and_set_values() -> None:
     obj = deployment()
     obj["metadata"]["finalizers"] = ["example.com/a"]
     obj["spec"]["template"]["spec"]["containers"][0]["ports"] = [
-        {"protocol": "TCP", "containerPort": 80}]
+        {"protocol": "TCP", "containerPort": 80}
+    ]
     managed = update(None, obj, "m", now=T0)
     tree = managed[0]["fieldsV1"]
-    assert tree["f:metadata"]["f:finalizers"] == {"v:\"example.com/a\"": {}}
+    assert tree["f:metadata"]["f:finalizers"] == {'v:"example.com/a"': {}}
     container = tree["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"app"}']
-    assert container["f:ports"] == {".": {}, 'k:{"containerPort":80,"protocol":"TCP"}': {
-        ".": {}, "f:containerPort": {}, "f:protocol": {}}}
+    assert container["f:ports"] == {
+        ".": {},
+        'k:{"containerPort":80,"protocol":"TCP"}': {
+            ".": {},
+            "f:containerPort": {},
+            "f:protocol": {},
+        },
+    }
 
 
 def test_fields_come_out_in_canonical_order_whatever_the_object_order() -> None:
     """Trees are built sorted (no second pass): fields by name, list-map items by key,
     set values by value, on a create and on an update."""
+
     def unsorted(replicas: int, images: tuple[str, str]) -> Obj:
-        return {"spec": {"template": {"spec": {"containers": [
-                    {"image": images[0], "name": "zeta", "ports": [
-                        {"protocol": "UDP", "containerPort": 53},
-                        {"protocol": "TCP", "containerPort": 53}]},
-                    {"name": "alpha", "image": images[1]}]}},
-                         "selector": {"matchLabels": {"app": "web"}}, "replicas": replicas},
-                "metadata": {"labels": {"z": "1", "a": "2"}, "namespace": "default",
-                             "finalizers": ["x/b", "x/a"], "name": "web"},
-                "kind": "Deployment", "apiVersion": APPS}
+        return {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {
+                                "image": images[0],
+                                "name": "zeta",
+                                "ports": [
+                                    {"protocol": "UDP", "containerPort": 53},
+                                    {"protocol": "TCP", "containerPort": 53},
+                                ],
+                            },
+                            {"name": "alpha", "image": images[1]},
+                        ]
+                    }
+                },
+                "selector": {"matchLabels": {"app": "web"}},
+                "replicas": replicas,
+            },
+            "metadata": {
+                "labels": {"z": "1", "a": "2"},
+                "namespace": "default",
+                "finalizers": ["x/b", "x/a"],
+                "name": "web",
+            },
+            "kind": "Deployment",
+            "apiVersion": APPS,
+        }
 
     def text(managed: list[Obj], manager: str) -> str:
         tree = next(e["fieldsV1"] for e in managed if e["manager"] == manager)
@@ -139,60 +202,138 @@ def test_fields_come_out_in_canonical_order_whatever_the_object_order() -> None:
         '"f:name":{},"f:ports":{".":{},"k:{\\"containerPort\\":53,\\"protocol\\":'
         '\\"TCP\\"}":{".":{},"f:containerPort":{},"f:protocol":{}},'
         '"k:{\\"containerPort\\":53,\\"protocol\\":\\"UDP\\"}":{".":{},'
-        '"f:containerPort":{},"f:protocol":{}}}}}}}}}')
-    updated = update(stored(unsorted(1, ("a:1", "b:1")), created),
-                     unsorted(3, ("a:2", "b:2")), "n")
+        '"f:containerPort":{},"f:protocol":{}}}}}}}}}'
+    )
+    updated = update(stored(unsorted(1, ("a:1", "b:1")), created), unsorted(3, ("a:2", "b:2")), "n")
     assert text(updated, "n") == (
         '{"f:spec":{"f:replicas":{},"f:template":{"f:spec":{"f:containers":{'
         '"k:{\\"name\\":\\"alpha\\"}":{"f:image":{}},'
-        '"k:{\\"name\\":\\"zeta\\"}":{"f:image":{}}}}}}}')
+        '"k:{\\"name\\":\\"zeta\\"}":{"f:image":{}}}}}}}'
+    )
 
 
 # (name, old, new, manager, subresource, expected fields per manager)
 UPDATES: list[tuple[str, Obj, Obj, str, str, dict[str, Obj]]] = [
-    ("another manager takes the field it changed",
-     deployment(replicas=1), deployment(replicas=3), "hpa", "",
-     {"kubectl-create": {**CREATED, "f:spec": {k: v for k, v in CREATED["f:spec"].items()
-                                               if k != "f:replicas"}},
-      "hpa": {"f:spec": {"f:replicas": {}}}}),
-    ("a PUT resending the same values takes nothing",
-     deployment(), deployment(), "other", "", {"kubectl-create": CREATED}),
-    ("a removed field is lost by its owner",
-     deployment(), {**deployment(), "metadata": {"name": "web", "namespace": "default"}},
-     "editor", "",
-     {"kubectl-create": {"f:spec": CREATED["f:spec"]}}),
-    ("a new container item is owned as a node",
-     deployment(),
-     {**deployment(), "spec": {**deployment()["spec"], "template": {
-         "metadata": {"labels": {"app": "web"}},
-         "spec": {"containers": [{"name": "app", "image": "nginx:1"},
-                                 {"name": "log", "image": "fluent:1",
-                                  "env": [{"name": "A", "value": "1"}]}]}}}},
-     "editor", "",
-     {"kubectl-create": CREATED,
-      "editor": {"f:spec": {"f:template": {"f:spec": {"f:containers": {'k:{"name":"log"}': {
-          ".": {}, "f:env": {".": {}, 'k:{"name":"A"}': {".": {}, "f:name": {}, "f:value": {}}},
-          "f:image": {}, "f:name": {}}}}}}}}),
-    ("status through the main resource is not owned",
-     deployment(), {**deployment(), "status": {"replicas": 1}}, "writer", "",
-     {"kubectl-create": CREATED}),
-    ("the status subresource owns status only",
-     deployment(), {**deployment(replicas=9), "status": {"replicas": 1}}, "controller",
-     "status",
-     {"kubectl-create": CREATED,
-      "controller/status": {"f:status": {"f:replicas": {}}}}),
-    ("server-set metadata is never owned",
-     deployment(), {**deployment(), "metadata": {**deployment()["metadata"],
-                                                 "resourceVersion": "9", "generation": 4,
-                                                 "uid": "other"}},
-     "writer", "", {"kubectl-create": CREATED}),
+    (
+        "another manager takes the field it changed",
+        deployment(replicas=1),
+        deployment(replicas=3),
+        "hpa",
+        "",
+        {
+            "kubectl-create": {
+                **CREATED,
+                "f:spec": {k: v for k, v in CREATED["f:spec"].items() if k != "f:replicas"},
+            },
+            "hpa": {"f:spec": {"f:replicas": {}}},
+        },
+    ),
+    (
+        "a PUT resending the same values takes nothing",
+        deployment(),
+        deployment(),
+        "other",
+        "",
+        {"kubectl-create": CREATED},
+    ),
+    (
+        "a removed field is lost by its owner",
+        deployment(),
+        {**deployment(), "metadata": {"name": "web", "namespace": "default"}},
+        "editor",
+        "",
+        {"kubectl-create": {"f:spec": CREATED["f:spec"]}},
+    ),
+    (
+        "a new container item is owned as a node",
+        deployment(),
+        {
+            **deployment(),
+            "spec": {
+                **deployment()["spec"],
+                "template": {
+                    "metadata": {"labels": {"app": "web"}},
+                    "spec": {
+                        "containers": [
+                            {"name": "app", "image": "nginx:1"},
+                            {
+                                "name": "log",
+                                "image": "fluent:1",
+                                "env": [{"name": "A", "value": "1"}],
+                            },
+                        ]
+                    },
+                },
+            },
+        },
+        "editor",
+        "",
+        {
+            "kubectl-create": CREATED,
+            "editor": {
+                "f:spec": {
+                    "f:template": {
+                        "f:spec": {
+                            "f:containers": {
+                                'k:{"name":"log"}': {
+                                    ".": {},
+                                    "f:env": {
+                                        ".": {},
+                                        'k:{"name":"A"}': {".": {}, "f:name": {}, "f:value": {}},
+                                    },
+                                    "f:image": {},
+                                    "f:name": {},
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+        },
+    ),
+    (
+        "status through the main resource is not owned",
+        deployment(),
+        {**deployment(), "status": {"replicas": 1}},
+        "writer",
+        "",
+        {"kubectl-create": CREATED},
+    ),
+    (
+        "the status subresource owns status only",
+        deployment(),
+        {**deployment(replicas=9), "status": {"replicas": 1}},
+        "controller",
+        "status",
+        {"kubectl-create": CREATED, "controller/status": {"f:status": {"f:replicas": {}}}},
+    ),
+    (
+        "server-set metadata is never owned",
+        deployment(),
+        {
+            **deployment(),
+            "metadata": {
+                **deployment()["metadata"],
+                "resourceVersion": "9",
+                "generation": 4,
+                "uid": "other",
+            },
+        },
+        "writer",
+        "",
+        {"kubectl-create": CREATED},
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "old", "new", "manager", "subresource", "expected"), UPDATES,
-                         ids=[c[0] for c in UPDATES])
-def test_record_update(name: str, old: Obj, new: Obj, manager: str, subresource: str,
-                       expected: dict[str, Obj]) -> None:
+@pytest.mark.parametrize(
+    ("name", "old", "new", "manager", "subresource", "expected"),
+    UPDATES,
+    ids=[c[0] for c in UPDATES],
+)
+def test_record_update(
+    name: str, old: Obj, new: Obj, manager: str, subresource: str, expected: dict[str, Obj]
+) -> None:
     first = update(None, old, "kubectl-create", now=T0)
     before = stored(old, first)
     after = stored(new, first)
@@ -208,14 +349,29 @@ def test_record_update(name: str, old: Obj, new: Obj, manager: str, subresource:
 
 def test_entries_keyed_by_manager_operation_version_and_subresource() -> None:
     obj = stored(deployment(), update(None, deployment(), "m", now=T0))
-    managed = record_update(obj, stored(deployment(replicas=2), obj["metadata"]["managedFields"]),
-                            manager="m", api_version="apps/v1beta2", subresource="", now=T1,
-                            schema=DEPLOYMENT)
+    managed = record_update(
+        obj,
+        stored(deployment(replicas=2), obj["metadata"]["managedFields"]),
+        manager="m",
+        api_version="apps/v1beta2",
+        subresource="",
+        now=T1,
+        schema=DEPLOYMENT,
+    )
     assert [(e["manager"], e["apiVersion"]) for e in managed] == [
-        ("m", APPS), ("m", "apps/v1beta2")]
+        ("m", APPS),
+        ("m", "apps/v1beta2"),
+    ]
     obj = stored(deployment(replicas=2), managed)
-    again = record_update(obj, stored(deployment(replicas=3), managed), manager="m",
-                          api_version="apps/v1beta2", subresource="", now=T2, schema=DEPLOYMENT)
+    again = record_update(
+        obj,
+        stored(deployment(replicas=3), managed),
+        manager="m",
+        api_version="apps/v1beta2",
+        subresource="",
+        now=T2,
+        schema=DEPLOYMENT,
+    )
     assert len(again) == 2 and again[1]["time"] == T2
 
 
@@ -250,12 +406,33 @@ def test_update_managers_are_capped() -> None:
 
 
 def test_crd_struct_nodes_are_owned_on_create() -> None:
-    schema = {"type": "object", "properties": {"spec": {"type": "object", "properties": {
-        "size": {"type": "integer"}, "tags": {"type": "array", "items": {"type": "string"}}}}}}
-    obj = {"apiVersion": "ex.com/v1", "kind": "Thing", "metadata": {"name": "t"},
-           "spec": {"size": 1, "tags": ["a"]}}
-    managed = record_update(None, obj, manager="m", api_version="ex.com/v1", subresource="",
-                            now=T0, schema=crd_node(schema))
+    schema = {
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {
+                    "size": {"type": "integer"},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                },
+            }
+        },
+    }
+    obj = {
+        "apiVersion": "ex.com/v1",
+        "kind": "Thing",
+        "metadata": {"name": "t"},
+        "spec": {"size": 1, "tags": ["a"]},
+    }
+    managed = record_update(
+        None,
+        obj,
+        manager="m",
+        api_version="ex.com/v1",
+        subresource="",
+        now=T0,
+        schema=crd_node(schema),
+    )
     assert managed[0]["fieldsV1"] == {"f:spec": {".": {}, "f:size": {}, "f:tags": {}}}
 
 
@@ -266,9 +443,9 @@ def test_noop_write_keeps_entries() -> None:
 
 # --- FieldsV1 set operations ---------------------------------------------------------------
 
+
 def test_set_operations() -> None:
-    a: Obj = {"f:spec": {"f:replicas": {}, "f:template": {"f:x": {}}},
-              "f:l": {".": {}, "f:k": {}}}
+    a: Obj = {"f:spec": {"f:replicas": {}, "f:template": {"f:x": {}}}, "f:l": {".": {}, "f:k": {}}}
     b: Obj = {"f:spec": {"f:replicas": {}}, "f:l": {}}
     assert subtract(a, b) == {"f:spec": {"f:template": {"f:x": {}}}, "f:l": {"f:k": {}}}
     assert subtract(b, b) is None
@@ -276,25 +453,42 @@ def test_set_operations() -> None:
     assert intersect(a, {"f:other": {}}) is None
     assert union({"f:b": {}}, {"f:a": {"f:c": {}}}) == {"f:a": {"f:c": {}}, "f:b": {}}
     assert list(union({"f:b": {}}, {"f:a": {}})) == ["f:a", "f:b"]
-    assert paths({"f:spec": {"f:template": {"f:c": {'k:{"name":"a","port":80}': {
-        "f:image": {}}}}, "f:replicas": {}}}) == [
-        ".spec.replicas", '.spec.template.c[name="a",port=80].image']
+    assert paths(
+        {
+            "f:spec": {
+                "f:template": {"f:c": {'k:{"name":"a","port":80}': {"f:image": {}}}},
+                "f:replicas": {},
+            }
+        }
+    ) == [".spec.replicas", '.spec.template.c[name="a",port=80].image']
     assert paths({"f:f": {'v:"x"': {}}}) == ['.f[="x"]']
 
 
 def test_diff_reports_added_modified_and_removed() -> None:
-    gained, lost = diff(deployment(replicas=1), {**deployment(replicas=2), "metadata": {
-        "name": "web"}}, DEPLOYMENT)
+    gained, lost = diff(
+        deployment(replicas=1), {**deployment(replicas=2), "metadata": {"name": "web"}}, DEPLOYMENT
+    )
     assert gained == {"f:spec": {"f:replicas": {}}}
     assert lost == {"f:metadata": {"f:labels": {".": {}, "f:app": {}}}}
 
 
 # --- server-side apply -----------------------------------------------------------------------
 
-def ssa(current: Obj | None, config: Obj, manager: str, force: bool = False, now: str = T1,
-        **kw: Any) -> Obj:
-    return apply(current, config, manager=manager, force=force, api_version=APPS,
-                 subresource=kw.pop("subresource", ""), now=now, schema=DEPLOYMENT, **kw)
+
+def ssa(
+    current: Obj | None, config: Obj, manager: str, force: bool = False, now: str = T1, **kw: Any
+) -> Obj:
+    return apply(
+        current,
+        config,
+        manager=manager,
+        force=force,
+        api_version=APPS,
+        subresource=kw.pop("subresource", ""),
+        now=now,
+        schema=DEPLOYMENT,
+        **kw,
+    )
 
 
 def applied(replicas: int | None = None, image: str = "nginx:1", **spec: Any) -> Obj:
@@ -309,27 +503,50 @@ def applied(replicas: int | None = None, image: str = "nginx:1", **spec: Any) ->
 def test_apply_creates_with_an_apply_entry() -> None:
     obj = ssa(None, applied(2), "kubectl", now=T0)
     assert obj["spec"]["replicas"] == 2
-    assert obj["metadata"]["managedFields"] == [{
-        "manager": "kubectl", "operation": "Apply", "apiVersion": APPS, "time": T0,
-        "fieldsType": "FieldsV1", "fieldsV1": {
-            "f:metadata": {"f:labels": {"f:app": {}}},
-            "f:spec": {"f:replicas": {}, "f:selector": {}, "f:template": {
+    assert obj["metadata"]["managedFields"] == [
+        {
+            "manager": "kubectl",
+            "operation": "Apply",
+            "apiVersion": APPS,
+            "time": T0,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {
                 "f:metadata": {"f:labels": {"f:app": {}}},
-                "f:spec": {"f:containers": {'k:{"name":"app"}': {
-                    ".": {}, "f:image": {}, "f:name": {}}}}}}}}]
+                "f:spec": {
+                    "f:replicas": {},
+                    "f:selector": {},
+                    "f:template": {
+                        "f:metadata": {"f:labels": {"f:app": {}}},
+                        "f:spec": {
+                            "f:containers": {
+                                'k:{"name":"app"}': {".": {}, "f:image": {}, "f:name": {}}
+                            }
+                        },
+                    },
+                },
+            },
+        }
+    ]
 
 
 def test_conflict_with_an_update_manager() -> None:
-    live = stored(deployment(replicas=1), update(None, deployment(), "kubectl-client-side-apply",
-                                                 now=T0))
+    live = stored(
+        deployment(replicas=1), update(None, deployment(), "kubectl-client-side-apply", now=T0)
+    )
     with pytest.raises(ApplyConflictError) as caught:
         ssa(live, applied(3), "kubectl")
-    assert caught.value.message == ('Apply failed with 1 conflict: conflict with '
-                                    '"kubectl-client-side-apply" using apps/v1: .spec.replicas')
+    assert caught.value.message == (
+        "Apply failed with 1 conflict: conflict with "
+        '"kubectl-client-side-apply" using apps/v1: .spec.replicas'
+    )
     assert caught.value.code == 409
-    assert caught.value.status()["details"]["causes"] == [{
-        "type": "FieldManagerConflict", "field": ".spec.replicas",
-        "message": 'conflict with "kubectl-client-side-apply" using apps/v1'}]
+    assert caught.value.status()["details"]["causes"] == [
+        {
+            "type": "FieldManagerConflict",
+            "field": ".spec.replicas",
+            "message": 'conflict with "kubectl-client-side-apply" using apps/v1',
+        }
+    ]
 
 
 def test_several_conflicts_grouped_by_manager() -> None:
@@ -338,8 +555,9 @@ def test_several_conflicts_grouped_by_manager() -> None:
         ssa(live, applied(5, image="nginx:2"), "kubectl")
     assert caught.value.message == (
         'Apply failed with 2 conflicts: conflicts with "x" using apps/v1:\n'
-        '- .spec.replicas\n'
-        '- .spec.template.spec.containers[name="app"].image')
+        "- .spec.replicas\n"
+        '- .spec.template.spec.containers[name="app"].image'
+    )
 
 
 def test_conflict_with_another_applier_and_force() -> None:
@@ -364,9 +582,14 @@ def test_same_value_is_shared_without_conflict() -> None:
 def test_fields_no_longer_applied_are_removed() -> None:
     live = ssa(None, applied(2, minReadySeconds=5), "kubectl", now=T0)
     live["metadata"]["labels"]["tier"] = "fe"
-    live = ssa(live, {**applied(2, minReadySeconds=5),
-                      "metadata": {"name": "web", "labels": {"app": "web", "tier": "fe"}}},
-               "kubectl")
+    live = ssa(
+        live,
+        {
+            **applied(2, minReadySeconds=5),
+            "metadata": {"name": "web", "labels": {"app": "web", "tier": "fe"}},
+        },
+        "kubectl",
+    )
     again = ssa(live, applied(2), "kubectl", now=T2)
     assert "minReadySeconds" not in again["spec"]
     assert again["metadata"]["labels"] == {"app": "web"}
@@ -374,8 +597,16 @@ def test_fields_no_longer_applied_are_removed() -> None:
 
 def test_fields_another_manager_owns_are_kept() -> None:
     live = ssa(None, applied(2, minReadySeconds=5), "kubectl", now=T0)
-    shared = ssa(live, {"apiVersion": APPS, "kind": "Deployment", "metadata": {"name": "web"},
-                        "spec": {"minReadySeconds": 5}}, "other")
+    shared = ssa(
+        live,
+        {
+            "apiVersion": APPS,
+            "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {"minReadySeconds": 5},
+        },
+        "other",
+    )
     again = ssa(shared, applied(2), "kubectl", now=T2)
     assert again["spec"]["minReadySeconds"] == 5
     owners = fields(again["metadata"]["managedFields"])
@@ -384,19 +615,28 @@ def test_fields_another_manager_owns_are_kept() -> None:
 
 def test_list_map_items_owned_by_different_managers() -> None:
     live = ssa(None, applied(1), "kubectl", now=T0)
-    sidecar = {"apiVersion": APPS, "kind": "Deployment", "metadata": {"name": "web"},
-               "spec": {"template": {"spec": {"containers": [
-                   {"name": "istio-proxy", "image": "proxy:1"}]}}}}
+    sidecar = {
+        "apiVersion": APPS,
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "template": {"spec": {"containers": [{"name": "istio-proxy", "image": "proxy:1"}]}}
+        },
+    }
     both = ssa(live, sidecar, "injector")
     assert [c["name"] for c in both["spec"]["template"]["spec"]["containers"]] == [
-        "app", "istio-proxy"]
+        "app",
+        "istio-proxy",
+    ]
     owners = fields(both["metadata"]["managedFields"])
     containers = owners["injector(apply)"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
     assert list(containers) == ['k:{"name":"istio-proxy"}']
     # kubectl's next apply does not mention the sidecar: it stays, the injector owns it.
     again = ssa(both, applied(1, image="nginx:2"), "kubectl", now=T2)
-    assert [(c["name"], c["image"]) for c in again["spec"]["template"]["spec"]["containers"]] \
-        == [("app", "nginx:2"), ("istio-proxy", "proxy:1")]
+    assert [(c["name"], c["image"]) for c in again["spec"]["template"]["spec"]["containers"]] == [
+        ("app", "nginx:2"),
+        ("istio-proxy", "proxy:1"),
+    ]
     # and the injector removing it from its config removes it.
     gone = ssa(again, {**sidecar, "spec": {}}, "injector")
     assert [c["name"] for c in gone["spec"]["template"]["spec"]["containers"]] == ["app"]
@@ -404,12 +644,19 @@ def test_list_map_items_owned_by_different_managers() -> None:
 
 def test_atomic_and_granular_maps() -> None:
     live = ssa(None, applied(1), "kubectl", now=T0)
-    other = {"apiVersion": APPS, "kind": "Deployment", "metadata": {"name": "web"},
-             "spec": {"selector": {"matchLabels": {"app": "web", "extra": "x"}}}}
+    other = {
+        "apiVersion": APPS,
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {"selector": {"matchLabels": {"app": "web", "extra": "x"}}},
+    }
     with pytest.raises(ApplyConflictError, match=r"\.spec\.selector$"):
         ssa(live, other, "other")
-    labels = {"apiVersion": APPS, "kind": "Deployment",
-              "metadata": {"name": "web", "labels": {"team": "a"}}}
+    labels = {
+        "apiVersion": APPS,
+        "kind": "Deployment",
+        "metadata": {"name": "web", "labels": {"team": "a"}},
+    }
     merged = ssa(live, labels, "labeller")
     assert merged["metadata"]["labels"] == {"app": "web", "team": "a"}
 
@@ -418,9 +665,18 @@ def test_status_is_ignored_on_the_main_resource_and_applied_on_status() -> None:
     live = ssa(None, {**applied(1), "status": {"replicas": 7}}, "kubectl", now=T0)
     assert "status" not in live
     assert "f:status" not in live["metadata"]["managedFields"][0]["fieldsV1"]
-    status = ssa(live, {"apiVersion": APPS, "kind": "Deployment", "metadata": {"name": "web"},
-                        "status": {"replicas": 1}, "spec": {"replicas": 9}},
-                 "controller", subresource="status")
+    status = ssa(
+        live,
+        {
+            "apiVersion": APPS,
+            "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "status": {"replicas": 1},
+            "spec": {"replicas": 9},
+        },
+        "controller",
+        subresource="status",
+    )
     assert status["status"] == {"replicas": 1} and status["spec"]["replicas"] == 1
     entry = next(e for e in status["metadata"]["managedFields"] if e["manager"] == "controller")
     assert entry["subresource"] == "status"
@@ -444,30 +700,55 @@ def test_apply_does_not_mutate_inputs() -> None:
 
 # (name, config, error, message)
 BAD_APPLIES: list[tuple[str, Obj, type[Exception], str]] = [
-    ("version mismatch", {**applied(1), "apiVersion": "apps/v1beta1"}, BadRequestError,
-     "Incorrect version specified in apply patch. Specified patch version: apps/v1beta1, "
-     "expected: apps/v1"),
-    ("managedFields in the config",
-     {**applied(1), "metadata": {"name": "web", "managedFields": []}}, BadRequestError,
-     "metadata.managedFields must be nil"),
-    ("no kind", {"apiVersion": APPS, "metadata": {"name": "web"}}, BadRequestError,
-     "apiVersion and kind must be set in an applied configuration"),
-    ("duplicate list-map keys",
-     {**applied(1), "spec": {"template": {"spec": {"containers": [
-         {"name": "a", "image": "x"}, {"name": "a", "image": "y"}]}}}}, InvalidError,
-     'failed to create typed patch object (apps/v1, Kind=Deployment): '
-     '.spec.template.spec.containers: duplicate entries for key [name="a"]'),
-    ("item without its key",
-     {**applied(1), "spec": {"template": {"spec": {"containers": [{"image": "x"}]}}}},
-     InvalidError,
-     'failed to create typed patch object (apps/v1, Kind=Deployment): '
-     '.spec.template.spec.containers: element 0: associative list with keys has an element '
-     'that omits key field "name" (and doesn\'t have default value)'),
+    (
+        "version mismatch",
+        {**applied(1), "apiVersion": "apps/v1beta1"},
+        BadRequestError,
+        "Incorrect version specified in apply patch. Specified patch version: apps/v1beta1, "
+        "expected: apps/v1",
+    ),
+    (
+        "managedFields in the config",
+        {**applied(1), "metadata": {"name": "web", "managedFields": []}},
+        BadRequestError,
+        "metadata.managedFields must be nil",
+    ),
+    (
+        "no kind",
+        {"apiVersion": APPS, "metadata": {"name": "web"}},
+        BadRequestError,
+        "apiVersion and kind must be set in an applied configuration",
+    ),
+    (
+        "duplicate list-map keys",
+        {
+            **applied(1),
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [{"name": "a", "image": "x"}, {"name": "a", "image": "y"}]
+                    }
+                }
+            },
+        },
+        InvalidError,
+        "failed to create typed patch object (apps/v1, Kind=Deployment): "
+        '.spec.template.spec.containers: duplicate entries for key [name="a"]',
+    ),
+    (
+        "item without its key",
+        {**applied(1), "spec": {"template": {"spec": {"containers": [{"image": "x"}]}}}},
+        InvalidError,
+        "failed to create typed patch object (apps/v1, Kind=Deployment): "
+        ".spec.template.spec.containers: element 0: associative list with keys has an element "
+        'that omits key field "name" (and doesn\'t have default value)',
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "config", "error", "message"), BAD_APPLIES,
-                         ids=[c[0] for c in BAD_APPLIES])
+@pytest.mark.parametrize(
+    ("name", "config", "error", "message"), BAD_APPLIES, ids=[c[0] for c in BAD_APPLIES]
+)
 def test_bad_apply(name: str, config: Obj, error: type[Exception], message: str) -> None:
     with pytest.raises(error) as caught:
         ssa(None, config, "kubectl")
@@ -479,22 +760,32 @@ def test_bad_apply(name: str, config: Obj, error: type[Exception], message: str)
 ORACLE_DIR = Path(__file__).resolve().parents[2] / "tools" / "smd-oracle"
 UNTYPED = "__untyped_deduced_"
 SMD_BUILTINS = [
-    {"name": "__untyped_atomic_", "scalar": "untyped",
-     "list": {"elementType": {"namedType": "__untyped_atomic_"},
-              "elementRelationship": "atomic"},
-     "map": {"elementType": {"namedType": "__untyped_atomic_"},
-             "elementRelationship": "atomic"}},
-    {"name": UNTYPED, "scalar": "untyped",
-     "list": {"elementType": {"namedType": "__untyped_atomic_"},
-              "elementRelationship": "atomic"},
-     "map": {"elementType": {"namedType": UNTYPED}, "elementRelationship": "separable"}},
+    {
+        "name": "__untyped_atomic_",
+        "scalar": "untyped",
+        "list": {
+            "elementType": {"namedType": "__untyped_atomic_"},
+            "elementRelationship": "atomic",
+        },
+        "map": {"elementType": {"namedType": "__untyped_atomic_"}, "elementRelationship": "atomic"},
+    },
+    {
+        "name": UNTYPED,
+        "scalar": "untyped",
+        "list": {
+            "elementType": {"namedType": "__untyped_atomic_"},
+            "elementRelationship": "atomic",
+        },
+        "map": {"elementType": {"namedType": UNTYPED}, "elementRelationship": "separable"},
+    },
 ]
 
 
 def _smd_atom(schema: Obj, todo: list[str]) -> Obj:
     """A schema as a structured-merge-diff type (what Kubernetes derives from OpenAPI)."""
-    ref = schema.get("$ref") or next((p["$ref"] for p in schema.get("allOf") or ()
-                                     if "$ref" in p), None)
+    ref = schema.get("$ref") or next(
+        (p["$ref"] for p in schema.get("allOf") or () if "$ref" in p), None
+    )
     own = {k for k in schema if k.startswith("x-kubernetes-") and "patch" not in k}
     if ref and not own:
         name = ref.rsplit("/", 1)[-1]
@@ -503,16 +794,19 @@ def _smd_atom(schema: Obj, todo: list[str]) -> Obj:
     node = SchemaNode(schema, definitions())
     if node.shape == "list":
         relationship = "atomic" if node.list_type == "atomic" else "associative"
-        atom: Obj = {"elementType": _smd_atom(node.schema.get("items") or {}, todo),
-                     "elementRelationship": relationship}
+        atom: Obj = {
+            "elementType": _smd_atom(node.schema.get("items") or {}, todo),
+            "elementRelationship": relationship,
+        }
         if node.list_type == "map":
             atom["keys"] = list(node.map_keys)
         return {"list": atom}
     if node.shape == "map":
         props = node.schema.get("properties") or {}
         extra = node.schema.get("additionalProperties")
-        out: Obj = {"fields": [{"name": k, "type": _smd_atom(v, todo)}
-                               for k, v in sorted(props.items())]}
+        out: Obj = {
+            "fields": [{"name": k, "type": _smd_atom(v, todo)} for k, v in sorted(props.items())]
+        }
         if isinstance(extra, dict):
             out["elementType"] = _smd_atom(extra, todo)
         elif not props or node.preserves_unknown:
@@ -523,8 +817,14 @@ def _smd_atom(schema: Obj, todo: list[str]) -> Obj:
     if node.shape == "any":
         return {"namedType": UNTYPED}
     kind = str(node.schema.get("type"))
-    return {"scalar": {"string": "string", "integer": "numeric", "number": "numeric",
-                       "boolean": "boolean"}.get(kind, "untyped")}
+    return {
+        "scalar": {
+            "string": "string",
+            "integer": "numeric",
+            "number": "numeric",
+            "boolean": "boolean",
+        }.get(kind, "untyped")
+    }
 
 
 def smd_schema(root: str) -> str:
@@ -542,11 +842,18 @@ def smd_oracle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("go") is None:
         pytest.skip("Go is not installed (apt-get install golang-go)")
     if not Path("/usr/share/gocode/src/sigs.k8s.io/structured-merge-diff").is_dir():
-        pytest.skip("structured-merge-diff is not installed "
-                    "(apt-get install golang-k8s-sigs-structured-merge-diff-dev)")
+        pytest.skip(
+            "structured-merge-diff is not installed "
+            "(apt-get install golang-k8s-sigs-structured-merge-diff-dev)"
+        )
     binary = tmp_path_factory.mktemp("smd") / "smd-oracle"
-    build = subprocess.run([str(ORACLE_DIR / "build.sh"), str(binary)], capture_output=True,
-                           text=True, timeout=600, check=False)
+    build = subprocess.run(
+        [str(ORACLE_DIR / "build.sh"), str(binary)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     if build.returncode:
         pytest.skip(f"the structured-merge-diff oracle did not build: {build.stderr[-500:]}")
     return binary
@@ -557,8 +864,7 @@ def _strip_meta(tree: Obj) -> Obj | None:
     tree = {k: v for k, v in tree.items() if k not in ("f:apiVersion", "f:kind")}
     meta = tree.pop("f:metadata", None)
     if meta is not None:
-        meta = {k: v for k, v in meta.items()
-                if k not in (".", "f:name", "f:namespace")}
+        meta = {k: v for k, v in meta.items() if k not in (".", "f:name", "f:namespace")}
         if meta:
             tree["f:metadata"] = meta
     return tree or None
@@ -576,8 +882,9 @@ def _container(name: str, image: str, **extra: Any) -> Obj:
     return {"name": name, "image": image, **extra}
 
 
-def _dep(*containers: Obj, replicas: int | None = None, labels: Obj | None = None,
-         **spec: Any) -> Obj:
+def _dep(
+    *containers: Obj, replicas: int | None = None, labels: Obj | None = None, **spec: Any
+) -> Obj:
     obj: Obj = {"apiVersion": APPS, "kind": "Deployment", "metadata": {"name": "web"}}
     if labels is not None:
         obj["metadata"]["labels"] = labels
@@ -614,11 +921,24 @@ SCENARIOS: dict[str, list[tuple[str, str, Obj, bool]]] = {
         ("apply", "b", _dep(replicas=1), False),
     ],
     "removal of un-applied fields": [
-        ("apply", "a", _dep(_container("app", "x:1", env=[{"name": "A", "value": "1"},
-                                                         {"name": "B", "value": "2"}]),
-                            labels={"x": "1", "y": "2"}, minReadySeconds=3), False),
-        ("apply", "a", _dep(_container("app", "x:1", env=[{"name": "B", "value": "2"}]),
-                            labels={"y": "2"}), False),
+        (
+            "apply",
+            "a",
+            _dep(
+                _container(
+                    "app", "x:1", env=[{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
+                ),
+                labels={"x": "1", "y": "2"},
+                minReadySeconds=3,
+            ),
+            False,
+        ),
+        (
+            "apply",
+            "a",
+            _dep(_container("app", "x:1", env=[{"name": "B", "value": "2"}]), labels={"y": "2"}),
+            False,
+        ),
     ],
     "shared field survives one applier": [
         ("apply", "a", _dep(replicas=2, minReadySeconds=1), False),
@@ -631,12 +951,33 @@ SCENARIOS: dict[str, list[tuple[str, str, Obj, bool]]] = {
         ("apply", "a", _dep(_container("app", "x:1")), False),
     ],
     "sets and atomic lists": [
-        ("apply", "a", {**_dep(_container("app", "x:1", args=["1", "2"])),
-                        "metadata": {"name": "web", "finalizers": ["f/a", "f/b"]}}, False),
-        ("apply", "b", {**_dep(_container("app", "x:1", args=["1", "2"])),
-                        "metadata": {"name": "web", "finalizers": ["f/c"]}}, False),
-        ("apply", "a", {**_dep(_container("app", "x:1", args=["3"])),
-                        "metadata": {"name": "web", "finalizers": ["f/b"]}}, False),
+        (
+            "apply",
+            "a",
+            {
+                **_dep(_container("app", "x:1", args=["1", "2"])),
+                "metadata": {"name": "web", "finalizers": ["f/a", "f/b"]},
+            },
+            False,
+        ),
+        (
+            "apply",
+            "b",
+            {
+                **_dep(_container("app", "x:1", args=["1", "2"])),
+                "metadata": {"name": "web", "finalizers": ["f/c"]},
+            },
+            False,
+        ),
+        (
+            "apply",
+            "a",
+            {
+                **_dep(_container("app", "x:1", args=["3"])),
+                "metadata": {"name": "web", "finalizers": ["f/b"]},
+            },
+            False,
+        ),
     ],
     "update removes what others own": [
         ("apply", "a", _dep(_container("app", "x:1"), labels={"k": "v"}), False),
@@ -652,14 +993,29 @@ def _ours(steps: list[tuple[str, str, Obj, bool]]) -> list[Obj]:
     for op, manager, obj, force in steps:
         try:
             if op == "apply":
-                current = apply(current, obj, manager=manager, force=force, api_version=APPS,
-                                subresource="", now=T1, schema=node)
+                current = apply(
+                    current,
+                    obj,
+                    manager=manager,
+                    force=force,
+                    api_version=APPS,
+                    subresource="",
+                    now=T1,
+                    schema=node,
+                )
             else:
                 new = clone(obj)
                 if current is not None and current["metadata"].get("managedFields"):
                     new["metadata"]["managedFields"] = current["metadata"]["managedFields"]
-                managed = record_update(current, new, manager=manager, api_version=APPS,
-                                        subresource="", now=T1, schema=node)
+                managed = record_update(
+                    current,
+                    new,
+                    manager=manager,
+                    api_version=APPS,
+                    subresource="",
+                    now=T1,
+                    schema=node,
+                )
                 new["metadata"].pop("managedFields", None)
                 if managed:
                     new["metadata"]["managedFields"] = managed
@@ -669,8 +1025,9 @@ def _ours(steps: list[tuple[str, str, Obj, bool]]) -> list[Obj]:
             error = sorted(path for _, path in exc.conflicts)
         assert current is not None
         managed_fields = current["metadata"].get("managedFields") or []
-        managers = {f"{e['manager']}/{e['operation'].lower()}": e["fieldsV1"]
-                    for e in managed_fields}
+        managers = {
+            f"{e['manager']}/{e['operation'].lower()}": e["fieldsV1"] for e in managed_fields
+        }
         body = clone(current)
         body["metadata"].pop("managedFields", None)
         out.append({"object": body, "managers": managers, "conflicts": error})
@@ -678,12 +1035,22 @@ def _ours(steps: list[tuple[str, str, Obj, bool]]) -> list[Obj]:
 
 
 def _theirs(binary: Path, steps: list[tuple[str, str, Obj, bool]]) -> list[Obj]:
-    request = {"schema": smd_schema("io.k8s.api.apps.v1.Deployment"),
-               "type": "io.k8s.api.apps.v1.Deployment",
-               "steps": [{"op": op, "manager": f"{m}/{op}", "object": obj, "force": force}
-                         for op, m, obj, force in steps]}
-    run = subprocess.run([str(binary)], input=json.dumps(request) + "\n", capture_output=True,
-                         text=True, timeout=120, check=True)
+    request = {
+        "schema": smd_schema("io.k8s.api.apps.v1.Deployment"),
+        "type": "io.k8s.api.apps.v1.Deployment",
+        "steps": [
+            {"op": op, "manager": f"{m}/{op}", "object": obj, "force": force}
+            for op, m, obj, force in steps
+        ],
+    }
+    run = subprocess.run(
+        [str(binary)],
+        input=json.dumps(request) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     answer = json.loads(run.stdout)
     assert "error" not in answer, answer
     out = []
@@ -695,8 +1062,9 @@ def _theirs(binary: Path, steps: list[tuple[str, str, Obj, bool]]) -> list[Obj]:
             if tree:
                 managers[name] = tree
         conflicts = sorted(c["path"] for c in step.get("conflicts") or ()) or None
-        out.append({"object": _no_nulls(step["object"]), "managers": managers,
-                    "conflicts": conflicts})
+        out.append(
+            {"object": _no_nulls(step["object"]), "managers": managers, "conflicts": conflicts}
+        )
     return out
 
 
@@ -704,6 +1072,5 @@ def _theirs(binary: Path, steps: list[tuple[str, str, Obj, bool]]) -> list[Obj]:
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_same_as_structured_merge_diff(name: str, smd_oracle: Path) -> None:
     steps = SCENARIOS[name]
-    for i, (ours, theirs) in enumerate(zip(_ours(steps), _theirs(smd_oracle, steps),
-                                           strict=True)):
+    for i, (ours, theirs) in enumerate(zip(_ours(steps), _theirs(smd_oracle, steps), strict=True)):
         assert ours == theirs, f"step {i} ({steps[i][0]} by {steps[i][1]})"

@@ -17,8 +17,12 @@ Obj = dict[str, Any]
 
 
 def config_map(name: str) -> Obj:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": "default"}, "data": {"k": name}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "default"},
+        "data": {"k": name},
+    }
 
 
 def event(rv: int, resource: str = "configmaps") -> WatchEvent:
@@ -44,8 +48,11 @@ def test_server_mode_watch_resumes_and_answers_gone() -> None:
     rt = cluster.type_for("v1", "ConfigMap")
     for n in range(3):
         cluster.create(config_map(f"c{n}"))
-    assert [e.object["metadata"]["name"] for e in cluster.watch_events(rt, None, start)] == \
-        ["c0", "c1", "c2"]
+    assert [e.object["metadata"]["name"] for e in cluster.watch_events(rt, None, start)] == [
+        "c0",
+        "c1",
+        "c2",
+    ]
     assert cluster.operations == [] and cluster.events == []
     for n in range(3, 20):
         cluster.create(config_map(f"c{n}"))
@@ -74,9 +81,14 @@ def test_pages_continue_where_they_stopped_and_expire() -> None:
 def test_a_restarted_store_keeps_objects_and_versions(tmp_path: Path) -> None:
     cluster = MemoryCluster(record=False, data_dir=tmp_path)
     cluster.create(CRD)
-    cluster.create({"apiVersion": "demo.io/v1", "kind": "WebApp",
-                    "metadata": {"name": "app", "namespace": "default"},
-                    "spec": {"image": "nginx"}})
+    cluster.create(
+        {
+            "apiVersion": "demo.io/v1",
+            "kind": "WebApp",
+            "metadata": {"name": "app", "namespace": "default"},
+            "spec": {"image": "nginx"},
+        }
+    )
     kept = cluster.create(config_map("kept"))
     cluster.create(config_map("gone"))
     cluster.delete("v1", "ConfigMap", "gone", "default")
@@ -116,9 +128,14 @@ def test_compaction_folds_the_journal_into_a_snapshot(tmp_path: Path) -> None:
 def test_workloads_report_what_rollout_status_reads() -> None:
     cluster = MemoryCluster()
     cluster.create(deployment("web", replicas=3, selector={"matchLabels": {"app": "web"}}))
-    cluster.create({"apiVersion": "batch/v1", "kind": "Job",
-                    "metadata": {"name": "once", "namespace": "default"},
-                    "spec": {"template": {"spec": {"containers": []}}}})
+    cluster.create(
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": "once", "namespace": "default"},
+            "spec": {"template": {"spec": {"containers": []}}},
+        }
+    )
     assert settle_workloads(cluster) == 2
     assert settle_workloads(cluster) == 0  # settled objects are not written again
     web = cluster.get("apps/v1", "Deployment", "web", "default")
@@ -136,16 +153,23 @@ def test_builtin_defaults_and_unknown_fields() -> None:
     assert "replicass" not in made["spec"]
     assert made["spec"]["replicas"] == 1
     assert made["spec"]["strategy"]["type"] == "RollingUpdate"
-    sts = cluster.create({"apiVersion": "apps/v1", "kind": "StatefulSet",
-                          "metadata": {"name": "db", "namespace": "default"}, "spec": {}})
-    assert sts["spec"]["updateStrategy"] == {"type": "RollingUpdate",
-                                             "rollingUpdate": {"partition": 0}}
+    sts = cluster.create(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": {"name": "db", "namespace": "default"},
+            "spec": {},
+        }
+    )
+    assert sts["spec"]["updateStrategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"partition": 0},
+    }
 
 
 def test_scale_reads_and_writes_replicas() -> None:
     cluster = MemoryCluster()
-    web = cluster.create(deployment("web", replicas=2,
-                                    selector={"matchLabels": {"app": "web"}}))
+    web = cluster.create(deployment("web", replicas=2, selector={"matchLabels": {"app": "web"}}))
     paths = {"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas"}
     scale = scale_of(web, paths)
     assert scale["spec"] == {"replicas": 2}
@@ -163,8 +187,9 @@ def test_expired_history_answers_gone_for_older_versions() -> None:
         cluster.watch_events(rt, None, before)
     assert cluster.watch_events(rt, None, cluster.resource_version) == []
     cluster.create(config_map("c1"))
-    assert [e.object["metadata"]["name"]
-            for e in cluster.watch_events(rt, None, before + 1)] == ["c1"]
+    assert [e.object["metadata"]["name"] for e in cluster.watch_events(rt, None, before + 1)] == [
+        "c1"
+    ]
 
 
 def test_a_continued_list_is_the_snapshot_of_its_first_page() -> None:
@@ -177,14 +202,18 @@ def test_a_continued_list_is_the_snapshot_of_its_first_page() -> None:
     cluster.create(config_map("c9"))
     cluster.patch("v1", "ConfigMap", "c2", {"data": {"k": "changed"}}, "default")
     rest = cluster.page(rt, "default", limit=5, continue_token=first.continue_token)
-    assert [(o["metadata"]["name"], o["data"]["k"]) for o in rest.items] == [("c2", "c2"),
-                                                                             ("c3", "c3")]
+    assert [(o["metadata"]["name"], o["data"]["k"]) for o in rest.items] == [
+        ("c2", "c2"),
+        ("c3", "c3"),
+    ]
 
 
 def test_empty_strategies_are_defaulted_like_missing_ones() -> None:
     cluster = MemoryCluster()
     empty = cluster.create({**deployment("a"), "spec": {"strategy": {}}})
     recreate = cluster.create({**deployment("b"), "spec": {"strategy": {"type": "Recreate"}}})
-    assert empty["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {
-        "maxUnavailable": "25%", "maxSurge": "25%"}}
+    assert empty["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
+    }
     assert recreate["spec"]["strategy"] == {"type": "Recreate"}

@@ -31,11 +31,13 @@ def test_definitions_are_openapi_v3_components() -> None:
     text = json.dumps(defs)
     assert "#/$defs/" not in text
     assert '"null"' not in text
-    for name in ("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
-                 "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta",
-                 "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
-                 "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
-                 "io.k8s.api.autoscaling.v1.Scale"):
+    for name in (
+        "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+        "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta",
+        "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
+        "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
+        "io.k8s.api.autoscaling.v1.Scale",
+    ):
         assert name in defs
     spec = defs["io.k8s.api.apps.v1.Deployment"]["properties"]["spec"]
     assert spec["allOf"] == [{"$ref": "#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec"}]
@@ -43,9 +45,12 @@ def test_definitions_are_openapi_v3_components() -> None:
     kind = defs["io.k8s.api.apps.v1.Deployment"]["properties"]["kind"]
     assert kind["type"] == "string" and "enum" not in kind
     assert defs["io.k8s.api.apps.v1.Deployment"]["x-kubernetes-group-version-kind"] == [
-        {"group": "apps", "kind": "Deployment", "version": "v1"}]
-    assert defs["io.k8s.apimachinery.pkg.util.intstr.IntOrString"][
-        "x-kubernetes-int-or-string"] is True
+        {"group": "apps", "kind": "Deployment", "version": "v1"}
+    ]
+    assert (
+        defs["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]["x-kubernetes-int-or-string"]
+        is True
+    )
 
 
 def test_definition_name() -> None:
@@ -70,8 +75,13 @@ POD = ("", "v1", "Pod")
 LISTS = [
     (("spec", "containers"), {"merge"}, "name", "map", ("name",)),
     (("spec", "containers", "[]", "env"), {"merge"}, "name", "map", ("name",)),
-    (("spec", "containers", "[]", "ports"), {"merge"}, "containerPort", "map",
-     ("containerPort", "protocol")),
+    (
+        ("spec", "containers", "[]", "ports"),
+        {"merge"},
+        "containerPort",
+        "map",
+        ("containerPort", "protocol"),
+    ),
     (("spec", "volumes"), {"merge", "retainKeys"}, "name", "map", ("name",)),
     (("spec", "tolerations"), set(), None, "atomic", ()),
     (("spec", "containers", "[]", "args"), set(), None, "atomic", ()),
@@ -80,10 +90,18 @@ LISTS = [
 ]
 
 
-@pytest.mark.parametrize(("path", "strategies", "merge_key", "list_type", "keys"), LISTS,
-                         ids=[".".join(c[0]) for c in LISTS])
-def test_list_semantics(path: tuple[str, ...], strategies: set[str], merge_key: str | None,
-                        list_type: str, keys: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("path", "strategies", "merge_key", "list_type", "keys"),
+    LISTS,
+    ids=[".".join(c[0]) for c in LISTS],
+)
+def test_list_semantics(
+    path: tuple[str, ...],
+    strategies: set[str],
+    merge_key: str | None,
+    list_type: str,
+    keys: tuple[str, ...],
+) -> None:
     root = ks.kind_node(*POD)
     assert root is not None
     node = root.at(*path)
@@ -94,8 +112,9 @@ def test_list_semantics(path: tuple[str, ...], strategies: set[str], merge_key: 
 
 
 def test_list_semantics_from_patch_strategy_alone() -> None:
-    assert ks.list_semantics({"x-kubernetes-patch-strategy": "merge",
-                              "x-kubernetes-patch-merge-key": "id"}).map_keys == ("id",)
+    assert ks.list_semantics(
+        {"x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "id"}
+    ).map_keys == ("id",)
     assert ks.list_semantics({"x-kubernetes-patch-strategy": "merge"}).list_type == "set"
     assert ks.list_semantics({}).list_type == "atomic"
 
@@ -126,18 +145,32 @@ def test_unknown_is_deduced() -> None:
 CRD_SCHEMA = {
     "type": "object",
     "properties": {
-        "spec": {"type": "object", "properties": {
-            "tags": {"type": "array", "items": {"type": "string"}},
-            "ports": {"type": "array", "x-kubernetes-list-type": "map",
-                      "x-kubernetes-list-map-keys": ["port", "protocol"],
-                      "items": {"type": "object", "properties": {
-                          "port": {"type": "integer"}, "protocol": {"type": "string"}}}},
-            "names": {"type": "array", "x-kubernetes-list-type": "set",
-                      "items": {"type": "string"}},
-            "selector": {"type": "object", "x-kubernetes-map-type": "atomic",
-                         "additionalProperties": {"type": "string"}},
-            "config": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-        }},
+        "spec": {
+            "type": "object",
+            "properties": {
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "ports": {
+                    "type": "array",
+                    "x-kubernetes-list-type": "map",
+                    "x-kubernetes-list-map-keys": ["port", "protocol"],
+                    "items": {
+                        "type": "object",
+                        "properties": {"port": {"type": "integer"}, "protocol": {"type": "string"}},
+                    },
+                },
+                "names": {
+                    "type": "array",
+                    "x-kubernetes-list-type": "set",
+                    "items": {"type": "string"},
+                },
+                "selector": {
+                    "type": "object",
+                    "x-kubernetes-map-type": "atomic",
+                    "additionalProperties": {"type": "string"},
+                },
+                "config": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+            },
+        },
     },
 }
 
@@ -149,8 +182,10 @@ def test_crd_schema_navigates_the_same_way() -> None:
     assert not root.typed
     spec = root.field("spec")
     assert spec.field("tags").list_type == "atomic"
-    assert (spec.field("ports").list_type, spec.field("ports").map_keys) == \
-        ("map", ("port", "protocol"))
+    assert (spec.field("ports").list_type, spec.field("ports").map_keys) == (
+        "map",
+        ("port", "protocol"),
+    )
     assert not spec.field("ports").semantics.merge, "CRDs carry no patch strategy"
     assert spec.field("names").list_type == "set"
     assert spec.field("selector").map_atomic
@@ -170,13 +205,13 @@ def test_as_node() -> None:
 
 
 def test_generator_reproduces_the_vendored_file() -> None:
-    pytest.importorskip("kubernetes_validate",
-                        reason="kubernetes-validate is installed by `make kube-schemas` only")
+    pytest.importorskip(
+        "kubernetes_validate", reason="kubernetes-validate is installed by `make kube-schemas` only"
+    )
     from tools import gen_kube_schemas
 
     source = gen_kube_schemas.source_file()
     if not source.exists():
         pytest.skip(f"kubernetes-validate has no {ks.KUBERNETES_VERSION} schemas")
-    data = gen_kube_schemas.encode(gen_kube_schemas.build(
-        json.loads(source.read_text())["$defs"]))
+    data = gen_kube_schemas.encode(gen_kube_schemas.build(json.loads(source.read_text())["$defs"]))
     assert data == ks.DATA_FILE.read_bytes()

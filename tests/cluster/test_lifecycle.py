@@ -20,14 +20,25 @@ def cluster() -> MemoryCluster:
     return c
 
 
-def config_map(name: str, owner: Obj | None = None, *, block: bool = False,
-               namespace: str = "default", finalizers: list[str] | None = None) -> Obj:
+def config_map(
+    name: str,
+    owner: Obj | None = None,
+    *,
+    block: bool = False,
+    namespace: str = "default",
+    finalizers: list[str] | None = None,
+) -> Obj:
     meta: Obj = {"name": name, "namespace": namespace}
     if owner is not None:
-        meta["ownerReferences"] = [{"apiVersion": owner["apiVersion"], "kind": owner["kind"],
-                                    "name": owner["metadata"]["name"],
-                                    "uid": owner["metadata"]["uid"],
-                                    "blockOwnerDeletion": block}]
+        meta["ownerReferences"] = [
+            {
+                "apiVersion": owner["apiVersion"],
+                "kind": owner["kind"],
+                "name": owner["metadata"]["name"],
+                "uid": owner["metadata"]["uid"],
+                "blockOwnerDeletion": block,
+            }
+        ]
     if finalizers:
         meta["finalizers"] = finalizers
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"k": "v"}}
@@ -47,12 +58,12 @@ def test_background_deletes_dependents_and_grandchildren(cluster: MemoryCluster)
 
 
 def test_a_dependent_with_another_live_owner_only_loses_the_reference(
-        cluster: MemoryCluster) -> None:
+    cluster: MemoryCluster,
+) -> None:
     first = cluster.create(webapp("first", image="nginx"))
     second = cluster.create(webapp("second", image="nginx"))
     shared = config_map("shared", first)
-    shared["metadata"]["ownerReferences"] += config_map("x", second)["metadata"][
-        "ownerReferences"]
+    shared["metadata"]["ownerReferences"] += config_map("x", second)["metadata"]["ownerReferences"]
     cluster.create(shared)
     cluster.delete("demo.io/v1", "WebApp", "first", "default")
     kept = cluster.get("v1", "ConfigMap", "shared", "default")
@@ -91,8 +102,7 @@ def test_finalizers_hold_an_object_until_removed(cluster: MemoryCluster) -> None
     again = cluster.delete("demo.io/v1", "WebApp", "my-app", "default")
     assert again["metadata"]["deletionTimestamp"] == first["metadata"]["deletionTimestamp"]
     assert again["metadata"]["generation"] == first["metadata"]["generation"] == 2
-    cluster.patch("demo.io/v1", "WebApp", "my-app", {"metadata": {"finalizers": None}},
-                  "default")
+    cluster.patch("demo.io/v1", "WebApp", "my-app", {"metadata": {"finalizers": None}}, "default")
     assert cluster.list("demo.io/v1", "WebApp", None) == []
 
 
@@ -117,8 +127,7 @@ def test_a_namespace_terminates_until_its_content_is_gone(cluster: MemoryCluster
         cluster.get("v1", "Namespace", "team")
 
 
-def test_deleting_a_crd_takes_its_resources_and_stops_serving_them(
-        cluster: MemoryCluster) -> None:
+def test_deleting_a_crd_takes_its_resources_and_stops_serving_them(cluster: MemoryCluster) -> None:
     cluster.create(webapp(image="nginx"))
     cluster.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", "webapps.demo.io")
     with pytest.raises(NotFoundError, match='no matches for kind "WebApp"'):
@@ -130,8 +139,7 @@ def test_a_crd_waits_for_resources_with_finalizers(cluster: MemoryCluster) -> No
     app = webapp(image="nginx")
     app["metadata"]["finalizers"] = ["demo.io/cleanup"]
     cluster.create(app)
-    crd = cluster.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition",
-                         "webapps.demo.io")
+    crd = cluster.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", "webapps.demo.io")
     assert any(c["type"] == "Terminating" for c in crd["status"]["conditions"])
     held = cluster.get("demo.io/v1", "WebApp", "my-app", "default")
     cluster.update({**held, "metadata": {**held["metadata"], "finalizers": []}})

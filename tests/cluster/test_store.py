@@ -18,41 +18,74 @@ from orkestra.cluster import (
 from orkestra.cluster.data import clone
 
 CRD: dict[str, Any] = {
-    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
     "metadata": {"name": "webapps.demo.io"},
-    "spec": {"group": "demo.io", "scope": "Namespaced",
-             "names": {"kind": "WebApp", "plural": "webapps"},
-             "versions": [{"name": "v1", "served": True, "storage": True,
-                           "subresources": {"status": {}},
-                           "schema": {"openAPIV3Schema": {
-                               "type": "object", "properties": {
-                                   "spec": {"type": "object", "required": ["image"],
-                                            "properties": {
-                                                "image": {"type": "string",
-                                                          "pattern": "^[a-z]"},
-                                                "replicas": {"type": "integer", "default": 1,
-                                                             "minimum": 0, "maximum": 50},
-                                                "tier": {"type": "string",
-                                                         "enum": ["free", "paid"]},
-                                                "labels": {"type": "object",
-                                                           "additionalProperties": {
-                                                               "type": "string"}},
-                                                "extra": {"type": "object",
-                                                          "x-kubernetes-preserve-unknown-fields":
-                                                              True}}},
-                                   "status": {"type": "object",
-                                              "properties": {"ready": {"type": "boolean"}}}}}}}]}}
+    "spec": {
+        "group": "demo.io",
+        "scope": "Namespaced",
+        "names": {"kind": "WebApp", "plural": "webapps"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "spec": {
+                                "type": "object",
+                                "required": ["image"],
+                                "properties": {
+                                    "image": {"type": "string", "pattern": "^[a-z]"},
+                                    "replicas": {
+                                        "type": "integer",
+                                        "default": 1,
+                                        "minimum": 0,
+                                        "maximum": 50,
+                                    },
+                                    "tier": {"type": "string", "enum": ["free", "paid"]},
+                                    "labels": {
+                                        "type": "object",
+                                        "additionalProperties": {"type": "string"},
+                                    },
+                                    "extra": {
+                                        "type": "object",
+                                        "x-kubernetes-preserve-unknown-fields": True,
+                                    },
+                                },
+                            },
+                            "status": {
+                                "type": "object",
+                                "properties": {"ready": {"type": "boolean"}},
+                            },
+                        },
+                    }
+                },
+            }
+        ],
+    },
+}
 
 
 def deployment(name: str = "web", **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": name, "namespace": "default", "labels": {"app": name}},
-            "spec": {"replicas": 1, **spec}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "default", "labels": {"app": name}},
+        "spec": {"replicas": 1, **spec},
+    }
 
 
 def webapp(name: str = "my-app", **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "demo.io/v1", "kind": "WebApp",
-            "metadata": {"name": name, "namespace": "default"}, "spec": spec}
+    return {
+        "apiVersion": "demo.io/v1",
+        "kind": "WebApp",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": spec,
+    }
 
 
 @pytest.fixture
@@ -76,7 +109,8 @@ def test_create_get_and_server_fields(cluster: MemoryCluster) -> None:
 
 
 def test_writes_copy_what_they_are_given_and_reads_share_what_is_stored(
-        cluster: MemoryCluster) -> None:
+    cluster: MemoryCluster,
+) -> None:
     given = deployment()
     made = cluster.create(given)
     given["spec"]["replicas"] = 99
@@ -108,8 +142,11 @@ def test_generation_moves_with_spec_only(cluster: MemoryCluster) -> None:
     assert status["metadata"]["generation"] == 2
     assert int(status["metadata"]["resourceVersion"]) > int(scaled["metadata"]["resourceVersion"])
     # a normal update cannot change the status of a type with a status subresource
-    rewritten = {**status, "status": {"readyReplicas": 0},
-                 "spec": {**status["spec"], "replicas": 4}}
+    rewritten = {
+        **status,
+        "status": {"readyReplicas": 0},
+        "spec": {**status["spec"], "replicas": 4},
+    }
     assert cluster.update(rewritten)["status"] == {"readyReplicas": 3}
 
 
@@ -132,33 +169,63 @@ def test_resource_version_conflicts(cluster: MemoryCluster) -> None:
 
 def test_merge_and_json_patches(cluster: MemoryCluster) -> None:
     cluster.create(deployment(template={"spec": {"containers": [{"name": "a"}]}}))
-    patched = cluster.patch("apps/v1", "Deployment", "web",
-                            {"metadata": {"labels": {"app": None, "x": "1"}},
-                             "spec": {"replicas": 5}}, "default")
+    patched = cluster.patch(
+        "apps/v1",
+        "Deployment",
+        "web",
+        {"metadata": {"labels": {"app": None, "x": "1"}}, "spec": {"replicas": 5}},
+        "default",
+    )
     assert patched["metadata"]["labels"] == {"x": "1"}
     assert patched["spec"]["replicas"] == 5
-    patched = cluster.patch("apps/v1", "Deployment", "web", [
-        {"op": "add", "path": "/spec/template/spec/containers/-", "value": {"name": "b"}},
-        {"op": "replace", "path": "/spec/replicas", "value": 2},
-        {"op": "test", "path": "/spec/replicas", "value": 2},
-        {"op": "copy", "from": "/metadata/labels", "path": "/metadata/annotations"},
-        {"op": "remove", "path": "/metadata/annotations/x"}], "default", patch_type="json")
+    patched = cluster.patch(
+        "apps/v1",
+        "Deployment",
+        "web",
+        [
+            {"op": "add", "path": "/spec/template/spec/containers/-", "value": {"name": "b"}},
+            {"op": "replace", "path": "/spec/replicas", "value": 2},
+            {"op": "test", "path": "/spec/replicas", "value": 2},
+            {"op": "copy", "from": "/metadata/labels", "path": "/metadata/annotations"},
+            {"op": "remove", "path": "/metadata/annotations/x"},
+        ],
+        "default",
+        patch_type="json",
+    )
     assert [c["name"] for c in patched["spec"]["template"]["spec"]["containers"]] == ["a", "b"]
     assert patched["spec"]["replicas"] == 2 and patched["metadata"]["annotations"] == {}
     with pytest.raises(InvalidError, match="test failed"):
-        cluster.patch("apps/v1", "Deployment", "web",
-                      [{"op": "test", "path": "/spec/replicas", "value": 9}], "default",
-                      patch_type="json")
-    status = cluster.patch("apps/v1", "Deployment", "web", {"status": {"readyReplicas": 2}},
-                           "default", subresource="status")
+        cluster.patch(
+            "apps/v1",
+            "Deployment",
+            "web",
+            [{"op": "test", "path": "/spec/replicas", "value": 9}],
+            "default",
+            patch_type="json",
+        )
+    status = cluster.patch(
+        "apps/v1",
+        "Deployment",
+        "web",
+        {"status": {"readyReplicas": 2}},
+        "default",
+        subresource="status",
+    )
     assert status["status"] == {"readyReplicas": 2}
 
 
 def test_label_and_field_selectors(cluster: MemoryCluster) -> None:
-    for name, labels in (("a", {"app": "web", "tier": "front"}), ("b", {"app": "web"}),
-                         ("c", {"app": "db", "tier": "back"})):
-        cluster.create({**deployment(name), "metadata": {"name": name, "namespace": "default",
-                                                         "labels": labels}})
+    for name, labels in (
+        ("a", {"app": "web", "tier": "front"}),
+        ("b", {"app": "web"}),
+        ("c", {"app": "db", "tier": "back"}),
+    ):
+        cluster.create(
+            {
+                **deployment(name),
+                "metadata": {"name": name, "namespace": "default", "labels": labels},
+            }
+        )
 
     def names(**kw: Any) -> list[str]:
         return [o["metadata"]["name"] for o in cluster.list("apps/v1", "Deployment", **kw)]
@@ -168,25 +235,43 @@ def test_label_and_field_selectors(cluster: MemoryCluster) -> None:
     assert names(label_selector="tier in (front,back),app") == ["a", "c"]
     assert names(label_selector="tier notin (front)") == ["b", "c"]
     assert names(label_selector="!tier") == ["b"]
-    assert names(label_selector={"matchLabels": {"app": "web"},
-                                 "matchExpressions": [{"key": "tier", "operator": "Exists"}]}) \
-        == ["a"]
+    assert names(
+        label_selector={
+            "matchLabels": {"app": "web"},
+            "matchExpressions": [{"key": "tier", "operator": "Exists"}],
+        }
+    ) == ["a"]
     assert names(field_selector="metadata.name=b") == ["b"]
     assert names(field_selector="metadata.name!=b,metadata.namespace=default") == ["a", "c"]
 
 
 def test_owner_references_cascade(cluster: MemoryCluster) -> None:
     parent = cluster.create(webapp(image="nginx"))
-    ref = {"apiVersion": "demo.io/v1", "kind": "WebApp", "name": "my-app",
-           "uid": parent["metadata"]["uid"]}
-    child = cluster.create({**deployment("child"),
-                            "metadata": {"name": "child", "namespace": "default",
-                                         "ownerReferences": [ref]}})
-    grandchild_ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "child",
-                      "uid": child["metadata"]["uid"]}
-    cluster.create({"apiVersion": "v1", "kind": "ConfigMap",
-                    "metadata": {"name": "gc", "namespace": "default",
-                                 "ownerReferences": [grandchild_ref]}})
+    ref = {
+        "apiVersion": "demo.io/v1",
+        "kind": "WebApp",
+        "name": "my-app",
+        "uid": parent["metadata"]["uid"],
+    }
+    child = cluster.create(
+        {
+            **deployment("child"),
+            "metadata": {"name": "child", "namespace": "default", "ownerReferences": [ref]},
+        }
+    )
+    grandchild_ref = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "child",
+        "uid": child["metadata"]["uid"],
+    }
+    cluster.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "gc", "namespace": "default", "ownerReferences": [grandchild_ref]},
+        }
+    )
     cluster.create(deployment("unrelated"))
     cluster.delete("demo.io/v1", "WebApp", "my-app", "default")
     assert cluster.find("apps/v1", "Deployment", "child", "default") is None
@@ -195,16 +280,22 @@ def test_owner_references_cascade(cluster: MemoryCluster) -> None:
 
 
 def test_finalizers_hold_deletion(cluster: MemoryCluster) -> None:
-    made = cluster.create({**webapp(image="nginx"),
-                           "metadata": {"name": "my-app", "namespace": "default",
-                                        "finalizers": ["demo.io/cleanup"]}})
+    made = cluster.create(
+        {
+            **webapp(image="nginx"),
+            "metadata": {
+                "name": "my-app",
+                "namespace": "default",
+                "finalizers": ["demo.io/cleanup"],
+            },
+        }
+    )
     deleting = cluster.delete("demo.io/v1", "WebApp", "my-app", "default")
     assert deleting["metadata"]["deletionTimestamp"]
     assert cluster.find("demo.io/v1", "WebApp", "my-app", "default") is not None
     current = cluster.get("demo.io/v1", "WebApp", "my-app", "default")
     with pytest.raises(InvalidError, match="no new finalizers"):
-        cluster.update({**current, "metadata": {**current["metadata"],
-                                                "finalizers": ["a", "b"]}})
+        cluster.update({**current, "metadata": {**current["metadata"], "finalizers": ["a", "b"]}})
     cluster.update({**current, "metadata": {**current["metadata"], "finalizers": []}})
     assert cluster.find("demo.io/v1", "WebApp", "my-app", "default") is None
     assert made["metadata"]["uid"]
@@ -218,20 +309,23 @@ def test_deleting_a_namespace_empties_it(cluster: MemoryCluster) -> None:
 
 
 def test_crd_defaulting_pruning_and_validation(cluster: MemoryCluster) -> None:
-    made = cluster.create(webapp(image="nginx", unknown="x", labels={"a": "b"},
-                                 extra={"anything": {"goes": 1}}))
-    assert made["spec"] == {"image": "nginx", "replicas": 1, "labels": {"a": "b"},
-                            "extra": {"anything": {"goes": 1}}}
+    made = cluster.create(
+        webapp(image="nginx", unknown="x", labels={"a": "b"}, extra={"anything": {"goes": 1}})
+    )
+    assert made["spec"] == {
+        "image": "nginx",
+        "replicas": 1,
+        "labels": {"a": "b"},
+        "extra": {"anything": {"goes": 1}},
+    }
     with pytest.raises(InvalidError) as exc:
-        cluster.create(webapp("bad", image="Nginx", replicas=100, tier="gold",
-                              labels={"a": 1}))
+        cluster.create(webapp("bad", image="Nginx", replicas=100, tier="gold", labels={"a": 1}))
     assert exc.value.details == [
-        'spec.image: Invalid value: "Nginx": spec.image in body should match \'^[a-z]\'',
+        "spec.image: Invalid value: \"Nginx\": spec.image in body should match '^[a-z]'",
         "spec.replicas: Invalid value: 100: spec.replicas in body should be less than or "
         "equal to 50",
         'spec.tier: Unsupported value: "gold": supported values: "free", "paid"',
-        'spec.labels.a: Invalid value: "int": spec.labels.a in body must be of type string: '
-        '"int"',
+        'spec.labels.a: Invalid value: "int": spec.labels.a in body must be of type string: "int"',
     ]
     with pytest.raises(InvalidError, match=re.escape("spec.image: Required value")):
         cluster.create(webapp("empty"))
@@ -254,9 +348,12 @@ def test_operations_are_recorded(cluster: MemoryCluster) -> None:
     cluster.update_status({**made, "status": {"replicas": 1}})
     cluster.delete("apps/v1", "Deployment", "web", "default")
     assert [(o.verb, o.resource, o.name) for o in cluster.operations[start:]] == [
-        ("create", "deployments", "web"), ("get", "deployments", "web"),
-        ("list", "deployments", ""), ("update", "deployments/status", "web"),
-        ("delete", "deployments", "web")]
+        ("create", "deployments", "web"),
+        ("get", "deployments", "web"),
+        ("list", "deployments", ""),
+        ("update", "deployments/status", "web"),
+        ("delete", "deployments", "web"),
+    ]
 
 
 def test_watch_stream(cluster: MemoryCluster) -> None:
@@ -270,22 +367,34 @@ def test_watch_stream(cluster: MemoryCluster) -> None:
     assert cluster.events_since(events[-1].resource_version) == []
     waited: list[Any] = []
     mark = cluster.resource_version
-    thread = threading.Thread(target=lambda: waited.extend(
-        cluster.wait_for_events(mark, 5.0, resource="configmaps")))
+    thread = threading.Thread(
+        target=lambda: waited.extend(cluster.wait_for_events(mark, 5.0, resource="configmaps"))
+    )
     thread.start()
-    cluster.create({"apiVersion": "v1", "kind": "ConfigMap",
-                    "metadata": {"name": "c", "namespace": "default"}})
+    cluster.create(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "default"}}
+    )
     thread.join(5)
     assert [e.object["metadata"]["name"] for e in waited] == ["c"]
 
 
 def test_services_get_a_cluster_ip(cluster: MemoryCluster) -> None:
-    svc = cluster.create({"apiVersion": "v1", "kind": "Service",
-                          "metadata": {"name": "s", "namespace": "default"},
-                          "spec": {"ports": [{"port": 80}]}})
+    svc = cluster.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "s", "namespace": "default"},
+            "spec": {"ports": [{"port": 80}]},
+        }
+    )
     assert svc["spec"]["clusterIP"].startswith("10.96.0.")
     assert svc["spec"]["type"] == "ClusterIP"
-    headless = cluster.create({"apiVersion": "v1", "kind": "Service",
-                               "metadata": {"name": "h", "namespace": "default"},
-                               "spec": {"clusterIP": "None"}})
+    headless = cluster.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "h", "namespace": "default"},
+            "spec": {"clusterIP": "None"},
+        }
+    )
     assert headless["spec"]["clusterIP"] == "None"

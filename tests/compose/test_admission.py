@@ -47,31 +47,57 @@ def test_rule_order_and_where_each_rule_was_written(write: WriteFiles) -> None:
     composed = compose_file(Path("k.yaml"))
     validation = composed.crds["app"]["validation"]
     assert [r["message"] for r in validation["rules"]] == [
-        "admission", "admission-include", "crd-level-include", "crd-level", "motif"]
+        "admission",
+        "admission-include",
+        "crd-level-include",
+        "crd-level",
+        "motif",
+    ]
     assert [e["name"] for e in validation["external"]] == ["first", "second"]
-    places = [composed.origins.problem(("spec", "crds", "app", "validation", "rules", i), "x")
-              for i in range(5)]
+    places = [
+        composed.origins.problem(("spec", "crds", "app", "validation", "rules", i), "x")
+        for i in range(5)
+    ]
     assert [(p.file, p.line) for p in places] == [
-        ("k.yaml", 12), ("./policy.yaml", 2), ("./old.yaml", 2), ("k.yaml", 16),
-        ("guard.yaml", 6)]
+        ("k.yaml", 12),
+        ("./policy.yaml", 2),
+        ("./old.yaml", 2),
+        ("k.yaml", 16),
+        ("guard.yaml", 6),
+    ]
 
 
 def test_mutate_first_set_in_both_places_must_agree(write: WriteFiles) -> None:
-    write(**{"k.yaml": KATALOG.replace(
-        "      validation:\n        include: ./old.yaml",
-        "      mutation: {mutateFirst: false}\n      validation:\n        include: ./old.yaml")
-        .replace("      admission:\n", "      admission:\n        mutation: {mutateFirst: true}\n"),
-        "policy.yaml": POLICY, "old.yaml": OLD, "guard.yaml": GUARD})
+    write(
+        **{
+            "k.yaml": KATALOG.replace(
+                "      validation:\n        include: ./old.yaml",
+                "      mutation: {mutateFirst: false}\n"
+                "      validation:\n        include: ./old.yaml",
+            ).replace(
+                "      admission:\n", "      admission:\n        mutation: {mutateFirst: true}\n"
+            ),
+            "policy.yaml": POLICY,
+            "old.yaml": OLD,
+            "guard.yaml": GUARD,
+        }
+    )
     with pytest.raises(PatternError) as exc:
         compose_file(Path("k.yaml"))
     assert [p.render() for p in exc.value.problems] == [
         "k.yaml:10:20: error: spec.crds.app.admission.mutation.mutateFirst: set twice\n"
-        "  hint: spec.crds.app.mutation.mutateFirst is set too; keep one of the two"]
+        "  hint: spec.crds.app.mutation.mutateFirst is set too; keep one of the two"
+    ]
 
 
 def test_a_komposer_override_folds_its_admission(write: WriteFiles) -> None:
-    write(**{"k.yaml": KATALOG, "policy.yaml": POLICY, "old.yaml": OLD, "guard.yaml": GUARD,
-             "komposer.yaml": """
+    write(
+        **{
+            "k.yaml": KATALOG,
+            "policy.yaml": POLICY,
+            "old.yaml": OLD,
+            "guard.yaml": GUARD,
+            "komposer.yaml": """
 apiVersion: orkestra.orkspace.io/v1
 kind: Komposer
 metadata: {name: platform}
@@ -85,13 +111,14 @@ spec:
           include: ./policy.yaml
           rules: [{field: spec.z, exists: true, message: override}]
         webhooks: {validation: true}
-"""})
+""",
+        }
+    )
     composed = compose_file(Path("komposer.yaml"))
     entry = composed.crds["app"]
     assert "admission" not in entry
     # an override's list replaces the imported one, as every override does
-    assert [r["message"] for r in entry["validation"]["rules"]] == ["override",
-                                                                    "admission-include"]
+    assert [r["message"] for r in entry["validation"]["rules"]] == ["override", "admission-include"]
     assert entry["webhooks"] == {"validation": True}
     first = composed.origins.problem(("spec", "crds", "app", "validation", "rules", 0), "x")
     assert (first.file, first.line) == ("komposer.yaml", 12)

@@ -66,9 +66,14 @@ def problems_of(katalog: Path) -> list[Problem]:
 
 
 def pattern(write: WriteFiles, crd_file: str = "./crd.yaml", crd: str = CRD) -> Path:
-    root = write(**{"shop__katalog.yaml": KATALOG.replace("CRD_FILE", crd_file),
-                    "shop__rules.yaml": RULES, "shop__crd.yaml": crd,
-                    "secret.yaml": CRD})
+    root = write(
+        **{
+            "shop__katalog.yaml": KATALOG.replace("CRD_FILE", crd_file),
+            "shop__rules.yaml": RULES,
+            "shop__crd.yaml": crd,
+            "secret.yaml": CRD,
+        }
+    )
     return root / "shop" / "katalog.yaml"
 
 
@@ -77,8 +82,9 @@ def test_the_pattern_composes(write: WriteFiles) -> None:
     assert composed.crds["shop"]["apiTypes"]["kind"] == "Shop"
 
 
-@pytest.mark.parametrize("ref", ["/dev/zero", "../secret.yaml", "/etc/passwd",
-                                 "~/../../etc/passwd"])
+@pytest.mark.parametrize(
+    "ref", ["/dev/zero", "../secret.yaml", "/etc/passwd", "~/../../etc/passwd"]
+)
 def test_a_crd_file_outside_the_pattern_is_refused(write: WriteFiles, ref: str) -> None:
     problems = problems_of(pattern(write, ref))
     assert len(problems) == 1
@@ -102,8 +108,9 @@ def test_symlinks_out_fifos_and_large_files_are_refused(write: WriteFiles) -> No
     assert "ORK_MAX_YAML_BYTES" in problem.hint
 
 
-def test_an_allowed_root_lets_a_shared_file_in(write: WriteFiles,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_allowed_root_lets_a_shared_file_in(
+    write: WriteFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
     katalog = pattern(write, "../secret.yaml")
     monkeypatch.setenv("ORK_ALLOWED_ROOTS", str(katalog.parent.parent))
     assert compose_file(katalog).crds["shop"]["apiTypes"]["plural"] == "shops"
@@ -119,8 +126,10 @@ def test_an_include_outside_the_pattern_is_refused(write: WriteFiles) -> None:
 
 
 def test_a_crd_whose_spec_is_a_list(write: WriteFiles) -> None:
-    crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n" \
-          "metadata: {name: x}\nspec: [1, 2]\n"
+    crd = (
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+        "metadata: {name: x}\nspec: [1, 2]\n"
+    )
     problem = problems_of(pattern(write, crd=crd))[0]
     assert (problem.file, problem.line, problem.path) == ("./crd.yaml", 4, ("spec",))
     assert problem.message == "must be a mapping (CustomResourceDefinitionSpec), not a list"
@@ -132,8 +141,7 @@ def test_a_bare_boolean_property(write: WriteFiles) -> None:
     assert problem.file == "./crd.yaml"
     assert problem.path[-2:] == ("properties", "flag")
     assert problem.message == "must be a schema (a mapping), not a boolean"
-    assert problem.line == crd.lstrip("\n").splitlines().index(
-        "                flag: true") + 1
+    assert problem.line == crd.lstrip("\n").splitlines().index("                flag: true") + 1
 
 
 def test_a_crd_pattern_re2_rejects(write: WriteFiles) -> None:

@@ -27,8 +27,7 @@ def reconcile(cr, ctx):
 def go_era_pattern(root: Path, function: str = "hooks") -> Engines:
     """Engines of a katalog naming its hook module with the Go-era key ``location``."""
     katalog = write_pattern(root, CODE, hooks={"function": function})
-    katalog.write_text(katalog.read_text().replace("module: myhooks.ops",
-                                                   "location: myhooks.ops"))
+    katalog.write_text(katalog.read_text().replace("module: myhooks.ops", "location: myhooks.ops"))
     return Engines(compose_file(katalog, katalog.name))
 
 
@@ -39,8 +38,7 @@ def test_a_warning_alone_does_not_stop_the_hooks_from_loading(tmp_path: Path) ->
     assert '"location" is the Go-era key' in warning.render()
 
 
-def test_the_runtime_logs_the_warnings(tmp_path: Path, caplog: pytest.LogCaptureFixture
-                                       ) -> None:
+def test_the_runtime_logs_the_warnings(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     go_era_pattern(tmp_path)
     with caplog.at_level(logging.WARNING, logger="orkestra.runtime.pattern"):
         Unit.load(tmp_path / "katalog.yaml")

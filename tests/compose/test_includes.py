@@ -29,9 +29,13 @@ spec:
 
 
 def test_included_items_go_first_and_every_item_keeps_its_place(write: WriteFiles) -> None:
-    write(**{"k.yaml": KATALOG,
-             "rules.yaml": "rules:\n  - {field: spec.a, exists: true, message: a}\n",
-             "status.yaml": "fields:\n  - {path: a, value: a}\n"})
+    write(
+        **{
+            "k.yaml": KATALOG,
+            "rules.yaml": "rules:\n  - {field: spec.a, exists: true, message: a}\n",
+            "status.yaml": "fields:\n  - {path: a, value: a}\n",
+        }
+    )
     composed = compose_file(Path("k.yaml"))
     entry = composed.crds["app"]
     assert [r["message"] for r in entry["validation"]["rules"]] == ["a", "b", "c"]
@@ -44,6 +48,12 @@ def test_included_items_go_first_and_every_item_keeps_its_place(write: WriteFile
         return p.file, p.line, p.column
 
     assert [place("validation", "rules", i) for i in range(3)] == [
-        ("./rules.yaml", 2, 5), ("k.yaml", 11, 13), ("k.yaml", 12, 13)]
+        ("./rules.yaml", 2, 5),
+        ("k.yaml", 11, 13),
+        ("k.yaml", 12, 13),
+    ]
     assert [place("operatorBox", "emit", "status", "fields", i) for i in range(3)] == [
-        ("./status.yaml", 2, 5), ("k.yaml", 17, 22), ("k.yaml", 17, 43)]
+        ("./status.yaml", 2, 5),
+        ("k.yaml", 17, 22),
+        ("k.yaml", 17, 43),
+    ]

@@ -58,9 +58,11 @@ def test_overrides_deep_merge_and_disable(write: WriteFiles) -> None:
 
 
 def test_g0_sources_and_list_overrides(write: WriteFiles) -> None:
-    g0 = KOMPOSER.replace("imports:", "sources:").replace(
-        "spec:\n  crds:\n    web:\n", "spec:\n  crds:\n    - name: web\n").replace(
-        "    cache:\n      enabled: false\n", "")
+    g0 = (
+        KOMPOSER.replace("imports:", "sources:")
+        .replace("spec:\n  crds:\n    web:\n", "spec:\n  crds:\n    - name: web\n")
+        .replace("    cache:\n      enabled: false\n", "")
+    )
     write(**{"katalog.yaml": KATALOG, "komposer.yaml": g0})
     composed = compose_file(Path("komposer.yaml"))
     assert composed.crds["web"]["operatorBox"]["reconcile"]["workers"] == 5

@@ -87,8 +87,10 @@ def _reconcile(crd: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_runtime_bindings_are_spliced_as_templates(write: WriteFiles) -> None:
-    crd = _crd(write, '{image: "{{ .spec.image }}", replicas: "{{ .spec.replicas }}", '
-                      'host: "{{ .spec.host }}"}')
+    crd = _crd(
+        write,
+        '{image: "{{ .spec.image }}", replicas: "{{ .spec.replicas }}", host: "{{ .spec.host }}"}',
+    )
     deployment = _reconcile(crd)["onReconcile"]["deployments"][0]
     assert deployment["image"] == "{{ .spec.image }}"
     assert deployment["replicas"] == "{{ .spec.replicas }}"  # a template stays a string
@@ -136,16 +138,21 @@ def test_on_create_status_and_admission_are_merged(write: WriteFiles) -> None:
 """
     crd = _crd(write, "{image: nginx}", extra)
     assert _reconcile(crd)["onCreate"]["secrets"][0]["name"] == "{{ .metadata.name }}-creds"
-    assert [f["path"] for f in crd["operatorBox"]["emit"]["status"]["fields"]] == \
-        ["phase", "image"]
+    assert [f["path"] for f in crd["operatorBox"]["emit"]["status"]["fields"]] == ["phase", "image"]
     assert [r["message"] for r in crd["validation"]["rules"]] == ["own", "m"]
-    assert crd["mutation"] == {"mutateFirst": True,
-                               "rules": [{"field": "spec.replicas", "default": 1}]}
+    assert crd["mutation"] == {
+        "mutateFirst": True,
+        "rules": [{"field": "spec.replicas", "default": 1}],
+    }
 
 
 def test_expansion_errors_point_at_the_motif(write: WriteFiles) -> None:
-    write(**{"k.yaml": katalog("{image: nginx}"),
-             "motif.yaml": MOTIF.replace("{{ randomAlphanumeric 16 }}", "{{ bad func }}")})
+    write(
+        **{
+            "k.yaml": katalog("{image: nginx}"),
+            "motif.yaml": MOTIF.replace("{{ randomAlphanumeric 16 }}", "{{ bad func }}"),
+        }
+    )
     with pytest.raises(PatternError) as exc:
         compose_file(Path("k.yaml"))
     assert exc.value.problems[0].file == "motif.yaml"
@@ -163,9 +170,15 @@ profiles:
 notes:
   functions: [{name: fullName, expression: "{{ .metadata.name }}-full"}]
 """
-    write(**{"shared.yaml": shared, "motif.yaml": MOTIF,
-             "k.yaml": katalog("{image: nginx}").replace(
-                 "spec:\n", "spec:\n  imports: [{motif: ./shared.yaml}]\n")})
+    write(
+        **{
+            "shared.yaml": shared,
+            "motif.yaml": MOTIF,
+            "k.yaml": katalog("{image: nginx}").replace(
+                "spec:\n", "spec:\n  imports: [{motif: ./shared.yaml}]\n"
+            ),
+        }
+    )
     composed = compose_file(Path("k.yaml"))
     assert composed.top["profiles"]["resources"][0]["name"] == "small"
     assert [n.name for n in composed.notes] == ["fullName"]
@@ -174,6 +187,7 @@ notes:
 
 def test_each_motif_file_loads_once(write: WriteFiles) -> None:
     from orkestra.compose import MotifResolver
+
     write(**{"k.yaml": katalog("{image: nginx}"), "motif.yaml": MOTIF})
     resolver = MotifResolver()
     compose_file(Path("k.yaml"), motifs=resolver)
@@ -188,4 +202,5 @@ def test_a_per_crd_import_says_it_leaves_profiles_and_notes(write: WriteFiles) -
     assert warnings == [
         "k.yaml:9:11: warning: spec.crds.web.imports[0]: the notes of motif web are not "
         "taken by a per-CRD import\n"
-        "  hint: import the motif under spec.imports as well to use them"]
+        "  hint: import the motif under spec.imports as well to use them"
+    ]

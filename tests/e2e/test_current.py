@@ -28,37 +28,66 @@ def cluster(tmp_path: Path) -> Iterator[tuple[EmbeddedServer, Path]]:
     (plus a second context a careless command could switch to)."""
     with EmbeddedServer(kubeconfig=tmp_path / "server-kubeconfig") as server:
         config = yaml.safe_load(server.kubeconfig.read_text())
-        config["contexts"].append({"name": OTHER, "context": {
-            "cluster": config["contexts"][0]["context"]["cluster"], "user": "nobody"}})
+        config["contexts"].append(
+            {
+                "name": OTHER,
+                "context": {
+                    "cluster": config["contexts"][0]["context"]["cluster"],
+                    "user": "nobody",
+                },
+            }
+        )
         user = tmp_path / "user-kubeconfig"
         user.write_text(yaml.safe_dump(config))
         yield server, user
 
 
 def kubectl(kubeconfig: Path, *args: str) -> str:
-    return subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), *args], check=True,
-                          capture_output=True, text=True, timeout=30).stdout
+    return subprocess.run(
+        ["kubectl", "--kubeconfig", str(kubeconfig), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout
 
 
 def ork_e2e(suite: Path, kubeconfig: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "USER_KUBECONFIG": str(kubeconfig),
-           "NO_COLOR": "1"}
-    return subprocess.Popen([sys.executable, "-m", "orkestra", "e2e", "-f", str(suite),
-                             "--use-current", "--poll", "200ms"], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(kubeconfig),
+        "USER_KUBECONFIG": str(kubeconfig),
+        "NO_COLOR": "1",
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "orkestra",
+            "e2e",
+            "-f",
+            str(suite),
+            "--use-current",
+            "--poll",
+            "200ms",
+        ],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def assert_nothing_left(server: EmbeddedServer, user: Path) -> None:
-    assert not server.cluster.list("apiextensions.k8s.io/v1", "CustomResourceDefinition",
-                                   None)
+    assert not server.cluster.list("apiextensions.k8s.io/v1", "CustomResourceDefinition", None)
     for kind in ("Deployment", "Service"):
-        assert not server.cluster.list("apps/v1" if kind == "Deployment" else "v1", kind,
-                                       "default")
+        assert not server.cluster.list("apps/v1" if kind == "Deployment" else "v1", kind, "default")
     assert kubectl(user, "config", "current-context").strip() == STAND_IN
 
 
-def test_a_run_on_the_current_context_cleans_up(pack_copy: Path,
-                                                cluster: tuple[EmbeddedServer, Path]) -> None:
+def test_a_run_on_the_current_context_cleans_up(
+    pack_copy: Path, cluster: tuple[EmbeddedServer, Path]
+) -> None:
     server, user = cluster
     process = ork_e2e(pack_copy / "02-katalog-api" / "e2e.yaml", user)
     output, _ = process.communicate(timeout=120)
@@ -69,11 +98,13 @@ def test_a_run_on_the_current_context_cleans_up(pack_copy: Path,
 
 
 def test_ctrl_c_tears_down_and_restores_the_context(
-        pack_copy: Path, cluster: tuple[EmbeddedServer, Path], tmp_path: Path) -> None:
+    pack_copy: Path, cluster: tuple[EmbeddedServer, Path], tmp_path: Path
+) -> None:
     server, user = cluster
     pidfile = tmp_path / "sleep.pid"
     suite = pack_copy / "02-katalog-api" / "interrupted-e2e.yaml"
-    suite.write_text(textwrap.dedent(f"""\
+    suite.write_text(
+        textwrap.dedent(f"""\
         apiVersion: orkestra.orkspace.io/v1
         kind: E2E
         metadata: {{name: interrupted}}
@@ -89,7 +120,8 @@ def test_ctrl_c_tears_down_and_restores_the_context(
               timeout: 120s
               commands:
                 - run: sleep 90 & echo $! > {pidfile}; wait
-        """))
+        """)
+    )
     process = ork_e2e(suite, user)
     deadline = time.monotonic() + 60
     while not pidfile.exists() or not pidfile.read_text().strip():

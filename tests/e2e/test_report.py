@@ -30,26 +30,47 @@ DENIAL = "admission webhook denied the request: replicas must be <= 5"
 
 
 def passing(name: str = "Deployment ready", seconds: float = 12.2) -> ExpectationResult:
-    return ExpectationResult(name, "cr-applied", 60.0, passed=True, seconds=seconds,
-                             checks=[CheckResult("Deployment hello-website ready", True)])
+    return ExpectationResult(
+        name,
+        "cr-applied",
+        60.0,
+        passed=True,
+        seconds=seconds,
+        checks=[CheckResult("Deployment hello-website ready", True)],
+    )
 
 
 def timed_out(denial: str = "") -> ExpectationResult:
     return ExpectationResult(
-        "Service exists", "cr-applied", 60.0, seconds=60.4, timed_out=True, denial=denial,
-        checks=[CheckResult("Deployment hello-website exists", True),
-                CheckResult("Service hello-website exists", False,
-                            "Service hello-website not found in default")])
+        "Service exists",
+        "cr-applied",
+        60.0,
+        seconds=60.4,
+        timed_out=True,
+        denial=denial,
+        checks=[
+            CheckResult("Deployment hello-website exists", True),
+            CheckResult(
+                "Service hello-website exists", False, "Service hello-website not found in default"
+            ),
+        ],
+    )
 
 
 def failed() -> ExpectationResult:
-    return ExpectationResult("CR accepted", "cr-applied", 30.0, seconds=3.0, checks=[
-        CheckResult("apply the CR", False, "kubectl apply -f cr.yaml: the CR is invalid")])
+    return ExpectationResult(
+        "CR accepted",
+        "cr-applied",
+        30.0,
+        seconds=3.0,
+        checks=[CheckResult("apply the CR", False, "kubectl apply -f cr.yaml: the CR is invalid")],
+    )
 
 
 def suite(*results: ExpectationResult, cluster: str = KIND, **extra: object) -> SuiteResult:
-    made = SuiteResult("hello-website-e2e", "e2e/hello/e2e.yaml", cluster, list(results),
-                       seconds=87.0)
+    made = SuiteResult(
+        "hello-website-e2e", "e2e/hello/e2e.yaml", cluster, list(results), seconds=87.0
+    )
     for key, value in extra.items():
         setattr(made, key, value)
     return made
@@ -107,21 +128,33 @@ def test_expectation_line_failed_before_its_timeout() -> None:
 
 
 def test_expectation_line_indents_every_line_of_a_long_reason() -> None:
-    result = ExpectationResult("x", "cr-applied", 5.0, seconds=1.5,
-                               checks=[CheckResult("command", False, "exit 1\nno such pod")])
+    result = ExpectationResult(
+        "x",
+        "cr-applied",
+        5.0,
+        seconds=1.5,
+        checks=[CheckResult("command", False, "exit 1\nno such pod")],
+    )
     assert report.expectation_line(result, 1) == [
-        "✗  x  FAILED (1.5s)", "   exit 1", "   no such pod"]
+        "✗  x  FAILED (1.5s)",
+        "   exit 1",
+        "   no such pod",
+    ]
 
 
 def test_suite_line_pass_and_fail_name_the_cluster() -> None:
     assert report.suite_line(suite(passing())) == "PASS  hello-website-e2e  (1m27s) · kind"
-    assert report.suite_line(suite(timed_out(), cluster=EXISTING)) == \
-        "FAIL  hello-website-e2e  (1m27s) · existing cluster"
+    assert (
+        report.suite_line(suite(timed_out(), cluster=EXISTING))
+        == "FAIL  hello-website-e2e  (1m27s) · existing cluster"
+    )
 
 
 def test_suite_line_never_hides_the_embedded_server() -> None:
-    assert report.suite_line(suite(passing(), cluster=EMBEDDED)) == \
-        "PASS  hello-website-e2e  (1m27s) · embedded API server (no kubelet)"
+    assert (
+        report.suite_line(suite(passing(), cluster=EMBEDDED))
+        == "PASS  hello-website-e2e  (1m27s) · embedded API server (no kubelet)"
+    )
 
 
 def test_suite_line_errors_leftovers_and_skipped() -> None:
@@ -134,15 +167,17 @@ def test_suite_line_errors_leftovers_and_skipped() -> None:
 def table_rows(text: str) -> list[list[str]]:
     """The cells of every table row (the header and the separator included), split on the
     ``|`` that are not escaped."""
-    return [[cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
-            for line in text.splitlines() if line.startswith("|")]
+    return [
+        [cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
+        for line in text.splitlines()
+        if line.startswith("|")
+    ]
 
 
 def test_markdown_passing_suite() -> None:
     text = report.markdown(SCENARIOS["passing"])
     assert text.startswith("## ork e2e: PASS\n\n1 suite, 2 expectations, 1m28s.\n")
-    assert "### ✓ PASS · hello-website-e2e\n\nRan on **kind** · e2e/hello/e2e.yaml · 1m27s" \
-        in text
+    assert "### ✓ PASS · hello-website-e2e\n\nRan on **kind** · e2e/hello/e2e.yaml · 1m27s" in text
     assert table_rows(text) == [
         ["", "Expectation", "After", "Time", "Details"],
         ["---"] * 5,
@@ -154,16 +189,26 @@ def test_markdown_passing_suite() -> None:
 
 def test_markdown_timeout_row_gives_reason_and_denial() -> None:
     rows = table_rows(report.markdown(SCENARIOS["timeout"]))
-    assert rows[-1] == ["✗", "Service exists", "cr-applied", "TIMEOUT after 1m",
-                        "Service hello-website not found in default<br>"
-                        "denied by the runtime: admission webhook denied the request: "
-                        "replicas must be &lt;= 5"]
+    assert rows[-1] == [
+        "✗",
+        "Service exists",
+        "cr-applied",
+        "TIMEOUT after 1m",
+        "Service hello-website not found in default<br>"
+        "denied by the runtime: admission webhook denied the request: "
+        "replicas must be &lt;= 5",
+    ]
     assert report.markdown(SCENARIOS["timeout"]).startswith("## ork e2e: FAIL\n")
 
 
 def test_markdown_failed_row_shows_its_time() -> None:
     assert table_rows(report.markdown(SCENARIOS["failed"]))[-1] == [
-        "✗", "CR accepted", "cr-applied", "3s", "kubectl apply -f cr.yaml: the CR is invalid"]
+        "✗",
+        "CR accepted",
+        "cr-applied",
+        "3s",
+        "kubectl apply -f cr.yaml: the CR is invalid",
+    ]
 
 
 def test_markdown_labels_the_embedded_server() -> None:
@@ -173,11 +218,22 @@ def test_markdown_labels_the_embedded_server() -> None:
 
 
 def test_markdown_escapes_cells() -> None:
-    result = ExpectationResult("a | b", "cr-applied", 10.0, seconds=10.0, timed_out=True,
-                               checks=[CheckResult("cmd", False, "line 1\r\nx | y <z>\n")])
+    result = ExpectationResult(
+        "a | b",
+        "cr-applied",
+        10.0,
+        seconds=10.0,
+        timed_out=True,
+        checks=[CheckResult("cmd", False, "line 1\r\nx | y <z>\n")],
+    )
     rows = table_rows(report.markdown(RunResult([suite(result)])))
-    assert rows[-1] == ["✗", "a \\| b", "cr-applied", "TIMEOUT after 10s",
-                        "line 1<br>x \\| y &lt;z&gt;<br>"]
+    assert rows[-1] == [
+        "✗",
+        "a \\| b",
+        "cr-applied",
+        "TIMEOUT after 10s",
+        "line 1<br>x \\| y &lt;z&gt;<br>",
+    ]
 
 
 def test_markdown_setup_error_is_fenced_below() -> None:
@@ -192,7 +248,8 @@ def test_markdown_lists_leftovers_below_the_table() -> None:
     text = report.markdown(SCENARIOS["leftovers"])
     assert text.index("| ✓ | Deployment ready") < text.index(
         "**Left in the cluster after teardown:**\n\n- Deployment/default/hello\n"
-        "- Service/default/hello\n")
+        "- Service/default/hello\n"
+    )
     assert "### ✗ FAIL" in text
 
 
@@ -219,8 +276,10 @@ def parse(run: RunResult) -> ET.Element:
 
 def cases(root: ET.Element) -> list[tuple[str, str, str]]:
     """(classname, name, outcome) of each testcase, outcome the child's tag or "passed"."""
-    return [(case.get("classname", ""), case.get("name", ""),
-             case[0].tag if len(case) else "passed") for case in root.iter("testcase")]
+    return [
+        (case.get("classname", ""), case.get("name", ""), case[0].tag if len(case) else "passed")
+        for case in root.iter("testcase")
+    ]
 
 
 def counts(element: ET.Element) -> dict[str, str]:
@@ -228,8 +287,9 @@ def counts(element: ET.Element) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_junit_validates_against_the_jenkins_schema(scenario: str,
-                                                    schema: xmlschema.XMLSchema) -> None:
+def test_junit_validates_against_the_jenkins_schema(
+    scenario: str, schema: xmlschema.XMLSchema
+) -> None:
     schema.validate(junit(SCENARIOS[scenario]))
 
 
@@ -243,16 +303,33 @@ def test_junit_document_shape() -> None:
     assert text.startswith("<?xml version='1.0' encoding='UTF-8'?>\n<testsuites ")
     assert "\n  <testsuite " in text and "\n    <testcase " in text
     root = ET.fromstring(text.encode())
-    assert root.attrib == {"name": "ork e2e", "tests": "2", "failures": "0", "errors": "0",
-                           "time": "88.000"}
+    assert root.attrib == {
+        "name": "ork e2e",
+        "tests": "2",
+        "failures": "0",
+        "errors": "0",
+        "time": "88.000",
+    }
     (element,) = root
-    assert element.attrib == {"name": "hello-website-e2e", "tests": "2", "failures": "0",
-                              "errors": "0", "skipped": "0", "time": "87.000",
-                              "timestamp": "2026-06-14T10:00:00Z", "hostname": "ci-runner"}
+    assert element.attrib == {
+        "name": "hello-website-e2e",
+        "tests": "2",
+        "failures": "0",
+        "errors": "0",
+        "skipped": "0",
+        "time": "87.000",
+        "timestamp": "2026-06-14T10:00:00Z",
+        "hostname": "ci-runner",
+    }
     assert {p.get("name"): p.get("value") for p in element.iter("property")} == {
-        "cluster": "kind", "clusterLabel": "kind", "file": "e2e/hello/e2e.yaml"}
-    assert cases(root) == [("hello-website-e2e", "Deployment ready", "passed"),
-                           ("hello-website-e2e", "Service ready", "passed")]
+        "cluster": "kind",
+        "clusterLabel": "kind",
+        "file": "e2e/hello/e2e.yaml",
+    }
+    assert cases(root) == [
+        ("hello-website-e2e", "Deployment ready", "passed"),
+        ("hello-website-e2e", "Service ready", "passed"),
+    ]
     assert [c.get("time") for c in root.iter("testcase")] == ["12.200", "2.000"]
 
 
@@ -262,19 +339,25 @@ def test_junit_timeout_is_a_failure_with_the_checks() -> None:
     failure = root.find("testsuite/testcase[@name='Service exists']/failure")
     assert failure is not None
     assert failure.attrib == {
-        "type": "timeout", "message": "TIMEOUT after 1m: Service hello-website not found in "
-        f"default\ndenied by the runtime: {DENIAL}"}
-    assert failure.text == ("✓ Deployment hello-website exists\n"
-                            "✗ Service hello-website exists: Service hello-website not "
-                            f"found in default\ndenied by the runtime: {DENIAL}")
+        "type": "timeout",
+        "message": "TIMEOUT after 1m: Service hello-website not found in "
+        f"default\ndenied by the runtime: {DENIAL}",
+    }
+    assert failure.text == (
+        "✓ Deployment hello-website exists\n"
+        "✗ Service hello-website exists: Service hello-website not "
+        f"found in default\ndenied by the runtime: {DENIAL}"
+    )
 
 
 def test_junit_failure_before_the_timeout() -> None:
     root = parse(SCENARIOS["failed"])
     failure = root.find("testsuite/testcase/failure")
     assert failure is not None
-    assert failure.attrib == {"type": "failed",
-                              "message": "kubectl apply -f cr.yaml: the CR is invalid"}
+    assert failure.attrib == {
+        "type": "failed",
+        "message": "kubectl apply -f cr.yaml: the CR is invalid",
+    }
     assert root.get("failures") == "1"
 
 
@@ -291,14 +374,18 @@ def test_junit_setup_error_is_an_error_case() -> None:
 
 def test_junit_error_after_some_expectations_is_not_called_setup() -> None:
     root = parse(RunResult([suite(passing(), error="kubectl: connection refused")]))
-    assert cases(root) == [("hello-website-e2e", "Deployment ready", "passed"),
-                           ("hello-website-e2e", report.RUN_ERROR_CASE, "error")]
+    assert cases(root) == [
+        ("hello-website-e2e", "Deployment ready", "passed"),
+        ("hello-website-e2e", report.RUN_ERROR_CASE, "error"),
+    ]
 
 
 def test_junit_leftovers_fail_a_teardown_case() -> None:
     root = parse(SCENARIOS["leftovers"])
-    assert cases(root) == [("hello-website-e2e", "Deployment ready", "passed"),
-                           ("hello-website-e2e", "teardown: no leftovers", "failure")]
+    assert cases(root) == [
+        ("hello-website-e2e", "Deployment ready", "passed"),
+        ("hello-website-e2e", "teardown: no leftovers", "failure"),
+    ]
     assert counts(root[0]) == {"tests": "2", "failures": "1", "errors": "0", "skipped": "0"}
     failure = root.find("testsuite/testcase[@name='teardown: no leftovers']/failure")
     assert failure is not None
@@ -324,8 +411,14 @@ def test_junit_names_the_embedded_server() -> None:
 
 def test_junit_escapes_names_and_details(schema: xmlschema.XMLSchema) -> None:
     name = 'a <b> & "c" ✓'
-    result = ExpectationResult(name, "cr-applied", 5.0, seconds=5.0, timed_out=True,
-                               checks=[CheckResult("cmd", False, "]]> <x/> &amp;")])
+    result = ExpectationResult(
+        name,
+        "cr-applied",
+        5.0,
+        seconds=5.0,
+        timed_out=True,
+        checks=[CheckResult("cmd", False, "]]> <x/> &amp;")],
+    )
     run = RunResult([SuiteResult("s & <t>", "f.yaml", KIND, [result])])
     schema.validate(junit(run))
     root = parse(run)
@@ -336,8 +429,12 @@ def test_junit_escapes_names_and_details(schema: xmlschema.XMLSchema) -> None:
 
 
 def test_junit_replaces_characters_xml_cannot_carry(schema: xmlschema.XMLSchema) -> None:
-    result = ExpectationResult("colour\x1b", "cr-applied", 5.0, checks=[
-        CheckResult("cmd", False, "\x1b[31mred\x1b[0m\x00 tab\tok")])
+    result = ExpectationResult(
+        "colour\x1b",
+        "cr-applied",
+        5.0,
+        checks=[CheckResult("cmd", False, "\x1b[31mred\x1b[0m\x00 tab\tok")],
+    )
     run = RunResult([suite(result)])
     schema.validate(junit(run))
     failure = parse(run).find("testsuite/testcase[@name='colour\ufffd']/failure")
@@ -356,27 +453,60 @@ def test_to_json_failing_run() -> None:
     data = report.to_json(RunResult([suite(timed_out(DENIAL), cluster=EMBEDDED)], 88.12345))
     assert json.loads(json.dumps(data)) == data
     assert data == {
-        "suites": [{
-            "name": "hello-website-e2e", "file": "e2e/hello/e2e.yaml", "cluster": "embedded",
-            "clusterLabel": "embedded API server (no kubelet)", "passed": False,
-            "skipped": False, "seconds": 87.0, "error": "", "leftovers": [],
-            "expectations": [{
-                "name": "Service exists", "after": "cr-applied", "passed": False,
-                "seconds": 60.4, "timeout": 60.0, "timedOut": True,
-                "reason": "Service hello-website not found in default", "denial": DENIAL,
-                "checks": [
-                    {"label": "Deployment hello-website exists", "passed": True, "detail": ""},
-                    {"label": "Service hello-website exists", "passed": False,
-                     "detail": "Service hello-website not found in default"}]}]}],
-        "passed": False, "total": 1, "seconds": 88.123}
+        "suites": [
+            {
+                "name": "hello-website-e2e",
+                "file": "e2e/hello/e2e.yaml",
+                "cluster": "embedded",
+                "clusterLabel": "embedded API server (no kubelet)",
+                "passed": False,
+                "skipped": False,
+                "seconds": 87.0,
+                "error": "",
+                "leftovers": [],
+                "expectations": [
+                    {
+                        "name": "Service exists",
+                        "after": "cr-applied",
+                        "passed": False,
+                        "seconds": 60.4,
+                        "timeout": 60.0,
+                        "timedOut": True,
+                        "reason": "Service hello-website not found in default",
+                        "denial": DENIAL,
+                        "checks": [
+                            {
+                                "label": "Deployment hello-website exists",
+                                "passed": True,
+                                "detail": "",
+                            },
+                            {
+                                "label": "Service hello-website exists",
+                                "passed": False,
+                                "detail": "Service hello-website not found in default",
+                            },
+                        ],
+                    }
+                ],
+            }
+        ],
+        "passed": False,
+        "total": 1,
+        "seconds": 88.123,
+    }
 
 
 def test_to_json_error_leftovers_and_skipped() -> None:
     run = RunResult([setup_error(), leftovers(), skipped()])
     error, left, later = report.to_json(run)["suites"]
-    assert (error["passed"], error["error"], error["expectations"]) == \
-        (False, "apply the CRDs: error: no matches for kind\nsecond line", [])
-    assert (left["passed"], left["leftovers"]) == \
-        (False, ["Deployment/default/hello", "Service/default/hello"])
+    assert (error["passed"], error["error"], error["expectations"]) == (
+        False,
+        "apply the CRDs: error: no matches for kind\nsecond line",
+        [],
+    )
+    assert (left["passed"], left["leftovers"]) == (
+        False,
+        ["Deployment/default/hello", "Service/default/hello"],
+    )
     assert (later["skipped"], later["clusterLabel"]) == (True, "")
     assert report.to_json(SCENARIOS["passing"])["passed"] is True

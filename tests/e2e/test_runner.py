@@ -36,11 +36,11 @@ class Recorder:
         self.lines.append(f"suite {suite.name} {cluster.kind}")
 
 
-def suite_in(directory: Path, expect: str, *, cr: str = "./cr.yaml",
-             setup: str = "") -> Path:
+def suite_in(directory: Path, expect: str, *, cr: str = "./cr.yaml", setup: str = "") -> Path:
     """An e2e.yaml with these expectations for the pack step in ``directory`` (its
     katalog.yaml, crd.yaml and, unless told, cr.yaml)."""
-    text = textwrap.dedent("""\
+    text = (
+        textwrap.dedent("""\
         apiVersion: orkestra.orkspace.io/v1
         kind: E2E
         metadata: {name: test-e2e}
@@ -49,7 +49,10 @@ def suite_in(directory: Path, expect: str, *, cr: str = "./cr.yaml",
           crd: ./crd.yaml
           cr: CR
         SETUP  expect:
-        """).replace("CR", cr).replace("SETUP", setup)
+        """)
+        .replace("CR", cr)
+        .replace("SETUP", setup)
+    )
     path = directory / "test-e2e.yaml"
     path.write_text(text + textwrap.indent(textwrap.dedent(expect), "    "))
     return path
@@ -57,8 +60,11 @@ def suite_in(directory: Path, expect: str, *, cr: str = "./cr.yaml",
 
 def execute(path: Path, **options: float) -> tuple[RunResult, Recorder]:
     progress = Recorder()
-    result = run(load_suite(path), Options(cluster_kind="embedded", poll=0.2,
-                                           settle=options.pop("settle", 5.0)), progress)
+    result = run(
+        load_suite(path),
+        Options(cluster_kind="embedded", poll=0.2, settle=options.pop("settle", 5.0)),
+        progress,
+    )
     return result, progress
 
 
@@ -72,19 +78,27 @@ def test_the_02_suite_passes_and_leaves_nothing(api: Path) -> None:
     suite = result.suites[0]
     assert result.passed and suite.cluster == "embedded" and suite.total == 5
     assert [e.name for e in suite.expectations] == [
-        "WebApp created", "Deployment ready", "Service routes to the pods",
-        "WebApp reports Ready", "Cleanup"]
+        "WebApp created",
+        "Deployment ready",
+        "Service routes to the pods",
+        "WebApp reports Ready",
+        "Cleanup",
+    ]
     assert progress.lines[0] == "step Starting a cluster (embedded)..."
     assert "done Orkestra runtime ready" in progress.lines
     assert progress.lines[-1] == "done nothing left behind"
-    assert progress.lines.index("step Applying CR...") < \
-        progress.lines.index("expectation WebApp created True") < \
-        progress.lines.index("step Deleting CR...") < \
-        progress.lines.index("expectation Cleanup True")
+    assert (
+        progress.lines.index("step Applying CR...")
+        < progress.lines.index("expectation WebApp created True")
+        < progress.lines.index("step Deleting CR...")
+        < progress.lines.index("expectation Cleanup True")
+    )
 
 
 def test_resource_checks_fail_with_the_reason(api: Path) -> None:
-    path = suite_in(api, """\
+    path = suite_in(
+        api,
+        """\
         - name: Wrong name
           timeout: 1s
           resources: [{kind: Deployment, name: nope}]
@@ -99,7 +113,8 @@ def test_resource_checks_fail_with_the_reason(api: Path) -> None:
           resources: [{kind: Deployment, name: my-webapp, namespace: kube-system}]
         - name: Any and exact
           resources: [{kind: Deployment}, {kind: Service, count: 1}, {kind: WebApp, ready: true}]
-        """)
+        """,
+    )
     result, _ = execute(path)
     reasons = {e.name: (e.passed, e.timed_out, e.reason) for e in result.suites[0].expectations}
     assert reasons == {
@@ -113,7 +128,9 @@ def test_resource_checks_fail_with_the_reason(api: Path) -> None:
 
 
 def test_commands_exit_codes_output_and_timeouts(api: Path) -> None:
-    path = suite_in(api, """\
+    path = suite_in(
+        api,
+        """\
         - name: Output matches
           commands:
             - run: kubectl get deploy my-webapp -o name
@@ -128,7 +145,8 @@ def test_commands_exit_codes_output_and_timeouts(api: Path) -> None:
         - name: Hangs
           timeout: 2s
           commands: [{run: "sleep 60"}]
-        """)
+        """,
+    )
     result, _ = execute(path)
     outcome = {e.name: e for e in result.suites[0].expectations}
     assert outcome["Output matches"].passed
@@ -140,7 +158,9 @@ def test_commands_exit_codes_output_and_timeouts(api: Path) -> None:
 
 
 def test_field_checks(api: Path) -> None:
-    path = suite_in(api, """\
+    path = suite_in(
+        api,
+        """\
         - name: Equal
           kubectl:
             get: [{kind: Deployment, name: my-webapp, field: .spec.replicas, equals: 2}]
@@ -155,7 +175,8 @@ def test_field_checks(api: Path) -> None:
           timeout: 1s
           kubectl:
             get: [{kind: Service, name: nope, field: .spec.type, equals: ClusterIP}]
-        """)
+        """,
+    )
     result, _ = execute(path)
     outcome = {e.name: e for e in result.suites[0].expectations}
     assert outcome["Equal"].passed and outcome["Present"].passed
@@ -165,28 +186,37 @@ def test_field_checks(api: Path) -> None:
 
 def test_a_denied_cr_shows_the_runtime_s_message(pack_copy: Path) -> None:
     platform = pack_copy / "04-katalog-platform"
-    path = suite_in(platform, """\
+    path = suite_in(
+        platform,
+        """\
         - name: Deployment ready
           timeout: 2s
           resources: [{kind: Deployment, name: my-denied-app, ready: true}]
-        """, cr="./cr-denied.yaml")
+        """,
+        cr="./cr-denied.yaml",
+    )
     result, _ = execute(path)
     expectation = result.suites[0].expectations[0]
     assert not expectation.passed and expectation.timed_out
     assert expectation.reason == "Deployment my-denied-app not found in default"
     assert expectation.denial == (
         'ValidationFailed: validation denied: field "spec.image": image must be pulled from '
-        'the internal registry (ghcr.io/orkspace/) (got "docker.io/nginx:1.25")')
+        'the internal registry (ghcr.io/orkspace/) (got "docker.io/nginx:1.25")'
+    )
 
 
 def test_setup_is_applied_then_removed_and_leftovers_fail_the_suite(api: Path) -> None:
-    (api / "setup.yaml").write_text(textwrap.dedent("""\
+    (api / "setup.yaml").write_text(
+        textwrap.dedent("""\
         apiVersion: v1
         kind: ConfigMap
         metadata: {name: platform-settings, namespace: default}
         data: {tier: gold}
-        """))
-    path = suite_in(api, """\
+        """)
+    )
+    path = suite_in(
+        api,
+        """\
         - name: Setup applied
           resources: [{kind: ConfigMap, name: platform-settings}]
         - name: Hold the Deployment
@@ -198,7 +228,9 @@ def test_setup_is_applied_then_removed_and_leftovers_fail_the_suite(api: Path) -
           after: cr-deleted
           timeout: 1s
           resources: [{kind: WebApp, name: my-webapp, count: 0}]
-        """, setup="  setup: {apply: [./setup.yaml]}\n")
+        """,
+        setup="  setup: {apply: [./setup.yaml]}\n",
+    )
     result, progress = execute(path, settle=1.0)
     suite = result.suites[0]
     assert [e.passed for e in suite.expectations] == [True, True, True]
@@ -208,7 +240,9 @@ def test_setup_is_applied_then_removed_and_leftovers_fail_the_suite(api: Path) -
 
 
 def test_what_the_hooks_made_is_checked_for_leftovers(pack_copy: Path) -> None:
-    path = suite_in(pack_copy / "10-hooks-katalog", """\
+    path = suite_in(
+        pack_copy / "10-hooks-katalog",
+        """\
         - name: The hooks made the Secret
           resources: [{kind: Secret, name: my-db-credentials}]
         - name: Hold the Secret
@@ -220,7 +254,8 @@ def test_what_the_hooks_made_is_checked_for_leftovers(pack_copy: Path) -> None:
           after: cr-deleted
           timeout: 1s
           resources: [{kind: Database, name: my-db, count: 0}]
-        """)
+        """,
+    )
     result, _ = execute(path, settle=1.0)
     suite = result.suites[0]
     assert [e.passed for e in suite.expectations] == [True, True, True]
@@ -228,16 +263,21 @@ def test_what_the_hooks_made_is_checked_for_leftovers(pack_copy: Path) -> None:
 
 
 def test_a_rejected_cr_fails_its_expectations_at_once(api: Path) -> None:
-    (api / "cr-invalid.yaml").write_text((api / "cr.yaml").read_text().replace(
-        "replicas: 2", "replicas: many"))
-    path = suite_in(api, """\
+    (api / "cr-invalid.yaml").write_text(
+        (api / "cr.yaml").read_text().replace("replicas: 2", "replicas: many")
+    )
+    path = suite_in(
+        api,
+        """\
         - name: Created
           timeout: 60s
           resources: [{kind: WebApp, name: my-webapp}]
         - name: Ready
           timeout: 60s
           resources: [{kind: Deployment, name: my-webapp, ready: true}]
-        """, cr="./cr-invalid.yaml")
+        """,
+        cr="./cr-invalid.yaml",
+    )
     result, _ = execute(path)
     first, second = result.suites[0].expectations
     assert not first.passed and not first.timed_out
@@ -248,11 +288,15 @@ def test_a_rejected_cr_fails_its_expectations_at_once(api: Path) -> None:
 
 
 def test_an_aggregator_runs_its_imports_sharing_a_cluster_unless_fresh(api: Path) -> None:
-    quick = suite_in(api, """\
+    quick = suite_in(
+        api,
+        """\
         - name: Deployment exists
           resources: [{kind: Deployment, name: my-webapp}]
-        """)
-    (api / "suite.yaml").write_text(textwrap.dedent(f"""\
+        """,
+    )
+    (api / "suite.yaml").write_text(
+        textwrap.dedent(f"""\
         apiVersion: orkestra.orkspace.io/v1
         kind: E2E
         metadata: {{name: all}}
@@ -260,7 +304,8 @@ def test_an_aggregator_runs_its_imports_sharing_a_cluster_unless_fresh(api: Path
           - ./{quick.name}
           - {{path: ./{quick.name}, wait: 100ms}}
           - {{path: ./{quick.name}, freshCluster: true}}
-        """))
+        """)
+    )
     result, progress = execute(api / "suite.yaml")
     assert result.passed and [s.name for s in result.suites] == ["test-e2e"] * 3
     clusters = [line for line in progress.lines if line.startswith("step Starting a cluster")]

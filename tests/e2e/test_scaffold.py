@@ -76,15 +76,22 @@ def generate(directory: Path, cr: str = "cr.yaml", target: Path | None = None) -
     """Scaffold ``directory``'s katalog + ``cr`` to ``target`` and load what was written."""
     target = target or directory / "e2e.yaml"
     crd = directory / "crd.yaml"
-    target.write_text(scaffold(directory / "katalog.yaml", directory / cr,
-                               crd if crd.is_file() else None, target))
+    target.write_text(
+        scaffold(directory / "katalog.yaml", directory / cr, crd if crd.is_file() else None, target)
+    )
     return load_suite(target)
 
 
 def rows(suite: Suite) -> list[Row]:
-    return [(e.name, e.after, e.timeout,
-             [(r.kind, r.name, r.namespace, r.ready, r.count) for r in e.resources])
-            for e in suite.expect]
+    return [
+        (
+            e.name,
+            e.after,
+            e.timeout,
+            [(r.kind, r.name, r.namespace, r.ready, r.count) for r in e.resources],
+        )
+        for e in suite.expect
+    ]
 
 
 def test_04_platform_text_is_exactly_the_contract(pack: Path) -> None:
@@ -93,8 +100,7 @@ def test_04_platform_text_is_exactly_the_contract(pack: Path) -> None:
     assert (directory / "e2e.yaml").read_text() == PLATFORM
     assert (suite.katalog, suite.cr) == (directory / "katalog.yaml", directory / "cr.yaml")
     assert suite.crds == [directory / "crd.yaml"]
-    assert (suite.cluster.provider, suite.cluster.name) == ("kind",
-                                                            "ork-e2e-platform-app-operator")
+    assert (suite.cluster.provider, suite.cluster.name) == ("kind", "ork-e2e-platform-app-operator")
 
 
 def test_02_api_expectations_in_reading_order(pack: Path) -> None:
@@ -102,48 +108,77 @@ def test_02_api_expectations_in_reading_order(pack: Path) -> None:
     assert suite.name == "webapp-operator-e2e"
     assert rows(suite) == [
         ("WebApp created", "cr-applied", 30.0, [("WebApp", "my-webapp", "default", False, None)]),
-        ("Workloads ready", "cr-applied", 120.0,
-         [("Deployment", "my-webapp", "default", True, None)]),
-        ("Resources exist", "cr-applied", 30.0,
-         [("Service", "my-webapp-svc", "default", False, None)]),
-        ("Cleanup", "cr-deleted", 60.0, [("WebApp", "my-webapp", "default", False, 0),
-                                         ("Deployment", "my-webapp", "default", False, 0)])]
+        (
+            "Workloads ready",
+            "cr-applied",
+            120.0,
+            [("Deployment", "my-webapp", "default", True, None)],
+        ),
+        (
+            "Resources exist",
+            "cr-applied",
+            30.0,
+            [("Service", "my-webapp-svc", "default", False, None)],
+        ),
+        (
+            "Cleanup",
+            "cr-deleted",
+            60.0,
+            [
+                ("WebApp", "my-webapp", "default", False, 0),
+                ("Deployment", "my-webapp", "default", False, 0),
+            ],
+        ),
+    ]
     ingress = generate(pack / "02-katalog-api", "cr-with-ingress.yaml")
     assert rows(ingress)[2][3][-1] == ("Ingress", "my-webapp-ingress", "default", False, None)
 
 
 def test_official_postgres_covers_its_hand_written_e2e(pack: Path) -> None:
     directory = pack / "official" / "postgres"
-    written = {(r.kind, r.name, r.ready, r.count)
-               for e in load_suite(directory / "e2e.yaml").expect for r in e.resources}
+    written = {
+        (r.kind, r.name, r.ready, r.count)
+        for e in load_suite(directory / "e2e.yaml").expect
+        for r in e.resources
+    }
     suite = generate(directory, target=directory / "e2e-generated.yaml")
     generated = {(r.kind, r.name, r.ready, r.count) for e in suite.expect for r in e.resources}
     assert written <= generated
     assert ("Secret", "my-postgres-creds", False, None) in generated
-    assert [e.name for e in suite.expect] == ["Postgres created", "Workloads ready",
-                                              "Resources exist", "Cleanup"]
+    assert [e.name for e in suite.expect] == [
+        "Postgres created",
+        "Workloads ready",
+        "Resources exist",
+        "Cleanup",
+    ]
 
 
 def test_commented_examples_are_the_e2e_format(pack: Path) -> None:
     directory = pack / "02-katalog-api"
-    text = scaffold(directory / "katalog.yaml", directory / "cr.yaml", None,
-                    directory / "e2e.yaml")
+    text = scaffold(directory / "katalog.yaml", directory / "cr.yaml", None, directory / "e2e.yaml")
     lead = ("# More checks", "# and one field")
-    lines = [line if line.lstrip().startswith(lead) else line.replace("      # ", "      ", 1)
-             for line in text.splitlines(keepends=True)]
+    lines = [
+        line if line.lstrip().startswith(lead) else line.replace("      # ", "      ", 1)
+        for line in text.splitlines(keepends=True)
+    ]
     (directory / "e2e.yaml").write_text("".join(lines))
     first = load_suite(directory / "e2e.yaml").expect[0]
     assert first.commands == (
-        CommandCheck("kubectl get webapp my-webapp -n default -o name", 0, "my-webapp"),)
-    assert first.fields == (FieldCheck("WebApp", "my-webapp", "default", ".status.phase",
-                                       "Ready"),)
+        CommandCheck("kubectl get webapp my-webapp -n default -o name", 0, "my-webapp"),
+    )
+    assert first.fields == (FieldCheck("WebApp", "my-webapp", "default", ".status.phase", "Ready"),)
 
 
-def test_same_input_same_bytes_wherever_it_runs(pack: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_same_input_same_bytes_wherever_it_runs(
+    pack: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     directory = pack / "04-katalog-platform"
-    args = (directory / "katalog.yaml", directory / "cr.yaml", directory / "crd.yaml",
-            directory / "e2e.yaml")
+    args = (
+        directory / "katalog.yaml",
+        directory / "cr.yaml",
+        directory / "crd.yaml",
+        directory / "e2e.yaml",
+    )
     first = scaffold(*args)
     assert scaffold(*args) == first
     monkeypatch.chdir(pack)
@@ -164,7 +199,9 @@ def test_paths_are_relative_to_the_target(pack: Path) -> None:
 
 
 def test_custom_children_and_several_crs(write: WriteFiles) -> None:
-    root = write(**{"katalog.yaml": """
+    root = write(
+        **{
+            "katalog.yaml": """
         apiVersion: orkestra.orkspace.io/v1
         kind: Katalog
         metadata: {name: shop}
@@ -188,7 +225,8 @@ def test_custom_children_and_several_crs(write: WriteFiles) -> None:
               operatorBox:
                 onReconcile:
                   services: [{name: "{{ .metadata.name }}"}]
-        """, "crs.yaml": """
+        """,
+            "crs.yaml": """
         apiVersion: v1
         kind: Namespace
         metadata: {name: data}
@@ -200,24 +238,46 @@ def test_custom_children_and_several_crs(write: WriteFiles) -> None:
         apiVersion: g.io/v1
         kind: Db
         metadata: {name: main, namespace: data}
-        """})
+        """,
+        }
+    )
     text = scaffold(root / "katalog.yaml", root / "crs.yaml", None, root / "e2e.yaml")
     (root / "e2e.yaml").write_text(text)
     assert rows(load_suite(root / "e2e.yaml")) == [
-        ("Web, Db created", "cr-applied", 30.0, [("Web", "shop", "default", False, None),
-                                                 ("Db", "main", "data", False, None)]),
-        ("Workloads ready", "cr-applied", 120.0,
-         [("StatefulSet", "shop", "default", True, None)]),
-        ("Resources exist", "cr-applied", 30.0, [("Widget", "shop-w", "default", False, None),
-                                                 ("Db", "shop-db", "default", False, None),
-                                                 ("Service", "main", "data", False, None)]),
-        ("Cleanup", "cr-deleted", 60.0, [("Web", "shop", "default", False, 0),
-                                         ("Db", "main", "data", False, 0),
-                                         ("StatefulSet", "shop", "default", False, 0)])]
+        (
+            "Web, Db created",
+            "cr-applied",
+            30.0,
+            [("Web", "shop", "default", False, None), ("Db", "main", "data", False, None)],
+        ),
+        ("Workloads ready", "cr-applied", 120.0, [("StatefulSet", "shop", "default", True, None)]),
+        (
+            "Resources exist",
+            "cr-applied",
+            30.0,
+            [
+                ("Widget", "shop-w", "default", False, None),
+                ("Db", "shop-db", "default", False, None),
+                ("Service", "main", "data", False, None),
+            ],
+        ),
+        (
+            "Cleanup",
+            "cr-deleted",
+            60.0,
+            [
+                ("Web", "shop", "default", False, 0),
+                ("Db", "main", "data", False, 0),
+                ("StatefulSet", "shop", "default", False, 0),
+            ],
+        ),
+    ]
 
 
 def test_a_cluster_scoped_cr_and_children_have_no_namespace(write: WriteFiles) -> None:
-    root = write(**{"katalog.yaml": """
+    root = write(
+        **{
+            "katalog.yaml": """
         apiVersion: orkestra.orkspace.io/v1
         kind: Katalog
         metadata: {name: tenants}
@@ -229,7 +289,10 @@ def test_a_cluster_scoped_cr_and_children_have_no_namespace(write: WriteFiles) -
               operatorBox:
                 onReconcile:
                   clusterRoles: [{name: "{{ .metadata.name }}-reader"}]
-        """, "cr.yaml": "apiVersion: g.io/v1\nkind: Tenant\nmetadata: {name: acme}\n"})
+        """,
+            "cr.yaml": "apiVersion: g.io/v1\nkind: Tenant\nmetadata: {name: acme}\n",
+        }
+    )
     text = scaffold(root / "katalog.yaml", root / "cr.yaml", None, root / "e2e.yaml")
     assert "namespace" not in text and "Workloads ready" not in text
     assert "      #   - run: kubectl get tenant acme -o name\n" in text
@@ -238,7 +301,9 @@ def test_a_cluster_scoped_cr_and_children_have_no_namespace(write: WriteFiles) -
 
 
 def test_only_workloads_means_no_resources_expectation(write: WriteFiles) -> None:
-    root = write(**{"katalog.yaml": """
+    root = write(
+        **{
+            "katalog.yaml": """
         apiVersion: orkestra.orkspace.io/v1
         kind: Katalog
         metadata: {name: jobs}
@@ -249,11 +314,18 @@ def test_only_workloads_means_no_resources_expectation(write: WriteFiles) -> Non
               operatorBox:
                 onReconcile:
                   deployments: [{name: "{{ .metadata.name }}", image: busybox}]
-        """, "cr.yaml": "apiVersion: g.io/v1\nkind: Worker\nmetadata: {name: w}\n"})
+        """,
+            "cr.yaml": "apiVersion: g.io/v1\nkind: Worker\nmetadata: {name: w}\n",
+        }
+    )
     (root / "e2e.yaml").write_text(
-        scaffold(root / "katalog.yaml", root / "cr.yaml", None, root / "e2e.yaml"))
+        scaffold(root / "katalog.yaml", root / "cr.yaml", None, root / "e2e.yaml")
+    )
     assert [e.name for e in load_suite(root / "e2e.yaml").expect] == [
-        "Worker created", "Workloads ready", "Cleanup"]
+        "Worker created",
+        "Workloads ready",
+        "Cleanup",
+    ]
 
 
 @pytest.fixture
@@ -261,8 +333,7 @@ def suites(pack: Path) -> Path:
     """A tree of two pack steps and two official patterns: three e2e.yaml, one step
     without, and a hidden copy that must not count."""
     tree = pack.parent / "suites"
-    for step in ("03-katalog-cache", "04-katalog-platform", "official/postgres",
-                 "official/redis"):
+    for step in ("03-katalog-cache", "04-katalog-platform", "official/postgres", "official/redis"):
         shutil.copytree(pack / step, tree / step)
     (tree / "03-katalog-cache" / "e2e.yaml").unlink(missing_ok=True)
     shutil.copytree(tree / "official" / "redis", tree / ".cache" / "redis")
@@ -283,13 +354,16 @@ def test_suite_imports_every_e2e_file_once(suites: Path) -> None:
         "imports:\n"
         "  - {path: ./04-katalog-platform/e2e.yaml, wait: 5s}\n"
         "  - {path: ./official/postgres/e2e.yaml, wait: 5s}\n"
-        "  - {path: ./official/redis/e2e.yaml, wait: 5s}\n")
+        "  - {path: ./official/redis/e2e.yaml, wait: 5s}\n"
+    )
     target.write_text(text)
     suite = load_suite(target)
     assert suite.expect == [] and suite.katalog is None
     assert [(i.suite.name, i.wait, i.fresh_cluster) for i in suite.imports] == [
-        ("platform-app-e2e", 5.0, False), ("postgres-e2e", 5.0, False),
-        ("redis-e2e", 5.0, False)]
+        ("platform-app-e2e", 5.0, False),
+        ("postgres-e2e", 5.0, False),
+        ("redis-e2e", 5.0, False),
+    ]
     assert scaffold_suite([suites, suites / "official"], target, 5.0) == text
 
 
@@ -302,23 +376,28 @@ def test_suite_wait_and_paths_from_another_directory(suites: Path) -> None:
     assert load_suite(target).imports[0].wait == 0.5
 
 
-def test_find_inputs_defaults_and_usage_errors(pack: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_find_inputs_defaults_and_usage_errors(pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(pack / "02-katalog-api")
-    assert find_inputs(None, "cr.yaml", None) == (Path("katalog.yaml"), Path("cr.yaml"),
-                                                  Path("crd.yaml"))
+    assert find_inputs(None, "cr.yaml", None) == (
+        Path("katalog.yaml"),
+        Path("cr.yaml"),
+        Path("crd.yaml"),
+    )
     monkeypatch.chdir(pack)
     assert find_inputs("02-katalog-api/katalog.yaml", "cr-with-ingress.yaml", "crd.yaml") == (
-        Path("02-katalog-api/katalog.yaml"), Path("02-katalog-api/cr-with-ingress.yaml"),
-        Path("02-katalog-api/crd.yaml"))
-    assert find_inputs("official/postgres/katalog.yaml", "cr.yaml", None)[2] == \
-        Path("official/postgres/crd.yaml")
+        Path("02-katalog-api/katalog.yaml"),
+        Path("02-katalog-api/cr-with-ingress.yaml"),
+        Path("02-katalog-api/crd.yaml"),
+    )
+    assert find_inputs("official/postgres/katalog.yaml", "cr.yaml", None)[2] == Path(
+        "official/postgres/crd.yaml"
+    )
     for args, message in [
-            ((None, "cr.yaml", None), "no katalog.yaml or komposer.yaml here"),
-            (("nope.yaml", "cr.yaml", None), "nope.yaml not found; name the katalog with -f"),
-            (("02-katalog-api/katalog.yaml", "x.yaml", None), "x.yaml not found; name the CR"),
-            (("02-katalog-api/katalog.yaml", "cr.yaml", "y.yaml"), "y.yaml not found; name the "
-                                                                   "CRD")]:
+        ((None, "cr.yaml", None), "no katalog.yaml or komposer.yaml here"),
+        (("nope.yaml", "cr.yaml", None), "nope.yaml not found; name the katalog with -f"),
+        (("02-katalog-api/katalog.yaml", "x.yaml", None), "x.yaml not found; name the CR"),
+        (("02-katalog-api/katalog.yaml", "cr.yaml", "y.yaml"), "y.yaml not found; name the CRD"),
+    ]:
         with pytest.raises(UsageError, match=message) as caught:
             find_inputs(*args)
         assert caught.value.exit_code == 2
@@ -335,8 +414,9 @@ def test_ensure_new_refuses_to_overwrite(pack: Path) -> None:
 
 def test_katalogs_and_crs_that_cannot_be_scaffolded(pack: Path, write: WriteFiles) -> None:
     platform = pack / "04-katalog-platform"
-    with pytest.raises(OrkError, match=re.escape(
-            "first reconcile of cr-denied.yaml failed: validation denied")) as denied:
+    with pytest.raises(
+        OrkError, match=re.escape("first reconcile of cr-denied.yaml failed: validation denied")
+    ) as denied:
         scaffold(platform / "katalog.yaml", platform / "cr-denied.yaml", None, platform / "x")
     assert "ork simulate -f" in denied.value.hint
     with pytest.raises(PatternError, match="file not found"):
@@ -344,7 +424,9 @@ def test_katalogs_and_crs_that_cannot_be_scaffolded(pack: Path, write: WriteFile
     unpublished = pack / "09-deprecation"
     with pytest.raises(PatternError, match=re.escape('cannot resolve motif "web-service:v1.0.0"')):
         scaffold(unpublished / "katalog.yaml", unpublished / "cr.yaml", None, unpublished / "x")
-    root = write(**{"katalog.yaml": """
+    root = write(
+        **{
+            "katalog.yaml": """
         apiVersion: orkestra.orkspace.io/v1
         kind: Katalog
         metadata: {name: k}
@@ -352,7 +434,10 @@ def test_katalogs_and_crs_that_cannot_be_scaffolded(pack: Path, write: WriteFile
           crds:
             a: {apiTypes: {group: g.io, version: v1, kind: A, plural: as}}
             b: {apiTypes: {group: g.io, version: v1, kind: B, plural: bs}}
-        """, "cr.yaml": "apiVersion: g.io/v1\nkind: Other\nmetadata: {name: x}\n"})
+        """,
+            "cr.yaml": "apiVersion: g.io/v1\nkind: Other\nmetadata: {name: x}\n",
+        }
+    )
     with pytest.raises(OrkError, match=re.escape("cr.yaml has no CR for any CRD of katalog.yaml")):
         scaffold(root / "katalog.yaml", root / "cr.yaml", None, root / "e2e.yaml")
 

@@ -22,8 +22,13 @@ from orkestra.model.errors import PatternError
 from tests.conftest import WriteFiles
 
 HEAD = "apiVersion: orkestra.orkspace.io/v1\nkind: E2E\n"
-FILES = {"katalog.yaml": "x: 1\n", "cr.yaml": "x: 1\n", "crd.yaml": "x: 1\n",
-         "setup.yaml": "x: 1\n", "values.yaml": "x: 1\n"}
+FILES = {
+    "katalog.yaml": "x: 1\n",
+    "cr.yaml": "x: 1\n",
+    "crd.yaml": "x: 1\n",
+    "setup.yaml": "x: 1\n",
+    "values.yaml": "x: 1\n",
+}
 
 
 def e2e(body: str = "") -> str:
@@ -38,7 +43,10 @@ def failure(path: Path, display: str | None = None) -> str:
 
 
 def test_defaults(write: WriteFiles) -> None:
-    root = write(**FILES, **{"e2e.yaml": e2e("""\
+    root = write(
+        **FILES,
+        **{
+            "e2e.yaml": e2e("""\
         metadata: {name: web, description: The web app}
         spec:
           katalog: ./katalog.yaml
@@ -57,7 +65,9 @@ def test_defaults(write: WriteFiles) -> None:
                   - {kind: Deployment, name: d, field: .spec.replicas, equals: 2}
                   - {kind: Deployment, name: d, field: .spec.paused, equals: false}
                   - {kind: Service, name: s, namespace: web, field: .spec.type}
-        """)})
+        """)
+        },
+    )
     suite = load_suite(root / "e2e.yaml", "e2e.yaml")
     assert (suite.name, suite.description, suite.display) == ("web", "The web app", "e2e.yaml")
     assert suite.katalog == root / "katalog.yaml" and suite.cr == root / "cr.yaml"
@@ -67,8 +77,11 @@ def test_defaults(write: WriteFiles) -> None:
     assert suite.helm == [] and suite.wait == [] and suite.values_files == []
     created, gone = suite.expect
     assert created == Expectation(
-        "Created", "cr-applied", 60.0,
-        resources=(ResourceCheck("WebApp", "my-webapp", "default", False, None),))
+        "Created",
+        "cr-applied",
+        60.0,
+        resources=(ResourceCheck("WebApp", "my-webapp", "default", False, None),),
+    )
     assert created.resources[0].label == "WebApp my-webapp exists"
     assert (gone.after, gone.timeout, gone.checks) == ("cr-deleted", 120.0, 5)
     assert gone.resources == (ResourceCheck("Deployment", "", "default", False, 0),)
@@ -77,18 +90,27 @@ def test_defaults(write: WriteFiles) -> None:
     assert gone.fields == (
         FieldCheck("Deployment", "d", "default", ".spec.replicas", "2"),
         FieldCheck("Deployment", "d", "default", ".spec.paused", "false"),
-        FieldCheck("Service", "s", "web", ".spec.type", None))
+        FieldCheck("Service", "s", "web", ".spec.type", None),
+    )
 
 
 def test_the_name_defaults_to_the_directory(write: WriteFiles) -> None:
-    root = write(**{"webapp__katalog.yaml": "x: 1\n", "webapp__e2e.yaml": e2e("""\
+    root = write(
+        **{
+            "webapp__katalog.yaml": "x: 1\n",
+            "webapp__e2e.yaml": e2e("""\
         spec: {katalog: ./katalog.yaml}
-        """)})
+        """),
+        }
+    )
     assert load_suite(root / "webapp" / "e2e.yaml").name == "webapp"
 
 
 def test_setup_apply_helm_and_wait(write: WriteFiles) -> None:
-    root = write(**FILES, **{"e2e.yaml": e2e("""\
+    root = write(
+        **FILES,
+        **{
+            "e2e.yaml": e2e("""\
         spec:
           katalog: ./katalog.yaml
           crd: ./crd.yaml
@@ -111,7 +133,9 @@ def test_setup_apply_helm_and_wait(write: WriteFiles) -> None:
               - {kind: Deployment, name: redis}
               - {kind: Pod, name: db-0, namespace: data, timeout: 2m}
           expect: [{name: Created, resources: [{kind: WebApp}]}]
-        """)})
+        """)
+        },
+    )
     suite = load_suite(root / "e2e.yaml")
     assert suite.crds == [root / "crd.yaml"]
     assert suite.cluster == ClusterSpec("existing", "mine", True)
@@ -119,20 +143,36 @@ def test_setup_apply_helm_and_wait(write: WriteFiles) -> None:
     assert suite.apply == [root / "setup.yaml"]
     assert suite.helm == [
         HelmRelease("bitnami/redis", "redis"),
-        HelmRelease("cnpg", "db", "data", "https://cloudnative-pg.github.io/charts", "0.20.0",
-                    (root / "values.yaml",), {"replicas": 2, "image": {"tag": "16"}}, True)]
-    assert suite.wait == [WaitCheck("Deployment", "redis", "default", 30.0),
-                          WaitCheck("Pod", "db-0", "data", 120.0)]
+        HelmRelease(
+            "cnpg",
+            "db",
+            "data",
+            "https://cloudnative-pg.github.io/charts",
+            "0.20.0",
+            (root / "values.yaml",),
+            {"replicas": 2, "image": {"tag": "16"}},
+            True,
+        ),
+    ]
+    assert suite.wait == [
+        WaitCheck("Deployment", "redis", "default", 30.0),
+        WaitCheck("Pod", "db-0", "data", 120.0),
+    ]
 
 
 @pytest.mark.parametrize("custom", ["customOperator: true", "custom: {target: kubernetes}"])
 def test_a_custom_operator_needs_no_katalog(write: WriteFiles, custom: str) -> None:
-    root = write(**FILES, **{"e2e.yaml": e2e(f"""\
+    root = write(
+        **FILES,
+        **{
+            "e2e.yaml": e2e(f"""\
         spec:
           {custom}
           cr: ./cr.yaml
           expect: [{{name: Created, resources: [{{kind: Redis}}]}}]
-        """)})
+        """)
+        },
+    )
     suite = load_suite(root / "e2e.yaml")
     assert suite.custom and suite.katalog is None and suite.cr == root / "cr.yaml"
 
@@ -142,130 +182,193 @@ def test_imports_as_strings_and_maps(write: WriteFiles) -> None:
         metadata: {name: NAME}
         spec: {katalog: ./katalog.yaml}
         """)
-    root = write(**{
-        "a__katalog.yaml": "x: 1\n", "b__katalog.yaml": "x: 1\n",
-        "a__e2e.yaml": suite_file.replace("NAME", "a"),
-        "b__e2e.yaml": suite_file.replace("NAME", "b"),
-        "all.yaml": e2e("""\
+    root = write(
+        **{
+            "a__katalog.yaml": "x: 1\n",
+            "b__katalog.yaml": "x: 1\n",
+            "a__e2e.yaml": suite_file.replace("NAME", "a"),
+            "b__e2e.yaml": suite_file.replace("NAME", "b"),
+            "all.yaml": e2e("""\
             metadata: {name: all}
             imports:
               - ./a/e2e.yaml
               - {path: ./b/e2e.yaml, wait: 5s, freshCluster: true}
-            """)})
+            """),
+        }
+    )
     suite = load_suite(root / "all.yaml", "all.yaml")
     assert suite.name == "all" and suite.expect == [] and suite.katalog is None
     first, second = suite.imports
-    assert (first.suite.name, first.suite.display, first.wait, first.fresh_cluster) == \
-        ("a", "a/e2e.yaml", 0.0, False)
-    assert (second.suite.name, second.suite.display, second.wait, second.fresh_cluster) == \
-        ("b", "b/e2e.yaml", 5.0, True)
+    assert (first.suite.name, first.suite.display, first.wait, first.fresh_cluster) == (
+        "a",
+        "a/e2e.yaml",
+        0.0,
+        False,
+    )
+    assert (second.suite.name, second.suite.display, second.wait, second.fresh_cluster) == (
+        "b",
+        "b/e2e.yaml",
+        5.0,
+        True,
+    )
     assert second.suite.katalog == root / "b" / "katalog.yaml"
 
 
 def test_an_import_cycle_is_an_error(write: WriteFiles) -> None:
-    root = write(**{
-        "one.yaml": HEAD + "imports: [./two.yaml]\n",
-        "two.yaml": HEAD + "imports: [{path: ./one.yaml}]\n",
-        "self.yaml": HEAD + "imports: [./self.yaml]\n"})
-    assert failure(root / "one.yaml", "one.yaml") == \
-        "one.yaml: error: e2e imports form a cycle"
+    root = write(
+        **{
+            "one.yaml": HEAD + "imports: [./two.yaml]\n",
+            "two.yaml": HEAD + "imports: [{path: ./one.yaml}]\n",
+            "self.yaml": HEAD + "imports: [./self.yaml]\n",
+        }
+    )
+    assert failure(root / "one.yaml", "one.yaml") == "one.yaml: error: e2e imports form a cycle"
     assert "e2e imports form a cycle" in failure(root / "self.yaml")
 
 
 def test_a_missing_import_names_file_line_and_entry(write: WriteFiles) -> None:
-    root = write(**{"all.yaml": e2e("""\
+    root = write(
+        **{
+            "all.yaml": e2e("""\
         imports:
           - ./gone/e2e.yaml
-        """)})
+        """)
+        }
+    )
     assert failure(root / "all.yaml", "all.yaml").startswith(
-        'all.yaml:4:5: error: imports[0]: "./gone/e2e.yaml" does not exist')
+        'all.yaml:4:5: error: imports[0]: "./gone/e2e.yaml" does not exist'
+    )
 
 
 def test_problems_in_an_imported_file_name_that_file(write: WriteFiles) -> None:
-    root = write(**{
-        "all.yaml": HEAD + "imports: [./sub/e2e.yaml]\n",
-        "sub__e2e.yaml": e2e("""\
+    root = write(
+        **{
+            "all.yaml": HEAD + "imports: [./sub/e2e.yaml]\n",
+            "sub__e2e.yaml": e2e("""\
             spec:
               katalog: ./katalog.yaml
-            """)})
+            """),
+        }
+    )
     assert failure(root / "all.yaml", "all.yaml").startswith(
-        'sub/e2e.yaml:4:12: error: spec.katalog: file "./katalog.yaml" does not exist')
+        'sub/e2e.yaml:4:12: error: spec.katalog: file "./katalog.yaml" does not exist'
+    )
 
 
 # Each bad file, and lines its rendered error must contain.
 BAD = {
-    "unknown key": ("""\
+    "unknown key": (
+        """\
         spec:
           katalog: ./katalog.yaml
           cr: ./cr.yaml
           expect:
             - name: Created
               resourcse: [{kind: WebApp}]
-        """, ['e2e.yaml:8:7: error: spec.expect[0].resourcse: unknown key "resourcse" in '
-              'expectation', '  hint: did you mean "resources"?']),
-    "bad duration": ("""\
+        """,
+        [
+            'e2e.yaml:8:7: error: spec.expect[0].resourcse: unknown key "resourcse" in expectation',
+            '  hint: did you mean "resources"?',
+        ],
+    ),
+    "bad duration": (
+        """\
         spec:
           katalog: ./katalog.yaml
           cr: ./cr.yaml
           expect:
             - name: Created
               timeout: 5 minutes
-        """, ['e2e.yaml:8:16: error: spec.expect[0].timeout: "5 minutes" is not a duration']),
-    "missing setup file": ("""\
+        """,
+        ['e2e.yaml:8:16: error: spec.expect[0].timeout: "5 minutes" is not a duration'],
+    ),
+    "missing setup file": (
+        """\
         spec:
           katalog: ./katalog.yaml
           setup:
             apply: [./setup.yaml, ./nope.yaml]
-        """, ['e2e.yaml:6:27: error: spec.setup.apply[1]: file "./nope.yaml" does not exist',
-              "  hint: paths are relative to e2e.yaml's directory"]),
-    "missing setup file, list form": ("""\
+        """,
+        [
+            'e2e.yaml:6:27: error: spec.setup.apply[1]: file "./nope.yaml" does not exist',
+            "  hint: paths are relative to e2e.yaml's directory",
+        ],
+    ),
+    "missing setup file, list form": (
+        """\
         spec:
           katalog: ./katalog.yaml
           setup: [./nope.yaml]
-        """, ['e2e.yaml:5:11: error: spec.setup[0]: file "./nope.yaml" does not exist']),
-    "missing cr file": ("""\
+        """,
+        ['e2e.yaml:5:11: error: spec.setup[0]: file "./nope.yaml" does not exist'],
+    ),
+    "missing cr file": (
+        """\
         spec:
           katalog: ./katalog.yaml
           cr: ./other-cr.yaml
-        """, ['e2e.yaml:5:7: error: spec.cr: file "./other-cr.yaml" does not exist']),
-    "duplicate expectation": ("""\
+        """,
+        ['e2e.yaml:5:7: error: spec.cr: file "./other-cr.yaml" does not exist'],
+    ),
+    "duplicate expectation": (
+        """\
         spec:
           katalog: ./katalog.yaml
           cr: ./cr.yaml
           expect:
             - name: Created
             - name: Created
-        """, ['e2e.yaml:8:13: error: spec.expect[1].name: expectation "Created" is named '
-              'twice']),
-    "cr-created": ("""\
+        """,
+        ['e2e.yaml:8:13: error: spec.expect[1].name: expectation "Created" is named twice'],
+    ),
+    "cr-created": (
+        """\
         spec:
           katalog: ./katalog.yaml
           cr: ./cr.yaml
           expect:
             - name: Created
               after: cr-created
-        """, ['e2e.yaml:8:14: error: spec.expect[0].after: "cr-created" is not allowed',
-              "  expected: one of cr-applied, cr-deleted"]),
-    "missing katalog": ("""\
+        """,
+        [
+            'e2e.yaml:8:14: error: spec.expect[0].after: "cr-created" is not allowed',
+            "  expected: one of cr-applied, cr-deleted",
+        ],
+    ),
+    "missing katalog": (
+        """\
         spec:
           cr: ./cr.yaml
           custom: {target: docker}
-        """, ['e2e.yaml:4:3: error: spec: missing "katalog"',
-              "  hint: or set customOperator: true for an operator you deploy yourself"]),
-    "expectations without cr": ("""\
+        """,
+        [
+            'e2e.yaml:4:3: error: spec: missing "katalog"',
+            "  hint: or set customOperator: true for an operator you deploy yourself",
+        ],
+    ),
+    "expectations without cr": (
+        """\
         spec:
           katalog: ./katalog.yaml
           expect: [{name: Created, resources: [{kind: WebApp}]}]
-        """, ['e2e.yaml:4:3: error: spec: missing "cr"']),
-    "helm without chart": ("""\
+        """,
+        ['e2e.yaml:4:3: error: spec: missing "cr"'],
+    ),
+    "helm without chart": (
+        """\
         spec:
           katalog: ./katalog.yaml
           setup:
             helm: [{release: db}]
-        """, ["e2e.yaml:6:12: error: spec.setup.helm[0]: a helm entry needs a chart"]),
-    "no spec": ("""\
+        """,
+        ["e2e.yaml:6:12: error: spec.setup.helm[0]: a helm entry needs a chart"],
+    ),
+    "no spec": (
+        """\
         metadata: {name: empty}
-        """, ['e2e.yaml:1:1: error: missing "spec"']),
+        """,
+        ['e2e.yaml:1:1: error: missing "spec"'],
+    ),
 }
 
 
@@ -279,15 +382,23 @@ def test_bad_files_name_file_line_and_path(write: WriteFiles, case: str) -> None
 
 
 def test_every_problem_of_a_file_is_reported_at_once(write: WriteFiles) -> None:
-    root = write(**FILES, **{"e2e.yaml": e2e("""\
+    root = write(
+        **FILES,
+        **{
+            "e2e.yaml": e2e("""\
         spec:
           katalog: ./nope-katalog.yaml
           cr: ./nope-cr.yaml
           setup: {apply: [./nope-setup.yaml]}
-        """)})
+        """)
+        },
+    )
     rendered = failure(root / "e2e.yaml", "e2e.yaml")
-    assert [line.split(": error")[0] for line in rendered.splitlines()
-            if ": error:" in line] == ["e2e.yaml:4:12", "e2e.yaml:5:7", "e2e.yaml:6:19"]
+    assert [line.split(": error")[0] for line in rendered.splitlines() if ": error:" in line] == [
+        "e2e.yaml:4:12",
+        "e2e.yaml:5:7",
+        "e2e.yaml:6:19",
+    ]
     assert rendered.endswith("\n3 errors")
 
 
@@ -302,13 +413,17 @@ def test_a_simulate_file_is_not_an_e2e_file(write: WriteFiles, pack_copy: Path) 
     rendered = failure(api / "simulate.yaml", "simulate.yaml")
     assert rendered.splitlines()[:2] == [
         "simulate.yaml:4:7: error: kind: a Simulate is not expected here",
-        "  expected: one of E2E"]
+        "  expected: one of E2E",
+    ]
 
 
 def test_the_pack_suites_load(pack_copy: Path) -> None:
     suite = load_suite(pack_copy / "02-katalog-api" / "e2e.yaml")
     assert suite.name == "webapp-e2e" and suite.cluster.name == "ork-e2e-webapp"
     assert [(e.name, e.after, e.timeout) for e in suite.expect] == [
-        ("WebApp created", "cr-applied", 30.0), ("Deployment ready", "cr-applied", 120.0),
+        ("WebApp created", "cr-applied", 30.0),
+        ("Deployment ready", "cr-applied", 120.0),
         ("Service routes to the pods", "cr-applied", 30.0),
-        ("WebApp reports Ready", "cr-applied", 60.0), ("Cleanup", "cr-deleted", 60.0)]
+        ("WebApp reports Ready", "cr-applied", 60.0),
+        ("Cleanup", "cr-deleted", 60.0),
+    ]

@@ -49,12 +49,13 @@ class Recording(Commands):
         self.calls: list[tuple[str, ...]] = []
         self.timeouts: list[float | None] = []
 
-    def run(self, argv: Sequence[str], *, input: str | None = None,
-            timeout: float | None = 120.0) -> Completed:
+    def run(
+        self, argv: Sequence[str], *, input: str | None = None, timeout: float | None = 120.0
+    ) -> Completed:
         called = tuple(argv)
         self.calls.append(called)
         self.timeouts.append(timeout)
-        matching = [(p, r) for p, r in self.script if called[:len(p)] == p]
+        matching = [(p, r) for p, r in self.script if called[: len(p)] == p]
         if not matching:
             return Completed(called, 0, "", "")
         _, reply = max(matching, key=lambda item: len(item[0]))
@@ -68,6 +69,7 @@ def kind_calls(recording: Recording) -> list[tuple[str, ...]]:
 
 # -- KindTarget ---------------------------------------------------------------------------
 
+
 def test_kind_creates_a_fresh_cluster_with_its_own_kubeconfig() -> None:
     commands = Recording([(("kind", "get", "clusters"), (0, "other\n", ""))])
     target = KindTarget(commands, "ork-e2e-web")
@@ -76,8 +78,17 @@ def test_kind_creates_a_fresh_cluster_with_its_own_kubeconfig() -> None:
     assert cluster.kubeconfig.parent.is_dir()  # kind writes it into the target's scratch dir
     assert commands.calls == [
         ("kind", "get", "clusters"),
-        ("kind", "create", "cluster", "--name", "ork-e2e-web", "--kubeconfig",
-         str(cluster.kubeconfig), "--wait", "120s"),
+        (
+            "kind",
+            "create",
+            "cluster",
+            "--name",
+            "ork-e2e-web",
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+            "--wait",
+            "120s",
+        ),
     ]
     assert commands.timeouts[1] == 600
     target.down()
@@ -92,8 +103,10 @@ def test_kind_deletes_an_existing_cluster_first_unless_reused() -> None:
     target = KindTarget(commands, "ork-e2e")
     cluster = target.up()
     assert [c[:3] for c in commands.calls] == [
-        ("kind", "get", "clusters"), ("kind", "delete", "cluster"),
-        ("kind", "create", "cluster")]
+        ("kind", "get", "clusters"),
+        ("kind", "delete", "cluster"),
+        ("kind", "create", "cluster"),
+    ]
     assert commands.calls[1] == ("kind", "delete", "cluster", "--name", "ork-e2e")
     target.down()  # it created this one: deleted
     assert commands.calls[-1] == ("kind", "delete", "cluster", "--name", "ork-e2e")
@@ -106,8 +119,15 @@ def test_kind_reuses_an_existing_cluster_and_never_deletes_it() -> None:
     cluster = target.up()
     assert commands.calls == [
         ("kind", "get", "clusters"),
-        ("kind", "export", "kubeconfig", "--name", "ork-e2e", "--kubeconfig",
-         str(cluster.kubeconfig)),
+        (
+            "kind",
+            "export",
+            "kubeconfig",
+            "--name",
+            "ork-e2e",
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+        ),
     ]
     target.down()
     assert len(commands.calls) == 2  # not created by this run: left alone
@@ -143,8 +163,11 @@ def test_a_failing_kind_command_raises_with_kind_s_stderr() -> None:
     assert message.startswith("kind create cluster --name ork-e2e --kubeconfig ")
     assert message.endswith(": " + failure)
     target.down()  # a create that failed half-way may have left a cluster: delete it
-    assert [c[1:3] for c in commands.calls] == [("get", "clusters"), ("create", "cluster"),
-                                                ("delete", "cluster")]
+    assert [c[1:3] for c in commands.calls] == [
+        ("get", "clusters"),
+        ("create", "cluster"),
+        ("delete", "cluster"),
+    ]
 
 
 def test_a_failing_kind_get_clusters_stops_before_anything_is_deleted() -> None:
@@ -158,12 +181,17 @@ def test_a_failing_kind_get_clusters_stops_before_anything_is_deleted() -> None:
 
 # -- ContextGuard -------------------------------------------------------------------------
 
+
 class Contexts(Recording):
     """Recording with a current context that ``use-context`` switches."""
 
     def __init__(self, current: str | None) -> None:
-        super().__init__([(("kubectl", "config", "current-context"), self._current),
-                          (("kubectl", "config", "use-context"), self._use)])
+        super().__init__(
+            [
+                (("kubectl", "config", "current-context"), self._current),
+                (("kubectl", "config", "use-context"), self._use),
+            ]
+        )
         self.current = current
 
     def _current(self, _: tuple[str, ...]) -> Answer:
@@ -183,7 +211,8 @@ def test_the_guard_switches_back_when_the_context_changed() -> None:
         commands.current = "kind-ork-e2e"  # kind create cluster switches it
     assert commands.current == "mine"
     assert commands.calls == [("kubectl", "config", "current-context")] * 2 + [
-        ("kubectl", "config", "use-context", "mine")]
+        ("kubectl", "config", "use-context", "mine")
+    ]
 
 
 @pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
@@ -203,7 +232,8 @@ def test_the_guard_names_the_kubeconfig_it_was_given(tmp_path: Path) -> None:
         commands.current = "other"
     extra = ("--kubeconfig", str(config))
     assert commands.calls == [("kubectl", "config", "current-context", *extra)] * 2 + [
-        ("kubectl", "config", "use-context", "mine", *extra)]
+        ("kubectl", "config", "use-context", "mine", *extra)
+    ]
 
 
 def test_the_guard_does_nothing_when_the_context_did_not_change() -> None:
@@ -255,12 +285,12 @@ def test_current_target_copies_the_flattened_context_to_a_private_file() -> None
 
 
 def test_current_target_names_the_kubeconfig_and_context(tmp_path: Path) -> None:
-    commands = Recording([(VIEW, (0, FLAT.replace("current-context: prod", "current-context: "
-                                                  "staging"), ""))])
+    commands = Recording(
+        [(VIEW, (0, FLAT.replace("current-context: prod", "current-context: staging"), ""))]
+    )
     target = CurrentTarget(commands, kubeconfig=tmp_path / "kc", context="staging")
     cluster = target.up()
-    assert commands.calls == [(*VIEW, "--kubeconfig", str(tmp_path / "kc"),
-                               "--context", "staging")]
+    assert commands.calls == [(*VIEW, "--kubeconfig", str(tmp_path / "kc"), "--context", "staging")]
     assert cluster.name == "staging"
     target.down()
 
@@ -269,8 +299,10 @@ def test_current_target_fails_clearly_on_an_unknown_context() -> None:
     commands = Recording([(VIEW, (1, "", "error: cannot locate context nope\n"))])
     with pytest.raises(OrkError) as caught:
         CurrentTarget(commands, context="nope").up()
-    assert caught.value.message == \
-        "no usable kubectl context 'nope': error: cannot locate context nope"
+    assert (
+        caught.value.message
+        == "no usable kubectl context 'nope': error: cannot locate context nope"
+    )
     assert "kubectl config get-contexts" in caught.value.hint
 
 
@@ -282,50 +314,62 @@ def test_current_target_refuses_a_config_without_a_server() -> None:
 
 # -- choose_target ------------------------------------------------------------------------
 
+
 def suite_on(provider: str = "kind", name: str = "ork-e2e-web", reuse: bool = False) -> Suite:
-    return Suite(name="web", file=Path("e2e.yaml"), display="e2e.yaml",
-                 cluster=ClusterSpec(provider, name, reuse))
+    return Suite(
+        name="web",
+        file=Path("e2e.yaml"),
+        display="e2e.yaml",
+        cluster=ClusterSpec(provider, name, reuse),
+    )
 
 
 @pytest.mark.parametrize("missing", ["docker", "kind"])
 def test_the_file_s_kind_falls_back_to_embedded_without_docker_or_kind(
-        monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
+    monkeypatch: pytest.MonkeyPatch, missing: str
+) -> None:
     real = shutil.which
-    monkeypatch.setattr(shutil, "which",
-                        lambda p: None if p == missing else real("sh"))
+    monkeypatch.setattr(shutil, "which", lambda p: None if p == missing else real("sh"))
     assert not KindTarget.available()
     target = choose_target(suite_on("kind"), Options(), Recording())
     assert isinstance(target, EmbeddedTarget)
 
 
 def test_the_file_s_kind_is_used_where_docker_and_kind_exist(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(KindTarget, "available", staticmethod(lambda: True))
     commands = Recording()
-    target = choose_target(suite_on("kind", "ork-e2e-web", reuse=True),
-                           Options(keep_cluster=True), commands)
+    target = choose_target(
+        suite_on("kind", "ork-e2e-web", reuse=True), Options(keep_cluster=True), commands
+    )
     assert isinstance(target, KindTarget)
-    assert (target.name, target.reuse, target.keep, target.commands) == \
-        ("ork-e2e-web", True, True, commands)
+    assert (target.name, target.reuse, target.keep, target.commands) == (
+        "ork-e2e-web",
+        True,
+        True,
+        commands,
+    )
 
 
-def test_existing_uses_the_context_and_kubeconfig(monkeypatch: pytest.MonkeyPatch,
-                                                  tmp_path: Path) -> None:
+def test_existing_uses_the_context_and_kubeconfig(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(KindTarget, "available", staticmethod(lambda: True))
     options = Options(cluster_kind="existing", context="staging", kubeconfig=tmp_path / "kc")
     target = choose_target(suite_on("kind"), options, Recording())
     assert isinstance(target, CurrentTarget)
     assert (target.context, target.kubeconfig) == ("staging", tmp_path / "kc")
-    assert isinstance(choose_target(suite_on("existing"), Options(), Recording()),
-                      CurrentTarget)
+    assert isinstance(choose_target(suite_on("existing"), Options(), Recording()), CurrentTarget)
 
 
 def test_embedded_is_chosen_by_flag_or_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(KindTarget, "available", staticmethod(lambda: True))
-    assert isinstance(choose_target(suite_on("kind"), Options(cluster_kind="embedded"),
-                                    Recording()), EmbeddedTarget)
-    assert isinstance(choose_target(suite_on("embedded"), Options(), Recording()),
-                      EmbeddedTarget)
+    assert isinstance(
+        choose_target(suite_on("kind"), Options(cluster_kind="embedded"), Recording()),
+        EmbeddedTarget,
+    )
+    assert isinstance(choose_target(suite_on("embedded"), Options(), Recording()), EmbeddedTarget)
 
 
 def test_asking_for_kind_without_docker_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -338,13 +382,13 @@ def test_asking_for_kind_without_docker_is_an_error(monkeypatch: pytest.MonkeyPa
 
 # -- Commands, for real -------------------------------------------------------------------
 
+
 def test_completed_message() -> None:
     argv = ("kubectl", "get", "pods")
     assert Completed(argv, 1, "ignored\n", "  error: boom \n").message() == "error: boom"
     assert Completed(argv, 1, "only stdout\n", "").message() == "only stdout"
     assert Completed(argv, 3, "", " \n").message() == "kubectl get pods exited with 3"
-    assert Completed(argv, -9, "", "half\n", timed_out=True).message() == \
-        "kubectl timed out: half"
+    assert Completed(argv, -9, "", "half\n", timed_out=True).message() == "kubectl timed out: half"
     assert Completed(argv, -9, "", "", timed_out=True).message() == "kubectl timed out"
     assert not Completed(argv, 0, "", "", timed_out=True).ok
     assert Completed(argv, 0, "a", "b").output == "ab"
@@ -405,6 +449,7 @@ def test_a_timed_out_command_is_killed_with_its_process_group(tmp_path: Path) ->
 @pytest.fixture
 def interrupt_after() -> Iterator[Callable[[float], None]]:
     """Raise KeyboardInterrupt in this (the main) thread after some seconds, as Ctrl-C."""
+
     def handler(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
@@ -418,9 +463,9 @@ def interrupt_after() -> Iterator[Callable[[float], None]]:
 
 
 @pytest.mark.integration
-def test_ctrl_c_kills_the_command_s_process_group(tmp_path: Path,
-                                                  interrupt_after: Callable[[float], None]
-                                                  ) -> None:
+def test_ctrl_c_kills_the_command_s_process_group(
+    tmp_path: Path, interrupt_after: Callable[[float], None]
+) -> None:
     pidfile = tmp_path / "pid"
     interrupt_after(1.0)
     started = time.monotonic()
@@ -462,8 +507,9 @@ def kubeconfig(tmp_path: Path) -> Path:
 
 
 def current_context(kubeconfig: Path) -> str:
-    done = Commands().run(["kubectl", "config", "current-context", "--kubeconfig",
-                           str(kubeconfig)], timeout=30)
+    done = Commands().run(
+        ["kubectl", "config", "current-context", "--kubeconfig", str(kubeconfig)], timeout=30
+    )
     assert done.ok, done.message()
     return done.stdout.strip()
 
@@ -490,8 +536,9 @@ def test_current_target_with_kubectl_copies_one_context(kubeconfig: Path) -> Non
 def test_context_guard_with_kubectl_switches_back(kubeconfig: Path) -> None:
     commands = Commands()
     with pytest.raises(KeyboardInterrupt), ContextGuard(commands, kubeconfig):
-        done = commands.run(["kubectl", "config", "use-context", "b", "--kubeconfig",
-                             str(kubeconfig)], timeout=30)
+        done = commands.run(
+            ["kubectl", "config", "use-context", "b", "--kubeconfig", str(kubeconfig)], timeout=30
+        )
         assert done.ok and current_context(kubeconfig) == "b"
         raise KeyboardInterrupt
     assert current_context(kubeconfig) == "a"

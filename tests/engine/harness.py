@@ -48,44 +48,68 @@ class Harness:
     """A CR ``demo`` of kind App in namespace ``default``, reconciled on demand (``cluster``
     makes the cluster, for one with the engine's optional capabilities)."""
 
-    def __init__(self, box: dict[str, Any], spec: dict[str, Any] | None = None, *,
-                 entry: dict[str, Any] | None = None, namespaced: bool = True,
-                 labels: dict[str, str] | None = None, notes: list[UserNote] | None = None,
-                 profiles: dict[str, Any] | None = None,
-                 finalizers: list[str] | None = None, hooks: Hooks | None = None,
-                 cluster: Callable[[Clock], MemoryCluster] | None = None) -> None:
+    def __init__(
+        self,
+        box: dict[str, Any],
+        spec: dict[str, Any] | None = None,
+        *,
+        entry: dict[str, Any] | None = None,
+        namespaced: bool = True,
+        labels: dict[str, str] | None = None,
+        notes: list[UserNote] | None = None,
+        profiles: dict[str, Any] | None = None,
+        finalizers: list[str] | None = None,
+        hooks: Hooks | None = None,
+        cluster: Callable[[Clock], MemoryCluster] | None = None,
+    ) -> None:
         self.clock = Clock()
-        self.cluster = cluster(self.clock) if cluster is not None \
+        self.cluster = (
+            cluster(self.clock)
+            if cluster is not None
             else MemoryCluster(clock=self.clock, lenient_kinds=True)
+        )
         self.cluster.register_type(ResourceType("test.io", "v1", "App", "apps", namespaced))
         self.namespace = "default" if namespaced else None
         meta: dict[str, Any] = {"name": "demo", "labels": labels or {}}
         if namespaced:
             meta["namespace"] = "default"
-        self.cluster.create({"apiVersion": "test.io/v1", "kind": "App", "metadata": meta,
-                             "spec": spec or {}}, record=False)
+        self.cluster.create(
+            {"apiVersion": "test.io/v1", "kind": "App", "metadata": meta, "spec": spec or {}},
+            record=False,
+        )
         full = {"apiTypes": API, "operatorBox": box, **(entry or {})}
         if not namespaced:
             full["namespaced"] = False
-        self.reconciler = Reconciler("app", full, cluster=self.cluster,
-                                     renderer=Renderer(notes or []),
-                                     profiles=Profiles(profiles), clock=self.clock,
-                                     finalizers=finalizers, hooks=hooks)
+        self.reconciler = Reconciler(
+            "app",
+            full,
+            cluster=self.cluster,
+            renderer=Renderer(notes or []),
+            profiles=Profiles(profiles),
+            clock=self.clock,
+            finalizers=finalizers,
+            hooks=hooks,
+        )
         self.results: list[CycleResult] = []
 
-    def cycle(self, settle: Callable[[MemoryCluster], None] | None = None
-              ) -> list[tuple[str, str, str]]:
+    def cycle(
+        self, settle: Callable[[MemoryCluster], None] | None = None
+    ) -> list[tuple[str, str, str]]:
         """One reconcile; returns its writes as (verb, resource, name)."""
         before = len(self.cluster.operations)
         self.results.append(self.reconciler.reconcile("demo", self.namespace))
-        writes = [(o.verb, o.resource, o.name) for o in self.cluster.operations[before:]
-                  if o.verb in ("create", "update", "patch", "delete")]
+        writes = [
+            (o.verb, o.resource, o.name)
+            for o in self.cluster.operations[before:]
+            if o.verb in ("create", "update", "patch", "delete")
+        ]
         if settle is not None:
             settle(self.cluster)
         return writes
 
-    def get(self, api_version: str, kind: str, name: str, namespace: str | None = "default"
-            ) -> dict[str, Any] | None:
+    def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = "default"
+    ) -> dict[str, Any] | None:
         return self.cluster.find(api_version, kind, name, namespace)
 
     def cr(self) -> dict[str, Any]:
@@ -101,5 +125,6 @@ def mark_ready(cluster: MemoryCluster) -> None:
     for kind in ("Deployment", "StatefulSet"):
         for obj in cluster.list("apps/v1", kind, None, record=False):
             replicas = obj["spec"].get("replicas", 1)
-            cluster.update_status({**obj, "status": {"replicas": replicas,
-                                                     "readyReplicas": replicas}})
+            cluster.update_status(
+                {**obj, "status": {"replicas": replicas, "readyReplicas": replicas}}
+            )

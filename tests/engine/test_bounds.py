@@ -12,9 +12,18 @@ from orkestra import limits
 from orkestra.engine.conditions import ConditionError, Evaluation, evaluate
 from tests.engine.harness import Harness
 
-SHARDS = {"reconcile": {"onReconcile": {"configMaps": [
-    {"name": "{{ .metadata.name }}-{{ .shard }}",
-     "forEach": {"field": "spec.shards", "as": "shard"}}]}}}
+SHARDS = {
+    "reconcile": {
+        "onReconcile": {
+            "configMaps": [
+                {
+                    "name": "{{ .metadata.name }}-{{ .shard }}",
+                    "forEach": {"field": "spec.shards", "as": "shard"},
+                }
+            ]
+        }
+    }
+}
 
 
 @pytest.fixture(autouse=True)
@@ -38,8 +47,7 @@ def test_for_each_beyond_the_limit_is_an_error() -> None:
 def test_for_each_up_to_the_limit_works_and_the_limit_is_configurable() -> None:
     with limits.override((limits.FOREACH_ITEMS, 3)):
         h = Harness(SHARDS, {"shards": {"a": 1, "b": 2, "c": 3}})
-        assert [w[2] for w in h.cycle() if w[1] == "configmaps"] == \
-            ["demo-a", "demo-b", "demo-c"]
+        assert [w[2] for w in h.cycle() if w[1] == "configmaps"] == ["demo-a", "demo-b", "demo-c"]
         h.patch_spec(shards=["a", "b", "c", "d"])
         h.cycle()
         assert "more than 3" in (h.results[-1].error or "")

@@ -5,17 +5,26 @@ from __future__ import annotations
 
 from tests.engine.harness import Harness
 
-LABELS = {"labels": {"team": "platform", "app.io/instance": "{{ .metadata.name }}",
-                     "app.io/mode": "{{ .spec.mode }}"},
-          "annotations": {"app.io/summary": "{{ .spec.mode }} mode"}}
+LABELS = {
+    "labels": {
+        "team": "platform",
+        "app.io/instance": "{{ .metadata.name }}",
+        "app.io/mode": "{{ .spec.mode }}",
+    },
+    "annotations": {"app.io/summary": "{{ .spec.mode }} mode"},
+}
 
 
 def test_labels_and_annotations_are_merged_into_the_cr_once() -> None:
     h = Harness({}, {"mode": "fast"}, entry=LABELS, labels={"team": "web", "tier": "1"})
     assert h.cycle()[0] == ("patch", "apps", "demo")
     meta = h.cr()["metadata"]
-    assert meta["labels"] == {"team": "platform", "tier": "1", "app.io/instance": "demo",
-                              "app.io/mode": "fast"}
+    assert meta["labels"] == {
+        "team": "platform",
+        "tier": "1",
+        "app.io/instance": "demo",
+        "app.io/mode": "fast",
+    }
     assert meta["annotations"] == {"app.io/summary": "fast mode"}
     assert [w for w in h.cycle() if w[1] == "apps"] == []
     h.patch_spec(mode="safe")
@@ -24,8 +33,15 @@ def test_labels_and_annotations_are_merged_into_the_cr_once() -> None:
 
 
 def test_the_templates_see_the_labels_just_set() -> None:
-    box = {"reconcile": {"onReconcile": {"configMaps": [
-        {"name": "seen", "data": {"team": "{{ index .metadata.labels \"team\" }}"}}]}}}
+    box = {
+        "reconcile": {
+            "onReconcile": {
+                "configMaps": [
+                    {"name": "seen", "data": {"team": '{{ index .metadata.labels "team" }}'}}
+                ]
+            }
+        }
+    }
     h = Harness(box, entry={"labels": {"team": "platform"}})
     h.cycle()
     cm = h.get("v1", "ConfigMap", "seen")
@@ -33,8 +49,7 @@ def test_the_templates_see_the_labels_just_set() -> None:
 
 
 def test_a_label_that_does_not_render_fails_the_cycle() -> None:
-    h = Harness({}, {"mode": "fast"},
-                entry={"labels": {"broken": "{{ .spec.mode.deeper.still }}"}})
+    h = Harness({}, {"mode": "fast"}, entry={"labels": {"broken": "{{ .spec.mode.deeper.still }}"}})
     assert h.cycle() == [("update", "apps/status", "demo")]
     assert (h.results[-1].error or "").startswith("labels.broken:")
 

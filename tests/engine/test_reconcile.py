@@ -11,17 +11,29 @@ from orkestra.cluster import MemoryCluster
 from orkestra.template import UserNote
 from tests.engine.harness import Harness, RecordingHooks, mark_ready
 
-WEB = {"reconcile": {"onReconcile": {
-    "deployments": [{"name": "{{ .metadata.name }}", "image": "{{ .spec.image }}",
-                     "replicas": "{{ .spec.replicas | default 1 }}"}],
-    "services": [{"name": "{{ .metadata.name }}-svc", "port": 80}]}}}
+WEB = {
+    "reconcile": {
+        "onReconcile": {
+            "deployments": [
+                {
+                    "name": "{{ .metadata.name }}",
+                    "image": "{{ .spec.image }}",
+                    "replicas": "{{ .spec.replicas | default 1 }}",
+                }
+            ],
+            "services": [{"name": "{{ .metadata.name }}-svc", "port": 80}],
+        }
+    }
+}
 
 
 def test_first_cycle_creates_then_nothing_is_rewritten() -> None:
     h = Harness(WEB, {"image": "nginx", "replicas": 2})
-    assert h.cycle(mark_ready) == [("create", "deployments", "demo"),
-                                   ("create", "services", "demo-svc"),
-                                   ("update", "apps/status", "demo")]
+    assert h.cycle(mark_ready) == [
+        ("create", "deployments", "demo"),
+        ("create", "services", "demo-svc"),
+        ("update", "apps/status", "demo"),
+    ]
     assert h.cycle() == [("update", "apps/status", "demo")]  # the deployment became ready
     assert h.cycle() == []
     assert h.cycle() == []
@@ -46,9 +58,16 @@ def test_drift_is_corrected_and_spec_changes_are_applied() -> None:
 
 
 def test_on_create_is_created_once_unless_reconcile_true() -> None:
-    box = {"reconcile": {"onCreate": {"configMaps": [
-        {"name": "frozen", "data": {"v": "{{ .spec.v }}"}},
-        {"name": "live", "data": {"v": "{{ .spec.v }}"}, "reconcile": True}]}}}
+    box = {
+        "reconcile": {
+            "onCreate": {
+                "configMaps": [
+                    {"name": "frozen", "data": {"v": "{{ .spec.v }}"}},
+                    {"name": "live", "data": {"v": "{{ .spec.v }}"}, "reconcile": True},
+                ]
+            }
+        }
+    }
     h = Harness(box, {"v": "1"})
     h.cycle()
     h.patch_spec(v="2")
@@ -59,8 +78,9 @@ def test_on_create_is_created_once_unless_reconcile_true() -> None:
 
 
 def test_jobs_are_created_once() -> None:
-    box = {"reconcile": {"onReconcile": {"jobs": [
-        {"name": "migrate", "image": "{{ .spec.image }}"}]}}}
+    box = {
+        "reconcile": {"onReconcile": {"jobs": [{"name": "migrate", "image": "{{ .spec.image }}"}]}}
+    }
     h = Harness(box, {"image": "tool:1"})
     assert ("create", "jobs", "migrate") in h.cycle()
     h.patch_spec(image="tool:2")
@@ -68,9 +88,20 @@ def test_jobs_are_created_once() -> None:
 
 
 def test_once_secret_keeps_its_value_and_rotates_after_its_age() -> None:
-    box = {"reconcile": {"onCreate": {"secrets": [
-        {"name": "creds", "once": True, "rotateAfter": "30d",
-         "data": {"password": "{{ randomAlphanumeric 24 }}"}}]}}}
+    box = {
+        "reconcile": {
+            "onCreate": {
+                "secrets": [
+                    {
+                        "name": "creds",
+                        "once": True,
+                        "rotateAfter": "30d",
+                        "data": {"password": "{{ randomAlphanumeric 24 }}"},
+                    }
+                ]
+            }
+        }
+    }
     h = Harness(box)
     h.cycle()
     first = h.get("v1", "Secret", "creds")
@@ -78,32 +109,56 @@ def test_once_secret_keeps_its_value_and_rotates_after_its_age() -> None:
     for _ in range(3):
         assert [w for w in h.cycle() if w[1] == "secrets"] == []
     h.clock.advance(days=31)
-    assert [w for w in h.cycle() if w[1] == "secrets"] == [("delete", "secrets", "creds"),
-                                                           ("create", "secrets", "creds")]
+    assert [w for w in h.cycle() if w[1] == "secrets"] == [
+        ("delete", "secrets", "creds"),
+        ("create", "secrets", "creds"),
+    ]
     rotated = h.get("v1", "Secret", "creds")
     assert rotated is not None and rotated["data"] != first["data"]
-    assert rotated["metadata"]["annotations"]["orkestra.orkspace.io/generated-at"] == \
-        "2026-12-22T12:00:00Z"
+    assert (
+        rotated["metadata"]["annotations"]["orkestra.orkspace.io/generated-at"]
+        == "2026-12-22T12:00:00Z"
+    )
 
 
 def test_for_each_creates_one_per_item_and_removes_what_went_away() -> None:
-    box = {"reconcile": {"onReconcile": {"configMaps": [
-        {"name": "{{ .metadata.name }}-{{ .region }}",
-         "forEach": {"field": "spec.regions", "as": "region"},
-         "data": {"index": "{{ .index }}"}}]}}}
+    box = {
+        "reconcile": {
+            "onReconcile": {
+                "configMaps": [
+                    {
+                        "name": "{{ .metadata.name }}-{{ .region }}",
+                        "forEach": {"field": "spec.regions", "as": "region"},
+                        "data": {"index": "{{ .index }}"},
+                    }
+                ]
+            }
+        }
+    }
     h = Harness(box, {"regions": ["eu", "us", "ap"]})
-    assert [w[2] for w in h.cycle() if w[1] == "configmaps"] == ["demo-eu", "demo-us",
-                                                                "demo-ap"]
+    assert [w[2] for w in h.cycle() if w[1] == "configmaps"] == ["demo-eu", "demo-us", "demo-ap"]
     h.patch_spec(regions=["eu", "ap"])
     assert [w for w in h.cycle() if w[1] == "configmaps"] == [
-        ("update", "configmaps", "demo-ap"), ("delete", "configmaps", "demo-us")]
+        ("update", "configmaps", "demo-ap"),
+        ("delete", "configmaps", "demo-us"),
+    ]
     assert h.get("v1", "ConfigMap", "demo-us") is None
 
 
 def test_for_each_over_a_map_uses_sorted_keys_and_values() -> None:
-    box = {"reconcile": {"onReconcile": {"configMaps": [
-        {"name": "{{ .item }}", "forEach": {"field": "spec.tenants"},
-         "data": {"quota": "{{ .value }}"}}]}}}
+    box = {
+        "reconcile": {
+            "onReconcile": {
+                "configMaps": [
+                    {
+                        "name": "{{ .item }}",
+                        "forEach": {"field": "spec.tenants"},
+                        "data": {"quota": "{{ .value }}"},
+                    }
+                ]
+            }
+        }
+    }
     h = Harness(box, {"tenants": {"b": "10", "a": "5"}})
     assert [w[2] for w in h.cycle() if w[1] == "configmaps"] == ["a", "b"]
     cm = h.get("v1", "ConfigMap", "b")
@@ -111,9 +166,19 @@ def test_for_each_over_a_map_uses_sorted_keys_and_values() -> None:
 
 
 def test_a_gate_turning_false_deletes_the_object() -> None:
-    box = {"reconcile": {"onReconcile": {"ingresses": [
-        {"name": "web", "host": "{{ .spec.host }}",
-         "when": [{"field": "{{ .spec.host }}", "exists": True}]}]}}}
+    box = {
+        "reconcile": {
+            "onReconcile": {
+                "ingresses": [
+                    {
+                        "name": "web",
+                        "host": "{{ .spec.host }}",
+                        "when": [{"field": "{{ .spec.host }}", "exists": True}],
+                    }
+                ]
+            }
+        }
+    }
     h = Harness(box, {"host": "a.example.com"})
     assert ("create", "ingresses", "web") in h.cycle()
     h.patch_spec(host=None)
@@ -127,22 +192,45 @@ def _job_done(cluster: MemoryCluster) -> None:
 
 
 def test_status_state_machine_last_passing_entry_wins() -> None:
-    box = {"reconcile": {"onReconcile": {"jobs": [{"name": "init", "image": "busybox"}]}},
-           "emit": {"status": {"fields": [
-               {"path": "phase", "value": "Pending"},
-               {"path": "phase", "value": "Initializing",
-                "when": [{"field": "children.job.metadata.name", "exists": True}]},
-               {"path": "phase", "value": "Ready",
-                "when": [{"field": "children.job.status.succeeded", "equals": "1"}]},
-               {"path": "jobs.done", "value": "{{ jobSucceeded .children.job }}",
-                "type": "bool"},
-               {"path": "flag", "value": "on", "clearOnFalse": True,
-                "when": [{"field": "spec.flag", "equals": "true"}]}]}}}
+    box = {
+        "reconcile": {"onReconcile": {"jobs": [{"name": "init", "image": "busybox"}]}},
+        "emit": {
+            "status": {
+                "fields": [
+                    {"path": "phase", "value": "Pending"},
+                    {
+                        "path": "phase",
+                        "value": "Initializing",
+                        "when": [{"field": "children.job.metadata.name", "exists": True}],
+                    },
+                    {
+                        "path": "phase",
+                        "value": "Ready",
+                        "when": [{"field": "children.job.status.succeeded", "equals": "1"}],
+                    },
+                    {
+                        "path": "jobs.done",
+                        "value": "{{ jobSucceeded .children.job }}",
+                        "type": "bool",
+                    },
+                    {
+                        "path": "flag",
+                        "value": "on",
+                        "clearOnFalse": True,
+                        "when": [{"field": "spec.flag", "equals": "true"}],
+                    },
+                ]
+            }
+        },
+    }
     h = Harness(box, {"flag": True})
     h.cycle(_job_done)
     status = h.cr()["status"]
-    assert (status["phase"], status["jobs"]["done"], status["flag"]) == \
-        ("Initializing", False, "on")
+    assert (status["phase"], status["jobs"]["done"], status["flag"]) == (
+        "Initializing",
+        False,
+        "on",
+    )
     h.patch_spec(flag=False)
     h.cycle()
     status = h.cr()["status"]
@@ -156,8 +244,11 @@ def test_ready_condition_waits_for_workloads_and_keeps_its_transition_time() -> 
     h = Harness(WEB, {"image": "nginx"})
     h.cycle()
     first = h.cr()["status"]["conditions"][0]
-    assert (first["status"], first["reason"], first["message"]) == \
-        ("False", "Progressing", "waiting for deployments/demo")
+    assert (first["status"], first["reason"], first["message"]) == (
+        "False",
+        "Progressing",
+        "waiting for deployments/demo",
+    )
     mark_ready(h.cluster)
     h.clock.advance(seconds=5)
     h.cycle()
@@ -168,17 +259,28 @@ def test_ready_condition_waits_for_workloads_and_keeps_its_transition_time() -> 
 
 
 def test_validation_deny_creates_nothing_and_says_why() -> None:
-    entry = {"validation": {"rules": [
-        {"field": "spec.image", "prefix": "ghcr.io/", "message": "internal images only"},
-        {"field": "metadata.labels.team", "exists": True, "action": "warn",
-         "message": "label the team"}]}}
+    entry = {
+        "validation": {
+            "rules": [
+                {"field": "spec.image", "prefix": "ghcr.io/", "message": "internal images only"},
+                {
+                    "field": "metadata.labels.team",
+                    "exists": True,
+                    "action": "warn",
+                    "message": "label the team",
+                },
+            ]
+        }
+    }
     h = Harness(WEB, {"image": "docker.io/nginx"}, entry=entry)
     assert h.cycle() == [("update", "apps/status", "demo")]
     result = h.results[-1]
-    assert result.error == ('validation denied: field "spec.image": internal images only '
-                            '(got "docker.io/nginx")')
-    assert result.warnings == ['validation warning: field "metadata.labels.team": label the '
-                               'team (got "")']
+    assert result.error == (
+        'validation denied: field "spec.image": internal images only (got "docker.io/nginx")'
+    )
+    assert result.warnings == [
+        'validation warning: field "metadata.labels.team": label the team (got "")'
+    ]
     ready = h.cr()["status"]["conditions"][0]
     assert (ready["status"], ready["reason"]) == ("False", "ValidationFailed")
     h.patch_spec(image="ghcr.io/nginx")
@@ -186,10 +288,16 @@ def test_validation_deny_creates_nothing_and_says_why() -> None:
 
 
 def test_mutation_defaults_and_overrides_feed_the_templates() -> None:
-    entry = {"mutation": {"mutateFirst": True, "rules": [
-        {"field": "spec.replicas", "default": "3", "valueType": "int"},
-        {"field": "spec.image", "override": "ghcr.io/{{ .spec.image }}"}]},
-        "validation": {"rules": [{"field": "spec.replicas", "max": "5", "valueType": "int"}]}}
+    entry = {
+        "mutation": {
+            "mutateFirst": True,
+            "rules": [
+                {"field": "spec.replicas", "default": "3", "valueType": "int"},
+                {"field": "spec.image", "override": "ghcr.io/{{ .spec.image }}"},
+            ],
+        },
+        "validation": {"rules": [{"field": "spec.replicas", "max": "5", "valueType": "int"}]},
+    }
     h = Harness(WEB, {"image": "nginx"}, entry=entry)
     h.cycle()
     deployment = h.get("apps/v1", "Deployment", "demo")
@@ -200,9 +308,14 @@ def test_mutation_defaults_and_overrides_feed_the_templates() -> None:
 
 def test_normalize_accepts_two_cr_shapes() -> None:
     box = {"reconcile": {"onReconcile": {"services": [{"name": "s", "port": "{{ .spec.port }}"}]}}}
-    entry = {"normalize": {"spec": {
-        "port": "{{ if typeMap .spec.expose }}{{ .spec.expose.port }}{{ else }}"
-                "{{ .spec.port }}{{ end }}"}}}
+    entry = {
+        "normalize": {
+            "spec": {
+                "port": "{{ if typeMap .spec.expose }}{{ .spec.expose.port }}{{ else }}"
+                "{{ .spec.port }}{{ end }}"
+            }
+        }
+    }
     flat = Harness(box, {"port": 8080}, entry=entry)
     flat.cycle()
     structured = Harness(box, {"expose": {"port": 9090}}, entry=entry)
@@ -212,11 +325,16 @@ def test_normalize_accepts_two_cr_shapes() -> None:
 
 
 def test_finalizers_on_delete_and_cluster_scoped_cleanup() -> None:
-    box = {"reconcile": {
-        "onReconcile": {"namespaces": [{"name": "tenant-{{ .metadata.name }}"}],
-                        "configMaps": [{"name": "cfg"}]},
-        "onDelete": {"jobs": [{"name": "cleanup", "image": "busybox"}]}},
-        "runtime": {"finalizers": ["test.io/cleanup"]}}
+    box = {
+        "reconcile": {
+            "onReconcile": {
+                "namespaces": [{"name": "tenant-{{ .metadata.name }}"}],
+                "configMaps": [{"name": "cfg"}],
+            },
+            "onDelete": {"jobs": [{"name": "cleanup", "image": "busybox"}]},
+        },
+        "runtime": {"finalizers": ["test.io/cleanup"]},
+    }
     h = Harness(box)
     assert h.cycle()[0] == ("update", "apps", "demo")  # the finalizer goes on first
     assert h.cr()["metadata"]["finalizers"] == ["test.io/cleanup"]
@@ -234,19 +352,44 @@ def test_finalizers_on_delete_and_cluster_scoped_cleanup() -> None:
 
 
 def test_copies_fan_out_and_children_context() -> None:
-    h = Harness({"reconcile": {"onReconcile": {
-        "secrets": [{"name": "pull", "fromSecret": "registry", "fromNamespace": "kube-system",
-                     "toNamespaces": ["default", "team-b"]}],
-        "deployments": [{"name": "web", "image": "nginx"}],
-        "configMaps": [{"name": "info", "data": {
-            "ready": "{{ get .children.deployment \"status\" \"readyReplicas\" | default 0 }}",
-            "full": "{{ fullName }}"}}]}}},
-        notes=[UserNote("fullName", "{{ .metadata.namespace }}/{{ .metadata.name }}")])
+    h = Harness(
+        {
+            "reconcile": {
+                "onReconcile": {
+                    "secrets": [
+                        {
+                            "name": "pull",
+                            "fromSecret": "registry",
+                            "fromNamespace": "kube-system",
+                            "toNamespaces": ["default", "team-b"],
+                        }
+                    ],
+                    "deployments": [{"name": "web", "image": "nginx"}],
+                    "configMaps": [
+                        {
+                            "name": "info",
+                            "data": {
+                                "ready": '{{ get .children.deployment "status" '
+                                '"readyReplicas" | default 0 }}',
+                                "full": "{{ fullName }}",
+                            },
+                        }
+                    ],
+                }
+            }
+        },
+        notes=[UserNote("fullName", "{{ .metadata.namespace }}/{{ .metadata.name }}")],
+    )
     h.cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b"}})
-    h.cluster.create({"apiVersion": "v1", "kind": "Secret",
-                      "type": "kubernetes.io/dockerconfigjson",
-                      "metadata": {"name": "registry", "namespace": "kube-system"},
-                      "data": {".dockerconfigjson": "e30="}})
+    h.cluster.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "kubernetes.io/dockerconfigjson",
+            "metadata": {"name": "registry", "namespace": "kube-system"},
+            "data": {".dockerconfigjson": "e30="},
+        }
+    )
     h.cycle(mark_ready)
     copy_b = h.get("v1", "Secret", "pull", "team-b")
     assert copy_b is not None and copy_b["data"] == {".dockerconfigjson": "e30="}
@@ -259,8 +402,11 @@ def test_copies_fan_out_and_children_context() -> None:
     assert info is not None and info["data"] == {"ready": "1", "full": "default/demo"}
 
 
-NESTED = {"reconcile": {"onReconcile": {"configMaps": [
-    {"name": "x", "data": {"v": "{{ .spec.nested.deep }}"}}]}}}
+NESTED = {
+    "reconcile": {
+        "onReconcile": {"configMaps": [{"name": "x", "data": {"v": "{{ .spec.nested.deep }}"}}]}
+    }
+}
 
 
 def test_template_errors_fail_the_cycle_and_show_on_status() -> None:
@@ -301,33 +447,76 @@ def test_replicas_that_are_not_numbers_are_cycle_errors() -> None:
     assert h.results[-1].error == 'onReconcile.deployments[0].replicas: "many" is not an integer'
 
 
-
 def _service_when(condition: dict[str, Any]) -> dict[str, Any]:
-    return {"reconcile": {"onReconcile": {"services": [{"name": "web", "port": 80,
-                                                         "when": [condition]}]}}}
+    return {
+        "reconcile": {
+            "onReconcile": {"services": [{"name": "web", "port": 80, "when": [condition]}]}
+        }
+    }
 
 
-@pytest.mark.parametrize(("box", "spec", "error"), [
-    ({"reconcile": {"onReconcile": {"deployments": [
-        {"name": "web", "image": "nginx", "resources": {"profile": "{{ .spec.size }}"}}]}}},
-     {"size": "huge"},
-     'onReconcile.deployments[0].resources.profile: no resources profile named "huge" '
-     "(known: burst, compute-heavy, small, standard)"),
-    ({"emit": {"status": {"fields": [
-        {"path": "count", "value": "{{ .spec.count }}", "type": "int"}]}}},
-     {"count": "many"}, 'status.count: "many" is not a valid int'),
-    (_service_when({"cron": "{{ .spec.schedule }}"}), {},
-     "cron: '{{ .spec.schedule }}' needs 5 fields (minute hour day month weekday)"),
-    (_service_when({"time": {"after": "25:00"}}), {}, "time: expected HH:MM, got '25:00'"),
-    ({"reconcile": {"onCreate": {"secrets": [
-        {"name": "creds", "once": True, "rotateAfter": "{{ .spec.every }}",
-         "data": {"password": "x"}}]}}},
-     {"every": "soon"},
-     "invalid duration 'soon' (expected a number and a unit such as 30s, 5m, 1h30m, 7d, 2w, "
-     "1mo, 1y)"),
-])
-def test_what_a_cycle_cannot_evaluate_is_its_error(box: dict[str, Any], spec: dict[str, Any],
-                                                   error: str) -> None:
+@pytest.mark.parametrize(
+    ("box", "spec", "error"),
+    [
+        (
+            {
+                "reconcile": {
+                    "onReconcile": {
+                        "deployments": [
+                            {
+                                "name": "web",
+                                "image": "nginx",
+                                "resources": {"profile": "{{ .spec.size }}"},
+                            }
+                        ]
+                    }
+                }
+            },
+            {"size": "huge"},
+            'onReconcile.deployments[0].resources.profile: no resources profile named "huge" '
+            "(known: burst, compute-heavy, small, standard)",
+        ),
+        (
+            {
+                "emit": {
+                    "status": {
+                        "fields": [{"path": "count", "value": "{{ .spec.count }}", "type": "int"}]
+                    }
+                }
+            },
+            {"count": "many"},
+            'status.count: "many" is not a valid int',
+        ),
+        (
+            _service_when({"cron": "{{ .spec.schedule }}"}),
+            {},
+            "cron: '{{ .spec.schedule }}' needs 5 fields (minute hour day month weekday)",
+        ),
+        (_service_when({"time": {"after": "25:00"}}), {}, "time: expected HH:MM, got '25:00'"),
+        (
+            {
+                "reconcile": {
+                    "onCreate": {
+                        "secrets": [
+                            {
+                                "name": "creds",
+                                "once": True,
+                                "rotateAfter": "{{ .spec.every }}",
+                                "data": {"password": "x"},
+                            }
+                        ]
+                    }
+                }
+            },
+            {"every": "soon"},
+            "invalid duration 'soon' (expected a number and a unit such as 30s, 5m, 1h30m, 7d, 2w, "
+            "1mo, 1y)",
+        ),
+    ],
+)
+def test_what_a_cycle_cannot_evaluate_is_its_error(
+    box: dict[str, Any], spec: dict[str, Any], error: str
+) -> None:
     """Profile, status, condition and duration errors end the cycle with their message (on
     the CR's status), never as an exception out of the reconciler."""
     h = Harness(box, spec)

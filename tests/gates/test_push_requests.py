@@ -53,8 +53,8 @@ def referenced(ref: Reference) -> set[tuple[str, str]]:
 
 
 def test_push_and_unchanged_re_push_stay_within_the_request_budget(
-        distribution: DistributionRegistry, pack_copy: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    distribution: DistributionRegistry, pack_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     space = f"n{uuid.uuid4().hex[:10]}"
     namespace = f"{space}/katalogs"
     monkeypatch.setenv("ORK_REGISTRY", f"{distribution.host}/{namespace}")
@@ -72,7 +72,7 @@ def test_push_and_unchanged_re_push_stay_within_the_request_budget(
 
     held = distribution.blobs(namespace)
     pushed(katalog)
-    again = distribution.requests(namespace)[len(fresh):]
+    again = distribution.requests(namespace)[len(fresh) :]
     blobs = referenced(ref)
     assert len(again) <= len(blobs) + OTHERS, "\n".join(again)
     for (_, digest), lines in ((blob, named(again).get(blob[1], [])) for blob in held):

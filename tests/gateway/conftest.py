@@ -36,7 +36,8 @@ NAMES = ["orkestra-gateway.orkestra-system.svc", "localhost", "127.0.0.1"]
 
 def komposer(directory: Path, security: str, crds: str = "") -> Path:
     """A komposer importing the platform and cache katalogs with this ``security``."""
-    text = textwrap.dedent(f"""\
+    text = (
+        textwrap.dedent(f"""\
         apiVersion: orkestra.orkspace.io/v1
         kind: Komposer
         metadata: {{name: app-platform, version: v1.0.0, author: myorg}}
@@ -47,10 +48,12 @@ def komposer(directory: Path, security: str, crds: str = "") -> Path:
         gateway:
           endpoint: http://orkestra-gateway.orkestra-system.svc:8080
         security:
-        """) + textwrap.indent(textwrap.dedent(security).strip(), "  ") + "\n"
+        """)
+        + textwrap.indent(textwrap.dedent(security).strip(), "  ")
+        + "\n"
+    )
     if crds:
-        text += "spec:\n  crds:\n" + textwrap.indent(textwrap.dedent(crds).strip(), "    ") \
-            + "\n"
+        text += "spec:\n  crds:\n" + textwrap.indent(textwrap.dedent(crds).strip(), "    ") + "\n"
     path = directory / f"komposer-{uuid.uuid4().hex[:6]}.yaml"
     path.write_text(text)
     return path
@@ -86,22 +89,35 @@ def _name_of(obj: Obj) -> str:
     return str(meta.get("name", "")) if isinstance(meta, dict) else ""
 
 
-def review(obj: Obj | None = None, *, operation: str = "CREATE", old: Obj | None = None,
-           group: str = "rkguide.demo", version: str = "v1", resource: str = "platformapps",
-           name: str = "", namespace: str = "default", subresource: str = "") -> Obj:
+def review(
+    obj: Obj | None = None,
+    *,
+    operation: str = "CREATE",
+    old: Obj | None = None,
+    group: str = "rkguide.demo",
+    version: str = "v1",
+    resource: str = "platformapps",
+    name: str = "",
+    namespace: str = "default",
+    subresource: str = "",
+) -> Obj:
     """An AdmissionReview v1 request as the API server sends it."""
     subject = obj if obj is not None else old or {}
     request: Obj = {
-        "uid": str(uuid.uuid4()), "operation": operation,
+        "uid": str(uuid.uuid4()),
+        "operation": operation,
         "kind": {"group": group, "version": version, "kind": str(subject.get("kind", ""))},
         "resource": {"group": group, "version": version, "resource": resource},
         "name": name or _name_of(subject),
-        "namespace": namespace, "userInfo": {"username": "tester"},
-        "object": obj, "oldObject": old, "dryRun": False}
+        "namespace": namespace,
+        "userInfo": {"username": "tester"},
+        "object": obj,
+        "oldObject": old,
+        "dryRun": False,
+    }
     if subresource:
         request["subResource"] = subresource
-    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-            "request": request}
+    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request}
 
 
 class FakeKube:
@@ -120,8 +136,9 @@ class FakeKube:
         self.version += 1
         stored: Obj = json.loads(json.dumps(obj))
         stored["metadata"]["resourceVersion"] = str(self.version)
-        self.objects[self._key(obj["kind"], obj["metadata"]["name"],
-                               obj["metadata"].get("namespace"))] = stored
+        self.objects[
+            self._key(obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace"))
+        ] = stored
         copy: Obj = json.loads(json.dumps(stored))
         return copy
 
@@ -132,8 +149,10 @@ class FakeKube:
 
     async def create(self, obj: Obj) -> Obj:
         self.calls.append(f"create {obj['kind']} {obj['metadata']['name']}")
-        if self._key(obj["kind"], obj["metadata"]["name"],
-                     obj["metadata"].get("namespace")) in self.objects:
+        if (
+            self._key(obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace"))
+            in self.objects
+        ):
             raise AlreadyExistsError("exists")
         return self._stamp(obj)
 
@@ -141,8 +160,7 @@ class FakeKube:
         self.calls.append(f"replace {obj['kind']} {obj['metadata']['name']}")
         meta = obj["metadata"]
         found = self.objects.get(self._key(obj["kind"], meta["name"], meta.get("namespace")))
-        if found is None or found["metadata"]["resourceVersion"] != \
-                meta.get("resourceVersion"):
+        if found is None or found["metadata"]["resourceVersion"] != meta.get("resourceVersion"):
             raise ConflictError("the object has been modified")
         return self._stamp(obj)
 
@@ -187,8 +205,7 @@ def serving(gateway: Gateway, loop: LoopThread) -> Iterator[Gateway]:
         loop.call(gateway.stop())
 
 
-def wait_until(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition"
-               ) -> Any:
+def wait_until(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
     """Poll ``check`` until it returns something truthy."""
     deadline = time.monotonic() + timeout
     while not (result := check()):
@@ -214,11 +231,11 @@ class Client:
         self.context = ssl.create_default_context(cadata=ca_bundle.decode())
 
     def connect(self) -> http.client.HTTPSConnection:
-        return http.client.HTTPSConnection(self.host, self.port, context=self.context,
-                                           timeout=10)
+        return http.client.HTTPSConnection(self.host, self.port, context=self.context, timeout=10)
 
-    def post(self, path: str, body: bytes | Obj, connection: http.client.HTTPSConnection
-             | None = None) -> tuple[int, Obj, bytes]:
+    def post(
+        self, path: str, body: bytes | Obj, connection: http.client.HTTPSConnection | None = None
+    ) -> tuple[int, Obj, bytes]:
         """(status, JSON body, the DER serving certificate)."""
         own = connection is None
         conn = connection or self.connect()

@@ -45,8 +45,7 @@ def test_a_serving_certificate_never_outlives_its_ca() -> None:
 
 
 def test_due_a_third_before_expiry_at_most_thirty_days() -> None:
-    short = certs.new_serving(certs.new_ca(NOW, 3650 * DAY), NAMES, NOW,
-                              timedelta(seconds=30))
+    short = certs.new_serving(certs.new_ca(NOW, 3650 * DAY), NAMES, NOW, timedelta(seconds=30))
     assert not certs.due(short.certificate, NOW + timedelta(seconds=19))
     assert certs.due(short.certificate, NOW + timedelta(seconds=21))
     long = certs.new_serving(certs.new_ca(NOW, 3650 * DAY), NAMES, NOW, 365 * DAY)
@@ -57,8 +56,10 @@ def test_due_a_third_before_expiry_at_most_thirty_days() -> None:
 
 def test_split_bundle() -> None:
     one, two = certs.new_ca(NOW, DAY), certs.new_ca(NOW, DAY)
-    assert certs.split_bundle(one.certificate + two.certificate) == \
-        [one.certificate, two.certificate]
+    assert certs.split_bundle(one.certificate + two.certificate) == [
+        one.certificate,
+        two.certificate,
+    ]
 
 
 def test_generated_certificates_renew_with_the_same_ca() -> None:
@@ -112,8 +113,9 @@ def secret_data(kube: FakeKube, name: str = "orkestra-gateway-certs") -> dict[st
 
 
 def generated(kube: FakeKube, **kwargs: timedelta) -> GeneratedCerts:
-    return GeneratedCerts(NAMES, store=kube, secret="orkestra-gateway-certs",
-                          namespace="orkestra-system", **kwargs)
+    return GeneratedCerts(
+        NAMES, store=kube, secret="orkestra-gateway-certs", namespace="orkestra-system", **kwargs
+    )
 
 
 def test_replicas_share_the_certificates_through_the_secret() -> None:
@@ -122,8 +124,10 @@ def test_replicas_share_the_certificates_through_the_secret() -> None:
     data = secret_data(kube)
     assert data["tls.crt"] == first.serving.certificate
     assert data["ca.crt"] == first.ca_bundle
-    assert kube.objects[("Secret", "orkestra-system", "orkestra-gateway-certs")][
-        "type"] == "kubernetes.io/tls"
+    assert (
+        kube.objects[("Secret", "orkestra-system", "orkestra-gateway-certs")]["type"]
+        == "kubernetes.io/tls"
+    )
     second = refresh(generated(kube), NOW + DAY)  # another replica, or a restart
     assert second == first
 
@@ -166,10 +170,21 @@ def test_an_expired_secret_is_renewed_at_start() -> None:
 
 def test_garbage_in_the_secret_is_replaced() -> None:
     kube = FakeKube()
-    asyncio.run(kube.create({"apiVersion": "v1", "kind": "Secret", "metadata": {
-        "name": "orkestra-gateway-certs", "namespace": "orkestra-system"},
-        "data": {"tls.crt": "bm9wZQ==", "tls.key": "bm9wZQ==", "ca.crt": "bm9wZQ==",
-                 "ca.key": "bm9wZQ=="}}))
+    asyncio.run(
+        kube.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "orkestra-gateway-certs", "namespace": "orkestra-system"},
+                "data": {
+                    "tls.crt": "bm9wZQ==",
+                    "tls.key": "bm9wZQ==",
+                    "ca.crt": "bm9wZQ==",
+                    "ca.key": "bm9wZQ==",
+                },
+            }
+        )
+    )
     material = refresh(generated(kube), NOW)
     assert certs.matches(material.serving)
     assert secret_data(kube)["tls.crt"] == material.serving.certificate
@@ -207,9 +222,12 @@ def test_a_given_secret_is_served_and_followed(tmp_path: Path) -> None:
 
     def store() -> None:
         data = {"tls.crt": cert.read_bytes(), "tls.key": key.read_bytes()}
-        obj = {"apiVersion": "v1", "kind": "Secret",
-               "metadata": {"name": "webhook-tls", "namespace": "orkestra-system"},
-               "data": {k: base64.b64encode(v).decode() for k, v in data.items()}}
+        obj = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "webhook-tls", "namespace": "orkestra-system"},
+            "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
+        }
         kube.objects.pop(("Secret", "orkestra-system", "webhook-tls"), None)
         asyncio.run(kube.create(obj))
 

@@ -33,11 +33,15 @@ from tests.gateway.conftest import (
 )
 
 Obj = dict[str, Any]
-DENIED_IMAGE = ('[Orkestra Validation] validation failed: field "spec.image": image must be '
-                'pulled from the internal registry (ghcr.io/orkspace/) (got '
-                '"docker.io/nginx:1.25")')
-TEAM_WARNING = ('[Orkestra Validation] validation warning: field "metadata.labels.team": set '
-                'the team label so the platform team knows who owns this (got "")')
+DENIED_IMAGE = (
+    '[Orkestra Validation] validation failed: field "spec.image": image must be '
+    "pulled from the internal registry (ghcr.io/orkspace/) (got "
+    '"docker.io/nginx:1.25")'
+)
+TEAM_WARNING = (
+    '[Orkestra Validation] validation warning: field "metadata.labels.team": set '
+    'the team label so the platform team knows who owns this (got "")'
+)
 
 
 def request(obj: Obj | None = None, **kwargs: Any) -> Request:
@@ -68,7 +72,8 @@ def test_validation_sees_the_object_after_mutation(targets: Targets) -> None:
     cr = good_cr()
     cr["spec"]["replicas"] = 11
     assert validate(targets, request(cr)).message.endswith(
-        'field "spec.replicas": at most 10 replicas are allowed (got "11")')
+        'field "spec.replicas": at most 10 replicas are allowed (got "11")'
+    )
     del cr["spec"]["replicas"]  # mutation defaults it to 1 first
     assert validate(targets, request(cr)).allowed
 
@@ -89,15 +94,19 @@ def test_the_gateway_denies_as_the_reconcile_does(tmp_path: Path, targets: Targe
     cluster.create(load_yaml(PLATFORM / "crd.yaml"))
     cr = denied_cr()
     cluster.create(cr)
-    result = Engines(composed).reconciler("platformapp", cluster).reconcile(
-        "my-denied-app", "default")
+    result = (
+        Engines(composed).reconciler("platformapp", cluster).reconcile("my-denied-app", "default")
+    )
     assert result.denied and result.error is not None
     reason = result.error.removeprefix("validation denied: ")
-    assert validate(targets, request(cr)).message == \
-        f"[Orkestra Validation] validation failed: {reason}"
-    assert [w.removeprefix("validation warning: ") for w in result.warnings] == \
-        [w.removeprefix("[Orkestra Validation] validation warning: ")
-         for w in validate(targets, request(cr)).warnings]
+    assert (
+        validate(targets, request(cr)).message
+        == f"[Orkestra Validation] validation failed: {reason}"
+    )
+    assert [w.removeprefix("validation warning: ") for w in result.warnings] == [
+        w.removeprefix("[Orkestra Validation] validation warning: ")
+        for w in validate(targets, request(cr)).warnings
+    ]
 
 
 def test_other_resources_and_subresources_pass(targets: Targets) -> None:
@@ -122,10 +131,14 @@ def test_mutation_leaves_a_set_field(targets: Targets) -> None:
 
 
 def test_a_crd_with_validation_webhook_off_is_not_validated(tmp_path: Path) -> None:
-    path = komposer(tmp_path, FULL, crds="""
+    path = komposer(
+        tmp_path,
+        FULL,
+        crds="""
         platformapp:
           webhooks: {validation: false, mutation: false}
-    """)
+    """,
+    )
     targets = Targets.load([path])
     assert validate(targets, request(denied_cr())) == Decision()
     assert mutate(targets, request(denied_cr())) == Decision()
@@ -151,14 +164,17 @@ def crd_of(path: Path) -> Obj:
 
 
 def deployment(name: str = "orkestra-gateway", labels: dict[str, str] | None = None) -> Obj:
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": name, "namespace": "orkestra-system",
-                         "labels": labels or {}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "orkestra-system", "labels": labels or {}},
+    }
 
 
 def crd_delete(crd: Obj) -> Request:
-    return delete(crd, group="apiextensions.k8s.io", resource="customresourcedefinitions",
-                  namespace="")
+    return delete(
+        crd, group="apiextensions.k8s.io", resource="customresourcedefinitions", namespace=""
+    )
 
 
 def test_crs_crds_and_the_gateway_deployment_are_protected(targets: Targets) -> None:
@@ -166,11 +182,15 @@ def test_crs_crds_and_the_gateway_deployment_are_protected(targets: Targets) -> 
     for crd in (crd_of(PLATFORM), crd_of(CACHE)):
         assert protect(guard, crd_delete(crd)) == Decision(False, PROTECTED)
     assert protect(guard, delete(good_cr())) == Decision(False, PROTECTED)
-    cache = {"apiVersion": "rkguide.demo/v1", "kind": "Cache",
-             "metadata": {"name": "c", "namespace": "default"}}
+    cache = {
+        "apiVersion": "rkguide.demo/v1",
+        "kind": "Cache",
+        "metadata": {"name": "c", "namespace": "default"},
+    }
     assert not protect(guard, delete(cache, resource="caches")).allowed
-    gateway = delete(deployment(), group="apps", resource="deployments",
-                     namespace="orkestra-system")
+    gateway = delete(
+        deployment(), group="apps", resource="deployments", namespace="orkestra-system"
+    )
     assert protect(guard, gateway) == Decision(False, PROTECTED)
     assert PROTECTED == "[Orkestra Security] The resource is protected from deletion."
 
@@ -179,8 +199,9 @@ def test_what_is_not_ours_may_go(targets: Targets) -> None:
     guard = guard_of(targets)
     other_crd = {"metadata": {"name": "widgets.example.com"}}
     assert protect(guard, crd_delete(other_crd)).allowed
-    other = delete(deployment("web"), group="apps", resource="deployments",
-                   namespace="orkestra-system")
+    other = delete(
+        deployment("web"), group="apps", resource="deployments", namespace="orkestra-system"
+    )
     assert protect(guard, other).allowed
     elsewhere = delete(deployment(), group="apps", resource="deployments", namespace="prod")
     assert protect(guard, elsewhere).allowed
@@ -198,9 +219,16 @@ def test_the_label_opts_out(targets: Targets, value: str) -> None:
 
 
 def test_strict_mode_ignores_the_opt_out_and_keeps_the_label(tmp_path: Path) -> None:
-    targets = Targets.load([komposer(tmp_path, """
+    targets = Targets.load(
+        [
+            komposer(
+                tmp_path,
+                """
         deletionProtection: {enabled: true, strictMode: true}
-    """)])
+    """,
+            )
+        ]
+    )
     guard = guard_of(targets)
     labelled = good_cr()
     labelled["metadata"]["labels"]["orkestra.io/deletion-protection"] = "false"
@@ -223,13 +251,22 @@ def test_strict_mode_ignores_the_opt_out_and_keeps_the_label(tmp_path: Path) -> 
     assert protect(relaxed, request(removed, operation="UPDATE", old=before)).allowed
 
 
-@pytest.mark.parametrize("override", ["deletionProtection: false",
-                                      "deletionProtection: {enabled: false}"])
+@pytest.mark.parametrize(
+    "override", ["deletionProtection: false", "deletionProtection: {enabled: false}"]
+)
 def test_a_crd_may_turn_protection_off(tmp_path: Path, override: str) -> None:
-    targets = Targets.load([komposer(tmp_path, FULL, crds=f"""
+    targets = Targets.load(
+        [
+            komposer(
+                tmp_path,
+                FULL,
+                crds=f"""
         platformapp:
           {override}
-    """)])
+    """,
+            )
+        ]
+    )
     guard = guard_of(targets)
     assert protect(guard, delete(good_cr())).allowed
     assert protect(guard, crd_delete(crd_of(PLATFORM))).allowed
@@ -237,10 +274,18 @@ def test_a_crd_may_turn_protection_off(tmp_path: Path, override: str) -> None:
 
 
 def test_a_crd_may_turn_strict_mode_on(tmp_path: Path) -> None:
-    targets = Targets.load([komposer(tmp_path, FULL, crds="""
+    targets = Targets.load(
+        [
+            komposer(
+                tmp_path,
+                FULL,
+                crds="""
         platformapp:
           deletionProtection: {strictMode: true}
-    """)])
+    """,
+            )
+        ]
+    )
     by_name = {t.name: t for t in targets.all}
     assert by_name["platformapp"].strict and not by_name["cache"].strict
     labelled = good_cr()
@@ -253,31 +298,52 @@ def test_without_protection_everything_may_go(tmp_path: Path) -> None:
     guard = guard_of(targets)
     assert not guard.active
     assert protect(guard, delete(good_cr())).allowed
-    gateway = delete(deployment(), group="apps", resource="deployments",
-                     namespace="orkestra-system")
+    gateway = delete(
+        deployment(), group="apps", resource="deployments", namespace="orkestra-system"
+    )
     assert protect(guard, gateway).allowed
 
 
 # -- anything the API server might send ------------------------------------------------------
-_LEAF = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | \
-    st.text(max_size=8)
-_KEYS = st.sampled_from(["spec", "metadata", "labels", "image", "replicas", "team",
-                         "orkestra.io/deletion-protection", "name"])
-_TREE = st.recursive(_LEAF, lambda inner: st.lists(inner, max_size=3)
-                     | st.dictionaries(_KEYS, inner, max_size=4), max_leaves=20)
-_OBJECTS = st.dictionaries(st.sampled_from(["spec", "metadata", "status", "kind"]), _TREE,
-                           max_size=4)
+_LEAF = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
+_KEYS = st.sampled_from(
+    [
+        "spec",
+        "metadata",
+        "labels",
+        "image",
+        "replicas",
+        "team",
+        "orkestra.io/deletion-protection",
+        "name",
+    ]
+)
+_TREE = st.recursive(
+    _LEAF,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=20,
+)
+_OBJECTS = st.dictionaries(
+    st.sampled_from(["spec", "metadata", "status", "kind"]), _TREE, max_size=4
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(obj=_OBJECTS, old=_OBJECTS, operation=st.sampled_from(["CREATE", "UPDATE", "DELETE"]))
-def test_no_object_breaks_a_decision(tmp_path_factory: pytest.TempPathFactory, obj: Obj,
-                                     old: Obj, operation: str) -> None:
+def test_no_object_breaks_a_decision(
+    tmp_path_factory: pytest.TempPathFactory, obj: Obj, old: Obj, operation: str
+) -> None:
     targets = _fuzz_targets(tmp_path_factory)
-    sent = request(None if operation == "DELETE" else obj, operation=operation,
-                   old=None if operation == "CREATE" else old)
-    for decision in (validate(targets, sent), mutate(targets, sent),
-                     protect(guard_of(targets), sent)):
+    sent = request(
+        None if operation == "DELETE" else obj,
+        operation=operation,
+        old=None if operation == "CREATE" else old,
+    )
+    for decision in (
+        validate(targets, sent),
+        mutate(targets, sent),
+        protect(guard_of(targets), sent),
+    ):
         assert isinstance(decision, Decision)
         if decision.patch:
             jsonpatch.apply_patch(obj, decision.patch)
@@ -289,28 +355,43 @@ _FUZZ: list[Targets] = []
 def _fuzz_targets(factory: pytest.TempPathFactory) -> Targets:
     """05-komposer plus a normalize block (which writes into ``spec``), made once."""
     if not _FUZZ:
-        _FUZZ.append(Targets.load([komposer(factory.mktemp("fuzz"), """
+        _FUZZ.append(
+            Targets.load(
+                [
+                    komposer(
+                        factory.mktemp("fuzz"),
+                        """
             webhooks: {admission: {enabled: true}}
             deletionProtection: {enabled: true, strictMode: true}
-        """, crds="""
+        """,
+                        crds="""
             platformapp:
               normalize: {spec: {tier: "{{ .spec.image }}"}}
-        """)]))
+        """,
+                    )
+                ]
+            )
+        )
     return _FUZZ[0]
 
 
 def test_admit_orders_like_the_reconcile_unless_told() -> None:
     """``admit`` (the engine function the gateway calls) keeps the reconcile's order
     (``mutateFirst: false`` validates first) and puts mutation first at admission."""
-    entry = {"mutation": {"rules": [{"field": "spec.replicas", "default": "1",
-                                     "valueType": "int"}]},
-             "validation": {"rules": [{"field": "spec.replicas", "operator": "exists",
-                                       "message": "replicas are required"}]}}
+    entry = {
+        "mutation": {"rules": [{"field": "spec.replicas", "default": "1", "valueType": "int"}]},
+        "validation": {
+            "rules": [
+                {"field": "spec.replicas", "operator": "exists", "message": "replicas are required"}
+            ]
+        },
+    }
     cr = {"metadata": {"name": "x"}, "spec": {}}
     at_reconcile = admit(entry, Evaluation(template_context(cr)))
     assert at_reconcile.verdict.denied is not None
     assert at_reconcile.mutated == ["spec.replicas"]
-    at_admission = admit(entry, Evaluation(template_context(cr)), moment="admission",
-                         mutate_first=True)
+    at_admission = admit(
+        entry, Evaluation(template_context(cr)), moment="admission", mutate_first=True
+    )
     assert at_admission.verdict.denied is None
     assert at_admission.mutated == ["spec.replicas"]

@@ -65,10 +65,12 @@ def test_validate_over_https(gateway: Gateway) -> None:
     assert answer["status"]["code"] == 403
     assert answer["status"]["message"].startswith(
         '[Orkestra Validation] validation failed: field "spec.image": image must be pulled '
-        "from the internal registry")
+        "from the internal registry"
+    )
     assert answer["warnings"] == [
         '[Orkestra Validation] validation warning: field "metadata.labels.team": set the '
-        'team label so the platform team knows who owns this (got "")']
+        'team label so the platform team knows who owns this (got "")'
+    ]
 
 
 def test_a_good_cr_is_allowed(gateway: Gateway) -> None:
@@ -87,20 +89,30 @@ def test_mutate_over_https(gateway: Gateway) -> None:
 
 
 def test_protect_over_https(gateway: Gateway) -> None:
-    answer = client_of(gateway).review(
-        "/protect", review(None, operation="DELETE", old=good_cr()))
+    answer = client_of(gateway).review("/protect", review(None, operation="DELETE", old=good_cr()))
     assert answer["allowed"] is False
     assert answer["status"] == {"code": 403, "message": PROTECTED}
 
 
-@pytest.mark.parametrize("body", [
-    b"", b"{", b"null", b'{"kind": "AdmissionReview"}', b"\x00\xff" * 50,
-    json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-                "request": {"uid": "1", "operation": "CREATE"}}).encode(),
-    b"[" * 200_000,
-])
-def test_malformed_bodies_get_400_and_the_server_goes_on(gateway: Gateway,
-                                                         body: bytes) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"{",
+        b"null",
+        b'{"kind": "AdmissionReview"}',
+        b"\x00\xff" * 50,
+        json.dumps(
+            {
+                "apiVersion": "admission.k8s.io/v1",
+                "kind": "AdmissionReview",
+                "request": {"uid": "1", "operation": "CREATE"},
+            }
+        ).encode(),
+        b"[" * 200_000,
+    ],
+)
+def test_malformed_bodies_get_400_and_the_server_goes_on(gateway: Gateway, body: bytes) -> None:
     client = client_of(gateway)
     for path in ("/validate", "/mutate", "/protect"):
         status, answer, _ = client.post(path, body)
@@ -118,8 +130,10 @@ def test_health_ready_and_metrics(gateway: Gateway) -> None:
     status, metrics = get(gateway.http_port, "/metrics")
     assert status == 200
     text = metrics.decode()
-    assert 'orkestra_gateway_admission_requests_total{operation="CREATE",result="denied",' \
-           'webhook="validate"} 1.0' in text
+    assert (
+        'orkestra_gateway_admission_requests_total{operation="CREATE",result="denied",'
+        'webhook="validate"} 1.0' in text
+    )
     assert "orkestra_gateway_certificate_expiry_timestamp_seconds" in text
 
 
@@ -144,7 +158,8 @@ def serial(der: bytes) -> int:
 
 
 def test_an_expiring_certificate_is_rotated_without_a_failed_request(
-        targets: Targets, loop_thread: LoopThread) -> None:
+    targets: Targets, loop_thread: LoopThread
+) -> None:
     """Serving certificates live three seconds; a client hammers the gateway with new
     connections (each handshake checks the certificate's validity) and with one kept-alive
     connection, through several rotations: no request fails."""
@@ -175,8 +190,10 @@ def test_an_expiring_certificate_is_rotated_without_a_failed_request(
 
     with serving(gateway, loop_thread):
         client = client_of(gateway)
-        threads = [threading.Thread(target=hammer, args=(client, keep, i))
-                   for i, keep in enumerate((False, True))]
+        threads = [
+            threading.Thread(target=hammer, args=(client, keep, i))
+            for i, keep in enumerate((False, True))
+        ]
         for thread in threads:
             thread.start()
         time.sleep(7)
@@ -184,7 +201,8 @@ def test_an_expiring_certificate_is_rotated_without_a_failed_request(
         for thread in threads:
             thread.join(10)
         rotations = gateway.metrics.registry.get_sample_value(
-            "orkestra_gateway_certificate_rotations_total")
+            "orkestra_gateway_certificate_rotations_total"
+        )
     assert failures == []
     assert count[0] > 50 and count[1] > 50
     # the first certificate expired three seconds in; every later one was served in time

@@ -24,10 +24,12 @@ ENDPOINT = Endpoint("orkestra-gateway", "orkestra-system")
 CA = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
-def wanted(targets: Targets, policy: str | None = None,
-           endpoint: Endpoint = ENDPOINT) -> dict[str, Obj | None]:
-    return desired(targets, Guard.of(targets, "orkestra-system", "orkestra-gateway"),
-                   endpoint, CA, policy)
+def wanted(
+    targets: Targets, policy: str | None = None, endpoint: Endpoint = ENDPOINT
+) -> dict[str, Obj | None]:
+    return desired(
+        targets, Guard.of(targets, "orkestra-system", "orkestra-gateway"), endpoint, CA, policy
+    )
 
 
 def hook(config: Obj | None) -> Obj:
@@ -46,12 +48,23 @@ def test_05_komposer_wants_validation_mutation_and_protection(targets: Targets) 
     validate = hook(validation)
     assert validate["name"] == "validate.orkestra.orkspace.io"
     assert validate["clientConfig"] == {
-        "service": {"name": "orkestra-gateway", "namespace": "orkestra-system",
-                    "path": "/validate", "port": 8443},
-        "caBundle": base64.b64encode(CA).decode()}
-    assert validate["rules"] == [{"apiGroups": ["rkguide.demo"], "apiVersions": ["v1"],
-                                  "operations": ["CREATE", "UPDATE"],
-                                  "resources": ["platformapps"], "scope": "*"}]
+        "service": {
+            "name": "orkestra-gateway",
+            "namespace": "orkestra-system",
+            "path": "/validate",
+            "port": 8443,
+        },
+        "caBundle": base64.b64encode(CA).decode(),
+    }
+    assert validate["rules"] == [
+        {
+            "apiGroups": ["rkguide.demo"],
+            "apiVersions": ["v1"],
+            "operations": ["CREATE", "UPDATE"],
+            "resources": ["platformapps"],
+            "scope": "*",
+        }
+    ]
     assert validate["failurePolicy"] == "Fail"
     assert validate["sideEffects"] == "None"
     assert validate["admissionReviewVersions"] == ["v1"]
@@ -64,27 +77,41 @@ def test_05_komposer_wants_validation_mutation_and_protection(targets: Targets) 
     protect = hook(protection)
     assert protect["name"] == "protect.resources.orkestra.orkspace.io"
     assert protect["clientConfig"]["service"]["path"] == "/protect"
-    resources = {(r["apiGroups"][0], r["resources"][0]): r["operations"]
-                 for r in protect["rules"]}
-    assert resources == {("rkguide.demo", "platformapps"): ["DELETE"],
-                         ("rkguide.demo", "caches"): ["DELETE"],
-                         ("apiextensions.k8s.io", "customresourcedefinitions"): ["DELETE"],
-                         ("apps", "deployments"): ["DELETE"]}
+    resources = {(r["apiGroups"][0], r["resources"][0]): r["operations"] for r in protect["rules"]}
+    assert resources == {
+        ("rkguide.demo", "platformapps"): ["DELETE"],
+        ("rkguide.demo", "caches"): ["DELETE"],
+        ("apiextensions.k8s.io", "customresourcedefinitions"): ["DELETE"],
+        ("apps", "deployments"): ["DELETE"],
+    }
     assert protect["matchConditions"] == [
-        {"name": "orkestra-crds", "expression":
-         "request.resource.group != 'apiextensions.k8s.io' || request.resource.resource != "
-         "'customresourcedefinitions' || request.name in ['caches.rkguide.demo', "
-         "'platformapps.rkguide.demo']"},
-        {"name": "orkestra-gateway-deployment", "expression":
-         "request.resource.group != 'apps' || request.resource.resource != 'deployments' || "
-         "(request.namespace == 'orkestra-system' && request.name == 'orkestra-gateway')"}]
+        {
+            "name": "orkestra-crds",
+            "expression": "request.resource.group != 'apiextensions.k8s.io' || "
+            "request.resource.resource != 'customresourcedefinitions' || "
+            "request.name in ['caches.rkguide.demo', 'platformapps.rkguide.demo']",
+        },
+        {
+            "name": "orkestra-gateway-deployment",
+            "expression": "request.resource.group != 'apps' || "
+            "request.resource.resource != 'deployments' || "
+            "(request.namespace == 'orkestra-system' && request.name == 'orkestra-gateway')",
+        },
+    ]
 
 
 def test_failure_policy_comes_from_security_or_the_flag(tmp_path: Path) -> None:
-    targets = Targets.load([komposer(tmp_path, """
+    targets = Targets.load(
+        [
+            komposer(
+                tmp_path,
+                """
         webhooks: {admission: {enabled: true}, failurePolicy: Ignore}
         deletionProtection: {enabled: true, failurePolicy: Fail}
-    """)])
+    """,
+            )
+        ]
+    )
     configs = wanted(targets)
     assert hook(configs[VALIDATION_CONFIG])["failurePolicy"] == "Ignore"
     assert hook(configs[PROTECTION_CONFIG])["failurePolicy"] == "Fail"
@@ -93,9 +120,16 @@ def test_failure_policy_comes_from_security_or_the_flag(tmp_path: Path) -> None:
 
 
 def test_strict_mode_also_sees_updates(tmp_path: Path) -> None:
-    targets = Targets.load([komposer(tmp_path, """
+    targets = Targets.load(
+        [
+            komposer(
+                tmp_path,
+                """
         deletionProtection: {enabled: true, strictMode: true}
-    """)])
+    """,
+            )
+        ]
+    )
     rules = hook(wanted(targets)[PROTECTION_CONFIG])["rules"]
     assert all(r["operations"] == ["DELETE", "UPDATE"] for r in rules)
 
@@ -105,16 +139,22 @@ def test_a_url_replaces_the_service() -> None:
     config = endpoint.client_config("/protect", CA)
     assert config["url"] == "https://127.0.0.1:9443/protect"
     assert "service" not in config
-    assert endpoint.names == ["orkestra-gateway.orkestra-system.svc", "orkestra-gateway",
-                              "orkestra-gateway.orkestra-system",
-                              "orkestra-gateway.orkestra-system.svc.cluster.local",
-                              "127.0.0.1"]
+    assert endpoint.names == [
+        "orkestra-gateway.orkestra-system.svc",
+        "orkestra-gateway",
+        "orkestra-gateway.orkestra-system",
+        "orkestra-gateway.orkestra-system.svc.cluster.local",
+        "127.0.0.1",
+    ]
 
 
 def test_nothing_is_wanted_without_security(tmp_path: Path) -> None:
     targets = Targets.load([komposer(tmp_path, "serviceName: orkestra-svc")])
-    assert wanted(targets) == {VALIDATION_CONFIG: None, MUTATION_CONFIG: None,
-                               PROTECTION_CONFIG: None}
+    assert wanted(targets) == {
+        VALIDATION_CONFIG: None,
+        MUTATION_CONFIG: None,
+        PROTECTION_CONFIG: None,
+    }
 
 
 def test_protection_alone(tmp_path: Path) -> None:
@@ -126,8 +166,12 @@ def test_protection_alone(tmp_path: Path) -> None:
 
 def test_contains_ignores_server_defaults() -> None:
     wanted_hook = {"name": "x", "rules": [{"operations": ["DELETE"]}]}
-    defaulted = {**wanted_hook, "namespaceSelector": {}, "objectSelector": {},
-                 "rules": [{"operations": ["DELETE"], "scope": "*"}]}
+    defaulted = {
+        **wanted_hook,
+        "namespaceSelector": {},
+        "objectSelector": {},
+        "rules": [{"operations": ["DELETE"], "scope": "*"}],
+    }
     assert contains([defaulted], [wanted_hook])
     assert not contains([defaulted, defaulted], [wanted_hook])
     assert not contains([{**defaulted, "name": "y"}], [wanted_hook])
@@ -137,31 +181,41 @@ def test_the_housekeeper_creates_updates_and_deletes(tmp_path: Path) -> None:
     full = Targets.load([komposer(tmp_path, FULL)])
     kube = FakeKube()
     keeper = Housekeeper(kube, lambda ca: wanted(full))
-    assert asyncio.run(keeper.sync(CA)) == [f"created {VALIDATION_CONFIG}",
-                                            f"created {MUTATION_CONFIG}",
-                                            f"created {PROTECTION_CONFIG}"]
+    assert asyncio.run(keeper.sync(CA)) == [
+        f"created {VALIDATION_CONFIG}",
+        f"created {MUTATION_CONFIG}",
+        f"created {PROTECTION_CONFIG}",
+    ]
     assert asyncio.run(keeper.sync(CA)) == []  # nothing changed, nothing written
     # someone edits a configuration: the next sync puts it back
     stored = kube.objects[("ValidatingWebhookConfiguration", "", VALIDATION_CONFIG)]
     stored["webhooks"][0]["failurePolicy"] = "Ignore"
     assert asyncio.run(keeper.sync(CA)) == [f"updated {VALIDATION_CONFIG}"]
-    assert stored is not kube.objects[("ValidatingWebhookConfiguration", "",
-                                       VALIDATION_CONFIG)]
+    assert stored is not kube.objects[("ValidatingWebhookConfiguration", "", VALIDATION_CONFIG)]
     # restarted with protection disabled: only the protection webhook goes
     no_protection = Targets.load([komposer(tmp_path, "webhooks: {admission: {enabled: true}}")])
     keeper = Housekeeper(kube, lambda ca: wanted(no_protection))
     assert asyncio.run(keeper.sync(CA)) == [f"deleted {PROTECTION_CONFIG}"]
     assert {k[2] for k in kube.objects} == {VALIDATION_CONFIG, MUTATION_CONFIG}
-    assert asyncio.run(keeper.uninstall()) == [f"deleted {VALIDATION_CONFIG}",
-                                               f"deleted {MUTATION_CONFIG}"]
+    assert asyncio.run(keeper.uninstall()) == [
+        f"deleted {VALIDATION_CONFIG}",
+        f"deleted {MUTATION_CONFIG}",
+    ]
     assert kube.objects == {}
 
 
 def test_shutdown_removes_what_cleanup_on_shutdown_asks_for(tmp_path: Path) -> None:
-    targets = Targets.load([komposer(tmp_path, """
+    targets = Targets.load(
+        [
+            komposer(
+                tmp_path,
+                """
         webhooks: {admission: {enabled: true}, cleanupOnShutdown: true}
         deletionProtection: {enabled: true}
-    """)])
+    """,
+            )
+        ]
+    )
     assert targets.settings.cleanup_admission and not targets.settings.cleanup_protection
     kube = FakeKube()
     keeper = Housekeeper(kube, lambda ca: wanted(targets))

@@ -19,9 +19,16 @@ Obj = dict[str, Any]
 API = {"group": "test.io", "version": "v1", "kind": "Db", "plural": "dbs"}
 
 
-def write_pattern(root: Path, hooks_code: str, *, hooks: Obj | None = None,
-                  box: Obj | None = None, api: Obj | None = None,
-                  files: dict[str, str] | None = None, block: str = "hooks") -> Path:
+def write_pattern(
+    root: Path,
+    hooks_code: str,
+    *,
+    hooks: Obj | None = None,
+    box: Obj | None = None,
+    api: Obj | None = None,
+    files: dict[str, str] | None = None,
+    block: str = "hooks",
+) -> Path:
     """``root/katalog.yaml`` with CRD ``db`` whose hooks are ``myhooks.ops:hooks`` (its
     constructor with ``block="constructor"``)."""
     package = root / "myhooks"
@@ -35,10 +42,16 @@ def write_pattern(root: Path, hooks_code: str, *, hooks: Obj | None = None,
     if block == "constructor":
         reconcile["default"] = False
     reconcile.update(box or {})
-    katalog = {"apiVersion": "orkestra.orkspace.io/v1", "kind": "Katalog",
-               "metadata": {"name": "db-operator", "version": "v1.0.0"},
-               "spec": {"crds": {"db": {"apiTypes": {**API, **(api or {})},
-                                        "operatorBox": {"reconcile": reconcile}}}}}
+    katalog = {
+        "apiVersion": "orkestra.orkspace.io/v1",
+        "kind": "Katalog",
+        "metadata": {"name": "db-operator", "version": "v1.0.0"},
+        "spec": {
+            "crds": {
+                "db": {"apiTypes": {**API, **(api or {})}, "operatorBox": {"reconcile": reconcile}}
+            }
+        },
+    }
     path = root / "katalog.yaml"
     path.write_text(yaml.safe_dump(katalog, sort_keys=False))
     return path
@@ -47,22 +60,32 @@ def write_pattern(root: Path, hooks_code: str, *, hooks: Obj | None = None,
 class TypedHarness:
     """The composed katalog's reconciler over a MemoryCluster holding CR ``orders``."""
 
-    def __init__(self, katalog: Path, spec: Obj | None = None, *,
-                 trust_hooks: bool = False) -> None:
+    def __init__(
+        self, katalog: Path, spec: Obj | None = None, *, trust_hooks: bool = False
+    ) -> None:
         self.clock = Clock()
         self.cluster = MemoryCluster(clock=self.clock, lenient_kinds=True)
         self.cluster.register_type(ResourceType("test.io", "v1", "Db", "dbs", True))
-        self.cluster.create({"apiVersion": "test.io/v1", "kind": "Db",
-                             "metadata": {"name": "orders", "namespace": "default"},
-                             "spec": spec or {}}, record=False)
+        self.cluster.create(
+            {
+                "apiVersion": "test.io/v1",
+                "kind": "Db",
+                "metadata": {"name": "orders", "namespace": "default"},
+                "spec": spec or {},
+            },
+            record=False,
+        )
         self.engines = Engines(compose_file(katalog, katalog.name), trust_hooks=trust_hooks)
         self.reconciler: Reconciler = self.engines.reconciler("db", self.cluster, self.clock)
 
     def cycle(self) -> tuple[CycleResult, list[tuple[str, str, str]]]:
         before = len(self.cluster.operations)
         result = self.reconciler.reconcile("orders", "default")
-        writes = [(o.verb, o.resource, o.name) for o in self.cluster.operations[before:]
-                  if o.verb in ("create", "update", "patch", "delete")]
+        writes = [
+            (o.verb, o.resource, o.name)
+            for o in self.cluster.operations[before:]
+            if o.verb in ("create", "update", "patch", "delete")
+        ]
         self.clock.advance(seconds=1)
         return result, writes
 
@@ -75,9 +98,15 @@ class TypedHarness:
         return self.cluster.find(api_version, kind, name, "default")
 
 
-def database_katalog(*, block: str = "hooks", hooks: str = "dbhooks.database",
-                     model: str = "api.v1alpha1", version: str = "v1.0.0",
-                     resources: tuple[str, ...] = (), reconcile: Obj | None = None) -> str:
+def database_katalog(
+    *,
+    block: str = "hooks",
+    hooks: str = "dbhooks.database",
+    model: str = "api.v1alpha1",
+    version: str = "v1.0.0",
+    resources: tuple[str, ...] = (),
+    reconcile: Obj | None = None,
+) -> str:
     """``katalog.yaml`` of a typed database operator (kind Database in rkguide.demo) whose
     ``block`` (hooks or constructor) names ``hooks``:database_hooks and whose CR model is
     ``model``.Database; ``reconcile``: more of the CRD's reconcile block."""
@@ -87,10 +116,26 @@ def database_katalog(*, block: str = "hooks", hooks: str = "dbhooks.database",
     box: Obj = {block: code, **(reconcile or {})}
     if block == "constructor":
         box["default"] = False
-    return yaml.safe_dump({
-        "apiVersion": "orkestra.orkspace.io/v1", "kind": "Katalog",
-        "metadata": {"name": "database-operator", "version": version},
-        "spec": {"crds": {"database": {
-            "apiTypes": {"group": "rkguide.demo", "version": "v1alpha1", "kind": "Database",
-                         "plural": "databases", "location": model, "object": "Database"},
-            "operatorBox": {"reconcile": box}}}}}, sort_keys=False)
+    return yaml.safe_dump(
+        {
+            "apiVersion": "orkestra.orkspace.io/v1",
+            "kind": "Katalog",
+            "metadata": {"name": "database-operator", "version": version},
+            "spec": {
+                "crds": {
+                    "database": {
+                        "apiTypes": {
+                            "group": "rkguide.demo",
+                            "version": "v1alpha1",
+                            "kind": "Database",
+                            "plural": "databases",
+                            "location": model,
+                            "object": "Database",
+                        },
+                        "operatorBox": {"reconcile": box},
+                    }
+                }
+            },
+        },
+        sort_keys=False,
+    )

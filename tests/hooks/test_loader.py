@@ -27,21 +27,27 @@ def reconcile(cr, ctx):
 
 def problems(katalog: Path) -> list[str]:
     report = validate_file(katalog, katalog.name)[0]
-    return [f"{p.line}: {p.message} | {p.hint} | {p.expected}".rstrip(" |")
-            for p in [*report.errors, *report.warnings]]
+    return [
+        f"{p.line}: {p.message} | {p.hint} | {p.expected}".rstrip(" |")
+        for p in [*report.errors, *report.warnings]
+    ]
 
 
 def test_good_hooks_validate(tmp_path: Path) -> None:
     assert problems(write_pattern(tmp_path, GOOD)) == []
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    ({"function": "hoks"}, 'function "hoks" not found in myhooks.ops'),
-    ({"module": "myhooks.opz"}, 'hook module "myhooks.opz" not found beside the katalog'),
-    ({"module": "github.com/org/hooks"}, '"github.com/org/hooks" is not a Python module path'),
-])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"function": "hoks"}, 'function "hoks" not found in myhooks.ops'),
+        ({"module": "myhooks.opz"}, 'hook module "myhooks.opz" not found beside the katalog'),
+        ({"module": "github.com/org/hooks"}, '"github.com/org/hooks" is not a Python module path'),
+    ],
+)
 def test_a_wrong_name_is_reported_at_its_line_with_a_suggestion(
-        tmp_path: Path, change: dict[str, str], expected: str) -> None:
+    tmp_path: Path, change: dict[str, str], expected: str
+) -> None:
     found = problems(write_pattern(tmp_path, GOOD, hooks=change))
     assert len(found) == 1 and expected in found[0]
     line = int(found[0].split(":")[0])
@@ -53,35 +59,45 @@ def test_a_wrong_name_is_reported_at_its_line_with_a_suggestion(
         assert 'did you mean "myhooks.ops"?' in found[0]
 
 
-@pytest.mark.parametrize(("code", "expected"), [
-    ("def hooks(x):\n    pass\n", "myhooks.ops:hooks has the signature (x)"),
-    ("def hooks():\n    return {}\n", "myhooks.ops:hooks() returned dict"),
-    ("from orkestra.hooks import HookSet\ndef hooks():\n    return HookSet()\n",
-     "returned a HookSet without callbacks"),
-    ("from orkestra.hooks import HookSet\ndef hooks():\n"
-     "    return HookSet(on_create=lambda cr: None)\n",
-     "on_create of myhooks.ops:hooks has the signature (cr)"),
-    ("def hooks():\n    raise ValueError('no config')\n",
-     "myhooks.ops:hooks() raised ValueError: no config"),
-    ("def hooks(:\n", "has a syntax error"),
-    ("import not_a_real_dependency\n", 'imports "not_a_real_dependency", which is not '
-                                       "installed"),
-    ("hooks = 3\n", "myhooks.ops:hooks is a int, not a function"),
-])
-def test_code_that_cannot_serve_as_hooks_is_an_error(tmp_path: Path, code: str,
-                                                     expected: str) -> None:
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("def hooks(x):\n    pass\n", "myhooks.ops:hooks has the signature (x)"),
+        ("def hooks():\n    return {}\n", "myhooks.ops:hooks() returned dict"),
+        (
+            "from orkestra.hooks import HookSet\ndef hooks():\n    return HookSet()\n",
+            "returned a HookSet without callbacks",
+        ),
+        (
+            "from orkestra.hooks import HookSet\ndef hooks():\n"
+            "    return HookSet(on_create=lambda cr: None)\n",
+            "on_create of myhooks.ops:hooks has the signature (cr)",
+        ),
+        (
+            "def hooks():\n    raise ValueError('no config')\n",
+            "myhooks.ops:hooks() raised ValueError: no config",
+        ),
+        ("def hooks(:\n", "has a syntax error"),
+        (
+            "import not_a_real_dependency\n",
+            'imports "not_a_real_dependency", which is not installed',
+        ),
+        ("hooks = 3\n", "myhooks.ops:hooks is a int, not a function"),
+    ],
+)
+def test_code_that_cannot_serve_as_hooks_is_an_error(
+    tmp_path: Path, code: str, expected: str
+) -> None:
     found = problems(write_pattern(tmp_path, code))
     assert len(found) == 1 and expected in found[0], found
 
 
 def test_the_go_era_location_key_works_with_a_note(tmp_path: Path) -> None:
     katalog = write_pattern(tmp_path, GOOD)
-    katalog.write_text(katalog.read_text().replace("module: myhooks.ops",
-                                                   "location: myhooks.ops"))
+    katalog.write_text(katalog.read_text().replace("module: myhooks.ops", "location: myhooks.ops"))
     found = problems(katalog)
     assert len(found) == 1
-    assert '"location" is the Go-era key: read as the Python module path "myhooks.ops"' \
-        in found[0]
+    assert '"location" is the Go-era key: read as the Python module path "myhooks.ops"' in found[0]
     assert validate_file(katalog, katalog.name)[0].ok
 
 
@@ -100,13 +116,16 @@ def test_a_pulled_pattern_runs_no_code_without_trust(tmp_path: Path) -> None:
     assert marker.read_text() == "ran"
 
 
-def test_two_patterns_of_one_composition_may_not_share_a_package_name(tmp_path: Path
-                                                                     ) -> None:
+def test_two_patterns_of_one_composition_may_not_share_a_package_name(tmp_path: Path) -> None:
     first = write_pattern(tmp_path / "a", GOOD)
     second = write_pattern(tmp_path / "b", GOOD)
-    second.write_text(second.read_text().replace("name: db-operator", "name: other")
-                      .replace("  db:\n", "  other:\n").replace("kind: Db", "kind: Other")
-                      .replace("plural: dbs", "plural: others"))
+    second.write_text(
+        second.read_text()
+        .replace("name: db-operator", "name: other")
+        .replace("  db:\n", "  other:\n")
+        .replace("kind: Db", "kind: Other")
+        .replace("plural: dbs", "plural: others")
+    )
     komposer = tmp_path / "komposer.yaml"
     komposer.write_text(f"""apiVersion: orkestra.orkspace.io/v1
 kind: Komposer
@@ -129,8 +148,8 @@ def test_a_later_composition_replaces_modules_loaded_from_elsewhere(tmp_path: Pa
 
 
 def test_a_runtime_image_without_the_hooks_names_the_image(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from orkestra.cli.app import main
 
     katalog = write_pattern(tmp_path, GOOD)
@@ -144,8 +163,7 @@ def test_a_runtime_image_without_the_hooks_names_the_image(
     assert "ork build runtime" in err
 
 
-def test_a_namespace_package_is_found_after_a_regular_one_of_the_same_name(
-        tmp_path: Path) -> None:
+def test_a_namespace_package_is_found_after_a_regular_one_of_the_same_name(tmp_path: Path) -> None:
     regular = write_pattern(tmp_path / "a", GOOD + "\nWHERE = 'a'\n")
     namespace = write_pattern(tmp_path / "b", GOOD + "\nWHERE = 'b'\n")
     (tmp_path / "b" / "myhooks" / "__init__.py").unlink()  # as the pack's hooks are
@@ -166,8 +184,11 @@ def test_a_pulled_pattern_runs_its_sources_not_a_planted_pyc(tmp_path: Path) -> 
     stat = source.stat()
     pyc = Path(importlib.util.cache_from_source(str(source)))
     pyc.parent.mkdir(parents=True, exist_ok=True)
-    pyc.write_bytes(external._code_to_timestamp_pyc(  # type: ignore[attr-defined]
-        planted, int(stat.st_mtime), stat.st_size))
+    pyc.write_bytes(
+        external._code_to_timestamp_pyc(  # type: ignore[attr-defined]
+            planted, int(stat.st_mtime), stat.st_size
+        )
+    )
     hooks = Engines(compose_file(katalog, katalog.name), trust_hooks=True).hooks("db")
     assert hooks is not None and hooks.hooks.on_reconcile is not None
     assert hooks.hooks.on_reconcile.__globals__["WHERE"] == "source"

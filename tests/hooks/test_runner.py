@@ -28,8 +28,10 @@ def reconcile(cr, ctx: HookContext):
     ctx.status["replicas"] = ctx.args.get_int("replicas")
     ctx.status["region"] = ctx.args.get_str("region")
 """
-ARGS = {"args": {"replicas": 2, "region": '{{ default "us-east-1" .spec.region }}'},
-        "resources": [{"kind": "Service"}]}
+ARGS = {
+    "args": {"replicas": 2, "region": '{{ default "us-east-1" .spec.region }}'},
+    "resources": [{"kind": "Service"}],
+}
 
 
 def test_hooks_create_owned_objects_write_status_and_ask_for_events(tmp_path: Path) -> None:
@@ -63,11 +65,23 @@ def test_a_steady_cr_is_not_rewritten_and_on_create_runs_once(tmp_path: Path) ->
 
 
 def test_hooks_run_first_make_children_the_templates_see(tmp_path: Path) -> None:
-    h = TypedHarness(write_pattern(tmp_path, SERVICE, hooks={**ARGS, "runHooksFirst": True},
-                                   box={
-        "onReconcile": {"configMaps": [{"name": "orders-seen",
-                                        "data": {"services": "{{ len .children.services }}"}}]},
-    }))
+    h = TypedHarness(
+        write_pattern(
+            tmp_path,
+            SERVICE,
+            hooks={**ARGS, "runHooksFirst": True},
+            box={
+                "onReconcile": {
+                    "configMaps": [
+                        {
+                            "name": "orders-seen",
+                            "data": {"services": "{{ len .children.services }}"},
+                        }
+                    ]
+                },
+            },
+        )
+    )
     assert h.cycle()[0].error is None
     config = h.find("v1", "ConfigMap", "orders-seen")
     assert config is not None and config["data"]["services"] == "1"
@@ -85,8 +99,9 @@ def reconcile(cr, ctx):
 
 
 @pytest.mark.parametrize(("first", "saw"), [(False, True), (True, False)])
-def test_hooks_run_after_the_templates_unless_run_hooks_first(tmp_path: Path, first: bool,
-                                                             saw: bool) -> None:
+def test_hooks_run_after_the_templates_unless_run_hooks_first(
+    tmp_path: Path, first: bool, saw: bool
+) -> None:
     box = {"onReconcile": {"configMaps": [{"name": "orders-config", "data": {"a": "b"}}]}}
     h = TypedHarness(write_pattern(tmp_path, ORDER, hooks={"runHooksFirst": first}, box=box))
     h.cycle()
@@ -144,18 +159,19 @@ def reconcile(cr, ctx):
 """
 
 
-def test_a_hook_past_its_deadline_fails_the_cycle_and_can_no_longer_write(
-        tmp_path: Path) -> None:
+def test_a_hook_past_its_deadline_fails_the_cycle_and_can_no_longer_write(tmp_path: Path) -> None:
     h = TypedHarness(write_pattern(tmp_path, HANGING))
     started = time.monotonic()
     result, _ = h.cycle()
     assert time.monotonic() - started < 3
     assert result.error is not None and "did not finish within 0.3s" in result.error
     import myhooks.ops  # type: ignore[import-not-found]
+
     myhooks.ops.release.set()
     assert myhooks.ops.answered.wait(2)  # the late call is refused at once, not left hanging
     assert myhooks.ops.refusals == [
-        "the cycle of this hook is over (it passed its deadline): no more cluster calls"]
+        "the cycle of this hook is over (it passed its deadline): no more cluster calls"
+    ]
     assert h.find("v1", "ConfigMap", "late") is None
 
 
@@ -186,16 +202,22 @@ def test_async_hooks_run_and_are_cancelled_at_their_deadline(tmp_path: Path) -> 
     assert result.error is not None and "did not finish within 0.3s" in result.error
 
 
-@pytest.mark.parametrize(("returned", "message"), [
-    ('{"kind": "ConfigMap", "metadata": {}}',
-     "malformed object (ConfigMap): apiVersion must be a non-empty string; metadata.name "
-     "must be a non-empty string"),
-    ('"a string"', "on_reconcile returned str; expected None, an object or a list"),
-    ('[{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": 7}}]',
-     "metadata.name must be a non-empty string"),
-])
-def test_a_malformed_object_is_a_clear_error(tmp_path: Path, returned: str,
-                                             message: str) -> None:
+@pytest.mark.parametrize(
+    ("returned", "message"),
+    [
+        (
+            '{"kind": "ConfigMap", "metadata": {}}',
+            "malformed object (ConfigMap): apiVersion must be a non-empty string; metadata.name "
+            "must be a non-empty string",
+        ),
+        ('"a string"', "on_reconcile returned str; expected None, an object or a list"),
+        (
+            '[{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": 7}}]',
+            "metadata.name must be a non-empty string",
+        ),
+    ],
+)
+def test_a_malformed_object_is_a_clear_error(tmp_path: Path, returned: str, message: str) -> None:
     code = f"""
 from orkestra.hooks import HookSet
 
@@ -268,8 +290,14 @@ def hooks():
     return HookSet(on_reconcile=lambda cr, ctx: ctx.client.delete("v1", "ConfigMap", "other"))
 """
     h = TypedHarness(write_pattern(tmp_path, code))
-    h.cluster.create({"apiVersion": "v1", "kind": "ConfigMap",
-                      "metadata": {"name": "other", "namespace": "default"}}, record=False)
+    h.cluster.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "other", "namespace": "default"},
+        },
+        record=False,
+    )
     result, _ = h.cycle()
     assert result.error is not None and "not owned by Db orders" in result.error
     assert h.find("v1", "ConfigMap", "other") is not None
@@ -284,10 +312,13 @@ def hooks():
                                                  "metadata": {"name": "built"},
                                                  "data": {"raw": ctx.args["raw"]}})
 """
-    path = write_pattern(tmp_path, code, block="constructor",
-                         hooks={"args": {"raw": "{{ .spec.x }}"}},
-                         box={"onReconcile": {"configMaps": [{"name": "templated",
-                                                              "data": {"a": "b"}}]}})
+    path = write_pattern(
+        tmp_path,
+        code,
+        block="constructor",
+        hooks={"args": {"raw": "{{ .spec.x }}"}},
+        box={"onReconcile": {"configMaps": [{"name": "templated", "data": {"a": "b"}}]}},
+    )
     h = TypedHarness(path)
     result, _ = h.cycle()
     assert result.error is None
@@ -324,8 +355,12 @@ def reconcile(db: Db, ctx):
 
 
 def test_the_cr_model_types_the_cr_and_a_mismatch_is_a_clear_error(tmp_path: Path) -> None:
-    path = write_pattern(tmp_path, TYPED, api={"location": "dbapi.v1", "object": "Db"},
-                         files={"dbapi/__init__.py": "", "dbapi/v1.py": MODEL})
+    path = write_pattern(
+        tmp_path,
+        TYPED,
+        api={"location": "dbapi.v1", "object": "Db"},
+        files={"dbapi/__init__.py": "", "dbapi/v1.py": MODEL},
+    )
     good = TypedHarness(path, {"size": 3})
     assert good.cycle()[0].error is None
     assert good.cr()["status"]["size"] == 6
@@ -337,7 +372,8 @@ def test_the_cr_model_types_the_cr_and_a_mismatch_is_a_clear_error(tmp_path: Pat
 
 
 def test_create_only_keeps_a_generated_secret_and_string_data_is_stored_as_data(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     code = """
 import secrets
 from orkestra.hooks import HookSet

@@ -20,7 +20,8 @@ spec: {region: eu-west-1}
 
 
 def test_simulate_runs_the_hooks_and_reports_their_events(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     katalog = write_pattern(tmp_path, SERVICE, hooks=ARGS)
     (tmp_path / "cr.yaml").write_text(CR)
     assert main(["simulate", "-f", str(katalog), "-v"]) == 0
@@ -30,5 +31,6 @@ def test_simulate_runs_the_hooks_and_reports_their_events(
     assert main(["simulate", "-f", str(katalog), "-o", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     first = report["runs"][0]["cycles"][0]
-    assert first["events"] == [{"type": "Normal", "reason": "Provisioning",
-                                "message": "creating orders"}]
+    assert first["events"] == [
+        {"type": "Normal", "reason": "Provisioning", "message": "creating orders"}
+    ]

@@ -88,8 +88,13 @@ def _require_tools() -> None:
 
 
 def _pattern(directory: Path, *, requirements: str | None) -> Path:
-    files = {"katalog.yaml": database_katalog(version="1.0.0"), "dbhooks/__init__.py": "",
-             "dbhooks/database.py": HOOKS, "api/__init__.py": "", "api/v1alpha1.py": MODEL}
+    files = {
+        "katalog.yaml": database_katalog(version="1.0.0"),
+        "dbhooks/__init__.py": "",
+        "dbhooks/database.py": HOOKS,
+        "api/__init__.py": "",
+        "api/v1alpha1.py": MODEL,
+    }
     if requirements is not None:
         files["requirements.txt"] = requirements
     for name, text in files.items():
@@ -99,8 +104,13 @@ def _pattern(directory: Path, *, requirements: str | None) -> Path:
 
 
 def _ork_build(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "orkestra", "build", "runtime", *args],
-                          capture_output=True, text=True, timeout=1800, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "orkestra", "build", "runtime", *args],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -108,11 +118,20 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The project's runtime image, as `make image` builds it (an OCI layout)."""
     _require_tools()
     work = tmp_path_factory.mktemp("base")
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("REGISTRY", "IMAGE_NAME", "TLS_VERIFY")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("REGISTRY", "IMAGE_NAME", "TLS_VERIFY")
+    }
     env.update(OUT=str(work / "out"), WORK=str(work / "work"), PYTHON=sys.executable)
-    done = subprocess.run(["bash", str(ROOT / "tools/image/build.sh")], env=env,
-                          capture_output=True, text=True, timeout=1800, check=False)
+    done = subprocess.run(
+        ["bash", str(ROOT / "tools/image/build.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
     assert done.returncode == 0, f"build.sh failed:\n{done.stderr[-4000:]}"
     return f"{work / 'out' / 'oci'}:{orkestra.__version__}"
 
@@ -125,22 +144,38 @@ class Built:
     layout: Path
 
     def skopeo(self, *args: str) -> Any:
-        done = subprocess.run(["skopeo", "inspect", "--tls-verify=false", *args,
-                               f"docker://{self.remote}"],
-                              capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            ["skopeo", "inspect", "--tls-verify=false", *args, f"docker://{self.remote}"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
 
 @pytest.fixture(scope="module")
-def built(base: str, distribution: DistributionRegistry,
-          tmp_path_factory: pytest.TempPathFactory) -> Built:
+def built(
+    base: str, distribution: DistributionRegistry, tmp_path_factory: pytest.TempPathFactory
+) -> Built:
     work = tmp_path_factory.mktemp("custom")
-    pattern = _pattern(work / "pattern", requirements="# the CR model\npydantic>=2\n"
-                                                       "orkestra-patterns>=0.1\n")
+    pattern = _pattern(
+        work / "pattern", requirements="# the CR model\npydantic>=2\norkestra-patterns>=0.1\n"
+    )
     remote = f"{distribution.host}/database-operator:{TAG}"
-    done = _ork_build(str(pattern), "--tag", remote, "--base", base, "--layout",
-                      str(work / "layout"), "--push", "-o", "json")
+    done = _ork_build(
+        str(pattern),
+        "--tag",
+        remote,
+        "--base",
+        base,
+        "--layout",
+        str(work / "layout"),
+        "--push",
+        "-o",
+        "json",
+    )
     assert done.returncode == 0, f"ork build runtime failed:\n{done.stderr[-4000:]}"
     return Built(remote, json.loads(done.stdout), done.stderr, work / "layout")
 
@@ -150,12 +185,14 @@ class Unpacked:
     root: Path
     config: dict[str, Any]
 
-    def run(self, *args: str, entrypoint: list[str] | None = None,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, entrypoint: list[str] | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         config = json.loads(json.dumps(self.config))
         config["config"]["Env"] += [f"{k}={v}" for k, v in (env or {}).items()]
         result: subprocess.CompletedProcess[str] = oci_run.run(
-            self.root, config, list(args), entrypoint=entrypoint, capture=True)
+            self.root, config, list(args), entrypoint=entrypoint, capture=True
+        )
         return result
 
 
@@ -207,11 +244,14 @@ def test_labels_and_config_in_the_registry(built: Built) -> None:
 
 
 def test_the_hooks_import_by_module_path_as_the_image_user(unpacked: Unpacked) -> None:
-    done = unpacked.run("-c", "import os, dbhooks.database, api.v1alpha1, pydantic; "
-                              "print(os.getuid(), dbhooks.database.__file__, "
-                              "api.v1alpha1.Database.model_validate("
-                              "{'metadata': {'name': 'orders'}}).spec.engine)",
-                        entrypoint=["python3"])
+    done = unpacked.run(
+        "-c",
+        "import os, dbhooks.database, api.v1alpha1, pydantic; "
+        "print(os.getuid(), dbhooks.database.__file__, "
+        "api.v1alpha1.Database.model_validate("
+        "{'metadata': {'name': 'orders'}}).spec.engine)",
+        entrypoint=["python3"],
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"{UID} /opt/orkestra/hooks/dbhooks/database.py postgres\n"
     # on sys.path through a .pth file, compiled for the read-only root filesystem, owned by
@@ -239,26 +279,34 @@ def test_a_missing_module_names_the_image(unpacked: Unpacked, built: Built) -> N
         except HookLoadError as exc:
             sys.exit(exc.render())
     """)
-    done = unpacked.run("-c", script, entrypoint=["python3"],
-                        env={"ORK_RUNTIME_IMAGE": built.remote})
+    done = unpacked.run(
+        "-c", script, entrypoint=["python3"], env={"ORK_RUNTIME_IMAGE": built.remote}
+    )
     assert done.returncode != 0
     assert 'hook module "billing.hooks" not found' in done.stderr
     assert f"this runtime image ({built.remote}) does not contain it" in done.stderr
 
 
-def test_a_broken_image_fails_the_build(base: str, built: Built,
-                                        tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_a_broken_image_fails_the_build(
+    base: str, built: Built, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """The model imports pydantic, which nothing installs: the check inside the image fails
     the build, and nothing is pushed."""
     work = tmp_path_factory.mktemp("broken")
     pattern = _pattern(work / "pattern", requirements=None)
     remote = built.remote.replace("database-operator", "broken-operator")
-    done = _ork_build(str(pattern), "--tag", remote, "--base", base, "--layout",
-                      str(work / "layout"), "--push")
+    done = _ork_build(
+        str(pattern), "--tag", remote, "--base", base, "--layout", str(work / "layout"), "--push"
+    )
     assert done.returncode == 1, done.stderr
     assert "the image does not load the pattern's code" in done.stderr
     assert 'imports "pydantic", which is not installed' in done.stderr
     assert "pushing" not in done.stderr
-    listed = subprocess.run(["skopeo", "inspect", "--tls-verify=false", f"docker://{remote}"],
-                            capture_output=True, text=True, timeout=120, check=False)
+    listed = subprocess.run(
+        ["skopeo", "inspect", "--tls-verify=false", f"docker://{remote}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert listed.returncode != 0

@@ -63,8 +63,9 @@ def _require_tools() -> None:
     """Fail in CI, skip (with the reason) elsewhere: never a silent pass."""
     problems = []
     if missing := _missing():
-        problems.append(f"missing {', '.join(missing)}: apt-get install {APT} "
-                        "(`make test` installs them)")
+        problems.append(
+            f"missing {', '.join(missing)}: apt-get install {APT} (`make test` installs them)"
+        )
     if os.geteuid() != 0:
         problems.append("must run as root (debootstrap, chroot, buildah's chroot isolation)")
     if problems:
@@ -82,31 +83,43 @@ class Built:
     log: str  # build.sh's stderr
 
     def skopeo(self, *args: str) -> Any:
-        result = subprocess.run(["skopeo", "inspect", "--tls-verify=false", *args,
-                                 f"docker://{self.remote}"],
-                                capture_output=True, text=True, timeout=120, check=False)
+        result = subprocess.run(
+            ["skopeo", "inspect", "--tls-verify=false", *args, f"docker://{self.remote}"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
 
 
 @pytest.fixture(scope="module")
-def built(distribution: DistributionRegistry,
-          tmp_path_factory: pytest.TempPathFactory) -> Built:
+def built(distribution: DistributionRegistry, tmp_path_factory: pytest.TempPathFactory) -> Built:
     """`tools/image/build.sh` (what `make image` runs), pushing to the test registry; the
     root filesystem cache is the machine's (ORK_IMAGE_CACHE or ~/.cache/orkestra)."""
     _require_tools()
     work = tmp_path_factory.mktemp("image")
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("REGISTRY", "IMAGE_NAME", "TLS_VERIFY", "OUT", "WORK")}
-    env.update(REGISTRY=distribution.host, OUT=str(work / "out"), WORK=str(work / "work"),
-               PYTHON=sys.executable)
-    result = subprocess.run(["bash", str(BUILD)], env=env, capture_output=True, text=True,
-                            timeout=1800, check=False)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("REGISTRY", "IMAGE_NAME", "TLS_VERIFY", "OUT", "WORK")
+    }
+    env.update(
+        REGISTRY=distribution.host,
+        OUT=str(work / "out"),
+        WORK=str(work / "work"),
+        PYTHON=sys.executable,
+    )
+    result = subprocess.run(
+        ["bash", str(BUILD)], env=env, capture_output=True, text=True, timeout=1800, check=False
+    )
     assert result.returncode == 0, f"build.sh failed:\n{result.stderr[-4000:]}"
     version = orkestra.__version__
     assert result.stdout.strip().splitlines()[-1] == f"localhost/orkestra:{version}"
-    return Built(version, work / "out" / "oci", f"{distribution.host}/orkestra:{version}",
-                 result.stderr)
+    return Built(
+        version, work / "out" / "oci", f"{distribution.host}/orkestra:{version}", result.stderr
+    )
 
 
 @dataclass
@@ -115,8 +128,9 @@ class Pulled:
     config: dict[str, Any]
 
     def run(self, *args: str, entrypoint: list[str] | None = None) -> str:
-        result = oci_run.run(self.root, self.config, list(args), entrypoint=entrypoint,
-                             capture=True)
+        result = oci_run.run(
+            self.root, self.config, list(args), entrypoint=entrypoint, capture=True
+        )
         assert result.returncode == 0, result.stderr
         return str(result.stdout)
 
@@ -126,9 +140,18 @@ def pulled(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
     """The image copied back from the registry (skopeo), unpacked as a runtime would."""
     work = tmp_path_factory.mktemp("pulled")
     layout = work / "oci"
-    subprocess.run(["skopeo", "copy", "--quiet", "--src-tls-verify=false",
-                    f"docker://{built.remote}", f"oci:{layout}:{built.version}"],
-                   check=True, timeout=300)
+    subprocess.run(
+        [
+            "skopeo",
+            "copy",
+            "--quiet",
+            "--src-tls-verify=false",
+            f"docker://{built.remote}",
+            f"oci:{layout}:{built.version}",
+        ],
+        check=True,
+        timeout=300,
+    )
     manifest = oci_run.manifest_of(layout, built.version)
     root = work / "rootfs"
     oci_run.unpack(layout, manifest, root)
@@ -144,11 +167,15 @@ def _commands(help_text: str) -> list[str]:
 
 def test_build_checks_ork_version_inside(built: Built) -> None:
     # build.sh ran `ork version` in the unpacked image as its user, and compared
-    assert re.search(rf"^ork v{re.escape(built.version)} \(python 3\.11\.\d+\)$", built.log,
-                     re.MULTILINE), built.log
-    cache = Path(os.environ.get("ORK_IMAGE_CACHE",
-                                Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-                                / "orkestra"))
+    assert re.search(
+        rf"^ork v{re.escape(built.version)} \(python 3\.11\.\d+\)$", built.log, re.MULTILINE
+    ), built.log
+    cache = Path(
+        os.environ.get(
+            "ORK_IMAGE_CACHE",
+            Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "orkestra",
+        )
+    )
     assert list(cache.glob("image-rootfs-*.tar")), "the root filesystem is cached per machine"
     assert (built.layout / "index.json").is_file()
 
@@ -191,24 +218,24 @@ def test_pulled_image_runs_ork_version_as_non_root(pulled: Pulled, built: Built)
     assert info["python"].startswith("3.11.")
     # the image's default command is `ork run`
     assert pulled.config["config"]["Cmd"] == ["run"]
-    ids = pulled.run("-u", entrypoint=["/usr/bin/id"]), pulled.run("-g",
-                                                                    entrypoint=["/usr/bin/id"])
+    ids = pulled.run("-u", entrypoint=["/usr/bin/id"]), pulled.run("-g", entrypoint=["/usr/bin/id"])
     assert ids == (f"{UID}\n", f"{UID}\n")
-    home = pulled.run("-c", "cd && pwd && touch .written && echo ok",
-                      entrypoint=["/bin/sh"])
+    home = pulled.run("-c", "cd && pwd && touch .written && echo ok", entrypoint=["/bin/sh"])
     assert home == "/home/ork\nok\n"
 
 
 def test_image_has_the_whole_cli(pulled: Pulled) -> None:
     """The wheel carries every command (`ork gateway` included, once it is registered)."""
-    here = subprocess.run([sys.executable, "-m", "orkestra", "--help"], capture_output=True,
-                          text=True, check=True).stdout
+    here = subprocess.run(
+        [sys.executable, "-m", "orkestra", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     assert _commands(pulled.run("--help")) == _commands(here)
 
 
 def test_gateway_runs_from_the_same_image(pulled: Pulled) -> None:
-    here = subprocess.run([sys.executable, "-m", "orkestra", "--help"], capture_output=True,
-                          text=True, check=True).stdout
+    here = subprocess.run(
+        [sys.executable, "-m", "orkestra", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     if "gateway" not in _commands(here):
         pytest.skip("ork gateway is not a command of this checkout yet")
     assert "Usage: ork gateway" in pulled.run("gateway", "--help")
@@ -221,8 +248,11 @@ def test_package_data_and_bytecode(pulled: Pulled) -> None:
     suffixes = {".yaml", ".md", ".txt", ".sh", ".gz"}
 
     def data(top: Path) -> set[str]:
-        return {str(p.relative_to(top)) for p in top.rglob("*")
-                if p.suffix in suffixes and "__pycache__" not in p.parts}
+        return {
+            str(p.relative_to(top))
+            for p in top.rglob("*")
+            if p.suffix in suffixes and "__pycache__" not in p.parts
+        }
 
     assert data(site) == data(ROOT / "orkestra")
     assert list((site / "cli" / "__pycache__").glob("app.cpython-311.pyc"))

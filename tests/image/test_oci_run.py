@@ -58,39 +58,71 @@ def _layer(entries: list[tuple[str, str | None, str | None]]) -> bytes:
 def _layout(tmp_path: Path, *layers: bytes) -> Path:
     layout = tmp_path / "oci"
     config = _blob(layout, json.dumps({"config": {"User": "0"}}).encode())
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
-                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                            **_blob(layout, layer)} for layer in layers]}
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+        "layers": [
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **_blob(layout, layer)}
+            for layer in layers
+        ],
+    }
     entry = _blob(layout, json.dumps(manifest).encode())
-    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [
-        {"mediaType": manifest["mediaType"], **entry,
-         "annotations": {oci_run.REF_NAME: "v1"}}]}))
+    (layout / "index.json").write_text(
+        json.dumps(
+            {
+                "schemaVersion": 2,
+                "manifests": [
+                    {
+                        "mediaType": manifest["mediaType"],
+                        **entry,
+                        "annotations": {oci_run.REF_NAME: "v1"},
+                    }
+                ],
+            }
+        )
+    )
     return layout
 
 
 def test_whiteouts_and_opaque_directories(tmp_path: Path) -> None:
     layout = _layout(
         tmp_path,
-        _layer([("a", None, None), ("a/x", "x", None), ("a/y", "y", None), ("b", None, None),
-                ("b/z", "z", None), ("b/.hidden", "h", None), ("c", "file", None)]),
-        _layer([("a/.wh.x", "", None), ("b/.wh..wh..opq", "", None), ("b/new", "n", None),
-                ("c", None, None), ("c/inside", "i", None)]))
+        _layer(
+            [
+                ("a", None, None),
+                ("a/x", "x", None),
+                ("a/y", "y", None),
+                ("b", None, None),
+                ("b/z", "z", None),
+                ("b/.hidden", "h", None),
+                ("c", "file", None),
+            ]
+        ),
+        _layer(
+            [
+                ("a/.wh.x", "", None),
+                ("b/.wh..wh..opq", "", None),
+                ("b/new", "n", None),
+                ("c", None, None),
+                ("c/inside", "i", None),
+            ]
+        ),
+    )
     root = tmp_path / "root"
     oci_run.unpack(layout, oci_run.manifest_of(layout, "v1"), root)
     files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
     assert files == ["a/y", "b/new", "c/inside"]  # a file replaced by a directory, too
 
 
-@pytest.mark.parametrize("member", ["escape/.wh.victim", "escape/.wh..wh..opq",
-                                    "escape/planted"])
-def test_members_through_a_symlink_out_of_the_tree_are_refused(tmp_path: Path,
-                                                               member: str) -> None:
+@pytest.mark.parametrize("member", ["escape/.wh.victim", "escape/.wh..wh..opq", "escape/planted"])
+def test_members_through_a_symlink_out_of_the_tree_are_refused(tmp_path: Path, member: str) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "victim").write_text("keep")
-    layout = _layout(tmp_path, _layer([("escape", None, str(outside))]),
-                     _layer([(member, "x", None)]))
+    layout = _layout(
+        tmp_path, _layer([("escape", None, str(outside))]), _layer([(member, "x", None)])
+    )
     with pytest.raises(oci_run.ImageError, match="outside"):
         oci_run.unpack(layout, oci_run.manifest_of(layout, "v1"), tmp_path / "root")
     assert [p.name for p in outside.iterdir()] == ["victim"]

@@ -26,7 +26,7 @@ from orkestra.model.source import (
 
 def laughs(levels: int = 9, width: int = 9) -> str:
     """The "billion laughs": each anchor lists ``width`` aliases of the one before."""
-    lines = [f'a0: &a0 [{", ".join(["lol"] * width)}]']
+    lines = [f"a0: &a0 [{', '.join(['lol'] * width)}]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]" for i in range(1, levels)]
     return "\n".join(lines) + "\n"
 
@@ -56,8 +56,9 @@ def test_billion_laughs_is_refused_at_the_alias() -> None:
 
 def test_merge_key_bombs_and_recursive_aliases_are_refused() -> None:
     merges = ["b0: &b0 {x: 1, y: 2}"]
-    merges += [f"b{i}: &b{i} {{k{i}: *b{i - 1}, j{i}: *b{i - 1}, <<: *b{i - 1}}}"
-               for i in range(1, 14)]
+    merges += [
+        f"b{i}: &b{i} {{k{i}: *b{i - 1}, j{i}: *b{i - 1}, <<: *b{i - 1}}}" for i in range(1, 14)
+    ]
     merges.append("top: {<<: *b13, z: 3}")
     assert "aliases expand" in refused("\n".join(merges)).problems[0].message
     assert "refers to a node that contains it" in refused("a: &a [1, *a]\n").problems[0].message
@@ -104,8 +105,11 @@ def test_the_shared_loader_is_bounded_for_every_caller() -> None:
         list(yaml.load_all(laughs(), Loader=LOADER))
     with pytest.raises(yaml.YAMLError, match="nested more than"):
         yaml.compose("a: " + "[" * 300 + "]" * 300, Loader=LOADER)
-    assert yaml.load("a: [1, 2]\nb: &x {c: 1}\nd: *x\n", Loader=LOADER) == \
-        {"a": [1, 2], "b": {"c": 1}, "d": {"c": 1}}
+    assert yaml.load("a: [1, 2]\nb: &x {c: 1}\nd: *x\n", Loader=LOADER) == {
+        "a": [1, 2],
+        "b": {"c": 1},
+        "d": {"c": 1},
+    }
 
 
 def test_syntax_errors_keep_their_position() -> None:
@@ -128,8 +132,10 @@ def test_special_files_are_refused_without_blocking(tmp_path: Path) -> None:
     assert time.perf_counter() - start < 5
     big = tmp_path / "big.yaml"
     big.write_text("a: " + "x" * 200 + "\n")
-    with limits.override((limits.YAML_BYTES, 100)), \
-            pytest.raises(PatternError, match="larger than the limit of 100 bytes"):
+    with (
+        limits.override((limits.YAML_BYTES, 100)),
+        pytest.raises(PatternError, match="larger than the limit of 100 bytes"),
+    ):
         load_documents(big)
 
 
@@ -142,8 +148,9 @@ def test_text_reads_as_before(tmp_path: Path) -> None:
         read_text(tmp_path / "missing.yaml")
 
 
-def test_references_stay_inside_the_pattern(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                            ) -> None:
+def test_references_stay_inside_the_pattern(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pattern = tmp_path / "pattern"
     (pattern / "sub").mkdir(parents=True)
     (pattern / "sub" / "ok.yaml").write_text("a: 1\n")
@@ -159,22 +166,27 @@ def test_references_stay_inside_the_pattern(tmp_path: Path, monkeypatch: pytest.
         assert "ORK_ALLOWED_ROOTS" in problem[1]
     fifo = pattern / "pipe.yaml"
     os.mkfifo(fifo)
-    assert reference_problem(fifo, [pattern]) == (f"{fifo} is a FIFO (named pipe), not a "
-                                                  "regular file", "name a YAML file")
+    assert reference_problem(fifo, [pattern]) == (
+        f"{fifo} is a FIFO (named pipe), not a regular file",
+        "name a YAML file",
+    )
     monkeypatch.setenv("ORK_ALLOWED_ROOTS", f"/nonexistent{os.pathsep}{tmp_path}")
     assert reference_problem(pattern / "link.yaml", [pattern]) is None
 
 
 def test_template_actions_per_document_are_bounded(tmp_path: Path) -> None:
     katalog = tmp_path / "katalog.yaml"
-    katalog.write_text("apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\n"
-                       "metadata: {name: shop}\nspec: {crds: {}}\n"
-                       f"x: \"{'{{ .a }}' * 10_001}\"\n")
+    katalog.write_text(
+        "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\n"
+        "metadata: {name: shop}\nspec: {crds: {}}\n"
+        f'x: "{"{{ .a }}" * 10_001}"\n'
+    )
     start = time.perf_counter()
     with pytest.raises(PatternError) as info:
         load_document(katalog)
     assert time.perf_counter() - start < 5
     problem = info.value.problems[0]
-    assert problem.message == "the document holds 10001 template actions ({{ ... }}), more " \
-                              "than 10000"
+    assert (
+        problem.message == "the document holds 10001 template actions ({{ ... }}), more than 10000"
+    )
     assert "ORK_MAX_TEMPLATE_ACTIONS" in problem.hint

@@ -90,8 +90,7 @@ def test_layouts_normalize_to_the_same_model(write: WriteFiles) -> None:
     # G1 spells the condition explicitly (operator: eq) and adds an empty anyOf
     g1_cond = g1["operatorBox"]["reconcile"]["onCreate"]["configMaps"][0]
     assert g1_cond.pop("or") == []
-    assert g1_cond["when"] == [{"field": "{{ .spec.tier }}", "operator": "equals",
-                                "value": "gold"}]
+    assert g1_cond["when"] == [{"field": "{{ .spec.tier }}", "operator": "equals", "value": "gold"}]
     g1_cond["when"] = [{"field": "{{ .spec.tier }}", "equals": "gold"}]
     assert g1 == g2
     assert g0 == g2
@@ -107,14 +106,15 @@ def test_generation_and_deprecation_warning(write: WriteFiles) -> None:
 
 
 def test_errors_in_moved_blocks_point_at_what_the_user_wrote(write: WriteFiles) -> None:
-    text = G1.replace('[{path: ready, value: "true", type: bool}]',
-                      '[{path: ready, value: "true", when: [{field: spec.x}]}]')
+    text = G1.replace(
+        '[{path: ready, value: "true", type: bool}]',
+        '[{path: ready, value: "true", when: [{field: spec.x}]}]',
+    )
     write(**{"k.yaml": text})
     with pytest.raises(PatternError) as exc:
         load_document(Path("k.yaml"))
     problem = exc.value.problems[0]
-    assert problem.path == ("spec", "crds", "web", "operatorBox", "status", "fields", 0,
-                            "when", 0)
+    assert problem.path == ("spec", "crds", "web", "operatorBox", "status", "fields", 0, "when", 0)
     assert (problem.line, problem.column) == (18, 56)
     assert problem.message == "the condition has no operator"
 
@@ -134,16 +134,25 @@ def test_errors_of_all_documents_are_reported_together(write: WriteFiles) -> Non
 
 
 def test_ignored_resource_kinds_warn(write: WriteFiles) -> None:
-    write(**{"k.yaml": G2.replace("          onCreate:", "          onReconcile:\n"
-                                  "            daemonSets: []\n          onCreate:")})
+    write(
+        **{
+            "k.yaml": G2.replace(
+                "          onCreate:",
+                "          onReconcile:\n            daemonSets: []\n          onCreate:",
+            )
+        }
+    )
     doc = load_document(Path("k.yaml"))
     assert [w.message for w in doc.warnings] == ['"daemonSets" is accepted but ignored']
 
 
 def test_aliases_are_renamed(write: WriteFiles) -> None:
-    text = G2.replace("        reconcile:\n", "        reconcile:\n"
-                      "          hooks: {module: a.b, function: f, managedResources: "
-                      "[{kind: Pod}]}\n")
+    text = G2.replace(
+        "        reconcile:\n",
+        "        reconcile:\n"
+        "          hooks: {module: a.b, function: f, managedResources: "
+        "[{kind: Pod}]}\n",
+    )
     crd = _crd(text, write)
     assert crd["operatorBox"]["reconcile"]["hooks"]["resources"] == [{"kind": "Pod"}]
 

@@ -16,28 +16,94 @@ from orkestra.model.formats import KINDS, RESOURCE_KINDS
 from orkestra.model.loader import load_documents
 from orkestra.model.source import parse_documents
 
-KEYS = sorted({
-    "apiVersion", "kind", "metadata", "name", "spec", "crds", "web", "apiTypes", "group",
-    "version", "plural", "operatorBox", "reconcile", "reconciler", "onCreate", "onReconcile",
-    "status", "emit", "fields", "path", "value", "when", "or", "anyOf", "field", "equals",
-    "operator", "imports", "motif", "with", "inputs", "resources", "dependsOn", "workers",
-    "resync", "expect", "ops", "cycle", "verb", "katalog", "cr", "crdFile", "labels",
-    "forEach", "as", "image", "replicas", "port", "notes", "functions", "expression",
-    *RESOURCE_KINDS,
-})
+KEYS = sorted(
+    {
+        "apiVersion",
+        "kind",
+        "metadata",
+        "name",
+        "spec",
+        "crds",
+        "web",
+        "apiTypes",
+        "group",
+        "version",
+        "plural",
+        "operatorBox",
+        "reconcile",
+        "reconciler",
+        "onCreate",
+        "onReconcile",
+        "status",
+        "emit",
+        "fields",
+        "path",
+        "value",
+        "when",
+        "or",
+        "anyOf",
+        "field",
+        "equals",
+        "operator",
+        "imports",
+        "motif",
+        "with",
+        "inputs",
+        "resources",
+        "dependsOn",
+        "workers",
+        "resync",
+        "expect",
+        "ops",
+        "cycle",
+        "verb",
+        "katalog",
+        "cr",
+        "crdFile",
+        "labels",
+        "forEach",
+        "as",
+        "image",
+        "replicas",
+        "port",
+        "notes",
+        "functions",
+        "expression",
+        *RESOURCE_KINDS,
+    }
+)
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 70000), st.floats(allow_nan=False),
-    st.sampled_from(["", "x", "v1", "{{ .spec.image }}", "{{ if }}", "30s", "Katalog",
-                     "orkestra.orkspace.io/v1", "../nope.yaml", "web", "gt"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 70000),
+    st.floats(allow_nan=False),
+    st.sampled_from(
+        [
+            "",
+            "x",
+            "v1",
+            "{{ .spec.image }}",
+            "{{ if }}",
+            "30s",
+            "Katalog",
+            "orkestra.orkspace.io/v1",
+            "../nope.yaml",
+            "web",
+            "gt",
+        ]
+    ),
     st.text(max_size=12),
 )
 VALUES = st.recursive(
     SCALARS,
     lambda children: st.one_of(
         st.lists(children, max_size=4),
-        st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(max_size=6)), children,
-                        max_size=5)),
-    max_leaves=30)
+        st.dictionaries(
+            st.one_of(st.sampled_from(KEYS), st.text(max_size=6)), children, max_size=5
+        ),
+    ),
+    max_leaves=30,
+)
 
 
 def _document(kind: str, body: Any) -> dict[str, Any]:
@@ -47,11 +113,15 @@ def _document(kind: str, body: Any) -> dict[str, Any]:
     return doc
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(kind=st.sampled_from(sorted(KINDS)), body=VALUES)
-def test_random_documents_fail_only_with_pattern_errors(tmp_path: Path, kind: str,
-                                                       body: Any) -> None:
+def test_random_documents_fail_only_with_pattern_errors(
+    tmp_path: Path, kind: str, body: Any
+) -> None:
     file = tmp_path / "p.yaml"
     file.write_text(yaml.safe_dump(_document(kind, body)))
     try:

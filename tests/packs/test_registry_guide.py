@@ -20,28 +20,46 @@ from orkestra.packs import PACKS, pack_files
 from orkestra.runtime.hookcode import requirement_lines
 from tests.conftest import PACK
 
-PATTERN_FILES = sorted(p for p in PACK.rglob("*.yaml")
-                       if str(next(yaml.safe_load_all(p.read_text())).get(
-                           "apiVersion", "")).startswith("orkestra."))
+PATTERN_FILES = sorted(
+    p
+    for p in PACK.rglob("*.yaml")
+    if str(next(yaml.safe_load_all(p.read_text())).get("apiVersion", "")).startswith("orkestra.")
+)
 
 
 def test_the_pack_has_the_seeded_steps() -> None:
     steps = {p.name for p in PACK.iterdir() if p.is_dir()}
-    assert {"00-consume", "01-motifs", "02-katalog-api", "03-katalog-cache",
-            "04-katalog-platform", "06-pattern-zoo", "07-upgrade", "08-bad-actor",
-            "09-deprecation", "official"} <= steps
+    assert {
+        "00-consume",
+        "01-motifs",
+        "02-katalog-api",
+        "03-katalog-cache",
+        "04-katalog-platform",
+        "06-pattern-zoo",
+        "07-upgrade",
+        "08-bad-actor",
+        "09-deprecation",
+        "official",
+    } <= steps
     names = {rel for rel, _ in pack_files("registry-guide")}
-    for required in ("01-motifs/web-service/motif.yaml", "01-motifs/data-store/motif.yaml",
-                     "01-motifs/platform-admission/motif.yaml", "02-katalog-api/katalog.yaml",
-                     "02-katalog-api/crd.yaml", "02-katalog-api/cr.yaml",
-                     "02-katalog-api/simulate.yaml", "02-katalog-api/README.md"):
+    for required in (
+        "01-motifs/web-service/motif.yaml",
+        "01-motifs/data-store/motif.yaml",
+        "01-motifs/platform-admission/motif.yaml",
+        "02-katalog-api/katalog.yaml",
+        "02-katalog-api/crd.yaml",
+        "02-katalog-api/cr.yaml",
+        "02-katalog-api/simulate.yaml",
+        "02-katalog-api/README.md",
+    ):
         assert required in names
     assert PACKS[0].name == "registry-guide"
 
 
 @pytest.mark.parametrize("path", PATTERN_FILES, ids=lambda p: str(p.relative_to(PACK)))
-def test_pattern_file_is_valid(path: Path, monkeypatch: pytest.MonkeyPatch,
-                               published: Path) -> None:
+def test_pattern_file_is_valid(
+    path: Path, monkeypatch: pytest.MonkeyPatch, published: Path
+) -> None:
     """Valid, without warnings, once the pack is published as its READMEs describe (the
     pack's own pulled hooks trusted)."""
     monkeypatch.chdir(path.parent)
@@ -77,11 +95,16 @@ def test_the_typed_operators_require_this_project_by_its_distribution_name() -> 
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     assert project["name"] == DISTRIBUTION == "orkestra-patterns"
     assert importlib.metadata.version(DISTRIBUTION) == __version__
-    requirements = {path: [Requirement(line).name for line in requirement_lines(path)]
-                    for path in PACK.rglob("requirements.txt")}
-    requirements |= {path: [Requirement(d).name for d in
-                            tomllib.loads(path.read_text())["project"]["dependencies"]]
-                     for path in PACK.rglob("pyproject.toml")}
+    requirements = {
+        path: [Requirement(line).name for line in requirement_lines(path)]
+        for path in PACK.rglob("requirements.txt")
+    }
+    requirements |= {
+        path: [
+            Requirement(d).name for d in tomllib.loads(path.read_text())["project"]["dependencies"]
+        ]
+        for path in PACK.rglob("pyproject.toml")
+    }
     assert len(requirements) == 4
     for path, names in requirements.items():
         assert DISTRIBUTION in names and "orkestra" not in names, path

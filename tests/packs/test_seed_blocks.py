@@ -36,8 +36,12 @@ from tests.conftest import PACK
 COMMAND_LANGUAGES = ("sh", "bash")
 _FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
 _DIRECTIVE = re.compile(r"^\s*<!--\s*seed-test:\s*(.*?)\s*-->\s*$")
-_FORMS = (("skip", re.compile(r"skip \((.+)\)")), ("fails", re.compile(r'fails "(.+)"')),
-          ("shows", re.compile(r'shows "(.+)"')), ("alone", re.compile(r"alone")))
+_FORMS = (
+    ("skip", re.compile(r"skip \((.+)\)")),
+    ("fails", re.compile(r'fails "(.+)"')),
+    ("shows", re.compile(r'shows "(.+)"')),
+    ("alone", re.compile(r"alone")),
+)
 BLOCK_TIMEOUT = 600.0
 
 
@@ -83,8 +87,10 @@ class _Marks:
                 setattr(self, name, match[1])
             self.line = self.line or line
             return
-        raise ReadmeError(f'{where}: unknown seed-test comment "{text}" (expected skip '
-                          '(REASON), fails "TEXT", shows "TEXT" or alone)')
+        raise ReadmeError(
+            f'{where}: unknown seed-test comment "{text}" (expected skip '
+            '(REASON), fails "TEXT", shows "TEXT" or alone)'
+        )
 
 
 def parse_readme(text: str, readme: str) -> list[Block]:
@@ -100,15 +106,27 @@ def parse_readme(text: str, readme: str) -> list[Block]:
         elif fence:
             body = _fenced(lines, fence[1])
             if fence[2] in COMMAND_LANGUAGES:
-                blocks.append(Block(readme, number, body, marks.skip, marks.fails,
-                                    tuple(marks.shows), marks.alone))
+                blocks.append(
+                    Block(
+                        readme,
+                        number,
+                        body,
+                        marks.skip,
+                        marks.fails,
+                        tuple(marks.shows),
+                        marks.alone,
+                    )
+                )
             elif marks.line:
-                raise ReadmeError(f"{readme}:{marks.line}: the seed-test comment is followed "
-                                  f"by a ```{fence[2]} block, not a command block")
+                raise ReadmeError(
+                    f"{readme}:{marks.line}: the seed-test comment is followed "
+                    f"by a ```{fence[2]} block, not a command block"
+                )
             marks = _Marks()
         elif line.strip() and marks.line:
-            raise ReadmeError(f"{readme}:{marks.line}: a seed-test comment must be followed "
-                              "by a command block")
+            raise ReadmeError(
+                f"{readme}:{marks.line}: a seed-test comment must be followed by a command block"
+            )
     if marks.line:
         raise ReadmeError(f"{readme}:{marks.line}: a seed-test comment ends the file")
     return blocks
@@ -131,8 +149,11 @@ def readmes(pack: Path) -> list[Path]:
 
 
 def pack_blocks(pack: Path) -> list[Block]:
-    return [block for readme in readmes(pack)
-            for block in parse_readme((pack / readme).read_text(), readme.as_posix())]
+    return [
+        block
+        for readme in readmes(pack)
+        for block in parse_readme((pack / readme).read_text(), readme.as_posix())
+    ]
 
 
 class Shell:
@@ -143,20 +164,32 @@ class Shell:
     def __init__(self, cwd: Path, scratch: Path) -> None:
         self.cwd = cwd
         self._state = scratch / "cwd"
-        self.env = {**os.environ, "NO_COLOR": "1",
-                    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-                    # Nothing here may reach a real cluster.
-                    "KUBECONFIG": str(scratch / "no-cluster" / "kubeconfig")}
+        self.env = {
+            **os.environ,
+            "NO_COLOR": "1",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            # Nothing here may reach a real cluster.
+            "KUBECONFIG": str(scratch / "no-cluster" / "kubeconfig"),
+        }
 
     def run(self, block: Block) -> str:
         """Run ``block`` and check it as its marks say; returns its output."""
         script = f"trap 'pwd > \"{self._state}\"' EXIT\n{block.script}"
-        done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=self.cwd,
-                              env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, timeout=BLOCK_TIMEOUT, check=False)
+        done = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", script],
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=BLOCK_TIMEOUT,
+            check=False,
+        )
         self.cwd = Path(self._state.read_text().strip())
-        told = f"{block.where}\n{block.script}\n--- exit {done.returncode}, output:\n" \
-               f"{done.stdout[-6000:]}"
+        told = (
+            f"{block.where}\n{block.script}\n--- exit {done.returncode}, output:\n"
+            f"{done.stdout[-6000:]}"
+        )
         if bool(block.fails) != (done.returncode != 0):
             pytest.fail(f"expected {'a failure' if block.fails else 'exit 0'}: {told}")
         missing = [text for text in (block.fails, *block.shows) if text not in done.stdout]
@@ -172,8 +205,10 @@ class Tally:
     skipped: int = 0
 
     def __str__(self) -> str:
-        return (f"{self.ran} blocks run ({self.failing} of them expected to fail), "
-                f"{self.skipped} skipped")
+        return (
+            f"{self.ran} blocks run ({self.failing} of them expected to fail), "
+            f"{self.skipped} skipped"
+        )
 
 
 def run_story(blocks: list[Block], start: Path, scratch: Path) -> Tally:
@@ -188,8 +223,7 @@ def run_story(blocks: list[Block], start: Path, scratch: Path) -> Tally:
             continue
         if block.readme != readme:
             readme = block.readme
-            shell.cwd = start if readme == "README.md" else \
-                start / PACK.name / Path(readme).parent
+            shell.cwd = start if readme == "README.md" else start / PACK.name / Path(readme).parent
         shell.run(block)
         tally.ran += 1
         tally.failing += bool(block.fails)
@@ -201,9 +235,9 @@ SKIPPED = [b for b in BLOCKS if b.skip]
 
 
 @pytest.mark.integration
-def test_the_walkthrough_runs_as_written(tmp_path: Path,
-                                         record_property: Callable[[str, object], None]
-                                         ) -> None:
+def test_the_walkthrough_runs_as_written(
+    tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
     """From ``ork init --pack registry-guide`` (the top README's first block) through every
     step to the official patterns, on one embedded registry."""
     work = tmp_path / "work"
@@ -214,8 +248,7 @@ def test_the_walkthrough_runs_as_written(tmp_path: Path,
 
 
 @pytest.mark.integration
-def test_the_gate_mechanics_try_it_runs_with_its_documented_difference(
-        tmp_path: Path) -> None:
+def test_the_gate_mechanics_try_it_runs_with_its_documented_difference(tmp_path: Path) -> None:
     """The top README's "Try it" blocks: the gate-mechanics seed's story in a fresh
     directory, with the one difference that README states."""
     story = [b for b in BLOCKS if b.alone]
@@ -237,16 +270,35 @@ def test_the_seed_try_it_as_written_stops_at_the_motif_import(tmp_path: Path) ->
     shell.run(Block(seed, 137, "ork init --pack registry-guide\n"))
     assert not (tmp_path / "03-katalog-cache").exists()
     shell.run(Block(seed, 138, "cd registry-guide/03-katalog-cache\n"))
-    shell.run(Block(seed, 141, "ork simulate\n",
-                    fails="✗ configmaps/my-cache-config not found (expected cycle 1 create)"))
-    shell.run(Block(seed, 144, "ork push --force --no-e2e ./\n",
-                    fails="✗ Push blocked: local file imports in katalog.yaml",
-                    shows=("Before publishing (--force skips gates, not this check):",
-                           "ork push ../01-motifs/data-store/",
-                           "motif: oci://local/motifs/data-store:v1.0.0")))
-    out = shell.run(Block(seed, 145, "ork inspect cache-operator:v1.0.0\n",
-                          fails="hint: nothing named cache-operator is published in "
-                                "local/katalogs"))
+    shell.run(
+        Block(
+            seed,
+            141,
+            "ork simulate\n",
+            fails="✗ configmaps/my-cache-config not found (expected cycle 1 create)",
+        )
+    )
+    shell.run(
+        Block(
+            seed,
+            144,
+            "ork push --force --no-e2e ./\n",
+            fails="✗ Push blocked: local file imports in katalog.yaml",
+            shows=(
+                "Before publishing (--force skips gates, not this check):",
+                "ork push ../01-motifs/data-store/",
+                "motif: oci://local/motifs/data-store:v1.0.0",
+            ),
+        )
+    )
+    out = shell.run(
+        Block(
+            seed,
+            145,
+            "ork inspect cache-operator:v1.0.0\n",
+            fails="hint: nothing named cache-operator is published in local/katalogs",
+        )
+    )
     assert "--motif" not in out
 
 
@@ -256,24 +308,30 @@ def test_blocks_not_run_unattended(block: Block) -> None:
     pytest.skip(f"{block.where}: {block.skip}")
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("<!-- seed-test: sometimes -->\n```sh\nls\n```\n", "unknown seed-test comment"),
-    ("<!-- seed-test: skip () -->\n```sh\nls\n```\n", "unknown seed-test comment"),
-    ("<!-- seed-test: skip (x) -->\n```text\nls\n```\n", "not a command block"),
-    ("<!-- seed-test: alone -->\nprose\n```sh\nls\n```\n", "must be followed by a command"),
-    ("```sh\nls\n```\n<!-- seed-test: alone -->\n", "ends the file"),
-    ("```sh\nls\n", "not closed"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("<!-- seed-test: sometimes -->\n```sh\nls\n```\n", "unknown seed-test comment"),
+        ("<!-- seed-test: skip () -->\n```sh\nls\n```\n", "unknown seed-test comment"),
+        ("<!-- seed-test: skip (x) -->\n```text\nls\n```\n", "not a command block"),
+        ("<!-- seed-test: alone -->\nprose\n```sh\nls\n```\n", "must be followed by a command"),
+        ("```sh\nls\n```\n<!-- seed-test: alone -->\n", "ends the file"),
+        ("```sh\nls\n", "not closed"),
+    ],
+)
 def test_misplaced_marks_are_errors(text: str, message: str) -> None:
     with pytest.raises(ReadmeError, match=message):
         parse_readme(text, "README.md")
 
 
 def test_marks_attach_to_the_next_command_block() -> None:
-    text = ('intro\n<!-- seed-test: fails "boom" -->\n<!-- seed-test: shows "a" -->\n'
-            '<!-- seed-test: shows "b" -->\n\n```bash\n  false\n```\n\n```text\nout\n```\n'
-            "1. a list:\n   <!-- seed-test: skip (needs a cluster) -->\n   ```sh\n   kubectl"
-            " get pods\n     | wc -l\n   ```\n")
+    text = (
+        'intro\n<!-- seed-test: fails "boom" -->\n<!-- seed-test: shows "a" -->\n'
+        '<!-- seed-test: shows "b" -->\n\n```bash\n  false\n```\n\n```text\nout\n```\n'
+        "1. a list:\n   <!-- seed-test: skip (needs a cluster) -->\n   ```sh\n   kubectl"
+        " get pods\n     | wc -l\n   ```\n"
+    )
     assert parse_readme(text, "x/README.md") == [
         Block("x/README.md", 6, "false\n", fails="boom", shows=("a", "b")),
-        Block("x/README.md", 15, "kubectl get pods\n  | wc -l\n", skip="needs a cluster")]
+        Block("x/README.md", 15, "kubectl get pods\n  | wc -l\n", skip="needs a cluster"),
+    ]

@@ -33,12 +33,12 @@ STEP10 = "10-hooks-katalog"
 STEP11 = "11-typed-komposer"
 
 
-
 def creates(cycle: Obj) -> set[tuple[str, str]]:
     return {(op["resource"], op["name"]) for op in cycle["ops"] if op["verb"] == "create"}
 
 
 # -- 10-hooks-katalog ----------------------------------------------------------------
+
 
 @pytest.fixture
 def step10(pack_copy: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -48,12 +48,28 @@ def step10(pack_copy: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_the_pack_ships_the_typed_steps() -> None:
     names = {rel for rel, _ in pack_files("registry-guide")}
-    for required in ("katalog.yaml", "crd.yaml", "cr.yaml", "simulate.yaml", "e2e.yaml",
-                     "values.yaml", "Makefile", "requirements.txt", "pyproject.toml",
-                     "README.md", "dbhooks/database.py", "dbhooks/api/v1alpha1.py"):
+    for required in (
+        "katalog.yaml",
+        "crd.yaml",
+        "cr.yaml",
+        "simulate.yaml",
+        "e2e.yaml",
+        "values.yaml",
+        "Makefile",
+        "requirements.txt",
+        "pyproject.toml",
+        "README.md",
+        "dbhooks/database.py",
+        "dbhooks/api/v1alpha1.py",
+    ):
         assert f"{STEP10}/{required}" in names, required
-    for required in ("komposer.yaml", "simulate.yaml", "cr-database.yaml", "README.md",
-                     "webapp-operator-v2.0.0/katalog.yaml"):
+    for required in (
+        "komposer.yaml",
+        "simulate.yaml",
+        "cr-database.yaml",
+        "README.md",
+        "webapp-operator-v2.0.0/katalog.yaml",
+    ):
         assert f"{STEP11}/{required}" in names, required
     # ork init never writes __init__.py files (names starting with "__" are skipped):
     # the hook code is namespace packages, importable without them.
@@ -78,13 +94,18 @@ def test_10_legacy_hooks_placement_is_read(step10: Path) -> None:
     assert reconcile["workers"] == 3 and reconcile["resync"] == "30s"
     hooks = reconcile["hooks"]
     assert (hooks["module"], hooks["function"]) == ("dbhooks.database", "database_hooks")
-    assert [r["kind"] for r in hooks["resources"]] == ["StatefulSet", "Service", "Secret",
-                                                       "CronJob"]
+    assert [r["kind"] for r in hooks["resources"]] == [
+        "StatefulSet",
+        "Service",
+        "Secret",
+        "CronJob",
+    ]
     assert hooks["args"]["readReplicaCount"] == 1
 
 
 def test_10_simulate_creates_the_hook_objects_on_cycle_1(
-        step10: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    step10: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = run(capsys, "simulate")
     assert code == 0, out + err
     assert "6/6 assertions passed" in out and "PASS" in out
@@ -93,14 +114,17 @@ def test_10_simulate_creates_the_hook_objects_on_cycle_1(
     report = json.loads(out)
     assert report["status"] == "passed" and report["assertions"] == 6
     cycles = report["runs"][0]["cycles"]
-    assert {("statefulsets", "my-db"), ("services", "my-db-headless"),
-            ("cronjobs", "my-db-backup"), ("secrets", "my-db-credentials")} <= creates(cycles[0])
+    assert {
+        ("statefulsets", "my-db"),
+        ("services", "my-db-headless"),
+        ("cronjobs", "my-db-backup"),
+        ("secrets", "my-db-credentials"),
+    } <= creates(cycles[0])
     assert not any(creates(c) for c in cycles[1:])
     assert report["runs"][0]["steadyAt"] == 3
 
 
-def test_10_backups_off_means_no_cronjob(step10: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_10_backups_off_means_no_cronjob(step10: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "simulate", "-f", "simulate-no-backup.yaml", "-o", "json")
     assert code == 0, out + err
     first = creates(json.loads(out)["runs"][0]["cycles"][0])
@@ -128,12 +152,12 @@ def test_10_hooks_render_args_and_write_status(step10: Path) -> None:
     assert status["phase"] == "Running"
     assert status["endpoint"] == "my-db-0.my-db-headless.default.svc.cluster.local:5432"
     assert (status["replicas"], status["readyReplicas"]) == (2, 2)
-    assert status["region"] == "eu-west-1"           # the templated arg, from spec.region
+    assert status["region"] == "eu-west-1"  # the templated arg, from spec.region
     assert status["backup"] == "30 1 * * *"
-    assert "orkestra.io/hooks" in db["metadata"]["finalizers"]   # it has an on_delete
+    assert "orkestra.io/hooks" in db["metadata"]["finalizers"]  # it has an on_delete
 
     sts = cluster.get("apps/v1", "StatefulSet", "my-db", "default")
-    assert sts["spec"]["replicas"] == 2              # 1 + readReplicaCount (an int arg)
+    assert sts["spec"]["replicas"] == 2  # 1 + readReplicaCount (an int arg)
     assert sts["spec"]["serviceName"] == "my-db-headless"
     assert sts["metadata"]["labels"]["rkguide.demo/region"] == "eu-west-1"
     container = sts["spec"]["template"]["spec"]["containers"][0]
@@ -146,8 +170,10 @@ def test_10_hooks_render_args_and_write_status(step10: Path) -> None:
 
     cron = cluster.get("batch/v1", "CronJob", "my-db-backup", "default")
     assert cron["spec"]["schedule"] == "30 1 * * *"
-    env = {e["name"]: e.get("value") for e in
-           cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    env = {
+        e["name"]: e.get("value")
+        for e in cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
     assert env["BACKUP_TARGET"] == "s3://rkguide-backups-eu-west-1/default/my-db"
     assert env["RETENTION_DAYS"] == "14"
     service = cluster.get("v1", "Service", "my-db-headless", "default")
@@ -193,6 +219,7 @@ def test_10_the_model_matches_the_crd_schema() -> None:
 
 # -- 11-typed-komposer ---------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def typed_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
     """(ORK_HOME, pack) with what step 11 imports published as the READMEs say: the motifs
@@ -215,8 +242,9 @@ def step11(typed_registry: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -
     return pack / STEP11
 
 
-def test_11_webapp_v2_is_a_breaking_release(step11: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_11_webapp_v2_is_a_breaking_release(
+    step11: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     v2 = step11 / "webapp-operator-v2.0.0"
     code, out, err = run(capsys, "validate", "-f", str(v2 / "katalog.yaml"))
     assert code == 0, out + err
@@ -227,8 +255,9 @@ def test_11_webapp_v2_is_a_breaking_release(step11: Path,
     assert code == 0 and "webapp-operator v2 runs at least 2 replicas" in out
 
 
-def test_11_komposer_validates_in_start_order(step11: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_11_komposer_validates_in_start_order(
+    step11: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = run(capsys, "pull", "-f", "komposer.yaml")
     assert code == 0, out + err
     assert (step11 / "komposer.lock").is_file()
@@ -241,8 +270,9 @@ def test_11_komposer_validates_in_start_order(step11: Path,
     assert "runs Python code" in err
 
 
-def test_11_pulled_hooks_run_only_when_trusted(step11: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_11_pulled_hooks_run_only_when_trusted(
+    step11: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run(capsys, "pull", "-f", "komposer.yaml")[0] == 0
     code, out, err = run(capsys, "simulate")
     assert code == 1
@@ -250,33 +280,56 @@ def test_11_pulled_hooks_run_only_when_trusted(step11: Path,
     code, out, err = run(capsys, "simulate", "--trust-hooks")
     assert code == 0, out + err
     assert out.count("  PASS") == 3
-    for line in ("+ cronjobs/my-db-backup", "+ statefulsets/my-cache",
-                 "+ poddisruptionbudgets/my-webapp-pdb"):
+    for line in (
+        "+ cronjobs/my-db-backup",
+        "+ statefulsets/my-cache",
+        "+ poddisruptionbudgets/my-webapp-pdb",
+    ):
         assert line in out
 
 
-def test_11_bundle_grants_the_hook_resources(step11: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_11_bundle_grants_the_hook_resources(
+    step11: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run(capsys, "pull", "-f", "komposer.yaml")[0] == 0
     code, out, err = run(capsys, "generate", "bundle", "-o", "bundle.yaml")
     assert code == 0, out + err
     docs = [d for d in yaml.safe_load_all((step11 / "bundle.yaml").read_text()) if d]
-    granted = {(group, resource)
-               for doc in docs if doc["kind"] in ("ClusterRole", "Role")
-               for rule in doc.get("rules") or []
-               for group in rule.get("apiGroups") or []
-               for resource in rule.get("resources") or []
-               if "create" in rule.get("verbs", [])}
-    assert {("apps", "statefulsets"), ("batch", "cronjobs"), ("", "secrets"),
-            ("policy", "poddisruptionbudgets")} <= granted
+    granted = {
+        (group, resource)
+        for doc in docs
+        if doc["kind"] in ("ClusterRole", "Role")
+        for rule in doc.get("rules") or []
+        for group in rule.get("apiGroups") or []
+        for resource in rule.get("resources") or []
+        if "create" in rule.get("verbs", [])
+    }
+    assert {
+        ("apps", "statefulsets"),
+        ("batch", "cronjobs"),
+        ("", "secrets"),
+        ("policy", "poddisruptionbudgets"),
+    } <= granted
 
 
 def test_10_hooks_type_check_as_their_author_would(step10: Path) -> None:
     """mypy --strict from the pattern's directory (its own package root), against the
     typed ``orkestra.hooks`` API (the package ships py.typed)."""
-    done = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--explicit-package-bases",
-                           "--no-incremental", "dbhooks"], cwd=step10, capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--explicit-package-bases",
+            "--no-incremental",
+            "dbhooks",
+        ],
+        cwd=step10,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 

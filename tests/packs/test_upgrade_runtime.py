@@ -36,9 +36,22 @@ class OrkRun:
 
     def __init__(self, directory: Path, komposer: str, server: EmbeddedServer) -> None:
         self.process = subprocess.Popen(
-            [*ORK, "run", "-f", komposer, "--kubeconfig", str(server.kubeconfig),
-             "--http-port", "0"], cwd=directory, env=os.environ.copy(),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [
+                *ORK,
+                "run",
+                "-f",
+                komposer,
+                "--kubeconfig",
+                str(server.kubeconfig),
+                "--http-port",
+                "0",
+            ],
+            cwd=directory,
+            env=os.environ.copy(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
     def stop(self) -> str:
         self.process.send_signal(signal.SIGTERM)
@@ -65,36 +78,57 @@ def ready(server: EmbeddedServer, kind: str, name: str) -> bool:
 
 def kubectl_apply(server: EmbeddedServer, *files: Path) -> None:
     for file in files:
-        subprocess.run(["kubectl", "--kubeconfig", str(server.kubeconfig), "apply", "-f",
-                        str(file)], check=True, capture_output=True, text=True)
+        subprocess.run(
+            ["kubectl", "--kubeconfig", str(server.kubeconfig), "apply", "-f", str(file)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
 
 
 def test_restart_picks_up_the_upgrade_and_a_bump_back_rolls_it_back(
-        pack: Path, server: EmbeddedServer, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    pack: Path,  # noqa: F811
+    server: EmbeddedServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     here = pack / "07-upgrade"
     assert main(["pull", "-f", str(here / "before" / "komposer.yaml")]) == 0
     assert main(["pull", "-f", str(here / "komposer.yaml")]) == 0
     capsys.readouterr()
-    kubectl_apply(server, pack / "02-katalog-api" / "crd.yaml",
-                  pack / "04-katalog-platform" / "crd.yaml")
+    kubectl_apply(
+        server, pack / "02-katalog-api" / "crd.yaml", pack / "04-katalog-platform" / "crd.yaml"
+    )
 
     today = OrkRun(here, "before/komposer.yaml", server)
-    kubectl_apply(server, pack / "02-katalog-api" / "cr.yaml",
-                  pack / "04-katalog-platform" / "cr.yaml")
-    wait_until(lambda: ready(server, "WebApp", "my-webapp")
-               and ready(server, "PlatformApp", "my-platform-app"), 30, what="both CRs Ready")
+    kubectl_apply(
+        server, pack / "02-katalog-api" / "cr.yaml", pack / "04-katalog-platform" / "cr.yaml"
+    )
+    wait_until(
+        lambda: (
+            ready(server, "WebApp", "my-webapp") and ready(server, "PlatformApp", "my-platform-app")
+        ),
+        30,
+        what="both CRs Ready",
+    )
     assert probe(server, "my-webapp")["httpGet"]["path"] == "/healthz"
     platform = deployment(server, "my-platform-app")
-    assert platform is not None and probe(server, "my-platform-app")["httpGet"]["path"] == \
-        "/healthz"
+    assert (
+        platform is not None and probe(server, "my-platform-app")["httpGet"]["path"] == "/healthz"
+    )
     today.stop()
 
     upgraded = OrkRun(here, "komposer.yaml", server)
-    wait_until(lambda: probe(server, "my-webapp")["httpGet"]["path"] == "/ready", 30,
-               what="the upgraded probe")
+    wait_until(
+        lambda: probe(server, "my-webapp")["httpGet"]["path"] == "/ready",
+        30,
+        what="the upgraded probe",
+    )
     # what `ork plan webapp-operator:v1.1.0 --against webapp-operator:v1.0.0` showed
-    assert probe(server, "my-webapp") == {"httpGet": {"path": "/ready", "port": 8080},
-                                          "initialDelaySeconds": 5, "periodSeconds": 10}
+    assert probe(server, "my-webapp") == {
+        "httpGet": {"path": "/ready", "port": 8080},
+        "initialDelaySeconds": 5,
+        "periodSeconds": 10,
+    }
     wait_until(lambda: ready(server, "WebApp", "my-webapp"), 30, what="my-webapp Ready again")
     pinned = deployment(server, "my-platform-app")
     assert pinned is not None
@@ -102,10 +136,14 @@ def test_restart_picks_up_the_upgrade_and_a_bump_back_rolls_it_back(
     upgraded.stop()
 
     komposer = here / "komposer.yaml"
-    komposer.write_text(komposer.read_text().replace("webapp-operator:v1.1.0",
-                                                     "webapp-operator:v1.0.0"))
+    komposer.write_text(
+        komposer.read_text().replace("webapp-operator:v1.1.0", "webapp-operator:v1.0.0")
+    )
     assert main(["pull", "-f", str(komposer), "--update"]) == 0
     rolled_back = OrkRun(here, "komposer.yaml", server)
-    wait_until(lambda: probe(server, "my-webapp")["httpGet"]["path"] == "/healthz", 30,
-               what="the probe rolled back")
+    wait_until(
+        lambda: probe(server, "my-webapp")["httpGet"]["path"] == "/healthz",
+        30,
+        what="the probe rolled back",
+    )
     rolled_back.stop()

@@ -61,9 +61,14 @@ def request_of(method: str, path_qs: str) -> Request | None:
 
 def grants(rules: Iterable[Obj]) -> set[Grant]:
     """Every (group, resource, verb, name) a list of rules names, one tuple each."""
-    return {(group, resource, verb, name)
-            for rule in rules for group in rule["apiGroups"] for resource in rule["resources"]
-            for verb in rule["verbs"] for name in rule.get("resourceNames") or [""]}
+    return {
+        (group, resource, verb, name)
+        for rule in rules
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+        for name in rule.get("resourceNames") or [""]
+    }
 
 
 @dataclass
@@ -76,17 +81,21 @@ class Account:
     @classmethod
     def of(cls, objects: list[Obj], namespace: str, name: str) -> Account:
         subject = {"kind": "ServiceAccount", "name": name, "namespace": namespace}
-        roles = {(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
-                 for o in objects if o["kind"] in ("ClusterRole", "Role")}
+        roles = {
+            (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
+            for o in objects
+            if o["kind"] in ("ClusterRole", "Role")
+        }
         account = cls([], {})
         for binding in objects:
-            if binding["kind"] not in ("ClusterRoleBinding", "RoleBinding") or \
-                    subject not in binding["subjects"]:
+            if (
+                binding["kind"] not in ("ClusterRoleBinding", "RoleBinding")
+                or subject not in binding["subjects"]
+            ):
                 continue
             ref = binding["roleRef"]
             scope = binding["metadata"].get("namespace", "")
-            role = roles[(ref["kind"], "" if ref["kind"] == "ClusterRole" else scope,
-                          ref["name"])]
+            role = roles[(ref["kind"], "" if ref["kind"] == "ClusterRole" else scope, ref["name"])]
             if binding["kind"] == "ClusterRoleBinding":
                 account.cluster += role["rules"]
             else:
@@ -94,14 +103,19 @@ class Account:
         return account
 
     def allows(self, request: Request) -> bool:
-        rules = self.cluster + self.namespaced.get(request.namespace, []) \
-            if request.namespace else self.cluster
+        rules = (
+            self.cluster + self.namespaced.get(request.namespace, [])
+            if request.namespace
+            else self.cluster
+        )
         return any(_matches(rule, request) for rule in rules)
 
 
 def _matches(rule: Obj, request: Request) -> bool:
     names = rule.get("resourceNames") or []
-    return (request.group in rule["apiGroups"] or "*" in rule["apiGroups"]) and \
-        (request.resource in rule["resources"] or "*" in rule["resources"]) and \
-        (request.verb in rule["verbs"] or "*" in rule["verbs"]) and \
-        (not names or request.name in names)
+    return (
+        (request.group in rule["apiGroups"] or "*" in rule["apiGroups"])
+        and (request.resource in rule["resources"] or "*" in rule["resources"])
+        and (request.verb in rule["verbs"] or "*" in rule["verbs"])
+        and (not names or request.name in names)
+    )

@@ -15,8 +15,15 @@ from orkestra.plan.risks import SEVERITIES, findings
 from tests.plan.risk_cases import CASES, RiskCase
 
 
-def katalog(directory: Path, resources: str, extra: str, top: str, box: str,
-            crd_schema: dict[str, object] | None, versions: tuple[str, ...]) -> Path:
+def katalog(
+    directory: Path,
+    resources: str,
+    extra: str,
+    top: str,
+    box: str,
+    crd_schema: dict[str, object] | None,
+    versions: tuple[str, ...],
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     crd_file = ""
     if crd_schema is not None:
@@ -39,12 +46,25 @@ metadata:
 
 
 def _manifest(schema: dict[str, object], versions: tuple[str, ...]) -> dict[str, object]:
-    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": "apps.demo.io"},
-            "spec": {"group": "demo.io", "scope": "Namespaced",
-                     "names": {"kind": "App", "plural": "apps", "singular": "app"},
-                     "versions": [{"name": v, "served": True, "storage": v == versions[-1],
-                                   "schema": {"openAPIV3Schema": schema}} for v in versions]}}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "apps.demo.io"},
+        "spec": {
+            "group": "demo.io",
+            "scope": "Namespaced",
+            "names": {"kind": "App", "plural": "apps", "singular": "app"},
+            "versions": [
+                {
+                    "name": v,
+                    "served": True,
+                    "storage": v == versions[-1],
+                    "schema": {"openAPIV3Schema": schema},
+                }
+                for v in versions
+            ],
+        },
+    }
 
 
 def test_enough_cases() -> None:
@@ -55,14 +75,37 @@ def test_enough_cases() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_risk_rule(case: RiskCase, tmp_path: Path) -> None:
-    old = compose_file(katalog(tmp_path / "old", case.old, case.old_extra, case.old_top,
-                               case.old_box, case.old_schema, case.old_versions))
-    new = compose_file(katalog(tmp_path / "new", case.new, case.new_extra, case.new_top,
-                               case.new_box, case.new_schema, case.new_versions))
+    old = compose_file(
+        katalog(
+            tmp_path / "old",
+            case.old,
+            case.old_extra,
+            case.old_top,
+            case.old_box,
+            case.old_schema,
+            case.old_versions,
+        )
+    )
+    new = compose_file(
+        katalog(
+            tmp_path / "new",
+            case.new,
+            case.new_extra,
+            case.new_top,
+            case.new_box,
+            case.new_schema,
+            case.new_versions,
+        )
+    )
     found = findings(compare(inventory(old), inventory(new)))
     assert {f.rule for f in found} == case.rules, [f.message for f in found]
     assert all(f.severity in SEVERITIES for f in found)
     for f in found:
-        if f.rule in ("binds-cluster-admin", "rbac-wildcard", "rbac-escalation",
-                      "crd-removed-field", "crd-namespaced-to-cluster"):
+        if f.rule in (
+            "binds-cluster-admin",
+            "rbac-wildcard",
+            "rbac-escalation",
+            "crd-removed-field",
+            "crd-namespaced-to-cluster",
+        ):
             assert f.severity == "high", f

@@ -60,8 +60,9 @@ class DistributionRegistry:
 
     def __init__(self, root: Path, *, auth: str = "none", tls: bool = False) -> None:
         if not Path(BINARY).exists():
-            raise RuntimeError(f"{BINARY} is missing: `make test` installs the Debian package "
-                               "docker-registry")
+            raise RuntimeError(
+                f"{BINARY} is missing: `make test` installs the Debian package docker-registry"
+            )
         self.root = root
         self.auth = auth
         self.tls = tls
@@ -78,8 +79,9 @@ class DistributionRegistry:
         config = self.root / "config.yml"
         config.write_text(json.dumps(self._config()))  # JSON is YAML
         log = self.log_path.open("wb")
-        self.process = subprocess.Popen([BINARY, "serve", str(config)], stdout=log,
-                                        stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [BINARY, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             try:
@@ -98,9 +100,12 @@ class DistributionRegistry:
 
     def _config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
-            "version": 0.1, "log": {"level": "error", "accesslog": {"disabled": False}},
-            "storage": {"filesystem": {"rootdirectory": str(self.root / "data")},
-                        "delete": {"enabled": True}},
+            "version": 0.1,
+            "log": {"level": "error", "accesslog": {"disabled": False}},
+            "storage": {
+                "filesystem": {"rootdirectory": str(self.root / "data")},
+                "delete": {"enabled": True},
+            },
             "http": {"addr": self.host, "secret": "ork-tests"},
         }
         if self.tls:
@@ -108,15 +113,21 @@ class DistributionRegistry:
             config["http"]["tls"] = {"certificate": str(cert), "key": str(key)}
         if self.auth == "basic":
             htpasswd = self.root / "htpasswd"
-            line = subprocess.run(["htpasswd", "-Bbn", USER, PASSWORD], check=True,
-                                  capture_output=True, text=True).stdout
+            line = subprocess.run(
+                ["htpasswd", "-Bbn", USER, PASSWORD], check=True, capture_output=True, text=True
+            ).stdout
             htpasswd.write_text(line)
             config["auth"] = {"htpasswd": {"realm": "orkestra-test", "path": str(htpasswd)}}
         elif self.auth == "token":
             self.token_server = TokenServer(self.root / "token").start()
-            config["auth"] = {"token": {
-                "realm": f"{self.token_server.url}/token", "service": TokenServer.SERVICE,
-                "issuer": TokenServer.ISSUER, "rootcertbundle": str(self.token_server.cert_path)}}
+            config["auth"] = {
+                "token": {
+                    "realm": f"{self.token_server.url}/token",
+                    "service": TokenServer.SERVICE,
+                    "issuer": TokenServer.ISSUER,
+                    "rootcertbundle": str(self.token_server.cert_path),
+                }
+            }
         return config
 
     @property
@@ -135,18 +146,22 @@ class DistributionRegistry:
             urllib.request.urlopen(f"{self.url}{marker}", timeout=10, context=unchecked)
         deadline = time.monotonic() + 10
         logged = self._access_log()
-        while not any(line.endswith(marker) for line in logged) and \
-                time.monotonic() < deadline:
+        while not any(line.endswith(marker) for line in logged) and time.monotonic() < deadline:
             time.sleep(0.02)
             logged = self._access_log()
-        return [line for line in logged if line.split(" ", 1)[1].startswith(
-            f"/v2/{namespace}/") and not line.endswith(marker)]
+        return [
+            line
+            for line in logged
+            if line.split(" ", 1)[1].startswith(f"/v2/{namespace}/") and not line.endswith(marker)
+        ]
 
     def blobs(self, namespace: str) -> set[tuple[str, str]]:
         """The blobs the repositories under ``namespace`` hold, as (repository, digest)."""
         repositories = self.root / "data" / "docker" / "registry" / "v2" / "repositories"
-        return {(str(link.parents[3].relative_to(repositories)), f"sha256:{link.parent.name}")
-                for link in (repositories / namespace).glob("**/_layers/sha256/*/link")}
+        return {
+            (str(link.parents[3].relative_to(repositories)), f"sha256:{link.parent.name}")
+            for link in (repositories / namespace).glob("**/_layers/sha256/*/link")
+        }
 
     def _access_log(self) -> list[str]:
         text = self.log_path.read_text(errors="replace")
@@ -190,18 +205,28 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = directory / "tls.crt", directory / "tls.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 
@@ -217,12 +242,17 @@ class TokenServer(_Background):
         self.key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ork-test-token")])
         now = datetime.datetime.now(datetime.UTC)
-        self.cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                     .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
-                     .not_valid_before(now - datetime.timedelta(days=1))
-                     .not_valid_after(now + datetime.timedelta(days=1))
-                     .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-                     .sign(self.key, hashes.SHA256()))
+        self.cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(self.key, hashes.SHA256())
+        )
         self.cert_path = root / "cert.pem"
         self.cert_path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
         self.port = free_port()
@@ -239,8 +269,9 @@ class TokenServer(_Background):
                     self.send_response(401)
                     self.end_headers()
                     return
-                body = json.dumps({"token": server.token(scope, bool(user)),
-                                   "expires_in": 300}).encode()
+                body = json.dumps(
+                    {"token": server.token(scope, bool(user)), "expires_in": 300}
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -272,14 +303,22 @@ class TokenServer(_Background):
                 granted = actions.split(",") if authenticated else ["pull"]
                 access.append({"type": kind, "name": name, "actions": granted})
         now = int(time.time())
-        claims = {"iss": self.ISSUER, "sub": USER if authenticated else "", "aud": self.SERVICE,
-                  "exp": now + 300, "nbf": now - 10, "iat": now, "jti": str(now),
-                  "access": access}
+        claims = {
+            "iss": self.ISSUER,
+            "sub": USER if authenticated else "",
+            "aud": self.SERVICE,
+            "exp": now + 300,
+            "nbf": now - 10,
+            "iat": now,
+            "jti": str(now),
+            "access": access,
+        }
         der = self.cert.public_bytes(serialization.Encoding.DER)
         header = {"typ": "JWT", "alg": "ES256", "x5c": [base64.b64encode(der).decode()]}
         signing_input = f"{_b64(json.dumps(header))}.{_b64(json.dumps(claims))}"
-        r, s = decode_dss_signature(self.key.sign(signing_input.encode(),
-                                                  ec.ECDSA(hashes.SHA256())))
+        r, s = decode_dss_signature(
+            self.key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
+        )
         return f"{signing_input}.{_b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
 
 
@@ -315,8 +354,9 @@ class FaultProxy(_Background):
     with the blob as the body, answered ``201``), which docker-registry 2.8 does not, by
     opening an upload session upstream and putting the body into it."""
 
-    def __init__(self, upstream: str, address: str = "127.0.0.1", *,
-                 single_post: bool = False) -> None:
+    def __init__(
+        self, upstream: str, address: str = "127.0.0.1", *, single_post: bool = False
+    ) -> None:
         self.upstream = upstream
         self.address = address
         self.single_post = single_post
@@ -336,8 +376,9 @@ class FaultProxy(_Background):
                 if fault is not None and fault.action.startswith("status:"):
                     self._send(int(fault.action.split(":")[1]), {"Content-Length": "0"}, b"")
                     return
-                status, headers, payload = proxy.answer(self.command, self.path,
-                                                        dict(self.headers), body)
+                status, headers, payload = proxy.answer(
+                    self.command, self.path, dict(self.headers), body
+                )
                 if fault is not None and fault.action == "corrupt" and payload:
                     payload = bytes([payload[0] ^ 0xFF]) + payload[1:]
                 if fault is not None and fault.action == "oversize":
@@ -346,17 +387,20 @@ class FaultProxy(_Background):
                 if fault is not None and fault.action == "reset":
                     self._reset(status, headers, payload)
                     return
-                interval = float(fault.action.split(":")[1]) if fault is not None and \
-                    fault.action.startswith("trickle:") else 0.0
+                interval = (
+                    float(fault.action.split(":")[1])
+                    if fault is not None and fault.action.startswith("trickle:")
+                    else 0.0
+                )
                 self._send(status, headers, payload, interval)
 
-            def _send(self, status: int, headers: dict[str, str], payload: bytes,
-                      interval: float = 0.0) -> None:
+            def _send(
+                self, status: int, headers: dict[str, str], payload: bytes, interval: float = 0.0
+            ) -> None:
                 """Pass the response on; with ``interval``, one byte at a time."""
                 self.send_response(status)
                 for key, value in headers.items():
-                    if key.lower() not in ("transfer-encoding", "connection", "date",
-                                           "server"):
+                    if key.lower() not in ("transfer-encoding", "connection", "date", "server"):
                         self.send_header(key, value)
                 self.end_headers()
                 if self.command == "HEAD":
@@ -365,7 +409,7 @@ class FaultProxy(_Background):
                     self.wfile.write(payload)
                     return
                 for index in range(len(payload)):
-                    self.wfile.write(payload[index:index + 1])
+                    self.wfile.write(payload[index : index + 1])
                     self.wfile.flush()
                     time.sleep(interval)
 
@@ -376,8 +420,9 @@ class FaultProxy(_Background):
                 self.end_headers()
                 self.wfile.write(payload[: len(payload) // 2])
                 self.wfile.flush()
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                           struct.pack("ii", 1, 0))
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
                 self.connection.close()
                 self.close_connection = True
 
@@ -393,14 +438,14 @@ class FaultProxy(_Background):
 
     def take(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
-            if fault.method == method and re.search(fault.path, path) and \
-                    fault.hits < fault.times:
+            if fault.method == method and re.search(fault.path, path) and fault.hits < fault.times:
                 fault.hits += 1
                 return fault
         return None
 
-    def answer(self, method: str, path: str, headers: dict[str, str],
-               body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def answer(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         if not (self.single_post and method == "POST" and "digest=" in path):
             return self.forward(method, path, headers, body)
         base, _, query = path.partition("?")
@@ -411,8 +456,9 @@ class FaultProxy(_Background):
         session = urllib.parse.urlsplit(opened["Location"])
         return self.forward("PUT", f"{session.path}?{session.query}&{query}", headers, body)
 
-    def forward(self, method: str, path: str, headers: dict[str, str],
-                body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def forward(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         connection = http.client.HTTPConnection(self.upstream, timeout=30)
         try:
             connection.request(method, path, body=body or None, headers=headers)

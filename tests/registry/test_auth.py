@@ -20,8 +20,12 @@ def config(tmp_path: Path, doc: dict[str, object]) -> dict[str, str]:
 
 
 def test_environment_credentials_apply_to_the_configured_hosts(tmp_path: Path) -> None:
-    env = {"ORK_REGISTRY_USERNAME": "u", "ORK_REGISTRY_PASSWORD": "p",
-           "ORK_REGISTRY": "reg.example.com/k", "DOCKER_CONFIG": str(tmp_path)}
+    env = {
+        "ORK_REGISTRY_USERNAME": "u",
+        "ORK_REGISTRY_PASSWORD": "p",
+        "ORK_REGISTRY": "reg.example.com/k",
+        "DOCKER_CONFIG": str(tmp_path),
+    }
     creds = find_credentials("reg.example.com", env)
     assert creds is not None and (creds.username, creds.password) == ("u", "p")
     assert find_credentials("elsewhere.example.com", env) is None
@@ -30,17 +34,27 @@ def test_environment_credentials_apply_to_the_configured_hosts(tmp_path: Path) -
 
 
 def test_secrets_never_show_in_repr(tmp_path: Path) -> None:
-    env = {"ORK_REGISTRY_USERNAME": "alice", "ORK_REGISTRY_PASSWORD": "hunter2",
-           "DOCKER_CONFIG": str(tmp_path)}
+    env = {
+        "ORK_REGISTRY_USERNAME": "alice",
+        "ORK_REGISTRY_PASSWORD": "hunter2",
+        "DOCKER_CONFIG": str(tmp_path),
+    }
     creds = find_credentials("h", env)
     assert "hunter2" not in repr(creds) and "alice" not in repr(creds)
 
 
 def test_docker_config_auths(tmp_path: Path) -> None:
     token = base64.b64encode(b"bob:s3cret").decode()
-    env = config(tmp_path, {"auths": {"https://reg.example.com/v1/": {"auth": token},
-                                      "other.io": {"username": "x", "password": "y"},
-                                      "id.io": {"identitytoken": "refresh-me"}}})
+    env = config(
+        tmp_path,
+        {
+            "auths": {
+                "https://reg.example.com/v1/": {"auth": token},
+                "other.io": {"username": "x", "password": "y"},
+                "id.io": {"identitytoken": "refresh-me"},
+            }
+        },
+    )
     creds = find_credentials("reg.example.com", env)
     assert creds is not None and (creds.username, creds.password) == ("bob", "s3cret")
     other = find_credentials("other.io", env)
@@ -59,16 +73,29 @@ def helper(tmp_path: Path, name: str, script: str) -> str:
 
 
 def test_credential_helpers(tmp_path: Path) -> None:
-    bindir = helper(tmp_path, "fake", 'read host\n[ "$1" = get ] || exit 3\n'
-                    'if [ "$host" = reg.example.com ]; then\n'
-                    '  echo \'{"ServerURL":"reg.example.com","Username":"h","Secret":"t"}\'\n'
-                    'else echo "credentials not found in native keychain"; exit 1; fi\n')
-    env = config(tmp_path, {"credHelpers": {"reg.example.com": "fake"}, "credsStore": "fake",
-                            "auths": {"plain.io": {"username": "p", "password": "q"}}})
+    bindir = helper(
+        tmp_path,
+        "fake",
+        'read host\n[ "$1" = get ] || exit 3\n'
+        'if [ "$host" = reg.example.com ]; then\n'
+        '  echo \'{"ServerURL":"reg.example.com","Username":"h","Secret":"t"}\'\n'
+        'else echo "credentials not found in native keychain"; exit 1; fi\n',
+    )
+    env = config(
+        tmp_path,
+        {
+            "credHelpers": {"reg.example.com": "fake"},
+            "credsStore": "fake",
+            "auths": {"plain.io": {"username": "p", "password": "q"}},
+        },
+    )
     env["PATH"] = bindir + os.pathsep + env["PATH"]
     creds = find_credentials("reg.example.com", env)
-    assert creds is not None and (creds.username, creds.password,
-                                  creds.source) == ("h", "t", "docker-credential-fake")
+    assert creds is not None and (creds.username, creds.password, creds.source) == (
+        "h",
+        "t",
+        "docker-credential-fake",
+    )
     fallback = find_credentials("plain.io", env)  # the store has nothing: auths answer
     assert fallback is not None and fallback.password == "q"
 
@@ -89,11 +116,15 @@ def test_broken_helpers_and_configs_are_clear(tmp_path: Path) -> None:
 
 
 def test_challenges() -> None:
-    bearer = parse_challenge('Bearer realm="https://auth.example.com/token",'
-                             'service="registry.example.com",'
-                             'scope="repository:a/b:pull,push"')
+    bearer = parse_challenge(
+        'Bearer realm="https://auth.example.com/token",'
+        'service="registry.example.com",'
+        'scope="repository:a/b:pull,push"'
+    )
     assert bearer.scheme == "bearer"
-    assert bearer.params == {"realm": "https://auth.example.com/token",
-                             "service": "registry.example.com",
-                             "scope": "repository:a/b:pull,push"}
+    assert bearer.params == {
+        "realm": "https://auth.example.com/token",
+        "service": "registry.example.com",
+        "scope": "repository:a/b:pull,push",
+    }
     assert parse_challenge('Basic realm="x y"').params == {"realm": "x y"}

@@ -40,27 +40,38 @@ def no_network(client: RegistryClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(client, "backend", refuse)
 
 
-@pytest.mark.parametrize(("change", "found"), [
-    (lambda d: (d / "katalog.yaml").write_text("kind: Katalog # evil\n"),
-     "katalog.yaml was modified"),
-    (lambda d: (d / "katalog.yaml").write_text("kind: Katalog!\n"),  # same size
-     "katalog.yaml was modified"),
-    (lambda d: (d / "README.md").unlink(), "README.md is missing"),
-    (lambda d: (d / "helpers.py").write_text("import os\n"), "helpers.py was added"),
-    (lambda d: (d / "pkg").mkdir() or (d / "pkg" / "x.yaml").write_text("a: 1\n"),
-     "pkg/x.yaml was added"),
-    (lambda d: (d / "README.md").unlink() or (d / "README.md").symlink_to("/etc/hostname"),
-     "README.md is not a regular file"),
-    (lambda d: (d / MANIFEST_FILE).write_text("{"), "is unreadable"),
-])
-def test_a_changed_cache_entry_is_never_used(change: Any, found: str,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("change", "found"),
+    [
+        (
+            lambda d: (d / "katalog.yaml").write_text("kind: Katalog # evil\n"),
+            "katalog.yaml was modified",
+        ),
+        (
+            lambda d: (d / "katalog.yaml").write_text("kind: Katalog!\n"),  # same size
+            "katalog.yaml was modified",
+        ),
+        (lambda d: (d / "README.md").unlink(), "README.md is missing"),
+        (lambda d: (d / "helpers.py").write_text("import os\n"), "helpers.py was added"),
+        (
+            lambda d: (d / "pkg").mkdir() or (d / "pkg" / "x.yaml").write_text("a: 1\n"),
+            "pkg/x.yaml was added",
+        ),
+        (
+            lambda d: (d / "README.md").unlink() or (d / "README.md").symlink_to("/etc/hostname"),
+            "README.md is not a regular file",
+        ),
+        (lambda d: (d / MANIFEST_FILE).write_text("{"), "is unreadable"),
+    ],
+)
+def test_a_changed_cache_entry_is_never_used(
+    change: Any, found: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client, ref, directory = pulled()
     change(directory)
     with pytest.raises(CacheIntegrityError) as caught:
         client.cached(ref)
-    assert caught.value.message.startswith(f"cached copy of {ref} does not match its "
-                                           "manifest (")
+    assert caught.value.message.startswith(f"cached copy of {ref} does not match its manifest (")
     assert found in caught.value.message
     assert f"ork pull --refresh {ref}" in caught.value.hint
     no_network(client, monkeypatch)
@@ -113,8 +124,9 @@ def test_a_moved_tag_is_reported_and_the_new_content_pulled(registry: RegistryTa
     assert client.pull(ref, check_tag=True).from_cache
 
 
-def test_cached_digest_references_need_no_network(registry: RegistryTarget,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cached_digest_references_need_no_network(
+    registry: RegistryTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client, ref, _ = pulled()
     pinned = ref.with_digest(client.info(ref).digest)
     client.pull(pinned)
@@ -151,7 +163,8 @@ def test_a_full_disk_leaves_no_partial_entry(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_ork_pull_reports_a_moved_tag_and_a_changed_copy(
-        registry: RegistryTarget, capsys: pytest.CaptureFixture[str]) -> None:
+    registry: RegistryTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
     client, ref, directory = pulled()
     old = client.info(ref).digest
     code, out, _ = run(capsys, "pull", "web:v1.0.0")
@@ -166,23 +179,29 @@ def test_ork_pull_reports_a_moved_tag_and_a_changed_copy(
     assert code == 1 and "katalog.yaml was modified" in err and "Traceback" not in err
     code, out, err = run(capsys, "pull", "web:v1.0.0")
     assert code == 0
-    assert f"⚠ cached copy of {ref} does not match its manifest (katalog.yaml was " \
-           "modified); downloaded it again" in err
+    assert (
+        f"⚠ cached copy of {ref} does not match its manifest (katalog.yaml was "
+        "modified); downloaded it again" in err
+    )
     assert (directory / "katalog.yaml").read_text() == "kind: Katalog # v2\n"
 
 
-def test_ork_pull_offline_is_a_usage_error_with_refresh(
-        capsys: pytest.CaptureFixture[str]) -> None:
+def test_ork_pull_offline_is_a_usage_error_with_refresh(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "pull", "web:v1.0.0", "--offline", "--refresh")
     assert code == 2 and "--offline cannot be combined with --refresh" in err
 
 
 @pytest.mark.integration
-def test_offline_pull_without_the_registry(distribution: DistributionRegistry,
-                                           tmp_path: Path) -> None:
+def test_offline_pull_without_the_registry(
+    distribution: DistributionRegistry, tmp_path: Path
+) -> None:
     proxy = FaultProxy(distribution.host).start()
-    env = {**os.environ, "ORK_HOME": str(tmp_path / "home"), "NO_COLOR": "1",
-           "ORK_REGISTRY": f"{proxy.host}/offline"}
+    env = {
+        **os.environ,
+        "ORK_HOME": str(tmp_path / "home"),
+        "NO_COLOR": "1",
+        "ORK_REGISTRY": f"{proxy.host}/offline",
+    }
     try:
         client = RegistryClient(env, retry=RetryPolicy(attempts=1))
         ref = client.resolve("web:v1.0.0")
@@ -192,8 +211,7 @@ def test_offline_pull_without_the_registry(distribution: DistributionRegistry,
         proxy.stop()
 
     def ork(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([ORK, *args], capture_output=True, text=True, timeout=30,
-                              env=env)
+        return subprocess.run([ORK, *args], capture_output=True, text=True, timeout=30, env=env)
 
     offline = ork("pull", "web:v1.0.0", "--offline")
     assert offline.returncode == 0, offline.stderr
@@ -204,9 +222,9 @@ def test_offline_pull_without_the_registry(distribution: DistributionRegistry,
     assert "--offline uses the cached copy (sha256:" in online.stderr
 
 
-def test_validate_reads_a_verified_cache_offline(registry: RegistryTarget, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str],
-                                                 pack_copy: Path) -> None:
+def test_validate_reads_a_verified_cache_offline(
+    registry: RegistryTarget, tmp_path: Path, capsys: pytest.CaptureFixture[str], pack_copy: Path
+) -> None:
     from tests.conftest import use_published_motifs
     from tests.gates.test_push import push, push_motifs
 
@@ -214,9 +232,11 @@ def test_validate_reads_a_verified_cache_offline(registry: RegistryTarget, tmp_p
     use_published_motifs(pack_copy / "02-katalog-api" / "katalog.yaml")
     push(pack_copy / "02-katalog-api")
     komposer = tmp_path / "komposer.yaml"
-    komposer.write_text("apiVersion: orkestra.orkspace.io/v1\nkind: Komposer\nmetadata:\n"
-                        "  name: platform\n  version: v1.0.0\nimports:\n  registry:\n"
-                        "    - webapp-operator:v1.0.0\n")
+    komposer.write_text(
+        "apiVersion: orkestra.orkspace.io/v1\nkind: Komposer\nmetadata:\n"
+        "  name: platform\n  version: v1.0.0\nimports:\n  registry:\n"
+        "    - webapp-operator:v1.0.0\n"
+    )
     assert run(capsys, "pull", "-f", str(komposer))[0] == 0
     entries = list(RegistryClient().cache.root.rglob("webapp-operator/*/katalog.yaml"))
     assert entries

@@ -24,12 +24,10 @@ def test_push_then_read_back(registry: RegistryTarget) -> None:
     info = client.info(ref)
     assert isinstance(info, PatternInfo) and info.digest == pushed.digest
     meta = info.metadata
-    assert (meta.kind, meta.name, meta.version, meta.tags) == ("Katalog", "web", "v1.0.0",
-                                                               ("a",))
+    assert (meta.kind, meta.name, meta.version, meta.tags) == ("Katalog", "web", "v1.0.0", ("a",))
     assert info.simulate == GateRecord("passed", "3ms", "2026-01-01T00:00:00Z", 2)
     assert info.e2e is None
-    assert [(f.title, f.size) for f in info.files] == [("katalog.yaml", 14),
-                                                        ("README.md", 9)]
+    assert [(f.title, f.size) for f in info.files] == [("katalog.yaml", 14), ("README.md", 9)]
 
 
 def test_pull_caches_atomically_and_verifies(registry: RegistryTarget) -> None:
@@ -39,7 +37,10 @@ def test_pull_caches_atomically_and_verifies(registry: RegistryTarget) -> None:
     pulled = client.pull(ref)
     assert not pulled.from_cache
     assert sorted(p.name for p in pulled.directory.iterdir()) == [
-        MANIFEST_FILE, "README.md", "katalog.yaml"]
+        MANIFEST_FILE,
+        "README.md",
+        "katalog.yaml",
+    ]
     assert (pulled.directory / "katalog.yaml").read_bytes() == b"kind: Katalog\n"
     again = client.pull(ref)
     assert again.from_cache and again.info.digest == pulled.info.digest
@@ -58,8 +59,11 @@ def test_same_files_same_content_digest(registry: RegistryTarget) -> None:
     assert [f.digest for f in first.files] == [f.digest for f in second.files]
     manifest_a, _, _ = client.manifest(first.ref)
     manifest_b, _, _ = client.manifest(second.ref)
-    differing = {k for k in manifest_a.annotations
-                 if manifest_a.annotations[k] != manifest_b.annotations.get(k)}
+    differing = {
+        k
+        for k in manifest_a.annotations
+        if manifest_a.annotations[k] != manifest_b.annotations.get(k)
+    }
     assert differing <= {CREATED}
     assert CONTENT in manifest_a.annotations
 
@@ -81,7 +85,8 @@ def test_index_and_versions(registry: RegistryTarget, monkeypatch: pytest.Monkey
     index = client.read_index(client.resolve("web:v1.0.0").index())
     assert index is not None
     assert [(e.name, e.latestVersion, e.versions) for e in index.entries] == [
-        ("web", "v1.1.0", ("v1.0.0", "v1.1.0"))]
+        ("web", "v1.1.0", ("v1.0.0", "v1.1.0"))
+    ]
     versions = client.versions(client.resolve("web:latest"))
     assert [v.ref.tag for v in versions] == ["v1.1.0", "v1.0.0"]  # "latest" is a duplicate
 
@@ -91,14 +96,17 @@ def test_referrers_with_the_tag_schema_fallback(registry: RegistryTarget) -> Non
     ref = client.resolve("web:v1.0.0")
     pushed = client.push(artifact(), ref)
     assert client.referrers(ref, pushed.digest) == []
-    first = client.attach(ref, pushed, "application/vnd.test.a", "a.json", b'{"a":1}',
-                          "application/json", {"k": "1"})
-    second = client.attach(ref, pushed, "application/vnd.test.b", "b.json", b'{"b":2}',
-                           "application/json", {"k": "2"})
+    first = client.attach(
+        ref, pushed, "application/vnd.test.a", "a.json", b'{"a":1}', "application/json", {"k": "1"}
+    )
+    second = client.attach(
+        ref, pushed, "application/vnd.test.b", "b.json", b'{"b":2}', "application/json", {"k": "2"}
+    )
     found = client.referrers(ref, pushed.digest)
     assert [(d.digest, d.artifact_type, d.annotations) for d in found] == [
         (first.digest, "application/vnd.test.a", {"k": "1"}),
-        (second.digest, "application/vnd.test.b", {"k": "2"})]
+        (second.digest, "application/vnd.test.b", {"k": "2"}),
+    ]
     manifest, _, _ = client.manifest(ref.with_digest(first.digest))
     assert manifest.subject is not None and manifest.subject.digest == pushed.digest
 
@@ -115,5 +123,4 @@ def test_write_files_into_a_directory(registry: RegistryTarget, tmp_path: Path) 
     ref = client.resolve("web:v1.0.0")
     client.push(artifact(), ref)
     write_files(tmp_path / "out", client.fetch(ref).files)
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["README.md",
-                                                                     "katalog.yaml"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["README.md", "katalog.yaml"]

@@ -89,7 +89,7 @@ class SlowLoris:
             if self._stop.is_set():
                 return
             try:
-                connection.sendall(payload[index:index + 1])
+                connection.sendall(payload[index : index + 1])
             except OSError:
                 return
             time.sleep(self.interval)
@@ -118,8 +118,9 @@ def test_a_slow_registry_fails_within_the_request_deadline(mode: str) -> None:
     finally:
         server.stop()
     assert 0.9 <= elapsed < 1.0 + SLACK
-    assert caught.value.message == (f"manifest k/web:v1.0.0: {server.host} did not complete "
-                                    "the request within 1s")
+    assert caught.value.message == (
+        f"manifest k/web:v1.0.0: {server.host} did not complete the request within 1s"
+    )
     assert "stalled or very slow" in caught.value.hint
     assert server.connections == 1  # a deadline is not retried
 
@@ -131,8 +132,11 @@ def test_an_upload_to_a_silent_registry_fails_within_the_deadline() -> None:
         data = b"x" * (8 * 1024 * 1024)
         descriptor = Descriptor.of(data, "application/octet-stream")
         started = time.monotonic()
-        with pytest.raises(DeadlineError, match=rf"upload sha256:\w+ to k/web: {server.host} "
-                                                "did not complete the request within 1s"):
+        with pytest.raises(
+            DeadlineError,
+            match=rf"upload sha256:\w+ to k/web: {server.host} "
+            "did not complete the request within 1s",
+        ):
             remote.push_blob("k/web", descriptor, data)
         assert time.monotonic() - started < 1.0 + SLACK
     finally:
@@ -145,8 +149,9 @@ def test_the_command_deadline_bounds_every_request(slow_headers: SlowLoris) -> N
     with pytest.raises(DeadlineError) as caught:
         remote.tags("k/web")
     assert time.monotonic() - started < 1.5 + SLACK
-    assert caught.value.message.startswith(f"list tags of k/web: {slow_headers.host} did not "
-                                           "answer in time")
+    assert caught.value.message.startswith(
+        f"list tags of k/web: {slow_headers.host} did not answer in time"
+    )
     assert "1.5s in all" in caught.value.message
     assert "--timeout (or ORK_TIMEOUT)" in caught.value.hint
     with pytest.raises(DeadlineError):  # nothing left: the next call fails at once
@@ -154,14 +159,17 @@ def test_the_command_deadline_bounds_every_request(slow_headers: SlowLoris) -> N
 
 
 @pytest.mark.integration
-def test_retries_count_against_the_command_deadline(distribution: DistributionRegistry,
-                                                     tmp_path: Path) -> None:
+def test_retries_count_against_the_command_deadline(
+    distribution: DistributionRegistry, tmp_path: Path
+) -> None:
     proxy = FaultProxy(distribution.host).start()
     try:
         proxy.inject(Fault("GET", "/manifests/", "status:503", times=999))
-        client = RegistryClient({"ORK_HOME": str(tmp_path), "ORK_REGISTRY": f"{proxy.host}/k"},
-                                retry=RetryPolicy(attempts=1000, base_delay=0.2, max_delay=0.2),
-                                timeout=1.0)
+        client = RegistryClient(
+            {"ORK_HOME": str(tmp_path), "ORK_REGISTRY": f"{proxy.host}/k"},
+            retry=RetryPolicy(attempts=1000, base_delay=0.2, max_delay=0.2),
+            timeout=1.0,
+        )
         started = time.monotonic()
         with pytest.raises(DeadlineError, match="did not answer in time"):
             client.info(client.resolve("web:v1.0.0"))
@@ -171,20 +179,27 @@ def test_retries_count_against_the_command_deadline(distribution: DistributionRe
 
 
 @pytest.mark.integration
-def test_a_trickled_blob_never_enters_the_cache(distribution: DistributionRegistry,
-                                                tmp_path: Path) -> None:
-    upstream = RegistryClient({"ORK_HOME": str(tmp_path / "a"),
-                               "ORK_REGISTRY": f"{distribution.host}/slow"})
+def test_a_trickled_blob_never_enters_the_cache(
+    distribution: DistributionRegistry, tmp_path: Path
+) -> None:
+    upstream = RegistryClient(
+        {"ORK_HOME": str(tmp_path / "a"), "ORK_REGISTRY": f"{distribution.host}/slow"}
+    )
     upstream.push(artifact(), upstream.resolve("web:v1.0.0"))
     proxy = FaultProxy(distribution.host).start()
     proxy.inject(Fault("GET", r"/blobs/sha256:", "trickle:0.2", times=100))
     try:
-        client = RegistryClient({"ORK_HOME": str(tmp_path / "b"),
-                                 "ORK_REGISTRY": f"{proxy.host}/slow"}, retry=FAST,
-                                deadlines=Deadlines(request=1.0))
+        client = RegistryClient(
+            {"ORK_HOME": str(tmp_path / "b"), "ORK_REGISTRY": f"{proxy.host}/slow"},
+            retry=FAST,
+            deadlines=Deadlines(request=1.0),
+        )
         ref = client.resolve("web:v1.0.0")
-        with pytest.raises(DeadlineError, match=rf"blob sha256:\w+ of slow/web: {proxy.host} "
-                                                "did not complete the request within 1s"):
+        with pytest.raises(
+            DeadlineError,
+            match=rf"blob sha256:\w+ of slow/web: {proxy.host} "
+            "did not complete the request within 1s",
+        ):
             client.pull(ref)
     finally:
         proxy.stop()
@@ -194,34 +209,47 @@ def test_a_trickled_blob_never_enters_the_cache(distribution: DistributionRegist
 
 def ork(*args: str, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.monotonic()
-    result = subprocess.run([ORK, *args], capture_output=True, text=True, timeout=30,
-                            env={**os.environ, "NO_COLOR": "1", **env})
+    result = subprocess.run(
+        [ORK, *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "NO_COLOR": "1", **env},
+    )
     return result, time.monotonic() - started
 
 
-@pytest.mark.parametrize(("args", "env"), [
-    (["pull", "web:v1.0.0", "--timeout", "2s"], {}),
-    (["inspect", "web:v1.0.0"], {"ORK_TIMEOUT": "2s"}),
-    (["patterns", "-k", "--timeout", "2s"], {}),
-])
-def test_commands_end_cleanly_within_their_timeout(slow_headers: SlowLoris,
-                                                   args: list[str], env: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["pull", "web:v1.0.0", "--timeout", "2s"], {}),
+        (["inspect", "web:v1.0.0"], {"ORK_TIMEOUT": "2s"}),
+        (["patterns", "-k", "--timeout", "2s"], {}),
+    ],
+)
+def test_commands_end_cleanly_within_their_timeout(
+    slow_headers: SlowLoris, args: list[str], env: dict[str, str]
+) -> None:
     result, elapsed = ork(*args, env={"ORK_REGISTRY": f"{slow_headers.host}/k", **env})
     assert result.returncode == 1, result.stderr
     assert elapsed < 2 + SLACK + 2  # the deadline, plus starting Python
     assert "Traceback" not in result.stderr
-    assert f"{slow_headers.host} did not answer in time (this command may wait on " \
-           "registries for 2s in all)" in result.stderr
+    assert (
+        f"{slow_headers.host} did not answer in time (this command may wait on "
+        "registries for 2s in all)" in result.stderr
+    )
     assert "hint: allow more with --timeout (or ORK_TIMEOUT)" in result.stderr
 
 
-@pytest.mark.parametrize(("args", "env", "message"), [
-    (["pull", "web:v1", "--timeout", "soon"], {}, "Invalid value for '--timeout'"),
-    (["pull", "web:v1", "--timeout", "0s"], {}, "must be longer than 0s"),
-    (["pull", "web:v1"], {"ORK_TIMEOUT": "soon"}, "ORK_TIMEOUT: invalid duration"),
-])
-def test_bad_timeouts_are_usage_errors(args: list[str], env: dict[str, str],
-                                       message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["pull", "web:v1", "--timeout", "soon"], {}, "Invalid value for '--timeout'"),
+        (["pull", "web:v1", "--timeout", "0s"], {}, "must be longer than 0s"),
+        (["pull", "web:v1"], {"ORK_TIMEOUT": "soon"}, "ORK_TIMEOUT: invalid duration"),
+    ],
+)
+def test_bad_timeouts_are_usage_errors(args: list[str], env: dict[str, str], message: str) -> None:
     result, _ = ork(*args, env={"ORK_REGISTRY": "127.0.0.1:9/k", **env})
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr

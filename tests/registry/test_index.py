@@ -20,8 +20,11 @@ def test_new_names_are_appended_and_versions_accumulate() -> None:
     index.record(entry("v1.1.0", description="two"), "t3")
     assert [e.name for e in index.entries] == ["web", "db"]
     web = index.entries[0]
-    assert (web.latestVersion, web.description, web.versions) == ("v1.1.0", "two",
-                                                                  ("v1.0.0", "v1.1.0"))
+    assert (web.latestVersion, web.description, web.versions) == (
+        "v1.1.0",
+        "two",
+        ("v1.0.0", "v1.1.0"),
+    )
     assert index.updatedAt == "t3"
 
 
@@ -50,16 +53,18 @@ def test_non_semantic_tags() -> None:
     assert index2.entries[0].versions == ("v2.0.0", "edge", "stable")
 
 
-@pytest.mark.parametrize(("tags", "latest"), [
-    (["v1.0.0", "v2.0.0-rc.1"], "v1.0.0"),  # a stable release wins over a pre-release
-    (["v2.0.0-rc.1", "v1.0.0"], "v1.0.0"),
-    (["v1.0.0", "v1.1.0-rc.1", "v1.0.1"], "v1.0.1"),
-    (["v2.0.0-rc.1", "v2.0.0-beta.2", "v2.0.0-alpha"], "v2.0.0-rc.1"),  # no stable one
-    (["v2.0.0-rc.1", "v2.0.0"], "v2.0.0"),
-    (["edge", "v0.1.0-alpha"], "v0.1.0-alpha"),  # a pre-release over a non-semantic tag
-])
-def test_stable_releases_are_latest_before_any_pre_release(tags: list[str],
-                                                           latest: str) -> None:
+@pytest.mark.parametrize(
+    ("tags", "latest"),
+    [
+        (["v1.0.0", "v2.0.0-rc.1"], "v1.0.0"),  # a stable release wins over a pre-release
+        (["v2.0.0-rc.1", "v1.0.0"], "v1.0.0"),
+        (["v1.0.0", "v1.1.0-rc.1", "v1.0.1"], "v1.0.1"),
+        (["v2.0.0-rc.1", "v2.0.0-beta.2", "v2.0.0-alpha"], "v2.0.0-rc.1"),  # no stable one
+        (["v2.0.0-rc.1", "v2.0.0"], "v2.0.0"),
+        (["edge", "v0.1.0-alpha"], "v0.1.0-alpha"),  # a pre-release over a non-semantic tag
+    ],
+)
+def test_stable_releases_are_latest_before_any_pre_release(tags: list[str], latest: str) -> None:
     assert max(tags, key=latest_key) == latest
     index = RegistryIndex()
     for tag in tags:

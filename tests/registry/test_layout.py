@@ -19,12 +19,14 @@ from orkestra.registry.records import PushRecord, claim_time
 from orkestra.registry.refs import Reference, layout_reference
 
 
-def artifact(name: str = "web", version: str = "v1.0.0", text: str = "kind: Katalog\n"
-             ) -> PatternArtifact:
-    return PatternArtifact(Metadata("Katalog", name, version, "d", "me", "MIT", ("a",)),
-                           (PatternFile("katalog.yaml", text.encode()),
-                            PatternFile("README.md", b"# readme\n")),
-                           simulate=GateRecord("passed", "3ms", "2026-01-01T00:00:00Z", 2))
+def artifact(
+    name: str = "web", version: str = "v1.0.0", text: str = "kind: Katalog\n"
+) -> PatternArtifact:
+    return PatternArtifact(
+        Metadata("Katalog", name, version, "d", "me", "MIT", ("a",)),
+        (PatternFile("katalog.yaml", text.encode()), PatternFile("README.md", b"# readme\n")),
+        simulate=GateRecord("passed", "3ms", "2026-01-01T00:00:00Z", 2),
+    )
 
 
 def test_layout_files_follow_the_spec(tmp_path: Path) -> None:
@@ -35,9 +37,14 @@ def test_layout_files_follow_the_spec(tmp_path: Path) -> None:
     assert json.loads((layout / "oci-layout").read_text()) == {"imageLayoutVersion": "1.0.0"}
     index = json.loads((layout / "index.json").read_text())
     assert index["schemaVersion"] == 2
-    assert index["manifests"] == [{"mediaType": MANIFEST_MEDIA_TYPE, "digest": pushed.digest,
-                                   "size": pushed.size,
-                                   "annotations": {REF_NAME: "v1.0.0"}}]
+    assert index["manifests"] == [
+        {
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "digest": pushed.digest,
+            "size": pushed.size,
+            "annotations": {REF_NAME: "v1.0.0"},
+        }
+    ]
     blob = layout / "blobs" / "sha256" / pushed.digest.split(":")[1]
     assert blob.stat().st_size == pushed.size
     assert not list(layout.rglob("*.tmp"))
@@ -61,8 +68,15 @@ def test_tampered_blob_is_detected(tmp_path: Path) -> None:
     manifest, _, _ = client.manifest(ref)
     layer = manifest.layer("katalog.yaml")
     assert layer is not None
-    blob = (tmp_path / "local-registry" / "katalogs" / "web" / "blobs" / "sha256" /
-            layer.digest.split(":")[1])
+    blob = (
+        tmp_path
+        / "local-registry"
+        / "katalogs"
+        / "web"
+        / "blobs"
+        / "sha256"
+        / layer.digest.split(":")[1]
+    )
     blob.write_bytes(b"kind: Evil\n")
     with pytest.raises(IntegrityError, match="received 11 bytes, the manifest says 14"):
         client.pull(ref)
@@ -74,8 +88,11 @@ def test_tampered_blob_is_detected(tmp_path: Path) -> None:
 
 def test_missing_things_are_not_found(tmp_path: Path) -> None:
     client = RegistryClient({"ORK_HOME": str(tmp_path)})
-    with pytest.raises(NotFoundError, match=r"oci://local/katalogs/nope:v1 not found in the "
-                                            r"local registry \("):
+    with pytest.raises(
+        NotFoundError,
+        match=r"oci://local/katalogs/nope:v1 not found in the "
+        r"local registry \(",
+    ):
         client.info(client.resolve("nope:v1"))
     backend = LayoutBackend(tmp_path / "x")
     assert backend.tags("a/b") == []
@@ -91,11 +108,14 @@ def _push_one(root: str, i: int) -> str:
     return pushed.digest
 
 
-def record(client: RegistryClient, ref: Reference, digest: str, name: str, version: str,
-           **fields: Any) -> None:
+def record(
+    client: RegistryClient, ref: Reference, digest: str, name: str, version: str, **fields: Any
+) -> None:
     """What ``ork push`` records after tagging: a push record, then the index rebuilt."""
-    client.add_record(ref.index(), PushRecord(name, version, fields.pop("kind", "Katalog"),
-                                              digest, claim_time(), **fields))
+    client.add_record(
+        ref.index(),
+        PushRecord(name, version, fields.pop("kind", "Katalog"), digest, claim_time(), **fields),
+    )
     client.refresh_index(ref)
 
 
@@ -105,12 +125,14 @@ def test_concurrent_processes_lose_nothing(tmp_path: Path) -> None:
     client = RegistryClient({"ORK_HOME": str(tmp_path)})
     ref = client.resolve("shared:v1.0.0")
     assert sorted(client.backend(ref).tags("katalogs/shared")) == sorted(
-        f"v1.0.{i}" for i in range(16))
+        f"v1.0.{i}" for i in range(16)
+    )
     for i, digest in enumerate(digests):
         assert client.info(ref.with_tag(f"v1.0.{i}")).digest == digest
     index = client.read_index(ref.index())
     assert index is not None and sorted(e.name for e in index.entries) == sorted(
-        f"p{i}" for i in range(16))
+        f"p{i}" for i in range(16)
+    )
 
 
 @pytest.mark.integration
@@ -120,12 +142,16 @@ def test_skopeo_reads_the_embedded_registry(tmp_path: Path) -> None:
     client.push(artifact(), ref)
     _, _, raw = client.manifest(ref)
     layout = tmp_path / "local-registry" / "katalogs" / "web"
-    shown = subprocess.run(["skopeo", "inspect", "--raw", f"oci:{layout}:v1.0.0"],
-                           check=True, capture_output=True).stdout
+    shown = subprocess.run(
+        ["skopeo", "inspect", "--raw", f"oci:{layout}:v1.0.0"], check=True, capture_output=True
+    ).stdout
     assert shown == raw
     copy = tmp_path / "copy"
-    subprocess.run(["skopeo", "copy", "--quiet", f"oci:{layout}:v1.0.0", f"oci:{copy}:v1.0.0"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["skopeo", "copy", "--quiet", f"oci:{layout}:v1.0.0", f"oci:{copy}:v1.0.0"],
+        check=True,
+        capture_output=True,
+    )
     pulled = client.fetch(client.resolve("web:v1.0.0"))
     copied = client.fetch(layout_reference(f"{copy}:v1.0.0"))
     assert copied.files == pulled.files

@@ -13,8 +13,10 @@ from orkestra.registry.client import RegistryClient
 from tests.conftest import RegistryTarget, use_published_motifs
 from tests.gates.test_push import push, push_motifs
 
-EOL = ("  deprecation:\n    message: end of the line\n    timeline: {from: '2019-01-01', "
-       "to: '2020-01-01'}\n")
+EOL = (
+    "  deprecation:\n    message: end of the line\n    timeline: {from: '2019-01-01', "
+    "to: '2020-01-01'}\n"
+)
 
 
 @pytest.fixture
@@ -28,8 +30,9 @@ def versions(pack_copy: Path, registry: RegistryTarget) -> Path:
     push(api, "webapp-operator:v1.1.0", update_meta=True)
     push(api, "webapp-operator:v1.2.0", force=True, update_meta=True)
     katalog = api / "katalog.yaml"
-    katalog.write_text(katalog.read_text().replace('  version: "v1.2.0"\n',
-                                                   '  version: "v1.3.0"\n' + EOL))
+    katalog.write_text(
+        katalog.read_text().replace('  version: "v1.2.0"\n', '  version: "v1.3.0"\n' + EOL)
+    )
     push(api)
     return pack_copy
 
@@ -37,8 +40,10 @@ def versions(pack_copy: Path, registry: RegistryTarget) -> Path:
 def komposer(directory: Path, entry: str) -> Path:
     directory.mkdir(exist_ok=True)
     path = directory / "komposer.yaml"
-    path.write_text("apiVersion: orkestra.orkspace.io/v1\nkind: Komposer\nmetadata:\n"
-                    f"  name: platform\nimports:\n  registry:\n    - {entry}\n")
+    path.write_text(
+        "apiVersion: orkestra.orkspace.io/v1\nkind: Komposer\nmetadata:\n"
+        f"  name: platform\nimports:\n  registry:\n    - {entry}\n"
+    )
     return path
 
 
@@ -54,16 +59,18 @@ def pull(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
     return code, captured.out, captured.err
 
 
-def test_constraints_skip_unverified_and_end_of_life(versions: Path, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_constraints_skip_unverified_and_end_of_life(
+    versions: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     komposer(tmp_path / "c", "webapp-operator@^1.0")
     monkeypatch.chdir(tmp_path / "c")
     code, out, err = pull(capsys)
     assert code == 0, err
     entry = lock_of(tmp_path / "c")["webapp-operator@^1.0"]
-    assert (entry["version"], entry["simulate"], entry["kind"]) == ("v1.1.0", "passed",
-                                                                    "Katalog")
+    assert (entry["version"], entry["simulate"], entry["kind"]) == ("v1.1.0", "passed", "Katalog")
     assert entry["ref"].endswith("/webapp-operator:v1.1.0")
     assert "skipped v1.3.0: past its end of life (2020-01-01)" in err
     assert "skipped v1.2.0: unverified (no gate passed in a valid signed report)" in err
@@ -78,8 +85,12 @@ def test_constraints_skip_unverified_and_end_of_life(versions: Path, tmp_path: P
     assert lock_of(tmp_path / "d")["webapp-operator@~1.0"]["version"] == "v1.0.0"
 
 
-def test_exact_pins_and_latest(versions: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_exact_pins_and_latest(
+    versions: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     komposer(tmp_path / "e", "webapp-operator:v1.2.0")
     monkeypatch.chdir(tmp_path / "e")
     code, _, err = pull(capsys)
@@ -92,18 +103,23 @@ def test_exact_pins_and_latest(versions: Path, tmp_path: Path, monkeypatch: pyte
     assert "not pinned (resolves to :latest)" in err
 
 
-def test_a_moved_tag_is_a_digest_mismatch(versions: Path, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_moved_tag_is_a_digest_mismatch(
+    versions: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     path = komposer(tmp_path / "m", "webapp-operator:v1.1.0")
     monkeypatch.chdir(tmp_path / "m")
     assert pull(capsys)[0] == 0
     pinned = lock_of(tmp_path / "m")["webapp-operator:v1.1.0"]["digest"]
     api = versions / "02-katalog-api"
     katalog = api / "katalog.yaml"
-    katalog.write_text(katalog.read_text().replace('  version: "v1.3.0"\n' + EOL,
-                                                   '  version: "v1.1.0"\n').replace(
-        "workers: 2", "workers: 9"))
+    katalog.write_text(
+        katalog.read_text()
+        .replace('  version: "v1.3.0"\n' + EOL, '  version: "v1.1.0"\n')
+        .replace("workers: 2", "workers: 9")
+    )
     push(api, overwrite=True)  # the same tag, other content: the tag moved
     code, _, err = pull(capsys)
     assert code == 1
@@ -119,10 +135,13 @@ def test_a_moved_tag_is_a_digest_mismatch(versions: Path, tmp_path: Path,
     assert "workers: 9" in capsys.readouterr().out
 
 
-def test_locked_imports_work_offline(versions: Path, tmp_path: Path,
-                                     monkeypatch: pytest.MonkeyPatch,
-                                     capsys: pytest.CaptureFixture[str],
-                                     registry: RegistryTarget) -> None:
+def test_locked_imports_work_offline(
+    versions: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    registry: RegistryTarget,
+) -> None:
     path = komposer(tmp_path / "o", "webapp-operator@^1.0")
     monkeypatch.chdir(tmp_path / "o")
     assert pull(capsys)[0] == 0

@@ -49,17 +49,35 @@ def read_config(env: dict[str, str]) -> dict[str, object]:
     return data
 
 
-@pytest.mark.parametrize(("text", "host"), [
-    ("ghcr.io", "ghcr.io"), ("GHCR.io", "ghcr.io"), ("127.0.0.1:5000", "127.0.0.1:5000"),
-    ("https://registry.example.com/v2/", "registry.example.com"),
-    ("http://localhost:5000", "localhost:5000"), ("oci://ghcr.io/acme/katalogs", "ghcr.io"),
-    ("ghcr.io/acme", "ghcr.io"), ("[::1]:5000", "[::1]:5000"), (" quay.io ", "quay.io")])
+@pytest.mark.parametrize(
+    ("text", "host"),
+    [
+        ("ghcr.io", "ghcr.io"),
+        ("GHCR.io", "ghcr.io"),
+        ("127.0.0.1:5000", "127.0.0.1:5000"),
+        ("https://registry.example.com/v2/", "registry.example.com"),
+        ("http://localhost:5000", "localhost:5000"),
+        ("oci://ghcr.io/acme/katalogs", "ghcr.io"),
+        ("ghcr.io/acme", "ghcr.io"),
+        ("[::1]:5000", "[::1]:5000"),
+        (" quay.io ", "quay.io"),
+    ],
+)
 def test_registry_hosts_are_normalised(text: str, host: str) -> None:
     assert registry_host(text) == host
 
 
-@pytest.mark.parametrize("text", ["", "https://", "host name", "-bad.example.com",
-                                  "reg.example.com:port", "user@reg.example.com"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "https://",
+        "host name",
+        "-bad.example.com",
+        "reg.example.com:port",
+        "user@reg.example.com",
+    ],
+)
 def test_invalid_registries_are_refused(text: str) -> None:
     with pytest.raises(InvalidReferenceError, match="invalid registry"):
         registry_host(text)
@@ -96,13 +114,22 @@ def test_an_unreachable_registry_is_a_login_failure(tmp_path: Path) -> None:
 
 def test_logout_forgets_the_host_and_keeps_the_rest(tmp_path: Path) -> None:
     env = env_for(tmp_path)
-    path = write_config(env, {
-        "auths": {"https://reg.example.com/v1/": {"auth": "eDp5"},
-                  "reg.example.com": {"auth": "eDp5"}, "other.io": {"auth": "eDp5"}},
-        "HttpHeaders": {"X-Meta": "1"}})
+    path = write_config(
+        env,
+        {
+            "auths": {
+                "https://reg.example.com/v1/": {"auth": "eDp5"},
+                "reg.example.com": {"auth": "eDp5"},
+                "other.io": {"auth": "eDp5"},
+            },
+            "HttpHeaders": {"X-Meta": "1"},
+        },
+    )
     assert logout("reg.example.com", env) == path
-    assert read_config(env) == {"auths": {"other.io": {"auth": "eDp5"}},
-                                "HttpHeaders": {"X-Meta": "1"}}
+    assert read_config(env) == {
+        "auths": {"other.io": {"auth": "eDp5"}},
+        "HttpHeaders": {"X-Meta": "1"},
+    }
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     with pytest.raises(NotLoggedInError, match=r"not logged in to reg\.example\.com"):
         logout("reg.example.com", env)
@@ -116,16 +143,19 @@ def test_logout_without_a_config_is_not_logged_in(tmp_path: Path) -> None:
 
 # -- against real registries ------------------------------------------------------------------
 
+
 @pytest.mark.integration
 def test_wrong_password_fails_and_leaves_the_config_untouched(
-        distribution_basic: DistributionRegistry, tmp_path: Path) -> None:
+    distribution_basic: DistributionRegistry, tmp_path: Path
+) -> None:
     env = env_for(tmp_path)
     path = write_config(env, {"auths": {"other.io": {"auth": "eDp5"}}})
     before = path.read_bytes()
     with pytest.raises(LoginFailedError) as caught:
         login(distribution_basic.host, WRONG, env, retry=FAST)
-    assert caught.value.message.startswith(f"login failed: GET /v2/: {distribution_basic.host} "
-                                           "refused access (401")
+    assert caught.value.message.startswith(
+        f"login failed: GET /v2/: {distribution_basic.host} refused access (401"
+    )
     assert "write:packages" in caught.value.hint
     assert "not-the-password" not in caught.value.render()
     assert path.read_bytes() == before
@@ -133,22 +163,39 @@ def test_wrong_password_fails_and_leaves_the_config_untouched(
 
 @pytest.mark.integration
 def test_login_writes_the_config_and_keeps_everything_else(
-        distribution_basic: DistributionRegistry, tmp_path: Path) -> None:
+    distribution_basic: DistributionRegistry, tmp_path: Path
+) -> None:
     host = distribution_basic.host
     env = env_for(tmp_path)
-    path = write_config(env, {
-        "auths": {"other.io": {"auth": "eDp5"}, f"https://{host}/v1/": {"auth": "b2xkOm9sZA=="},
-                  host: {"identitytoken": "stale"}},
-        "credHelpers": {"gcr.io": "gcloud"}, "psFormat": "table {{.ID}}"})
+    path = write_config(
+        env,
+        {
+            "auths": {
+                "other.io": {"auth": "eDp5"},
+                f"https://{host}/v1/": {"auth": "b2xkOm9sZA=="},
+                host: {"identitytoken": "stale"},
+            },
+            "credHelpers": {"gcr.io": "gcloud"},
+            "psFormat": "table {{.ID}}",
+        },
+    )
     path.chmod(0o644)
     stored = login(host, RIGHT, env, retry=FAST)
     assert (stored.host, stored.username, stored.config_file, stored.helper) == (
-        host, USER, path, "")
+        host,
+        USER,
+        path,
+        "",
+    )
     config = read_config(env)
     assert config == {
-        "auths": {"other.io": {"auth": "eDp5"},
-                  host: {"auth": base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}},
-        "credHelpers": {"gcr.io": "gcloud"}, "psFormat": "table {{.ID}}"}
+        "auths": {
+            "other.io": {"auth": "eDp5"},
+            host: {"auth": base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()},
+        },
+        "credHelpers": {"gcr.io": "gcloud"},
+        "psFormat": "table {{.ID}}",
+    }
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     found = find_credentials(host, env)
     assert found is not None and (found.username, found.password) == (USER, PASSWORD)
@@ -156,8 +203,9 @@ def test_login_writes_the_config_and_keeps_everything_else(
 
 
 @pytest.mark.integration
-def test_login_creates_a_private_directory(distribution_basic: DistributionRegistry,
-                                           tmp_path: Path) -> None:
+def test_login_creates_a_private_directory(
+    distribution_basic: DistributionRegistry, tmp_path: Path
+) -> None:
     env = env_for(tmp_path)
     login(distribution_basic.host, RIGHT, env, retry=FAST)
     directory = Path(env["DOCKER_CONFIG"])
@@ -168,7 +216,8 @@ def test_login_creates_a_private_directory(distribution_basic: DistributionRegis
 
 @pytest.mark.integration
 def test_token_registries_check_the_credentials_at_their_token_service(
-        distribution_token: DistributionRegistry, tmp_path: Path) -> None:
+    distribution_token: DistributionRegistry, tmp_path: Path
+) -> None:
     env = env_for(tmp_path)
     with pytest.raises(LoginFailedError, match=r"login failed: .*token service refused"):
         login(distribution_token.host, WRONG, env, retry=FAST)
@@ -180,7 +229,8 @@ def test_token_registries_check_the_credentials_at_their_token_service(
 
 @pytest.mark.integration
 def test_a_symlinked_config_is_rewritten_through_the_link(
-        distribution_basic: DistributionRegistry, tmp_path: Path) -> None:
+    distribution_basic: DistributionRegistry, tmp_path: Path
+) -> None:
     real = tmp_path / "dotfiles" / "docker.json"
     real.parent.mkdir()
     real.write_text('{"auths": {}}')
@@ -195,8 +245,8 @@ def test_a_symlinked_config_is_rewritten_through_the_link(
 
 @pytest.mark.integration
 def test_a_failed_write_leaves_the_old_file_and_no_partial_one(
-        distribution_basic: DistributionRegistry, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    distribution_basic: DistributionRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = env_for(tmp_path)
     path = write_config(env, {"auths": {"other.io": {"auth": "eDp5"}}})
     before = path.read_bytes()
@@ -212,9 +262,9 @@ def test_a_failed_write_leaves_the_old_file_and_no_partial_one(
 
 
 @pytest.mark.integration
-def test_a_read_only_directory_is_a_clean_error(distribution_basic: DistributionRegistry,
-                                                tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_read_only_directory_is_a_clean_error(
+    distribution_basic: DistributionRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = env_for(tmp_path)
     path = write_config(env, {"auths": {}})
     path.parent.chmod(0o500)
@@ -248,22 +298,29 @@ esac
 
 @pytest.mark.integration
 @pytest.mark.parametrize("how", ["credsStore", "credHelpers"])
-def test_a_configured_helper_keeps_the_secret(how: str, distribution_basic: DistributionRegistry,
-                                              tmp_path: Path) -> None:
+def test_a_configured_helper_keeps_the_secret(
+    how: str, distribution_basic: DistributionRegistry, tmp_path: Path
+) -> None:
     host = distribution_basic.host
     bindir = helper(tmp_path, "rec", _RECORDING_HELPER)
     env = env_for(tmp_path, PATH=bindir + os.pathsep + os.environ["PATH"])
-    doc: dict[str, object] = ({"credsStore": "rec"} if how == "credsStore"
-                              else {"credHelpers": {host: "rec"}})
+    doc: dict[str, object] = (
+        {"credsStore": "rec"} if how == "credsStore" else {"credHelpers": {host: "rec"}}
+    )
     write_config(env, {**doc, "auths": {host: {"auth": "b2xkOm9sZA=="}}})
     stored = login(host, RIGHT, env, retry=FAST)
     assert stored.helper == "rec"
     assert read_config(env) == {**doc, "auths": {host: {}}}  # no secret left in the file
     assert json.loads((tmp_path / "store").read_text()) == {
-        "ServerURL": host, "Username": USER, "Secret": PASSWORD}
+        "ServerURL": host,
+        "Username": USER,
+        "Secret": PASSWORD,
+    }
     found = find_credentials(host, env)
     assert found is not None and (found.password, found.source) == (
-        PASSWORD, "docker-credential-rec")
+        PASSWORD,
+        "docker-credential-rec",
+    )
     logout(host, env)
     assert (tmp_path / "store").read_text() == ""
     assert read_config(env) == {**doc, "auths": {}}
@@ -272,8 +329,9 @@ def test_a_configured_helper_keeps_the_secret(how: str, distribution_basic: Dist
 
 
 @pytest.mark.integration
-def test_a_failing_helper_is_reported(distribution_basic: DistributionRegistry,
-                                      tmp_path: Path) -> None:
+def test_a_failing_helper_is_reported(
+    distribution_basic: DistributionRegistry, tmp_path: Path
+) -> None:
     bindir = helper(tmp_path, "locked", "echo 'keychain locked' >&2; exit 1\n")
     env = env_for(tmp_path, PATH=bindir + os.pathsep + os.environ["PATH"])
     path = write_config(env, {"credsStore": "locked"})

@@ -19,8 +19,9 @@ from orkestra.registry.oci import (
 )
 
 CONFIG = Descriptor.of(b"{}", "application/vnd.orkestra.pattern.v1+tar+gzip")
-LAYER = Descriptor.of(b"kind: Katalog\n", "application/vnd.orkestra.katalog.v1+yaml",
-                      {TITLE: "katalog.yaml"})
+LAYER = Descriptor.of(
+    b"kind: Katalog\n", "application/vnd.orkestra.katalog.v1+yaml", {TITLE: "katalog.yaml"}
+)
 
 
 def test_manifest_round_trip_is_byte_stable() -> None:
@@ -40,20 +41,36 @@ def test_artifact_type_and_subject_survive() -> None:
     assert again.artifact_type == "application/x-report" and again.subject == LAYER
 
 
-@pytest.mark.parametrize(("doc", "why"), [
-    ("not json", "not JSON"),
-    ("[]", "not a JSON object"),
-    ('{"schemaVersion": 1}', "schemaVersion must be 2"),
-    ('{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json"}',
-     "is not an image manifest"),
-    ('{"schemaVersion": 2, "config": {}, "layers": {}}', "layers must be a list"),
-    ('{"schemaVersion": 2, "config": {"mediaType": "x", "digest": "md5:1", "size": 1},'
-     ' "layers": []}', "is not a sha256 digest"),
-    ('{"schemaVersion": 2, "config": {"mediaType": "x", "digest": "sha256:' + "a" * 64
-     + '", "size": -1}, "layers": []}', "is not a non-negative integer"),
-    ('{"schemaVersion": 2, "config": {"mediaType": "x", "digest": "sha256:' + "a" * 64
-     + '", "size": 1}, "layers": [], "annotations": {"a": 1}}', "annotations must map"),
-])
+@pytest.mark.parametrize(
+    ("doc", "why"),
+    [
+        ("not json", "not JSON"),
+        ("[]", "not a JSON object"),
+        ('{"schemaVersion": 1}', "schemaVersion must be 2"),
+        (
+            '{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json"}',
+            "is not an image manifest",
+        ),
+        ('{"schemaVersion": 2, "config": {}, "layers": {}}', "layers must be a list"),
+        (
+            '{"schemaVersion": 2, "config": {"mediaType": "x", "digest": "md5:1", "size": 1},'
+            ' "layers": []}',
+            "is not a sha256 digest",
+        ),
+        (
+            '{"schemaVersion": 2, "config": {"mediaType": "x", "digest": "sha256:'
+            + "a" * 64
+            + '", "size": -1}, "layers": []}',
+            "is not a non-negative integer",
+        ),
+        (
+            '{"schemaVersion": 2, "config": {"mediaType": "x", "digest": "sha256:'
+            + "a" * 64
+            + '", "size": 1}, "layers": [], "annotations": {"a": 1}}',
+            "annotations must map",
+        ),
+    ],
+)
 def test_malformed_manifests_are_rejected(doc: str, why: str) -> None:
     with pytest.raises(IntegrityError) as caught:
         Manifest.parse(doc.encode(), "oci://h/r:t")

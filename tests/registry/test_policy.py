@@ -19,9 +19,13 @@ from tests.registry.test_layout import artifact
 
 def komposer(directory: Path, policy: dict[str, object]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    doc = {"apiVersion": "orkestra.orkspace.io/v1", "kind": "Komposer",
-           "metadata": {"name": "strict", "version": "v1.0.0"},
-           "policy": policy, "imports": {"registry": ["redis@v1.0.0"]}}
+    doc = {
+        "apiVersion": "orkestra.orkspace.io/v1",
+        "kind": "Komposer",
+        "metadata": {"name": "strict", "version": "v1.0.0"},
+        "policy": policy,
+        "imports": {"registry": ["redis@v1.0.0"]},
+    }
     path = directory / "komposer.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
@@ -37,8 +41,8 @@ def redis(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
 
 
 def test_pull_and_validate_refuse_imports_below_the_policy(
-        redis: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    redis: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = komposer(tmp_path / "k", {"requireSigned": True, "requireGates": ["simulate"]})
     monkeypatch.chdir(path.parent)
     code, _, err = run(capsys, "pull", "-f", "komposer.yaml")
@@ -47,8 +51,10 @@ def test_pull_and_validate_refuse_imports_below_the_policy(
     komposer(path.parent, {"requireGates": ["simulate", "e2e"]})  # tightened after the pull
     code, _, err = run(capsys, "validate")
     assert code == 1
-    assert "komposer.yaml:12:5: error: imports.registry[0]: oci://local/katalogs/redis:v1.0.0 " \
-           "does not meet the komposer's policy: its e2e gate did not pass (skipped)" in err
+    assert (
+        "komposer.yaml:12:5: error: imports.registry[0]: oci://local/katalogs/redis:v1.0.0 "
+        "does not meet the komposer's policy: its e2e gate did not pass (skipped)" in err
+    )
     assert "hint: import a version that does (ork inspect NAME --versions)" in err
     komposer(path.parent, {"trustedKeys": ["SHA256:somebody-else"]})
     code, _, err = run(capsys, "pull", "-f", "komposer.yaml")
@@ -59,31 +65,49 @@ def test_pull_and_validate_refuse_imports_below_the_policy(
     assert code == 1 and "its e2e did not pass on kind or existing (no passing e2e)" in err
 
 
-def test_a_policy_typo_is_a_schema_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_policy_typo_is_a_schema_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = komposer(tmp_path / "k", {"requireGates": ["simualte"]})
     monkeypatch.chdir(path.parent)
     code, _, err = run(capsys, "validate")
     assert code == 1 and "policy.requireGates[0]" in err and "simualte" in err
 
 
-@pytest.mark.parametrize(("proof", "policy", "expected"), [
-    (Verification(VERIFIED, True, "SHA256:a"), ImportPolicy(require_signed=True), []),
-    (Verification(VERIFIED, False, "SHA256:a"), ImportPolicy(require_signed=True),
-     ["it is signed by SHA256:a, which is not in your trusted keys"]),
-    (Verification(UNSIGNED, reasons=("no signed gate report in the artifact",)),
-     ImportPolicy(require_signed=True),
-     ["its signature does not verify (unsigned: no signed gate report in the artifact)"]),
-    (Verification(TAMPERED, reasons=("simulate status: x",)),
-     ImportPolicy(require_gates=("simulate",)),
-     ["its gate results cannot be verified (tampered)"]),
-    (Verification(VERIFIED, False, "SHA256:a"), ImportPolicy(require_gates=("simulate",)),
-     []),  # the gates alone do not ask who signed
-    (Verification(VERIFIED, True, "SHA256:a"),
-     ImportPolicy(require_gates=("e2e",), require_e2e_cluster=("kind",)),
-     ["its e2e gate did not pass (not run)",
-      "its e2e did not pass on kind (no passing e2e)"]),
-])
+@pytest.mark.parametrize(
+    ("proof", "policy", "expected"),
+    [
+        (Verification(VERIFIED, True, "SHA256:a"), ImportPolicy(require_signed=True), []),
+        (
+            Verification(VERIFIED, False, "SHA256:a"),
+            ImportPolicy(require_signed=True),
+            ["it is signed by SHA256:a, which is not in your trusted keys"],
+        ),
+        (
+            Verification(UNSIGNED, reasons=("no signed gate report in the artifact",)),
+            ImportPolicy(require_signed=True),
+            ["its signature does not verify (unsigned: no signed gate report in the artifact)"],
+        ),
+        (
+            Verification(TAMPERED, reasons=("simulate status: x",)),
+            ImportPolicy(require_gates=("simulate",)),
+            ["its gate results cannot be verified (tampered)"],
+        ),
+        (
+            Verification(VERIFIED, False, "SHA256:a"),
+            ImportPolicy(require_gates=("simulate",)),
+            [],
+        ),  # the gates alone do not ask who signed
+        (
+            Verification(VERIFIED, True, "SHA256:a"),
+            ImportPolicy(require_gates=("e2e",), require_e2e_cluster=("kind",)),
+            [
+                "its e2e gate did not pass (not run)",
+                "its e2e did not pass on kind (no passing e2e)",
+            ],
+        ),
+    ],
+)
 def test_violations(proof: Verification, policy: ImportPolicy, expected: list[str]) -> None:
     from orkestra.registry.info import PatternInfo
     from orkestra.registry.oci import Descriptor
@@ -91,8 +115,9 @@ def test_violations(proof: Verification, policy: ImportPolicy, expected: list[st
 
     made = artifact()
     manifest = made.manifest()
-    info = PatternInfo.read(resolve("web:v1.0.0"), manifest,
-                            Descriptor.of(manifest.to_bytes(), "x"))
+    info = PatternInfo.read(
+        resolve("web:v1.0.0"), manifest, Descriptor.of(manifest.to_bytes(), "x")
+    )
     assert info.simulate == GateRecord("passed", "3ms", "2026-01-01T00:00:00Z", 2)
     assert policy.violations(info, proof) == expected
 

@@ -25,11 +25,24 @@ def digest(n: int) -> str:
     return "sha256:" + hashlib.sha256(str(n).encode()).hexdigest()
 
 
-def rec(n: int, version: str = "v1.0.0", *, at: int | None = None, replaces: int = 0,
-        name: str = "web", **fields: object) -> PushRecord:
-    return PushRecord(name, version, "Katalog", digest(n),
-                      f"2026-12-02T10:00:{at if at is not None else n:02d}.000000Z",
-                      digest(replaces) if replaces else "", **fields)  # type: ignore[arg-type]
+def rec(
+    n: int,
+    version: str = "v1.0.0",
+    *,
+    at: int | None = None,
+    replaces: int = 0,
+    name: str = "web",
+    **fields: object,
+) -> PushRecord:
+    return PushRecord(
+        name,
+        version,
+        "Katalog",
+        digest(n),
+        f"2026-12-02T10:00:{at if at is not None else n:02d}.000000Z",
+        digest(replaces) if replaces else "",
+        **fields,
+    )  # type: ignore[arg-type]
 
 
 def test_tags_are_unique_per_push_and_share_a_prefix_per_version() -> None:
@@ -47,8 +60,12 @@ def test_records_round_trip_and_reject_garbage() -> None:
     record = rec(3, tags=("a", "b"), deprecated=True, replaces=2)
     assert PushRecord.read(record.manifest(), "r") == record
     assert PushRecord.from_json(json.loads(json.dumps(record.to_json())), "r") == record
-    for bad in ({"name": "web"}, {"name": "web", "version": "v1", "digest": "md5:x"},
-                {"name": 3, "version": "v1", "digest": digest(1)}, []):
+    for bad in (
+        {"name": "web"},
+        {"name": "web", "version": "v1", "digest": "md5:x"},
+        {"name": 3, "version": "v1", "digest": digest(1)},
+        [],
+    ):
         with pytest.raises(IntegrityError):
             PushRecord.from_json(bad, "r")
 
@@ -70,24 +87,40 @@ def test_the_current_push_follows_each_generations_winner() -> None:
 
 
 def test_rebuild_folds_current_records_over_legacy_entries() -> None:
-    legacy = RegistryIndex.parse(json.dumps({"updatedAt": "t0", "entries": [
-        IndexEntry("old", "v0.9.0", "Katalog").to_json()]}).encode(), "i")
+    legacy = RegistryIndex.parse(
+        json.dumps(
+            {"updatedAt": "t0", "entries": [IndexEntry("old", "v0.9.0", "Katalog").to_json()]}
+        ).encode(),
+        "i",
+    )
     assert [e.name for e in legacy.legacy] == ["old"]
-    records = {r.tag: r for r in (
-        rec(1, "v1.1.0", description="newest"), rec(2, "v1.0.0", deprecated=True),
-        rec(3, "v1.0.0", at=1, name="db"), rec(4, "v1.0.0", at=2, name="db"),
-        replace(rec(4, "v1.0.0", at=2, name="db"), supersededBy=digest(3)),
-        rec(5, "v1.0.0", at=9, name="db", replaces=3, simulateStatus="passed"))}
+    records = {
+        r.tag: r
+        for r in (
+            rec(1, "v1.1.0", description="newest"),
+            rec(2, "v1.0.0", deprecated=True),
+            rec(3, "v1.0.0", at=1, name="db"),
+            rec(4, "v1.0.0", at=2, name="db"),
+            replace(rec(4, "v1.0.0", at=2, name="db"), supersededBy=digest(3)),
+            rec(5, "v1.0.0", at=9, name="db", replaces=3, simulateStatus="passed"),
+        )
+    }
     index = rebuild(legacy, records, "t1")
     by_name = {e.name: e for e in index.entries}
     assert by_name["old"].latestVersion == "v0.9.0"
     web = by_name["web"]
     assert (web.latestVersion, web.description, web.versions, web.deprecatedVersions) == (
-        "v1.1.0", "newest", ("v1.0.0", "v1.1.0"), ("v1.0.0",))
+        "v1.1.0",
+        "newest",
+        ("v1.0.0", "v1.1.0"),
+        ("v1.0.0",),
+    )
     db = by_name["db"]
     assert (db.digest, db.simulateStatus) == (digest(5), "passed")
     assert [(h.digest, h.by, h.how) for h in db.history] == [
-        (digest(3), digest(5), "replaced"), (digest(4), digest(3), "superseded")]
+        (digest(3), digest(5), "replaced"),
+        (digest(4), digest(3), "superseded"),
+    ]
     again = RegistryIndex.parse(index.to_bytes(), "i")
     assert again == index
     assert rebuild(again, records, "t1").entries == index.entries

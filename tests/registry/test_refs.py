@@ -18,31 +18,44 @@ from orkestra.registry.refs import (
 BASES = Bases("ghcr.io/myorg/katalogs", "ghcr.io/myorg/motifs")
 
 
-@pytest.mark.parametrize(("text", "kind", "expected"), [
-    ("webapp-operator:v1.0.0", "Katalog", "oci://ghcr.io/myorg/katalogs/webapp-operator:v1.0.0"),
-    ("web-service:v1.0.0", "Motif", "oci://ghcr.io/myorg/motifs/web-service:v1.0.0"),
-    ("webapp-operator", "Katalog", "oci://ghcr.io/myorg/katalogs/webapp-operator:latest"),
-    ("oci://ghcr.io/other/x:v2", "Katalog", "oci://ghcr.io/other/x:v2"),
-    ("localhost:5000/team/x:1.0", "Motif", "oci://localhost:5000/team/x:1.0"),
-    ("localhost/x", "Katalog", "oci://localhost/x:latest"),
-    ("local/katalogs/x:v1", "Motif", "oci://local/katalogs/x:v1"),
-    ("team/x:v1", "Katalog", "oci://ghcr.io/myorg/katalogs/team/x:v1"),
-    ("  oci://127.0.0.1:5000/a/b:c  ", "Katalog", "oci://127.0.0.1:5000/a/b:c"),
-    ("x@sha256:" + "a" * 64, "Katalog", "oci://ghcr.io/myorg/katalogs/x@sha256:" + "a" * 64),
-])
+@pytest.mark.parametrize(
+    ("text", "kind", "expected"),
+    [
+        (
+            "webapp-operator:v1.0.0",
+            "Katalog",
+            "oci://ghcr.io/myorg/katalogs/webapp-operator:v1.0.0",
+        ),
+        ("web-service:v1.0.0", "Motif", "oci://ghcr.io/myorg/motifs/web-service:v1.0.0"),
+        ("webapp-operator", "Katalog", "oci://ghcr.io/myorg/katalogs/webapp-operator:latest"),
+        ("oci://ghcr.io/other/x:v2", "Katalog", "oci://ghcr.io/other/x:v2"),
+        ("localhost:5000/team/x:1.0", "Motif", "oci://localhost:5000/team/x:1.0"),
+        ("localhost/x", "Katalog", "oci://localhost/x:latest"),
+        ("local/katalogs/x:v1", "Motif", "oci://local/katalogs/x:v1"),
+        ("team/x:v1", "Katalog", "oci://ghcr.io/myorg/katalogs/team/x:v1"),
+        ("  oci://127.0.0.1:5000/a/b:c  ", "Katalog", "oci://127.0.0.1:5000/a/b:c"),
+        ("x@sha256:" + "a" * 64, "Katalog", "oci://ghcr.io/myorg/katalogs/x@sha256:" + "a" * 64),
+    ],
+)
 def test_resolve(text: str, kind: str, expected: str) -> None:
     assert str(resolve(text, kind, BASES)) == expected
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("", "invalid reference: empty reference"),
-    ("webapp@v1", "use ':' not '@' for version tags (e.g. ...:v1) — '@' is for digest "
-                  "references like @sha256:..."),
-    ("x@sha256:abc", 'malformed digest "sha256:abc"'),
-    ("Web_App:v1", '"Web_App" is not a valid repository path component'),
-    ("x:.bad", '".bad" is not a valid tag'),
-    ("x:" + "a" * 129, "is not a valid tag"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "invalid reference: empty reference"),
+        (
+            "webapp@v1",
+            "use ':' not '@' for version tags (e.g. ...:v1) — '@' is for digest "
+            "references like @sha256:...",
+        ),
+        ("x@sha256:abc", 'malformed digest "sha256:abc"'),
+        ("Web_App:v1", '"Web_App" is not a valid repository path component'),
+        ("x:.bad", '".bad" is not a valid tag'),
+        ("x:" + "a" * 129, "is not a valid tag"),
+    ],
+)
 def test_bad_references(text: str, message: str) -> None:
     with pytest.raises(InvalidReferenceError) as caught:
         resolve(text, "Katalog", BASES)
@@ -63,14 +76,17 @@ def test_defaults_are_the_embedded_registry() -> None:
     assert Bases.from_env(env) == Bases("reg.example.com/k", "local/motifs")
 
 
-@pytest.mark.parametrize(("text", "version", "expected"), [
-    ("oci://ghcr.io/o/postgres@v1.0.0", "", "oci://ghcr.io/o/postgres:v1.0.0"),
-    ("postgres@v1.0.0", "", "oci://ghcr.io/myorg/katalogs/postgres:v1.0.0"),
-    ("postgres", "v2", "oci://ghcr.io/myorg/katalogs/postgres:v2"),
-    ("postgres:v3", "v2", "oci://ghcr.io/myorg/katalogs/postgres:v3"),
-    ("localhost:5000/o/p@v1", "", "oci://localhost:5000/o/p:v1"),
-    ("p@sha256:" + "b" * 64, "v9", "oci://ghcr.io/myorg/katalogs/p@sha256:" + "b" * 64),
-])
+@pytest.mark.parametrize(
+    ("text", "version", "expected"),
+    [
+        ("oci://ghcr.io/o/postgres@v1.0.0", "", "oci://ghcr.io/o/postgres:v1.0.0"),
+        ("postgres@v1.0.0", "", "oci://ghcr.io/myorg/katalogs/postgres:v1.0.0"),
+        ("postgres", "v2", "oci://ghcr.io/myorg/katalogs/postgres:v2"),
+        ("postgres:v3", "v2", "oci://ghcr.io/myorg/katalogs/postgres:v3"),
+        ("localhost:5000/o/p@v1", "", "oci://localhost:5000/o/p:v1"),
+        ("p@sha256:" + "b" * 64, "v9", "oci://ghcr.io/myorg/katalogs/p@sha256:" + "b" * 64),
+    ],
+)
 def test_imports_accept_at_versions(text: str, version: str, expected: str) -> None:
     assert str(resolve_import(text, "Katalog", BASES, version)) == expected
 
@@ -86,8 +102,10 @@ def test_reference_parts() -> None:
     assert not Reference("ghcr.io", "x").is_loopback
 
 
-@pytest.mark.parametrize(("text", "tag"), [
-    ("web:v1", "v1"), ("host:5000/web", ""), ("host:5000/web:2.0@sha256:x", "2.0"), ("web", "")])
+@pytest.mark.parametrize(
+    ("text", "tag"),
+    [("web:v1", "v1"), ("host:5000/web", ""), ("host:5000/web:2.0@sha256:x", "2.0"), ("web", "")],
+)
 def test_tag_of(text: str, tag: str) -> None:
     assert tag_of(text) == tag
 

@@ -42,12 +42,20 @@ FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)
 
 
 def client_for(host: str, tmp_path: Path, **env: str) -> RegistryClient:
-    return RegistryClient({"ORK_HOME": str(tmp_path / "home"), "ORK_REGISTRY": f"{host}/k",
-                           "DOCKER_CONFIG": str(tmp_path / "docker"), **env}, retry=FAST)
+    return RegistryClient(
+        {
+            "ORK_HOME": str(tmp_path / "home"),
+            "ORK_REGISTRY": f"{host}/k",
+            "DOCKER_CONFIG": str(tmp_path / "docker"),
+            **env,
+        },
+        retry=FAST,
+    )
 
 
 def test_basic_auth_without_credentials_is_a_clean_401(
-        distribution_basic: DistributionRegistry, tmp_path: Path) -> None:
+    distribution_basic: DistributionRegistry, tmp_path: Path
+) -> None:
     client = client_for(distribution_basic.host, tmp_path)
     with pytest.raises(UnauthorizedError) as caught:
         client.push(artifact(), client.resolve("web:v1.0.0"))
@@ -55,21 +63,25 @@ def test_basic_auth_without_credentials_is_a_clean_401(
     assert f"ork login {distribution_basic.host}" in caught.value.hint
 
 
-def test_basic_auth_with_wrong_password(distribution_basic: DistributionRegistry,
-                                        tmp_path: Path) -> None:
-    client = client_for(distribution_basic.host, tmp_path, ORK_REGISTRY_USERNAME=USER,
-                        ORK_REGISTRY_PASSWORD="wrong")
+def test_basic_auth_with_wrong_password(
+    distribution_basic: DistributionRegistry, tmp_path: Path
+) -> None:
+    client = client_for(
+        distribution_basic.host, tmp_path, ORK_REGISTRY_USERNAME=USER, ORK_REGISTRY_PASSWORD="wrong"
+    )
     with pytest.raises(UnauthorizedError, match="refused access") as caught:
         client.info(client.resolve("web:v1.0.0"))
     assert "wrong" not in caught.value.render()
 
 
-def test_docker_config_credentials(distribution_basic: DistributionRegistry,
-                                   tmp_path: Path) -> None:
+def test_docker_config_credentials(
+    distribution_basic: DistributionRegistry, tmp_path: Path
+) -> None:
     docker = tmp_path / "docker"
     docker.mkdir()
-    (docker / "config.json").write_text(json.dumps(
-        {"auths": {distribution_basic.host: {"username": USER, "password": PASSWORD}}}))
+    (docker / "config.json").write_text(
+        json.dumps({"auths": {distribution_basic.host: {"username": USER, "password": PASSWORD}}})
+    )
     client = client_for(distribution_basic.host, tmp_path)
     ref = client.resolve("web:v1.0.0")
     client.push(artifact(), ref)
@@ -77,8 +89,12 @@ def test_docker_config_credentials(distribution_basic: DistributionRegistry,
 
 
 def test_bearer_token_flow(distribution_token: DistributionRegistry, tmp_path: Path) -> None:
-    client = client_for(distribution_token.host, tmp_path, ORK_REGISTRY_USERNAME=USER,
-                        ORK_REGISTRY_PASSWORD=PASSWORD)
+    client = client_for(
+        distribution_token.host,
+        tmp_path,
+        ORK_REGISTRY_USERNAME=USER,
+        ORK_REGISTRY_PASSWORD=PASSWORD,
+    )
     ref = client.resolve("web:v1.0.0")
     client.push(artifact(), ref)
     assert distribution_token.token_server is not None
@@ -92,8 +108,9 @@ def test_bearer_token_flow(distribution_token: DistributionRegistry, tmp_path: P
         anonymous.push(artifact(), ref.with_tag("v2"))
 
 
-def test_chunked_upload_and_tag_pagination(distribution: DistributionRegistry,
-                                           tmp_path: Path) -> None:
+def test_chunked_upload_and_tag_pagination(
+    distribution: DistributionRegistry, tmp_path: Path
+) -> None:
     client = client_for(distribution.host, tmp_path)
     ref = client.resolve("big:v1")
     backend = client.backend(ref)
@@ -109,8 +126,9 @@ def test_chunked_upload_and_tag_pagination(distribution: DistributionRegistry,
     backend.push_blob(ref.repository, config, EMPTY_JSON)
     manifest = Manifest(config, (descriptor,)).to_bytes()
     for i in range(5):
-        backend.push_manifest(ref.repository, manifest, "application/vnd.oci.image.manifest"
-                                                        ".v1+json", f"t{i}")
+        backend.push_manifest(
+            ref.repository, manifest, "application/vnd.oci.image.manifest.v1+json", f"t{i}"
+        )
     backend.tag_page_size = 2
     assert sorted(backend.tags(ref.repository)) == [f"t{i}" for i in range(5)]
 
@@ -133,7 +151,8 @@ def blob(text: bytes) -> tuple[Descriptor, bytes]:
 
 
 def test_uploads_on_a_registry_without_single_request_uploads(
-        distribution: DistributionRegistry, tmp_path: Path) -> None:
+    distribution: DistributionRegistry, tmp_path: Path
+) -> None:
     """docker-registry 2.8 answers ``POST …/uploads/?digest=`` with an upload session: the
     first new blob finds that out (the POST with the body, then a PUT); later blobs start
     with a POST asking to mount the blob from its own repository, one request when the
@@ -171,7 +190,8 @@ def test_uploads_on_a_registry_without_single_request_uploads(
 
 
 def test_uploads_on_a_registry_that_takes_single_request_uploads(
-        distribution: DistributionRegistry, tmp_path: Path) -> None:
+    distribution: DistributionRegistry, tmp_path: Path
+) -> None:
     """Where ``POST …/uploads/?digest=`` with the body is answered 201, a small blob costs
     that one request, new or not; a larger one is asked about with a HEAD first."""
     proxy = FaultProxy(distribution.host, single_post=True).start()
@@ -179,8 +199,9 @@ def test_uploads_on_a_registry_that_takes_single_request_uploads(
         clients = [client_for(proxy.host, tmp_path / name) for name in "ab"]
         repository = clients[0].resolve("single:v1").repository
         small, large = blob(b"small"), blob(b"large " * 100)
-        for client, expected in zip(clients, (["HEAD blobs", "POST upload?digest"],
-                                              ["HEAD blobs"]), strict=True):
+        for client, expected in zip(
+            clients, (["HEAD blobs", "POST upload?digest"], ["HEAD blobs"]), strict=True
+        ):
             backend = client.backend(client.resolve("single:v1"))
             assert isinstance(backend, RemoteBackend)
             backend.resend_limit = 100
@@ -212,20 +233,27 @@ def test_requests_per_push(distribution: DistributionRegistry, tmp_path: Path) -
 
 
 @pytest.mark.parametrize("via", ["ork", "skopeo"])
-def test_skopeo_interoperability(distribution: DistributionRegistry, tmp_path: Path,
-                                 via: str) -> None:
+def test_skopeo_interoperability(
+    distribution: DistributionRegistry, tmp_path: Path, via: str
+) -> None:
     client = client_for(distribution.host, tmp_path)
     ref = client.resolve("web:v1.0.0")
     client.push(artifact(), ref)
     _, _, raw = client.manifest(ref)
     source = f"docker://{distribution.host}/k/web:v1.0.0"
-    shown = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", source],
-                           check=True, capture_output=True).stdout
+    shown = subprocess.run(
+        ["skopeo", "inspect", "--raw", "--tls-verify=false", source],
+        check=True,
+        capture_output=True,
+    ).stdout
     assert shown == raw
     assert json.loads(shown)["annotations"]["io.orkestra.simulate.status"] == "passed"
     layout = tmp_path / "layout"
-    subprocess.run(["skopeo", "copy", "--quiet", "--src-tls-verify=false", source,
-                    f"oci:{layout}:v1.0.0"], check=True, capture_output=True)
+    subprocess.run(
+        ["skopeo", "copy", "--quiet", "--src-tls-verify=false", source, f"oci:{layout}:v1.0.0"],
+        check=True,
+        capture_output=True,
+    )
     from_layout = client.fetch(layout_reference(f"{layout}:v1.0.0"))
     assert from_layout.files == client.fetch(ref).files
     assert from_layout.info.digest == client.info(ref).digest
@@ -246,9 +274,11 @@ def pushed_through(proxy: FaultProxy, tmp_path: Path) -> tuple[RegistryClient, R
 
 
 def test_5xx_then_success_is_retried(proxy: FaultProxy, tmp_path: Path) -> None:
-    proxy.inject(Fault("POST", "/blobs/uploads/", "status:503", times=2),
-                 Fault("GET", "/manifests/", "status:500"),
-                 Fault("GET", "/blobs/sha256:", "status:429"))
+    proxy.inject(
+        Fault("POST", "/blobs/uploads/", "status:503", times=2),
+        Fault("GET", "/manifests/", "status:500"),
+        Fault("GET", "/blobs/sha256:", "status:429"),
+    )
     client, ref = pushed_through(proxy, tmp_path)
     assert client.pull(ref).info.metadata.name == "web"
     assert all(f.hits == f.times for f in proxy.faults)
@@ -289,7 +319,8 @@ def test_manifest_over_the_size_limit(proxy: FaultProxy, tmp_path: Path) -> None
 
 
 def test_a_push_checks_its_tag_by_head_and_fetches_no_record_twice(
-        proxy: FaultProxy, tmp_path: Path) -> None:
+    proxy: FaultProxy, tmp_path: Path
+) -> None:
     """Settling reads the tag with HEADs (the digest is all it needs) and the records of
     earlier pushes from the cached index; the index refresh after it neither lists the
     records again nor reads the cached index again nor fetches the records settling read
@@ -304,16 +335,20 @@ def test_a_push_checks_its_tag_by_head_and_fetches_no_record_twice(
     assert settled.won and record.tag in settled.records
     index = client.refresh_index(ref, settled)
     assert record.tag in index.records
-    on_tag = [line.split()[0] for line in proxy.log
-              if line.endswith("/settled/manifests/v1.0.0")]
+    on_tag = [line.split()[0] for line in proxy.log if line.endswith("/settled/manifests/v1.0.0")]
     assert on_tag == ["HEAD", "PUT"]  # absent, written (no rival recorded: not read again)
     assert not [line for line in proxy.log if line.startswith("GET") and record.tag in line]
     assert len([line for line in proxy.log if "/index/tags/list" in line]) == 1
     assert client.tagged(ref.with_tag("v9")) is None
     manifest = client.upload_blobs(artifact("settled", text="kind: Katalog\n# 2\n"), ref)
-    second = PushRecord("settled", "v1.0.0", "Katalog",
-                        Descriptor.of(manifest, MANIFEST_MEDIA_TYPE).digest, claim_time(),
-                        replaces=digest)
+    second = PushRecord(
+        "settled",
+        "v1.0.0",
+        "Katalog",
+        Descriptor.of(manifest, MANIFEST_MEDIA_TYPE).digest,
+        claim_time(),
+        replaces=digest,
+    )
     again = client_for(proxy.host, tmp_path / "again")  # a new process: no record known
     proxy.log.clear()
     settled = again.settle(ref, second, manifest)
@@ -326,8 +361,10 @@ def test_a_push_checks_its_tag_by_head_and_fetches_no_record_twice(
 
 def test_a_manifest_naming_a_blob_the_registry_has_not_caught_up_with_is_retried() -> None:
     backend = RemoteBackend("registry.test", lambda: None)
-    unknown = httpx.Response(400, json={"errors": [
-        {"code": "MANIFEST_BLOB_UNKNOWN", "message": "blob unknown to registry"}]})
+    unknown = httpx.Response(
+        400,
+        json={"errors": [{"code": "MANIFEST_BLOB_UNKNOWN", "message": "blob unknown to registry"}]},
+    )
     with pytest.raises(TransientError, match="MANIFEST_BLOB_UNKNOWN: blob unknown"):
         backend._check(unknown, "push manifest k/web:v1")
     invalid = httpx.Response(400, json={"errors": [{"code": "MANIFEST_INVALID"}]})
@@ -338,8 +375,9 @@ def test_a_manifest_naming_a_blob_the_registry_has_not_caught_up_with_is_retried
 
 
 @pytest.mark.parametrize("title", ["../escape.yaml", "/etc/evil"])
-def test_layer_titles_that_escape(distribution: DistributionRegistry, tmp_path: Path,
-                                  title: str) -> None:
+def test_layer_titles_that_escape(
+    distribution: DistributionRegistry, tmp_path: Path, title: str
+) -> None:
     client = client_for(distribution.host, tmp_path)
     ref = client.resolve("evil:v1")
     backend = client.backend(ref)
@@ -347,8 +385,12 @@ def test_layer_titles_that_escape(distribution: DistributionRegistry, tmp_path: 
     layer = Descriptor.of(b"x", "text/plain", {TITLE: title})
     backend.push_blob(ref.repository, config, EMPTY_JSON)
     backend.push_blob(ref.repository, layer, b"x")
-    backend.push_manifest(ref.repository, Manifest(config, (layer,)).to_bytes(),
-                          "application/vnd.oci.image.manifest.v1+json", "v1")
+    backend.push_manifest(
+        ref.repository,
+        Manifest(config, (layer,)).to_bytes(),
+        "application/vnd.oci.image.manifest.v1+json",
+        "v1",
+    )
     with pytest.raises(IntegrityError, match="is not a plain file name"):
         client.pull(ref)
     assert not (tmp_path / "escape.yaml").exists()
@@ -360,21 +402,27 @@ def tls_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Distribut
     yield from serve(tmp_path_factory.mktemp("registry-tls"), tls=True)
 
 
-def test_tls_registry_with_an_untrusted_certificate(tls_registry: DistributionRegistry,
-                                                    tmp_path: Path) -> None:
-    secure = RegistryClient({"ORK_HOME": str(tmp_path / "a"), "ORK_REGISTRY":
-                             f"{tls_registry.host}/k"}, retry=FAST)
+def test_tls_registry_with_an_untrusted_certificate(
+    tls_registry: DistributionRegistry, tmp_path: Path
+) -> None:
+    secure = RegistryClient(
+        {"ORK_HOME": str(tmp_path / "a"), "ORK_REGISTRY": f"{tls_registry.host}/k"}, retry=FAST
+    )
     ref = secure.resolve("web:v1.0.0")
     with pytest.raises(RegistryError):  # loopback means plain HTTP; this server wants TLS
         secure.push(artifact(), ref)
-    insecure = RegistryClient({"ORK_HOME": str(tmp_path / "b"), "ORK_REGISTRY":
-                               f"{tls_registry.host}/k"}, retry=FAST, insecure=True)
+    insecure = RegistryClient(
+        {"ORK_HOME": str(tmp_path / "b"), "ORK_REGISTRY": f"{tls_registry.host}/k"},
+        retry=FAST,
+        insecure=True,
+    )
     insecure.push(artifact(), ref)
     assert insecure.pull(ref).info.metadata.name == "web"
 
 
-def test_insecure_falls_back_to_plain_http(distribution: DistributionRegistry,
-                                           tmp_path: Path) -> None:
+def test_insecure_falls_back_to_plain_http(
+    distribution: DistributionRegistry, tmp_path: Path
+) -> None:
     proxy = FaultProxy(distribution.host, address="127.0.0.2").start()
     try:
         env = {"ORK_HOME": str(tmp_path / "h"), "ORK_REGISTRY": f"{proxy.host}/k"}

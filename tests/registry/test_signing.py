@@ -55,7 +55,9 @@ def test_racing_first_uses_agree_on_one_key() -> None:
         ids = set(pool.map(lambda _: keyring().signing_key().public.id, range(16)))
     assert len(ids) == 1
     assert [p.name for p in keyring().private_path.parent.iterdir()] in (
-        ["signing.pem", "signing.pub"], ["signing.pub", "signing.pem"])  # no temporary left
+        ["signing.pem", "signing.pub"],
+        ["signing.pub", "signing.pem"],
+    )  # no temporary left
 
 
 def test_key_ids_are_ssh_fingerprints() -> None:
@@ -63,8 +65,13 @@ def test_key_ids_are_ssh_fingerprints() -> None:
     assert key.public.id.startswith("SHA256:") and len(key.public.id) == 7 + 43
     if not shutil.which("ssh-keygen"):
         pytest.skip("ssh-keygen is not installed")
-    listed = subprocess.run(["ssh-keygen", "-lf", "-"], input=key.public.openssh(),
-                            capture_output=True, text=True, check=True).stdout
+    listed = subprocess.run(
+        ["ssh-keygen", "-lf", "-"],
+        input=key.public.openssh(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert listed.split()[1] == key.public.id
 
 
@@ -79,25 +86,41 @@ def test_a_configured_key_signs_instead(tmp_path: Path, monkeypatch: pytest.Monk
     assert ci.public.id in ring.trusted()
     monkeypatch.setenv("ORK_SIGNING_KEY", ci.pem().decode())  # the PEM text, as a CI secret
     assert keyring().signing_key().public.id == ci.public.id
-    openssh = ci.private.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.OpenSSH,
-                                       serialization.NoEncryption())
+    openssh = ci.private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    )
     path.write_bytes(openssh)  # ssh-keygen -t ed25519 writes this
     monkeypatch.setenv("ORK_SIGNING_KEY", str(path))
     assert keyring().signing_key().public.id == ci.public.id
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (b"not a key", "is not a private key"),
-    (ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()), "is not an Ed25519 key"),
-    (Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(b"pw")), "is encrypted"),
-])
-def test_unusable_configured_keys(data: bytes, message: str, tmp_path: Path,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"not a key", "is not a private key"),
+        (
+            ec.generate_private_key(ec.SECP256R1()).private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+            "is not an Ed25519 key",
+        ),
+        (
+            Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.BestAvailableEncryption(b"pw"),
+            ),
+            "is encrypted",
+        ),
+    ],
+)
+def test_unusable_configured_keys(
+    data: bytes, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "k.pem").write_bytes(data)
     monkeypatch.setenv("ORK_SIGNING_KEY", str(tmp_path / "k.pem"))
     with pytest.raises(SigningKeyError, match=message):
@@ -127,8 +150,10 @@ def test_trust_and_untrust() -> None:
 
 # -- DSSE ----------------------------------------------------------------------------------
 def test_pae_is_the_dsse_v1_encoding() -> None:
-    assert pae("http://example.com/HelloWorld", b"hello world") == \
-        b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+    assert (
+        pae("http://example.com/HelloWorld", b"hello world")
+        == b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+    )
 
 
 def test_envelopes_round_trip_and_refuse_forgeries() -> None:
@@ -141,12 +166,14 @@ def test_envelopes_round_trip_and_refuse_forgeries() -> None:
     cases = {
         "does not match": {**doc, "payload": base64.b64encode(body + b" ").decode()},
         "claims key": forgery.resign(doc, json.loads(body), other, claim=key.public.id),
-        "does not match the report": forgery.resign(doc, json.loads(body), other,
-                                                    claim=key.public.id,
-                                                    carry=key.public.pem()),
+        "does not match the report": forgery.resign(
+            doc, json.loads(body), other, claim=key.public.id, carry=key.public.pem()
+        ),
         "no signature": {**doc, "signatures": []},
-        "does not carry its public key": {**doc, "signatures": [
-            {"keyid": key.public.id, "sig": doc["signatures"][0]["sig"]}]},
+        "does not carry its public key": {
+            **doc,
+            "signatures": [{"keyid": key.public.id, "sig": doc["signatures"][0]["sig"]}],
+        },
     }
     for message, forged in cases.items():
         with pytest.raises(BadEnvelopeError, match=message):
@@ -176,18 +203,20 @@ def test_a_clean_push_verifies(pushed: Reference) -> None:
     info = client.info(pushed)
     assert info.signed_report is not None
     assert (info.signed_report.title, info.signed_report.media_type) == (
-        SIGNED_REPORT_FILE, SIGNED_REPORT_TYPE)
+        SIGNED_REPORT_FILE,
+        SIGNED_REPORT_TYPE,
+    )
     assert info.files[-1] == info.signed_report
     proof = verdict(pushed)
     own = keyring().signing_key().public.id
-    assert (proof.state, proof.trusted, proof.key_id, proof.reasons) == (VERIFIED, True, own,
-                                                                         ())
+    assert (proof.state, proof.trusted, proof.key_id, proof.reasons) == (VERIFIED, True, own, ())
     assert proof.proven and proof.label == "verified (trusted)"
     statement = proof.statement
     assert statement is not None
     assert (statement["_type"], statement["predicateType"]) == (STATEMENT_TYPE, PREDICATE_TYPE)
     assert [(s["name"], "sha256:" + s["digest"]["sha256"]) for s in statement["subject"]] == [
-        (f.title, f.digest) for f in info.files[:-1]]
+        (f.title, f.digest) for f in info.files[:-1]
+    ]
     predicate = statement["predicate"]
     assert predicate["pattern"] == {"kind": "Katalog", "name": "redis", "version": "v1.0.0"}
     assert predicate["annotations"] == info.manifest.annotations
@@ -195,8 +224,11 @@ def test_a_clean_push_verifies(pushed: Reference) -> None:
     gates = predicate["gates"]
     assert gates["validate"]["files"][0] == "katalog.yaml"
     assert info.simulate is not None and gates["simulate"]["status"] == "passed"
-    assert gates["simulate"]["assertions"] == info.simulate.assertions == \
-        gates["simulate"]["counts"]["total"]
+    assert (
+        gates["simulate"]["assertions"]
+        == info.simulate.assertions
+        == gates["simulate"]["counts"]["total"]
+    )
     assert "✓ create statefulsets/my-redis-redis (cycle 1)" in gates["simulate"]["checks"]
     assert gates["e2e"]["status"] == "skipped"
 
@@ -208,17 +240,18 @@ def test_a_different_key_set_does_not_trust_it(pushed: Reference) -> None:
 
 
 def test_edited_annotations_are_tampered(pushed: Reference) -> None:
-    forgery.annotate(RegistryClient(), pushed, {E2E + "status": "passed",
-                                                E2E + "cluster": "kind",
-                                                "io.orkestra.pattern.license": "MIT"})
+    forgery.annotate(
+        RegistryClient(),
+        pushed,
+        {E2E + "status": "passed", E2E + "cluster": "kind", "io.orkestra.pattern.license": "MIT"},
+    )
     proof = verdict(pushed)
     assert proof.state == TAMPERED and not proof.proven
-    assert "e2e status: the annotations say passed, the signed report says skipped" in \
-        proof.reasons
-    assert "e2e cluster: the annotations say kind, the signed report says (none)" in \
-        proof.reasons
-    assert any(r.startswith("annotation pattern.license: the manifest says 'MIT'")
-               for r in proof.reasons)
+    assert "e2e status: the annotations say passed, the signed report says skipped" in proof.reasons
+    assert "e2e cluster: the annotations say kind, the signed report says (none)" in proof.reasons
+    assert any(
+        r.startswith("annotation pattern.license: the manifest says 'MIT'") for r in proof.reasons
+    )
     assert proof.about("e2e").startswith("e2e status")
     assert proof.key_id  # the signature itself held
 
@@ -258,7 +291,8 @@ def test_a_corrupted_signature_is_tampered(pushed: Reference) -> None:
 
 
 def test_a_report_re_signed_by_another_key_claiming_the_original_is_tampered(
-        pushed: Reference) -> None:
+    pushed: Reference,
+) -> None:
     client = RegistryClient()
     doc = forgery.envelope(client, pushed)
     original = doc["signatures"][0]
@@ -266,10 +300,18 @@ def test_a_report_re_signed_by_another_key_claiming_the_original_is_tampered(
     body["predicate"]["gates"]["e2e"]["status"] = "passed"
     attacker = SigningKey.generate("attacker")
     for forged, message in (
-            (forgery.resign(doc, body, attacker, claim=original["keyid"]), "claims key"),
-            (forgery.resign(doc, body, attacker, claim=original["keyid"],
-                            carry=original["extension"]["ext"]["publicKey"]),
-             "does not match the report")):
+        (forgery.resign(doc, body, attacker, claim=original["keyid"]), "claims key"),
+        (
+            forgery.resign(
+                doc,
+                body,
+                attacker,
+                claim=original["keyid"],
+                carry=original["extension"]["ext"]["publicKey"],
+            ),
+            "does not match the report",
+        ),
+    ):
         forgery.replace_report(client, pushed, forged)
         proof = verdict(pushed)
         assert proof.state == TAMPERED and message in proof.reason

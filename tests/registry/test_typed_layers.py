@@ -21,31 +21,55 @@ from orkestra.registry.errors import IntegrityError
 from orkestra.registry.oci import EMPTY_JSON, TITLE, Descriptor, Manifest
 from tests.conftest import RegistryTarget
 
-FILES = {"katalog.yaml": b"kind: Katalog\n", "pyproject.toml": b"[project]\n",
-         "dbhooks/__init__.py": b"", "dbhooks/database.py": b"def hooks(): ...\n",
-         "dbhooks/sql/queries.py": b"SELECT = 1\n"}
+FILES = {
+    "katalog.yaml": b"kind: Katalog\n",
+    "pyproject.toml": b"[project]\n",
+    "dbhooks/__init__.py": b"",
+    "dbhooks/database.py": b"def hooks(): ...\n",
+    "dbhooks/sql/queries.py": b"SELECT = 1\n",
+}
 
 
 def typed_artifact() -> PatternArtifact:
-    return PatternArtifact(Metadata("Katalog", "db", "v1.0.0"),
-                           tuple(PatternFile(n, d) for n, d in FILES.items()))
+    return PatternArtifact(
+        Metadata("Katalog", "db", "v1.0.0"), tuple(PatternFile(n, d) for n, d in FILES.items())
+    )
 
 
-@pytest.mark.parametrize("title", ["katalog.yaml", ".hidden", "dbhooks/database.py",
-                                   "a/b/c/d.py", "dbhooks/.x/y.py"])
+@pytest.mark.parametrize(
+    "title", ["katalog.yaml", ".hidden", "dbhooks/database.py", "a/b/c/d.py", "dbhooks/.x/y.py"]
+)
 def test_relative_paths_pass(title: str) -> None:
     assert safe_path(title, "ref") == title
 
 
-@pytest.mark.parametrize("title", ["", ".", "..", "../escape.py", "a/../../b.py", "a/./b.py",
-                                   "/etc/passwd", "a//b.py", "dbhooks/", "a\\b.py",
-                                   "dbhooks\\..\\x.py", "~root/x.py", "a/~b", "x\0y",
-                                   "a/b\0/c"])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "",
+        ".",
+        "..",
+        "../escape.py",
+        "a/../../b.py",
+        "a/./b.py",
+        "/etc/passwd",
+        "a//b.py",
+        "dbhooks/",
+        "a\\b.py",
+        "dbhooks\\..\\x.py",
+        "~root/x.py",
+        "a/~b",
+        "x\0y",
+        "a/b\0/c",
+    ],
+)
 def test_paths_that_could_escape_are_refused(title: str) -> None:
     with pytest.raises(IntegrityError) as caught:
         safe_path(title, "oci://h/r:t")
-    assert caught.value.message == (f"oci://h/r:t: layer title {title!r} is not a plain file "
-                                    "name or a relative path inside the pattern")
+    assert caught.value.message == (
+        f"oci://h/r:t: layer title {title!r} is not a plain file "
+        "name or a relative path inside the pattern"
+    )
     assert "nothing was written" in caught.value.hint
 
 
@@ -53,8 +77,10 @@ def test_titles_must_not_clash() -> None:
     check_titles(list(FILES), "ref")
     with pytest.raises(IntegrityError, match=r"two layers are titled 'dbhooks/x\.py'"):
         check_titles(["dbhooks/x.py", "katalog.yaml", "dbhooks/x.py"], "ref")
-    with pytest.raises(IntegrityError, match="layer 'dbhooks' is a file, but other layers "
-                                             "need it to be a directory"):
+    with pytest.raises(
+        IntegrityError,
+        match="layer 'dbhooks' is a file, but other layers need it to be a directory",
+    ):
         check_titles(["dbhooks/sql/q.py", "dbhooks"], "ref")
     with pytest.raises(IntegrityError, match="layer 'a/b' is a file"):
         check_titles(["a/b", "a/b/c.py"], "ref")
@@ -62,11 +88,13 @@ def test_titles_must_not_clash() -> None:
 
 def test_media_types_of_the_code() -> None:
     types = {f.name: f.media_type for f in typed_artifact().files}
-    assert types == {"katalog.yaml": "application/vnd.orkestra.katalog.v1+yaml",
-                     "pyproject.toml": "application/toml",
-                     "dbhooks/__init__.py": PYTHON_LAYER_TYPE,
-                     "dbhooks/database.py": PYTHON_LAYER_TYPE,
-                     "dbhooks/sql/queries.py": PYTHON_LAYER_TYPE}
+    assert types == {
+        "katalog.yaml": "application/vnd.orkestra.katalog.v1+yaml",
+        "pyproject.toml": "application/toml",
+        "dbhooks/__init__.py": PYTHON_LAYER_TYPE,
+        "dbhooks/database.py": PYTHON_LAYER_TYPE,
+        "dbhooks/sql/queries.py": PYTHON_LAYER_TYPE,
+    }
 
 
 def test_nested_files_round_trip(registry: RegistryTarget, tmp_path: Path) -> None:
@@ -75,15 +103,19 @@ def test_nested_files_round_trip(registry: RegistryTarget, tmp_path: Path) -> No
     client.push(typed_artifact(), ref)
     assert [f.title for f in client.info(ref).files] == list(FILES)
     pulled = client.pull(ref)
-    written = sorted(p.relative_to(pulled.directory).as_posix()
-                     for p in pulled.directory.rglob("*") if p.is_file())
+    written = sorted(
+        p.relative_to(pulled.directory).as_posix()
+        for p in pulled.directory.rglob("*")
+        if p.is_file()
+    )
     assert written == sorted([*FILES, MANIFEST_FILE])
     assert all((pulled.directory / n).read_bytes() == d for n, d in FILES.items())
     again = client.pull(ref, refresh=True)
     assert (again.directory / "dbhooks/sql/queries.py").read_bytes() == b"SELECT = 1\n"
     write_files(tmp_path / "out", client.fetch(ref).files)
-    assert (tmp_path / "out" / "dbhooks" / "database.py").read_bytes() == \
-        FILES["dbhooks/database.py"]
+    assert (tmp_path / "out" / "dbhooks" / "database.py").read_bytes() == FILES[
+        "dbhooks/database.py"
+    ]
 
 
 def _push_raw(client: RegistryClient, titles: list[str]) -> None:
@@ -97,19 +129,27 @@ def _push_raw(client: RegistryClient, titles: list[str]) -> None:
         data = f"x{i}\n".encode()
         layers.append(Descriptor.of(data, "text/x-python", {TITLE: title}))
         backend.push_blob(ref.repository, layers[-1], data)
-    backend.push_manifest(ref.repository, Manifest(config, tuple(layers)).to_bytes(),
-                          "application/vnd.oci.image.manifest.v1+json", "v1")
+    backend.push_manifest(
+        ref.repository,
+        Manifest(config, tuple(layers)).to_bytes(),
+        "application/vnd.oci.image.manifest.v1+json",
+        "v1",
+    )
 
 
-@pytest.mark.parametrize(("titles", "message"), [
-    (["katalog.yaml", "dbhooks/../../../escape.py"], "is not a plain file name"),
-    (["katalog.yaml", "dbhooks//x.py"], "is not a plain file name"),
-    (["katalog.yaml", "/tmp/escape.py"], "is not a plain file name"),
-    (["katalog.yaml", "dbhooks", "dbhooks/x.py"], "'dbhooks' is a file"),
-    (["katalog.yaml", "dbhooks/x.py", "dbhooks/x.py"], "two layers are titled"),
-])
-def test_hostile_titles_write_nothing(registry: RegistryTarget, titles: list[str],
-                                      message: str) -> None:
+@pytest.mark.parametrize(
+    ("titles", "message"),
+    [
+        (["katalog.yaml", "dbhooks/../../../escape.py"], "is not a plain file name"),
+        (["katalog.yaml", "dbhooks//x.py"], "is not a plain file name"),
+        (["katalog.yaml", "/tmp/escape.py"], "is not a plain file name"),
+        (["katalog.yaml", "dbhooks", "dbhooks/x.py"], "'dbhooks' is a file"),
+        (["katalog.yaml", "dbhooks/x.py", "dbhooks/x.py"], "two layers are titled"),
+    ],
+)
+def test_hostile_titles_write_nothing(
+    registry: RegistryTarget, titles: list[str], message: str
+) -> None:
     client = RegistryClient()
     _push_raw(client, titles)
     ref = client.resolve("evil:v1")

@@ -34,9 +34,11 @@ def server() -> Iterator[EmbeddedServer]:
 @pytest.fixture
 def widgets(tmp_path: Path) -> Path:
     """A katalog with a once-secret, reconciled children, a finalizer and onDelete."""
-    return write_files(
-        tmp_path,
-        **{"katalog.yaml": """
+    return (
+        write_files(
+            tmp_path,
+            **{
+                "katalog.yaml": """
             apiVersion: orkestra.orkspace.io/v1
             kind: Katalog
             metadata: {name: widget-operator, version: v1.0.0}
@@ -69,7 +71,7 @@ def widgets(tmp_path: Path) -> Path:
                         namespaces:
                           - name: "{{ .metadata.name }}-farewell"
             """,
-           "crd.yaml": """
+                "crd.yaml": """
             apiVersion: apiextensions.k8s.io/v1
             kind: CustomResourceDefinition
             metadata: {name: widgets.test.orkestra.dev}
@@ -93,9 +95,13 @@ def widgets(tmp_path: Path) -> Path:
                             replicas: {type: integer, default: 1}
                         status: {type: object, x-kubernetes-preserve-unknown-fields: true}
             """,
-           "cr.yaml": """
+                "cr.yaml": """
             apiVersion: test.orkestra.dev/v1
             kind: Widget
             metadata: {name: w1, namespace: default}
             spec: {replicas: 2}
-            """}) / "katalog.yaml"
+            """,
+            },
+        )
+        / "katalog.yaml"
+    )

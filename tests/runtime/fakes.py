@@ -39,25 +39,36 @@ class FakeClient:
         return clone(action())
 
     def get(self, res: Resource, name: str, namespace: str | None = None) -> Obj:
-        return self._call("get", name, lambda: self.cluster.get(
-            res.api_version, res.kind, name, namespace, record=False))
+        return self._call(
+            "get",
+            name,
+            lambda: self.cluster.get(res.api_version, res.kind, name, namespace, record=False),
+        )
 
     def list_items(self, res: Resource, namespace: str | None = None) -> list[Obj]:
-        return self._call("list", res.plural, lambda: self.cluster.list(
-            res.api_version, res.kind, namespace, record=False))
+        return self._call(
+            "list",
+            res.plural,
+            lambda: self.cluster.list(res.api_version, res.kind, namespace, record=False),
+        )
 
     def create(self, res: Resource, obj: Obj) -> Obj:
-        return self._call("create", obj["metadata"]["name"],
-                          lambda: self.cluster.create(obj, record=False))
+        return self._call(
+            "create", obj["metadata"]["name"], lambda: self.cluster.create(obj, record=False)
+        )
 
     def replace(self, res: Resource, obj: Obj, subresource: str = "") -> Obj:
         verb = "status" if subresource else "update"
-        return self._call(verb, obj["metadata"]["name"],
-                          lambda: self.cluster.update(obj, subresource=subresource))
+        return self._call(
+            verb, obj["metadata"]["name"], lambda: self.cluster.update(obj, subresource=subresource)
+        )
 
     def delete(self, res: Resource, name: str, namespace: str | None = None) -> Obj:
-        return self._call("delete", name, lambda: self.cluster.delete(
-            res.api_version, res.kind, name, namespace, record=False))
+        return self._call(
+            "delete",
+            name,
+            lambda: self.cluster.delete(res.api_version, res.kind, name, namespace, record=False),
+        )
 
 
 class FakeInformers:

@@ -33,11 +33,15 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
 class Runtime:
     """An Operator running on a thread with its own event loop."""
 
-    def __init__(self, server: EmbeddedServer, *paths: Path, trust_hooks: bool = False,
-                 **options: Any) -> None:
+    def __init__(
+        self, server: EmbeddedServer, *paths: Path, trust_hooks: bool = False, **options: Any
+    ) -> None:
         client = KubeClient(load_config(str(server.kubeconfig)))
-        self.operator = Operator([Unit.load(p, trust_hooks=trust_hooks) for p in paths], client,
-                                 Options(http_host="127.0.0.1", http_port=0, **options))
+        self.operator = Operator(
+            [Unit.load(p, trust_hooks=trust_hooks) for p in paths],
+            client,
+            Options(http_host="127.0.0.1", http_port=0, **options),
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running = threading.Event()
         self._thread = threading.Thread(target=self._main, daemon=True)
@@ -48,6 +52,7 @@ class Runtime:
             self._loop = asyncio.get_running_loop()
             self._loop.call_soon(self._running.set)
             return await self.operator.run()
+
         with asyncio.Runner(loop_factory=new_event_loop) as runner:  # as `ork run` does
             self.exit_code = runner.run(main())
 
@@ -78,14 +83,21 @@ class Runtime:
         host, port = self.operator.addresses[0]
         with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5) as answer:
             text = answer.read().decode()
-        return sum(sample.value for family in text_string_to_metric_families(text)
-                   for sample in family.samples
-                   if sample.name == name and labels.items() <= sample.labels.items())
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name and labels.items() <= sample.labels.items()
+        )
 
     def writes(self) -> float:
         """API writes this runtime made (from its metrics)."""
-        return sum(s.value for m in self.operator.metrics.writes.collect()
-                   for s in m.samples if s.name.endswith("_total"))
+        return sum(
+            s.value
+            for m in self.operator.metrics.writes.collect()
+            for s in m.samples
+            if s.name.endswith("_total")
+        )
 
 
 def write_files(directory: Path, **files: str) -> Path:
@@ -97,12 +109,13 @@ def write_files(directory: Path, **files: str) -> Path:
 def katalog(directory: Path, crds: str, *, top: str = "") -> Path:
     """Write ``katalog.yaml`` with these CRD entries (YAML indented under ``spec.crds``) and
     top-level blocks."""
-    header = ("apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\n"
-              "metadata: {name: test-operator, version: v1.0.0}\n")
+    header = (
+        "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\n"
+        "metadata: {name: test-operator, version: v1.0.0}\n"
+    )
     body = textwrap.indent(textwrap.dedent(crds).strip("\n"), "    ")
     path = directory / "katalog.yaml"
-    path.write_text(header + textwrap.dedent(top).lstrip("\n") + "spec:\n  crds:\n" + body
-                    + "\n")
+    path.write_text(header + textwrap.dedent(top).lstrip("\n") + "spec:\n  crds:\n" + body + "\n")
     return path
 
 

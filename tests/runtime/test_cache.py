@@ -28,9 +28,12 @@ CM = ("v1", "ConfigMap")
 
 
 def config_map(name: str, namespace: str = "default", **labels: str) -> Obj:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": namespace, "labels": labels},
-            "data": {"k": "v"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "data": {"k": "v"},
+    }
 
 
 @pytest.fixture
@@ -71,22 +74,30 @@ def test_kinds_not_cached_are_read_live(client: FakeClient) -> None:
 
 
 def test_lists_use_the_owner_index_and_filter_like_the_api(client: FakeClient) -> None:
-    for name, namespace, owner in (("b", "ns1", "x"), ("a", "default", "x"),
-                                   ("c", "default", "y")):
+    for name, namespace, owner in (("b", "ns1", "x"), ("a", "default", "x"), ("c", "default", "y")):
         if namespace != "default" and client.cluster.find("v1", "Namespace", namespace) is None:
-            client.cluster.create({"apiVersion": "v1", "kind": "Namespace",
-                                   "metadata": {"name": namespace}})
+            client.cluster.create(
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+            )
         client.cluster.create(config_map(name, namespace, **{"orkestra-owner": owner}))
     view, _ = cached(client, CM)
-    names = [o["metadata"]["name"]
-             for o in view.list("v1", "ConfigMap", None, label_selector="orkestra-owner=x")]
+    names = [
+        o["metadata"]["name"]
+        for o in view.list("v1", "ConfigMap", None, label_selector="orkestra-owner=x")
+    ]
     assert names == ["a", "b"]
-    assert [o["metadata"]["name"] for o in view.list(
-        "v1", "ConfigMap", "default", label_selector="orkestra-owner=x")] == ["a"]
-    assert [o["metadata"]["name"] for o in view.list(
-        "v1", "ConfigMap", None, label_selector="orkestra-owner!=x")] == ["c"]
-    assert view.list("v1", "ConfigMap", None, field_selector="metadata.name=c")[0][
-        "metadata"]["name"] == "c"
+    assert [
+        o["metadata"]["name"]
+        for o in view.list("v1", "ConfigMap", "default", label_selector="orkestra-owner=x")
+    ] == ["a"]
+    assert [
+        o["metadata"]["name"]
+        for o in view.list("v1", "ConfigMap", None, label_selector="orkestra-owner!=x")
+    ] == ["c"]
+    assert (
+        view.list("v1", "ConfigMap", None, field_selector="metadata.name=c")[0]["metadata"]["name"]
+        == "c"
+    )
 
 
 def test_a_write_is_visible_to_the_next_read_at_once(client: FakeClient) -> None:
@@ -146,8 +157,7 @@ def test_an_unavailable_server_asks_for_a_retry(client: FakeClient) -> None:
         view.create(config_map("a"))
 
 
-def test_other_api_errors_reach_the_engine_as_they_would_in_simulate(client: FakeClient
-                                                                      ) -> None:
+def test_other_api_errors_reach_the_engine_as_they_would_in_simulate(client: FakeClient) -> None:
     view, _ = cached(client, CM)
     client.failures["create"] = [InvalidError("spec.x: Invalid value")]
     with pytest.raises(InvalidError):
@@ -166,7 +176,8 @@ def test_a_deleted_object_leaves_the_cache_and_stays_gone(client: FakeClient) ->
 
 
 def test_an_object_held_by_finalizers_stays_cached_with_its_deletion_mark(
-        client: FakeClient) -> None:
+    client: FakeClient,
+) -> None:
     obj = config_map("a")
     obj["metadata"]["finalizers"] = ["example.com/hold"]
     client.cluster.create(obj)
@@ -176,9 +187,9 @@ def test_an_object_held_by_finalizers_stays_cached_with_its_deletion_mark(
     assert held is not None and held["metadata"].get("deletionTimestamp")
 
 
-def test_status_goes_through_the_subresource_when_the_type_has_one(client: FakeClient,
-                                                                   cluster: MemoryCluster
-                                                                   ) -> None:
+def test_status_goes_through_the_subresource_when_the_type_has_one(
+    client: FakeClient, cluster: MemoryCluster
+) -> None:
     cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}})
     namespace = client.cluster.get("v1", "Namespace", "x")
     view, _ = cached(client, ("v1", "Namespace"))
@@ -187,14 +198,19 @@ def test_status_goes_through_the_subresource_when_the_type_has_one(client: FakeC
     assert [c[0] for c in client.calls] == ["status", "update"]
 
 
-def test_the_engine_never_mutates_what_the_cache_hands_out(client: FakeClient,
-                                                           cluster: MemoryCluster) -> None:
+def test_the_engine_never_mutates_what_the_cache_hands_out(
+    client: FakeClient, cluster: MemoryCluster
+) -> None:
     unit = Unit.load(PACK / "02-katalog-api" / "katalog.yaml")
     for crd in unit.composed.crd_manifests.values():
         cluster.create(crd)
     cr = cluster.create(_load(PACK / "02-katalog-api" / "cr-with-ingress.yaml"))
-    kinds = [("rkguide.demo/v1", "WebApp"), ("apps/v1", "Deployment"), ("v1", "Service"),
-             ("networking.k8s.io/v1", "Ingress")]
+    kinds = [
+        ("rkguide.demo/v1", "WebApp"),
+        ("apps/v1", "Deployment"),
+        ("v1", "Service"),
+        ("networking.k8s.io/v1", "Ingress"),
+    ]
     view, informers = cached(client, *kinds)
     reconciler = unit.reconciler("webapp", view)
     for _ in range(3):
@@ -208,7 +224,8 @@ def test_the_engine_never_mutates_what_the_cache_hands_out(client: FakeClient,
                 if old is not None and resource_version(old) == resource_version(obj):
                     assert old == obj, f"{key} {obj['metadata']['name']} was mutated"
     assert {o["metadata"]["name"] for o in cluster.list("apps/v1", "Deployment", None)} == {
-        "my-webapp"}
+        "my-webapp"
+    }
 
 
 def test_kinds_the_server_does_not_serve_are_api_errors(client: FakeClient) -> None:
@@ -218,7 +235,8 @@ def test_kinds_the_server_does_not_serve_are_api_errors(client: FakeClient) -> N
 
 
 def test_a_reconcile_decodes_each_stored_version_once_and_the_next_one_afresh(
-        client: FakeClient) -> None:
+    client: FakeClient,
+) -> None:
     client.cluster.create(config_map("a", **{"orkestra-owner": "x"}))
     view, informers = cached(client, CM)
     view.begin()
@@ -240,11 +258,22 @@ def test_owner_index_lists_honour_the_rest_of_the_selector(client: FakeClient) -
     client.cluster.create(config_map("a", **{"orkestra-owner": "x", "tier": "web"}))
     client.cluster.create(config_map("b", **{"orkestra-owner": "x", "tier": "db"}))
     view, _ = cached(client, CM)
-    names = [o["metadata"]["name"] for o in view.list(
-        "v1", "ConfigMap", None, label_selector="orkestra-owner=x,tier=db")]
+    names = [
+        o["metadata"]["name"]
+        for o in view.list("v1", "ConfigMap", None, label_selector="orkestra-owner=x,tier=db")
+    ]
     assert names == ["b"]
-    assert [o["metadata"]["name"] for o in view.list(
-        "v1", "ConfigMap", "elsewhere", label_selector="orkestra-owner=x")] == []
-    assert [o["metadata"]["name"] for o in view.list(
-        "v1", "ConfigMap", None, label_selector="orkestra-owner=x",
-        field_selector="metadata.name=a")] == ["a"]
+    assert [
+        o["metadata"]["name"]
+        for o in view.list("v1", "ConfigMap", "elsewhere", label_selector="orkestra-owner=x")
+    ] == []
+    assert [
+        o["metadata"]["name"]
+        for o in view.list(
+            "v1",
+            "ConfigMap",
+            None,
+            label_selector="orkestra-owner=x",
+            field_selector="metadata.name=a",
+        )
+    ] == ["a"]

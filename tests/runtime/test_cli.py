@@ -43,34 +43,43 @@ def get(port: int, path: str) -> tuple[int, bytes]:
         return 0, b""
 
 
-@pytest.mark.parametrize("args,message", [
-    (["webapp-operator:v1.0.0", "-f", str(API / "katalog.yaml")], "not both"),
-    (["-f", str(API / "katalog.yaml"), "-n", "x", "-A"], "not both"),
-    (["--use-komposer", "-f", str(API / "katalog.yaml")], "NAME:VERSION"),
-    (["--resync", "soon", "-f", str(API / "katalog.yaml")], "invalid duration"),
-])
-def test_usage_errors_exit_2(args: list[str], message: str,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["webapp-operator:v1.0.0", "-f", str(API / "katalog.yaml")], "not both"),
+        (["-f", str(API / "katalog.yaml"), "-n", "x", "-A"], "not both"),
+        (["--use-komposer", "-f", str(API / "katalog.yaml")], "NAME:VERSION"),
+        (["--resync", "soon", "-f", str(API / "katalog.yaml")], "invalid duration"),
+    ],
+)
+def test_usage_errors_exit_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["run", *args]) == 2
     assert message in capsys.readouterr().err
 
 
-def test_nothing_to_run_here_is_a_usage_error(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nothing_to_run_here_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["run"]) == 2
 
 
 def test_an_unreachable_cluster_is_reported_with_a_hint(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", "-f", str(API / "katalog.yaml"), "--kubeconfig",
-                 str(tmp_path / "missing")]) == 1
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["run", "-f", str(API / "katalog.yaml"), "--kubeconfig", str(tmp_path / "missing")])
+        == 1
+    )
     err = capsys.readouterr().err
     assert "no usable Kubernetes configuration" in err and "--dev" in err
 
 
 def test_a_pattern_past_end_of_life_is_refused_unless_accepted(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     katalog = tmp_path / "katalog.yaml"
     text = textwrap.dedent("""
         apiVersion: orkestra.orkspace.io/v1
@@ -107,8 +116,20 @@ def test_a_port_in_use_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
-        assert main(["run", "-f", str(API / "katalog.yaml"), "--kubeconfig",
-                     str(server.kubeconfig), "--http-port", port]) == 1
+        assert (
+            main(
+                [
+                    "run",
+                    "-f",
+                    str(API / "katalog.yaml"),
+                    "--kubeconfig",
+                    str(server.kubeconfig),
+                    "--http-port",
+                    port,
+                ]
+            )
+            == 1
+        )
     assert f"cannot serve http on 0.0.0.0:{port}" in capsys.readouterr().err
 
 
@@ -117,14 +138,35 @@ def test_ork_run_applies_reconciles_serves_and_drains_on_sigterm(tmp_path: Path)
     port = free_port()
     with EmbeddedServer(port=0) as server:
         process = subprocess.Popen(
-            [*ORK, "run", "-f", str(API / "katalog.yaml"), "--apply-cr", "--kubeconfig",
-             str(server.kubeconfig), "--http-port", str(port), "--log-format", "json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [
+                *ORK,
+                "run",
+                "-f",
+                str(API / "katalog.yaml"),
+                "--apply-cr",
+                "--kubeconfig",
+                str(server.kubeconfig),
+                "--http-port",
+                str(port),
+                "--log-format",
+                "json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             wait_for(lambda: get(port, "/ready")[0] == 200, "/ready", 30)
-            wait_for(lambda: ((server.cluster.find("rkguide.demo/v1", "WebApp", "my-webapp",
-                                                   "default") or {}).get("status") or {})
-                     .get("ready"), "my-webapp ready")
+            wait_for(
+                lambda: (
+                    (
+                        server.cluster.find("rkguide.demo/v1", "WebApp", "my-webapp", "default")
+                        or {}
+                    ).get("status")
+                    or {}
+                ).get("ready"),
+                "my-webapp ready",
+            )
             status, body = get(port, "/metrics")
             assert status == 200
             assert b'orkestra_reconcile_total{crd="webapp",result="success"}' in body
@@ -145,20 +187,38 @@ def test_ork_run_applies_reconciles_serves_and_drains_on_sigterm(tmp_path: Path)
 
 
 @pytest.mark.integration
-def test_a_published_pattern_is_pulled_and_run_by_name(widgets: Path,
-                                                       capsys: pytest.CaptureFixture[str]
-                                                       ) -> None:
+def test_a_published_pattern_is_pulled_and_run_by_name(
+    widgets: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["push", str(widgets.parent)]) == 0
     capsys.readouterr()
     with EmbeddedServer(port=0) as server:
         process = subprocess.Popen(
-            [*ORK, "run", "widget-operator:v1.0.0", "--apply-cr", "--http-port", "0",
-             "--kubeconfig", str(server.kubeconfig)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [
+                *ORK,
+                "run",
+                "widget-operator:v1.0.0",
+                "--apply-cr",
+                "--http-port",
+                "0",
+                "--kubeconfig",
+                str(server.kubeconfig),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
-            wait_for(lambda: ((server.cluster.find("test.orkestra.dev/v1", "Widget", "w1",
-                                                   "default") or {}).get("status") or {})
-                     .get("observedGeneration"), "w1 reconciled", 30)
+            wait_for(
+                lambda: (
+                    (
+                        server.cluster.find("test.orkestra.dev/v1", "Widget", "w1", "default") or {}
+                    ).get("status")
+                    or {}
+                ).get("observedGeneration"),
+                "w1 reconciled",
+                30,
+            )
         finally:
             process.send_signal(signal.SIGTERM)
             _, err = process.communicate(timeout=30)
@@ -170,9 +230,14 @@ def test_a_published_pattern_is_pulled_and_run_by_name(widgets: Path,
 def test_dev_starts_the_embedded_server_when_no_cluster_is_reachable(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {**os.environ, "KUBECONFIG": str(tmp_path / "none"), "ORK_HOME": str(home)}
-    process = subprocess.Popen([*ORK, "run", "--dev", "--apply-cr", "--http-port", "0"],
-                               cwd=API, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*ORK, "run", "--dev", "--apply-cr", "--http-port", "0"],
+        cwd=API,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         lines = [process.stdout.readline() for _ in range(2)]
@@ -181,8 +246,11 @@ def test_dev_starts_the_embedded_server_when_no_cluster_is_reachable(tmp_path: P
         assert kubeconfig == str(home / "dev" / "kubeconfig")
         client = KubeClient(load_config(kubeconfig))
         path = "/apis/rkguide.demo/v1/namespaces/default/webapps/my-webapp"
-        wait_for(lambda: (_get(client, path).get("status") or {}).get("ready"),
-                 "my-webapp ready on the dev server", 30)
+        wait_for(
+            lambda: (_get(client, path).get("status") or {}).get("ready"),
+            "my-webapp ready on the dev server",
+            30,
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)

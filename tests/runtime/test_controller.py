@@ -22,9 +22,11 @@ from tests.runtime.harness import katalog
 
 Obj = dict[str, Any]
 KEY = ("default", "web")
-CR = {"apiVersion": "rkguide.demo/v1", "kind": "WebApp",
-      "metadata": {"name": "web", "namespace": "default", "uid": "u1",
-                   "resourceVersion": "1"}}
+CR = {
+    "apiVersion": "rkguide.demo/v1",
+    "kind": "WebApp",
+    "metadata": {"name": "web", "namespace": "default", "uid": "u1", "resourceVersion": "1"},
+}
 
 
 class Cluster:
@@ -38,8 +40,13 @@ class Cluster:
 class Engine:
     """A reconciler whose outcomes the test scripts."""
 
-    def __init__(self, cluster: Cluster, *outcomes: CycleResult | Exception,
-                 delay: float = 0.0, writing: int = 0) -> None:
+    def __init__(
+        self,
+        cluster: Cluster,
+        *outcomes: CycleResult | Exception,
+        delay: float = 0.0,
+        writing: int = 0,
+    ) -> None:
         self.cluster = cluster
         self.outcomes = list(outcomes)
         self.delay = delay
@@ -70,37 +77,49 @@ def unit() -> Unit:
 
 
 def controller(unit: Unit, sent: list[tuple[str, str, Obj]] | None = None) -> Controller:
-    recorder = EventRecorder(lambda m, p, b: (sent if sent is not None else []).append(
-        (m, p, b)))
-    made = Controller(unit, "webapp", client=NoClient(),  # type: ignore[arg-type]
-                      informers=None,  # type: ignore[arg-type]
-                      metrics=RuntimeMetrics(), recorder=recorder,
-                      settings=Settings.of("webapp", unit))
+    recorder = EventRecorder(lambda m, p, b: (sent if sent is not None else []).append((m, p, b)))
+    made = Controller(
+        unit,
+        "webapp",
+        client=NoClient(),  # type: ignore[arg-type]
+        informers=None,  # type: ignore[arg-type]
+        metrics=RuntimeMetrics(),
+        recorder=recorder,
+        settings=Settings.of("webapp", unit),
+    )
     made.store.upsert(CR)
     return made
 
 
 def thing(directory: Path, operator_box: str, top: str = "") -> Unit:
     """A katalog with one CRD, ``thing``, with this operatorBox (a YAML flow mapping)."""
-    return Unit.load(katalog(directory, f"""
+    return Unit.load(
+        katalog(
+            directory,
+            f"""
         thing:
           apiTypes: {{group: test.orkestra.dev, version: v1, kind: Thing, plural: things}}
           operatorBox: {operator_box}
-        """, top=top))
+        """,
+            top=top,
+        )
+    )
 
 
 def worker(engine: Engine) -> _Worker:
     return _Worker(engine.cluster, engine)  # type: ignore[arg-type]
 
 
-def test_settings_come_from_reconcile_its_profile_and_the_command_line(tmp_path: Path
-                                                                       ) -> None:
-    tuned = thing(tmp_path, "{reconcile: {profile: busy, resync: 1m, queue: "
-                            "{failureThreshold: 4}}}", top="""
+def test_settings_come_from_reconcile_its_profile_and_the_command_line(tmp_path: Path) -> None:
+    tuned = thing(
+        tmp_path,
+        "{reconcile: {profile: busy, resync: 1m, queue: {failureThreshold: 4}}}",
+        top="""
         profiles:
           reconciler:
             - {name: busy, workers: 8, resync: 5m, queue: {retryBackoff: 2s}}
-        """)
+        """,
+    )
     assert Settings.of("thing", tuned) == Settings(8, 60.0, 0.005, 4)
     assert Settings.of("thing", tuned, workers=2, resync=0) == Settings(2, 0, 0.005, 4)
     unit = Unit.load(PACK / "02-katalog-api" / "katalog.yaml")
@@ -116,13 +135,33 @@ def test_children_lead_to_their_owner_by_reference_or_by_label(unit: Unit) -> No
     made = controller(unit)
     made._on_cr(Change("ADDED", CR))
     assert made.queue.get(0) == KEY
-    by_reference = {"metadata": {"name": "x", "namespace": "default", "ownerReferences": [
-        {"apiVersion": "rkguide.demo/v1", "kind": "WebApp", "name": "web", "controller": True},
-        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "d", "controller": False}]}}
-    by_label = {"metadata": {"name": "cluster-thing", "labels": {
-        "orkestra.io/owner": "webapp.default.web"}}}
-    stranger = {"metadata": {"name": "y", "namespace": "default", "ownerReferences": [
-        {"apiVersion": "other.io/v1", "kind": "WebApp", "name": "web", "controller": True}]}}
+    by_reference = {
+        "metadata": {
+            "name": "x",
+            "namespace": "default",
+            "ownerReferences": [
+                {
+                    "apiVersion": "rkguide.demo/v1",
+                    "kind": "WebApp",
+                    "name": "web",
+                    "controller": True,
+                },
+                {"apiVersion": "apps/v1", "kind": "Deployment", "name": "d", "controller": False},
+            ],
+        }
+    }
+    by_label = {
+        "metadata": {"name": "cluster-thing", "labels": {"orkestra.io/owner": "webapp.default.web"}}
+    }
+    stranger = {
+        "metadata": {
+            "name": "y",
+            "namespace": "default",
+            "ownerReferences": [
+                {"apiVersion": "other.io/v1", "kind": "WebApp", "name": "web", "controller": True}
+            ],
+        }
+    }
     assert made.owners(by_reference) == [KEY]
     assert made.owners(by_label) == [KEY]
     assert made.owners(stranger) == []
@@ -185,7 +224,8 @@ def test_a_retry_or_a_crash_backs_off_without_stopping_the_worker(unit: Unit) ->
 
 
 def test_stopping_lets_the_running_reconcile_finish_and_hands_out_nothing_more(
-        unit: Unit, monkeypatch: pytest.MonkeyPatch) -> None:
+    unit: Unit, monkeypatch: pytest.MonkeyPatch
+) -> None:
     made = controller(unit)
     engine = Engine(Cluster(), delay=0.2)
     monkeypatch.setattr(unit, "reconciler", lambda crd, cluster: engine)

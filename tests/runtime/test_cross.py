@@ -119,9 +119,11 @@ class Source:
             answers: dict[str, web.StreamResponse] = {
                 "big": web.json_response({"name": "big", "pad": "x" * BODY_LIMIT}),
                 "list": web.json_response([{"name": "a"}]),
-                "auth": web.json_response({"authorization":
-                                           request.headers.get("Authorization", "")}),
-                "flaky": web.Response(status=503)}
+                "auth": web.json_response(
+                    {"authorization": request.headers.get("Authorization", "")}
+                ),
+                "flaky": web.Response(status=503),
+            }
             return answers.get(path) or web.Response(status=404)
 
         app = web.Application()
@@ -186,30 +188,40 @@ MakeWorker = Callable[..., Worker]
 
 
 @pytest.fixture
-def worker_of(server: EmbeddedServer, client: KubeClient, loop: Loop, tmp_path: Path
-              ) -> Iterator[MakeWorker]:
+def worker_of(
+    server: EmbeddedServer, client: KubeClient, loop: Loop, tmp_path: Path
+) -> Iterator[MakeWorker]:
     informers = Informers(client, RuntimeMetrics())
 
-    def make(cross: str, *, clock: Clock | None = None, entry_access: str = "true",
-             katalog_access: str = "true") -> Worker:
+    def make(
+        cross: str,
+        *,
+        clock: Clock | None = None,
+        entry_access: str = "true",
+        katalog_access: str = "true",
+    ) -> Worker:
         path = tmp_path / "katalog.yaml"
-        path.write_text(KATALOG % {"cross": cross, "entry_access": entry_access,
-                                   "katalog_access": katalog_access})
+        path.write_text(
+            KATALOG
+            % {"cross": cross, "entry_access": entry_access, "katalog_access": katalog_access}
+        )
         for kind in ("App", "Database"):
             server.cluster.create(_crd(kind), record=False)
         create(server, "App", "shop")
         unit = Unit.load(path)
         kinds = [(GROUP, "App"), (GROUP, "Database"), ("v1", "ConfigMap")]
-        resources = [wait_for(functools.partial(_served, client, *k), f"{k[1]} served")
-                     for k in kinds]
+        resources = [
+            wait_for(functools.partial(_served, client, *k), f"{k[1]} served") for k in kinds
+        ]
 
         async def start() -> None:
             started = [informers.informer(r) for r in resources]
             await asyncio.gather(*(i.synced.wait() for i in started))
 
         loop.run(start())
-        cluster = CachedCluster(client, informers, CrossSources(client, [unit.composed],
-                                                                clock=clock or Clock()))
+        cluster = CachedCluster(
+            client, informers, CrossSources(client, [unit.composed], clock=clock or Clock())
+        )
         return Worker(server, informers, cluster, unit.reconciler("app", cluster))
 
     yield make
@@ -229,9 +241,15 @@ def _served(client: KubeClient, api_version: str, kind: str) -> Resource | None:
 
 
 def create(server: EmbeddedServer, kind: str, name: str, **meta: Any) -> None:
-    server.cluster.create({"apiVersion": GROUP, "kind": kind, "metadata": {
-        "name": name, "namespace": "default", **meta}, "spec": {"engine": "postgres"}},
-        record=False)
+    server.cluster.create(
+        {
+            "apiVersion": GROUP,
+            "kind": kind,
+            "metadata": {"name": name, "namespace": "default", **meta},
+            "spec": {"engine": "postgres"},
+        },
+        record=False,
+    )
 
 
 def set_phase(server: EmbeddedServer, worker: Worker, name: str, phase: str) -> None:
@@ -241,21 +259,31 @@ def set_phase(server: EmbeddedServer, worker: Worker, name: str, phase: str) -> 
     server.cluster.update({**found, "status": {"phase": phase}}, subresource="status")
     cached = worker.informers.synced_store(GROUP, "Database")
     assert cached is not None
-    wait_for(lambda: ((cached[1].get(("default", name)) or {}).get("status") or {})
-             .get("phase") == phase, f"the store to see {name} {phase}")
+    wait_for(
+        lambda: (
+            ((cached[1].get(("default", name)) or {}).get("status") or {}).get("phase") == phase
+        ),
+        f"the store to see {name} {phase}",
+    )
 
 
 # -- peers ----------------------------------------------------------------------------
 @pytest.mark.integration
 def test_a_peer_cr_is_read_from_the_store_and_its_change_shows_on_the_next_reconcile(
-        server: EmbeddedServer, worker_of: MakeWorker) -> None:
+    server: EmbeddedServer, worker_of: MakeWorker
+) -> None:
     worker = worker_of(PEERS)
     create(server, "Database", "shop-db", labels={"tier": "data"})
     set_phase(server, worker, "shop-db", "Provisioning")
     seen = worker.reconcile()
-    assert seen["db"] == {"found": "true", "name": "shop-db", "namespace": "default",
-                          "spec": {"engine": "postgres"},
-                          "status": {"phase": "Provisioning"}, "labels": {"tier": "data"}}
+    assert seen["db"] == {
+        "found": "true",
+        "name": "shop-db",
+        "namespace": "default",
+        "spec": {"engine": "postgres"},
+        "status": {"phase": "Provisioning"},
+        "labels": {"tier": "data"},
+    }
     assert seen["tiered"]["name"] == "shop-db"  # the target found by its labelSelector
     set_phase(server, worker, "shop-db", "Ready")
     assert worker.reconcile()["db"]["status"] == {"phase": "Ready"}
@@ -263,8 +291,9 @@ def test_a_peer_cr_is_read_from_the_store_and_its_change_shows_on_the_next_recon
 
 @pytest.mark.integration
 @pytest.mark.parametrize("where", ["entry", "katalog"])
-def test_cross_access_false_hides_the_peers(server: EmbeddedServer, worker_of: MakeWorker,
-                                            where: str) -> None:
+def test_cross_access_false_hides_the_peers(
+    server: EmbeddedServer, worker_of: MakeWorker, where: str
+) -> None:
     worker = worker_of(PEERS, **{f"{where}_access": "false"})
     create(server, "Database", "shop-db", labels={"tier": "data"})
     set_phase(server, worker, "shop-db", "Ready")
@@ -274,23 +303,29 @@ def test_cross_access_false_hides_the_peers(server: EmbeddedServer, worker_of: M
 
 def test_peers_come_from_a_synced_store_never_from_the_api(tmp_path: Path) -> None:
     path = tmp_path / "katalog.yaml"
-    path.write_text(KATALOG % {"cross": "[]", "entry_access": "true",
-                               "katalog_access": "true"})
+    path.write_text(KATALOG % {"cross": "[]", "entry_access": "true", "katalog_access": "true"})
     unit = Unit.load(path)
     memory = MemoryCluster(record=False)
     memory.create(_crd("Database"))
     for name, tier in (("b", "data"), ("a", "data"), ("c", "web")):
-        memory.create({"apiVersion": GROUP, "kind": "Database", "metadata": {
-            "name": name, "namespace": "default", "labels": {"tier": tier}}})
+        memory.create(
+            {
+                "apiVersion": GROUP,
+                "kind": "Database",
+                "metadata": {"name": name, "namespace": "default", "labels": {"tier": tier}},
+            }
+        )
     fake = FakeClient(memory)
     cross = CrossSources(fake, [unit.composed])  # type: ignore[arg-type]
     by_name = PeerQuery("database", {}, "a", "default", {})
     by_labels = PeerQuery("", {"tier": "data"}, "", "default", {"tier": "data"})
-    synced = CachedCluster(fake, FakeInformers(fake, [(GROUP, "Database")]),  # type: ignore[arg-type]
-                           cross)
+    synced = CachedCluster(
+        fake,
+        FakeInformers(fake, [(GROUP, "Database")]),  # type: ignore[arg-type]
+        cross,
+    )
     assert [p["metadata"]["name"] for p in synced.cross_peers(by_name) or []] == ["a"]
-    assert sorted(p["metadata"]["name"] for p in synced.cross_peers(by_labels) or []) == \
-        ["a", "b"]
+    assert sorted(p["metadata"]["name"] for p in synced.cross_peers(by_labels) or []) == ["a", "b"]
     assert fake.calls == []
     unsynced = CachedCluster(fake, FakeInformers(fake, []), cross)  # type: ignore[arg-type]
     assert unsynced.cross_peers(by_name) is None  # no informer here: the source is tried
@@ -315,7 +350,8 @@ def sources(source: Source) -> str:
 
 @pytest.mark.integration
 def test_a_source_is_fetched_over_http_and_reused_for_cache_for(
-        worker_of: MakeWorker, source: Source) -> None:
+    worker_of: MakeWorker, source: Source
+) -> None:
     clock = Clock()
     worker = worker_of(sources(source), clock=clock)
     seen = worker.reconcile()
@@ -332,10 +368,10 @@ def test_a_source_is_fetched_over_http_and_reused_for_cache_for(
 
 @pytest.mark.integration
 def test_a_failed_fetch_reads_as_not_found_and_is_not_cached(
-        worker_of: MakeWorker, source: Source) -> None:
+    worker_of: MakeWorker, source: Source
+) -> None:
     worker = worker_of(sources(source), clock=Clock())
-    not_found = {"found": "false", "name": "", "namespace": "default", "spec": {},
-                 "status": {}}
+    not_found = {"found": "false", "name": "", "namespace": "default", "spec": {}, "status": {}}
     assert worker.reconcile()["flaky"] == not_found
     assert worker.reconcile()["flaky"] == not_found
     assert source.hits["flaky"] == 2
@@ -347,35 +383,49 @@ def test_a_failed_fetch_reads_as_not_found_and_is_not_cached(
 
 @pytest.mark.integration
 def test_the_bearer_token_comes_from_the_environment_or_a_secret(
-        server: EmbeddedServer, client: KubeClient, source: Source,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    server: EmbeddedServer, client: KubeClient, source: Source, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cross = CrossSources(client)
     url = f"{source.url}/auth"
     monkeypatch.setenv("PEER_TOKEN", "from-env")
-    server.cluster.create({"apiVersion": "v1", "kind": "Secret", "metadata": {
-        "name": "peer", "namespace": "default"},
-        "data": {"token": base64.b64encode(b"from-secret").decode()}}, record=False)
-    for auth, expected in (({"token": "$PEER_TOKEN"}, "Bearer from-env"),
-                           ({"token": "literal"}, "Bearer literal"),
-                           ({"secretRef": {"name": "peer", "key": "token"}},
-                            "Bearer from-secret"),
-                           (None, "")):
+    server.cluster.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "peer", "namespace": "default"},
+            "data": {"token": base64.b64encode(b"from-secret").decode()},
+        },
+        record=False,
+    )
+    for auth, expected in (
+        ({"token": "$PEER_TOKEN"}, "Bearer from-env"),
+        ({"token": "literal"}, "Bearer literal"),
+        ({"secretRef": {"name": "peer", "key": "token"}}, "Bearer from-secret"),
+        (None, ""),
+    ):
         answer = cross.remote(RemoteQuery("auth", url, 30, auth))
         assert answer == {"authorization": expected}
     assert source.hits["auth"] == 4  # one entry per (url, auth)
-    for auth in ({"token": "$NOT_SET_ANYWHERE"},
-                 {"secretRef": {"name": "peer", "namespace": "default", "key": "nope"}},
-                 {"secretRef": {"name": "absent", "key": "token"}}):
+    for auth in (
+        {"token": "$NOT_SET_ANYWHERE"},
+        {"secretRef": {"name": "peer", "namespace": "default", "key": "nope"}},
+        {"secretRef": {"name": "absent", "key": "token"}},
+    ):
         assert cross.remote(RemoteQuery("auth", url, 30, auth)) is None
     assert source.hits["auth"] == 4  # no credential, no call
 
 
 @pytest.mark.integration
 def test_only_one_json_object_of_at_most_64_kib_over_http_is_a_result(
-        client: KubeClient, source: Source) -> None:
+    client: KubeClient, source: Source
+) -> None:
     cross = CrossSources(client)
-    for url in (f"{source.url}/big", f"{source.url}/list", "file:///etc/hostname",
-                "http://127.0.0.1:1/closed"):
+    for url in (
+        f"{source.url}/big",
+        f"{source.url}/list",
+        "file:///etc/hostname",
+        "http://127.0.0.1:1/closed",
+    ):
         assert cross.remote(RemoteQuery("x", url, 30)) is None, url
     assert source.hits["big"] == source.hits["list"] == 1
 
@@ -386,12 +436,12 @@ def test_ork_run_reads_a_peer_through_cross(server: EmbeddedServer, tmp_path: Pa
     """The operator hands one CrossSources to every worker: an App's child shows its
     Database peer, as ``ork run`` runs it (Runtime is the operator on a thread)."""
     path = tmp_path / "katalog.yaml"
-    path.write_text(KATALOG % {"cross": PEERS, "entry_access": "true",
-                               "katalog_access": "true"})
+    path.write_text(KATALOG % {"cross": PEERS, "entry_access": "true", "katalog_access": "true"})
     for kind in ("App", "Database"):
         server.cluster.create(_crd(kind), record=False)
     create(server, "Database", "shop-db", labels={"tier": "data"})
     create(server, "App", "shop")
+
     def db_seen() -> Obj | None:
         child = server.cluster.find("v1", "ConfigMap", "shop-seen", "default")
         seen = json.loads(child["data"]["cross"]) if child else {}

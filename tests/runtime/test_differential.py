@@ -28,23 +28,39 @@ from tests.runtime.harness import Runtime, wait_for
 
 pytestmark = pytest.mark.integration
 Obj = dict[str, Any]
-SIMULATIONS = ["02-katalog-api/simulate.yaml", "02-katalog-api/simulate-ingress.yaml",
-               "03-katalog-cache/simulate.yaml", "04-katalog-platform/simulate.yaml",
-               "04-katalog-platform/simulate-denied.yaml",
-               "10-hooks-katalog/simulate.yaml", "10-hooks-katalog/simulate-no-backup.yaml",
-               "12-ork-action/database-operator/simulate.yaml",
-               *(f"official/{n}/simulate.yaml" for n in (
-                   "deployment-stack", "kafka", "mongodb", "mysql", "postgres", "rabbitmq",
-                   "redis"))]
-NEEDS_REGISTRY = ["03-katalog-cache/no-assertions/simulate.yaml", "06-pattern-zoo/simulate.yaml",
-                  "07-upgrade/webapp-operator-v1.1.0/simulate.yaml",
-                  "08-bad-actor/webapp-operator-v1.2.0/simulate.yaml",
-                  "09-deprecation/simulate.yaml",
-                  *(f"11-typed-komposer/{n}.yaml" for n in (
-                      "simulate", "simulate-cache", "simulate-database", "simulate-webapp",
-                      "webapp-operator-v2.0.0/simulate",
-                      "webapp-operator-v2.0.0/simulate-denied")),
-                  "12-ork-action/webapp-operator/simulate.yaml"]
+SIMULATIONS = [
+    "02-katalog-api/simulate.yaml",
+    "02-katalog-api/simulate-ingress.yaml",
+    "03-katalog-cache/simulate.yaml",
+    "04-katalog-platform/simulate.yaml",
+    "04-katalog-platform/simulate-denied.yaml",
+    "10-hooks-katalog/simulate.yaml",
+    "10-hooks-katalog/simulate-no-backup.yaml",
+    "12-ork-action/database-operator/simulate.yaml",
+    *(
+        f"official/{n}/simulate.yaml"
+        for n in ("deployment-stack", "kafka", "mongodb", "mysql", "postgres", "rabbitmq", "redis")
+    ),
+]
+NEEDS_REGISTRY = [
+    "03-katalog-cache/no-assertions/simulate.yaml",
+    "06-pattern-zoo/simulate.yaml",
+    "07-upgrade/webapp-operator-v1.1.0/simulate.yaml",
+    "08-bad-actor/webapp-operator-v1.2.0/simulate.yaml",
+    "09-deprecation/simulate.yaml",
+    *(
+        f"11-typed-komposer/{n}.yaml"
+        for n in (
+            "simulate",
+            "simulate-cache",
+            "simulate-database",
+            "simulate-webapp",
+            "webapp-operator-v2.0.0/simulate",
+            "webapp-operator-v2.0.0/simulate-denied",
+        )
+    ),
+    "12-ork-action/webapp-operator/simulate.yaml",
+]
 SKIPPED_KINDS = {"CustomResourceDefinition", "Namespace", "Node", "Event", "Lease"}
 
 
@@ -54,22 +70,32 @@ def children(objects: list[Obj], owner: Obj) -> dict[str, Obj]:
     found = {}
     for obj in objects:
         meta = obj["metadata"]
-        if (meta.get("labels") or {}).get(OWNER_NAME_LABEL) != \
-                label_value(owner["metadata"]["name"]):
+        if (meta.get("labels") or {}).get(OWNER_NAME_LABEL) != label_value(
+            owner["metadata"]["name"]
+        ):
             continue
-        refs = [{k: v for k, v in r.items() if k != "uid"}
-                for r in meta.get("ownerReferences") or []]
-        body = {k: v for k, v in obj.items()
-                if k not in ("apiVersion", "kind", "metadata", "status", "data", "stringData")}
+        refs = [
+            {k: v for k, v in r.items() if k != "uid"} for r in meta.get("ownerReferences") or []
+        ]
+        body = {
+            k: v
+            for k, v in obj.items()
+            if k not in ("apiVersion", "kind", "metadata", "status", "data", "stringData")
+        }
         if obj["kind"] == "Service":  # allocated in creation order, which workers change
-            body["spec"] = {k: v for k, v in body["spec"].items()
-                            if k not in ("clusterIP", "clusterIPs")}
+            body["spec"] = {
+                k: v for k, v in body["spec"].items() if k not in ("clusterIP", "clusterIPs")
+            }
         data = obj.get("data")
-        found[f'{obj["kind"]} {meta.get("namespace", "")}/{meta["name"]}'] = {
-            **body, "labels": meta.get("labels"), "ownerReferences": refs,
-            "data": sorted(data) if obj["kind"] == "Secret" and data else data}
-    neutral: dict[str, Obj] = json.loads(json.dumps(found).replace(owner["metadata"]["uid"],
-                                                                   "CR-UID"))
+        found[f"{obj['kind']} {meta.get('namespace', '')}/{meta['name']}"] = {
+            **body,
+            "labels": meta.get("labels"),
+            "ownerReferences": refs,
+            "data": sorted(data) if obj["kind"] == "Secret" and data else data,
+        }
+    neutral: dict[str, Obj] = json.loads(
+        json.dumps(found).replace(owner["metadata"]["uid"], "CR-UID")
+    )
     return neutral
 
 
@@ -81,16 +107,21 @@ def comparable_status(cr: Obj) -> Obj:
 
 
 def every_object(server: EmbeddedServer) -> list[Obj]:
-    return [o for rt in server.cluster.types() if rt.kind not in SKIPPED_KINDS
-            for o in server.cluster.list_type(rt, None, record=False)]
+    return [
+        o
+        for rt in server.cluster.types()
+        if rt.kind not in SKIPPED_KINDS
+        for o in server.cluster.list_type(rt, None, record=False)
+    ]
 
 
 def settled(server: EmbeddedServer, runtime: Runtime) -> bool:
     """Nothing queued or running, and the server unchanged for a moment."""
     before = server.cluster.resource_version
     time.sleep(0.3)
-    idle = all(len(c.queue) == 0 and c.queue.processing == 0
-               for c in runtime.operator.controllers.values())
+    idle = all(
+        len(c.queue) == 0 and c.queue.processing == 0 for c in runtime.operator.controllers.values()
+    )
     return idle and server.cluster.resource_version == before
 
 
@@ -111,8 +142,9 @@ def test_the_runtime_reaches_what_simulate_predicts(simulation: str) -> None:
 
 
 @pytest.mark.parametrize("simulation", NEEDS_REGISTRY)
-def test_registry_imports_too(simulation: str, published_pack: tuple[Path, Path],
-                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_registry_imports_too(
+    simulation: str, published_pack: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     pack, home = published_pack
     monkeypatch.setenv("ORK_HOME", str(home))
     compare(load_plans(pack / simulation)[0], trust_hooks=True)  # 11's pulled database hooks
@@ -123,23 +155,33 @@ def compare(plan: Plan, *, trust_hooks: bool = False) -> None:
     runs = predicted.run(plan.cycles)
     with EmbeddedServer(port=0) as server:
         for crd in list(predicted.composed.crd_manifests.values()) + [
-                d.data for p in plan.crds for d in cr_documents([p])]:
-            if server.cluster.find("apiextensions.k8s.io/v1", "CustomResourceDefinition",
-                                   crd["metadata"]["name"]) is None:
+            d.data for p in plan.crds for d in cr_documents([p])
+        ]:
+            if (
+                server.cluster.find(
+                    "apiextensions.k8s.io/v1", "CustomResourceDefinition", crd["metadata"]["name"]
+                )
+                is None
+            ):
                 server.cluster.create(crd, record=False)
         for doc in predicted.documents:
             server.cluster.create(doc.data, record=False)
         with Runtime(server, plan.katalog, trust_hooks=trust_hooks) as runtime:
             wait_for(lambda: settled(server, runtime), "the runtime to settle", 30)
         actual = every_object(server)
-    expected = [o for rt in predicted.cluster.types() if rt.kind not in SKIPPED_KINDS
-                for o in predicted.cluster.list_type(rt, None, record=False)]
+    expected = [
+        o
+        for rt in predicted.cluster.types()
+        if rt.kind not in SKIPPED_KINDS
+        for o in predicted.cluster.list_type(rt, None, record=False)
+    ]
     assert runs
     for run in runs:
         kind = str((predicted.composed.crds[run.crd].get("apiTypes") or {})["kind"])
         [cr] = [o for o in actual if o["kind"] == kind and o["metadata"]["name"] == run.cr_name]
-        [simulated] = [o for o in expected
-                       if o["kind"] == kind and o["metadata"]["name"] == run.cr_name]
+        [simulated] = [
+            o for o in expected if o["kind"] == kind and o["metadata"]["name"] == run.cr_name
+        ]
         assert children(actual, cr) == children(expected, simulated)
         assert comparable_status(cr) == comparable_status(simulated)
 

@@ -23,7 +23,9 @@ RECONCILE_GATE = {"crd": "app", "gate": "preReconcile.reconcileGate"}
 
 def app_katalog(directory: Path, pre_reconcile: str) -> Path:
     write_files(directory, **{"crd.yaml": crd_manifest("App")})
-    return katalog(directory, f"""
+    return katalog(
+        directory,
+        f"""
         app:
           apiTypes: {{group: test.orkestra.dev, version: v1, kind: App, plural: apps}}
           operatorBox:
@@ -33,12 +35,15 @@ def app_katalog(directory: Path, pre_reconcile: str) -> Path:
                 configMaps:
                   - name: "{{{{ .metadata.name }}}}-config"
                     data: {{mode: "{{{{ .spec.mode }}}}"}}
-        """)
+        """,
+    )
 
 
 def labels_gate(event_aware: bool) -> str:
-    return ("{sentinels: [labelsChanged], reconcileGate: {eventAware: "
-            f"{str(event_aware).lower()}, sentinels: [labelsChanged]}}}}")
+    return (
+        "{sentinels: [labelsChanged], reconcileGate: {eventAware: "
+        f"{str(event_aware).lower()}, sentinels: [labelsChanged]}}}}"
+    )
 
 
 def mode(server: EmbeddedServer) -> str | None:
@@ -46,8 +51,9 @@ def mode(server: EmbeddedServer) -> str | None:
     return None if found is None else str(found["data"]["mode"])
 
 
-def change(server: EmbeddedServer, *, labels: dict[str, str] | None = None,
-           spec_mode: str | None = None) -> None:
+def change(
+    server: EmbeddedServer, *, labels: dict[str, str] | None = None, spec_mode: str | None = None
+) -> None:
     cr = server.cluster.find(*APP, "e1", "default")
     assert cr is not None
     meta = cr["metadata"]
@@ -60,8 +66,15 @@ def change(server: EmbeddedServer, *, labels: dict[str, str] | None = None,
 def started(server: EmbeddedServer, path: Path) -> Runtime:
     """e1 first, then the runtime, once its create has met the gate."""
     apply(server, path.parent / "crd.yaml")
-    server.cluster.create({"apiVersion": APP[0], "kind": APP[1], "spec": {"mode": "a"},
-                           "metadata": {"name": "e1", "namespace": "default"}}, record=False)
+    server.cluster.create(
+        {
+            "apiVersion": APP[0],
+            "kind": APP[1],
+            "spec": {"mode": "a"},
+            "metadata": {"name": "e1", "namespace": "default"},
+        },
+        record=False,
+    )
     runtime = Runtime(server, path, resync=0).start()
     wait_for(lambda: held(runtime) == 1, "the create to be held back (it changes no label)")
     return runtime
@@ -75,21 +88,26 @@ def caught_up(server: EmbeddedServer, runtime: Runtime) -> bool:
     """Whether the runtime's cache holds e1 as it is now."""
     cached = runtime.operator.controllers["app"].store.get(("default", "e1"))
     current = server.cluster.find(*APP, "e1", "default")
-    return cached is not None and current is not None and \
-        cached["metadata"]["resourceVersion"] == current["metadata"]["resourceVersion"]
+    return (
+        cached is not None
+        and current is not None
+        and cached["metadata"]["resourceVersion"] == current["metadata"]["resourceVersion"]
+    )
 
 
 def settled(server: EmbeddedServer, runtime: Runtime) -> bool:
     """Whether the runtime has seen e1 as it is now and has nothing left to do (so no
     echo of its own writes is still on its way)."""
     queue = runtime.operator.controllers["app"].queue
-    return caught_up(server, runtime) and queue.wait_idle(0) and not len(queue) \
-        and not queue.delayed
+    return (
+        caught_up(server, runtime) and queue.wait_idle(0) and not len(queue) and not queue.delayed
+    )
 
 
 @pytest.mark.integration
-def test_a_label_change_reconciles_and_a_spec_change_does_not(server: EmbeddedServer,
-                                                              tmp_path: Path) -> None:
+def test_a_label_change_reconciles_and_a_spec_change_does_not(
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
     runtime = started(server, app_katalog(tmp_path, labels_gate(True)))
     try:
         assert mode(server) is None
@@ -109,8 +127,9 @@ def test_a_label_change_reconciles_and_a_spec_change_does_not(server: EmbeddedSe
 
 @pytest.mark.integration
 @pytest.mark.parametrize("event_aware", [True, False])
-def test_event_aware_items_keep_their_own_sentinels(server: EmbeddedServer, tmp_path: Path,
-                                                    event_aware: bool) -> None:
+def test_event_aware_items_keep_their_own_sentinels(
+    server: EmbeddedServer, tmp_path: Path, event_aware: bool
+) -> None:
     """A label change then a spec change while no worker takes anything: kept apart, the
     label change's item passes the gate; merged, the one item has the last event's
     sentinels (the spec change's) and is held back."""
@@ -134,16 +153,26 @@ def test_event_aware_items_keep_their_own_sentinels(server: EmbeddedServer, tmp_
 
 
 def test_the_enqueue_gate_passes_updates_with_its_sentinels_only(tmp_path: Path) -> None:
-    path = app_katalog(tmp_path, "{sentinels: [generationChanged], enqueueGate: "
-                                 "{sentinels: [generationChanged]}}")
+    path = app_katalog(
+        tmp_path, "{sentinels: [generationChanged], enqueueGate: {sentinels: [generationChanged]}}"
+    )
     unit, metrics = Unit.load(path), RuntimeMetrics()
-    made = Controller(unit, "app", client=None,  # type: ignore[arg-type]
-                      informers=None,  # type: ignore[arg-type]
-                      metrics=metrics, recorder=EventRecorder(lambda *a: None),
-                      settings=Settings.of("app", unit))
+    made = Controller(
+        unit,
+        "app",
+        client=None,  # type: ignore[arg-type]
+        informers=None,  # type: ignore[arg-type]
+        metrics=metrics,
+        recorder=EventRecorder(lambda *a: None),
+        settings=Settings.of("app", unit),
+    )
     made.queue.pause()
-    cr: Obj = {"apiVersion": APP[0], "kind": APP[1], "spec": {"mode": "a"}, "metadata": {
-        "name": "e1", "namespace": "default", "generation": 1}}
+    cr: Obj = {
+        "apiVersion": APP[0],
+        "kind": APP[1],
+        "spec": {"mode": "a"},
+        "metadata": {"name": "e1", "namespace": "default", "generation": 1},
+    }
     relabelled = {**cr, "metadata": {**cr["metadata"], "labels": {"a": "b"}}}
     edited = {**cr, "metadata": {**cr["metadata"], "generation": 2}}
     made._on_cr(Change("ADDED", cr))  # a create is not gated, as upstream
@@ -152,7 +181,11 @@ def test_the_enqueue_gate_passes_updates_with_its_sentinels_only(tmp_path: Path)
     made.queue.done(made.queue.get(0) or ())
     made._on_cr(Change("MODIFIED", relabelled, cr))
     assert len(made.queue) == 0
-    assert metrics.registry.get_sample_value("orkestra_gated_total", {
-        "crd": "app", "gate": "preReconcile.enqueueGate"}) == 1
+    assert (
+        metrics.registry.get_sample_value(
+            "orkestra_gated_total", {"crd": "app", "gate": "preReconcile.enqueueGate"}
+        )
+        == 1
+    )
     made._on_cr(Change("MODIFIED", edited, relabelled))
     assert made.queue.get(0) == ("default", "e1")

@@ -40,20 +40,39 @@ def reconcile(cr, ctx):
                                   "spec": {"containers": [{"name": "db",
                                                            "image": "postgres:16"}]}}}}
 """
-CRD = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-       "metadata": {"name": "dbs.test.io"},
-       "spec": {"group": "test.io", "scope": "Namespaced",
-                "names": {"kind": "Db", "plural": "dbs"},
-                "versions": [{"name": "v1", "served": True, "storage": True,
-                              "subresources": {"status": {}},
-                              "schema": {"openAPIV3Schema": {
-                                  "type": "object",
-                                  "x-kubernetes-preserve-unknown-fields": True}}}]}}
+CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "dbs.test.io"},
+    "spec": {
+        "group": "test.io",
+        "scope": "Namespaced",
+        "names": {"kind": "Db", "plural": "dbs"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "x-kubernetes-preserve-unknown-fields": True,
+                    }
+                },
+            }
+        ],
+    },
+}
 
 
 def db(name: str, **spec: Any) -> Obj:
-    return {"apiVersion": "test.io/v1", "kind": "Db",
-            "metadata": {"name": name, "namespace": "default"}, "spec": spec}
+    return {
+        "apiVersion": "test.io/v1",
+        "kind": "Db",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": spec,
+    }
 
 
 def condition(server: EmbeddedServer, name: str) -> Obj | None:
@@ -65,31 +84,48 @@ def condition(server: EmbeddedServer, name: str) -> Obj | None:
 
 
 def events(server: EmbeddedServer, name: str) -> list[tuple[str, str, str]]:
-    return [(e["type"], e["reason"], e["message"])
-            for e in server.cluster.list("v1", "Event", "default")
-            if e["involvedObject"]["name"] == name]
+    return [
+        (e["type"], e["reason"], e["message"])
+        for e in server.cluster.list("v1", "Event", "default")
+        if e["involvedObject"]["name"] == name
+    ]
 
 
 def test_hooks_reconcile_on_the_api_server_and_a_failing_one_costs_only_its_cr(
-        server: EmbeddedServer, tmp_path: Path) -> None:
-    katalog = write_pattern(tmp_path, HOOKS, hooks={
-        "args": {"replicas": 2}, "resources": [{"kind": "StatefulSet"}, {"kind": "Service"}]})
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
+    katalog = write_pattern(
+        tmp_path,
+        HOOKS,
+        hooks={
+            "args": {"replicas": 2},
+            "resources": [{"kind": "StatefulSet"}, {"kind": "Service"}],
+        },
+    )
     server.cluster.create(CRD, record=False)
     server.cluster.create(db("broken", broken=True), record=False)
     server.cluster.create(db("orders"), record=False)
     with Runtime(server, katalog):
-        ready = wait_for(lambda: (c := condition(server, "orders")) and
-                         c["status"] == "True" and c, "orders to be Ready")
-        failed = wait_for(lambda: (c := condition(server, "broken")) and
-                          c["reason"] == "ReconcileError" and c, "broken to fail")
-        warning = wait_for(lambda: [e for e in events(server, "broken")
-                                    if e[0] == "Warning"], "a Warning Event")
-        normal = wait_for(lambda: [e for e in events(server, "orders") if e[0] == "Normal"],
-                          "the hook's Event")
+        ready = wait_for(
+            lambda: (c := condition(server, "orders")) and c["status"] == "True" and c,
+            "orders to be Ready",
+        )
+        failed = wait_for(
+            lambda: (c := condition(server, "broken")) and c["reason"] == "ReconcileError" and c,
+            "broken to fail",
+        )
+        warning = wait_for(
+            lambda: [e for e in events(server, "broken") if e[0] == "Warning"], "a Warning Event"
+        )
+        normal = wait_for(
+            lambda: [e for e in events(server, "orders") if e[0] == "Normal"], "the hook's Event"
+        )
         # The informers the hooks' resources asked for: deleting a child brings it back.
         server.cluster.delete("v1", "Service", "orders", "default")
-        wait_for(lambda: server.cluster.find("v1", "Service", "orders", "default"),
-                 "the Service to come back")
+        wait_for(
+            lambda: server.cluster.find("v1", "Service", "orders", "default"),
+            "the Service to come back",
+        )
     statefulset = server.cluster.find("apps/v1", "StatefulSet", "orders", "default")
     assert statefulset is not None and statefulset["spec"]["replicas"] == 2
     assert statefulset["metadata"]["ownerReferences"][0]["name"] == "orders"
@@ -101,7 +137,8 @@ def test_hooks_reconcile_on_the_api_server_and_a_failing_one_costs_only_its_cr(
 
 
 def test_in_a_komposer_the_typed_crd_starts_before_those_that_depend_on_it(
-        server: EmbeddedServer, tmp_path: Path) -> None:
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
     db_katalog = write_pattern(tmp_path / "db", HOOKS, hooks={"args": {"replicas": 1}})
     app = tmp_path / "app"
     app.mkdir()
@@ -127,8 +164,11 @@ spec:
   crds:
     app: {{dependsOn: [db]}}
 """)
-    app_crd = {**CRD, "metadata": {"name": "apps.test.io"},
-               "spec": {**CRD["spec"], "names": {"kind": "App", "plural": "apps"}}}
+    app_crd = {
+        **CRD,
+        "metadata": {"name": "apps.test.io"},
+        "spec": {**CRD["spec"], "names": {"kind": "App", "plural": "apps"}},
+    }
     server.cluster.create(app_crd, record=False)
     runtime = Runtime(server, komposer).start(ready=False)
     try:

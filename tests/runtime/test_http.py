@@ -16,9 +16,12 @@ from orkestra.runtime.pattern import Unit
 from tests.conftest import PACK
 
 Obj = dict[str, Any]
-CR = {"apiVersion": "rkguide.demo/v1", "kind": "WebApp",
-      "metadata": {"name": "web", "namespace": "team", "resourceVersion": "3"},
-      "spec": {"image": "nginx"}}
+CR = {
+    "apiVersion": "rkguide.demo/v1",
+    "kind": "WebApp",
+    "metadata": {"name": "web", "namespace": "team", "resourceVersion": "3"},
+    "spec": {"image": "nginx"},
+}
 
 
 class Runtime:
@@ -27,10 +30,15 @@ class Runtime:
     def __init__(self) -> None:
         self.unit = Unit.load(PACK / "02-katalog-api" / "katalog.yaml")
         self.metrics = RuntimeMetrics()
-        controller = Controller(self.unit, "webapp", client=None,  # type: ignore[arg-type]
-                                informers=None,  # type: ignore[arg-type]
-                                metrics=self.metrics, recorder=EventRecorder(lambda *a: None),
-                                settings=Settings.of("webapp", self.unit))
+        controller = Controller(
+            self.unit,
+            "webapp",
+            client=None,  # type: ignore[arg-type]
+            informers=None,  # type: ignore[arg-type]
+            metrics=self.metrics,
+            recorder=EventRecorder(lambda *a: None),
+            settings=Settings.of("webapp", self.unit),
+        )
         controller.store.upsert(CR)
         self.controllers = {"webapp": controller}
 
@@ -51,6 +59,7 @@ def serve(check: Check, metrics_only: bool = False) -> None:
         app = metrics_app(runtime) if metrics_only else make_app(runtime)
         async with TestClient(TestServer(app)) as client:
             await check(client, runtime)
+
     asyncio.run(go())
 
 
@@ -62,6 +71,7 @@ def test_health_answers_at_once_and_ready_after_every_controller_started() -> No
         assert (await response.json())["waiting"] == ["webapp"]
         runtime.controllers["webapp"].started.set()
         assert (await client.get("/ready")).status == 200
+
     serve(check)
 
 
@@ -75,6 +85,7 @@ def test_metrics_are_prometheus_text_with_the_per_crd_series() -> None:
         assert 'orkestra_reconcile_total{crd="webapp",result="success"} 1.0' in text
         assert 'orkestra_reconcile_duration_seconds_count{crd="webapp"} 1.0' in text
         assert 'orkestra_queue_depth{crd="webapp"} 0.0' in text
+
     serve(check)
     serve(check, metrics_only=True)
 
@@ -94,6 +105,7 @@ def test_the_katalog_endpoints_show_the_composition_and_the_cached_crs() -> None
         missing = await client.get("/katalog/nope")
         assert missing.status == 404
         assert "known: webapp" in (await missing.json())["error"]
+
     serve(check)
 
 
@@ -104,4 +116,5 @@ def test_crd_health_reports_workers_queue_and_failures() -> None:
         assert health["workers"] == 2 and health["queueDepth"] == 1
         assert health["consecutiveFailures"] == 0 and health["lastError"] is None
         assert health["degraded"] is False
+
     serve(check)

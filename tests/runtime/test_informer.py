@@ -20,8 +20,14 @@ CONFIG_MAPS = Resource("", "v1", "configmaps", "ConfigMap", True)
 
 
 def cm(name: str, rv: int) -> Obj:
-    return {"metadata": {"name": name, "namespace": "default", "resourceVersion": str(rv),
-                         "managedFields": [{"manager": "kubectl"}]}}
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": "default",
+            "resourceVersion": str(rv),
+            "managedFields": [{"manager": "kubectl"}],
+        }
+    }
 
 
 def event(kind: str, obj: Obj) -> Obj:
@@ -32,20 +38,23 @@ class Script:
     """A client whose lists and watches play a script; each watch call takes the next
     entry (a list of events, or an exception to raise)."""
 
-    def __init__(self, pages: list[tuple[list[Obj], str, str]],
-                 watches: list[list[Obj] | Exception]) -> None:
+    def __init__(
+        self, pages: list[tuple[list[Obj], str, str]], watches: list[list[Obj] | Exception]
+    ) -> None:
         self.pages = pages
         self.watches = watches
         self.lists: list[str] = []
         self.resumed: list[str] = []
 
-    async def list_page(self, res: Resource, namespace: str | None, *, limit: int,
-                        token: str = "") -> tuple[list[Obj], str, str]:
+    async def list_page(
+        self, res: Resource, namespace: str | None, *, limit: int, token: str = ""
+    ) -> tuple[list[Obj], str, str]:
         self.lists.append(token)
         return self.pages[len(self.lists) - 1 if len(self.lists) <= len(self.pages) else -1]
 
-    async def watch(self, res: Resource, namespace: str | None, resource_version: str,
-                    timeout_seconds: int) -> AsyncIterator[Obj]:
+    async def watch(
+        self, res: Resource, namespace: str | None, resource_version: str, timeout_seconds: int
+    ) -> AsyncIterator[Obj]:
         self.resumed.append(resource_version)
         step = self.watches.pop(0) if self.watches else []
         if isinstance(step, Exception):
@@ -57,8 +66,13 @@ class Script:
 
 
 def run(script: Script, until: Any) -> tuple[Informer, list[Change]]:
-    informer = Informer(script, CONFIG_MAPS, Store(),  # type: ignore[arg-type]
-                        metrics=RuntimeMetrics(), retry_base=0.001)
+    informer = Informer(
+        script,
+        CONFIG_MAPS,
+        Store(),  # type: ignore[arg-type]
+        metrics=RuntimeMetrics(),
+        retry_base=0.001,
+    )
     seen: list[Change] = []
     informer.handlers.append(seen.append)
 
@@ -69,6 +83,7 @@ def run(script: Script, until: Any) -> tuple[Informer, list[Change]]:
                 break
             await asyncio.sleep(0.002)
         task.cancel()
+
     asyncio.run(go())
     return informer, seen
 
@@ -85,22 +100,30 @@ def test_a_paged_list_fills_the_store_and_marks_it_synced() -> None:
 
 
 def test_watch_events_change_the_store_and_echoes_change_nothing() -> None:
-    script = Script([([cm("a", 5)], "5", "")], [[
-        event("MODIFIED", cm("a", 5)),        # what the list already held
-        event("ADDED", cm("b", 6)),
-        event("MODIFIED", cm("a", 7)),
-        event("BOOKMARK", {"metadata": {"resourceVersion": "8"}}),
-        event("DELETED", cm("b", 9)),
-    ]])
+    script = Script(
+        [([cm("a", 5)], "5", "")],
+        [
+            [
+                event("MODIFIED", cm("a", 5)),  # what the list already held
+                event("ADDED", cm("b", 6)),
+                event("MODIFIED", cm("a", 7)),
+                event("BOOKMARK", {"metadata": {"resourceVersion": "8"}}),
+                event("DELETED", cm("b", 9)),
+            ]
+        ],
+    )
     informer, seen = run(script, lambda i, s: i.resource_version == "9")
     assert [(c.type, c.obj["metadata"]["name"]) for c in seen] == [
-        ("ADDED", "a"), ("ADDED", "b"), ("MODIFIED", "a"), ("DELETED", "b")]
+        ("ADDED", "a"),
+        ("ADDED", "b"),
+        ("MODIFIED", "a"),
+        ("DELETED", "b"),
+    ]
     assert informer.store.list_keys() == [("default", "a")]
 
 
 def test_a_watch_that_ends_resumes_from_the_last_version_seen() -> None:
-    script = Script([([], "5", "")], [[event("ADDED", cm("a", 6))],
-                                      [event("ADDED", cm("b", 7))]])
+    script = Script([([], "5", "")], [[event("ADDED", cm("a", 6))], [event("ADDED", cm("b", 7))]])
     _, seen = run(script, lambda i, s: len(s) == 2)
     assert len(seen) == 2
     assert script.resumed[:2] == ["5", "6"]
@@ -108,28 +131,41 @@ def test_a_watch_that_ends_resumes_from_the_last_version_seen() -> None:
 
 
 def test_410_gone_lists_again_and_deletes_what_went_away_meanwhile() -> None:
-    script = Script([([cm("a", 5), cm("b", 5)], "5", ""), ([cm("a", 5)], "20", "")],
-                    [GoneError("too old"), [event("ERROR", {
-                        "kind": "Status", "code": 410, "reason": "Expired"})], []])
+    script = Script(
+        [([cm("a", 5), cm("b", 5)], "5", ""), ([cm("a", 5)], "20", "")],
+        [
+            GoneError("too old"),
+            [event("ERROR", {"kind": "Status", "code": 410, "reason": "Expired"})],
+            [],
+        ],
+    )
     informer, seen = run(script, lambda i, s: len(script.lists) >= 3)
     assert ("DELETED", "b") in [(c.type, c.obj["metadata"]["name"]) for c in seen]
     assert informer.store.list_keys() == [("default", "a")]
 
 
 def test_a_failed_watch_reconnects_after_a_backoff() -> None:
-    script = Script([([], "5", "")], [UnavailableError("connection refused"),
-                                      UnavailableError("connection refused"),
-                                      [event("ADDED", cm("a", 6))]])
+    script = Script(
+        [([], "5", "")],
+        [
+            UnavailableError("connection refused"),
+            UnavailableError("connection refused"),
+            [event("ADDED", cm("a", 6))],
+        ],
+    )
     _, seen = run(script, lambda i, s: bool(s))
     assert script.resumed[:3] == ["5", "5", "5"]
     assert len(seen) == 1
 
 
 def test_a_failing_handler_does_not_stop_the_watch() -> None:
-    script = Script([([], "5", "")], [[event("ADDED", cm("a", 6)),
-                                       event("ADDED", cm("b", 7))]])
-    informer = Informer(script, CONFIG_MAPS, Store(),  # type: ignore[arg-type]
-                        metrics=RuntimeMetrics())
+    script = Script([([], "5", "")], [[event("ADDED", cm("a", 6)), event("ADDED", cm("b", 7))]])
+    informer = Informer(
+        script,
+        CONFIG_MAPS,
+        Store(),  # type: ignore[arg-type]
+        metrics=RuntimeMetrics(),
+    )
 
     def broken(change: Change) -> None:
         raise RuntimeError("bug")
@@ -141,6 +177,7 @@ def test_a_failing_handler_does_not_stop_the_watch() -> None:
         while len(informer.store) < 2:
             await asyncio.sleep(0.002)
         task.cancel()
+
     asyncio.run(asyncio.wait_for(go(), 5))
 
 
@@ -149,36 +186,55 @@ def line(kind: str, obj: Obj) -> bytes:
 
 
 def counted(informer: Informer, kind: str) -> float:
-    return informer.metrics.registry.get_sample_value(
-        "orkestra_watch_events_total", {"resource": informer.name, "type": kind}) or 0.0
+    return (
+        informer.metrics.registry.get_sample_value(
+            "orkestra_watch_events_total", {"resource": informer.name, "type": kind}
+        )
+        or 0.0
+    )
 
 
 def test_lines_the_store_already_holds_are_counted_and_skipped_undecoded() -> None:
-    informer = Informer(None, CONFIG_MAPS, Store(),  # type: ignore[arg-type]
-                        metrics=RuntimeMetrics())
+    informer = Informer(
+        None,
+        CONFIG_MAPS,
+        Store(),  # type: ignore[arg-type]
+        metrics=RuntimeMetrics(),
+    )
     seen: list[Change] = []
     informer.handlers.append(seen.append)
     informer.apply(line("ADDED", cm("a", 5)))
     informer.apply(line("MODIFIED", cm("a", 5)))  # the echo of a write already held
     informer.apply(line("MODIFIED", cm("a", 4)))  # older than what is held
-    informer.apply(line("BOOKMARK", {"kind": "ConfigMap",
-                                     "metadata": {"resourceVersion": "7"}}))
+    informer.apply(line("BOOKMARK", {"kind": "ConfigMap", "metadata": {"resourceVersion": "7"}}))
     assert informer.resource_version == "7"
     informer.apply(line("MODIFIED", cm("a", 8)))
     informer.apply(b'{"type": "DELETED", "object": ' + json.dumps(cm("a", 9)).encode() + b"}")
     assert [(c.type, resource_version(c.obj)) for c in seen] == [
-        ("ADDED", 5), ("MODIFIED", 8), ("DELETED", 8)]
+        ("ADDED", 5),
+        ("MODIFIED", 8),
+        ("DELETED", 8),
+    ]
     assert informer.resource_version == "9"
-    assert (counted(informer, "ADDED"), counted(informer, "MODIFIED"),
-            counted(informer, "BOOKMARK"), counted(informer, "DELETED")) == (1, 3, 1, 1)
+    assert (
+        counted(informer, "ADDED"),
+        counted(informer, "MODIFIED"),
+        counted(informer, "BOOKMARK"),
+        counted(informer, "DELETED"),
+    ) == (1, 3, 1, 1)
     assert len(informer.store) == 0
 
 
 def test_lines_of_other_shapes_are_decoded_and_judged_in_full() -> None:
-    informer = Informer(None, CONFIG_MAPS, Store(),  # type: ignore[arg-type]
-                        metrics=RuntimeMetrics())
-    informer.apply(line("ADDED", {"metadata": {"name": "a", "namespace": "default",
-                                               "resourceVersion": 5}}))  # a number
+    informer = Informer(
+        None,
+        CONFIG_MAPS,
+        Store(),  # type: ignore[arg-type]
+        metrics=RuntimeMetrics(),
+    )
+    informer.apply(
+        line("ADDED", {"metadata": {"name": "a", "namespace": "default", "resourceVersion": 5}})
+    )  # a number
     assert len(informer.store) == 1
     with pytest.raises(GoneError):
         informer.apply(line("ERROR", {"kind": "Status", "code": 410, "reason": "Expired"}))

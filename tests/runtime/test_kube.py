@@ -32,18 +32,29 @@ from orkestra.runtime.kube import (
 
 
 def status(code: int, reason: str) -> bytes:
-    return json.dumps({"kind": "Status", "code": code, "reason": reason,
-                       "message": f"{reason} happened"}).encode()
+    return json.dumps(
+        {"kind": "Status", "code": code, "reason": reason, "message": f"{reason} happened"}
+    ).encode()
 
 
-@pytest.mark.parametrize("code,reason,expected", [
-    (404, "NotFound", NotFoundError), (409, "AlreadyExists", AlreadyExistsError),
-    (409, "Conflict", ConflictError), (410, "Expired", GoneError), (410, "Gone", GoneError),
-    (403, "Forbidden", ForbiddenError), (401, "", UnauthorizedError),
-    (500, "InternalError", UnavailableError), (503, "", UnavailableError),
-    (429, "TooManyRequests", UnavailableError)])
-def test_error_statuses_become_their_classes(code: int, reason: str,
-                                             expected: type[Exception]) -> None:
+@pytest.mark.parametrize(
+    "code,reason,expected",
+    [
+        (404, "NotFound", NotFoundError),
+        (409, "AlreadyExists", AlreadyExistsError),
+        (409, "Conflict", ConflictError),
+        (410, "Expired", GoneError),
+        (410, "Gone", GoneError),
+        (403, "Forbidden", ForbiddenError),
+        (401, "", UnauthorizedError),
+        (500, "InternalError", UnavailableError),
+        (503, "", UnavailableError),
+        (429, "TooManyRequests", UnavailableError),
+    ],
+)
+def test_error_statuses_become_their_classes(
+    code: int, reason: str, expected: type[Exception]
+) -> None:
     error = api_error(code, status(code, reason))
     assert type(error) is expected
     assert error.message == f"{reason} happened"
@@ -59,8 +70,10 @@ def test_paths_of_namespaced_cluster_scoped_and_core_resources() -> None:
     deployments = Resource("apps", "v1", "deployments", "Deployment", True, True)
     namespaces = Resource("", "v1", "namespaces", "Namespace", False)
     assert deployments.path() == "/apis/apps/v1/deployments"
-    assert deployments.path("team", "web", "status") == \
-        "/apis/apps/v1/namespaces/team/deployments/web/status"
+    assert (
+        deployments.path("team", "web", "status")
+        == "/apis/apps/v1/namespaces/team/deployments/web/status"
+    )
     assert namespaces.path("ignored", "team") == "/api/v1/namespaces/team"
     assert deployments.namespace_of(None) == "default" and namespaces.namespace_of("x") == ""
 
@@ -83,24 +96,33 @@ def test_tokens_token_files_and_basic_auth(tmp_path: Path) -> None:
 def test_exec_plugins_run_again_once_their_token_expired(tmp_path: Path) -> None:
     counter = tmp_path / "runs"
     plugin = tmp_path / "plugin.py"
-    plugin.write_text(textwrap.dedent(f"""
+    plugin.write_text(
+        textwrap.dedent(f"""
         import json, pathlib
         runs = pathlib.Path({str(counter)!r})
         count = int(runs.read_text()) + 1 if runs.exists() else 1
         runs.write_text(str(count))
         print(json.dumps({{"status": {{"token": f"t{{count}}",
                                        "expirationTimestamp": "2000-01-01T00:00:00Z"}}}}))
-        """))
-    credentials = Credentials(User(exec=UserExec(
-        apiVersion="client.authentication.k8s.io/v1beta1", command=sys.executable,
-        args=[str(plugin)])))
+        """)
+    )
+    credentials = Credentials(
+        User(
+            exec=UserExec(
+                apiVersion="client.authentication.k8s.io/v1beta1",
+                command=sys.executable,
+                args=[str(plugin)],
+            )
+        )
+    )
     assert credentials.header() == "Bearer t1"
     assert credentials.header() == "Bearer t2"
 
 
 def test_a_failing_exec_plugin_is_a_retryable_error() -> None:
-    credentials = Credentials(User(exec=UserExec(
-        apiVersion="client.authentication.k8s.io/v1beta1", command="false")))
+    credentials = Credentials(
+        User(exec=UserExec(apiVersion="client.authentication.k8s.io/v1beta1", command="false"))
+    )
     with pytest.raises(UnavailableError, match="exec credential plugin false"):
         credentials.header()
 
@@ -122,15 +144,22 @@ def test_calls_against_the_embedded_server(tmp_path: Path) -> None:
         client = KubeClient(load_config(str(server.kubeconfig)))
         config_maps = client.resource("v1", "ConfigMap")
         assert config_maps == Resource("", "v1", "configmaps", "ConfigMap", True, False)
-        made = client.create(config_maps, {"apiVersion": "v1", "kind": "ConfigMap",
-                                           "metadata": {"name": "a"}, "data": {"k": "v"}})
+        made = client.create(
+            config_maps,
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "a"},
+                "data": {"k": "v"},
+            },
+        )
         assert made["metadata"]["namespace"] == "default"
         assert client.get(config_maps, "a")["data"] == {"k": "v"}
         with pytest.raises(ConflictError):
-            client.replace(config_maps, {**made, "metadata": {**made["metadata"],
-                                                              "resourceVersion": "1"}})
-        assert [o["metadata"]["name"] for o in client.list_items(config_maps, "default")] == [
-            "a"]
+            client.replace(
+                config_maps, {**made, "metadata": {**made["metadata"], "resourceVersion": "1"}}
+            )
+        assert [o["metadata"]["name"] for o in client.list_items(config_maps, "default")] == ["a"]
         client.delete(config_maps, "a")
         with pytest.raises(NotFoundError):
             client.get(config_maps, "a")
@@ -149,12 +178,16 @@ def test_a_thread_keeps_one_tls_connection_for_its_calls() -> None:
         client = KubeClient(load_config(str(server.kubeconfig)))
         config_maps = client.resource("v1", "ConfigMap")
         for name in "abc":
-            client.create(config_maps, {"apiVersion": "v1", "kind": "ConfigMap",
-                                        "metadata": {"name": name}})
+            client.create(
+                config_maps, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}
+            )
         with pytest.raises(NotFoundError):
             client.get(config_maps, "nothing")  # an error answer keeps the connection too
         assert [o["metadata"]["name"] for o in client.list_items(config_maps, "default")] == [
-            "a", "b", "c"]
+            "a",
+            "b",
+            "c",
+        ]
         connection = client._connection()
         assert connection.is_open and connection.requests >= 5
         client.close()

@@ -53,16 +53,24 @@ class Election:
 
     def candidate(self, identity: str) -> LeaderElector:
         clock = self.clock
-        return LeaderElector(self.leases, name="orkestra-test", namespace="default",
-                             identity=identity,
-                             on_started=lambda: self.log.append(f"{identity} leads"),
-                             on_stopped=lambda: self.log.append(f"{identity} stops"),
-                             lease_duration=15, renew_deadline=10, retry_period=2, clock=clock,
-                             wall=lambda: datetime.fromtimestamp(clock.now, UTC))
+        return LeaderElector(
+            self.leases,
+            name="orkestra-test",
+            namespace="default",
+            identity=identity,
+            on_started=lambda: self.log.append(f"{identity} leads"),
+            on_stopped=lambda: self.log.append(f"{identity} stops"),
+            lease_duration=15,
+            renew_deadline=10,
+            retry_period=2,
+            clock=clock,
+            wall=lambda: datetime.fromtimestamp(clock.now, UTC),
+        )
 
     def spec(self) -> Obj:
-        lease = self.leases.cluster.get("coordination.k8s.io/v1", "Lease", "orkestra-test",
-                                        "default")
+        lease = self.leases.cluster.get(
+            "coordination.k8s.io/v1", "Lease", "orkestra-test", "default"
+        )
         result: Obj = lease["spec"]
         return result
 
@@ -71,6 +79,7 @@ def run(*steps: Any) -> None:
     async def go() -> None:
         for step in steps:
             await step
+
     asyncio.run(go())
 
 
@@ -88,7 +97,8 @@ def test_the_first_candidate_creates_the_lease_and_leads(election: Election) -> 
 
 
 def test_a_follower_takes_over_only_after_the_lease_stops_changing_for_its_duration(
-        election: Election) -> None:
+    election: Election,
+) -> None:
     a, b, clock = election.a, election.b, election.clock
     run(a.step(), b.step())
     for _ in range(10):  # a renews every 2s: b never takes over
@@ -131,6 +141,7 @@ def test_racing_candidates_cannot_both_win(election: Election) -> None:
 
     async def both() -> None:
         await asyncio.gather(a.step(), b.step())
+
     asyncio.run(both())
     assert [a.leading, b.leading].count(True) == 1
     assert election.spec()["holderIdentity"] in ("a", "b")

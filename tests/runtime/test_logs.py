@@ -19,15 +19,21 @@ def lines(fmt: str, level: str = "info") -> tuple[io.StringIO, list[str]]:
 
 def test_json_lines_carry_time_level_logger_message_and_the_fields() -> None:
     stream, _ = lines("json")
-    log.info("reconciled", extra=fields(crd="webapp", namespace="default", name="web",
-                                        duration_ms=1.5, writes=3))
+    log.info(
+        "reconciled",
+        extra=fields(crd="webapp", namespace="default", name="web", duration_ms=1.5, writes=3),
+    )
     line = json.loads(stream.getvalue().splitlines()[0])
     assert list(line)[:4] == ["time", "level", "logger", "message"]
     assert line["level"] == "info" and line["logger"] == "orkestra.runtime.controller"
     assert line["message"] == "reconciled"
     assert {k: line[k] for k in ("crd", "namespace", "name", "duration_ms", "writes")} == {
-        "crd": "webapp", "namespace": "default", "name": "web", "duration_ms": 1.5,
-        "writes": 3}
+        "crd": "webapp",
+        "namespace": "default",
+        "name": "web",
+        "duration_ms": 1.5,
+        "writes": 3,
+    }
     assert line["time"].endswith("Z") and len(line["time"]) == len("2026-06-01T12:00:00.000Z")
 
 

@@ -88,7 +88,7 @@ def test_rate_limited_adds_back_off_until_forgotten() -> None:
     queue = WorkQueue(base_delay=1.0, max_delay=60.0, jitter=0.5, clock=clock)
     delays = [queue.add_rate_limited("a") for _ in range(4)]
     for number, delay in enumerate(delays):
-        assert 2 ** number <= delay <= 2 ** number * 1.5
+        assert 2**number <= delay <= 2**number * 1.5
     assert queue.failures("a") == 4
     queue.forget("a")
     assert queue.failures("a") == 0

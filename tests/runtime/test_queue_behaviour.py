@@ -19,7 +19,9 @@ APP = ("test.orkestra.dev/v1", "App")
 
 def app_katalog(directory: Path, queue: str) -> Path:
     write_files(directory, **{"crd.yaml": crd_manifest("App")})
-    return katalog(directory, f"""
+    return katalog(
+        directory,
+        f"""
         app:
           apiTypes: {{group: test.orkestra.dev, version: v1, kind: App, plural: apps}}
           operatorBox:
@@ -29,23 +31,31 @@ def app_katalog(directory: Path, queue: str) -> Path:
                 configMaps:
                   - name: "{{{{ .metadata.name }}}}-config"
                     data: {{mode: "{{{{ .spec.mode }}}}"}}
-        """)
+        """,
+    )
 
 
 def app(name: str, **labels: str) -> dict[str, object]:
-    return {"apiVersion": APP[0], "kind": APP[1], "spec": {"mode": "a"},
-            "metadata": {"name": name, "namespace": "default", "labels": labels}}
+    return {
+        "apiVersion": APP[0],
+        "kind": APP[1],
+        "spec": {"mode": "a"},
+        "metadata": {"name": name, "namespace": "default", "labels": labels},
+    }
 
 
 def configs(server: EmbeddedServer) -> list[str]:
-    return sorted(c["metadata"]["name"] for c in server.cluster.list("v1", "ConfigMap",
-                                                                     "default")
-                  if c["metadata"]["name"].endswith("-config"))
+    return sorted(
+        c["metadata"]["name"]
+        for c in server.cluster.list("v1", "ConfigMap", "default")
+        if c["metadata"]["name"].endswith("-config")
+    )
 
 
 @pytest.mark.integration
-def test_a_burst_beyond_max_depth_is_dropped_and_counted(server: EmbeddedServer,
-                                                          tmp_path: Path) -> None:
+def test_a_burst_beyond_max_depth_is_dropped_and_counted(
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
     path = app_katalog(tmp_path, "{maxDepth: 1, behaviour: {onLimit: drop}}")
     apply(server, tmp_path / "crd.yaml")
     for number in range(5):  # listed at start, a burst of five events before any worker
@@ -53,8 +63,14 @@ def test_a_burst_beyond_max_depth_is_dropped_and_counted(server: EmbeddedServer,
     with Runtime(server, path, resync=0) as runtime:
         controller = runtime.operator.controllers["app"]
         wait_for(lambda: configs(server), "the admitted app's ConfigMap")
-        wait_for(lambda: controller.queue.wait_idle(0) and not len(controller.queue)
-                 and not controller.queue.delayed, "the admitted app to settle")
+        wait_for(
+            lambda: (
+                controller.queue.wait_idle(0)
+                and not len(controller.queue)
+                and not controller.queue.delayed
+            ),
+            "the admitted app to settle",
+        )
         dropped = runtime.metric("orkestra_queue_dropped_total", crd="app", rule="onLimit")
         assert dropped == 4
         assert configs(server) == ["a0-config"]
@@ -69,10 +85,15 @@ def controller(path: Path) -> tuple[Controller, RuntimeMetrics]:
     """The App controller without a cluster, its queue paused: a burst of events meets a
     queue that only fills."""
     unit, metrics = Unit.load(path), RuntimeMetrics()
-    made = Controller(unit, "app", client=None,  # type: ignore[arg-type]
-                      informers=None,  # type: ignore[arg-type]
-                      metrics=metrics, recorder=EventRecorder(lambda *a: None),
-                      settings=Settings.of("app", unit))
+    made = Controller(
+        unit,
+        "app",
+        client=None,  # type: ignore[arg-type]
+        informers=None,  # type: ignore[arg-type]
+        metrics=metrics,
+        recorder=EventRecorder(lambda *a: None),
+        settings=Settings.of("app", unit),
+    )
     made.queue.pause()
     return made, metrics
 
@@ -83,20 +104,27 @@ def burst(made: Controller, *crs: dict[str, object]) -> None:
 
 
 def dropped(metrics: RuntimeMetrics, rule: str) -> float | None:
-    return metrics.registry.get_sample_value("orkestra_queue_dropped_total",
-                                             {"crd": "app", "rule": rule})
+    return metrics.registry.get_sample_value(
+        "orkestra_queue_dropped_total", {"crd": "app", "rule": rule}
+    )
 
 
 def test_on_threshold_drops_from_its_share_of_max_depth(tmp_path: Path) -> None:
-    made, metrics = controller(app_katalog(tmp_path, "{maxDepth: 4, behaviour: "
-                                                     "{onThreshold: {value: 50}}}"))
+    made, metrics = controller(
+        app_katalog(tmp_path, "{maxDepth: 4, behaviour: {onThreshold: {value: 50}}}")
+    )
     burst(made, *(app(f"a{n}") for n in range(5)))
     assert len(made.queue) == 2 and dropped(metrics, "onThreshold") == 3
 
 
 def test_a_rule_with_conditions_drops_only_what_they_match(tmp_path: Path) -> None:
-    made, metrics = controller(app_katalog(tmp_path, """{maxDepth: 1, behaviour: {onLimit: {
-        drop: true, when: [{field: metadata.labels.tier, equals: batch}]}}}"""))
+    made, metrics = controller(
+        app_katalog(
+            tmp_path,
+            """{maxDepth: 1, behaviour: {onLimit: {
+        drop: true, when: [{field: metadata.labels.tier, equals: batch}]}}}""",
+        )
+    )
     burst(made, app("a"), app("b", tier="batch"), app("c"), app("d", tier="batch"), app("e"))
     assert dropped(metrics, "onLimit") == 2
     made.queue.resume()
@@ -104,7 +132,6 @@ def test_a_rule_with_conditions_drops_only_what_they_match(tmp_path: Path) -> No
 
 
 def test_a_key_already_queued_is_not_a_drop(tmp_path: Path) -> None:
-    made, metrics = controller(app_katalog(tmp_path, "{maxDepth: 1, behaviour: "
-                                                     "{onLimit: drop}}"))
+    made, metrics = controller(app_katalog(tmp_path, "{maxDepth: 1, behaviour: {onLimit: drop}}"))
     burst(made, app("a"), app("a"), app("a"))
     assert len(made.queue) == 1 and dropped(metrics, "onLimit") == 0

@@ -10,9 +10,16 @@ Obj = dict[str, Any]
 
 
 def obj(name: str, rv: int | str, namespace: str = "default", **labels: str) -> Obj:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": namespace, "resourceVersion": str(rv),
-                         "labels": labels}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "resourceVersion": str(rv),
+            "labels": labels,
+        },
+    }
 
 
 def test_a_newer_version_replaces_an_older_one_never_the_reverse() -> None:
@@ -59,7 +66,9 @@ def test_a_relist_deletes_what_the_list_lacks_unless_the_store_is_newer() -> Non
     store.upsert(obj("written", 30))  # write-through after the list was taken
     changes = store.replace([obj("kept", 4), obj("new", 8)], 20)
     assert sorted((c.type, c.obj["metadata"]["name"]) for c in changes) == [
-        ("ADDED", "new"), ("DELETED", "gone")]
+        ("ADDED", "new"),
+        ("DELETED", "gone"),
+    ]
     assert [o["metadata"]["name"] for o in store.items()] == ["kept", "new", "written"]
 
 
@@ -69,7 +78,10 @@ def test_items_and_index_lookups_are_sorted_by_namespace_and_name() -> None:
     store.upsert(obj("c", 2, "ns1", owner="x"))
     store.upsert(obj("a", 3, "ns2", owner="y"))
     assert [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in store.items()] == [
-        ("ns1", "c"), ("ns2", "a"), ("ns2", "b")]
+        ("ns1", "c"),
+        ("ns2", "a"),
+        ("ns2", "b"),
+    ]
     assert [o["metadata"]["name"] for o in store.by_index("owner", "x")] == ["c", "b"]
     assert [o["metadata"]["name"] for o in store.items("ns2")] == ["a", "b"]
 

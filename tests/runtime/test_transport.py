@@ -63,8 +63,10 @@ class ScriptedServer:
                 head, _, buffer = buffer.partition(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
                 method, target, _ = lines[0].split(" ", 2)
-                headers = {k.strip().lower(): v.strip()
-                           for k, _, v in (line.partition(":") for line in lines[1:])}
+                headers = {
+                    k.strip().lower(): v.strip()
+                    for k, _, v in (line.partition(":") for line in lines[1:])
+                }
                 length = int(headers.get("content-length", "0"))
                 while len(buffer) < length:
                     buffer += conn.recv(65536)
@@ -87,8 +89,10 @@ def scripted(reply: Reply) -> Iterator[ScriptedServer]:
 
 
 def ok(body: bytes, *, extra: str = "") -> bytes:
-    return (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{extra}"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    return (
+        f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{extra}"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
 
 
 def connection(server: ScriptedServer, timeout: float = 5.0) -> Connection:
@@ -106,7 +110,6 @@ contexts: [{{name: x, context: {{cluster: c, user: u}}}}]
 current-context: x
 """)
     return path
-
 
 
 def test_content_length_bodies_on_one_kept_alive_connection() -> None:
@@ -133,9 +136,11 @@ def test_content_length_bodies_on_one_kept_alive_connection() -> None:
 
 def test_chunked_bodies_with_extensions_and_trailers() -> None:
     def reply(request: Request, sock: socket.socket) -> bool:
-        sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     b"5;name=value\r\nhello\r\n7\r\n, world\r\n"
-                     b"0\r\nX-Trailer: yes\r\n\r\n")
+        sock.sendall(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"5;name=value\r\nhello\r\n7\r\n, world\r\n"
+            b"0\r\nX-Trailer: yes\r\n\r\n"
+        )
         return True
 
     with scripted(reply) as server:
@@ -146,12 +151,14 @@ def test_chunked_bodies_with_extensions_and_trailers() -> None:
 
 
 def test_a_response_arriving_in_small_pieces() -> None:
-    response = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                b"a\r\n0123456789\r\n3\r\nabc\r\n0\r\n\r\n")
+    response = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"a\r\n0123456789\r\n3\r\nabc\r\n0\r\n\r\n"
+    )
 
     def reply(request: Request, sock: socket.socket) -> bool:
         for index in range(len(response)):
-            sock.sendall(response[index:index + 1])
+            sock.sendall(response[index : index + 1])
             time.sleep(0.0005)
         return True
 
@@ -160,12 +167,14 @@ def test_a_response_arriving_in_small_pieces() -> None:
 
 
 def test_connection_close_and_http_1_0_end_the_connection() -> None:
-    answers = iter([
-        ok(b"one", extra="Connection: close\r\n"),
-        b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\ntwo",
-        b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 5\r\n\r\nthree",
-        ok(b"four"),
-    ])
+    answers = iter(
+        [
+            ok(b"one", extra="Connection: close\r\n"),
+            b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\ntwo",
+            b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 5\r\n\r\nthree",
+            ok(b"four"),
+        ]
+    )
 
     def reply(request: Request, sock: socket.socket) -> bool:
         answer = next(answers)
@@ -198,12 +207,14 @@ def test_a_body_framed_by_the_end_of_the_connection() -> None:
 
 
 def test_interim_responses_are_skipped_and_some_answers_have_no_body() -> None:
-    answers = iter([
-        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n" + ok(b"done"),
-        b"HTTP/1.1 204 No Content\r\n\r\n",
-        b"HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n",  # an answer to HEAD
-        ok(b"after"),
-    ])
+    answers = iter(
+        [
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n" + ok(b"done"),
+            b"HTTP/1.1 204 No Content\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n",  # an answer to HEAD
+            ok(b"after"),
+        ]
+    )
 
     def reply(request: Request, sock: socket.socket) -> bool:
         sock.sendall(next(answers))
@@ -236,7 +247,8 @@ def test_a_server_closing_an_idle_connection_shows_before_any_answer() -> None:
 
 
 def test_the_client_sends_again_on_a_new_connection_when_a_reused_one_was_closed(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     def reply(request: Request, sock: socket.socket) -> bool:
         sock.sendall(ok(b'{"n": %d}' % len(server.requests)))
         return False
@@ -253,15 +265,18 @@ def test_the_client_sends_again_on_a_new_connection_when_a_reused_one_was_closed
         client.close()
 
 
-@pytest.mark.parametrize("answer,message", [
-    (b"SPDY/3 200 OK\r\n\r\n", "not an HTTP/1.x response"),
-    (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "malformed header line"),
-    (b"HTTP/1.1 200 OK\r\nContent-Length: 1e3\r\n\r\n", "bad Content-Length"),
-    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk size"),
-    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n", "bad chunk size"),
-    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXY", "not followed by CRLF"),
-    (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "closed the connection"),
-])
+@pytest.mark.parametrize(
+    "answer,message",
+    [
+        (b"SPDY/3 200 OK\r\n\r\n", "not an HTTP/1.x response"),
+        (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "malformed header line"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 1e3\r\n\r\n", "bad Content-Length"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk size"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n", "bad chunk size"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXY", "not followed by CRLF"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "closed the connection"),
+    ],
+)
 def test_broken_answers_are_transport_errors(answer: bytes, message: str) -> None:
     def reply(request: Request, sock: socket.socket) -> bool:
         sock.sendall(answer)
@@ -288,7 +303,8 @@ def test_a_server_that_does_not_answer_times_out() -> None:
 
 
 def test_no_server_is_a_transport_error_and_an_unavailable_server_for_the_client(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     free = socket.create_server(("127.0.0.1", 0))
     port = free.getsockname()[1]
     free.close()
@@ -300,9 +316,12 @@ def test_no_server_is_a_transport_error_and_an_unavailable_server_for_the_client
 
 
 def test_a_watch_yields_the_lines_as_sent_and_ends_at_its_deadline(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    events = [b'{"type":"ADDED","object":{"metadata":{"name":"a"}}}',
-              b'{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9"}}}']
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = [
+        b'{"type":"ADDED","object":{"metadata":{"name":"a"}}}',
+        b'{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9"}}}',
+    ]
 
     def reply(request: Request, sock: socket.socket) -> bool:
         sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")

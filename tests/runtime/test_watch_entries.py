@@ -30,7 +30,9 @@ def app_katalog(directory: Path, watch: str) -> Path:
     """An App CRD whose CRs get a ConfigMap, watching what ``watch`` (YAML) lists."""
     write_files(directory, **{"crd.yaml": crd_manifest("App")})
     box = textwrap_block(watch)
-    return katalog(directory, f"""
+    return katalog(
+        directory,
+        f"""
         app:
           apiTypes: {{group: test.orkestra.dev, version: v1, kind: App, plural: apps}}
           operatorBox:
@@ -42,7 +44,8 @@ def app_katalog(directory: Path, watch: str) -> Path:
                 configMaps:
                   - name: "{{{{ .metadata.name }}}}-config"
                     data: {{mode: "{{{{ .spec.mode }}}}"}}
-        """)
+        """,
+    )
 
 
 def textwrap_block(text: str) -> str:
@@ -54,23 +57,39 @@ def start(server: EmbeddedServer, path: Path, *names: str, **objects: Obj) -> Ru
     its ConfigMap and nothing is left to do."""
     apply(server, path.parent / "crd.yaml")
     for name in names:
-        server.cluster.create({"apiVersion": APP[0], "kind": APP[1], "metadata": {
-            "name": name, "namespace": "default"}, "spec": {"mode": "a"}}, record=False)
+        server.cluster.create(
+            {
+                "apiVersion": APP[0],
+                "kind": APP[1],
+                "metadata": {"name": name, "namespace": "default"},
+                "spec": {"mode": "a"},
+            },
+            record=False,
+        )
     for obj in objects.values():
         server.cluster.create(obj, record=False)
     runtime = Runtime(server, path, resync=0).start()
     controller = runtime.operator.controllers["app"]
-    wait_for(lambda: all(server.cluster.find("v1", "ConfigMap", f"{n}-config", "default")
-                         for n in names), "every app's ConfigMap")
-    wait_for(lambda: controller.queue.wait_idle(0) and not len(controller.queue),
-             "the first reconciles to settle")
+    wait_for(
+        lambda: all(
+            server.cluster.find("v1", "ConfigMap", f"{n}-config", "default") for n in names
+        ),
+        "every app's ConfigMap",
+    )
+    wait_for(
+        lambda: controller.queue.wait_idle(0) and not len(controller.queue),
+        "the first reconciles to settle",
+    )
     return runtime
 
 
 def configmap(name: str, namespace: str, **metadata: Any) -> Obj:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": namespace, **metadata},
-            "data": {"flag": "off"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace, **metadata},
+        "data": {"flag": "off"},
+    }
 
 
 def namespace(name: str) -> Obj:
@@ -86,25 +105,41 @@ def edit(server: EmbeddedServer, kind: str, name: str, ns: str, **data: str) -> 
 def settle(runtime: Runtime) -> None:
     """Wait until the controller has nothing queued or running."""
     controller = runtime.operator.controllers["app"]
-    wait_for(lambda: controller.queue.wait_idle(0) and not len(controller.queue)
-             and not controller.queue.delayed, "the controller to settle")
+    wait_for(
+        lambda: (
+            controller.queue.wait_idle(0)
+            and not len(controller.queue)
+            and not controller.queue.delayed
+        ),
+        "the controller to settle",
+    )
 
 
-def test_a_watched_configmap_reconciles_the_cr_its_label_names(server: EmbeddedServer,
-                                                               tmp_path: Path) -> None:
-    path = app_katalog(tmp_path, """
+def test_a_watched_configmap_reconciles_the_cr_its_label_names(
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
+    path = app_katalog(
+        tmp_path,
+        """
         - apiVersion: v1
           kind: ConfigMap
           namespace: default
           name: feature-flags
           on: [update]
           keyFrom: {label: test.orkestra.dev/owner}
-        """)
+        """,
+    )
     owner = {"labels": {"test.orkestra.dev/owner": "a1"}}  # a CR of the object's namespace
-    runtime = start(server, path, "a1", "a2", ns=namespace("elsewhere"),
-                    flags=configmap("feature-flags", "default", **owner),
-                    other=configmap("other", "default", **owner),
-                    away=configmap("feature-flags", "elsewhere", **owner))
+    runtime = start(
+        server,
+        path,
+        "a1",
+        "a2",
+        ns=namespace("elsewhere"),
+        flags=configmap("feature-flags", "default", **owner),
+        other=configmap("other", "default", **owner),
+        away=configmap("feature-flags", "elsewhere", **owner),
+    )
     try:
         with reconciled() as names:
             edit(server, "ConfigMap", "feature-flags", "default", flag="on")
@@ -112,8 +147,9 @@ def test_a_watched_configmap_reconciles_the_cr_its_label_names(server: EmbeddedS
             edit(server, "ConfigMap", "other", "default", flag="on")  # not the named object
             edit(server, "ConfigMap", "feature-flags", "elsewhere", flag="on")  # nor there
             server.cluster.delete("v1", "ConfigMap", "feature-flags", "default")  # not in on
-            server.cluster.create(configmap("feature-flags", "default", **owner),
-                                  record=False)  # nor a create
+            server.cluster.create(
+                configmap("feature-flags", "default", **owner), record=False
+            )  # nor a create
             edit(server, "ConfigMap", "feature-flags", "default", flag="again")
             wait_for(lambda: len(names) == 2, "the last update's reconcile")
             settle(runtime)
@@ -122,27 +158,46 @@ def test_a_watched_configmap_reconciles_the_cr_its_label_names(server: EmbeddedS
         runtime.stop()
 
 
-def test_keys_come_from_a_fixed_name_then_an_owner_then_every_cr(server: EmbeddedServer,
-                                                                 tmp_path: Path) -> None:
-    path = app_katalog(tmp_path, """
+def test_keys_come_from_a_fixed_name_then_an_owner_then_every_cr(
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
+    path = app_katalog(
+        tmp_path,
+        """
         - {apiVersion: v1, kind: Secret, namespace: vault, keyFrom: {name: a2,
            namespace: default}, on: [create]}
         - {apiVersion: v1, kind: ConfigMap, namespace: default}
-        """)
+        """,
+    )
     runtime = start(server, path, "a1", "a2", "a3", ns=namespace("vault"))
     try:
         with reconciled() as names:
-            server.cluster.create({"apiVersion": "v1", "kind": "Secret", "metadata": {
-                "name": "token", "namespace": "vault"}}, record=False)
+            server.cluster.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": "token", "namespace": "vault"},
+                },
+                record=False,
+            )
             wait_for(lambda: names, "the Secret's reconcile")
             settle(runtime)
             assert names == ["a2"]
             names.clear()
             a3 = server.cluster.find(*APP, "a3", "default")
             assert a3 is not None
-            owned = configmap("a3-extra", "default", ownerReferences=[{
-                "apiVersion": APP[0], "kind": "App", "name": "a3",
-                "uid": a3["metadata"]["uid"]}])
+            owned = configmap(
+                "a3-extra",
+                "default",
+                ownerReferences=[
+                    {
+                        "apiVersion": APP[0],
+                        "kind": "App",
+                        "name": "a3",
+                        "uid": a3["metadata"]["uid"],
+                    }
+                ],
+            )
             server.cluster.create(owned, record=False)
             wait_for(lambda: names, "the owner's reconcile")
             settle(runtime)
@@ -159,28 +214,37 @@ def test_keys_come_from_a_fixed_name_then_an_owner_then_every_cr(server: Embedde
 
 
 def test_a_watch_entry_gate_sees_the_watched_object_and_its_changes(
-        server: EmbeddedServer, tmp_path: Path) -> None:
-    path = app_katalog(tmp_path, """
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
+    path = app_katalog(
+        tmp_path,
+        """
         - apiVersion: v1
           kind: ConfigMap
           namespace: default
           on: [update]
           keyFrom: {label: test.orkestra.dev/owner}
           enqueueGate: {sentinels: [labelsChanged]}
-        """)
-    runtime = start(server, path, "a1", flags=configmap(
-        "flags", "default", labels={"test.orkestra.dev/owner": "a1"}))
+        """,
+    )
+    runtime = start(
+        server,
+        path,
+        "a1",
+        flags=configmap("flags", "default", labels={"test.orkestra.dev/owner": "a1"}),
+    )
     gate = {"crd": "app", "gate": "observe.watch[0].enqueueGate"}
     try:
         with reconciled() as names:
             edit(server, "ConfigMap", "flags", "default", flag="on")  # data only
-            wait_for(lambda: runtime.metric("orkestra_gated_total", **gate) == 1,
-                     "the data-only change to be held back")
+            wait_for(
+                lambda: runtime.metric("orkestra_gated_total", **gate) == 1,
+                "the data-only change to be held back",
+            )
             found = server.cluster.find("v1", "ConfigMap", "flags", "default")
             assert found is not None
             labels = {**found["metadata"]["labels"], "stage": "two"}
-            server.cluster.update({**found, "metadata": {**found["metadata"],
-                                                         "labels": labels}})
+            server.cluster.update({**found, "metadata": {**found["metadata"], "labels": labels}})
             wait_for(lambda: names, "the label change's reconcile")
             settle(runtime)
         assert names == ["a1"]
@@ -192,16 +256,25 @@ def test_a_watch_entry_gate_sees_the_watched_object_and_its_changes(
 def test_the_compat_pattern_watches_run(server: EmbeddedServer, tmp_path: Path) -> None:
     """tests/compat's watch pattern (G2) runs: its Deployment watch broadcasts."""
     source = Path(__file__).parents[1] / "compat" / "patterns" / "watch"
-    write_files(tmp_path, **{name: (source / name).read_text()
-                             for name in ("g2.yaml", "watches.yaml")},
-                **{"crd.yaml": crd_manifest("App").replace("test.orkestra.dev",
-                                                           "compat.example.io")})
+    write_files(
+        tmp_path,
+        **{name: (source / name).read_text() for name in ("g2.yaml", "watches.yaml")},
+        **{"crd.yaml": crd_manifest("App").replace("test.orkestra.dev", "compat.example.io")},
+    )
     apply(server, tmp_path / "crd.yaml")
-    server.cluster.create({"apiVersion": "compat.example.io/v1", "kind": "App", "metadata": {
-        "name": "c1", "namespace": "default"}, "spec": {"mode": "x"}}, record=False)
+    server.cluster.create(
+        {
+            "apiVersion": "compat.example.io/v1",
+            "kind": "App",
+            "metadata": {"name": "c1", "namespace": "default"},
+            "spec": {"mode": "x"},
+        },
+        record=False,
+    )
     with Runtime(server, tmp_path / "g2.yaml", resync=0) as runtime:
-        wait_for(lambda: server.cluster.find("v1", "ConfigMap", "c1-config", "default"),
-                 "c1's ConfigMap")
+        wait_for(
+            lambda: server.cluster.find("v1", "ConfigMap", "c1-config", "default"), "c1's ConfigMap"
+        )
         settle(runtime)
         with reconciled() as names:
             deployment = yaml.safe_load("""

@@ -57,7 +57,8 @@ NOTE = "cross-namespace copy skipped in simulate — requires a live cluster"
 
 
 def test_missing_sources_are_skipped_with_a_note(
-        write: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    write: WriteFiles, capsys: pytest.CaptureFixture[str]
+) -> None:
     write(**{"katalog.yaml": KATALOG, "cr.yaml": CR, "simulate.yaml": SIMULATE})
     code, out, _ = run(capsys, "simulate", "-f", "simulate.yaml")
     assert code == 0, out
@@ -66,11 +67,13 @@ def test_missing_sources_are_skipped_with_a_note(
         f"  note: secrets/registry-creds: {NOTE}\n"
         f"  note: configmaps/{{{{ .metadata.name }}}}-settings: {NOTE}\n"
         "  Cycle 1:\n"
-        "    ~ status/shop\n")
+        "    ~ status/shop\n"
+    )
 
 
 def test_a_source_in_a_cr_file_is_copied(
-        write: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    write: WriteFiles, capsys: pytest.CaptureFixture[str]
+) -> None:
     write(**{"katalog.yaml": KATALOG, "cr.yaml": CR + SOURCE, "simulate.yaml": SIMULATE})
     code, out, _ = run(capsys, "simulate", "-f", "simulate.yaml")
     assert code == 0, out

@@ -73,11 +73,16 @@ SIMULATE = """
 """
 
 
-def simulate_json(write: WriteFiles, capsys: pytest.CaptureFixture[str], *,
-                  stubs: str = "billing: {name: shop, plan: gold}",
-                  cross_access: str = "true") -> dict[str, Any]:
-    write(**{"katalog.yaml": KATALOG % cross_access, "cr.yaml": CR,
-             "simulate.yaml": SIMULATE % stubs})
+def simulate_json(
+    write: WriteFiles,
+    capsys: pytest.CaptureFixture[str],
+    *,
+    stubs: str = "billing: {name: shop, plan: gold}",
+    cross_access: str = "true",
+) -> dict[str, Any]:
+    write(
+        **{"katalog.yaml": KATALOG % cross_access, "cr.yaml": CR, "simulate.yaml": SIMULATE % stubs}
+    )
     code, out, err = run(capsys, "simulate", "-f", "simulate.yaml", "-o", "json")
     assert code == 0, out + err
     [app] = [r for r in json.loads(out)["runs"] if r["crd"] == "app"]
@@ -85,8 +90,9 @@ def simulate_json(write: WriteFiles, capsys: pytest.CaptureFixture[str], *,
     return result
 
 
-def seen(write: WriteFiles, capsys: pytest.CaptureFixture[str], **kwargs: str
-         ) -> tuple[dict[str, Any], list[str]]:
+def seen(
+    write: WriteFiles, capsys: pytest.CaptureFixture[str], **kwargs: str
+) -> tuple[dict[str, Any], list[str]]:
     """``.cross`` as the app's ConfigMap recorded it, and the run's notes."""
     notes = simulate_json(write, capsys, **kwargs)["notes"]
     [plan] = load_plans(write() / "simulate.yaml")
@@ -98,21 +104,35 @@ def seen(write: WriteFiles, capsys: pytest.CaptureFixture[str], **kwargs: str
 
 
 def test_peers_come_from_the_cr_file_and_sources_from_the_stubs(
-        write: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    write: WriteFiles, capsys: pytest.CaptureFixture[str]
+) -> None:
     cross, notes = seen(write, capsys)
-    assert cross["db"] == {"found": "true", "name": "shop-db", "namespace": "default",
-                           "spec": {"engine": "postgres"}, "status": {},
-                           "labels": {"tier": "data"}}
+    assert cross["db"] == {
+        "found": "true",
+        "name": "shop-db",
+        "namespace": "default",
+        "spec": {"engine": "postgres"},
+        "status": {},
+        "labels": {"tier": "data"},
+    }
     assert cross["tiered"]["name"] == "shop-db"  # the CRD found by its labelSelector
     assert cross["billing"] == {"name": "shop", "plan": "gold", "found": "true"}
-    assert cross["ledger"] == {"found": "false", "name": "", "namespace": "default",
-                               "spec": {}, "status": {}}
-    assert notes == ['cross "ledger": https://ledger/shop not called in simulate (no '
-                     'network) and spec.cross.ledger gives no stub; it reads as not found']
+    assert cross["ledger"] == {
+        "found": "false",
+        "name": "",
+        "namespace": "default",
+        "spec": {},
+        "status": {},
+    }
+    assert notes == [
+        'cross "ledger": https://ledger/shop not called in simulate (no '
+        "network) and spec.cross.ledger gives no stub; it reads as not found"
+    ]
 
 
 def test_a_target_with_cross_access_off_shows_no_peer(
-        write: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    write: WriteFiles, capsys: pytest.CaptureFixture[str]
+) -> None:
     cross, _ = seen(write, capsys, cross_access="false")
     assert cross["db"] == {"found": "false", "spec": {}, "status": {}}
 
@@ -121,13 +141,19 @@ def test_the_note_is_printed(write: WriteFiles, capsys: pytest.CaptureFixture[st
     simulate_json(write, capsys)
     code, out, _ = run(capsys, "simulate", "-f", "simulate.yaml")
     assert code == 0
-    assert "Simulating app/shop\n  note: cross \"ledger\": https://ledger/shop not called" in out
+    assert 'Simulating app/shop\n  note: cross "ledger": https://ledger/shop not called' in out
 
 
 def test_a_stub_no_source_reads_is_an_error_at_its_line(
-        write: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
-    write(**{"katalog.yaml": KATALOG % "true", "cr.yaml": CR,
-             "simulate.yaml": SIMULATE % "db: {found: 'true'}"})
+    write: WriteFiles, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        **{
+            "katalog.yaml": KATALOG % "true",
+            "cr.yaml": CR,
+            "simulate.yaml": SIMULATE % "db: {found: 'true'}",
+        }
+    )
     code, out, err = run(capsys, "simulate", "-f", "simulate.yaml")
     assert code == 1
     assert "simulate.yaml:8" in out + err
@@ -135,14 +161,17 @@ def test_a_stub_no_source_reads_is_an_error_at_its_line(
     assert "billing, ledger" in out + err
 
 
-@pytest.mark.parametrize(("stubs", "message"), [
-    ("billing: gold", "expected a mapping"),
-    ("'9lives': {}", "a key such as db"),
-])
-def test_stubs_are_checked(write: WriteFiles, capsys: pytest.CaptureFixture[str],
-                           stubs: str, message: str) -> None:
-    write(**{"katalog.yaml": KATALOG % "true", "cr.yaml": CR,
-             "simulate.yaml": SIMULATE % stubs})
+@pytest.mark.parametrize(
+    ("stubs", "message"),
+    [
+        ("billing: gold", "expected a mapping"),
+        ("'9lives': {}", "a key such as db"),
+    ],
+)
+def test_stubs_are_checked(
+    write: WriteFiles, capsys: pytest.CaptureFixture[str], stubs: str, message: str
+) -> None:
+    write(**{"katalog.yaml": KATALOG % "true", "cr.yaml": CR, "simulate.yaml": SIMULATE % stubs})
     code, out, err = run(capsys, "validate", "-f", "simulate.yaml")
     assert code == 1
     assert message in out + err

@@ -16,32 +16,71 @@ CRD = {"group": "bench.io", "version": "v1", "kind": "ShardSet", "plural": "shar
 
 
 def katalog(on_create: dict[str, Any], on_reconcile: dict[str, Any]) -> dict[str, Any]:
-    return {"apiVersion": "orkestra.orkspace.io/v1", "kind": "Katalog",
-            "metadata": {"name": "shards"},
-            "spec": {"crds": {"shardset": {
-                "apiTypes": CRD,
-                "operatorBox": {
-                    "reconcile": {"onCreate": on_create, "onReconcile": on_reconcile},
-                    "emit": {"status": {"fields": [{"path": "shards", "type": "int",
-                                                    "value": "{{ len .spec.shards }}"}]}}}}}}}
+    return {
+        "apiVersion": "orkestra.orkspace.io/v1",
+        "kind": "Katalog",
+        "metadata": {"name": "shards"},
+        "spec": {
+            "crds": {
+                "shardset": {
+                    "apiTypes": CRD,
+                    "operatorBox": {
+                        "reconcile": {"onCreate": on_create, "onReconcile": on_reconcile},
+                        "emit": {
+                            "status": {
+                                "fields": [
+                                    {
+                                        "path": "shards",
+                                        "type": "int",
+                                        "value": "{{ len .spec.shards }}",
+                                    }
+                                ]
+                            }
+                        },
+                    },
+                }
+            }
+        },
+    }
 
 
-SHARDS = {"configMaps": [{"name": "{{ .metadata.name }}-{{ .shard }}",
-                          "forEach": {"field": "spec.shards", "as": "shard"},
-                          "data": {"shard": "{{ .shard }}", "index": "{{ .index }}"}}]}
-ROTATED = {"secrets": [{"name": "{{ .metadata.name }}-creds", "once": True,
-                        "rotateAfter": "3s", "data": {"user": "admin"}}]}
+SHARDS = {
+    "configMaps": [
+        {
+            "name": "{{ .metadata.name }}-{{ .shard }}",
+            "forEach": {"field": "spec.shards", "as": "shard"},
+            "data": {"shard": "{{ .shard }}", "index": "{{ .index }}"},
+        }
+    ]
+}
+ROTATED = {
+    "secrets": [
+        {
+            "name": "{{ .metadata.name }}-creds",
+            "once": True,
+            "rotateAfter": "3s",
+            "data": {"user": "admin"},
+        }
+    ]
+}
 
 
 def simulation(tmp_path: Path, document: dict[str, Any], cycles: int) -> Simulation:
     tmp_path.mkdir()
     (tmp_path / "katalog.yaml").write_text(yaml.safe_dump(document))
-    (tmp_path / "cr.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "bench.io/v1", "kind": "ShardSet",
-        "metadata": {"name": "s", "namespace": "default"},
-        "spec": {"shards": ["a", "b", "c"]}}))
-    return Simulation(Plan("fixed", tmp_path / "katalog.yaml", [tmp_path / "cr.yaml"],
-                           cycles=cycles))
+    (tmp_path / "cr.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "bench.io/v1",
+                "kind": "ShardSet",
+                "metadata": {"name": "s", "namespace": "default"},
+                "spec": {"shards": ["a", "b", "c"]},
+            }
+        )
+    )
+    return Simulation(
+        Plan("fixed", tmp_path / "katalog.yaml", [tmp_path / "cr.yaml"], cycles=cycles)
+    )
 
 
 def every_cycle(sim: Simulation, count: int) -> list[Cycle]:
@@ -57,10 +96,12 @@ def every_cycle(sim: Simulation, count: int) -> list[Cycle]:
     return cycles
 
 
-@pytest.mark.parametrize("document", [katalog({}, SHARDS), katalog(ROTATED, SHARDS)],
-                         ids=["forEach", "rotated-secret"])
-def test_a_run_records_what_running_every_cycle_records(tmp_path: Path,
-                                                        document: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "document", [katalog({}, SHARDS), katalog(ROTATED, SHARDS)], ids=["forEach", "rotated-secret"]
+)
+def test_a_run_records_what_running_every_cycle_records(
+    tmp_path: Path, document: dict[str, Any]
+) -> None:
     shortcut = simulation(tmp_path / "a", document, 10)
     [run] = shortcut.run()
     full = simulation(tmp_path / "b", document, 10)
@@ -69,8 +110,12 @@ def test_a_run_records_what_running_every_cycle_records(tmp_path: Path,
     run_ops, full_ops = len(shortcut.cluster.operations), len(full.cluster.operations)
     if document["spec"]["crds"]["shardset"]["operatorBox"]["reconcile"]["onCreate"]:
         # reading the clock (is the secret due?) makes every cycle run: it is rotated
-        rotations = [c.number for c in run.cycles for op in c.writes
-                     if (op.verb, op.resource) == ("delete", "secrets")]
+        rotations = [
+            c.number
+            for c in run.cycles
+            for op in c.writes
+            if (op.verb, op.resource) == ("delete", "secrets")
+        ]
         assert rotations and run_ops == full_ops
     else:
         assert run_ops < full_ops / 3  # cycles 3 to 10 were copies of cycle 2
@@ -78,21 +123,42 @@ def test_a_run_records_what_running_every_cycle_records(tmp_path: Path,
 
 def test_templates_of_time_or_chance_are_found() -> None:
     assert unrepeatable_templates({"a": ["x", {"b": "{{ now | date }}"}]})
-    assert unrepeatable_templates({}, {"notes": {"functions": [
-        {"name": "pick", "expression": "{{ randomHex 4 }}"}]}})
+    assert unrepeatable_templates(
+        {}, {"notes": {"functions": [{"name": "pick", "expression": "{{ randomHex 4 }}"}]}}
+    )
     assert unrepeatable_templates("{{ timeSince\n .metadata.creationTimestamp }}")
     assert not unrepeatable_templates({"now": "now", "when": "{{ .spec.name }}"}, "{{ len . }}")
 
 
-WATCHING = {"apiVersion": "orkestra.orkspace.io/v1", "kind": "Katalog",
-            "metadata": {"name": "shards"},
-            "spec": {"crds": {"shardset": {"apiTypes": CRD, "operatorBox": {
-                "observe": {"watch": [{"apiVersion": "v1", "kind": "ConfigMap",
-                                       "namespace": "default", "name": "flags"}]}}}}}}
+WATCHING = {
+    "apiVersion": "orkestra.orkspace.io/v1",
+    "kind": "Katalog",
+    "metadata": {"name": "shards"},
+    "spec": {
+        "crds": {
+            "shardset": {
+                "apiTypes": CRD,
+                "operatorBox": {
+                    "observe": {
+                        "watch": [
+                            {
+                                "apiVersion": "v1",
+                                "kind": "ConfigMap",
+                                "namespace": "default",
+                                "name": "flags",
+                            }
+                        ]
+                    }
+                },
+            }
+        }
+    },
+}
 
 
 def test_a_watched_object_that_changes_makes_the_next_cycle_run(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sim = simulation(tmp_path / "a", WATCHING, 6)
     settled = {"count": 0}
 
@@ -100,14 +166,20 @@ def test_a_watched_object_that_changes_makes_the_next_cycle_run(
         """During cycle 2, which writes nothing, the watched ConfigMap changes."""
         settled["count"] += 1
         if settled["count"] == 2:
-            sim.cluster.create({"apiVersion": "v1", "kind": "ConfigMap",
-                                "metadata": {"name": "flags", "namespace": "default"}},
-                               record=False)
+            sim.cluster.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": "flags", "namespace": "default"},
+                },
+                record=False,
+            )
 
     monkeypatch.setattr(sim, "settle", settle)
     [run] = sim.run()
-    reconciled = [op for op in sim.cluster.operations
-                  if (op.verb, op.resource) == ("get", "shardsets")]
+    reconciled = [
+        op for op in sim.cluster.operations if (op.verb, op.resource) == ("get", "shardsets")
+    ]
     # cycle 1 writes the status, 2 writes nothing but the watched object changed: 3 runs
     # (the fixed point), 4 to 6 are its copies
     assert settled["count"] == len(reconciled) == 3

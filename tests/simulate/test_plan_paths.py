@@ -68,9 +68,12 @@ def test_fifos_and_symlinks_out_are_refused(api: Path) -> None:
 def test_files_of_the_katalog_elsewhere_are_allowed(api: Path) -> None:
     ci = api.parent / "ci"
     ci.mkdir()
-    (ci / "simulate.yaml").write_text((api / "simulate.yaml").read_text().replace(
-        "./katalog.yaml", "../02-katalog-api/katalog.yaml").replace(
-        "./cr.yaml", "../02-katalog-api/cr.yaml"))
+    (ci / "simulate.yaml").write_text(
+        (api / "simulate.yaml")
+        .read_text()
+        .replace("./katalog.yaml", "../02-katalog-api/katalog.yaml")
+        .replace("./cr.yaml", "../02-katalog-api/cr.yaml")
+    )
     assert load_plans(ci / "simulate.yaml")[0].crs == [ci / "../02-katalog-api/cr.yaml"]
     edit(ci / "simulate.yaml", "../02-katalog-api/cr.yaml", "../../secret.yaml")
     with pytest.raises(PatternError, match="outside the pattern's directory"):

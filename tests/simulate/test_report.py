@@ -9,8 +9,10 @@ from orkestra.simulate.runner import Cycle, Op, Run
 
 
 def _run(*errors: str | None) -> Run:
-    cycles = [Cycle(n, [Op(n, "create", "configmaps", "x", "default")] if n == 1 else [],
-                    error) for n, error in enumerate(errors, start=1)]
+    cycles = [
+        Cycle(n, [Op(n, "create", "configmaps", "x", "default")] if n == 1 else [], error)
+        for n, error in enumerate(errors, start=1)
+    ]
     return Run("cache", "my-cache", "default", cycles, 0.01, steady_at=None)
 
 
@@ -29,14 +31,18 @@ def test_errors_the_file_expects_are_no_failure() -> None:
     report = RunReport(_run("validation denied"), PASSING, errors_expected=True)
     assert report.passed
     assert render_run(report, verbose=False, debug_ops=False)[-2:] == [
-        "  1/1 assertions passed", "  PASS"]
+        "  1/1 assertions passed",
+        "  PASS",
+    ]
 
 
 def test_without_assertions_a_reconcile_error_still_fails() -> None:
     report = RunReport(_run("boom", "boom"), None)
     assert not report.passed
     assert render_run(report, verbose=False, debug_ops=False)[-2:] == [
-        "  ✗ 2 cycles failed to reconcile", "  FAIL"]
+        "  ✗ 2 cycles failed to reconcile",
+        "  FAIL",
+    ]
     assert RunReport(_run(None), None).passed
 
 
@@ -49,15 +55,19 @@ def test_warnings_use_the_warning_symbol() -> None:
 
 def test_totals_count_every_kind_of_file() -> None:
     failing = RunReport(_run(None), [Check(False, "✗ missing", True), *PASSING])
-    files = [("a/simulate.yaml", "passed", [RunReport(_run(None), PASSING)]),
-             ("b/simulate.yaml", "no-assertion", [RunReport(_run(None), None)]),
-             ("c/simulate.yaml", "failed", [failing, RunReport(_run("boom"), PASSING)]),
-             ("d/simulate.yaml", "katalog.yaml:3: unknown motif", [])]
+    files = [
+        ("a/simulate.yaml", "passed", [RunReport(_run(None), PASSING)]),
+        ("b/simulate.yaml", "no-assertion", [RunReport(_run(None), None)]),
+        ("c/simulate.yaml", "failed", [failing, RunReport(_run("boom"), PASSING)]),
+        ("d/simulate.yaml", "katalog.yaml:3: unknown motif", []),
+    ]
     totals = Totals.of(files)
     assert not totals.ok
-    assert totals.line() == ("4 files: 1 passed, 1 without assertions, 1 failed, 1 could not "
-                             "run · 4 CRs · 3/4 assertions passed · 1 cycle failed to "
-                             "reconcile · FAIL")
+    assert totals.line() == (
+        "4 files: 1 passed, 1 without assertions, 1 failed, 1 could not "
+        "run · 4 CRs · 3/4 assertions passed · 1 cycle failed to "
+        "reconcile · FAIL"
+    )
     assert totals.to_json()["notRun"] == 1
     assert "4 files: 1 passed" in markdown(files)
     assert markdown(files).startswith("## ork simulate: FAIL")

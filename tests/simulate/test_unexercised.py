@@ -49,7 +49,8 @@ WHY = "not exercised in simulate"
 
 
 def test_verbose_lists_what_simulate_does_not_exercise(
-        write: WriteFiles, capsys: pytest.CaptureFixture[str]) -> None:
+    write: WriteFiles, capsys: pytest.CaptureFixture[str]
+) -> None:
     write(**{"katalog.yaml": KATALOG, "cr.yaml": CR})
     code, quiet, _ = run(capsys, "simulate", "-f", "katalog.yaml")
     assert code == 0 and "note:" not in quiet
@@ -66,12 +67,21 @@ def test_verbose_lists_what_simulate_does_not_exercise(
         f"  note: reconcile.queue.behaviour.onThreshold: {WHY} (the queue holds only the CR "
         "under test; maxDepth 10)",
         f"  note: reconcile.queue.behaviour.onLimit: {WHY} (the queue holds only the CR "
-        "under test; maxDepth 5)"]
+        "under test; maxDepth 5)",
+    ]
     code, out, _ = run(capsys, "simulate", "-f", "katalog.yaml", "-o", "json")
     runs = json.loads(out)["runs"]
     assert [len(r["notExercised"]) for r in runs] == [4, 1]
 
 
 def test_nothing_to_say_for_a_plain_crd() -> None:
-    assert unexercised({"operatorBox": {"preReconcile": {"enqueueGate": {"eventAware": False},
-                                                         "reconcileGate": {}}}}) == []
+    assert (
+        unexercised(
+            {
+                "operatorBox": {
+                    "preReconcile": {"enqueueGate": {"eventAware": False}, "reconcileGate": {}}
+                }
+            }
+        )
+        == []
+    )

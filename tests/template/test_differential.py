@@ -23,9 +23,9 @@ GOLDEN = json.loads((Path(__file__).parent / "golden" / "differential.json").rea
 def test_golden_matches_case_list() -> None:
     cases = dc.cases()
     assert len(cases) >= 300
-    assert [(c["template"], c["missingkey"]) for c in cases] == \
-        [(g["template"], g["missingkey"]) for g in GOLDEN], \
-        "golden file is stale: run tools/regen_template_golden.py"
+    assert [(c["template"], c["missingkey"]) for c in cases] == [
+        (g["template"], g["missingkey"]) for g in GOLDEN
+    ], "golden file is stale: run tools/regen_template_golden.py"
 
 
 def _identifiers(node: Any) -> set[str]:
@@ -42,8 +42,9 @@ def _identifiers(node: Any) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("entry", [g for g in GOLDEN if g["lib"] == "sprig"],
-                         ids=lambda g: g["template"][:40])
+@pytest.mark.parametrize(
+    "entry", [g for g in GOLDEN if g["lib"] == "sprig"], ids=lambda g: g["template"][:40]
+)
 def test_sprig_cases_only_use_shared_functions(entry: dict[str, Any]) -> None:
     trees = parse(entry["template"], LIBRARY)
     used = set().union(*(_identifiers(tree) for tree in trees.values()))

@@ -11,12 +11,60 @@ from hypothesis import strategies as st
 
 from orkestra.template import LIBRARY, Template, TemplateError, TemplateSyntaxError, render
 
-PIECES = st.sampled_from([
-    "{{", "}}", "{{-", "-}}", " ", ".", ".spec", ".a.b", "$", "$x", ":=", "=", "|", "(", ")",
-    "if", "else", "end", "range", "with", "define", "template", "block", "break", "continue",
-    "nil", "true", "1", "-2.5", "0x1F", "1i", "'a'", '"s"', "`r`", "and", "or", "not", "eq",
-    "index", "len", "printf", '"%d"', "default", "toJson", "/*", "*/", ",", "x", "\n", "\\",
-])
+PIECES = st.sampled_from(
+    [
+        "{{",
+        "}}",
+        "{{-",
+        "-}}",
+        " ",
+        ".",
+        ".spec",
+        ".a.b",
+        "$",
+        "$x",
+        ":=",
+        "=",
+        "|",
+        "(",
+        ")",
+        "if",
+        "else",
+        "end",
+        "range",
+        "with",
+        "define",
+        "template",
+        "block",
+        "break",
+        "continue",
+        "nil",
+        "true",
+        "1",
+        "-2.5",
+        "0x1F",
+        "1i",
+        "'a'",
+        '"s"',
+        "`r`",
+        "and",
+        "or",
+        "not",
+        "eq",
+        "index",
+        "len",
+        "printf",
+        '"%d"',
+        "default",
+        "toJson",
+        "/*",
+        "*/",
+        ",",
+        "x",
+        "\n",
+        "\\",
+    ]
+)
 DATA = {"spec": {"image": "nginx", "list": [1, 2], "n": 3}, "a": {"b": None}, "s": "str"}
 
 
@@ -34,10 +82,14 @@ def test_arbitrary_text_only_raises_template_errors(text: str) -> None:
         render(text, DATA)
 
 
-@pytest.mark.parametrize("text", [
-    "{{" + "(" * 5000 + "1" + ")" * 5000 + "}}",
-    "{{ if true }}" * 40 + "x" + "{{ end }}" * 40,
-], ids=["parentheses", "blocks"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{" + "(" * 5000 + "1" + ")" * 5000 + "}}",
+        "{{ if true }}" * 40 + "x" + "{{ end }}" * 40,
+    ],
+    ids=["parentheses", "blocks"],
+)
 def test_deep_nesting_is_a_template_error(text: str) -> None:
     """Too deep for Python's parser or compiler: a syntax error naming the cause, never a
     RecursionError or a crash."""

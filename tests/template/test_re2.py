@@ -60,8 +60,12 @@ def test_go_semantics(pattern: str, text: str, repl: str, match: bool, replaced:
 
 
 def test_named_groups_both_spellings() -> None:
-    assert render('{{ regexReplaceAll "(?<w>[a-z]+)-(?P<n>\\\\d+)" .s "${n}_$w" }}',
-                  {"s": "abc-12 de-3"}) == "12_abc 3_de"
+    assert (
+        render(
+            '{{ regexReplaceAll "(?<w>[a-z]+)-(?P<n>\\\\d+)" .s "${n}_$w" }}', {"s": "abc-12 de-3"}
+        )
+        == "12_abc 3_de"
+    )
 
 
 _GO_PROGRAM = """package main
@@ -87,24 +91,41 @@ def test_same_as_go(tmp_path: Path) -> None:
     if go is None:
         pytest.skip("no Go toolchain")
     (tmp_path / "main.go").write_text(_GO_PROGRAM)
-    build = subprocess.run([go, "build", "-o", str(tmp_path / "re"), "main.go"], cwd=tmp_path,
-                           capture_output=True, text=True, env={
-                               "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
-                               "GO111MODULE": "off", "GOCACHE": str(tmp_path / "cache")},
-                           check=False)
+    build = subprocess.run(
+        [go, "build", "-o", str(tmp_path / "re"), "main.go"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "GO111MODULE": "off",
+            "GOCACHE": str(tmp_path / "cache"),
+        },
+        check=False,
+    )
     if build.returncode:
         pytest.skip(f"cannot build the Go reference: {build.stderr[:200]}")
     requests = "".join(json.dumps([p, t, r]) + "\n" for p, t, r, _, _ in GO_CASES)
-    answers = subprocess.run([str(tmp_path / "re")], input=requests, capture_output=True,
-                             text=True, check=True).stdout.splitlines()
+    answers = subprocess.run(
+        [str(tmp_path / "re")], input=requests, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     assert [json.loads(a) for a in answers] == [[m, r] for _, _, _, m, r in GO_CASES]
 
 
-@pytest.mark.parametrize(("pattern", "construct"), [
-    ("(a)\\1", "backreferences"), ("(?=a)b", "lookahead"), ("(?!a)b", "lookahead"),
-    ("(?<=a)b", "lookbehind"), ("(?<!a)b", "lookbehind"), ("(?P<x>a)(?P=x)", "backreferences"),
-    ("a++", "possessive quantifiers"), ("(?>a)", "atomic groups"),
-])
+@pytest.mark.parametrize(
+    ("pattern", "construct"),
+    [
+        ("(a)\\1", "backreferences"),
+        ("(?=a)b", "lookahead"),
+        ("(?!a)b", "lookahead"),
+        ("(?<=a)b", "lookbehind"),
+        ("(?<!a)b", "lookbehind"),
+        ("(?P<x>a)(?P=x)", "backreferences"),
+        ("a++", "possessive quantifiers"),
+        ("(?>a)", "atomic groups"),
+    ],
+)
 def test_what_re2_lacks_is_named(pattern: str, construct: str) -> None:
     with pytest.raises(RegexError) as info:
         compile_regex(pattern)

@@ -15,9 +15,11 @@ from orkestra.template import (
     render,
 )
 
-CR = {"metadata": {"name": "my-app", "namespace": "team-a"},
-      "spec": {"image": "nginx", "replicas": 3, "port": None, "tags": ["a", "b"]},
-      "children": {"deployment": {"spec": {"replicas": 2}, "status": {"readyReplicas": 2}}}}
+CR = {
+    "metadata": {"name": "my-app", "namespace": "team-a"},
+    "spec": {"image": "nginx", "replicas": 3, "port": None, "tags": ["a", "b"]},
+    "children": {"deployment": {"spec": {"replicas": 2}, "status": {"readyReplicas": 2}}},
+}
 
 
 def test_values_without_braces_pass_through_untouched() -> None:
@@ -42,11 +44,13 @@ def test_default_is_fallback_first_and_ternary_condition_first() -> None:
 
 
 def test_user_notes_call_each_other_in_any_order() -> None:
-    renderer = Renderer([
-        UserNote("ref", "{{ registry }}/{{ .spec.image }}"),
-        UserNote("registry", "ghcr.io/myorg"),
-        UserNote("isBig", "{{ gt .spec.replicas 2 }}"),
-    ])
+    renderer = Renderer(
+        [
+            UserNote("ref", "{{ registry }}/{{ .spec.image }}"),
+            UserNote("registry", "ghcr.io/myorg"),
+            UserNote("isBig", "{{ gt .spec.replicas 2 }}"),
+        ]
+    )
     assert renderer.render("{{ ref }}", CR) == "ghcr.io/myorg/nginx"
     assert renderer.render("{{ if isBig }}big{{ end }}", CR) == "big"
 

@@ -118,12 +118,13 @@ def unpack(layout: Path, manifest: dict[str, Any], dest: Path) -> None:
                         _remove(child)
                     continue
                 if name.startswith(WHITEOUT):
-                    target = target.parent / name[len(WHITEOUT):]
+                    target = target.parent / name[len(WHITEOUT) :]
                     if target.exists() or target.is_symlink():
                         _remove(target)
                     continue
                 if (target.exists() or target.is_symlink()) and not (
-                        member.isdir() and target.is_dir() and not target.is_symlink()):
+                    member.isdir() and target.is_dir() and not target.is_symlink()
+                ):
                     _remove(target)
                 archive.extract(member, dest, numeric_owner=True, filter=_safe)
 
@@ -179,9 +180,14 @@ def add_devices(root: Path) -> None:
             os.chmod(dev / name, 0o666)
 
 
-def run(root: Path, config: dict[str, Any], args: list[str], *,
-        entrypoint: list[str] | None = None, capture: bool = False
-        ) -> subprocess.CompletedProcess[str]:
+def run(
+    root: Path,
+    config: dict[str, Any],
+    args: list[str],
+    *,
+    entrypoint: list[str] | None = None,
+    capture: bool = False,
+) -> subprocess.CompletedProcess[str]:
     image = config.get("config", {})
     env = dict(item.split("=", 1) for item in image.get("Env") or [])
     env.setdefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
@@ -204,13 +210,20 @@ def run(root: Path, config: dict[str, Any], args: list[str], *,
         os.setgid(gid)
         os.setuid(uid)
 
-    return subprocess.run([executable, *argv[1:]], env=env, preexec_fn=enter,
-                          capture_output=capture, text=True, check=False)
+    return subprocess.run(
+        [executable, *argv[1:]],
+        env=env,
+        preexec_fn=enter,
+        capture_output=capture,
+        text=True,
+        check=False,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("image", help="LAYOUT[:TAG], an OCI image layout directory")
     parser.add_argument("args", nargs="*", help="arguments (default: the image's Cmd)")
     parser.add_argument("--rootfs", type=Path, help="unpack here and keep it")
@@ -220,8 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     rest: list[str] = []
     if "--" in argv:  # everything after "--" is the command's, options included
-        rest = argv[argv.index("--") + 1:]
-        argv = argv[:argv.index("--")]
+        rest = argv[argv.index("--") + 1 :]
+        argv = argv[: argv.index("--")]
     options = parser.parse_args(argv)
     options.args += rest
     try:
@@ -239,8 +252,10 @@ def main(argv: list[str] | None = None) -> int:
                 with gzip.open(blob(layout, layer["digest"])) as stream:
                     while chunk := stream.read(1 << 20):
                         unpacked += len(chunk)
-            print(f"{len(manifest['layers'])} layers, {compressed / 1e6:.1f} MB compressed, "
-                  f"{unpacked / 1e6:.1f} MB as tar")
+            print(
+                f"{len(manifest['layers'])} layers, {compressed / 1e6:.1f} MB compressed, "
+                f"{unpacked / 1e6:.1f} MB as tar"
+            )
             return 0
         if os.geteuid() != 0:
             raise ImageError("must run as root (chroot)")

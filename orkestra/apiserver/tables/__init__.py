@@ -70,17 +70,27 @@ def _row_object(obj: Obj, include_object: str, table_version: str) -> Obj | None
         return None
     if include_object == "Object":
         return obj
-    return {"kind": "PartialObjectMetadata", "apiVersion": f"meta.k8s.io/{table_version}",
-            "metadata": metadata(obj)}
+    return {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": f"meta.k8s.io/{table_version}",
+        "metadata": metadata(obj),
+    }
 
 
 _LIST_META_FIELDS = ("resourceVersion", "continue", "remainingItemCount", "selfLink")
 
 
-def to_table(rt: ResourceType, objects: list[Obj], *, now: datetime,
-             include_object: str = "Metadata", list_metadata: Obj | None = None,
-             version: str = "v1", request: TableRequest | None = None,
-             no_headers: bool = False) -> Obj:
+def to_table(
+    rt: ResourceType,
+    objects: list[Obj],
+    *,
+    now: datetime,
+    include_object: str = "Metadata",
+    list_metadata: Obj | None = None,
+    version: str = "v1",
+    request: TableRequest | None = None,
+    no_headers: bool = False,
+) -> Obj:
     """The ``meta.k8s.io/<version>`` Table of ``objects`` (all of type ``rt``).
 
     ``include_object`` picks each row's ``object``: ``Metadata`` (a PartialObjectMetadata),
@@ -102,8 +112,15 @@ def to_table(rt: ResourceType, objects: list[Obj], *, now: datetime,
             row["conditions"] = pod_conditions(obj)
         row["object"] = _row_object(obj, include_object, version)
         rows.append(row)
-    meta = {k: v for k, v in (list_metadata or {}).items()
-            if k in _LIST_META_FIELDS and v not in (None, "")}
-    return {"kind": "Table", "apiVersion": f"meta.k8s.io/{version}", "metadata": meta,
-            "columnDefinitions": [] if no_headers else [c.definition() for c in printer.columns],
-            "rows": rows}
+    meta = {
+        k: v
+        for k, v in (list_metadata or {}).items()
+        if k in _LIST_META_FIELDS and v not in (None, "")
+    }
+    return {
+        "kind": "Table",
+        "apiVersion": f"meta.k8s.io/{version}",
+        "metadata": meta,
+        "columnDefinitions": [] if no_headers else [c.definition() for c in printer.columns],
+        "rows": rows,
+    }

@@ -16,7 +16,8 @@ from typing import Any
 
 from orkestra.errors import OrkError
 
-_STEP = re.compile(r"""
+_STEP = re.compile(
+    r"""
     \.\.(?P<deep>[A-Za-z0-9_$-]+)         # ..name (recursive)
   | \.(?P<field>[A-Za-z0-9_$/-]+)         # .name
   | \[(?P<quoted>'[^']*'|"[^"]*")\]       # ['name']
@@ -24,9 +25,13 @@ _STEP = re.compile(r"""
   | \[(?P<all>\*)\]                       # [*]
   | \.(?P<star>\*)                        # .*
   | \[\?\((?P<filter>[^)]*)\)\]           # [?(@.type=="Ready")]
-""", re.VERBOSE)
-_FILTER = re.compile(r"\s*@(?P<path>[^\s=!<>]*)\s*(?:(?P<op>==|!=|<=|>=|<|>)\s*"
-                     r"(?P<value>.+?))?\s*$")
+""",
+    re.VERBOSE,
+)
+_FILTER = re.compile(
+    r"\s*@(?P<path>[^\s=!<>]*)\s*(?:(?P<op>==|!=|<=|>=|<|>)\s*"
+    r"(?P<value>.+?))?\s*$"
+)
 
 
 Step = tuple[str, Any]
@@ -103,8 +108,11 @@ def _apply(kind: str, arg: Any, item: Any) -> list[Any]:
         ok = isinstance(item, list) and -len(item) <= arg < len(item)
         return [item[arg]] if ok else []
     if kind == "all":
-        return list(item.values()) if isinstance(item, dict) else (
-            list(item) if isinstance(item, list) else [])
+        return (
+            list(item.values())
+            if isinstance(item, dict)
+            else (list(item) if isinstance(item, list) else [])
+        )
     if kind == "deep":
         return _deep(item, arg)
     if not isinstance(item, list):

@@ -37,8 +37,12 @@ def _media_ranges(accept: str) -> list[tuple[str, dict[str, str]]]:
 
 
 def _plain(media: str, params: dict[str, str]) -> bool:
-    return "as" not in params and media in ("application/json", "application/*", "*/*",
-                                           "application/yaml")
+    return "as" not in params and media in (
+        "application/json",
+        "application/*",
+        "*/*",
+        "application/yaml",
+    )
 
 
 def table_request(accept: str | None, include_object: str | None = None) -> TableRequest | None:
@@ -51,12 +55,17 @@ def table_request(accept: str | None, include_object: str | None = None) -> Tabl
     """
     include = include_object or "Metadata"
     if include not in INCLUDE_OBJECT:
-        raise ValueError(f'includeObject: Unsupported value: "{include}": supported values: '
-                         + ", ".join(f'"{v}"' for v in INCLUDE_OBJECT))
+        raise ValueError(
+            f'includeObject: Unsupported value: "{include}": supported values: '
+            + ", ".join(f'"{v}"' for v in INCLUDE_OBJECT)
+        )
     for media, params in _media_ranges(accept or ""):
         if params.get("as") == "Table":
-            if (media == "application/json" and params.get("g") == "meta.k8s.io"
-                    and params.get("v") in TABLE_VERSIONS):
+            if (
+                media == "application/json"
+                and params.get("g") == "meta.k8s.io"
+                and params.get("v") in TABLE_VERSIONS
+            ):
                 return TableRequest(params["v"], include)
             continue
         if _plain(media, params):

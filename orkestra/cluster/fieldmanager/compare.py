@@ -25,10 +25,21 @@ from orkestra.cluster.fieldmanager.trees import MEMBER, Tree, build, element_ord
 from orkestra.cluster.kubeschema import LIST_MAP, SchemaLike, SchemaNode, as_node
 
 Obj = dict[str, Any]
-SERVER_METADATA = frozenset({
-    "name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
-    "managedFields", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds",
-    "clusterName"})
+SERVER_METADATA = frozenset(
+    {
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "managedFields",
+        "selfLink",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "clusterName",
+    }
+)
 MISSING: Any = object()
 
 
@@ -120,8 +131,13 @@ def _compare(old: Any, new: Any, node: SchemaNode, item: bool, loose: bool) -> C
     else:
         indexed = _compare_list(old, new, node)
         if indexed is None:  # items without keys or with duplicate keys: one value
-            return (None, None) if _same(old, new) else \
-                ({}, None) if new is not MISSING else (None, {})
+            return (
+                (None, None)
+                if _same(old, new)
+                else ({}, None)
+                if new is not MISSING
+                else (None, {})
+            )
         gained, lost = indexed
     owns = node.owns_map if kind == "map" else node.owns_list
     return build(False, gained), build((item or loose or owns) and new is MISSING, lost)
@@ -136,8 +152,11 @@ def _added(new: Any, node: SchemaNode, item: bool, loose: bool) -> Tree:
         gained: Tree = {}
         for key in sorted(new):
             value = new[key]  # a scalar or an empty value is a leaf: most of an object
-            gained["f:" + key] = _added(value, node.field(key), False, loose) \
-                if value and isinstance(value, dict | list) else {}
+            gained["f:" + key] = (
+                _added(value, node.field(key), False, loose)
+                if value and isinstance(value, dict | list)
+                else {}
+            )
         return {MEMBER: {}, **gained} if item or loose or node.owns_map else gained
     if not isinstance(new, list) or not new or not node.granular_list:
         return {}
@@ -145,8 +164,7 @@ def _added(new: Any, node: SchemaNode, item: bool, loose: bool) -> Tree:
     if index is None:  # items without keys or with duplicate keys: one value
         return {}
     items = node.items()
-    gained = {element: _added(index[element], items, True, True)
-              for element in _in_order(index)}
+    gained = {element: _added(index[element], items, True, True) for element in _in_order(index)}
     return {MEMBER: {}, **gained} if item or loose or node.owns_list else gained
 
 
@@ -156,8 +174,12 @@ def _compare_map(old: Obj, new: Any, node: SchemaNode, loose: bool) -> tuple[Tre
     new_map = new if new is not MISSING else {}
     for key in sorted(old.keys() | new_map.keys()):
         before, after = old.get(key, MISSING), new_map.get(key, MISSING)
-        if before is not MISSING and after is not MISSING and before == after \
-                and (type(before) is bool) == (type(after) is bool):
+        if (
+            before is not MISSING
+            and after is not MISSING
+            and before == after
+            and (type(before) is bool) == (type(after) is bool)
+        ):
             continue
         g, r = _compare(before, after, node.field(key), False, loose)
         if g is not None:
@@ -197,8 +219,9 @@ def ignored(key: str, subresource: str, has_status: bool) -> bool:
     return key == "status" and has_status and not subresource
 
 
-def diff(old: Obj | None, new: Obj, schema: SchemaLike, *, subresource: str = "",
-         has_status: bool = True) -> Change:
+def diff(
+    old: Obj | None, new: Obj, schema: SchemaLike, *, subresource: str = "", has_status: bool = True
+) -> Change:
     """The fields a write from ``old`` to ``new`` added or modified, and those it removed,
     as FieldsV1 trees (None when there are none), leaving out what nobody owns. The trees
     are built in the API server's canonical order (fields by name, items by key), so they

@@ -34,8 +34,9 @@ class Entry(NamedTuple):
 
     def with_fields(self, fields: Tree) -> Entry:
         """The same entry owning ``fields`` (faster than ``_replace``, on every write)."""
-        return Entry(self.manager, self.operation, self.api_version, self.subresource,
-                     self.time, fields)
+        return Entry(
+            self.manager, self.operation, self.api_version, self.subresource, self.time, fields
+        )
 
     def printed(self) -> str:
         """The manager as conflict messages print it."""
@@ -47,8 +48,11 @@ class Entry(NamedTuple):
         return text
 
     def encode(self) -> Obj:
-        out: Obj = {"manager": self.manager, "operation": self.operation,
-                    "apiVersion": self.api_version}
+        out: Obj = {
+            "manager": self.manager,
+            "operation": self.operation,
+            "apiVersion": self.api_version,
+        }
         if self.time is not None:
             out["time"] = self.time
         out["fieldsType"] = "FieldsV1"
@@ -67,14 +71,22 @@ def decode_entries(managed: Any) -> list[Entry]:
         operation = raw.get("operation")
         if operation not in (APPLY, UPDATE) or not isinstance(raw.get("manager"), str):
             continue
-        entries.append(Entry(raw["manager"], operation, str(raw.get("apiVersion") or ""),
-                             str(raw.get("subresource") or ""), raw.get("time"),
-                             raw["fieldsV1"]))
+        entries.append(
+            Entry(
+                raw["manager"],
+                operation,
+                str(raw.get("apiVersion") or ""),
+                str(raw.get("subresource") or ""),
+                raw.get("time"),
+                raw["fieldsV1"],
+            )
+        )
     return entries
 
 
 def encode_entries(entries: list[Entry]) -> list[Obj]:
     """``managedFields`` in the API server's order: appliers first, then oldest first."""
-    ordered = sorted(entries, key=lambda e: (e.operation, e.time or "", e.manager,
-                                             e.api_version, e.subresource))
+    ordered = sorted(
+        entries, key=lambda e: (e.operation, e.time or "", e.manager, e.api_version, e.subresource)
+    )
     return [e.encode() for e in ordered]

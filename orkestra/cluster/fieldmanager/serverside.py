@@ -40,8 +40,18 @@ from orkestra.cluster.kubeschema import SchemaLike, SchemaNode, as_node
 Obj = dict[str, Any]
 
 
-def apply(current: Obj | None, config: Obj, *, manager: str, force: bool, api_version: str,
-          subresource: str, now: str, schema: SchemaLike, has_status: bool = True) -> Obj:
+def apply(
+    current: Obj | None,
+    config: Obj,
+    *,
+    manager: str,
+    force: bool,
+    api_version: str,
+    subresource: str,
+    now: str,
+    schema: SchemaLike,
+    has_status: bool = True,
+) -> Obj:
     """Server-side apply of ``config`` by ``manager``; returns the new object with its
     ``metadata.managedFields`` (a new object when ``current`` is None: the caller creates it).
 
@@ -78,27 +88,30 @@ def apply(current: Obj | None, config: Obj, *, manager: str, force: bool, api_ve
     return clone(result)
 
 
-def _check_config(config: Any, current: Obj | None, api_version: str,
-                  node: SchemaNode) -> None:
+def _check_config(config: Any, current: Obj | None, api_version: str, node: SchemaNode) -> None:
     if not isinstance(config, dict):
-        raise BadRequestError("error decoding YAML: the applied configuration must be an "
-                              "object")
+        raise BadRequestError("error decoding YAML: the applied configuration must be an object")
     version, kind = config.get("apiVersion"), config.get("kind")
     if not version or not kind:
         raise BadRequestError("apiVersion and kind must be set in an applied configuration")
     if version != api_version:
-        raise BadRequestError("Incorrect version specified in apply patch. Specified patch "
-                              f"version: {version}, expected: {api_version}")
+        raise BadRequestError(
+            "Incorrect version specified in apply patch. Specified patch "
+            f"version: {version}, expected: {api_version}"
+        )
     if current is not None and current.get("kind") not in (None, kind):
-        raise BadRequestError(f"the kind of the applied configuration ({kind}) does not "
-                              f"match the object's ({current.get('kind')})")
+        raise BadRequestError(
+            f"the kind of the applied configuration ({kind}) does not "
+            f"match the object's ({current.get('kind')})"
+        )
     if (config.get("metadata") or {}).get("managedFields") is not None:
         raise BadRequestError("metadata.managedFields must be nil")
     problem = _find_invalid(config, node, "")
     if problem:
         group, _, ver = api_version.rpartition("/")
-        raise InvalidError(f"failed to create typed patch object ({group}/{ver}, "
-                           f"Kind={kind}): {problem}")
+        raise InvalidError(
+            f"failed to create typed patch object ({group}/{ver}, Kind={kind}): {problem}"
+        )
 
 
 def _find_invalid(value: Any, node: SchemaNode, path: str) -> str | None:
@@ -114,10 +127,13 @@ def _find_invalid(value: Any, node: SchemaNode, path: str) -> str | None:
         for i, item in enumerate(value):
             element = item_element(item, node)
             if element is None:
-                missing = next((k for k in node.map_keys
-                                if not isinstance(item, dict) or k not in item), "")
-                return (f"{path}: element {i}: associative list with keys has an element "
-                        f'that omits key field "{missing}" (and doesn\'t have default value)')
+                missing = next(
+                    (k for k in node.map_keys if not isinstance(item, dict) or k not in item), ""
+                )
+                return (
+                    f"{path}: element {i}: associative list with keys has an element "
+                    f'that omits key field "{missing}" (and doesn\'t have default value)'
+                )
             if element in seen:
                 return f"{path}: duplicate entries for key {show(element)}"
             seen.add(element)
@@ -130,12 +146,18 @@ def _find_invalid(value: Any, node: SchemaNode, path: str) -> str | None:
 def _visible_config(config: Obj, subresource: str, has_status: bool) -> Obj:
     """What of a config is merged: not ignored fields, nor server-set metadata (a
     resourceVersion in it is a precondition for the caller to check)."""
-    visible = {k: v for k, v in config.items()
-               if k in ("apiVersion", "kind") or not ignored(k, subresource, has_status)}
+    visible = {
+        k: v
+        for k, v in config.items()
+        if k in ("apiVersion", "kind") or not ignored(k, subresource, has_status)
+    }
     metadata = visible.get("metadata")
     if isinstance(metadata, dict):
-        visible["metadata"] = {k: v for k, v in metadata.items()
-                               if k in ("name", "namespace") or k not in SERVER_METADATA}
+        visible["metadata"] = {
+            k: v
+            for k, v in metadata.items()
+            if k in ("name", "namespace") or k not in SERVER_METADATA
+        }
     return visible
 
 
@@ -204,8 +226,10 @@ def _merge(live: Any, config: Any, node: SchemaNode) -> Any:
         live_items, config_items = index_items(live, node), index_items(config, node)
         if live_items is not None and config_items is not None:
             items = node.items()
-            merged = [_merge(item, config_items[e], items) if e in config_items else item
-                      for e, item in live_items.items()]
+            merged = [
+                _merge(item, config_items[e], items) if e in config_items else item
+                for e, item in live_items.items()
+            ]
             merged += [_clean(item) for e, item in config_items.items() if e not in live_items]
             return merged
     return _clean(config)
@@ -223,23 +247,25 @@ def _prune_root(merged: Obj, node: SchemaNode, last: Tree, owned: Tree) -> Obj:
     return pruned if isinstance(pruned, dict) else {}
 
 
-def _prune(value: Any, node: SchemaNode, last: Tree, owned: Tree, below_gone: bool,
-           below_last: bool) -> Any:
+def _prune(
+    value: Any, node: SchemaNode, last: Tree, owned: Tree, below_gone: bool, below_last: bool
+) -> Any:
     """Remove what the applier owned last time and nobody owns now (with what is under it),
     keeping what other managers own: structured-merge-diff's prune."""
     kind = granular(node, value)
     if kind is None:
         return value
     if kind == "map":
-        children = [(key, "f:" + key, child, node.field(key), node.declares(key))
-                    for key, child in value.items()]
+        children = [
+            (key, "f:" + key, child, node.field(key), node.declares(key))
+            for key, child in value.items()
+        ]
     else:
         items = node.items()
         indexed = index_items(value, node)
         if indexed is None:
             return value
-        children = [(element, element, child, items, False)
-                    for element, child in indexed.items()]
+        children = [(element, element, child, items, False) for element, child in indexed.items()]
     kept: list[tuple[str, Any]] = []
     removed = False
     for name, element, child, child_node, declared in children:
@@ -251,8 +277,14 @@ def _prune(value: Any, node: SchemaNode, last: Tree, owned: Tree, below_gone: bo
             removed = True
             continue
         if in_last_tree is not None:
-            new_child = _prune(child, child_node, in_last_tree, in_owned_tree or {},
-                               below_gone or gone, below_last or in_last)
+            new_child = _prune(
+                child,
+                child_node,
+                in_last_tree,
+                in_owned_tree or {},
+                below_gone or gone,
+                below_last or in_last,
+            )
             if new_child is MISSING:
                 removed = True
                 continue
@@ -266,8 +298,9 @@ def _prune(value: Any, node: SchemaNode, last: Tree, owned: Tree, below_gone: bo
     return dict(kept) if kind == "map" else [child for _, child in kept]
 
 
-def _settle(others: list[Entry], gained: Tree | None, lost: Tree | None,
-            force: bool) -> list[Entry]:
+def _settle(
+    others: list[Entry], gained: Tree | None, lost: Tree | None, force: bool
+) -> list[Entry]:
     """Other managers lose what the apply changed; without ``force``, owning a field the
     apply sets to another value is a conflict."""
     conflicts: list[tuple[Entry, Tree]] = []

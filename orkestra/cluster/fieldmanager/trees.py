@@ -83,8 +83,9 @@ def paths(tree: Tree, prefix: str = "") -> list[str]:
     out = [prefix + show(k) for k in keys if is_owned(tree[k])]
     for key in keys:
         if any(k != MEMBER for k in tree[key]):
-            out.extend(paths({k: v for k, v in tree[key].items() if k != MEMBER},
-                             prefix + show(key)))
+            out.extend(
+                paths({k: v for k, v in tree[key].items() if k != MEMBER}, prefix + show(key))
+            )
     return out
 
 

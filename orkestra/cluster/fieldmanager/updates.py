@@ -33,9 +33,17 @@ def _basis(old: Obj | None, new: Obj, subresource: str) -> list[Entry]:
     return decode_entries(((old or {}).get("metadata") or {}).get("managedFields"))
 
 
-def record_update(old: Obj | None, new: Obj, *, manager: str, api_version: str,
-                  subresource: str, now: str, schema: SchemaLike,
-                  has_status: bool = True) -> list[Obj]:
+def record_update(
+    old: Obj | None,
+    new: Obj,
+    *,
+    manager: str,
+    api_version: str,
+    subresource: str,
+    now: str,
+    schema: SchemaLike,
+    has_status: bool = True,
+) -> list[Obj]:
     """The ``managedFields`` after a create (``old`` None), update or non-apply patch.
 
     ``manager`` becomes owner of the fields the write added or changed, every other manager
@@ -89,7 +97,8 @@ def cap_updates(entries: list[Entry]) -> list[Entry]:
             firsts[version] = entry
             continue
         dropped.update((id(base), id(entry)))
-        buckets[version] = Entry(ANCIENT_CHANGES, UPDATE, version, "", entry.time,
-                                 union(base.fields, entry.fields))
+        buckets[version] = Entry(
+            ANCIENT_CHANGES, UPDATE, version, "", entry.time, union(base.fields, entry.fields)
+        )
         excess -= 1
     return [e for e in entries if id(e) not in dropped] + list(buckets.values())

@@ -22,5 +22,13 @@ from orkestra.engine.build.base import (
     kind_type,
 )
 
-__all__ = ["DECLARATION_ANNOTATION", "MANAGED_LABELS", "OWNER_LABEL", "Build", "Owner",
-           "build_objects", "default_name", "kind_type"]
+__all__ = [
+    "DECLARATION_ANNOTATION",
+    "MANAGED_LABELS",
+    "OWNER_LABEL",
+    "Build",
+    "Owner",
+    "build_objects",
+    "default_name",
+    "kind_type",
+]

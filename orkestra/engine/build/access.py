@@ -12,12 +12,18 @@ def service_account(b: Build) -> list[Obj]:
     body: Obj = {}
     if b.item.get("automountServiceAccountToken") is not None:
         body["automountServiceAccountToken"] = b.fields.boolean(
-            b.item["automountServiceAccountToken"], "automountServiceAccountToken")
+            b.item["automountServiceAccountToken"], "automountServiceAccountToken"
+        )
     secrets = b.item.get("imagePullSecrets") or []
     if secrets:
         body["imagePullSecrets"] = [
-            {"name": b.fields.text(s if isinstance(s, str) else s["name"],
-                                   f"imagePullSecrets[{i}]")} for i, s in enumerate(secrets)]
+            {
+                "name": b.fields.text(
+                    s if isinstance(s, str) else s["name"], f"imagePullSecrets[{i}]"
+                )
+            }
+            for i, s in enumerate(secrets)
+        ]
     return [b.object(b.name(), body)]
 
 
@@ -29,8 +35,9 @@ def _rules(b: Build) -> list[Obj]:
             if rule.get(key):
                 entry[key] = list(rule[key])
         if rule.get("resourceNames"):
-            entry["resourceNames"] = b.fields.strings(rule["resourceNames"],
-                                                      f"rules[{i}].resourceNames")
+            entry["resourceNames"] = b.fields.strings(
+                rule["resourceNames"], f"rules[{i}].resourceNames"
+            )
         entry["verbs"] = list(rule["verbs"])
         rules.append(entry)
     return rules
@@ -44,17 +51,22 @@ def role(b: Build) -> list[Obj]:
 @builder("roleBindings", "clusterRoleBindings")
 def binding(b: Build) -> list[Obj]:
     ref = b.item["roleRef"]
-    body: Obj = {"roleRef": {"apiGroup": RBAC_GROUP,
-                             "kind": b.fields.text(ref["kind"], "roleRef.kind"),
-                             "name": b.fields.text(ref["name"], "roleRef.name")}}
+    body: Obj = {
+        "roleRef": {
+            "apiGroup": RBAC_GROUP,
+            "kind": b.fields.text(ref["kind"], "roleRef.kind"),
+            "name": b.fields.text(ref["name"], "roleRef.name"),
+        }
+    }
     subjects = []
     for i, subject in enumerate(b.item.get("subjects") or []):
         where = f"subjects[{i}]"
         kind = b.fields.text(subject["kind"], f"{where}.kind")
         entry: Obj = {"kind": kind, "name": b.fields.text(subject["name"], f"{where}.name")}
         if kind == "ServiceAccount":
-            entry["namespace"] = b.fields.text(subject.get("namespace"), f"{where}.namespace",
-                                               b.owner.namespace or "default")
+            entry["namespace"] = b.fields.text(
+                subject.get("namespace"), f"{where}.namespace", b.owner.namespace or "default"
+            )
         else:
             entry["apiGroup"] = RBAC_GROUP
         subjects.append(entry)

@@ -25,6 +25,7 @@ class SkippedDeclaration(Exception):  # noqa: N818 - an outcome, not an error
     """The declaration makes nothing this reconcile, by the cluster's decision (see
     :class:`~orkestra.engine.api.CopySourcePolicy`)."""
 
+
 # resource-template key -> (apiVersion, kind, cluster-scoped)
 KINDS: dict[str, tuple[str, str, bool]] = {
     "deployments": ("apps/v1", "Deployment", False),
@@ -53,13 +54,29 @@ KINDS: dict[str, tuple[str, str, bool]] = {
 }
 
 _DEFAULT_SUFFIX = {
-    "deployments": "-deployment", "services": "-svc", "configMaps": "-config",
-    "secrets": "-secret", "jobs": "-job", "cronJobs": "-cronjob", "roles": "-role",
-    "ingresses": "-ingress", "statefulSets": "", "replicaSets": "-rs", "pods": "-pod",
-    "networkPolicies": "-netpol", "namespaces": "", "persistentVolumeClaims": "-pvc",
-    "persistentVolumes": "-pv", "serviceAccounts": "", "roleBindings": "-rolebinding",
-    "clusterRoles": "-clusterrole", "clusterRoleBindings": "-clusterrolebinding",
-    "hpa": "-hpa", "pdb": "-pdb", "resourceQuotas": "-quota", "limitRanges": "-limits",
+    "deployments": "-deployment",
+    "services": "-svc",
+    "configMaps": "-config",
+    "secrets": "-secret",
+    "jobs": "-job",
+    "cronJobs": "-cronjob",
+    "roles": "-role",
+    "ingresses": "-ingress",
+    "statefulSets": "",
+    "replicaSets": "-rs",
+    "pods": "-pod",
+    "networkPolicies": "-netpol",
+    "namespaces": "",
+    "persistentVolumeClaims": "-pvc",
+    "persistentVolumes": "-pv",
+    "serviceAccounts": "",
+    "roleBindings": "-rolebinding",
+    "clusterRoles": "-clusterrole",
+    "clusterRoleBindings": "-clusterrolebinding",
+    "hpa": "-hpa",
+    "pdb": "-pdb",
+    "resourceQuotas": "-quota",
+    "limitRanges": "-limits",
 }
 
 
@@ -95,17 +112,32 @@ class Owner:
     @classmethod
     def of(cls, cr: Obj, crd: str) -> Owner:
         meta = cr["metadata"]
-        return cls(cr["apiVersion"], cr["kind"], meta["name"], meta.get("namespace", ""),
-                   meta.get("uid", ""), crd)
+        return cls(
+            cr["apiVersion"],
+            cr["kind"],
+            meta["name"],
+            meta.get("namespace", ""),
+            meta.get("uid", ""),
+            crd,
+        )
 
     @property
     def owner_label(self) -> str:
-        return label_value(f"{self.crd}.{self.namespace}.{self.name}" if self.namespace
-                           else f"{self.crd}.{self.name}")
+        return label_value(
+            f"{self.crd}.{self.namespace}.{self.name}"
+            if self.namespace
+            else f"{self.crd}.{self.name}"
+        )
 
     def reference(self) -> Obj:
-        return {"apiVersion": self.api_version, "kind": self.kind, "name": self.name,
-                "uid": self.uid, "controller": True, "blockOwnerDeletion": True}
+        return {
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "name": self.name,
+            "uid": self.uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
 
     def can_reference(self, namespace: str | None, *, cluster_scoped: bool) -> bool:
         """Whether an object there may carry an ownerReference to this CR (Kubernetes
@@ -133,17 +165,23 @@ class Build:
         return self.fields.where
 
     def name(self) -> str:
-        return self.fields.text(self.item.get("name"), "name") or \
-            default_name(self.key, self.owner.name)
+        return self.fields.text(self.item.get("name"), "name") or default_name(
+            self.key, self.owner.name
+        )
 
     def namespace(self) -> str:
         return self.fields.text(self.item.get("namespace"), "namespace") or self.owner.namespace
 
-    def metadata(self, name: str, namespace: str | None, *, cluster_scoped: bool = False,
-                 labels: dict[str, str] | None = None) -> Obj:
+    def metadata(
+        self,
+        name: str,
+        namespace: str | None,
+        *,
+        cluster_scoped: bool = False,
+        labels: dict[str, str] | None = None,
+    ) -> Obj:
         meta: Obj = {"name": name}
-        all_labels = {**(labels or {}), **self.fields.string_map(self.item.get("labels"),
-                                                                  "labels")}
+        all_labels = {**(labels or {}), **self.fields.string_map(self.item.get("labels"), "labels")}
         all_labels.update(MANAGED_LABELS)
         all_labels[OWNER_NAME_LABEL] = label_value(self.owner.name)
         annotations = self.fields.string_map(self.item.get("annotations"), "annotations")
@@ -174,13 +212,22 @@ class Build:
             return self.profile(cls, value["profile"], f"{field}.profile")
         return dict(self.fields.tree(value, field))
 
-    def object(self, name: str, body: Obj, *, namespace: str | None = None,
-               labels: dict[str, str] | None = None) -> Obj:
+    def object(
+        self,
+        name: str,
+        body: Obj,
+        *,
+        namespace: str | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> Obj:
         api_version, kind, cluster_scoped = KINDS[self.key]
         ns = None if cluster_scoped else (namespace or self.namespace())
-        return {"apiVersion": api_version, "kind": kind,
-                "metadata": self.metadata(name, ns, cluster_scoped=cluster_scoped,
-                                          labels=labels), **body}
+        return {
+            "apiVersion": api_version,
+            "kind": kind,
+            "metadata": self.metadata(name, ns, cluster_scoped=cluster_scoped, labels=labels),
+            **body,
+        }
 
 
 Builder = Callable[[Build], list[Obj]]
@@ -192,6 +239,7 @@ def builder(*keys: str) -> Callable[[Builder], Builder]:
         for key in keys:
             BUILDERS[key] = fn
         return fn
+
     return register
 
 

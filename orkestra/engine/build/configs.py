@@ -28,8 +28,7 @@ def _targets(b: Build) -> list[str]:
 
 def _source(b: Build, api_kind: str, field: str) -> Obj:
     ref = b.fields.text(b.item.get(field), field)
-    namespace = b.fields.text(b.item.get("fromNamespace"), "fromNamespace") or \
-        b.owner.namespace
+    namespace = b.fields.text(b.item.get("fromNamespace"), "fromNamespace") or b.owner.namespace
     found = b.cluster.find("v1", api_kind, ref, namespace)
     if found is not None:
         return found
@@ -64,29 +63,46 @@ def secret(b: Build) -> list[Obj]:
         common = b.fields.text(tls.get("commonName"), "tls.commonName", b.owner.name)
         hosts = b.fields.strings(tls.get("dnsNames"), "tls.dnsNames")
         valid = b.fields.text(tls.get("validFor"), "tls.validFor", "365d")
-        return [tls_secret(b, b.fields.text(item.get("name"), "name", "orkestra-tls"),
-                           b.namespace(), common, hosts, parse_duration(valid))]
+        return [
+            tls_secret(
+                b,
+                b.fields.text(item.get("name"), "name", "orkestra-tls"),
+                b.namespace(),
+                common,
+                hosts,
+                parse_duration(valid),
+            )
+        ]
     if item.get("fromSecret"):
         source = _source(b, "Secret", "fromSecret")
-        body: Obj = {"data": dict(source.get("data") or {}),
-                     "type": source.get("type", "Opaque")}
+        body: Obj = {"data": dict(source.get("data") or {}), "type": source.get("type", "Opaque")}
     else:
-        body = {"data": {k: _b64(v) for k, v in b.fields.string_map(item.get("data"),
-                                                                    "data").items()},
-                "type": b.fields.text(item.get("type"), "type", "Opaque")}
+        body = {
+            "data": {k: _b64(v) for k, v in b.fields.string_map(item.get("data"), "data").items()},
+            "type": b.fields.text(item.get("type"), "type", "Opaque"),
+        }
     objects = [b.object(name, dict(body), namespace=ns) for ns in _targets(b)]
     if item.get("once"):
         objects = [stamp(b, obj) for obj in objects]
     return objects
 
 
-def tls_secret(b: Build, name: str, namespace: str, common_name: str, dns_names: list[str],
-               valid_seconds: float) -> Obj:
+def tls_secret(
+    b: Build,
+    name: str,
+    namespace: str,
+    common_name: str,
+    dns_names: list[str],
+    valid_seconds: float,
+) -> Obj:
     from orkestra.engine.tls import self_signed
 
     pem = self_signed(common_name, dns_names or [common_name], valid_seconds, b.clock())
-    data = {"tls.crt": _b64(pem.certificate), "tls.key": _b64(pem.key),
-            "ca.crt": _b64(pem.certificate)}
+    data = {
+        "tls.crt": _b64(pem.certificate),
+        "tls.key": _b64(pem.key),
+        "ca.crt": _b64(pem.certificate),
+    }
     obj = b.object(name, {"data": data, "type": "kubernetes.io/tls"}, namespace=namespace)
     obj["kind"], obj["apiVersion"] = "Secret", "v1"
     return stamp(b, obj)

@@ -11,10 +11,12 @@ from orkestra.engine.build.services import default_selector
 def claim(b: Build) -> list[Obj]:
     item = b.item
     spec: Obj = {
-        "accessModes": b.fields.strings(item.get("accessModes") or ["ReadWriteOnce"],
-                                        "accessModes"),
-        "resources": {"requests": {"storage": b.fields.text(item.get("storageSize"),
-                                                            "storageSize", "1Gi")}},
+        "accessModes": b.fields.strings(
+            item.get("accessModes") or ["ReadWriteOnce"], "accessModes"
+        ),
+        "resources": {
+            "requests": {"storage": b.fields.text(item.get("storageSize"), "storageSize", "1Gi")}
+        },
     }
     if item.get("storageClass"):
         spec["storageClassName"] = b.fields.text(item["storageClass"], "storageClass")
@@ -28,10 +30,12 @@ def volume(b: Build) -> list[Obj]:
     item = b.item
     spec: Obj = {
         "capacity": {"storage": b.fields.text(item.get("storageSize"), "storageSize", "1Gi")},
-        "accessModes": b.fields.strings(item.get("accessModes") or ["ReadWriteOnce"],
-                                        "accessModes"),
-        "persistentVolumeReclaimPolicy": b.fields.text(item.get("reclaimPolicy"),
-                                                       "reclaimPolicy", "Retain"),
+        "accessModes": b.fields.strings(
+            item.get("accessModes") or ["ReadWriteOnce"], "accessModes"
+        ),
+        "persistentVolumeReclaimPolicy": b.fields.text(
+            item.get("reclaimPolicy"), "reclaimPolicy", "Retain"
+        ),
     }
     if item.get("storageClass"):
         spec["storageClassName"] = b.fields.text(item["storageClass"], "storageClass")
@@ -47,21 +51,33 @@ def autoscaler(b: Build) -> list[Obj]:
     target_name = b.workload[0] if b.workload is not None else b.owner.name
     spec: Obj = {
         "scaleTargetRef": {
-            "apiVersion": b.fields.text(ref.get("apiVersion"), "scaleTargetRef.apiVersion",
-                                        "apps/v1"),
+            "apiVersion": b.fields.text(
+                ref.get("apiVersion"), "scaleTargetRef.apiVersion", "apps/v1"
+            ),
             "kind": b.fields.text(ref.get("kind"), "scaleTargetRef.kind", "Deployment"),
-            "name": b.fields.text(ref.get("name"), "scaleTargetRef.name", target_name)},
+            "name": b.fields.text(ref.get("name"), "scaleTargetRef.name", target_name),
+        },
         "minReplicas": b.fields.integer(item.get("minReplicas"), "minReplicas", 1),
         "maxReplicas": b.fields.integer(item.get("maxReplicas"), "maxReplicas", 10),
     }
     metrics = []
-    for resource, key in (("cpu", "targetCPUUtilizationPercentage"),
-                          ("memory", "targetMemoryUtilizationPercentage")):
+    for resource, key in (
+        ("cpu", "targetCPUUtilizationPercentage"),
+        ("memory", "targetMemoryUtilizationPercentage"),
+    ):
         if item.get(key) is not None:
-            metrics.append({"type": "Resource", "resource": {
-                "name": resource, "target": {"type": "Utilization",
-                                             "averageUtilization": b.fields.integer(item[key],
-                                                                                    key)}}})
+            metrics.append(
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": resource,
+                        "target": {
+                            "type": "Utilization",
+                            "averageUtilization": b.fields.integer(item[key], key),
+                        },
+                    },
+                }
+            )
     if metrics:
         spec["metrics"] = metrics
     behavior = b.profiled("hpa", item.get("behavior"), "behavior")
@@ -82,16 +98,20 @@ def disruption_budget(b: Build) -> list[Obj]:
     behavior = b.profiled("pdb", item.get("behavior"), "behavior")
     if behavior:
         spec.update(behavior)
-    selector = b.fields.string_map(item["selector"], "selector") if item.get("selector") \
+    selector = (
+        b.fields.string_map(item["selector"], "selector")
+        if item.get("selector")
         else default_selector(b)
+    )
     spec["selector"] = {"matchLabels": selector}
     return [b.object(b.name(), {"spec": spec})]
 
 
 @builder("resourceQuotas")
 def quota(b: Build) -> list[Obj]:
-    spec = b.profile("resourceQuotas", b.item["profile"], "profile") \
-        if b.item.get("profile") else {}
+    spec = (
+        b.profile("resourceQuotas", b.item["profile"], "profile") if b.item.get("profile") else {}
+    )
     if b.item.get("hard"):
         spec["hard"] = b.fields.string_map(b.item["hard"], "hard")
     return [b.object(b.name(), {"spec": spec})]
@@ -99,8 +119,7 @@ def quota(b: Build) -> list[Obj]:
 
 @builder("limitRanges")
 def limit_range(b: Build) -> list[Obj]:
-    spec = b.profile("limitRanges", b.item["profile"], "profile") \
-        if b.item.get("profile") else {}
+    spec = b.profile("limitRanges", b.item["profile"], "profile") if b.item.get("profile") else {}
     if b.item.get("limits"):
         spec["limits"] = b.fields.tree(b.item["limits"], "limits")
     return [b.object(b.name(), {"spec": spec})]

@@ -21,17 +21,23 @@ def service(b: Build) -> list[Obj]:
     port = b.fields.integer(item.get("port"), "port", 80)
     target = b.fields.integer(item.get("targetPort"), "targetPort", port)
     kind = b.fields.text(item.get("type"), "type", "ClusterIP")
-    entry: Obj = {"name": f"{port}-{target}", "port": port,
-                  "protocol": b.fields.text(item.get("protocol"), "protocol", "TCP"),
-                  "targetPort": target}
+    entry: Obj = {
+        "name": f"{port}-{target}",
+        "port": port,
+        "protocol": b.fields.text(item.get("protocol"), "protocol", "TCP"),
+        "targetPort": target,
+    }
     if item.get("nodePort") is not None:
         entry["nodePort"] = b.fields.integer(item["nodePort"], "nodePort")
     spec: Obj = {"ports": [entry]}
     if kind == "ExternalName":
         spec = {"externalName": b.fields.text(item.get("externalName"), "externalName")}
     else:
-        spec["selector"] = b.fields.string_map(item["selector"], "selector") \
-            if item.get("selector") else default_selector(b)
+        spec["selector"] = (
+            b.fields.string_map(item["selector"], "selector")
+            if item.get("selector")
+            else default_selector(b)
+        )
     if b.fields.boolean(item.get("headless"), "headless"):
         spec["clusterIP"] = "None"
     spec["type"] = kind
@@ -43,11 +49,17 @@ def ingress(b: Build) -> list[Obj]:
     item = b.item
     name = b.name()
     host = b.fields.text(item.get("host"), "host")
-    backend = {"service": {
-        "name": b.fields.text(item.get("serviceName"), "serviceName", f"{b.owner.name}-svc"),
-        "port": {"number": b.fields.integer(item.get("servicePort"), "servicePort", 80)}}}
-    path = {"backend": backend, "path": b.fields.text(item.get("path"), "path", "/"),
-            "pathType": b.fields.text(item.get("pathType"), "pathType", "Prefix")}
+    backend = {
+        "service": {
+            "name": b.fields.text(item.get("serviceName"), "serviceName", f"{b.owner.name}-svc"),
+            "port": {"number": b.fields.integer(item.get("servicePort"), "servicePort", 80)},
+        }
+    }
+    path = {
+        "backend": backend,
+        "path": b.fields.text(item.get("path"), "path", "/"),
+        "pathType": b.fields.text(item.get("pathType"), "pathType", "Prefix"),
+    }
     rule: Obj = {"http": {"paths": [path]}}
     if host:
         rule = {"host": host, **rule}
@@ -61,8 +73,11 @@ def ingress(b: Build) -> list[Obj]:
         hosts = b.fields.strings(tls.get("hosts"), "tls.hosts") or ([host] if host else [])
         spec["tls"] = [{"hosts": hosts, "secretName": secret}]
         if b.fields.boolean(tls.get("create"), "tls.create"):
-            objects.append(tls_secret(b, secret, b.namespace(), hosts[0] if hosts else name,
-                                      hosts, 365 * 86400))
+            objects.append(
+                tls_secret(
+                    b, secret, b.namespace(), hosts[0] if hosts else name, hosts, 365 * 86400
+                )
+            )
     return [b.object(name, {"spec": spec}), *objects]
 
 
@@ -72,9 +87,11 @@ def network_policy(b: Build) -> list[Obj]:
     spec: Obj = {}
     if item.get("profile"):
         spec.update(b.profile("networkPolicies", item["profile"], "profile"))
-    spec["podSelector"] = {"matchLabels": b.fields.string_map(item["podSelector"],
-                                                              "podSelector")} \
-        if item.get("podSelector") else {}
+    spec["podSelector"] = (
+        {"matchLabels": b.fields.string_map(item["podSelector"], "podSelector")}
+        if item.get("podSelector")
+        else {}
+    )
     for key in ("policyTypes", "ingress", "egress"):
         if item.get(key) is not None:
             spec[key] = b.fields.tree(item[key], key)

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from orkestra.engine.build.base import Build, Obj, builder
 
-_PROBE_FIELDS = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold",
-                 "successThreshold")
-_PROBE_KEYS = {"startup": "startupProbe", "liveness": "livenessProbe",
-               "readiness": "readinessProbe"}
+_PROBE_FIELDS = (
+    "initialDelaySeconds",
+    "periodSeconds",
+    "timeoutSeconds",
+    "failureThreshold",
+    "successThreshold",
+)
+_PROBE_KEYS = {
+    "startup": "startupProbe",
+    "liveness": "livenessProbe",
+    "readiness": "readinessProbe",
+}
 
 
 def pod_labels(b: Build, name: str) -> dict[str, str]:
@@ -22,8 +30,10 @@ def _probe(b: Build, spec: Obj, port: int | None, field: str) -> Obj:
     kind = b.fields.text(spec.get("type"), f"{field}.type", "http")
     probe_port = b.fields.integer(spec.get("port"), f"{field}.port", port)
     if kind == "http":
-        probe["httpGet"] = {"path": b.fields.text(spec.get("path"), f"{field}.path", "/"),
-                            "port": probe_port or 80}
+        probe["httpGet"] = {
+            "path": b.fields.text(spec.get("path"), f"{field}.path", "/"),
+            "port": probe_port or 80,
+        }
     elif kind == "tcp":
         probe["tcpSocket"] = {"port": probe_port or 80}
     elif kind == "grpc":
@@ -78,14 +88,14 @@ def container(b: Build, name: str, *, image: str | None = None) -> Obj:
     if env_from:
         c["envFrom"] = env_from
     c["resources"] = b.profiled("resources", item.get("resources"), "resources") or {}
-    security = b.profiled("containerSecurity", item.get("securityContext"),
-                         "securityContext")
+    security = b.profiled("containerSecurity", item.get("securityContext"), "securityContext")
     if security:
         c["securityContext"] = security
     for key, spec in (item.get("probes") or {}).items():
         c[_PROBE_KEYS[key]] = _probe(b, spec, port, f"probes.{key}")
-    mounts = [b.fields.tree(m, f"volumeMounts[{i}]")
-              for i, m in enumerate(item.get("volumeMounts") or [])]
+    mounts = [
+        b.fields.tree(m, f"volumeMounts[{i}]") for i, m in enumerate(item.get("volumeMounts") or [])
+    ]
     if mounts:
         c["volumeMounts"] = mounts
     return c
@@ -97,16 +107,19 @@ def pod_spec(b: Build, main: Obj) -> Obj:
     secrets = item.get("imagePullSecrets") or []
     if secrets:
         spec["imagePullSecrets"] = [
-            {"name": b.fields.text(s if isinstance(s, str) else s["name"],
-                                   f"imagePullSecrets[{i}]")} for i, s in enumerate(secrets)]
+            {
+                "name": b.fields.text(
+                    s if isinstance(s, str) else s["name"], f"imagePullSecrets[{i}]"
+                )
+            }
+            for i, s in enumerate(secrets)
+        ]
     if item.get("serviceAccountName"):
-        spec["serviceAccountName"] = b.fields.text(item["serviceAccountName"],
-                                                   "serviceAccountName")
+        spec["serviceAccountName"] = b.fields.text(item["serviceAccountName"], "serviceAccountName")
     if item.get("nodeSelector"):
         spec["nodeSelector"] = b.fields.string_map(item["nodeSelector"], "nodeSelector")
     if item.get("volumes"):
-        spec["volumes"] = [b.fields.tree(v, f"volumes[{i}]")
-                           for i, v in enumerate(item["volumes"])]
+        spec["volumes"] = [b.fields.tree(v, f"volumes[{i}]") for i, v in enumerate(item["volumes"])]
     pod_security = b.profiled("podSecurity", item.get("podSecurity"), "podSecurity")
     if pod_security:
         spec["securityContext"] = pod_security
@@ -162,18 +175,27 @@ def statefulset(b: Build) -> list[Obj]:
         where = f"volumeClaimTemplates[{i}]"
         claim_name = b.fields.text(vct["name"], f"{where}.name")
         claim_spec: Obj = {
-            "accessModes": b.fields.strings(vct.get("accessModes") or ["ReadWriteOnce"],
-                                            f"{where}.accessModes"),
-            "resources": {"requests": {"storage": b.fields.text(
-                vct.get("storageSize"), f"{where}.storageSize", "1Gi")}}}
+            "accessModes": b.fields.strings(
+                vct.get("accessModes") or ["ReadWriteOnce"], f"{where}.accessModes"
+            ),
+            "resources": {
+                "requests": {
+                    "storage": b.fields.text(vct.get("storageSize"), f"{where}.storageSize", "1Gi")
+                }
+            },
+        }
         if vct.get("storageClass"):
-            claim_spec["storageClassName"] = b.fields.text(vct["storageClass"],
-                                                           f"{where}.storageClass")
+            claim_spec["storageClassName"] = b.fields.text(
+                vct["storageClass"], f"{where}.storageClass"
+            )
         claims.append({"metadata": {"name": claim_name}, "spec": claim_spec})
         if vct.get("mountPath"):
             main.setdefault("volumeMounts", []).append(
-                {"name": claim_name, "mountPath": b.fields.text(vct["mountPath"],
-                                                                f"{where}.mountPath")})
+                {
+                    "name": claim_name,
+                    "mountPath": b.fields.text(vct["mountPath"], f"{where}.mountPath"),
+                }
+            )
     spec: Obj = {
         "replicas": _replicas(b),
         "serviceName": b.fields.text(b.item.get("serviceName"), "serviceName", name),
@@ -190,8 +212,7 @@ def statefulset(b: Build) -> list[Obj]:
 def _restarting_pod(b: Build, name: str, default: str) -> Obj:
     """A pod spec with the declaration's restartPolicy (or ``default``)."""
     spec = pod_spec(b, container(b, name))
-    spec["restartPolicy"] = b.fields.text(b.item.get("restartPolicy"), "restartPolicy",
-                                          default)
+    spec["restartPolicy"] = b.fields.text(b.item.get("restartPolicy"), "restartPolicy", default)
     return spec
 
 
@@ -206,9 +227,12 @@ def pod(b: Build) -> list[Obj]:
 def job(b: Build) -> list[Obj]:
     name = b.name()
     spec = _restarting_pod(b, name, "Never")
-    body = {"spec": {"backoffLimit": b.fields.integer(b.item.get("backoffLimit"),
-                                                      "backoffLimit", 3),
-                     "template": {"metadata": {}, "spec": spec}}}
+    body = {
+        "spec": {
+            "backoffLimit": b.fields.integer(b.item.get("backoffLimit"), "backoffLimit", 3),
+            "template": {"metadata": {}, "spec": spec},
+        }
+    }
     return [b.object(name, body)]
 
 
@@ -224,9 +248,11 @@ def cronjob(b: Build) -> list[Obj]:
         "schedule": b.fields.text(b.item.get("schedule"), "schedule"),
         "jobTemplate": {"metadata": {"name": name}, "spec": job_spec},
         "successfulJobsHistoryLimit": b.fields.integer(
-            b.item.get("successfulJobsHistoryLimit"), "successfulJobsHistoryLimit", 3),
-        "failedJobsHistoryLimit": b.fields.integer(b.item.get("failedJobsHistoryLimit"),
-                                                   "failedJobsHistoryLimit", 1),
+            b.item.get("successfulJobsHistoryLimit"), "successfulJobsHistoryLimit", 3
+        ),
+        "failedJobsHistoryLimit": b.fields.integer(
+            b.item.get("failedJobsHistoryLimit"), "failedJobsHistoryLimit", 1
+        ),
     }
     if b.item.get("concurrencyPolicy"):
         policy = b.fields.text(b.item["concurrencyPolicy"], "concurrencyPolicy")
@@ -234,6 +260,7 @@ def cronjob(b: Build) -> list[Obj]:
     if b.item.get("suspend") is not None:
         spec["suspend"] = b.fields.boolean(b.item["suspend"], "suspend")
     if b.item.get("startingDeadlineSeconds") is not None:
-        spec["startingDeadlineSeconds"] = b.fields.integer(b.item["startingDeadlineSeconds"],
-                                                           "startingDeadlineSeconds")
+        spec["startingDeadlineSeconds"] = b.fields.integer(
+            b.item["startingDeadlineSeconds"], "startingDeadlineSeconds"
+        )
     return [b.object(name, {"spec": spec})]

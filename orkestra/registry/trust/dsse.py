@@ -40,12 +40,16 @@ def pae(payload_type: str, body: bytes) -> bytes:
 def sign(body: bytes, key: SigningKey, payload_type: str = IN_TOTO_PAYLOAD) -> bytes:
     """An envelope holding ``body`` with one signature by ``key``."""
     public = key.public
-    signature = {"keyid": public.id,
-                 "sig": base64.b64encode(key.sign(pae(payload_type, body))).decode(),
-                 "extension": {"kind": SIGNER_EXTENSION,
-                               "ext": {"publicKey": public.pem()}}}
-    envelope = {"payloadType": payload_type, "payload": base64.b64encode(body).decode(),
-                "signatures": [signature]}
+    signature = {
+        "keyid": public.id,
+        "sig": base64.b64encode(key.sign(pae(payload_type, body))).decode(),
+        "extension": {"kind": SIGNER_EXTENSION, "ext": {"publicKey": public.pem()}},
+    }
+    envelope = {
+        "payloadType": payload_type,
+        "payload": base64.b64encode(body).decode(),
+        "signatures": [signature],
+    }
     return json.dumps(envelope, indent=2).encode() + b"\n"
 
 
@@ -76,14 +80,16 @@ def open_envelope(data: bytes) -> Signed:
     if not isinstance(signatures, list) or not signatures:
         raise BadEnvelopeError("the envelope has no signature")
     message = pae(payload_type, body)
-    return Signed(payload_type, body, tuple(_check(_object(s, "a signature"), message)
-                                             for s in signatures))
+    return Signed(
+        payload_type, body, tuple(_check(_object(s, "a signature"), message) for s in signatures)
+    )
 
 
 def _check(signature: dict[str, Any], message: bytes) -> PublicKey:
     ext = signature.get("extension")
-    carried = ext.get("ext") if isinstance(ext, dict) and ext.get("kind") == SIGNER_EXTENSION \
-        else None
+    carried = (
+        ext.get("ext") if isinstance(ext, dict) and ext.get("kind") == SIGNER_EXTENSION else None
+    )
     pem = carried.get("publicKey") if isinstance(carried, dict) else None
     if not isinstance(pem, str):
         raise BadEnvelopeError("a signature does not carry its public key")
@@ -93,8 +99,9 @@ def _check(signature: dict[str, Any], message: bytes) -> PublicKey:
         raise BadEnvelopeError(exc.message) from None
     claimed = signature.get("keyid", "")
     if claimed != key.id:
-        raise BadEnvelopeError(f"the signature claims key {claimed or '(none)'} but carries "
-                               f"{key.id}")
+        raise BadEnvelopeError(
+            f"the signature claims key {claimed or '(none)'} but carries {key.id}"
+        )
     if not key.verifies(_base64(signature.get("sig"), "sig"), message):
         raise BadEnvelopeError(f"the signature by {key.id} does not match the report")
     return key

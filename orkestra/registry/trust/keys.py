@@ -63,12 +63,14 @@ class PublicKey:
         return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
 
     def pem(self) -> str:
-        return self.key.public_bytes(serialization.Encoding.PEM,
-                                     serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        return self.key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode()
 
     def openssh(self) -> str:
-        return self.key.public_bytes(serialization.Encoding.OpenSSH,
-                                     serialization.PublicFormat.OpenSSH).decode()
+        return self.key.public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        ).decode()
 
     def verifies(self, signature: bytes, data: bytes) -> bool:
         try:
@@ -83,19 +85,27 @@ class PublicKey:
         (``ssh-ed25519 AAAA…``); a private key is refused, so it is not copied around."""
         text = data.strip()
         if b"PRIVATE KEY" in text:
-            raise SigningKeyError(f"{where} holds a private key",
-                                  hint="give the publisher's public key (ork key show --pem "
-                                       "prints yours)")
+            raise SigningKeyError(
+                f"{where} holds a private key",
+                hint="give the publisher's public key (ork key show --pem prints yours)",
+            )
         try:
-            key = (serialization.load_ssh_public_key(text) if text.startswith(b"ssh-")
-                   else serialization.load_pem_public_key(text))
+            key = (
+                serialization.load_ssh_public_key(text)
+                if text.startswith(b"ssh-")
+                else serialization.load_pem_public_key(text)
+            )
         except (ValueError, UnsupportedAlgorithm):
-            raise SigningKeyError(f"{where} is not a public key",
-                                  hint="expected a PEM public key (-----BEGIN PUBLIC KEY-----) or "
-                                       "an OpenSSH ssh-ed25519 line") from None
+            raise SigningKeyError(
+                f"{where} is not a public key",
+                hint="expected a PEM public key (-----BEGIN PUBLIC KEY-----) or "
+                "an OpenSSH ssh-ed25519 line",
+            ) from None
         if not isinstance(key, Ed25519PublicKey):
-            raise SigningKeyError(f"{where} is not an Ed25519 key",
-                                  hint="ork signs and verifies with Ed25519 keys only")
+            raise SigningKeyError(
+                f"{where} is not an Ed25519 key",
+                hint="ork signs and verifies with Ed25519 keys only",
+            )
         return cls(key)
 
 
@@ -114,9 +124,11 @@ class SigningKey:
         return self.private.sign(data)
 
     def pem(self) -> bytes:
-        return self.private.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption())
+        return self.private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
 
     @classmethod
     def generate(cls, source: str) -> SigningKey:
@@ -125,20 +137,26 @@ class SigningKey:
     @classmethod
     def parse(cls, data: bytes, source: str) -> SigningKey:
         try:
-            key = (serialization.load_ssh_private_key(data, password=None)
-                   if b"OPENSSH PRIVATE KEY" in data
-                   else serialization.load_pem_private_key(data, password=None))
+            key = (
+                serialization.load_ssh_private_key(data, password=None)
+                if b"OPENSSH PRIVATE KEY" in data
+                else serialization.load_pem_private_key(data, password=None)
+            )
         except TypeError:
-            raise SigningKeyError(f"{source}: the private key is encrypted",
-                                  hint="ork needs an unencrypted key (keep it in a secret store "
-                                       "and write it out for the push)") from None
+            raise SigningKeyError(
+                f"{source}: the private key is encrypted",
+                hint="ork needs an unencrypted key (keep it in a secret store "
+                "and write it out for the push)",
+            ) from None
         except (ValueError, UnsupportedAlgorithm):
-            raise SigningKeyError(f"{source} is not a private key",
-                                  hint="expected a PEM (-----BEGIN PRIVATE KEY-----) or OpenSSH "
-                                       "Ed25519 private key") from None
+            raise SigningKeyError(
+                f"{source} is not a private key",
+                hint="expected a PEM (-----BEGIN PRIVATE KEY-----) or OpenSSH Ed25519 private key",
+            ) from None
         if not isinstance(key, Ed25519PrivateKey):
-            raise SigningKeyError(f"{source} is not an Ed25519 key",
-                                  hint="ssh-keygen -t ed25519, or ork key generate")
+            raise SigningKeyError(
+                f"{source} is not an Ed25519 key", hint="ssh-keygen -t ed25519, or ork key generate"
+            )
         return cls(key, source)
 
 
@@ -192,10 +210,11 @@ class Keyring:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise SigningKeyError(f"{SIGNING_KEY_VARIABLE}: cannot read {path} "
-                                  f"({exc.strerror or exc})",
-                                  hint="set it to the path of an Ed25519 private key, or unset it "
-                                       "to sign with your own key") from None
+            raise SigningKeyError(
+                f"{SIGNING_KEY_VARIABLE}: cannot read {path} ({exc.strerror or exc})",
+                hint="set it to the path of an Ed25519 private key, or unset it "
+                "to sign with your own key",
+            ) from None
         return SigningKey.parse(data, str(path))
 
     def user_key(self) -> SigningKey | None:
@@ -208,9 +227,10 @@ class Keyring:
         except OSError as exc:
             raise SigningKeyError(f"cannot read {path} ({exc.strerror or exc})") from None
         if os.name == "posix" and path.stat().st_mode & 0o077:
-            raise SigningKeyError(f"{path} can be read by other users",
-                                  hint=f"chmod 600 {path} (like ssh, ork refuses an unprotected "
-                                       "private key)")
+            raise SigningKeyError(
+                f"{path} can be read by other users",
+                hint=f"chmod 600 {path} (like ssh, ork refuses an unprotected private key)",
+            )
         key = SigningKey.parse(data, str(path))
         if not self.public_path.is_file():
             with contextlib.suppress(OSError, OrkError):  # a copy; the private key rules
@@ -227,9 +247,11 @@ class Keyring:
                 raise
             old = None
         if old is not None and not force:
-            raise SigningKeyError(f"a signing key already exists: {old.public.id} ({old.source})",
-                                  hint="ork key generate --force replaces it; artifacts it signed "
-                                       "then verify as trusted only if you trust its public key")
+            raise SigningKeyError(
+                f"a signing key already exists: {old.public.id} ({old.source})",
+                hint="ork key generate --force replaces it; artifacts it signed "
+                "then verify as trusted only if you trust its public key",
+            )
         key = SigningKey.generate(str(self.private_path))
         self._write_private(key, replace=True)
         return key, old
@@ -262,10 +284,10 @@ class Keyring:
                 Path(name).unlink(missing_ok=True)
             write_atomic(self.public_path, key.public.pem().encode())
         except OSError as exc:
-            raise SigningKeyError(f"cannot write the signing key in {directory} "
-                                  f"({exc.strerror or exc})",
-                                  hint="ORK_HOME must be writable, or set "
-                                       "ORK_SIGNING_KEY") from None
+            raise SigningKeyError(
+                f"cannot write the signing key in {directory} ({exc.strerror or exc})",
+                hint="ORK_HOME must be writable, or set ORK_SIGNING_KEY",
+            ) from None
         return True
 
     # -- trust -------------------------------------------------------------------------
@@ -305,8 +327,10 @@ class Keyring:
         """Remove a trusted key (every file holding it); your own key cannot be removed."""
         wanted = key_id if key_id.startswith("SHA256:") else f"SHA256:{key_id}"
         if any(k.key.id == wanted for k in self.own_keys()):
-            raise SigningKeyError(f"{wanted} is your own signing key; it is always trusted",
-                                  hint="ork key generate --force replaces it")
+            raise SigningKeyError(
+                f"{wanted} is your own signing key; it is always trusted",
+                hint="ork key generate --force replaces it",
+            )
         removed = [k.path for k in self._trusted_files() if k.key.id == wanted and k.path]
         if not removed:
             raise SigningKeyError(f"{wanted} is not a trusted key", hint="ork key list shows them")

@@ -52,22 +52,29 @@ def statement(artifact: PatternArtifact, details: GateDetails) -> dict[str, Any]
     files = tuple(d for d, _ in artifact.file_layers())
     annotations = artifact.annotations(files, artifact.created)
     meta = artifact.metadata
-    gates: dict[str, Any] = {"validate": {"status": "passed",
-                                          "files": list(details.validated)}}
-    for name, record, extra in (("simulate", artifact.simulate, details.simulate),
-                                ("e2e", artifact.e2e, details.e2e)):
+    gates: dict[str, Any] = {"validate": {"status": "passed", "files": list(details.validated)}}
+    for name, record, extra in (
+        ("simulate", artifact.simulate, details.simulate),
+        ("e2e", artifact.e2e, details.e2e),
+    ):
         if record is not None:
             gates[name] = {**_record(record), **extra}
     predicate = {
         "pattern": {"kind": meta.kind, "name": meta.name, "version": meta.version},
         "tool": {"name": "ork", "version": details.tool_version},
-        "runner": details.runner, "created": annotations[CREATED],
-        "gates": gates, "annotations": annotations,
+        "runner": details.runner,
+        "created": annotations[CREATED],
+        "gates": gates,
+        "annotations": annotations,
     }
-    return {"_type": STATEMENT_TYPE,
-            "subject": [{"name": d.title, "digest": {"sha256": d.digest.removeprefix("sha256:")}}
-                        for d in files],
-            "predicateType": PREDICATE_TYPE, "predicate": predicate}
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": [
+            {"name": d.title, "digest": {"sha256": d.digest.removeprefix("sha256:")}} for d in files
+        ],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": predicate,
+    }
 
 
 def _record(record: GateRecord) -> dict[str, Any]:
@@ -76,8 +83,9 @@ def _record(record: GateRecord) -> dict[str, Any]:
     return out
 
 
-def sign_artifact(artifact: PatternArtifact, details: GateDetails,
-                  key: SigningKey) -> PatternArtifact:
+def sign_artifact(
+    artifact: PatternArtifact, details: GateDetails, key: SigningKey
+) -> PatternArtifact:
     """``artifact`` with its push time fixed and the signed report attached."""
     dated = artifact if artifact.created else replace(artifact, created=created_now())
     body = json.dumps(statement(dated, details), indent=2, ensure_ascii=False).encode()

@@ -42,11 +42,19 @@ if TYPE_CHECKING:
 VERIFIED, UNSIGNED, TAMPERED = "verified", "unsigned", "tampered"
 GATES = (("simulate", SIMULATE), ("e2e", E2E))
 #: GateRecord fields as the statement names them, and as the annotations do.
-_FIELDS = (("status", "status"), ("assertions", "assertions"), ("duration", "duration"),
-           ("testedAt", "tested_at"), ("runner", "runner"), ("cluster", "cluster"))
-_GATE_KEYS = {prefix + suffix for _, prefix in GATES
-              for suffix in ("status", "assertions", "duration", "tested_at", "runner",
-                             "cluster")}
+_FIELDS = (
+    ("status", "status"),
+    ("assertions", "assertions"),
+    ("duration", "duration"),
+    ("testedAt", "tested_at"),
+    ("runner", "runner"),
+    ("cluster", "cluster"),
+)
+_GATE_KEYS = {
+    prefix + suffix
+    for _, prefix in GATES
+    for suffix in ("status", "assertions", "duration", "tested_at", "runner", "cluster")
+}
 
 Fetch = Callable[[Descriptor], bytes]
 
@@ -87,8 +95,13 @@ class Verification:
         return "another gate's record disagrees with the signed report"
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": self.state, "trusted": self.trusted, "keyId": self.key_id or None,
-                "publicKey": self.public_key or None, "reasons": list(self.reasons)}
+        return {
+            "status": self.state,
+            "trusted": self.trusted,
+            "keyId": self.key_id or None,
+            "publicKey": self.public_key or None,
+            "reasons": list(self.reasons),
+        }
 
 
 def verify(manifest: Manifest, fetch: Fetch, trusted: Collection[str]) -> Verification:
@@ -99,8 +112,9 @@ def verify(manifest: Manifest, fetch: Fetch, trusted: Collection[str]) -> Verifi
     if len(reports) > 1:
         return _tampered("the artifact holds more than one signed report")
     if reports[0].title != SIGNED_REPORT_FILE:
-        return _tampered(f"the signed report is titled {reports[0].title!r}, not "
-                         f"{SIGNED_REPORT_FILE}")
+        return _tampered(
+            f"the signed report is titled {reports[0].title!r}, not {SIGNED_REPORT_FILE}"
+        )
     try:
         signed = open_envelope(fetch(reports[0]))
     except NotFoundError:
@@ -110,8 +124,9 @@ def verify(manifest: Manifest, fetch: Fetch, trusted: Collection[str]) -> Verifi
     signer = next((k for k in signed.signers if k.id in trusted), signed.signers[0])
     found = Verification(VERIFIED, signer.id in trusted, signer.id, signer.pem())
     if signed.payload_type != IN_TOTO_PAYLOAD:
-        return _tampered(f"the signed payload is {signed.payload_type}, not an in-toto "
-                         "statement", found)
+        return _tampered(
+            f"the signed payload is {signed.payload_type}, not an in-toto statement", found
+        )
     try:
         doc = _statement(signed.body)
     except BadEnvelopeError as exc:
@@ -123,8 +138,12 @@ def verify(manifest: Manifest, fetch: Fetch, trusted: Collection[str]) -> Verifi
     return Verification(VERIFIED, found.trusted, found.key_id, found.public_key, (), doc)
 
 
-def check(client: RegistryClient, ref: Reference, manifest: Manifest,
-          trusted: Collection[str] | None = None) -> Verification:
+def check(
+    client: RegistryClient,
+    ref: Reference,
+    manifest: Manifest,
+    trusted: Collection[str] | None = None,
+) -> Verification:
     """:func:`verify` a manifest served for ``ref``, trusting the keys of the client's
     ``ORK_HOME`` unless ``trusted`` (key ids) is given."""
     keys = trusted if trusted is not None else trusted_ids(client)
@@ -135,8 +154,9 @@ def trusted_ids(client: RegistryClient) -> set[str]:
     return set(Keyring(client.home, client.env).trusted())
 
 
-def check_statement(doc: dict[str, Any], manifest: Manifest,
-                    files: tuple[Descriptor, ...]) -> list[str]:
+def check_statement(
+    doc: dict[str, Any], manifest: Manifest, files: tuple[Descriptor, ...]
+) -> list[str]:
     """Every way the manifest disagrees with a (validly signed) statement."""
     predicate = doc["predicate"]
     notes = manifest.annotations
@@ -147,8 +167,7 @@ def check_statement(doc: dict[str, Any], manifest: Manifest,
     if kind != signed_kind:
         reasons.append(f"the artifact is a {kind}, the signed report is about a {signed_kind}")
     if notes.get(CONTENT) != content_digest(files):
-        reasons.append("the layers' titles, media types or order differ from the content "
-                       "digest")
+        reasons.append("the layers' titles, media types or order differ from the content digest")
     gates = predicate.get("gates")
     reasons += _gates(gates if isinstance(gates, dict) else {}, notes)
     reasons += _annotations(predicate.get("annotations"), notes)
@@ -160,8 +179,11 @@ def _statement(body: bytes) -> dict[str, Any]:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise BadEnvelopeError("the signed statement is not JSON") from None
-    if not isinstance(doc, dict) or doc.get("_type") != STATEMENT_TYPE or \
-            doc.get("predicateType") != PREDICATE_TYPE:
+    if (
+        not isinstance(doc, dict)
+        or doc.get("_type") != STATEMENT_TYPE
+        or doc.get("predicateType") != PREDICATE_TYPE
+    ):
         raise BadEnvelopeError("the signed statement is not an Orkestra gate report")
     if not isinstance(doc.get("subject"), list) or not isinstance(doc.get("predicate"), dict):
         raise BadEnvelopeError("the signed statement has no subject list or predicate")
@@ -180,11 +202,16 @@ def _subjects(subjects: list[Any], files: tuple[Descriptor, ...]) -> list[str]:
         if layer.title not in signed:
             reasons.append(f"{layer.title or 'an untitled layer'} is not in the signed report")
         elif signed[layer.title] != layer.digest:
-            reasons.append(f"{layer.title} is not the file that was signed (digest "
-                           f"{layer.digest[:19]}…, signed {signed[layer.title][:19]}…)")
+            reasons.append(
+                f"{layer.title} is not the file that was signed (digest "
+                f"{layer.digest[:19]}…, signed {signed[layer.title][:19]}…)"
+            )
     titles = {layer.title for layer in files}
-    reasons += [f"{name} was signed but is missing from the artifact"
-                for name in signed if name not in titles]
+    reasons += [
+        f"{name} was signed but is missing from the artifact"
+        for name in signed
+        if name not in titles
+    ]
     return reasons
 
 
@@ -198,13 +225,16 @@ def _gates(gates: dict[str, Any], notes: dict[str, str]) -> list[str]:
         if recorded is None:
             reasons.append(f"{name} result was removed from the annotations")
         elif not isinstance(signed, dict):
-            reasons.append(f"{name} {recorded.status} is in the annotations, not in the "
-                           "signed report")
+            reasons.append(
+                f"{name} {recorded.status} is in the annotations, not in the signed report"
+            )
         else:
-            reasons += [f"{name} {label}: the annotations say {_shown(getattr(recorded, attr))}"
-                        f", the signed report says {_shown(signed.get(label, ''))}"
-                        for label, attr in _FIELDS
-                        if _shown(getattr(recorded, attr)) != _shown(signed.get(label, ""))]
+            reasons += [
+                f"{name} {label}: the annotations say {_shown(getattr(recorded, attr))}"
+                f", the signed report says {_shown(signed.get(label, ''))}"
+                for label, attr in _FIELDS
+                if _shown(getattr(recorded, attr)) != _shown(signed.get(label, ""))
+            ]
     return reasons
 
 
@@ -221,8 +251,10 @@ def _annotations(signed: Any, notes: dict[str, str]) -> list[str]:
         elif key not in notes:
             reasons.append(f"annotation {short} was removed")
         else:
-            reasons.append(f"annotation {short}: the manifest says {notes[key]!r}, the signed "
-                           f"report says {signed[key]!r}")
+            reasons.append(
+                f"annotation {short}: the manifest says {notes[key]!r}, the signed "
+                f"report says {signed[key]!r}"
+            )
     return reasons
 
 
@@ -230,10 +262,10 @@ def _shown(value: Any) -> str:
     return str(value) if str(value) not in ("", "0") else "(none)"
 
 
-def _tampered(why: str | list[str], found: Verification | None = None,
-              statement: dict[str, Any] | None = None) -> Verification:
+def _tampered(
+    why: str | list[str], found: Verification | None = None, statement: dict[str, Any] | None = None
+) -> Verification:
     reasons = tuple([why] if isinstance(why, str) else why)
     if found is None:
         return Verification(TAMPERED, reasons=reasons)
-    return Verification(TAMPERED, found.trusted, found.key_id, found.public_key, reasons,
-                        statement)
+    return Verification(TAMPERED, found.trusted, found.key_id, found.public_key, reasons, statement)

@@ -26,8 +26,16 @@ from orkestra.template.notes import (
 )
 
 NOTES: tuple[Func, ...] = (
-    *conditional.NOTES, *strings.NOTES, *math.NOTES, *types.NOTES, *data.NOTES,
-    *random.NOTES, *time.NOTES, *semver.NOTES, *collections.NOTES, *kube.NOTES,
+    *conditional.NOTES,
+    *strings.NOTES,
+    *math.NOTES,
+    *types.NOTES,
+    *data.NOTES,
+    *random.NOTES,
+    *time.NOTES,
+    *semver.NOTES,
+    *collections.NOTES,
+    *kube.NOTES,
     *network.NOTES,
 )
 

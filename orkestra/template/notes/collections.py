@@ -176,6 +176,23 @@ def map_omit(mapping: Any, *keys: Any) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if k not in unwanted}
 
 
-NOTES: tuple[Func, ...] = (get, get_or, get_string_or, get_int_or, get_bool_or, list_, dict_,
-                           has_key, list_has, list_get, list_len, first, last, map_get,
-                           map_keys, map_values, map_pick, map_omit)
+NOTES: tuple[Func, ...] = (
+    get,
+    get_or,
+    get_string_or,
+    get_int_or,
+    get_bool_or,
+    list_,
+    dict_,
+    has_key,
+    list_has,
+    list_get,
+    list_len,
+    first,
+    last,
+    map_get,
+    map_keys,
+    map_values,
+    map_pick,
+    map_omit,
+)

@@ -102,5 +102,15 @@ def any_(*values: Any) -> bool:
     return any(not is_empty(v) for v in values)
 
 
-NOTES: tuple[Func, ...] = (default, empty, not_empty, coalesce, ternary, bool_ternary,
-                           bool_default, eq_ternary, all_, any_)
+NOTES: tuple[Func, ...] = (
+    default,
+    empty,
+    not_empty,
+    coalesce,
+    ternary,
+    bool_ternary,
+    bool_default,
+    eq_ternary,
+    all_,
+    any_,
+)

@@ -20,9 +20,18 @@ from orkestra.template.gofmt import check_printable, format_float
 # json, hashlib and the YAML dumper load on the first call: every template check imports
 # this table.
 
-_JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-                 "<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
-                 "\u2029": "\\u2029"}
+_JSON_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
 
 
 def _json_string(s: str) -> str:
@@ -67,8 +76,11 @@ def go_json(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ",".join(go_json(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ",".join(f"{_json_string(str(k))}:{go_json(value[k])}"
-                              for k in sorted(value)) + "}"
+        return (
+            "{"
+            + ",".join(f"{_json_string(str(k))}:{go_json(value[k])}" for k in sorted(value))
+            + "}"
+        )
     raise ValueError(f"json: unsupported type {type(value).__name__}")
 
 
@@ -147,5 +159,15 @@ def truncate_name(name: str, *limit: int) -> str:
     return f"{head}-{digest}"[:size]
 
 
-NOTES: tuple[Func, ...] = (to_json, to_json_sprig, from_json, to_yaml, to_base64, b64enc,
-                           from_base64, sha256sum, slugify, truncate_name)
+NOTES: tuple[Func, ...] = (
+    to_json,
+    to_json_sprig,
+    from_json,
+    to_yaml,
+    to_base64,
+    b64enc,
+    from_base64,
+    sha256sum,
+    slugify,
+    truncate_name,
+)

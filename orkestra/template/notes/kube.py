@@ -71,10 +71,12 @@ def rollout_complete(obj: Any) -> bool:
         return False
     want = desired(obj)
     status = _at(obj, "status", default={})
-    return (_int(status.get("updatedReplicas", 0)) >= want
-            and _int(status.get("availableReplicas", 0)) >= want
-            and _int(status.get("observedGeneration", 0))
-            >= _int(_at(obj, "metadata", "generation", default=0)))
+    return (
+        _int(status.get("updatedReplicas", 0)) >= want
+        and _int(status.get("availableReplicas", 0)) >= want
+        and _int(status.get("observedGeneration", 0))
+        >= _int(_at(obj, "metadata", "generation", default=0))
+    )
 
 
 def _condition(obj: Any, kind: str) -> dict[str, Any] | None:
@@ -125,14 +127,17 @@ def is_synced(obj: Any) -> bool:
     """The controller has seen the latest spec: observedGeneration >= generation."""
     if not isinstance(obj, dict) or not obj:
         return False
-    return (_int(_at(obj, "status", "observedGeneration", default=0))
-            >= _int(_at(obj, "metadata", "generation", default=0)))
+    return _int(_at(obj, "status", "observedGeneration", default=0)) >= _int(
+        _at(obj, "metadata", "generation", default=0)
+    )
 
 
 def _containers(obj: Any) -> list[Any]:
-    for path in (("spec", "template", "spec", "containers"),
-                 ("spec", "jobTemplate", "spec", "template", "spec", "containers"),
-                 ("spec", "containers")):
+    for path in (
+        ("spec", "template", "spec", "containers"),
+        ("spec", "jobTemplate", "spec", "template", "spec", "containers"),
+        ("spec", "containers"),
+    ):
         found = _at(obj, *path)
         if isinstance(found, list):
             return found
@@ -203,7 +208,10 @@ def job_active(obj: Any) -> bool:
 
 
 NOTES: tuple[Func, ...] = (
-    all_replicas_ready, replicas_ready_note, desired_replicas, rollout_complete,
+    all_replicas_ready,
+    replicas_ready_note,
+    desired_replicas,
+    rollout_complete,
     _counter("readyReplicas", "status", "readyReplicas"),
     _counter("availableReplicas", "status", "availableReplicas"),
     _counter("updatedReplicas", "status", "updatedReplicas"),
@@ -218,11 +226,23 @@ NOTES: tuple[Func, ...] = (
     _accessor("status", "status", default={}),
     _accessor("phase", "status", "phase", default=""),
     _accessor("serviceClusterIP", "spec", "clusterIP", default=""),
-    _accessor("serviceLoadBalancerIP", "status", "loadBalancer", "ingress", "0", "ip",
-              default=""),
-    _accessor("serviceLoadBalancerHost", "status", "loadBalancer", "ingress", "0", "hostname",
-              default=""),
-    has_condition, condition_status, condition_reason, condition_message, resource_exists,
-    is_terminating, is_synced, container_image, container_port, container_env,
-    service_node_port, endpoints_ready, job_succeeded, job_failed, job_active,
+    _accessor("serviceLoadBalancerIP", "status", "loadBalancer", "ingress", "0", "ip", default=""),
+    _accessor(
+        "serviceLoadBalancerHost", "status", "loadBalancer", "ingress", "0", "hostname", default=""
+    ),
+    has_condition,
+    condition_status,
+    condition_reason,
+    condition_message,
+    resource_exists,
+    is_terminating,
+    is_synced,
+    container_image,
+    container_port,
+    container_env,
+    service_node_port,
+    endpoints_ready,
+    job_succeeded,
+    job_failed,
+    job_active,
 )

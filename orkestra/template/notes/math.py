@@ -159,5 +159,21 @@ def ceil(value: Any) -> float:
     return float(math.ceil(to_float64(value)))
 
 
-NOTES: tuple[Func, ...] = (add, add1, sub, mul, div, mod, max_, min_, clamp, abs_, addf, subf,
-                           mulf, divf, floor, ceil)
+NOTES: tuple[Func, ...] = (
+    add,
+    add1,
+    sub,
+    mul,
+    div,
+    mod,
+    max_,
+    min_,
+    clamp,
+    abs_,
+    addf,
+    subf,
+    mulf,
+    divf,
+    floor,
+    ceil,
+)

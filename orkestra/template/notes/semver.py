@@ -53,5 +53,11 @@ def semver_greater(a: str, b: str) -> bool:
     return _parse(a) > _parse(b)
 
 
-NOTES: tuple[Func, ...] = (semver_compare, semver_valid, semver_major, semver_minor,
-                           semver_patch, semver_greater)
+NOTES: tuple[Func, ...] = (
+    semver_compare,
+    semver_valid,
+    semver_major,
+    semver_minor,
+    semver_patch,
+    semver_greater,
+)

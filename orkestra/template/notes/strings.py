@@ -15,8 +15,10 @@ from orkestra import limits
 from orkestra.template.functions import Func, P, func
 from orkestra.template.gofmt import format_value, go_quote
 
-_GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008" \
+_GO_SPACE = (
+    " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 def to_str(value: Any) -> str:
@@ -82,7 +84,7 @@ def trim_all(cutset: str, s: str) -> str:
 
 @func("trimPrefix", P.STR, P.STR)
 def trim_prefix(prefix: str, s: str) -> str:
-    return s[len(prefix):] if prefix and s.startswith(prefix) else s
+    return s[len(prefix) :] if prefix and s.startswith(prefix) else s
 
 
 @func("trimSuffix", P.STR, P.STR)
@@ -109,8 +111,9 @@ def _bounded(size: int, name: str) -> None:
     """Refuse to build a result of ``size`` characters beyond the render limit."""
     limit = limits.RENDER_CHARS
     if size > limit.value:
-        raise ValueError(f"{name} would make {size} characters, more than {limit.value} "
-                         f"({limit.variable})")
+        raise ValueError(
+            f"{name} would make {size} characters, more than {limit.value} ({limit.variable})"
+        )
 
 
 @func("replace", P.STR, P.STR, P.STR)
@@ -164,7 +167,7 @@ def repeat(count: int, s: str) -> str:
 def trunc(count: int, s: str) -> str:
     data = s.encode("utf-8")
     if count < 0 and len(data) + count > 0:
-        return data[len(data) + count:].decode("utf-8", "replace")
+        return data[len(data) + count :].decode("utf-8", "replace")
     if count >= 0 and len(data) > count:
         return data[:count].decode("utf-8", "replace")
     return s
@@ -228,8 +231,31 @@ def regex_replace_all(pattern: str, s: str, repl: str) -> str:
 
 
 NOTES: tuple[Func, ...] = (
-    upper, lower, to_upper, to_lower, title, trim, trim_space, trim_all, trim_prefix,
-    trim_suffix, has_prefix, has_suffix, contains, replace, split, split_list, join, repeat,
-    trunc, truncate, quote, squote, indent, nindent, camel_to_kebab, regex_match,
+    upper,
+    lower,
+    to_upper,
+    to_lower,
+    title,
+    trim,
+    trim_space,
+    trim_all,
+    trim_prefix,
+    trim_suffix,
+    has_prefix,
+    has_suffix,
+    contains,
+    replace,
+    split,
+    split_list,
+    join,
+    repeat,
+    trunc,
+    truncate,
+    quote,
+    squote,
+    indent,
+    nindent,
+    camel_to_kebab,
+    regex_match,
     regex_replace_all,
 )

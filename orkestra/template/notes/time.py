@@ -34,25 +34,43 @@ def parse_time(value: Any) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-
 _GO_LAYOUT = (  # compiled on first use (re's cache)
     r"2006|January|Jan|Monday|Mon|MST|Z07:00|-07:00|-0700|Z0700|\.000000|\.000|"
-    r"01|02|_2|15|03|04|05|06|PM|pm|1|2|3|4|5")
+    r"01|02|_2|15|03|04|05|06|PM|pm|1|2|3|4|5"
+)
 _STRFTIME = {
-    "2006": "%Y", "06": "%y", "January": "%B", "Jan": "%b", "01": "%m", "Monday": "%A",
-    "Mon": "%a", "02": "%d", "15": "%H", "03": "%I", "04": "%M", "05": "%S", "PM": "%p",
-    "MST": "%Z", "-0700": "%z",
+    "2006": "%Y",
+    "06": "%y",
+    "January": "%B",
+    "Jan": "%b",
+    "01": "%m",
+    "Monday": "%A",
+    "Mon": "%a",
+    "02": "%d",
+    "15": "%H",
+    "03": "%I",
+    "04": "%M",
+    "05": "%S",
+    "PM": "%p",
+    "MST": "%Z",
+    "-0700": "%z",
 }
 
 
 def go_format(moment: datetime, layout: str) -> str:
     """Format with a Go reference layout."""
+
     def token(match: re.Match[str]) -> str:
         t = match.group(0)
         if t in _STRFTIME:
             return moment.strftime(_STRFTIME[t])
-        simple = {"1": moment.month, "2": moment.day, "3": (moment.hour % 12) or 12,
-                  "4": moment.minute, "5": moment.second}
+        simple = {
+            "1": moment.month,
+            "2": moment.day,
+            "3": (moment.hour % 12) or 12,
+            "4": moment.minute,
+            "5": moment.second,
+        }
         if t in simple:
             return str(simple[t])
         if t == "_2":
@@ -67,6 +85,7 @@ def go_format(moment: datetime, layout: str) -> str:
         if t == "Z0700":
             return moment.strftime("%z")
         return f".{moment.microsecond:06d}"[: len(t)]
+
     return re.sub(_GO_LAYOUT, token, layout)
 
 
@@ -142,6 +161,15 @@ def time_in_window(start: str, end: str) -> bool:
     return in_window(start, end, clock())
 
 
-NOTES: tuple[Func, ...] = (now, time_since, time_ago, time_format, is_expired,
-                           duration_seconds, duration_add, duration_valid, weekday,
-                           time_in_window)
+NOTES: tuple[Func, ...] = (
+    now,
+    time_since,
+    time_ago,
+    time_format,
+    is_expired,
+    duration_seconds,
+    duration_add,
+    duration_valid,
+    weekday,
+    time_in_window,
+)

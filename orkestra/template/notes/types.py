@@ -135,7 +135,21 @@ def is_empty_note(value: Any) -> bool:
 
 
 NOTES: tuple[Func, ...] = (
-    to_int, to_float, to_bool, to_string, as_string, as_list, as_map, type_of_note,
-    _is("map"), _is("list"), _is("string"), _is("number"), _is("bool"), _is("null"),
-    is_scalar, is_composite, is_empty_note,
+    to_int,
+    to_float,
+    to_bool,
+    to_string,
+    as_string,
+    as_list,
+    as_map,
+    type_of_note,
+    _is("map"),
+    _is("list"),
+    _is("string"),
+    _is("number"),
+    _is("bool"),
+    _is("null"),
+    is_scalar,
+    is_composite,
+    is_empty_note,
 )

@@ -39,24 +39,42 @@ from tests.apiserver.test_protobuf import (
 Dispatch = Callable[..., Awaitable[web.StreamResponse]]
 KUBECTL_CREATE = {
     "namespace": ["namespace", "pb-ns"],
-    "configmap": ["configmap", "pb-cm", "-n", "pb-ns", "--from-literal=a=b",
-                  "--from-file=blob={blob}"],
-    "secret": ["secret", "generic", "pb-secret", "-n", "pb-ns", "--from-literal=user=admin",
-               "--from-literal=pass=s3cr=t"],
+    "configmap": [
+        "configmap",
+        "pb-cm",
+        "-n",
+        "pb-ns",
+        "--from-literal=a=b",
+        "--from-file=blob={blob}",
+    ],
+    "secret": [
+        "secret",
+        "generic",
+        "pb-secret",
+        "-n",
+        "pb-ns",
+        "--from-literal=user=admin",
+        "--from-literal=pass=s3cr=t",
+    ],
     "serviceaccount": ["serviceaccount", "pb-sa", "-n", "pb-ns"],
     "deployment": ["deployment", "pb-dep", "-n", "pb-ns", "--image=nginx"],
 }
 
 
 def recording(original: Dispatch, out: Path, log: list[dict[str, Any]]) -> Dispatch:
-    async def dispatch(self: rest.Resources, request: web.Request, *args: Any
-                       ) -> web.StreamResponse:
+    async def dispatch(
+        self: rest.Resources, request: web.Request, *args: Any
+    ) -> web.StreamResponse:
         raw = await request.read() if request.can_read_body else b""
         number = len(log) + 1
         entry: dict[str, Any] = {
-            "n": number, "method": request.method, "path": request.path_qs,
+            "n": number,
+            "method": request.method,
+            "path": request.path_qs,
             "content_type": request.headers.get("Content-Type"),
-            "accept": request.headers.get("Accept"), "size": len(raw)}
+            "accept": request.headers.get("Accept"),
+            "size": len(raw),
+        }
         log.append(entry)
         if raw and codec.media_type(request) == MEDIA_TYPE:
             what = request.path.rstrip("/").rsplit("/", 1)[-1]
@@ -65,6 +83,7 @@ def recording(original: Dispatch, out: Path, log: list[dict[str, Any]]) -> Dispa
         entry["status"] = response.status
         entry["response_type"] = response.headers.get("Content-Type")
         return response
+
     return dispatch
 
 
@@ -77,40 +96,78 @@ def main(out: Path) -> None:
         (chart / name).write_text(text)
     blob = out / "blob.bin"
     blob.write_bytes(bytes(range(256)))
-    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG" and
-           not k.startswith("HELM_")}
-    env.update(HELM_CACHE_HOME=str(out / "helm"), HELM_CONFIG_HOME=str(out / "helm"),
-               HELM_DATA_HOME=str(out / "helm"))
+    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG" and not k.startswith("HELM_")}
+    env.update(
+        HELM_CACHE_HOME=str(out / "helm"),
+        HELM_CONFIG_HOME=str(out / "helm"),
+        HELM_DATA_HOME=str(out / "helm"),
+    )
     log: list[dict[str, Any]] = []
     patch = pytest.MonkeyPatch()
     patch.setattr(rest.Resources, "dispatch", recording(rest.Resources.dispatch, out, log))
     patch.setattr(codec, "body", body_decoding_protobuf(codec.body))
-    patch.setattr(rest, "_delete_options",
-                  delete_options_decoding_protobuf(rest._delete_options))
+    patch.setattr(rest, "_delete_options", delete_options_decoding_protobuf(rest._delete_options))
 
     def run(*command: str) -> None:
-        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=180,
-                              check=False)
-        log.append({"command": " ".join(command[3:]), "rc": done.returncode,
-                    "stderr": done.stderr[-2000:]})
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=env, timeout=180, check=False
+        )
+        log.append(
+            {"command": " ".join(command[3:]), "rc": done.returncode, "stderr": done.stderr[-2000:]}
+        )
 
     with EmbeddedServer(port=0) as server:
         helm = [HELM, "--kubeconfig", str(server.kubeconfig)]
-        run(*helm, "install", "tiny", str(chart), "-n", "demo", "--create-namespace",
-            "--set", "replicas=1", "--wait", "--timeout", "30s")
-        run(*helm, "upgrade", "tiny", str(chart), "-n", "demo", "--set", "greeting=hi",
-            "--set", "replicas=1", "--wait", "--timeout", "30s")
+        run(
+            *helm,
+            "install",
+            "tiny",
+            str(chart),
+            "-n",
+            "demo",
+            "--create-namespace",
+            "--set",
+            "replicas=1",
+            "--wait",
+            "--timeout",
+            "30s",
+        )
+        run(
+            *helm,
+            "upgrade",
+            "tiny",
+            str(chart),
+            "-n",
+            "demo",
+            "--set",
+            "greeting=hi",
+            "--set",
+            "replicas=1",
+            "--wait",
+            "--timeout",
+            "30s",
+        )
         run(*helm, "uninstall", "tiny", "-n", "demo", "--wait", "--timeout", "30s")
-        kubectl = [KUBECTL, "--kubeconfig", str(server.kubeconfig), "--cache-dir",
-                   str(out / "kube-cache")]
+        kubectl = [
+            KUBECTL,
+            "--kubeconfig",
+            str(server.kubeconfig),
+            "--cache-dir",
+            str(out / "kube-cache"),
+        ]
         for what, args in KUBECTL_CREATE.items():
             create = [a.format(blob=blob) for a in args]
             run(*kubectl, "create", *create)
-            printed = subprocess.run([*kubectl, "create", *create, "--dry-run=client",
-                                      "-o", "json"], capture_output=True, text=True,
-                                     timeout=60, check=True).stdout
+            printed = subprocess.run(
+                [*kubectl, "create", *create, "--dry-run=client", "-o", "json"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            ).stdout
             (out / f"kubectl-create-{what}.json").write_text(
-                json.dumps(json.loads(printed), indent=1) + "\n")
+                json.dumps(json.loads(printed), indent=1) + "\n"
+            )
     patch.undo()
     (out / "log.json").write_text(json.dumps(log, indent=1) + "\n")
 

@@ -14,8 +14,11 @@ from orkestra.apiserver.tables.printers.columns import Printer
 from orkestra.apiserver.tables.printers.custom import custom_printer
 from orkestra.cluster.resources import ResourceType
 
-PRINTERS: dict[tuple[str, str], Printer] = {**workloads.PRINTERS, **core.PRINTERS,
-                                            **others.PRINTERS}
+PRINTERS: dict[tuple[str, str], Printer] = {
+    **workloads.PRINTERS,
+    **core.PRINTERS,
+    **others.PRINTERS,
+}
 
 
 def printer_for(rt: ResourceType) -> Printer:

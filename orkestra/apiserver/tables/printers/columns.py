@@ -32,15 +32,20 @@ class Column:
     priority: int = 0
 
     def definition(self) -> Obj:
-        return {"name": self.name, "type": self.type, "format": self.format,
-                "description": self.description, "priority": self.priority}
+        return {
+            "name": self.name,
+            "type": self.type,
+            "format": self.format,
+            "description": self.description,
+            "priority": self.priority,
+        }
 
 
-NAME = Column("Name", format="name",
-              description="Name of the object, unique within its namespace.")
+NAME = Column("Name", format="name", description="Name of the object, unique within its namespace.")
 AGE = Column("Age", description="Time since the object was created (creationTimestamp).")
-CREATED = Column("Created At", "date",
-                 description="When the object was created (creationTimestamp).")
+CREATED = Column(
+    "Created At", "date", description="When the object was created (creationTimestamp)."
+)
 
 
 def col(name: str, description: str, type_: str = "string", priority: int = 0) -> Column:

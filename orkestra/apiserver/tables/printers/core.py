@@ -46,8 +46,10 @@ def _service_external_ip(obj: Obj) -> str:
     if kind == "ExternalName":
         return str(spec.get("externalName") or NONE)
     if kind == "LoadBalancer":
-        ingress = [str(i.get("ip") or i.get("hostname") or "")
-                   for i in list_at(obj, "status", "loadBalancer", "ingress")]
+        ingress = [
+            str(i.get("ip") or i.get("hostname") or "")
+            for i in list_at(obj, "status", "loadBalancer", "ingress")
+        ]
         found = [a for a in ingress + external if a]
         return ",".join(found) if found else "<pending>"
     return ",".join(external) if external else NONE
@@ -65,9 +67,15 @@ def _service_ports(obj: Obj) -> str:
 
 def _service(obj: Obj, now: datetime) -> list[Cell]:
     spec = dict_at(obj, "spec")
-    return [metadata(obj).get("name", ""), spec.get("type") or "ClusterIP",
-            or_none(spec.get("clusterIP")), _service_external_ip(obj), _service_ports(obj),
-            age_of(obj, now), format_labels(spec.get("selector"))]
+    return [
+        metadata(obj).get("name", ""),
+        spec.get("type") or "ClusterIP",
+        or_none(spec.get("clusterIP")),
+        _service_external_ip(obj),
+        _service_ports(obj),
+        age_of(obj, now),
+        format_labels(spec.get("selector")),
+    ]
 
 
 def _configmap(obj: Obj, now: datetime) -> list[Cell]:
@@ -77,21 +85,27 @@ def _configmap(obj: Obj, now: datetime) -> list[Cell]:
 
 def _secret(obj: Obj, now: datetime) -> list[Cell]:
     keys = set(dict_at(obj, "data")) | set(dict_at(obj, "stringData"))
-    return [metadata(obj).get("name", ""), obj.get("type") or "Opaque", len(keys),
-            age_of(obj, now)]
+    return [metadata(obj).get("name", ""), obj.get("type") or "Opaque", len(keys), age_of(obj, now)]
 
 
 def _namespace(obj: Obj, now: datetime) -> list[Cell]:
-    return [metadata(obj).get("name", ""), value_at(obj, "status", "phase") or "Active",
-            age_of(obj, now)]
+    return [
+        metadata(obj).get("name", ""),
+        value_at(obj, "status", "phase") or "Active",
+        age_of(obj, now),
+    ]
 
 
 def _service_account(obj: Obj, now: datetime) -> list[Cell]:
     return [metadata(obj).get("name", ""), len(list_at(obj, "secrets")), age_of(obj, now)]
 
 
-_ACCESS_MODES = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX",
-                 "ReadWriteOncePod": "RWOP"}
+_ACCESS_MODES = {
+    "ReadWriteOnce": "RWO",
+    "ReadOnlyMany": "ROX",
+    "ReadWriteMany": "RWX",
+    "ReadWriteOncePod": "RWOP",
+}
 
 
 def _access_modes(modes: list[Any]) -> str:
@@ -104,23 +118,36 @@ def _pvc(obj: Obj, now: datetime) -> list[Cell]:
     bound = bool(spec.get("volumeName"))
     capacity = dict_at(status, "capacity").get("storage", "") if bound else ""
     modes = _access_modes(list_at(status, "accessModes")) if bound else ""
-    return [metadata(obj).get("name", ""), phase or "Pending", spec.get("volumeName", ""), capacity,
-            modes, or_none(spec.get("storageClassName")),
-            spec.get("volumeAttributesClassName") or "<unset>", age_of(obj, now),
-            spec.get("volumeMode") or "<unset>"]
+    return [
+        metadata(obj).get("name", ""),
+        phase or "Pending",
+        spec.get("volumeName", ""),
+        capacity,
+        modes,
+        or_none(spec.get("storageClassName")),
+        spec.get("volumeAttributesClassName") or "<unset>",
+        age_of(obj, now),
+        spec.get("volumeMode") or "<unset>",
+    ]
 
 
 def _pv(obj: Obj, now: datetime) -> list[Cell]:
     spec, status = dict_at(obj, "spec"), dict_at(obj, "status")
     claim = dict_at(spec, "claimRef")
     phase = "Terminating" if metadata(obj).get("deletionTimestamp") else status.get("phase", "")
-    return [metadata(obj).get("name", ""), dict_at(spec, "capacity").get("storage", ""),
-            _access_modes(list_at(spec, "accessModes")),
-            spec.get("persistentVolumeReclaimPolicy", ""), phase,
-            f"{claim.get('namespace', '')}/{claim.get('name', '')}" if claim else "",
-            spec.get("storageClassName", ""),
-            spec.get("volumeAttributesClassName") or "<unset>", status.get("reason", ""),
-            age_of(obj, now), spec.get("volumeMode") or "<unset>"]
+    return [
+        metadata(obj).get("name", ""),
+        dict_at(spec, "capacity").get("storage", ""),
+        _access_modes(list_at(spec, "accessModes")),
+        spec.get("persistentVolumeReclaimPolicy", ""),
+        phase,
+        f"{claim.get('namespace', '')}/{claim.get('name', '')}" if claim else "",
+        spec.get("storageClassName", ""),
+        spec.get("volumeAttributesClassName") or "<unset>",
+        status.get("reason", ""),
+        age_of(obj, now),
+        spec.get("volumeMode") or "<unset>",
+    ]
 
 
 def _event_time(obj: Obj, *keys: str) -> Any:
@@ -138,49 +165,81 @@ def _event(obj: Obj, now: datetime) -> list[Cell]:
     source = dict_at(obj, "source")
     component = obj.get("reportingController") or source.get("component") or ""
     host = obj.get("reportingInstance") or source.get("host") or ""
-    last = _event_time(obj, "series.lastObservedTime", "deprecatedLastTimestamp",
-                       "lastTimestamp", "eventTime", "metadata.creationTimestamp")
-    first = _event_time(obj, "deprecatedFirstTimestamp", "firstTimestamp", "eventTime",
-                        "metadata.creationTimestamp")
-    count = (as_int(value_at(obj, "series", "count")) or as_int(obj.get("deprecatedCount"))
-             or as_int(obj.get("count"), 1))
-    return [age(last, now), obj.get("type", ""), obj.get("reason", ""),
-            f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}",
-            ref.get("fieldPath", ""), ", ".join(p for p in (component, host) if p),
-            (obj.get("note") if modern else obj.get("message")) or "", age(first, now),
-            str(count), metadata(obj).get("name", "")]
+    last = _event_time(
+        obj,
+        "series.lastObservedTime",
+        "deprecatedLastTimestamp",
+        "lastTimestamp",
+        "eventTime",
+        "metadata.creationTimestamp",
+    )
+    first = _event_time(
+        obj, "deprecatedFirstTimestamp", "firstTimestamp", "eventTime", "metadata.creationTimestamp"
+    )
+    count = (
+        as_int(value_at(obj, "series", "count"))
+        or as_int(obj.get("deprecatedCount"))
+        or as_int(obj.get("count"), 1)
+    )
+    return [
+        age(last, now),
+        obj.get("type", ""),
+        obj.get("reason", ""),
+        f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}",
+        ref.get("fieldPath", ""),
+        ", ".join(p for p in (component, host) if p),
+        (obj.get("note") if modern else obj.get("message")) or "",
+        age(first, now),
+        str(count),
+        metadata(obj).get("name", ""),
+    ]
 
 
 def _node_roles(labels: Obj) -> str:
-    roles = {k.split("/", 1)[1] for k in labels
-             if k.startswith("node-role.kubernetes.io/") and k.count("/") == 1}
+    roles = {
+        k.split("/", 1)[1]
+        for k in labels
+        if k.startswith("node-role.kubernetes.io/") and k.count("/") == 1
+    }
     if labels.get("kubernetes.io/role"):
         roles.add(str(labels["kubernetes.io/role"]))
     return ",".join(sorted(r for r in roles if r)) or NONE
 
 
 def _node_status(obj: Obj) -> str:
-    ready = next((c for c in list_at(obj, "status", "conditions") if c.get("type") == "Ready"),
-                 None)
-    status = "Unknown" if ready is None or ready.get("status") == "Unknown" else (
-        "Ready" if ready.get("status") == "True" else "NotReady")
+    ready = next(
+        (c for c in list_at(obj, "status", "conditions") if c.get("type") == "Ready"), None
+    )
+    status = (
+        "Unknown"
+        if ready is None or ready.get("status") == "Unknown"
+        else ("Ready" if ready.get("status") == "True" else "NotReady")
+    )
     return status + (",SchedulingDisabled" if value_at(obj, "spec", "unschedulable") else "")
 
 
 def _node_address(obj: Obj, kind: str) -> str:
-    found = [str(a.get("address")) for a in list_at(obj, "status", "addresses")
-             if a.get("type") == kind]
+    found = [
+        str(a.get("address")) for a in list_at(obj, "status", "addresses") if a.get("type") == kind
+    ]
     return found[0] if found else NONE
 
 
 def _node(obj: Obj, now: datetime) -> list[Cell]:
     info = dict_at(obj, "status", "nodeInfo")
     roles = _node_roles(dict_at(obj, "metadata", "labels"))
-    return [metadata(obj).get("name", ""), _node_status(obj), roles, age_of(obj, now),
-            info.get("kubeletVersion", ""),
-            _node_address(obj, "InternalIP"), _node_address(obj, "ExternalIP"),
-            info.get("osImage") or UNKNOWN, info.get("kernelVersion") or UNKNOWN,
-            info.get("containerRuntimeVersion") or UNKNOWN]
+    return [
+        metadata(obj).get("name", ""),
+        _node_status(obj),
+        roles,
+        age_of(obj, now),
+        info.get("kubeletVersion", ""),
+        _node_address(obj, "InternalIP"),
+        _node_address(obj, "ExternalIP"),
+        info.get("osImage") or UNKNOWN,
+        info.get("kernelVersion") or UNKNOWN,
+        info.get("containerRuntimeVersion") or UNKNOWN,
+    ]
 
 
 def _more(items: list[str], limit: int = 3) -> str:
@@ -204,8 +263,13 @@ def _endpoints(obj: Obj, now: datetime) -> list[Cell]:
 def _endpoint_slice(obj: Obj, now: datetime) -> list[Cell]:
     ports = ",".join(str(p.get("port")) for p in list_at(obj, "ports") if p.get("port"))
     addresses = [str(a) for e in list_at(obj, "endpoints") for a in list_at(e, "addresses")]
-    return [metadata(obj).get("name", ""), obj.get("addressType", ""), ports or "<unset>",
-            "<unset>" if not addresses else _more(addresses), age_of(obj, now)]
+    return [
+        metadata(obj).get("name", ""),
+        obj.get("addressType", ""),
+        ports or "<unset>",
+        "<unset>" if not addresses else _more(addresses),
+        age_of(obj, now),
+    ]
 
 
 def _quota(obj: Obj, now: datetime) -> list[Cell]:
@@ -215,73 +279,114 @@ def _quota(obj: Obj, now: datetime) -> list[Cell]:
     for name in sorted(hard):
         text = f"{name}: {used.get(name, '0')}/{hard[name]}"
         (limits if name.startswith("limits.") else requests).append(text)
-    return [metadata(obj).get("name", ""), age_of(obj, now), ", ".join(requests),
-            ", ".join(limits)]
+    return [metadata(obj).get("name", ""), age_of(obj, now), ", ".join(requests), ", ".join(limits)]
 
 
-_EVENT = Printer((
-    col("Last Seen", "Time since the event was last seen."),
-    col("Type", "Type of the event (Normal, Warning)."),
-    col("Reason", "Short machine-readable reason for the event."),
-    col("Object", "The object the event is about."),
-    col("Subobject", "The part of the object the event is about.", priority=1),
-    col("Source", "The component that reported the event.", priority=1),
-    col("Message", "Human-readable description of the event."),
-    col("First Seen", "Time since the event was first seen.", priority=1),
-    col("Count", "How many times the event occurred.", priority=1),
-    Column("Name", format="name", priority=1, description=NAME.description),
-), _event)
+_EVENT = Printer(
+    (
+        col("Last Seen", "Time since the event was last seen."),
+        col("Type", "Type of the event (Normal, Warning)."),
+        col("Reason", "Short machine-readable reason for the event."),
+        col("Object", "The object the event is about."),
+        col("Subobject", "The part of the object the event is about.", priority=1),
+        col("Source", "The component that reported the event.", priority=1),
+        col("Message", "Human-readable description of the event."),
+        col("First Seen", "Time since the event was first seen.", priority=1),
+        col("Count", "How many times the event occurred.", priority=1),
+        Column("Name", format="name", priority=1, description=NAME.description),
+    ),
+    _event,
+)
 
 
 PRINTERS: dict[tuple[str, str], Printer] = {
-    ("", "Service"): Printer((
-        NAME, col("Type", "How the service is exposed."),
-        col("Cluster-IP", "Cluster IP of the service."),
-        col("External-IP", "External addresses of the service."),
-        col("Port(s)", "Ports the service exposes."), AGE,
-        col("Selector", "Label query selecting the service's pods.", priority=1)), _service),
-    ("", "ConfigMap"): Printer((NAME, col("Data", "Number of keys.", "integer"), AGE),
-                               _configmap),
-    ("", "Secret"): Printer((NAME, col("Type", "Type of the secret."),
-                             col("Data", "Number of keys.", "integer"), AGE), _secret),
-    ("", "Namespace"): Printer((NAME, col("Status", "Phase of the namespace."), AGE),
-                               _namespace),
-    ("", "ServiceAccount"): Printer((NAME, col("Secrets", "Number of secrets.", "integer"),
-                                     AGE), _service_account),
-    ("", "PersistentVolumeClaim"): Printer((
-        NAME, col("Status", "Phase of the claim."), col("Volume", "Bound volume."),
-        col("Capacity", "Capacity of the bound volume."),
-        col("Access Modes", "Access modes of the bound volume."),
-        col("StorageClass", "Storage class requested."),
-        col("VolumeAttributesClass", "Volume attributes class requested."), AGE,
-        col("VolumeMode", "Volume mode requested.", priority=1)), _pvc),
-    ("", "PersistentVolume"): Printer((
-        NAME, col("Capacity", "Capacity of the volume."),
-        col("Access Modes", "Access modes of the volume."),
-        col("Reclaim Policy", "What happens when the claim is released."),
-        col("Status", "Phase of the volume."), col("Claim", "Claim bound to the volume."),
-        col("StorageClass", "Storage class of the volume."),
-        col("VolumeAttributesClass", "Volume attributes class of the volume."),
-        col("Reason", "Reason for the phase."), AGE,
-        col("VolumeMode", "Volume mode.", priority=1)), _pv),
+    ("", "Service"): Printer(
+        (
+            NAME,
+            col("Type", "How the service is exposed."),
+            col("Cluster-IP", "Cluster IP of the service."),
+            col("External-IP", "External addresses of the service."),
+            col("Port(s)", "Ports the service exposes."),
+            AGE,
+            col("Selector", "Label query selecting the service's pods.", priority=1),
+        ),
+        _service,
+    ),
+    ("", "ConfigMap"): Printer((NAME, col("Data", "Number of keys.", "integer"), AGE), _configmap),
+    ("", "Secret"): Printer(
+        (NAME, col("Type", "Type of the secret."), col("Data", "Number of keys.", "integer"), AGE),
+        _secret,
+    ),
+    ("", "Namespace"): Printer((NAME, col("Status", "Phase of the namespace."), AGE), _namespace),
+    ("", "ServiceAccount"): Printer(
+        (NAME, col("Secrets", "Number of secrets.", "integer"), AGE), _service_account
+    ),
+    ("", "PersistentVolumeClaim"): Printer(
+        (
+            NAME,
+            col("Status", "Phase of the claim."),
+            col("Volume", "Bound volume."),
+            col("Capacity", "Capacity of the bound volume."),
+            col("Access Modes", "Access modes of the bound volume."),
+            col("StorageClass", "Storage class requested."),
+            col("VolumeAttributesClass", "Volume attributes class requested."),
+            AGE,
+            col("VolumeMode", "Volume mode requested.", priority=1),
+        ),
+        _pvc,
+    ),
+    ("", "PersistentVolume"): Printer(
+        (
+            NAME,
+            col("Capacity", "Capacity of the volume."),
+            col("Access Modes", "Access modes of the volume."),
+            col("Reclaim Policy", "What happens when the claim is released."),
+            col("Status", "Phase of the volume."),
+            col("Claim", "Claim bound to the volume."),
+            col("StorageClass", "Storage class of the volume."),
+            col("VolumeAttributesClass", "Volume attributes class of the volume."),
+            col("Reason", "Reason for the phase."),
+            AGE,
+            col("VolumeMode", "Volume mode.", priority=1),
+        ),
+        _pv,
+    ),
     ("", "Event"): _EVENT,
     ("events.k8s.io", "Event"): _EVENT,
-    ("", "Node"): Printer((
-        NAME, col("Status", "Readiness of the node."), col("Roles", "Roles of the node."), AGE,
-        col("Version", "Kubelet version."),
-        col("Internal-IP", "Internal address.", priority=1),
-        col("External-IP", "External address.", priority=1),
-        col("OS-Image", "Operating system image.", priority=1),
-        col("Kernel-Version", "Kernel version.", priority=1),
-        col("Container-Runtime", "Container runtime version.", priority=1)), _node),
-    ("", "Endpoints"): Printer((NAME, col("Endpoints", "Addresses and ports."), AGE),
-                               _endpoints),
-    ("discovery.k8s.io", "EndpointSlice"): Printer((
-        NAME, col("AddressType", "Address family of the endpoints."),
-        col("Ports", "Ports of the slice."), col("Endpoints", "Addresses of the endpoints."),
-        AGE), _endpoint_slice),
-    ("", "ResourceQuota"): Printer((
-        NAME, AGE, col("Request", "Requests used out of hard limits."),
-        col("Limit", "Limits used out of hard limits.")), _quota),
+    ("", "Node"): Printer(
+        (
+            NAME,
+            col("Status", "Readiness of the node."),
+            col("Roles", "Roles of the node."),
+            AGE,
+            col("Version", "Kubelet version."),
+            col("Internal-IP", "Internal address.", priority=1),
+            col("External-IP", "External address.", priority=1),
+            col("OS-Image", "Operating system image.", priority=1),
+            col("Kernel-Version", "Kernel version.", priority=1),
+            col("Container-Runtime", "Container runtime version.", priority=1),
+        ),
+        _node,
+    ),
+    ("", "Endpoints"): Printer((NAME, col("Endpoints", "Addresses and ports."), AGE), _endpoints),
+    ("discovery.k8s.io", "EndpointSlice"): Printer(
+        (
+            NAME,
+            col("AddressType", "Address family of the endpoints."),
+            col("Ports", "Ports of the slice."),
+            col("Endpoints", "Addresses of the endpoints."),
+            AGE,
+        ),
+        _endpoint_slice,
+    ),
+    ("", "ResourceQuota"): Printer(
+        (
+            NAME,
+            AGE,
+            col("Request", "Requests used out of hard limits."),
+            col("Limit", "Limits used out of hard limits."),
+        ),
+        _quota,
+    ),
     ("", "LimitRange"): Printer((NAME, CREATED), created),
 }

@@ -54,15 +54,28 @@ def custom_cell(value: Any, type_: str, now: datetime) -> Cell:
 
 
 def custom_printer(rt: ResourceType) -> Printer:
-    columns = rt.printer_columns or ({
-        "name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp",
-        "description": AGE.description},)
-    defs = tuple(Column(str(c.get("name", "")), str(c.get("type", "string")),
-                        str(c.get("format", "")),
-                        str(c.get("description") or "Custom resource definition column (in "
-                            f"JSONPath format): {c.get('jsonPath', '')}"),
-                        as_int(c.get("priority")))
-                 for c in columns)
+    columns = rt.printer_columns or (
+        {
+            "name": "Age",
+            "type": "date",
+            "jsonPath": ".metadata.creationTimestamp",
+            "description": AGE.description,
+        },
+    )
+    defs = tuple(
+        Column(
+            str(c.get("name", "")),
+            str(c.get("type", "string")),
+            str(c.get("format", "")),
+            str(
+                c.get("description")
+                or "Custom resource definition column (in "
+                f"JSONPath format): {c.get('jsonPath', '')}"
+            ),
+            as_int(c.get("priority")),
+        )
+        for c in columns
+    )
     paths = tuple(str(c.get("jsonPath", "")) for c in columns)
 
     def cells(obj: Obj, now: datetime) -> list[Cell]:

@@ -33,56 +33,85 @@ from orkestra.units import parse_timestamp
 Obj = dict[str, Any]
 
 
-_CONTAINERS = Column("Containers", priority=1,
-                     description="Names of each container in the template.")
-_IMAGES = Column("Images", priority=1,
-                 description="Images referenced by each container in the template.")
+_CONTAINERS = Column(
+    "Containers", priority=1, description="Names of each container in the template."
+)
+_IMAGES = Column(
+    "Images", priority=1, description="Images referenced by each container in the template."
+)
 _SELECTOR = Column("Selector", priority=1, description="Label query over the pods managed.")
 _WORKLOAD_WIDE = (_CONTAINERS, _IMAGES, _SELECTOR)
 
 
 def _pod_template_cells(obj: Obj) -> list[Cell]:
     containers = list_at(obj, "spec", "template", "spec", "containers")
-    return [",".join(str(c.get("name", "")) for c in containers),
-            ",".join(str(c.get("image", "")) for c in containers)]
+    return [
+        ",".join(str(c.get("name", "")) for c in containers),
+        ",".join(str(c.get("image", "")) for c in containers),
+    ]
 
 
 def _has_condition(obj: Obj, kind: str, status: str = "True") -> bool:
-    return any(c.get("type") == kind and c.get("status") == status
-               for c in list_at(obj, "status", "conditions") if isinstance(c, dict))
+    return any(
+        c.get("type") == kind and c.get("status") == status
+        for c in list_at(obj, "status", "conditions")
+        if isinstance(c, dict)
+    )
 
 
 def _deployment(obj: Obj, now: datetime) -> list[Cell]:
     status = dict_at(obj, "status")
     desired = as_int(value_at(obj, "spec", "replicas"), 1)
-    return [metadata(obj).get("name", ""), f"{as_int(status.get('readyReplicas'))}/{desired}",
-            as_int(status.get("updatedReplicas")), as_int(status.get("availableReplicas")),
-            age_of(obj, now), *_pod_template_cells(obj),
-            format_selector(value_at(obj, "spec", "selector"))]
+    return [
+        metadata(obj).get("name", ""),
+        f"{as_int(status.get('readyReplicas'))}/{desired}",
+        as_int(status.get("updatedReplicas")),
+        as_int(status.get("availableReplicas")),
+        age_of(obj, now),
+        *_pod_template_cells(obj),
+        format_selector(value_at(obj, "spec", "selector")),
+    ]
 
 
 def _statefulset(obj: Obj, now: datetime) -> list[Cell]:
     desired = as_int(value_at(obj, "spec", "replicas"), 1)
     ready = as_int(value_at(obj, "status", "readyReplicas"))
-    return [metadata(obj).get("name", ""), f"{ready}/{desired}", age_of(obj, now),
-            *_pod_template_cells(obj)]
+    return [
+        metadata(obj).get("name", ""),
+        f"{ready}/{desired}",
+        age_of(obj, now),
+        *_pod_template_cells(obj),
+    ]
 
 
 def _replicaset(obj: Obj, now: datetime) -> list[Cell]:
     status = dict_at(obj, "status")
-    return [metadata(obj).get("name", ""), as_int(value_at(obj, "spec", "replicas"), 1),
-            as_int(status.get("replicas")), as_int(status.get("readyReplicas")), age_of(obj, now),
-            *_pod_template_cells(obj), format_selector(value_at(obj, "spec", "selector"))]
+    return [
+        metadata(obj).get("name", ""),
+        as_int(value_at(obj, "spec", "replicas"), 1),
+        as_int(status.get("replicas")),
+        as_int(status.get("readyReplicas")),
+        age_of(obj, now),
+        *_pod_template_cells(obj),
+        format_selector(value_at(obj, "spec", "selector")),
+    ]
 
 
 def _daemonset(obj: Obj, now: datetime) -> list[Cell]:
     s = dict_at(obj, "status")
     node_selector = value_at(obj, "spec", "template", "spec", "nodeSelector")
-    return [metadata(obj).get("name", ""), as_int(s.get("desiredNumberScheduled")),
-            as_int(s.get("currentNumberScheduled")), as_int(s.get("numberReady")),
-            as_int(s.get("updatedNumberScheduled")), as_int(s.get("numberAvailable")),
-            format_labels(node_selector), age_of(obj, now), *_pod_template_cells(obj),
-            format_selector(value_at(obj, "spec", "selector"))]
+    return [
+        metadata(obj).get("name", ""),
+        as_int(s.get("desiredNumberScheduled")),
+        as_int(s.get("currentNumberScheduled")),
+        as_int(s.get("numberReady")),
+        as_int(s.get("updatedNumberScheduled")),
+        as_int(s.get("numberAvailable")),
+        format_labels(node_selector),
+        age_of(obj, now),
+        *_pod_template_cells(obj),
+        format_selector(value_at(obj, "spec", "selector")),
+    ]
 
 
 def _job_status(obj: Obj) -> str:
@@ -118,21 +147,33 @@ def _job_duration(obj: Obj, now: datetime) -> str:
 
 
 def _job(obj: Obj, now: datetime) -> list[Cell]:
-    return [metadata(obj).get("name", ""), _job_status(obj), _job_completions(obj),
-            _job_duration(obj, now), age_of(obj, now), *_pod_template_cells(obj),
-            format_selector(value_at(obj, "spec", "selector"))]
+    return [
+        metadata(obj).get("name", ""),
+        _job_status(obj),
+        _job_completions(obj),
+        _job_duration(obj, now),
+        age_of(obj, now),
+        *_pod_template_cells(obj),
+        format_selector(value_at(obj, "spec", "selector")),
+    ]
 
 
 def _cronjob(obj: Obj, now: datetime) -> list[Cell]:
     spec = dict_at(obj, "spec")
     last = value_at(obj, "status", "lastScheduleTime")
     containers = list_at(spec, "jobTemplate", "spec", "template", "spec", "containers")
-    return [metadata(obj).get("name", ""), spec.get("schedule", ""), or_none(spec.get("timeZone")),
-            "True" if spec.get("suspend") is True else "False",
-            len(list_at(obj, "status", "active")), age(last, now) if last else NONE,
-            age_of(obj, now), ",".join(str(c.get("name", "")) for c in containers),
-            ",".join(str(c.get("image", "")) for c in containers),
-            format_selector(value_at(spec, "jobTemplate", "spec", "selector"))]
+    return [
+        metadata(obj).get("name", ""),
+        spec.get("schedule", ""),
+        or_none(spec.get("timeZone")),
+        "True" if spec.get("suspend") is True else "False",
+        len(list_at(obj, "status", "active")),
+        age(last, now) if last else NONE,
+        age_of(obj, now),
+        ",".join(str(c.get("name", "")) for c in containers),
+        ",".join(str(c.get("image", "")) for c in containers),
+        format_selector(value_at(spec, "jobTemplate", "spec", "selector")),
+    ]
 
 
 def _container_reason(state: Obj) -> str:
@@ -164,8 +205,11 @@ class _PodTally:
 
 
 def _sidecars(pod: Obj) -> set[str]:
-    return {str(c.get("name")) for c in list_at(pod, "spec", "initContainers")
-            if c.get("restartPolicy") == "Always"}
+    return {
+        str(c.get("name"))
+        for c in list_at(pod, "spec", "initContainers")
+        if c.get("restartPolicy") == "Always"
+    }
 
 
 def _init_reason(pod: Obj, tally: _PodTally) -> bool:
@@ -208,8 +252,10 @@ def _container_states(pod: Obj, tally: _PodTally) -> None:
 def _pod_tally(pod: Obj) -> _PodTally:
     status = dict_at(pod, "status")
     tally = _PodTally(str(status.get("reason") or status.get("phase") or "Pending"))
-    if any(c.get("type") == "PodScheduled" and c.get("reason") == "SchedulingGated"
-           for c in list_at(status, "conditions")):
+    if any(
+        c.get("type") == "PodScheduled" and c.get("reason") == "SchedulingGated"
+        for c in list_at(status, "conditions")
+    ):
         tally.reason = "SchedulingGated"
     initializing = _init_reason(pod, tally)
     if not initializing or _has_condition(pod, "Initialized"):
@@ -230,12 +276,23 @@ def _pod(obj: Obj, now: datetime) -> list[Cell]:
     gates_cell = NONE
     if gates:
         wanted = {g.get("conditionType") for g in gates}
-        met = sum(1 for c in list_at(status, "conditions")
-                  if c.get("type") in wanted and c.get("status") == "True")
+        met = sum(
+            1
+            for c in list_at(status, "conditions")
+            if c.get("type") in wanted and c.get("status") == "True"
+        )
         gates_cell = f"{met}/{len(gates)}"
-    return [metadata(obj).get("name", ""), f"{tally.ready}/{total}", tally.reason, restarts,
-            age_of(obj, now), or_none(status.get("podIP")), or_none(spec.get("nodeName")),
-            or_none(status.get("nominatedNodeName")), gates_cell]
+    return [
+        metadata(obj).get("name", ""),
+        f"{tally.ready}/{total}",
+        tally.reason,
+        restarts,
+        age_of(obj, now),
+        or_none(status.get("podIP")),
+        or_none(spec.get("nodeName")),
+        or_none(status.get("nominatedNodeName")),
+        gates_cell,
+    ]
 
 
 def pod_conditions(obj: Obj) -> list[Obj]:
@@ -246,43 +303,82 @@ def pod_conditions(obj: Obj) -> list[Obj]:
 
 
 PRINTERS: dict[tuple[str, str], Printer] = {
-    ("apps", "Deployment"): Printer((
-        NAME, col("Ready", "Ready replicas out of desired."),
-        col("Up-to-date", "Replicas updated to the latest template."),
-        col("Available", "Replicas available to serve."), AGE, *_WORKLOAD_WIDE), _deployment),
-    ("apps", "StatefulSet"): Printer((
-        NAME, col("Ready", "Ready replicas out of desired."), AGE, _CONTAINERS, _IMAGES),
-        _statefulset),
-    ("apps", "ReplicaSet"): Printer((
-        NAME, col("Desired", "Desired replicas.", "integer"),
-        col("Current", "Current replicas.", "integer"),
-        col("Ready", "Ready replicas.", "integer"), AGE, *_WORKLOAD_WIDE), _replicaset),
-    ("apps", "DaemonSet"): Printer((
-        NAME, col("Desired", "Nodes that should run the pod.", "integer"),
-        col("Current", "Nodes running the pod.", "integer"),
-        col("Ready", "Nodes with the pod ready.", "integer"),
-        col("Up-to-date", "Nodes running the latest template.", "integer"),
-        col("Available", "Nodes with the pod available.", "integer"),
-        col("Node Selector", "Which nodes the pod may run on."), AGE, *_WORKLOAD_WIDE),
-        _daemonset),
-    ("batch", "Job"): Printer((
-        NAME, col("Status", "Status of the job."),
-        col("Completions", "Succeeded pods out of those wanted."),
-        col("Duration", "Time the job took, or has been running."), AGE, *_WORKLOAD_WIDE),
-        _job),
-    ("batch", "CronJob"): Printer((
-        NAME, col("Schedule", "The schedule in cron format."),
-        col("Timezone", "Time zone of the schedule."),
-        col("Suspend", "Whether new runs are suspended.", "boolean"),
-        col("Active", "Jobs running now.", "integer"),
-        col("Last Schedule", "Time since the last run was scheduled."), AGE,
-        *_WORKLOAD_WIDE), _cronjob),
-    ("", "Pod"): Printer((
-        NAME, col("Ready", "Ready containers out of all containers."),
-        col("Status", "Aggregate status of the pod's containers."),
-        col("Restarts", "Container restarts, and how long ago the last one was."), AGE,
-        col("IP", "IP address of the pod.", priority=1),
-        col("Node", "Node the pod is scheduled on.", priority=1),
-        col("Nominated Node", "Node nominated by preemption.", priority=1),
-        col("Readiness Gates", "Readiness gates met out of declared.", priority=1)), _pod),
+    ("apps", "Deployment"): Printer(
+        (
+            NAME,
+            col("Ready", "Ready replicas out of desired."),
+            col("Up-to-date", "Replicas updated to the latest template."),
+            col("Available", "Replicas available to serve."),
+            AGE,
+            *_WORKLOAD_WIDE,
+        ),
+        _deployment,
+    ),
+    ("apps", "StatefulSet"): Printer(
+        (NAME, col("Ready", "Ready replicas out of desired."), AGE, _CONTAINERS, _IMAGES),
+        _statefulset,
+    ),
+    ("apps", "ReplicaSet"): Printer(
+        (
+            NAME,
+            col("Desired", "Desired replicas.", "integer"),
+            col("Current", "Current replicas.", "integer"),
+            col("Ready", "Ready replicas.", "integer"),
+            AGE,
+            *_WORKLOAD_WIDE,
+        ),
+        _replicaset,
+    ),
+    ("apps", "DaemonSet"): Printer(
+        (
+            NAME,
+            col("Desired", "Nodes that should run the pod.", "integer"),
+            col("Current", "Nodes running the pod.", "integer"),
+            col("Ready", "Nodes with the pod ready.", "integer"),
+            col("Up-to-date", "Nodes running the latest template.", "integer"),
+            col("Available", "Nodes with the pod available.", "integer"),
+            col("Node Selector", "Which nodes the pod may run on."),
+            AGE,
+            *_WORKLOAD_WIDE,
+        ),
+        _daemonset,
+    ),
+    ("batch", "Job"): Printer(
+        (
+            NAME,
+            col("Status", "Status of the job."),
+            col("Completions", "Succeeded pods out of those wanted."),
+            col("Duration", "Time the job took, or has been running."),
+            AGE,
+            *_WORKLOAD_WIDE,
+        ),
+        _job,
+    ),
+    ("batch", "CronJob"): Printer(
+        (
+            NAME,
+            col("Schedule", "The schedule in cron format."),
+            col("Timezone", "Time zone of the schedule."),
+            col("Suspend", "Whether new runs are suspended.", "boolean"),
+            col("Active", "Jobs running now.", "integer"),
+            col("Last Schedule", "Time since the last run was scheduled."),
+            AGE,
+            *_WORKLOAD_WIDE,
+        ),
+        _cronjob,
+    ),
+    ("", "Pod"): Printer(
+        (
+            NAME,
+            col("Ready", "Ready containers out of all containers."),
+            col("Status", "Aggregate status of the pod's containers."),
+            col("Restarts", "Container restarts, and how long ago the last one was."),
+            AGE,
+            col("IP", "IP address of the pod.", priority=1),
+            col("Node", "Node the pod is scheduled on.", priority=1),
+            col("Nominated Node", "Node nominated by preemption.", priority=1),
+            col("Readiness Gates", "Readiness gates met out of declared.", priority=1),
+        ),
+        _pod,
+    ),
 }

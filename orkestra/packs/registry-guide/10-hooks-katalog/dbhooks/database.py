@@ -49,26 +49,41 @@ class Engine:
 
 
 ENGINES = {
-    "postgres": Engine("postgres", 5432, "/var/lib/postgresql/data", "postgres",
-                       "POSTGRES_PASSWORD", ("pg_isready", "--host", "127.0.0.1",
-                                             "--username", "postgres"), 999),
-    "mysql": Engine("mysql", 3306, "/var/lib/mysql", "root", "MYSQL_ROOT_PASSWORD",
-                    ("mysqladmin", "ping", "--host", "127.0.0.1"), 999),
+    "postgres": Engine(
+        "postgres",
+        5432,
+        "/var/lib/postgresql/data",
+        "postgres",
+        "POSTGRES_PASSWORD",
+        ("pg_isready", "--host", "127.0.0.1", "--username", "postgres"),
+        999,
+    ),
+    "mysql": Engine(
+        "mysql",
+        3306,
+        "/var/lib/mysql",
+        "root",
+        "MYSQL_ROOT_PASSWORD",
+        ("mysqladmin", "ping", "--host", "127.0.0.1"),
+        999,
+    ),
 }
 
 
 def database_hooks() -> HookSet[Database]:
     """The hook set the katalog names (``operatorBox.hooks.function``)."""
-    return HookSet(on_create=on_create, on_reconcile=on_reconcile, on_delete=on_delete,
-                   timeout=20)
+    return HookSet(on_create=on_create, on_reconcile=on_reconcile, on_delete=on_delete, timeout=20)
 
 
 def on_create(db: Database, ctx: HookContext) -> None:
     """The first cycle of a new Database: say what is being provisioned."""
     spec = db.spec
-    ctx.events.normal("Provisioning", f"{spec.engine} {spec.version}, {spec.storage} per "
-                      f"member, {1 + ctx.args.get_int('readReplicaCount')} members in "
-                      f"{ctx.args.get_str('region')}")
+    ctx.events.normal(
+        "Provisioning",
+        f"{spec.engine} {spec.version}, {spec.storage} per "
+        f"member, {1 + ctx.args.get_int('readReplicaCount')} members in "
+        f"{ctx.args.get_str('region')}",
+    )
 
 
 def on_reconcile(db: Database, ctx: HookContext) -> None:
@@ -87,15 +102,17 @@ def on_reconcile(db: Database, ctx: HookContext) -> None:
         ctx.events.normal("BackupDisabled", f"deleted CronJob {name}-backup")
 
     ready = int((stored.get("status") or {}).get("readyReplicas") or 0)
-    ctx.status.update({
-        "phase": "Running" if ready >= replicas else "Provisioning",
-        "endpoint": f"{name}-0.{name}-headless.{db.metadata.namespace}.svc.cluster.local:"
-                    f"{engine.port}",
-        "replicas": replicas,
-        "readyReplicas": ready,
-        "region": region,
-        "backup": db.spec.backup.schedule if db.spec.backup.enabled else "disabled",
-    })
+    ctx.status.update(
+        {
+            "phase": "Running" if ready >= replicas else "Provisioning",
+            "endpoint": f"{name}-0.{name}-headless.{db.metadata.namespace}.svc.cluster.local:"
+            f"{engine.port}",
+            "replicas": replicas,
+            "readyReplicas": ready,
+            "region": region,
+            "backup": db.spec.backup.schedule if db.spec.backup.enabled else "disabled",
+        }
+    )
 
 
 def on_delete(db: Database, ctx: HookContext) -> None:
@@ -106,18 +123,27 @@ def on_delete(db: Database, ctx: HookContext) -> None:
     database goes away. The volumes follow ``spec.reclaimPolicy``."""
     name = db.metadata.name
     ctx.client.delete("batch/v1", "CronJob", f"{name}-backup")
-    kept = "are kept (reclaimPolicy Retain)" if db.spec.reclaim_policy == "Retain" \
+    kept = (
+        "are kept (reclaimPolicy Retain)"
+        if db.spec.reclaim_policy == "Retain"
         else "are deleted with it"
-    ctx.events.normal("Deprovisioning", f"backups stopped; volumes data-{name}-* {kept}; "
-                      f"backups in {backup_target(db, ctx.args.get_str('region'))} stay")
+    )
+    ctx.events.normal(
+        "Deprovisioning",
+        f"backups stopped; volumes data-{name}-* {kept}; "
+        f"backups in {backup_target(db, ctx.args.get_str('region'))} stay",
+    )
 
 
 # -- the objects ---------------------------------------------------------------------
 
+
 def labels(db: Database) -> dict[str, str]:
-    return {"app.kubernetes.io/name": db.spec.engine,
-            "app.kubernetes.io/instance": db.metadata.name,
-            "app.kubernetes.io/component": "database"}
+    return {
+        "app.kubernetes.io/name": db.spec.engine,
+        "app.kubernetes.io/instance": db.metadata.name,
+        "app.kubernetes.io/component": "database",
+    }
 
 
 def backup_target(db: Database, region: str) -> str:
@@ -130,7 +156,8 @@ def password_ref(db: Database) -> Obj:
 
 def credentials(db: Database, engine: Engine) -> Obj:
     return {
-        "apiVersion": "v1", "kind": "Secret",
+        "apiVersion": "v1",
+        "kind": "Secret",
         "metadata": {"name": f"{db.metadata.name}-credentials", "labels": labels(db)},
         "type": "Opaque",
         "stringData": {"username": engine.user, "password": secrets.token_urlsafe(24)},
@@ -139,14 +166,14 @@ def credentials(db: Database, engine: Engine) -> Obj:
 
 def headless_service(db: Database, engine: Engine) -> Obj:
     return {
-        "apiVersion": "v1", "kind": "Service",
+        "apiVersion": "v1",
+        "kind": "Service",
         "metadata": {"name": f"{db.metadata.name}-headless", "labels": labels(db)},
         "spec": {
             "clusterIP": "None",
             "publishNotReadyAddresses": True,  # members find each other while starting
             "selector": labels(db),
-            "ports": [{"name": db.spec.engine, "port": engine.port,
-                       "targetPort": db.spec.engine}],
+            "ports": [{"name": db.spec.engine, "port": engine.port, "targetPort": db.spec.engine}],
         },
     }
 
@@ -156,8 +183,10 @@ def statefulset(db: Database, engine: Engine, replicas: int, region: str) -> Obj
     probe = {"exec": {"command": list(engine.probe)}}
     claim: Obj = {
         "metadata": {"name": "data", "labels": labels(db)},
-        "spec": {"accessModes": ["ReadWriteOnce"],
-                 "resources": {"requests": {"storage": spec.storage}}},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": spec.storage}},
+        },
     }
     if spec.storage_class:
         claim["spec"]["storageClassName"] = spec.storage_class
@@ -165,37 +194,56 @@ def statefulset(db: Database, engine: Engine, replicas: int, region: str) -> Obj
     if spec.engine == "postgres":
         env.append({"name": "PGDATA", "value": f"{engine.data_dir}/pgdata"})
     return {
-        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
         "metadata": {"name": name, "labels": {**labels(db), "rkguide.demo/region": region}},
         "spec": {
             "serviceName": f"{name}-headless",
             "replicas": replicas,
             "podManagementPolicy": "OrderedReady",  # the primary (-0) starts first
             "selector": {"matchLabels": labels(db)},
-            "persistentVolumeClaimRetentionPolicy": {"whenDeleted": spec.reclaim_policy,
-                                                     "whenScaled": "Retain"},
+            "persistentVolumeClaimRetentionPolicy": {
+                "whenDeleted": spec.reclaim_policy,
+                "whenScaled": "Retain",
+            },
             "template": {
                 "metadata": {"labels": {**labels(db), "rkguide.demo/region": region}},
                 "spec": {
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": engine.uid,
-                                        "fsGroup": engine.uid,
-                                        "seccompProfile": {"type": "RuntimeDefault"}},
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": engine.uid,
+                        "fsGroup": engine.uid,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
                     "terminationGracePeriodSeconds": 60,
-                    "containers": [{
-                        "name": spec.engine,
-                        "image": f"{engine.image}:{spec.version}",
-                        "ports": [{"name": spec.engine, "containerPort": engine.port}],
-                        "env": env,
-                        "readinessProbe": {**probe, "initialDelaySeconds": 5,
-                                           "periodSeconds": 10},
-                        "livenessProbe": {**probe, "initialDelaySeconds": 30,
-                                          "periodSeconds": 20, "failureThreshold": 6},
-                        "resources": {"requests": {"cpu": "250m", "memory": "512Mi"},
-                                      "limits": {"memory": "1Gi"}},
-                        "securityContext": {"allowPrivilegeEscalation": False,
-                                            "capabilities": {"drop": ["ALL"]}},
-                        "volumeMounts": [{"name": "data", "mountPath": engine.data_dir}],
-                    }],
+                    "containers": [
+                        {
+                            "name": spec.engine,
+                            "image": f"{engine.image}:{spec.version}",
+                            "ports": [{"name": spec.engine, "containerPort": engine.port}],
+                            "env": env,
+                            "readinessProbe": {
+                                **probe,
+                                "initialDelaySeconds": 5,
+                                "periodSeconds": 10,
+                            },
+                            "livenessProbe": {
+                                **probe,
+                                "initialDelaySeconds": 30,
+                                "periodSeconds": 20,
+                                "failureThreshold": 6,
+                            },
+                            "resources": {
+                                "requests": {"cpu": "250m", "memory": "512Mi"},
+                                "limits": {"memory": "1Gi"},
+                            },
+                            "securityContext": {
+                                "allowPrivilegeEscalation": False,
+                                "capabilities": {"drop": ["ALL"]},
+                            },
+                            "volumeMounts": [{"name": "data", "mountPath": engine.data_dir}],
+                        }
+                    ],
                 },
             },
             "volumeClaimTemplates": [claim],
@@ -206,42 +254,63 @@ def statefulset(db: Database, engine: Engine, replicas: int, region: str) -> Obj
 def backup_cronjob(db: Database, engine: Engine, region: str) -> Obj:
     name, backup = db.metadata.name, db.spec.backup
     return {
-        "apiVersion": "batch/v1", "kind": "CronJob",
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
         "metadata": {"name": f"{name}-backup", "labels": labels(db)},
         "spec": {
             "schedule": backup.schedule,
             "concurrencyPolicy": "Forbid",
             "successfulJobsHistoryLimit": 3,
             "failedJobsHistoryLimit": 1,
-            "jobTemplate": {"spec": {
-                "backoffLimit": 2,
-                "activeDeadlineSeconds": 3600,
-                "template": {
-                    "metadata": {"labels": {**labels(db), "app.kubernetes.io/component":
-                                            "backup"}},
-                    "spec": {
-                        "restartPolicy": "OnFailure",
-                        "securityContext": {"runAsNonRoot": True, "runAsUser": 65532,
-                                            "seccompProfile": {"type": "RuntimeDefault"}},
-                        "containers": [{
-                            "name": "backup",
-                            "image": BACKUP_IMAGE,
-                            "args": [f"--engine={db.spec.engine}",
-                                     f"--host={name}-0.{name}-headless"],
-                            "env": [
-                                {"name": "DB_PORT", "value": str(engine.port)},
-                                {"name": "DB_USER", "value": engine.user},
-                                {"name": "DB_PASSWORD", "valueFrom": password_ref(db)},
-                                {"name": "BACKUP_TARGET", "value": backup_target(db, region)},
-                                {"name": "RETENTION_DAYS", "value": str(backup.retention_days)},
+            "jobTemplate": {
+                "spec": {
+                    "backoffLimit": 2,
+                    "activeDeadlineSeconds": 3600,
+                    "template": {
+                        "metadata": {
+                            "labels": {**labels(db), "app.kubernetes.io/component": "backup"}
+                        },
+                        "spec": {
+                            "restartPolicy": "OnFailure",
+                            "securityContext": {
+                                "runAsNonRoot": True,
+                                "runAsUser": 65532,
+                                "seccompProfile": {"type": "RuntimeDefault"},
+                            },
+                            "containers": [
+                                {
+                                    "name": "backup",
+                                    "image": BACKUP_IMAGE,
+                                    "args": [
+                                        f"--engine={db.spec.engine}",
+                                        f"--host={name}-0.{name}-headless",
+                                    ],
+                                    "env": [
+                                        {"name": "DB_PORT", "value": str(engine.port)},
+                                        {"name": "DB_USER", "value": engine.user},
+                                        {"name": "DB_PASSWORD", "valueFrom": password_ref(db)},
+                                        {
+                                            "name": "BACKUP_TARGET",
+                                            "value": backup_target(db, region),
+                                        },
+                                        {
+                                            "name": "RETENTION_DAYS",
+                                            "value": str(backup.retention_days),
+                                        },
+                                    ],
+                                    "resources": {
+                                        "requests": {"cpu": "100m", "memory": "128Mi"},
+                                        "limits": {"memory": "512Mi"},
+                                    },
+                                    "securityContext": {
+                                        "allowPrivilegeEscalation": False,
+                                        "capabilities": {"drop": ["ALL"]},
+                                    },
+                                }
                             ],
-                            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
-                                          "limits": {"memory": "512Mi"}},
-                            "securityContext": {"allowPrivilegeEscalation": False,
-                                                "capabilities": {"drop": ["ALL"]}},
-                        }],
+                        },
                     },
-                },
-            }},
+                }
+            },
         },
     }
