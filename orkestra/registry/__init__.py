@@ -12,9 +12,9 @@ offline. :class:`RegistryClient` is the entry point.
 
 from __future__ import annotations
 
-import importlib
 import sys
-from typing import Any
+
+from orkestra import lazy
 
 # httpx imports its command-line client whenever click, rich and pygments happen to be
 # installed (rich and pygments alone are 40% of httpx's import time); no registry call uses
@@ -33,7 +33,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+__getattr__ = lazy.exports(__name__, _EXPORTS)
