@@ -12,8 +12,8 @@ import yaml
 
 from orkestra.compose import compose_file
 from orkestra.packs import write_pack
-from orkestra.simulate.plan import Plan, load_plans
 from orkestra.simulate.runner import Simulation
+from orkestra.simulate.spec import SimulationSpec, load_specs
 
 SHARDS_KATALOG = {
     "apiVersion": "orkestra.orkspace.io/v1",
@@ -58,7 +58,7 @@ def pack_cycles(runs: int = 40) -> float:
     """Median milliseconds of 10 cycles of 02-katalog-api (composition done once)."""
     with tempfile.TemporaryDirectory() as tmp:
         write_pack("registry-guide", Path(tmp) / "rg")
-        plan = load_plans(Path(tmp) / "rg" / "02-katalog-api" / "simulate.yaml")[0]
+        plan = load_specs(Path(tmp) / "rg" / "02-katalog-api" / "simulate.yaml")[0]
         composed = compose_file(plan.katalog)
         times = []
         for _ in range(runs):
@@ -93,7 +93,7 @@ def for_each_scaling(
             best = float("inf")
             for _ in range(runs):
                 simulation = Simulation(
-                    Plan("bench", katalog, [cr], cycles=cycles), composed=composed
+                    SimulationSpec("bench", katalog, [cr], cycles=cycles), composed=composed
                 )
                 start = time.perf_counter()
                 simulation.run(cycles)

@@ -237,10 +237,10 @@ def _essence(obj: Obj, owner: str) -> str:
 
 def simulated_children(pack: Path) -> list[str]:
     """The Deployment and Service ``ork simulate`` builds for cr.yaml."""
-    from orkestra.simulate.plan import load_plans
     from orkestra.simulate.runner import Simulation
+    from orkestra.simulate.spec import load_specs
 
-    simulation = Simulation(load_plans(pack / "simulate.yaml")[0])
+    simulation = Simulation(load_specs(pack / "simulate.yaml")[0])
     simulation.run()
     return [
         _essence(obj, SAMPLE_NAME)

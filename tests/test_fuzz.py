@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from orkestra.errors import OrkError
 from orkestra.model.source import LOADER, parse_documents
-from orkestra.simulate.plan import load_plans
+from orkestra.simulate.spec import load_specs
 from orkestra.template import LIBRARY, Template
 
 DEADLINE_MS = 10_000
@@ -323,4 +323,4 @@ def test_the_simulate_parser(tmp_path_factory: pytest.TempPathFactory, text: str
     directory = tmp_path_factory.mktemp("fuzz")
     file = Path(directory) / "simulate.yaml"
     file.write_text(text, encoding="utf-8")
-    bounded(lambda: load_plans(file))
+    bounded(lambda: load_specs(file))

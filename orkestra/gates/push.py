@@ -80,9 +80,9 @@ from orkestra.registry.refs import Reference
 from orkestra.registry.sources import RegistrySource
 from orkestra.registry.trust.keys import Keyring, SigningKey
 from orkestra.registry.trust.statement import GateDetails, sign_artifact
-from orkestra.simulate.gate import Outcome, run_plans
-from orkestra.simulate.plan import load_plans
+from orkestra.simulate.gate import Outcome, run_specs
 from orkestra.simulate.report import run_json
+from orkestra.simulate.spec import load_specs
 from orkestra.units import format_duration, format_size, format_timestamp
 
 _RUNNERS = (
@@ -503,13 +503,13 @@ def _simulate_gate(
     if options.force or options.no_simulate:
         emit(GateSkipped("Simulate"))
         return SimulateResult(GateRecord("skipped"))
-    plans = load_plans(path, shown(path))
-    if all(plan.expect is None for plan in plans):
+    specs = load_specs(path, shown(path))
+    if all(spec.expect is None for spec in specs):
         emit(NoAssertions(path.name))
         return SimulateResult(GateRecord("no-assertion"))
     emit(GateRunning("Simulate", path.name))
     tested_at = _now()
-    outcome = run_plans(plans, shown(path), resolver=resolver)
+    outcome = run_specs(specs, shown(path), resolver=resolver)
     if not outcome.passed:
         raise GateFailedError(
             "Simulate",

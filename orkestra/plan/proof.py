@@ -21,8 +21,8 @@ from orkestra.engine.build.base import DECLARATION_ANNOTATION
 from orkestra.errors import OrkError
 from orkestra.plan.objects import Inventory, PlannedObject
 from orkestra.simulate.assertions import expectations_for, matches
-from orkestra.simulate.plan import Plan, load_plans
 from orkestra.simulate.runner import Run, Simulation
+from orkestra.simulate.spec import SimulationSpec, load_specs
 
 Covered = set[tuple[str, str]]  # (CRD name, declaration id)
 
@@ -66,7 +66,7 @@ def prove(
     for path, shown in simulate_files(composed).items():
         proof.files.append(shown)
         try:
-            for plan in load_plans(path, shown):
+            for plan in load_specs(path, shown):
                 _run_plan(plan, inventory, proof, resolver, trust_hooks, compositions)
         except OrkError as exc:
             proof.problems.append(f"{shown}: {exc.render().splitlines()[0]}")
@@ -78,7 +78,7 @@ def _key(file: Path, display: str) -> tuple[Path, str]:
 
 
 def _run_plan(
-    plan: Plan,
+    plan: SimulationSpec,
     inventory: Inventory,
     proof: Proof,
     resolver: MotifResolver | None,

@@ -11,14 +11,14 @@ from orkestra.compose.load import compose_document
 from orkestra.model.errors import Problem
 from orkestra.model.loader import load_document
 from orkestra.simulate.assertions import Check, assertion_count, check, expectations_for
-from orkestra.simulate.plan import DEFAULT_CYCLES, Plan, load_plans
 from orkestra.simulate.report import RunReport
 from orkestra.simulate.runner import Simulation
+from orkestra.simulate.spec import DEFAULT_CYCLES, SimulationSpec, load_specs
 
 
 @dataclass
 class Outcome:
-    """The result of simulating one file (all its plans)."""
+    """The result of simulating one file (all its specs)."""
 
     file: str
     reports: list[RunReport] = field(default_factory=list)
@@ -38,8 +38,8 @@ class Outcome:
         return "passed" if self.has_expect else "no-assertion"
 
 
-def run_plans(
-    plans: list[Plan],
+def run_specs(
+    specs: list[SimulationSpec],
     display: str,
     *,
     cycles: int | None = None,
@@ -47,36 +47,36 @@ def run_plans(
     resolver: MotifResolver | None = None,
     trust_hooks: bool = False,
 ) -> Outcome:
-    """Simulate plans. ``trust_hooks``: run the Python hooks of pulled patterns too."""
+    """Run simulation specs. ``trust_hooks``: run the Python hooks of pulled patterns too."""
     outcome = Outcome(display)
     resolver = resolver or MotifResolver()
     start = time.perf_counter()
-    for plan in plans:
-        doc = load_document(plan.katalog, kinds=("Katalog", "Komposer"), display=plan.katalog.name)
+    for spec in specs:
+        doc = load_document(spec.katalog, kinds=("Katalog", "Komposer"), display=spec.katalog.name)
         composed = compose_document(doc, resolver)
-        simulation = Simulation(plan, composed=composed, only_crd=only_crd, trust_hooks=trust_hooks)
-        count = cycles or plan.cycles
+        simulation = Simulation(spec, composed=composed, only_crd=only_crd, trust_hooks=trust_hooks)
+        count = cycles or spec.cycles
         for run in simulation.run(count):
             checks, errors_expected = None, False
-            if plan.expect is not None:
+            if spec.expect is not None:
                 outcome.has_expect = True
-                expect = expectations_for(plan.expect, run.crd)
+                expect = expectations_for(spec.expect, run.crd)
                 checks = check(expect, run, count)
                 errors_expected = expect.get("noErrors") is False
             outcome.reports.append(
                 RunReport(
-                    run, checks, problems=_failures(plan, checks), errors_expected=errors_expected
+                    run, checks, problems=_failures(spec, checks), errors_expected=errors_expected
                 )
             )
-        outcome.assertions += assertion_count(plan.expect)
+        outcome.assertions += assertion_count(spec.expect)
     outcome.seconds = time.perf_counter() - start
     return outcome
 
 
-def _failures(plan: Plan, checks: list[Check] | None) -> list[Problem]:
+def _failures(spec: SimulationSpec, checks: list[Check] | None) -> list[Problem]:
     """The failed checks as problems at the lines of their rules."""
     found = (
-        plan.problem(c.rule, c.key, f"simulate {plan.name}: {c.line.lstrip('✗ ')}")
+        spec.problem(c.rule, c.key, f"simulate {spec.name}: {c.line.lstrip('✗ ')}")
         for c in checks or []
         if not c.passed
     )
@@ -92,8 +92,8 @@ def run_file(
     trust_hooks: bool = False,
 ) -> Outcome:
     """Simulate a ``simulate.yaml`` (or an aggregator of them)."""
-    return run_plans(
-        load_plans(path, display, cycles=cycles),
+    return run_specs(
+        load_specs(path, display, cycles=cycles),
         display,
         cycles=cycles,
         only_crd=only_crd,
@@ -111,8 +111,10 @@ def run_katalog(
     trust_hooks: bool = False,
 ) -> Outcome:
     """Op-print mode: reconcile a katalog's CRs without assertions."""
-    plan = Plan(katalog.stem, katalog, [cr], cycles=cycles or DEFAULT_CYCLES, display=display)
-    return run_plans([plan], display, cycles=cycles, only_crd=only_crd, trust_hooks=trust_hooks)
+    spec = SimulationSpec(
+        katalog.stem, katalog, [cr], cycles=cycles or DEFAULT_CYCLES, display=display
+    )
+    return run_specs([spec], display, cycles=cycles, only_crd=only_crd, trust_hooks=trust_hooks)
 
 
 def discover(root: Path, skip: tuple[str, ...] = (), name: str = "simulate.yaml") -> list[Path]:

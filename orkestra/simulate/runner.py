@@ -1,4 +1,4 @@
-"""Run a plan: set up the in-memory cluster, reconcile cycle by cycle, record the ops.
+"""Run a simulation spec: set up the in-memory cluster, reconcile cycle by cycle, record the ops.
 
 One cycle is one reconcile of the CR under test. After each cycle the simulated controllers
 act (``orkestra.cluster.kubelet``, shared with the embedded API server): workloads report all
@@ -44,7 +44,7 @@ from orkestra.errors import OrkError
 from orkestra.model.errors import PatternError
 from orkestra.model.source import SourceDoc, load_documents
 from orkestra.simulate.cluster import SimulatedCluster
-from orkestra.simulate.plan import Plan
+from orkestra.simulate.spec import SimulationSpec
 from orkestra.simulate.unexercised import unexercised
 from orkestra.template.notes import random as random_notes
 from orkestra.template.notes import time as time_notes
@@ -90,7 +90,7 @@ class Cycle:
 
 @dataclass
 class Run:
-    """One CRD's CR reconciled for the plan's cycles."""
+    """One CRD's CR reconciled for the spec's cycles."""
 
     crd: str
     cr_name: str
@@ -224,36 +224,36 @@ def _register(cluster: MemoryCluster, composed: Composed, crd_files: list[Path])
 
 
 class Simulation:
-    """Everything one plan needs: the composed katalog, a cluster, the CR documents."""
+    """Everything one spec needs: the composed katalog, a cluster, the CR documents."""
 
     def __init__(
         self,
-        plan: Plan,
+        spec: SimulationSpec,
         *,
         composed: Composed | None = None,
         only_crd: str | None = None,
         trust_hooks: bool = False,
     ) -> None:
-        self.plan = plan
-        self.composed = composed or compose_file(plan.katalog, plan.katalog.name)
+        self.spec = spec
+        self.composed = composed or compose_file(spec.katalog, spec.katalog.name)
         self.clock = VirtualClock()
-        self.cluster = SimulatedCluster(self.composed, plan.cross, clock=self.clock)
+        self.cluster = SimulatedCluster(self.composed, spec.cross, clock=self.clock)
         self.check_stubs()
         self.engines = Engines(self.composed, trust_hooks=trust_hooks)
         self.engines.load_hooks()
-        self.documents = cr_documents(plan.crs)
+        self.documents = cr_documents(spec.crs)
         self.only_crd = only_crd
-        _register(self.cluster, self.composed, plan.crds)
+        _register(self.cluster, self.composed, spec.crds)
 
     def check_stubs(self) -> None:
-        """Each ``cross`` stub of the plan stands for a cross source of the katalog."""
+        """Each ``cross`` stub of the spec stands for a cross source of the katalog."""
         sources = {
             str(c["as"])
             for e in self.composed.enabled_crds.values()
             for c in ((e.get("operatorBox") or {}).get("observe") or {}).get("cross") or []
             if c.get("source")
         }
-        for key in self.plan.cross:
+        for key in self.spec.cross:
             if key in sources:
                 continue
             message = f'spec.cross.{key}: no cross entry with a source reads as "{key}"'
@@ -262,10 +262,10 @@ class Simulation:
                 if sources
                 else "the katalog has no cross source to stub"
             )
-            if self.plan.source is None:
+            if self.spec.source is None:
                 raise SimulationError(f"{message} ({hint})")
             raise PatternError(
-                [self.plan.source.problem(("spec", "cross", key), message, key=True, hint=hint)]
+                [self.spec.source.problem(("spec", "cross", key), message, key=True, hint=hint)]
             )
 
     def targets(self) -> list[tuple[str, Obj]]:
@@ -290,7 +290,7 @@ class Simulation:
             elif len(crds) == 1:
                 raise SimulationError(
                     f'no CR found for CRD "{name}" (kind: {kind}) in '
-                    + ", ".join(p.name for p in self.plan.crs)
+                    + ", ".join(p.name for p in self.spec.crs)
                 )
         return found
 
@@ -324,7 +324,7 @@ class Simulation:
         targets = self.targets()
         self.seed()
         with few_collections():
-            return [self.run_crd(crd, cr, cycles or self.plan.cycles) for crd, cr in targets]
+            return [self.run_crd(crd, cr, cycles or self.spec.cycles) for crd, cr in targets]
 
     def run_crd(self, crd: str, cr: Obj, count: int) -> Run:
         entry = self.composed.crds[crd]
@@ -383,12 +383,12 @@ class Simulation:
 
 
 def simulate(
-    plan: Plan,
+    spec: SimulationSpec,
     *,
     cycles: int | None = None,
     only_crd: str | None = None,
     composer: Callable[[Path, str], Composed] | None = None,
 ) -> list[Run]:
-    """Run one plan; the runs come back in CRD order."""
-    composed = (composer or compose_file)(plan.katalog, plan.katalog.name)
-    return Simulation(plan, composed=composed, only_crd=only_crd).run(cycles)
+    """Run one spec; the runs come back in CRD order."""
+    composed = (composer or compose_file)(spec.katalog, spec.katalog.name)
+    return Simulation(spec, composed=composed, only_crd=only_crd).run(cycles)

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import yaml
 
-from orkestra.simulate.gate import run_plans
-from orkestra.simulate.plan import load_plans
+from orkestra.simulate.gate import run_specs
 from orkestra.simulate.report import render_run
 from orkestra.simulate.runner import Run, Simulation
+from orkestra.simulate.spec import load_specs
 from tests.conftest import run
 
 PATTERNS = Path(__file__).resolve().parent / "patterns"
@@ -261,9 +261,9 @@ def test_bare_path_motif_conditions_wait_for_the_cr(capsys: pytest.CaptureFixtur
 def simulated(key: str, layout: str = "g2", *, verbose: bool = False) -> tuple[Run, str]:
     """The pattern's simulate.yaml run on one layout: its run of the CRD ``app`` (its
     assertions passed) and that run's report."""
-    [plan] = load_plans(PATTERNS / key / "simulate.yaml")
+    [plan] = load_specs(PATTERNS / key / "simulate.yaml")
     plan = replace(plan, katalog=PATTERNS / key / f"{layout}.yaml")
-    outcome = run_plans([plan], key)
+    outcome = run_specs([plan], key)
     assert outcome.has_expect
     reports = {r.run.crd: r for r in outcome.reports}
     text = "\n".join(
@@ -281,7 +281,7 @@ def test_each_pattern_simulates_with_its_asserted_ops(key: str, layout: str) -> 
 
 def final(key: str, api_version: str, kind: str, name: str) -> dict[str, Any]:
     """An object as the pattern's simulation leaves it."""
-    [plan] = load_plans(PATTERNS / key / "simulate.yaml")
+    [plan] = load_specs(PATTERNS / key / "simulate.yaml")
     sim = Simulation(plan)
     sim.run()
     found = sim.cluster.find(api_version, kind, name, "default")

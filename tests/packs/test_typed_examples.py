@@ -23,8 +23,8 @@ import yaml
 
 from orkestra.compose import compose_file
 from orkestra.packs import pack_files
-from orkestra.simulate.plan import load_plans
 from orkestra.simulate.runner import Simulation
+from orkestra.simulate.spec import load_specs
 from tests.conftest import PACK, publishing_pack, run, use_published_motifs
 from tests.gates.test_push import push, push_motifs
 
@@ -133,7 +133,7 @@ def test_10_backups_off_means_no_cronjob(step10: Path, capsys: pytest.CaptureFix
 
 
 def _simulation(step: Path) -> tuple[Simulation, Any]:
-    sim = Simulation(load_plans(step / "simulate.yaml")[0])
+    sim = Simulation(load_specs(step / "simulate.yaml")[0])
     sim.seed()
     return sim, sim.engines.reconciler("database", sim.cluster, sim.clock)
 

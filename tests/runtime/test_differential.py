@@ -20,8 +20,8 @@ from orkestra.apiserver import EmbeddedServer
 from orkestra.cli import main
 from orkestra.cluster.data import clone
 from orkestra.engine.build.base import OWNER_NAME_LABEL, label_value
-from orkestra.simulate.plan import Plan, load_plans
 from orkestra.simulate.runner import Simulation, cr_documents
+from orkestra.simulate.spec import SimulationSpec, load_specs
 from tests.conftest import PACK, publishing_pack
 from tests.packs.conftest import publish_pack
 from tests.runtime.harness import Runtime, wait_for
@@ -138,7 +138,7 @@ def published_pack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[P
 
 @pytest.mark.parametrize("simulation", SIMULATIONS)
 def test_the_runtime_reaches_what_simulate_predicts(simulation: str) -> None:
-    compare(load_plans(PACK / simulation)[0])
+    compare(load_specs(PACK / simulation)[0])
 
 
 @pytest.mark.parametrize("simulation", NEEDS_REGISTRY)
@@ -147,10 +147,10 @@ def test_registry_imports_too(
 ) -> None:
     pack, home = published_pack
     monkeypatch.setenv("ORK_HOME", str(home))
-    compare(load_plans(pack / simulation)[0], trust_hooks=True)  # 11's pulled database hooks
+    compare(load_specs(pack / simulation)[0], trust_hooks=True)  # 11's pulled database hooks
 
 
-def compare(plan: Plan, *, trust_hooks: bool = False) -> None:
+def compare(plan: SimulationSpec, *, trust_hooks: bool = False) -> None:
     predicted = Simulation(plan, trust_hooks=trust_hooks)
     runs = predicted.run(plan.cycles)
     with EmbeddedServer(port=0) as server:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from orkestra.simulate.plan import load_plans
 from orkestra.simulate.runner import Simulation
+from orkestra.simulate.spec import load_specs
 from tests.conftest import WriteFiles, run
 
 KATALOG = """
@@ -95,7 +95,7 @@ def seen(
 ) -> tuple[dict[str, Any], list[str]]:
     """``.cross`` as the app's ConfigMap recorded it, and the run's notes."""
     notes = simulate_json(write, capsys, **kwargs)["notes"]
-    [plan] = load_plans(write() / "simulate.yaml")
+    [plan] = load_specs(write() / "simulate.yaml")
     sim = Simulation(plan, only_crd="app")
     sim.run(1)
     cm = sim.cluster.find("v1", "ConfigMap", "seen", "default")

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from orkestra.simulate.plan import Plan
 from orkestra.simulate.runner import Cycle, Simulation, unrepeatable_templates
+from orkestra.simulate.spec import SimulationSpec
 
 CRD = {"group": "bench.io", "version": "v1", "kind": "ShardSet", "plural": "shardsets"}
 
@@ -79,7 +79,7 @@ def simulation(tmp_path: Path, document: dict[str, Any], cycles: int) -> Simulat
         )
     )
     return Simulation(
-        Plan("fixed", tmp_path / "katalog.yaml", [tmp_path / "cr.yaml"], cycles=cycles)
+        SimulationSpec("fixed", tmp_path / "katalog.yaml", [tmp_path / "cr.yaml"], cycles=cycles)
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from orkestra.e2e.spec import load_suite
 from orkestra.model.errors import PatternError
-from orkestra.simulate.plan import load_plans
+from orkestra.simulate.spec import load_specs
 from tests.conftest import PACK
 
 
@@ -30,7 +30,7 @@ def edit(file: Path, old: str, new: str) -> Path:
 
 
 def test_the_pack_plans_load(api: Path) -> None:
-    plan = load_plans(api / "simulate.yaml")[0]
+    plan = load_specs(api / "simulate.yaml")[0]
     assert plan.crs == [api / "cr.yaml"] and plan.katalog == api / "katalog.yaml"
     assert load_suite(api / "e2e.yaml").cr == api / "cr.yaml"
 
@@ -39,7 +39,7 @@ def test_the_pack_plans_load(api: Path) -> None:
 def test_a_cr_file_outside_is_refused(api: Path, ref: str) -> None:
     simulate = edit(api / "simulate.yaml", "cr: ./cr.yaml", f"cr: {ref}")
     with pytest.raises(PatternError) as info:
-        load_plans(simulate)
+        load_specs(simulate)
     problem = info.value.problems[0]
     assert problem.path == ("spec", "cr")
     assert f'cannot read "{ref}"' in problem.message and "outside" in problem.message
@@ -55,10 +55,10 @@ def test_fifos_and_symlinks_out_are_refused(api: Path) -> None:
     (api / "link.yaml").symlink_to(api.parent.parent / "secret.yaml")
     simulate = edit(api / "simulate.yaml", "cr: ./cr.yaml", "crFiles: [./cr.yaml, pipe.yaml]")
     with pytest.raises(PatternError, match="is a FIFO"):
-        load_plans(simulate)
+        load_specs(simulate)
     edit(simulate, "pipe.yaml", "link.yaml")
     with pytest.raises(PatternError, match="outside the pattern's directory") as info:
-        load_plans(simulate)
+        load_specs(simulate)
     assert info.value.problems[0].path == ("spec", "crFiles", 1)
     e2e = edit(api / "e2e.yaml", "crd: ./crd.yaml", "crd: ./pipe.yaml")
     with pytest.raises(PatternError, match="is a FIFO"):
@@ -74,7 +74,7 @@ def test_files_of_the_katalog_elsewhere_are_allowed(api: Path) -> None:
         .replace("./katalog.yaml", "../02-katalog-api/katalog.yaml")
         .replace("./cr.yaml", "../02-katalog-api/cr.yaml")
     )
-    assert load_plans(ci / "simulate.yaml")[0].crs == [ci / "../02-katalog-api/cr.yaml"]
+    assert load_specs(ci / "simulate.yaml")[0].crs == [ci / "../02-katalog-api/cr.yaml"]
     edit(ci / "simulate.yaml", "../02-katalog-api/cr.yaml", "../../secret.yaml")
     with pytest.raises(PatternError, match="outside the pattern's directory"):
-        load_plans(ci / "simulate.yaml")
+        load_specs(ci / "simulate.yaml")

@@ -25,7 +25,7 @@ _INCLUDE = Obj({"ops": F(ListOf(OP_RULE), True)}, name="ops include")
 
 
 @dataclass
-class Plan:
+class SimulationSpec:
     """One simulation: the katalog, the CR files, how many cycles, what to expect, and
     ``cross``: what the katalog's cross sources answer (by ``as``).
 
@@ -106,13 +106,13 @@ def _expand_includes(
         _expand_includes(doc, block, path + ("crds", crd), positions, roots)
 
 
-def load_plans(
+def load_specs(
     file: Path,
     display: str | None = None,
     *,
     cycles: int | None = None,
     seen: frozenset[Path] = frozenset(),
-) -> list[Plan]:
+) -> list[SimulationSpec]:
     """The simulations a simulate file describes (an aggregator gives several)."""
     shown = display or str(file)
     doc = load_document(file, kinds=("Simulate",), display=shown)
@@ -120,17 +120,17 @@ def load_plans(
     if resolved in seen:
         raise PatternError([Problem(shown, 0, 0, (), "simulate imports form a cycle")])
     if doc.data.get("imports"):
-        plans = []
+        specs = []
         for i, ref in enumerate(doc.data["imports"]):
             target = doc.resolve_path(ref)
             if not target.is_file():
                 raise PatternError([doc.problem(("imports", i), f'"{ref}" does not exist')])
-            plans.extend(
-                load_plans(
+            specs.extend(
+                load_specs(
                     target, str(Path(shown).parent / ref), cycles=cycles, seen=seen | {resolved}
                 )
             )
-        return plans
+        return specs
     spec = doc.data["spec"]
     katalog = doc.resolve_path(spec["katalog"])
     roots = (doc.directory, katalog.parent)
@@ -142,7 +142,7 @@ def load_plans(
         _expand_includes(doc, expect, ("spec", "expect"), positions, roots)
     name = str((doc.data.get("metadata") or {}).get("name") or file.stem)
     return [
-        Plan(
+        SimulationSpec(
             name,
             katalog,
             crs,
