@@ -37,6 +37,17 @@ class CrossResult:
     warnings: list[str] = field(default_factory=list)
 
 
+def target_name(query: PeerQuery, selectors: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """The CRD a peer query reads: its ``crd``, else the first whose ``labelSelector`` (in
+    ``selectors``, by CRD name) holds all of the query's ``crd_labels``."""
+    if query.crd:
+        return query.crd
+    wanted = query.crd_labels.items()
+    return next(
+        (name for name, labels in selectors.items() if wanted and wanted <= labels.items()), None
+    )
+
+
 def peer_matches(obj: Obj, query: PeerQuery) -> bool:
     """Whether a CR of the target CRD is one ``query`` selects (a cluster-scoped CR
     matches by name alone)."""

@@ -64,6 +64,13 @@ CYCLE_ERRORS = (
 WORKLOAD_KEYS = ("deployments", "statefulSets")
 
 
+def cr_type(entry: Obj) -> tuple[str, str]:
+    """(apiVersion, kind) of the CRs of a composed CRD entry, from its ``apiTypes``."""
+    api = entry.get("apiTypes") or {}
+    version = str(api.get("version", "v1"))
+    return (f"{api['group']}/{version}" if api.get("group") else version), str(api.get("kind", ""))
+
+
 @dataclass
 class CycleResult:
     """What one reconcile did: an error (the cycle failed), warnings, and whether the CR
@@ -160,13 +167,7 @@ class Reconciler:
         self.renderer = renderer
         self.profiles = profiles
         self.clock = clock or (lambda: datetime.now(UTC))
-        api = entry.get("apiTypes") or {}
-        self.api_version = (
-            f"{api['group']}/{api['version']}"
-            if api.get("group")
-            else str(api.get("version", "v1"))
-        )
-        self.kind = str(api.get("kind", ""))
+        self.api_version, self.kind = cr_type(entry)
         box = entry.get("operatorBox") or {}
         self.plan: Obj = box.get("reconcile") or {}
         self.status_spec: Obj = (box.get("emit") or {}).get("status") or {}

@@ -50,7 +50,7 @@ from typing import Any
 from orkestra.cluster.errors import NotFoundError
 from orkestra.engine.build import OWNER_LABEL, Owner, kind_type
 from orkestra.engine.profiles import ProfileError
-from orkestra.engine.reconcile import CycleResult, Reconciler
+from orkestra.engine.reconcile import CycleResult, Reconciler, cr_type
 from orkestra.errors import OrkError
 from orkestra.runtime.cache import CachedCluster, Retry
 from orkestra.runtime.cross import CrossSources
@@ -156,12 +156,7 @@ class Controller:
         self.poll = poll
         api = self.entry.get("apiTypes") or {}
         self.group = str(api.get("group", ""))
-        self.kind = str(api.get("kind", ""))
-        self.api_version = (
-            f"{self.group}/{api.get('version', 'v1')}"
-            if self.group
-            else str(api.get("version", "v1"))
-        )
+        self.api_version, self.kind = cr_type(self.entry)
         self.plural = str(api.get("plural") or "")
         self.namespaced = True
         self.pre = PreReconcile.of(self.entry)

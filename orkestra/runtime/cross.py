@@ -39,6 +39,8 @@ import msgspec
 from orkestra.cluster.errors import ApiError
 from orkestra.compose import Composed
 from orkestra.engine.api import PeerQuery, RemoteQuery
+from orkestra.engine.cross import target_name
+from orkestra.engine.reconcile import cr_type
 from orkestra.runtime.kube import JSON, USER_AGENT, KubeClient, decode, encode
 from orkestra.runtime.logs import fields
 
@@ -66,15 +68,10 @@ class Target:
 
     @classmethod
     def of(cls, entry: Obj, katalog: Composed) -> Target:
-        api = entry.get("apiTypes") or {}
-        api_version = (
-            f"{api['group']}/{api.get('version', 'v1')}"
-            if api.get("group")
-            else str(api.get("version", "v1"))
-        )
+        api_version, kind = cr_type(entry)
         return cls(
             api_version,
-            str(api.get("kind", "")),
+            kind,
             entry.get("labelSelector") or {},
             katalog.top.get("crossAccess") is False or entry.get("crossAccess") is False,
         )
@@ -122,12 +119,8 @@ class CrossSources:
     # -- peers ------------------------------------------------------------------------
     def target(self, query: PeerQuery) -> Target | None:
         """The CRD ``query`` reads, when this process runs it."""
-        if query.crd:
-            return self.targets.get(query.crd)
-        wanted = query.crd_labels.items()
-        return next(
-            (t for t in self.targets.values() if wanted and wanted <= t.labels.items()), None
-        )
+        name = target_name(query, {n: t.labels for n, t in self.targets.items()})
+        return None if name is None else self.targets.get(name)
 
     # -- sources ----------------------------------------------------------------------
     def remote(self, query: RemoteQuery) -> Obj | None:

@@ -23,7 +23,8 @@ from typing import Any
 from orkestra.cluster import MemoryCluster
 from orkestra.compose import Composed
 from orkestra.engine.api import CopySource, PeerQuery, RemoteQuery
-from orkestra.engine.cross import peer_matches
+from orkestra.engine.cross import peer_matches, target_name
+from orkestra.engine.reconcile import cr_type
 
 Obj = dict[str, Any]
 
@@ -47,33 +48,21 @@ class SimulatedCluster(MemoryCluster):
         target = self._target(query)
         if target is None:
             return None
-        api = target.get("apiTypes") or {}
+        api_version, kind = cr_type(target)
         if (
             target.get("crossAccess") is False
             or self.composed.top.get("crossAccess") is False
-            or not api.get("kind")
+            or not kind
         ):
             return []
-        api_version = (
-            f"{api['group']}/{api['version']}"
-            if api.get("group")
-            else str(api.get("version", "v1"))
-        )
         return [
-            o
-            for o in self.list(api_version, str(api["kind"]), None, record=False)
-            if peer_matches(o, query)
+            o for o in self.list(api_version, kind, None, record=False) if peer_matches(o, query)
         ]
 
     def _target(self, query: PeerQuery) -> Obj | None:
         crds = self.composed.enabled_crds
-        if query.crd:
-            return crds.get(query.crd)
-        for entry in crds.values():
-            labels = entry.get("labelSelector") or {}
-            if query.crd_labels and all(labels.get(k) == v for k, v in query.crd_labels.items()):
-                return entry
-        return None
+        name = target_name(query, {n: e.get("labelSelector") or {} for n, e in crds.items()})
+        return None if name is None else crds.get(name)
 
     def cross_remote(self, query: RemoteQuery) -> Obj | None:
         stub = self.stubs.get(query.key)
