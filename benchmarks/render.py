@@ -22,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
@@ -63,22 +62,48 @@ CRD = {
 }
 
 
+# Started by a small launcher, not by this process: a child's peak RSS (``ru_maxrss``)
+# includes the copy of the process it was forked from, so a child forked from the benchmark
+# (tens of MiB after writing the large inputs) would report that as its floor. The launcher
+# is a bare interpreter (~10 MiB); it times the command itself, so its own start-up is not
+# counted either.
+_LAUNCHER = """
+import os, sys, time
+report, argv = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - start
+with open(report, "w") as handle:
+    handle.write(f"{seconds} {usage.ru_maxrss}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_once(
     argv: list[str], cwd: Path, env: dict[str, str] | None = None
 ) -> tuple[float, int, str]:
     """Wall seconds, peak RSS (KiB) and standard output of one process, which must succeed."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        process = subprocess.Popen(
-            argv, cwd=cwd, stdout=out, stderr=err, env={**os.environ, **(env or {})}
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r") as report,
+    ):
+        status = subprocess.call(
+            [sys.executable, "-c", _LAUNCHER, report.name, *argv],
+            cwd=cwd,
+            stdout=out,
+            stderr=err,
+            env={**os.environ, **(env or {})},
         )
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
-        if os.waitstatus_to_exitcode(status) != 0:
+        if status != 0:
             raise RuntimeError(f"{' '.join(argv)} failed:\n{err.read().decode()[-2000:]}")
-        return seconds, usage.ru_maxrss, out.read().decode(errors="replace")
+        seconds, peak = report.read().split()
+        return float(seconds), int(peak), out.read().decode(errors="replace")
 
 
 def median_run(
