@@ -19,7 +19,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from orkestra.apiserver import EmbeddedServer
 from orkestra.loops import new_event_loop
 from orkestra.runtime import Operator, Options, Unit
+from orkestra.runtime.controller import Controller, Settings
+from orkestra.runtime.events import EventRecorder
 from orkestra.runtime.kube import KubeClient, load_config
+from orkestra.runtime.metrics import RuntimeMetrics
 from tests.apiserver.conftest import wait_until
 
 Obj = dict[str, Any]
@@ -173,3 +176,20 @@ def reconciled() -> Iterator[list[str]]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+def paused_controller(path: Path, crd: str) -> tuple[Controller, RuntimeMetrics]:
+    """A controller of ``crd`` with no cluster behind it and its queue paused: what its event
+    handling enqueues, gates and drops can be read without any reconcile running."""
+    unit, metrics = Unit.load(path), RuntimeMetrics()
+    made = Controller(
+        unit,
+        crd,
+        client=None,  # type: ignore[arg-type]
+        informers=None,  # type: ignore[arg-type]
+        metrics=metrics,
+        recorder=EventRecorder(lambda *a: None),
+        settings=Settings.of(crd, unit),
+    )
+    made.queue.pause()
+    return made, metrics

@@ -9,12 +9,16 @@ from typing import Any
 import pytest
 
 from orkestra.apiserver import EmbeddedServer
-from orkestra.runtime.controller import Controller, Settings
-from orkestra.runtime.events import EventRecorder
-from orkestra.runtime.metrics import RuntimeMetrics
-from orkestra.runtime.pattern import Unit
 from orkestra.runtime.store import Change
-from tests.runtime.harness import Runtime, apply, crd_manifest, katalog, wait_for, write_files
+from tests.runtime.harness import (
+    Runtime,
+    apply,
+    crd_manifest,
+    katalog,
+    paused_controller,
+    wait_for,
+    write_files,
+)
 
 Obj = dict[str, Any]
 APP = ("test.orkestra.dev/v1", "App")
@@ -156,17 +160,7 @@ def test_the_enqueue_gate_passes_updates_with_its_sentinels_only(tmp_path: Path)
     path = app_katalog(
         tmp_path, "{sentinels: [generationChanged], enqueueGate: {sentinels: [generationChanged]}}"
     )
-    unit, metrics = Unit.load(path), RuntimeMetrics()
-    made = Controller(
-        unit,
-        "app",
-        client=None,  # type: ignore[arg-type]
-        informers=None,  # type: ignore[arg-type]
-        metrics=metrics,
-        recorder=EventRecorder(lambda *a: None),
-        settings=Settings.of("app", unit),
-    )
-    made.queue.pause()
+    made, metrics = paused_controller(path, "app")
     cr: Obj = {
         "apiVersion": APP[0],
         "kind": APP[1],

@@ -7,12 +7,18 @@ from pathlib import Path
 import pytest
 
 from orkestra.apiserver import EmbeddedServer
-from orkestra.runtime.controller import Controller, Settings
-from orkestra.runtime.events import EventRecorder
+from orkestra.runtime.controller import Controller
 from orkestra.runtime.metrics import RuntimeMetrics
-from orkestra.runtime.pattern import Unit
 from orkestra.runtime.store import Change
-from tests.runtime.harness import Runtime, apply, crd_manifest, katalog, wait_for, write_files
+from tests.runtime.harness import (
+    Runtime,
+    apply,
+    crd_manifest,
+    katalog,
+    paused_controller,
+    wait_for,
+    write_files,
+)
 
 APP = ("test.orkestra.dev/v1", "App")
 
@@ -84,18 +90,7 @@ def test_a_burst_beyond_max_depth_is_dropped_and_counted(
 def controller(path: Path) -> tuple[Controller, RuntimeMetrics]:
     """The App controller without a cluster, its queue paused: a burst of events meets a
     queue that only fills."""
-    unit, metrics = Unit.load(path), RuntimeMetrics()
-    made = Controller(
-        unit,
-        "app",
-        client=None,  # type: ignore[arg-type]
-        informers=None,  # type: ignore[arg-type]
-        metrics=metrics,
-        recorder=EventRecorder(lambda *a: None),
-        settings=Settings.of("app", unit),
-    )
-    made.queue.pause()
-    return made, metrics
+    return paused_controller(path, "app")
 
 
 def burst(made: Controller, *crs: dict[str, object]) -> None:
