@@ -302,7 +302,7 @@ class WatchHub:
         does, once more 2 seconds before the watch times out (None: no more)."""
         now = self.loop.time()
         at = min(now + self.bookmark_interval, deadline - 2.0)
-        return at if at >= now else None
+        return at if at > now else None  # a bookmark due now is the one just sent
 
     def _bookmark(self, watcher: Watcher, *, initial_events_end: bool = False) -> bytes:
         """A BOOKMARK at what the watcher has seen; the one that ends the initial events
