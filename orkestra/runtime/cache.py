@@ -32,8 +32,9 @@ from the API server, and sources through the process's
 from __future__ import annotations
 
 import builtins
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -212,26 +213,30 @@ class CachedCluster:
     # -- writes -----------------------------------------------------------------------
     def create(self, obj: Obj, *, record: bool = True) -> Obj:
         res = self._resource(obj["apiVersion"], obj["kind"])
-        try:
-            created = self._live(lambda: self.client.create(res, obj))
-        except AlreadyExistsError:
-            self._refresh(res, obj)
-            raise Retry(f"{res.plural} {_where(obj)} already exists; read it again") from None
-        return self._written("create", res, created)
+        meta = obj["metadata"]
+        with self._writing(res, meta.get("namespace"), meta.get("name")):
+            try:
+                created = self._live(lambda: self.client.create(res, obj))
+            except AlreadyExistsError:
+                self._refresh(res, obj)
+                raise Retry(f"{res.plural} {_where(obj)} already exists; read it again") from None
+            return self._written("create", res, created)
 
     def update(self, obj: Obj, *, subresource: str = "", verb: str = "update") -> Obj:
         res = self._resource(obj["apiVersion"], obj["kind"])
-        try:
-            updated = self._live(lambda: self.client.replace(res, obj, subresource))
-        except ConflictError:
-            self._refresh(res, obj)
-            raise Retry(
-                f"{res.plural} {_where(obj)} changed; read it again", conflict=True
-            ) from None
-        except NotFoundError:
-            self._forget(res, obj)
-            raise Retry(f"{res.plural} {_where(obj)} is gone") from None
-        return self._written("status" if subresource == "status" else verb, res, updated)
+        meta = obj["metadata"]
+        with self._writing(res, meta.get("namespace"), meta.get("name")):
+            try:
+                updated = self._live(lambda: self.client.replace(res, obj, subresource))
+            except ConflictError:
+                self._refresh(res, obj)
+                raise Retry(
+                    f"{res.plural} {_where(obj)} changed; read it again", conflict=True
+                ) from None
+            except NotFoundError:
+                self._forget(res, obj)
+                raise Retry(f"{res.plural} {_where(obj)} is gone") from None
+            return self._written("status" if subresource == "status" else verb, res, updated)
 
     def update_status(self, obj: Obj) -> Obj:
         res = self._resource(obj["apiVersion"], obj["kind"])
@@ -247,23 +252,23 @@ class CachedCluster:
         record: bool = True,
     ) -> Obj:
         res = self._resource(api_version, kind)
-        try:
-            result = self._live(lambda: self.client.delete(res, name, namespace))
-        except NotFoundError:
-            result = {}
-        self.writes.append(Write("delete", res.plural, res.namespace_of(namespace), name))
-        store = self._store(res)
-        if store is None:
+        with self._writing(res, namespace, name):
+            try:
+                result = self._live(lambda: self.client.delete(res, name, namespace))
+            except NotFoundError:
+                result = {}
+            self.writes.append(Write("delete", res.plural, res.namespace_of(namespace), name))
+            store = self._store(res)
+            if store is None:
+                return result
+            if result.get("kind") == kind and result["metadata"].get("deletionTimestamp"):
+                store.upsert(slim(result))  # finalizers hold it: it stays, marked
+                return result
+            key = (res.namespace_of(namespace), name)
+            gone = result if result.get("kind") == kind else store.get(key)
+            if gone is not None:
+                store.remove(gone, tombstone=True)
             return result
-        if result.get("kind") == kind and result["metadata"].get("deletionTimestamp"):
-            store.upsert(slim(result))  # finalizers hold it: it stays, marked
-            return result
-        gone = (
-            result if result.get("kind") == kind else store.get((res.namespace_of(namespace), name))
-        )
-        if gone is not None:
-            store.remove(gone, tombstone=True)
-        return result
 
     # -- helpers ----------------------------------------------------------------------
     def _resource(self, api_version: str, kind: str) -> Resource:
@@ -275,6 +280,21 @@ class CachedCluster:
             return call()
         except UnavailableError as exc:
             raise Retry(exc.message) from None
+
+    @contextlib.contextmanager
+    def _writing(self, res: Resource, namespace: str | None, name: str | None) -> Iterator[None]:
+        """Around a write of one object and the storing of its answer: the object's watch
+        events wait meanwhile (see :meth:`Store.begin_write`)."""
+        store = self._store(res) if name else None
+        if store is None or name is None:
+            yield
+            return
+        key = (res.namespace_of(namespace), name)
+        store.begin_write(key)
+        try:
+            yield
+        finally:
+            store.end_write(key)
 
     def _store(self, res: Resource) -> Store | None:
         cached = self.informers.synced_store(res.api_version, res.kind)

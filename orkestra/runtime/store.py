@@ -22,6 +22,17 @@ per reconcile). Fewer live containers also make the garbage collector's full pas
 shorter. :meth:`Store.holds` answers, without decoding anything, whether an object at some
 version would change the store (the informer uses it to drop the echoes of the runtime's
 own writes before decoding them).
+
+**Writes in flight.** The echo of a write can reach the informer before the worker that
+made the write has stored the server's answer (the event and the response leave the server
+together; which thread runs first is up to the scheduler), and would then pass for someone
+else's change and cost a reconcile that finds nothing to do: one per CR of 02-katalog-api
+in the benchmark of issue 9. A worker therefore marks the object it writes
+(:meth:`Store.begin_write`); the informer holds back that object's events meanwhile
+(:meth:`Store.hold_back`), and :meth:`Store.end_write`, once the answer is stored, hands
+them to :attr:`Store.on_release` to be applied as usual: an echo is then recognised, any
+other event is a change as before (the version order decides, so applying it late loses
+nothing).
 """
 
 from __future__ import annotations
@@ -124,6 +135,9 @@ class Store:
         # usual case: one child of a kind per owner; a set would cost 216 bytes more)
         self._indexes: dict[str, dict[str, Key | set[Key]]] = {n: {} for n, _ in self._indexers}
         self._lock = threading.Lock()
+        self._writing: dict[Key, int] = {}  # objects being written: writes in flight
+        self._held: dict[Key, list[bytes]] = {}  # their watch events meanwhile, in order
+        self.on_release: Callable[[list[bytes]], None] | None = None
 
     # -- reads ------------------------------------------------------------------------
     def get(self, key: Key) -> Obj | None:
@@ -177,6 +191,33 @@ class Store:
 
     def __len__(self) -> int:
         return len(self._records)
+
+    # -- writes in flight ---------------------------------------------------------------
+    def begin_write(self, key: Key) -> None:
+        """A write to the object at ``key`` is about to be sent."""
+        with self._lock:
+            self._writing[key] = self._writing.get(key, 0) + 1
+
+    def end_write(self, key: Key) -> None:
+        """The write to ``key`` has ended (its answer, if any, is stored): the events held
+        back meanwhile go to :attr:`on_release`."""
+        with self._lock:
+            left = self._writing.pop(key) - 1
+            if left:
+                self._writing[key] = left
+                return
+            held = self._held.pop(key, None)
+        if held and self.on_release is not None:
+            self.on_release(held)
+
+    def hold_back(self, key: Key, line: bytes) -> bool:
+        """Keep ``line``, a watch event of the object at ``key``, until the write to it in
+        flight ends; False (nothing kept) when there is none, or nobody to release it to."""
+        with self._lock:
+            if key not in self._writing or self.on_release is None:
+                return False
+            self._held.setdefault(key, []).append(line)
+            return True
 
     # -- writes -----------------------------------------------------------------------
     def upsert(self, obj: Obj) -> Change | None:

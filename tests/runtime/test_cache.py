@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 import yaml
 
@@ -17,9 +18,11 @@ from orkestra.cluster.errors import (
     NotFoundError,
 )
 from orkestra.runtime.cache import CachedCluster, Retry
+from orkestra.runtime.informer import Informer
 from orkestra.runtime.kube import UnavailableError
+from orkestra.runtime.metrics import RuntimeMetrics
 from orkestra.runtime.pattern import Unit
-from orkestra.runtime.store import resource_version
+from orkestra.runtime.store import Change, resource_version
 from tests.conftest import PACK
 from tests.runtime.fakes import FakeClient, FakeInformers
 
@@ -118,6 +121,26 @@ def test_write_through_never_replaces_a_newer_version(client: FakeClient) -> Non
     informers.store(*CM).upsert(created)  # the late write-through of the older answer
     held = informers.store(*CM).get(("default", "a"))
     assert held is not None and held["data"] == {"k": "newer"}
+
+
+def test_echoes_that_overtake_the_writes_answer_change_nothing(client: FakeClient) -> None:
+    """The server's watch event of a write reaches the informer before the worker stores
+    the write's answer (here: synchronously, from inside the write): it waits, and is then
+    recognised as the echo it is, for creates, updates and deletes alike."""
+    view, informers = cached(client, CM)
+    res, store = informers.stores[CM]
+    informer = Informer(client, res, store, metrics=RuntimeMetrics())  # type: ignore[arg-type]
+    changes: list[Change] = []
+    informer.handlers.append(changes.append)
+    client.cluster.subscribe(
+        lambda e: informer.apply(msgspec.json.encode({"type": e.type, "object": e.object}))
+    )
+    created = view.create(config_map("a"))
+    view.update({**created, "data": {"k": "w"}})
+    view.delete("v1", "ConfigMap", "a", "default")
+    assert changes == []
+    client.cluster.create(config_map("b"))  # someone else's write
+    assert [(c.type, c.obj["metadata"]["name"]) for c in changes] == [("ADDED", "b")]
 
 
 def test_a_conflict_refreshes_the_object_and_asks_for_a_retry(client: FakeClient) -> None:

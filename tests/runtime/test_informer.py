@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -242,3 +243,47 @@ def test_lines_of_other_shapes_are_decoded_and_judged_in_full() -> None:
         informer.apply(b'["not", "an", "event"]')
     with pytest.raises(UnavailableError, match="unexpected watch event 'SURPRISE'"):
         informer.apply(line("SURPRISE", cm("b", 6)))
+
+
+def test_an_echo_that_overtakes_its_write_is_held_back_and_recognised() -> None:
+    informer = Informer(None, CONFIG_MAPS, Store(), metrics=RuntimeMetrics())  # type: ignore[arg-type]
+    seen: list[Change] = []
+    informer.handlers.append(seen.append)
+    informer.apply(line("ADDED", cm("a", 5)))
+    key = ("default", "a")
+    informer.store.begin_write(key)  # a worker's update is on its way
+    informer.apply(line("MODIFIED", cm("a", 6)))  # its echo, before the worker stored it
+    informer.apply(line("MODIFIED", cm("b", 7)))  # other objects are not held back
+    assert [(c.type, c.obj["metadata"]["name"]) for c in seen] == [("ADDED", "a"), ("ADDED", "b")]
+    informer.store.upsert(cm("a", 6))  # the worker stores the answer (write-through)
+    informer.store.end_write(key)
+    assert len(seen) == 2  # the echo changed nothing
+    assert counted(informer, "MODIFIED") == 2 and informer.resource_version == "6"
+    informer.store.begin_write(key)  # a write that fails (a conflict): nothing is stored
+    informer.apply(line("MODIFIED", cm("a", 8)))  # someone else's change
+    informer.apply(line("DELETED", cm("a", 9)))
+    informer.store.end_write(key)
+    assert [(c.type, resource_version(c.obj)) for c in seen[2:]] == [
+        ("MODIFIED", 8),
+        ("DELETED", 8),
+    ]
+
+
+def test_held_back_events_are_applied_on_the_informers_loop() -> None:
+    informer = Informer(None, CONFIG_MAPS, Store(), metrics=RuntimeMetrics())  # type: ignore[arg-type]
+    seen: list[tuple[str, bool]] = []
+    informer.handlers.append(lambda c: seen.append((c.type, threading.current_thread() is main)))
+    main = threading.current_thread()
+
+    async def go() -> None:
+        informer._loop = asyncio.get_running_loop()  # as run() does
+        informer.store.begin_write(("default", "a"))
+        informer.apply(line("ADDED", cm("a", 1)))
+        worker = threading.Thread(target=informer.store.end_write, args=(("default", "a"),))
+        worker.start()
+        worker.join()
+        assert seen == []  # not applied on the worker's thread
+        await asyncio.sleep(0)
+        assert seen == [("ADDED", True)]
+
+    asyncio.run(go())

@@ -164,3 +164,23 @@ def test_a_paged_relist_puts_pages_in_as_they_come_and_prunes_at_the_end() -> No
     changes = store.prune({("default", "deleted"), ("default", "kept")}, 20)
     assert [(c.type, c.obj["metadata"]["name"]) for c in changes] == [("DELETED", "gone")]
     assert [o["metadata"]["name"] for o in store.items()] == ["deleted", "kept", "written"]
+
+
+def test_events_of_an_object_being_written_wait_for_the_write_to_end() -> None:
+    store = Store()
+    released: list[list[bytes]] = []
+    assert not store.hold_back(("default", "a"), b"early")  # nobody to release to yet
+    store.on_release = released.append
+    assert not store.hold_back(("default", "a"), b"no write in flight")
+    store.begin_write(("default", "a"))
+    store.begin_write(("default", "a"))  # two workers write the same object
+    assert store.hold_back(("default", "a"), b"first")
+    assert store.hold_back(("default", "a"), b"second")
+    assert not store.hold_back(("default", "b"), b"another object")
+    store.end_write(("default", "a"))
+    assert released == []  # one write is still in flight
+    store.end_write(("default", "a"))
+    assert released == [[b"first", b"second"]]
+    store.begin_write(("default", "a"))
+    store.end_write(("default", "a"))
+    assert released == [[b"first", b"second"]]  # nothing held: nothing released
