@@ -135,6 +135,24 @@ class UnsupportedMediaTypeError(ApiError):
     reason = "UnsupportedMediaType"
 
 
+class ServiceUnavailableError(ApiError):
+    """The server failed, is overloaded or could not be reached: a client's error for a 5xx
+    or 429 answer and for a broken connection; the request may succeed later."""
+
+    code = 503
+    reason = "ServiceUnavailable"
+
+
+class UnexpectedStatusError(ApiError):
+    """An error answer none of the other classes stands for (a client's view of a 418, or
+    of a reason it does not know), keeping the server's code and reason."""
+
+    def __init__(self, message: str, code: int, reason: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+
+
 class ApplyConflictError(ConflictError):
     """409 from server-side apply: fields another manager owns. ``conflicts`` holds
     (manager as printed, field path) pairs; the Status carries them as

@@ -42,6 +42,7 @@ from orkestra.cluster.errors import (
     AlreadyExistsError,
     ConflictError,
     NotFoundError,
+    ServiceUnavailableError,
 )
 from orkestra.cluster.selectors import Matcher, field_matcher, label_matcher
 from orkestra.engine.api import PeerQuery, RemoteQuery
@@ -49,7 +50,7 @@ from orkestra.engine.build.base import OWNER_NAME_LABEL
 from orkestra.engine.cross import peer_matches
 from orkestra.runtime.cross import CrossSources
 from orkestra.runtime.informer import Informers, slim
-from orkestra.runtime.kube import KubeClient, Resource, UnavailableError
+from orkestra.runtime.kube import KubeClient, Resource
 from orkestra.runtime.store import Store, decode_object
 
 Obj = dict[str, Any]
@@ -278,7 +279,7 @@ class CachedCluster:
     def _live(call: Callable[[], T]) -> T:
         try:
             return call()
-        except UnavailableError as exc:
+        except ServiceUnavailableError as exc:
             raise Retry(exc.message) from None
 
     @contextlib.contextmanager

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from orkestra.cluster.errors import NotFoundError
+from orkestra.cluster.errors import NotFoundError, ServiceUnavailableError
 from orkestra.engine.build import OWNER_LABEL, Owner, kind_type
 from orkestra.engine.profiles import ProfileError
 from orkestra.engine.reconcile import CycleResult, Reconciler, cr_type
@@ -63,7 +63,7 @@ from orkestra.runtime.gates import (
     sentinel_values,
 )
 from orkestra.runtime.informer import Informer, Informers
-from orkestra.runtime.kube import KubeClient, Resource, UnavailableError
+from orkestra.runtime.kube import KubeClient, Resource
 from orkestra.runtime.logs import fields
 from orkestra.runtime.metrics import RuntimeMetrics
 from orkestra.runtime.pattern import Unit
@@ -251,7 +251,7 @@ class Controller:
                     return await asyncio.to_thread(
                         self.client.resource, self.api_version, self.kind
                     )
-            except (NotFoundError, UnavailableError):
+            except (NotFoundError, ServiceUnavailableError):
                 pass
             if not warned:
                 log.warning(

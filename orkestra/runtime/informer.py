@@ -35,12 +35,11 @@ from typing import Any
 
 import msgspec
 
-from orkestra.cluster.errors import ApiError, GoneError
+from orkestra.cluster.errors import ApiError, GoneError, ServiceUnavailableError
 from orkestra.engine.build.base import OWNER_NAME_LABEL
 from orkestra.runtime.kube import (
     KubeClient,
     Resource,
-    UnavailableError,
     api_error,
     decode,
     encode,
@@ -186,13 +185,13 @@ class Informer:
                 return
             event = decode(event)
             if not isinstance(event, dict):
-                raise UnavailableError(f"unexpected watch event {str(event)[:80]!r}")
+                raise ServiceUnavailableError(f"unexpected watch event {str(event)[:80]!r}")
         kind = event.get("type")
         obj = event.get("object") or {}
         if kind == "ERROR":
             raise api_error(int(obj.get("code") or 500), encode(obj))
         if kind not in EVENT_TYPES:
-            raise UnavailableError(f"unexpected watch event {kind!r}")
+            raise ServiceUnavailableError(f"unexpected watch event {kind!r}")
         self._counters[kind].inc()
         version = (obj.get("metadata") or {}).get("resourceVersion")
         if kind != "BOOKMARK":

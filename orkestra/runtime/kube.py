@@ -13,7 +13,7 @@ works on dicts; watch events are handed over as the lines the server sent, so th
 informer decodes only those it needs.
 Error statuses become :mod:`orkestra.cluster.errors` classes (NotFound, AlreadyExists,
 Conflict, Invalid, Gone for an expired watch version ...), and 5xx, 429 or a network failure
-:class:`UnavailableError` (worth retrying). Discovery maps
+:class:`ServiceUnavailableError` (worth retrying). Discovery maps
 (apiVersion, kind) to a :class:`Resource` and is cached; a kind not found is looked up again
 once, since a CRD may just have been established.
 """
@@ -50,7 +50,9 @@ from orkestra.cluster.errors import (
     InvalidError,
     MethodNotAllowedError,
     NotFoundError,
+    ServiceUnavailableError,
     UnauthorizedError,
+    UnexpectedStatusError,
     UnsupportedMediaTypeError,
 )
 from orkestra.errors import OrkError
@@ -89,22 +91,6 @@ class ConnectionConfigError(OrkError):
     """No usable Kubernetes configuration."""
 
 
-class UnavailableError(ApiError):
-    """The server failed or could not be reached; the request may succeed later."""
-
-    code = 503
-    reason = "ServiceUnavailable"
-
-
-class StatusError(ApiError):
-    """Any other error status (401, 403, 405, 415 ...)."""
-
-    def __init__(self, message: str, code: int, reason: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.reason = reason
-
-
 def api_error(code: int, body: bytes) -> ApiError:
     """The error an error response stands for."""
     try:
@@ -118,13 +104,13 @@ def api_error(code: int, body: bytes) -> ApiError:
     if code == 410 or reason in ("Gone", "Expired"):
         return GoneError(message)
     if code >= 500 or code == 429:
-        return UnavailableError(message)
+        return ServiceUnavailableError(message)
     if code == 409 and reason != "AlreadyExists":
         return ConflictError(message)
     known = _BY_REASON.get(reason) or _BY_CODE.get(code)
     if known is not None:
         return known(message)
-    return StatusError(message, code, reason or "Failure")
+    return UnexpectedStatusError(message, code, reason or "Failure")
 
 
 def decode(data: bytes) -> Any:
@@ -244,7 +230,9 @@ class Credentials:
             )
             status = decode(output)["status"]
         except (ConfigError, OSError, KeyError, TypeError, msgspec.DecodeError) as exc:
-            raise UnavailableError(f"exec credential plugin {plugin.command}: {exc}") from None
+            raise ServiceUnavailableError(
+                f"exec credential plugin {plugin.command}: {exc}"
+            ) from None
         stamp = status.get("expirationTimestamp")
         self._expires = datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
         return str(status["token"])
@@ -335,11 +323,11 @@ class KubeClient:
             except TransportError as exc:
                 if reused and exc.before_response and attempt == 1:
                     continue  # closed while idle: nothing of it reached the server's answer
-                raise UnavailableError(f"{method} {path}: {exc}") from None
+                raise ServiceUnavailableError(f"{method} {path}: {exc}") from None
             if response.status == 401 and attempt == 1 and self.credentials.refresh():
                 continue
             return _result(response.status, response.body)
-        raise UnavailableError(f"{method} {path}: no answer")
+        raise ServiceUnavailableError(f"{method} {path}: no answer")
 
     def _connection(self) -> Connection:
         connection = self._local.connection
@@ -388,7 +376,7 @@ class KubeClient:
             ) as response:
                 content = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise UnavailableError(f"{method} {path}: {exc}") from None
+            raise ServiceUnavailableError(f"{method} {path}: {exc}") from None
         if response.status == 401:
             self.credentials.refresh()
         return _result(response.status, content)
@@ -530,7 +518,7 @@ class KubeClient:
                 except TimeoutError:
                     return  # the deadline: the stream ends as the server would have ended it
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise UnavailableError(f"watch {res.path(namespace)}: {exc}") from None
+            raise ServiceUnavailableError(f"watch {res.path(namespace)}: {exc}") from None
 
     def close(self) -> None:
         connection = self._local.connection

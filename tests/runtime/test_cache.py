@@ -16,10 +16,10 @@ from orkestra.cluster.errors import (
     ConflictError,
     InvalidError,
     NotFoundError,
+    ServiceUnavailableError,
 )
 from orkestra.runtime.cache import CachedCluster, Retry
 from orkestra.runtime.informer import Informer
-from orkestra.runtime.kube import UnavailableError
 from orkestra.runtime.metrics import RuntimeMetrics
 from orkestra.runtime.pattern import Unit
 from orkestra.runtime.store import Change, resource_version
@@ -175,7 +175,7 @@ def test_a_write_to_a_vanished_object_drops_it_from_the_cache(client: FakeClient
 
 def test_an_unavailable_server_asks_for_a_retry(client: FakeClient) -> None:
     view, _ = cached(client, CM)
-    client.failures["create"] = [UnavailableError("injected")]
+    client.failures["create"] = [ServiceUnavailableError("injected")]
     with pytest.raises(Retry):
         view.create(config_map("a"))
 

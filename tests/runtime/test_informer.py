@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from orkestra.cluster.errors import GoneError
+from orkestra.cluster.errors import GoneError, ServiceUnavailableError
 from orkestra.runtime.informer import Informer
-from orkestra.runtime.kube import Resource, UnavailableError
+from orkestra.runtime.kube import Resource
 from orkestra.runtime.metrics import RuntimeMetrics
 from orkestra.runtime.store import Change, Store, resource_version
 
@@ -149,8 +149,8 @@ def test_a_failed_watch_reconnects_after_a_backoff() -> None:
     script = Script(
         [([], "5", "")],
         [
-            UnavailableError("connection refused"),
-            UnavailableError("connection refused"),
+            ServiceUnavailableError("connection refused"),
+            ServiceUnavailableError("connection refused"),
             [event("ADDED", cm("a", 6))],
         ],
     )
@@ -239,9 +239,9 @@ def test_lines_of_other_shapes_are_decoded_and_judged_in_full() -> None:
     assert len(informer.store) == 1
     with pytest.raises(GoneError):
         informer.apply(line("ERROR", {"kind": "Status", "code": 410, "reason": "Expired"}))
-    with pytest.raises(UnavailableError, match="unexpected watch event"):
+    with pytest.raises(ServiceUnavailableError, match="unexpected watch event"):
         informer.apply(b'["not", "an", "event"]')
-    with pytest.raises(UnavailableError, match="unexpected watch event 'SURPRISE'"):
+    with pytest.raises(ServiceUnavailableError, match="unexpected watch event 'SURPRISE'"):
         informer.apply(line("SURPRISE", cm("b", 6)))
 
 

@@ -17,15 +17,15 @@ from orkestra.cluster.errors import (
     ForbiddenError,
     GoneError,
     NotFoundError,
+    ServiceUnavailableError,
     UnauthorizedError,
+    UnexpectedStatusError,
 )
 from orkestra.runtime.kube import (
     ConnectionConfigError,
     Credentials,
     KubeClient,
     Resource,
-    StatusError,
-    UnavailableError,
     api_error,
     load_config,
 )
@@ -47,9 +47,9 @@ def status(code: int, reason: str) -> bytes:
         (410, "Gone", GoneError),
         (403, "Forbidden", ForbiddenError),
         (401, "", UnauthorizedError),
-        (500, "InternalError", UnavailableError),
-        (503, "", UnavailableError),
-        (429, "TooManyRequests", UnavailableError),
+        (500, "InternalError", ServiceUnavailableError),
+        (503, "", ServiceUnavailableError),
+        (429, "TooManyRequests", ServiceUnavailableError),
     ],
 )
 def test_error_statuses_become_their_classes(
@@ -62,7 +62,7 @@ def test_error_statuses_become_their_classes(
 
 def test_other_statuses_keep_their_code_and_bodies_need_not_be_json() -> None:
     error = api_error(418, b"<html>teapot</html>")
-    assert isinstance(error, StatusError) and error.code == 418
+    assert isinstance(error, UnexpectedStatusError) and error.code == 418
     assert "teapot" in error.message
 
 
@@ -123,7 +123,7 @@ def test_a_failing_exec_plugin_is_a_retryable_error() -> None:
     credentials = Credentials(
         User(exec=UserExec(apiVersion="client.authentication.k8s.io/v1beta1", command="false"))
     )
-    with pytest.raises(UnavailableError, match="exec credential plugin false"):
+    with pytest.raises(ServiceUnavailableError, match="exec credential plugin false"):
         credentials.header()
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from orkestra.cluster.errors import ServiceUnavailableError
 from orkestra.runtime import kube
-from orkestra.runtime.kube import KubeClient, Resource, UnavailableError, load_config
+from orkestra.runtime.kube import KubeClient, Resource, load_config
 from orkestra.runtime.transport import Connection, TransportError
 
 
@@ -311,7 +312,7 @@ def test_no_server_is_a_transport_error_and_an_unavailable_server_for_the_client
     with pytest.raises(TransportError, match="cannot connect"):
         Connection("127.0.0.1", port, timeout=1.0).request("GET", "/")
     kubeconfig = kubeconfig_for(tmp_path, port, user="{}")
-    with pytest.raises(UnavailableError, match="GET /version"):
+    with pytest.raises(ServiceUnavailableError, match="GET /version"):
         KubeClient(load_config(str(kubeconfig)), timeout=1.0).request("GET", "/version")
 
 
