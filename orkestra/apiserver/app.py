@@ -5,7 +5,7 @@ writes)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -84,7 +84,7 @@ class Api:
         return web.Response(text="ok")
 
 
-def _found(document: dict[str, object] | None) -> web.Response:
+def _found(document: Mapping[str, object] | None) -> web.Response:
     if document is None:
         return codec.status_response(
             NotFoundError("the server could not find the requested resource")

@@ -16,7 +16,13 @@ import yaml
 from aiohttp import web
 
 from orkestra.apiserver import protobuf
-from orkestra.cluster.errors import ApiError, BadRequestError, UnsupportedMediaTypeError
+from orkestra.cluster.errors import (
+    ApiError,
+    BadRequestError,
+    Status,
+    StatusDetails,
+    UnsupportedMediaTypeError,
+)
 from orkestra.model.source import LOADER
 
 Obj = dict[str, Any]
@@ -52,7 +58,7 @@ def respond(data: Any, status: int = 200, headers: dict[str, str] | None = None)
     return web.Response(body=dumps(data), status=status, content_type=JSON, headers=headers)
 
 
-def status_response(error: ApiError, details: Obj | None = None) -> web.Response:
+def status_response(error: ApiError, details: StatusDetails | None = None) -> web.Response:
     body = error.status()
     if details:
         body["details"] = {**details, **body.get("details", {})}
@@ -66,16 +72,15 @@ def warning_header(warnings: list[str]) -> str:
     )
 
 
-def success(details: Obj) -> web.Response:
-    return respond(
-        {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Success",
-            "details": details,
-        }
-    )
+def success(details: StatusDetails) -> web.Response:
+    status: Status = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": details,
+    }
+    return respond(status)
 
 
 def media_type(request: web.Request) -> str:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import platform
 from collections import defaultdict
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from orkestra import __version__
 from orkestra.cluster.kubeschema import KUBERNETES_VERSION
-from orkestra.cluster.resources import ResourceType
+from orkestra.cluster.resources import ResourceType, ScaleSubresource
 
-Obj = dict[str, Any]
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 SUBRESOURCE_VERBS = ["get", "patch", "update"]
 _BUILTIN_SCALE = {("apps", "deployments"), ("apps", "statefulsets"), ("apps", "replicasets")}
@@ -37,7 +36,70 @@ _ALL = {
 _LEGACY = ""  # the core group, served under /api rather than /apis
 
 
-def version_info() -> Obj:
+class VersionInfo(TypedDict):
+    major: str
+    minor: str
+    gitVersion: str
+    gitCommit: str
+    gitTreeState: str
+    buildDate: str
+    goVersion: str
+    compiler: str
+    platform: str
+    emulationMajor: str
+    emulationMinor: str
+
+
+class ServerAddress(TypedDict):
+    clientCIDR: str
+    serverAddress: str
+
+
+class APIVersions(TypedDict):
+    kind: str
+    versions: list[str]
+    serverAddressByClientCIDRs: list[ServerAddress]
+
+
+class GroupVersion(TypedDict):
+    groupVersion: str
+    version: str
+
+
+class APIGroup(TypedDict):
+    name: str
+    versions: list[GroupVersion]
+    preferredVersion: GroupVersion
+    kind: NotRequired[str]
+    apiVersion: NotRequired[str]
+
+
+class APIGroupList(TypedDict):
+    kind: str
+    apiVersion: str
+    groups: list[APIGroup]
+
+
+class APIResource(TypedDict):
+    name: str
+    singularName: str
+    namespaced: bool
+    kind: str
+    verbs: list[str]
+    group: NotRequired[str]  # a subresource of another group's kind (scale)
+    version: NotRequired[str]
+    shortNames: NotRequired[list[str]]
+    categories: NotRequired[list[str]]
+
+
+class APIResourceList(TypedDict):
+    kind: str
+    apiVersion: str
+    groupVersion: str
+    resources: list[APIResource]
+
+
+def version_info() -> VersionInfo:
     major, minor, _ = KUBERNETES_VERSION.lstrip("v").split(".")
     return {
         "major": major,
@@ -54,7 +116,7 @@ def version_info() -> Obj:
     }
 
 
-def scale_paths(rt: ResourceType) -> Obj | None:
+def scale_paths(rt: ResourceType) -> ScaleSubresource | None:
     """The scale subresource of a type: a CRD's declaration, or the built-in one."""
     if rt.scale is not None:
         return rt.scale
@@ -85,7 +147,7 @@ def _version_rank(version: str) -> tuple[int, int, int]:
     return (stage, major, minor)
 
 
-def api_versions(address: str) -> Obj:
+def api_versions(address: str) -> APIVersions:
     return {
         "kind": "APIVersions",
         "versions": ["v1"],
@@ -93,9 +155,9 @@ def api_versions(address: str) -> Obj:
     }
 
 
-def _group_entry(group: str, versions: dict[str, list[ResourceType]]) -> Obj:
+def _group_entry(group: str, versions: dict[str, list[ResourceType]]) -> APIGroup:
     names = sorted(versions, key=_version_rank, reverse=True)
-    entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in names]
+    entries: list[GroupVersion] = [{"groupVersion": f"{group}/{v}", "version": v} for v in names]
     preferred = names[0]
     return {
         "name": group,
@@ -104,7 +166,7 @@ def _group_entry(group: str, versions: dict[str, list[ResourceType]]) -> Obj:
     }
 
 
-def api_group_list(types: list[ResourceType]) -> Obj:
+def api_group_list(types: list[ResourceType]) -> APIGroupList:
     groups = _by_group(types)
     return {
         "kind": "APIGroupList",
@@ -113,15 +175,15 @@ def api_group_list(types: list[ResourceType]) -> Obj:
     }
 
 
-def api_group(types: list[ResourceType], group: str) -> Obj | None:
+def api_group(types: list[ResourceType], group: str) -> APIGroup | None:
     versions = _by_group(types).get(group)
     if not versions:
         return None
-    return {"kind": "APIGroup", "apiVersion": "v1", **_group_entry(group, versions)}
+    return {**_group_entry(group, versions), "kind": "APIGroup", "apiVersion": "v1"}
 
 
-def _resource_entries(rt: ResourceType) -> list[Obj]:
-    main: Obj = {
+def _resource_entries(rt: ResourceType) -> list[APIResource]:
+    main: APIResource = {
         "name": rt.plural,
         "singularName": rt.singular or rt.kind.lower(),
         "namespaced": rt.namespaced,
@@ -159,7 +221,7 @@ def _resource_entries(rt: ResourceType) -> list[Obj]:
     return entries
 
 
-def resource_list(types: list[ResourceType], group: str, version: str) -> Obj | None:
+def resource_list(types: list[ResourceType], group: str, version: str) -> APIResourceList | None:
     chosen = sorted(
         (t for t in types if t.group == group and t.version == version), key=lambda t: t.plural
     )

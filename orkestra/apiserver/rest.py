@@ -26,11 +26,12 @@ from orkestra.cluster.errors import (
     ConflictError,
     MethodNotAllowedError,
     NotFoundError,
+    StatusDetails,
     UnsupportedMediaTypeError,
 )
 from orkestra.cluster.kubeschema import SchemaNode, crd_node, kind_node
 from orkestra.cluster.patch import json_patch, merge_patch
-from orkestra.cluster.resources import ResourceType
+from orkestra.cluster.resources import ResourceType, ScaleSubresource
 from orkestra.cluster.scale import scale_of, scaled
 from orkestra.cluster.strict import unknown_fields
 
@@ -126,7 +127,7 @@ class Resources:
         self, request: web.Request, group: str, version: str, rest: str
     ) -> web.StreamResponse:
         target = parse(group, version, rest)
-        details: Obj = {"name": target.name, "group": group, "kind": target.plural}
+        details: StatusDetails = {"name": target.name, "group": group, "kind": target.plural}
         with warning.recording() as warnings:
             try:
                 rt = self.cluster.resolve(group, version, target.plural)
@@ -421,7 +422,7 @@ class Resources:
         self, request: web.Request, rt: ResourceType, target: Target
     ) -> web.StreamResponse:
         obj = self.cluster.read(rt, target.namespace, target.name)
-        return codec.respond(scale_of(obj, scale_paths(rt) or {}))
+        return codec.respond(scale_of(obj, _scale_paths(rt)))
 
     async def replace_scale(
         self, request: web.Request, rt: ResourceType, target: Target
@@ -435,9 +436,7 @@ class Resources:
         kind = codec.patch_type(request)
         if kind not in ("merge", "json", "strategic"):
             raise UnsupportedMediaTypeError(f"{kind} patches of scale are not supported")
-        current = scale_of(
-            self.cluster.read(rt, target.namespace, target.name), scale_paths(rt) or {}
-        )
+        current = scale_of(self.cluster.read(rt, target.namespace, target.name), _scale_paths(rt))
         patch = await codec.body(request)
         wanted = json_patch(current, patch) if kind == "json" else merge_patch(current, patch)
         return self._scale_to(request, rt, target, codec.an_object(wanted))
@@ -445,7 +444,7 @@ class Resources:
     def _scale_to(
         self, request: web.Request, rt: ResourceType, target: Target, scale: Obj
     ) -> web.Response:
-        paths = scale_paths(rt) or {}
+        paths = _scale_paths(rt)
         obj = self.cluster.read(rt, target.namespace, target.name)
         wanted_rv = (scale.get("metadata") or {}).get("resourceVersion")
         if wanted_rv and wanted_rv != obj["metadata"]["resourceVersion"]:
@@ -463,6 +462,15 @@ class Resources:
             manager=field_manager(request),
         )
         return codec.respond(scale_of(updated, paths))
+
+
+def _scale_paths(rt: ResourceType) -> ScaleSubresource:
+    """The scale subresource of a type whose scale route was found (the router answers
+    404 for the others)."""
+    paths = scale_paths(rt)
+    if paths is None:
+        raise NotFoundError(f"{rt.qualified} has no scale subresource")
+    return paths
 
 
 async def _delete_options(request: web.Request) -> Obj:

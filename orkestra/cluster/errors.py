@@ -2,9 +2,72 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from orkestra.errors import OrkError
+
+
+class StatusCause(TypedDict, total=False):
+    type: str
+    message: str
+    field: str
+
+
+class StatusDetails(TypedDict, total=False):
+    """Whom a Status is about, and why."""
+
+    name: str
+    group: str
+    kind: str
+    uid: str
+    causes: list[StatusCause]
+    retryAfterSeconds: int
+
+
+def status_details(value: object) -> StatusDetails:
+    """The ``details`` of a Status someone else sent (a webhook's), as metav1.StatusDetails
+    decodes them: the known keys of the right types, nothing else."""
+    if not isinstance(value, dict):
+        return {}
+    details: StatusDetails = {}
+    if isinstance(name := value.get("name"), str):
+        details["name"] = name
+    if isinstance(group := value.get("group"), str):
+        details["group"] = group
+    if isinstance(kind := value.get("kind"), str):
+        details["kind"] = kind
+    if isinstance(uid := value.get("uid"), str):
+        details["uid"] = uid
+    if isinstance(causes := value.get("causes"), list):
+        details["causes"] = [_cause(c) for c in causes if isinstance(c, dict)]
+    retry = value.get("retryAfterSeconds")
+    if isinstance(retry, int) and not isinstance(retry, bool):
+        details["retryAfterSeconds"] = retry
+    return details
+
+
+def _cause(value: dict[object, object]) -> StatusCause:
+    cause: StatusCause = {}
+    if isinstance(kind := value.get("type"), str):
+        cause["type"] = kind
+    if isinstance(message := value.get("message"), str):
+        cause["message"] = message
+    if isinstance(field := value.get("field"), str):
+        cause["field"] = field
+    return cause
+
+
+class Status(TypedDict):
+    """The ``Status`` object an API server answers a failure (or a deletion) with."""
+
+    kind: str
+    apiVersion: str
+    metadata: dict[str, str]
+    status: str  # Failure or Success
+    message: NotRequired[str]
+    reason: NotRequired[str]
+    code: NotRequired[int]
+    details: NotRequired[StatusDetails]
 
 
 class ApiError(OrkError):
@@ -17,9 +80,9 @@ class ApiError(OrkError):
         self.details = details or []
         # whom the error is about (name, group, kind), when the error knows better than the
         # request's URL (a create's name is in its body)
-        self.target: dict[str, str] = {}
+        self.target: StatusDetails = {}
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> Status:
         """The ``Status`` object an API server answers with."""
         return {
             "kind": "Status",
@@ -66,11 +129,12 @@ class FieldInvalidError(InvalidError):
         self.target = {"name": name, "group": group, "kind": kind}
         self.problems = problems
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> Status:
         status = super().status()
-        status["details"]["causes"] = [
-            {"field": field, "message": problem} for field, problem in self.problems
-        ]
+        status["details"] = {
+            **status.get("details", {}),
+            "causes": [{"field": field, "message": problem} for field, problem in self.problems],
+        }
         return status
 
 
@@ -162,10 +226,13 @@ class ApplyConflictError(ConflictError):
         super().__init__(message, details=[f"conflict with {m}" for m, _ in conflicts])
         self.conflicts = conflicts
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> Status:
         status = super().status()
-        status["details"]["causes"] = [
-            {"type": "FieldManagerConflict", "message": f"conflict with {manager}", "field": path}
-            for manager, path in self.conflicts
-        ]
+        status["details"] = {
+            **status.get("details", {}),
+            "causes": [
+                {"type": "FieldManagerConflict", "message": f"conflict with {m}", "field": path}
+                for m, path in self.conflicts
+            ],
+        }
         return status

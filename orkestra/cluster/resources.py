@@ -3,7 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict
+
+
+class ScaleSubresource(TypedDict):
+    """A CRD version's ``subresources.scale``: where the replica counts live."""
+
+    specReplicasPath: str
+    statusReplicasPath: str
+    labelSelectorPath: NotRequired[str]
+
+
+class PrinterColumn(TypedDict):
+    """One of a CRD version's ``additionalPrinterColumns`` (what ``kubectl get`` shows)."""
+
+    name: str
+    type: str
+    jsonPath: str
+    description: NotRequired[str]
+    format: NotRequired[str]
+    priority: NotRequired[int]
 
 
 @dataclass(frozen=True)
@@ -18,8 +37,8 @@ class ResourceType:
     short_names: tuple[str, ...] = ()
     singular: str = ""
     # CRD extras: the scale subresource's paths, kubectl's printer columns, categories.
-    scale: dict[str, Any] | None = field(default=None, compare=False, hash=False)
-    printer_columns: tuple[dict[str, Any], ...] = field(default=(), compare=False, hash=False)
+    scale: ScaleSubresource | None = field(default=None, compare=False, hash=False)
+    printer_columns: tuple[PrinterColumn, ...] = field(default=(), compare=False, hash=False)
     categories: tuple[str, ...] = field(default=(), compare=False, hash=False)
 
     @property

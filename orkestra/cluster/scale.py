@@ -11,6 +11,7 @@ from typing import Any
 
 from orkestra.cluster.data import clone
 from orkestra.cluster.errors import BadRequestError
+from orkestra.cluster.resources import ScaleSubresource
 from orkestra.cluster.selectors import selector_text
 
 Obj = dict[str, Any]
@@ -40,7 +41,7 @@ def _write(obj: Obj, path: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def scale_of(obj: Obj, paths: Obj) -> Obj:
+def scale_of(obj: Obj, paths: ScaleSubresource) -> Obj:
     """The Scale object for a workload."""
     meta = obj["metadata"]
     replicas = _read(obj, paths.get("specReplicasPath", ".spec.replicas"))
@@ -65,7 +66,7 @@ def scale_of(obj: Obj, paths: Obj) -> Obj:
     }
 
 
-def scaled(obj: Obj, scale: Obj, paths: Obj) -> Obj:
+def scaled(obj: Obj, scale: Obj, paths: ScaleSubresource) -> Obj:
     """``obj`` with the replicas a Scale asks for."""
     replicas = (scale.get("spec") or {}).get("replicas")
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:

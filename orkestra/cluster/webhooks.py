@@ -38,6 +38,8 @@ from orkestra.cluster.errors import (
     ApiError,
     BadRequestError,
     FieldInvalidError,
+    Status,
+    status_details,
 )
 from orkestra.cluster.matching import (
     Request,
@@ -314,20 +316,22 @@ class WebhookDeniedError(ApiError):
         self.reason = str(given.get("reason") or "")
         self.given = given
 
-    def status(self) -> dict[str, Any]:
-        status = {
-            **self.given,
+    def status(self) -> Status:
+        """The webhook's status as metav1.Status reads it (its other keys are dropped), with
+        the message, code and status the API server gives a denial."""
+        status: Status = {
             "kind": "Status",
             "apiVersion": "v1",
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "code": self.code,
         }
         if self.reason:
             status["reason"] = self.reason
-        else:
-            status.pop("reason", None)
+        details = status_details(self.given.get("details"))
+        if details:
+            status["details"] = details
+        status["code"] = self.code
         return status
 
 

@@ -316,6 +316,30 @@ def test_a_denial_is_worded_as_the_api_server_words_it() -> None:
     )
 
 
+def test_a_denial_keeps_the_webhooks_details_as_status_details_decodes_them() -> None:
+    given = {
+        "message": "no",
+        "code": 403,
+        "surprise": "dropped",
+        "details": {
+            "name": "web",
+            "kind": "pods",
+            "retryAfterSeconds": 5,
+            "causes": [{"field": "spec.x", "message": "bad", "extra": 1}, "not a cause"],
+            "bogus": True,
+        },
+    }
+    status = WebhookDeniedError("check.example.com", given).status()
+    assert "surprise" not in status
+    assert status["details"] == {
+        "name": "web",
+        "kind": "pods",
+        "causes": [{"message": "bad", "field": "spec.x"}],
+        "retryAfterSeconds": 5,
+    }
+    assert "details" not in WebhookDeniedError("w.example.com", {"details": "text"}).status()
+
+
 def test_a_failed_call_follows_the_failure_policy() -> None:
     error = call_failed(hook(), CallError("failed to call webhook: boom"))
     assert error is not None and error.code == 500

@@ -13,7 +13,7 @@ human form (:mod:`.formats`), and here the Table itself, with the row ``object``
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from orkestra.apiserver.tables.formats import (
     NONE,
@@ -32,10 +32,17 @@ from orkestra.apiserver.tables.negotiation import (
     table_request,
 )
 from orkestra.apiserver.tables.printers import PRINTERS, printer_for
-from orkestra.apiserver.tables.printers.columns import Cell, CellsFn, Column, Printer
+from orkestra.apiserver.tables.printers.columns import (
+    Cell,
+    CellsFn,
+    Column,
+    ColumnDefinition,
+    Printer,
+)
 from orkestra.apiserver.tables.printers.custom import custom_cell
 from orkestra.apiserver.tables.printers.workloads import pod_conditions
 from orkestra.cluster.resources import ResourceType
+from orkestra.kubeobjects import Condition, JsonObject
 
 __all__ = [
     "INCLUDE_OBJECT",
@@ -46,10 +53,13 @@ __all__ = [
     "Cell",
     "CellsFn",
     "Column",
+    "ColumnDefinition",
     "JsonPathError",
     "Printer",
     "Step",
+    "Table",
     "TableRequest",
+    "TableRow",
     "age",
     "compile_jsonpath",
     "custom_cell",
@@ -65,7 +75,21 @@ __all__ = [
 Obj = dict[str, Any]
 
 
-def _row_object(obj: Obj, include_object: str, table_version: str) -> Obj | None:
+class TableRow(TypedDict):
+    cells: list[Cell]
+    conditions: NotRequired[list[Condition]]
+    object: JsonObject | None
+
+
+class Table(TypedDict):
+    kind: str
+    apiVersion: str
+    metadata: dict[str, object]  # the ListMeta fields of the list (resourceVersion ...)
+    columnDefinitions: list[ColumnDefinition]
+    rows: list[TableRow]
+
+
+def _row_object(obj: Obj, include_object: str, table_version: str) -> JsonObject | None:
     if include_object == "None":
         return None
     if include_object == "Object":
@@ -90,7 +114,7 @@ def to_table(
     version: str = "v1",
     request: TableRequest | None = None,
     no_headers: bool = False,
-) -> Obj:
+) -> Table:
     """The ``meta.k8s.io/<version>`` Table of ``objects`` (all of type ``rt``).
 
     ``include_object`` picks each row's ``object``: ``Metadata`` (a PartialObjectMetadata),
@@ -105,13 +129,15 @@ def to_table(
     if include_object not in INCLUDE_OBJECT:
         raise ValueError(f"includeObject: unsupported value {include_object!r}")
     printer = printer_for(rt)
-    rows = []
+    rows: list[TableRow] = []
     for obj in objects:
-        row: Obj = {"cells": printer.cells(obj, now)}
-        if rt.group == "" and rt.kind == "Pod" and pod_conditions(obj):
-            row["conditions"] = pod_conditions(obj)
-        row["object"] = _row_object(obj, include_object, version)
-        rows.append(row)
+        cells, row_object = printer.cells(obj, now), _row_object(obj, include_object, version)
+        conditions = pod_conditions(obj) if rt.group == "" and rt.kind == "Pod" else []
+        rows.append(
+            {"cells": cells, "conditions": conditions, "object": row_object}
+            if conditions
+            else {"cells": cells, "object": row_object}
+        )
     meta = {
         k: v
         for k, v in (list_metadata or {}).items()

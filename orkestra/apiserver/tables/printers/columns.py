@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from orkestra.apiserver.tables.formats import metadata
 from orkestra.units import format_timestamp, parse_timestamp
@@ -19,6 +19,16 @@ from orkestra.units import format_timestamp, parse_timestamp
 Obj = dict[str, Any]
 Cell = str | int | float | bool | None
 CellsFn = Callable[[Obj, datetime], list[Cell]]
+
+
+class ColumnDefinition(TypedDict):
+    """A ``TableColumnDefinition`` as the API sends it."""
+
+    name: str
+    type: str
+    format: str
+    description: str
+    priority: int
 
 
 @dataclass(frozen=True)
@@ -31,7 +41,7 @@ class Column:
     description: str = ""
     priority: int = 0
 
-    def definition(self) -> Obj:
+    def definition(self) -> ColumnDefinition:
         return {
             "name": self.name,
             "type": self.type,

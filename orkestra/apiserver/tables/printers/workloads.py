@@ -28,6 +28,7 @@ from orkestra.apiserver.tables.formats import (
     value_at,
 )
 from orkestra.apiserver.tables.printers.columns import AGE, NAME, Cell, Column, Printer, col
+from orkestra.kubeobjects import Condition
 from orkestra.units import parse_timestamp
 
 Obj = dict[str, Any]
@@ -295,7 +296,7 @@ def _pod(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-def pod_conditions(obj: Obj) -> list[Obj]:
+def pod_conditions(obj: Obj) -> list[Condition]:
     phase = value_at(obj, "status", "phase")
     if phase in ("Succeeded", "Failed"):
         return [{"type": "Completed", "status": "True"}]

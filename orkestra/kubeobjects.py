@@ -1,0 +1,100 @@
+"""Shapes of JSON data and of the Kubernetes objects Orkestra reads and writes.
+
+``Json`` is any JSON value; :class:`KubeObject` and its parts follow the Kubernetes API
+(``metav1.ObjectMeta``, ``OwnerReference``, ``Condition``, the RBAC rule shapes). Every key
+is optional (``total=False``) because the API server and the user may leave any of them
+out; readers use ``.get``. The content of a ``spec`` or ``status`` depends on the kind (and
+for a custom resource on its CRD), so it is typed as JSON, not as one of these shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TypeAlias, TypedDict
+
+# A JSON value. Containers are read-only views so that a ``list[str]`` or a
+# ``dict[str, int]`` is a JSON value too (``list`` and ``dict`` are invariant).
+Json: TypeAlias = "str | int | float | bool | Sequence[Json] | Mapping[str, Json] | None"
+JsonObject: TypeAlias = Mapping[str, Json]
+# A JSON object under construction: keys are added before it is written out.
+JsonDict: TypeAlias = dict[str, Json]
+
+
+class OwnerReference(TypedDict, total=False):
+    apiVersion: str
+    kind: str
+    name: str
+    uid: str
+    controller: bool
+    blockOwnerDeletion: bool
+
+
+class ObjectMeta(TypedDict, total=False):
+    name: str
+    generateName: str
+    namespace: str
+    uid: str
+    resourceVersion: str
+    generation: int
+    creationTimestamp: str
+    deletionTimestamp: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    ownerReferences: list[OwnerReference]
+    finalizers: list[str]
+
+
+class Condition(TypedDict, total=False):
+    """One entry of ``status.conditions``."""
+
+    type: str
+    status: str
+    reason: str
+    message: str
+    lastTransitionTime: str
+    observedGeneration: int
+
+
+class LabelSelector(TypedDict, total=False):
+    matchLabels: dict[str, str]
+    matchExpressions: list[dict[str, str | list[str]]]
+
+
+class PolicyRule(TypedDict, total=False):
+    apiGroups: list[str]
+    resources: list[str]
+    resourceNames: list[str]
+    verbs: list[str]
+    nonResourceURLs: list[str]
+
+
+class RoleRef(TypedDict, total=False):
+    apiGroup: str
+    kind: str
+    name: str
+
+
+class Subject(TypedDict, total=False):
+    kind: str
+    name: str
+    namespace: str
+    apiGroup: str
+
+
+class KubeObject(TypedDict, total=False):
+    """A Kubernetes object: the envelope every kind shares, plus the top-level keys of the
+    kinds Orkestra builds that have no ``spec`` (ConfigMap, Secret, RBAC)."""
+
+    apiVersion: str
+    kind: str
+    metadata: ObjectMeta
+    spec: JsonObject
+    status: JsonObject
+    data: dict[str, str]
+    stringData: dict[str, str]
+    binaryData: dict[str, str]
+    type: str
+    immutable: bool
+    rules: list[PolicyRule]
+    roleRef: RoleRef
+    subjects: list[Subject]
