@@ -31,9 +31,8 @@ from typing import Any
 import aiohttp
 
 from orkestra.cluster import MemoryCluster, NotFoundError
-from orkestra.cluster.webhooks import CallError, Webhook
+from orkestra.cluster.webhooks import AdmissionReview, CallError, Webhook
 
-Obj = dict[str, Any]
 ServiceHosts = Mapping[tuple[str, str], str]
 LOCALHOST = "127.0.0.1"
 _STATUS_TEXTS = {
@@ -64,7 +63,7 @@ class WebhookCaller:
             await self._session.close()
             self._session = None
 
-    async def post(self, webhook: Webhook, review: Obj) -> Any:
+    async def post(self, webhook: Webhook, review: AdmissionReview) -> Any:
         """The decoded answer of a webhook to a review (CallError when there is none)."""
         shown = webhook.url
         try:

@@ -18,17 +18,58 @@ import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NotRequired, Protocol, TypedDict
 
 from orkestra.cluster.cel import json_to_cel
 from orkestra.cluster.errors import NotFoundError
 from orkestra.cluster.resources import ResourceType
 from orkestra.cluster.selectors import label_matcher
+from orkestra.kubeobjects import JsonObject
 
 Obj = dict[str, Any]
 Context = dict[str, Any]
 # The embedded server has one credential, which may do anything.
-USER = {"username": "ork-embedded", "groups": ["system:masters", "system:authenticated"]}
+
+
+class UserInfo(TypedDict):
+    username: str
+    groups: list[str]
+
+
+class GroupVersionKind(TypedDict):
+    group: str
+    version: str
+    kind: str
+
+
+class GroupVersionResource(TypedDict):
+    group: str
+    version: str
+    resource: str
+
+
+class AdmissionRequest(TypedDict):
+    """admission.k8s.io/v1 AdmissionRequest: what a webhook (and a policy's ``request``
+    variable) is told about a write."""
+
+    uid: str
+    kind: GroupVersionKind
+    resource: GroupVersionResource
+    requestKind: GroupVersionKind
+    requestResource: GroupVersionResource
+    name: str
+    operation: str
+    userInfo: UserInfo
+    dryRun: bool
+    subResource: NotRequired[str]
+    requestSubResource: NotRequired[str]
+    namespace: NotRequired[str]
+    object: NotRequired[JsonObject | None]
+    oldObject: NotRequired[JsonObject | None]
+    options: NotRequired[JsonObject]
+
+
+USER: UserInfo = {"username": "ork-embedded", "groups": ["system:masters", "system:authenticated"]}
 NAMESPACES = ("", "namespaces")
 _NAMESPACE_META = (
     "name",
@@ -117,12 +158,16 @@ class Scope:
         return {**self.context, "params": json_to_cel(params)}
 
 
-def request_view(request: Request, uid: str = "") -> Obj:
+def request_view(request: Request, uid: str = "") -> AdmissionRequest:
     """The AdmissionRequest of a request, without its objects and options."""
     rt = request.rt
-    kind = {"group": rt.group, "version": rt.version, "kind": rt.kind}
-    resource = {"group": rt.group, "version": rt.version, "resource": rt.plural}
-    view: Obj = {
+    kind: GroupVersionKind = {"group": rt.group, "version": rt.version, "kind": rt.kind}
+    resource: GroupVersionResource = {
+        "group": rt.group,
+        "version": rt.version,
+        "resource": rt.plural,
+    }
+    view: AdmissionRequest = {
         "uid": uid or str(uuid.uuid4()),
         "kind": kind,
         "resource": resource,

@@ -28,7 +28,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 from orkestra.cluster import policies
@@ -42,6 +42,7 @@ from orkestra.cluster.errors import (
     status_details,
 )
 from orkestra.cluster.matching import (
+    AdmissionRequest,
     Request,
     Scope,
     Store,
@@ -183,10 +184,16 @@ def may_select(webhook: Webhook, request: Request, operations: tuple[str, ...]) 
 # -- the review and its answer --------------------------------------------------------
 
 
-def review(webhook: Webhook, request: Request, options: Obj) -> tuple[str, Obj]:
+class AdmissionReview(TypedDict):
+    apiVersion: str
+    kind: str
+    request: AdmissionRequest
+
+
+def review(webhook: Webhook, request: Request, options: Obj) -> tuple[str, AdmissionReview]:
     """A new request UID and the AdmissionReview that asks a webhook about ``request``."""
     uid = str(uuid.uuid4())
-    body = {
+    body: AdmissionRequest = {
         **request_view(request, uid),
         "object": request.obj,
         "oldObject": request.old,

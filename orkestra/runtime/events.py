@@ -21,14 +21,54 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from orkestra.cluster.errors import ApiError
+from orkestra.kubeobjects import ObjectMeta
 from orkestra.runtime.kube import MERGE_PATCH, KubeClient
 from orkestra.units import format_timestamp
 
-Obj = dict[str, Any]
-Sink = Callable[[str, str, Obj], None]  # method, path, body
+
+class ObjectReference(TypedDict, total=False):
+    apiVersion: str
+    kind: str
+    name: str
+    namespace: str
+    uid: str
+    resourceVersion: str
+
+
+class EventSource(TypedDict):
+    component: str
+    host: str
+
+
+class Event(TypedDict):
+    """A core/v1 Event, as the client-go recorder writes it."""
+
+    apiVersion: str
+    kind: str
+    metadata: ObjectMeta
+    involvedObject: ObjectReference
+    reason: str
+    message: str
+    type: str
+    count: int
+    firstTimestamp: str
+    lastTimestamp: str
+    source: EventSource
+    reportingComponent: str
+    reportingInstance: str
+
+
+class Repeat(TypedDict):
+    """The merge patch that counts a repeat of an event."""
+
+    count: int
+    lastTimestamp: str
+
+
+Sink = Callable[[str, str, Event | Repeat], None]  # method, path, body
 COMPONENT = "orkestra"
 MAX_MESSAGE = 1024
 log = logging.getLogger("orkestra.runtime.events")
@@ -68,14 +108,15 @@ class EventRecorder:
         self._seen: OrderedDict[tuple[str, str, str, str], _Seen] = OrderedDict()
         self._lock = threading.Lock()
 
-    def warning(self, obj: Obj, reason: str, message: str) -> None:
+    def warning(self, obj: dict[str, Any], reason: str, message: str) -> None:
         self.record(obj, "Warning", reason, message)
 
-    def record(self, obj: Obj, type_: str, reason: str, message: str) -> None:
+    def record(self, obj: dict[str, Any], type_: str, reason: str, message: str) -> None:
         meta = obj["metadata"]
         message = message[:MAX_MESSAGE]
-        key = (str(meta.get("uid") or meta["name"]), type_, reason, message)
+        key = (meta.get("uid") or meta.get("name", ""), type_, reason, message)
         now, stamp = self.clock(), format_timestamp(self.wall())
+        request: tuple[str, str, Event | Repeat]
         with self._lock:
             seen = self._seen.get(key)
             if seen is not None and now - seen.last < self.window:
@@ -89,7 +130,7 @@ class EventRecorder:
                 )
             else:
                 namespace = meta.get("namespace") or "default"
-                name = f"{meta['name']}.{time.time_ns():x}"
+                name = f"{meta.get('name', '')}.{time.time_ns():x}"
                 self._seen[key] = _Seen(name, namespace, 1, now)
                 self._seen.move_to_end(key)
                 while len(self._seen) > self.limit:
@@ -102,13 +143,20 @@ class EventRecorder:
         self.sink(*request)
 
     def _event(
-        self, obj: Obj, name: str, namespace: str, type_: str, reason: str, message: str, stamp: str
-    ) -> Obj:
+        self,
+        obj: dict[str, Any],
+        name: str,
+        namespace: str,
+        type_: str,
+        reason: str,
+        message: str,
+        stamp: str,
+    ) -> Event:
         meta = obj["metadata"]
-        involved = {
+        involved: ObjectReference = {
             "apiVersion": obj.get("apiVersion", ""),
             "kind": obj.get("kind", ""),
-            "name": meta["name"],
+            "name": meta.get("name", ""),
             "uid": meta.get("uid", ""),
             "resourceVersion": meta.get("resourceVersion", ""),
         }
@@ -135,19 +183,19 @@ def loop_sink(client: KubeClient, loop: asyncio.AbstractEventLoop) -> Sink:
     """A sink that sends each request from ``loop`` (callable from any thread)."""
     pending: set[asyncio.Task[None]] = set()
 
-    async def send(method: str, path: str, body: Obj) -> None:
+    async def send(method: str, path: str, body: Event | Repeat) -> None:
         content_type = MERGE_PATCH if method == "PATCH" else "application/json"
         try:
             await client.arequest(method, path, body=body, content_type=content_type)
         except ApiError as exc:
             log.debug("event not recorded: %s", exc.message)
 
-    def schedule(method: str, path: str, body: Obj) -> None:
+    def schedule(method: str, path: str, body: Event | Repeat) -> None:
         task = loop.create_task(send(method, path, body))
         pending.add(task)
         task.add_done_callback(pending.discard)
 
-    def sink(method: str, path: str, body: Obj) -> None:
+    def sink(method: str, path: str, body: Event | Repeat) -> None:
         loop.call_soon_threadsafe(schedule, method, path, body)
 
     return sink

@@ -22,23 +22,40 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NotRequired, Protocol, TypedDict
 
 from orkestra.cluster.errors import ApiError, NotFoundError
+from orkestra.kubeobjects import ObjectMeta
 from orkestra.runtime.kube import KubeClient
 from orkestra.runtime.logs import fields
 
-Obj = dict[str, Any]
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
 log = logging.getLogger("orkestra.runtime.leader")
 
 
+class LeaseSpec(TypedDict, total=False):
+    holderIdentity: str
+    leaseDurationSeconds: int
+    acquireTime: str  # MicroTime
+    renewTime: str
+    leaseTransitions: int
+
+
+class Lease(TypedDict):
+    """A coordination.k8s.io/v1 Lease."""
+
+    apiVersion: str
+    kind: str
+    metadata: ObjectMeta
+    spec: NotRequired[LeaseSpec]
+
+
 class LeaseAPI(Protocol):
-    async def get_lease(self, namespace: str, name: str) -> Obj | None: ...
+    async def get_lease(self, namespace: str, name: str) -> Lease | None: ...
 
-    async def create_lease(self, lease: Obj) -> Obj: ...
+    async def create_lease(self, lease: Lease) -> Lease: ...
 
-    async def replace_lease(self, lease: Obj) -> Obj: ...
+    async def replace_lease(self, lease: Lease) -> Lease: ...
 
 
 class KubeLeases:
@@ -47,26 +64,25 @@ class KubeLeases:
     def __init__(self, client: KubeClient) -> None:
         self.client = client
 
-    async def get_lease(self, namespace: str, name: str) -> Obj | None:
+    async def get_lease(self, namespace: str, name: str) -> Lease | None:
         try:
-            lease: Obj = await self.client.arequest(
+            lease: Lease = await self.client.arequest(
                 "GET", f"{LEASES.format(namespace=namespace)}/{name}"
             )
         except NotFoundError:
             return None
         return lease
 
-    async def create_lease(self, lease: Obj) -> Obj:
-        created: Obj = await self.client.arequest(
-            "POST", LEASES.format(namespace=lease["metadata"]["namespace"]), body=lease
+    async def create_lease(self, lease: Lease) -> Lease:
+        created: Lease = await self.client.arequest(
+            "POST", LEASES.format(namespace=lease["metadata"].get("namespace", "")), body=lease
         )
         return created
 
-    async def replace_lease(self, lease: Obj) -> Obj:
+    async def replace_lease(self, lease: Lease) -> Lease:
         meta = lease["metadata"]
-        replaced: Obj = await self.client.arequest(
-            "PUT", f"{LEASES.format(namespace=meta['namespace'])}/{meta['name']}", body=lease
-        )
+        path = f"{LEASES.format(namespace=meta.get('namespace', ''))}/{meta.get('name', '')}"
+        replaced: Lease = await self.client.arequest("PUT", path, body=lease)
         return replaced
 
 
@@ -132,7 +148,7 @@ class LeaderElector:
         self._observe(written.get("spec") or {})
         return True
 
-    def _observe(self, spec: Obj) -> None:
+    def _observe(self, spec: LeaseSpec) -> None:
         record = (
             spec.get("holderIdentity"),
             spec.get("renewTime"),
@@ -141,7 +157,7 @@ class LeaderElector:
         if record != self._observed:
             self._observed, self._observed_at = record, self.clock()
 
-    def _may_take(self, spec: Obj) -> bool:
+    def _may_take(self, spec: LeaseSpec) -> bool:
         self._observe(spec)
         now = self.clock()
         holder = spec.get("holderIdentity")
@@ -150,22 +166,21 @@ class LeaderElector:
         duration = float(spec.get("leaseDurationSeconds") or self.lease_duration)
         return now - self._observed_at >= duration
 
-    def _lease(self, current: Obj | None) -> Obj:
-        spec = dict((current or {}).get("spec") or {})
+    def _lease(self, current: Lease | None) -> Lease:
+        held: LeaseSpec = (current.get("spec") or {}) if current is not None else {}
+        spec: LeaseSpec = {**held}
         now = micro_time(self.wall())
         if spec.get("holderIdentity") != self.identity:
             spec["acquireTime"] = now
             if current is not None:
                 spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + 1
-        spec.update(
-            holderIdentity=self.identity,
-            renewTime=now,
-            leaseDurationSeconds=int(self.lease_duration),
-        )
+        spec["holderIdentity"] = self.identity
+        spec["renewTime"] = now
+        spec["leaseDurationSeconds"] = int(self.lease_duration)
         spec.setdefault("leaseTransitions", 0)
-        meta: Obj = {"name": self.name, "namespace": self.namespace}
+        meta: ObjectMeta = {"name": self.name, "namespace": self.namespace}
         if current is not None:
-            meta["resourceVersion"] = current["metadata"]["resourceVersion"]
+            meta["resourceVersion"] = current["metadata"].get("resourceVersion", "")
         return {
             "apiVersion": "coordination.k8s.io/v1",
             "kind": "Lease",
@@ -180,10 +195,11 @@ class LeaderElector:
         self.leading = False
         try:
             lease = await self.api.get_lease(self.namespace, self.name)
-            if lease is None or (lease.get("spec") or {}).get("holderIdentity") != self.identity:
+            held: LeaseSpec = (lease.get("spec") or {}) if lease is not None else {}
+            if lease is None or held.get("holderIdentity") != self.identity:
                 return
-            spec = {
-                **lease["spec"],
+            spec: LeaseSpec = {
+                **held,
                 "holderIdentity": "",
                 "leaseDurationSeconds": 1,
                 "renewTime": micro_time(self.wall()),
