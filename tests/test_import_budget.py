@@ -61,6 +61,7 @@ VALIDATE_ORKESTRA = {
     "orkestra.cluster.openapi",  # a CRD file's schema is checked
     "orkestra.errors",
     "orkestra.files",
+    "orkestra.kubeobjects",  # JSON and Kubernetes shapes: TypedDicts, imports only typing
     "orkestra.lazy",  # the packages' lazy re-exports
     "orkestra.limits",
     "orkestra.markdown",

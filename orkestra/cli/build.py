@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from orkestra.cli.groups import SuggestingGroup
 from orkestra.cli.output import emit, err, progress, style
 from orkestra.cli.params import format_option
+from orkestra.kubeobjects import JsonDict
 from orkestra.runtime.hookcode import HookCode, collect
 from orkestra.runtime.image import (
     HOOKS_DIR,
@@ -132,7 +132,7 @@ def _summary(built: Built, code: HookCode, image: ImageTag) -> None:
     )
 
 
-def _json(built: Built, code: HookCode) -> dict[str, Any]:
+def _json(built: Built, code: HookCode) -> JsonDict:
     return {
         "image": built.image,
         "digest": built.digest,

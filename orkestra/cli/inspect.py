@@ -29,6 +29,7 @@ from orkestra.cli.refs import (
     registry_hints,
 )
 from orkestra.errors import OrkError, UsageError
+from orkestra.kubeobjects import JsonDict
 from orkestra.registry.artifact import CLUSTER_LABELS, REPORT_TYPE, GateRecord
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.errors import NotFoundError
@@ -127,12 +128,12 @@ def _latest_tag(client: RegistryClient, target: Reference) -> Reference:
     return target.with_tag(best)
 
 
-def _json(info: PatternInfo, proof: Verification) -> dict[str, Any]:
+def _json(info: PatternInfo, proof: Verification) -> JsonDict:
     """The manifest's fields, the signature check, and per gate whether it is proven."""
     data = info.to_json()
-    for gate in ("simulate", "e2e"):
-        if data[gate] is not None:
-            data[gate]["verified"] = proof.proven
+    for gate, record in (("simulate", info.simulate), ("e2e", info.e2e)):
+        if record is not None:
+            data[gate] = {**record.to_json(), "verified": proof.proven}
     data["signature"] = proof.to_json()
     return data
 
@@ -444,7 +445,7 @@ def _print_runs(runs: list[dict[str, Any]]) -> None:
             out(f"    {printable(_dict(line).get('line'))}")
 
 
-def _referrer_json(descriptor: Descriptor) -> dict[str, Any]:
+def _referrer_json(descriptor: Descriptor) -> JsonDict:
     return {
         "artifactType": descriptor.artifact_type,
         "digest": descriptor.digest,

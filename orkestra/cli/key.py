@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from orkestra.cli.groups import SuggestingGroup
 from orkestra.cli.output import emit, out, progress, style, warn
 from orkestra.cli.params import format_option
+from orkestra.kubeobjects import JsonDict
 from orkestra.registry.cache import orkestra_home
 from orkestra.registry.trust.keys import (
     SIGNING_KEY_VARIABLE,
@@ -150,7 +150,7 @@ def _read(path: Path) -> bytes:
         raise click.FileError(str(path), exc.strerror or str(exc)) from None
 
 
-def _signing_json(key: SigningKey) -> dict[str, Any]:
+def _signing_json(key: SigningKey) -> JsonDict:
     return {
         "id": key.public.id,
         "source": key.source,
@@ -160,7 +160,7 @@ def _signing_json(key: SigningKey) -> dict[str, Any]:
     }
 
 
-def _trusted_json(known: TrustedKey) -> dict[str, Any]:
+def _trusted_json(known: TrustedKey) -> JsonDict:
     return {
         "id": known.key.id,
         "own": known.own,

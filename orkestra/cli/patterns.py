@@ -14,7 +14,6 @@ from __future__ import annotations
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
 
 import click
 
@@ -23,6 +22,7 @@ from orkestra.cli.params import format_option, timeout_option
 from orkestra.cli.quality import ago, printable
 from orkestra.cli.refs import insecure_option
 from orkestra.errors import OrkError
+from orkestra.kubeobjects import JsonDict
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.errors import NotFoundError
 from orkestra.registry.index import IndexEntry, RegistryIndex
@@ -122,7 +122,7 @@ class Checked:
     proof: Verification | None
     note: str = ""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonDict:
         signature = (
             self.proof.to_json()
             if self.proof is not None

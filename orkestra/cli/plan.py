@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,6 +17,7 @@ from orkestra.cli.params import (
 )
 from orkestra.cli.refs import insecure_option
 from orkestra.errors import UsageError
+from orkestra.kubeobjects import JsonDict
 from orkestra.plan.objects import PlannedObject
 from orkestra.plan.source import PlanSource, from_bundle, from_cluster, load
 from orkestra.plan.summary import NOT_PROVEN, diff_markdown, plan_markdown
@@ -185,8 +186,8 @@ def _object_lines(
     return lines
 
 
-def _object_json(obj: PlannedObject, source: PlanSource | None) -> dict[str, Any]:
-    out_: dict[str, Any] = {
+def _object_json(obj: PlannedObject, source: PlanSource | None) -> JsonDict:
+    out_: JsonDict = {
         "crd": obj.crd,
         "phase": obj.phase,
         "declaration": obj.declaration_id,
@@ -205,7 +206,7 @@ def _object_json(obj: PlannedObject, source: PlanSource | None) -> dict[str, Any
     return out_
 
 
-def _plan_json(source: PlanSource) -> dict[str, Any]:
+def _plan_json(source: PlanSource) -> JsonDict:
     inv = source.inventory
     return {
         "pattern": {
@@ -290,9 +291,7 @@ def _change_lines(change: ObjectChange, new: PlanSource) -> list[str]:
     return lines
 
 
-def _diff_json(
-    old: PlanSource, new: PlanSource, diff: PlanDiff, found: list[Finding]
-) -> dict[str, Any]:
+def _diff_json(old: PlanSource, new: PlanSource, diff: PlanDiff, found: list[Finding]) -> JsonDict:
     return {
         "from": {
             "source": old.label,

@@ -37,6 +37,7 @@ from orkestra.gates.push import (
     markdown_blocked,
     publish,
 )
+from orkestra.kubeobjects import JsonDict
 from orkestra.registry.artifact import GateRecord
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.oci import Descriptor
@@ -269,11 +270,11 @@ def _dry_run(result: Published) -> None:
         out(f"    {key}: {value}")
 
 
-def _json(result: Published) -> dict[str, Any]:
+def _json(result: Published) -> JsonDict:
     """The result object of a push, or of a dry run (``dryRun``: nothing was uploaded).
     Keys without a value (a motif's gates, ``replaced`` on a first push) are left out."""
     manifest = result.manifest
-    out_: dict[str, Any] = {
+    out_: JsonDict = {
         "pushed": not result.dry_run,
         "dryRun": result.dry_run,
         "ref": str(result.ref),
@@ -295,7 +296,7 @@ def _json(result: Published) -> dict[str, Any]:
     return _filled(out_)
 
 
-def _blocked_json(printer: _Printer, error: OrkError, dry_run: bool) -> dict[str, Any]:
+def _blocked_json(printer: _Printer, error: OrkError, dry_run: bool) -> JsonDict:
     """The result object of a push that stopped: where it was going, what each gate
     recorded before it stopped, the gate that blocked it with its failures, the error."""
     started = printer.started
@@ -322,7 +323,7 @@ def _blocked_json(printer: _Printer, error: OrkError, dry_run: bool) -> dict[str
     )
 
 
-def _descriptor(descriptor: Descriptor) -> dict[str, Any]:
+def _descriptor(descriptor: Descriptor) -> JsonDict:
     return {
         "mediaType": descriptor.media_type,
         "size": descriptor.size,
@@ -330,7 +331,7 @@ def _descriptor(descriptor: Descriptor) -> dict[str, Any]:
     }
 
 
-def _gate_json(record: GateRecord | None) -> dict[str, Any] | None:
+def _gate_json(record: GateRecord | None) -> JsonDict | None:
     """A gate's record without the fields it did not fill (a simulate gate has no
     runner; a skipped gate no duration)."""
     return _filled(record.to_json()) if record is not None else None

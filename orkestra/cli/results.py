@@ -8,12 +8,12 @@ prints when it fails before it has a result of its own.
 
 from __future__ import annotations
 
-from typing import Any
+from orkestra.kubeobjects import JsonDict, JsonObject
 
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
-def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
+def _object(properties: JsonObject, *, optional: tuple[str, ...] = ()) -> JsonDict:
     """A closed object: every property required unless named in ``optional``."""
     return {
         "type": "object",
@@ -28,7 +28,7 @@ _NUMBER = {"type": "number"}
 _OPTIONAL_STRING = {"type": ["string", "null"]}
 
 
-def _array(items: dict[str, Any]) -> dict[str, Any]:
+def _array(items: JsonObject) -> JsonDict:
     return {"type": "array", "items": items}
 
 
@@ -99,7 +99,7 @@ _RUN = _object(
 
 _STATUS = {"enum": ["passed", "no-assertion", "failed"]}
 
-_OUTCOME_FIELDS = {
+_OUTCOME_FIELDS: JsonDict = {
     "file": _STRING,
     "status": _STATUS,
     "passed": _BOOLEAN,
@@ -122,7 +122,7 @@ _TOTALS = _object(
     }
 )
 
-RESULTS: dict[str, tuple[str, dict[str, Any]]] = {
+RESULTS: dict[str, tuple[str, JsonDict]] = {
     "error": (
         "Any command, -o json|yaml, when it fails without a result of its own.",
         _object({"error": _ERROR}),
@@ -153,7 +153,7 @@ RESULTS: dict[str, tuple[str, dict[str, Any]]] = {
 """name -> (what prints it, schema)."""
 
 
-def result_schema(name: str) -> dict[str, Any]:
+def result_schema(name: str) -> JsonDict:
     """The published schema of result ``name`` (a key of :data:`RESULTS`)."""
     description, schema = RESULTS[name]
     return {"$schema": _DRAFT, "title": f"ork {name} result", "description": description, **schema}

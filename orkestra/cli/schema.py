@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from orkestra.cli.files import emit_text
 from orkestra.cli.output import out, render
 from orkestra.cli.params import format_option, output_file_option
 from orkestra.cli.results import RESULTS, result_schema
+from orkestra.kubeobjects import JsonDict
 from orkestra.model.formats import KINDS, kind_json_schema
 
 
@@ -46,7 +45,7 @@ def command(
     return 0
 
 
-def _kind_schema(kind: str | None) -> dict[str, Any]:
+def _kind_schema(kind: str | None) -> JsonDict:
     names = ", ".join(k.lower() for k in KINDS)
     if kind is None:
         raise click.UsageError(f"missing KIND (one of: {names}) or --result NAME")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -15,6 +14,7 @@ from orkestra.cli.output import emit, err, fail, ok, out, progress, style
 from orkestra.cli.params import format_option, report_file_option, trust_hooks_option
 from orkestra.errors import OrkError, UsageError
 from orkestra.files import shown
+from orkestra.kubeobjects import JsonDict
 from orkestra.limits import MAX_CYCLES
 from orkestra.model.loader import detect_kind
 from orkestra.model.source import load_documents
@@ -79,7 +79,7 @@ def _print(outcome: Outcome, verbose: bool, debug_ops: bool) -> None:
             out(line)
 
 
-def _outcome_json(outcome: Outcome) -> dict[str, Any]:
+def _outcome_json(outcome: Outcome) -> JsonDict:
     return {
         "file": outcome.file,
         "status": outcome.status,

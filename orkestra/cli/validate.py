@@ -16,6 +16,7 @@ from orkestra.cli.params import format_option, report_file_option, trust_hooks_o
 from orkestra.compose import Composed, MotifResolver
 from orkestra.files import shown
 from orkestra.gates.validate import CrdSummary, FileReport, markdown, validate_file
+from orkestra.kubeobjects import JsonDict
 from orkestra.model.errors import Problem
 from orkestra.model.formats import RESOURCE_KINDS
 from orkestra.template import LIBRARY
@@ -192,7 +193,7 @@ def _print_profiles(reports: list[FileReport]) -> None:
                 out(f"  {cls}: " + ", ".join(e["name"] for e in entries))
 
 
-def _problem_json(problem: Problem) -> dict[str, Any]:
+def _problem_json(problem: Problem) -> JsonDict:
     return {
         "file": problem.file,
         "line": problem.line,
@@ -205,10 +206,10 @@ def _problem_json(problem: Problem) -> dict[str, Any]:
     }
 
 
-def _json(reports: list[FileReport], full: bool) -> dict[str, Any]:
+def _json(reports: list[FileReport], full: bool) -> JsonDict:
     files = []
     for r in reports:
-        item: dict[str, Any] = {
+        item: JsonDict = {
             "file": r.file,
             "kind": r.kind,
             "name": r.name,

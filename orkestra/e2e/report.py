@@ -12,7 +12,6 @@ import re
 import socket
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
-from typing import Any
 
 from orkestra import markdown as md
 from orkestra.e2e.result import (
@@ -23,6 +22,7 @@ from orkestra.e2e.result import (
     RunResult,
     SuiteResult,
 )
+from orkestra.kubeobjects import JsonDict
 from orkestra.markdown import mark, plural
 from orkestra.units import format_duration, format_timestamp
 
@@ -267,7 +267,7 @@ def _seconds(seconds: float) -> str:
 
 
 # -- JSON ------------------------------------------------------------------------------------
-def to_json(run: RunResult) -> dict[str, Any]:
+def to_json(run: RunResult) -> JsonDict:
     """The run for ``-o json`` (camelCase keys; ``clusterLabel`` names the cluster kind)."""
     return {
         "suites": [_json_suite(suite) for suite in run.suites],
@@ -277,7 +277,7 @@ def to_json(run: RunResult) -> dict[str, Any]:
     }
 
 
-def _json_suite(suite: SuiteResult) -> dict[str, Any]:
+def _json_suite(suite: SuiteResult) -> JsonDict:
     return {
         "name": suite.name,
         "file": suite.file,
@@ -292,7 +292,7 @@ def _json_suite(suite: SuiteResult) -> dict[str, Any]:
     }
 
 
-def _json_expectation(result: ExpectationResult) -> dict[str, Any]:
+def _json_expectation(result: ExpectationResult) -> JsonDict:
     return {
         "name": result.name,
         "after": result.after,

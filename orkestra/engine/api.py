@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from orkestra.kubeobjects import JsonObject
+
 Obj = dict[str, Any]
 
 
@@ -104,7 +106,7 @@ class CrossReader(Protocol):
 
     def cross_peers(self, query: PeerQuery) -> list[Obj] | None: ...
 
-    def cross_remote(self, query: RemoteQuery) -> Obj | None: ...
+    def cross_remote(self, query: RemoteQuery) -> JsonObject | None: ...
 
 
 @dataclass(frozen=True, slots=True)

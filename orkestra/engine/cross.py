@@ -23,6 +23,7 @@ from typing import Any
 
 from orkestra.engine.api import ClusterAPI, CrossReader, PeerQuery, RemoteQuery
 from orkestra.engine.fields import Fields
+from orkestra.kubeobjects import JsonObject
 from orkestra.template import Renderer
 from orkestra.units import parse_duration
 
@@ -74,7 +75,7 @@ def peer_value(obj: Obj) -> Obj:
     return value
 
 
-def remote_value(body: Obj) -> Obj:
+def remote_value(body: JsonObject) -> JsonObject:
     if "found" in body:
         return body
     return {**body, "found": "true" if body.get("name") is not None else "false"}

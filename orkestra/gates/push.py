@@ -25,7 +25,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from orkestra import __version__
 from orkestra import markdown as md
@@ -57,6 +57,7 @@ from orkestra.gates.republish import (
     previous_push,
 )
 from orkestra.hooks.spec import code_ref, model_ref
+from orkestra.kubeobjects import JsonDict
 from orkestra.model.deprecation import Deprecation, deprecation_of
 from orkestra.model.document import Document
 from orkestra.model.errors import Problem
@@ -721,7 +722,7 @@ def _signed(
     return sign_artifact(artifact, details, key)
 
 
-def _simulate_details(outcome: Outcome) -> dict[str, Any]:
+def _simulate_details(outcome: Outcome) -> JsonDict:
     counted = [report.counted for report in outcome.reports]
     return {
         "counts": {"passed": sum(p for p, _ in counted), "total": sum(t for _, t in counted)},
@@ -730,7 +731,7 @@ def _simulate_details(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def _e2e_details(result: RunResult) -> dict[str, Any]:
+def _e2e_details(result: RunResult) -> JsonDict:
     expectations = [e for suite in result.suites for e in suite.expectations]
     return {
         "counts": {"passed": sum(e.passed for e in expectations), "total": result.total},

@@ -14,6 +14,7 @@ from orkestra import markdown as md
 from orkestra.compose import Composed, MotifResolver
 from orkestra.compose.load import compose_document
 from orkestra.hooks.spec import code_ref, has_code
+from orkestra.kubeobjects import JsonDict
 from orkestra.model.checks import BUILTIN_KINDS
 from orkestra.model.deprecation import Deprecation, deprecation_of
 from orkestra.model.document import Document
@@ -42,7 +43,7 @@ class CrdSummary:
     depends_on: dict[str, str]
     hooks: str = ""  # "module:function (order) · manages Kind, Kind"
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JsonDict:
         return dict(self.__dict__)
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
 from orkestra.errors import OrkError
+from orkestra.kubeobjects import ObjectMeta
 
 if TYPE_CHECKING:
     from orkestra.hooks.client import HookClient
@@ -29,18 +30,6 @@ Result = Obj | list[Obj] | None
 Callback = Callable[[CR, "HookContext"], Result | Awaitable[Result]]
 DEFAULT_TIMEOUT = 30.0
 _MISSING: Any = object()
-
-
-class ObjectMeta(TypedDict, total=False):
-    name: str
-    namespace: str
-    uid: str
-    generation: int
-    resourceVersion: str
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    finalizers: list[str]
-    deletionTimestamp: str
 
 
 class CustomResource(TypedDict, total=False):

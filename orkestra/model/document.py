@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from orkestra.model.errors import Problem, YamlPath
 from orkestra.model.origins import Origins
+from orkestra.model.shapes import SimulateFile
 from orkestra.model.source import SourceDoc
 
 
@@ -60,3 +61,10 @@ class Document(Named):
     def __post_init__(self) -> None:
         meta = self.data.get("metadata")
         self.metadata = meta if isinstance(meta, dict) else {}
+
+    @property
+    def simulation(self) -> SimulateFile:
+        """The data of a Simulate document (the schema check guarantees its shape)."""
+        if self.kind != "Simulate":
+            raise TypeError(f"{self.display} holds a {self.kind}, not a Simulate")
+        return cast(SimulateFile, self.data)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from orkestra.kubeobjects import JsonDict
 from orkestra.limits import MAX_CYCLES
 from orkestra.model.errors import YamlPath
 from orkestra.model.schema import (
@@ -2214,7 +2215,7 @@ E2E = Obj(
 )
 
 
-def kind_json_schema(kind: str) -> dict[str, object]:
+def kind_json_schema(kind: str) -> JsonDict:
     """The JSON Schema editors can use to validate files of ``kind``."""
     return export_json_schema(KINDS[kind], f"Orkestra {kind}")
 

@@ -16,11 +16,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from orkestra.kubeobjects import JsonDict
 from orkestra.model.errors import Collector, YamlPath, did_you_mean
 from orkestra.model.source import SourceDoc
 from orkestra.units import is_duration
 
-JsonSchema = dict[str, Any]
 NodeT = TypeVar("NodeT", bound="Node")
 
 
@@ -101,10 +101,10 @@ class Node:
     def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
         raise NotImplementedError
 
-    def schema(self, defs: JsonSchema) -> JsonSchema:
+    def schema(self, defs: JsonDict) -> JsonDict:
         raise NotImplementedError
 
-    def json_schema(self, defs: JsonSchema) -> JsonSchema:
+    def json_schema(self, defs: JsonDict) -> JsonDict:
         if self.ref:
             if self.ref not in defs:
                 defs[self.ref] = {}
@@ -112,7 +112,7 @@ class Node:
             return {"$ref": f"#/$defs/{self.ref}"}
         return self._own_schema(defs)
 
-    def _own_schema(self, defs: JsonSchema) -> JsonSchema:
+    def _own_schema(self, defs: JsonDict) -> JsonDict:
         out = self.schema(defs)
         if self.description:
             out = {**out, "description": self.description}
@@ -125,9 +125,9 @@ def named(node: NodeT, ref: str) -> NodeT:
     return node
 
 
-def export_json_schema(node: Node, title: str) -> JsonSchema:
+def export_json_schema(node: Node, title: str) -> JsonDict:
     """A standalone JSON Schema (draft 2020-12) document for ``node``."""
-    defs: JsonSchema = {}
+    defs: JsonDict = {}
     body = node._own_schema(defs)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -186,8 +186,8 @@ class Str(Node):
             )
         return value
 
-    def schema(self, defs: JsonSchema) -> JsonSchema:
-        out: JsonSchema = {"type": "string"}
+    def schema(self, defs: JsonDict) -> JsonDict:
+        out: JsonDict = {"type": "string"}
         if self.enum:
             out["enum"] = list(self.enum)
         elif self.pattern:
@@ -251,8 +251,8 @@ class Int(Node):
             )
         return value
 
-    def schema(self, defs: JsonSchema) -> JsonSchema:
-        number: JsonSchema = {"type": "integer"}
+    def schema(self, defs: JsonDict) -> JsonDict:
+        number: JsonDict = {"type": "integer"}
         if self.minimum is not None:
             number["minimum"] = self.minimum
         if self.maximum is not None:
@@ -286,7 +286,7 @@ class Bool(Node):
         ctx.wrong_type(path, self, value, hint=hint)
         return value
 
-    def schema(self, defs: JsonSchema) -> JsonSchema:
+    def schema(self, defs: JsonDict) -> JsonDict:
         if self.templates:
             return {"anyOf": [{"type": "boolean"}, {"type": "string"}]}
         return {"type": "boolean"}
@@ -307,7 +307,7 @@ class Duration(Node):
             ctx.wrong_type(path, self, value)
         return value
 
-    def schema(self, defs: JsonSchema) -> JsonSchema:
+    def schema(self, defs: JsonDict) -> JsonDict:
         return {"type": "string"}
 
 
@@ -322,7 +322,7 @@ class Scalar(Node):
             ctx.wrong_type(path, self, value)
         return value
 
-    def schema(self, defs: JsonSchema) -> JsonSchema:
+    def schema(self, defs: JsonDict) -> JsonDict:
         return {"type": ["string", "number", "boolean"]}
 
 
@@ -334,7 +334,7 @@ class AnyValue(Node):
     def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
         return value
 
-    def schema(self, defs: JsonSchema) -> JsonSchema:
+    def schema(self, defs: JsonDict) -> JsonDict:
         return {}
 
 
@@ -348,7 +348,7 @@ class Opaque(Node):
             ctx.wrong_type(path, self, value)
         return value
 
-    def schema(self, defs: JsonSchema) -> JsonSchema:
+    def schema(self, defs: JsonDict) -> JsonDict:
         return {"type": "object"}
 
 
@@ -372,8 +372,8 @@ class ListOf(Node):
             )
         return [self.item.check(v, path + (i,), ctx) for i, v in enumerate(value)]
 
-    def schema(self, defs: JsonSchema) -> JsonSchema:
-        out: JsonSchema = {"type": "array", "items": self.item.json_schema(defs)}
+    def schema(self, defs: JsonDict) -> JsonDict:
+        out: JsonDict = {"type": "array", "items": self.item.json_schema(defs)}
         if self.min_items:
             out["minItems"] = self.min_items
         return out
@@ -400,8 +400,8 @@ class MapOf(Node):
             out[k] = self.value.check(v, path + (k,), ctx)
         return out
 
-    def schema(self, defs: JsonSchema) -> JsonSchema:
-        out: JsonSchema = {"type": "object", "additionalProperties": self.value.json_schema(defs)}
+    def schema(self, defs: JsonDict) -> JsonDict:
+        out: JsonDict = {"type": "object", "additionalProperties": self.value.json_schema(defs)}
         if self.key is not None and self.key.pattern is not None:
             out["propertyNames"] = {"pattern": f"^(?:{self.key.pattern})$"}
         return out
@@ -501,7 +501,7 @@ class Obj(Node):
         meant = hint.split('"')[1] if hint else ""
         return str(self.aliases.get(meant, meant))
 
-    def schema(self, defs: JsonSchema) -> JsonSchema:
+    def schema(self, defs: JsonDict) -> JsonDict:
         props = {name: _described(spec, defs) for name, spec in self.fields.items()}
         for alias, target in self.aliases.items():
             props[alias] = {
@@ -510,7 +510,7 @@ class Obj(Node):
             }
         for key, why in self.ignored.items():
             props[key] = {"description": f"Accepted but ignored: {why}"}
-        out: JsonSchema = {"type": "object", "properties": props}
+        out: JsonDict = {"type": "object", "properties": props}
         required = [n for n, s in self.fields.items() if s.required]
         if required:
             out["required"] = required
@@ -518,7 +518,7 @@ class Obj(Node):
         return out
 
 
-def _described(spec: F, defs: JsonSchema) -> JsonSchema:
+def _described(spec: F, defs: JsonDict) -> JsonDict:
     out = spec.node.json_schema(defs)
     if spec.description:
         out = {**out, "description": spec.description}
@@ -549,7 +549,7 @@ class Shorthand(Node):
             ctx.wrong_type(path, self, value)
         return value
 
-    def schema(self, defs: JsonSchema) -> JsonSchema:
+    def schema(self, defs: JsonDict) -> JsonDict:
         return {"type": "string", "enum": list(self.words)}
 
 
@@ -569,7 +569,7 @@ class Either(Node):
         ctx.wrong_type(path, self, value)
         return value
 
-    def schema(self, defs: JsonSchema) -> JsonSchema:
+    def schema(self, defs: JsonDict) -> JsonDict:
         return {"anyOf": [node.json_schema(defs) for _, node in self.options]}
 
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from orkestra.compose import Composed, MotifResolver
 from orkestra.compose.load import compose_file
 from orkestra.engine.build.base import DECLARATION_ANNOTATION
 from orkestra.errors import OrkError
+from orkestra.model.shapes import CrdExpectations
 from orkestra.plan.objects import Inventory, PlannedObject
 from orkestra.simulate.assertions import expectations_for, matches
 from orkestra.simulate.runner import Run, Simulation
@@ -114,7 +114,7 @@ def _declarations(simulation: Simulation) -> dict[tuple[str, str, str], str]:
 
 
 def _cover_ops(
-    run: Run, expect: dict[str, Any], written: dict[tuple[str, str, str], str], proof: Proof
+    run: Run, expect: CrdExpectations, written: dict[tuple[str, str, str], str], proof: Proof
 ) -> None:
     for rule in expect.get("ops") or []:
         for op in run.ops:
@@ -124,7 +124,7 @@ def _cover_ops(
                     proof.covered.add((run.crd, declaration))
 
 
-def _cover_absent(crd: str, expect: dict[str, Any], inventory: Inventory, proof: Proof) -> None:
+def _cover_absent(crd: str, expect: CrdExpectations, inventory: Inventory, proof: Proof) -> None:
     plan = inventory.crd(crd)
     if plan is None:
         return

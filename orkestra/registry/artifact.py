@@ -32,8 +32,8 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from orkestra.kubeobjects import JsonDict
 from orkestra.model.deprecation import Deprecation
 from orkestra.registry.errors import IntegrityError
 from orkestra.registry.oci import EMPTY_JSON, TITLE, Descriptor, Manifest, digest_of
@@ -146,8 +146,8 @@ class GateRecord:
             out[prefix + "assertions"] = str(self.assertions)
         return out
 
-    def to_json(self) -> dict[str, Any]:
-        out = {
+    def to_json(self) -> JsonDict:
+        out: JsonDict = {
             "status": self.status,
             "assertions": self.assertions,
             "duration": self.duration,

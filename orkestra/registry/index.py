@@ -22,6 +22,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from orkestra.kubeobjects import JsonDict
 from orkestra.registry.errors import IntegrityError
 from orkestra.registry.records import PushRecord, current, pushes, winner
 from orkestra.semver import Version, is_valid, latest_key
@@ -47,7 +48,7 @@ class IndexEntry:
     deprecatedVersions: tuple[str, ...] = field(default=())  # noqa: N815
     history: tuple[Replaced, ...] = field(default=())
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonDict:
         out = asdict(self)
         for key in ("tags", "versions", "deprecatedVersions"):
             out[key] = list(getattr(self, key))

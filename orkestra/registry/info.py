@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Any
 
+from orkestra.kubeobjects import JsonDict
 from orkestra.registry.artifact import (
     CONTENT,
     CREATED,
@@ -93,9 +93,9 @@ class PatternInfo:
             next((la for la in manifest.layers if la.media_type == SIGNED_REPORT_TYPE), None),
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonDict:
         meta = self.metadata
-        out: dict[str, Any] = {
+        out: JsonDict = {
             "ref": str(self.ref),
             "digest": self.digest,
             "size": self.manifest_size,

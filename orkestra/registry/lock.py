@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from orkestra.errors import OrkError
 from orkestra.files import write_atomic
+from orkestra.kubeobjects import JsonDict
 from orkestra.model.imports import LOCK_FILE
 from orkestra.model.source import LOADER
 
@@ -45,7 +45,7 @@ class LockEntry:
     def key(self) -> tuple[str, str]:
         return (self.import_, self.kind)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonDict:
         fields = asdict(self)
         out = {"import": fields.pop("import_"), **fields}
         return {k: v for k, v in out.items() if v not in ("", False)}

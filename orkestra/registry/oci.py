@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from orkestra.kubeobjects import JsonDict
 from orkestra.registry.errors import IntegrityError, TooLargeError
 
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
@@ -81,8 +82,8 @@ class Descriptor:
     def title(self) -> str:
         return self.annotations.get(TITLE, "")
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def to_json(self) -> JsonDict:
+        out: JsonDict = {
             "mediaType": self.media_type,
             "digest": self.digest,
             "size": self.size,
@@ -130,7 +131,7 @@ class Manifest:
     subject: Descriptor | None = None
 
     def to_bytes(self) -> bytes:
-        out: dict[str, Any] = {"schemaVersion": 2, "mediaType": MANIFEST_MEDIA_TYPE}
+        out: JsonDict = {"schemaVersion": 2, "mediaType": MANIFEST_MEDIA_TYPE}
         if self.artifact_type:
             out["artifactType"] = self.artifact_type
         out["config"] = self.config.to_json()

@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from orkestra.kubeobjects import JsonDict
 from orkestra.registry.errors import IntegrityError
 from orkestra.registry.oci import EMPTY_JSON, EMPTY_MEDIA_TYPE, Descriptor, Manifest
 
@@ -70,7 +71,7 @@ class PushRecord:
         """Rivals are ranked by claim time, then digest: every writer agrees on it."""
         return self.claimedAt, self.digest
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonDict:
         out = asdict(self)
         out["tags"] = list(self.tags)
         return out

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
 
+from orkestra.model.shapes import CrdExpectations, Expectations, OpRule
 from orkestra.simulate.runner import Op, Run
 
 _VERB_MATCHES = {
@@ -26,11 +26,11 @@ class Check:
     passed: bool
     line: str  # what the report prints
     counted: bool  # an op or absent rule (part of "N/M assertions")
-    rule: dict[str, Any] | None = field(default=None, compare=False)  # the rule checked
+    rule: OpRule | CrdExpectations | None = field(default=None, compare=False)  # what was checked
     key: str = ""  # else the key of the expect block (steady, steadyAt, noErrors)
 
 
-def matches(rule: dict[str, Any], op: Op) -> bool:
+def matches(rule: OpRule, op: Op) -> bool:
     """Whether an ops rule (cycle, verb, resource, name) matches one recorded op."""
     if "cycle" in rule and op.cycle != rule["cycle"]:
         return False
@@ -42,11 +42,11 @@ def matches(rule: dict[str, Any], op: Op) -> bool:
     return not rule.get("name") or op.name == rule["name"]
 
 
-def _target(rule: dict[str, Any]) -> str:
+def _target(rule: OpRule) -> str:
     return f"{rule['resource']}/{rule['name']}" if rule.get("name") else str(rule["resource"])
 
 
-def check_op(rule: dict[str, Any], ops: list[Op]) -> Check:
+def check_op(rule: OpRule, ops: list[Op]) -> Check:
     found = [op for op in ops if matches(rule, op)]
     verb = rule.get("verb", "any op")
     cycle = rule.get("cycle")
@@ -67,7 +67,7 @@ def check_op(rule: dict[str, Any], ops: list[Op]) -> Check:
     return Check(True, f"✓ {label}", True)
 
 
-def check_absent(rule: dict[str, Any], ops: list[Op]) -> Check:
+def check_absent(rule: OpRule, ops: list[Op]) -> Check:
     found = [op for op in ops if matches(rule, op)]
     verb = rule.get("verb", "any op")
     where = f"cycle {rule['cycle']}" if "cycle" in rule else "any cycle"
@@ -82,7 +82,7 @@ def check_absent(rule: dict[str, Any], ops: list[Op]) -> Check:
     return Check(True, f"✓ absent: {verb} {_target(rule)} ({where})", True)
 
 
-def check(expect: dict[str, Any], run: Run, cycles: int) -> list[Check]:
+def check(expect: CrdExpectations, run: Run, cycles: int) -> list[Check]:
     """Every check an ``expect`` block asks for, in report order."""
     checks = [replace(c, rule=expect, key=key) for key, c in _block_checks(expect, run, cycles)]
     ops = run.ops
@@ -93,7 +93,7 @@ def check(expect: dict[str, Any], run: Run, cycles: int) -> list[Check]:
     return checks
 
 
-def _block_checks(expect: dict[str, Any], run: Run, cycles: int) -> Iterator[tuple[str, Check]]:
+def _block_checks(expect: CrdExpectations, run: Run, cycles: int) -> Iterator[tuple[str, Check]]:
     """``steady``, ``steadyAt`` and ``noErrors``, each with its key."""
     if expect.get("steady"):
         yield (
@@ -126,15 +126,14 @@ def _block_checks(expect: dict[str, Any], run: Run, cycles: int) -> Iterator[tup
         )
 
 
-def expectations_for(expect: dict[str, Any], crd: str) -> dict[str, Any]:
+def expectations_for(expect: Expectations, crd: str) -> CrdExpectations:
     """A CRD's own block under ``crds:`` replaces the top-level one."""
-    own: dict[str, Any] = (expect.get("crds") or {}).get(crd, expect)
-    return own
+    return (expect.get("crds") or {}).get(crd, expect)
 
 
-def assertion_count(expect: dict[str, Any] | None) -> int:
+def assertion_count(expect: Expectations | None) -> int:
     """Op and absent rules, counted through ``crds:`` (what the artifact records)."""
     if not expect:
         return 0
-    own = len(expect.get("ops") or []) + len(expect.get("absent") or [])
-    return own + sum(assertion_count(block) for block in (expect.get("crds") or {}).values())
+    blocks: list[CrdExpectations] = [expect, *(expect.get("crds") or {}).values()]
+    return sum(len(block.get("ops") or []) + len(block.get("absent") or []) for block in blocks)

@@ -25,6 +25,7 @@ from orkestra.compose import Composed
 from orkestra.engine.api import CopySource, PeerQuery, RemoteQuery
 from orkestra.engine.cross import peer_matches, target_name
 from orkestra.engine.reconcile import cr_type
+from orkestra.kubeobjects import JsonObject
 
 Obj = dict[str, Any]
 
@@ -33,7 +34,7 @@ class SimulatedCluster(MemoryCluster):
     """A :class:`MemoryCluster` that reads ``cross`` and decides missing copy sources."""
 
     def __init__(
-        self, composed: Composed, stubs: Mapping[str, Obj], *, clock: Callable[[], datetime]
+        self, composed: Composed, stubs: Mapping[str, JsonObject], *, clock: Callable[[], datetime]
     ) -> None:
         super().__init__(clock=clock, lenient_kinds=True)
         self.composed = composed
@@ -64,7 +65,7 @@ class SimulatedCluster(MemoryCluster):
         name = target_name(query, {n: e.get("labelSelector") or {} for n, e in crds.items()})
         return None if name is None else crds.get(name)
 
-    def cross_remote(self, query: RemoteQuery) -> Obj | None:
+    def cross_remote(self, query: RemoteQuery) -> JsonObject | None:
         stub = self.stubs.get(query.key)
         if stub is None:
             self.note(

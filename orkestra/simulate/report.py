@@ -18,9 +18,9 @@ the CRD declares that simulate does not exercise (watches, gates, queue behaviou
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from orkestra import markdown as md
+from orkestra.kubeobjects import JsonDict
 from orkestra.model.errors import Problem
 from orkestra.simulate.assertions import Check
 from orkestra.simulate.runner import Cycle, Run
@@ -145,7 +145,7 @@ def _errors_note(cycles: list[Cycle]) -> str:
     return f"{count} cycle{'s' if count != 1 else ''} failed to reconcile"
 
 
-def run_json(report: RunReport) -> dict[str, Any]:
+def run_json(report: RunReport) -> JsonDict:
     run = report.run
     passed, total = report.counted
     return {
@@ -249,7 +249,7 @@ class Totals:
             tail.append(f"{_plural(self.reconcile_errors, 'cycle')} failed to reconcile")
         return " · ".join([head, *tail, "PASS" if self.ok else "FAIL"])
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonDict:
         return {
             "files": self.files,
             "passed": self.passed,

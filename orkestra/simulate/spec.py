@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from orkestra.kubeobjects import JsonObject
 from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem, YamlPath
 from orkestra.model.formats import OP_RULE
 from orkestra.model.loader import load_document
 from orkestra.model.schema import Context, F, ListOf, Obj
+from orkestra.model.shapes import CrdExpectations, Expectations, OpRule
 from orkestra.model.source import load_documents, reference_problem
 
 DEFAULT_CYCLES = 10
@@ -38,12 +39,12 @@ class SimulationSpec:
     crs: list[Path]
     crds: list[Path] = field(default_factory=list)
     cycles: int = DEFAULT_CYCLES
-    expect: dict[str, Any] | None = None
+    expect: Expectations | None = None
     file: Path | None = None
     display: str = ""
     source: Document | None = None
     positions: dict[int, YamlPath] = field(default_factory=dict)
-    cross: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cross: dict[str, JsonObject] = field(default_factory=dict)
 
     def problem(self, target: object, key: str, message: str) -> Problem | None:
         """A problem at a rule or at ``key`` of an expect block (None without a source)."""
@@ -68,7 +69,19 @@ def _data_file(doc: Document, where: YamlPath, ref: str, roots: Sequence[Path]) 
 
 def _expand_includes(
     doc: Document,
-    expect: dict[str, Any],
+    expect: Expectations,
+    path: YamlPath,
+    positions: dict[int, YamlPath],
+    roots: Sequence[Path],
+) -> None:
+    _expand_block(doc, expect, path, positions, roots)
+    for crd, block in (expect.get("crds") or {}).items():
+        _expand_block(doc, block, path + ("crds", crd), positions, roots)
+
+
+def _expand_block(
+    doc: Document,
+    expect: CrdExpectations,
     path: YamlPath,
     positions: dict[int, YamlPath],
     roots: Sequence[Path],
@@ -76,7 +89,7 @@ def _expand_includes(
     positions[id(expect)] = path
     for i, rule in enumerate(expect.get("absent") or []):
         positions[id(rule)] = path + ("absent", i)
-    ops: list[Any] = []
+    ops: list[OpRule] = []
     for i, rule in enumerate(expect.get("ops") or []):
         if "include" not in rule:
             positions[id(rule)] = path + ("ops", i)
@@ -102,8 +115,6 @@ def _expand_includes(
         ops.extend(data["ops"])
     if "ops" in expect:
         expect["ops"] = ops
-    for crd, block in (expect.get("crds") or {}).items():
-        _expand_includes(doc, block, path + ("crds", crd), positions, roots)
 
 
 def load_specs(
@@ -119,9 +130,10 @@ def load_specs(
     resolved = file.resolve()
     if resolved in seen:
         raise PatternError([Problem(shown, 0, 0, (), "simulate imports form a cycle")])
-    if doc.data.get("imports"):
+    data = doc.simulation
+    if data.get("imports"):
         specs = []
-        for i, ref in enumerate(doc.data["imports"]):
+        for i, ref in enumerate(data["imports"]):
             target = doc.resolve_path(ref)
             if not target.is_file():
                 raise PatternError([doc.problem(("imports", i), f'"{ref}" does not exist')])
@@ -131,16 +143,22 @@ def load_specs(
                 )
             )
         return specs
-    spec = doc.data["spec"]
+    spec = data["spec"]
     katalog = doc.resolve_path(spec["katalog"])
     roots = (doc.directory, katalog.parent)
-    crs = [_data_file(doc, where, ref, roots) for where, ref in _refs(spec, "cr", "crFiles")]
-    crds = [_data_file(doc, where, ref, roots) for where, ref in _refs(spec, "crd", "crdFiles")]
+    crs = [
+        _data_file(doc, where, ref, roots)
+        for where, ref in _refs("cr", spec.get("cr"), "crFiles", spec.get("crFiles"))
+    ]
+    crds = [
+        _data_file(doc, where, ref, roots)
+        for where, ref in _refs("crd", spec.get("crd"), "crdFiles", spec.get("crdFiles"))
+    ]
     expect = spec.get("expect")
     positions: dict[int, YamlPath] = {}
     if expect is not None:
         _expand_includes(doc, expect, ("spec", "expect"), positions, roots)
-    name = str((doc.data.get("metadata") or {}).get("name") or file.stem)
+    name = str((data.get("metadata") or {}).get("name") or file.stem)
     return [
         SimulationSpec(
             name,
@@ -158,7 +176,10 @@ def load_specs(
     ]
 
 
-def _refs(spec: dict[str, Any], one: str, many: str) -> list[tuple[YamlPath, str]]:
-    """(YAML path, reference) of ``spec.<one>`` and each ``spec.<many>`` entry."""
-    refs: list[tuple[YamlPath, str]] = [(("spec", one), spec[one])] if one in spec else []
-    return refs + [(("spec", many, i), ref) for i, ref in enumerate(spec.get(many) or [])]
+def _refs(
+    one: str, single: str | None, many: str, listed: list[str] | None
+) -> list[tuple[YamlPath, str]]:
+    """(YAML path, reference) of ``spec.<one>`` (``single``) and each ``spec.<many>`` entry
+    (``listed``)."""
+    refs: list[tuple[YamlPath, str]] = [(("spec", one), single)] if single is not None else []
+    return refs + [(("spec", many, i), ref) for i, ref in enumerate(listed or [])]

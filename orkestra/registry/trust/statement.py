@@ -26,6 +26,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from orkestra.kubeobjects import JsonDict
 from orkestra.registry.artifact import CREATED, GateRecord, PatternArtifact, created_now
 from orkestra.registry.trust.dsse import sign
 from orkestra.registry.trust.keys import SigningKey
@@ -47,19 +48,19 @@ class GateDetails:
     tool_version: str = ""
 
 
-def statement(artifact: PatternArtifact, details: GateDetails) -> dict[str, Any]:
+def statement(artifact: PatternArtifact, details: GateDetails) -> JsonDict:
     """The statement for ``artifact`` as it will be pushed (its ``created`` must be set)."""
     files = tuple(d for d, _ in artifact.file_layers())
     annotations = artifact.annotations(files, artifact.created)
     meta = artifact.metadata
-    gates: dict[str, Any] = {"validate": {"status": "passed", "files": list(details.validated)}}
+    gates: JsonDict = {"validate": {"status": "passed", "files": list(details.validated)}}
     for name, record, extra in (
         ("simulate", artifact.simulate, details.simulate),
         ("e2e", artifact.e2e, details.e2e),
     ):
         if record is not None:
             gates[name] = {**_record(record), **extra}
-    predicate = {
+    predicate: JsonDict = {
         "pattern": {"kind": meta.kind, "name": meta.name, "version": meta.version},
         "tool": {"name": "ork", "version": details.tool_version},
         "runner": details.runner,
@@ -77,7 +78,7 @@ def statement(artifact: PatternArtifact, details: GateDetails) -> dict[str, Any]
     }
 
 
-def _record(record: GateRecord) -> dict[str, Any]:
+def _record(record: GateRecord) -> JsonDict:
     out = record.to_json()
     out.pop("clusterLabel", None)
     return out

@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from orkestra.kubeobjects import JsonDict
 from orkestra.registry.artifact import (
     CONTENT,
     E2E,
@@ -94,7 +95,7 @@ class Verification:
             return "; ".join(own or general[:1])
         return "another gate's record disagrees with the signed report"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonDict:
         return {
             "status": self.state,
             "trusted": self.trusted,
