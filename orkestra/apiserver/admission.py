@@ -85,7 +85,7 @@ _SERVER_FIELDS = (
 _META = "meta.k8s.io/v1"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Write:
     """What a request writes: the type and subresource, dry run, the field manager and the
     operations it may turn out to be (CREATE for a POST, UPDATE for a PUT or PATCH, either
@@ -165,7 +165,13 @@ class WebhookAdmission:
         """The mutating and the validating webhooks whose rules match the write."""
         if write.rt.key in EXEMPT or not any(self.cluster.bucket(rt) for rt in self._kinds):
             return [], []
-        probe = Request(write.operations[0], write.rt, "", "", subresource=write.subresource)
+        probe = Request(
+            operation=write.operations[0],
+            rt=write.rt,
+            namespace="",
+            name="",
+            subresource=write.subresource,
+        )
 
         def matching(mutating: bool) -> list[Webhook]:
             return [
@@ -225,14 +231,12 @@ class WebhookAdmission:
             old = self.cluster.read(write.rt, namespace, name)
             version = _version(old)
             request = Request(
-                "DELETE",
-                write.rt,
-                str(old["metadata"].get("namespace", "")),
-                name,
-                None,
-                old,
-                "",
-                write.dry_run,
+                operation="DELETE",
+                rt=write.rt,
+                namespace=str(old["metadata"].get("namespace", "")),
+                name=name,
+                old=old,
+                dry_run=write.dry_run,
             )
             await self._mutate(mutating, request, options)
             try:
@@ -314,14 +318,14 @@ def _heed(hook: Webhook, answer: Verdict) -> None:
 def _request(write: Write, obj: Obj, old: Obj | None) -> Request:
     meta = obj.get("metadata") or {}
     return Request(
-        "CREATE" if old is None else "UPDATE",
-        write.rt,
-        str(meta.get("namespace") or ""),
-        str(meta.get("name") or ""),
-        obj,
-        old,
-        write.subresource,
-        write.dry_run,
+        operation="CREATE" if old is None else "UPDATE",
+        rt=write.rt,
+        namespace=str(meta.get("namespace") or ""),
+        name=str(meta.get("name") or ""),
+        obj=obj,
+        old=old,
+        subresource=write.subresource,
+        dry_run=write.dry_run,
     )
 
 

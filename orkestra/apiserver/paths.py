@@ -15,7 +15,7 @@ from orkestra.cluster.errors import NotFoundError
 _NAMESPACE_SUBRESOURCES = {"status", "finalize"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Target:
     group: str
     version: str
@@ -50,4 +50,11 @@ def _item(group: str, version: str, parts: list[str], namespace: str | None) -> 
     plural = parts[0]
     name = parts[1] if len(parts) > 1 else ""
     subresource = parts[2] if len(parts) > 2 else ""
-    return Target(group, version, plural, namespace, name, subresource)
+    return Target(
+        group=group,
+        version=version,
+        plural=plural,
+        namespace=namespace,
+        name=name,
+        subresource=subresource,
+    )

@@ -259,7 +259,13 @@ class Resources:
     ) -> web.StreamResponse:
         obj = self._incoming(rt, target, await codec.body(request))
         check_fields(request, rt, obj)
-        write = Write(rt, "", _dry_run(request), field_manager(request), ("CREATE",))
+        write = Write(
+            rt=rt,
+            subresource="",
+            dry_run=_dry_run(request),
+            manager=field_manager(request),
+            operations=("CREATE",),
+        )
         made = await self.admission.write(
             write,
             obj,
@@ -275,7 +281,13 @@ class Resources:
         obj = self._incoming(rt, target, await codec.body(request))
         check_fields(request, rt, obj)
         subresource = "" if target.subresource == "finalize" else target.subresource
-        write = Write(rt, subresource, _dry_run(request), field_manager(request), ("UPDATE",))
+        write = Write(
+            rt=rt,
+            subresource=subresource,
+            dry_run=_dry_run(request),
+            manager=field_manager(request),
+            operations=("UPDATE",),
+        )
         updated = await self.admission.write(
             write,
             obj,
@@ -312,11 +324,11 @@ class Resources:
         )
         force = request.query.get("force") == "true"
         write = Write(
-            rt,
-            target.subresource,
-            _dry_run(request),
-            field_manager(request),
-            ("CREATE", "UPDATE") if kind == "apply" else ("UPDATE",),
+            rt=rt,
+            subresource=target.subresource,
+            dry_run=_dry_run(request),
+            manager=field_manager(request),
+            operations=("CREATE", "UPDATE") if kind == "apply" else ("UPDATE",),
         )
         patched = await self.admission.write(
             write,
@@ -397,7 +409,13 @@ class Resources:
         deleted without the request's preconditions)."""
         propagation = _propagation(request, options)
         given = None if collection else options.get("preconditions")
-        write = Write(rt, "", _dry_run(request, options), "", ("DELETE",))
+        write = Write(
+            rt=rt,
+            subresource="",
+            dry_run=_dry_run(request, options),
+            manager="",
+            operations=("DELETE",),
+        )
         review_options = {k: v for k, v in options.items() if k not in ("apiVersion", "kind")}
         if propagation:
             review_options["propagationPolicy"] = propagation

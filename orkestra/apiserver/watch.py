@@ -226,7 +226,11 @@ class WatchHub:
                 (
                     "ADDED",
                     WatchEvent(
-                        "ADDED", rt.group, rt.plural, obj, int(obj["metadata"]["resourceVersion"])
+                        type="ADDED",
+                        group=rt.group,
+                        resource=rt.plural,
+                        object=obj,
+                        resource_version=int(obj["metadata"]["resourceVersion"]),
                     ),
                 )
                 for obj in items

@@ -20,7 +20,7 @@ Obj = dict[str, Any]
 ResourceKey = tuple[str, str]  # (group, plural)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class WatchEvent:
     """One change: ``ADDED``, ``MODIFIED`` or ``DELETED`` with the object after it.
 

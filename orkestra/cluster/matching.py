@@ -100,7 +100,7 @@ class Store(Protocol):
     ) -> list[Obj]: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Request:
     """One write as admission sees it: the operation (CREATE, UPDATE or DELETE), the type and
     subresource written, and the object after (None on DELETE) and before (None on CREATE)."""

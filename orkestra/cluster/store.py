@@ -70,7 +70,7 @@ _SERVER_METADATA = (
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Operation:
     """One API call: verb (create, update, patch, delete, get, list), the resource (plural,
     with ``/status`` for the subresource), namespace, name and the resourceVersion after."""
@@ -248,11 +248,26 @@ class MemoryCluster:
         if self.record:
             resource = rt.plural + (f"/{sub}" if sub else "")
             self.operations.append(
-                Operation(next(self._seq), verb, rt.group, resource, namespace, name, self._rv)
+                Operation(
+                    seq=next(self._seq),
+                    verb=verb,
+                    group=rt.group,
+                    resource=resource,
+                    namespace=namespace,
+                    name=name,
+                    resource_version=self._rv,
+                )
             )
 
     def _emit(self, kind: str, rt: ResourceType, obj: Obj, previous: Obj | None = None) -> None:
-        event = WatchEvent(kind, rt.group, rt.plural, obj, self._rv, previous)
+        event = WatchEvent(
+            type=kind,
+            group=rt.group,
+            resource=rt.plural,
+            object=obj,
+            resource_version=self._rv,
+            previous=previous,
+        )
         self.history.append(event)
         if self.record:
             self.events.append(event)
@@ -342,7 +357,17 @@ class MemoryCluster:
         stores, simulate's among them, never have a binding, and every write passes here)."""
         if self._objects.get(policies.BINDINGS):
             policies.enforce(
-                policies.Request(operation, rt, ns, name, obj, old, subresource, dry_run), self
+                policies.Request(
+                    operation=operation,
+                    rt=rt,
+                    namespace=ns,
+                    name=name,
+                    obj=obj,
+                    old=old,
+                    subresource=subresource,
+                    dry_run=dry_run,
+                ),
+                self,
             )
 
     # -- reads (shared objects: callers must not mutate) ------------------------------

@@ -121,7 +121,7 @@ def encode(obj: Any) -> bytes:
     return _ENCODER.encode(obj)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Resource:
     """A served resource type: where its objects live in the REST API."""
 
@@ -453,12 +453,12 @@ class KubeClient:
             name = str(entry.get("name", ""))
             if entry.get("kind") == kind and "/" not in name:
                 return Resource(
-                    group,
-                    version,
-                    name,
-                    kind,
-                    bool(entry.get("namespaced")),
-                    f"{name}/status" in names,
+                    group=group,
+                    version=version,
+                    plural=name,
+                    kind=kind,
+                    namespaced=bool(entry.get("namespaced")),
+                    has_status=f"{name}/status" in names,
                 )
         return None
 

@@ -26,7 +26,13 @@ def config_map(name: str) -> Obj:
 
 
 def event(rv: int, resource: str = "configmaps") -> WatchEvent:
-    return WatchEvent("ADDED", "", resource, {"metadata": {"name": f"o{rv}"}}, rv)
+    return WatchEvent(
+        type="ADDED",
+        group="",
+        resource=resource,
+        object={"metadata": {"name": f"o{rv}"}},
+        resource_version=rv,
+    )
 
 
 def test_history_resumes_by_resource_and_expires_old_versions() -> None:

@@ -73,7 +73,15 @@ def request(
 ) -> Request:
     rt = next(t for t in cluster.types() if t.key == ("", resource))
     name = ((obj or old or {}).get("metadata") or {}).get("name", "")
-    return Request(operation, rt, namespace, name, obj, old, subresource)
+    return Request(
+        operation=operation,
+        rt=rt,
+        namespace=namespace,
+        name=name,
+        obj=obj,
+        old=old,
+        subresource=subresource,
+    )
 
 
 def selects(cluster: MemoryCluster, webhook: Webhook, req: Request) -> bool:

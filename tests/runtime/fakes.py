@@ -29,7 +29,14 @@ class FakeClient:
 
     def resource(self, api_version: str, kind: str) -> Resource:
         rt = self.cluster.type_for(api_version, kind)
-        return Resource(rt.group, rt.version, rt.plural, rt.kind, rt.namespaced, rt.has_status)
+        return Resource(
+            group=rt.group,
+            version=rt.version,
+            plural=rt.plural,
+            kind=rt.kind,
+            namespaced=rt.namespaced,
+            has_status=rt.has_status,
+        )
 
     def _call(self, verb: str, what: str, action: Callable[[], T]) -> T:
         self.calls.append((verb, what))

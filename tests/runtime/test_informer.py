@@ -17,7 +17,9 @@ from orkestra.runtime.metrics import RuntimeMetrics
 from orkestra.runtime.store import Change, Store, resource_version
 
 Obj = dict[str, Any]
-CONFIG_MAPS = Resource("", "v1", "configmaps", "ConfigMap", True)
+CONFIG_MAPS = Resource(
+    group="", version="v1", plural="configmaps", kind="ConfigMap", namespaced=True
+)
 
 
 def cm(name: str, rv: int) -> Obj:

@@ -67,8 +67,17 @@ def test_other_statuses_keep_their_code_and_bodies_need_not_be_json() -> None:
 
 
 def test_paths_of_namespaced_cluster_scoped_and_core_resources() -> None:
-    deployments = Resource("apps", "v1", "deployments", "Deployment", True, True)
-    namespaces = Resource("", "v1", "namespaces", "Namespace", False)
+    deployments = Resource(
+        group="apps",
+        version="v1",
+        plural="deployments",
+        kind="Deployment",
+        namespaced=True,
+        has_status=True,
+    )
+    namespaces = Resource(
+        group="", version="v1", plural="namespaces", kind="Namespace", namespaced=False
+    )
     assert deployments.path() == "/apis/apps/v1/deployments"
     assert (
         deployments.path("team", "web", "status")
@@ -143,7 +152,9 @@ def test_calls_against_the_embedded_server(tmp_path: Path) -> None:
     with EmbeddedServer(port=0) as server:
         client = KubeClient(load_config(str(server.kubeconfig)))
         config_maps = client.resource("v1", "ConfigMap")
-        assert config_maps == Resource("", "v1", "configmaps", "ConfigMap", True, False)
+        assert config_maps == Resource(
+            group="", version="v1", plural="configmaps", kind="ConfigMap", namespaced=True
+        )
         made = client.create(
             config_maps,
             {

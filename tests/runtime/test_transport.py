@@ -336,7 +336,9 @@ def test_a_watch_yields_the_lines_as_sent_and_ends_at_its_deadline(
     monkeypatch.setattr(kube, "WATCH_GRACE", 0.3)
     with scripted(reply) as server:
         client = KubeClient(load_config(str(kubeconfig_for(tmp_path, server.port))))
-        configmaps = Resource("", "v1", "configmaps", "ConfigMap", True)
+        configmaps = Resource(
+            group="", version="v1", plural="configmaps", kind="ConfigMap", namespaced=True
+        )
 
         async def follow() -> list[bytes]:
             try:
