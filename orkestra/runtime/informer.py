@@ -27,6 +27,7 @@ a list of 10,000 objects is never held decoded all at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -227,7 +228,9 @@ class Informer:
         """Events held back during a write (called from the writing worker's thread)."""
         if self._loop is None:
             self._replay(lines)
-        else:
+            return
+        # a closed loop: the runtime is stopping and nobody listens for changes any more
+        with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(self._replay, lines)
 
     def _replay(self, lines: list[bytes]) -> None:

@@ -289,3 +289,14 @@ def test_held_back_events_are_applied_on_the_informers_loop() -> None:
         assert seen == [("ADDED", True)]
 
     asyncio.run(go())
+
+
+def test_events_released_after_the_loop_closed_are_dropped_quietly() -> None:
+    informer = Informer(None, CONFIG_MAPS, Store(), metrics=RuntimeMetrics())  # type: ignore[arg-type]
+    loop = asyncio.new_event_loop()
+    informer._loop = loop  # as run() does
+    informer.store.begin_write(("default", "a"))
+    informer.apply(line("ADDED", cm("a", 1)))
+    loop.close()  # the runtime stopped while a worker's write was in flight
+    informer.store.end_write(("default", "a"))  # the worker ends its write: no error
+    assert len(informer.store) == 0
