@@ -4,6 +4,9 @@ broad ``except ValueError`` would swallow by accident."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
 from orkestra.apiserver.protobuf import ProtobufError, UnsupportedKindError
@@ -51,3 +54,16 @@ def test_the_cli_boundary_reports_them_in_one_line(
     assert main(["version"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("what went wrong") and "bug in ork" not in err
+
+
+def test_no_two_error_classes_share_a_name() -> None:
+    """An ``except NotFoundError`` names one class: no two modules define errors alike."""
+    package = Path(__file__).resolve().parent.parent / "orkestra"
+    defined: dict[str, list[str]] = {}
+    for module in package.rglob("*.py"):
+        if "packs" in module.relative_to(package).parts:
+            continue  # the example hook code users copy, not the library
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.ClassDef) and node.name.endswith("Error"):
+                defined.setdefault(node.name, []).append(str(module.relative_to(package)))
+    assert {name: where for name, where in defined.items() if len(where) > 1} == {}

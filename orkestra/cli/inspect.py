@@ -32,7 +32,7 @@ from orkestra.errors import OrkError, UsageError
 from orkestra.kubeobjects import JsonDict
 from orkestra.registry.artifact import CLUSTER_LABELS, REPORT_TYPE, GateRecord
 from orkestra.registry.client import RegistryClient
-from orkestra.registry.errors import NotFoundError
+from orkestra.registry.errors import ArtifactNotFoundError
 from orkestra.registry.info import PatternInfo
 from orkestra.registry.oci import Descriptor, Manifest
 from orkestra.registry.refs import Reference, tag_of
@@ -113,7 +113,7 @@ def _latest_tag(client: RegistryClient, target: Reference) -> Reference:
         t for t in client.backend(target).tags(target.repository) if not t.startswith("sha256-")
     ]
     if not tags:
-        raise NotFoundError(f"no versions of {target.name} in {target.location}")
+        raise ArtifactNotFoundError(f"no versions of {target.name} in {target.location}")
     best = max(tags, key=latest_key)
     if latest_key(best)[0] == 0:
         raise UsageError(

@@ -24,7 +24,7 @@ from orkestra.cli.refs import insecure_option
 from orkestra.errors import OrkError
 from orkestra.kubeobjects import JsonDict
 from orkestra.registry.client import RegistryClient
-from orkestra.registry.errors import NotFoundError
+from orkestra.registry.errors import ArtifactNotFoundError
 from orkestra.registry.index import IndexEntry, RegistryIndex
 from orkestra.registry.info import PatternInfo
 from orkestra.registry.refs import Reference, resolve
@@ -166,7 +166,7 @@ def _verify(client: RegistryClient, base: str, entry: IndexEntry, trusted: set[s
         manifest, descriptor, _ = client.manifest(ref)
         info = PatternInfo.read(ref, manifest, descriptor)
         proof = check(client, ref, manifest, trusted)
-    except NotFoundError:
+    except ArtifactNotFoundError:
         return Checked(
             entry,
             entry,

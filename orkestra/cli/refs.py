@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from orkestra.errors import UsageError
-from orkestra.registry.errors import NotFoundError, RegistryError, UnauthorizedError
+from orkestra.registry.errors import ArtifactNotFoundError, RegistryAuthError, RegistryError
 from orkestra.registry.refs import Reference, layout_reference
 from orkestra.semver import latest_key
 
@@ -43,15 +43,17 @@ def registry_hints(client: RegistryClient, ref: Reference, motif: bool) -> Itera
     """Add the hints a consumer needs to the registry errors of one command."""
     try:
         yield
-    except UnauthorizedError as exc:
+    except RegistryAuthError as exc:
         hint = f"authenticate first: ork login {ref.host}"
         if not motif and not ref.layout:
             hint += "; if this is a motif, re-run with --motif"
-        raise UnauthorizedError(exc.message, hint=hint) from None
-    except NotFoundError as exc:
+        raise RegistryAuthError(exc.message, hint=hint) from None
+    except ArtifactNotFoundError as exc:
         if ref.layout or exc.hint:
             raise
-        raise NotFoundError(exc.message, hint=_published_instead(client, ref, motif)) from None
+        raise ArtifactNotFoundError(
+            exc.message, hint=_published_instead(client, ref, motif)
+        ) from None
 
 
 def _published_instead(client: RegistryClient, ref: Reference, motif: bool) -> str:

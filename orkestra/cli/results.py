@@ -38,7 +38,7 @@ _ERROR = _object(
         "hint": _OPTIONAL_STRING,
         "kind": {
             **_STRING,
-            "description": "The error class, e.g. NotFoundError; "
+            "description": "The error class, e.g. ArtifactNotFoundError; "
             "UsageError for a wrong command line.",
         },
         "exitCode": {**_INTEGER, "minimum": 1},

@@ -30,7 +30,7 @@ from orkestra.model.imports import motif_imports
 from orkestra.model.source import LOADER
 from orkestra.registry.artifact import CODE_REQUIREMENTS, PRIMARY_FILES
 from orkestra.registry.client import RegistryClient
-from orkestra.registry.errors import IntegrityError, NotFoundError
+from orkestra.registry.errors import ArtifactNotFoundError, IntegrityError
 from orkestra.registry.info import PatternInfo
 from orkestra.registry.refs import Reference
 
@@ -71,7 +71,7 @@ def previous_push(client: RegistryClient, ref: Reference) -> Previous | None:
     """What ``ref``'s tag names now, with the behaviour of its files (None: a new version)."""
     try:
         manifest, descriptor, _ = client.manifest(ref)
-    except NotFoundError:
+    except ArtifactNotFoundError:
         return None
     try:
         info = PatternInfo.read(ref, manifest, descriptor)

@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from orkestra.registry.errors import RegistryError, UnauthorizedError
+from orkestra.registry.errors import RegistryAuthError, RegistryError
 from orkestra.registry.refs import configured_hosts
 
 _PARAM = re.compile(r'(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
@@ -270,7 +270,7 @@ class RegistryAuth(httpx.Auth):
     def _require_credentials(self, challenge: Challenge) -> Credentials:
         creds = self.credentials()
         if creds is None or not creds.password:
-            raise UnauthorizedError(
+            raise RegistryAuthError(
                 f"{self.host} requires authentication and no credentials were found",
                 hint=f"ork login {self.host}, or set ORK_REGISTRY_USERNAME and "
                 "ORK_REGISTRY_PASSWORD",
@@ -280,7 +280,7 @@ class RegistryAuth(httpx.Auth):
     def _token_request(self, challenge: Challenge) -> httpx.Request:
         realm = challenge.params.get("realm", "")
         if not realm:
-            raise UnauthorizedError(f"{self.host} sent a bearer challenge without a realm")
+            raise RegistryAuthError(f"{self.host} sent a bearer challenge without a realm")
         query = {
             k: v
             for k, v in (
@@ -308,7 +308,7 @@ class RegistryAuth(httpx.Auth):
         response.read()
         if response.status_code in (401, 403):
             creds = self.credentials()
-            raise UnauthorizedError(
+            raise RegistryAuthError(
                 f"{self.host}: the token service refused "
                 + ("the credentials from " + creds.source if creds else "anonymous access"),
                 hint=f"ork login {self.host}, or set ORK_REGISTRY_USERNAME and "
@@ -320,7 +320,7 @@ class RegistryAuth(httpx.Auth):
         except ValueError:
             token = None
         if response.status_code != 200 or not isinstance(token, str) or not token:
-            raise UnauthorizedError(
+            raise RegistryAuthError(
                 f"{self.host}: the token service at "
                 f"{challenge.params.get('realm')} answered "
                 f"{response.status_code} without a token"

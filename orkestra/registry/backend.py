@@ -36,7 +36,7 @@ class Backend(Protocol):
 
     def manifest_digest(self, repository: str, target: str) -> str:
         """The digest of the manifest a tag (or digest) names, without downloading it where
-        the registry says it (raises :class:`~orkestra.registry.errors.NotFoundError`)."""
+        the registry says it (raises :class:`~orkestra.registry.errors.ArtifactNotFoundError`)."""
 
     def tags(self, repository: str) -> list[str]:
         """Every tag of a repository (empty when the repository does not exist)."""

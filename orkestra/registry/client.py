@@ -19,8 +19,8 @@ from orkestra.registry.artifact import CREATED, PatternArtifact, created_now
 from orkestra.registry.backend import Backend
 from orkestra.registry.cache import Cache, CacheIntegrityError, orkestra_home
 from orkestra.registry.errors import (
+    ArtifactNotFoundError,
     IntegrityError,
-    NotFoundError,
     RegistryError,
     TransientError,
 )
@@ -205,7 +205,7 @@ class RegistryClient:
         such tag."""
         try:
             return self.backend(ref).manifest_digest(ref.repository, ref.target)
-        except NotFoundError:
+        except ArtifactNotFoundError:
             return None
 
     def settle(self, ref: Reference, record: PushRecord, manifest: bytes) -> Settlement:
@@ -322,7 +322,7 @@ class RegistryClient:
         try:
             manifest, _, _ = self.manifest(ref)
             return PushRecord.read(manifest, str(ref))
-        except (NotFoundError, IntegrityError):
+        except (ArtifactNotFoundError, IntegrityError):
             return None
 
     def index(self, index_ref: Reference) -> RegistryIndex | None:
@@ -381,7 +381,7 @@ class RegistryClient:
         """The cached index document as written (see :meth:`index` for the current one)."""
         try:
             manifest, _, _ = self.manifest(index_ref)
-        except NotFoundError:
+        except ArtifactNotFoundError:
             return None
         layer = manifest.layer(INDEX_FILE)
         if layer is None:
@@ -449,7 +449,7 @@ class RegistryClient:
     def _fallback_referrers(self, ref: Reference, digest: str) -> list[Descriptor]:
         try:
             data, _ = self.backend(ref).fetch_manifest(ref.repository, fallback_tag(digest))
-        except NotFoundError:
+        except ArtifactNotFoundError:
             return []
         return parse_index(data, f"{ref.with_tag(fallback_tag(digest))}")
 
@@ -458,8 +458,10 @@ class RegistryClient:
         backend = self.backend(ref)
         try:
             data, descriptor = backend.fetch_manifest(ref.repository, ref.target)
-        except NotFoundError as exc:
-            raise NotFoundError(f"{ref} not found in {backend.describe()}", exc.hint) from None
+        except ArtifactNotFoundError as exc:
+            raise ArtifactNotFoundError(
+                f"{ref} not found in {backend.describe()}", exc.hint
+            ) from None
         return Manifest.parse(data, str(ref)), descriptor, data
 
     def info(self, ref: Reference) -> PatternInfo:
@@ -533,7 +535,7 @@ class RegistryClient:
     def _offline(self, ref: Reference) -> Pulled:
         cached = self.cached(ref)
         if cached is None:
-            raise NotFoundError(
+            raise ArtifactNotFoundError(
                 f"{ref} is not in the local cache ({self.cache.root})",
                 hint="pull it without --offline while the registry is reachable",
             )
@@ -558,7 +560,7 @@ class RegistryClient:
                 continue
             try:
                 info = self.info(ref.with_tag(tag))
-            except (NotFoundError, IntegrityError):
+            except (ArtifactNotFoundError, IntegrityError):
                 continue
             known = by_digest.get(info.digest)
             if known is None or (_looks_versioned(tag) and not _looks_versioned(known.ref.tag)):

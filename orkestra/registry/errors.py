@@ -13,11 +13,11 @@ class InvalidReferenceError(RegistryError):
     """A reference could not be parsed (``invalid reference: …``)."""
 
 
-class NotFoundError(RegistryError):
+class ArtifactNotFoundError(RegistryError):
     """The repository, tag, manifest or blob does not exist."""
 
 
-class UnauthorizedError(RegistryError):
+class RegistryAuthError(RegistryError):
     """The registry refused the credentials, or needs some and none were found."""
 
 

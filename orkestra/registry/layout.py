@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from orkestra.files import write_atomic
-from orkestra.registry.errors import NotFoundError
+from orkestra.registry.errors import ArtifactNotFoundError
 from orkestra.registry.oci import (
     MANIFEST_MEDIA_TYPE,
     MAX_BLOB_BYTES,
@@ -83,7 +83,7 @@ class LayoutBackend:
             check_size(size, limit, f"{digest} in {self.layout_dir(repository)}")
             return path.read_bytes()
         except FileNotFoundError:
-            raise NotFoundError(
+            raise ArtifactNotFoundError(
                 f"{repository}: blob {digest} not found in {self.layout_dir(repository)}",
                 hint="the layout is incomplete; push the artifact again",
             ) from None
@@ -118,7 +118,7 @@ class LayoutBackend:
         else:
             tagged = [e for e in entries if e.annotations.get(REF_NAME) == target]
             if not tagged:
-                raise NotFoundError(f"{repository}:{target} not found in {self.describe()}")
+                raise ArtifactNotFoundError(f"{repository}:{target} not found in {self.describe()}")
             descriptor = tagged[-1]
             check_size(descriptor.size, MAX_MANIFEST_BYTES, f"manifest {repository}:{target}")
             data = self._read_blob(repository, descriptor.digest, MAX_MANIFEST_BYTES)
@@ -130,7 +130,7 @@ class LayoutBackend:
             return self.fetch_manifest(repository, target)[1].digest
         tagged = [e for e in self._index(repository) if e.annotations.get(REF_NAME) == target]
         if not tagged:
-            raise NotFoundError(f"{repository}:{target} not found in {self.describe()}")
+            raise ArtifactNotFoundError(f"{repository}:{target} not found in {self.describe()}")
         return tagged[-1].digest
 
     def tags(self, repository: str) -> list[str]:

@@ -39,10 +39,10 @@ from orkestra.registry.auth import (
     run_helper,
 )
 from orkestra.registry.errors import (
+    ArtifactNotFoundError,
     InvalidReferenceError,
-    NotFoundError,
+    RegistryAuthError,
     RegistryError,
-    UnauthorizedError,
 )
 from orkestra.registry.refs import LOCAL_HOST, Reference
 from orkestra.registry.remote import RemoteBackend
@@ -62,7 +62,7 @@ _PLAIN_HTTP_HINT = (
 _CONFIG_HINT = "fix or remove the file (it holds registry logins)"
 
 
-class LoginFailedError(UnauthorizedError):
+class LoginFailedError(RegistryAuthError):
     """The registry refused the credentials given to ``ork login``."""
 
 
@@ -169,9 +169,9 @@ def verify(
     )
     try:
         backend.api_root()
-    except UnauthorizedError as exc:
+    except RegistryAuthError as exc:
         raise LoginFailedError(f"login failed: {exc.message}", hint=_SCOPES_HINT) from None
-    except NotFoundError as exc:
+    except ArtifactNotFoundError as exc:
         raise RegistryError(
             f"login failed: {exc.message}",
             hint=f"is {host} an OCI registry? its /v2/ endpoint is missing",

@@ -52,11 +52,11 @@ import httpx
 from orkestra import __version__
 from orkestra.registry.auth import Credentials, RegistryAuth
 from orkestra.registry.errors import (
+    ArtifactNotFoundError,
     IntegrityError,
-    NotFoundError,
+    RegistryAuthError,
     RegistryError,
     TransientError,
-    UnauthorizedError,
 )
 from orkestra.registry.oci import (
     DOCKER_MANIFEST_MEDIA_TYPE,
@@ -185,13 +185,15 @@ class RemoteBackend:
                 retry_after=response.headers.get("Retry-After"),
             )
         if status in (401, 403):
-            raise UnauthorizedError(
+            raise RegistryAuthError(
                 f"{what}: {self.host} refused access ({status}{_registry_message(response)})",
                 hint=f"ork login {self.host}, or set ORK_REGISTRY_USERNAME and "
                 "ORK_REGISTRY_PASSWORD",
             )
         if status == 404:
-            raise NotFoundError(f"{what}: not found on {self.host}" + _registry_message(response))
+            raise ArtifactNotFoundError(
+                f"{what}: not found on {self.host}" + _registry_message(response)
+            )
         said = _registry_message(response)
         message = f"{what}: {self.host} answered {status}{said}"
         if "MANIFEST_BLOB_UNKNOWN" in said:
@@ -262,7 +264,7 @@ class RemoteBackend:
         url = self._url(f"/v2/{repository}/blobs/{descriptor.digest}")
         try:
             self._attempt("HEAD", url, what)
-        except NotFoundError:
+        except ArtifactNotFoundError:
             return False
         return True
 
@@ -371,7 +373,7 @@ class RemoteBackend:
         while url:
             try:
                 response = self._request("GET", url, f"list tags of {repository}")
-            except NotFoundError:
+            except ArtifactNotFoundError:
                 return found
             try:
                 found.extend(response.json().get("tags") or [])
@@ -384,7 +386,7 @@ class RemoteBackend:
         url = self._url(f"/v2/{repository}/referrers/{digest}")
         try:
             response = self._request("GET", url, f"referrers of {digest[:19]}")
-        except NotFoundError:
+        except ArtifactNotFoundError:
             return None
         if not response.headers.get("Content-Type", "").startswith(INDEX_MEDIA_TYPE):
             return None

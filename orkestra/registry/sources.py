@@ -21,7 +21,7 @@ from pathlib import Path
 
 from orkestra.registry.cache import CacheIntegrityError
 from orkestra.registry.client import Pulled, RegistryClient
-from orkestra.registry.errors import IntegrityError, NotFoundError, RegistryError
+from orkestra.registry.errors import ArtifactNotFoundError, IntegrityError, RegistryError
 from orkestra.registry.info import PatternInfo
 from orkestra.registry.lock import LockEntry, LockFile
 from orkestra.registry.refs import Reference, resolve, split_constraint
@@ -99,7 +99,7 @@ class RegistrySource:
                 )
             return ref
         if self.offline:
-            raise NotFoundError(
+            raise ArtifactNotFoundError(
                 f"{text}: a version constraint needs the registry or a lock file",
                 hint="run `ork pull -f <file>` while online",
             )
@@ -119,7 +119,7 @@ class RegistrySource:
         if cached is not None:
             return cached
         if self.offline:
-            raise NotFoundError(
+            raise ArtifactNotFoundError(
                 f"{ref} is not in the local cache",
                 hint="run `ork pull -f <file>` while the registry is reachable",
             )

@@ -14,7 +14,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from orkestra.registry.client import RegistryClient
-from orkestra.registry.errors import IntegrityError, NotFoundError
+from orkestra.registry.errors import ArtifactNotFoundError, IntegrityError
 from orkestra.registry.info import PatternInfo
 from orkestra.registry.refs import Reference
 from orkestra.semver import Constraint, SemverError, Version, is_valid
@@ -47,7 +47,7 @@ def pick(
     try:
         wanted = Constraint.parse(constraint)
     except SemverError:
-        raise NotFoundError(
+        raise ArtifactNotFoundError(
             f'"{constraint}" is not a version constraint',
             hint="use ^1.2, ~1.2, >=1.0 <2 or an exact :v1.2.3",
         ) from None
@@ -72,7 +72,7 @@ def pick(
             continue
         return Choice(info, skipped)
     detail = f" (skipped {'; '.join(skipped)})" if skipped else ""
-    raise NotFoundError(
+    raise ArtifactNotFoundError(
         f"no version of {base.location}/{base.name} satisfies {constraint}" + detail,
         hint="--allow-unverified accepts versions whose gates were "
         "skipped or that reached end of life"

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from orkestra.registry.client import RegistryClient
-from orkestra.registry.errors import NotFoundError
+from orkestra.registry.errors import ArtifactNotFoundError
 from tests.conftest import run, use_published_motifs
 
 Capsys = pytest.CaptureFixture[str]
@@ -32,7 +32,7 @@ def test_dry_run_prints_what_would_be_uploaded(pack_copy: Path, capsys: Capsys) 
     assert code == 0, err
     client = RegistryClient()
     ref = client.resolve("web-service:v1.0.0", "Motif")
-    with pytest.raises(NotFoundError):
+    with pytest.raises(ArtifactNotFoundError):
         client.info(ref)
     assert out.startswith(
         "Pushing web-service:v1.0.0 (Motif) to local/motifs (dry run: nothing is uploaded)...\n"
@@ -60,7 +60,7 @@ def test_dry_run_prints_what_would_be_uploaded(pack_copy: Path, capsys: Capsys) 
     )
     assert "  Annotations:\n    io.orkestra.katalog.runtime_version: v" in out
     assert "\n    io.orkestra.pattern.name: web-service\n" in out
-    with pytest.raises(NotFoundError):
+    with pytest.raises(ArtifactNotFoundError):
         client.info(ref)
     code, _, err = run(capsys, "push", str(web))  # the real push uploads what was listed
     assert code == 0, err
@@ -74,7 +74,7 @@ def test_dry_run_runs_the_gates(motifs: Path, capsys: Capsys) -> None:
     code, out, err = run(capsys, "push", "--dry-run", "--no-e2e", str(motifs / "02-katalog-api"))
     assert code == 0, err
     assert "  ✓ Simulate passed" in out and "io.orkestra.simulate.status: passed" in out
-    with pytest.raises(NotFoundError):
+    with pytest.raises(ArtifactNotFoundError):
         RegistryClient().info(RegistryClient().resolve("webapp-operator:v1.0.0"))
 
 

@@ -34,7 +34,7 @@ from orkestra.gates.republish import ReplaceRefusedError
 from orkestra.model.errors import PatternError
 from orkestra.registry.artifact import GateRecord
 from orkestra.registry.client import RegistryClient
-from orkestra.registry.errors import NotFoundError
+from orkestra.registry.errors import ArtifactNotFoundError
 from orkestra.registry.oci import digest_of
 from orkestra.registry.trust.verify import check
 from tests.conftest import RegistryTarget, use_published_motifs
@@ -100,7 +100,7 @@ def test_version_must_match_the_tag(pack_copy: Path, monkeypatch: pytest.MonkeyP
             6,
             ("metadata", "version"),
         )
-    with pytest.raises(NotFoundError):
+    with pytest.raises(ArtifactNotFoundError):
         RegistryClient().info(RegistryClient().resolve("web-service:2.0.0", "Motif"))
 
 
@@ -125,7 +125,7 @@ def test_dry_run_runs_the_gates_and_uploads_nothing(pack_copy: Path) -> None:
     assert events.of(Uploading) == [] and events.of(MetaUpdated) == []
     assert (api / "katalog.yaml").read_text() == before  # --update-meta writes nothing
     client = RegistryClient()
-    with pytest.raises(NotFoundError):
+    with pytest.raises(ArtifactNotFoundError):
         client.info(dry.ref)
     assert dry.manifest.annotations["io.orkestra.pattern.version"] == "v1.1.0"
     assert dry.manifest.annotations["io.orkestra.simulate.status"] == "passed"
@@ -247,7 +247,7 @@ def test_03_story(pack_copy: Path) -> None:
     ]
     client = RegistryClient()
     ref = client.resolve("cache-operator:v1.0.0")
-    with pytest.raises(NotFoundError):
+    with pytest.raises(ArtifactNotFoundError):
         client.info(ref)
     _, events = push(cache, force=True, no_e2e=True)
     assert [e.gate for e in events.of(GateSkipped)] == ["Simulate", "E2E"]
@@ -305,7 +305,7 @@ def test_04_story_simulate_passes_e2e_blocks_the_push(pack_copy: Path) -> None:
         "by digest" in message
     )
     assert "1/4 expectations passed on the embedded API server (no kubelet)" in message
-    with pytest.raises(NotFoundError):
+    with pytest.raises(ArtifactNotFoundError):
         RegistryClient().info(RegistryClient().resolve("platform-app-operator:v1.0.0", "Katalog"))
     cr = platform / "cr.yaml"
     cr.write_text(cr.read_text().replace("demo-web:1.0.0", f"demo-web@{DIGEST}"))

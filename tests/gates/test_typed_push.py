@@ -14,7 +14,7 @@ from orkestra.gates.pattern import HookSourceError, code_files, pinned_runtime
 from orkestra.gates.push import FileChecked, Warned
 from orkestra.registry.artifact import PYTHON_LAYER_TYPE, K
 from orkestra.registry.client import RegistryClient
-from orkestra.registry.errors import NotFoundError
+from orkestra.registry.errors import ArtifactNotFoundError
 from tests.conftest import RegistryTarget
 from tests.gates.test_push import push
 from tests.hooks.patterns import database_katalog
@@ -230,7 +230,7 @@ def test_symlinks_out_of_the_pattern_are_refused(
         "published"
     )
     assert "copy the file into the pattern directory" in caught.value.hint
-    with pytest.raises(NotFoundError):
+    with pytest.raises(ArtifactNotFoundError):
         RegistryClient().info(RegistryClient().resolve("database-operator:v1.0.0"))
 
 
@@ -329,7 +329,7 @@ def test_a_broken_pyproject_blocks_the_push(pattern: Path) -> None:
         push(pattern)
     assert caught.value.message.startswith("pyproject.toml: not valid TOML (")
     assert "requirements.txt" in caught.value.hint
-    with pytest.raises(NotFoundError):
+    with pytest.raises(ArtifactNotFoundError):
         RegistryClient().info(RegistryClient().resolve("database-operator:v1.0.0"))
 
 

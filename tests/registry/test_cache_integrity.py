@@ -16,7 +16,7 @@ import pytest
 
 from orkestra.registry.cache import MANIFEST_FILE, CacheIntegrityError, CacheWriteError
 from orkestra.registry.client import RegistryClient
-from orkestra.registry.errors import NotFoundError
+from orkestra.registry.errors import ArtifactNotFoundError
 from orkestra.registry.refs import Reference
 from orkestra.registry.retry import RetryPolicy
 from tests.conftest import RegistryTarget, run
@@ -133,7 +133,7 @@ def test_cached_digest_references_need_no_network(
     no_network(client, monkeypatch)
     assert client.pull(pinned, check_tag=True).from_cache
     assert client.pull(ref, offline=True).from_cache
-    with pytest.raises(NotFoundError, match="is not in the local cache"):
+    with pytest.raises(ArtifactNotFoundError, match="is not in the local cache"):
         client.pull(ref.with_tag("v9"), offline=True)
 
 

@@ -10,7 +10,7 @@ import pytest
 from orkestra.registry.artifact import CONTENT, CREATED, GateRecord
 from orkestra.registry.cache import MANIFEST_FILE
 from orkestra.registry.client import RegistryClient, write_files
-from orkestra.registry.errors import NotFoundError
+from orkestra.registry.errors import ArtifactNotFoundError
 from orkestra.registry.info import PatternInfo
 from orkestra.registry.refs import Reference
 from tests.conftest import RegistryTarget
@@ -113,7 +113,7 @@ def test_referrers_with_the_tag_schema_fallback(registry: RegistryTarget) -> Non
 
 def test_missing_reference(registry: RegistryTarget) -> None:
     client = RegistryClient()
-    with pytest.raises(NotFoundError, match=r"oci://\S+/katalogs/nope:v9 not found in "):
+    with pytest.raises(ArtifactNotFoundError, match=r"oci://\S+/katalogs/nope:v9 not found in "):
         client.pull(client.resolve("nope:v9"))
     assert client.cache.lookup(client.resolve("nope:v9")) is None
 

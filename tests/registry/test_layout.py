@@ -12,7 +12,7 @@ import pytest
 
 from orkestra.registry.artifact import GateRecord, Metadata, PatternArtifact, PatternFile
 from orkestra.registry.client import RegistryClient
-from orkestra.registry.errors import IntegrityError, NotFoundError
+from orkestra.registry.errors import ArtifactNotFoundError, IntegrityError
 from orkestra.registry.layout import LayoutBackend
 from orkestra.registry.oci import MANIFEST_MEDIA_TYPE, REF_NAME, Descriptor
 from orkestra.registry.records import PushRecord, claim_time
@@ -89,14 +89,14 @@ def test_tampered_blob_is_detected(tmp_path: Path) -> None:
 def test_missing_things_are_not_found(tmp_path: Path) -> None:
     client = RegistryClient({"ORK_HOME": str(tmp_path)})
     with pytest.raises(
-        NotFoundError,
+        ArtifactNotFoundError,
         match=r"oci://local/katalogs/nope:v1 not found in the "
         r"local registry \(",
     ):
         client.info(client.resolve("nope:v1"))
     backend = LayoutBackend(tmp_path / "x")
     assert backend.tags("a/b") == []
-    with pytest.raises(NotFoundError):
+    with pytest.raises(ArtifactNotFoundError):
         backend.fetch_blob("a/b", Descriptor.of(b"x", "text/plain"))
 
 

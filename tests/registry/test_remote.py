@@ -17,10 +17,10 @@ import pytest
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.errors import (
     IntegrityError,
+    RegistryAuthError,
     RegistryError,
     TooLargeError,
     TransientError,
-    UnauthorizedError,
 )
 from orkestra.registry.oci import EMPTY_JSON, MANIFEST_MEDIA_TYPE, TITLE, Descriptor, Manifest
 from orkestra.registry.records import PushRecord, claim_time
@@ -57,7 +57,7 @@ def test_basic_auth_without_credentials_is_a_clean_401(
     distribution_basic: DistributionRegistry, tmp_path: Path
 ) -> None:
     client = client_for(distribution_basic.host, tmp_path)
-    with pytest.raises(UnauthorizedError) as caught:
+    with pytest.raises(RegistryAuthError) as caught:
         client.push(artifact(), client.resolve("web:v1.0.0"))
     assert "requires authentication and no credentials were found" in caught.value.message
     assert f"ork login {distribution_basic.host}" in caught.value.hint
@@ -69,7 +69,7 @@ def test_basic_auth_with_wrong_password(
     client = client_for(
         distribution_basic.host, tmp_path, ORK_REGISTRY_USERNAME=USER, ORK_REGISTRY_PASSWORD="wrong"
     )
-    with pytest.raises(UnauthorizedError, match="refused access") as caught:
+    with pytest.raises(RegistryAuthError, match="refused access") as caught:
         client.info(client.resolve("web:v1.0.0"))
     assert "wrong" not in caught.value.render()
 
@@ -104,7 +104,7 @@ def test_bearer_token_flow(distribution_token: DistributionRegistry, tmp_path: P
     assert client.fetch(mirror).files == client.fetch(ref).files
     anonymous = client_for(distribution_token.host, tmp_path / "anon")
     assert anonymous.pull(ref).info.metadata.name == "web"  # pull-only anonymous token
-    with pytest.raises(UnauthorizedError):
+    with pytest.raises(RegistryAuthError):
         anonymous.push(artifact(), ref.with_tag("v2"))
 
 

@@ -30,7 +30,7 @@ from orkestra.registry.artifact import (
     GateRecord,
     content_digest,
 )
-from orkestra.registry.errors import IntegrityError, NotFoundError
+from orkestra.registry.errors import ArtifactNotFoundError, IntegrityError
 from orkestra.registry.oci import Descriptor, Manifest
 from orkestra.registry.trust.dsse import IN_TOTO_PAYLOAD, BadEnvelopeError, open_envelope
 from orkestra.registry.trust.keys import Keyring
@@ -118,7 +118,7 @@ def verify(manifest: Manifest, fetch: Fetch, trusted: Collection[str]) -> Verifi
         )
     try:
         signed = open_envelope(fetch(reports[0]))
-    except NotFoundError:
+    except ArtifactNotFoundError:
         return _tampered("the signed report is missing from the registry")
     except IntegrityError as exc:  # BadEnvelopeError, or a blob not matching its digest
         return _tampered(exc.message)
