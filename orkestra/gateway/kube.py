@@ -7,7 +7,7 @@ configuration (kubeconfig, context, in-cluster service account) and its authenti
 (:mod:`orkestra.runtime.kube`) is tuned for thousands of calls a second and is a sibling
 package the layering keeps out of reach. Objects go in and out as plain dicts; error
 statuses become :mod:`orkestra.cluster.errors` classes, and a failed connection
-:class:`UnavailableError`.
+:class:`~orkestra.cluster.errors.ServiceUnavailableError`.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from orkestra.cluster.errors import (
     ForbiddenError,
     InvalidError,
     NotFoundError,
+    ServiceUnavailableError,
 )
 from orkestra.errors import OrkError
 
@@ -54,13 +55,6 @@ TRANSPORT_ERROR = _transport_error()
 
 class ConfigurationError(OrkError):
     """No usable Kubernetes configuration."""
-
-
-class UnavailableError(ApiError):
-    """The API server could not be reached or failed; worth trying again."""
-
-    code = 503
-    reason = "ServiceUnavailable"
 
 
 class KubeAPI(Protocol):
@@ -107,7 +101,7 @@ def _error(exc: LightkubeError) -> ApiError:
             else ConflictError(message)
         )
     if code >= 500 or code == 429:
-        return UnavailableError(message)
+        return ServiceUnavailableError(message)
     known = _ERRORS.get(code)
     return known(message) if known is not None else ApiError(message)
 
@@ -126,7 +120,7 @@ class LightKube:
                 return None
             raise _error(exc) from None
         except TRANSPORT_ERROR as exc:
-            raise UnavailableError(f"GET {kind} {name}: {exc}") from None
+            raise ServiceUnavailableError(f"GET {kind} {name}: {exc}") from None
         return _dict(found)
 
     async def create(self, obj: Obj) -> Obj:
@@ -135,7 +129,7 @@ class LightKube:
         except LightkubeError as exc:
             raise _error(exc) from None
         except TRANSPORT_ERROR as exc:
-            raise UnavailableError(f"create {obj['kind']}: {exc}") from None
+            raise ServiceUnavailableError(f"create {obj['kind']}: {exc}") from None
 
     async def replace(self, obj: Obj) -> Obj:
         try:
@@ -143,7 +137,7 @@ class LightKube:
         except LightkubeError as exc:
             raise _error(exc) from None
         except TRANSPORT_ERROR as exc:
-            raise UnavailableError(f"update {obj['kind']}: {exc}") from None
+            raise ServiceUnavailableError(f"update {obj['kind']}: {exc}") from None
 
     async def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
         """Delete; False when there was nothing to delete."""
@@ -154,7 +148,7 @@ class LightKube:
                 return False
             raise _error(exc) from None
         except TRANSPORT_ERROR as exc:
-            raise UnavailableError(f"delete {kind} {name}: {exc}") from None
+            raise ServiceUnavailableError(f"delete {kind} {name}: {exc}") from None
         return True
 
     async def close(self) -> None:

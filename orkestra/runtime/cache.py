@@ -286,8 +286,8 @@ class CachedCluster:
     def _writing(self, res: Resource, namespace: str | None, name: str | None) -> Iterator[None]:
         """Around a write of one object and the storing of its answer: the object's watch
         events wait meanwhile (see :meth:`Store.begin_write`)."""
-        store = self._store(res) if name else None
-        if store is None or name is None:
+        store = self._store(res)
+        if store is None or not name:
             yield
             return
         key = (res.namespace_of(namespace), name)
