@@ -4,7 +4,8 @@
 (``metav1.ObjectMeta``, ``OwnerReference``, ``Condition``, the RBAC rule shapes). Every key
 is optional (``total=False``) because the API server and the user may leave any of them
 out; readers use ``.get``. The content of a ``spec`` or ``status`` depends on the kind (and
-for a custom resource on its CRD), so it is typed as JSON, not as one of these shapes.
+for a custom resource on its CRD), so it is typed as JSON, not as one of these shapes; it
+is a mutable ``JsonDict`` because the store, defaulting and the engine edit it in place.
 """
 
 from __future__ import annotations
@@ -29,6 +30,16 @@ class OwnerReference(TypedDict, total=False):
     blockOwnerDeletion: bool
 
 
+class ManagedFieldsEntry(TypedDict, total=False):
+    manager: str
+    operation: str
+    apiVersion: str
+    time: str
+    fieldsType: str
+    fieldsV1: JsonObject
+    subresource: str
+
+
 class ObjectMeta(TypedDict, total=False):
     name: str
     generateName: str
@@ -38,10 +49,12 @@ class ObjectMeta(TypedDict, total=False):
     generation: int
     creationTimestamp: str
     deletionTimestamp: str
+    deletionGracePeriodSeconds: int
     labels: dict[str, str]
     annotations: dict[str, str]
     ownerReferences: list[OwnerReference]
     finalizers: list[str]
+    managedFields: list[ManagedFieldsEntry]
 
 
 class Condition(TypedDict, total=False):
@@ -88,8 +101,8 @@ class KubeObject(TypedDict, total=False):
     apiVersion: str
     kind: str
     metadata: ObjectMeta
-    spec: JsonObject
-    status: JsonObject
+    spec: JsonDict
+    status: JsonDict
     data: dict[str, str]
     stringData: dict[str, str]
     binaryData: dict[str, str]
@@ -98,3 +111,18 @@ class KubeObject(TypedDict, total=False):
     rules: list[PolicyRule]
     roleRef: RoleRef
     subjects: list[Subject]
+
+
+# Functional syntax: ``continue`` is a Python keyword.
+ListMeta = TypedDict(
+    "ListMeta", {"resourceVersion": str, "continue": str, "remainingItemCount": int}, total=False
+)
+
+
+class KubeList(TypedDict, total=False):
+    """A list response (``PodList``, ``ConfigMapList``, ...)."""
+
+    apiVersion: str
+    kind: str
+    metadata: ListMeta
+    items: list[KubeObject]
