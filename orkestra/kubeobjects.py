@@ -11,7 +11,7 @@ is a mutable ``JsonDict`` because the store, defaulting and the engine edit it i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TypeAlias, TypedDict
+from typing import NotRequired, TypeAlias, TypedDict, cast
 
 # A JSON value. Containers are read-only views so that a ``list[str]`` or a
 # ``dict[str, int]`` is a JSON value too (``list`` and ``dict`` are invariant).
@@ -126,3 +126,34 @@ class KubeList(TypedDict, total=False):
     kind: str
     metadata: ListMeta
     items: list[KubeObject]
+
+
+class APIResource(TypedDict):
+    """One resource type of a discovery answer (``metav1.APIResource``)."""
+
+    name: str
+    singularName: str
+    namespaced: bool
+    kind: str
+    verbs: list[str]
+    group: NotRequired[str]  # a subresource of another group's kind (scale)
+    version: NotRequired[str]
+    shortNames: NotRequired[list[str]]
+    categories: NotRequired[list[str]]
+
+
+class APIResourceList(TypedDict):
+    """The discovery answer of ``/api/v1`` or ``/apis/GROUP/VERSION``."""
+
+    kind: str
+    apiVersion: str
+    groupVersion: str
+    resources: list[APIResource]
+
+
+def as_json(shape: Mapping[str, object]) -> JsonDict:
+    """A typed shape (a :class:`KubeObject`, a :class:`Condition`, a :class:`PolicyRule` ...)
+    as the JSON object it is at run time, for code that reads or edits any JSON by key or path
+    or writes it out: mypy widens a TypedDict only to ``Mapping[str, object]``. The same dict,
+    not a copy."""
+    return cast(JsonDict, shape)

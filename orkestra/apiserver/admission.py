@@ -36,12 +36,12 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TypeVar
 
 from orkestra.apiserver.webhooks import WebhookCaller
 from orkestra.cluster import MemoryCluster, warning
 from orkestra.cluster.admission import Mutate
-from orkestra.cluster.data import clone
+from orkestra.cluster.data import MetaKey, clone
 from orkestra.cluster.errors import ApiError, ConflictError
 from orkestra.cluster.matching import Request, Scope
 from orkestra.cluster.resources import ResourceType
@@ -63,16 +63,17 @@ from orkestra.cluster.webhooks import (
     review,
     verdict,
 )
+from orkestra.kubeobjects import JsonDict, JsonObject, KubeObject, as_json
 
 log = logging.getLogger("orkestra.apiserver")
-Obj = dict[str, Any]
-StoreWrite = Callable[[Any, Mutate | None, bool], Obj]
+Body = TypeVar("Body")  # an object (create, replace) or a patch
+StoreWrite = Callable[[Body, Mutate | None, bool], KubeObject]
 """A write to the store: the request's body (the store's to change), the mutating hook, dry
 run or not."""
-StoreDelete = Callable[[str | None, bool], Obj]
+StoreDelete = Callable[[str | None, bool], KubeObject]
 """A delete from the store: the resourceVersion it must still have (None: any), dry run."""
 ATTEMPTS = 5
-_SERVER_FIELDS = (
+_SERVER_FIELDS: tuple[MetaKey, ...] = (
     "uid",
     "resourceVersion",
     "creationTimestamp",
@@ -109,10 +110,10 @@ class _ChangedError(Exception):
 class _Capture:
     """Step 1's hook: keeps what the store is about to validate, and stops the store."""
 
-    obj: Obj | None = None
-    old: Obj | None = None
+    obj: KubeObject | None = None
+    old: KubeObject | None = None
 
-    def __call__(self, obj: Obj, old: Obj | None) -> Obj:
+    def __call__(self, obj: KubeObject, old: KubeObject | None) -> KubeObject:
         self.obj, self.old = obj, old
         raise _CapturedError
 
@@ -120,12 +121,12 @@ class _Capture:
 class _Replay:
     """Steps 3 and 4's hook: the mutated object, while the stored one is unchanged."""
 
-    def __init__(self, seen: Obj | None, mutated: Obj, keep_status: bool) -> None:
+    def __init__(self, seen: KubeObject | None, mutated: KubeObject, keep_status: bool) -> None:
         self.version = _version(seen)
         self.mutated = mutated
         self.keep_status = keep_status
 
-    def __call__(self, obj: Obj, old: Obj | None) -> Obj:
+    def __call__(self, obj: KubeObject, old: KubeObject | None) -> KubeObject:
         if _version(old) != self.version:
             raise _ChangedError
         result = clone(self.mutated)
@@ -133,12 +134,14 @@ class _Replay:
         if not isinstance(meta, dict):
             meta = result["metadata"] = {}
         given = obj.get("metadata") or {}
-        for key in _SERVER_FIELDS + (("name",) if old is not None else ()):
+        names: tuple[MetaKey, ...] = ("name",) if old is not None else ()
+        for key in _SERVER_FIELDS + names:
             if key in given:
                 meta[key] = given[key]
             else:
                 meta.pop(key, None)
-        result["apiVersion"], result["kind"] = obj.get("apiVersion"), obj.get("kind")
+        fields = as_json(result)  # what a webhook made of the object: any JSON
+        fields["apiVersion"], fields["kind"] = obj.get("apiVersion"), obj.get("kind")
         if self.keep_status:  # only the status subresource writes status
             if "status" in obj:
                 result["status"] = obj["status"]
@@ -147,7 +150,7 @@ class _Replay:
         return result
 
 
-def _version(obj: Obj | None) -> str | None:
+def _version(obj: KubeObject | None) -> str | None:
     return None if obj is None else str((obj.get("metadata") or {}).get("resourceVersion"))
 
 
@@ -183,7 +186,7 @@ class WebhookAdmission:
         return matching(True), matching(False)
 
     # -- create, update, patch --------------------------------------------------------
-    async def write(self, write: Write, body: Any, call: StoreWrite) -> Obj:
+    async def write(self, write: Write, body: Body, call: StoreWrite[Body]) -> KubeObject:
         """A create, replace or patch: ``call`` is the store's write of ``body``."""
         mutating, validating = self._webhooks(write)
         if not mutating and not validating:
@@ -219,8 +222,13 @@ class WebhookAdmission:
 
     # -- delete -----------------------------------------------------------------------
     async def delete(
-        self, write: Write, namespace: str | None, name: str, options: Obj, call: StoreDelete
-    ) -> Obj:
+        self,
+        write: Write,
+        namespace: str | None,
+        name: str,
+        options: JsonObject,
+        call: StoreDelete,
+    ) -> KubeObject:
         """A delete: ``call`` is the store's delete, given the resourceVersion the object
         must still have."""
         mutating, validating = self._webhooks(write)
@@ -255,7 +263,9 @@ class WebhookAdmission:
         )
 
     # -- the webhooks -----------------------------------------------------------------
-    async def _mutate(self, hooks: Sequence[Webhook], request: Request, options: Obj) -> Obj | None:
+    async def _mutate(
+        self, hooks: Sequence[Webhook], request: Request, options: JsonObject
+    ) -> KubeObject | None:
         """The object after the mutating webhooks that select it, in order."""
         obj = request.obj
         for hook in hooks:
@@ -268,7 +278,9 @@ class WebhookAdmission:
                 obj = patched(hook, obj, answer.patch or [])
         return obj
 
-    async def _validate(self, hooks: Sequence[Webhook], request: Request, options: Obj) -> None:
+    async def _validate(
+        self, hooks: Sequence[Webhook], request: Request, options: JsonObject
+    ) -> None:
         """The validating webhooks that select the request, called together; their warnings
         and the first refusal (in their order) as if called one after the other."""
         scope = Scope(request, self.cluster)
@@ -288,7 +300,7 @@ class WebhookAdmission:
         if refusal is not None:
             raise refusal
 
-    async def _ask(self, hook: Webhook, request: Request, options: Obj) -> Verdict | None:
+    async def _ask(self, hook: Webhook, request: Request, options: JsonObject) -> Verdict | None:
         """A webhook's verdict on a request (None when it failed and failurePolicy is
         Ignore)."""
         if request.dry_run:
@@ -315,7 +327,7 @@ def _heed(hook: Webhook, answer: Verdict) -> None:
         raise WebhookDeniedError(hook.name, answer.status)
 
 
-def _request(write: Write, obj: Obj, old: Obj | None) -> Request:
+def _request(write: Write, obj: KubeObject, old: KubeObject | None) -> Request:
     meta = obj.get("metadata") or {}
     return Request(
         operation="CREATE" if old is None else "UPDATE",
@@ -329,9 +341,9 @@ def _request(write: Write, obj: Obj, old: Obj | None) -> Request:
     )
 
 
-def _options(write: Write, operation: str) -> Obj:
+def _options(write: Write, operation: str) -> JsonDict:
     """The CreateOptions or UpdateOptions a review carries."""
-    options: Obj = {
+    options: JsonDict = {
         "apiVersion": _META,
         "kind": "CreateOptions" if operation == "CREATE" else "UpdateOptions",
     }

@@ -20,24 +20,72 @@ import os
 import secrets
 import ssl
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Literal, TypedDict
 
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from orkestra import pki
+from orkestra.kubeobjects import Json, JsonDict, JsonObject
 from orkestra.pki import KeyPair, certificate_names
 
 DEFAULT_NAMES = ("localhost", "127.0.0.1", "::1")
 CA_DAYS = 3650
 SERVER_DAYS = 365
 RENEW_BEFORE = timedelta(days=30)
-Obj = dict[str, Any]
+
+# A kubeconfig (clientcmd's v1 Config) with the entries written here; functional syntax
+# for the keys with dashes.
+ClusterEntry = TypedDict(
+    "ClusterEntry",
+    {"server": str, "certificate-authority-data": str, "insecure-skip-tls-verify": bool},
+    total=False,
+)
+
+
+class NamedCluster(TypedDict):
+    name: str
+    cluster: ClusterEntry
+
+
+class UserEntry(TypedDict):
+    token: str
+
+
+class NamedUser(TypedDict):
+    name: str
+    user: UserEntry
+
+
+class ContextEntry(TypedDict):
+    cluster: str
+    user: str
+    namespace: str
+
+
+class NamedContext(TypedDict):
+    name: str
+    context: ContextEntry
+
+
+Kubeconfig = TypedDict(
+    "Kubeconfig",
+    {
+        "apiVersion": str,
+        "kind": str,
+        "preferences": JsonDict,
+        "clusters": list[NamedCluster],
+        "users": list[NamedUser],
+        "contexts": list[NamedContext],
+        "current-context": str,
+    },
+)
+_SECTIONS: tuple[Literal["clusters", "users", "contexts"], ...] = ("clusters", "users", "contexts")
 
 
 @dataclass(frozen=True)
@@ -199,9 +247,11 @@ def server_ssl_context(credentials: Credentials) -> ssl.SSLContext:
     return context
 
 
-def kubeconfig(*, server: str, ca_pem: bytes | None, token: str, name: str = "ork-embedded") -> Obj:
+def kubeconfig(
+    *, server: str, ca_pem: bytes | None, token: str, name: str = "ork-embedded"
+) -> Kubeconfig:
     """A kubeconfig with one cluster, user and context, all called ``name``."""
-    cluster: Obj = {"server": server}
+    cluster: ClusterEntry = {"server": server}
     if ca_pem:
         cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode("ascii")
     elif server.startswith("https://"):
@@ -219,18 +269,18 @@ def kubeconfig(*, server: str, ca_pem: bytes | None, token: str, name: str = "or
     }
 
 
-def _merge_named(existing: Any, entry: Obj) -> list[Any]:
+def _merge_named(existing: Json, entry: NamedCluster | NamedUser | NamedContext) -> list[object]:
     items = [e for e in existing if isinstance(e, dict)] if isinstance(existing, list) else []
-    kept = [e for e in items if e.get("name") != entry["name"]]
+    kept: list[object] = [e for e in items if e.get("name") != entry["name"]]
     return [*kept, entry]
 
 
-def merge_kubeconfig(base: Obj, ours: Obj) -> Obj:
+def merge_kubeconfig(base: JsonObject, ours: Kubeconfig) -> dict[str, object]:
     """``base`` with ``ours``'s cluster, user and context replaced or added, and made current."""
-    merged = dict(base)
+    merged: dict[str, object] = dict(base)
     merged.setdefault("apiVersion", "v1")
     merged.setdefault("kind", "Config")
-    for section in ("clusters", "users", "contexts"):
+    for section in _SECTIONS:
         merged[section] = _merge_named(base.get(section), ours[section][0])
     merged["current-context"] = ours["current-context"]
     return merged
@@ -252,12 +302,13 @@ def write_kubeconfig(
     A file that is not a kubeconfig is refused (ValueError) rather than overwritten.
     """
     target = Path(path).expanduser()
-    config = kubeconfig(server=server, ca_pem=ca_pem, token=token, name=name)
+    ours = kubeconfig(server=server, ca_pem=ca_pem, token=token, name=name)
+    config: Mapping[str, object] = ours
     existing = _read(target) if merge else None
     if existing and existing.strip():
         base = yaml.safe_load(existing)
         if not isinstance(base, dict):
             raise ValueError(f"{target}: not a kubeconfig (expected a mapping)")
-        config = merge_kubeconfig(base, config)
+        config = merge_kubeconfig(base, ours)
     text = yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
     write_private(target, text.encode())

@@ -9,7 +9,7 @@ protobuf, or CBOR, is refused with 415. Responses are JSON, which every client a
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 import msgspec
 import yaml
@@ -23,9 +23,8 @@ from orkestra.cluster.errors import (
     StatusDetails,
     UnsupportedMediaTypeError,
 )
+from orkestra.kubeobjects import Json, JsonDict
 from orkestra.model.source import LOADER
-
-Obj = dict[str, Any]
 
 PATCH_TYPES = {
     "application/merge-patch+json": "merge",
@@ -40,21 +39,24 @@ _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder()
 
 
-def dumps(data: Any) -> bytes:
+def dumps(data: object) -> bytes:
     """Compact UTF-8 JSON (msgspec: several times faster than the standard library, and
     responses and watch events are most of the server's work)."""
     return _ENCODER.encode(data)
 
 
-def loads(raw: bytes) -> Any:
+def loads(raw: bytes) -> Json:
     """Decoded JSON; raises ValueError when it is not JSON."""
     try:
-        return _DECODER.decode(raw)
+        decoded: Json = _DECODER.decode(raw)
     except msgspec.DecodeError as exc:
         raise ValueError(str(exc)) from None
+    return decoded
 
 
-def respond(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def respond(
+    data: Mapping[str, object], status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.Response(body=dumps(data), status=status, content_type=JSON, headers=headers)
 
 
@@ -98,7 +100,7 @@ def patch_type(request: web.Request) -> str:
     return found
 
 
-async def body(request: web.Request, *, yaml_allowed: bool = False) -> Any:
+async def body(request: web.Request, *, yaml_allowed: bool = False) -> Json:
     """The decoded request body."""
     media = media_type(request)
     raw = await request.read()
@@ -120,7 +122,7 @@ async def body(request: web.Request, *, yaml_allowed: bool = False) -> Any:
         raise BadRequestError(f"the request body is not valid JSON: {exc}") from None
 
 
-def protobuf_body(raw: bytes) -> Obj:
+def protobuf_body(raw: bytes) -> JsonDict:
     """A protobuf body as the dict its JSON would be: 415 for a kind not decoded, 400 for a
     malformed body."""
     try:
@@ -135,18 +137,19 @@ def protobuf_body(raw: bytes) -> Obj:
         raise BadRequestError(f"the request body is not valid protobuf: {exc}") from None
 
 
-def _yaml(raw: bytes) -> Any:
+def _yaml(raw: bytes) -> Json:
     try:
         return loads(raw)
     except ValueError:
         pass
     try:
-        return yaml.load(raw, Loader=LOADER)  # bounded: no alias bombs in a request body
+        loaded: Json = yaml.load(raw, Loader=LOADER)  # bounded: no alias bombs in a request body
     except yaml.YAMLError as exc:
         raise BadRequestError(f"the request body is not valid YAML: {exc}") from None
+    return loaded
 
 
-def an_object(data: Any, what: str = "object") -> Obj:
+def an_object(data: Json, what: str = "object") -> JsonDict:
     if not isinstance(data, dict):
         raise BadRequestError(f"the {what} must be a JSON object")
     return data

@@ -16,6 +16,7 @@ from typing import NotRequired, TypedDict
 from orkestra import __version__
 from orkestra.cluster.kubeschema import KUBERNETES_VERSION
 from orkestra.cluster.resources import ResourceType, ScaleSubresource
+from orkestra.kubeobjects import APIResource, APIResourceList
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 SUBRESOURCE_VERBS = ["get", "patch", "update"]
@@ -78,25 +79,6 @@ class APIGroupList(TypedDict):
     kind: str
     apiVersion: str
     groups: list[APIGroup]
-
-
-class APIResource(TypedDict):
-    name: str
-    singularName: str
-    namespaced: bool
-    kind: str
-    verbs: list[str]
-    group: NotRequired[str]  # a subresource of another group's kind (scale)
-    version: NotRequired[str]
-    shortNames: NotRequired[list[str]]
-    categories: NotRequired[list[str]]
-
-
-class APIResourceList(TypedDict):
-    kind: str
-    apiVersion: str
-    groupVersion: str
-    resources: list[APIResource]
 
 
 def version_info() -> VersionInfo:

@@ -32,11 +32,21 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Literal
 
+from orkestra.apiserver.specs import (
+    ConfigMapVolumeSource,
+    Container,
+    EnvVar,
+    KeyToPath,
+    PodSpec,
+    SecretVolumeSource,
+    Volume,
+    pod_spec,
+)
 from orkestra.errors import OrkError
+from orkestra.kubeobjects import KubeObject
 
-Obj = dict[str, Any]
 # ("ConfigMap" | "Secret", name) -> its data as bytes, None when it does not exist
 Lookup = Callable[[str, str], dict[str, bytes] | None]
 PORT_FLAG = re.compile(r"^--?[A-Za-z0-9-]*port$")
@@ -90,9 +100,9 @@ def is_local(image: str, local_images: tuple[str, ...]) -> bool:
     return image_repository(image) in local_images
 
 
-def local_container(pod_spec: Obj, local_images: tuple[str, ...]) -> Obj | None:
+def local_container(spec: PodSpec, local_images: tuple[str, ...]) -> Container | None:
     """The first container of a pod spec that runs a local image, if any."""
-    for container in pod_spec.get("containers") or []:
+    for container in spec.get("containers") or []:
         if isinstance(container, dict) and is_local(str(container.get("image", "")), local_images):
             return container
     return None
@@ -101,7 +111,7 @@ def local_container(pod_spec: Obj, local_images: tuple[str, ...]) -> Obj | None:
 # -- files --------------------------------------------------------------------------------
 
 
-def _decoded(kind: str, obj: Obj) -> dict[str, bytes]:
+def _decoded(kind: str, obj: KubeObject) -> dict[str, bytes]:
     data: dict[str, bytes] = {}
     if kind == "ConfigMap":
         data.update({k: str(v).encode() for k, v in (obj.get("data") or {}).items()})
@@ -112,23 +122,24 @@ def _decoded(kind: str, obj: Obj) -> dict[str, bytes]:
     return data
 
 
-def source_data(kind: str, obj: Obj) -> dict[str, bytes]:
+def source_data(kind: str, obj: KubeObject) -> dict[str, bytes]:
     """The bytes of every key of a ConfigMap or Secret."""
     return _decoded(kind, obj)
 
 
-def _volume_source(volume: Obj) -> tuple[str, str, Obj] | None:
+def _volume_source(
+    volume: Volume,
+) -> tuple[str, str, ConfigMapVolumeSource | SecretVolumeSource] | None:
     """("ConfigMap" | "Secret", name, the volume source) of a volume, None for others."""
-    if isinstance(volume.get("configMap"), dict):
-        source = volume["configMap"]
-        return "ConfigMap", str(source.get("name", "")), source
-    if isinstance(volume.get("secret"), dict):
-        source = volume["secret"]
-        return "Secret", str(source.get("secretName", "")), source
+    config_map, secret = volume.get("configMap"), volume.get("secret")
+    if isinstance(config_map, dict):
+        return "ConfigMap", str(config_map.get("name", "")), config_map
+    if isinstance(secret, dict):
+        return "Secret", str(secret.get("secretName", "")), secret
     return None
 
 
-def _write_volume(target: Path, data: dict[str, bytes], items: list[Obj] | None) -> None:
+def _write_volume(target: Path, data: dict[str, bytes], items: list[KeyToPath] | None) -> None:
     target.mkdir(parents=True, exist_ok=True)
     chosen = (
         [(str(i["key"]), str(i.get("path") or i["key"])) for i in items]
@@ -148,10 +159,10 @@ def _write_volume(target: Path, data: dict[str, bytes], items: list[Obj] | None)
         file.write_bytes(data[key])
 
 
-def volumes(pod_spec: Obj, container: Obj, home: Path, lookup: Lookup) -> dict[str, Path]:
+def volumes(spec: PodSpec, container: Container, home: Path, lookup: Lookup) -> dict[str, Path]:
     """Write the volumes the container mounts under ``home/volumes``; returns each
     mountPath's local directory (or file, with ``subPath``)."""
-    by_name = {str(v.get("name")): v for v in pod_spec.get("volumes") or [] if isinstance(v, dict)}
+    by_name = {str(v.get("name")): v for v in spec.get("volumes") or [] if isinstance(v, dict)}
     mounts: dict[str, Path] = {}
     for mount in container.get("volumeMounts") or []:
         name = str(mount.get("name", ""))
@@ -166,7 +177,7 @@ def volumes(pod_spec: Obj, container: Obj, home: Path, lookup: Lookup) -> dict[s
     return mounts
 
 
-def _fill(volume: Obj, local: Path, lookup: Lookup) -> None:
+def _fill(volume: Volume, local: Path, lookup: Lookup) -> None:
     source = _volume_source(volume)
     if source is None:  # emptyDir and anything else: an empty directory
         local.mkdir(parents=True, exist_ok=True)
@@ -197,9 +208,9 @@ def rewrite_paths(value: str, mounts: Mapping[str, Path]) -> str:
 # -- environment --------------------------------------------------------------------------
 
 
-def _field(pod: Obj, path: str) -> str:
+def _field(pod: KubeObject, path: str) -> str:
     meta = pod.get("metadata") or {}
-    spec = pod.get("spec") or {}
+    spec = pod_spec(pod)
     fields = {
         "metadata.name": meta.get("name"),
         "metadata.namespace": meta.get("namespace"),
@@ -211,17 +222,29 @@ def _field(pod: Obj, path: str) -> str:
     }
     match = re.fullmatch(r"metadata\.(labels|annotations)\['(.+)'\]", path)
     if match:
-        return str((meta.get(match.group(1)) or {}).get(match.group(2), ""))
+        found = meta.get("labels") if match.group(1) == "labels" else meta.get("annotations")
+        return str((found or {}).get(match.group(2), ""))
     return str(fields.get(path) or "")
 
 
-def _env_value(entry: Obj, pod: Obj, lookup: Lookup) -> str | None:
+# the fields of env[].valueFrom and envFrom[] that name a ConfigMap or a Secret
+_KEY_REFS: tuple[tuple[Literal["configMapKeyRef", "secretKeyRef"], str], ...] = (
+    ("configMapKeyRef", "ConfigMap"),
+    ("secretKeyRef", "Secret"),
+)
+_SOURCE_REFS: tuple[tuple[Literal["configMapRef", "secretRef"], str], ...] = (
+    ("configMapRef", "ConfigMap"),
+    ("secretRef", "Secret"),
+)
+
+
+def _env_value(entry: EnvVar, pod: KubeObject, lookup: Lookup) -> str | None:
     if "value" in entry or "valueFrom" not in entry:
         return str(entry.get("value") or "")
     source = entry.get("valueFrom") or {}
     if "fieldRef" in source:
         return _field(pod, str(source["fieldRef"].get("fieldPath", "")))
-    for key, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
+    for key, kind in _KEY_REFS:
         ref = source.get(key)
         if isinstance(ref, dict):
             data = lookup(kind, str(ref.get("name", ""))) or {}
@@ -237,10 +260,10 @@ def _env_value(entry: Obj, pod: Obj, lookup: Lookup) -> str | None:
     return ""  # resourceFieldRef: nothing sensible locally
 
 
-def _env_from(container: Obj, lookup: Lookup) -> dict[str, str]:
+def _env_from(container: Container, lookup: Lookup) -> dict[str, str]:
     env: dict[str, str] = {}
     for entry in container.get("envFrom") or []:
-        for key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
+        for key, kind in _SOURCE_REFS:
             ref = entry.get(key)
             if not isinstance(ref, dict):
                 continue
@@ -254,7 +277,7 @@ def _env_from(container: Obj, lookup: Lookup) -> dict[str, str]:
     return env
 
 
-def container_env(pod: Obj, container: Obj, lookup: Lookup) -> dict[str, str]:
+def container_env(pod: KubeObject, container: Container, lookup: Lookup) -> dict[str, str]:
     """The container's own environment (envFrom, then env with ``$(VAR)`` expanded)."""
     env = _env_from(container, lookup)
     for entry in container.get("env") or []:
@@ -283,7 +306,7 @@ def base_env() -> dict[str, str]:
 # -- command line and ports ---------------------------------------------------------------
 
 
-def command_line(container: Obj) -> list[str]:
+def command_line(container: Container) -> list[str]:
     """``ork ARGS`` as this interpreter's ``python -m orkestra ARGS``."""
     command = [str(c) for c in container.get("command") or []]
     args = [str(a) for a in container.get("args") or []]
@@ -322,7 +345,7 @@ def remap_ports(argv: list[str], ports: dict[int, int]) -> list[str]:
     return out
 
 
-def declared_ports(container: Obj) -> dict[str, int]:
+def declared_ports(container: Container) -> dict[str, int]:
     return {
         str(p["name"]): int(p["containerPort"])
         for p in container.get("ports") or []
@@ -330,9 +353,11 @@ def declared_ports(container: Obj) -> dict[str, int]:
     }
 
 
-def plan(pod: Obj, container: Obj, *, home: Path, kubeconfig: Path, lookup: Lookup) -> Launch:
+def plan(
+    pod: KubeObject, container: Container, *, home: Path, kubeconfig: Path, lookup: Lookup
+) -> Launch:
     """The process of ``container`` in ``pod``, its volumes written under ``home``."""
-    spec = pod.get("spec") or {}
+    spec = pod_spec(pod)
     mounts = volumes(spec, container, home, lookup)
     own = container_env(pod, container, lookup)
     interpreter, *rest = command_line(container)

@@ -20,13 +20,12 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from orkestra.cluster.resources import BUILTIN_TYPES, ResourceType
+from orkestra.kubeobjects import Json, JsonDict, JsonObject
 
-Obj = dict[str, Any]
 REF_V3 = "#/components/schemas/"
 REF_V2 = "#/definitions/"
 META = "io.k8s.apimachinery.pkg.apis.meta.v1."
@@ -52,7 +51,7 @@ _BUILTIN_GVK = {(t.group, t.version, t.kind) for t in BUILTIN_TYPES}
 class SchemaSource:
     """Vendored Kubernetes definitions: name -> OpenAPI v3 schema, and GVK -> name."""
 
-    definitions: dict[str, Obj]
+    definitions: Mapping[str, JsonObject]
     name_of: Callable[[str, str, str], str | None]
     kubernetes_version: str
 
@@ -76,7 +75,7 @@ def _load_source() -> SchemaSource:
         from orkestra.cluster import kubeschema  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return SchemaSource({}, _no_name, FALLBACK_VERSION)
-    defs: dict[str, Obj] = kubeschema.definitions()
+    defs: Mapping[str, JsonObject] = kubeschema.definitions()
     name_of: Callable[[str, str, str], str | None] = kubeschema.definition_name
     return SchemaSource(
         defs, name_of, str(getattr(kubeschema, "KUBERNETES_VERSION", FALLBACK_VERSION))
@@ -95,7 +94,7 @@ def group_version_path(group: str, version: str) -> str:
     return f"apis/{group}/{version}" if group else f"api/{version}"
 
 
-def _gvk(group: str, version: str, kind: str) -> Obj:
+def _gvk(group: str, version: str, kind: str) -> JsonDict:
     return {"group": group, "version": version, "kind": kind}
 
 
@@ -109,11 +108,11 @@ def custom_definition_name(group: str, version: str, kind: str) -> str:
     return ".".join([*reversed(group.split(".")), version, kind])
 
 
-def _ref(name: str) -> Obj:
+def _ref(name: str) -> JsonDict:
     return {"$ref": REF_V3 + name}
 
 
-def _refs(node: Any) -> Iterator[str]:
+def _refs(node: Json) -> Iterator[str]:
     """Names of every schema ``node`` refers to."""
     if isinstance(node, dict):
         ref = node.get("$ref")
@@ -142,7 +141,7 @@ def _op_prefix(group: str, version: str) -> str:
 # Schemas
 
 
-_MINIMAL_META: dict[str, Obj] = {
+_MINIMAL_META: dict[str, JsonDict] = {
     OBJECT_META: {
         "description": "Standard object metadata.",
         "type": "object",
@@ -183,7 +182,7 @@ _METADATA_DOC = "Standard object's metadata."
 _LIST_METADATA_DOC = "Standard list metadata."
 
 
-def _minimal_builtin(rt: ResourceType) -> Obj:
+def _minimal_builtin(rt: ResourceType) -> JsonDict:
     return {
         "description": f"{rt.kind} ({rt.api_version}); its full schema is not available.",
         "type": "object",
@@ -193,7 +192,7 @@ def _minimal_builtin(rt: ResourceType) -> Obj:
     }
 
 
-def _minimal_list(rt: ResourceType, item: str) -> Obj:
+def _minimal_list(rt: ResourceType, item: str) -> JsonDict:
     props = _envelope(LIST_META, _LIST_METADATA_DOC)
     props["items"] = {
         "description": f"List of {rt.plural}.",
@@ -209,7 +208,7 @@ def _minimal_list(rt: ResourceType, item: str) -> Obj:
     }
 
 
-def _envelope(meta: str, meta_doc: str) -> Obj:
+def _envelope(meta: str, meta_doc: str) -> JsonDict:
     return {
         "apiVersion": {"description": _API_VERSION_DOC, "type": "string"},
         "kind": {"description": _KIND_DOC, "type": "string"},
@@ -217,22 +216,25 @@ def _envelope(meta: str, meta_doc: str) -> Obj:
     }
 
 
-def custom_resource_schema(rt: ResourceType) -> Obj:
+def custom_resource_schema(rt: ResourceType) -> JsonDict:
     """A custom resource's published schema: its CRD's ``openAPIV3Schema`` with apiVersion,
     kind, metadata (a reference to ObjectMeta) and ``x-kubernetes-group-version-kind``."""
-    schema: Obj = (
+    schema: JsonObject = (
         copy.deepcopy(rt.schema)
         if rt.schema
         else {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
     )
-    schema["type"] = "object"
-    props: Obj = schema.get("properties") or {}
-    schema["properties"] = {
-        **_envelope(OBJECT_META, _METADATA_DOC),
-        **{k: v for k, v in props.items() if k not in ("apiVersion", "kind", "metadata")},
+    props = schema.get("properties")
+    declared: JsonObject = props if isinstance(props, dict) else {}
+    return {
+        **schema,
+        "type": "object",
+        "properties": {
+            **_envelope(OBJECT_META, _METADATA_DOC),
+            **{k: v for k, v in declared.items() if k not in ("apiVersion", "kind", "metadata")},
+        },
+        "x-kubernetes-group-version-kind": [_gvk(rt.group, rt.version, rt.kind)],
     }
-    schema["x-kubernetes-group-version-kind"] = [_gvk(rt.group, rt.version, rt.kind)]
-    return schema
 
 
 @dataclass(frozen=True)
@@ -250,9 +252,9 @@ class _Schemas:
 
     def __init__(self, source: SchemaSource) -> None:
         self.source = source
-        self.schemas: dict[str, Obj] = {}
+        self.schemas: dict[str, JsonObject] = {}
 
-    def add(self, name: str, schema: Obj) -> None:
+    def add(self, name: str, schema: JsonObject) -> None:
         if name not in self.schemas:
             self.schemas[name] = schema
             self._follow(schema)
@@ -264,7 +266,7 @@ class _Schemas:
         self.add(name, schema)
         return True
 
-    def _follow(self, schema: Obj) -> None:
+    def _follow(self, schema: JsonObject) -> None:
         for name in set(_refs(schema)):
             if name not in self.schemas and not self.add_builtin(name):
                 self.add(name, {"type": "object", "x-kubernetes-preserve-unknown-fields": True})
@@ -414,7 +416,7 @@ class _Op:
     op_id: str
     action: str | None
     description: str
-    gvk: Obj | None
+    gvk: JsonDict | None
     responses: tuple[tuple[str, str | None], ...]
     query: tuple[str, ...] = ()
     body: str | None = None
@@ -607,9 +609,9 @@ def _resources_path(group: str, version: str) -> _Path:
     )
 
 
-def _v3_param(name: str) -> Obj:
+def _v3_param(name: str) -> JsonDict:
     p = _PARAMS[name]
-    out: Obj = {
+    out: JsonDict = {
         "name": p.name,
         "in": p.where,
         "description": p.description,
@@ -620,8 +622,8 @@ def _v3_param(name: str) -> Obj:
     return out
 
 
-def _v3_op(op: _Op) -> Obj:
-    out: Obj = {"tags": [op.tag], "description": op.description, "operationId": op.op_id}
+def _v3_op(op: _Op) -> JsonDict:
+    out: JsonDict = {"tags": [op.tag], "description": op.description, "operationId": op.op_id}
     if op.query:
         out["parameters"] = [_v3_param(q) for q in op.query]
     if op.body:
@@ -629,7 +631,7 @@ def _v3_op(op: _Op) -> Obj:
             "content": {t: {"schema": _ref(op.body)} for t in op.body_types},
             "required": op.body != DELETE_OPTIONS,
         }
-    out["responses"] = {
+    responses: JsonDict = {
         code: {
             "description": _DESCRIPTION.get(code, "OK"),
             "content": {t: {"schema": _ref(s)} for t in _JSON_YAML},
@@ -637,7 +639,8 @@ def _v3_op(op: _Op) -> Obj:
         for code, s in op.responses
         if s
     }
-    out["responses"]["401"] = {"description": "Unauthorized"}
+    responses["401"] = {"description": "Unauthorized"}
+    out["responses"] = responses
     if op.action:
         out["x-kubernetes-action"] = op.action
     if op.gvk:
@@ -648,19 +651,19 @@ def _v3_op(op: _Op) -> Obj:
 _DESCRIPTION = {"200": "OK", "201": "Created", "202": "Accepted"}
 
 
-def _v3_paths(paths: Iterable[_Path]) -> Obj:
-    out: Obj = {}
+def _v3_paths(paths: Iterable[_Path]) -> JsonDict:
+    out: JsonDict = {}
     for path in paths:
-        item: Obj = {op.method: _v3_op(op) for op in path.ops}
+        item: JsonDict = {op.method: _v3_op(op) for op in path.ops}
         if path.params:
             item["parameters"] = [_v3_param(p) for p in path.params]
         out[path.url] = item
     return out
 
 
-def _v2_param(name: str) -> Obj:
+def _v2_param(name: str) -> JsonDict:
     p = _PARAMS[name]
-    out: Obj = {
+    out: JsonDict = {
         "uniqueItems": True,
         "type": p.type,
         "description": p.description,
@@ -672,8 +675,8 @@ def _v2_param(name: str) -> Obj:
     return out
 
 
-def _v2_op(op: _Op) -> Obj:
-    out: Obj = {
+def _v2_op(op: _Op) -> JsonDict:
+    out: JsonDict = {
         "description": op.description,
         "consumes": list(op.body_types),
         "produces": list(_JSON_YAML),
@@ -681,7 +684,7 @@ def _v2_op(op: _Op) -> Obj:
         "tags": [op.tag],
         "operationId": op.op_id,
     }
-    params = []
+    params: list[Json] = []
     if op.body:
         params.append(
             {
@@ -694,12 +697,13 @@ def _v2_op(op: _Op) -> Obj:
     params.extend(_v2_param(q) for q in op.query)
     if params:
         out["parameters"] = params
-    out["responses"] = {
+    responses: JsonDict = {
         code: {"description": _DESCRIPTION.get(code, "OK"), "schema": {"$ref": REF_V2 + s}}
         for code, s in op.responses
         if s
     }
-    out["responses"]["401"] = {"description": "Unauthorized"}
+    responses["401"] = {"description": "Unauthorized"}
+    out["responses"] = responses
     if op.action:
         out["x-kubernetes-action"] = op.action
     if op.gvk:
@@ -707,10 +711,10 @@ def _v2_op(op: _Op) -> Obj:
     return out
 
 
-def _v2_paths(paths: Iterable[_Path]) -> Obj:
-    out: Obj = {}
+def _v2_paths(paths: Iterable[_Path]) -> JsonDict:
+    out: JsonDict = {}
     for path in paths:
-        item: Obj = {op.method: _v2_op(op) for op in path.ops}
+        item: JsonDict = {op.method: _v2_op(op) for op in path.ops}
         if path.params:
             item["parameters"] = [_v2_param(p) for p in path.params]
         out[path.url] = item
@@ -723,13 +727,13 @@ def _v2_paths(paths: Iterable[_Path]) -> Obj:
 _V3_ONLY = ("nullable", "anyOf", "oneOf", "not")
 
 
-def to_v2_schema(schema: Any) -> Any:
+def to_v2_schema(schema: Json) -> Json:
     """An OpenAPI 3 schema as Swagger 2 accepts it: references to ``#/definitions/``,
     ``allOf: [ref]`` wrappers unwrapped, and v3-only keywords (nullable, anyOf, oneOf, not)
     dropped."""
     if not isinstance(schema, dict):
         return schema
-    out: Obj = {}
+    out: JsonDict = {}
     for key, value in schema.items():
         if key in _V3_ONLY:
             continue
@@ -746,7 +750,7 @@ def to_v2_schema(schema: Any) -> Any:
     return out
 
 
-def _unwrap_all_of(out: Obj, parts: list[Any]) -> None:
+def _unwrap_all_of(out: JsonDict, parts: list[Json]) -> None:
     if len(parts) == 1 and isinstance(parts[0], dict) and set(parts[0]) == {"$ref"}:
         out["$ref"] = parts[0]["$ref"]
     else:
@@ -757,7 +761,7 @@ def _unwrap_all_of(out: Obj, parts: list[Any]) -> None:
 # Documents and their cache
 
 
-def _canonical(doc: Obj) -> bytes:
+def _canonical(doc: JsonDict) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -788,11 +792,11 @@ class _Spec:
         self.groups: dict[str, list[ResourceType]] = {}
         for rt in sorted(types, key=lambda t: (t.group, t.version, t.plural)):
             self.groups.setdefault(group_version_path(rt.group, rt.version), []).append(rt)
-        self.v3: dict[str, tuple[Obj, bytes, str]] = {}
-        self.v2: tuple[Obj, bytes] | None = None
+        self.v3: dict[str, tuple[JsonDict, bytes, str]] = {}
+        self.v2: tuple[JsonDict, bytes] | None = None
         self.lock = threading.Lock()
 
-    def document(self, gv: str) -> tuple[Obj, bytes, str] | None:
+    def document(self, gv: str) -> tuple[JsonDict, bytes, str] | None:
         if gv not in self.groups:
             return None
         with self.lock:
@@ -802,7 +806,7 @@ class _Spec:
                 self.v3[gv] = (doc, data, hashlib.sha512(data).hexdigest().upper())
             return self.v3[gv]
 
-    def index(self) -> Obj:
+    def index(self) -> JsonDict:
         paths = {}
         for gv in sorted(self.groups):
             built = self.document(gv)
@@ -810,7 +814,7 @@ class _Spec:
             paths[gv] = {"serverRelativeURL": f"/openapi/v3/{gv}?hash={built[2]}"}
         return {"paths": paths}
 
-    def swagger(self) -> tuple[Obj, bytes]:
+    def swagger(self) -> tuple[JsonDict, bytes]:
         with self.lock:
             if self.v2 is None:
                 doc = _build_v2(self.types)
@@ -818,11 +822,11 @@ class _Spec:
             return self.v2
 
 
-def _info(source: SchemaSource) -> Obj:
+def _info(source: SchemaSource) -> JsonDict:
     return {"title": "Kubernetes", "version": source.kubernetes_version}
 
 
-def _build_v3(types: list[ResourceType]) -> Obj:
+def _build_v3(types: list[ResourceType]) -> JsonDict:
     source = builtin_schemas()
     schemas = _Schemas(source)
     for name in (STATUS, DELETE_OPTIONS, PATCH, RESOURCE_LIST, OBJECT_META, LIST_META):
@@ -849,7 +853,7 @@ def _build_v3(types: list[ResourceType]) -> Obj:
     }
 
 
-def _build_v2(types: list[ResourceType]) -> Obj:
+def _build_v2(types: list[ResourceType]) -> JsonDict:
     source = builtin_schemas()
     schemas = _Schemas(source)
     for name in (STATUS, DELETE_OPTIONS, PATCH, RESOURCE_LIST, OBJECT_META, LIST_META):
@@ -910,12 +914,12 @@ def group_versions(types: Iterable[ResourceType]) -> list[str]:
     return sorted(_spec(types).groups)
 
 
-def v3_index(types: Iterable[ResourceType]) -> Obj:
+def v3_index(types: Iterable[ResourceType]) -> JsonDict:
     """The ``/openapi/v3`` discovery document."""
     return _spec(types).index()
 
 
-def v3_document(group_version: str, types: Iterable[ResourceType]) -> Obj | None:
+def v3_document(group_version: str, types: Iterable[ResourceType]) -> JsonDict | None:
     """The OpenAPI 3.0 document of ``api/v1`` or ``apis/<group>/<version>`` (None when that
     group-version is not served). Shared and cached: do not mutate it."""
     built = _spec(types).document(group_version.strip("/"))
@@ -928,7 +932,7 @@ def v3_document_json(group_version: str, types: Iterable[ResourceType]) -> tuple
     return (built[1], built[2]) if built else None
 
 
-def v2_document(types: Iterable[ResourceType]) -> Obj:
+def v2_document(types: Iterable[ResourceType]) -> JsonDict:
     """The Swagger 2.0 document (``/openapi/v2``) of every served type. Do not mutate it."""
     return _spec(types).swagger()[0]
 

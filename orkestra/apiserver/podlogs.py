@@ -12,15 +12,17 @@ empty log.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from aiohttp import web
 
+from orkestra.apiserver.specs import pod_spec
 from orkestra.cluster import MemoryCluster
 from orkestra.cluster.errors import BadRequestError
+from orkestra.kubeobjects import KubeObject
 
-Obj = dict[str, Any]
 FOLLOW_POLL = 0.2
 CHUNK = 64 * 1024
 
@@ -46,10 +48,10 @@ def _number(request: web.Request, name: str) -> int | None:
     return value
 
 
-def check_container(pod: Obj, wanted: str) -> None:
+def check_container(pod: KubeObject, wanted: str) -> None:
     """kube-apiserver's checks of the ``container`` parameter."""
     name = pod["metadata"]["name"]
-    spec = pod.get("spec") or {}
+    spec = pod_spec(pod)
     names = [str(c.get("name")) for c in spec.get("containers") or []]
     others = [
         str(c.get("name"))
@@ -98,7 +100,9 @@ async def serve(
     return response
 
 
-async def _follow(response: web.StreamResponse, path: Path, offset: int, running: Any) -> None:
+async def _follow(
+    response: web.StreamResponse, path: Path, offset: int, running: Callable[[], bool]
+) -> None:
     """Write what is appended to ``path`` until the process stops or the client leaves."""
     while True:
         alive = running()

@@ -14,11 +14,11 @@ import json
 import math
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
+from orkestra.apiserver.specs import Container, workload_spec
 from orkestra.cluster.data import clone
+from orkestra.kubeobjects import Json, JsonDict, KubeObject, ObjectMeta
 
-Obj = dict[str, Any]
 ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # the API server's safe characters for names
 NODE_NAME = "ork-embedded"
 LOCAL_PID = "orkestra.io/local-pid"  # annotation: the process that runs the Pod
@@ -29,7 +29,7 @@ def _safe(digest: bytes, length: int) -> str:
     return "".join(ALPHABET[b % len(ALPHABET)] for b in digest[:length])
 
 
-def template_hash(template: Obj) -> str:
+def template_hash(template: Json) -> str:
     """A stable short hash of a pod template (``pod-template-hash``)."""
     return _safe(hashlib.sha256(json.dumps(template, sort_keys=True).encode()).digest(), 10)
 
@@ -38,8 +38,8 @@ def random_suffix() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(5))
 
 
-def replicas(workload: Obj) -> int:
-    spec = workload.get("spec") or {}
+def replicas(workload: KubeObject) -> int:
+    spec = workload_spec(workload)
     value = spec.get("parallelism", 1) if workload.get("kind") == "Job" else spec.get("replicas", 1)
     return value if isinstance(value, int) and not isinstance(value, bool) else 1
 
@@ -57,8 +57,8 @@ class PodState:
     exit_code: int | None = None  # set once terminated for good (Jobs)
 
 
-def pod_labels(workload: Obj, revision: str, name: str) -> dict[str, str]:
-    template = (workload.get("spec") or {}).get("template") or {}
+def pod_labels(workload: KubeObject, revision: str, name: str) -> dict[str, str]:
+    template = workload_spec(workload).get("template") or {}
     labels = dict((template.get("metadata") or {}).get("labels") or {})
     kind = workload["kind"]
     owner = str(workload["metadata"]["name"])
@@ -74,14 +74,20 @@ def pod_labels(workload: Obj, revision: str, name: str) -> dict[str, str]:
     return labels
 
 
-def pod_object(workload: Obj, name: str, revision: str) -> Obj:
+def _template_spec(workload: KubeObject) -> JsonDict:
+    """A copy of the spec of the workload's pod template, on the embedded node."""
+    template = (workload.get("spec") or {}).get("template")
+    found = template.get("spec") if isinstance(template, dict) else None
+    spec: JsonDict = clone(found) if isinstance(found, dict) else {}
+    spec["nodeName"] = NODE_NAME
+    return spec
+
+
+def pod_object(workload: KubeObject, name: str, revision: str) -> KubeObject:
     """A new Pod of ``workload`` (its template, owned by it, on the embedded node)."""
     meta = workload["metadata"]
-    template = clone((workload.get("spec") or {}).get("template") or {})
-    template_meta = template.get("metadata") or {}
-    spec = template.get("spec") or {}
-    spec["nodeName"] = NODE_NAME
-    metadata: Obj = {
+    template_meta = (workload_spec(workload).get("template") or {}).get("metadata") or {}
+    metadata: ObjectMeta = {
         "name": name,
         "namespace": meta.get("namespace", "default"),
         "labels": pod_labels(workload, revision, name),
@@ -98,10 +104,15 @@ def pod_object(workload: Obj, name: str, revision: str) -> Obj:
     }
     if template_meta.get("annotations"):
         metadata["annotations"] = dict(template_meta["annotations"])
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": _template_spec(workload),
+    }
 
 
-def _condition(kind: str, ok: bool, now: str) -> Obj:
+def _condition(kind: str, ok: bool, now: str) -> JsonDict:
     return {
         "type": kind,
         "status": "True" if ok else "False",
@@ -110,7 +121,7 @@ def _condition(kind: str, ok: bool, now: str) -> Obj:
     }
 
 
-def _container_state(state: PodState) -> Obj:
+def _container_state(state: PodState) -> JsonDict:
     if state.exit_code is not None:
         return {
             "terminated": {
@@ -121,7 +132,7 @@ def _container_state(state: PodState) -> Obj:
         }
     if state.running:
         return {"running": {"startedAt": state.started_at}}
-    waiting: Obj = {"reason": state.waiting or "ContainerCreating"}
+    waiting: JsonDict = {"reason": state.waiting or "ContainerCreating"}
     if state.message:
         waiting["message"] = state.message
     return {"waiting": waiting}
@@ -133,7 +144,14 @@ def _phase(state: PodState) -> str:
     return "Running" if state.running else "Pending"
 
 
-def pod_status(pod: Obj, container: Obj, state: PodState, now: str) -> Obj:
+def _by_type(conditions: Json) -> dict[Json, JsonDict]:
+    """Status conditions by their type."""
+    if not isinstance(conditions, list):
+        return {}
+    return {c.get("type"): c for c in conditions if isinstance(c, dict)}
+
+
+def pod_status(pod: KubeObject, container: Container, state: PodState, now: str) -> JsonDict:
     """The status the kubelet would report for the Pod's (one local) container."""
     old = pod.get("status") or {}
     conditions = [
@@ -142,12 +160,12 @@ def pod_status(pod: Obj, container: Obj, state: PodState, now: str) -> Obj:
         _condition("ContainersReady", state.ready, now),
         _condition("Ready", state.ready, now),
     ]
-    before = {c.get("type"): c for c in old.get("conditions") or []}
+    before = _by_type(old.get("conditions"))
     for cond in conditions:
         previous = before.get(cond["type"])
         if previous is not None and previous.get("status") == cond["status"]:
             cond["lastTransitionTime"] = previous.get("lastTransitionTime")
-    status: Obj = {
+    status: JsonDict = {
         "phase": _phase(state),
         "conditions": conditions,
         "hostIP": LOCALHOST,
@@ -187,8 +205,8 @@ class Counts:
     active: int = 0  # Jobs: running attempts
 
 
-def _kept(old: list[Obj], new: list[Obj]) -> list[Obj]:
-    before = {c.get("type"): c for c in old if isinstance(c, dict)}
+def _kept(old: Json, new: list[JsonDict]) -> list[JsonDict]:
+    before = _by_type(old)
     kept = []
     for cond in new:
         previous = before.get(cond["type"])
@@ -206,15 +224,15 @@ def _kept(old: list[Obj], new: list[Obj]) -> list[Obj]:
     return kept
 
 
-def _max_unavailable(workload: Obj, wanted: int) -> int:
-    rolling = ((workload.get("spec") or {}).get("strategy") or {}).get("rollingUpdate") or {}
+def _max_unavailable(workload: KubeObject, wanted: int) -> int:
+    rolling = (workload_spec(workload).get("strategy") or {}).get("rollingUpdate") or {}
     value = rolling.get("maxUnavailable", "25%")
     if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
         return math.floor(wanted * int(value[:-1]) / 100)
     return value if isinstance(value, int) else 0
 
 
-def _cond(kind: str, ok: bool, reason: str, message: str, now: str) -> Obj:
+def _cond(kind: str, ok: bool, reason: str, message: str, now: str) -> JsonDict:
     return {
         "type": kind,
         "status": "True" if ok else "False",
@@ -225,12 +243,12 @@ def _cond(kind: str, ok: bool, reason: str, message: str, now: str) -> Obj:
     }
 
 
-def deployment_status(workload: Obj, counts: Counts, now: str) -> Obj:
+def deployment_status(workload: KubeObject, counts: Counts, now: str) -> JsonDict:
     wanted = replicas(workload)
     name = workload["metadata"]["name"]
     available = counts.ready >= wanted - _max_unavailable(workload, wanted)
     done = counts.updated == wanted == counts.total and counts.ready_updated == wanted
-    status: Obj = {
+    status: JsonDict = {
         "observedGeneration": workload["metadata"].get("generation", 1),
         "replicas": counts.total,
         "updatedReplicas": counts.updated,
@@ -264,7 +282,7 @@ def deployment_status(workload: Obj, counts: Counts, now: str) -> Obj:
     return status
 
 
-def statefulset_status(workload: Obj, counts: Counts, revision: str, now: str) -> Obj:
+def statefulset_status(workload: KubeObject, counts: Counts, revision: str, now: str) -> JsonDict:
     name = workload["metadata"]["name"]
     current = f"{name}-{revision}"
     return {
@@ -280,9 +298,9 @@ def statefulset_status(workload: Obj, counts: Counts, revision: str, now: str) -
     }
 
 
-def job_status(workload: Obj, counts: Counts, now: str) -> Obj:
+def job_status(workload: KubeObject, counts: Counts, now: str) -> JsonDict:
     old = workload.get("status") or {}
-    status: Obj = {
+    status: JsonDict = {
         "active": counts.active,
         "ready": counts.ready,
         "terminating": 0,
@@ -292,7 +310,7 @@ def job_status(workload: Obj, counts: Counts, now: str) -> Obj:
         "uncountedTerminatedPods": {},
     }
     status = {k: v for k, v in status.items() if v or k in ("active", "startTime")}
-    conditions: list[Obj] = []
+    conditions: list[JsonDict] = []
     if job_succeeded(workload, counts):
         status["completionTime"] = old.get("completionTime") or now
         conditions = [
@@ -336,19 +354,19 @@ def job_status(workload: Obj, counts: Counts, now: str) -> Obj:
     return status
 
 
-def completions(workload: Obj) -> int:
-    value = (workload.get("spec") or {}).get("completions", 1)
+def completions(workload: KubeObject) -> int:
+    value = workload_spec(workload).get("completions", 1)
     return value if isinstance(value, int) and not isinstance(value, bool) else 1
 
 
-def backoff_limit(workload: Obj) -> int:
-    value = (workload.get("spec") or {}).get("backoffLimit", 6)
+def backoff_limit(workload: KubeObject) -> int:
+    value = workload_spec(workload).get("backoffLimit", 6)
     return value if isinstance(value, int) and not isinstance(value, bool) else 6
 
 
-def job_succeeded(workload: Obj, counts: Counts) -> bool:
+def job_succeeded(workload: KubeObject, counts: Counts) -> bool:
     return counts.succeeded >= completions(workload)
 
 
-def job_failed(workload: Obj, counts: Counts) -> bool:
+def job_failed(workload: KubeObject, counts: Counts) -> bool:
     return counts.failed > backoff_limit(workload)

@@ -50,16 +50,23 @@ import weakref
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
 from orkestra.apiserver import certs, launch, pods
+from orkestra.apiserver.specs import (
+    Container,
+    HTTPGetAction,
+    pod_spec,
+    service_spec,
+    workload_spec,
+)
 from orkestra.cluster import MemoryCluster, WatchEvent
 from orkestra.cluster.errors import ApiError, NotFoundError
+from orkestra.cluster.resources import ResourceType
+from orkestra.kubeobjects import JsonDict, KubeObject
 
 log = logging.getLogger("orkestra.apiserver.processes")
-Obj = dict[str, Any]
 Key = tuple[str, str, str]  # the workload's (kind, namespace, name)
 DEFAULT_LOCAL_IMAGES = ("ghcr.io/orkspace/orkestra",)
 KINDS = {"Deployment": "apps/v1", "StatefulSet": "apps/v1", "Job": "batch/v1"}
@@ -87,8 +94,8 @@ class LocalPod:
     key: Key
     name: str
     revision: str
-    pod: Obj
-    container: Obj
+    pod: KubeObject
+    container: Container
     home: Path
     one_shot: bool  # a Job's Pod: not restarted when it exits
     state: pods.PodState = field(default_factory=pods.PodState)
@@ -117,11 +124,11 @@ class LocalPod:
         return self.stop_deadline is None and self.state.exit_code is None
 
     def grace(self) -> float:
-        value = (self.pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+        value = pod_spec(self.pod).get("terminationGracePeriodSeconds", 30)
         return min(float(value), MAX_GRACE) if isinstance(value, int | float) else MAX_GRACE
 
 
-def workload_key(obj: Obj) -> Key:
+def workload_key(obj: KubeObject) -> Key:
     meta = obj.get("metadata") or {}
     return str(obj.get("kind", "")), str(meta.get("namespace", "")), str(meta.get("name", ""))
 
@@ -171,12 +178,12 @@ class ProcessRunner:
         _RUNNERS.add(self)
 
     # -- what it runs -----------------------------------------------------------------
-    def claims(self, obj: Obj) -> bool:
+    def claims(self, obj: KubeObject) -> bool:
         """Whether this runner runs the workload's Pods (so nothing else settles it)."""
         kind = str(obj.get("kind", ""))
         if KINDS.get(kind) != obj.get("apiVersion") or not self.local_images:
             return False
-        spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+        spec = (workload_spec(obj).get("template") or {}).get("spec") or {}
         return launch.local_container(spec, self.local_images) is not None
 
     def pids(self) -> list[int]:
@@ -439,7 +446,7 @@ class ProcessRunner:
             return port is not None and await _connects(port, timeout)
         return True  # no probe (or exec): ready once it runs
 
-    async def _http_probe(self, plan: launch.Launch, get: Obj, timeout: float) -> bool:
+    async def _http_probe(self, plan: launch.Launch, get: HTTPGetAction, timeout: float) -> bool:
         port = plan.local_port(get.get("port", 0))
         if port is None:
             return False
@@ -481,7 +488,7 @@ class ProcessRunner:
             workload, revision, owned
         )
 
-    def _deployment(self, workload: Obj, revision: str, owned: list[LocalPod]) -> None:
+    def _deployment(self, workload: KubeObject, revision: str, owned: list[LocalPod]) -> None:
         wanted = pods.replicas(workload)
         new = [p for p in owned if p.revision == revision]
         old = [p for p in owned if p.revision != revision]
@@ -501,7 +508,7 @@ class ProcessRunner:
         for pod in sorted(old, key=lambda p: p.state.ready)[: max(len(old) - keep_old, 0)]:
             self._stop(pod)
 
-    def _statefulset(self, workload: Obj, revision: str, owned: list[LocalPod]) -> None:
+    def _statefulset(self, workload: KubeObject, revision: str, owned: list[LocalPod]) -> None:
         name = workload["metadata"]["name"]
         wanted = pods.replicas(workload)
         by_name = {p.name: p for p in owned}
@@ -522,7 +529,7 @@ class ProcessRunner:
             if current is None or not current.state.ready:
                 return  # one ordinal at a time, in order
 
-    def _job(self, workload: Obj, revision: str, owned: list[LocalPod]) -> None:
+    def _job(self, workload: KubeObject, revision: str, owned: list[LocalPod]) -> None:
         key = workload_key(workload)
         succeeded, failed = self.jobs.get(key, (0, 0))
         counts = pods.Counts(succeeded=succeeded, failed=failed)
@@ -534,7 +541,7 @@ class ProcessRunner:
                 workload, revision, f"{workload['metadata']['name']}-{pods.random_suffix()}"
             )
 
-    def _create(self, workload: Obj, revision: str, name: str) -> LocalPod:
+    def _create(self, workload: KubeObject, revision: str, name: str) -> LocalPod:
         """A new Pod object and its (not yet started) process."""
         key = workload_key(workload)
         obj = pods.pod_object(workload, name, revision)
@@ -543,8 +550,7 @@ class ProcessRunner:
         made = self.cluster.create_in(
             self.cluster.type_for("v1", "Pod"), key[1], obj, manager=CONTROLLER_MANAGER
         )
-        spec = made.get("spec") or {}
-        container = launch.local_container(spec, self.local_images) or {}
+        container = launch.local_container(pod_spec(made), self.local_images) or {}
         home = self._home / f"{key[1]}.{name}.{next(self._serial)}"
         home.mkdir(parents=True)
         pod = LocalPod(
@@ -576,7 +582,7 @@ class ProcessRunner:
                 workload, {**(workload.get("status") or {}), **status}, CONTROLLER_MANAGER
             )
 
-    def _workload_status(self, workload: Obj, key: Key) -> Obj:
+    def _workload_status(self, workload: KubeObject, key: Key) -> JsonDict:
         revision = pods.template_hash(workload["spec"].get("template") or {})
         active = [p for p in self.pods if p.key == key and p.active]
         updated = [p for p in active if p.revision == revision]
@@ -605,7 +611,7 @@ class ProcessRunner:
         if status != current.get("status"):
             self._write_status(current, status, KUBELET)
 
-    def _write_status(self, obj: Obj, status: Obj, manager: str) -> None:
+    def _write_status(self, obj: KubeObject, status: JsonDict, manager: str) -> None:
         meta = obj["metadata"]
         rt = self.cluster.type_for(obj["apiVersion"], obj["kind"])
         try:
@@ -663,7 +669,7 @@ class ProcessRunner:
         )
 
     # -- store access -----------------------------------------------------------------
-    def _read(self, api_version: str, kind: str, namespace: str, name: str) -> Obj | None:
+    def _read(self, api_version: str, kind: str, namespace: str, name: str) -> KubeObject | None:
         try:
             return self.cluster.read(
                 self.cluster.type_for(api_version, kind), namespace or None, name
@@ -671,7 +677,9 @@ class ProcessRunner:
         except NotFoundError:
             return None
 
-    def _delete_object(self, rt: Any, namespace: str | None, name: str, uid: str = "") -> None:
+    def _delete_object(
+        self, rt: ResourceType, namespace: str | None, name: str, uid: str = ""
+    ) -> None:
         try:
             self.cluster.delete_in(rt, namespace, name, preconditions={"uid": uid} if uid else None)
         except ApiError:
@@ -692,10 +700,10 @@ class ProcessRunner:
         return path
 
 
-def _service_address(service: Obj, ready: list[LocalPod]) -> str | None:
+def _service_address(service: KubeObject, ready: list[LocalPod]) -> str | None:
     """127.0.0.1:<local port> of the first ready Pod the Service selects, for its first
     port."""
-    spec = service.get("spec") or {}
+    spec = service_spec(service)
     selector = spec.get("selector") or {}
     ports = [p for p in spec.get("ports") or [] if isinstance(p, dict)]
     if not selector or not ports:

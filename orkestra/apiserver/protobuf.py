@@ -41,13 +41,12 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from orkestra.errors import OrkError
+from orkestra.kubeobjects import Json, JsonDict
 
-Obj = dict[str, Any]
 WireValue = int | bytes
-Scalar = Callable[[WireValue], Any]
+Scalar = Callable[[WireValue], Json]
 
 MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
 MAGIC = b"k8s\x00"
@@ -209,16 +208,17 @@ def micro_time(value: WireValue) -> str | None:
     return _moment(seconds).strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos // 1000:06d}Z"
 
 
-def fields_v1(value: WireValue) -> Any:
+def fields_v1(value: WireValue) -> Json:
     """``FieldsV1{Raw=1}``: the JSON object its raw bytes hold."""
     raw = b""
     for number, _, field in fields(_bytes_of(value)):
         if number == 1:
             raw = _bytes_of(field)
     try:
-        return json.loads(raw) if raw else {}
+        held: Json = json.loads(raw) if raw else {}
     except ValueError as exc:
         raise ProtobufError(f"FieldsV1 does not hold JSON: {exc}") from None
+    return held
 
 
 # -- messages as field tables ---------------------------------------------------------------
@@ -247,9 +247,9 @@ class Field:
     omit_empty: bool = True
 
 
-def decode_message(table: Message, buf: bytes) -> Obj:
+def decode_message(table: Message, buf: bytes) -> JsonDict:
     """The dict of a message, by its field table (unknown fields skipped)."""
-    out: Obj = {}
+    out: JsonDict = {}
     for number, _, value in fields(buf):
         field = table.get(number)
         if field is None:
@@ -261,22 +261,28 @@ def decode_message(table: Message, buf: bytes) -> Obj:
     return out
 
 
-def _store(out: Obj, field: Field, value: WireValue) -> None:
+def _store(out: JsonDict, field: Field, value: WireValue) -> None:
     kind = field.kind
     if isinstance(kind, MapOf):
         key, item = _map_entry(kind, value)
-        out.setdefault(field.name, {})[key] = item
+        entries = out.get(field.name)
+        if not isinstance(entries, dict):  # the field's first entry
+            entries = out[field.name] = {}
+        entries[key] = item
         return
     decoded = decode_message(kind, _bytes_of(value)) if isinstance(kind, Mapping) else kind(value)
     if field.repeated:
-        out.setdefault(field.name, []).append(decoded)
+        items = out.get(field.name)
+        if not isinstance(items, list):  # the field's first item
+            items = out[field.name] = []
+        items.append(decoded)
     elif field.omit_empty and decoded in ("", 0):  # False == 0 too
         out.pop(field.name, None)  # the last occurrence wins, empty or not
     else:
         out[field.name] = decoded
 
 
-def _map_entry(kind: MapOf, value: WireValue) -> tuple[str, Any]:
+def _map_entry(kind: MapOf, value: WireValue) -> tuple[str, Json]:
     key, item = "", kind.value(b"")
     for number, _, field in fields(_bytes_of(value)):
         if number == 1:
@@ -450,7 +456,7 @@ def unwrap(body: bytes) -> Unknown:
         raise ProtobufError(
             "the body does not start with the Kubernetes protobuf magic number k8s\\x00"
         )
-    type_meta: Obj = {}
+    type_meta: JsonDict = {}
     parts: dict[int, WireValue] = {}
     for number, _, value in fields(body[len(MAGIC) :]):
         if number == 1:
@@ -466,7 +472,7 @@ def unwrap(body: bytes) -> Unknown:
     )
 
 
-def decode_object(api_version: str, kind: str, raw: bytes) -> Obj:
+def decode_object(api_version: str, kind: str, raw: bytes) -> JsonDict:
     """The dict of an object's message, under the type its envelope names."""
     table = DELETE_OPTIONS if kind == "DeleteOptions" else KINDS.get((api_version, kind))
     if table is None:
@@ -476,7 +482,7 @@ def decode_object(api_version: str, kind: str, raw: bytes) -> Obj:
     return {"apiVersion": api_version, "kind": kind, **decoded}
 
 
-def decode_body(content_type: str, body: bytes) -> Obj:
+def decode_body(content_type: str, body: bytes) -> JsonDict:
     """A request body in ``application/vnd.kubernetes.protobuf``, as the dict its JSON
     would decode to. Raises :class:`UnsupportedKindError` (415) for a kind, encoding or
     media type not decoded here, :class:`ProtobufError` (400) for a malformed body."""

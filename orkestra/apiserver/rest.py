@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypedDict, cast
 
 from aiohttp import web
 
@@ -20,6 +20,7 @@ from orkestra.apiserver.discovery import scale_paths
 from orkestra.apiserver.paths import Target, parse
 from orkestra.apiserver.watch import WatchHub
 from orkestra.cluster import MemoryCluster, warning
+from orkestra.cluster.data import as_object
 from orkestra.cluster.errors import (
     ApiError,
     BadRequestError,
@@ -33,10 +34,27 @@ from orkestra.cluster.kubeschema import SchemaNode, crd_node, kind_node
 from orkestra.cluster.patch import json_patch, merge_patch
 from orkestra.cluster.resources import ResourceType, ScaleSubresource
 from orkestra.cluster.scale import scale_of, scaled
+from orkestra.cluster.store import Preconditions
 from orkestra.cluster.strict import unknown_fields
+from orkestra.kubeobjects import Json, JsonDict, KubeList, KubeObject, ListMeta, as_json
 
-Obj = dict[str, Any]
 Handler = Callable[[web.Request, ResourceType, Target], Awaitable[web.StreamResponse]]
+
+
+class DeleteOptions(TypedDict, total=False):
+    """meta/v1 DeleteOptions: the fields the server reads."""
+
+    gracePeriodSeconds: int
+    preconditions: Preconditions
+    orphanDependents: bool
+    propagationPolicy: str
+    dryRun: list[str]
+
+
+def _delete_fields(options: JsonDict) -> DeleteOptions:
+    """The fields of a request's DeleteOptions, as the server reads them (the body as sent
+    is what admission webhooks are shown); their types are not checked."""
+    return cast(DeleteOptions, options)
 
 
 def _schema_node(rt: ResourceType) -> SchemaNode | None:
@@ -45,7 +63,7 @@ def _schema_node(rt: ResourceType) -> SchemaNode | None:
     return kind_node(rt.group, rt.version, rt.kind)
 
 
-def check_fields(request: web.Request, rt: ResourceType, data: Any) -> None:
+def check_fields(request: web.Request, rt: ResourceType, data: Json) -> None:
     """``fieldValidation``: Strict rejects unknown fields, Warn (the default) answers with
     warnings, Ignore says nothing."""
     mode = request.query.get("fieldValidation", "Warn")
@@ -80,7 +98,7 @@ def field_manager(request: web.Request) -> str:
     return agent.split("/")[0].strip()[:128] or "unknown"
 
 
-def _dry_run(request: web.Request, options: Obj | None = None) -> bool:
+def _dry_run(request: web.Request, options: DeleteOptions | None = None) -> bool:
     wanted = request.query.getall("dryRun", []) + list((options or {}).get("dryRun") or [])
     return "All" in wanted
 
@@ -167,7 +185,11 @@ class Resources:
 
     # -- reads ------------------------------------------------------------------------
     def _render(
-        self, request: web.Request, rt: ResourceType, items: list[Obj], body: Obj
+        self,
+        request: web.Request,
+        rt: ResourceType,
+        items: list[KubeObject],
+        body: KubeObject | KubeList,
     ) -> web.Response:
         try:
             wanted = tables.table_request(
@@ -221,11 +243,11 @@ class Resources:
             limit=max(limit, 0),
             continue_token=query.get("continue", ""),
         )
-        meta: Obj = {"resourceVersion": str(page.resource_version)}
+        meta: ListMeta = {"resourceVersion": str(page.resource_version)}
         if page.continue_token:
             meta["continue"] = page.continue_token
             meta["remainingItemCount"] = page.remaining
-        body = {
+        body: KubeList = {
             "kind": rt.list_kind,
             "apiVersion": rt.api_version,
             "metadata": meta,
@@ -234,8 +256,8 @@ class Resources:
         return self._render(request, rt, page.items, body)
 
     # -- writes -----------------------------------------------------------------------
-    def _incoming(self, rt: ResourceType, target: Target, data: Any) -> Obj:
-        obj = codec.an_object(data)
+    def _incoming(self, rt: ResourceType, target: Target, data: Json) -> KubeObject:
+        obj = as_object(codec.an_object(data))  # checked below to be of the type written
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         if api_version and api_version != rt.api_version:
             raise BadRequestError(
@@ -258,7 +280,7 @@ class Resources:
         self, request: web.Request, rt: ResourceType, target: Target
     ) -> web.StreamResponse:
         obj = self._incoming(rt, target, await codec.body(request))
-        check_fields(request, rt, obj)
+        check_fields(request, rt, as_json(obj))
         write = Write(
             rt=rt,
             subresource="",
@@ -279,7 +301,7 @@ class Resources:
         self, request: web.Request, rt: ResourceType, target: Target
     ) -> web.StreamResponse:
         obj = self._incoming(rt, target, await codec.body(request))
-        check_fields(request, rt, obj)
+        check_fields(request, rt, as_json(obj))
         subresource = "" if target.subresource == "finalize" else target.subresource
         write = Write(
             rt=rt,
@@ -375,7 +397,7 @@ class Resources:
             label_selector=query.get("labelSelector") or None,
             field_selector=query.get("fieldSelector") or None,
         )
-        deleted = []
+        deleted: list[KubeObject] = []
         for obj in chosen:
             meta = obj["metadata"]
             try:
@@ -401,18 +423,19 @@ class Resources:
         rt: ResourceType,
         namespace: str | None,
         name: str,
-        options: Obj,
+        options: JsonDict,
         *,
         collection: bool = False,
-    ) -> Obj:
+    ) -> KubeObject:
         """One object's delete, past the admission webhooks (a collection's items are
         deleted without the request's preconditions)."""
-        propagation = _propagation(request, options)
-        given = None if collection else options.get("preconditions")
+        fields = _delete_fields(options)
+        propagation = _propagation(request, fields)
+        given = None if collection else fields.get("preconditions")
         write = Write(
             rt=rt,
             subresource="",
-            dry_run=_dry_run(request, options),
+            dry_run=_dry_run(request, fields),
             manager="",
             operations=("DELETE",),
         )
@@ -420,7 +443,7 @@ class Resources:
         if propagation:
             review_options["propagationPolicy"] = propagation
 
-        def call(version: str | None, dry_run: bool) -> Obj:
+        def call(version: str | None, dry_run: bool) -> KubeObject:
             preconditions = given
             if version is not None and not (given or {}).get("resourceVersion"):
                 preconditions = {**(given or {}), "resourceVersion": version}
@@ -456,12 +479,14 @@ class Resources:
             raise UnsupportedMediaTypeError(f"{kind} patches of scale are not supported")
         current = scale_of(self.cluster.read(rt, target.namespace, target.name), _scale_paths(rt))
         patch = await codec.body(request)
-        wanted = json_patch(current, patch) if kind == "json" else merge_patch(current, patch)
+        fields = as_json(current)
+        wanted = json_patch(fields, patch) if kind == "json" else merge_patch(fields, patch)
         return self._scale_to(request, rt, target, codec.an_object(wanted))
 
     def _scale_to(
-        self, request: web.Request, rt: ResourceType, target: Target, scale: Obj
+        self, request: web.Request, rt: ResourceType, target: Target, requested: JsonDict
     ) -> web.Response:
+        scale = as_object(requested)  # a Scale: scaled() reads only its spec.replicas
         paths = _scale_paths(rt)
         obj = self.cluster.read(rt, target.namespace, target.name)
         wanted_rv = (scale.get("metadata") or {}).get("resourceVersion")
@@ -491,7 +516,7 @@ def _scale_paths(rt: ResourceType) -> ScaleSubresource:
     return paths
 
 
-async def _delete_options(request: web.Request) -> Obj:
+async def _delete_options(request: web.Request) -> JsonDict:
     if not request.can_read_body:
         return {}
     raw = await request.read()
@@ -506,7 +531,7 @@ async def _delete_options(request: web.Request) -> Obj:
     return codec.an_object(data, "DeleteOptions")
 
 
-def _propagation(request: web.Request, options: Obj) -> str | None:
+def _propagation(request: web.Request, options: DeleteOptions) -> str | None:
     policy = request.query.get("propagationPolicy") or options.get("propagationPolicy")
     if options.get("orphanDependents") is True or request.query.get("orphanDependents") == "true":
         policy = policy or "Orphan"

@@ -26,7 +26,6 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
@@ -41,9 +40,9 @@ from orkestra.cluster.errors import ApiError
 from orkestra.cluster.kubelet import WORKLOAD_RESOURCES, settled_status
 from orkestra.cluster.resources import ResourceType
 from orkestra.errors import OrkError
+from orkestra.kubeobjects import JsonDict, KubeObject
 from orkestra.loops import new_event_loop
 
-Obj = dict[str, Any]
 HISTORY_WINDOW = 50_000
 # The collector's thresholds while a server runs (CPython's default: 700, 10, 10). The heap
 # of a server is mostly long-lived JSON (objects and the watch history), which every full
@@ -53,7 +52,7 @@ HISTORY_WINDOW = 50_000
 # requests and tasks.
 GC_THRESHOLDS = (10_000, 50, 1_000)
 CONTROLLER_MANAGER = "kube-controller-manager"  # who writes workload statuses on a cluster
-NODE = {
+NODE: KubeObject = {
     "apiVersion": "v1",
     "kind": "Node",
     "metadata": {
@@ -77,7 +76,7 @@ class Kubelet:
         cluster: MemoryCluster,
         loop: asyncio.AbstractEventLoop,
         delay: float,
-        skip: Callable[[Obj], bool] | None = None,
+        skip: Callable[[KubeObject], bool] | None = None,
     ) -> None:
         self.cluster = cluster
         self.loop = loop
@@ -295,7 +294,7 @@ class EmbeddedServer:
     def _ensure_node(self) -> None:
         if not self.cluster.list("v1", "Node", None, record=False):
             node = self.cluster.create(NODE, record=False)
-            ready = {
+            ready: JsonDict = {
                 "conditions": [
                     {
                         "type": "Ready",

@@ -21,10 +21,9 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from aiohttp import web
 
@@ -36,8 +35,8 @@ from orkestra.cluster.errors import BadRequestError, GoneError
 from orkestra.cluster.history import WatchEvent
 from orkestra.cluster.resources import ResourceType
 from orkestra.cluster.selectors import field_matcher, label_matcher
+from orkestra.kubeobjects import KubeObject, ObjectMeta
 
-Obj = dict[str, Any]
 MAX_BACKLOG = 100_000
 DEFAULT_TIMEOUT = 1800.0
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
@@ -53,7 +52,7 @@ class WatchOptions:
     initial_events: bool = False  # sendInitialEvents=true
 
     @classmethod
-    def of(cls, query: Any) -> WatchOptions:
+    def of(cls, query: Mapping[str, str]) -> WatchOptions:
         try:
             timeout = float(query.get("timeoutSeconds") or 0) or DEFAULT_TIMEOUT * random.uniform(
                 1.0, 2.0
@@ -84,7 +83,7 @@ class Watcher:
         self._labels = label_matcher(self.options.label_selector)
         self._fields = field_matcher(self.options.field_selector)
 
-    def matches(self, obj: Obj | None) -> bool:
+    def matches(self, obj: KubeObject | None) -> bool:
         if obj is None:
             return False
         if (
@@ -128,7 +127,7 @@ class Watcher:
         return dumps({"type": kind, "object": _as_version(obj, self.rt)}) + b"\n"
 
 
-def _as_version(obj: Obj, rt: ResourceType) -> Obj:
+def _as_version(obj: KubeObject, rt: ResourceType) -> KubeObject:
     if obj.get("apiVersion") != rt.api_version:
         return {**obj, "apiVersion": rt.api_version}
     return obj
@@ -311,7 +310,7 @@ class WatchHub:
     def _bookmark(self, watcher: Watcher, *, initial_events_end: bool = False) -> bytes:
         """A BOOKMARK at what the watcher has seen; the one that ends the initial events
         is at their snapshot's resourceVersion (events after it may be queued already)."""
-        metadata: Obj = {}
+        metadata: ObjectMeta = {}
         if initial_events_end:
             metadata["annotations"] = {INITIAL_EVENTS_END: "true"}
         else:

@@ -26,12 +26,13 @@ from __future__ import annotations
 import json
 import ssl
 from collections.abc import Mapping
-from typing import Any
 
 import aiohttp
 
+from orkestra.apiserver.specs import service_spec
 from orkestra.cluster import MemoryCluster, NotFoundError
 from orkestra.cluster.webhooks import AdmissionReview, CallError, Webhook
+from orkestra.kubeobjects import Json
 
 ServiceHosts = Mapping[tuple[str, str], str]
 LOCALHOST = "127.0.0.1"
@@ -63,7 +64,7 @@ class WebhookCaller:
             await self._session.close()
             self._session = None
 
-    async def post(self, webhook: Webhook, review: AdmissionReview) -> Any:
+    async def post(self, webhook: Webhook, review: AdmissionReview) -> Json:
         """The decoded answer of a webhook to a review (CallError when there is none)."""
         shown = webhook.url
         try:
@@ -100,11 +101,12 @@ class WebhookCaller:
         if status != 200:
             raise CallError(f"failed to call webhook: {_status_error(status, body)}")
         try:
-            return json.loads(body)
+            answer: Json = json.loads(body)
         except ValueError as exc:
             raise CallError(
                 f"failed to call webhook: couldn't get version/kind; json parse error: {exc}"
             ) from None
+        return answer
 
     def _target(self, webhook: Webhook) -> tuple[str, str | None]:
         """The URL to connect to and the name to verify the certificate against (None:
@@ -113,7 +115,8 @@ class WebhookCaller:
         if service is None:
             return webhook.url, None
         namespace, name = str(service.get("namespace", "")), str(service.get("name", ""))
-        port = int(service.get("port") or 443)
+        given = service.get("port")  # an int from 1 to 65535 (checked when it was written)
+        port = given if isinstance(given, int) and given else 443
         address = (
             self.service_hosts.get((namespace, name))
             or f"{LOCALHOST}:{self._target_port(namespace, name, port)}"
@@ -128,7 +131,7 @@ class WebhookCaller:
             found = self.cluster.read(self.cluster.type_for("v1", "Service"), namespace, name)
         except NotFoundError:
             raise CallError(f'service "{name}" not found') from None
-        for entry in (found.get("spec") or {}).get("ports") or []:
+        for entry in service_spec(found).get("ports") or []:
             if isinstance(entry, dict) and entry.get("port") == port:
                 target = entry.get("targetPort")
                 return target if isinstance(target, int) else port

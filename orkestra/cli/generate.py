@@ -4,7 +4,6 @@ stream to ``kubectl apply`` before installing the Helm chart."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -15,6 +14,7 @@ from orkestra.cli.params import timeout_option
 from orkestra.cli.refs import insecure_option
 from orkestra.errors import UsageError
 from orkestra.files import shown
+from orkestra.kubeobjects import KubeObject
 from orkestra.plan.bundle import KATALOG_KEY, LOCK_KEY, NAMESPACE, Bundle, build, load
 from orkestra.registry.client import RegistryClient
 from orkestra.units import format_size
@@ -117,7 +117,7 @@ def _summary(result: Bundle, output_file: str | None) -> None:
         out(f"  {obj['kind']:<24} {where:<40} {_detail(obj)}".rstrip())
 
 
-def _detail(obj: dict[str, Any]) -> str:
+def _detail(obj: KubeObject) -> str:
     if "rules" in obj:
         count = len(obj["rules"])
         return f"{count} rule{'s' if count != 1 else ''}"

@@ -12,7 +12,7 @@ import datetime
 import json
 import sys
 import textwrap
-from typing import Any
+from collections.abc import Mapping
 
 import click
 
@@ -40,6 +40,7 @@ from orkestra.registry.trust.verify import (
     TAMPERED,
     UNSIGNED,
     VERIFIED,
+    SignedStatement,
     Verification,
     check,
     trusted_ids,
@@ -370,7 +371,7 @@ def _report(
     return 0
 
 
-def _print_signed(statement: dict[str, Any], proof: Verification) -> None:
+def _print_signed(statement: SignedStatement, proof: Verification) -> None:
     """The signed statement. It may come from a key nobody trusts, so every value is
     treated as untrusted input: any shape, and printed without control characters."""
     predicate = _dict(statement.get("predicate"))
@@ -404,7 +405,7 @@ def _print_signed(statement: dict[str, Any], proof: Verification) -> None:
         out(f"  {printable(subject.get('name')):<30} sha256:{digest[:12]}…")
 
 
-def _gate_summary(gate: dict[str, Any], unit: str) -> str:
+def _gate_summary(gate: Mapping[str, object], unit: str) -> str:
     parts = [printable(gate.get("status"))]
     if gate.get("assertions"):
         parts.append(f"{printable(gate['assertions'])} {unit}")
@@ -413,20 +414,20 @@ def _gate_summary(gate: dict[str, Any], unit: str) -> str:
     return " · ".join(parts)
 
 
-def _dict(value: Any) -> dict[str, Any]:
+def _dict(value: object) -> Mapping[str, object]:
     return value if isinstance(value, dict) else {}
 
 
-def _list(value: Any) -> list[Any]:
+def _list(value: object) -> list[object]:
     return value if isinstance(value, list) else []
 
 
-def _print_report(data: dict[str, Any]) -> None:
+def _print_report(data: Mapping[str, object]) -> None:
     out(
         f"Gate report: {data.get('pattern')}:{data.get('version')} (ork {data.get('ork')}, "
         f"runner {data.get('runner')})"
     )
-    simulate = data.get("simulate") or {}
+    simulate = _dict(data.get("simulate"))
     out(
         f"Simulate: {simulate.get('status')} · {simulate.get('assertions')} assertions · "
         f"{simulate.get('duration')}"
@@ -434,7 +435,7 @@ def _print_report(data: dict[str, Any]) -> None:
     _print_runs([_dict(run) for run in _list(simulate.get("runs"))])
 
 
-def _print_runs(runs: list[dict[str, Any]]) -> None:
+def _print_runs(runs: list[Mapping[str, object]]) -> None:
     for run in runs:
         steady = printable(run.get("steadyAt"))
         out(

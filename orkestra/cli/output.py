@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     import logging
 
+
 # json, logging and yamltext load only when used: every command imports this module, and
 # ``ork --help`` must stay fast.
 

@@ -17,7 +17,7 @@ from orkestra.cli.params import (
 )
 from orkestra.cli.refs import insecure_option
 from orkestra.errors import UsageError
-from orkestra.kubeobjects import JsonDict
+from orkestra.kubeobjects import JsonDict, as_json
 from orkestra.plan.objects import PlannedObject
 from orkestra.plan.source import PlanSource, from_bundle, from_cluster, load
 from orkestra.plan.summary import NOT_PROVEN, diff_markdown, plan_markdown
@@ -198,9 +198,10 @@ def _object_json(obj: PlannedObject, source: PlanSource | None) -> JsonDict:
         "conditions": list(obj.conditions),
     }
     if obj.rules:
-        out_["rules"] = obj.rules
+        out_["rules"] = [as_json(rule) for rule in obj.rules]
     if obj.role_ref:
-        out_["roleRef"], out_["subjects"] = obj.role_ref, obj.subjects
+        out_["roleRef"] = as_json(obj.role_ref)
+        out_["subjects"] = [as_json(subject) for subject in obj.subjects]
     if source is not None:
         out_["inProof"] = source.proof.covers(obj)
     return out_

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -30,6 +29,7 @@ from orkestra.cli.refs import (
 )
 from orkestra.errors import OrkError, UsageError
 from orkestra.files import shown
+from orkestra.kubeobjects import JsonDict
 from orkestra.model.errors import PatternError
 from orkestra.model.imports import motif_imports
 from orkestra.registry.artifact import PYTHON_LAYER_TYPE
@@ -205,7 +205,7 @@ def _motif_inputs(path: Path) -> None:
         progress(f"        # ...and {more} more input{'s' if more != 1 else ''}")
 
 
-def _yaml(path: Path) -> dict[str, Any]:
+def _yaml(path: Path) -> JsonDict:
     """A pulled file's first document, for the hints (validation happens on use)."""
     import yaml
 

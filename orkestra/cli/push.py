@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -337,7 +336,7 @@ def _gate_json(record: GateRecord | None) -> JsonDict | None:
     return _filled(record.to_json()) if record is not None else None
 
 
-def _filled(value: dict[str, Any]) -> dict[str, Any]:
+def _filled(value: JsonDict) -> JsonDict:
     """``value`` without the keys whose value is None, "" or 0 (booleans and lists
     stay)."""
     return {k: v for k, v in value.items() if isinstance(v, bool | list) or v not in (None, "", 0)}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import click
 
@@ -14,6 +13,7 @@ from orkestra.compose import Composed, MotifResolver, compose_file
 from orkestra.errors import OrkError
 from orkestra.files import shown
 from orkestra.model.errors import PatternError, Problem
+from orkestra.model.shapes import Katalog
 
 
 @click.command("template")
@@ -61,7 +61,7 @@ def command(
     return 0
 
 
-def _merge(composed: list[Composed]) -> dict[str, Any]:
+def _merge(composed: list[Composed]) -> Katalog:
     first = composed[0].as_katalog()
     crds = first["spec"]["crds"]
     problems: list[Problem] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,10 +16,14 @@ from orkestra.cli.params import format_option, report_file_option, trust_hooks_o
 from orkestra.compose import Composed, MotifResolver
 from orkestra.files import shown
 from orkestra.gates.validate import CrdSummary, FileReport, markdown, validate_file
-from orkestra.kubeobjects import JsonDict
+from orkestra.kubeobjects import JsonDict, as_json
 from orkestra.model.errors import Problem
 from orkestra.model.formats import RESOURCE_KINDS
+from orkestra.model.shapes import CrdEntry
 from orkestra.template import LIBRARY
+
+if TYPE_CHECKING:
+    from orkestra.plan.rbac import Rule
 
 
 @click.command("validate")
@@ -134,7 +138,7 @@ def _print_crds(report: FileReport, composed: Composed, full: bool) -> None:
         _print_system(composed)
 
 
-def _rule_lines(rules: list[Any]) -> list[str]:
+def _rule_lines(rules: list[Rule]) -> list[str]:
     groups = [r.api_group or '""' for r in rules]
     width = max((len(g) for g in groups), default=2)
     res_width = max((len(r.resource) for r in rules), default=8)
@@ -144,7 +148,7 @@ def _rule_lines(rules: list[Any]) -> list[str]:
     ]
 
 
-def _print_crd_rbac(entry: dict[str, Any]) -> None:
+def _print_crd_rbac(entry: CrdEntry) -> None:
     from orkestra.plan.rbac import cluster_scoped_kinds, crd_rules  # --full only
 
     out("    RBAC (runtime):")
@@ -230,11 +234,11 @@ def _json(reports: list[FileReport], full: bool) -> JsonDict:
             from orkestra.plan.rbac import crd_rules, system_rules
 
             item["rbac"] = {
-                name: [rule.as_dict() for rule in crd_rules(e).sorted()]
+                name: [as_json(rule.as_dict()) for rule in crd_rules(e).sorted()]
                 for name, e in r.composed.crds.items()
             }
             item["systemRbac"] = {
-                s: [rule.as_dict() for rule in rules.sorted()]
+                s: [as_json(rule.as_dict()) for rule in rules.sorted()]
                 for s, rules in system_rules(r.composed).items()
             }
         files.append(item)

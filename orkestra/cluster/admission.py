@@ -17,18 +17,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 from orkestra.cluster import defaults, openapi, webhooks
+from orkestra.cluster.data import maps
 from orkestra.cluster.errors import InvalidError
 from orkestra.cluster.kubeschema import kind_node
 from orkestra.cluster.policies import BINDINGS, POLICIES, check_binding, check_policy
-from orkestra.cluster.resources import ResourceType
+from orkestra.cluster.resources import ResourceType, crd_spec
 from orkestra.cluster.strict import unknown_fields
+from orkestra.kubeobjects import JsonDict, KubeObject, ObjectMeta, as_json
 from orkestra.units import format_timestamp
 
-Obj = dict[str, Any]
-Mutate = Callable[[Obj, Obj | None], Obj]
+Mutate = Callable[[KubeObject, KubeObject | None], KubeObject]
 """Mutating admission: the object about to be validated and the stored object it replaces
 (None on create) in, the object to validate and store instead out."""
 NAMESPACES = ("", "namespaces")
@@ -46,17 +46,17 @@ _NO_GENERATION_GROUPS = {
 }
 
 
-def body_and_status(obj: Obj) -> Obj:
-    return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
+def body_and_status(obj: KubeObject) -> JsonDict:
+    return {k: v for k, v in as_json(obj).items() if k not in ("apiVersion", "kind", "metadata")}
 
 
 def admit(
     rt: ResourceType,
-    obj: Obj,
+    obj: KubeObject,
     ips: Iterator[str],
     mutate: Mutate | None = None,
-    old: Obj | None = None,
-) -> Obj:
+    old: KubeObject | None = None,
+) -> KubeObject:
     """The API server's checks and defaults of an object about to be stored: name, labels
     and annotations, the CRD schema (defaults, pruning, validation) or a built-in kind's
     unknown fields, built-in defaults; with ``mutate``, mutating admission first (after the
@@ -90,7 +90,7 @@ def admit(
     return obj
 
 
-def _default(rt: ResourceType, obj: Obj, ips: Iterator[str]) -> None:
+def _default(rt: ResourceType, obj: KubeObject, ips: Iterator[str]) -> None:
     """What decoding does in kube-apiserver: schema defaults and pruning (or the removal of
     a built-in kind's unknown fields) and built-in defaults."""
     if rt.schema is not None:
@@ -99,11 +99,11 @@ def _default(rt: ResourceType, obj: Obj, ips: Iterator[str]) -> None:
     else:
         node = kind_node(rt.group, rt.version, rt.kind)
         if node is not None:
-            unknown_fields(obj, node, remove=True)
+            unknown_fields(as_json(obj), node, remove=True)
     defaults.apply_defaults(rt.group, obj, ips)
 
 
-def _check_metadata(rt: ResourceType, name: str, meta: Obj) -> None:
+def _check_metadata(rt: ResourceType, name: str, meta: ObjectMeta) -> None:
     for key in ("labels", "annotations"):
         values = meta.get(key) or {}
         if not isinstance(values, dict):
@@ -132,14 +132,14 @@ def has_generation(rt: ResourceType) -> bool:
     return rt.group not in _NO_GENERATION_GROUPS
 
 
-def initial_status(rt: ResourceType, obj: Obj) -> None:
+def initial_status(rt: ResourceType, obj: KubeObject) -> None:
     """Status the server itself reports right away: namespaces are Active, CRDs are
     accepted and established."""
     if rt.key == NAMESPACES:
         obj["status"] = {"phase": "Active"}
     elif rt.key == CRDS:
         spec = obj.get("spec") or {}
-        storage = [v.get("name") for v in spec.get("versions") or [] if v.get("storage")]
+        storage = [v.get("name") for v in maps(spec.get("versions")) if v.get("storage")]
         obj["status"] = {
             "acceptedNames": spec.get("names") or {},
             "storedVersions": storage,
@@ -152,7 +152,7 @@ def initial_status(rt: ResourceType, obj: Obj) -> None:
         }
 
 
-def _crd_condition(kind: str, reason: str, message: str) -> Obj:
+def _crd_condition(kind: str, reason: str, message: str) -> JsonDict:
     return {
         "type": kind,
         "status": "True",
@@ -162,7 +162,7 @@ def _crd_condition(kind: str, reason: str, message: str) -> Obj:
     }
 
 
-def _check_crd(crd: Obj) -> None:
+def _check_crd(crd: KubeObject) -> None:
     name = crd["metadata"]["name"]
     shape = [
         f"{openapi.field_path(path)}: {message}" for path, message in openapi.crd_problems(crd)
@@ -173,7 +173,7 @@ def _check_crd(crd: Obj) -> None:
             "invalid: " + ", ".join(shape),
             details=shape,
         )
-    spec = crd.get("spec") or {}
+    spec = crd_spec(crd)
     names = spec.get("names") or {}
     problems = []
     if not spec.get("group"):
@@ -197,7 +197,7 @@ def _check_crd(crd: Obj) -> None:
         )
 
 
-_KIND_CHECKS: dict[tuple[str, str], Callable[[Obj], None]] = {
+_KIND_CHECKS: dict[tuple[str, str], Callable[[KubeObject], None]] = {
     CRDS: _check_crd,
     POLICIES: check_policy,
     BINDINGS: check_binding,

@@ -17,16 +17,16 @@ from __future__ import annotations
 import functools
 import re
 import string
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     import celpy
     from celpy import celtypes
+    from celpy.adapter import JSON
     from celpy.evaluation import CELEvalError, CELFunction
+    from celpy.evaluation import Context as Activation  # variable name -> CEL value
 
-Obj = dict[str, Any]
-Context = dict[str, Any]
 _NO_SUCH_KEY = re.compile(r"no such member in mapping: '(.*)'")
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
@@ -36,13 +36,13 @@ class EvaluationError(Exception):
     """An expression that failed to evaluate, worded as the API server words it."""
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected a string, got {type(value).__name__}")
     return value
 
 
-def _join(items: Any, separator: Any = "") -> celtypes.StringType:
+def _join(items: object, separator: object = "") -> celtypes.StringType:
     from celpy import celtypes
 
     if not isinstance(items, list):
@@ -100,11 +100,12 @@ def compile_problem(expression: str) -> str | None:
     return None
 
 
-def json_to_cel(value: Any) -> Any:
-    """A JSON value (dicts, lists, scalars) as CEL values."""
+def json_to_cel(value: object) -> celtypes.Value:
+    """A JSON value (dicts, lists, scalars; a whole object too) as CEL values."""
     from celpy.adapter import json_to_cel as convert
 
-    return convert(value)
+    # celpy's JSON annotation names only dict/list/scalars; any JSON tree converts.
+    return convert(cast("JSON", value))
 
 
 def _error_text(exc: CELEvalError) -> str:
@@ -114,7 +115,7 @@ def _error_text(exc: CELEvalError) -> str:
     return f"no such key: {missing.group(1)}" if missing else text
 
 
-def evaluate(expression: str, context: Context) -> Any:
+def evaluate(expression: str, context: Activation) -> celtypes.Value:
     from celpy.evaluation import CELEvalError
 
     try:
@@ -125,13 +126,13 @@ def evaluate(expression: str, context: Context) -> Any:
         ) from None
 
 
-def is_bool(value: Any, wanted: bool) -> bool:
+def is_bool(value: object, wanted: bool) -> bool:
     from celpy import celtypes
 
     return isinstance(value, celtypes.BoolType) and bool(value) is wanted
 
 
-def conditions_hold(conditions: Sequence[Obj], context: Context) -> bool:
+def conditions_hold(conditions: Sequence[Mapping[str, object]], context: Activation) -> bool:
     """matchConditions: False when a condition is false (even if another failed); raises
     EvaluationError when none is false but some failed to evaluate (one error as it is,
     several as ``[a, b]``, as Go's aggregate error prints them)."""
@@ -147,7 +148,7 @@ def conditions_hold(conditions: Sequence[Obj], context: Context) -> bool:
     return True
 
 
-def variables(definitions: Sequence[Obj], context: Context) -> celtypes.MapType:
+def variables(definitions: Sequence[Mapping[str, object]], context: Activation) -> celtypes.MapType:
     """``variables``, each seeing those before it. A variable that fails holds its error,
     which fails only the expressions that read it (as cel-go's lazy variables do)."""
     from celpy import celtypes

@@ -14,13 +14,11 @@ from __future__ import annotations
 import base64
 import itertools
 from collections.abc import Iterator
-from typing import Any
 
 from orkestra.cluster.data import clone
+from orkestra.kubeobjects import Json, JsonDict, JsonObject, KubeObject
 
-Obj = dict[str, Any]
-
-_SPEC_DEFAULTS: dict[tuple[str, str], Obj] = {
+_SPEC_DEFAULTS: dict[tuple[str, str], JsonObject] = {
     ("apps", "Deployment"): {
         "replicas": 1,
         "revisionHistoryLimit": 10,
@@ -73,7 +71,7 @@ def ip_pool() -> Iterator[str]:
     return (f"10.96.{n // 256}.{n % 256}" for n in itertools.count(10) if n % 256)
 
 
-def apply_defaults(group: str, obj: Obj, ips: Iterator[str]) -> None:
+def apply_defaults(group: str, obj: KubeObject, ips: Iterator[str]) -> None:
     """Fill in the API server's defaults (in place, on a copy the store owns)."""
     kind = str(obj.get("kind", ""))
     if (group, kind) == ("", "Secret"):
@@ -94,13 +92,15 @@ def apply_defaults(group: str, obj: Obj, ips: Iterator[str]) -> None:
     pod = _pod_spec(kind, spec)
     if pod is not None:
         for key in ("containers", "initContainers", "ephemeralContainers"):
-            for container in pod.get(key) or []:
-                for port in (container.get("ports") or []) if isinstance(container, dict) else []:
+            containers = pod.get(key)
+            for container in containers if isinstance(containers, list) else ():
+                ports = container.get("ports") if isinstance(container, dict) else None
+                for port in ports if isinstance(ports, list) else ():
                     if isinstance(port, dict):
                         port.setdefault("protocol", "TCP")
 
 
-def _secret(obj: Obj) -> None:
+def _secret(obj: KubeObject) -> None:
     obj.setdefault("type", "Opaque")
     plain = obj.pop("stringData", None)
     if isinstance(plain, dict) and plain:
@@ -111,7 +111,7 @@ def _secret(obj: Obj) -> None:
         }
 
 
-def _fill(target: Obj, defaults: Obj) -> None:
+def _fill(target: JsonDict, defaults: JsonObject) -> None:
     """Missing keys from ``defaults``, into maps too (an empty ``strategy: {}`` becomes a
     RollingUpdate); a rolling-update block only goes with the RollingUpdate type."""
     for key, value in defaults.items():
@@ -119,8 +119,8 @@ def _fill(target: Obj, defaults: Obj) -> None:
             continue
         if key not in target:
             target[key] = clone(value)
-        elif isinstance(value, dict) and isinstance(target[key], dict):
-            _fill(target[key], value)
+        elif isinstance(value, dict) and isinstance(current := target[key], dict):
+            _fill(current, value)
 
 
 _TEMPLATE_PATHS = {
@@ -134,11 +134,11 @@ _TEMPLATE_PATHS = {
 }
 
 
-def _pod_spec(kind: str, spec: Obj) -> Obj | None:
+def _pod_spec(kind: str, spec: JsonDict) -> JsonDict | None:
     path = _TEMPLATE_PATHS.get(kind)
     if path is None:
         return None
-    node: object = spec
+    node: Json = spec
     for step in path:
         node = node.get(step) if isinstance(node, dict) else None
     if path:
@@ -146,8 +146,9 @@ def _pod_spec(kind: str, spec: Obj) -> Obj | None:
     return node if isinstance(node, dict) else None
 
 
-def _service(spec: Obj, ips: Iterator[str]) -> None:
-    for port in spec.get("ports") or []:
+def _service(spec: JsonDict, ips: Iterator[str]) -> None:
+    ports = spec.get("ports")
+    for port in ports if isinstance(ports, list) else ():
         if isinstance(port, dict):
             port.setdefault("protocol", "TCP")
             if "port" in port:

@@ -14,36 +14,36 @@ the orders a real cluster may show and keeps simulate deterministic.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from orkestra.cluster.admission import CRDS, NAMESPACES
-from orkestra.cluster.data import clone
-from orkestra.cluster.resources import ResourceType
+from orkestra.cluster.data import clone, maps
+from orkestra.cluster.resources import ResourceType, crd_spec
+from orkestra.kubeobjects import JsonDict, KubeObject, ObjectMeta
 
 if TYPE_CHECKING:
     from orkestra.cluster.store import MemoryCluster
 
-Obj = dict[str, Any]
 Location = tuple[tuple[str, str], str, str]  # (group, plural), namespace, name
 FOREGROUND = "foregroundDeletion"
 
 
-def _uid(obj: Obj) -> str:
+def _uid(obj: KubeObject) -> str:
     return str(obj["metadata"].get("uid", ""))
 
 
-def _owner_uids(obj: Obj | None) -> set[str]:
+def _owner_uids(obj: KubeObject | None) -> set[str]:
     if obj is None:
         return set()
     return {str(r.get("uid")) for r in obj["metadata"].get("ownerReferences") or []}
 
 
-def _crd_key(crd: Obj) -> tuple[str, str]:
-    spec = crd.get("spec") or {}
+def _crd_key(crd: KubeObject) -> tuple[str, str]:
+    spec = crd_spec(crd)
     return (str(spec.get("group", "")), str((spec.get("names") or {}).get("plural", "")))
 
 
-def _location(rt: ResourceType, obj: Obj) -> Location:
+def _location(rt: ResourceType, obj: KubeObject) -> Location:
     meta = obj["metadata"]
     return (rt.key, str(meta.get("namespace", "")), str(meta["name"]))
 
@@ -59,7 +59,7 @@ class Collector:
         self._in_namespace: Counter[str] = Counter()
 
     # -- indexes ----------------------------------------------------------------------
-    def index(self, rt: ResourceType, old: Obj | None, new: Obj | None) -> None:
+    def index(self, rt: ResourceType, old: KubeObject | None, new: KubeObject | None) -> None:
         """Keep the indexes right when ``old`` is replaced by ``new`` (either may be None)."""
         before, after = _owner_uids(old), _owner_uids(new)
         if old is not None and new is None:
@@ -80,7 +80,7 @@ class Collector:
         for uid in after - before:
             self._dependents.setdefault(uid, set()).add(location)
 
-    def releasable(self, rt: ResourceType, obj: Obj) -> bool:
+    def releasable(self, rt: ResourceType, obj: KubeObject) -> bool:
         """Whether a deleting object without finalizers can go now (a namespace waits for
         its content, a CRD for its custom resources)."""
         if rt.key == NAMESPACES:
@@ -90,7 +90,7 @@ class Collector:
             return served is None or not self.store.bucket(served)
         return True
 
-    def _resolve(self, location: Location) -> tuple[ResourceType, Obj] | None:
+    def _resolve(self, location: Location) -> tuple[ResourceType, KubeObject] | None:
         key, namespace, name = location
         rt = self.store._types.get(key)
         if rt is None:
@@ -98,12 +98,12 @@ class Collector:
         obj = self.store.bucket(rt).get((namespace, name))
         return None if obj is None else (rt, obj)
 
-    def dependents(self, uid: str) -> list[tuple[ResourceType, Obj]]:
+    def dependents(self, uid: str) -> list[tuple[ResourceType, KubeObject]]:
         found = [self._resolve(loc) for loc in sorted(self._dependents.get(uid, ()))]
         return [f for f in found if f is not None]
 
     # -- deleting ---------------------------------------------------------------------
-    def delete(self, rt: ResourceType, ns: str, obj: Obj, propagation: str) -> Obj:
+    def delete(self, rt: ResourceType, ns: str, obj: KubeObject, propagation: str) -> KubeObject:
         if rt.key == NAMESPACES:
             return self._terminate_namespace(rt, obj)
         if rt.key == CRDS:
@@ -127,10 +127,14 @@ class Collector:
         return marked
 
     def _mark(
-        self, rt: ResourceType, obj: Obj, finalizers: list[str], status: Obj | None = None
-    ) -> Obj:
+        self,
+        rt: ResourceType,
+        obj: KubeObject,
+        finalizers: list[str],
+        status: JsonDict | None = None,
+    ) -> KubeObject:
         """Set the deletionTimestamp (once) and the finalizers; store the new version."""
-        meta = dict(obj["metadata"])
+        meta = obj["metadata"].copy()
         first = not meta.get("deletionTimestamp")
         if not first and meta.get("finalizers") == finalizers and status is None:
             return obj
@@ -143,7 +147,7 @@ class Collector:
             meta["finalizers"] = finalizers
         else:
             meta.pop("finalizers", None)
-        new = {**obj, "metadata": meta}
+        new: KubeObject = {**obj, "metadata": meta}
         if status is not None:
             new["status"] = status
         stored = self.store._versioned(new)
@@ -151,7 +155,7 @@ class Collector:
         self.store._emit("MODIFIED", rt, stored, obj)
         return stored
 
-    def remove(self, rt: ResourceType, ns: str, obj: Obj) -> Obj:
+    def remove(self, rt: ResourceType, ns: str, obj: KubeObject) -> KubeObject:
         """The object goes; its dependents and anything waiting for it follow."""
         gone = self.store._versioned(obj)
         self.store._drop(rt, obj)
@@ -165,14 +169,14 @@ class Collector:
         self._after_removal(rt, obj)
         return gone
 
-    def _collect(self, rt: ResourceType, dep: Obj, owner_uid: str) -> None:
+    def _collect(self, rt: ResourceType, dep: KubeObject, owner_uid: str) -> None:
         """A dependent of a removed owner: delete it, or drop the dangling reference when
         another owner still exists."""
         refs = dep["metadata"].get("ownerReferences") or []
         others = [r for r in refs if r.get("uid") != owner_uid]
         ns = str(dep["metadata"].get("namespace", ""))
         if any(r.get("uid") in self._by_uid for r in others):
-            meta = {**dep["metadata"], "ownerReferences": others}
+            meta: ObjectMeta = {**dep["metadata"], "ownerReferences": others}
             stored = self.store._versioned({**dep, "metadata": meta})
             self.store._put(rt, stored)
             self.store._emit("MODIFIED", rt, stored, dep)
@@ -182,14 +186,14 @@ class Collector:
     def _orphan(self, uid: str) -> None:
         for rt, dep in self.dependents(uid):
             refs = [r for r in dep["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
-            meta = {**dep["metadata"], "ownerReferences": refs}
+            meta: ObjectMeta = {**dep["metadata"], "ownerReferences": refs}
             if not refs:
                 meta.pop("ownerReferences")
             stored = self.store._versioned({**dep, "metadata": meta})
             self.store._put(rt, stored)
             self.store._emit("MODIFIED", rt, stored, dep)
 
-    def _after_removal(self, rt: ResourceType, obj: Obj) -> None:
+    def _after_removal(self, rt: ResourceType, obj: KubeObject) -> None:
         for owner in _owner_uids(obj):
             self._check_foreground(owner)
         if rt.namespaced:
@@ -201,7 +205,7 @@ class Collector:
             if crd is not None and crd["metadata"].get("deletionTimestamp"):
                 self._finish_crd(crds, crd)
 
-    def _check_foreground(self, uid: str) -> Obj | None:
+    def _check_foreground(self, uid: str) -> KubeObject | None:
         """Release an owner in foreground deletion once no dependent blocks it."""
         found = self._resolve(self._by_uid[uid]) if uid in self._by_uid else None
         if found is None:
@@ -226,7 +230,7 @@ class Collector:
         return self.remove(rt, ns, owner)
 
     # -- namespaces and CRDs ----------------------------------------------------------
-    def _terminate_namespace(self, rt: ResourceType, ns_obj: Obj) -> Obj:
+    def _terminate_namespace(self, rt: ResourceType, ns_obj: KubeObject) -> KubeObject:
         name = str(ns_obj["metadata"]["name"])
         status = {**(ns_obj.get("status") or {}), "phase": "Terminating"}
         marked = self._mark(
@@ -243,7 +247,7 @@ class Collector:
                     self.delete(other, ns, obj, "Background")
         return self._finish_namespace(name) or marked
 
-    def _finish_namespace(self, name: str) -> Obj | None:
+    def _finish_namespace(self, name: str) -> KubeObject | None:
         rt = self.store._types[NAMESPACES]
         ns_obj = self.store.bucket(rt).get(("", name))
         if ns_obj is None or not ns_obj["metadata"].get("deletionTimestamp"):
@@ -252,9 +256,9 @@ class Collector:
             return None
         return self.remove(rt, "", ns_obj)
 
-    def _terminate_crd(self, rt: ResourceType, crd: Obj) -> Obj:
+    def _terminate_crd(self, rt: ResourceType, crd: KubeObject) -> KubeObject:
         status = clone(crd.get("status") or {})
-        conditions = [c for c in status.get("conditions") or [] if c.get("type") != "Terminating"]
+        conditions = [c for c in maps(status.get("conditions")) if c.get("type") != "Terminating"]
         conditions.append(
             {
                 "type": "Terminating",
@@ -273,7 +277,7 @@ class Collector:
                     self.delete(served, ns, obj, "Background")
         return self._finish_crd(rt, marked) or marked
 
-    def _finish_crd(self, rt: ResourceType, crd: Obj) -> Obj | None:
+    def _finish_crd(self, rt: ResourceType, crd: KubeObject) -> KubeObject | None:
         if crd["metadata"].get("finalizers") or not self.releasable(rt, crd):
             return None
         return self.remove(rt, "", crd)

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import Any
 
 from orkestra.cluster.errors import GoneError
+from orkestra.kubeobjects import KubeObject
 
-Obj = dict[str, Any]
 ResourceKey = tuple[str, str]  # (group, plural)
 
 
@@ -33,9 +32,9 @@ class WatchEvent:
     type: str
     group: str
     resource: str
-    object: Obj
+    object: KubeObject
     resource_version: int
-    previous: Obj | None = field(default=None, compare=False, repr=False)
+    previous: KubeObject | None = field(default=None, compare=False, repr=False)
     encoded: bytes | None = field(default=None, compare=False, repr=False)
 
     @property

@@ -10,15 +10,15 @@ that it completed. The statuses carry the fields ``kubectl rollout status`` and
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from orkestra.cluster.data import clone
+from orkestra.cluster.data import clone, maps
+from orkestra.kubeobjects import JsonDict, JsonObject, KubeObject
 
 if TYPE_CHECKING:
     from orkestra.cluster.store import MemoryCluster
 
-Obj = dict[str, Any]
-Settler = Callable[[Obj, str, int], Obj]
+Settler = Callable[[KubeObject, str, int], JsonDict]
 
 # (apiVersion, kind) of the workloads that get a status here.
 WORKLOAD_KINDS = (
@@ -37,7 +37,7 @@ WORKLOAD_RESOURCES = {
 }
 
 
-def _condition(kind: str, reason: str, message: str, now: str) -> Obj:
+def _condition(kind: str, reason: str, message: str, now: str) -> JsonDict:
     return {
         "type": kind,
         "status": "True",
@@ -48,14 +48,14 @@ def _condition(kind: str, reason: str, message: str, now: str) -> Obj:
     }
 
 
-def _replicas(obj: Obj) -> int:
+def _replicas(obj: KubeObject) -> int:
     value = (obj.get("spec") or {}).get("replicas", 1)
     return value if isinstance(value, int) and not isinstance(value, bool) else 1
 
 
-def _kept_conditions(status: Obj, new: list[Obj]) -> list[Obj]:
+def _kept_conditions(status: JsonObject, new: list[JsonDict]) -> list[JsonDict]:
     """New conditions, keeping the transition time of those that did not change."""
-    old = {c.get("type"): c for c in status.get("conditions") or [] if isinstance(c, dict)}
+    old = {c.get("type"): c for c in maps(status.get("conditions"))}
     kept = []
     for cond in new:
         before = old.get(cond["type"])
@@ -73,10 +73,10 @@ def _kept_conditions(status: Obj, new: list[Obj]) -> list[Obj]:
     return kept
 
 
-def _deployment(obj: Obj, now: str, nodes: int) -> Obj:
+def _deployment(obj: KubeObject, now: str, nodes: int) -> JsonDict:
     n = _replicas(obj)
     name = obj["metadata"]["name"]
-    status = {
+    status: JsonDict = {
         "replicas": n,
         "readyReplicas": n,
         "availableReplicas": n,
@@ -98,7 +98,7 @@ def _deployment(obj: Obj, now: str, nodes: int) -> Obj:
     return status
 
 
-def _statefulset(obj: Obj, now: str, nodes: int) -> Obj:
+def _statefulset(obj: KubeObject, now: str, nodes: int) -> JsonDict:
     n = _replicas(obj)
     revision = f"{obj['metadata']['name']}-{obj['metadata'].get('generation', 1)}"
     return {
@@ -114,7 +114,7 @@ def _statefulset(obj: Obj, now: str, nodes: int) -> Obj:
     }
 
 
-def _replicaset(obj: Obj, now: str, nodes: int) -> Obj:
+def _replicaset(obj: KubeObject, now: str, nodes: int) -> JsonDict:
     n = _replicas(obj)
     return {
         "replicas": n,
@@ -125,7 +125,7 @@ def _replicaset(obj: Obj, now: str, nodes: int) -> Obj:
     }
 
 
-def _daemonset(obj: Obj, now: str, nodes: int) -> Obj:
+def _daemonset(obj: KubeObject, now: str, nodes: int) -> JsonDict:
     return {
         "desiredNumberScheduled": nodes,
         "currentNumberScheduled": nodes,
@@ -137,7 +137,7 @@ def _daemonset(obj: Obj, now: str, nodes: int) -> Obj:
     }
 
 
-def _job(obj: Obj, now: str, nodes: int) -> Obj:
+def _job(obj: KubeObject, now: str, nodes: int) -> JsonDict:
     status = obj.get("status") or {}
     completions = (obj.get("spec") or {}).get("completions", 1)
     start = status.get("startTime", now)
@@ -176,7 +176,7 @@ SETTLERS: dict[str, Settler] = {
 }
 
 
-def settled_status(obj: Obj, now: str, nodes: int = 1) -> Obj | None:
+def settled_status(obj: KubeObject, now: str, nodes: int = 1) -> JsonDict | None:
     """The status a running cluster would report for this workload, or None when the
     object already reports it (or is not a workload)."""
     settle = SETTLERS.get(str(obj.get("kind", "")))

@@ -21,12 +21,12 @@ import functools
 import gzip
 import json
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
-Schema = dict[str, Any]
+from orkestra.kubeobjects import Json, JsonDict, JsonObject
 
 KUBERNETES_VERSION = "v1.32.0"
 DATA_FILE = Path(__file__).resolve().parent / "schemas" / "kubernetes-v1.32.json.gz"
@@ -36,30 +36,45 @@ OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 LIST_ATOMIC, LIST_SET, LIST_MAP = "atomic", "set", "map"
 MAP_GRANULAR, MAP_ATOMIC = "granular", "atomic"
 SCALAR, LIST, MAP, ANY = "scalar", "list", "map", "any"
-_EMPTY: Schema = {}
+_EMPTY: JsonObject = {}
+
+
+class _Components(TypedDict):
+    schemas: dict[str, JsonObject]
+
+
+class _Document(TypedDict):
+    """The vendored file: an OpenAPI v3 document of the built-in kinds' definitions."""
+
+    components: _Components
 
 
 @functools.cache
-def _document() -> dict[str, Any]:
+def _document() -> _Document:
     with gzip.open(DATA_FILE, "rb") as handle:
-        document: dict[str, Any] = json.loads(handle.read())
+        document: _Document = json.loads(handle.read())
     return document
 
 
-def definitions() -> dict[str, Schema]:
+def definitions() -> Mapping[str, JsonObject]:
     """Definition name -> OpenAPI v3 schema (refs ``#/components/schemas/<name>``).
 
     Shared and cached: consumers must not mutate it."""
-    schemas: dict[str, Schema] = _document()["components"]["schemas"]
-    return schemas
+    return _document()["components"]["schemas"]
+
+
+def _gvks(schema: JsonObject) -> Iterator[tuple[str, str, str]]:
+    """The (group, version, kind) triples of ``x-kubernetes-group-version-kind``."""
+    found = schema.get("x-kubernetes-group-version-kind")
+    for gvk in found if isinstance(found, list) else ():
+        yield (gvk.get("group", ""), gvk.get("version", ""), gvk.get("kind", ""))
 
 
 @functools.cache
 def _gvk_index() -> dict[tuple[str, str, str], str]:
     index: dict[tuple[str, str, str], str] = {}
     for name, schema in definitions().items():
-        for gvk in schema.get("x-kubernetes-group-version-kind") or ():
-            key = (gvk.get("group", ""), gvk.get("version", ""), gvk.get("kind", ""))
+        for key in _gvks(schema):
             index.setdefault(key, name)
     return index
 
@@ -69,7 +84,7 @@ def definition_name(group: str, version: str, kind: str) -> str | None:
     return _gvk_index().get((group, version, kind))
 
 
-def kind_schema(group: str, version: str, kind: str) -> Schema | None:
+def kind_schema(group: str, version: str, kind: str) -> JsonObject | None:
     """The root schema of a built-in kind, or None when it is not vendored."""
     name = definition_name(group, version, kind)
     return definitions()[name] if name else None
@@ -80,7 +95,7 @@ def ref_name(ref: str) -> str:
     return ref[len(REF_PREFIX) :] if ref.startswith(REF_PREFIX) else ref
 
 
-def resolve(schema: Schema | None, defs: Mapping[str, Schema] | None = None) -> Schema:
+def resolve(schema: Json, defs: Mapping[str, JsonObject] | None = None) -> JsonObject:
     """A schema with its ``$ref`` and ``allOf`` folded in; the node's own keys win.
 
     Returns the node itself (not a copy) when there is nothing to fold; anything that is not
@@ -92,7 +107,7 @@ def resolve(schema: Schema | None, defs: Mapping[str, Schema] | None = None) -> 
         return schema
     if defs is None:
         defs = definitions()
-    merged: Schema = {}
+    merged: JsonDict = {}
     if ref is not None:
         merged.update(resolve(defs.get(ref_name(ref)), defs))
     for part in all_of if isinstance(all_of, list) else ():
@@ -101,14 +116,13 @@ def resolve(schema: Schema | None, defs: Mapping[str, Schema] | None = None) -> 
     return merged
 
 
-def _fold(into: Schema, part: Schema) -> None:
+def _fold(into: JsonDict, part: JsonObject) -> None:
     for key, value in part.items():
-        if key in ("properties", "required") and key in into:
-            into[key] = (
-                {**into[key], **value}
-                if key == "properties"
-                else [*into[key], *(v for v in value if v not in into[key])]
-            )
+        current = into.get(key)
+        if key == "properties" and isinstance(current, dict) and isinstance(value, dict):
+            into[key] = {**current, **value}
+        elif key == "required" and isinstance(current, list) and isinstance(value, list):
+            into[key] = [*current, *(v for v in value if v not in current)]
         else:
             into[key] = value
 
@@ -128,21 +142,26 @@ class ListSemantics:
         return "merge" in self.strategies
 
 
-def _strategies(schema: Schema) -> frozenset[str]:
-    raw = schema.get("x-kubernetes-patch-strategy") or ""
+def _text(value: Json) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _strategies(schema: JsonObject) -> frozenset[str]:
+    raw = _text(schema.get("x-kubernetes-patch-strategy")) or ""
     return frozenset(s.strip() for s in raw.split(",") if s.strip())
 
 
-def list_semantics(schema: Schema) -> ListSemantics:
+def list_semantics(schema: JsonObject) -> ListSemantics:
     """The list semantics of a (resolved) list schema.
 
     The list type comes from ``x-kubernetes-list-type``; without it, as Kubernetes' own
     OpenAPI-to-SSA conversion does, a ``merge`` patch strategy makes a map keyed by the
     patch merge key (a set when there is no key) and anything else is atomic."""
     strategies = _strategies(schema)
-    merge_key = schema.get("x-kubernetes-patch-merge-key")
-    list_type = schema.get("x-kubernetes-list-type")
-    keys = tuple(schema.get("x-kubernetes-list-map-keys") or ())
+    merge_key = _text(schema.get("x-kubernetes-patch-merge-key"))
+    list_type = _text(schema.get("x-kubernetes-list-type"))
+    declared = schema.get("x-kubernetes-list-map-keys")
+    keys = tuple(k for k in declared if isinstance(k, str)) if isinstance(declared, list) else ()
     if list_type is None:
         if "merge" in strategies:
             list_type = LIST_MAP if merge_key else LIST_SET
@@ -154,13 +173,13 @@ def list_semantics(schema: Schema) -> ListSemantics:
     return ListSemantics(strategies, merge_key, list_type, keys)
 
 
-def map_type(schema: Schema) -> str:
+def map_type(schema: JsonObject) -> str:
     """``granular`` (fields owned one by one) or ``atomic`` (``x-kubernetes-map-type``)."""
     kind = schema.get("x-kubernetes-map-type")
     return MAP_ATOMIC if kind == MAP_ATOMIC else MAP_GRANULAR
 
 
-def _shape(schema: Schema) -> str:
+def _shape(schema: JsonObject) -> str:
     kind = schema.get("type")
     if kind == "array" or (kind is None and "items" in schema):
         return LIST
@@ -212,11 +231,15 @@ class SchemaNode:
     )
 
     def __init__(
-        self, schema: Schema | None, defs: Mapping[str, Schema] | None = None, *, typed: bool = True
+        self,
+        schema: JsonObject | None,
+        defs: Mapping[str, JsonObject] | None = None,
+        *,
+        typed: bool = True,
     ) -> None:
         self._defs = defs
         self.typed = typed and schema is not None
-        self.schema: Schema = resolve(schema, defs) if schema else _EMPTY
+        self.schema: JsonObject = resolve(schema, defs) if schema else _EMPTY
         self.shape = _shape(self.schema)
         self.strategies = _strategies(self.schema)
         self.map_atomic = map_type(self.schema) == MAP_ATOMIC
@@ -234,7 +257,7 @@ class SchemaNode:
         self.owns_list = not self.typed
 
     def __repr__(self) -> str:
-        return f"SchemaNode({self.shape}, {self.schema.get('description', '')[:40]!r})"
+        return f"SchemaNode({self.shape}, {str(self.schema.get('description', ''))[:40]!r})"
 
     @property
     def semantics(self) -> ListSemantics:
@@ -254,7 +277,7 @@ class SchemaNode:
         """Whether ``name`` is one of this struct's declared properties."""
         return name in self._properties()
 
-    def _properties(self) -> Schema:
+    def _properties(self) -> JsonObject:
         props = self.schema.get("properties")
         return props if isinstance(props, dict) else _EMPTY
 
@@ -304,12 +327,12 @@ def kind_node(group: str, version: str, kind: str) -> SchemaNode | None:
     return SchemaNode(schema, definitions()) if schema is not None else None
 
 
-_CRD_NODES: OrderedDict[int, tuple[Schema, SchemaNode]] = OrderedDict()
-_OPEN_OBJECT: Schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+_CRD_NODES: OrderedDict[int, tuple[JsonObject, SchemaNode]] = OrderedDict()
+_OPEN_OBJECT: JsonObject = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
 _CRD_CACHE_SIZE = 256
 
 
-def crd_node(schema: Schema | None) -> SchemaNode:
+def crd_node(schema: Json) -> SchemaNode:
     """The root node of a custom resource from its ``openAPIV3Schema``.
 
     ``apiVersion``, ``kind`` and ``metadata`` are read as the API server reads them (ObjectMeta
@@ -336,20 +359,20 @@ def crd_node(schema: Schema | None) -> SchemaNode:
     return node
 
 
-class _LazyDefinitions(Mapping[str, Schema]):
+class _LazyDefinitions(Mapping[str, JsonObject]):
     """:func:`definitions`, loaded only when a CRD schema first follows a ``$ref``."""
 
-    def __getitem__(self, name: str) -> Schema:
+    def __getitem__(self, name: str) -> JsonObject:
         return definitions()[name]
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[str]:
         return iter(definitions())
 
     def __len__(self) -> int:
         return len(definitions())
 
 
-SchemaLike = SchemaNode | Schema | None
+SchemaLike = SchemaNode | JsonObject | None
 
 
 def as_node(schema: SchemaLike) -> SchemaNode:
@@ -360,8 +383,8 @@ def as_node(schema: SchemaLike) -> SchemaNode:
     if schema is None:
         return UNKNOWN
     if "x-kubernetes-group-version-kind" in schema:
-        for gvk in schema["x-kubernetes-group-version-kind"]:
-            node = kind_node(gvk.get("group", ""), gvk.get("version", ""), gvk.get("kind", ""))
+        for group, version, kind in _gvks(schema):
+            node = kind_node(group, version, kind)
             if node is not None and node.schema is schema:
                 return node
         return SchemaNode(schema, definitions())

@@ -18,16 +18,20 @@ import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NotRequired, Protocol, TypedDict
+from typing import TYPE_CHECKING, NotRequired, Protocol, TypedDict
 
 from orkestra.cluster.cel import json_to_cel
+from orkestra.cluster.data import MetaKey, meta_subset
 from orkestra.cluster.errors import NotFoundError
 from orkestra.cluster.resources import ResourceType
 from orkestra.cluster.selectors import label_matcher
-from orkestra.kubeobjects import JsonObject
+from orkestra.kubeobjects import Json, JsonDict, JsonObject, KubeObject
 
-Obj = dict[str, Any]
-Context = dict[str, Any]
+if TYPE_CHECKING:
+    from celpy import celtypes
+
+Activation = dict[str, "celtypes.Value"]
+"""The variables CEL expressions see (``object``, ``request``, ``params`` ...), by name."""
 # The embedded server has one credential, which may do anything.
 
 
@@ -64,14 +68,14 @@ class AdmissionRequest(TypedDict):
     subResource: NotRequired[str]
     requestSubResource: NotRequired[str]
     namespace: NotRequired[str]
-    object: NotRequired[JsonObject | None]
-    oldObject: NotRequired[JsonObject | None]
+    object: NotRequired[KubeObject | None]
+    oldObject: NotRequired[KubeObject | None]
     options: NotRequired[JsonObject]
 
 
 USER: UserInfo = {"username": "ork-embedded", "groups": ["system:masters", "system:authenticated"]}
 NAMESPACES = ("", "namespaces")
-_NAMESPACE_META = (
+_NAMESPACE_META: tuple[MetaKey, ...] = (
     "name",
     "generateName",
     "namespace",
@@ -89,15 +93,15 @@ class Store(Protocol):
 
     def type_for(self, api_version: str, kind: str) -> ResourceType: ...
 
-    def read(self, rt: ResourceType, namespace: str | None, name: str) -> Obj: ...
+    def read(self, rt: ResourceType, namespace: str | None, name: str) -> KubeObject: ...
 
     def select(
         self,
         rt: ResourceType,
         namespace: str | None,
         *,
-        label_selector: str | dict[str, Any] | None = None,
-    ) -> list[Obj]: ...
+        label_selector: str | Mapping[str, object] | None = None,
+    ) -> list[KubeObject]: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,8 +113,8 @@ class Request:
     rt: ResourceType
     namespace: str
     name: str
-    obj: Obj | None = None
-    old: Obj | None = None
+    obj: KubeObject | None = None
+    old: KubeObject | None = None
     subresource: str = ""
     dry_run: bool = False
 
@@ -124,7 +128,7 @@ class Scope:
         self.store = store
 
     @functools.cached_property
-    def namespace(self) -> Obj | None:
+    def namespace(self) -> KubeObject | None:
         """The Namespace a namespaced object is in."""
         request = self.request
         if not request.rt.namespaced:
@@ -135,7 +139,7 @@ class Scope:
             return None
 
     @functools.cached_property
-    def request_context(self) -> Context:
+    def request_context(self) -> Activation:
         """What a webhook's matchConditions see: ``object``, ``oldObject``, ``request``."""
         request = self.request
         return {
@@ -145,7 +149,7 @@ class Scope:
         }
 
     @functools.cached_property
-    def context(self) -> Context:
+    def context(self) -> Activation:
         """What a policy's expressions see: the request's inputs, ``namespaceObject`` and
         (empty) ``params``."""
         return {
@@ -154,7 +158,7 @@ class Scope:
             "params": None,
         }
 
-    def with_params(self, params: Obj | None) -> Context:
+    def with_params(self, params: KubeObject | None) -> Activation:
         return {**self.context, "params": json_to_cel(params)}
 
 
@@ -187,20 +191,22 @@ def request_view(request: Request, uid: str = "") -> AdmissionRequest:
     return view
 
 
-def _namespace_view(namespace: Obj | None) -> Obj | None:
+def _namespace_view(namespace: KubeObject | None) -> KubeObject | None:
     """What ``namespaceObject`` shows of a Namespace (no type, managed fields or version)."""
     if namespace is None:
         return None
-    meta = namespace.get("metadata") or {}
-    view: Obj = {"metadata": {k: meta[k] for k in _NAMESPACE_META if k in meta}}
-    view.update({k: namespace[k] for k in ("spec", "status") if k in namespace})
+    view: KubeObject = {"metadata": meta_subset(namespace.get("metadata") or {}, _NAMESPACE_META)}
+    if "spec" in namespace:
+        view["spec"] = namespace["spec"]
+    if "status" in namespace:
+        view["status"] = namespace["status"]
     return view
 
 
 # -- matching -------------------------------------------------------------------------
 
 
-def constraints_select(criteria: Any, scope: Scope) -> bool:
+def constraints_select(criteria: Json, scope: Scope) -> bool:
     """Whether a policy's matchConstraints (or a binding's matchResources, which may be
     absent) select the request: no resourceRules match every resource."""
     if not isinstance(criteria, dict):
@@ -215,23 +221,25 @@ def constraints_select(criteria: Any, scope: Scope) -> bool:
     )
 
 
-def rule_matches(rule: Obj, request: Request, operations: tuple[str, ...] = ()) -> bool:
+def rule_matches(rule: JsonObject, request: Request, operations: tuple[str, ...] = ()) -> bool:
     """A rule with operations, apiGroups, apiVersions, resources, scope and (for policies)
     resourceNames. ``operations`` asks whether any of them matches instead of the request's
     (what a write whose operation is not known yet may turn out to be)."""
     rt = request.rt
     names = rule.get("resourceNames") or []
+    resources = rule.get("resources") or []
     return (
         any(_listed(rule.get("operations"), op) for op in operations or (request.operation,))
         and _listed(rule.get("apiGroups"), rt.group)
         and _listed(rule.get("apiVersions"), rt.version)
-        and any(_resource_matches(str(r), request) for r in rule.get("resources") or [])
-        and _scope_matches(rule.get("scope") or "*", rt)
-        and (not names or request.name in names)
+        and isinstance(resources, list)
+        and any(_resource_matches(str(r), request) for r in resources)
+        and _scope_matches(str(rule.get("scope") or "*"), rt)
+        and (not names or (isinstance(names, list) and request.name in names))
     )
 
 
-def _listed(values: Any, value: str) -> bool:
+def _listed(values: Json, value: str) -> bool:
     return isinstance(values, list) and ("*" in values or value in values)
 
 
@@ -245,7 +253,7 @@ def _scope_matches(scope: str, rt: ResourceType) -> bool:
     return scope == "*" or (scope == "Namespaced") == rt.namespaced
 
 
-def namespace_selected(selector: Any, scope: Scope) -> bool:
+def namespace_selected(selector: Json, scope: Scope) -> bool:
     """A namespace's own labels select a Namespace; cluster-scoped kinds always match."""
     request = scope.request
     if request.rt.key == NAMESPACES:
@@ -257,7 +265,7 @@ def namespace_selected(selector: Any, scope: Scope) -> bool:
     return label_matcher(selector if isinstance(selector, dict) else None)(found)
 
 
-def object_selected(selector: Any, request: Request) -> bool:
+def object_selected(selector: Json, request: Request) -> bool:
     """The labels of the object either after or before the write match."""
     matches = label_matcher(selector if isinstance(selector, dict) else None)
     return any(obj is not None and matches(labels(obj)) for obj in (request.obj, request.old))
@@ -266,12 +274,12 @@ def object_selected(selector: Any, request: Request) -> bool:
 # -- helpers --------------------------------------------------------------------------
 
 
-def spec_of(obj: Mapping[str, Any]) -> Obj:
+def spec_of(obj: KubeObject) -> JsonDict:
     found = obj.get("spec")
     return found if isinstance(found, dict) else {}
 
 
-def items(parent: Obj, key: str) -> list[Obj]:
+def items(parent: Mapping[str, object], key: str) -> list[JsonDict]:
     """A list of objects (anything else in it as an empty object, keeping indexes)."""
     value = parent.get(key)
     if not isinstance(value, list):
@@ -279,6 +287,6 @@ def items(parent: Obj, key: str) -> list[Obj]:
     return [item if isinstance(item, dict) else {} for item in value]
 
 
-def labels(obj: Obj | None) -> dict[str, Any]:
+def labels(obj: KubeObject | None) -> dict[str, str]:
     found = ((obj or {}).get("metadata") or {}).get("labels")
     return found if isinstance(found, dict) else {}

@@ -17,16 +17,18 @@ schema rather than fail, so a manifest that was never checked cannot crash them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TypeVar
 
 from orkestra.cluster.data import clone
+from orkestra.kubeobjects import Json, JsonObject
 
-Schema = dict[str, Any]
+# What defaulting and pruning edit in place and hand back: any JSON value, a whole object too.
+V = TypeVar("V")
 _TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}
 
 
-def _is_type(value: Any, kind: str) -> bool:
+def _is_type(value: object, kind: str) -> bool:
     if kind == "integer":
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "number":
@@ -35,7 +37,7 @@ def _is_type(value: Any, kind: str) -> bool:
     return expected is None or isinstance(value, expected)
 
 
-def apply_defaults(value: Any, schema: Schema | None) -> Any:
+def apply_defaults(value: V, schema: Json) -> V:
     """Fill absent properties that have a ``default`` (recursively)."""
     if not isinstance(schema, dict) or not schema or not isinstance(value, dict | list):
         return value
@@ -57,7 +59,7 @@ def apply_defaults(value: Any, schema: Schema | None) -> Any:
     return value
 
 
-def _properties(schema: Schema) -> dict[str, Schema]:
+def _properties(schema: JsonObject) -> dict[str, JsonObject]:
     """The declared properties that are schemas (anything else is ignored)."""
     props = schema.get("properties")
     if not isinstance(props, dict):
@@ -65,7 +67,7 @@ def _properties(schema: Schema) -> dict[str, Schema]:
     return {k: v for k, v in props.items() if isinstance(v, dict)}
 
 
-def prune(value: Any, schema: Schema | None, *, root: bool = False) -> Any:
+def prune(value: V, schema: Json, *, root: bool = False) -> V:
     """Drop undeclared fields, keeping apiVersion/kind/metadata at the root."""
     if (
         not isinstance(schema, dict)
@@ -92,7 +94,7 @@ def prune(value: Any, schema: Schema | None, *, root: bool = False) -> Any:
     return value
 
 
-def _show(value: Any) -> str:
+def _show(value: object) -> str:
     if isinstance(value, str):
         return f'"{value}"'
     if isinstance(value, bool):
@@ -100,7 +102,7 @@ def _show(value: Any) -> str:
     return "null" if value is None else str(value)
 
 
-def validate(value: Any, schema: Schema | None, path: str = "") -> list[str]:
+def validate(value: object, schema: Json, path: str = "") -> list[str]:
     """Schema violations, worded like the API server's field errors."""
     if not isinstance(schema, dict) or not schema:
         return []
@@ -109,7 +111,7 @@ def validate(value: Any, schema: Schema | None, path: str = "") -> list[str]:
     return errors
 
 
-def _check(value: Any, schema: Schema, path: str, errors: list[str]) -> None:
+def _check(value: object, schema: JsonObject, path: str, errors: list[str]) -> None:
     if not isinstance(schema, dict):
         return
     where = path or "<root>"
@@ -151,19 +153,20 @@ def _check(value: Any, schema: Schema, path: str, errors: list[str]) -> None:
                 )
 
 
-def _schemas(value: Any) -> list[Schema]:
+def _schemas(value: Json) -> list[JsonObject]:
     """The schemas of an ``allOf``/``anyOf``/``oneOf`` list (anything else is ignored)."""
     return [s for s in value if isinstance(s, dict)] if isinstance(value, list) else []
 
 
-def _number(schema: Schema, key: str) -> int | float | None:
+def _number(schema: JsonObject, key: str) -> int | float | None:
     value = schema.get(key)
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _check_scalar(value: Any, schema: Schema, where: str, errors: list[str]) -> None:
-    if isinstance(schema.get("enum"), list) and value not in schema["enum"]:
-        allowed = ", ".join(_show(v) for v in schema["enum"])
+def _check_scalar(value: object, schema: JsonObject, where: str, errors: list[str]) -> None:
+    enum = schema.get("enum")
+    if isinstance(enum, list) and value not in enum:
+        allowed = ", ".join(_show(v) for v in enum)
         errors.append(f"{where}: Unsupported value: {_show(value)}: supported values: {allowed}")
     if isinstance(value, int | float) and not isinstance(value, bool):
         low, high = _number(schema, "minimum"), _number(schema, "maximum")
@@ -181,7 +184,7 @@ def _check_scalar(value: Any, schema: Schema, where: str, errors: list[str]) -> 
         _check_string(value, schema, where, errors)
 
 
-def _check_string(value: str, schema: Schema, where: str, errors: list[str]) -> None:
+def _check_string(value: str, schema: JsonObject, where: str, errors: list[str]) -> None:
     longest, shortest = _number(schema, "maxLength"), _number(schema, "minLength")
     if longest is not None and len(value) > longest:
         errors.append(f"{where}: Too long: may not be longer than {longest}")
@@ -205,7 +208,9 @@ def _check_string(value: str, schema: Schema, where: str, errors: list[str]) -> 
             )
 
 
-def _check_object(value: dict[str, Any], schema: Schema, path: str, errors: list[str]) -> None:
+def _check_object(
+    value: Mapping[str, object], schema: JsonObject, path: str, errors: list[str]
+) -> None:
     prefix = f"{path}." if path else ""
     required = schema.get("required")
     for name in required if isinstance(required, list) else []:
@@ -223,7 +228,7 @@ def _check_object(value: dict[str, Any], schema: Schema, path: str, errors: list
         errors.append(f"{path}: Too many: {len(value)}: must have at most {most} items")
 
 
-def _check_array(value: list[Any], schema: Schema, path: str, errors: list[str]) -> None:
+def _check_array(value: Sequence[object], schema: JsonObject, path: str, errors: list[str]) -> None:
     where = path or "<root>"
     most, least = _number(schema, "maxItems"), _number(schema, "minItems")
     if most is not None and len(value) > most:
@@ -267,7 +272,7 @@ _FLAGS = (
 _SCHEMA_TYPES = ("object", "array", "string", "integer", "number", "boolean")
 
 
-def kind_of(value: Any) -> str:
+def kind_of(value: object) -> str:
     """``a mapping``, ``a list``, ``a boolean`` ... for messages."""
     return _KINDS_OF.get(type(value), type(value).__name__)
 
@@ -280,13 +285,13 @@ def field_path(path: FieldPath) -> str:
     return out
 
 
-def crd_problems(crd: Any) -> list[Finding]:
+def crd_problems(crd: object) -> list[Finding]:
     """What makes a CustomResourceDefinition manifest one the API server would refuse to
     decode or admit (shape, schemas, patterns), as (field path, message) pairs."""
     return list(_crd(crd))
 
 
-def _crd(crd: Any) -> Iterator[Finding]:
+def _crd(crd: object) -> Iterator[Finding]:
     if not isinstance(crd, dict):
         yield (), f"a CustomResourceDefinition must be a mapping, not {kind_of(crd)}"
         return
@@ -312,7 +317,7 @@ def _crd(crd: Any) -> Iterator[Finding]:
         yield from _version(version, ("spec", "versions", index))
 
 
-def _version(version: Any, path: FieldPath) -> Iterator[Finding]:
+def _version(version: object, path: FieldPath) -> Iterator[Finding]:
     if not isinstance(version, dict):
         yield path, f"a version must be a mapping, not {kind_of(version)}"
         return
@@ -334,7 +339,7 @@ def _version(version: Any, path: FieldPath) -> Iterator[Finding]:
         yield from schema_problems(schema["openAPIV3Schema"], path + ("schema", "openAPIV3Schema"))
 
 
-def schema_problems(schema: Any, path: FieldPath = ()) -> Iterator[Finding]:
+def schema_problems(schema: object, path: FieldPath = ()) -> Iterator[Finding]:
     """What makes ``schema`` not a JSONSchemaProps the API server accepts."""
     if not isinstance(schema, dict):
         yield path, f"must be a schema (a mapping), not {kind_of(schema)}"
@@ -361,7 +366,7 @@ def schema_problems(schema: Any, path: FieldPath = ()) -> Iterator[Finding]:
         yield from schema_problems(schema["not"], path + ("not",))
 
 
-def _scalars(schema: Schema, path: FieldPath) -> Iterator[Finding]:
+def _scalars(schema: JsonObject, path: FieldPath) -> Iterator[Finding]:
     kind = schema.get("type")
     if kind not in (None, "", *_SCHEMA_TYPES):
         yield (

@@ -12,16 +12,14 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from orkestra.cluster.errors import BadRequestError, GoneError
-
-Obj = dict[str, Any]
+from orkestra.kubeobjects import KubeObject
 
 
 @dataclass(frozen=True)
 class Page:
-    items: list[Obj]
+    items: list[KubeObject]
     resource_version: int
     continue_token: str
     remaining: int

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from orkestra.cluster.data import clone
 from orkestra.cluster.errors import BadRequestError, InvalidError
+from orkestra.kubeobjects import Json, JsonDict
 
 
-def merge_patch(target: Any, patch: Any) -> Any:
+def merge_patch(target: Json, patch: Json) -> Json:
     """Apply a merge patch: maps merge, ``null`` deletes, anything else replaces."""
     if not isinstance(patch, dict):
         return clone(patch)
-    result = dict(target) if isinstance(target, dict) else {}
+    result: JsonDict = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
@@ -29,7 +28,7 @@ def _pointer(path: str) -> list[str]:
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 
-def _parent(doc: Any, parts: list[str], path: str) -> Any:
+def _parent(doc: Json, parts: list[str], path: str) -> Json:
     node = doc
     for part in parts[:-1]:
         if isinstance(node, dict) and part in node:
@@ -41,20 +40,23 @@ def _parent(doc: Any, parts: list[str], path: str) -> Any:
     return node
 
 
-def _get(doc: Any, path: str) -> Any:
+def _get(doc: Json, path: str) -> Json:
     parts = _pointer(path)
     if not parts:
         return doc
     parent = _parent(doc, parts, path)
     last = parts[-1]
+    found: Json
     if isinstance(parent, dict) and last in parent:
-        return parent[last]
-    if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
-        return parent[int(last)]
-    raise InvalidError(f"the server rejected our request: path {path!r} does not exist")
+        found = parent[last]
+    elif isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
+        found = parent[int(last)]
+    else:
+        raise InvalidError(f"the server rejected our request: path {path!r} does not exist")
+    return found
 
 
-def _add(doc: Any, path: str, value: Any) -> Any:
+def _add(doc: Json, path: str, value: Json) -> Json:
     parts = _pointer(path)
     if not parts:
         return value
@@ -72,26 +74,30 @@ def _add(doc: Any, path: str, value: Any) -> Any:
     return doc
 
 
-def _remove(doc: Any, path: str) -> Any:
+def _remove(doc: Json, path: str) -> Json:
     parts = _pointer(path)
     _get(doc, path)
     parent = _parent(doc, parts, path)
     if isinstance(parent, dict):
         del parent[parts[-1]]
-    else:
+    elif isinstance(parent, list):  # what _get found the path in: a map or a list
         del parent[int(parts[-1])]
     return doc
 
 
-def json_patch(doc: Any, operations: Any) -> Any:
+def json_patch(doc: Json, operations: Json) -> Json:
     """Apply a JSON patch (a list of operations) to a copy of ``doc``."""
     if not isinstance(operations, list):
         raise BadRequestError("a JSON patch must be a list of operations")
     result = clone(doc)
     for op in operations:
-        if not isinstance(op, dict) or "op" not in op or "path" not in op:
+        if (
+            not isinstance(op, dict)
+            or "op" not in op
+            or not isinstance(path := op.get("path"), str)
+        ):
             raise BadRequestError(f"invalid JSON patch operation {op!r}")
-        kind, path = op["op"], op["path"]
+        kind = op["op"]
         if kind == "add":
             result = _add(result, path, clone(op.get("value")))
         elif kind == "remove":
@@ -100,9 +106,10 @@ def json_patch(doc: Any, operations: Any) -> Any:
             _get(result, path)
             result = _add(_remove(result, path), path, clone(op.get("value")))
         elif kind in ("move", "copy"):
-            value = clone(_get(result, op.get("from", "")))
+            source = str(op.get("from", ""))
+            value = clone(_get(result, source))
             if kind == "move":
-                result = _remove(result, op.get("from", ""))
+                result = _remove(result, source)
             result = _add(result, path, value)
         elif kind == "test":
             if _get(result, path) != op.get("value"):

@@ -15,15 +15,25 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TypedDict
 
 from orkestra.cluster.history import WatchEvent
+from orkestra.kubeobjects import KubeObject
 
-Obj = dict[str, Any]
-StoredObject = tuple[str, str, Obj]  # group, plural, object
+StoredObject = tuple[str, str, KubeObject]  # group, plural, object
 
 SNAPSHOT = "snapshot.json"
 JOURNAL = "journal.jsonl"
+
+
+class JournalLine(TypedDict):
+    """One change in the journal: event type, group, resource, resourceVersion, object."""
+
+    t: str
+    g: str
+    r: str
+    v: int
+    o: KubeObject
 
 
 @dataclass
@@ -32,7 +42,7 @@ class Restored:
     objects: list[StoredObject]
 
 
-def _key(group: str, plural: str, obj: Obj) -> tuple[str, str, str, str]:
+def _key(group: str, plural: str, obj: KubeObject) -> tuple[str, str, str, str]:
     meta = obj["metadata"]
     return (group, plural, str(meta.get("namespace", "")), str(meta["name"]))
 
@@ -70,7 +80,7 @@ class Journal:
         objects = {_key(g, r, o): (g, r, o) for g, r, o in data["objects"]}
         return int(data["resourceVersion"]), objects
 
-    def _journal_lines(self) -> Iterator[dict[str, Any]]:
+    def _journal_lines(self) -> Iterator[JournalLine]:
         path = self.directory / JOURNAL
         if not path.exists():
             return
@@ -85,7 +95,7 @@ class Journal:
         """Append one change; True when the journal is due for compaction."""
         if self._file is None:
             self._file = (self.directory / JOURNAL).open("a", encoding="utf-8")
-        line = {
+        line: JournalLine = {
             "t": event.type,
             "g": event.group,
             "r": event.resource,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from orkestra.cluster import warning
 from orkestra.cluster.cel import (
@@ -31,8 +30,10 @@ from orkestra.cluster.cel import (
     is_bool,
     variables,
 )
+from orkestra.cluster.data import as_list
 from orkestra.cluster.errors import AdmissionDeniedError, FieldInvalidError, NotFoundError
 from orkestra.cluster.matching import (
+    Activation,
     Request,
     Scope,
     Store,
@@ -40,9 +41,8 @@ from orkestra.cluster.matching import (
     items,
     spec_of,
 )
+from orkestra.kubeobjects import Json, JsonDict, KubeObject
 
-Obj = dict[str, Any]
-Context = dict[str, Any]
 GROUP = "admissionregistration.k8s.io"
 POLICIES = (GROUP, "validatingadmissionpolicies")
 BINDINGS = (GROUP, "validatingadmissionpolicybindings")
@@ -73,7 +73,7 @@ class _ConfigError(Exception):
 # -- write-time checks ----------------------------------------------------------------
 
 
-def check_policy(policy: Obj) -> None:
+def check_policy(policy: KubeObject) -> None:
     """The API server's validation of a ValidatingAdmissionPolicy (422 naming each field)."""
     spec = spec_of(policy)
     problems = list(_constraint_problems(spec))
@@ -82,13 +82,13 @@ def check_policy(policy: Obj) -> None:
     _refuse("ValidatingAdmissionPolicy", policy, problems)
 
 
-def check_binding(binding: Obj) -> None:
+def check_binding(binding: KubeObject) -> None:
     """The API server's validation of a ValidatingAdmissionPolicyBinding."""
     spec = spec_of(binding)
     problems = []
     if not spec.get("policyName"):
         problems.append(("spec.policyName", "Required value"))
-    actions = spec.get("validationActions") or []
+    actions = as_list(spec.get("validationActions") or [])
     if not actions:
         problems.append(
             ("spec.validationActions", "Required value: at least one validation action is required")
@@ -113,7 +113,7 @@ def check_binding(binding: Obj) -> None:
     _refuse("ValidatingAdmissionPolicyBinding", binding, problems)
 
 
-def _constraint_problems(spec: Obj) -> Iterator[tuple[str, str]]:
+def _constraint_problems(spec: JsonDict) -> Iterator[tuple[str, str]]:
     constraints = spec.get("matchConstraints")
     if not isinstance(constraints, dict):
         yield "spec.matchConstraints", "Required value"
@@ -121,7 +121,7 @@ def _constraint_problems(spec: Obj) -> Iterator[tuple[str, str]]:
         yield "spec.matchConstraints.resourceRules", "Required value"
 
 
-def _compile_problems(spec: Obj) -> Iterator[tuple[str, str]]:
+def _compile_problems(spec: JsonDict) -> Iterator[tuple[str, str]]:
     for section, key in _EXPRESSIONS:
         for index, item in enumerate(items(spec, section)):
             expression = item.get(key)
@@ -136,7 +136,7 @@ def _compile_problems(spec: Obj) -> Iterator[tuple[str, str]]:
                 yield field, f"Invalid value: {json.dumps(expression)}: {problem}"
 
 
-def _value_problems(spec: Obj) -> Iterator[tuple[str, str]]:
+def _value_problems(spec: JsonDict) -> Iterator[tuple[str, str]]:
     failure = spec.get("failurePolicy", "Fail")
     if failure not in ("Fail", "Ignore"):
         yield "spec.failurePolicy", _unsupported(failure, ("Fail", "Ignore"))
@@ -146,13 +146,13 @@ def _value_problems(spec: Obj) -> Iterator[tuple[str, str]]:
             yield f"spec.validations[{index}].reason", _unsupported(reason, _REASONS)
 
 
-def _unsupported(value: Any, supported: tuple[str, ...]) -> str:
+def _unsupported(value: Json, supported: tuple[str, ...]) -> str:
     return f"Unsupported value: {json.dumps(value)}: supported values: " + ", ".join(
         json.dumps(s) for s in supported
     )
 
 
-def _refuse(kind: str, obj: Obj, problems: list[tuple[str, str]]) -> None:
+def _refuse(kind: str, obj: KubeObject, problems: list[tuple[str, str]]) -> None:
     if problems:
         raise FieldInvalidError(kind, GROUP, str(obj["metadata"].get("name", "")), problems)
 
@@ -180,14 +180,14 @@ def enforce(request: Request, store: Store) -> None:
         raise refusals[0]
 
 
-def _run(policy: Obj, binding: Obj, scope: Scope) -> list[AdmissionDeniedError]:
+def _run(policy: KubeObject, binding: KubeObject, scope: Scope) -> list[AdmissionDeniedError]:
     spec, bound = spec_of(policy), spec_of(binding)
     if not (
         constraints_select(spec.get("matchConstraints"), scope)
         and constraints_select(bound.get("matchResources"), scope)
     ):
         return []
-    failure = spec.get("failurePolicy", "Fail")
+    failure = str(spec.get("failurePolicy", "Fail"))  # Fail or Ignore: check_policy saw to it
     try:
         all_params = _params(spec.get("paramKind"), bound.get("paramRef"), scope)
     except _ConfigError as exc:
@@ -200,11 +200,11 @@ def _run(policy: Obj, binding: Obj, scope: Scope) -> list[AdmissionDeniedError]:
 
 
 def _act(
-    policy: str, binding: Obj, denials: list[_Denial], request: Request
+    policy: str, binding: KubeObject, denials: list[_Denial], request: Request
 ) -> list[AdmissionDeniedError]:
     """What the binding's validationActions make of the failures: warnings and refusals."""
     name = binding["metadata"]["name"]
-    actions = spec_of(binding).get("validationActions") or []
+    actions = as_list(spec_of(binding).get("validationActions") or [])
     refusals = []
     for denial in denials:
         if "Warn" in actions:
@@ -231,7 +231,7 @@ def _failed(failure: str, message: str) -> list[_Denial]:
     return [] if failure == "Ignore" else [_Denial(message)]
 
 
-def _params(kind: Any, ref: Any, scope: Scope) -> list[Obj | None]:
+def _params(kind: Json, ref: Json, scope: Scope) -> list[KubeObject | None]:
     """The param objects a binding's paramRef selects ([None] for a paramless policy)."""
     if not isinstance(kind, dict):
         return [None]
@@ -245,18 +245,21 @@ def _params(kind: Any, ref: Any, scope: Scope) -> list[Obj | None]:
         raise _ConfigError(
             f"paramKind kind `{kind.get('apiVersion')}, Kind={kind.get('kind')}` not known"
         ) from None
-    namespace = ref.get("namespace") or scope.request.namespace
+    namespace = str(ref.get("namespace") or scope.request.namespace)
     if rt.namespaced and not namespace:
         raise _ConfigError(
             "cannot use namespaced paramRef in policy binding that matches cluster-scoped resources"
         )
     name = ref.get("name")
+    selector = ref.get("selector") or {}
     found = scope.store.select(
         rt,
         namespace if rt.namespaced else None,
-        label_selector=None if name else ref.get("selector") or {},
+        label_selector=None if name or not isinstance(selector, dict | str) else selector,
     )
-    params: list[Obj | None] = [p for p in found if not name or p["metadata"]["name"] == name]
+    params: list[KubeObject | None] = [
+        p for p in found if not name or p["metadata"]["name"] == name
+    ]
     if not params and ref.get("parameterNotFoundAction") == "Deny":
         raise _ConfigError("no params found for policy binding with `Deny` parameterNotFoundAction")
     return params
@@ -265,7 +268,7 @@ def _params(kind: Any, ref: Any, scope: Scope) -> list[Obj | None]:
 # -- validation -----------------------------------------------------------------------
 
 
-def _validate(spec: Obj, context: Context, failure: str) -> list[_Denial]:
+def _validate(spec: JsonDict, context: Activation, failure: str) -> list[_Denial]:
     try:
         if not conditions_hold(items(spec, "matchConditions"), context):
             return []
@@ -277,7 +280,7 @@ def _validate(spec: Obj, context: Context, failure: str) -> list[_Denial]:
     ]
 
 
-def _judge(validation: Obj, context: Context, failure: str) -> list[_Denial]:
+def _judge(validation: JsonDict, context: Activation, failure: str) -> list[_Denial]:
     expression = str(validation.get("expression", ""))
     try:
         result = evaluate(expression, context)
@@ -288,7 +291,7 @@ def _judge(validation: Obj, context: Context, failure: str) -> list[_Denial]:
     return [_Denial(_message(validation, context), str(validation.get("reason") or "Invalid"))]
 
 
-def _message(validation: Obj, context: Context) -> str:
+def _message(validation: JsonDict, context: Activation) -> str:
     """messageExpression's string (unless it fails, is blank, multi-line or too long), else
     message, else the failed expression."""
     text = ""

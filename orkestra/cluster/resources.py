@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NotRequired, TypedDict
+from typing import NotRequired, TypedDict, cast
+
+from orkestra.kubeobjects import JsonDict, JsonObject, KubeObject
 
 
 class ScaleSubresource(TypedDict):
@@ -25,6 +27,48 @@ class PrinterColumn(TypedDict):
     priority: NotRequired[int]
 
 
+class CustomResourceDefinitionNames(TypedDict, total=False):
+    kind: str
+    plural: str
+    singular: str
+    listKind: str
+    shortNames: list[str]
+    categories: list[str]
+
+
+class CustomResourceValidation(TypedDict, total=False):
+    openAPIV3Schema: JsonObject
+
+
+class CustomResourceSubresources(TypedDict, total=False):
+    status: JsonDict
+    scale: ScaleSubresource
+
+
+class CustomResourceDefinitionVersion(TypedDict, total=False):
+    """One entry of a CRD's ``spec.versions``."""
+
+    name: str
+    served: bool
+    storage: bool
+    schema: CustomResourceValidation | None
+    subresources: CustomResourceSubresources | None
+    additionalPrinterColumns: list[PrinterColumn]
+
+
+class CustomResourceDefinitionSpec(TypedDict, total=False):
+    group: str
+    scope: str
+    names: CustomResourceDefinitionNames
+    versions: list[CustomResourceDefinitionVersion]
+
+
+def crd_spec(crd: KubeObject) -> CustomResourceDefinitionSpec:
+    """A CRD's spec, whose shape :func:`orkestra.cluster.openapi.crd_problems` checked before
+    the CRD was admitted or loaded."""
+    return cast(CustomResourceDefinitionSpec, crd.get("spec") or {})
+
+
 @dataclass(frozen=True)
 class ResourceType:
     group: str
@@ -32,7 +76,7 @@ class ResourceType:
     kind: str
     plural: str
     namespaced: bool = True
-    schema: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    schema: JsonObject | None = field(default=None, compare=False, hash=False)
     has_status: bool = True
     short_names: tuple[str, ...] = ()
     singular: str = ""
@@ -164,9 +208,9 @@ def plural_of(kind: str) -> str:
     return lower + "s"
 
 
-def crd_types(crd: dict[str, Any]) -> list[ResourceType]:
+def crd_types(crd: KubeObject) -> list[ResourceType]:
     """One type per served version of a CustomResourceDefinition manifest."""
-    spec = crd.get("spec") or {}
+    spec = crd_spec(crd)
     names = spec.get("names") or {}
     namespaced = spec.get("scope", "Namespaced") != "Cluster"
     out = []

@@ -7,14 +7,19 @@ the spec and status replica counts and to the label selector).
 
 from __future__ import annotations
 
-from typing import Any
-
-from orkestra.cluster.data import clone
+from orkestra.cluster.data import MetaKey, clone, meta_subset
 from orkestra.cluster.errors import BadRequestError
 from orkestra.cluster.resources import ScaleSubresource
 from orkestra.cluster.selectors import selector_text
+from orkestra.kubeobjects import Json, JsonDict, KubeObject, as_json
 
-Obj = dict[str, Any]
+_SCALE_META: tuple[MetaKey, ...] = (
+    "name",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "creationTimestamp",
+)
 
 
 def _parts(path: str) -> list[str]:
@@ -23,14 +28,14 @@ def _parts(path: str) -> list[str]:
     return [p for p in path[1:].split(".") if p]
 
 
-def _read(obj: Obj, path: str) -> Any:
-    node: Any = obj
+def _read(obj: JsonDict, path: str) -> Json:
+    node: Json = obj
     for part in _parts(path):
         node = node.get(part) if isinstance(node, dict) else None
     return node
 
 
-def _write(obj: Obj, path: str, value: Any) -> None:
+def _write(obj: JsonDict, path: str, value: Json) -> None:
     parts = _parts(path)
     node = obj
     for part in parts[:-1]:
@@ -41,36 +46,34 @@ def _write(obj: Obj, path: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def scale_of(obj: Obj, paths: ScaleSubresource) -> Obj:
+def scale_of(obj: KubeObject, paths: ScaleSubresource) -> KubeObject:
     """The Scale object for a workload."""
     meta = obj["metadata"]
-    replicas = _read(obj, paths.get("specReplicasPath", ".spec.replicas"))
-    current = _read(obj, paths.get("statusReplicasPath", ".status.replicas"))
+    fields = as_json(obj)  # read by the paths the CRD names
+    replicas = _read(fields, paths.get("specReplicasPath", ".spec.replicas"))
+    current = _read(fields, paths.get("statusReplicasPath", ".status.replicas"))
     selector_path = paths.get("labelSelectorPath")
-    selector = _read(obj, selector_path) if selector_path else None
-    if selector is None and isinstance((obj.get("spec") or {}).get("selector"), dict):
-        selector = selector_text(obj["spec"]["selector"])
-    status: Obj = {"replicas": current if isinstance(current, int) else 0}
+    selector = _read(fields, selector_path) if selector_path else None
+    spec_selector = (obj.get("spec") or {}).get("selector")
+    if selector is None and isinstance(spec_selector, dict):
+        selector = selector_text(spec_selector)
+    status: JsonDict = {"replicas": current if isinstance(current, int) else 0}
     if selector:
         status["selector"] = selector
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
-        "metadata": {
-            k: meta[k]
-            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-            if k in meta
-        },
+        "metadata": meta_subset(meta, _SCALE_META),
         "spec": {"replicas": replicas if isinstance(replicas, int) else 0},
         "status": status,
     }
 
 
-def scaled(obj: Obj, scale: Obj, paths: ScaleSubresource) -> Obj:
+def scaled(obj: KubeObject, scale: KubeObject, paths: ScaleSubresource) -> KubeObject:
     """``obj`` with the replicas a Scale asks for."""
     replicas = (scale.get("spec") or {}).get("replicas")
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
         raise BadRequestError("Scale.spec.replicas must be a non-negative integer")
     new = clone(obj)
-    _write(new, paths.get("specReplicasPath", ".spec.replicas"), replicas)
+    _write(as_json(new), paths.get("specReplicasPath", ".spec.replicas"), replicas)
     return new

@@ -4,12 +4,12 @@ and field selectors (``metadata.name=x,status.phase!=Running``)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
 
 from orkestra.cluster.errors import BadRequestError
 
-Matcher = Callable[[dict[str, Any]], bool]
+# A predicate over a label map (``metadata.labels``) or, for field selectors, a whole object.
+Matcher = Callable[[Mapping[str, object]], bool]
 _SET = re.compile(r"^\s*(!?)([\w./-]+)\s*(?:(in|notin)\s*\(([^)]*)\))?\s*$")
 _EQ = re.compile(r"^\s*([\w./-]+)\s*(==|=|!=)\s*([\w./-]*)\s*$")
 
@@ -34,7 +34,7 @@ def _split(text: str) -> list[str]:
 Requirement = tuple[str, str, frozenset[str]]  # operator, key, values
 
 
-def _holds(requirement: Requirement, labels: dict[str, Any]) -> bool:
+def _holds(requirement: Requirement, labels: Mapping[str, object]) -> bool:
     op, key, values = requirement
     if op == "=":
         return labels.get(key) in values
@@ -63,21 +63,23 @@ def _requirement(term: str) -> Requirement:
     return ("!" if negate else "exists", key, frozenset())
 
 
-def label_matcher(selector: str | dict[str, Any] | None) -> Matcher:
+def label_matcher(selector: str | Mapping[str, object] | None) -> Matcher:
     """A predicate over label maps."""
     if not selector:
         return lambda labels: True
-    if isinstance(selector, dict):
+    if not isinstance(selector, str):
         return _structured(selector)
     requirements = [_requirement(term) for term in _split(selector)]
     return lambda labels: all(_holds(r, labels) for r in requirements)
 
 
-def _structured(selector: dict[str, Any]) -> Matcher:
+def _structured(selector: Mapping[str, object]) -> Matcher:
     match_labels = selector.get("matchLabels") or {}
     expressions = selector.get("matchExpressions") or []
+    if not isinstance(match_labels, dict) or not isinstance(expressions, list):
+        raise BadRequestError(f"invalid label selector: {selector!r}")
 
-    def matches(labels: dict[str, Any]) -> bool:
+    def matches(labels: Mapping[str, object]) -> bool:
         if any(labels.get(k) != v for k, v in match_labels.items()):
             return False
         for expr in expressions:
@@ -95,8 +97,8 @@ def _structured(selector: dict[str, Any]) -> Matcher:
     return matches
 
 
-def _field(obj: dict[str, Any], path: str) -> Any:
-    node: Any = obj
+def _field(obj: Mapping[str, object], path: str) -> str:
+    node: object = obj
     for part in path.split("."):
         node = node.get(part) if isinstance(node, dict) else None
     return "" if node is None else str(node)
@@ -113,7 +115,7 @@ def field_matcher(selector: str | None) -> Matcher:
             raise BadRequestError(f"invalid field selector: {term.strip()!r}")
         terms.append(match.groups())
 
-    def matches(obj: dict[str, Any]) -> bool:
+    def matches(obj: Mapping[str, object]) -> bool:
         for path, op, value in terms:
             equal = _field(obj, path) == value
             if equal == (op == "!="):
@@ -123,10 +125,14 @@ def field_matcher(selector: str | None) -> Matcher:
     return matches
 
 
-def selector_text(selector: dict[str, Any]) -> str:
+def selector_text(selector: Mapping[str, object]) -> str:
     """A structured selector (matchLabels/matchExpressions) in string form."""
-    terms = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for expr in selector.get("matchExpressions") or []:
+    match_labels = selector.get("matchLabels") or {}
+    expressions = selector.get("matchExpressions") or []
+    if not isinstance(match_labels, dict) or not isinstance(expressions, list):
+        raise BadRequestError(f"invalid label selector: {selector!r}")
+    terms = [f"{k}={v}" for k, v in sorted(match_labels.items())]
+    for expr in expressions:
         key, op = expr.get("key"), expr.get("operator")
         values = ",".join(sorted(expr.get("values") or []))
         if op in ("In", "NotIn"):

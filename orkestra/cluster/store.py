@@ -16,11 +16,11 @@ from __future__ import annotations
 import itertools
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Literal, TypedDict
 
 from orkestra.cluster import defaults, fieldmanager, openapi, policies
 from orkestra.cluster.admission import (
@@ -31,7 +31,7 @@ from orkestra.cluster.admission import (
     has_generation,
     initial_status,
 )
-from orkestra.cluster.data import clone
+from orkestra.cluster.data import MetaKey, as_object, clone
 from orkestra.cluster.errors import (
     AlreadyExistsError,
     BadRequestError,
@@ -46,19 +46,25 @@ from orkestra.cluster.kubeschema import SchemaNode, crd_node, kind_node
 from orkestra.cluster.paging import Page, decode_continue, encode_continue
 from orkestra.cluster.patch import json_patch, merge_patch
 from orkestra.cluster.persist import Journal
-from orkestra.cluster.resources import BUILTIN_TYPES, ResourceType, crd_types, plural_of
+from orkestra.cluster.resources import (
+    BUILTIN_TYPES,
+    ResourceType,
+    crd_spec,
+    crd_types,
+    plural_of,
+)
 from orkestra.cluster.selectors import field_matcher, label_matcher
 from orkestra.cluster.strategic import strategic_merge_patch
+from orkestra.kubeobjects import Json, KubeObject, ManagedFieldsEntry, ObjectMeta, as_json
 from orkestra.units import format_timestamp
 
-Obj = dict[str, Any]
-ObjList = list[Obj]
+ObjList = list[KubeObject]
 EventList = list[WatchEvent]
 Clock = Callable[[], datetime]
 Subscriber = Callable[[WatchEvent], None]
 ObjectKey = tuple[str, str]  # namespace, name
 
-_SERVER_METADATA = (
+_SERVER_METADATA: tuple[MetaKey, ...] = (
     "uid",
     "resourceVersion",
     "creationTimestamp",
@@ -68,6 +74,14 @@ _SERVER_METADATA = (
     "managedFields",
 )
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+_PRECONDITIONS: tuple[Literal["uid", "resourceVersion"], ...] = ("uid", "resourceVersion")
+
+
+class Preconditions(TypedDict, total=False):
+    """DeleteOptions.preconditions: what the object must still be for the delete to go on."""
+
+    uid: str
+    resourceVersion: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,12 +98,12 @@ class Operation:
     resource_version: int
 
 
-def _body(obj: Obj) -> Obj:
+def _body(obj: KubeObject) -> dict[str, object]:
     """The parts of an object that count for ``generation``: all but metadata and status."""
     return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
 
 
-def _as_version(obj: Obj, rt: ResourceType) -> Obj:
+def _as_version(obj: KubeObject, rt: ResourceType) -> KubeObject:
     """An object as read through one served version (the None conversion strategy)."""
     if obj.get("apiVersion") == rt.api_version:
         return obj
@@ -132,7 +146,7 @@ class MemoryCluster:
         self._types: dict[tuple[str, str], ResourceType] = {}
         self._served: dict[tuple[str, str, str], ResourceType] = {}
         self._kinds: dict[tuple[str, str], ResourceType] = {}
-        self._objects: dict[tuple[str, str], dict[ObjectKey, Obj]] = {}
+        self._objects: dict[tuple[str, str], dict[ObjectKey, KubeObject]] = {}
         self._rv = 0
         self._seq = itertools.count(1)
         self._ips = defaults.ip_pool()
@@ -163,7 +177,7 @@ class MemoryCluster:
             self._kinds[(rt.api_version, rt.kind)] = rt
             self._objects.setdefault(rt.key, {})
 
-    def register_crd(self, crd: Obj) -> list[ResourceType]:
+    def register_crd(self, crd: KubeObject) -> list[ResourceType]:
         """Make a CRD's kinds known (what creating the CRD object does)."""
         with self._lock:
             types = crd_types(crd)
@@ -171,18 +185,14 @@ class MemoryCluster:
             for rt in old:
                 self._drop_type(rt)
             storage = next(
-                (
-                    v.get("name")
-                    for v in (crd.get("spec") or {}).get("versions") or []
-                    if v.get("storage")
-                ),
+                (v.get("name") for v in crd_spec(crd).get("versions") or [] if v.get("storage")),
                 None,
             )
             for rt in sorted(types, key=lambda t: t.version != storage):
                 self.register_type(rt)
             return types
 
-    def unregister_crd(self, crd: Obj) -> None:
+    def unregister_crd(self, crd: KubeObject) -> None:
         with self._lock:
             for rt in crd_types(crd):
                 self._drop_type(rt)
@@ -259,7 +269,9 @@ class MemoryCluster:
                 )
             )
 
-    def _emit(self, kind: str, rt: ResourceType, obj: Obj, previous: Obj | None = None) -> None:
+    def _emit(
+        self, kind: str, rt: ResourceType, obj: KubeObject, previous: KubeObject | None = None
+    ) -> None:
         event = WatchEvent(
             type=kind,
             group=rt.group,
@@ -277,16 +289,16 @@ class MemoryCluster:
             subscriber(event)
         self.changed.notify_all()
 
-    def _versioned(self, obj: Obj) -> Obj:
+    def _versioned(self, obj: KubeObject) -> KubeObject:
         """A new version of ``obj`` with the next resourceVersion."""
         self._rv += 1
-        meta = {**obj["metadata"], "resourceVersion": str(self._rv)}
+        meta: ObjectMeta = {**obj["metadata"], "resourceVersion": str(self._rv)}
         return {**obj, "metadata": meta}
 
-    def bucket(self, rt: ResourceType) -> dict[ObjectKey, Obj]:
+    def bucket(self, rt: ResourceType) -> dict[ObjectKey, KubeObject]:
         return self._objects.setdefault(rt.key, {})
 
-    def _all_objects(self) -> Iterator[tuple[str, str, Obj]]:
+    def _all_objects(self) -> Iterator[tuple[str, str, KubeObject]]:
         for (group, plural), bucket in self._objects.items():
             for obj in bucket.values():
                 yield group, plural, obj
@@ -310,20 +322,20 @@ class MemoryCluster:
     def scope(rt: ResourceType, namespace: str | None) -> str:
         return (namespace or "default") if rt.namespaced else ""
 
-    def _existing(self, rt: ResourceType, namespace: str, name: str) -> Obj:
+    def _existing(self, rt: ResourceType, namespace: str, name: str) -> KubeObject:
         found = self.bucket(rt).get((namespace, name))
         if found is None:
             raise NotFoundError(f'{rt.qualified} "{name}" not found')
         return found
 
-    def _put(self, rt: ResourceType, obj: Obj) -> None:
+    def _put(self, rt: ResourceType, obj: KubeObject) -> None:
         meta = obj["metadata"]
         key = (str(meta.get("namespace", "")), str(meta["name"]))
         old = self.bucket(rt).get(key)
         self.bucket(rt)[key] = obj
         self.gc.index(rt, old, obj)
 
-    def _drop(self, rt: ResourceType, obj: Obj) -> None:
+    def _drop(self, rt: ResourceType, obj: KubeObject) -> None:
         meta = obj["metadata"]
         self.bucket(rt).pop((str(meta.get("namespace", "")), str(meta["name"])), None)
         self.gc.index(rt, obj, None)
@@ -348,8 +360,8 @@ class MemoryCluster:
         rt: ResourceType,
         ns: str,
         name: str,
-        obj: Obj | None,
-        old: Obj | None,
+        obj: KubeObject | None,
+        old: KubeObject | None,
         subresource: str = "",
         dry_run: bool = False,
     ) -> None:
@@ -371,7 +383,7 @@ class MemoryCluster:
             )
 
     # -- reads (shared objects: callers must not mutate) ------------------------------
-    def read(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
+    def read(self, rt: ResourceType, namespace: str | None, name: str) -> KubeObject:
         with self._lock:
             return _as_version(self._existing(rt, self.scope(rt, namespace), name), rt)
 
@@ -380,10 +392,10 @@ class MemoryCluster:
         rt: ResourceType,
         namespace: str | None,
         *,
-        label_selector: str | dict[str, Any] | None = None,
+        label_selector: str | Mapping[str, object] | None = None,
         field_selector: str | None = None,
         at: int | None = None,
-    ) -> list[Obj]:
+    ) -> list[KubeObject]:
         """Matching objects in name order (namespace=None: all namespaces), as they are or
         as they were at resourceVersion ``at``."""
         with self._lock:
@@ -429,7 +441,7 @@ class MemoryCluster:
         token = encode_continue(version, _position(items[limit - 1]))
         return Page(items[:limit], version, token, len(items) - limit)
 
-    def _objects_at(self, rt: ResourceType, version: int) -> dict[ObjectKey, Obj]:
+    def _objects_at(self, rt: ResourceType, version: int) -> dict[ObjectKey, KubeObject]:
         """A type's objects as they were at ``version``, undoing the later changes the watch
         history holds (what makes a continued list a consistent snapshot)."""
         objects = dict(self.bucket(rt))
@@ -466,12 +478,12 @@ class MemoryCluster:
         self,
         rt: ResourceType,
         namespace: str | None,
-        obj: Obj,
+        obj: KubeObject,
         *,
         manager: str = "",
         dry_run: bool = False,
         mutate: Mutate | None = None,
-    ) -> Obj:
+    ) -> KubeObject:
         with self._lock:
             incoming = obj
             meta = incoming.setdefault("metadata", {})
@@ -486,13 +498,13 @@ class MemoryCluster:
     def _create(
         self,
         rt: ResourceType,
-        obj: Obj,
+        obj: KubeObject,
         *,
         dry_run: bool = False,
         manager: str = "",
-        managed: list[Obj] | None = None,
+        managed: list[ManagedFieldsEntry] | None = None,
         mutate: Mutate | None = None,
-    ) -> Obj:
+    ) -> KubeObject:
         meta = obj.setdefault("metadata", {})
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = f"{meta['generateName']}{uuid.uuid4().hex[:5]}"
@@ -535,15 +547,15 @@ class MemoryCluster:
         rt: ResourceType,
         namespace: str | None,
         name: str,
-        obj: Obj,
+        obj: KubeObject,
         *,
         subresource: str = "",
         manager: str = "",
         dry_run: bool = False,
         verb: str = "update",
-        managed: list[Obj] | None = None,
+        managed: list[ManagedFieldsEntry] | None = None,
         mutate: Mutate | None = None,
-    ) -> Obj:
+    ) -> KubeObject:
         """PUT: replace an object (or, with ``subresource="status"``, only its status)."""
         with self._lock:
             ns = self.scope(rt, namespace)
@@ -562,7 +574,9 @@ class MemoryCluster:
                 return new
             return self._commit(rt, ns, new, current)
 
-    def _commit(self, rt: ResourceType, ns: str, new: Obj, new_from: Obj) -> Obj:
+    def _commit(
+        self, rt: ResourceType, ns: str, new: KubeObject, new_from: KubeObject
+    ) -> KubeObject:
         """Store a changed object (or finish deleting it when its last finalizer went)."""
         stored = self._versioned(new)
         if (
@@ -580,11 +594,11 @@ class MemoryCluster:
     def _next_version(
         self,
         rt: ResourceType,
-        current: Obj,
-        incoming: Obj,
+        current: KubeObject,
+        incoming: KubeObject,
         subresource: str,
         mutate: Mutate | None = None,
-    ) -> Obj:
+    ) -> KubeObject:
         if subresource == "status":
             new = self._with_status(rt, current, incoming)
             return new if mutate is None else self._with_status(rt, current, mutate(new, current))
@@ -623,14 +637,17 @@ class MemoryCluster:
             meta["generation"] = current["metadata"].get("generation", 1) + 1
         return incoming
 
-    def _with_status(self, rt: ResourceType, current: Obj, incoming: Obj) -> Obj:
-        new = dict(current)
+    def _with_status(
+        self, rt: ResourceType, current: KubeObject, incoming: KubeObject
+    ) -> KubeObject:
+        new = current.copy()
         if "status" in incoming:
             new["status"] = incoming["status"]
         else:
             new.pop("status", None)
         if rt.schema is not None and "status" in new:  # the rest was checked when written
-            status_schema = (rt.schema.get("properties") or {}).get("status")
+            properties = rt.schema.get("properties")
+            status_schema = properties.get("status") if isinstance(properties, dict) else None
             errors = openapi.validate(new["status"], status_schema, "status")
             if errors:
                 raise InvalidError(
@@ -644,7 +661,7 @@ class MemoryCluster:
         rt: ResourceType,
         namespace: str | None,
         name: str,
-        patch: Any,
+        patch: Json,
         patch_type: str = "merge",
         *,
         subresource: str = "",
@@ -652,7 +669,7 @@ class MemoryCluster:
         force: bool = False,
         dry_run: bool = False,
         mutate: Mutate | None = None,
-    ) -> Obj:
+    ) -> KubeObject:
         """PATCH: ``merge``, ``json``, ``strategic`` (built-in kinds) or ``apply``
         (server-side apply, which creates a missing object)."""
         with self._lock:
@@ -681,11 +698,14 @@ class MemoryCluster:
                 mutate=mutate,
             )
 
-    def _patched(self, rt: ResourceType, current: Obj, patch: Any, patch_type: str) -> Obj:
+    def _patched(
+        self, rt: ResourceType, current: KubeObject, patch: Json, patch_type: str
+    ) -> KubeObject:
+        patched: Json
         if patch_type == "merge":
-            patched = merge_patch(current, patch)
+            patched = merge_patch(as_json(current), patch)
         elif patch_type == "json":
-            patched = json_patch(current, patch)
+            patched = json_patch(as_json(current), patch)
         elif patch_type == "strategic":
             if not isinstance(patch, dict):
                 raise BadRequestError("a strategic merge patch must be a JSON object")
@@ -694,20 +714,20 @@ class MemoryCluster:
             raise BadRequestError(f"unsupported patch type {patch_type!r}")
         if not isinstance(patched, dict):
             raise BadRequestError("the patch must produce an object")
-        return patched
+        return as_object(patched)
 
     def _apply(
         self,
         rt: ResourceType,
         ns: str,
         name: str,
-        config: Any,
+        config: Json,
         manager: str,
         force: bool,
         subresource: str,
         dry_run: bool,
         mutate: Mutate | None,
-    ) -> Obj:
+    ) -> KubeObject:
         """Server-side apply: merge the configuration, own its fields, detect conflicts."""
         if not isinstance(config, dict):
             raise BadRequestError("an apply configuration must be an object")
@@ -765,7 +785,12 @@ class MemoryCluster:
         return kind_node(rt.group, rt.version, rt.kind)
 
     def _track(
-        self, rt: ResourceType, old: Obj | None, new: Obj, manager: str, subresource: str
+        self,
+        rt: ResourceType,
+        old: KubeObject | None,
+        new: KubeObject,
+        manager: str,
+        subresource: str,
     ) -> None:
         """Record ``manager`` as the owner of what this write set (``track_fields``)."""
         if not self.track_fields or not manager:
@@ -780,7 +805,7 @@ class MemoryCluster:
             schema=self.schema_node(rt),
             has_status=rt.has_status,
         )
-        meta = dict(new["metadata"])
+        meta = new["metadata"].copy()
         if managed:
             meta["managedFields"] = managed
         else:
@@ -794,15 +819,15 @@ class MemoryCluster:
         name: str,
         *,
         propagation: str | None = None,
-        preconditions: Obj | None = None,
+        preconditions: Preconditions | None = None,
         dry_run: bool = False,
-    ) -> Obj:
+    ) -> KubeObject:
         """Delete: objects with finalizers only get a deletionTimestamp; dependents follow
         per ``propagation`` (Background by default, Foreground, Orphan)."""
         with self._lock:
             ns = self.scope(rt, namespace)
             obj = self._existing(rt, ns, name)
-            for key in ("uid", "resourceVersion"):
+            for key in _PRECONDITIONS:
                 wanted = (preconditions or {}).get(key)
                 if wanted and wanted != obj["metadata"].get(key):
                     raise ConflictError(
@@ -816,7 +841,7 @@ class MemoryCluster:
             return self.gc.delete(rt, ns, obj, propagation or "Background")
 
     # -- the kind-based API the engine uses (copies in, shared objects out) -------------
-    def create(self, obj: Obj, *, record: bool = True) -> Obj:
+    def create(self, obj: KubeObject, *, record: bool = True) -> KubeObject:
         with self._lock:
             rt = self.type_for(obj.get("apiVersion", ""), obj.get("kind", ""))
             made = self._create(rt, clone(obj))
@@ -837,7 +862,7 @@ class MemoryCluster:
         namespace: str | None = None,
         *,
         record: bool = True,
-    ) -> Obj:
+    ) -> KubeObject:
         with self._lock:
             rt = self.type_for(api_version, kind)
             ns = self.scope(rt, namespace)
@@ -847,7 +872,7 @@ class MemoryCluster:
 
     def find(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
-    ) -> Obj | None:
+    ) -> KubeObject | None:
         """``get`` that answers None instead of NotFoundError (recorded as a get)."""
         try:
             return self.get(api_version, kind, name, namespace)
@@ -860,7 +885,7 @@ class MemoryCluster:
         kind: str,
         namespace: str | None = None,
         *,
-        label_selector: str | dict[str, Any] | None = None,
+        label_selector: str | Mapping[str, object] | None = None,
         field_selector: str | None = None,
         record: bool = True,
     ) -> ObjList:
@@ -879,7 +904,7 @@ class MemoryCluster:
         rt: ResourceType,
         namespace: str | None = None,
         *,
-        label_selector: str | dict[str, Any] | None = None,
+        label_selector: str | Mapping[str, object] | None = None,
         field_selector: str | None = None,
         record: bool = True,
     ) -> ObjList:
@@ -890,7 +915,7 @@ class MemoryCluster:
                 rt, namespace, label_selector=label_selector, field_selector=field_selector
             )
 
-    def update(self, obj: Obj, *, subresource: str = "", verb: str = "update") -> Obj:
+    def update(self, obj: KubeObject, *, subresource: str = "", verb: str = "update") -> KubeObject:
         """Replace an object (or, with ``subresource="status"``, only its status)."""
         rt = self.type_for(obj.get("apiVersion", ""), obj.get("kind", ""))
         meta = obj.get("metadata") or {}
@@ -903,7 +928,7 @@ class MemoryCluster:
             verb=verb,
         )
 
-    def update_status(self, obj: Obj) -> Obj:
+    def update_status(self, obj: KubeObject) -> KubeObject:
         return self.update(obj, subresource="status")
 
     def patch(
@@ -911,12 +936,12 @@ class MemoryCluster:
         api_version: str,
         kind: str,
         name: str,
-        patch: Any,
+        patch: Json,
         namespace: str | None = None,
         *,
         patch_type: str = "merge",
         subresource: str = "",
-    ) -> Obj:
+    ) -> KubeObject:
         rt = self.type_for(api_version, kind)
         return self.patch_in(rt, namespace, name, patch, patch_type, subresource=subresource)
 
@@ -929,7 +954,7 @@ class MemoryCluster:
         *,
         record: bool = True,
         propagation: str | None = None,
-    ) -> Obj:
+    ) -> KubeObject:
         with self._lock:
             rt = self.type_for(api_version, kind)
             ns = self.scope(rt, namespace)
@@ -958,7 +983,9 @@ class MemoryCluster:
                 and (namespace is None or e.namespace == namespace)
             ]
 
-    def wait_for_events(self, resource_version: int, timeout: float, **filters: Any) -> EventList:
+    def wait_for_events(
+        self, resource_version: int, timeout: float, **filters: str | None
+    ) -> EventList:
         """Block until there are events after ``resource_version`` (or the timeout)."""
         with self.changed:
             self.changed.wait_for(
@@ -974,6 +1001,6 @@ class MemoryCluster:
                 self._journal.close()
 
 
-def _position(obj: Obj) -> tuple[str, str]:
+def _position(obj: KubeObject) -> tuple[str, str]:
     meta = obj["metadata"]
     return (str(meta.get("namespace", "")), str(meta["name"]))

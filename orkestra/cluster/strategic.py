@@ -14,22 +14,33 @@ per-field strategies, which live in the schemas :mod:`orkestra.cluster.kubeschem
 
 from __future__ import annotations
 
-from typing import Any
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Final
 
 from orkestra.cluster.data import clone
 from orkestra.cluster.errors import BadRequestError, InvalidError
 from orkestra.cluster.kubeschema import SchemaLike, SchemaNode, as_node
+from orkestra.kubeobjects import Json, JsonDict
 
 PATCH = "$patch"
 RETAIN_KEYS = "$retainKeys"
 SET_ORDER = "$setElementOrder/"
 DELETE_FROM = "$deleteFromPrimitiveList/"
-_DROP = object()  # a fresh value that must not be stored at all ({"$patch": "delete"})
-
-Obj = dict[str, Any]
 
 
-def strategic_merge_patch(original: Obj, patch: Obj, schema: SchemaLike) -> Obj:
+class _Drop(enum.Enum):
+    """A fresh value that must not be stored at all (``{"$patch": "delete"}``)."""
+
+    DROP = enum.auto()
+
+
+_DROP: Final = _Drop.DROP
+
+
+def strategic_merge_patch(
+    original: Mapping[str, object], patch: Json, schema: SchemaLike
+) -> JsonDict:
     """The object ``original`` becomes once ``patch`` is applied; neither is mutated.
 
     ``schema`` is the root schema of the kind (a :class:`SchemaNode`, a vendored definition or
@@ -50,7 +61,7 @@ def strategic_merge_patch(original: Obj, patch: Obj, schema: SchemaLike) -> Obj:
 # --- maps ----------------------------------------------------------------------------------
 
 
-def _merge_map(original: Obj, patch: Obj, node: SchemaNode) -> Obj:
+def _merge_map(original: JsonDict, patch: JsonDict, node: SchemaNode) -> JsonDict:
     """Merge ``patch`` into ``original`` (owned by the caller, changed in place)."""
     if PATCH in patch:
         return _map_directive(patch, node)
@@ -70,17 +81,16 @@ def _merge_map(original: Obj, patch: Obj, node: SchemaNode) -> Obj:
     return original
 
 
-def _map_directive(patch: Obj, node: SchemaNode) -> Obj:
+def _map_directive(patch: JsonDict, node: SchemaNode) -> JsonDict:
     directive = patch[PATCH]
     if directive == "replace":
-        fresh: Obj = _fresh(patch, node, True)
-        return fresh
+        return _fresh_map(patch, node, True)
     if directive == "delete":
         return {}
     raise BadRequestError(f"unknown patch type: {go_str(directive)} in map: {go_str(patch)}")
 
 
-def _retain_keys(original: Obj, patch: Obj) -> None:
+def _retain_keys(original: JsonDict, patch: JsonDict) -> None:
     keep = patch[RETAIN_KEYS]
     if not isinstance(keep, list):
         raise BadRequestError("invalid patch format of retainKeys")
@@ -94,7 +104,7 @@ def _retain_keys(original: Obj, patch: Obj) -> None:
 
 
 def _merge_field(
-    original: Obj, key: str, value: Any, node: SchemaNode, orders: dict[str, Any]
+    original: JsonDict, key: str, value: Json, node: SchemaNode, orders: JsonDict
 ) -> None:
     if value is None:
         original.pop(key, None)
@@ -102,12 +112,11 @@ def _merge_field(
     current = original.get(key)
     if isinstance(value, list) and (current is None or isinstance(current, list)):
         order = orders.pop(key, None)
-        if order is not None:
-            _check_order(value, order, node)
+        checked = _check_order(value, order, node) if order is not None else None
         merged = _merge_list(current, value, node, key)
         original[key] = (
-            _normalize(merged, order, current or [], node.merge_key)
-            if order is not None
+            _normalize(merged, checked, current or [], node.merge_key)
+            if checked is not None
             else merged
         )
     elif isinstance(value, dict) and isinstance(current, dict) and "replace" not in node.strategies:
@@ -120,7 +129,7 @@ def _merge_field(
             original[key] = fresh
 
 
-def _reorder_only(original: Obj, key: str, order: Any, node: SchemaNode) -> None:
+def _reorder_only(original: JsonDict, key: str, order: Json, node: SchemaNode) -> None:
     """``$setElementOrder/<key>`` without a ``<key>`` list in the patch: reorder the original."""
     if not isinstance(order, list):
         raise BadRequestError(f"expected a []interface {{}}, but received a {go_type(order)}")
@@ -134,8 +143,8 @@ def _reorder_only(original: Obj, key: str, order: Any, node: SchemaNode) -> None
 
 
 def _merge_list(
-    current: list[Any] | None, patch: list[Any], node: SchemaNode, name: str
-) -> list[Any]:
+    current: list[Json] | None, patch: list[Json], node: SchemaNode, name: str
+) -> list[Json]:
     if current is None or not node.semantics.merge:
         return _fresh_list(patch, node)
     if not current and not patch:
@@ -149,19 +158,19 @@ def _merge_list(
     key = node.merge_key
     if key is None:
         raise BadRequestError(f"cannot merge lists without merge key for {name}")
-    current, patch = _special_elements(current, patch, key, node)
-    merged = _merge_items(current, patch, key, node.items())
-    return _normalize(merged, patch, current, key)
+    current, plain = _special_elements(current, patch, key, node)
+    merged = _merge_items(current, plain, key, node.items())
+    return _normalize(merged, plain, current, key)
 
 
-def _element_kind(current: list[Any], patch: list[Any]) -> str:
+def _element_kind(current: list[Json], patch: list[Json]) -> str:
     kinds = {_kind(item) for item in current + patch}
     if len(kinds) > 1:
         raise BadRequestError(f"list element types are not identical: {go_str([current, patch])}")
     return kinds.pop() if kinds else "scalar"
 
 
-def _kind(value: Any) -> str:
+def _kind(value: Json) -> str:
     if value is None:
         return "null"
     if isinstance(value, dict):
@@ -176,12 +185,14 @@ def _kind(value: Any) -> str:
 
 
 def _special_elements(
-    current: list[Any], patch: list[Any], key: str, node: SchemaNode
-) -> tuple[list[Any], list[Any]]:
+    current: list[Json], patch: list[Json], key: str, node: SchemaNode
+) -> tuple[list[Json], list[JsonDict]]:
     """Apply ``$patch`` list elements: deletions by merge key, or a whole-list replace."""
-    plain: list[Any] = []
+    plain: list[JsonDict] = []
     replace = False
     for item in patch:
+        if not isinstance(item, dict):  # never: a merged list of maps holds only maps
+            continue
         directive = item.get(PATCH)
         if directive is None:
             plain.append(item)
@@ -200,7 +211,9 @@ def _special_elements(
     return current, plain
 
 
-def _merge_items(current: list[Any], patch: list[Any], key: str, items: SchemaNode) -> list[Any]:
+def _merge_items(
+    current: list[Json], patch: list[JsonDict], key: str, items: SchemaNode
+) -> list[Json]:
     merged = list(current)
     for item in patch:
         if key not in item:
@@ -210,19 +223,19 @@ def _merge_items(current: list[Any], patch: list[Any], key: str, items: SchemaNo
                 merged[i] = _merge_map(existing, item, items)
                 break
         else:
-            merged.append(_fresh(item, items, True))
+            merged.append(_fresh_map(item, items, True))
     return merged
 
 
-def _unique(values: list[Any]) -> list[Any]:
-    seen: list[Any] = []
+def _unique(values: list[Json]) -> list[Json]:
+    seen: list[Json] = []
     for value in values:
         if value not in seen:
             seen.append(value)
     return seen
 
 
-def _identity(item: Any, key: str | None) -> Any:
+def _identity(item: Json, key: str | None) -> object:
     value = item.get(key) if key is not None and isinstance(item, dict) else item
     if isinstance(value, dict | list):
         return repr(value)
@@ -230,8 +243,8 @@ def _identity(item: Any, key: str | None) -> Any:
 
 
 def _normalize(
-    merged: list[Any], patch_order: list[Any], server_order: list[Any], key: str | None
-) -> list[Any]:
+    merged: list[Json], patch_order: Sequence[Json], server_order: Sequence[Json], key: str | None
+) -> list[Json]:
     """The API server's ordering: items named in the patch (or ``$setElementOrder``) in that
     order, the others in their original order, the two interleaved by original position."""
     wanted = _positions(patch_order, key)
@@ -240,7 +253,7 @@ def _normalize(
     others = [m for m in merged if _identity(m, key) not in wanted]
     in_patch.sort(key=lambda m: wanted[_identity(m, key)])
     others.sort(key=lambda m: server.get(_identity(m, key), len(server)))
-    out: list[Any] = []
+    out: list[Json] = []
     i = j = 0
     while i < len(in_patch) or j < len(others):
         if j >= len(others):
@@ -261,15 +274,16 @@ def _normalize(
     return out
 
 
-def _positions(items: list[Any], key: str | None) -> dict[Any, int]:
-    positions: dict[Any, int] = {}
+def _positions(items: Sequence[Json], key: str | None) -> dict[object, int]:
+    positions: dict[object, int] = {}
     for index, item in enumerate(items):
         positions.setdefault(_identity(item, key), index)
     return positions
 
 
-def _check_order(patch: list[Any], order: Any, node: SchemaNode) -> None:
-    """``$setElementOrder`` must be a list naming every patch item in the patch's order."""
+def _check_order(patch: list[Json], order: Json, node: SchemaNode) -> list[Json]:
+    """``$setElementOrder`` must be a list naming every patch item in the patch's order;
+    returns it."""
     if not isinstance(order, list):
         raise BadRequestError(f"expected a []interface {{}}, but received a {go_type(order)}")
     key = node.merge_key if node.semantics.merge else None
@@ -289,45 +303,51 @@ def _check_order(patch: list[Any], order: Any, node: SchemaNode) -> None:
                 f"$setElementOrder list:\n{go_str(order)}\n"
             )
         last = position
+    return order
 
 
-def _no_merge_key(item: Any, key: str) -> str:
+def _no_merge_key(item: Json, key: str) -> str:
     return f"map: {go_str(item)} does not contain declared merge key: {key}"
 
 
 # --- values the original does not have -----------------------------------------------------
 
 
-def _fresh(value: Any, node: SchemaNode, item: bool = False) -> Any:
+def _fresh(value: Json, node: SchemaNode) -> Json | _Drop:
     """A patch value stored where the original has nothing (or a value of another type), as
     the API server ends up storing it: nulls and directive keys dropped, ``$patch`` list
     elements skipped. Under a new key a map carrying ``$patch`` is not stored at all (what
-    Go's implementation does); inside a new list item it keeps its other keys (what decoding
-    into the Go type leaves of it)."""
+    Go's implementation does); inside a new list item (:func:`_fresh_item`) it keeps its
+    other keys (what decoding into the Go type leaves of it)."""
     if isinstance(value, dict):
-        if PATCH in value and not item:
-            return _DROP
-        out = {}
-        for key, child in value.items():
-            if (
-                child is None
-                or key in (PATCH, RETAIN_KEYS)
-                or key.startswith((SET_ORDER, DELETE_FROM))
-            ):
-                continue
-            fresh = _fresh(child, node.field(key), item)
-            if fresh is not _DROP:
-                out[key] = fresh
-        return out
+        return _DROP if PATCH in value else _fresh_map(value, node, False)
+    return _fresh_item(value, node)
+
+
+def _fresh_item(value: Json, node: SchemaNode) -> Json:
+    """:func:`_fresh` inside a new list item, where nothing is dropped whole."""
+    if isinstance(value, dict):
+        return _fresh_map(value, node, True)
     if isinstance(value, list):
         return _fresh_list(value, node)
     return value
 
 
-def _fresh_list(values: list[Any], node: SchemaNode) -> list[Any]:
+def _fresh_map(value: Mapping[str, Json], node: SchemaNode, item: bool) -> JsonDict:
+    out: JsonDict = {}
+    for key, child in value.items():
+        if child is None or key in (PATCH, RETAIN_KEYS) or key.startswith((SET_ORDER, DELETE_FROM)):
+            continue
+        fresh = _fresh_item(child, node.field(key)) if item else _fresh(child, node.field(key))
+        if fresh is not _DROP:
+            out[key] = fresh
+    return out
+
+
+def _fresh_list(values: Sequence[Json], node: SchemaNode) -> list[Json]:
     items = node.items()
     return [
-        _fresh(value, items, True)
+        _fresh_item(value, items)
         for value in values
         if not (isinstance(value, dict) and PATCH in value)
     ]
@@ -336,7 +356,7 @@ def _fresh_list(values: list[Any], node: SchemaNode) -> list[Any]:
 # --- Go's %v, for error messages worded like the API server's -------------------------------
 
 
-def go_str(value: Any) -> str:
+def go_str(value: Json) -> str:
     """A value as Go's ``fmt`` prints decoded JSON with ``%v``."""
     if isinstance(value, dict):
         return "map[" + " ".join(f"{k}:{go_str(value[k])}" for k in sorted(value)) + "]"
@@ -351,7 +371,7 @@ def go_str(value: Any) -> str:
     return str(value)
 
 
-def go_type(value: Any) -> str:
+def go_type(value: Json) -> str:
     """The Go type decoded JSON has (for ``expected a X, but received a Y``)."""
     if isinstance(value, dict):
         return "map[string]interface {}"

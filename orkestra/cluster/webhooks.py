@@ -28,11 +28,12 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from orkestra.cluster import policies
 from orkestra.cluster.cel import EvaluationError, compile_problem, conditions_hold
+from orkestra.cluster.data import as_list, as_object
 from orkestra.cluster.errors import (
     AdmissionDeniedError,
     ApiError,
@@ -53,8 +54,8 @@ from orkestra.cluster.matching import (
     rule_matches,
 )
 from orkestra.cluster.patch import json_patch
+from orkestra.kubeobjects import Json, JsonDict, JsonObject, KubeObject, as_json
 
-Obj = dict[str, Any]
 GROUP = "admissionregistration.k8s.io"
 MUTATING = (GROUP, "mutatingwebhookconfigurations")
 VALIDATING = (GROUP, "validatingwebhookconfigurations")
@@ -83,7 +84,7 @@ class Webhook:
 
     configuration: str
     mutating: bool
-    spec: Obj
+    spec: JsonDict
 
     @property
     def name(self) -> str:
@@ -99,12 +100,12 @@ class Webhook:
         return value if isinstance(value, int) and value > 0 else DEFAULT_TIMEOUT
 
     @property
-    def client_config(self) -> Obj:
+    def client_config(self) -> JsonDict:
         found = self.spec.get("clientConfig")
         return found if isinstance(found, dict) else {}
 
     @property
-    def service(self) -> Obj | None:
+    def service(self) -> JsonDict | None:
         """The Service reference (namespace, name, path, port) or None for a URL."""
         found = self.client_config.get("service")
         return found if isinstance(found, dict) else None
@@ -190,7 +191,7 @@ class AdmissionReview(TypedDict):
     request: AdmissionRequest
 
 
-def review(webhook: Webhook, request: Request, options: Obj) -> tuple[str, AdmissionReview]:
+def review(webhook: Webhook, request: Request, options: JsonObject) -> tuple[str, AdmissionReview]:
     """A new request UID and the AdmissionReview that asks a webhook about ``request``."""
     uid = str(uuid.uuid4())
     body: AdmissionRequest = {
@@ -211,12 +212,12 @@ class Verdict:
     """A webhook's answer: allowed or not (with its status), a JSONPatch, warnings."""
 
     allowed: bool
-    status: Obj | None
-    patch: list[Any] | None
+    status: JsonDict | None
+    patch: list[Json] | None
     warnings: tuple[str, ...]
 
 
-def verdict(webhook: Webhook, uid: str, answer: Any) -> Verdict:
+def verdict(webhook: Webhook, uid: str, answer: Json) -> Verdict:
     """Read an AdmissionReview answer as the API server does (CallError when it is not a
     valid one)."""
 
@@ -257,7 +258,7 @@ def verdict(webhook: Webhook, uid: str, answer: Any) -> Verdict:
     )
 
 
-def _patch_problem(webhook: Webhook, patch: Any, patch_type: Any) -> str | None:
+def _patch_problem(webhook: Webhook, patch: Json, patch_type: Json) -> str | None:
     if not webhook.mutating:
         if patch:
             return "validating webhooks may not return response.patch"
@@ -271,7 +272,7 @@ def _patch_problem(webhook: Webhook, patch: Any, patch_type: Any) -> str | None:
     return None
 
 
-def _decode_patch(webhook: Webhook, patch: Any) -> list[Any]:
+def _decode_patch(webhook: Webhook, patch: Json) -> list[Json]:
     try:
         operations = json.loads(base64.b64decode(str(patch), validate=True))
     except (binascii.Error, ValueError) as exc:
@@ -282,7 +283,7 @@ def _decode_patch(webhook: Webhook, patch: Any) -> list[Any]:
     return operations
 
 
-def patched(webhook: Webhook, obj: Obj | None, operations: list[Any]) -> Obj | None:
+def patched(webhook: Webhook, obj: KubeObject | None, operations: list[Json]) -> KubeObject | None:
     """The object after a mutating webhook's JSONPatch (an internal error when it does not
     apply, or when there is no object to patch: a DELETE)."""
     if not operations:
@@ -294,21 +295,21 @@ def patched(webhook: Webhook, obj: Obj | None, operations: list[Any]) -> Obj | N
         )
         raise ApiError(f"Internal error occurred: {why}", details=[why])
     try:
-        result = json_patch(obj, operations)
+        result = json_patch(as_json(obj), operations)
     except ApiError as exc:  # the request is not to blame: drop what says it is
         why = exc.message.removeprefix("the server rejected our request: ")
         raise ApiError(f"Internal error occurred: {why}", details=[why]) from None
     if not isinstance(result, dict):
         why = "the patch must produce an object"
         raise ApiError(f"Internal error occurred: {why}", details=[why])
-    return result
+    return as_object(result)
 
 
 class WebhookDeniedError(ApiError):
     """A webhook's refusal: its status, with the API server's message (``admission webhook
     "<name>" denied the request: <message>``) and a code of at least 400."""
 
-    def __init__(self, name: str, status: Obj | None) -> None:
+    def __init__(self, name: str, status: JsonObject | None) -> None:
         given = dict(status or {})
         denied = f'admission webhook "{name}" denied the request'
         if given.get("message"):
@@ -361,7 +362,7 @@ def dry_run_refusal(webhook: Webhook) -> ApiError | None:
 # -- defaults and write-time checks ---------------------------------------------------
 
 
-def admit_configuration(configuration: Obj) -> None:
+def admit_configuration(configuration: KubeObject) -> None:
     """The API server's defaults (failurePolicy Fail, matchPolicy Equivalent, empty
     selectors, timeoutSeconds 10, rule scope ``*``, service port 443, reinvocationPolicy
     Never) and its validation of a webhook configuration (422 naming each field)."""
@@ -376,7 +377,7 @@ def admit_configuration(configuration: Obj) -> None:
         )
 
 
-def _default(hook: Obj, mutating: bool) -> None:
+def _default(hook: JsonDict, mutating: bool) -> None:
     hook.setdefault("failurePolicy", "Fail")
     hook.setdefault("matchPolicy", "Equivalent")
     hook.setdefault("namespaceSelector", {})
@@ -386,16 +387,13 @@ def _default(hook: Obj, mutating: bool) -> None:
         hook.setdefault("reinvocationPolicy", "Never")
     for rule in items(hook, "rules"):
         rule.setdefault("scope", "*")
-    service = (
-        (hook.get("clientConfig") or {}).get("service")
-        if isinstance(hook.get("clientConfig"), dict)
-        else None
-    )
+    config = hook.get("clientConfig")
+    service = config.get("service") if isinstance(config, dict) else None
     if isinstance(service, dict):
         service.setdefault("port", 443)
 
 
-def _problems(configuration: Obj, mutating: bool) -> Iterator[tuple[str, str]]:
+def _problems(configuration: KubeObject, mutating: bool) -> Iterator[tuple[str, str]]:
     seen: set[str] = set()
     for index, hook in enumerate(items(configuration, "webhooks")):
         field = f"webhooks[{index}]"
@@ -419,8 +417,8 @@ def _problems(configuration: Obj, mutating: bool) -> Iterator[tuple[str, str]]:
         yield from _condition_problems(field, items(hook, "matchConditions"))
 
 
-def _client_problems(field: str, config: Any) -> Iterator[tuple[str, str]]:
-    config = config if isinstance(config, dict) else {}
+def _client_problems(field: str, given: Json) -> Iterator[tuple[str, str]]:
+    config = given if isinstance(given, dict) else {}
     url, service = config.get("url"), config.get("service")
     if (url is None) == (service is None):
         yield field, "Required value: exactly one of url or service is required"
@@ -451,20 +449,20 @@ def _client_problems(field: str, config: Any) -> Iterator[tuple[str, str]]:
             )
 
 
-def _rule_problems(field: str, rules: list[Obj]) -> Iterator[tuple[str, str]]:
+def _rule_problems(field: str, rules: list[JsonDict]) -> Iterator[tuple[str, str]]:
     for index, rule in enumerate(rules):
         at = f"{field}.rules[{index}]"
         for key in ("operations", "apiGroups", "apiVersions", "resources"):
             if not rule.get(key):
                 yield f"{at}.{key}", "Required value"
-        for op_index, operation in enumerate(rule.get("operations") or []):
+        for op_index, operation in enumerate(as_list(rule.get("operations") or [])):
             if operation not in _OPERATIONS:
                 yield f"{at}.operations[{op_index}]", _unsupported(operation, _OPERATIONS)
         if rule.get("scope", "*") not in _SCOPES:
             yield f"{at}.scope", _unsupported(rule.get("scope"), _SCOPES)
 
 
-def _value_problems(field: str, hook: Obj, mutating: bool) -> Iterator[tuple[str, str]]:
+def _value_problems(field: str, hook: JsonDict, mutating: bool) -> Iterator[tuple[str, str]]:
     checks = [("failurePolicy", _FAILURE_POLICIES), ("matchPolicy", ("Equivalent", "Exact"))]
     if mutating:
         checks.append(("reinvocationPolicy", ("IfNeeded", "Never")))
@@ -483,7 +481,7 @@ def _value_problems(field: str, hook: Obj, mutating: bool) -> Iterator[tuple[str
             "Required value: must specify one of v1, v1beta1",
         )
     elif not isinstance(versions, list) or not set(versions) & set(_REVIEW_VERSIONS):
-        shown = "[]string{" + ", ".join(json.dumps(str(v)) for v in versions or []) + "}"
+        shown = "[]string{" + ", ".join(json.dumps(str(v)) for v in as_list(versions)) + "}"
         yield (
             f"{field}.admissionReviewVersions",
             f"Invalid value: {shown}: must include at least one of v1, v1beta1",
@@ -497,7 +495,7 @@ def _value_problems(field: str, hook: Obj, mutating: bool) -> Iterator[tuple[str
         )
 
 
-def _condition_problems(field: str, conditions: list[Obj]) -> Iterator[tuple[str, str]]:
+def _condition_problems(field: str, conditions: list[JsonDict]) -> Iterator[tuple[str, str]]:
     names: set[str] = set()
     if len(conditions) > 64:
         yield f"{field}.matchConditions", f"Too many: {len(conditions)}: must have at most 64 items"
@@ -527,7 +525,7 @@ def _condition_problems(field: str, conditions: list[Obj]) -> Iterator[tuple[str
             yield f"{at}.expression", f"Invalid value: {json.dumps(expression)}: {problem}"
 
 
-def _unsupported(value: Any, supported: tuple[str, ...]) -> str:
+def _unsupported(value: Json, supported: tuple[str, ...]) -> str:
     return f"Unsupported value: {json.dumps(value)}: supported values: " + ", ".join(
         json.dumps(s) for s in supported
     )

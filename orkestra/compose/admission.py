@@ -10,17 +10,22 @@ and ``conversion`` may be given in one of the two places only.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
 
 from orkestra.compose.includes import RULES_FILES, load_include
 from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem, YamlPath, format_path
 from orkestra.model.origins import Origins
+from orkestra.model.shapes import CrdEntry, Mutation, Validation
 from orkestra.model.source import SourceDoc
+
+ItemT = TypeVar("ItemT")
+SectionT = TypeVar("SectionT", Validation, Mutation)
+Places = list[tuple[SourceDoc, YamlPath]]
 
 
 def fold_admission(
-    owner: Document, entry: dict[str, Any], crd_path: YamlPath, written: Origins, into: Origins
+    owner: Document, entry: CrdEntry, crd_path: YamlPath, written: Origins, into: Origins
 ) -> list[Problem]:
     """Fold ``entry["admission"]`` into ``entry``. ``written`` places the paths of ``entry``
     as the user wrote them; ``into`` receives the places of the folded content (the same
@@ -29,12 +34,12 @@ def fold_admission(
     if not isinstance(admission, dict):
         return []
     folder = _Folder(owner, entry, crd_path, written, into)
-    for section in ("validation", "mutation"):
-        if isinstance(admission.get(section), dict):
-            try:
-                folder.section(section, admission[section])
-            except PatternError as exc:
-                folder.problems.extend(exc.problems)
+    validation = admission.get("validation")
+    if isinstance(validation, dict):
+        folder.section("validation", entry.setdefault("validation", {}), validation)
+    mutation = admission.get("mutation")
+    if isinstance(mutation, dict):
+        folder.section("mutation", entry.setdefault("mutation", {}), mutation)
     for key in ("webhooks", "conversion"):
         if key in admission:
             folder.single(key, admission[key], crd_path + (key,))
@@ -45,7 +50,7 @@ class _Folder:
     def __init__(
         self,
         owner: Document,
-        entry: dict[str, Any],
+        entry: CrdEntry,
         crd_path: YamlPath,
         written: Origins,
         into: Origins,
@@ -57,48 +62,54 @@ class _Folder:
         self.into = into
         self.problems: list[Problem] = []
 
-    def section(self, section: str, block: dict[str, Any]) -> None:
+    def section(self, section: str, mine: SectionT, block: SectionT) -> None:
+        """Put ``block`` (``admission.<section>``) before ``mine`` (the CRD's own)."""
         here = self.crd_path + ("admission", section)
-        mine = self.entry.setdefault(section, {})
-        rules, places = self.items(block, here, "rules")
+        rules = list(block.get("rules") or [])
+        places = self.places(here + ("rules",), len(rules))
         ref = block.get("include")
         if isinstance(ref, str):
-            data, inc = load_include(self.owner, ref, here + ("include",), RULES_FILES[section])
-            rules += data["rules"]
-            places += [(inc.doc, ("rules", i)) for i in range(len(data["rules"]))]
-        self.prepend(mine, section, "rules", rules, places)
-        self.prepend(mine, section, "external", *self.items(block, here, "external"))
+            try:
+                data, inc = load_include(self.owner, ref, here + ("include",), RULES_FILES[section])
+            except PatternError as exc:
+                self.problems.extend(exc.problems)
+                return
+            included = data["rules"]
+            if isinstance(included, list):  # the file's schema requires the list
+                rules += included
+                places += [(inc.doc, ("rules", i)) for i in range(len(included))]
+        if rules:
+            at = self.crd_path + (section, "rules")
+            mine["rules"] = self.prepend(at, rules, places, mine.get("rules"))
+        external = list(block.get("external") or [])
+        if external:
+            at = self.crd_path + (section, "external")
+            before = self.places(here + ("external",), len(external))
+            mine["external"] = self.prepend(at, external, before, mine.get("external"))
         if "mutateFirst" in block:
             self.single(
-                "mutateFirst", block["mutateFirst"], self.crd_path + (section, "mutateFirst")
+                "mutateFirst", block.get("mutateFirst"), self.crd_path + (section, "mutateFirst")
             )
 
-    def items(
-        self, block: dict[str, Any], path: YamlPath, key: str
-    ) -> tuple[list[Any], list[tuple[SourceDoc, YamlPath]]]:
-        found = list(block.get(key) or [])
-        return found, [self.written.resolve(path + (key, i)) for i in range(len(found))]
+    def places(self, path: YamlPath, count: int) -> Places:
+        """Where the first ``count`` items of the list at ``path`` were written."""
+        return [self.written.resolve(path + (i,)) for i in range(count)]
 
     def prepend(
-        self,
-        mine: dict[str, Any],
-        section: str,
-        key: str,
-        items: list[Any],
-        places: list[tuple[SourceDoc, YamlPath]],
-    ) -> None:
-        if not items:
-            return
-        path = self.crd_path + (section, key)
-        existing, existing_places = self.items(mine, self.crd_path + (section,), key)
-        mine[key] = items + existing
-        self.into.relist(path, places + existing_places)
+        self, at: YamlPath, items: list[ItemT], places: Places, existing: list[ItemT] | None
+    ) -> list[ItemT]:
+        """``items`` (written at ``places``) before ``existing``, the list at ``at``."""
+        current = list(existing or [])
+        self.into.relist(at, places + self.places(at, len(current)))
+        return items + current
 
-    def single(self, key: str, value: Any, target: YamlPath) -> None:
+    def single(self, key: str, value: object, target: YamlPath) -> None:
         """Move a value that may be set in one place only to ``target``."""
-        parent = self.entry
+        parent: object = self.entry
         for part in target[len(self.crd_path) : -1]:
+            assert isinstance(parent, dict)  # a section of the entry: a mapping
             parent = parent.setdefault(str(part), {})
+        assert isinstance(parent, dict)
         source = self.crd_path + ("admission",) + target[len(self.crd_path) :]
         if key in parent and parent[key] != value:
             self.problems.append(

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypeVar, cast
 
+from orkestra.kubeobjects import KubeObject
 from orkestra.model.document import Document, Named
 from orkestra.model.errors import Problem
 from orkestra.model.formats import API_VERSION
 from orkestra.model.origins import Origins
+from orkestra.model.shapes import CrdEntry, Katalog, Metadata, TopLevel
 from orkestra.template import UserNote
+
+PrunedT = TypeVar("PrunedT")
 
 
 @dataclass
@@ -18,15 +23,16 @@ class Composed(Named):
     """A katalog or komposer after motif expansion, includes and overrides.
 
     ``crds`` holds G2 CRD entries keyed by name; ``origins`` maps paths such as
-    ``("spec", "crds", name, ...)`` back to the file and line each part came from.
+    ``("spec", "crds", name, ...)`` back to the file and line each part came from;
+    ``crd_manifests`` holds the CustomResourceDefinitions read from ``crdFile``s.
     """
 
     source: Document
-    metadata: dict[str, Any]
-    crds: dict[str, dict[str, Any]]
+    metadata: Metadata
+    crds: dict[str, CrdEntry]
     origins: Origins
-    top: dict[str, Any] = field(default_factory=dict)
-    crd_manifests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    top: TopLevel = field(default_factory=TopLevel)
+    crd_manifests: dict[str, KubeObject] = field(default_factory=dict)
     documents: list[Document] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     code_roots: dict[str, Path] = field(default_factory=dict)  # imported CRDs' directories
@@ -42,7 +48,7 @@ class Composed(Named):
         return [UserNote(f["name"], f["expression"], f.get("description", "")) for f in functions]
 
     @property
-    def enabled_crds(self) -> dict[str, dict[str, Any]]:
+    def enabled_crds(self) -> dict[str, CrdEntry]:
         return {n: e for n, e in self.crds.items() if e.get("enabled", True) is not False}
 
     def start_order(self) -> list[str]:
@@ -60,28 +66,37 @@ class Composed(Named):
             visit(name, ())
         return done
 
-    def as_katalog(self) -> dict[str, Any]:
+    def as_katalog(self) -> Katalog:
         """The runtime view, G2 layout: what ``ork template`` prints."""
-        meta = {
-            k: self.metadata[k]
-            for k in ("name", "version", "author", "description")
-            if self.metadata.get(k) not in (None, "")
-        }
-        out: dict[str, Any] = {"apiVersion": API_VERSION, "kind": "Katalog", "metadata": meta}
+        meta: Metadata = {}
+        for k in ("name", "version", "author", "description"):
+            if self.metadata.get(k) not in (None, ""):
+                meta[k] = self.metadata[k]
+        out: Katalog = {"apiVersion": API_VERSION, "kind": "Katalog", "metadata": meta}
         for key in ("notes", "profiles", "security"):
             if self.top.get(key):
                 out[key] = self.top[key]
         out["spec"] = {"crds": self.crds}
-        pruned: dict[str, Any] = prune(out)
-        return pruned
+        return prune(out)
 
 
-def prune(node: Any) -> Any:
+def top_blocks(data: Mapping[str, object], keep: Container[str]) -> TopLevel:
+    """The top-level blocks of a checked katalog or komposer named in ``keep``, in the
+    order they were written."""
+    return cast(TopLevel, {k: v for k, v in data.items() if k in keep})
+
+
+def prune(node: PrunedT) -> PrunedT:
     """Drop empty maps and lists (and None), recursively. An empty string stays: it is a
-    value (``notEquals: ""``, an input bound to "")."""
+    value (``notEquals: ""``, an input bound to ""). The result has the shape of ``node``
+    less what was dropped."""
+    return cast(PrunedT, _pruned(node))
+
+
+def _pruned(node: object) -> object:
     if isinstance(node, dict):
-        out = {k: prune(v) for k, v in node.items()}
+        out = {k: _pruned(v) for k, v in node.items()}
         return {k: v for k, v in out.items() if v is not None and v != [] and v != {}}
     if isinstance(node, list):
-        return [prune(v) for v in node]
+        return [_pruned(v) for v in node]
     return node

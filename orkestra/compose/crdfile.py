@@ -12,13 +12,26 @@ schema for defaulting/validation).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict, cast
 
 from orkestra.cluster.openapi import crd_problems
 from orkestra.compose.composed import Composed
+from orkestra.kubeobjects import Json, KubeObject
 from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem, YamlPath
+from orkestra.model.shapes import CrdEntry
 from orkestra.model.source import SourceDoc, load_documents, reference_problem
+
+
+class CrdIdentity(TypedDict):
+    """What a CRD manifest says the katalog's ``apiTypes`` and ``namespaced`` must match."""
+
+    group: str | None
+    kind: str | None
+    plural: str | None
+    versions: list[str]
+    version: str | None  # the storage version (else the first)
+    namespaced: bool
 
 
 def find_crd(sources: list[SourceDoc]) -> SourceDoc | None:
@@ -28,27 +41,34 @@ def find_crd(sources: list[SourceDoc]) -> SourceDoc | None:
     return None
 
 
-def crd_identity(crd: dict[str, Any]) -> dict[str, Any]:
-    """group, kind, plural, versions, storage version and scope of a CRD manifest."""
+def _text(value: Json) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def crd_identity(crd: KubeObject) -> CrdIdentity:
+    """group, kind, plural, versions, storage version and scope of a CRD manifest that
+    :func:`~orkestra.cluster.openapi.crd_problems` accepts (names a mapping, versions a
+    list of mappings, the names and version names strings)."""
     spec = crd.get("spec") or {}
-    names = spec.get("names") or {}
-    versions = [v for v in spec.get("versions") or [] if isinstance(v, dict)]
+    names = spec.get("names")
+    listed = spec.get("versions")
+    versions = [v for v in listed if isinstance(v, dict)] if isinstance(listed, list) else []
     storage = next(
         (v.get("name") for v in versions if v.get("storage")),
         versions[0].get("name") if versions else None,
     )
     return {
-        "group": spec.get("group"),
-        "kind": names.get("kind"),
-        "plural": names.get("plural"),
-        "versions": [v.get("name") for v in versions],
+        "group": _text(spec.get("group")),
+        "kind": _text(names.get("kind")) if isinstance(names, dict) else None,
+        "plural": _text(names.get("plural")) if isinstance(names, dict) else None,
+        "versions": [v["name"] for v in versions],
         "version": storage,
         "namespaced": spec.get("scope", "Namespaced") != "Cluster",
     }
 
 
 def apply_crd_file(
-    doc: Document, entry: dict[str, Any], crd_path: YamlPath, composed: Composed
+    doc: Document, entry: CrdEntry, crd_path: YamlPath, composed: Composed
 ) -> list[Problem]:
     ref = entry.get("crdFile")
     if not isinstance(ref, str) or "{{" in ref:
@@ -99,22 +119,24 @@ def apply_crd_file(
     ]
     if shape:
         return shape
-    identity = crd_identity(found.data)
+    manifest = cast(KubeObject, found.data)  # crd_problems found it decodes as a CRD
+    identity = crd_identity(manifest)
     name = crd_path[-1]
-    composed.crd_manifests[str(name)] = found.data
+    composed.crd_manifests[str(name)] = manifest
     api = entry.setdefault("apiTypes", {})
     problems: list[Problem] = []
     for key in ("group", "kind", "plural"):
-        if identity[key] is None:
+        declared = identity[key]
+        if declared is None:
             problems.append(found.problem(("spec",), f"the CRD has no {key}"))
         elif key not in api:
-            api[key] = identity[key]
-        elif api[key] != identity[key]:
+            api[key] = declared
+        elif api[key] != declared:
             problems.append(
                 doc.problem(
                     crd_path + ("apiTypes", key),
-                    f'{key} "{api[key]}" does not match {ref} ("{identity[key]}")',
-                    hint=f"set apiTypes.{key} to {identity[key]}",
+                    f'{key} "{api[key]}" does not match {ref} ("{declared}")',
+                    hint=f"set apiTypes.{key} to {declared}",
                 )
             )
     if "version" not in api and identity["version"]:

@@ -35,8 +35,9 @@ class Engines:
         self.composed = composed
         self.renderer = Renderer(composed.notes)
         self.profiles = Profiles(composed.top.get("profiles"))
-        spec = composed.source.data.get("spec") or {}
-        self.finalizers = [str(f) for f in spec.get("finalizers") or []]
+        data = composed.source.data
+        spec = data.get("spec") if data["kind"] == "Katalog" else None  # a komposer has none
+        self.finalizers = [str(f) for f in (spec or {}).get("finalizers") or []]
         self.trust_hooks = trust_hooks
         self._loader: Loader | None = None
         self._hooks: dict[str, LoadedHooks | None] = {}

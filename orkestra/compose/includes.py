@@ -14,9 +14,9 @@ bounds of :mod:`orkestra.limits`.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
 
+from orkestra.kubeobjects import Json, JsonDict
 from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem, YamlPath
 from orkestra.model.formats import (
@@ -30,6 +30,7 @@ from orkestra.model.formats import (
 from orkestra.model.loader import check_template_actions
 from orkestra.model.origins import Origins
 from orkestra.model.schema import Context, F, ListOf, Obj
+from orkestra.model.shapes import CrdEntry, WatchEntry
 from orkestra.model.source import SourceDoc, load_documents, reference_problem
 
 RULES_FILES = {
@@ -45,7 +46,10 @@ _SECTIONS = ("validation", "mutation", "reconcile", "profiles")
 _WATCH_FILE = Obj({"watch": F(ListOf(WATCH_ENTRY), True)}, name="watch include")
 
 
-def load_include(owner: Document, ref: str, path: YamlPath, schema: Obj) -> tuple[Any, Origins]:
+def load_include(
+    owner: Document, ref: str, path: YamlPath, schema: Obj
+) -> tuple[JsonDict, Origins]:
+    """The checked content of the file ``ref`` names, and where each part of it is."""
     file = owner.resolve_path(ref)
     refused = reference_problem(file, [owner.directory])
     if refused is not None:
@@ -66,49 +70,59 @@ def load_include(owner: Document, ref: str, path: YamlPath, schema: Obj) -> tupl
     errors = [p for p in ctx.problems if p.severity == "error"]
     if errors:
         raise PatternError(errors)
+    assert isinstance(data, dict)  # what an Obj passes without an error is a mapping
     return data, Origins(sources[0])
 
 
-def resolve_includes(owner: Document, tree: Any, base: YamlPath, origins: Origins) -> list[Problem]:
+def resolve_includes(
+    owner: Document, tree: object, base: YamlPath, origins: Origins
+) -> list[Problem]:
     """Expand every ``include:`` under ``tree`` (validation, mutation, reconciler, profiles,
     an operatorBox's emit.status)."""
     problems: list[Problem] = []
-    for path, block, section in list(_include_sites(tree, base)):
+    for path, block, section, ref in list(_include_sites(tree, base)):
         try:
-            _apply(owner, block, path, section, origins)
+            _apply(owner, block, ref, path, section, origins)
         except PatternError as exc:
             problems.extend(exc.problems)
     return problems
 
 
-def _include_sites(node: Any, path: YamlPath) -> Iterator[tuple[YamlPath, dict[str, Any], str]]:
+def _include_sites(node: object, path: YamlPath) -> Iterator[tuple[YamlPath, JsonDict, str, str]]:
+    """(path, block, section, the file it includes) of each block with an ``include:``."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "admission":
                 continue  # its includes go between its rules and the CRD-level ones: admission.py
             section = key in _SECTIONS or (key == "status" and path[-2:] == ("operatorBox", "emit"))
-            if section and isinstance(value, dict) and isinstance(value.get("include"), str):
-                yield path + (key,), value, key
+            ref = value.get("include") if isinstance(value, dict) else None
+            if section and isinstance(ref, str):
+                yield path + (key,), value, key, ref
             yield from _include_sites(value, path + (key,))
     elif isinstance(node, list):
         for i, item in enumerate(node):
             yield from _include_sites(item, path + (i,))
 
 
+def _listed(value: Json) -> list[Json]:
+    """A list the schema checked, or [] for one left out."""
+    return value if isinstance(value, list) else []
+
+
 def _apply(
-    owner: Document, block: dict[str, Any], path: YamlPath, section: str, origins: Origins
+    owner: Document, block: JsonDict, ref: str, path: YamlPath, section: str, origins: Origins
 ) -> None:
-    ref = block.pop("include")
+    del block["include"]
     if section in _LIST_FILES:
         items, schema = _LIST_FILES[section]
         data, inc = load_include(owner, ref, path + ("include",), schema)
-        inline = block.get(items) or []
+        included, inline = _listed(data[items]), _listed(block.get(items))
         origins.relist(
             path + (items,),
-            [(inc.doc, (items, i)) for i in range(len(data[items]))]
+            [(inc.doc, (items, i)) for i in range(len(included))]
             + [origins.resolve(path + (items, i)) for i in range(len(inline))],
         )
-        block[items] = data[items] + inline
+        block[items] = included + inline
     elif section == "reconcile":
         data, inc = load_include(owner, ref, path + ("include",), RECONCILER)
         for key, value in data.items():
@@ -121,15 +135,15 @@ def _apply(
 
 
 def merge_profiles(
-    into: dict[str, Any], extra: dict[str, Any], path: YamlPath, origins: Origins
+    into: JsonDict, extra: Mapping[str, Json], path: YamlPath, origins: Origins
 ) -> None:
     """Put ``extra``'s profile entries before ``into``'s; a repeated name is an error."""
     problems = []
     for cls, entries in extra.items():
         if not isinstance(entries, list):
             continue
-        existing = into.get(cls) or []
-        names = {e["name"] for e in existing}
+        existing = _listed(into.get(cls))
+        names = {e["name"] for e in existing if isinstance(e, dict)}
         for entry in entries:
             if entry["name"] in names:
                 problems.append(
@@ -145,7 +159,7 @@ def merge_profiles(
 
 
 def expand_watch_includes(
-    owner: Document, entry: dict[str, Any], crd_path: YamlPath, origins: Origins
+    owner: Document, entry: CrdEntry, crd_path: YamlPath, origins: Origins
 ) -> list[Problem]:
     """Replace each ``{include: FILE}`` of the CRD's ``observe.watch`` by the file's list;
     the expanded list may not watch the same (apiVersion, kind, namespace) twice."""
@@ -154,7 +168,7 @@ def expand_watch_includes(
     if not watch:
         return []
     path = crd_path + ("operatorBox", "observe", "watch")
-    items: list[dict[str, Any]] = []
+    items: list[WatchEntry] = []
     places: list[tuple[SourceDoc, YamlPath]] = []
     problems: list[Problem] = []
     for i, item in enumerate(watch):
@@ -167,16 +181,16 @@ def expand_watch_includes(
         except PatternError as exc:
             problems.extend(exc.problems)
             continue
-        items.extend(data["watch"])
-        places.extend((inc.doc, ("watch", j)) for j in range(len(data["watch"])))
+        included = data["watch"]
+        if isinstance(included, list):  # the file's schema requires the list
+            items.extend(included)
+            places.extend((inc.doc, ("watch", j)) for j in range(len(included)))
     observe["watch"] = items
     origins.relist(path, places)
     return problems + _repeated_watches(items, path, origins)
 
 
-def _repeated_watches(
-    items: list[dict[str, Any]], path: YamlPath, origins: Origins
-) -> list[Problem]:
+def _repeated_watches(items: list[WatchEntry], path: YamlPath, origins: Origins) -> list[Problem]:
     seen: dict[tuple[str, str, str], int] = {}
     problems = []
     for i, item in enumerate(items):

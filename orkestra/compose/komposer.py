@@ -17,17 +17,20 @@ from __future__ import annotations
 import copy
 import datetime
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from orkestra.compose.admission import fold_admission
-from orkestra.compose.composed import Composed
+from orkestra.compose.composed import Composed, top_blocks
 from orkestra.compose.katalog import compose_katalog
 from orkestra.compose.motifs import MotifResolver
+from orkestra.model.deprecation import lifecycle_of
 from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem, YamlPath, did_you_mean
 from orkestra.model.imports import LOCK_FILE
 from orkestra.model.loader import load_document
 from orkestra.model.origins import Origins
+from orkestra.model.shapes import CrdEntry, FileImport, PatternData, RegistryImport
 
 if TYPE_CHECKING:
     from orkestra.registry.policy import ImportPolicy
@@ -36,22 +39,20 @@ if TYPE_CHECKING:
 
 def compose_komposer(doc: Document, motifs: MotifResolver | None = None) -> Composed:
     resolver = motifs or MotifResolver()
-    data = copy.deepcopy(doc.data)
+    data = copy.deepcopy(doc.komposer)
     origins = Origins(doc.source)
     origins.merge(doc.origins, (), ())
     composed = Composed(
         doc,
-        dict(data.get("metadata") or {}),
+        (data.get("metadata") or {}).copy(),
         {},
         origins,
         documents=[doc],
         warnings=list(doc.warnings),
     )
-    composed.top = {
-        k: v
-        for k, v in data.items()
-        if k
-        in (
+    composed.top = top_blocks(
+        data,
+        (
             "security",
             "notes",
             "profiles",
@@ -60,8 +61,8 @@ def compose_komposer(doc: Document, motifs: MotifResolver | None = None) -> Comp
             "gateway",
             "lifecycle",
             "policy",
-        )
-    }
+        ),
+    )
     problems: list[Problem] = []
     imports = data.get("imports") or {}
     sources: dict[str, str] = {}
@@ -81,9 +82,9 @@ def compose_komposer(doc: Document, motifs: MotifResolver | None = None) -> Comp
                 )
             except PatternError as exc:
                 problems.extend(exc.problems)
-    for i, entry in enumerate(imports.get("files") or []):
+    for i, ref in enumerate(imports.get("files") or []):
         try:
-            _import_file(doc, entry, ("imports", "files", i), composed, sources, resolver)
+            _import_file(doc, ref, ("imports", "files", i), composed, sources, resolver)
         except PatternError as exc:
             problems.extend(exc.problems)
     for i, _ in enumerate(imports.get("helm") or []):
@@ -104,7 +105,7 @@ def compose_komposer(doc: Document, motifs: MotifResolver | None = None) -> Comp
 
 def _import_registry(
     doc: Document,
-    entry: Any,
+    entry: str | RegistryImport,
     path: YamlPath,
     composed: Composed,
     sources: dict[str, str],
@@ -190,7 +191,7 @@ def _check_policy(
 
 def _import_file(
     doc: Document,
-    entry: Any,
+    entry: str | FileImport,
     path: YamlPath,
     composed: Composed,
     sources: dict[str, str],
@@ -246,13 +247,13 @@ def _merge_import(
                 )
             )
             continue
-        for key, value in (
-            ("katalogName", katalog.name),
-            ("katalogVersion", katalog.version),
-            ("katalogDescription", katalog.metadata.get("description", "")),
-        ):
-            if value:
-                crd.setdefault(key, value)
+        description = katalog.metadata.get("description", "")
+        if katalog.name:
+            crd.setdefault("katalogName", katalog.name)
+        if katalog.version:
+            crd.setdefault("katalogVersion", katalog.version)
+        if description:
+            crd.setdefault("katalogDescription", description)
         composed.crds[name] = crd
         composed.code_roots[name] = sub.code_root(name)
         sources[name] = ref
@@ -285,9 +286,9 @@ def _deprecation_warnings(doc: Document, path: YamlPath, located: Located) -> li
     ]
 
 
-def accepts(data: dict[str, Any], name: str, author: str, version: str) -> bool:
+def accepts(data: PatternData, name: str, author: str, version: str) -> bool:
     """Whether ``lifecycle.accept.patterns`` acknowledges this pattern version."""
-    for entry in ((data.get("lifecycle") or {}).get("accept") or {}).get("patterns") or []:
+    for entry in (lifecycle_of(data).get("accept") or {}).get("patterns") or []:
         if entry.get("name") != name:
             continue
         if entry.get("author") and entry["author"] != author:
@@ -325,9 +326,7 @@ def _merge_top(composed: Composed, sub: Composed) -> None:
         mine_p.extend(p for p in providers if p["name"] not in known_p)
 
 
-def _override(
-    doc: Document, name: str, override: dict[str, Any], composed: Composed
-) -> list[Problem]:
+def _override(doc: Document, name: str, override: CrdEntry, composed: Composed) -> list[Problem]:
     path: YamlPath = ("spec", "crds", name)
     if name not in composed.crds:
         return [
@@ -347,12 +346,20 @@ def _override(
 
 
 def deep_merge(
-    base: dict[str, Any], override: dict[str, Any], path: YamlPath, origins: Origins, doc: Document
+    base: Mapping[str, object],
+    override: Mapping[str, object],
+    path: YamlPath,
+    origins: Origins,
+    doc: Document,
 ) -> None:
+    """Merge ``override`` into ``base`` in place: mappings merge key by key, any other value
+    replaces the one in ``base``."""
+    assert isinstance(base, dict)  # merged in place
     for key, value in override.items():
         here = path + (key,)
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            deep_merge(base[key], value, here, origins, doc)
+        current = base.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            deep_merge(current, value, here, origins, doc)
         else:
             base[key] = value
             origins.add(here, *doc.origins.resolve(here))

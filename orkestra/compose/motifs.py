@@ -22,15 +22,24 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal, TypeVar, cast
 
 from orkestra.model.checks import bare_path
 from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem, YamlPath, did_you_mean
 from orkestra.model.imports import MotifImport
 from orkestra.model.loader import load_document
+from orkestra.model.shapes import (
+    ConditionSpec,
+    Declaration,
+    Mutation,
+    Scalar,
+    StatusField,
+    Validation,
+)
 from orkestra.template import Renderer, TemplateError
 
 if TYPE_CHECKING:
@@ -39,8 +48,15 @@ if TYPE_CHECKING:
 _INPUT_REF = re.compile(r"\{\{\s\.?inputs\.([A-Za-z_][A-Za-z0-9_-]*)\s\}\}")
 _BLOCK = re.compile(r"\{\{.*?\}\}", re.S)
 _STATIC_OPS = ("equals", "notEquals", "contains", "prefix", "suffix", "exists", "notExists")
-_TYPED = {"int": int, "integer": int, "number": float, "bool": bool, "boolean": bool}
+_TYPED: dict[str, Callable[[str], Scalar]] = {
+    "int": int,
+    "integer": int,
+    "number": float,
+    "bool": bool,
+    "boolean": bool,
+}
 _INPUTS_RENDERER = Renderer()
+ShapeT = TypeVar("ShapeT")
 
 
 class MotifResolver:
@@ -138,7 +154,7 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-Placed = tuple[dict[str, Any], YamlPath]  # a resource and where the motif declares it
+Placed = tuple[Declaration, YamlPath]  # a resource and where the motif declares it
 
 
 @dataclass
@@ -148,16 +164,16 @@ class Expansion:
     motif: Document
     on_create: dict[str, list[Placed]]
     on_reconcile: dict[str, list[Placed]]
-    status_fields: list[Any]
-    validation: dict[str, Any]
-    mutation: dict[str, Any]
+    status_fields: list[StatusField]
+    validation: Validation
+    mutation: Mutation
 
 
 def bind_inputs(
-    motif: Document, bindings: dict[str, Any], importer: Document, path: YamlPath
+    motif: Document, bindings: dict[str, Scalar], importer: Document, path: YamlPath
 ) -> dict[str, str]:
     """The value of every declared input; missing required and unknown keys are errors."""
-    declared = {spec["name"]: spec for spec in motif.data.get("inputs") or []}
+    declared = {spec["name"]: spec for spec in motif.motif.get("inputs") or []}
     problems: list[Problem] = []
     for key in bindings:
         if key not in declared:
@@ -190,13 +206,13 @@ def bind_inputs(
     return values
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else str(value)
 
 
-def _typed_literal(text: str, kind: str) -> Any:
+def _typed_literal(text: str, kind: str) -> Scalar | None:
     if kind in ("bool", "boolean"):
         return {"true": True, "false": False}.get(text)
     try:
@@ -210,7 +226,11 @@ class _Substitution:
         self.values = values
         self.types = types
 
-    def value(self, node: Any) -> Any:
+    def same_shape(self, node: ShapeT) -> ShapeT:
+        """:meth:`value` of a checked block: substitution keeps its shape."""
+        return cast(ShapeT, self.value(node))
+
+    def value(self, node: object) -> object:
         if isinstance(node, dict):
             return {self.text(k): self.value(v) for k, v in node.items()}
         if isinstance(node, list):
@@ -219,7 +239,7 @@ class _Substitution:
             return self.scalar(node)
         return node
 
-    def scalar(self, text: str) -> Any:
+    def scalar(self, text: str) -> Scalar:
         whole = _INPUT_REF.fullmatch(text.strip())
         if whole and whole.group(1) in self.types:
             typed = _typed_literal(self.values.get(whole.group(1), ""), self.types[whole.group(1)])
@@ -249,7 +269,7 @@ class _Substitution:
             return block
 
 
-def _static_result(cond: dict[str, Any]) -> bool | None:
+def _static_result(cond: ConditionSpec) -> bool | None:
     """Decide a condition at load time; None when it must wait for reconcile."""
     if any(k in cond for k in ("time", "dayOfWeek", "cron")):
         return None
@@ -272,7 +292,7 @@ def _static_result(cond: dict[str, Any]) -> bool | None:
     return not result if cond.get("negate") else result
 
 
-def split_conditions(item: dict[str, Any], written: dict[str, Any]) -> bool:
+def split_conditions(item: Declaration, written: Declaration) -> bool:
     """Decide static conditions; False when the resource is dropped at load time.
 
     ``written`` is the resource as the motif declares it: a condition whose field was a
@@ -280,7 +300,7 @@ def split_conditions(item: dict[str, Any], written: dict[str, Any]) -> bool:
     resolved against the CR; upstream compares such a field as literal text.
     """
 
-    def decided(key: str) -> list[bool | None]:
+    def decided(key: Literal["when", "or"]) -> list[bool | None]:
         return [
             None if bare_path((raw or {}).get("field"), written) == "cr" else _static_result(cond)
             for cond, raw in zip(item.get(key) or [], written.get(key) or [], strict=True)
@@ -300,34 +320,37 @@ def split_conditions(item: dict[str, Any], written: dict[str, Any]) -> bool:
         item["or"] = []
     else:
         item["or"] = [c for c, d in zip(any_of, or_decided, strict=True) if d is None]
-    for key in ("when", "or"):
-        if not item[key]:
-            del item[key]
+    if not item["when"]:
+        del item["when"]
+    if not item["or"]:
+        del item["or"]
     return keep
 
 
 def expand(motif: Document, values: dict[str, str]) -> Expansion:
     """Substitute ``values`` into a motif and sort its parts for merging."""
+    data = motif.motif
     types = {
         spec["name"]: spec["type"]
-        for spec in motif.data.get("inputs") or []
+        for spec in data.get("inputs") or []
         if spec.get("type") in _TYPED
     }
     sub = _Substitution(values, types)
-    written = motif.data.get("resources") or {}
-    resources = sub.value(copy.deepcopy(written))
+    written = data.get("resources") or {}
+    resources = sub.same_shape(copy.deepcopy(written))
     on_create: dict[str, list[Placed]] = {}
     on_reconcile: dict[str, list[Placed]] = {}
     for kind, items in resources.items():
-        if kind == "onCreate":
+        raw = written[kind]
+        if isinstance(items, dict) and isinstance(raw, dict):  # onCreate: resource templates
             for sub_kind, sub_items in items.items():
                 on_create[sub_kind] = _kept(
-                    sub_items, written["onCreate"][sub_kind], ("resources", "onCreate", sub_kind)
+                    sub_items, raw[sub_kind], ("resources", "onCreate", sub_kind)
                 )
-        else:
-            on_reconcile[kind] = _kept(items, written[kind], ("resources", kind))
-    status = sub.value(copy.deepcopy(motif.data.get("status") or {}))
-    admission = sub.value(copy.deepcopy(motif.data.get("admission") or {}))
+        elif isinstance(items, list) and isinstance(raw, list):
+            on_reconcile[kind] = _kept(items, raw, ("resources", kind))
+    status = sub.same_shape(copy.deepcopy(data.get("status") or {}))
+    admission = sub.same_shape(copy.deepcopy(data.get("admission") or {}))
     return Expansion(
         motif,
         on_create,
@@ -338,7 +361,7 @@ def expand(motif: Document, values: dict[str, str]) -> Expansion:
     )
 
 
-def _kept(items: list[Any], written: list[Any], path: YamlPath) -> list[Placed]:
+def _kept(items: list[Declaration], written: list[Declaration], path: YamlPath) -> list[Placed]:
     return [
         (item, path + (i,))
         for i, (item, raw) in enumerate(zip(items, written, strict=True))

@@ -12,14 +12,14 @@ for), a Job complete, a DaemonSet's scheduled pods ready, and for other kinds a
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
+from orkestra.cluster.data import maps
 from orkestra.e2e.commands import Commands
 from orkestra.e2e.kubectl import Kubectl
 from orkestra.e2e.result import CheckResult
 from orkestra.e2e.spec import CommandCheck, Expectation, FieldCheck, ResourceCheck
-
-Obj = dict[str, Any]
+from orkestra.kubeobjects import JsonDict, KubeObject
 
 
 def poll(
@@ -91,21 +91,29 @@ def field(check: FieldCheck, kubectl: Kubectl) -> CheckResult:
     return CheckResult(label, True)
 
 
-def not_ready(obj: Obj) -> str:
+def _count(node: Mapping[str, object], key: str, default: int = 0) -> int:
+    """A replica or pod count of a workload's spec or status (the API server's integers)."""
+    value = node.get(key, default)
+    return value if isinstance(value, int) else default
+
+
+def not_ready(obj: KubeObject) -> str:
     """Why ``obj`` is not ready, or ""."""
     kind = obj.get("kind", "")
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     if kind in ("Deployment", "StatefulSet", "ReplicaSet"):
-        wanted = spec.get("replicas", 1)
-        ready = status.get("readyReplicas", 0)
+        wanted = _count(spec, "replicas", 1)
+        ready = _count(status, "readyReplicas")
         if kind == "Deployment":
-            ready = min(ready, status.get("availableReplicas", 0), status.get("updatedReplicas", 0))
+            ready = min(
+                ready, _count(status, "availableReplicas"), _count(status, "updatedReplicas")
+            )
         return "" if ready >= wanted else f"{ready}/{wanted} replicas ready"
     if kind == "DaemonSet":
-        wanted = status.get("desiredNumberScheduled", 0)
-        ready = status.get("numberReady", 0)
+        wanted = _count(status, "desiredNumberScheduled")
+        ready = _count(status, "numberReady")
         return "" if ready >= wanted else f"{ready}/{wanted} pods ready"
-    conditions = {c.get("type"): c for c in status.get("conditions") or []}
+    conditions = {c.get("type"): c for c in maps(status.get("conditions"))}
     if kind == "Job":
         return "" if _true(conditions.get("Complete")) else "not complete"
     ready_condition = conditions.get("Ready")
@@ -115,29 +123,31 @@ def not_ready(obj: Obj) -> str:
     return "Ready is " + str(ready_condition.get("status")) + (f": {message}" if message else "")
 
 
-def denial(kubectl: Kubectl, cr: Obj) -> str:
+def denial(kubectl: Kubectl, cr: KubeObject) -> str:
     """What the runtime said about ``cr``: a False condition's message, else its latest
     Warning event."""
     meta = cr.get("metadata") or {}
     name, namespace = meta.get("name", ""), meta.get("namespace") or "default"
     found, _ = kubectl.get(cr.get("kind", ""), name, namespace)
     for obj in found:
-        for condition in (obj.get("status") or {}).get("conditions") or []:
+        for condition in maps((obj.get("status") or {}).get("conditions")):
             if condition.get("status") == "False" and condition.get("message"):
                 return f"{condition.get('reason') or condition.get('type')}: {condition['message']}"
     events, _ = kubectl.get("events", "", namespace)
-    warnings = [
-        e
-        for e in events
-        if e.get("type") == "Warning" and (e.get("involvedObject") or {}).get("name") == name
-    ]
+    warnings = [e for e in events if e.get("type") == "Warning" and _about(e, name)]
     if warnings:
         latest = warnings[-1]
         return f"{latest.get('reason', '')}: {latest.get('message', '')}"
     return ""
 
 
-def _true(condition: Obj | None) -> bool:
+def _about(event: Mapping[str, object], name: str) -> bool:
+    """Whether an Event's ``involvedObject`` is the object ``name``."""
+    involved = event.get("involvedObject")
+    return isinstance(involved, dict) and involved.get("name") == name
+
+
+def _true(condition: JsonDict | None) -> bool:
     return bool(condition) and (condition or {}).get("status") == "True"
 
 

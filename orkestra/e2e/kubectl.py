@@ -11,16 +11,15 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 import yaml
 
 from orkestra import yamltext
 from orkestra.e2e.commands import Commands, Completed
 from orkestra.errors import OrkError
+from orkestra.kubeobjects import KubeObject
 from orkestra.model.source import LOADER, read_text
-
-Obj = dict[str, Any]
 
 
 class KubectlError(OrkError):
@@ -65,7 +64,7 @@ class Kubectl:
     def apply_file(self, path: Path) -> Completed:
         return self.run("apply", "-f", str(path))
 
-    def apply_objects(self, objects: list[Obj]) -> Completed:
+    def apply_objects(self, objects: list[KubeObject]) -> Completed:
         return self.run("apply", "-f", "-", input=yamltext.safe_all(objects))
 
     def delete_file(self, path: Path, *, wait: bool, timeout: float = 60.0) -> Completed:
@@ -88,7 +87,7 @@ class Kubectl:
     # -- reads ------------------------------------------------------------------------
     def get(
         self, kind: str, name: str = "", namespace: str | None = None, selector: str = ""
-    ) -> tuple[list[Obj], str]:
+    ) -> tuple[list[KubeObject], str]:
         """The objects (one named, or all of ``kind``), and kubectl's error if any."""
         args = ["get", kind, *([name] if name else []), "-o", "json"]
         args += ["-n", namespace] if namespace else ["-A"] if not name else []
@@ -110,6 +109,8 @@ class Kubectl:
         )
         return (done.stdout, "") if done.ok else (None, done.message())
 
-    def objects_of(self, path: Path) -> list[Obj]:
+    def objects_of(self, path: Path) -> list[KubeObject]:
         """The manifests in a file (what ``kubectl apply -f`` would send)."""
-        return [d for d in yaml.load_all(read_text(path), Loader=LOADER) if isinstance(d, dict)]
+        documents = yaml.load_all(read_text(path), Loader=LOADER)
+        # (cast: kubectl, not this reader, checks a manifest's shape)
+        return [cast(KubeObject, d) for d in documents if isinstance(d, dict)]

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from orkestra.e2e import checks
 from orkestra.e2e.commands import Commands, Completed
@@ -51,10 +51,10 @@ from orkestra.e2e.targets import (
 )
 from orkestra.engine.build.base import OWNER_NAME_LABEL, label_value
 from orkestra.errors import OrkError
+from orkestra.kubeobjects import KubeObject
 from orkestra.plan.objects import inventory
 from orkestra.runtime import Unit
 
-Obj = dict[str, Any]
 CLUSTER_KINDS = (EMBEDDED, KIND, EXISTING)
 
 
@@ -199,7 +199,7 @@ class SuiteRun:
         self.kubectl = Kubectl(cluster.kubeconfig, self.shell)
         self.result = SuiteResult(suite.name, suite.display, cluster.kind)
         self.unit = unit
-        self.crds: list[Obj] = []
+        self.crds: list[KubeObject] = []
         self.applied: list[Path] = []
         self.releases: list[HelmRelease] = []
         self.host: RuntimeHost | None = None
@@ -257,7 +257,7 @@ class SuiteRun:
             self.host.start()
             self.progress.done("Orkestra runtime ready")
 
-    def _crd_objects(self) -> list[Obj]:
+    def _crd_objects(self) -> list[KubeObject]:
         if self.suite.crds:
             return [
                 o

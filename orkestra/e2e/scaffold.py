@@ -14,9 +14,8 @@ relative to the file's own directory.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -25,7 +24,9 @@ from orkestra.cluster.resources import BUILTIN_TYPES, plural_of
 from orkestra.compose.load import compose_file
 from orkestra.e2e.spec import CR_APPLIED, CR_DELETED
 from orkestra.errors import OrkError, UsageError
+from orkestra.kubeobjects import Json, JsonDict
 from orkestra.model.formats import API_VERSION
+from orkestra.model.shapes import CrdEntry
 from orkestra.simulate.gate import run_katalog
 from orkestra.simulate.runner import Run
 from orkestra.units import format_duration
@@ -52,7 +53,7 @@ EXAMPLES_LEAD = (
 Object = tuple[str, str, str]
 
 
-class _Flow(dict[str, Any]):
+class _Flow(dict[str, Json]):
     """A mapping written on one line (``{kind: Service, name: web}``)."""
 
 
@@ -115,7 +116,7 @@ def scaffold(katalog: Path, cr: Path, crd: Path | None, target: Path) -> str:
     crs = [(_api(composed.crds[run.crd])[1], run.cr_name, run.cr_namespace) for run in runs]
     workloads, others = _children(runs, kinds)
     base = target.parent
-    spec: dict[str, Any] = {"katalog": _relative(katalog, base)}
+    spec: JsonDict = {"katalog": _relative(katalog, base)}
     if crd is not None:
         spec["crd"] = _relative(crd, base)
     spec["cr"] = _relative(cr, base)
@@ -145,14 +146,14 @@ def scaffold_suite(directories: list[Path], target: Path, wait: float) -> str:
     return SUITE_HEADER + _dump(document)
 
 
-def _api(entry: dict[str, Any]) -> tuple[str, str]:
+def _api(entry: CrdEntry) -> tuple[str, str]:
     """(plural, kind) of a composed CRD entry."""
     api = entry.get("apiTypes") or {}
     kind = str(api.get("kind", ""))
     return str(api.get("plural") or plural_of(kind)), kind
 
 
-def _declared_kinds(value: Any) -> Iterator[str]:
+def _declared_kinds(value: object) -> Iterator[str]:
     """The kinds of the custom resources a katalog creates (mappings with an apiVersion)."""
     if isinstance(value, dict):
         if isinstance(value.get("apiVersion"), str) and isinstance(value.get("kind"), str):
@@ -199,7 +200,7 @@ def _children(runs: list[Run], kinds: dict[str, str]) -> tuple[list[Object], lis
 
 def _expectations(
     crs: list[Object], workloads: list[Object], others: list[Object]
-) -> list[dict[str, Any]]:
+) -> list[JsonDict]:
     kinds = ", ".join(dict.fromkeys(kind for kind, _, _ in crs))
     expect = [_expectation(f"{kinds} created", CR_APPLIED, "30s", crs)]
     if workloads:
@@ -211,8 +212,8 @@ def _expectations(
 
 
 def _expectation(
-    name: str, after: str, timeout: str, objects: list[Object], **extra: Any
-) -> dict[str, Any]:
+    name: str, after: str, timeout: str, objects: list[Object], **extra: Json
+) -> JsonDict:
     return {
         "name": name,
         "after": after,
@@ -221,7 +222,7 @@ def _expectation(
     }
 
 
-def _check(obj: Object, **extra: Any) -> _Flow:
+def _check(obj: Object, **extra: Json) -> _Flow:
     kind, name, namespace = obj
     named = (("kind", kind), ("name", name), ("namespace", namespace))
     return _Flow({key: value for key, value in named if value}, **extra)
@@ -273,7 +274,7 @@ def _relative(path: Path, base: Path) -> str:
     return relative if relative.startswith("../") else "./" + relative
 
 
-def _dump(data: dict[str, Any]) -> str:
+def _dump(data: Mapping[str, object]) -> str:
     return yaml.dump(
         data,
         Dumper=_Dumper,

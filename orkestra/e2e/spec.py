@@ -15,17 +15,94 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Required, TypedDict, cast
 
+from orkestra.kubeobjects import Json, JsonDict, JsonObject
 from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem, YamlPath
 from orkestra.model.loader import load_document
+from orkestra.model.shapes import E2EImport, Scalar
 from orkestra.model.source import reference_problem
 from orkestra.units import parse_duration
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_WAIT_TIMEOUT = 30.0
 CR_APPLIED, CR_DELETED = "cr-applied", "cr-deleted"
+
+
+# -- the ``spec`` of an e2e.yaml, as the E2E format checked it ---------------------------
+
+
+class ResourceCheckSpec(TypedDict, total=False):
+    kind: Required[str]
+    name: str
+    namespace: str
+    ready: bool
+    count: int
+
+
+class CommandSpec(TypedDict, total=False):
+    run: Required[str]
+    exitCode: int
+    outputContains: str
+
+
+class KubectlGetSpec(TypedDict, total=False):
+    kind: Required[str]
+    name: str
+    namespace: str
+    field: Required[str]
+    equals: Scalar
+
+
+class KubectlSpec(TypedDict, total=False):
+    get: list[KubectlGetSpec]
+
+
+class ExpectationSpec(TypedDict, total=False):
+    name: Required[str]
+    after: str
+    timeout: str
+    resources: list[ResourceCheckSpec]
+    commands: list[CommandSpec]
+    kubectl: KubectlSpec
+
+
+class ClusterBlock(TypedDict, total=False):
+    provider: str
+    name: str
+    reuse: bool
+
+
+class WaitSpec(TypedDict, total=False):
+    kind: Required[str]
+    name: Required[str]
+    namespace: str
+    ready: bool
+    timeout: str
+
+
+class SetupSpec(TypedDict, total=False):
+    apply: list[str]
+    helm: list[Json]  # free-form in the format: :func:`_helm` checks each entry
+    wait: list[WaitSpec]
+
+
+class CustomBlock(TypedDict, total=False):
+    target: str
+
+
+class SuiteSpec(TypedDict, total=False):
+    katalog: str
+    crd: str
+    cr: str
+    customOperator: bool
+    custom: CustomBlock
+    init: JsonObject
+    cluster: ClusterBlock
+    setup: list[str] | SetupSpec
+    valuesFiles: list[str]
+    expect: list[ExpectationSpec]
 
 
 @dataclass(frozen=True)
@@ -98,7 +175,7 @@ class HelmRelease:
     repo: str = ""
     version: str = ""
     value_files: tuple[Path, ...] = ()
-    values: dict[str, Any] = field(default_factory=dict)
+    values: JsonDict = field(default_factory=dict)
     create_namespace: bool = False
 
 
@@ -146,7 +223,9 @@ def load_suite(
     if file.resolve() in seen:
         raise PatternError([Problem(shown, 0, 0, (), "e2e imports form a cycle")])
     files = _Files(doc)
-    spec = doc.data.get("spec") or {}
+    data = doc.e2e
+    # (cast: the E2E format checked the spec's shape, which the model keeps loosely typed)
+    spec = cast(SuiteSpec, data.get("spec") or {})
     suite = Suite(
         name=doc.name or file.parent.name,
         file=file,
@@ -158,7 +237,7 @@ def load_suite(
     files.raise_problems()
     suite.imports = [
         _import(doc, i, item, seen | {file.resolve()})
-        for i, item in enumerate(doc.data.get("imports") or [])
+        for i, item in enumerate(data.get("imports") or [])
     ]
     return suite
 
@@ -198,7 +277,7 @@ class _Files:
             raise PatternError(self.problems)
 
 
-def _fill(suite: Suite, spec: dict[str, Any], files: _Files) -> None:
+def _fill(suite: Suite, spec: SuiteSpec, files: _Files) -> None:
     where: YamlPath = ("spec",)
     custom = (
         bool(spec.get("customOperator")) or (spec.get("custom") or {}).get("target") == "kubernetes"
@@ -235,7 +314,7 @@ def _fill(suite: Suite, spec: dict[str, Any], files: _Files) -> None:
         )
 
 
-def _setup(suite: Suite, setup: Any, files: _Files) -> None:
+def _setup(suite: Suite, setup: list[str] | SetupSpec | None, files: _Files) -> None:
     where: YamlPath = ("spec", "setup")
     if setup is None:
         return
@@ -257,7 +336,7 @@ def _setup(suite: Suite, setup: Any, files: _Files) -> None:
     ]
 
 
-def _helm(item: Any, files: _Files, where: YamlPath) -> HelmRelease:
+def _helm(item: Json, files: _Files, where: YamlPath) -> HelmRelease:
     if not isinstance(item, dict) or not item.get("chart"):
         files.problems.append(
             files.doc.problem(
@@ -281,7 +360,7 @@ def _helm(item: Any, files: _Files, where: YamlPath) -> HelmRelease:
     )
 
 
-def _expectation(item: dict[str, Any]) -> Expectation:
+def _expectation(item: ExpectationSpec) -> Expectation:
     get = (item.get("kubectl") or {}).get("get") or []
     return Expectation(
         name=item["name"],
@@ -314,7 +393,7 @@ def _expectation(item: dict[str, Any]) -> Expectation:
     )
 
 
-def _import(doc: Document, index: int, item: Any, seen: frozenset[Path]) -> SuiteImport:
+def _import(doc: Document, index: int, item: str | E2EImport, seen: frozenset[Path]) -> SuiteImport:
     ref = item if isinstance(item, str) else item["path"]
     target = doc.resolve_path(ref)
     if not target.is_file():
@@ -325,11 +404,11 @@ def _import(doc: Document, index: int, item: Any, seen: frozenset[Path]) -> Suit
     return SuiteImport(suite, _seconds(item.get("wait"), 0.0), bool(item.get("freshCluster")))
 
 
-def _seconds(value: Any, default: float) -> float:
+def _seconds(value: object, default: float) -> float:
     return default if value is None else parse_duration(str(value))
 
 
-def _text(value: Any) -> str:
+def _text(value: Scalar) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

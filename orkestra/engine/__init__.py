@@ -1,6 +1,10 @@
-"""The reconcile engine: pure decision logic shared by simulate, plan and the runtime.
+"""The reconcile engine: pure decision logic shared by simulate, plan, e2e and the runtime.
 
-It performs no I/O: it is handed the CR, a view of the cluster and a clock, and returns what
-should happen. This version holds the condition evaluator (``when``/``or`` gates, status
-field conditions, validation and mutation rules); the reconcile loop builds on it.
+It performs no I/O: a :class:`~orkestra.engine.reconcile.Reconciler` is handed one CR, a view of
+the cluster (the :class:`~orkestra.engine.api.ClusterAPI` protocol: the in-memory store for
+simulate, the runtime's cached API client) and a clock, and decides what to write. Around
+it: the builders of each resource kind (``build``), field rendering (``fields``), conditions
+and gates (``conditions``), admission rules (``admission``), ``.cross`` reads (``cross``),
+the CR's own labels and annotations (``crmeta``), the status it writes (``status``), typed
+hooks as the engine sees them (``hooks``) and profiles (``profiles``).
 """

@@ -12,14 +12,18 @@ gateway and the reconcile decide with the same code.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal
 
 from orkestra.engine.conditions import ABSENT, Evaluation, cast, evaluate, gate, lookup, text_of
 from orkestra.engine.context import set_path
 from orkestra.engine.fields import coerce_text
+from orkestra.kubeobjects import Json, JsonObject
+from orkestra.model.shapes import CrdEntry, MutationRule, ValidationRule
 
-Obj = dict[str, Any]
+# When rules run (a rule's ``fires`` may exclude either).
+Moment = Literal["reconcile", "admission"]
 
 
 @dataclass
@@ -37,11 +41,11 @@ class Admission:
     mutated: list[str] = field(default_factory=list)
 
 
-def _fires(rule: Obj, moment: str) -> bool:
+def _fires(rule: ValidationRule | MutationRule, moment: Moment) -> bool:
     return (rule.get("fires") or {}).get(moment, True) is not False
 
 
-def _violation(rule: Obj, ev: Evaluation) -> str:
+def _violation(rule: ValidationRule, ev: Evaluation) -> str:
     target = str(rule.get("field", ""))
     message = rule.get("message")
     text = (
@@ -57,7 +61,7 @@ def _violation(rule: Obj, ev: Evaluation) -> str:
     return f'field "{target}": {text} (got "{actual}")'
 
 
-def validate(rules: list[Obj], ev: Evaluation, moment: str = "reconcile") -> Verdict:
+def validate(rules: list[ValidationRule], ev: Evaluation, moment: Moment = "reconcile") -> Verdict:
     """Evaluate validation rules in order; the first ``deny`` violation is the verdict."""
     verdict = Verdict()
     for rule in rules:
@@ -73,7 +77,7 @@ def validate(rules: list[Obj], ev: Evaluation, moment: str = "reconcile") -> Ver
     return verdict
 
 
-def mutate(rules: list[Obj], ev: Evaluation, moment: str = "reconcile") -> list[str]:
+def mutate(rules: list[MutationRule], ev: Evaluation, moment: Moment = "reconcile") -> list[str]:
     """Apply mutation rules to ``ev.data``; returns the paths that changed."""
     changed = []
     for rule in rules:
@@ -87,7 +91,7 @@ def mutate(rules: list[Obj], ev: Evaluation, moment: str = "reconcile") -> list[
             raw = rule["default"]
         else:
             continue
-        value = ev.renderer.render(raw, ev.data) if isinstance(raw, str) else raw
+        value: Json = ev.renderer.render(raw, ev.data) if isinstance(raw, str) else raw
         typed = cast(value, str(rule.get("valueType", "string"))) if "valueType" in rule else value
         if typed != current:
             set_path(ev.data, path, typed)
@@ -95,23 +99,29 @@ def mutate(rules: list[Obj], ev: Evaluation, moment: str = "reconcile") -> list[
     return changed
 
 
-def normalize(spec_paths: dict[str, Any], ev: Evaluation) -> None:
+def normalize(spec_paths: JsonObject, ev: Evaluation) -> None:
     """``normalize.spec``: render each template and store it under ``spec.<path>``."""
     for path, template in spec_paths.items():
         rendered = ev.renderer.render(template, ev.data) if isinstance(template, str) else template
         set_path(
-            ev.data["spec"], path, coerce_text(rendered) if isinstance(rendered, str) else rendered
+            ev.data,
+            f"spec.{path}",
+            coerce_text(rendered) if isinstance(rendered, str) else rendered,
         )
 
 
 def admit(
-    entry: Obj, ev: Evaluation, *, moment: str = "reconcile", mutate_first: bool | None = None
+    entry: CrdEntry,
+    ev: Evaluation,
+    *,
+    moment: Moment = "reconcile",
+    mutate_first: bool | None = None,
 ) -> Admission:
     """``normalize``, then ``mutation`` and ``validation`` of a CRD entry applied to
     ``ev.data``. Mutation runs first when ``mutate_first`` says so, or (when it is None)
     when the entry's ``mutateFirst`` does."""
     spec_paths = (entry.get("normalize") or {}).get("spec")
-    if spec_paths:
+    if isinstance(spec_paths, Mapping) and spec_paths:
         normalize(spec_paths, ev)
     mutation = entry.get("mutation") or {}
     rules = mutation.get("rules") or []

@@ -17,17 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from orkestra.kubeobjects import JsonObject
-
-Obj = dict[str, Any]
+from orkestra.kubeobjects import JsonObject, KubeObject, LabelSelector
 
 
 class ClusterAPI(Protocol):
     def find(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
-    ) -> Obj | None: ...
+    ) -> KubeObject | None: ...
 
     def list(
         self,
@@ -35,16 +33,18 @@ class ClusterAPI(Protocol):
         kind: str,
         namespace: str | None = None,
         *,
-        label_selector: str | dict[str, Any] | None = None,
+        label_selector: str | LabelSelector | None = None,
         field_selector: str | None = None,
         record: bool = True,
-    ) -> list[Obj]: ...
+    ) -> list[KubeObject]: ...
 
-    def create(self, obj: Obj, *, record: bool = True) -> Obj: ...
+    def create(self, obj: KubeObject, *, record: bool = True) -> KubeObject: ...
 
-    def update(self, obj: Obj, *, subresource: str = "", verb: str = "update") -> Obj: ...
+    def update(
+        self, obj: KubeObject, *, subresource: str = "", verb: str = "update"
+    ) -> KubeObject: ...
 
-    def update_status(self, obj: Obj) -> Obj: ...
+    def update_status(self, obj: KubeObject) -> KubeObject: ...
 
     def delete(
         self,
@@ -54,7 +54,7 @@ class ClusterAPI(Protocol):
         namespace: str | None = None,
         *,
         record: bool = True,
-    ) -> Obj: ...
+    ) -> KubeObject: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,7 @@ class RemoteQuery:
     key: str
     url: str
     cache_for: float  # seconds a result may be reused
-    auth: Mapping[str, Any] | None = field(default=None)
+    auth: JsonObject | None = field(default=None)
 
 
 @runtime_checkable
@@ -104,7 +104,7 @@ class CrossReader(Protocol):
 
     The engine shapes what it gets (:mod:`orkestra.engine.cross`)."""
 
-    def cross_peers(self, query: PeerQuery) -> list[Obj] | None: ...
+    def cross_peers(self, query: PeerQuery) -> list[KubeObject] | None: ...
 
     def cross_remote(self, query: RemoteQuery) -> JsonObject | None: ...
 

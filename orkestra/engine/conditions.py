@@ -10,12 +10,12 @@ and, if there are ``or`` conditions, at least one of them does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from orkestra.cron import CronError, Schedule
 from orkestra.errors import OrkError
+from orkestra.model.shapes import ConditionSpec, DayOfWeek, Gate, TimeWindow
 from orkestra.regex import RegexError, compile_regex
 from orkestra.template import Renderer
 from orkestra.template.gofmt import format_value
@@ -68,7 +68,7 @@ class Evaluation:
 
     def __init__(
         self,
-        data: dict[str, Any],
+        data: dict[str, object],
         renderer: Renderer | None = None,
         now: datetime | None = None,
         unique: UniqueCheck | None = None,
@@ -87,7 +87,7 @@ class Evaluation:
             self._now = self._clock()
         return self._now
 
-    def scoped(self, data: dict[str, Any]) -> Evaluation:
+    def scoped(self, data: dict[str, object]) -> Evaluation:
         """The same evaluation over other data (a forEach copy), at the same moment."""
         return Evaluation(data, self.renderer, self._now, self.unique, clock=lambda: self.now)
 
@@ -97,7 +97,7 @@ class ConditionError(OrkError):
     schedule, duration or time of day does not parse)."""
 
 
-def lookup(data: Any, path: str) -> Any:
+def lookup(data: object, path: str) -> object:
     """A dot path (``spec.replicas``, ``children.job.status.succeeded``, ``items.0``)."""
     current = data
     for part in path.split("."):
@@ -112,46 +112,64 @@ def lookup(data: Any, path: str) -> Any:
     return current
 
 
-def text_of(value: Any) -> str:
+def text_of(value: object) -> str:
     """How a value compares as a string (as a template would print it)."""
     if value is None or value is ABSENT:
         return ""
     return value if isinstance(value, str) else format_value(value)
 
 
-def cast(value: Any, value_type: str) -> Any:
+def _float(value: object) -> float:
+    """``float(value)`` for the values a template context holds (TypeError otherwise)."""
+    if isinstance(value, str | int | float):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not a number")
+
+
+def cast(value: object, value_type: str) -> str | float | bool:
     if value_type in ("", "string"):
         return text_of(value)
+    if value_type in ("int", "float"):
+        return _cast_number(value, value_type)
     if value is None or value is ABSENT or value == "":
-        return 0 if value_type in ("int", "float") else False
+        return False
+    try:
+        return value if isinstance(value, bool) else parse_bool(text_of(value).strip())
+    except ValueError:
+        raise ConditionError(f"{text_of(value)!r} is not a valid {value_type}") from None
+
+
+def _cast_number(value: object, value_type: str) -> float:
+    """``value`` as an ``int`` (``value_type`` int) or a ``float``."""
+    if value is None or value is ABSENT or value == "":
+        return 0
     try:
         if value_type == "int":
-            return int(float(value)) if not isinstance(value, bool) else int(value)
-        if value_type == "float":
-            return float(value)
-        return value if isinstance(value, bool) else parse_bool(text_of(value).strip())
+            return int(_float(value)) if not isinstance(value, bool) else int(value)
+        return _float(value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: int() of an infinity
         raise ConditionError(f"{text_of(value)!r} is not a valid {value_type}") from None
 
 
-def _number(value: Any) -> float:
+def _number(value: object) -> float:
     if value is None or value is ABSENT or value == "":
         return 0.0
     if isinstance(value, bool):
         return float(value)
     try:
-        return float(value)
+        return _float(value)
     except (TypeError, ValueError):
         raise ConditionError(f"{text_of(value)!r} is not a number") from None
 
 
-def _operator(cond: dict[str, Any]) -> tuple[str, Any]:
+def _operator(cond: ConditionSpec) -> tuple[str, object]:
     if "operator" in cond:
         op = str(cond["operator"])
         return _SPELLINGS.get(op, op), cond.get("value")
+    keys: Mapping[str, object] = cond  # the shorthand operators are keys of the condition
     for key, op in SHORTHAND_OPERATORS.items():
-        if key in cond:
-            return op, cond[key]
+        if key in keys:
+            return op, keys[key]
     return "", None
 
 
@@ -159,12 +177,12 @@ class _Evaluator:
     def __init__(self, ev: Evaluation) -> None:
         self.ev = ev
 
-    def render(self, value: Any) -> Any:
+    def render(self, value: object) -> object:
         if isinstance(value, str) and "{{" in value:
             return self.ev.renderer.render(value, self.ev.data)
         return value
 
-    def field(self, cond: dict[str, Any]) -> Any:
+    def field(self, cond: ConditionSpec) -> object:
         name = cond.get("field")
         if not isinstance(name, str):
             return ABSENT
@@ -172,7 +190,7 @@ class _Evaluator:
             return self.ev.renderer.render(name, self.ev.data)
         return lookup(self.ev.data, name)
 
-    def condition(self, cond: dict[str, Any]) -> bool:
+    def condition(self, cond: ConditionSpec) -> bool:
         if "time" in cond:
             result = self.time_window(cond["time"])
         elif "dayOfWeek" in cond:
@@ -184,7 +202,7 @@ class _Evaluator:
             result = self.compare(op, self.field(cond), self.render(raw), cond)
         return not result if cond.get("negate") else result
 
-    def compare(self, op: str, actual: Any, expected: Any, cond: dict[str, Any]) -> bool:
+    def compare(self, op: str, actual: object, expected: object, cond: ConditionSpec) -> bool:
         value_type = str(cond.get("valueType", "string"))
         if op in ("exists", "notExists"):
             present = actual is not ABSENT and actual not in (None, "", [], {})
@@ -192,7 +210,7 @@ class _Evaluator:
             return present == wanted if op == "exists" else present != wanted
         if op in ("gt", "lt", "gte", "lte"):
             a, b = (
-                (cast(actual, value_type), cast(expected, value_type))
+                (_cast_number(actual, value_type), _cast_number(expected, value_type))
                 if value_type in ("int", "float")
                 else (_number(actual), _number(expected))
             )
@@ -215,7 +233,7 @@ class _Evaluator:
         return self.string_compare(op, actual, expected, value_type)
 
     @staticmethod
-    def string_compare(op: str, actual: Any, expected: Any, value_type: str) -> bool:
+    def string_compare(op: str, actual: object, expected: object, value_type: str) -> bool:
         if op in ("equals", "notEquals") and value_type != "string":
             same = cast(actual, value_type) == cast(expected, value_type)
             return same if op == "equals" else not same
@@ -239,7 +257,7 @@ class _Evaluator:
             raise ConditionError(f"unknown operator {op!r}")
         return results[op]
 
-    def cron(self, cond: dict[str, Any]) -> bool:
+    def cron(self, cond: ConditionSpec) -> bool:
         try:
             seconds = parse_duration(str(cond.get("duration", "60s")))
             schedule = Schedule.parse(str(cond["cron"]))
@@ -247,13 +265,13 @@ class _Evaluator:
             raise ConditionError(f"cron: {exc}") from None
         return schedule.window_open(self.ev.now, seconds)
 
-    def time_window(self, window: dict[str, Any]) -> bool:
+    def time_window(self, window: TimeWindow) -> bool:
         try:
             return self._in_window(window)
         except ValueError as exc:  # in_window's: a time of day that is not HH:MM
             raise ConditionError(f"time: {exc}") from None
 
-    def _in_window(self, window: dict[str, Any]) -> bool:
+    def _in_window(self, window: TimeWindow) -> bool:
         after, before = window.get("after"), window.get("before")
         if after and before:
             return in_window(str(after), str(before), self.ev.now)
@@ -263,7 +281,7 @@ class _Evaluator:
             return in_window("00:00", str(before), self.ev.now)
         return True
 
-    def day_of_week(self, spec: dict[str, Any]) -> bool:
+    def day_of_week(self, spec: DayOfWeek) -> bool:
         today = _WEEKDAYS[self.ev.now.astimezone(UTC).weekday()]
         if "weekday" in spec:
             return (today not in ("saturday", "sunday")) == bool(spec["weekday"])
@@ -282,14 +300,12 @@ def _day(name: str) -> str:
     raise ConditionError(f"{name!r} is not a day of the week")
 
 
-def evaluate(cond: dict[str, Any], ev: Evaluation) -> bool:
+def evaluate(cond: ConditionSpec, ev: Evaluation) -> bool:
     """The result of one condition."""
     return _Evaluator(ev).condition(cond)
 
 
-def passes(
-    when: Sequence[dict[str, Any]], any_of: Sequence[dict[str, Any]], ev: Evaluation
-) -> bool:
+def passes(when: Sequence[ConditionSpec], any_of: Sequence[ConditionSpec], ev: Evaluation) -> bool:
     """AND of ``when``, and OR of ``any_of`` when it is not empty."""
     evaluator = _Evaluator(ev)
     if not all(evaluator.condition(c) for c in when):
@@ -297,6 +313,7 @@ def passes(
     return not any_of or any(evaluator.condition(c) for c in any_of)
 
 
-def gate(item: dict[str, Any], ev: Evaluation) -> bool:
-    """Whether a resource, status field or rule with ``when``/``or`` applies."""
-    return passes(item.get("when") or (), item.get("or") or item.get("anyOf") or (), ev)
+def gate(item: Gate, ev: Evaluation) -> bool:
+    """Whether a resource, status field or rule with ``when``/``or`` applies (the loader
+    spells ``anyOf`` as ``or``)."""
+    return passes(item.get("when") or (), item.get("or") or (), ev)

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from orkestra.cluster.data import clone
 from orkestra.engine.api import ClusterAPI
 from orkestra.engine.build import OWNER_LABEL, Owner, kind_type
 from orkestra.engine.build.base import OWNER_NAME_LABEL, label_value
+from orkestra.kubeobjects import Json, JsonDict, KubeObject
 
-Obj = dict[str, Any]
+# ``.children``: by kind, the first object (``children.deployment``) or all of them.
+Children = dict[str, KubeObject | list[KubeObject]]
 
 
-def template_context(cr: Obj, *, private: bool = True) -> Obj:
+def template_context(cr: KubeObject, *, private: bool = True) -> dict[str, object]:
     """``.metadata``, ``.spec``, ``.status`` of the CR, and the injected keys. ``private``:
     a deep copy the caller may change at any depth; otherwise only the top level is new
     and the CR's maps are shared (for a caller that only reads them, or sets top-level
-    keys)."""
-    data = clone(cr) if private else dict(cr)
+    keys). Values are the CR's typed parts, what Orkestra injects, and what mutation
+    rules set: templates read them as JSON."""
+    data = {key: clone(value) for key, value in cr.items()} if private else dict(cr)
     data.setdefault("spec", {})
     data.setdefault("status", {})
     for key in ("children", "inputs", "external", "cross", "metrics", "health", "previous"):
@@ -25,7 +26,7 @@ def template_context(cr: Obj, *, private: bool = True) -> Obj:
     return data
 
 
-def owned(obj: Obj, owner: Owner) -> bool:
+def owned(obj: KubeObject, owner: Owner) -> bool:
     meta = obj.get("metadata") or {}
     if any(ref.get("uid") == owner.uid for ref in meta.get("ownerReferences") or []):
         return True
@@ -34,10 +35,10 @@ def owned(obj: Obj, owner: Owner) -> bool:
 
 def children_of(
     cluster: ClusterAPI, owner: Owner, keys: list[str], custom: list[tuple[str, str]]
-) -> Obj:
+) -> Children:
     """``.children``: for each kind the CR owns, ``children.<kind>`` (the first object) and
     ``children.<plural>`` (all of them); custom kinds also appear as ``children.custom``."""
-    children: Obj = {}
+    children: Children = {}
     selector = f"{OWNER_NAME_LABEL}={label_value(owner.name)}"
     wanted = [(kind_type(k)[0], kind_type(k)[1], k) for k in keys] + [
         (api, kind, "custom") for api, kind in custom
@@ -58,14 +59,17 @@ def children_of(
     return children
 
 
-def set_path(data: Obj, path: str, value: Any) -> None:
-    """Set ``a.b.c`` in nested maps, creating the maps on the way."""
+def set_path(data: dict[str, object] | JsonDict, path: str, value: Json) -> None:
+    """Set ``a.b.c`` in nested maps (a template context, a status), creating the maps on
+    the way."""
     parts = path.split(".")
     node = data
     for part in parts[:-1]:
         child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
+        if isinstance(child, dict):
+            node = child
+        else:
+            created: JsonDict = {}
+            node[part] = created
+            node = created
     node[parts[-1]] = value

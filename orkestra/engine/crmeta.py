@@ -7,27 +7,33 @@ kept (upstream's behaviour). The CR is written only when that changes something.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Literal
 
 from orkestra.engine.fields import Fields
+from orkestra.kubeobjects import KubeObject
+from orkestra.model.shapes import CrdEntry
 from orkestra.template import Renderer
 
-Obj = dict[str, Any]
-KEYS = ("labels", "annotations")
+MetadataKey = Literal["labels", "annotations"]
+KEYS: tuple[MetadataKey, ...] = ("labels", "annotations")
 
 
-def declared(entry: Obj) -> dict[str, dict[str, Any]]:
+def declared(entry: CrdEntry) -> dict[MetadataKey, dict[str, str]]:
     """The entry's ``labels`` / ``annotations`` that are not empty."""
     return {key: entry[key] for key in KEYS if entry.get(key)}
 
 
 def labelled(
-    cr: Obj, wanted: dict[str, dict[str, Any]], renderer: Renderer, data: Obj
-) -> Obj | None:
+    cr: KubeObject,
+    wanted: dict[MetadataKey, dict[str, str]],
+    renderer: Renderer,
+    data: Mapping[str, object],
+) -> KubeObject | None:
     """The CR with the rendered labels and annotations merged in, or None when it holds
     them already."""
     meta = cr["metadata"]
-    changed: Obj = {}
+    changed: dict[MetadataKey, dict[str, str]] = {}
     for key, templates in wanted.items():
         fields = Fields(renderer, data, key)  # keys are static (checked at load)
         rendered = {k: fields.text(v, k) for k, v in templates.items()}
@@ -36,4 +42,7 @@ def labelled(
             changed[key] = {**current, **rendered}
     if not changed:
         return None
-    return {**cr, "metadata": {**meta, **changed}}
+    merged = meta.copy()
+    for key, values in changed.items():
+        merged[key] = values
+    return {**cr, "metadata": merged}

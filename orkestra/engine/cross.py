@@ -19,26 +19,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from orkestra.engine.api import ClusterAPI, CrossReader, PeerQuery, RemoteQuery
+from orkestra.engine.crmeta import KEYS as METADATA_MAPS
 from orkestra.engine.fields import Fields
-from orkestra.kubeobjects import JsonObject
+from orkestra.kubeobjects import Json, JsonDict, JsonObject, KubeObject
+from orkestra.model.shapes import CrossEntry, CrossSource
 from orkestra.template import Renderer
 from orkestra.units import parse_duration
-
-Obj = dict[str, Any]
 
 
 @dataclass
 class CrossResult:
     """``.cross`` and the warnings reading it gave."""
 
-    values: Obj = field(default_factory=dict)
+    values: JsonDict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
-def target_name(query: PeerQuery, selectors: Mapping[str, Mapping[str, Any]]) -> str | None:
+def target_name(query: PeerQuery, selectors: Mapping[str, Mapping[str, str]]) -> str | None:
     """The CRD a peer query reads: its ``crd``, else the first whose ``labelSelector`` (in
     ``selectors``, by CRD name) holds all of the query's ``crd_labels``."""
     if query.crd:
@@ -49,7 +48,7 @@ def target_name(query: PeerQuery, selectors: Mapping[str, Mapping[str, Any]]) ->
     )
 
 
-def peer_matches(obj: Obj, query: PeerQuery) -> bool:
+def peer_matches(obj: KubeObject, query: PeerQuery) -> bool:
     """Whether a CR of the target CRD is one ``query`` selects (a cluster-scoped CR
     matches by name alone)."""
     meta = obj.get("metadata") or {}
@@ -59,17 +58,17 @@ def peer_matches(obj: Obj, query: PeerQuery) -> bool:
     return meta.get("name") == query.name and meta.get("namespace", "") in ("", query.namespace)
 
 
-def peer_value(obj: Obj) -> Obj:
+def peer_value(obj: KubeObject) -> JsonDict:
     """A found peer CR as templates read it."""
     meta = obj.get("metadata") or {}
-    value: Obj = {
+    value: JsonDict = {
         "found": "true",
         "name": meta.get("name", ""),
         "namespace": meta.get("namespace", ""),
         "spec": obj.get("spec") or {},
         "status": obj.get("status") or {},
     }
-    for key in ("labels", "annotations"):
+    for key in METADATA_MAPS:
         if meta.get(key):
             value[key] = meta[key]
     return value
@@ -81,7 +80,7 @@ def remote_value(body: JsonObject) -> JsonObject:
     return {**body, "found": "true" if body.get("name") is not None else "false"}
 
 
-def source_url(source: Obj, crd: str, name: str, namespace: str, fields: Fields) -> str:
+def source_url(source: CrossSource, crd: str, name: str, namespace: str, fields: Fields) -> str:
     """``endpoint`` as written, or the URL of the other Orkestra runtime's ``host`` for
     the entry's ``protocol``."""
     if source.get("endpoint"):
@@ -101,12 +100,12 @@ def source_url(source: Obj, crd: str, name: str, namespace: str, fields: Fields)
 class CrossReads:
     """Reads the ``cross`` entries of one CRD for each reconcile."""
 
-    def __init__(self, entries: list[Obj], cluster: ClusterAPI, renderer: Renderer) -> None:
+    def __init__(self, entries: list[CrossEntry], cluster: ClusterAPI, renderer: Renderer) -> None:
         self.entries = entries
         self.reader = cluster if isinstance(cluster, CrossReader) else None
         self.renderer = renderer
 
-    def read(self, data: Obj, namespace: str) -> CrossResult:
+    def read(self, data: Mapping[str, object], namespace: str) -> CrossResult:
         """``.cross`` for the CR whose template context is ``data``."""
         result = CrossResult()
         for index, entry in enumerate(self.entries):
@@ -115,7 +114,7 @@ class CrossReads:
             result.values[key] = self.entry(entry, fields, namespace, result.warnings)
         return result
 
-    def entry(self, entry: Obj, fields: Fields, namespace: str, warnings: list[str]) -> Any:
+    def entry(self, entry: CrossEntry, fields: Fields, namespace: str, warnings: list[str]) -> Json:
         selector = entry.get("selector") or {}
         name = fields.text(selector.get("name"), "selector.name")
         namespace = fields.text(selector.get("namespace"), "selector.namespace") or namespace
@@ -153,7 +152,9 @@ class CrossReads:
         return [] if every else _not_found(name, namespace)
 
     @staticmethod
-    def peer_query(entry: Obj, fields: Fields, name: str, namespace: str) -> PeerQuery | None:
+    def peer_query(
+        entry: CrossEntry, fields: Fields, name: str, namespace: str
+    ) -> PeerQuery | None:
         """The peers the entry selects; None when it selects none (then only its source
         is read)."""
         crd_labels: Mapping[str, str] = entry.get("labelSelector") or {}
@@ -165,10 +166,10 @@ class CrossReads:
         return PeerQuery(str(entry.get("crd", "")), crd_labels, name, namespace, labels)
 
 
-def _position(obj: Obj) -> tuple[str, str]:
+def _position(obj: KubeObject) -> tuple[str, str]:
     meta = obj.get("metadata") or {}
     return str(meta.get("namespace", "")), str(meta.get("name", ""))
 
 
-def _not_found(name: str, namespace: str) -> Obj:
+def _not_found(name: str, namespace: str) -> JsonDict:
     return {"found": "false", "name": name, "namespace": namespace, "spec": {}, "status": {}}

@@ -8,9 +8,11 @@ field, so a cycle error reads ``deployments[0].replicas: "three" is not an integ
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import overload
 
 from orkestra.errors import OrkError
+from orkestra.kubeobjects import Json
 from orkestra.template import Renderer, TemplateError
 from orkestra.template.notes.types import parse_bool
 
@@ -22,7 +24,7 @@ class FieldError(OrkError):
 class Fields:
     """Renders one declaration's fields against one template context."""
 
-    def __init__(self, renderer: Renderer, data: dict[str, Any], where: str) -> None:
+    def __init__(self, renderer: Renderer, data: Mapping[str, object], where: str) -> None:
         self.renderer = renderer
         self.data = data
         self.where = where
@@ -30,7 +32,7 @@ class Fields:
     def fail(self, field: str, message: str) -> FieldError:
         return FieldError(f"{self.where}.{field}: {message}")
 
-    def text(self, value: Any, field: str = "", default: str = "") -> str:
+    def text(self, value: object, field: str = "", default: str = "") -> str:
         if value is None:
             return default
         if isinstance(value, bool):
@@ -42,7 +44,13 @@ class Fields:
         except TemplateError as exc:
             raise self.fail(field, str(exc)) from None
 
-    def integer(self, value: Any, field: str, default: int | None = None) -> int | None:
+    @overload
+    def integer(self, value: object, field: str, default: int) -> int: ...
+
+    @overload
+    def integer(self, value: object, field: str, default: None = None) -> int | None: ...
+
+    def integer(self, value: object, field: str, default: int | None = None) -> int | None:
         if value is None:
             return default
         if isinstance(value, int) and not isinstance(value, bool):
@@ -61,7 +69,7 @@ class Fields:
                 raise self.fail(field, f'"{text}" is not an integer') from None
             return int(number)
 
-    def int_or_percent(self, value: Any, field: str) -> int | str | None:
+    def int_or_percent(self, value: object, field: str) -> int | str | None:
         if value is None:
             return None
         text = self.text(value, field).strip()
@@ -69,7 +77,7 @@ class Fields:
             return text
         return self.integer(text, field)
 
-    def boolean(self, value: Any, field: str, default: bool = False) -> bool:
+    def boolean(self, value: object, field: str, default: bool = False) -> bool:
         if value is None:
             return default
         if isinstance(value, bool):
@@ -82,7 +90,7 @@ class Fields:
         except ValueError:
             raise self.fail(field, f'"{text}" is not true or false') from None
 
-    def tree(self, value: Any, field: str, *, coerce: bool = False) -> Any:
+    def tree(self, value: Json, field: str, *, coerce: bool = False) -> Json:
         """Render every string in a nested structure; ``coerce`` types rendered values."""
         if isinstance(value, dict):
             return {
@@ -96,16 +104,32 @@ class Fields:
             return coerce_text(rendered) if coerce else rendered
         return value
 
-    def strings(self, values: Any, field: str) -> list[str]:
-        return [self.text(v, f"{field}[{i}]") for i, v in enumerate(values or [])]
+    def strings(self, values: object, field: str) -> list[str]:
+        return [self.text(v, f"{field}[{i}]") for i, v in enumerate(self.items(values, field))]
 
-    def string_map(self, values: Any, field: str) -> dict[str, str]:
+    def string_map(self, values: object, field: str) -> dict[str, str]:
         return {
-            self.text(k, field): self.text(v, f"{field}.{k}") for k, v in (values or {}).items()
+            self.text(k, field): self.text(v, f"{field}.{k}")
+            for k, v in self.mapping(values, field).items()
         }
 
+    # The schema check made these values maps and lists; None and empty read as empty.
+    def mapping(self, value: object, field: str) -> Mapping[str, object]:
+        if not value:
+            return {}
+        if not isinstance(value, Mapping):
+            raise self.fail(field, "expected a map")
+        return value
 
-def coerce_text(text: str) -> Any:
+    def items(self, value: object, field: str) -> Sequence[object]:
+        if not value:
+            return []
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            raise self.fail(field, "expected a list")
+        return value
+
+
+def coerce_text(text: str) -> Json:
     """The original's value coercion for rendered custom-resource values: an integer, a
     float, a boolean (Go ParseBool spellings), a JSON object or array, else the text."""
     stripped = text.strip()
@@ -123,7 +147,8 @@ def coerce_text(text: str) -> Any:
         pass
     if stripped[:1] in ("{", "["):
         try:
-            return json.loads(stripped)
+            parsed: Json = json.loads(stripped)
+            return parsed
         except json.JSONDecodeError:
             pass
     return text

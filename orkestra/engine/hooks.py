@@ -11,15 +11,15 @@ and the runtime share one reconcile.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from orkestra.engine.api import ClusterAPI
 from orkestra.engine.build.base import Owner
+from orkestra.kubeobjects import JsonDict, KubeObject
 from orkestra.template import Renderer
 
-Obj = dict[str, Any]
 ON_CREATE, ON_UPDATE, ON_RECONCILE, ON_DELETE = (
     "on_create",
     "on_update",
@@ -43,7 +43,7 @@ class EventNote:
 class HookOutcome:
     """What running a cycle's hooks gave: status fields to merge, Events, an error."""
 
-    status: Obj = field(default_factory=dict)
+    status: JsonDict = field(default_factory=dict)
     events: list[EventNote] = field(default_factory=list)
     error: str | None = None
 
@@ -53,12 +53,12 @@ class HookCall:
     """One cycle's call into the hooks of a CR."""
 
     phases: tuple[str, ...]
-    cr: Obj
+    cr: KubeObject
     owner: Owner
-    data: Obj  # the template context (string args render against it)
+    data: Mapping[str, object]  # the template context (string args render against it)
     cluster: ClusterAPI
     renderer: Renderer
-    apply: Callable[[Obj, bool], Obj]  # the reconciler's apply(object, create_only)
+    apply: Callable[[KubeObject, bool], KubeObject]  # the reconciler's apply(object, create_only)
 
 
 class Hooks(Protocol):
@@ -84,7 +84,7 @@ class Hooks(Protocol):
     def run(self, call: HookCall) -> HookOutcome: ...
 
 
-def phases_for(cr: Obj, *, deleting: bool = False) -> tuple[str, ...]:
+def phases_for(cr: KubeObject, *, deleting: bool = False) -> tuple[str, ...]:
     """The callbacks a cycle runs, in order: ``on_create`` until a cycle succeeded once (no
     ``observedGeneration`` yet), ``on_update`` when the spec changed since the last
     successful cycle, ``on_reconcile`` every time; ``on_delete`` alone while deleting."""

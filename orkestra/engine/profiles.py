@@ -9,11 +9,12 @@ replaces the built-in one.
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 from orkestra.errors import OrkError
+from orkestra.kubeobjects import Json, JsonDict, JsonObject
 
-BUILTIN: dict[str, dict[str, dict[str, Any]]] = {
+# class -> profile name -> the values it stands for
+BUILTIN: dict[str, dict[str, JsonDict]] = {
     "resources": {
         "small": {
             "requests": {"cpu": "100m", "memory": "128Mi"},
@@ -132,18 +133,28 @@ class ProfileError(OrkError):
 class Profiles:
     """Built-in profiles overlaid with a katalog's ``profiles:`` block."""
 
-    def __init__(self, user: dict[str, Any] | None = None) -> None:
+    def __init__(self, user: JsonObject | None = None) -> None:
         self.classes = copy.deepcopy(BUILTIN)
         for cls, entries in (user or {}).items():
             if isinstance(entries, list):
                 for entry in entries:
-                    values = {k: v for k, v in entry.items() if k != "name"}
-                    self.classes.setdefault(cls, {})[entry["name"]] = values
+                    name, values = _user_profile(cls, entry)
+                    self.classes.setdefault(cls, {})[name] = values
 
-    def get(self, cls: str, name: str) -> dict[str, Any]:
+    def get(self, cls: str, name: str) -> JsonDict:
         cls = _ALIASES.get(cls, cls)
         found = self.classes.get(cls, {}).get(name)
         if found is None:
             known = ", ".join(sorted(self.classes.get(cls, {}))) or "(none)"
             raise ProfileError(f'no {cls} profile named "{name}" (known: {known})')
         return copy.deepcopy(found)
+
+
+def _user_profile(cls: str, entry: Json) -> tuple[str, JsonDict]:
+    """A katalog's profile entry (the schema check made it a map with a ``name``): its name
+    and values."""
+    if isinstance(entry, dict):
+        name = entry.get("name")
+        if isinstance(name, str):
+            return name, {k: v for k, v in entry.items() if k != "name"}
+    raise ProfileError(f"profiles.{cls}: an entry is not a map with a name")

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Literal, cast
 
 from orkestra import limits
 from orkestra.cluster.data import clone
@@ -41,16 +41,19 @@ from orkestra.engine.build.base import (
     label_value,
 )
 from orkestra.engine.conditions import ConditionError, Evaluation, gate, lookup, text_of
-from orkestra.engine.context import children_of, owned, template_context
+from orkestra.engine.context import Children, children_of, owned, template_context
 from orkestra.engine.cross import CrossReads
 from orkestra.engine.fields import FieldError, Fields
 from orkestra.engine.hooks import FINALIZER, EventNote, HookCall, Hooks, phases_for
 from orkestra.engine.profiles import ProfileError, Profiles
 from orkestra.engine.status import StatusError, desired_status
+from orkestra.kubeobjects import JsonDict, KubeObject
+from orkestra.model.shapes import CrdEntry, Declaration, ReconcileBlock, StatusBlock
 from orkestra.template import Renderer, TemplateError
 from orkestra.units import DurationError, parse_duration
 
-Obj = dict[str, Any]
+Phase = Literal["onCreate", "onReconcile", "onDelete"]
+BUILD_PHASES: tuple[Phase, ...] = ("onCreate", "onReconcile")  # what a live CR applies
 # A templated duration (rotateAfter, a certificate's valid, cacheFor) fails as DurationError.
 CYCLE_ERRORS = (
     FieldError,
@@ -64,7 +67,7 @@ CYCLE_ERRORS = (
 WORKLOAD_KEYS = ("deployments", "statefulSets")
 
 
-def cr_type(entry: Obj) -> tuple[str, str]:
+def cr_type(entry: CrdEntry) -> tuple[str, str]:
     """(apiVersion, kind) of the CRs of a composed CRD entry, from its ``apiTypes``."""
     api = entry.get("apiTypes") or {}
     version = str(api.get("version", "v1"))
@@ -81,20 +84,20 @@ class CycleResult:
     warnings: list[str] = field(default_factory=list)
     found: bool = True
     events: list[EventNote] = field(default_factory=list)  # the hooks' Events
-    hook_status: Obj = field(default_factory=dict)
+    hook_status: JsonDict = field(default_factory=dict)
 
 
 # Fields that name a list item (a container, a port, a volume mount ...).
 _ITEM_KEYS = ("name", "containerPort", "port", "mountPath", "devicePath", "key", "ip")
 
 
-def _same_item(existing: Any, desired: Any) -> bool:
+def _same_item(existing: object, desired: object) -> bool:
     if not isinstance(existing, dict) or not isinstance(desired, dict):
         return False
     return all(existing.get(k) == desired[k] for k in _ITEM_KEYS if k in desired)
 
 
-def overlay(existing: Any, desired: Any) -> Any:
+def overlay(existing: object, desired: object) -> object:
     """``existing`` with ``desired`` laid over it: maps merge, and so do the items of a list
     that holds the same items in the same order; anything else is replaced. Fields only the
     server sets (uid, clusterIP, status, a port's defaulted protocol ...) survive, so an
@@ -114,7 +117,7 @@ def overlay(existing: Any, desired: Any) -> Any:
     return clone(desired)
 
 
-def overlay_changes(existing: Any, desired: Any) -> bool:
+def overlay_changes(existing: object, desired: object) -> bool:
     """Whether ``overlay(existing, desired) != existing``, decided without building the
     merge: most applies change nothing, and copying the whole object to find that out was
     most of a no-op reconcile."""
@@ -151,7 +154,7 @@ class Reconciler:
     def __init__(
         self,
         crd: str,
-        entry: Obj,
+        entry: CrdEntry,
         *,
         cluster: ClusterAPI,
         renderer: Renderer,
@@ -169,8 +172,8 @@ class Reconciler:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.api_version, self.kind = cr_type(entry)
         box = entry.get("operatorBox") or {}
-        self.plan: Obj = box.get("reconcile") or {}
-        self.status_spec: Obj = (box.get("emit") or {}).get("status") or {}
+        self.plan: ReconcileBlock = box.get("reconcile") or {}
+        self.status_spec: StatusBlock = (box.get("emit") or {}).get("status") or {}
         self.finalizers = list(
             dict.fromkeys(
                 [
@@ -221,7 +224,7 @@ class Reconciler:
             result.error = result.error or str(exc)
         return result
 
-    def run_cycle(self, cr: Obj, owner: Owner, ev: Evaluation, result: CycleResult) -> None:
+    def run_cycle(self, cr: KubeObject, owner: Owner, ev: Evaluation, result: CycleResult) -> None:
         """The templates and the hooks, in the katalog's order; stops at a hook failure."""
         hooks_first = self.hooks is not None and self.hooks.run_first
         if hooks_first:
@@ -236,7 +239,12 @@ class Reconciler:
             self.run_hooks(phases_for(cr), cr, owner, ev, result)
 
     def run_hooks(
-        self, phases: tuple[str, ...], cr: Obj, owner: Owner, ev: Evaluation, result: CycleResult
+        self,
+        phases: tuple[str, ...],
+        cr: KubeObject,
+        owner: Owner,
+        ev: Evaluation,
+        result: CycleResult,
     ) -> None:
         if self.hooks is None:
             return
@@ -248,11 +256,11 @@ class Reconciler:
         if outcome.error is not None:
             result.error = outcome.error
 
-    def apply_owned(self, desired: Obj, create_only: bool) -> Obj:
+    def apply_owned(self, desired: KubeObject, create_only: bool) -> KubeObject:
         """Create or update an object the hooks manage (never written when unchanged)."""
         return self.apply(desired, create_only=create_only)
 
-    def unique_check(self, cr: Obj) -> Callable[[str, str], bool]:
+    def unique_check(self, cr: KubeObject) -> Callable[[str, str], bool]:
         """``operator: unique``: no other CR of this kind holds the same value."""
 
         def unique(path: str, value: str) -> bool:
@@ -272,7 +280,7 @@ class Reconciler:
             ev.data["cross"] = read.values
             result.warnings.extend(read.warnings)
 
-    def label(self, cr: Obj, ev: Evaluation) -> Obj:
+    def label(self, cr: KubeObject, ev: Evaluation) -> KubeObject:
         """The CR with the entry's labels and annotations (written when they change)."""
         if not self.cr_metadata:
             return cr
@@ -285,7 +293,7 @@ class Reconciler:
         )
         return updated
 
-    def ensure_finalizers(self, cr: Obj) -> Obj:
+    def ensure_finalizers(self, cr: KubeObject) -> KubeObject:
         present = cr["metadata"].get("finalizers") or []
         missing = [f for f in self.finalizers if f not in present]
         if not missing:
@@ -310,7 +318,7 @@ class Reconciler:
     def _declared(self) -> tuple[list[str], list[tuple[str, str]]]:
         keys: list[str] = []
         custom: list[tuple[str, str]] = []
-        for phase in ("onCreate", "onReconcile"):
+        for phase in BUILD_PHASES:
             for key, items in (self.plan.get(phase) or {}).items():
                 if key == "custom":
                     custom.extend((str(i["apiVersion"]), str(i["kind"])) for i in items or [])
@@ -318,20 +326,20 @@ class Reconciler:
                     keys.append(key)
         by_type = {kind_type(k)[:2]: k for k in KINDS}
         for api_version, kind in self.hooks.kinds() if self.hooks is not None else ():
-            key = by_type.get((api_version, kind))
-            if key is None:
+            known = by_type.get((api_version, kind))
+            if known is None:
                 custom.append((api_version, kind))
-            elif key not in keys:
-                keys.append(key)
+            elif known not in keys:
+                keys.append(known)
         return keys, list(dict.fromkeys(custom))
 
-    def children(self, owner: Owner) -> Obj:
+    def children(self, owner: Owner) -> Children:
         keys, custom = self._kinds
         return children_of(self.cluster, owner, keys, custom)
 
-    def _workload_declaration(self) -> tuple[str, str, Obj] | None:
+    def _workload_declaration(self) -> tuple[Phase, str, Declaration] | None:
         """Phase, key and declaration of the CRD's first Deployment or StatefulSet."""
-        for phase in ("onCreate", "onReconcile"):
+        for phase in BUILD_PHASES:
             templates = self.plan.get(phase) or {}
             for key in WORKLOAD_KEYS:
                 for item in templates.get(key) or []:
@@ -347,14 +355,14 @@ class Reconciler:
         phase, key, item = self._workload
         fields = Fields(self.renderer, ev.data, f"{phase}.{key}")
         name = fields.text(item.get("name"), "name") or default_name(
-            key, ev.data["metadata"]["name"]
+            key, text_of(lookup(ev.data, "metadata.name"))
         )
         labels = fields.string_map(item.get("labels"), "labels")
         return name, {"app": labels.get("app", name)}
 
     def apply_phase(
         self,
-        phase: str,
+        phase: Phase,
         ev: Evaluation,
         owner: Owner,
         workload: tuple[str, dict[str, str]] | None = None,
@@ -391,7 +399,7 @@ class Reconciler:
                 if phase == "onReconcile":
                     self.prune(owner, key, items[index], declaration, wanted)
 
-    def expansions(self, item: Obj, ev: Evaluation) -> list[Obj]:
+    def expansions(self, item: Declaration, ev: Evaluation) -> list[dict[str, object]]:
         """The extra context of each forEach copy (one empty copy without forEach)."""
         spec = item.get("forEach")
         if not spec:
@@ -413,7 +421,7 @@ class Reconciler:
             return [{"item": v, alias: v, "index": i} for i, v in enumerate(source)]
         return []
 
-    def objects_for(self, build: Build, phase: str) -> list[Obj]:
+    def objects_for(self, build: Build, phase: Phase) -> list[KubeObject]:
         """Build and apply one declaration; returns the objects it stands for."""
         item = build.item
         once = build.key == "secrets" and (item.get("once") or item.get("tls") is not None)
@@ -430,7 +438,7 @@ class Reconciler:
             self.apply(obj, create_only=create_only or stamped)
         return objects
 
-    def _existing_once(self, build: Build) -> Obj | None:
+    def _existing_once(self, build: Build) -> KubeObject | None:
         """A once-secret that exists and is not due for rotation (it is not re-rendered)."""
         name = build.fields.text(build.item.get("name"), "name") or (
             "orkestra-tls" if build.item.get("tls") is not None else f"{build.owner.name}-secret"
@@ -444,14 +452,14 @@ class Reconciler:
             return None
         return existing
 
-    def _due(self, secret: Obj, rotate_after: str) -> bool:
+    def _due(self, secret: KubeObject, rotate_after: str) -> bool:
         stamp = (secret["metadata"].get("annotations") or {}).get(GENERATED_AT_ANNOTATION)
         if not stamp:
             return True
         made = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
         return self.clock() >= made + timedelta(seconds=parse_duration(rotate_after))
 
-    def apply(self, desired: Obj, *, create_only: bool) -> Obj:
+    def apply(self, desired: KubeObject, *, create_only: bool) -> KubeObject:
         """Create ``desired`` or lay it over what exists; returns what the cluster holds."""
         meta = desired["metadata"]
         existing = self.cluster.find(
@@ -460,11 +468,17 @@ class Reconciler:
         if existing is None:
             return self.cluster.create(desired)
         if not create_only and overlay_changes(existing, desired):
-            return self.cluster.update(overlay(existing, desired))
+            # The merge of two objects of the same kind is an object of that kind.
+            return self.cluster.update(cast(KubeObject, overlay(existing, desired)))
         return existing
 
     def prune(
-        self, owner: Owner, key: str, item: Obj, declaration: str, wanted: set[tuple[str, str, str]]
+        self,
+        owner: Owner,
+        key: str,
+        item: Declaration,
+        declaration: str,
+        wanted: set[tuple[str, str, str]],
     ) -> None:
         """Delete objects this declaration made that it no longer wants (forEach items that
         went away, a ``when`` that turned false)."""
@@ -480,7 +494,7 @@ class Reconciler:
             if owned(obj, owner) and _identity(obj) not in wanted:
                 self.cluster.delete(api_version, kind, meta["name"], meta.get("namespace"))
 
-    def write_status(self, cr: Obj, ev: Evaluation, result: CycleResult) -> None:
+    def write_status(self, cr: KubeObject, ev: Evaluation, result: CycleResult) -> None:
         status = desired_status(
             cr,
             self.status_spec,
@@ -495,7 +509,7 @@ class Reconciler:
         self.cluster.update_status({**cr, "status": status})
 
     # -- deletion ---------------------------------------------------------------------
-    def finalize(self, cr: Obj, owner: Owner) -> CycleResult:
+    def finalize(self, cr: KubeObject, owner: Owner) -> CycleResult:
         result = CycleResult()
         data = template_context(cr)
         ev = Evaluation(data, self.renderer, clock=self.clock)
@@ -535,6 +549,6 @@ class Reconciler:
                     self.cluster.delete(api_version, kind, meta["name"], meta.get("namespace"))
 
 
-def _identity(obj: Obj) -> tuple[str, str, str]:
+def _identity(obj: KubeObject) -> tuple[str, str, str]:
     meta = obj["metadata"]
     return (obj["kind"], meta.get("namespace", ""), meta["name"])

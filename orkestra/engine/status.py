@@ -10,18 +10,19 @@ and no other entry set the path. The status is only written when it changed.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
 
 from orkestra.cluster.data import clone
-from orkestra.engine.conditions import Evaluation, gate
+from orkestra.engine.conditions import Evaluation, gate, lookup, text_of
 from orkestra.engine.context import set_path
 from orkestra.engine.fields import coerce_text
 from orkestra.errors import OrkError
+from orkestra.kubeobjects import Condition, Json, JsonDict, KubeObject, as_json
+from orkestra.model.shapes import StatusBlock
 from orkestra.template.notes.kube import replicas_ready
 from orkestra.template.notes.types import parse_bool
 from orkestra.units import format_timestamp
 
-Obj = dict[str, Any]
 WORKLOADS = ("deployments", "statefulsets", "replicasets")
 
 
@@ -29,7 +30,7 @@ class StatusError(OrkError):
     """A status value does not convert to its declared type."""
 
 
-def cast_status(value: str, kind: str, path: str) -> Any:
+def cast_status(value: str, kind: str, path: str) -> Json:
     try:
         if kind in ("int", "integer"):
             return int(float(value)) if value.strip() else 0
@@ -44,17 +45,19 @@ def cast_status(value: str, kind: str, path: str) -> Any:
     return value
 
 
-def unready_children(children: Obj) -> list[str]:
-    """Workloads whose pods are not all ready yet (``deployments/web``)."""
+def unready_children(children: Mapping[str, object]) -> list[str]:
+    """Workloads whose pods are not all ready yet (``deployments/web``); ``children`` is
+    the template context's ``.children``."""
     waiting = []
     for plural in WORKLOADS:
-        for obj in children.get(plural) or []:
+        found = children.get(plural)
+        for obj in found if isinstance(found, list) else []:
             if not replicas_ready(obj):
-                waiting.append(f"{plural}/{obj['metadata']['name']}")
+                waiting.append(f"{plural}/{text_of(lookup(obj, 'metadata.name'))}")
     return waiting
 
 
-def _ready_condition(error: str | None, denied: bool, waiting: list[str]) -> Obj:
+def _ready_condition(error: str | None, denied: bool, waiting: list[str]) -> Condition:
     if error is not None:
         return {
             "type": "Ready",
@@ -72,7 +75,7 @@ def _ready_condition(error: str | None, denied: bool, waiting: list[str]) -> Obj
     return {"type": "Ready", "status": "True", "reason": "Reconciled", "message": ""}
 
 
-def _value_text(raw: Any, ev: Evaluation) -> str:
+def _value_text(raw: Json, ev: Evaluation) -> str:
     if isinstance(raw, str):
         return ev.renderer.render(raw, ev.data)
     if isinstance(raw, dict | list):
@@ -83,15 +86,15 @@ def _value_text(raw: Any, ev: Evaluation) -> str:
 
 
 def desired_status(
-    cr: Obj,
-    spec: Obj,
+    cr: KubeObject,
+    spec: StatusBlock,
     ev: Evaluation,
     error: str | None,
     denied: bool,
     *,
-    extra: Obj | None = None,
+    extra: JsonDict | None = None,
     hooks: bool = False,
-) -> Obj:
+) -> JsonDict:
     """The status the CR should have after this reconcile. ``extra``: fields the hooks set
     (after the declared ones). ``hooks``: the CRD has typed hooks, so a failed cycle leaves
     ``observedGeneration`` where it was and the next cycle runs ``on_create``/``on_update``
@@ -118,18 +121,23 @@ def desired_status(
     if error is None or not hooks:
         status["observedGeneration"] = generation
     if spec.get("conditions", True) is not False:
-        ready = _ready_condition(error, denied, unready_children(ev.data.get("children") or {}))
+        children = ev.data.get("children")
+        waiting = unready_children(children if isinstance(children, Mapping) else {})
+        ready = _ready_condition(error, denied, waiting)
         ready["observedGeneration"] = generation
         _merge_condition(status, ready, ev)
     return status
 
 
-def _merge_condition(status: Obj, condition: Obj, ev: Evaluation) -> None:
-    conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
+def _merge_condition(status: JsonDict, condition: Condition, ev: Evaluation) -> None:
+    existing = status.get("conditions")
+    listed = existing if isinstance(existing, list) else []
+    conditions = [c for c in listed if isinstance(c, dict)]
     previous = next((c for c in conditions if c.get("type") == condition["type"]), None)
+    entry = as_json(condition)  # the previous time is copied as it is, even absent
     if previous is not None and previous.get("status") == condition["status"]:
-        condition["lastTransitionTime"] = previous.get("lastTransitionTime")
+        entry["lastTransitionTime"] = previous.get("lastTransitionTime")
     else:
-        condition["lastTransitionTime"] = format_timestamp(ev.now)
+        entry["lastTransitionTime"] = format_timestamp(ev.now)
     others = [c for c in conditions if c.get("type") != condition["type"]]
-    status["conditions"] = [*others, condition]
+    status["conditions"] = [*others, entry]

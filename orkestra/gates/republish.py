@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from orkestra.errors import OrkError
+from orkestra.kubeobjects import JsonDict
 from orkestra.model.imports import motif_imports
 from orkestra.model.source import LOADER
 from orkestra.registry.artifact import CODE_REQUIREMENTS, PRIMARY_FILES
@@ -182,7 +183,7 @@ def _digest(name: str, data: bytes, kind: str, client: RegistryClient) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _without_metadata(doc: dict[str, Any], client: RegistryClient) -> dict[str, Any]:
+def _without_metadata(doc: JsonDict, client: RegistryClient) -> JsonDict:
     """The document minus ``metadata``, each registry motif import resolved."""
     doc = {key: value for key, value in doc.items() if key != "metadata"}
     for imp in motif_imports(doc):

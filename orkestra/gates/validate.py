@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 from orkestra import markdown as md
 from orkestra.compose import Composed, MotifResolver
@@ -20,9 +20,14 @@ from orkestra.model.deprecation import Deprecation, deprecation_of
 from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem
 from orkestra.model.loader import load_documents
+from orkestra.model.shapes import CrdEntry
 from orkestra.model.source import load_documents as load_yaml
 
-PHASES = ("onCreate", "onReconcile", "onDelete")
+PHASES: tuple[Literal["onCreate", "onReconcile", "onDelete"], ...] = (
+    "onCreate",
+    "onReconcile",
+    "onDelete",
+)
 
 
 @dataclass
@@ -65,12 +70,11 @@ class FileReport:
         return not self.errors
 
 
-def _protection(composed: Composed, entry: dict[str, Any]) -> str:
-    security = composed.top.get("security") or {}
-    enabled = (security.get("deletionProtection") or {}).get("enabled")
-    override = entry.get("deletionProtection")
-    if isinstance(override, dict):
-        override = override.get("enabled")
+def _protection(composed: Composed, entry: CrdEntry) -> str:
+    protection = (composed.top.get("security") or {}).get("deletionProtection")
+    enabled = protection.get("enabled") if isinstance(protection, dict) else None
+    own = entry.get("deletionProtection")
+    override = own.get("enabled") if isinstance(own, dict) else own
     if not enabled:
         return "off"
     if override is False:
@@ -78,7 +82,7 @@ def _protection(composed: Composed, entry: dict[str, Any]) -> str:
     return "full (CRD + CRs)"
 
 
-def summarize_crd(composed: Composed, name: str, entry: dict[str, Any]) -> CrdSummary:
+def summarize_crd(composed: Composed, name: str, entry: CrdEntry) -> CrdSummary:
     api = entry.get("apiTypes") or {}
     reconcile = (entry.get("operatorBox") or {}).get("reconcile") or {}
     counts = {
@@ -105,7 +109,7 @@ def summarize_crd(composed: Composed, name: str, entry: dict[str, Any]) -> CrdSu
     )
 
 
-def _hooks_line(entry: dict[str, Any]) -> str:
+def _hooks_line(entry: CrdEntry) -> str:
     ref = code_ref(entry)
     if ref is None:
         return ""
@@ -179,14 +183,16 @@ def _report(
 
 
 def _motif_details(doc: Document) -> str:
-    inputs = doc.data.get("inputs") or []
-    resources = doc.data.get("resources") or {}
-    count = sum(len(v) for k, v in resources.items() if k != "onCreate") + sum(
-        len(v) for v in (resources.get("onCreate") or {}).values()
+    motif = doc.motif
+    inputs = motif.get("inputs") or []
+    resources = motif.get("resources") or {}
+    on_create = resources.get("onCreate")
+    count = sum(len(v) for k, v in resources.items() if k != "onCreate") + (
+        sum(len(v) for v in on_create.values()) if isinstance(on_create, dict) else 0
     )
-    rules = sum(
-        len((doc.data.get("admission") or {}).get(s, {}).get("rules") or [])
-        for s in ("validation", "mutation")
+    admission = motif.get("admission") or {}
+    rules = len((admission.get("validation") or {}).get("rules") or []) + len(
+        (admission.get("mutation") or {}).get("rules") or []
     )
     parts = [
         f"{len(inputs)} input{'s' if len(inputs) != 1 else ''}",
@@ -211,15 +217,16 @@ def _require_file(doc: Document, key_path: tuple[str | int, ...], ref: str) -> P
 
 
 def _check_simulate(doc: Document, resolver: MotifResolver) -> str:
-    if doc.data.get("imports"):
-        for i, ref in enumerate(doc.data["imports"]):
+    simulation = doc.simulation
+    imports = simulation.get("imports")
+    if imports:
+        for i, ref in enumerate(imports):
             _require_file(doc, ("imports", i), ref)
-        return f"aggregates {len(doc.data['imports'])} simulate file(s)"
-    spec = doc.data["spec"]
+        return f"aggregates {len(imports)} simulate file(s)"
+    spec = simulation["spec"]
     katalog = _require_file(doc, ("spec", "katalog"), spec["katalog"])
-    crs = ([("cr", spec["cr"])] if "cr" in spec else []) + [
-        (i, ref) for i, ref in enumerate(spec.get("crFiles") or [])
-    ]
+    crs: list[tuple[str | int, str]] = [("cr", spec["cr"])] if "cr" in spec else []
+    crs += enumerate(spec.get("crFiles") or [])
     for key, ref in crs:
         where = ("spec", "cr") if key == "cr" else ("spec", "crFiles", key)
         load_yaml(_require_file(doc, where, ref), display=ref)

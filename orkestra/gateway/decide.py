@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypeGuard
 
 from orkestra.engine import admission
 from orkestra.engine.conditions import ConditionError, Evaluation
@@ -29,9 +29,9 @@ from orkestra.engine.fields import FieldError
 from orkestra.gateway.patch import json_patch
 from orkestra.gateway.review import Decision, Request
 from orkestra.gateway.targets import Target, Targets
+from orkestra.kubeobjects import JsonDict, KubeObject
 from orkestra.template import TemplateError
 
-Obj = dict[str, Any]
 Clock = Callable[[], datetime]
 VALIDATION = "[Orkestra Validation]"
 SECURITY = "[Orkestra Security]"
@@ -50,13 +50,15 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _shaped(obj: Obj) -> bool:
+def _shaped(obj: JsonDict) -> TypeGuard[KubeObject]:
     """Whether ``spec`` and ``metadata`` are maps (or absent), as the rules expect. Mutating
     webhooks run before the API server checks the schema, so they may see anything."""
     return all(isinstance(obj.get(key, {}), dict) for key in ("spec", "metadata"))
 
 
-def _admit(target: Target, obj: Obj, now: datetime) -> tuple[admission.Admission, Obj]:
+def _admit(
+    target: Target, obj: KubeObject, now: datetime
+) -> tuple[admission.Admission, dict[str, object]]:
     data = template_context(obj)
     ev = Evaluation(data, target.renderer, now)
     return admission.admit(target.entry, ev, moment="admission", mutate_first=True), data
@@ -136,7 +138,7 @@ class Guard:
         return self.crs.get(key)
 
 
-def _label(obj: Obj | None) -> str | None:
+def _label(obj: JsonDict | None) -> str | None:
     meta = (obj or {}).get("metadata")
     labels = meta.get("labels") if isinstance(meta, dict) else None
     value = labels.get(PROTECTION_LABEL) if isinstance(labels, dict) else None

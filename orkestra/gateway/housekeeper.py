@@ -13,8 +13,7 @@ writer (another replica) makes it retry from a fresh read.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
 
 from orkestra.cluster.errors import AlreadyExistsError, ConflictError
 from orkestra.gateway.kube import KubeAPI
@@ -23,15 +22,15 @@ from orkestra.gateway.webhooks import (
     MUTATION_CONFIG,
     PROTECTION_CONFIG,
     VALIDATION_CONFIG,
+    WebhookConfiguration,
 )
 
-Obj = dict[str, Any]
-Desired = Callable[[bytes], dict[str, Obj | None]]
+Desired = Callable[[bytes], dict[str, WebhookConfiguration | None]]
 log = logging.getLogger("orkestra.gateway.webhooks")
 ATTEMPTS = 3
 
 
-def contains(existing: Any, wanted: Any) -> bool:
+def contains(existing: object, wanted: object) -> bool:
     """Whether ``existing`` holds everything ``wanted`` says (fields the API server
     defaulted, such as an empty ``namespaceSelector``, do not count as a difference)."""
     if isinstance(wanted, dict):
@@ -47,9 +46,10 @@ def contains(existing: Any, wanted: Any) -> bool:
     return bool(existing == wanted)
 
 
-def _same(existing: Obj, wanted: Obj) -> bool:
+def _same(existing: Mapping[str, object], wanted: WebhookConfiguration) -> bool:
+    meta = existing.get("metadata")
     return contains(existing.get("webhooks"), wanted["webhooks"]) and contains(
-        (existing.get("metadata") or {}).get("labels"), wanted["metadata"]["labels"]
+        meta.get("labels") if isinstance(meta, dict) else None, wanted["metadata"]["labels"]
     )
 
 
@@ -74,7 +74,7 @@ class Housekeeper:
                 done.append(f"{action} {name}")
         return done
 
-    async def _apply(self, name: str, wanted: Obj | None) -> str:
+    async def _apply(self, name: str, wanted: WebhookConfiguration | None) -> str:
         kind = CONFIGS[name][0]
         for _ in range(ATTEMPTS):
             existing = await self.kube.get(kind, name)
@@ -87,7 +87,7 @@ class Housekeeper:
                 if _same(existing, wanted):
                     return ""
                 meta = existing["metadata"]
-                update = {
+                update: WebhookConfiguration = {
                     **wanted,
                     "metadata": {
                         **meta,

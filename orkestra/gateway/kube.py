@@ -12,7 +12,7 @@ statuses become :mod:`orkestra.cluster.errors` classes, and a failed connection
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol, cast
 
 from lightkube import AsyncClient, codecs
 from lightkube.config.kubeconfig import KubeConfig, SingleConfig
@@ -34,14 +34,18 @@ from orkestra.cluster.errors import (
     ServiceUnavailableError,
 )
 from orkestra.errors import OrkError
+from orkestra.kubeobjects import KubeObject
 
-Obj = dict[str, Any]
 FIELD_MANAGER = "orkestra-gateway"
-RESOURCES: dict[str, Any] = {
+# What the gateway reads and deletes: its webhook configurations (cluster-scoped) and its
+# certificate Secret (namespaced); lightkube types a call by the scope of its kind.
+CONFIGURATIONS: dict[
+    str, type[ValidatingWebhookConfiguration] | type[MutatingWebhookConfiguration]
+] = {
     "ValidatingWebhookConfiguration": ValidatingWebhookConfiguration,
     "MutatingWebhookConfiguration": MutatingWebhookConfiguration,
-    "Secret": Secret,
 }
+SECRET = "Secret"
 _ERRORS: dict[int, type[ApiError]] = {403: ForbiddenError, 404: NotFoundError, 422: InvalidError}
 
 
@@ -57,14 +61,22 @@ class ConfigurationError(OrkError):
     """No usable Kubernetes configuration."""
 
 
+class _Decoded(Protocol):
+    """An object lightkube decoded (a model, or a generic resource)."""
+
+    def to_dict(self) -> object: ...
+
+
 class KubeAPI(Protocol):
     """The calls the gateway makes."""
 
-    async def get(self, kind: str, name: str, namespace: str | None = None) -> Obj | None: ...
+    async def get(
+        self, kind: str, name: str, namespace: str | None = None
+    ) -> KubeObject | None: ...
 
-    async def create(self, obj: Obj) -> Obj: ...
+    async def create(self, obj: KubeObject) -> KubeObject: ...
 
-    async def replace(self, obj: Obj) -> Obj: ...
+    async def replace(self, obj: KubeObject) -> KubeObject: ...
 
     async def delete(self, kind: str, name: str, namespace: str | None = None) -> bool: ...
 
@@ -112,9 +124,13 @@ class LightKube:
     def __init__(self, config: SingleConfig, *, timeout: float = 15.0) -> None:
         self.client = AsyncClient(config=config, field_manager=FIELD_MANAGER, timeout=timeout)  # type: ignore[arg-type]
 
-    async def get(self, kind: str, name: str, namespace: str | None = None) -> Obj | None:
+    async def get(self, kind: str, name: str, namespace: str | None = None) -> KubeObject | None:
         try:
-            found = await self.client.get(RESOURCES[kind], name, namespace=namespace)
+            found: _Decoded
+            if kind == SECRET:
+                found = await self.client.get(Secret, name, namespace=namespace)
+            else:
+                found = await self.client.get(CONFIGURATIONS[kind], name)
         except LightkubeError as exc:
             if exc.status.code == 404:
                 return None
@@ -123,17 +139,17 @@ class LightKube:
             raise ServiceUnavailableError(f"GET {kind} {name}: {exc}") from None
         return _dict(found)
 
-    async def create(self, obj: Obj) -> Obj:
+    async def create(self, obj: KubeObject) -> KubeObject:
         try:
-            return _dict(await self.client.create(codecs.from_dict(obj)))
+            return _dict(await self.client.create(codecs.from_dict(dict(obj))))
         except LightkubeError as exc:
             raise _error(exc) from None
         except TRANSPORT_ERROR as exc:
             raise ServiceUnavailableError(f"create {obj['kind']}: {exc}") from None
 
-    async def replace(self, obj: Obj) -> Obj:
+    async def replace(self, obj: KubeObject) -> KubeObject:
         try:
-            return _dict(await self.client.replace(codecs.from_dict(obj)))
+            return _dict(await self.client.replace(codecs.from_dict(dict(obj))))
         except LightkubeError as exc:
             raise _error(exc) from None
         except TRANSPORT_ERROR as exc:
@@ -142,7 +158,10 @@ class LightKube:
     async def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
         """Delete; False when there was nothing to delete."""
         try:
-            await self.client.delete(RESOURCES[kind], name, namespace=namespace)
+            if kind == SECRET:
+                await self.client.delete(Secret, name, namespace=namespace)
+            else:
+                await self.client.delete(CONFIGURATIONS[kind], name)
         except LightkubeError as exc:
             if exc.status.code == 404:
                 return False
@@ -155,6 +174,6 @@ class LightKube:
         await self.client.close()
 
 
-def _dict(obj: Any) -> Obj:
-    data: Obj = obj.to_dict()
-    return data
+def _dict(obj: _Decoded) -> KubeObject:
+    # What the API server answered, decoded by lightkube: a Kubernetes object.
+    return cast(KubeObject, obj.to_dict())

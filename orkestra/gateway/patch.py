@@ -9,12 +9,19 @@ object, as at reconcile time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TypedDict
 
 from orkestra.cluster.data import clone
 
-Obj = dict[str, Any]
+
+class PatchOperation(TypedDict):
+    """One RFC 6902 operation (the gateway only ever adds a value of the template
+    context, which holds JSON)."""
+
+    op: str
+    path: str
+    value: object
 
 
 def pointer(parts: Iterable[str]) -> str:
@@ -22,18 +29,22 @@ def pointer(parts: Iterable[str]) -> str:
     return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def _at(data: Obj, parts: list[str]) -> Any:
-    node: Any = data
+def _at(data: Mapping[str, object], parts: list[str]) -> object:
+    node: object = data
     for part in parts:
+        if not isinstance(node, Mapping):  # mutation sets paths through maps only
+            raise TypeError(f"{pointer(parts)} is not below a map")
         node = node[part]
     return node
 
 
-def json_patch(original: Obj, mutated: Obj, paths: Iterable[str]) -> list[Obj]:
+def json_patch(
+    original: Mapping[str, object], mutated: Mapping[str, object], paths: Iterable[str]
+) -> list[PatchOperation]:
     """``add`` operations setting each of ``paths`` of ``original`` to its value in
     ``mutated``."""
-    state = clone(original)
-    operations: list[Obj] = []
+    state = clone(dict(original))
+    operations: list[PatchOperation] = []
     for path in dict.fromkeys(paths):
         parts = path.split(".")
         node = state

@@ -13,14 +13,39 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from orkestra.errors import OrkError
+from orkestra.gateway.patch import PatchOperation
+from orkestra.kubeobjects import JsonDict, JsonObject
 
-Obj = dict[str, Any]
 API_VERSION = "admission.k8s.io/v1"
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
 DENIED_CODE = 403
+
+
+class DeniedStatus(TypedDict):
+    code: int
+    message: str
+
+
+class AdmissionResponse(TypedDict):
+    """admission.k8s.io/v1 AdmissionResponse: the part of the answer the API server reads."""
+
+    uid: str
+    allowed: bool
+    status: NotRequired[DeniedStatus]
+    warnings: NotRequired[list[str]]
+    patchType: NotRequired[str]
+    patch: NotRequired[str]  # base64 of the JSONPatch
+
+
+class ReviewAnswer(TypedDict):
+    """The AdmissionReview the gateway answers with."""
+
+    apiVersion: str
+    kind: str
+    response: AdmissionResponse
 
 
 class ReviewError(OrkError):
@@ -40,12 +65,13 @@ class Request:
     subresource: str = ""
     name: str = ""
     namespace: str = ""
-    object: Obj | None = None
-    old_object: Obj | None = None
+    # As sent: a mutating webhook runs before the API server checks the schema.
+    object: JsonDict | None = None
+    old_object: JsonDict | None = None
     dry_run: bool = False
 
     @property
-    def subject(self) -> Obj | None:
+    def subject(self) -> JsonDict | None:
         """The object the request is about: the new one, or for a DELETE the old one."""
         return self.object if self.object is not None else self.old_object
 
@@ -57,10 +83,10 @@ class Decision:
     allowed: bool = True
     message: str = ""
     warnings: list[str] = field(default_factory=list)
-    patch: list[Obj] = field(default_factory=list)
+    patch: list[PatchOperation] = field(default_factory=list)
 
 
-def _text(node: Obj, key: str, *, required: bool = False) -> str:
+def _text(node: JsonObject, key: str, *, required: bool = False) -> str:
     value = node.get(key)
     if value is None and not required:
         return ""
@@ -69,7 +95,7 @@ def _text(node: Obj, key: str, *, required: bool = False) -> str:
     return value
 
 
-def _object(node: Obj, key: str) -> Obj | None:
+def _object(node: JsonObject, key: str) -> JsonDict | None:
     value = node.get(key)
     if value is None:
         return None
@@ -117,9 +143,9 @@ def parse(body: bytes) -> Request:
     )
 
 
-def respond(request: Request, decision: Decision) -> Obj:
+def respond(request: Request, decision: Decision) -> ReviewAnswer:
     """The AdmissionReview answering ``request``."""
-    response: Obj = {"uid": request.uid, "allowed": decision.allowed}
+    response: AdmissionResponse = {"uid": request.uid, "allowed": decision.allowed}
     if not decision.allowed:
         response["status"] = {"code": DENIED_CODE, "message": decision.message}
     if decision.warnings:

@@ -34,7 +34,7 @@ from orkestra.gateway.review import Decision, Request
 from orkestra.gateway.sources import CertSource, Material
 from orkestra.gateway.targets import Targets
 from orkestra.gateway.tls import ServingContext
-from orkestra.gateway.webhooks import Endpoint, desired
+from orkestra.gateway.webhooks import Endpoint, WebhookConfiguration, desired
 
 Clock = Callable[[], datetime]
 log = logging.getLogger("orkestra.gateway")
@@ -98,7 +98,7 @@ class Gateway:
         self._runners: list[web.AppRunner] = []
         self._task: asyncio.Task[None] | None = None
 
-    def desired(self, ca_bundle: bytes) -> dict[str, dict[str, object] | None]:
+    def desired(self, ca_bundle: bytes) -> dict[str, WebhookConfiguration | None]:
         return desired(
             self.targets, self.guard, self.options.endpoint, ca_bundle, self.options.failure_policy
         )

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from orkestra.cluster.errors import AlreadyExistsError, ApiError, ConflictError
 from orkestra.errors import OrkError
@@ -33,8 +34,8 @@ from orkestra.gateway import certs
 from orkestra.gateway.certs import KeyPair
 from orkestra.gateway.kube import KubeAPI
 from orkestra.gateway.webhooks import MANAGED_BY
+from orkestra.kubeobjects import KubeObject, ObjectMeta
 
-Obj = dict[str, Any]
 log = logging.getLogger("orkestra.gateway.certs")
 SERVING_LIFETIME = timedelta(days=365)
 CA_LIFETIME = timedelta(days=3650)
@@ -56,7 +57,7 @@ class CertSource(Protocol):
     async def refresh(self, now: datetime) -> Material: ...
 
 
-def _b64(data: Obj, key: str) -> bytes | None:
+def _b64(data: Mapping[str, str], key: str) -> bytes | None:
     value = data.get(key)
     if not isinstance(value, str):
         return None
@@ -168,7 +169,7 @@ class GeneratedCerts:
             self.state = state
 
     @staticmethod
-    def _parse(data: Obj) -> _State | None:
+    def _parse(data: Mapping[str, str]) -> _State | None:
         parts = [_b64(data, k) for k in ("ca.crt", "ca.key", "tls.crt", "tls.key")]
         bundle, ca_key, cert, key = parts
         if bundle is None or ca_key is None or cert is None or key is None:
@@ -181,7 +182,7 @@ class GeneratedCerts:
         except ValueError:
             return None
 
-    def _manifest(self) -> Obj:
+    def _manifest(self) -> KubeObject:
         assert self.state is not None
         state = self.state
         data = {
@@ -190,7 +191,11 @@ class GeneratedCerts:
             "ca.crt": state.bundle,
             "ca.key": state.ca.key,
         }
-        meta: Obj = {"name": self.secret, "namespace": self.namespace, "labels": dict(MANAGED_BY)}
+        meta: ObjectMeta = {
+            "name": self.secret,
+            "namespace": self.namespace,
+            "labels": dict(MANAGED_BY),
+        }
         if self._version:
             meta["resourceVersion"] = self._version
         return {

@@ -16,18 +16,17 @@ a cleanup flag decides it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from orkestra.cluster.resources import plural_of
 from orkestra.compose import Composed, compose_file
 from orkestra.compose.engines import Engines
 from orkestra.model.checks import BUILTIN_KINDS
+from orkestra.model.shapes import CrdEntry
 from orkestra.template import Renderer
 
-Obj = dict[str, Any]
 DEFAULT_OPERATIONS = ("CREATE", "UPDATE")
 FAILURE_POLICIES = ("Fail", "Ignore")
 
@@ -37,7 +36,7 @@ class Target:
     """One CRD the gateway admits or protects."""
 
     name: str
-    entry: Obj
+    entry: CrdEntry
     renderer: Renderer
     group: str
     version: str
@@ -68,23 +67,25 @@ class Settings:
     cleanup_protection: bool = False
 
 
-def _section(security: Obj, key: str) -> Obj:
+def _section(security: Mapping[str, object], key: str) -> Mapping[str, object]:
     value = security.get(key)
     return value if isinstance(value, dict) else {}
 
 
-def _admission_on(security: Obj) -> bool:
+def _admission_on(security: Mapping[str, object]) -> bool:
     return _section(_section(security, "webhooks"), "admission").get("enabled") is True
 
 
-def _override(entry: Obj) -> Obj:
-    value = entry.get("deletionProtection")
+def _override(entry: CrdEntry) -> Mapping[str, object]:
+    value: object = entry.get("deletionProtection")  # a bool or a map
     if isinstance(value, bool):
         return {"enabled": value}
     return value if isinstance(value, dict) else {}
 
 
-def target_of(name: str, entry: Obj, security: Obj, renderer: Renderer) -> Target:
+def target_of(
+    name: str, entry: CrdEntry, security: Mapping[str, object], renderer: Renderer
+) -> Target:
     """The target of one CRD entry under its file's ``security``."""
     api = entry.get("apiTypes") or {}
     kind = str(api.get("kind", ""))
@@ -118,19 +119,19 @@ def target_of(name: str, entry: Obj, security: Obj, renderer: Renderer) -> Targe
     )
 
 
-def _first(values: Iterable[Any], default: Any) -> Any:
+def _first(values: Iterable[object], default: object) -> object:
     return next((v for v in values if v is not None), default)
 
 
-def settings_of(securities: list[Obj]) -> Settings:
+def settings_of(securities: list[Mapping[str, object]]) -> Settings:
     hooks = [_section(s, "webhooks") for s in securities]
     protections = [_section(s, "deletionProtection") for s in securities]
     return Settings(
         admission=any(_admission_on(s) for s in securities),
         protection=any(p.get("enabled") is True for p in protections),
         strict=any(p.get("enabled") is True and p.get("strictMode") is True for p in protections),
-        validation_policy=_first((h.get("failurePolicy") for h in hooks), "Fail"),
-        protection_policy=_first((p.get("failurePolicy") for p in protections), "Fail"),
+        validation_policy=str(_first((h.get("failurePolicy") for h in hooks), "Fail")),
+        protection_policy=str(_first((p.get("failurePolicy") for p in protections), "Fail")),
         cleanup_admission=_first((h.get("cleanupOnShutdown") for h in hooks), False) is True,
         cleanup_protection=_first((p.get("cleanupOnShutdown") for p in protections), False) is True,
     )
@@ -154,7 +155,7 @@ class Targets:
     @classmethod
     def of(cls, compositions: Iterable[tuple[Composed, Engines]]) -> Targets:
         targets: list[Target] = []
-        securities: list[Obj] = []
+        securities: list[Mapping[str, object]] = []
         warnings: list[str] = []
         for composed, engines in compositions:
             security = composed.top.get("security") or {}

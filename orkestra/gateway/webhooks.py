@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Any
+from typing import NotRequired, TypedDict
 from urllib.parse import urlsplit
 
 from orkestra.gateway.decide import CRDS, DEPLOYMENTS, Guard
 from orkestra.gateway.targets import Target, Targets
+from orkestra.kubeobjects import KubeObject
 
-Obj = dict[str, Any]
 GROUP_VERSION = "admissionregistration.k8s.io/v1"
 VALIDATING = "ValidatingWebhookConfiguration"
 MUTATING = "MutatingWebhookConfiguration"
@@ -45,6 +45,56 @@ TIMEOUT_SECONDS = 10
 MUTABLE = ("CREATE", "UPDATE")
 
 
+# -- the admissionregistration.k8s.io/v1 shapes the gateway writes --------------------
+
+
+class ServiceReference(TypedDict):
+    name: str
+    namespace: str
+    path: str
+    port: int
+
+
+class ClientConfig(TypedDict, total=False):
+    url: str
+    service: ServiceReference
+    caBundle: str
+
+
+class RuleWithOperations(TypedDict):
+    apiGroups: list[str]
+    apiVersions: list[str]
+    operations: list[str]
+    resources: list[str]
+    scope: str
+
+
+class MatchCondition(TypedDict):
+    name: str
+    expression: str
+
+
+class AdmissionWebhook(TypedDict):
+    """One webhook of a configuration (``ValidatingWebhook``/``MutatingWebhook``)."""
+
+    name: str
+    clientConfig: ClientConfig
+    rules: list[RuleWithOperations]
+    failurePolicy: str
+    matchPolicy: str
+    sideEffects: str
+    admissionReviewVersions: list[str]
+    timeoutSeconds: int
+    reinvocationPolicy: NotRequired[str]
+    matchConditions: NotRequired[list[MatchCondition]]
+
+
+class WebhookConfiguration(KubeObject, total=False):
+    """A ValidatingWebhookConfiguration or MutatingWebhookConfiguration."""
+
+    webhooks: list[AdmissionWebhook]
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """Where the API server reaches the gateway: its Service, or a URL."""
@@ -54,7 +104,7 @@ class Endpoint:
     port: int = 8443
     url: str | None = None
 
-    def client_config(self, path: str, ca_bundle: bytes) -> Obj:
+    def client_config(self, path: str, ca_bundle: bytes) -> ClientConfig:
         bundle = base64.b64encode(ca_bundle).decode()
         if self.url:
             return {"url": self.url.rstrip("/") + path, "caBundle": bundle}
@@ -81,7 +131,7 @@ class Endpoint:
 
 def _rule(
     groups: list[str], versions: list[str], operations: list[str], resources: list[str], scope: str
-) -> Obj:
+) -> RuleWithOperations:
     return {
         "apiGroups": groups,
         "apiVersions": versions,
@@ -91,21 +141,21 @@ def _rule(
     }
 
 
-def _target_rule(target: Target, operations: list[str]) -> Obj:
+def _target_rule(target: Target, operations: list[str]) -> RuleWithOperations:
     return _rule([target.group], [target.version], operations, [target.plural], "*")
 
 
 def _webhook(
     name: str,
     path: str,
-    rules: list[Obj],
+    rules: list[RuleWithOperations],
     policy: str,
     endpoint: Endpoint,
     ca_bundle: bytes,
     *,
     mutating: bool = False,
-) -> Obj:
-    hook: Obj = {
+) -> AdmissionWebhook:
+    hook: AdmissionWebhook = {
         "name": name,
         "clientConfig": endpoint.client_config(path, ca_bundle),
         "rules": rules,
@@ -122,12 +172,12 @@ def _webhook(
 
 def _config(
     name: str,
-    rules: list[Obj],
+    rules: list[RuleWithOperations],
     policy: str,
     endpoint: Endpoint,
     ca_bundle: bytes,
-    conditions: list[Obj] | None = None,
-) -> Obj:
+    conditions: list[MatchCondition] | None = None,
+) -> WebhookConfiguration:
     kind, webhook, path = CONFIGS[name]
     hook = _webhook(webhook, path, rules, policy, endpoint, ca_bundle, mutating=kind == MUTATING)
     if conditions:
@@ -144,12 +194,12 @@ def _cel_list(values: list[str]) -> str:
     return "[" + ", ".join(f"'{v}'" for v in values) + "]"
 
 
-def _protection_conditions(guard: Guard) -> list[Obj]:
+def _protection_conditions(guard: Guard) -> list[MatchCondition]:
     """matchConditions that send the API server's CRD and Deployment requests only for
     ours, so a gateway that is down (failurePolicy Fail) blocks nothing else. (An API
     server without matchConditions calls for every one; the handler still lets the others
     through.)"""
-    conditions = []
+    conditions: list[MatchCondition] = []
     if guard.crds:
         conditions.append(
             {
@@ -175,7 +225,7 @@ def _protection_conditions(guard: Guard) -> list[Obj]:
     return conditions
 
 
-def _protection_rules(targets: Targets, guard: Guard) -> list[Obj]:
+def _protection_rules(targets: Targets, guard: Guard) -> list[RuleWithOperations]:
     protected = targets.protected
     strict = any(t.strict for t in protected)
     rules = [_target_rule(t, ["DELETE", "UPDATE"] if t.strict else ["DELETE"]) for t in protected]
@@ -208,7 +258,7 @@ def desired(
     endpoint: Endpoint,
     ca_bundle: bytes,
     failure_policy: str | None = None,
-) -> dict[str, Obj | None]:
+) -> dict[str, WebhookConfiguration | None]:
     """Each managed configuration's manifest; None for those nothing needs."""
     settings = targets.settings
     admission_policy = failure_policy or settings.validation_policy

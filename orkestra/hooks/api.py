@@ -14,22 +14,22 @@ and into a Warning Event.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Generic, TypedDict, TypeVar
 
 from orkestra.errors import OrkError
-from orkestra.kubeobjects import ObjectMeta
+from orkestra.kubeobjects import Json, JsonDict, ObjectMeta
 
 if TYPE_CHECKING:
     from orkestra.hooks.client import HookClient
 
-Obj = dict[str, Any]
 CR = TypeVar("CR")
-Result = Obj | list[Obj] | None
+# What a callback may return: nothing, an object to apply, or several.
+Result = Mapping[str, object] | Sequence[Mapping[str, object]] | None
 Callback = Callable[[CR, "HookContext"], Result | Awaitable[Result]]
 DEFAULT_TIMEOUT = 30.0
-_MISSING: Any = object()
+_MISSING = object()
 
 
 class CustomResource(TypedDict, total=False):
@@ -38,8 +38,8 @@ class CustomResource(TypedDict, total=False):
     apiVersion: str
     kind: str
     metadata: ObjectMeta
-    spec: dict[str, Any]
-    status: dict[str, Any]
+    spec: JsonDict
+    status: JsonDict
 
 
 @dataclass(frozen=True)
@@ -66,17 +66,17 @@ class ArgError(HookError):
     """An arg is missing or does not have the type asked for."""
 
 
-class Args(Mapping[str, Any]):
+class Args(Mapping[str, Json]):
     """The ``args`` of the katalog, string values already rendered against the CR.
 
     Read them as a mapping or with the typed getters, which accept the text forms that
     rendering produces (``"2"`` is an integer, ``"true"`` a boolean) and raise
     :class:`ArgError` naming the arg otherwise."""
 
-    def __init__(self, values: Mapping[str, Any]) -> None:
+    def __init__(self, values: Mapping[str, Json]) -> None:
         self._values = dict(values)
 
-    def __getitem__(self, name: str) -> Any:
+    def __getitem__(self, name: str) -> Json:
         return self._values[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -88,7 +88,7 @@ class Args(Mapping[str, Any]):
     def __repr__(self) -> str:
         return f"Args({self._values!r})"
 
-    def _value(self, name: str, default: Any) -> Any:
+    def _value(self, name: str, default: object) -> object:
         if name in self._values:
             return self._values[name]
         if default is _MISSING:
@@ -99,16 +99,16 @@ class Args(Mapping[str, Any]):
             )
         return default
 
-    def _wrong(self, name: str, value: Any, expected: str) -> ArgError:
+    def _wrong(self, name: str, value: object, expected: str) -> ArgError:
         return ArgError(f'hook arg "{name}": expected {expected}, got {value!r}')
 
-    def get_str(self, name: str, default: Any = _MISSING) -> str:
+    def get_str(self, name: str, default: object = _MISSING) -> str:
         value = self._value(name, default)
         if isinstance(value, bool | int | float | str):
             return str(value).lower() if isinstance(value, bool) else str(value)
         raise self._wrong(name, value, "a string")
 
-    def get_int(self, name: str, default: Any = _MISSING) -> int:
+    def get_int(self, name: str, default: object = _MISSING) -> int:
         value = self._value(name, default)
         if isinstance(value, int) and not isinstance(value, bool):
             return value
@@ -119,7 +119,7 @@ class Args(Mapping[str, Any]):
                 pass
         raise self._wrong(name, value, "an integer")
 
-    def get_float(self, name: str, default: Any = _MISSING) -> float:
+    def get_float(self, name: str, default: object = _MISSING) -> float:
         value = self._value(name, default)
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
@@ -130,7 +130,7 @@ class Args(Mapping[str, Any]):
                 pass
         raise self._wrong(name, value, "a number")
 
-    def get_bool(self, name: str, default: Any = _MISSING) -> bool:
+    def get_bool(self, name: str, default: object = _MISSING) -> bool:
         value = self._value(name, default)
         if isinstance(value, bool):
             return value
@@ -141,13 +141,13 @@ class Args(Mapping[str, Any]):
             return False
         raise self._wrong(name, value, "true or false")
 
-    def get_list(self, name: str, default: Any = _MISSING) -> list[Any]:
+    def get_list(self, name: str, default: object = _MISSING) -> list[Json]:
         value = self._value(name, default)
         if isinstance(value, list):
             return list(value)
         raise self._wrong(name, value, "a list")
 
-    def get_map(self, name: str, default: Any = _MISSING) -> dict[str, Any]:
+    def get_map(self, name: str, default: object = _MISSING) -> JsonDict:
         value = self._value(name, default)
         if isinstance(value, dict):
             return dict(value)
@@ -180,4 +180,4 @@ class HookContext:
     args: Args
     log: logging.LoggerAdapter[logging.Logger]
     events: Events = field(default_factory=Events)
-    status: dict[str, Any] = field(default_factory=dict)
+    status: JsonDict = field(default_factory=dict)

@@ -12,8 +12,9 @@ cycle's deadline has passed).
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from orkestra.cluster.data import clone
 from orkestra.cluster.resources import BUILTIN_TYPES
@@ -27,9 +28,8 @@ from orkestra.engine.build.base import (
 from orkestra.engine.context import owned
 from orkestra.engine.hooks import HookCall
 from orkestra.hooks.api import HookError
+from orkestra.kubeobjects import KubeObject
 
-Obj = dict[str, Any]
-Objects = list[Obj]  # (the class's method ``list`` hides the builtin in its annotations)
 Guard = Callable[..., Any]  # calls a cluster function: guard(function, *args, **kwargs)
 _CLUSTER_SCOPED = {(t.api_version, t.kind) for t in BUILTIN_TYPES if not t.namespaced}
 
@@ -38,7 +38,7 @@ class MalformedObjectError(HookError):
     """A hook gave something that is not a Kubernetes object."""
 
 
-def checked_object(obj: Any) -> Obj:
+def checked_object(obj: object) -> KubeObject:
     """A copy of ``obj`` once it has a string apiVersion and kind and metadata.name."""
     if not isinstance(obj, Mapping):
         raise MalformedObjectError(
@@ -58,7 +58,7 @@ def checked_object(obj: Any) -> Obj:
         name = meta.get("name", "") if isinstance(meta, Mapping) else ""
         shown = f"{obj.get('kind') or 'object'} {name}".strip()
         raise MalformedObjectError(f"malformed object ({shown}): " + "; ".join(problems))
-    return clone(dict(obj))
+    return cast(KubeObject, clone(dict(obj)))  # its envelope was just checked
 
 
 def cluster_scoped(api_version: str, kind: str) -> bool:
@@ -66,7 +66,11 @@ def cluster_scoped(api_version: str, kind: str) -> bool:
 
 
 class HookClient:
-    """Reads and owned writes for one CR's callbacks."""
+    """Reads and owned writes for one CR's callbacks.
+
+    Objects come back as ``dict[str, Any]`` on purpose: this is the API hook authors
+    type-check their code against, and a hook reads the fields it knows
+    (``int(stored["status"]["readyReplicas"])``) without narrowing every JSON value."""
 
     def __init__(self, call: HookCall, declaration: str, guard: Guard | None = None) -> None:
         self._call = call
@@ -78,7 +82,7 @@ class HookClient:
         """The CR's namespace (``""`` for a cluster-scoped CR)."""
         return self._call.owner.namespace
 
-    def apply(self, obj: Mapping[str, Any], *, create_only: bool = False) -> Obj:
+    def apply(self, obj: Mapping[str, object], *, create_only: bool = False) -> dict[str, Any]:
         """Create ``obj`` or bring the existing one to it; returns what the cluster holds.
         ``create_only``: create it when missing, never change an existing one (a generated
         password)."""
@@ -109,7 +113,7 @@ class HookClient:
 
     def get(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
-    ) -> Obj | None:
+    ) -> dict[str, Any] | None:
         """One object (in the CR's namespace unless told), or None."""
         found = self._guard(
             self._call.cluster.find,
@@ -127,9 +131,9 @@ class HookClient:
         namespace: str | None = None,
         *,
         labels: Mapping[str, str] | str | None = None,
-    ) -> list[Obj]:
+    ) -> list[dict[str, Any]]:
         """Objects of a kind (every namespace when ``namespace`` is None), by labels."""
-        selector: dict[str, Any] | str | None = (
+        selector: dict[str, str] | str | None = (
             dict(labels) if isinstance(labels, Mapping) else labels
         )
         found = self._guard(
@@ -137,14 +141,13 @@ class HookClient:
         )
         return [clone(o) for o in found]
 
-    def owned(self, api_version: str, kind: str) -> Objects:
+    def owned(self, api_version: str, kind: str) -> builtins.list[dict[str, Any]]:
         """The objects of a kind this CR owns (by reference or by owner label)."""
         selector = {OWNER_NAME_LABEL: label_value(self._call.owner.name)}
-        return [
-            o
-            for o in self.list(api_version, kind, None, labels=selector)
-            if owned(o, self._call.owner)
-        ]
+        found = self._guard(
+            self._call.cluster.list, api_version, kind, None, label_selector=selector
+        )
+        return [clone(o) for o in found if owned(o, self._call.owner)]
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
         """Delete an object this CR owns; False when it is not there. Deleting what the CR

@@ -35,6 +35,7 @@ from orkestra.errors import OrkError
 from orkestra.hooks.api import HookSet
 from orkestra.hooks.runner import LoadedHooks
 from orkestra.hooks.spec import CodeRef, ModelRef, YamlPath, code_ref, model_ref
+from orkestra.model.shapes import CrdEntry
 from orkestra.registry.cache import MANIFEST_FILE
 
 _MODULE_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
@@ -307,7 +308,7 @@ def _check_signature(
         ) from None
 
 
-def load_hooks(entry: dict[str, Any], root: Path | None, loader: Loader) -> LoadedHooks | None:
+def load_hooks(entry: CrdEntry, root: Path | None, loader: Loader) -> LoadedHooks | None:
     """The hooks (or constructor) of a CRD entry with its CR model; None without any."""
     ref = code_ref(entry)
     model_of = model_ref(entry)

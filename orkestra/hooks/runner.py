@@ -27,19 +27,19 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from orkestra.cluster.data import clone
 from orkestra.cluster.errors import ApiError
 from orkestra.engine.hooks import EventNote, HookCall, HookOutcome
-from orkestra.hooks.api import Args, CustomResource, HookContext, HookError, HookSet
+from orkestra.hooks.api import Args, HookContext, HookError, HookSet
 from orkestra.hooks.client import HookClient, MalformedObjectError
 from orkestra.hooks.spec import CodeRef
+from orkestra.kubeobjects import Json, KubeObject
 from orkestra.template import TemplateError
 
-Obj = dict[str, Any]
 RESERVED_STATUS = ("observedGeneration", "conditions")
-_Call = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+_Call = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, object]]
 _LATE = "the cycle of this hook is over (it passed its deadline): no more cluster calls"
 log = logging.getLogger("orkestra.hooks")
 _NOT_USER_CODE = tuple(
@@ -95,7 +95,7 @@ class _Relay:
         future: Future[Any],
         function: Callable[..., Any],
         args: tuple[Any, ...],
-        kwargs: dict[str, Any],
+        kwargs: dict[str, object],
     ) -> None:
         try:
             future.set_result(function(*args, **kwargs))
@@ -170,7 +170,7 @@ class LoadedHooks:
                 phase,
                 meta["name"],
                 meta.get("namespace", ""),
-                cast(CustomResource, clone(call.cr)),
+                clone(call.cr),
                 client,
                 args,
                 logger,
@@ -186,7 +186,7 @@ class LoadedHooks:
             raise relay.abort
         return self._outcome(contexts, failure)
 
-    def _args(self, call: HookCall) -> Obj:
+    def _args(self, call: HookCall) -> dict[str, Json]:
         if self.ref.replaces_templates:
             return dict(self.ref.args)
         return {
@@ -194,7 +194,7 @@ class LoadedHooks:
             for k, v in self.ref.args.items()
         }
 
-    def _typed(self, cr: Obj) -> Any:
+    def _typed(self, cr: KubeObject) -> Any:
         if self.model is None:
             return clone(cr)
         try:

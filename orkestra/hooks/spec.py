@@ -13,9 +13,11 @@ grants them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal
 
-Obj = dict[str, Any]
+from orkestra.kubeobjects import Json
+from orkestra.model.shapes import CrdEntry
+
 YamlPath = tuple[str | int, ...]
 
 
@@ -26,7 +28,7 @@ class CodeRef:
     block: str  # "hooks" or "constructor"
     module: str
     function: str
-    args: Obj
+    args: dict[str, Json]
     resources: tuple[tuple[str, str], ...]  # (apiVersion, kind)
     run_first: bool
     go_location: bool  # written with the Go-era key ``location``
@@ -61,10 +63,12 @@ class ModelRef:
         return ("apiTypes", "location")
 
 
-def code_ref(entry: Obj) -> CodeRef | None:
+def code_ref(entry: CrdEntry) -> CodeRef | None:
     """The entry's hooks or constructor (the constructor when ``default: false``)."""
     reconcile = (entry.get("operatorBox") or {}).get("reconcile") or {}
-    block = "constructor" if reconcile.get("default") is False else "hooks"
+    block: Literal["constructor", "hooks"] = (
+        "constructor" if reconcile.get("default") is False else "hooks"
+    )
     ref = reconcile.get(block)
     if not isinstance(ref, dict):
         return None
@@ -80,7 +84,7 @@ def code_ref(entry: Obj) -> CodeRef | None:
     )
 
 
-def _resource(item: Obj) -> tuple[str, str]:
+def _resource(item: dict[str, str]) -> tuple[str, str]:
     kind = str(item["kind"])
     if item.get("apiVersion"):
         return str(item["apiVersion"]), kind
@@ -95,12 +99,12 @@ def _builtin_version(kind: str) -> str:
     return {t.kind: t.api_version for t in BUILTIN_TYPES}.get(kind, "v1")
 
 
-def model_ref(entry: Obj) -> ModelRef | None:
+def model_ref(entry: CrdEntry) -> ModelRef | None:
     api = entry.get("apiTypes") or {}
     if not api.get("location"):
         return None
     return ModelRef(str(api["location"]), str(api.get("object") or api.get("kind") or ""))
 
 
-def has_code(entry: Obj) -> bool:
+def has_code(entry: CrdEntry) -> bool:
     return code_ref(entry) is not None or model_ref(entry) is not None

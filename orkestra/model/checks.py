@@ -9,12 +9,25 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
 
 from orkestra.model.document import Document
 from orkestra.model.errors import Collector, Problem, YamlPath, did_you_mean
 from orkestra.model.formats import OPERATORS, SHORTHANDS
+from orkestra.model.shapes import (
+    CrdEntry,
+    CrdExpectations,
+    CrossEntry,
+    Declaration,
+    E2EFile,
+    Katalog,
+    Komposer,
+    Motif,
+    OperatorBox,
+    PreReconcile,
+    ResourceTemplates,
+    SimulateFile,
+)
 from orkestra.template import BUILTIN_TABLE, LIBRARY, Renderer, TemplateSyntaxError, UserNote
 
 BUILTIN_KINDS = frozenset(
@@ -111,7 +124,7 @@ def check_document(doc: Document) -> list[Problem]:
     return checker.problems
 
 
-def walk_strings(node: Any, path: YamlPath = ()) -> Iterator[tuple[YamlPath, str]]:
+def walk_strings(node: object, path: YamlPath = ()) -> Iterator[tuple[YamlPath, str]]:
     """Every string value in a tree, with its path (description texts excluded)."""
     if isinstance(node, dict):
         for key, value in node.items():
@@ -124,7 +137,9 @@ def walk_strings(node: Any, path: YamlPath = ()) -> Iterator[tuple[YamlPath, str
         yield path, node
 
 
-def walk_conditions(node: Any, path: YamlPath = ()) -> Iterator[tuple[YamlPath, dict[str, Any]]]:
+def walk_conditions(
+    node: object, path: YamlPath = ()
+) -> Iterator[tuple[YamlPath, Mapping[str, object]]]:
     """Every condition in a tree: items of ``when``/``or`` lists and validation rules."""
     if isinstance(node, dict):
         for key, value in node.items():
@@ -148,27 +163,27 @@ class _Checker(Collector):
     doc: Document
 
     def run(self) -> None:
-        kind = self.doc.kind
         data = self.doc.data
-        if kind in ("Katalog", "Komposer"):
+        if data["kind"] == "Simulate":
+            self.simulate(data)
+            return
+        if data["kind"] == "E2E":
+            self.e2e(data)
+            return
+        if data["kind"] != "Motif":
             self.deprecation(data)
             self.notes(data)
-        if kind == "Katalog":
+        if data["kind"] == "Katalog":
             self.katalog(data)
-        elif kind == "Motif":
+        elif data["kind"] == "Motif":
             self.motif(data)
-        elif kind == "Simulate":
-            self.simulate(data)
-        elif kind == "E2E":
-            self.e2e(data)
-        if kind in ("Katalog", "Motif", "Komposer"):
-            for path, cond in walk_conditions(data):
-                self.condition(cond, path)
-            self.mutation_rules(data)
-            self.templates(data)
+        for path, cond in walk_conditions(data):
+            self.condition(cond, path)
+        self.mutation_rules(data)
+        self.templates(data)
 
     # -- katalog ----------------------------------------------------------------------
-    def katalog(self, data: dict[str, Any]) -> None:
+    def katalog(self, data: Katalog) -> None:
         crds = data["spec"]["crds"]
         if not crds:
             self.error(
@@ -180,7 +195,7 @@ class _Checker(Collector):
             self.crd_entry(name, entry, ("spec", "crds", name))
         self.dependency_cycles(crds)
 
-    def crd_entry(self, name: str, entry: dict[str, Any], path: YamlPath) -> None:
+    def crd_entry(self, name: str, entry: CrdEntry, path: YamlPath) -> None:
         api = entry.get("apiTypes")
         if api is None and "crdFile" not in entry:
             self.error(
@@ -210,8 +225,11 @@ class _Checker(Collector):
         for dep in entry.get("dependsOn", {}):
             if dep == name:
                 self.error(path + ("dependsOn", dep), "a CRD cannot depend on itself", key=True)
-        for block in ("labels", "annotations"):
-            for key, value in (entry.get(block) or {}).items():
+        for block, values in (
+            ("labels", entry.get("labels")),
+            ("annotations", entry.get("annotations")),
+        ):
+            for key, value in (values or {}).items():
                 self.cr_metadata(block, key, value, path + (block, key))
         self.operator_box(entry.get("operatorBox", {}), path + ("operatorBox",))
 
@@ -234,7 +252,7 @@ class _Checker(Collector):
                 hint="an annotation takes any text",
             )
 
-    def operator_box(self, box: dict[str, Any], path: YamlPath) -> None:
+    def operator_box(self, box: OperatorBox, path: YamlPath) -> None:
         reconcile = box.get("reconcile", {})
         if reconcile.get("default") is False and "constructor" not in reconcile:
             self.error(
@@ -256,7 +274,7 @@ class _Checker(Collector):
         self.gate_sentinels(box.get("preReconcile") or {}, path + ("preReconcile",))
         self.cross_keys((box.get("observe") or {}).get("cross") or [], path + ("observe", "cross"))
 
-    def cross_keys(self, cross: list[dict[str, Any]], path: YamlPath) -> None:
+    def cross_keys(self, cross: list[CrossEntry], path: YamlPath) -> None:
         seen: dict[str, int] = {}
         for i, entry in enumerate(cross):
             name = entry.get("as")
@@ -269,11 +287,15 @@ class _Checker(Collector):
             elif isinstance(name, str):
                 seen[name] = i
 
-    def gate_sentinels(self, pre: dict[str, Any], path: YamlPath) -> None:
+    def gate_sentinels(self, pre: PreReconcile, path: YamlPath) -> None:
         """A gate may only test the sentinels the informer is told to compute."""
         declared = pre.get("sentinels") or []
-        for gate in ("enqueueGate", "reconcileGate"):
-            for i, name in enumerate((pre.get(gate) or {}).get("sentinels") or []):
+        gates = (
+            ("enqueueGate", pre.get("enqueueGate")),
+            ("reconcileGate", pre.get("reconcileGate")),
+        )
+        for gate, block in gates:
+            for i, name in enumerate((block or {}).get("sentinels") or []):
                 if name not in declared:
                     self.error(
                         path + (gate, "sentinels", i),
@@ -283,7 +305,7 @@ class _Checker(Collector):
                         "computes only the sentinels declared there",
                     )
 
-    def resource_templates(self, templates: dict[str, Any], path: YamlPath) -> None:
+    def resource_templates(self, templates: ResourceTemplates, path: YamlPath) -> None:
         seen: dict[tuple[str, str], int] = {}
         for kind, items in templates.items():
             for i, item in enumerate(items or []):
@@ -309,7 +331,7 @@ class _Checker(Collector):
                         )
                     seen[key] = i
 
-    def resource(self, kind: str, item: dict[str, Any], path: YamlPath) -> None:
+    def resource(self, kind: str, item: Declaration, path: YamlPath) -> None:
         if kind == "secrets" and "rotateAfter" in item and not item.get("once"):
             self.error(
                 path + ("rotateAfter",),
@@ -324,7 +346,8 @@ class _Checker(Collector):
             self.error(path + ("type",), "a headless service must be of type ClusterIP")
         if kind in ("deployments", "statefulSets", "replicaSets", "pods") and not item.get("image"):
             self.error(path, f'{kind[:-1]} needs "image"', expected="a container image")
-        alias = (item.get("forEach") or {}).get("as")
+        for_each = item.get("forEach")
+        alias = for_each.get("as") if for_each else None
         if isinstance(alias, str) and alias in _RESERVED_CONTEXT - {"item"}:
             self.error(
                 path + ("forEach", "as"),
@@ -332,7 +355,7 @@ class _Checker(Collector):
                 hint="pick another name, such as region or shard",
             )
 
-    def dependency_cycles(self, crds: dict[str, Any]) -> None:
+    def dependency_cycles(self, crds: dict[str, CrdEntry]) -> None:
         graph = {name: list(entry.get("dependsOn") or {}) for name, entry in crds.items()}
         for name, deps in graph.items():
             for dep in deps:
@@ -368,13 +391,15 @@ class _Checker(Collector):
                 visit(name, [name])
 
     # -- shared -----------------------------------------------------------------------
-    def deprecation(self, data: dict[str, Any]) -> None:
-        for path in (("metadata", "deprecation"), ("lifecycle", "deprecation")):
-            block = data.get(path[0], {}).get("deprecation")
-            timeline = (block or {}).get("timeline") or {}
+    def deprecation(self, data: Katalog | Komposer) -> None:
+        blocks = (
+            (("metadata", "deprecation"), data.get("metadata", {}).get("deprecation")),
+            (("lifecycle", "deprecation"), data.get("lifecycle", {}).get("deprecation")),
+        )
+        for path, block in blocks:
+            timeline = (block.get("timeline") if block else None) or {}
             dates = {}
-            for key in ("from", "to"):
-                text = timeline.get(key)
+            for key, text in (("from", timeline.get("from")), ("to", timeline.get("to"))):
                 if text is None:
                     continue
                 try:
@@ -388,7 +413,7 @@ class _Checker(Collector):
             if "from" in dates and "to" in dates and dates["from"] >= dates["to"]:
                 self.error(path + ("timeline",), "timeline.from must be before timeline.to")
 
-    def notes(self, data: dict[str, Any]) -> None:
+    def notes(self, data: Katalog | Komposer) -> None:
         seen: set[str] = set()
         for i, note in enumerate((data.get("notes") or {}).get("functions") or []):
             name = note["name"]
@@ -405,7 +430,7 @@ class _Checker(Collector):
                 self.warn(here, f'note "{name}" replaces the library function of that name')
             seen.add(name)
 
-    def condition(self, cond: dict[str, Any], path: YamlPath) -> None:
+    def condition(self, cond: Mapping[str, object], path: YamlPath) -> None:
         ops: list[str] = [k for k in SHORTHANDS if k in cond]
         if "operator" in cond:
             ops.append("operator")
@@ -465,7 +490,7 @@ class _Checker(Collector):
                     expected="5 fields: minute hour day-of-month month day-of-week",
                 )
 
-    def condition_value(self, op: str, raw: Any, path: YamlPath) -> None:
+    def condition_value(self, op: str, raw: object, path: YamlPath) -> None:
         if not isinstance(raw, str) or "{{" in raw:
             return
         if op == "regex":
@@ -478,7 +503,7 @@ class _Checker(Collector):
         elif op in ("between", "notBetween") and raw.count(",") != 1:
             self.error(path, f'"{raw}" is not a range', expected='"low,high" such as "1,10"')
 
-    def mutation_rules(self, data: Any, path: YamlPath = ()) -> None:
+    def mutation_rules(self, data: object, path: YamlPath = ()) -> None:
         if isinstance(data, dict):
             for key, value in data.items():
                 if key == "mutation" and isinstance(value, dict):
@@ -492,7 +517,7 @@ class _Checker(Collector):
                 else:
                     self.mutation_rules(value, path + (key,))
 
-    def templates(self, data: dict[str, Any]) -> None:
+    def templates(self, data: Katalog | Komposer | Motif) -> None:
         notes = [
             UserNote(n["name"], n["expression"])
             for n in (data.get("notes") or {}).get("functions") or []
@@ -523,7 +548,7 @@ class _Checker(Collector):
             )
 
     # -- motif ------------------------------------------------------------------------
-    def motif(self, data: dict[str, Any]) -> None:
+    def motif(self, data: Motif) -> None:
         declared: dict[str, int] = {}
         for i, spec in enumerate(data.get("inputs") or []):
             name = spec["name"]
@@ -550,9 +575,9 @@ class _Checker(Collector):
                         )
         resources = data.get("resources") or {}
         for kind, items in resources.items():
-            if kind == "onCreate":
+            if isinstance(items, dict):  # onCreate: resource templates
                 self.resource_templates(items, ("resources", "onCreate"))
-                placed: list[tuple[YamlPath, Any]] = [
+                placed: list[tuple[YamlPath, Declaration]] = [
                     (("resources", "onCreate", k, i), item)
                     for k, lst in items.items()
                     for i, item in enumerate(lst or [])
@@ -564,13 +589,13 @@ class _Checker(Collector):
             for path, item in placed:
                 self.motif_conditions(item, path)
 
-    def motif_conditions(self, item: dict[str, Any], path: YamlPath) -> None:
+    def motif_conditions(self, item: Declaration, path: YamlPath) -> None:
         """Warn about a motif resource condition whose field may be meant as a path but is
         compared as literal text when the katalog loads."""
-        for key in ("when", "or"):
-            for i, cond in enumerate(item.get(key) or []):
+        for key, conditions in (("when", item.get("when")), ("or", item.get("or"))):
+            for i, cond in enumerate(conditions or []):
                 field = cond.get("field")
-                if bare_path(field, item) != "text":
+                if not isinstance(field, str) or bare_path(field, item) != "text":
                     continue
                 if field.startswith("inputs."):
                     self.warn(
@@ -589,7 +614,7 @@ class _Checker(Collector):
                     )
 
     # -- simulate / e2e ---------------------------------------------------------------
-    def simulate(self, data: dict[str, Any]) -> None:
+    def simulate(self, data: SimulateFile) -> None:
         spec = data.get("spec")
         if spec is None and not data.get("imports"):
             self.error(
@@ -613,7 +638,7 @@ class _Checker(Collector):
         for crd, block in (expect.get("crds") or {}).items():
             self.expectations(block, ("spec", "expect", "crds", crd))
 
-    def expectations(self, expect: dict[str, Any], path: YamlPath) -> None:
+    def expectations(self, expect: CrdExpectations, path: YamlPath) -> None:
         for i, rule in enumerate(expect.get("ops") or []):
             here = path + ("ops", i)
             if "include" in rule:
@@ -640,7 +665,7 @@ class _Checker(Collector):
             elif "resource" not in rule:
                 self.error(path + ("absent", i), 'missing "resource"')
 
-    def e2e(self, data: dict[str, Any]) -> None:
+    def e2e(self, data: E2EFile) -> None:
         spec = data.get("spec")
         if spec is None and not data.get("imports"):
             self.error((), 'missing "spec"', expected="spec: {katalog, crd, cr, expect}")
@@ -654,7 +679,7 @@ class _Checker(Collector):
             names[exp["name"]] = i
 
 
-def bare_path(field: Any, item: dict[str, Any]) -> str:
+def bare_path(field: object, item: Declaration) -> str:
     """How a motif resource's condition field without a template is read: "cr" for a path
     into the reconcile context (``status.phase``, or the item's ``forEach`` alias), resolved
     at reconcile time; "text" for a dotted word that is compared literally at load time, as

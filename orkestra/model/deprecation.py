@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Any
+
+from orkestra.model.shapes import Lifecycle, PatternData
 
 
 @dataclass(frozen=True)
@@ -30,16 +31,24 @@ class Deprecation:
         return "warning"
 
 
-def _date(text: Any) -> datetime.date | None:
+def _date(text: str | None) -> datetime.date | None:
     try:
         return datetime.date.fromisoformat(str(text)) if text else None
     except ValueError:
         return None
 
 
-def deprecation_of(data: dict[str, Any]) -> Deprecation | None:
+def lifecycle_of(data: PatternData) -> Lifecycle:
+    """A pattern document's ``lifecycle`` ({} when it has none, as simulations and e2e
+    files never do)."""
+    if data["kind"] == "Simulate" or data["kind"] == "E2E":
+        return {}
+    return data.get("lifecycle") or {}
+
+
+def deprecation_of(data: PatternData) -> Deprecation | None:
     """The notice in a pattern document, or None."""
-    lifecycle = data.get("lifecycle") or {}
+    lifecycle = lifecycle_of(data)
     block = (data.get("metadata") or {}).get("deprecation") or lifecycle.get("deprecation")
     if not isinstance(block, dict):
         return Deprecation("") if lifecycle.get("maturity") == "deprecated" else None

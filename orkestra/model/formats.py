@@ -11,8 +11,6 @@ model. Blocks whose content belongs to components outside Orkestra's own runtime
 
 from __future__ import annotations
 
-from typing import Any
-
 from orkestra.kubeobjects import JsonDict
 from orkestra.limits import MAX_CYCLES
 from orkestra.model.errors import YamlPath
@@ -802,7 +800,7 @@ CONSTRUCTOR = named(
 )
 
 
-def _queue(queue: dict[str, Any], path: YamlPath, ctx: Context) -> None:
+def _queue(queue: JsonDict, path: YamlPath, ctx: Context) -> None:
     behaviour = queue.get("behaviour")
     if not isinstance(behaviour, dict) or not behaviour:
         return
@@ -986,7 +984,7 @@ GATE_CONDITION_FIELDS = {
 }
 
 
-def _enqueue_gate(gate: dict[str, Any], path: YamlPath, ctx: Context) -> None:
+def _enqueue_gate(gate: JsonDict, path: YamlPath, ctx: Context) -> None:
     if gate.get("eventAware") is True:
         ctx.error(
             path + ("eventAware",),
@@ -1048,12 +1046,12 @@ PRE_RECONCILE = named(
 WATCH_EVENTS = ("create", "update", "delete")
 
 
-def _watch_entry(entry: dict[str, Any], path: YamlPath, ctx: Context) -> None:
+def _watch_entry(entry: JsonDict, path: YamlPath, ctx: Context) -> None:
     if not entry.get("on"):
         entry["on"] = list(WATCH_EVENTS)  # none listed: every event, as upstream
 
 
-def _key_from(key_from: dict[str, Any], path: YamlPath, ctx: Context) -> None:
+def _key_from(key_from: JsonDict, path: YamlPath, ctx: Context) -> None:
     given = [k for k in ("label", "name") if k in key_from]
     if len(given) != 1:
         ctx.error(
@@ -1140,7 +1138,7 @@ CROSS_PROTOCOLS = ("cr", "info", "metrics", "health", "events")
 CROSS_CACHE_FOR = "30s"
 
 
-def _cross_source(source: dict[str, Any], path: YamlPath, ctx: Context) -> None:
+def _cross_source(source: JsonDict, path: YamlPath, ctx: Context) -> None:
     if not source.get("host") and not source.get("endpoint"):
         ctx.error(
             path,
@@ -1153,7 +1151,7 @@ def _cross_source(source: dict[str, Any], path: YamlPath, ctx: Context) -> None:
     source.setdefault("cacheFor", CROSS_CACHE_FOR)
 
 
-def _cross_auth(auth: dict[str, Any], path: YamlPath, ctx: Context) -> None:
+def _cross_auth(auth: JsonDict, path: YamlPath, ctx: Context) -> None:
     if ("token" in auth) == ("secretRef" in auth):
         ctx.error(
             path,
@@ -1162,7 +1160,7 @@ def _cross_auth(auth: dict[str, Any], path: YamlPath, ctx: Context) -> None:
         )
 
 
-def _cross_entry(entry: dict[str, Any], path: YamlPath, ctx: Context) -> None:
+def _cross_entry(entry: JsonDict, path: YamlPath, ctx: Context) -> None:
     if "crd" in entry and "labelSelector" in entry:
         ctx.error(
             path + ("labelSelector",),

@@ -6,8 +6,8 @@ imports, ``ork pull`` to fetch a katalog's motifs without composing it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from orkestra.model.errors import YamlPath, format_path
 
@@ -19,7 +19,7 @@ CRD_IMPORTS: tuple[YamlPath, ...] = (("imports",), ("operatorBox", "reconcile", 
 """Where a CRD entry imports motifs, in expansion order."""
 
 
-def _at(node: Any, path: YamlPath) -> Any:
+def _at(node: object, path: YamlPath) -> object:
     for key in path:
         node = node.get(key) if isinstance(node, dict) else None
     return node
@@ -58,12 +58,14 @@ class MotifImport:
         return not self.is_registry and not self.is_git
 
 
-def motif_imports(data: dict[str, Any]) -> list[MotifImport]:
+def motif_imports(data: Mapping[str, object]) -> list[MotifImport]:
     """Katalog-wide (``spec.imports``) and per-CRD (``spec.crds.<n>.imports``, then
-    ``spec.crds.<n>.operatorBox.reconcile.imports``) imports."""
-    spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
-    assert isinstance(spec, dict)
-    places: list[tuple[YamlPath, Any]] = [(("spec", "imports"), spec.get("imports"))]
+    ``spec.crds.<n>.operatorBox.reconcile.imports``) imports of a pattern document, checked
+    or as read."""
+    spec = data.get("spec")
+    if not isinstance(spec, dict):
+        spec = {}
+    places: list[tuple[YamlPath, object]] = [(("spec", "imports"), spec.get("imports"))]
     crds = spec.get("crds")
     for name, entry in crds.items() if isinstance(crds, dict) else ():
         places += [(("spec", "crds", name, *where), _at(entry, where)) for where in CRD_IMPORTS]

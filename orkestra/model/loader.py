@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from orkestra import limits
+from orkestra.kubeobjects import Json, JsonDict
 from orkestra.model.checks import check_document
 from orkestra.model.document import Document
 from orkestra.model.errors import PatternError, Problem, did_you_mean
@@ -21,13 +22,14 @@ from orkestra.model.formats import API_VERSION, G1_BOX_KEYS, KINDS, LEGACY_API_V
 from orkestra.model.normalize import Normalizer
 from orkestra.model.origins import Origins
 from orkestra.model.schema import Context
+from orkestra.model.shapes import PatternData
 from orkestra.model.source import SourceDoc, parse_documents, read_text
 
 PATTERN_KINDS = tuple(KINDS)
 
 
-def detect_kind(doc: SourceDoc) -> str:
-    """The document's ``kind``; a PatternError when it is missing or not a pattern kind."""
+def _top(doc: SourceDoc) -> JsonDict:
+    """The document's top-level mapping; a PatternError when it is something else."""
     data = doc.data
     if not isinstance(data, dict):
         raise PatternError(
@@ -39,7 +41,12 @@ def detect_kind(doc: SourceDoc) -> str:
                 )
             ]
         )
-    kind = data.get("kind")
+    return data
+
+
+def detect_kind(doc: SourceDoc) -> str:
+    """The document's ``kind``; a PatternError when it is missing or not a pattern kind."""
+    kind = _top(doc).get("kind")
     if kind is None:
         raise PatternError(
             [
@@ -65,10 +72,11 @@ def detect_kind(doc: SourceDoc) -> str:
     return str(kind)
 
 
-def _generation(data: dict[str, Any]) -> str:
+def _generation(data: JsonDict) -> str:
     if data.get("apiVersion") == LEGACY_API_VERSION or "sources" in data:
         return "G0"
-    crds = (data.get("spec") or {}).get("crds") if isinstance(data.get("spec"), dict) else None
+    spec = data.get("spec")
+    crds = spec.get("crds") if isinstance(spec, dict) else None
     if isinstance(crds, list):
         return "G0"
     if isinstance(crds, dict):
@@ -83,7 +91,7 @@ def _generation(data: dict[str, Any]) -> str:
     return "G2"
 
 
-def _template_actions(data: Any) -> int:
+def _template_actions(data: Json) -> int:
     """How many ``{{`` the strings (keys included) of ``data`` hold."""
     count, stack = 0, [data]
     while stack:
@@ -136,18 +144,20 @@ def build_document(
             ]
         )
     ctx = Context(source)
-    data = KINDS[kind].check(copy.deepcopy(source.data), (), ctx)
+    written = _top(source)
+    data = KINDS[kind].check_mapping(copy.deepcopy(written), (), ctx)
     errors = [p for p in ctx.problems if p.severity == "error"]
     if errors:
         raise PatternError(ctx.problems)
     origins = Origins(source)
-    generation = _generation(source.data)
+    generation = _generation(written)
     normalizer = Normalizer(origins)
     if kind == "Katalog":
         data = normalizer.katalog(data)
     elif kind == "Komposer":
         data = normalizer.komposer(data)
-    document = Document(kind, data, source, file, origins, generation, list(ctx.problems))
+    model = cast(PatternData, data)  # checked against the kind's schema, normalized to G2
+    document = Document(kind, model, source, file, origins, generation, list(ctx.problems))
     problems = normalizer.problems + (check_document(document) if checks else [])
     if generation == "G0":
         document.warnings.append(

@@ -10,8 +10,7 @@ variants are unified (``eq`` is ``equals``, label lists become maps, ``dependsOn
 
 from __future__ import annotations
 
-from typing import Any
-
+from orkestra.kubeobjects import Json, JsonDict
 from orkestra.model.errors import Problem, YamlPath
 from orkestra.model.origins import Origins
 
@@ -50,7 +49,7 @@ class Normalizer:
         )
 
     def place(
-        self, value: Any, src_path: YamlPath, parent: dict[str, Any], key: str, dst_path: YamlPath
+        self, value: Json, src_path: YamlPath, parent: JsonDict, key: str, dst_path: YamlPath
     ) -> None:
         """Put a moved value at ``parent[key]``; dicts merge key by key."""
         existing = parent.get(key)
@@ -65,16 +64,16 @@ class Normalizer:
         self.conflict(src_path, dst_path)
 
     # -- katalog ----------------------------------------------------------------------
-    def katalog(self, data: dict[str, Any]) -> dict[str, Any]:
+    def katalog(self, data: JsonDict) -> JsonDict:
         spec = data.get("spec")
         if isinstance(spec, dict) and "crds" in spec:
             spec["crds"] = self.crds(spec["crds"], ("spec", "crds"))
         unify_spellings(data)
         return data
 
-    def crds(self, crds: Any, path: YamlPath) -> dict[str, Any]:
+    def crds(self, crds: Json, path: YamlPath) -> JsonDict:
         if isinstance(crds, list):
-            by_name: dict[str, Any] = {}
+            by_name: JsonDict = {}
             for i, entry in enumerate(crds):
                 if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
                     continue
@@ -98,8 +97,8 @@ class Normalizer:
                 self.crd_entry(entry, path + (name,))
         return crds
 
-    def crd_entry(self, entry: dict[str, Any], path: YamlPath) -> None:
-        box = entry.setdefault("operatorBox", {})
+    def crd_entry(self, entry: JsonDict, path: YamlPath) -> None:
+        box = _section(entry, "operatorBox")
         box_path = path + ("operatorBox",)
         legacy = entry.pop("reconciler", None)
         if isinstance(legacy, dict):
@@ -118,7 +117,7 @@ class Normalizer:
             )
         for key in ("workers", "resync", "queue"):
             if key in entry:
-                reconcile = box.setdefault("reconcile", {})
+                reconcile = _section(box, "reconcile")
                 self.place(
                     entry.pop(key), path + (key,), reconcile, key, box_path + ("reconcile", key)
                 )
@@ -128,15 +127,16 @@ class Normalizer:
         if "dependsOn" in entry:
             entry["dependsOn"] = depends_on_map(entry["dependsOn"])
         for block in ("labels", "annotations"):
-            if isinstance(entry.get(block), dict):
-                entry[block] = {k: _text(v) for k, v in entry[block].items()}
+            values = entry.get(block)
+            if isinstance(values, dict):
+                entry[block] = {k: _text(v) for k, v in values.items()}
 
-    def operator_box(self, box: dict[str, Any], path: YamlPath) -> None:
+    def operator_box(self, box: JsonDict, path: YamlPath) -> None:
         for key, (section, sub) in _BOX_MOVES.items():
             if key not in box:
                 continue
             value = box.pop(key)
-            target = box.setdefault(section, {})
+            target = _section(box, section)
             if sub is None:
                 self.place(value, path + (key,), box, section, path + (section,))
             else:
@@ -146,7 +146,7 @@ class Normalizer:
                 del box[section]
 
     # -- komposer ---------------------------------------------------------------------
-    def komposer(self, data: dict[str, Any]) -> dict[str, Any]:
+    def komposer(self, data: JsonDict) -> JsonDict:
         if "sources" in data:
             sources = data.pop("sources")
             if "imports" in data:
@@ -156,20 +156,27 @@ class Normalizer:
                 self.origins.moved(("imports",), ("sources",))
         spec = data.get("spec")
         if isinstance(spec, dict) and "crds" in spec:
-            spec["crds"] = self.crds(spec["crds"], ("spec", "crds"))
-            for entry in spec["crds"].values():
+            crds = spec["crds"] = self.crds(spec["crds"], ("spec", "crds"))
+            for entry in crds.values():
                 if isinstance(entry, dict) and entry.get("operatorBox") == {}:
                     del entry["operatorBox"]
         unify_spellings(data)
         return data
 
 
-def _text(value: Any) -> str:
+def _section(parent: JsonDict, key: str) -> JsonDict:
+    """``parent[key]``, created empty when missing; the schema made it a mapping."""
+    section = parent.setdefault(key, {})
+    assert isinstance(section, dict)
+    return section
+
+
+def _text(value: Json) -> str:
     """A label or annotation value as Kubernetes stores it (``true``, not ``True``)."""
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
-def depends_on_map(value: Any) -> dict[str, dict[str, str]]:
+def depends_on_map(value: Json) -> dict[str, dict[str, str]]:
     """``{db: healthy}``, ``{db: {condition: healthy}}`` or ``[db]`` as one map form."""
     if isinstance(value, list):
         return {name: {"condition": "started"} for name in value if isinstance(name, str)}
@@ -183,7 +190,7 @@ def depends_on_map(value: Any) -> dict[str, dict[str, str]]:
     return out
 
 
-def unify_spellings(node: Any) -> None:
+def unify_spellings(node: Json) -> None:
     """``eq``/``neq`` operators and list-form labels, anywhere in the tree."""
     if isinstance(node, dict):
         operator = node.get("operator")

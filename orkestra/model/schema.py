@@ -14,9 +14,9 @@ import copy
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from orkestra.kubeobjects import JsonDict
+from orkestra.kubeobjects import Json, JsonDict
 from orkestra.model.errors import Collector, YamlPath, did_you_mean
 from orkestra.model.source import SourceDoc
 from orkestra.units import is_duration
@@ -24,7 +24,7 @@ from orkestra.units import is_duration
 NodeT = TypeVar("NodeT", bound="Node")
 
 
-def type_word(value: Any) -> str:
+def type_word(value: object) -> str:
     """How a YAML value's type is named in messages."""
     if value is None:
         return "null"
@@ -43,7 +43,7 @@ def type_word(value: Any) -> str:
     return type(value).__name__
 
 
-def is_template(value: Any) -> bool:
+def is_template(value: object) -> bool:
     return isinstance(value, str) and "{{" in value
 
 
@@ -52,7 +52,7 @@ class Context(Collector):
 
     doc: SourceDoc
 
-    def wrong_type(self, path: YamlPath, node: Node, value: Any, hint: str = "") -> None:
+    def wrong_type(self, path: YamlPath, node: Node, value: object, hint: str = "") -> None:
         self.error(
             path,
             f"expected {node.expected}, got {type_word(value)}",
@@ -76,7 +76,7 @@ class _KeyContext(Context):
         super().error(path, f"key {message}", expected=expected, hint=hint, key=True)
 
 
-def _type_hint(node: Node, value: Any) -> str:
+def _type_hint(node: Node, value: object) -> str:
     if isinstance(value, int | float | bool) and node.accepts_strings:
         return "quote the value to make it a string"
     if value is None:
@@ -98,7 +98,7 @@ class Node:
     def __init__(self, description: str = "") -> None:
         self.description = description
 
-    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+    def check(self, value: Json, path: YamlPath, ctx: Context) -> Json:
         raise NotImplementedError
 
     def schema(self, defs: JsonDict) -> JsonDict:
@@ -163,7 +163,7 @@ class Str(Node):
         else:
             self.expected = pattern_hint or "a string"
 
-    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+    def check(self, value: Json, path: YamlPath, ctx: Context) -> Json:
         if not isinstance(value, str):
             ctx.wrong_type(path, self, value)
             return value
@@ -221,7 +221,7 @@ class Int(Node):
             + (" (or a template)" if strings else "")
         )
 
-    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+    def check(self, value: Json, path: YamlPath, ctx: Context) -> Json:
         number: int | None = None
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
@@ -271,7 +271,7 @@ class Bool(Node):
         self.accepts_strings = templates
         self.expected = "true or false" + (" (or a template)" if templates else "")
 
-    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+    def check(self, value: Json, path: YamlPath, ctx: Context) -> Json:
         if isinstance(value, bool):
             return value
         if (
@@ -298,7 +298,7 @@ class Duration(Node):
     expected = "a duration such as 30s, 5m, 1h30m, 7d"
     accepts_strings = True
 
-    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+    def check(self, value: Json, path: YamlPath, ctx: Context) -> Json:
         if isinstance(value, str):
             if is_template(value) or is_duration(value):
                 return value
@@ -317,7 +317,7 @@ class Scalar(Node):
     expected = "a string, number or boolean"
     accepts_strings = True
 
-    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+    def check(self, value: Json, path: YamlPath, ctx: Context) -> Json:
         if not isinstance(value, str | int | float | bool):
             ctx.wrong_type(path, self, value)
         return value
@@ -331,7 +331,7 @@ class AnyValue(Node):
 
     expected = "any value"
 
-    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+    def check(self, value: Json, path: YamlPath, ctx: Context) -> Json:
         return value
 
     def schema(self, defs: JsonDict) -> JsonDict:
@@ -343,7 +343,7 @@ class Opaque(Node):
 
     expected = "a mapping"
 
-    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+    def check(self, value: Json, path: YamlPath, ctx: Context) -> Json:
         if not isinstance(value, dict):
             ctx.wrong_type(path, self, value)
         return value
@@ -360,7 +360,7 @@ class ListOf(Node):
         self.item = item
         self.min_items = min_items
 
-    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+    def check(self, value: Json, path: YamlPath, ctx: Context) -> Json:
         if not isinstance(value, list):
             ctx.wrong_type(path, self, value)
             return value
@@ -389,11 +389,11 @@ class MapOf(Node):
         self.value = value
         self.key = key
 
-    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+    def check(self, value: Json, path: YamlPath, ctx: Context) -> Json:
         if not isinstance(value, dict):
             ctx.wrong_type(path, self, value)
             return value
-        out = {}
+        out: JsonDict = {}
         for k, v in value.items():
             if self.key is not None:
                 self.key.check(k, path + (k,), ctx.for_keys())
@@ -434,13 +434,17 @@ class Obj(Node):
     name: str = ""
     expected: str = "a mapping"
     ref: str = ""
-    finish: Callable[[dict[str, Any], YamlPath, Context], None] | None = None
+    finish: Callable[[JsonDict, YamlPath, Context], None] | None = None
 
-    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+    def check(self, value: Json, path: YamlPath, ctx: Context) -> Json:
         if not isinstance(value, dict):
             ctx.wrong_type(path, self, value)
             return value
-        out: dict[str, Any] = {}
+        return self.check_mapping(value, path, ctx)
+
+    def check_mapping(self, value: JsonDict, path: YamlPath, ctx: Context) -> JsonDict:
+        """:meth:`check` of a value known to be a mapping."""
+        out: JsonDict = {}
         suggested: set[str] = set()
         for key, item in value.items():
             canonical = self.aliases[key] if key in self.aliases else str(key)
@@ -530,12 +534,12 @@ class Shorthand(Node):
 
     accepts_strings = True
 
-    def __init__(self, words: Mapping[str, Any], description: str = "") -> None:
+    def __init__(self, words: Mapping[str, Json], description: str = "") -> None:
         super().__init__(description)
         self.words = dict(words)
         self.expected = "one of " + ", ".join(self.words)
 
-    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+    def check(self, value: Json, path: YamlPath, ctx: Context) -> Json:
         if isinstance(value, str) and value in self.words:
             return copy.deepcopy(self.words[value])
         if isinstance(value, str):
@@ -556,13 +560,15 @@ class Shorthand(Node):
 class Either(Node):
     """One of several shapes, chosen by the YAML type of the value."""
 
-    def __init__(self, *options: tuple[Callable[[Any], bool], Node], description: str = "") -> None:
+    def __init__(
+        self, *options: tuple[Callable[[Json], bool], Node], description: str = ""
+    ) -> None:
         super().__init__(description)
         self.options = options
         self.expected = " or ".join(node.expected for _, node in options)
         self.accepts_strings = any(node.accepts_strings for _, node in options)
 
-    def check(self, value: Any, path: YamlPath, ctx: Context) -> Any:
+    def check(self, value: Json, path: YamlPath, ctx: Context) -> Json:
         for matches, node in self.options:
             if matches(value):
                 return node.check(value, path, ctx)
@@ -573,21 +579,21 @@ class Either(Node):
         return {"anyOf": [node.json_schema(defs) for _, node in self.options]}
 
 
-def is_map(v: Any) -> bool:
+def is_map(v: object) -> bool:
     return isinstance(v, dict)
 
 
-def is_list(v: Any) -> bool:
+def is_list(v: object) -> bool:
     return isinstance(v, list)
 
 
-def is_str(v: Any) -> bool:
+def is_str(v: object) -> bool:
     return isinstance(v, str)
 
 
-def is_bool(v: Any) -> bool:
+def is_bool(v: object) -> bool:
     return isinstance(v, bool)
 
 
-def is_scalar(v: Any) -> bool:
+def is_scalar(v: object) -> bool:
     return isinstance(v, str | int | float | bool)

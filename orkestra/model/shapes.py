@@ -4,16 +4,16 @@
 :mod:`orkestra.model.formats` declares what each key accepts; these TypedDicts describe the
 same documents for the code that reads them, after the schema check and the normalizer
 (``dependsOn`` and label lists are maps by then). Keys are optional unless the schema
-requires them; ``tests/model/test_shapes.py`` keeps the key sets equal to the schema's.
-Values a user writes free-form (a custom resource's ``spec``, hook ``args``, a ``forEach``
-item) are :data:`~orkestra.kubeobjects.Json`.
+requires them; ``tests/model/test_shapes.py`` keeps keys and value types equal to the
+schema's at every depth. Values a user writes free-form (a custom resource's ``spec``, hook
+``args``, a ``forEach`` item) are :data:`~orkestra.kubeobjects.Json`.
 """
 
 from __future__ import annotations
 
-from typing import Required, TypeAlias, TypedDict
+from typing import Literal, Required, TypeAlias, TypedDict
 
-from orkestra.kubeobjects import Json, JsonObject, PolicyRule, RoleRef, Subject
+from orkestra.kubeobjects import Json, JsonDict, JsonObject, PolicyRule, RoleRef, Subject
 
 # A value the user may write as a literal or as a ``{{ template }}`` string.
 Scalar: TypeAlias = str | int | float | bool
@@ -124,6 +124,10 @@ class MutationRule(Gate, total=False):
 ForEach = TypedDict("ForEach", {"field": Required[str], "as": str}, total=False)
 
 
+class NameRef(TypedDict):
+    name: str
+
+
 class Declaration(Gate, total=False):
     """One item of a resource list (``deployments``, ``services`` ...): the keys every kind
     shares, then the keys of the kinds that have them (the schema decides which kind
@@ -140,7 +144,7 @@ class Declaration(Gate, total=False):
     profile: str
     # workloads
     image: str
-    imagePullSecrets: list[str]
+    imagePullSecrets: list[str | NameRef]
     command: list[str]
     args: list[str]
     env: list[JsonObject]
@@ -188,7 +192,7 @@ class Declaration(Gate, total=False):
     ingress: list[JsonObject]
     egress: list[JsonObject]
     # config maps and secrets
-    data: dict[str, Scalar]
+    data: Json  # a string map, except on a custom object
     fromConfigMap: str
     fromSecret: str
     fromNamespace: str
@@ -224,11 +228,13 @@ class Declaration(Gate, total=False):
     metadata: JsonObject
     spec: Json
     status: Json
-    hasStatus: bool
+    hasStatus: bool | None
 
 
 # resource key (``deployments``, ``custom`` ...) -> its declarations
 ResourceTemplates: TypeAlias = dict[str, list[Declaration]]
+# a motif's ``resources``: the same, plus ``onCreate`` holding resource templates
+MotifResources: TypeAlias = dict[str, list[Declaration] | ResourceTemplates]
 
 
 # -- the operator box ------------------------------------------------------------------
@@ -306,9 +312,12 @@ class StatusField(Gate, total=False):
     clearOnFalse: bool
 
 
-class StatusBlock(TypedDict, total=False):
+class MotifStatus(TypedDict, total=False):
     conditions: bool
     fields: list[StatusField]
+
+
+class StatusBlock(MotifStatus, total=False):
     include: str
 
 
@@ -341,7 +350,7 @@ class RuntimeBlock(TypedDict, total=False):
 class CrossSelector(TypedDict, total=False):
     name: str
     namespace: str
-    matchLabels: dict[str, str]
+    matchLabels: dict[str, Scalar]
 
 
 class CrossSource(TypedDict, total=False):
@@ -367,8 +376,43 @@ CrossEntry = TypedDict(
 )
 
 
+class KeyFrom(TypedDict, total=False):
+    label: str
+    name: str
+    namespace: str
+
+
+class WatchIndex(TypedDict):
+    name: str
+    field: str
+
+
+class QueueGate(Gate, total=False):
+    """``preReconcile.enqueueGate``/``reconcileGate`` (and a watch entry's enqueueGate)."""
+
+    external: list[ExternalCall]
+    sentinels: list[str]
+    failPolicy: str
+    eventAware: bool
+
+
+class WatchEntry(TypedDict, total=False):
+    """An item of ``observe.watch``; ``{include: FILE}`` items are replaced by the file's
+    entries when the katalog is composed."""
+
+    apiVersion: str
+    kind: str
+    namespace: str
+    name: str
+    on: list[str]
+    keyFrom: KeyFrom
+    enqueueGate: QueueGate
+    index: list[WatchIndex]
+    include: str
+
+
 class ObserveBlock(TypedDict, total=False):
-    watch: JsonObject
+    watch: list[WatchEntry]
     events: Json
     cross: list[CrossEntry]
 
@@ -376,8 +420,8 @@ class ObserveBlock(TypedDict, total=False):
 class PreReconcile(Gate, total=False):
     external: list[ExternalCall]
     sentinels: list[str]
-    enqueueGate: JsonObject
-    reconcileGate: JsonObject
+    enqueueGate: QueueGate
+    reconcileGate: QueueGate
 
 
 class OperatorBox(TypedDict, total=False):
@@ -445,14 +489,14 @@ class CrdEntry(TypedDict, total=False):
     apiTypes: ApiTypes
     crdFile: str
     crFiles: list[str]
-    setup: JsonObject
+    setup: list[str] | JsonObject
     namespaced: bool
     namespace: str
     dependsOn: dict[str, dict[str, str]]
     enrich: Json
     enrichAll: bool
     labelSelector: dict[str, str]
-    fieldSelector: str
+    fieldSelector: dict[str, Scalar]
     labels: dict[str, str]
     annotations: dict[str, str]
     endpoints: JsonObject
@@ -464,7 +508,7 @@ class CrdEntry(TypedDict, total=False):
     webhooks: Webhooks
     admission: Admission
     normalize: JsonObject
-    deletionProtection: DeletionProtection
+    deletionProtection: bool | DeletionProtection
     imports: list[MotifImportSpec]
     operatorBox: OperatorBox
     crossAccess: bool
@@ -481,6 +525,78 @@ class CrdEntry(TypedDict, total=False):
 # -- documents -------------------------------------------------------------------------
 
 
+DeprecationTimeline = TypedDict("DeprecationTimeline", {"from": str, "to": str}, total=False)
+
+
+class AcceptDeprecated(TypedDict, total=False):
+    beforeEol: bool
+    eol: bool
+
+
+class DeprecationNotice(TypedDict, total=False):
+    message: Required[str]
+    migratedTo: str
+    timeline: DeprecationTimeline
+    accept: AcceptDeprecated
+
+
+AcceptedPattern = TypedDict(
+    "AcceptedPattern",
+    {"name": Required[str], "author": str, "version-range": str, "version": str},
+    total=False,
+)
+
+
+class AcceptPatterns(TypedDict, total=False):
+    patterns: list[AcceptedPattern]
+
+
+class Lifecycle(TypedDict, total=False):
+    maturity: str
+    deprecation: DeprecationNotice
+    compatibility: dict[str, str]
+    accept: AcceptPatterns
+
+
+class NoteFunction(TypedDict, total=False):
+    name: Required[str]
+    description: str
+    expression: Required[str]
+
+
+class Notes(TypedDict, total=False):
+    functions: list[NoteFunction]
+
+
+class Provider(TypedDict, total=False):
+    name: Required[str]
+    required: bool
+    auth: JsonObject
+
+
+class OperatorBlocks(TypedDict, total=False):
+    """The top-level blocks a katalog and a komposer share. ``profiles`` maps a class
+    (``resources``, ``probes`` ...) to its named presets; compositions merge into it."""
+
+    lifecycle: Lifecycle
+    policy: JsonObject
+    notes: Notes
+    profiles: JsonDict
+    security: JsonObject
+    gateway: JsonObject
+    publish: JsonObject
+    notification: JsonObject
+    providers: list[Provider]
+
+
+class TopLevel(OperatorBlocks, total=False):
+    """A katalog's top-level blocks besides the envelope and ``spec``: what a composition
+    keeps as ``Composed.top``."""
+
+    crossAccess: bool
+    anchors: Json
+
+
 class Metadata(TypedDict, total=False):
     name: str
     namespace: str
@@ -491,8 +607,8 @@ class Metadata(TypedDict, total=False):
     license: str
     tags: list[str]
     createdBy: str
-    projects: list[str]
-    deprecation: JsonObject
+    projects: JsonObject
+    deprecation: DeprecationNotice
 
 
 class KatalogSpec(TypedDict, total=False):
@@ -502,40 +618,45 @@ class KatalogSpec(TypedDict, total=False):
 
 
 class _PatternDocument(TypedDict, total=False):
+    """The envelope; each kind adds its ``kind`` literal, which tells the kinds apart."""
+
     apiVersion: str
-    kind: Required[str]
     metadata: Metadata
 
 
-class _Operator(_PatternDocument, total=False):
-    lifecycle: JsonObject
-    policy: JsonObject
-    notes: JsonObject
-    profiles: JsonObject
-    security: JsonObject
-    gateway: JsonObject
-    publish: JsonObject
-    notification: JsonObject
-    providers: JsonObject
-
-
-class Katalog(_Operator, total=False):
+class Katalog(_PatternDocument, TopLevel, total=False):
+    kind: Required[Literal["Katalog"]]
     spec: KatalogSpec
-    crossAccess: bool
-    anchors: Json
 
 
 class KomposerSpec(TypedDict, total=False):
     crds: dict[str, CrdEntry]
 
 
+class RegistryImport(TypedDict, total=False):
+    url: Required[str]
+    oci: bool
+    version: str
+    useKomposer: bool
+    auth: Auth
+    katalog: dict[str, dict[str, str]]
+
+
+class FileImport(TypedDict, total=False):
+    url: Required[str]
+    auth: Auth
+
+
 class KomposerImports(TypedDict, total=False):
-    registry: list[JsonObject]
-    files: list[JsonObject]
+    """Each import is a reference (a string) or a mapping with its ``url``."""
+
+    registry: list[str | RegistryImport]
+    files: list[str | FileImport]
     helm: list[JsonObject]
 
 
-class Komposer(_Operator, total=False):
+class Komposer(_PatternDocument, OperatorBlocks, total=False):
+    kind: Required[Literal["Komposer"]]
     imports: KomposerImports
     spec: KomposerSpec
 
@@ -545,14 +666,23 @@ class MotifAdmission(TypedDict, total=False):
     mutation: Mutation
 
 
+class MotifInput(TypedDict, total=False):
+    name: Required[str]
+    description: str
+    required: bool
+    default: Scalar
+    type: str
+
+
 class Motif(_PatternDocument, total=False):
-    lifecycle: JsonObject
-    inputs: JsonObject
-    resources: ResourceTemplates
-    status: StatusBlock
+    kind: Required[Literal["Motif"]]
+    lifecycle: Lifecycle
+    inputs: list[MotifInput]
+    resources: MotifResources
+    status: MotifStatus
     admission: MotifAdmission
-    profiles: JsonObject
-    notes: JsonObject
+    profiles: JsonDict
+    notes: Notes
 
 
 class OpRule(TypedDict, total=False):
@@ -594,14 +724,44 @@ class SimulateSpec(TypedDict, total=False):
 
 
 class SimulateFile(_PatternDocument, total=False):
+    kind: Required[Literal["Simulate"]]
     imports: list[str]
     spec: SimulateSpec
 
 
+class E2EImport(TypedDict, total=False):
+    path: Required[str]
+    wait: str
+    freshCluster: bool
+
+
+class E2EExpectation(TypedDict, total=False):
+    name: Required[str]
+    after: str
+    timeout: str
+    resources: list[JsonObject]
+    commands: list[JsonObject]
+    kubectl: JsonObject
+
+
+class E2ESpec(TypedDict, total=False):
+    katalog: str
+    crd: str
+    cr: str
+    customOperator: bool
+    custom: JsonObject
+    init: JsonObject
+    cluster: JsonObject
+    setup: list[str] | JsonObject
+    valuesFiles: list[str]
+    expect: list[E2EExpectation]
+
+
 class E2EFile(_PatternDocument, total=False):
-    imports: list[str]
-    spec: JsonObject
+    kind: Required[Literal["E2E"]]
+    imports: list[str | E2EImport]
+    spec: E2ESpec
 
 
-# Any checked document; ``Document.kind`` tells which.
+# Any checked document; its ``kind`` tells which (and narrows the union).
 PatternData: TypeAlias = Katalog | Komposer | Motif | SimulateFile | E2EFile

@@ -35,6 +35,7 @@ from typing import Any
 import yaml
 
 from orkestra import limits
+from orkestra.kubeobjects import Json, JsonDict
 from orkestra.model.errors import PatternError, Problem, YamlPath
 
 try:
@@ -219,7 +220,7 @@ class SourceDoc:
     """One YAML document of a file: its data and where each part of it was written."""
 
     path: str
-    data: Any
+    data: Json
     index: int = 0
     text: str = ""
     values: dict[YamlPath, Mark] = field(default_factory=dict)
@@ -250,7 +251,7 @@ class SourceDoc:
         mark = self.mark(path, key=key)
         return Problem(self.path, mark.line, mark.column, path, message, expected, hint, severity)
 
-    def child(self, data: Any, path: YamlPath) -> SourceDoc:
+    def child(self, data: Json, path: YamlPath) -> SourceDoc:
         """A view of a sub-tree, positions rebased so ``()`` is ``path``."""
         values = {p[len(path) :]: m for p, m in self.values.items() if p[: len(path)] == path}
         keys = {p[len(path) :]: m for p, m in self.keys.items() if p[: len(path)] == path}
@@ -262,7 +263,7 @@ class _Converter:
         self.doc = doc
         self.problems: list[Problem] = []
 
-    def convert(self, node: yaml.Node, path: YamlPath) -> Any:
+    def convert(self, node: yaml.Node, path: YamlPath) -> Json:
         self.doc.values[path] = Mark(node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, path)
@@ -270,7 +271,7 @@ class _Converter:
             return [self.convert(item, path + (i,)) for i, item in enumerate(node.value)]
         return self.scalar(node, path)
 
-    def scalar(self, node: yaml.Node, path: YamlPath) -> Any:
+    def scalar(self, node: yaml.Node, path: YamlPath) -> Json:
         if node.tag in _STRING_TAGS:
             return str(node.value)
         construct = _CONSTRUCTOR.yaml_constructors.get(node.tag)
@@ -280,12 +281,13 @@ class _Converter:
             )
             return str(node.value)
         try:
-            return construct(_CONSTRUCTOR, node)
+            value: Json = construct(_CONSTRUCTOR, node)  # the scalar tags build JSON scalars
         except _VALUE_ERRORS:
             self.problems.append(
                 self.doc.problem(path, _bad_value(node), hint="remove the tag or fix the value")
             )
             return str(node.value)
+        return value
 
     def key(self, node: yaml.ScalarNode, path: YamlPath) -> str:
         if node.tag == _BOOL_TAG and str(node.value).lower() not in ("true", "false"):
@@ -293,9 +295,9 @@ class _Converter:
             return str(node.value)
         return _key_text(self.scalar(node, path))
 
-    def mapping(self, node: yaml.MappingNode, path: YamlPath) -> dict[str, Any]:
+    def mapping(self, node: yaml.MappingNode, path: YamlPath) -> JsonDict:
         _CONSTRUCTOR.flatten_mapping(node)
-        result: dict[str, Any] = {}
+        result: JsonDict = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problems.append(self.doc.problem(path, "a mapping key must be a scalar"))
@@ -321,7 +323,7 @@ class _Converter:
         return result
 
 
-def _key_text(raw: Any) -> str:
+def _key_text(raw: Json) -> str:
     """Mapping keys become strings, as they do in JSON and Kubernetes objects."""
     if isinstance(raw, str):
         return raw

@@ -33,13 +33,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 from orkestra import yamltext
 from orkestra.compose import Composed, MotifResolver, compose_file
 from orkestra.errors import OrkError, UsageError
+from orkestra.kubeobjects import KubeObject, ObjectMeta, PolicyRule, Subject
 from orkestra.model.errors import PatternError, Problem
 from orkestra.model.formats import API_VERSION
+from orkestra.model.shapes import Katalog, TopLevel
 from orkestra.plan.rbac import (
     RUNTIME,
     Rule,
@@ -64,9 +66,8 @@ CONFIGMAP_LIMIT = 1024 * 1024  # what the API server accepts in one ConfigMap
 _SYSTEM_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _RBAC = "rbac.authorization.k8s.io/v1"
-_TOP_KEYS = ("notes", "profiles", "security")  # what as_katalog() carries besides the CRDs
-
-Obj = dict[str, Any]
+# what as_katalog() carries besides the CRDs
+_TOP_KEYS: tuple[Literal["notes", "profiles", "security"], ...] = ("notes", "profiles", "security")
 
 
 @dataclass
@@ -84,7 +85,7 @@ class Bundle:
 
     namespace: str
     composed: Composed
-    objects: list[Obj]
+    objects: list[KubeObject]
     warnings: list[str] = field(default_factory=list)
     patterns: tuple[str, ...] = ()  # "name version" of each file bundled
 
@@ -97,7 +98,7 @@ class Bundle:
         )
         return header + "".join("---\n" + yamltext.block(obj) for obj in self.objects)
 
-    def find(self, kind: str, name: str) -> Obj | None:
+    def find(self, kind: str, name: str) -> KubeObject | None:
         return next(
             (o for o in self.objects if o["kind"] == kind and o["metadata"]["name"] == name), None
         )
@@ -122,7 +123,7 @@ def merge(composed: Sequence[Composed]) -> Composed:
     """Several compositions as one: their CRDs side by side (a CRD name twice is an error),
     and their top-level blocks, which must agree where two files set the same one."""
     first = composed[0]
-    crds, top = dict(first.crds), dict(first.top)
+    crds, top = dict(first.crds), first.top.copy()
     owners = dict.fromkeys(first.crds, first.source.display)
     problems: list[Problem] = []
     for other in composed[1:]:
@@ -150,7 +151,7 @@ def merge(composed: Sequence[Composed]) -> Composed:
     )
 
 
-def _merge_top(top: Obj, other: Composed) -> list[Problem]:
+def _merge_top(top: TopLevel, other: Composed) -> list[Problem]:
     problems = []
     for key in _TOP_KEYS:
         if not other.top.get(key):
@@ -186,7 +187,7 @@ def build(
         for line in runtime.unresolved
     ]
     warnings += [note for s in sources for note in s.notes]
-    objects: list[Obj] = []
+    objects: list[KubeObject] = []
     if with_crds:
         objects += _crds(composed, warnings)
     if namespace not in _SYSTEM_NAMESPACES:
@@ -232,21 +233,25 @@ _ORDER = (
 )
 
 
-def _kind_order(obj: Obj) -> int:
+def _kind_order(obj: KubeObject) -> int:
     return _ORDER.index(obj["kind"])  # a stable sort keeps runtime before gateway
 
 
-def _object(api_version: str, kind: str, name: str, namespace: str | None, component: str) -> Obj:
-    meta: Obj = {"name": name}
+def _object(
+    api_version: str, kind: str, name: str, namespace: str | None, component: str
+) -> KubeObject:
+    meta: ObjectMeta = {"name": name}
     if namespace is not None:
         meta["namespace"] = namespace
     meta["labels"] = {**LABELS, "app.kubernetes.io/component": component}
     return {"apiVersion": api_version, "kind": kind, "metadata": meta}
 
 
-def _rbac(namespace: str, account: str, name: str, rules: RuleSet, component: str) -> list[Obj]:
+def _rbac(
+    namespace: str, account: str, name: str, rules: RuleSet, component: str
+) -> list[KubeObject]:
     """A ServiceAccount with its ClusterRole, and its Role when it needs one, each bound."""
-    subject = {"kind": "ServiceAccount", "name": account, "namespace": namespace}
+    subject: Subject = {"kind": "ServiceAccount", "name": account, "namespace": namespace}
     objects = [_object("v1", "ServiceAccount", account, namespace, component)]
     for kind, scope, binding in (
         ("ClusterRole", None, "ClusterRoleBinding"),
@@ -262,13 +267,13 @@ def _rbac(namespace: str, account: str, name: str, rules: RuleSet, component: st
             {
                 **_object(_RBAC, binding, name, scope, component),
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": name},
-                "subjects": [dict(subject)],
+                "subjects": [subject.copy()],
             }
         )
     return objects
 
 
-def _rule(rule: Rule) -> Obj:
+def _rule(rule: Rule) -> PolicyRule:
     if "*" in (*rule.verbs, rule.resource, rule.api_group, *rule.names):
         raise OrkError(
             f"a template declares {rule.api_group or 'core'}/{rule.resource}: "
@@ -278,7 +283,7 @@ def _rule(rule: Rule) -> Obj:
     return rule.as_dict()
 
 
-def _crds(composed: Composed, warnings: list[str]) -> list[Obj]:
+def _crds(composed: Composed, warnings: list[str]) -> list[KubeObject]:
     by_name = {m["metadata"]["name"]: m for m in composed.crd_manifests.values()}
     missing = sorted(set(composed.enabled_crds) - set(composed.crd_manifests))
     warnings += [
@@ -287,7 +292,7 @@ def _crds(composed: Composed, warnings: list[str]) -> list[Obj]:
     return [copy.deepcopy(by_name[name]) for name in sorted(by_name)]
 
 
-def katalog(composed: Composed) -> Obj:
+def katalog(composed: Composed) -> Katalog:
     """The runtime view of the merged katalog, as the ConfigMap carries it."""
     view = copy.deepcopy(composed.as_katalog())
     for entry in view["spec"]["crds"].values():
@@ -295,7 +300,7 @@ def katalog(composed: Composed) -> Obj:
     return view
 
 
-def _configmap(namespace: str, composed: Composed, pinned: list[LockEntry]) -> Obj:
+def _configmap(namespace: str, composed: Composed, pinned: list[LockEntry]) -> KubeObject:
     data = {KATALOG_KEY: yamltext.block(katalog(composed))}
     entries = sorted({(e.kind, e.import_, e.ref, e.digest): e for e in pinned}.items())
     if entries:

@@ -11,15 +11,19 @@ any CR, not for one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal
 
 from orkestra.cluster.resources import BUILTIN_TYPES, plural_of
 from orkestra.compose.composed import Composed
 from orkestra.engine.build.base import KINDS, default_name
 from orkestra.engine.conditions import SHORTHAND_OPERATORS
+from orkestra.kubeobjects import JsonObject, KubeObject, PolicyRule, RoleRef, Subject
+from orkestra.model.shapes import CodeRef, CrdEntry, Declaration, ReconcileBlock, ValidationRule
 
-PHASES = ("onCreate", "onReconcile", "onDelete")
+Phase = Literal["onCreate", "onReconcile", "onDelete"]
+PHASES: tuple[Phase, ...] = ("onCreate", "onReconcile", "onDelete")
 CR_NAME = "{{ .metadata.name }}"
 # Cluster-scoped kinds a ``custom`` declaration may name: the in-memory cluster's built-in
 # types, plus common ones it does not serve.
@@ -44,7 +48,7 @@ class PlannedObject:
     name: str
     cluster_scoped: bool
     conditions: tuple[str, ...]
-    declaration: dict[str, Any] = field(compare=False, hash=False)
+    declaration: Declaration = field(compare=False, hash=False)
     implied: bool = False  # made by a declaration of another kind (the engine reads it live)
 
     @property
@@ -67,15 +71,16 @@ class PlannedObject:
         return "cluster" if self.cluster_scoped else "namespaced"
 
     @property
-    def rules(self) -> list[dict[str, Any]]:
+    def rules(self) -> list[PolicyRule]:
         return list(self.declaration.get("rules") or [])
 
     @property
-    def role_ref(self) -> dict[str, Any]:
-        return dict(self.declaration.get("roleRef") or {})
+    def role_ref(self) -> RoleRef:
+        ref = self.declaration.get("roleRef")
+        return ref.copy() if ref else RoleRef()
 
     @property
-    def subjects(self) -> list[dict[str, Any]]:
+    def subjects(self) -> list[Subject]:
         return list(self.declaration.get("subjects") or [])
 
 
@@ -93,8 +98,8 @@ class CrdPlan:
     validation_rules: tuple[str, ...]
     mutation_rules: int
     webhooks: tuple[str, ...]
-    manifest: dict[str, Any] | None
-    tuning: dict[str, Any] = field(default_factory=dict)  # workers, resync, queue …
+    manifest: KubeObject | None
+    tuning: dict[str, object] = field(default_factory=dict)  # workers, resync, queue …
 
 
 @dataclass
@@ -114,8 +119,7 @@ class Inventory:
 
 
 def inventory(composed: Composed) -> Inventory:
-    security = composed.top.get("security") or {}
-    webhooks = bool(((security.get("webhooks") or {}).get("admission") or {}).get("enabled"))
+    webhooks = bool(security(composed, "webhooks", "admission", "enabled"))
     crds = [
         _crd_plan(name, entry, composed.crd_manifests.get(name))
         for name, entry in composed.crds.items()
@@ -123,21 +127,42 @@ def inventory(composed: Composed) -> Inventory:
     return Inventory(composed.name, composed.version, crds, webhooks)
 
 
-def _crd_plan(name: str, entry: dict[str, Any], manifest: dict[str, Any] | None) -> CrdPlan:
+def security(composed: Composed, *path: str) -> object:
+    """The value at ``path`` in the ``security`` block (None when a step is missing)."""
+    node: object = composed.top.get("security")
+    for key in path:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node
+
+
+def code_blocks(reconcile: ReconcileBlock) -> list[tuple[str, CodeRef]]:
+    """The typed code a reconcile block names: (``hooks`` or ``constructor``, its reference)."""
+    blocks: list[tuple[str, CodeRef | None]] = [
+        ("hooks", reconcile.get("hooks")),
+        ("constructor", reconcile.get("constructor")),
+    ]
+    return [(block, ref) for block, ref in blocks if ref]
+
+
+def crd_versions(manifest: KubeObject) -> list[JsonObject]:
+    """The ``spec.versions`` entries of a CustomResourceDefinition manifest."""
+    versions = (manifest.get("spec") or {}).get("versions")
+    return [v for v in versions if isinstance(v, Mapping)] if isinstance(versions, list) else []
+
+
+def _crd_plan(name: str, entry: CrdEntry, manifest: KubeObject | None) -> CrdPlan:
     api = entry.get("apiTypes") or {}
     box = entry.get("operatorBox") or {}
     reconcile = box.get("reconcile") or {}
     objects = declarations(name, entry)
     hook_kinds = tuple(
-        str(r.get("kind"))
-        for block in ("hooks", "constructor")
-        for r in (reconcile.get(block) or {}).get("resources") or []
+        str(r.get("kind")) for _, ref in code_blocks(reconcile) for r in ref.get("resources") or []
     )
     validation = (entry.get("validation") or {}).get("rules") or []
     webhooks = entry.get("webhooks") or {}
     status = ((box.get("emit") or {}).get("status") or {}).get("fields") or []
     versions = tuple(
-        str(v.get("name")) for v in ((manifest or {}).get("spec") or {}).get("versions") or []
+        str(v.get("name")) for v in (crd_versions(manifest) if manifest is not None else [])
     ) or (str(api.get("version", "")),)
     return CrdPlan(
         name,
@@ -161,7 +186,7 @@ def _crd_plan(name: str, entry: dict[str, Any], manifest: dict[str, Any] | None)
     )
 
 
-def declarations(crd: str, entry: dict[str, Any]) -> list[PlannedObject]:
+def declarations(crd: str, entry: CrdEntry) -> list[PlannedObject]:
     """Every object one CRD entry can create, per phase, in declaration order (an implied
     object right after the declaration that makes it)."""
     reconcile = (entry.get("operatorBox") or {}).get("reconcile") or {}
@@ -174,9 +199,7 @@ def declarations(crd: str, entry: dict[str, Any]) -> list[PlannedObject]:
     ]
 
 
-def _implied(
-    crd: str, phase: str, key: str, index: int, item: dict[str, Any]
-) -> list[PlannedObject]:
+def _implied(crd: str, phase: str, key: str, index: int, item: Declaration) -> list[PlannedObject]:
     """Objects of another kind a declaration makes: an Ingress's ``tls.create`` Secret."""
     tls = item.get("tls")
     if (
@@ -204,7 +227,7 @@ def _implied(
     ]
 
 
-def _planned(crd: str, phase: str, key: str, index: int, item: dict[str, Any]) -> PlannedObject:
+def _planned(crd: str, phase: str, key: str, index: int, item: Declaration) -> PlannedObject:
     if key == "custom":
         api_version, kind = str(item.get("apiVersion", "")), str(item.get("kind", ""))
         cluster = kind in _CLUSTER_KINDS
@@ -216,10 +239,10 @@ def _planned(crd: str, phase: str, key: str, index: int, item: dict[str, Any]) -
     )
 
 
-def conditions(item: dict[str, Any]) -> tuple[str, ...]:
+def conditions(item: Declaration) -> tuple[str, ...]:
     """The gates of a declaration, in words: ``{{ .spec.host }} exists``, ``for each …``."""
     out = [describe(c) for c in item.get("when") or []]
-    alternatives = [describe(c) for c in item.get("or") or item.get("anyOf") or []]
+    alternatives = [describe(c) for c in item.get("or") or []]
     if alternatives:
         out.append("any of: " + "; ".join(alternatives))
     for_each = item.get("forEach")
@@ -228,7 +251,8 @@ def conditions(item: dict[str, Any]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def describe(cond: dict[str, Any]) -> str:
+def describe(cond: Mapping[str, object]) -> str:
+    """A condition in words (a ``when`` item, a validation rule)."""
     subject = str(cond.get("field", ""))
     for key in ("time", "dayOfWeek", "cron"):
         if key in cond:
@@ -243,7 +267,7 @@ def describe(cond: dict[str, Any]) -> str:
     return ("not " + text) if cond.get("negate") else text
 
 
-def _rule_text(rule: dict[str, Any]) -> str:
+def _rule_text(rule: ValidationRule) -> str:
     """A validation rule in words: its condition, and its message when it has one."""
     text = describe(rule) if "field" in rule else "(time window)"
     action = rule.get("action", "deny")

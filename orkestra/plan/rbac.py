@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from orkestra.cluster.resources import plural_of
 from orkestra.compose.composed import Composed
 from orkestra.engine.build.base import KINDS
-from orkestra.plan.objects import PlannedObject, declarations
+from orkestra.kubeobjects import PolicyRule, RoleRef
+from orkestra.model.shapes import CrdEntry
+from orkestra.plan.objects import PHASES, PlannedObject, code_blocks, declarations, security
 
 READ = ("get", "list", "watch")
 MANAGE = ("get", "list", "watch", "create", "update", "patch", "delete")
@@ -104,8 +105,8 @@ class Rule:
     names: tuple[str, ...] = ()  # resourceNames (empty: any)
     namespaced: bool = False  # a Role's rule in the runtime's namespace
 
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"apiGroups": [self.api_group], "resources": [self.resource]}
+    def as_dict(self) -> PolicyRule:
+        out: PolicyRule = {"apiGroups": [self.api_group], "resources": [self.resource]}
         if self.names:
             out["resourceNames"] = list(self.names)
         out["verbs"] = sorted(self.verbs, key=_VERB_ORDER.index)
@@ -184,7 +185,7 @@ class RuleSet:
         return [r for r in self.sorted() if r.namespaced == namespaced]
 
 
-def crd_resource(entry: dict[str, Any]) -> tuple[str, str]:
+def crd_resource(entry: CrdEntry) -> tuple[str, str]:
     """(API group, plural) of a CRD entry's own resource."""
     api = entry.get("apiTypes") or {}
     return str(api.get("group", "")), str(api.get("plural") or plural_of(api.get("kind", "")))
@@ -196,8 +197,8 @@ def known_plurals(composed: Composed) -> dict[tuple[str, str], str]:
     found = {}
     for manifest in composed.crd_manifests.values():
         spec = manifest.get("spec") or {}
-        names = spec.get("names") or {}
-        if names.get("kind") and names.get("plural"):
+        names = spec.get("names")
+        if isinstance(names, Mapping) and names.get("kind") and names.get("plural"):
             found[(str(spec.get("group", "")), str(names["kind"]))] = str(names["plural"])
     for entry in composed.crds.values():
         api = entry.get("apiTypes") or {}
@@ -207,7 +208,7 @@ def known_plurals(composed: Composed) -> dict[tuple[str, str], str]:
 
 
 def crd_rules(
-    entry: dict[str, Any],
+    entry: CrdEntry,
     table: Verbs = PREVIEW,
     plurals: Mapping[tuple[str, str], str] | None = None,
     *,
@@ -252,7 +253,7 @@ def _object_rules(
         _bind_rules(rules, obj.role_ref)
 
 
-def _bind_rules(rules: RuleSet, role_ref: dict[str, Any]) -> None:
+def _bind_rules(rules: RuleSet, role_ref: RoleRef) -> None:
     kind, name = str(role_ref.get("kind", "")), str(role_ref.get("name", ""))
     targets = {"ClusterRole": ("clusterroles",), "Role": ("roles",)}.get(
         kind, ("roles", "clusterroles")
@@ -264,10 +265,10 @@ def _bind_rules(rules: RuleSet, role_ref: dict[str, Any]) -> None:
         )
 
 
-def _hook_rules(rules: RuleSet, entry: dict[str, Any], table: Verbs) -> None:
+def _hook_rules(rules: RuleSet, entry: CrdEntry, table: Verbs) -> None:
     reconcile = (entry.get("operatorBox") or {}).get("reconcile") or {}
-    for block in ("hooks", "constructor"):
-        for res in (reconcile.get(block) or {}).get("resources") or []:
+    for block, ref in code_blocks(reconcile):
+        for res in ref.get("resources") or []:
             g, r = CORE_KIND_RESOURCES.get(
                 res["kind"], (res.get("group", ""), plural_of(res["kind"]))
             )
@@ -283,30 +284,29 @@ def _hook_rules(rules: RuleSet, entry: dict[str, Any], table: Verbs) -> None:
         rules.add(g, r, table.observe, "observe.watch")
 
 
-def cluster_scoped_kinds(entry: dict[str, Any]) -> list[str]:
+def cluster_scoped_kinds(entry: CrdEntry) -> list[str]:
     reconcile = (entry.get("operatorBox") or {}).get("reconcile") or {}
     kinds = set()
-    for phase in ("onCreate", "onReconcile", "onDelete"):
+    for phase in PHASES:
         for kind, items in (reconcile.get(phase) or {}).items():
             if items and kind in KIND_RESOURCES and KIND_RESOURCES[kind][2]:
                 kinds.add(kind)
     return sorted(kinds)
 
 
-def _enabled(block: Any) -> bool:
+def _enabled(block: object) -> bool:
     return isinstance(block, dict) and bool(block.get("enabled"))
 
 
 def needs_gateway(composed: Composed) -> bool:
     """Whether anything the gateway serves is on: admission webhooks (globally or per
     CRD), deletion or namespace protection, conversion."""
-    security = composed.top.get("security") or {}
     return (
         any(
-            _enabled(security.get(key))
+            _enabled(security(composed, key))
             for key in ("deletionProtection", "namespaceProtection", "conversion")
         )
-        or _enabled((security.get("webhooks") or {}).get("admission"))
+        or _enabled(security(composed, "webhooks", "admission"))
         or any(
             any((e.get("webhooks") or {}).get(k) for k in ("validation", "mutation"))
             for e in composed.enabled_crds.values()
@@ -351,7 +351,6 @@ def _runtime_rules(composed: Composed) -> RuleSet:
 
 
 def _gateway_rules(composed: Composed) -> RuleSet:
-    security = composed.top.get("security") or {}
     gateway = RuleSet()
     gateway.add(
         WEBHOOK_GROUP,
@@ -371,9 +370,9 @@ def _gateway_rules(composed: Composed) -> RuleSet:
         "webhook certificates (deleted by ork gateway --uninstall)",
         namespaced=True,
     )
-    if _enabled(security.get("namespaceProtection")):
+    if _enabled(security(composed, "namespaceProtection")):
         gateway.add("", "namespaces", ("get", "list", "patch"), "namespace protection labels")
-    if _enabled(security.get("conversion")):
+    if _enabled(security(composed, "conversion")):
         gateway.add(
             CRD_GROUP,
             CRDS,

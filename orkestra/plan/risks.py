@@ -12,12 +12,12 @@ admission webhooks switched on, validation rules removed, typed hooks added) and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from orkestra.kubeobjects import Json, JsonObject, KubeObject, PolicyRule, Subject
 from orkestra.plan.diff import PlanDiff
-from orkestra.plan.objects import CrdPlan, PlannedObject
+from orkestra.plan.objects import CrdPlan, PlannedObject, crd_versions
 
 SEVERITIES = ("high", "medium", "low")
 _RBAC_KINDS = ("Role", "ClusterRole")
@@ -160,7 +160,7 @@ def _dangerous(
         )
 
 
-def _grants(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+def _grants(rules: list[PolicyRule]) -> set[tuple[str, str, str]]:
     """(apiGroup, resource, verb) triples a list of PolicyRules grants."""
     out = set()
     for rule in rules:
@@ -196,7 +196,7 @@ def powerful_bindings(diff: PlanDiff) -> Iterator[Finding]:
 
 
 def _subjects(obj: PlannedObject) -> str:
-    def one(subject: dict[str, Any]) -> str:
+    def one(subject: Subject) -> str:
         namespace = f"{subject['namespace']}/" if subject.get("namespace") else ""
         return f"{subject.get('kind')} {namespace}{subject.get('name')}"
 
@@ -287,24 +287,33 @@ def crd_schema(diff: PlanDiff) -> Iterator[Finding]:
                 yield Finding(rule, severity, new.name, f"{version}: {message}")
 
 
-def _versions(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _versions(manifest: KubeObject) -> dict[str, JsonObject]:
+    """Served version name -> its ``openAPIV3Schema``."""
     out = {}
-    for version in (manifest.get("spec") or {}).get("versions") or []:
+    for version in crd_versions(manifest):
         if version.get("served", True):
-            schema = (version.get("schema") or {}).get("openAPIV3Schema") or {}
-            out[str(version.get("name"))] = schema
+            schema = _object(version.get("schema"))
+            out[str(version.get("name"))] = _object(schema.get("openAPIV3Schema"))
     return out
 
 
+def _object(value: Json) -> JsonObject:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Json) -> Sequence[Json]:
+    return value if isinstance(value, list) else []
+
+
 def schema_changes(
-    old: dict[str, Any], new: dict[str, Any], path: str = ""
+    old: JsonObject, new: JsonObject, path: str = ""
 ) -> Iterator[tuple[str, str, str]]:
     """Changes that break objects already stored under the old schema."""
     where = path or "(root)"
     if old.get("type") and new.get("type") and old["type"] != new["type"]:
         yield ("crd-narrowed-type", "high", f"{where} changes type {old['type']} → {new['type']}")
         return
-    removed_values = set(map(str, old.get("enum") or [])) - set(map(str, new.get("enum") or []))
+    removed_values = set(map(str, _list(old.get("enum")))) - set(map(str, _list(new.get("enum"))))
     if new.get("enum") and (removed_values or not old.get("enum")):
         yield (
             "crd-narrowed-type",
@@ -328,9 +337,10 @@ def schema_changes(
             )
     if new.get("pattern") and new.get("pattern") != old.get("pattern"):
         yield ("crd-narrowed-type", "high", f"{where} pattern → {new['pattern']}")
-    for name in sorted(set(new.get("required") or []) - set(old.get("required") or [])):
+    required = set(map(str, _list(new.get("required")))) - set(map(str, _list(old.get("required"))))
+    for name in sorted(required):
         yield ("crd-new-required", "high", f"{_join(path, name)} is now required")
-    old_props, new_props = old.get("properties") or {}, new.get("properties") or {}
+    old_props, new_props = _object(old.get("properties")), _object(new.get("properties"))
     preserves = new.get("x-kubernetes-preserve-unknown-fields") is True
     for name in sorted(old_props):
         if name not in new_props:
@@ -341,21 +351,24 @@ def schema_changes(
                     f"{_join(path, name)} is removed: stored values are pruned",
                 )
             continue
-        yield from schema_changes(old_props[name], new_props[name], _join(path, name))
-    if isinstance(old.get("items"), dict) and isinstance(new.get("items"), dict):
-        yield from schema_changes(old["items"], new["items"], f"{where}[]")
+        yield from schema_changes(
+            _object(old_props[name]), _object(new_props[name]), _join(path, name)
+        )
+    old_items, new_items = old.get("items"), new.get("items")
+    if isinstance(old_items, dict) and isinstance(new_items, dict):
+        yield from schema_changes(old_items, new_items, f"{where}[]")
 
 
 def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _lower(old: Any, new: Any) -> bool:
+def _lower(old: object, new: object) -> bool:
     """A new upper bound, or a lower one (unset means unbounded)."""
     return isinstance(new, int | float) and (not isinstance(old, int | float) or new < old)
 
 
-def _higher(old: Any, new: Any) -> bool:
+def _higher(old: object, new: object) -> bool:
     """A new lower bound, or a higher one (unset means unbounded)."""
     return isinstance(new, int | float) and (not isinstance(old, int | float) or new > old)
 

@@ -145,6 +145,6 @@ def _from_configmap(docs: list[Any], label: str, file: Path) -> PlanSource:
 def _compose_text(text: str, display: str, file: Path) -> Composed:
     """A deployed (already composed) katalog: no CRD files travel with it."""
     doc = build_document(parse_documents(text, display)[0], file, ("Katalog",))
-    for entry in (doc.data.get("spec") or {}).get("crds", {}).values():
+    for entry in (doc.katalog.get("spec") or {}).get("crds", {}).values():
         entry.pop("crdFile", None)
     return compose_katalog(doc)

@@ -24,10 +24,10 @@ import subprocess
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 
+from orkestra.kubeobjects import JsonDict
 from orkestra.registry.errors import RegistryAuthError, RegistryError
 from orkestra.registry.refs import configured_hosts
 
@@ -63,7 +63,7 @@ def docker_config_path(env: Mapping[str, str]) -> Path:
     return Path(directory) / "config.json"
 
 
-def read_docker_config(path: Path) -> dict[str, Any] | None:
+def read_docker_config(path: Path) -> JsonDict | None:
     """The docker config at ``path``, None when there is none; unreadable is an error."""
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
@@ -81,7 +81,7 @@ def read_docker_config(path: Path) -> dict[str, Any] | None:
     return config
 
 
-def helper_for(config: Mapping[str, Any], host: str) -> str:
+def helper_for(config: Mapping[str, object], host: str) -> str:
     """The credential helper that keeps ``host``'s secret (``credHelpers``, then
     ``credsStore``), or "" when it lives in ``auths``."""
     helper = _lookup(config.get("credHelpers"), host)
@@ -108,7 +108,7 @@ def _from_docker_config(host: str, env: Mapping[str, str]) -> Credentials | None
     return _from_auth_entry(entry, str(path)) if isinstance(entry, dict) else None
 
 
-def _lookup(table: Any, host: str) -> Any:
+def _lookup(table: object, host: str) -> object:
     """An entry keyed by host, tolerating docker's URL-shaped keys (``https://host/v1/``)."""
     if not isinstance(table, dict):
         return None
@@ -120,7 +120,7 @@ def _lookup(table: Any, host: str) -> Any:
     return None
 
 
-def keys_for(table: Mapping[str, Any], host: str) -> list[str]:
+def keys_for(table: Mapping[str, object], host: str) -> list[str]:
     """Every key of an ``auths`` table that names ``host`` (``host``, ``https://host/v1/``)."""
     names = {host, "index.docker.io"} if host == "docker.io" else {host}
     return [key for key in table if isinstance(key, str) and _host_of_key(key) in names]
@@ -130,22 +130,32 @@ def _host_of_key(key: str) -> str:
     return key.split("://", 1)[-1].split("/", 1)[0]
 
 
-def _from_auth_entry(entry: dict[str, Any], source: str) -> Credentials | None:
+def _from_auth_entry(entry: Mapping[str, object], source: str) -> Credentials | None:
     token = entry.get("identitytoken")
     user, password = entry.get("username", ""), entry.get("password", "")
-    if entry.get("auth"):
-        try:
-            user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            raise RegistryError(
-                f"{source}: an auths entry has an invalid auth field",
-                hint="run ork login (or docker login) again",
-            ) from None
+    auth = entry.get("auth")
+    if auth:
+        user, password = _user_password(auth, source)
     if isinstance(token, str) and token:
-        return Credentials(user or "<token>", identity_token=token, source=source)
+        return Credentials(str(user or "<token>"), identity_token=token, source=source)
     if user and password:
         return Credentials(str(user), str(password), source=source)
     return None
+
+
+def _user_password(auth: object, source: str) -> tuple[str, str]:
+    """The user and password of an ``auth`` field: base64 of ``user:password``."""
+    invalid = RegistryError(
+        f"{source}: an auths entry has an invalid auth field",
+        hint="run ork login (or docker login) again",
+    )
+    if not isinstance(auth, str):
+        raise invalid
+    try:
+        user, _, password = base64.b64decode(auth).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        raise invalid from None
+    return user, password
 
 
 def run_helper(

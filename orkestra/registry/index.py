@@ -19,10 +19,10 @@ fetches the records written since; entries of an index written before records ex
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
 
-from orkestra.kubeobjects import JsonDict
+from orkestra.kubeobjects import Json, JsonDict
 from orkestra.registry.errors import IntegrityError
 from orkestra.registry.records import PushRecord, current, pushes, winner
 from orkestra.semver import Version, is_valid, latest_key
@@ -56,7 +56,7 @@ class IndexEntry:
         return out
 
     @classmethod
-    def from_json(cls, value: Any) -> IndexEntry:
+    def from_json(cls, value: Json) -> IndexEntry:
         if not isinstance(value, dict) or not isinstance(value.get("name"), str):
             raise IntegrityError("registry index: an entry has no name")
         known = {k: value[k] for k in cls.__dataclass_fields__ if k in value}
@@ -96,7 +96,7 @@ class Replaced:
     how: str  # "replaced" or "superseded"
 
     @classmethod
-    def from_json(cls, value: dict[str, Any]) -> Replaced:
+    def from_json(cls, value: Mapping[str, object]) -> Replaced:
         return cls(
             *(str(value.get(key) or "") for key in ("version", "digest", "claimedAt", "by", "how"))
         )

@@ -25,9 +25,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from orkestra.files import write_atomic
+from orkestra.kubeobjects import JsonDict, JsonObject
 from orkestra.registry.auth import (
     Credentials,
     docker_config_path,
@@ -190,7 +190,7 @@ class _Probe(RemoteBackend):
         self._request("GET", self._url("/v2/"), "GET /v2/")
 
 
-def write_config(path: Path, config: Mapping[str, Any]) -> None:
+def write_config(path: Path, config: JsonObject) -> None:
     """Rewrite the docker config atomically, mode 0600 (a symlink's target is rewritten)."""
     target = path.resolve() if path.is_symlink() else path
     data = (json.dumps(config, indent="\t") + "\n").encode()
@@ -205,7 +205,7 @@ def write_config(path: Path, config: Mapping[str, Any]) -> None:
         ) from None
 
 
-def _auths(config: Mapping[str, Any], path: Path) -> dict[str, Any]:
+def _auths(config: JsonObject, path: Path) -> JsonDict:
     auths = config.get("auths", {})
     if not isinstance(auths, dict):
         raise RegistryError(f'cannot read {path}: "auths" is not an object', hint=_CONFIG_HINT)

@@ -13,9 +13,9 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Required, TypedDict
 
-from orkestra.kubeobjects import JsonDict
+from orkestra.kubeobjects import Json, JsonDict
 from orkestra.registry.errors import IntegrityError, TooLargeError
 
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
@@ -32,6 +32,37 @@ MAX_BLOB_BYTES = 64 * 1024 * 1024
 """Pattern files are text; a layer this large is refused rather than downloaded."""
 
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+
+
+class DescriptorJson(TypedDict, total=False):
+    """A descriptor as a manifest or an index writes it."""
+
+    mediaType: Required[str]
+    digest: Required[str]
+    size: Required[int]
+    artifactType: str
+    annotations: dict[str, str]
+
+
+class ManifestJson(TypedDict, total=False):
+    """An image manifest as :meth:`Manifest.to_bytes` writes it (``config`` and ``layers``
+    always, but after ``artifactType``: the key order makes the digest)."""
+
+    schemaVersion: Required[int]
+    mediaType: Required[str]
+    artifactType: str
+    config: DescriptorJson
+    layers: list[DescriptorJson]
+    subject: DescriptorJson
+    annotations: dict[str, str]
+
+
+class IndexJson(TypedDict):
+    """An image index as :func:`index_bytes` writes it."""
+
+    schemaVersion: int
+    mediaType: str
+    manifests: list[DescriptorJson]
 
 
 def is_digest(text: str) -> bool:
@@ -82,8 +113,8 @@ class Descriptor:
     def title(self) -> str:
         return self.annotations.get(TITLE, "")
 
-    def to_json(self) -> JsonDict:
-        out: JsonDict = {
+    def to_json(self) -> DescriptorJson:
+        out: DescriptorJson = {
             "mediaType": self.media_type,
             "digest": self.digest,
             "size": self.size,
@@ -95,7 +126,7 @@ class Descriptor:
         return out
 
     @classmethod
-    def from_json(cls, value: Any, where: str) -> Descriptor:
+    def from_json(cls, value: Json, where: str) -> Descriptor:
         if not isinstance(value, dict):
             raise _malformed(where, "a descriptor must be an object")
         media_type, digest, size = value.get("mediaType"), value.get("digest"), value.get("size")
@@ -131,7 +162,7 @@ class Manifest:
     subject: Descriptor | None = None
 
     def to_bytes(self) -> bytes:
-        out: JsonDict = {"schemaVersion": 2, "mediaType": MANIFEST_MEDIA_TYPE}
+        out: ManifestJson = {"schemaVersion": 2, "mediaType": MANIFEST_MEDIA_TYPE}
         if self.artifact_type:
             out["artifactType"] = self.artifact_type
         out["config"] = self.config.to_json()
@@ -184,7 +215,7 @@ class Manifest:
 
 
 def index_bytes(manifests: list[Descriptor]) -> bytes:
-    doc = {
+    doc: IndexJson = {
         "schemaVersion": 2,
         "mediaType": INDEX_MEDIA_TYPE,
         "manifests": [m.to_json() for m in manifests],
@@ -209,7 +240,7 @@ def check_size(size: int, limit: int, what: str) -> None:
         )
 
 
-def _json_object(data: bytes, where: str) -> dict[str, Any]:
+def _json_object(data: bytes, where: str) -> JsonDict:
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from orkestra.registry.artifact import CLUSTER_LABELS
 from orkestra.registry.client import RegistryClient
@@ -38,7 +37,7 @@ class ImportPolicy:
     """The trusted key ids, worked out once per client (reading the keyring is not free)."""
 
     @classmethod
-    def of(cls, data: Mapping[str, Any]) -> ImportPolicy:
+    def of(cls, data: Mapping[str, object]) -> ImportPolicy:
         """The policy of a pattern document (validated by its schema before)."""
         policy = data.get("policy") if isinstance(data.get("policy"), dict) else {}
         assert isinstance(policy, dict)

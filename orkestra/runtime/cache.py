@@ -36,7 +36,7 @@ import contextlib
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from orkestra.cluster.errors import (
     AlreadyExistsError,
@@ -48,12 +48,12 @@ from orkestra.cluster.selectors import Matcher, field_matcher, label_matcher
 from orkestra.engine.api import PeerQuery, RemoteQuery
 from orkestra.engine.build.base import OWNER_NAME_LABEL
 from orkestra.engine.cross import peer_matches
+from orkestra.kubeobjects import JsonDict, KubeObject, LabelSelector
 from orkestra.runtime.cross import CrossSources
 from orkestra.runtime.informer import Informers, slim
 from orkestra.runtime.kube import KubeClient, Resource
 from orkestra.runtime.store import Store, decode_object
 
-Obj = dict[str, Any]
 T = TypeVar("T")
 DECODED_LIMIT = 256  # objects a reconcile keeps decoded (a full scan decodes the rest anew)
 
@@ -110,7 +110,7 @@ class CachedCluster:
         self.informers = informers
         self.cross = cross if cross is not None else CrossSources(client)
         self.writes: list[Write] = []
-        self._decoded: dict[int, tuple[bytes, Obj]] = {}
+        self._decoded: dict[int, tuple[bytes, KubeObject]] = {}
 
     def begin(self) -> None:
         """A reconcile starts: forget the last one's writes and decoded objects."""
@@ -120,7 +120,7 @@ class CachedCluster:
     # -- reads ------------------------------------------------------------------------
     def find(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
-    ) -> Obj | None:
+    ) -> KubeObject | None:
         cached = self.informers.synced_store(api_version, kind)
         if cached is not None:
             res, store = cached
@@ -138,10 +138,10 @@ class CachedCluster:
         kind: str,
         namespace: str | None = None,
         *,
-        label_selector: str | dict[str, Any] | None = None,
+        label_selector: str | LabelSelector | None = None,
         field_selector: str | None = None,
         record: bool = True,
-    ) -> list[Obj]:
+    ) -> list[KubeObject]:
         cached = self.informers.synced_store(api_version, kind)
         if cached is None:
             res = self._resource(api_version, kind)
@@ -179,7 +179,7 @@ class CachedCluster:
             and fields(o)
         ]
 
-    def _object(self, data: bytes) -> Obj:
+    def _object(self, data: bytes) -> KubeObject:
         """The stored object ``data``, decoded once per reconcile (while it stays the
         same bytes: a write or an event replaces them)."""
         held = self._decoded.get(id(data))
@@ -191,7 +191,7 @@ class CachedCluster:
         return obj
 
     # -- cross ------------------------------------------------------------------------
-    def cross_peers(self, query: PeerQuery) -> builtins.list[Obj] | None:
+    def cross_peers(self, query: PeerQuery) -> builtins.list[KubeObject] | None:
         target = self.cross.target(query)
         if target is None:
             return None
@@ -208,11 +208,11 @@ class CachedCluster:
             raws = [] if raw is None else [raw]
         return [obj for obj in map(self._object, raws) if peer_matches(obj, query)]
 
-    def cross_remote(self, query: RemoteQuery) -> Obj | None:
+    def cross_remote(self, query: RemoteQuery) -> JsonDict | None:
         return self.cross.remote(query)
 
     # -- writes -----------------------------------------------------------------------
-    def create(self, obj: Obj, *, record: bool = True) -> Obj:
+    def create(self, obj: KubeObject, *, record: bool = True) -> KubeObject:
         res = self._resource(obj["apiVersion"], obj["kind"])
         meta = obj["metadata"]
         with self._writing(res, meta.get("namespace"), meta.get("name")):
@@ -223,7 +223,7 @@ class CachedCluster:
                 raise Retry(f"{res.plural} {_where(obj)} already exists; read it again") from None
             return self._written("create", res, created)
 
-    def update(self, obj: Obj, *, subresource: str = "", verb: str = "update") -> Obj:
+    def update(self, obj: KubeObject, *, subresource: str = "", verb: str = "update") -> KubeObject:
         res = self._resource(obj["apiVersion"], obj["kind"])
         meta = obj["metadata"]
         with self._writing(res, meta.get("namespace"), meta.get("name")):
@@ -239,7 +239,7 @@ class CachedCluster:
                 raise Retry(f"{res.plural} {_where(obj)} is gone") from None
             return self._written("status" if subresource == "status" else verb, res, updated)
 
-    def update_status(self, obj: Obj) -> Obj:
+    def update_status(self, obj: KubeObject) -> KubeObject:
         res = self._resource(obj["apiVersion"], obj["kind"])
         return self.update(obj, subresource="status" if res.has_status else "")
 
@@ -251,7 +251,7 @@ class CachedCluster:
         namespace: str | None = None,
         *,
         record: bool = True,
-    ) -> Obj:
+    ) -> KubeObject:
         res = self._resource(api_version, kind)
         with self._writing(res, namespace, name):
             try:
@@ -301,7 +301,7 @@ class CachedCluster:
         cached = self.informers.synced_store(res.api_version, res.kind)
         return None if cached is None else cached[1]
 
-    def _written(self, verb: str, res: Resource, obj: Obj) -> Obj:
+    def _written(self, verb: str, res: Resource, obj: KubeObject) -> KubeObject:
         meta = obj["metadata"]
         self.writes.append(Write(verb, res.plural, meta.get("namespace", ""), meta["name"]))
         store = self._store(res)
@@ -309,7 +309,7 @@ class CachedCluster:
             store.upsert(slim(obj))
         return obj
 
-    def _refresh(self, res: Resource, obj: Obj) -> None:
+    def _refresh(self, res: Resource, obj: KubeObject) -> None:
         """Read the object again into the store (or drop it if it is gone)."""
         store = self._store(res)
         if store is None:
@@ -322,7 +322,7 @@ class CachedCluster:
         except NotFoundError:
             self._forget(res, obj)
 
-    def _forget(self, res: Resource, obj: Obj) -> None:
+    def _forget(self, res: Resource, obj: KubeObject) -> None:
         store = self._store(res)
         if store is None:
             return
@@ -332,6 +332,6 @@ class CachedCluster:
             store.remove(held)
 
 
-def _where(obj: Obj) -> str:
+def _where(obj: KubeObject) -> str:
     meta = obj["metadata"]
     return f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]

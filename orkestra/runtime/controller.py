@@ -45,13 +45,15 @@ import time
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Literal, TypedDict, cast
 
 from orkestra.cluster.errors import NotFoundError, ServiceUnavailableError
 from orkestra.engine.build import OWNER_LABEL, Owner, kind_type
 from orkestra.engine.profiles import ProfileError
 from orkestra.engine.reconcile import CycleResult, Reconciler, cr_type
 from orkestra.errors import OrkError
+from orkestra.kubeobjects import KubeObject
+from orkestra.model.shapes import ReconcileBlock
 from orkestra.runtime.cache import CachedCluster, Retry
 from orkestra.runtime.cross import CrossSources
 from orkestra.runtime.events import EventRecorder
@@ -64,7 +66,7 @@ from orkestra.runtime.gates import (
 )
 from orkestra.runtime.informer import Informer, Informers
 from orkestra.runtime.kube import KubeClient, Resource
-from orkestra.runtime.logs import fields
+from orkestra.runtime.logs import Extra, fields
 from orkestra.runtime.metrics import RuntimeMetrics
 from orkestra.runtime.pattern import Unit
 from orkestra.runtime.queue import WorkQueue
@@ -72,12 +74,13 @@ from orkestra.runtime.store import Change, Key, Store, object_key
 from orkestra.runtime.watches import Primary, WatchEntry, entries
 from orkestra.units import DurationError, format_timestamp, parse_duration
 
-Obj = dict[str, Any]
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 NO_BEHAVIOUR = QueueBehaviour()
 DEFAULT_WORKERS = 3
 DEFAULT_RESYNC = "30s"
 WRITE_STREAK = 8  # reconciles in a row that wrote before a key is slowed down
+# the keys of a CRD's ``reconcile`` that override its reconciler profile
+TUNED: tuple[Literal["workers", "resync", "queue"], ...] = ("workers", "resync", "queue")
 log = logging.getLogger("orkestra.runtime.controller")
 
 
@@ -100,7 +103,8 @@ class Settings:
         plan = (unit.composed.crds[crd].get("operatorBox") or {}).get("reconcile") or {}
         try:
             preset = unit.profiles.get("reconciler", plan["profile"]) if plan.get("profile") else {}
-            tuning = {**preset, **{k: plan[k] for k in ("workers", "resync", "queue") if k in plan}}
+            # a reconciler profile has the keys of a reconcile block (the model checked both)
+            tuning = cast(ReconcileBlock, {**preset, **{k: plan[k] for k in TUNED if k in plan}})
             queue = tuning.get("queue") or {}
             backoff = queue.get("retryBackoff")
             return cls(
@@ -114,6 +118,40 @@ class Settings:
             )
         except (ProfileError, DurationError) as exc:
             raise OrkError(f"CRD {crd}: {exc}", hint="fix operatorBox.reconcile") from None
+
+
+class LastError(TypedDict):
+    message: str
+    namespace: str
+    name: str
+    time: str
+
+
+class Stats(TypedDict):
+    """A controller's reconcile counts."""
+
+    reconciles: int
+    errors: int
+    consecutiveFailures: int
+    lastError: LastError | None
+    lastReconcile: str | None
+
+
+class Health(Stats):
+    """What ``/katalog/{crd}/health`` shows."""
+
+    crd: str
+    kind: str
+    apiVersion: str
+    started: bool
+    workers: int
+    resyncSeconds: float
+    queueDepth: int
+    delayed: int
+    processing: int
+    cached: int
+    failureThreshold: int | None
+    degraded: bool
 
 
 @dataclass
@@ -172,7 +210,7 @@ class Controller:
         self._owner_keys: dict[str, Key] = {}
         self._streaks: dict[Hashable, int] = {}  # by queued item
         self._lock = threading.Lock()
-        self._stats: dict[str, Any] = {
+        self._stats: Stats = {
             "reconciles": 0,
             "errors": 0,
             "consecutiveFailures": 0,
@@ -353,7 +391,7 @@ class Controller:
             self.offer(key, change.obj, values)
 
     def offer(
-        self, key: Key, obj: Obj | None, values: Sentinels | None, *, event: bool = True
+        self, key: Key, obj: KubeObject | None, values: Sentinels | None, *, event: bool = True
     ) -> bool:
         """Queue ``key`` unless the queue behaviour drops it; ``obj`` is the event's object
         (None: the CR, read when a drop rule needs it), ``values`` its sentinels. An event
@@ -382,7 +420,7 @@ class Controller:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("held back by %s", gate, extra=self._where(key))
 
-    def owners(self, obj: Obj) -> list[Key]:
+    def owners(self, obj: KubeObject) -> list[Key]:
         """Keys of the CRs of this CRD that own ``obj``."""
         meta = obj["metadata"]
         keys = [
@@ -518,7 +556,7 @@ class Controller:
             log.debug("retrying: %s", exc, extra=self._where(cr_of(item)))
         return "retry"
 
-    def _where(self, key: Key, **more: Any) -> dict[str, Any]:
+    def _where(self, key: Key, **more: object) -> Extra:
         return fields(crd=self.crd, namespace=key[0], name=key[1], **more)
 
     def _log(self, key: Key, outcome: str, elapsed: float, writes: int) -> None:
@@ -531,7 +569,8 @@ class Controller:
         )
         if log.isEnabledFor(level):
             failed = outcome in ("error", "denied")
-            error = (self._stats["lastError"] or {}).get("message") if failed else None
+            last = self._stats["lastError"]
+            error = last["message"] if failed and last is not None else None
             log.log(
                 level,
                 "reconciled" if outcome == "success" else f"reconcile {outcome}",
@@ -568,9 +607,9 @@ class Controller:
     def healthy(self) -> bool:
         return self.started.is_set() and self._stats["consecutiveFailures"] == 0
 
-    def health(self) -> dict[str, Any]:
+    def health(self) -> Health:
         with self._lock:
-            stats = dict(self._stats)
+            stats = self._stats.copy()
             if self._last_reconcile is not None:
                 stats["lastReconcile"] = format_timestamp(
                     datetime.fromtimestamp(self._last_reconcile, UTC)

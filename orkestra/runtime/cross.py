@@ -32,7 +32,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict, cast
 
 import msgspec
 
@@ -41,14 +41,28 @@ from orkestra.compose import Composed
 from orkestra.engine.api import PeerQuery, RemoteQuery
 from orkestra.engine.cross import target_name
 from orkestra.engine.reconcile import cr_type
+from orkestra.kubeobjects import JsonDict
+from orkestra.model.shapes import CrdEntry
 from orkestra.runtime.kube import JSON, USER_AGENT, KubeClient, decode, encode
 from orkestra.runtime.logs import fields
 
-Obj = dict[str, Any]
 FETCH_TIMEOUT = 5.0
 BODY_LIMIT = 64 * 1024
 PRUNE_AT = 1024  # cached results kept before expired ones are dropped
 log = logging.getLogger("orkestra.runtime.cross")
+
+
+class SecretKeyRef(TypedDict, total=False):
+    name: str
+    namespace: str
+    key: str
+
+
+class SourceAuth(TypedDict, total=False):
+    """A source's ``auth``: one of the two keys."""
+
+    token: str
+    secretRef: SecretKeyRef
 
 
 class SourceError(Exception):
@@ -63,11 +77,11 @@ class Target:
 
     api_version: str
     kind: str
-    labels: Mapping[str, Any]
+    labels: Mapping[str, str]
     hidden: bool
 
     @classmethod
-    def of(cls, entry: Obj, katalog: Composed) -> Target:
+    def of(cls, entry: CrdEntry, katalog: Composed) -> Target:
         api_version, kind = cr_type(entry)
         return cls(
             api_version,
@@ -112,7 +126,7 @@ class CrossSources:
             for name, entry in composed.enabled_crds.items()
         }
         self._opener = _opener()
-        self._cache: dict[tuple[str, bytes], tuple[float, Obj]] = {}
+        self._cache: dict[tuple[str, bytes], tuple[float, JsonDict]] = {}
         self._prune_at = PRUNE_AT
         self._lock = threading.Lock()
 
@@ -123,7 +137,7 @@ class CrossSources:
         return None if name is None else self.targets.get(name)
 
     # -- sources ----------------------------------------------------------------------
-    def remote(self, query: RemoteQuery) -> Obj | None:
+    def remote(self, query: RemoteQuery) -> JsonDict | None:
         """What the source answers (cached), or None when it failed."""
         key = (query.url, encode(query.auth))
         now = self.clock()
@@ -142,7 +156,7 @@ class CrossSources:
             self._keep(key, now + query.cache_for, body)
         return body
 
-    def _keep(self, key: tuple[str, bytes], until: float, body: Obj) -> None:
+    def _keep(self, key: tuple[str, bytes], until: float, body: JsonDict) -> None:
         with self._lock:
             self._cache[key] = (until, body)
             if len(self._cache) >= self._prune_at:
@@ -150,12 +164,13 @@ class CrossSources:
                 self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
                 self._prune_at = max(PRUNE_AT, 2 * len(self._cache))
 
-    def fetch(self, query: RemoteQuery) -> Obj:
+    def fetch(self, query: RemoteQuery) -> JsonDict:
         """One GET of the source: its JSON object, ``{found: "false"}`` on a 404."""
         headers = {"Accept": JSON, "User-Agent": USER_AGENT}
         if query.auth:
+            auth = cast(SourceAuth, query.auth)  # as the katalog wrote it (the model checked it)
             # stripped: a Secret written with `echo` ends in a newline
-            headers["Authorization"] = "Bearer " + self.token(query.auth).strip()
+            headers["Authorization"] = "Bearer " + self.token(auth).strip()
         request = urllib.request.Request(query.url, headers=headers)
         try:
             with self._opener.open(request, timeout=FETCH_TIMEOUT) as response:
@@ -171,7 +186,7 @@ class CrossSources:
             raise SourceError(f"HTTP {response.status}")
         return _object(body)
 
-    def token(self, auth: Mapping[str, Any]) -> str:
+    def token(self, auth: SourceAuth) -> str:
         """The bearer token ``auth`` names."""
         if "token" in auth:
             token = str(auth["token"])
@@ -197,7 +212,7 @@ class CrossSources:
             raise SourceError(f"{where}: key {ref['key']} is not base64 text") from None
 
 
-def _object(body: bytes) -> Obj:
+def _object(body: bytes) -> JsonDict:
     if len(body) > BODY_LIMIT:
         raise SourceError(f"the answer is over {BODY_LIMIT // 1024} KiB")
     try:

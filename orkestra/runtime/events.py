@@ -1,3 +1,4 @@
+# ruff: noqa: N815 - the keys are the API's own camelCase names
 """Kubernetes Events about CRs: validation denials and reconcile errors.
 
 Events are ``v1`` Event objects in the CR's namespace (``default`` for cluster-scoped CRs)
@@ -21,10 +22,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from orkestra.cluster.errors import ApiError
-from orkestra.kubeobjects import ObjectMeta
+from orkestra.kubeobjects import KubeObject
 from orkestra.runtime.kube import MERGE_PATCH, KubeClient
 from orkestra.units import format_timestamp
 
@@ -43,16 +44,13 @@ class EventSource(TypedDict):
     host: str
 
 
-class Event(TypedDict):
-    """A core/v1 Event, as the client-go recorder writes it."""
+class Event(KubeObject):
+    """A core/v1 Event, as the client-go recorder writes it. Its ``type`` (Normal or
+    Warning) is the key :class:`KubeObject` declares already (a Secret's type)."""
 
-    apiVersion: str
-    kind: str
-    metadata: ObjectMeta
     involvedObject: ObjectReference
     reason: str
     message: str
-    type: str
     count: int
     firstTimestamp: str
     lastTimestamp: str
@@ -108,10 +106,10 @@ class EventRecorder:
         self._seen: OrderedDict[tuple[str, str, str, str], _Seen] = OrderedDict()
         self._lock = threading.Lock()
 
-    def warning(self, obj: dict[str, Any], reason: str, message: str) -> None:
+    def warning(self, obj: KubeObject, reason: str, message: str) -> None:
         self.record(obj, "Warning", reason, message)
 
-    def record(self, obj: dict[str, Any], type_: str, reason: str, message: str) -> None:
+    def record(self, obj: KubeObject, type_: str, reason: str, message: str) -> None:
         meta = obj["metadata"]
         message = message[:MAX_MESSAGE]
         key = (meta.get("uid") or meta.get("name", ""), type_, reason, message)
@@ -144,7 +142,7 @@ class EventRecorder:
 
     def _event(
         self,
-        obj: dict[str, Any],
+        obj: KubeObject,
         name: str,
         namespace: str,
         type_: str,

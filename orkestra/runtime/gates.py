@@ -29,32 +29,48 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict, cast
 
 from orkestra.engine.conditions import ConditionError, Evaluation, passes
 from orkestra.engine.context import template_context
+from orkestra.kubeobjects import KubeObject
+from orkestra.model import shapes
+from orkestra.model.shapes import ConditionSpec, CrdEntry, QueueGate, QueueSpec
 from orkestra.template import Renderer
 from orkestra.template.errors import TemplateError
 
-Obj = dict[str, Any]
 Sentinels = Mapping[str, bool]
 NO_VALUES: Sentinels = {}
+# Compares one object's metadata before and after an update.
+MetaCompare = Callable[[Mapping[str, object], Mapping[str, object]], bool]
 
 
-def _changed(field: str) -> Callable[[Obj, Obj], bool]:
+class DropSpec(shapes.Gate, total=False):
+    """``queue.behaviour.onLimit`` or ``onThreshold``."""
+
+    value: int  # onThreshold: percent of maxDepth
+    drop: bool
+
+
+class QueueBehaviourSpec(TypedDict, total=False):
+    onLimit: DropSpec
+    onThreshold: DropSpec
+
+
+def _changed(field: str) -> MetaCompare:
     """Whether a metadata field differs (absent, null and empty count as the same)."""
 
-    def compare(old: Obj, new: Obj) -> bool:
+    def compare(old: Mapping[str, object], new: Mapping[str, object]) -> bool:
         return bool(_present(old.get(field)) != _present(new.get(field)))
 
     return compare
 
 
-def _present(value: Any) -> Any:
+def _present(value: object) -> object:
     return None if value is None or value == {} or value == [] else value
 
 
-def _deletion_started(old: Obj, new: Obj) -> bool:
+def _deletion_started(old: Mapping[str, object], new: Mapping[str, object]) -> bool:
     return not old.get("deletionTimestamp") and bool(new.get("deletionTimestamp"))
 
 
@@ -73,13 +89,15 @@ _FIELDS = {
     "ownerReferenceChanged": "ownerReferences",
     "managedFieldsChanged": "managedFields",
 }
-SENTINELS: dict[str, Callable[[Obj, Obj], bool]] = {
+SENTINELS: dict[str, MetaCompare] = {
     **{name: _changed(field) for name, field in _FIELDS.items()},
     "deletionStarted": _deletion_started,
 }
 
 
-def sentinel_values(declared: Sequence[str], old: Obj | None, new: Obj) -> Sentinels | None:
+def sentinel_values(
+    declared: Sequence[str], old: KubeObject | None, new: KubeObject
+) -> Sentinels | None:
     """The declared sentinels of an update from ``old`` to ``new``; None when nothing is
     declared or the event is not an update (``old`` is None)."""
     if not declared or old is None:
@@ -99,15 +117,15 @@ class Gate:
 
     name: str
     sentinels: tuple[str, ...] = ()
-    when: tuple[Obj, ...] = ()
-    any_of: tuple[Obj, ...] = ()
+    when: tuple[ConditionSpec, ...] = ()
+    any_of: tuple[ConditionSpec, ...] = ()
     closed: bool = False
     external: bool = False
     shared_external: bool = False
     event_aware: bool = False
 
     @classmethod
-    def of(cls, name: str, spec: Obj | None, *, shared_external: bool = False) -> Gate | None:
+    def of(cls, name: str, spec: QueueGate | None, *, shared_external: bool = False) -> Gate | None:
         """The gate ``spec`` declares; None when it has nothing to evaluate (and, for a
         reconcile gate, is not event-aware), as upstream's ``HasGate``."""
         spec = spec or {}
@@ -115,7 +133,7 @@ class Gate:
             name,
             tuple(spec.get("sentinels") or ()),
             tuple(spec.get("when") or ()),
-            tuple(spec.get("or") or spec.get("anyOf") or ()),
+            tuple(spec.get("or") or ()),
             spec.get("failPolicy") == "closed",
             bool(spec.get("external")),
             shared_external,
@@ -124,7 +142,7 @@ class Gate:
         evaluates = gate.sentinels or gate.when or gate.any_of or gate.external
         return gate if evaluates or shared_external or gate.event_aware else None
 
-    def admits(self, obj: Obj, values: Sentinels | None, renderer: Renderer) -> bool:
+    def admits(self, obj: KubeObject, values: Sentinels | None, renderer: Renderer) -> bool:
         """Whether the event (or queued item) with these sentinel values passes."""
         if self.shared_external:
             return True
@@ -159,7 +177,12 @@ class Gate:
 
 
 def conditions_pass(
-    when: Sequence[Obj], any_of: Sequence[Obj], obj: Obj, renderer: Renderer, *, failed: bool
+    when: Sequence[ConditionSpec],
+    any_of: Sequence[ConditionSpec],
+    obj: KubeObject,
+    renderer: Renderer,
+    *,
+    failed: bool,
 ) -> bool:
     """``when``/``or`` against ``obj``; ``failed`` when they cannot be evaluated."""
     try:
@@ -177,7 +200,7 @@ class PreReconcile:
     reconcile: Gate | None = None
 
     @classmethod
-    def of(cls, entry: Obj) -> PreReconcile:
+    def of(cls, entry: CrdEntry) -> PreReconcile:
         spec = (entry.get("operatorBox") or {}).get("preReconcile") or {}
         shared = bool(spec.get("external"))
         return cls(
@@ -199,10 +222,10 @@ class DropRule:
 
     name: str
     depth: int
-    when: tuple[Obj, ...] = ()
-    any_of: tuple[Obj, ...] = ()
+    when: tuple[ConditionSpec, ...] = ()
+    any_of: tuple[ConditionSpec, ...] = ()
 
-    def fires(self, depth: int, obj: Callable[[], Obj | None], renderer: Renderer) -> bool:
+    def fires(self, depth: int, obj: Callable[[], KubeObject | None], renderer: Renderer) -> bool:
         if depth < self.depth:
             return False
         if not self.when and not self.any_of:
@@ -220,9 +243,10 @@ class QueueBehaviour:
     rules: tuple[DropRule, ...] = ()
 
     @classmethod
-    def of(cls, queue: Obj) -> QueueBehaviour:
+    def of(cls, queue: QueueSpec) -> QueueBehaviour:
         limit = int(queue.get("maxDepth") or 0)
-        behaviour = queue.get("behaviour") or {}
+        # checked by the model against the behaviour schema
+        behaviour = cast(QueueBehaviourSpec, queue.get("behaviour") or {})
         if limit <= 0:
             return cls()
         rules = []
@@ -236,7 +260,9 @@ class QueueBehaviour:
             rules.append(_rule("onLimit", limit, on_limit))
         return cls(tuple(rules))
 
-    def dropping(self, depth: int, obj: Callable[[], Obj | None], renderer: Renderer) -> str | None:
+    def dropping(
+        self, depth: int, obj: Callable[[], KubeObject | None], renderer: Renderer
+    ) -> str | None:
         """The rule that drops a new key at this queue depth (None: queue it). ``obj`` gives
         the event's object, read only when a rule's conditions need it."""
         for rule in self.rules:
@@ -245,7 +271,5 @@ class QueueBehaviour:
         return None
 
 
-def _rule(name: str, depth: int, spec: Obj) -> DropRule:
-    return DropRule(
-        name, depth, tuple(spec.get("when") or ()), tuple(spec.get("or") or spec.get("anyOf") or ())
-    )
+def _rule(name: str, depth: int, spec: DropSpec) -> DropRule:
+    return DropRule(name, depth, tuple(spec.get("when") or ()), tuple(spec.get("or") or ()))

@@ -22,21 +22,19 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from orkestra import DISTRIBUTION
 from orkestra.compose import compose_file
 from orkestra.errors import OrkError
 from orkestra.hooks.loader import CodeSource
 from orkestra.hooks.spec import code_ref, model_ref
+from orkestra.model.shapes import CrdEntry, ReconcileBlock
 
-Obj = dict[str, Any]
 PATTERN_FILES = ("komposer.yaml", "katalog.yaml")  # a komposer here composes the katalog
 REQUIREMENTS_FILE = "requirements.txt"
 PYPROJECT_FILE = "pyproject.toml"
 PROVIDED = DISTRIBUTION  # the base image already has it
 _NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-_CODE_KEYS = ("hooks", "constructor", "default")  # of reconcile, read by code_ref
 _SKIPPED = ("__pycache__", "*.pyc", "*.pyo", ".*")  # not copied into the image
 
 
@@ -89,7 +87,7 @@ class HookCode:
     packages: tuple[Package, ...]  # copied from beside the katalogs
     installed: tuple[str, ...]  # top-level names the requirements must provide
     requirements: Requirements
-    entries: dict[str, Obj] = field(default_factory=dict)  # CRD name -> its code keys
+    entries: dict[str, CrdEntry] = field(default_factory=dict)  # CRD name -> its code keys
 
     @property
     def package_names(self) -> list[str]:
@@ -119,7 +117,7 @@ def collect(directory: Path, *, trust_hooks: bool = False) -> HookCode:
     packages: dict[str, Package] = {}
     installed: set[str] = set()
     modules: set[str] = set()
-    entries: dict[str, Obj] = {}
+    entries: dict[str, CrdEntry] = {}
     roots = [directory]
     for crd, entry in composed.enabled_crds.items():
         names = _modules_of(entry)
@@ -163,17 +161,25 @@ def collect(directory: Path, *, trust_hooks: bool = False) -> HookCode:
     )
 
 
-def _modules_of(entry: Obj) -> list[str]:
+def _modules_of(entry: CrdEntry) -> list[str]:
     code, model = code_ref(entry), model_ref(entry)
     return [ref.module for ref in (code, model) if ref is not None and ref.module]
 
 
-def _code_keys(entry: Obj) -> Obj:
-    """The part of a CRD entry the hook loader reads (checked again inside the image)."""
+def _code_keys(entry: CrdEntry) -> CrdEntry:
+    """The part of a CRD entry the hook loader reads (checked again inside the image): the
+    API types and the reconcile keys :func:`code_ref` reads."""
     reconcile = (entry.get("operatorBox") or {}).get("reconcile") or {}
+    code: ReconcileBlock = {}
+    if "hooks" in reconcile:
+        code["hooks"] = reconcile["hooks"]
+    if "constructor" in reconcile:
+        code["constructor"] = reconcile["constructor"]
+    if "default" in reconcile:
+        code["default"] = reconcile["default"]
     return {
-        "apiTypes": dict(entry.get("apiTypes") or {}),
-        "operatorBox": {"reconcile": {k: reconcile[k] for k in _CODE_KEYS if k in reconcile}},
+        "apiTypes": (entry.get("apiTypes") or {}).copy(),
+        "operatorBox": {"reconcile": code},
     }
 
 

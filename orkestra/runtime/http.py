@@ -13,16 +13,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Protocol, TypedDict
 
 from aiohttp import web
 
+from orkestra.model.shapes import Katalog
 from orkestra.runtime.controller import Controller
 from orkestra.runtime.metrics import RuntimeMetrics
 
-Obj = dict[str, Any]
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+class KatalogList(TypedDict):
+    """``/katalog`` when several files run."""
+
+    apiVersion: str
+    kind: str
+    items: list[Katalog]
 
 
 class RuntimeView(Protocol):
@@ -34,7 +42,7 @@ class RuntimeView(Protocol):
     @property
     def ready(self) -> bool: ...
 
-    def katalog(self) -> Obj: ...
+    def katalog(self) -> Katalog | KatalogList: ...
 
 
 def make_app(runtime: RuntimeView) -> web.Application:

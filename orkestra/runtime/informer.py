@@ -32,12 +32,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict, Unpack
 
 import msgspec
 
 from orkestra.cluster.errors import ApiError, GoneError, ServiceUnavailableError
 from orkestra.engine.build.base import OWNER_NAME_LABEL
+from orkestra.kubeobjects import KubeObject
 from orkestra.runtime.kube import (
     KubeClient,
     Resource,
@@ -57,7 +58,6 @@ from orkestra.runtime.store import (
     version_number,
 )
 
-Obj = dict[str, Any]
 Handler = Callable[[Change], None]
 log = logging.getLogger("orkestra.runtime.informer")
 
@@ -65,7 +65,20 @@ log = logging.getLogger("orkestra.runtime.informer")
 EVENT_TYPES = ("ADDED", "MODIFIED", "DELETED", "BOOKMARK")
 
 
-def slim(obj: Obj) -> Obj:
+class EventObject(KubeObject, total=False):
+    """The object of a watch event: the object changed, or the Status of an ERROR."""
+
+    code: int  # of the Status
+
+
+class WatchEvent(TypedDict, total=False):
+    """One event of a watch stream, decoded."""
+
+    type: str
+    object: EventObject
+
+
+def slim(obj: KubeObject) -> KubeObject:
     """The object as the cache keeps it (without ``managedFields``)."""
     obj.get("metadata", {}).pop("managedFields", None)
     return obj
@@ -179,7 +192,7 @@ class Informer:
             self.apply(event)
         return count
 
-    def apply(self, event: Obj | bytes) -> None:
+    def apply(self, event: WatchEvent | bytes) -> None:
         """Apply one watch event (decoded, or the line the server sent) to the store."""
         if isinstance(event, bytes):
             if self._settled(event):
@@ -246,10 +259,22 @@ class Informer:
                     log.exception("event handler failed", extra=fields(resource=self.name))
 
 
+class InformerOptions(TypedDict, total=False):
+    """The settings :class:`Informers` starts every informer with (see :class:`Informer`)."""
+
+    namespace: str | None
+    page_size: int
+    watch_timeout: int
+    retry_base: float
+    retry_cap: float
+
+
 class Informers:
     """One informer (and store) per resource type, shared by every controller."""
 
-    def __init__(self, client: KubeClient, metrics: RuntimeMetrics, **options: Any) -> None:
+    def __init__(
+        self, client: KubeClient, metrics: RuntimeMetrics, **options: Unpack[InformerOptions]
+    ) -> None:
         self.client = client
         self.metrics = metrics
         self.options = options
@@ -284,12 +309,11 @@ class Informers:
         key = (resource.api_version, resource.kind, namespace)
         found = self.scoped.get(key)
         if found is None:
-            found = self.scoped[key] = self._start(
-                resource, **{**self.options, "namespace": namespace}
-            )
+            options: InformerOptions = {**self.options, "namespace": namespace}
+            found = self.scoped[key] = self._start(resource, **options)
         return found
 
-    def _start(self, resource: Resource, **options: Any) -> Informer:
+    def _start(self, resource: Resource, **options: Unpack[InformerOptions]) -> Informer:
         store = Store({OWNER_NAME_LABEL: label_indexer(OWNER_NAME_LABEL)})
         started = Informer(self.client, resource, store, metrics=self.metrics, **options)
         self.metrics.cache_objects.labels(started.name).set_function(store.__len__)

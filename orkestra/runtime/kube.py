@@ -56,9 +56,9 @@ from orkestra.cluster.errors import (
     UnsupportedMediaTypeError,
 )
 from orkestra.errors import OrkError
+from orkestra.kubeobjects import APIResource, APIResourceList, KubeList, KubeObject
 from orkestra.runtime.transport import Connection, TransportError
 
-Obj = dict[str, Any]
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
 USER_AGENT = f"orkestra/{__version__}"
@@ -114,10 +114,11 @@ def api_error(code: int, body: bytes) -> ApiError:
 
 
 def decode(data: bytes) -> Any:
+    """The JSON value of ``data``, as the caller knows it to be (a response's shape)."""
     return _DECODER.decode(data)
 
 
-def encode(obj: Any) -> bytes:
+def encode(obj: object) -> bytes:
     return _ENCODER.encode(obj)
 
 
@@ -271,7 +272,7 @@ class KubeClient:
         self.user_agent = USER_AGENT
         self._local = _Local()
         self._session: aiohttp.ClientSession | None = None
-        self._discovery: dict[str, list[Obj]] = {}
+        self._discovery: dict[str, list[APIResource]] = {}
         self._resources: dict[tuple[str, str], Resource] = {}
         self._lock = threading.Lock()
 
@@ -305,7 +306,7 @@ class KubeClient:
         path: str,
         *,
         params: dict[str, str] | None = None,
-        body: Any = None,
+        body: object = None,
         content_type: str = JSON,
     ) -> Any:
         """One call on this thread's keep-alive connection. A connection the server closed
@@ -365,7 +366,7 @@ class KubeClient:
         path: str,
         *,
         params: dict[str, str] | None = None,
-        body: Any = None,
+        body: object = None,
         content_type: str = JSON,
     ) -> Any:
         data = None if body is None else encode(body)
@@ -382,8 +383,8 @@ class KubeClient:
         return _result(response.status, content)
 
     # -- objects (synchronous) --------------------------------------------------------
-    def get(self, res: Resource, name: str, namespace: str | None = None) -> Obj:
-        result: Obj = self.request("GET", res.path(res.namespace_of(namespace), name))
+    def get(self, res: Resource, name: str, namespace: str | None = None) -> KubeObject:
+        result: KubeObject = self.request("GET", res.path(res.namespace_of(namespace), name))
         return result
 
     def list_items(
@@ -393,31 +394,32 @@ class KubeClient:
         *,
         label_selector: str | None = None,
         field_selector: str | None = None,
-    ) -> list[Obj]:
+    ) -> list[KubeObject]:
         params = {
             k: v
             for k, v in (("labelSelector", label_selector), ("fieldSelector", field_selector))
             if v
         }
-        result = self.request("GET", res.path(namespace), params=params)
-        items: list[Obj] = result.get("items") or []
-        return items
+        result: KubeList = self.request("GET", res.path(namespace), params=params)
+        return result.get("items") or []
 
-    def create(self, res: Resource, obj: Obj) -> Obj:
+    def create(self, res: Resource, obj: KubeObject) -> KubeObject:
         namespace = res.namespace_of(obj["metadata"].get("namespace"))
-        result: Obj = self.request("POST", res.path(namespace), params=WRITE_PARAMS, body=obj)
+        result: KubeObject = self.request(
+            "POST", res.path(namespace), params=WRITE_PARAMS, body=obj
+        )
         return result
 
-    def replace(self, res: Resource, obj: Obj, subresource: str = "") -> Obj:
+    def replace(self, res: Resource, obj: KubeObject, subresource: str = "") -> KubeObject:
         meta = obj["metadata"]
         path = res.path(res.namespace_of(meta.get("namespace")), meta["name"], subresource)
-        result: Obj = self.request("PUT", path, params=WRITE_PARAMS, body=obj)
+        result: KubeObject = self.request("PUT", path, params=WRITE_PARAMS, body=obj)
         return result
 
-    def delete(self, res: Resource, name: str, namespace: str | None = None) -> Obj:
+    def delete(self, res: Resource, name: str, namespace: str | None = None) -> KubeObject:
         """Delete with background propagation (children follow); the answer is the object
         (with a deletionTimestamp when finalizers hold it) or a Status."""
-        result: Obj = self.request(
+        result: KubeObject = self.request(
             "DELETE",
             res.path(res.namespace_of(namespace), name),
             body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"},
@@ -443,7 +445,8 @@ class KubeClient:
         if entries is None or refresh:
             base = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
             try:
-                entries = list(self.request("GET", base).get("resources") or [])
+                listing: APIResourceList = self.request("GET", base)
+                entries = list(listing.get("resources") or [])
             except NotFoundError:
                 entries = []
             self._discovery[api_version] = entries
@@ -465,11 +468,11 @@ class KubeClient:
     # -- asynchronous -----------------------------------------------------------------
     async def list_page(
         self, res: Resource, namespace: str | None, *, limit: int, token: str = ""
-    ) -> tuple[list[Obj], str, str]:
+    ) -> tuple[list[KubeObject], str, str]:
         """One page of a list (all namespaces when ``namespace`` is None): (items,
         resourceVersion, continue token)."""
         params = {"limit": str(limit), **({"continue": token} if token else {})}
-        result = await self.arequest("GET", res.path(namespace), params=params)
+        result: KubeList = await self.arequest("GET", res.path(namespace), params=params)
         meta = result.get("metadata") or {}
         return (
             list(result.get("items") or []),

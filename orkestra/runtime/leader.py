@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NotRequired, Protocol, TypedDict
+from typing import NotRequired, Protocol, TypedDict
 
 from orkestra.cluster.errors import ApiError, NotFoundError
 from orkestra.kubeobjects import ObjectMeta
@@ -108,7 +108,7 @@ class LeaderElector:
     wall: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     leading: bool = field(default=False, init=False)
     _renewed: float = field(default=0.0, init=False)
-    _observed: tuple[Any, ...] | None = field(default=None, init=False)
+    _observed: tuple[str | None, str | None, int | None] | None = field(default=None, init=False)
     _observed_at: float = field(default=0.0, init=False)
 
     async def run(self) -> None:

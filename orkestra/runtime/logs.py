@@ -13,19 +13,25 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TextIO, TypedDict
 
 ROOT = "orkestra"
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 LEVELS = ("debug", "info", "warning", "error")
 
 
-def fields(**values: Any) -> dict[str, Any]:
+class Extra(TypedDict):
+    """The ``extra`` of a log call: the fields, under one key of the log record."""
+
+    fields: dict[str, object]
+
+
+def fields(**values: object) -> Extra:
     """The ``extra`` of a log call carrying these fields."""
     return {"fields": values}
 
 
-def _extras(record: logging.LogRecord) -> dict[str, Any]:
+def _extras(record: logging.LogRecord) -> dict[str, object]:
     found = {k: v for k, v in record.__dict__.items() if k not in _STANDARD and k != "fields"}
     found.update(getattr(record, "fields", None) or {})
     return found
@@ -38,7 +44,7 @@ def _time(record: logging.LogRecord) -> str:
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
+        line: dict[str, object] = {
             "time": _time(record),
             "level": record.levelname.lower(),
             "logger": record.name,

@@ -20,7 +20,6 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
@@ -28,10 +27,12 @@ from orkestra import loops
 from orkestra.cluster.errors import AlreadyExistsError, ApiError
 from orkestra.engine.build.base import label_value
 from orkestra.errors import OrkError
+from orkestra.kubeobjects import KubeObject
+from orkestra.model.shapes import Katalog
 from orkestra.runtime.controller import CRDS, Controller, Settings, established
 from orkestra.runtime.cross import CrossSources
 from orkestra.runtime.events import EventRecorder, loop_sink
-from orkestra.runtime.http import make_app, metrics_app
+from orkestra.runtime.http import KatalogList, make_app, metrics_app
 from orkestra.runtime.informer import Informers
 from orkestra.runtime.kube import USER_AGENT, KubeClient
 from orkestra.runtime.leader import KubeLeases, LeaderElector
@@ -39,7 +40,6 @@ from orkestra.runtime.logs import fields
 from orkestra.runtime.metrics import RuntimeMetrics
 from orkestra.runtime.pattern import Unit
 
-Obj = dict[str, Any]
 log = logging.getLogger("orkestra.runtime")
 
 
@@ -97,7 +97,7 @@ class Operator:
     def ready(self) -> bool:
         return bool(self.controllers) and all(c.started.is_set() for c in self.controllers.values())
 
-    def katalog(self) -> Obj:
+    def katalog(self) -> Katalog | KatalogList:
         katalogs = [u.composed.as_katalog() for u in self.units]
         if len(katalogs) == 1:
             return katalogs[0]
@@ -237,7 +237,7 @@ class Operator:
             for cr in crs:
                 await self._apply(cr)
 
-    async def _apply(self, obj: Obj) -> None:
+    async def _apply(self, obj: KubeObject) -> None:
         """Create ``obj``, or replace the existing object's content with it."""
         meta = obj["metadata"]
         try:

@@ -14,7 +14,7 @@ import datetime
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from orkestra.compose import Composed, compose_file
 from orkestra.compose.engines import Engines
@@ -22,11 +22,10 @@ from orkestra.compose.komposer import accepts
 from orkestra.engine.api import ClusterAPI
 from orkestra.engine.profiles import Profiles
 from orkestra.engine.reconcile import Reconciler
+from orkestra.kubeobjects import KubeObject
 from orkestra.model.deprecation import Deprecation, deprecation_of
 from orkestra.model.document import Document
 from orkestra.model.source import load_documents
-
-Obj = dict[str, Any]
 
 log = logging.getLogger("orkestra.runtime.pattern")
 
@@ -93,7 +92,7 @@ class Unit:
             if (n := deprecation_of(d.data)) is not None and n.state(today) != "eol"
         ]
 
-    def manifests(self) -> tuple[list[Obj], list[Obj]]:
+    def manifests(self) -> tuple[list[KubeObject], list[KubeObject]]:
         """(CRDs, CRs) for ``--apply-cr``: crdFile manifests plus ``crd.yaml`` and ``cr.yaml``
         next to the pattern file."""
         crds = {m["metadata"]["name"]: m for m in self.composed.crd_manifests.values()}
@@ -111,11 +110,11 @@ def _unique(documents: list[Document]) -> list[Document]:
     return seen
 
 
-def _objects(path: Path) -> list[Obj]:
+def _objects(path: Path) -> list[KubeObject]:
     if not path.is_file():
         return []
     return [
-        d.data
+        cast(KubeObject, d.data)  # a manifest: a mapping with a kind and metadata
         for d in load_documents(path, display=path.name)
         if isinstance(d.data, dict)
         and d.data.get("kind")

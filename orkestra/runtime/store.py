@@ -40,29 +40,29 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
 
 import msgspec
 
-Obj = dict[str, Any]
+from orkestra.kubeobjects import KubeObject
+
 Key = tuple[str, str]  # (namespace, name); namespace "" for cluster-scoped objects
-Indexer = Callable[[Obj], Iterable[str]]
+Indexer = Callable[[KubeObject], Iterable[str]]
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder()
 
 
-def object_key(obj: Obj) -> Key:
+def object_key(obj: KubeObject) -> Key:
     meta = obj["metadata"]
     return (meta.get("namespace") or "", meta["name"])
 
 
-def version_number(text: Any) -> int:
+def version_number(text: object) -> int:
     """A resourceVersion as a number (-1 when absent or not numeric, which makes any other
     version count as newer)."""
     return int(text) if isinstance(text, str) and text.isdigit() else -1
 
 
-def resource_version(obj: Obj) -> int:
+def resource_version(obj: KubeObject) -> int:
     """The object's resourceVersion as a number (see :func:`version_number`)."""
     return version_number((obj.get("metadata") or {}).get("resourceVersion"))
 
@@ -70,23 +70,26 @@ def resource_version(obj: Obj) -> int:
 def label_indexer(label: str) -> Indexer:
     """Index objects by the value of one label."""
 
-    def values(obj: Obj) -> Iterable[str]:
+    def values(obj: KubeObject) -> Iterable[str]:
         value = (obj["metadata"].get("labels") or {}).get(label)
         return (value,) if value is not None else ()
 
     return values
 
 
-def encode_object(obj: Obj) -> bytes:
+def encode_object(obj: KubeObject) -> bytes:
     """The bytes a store keeps for ``obj`` (``managedFields`` left out)."""
     meta = obj.get("metadata")
     if isinstance(meta, dict) and "managedFields" in meta:
-        obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+        slim = meta.copy()
+        del slim["managedFields"]
+        obj = {**obj, "metadata": slim}
     return _ENCODER.encode(obj)
 
 
-def decode_object(data: bytes) -> Obj:
-    obj: Obj = _DECODER.decode(data)
+def decode_object(data: bytes) -> KubeObject:
+    """The object in ``data``, bytes :func:`encode_object` made (so not checked again)."""
+    obj: KubeObject = _DECODER.decode(data)
     return obj
 
 
@@ -98,7 +101,12 @@ class Change:
     __slots__ = ("_old", "_old_data", "obj", "type")
 
     def __init__(
-        self, type: str, obj: Obj, old: Obj | None = None, *, old_data: bytes | None = None
+        self,
+        type: str,
+        obj: KubeObject,
+        old: KubeObject | None = None,
+        *,
+        old_data: bytes | None = None,
     ) -> None:
         self.type = type
         self.obj = obj
@@ -106,7 +114,7 @@ class Change:
         self._old_data = old_data
 
     @property
-    def old(self) -> Obj | None:
+    def old(self) -> KubeObject | None:
         if self._old is None and self._old_data is not None:
             self._old = decode_object(self._old_data)
         return self._old
@@ -140,7 +148,7 @@ class Store:
         self.on_release: Callable[[list[bytes]], None] | None = None
 
     # -- reads ------------------------------------------------------------------------
-    def get(self, key: Key) -> Obj | None:
+    def get(self, key: Key) -> KubeObject | None:
         """A fresh copy of the object at ``key``."""
         data = self.get_raw(key)
         return None if data is None else decode_object(data)
@@ -150,7 +158,7 @@ class Store:
         record = self._records.get(key)
         return None if record is None else record.data
 
-    def items(self, namespace: str | None = None) -> list[Obj]:
+    def items(self, namespace: str | None = None) -> list[KubeObject]:
         """All objects (of one namespace), sorted by namespace and name."""
         return [decode_object(d) for d in self.items_raw(namespace)]
 
@@ -159,7 +167,7 @@ class Store:
             keys = sorted(k for k in self._records if namespace is None or k[0] == namespace)
             return [self._records[k].data for k in keys]
 
-    def by_index(self, index: str, value: str) -> list[Obj]:
+    def by_index(self, index: str, value: str) -> list[KubeObject]:
         """Objects whose indexer gives ``value``, sorted by namespace and name."""
         return [decode_object(d) for d in self.by_index_raw(index, value)]
 
@@ -220,7 +228,7 @@ class Store:
             return True
 
     # -- writes -----------------------------------------------------------------------
-    def upsert(self, obj: Obj) -> Change | None:
+    def upsert(self, obj: KubeObject) -> Change | None:
         """Store ``obj`` unless the store holds it at the same or a newer version (or it was
         deleted at a newer one); the change made, or None."""
         namespace, name = object_key(obj)
@@ -242,7 +250,7 @@ class Store:
             return Change("ADDED", obj)
         return Change("MODIFIED", obj, old_data=old.data)
 
-    def remove(self, obj: Obj, *, tombstone: bool = False) -> Change | None:
+    def remove(self, obj: KubeObject, *, tombstone: bool = False) -> Change | None:
         """Drop the object ``obj`` names, unless the store holds a newer version of it.
         ``tombstone`` remembers the deletion so older events cannot bring it back."""
         key = object_key(obj)
@@ -261,7 +269,7 @@ class Store:
         gone = decode_object(old.data)
         return Change("DELETED", gone, gone)
 
-    def replace(self, objects: list[Obj], version: int) -> list[Change]:
+    def replace(self, objects: list[KubeObject], version: int) -> list[Change]:
         """Make the store what a list at ``version`` returned: objects the list lacks are
         deleted unless the store holds them at a newer version than the list."""
         self.forget_tombstones()

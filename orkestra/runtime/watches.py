@@ -24,12 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from orkestra.kubeobjects import KubeObject
+from orkestra.model import shapes
 from orkestra.runtime.gates import Gate
 from orkestra.runtime.store import Change, Key
 
-Obj = dict[str, Any]
 CHANGES = {"ADDED": "create", "MODIFIED": "update", "DELETED": "delete"}
 
 
@@ -56,7 +56,7 @@ class WatchEntry:
     gate: Gate | None = None
 
     @classmethod
-    def of(cls, number: int, spec: Obj) -> WatchEntry:
+    def of(cls, number: int, spec: shapes.WatchEntry) -> WatchEntry:
         key_from = spec.get("keyFrom") or {}
         return cls(
             str(spec["apiVersion"]),
@@ -88,7 +88,7 @@ class WatchEntry:
             and (self.namespace is None or (meta.get("namespace") or "") == self.namespace)
         )
 
-    def keys(self, obj: Obj, primary: Primary) -> list[Key]:
+    def keys(self, obj: KubeObject, primary: Primary) -> list[Key]:
         """The CR keys an event of ``obj`` enqueues, in upstream's resolution order."""
         meta = obj.get("metadata") or {}
         here = str(meta.get("namespace") or "") if primary.namespaced else ""
@@ -108,7 +108,7 @@ class WatchEntry:
         return primary.keys()
 
 
-def entries(entry: Obj) -> list[WatchEntry]:
+def entries(entry: shapes.CrdEntry) -> list[WatchEntry]:
     """The watch entries of a composed CRD entry."""
     observe = (entry.get("operatorBox") or {}).get("observe") or {}
     return [WatchEntry.of(number, spec) for number, spec in enumerate(observe.get("watch") or [])]

@@ -18,16 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
 
 from orkestra.cluster import MemoryCluster
 from orkestra.compose import Composed
 from orkestra.engine.api import CopySource, PeerQuery, RemoteQuery
 from orkestra.engine.cross import peer_matches, target_name
 from orkestra.engine.reconcile import cr_type
-from orkestra.kubeobjects import JsonObject
-
-Obj = dict[str, Any]
+from orkestra.kubeobjects import JsonObject, KubeObject
+from orkestra.model.shapes import CrdEntry
 
 
 class SimulatedCluster(MemoryCluster):
@@ -45,7 +43,7 @@ class SimulatedCluster(MemoryCluster):
         if text not in self.notes:
             self.notes.append(text)
 
-    def cross_peers(self, query: PeerQuery) -> list[Obj] | None:
+    def cross_peers(self, query: PeerQuery) -> list[KubeObject] | None:
         target = self._target(query)
         if target is None:
             return None
@@ -60,7 +58,7 @@ class SimulatedCluster(MemoryCluster):
             o for o in self.list(api_version, kind, None, record=False) if peer_matches(o, query)
         ]
 
-    def _target(self, query: PeerQuery) -> Obj | None:
+    def _target(self, query: PeerQuery) -> CrdEntry | None:
         crds = self.composed.enabled_crds
         name = target_name(query, {n: e.get("labelSelector") or {} for n, e in crds.items()})
         return None if name is None else crds.get(name)

@@ -30,9 +30,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import cast
 
-from orkestra.cluster import MemoryCluster
+from orkestra.cluster import MemoryCluster, Operation
 from orkestra.cluster.errors import ApiError
 from orkestra.cluster.kubelet import settle_workloads
 from orkestra.cluster.resources import ResourceType
@@ -41,6 +41,7 @@ from orkestra.compose.engines import Engines
 from orkestra.engine.hooks import EventNote
 from orkestra.engine.reconcile import Reconciler
 from orkestra.errors import OrkError
+from orkestra.kubeobjects import KubeObject
 from orkestra.model.errors import PatternError
 from orkestra.model.source import SourceDoc, load_documents
 from orkestra.simulate.cluster import SimulatedCluster
@@ -50,7 +51,6 @@ from orkestra.template.notes import random as random_notes
 from orkestra.template.notes import time as time_notes
 
 WRITES = ("create", "update", "patch", "delete")
-Obj = dict[str, Any]
 # Template functions that may answer differently a second later (every time note, pure or
 # not, to stay on the safe side).
 UNREPEATABLE = frozenset(f.name for f in (*time_notes.NOTES, *random_notes.NOTES))
@@ -131,7 +131,7 @@ def repeated(cycle: Cycle, number: int) -> Cycle:
     )
 
 
-def _strings(value: Any) -> Iterator[str]:
+def _strings(value: object) -> Iterator[str]:
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
@@ -142,7 +142,7 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-def unrepeatable_templates(*parts: Any) -> bool:
+def unrepeatable_templates(*parts: object) -> bool:
     """Whether a template in ``parts`` may call a function of :data:`UNREPEATABLE`."""
     return any(
         not UNREPEATABLE.isdisjoint(_WORD.findall(action))
@@ -198,11 +198,17 @@ def cr_documents(paths: list[Path]) -> list[SourceDoc]:
     return [d for d in docs if isinstance(d.data, dict) and d.data.get("kind")]
 
 
+def object_of(doc: SourceDoc) -> KubeObject:
+    """A document of a CR or CRD file (a map with a kind) as the object it stands for: the
+    cluster checks it when it is created."""
+    return cast(KubeObject, doc.data)
+
+
 def _register(cluster: MemoryCluster, composed: Composed, crd_files: list[Path]) -> None:
     for path in crd_files:
         for doc in load_documents(path, display=path.name):
             if isinstance(doc.data, dict) and doc.data.get("kind") == "CustomResourceDefinition":
-                cluster.create(doc.data, record=False)
+                cluster.create(object_of(doc), record=False)
     for name, entry in composed.crds.items():
         manifest = composed.crd_manifests.get(name)
         api = entry.get("apiTypes") or {}
@@ -268,7 +274,7 @@ class Simulation:
                 [self.spec.source.problem(("spec", "cross", key), message, key=True, hint=hint)]
             )
 
-    def targets(self) -> list[tuple[str, Obj]]:
+    def targets(self) -> list[tuple[str, KubeObject]]:
         """(CRD name, CR under test) for each CRD that has a CR."""
         enabled = self.composed.enabled_crds
         crds = {
@@ -284,7 +290,7 @@ class Simulation:
         found = []
         for name, entry in crds.items():
             kind = str((entry.get("apiTypes") or {}).get("kind", ""))
-            docs = [d.data for d in self.documents if d.data.get("kind") == kind]
+            docs = [o for o in map(object_of, self.documents) if o.get("kind") == kind]
             if docs:
                 found.append((name, docs[0]))
             elif len(crds) == 1:
@@ -300,16 +306,17 @@ class Simulation:
         keeps the status it is written with (a create alone would drop it: ``cross``
         reads a peer's status); the namespaces they name are created when missing."""
         for doc in self.documents:
-            namespace = (doc.data.get("metadata") or {}).get("namespace")
+            obj = object_of(doc)
+            namespace = (obj.get("metadata") or {}).get("namespace")
             if isinstance(namespace, str) and namespace and not self._has_namespace(namespace):
                 self.cluster.create(
                     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
                     record=False,
                 )
             try:
-                made = self.cluster.create(doc.data, record=False)
-                if doc.data.get("status") and made.get("status") != doc.data["status"]:
-                    self.cluster.update_status({**made, "status": doc.data["status"]})
+                made = self.cluster.create(obj, record=False)
+                if obj.get("status") and made.get("status") != obj["status"]:
+                    self.cluster.update_status({**made, "status": obj["status"]})
             except ApiError as exc:
                 raise SimulationError(f"{doc.path}: {exc.message}") from None
 
@@ -326,7 +333,7 @@ class Simulation:
         with few_collections():
             return [self.run_crd(crd, cr, cycles or self.spec.cycles) for crd, cr in targets]
 
-    def run_crd(self, crd: str, cr: Obj, count: int) -> Run:
+    def run_crd(self, crd: str, cr: KubeObject, count: int) -> Run:
         entry = self.composed.crds[crd]
         reconciler = self.engines.reconciler(crd, self.cluster, self.clock)
         repeatable = reconciler.hooks is None and not unrepeatable_templates(
@@ -371,7 +378,7 @@ class Simulation:
         return Cycle(number, ops, result.error, result.warnings, result.events)
 
     @staticmethod
-    def _op(cycle: int, operation: Any, cr_name: str) -> Op:
+    def _op(cycle: int, operation: Operation, cr_name: str) -> Op:
         resource = operation.resource
         if resource.endswith("/status"):
             resource = "status"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from orkestra import yamltext
 from orkestra.model.formats import API_VERSION
+from orkestra.model.shapes import Expectations, OpRule, SimulateFile, SimulateSpec
 from orkestra.simulate.gate import run_katalog
 
 HEADER = (
@@ -25,10 +25,10 @@ def scaffold(katalog: Path, cr: Path, target: Path) -> tuple[str, int, int]:
     """The simulate.yaml text for ``katalog`` + ``cr``, written relative to ``target``'s
     directory; also the CRD and op-rule counts."""
     outcome = run_katalog(katalog, cr, katalog.name, cycles=10)
-    blocks: dict[str, dict[str, Any]] = {}
+    created: dict[str, list[OpRule]] = {}  # CRD -> what its CR's first cycle created
     for report in outcome.reports:
         run = report.run
-        ops = (
+        created[run.crd] = (
             [
                 {"cycle": 1, "verb": "create", "resource": op.resource, "name": op.name}
                 for op in run.cycles[0].ops
@@ -37,18 +37,20 @@ def scaffold(katalog: Path, cr: Path, target: Path) -> tuple[str, int, int]:
             if run.cycles
             else []
         )
-        blocks[run.crd] = {"steady": True, "noErrors": True, "ops": ops}
     base = target.parent
-    spec = {
+    spec: SimulateSpec = {
         "katalog": "./" + os.path.relpath(katalog, base),
         "cr": "./" + os.path.relpath(cr, base),
         "cycles": 5,
     }
-    if len(blocks) == 1:
-        spec["expect"] = next(iter(blocks.values()))
+    if len(created) == 1:
+        spec["expect"] = _block(next(iter(created.values())))
     else:
-        spec["expect"] = {"noErrors": True, "crds": blocks}
-    document = {
+        spec["expect"] = {
+            "noErrors": True,
+            "crds": {crd: _block(ops) for crd, ops in created.items()},
+        }
+    document: SimulateFile = {
         "apiVersion": API_VERSION,
         "kind": "Simulate",
         "metadata": {"name": f"{katalog.parent.name or katalog.stem}-sim"},
@@ -56,5 +58,9 @@ def scaffold(katalog: Path, cr: Path, target: Path) -> tuple[str, int, int]:
     }
     text = yamltext.safe(document, sort_keys=False, default_flow_style=False, width=yamltext.WIDE)
     text = text.replace("  expect:\n", "  expect:\n" + ABSENT_HINT, 1)
-    rules = sum(len(b["ops"]) for b in blocks.values())
-    return HEADER.format(cr=cr.name) + text, len(blocks), rules
+    rules = sum(len(ops) for ops in created.values())
+    return HEADER.format(cr=cr.name) + text, len(created), rules
+
+
+def _block(ops: list[OpRule]) -> Expectations:
+    return {"steady": True, "noErrors": True, "ops": ops}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict, cast
 
 from orkestra.kubeobjects import JsonObject
 from orkestra.model.document import Document
@@ -23,6 +24,12 @@ from orkestra.model.source import load_documents, reference_problem
 
 DEFAULT_CYCLES = 10
 _INCLUDE = Obj({"ops": F(ListOf(OP_RULE), True)}, name="ops include")
+
+
+class _Included(TypedDict):
+    """An ``include:`` file of expected ops, as :data:`_INCLUDE` checks it."""
+
+    ops: list[OpRule]
 
 
 @dataclass
@@ -108,9 +115,10 @@ def _expand_block(
                 ]
             ) from None
         ctx = Context(sources[0])
-        data = _INCLUDE.check(sources[0].data, (), ctx)
+        checked = _INCLUDE.check(sources[0].data, (), ctx)
         if [p for p in ctx.problems if p.severity == "error"]:
             raise PatternError(ctx.problems)
+        data = cast(_Included, checked)
         positions.update({id(r): path + ("ops", i, "include") for r in data["ops"]})
         ops.extend(data["ops"])
     if "ops" in expect:

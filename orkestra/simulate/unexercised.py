@@ -18,20 +18,30 @@ what that one did. So:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Literal
 
-Obj = dict[str, Any]
-_GATES = ("enqueueGate", "reconcileGate")
+from orkestra.cluster.data import maps
+from orkestra.kubeobjects import JsonObject
+from orkestra.model.shapes import CrdEntry, ReconcileBlock, WatchEntry
+
+_GATES: tuple[Literal["enqueueGate", "reconcileGate"], ...] = ("enqueueGate", "reconcileGate")
+_GATE_KEYS: tuple[Literal["sentinels", "external", "when", "or"], ...] = (
+    "sentinels",
+    "external",
+    "when",
+    "or",
+)
 
 
-def unexercised(entry: Obj, profiles: Obj | None = None) -> list[str]:
+def unexercised(entry: CrdEntry, profiles: JsonObject | None = None) -> list[str]:
     """One line per key of ``entry`` (a composed CRD entry) simulate does not exercise."""
     box = entry.get("operatorBox") or {}
     lines = [_watch(w) for w in (box.get("observe") or {}).get("watch") or []]
     pre = box.get("preReconcile") or {}
     for name in _GATES:
         gate = pre.get(name) or {}
-        if any(gate.get(k) for k in ("sentinels", "external", "when", "or")):
+        if any(gate.get(k) for k in _GATE_KEYS):
             lines.append(
                 f"preReconcile.{name}: not exercised in simulate (gates filter "
                 "events; every cycle reconciles the CR)"
@@ -42,8 +52,9 @@ def unexercised(entry: Obj, profiles: Obj | None = None) -> list[str]:
             "reconcile per cycle: no concurrent events to keep apart)"
         )
     queue = _queue(box.get("reconcile") or {}, profiles or {})
+    behaviour = queue.get("behaviour")
     for rule in ("onLimit", "onThreshold"):
-        if rule in (queue.get("behaviour") or {}):
+        if isinstance(behaviour, Mapping) and rule in behaviour:
             lines.append(
                 f"reconcile.queue.behaviour.{rule}: not exercised in simulate (the "
                 f"queue holds only the CR under test; maxDepth {queue['maxDepth']})"
@@ -51,8 +62,8 @@ def unexercised(entry: Obj, profiles: Obj | None = None) -> list[str]:
     return lines
 
 
-def _watch(entry: Obj) -> str:
-    where = "/".join(str(entry[k]) for k in ("namespace", "name") if entry.get(k))
+def _watch(entry: WatchEntry) -> str:
+    where = "/".join(part for part in (entry.get("namespace"), entry.get("name")) if part)
     subject = f"{entry['apiVersion']} {entry['kind']}" + (f" {where}" if where else "")
     return (
         f"observe.watch {subject}: not exercised in simulate (no events; every cycle "
@@ -60,13 +71,13 @@ def _watch(entry: Obj) -> str:
     )
 
 
-def _queue(plan: Obj, profiles: Obj) -> Obj:
+def _queue(plan: ReconcileBlock, profiles: JsonObject) -> Mapping[str, object]:
     """The CRD's queue: its own, else that of the reconciler profile it names."""
     if plan.get("queue"):
-        queue: Obj = plan["queue"]
-        return queue
+        return plan["queue"]
     name = plan.get("profile")
-    for profile in profiles.get("reconciler") or [] if name else []:
+    for profile in maps(profiles.get("reconciler")) if name else []:
         if profile.get("name") == name:
-            return dict(profile.get("queue") or {})
+            queue = profile.get("queue")
+            return queue if isinstance(queue, Mapping) else {}
     return {}

@@ -16,7 +16,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import CodeType
-from typing import Any
+from typing import Any, cast
 
 from orkestra.template import nodes as n
 from orkestra.template import values as v
@@ -337,7 +337,7 @@ class _Module:
         self.lines: list[str] = []
         self.positions: dict[int, tuple[int, str]] = {}
         self.counter = itertools.count()
-        self.namespace: dict[str, Any] = {
+        self.namespace: dict[str, object] = {
             "_s": v.to_text,
             "_t": v.truth,
             "_nv": v.nil_to_missing,
@@ -385,7 +385,8 @@ def compile_trees(trees: dict[str, n.ListNode], funcs: FuncTable, mode: str) -> 
         compiler.block(root)
     code = _code_for("\n".join(module.lines) + "\n")
     exec(code, module.namespace)
-    functions = {tree: module.namespace[py] for tree, py in names.items()}
+    # exec just defined each tree's function under its name
+    functions = {tree: cast(TreeFunc, module.namespace[py]) for tree, py in names.items()}
     return Compiled(functions, code.co_filename, module.positions)
 
 

@@ -12,8 +12,9 @@ human form (:mod:`.formats`), and here the Table itself, with the row ``object``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, NotRequired, TypedDict
+from typing import NotRequired, TypedDict
 
 from orkestra.apiserver.tables.formats import (
     NONE,
@@ -42,7 +43,7 @@ from orkestra.apiserver.tables.printers.columns import (
 from orkestra.apiserver.tables.printers.custom import custom_cell
 from orkestra.apiserver.tables.printers.workloads import pod_conditions
 from orkestra.cluster.resources import ResourceType
-from orkestra.kubeobjects import Condition, JsonObject
+from orkestra.kubeobjects import Condition, KubeObject
 
 __all__ = [
     "INCLUDE_OBJECT",
@@ -72,13 +73,11 @@ __all__ = [
     "to_table",
 ]
 
-Obj = dict[str, Any]
-
 
 class TableRow(TypedDict):
     cells: list[Cell]
     conditions: NotRequired[list[Condition]]
-    object: JsonObject | None
+    object: KubeObject | None  # the object, its PartialObjectMetadata or nothing
 
 
 class Table(TypedDict):
@@ -89,7 +88,7 @@ class Table(TypedDict):
     rows: list[TableRow]
 
 
-def _row_object(obj: Obj, include_object: str, table_version: str) -> JsonObject | None:
+def _row_object(obj: KubeObject, include_object: str, table_version: str) -> KubeObject | None:
     if include_object == "None":
         return None
     if include_object == "Object":
@@ -106,11 +105,11 @@ _LIST_META_FIELDS = ("resourceVersion", "continue", "remainingItemCount", "selfL
 
 def to_table(
     rt: ResourceType,
-    objects: list[Obj],
+    objects: list[KubeObject],
     *,
     now: datetime,
     include_object: str = "Metadata",
-    list_metadata: Obj | None = None,
+    list_metadata: Mapping[str, object] | None = None,
     version: str = "v1",
     request: TableRequest | None = None,
     no_headers: bool = False,

@@ -9,11 +9,10 @@ None, ``{}``, ``[]`` or a default where a value is missing or of another type.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
+from orkestra.kubeobjects import Json, JsonObject, KubeObject, ObjectMeta
 from orkestra.units import parse_timestamp
 
-Obj = dict[str, Any]
 NONE = "<none>"
 UNKNOWN = "<unknown>"
 
@@ -52,7 +51,7 @@ def _pair(big: int, big_unit: str, small: int, small_unit: str) -> str:
     return f"{big}{big_unit}{small}{small_unit}" if small else f"{big}{big_unit}"
 
 
-def age(timestamp: Any, now: datetime) -> str:
+def age(timestamp: object, now: datetime) -> str:
     """How long ago an RFC 3339 timestamp was, or ``<unknown>`` when there is none."""
     moment = parse_timestamp(timestamp) if isinstance(timestamp, str) and timestamp else None
     if moment is None:
@@ -60,61 +59,74 @@ def age(timestamp: Any, now: datetime) -> str:
     return human_age((now - moment).total_seconds())
 
 
-def age_of(obj: Obj, now: datetime) -> str:
+def age_of(obj: KubeObject, now: datetime) -> str:
     return age(metadata(obj).get("creationTimestamp"), now)
 
 
-def metadata(obj: Obj) -> Obj:
+def metadata(obj: KubeObject) -> ObjectMeta:
     meta = obj.get("metadata")
     return meta if isinstance(meta, dict) else {}
 
 
-def value_at(obj: Any, *path: str) -> Any:
-    for key in path:
+def value_at(obj: object, key: str, *path: str) -> Json:
+    """The value at ``key`` and then ``path`` (None where a step is missing or not an
+    object)."""
+    found: Json = None
+    for step in (key, *path):
         if not isinstance(obj, dict):
             return None
-        obj = obj.get(key)
-    return obj
+        found = obj = obj.get(step)
+    return found
 
 
-def dict_at(obj: Any, *path: str) -> Obj:
-    value = value_at(obj, *path)
+def json_object(value: object) -> JsonObject:
+    """``value`` read as a JSON object (``{}`` when it is not one): how a printer reads
+    the fields of its kind that :class:`~orkestra.kubeobjects.KubeObject` does not name."""
     return value if isinstance(value, dict) else {}
 
 
-def list_at(obj: Any, *path: str) -> list[Any]:
-    value = value_at(obj, *path)
+def dict_at(obj: object, key: str, *path: str) -> JsonObject:
+    return json_object(value_at(obj, key, *path))
+
+
+def list_at(obj: object, key: str, *path: str) -> list[Json]:
+    value = value_at(obj, key, *path)
     return value if isinstance(value, list) else []
 
 
-def as_int(value: Any, default: int = 0) -> int:
+def dicts_at(obj: object, key: str, *path: str) -> list[JsonObject]:
+    """The objects of the list at the path (entries of other types left out)."""
+    return [item for item in list_at(obj, key, *path) if isinstance(item, dict)]
+
+
+def as_int(value: object, default: int = 0) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
-def or_none(text: Any) -> str:
+def or_none(text: object) -> str:
     return str(text) if text not in (None, "") else NONE
 
 
-def format_labels(labels: Any) -> str:
+def format_labels(labels: object) -> str:
     """``a=1,b=2`` sorted by key, ``<none>`` when empty."""
     if not isinstance(labels, dict) or not labels:
         return NONE
     return ",".join(f"{k}={labels[k]}" for k in sorted(labels))
 
 
-def format_selector(selector: Any) -> str:
+def format_selector(selector: object) -> str:
     """A ``LabelSelector`` as a selector string (``app=web,tier in (a,b),!gone``)."""
     if not isinstance(selector, dict):
         return NONE
     parts = [(k, f"{k}={v}") for k, v in dict_at(selector, "matchLabels").items()]
-    for expr in list_at(selector, "matchExpressions"):
+    for expr in dicts_at(selector, "matchExpressions"):
         parts.append((str(expr.get("key", "")), _expression(expr)))
     return ",".join(text for _, text in sorted(parts)) or NONE
 
 
-def _expression(expr: Obj) -> str:
+def _expression(expr: JsonObject) -> str:
     key, op = expr.get("key", ""), expr.get("operator", "")
-    values = ",".join(sorted(str(v) for v in expr.get("values") or []))
+    values = ",".join(sorted(str(v) for v in list_at(expr, "values")))
     if op == "In":
         return f"{key} in ({values})"
     if op == "NotIn":

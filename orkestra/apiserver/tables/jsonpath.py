@@ -12,9 +12,10 @@ import json
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Literal, TypeAlias, TypeGuard
 
 from orkestra.errors import OrkError
+from orkestra.kubeobjects import Json
 
 _STEP = re.compile(
     r"""
@@ -34,7 +35,13 @@ _FILTER = re.compile(
 )
 
 
-Step = tuple[str, Any]
+# A filter ``[?(@.path op literal)]``: the path's steps, the operator ("" when the filter
+# only asks that the path exists) and the literal compared with.
+Filter: TypeAlias = "tuple[tuple[Step, ...], str, Json]"
+Step: TypeAlias = (
+    "tuple[Literal['field', 'deep'], str] | tuple[Literal['index'], int] "
+    "| tuple[Literal['all'], None] | tuple[Literal['filter'], Filter]"
+)
 
 
 class JsonPathError(OrkError):
@@ -73,7 +80,7 @@ def _step(match: re.Match[str]) -> Step:
     return ("filter", _filter(match["filter"]))
 
 
-def _filter(text: str) -> tuple[tuple[Step, ...], str, Any]:
+def _filter(text: str) -> Filter:
     match = _FILTER.match(text)
     if match is None:
         raise JsonPathError(f"unrecognized filter {text!r}")
@@ -81,51 +88,55 @@ def _filter(text: str) -> tuple[tuple[Step, ...], str, Any]:
     return path, match["op"] or "", _literal(match["value"]) if match["op"] else None
 
 
-def _literal(text: str) -> Any:
+def _literal(text: str) -> Json:
     text = text.strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
         return text[1:-1]
     if text in ("true", "false"):
         return text == "true"
     try:
-        return json.loads(text)
+        literal: Json = json.loads(text)
     except ValueError:
         return text
+    return literal
 
 
-def find(value: Any, steps: Sequence[Step]) -> list[Any]:
+def find(value: object, steps: Sequence[Step]) -> list[object]:
     """Every value ``steps`` select in ``value`` (missing keys select nothing)."""
     current = [value]
-    for kind, arg in steps:
-        current = [found for item in current for found in _apply(kind, arg, item)]
+    for step in steps:
+        current = [found for item in current for found in _apply(step, item)]
     return current
 
 
-def _apply(kind: str, arg: Any, item: Any) -> list[Any]:
-    if kind == "field":
-        return [item[arg]] if isinstance(item, dict) and arg in item else []
-    if kind == "index":
-        ok = isinstance(item, list) and -len(item) <= arg < len(item)
-        return [item[arg]] if ok else []
-    if kind == "all":
-        return (
-            list(item.values())
-            if isinstance(item, dict)
-            else (list(item) if isinstance(item, list) else [])
-        )
-    if kind == "deep":
-        return _deep(item, arg)
-    if not isinstance(item, list):
-        return []
-    return [element for element in item if _matches(element, *arg)]
+def _apply(step: Step, item: object) -> list[object]:
+    match step:
+        case ("field", name):
+            return [item[name]] if isinstance(item, dict) and name in item else []
+        case ("index", index):
+            if isinstance(item, list) and -len(item) <= index < len(item):
+                return [item[index]]
+            return []
+        case ("all", _):
+            return (
+                list(item.values())
+                if isinstance(item, dict)
+                else (list(item) if isinstance(item, list) else [])
+            )
+        case ("deep", name):
+            return _deep(item, name)
+        case ("filter", (path, op, want)):
+            if not isinstance(item, list):
+                return []
+            return [element for element in item if _matches(element, path, op, want)]
 
 
-def _deep(item: Any, name: str) -> list[Any]:
+def _deep(item: object, name: str) -> list[object]:
     found = []
     if isinstance(item, dict):
         if name in item:
             found.append(item[name])
-        children: list[Any] = list(item.values())
+        children: list[object] = list(item.values())
     else:
         children = list(item) if isinstance(item, list) else []
     for child in children:
@@ -133,7 +144,7 @@ def _deep(item: Any, name: str) -> list[Any]:
     return found
 
 
-def _matches(element: Any, path: tuple[Step, ...], op: str, want: Any) -> bool:
+def _matches(element: object, path: tuple[Step, ...], op: str, want: Json) -> bool:
     values = find(element, path)
     if not values:
         return False
@@ -149,5 +160,5 @@ def _matches(element: Any, path: tuple[Step, ...], op: str, want: Any) -> bool:
     return bool(checks[op])
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)

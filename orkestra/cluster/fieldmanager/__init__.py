@@ -28,7 +28,7 @@ from orkestra.cluster.fieldmanager.entries import (
     encode_entries,
 )
 from orkestra.cluster.fieldmanager.serverside import apply
-from orkestra.cluster.fieldmanager.trees import Tree, intersect, paths, subtract, union
+from orkestra.cluster.fieldmanager.trees import FieldTree, intersect, paths, subtract, union
 from orkestra.cluster.fieldmanager.updates import (
     ANCIENT_CHANGES,
     MAX_UPDATE_MANAGERS,
@@ -43,7 +43,7 @@ __all__ = [
     "UPDATE",
     "Change",
     "Entry",
-    "Tree",
+    "FieldTree",
     "apply",
     "decode_entries",
     "diff",

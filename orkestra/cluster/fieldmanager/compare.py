@@ -17,14 +17,13 @@ written through ``/status``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, Final
 
-from orkestra.cluster.fieldmanager.trees import MEMBER, Tree, build, element_order
+from orkestra.cluster.fieldmanager.trees import MEMBER, FieldTree, build, element_order
 from orkestra.cluster.kubeschema import LIST_MAP, SchemaLike, SchemaNode, as_node
 
-Obj = dict[str, Any]
 SERVER_METADATA = frozenset(
     {
         "name",
@@ -40,10 +39,10 @@ SERVER_METADATA = frozenset(
         "clusterName",
     }
 )
-MISSING: Any = object()
+MISSING: Final = object()  # a value that is not there (a key one side lacks)
 
 
-def granular(node: SchemaNode, value: Any) -> str | None:
+def granular(node: SchemaNode, value: object) -> str | None:
     """``map``/``list`` when a value is owned field by field or item by item, else None."""
     if isinstance(value, dict):
         return "map" if node.granular_map else None
@@ -52,7 +51,7 @@ def granular(node: SchemaNode, value: Any) -> str | None:
     return None
 
 
-def item_element(item: Any, node: SchemaNode) -> str | None:
+def item_element(item: object, node: SchemaNode) -> str | None:
     """The path element of a list item: ``k:{...}`` in a list-map, ``v:...`` in a set."""
     if node.list_type != LIST_MAP:
         return "v:" + _encode(item, sort_keys=True)
@@ -71,20 +70,19 @@ def item_element(item: Any, node: SchemaNode) -> str | None:
     return "k:{" + ",".join(parts) + "}"
 
 
-def _encode(value: Any, *, sort_keys: bool) -> str:
+def _encode(value: object, *, sort_keys: bool) -> str:
     """Compact JSON with non-ASCII kept, as Kubernetes prints path elements; strings and
     integers (nearly every key) without setting up an encoder."""
-    kind = type(value)
-    if kind is str:
+    if type(value) is str:
         return encode_basestring(value)
-    if kind is int:
+    if type(value) is int:
         return repr(value)
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)
 
 
-def index_items(items: list[Any], node: SchemaNode) -> dict[str, Any] | None:
+def index_items(items: Sequence[object], node: SchemaNode) -> dict[str, object] | None:
     """Items by path element; None when one has no key or two have the same."""
-    out: dict[str, Any] = {}
+    out: dict[str, object] = {}
     for item in items:
         element = item_element(item, node)
         if element is None or element in out:
@@ -93,11 +91,11 @@ def index_items(items: list[Any], node: SchemaNode) -> dict[str, Any] | None:
     return out
 
 
-def _same(a: Any, b: Any) -> bool:
+def _same(a: object, b: object) -> bool:
     return a == b and (type(a) is bool) == (type(b) is bool)
 
 
-def _is_empty(value: Any) -> bool:
+def _is_empty(value: object) -> bool:
     return value is MISSING or value is None or (isinstance(value, dict | list) and not value)
 
 
@@ -106,7 +104,7 @@ def _in_order(elements: Iterable[str]) -> list[str]:
     return sorted(elements, key=element_order)
 
 
-Change = tuple[Tree | None, Tree | None]  # (added or modified, removed)
+Change = tuple[FieldTree | None, FieldTree | None]  # (added or modified, removed)
 
 
 def _compare(old: Any, new: Any, node: SchemaNode, item: bool, loose: bool) -> Change:
@@ -143,13 +141,13 @@ def _compare(old: Any, new: Any, node: SchemaNode, item: bool, loose: bool) -> C
     return build(False, gained), build((item or loose or owns) and new is MISSING, lost)
 
 
-def _added(new: Any, node: SchemaNode, item: bool, loose: bool) -> Tree:
+def _added(new: object, node: SchemaNode, item: bool, loose: bool) -> FieldTree:
     """:func:`_compare` when there was nothing before (every create): only gains, in
     canonical order."""
     if isinstance(new, dict):
         if not new or not node.granular_map:
             return {}
-        gained: Tree = {}
+        gained: FieldTree = {}
         for key in sorted(new):
             value = new[key]  # a scalar or an empty value is a leaf: most of an object
             gained["f:" + key] = (
@@ -168,9 +166,11 @@ def _added(new: Any, node: SchemaNode, item: bool, loose: bool) -> Tree:
     return {MEMBER: {}, **gained} if item or loose or node.owns_list else gained
 
 
-def _compare_map(old: Obj, new: Any, node: SchemaNode, loose: bool) -> tuple[Tree, Tree]:
-    gained: Tree = {}
-    lost: Tree = {}
+def _compare_map(
+    old: Mapping[str, object], new: Any, node: SchemaNode, loose: bool
+) -> tuple[FieldTree, FieldTree]:
+    gained: FieldTree = {}
+    lost: FieldTree = {}
     new_map = new if new is not MISSING else {}
     for key in sorted(old.keys() | new_map.keys()):
         before, after = old.get(key, MISSING), new_map.get(key, MISSING)
@@ -189,14 +189,16 @@ def _compare_map(old: Obj, new: Any, node: SchemaNode, loose: bool) -> tuple[Tre
     return gained, lost
 
 
-def _compare_list(old: list[Any], new: Any, node: SchemaNode) -> tuple[Tree, Tree] | None:
+def _compare_list(
+    old: Sequence[object], new: Any, node: SchemaNode
+) -> tuple[FieldTree, FieldTree] | None:
     old_items = index_items(old, node)
     new_items = index_items(new, node) if new is not MISSING else {}
     if old_items is None or new_items is None:
         return None
     items = node.items()
-    gained: Tree = {}
-    lost: Tree = {}
+    gained: FieldTree = {}
+    lost: FieldTree = {}
     for element in _in_order(old_items.keys() | new_items.keys()):
         before = old_items.get(element, MISSING)
         after = new_items.get(element, MISSING)
@@ -220,7 +222,12 @@ def ignored(key: str, subresource: str, has_status: bool) -> bool:
 
 
 def diff(
-    old: Obj | None, new: Obj, schema: SchemaLike, *, subresource: str = "", has_status: bool = True
+    old: Mapping[str, object] | None,
+    new: Mapping[str, object],
+    schema: SchemaLike,
+    *,
+    subresource: str = "",
+    has_status: bool = True,
 ) -> Change:
     """The fields a write from ``old`` to ``new`` added or modified, and those it removed,
     as FieldsV1 trees (None when there are none), leaving out what nobody owns. The trees
@@ -228,8 +235,8 @@ def diff(
     go into ``managedFields`` as they are."""
     node = as_node(schema)
     old = old or {}
-    gained: Tree = {}
-    lost: Tree = {}
+    gained: FieldTree = {}
+    lost: FieldTree = {}
     for key in sorted(old.keys() | new.keys()):
         if ignored(key, subresource, has_status):
             continue
@@ -249,14 +256,14 @@ def diff(
     return (gained or None), (lost or None)
 
 
-def _visible_metadata(meta: Any) -> Any:
+def _visible_metadata(meta: object) -> object:
     if not isinstance(meta, dict):
         return MISSING
     visible = {k: v for k, v in meta.items() if k not in SERVER_METADATA}
     return visible if visible else MISSING
 
 
-def _strip_member(tree: Tree | None) -> Tree | None:
+def _strip_member(tree: FieldTree | None) -> FieldTree | None:
     if tree is None:
         return None
     return build(False, {k: v for k, v in tree.items() if k != MEMBER})

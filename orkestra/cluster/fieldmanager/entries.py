@@ -8,11 +8,11 @@ version), how conflict messages name its manager, and reading and writing the
 from __future__ import annotations
 
 import json
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from orkestra.cluster.fieldmanager.trees import Tree
+from orkestra.cluster.fieldmanager.trees import FieldTree
+from orkestra.kubeobjects import ManagedFieldsEntry
 
-Obj = dict[str, Any]
 APPLY, UPDATE = "Apply", "Update"
 
 
@@ -24,7 +24,7 @@ class Entry(NamedTuple):
     api_version: str
     subresource: str
     time: str | None
-    fields: Tree
+    fields: FieldTree
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -32,7 +32,7 @@ class Entry(NamedTuple):
         version = "" if self.operation == APPLY else self.api_version
         return (self.manager, self.operation, version, self.subresource)
 
-    def with_fields(self, fields: Tree) -> Entry:
+    def with_fields(self, fields: FieldTree) -> Entry:
         """The same entry owning ``fields`` (faster than ``_replace``, on every write)."""
         return Entry(
             self.manager, self.operation, self.api_version, self.subresource, self.time, fields
@@ -47,8 +47,8 @@ class Entry(NamedTuple):
             text += f" using {self.api_version}"
         return text
 
-    def encode(self) -> Obj:
-        out: Obj = {
+    def encode(self) -> ManagedFieldsEntry:
+        out: ManagedFieldsEntry = {
             "manager": self.manager,
             "operation": self.operation,
             "apiVersion": self.api_version,
@@ -62,7 +62,7 @@ class Entry(NamedTuple):
         return out
 
 
-def decode_entries(managed: Any) -> list[Entry]:
+def decode_entries(managed: object) -> list[Entry]:
     """The entries of a ``managedFields`` list; malformed entries are skipped."""
     entries = []
     for raw in managed if isinstance(managed, list) else ():
@@ -84,7 +84,7 @@ def decode_entries(managed: Any) -> list[Entry]:
     return entries
 
 
-def encode_entries(entries: list[Entry]) -> list[Obj]:
+def encode_entries(entries: list[Entry]) -> list[ManagedFieldsEntry]:
     """``managedFields`` in the API server's order: appliers first, then oldest first."""
     ordered = sorted(
         entries, key=lambda e: (e.operation, e.time or "", e.manager, e.api_version, e.subresource)

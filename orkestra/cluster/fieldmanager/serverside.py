@@ -9,7 +9,8 @@ conflicts with other managers, with the API server's messages.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from orkestra.cluster.data import clone
 from orkestra.cluster.errors import ApplyConflictError, BadRequestError, InvalidError
@@ -24,11 +25,12 @@ from orkestra.cluster.fieldmanager.compare import (
 )
 from orkestra.cluster.fieldmanager.entries import APPLY, Entry, decode_entries, encode_entries
 from orkestra.cluster.fieldmanager.trees import (
-    Tree,
+    FieldTree,
     build,
     canonical,
     intersect,
     is_owned,
+    member_node,
     paths,
     show,
     subtract,
@@ -36,13 +38,12 @@ from orkestra.cluster.fieldmanager.trees import (
 )
 from orkestra.cluster.fieldmanager.updates import cap_updates
 from orkestra.cluster.kubeschema import SchemaLike, SchemaNode, as_node
-
-Obj = dict[str, Any]
+from orkestra.kubeobjects import JsonDict, KubeObject
 
 
 def apply(
-    current: Obj | None,
-    config: Obj,
+    current: KubeObject | None,
+    config: Mapping[str, object],
     *,
     manager: str,
     force: bool,
@@ -51,7 +52,7 @@ def apply(
     now: str,
     schema: SchemaLike,
     has_status: bool = True,
-) -> Obj:
+) -> KubeObject:
     """Server-side apply of ``config`` by ``manager``; returns the new object with its
     ``metadata.managedFields`` (a new object when ``current`` is None: the caller creates it).
 
@@ -60,13 +61,13 @@ def apply(
     :class:`BadRequestError`/:class:`InvalidError` for a config the API server rejects."""
     node = as_node(schema)
     _check_config(config, current, api_version, node)
-    live: Obj = current if current is not None else {}
+    live: KubeObject = current if current is not None else {}
     entries = decode_entries((live.get("metadata") or {}).get("managedFields"))
     applied = Entry(manager, APPLY, api_version, subresource, None, {})
     previous = next((e for e in entries if e.key == applied.key), None)
     visible = _visible_config(config, subresource, has_status)
     applied_set = _fieldset_object(visible, node)
-    merged = _merge(live, visible, node)
+    merged: JsonDict = _merge(live, visible, node)
     others = [e for e in entries if e.key != applied.key]
     owners = [e.fields for e in others] + ([applied_set] if applied_set else [])
     if previous is not None:
@@ -77,8 +78,8 @@ def apply(
     if applied_set:
         time = now if changed or previous is None else previous.time
         out.append(applied._replace(api_version=api_version, time=time, fields=applied_set))
-    result = dict(merged)
-    metadata = dict(result.get("metadata") or {})
+    result = cast(KubeObject, dict(merged))  # the live object with the config merged in
+    metadata = (result.get("metadata") or {}).copy()
     managed = encode_entries(cap_updates(out))
     if managed:
         metadata["managedFields"] = managed
@@ -88,7 +89,9 @@ def apply(
     return clone(result)
 
 
-def _check_config(config: Any, current: Obj | None, api_version: str, node: SchemaNode) -> None:
+def _check_config(
+    config: object, current: KubeObject | None, api_version: str, node: SchemaNode
+) -> None:
     if not isinstance(config, dict):
         raise BadRequestError("error decoding YAML: the applied configuration must be an object")
     version, kind = config.get("apiVersion"), config.get("kind")
@@ -143,7 +146,9 @@ def _find_invalid(value: Any, node: SchemaNode, path: str) -> str | None:
     return None
 
 
-def _visible_config(config: Obj, subresource: str, has_status: bool) -> Obj:
+def _visible_config(
+    config: Mapping[str, object], subresource: str, has_status: bool
+) -> dict[str, object]:
     """What of a config is merged: not ignored fields, nor server-set metadata (a
     resourceVersion in it is a precondition for the caller to check)."""
     visible = {
@@ -161,9 +166,9 @@ def _visible_config(config: Obj, subresource: str, has_status: bool) -> Obj:
     return visible
 
 
-def _fieldset_object(config: Obj, node: SchemaNode) -> Tree:
+def _fieldset_object(config: Mapping[str, object], node: SchemaNode) -> FieldTree:
     """The fields an applied configuration sets (what its manager will own)."""
-    out: Tree = {}
+    out: FieldTree = {}
     for key, value in config.items():
         if key in ("apiVersion", "kind"):
             continue
@@ -177,23 +182,23 @@ def _fieldset_object(config: Obj, node: SchemaNode) -> Tree:
     return canonical(out)
 
 
-def _fieldset(value: Any, node: SchemaNode, *, declared: bool) -> Tree | None:
+def _fieldset(value: Any, node: SchemaNode, *, declared: bool) -> FieldTree | None:
     kind = granular(node, value)
     if kind is None or (kind == "map" and not value):
         return {}
     if kind == "list":
         items = node.items()
-        elements: Tree = {}
+        elements: FieldTree = {}
         for item in value:
             sub = _fieldset(item, items, declared=True)
-            elements[item_element(item, node) or ""] = build(True, sub or {})
+            elements[item_element(item, node) or ""] = member_node(sub or {})
         return elements or None
     children = _fieldset_map(value, node)
     return build(not declared, children or {})
 
 
-def _fieldset_map(value: Obj, node: SchemaNode) -> Tree:
-    out: Tree = {}
+def _fieldset_map(value: Mapping[str, object], node: SchemaNode) -> FieldTree:
+    out: FieldTree = {}
     for key, child in value.items():
         sub = _fieldset(child, node.field(key), declared=node.declares(key))
         if sub is not None:
@@ -201,7 +206,7 @@ def _fieldset_map(value: Obj, node: SchemaNode) -> Tree:
     return out
 
 
-def _clean(value: Any) -> Any:
+def _clean(value: object) -> object:
     """A copy of an applied value without its nulls (a null unsets a field)."""
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items() if v is not None}
@@ -235,20 +240,25 @@ def _merge(live: Any, config: Any, node: SchemaNode) -> Any:
     return _clean(config)
 
 
-def _union_all(trees: list[Tree]) -> Tree:
-    total: Tree = {}
+def _union_all(trees: list[FieldTree]) -> FieldTree:
+    total: FieldTree = {}
     for tree in trees:
         total = union(total, tree) if total else tree
     return total
 
 
-def _prune_root(merged: Obj, node: SchemaNode, last: Tree, owned: Tree) -> Obj:
+def _prune_root(merged: JsonDict, node: SchemaNode, last: FieldTree, owned: FieldTree) -> JsonDict:
     pruned = _prune(merged, node, last, owned, False, False)
     return pruned if isinstance(pruned, dict) else {}
 
 
 def _prune(
-    value: Any, node: SchemaNode, last: Tree, owned: Tree, below_gone: bool, below_last: bool
+    value: Any,
+    node: SchemaNode,
+    last: FieldTree,
+    owned: FieldTree,
+    below_gone: bool,
+    below_last: bool,
 ) -> Any:
     """Remove what the applier owned last time and nobody owns now (with what is under it),
     keeping what other managers own: structured-merge-diff's prune."""
@@ -266,7 +276,7 @@ def _prune(
         if indexed is None:
             return value
         children = [(element, element, child, items, False) for element, child in indexed.items()]
-    kept: list[tuple[str, Any]] = []
+    kept: list[tuple[str, object]] = []
     removed = False
     for name, element, child, child_node, declared in children:
         in_last_tree, in_owned_tree = last.get(element), owned.get(element)
@@ -299,11 +309,11 @@ def _prune(
 
 
 def _settle(
-    others: list[Entry], gained: Tree | None, lost: Tree | None, force: bool
+    others: list[Entry], gained: FieldTree | None, lost: FieldTree | None, force: bool
 ) -> list[Entry]:
     """Other managers lose what the apply changed; without ``force``, owning a field the
     apply sets to another value is a conflict."""
-    conflicts: list[tuple[Entry, Tree]] = []
+    conflicts: list[tuple[Entry, FieldTree]] = []
     if gained is not None:
         for entry in others:
             common = intersect(entry.fields, gained)
@@ -313,7 +323,7 @@ def _settle(
         raise _conflict_error(conflicts)
     out = []
     for entry in others:
-        rest: Tree | None = entry.fields
+        rest: FieldTree | None = entry.fields
         for change in (gained, lost):
             if change is not None and rest is not None:
                 rest = subtract(rest, change)
@@ -322,7 +332,7 @@ def _settle(
     return out
 
 
-def _conflict_error(conflicts: list[tuple[Entry, Tree]]) -> ApplyConflictError:
+def _conflict_error(conflicts: list[tuple[Entry, FieldTree]]) -> ApplyConflictError:
     pairs = [(entry.printed(), path) for entry, tree in conflicts for path in paths(tree)]
     if len(pairs) == 1:
         manager, path = pairs[0]

@@ -10,27 +10,37 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import TypeAlias
 
-Tree = dict[str, Any]
+from orkestra.kubeobjects import Json
+
+# A FieldsV1 tree: each path element (``f:name``, ``k:{...}``, ``v:...``, ``i:N``, ``.``) maps
+# to the tree under it.
+FieldTree: TypeAlias = dict[str, "FieldTree"]
 MEMBER = "."
 
 
-def is_owned(node: Tree) -> bool:
+def is_owned(node: FieldTree) -> bool:
     return not node or MEMBER in node
 
 
-def build(member: bool, children: Tree) -> Tree | None:
-    if not children:
-        return {} if member else None
-    return {MEMBER: {}, **children} if member else children
+def member_node(children: FieldTree) -> FieldTree:
+    """A node that is itself owned, with ``children`` under it."""
+    return {MEMBER: {}, **children} if children else {}
 
 
-def subtract(tree: Tree, other: Tree) -> Tree | None:
+def build(member: bool, children: FieldTree) -> FieldTree | None:
+    """A node (owned itself or not) with ``children``; None when it holds nothing."""
+    if member:
+        return member_node(children)
+    return children or None
+
+
+def subtract(tree: FieldTree, other: FieldTree) -> FieldTree | None:
     """``tree`` without the members of ``other`` (not recursive: a removed node's children
     stay); None when nothing is left."""
     member = is_owned(tree) and not is_owned(other)
-    children: Tree = {}
+    children: FieldTree = {}
     for key, child in tree.items():
         if key == MEMBER:
             continue
@@ -44,7 +54,7 @@ def subtract(tree: Tree, other: Tree) -> Tree | None:
     return build(member, children)
 
 
-def union(tree: Tree, other: Tree) -> Tree:
+def union(tree: FieldTree, other: FieldTree) -> FieldTree:
     """Every member of both trees (new keys sorted in the API server's order)."""
     member = is_owned(tree) or is_owned(other)
     children = {k: v for k, v in tree.items() if k != MEMBER}
@@ -64,10 +74,10 @@ def union(tree: Tree, other: Tree) -> Tree:
     return result if result is not None else {}
 
 
-def intersect(tree: Tree, other: Tree) -> Tree | None:
+def intersect(tree: FieldTree, other: FieldTree) -> FieldTree | None:
     """The members both trees have; None when there are none."""
     member = is_owned(tree) and is_owned(other)
-    children: Tree = {}
+    children: FieldTree = {}
     for key, child in tree.items():
         if key != MEMBER and key in other:
             common = intersect(child, other[key])
@@ -76,7 +86,7 @@ def intersect(tree: Tree, other: Tree) -> Tree | None:
     return build(member, children)
 
 
-def paths(tree: Tree, prefix: str = "") -> list[str]:
+def paths(tree: FieldTree, prefix: str = "") -> list[str]:
     """The members of a tree as the API server prints field paths (``.spec.replicas``,
     ``.spec.containers[name="app"].image``), leaves of a node before its sub-trees."""
     keys = sorted((k for k in tree if k != MEMBER), key=element_order)
@@ -101,7 +111,7 @@ def show(element: str) -> str:
     return f"[{text}]"
 
 
-def _go_value(value: Any) -> str:
+def _go_value(value: Json) -> str:
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, bool):
@@ -113,7 +123,7 @@ _RANK = {"f": 1, "k": 2, "v": 3, "i": 4}
 
 
 @functools.lru_cache(maxsize=8192)  # the same few hundred elements come back on every write
-def element_order(element: str) -> tuple[Any, ...]:
+def element_order(element: str) -> tuple[object, ...]:
     """The sort key of a path element in the API server's canonical order: fields by name,
     then list-map keys, set values and indexes by value."""
     kind = _RANK.get(element[:1], 5)
@@ -129,7 +139,7 @@ def element_order(element: str) -> tuple[Any, ...]:
     return (kind, element)
 
 
-def _value_order(value: Any) -> tuple[Any, ...]:
+def _value_order(value: Json) -> tuple[object, ...]:
     if isinstance(value, bool):
         return (2, value)
     if isinstance(value, int | float):
@@ -143,11 +153,11 @@ def _value_order(value: Any) -> tuple[Any, ...]:
     return (5,)
 
 
-def canonical(tree: Tree) -> Tree:
+def canonical(tree: FieldTree) -> FieldTree:
     if not tree:  # a leaf: most of a tree
         return {}
     keys = sorted((k for k in tree if k != MEMBER), key=element_order)
-    out: Tree = {MEMBER: {}} if MEMBER in tree else {}
+    out: FieldTree = {MEMBER: {}} if MEMBER in tree else {}
     for key in keys:
         out[key] = canonical(tree[key])
     return out

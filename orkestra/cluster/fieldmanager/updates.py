@@ -8,19 +8,17 @@ ones) and the cap on ``Update`` entries every write keeps: at most
 
 from __future__ import annotations
 
-from typing import Any
-
 from orkestra.cluster.fieldmanager.compare import diff
 from orkestra.cluster.fieldmanager.entries import UPDATE, Entry, decode_entries, encode_entries
-from orkestra.cluster.fieldmanager.trees import Tree, subtract, union
+from orkestra.cluster.fieldmanager.trees import FieldTree, subtract, union
 from orkestra.cluster.kubeschema import SchemaLike
+from orkestra.kubeobjects import KubeObject, ManagedFieldsEntry
 
-Obj = dict[str, Any]
 MAX_UPDATE_MANAGERS = 10
 ANCIENT_CHANGES = "ancient-changes"
 
 
-def _basis(old: Obj | None, new: Obj, subresource: str) -> list[Entry]:
+def _basis(old: KubeObject | None, new: KubeObject, subresource: str) -> list[Entry]:
     """The entries a write starts from: those the client sent on the main resource (so
     managedFields can be edited; ``[{}]`` clears them), else the stored ones."""
     sent = (new.get("metadata") or {}).get("managedFields")
@@ -34,8 +32,8 @@ def _basis(old: Obj | None, new: Obj, subresource: str) -> list[Entry]:
 
 
 def record_update(
-    old: Obj | None,
-    new: Obj,
+    old: KubeObject | None,
+    new: KubeObject,
     *,
     manager: str,
     api_version: str,
@@ -43,7 +41,7 @@ def record_update(
     now: str,
     schema: SchemaLike,
     has_status: bool = True,
-) -> list[Obj]:
+) -> list[ManagedFieldsEntry]:
     """The ``managedFields`` after a create (``old`` None), update or non-apply patch.
 
     ``manager`` becomes owner of the fields the write added or changed, every other manager
@@ -57,10 +55,10 @@ def record_update(
         return encode_entries(entries)
     key = (manager, UPDATE, api_version, subresource)
     out: list[Entry] = []
-    mine: Tree | None = None
+    mine: FieldTree | None = None
     time: str | None = now
     for entry in entries:
-        rest: Tree | None = entry.fields
+        rest: FieldTree | None = entry.fields
         for change in (gained, lost):
             if change is not None and rest is not None:
                 rest = subtract(rest, change)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from orkestra.engine.build.base import Build, Obj, builder
+from orkestra.engine.build.base import Build, builder
+from orkestra.engine.build.shapes import ObjectBody
+from orkestra.kubeobjects import KubeObject, PolicyRule, Subject
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 
 
 @builder("serviceAccounts")
-def service_account(b: Build) -> list[Obj]:
-    body: Obj = {}
+def service_account(b: Build) -> list[KubeObject]:
+    body: ObjectBody = {}
     if b.item.get("automountServiceAccountToken") is not None:
         body["automountServiceAccountToken"] = b.fields.boolean(
             b.item["automountServiceAccountToken"], "automountServiceAccountToken"
@@ -27,10 +29,10 @@ def service_account(b: Build) -> list[Obj]:
     return [b.object(b.name(), body)]
 
 
-def _rules(b: Build) -> list[Obj]:
+def _rules(b: Build) -> list[PolicyRule]:
     rules = []
     for i, rule in enumerate(b.item.get("rules") or []):
-        entry: Obj = {"apiGroups": list(rule.get("apiGroups") or [""])}
+        entry: PolicyRule = {"apiGroups": list(rule.get("apiGroups") or [""])}
         for key in ("resources", "nonResourceURLs"):
             if rule.get(key):
                 entry[key] = list(rule[key])
@@ -44,25 +46,25 @@ def _rules(b: Build) -> list[Obj]:
 
 
 @builder("roles", "clusterRoles")
-def role(b: Build) -> list[Obj]:
+def role(b: Build) -> list[KubeObject]:
     return [b.object(b.name(), {"rules": _rules(b)})]
 
 
 @builder("roleBindings", "clusterRoleBindings")
-def binding(b: Build) -> list[Obj]:
+def binding(b: Build) -> list[KubeObject]:
     ref = b.item["roleRef"]
-    body: Obj = {
+    body: ObjectBody = {
         "roleRef": {
             "apiGroup": RBAC_GROUP,
             "kind": b.fields.text(ref["kind"], "roleRef.kind"),
             "name": b.fields.text(ref["name"], "roleRef.name"),
         }
     }
-    subjects = []
+    subjects: list[Subject] = []
     for i, subject in enumerate(b.item.get("subjects") or []):
         where = f"subjects[{i}]"
         kind = b.fields.text(subject["kind"], f"{where}.kind")
-        entry: Obj = {"kind": kind, "name": b.fields.text(subject["name"], f"{where}.name")}
+        entry: Subject = {"kind": kind, "name": b.fields.text(subject["name"], f"{where}.name")}
         if kind == "ServiceAccount":
             entry["namespace"] = b.fields.text(
                 subject.get("namespace"), f"{where}.namespace", b.owner.namespace or "default"
@@ -76,5 +78,5 @@ def binding(b: Build) -> list[Obj]:
 
 
 @builder("namespaces")
-def namespace(b: Build) -> list[Obj]:
+def namespace(b: Build) -> list[KubeObject]:
     return [b.object(b.name(), {"spec": {}})]

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from orkestra.engine.api import ClusterAPI
+from orkestra.engine.build.shapes import ObjectBody, kube_object
 from orkestra.engine.fields import Fields
 from orkestra.engine.profiles import ProfileError, Profiles
-
-Obj = dict[str, Any]
+from orkestra.kubeobjects import Json, JsonDict, KubeObject, ObjectMeta, OwnerReference
+from orkestra.model.shapes import Declaration
 
 MANAGED_LABELS = {"managed-by": "orkestra"}
 OWNER_NAME_LABEL = "orkestra-owner"
@@ -110,7 +110,7 @@ class Owner:
     crd: str
 
     @classmethod
-    def of(cls, cr: Obj, crd: str) -> Owner:
+    def of(cls, cr: KubeObject, crd: str) -> Owner:
         meta = cr["metadata"]
         return cls(
             cr["apiVersion"],
@@ -129,7 +129,7 @@ class Owner:
             else f"{self.crd}.{self.name}"
         )
 
-    def reference(self) -> Obj:
+    def reference(self) -> OwnerReference:
         return {
             "apiVersion": self.api_version,
             "kind": self.kind,
@@ -150,7 +150,7 @@ class Build:
     """Everything a builder needs for one declaration (and one forEach item)."""
 
     key: str
-    item: dict[str, Any]
+    item: Declaration
     fields: Fields
     owner: Owner
     declaration: str
@@ -158,7 +158,7 @@ class Build:
     cluster: ClusterAPI
     clock: Callable[[], datetime]
     workload: tuple[str, dict[str, str]] | None = None  # first workload: name, pod labels
-    extra: list[Obj] = field(default_factory=list)
+    extra: list[KubeObject] = field(default_factory=list)
 
     @property
     def where(self) -> str:
@@ -179,12 +179,16 @@ class Build:
         *,
         cluster_scoped: bool = False,
         labels: dict[str, str] | None = None,
-    ) -> Obj:
-        meta: Obj = {"name": name}
-        all_labels = {**(labels or {}), **self.fields.string_map(self.item.get("labels"), "labels")}
+        declared: Mapping[str, object] | None = None,
+    ) -> ObjectMeta:
+        """``declared``: where the declaration's ``labels`` and ``annotations`` are (the
+        declaration itself unless given)."""
+        source: Mapping[str, object] = self.item if declared is None else declared
+        meta: ObjectMeta = {"name": name}
+        all_labels = {**(labels or {}), **self.fields.string_map(source.get("labels"), "labels")}
         all_labels.update(MANAGED_LABELS)
         all_labels[OWNER_NAME_LABEL] = label_value(self.owner.name)
-        annotations = self.fields.string_map(self.item.get("annotations"), "annotations")
+        annotations = self.fields.string_map(source.get("annotations"), "annotations")
         annotations[DECLARATION_ANNOTATION] = self.declaration
         if self.owner.can_reference(namespace, cluster_scoped=cluster_scoped):
             meta["ownerReferences"] = [self.owner.reference()]
@@ -196,7 +200,7 @@ class Build:
         meta["annotations"] = annotations
         return meta
 
-    def profile(self, cls: str, name: Any, field: str) -> Obj:
+    def profile(self, cls: str, name: object, field: str) -> JsonDict:
         """The values of profile ``name`` (a template) of class ``cls``."""
         rendered = self.fields.text(name, field)
         try:
@@ -204,33 +208,32 @@ class Build:
         except ProfileError as exc:
             raise self.fields.fail(field, str(exc)) from None
 
-    def profiled(self, cls: str, value: Any, field: str) -> Obj | None:
+    def profiled(self, cls: str, value: Json, field: str) -> JsonDict | None:
         """``{profile: NAME}`` resolved, explicit values rendered, or None when absent."""
         if value is None:
             return None
         if isinstance(value, dict) and "profile" in value:
             return self.profile(cls, value["profile"], f"{field}.profile")
-        return dict(self.fields.tree(value, field))
+        rendered = self.fields.tree(value, field)
+        if not isinstance(rendered, dict):
+            raise self.fields.fail(field, "expected a map or {profile: NAME}")
+        return rendered
 
     def object(
         self,
         name: str,
-        body: Obj,
+        body: ObjectBody,
         *,
         namespace: str | None = None,
         labels: dict[str, str] | None = None,
-    ) -> Obj:
+    ) -> KubeObject:
         api_version, kind, cluster_scoped = KINDS[self.key]
         ns = None if cluster_scoped else (namespace or self.namespace())
-        return {
-            "apiVersion": api_version,
-            "kind": kind,
-            "metadata": self.metadata(name, ns, cluster_scoped=cluster_scoped, labels=labels),
-            **body,
-        }
+        meta = self.metadata(name, ns, cluster_scoped=cluster_scoped, labels=labels)
+        return kube_object(api_version, kind, meta, body)
 
 
-Builder = Callable[[Build], list[Obj]]
+Builder = Callable[[Build], list[KubeObject]]
 BUILDERS: dict[str, Builder] = {}
 
 
@@ -243,6 +246,6 @@ def builder(*keys: str) -> Callable[[Builder], Builder]:
     return register
 
 
-def build_objects(b: Build) -> list[Obj]:
+def build_objects(b: Build) -> list[KubeObject]:
     """The objects one declaration asks for."""
     return BUILDERS[b.key](b)

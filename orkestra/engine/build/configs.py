@@ -4,16 +4,17 @@ generated TLS certificates and the ``generated-at`` stamp that ``rotateAfter`` r
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Literal
 
 from orkestra.engine.api import CopySource, CopySourcePolicy
 from orkestra.engine.build.base import (
     GENERATED_AT_ANNOTATION,
     Build,
-    Obj,
     SkippedDeclaration,
     builder,
 )
+from orkestra.engine.build.shapes import ObjectBody
+from orkestra.kubeobjects import KubeObject
 from orkestra.units import format_timestamp, parse_duration
 
 
@@ -26,7 +27,7 @@ def _targets(b: Build) -> list[str]:
     return fan_out or [b.namespace()]
 
 
-def _source(b: Build, api_kind: str, field: str) -> Obj:
+def _source(b: Build, api_kind: str, field: Literal["fromConfigMap", "fromSecret"]) -> KubeObject:
     ref = b.fields.text(b.item.get(field), field)
     namespace = b.fields.text(b.item.get("fromNamespace"), "fromNamespace") or b.owner.namespace
     found = b.cluster.find("v1", api_kind, ref, namespace)
@@ -40,26 +41,26 @@ def _source(b: Build, api_kind: str, field: str) -> Obj:
 
 
 @builder("configMaps")
-def config_map(b: Build) -> list[Obj]:
+def config_map(b: Build) -> list[KubeObject]:
     if b.item.get("fromConfigMap"):
-        data: dict[str, Any] = dict(_source(b, "ConfigMap", "fromConfigMap").get("data") or {})
+        data = dict(_source(b, "ConfigMap", "fromConfigMap").get("data") or {})
     else:
         data = b.fields.string_map(b.item.get("data"), "data")
     name = b.name()
     return [b.object(name, {"data": data}, namespace=ns) for ns in _targets(b)]
 
 
-def stamp(b: Build, obj: Obj) -> Obj:
+def stamp(b: Build, obj: KubeObject) -> KubeObject:
     obj["metadata"]["annotations"][GENERATED_AT_ANNOTATION] = format_timestamp(b.clock())
     return obj
 
 
 @builder("secrets")
-def secret(b: Build) -> list[Obj]:
+def secret(b: Build) -> list[KubeObject]:
     item = b.item
     name = b.name()
-    tls = item.get("tls")
-    if tls is not None:
+    if item.get("tls") is not None:
+        tls = b.fields.mapping(item.get("tls"), "tls")
         common = b.fields.text(tls.get("commonName"), "tls.commonName", b.owner.name)
         hosts = b.fields.strings(tls.get("dnsNames"), "tls.dnsNames")
         valid = b.fields.text(tls.get("validFor"), "tls.validFor", "365d")
@@ -75,13 +76,16 @@ def secret(b: Build) -> list[Obj]:
         ]
     if item.get("fromSecret"):
         source = _source(b, "Secret", "fromSecret")
-        body: Obj = {"data": dict(source.get("data") or {}), "type": source.get("type", "Opaque")}
+        body: ObjectBody = {
+            "data": dict(source.get("data") or {}),
+            "type": source.get("type", "Opaque"),
+        }
     else:
         body = {
             "data": {k: _b64(v) for k, v in b.fields.string_map(item.get("data"), "data").items()},
             "type": b.fields.text(item.get("type"), "type", "Opaque"),
         }
-    objects = [b.object(name, dict(body), namespace=ns) for ns in _targets(b)]
+    objects = [b.object(name, body.copy(), namespace=ns) for ns in _targets(b)]
     if item.get("once"):
         objects = [stamp(b, obj) for obj in objects]
     return objects
@@ -94,7 +98,7 @@ def tls_secret(
     common_name: str,
     dns_names: list[str],
     valid_seconds: float,
-) -> Obj:
+) -> KubeObject:
     from orkestra.engine.tls import self_signed
 
     pem = self_signed(common_name, dns_names or [common_name], valid_seconds, b.clock())

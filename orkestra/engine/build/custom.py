@@ -3,11 +3,13 @@ typed the way the original coerces them (numbers, booleans, JSON)."""
 
 from __future__ import annotations
 
-from orkestra.engine.build.base import Build, Obj, builder
+from orkestra.engine.build.base import Build, builder
+from orkestra.engine.build.shapes import kube_object
+from orkestra.kubeobjects import Json, JsonDict, KubeObject
 
 
 @builder("custom")
-def custom(b: Build) -> list[Obj]:
+def custom(b: Build) -> list[KubeObject]:
     item = b.item
     meta = item.get("metadata") or {}
     namespaced = meta.get("namespaced", True) is not False
@@ -20,25 +22,14 @@ def custom(b: Build) -> list[Obj]:
         "labels": meta.get("labels") or item.get("labels"),
         "annotations": meta.get("annotations") or item.get("annotations"),
     }
-    view = Build(
-        b.key,
-        {**item, **declared},
-        b.fields,
-        b.owner,
-        b.declaration,
-        b.profiles,
-        b.cluster,
-        b.clock,
-        b.workload,
+    api_version = b.fields.text(item["apiVersion"], "apiVersion")
+    kind = b.fields.text(item["kind"], "kind")
+    metadata = b.metadata(
+        name, namespace if namespaced else None, cluster_scoped=not namespaced, declared=declared
     )
-    obj: Obj = {
-        "apiVersion": b.fields.text(item["apiVersion"], "apiVersion"),
-        "kind": b.fields.text(item["kind"], "kind"),
-        "metadata": view.metadata(
-            name, namespace if namespaced else None, cluster_scoped=not namespaced
-        ),
-    }
-    for key in ("spec", "data"):
-        if item.get(key) is not None:
-            obj[key] = b.fields.tree(item[key], key, coerce=True)
-    return [obj]
+    body: JsonDict = {}
+    values: tuple[tuple[str, Json], ...] = (("spec", item.get("spec")), ("data", item.get("data")))
+    for key, value in values:
+        if value is not None:
+            body[key] = b.fields.tree(value, key, coerce=True)
+    return [kube_object(api_version, kind, metadata, body)]

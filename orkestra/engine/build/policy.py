@@ -3,14 +3,23 @@
 
 from __future__ import annotations
 
-from orkestra.engine.build.base import Build, Obj, builder
+from typing import Literal
+
+from orkestra.engine.build.base import Build, builder
 from orkestra.engine.build.services import default_selector
+from orkestra.engine.build.shapes import (
+    HorizontalPodAutoscalerSpec,
+    MetricSpec,
+    PersistentVolumeClaimSpec,
+    PersistentVolumeSpec,
+)
+from orkestra.kubeobjects import JsonDict, KubeObject
 
 
 @builder("persistentVolumeClaims")
-def claim(b: Build) -> list[Obj]:
+def claim(b: Build) -> list[KubeObject]:
     item = b.item
-    spec: Obj = {
+    spec: PersistentVolumeClaimSpec = {
         "accessModes": b.fields.strings(
             item.get("accessModes") or ["ReadWriteOnce"], "accessModes"
         ),
@@ -26,9 +35,9 @@ def claim(b: Build) -> list[Obj]:
 
 
 @builder("persistentVolumes")
-def volume(b: Build) -> list[Obj]:
+def volume(b: Build) -> list[KubeObject]:
     item = b.item
-    spec: Obj = {
+    spec: PersistentVolumeSpec = {
         "capacity": {"storage": b.fields.text(item.get("storageSize"), "storageSize", "1Gi")},
         "accessModes": b.fields.strings(
             item.get("accessModes") or ["ReadWriteOnce"], "accessModes"
@@ -44,12 +53,19 @@ def volume(b: Build) -> list[Obj]:
     return [b.object(b.name(), {"spec": spec})]
 
 
+# resource -> the declaration's target utilization of it
+_UTILIZATION: tuple[
+    tuple[str, Literal["targetCPUUtilizationPercentage", "targetMemoryUtilizationPercentage"]],
+    ...,
+] = (("cpu", "targetCPUUtilizationPercentage"), ("memory", "targetMemoryUtilizationPercentage"))
+
+
 @builder("hpa")
-def autoscaler(b: Build) -> list[Obj]:
+def autoscaler(b: Build) -> list[KubeObject]:
     item = b.item
     ref = item.get("scaleTargetRef") or {}
     target_name = b.workload[0] if b.workload is not None else b.owner.name
-    spec: Obj = {
+    spec: HorizontalPodAutoscalerSpec = {
         "scaleTargetRef": {
             "apiVersion": b.fields.text(
                 ref.get("apiVersion"), "scaleTargetRef.apiVersion", "apps/v1"
@@ -60,11 +76,8 @@ def autoscaler(b: Build) -> list[Obj]:
         "minReplicas": b.fields.integer(item.get("minReplicas"), "minReplicas", 1),
         "maxReplicas": b.fields.integer(item.get("maxReplicas"), "maxReplicas", 10),
     }
-    metrics = []
-    for resource, key in (
-        ("cpu", "targetCPUUtilizationPercentage"),
-        ("memory", "targetMemoryUtilizationPercentage"),
-    ):
+    metrics: list[MetricSpec] = []
+    for resource, key in _UTILIZATION:
         if item.get(key) is not None:
             metrics.append(
                 {
@@ -87,9 +100,9 @@ def autoscaler(b: Build) -> list[Obj]:
 
 
 @builder("pdb")
-def disruption_budget(b: Build) -> list[Obj]:
+def disruption_budget(b: Build) -> list[KubeObject]:
     item = b.item
-    spec: Obj = {}
+    spec: JsonDict = {}  # with the profile's values: JSON
     for key in ("minAvailable", "maxUnavailable"):
         if item.get(key) is not None:
             spec[key] = b.fields.int_or_percent(item[key], key)
@@ -108,7 +121,7 @@ def disruption_budget(b: Build) -> list[Obj]:
 
 
 @builder("resourceQuotas")
-def quota(b: Build) -> list[Obj]:
+def quota(b: Build) -> list[KubeObject]:
     spec = (
         b.profile("resourceQuotas", b.item["profile"], "profile") if b.item.get("profile") else {}
     )
@@ -118,7 +131,7 @@ def quota(b: Build) -> list[Obj]:
 
 
 @builder("limitRanges")
-def limit_range(b: Build) -> list[Obj]:
+def limit_range(b: Build) -> list[KubeObject]:
     spec = b.profile("limitRanges", b.item["profile"], "profile") if b.item.get("profile") else {}
     if b.item.get("limits"):
         spec["limits"] = b.fields.tree(b.item["limits"], "limits")

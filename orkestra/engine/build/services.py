@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from orkestra.engine.build.base import Build, Obj, builder
+from orkestra.engine.build.base import Build, builder
 from orkestra.engine.build.configs import tls_secret
+from orkestra.engine.build.shapes import (
+    HTTPIngressPath,
+    IngressBackend,
+    IngressRule,
+    IngressSpec,
+    ServicePort,
+    ServiceSpec,
+)
+from orkestra.kubeobjects import JsonDict, KubeObject
 
 
 def default_selector(b: Build) -> dict[str, str]:
@@ -15,13 +24,13 @@ def default_selector(b: Build) -> dict[str, str]:
 
 
 @builder("services")
-def service(b: Build) -> list[Obj]:
+def service(b: Build) -> list[KubeObject]:
     item = b.item
     name = b.name()
     port = b.fields.integer(item.get("port"), "port", 80)
     target = b.fields.integer(item.get("targetPort"), "targetPort", port)
     kind = b.fields.text(item.get("type"), "type", "ClusterIP")
-    entry: Obj = {
+    entry: ServicePort = {
         "name": f"{port}-{target}",
         "port": port,
         "protocol": b.fields.text(item.get("protocol"), "protocol", "TCP"),
@@ -29,7 +38,7 @@ def service(b: Build) -> list[Obj]:
     }
     if item.get("nodePort") is not None:
         entry["nodePort"] = b.fields.integer(item["nodePort"], "nodePort")
-    spec: Obj = {"ports": [entry]}
+    spec: ServiceSpec = {"ports": [entry]}
     if kind == "ExternalName":
         spec = {"externalName": b.fields.text(item.get("externalName"), "externalName")}
     else:
@@ -45,30 +54,30 @@ def service(b: Build) -> list[Obj]:
 
 
 @builder("ingresses")
-def ingress(b: Build) -> list[Obj]:
+def ingress(b: Build) -> list[KubeObject]:
     item = b.item
     name = b.name()
     host = b.fields.text(item.get("host"), "host")
-    backend = {
+    backend: IngressBackend = {
         "service": {
             "name": b.fields.text(item.get("serviceName"), "serviceName", f"{b.owner.name}-svc"),
             "port": {"number": b.fields.integer(item.get("servicePort"), "servicePort", 80)},
         }
     }
-    path = {
+    path: HTTPIngressPath = {
         "backend": backend,
         "path": b.fields.text(item.get("path"), "path", "/"),
         "pathType": b.fields.text(item.get("pathType"), "pathType", "Prefix"),
     }
-    rule: Obj = {"http": {"paths": [path]}}
+    rule: IngressRule = {"http": {"paths": [path]}}
     if host:
         rule = {"host": host, **rule}
-    spec: Obj = {"rules": [rule]}
+    spec: IngressSpec = {"rules": [rule]}
     if item.get("className"):
         spec["ingressClassName"] = b.fields.text(item["className"], "className")
     objects = []
-    tls = item.get("tls")
-    if tls:
+    if item.get("tls"):
+        tls = b.fields.mapping(item.get("tls"), "tls")
         secret = b.fields.text(tls.get("secretName"), "tls.secretName", f"{name}-tls")
         hosts = b.fields.strings(tls.get("hosts"), "tls.hosts") or ([host] if host else [])
         spec["tls"] = [{"hosts": hosts, "secretName": secret}]
@@ -82,9 +91,9 @@ def ingress(b: Build) -> list[Obj]:
 
 
 @builder("networkPolicies")
-def network_policy(b: Build) -> list[Obj]:
+def network_policy(b: Build) -> list[KubeObject]:
     item = b.item
-    spec: Obj = {}
+    spec: JsonDict = {}  # with the profile's values: JSON
     if item.get("profile"):
         spec.update(b.profile("networkPolicies", item["profile"], "profile"))
     spec["podSelector"] = (

@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
-from orkestra.engine.build.base import Build, Obj, builder
+from collections.abc import Mapping
+from typing import Literal
+
+from orkestra.engine.build.base import Build, builder
+from orkestra.engine.build.shapes import (
+    Container,
+    ContainerPort,
+    CronJobSpec,
+    DeploymentSpec,
+    EnvVar,
+    JobSpec,
+    LocalObjectReference,
+    PersistentVolumeClaimSpec,
+    PersistentVolumeClaimTemplate,
+    PodSpec,
+    PodTemplateSpec,
+    StatefulSetSpec,
+    UpdateStrategy,
+)
+from orkestra.kubeobjects import JsonDict, KubeObject
 
 _PROBE_FIELDS = (
     "initialDelaySeconds",
@@ -11,7 +30,7 @@ _PROBE_FIELDS = (
     "failureThreshold",
     "successThreshold",
 )
-_PROBE_KEYS = {
+_PROBE_KEYS: dict[str, Literal["startupProbe", "livenessProbe", "readinessProbe"]] = {
     "startup": "startupProbe",
     "liveness": "livenessProbe",
     "readiness": "readinessProbe",
@@ -23,8 +42,9 @@ def pod_labels(b: Build, name: str) -> dict[str, str]:
     return {"app": declared.get("app", name)}
 
 
-def _probe(b: Build, spec: Obj, port: int | None, field: str) -> Obj:
-    probe: Obj = {}
+def _probe(b: Build, spec: Mapping[str, object], port: int | None, field: str) -> JsonDict:
+    """A probe: its profile's values (a JSON map), then the handler and timings."""
+    probe: JsonDict = {}
     if "profile" in spec:
         probe.update(b.profile("probes", spec["profile"], f"{field}.profile"))
     kind = b.fields.text(spec.get("type"), f"{field}.type", "http")
@@ -46,10 +66,10 @@ def _probe(b: Build, spec: Obj, port: int | None, field: str) -> Obj:
     return probe
 
 
-def _env(b: Build) -> list[Obj]:
+def _env(b: Build) -> list[EnvVar]:
     out = []
     for i, var in enumerate(b.item.get("env") or []):
-        entry: Obj = {"name": b.fields.text(var["name"], f"env[{i}].name")}
+        entry: EnvVar = {"name": b.fields.text(var["name"], f"env[{i}].name")}
         if "valueFrom" in var:
             entry["valueFrom"] = b.fields.tree(var["valueFrom"], f"env[{i}].valueFrom")
         else:
@@ -58,25 +78,28 @@ def _env(b: Build) -> list[Obj]:
     return out
 
 
-def _env_from(b: Build) -> list[Obj]:
+def _env_from(b: Build) -> list[dict[str, LocalObjectReference]]:
     refs = b.item.get("envFrom") or {}
     out = []
     for key in ("configMapRef", "secretRef"):
-        for i, ref in enumerate(refs.get(key) or []):
-            out.append({key: {"name": b.fields.text(ref["name"], f"envFrom.{key}[{i}]")}})
+        for i, ref in enumerate(b.fields.items(refs.get(key), f"envFrom.{key}")):
+            where = f"envFrom.{key}[{i}]"
+            name = b.fields.text(b.fields.mapping(ref, where)["name"], where)
+            out.append({key: LocalObjectReference(name=name)})
     return out
 
 
-def container(b: Build, name: str, *, image: str | None = None) -> Obj:
+def container(b: Build, name: str, *, image: str | None = None) -> Container:
     item = b.item
-    c: Obj = {"name": name, "image": image or b.fields.text(item.get("image"), "image")}
+    c: Container = {"name": name, "image": image or b.fields.text(item.get("image"), "image")}
     port = b.fields.integer(item.get("port"), "port")
     if port is not None:
-        entry: Obj = {"containerPort": port}
+        entry: ContainerPort = {"containerPort": port}
         if item.get("protocol"):
             entry["protocol"] = b.fields.text(item["protocol"], "protocol")
         c["ports"] = [entry]
-    for key, value in (("command", item.get("command")), ("args", item.get("args"))):
+    for key in ("command", "args"):
+        value = item.get(key)
         if value:
             c[key] = b.fields.strings(value, key)
     if item.get("workingDirectory"):
@@ -92,7 +115,8 @@ def container(b: Build, name: str, *, image: str | None = None) -> Obj:
     if security:
         c["securityContext"] = security
     for key, spec in (item.get("probes") or {}).items():
-        c[_PROBE_KEYS[key]] = _probe(b, spec, port, f"probes.{key}")
+        where = f"probes.{key}"
+        c[_PROBE_KEYS[key]] = _probe(b, b.fields.mapping(spec, where), port, where)
     mounts = [
         b.fields.tree(m, f"volumeMounts[{i}]") for i, m in enumerate(item.get("volumeMounts") or [])
     ]
@@ -101,9 +125,9 @@ def container(b: Build, name: str, *, image: str | None = None) -> Obj:
     return c
 
 
-def pod_spec(b: Build, main: Obj) -> Obj:
+def pod_spec(b: Build, main: Container) -> PodSpec:
     item = b.item
-    spec: Obj = {"containers": [main]}
+    spec: PodSpec = {"containers": [main]}
     secrets = item.get("imagePullSecrets") or []
     if secrets:
         spec["imagePullSecrets"] = [
@@ -126,36 +150,35 @@ def pod_spec(b: Build, main: Obj) -> Obj:
     return spec
 
 
-def _template(labels: dict[str, str], spec: Obj) -> Obj:
+def _template(labels: dict[str, str], spec: PodSpec) -> PodTemplateSpec:
     return {"metadata": {"labels": dict(labels)}, "spec": spec}
 
 
 def _replicas(b: Build) -> int:
     replicas = b.fields.integer(b.item.get("replicas"), "replicas", 1)
-    assert replicas is not None
     if replicas < 0:
         raise b.fields.fail("replicas", f"{replicas} is negative")
     return replicas
 
 
-def _strategy(b: Build) -> Obj:
+def _strategy(b: Build) -> UpdateStrategy:
     value = b.item.get("rollingUpdate")
     if value is None:
         return {}
-    rolling = b.profiled("rollingUpdate", value, "rollingUpdate") or {}
-    rolling = {k: b.fields.int_or_percent(v, f"rollingUpdate.{k}") for k, v in rolling.items()}
+    profile = b.profiled("rollingUpdate", value, "rollingUpdate") or {}
+    rolling = {k: b.fields.int_or_percent(v, f"rollingUpdate.{k}") for k, v in profile.items()}
     return {"type": "RollingUpdate", "rollingUpdate": rolling}
 
 
 @builder("deployments", "replicaSets")
-def deployment(b: Build) -> list[Obj]:
+def deployment(b: Build) -> list[KubeObject]:
     name = b.name()
     labels = pod_labels(b, name)
-    body: Obj = {"spec": {"replicas": _replicas(b), "selector": {"matchLabels": dict(labels)}}}
+    spec: DeploymentSpec = {"replicas": _replicas(b), "selector": {"matchLabels": dict(labels)}}
     if b.key == "deployments":
-        body["spec"]["strategy"] = _strategy(b)
-    body["spec"]["template"] = _template(labels, pod_spec(b, container(b, name)))
-    return [b.object(name, body, labels=labels)]
+        spec["strategy"] = _strategy(b)
+    spec["template"] = _template(labels, pod_spec(b, container(b, name)))
+    return [b.object(name, {"spec": spec}, labels=labels)]
 
 
 def _image_with_tag(b: Build) -> str:
@@ -166,15 +189,15 @@ def _image_with_tag(b: Build) -> str:
 
 
 @builder("statefulSets")
-def statefulset(b: Build) -> list[Obj]:
+def statefulset(b: Build) -> list[KubeObject]:
     name = b.name()
     labels = pod_labels(b, name)
     main = container(b, name, image=_image_with_tag(b))
-    claims = []
+    claims: list[PersistentVolumeClaimTemplate] = []
     for i, vct in enumerate(b.item.get("volumeClaimTemplates") or []):
         where = f"volumeClaimTemplates[{i}]"
         claim_name = b.fields.text(vct["name"], f"{where}.name")
-        claim_spec: Obj = {
+        claim_spec: PersistentVolumeClaimSpec = {
             "accessModes": b.fields.strings(
                 vct.get("accessModes") or ["ReadWriteOnce"], f"{where}.accessModes"
             ),
@@ -196,7 +219,7 @@ def statefulset(b: Build) -> list[Obj]:
                     "mountPath": b.fields.text(vct["mountPath"], f"{where}.mountPath"),
                 }
             )
-    spec: Obj = {
+    spec: StatefulSetSpec = {
         "replicas": _replicas(b),
         "serviceName": b.fields.text(b.item.get("serviceName"), "serviceName", name),
         "selector": {"matchLabels": dict(labels)},
@@ -209,7 +232,7 @@ def statefulset(b: Build) -> list[Obj]:
     return [b.object(name, {"spec": spec}, labels=labels)]
 
 
-def _restarting_pod(b: Build, name: str, default: str) -> Obj:
+def _restarting_pod(b: Build, name: str, default: str) -> PodSpec:
     """A pod spec with the declaration's restartPolicy (or ``default``)."""
     spec = pod_spec(b, container(b, name))
     spec["restartPolicy"] = b.fields.text(b.item.get("restartPolicy"), "restartPolicy", default)
@@ -217,34 +240,32 @@ def _restarting_pod(b: Build, name: str, default: str) -> Obj:
 
 
 @builder("pods")
-def pod(b: Build) -> list[Obj]:
+def pod(b: Build) -> list[KubeObject]:
     name = b.name()
     spec = _restarting_pod(b, name, "Always")
     return [b.object(name, {"spec": spec}, labels=pod_labels(b, name))]
 
 
 @builder("jobs")
-def job(b: Build) -> list[Obj]:
+def job(b: Build) -> list[KubeObject]:
     name = b.name()
-    spec = _restarting_pod(b, name, "Never")
-    body = {
-        "spec": {
-            "backoffLimit": b.fields.integer(b.item.get("backoffLimit"), "backoffLimit", 3),
-            "template": {"metadata": {}, "spec": spec},
-        }
+    pod = _restarting_pod(b, name, "Never")
+    spec: JobSpec = {
+        "backoffLimit": b.fields.integer(b.item.get("backoffLimit"), "backoffLimit", 3),
+        "template": {"metadata": {}, "spec": pod},
     }
-    return [b.object(name, body)]
+    return [b.object(name, {"spec": spec})]
 
 
 @builder("cronJobs")
-def cronjob(b: Build) -> list[Obj]:
+def cronjob(b: Build) -> list[KubeObject]:
     name = b.name()
     pod = pod_spec(b, container(b, name))
     pod["restartPolicy"] = "OnFailure"
-    job_spec: Obj = {"template": {"metadata": {}, "spec": pod}}
+    job_spec: JobSpec = {"template": {"metadata": {}, "spec": pod}}
     if b.item.get("backoffLimit") is not None:
         job_spec["backoffLimit"] = b.fields.integer(b.item["backoffLimit"], "backoffLimit")
-    spec: Obj = {
+    spec: CronJobSpec = {
         "schedule": b.fields.text(b.item.get("schedule"), "schedule"),
         "jobTemplate": {"metadata": {"name": name}, "spec": job_spec},
         "successfulJobsHistoryLimit": b.fields.integer(

@@ -21,14 +21,38 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
+from orkestra.kubeobjects import Json, JsonDict, JsonObject
 from orkestra.registry.errors import IntegrityError
 from orkestra.registry.trust.keys import PublicKey, SigningKey, SigningKeyError
 
 IN_TOTO_PAYLOAD = "application/vnd.in-toto+json"
 SIGNER_EXTENSION = "application/vnd.orkestra.signer.v1+json"
 MAX_ENVELOPE_BYTES = 4 * 1024 * 1024
+
+
+class SignerKey(TypedDict):
+    publicKey: str
+
+
+class SignerExtension(TypedDict):
+    kind: str
+    ext: SignerKey
+
+
+class Signature(TypedDict):
+    keyid: str
+    sig: str
+    extension: SignerExtension
+
+
+class Envelope(TypedDict):
+    """An envelope as :func:`sign` writes it (one read back is checked key by key)."""
+
+    payloadType: str
+    payload: str
+    signatures: list[Signature]
 
 
 def pae(payload_type: str, body: bytes) -> bytes:
@@ -40,12 +64,12 @@ def pae(payload_type: str, body: bytes) -> bytes:
 def sign(body: bytes, key: SigningKey, payload_type: str = IN_TOTO_PAYLOAD) -> bytes:
     """An envelope holding ``body`` with one signature by ``key``."""
     public = key.public
-    signature = {
+    signature: Signature = {
         "keyid": public.id,
         "sig": base64.b64encode(key.sign(pae(payload_type, body))).decode(),
         "extension": {"kind": SIGNER_EXTENSION, "ext": {"publicKey": public.pem()}},
     }
-    envelope = {
+    envelope: Envelope = {
         "payloadType": payload_type,
         "payload": base64.b64encode(body).decode(),
         "signatures": [signature],
@@ -85,7 +109,7 @@ def open_envelope(data: bytes) -> Signed:
     )
 
 
-def _check(signature: dict[str, Any], message: bytes) -> PublicKey:
+def _check(signature: JsonObject, message: bytes) -> PublicKey:
     ext = signature.get("extension")
     carried = (
         ext.get("ext") if isinstance(ext, dict) and ext.get("kind") == SIGNER_EXTENSION else None
@@ -107,20 +131,21 @@ def _check(signature: dict[str, Any], message: bytes) -> PublicKey:
     return key
 
 
-def _json(data: bytes) -> Any:
+def _json(data: bytes) -> Json:
     try:
-        return json.loads(data)
+        doc: Json = json.loads(data)
     except (ValueError, UnicodeDecodeError):
         raise BadEnvelopeError("the signed report is not JSON") from None
+    return doc
 
 
-def _object(value: Any, what: str) -> dict[str, Any]:
+def _object(value: Json, what: str) -> JsonDict:
     if not isinstance(value, dict):
         raise BadEnvelopeError(f"{what} is not a JSON object")
     return value
 
 
-def _base64(value: Any, what: str) -> bytes:
+def _base64(value: Json, what: str) -> bytes:
     if not isinstance(value, str):
         raise BadEnvelopeError(f"the envelope's {what} is missing")
     padded = value + "=" * (-len(value) % 4)

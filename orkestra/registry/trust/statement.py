@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TypedDict
 
 from orkestra.kubeobjects import JsonDict
 from orkestra.registry.artifact import CREATED, GateRecord, PatternArtifact, created_now
@@ -35,6 +35,43 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://orkestra.dev/gate-report/v1"
 
 
+class StatementSubject(TypedDict):
+    name: str
+    digest: dict[str, str]
+
+
+class PatternId(TypedDict):
+    kind: str
+    name: str
+    version: str
+
+
+class Tool(TypedDict):
+    name: str
+    version: str
+
+
+class GateReport(TypedDict):
+    """The predicate; ``gates``: gate name (``validate``, ``simulate``, ``e2e``) -> what
+    it found."""
+
+    pattern: PatternId
+    tool: Tool
+    runner: str
+    created: str
+    gates: dict[str, JsonDict]
+    annotations: dict[str, str]
+
+
+class Statement(TypedDict):
+    """The statement as :func:`statement` builds it (one read back is untrusted JSON)."""
+
+    _type: str
+    subject: list[StatementSubject]
+    predicateType: str
+    predicate: GateReport
+
+
 @dataclass(frozen=True)
 class GateDetails:
     """What the gates found beyond the annotations, as plain data (the registry layer
@@ -42,25 +79,27 @@ class GateDetails:
     assertion lines, their counts and any detail (``runs``) to sign with the record."""
 
     validated: tuple[str, ...] = ()
-    simulate: dict[str, Any] = field(default_factory=dict)
-    e2e: dict[str, Any] = field(default_factory=dict)
+    simulate: JsonDict = field(default_factory=dict)
+    e2e: JsonDict = field(default_factory=dict)
     runner: str = "local"
     tool_version: str = ""
 
 
-def statement(artifact: PatternArtifact, details: GateDetails) -> JsonDict:
+def statement(artifact: PatternArtifact, details: GateDetails) -> Statement:
     """The statement for ``artifact`` as it will be pushed (its ``created`` must be set)."""
     files = tuple(d for d, _ in artifact.file_layers())
     annotations = artifact.annotations(files, artifact.created)
     meta = artifact.metadata
-    gates: JsonDict = {"validate": {"status": "passed", "files": list(details.validated)}}
+    gates: dict[str, JsonDict] = {
+        "validate": {"status": "passed", "files": list(details.validated)}
+    }
     for name, record, extra in (
         ("simulate", artifact.simulate, details.simulate),
         ("e2e", artifact.e2e, details.e2e),
     ):
         if record is not None:
             gates[name] = {**_record(record), **extra}
-    predicate: JsonDict = {
+    predicate: GateReport = {
         "pattern": {"kind": meta.kind, "name": meta.name, "version": meta.version},
         "tool": {"name": "ork", "version": details.tool_version},
         "runner": details.runner,

@@ -15,11 +15,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict, cast
 
-from orkestra.kubeobjects import JsonDict
+from orkestra.kubeobjects import Json, JsonDict
 from orkestra.registry.artifact import (
     CONTENT,
     E2E,
@@ -60,6 +60,16 @@ _GATE_KEYS = {
 Fetch = Callable[[Descriptor], bytes]
 
 
+class SignedStatement(TypedDict):
+    """A signed statement as :func:`verify` reads it: its types and the shape of
+    ``subject`` and ``predicate`` checked, every value inside still untrusted JSON."""
+
+    _type: str
+    predicateType: str
+    subject: list[Json]
+    predicate: JsonDict
+
+
 @dataclass(frozen=True)
 class Verification:
     """What checking an artifact's signed report found."""
@@ -69,7 +79,7 @@ class Verification:
     key_id: str = ""
     public_key: str = ""
     reasons: tuple[str, ...] = ()
-    statement: dict[str, Any] | None = None
+    statement: SignedStatement | None = None
 
     @property
     def proven(self) -> bool:
@@ -156,7 +166,7 @@ def trusted_ids(client: RegistryClient) -> set[str]:
 
 
 def check_statement(
-    doc: dict[str, Any], manifest: Manifest, files: tuple[Descriptor, ...]
+    doc: SignedStatement, manifest: Manifest, files: tuple[Descriptor, ...]
 ) -> list[str]:
     """Every way the manifest disagrees with a (validly signed) statement."""
     predicate = doc["predicate"]
@@ -175,7 +185,7 @@ def check_statement(
     return reasons
 
 
-def _statement(body: bytes) -> dict[str, Any]:
+def _statement(body: bytes) -> SignedStatement:
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -188,16 +198,17 @@ def _statement(body: bytes) -> dict[str, Any]:
         raise BadEnvelopeError("the signed statement is not an Orkestra gate report")
     if not isinstance(doc.get("subject"), list) or not isinstance(doc.get("predicate"), dict):
         raise BadEnvelopeError("the signed statement has no subject list or predicate")
-    return doc
+    return cast(SignedStatement, doc)  # the keys above were just checked
 
 
-def _subjects(subjects: list[Any], files: tuple[Descriptor, ...]) -> list[str]:
+def _subjects(subjects: list[Json], files: tuple[Descriptor, ...]) -> list[str]:
     signed: dict[str, str] = {}
     for subject in subjects:
-        digest = subject.get("digest") if isinstance(subject, dict) else None
-        if not isinstance(digest, dict) or not isinstance(subject.get("name"), str):
+        fields = subject if isinstance(subject, dict) else {}
+        name, digest = fields.get("name"), fields.get("digest")
+        if not isinstance(digest, dict) or not isinstance(name, str):
             return ["the signed statement has a malformed subject"]
-        signed[subject["name"]] = f"sha256:{digest.get('sha256', '')}"
+        signed[name] = f"sha256:{digest.get('sha256', '')}"
     reasons = []
     for layer in files:
         if layer.title not in signed:
@@ -216,7 +227,7 @@ def _subjects(subjects: list[Any], files: tuple[Descriptor, ...]) -> list[str]:
     return reasons
 
 
-def _gates(gates: dict[str, Any], notes: dict[str, str]) -> list[str]:
+def _gates(gates: Mapping[str, object], notes: dict[str, str]) -> list[str]:
     reasons = []
     for name, prefix in GATES:
         recorded = GateRecord.read(notes, prefix)
@@ -239,7 +250,7 @@ def _gates(gates: dict[str, Any], notes: dict[str, str]) -> list[str]:
     return reasons
 
 
-def _annotations(signed: Any, notes: dict[str, str]) -> list[str]:
+def _annotations(signed: object, notes: dict[str, str]) -> list[str]:
     if not isinstance(signed, dict):
         return ["the signed report has no annotations"]
     reasons = []
@@ -259,12 +270,14 @@ def _annotations(signed: Any, notes: dict[str, str]) -> list[str]:
     return reasons
 
 
-def _shown(value: Any) -> str:
+def _shown(value: object) -> str:
     return str(value) if str(value) not in ("", "0") else "(none)"
 
 
 def _tampered(
-    why: str | list[str], found: Verification | None = None, statement: dict[str, Any] | None = None
+    why: str | list[str],
+    found: Verification | None = None,
+    statement: SignedStatement | None = None,
 ) -> Verification:
     reasons = tuple([why] if isinstance(why, str) else why)
     if found is None:

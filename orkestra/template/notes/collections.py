@@ -98,8 +98,8 @@ def list_(*items: Any) -> list[Any]:
 
 
 @func("dict", variadic=P.ANY)
-def dict_(*pairs: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def dict_(*pairs: Any) -> dict[str, object]:
+    out: dict[str, object] = {}
     for i in range(0, len(pairs), 2):
         out[to_str(pairs[i])] = pairs[i + 1] if i + 1 < len(pairs) else ""
     return out
@@ -161,7 +161,7 @@ def map_values(mapping: Any) -> list[Any]:
 
 
 @func("mapPick", P.ANY, variadic=P.ANY)
-def map_pick(mapping: Any, *keys: Any) -> dict[str, Any]:
+def map_pick(mapping: Any, *keys: Any) -> dict[str, object]:
     if not isinstance(mapping, dict):
         return {}
     wanted = {to_str(k) for k in keys}
@@ -169,7 +169,7 @@ def map_pick(mapping: Any, *keys: Any) -> dict[str, Any]:
 
 
 @func("mapOmit", P.ANY, variadic=P.ANY)
-def map_omit(mapping: Any, *keys: Any) -> dict[str, Any]:
+def map_omit(mapping: Any, *keys: Any) -> dict[str, object]:
     if not isinstance(mapping, dict):
         return {}
     unwanted = {to_str(k) for k in keys}

@@ -7,6 +7,7 @@ They take the object first (``allReplicasReady .children.deployment``) and answe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from orkestra.template.functions import Func, P, func
@@ -79,7 +80,7 @@ def rollout_complete(obj: Any) -> bool:
     )
 
 
-def _condition(obj: Any, kind: str) -> dict[str, Any] | None:
+def _condition(obj: Any, kind: str) -> Mapping[str, object] | None:
     for cond in _at(obj, "status", "conditions", default=[]) or []:
         if isinstance(cond, dict) and cond.get("type") == kind:
             return cond
@@ -144,7 +145,7 @@ def _containers(obj: Any) -> list[Any]:
     return []
 
 
-def _container(obj: Any, index: tuple[Any, ...]) -> dict[str, Any]:
+def _container(obj: Any, index: tuple[Any, ...]) -> Mapping[str, object]:
     containers = _containers(obj)
     i = _int(index[0]) if index else 0
     found = containers[i] if 0 <= i < len(containers) else {}
@@ -158,8 +159,9 @@ def container_image(obj: Any, *index: Any) -> str:
 
 @func("containerPort", P.ANY, variadic=P.ANY)
 def container_port(obj: Any, *index: Any) -> int:
-    ports = _container(obj, index).get("ports") or []
-    return _int(ports[0].get("containerPort", 0)) if ports and isinstance(ports[0], dict) else 0
+    ports = _container(obj, index).get("ports")
+    first = ports[0] if isinstance(ports, list | tuple) and ports else None
+    return _int(first.get("containerPort", 0)) if isinstance(first, dict) else 0
 
 
 @func("containerEnv", P.ANY, P.STR)

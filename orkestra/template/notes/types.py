@@ -105,7 +105,7 @@ def as_list(value: Any) -> list[Any]:
 
 
 @func("asMap", P.ANY)
-def as_map(value: Any) -> dict[str, Any]:
+def as_map(value: Any) -> dict[str, object]:
     return dict(value) if isinstance(value, dict) else {}
 
 

@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from orkestra.apiserver.tables.formats import metadata
+from orkestra.kubeobjects import Json, KubeObject
 from orkestra.units import format_timestamp, parse_timestamp
 
-Obj = dict[str, Any]
-Cell = str | int | float | bool | None
-CellsFn = Callable[[Obj, datetime], list[Cell]]
+# A cell is any JSON value (``TableRow.cells`` is ``[]interface{}``); printers put strings,
+# numbers and booleans there, taken from the object as they are.
+Cell = Json
+CellsFn = Callable[[KubeObject, datetime], list[Cell]]
 
 
 class ColumnDefinition(TypedDict):
@@ -68,10 +70,10 @@ class Printer:
     cells: CellsFn
 
 
-def _created_at(obj: Obj) -> str:
+def _created_at(obj: KubeObject) -> str:
     moment = parse_timestamp(str(metadata(obj).get("creationTimestamp") or ""))
     return format_timestamp(moment) if moment else "0001-01-01T00:00:00Z"
 
 
-def created(obj: Obj, now: datetime) -> list[Cell]:
+def created(obj: KubeObject, now: datetime) -> list[Cell]:
     return [metadata(obj).get("name", ""), _created_at(obj)]

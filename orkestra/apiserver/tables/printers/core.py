@@ -10,7 +10,6 @@ EndpointSlices, ResourceQuotas and LimitRanges.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from orkestra.apiserver.tables.formats import (
     NONE,
@@ -19,7 +18,9 @@ from orkestra.apiserver.tables.formats import (
     age_of,
     as_int,
     dict_at,
+    dicts_at,
     format_labels,
+    json_object,
     list_at,
     metadata,
     or_none,
@@ -35,11 +36,10 @@ from orkestra.apiserver.tables.printers.columns import (
     col,
     created,
 )
+from orkestra.kubeobjects import Json, JsonObject, KubeObject
 
-Obj = dict[str, Any]
 
-
-def _service_external_ip(obj: Obj) -> str:
+def _service_external_ip(obj: KubeObject) -> str:
     spec = dict_at(obj, "spec")
     kind = spec.get("type") or "ClusterIP"
     external = [str(ip) for ip in list_at(spec, "externalIPs")]
@@ -48,16 +48,16 @@ def _service_external_ip(obj: Obj) -> str:
     if kind == "LoadBalancer":
         ingress = [
             str(i.get("ip") or i.get("hostname") or "")
-            for i in list_at(obj, "status", "loadBalancer", "ingress")
+            for i in dicts_at(obj, "status", "loadBalancer", "ingress")
         ]
         found = [a for a in ingress + external if a]
         return ",".join(found) if found else "<pending>"
     return ",".join(external) if external else NONE
 
 
-def _service_ports(obj: Obj) -> str:
+def _service_ports(obj: KubeObject) -> str:
     parts = []
-    for port in list_at(obj, "spec", "ports"):
+    for port in dicts_at(obj, "spec", "ports"):
         text = str(port.get("port", ""))
         if port.get("nodePort"):
             text += f":{port['nodePort']}"
@@ -65,7 +65,7 @@ def _service_ports(obj: Obj) -> str:
     return ",".join(parts) or NONE
 
 
-def _service(obj: Obj, now: datetime) -> list[Cell]:
+def _service(obj: KubeObject, now: datetime) -> list[Cell]:
     spec = dict_at(obj, "spec")
     return [
         metadata(obj).get("name", ""),
@@ -78,17 +78,17 @@ def _service(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-def _configmap(obj: Obj, now: datetime) -> list[Cell]:
+def _configmap(obj: KubeObject, now: datetime) -> list[Cell]:
     count = len(dict_at(obj, "data")) + len(dict_at(obj, "binaryData"))
     return [metadata(obj).get("name", ""), count, age_of(obj, now)]
 
 
-def _secret(obj: Obj, now: datetime) -> list[Cell]:
+def _secret(obj: KubeObject, now: datetime) -> list[Cell]:
     keys = set(dict_at(obj, "data")) | set(dict_at(obj, "stringData"))
     return [metadata(obj).get("name", ""), obj.get("type") or "Opaque", len(keys), age_of(obj, now)]
 
 
-def _namespace(obj: Obj, now: datetime) -> list[Cell]:
+def _namespace(obj: KubeObject, now: datetime) -> list[Cell]:
     return [
         metadata(obj).get("name", ""),
         value_at(obj, "status", "phase") or "Active",
@@ -96,7 +96,7 @@ def _namespace(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-def _service_account(obj: Obj, now: datetime) -> list[Cell]:
+def _service_account(obj: KubeObject, now: datetime) -> list[Cell]:
     return [metadata(obj).get("name", ""), len(list_at(obj, "secrets")), age_of(obj, now)]
 
 
@@ -108,11 +108,11 @@ _ACCESS_MODES = {
 }
 
 
-def _access_modes(modes: list[Any]) -> str:
+def _access_modes(modes: list[Json]) -> str:
     return ",".join(_ACCESS_MODES.get(str(m), str(m)) for m in modes)
 
 
-def _pvc(obj: Obj, now: datetime) -> list[Cell]:
+def _pvc(obj: KubeObject, now: datetime) -> list[Cell]:
     spec, status = dict_at(obj, "spec"), dict_at(obj, "status")
     phase = "Terminating" if metadata(obj).get("deletionTimestamp") else status.get("phase", "")
     bound = bool(spec.get("volumeName"))
@@ -131,7 +131,7 @@ def _pvc(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-def _pv(obj: Obj, now: datetime) -> list[Cell]:
+def _pv(obj: KubeObject, now: datetime) -> list[Cell]:
     spec, status = dict_at(obj, "spec"), dict_at(obj, "status")
     claim = dict_at(spec, "claimRef")
     phase = "Terminating" if metadata(obj).get("deletionTimestamp") else status.get("phase", "")
@@ -150,7 +150,7 @@ def _pv(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-def _event_time(obj: Obj, *keys: str) -> Any:
+def _event_time(obj: KubeObject, *keys: str) -> Json:
     for key in keys:
         value = value_at(obj, *key.split("."))
         if value:
@@ -158,13 +158,14 @@ def _event_time(obj: Obj, *keys: str) -> Any:
     return None
 
 
-def _event(obj: Obj, now: datetime) -> list[Cell]:
+def _event(obj: KubeObject, now: datetime) -> list[Cell]:
     """Core ``v1`` and ``events.k8s.io/v1`` Events share one printer."""
-    modern = "regarding" in obj or "note" in obj
-    ref = dict_at(obj, "regarding" if modern else "involvedObject")
-    source = dict_at(obj, "source")
-    component = obj.get("reportingController") or source.get("component") or ""
-    host = obj.get("reportingInstance") or source.get("host") or ""
+    event = json_object(obj)
+    modern = "regarding" in event or "note" in event
+    ref = dict_at(event, "regarding" if modern else "involvedObject")
+    source = dict_at(event, "source")
+    component = event.get("reportingController") or source.get("component") or ""
+    host = event.get("reportingInstance") or source.get("host") or ""
     last = _event_time(
         obj,
         "series.lastObservedTime",
@@ -177,25 +178,25 @@ def _event(obj: Obj, now: datetime) -> list[Cell]:
         obj, "deprecatedFirstTimestamp", "firstTimestamp", "eventTime", "metadata.creationTimestamp"
     )
     count = (
-        as_int(value_at(obj, "series", "count"))
-        or as_int(obj.get("deprecatedCount"))
-        or as_int(obj.get("count"), 1)
+        as_int(value_at(event, "series", "count"))
+        or as_int(event.get("deprecatedCount"))
+        or as_int(event.get("count"), 1)
     )
     return [
         age(last, now),
         obj.get("type", ""),
-        obj.get("reason", ""),
+        event.get("reason", ""),
         f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}",
         ref.get("fieldPath", ""),
-        ", ".join(p for p in (component, host) if p),
-        (obj.get("note") if modern else obj.get("message")) or "",
+        ", ".join(str(p) for p in (component, host) if p),
+        (event.get("note") if modern else event.get("message")) or "",
         age(first, now),
         str(count),
         metadata(obj).get("name", ""),
     ]
 
 
-def _node_roles(labels: Obj) -> str:
+def _node_roles(labels: JsonObject) -> str:
     roles = {
         k.split("/", 1)[1]
         for k in labels
@@ -206,9 +207,9 @@ def _node_roles(labels: Obj) -> str:
     return ",".join(sorted(r for r in roles if r)) or NONE
 
 
-def _node_status(obj: Obj) -> str:
+def _node_status(obj: KubeObject) -> str:
     ready = next(
-        (c for c in list_at(obj, "status", "conditions") if c.get("type") == "Ready"), None
+        (c for c in dicts_at(obj, "status", "conditions") if c.get("type") == "Ready"), None
     )
     status = (
         "Unknown"
@@ -218,14 +219,14 @@ def _node_status(obj: Obj) -> str:
     return status + (",SchedulingDisabled" if value_at(obj, "spec", "unschedulable") else "")
 
 
-def _node_address(obj: Obj, kind: str) -> str:
+def _node_address(obj: KubeObject, kind: str) -> str:
     found = [
-        str(a.get("address")) for a in list_at(obj, "status", "addresses") if a.get("type") == kind
+        str(a.get("address")) for a in dicts_at(obj, "status", "addresses") if a.get("type") == kind
     ]
     return found[0] if found else NONE
 
 
-def _node(obj: Obj, now: datetime) -> list[Cell]:
+def _node(obj: KubeObject, now: datetime) -> list[Cell]:
     info = dict_at(obj, "status", "nodeInfo")
     roles = _node_roles(dict_at(obj, "metadata", "labels"))
     return [
@@ -249,30 +250,30 @@ def _more(items: list[str], limit: int = 3) -> str:
     return f"{text} + {len(items) - limit} more..." if len(items) > limit else text
 
 
-def _endpoints(obj: Obj, now: datetime) -> list[Cell]:
+def _endpoints(obj: KubeObject, now: datetime) -> list[Cell]:
     found = []
     for subset in list_at(obj, "subsets"):
-        ports = [p.get("port") for p in list_at(subset, "ports")] or [None]
-        for address in list_at(subset, "addresses"):
+        ports = [p.get("port") for p in dicts_at(subset, "ports")] or [None]
+        for address in dicts_at(subset, "addresses"):
             for port in ports:
                 ip = str(address.get("ip", ""))
                 found.append(f"{ip}:{port}" if port is not None else ip)
     return [metadata(obj).get("name", ""), _more(found), age_of(obj, now)]
 
 
-def _endpoint_slice(obj: Obj, now: datetime) -> list[Cell]:
-    ports = ",".join(str(p.get("port")) for p in list_at(obj, "ports") if p.get("port"))
+def _endpoint_slice(obj: KubeObject, now: datetime) -> list[Cell]:
+    ports = ",".join(str(p.get("port")) for p in dicts_at(obj, "ports") if p.get("port"))
     addresses = [str(a) for e in list_at(obj, "endpoints") for a in list_at(e, "addresses")]
     return [
         metadata(obj).get("name", ""),
-        obj.get("addressType", ""),
+        json_object(obj).get("addressType", ""),
         ports or "<unset>",
         "<unset>" if not addresses else _more(addresses),
         age_of(obj, now),
     ]
 
 
-def _quota(obj: Obj, now: datetime) -> list[Cell]:
+def _quota(obj: KubeObject, now: datetime) -> list[Cell]:
     hard, used = dict_at(obj, "status", "hard"), dict_at(obj, "status", "used")
     requests: list[str] = []
     limits: list[str] = []

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 from orkestra.apiserver.tables.formats import age, as_int, metadata
 from orkestra.apiserver.tables.jsonpath import JsonPathError, compile_jsonpath, find, is_number
 from orkestra.apiserver.tables.printers.columns import AGE, NAME, Cell, Column, Printer
 from orkestra.cluster.resources import ResourceType
+from orkestra.kubeobjects import KubeObject
 from orkestra.units import parse_timestamp
 
-Obj = dict[str, Any]
 
-
-def _go_text(value: Any) -> str:
+def _go_text(value: object) -> str:
     """A value as the API server's JSONPath printer renders it in a string column."""
     if isinstance(value, str):
         return value
@@ -35,17 +33,16 @@ def _go_text(value: Any) -> str:
     return "null" if value is None else str(value)
 
 
-def custom_cell(value: Any, type_: str, now: datetime) -> Cell:
+def custom_cell(value: object, type_: str, now: datetime) -> Cell:
     """A printer-column cell: the value converted to the column's declared type."""
     if value is None:
         return None
-    number = is_number(value)
     if type_ == "string":
         return _go_text(value)
     if type_ == "integer":
-        return int(value) if number else None
+        return int(value) if is_number(value) else None
     if type_ == "number":
-        return float(value) if number else None
+        return float(value) if is_number(value) else None
     if type_ == "boolean":
         return value if isinstance(value, bool) else None
     if type_ == "date" and isinstance(value, str):
@@ -78,7 +75,7 @@ def custom_printer(rt: ResourceType) -> Printer:
     )
     paths = tuple(str(c.get("jsonPath", "")) for c in columns)
 
-    def cells(obj: Obj, now: datetime) -> list[Cell]:
+    def cells(obj: KubeObject, now: datetime) -> list[Cell]:
         out: list[Cell] = [metadata(obj).get("name", "")]
         for path, column in zip(paths, defs, strict=True):
             try:

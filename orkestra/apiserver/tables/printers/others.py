@@ -9,7 +9,6 @@ configurations and ValidatingAdmissionPolicies and their bindings.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from orkestra.apiserver.tables.formats import (
     NONE,
@@ -17,6 +16,7 @@ from orkestra.apiserver.tables.formats import (
     age_of,
     as_int,
     dict_at,
+    dicts_at,
     format_selector,
     list_at,
     metadata,
@@ -32,25 +32,24 @@ from orkestra.apiserver.tables.printers.columns import (
     col,
     created,
 )
+from orkestra.kubeobjects import JsonObject, KubeObject
 
-Obj = dict[str, Any]
 
-
-def _ingress_hosts(obj: Obj) -> str:
-    rules = list_at(obj, "spec", "rules")
+def _ingress_hosts(obj: KubeObject) -> str:
+    rules = dicts_at(obj, "spec", "rules")
     hosts = [str(r["host"]) for r in rules[:3] if r.get("host")]
     text = ",".join(hosts) or "*"
     return f"{text} + {len(rules) - 3} more..." if len(rules) > 3 else text
 
 
-def _load_balancer(obj: Obj) -> str:
+def _load_balancer(obj: KubeObject) -> str:
     return ",".join(
         str(i.get("ip") or i.get("hostname") or "")
-        for i in list_at(obj, "status", "loadBalancer", "ingress")
+        for i in dicts_at(obj, "status", "loadBalancer", "ingress")
     )
 
 
-def _ingress(obj: Obj, now: datetime) -> list[Cell]:
+def _ingress(obj: KubeObject, now: datetime) -> list[Cell]:
     ports = "80, 443" if list_at(obj, "spec", "tls") else "80"
     return [
         metadata(obj).get("name", ""),
@@ -62,7 +61,7 @@ def _ingress(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-def _network_policy(obj: Obj, now: datetime) -> list[Cell]:
+def _network_policy(obj: KubeObject, now: datetime) -> list[Cell]:
     return [
         metadata(obj).get("name", ""),
         format_selector(value_at(obj, "spec", "podSelector")),
@@ -70,12 +69,12 @@ def _network_policy(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-def _hpa_targets(obj: Obj) -> str:
+def _hpa_targets(obj: KubeObject) -> str:
     current = {
         (value_at(m, "resource", "name")): m for m in list_at(obj, "status", "currentMetrics")
     }
     parts = []
-    for metric in list_at(obj, "spec", "metrics"):
+    for metric in dicts_at(obj, "spec", "metrics"):
         resource = dict_at(metric, "resource")
         target = dict_at(resource, "target")
         if metric.get("type") != "Resource" or "averageUtilization" not in target:
@@ -89,7 +88,7 @@ def _hpa_targets(obj: Obj) -> str:
     return ", ".join(parts) or NONE
 
 
-def _hpa(obj: Obj, now: datetime) -> list[Cell]:
+def _hpa(obj: KubeObject, now: datetime) -> list[Cell]:
     spec = dict_at(obj, "spec")
     ref = dict_at(spec, "scaleTargetRef")
     return [
@@ -103,7 +102,7 @@ def _hpa(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-def _pdb(obj: Obj, now: datetime) -> list[Cell]:
+def _pdb(obj: KubeObject, now: datetime) -> list[Cell]:
     spec = dict_at(obj, "spec")
     low, high = spec.get("minAvailable"), spec.get("maxUnavailable")
     return [
@@ -115,7 +114,7 @@ def _pdb(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-def _lease(obj: Obj, now: datetime) -> list[Cell]:
+def _lease(obj: KubeObject, now: datetime) -> list[Cell]:
     return [
         metadata(obj).get("name", ""),
         value_at(obj, "spec", "holderIdentity") or "",
@@ -123,9 +122,9 @@ def _lease(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-def _binding_subjects(obj: Obj) -> list[Cell]:
+def _binding_subjects(obj: KubeObject) -> list[Cell]:
     users, groups, accounts = [], [], []
-    for s in list_at(obj, "subjects"):
+    for s in dicts_at(obj, "subjects"):
         kind = s.get("kind")
         if kind == "User":
             users.append(str(s.get("name", "")))
@@ -136,7 +135,7 @@ def _binding_subjects(obj: Obj) -> list[Cell]:
     return [", ".join(users), ", ".join(groups), ", ".join(accounts)]
 
 
-def _binding(obj: Obj, now: datetime) -> list[Cell]:
+def _binding(obj: KubeObject, now: datetime) -> list[Cell]:
     ref = dict_at(obj, "roleRef")
     return [
         metadata(obj).get("name", ""),
@@ -146,11 +145,11 @@ def _binding(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-def _webhooks(obj: Obj, now: datetime) -> list[Cell]:
+def _webhooks(obj: KubeObject, now: datetime) -> list[Cell]:
     return [metadata(obj).get("name", ""), len(list_at(obj, "webhooks")), age_of(obj, now)]
 
 
-def _admission_policy(obj: Obj, now: datetime) -> list[Cell]:
+def _admission_policy(obj: KubeObject, now: datetime) -> list[Cell]:
     kind = dict_at(obj, "spec", "paramKind")
     param_kind = f"{kind.get('apiVersion', '')}/{kind.get('kind', '')}" if kind else "<unset>"
     return [
@@ -161,13 +160,13 @@ def _admission_policy(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-def _param_ref(ref: Obj) -> str:
+def _param_ref(ref: JsonObject) -> str:
     if ref.get("name"):
         return f"{ref.get('namespace') or '*'}/{ref['name']}"
     return format_selector(ref["selector"]) if "selector" in ref else "<unset>"
 
 
-def _policy_binding(obj: Obj, now: datetime) -> list[Cell]:
+def _policy_binding(obj: KubeObject, now: datetime) -> list[Cell]:
     return [
         metadata(obj).get("name", ""),
         value_at(obj, "spec", "policyName") or "",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from orkestra.apiserver.tables.formats import (
     NONE,
@@ -19,6 +18,7 @@ from orkestra.apiserver.tables.formats import (
     age_of,
     as_int,
     dict_at,
+    dicts_at,
     format_labels,
     format_selector,
     human_age,
@@ -28,11 +28,8 @@ from orkestra.apiserver.tables.formats import (
     value_at,
 )
 from orkestra.apiserver.tables.printers.columns import AGE, NAME, Cell, Column, Printer, col
-from orkestra.kubeobjects import Condition
+from orkestra.kubeobjects import Condition, JsonObject, KubeObject
 from orkestra.units import parse_timestamp
-
-Obj = dict[str, Any]
-
 
 _CONTAINERS = Column(
     "Containers", priority=1, description="Names of each container in the template."
@@ -44,23 +41,22 @@ _SELECTOR = Column("Selector", priority=1, description="Label query over the pod
 _WORKLOAD_WIDE = (_CONTAINERS, _IMAGES, _SELECTOR)
 
 
-def _pod_template_cells(obj: Obj) -> list[Cell]:
-    containers = list_at(obj, "spec", "template", "spec", "containers")
+def _pod_template_cells(obj: KubeObject) -> list[Cell]:
+    containers = dicts_at(obj, "spec", "template", "spec", "containers")
     return [
         ",".join(str(c.get("name", "")) for c in containers),
         ",".join(str(c.get("image", "")) for c in containers),
     ]
 
 
-def _has_condition(obj: Obj, kind: str, status: str = "True") -> bool:
+def _has_condition(obj: KubeObject, kind: str, status: str = "True") -> bool:
     return any(
         c.get("type") == kind and c.get("status") == status
-        for c in list_at(obj, "status", "conditions")
-        if isinstance(c, dict)
+        for c in dicts_at(obj, "status", "conditions")
     )
 
 
-def _deployment(obj: Obj, now: datetime) -> list[Cell]:
+def _deployment(obj: KubeObject, now: datetime) -> list[Cell]:
     status = dict_at(obj, "status")
     desired = as_int(value_at(obj, "spec", "replicas"), 1)
     return [
@@ -74,7 +70,7 @@ def _deployment(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-def _statefulset(obj: Obj, now: datetime) -> list[Cell]:
+def _statefulset(obj: KubeObject, now: datetime) -> list[Cell]:
     desired = as_int(value_at(obj, "spec", "replicas"), 1)
     ready = as_int(value_at(obj, "status", "readyReplicas"))
     return [
@@ -85,7 +81,7 @@ def _statefulset(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-def _replicaset(obj: Obj, now: datetime) -> list[Cell]:
+def _replicaset(obj: KubeObject, now: datetime) -> list[Cell]:
     status = dict_at(obj, "status")
     return [
         metadata(obj).get("name", ""),
@@ -98,7 +94,7 @@ def _replicaset(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-def _daemonset(obj: Obj, now: datetime) -> list[Cell]:
+def _daemonset(obj: KubeObject, now: datetime) -> list[Cell]:
     s = dict_at(obj, "status")
     node_selector = value_at(obj, "spec", "template", "spec", "nodeSelector")
     return [
@@ -115,7 +111,7 @@ def _daemonset(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-def _job_status(obj: Obj) -> str:
+def _job_status(obj: KubeObject) -> str:
     if _has_condition(obj, "Complete"):
         return "Complete"
     if _has_condition(obj, "Failed"):
@@ -128,7 +124,7 @@ def _job_status(obj: Obj) -> str:
     return "Running"
 
 
-def _job_completions(obj: Obj) -> str:
+def _job_completions(obj: KubeObject) -> str:
     succeeded = as_int(value_at(obj, "status", "succeeded"))
     completions = value_at(obj, "spec", "completions")
     parallelism = value_at(obj, "spec", "parallelism")
@@ -139,7 +135,7 @@ def _job_completions(obj: Obj) -> str:
     return f"{succeeded}/1"
 
 
-def _job_duration(obj: Obj, now: datetime) -> str:
+def _job_duration(obj: KubeObject, now: datetime) -> str:
     start = parse_timestamp(str(value_at(obj, "status", "startTime") or ""))
     if start is None:
         return ""
@@ -147,7 +143,7 @@ def _job_duration(obj: Obj, now: datetime) -> str:
     return human_age((end - start).total_seconds())
 
 
-def _job(obj: Obj, now: datetime) -> list[Cell]:
+def _job(obj: KubeObject, now: datetime) -> list[Cell]:
     return [
         metadata(obj).get("name", ""),
         _job_status(obj),
@@ -159,10 +155,10 @@ def _job(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-def _cronjob(obj: Obj, now: datetime) -> list[Cell]:
+def _cronjob(obj: KubeObject, now: datetime) -> list[Cell]:
     spec = dict_at(obj, "spec")
     last = value_at(obj, "status", "lastScheduleTime")
-    containers = list_at(spec, "jobTemplate", "spec", "template", "spec", "containers")
+    containers = dicts_at(spec, "jobTemplate", "spec", "template", "spec", "containers")
     return [
         metadata(obj).get("name", ""),
         spec.get("schedule", ""),
@@ -177,7 +173,7 @@ def _cronjob(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-def _container_reason(state: Obj) -> str:
+def _container_reason(state: JsonObject) -> str:
     waiting, done = dict_at(state, "waiting"), value_at(state, "terminated")
     if waiting.get("reason"):
         return str(waiting["reason"])
@@ -198,26 +194,26 @@ class _PodTally:
     ready: int = 0
     running: bool = False
 
-    def count(self, cs: Obj) -> None:
+    def count(self, cs: JsonObject) -> None:
         self.restarts += as_int(cs.get("restartCount"))
         finished = parse_timestamp(str(value_at(cs, "lastState", "terminated", "finishedAt") or ""))
         if finished and (self.last_restart is None or finished > self.last_restart):
             self.last_restart = finished
 
 
-def _sidecars(pod: Obj) -> set[str]:
+def _sidecars(pod: KubeObject) -> set[str]:
     return {
         str(c.get("name"))
-        for c in list_at(pod, "spec", "initContainers")
+        for c in dicts_at(pod, "spec", "initContainers")
         if c.get("restartPolicy") == "Always"
     }
 
 
-def _init_reason(pod: Obj, tally: _PodTally) -> bool:
+def _init_reason(pod: KubeObject, tally: _PodTally) -> bool:
     """Set the reason from init containers; True while the pod is still initialising."""
     sidecars = _sidecars(pod)
     total = len(list_at(pod, "spec", "initContainers"))
-    for i, cs in enumerate(list_at(pod, "status", "initContainerStatuses")):
+    for i, cs in enumerate(dicts_at(pod, "status", "initContainerStatuses")):
         tally.count(cs)
         state, name = dict_at(cs, "state"), str(cs.get("name"))
         if "terminated" in state and as_int(value_at(state, "terminated", "exitCode")) == 0:
@@ -236,8 +232,8 @@ def _init_reason(pod: Obj, tally: _PodTally) -> bool:
     return False
 
 
-def _container_states(pod: Obj, tally: _PodTally) -> None:
-    for cs in reversed(list_at(pod, "status", "containerStatuses")):
+def _container_states(pod: KubeObject, tally: _PodTally) -> None:
+    for cs in reversed(dicts_at(pod, "status", "containerStatuses")):
         tally.count(cs)
         state = dict_at(cs, "state")
         reason = _container_reason(state)
@@ -250,12 +246,12 @@ def _container_states(pod: Obj, tally: _PodTally) -> None:
         tally.reason = "Running" if _has_condition(pod, "Ready") else "NotReady"
 
 
-def _pod_tally(pod: Obj) -> _PodTally:
+def _pod_tally(pod: KubeObject) -> _PodTally:
     status = dict_at(pod, "status")
     tally = _PodTally(str(status.get("reason") or status.get("phase") or "Pending"))
     if any(
         c.get("type") == "PodScheduled" and c.get("reason") == "SchedulingGated"
-        for c in list_at(status, "conditions")
+        for c in dicts_at(status, "conditions")
     ):
         tally.reason = "SchedulingGated"
     initializing = _init_reason(pod, tally)
@@ -266,20 +262,20 @@ def _pod_tally(pod: Obj) -> _PodTally:
     return tally
 
 
-def _pod(obj: Obj, now: datetime) -> list[Cell]:
+def _pod(obj: KubeObject, now: datetime) -> list[Cell]:
     tally = _pod_tally(obj)
     total = len(list_at(obj, "spec", "containers")) + len(_sidecars(obj))
     restarts = str(tally.restarts)
     if tally.restarts and tally.last_restart:
         restarts += f" ({human_age((now - tally.last_restart).total_seconds())} ago)"
     status, spec = dict_at(obj, "status"), dict_at(obj, "spec")
-    gates = list_at(spec, "readinessGates")
+    gates = dicts_at(spec, "readinessGates")
     gates_cell = NONE
     if gates:
         wanted = {g.get("conditionType") for g in gates}
         met = sum(
             1
-            for c in list_at(status, "conditions")
+            for c in dicts_at(status, "conditions")
             if c.get("type") in wanted and c.get("status") == "True"
         )
         gates_cell = f"{met}/{len(gates)}"
@@ -296,7 +292,7 @@ def _pod(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
-def pod_conditions(obj: Obj) -> list[Condition]:
+def pod_conditions(obj: KubeObject) -> list[Condition]:
     phase = value_at(obj, "status", "phase")
     if phase in ("Succeeded", "Failed"):
         return [{"type": "Completed", "status": "True"}]
