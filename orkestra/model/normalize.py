@@ -126,10 +126,13 @@ class Normalizer:
             del entry["operatorBox"]
         if "dependsOn" in entry:
             entry["dependsOn"] = depends_on_map(entry["dependsOn"])
-        for block in ("labels", "annotations"):
-            values = entry.get(block)
-            if isinstance(values, dict):
-                entry[block] = {k: _text(v) for k, v in values.items()}
+        for block in ("labels", "annotations", "labelSelector"):
+            _values_as_text(entry, block)
+        observe = box.get("observe")
+        cross = observe.get("cross") if isinstance(observe, dict) else None
+        for cross_entry in cross if isinstance(cross, list) else ():
+            if isinstance(cross_entry, dict):
+                _values_as_text(cross_entry, "labelSelector")
 
     def operator_box(self, box: JsonDict, path: YamlPath) -> None:
         for key, (section, sub) in _BOX_MOVES.items():
@@ -169,6 +172,14 @@ def _section(parent: JsonDict, key: str) -> JsonDict:
     section = parent.setdefault(key, {})
     assert isinstance(section, dict)
     return section
+
+
+def _values_as_text(parent: JsonDict, key: str) -> None:
+    """``parent[key]``'s values as text, when it is a map: labels, annotations and label
+    selectors are strings to Kubernetes, so ``tier: 1`` selects the label ``tier: "1"``."""
+    values = parent.get(key)
+    if isinstance(values, dict):
+        parent[key] = {k: _text(v) for k, v in values.items()}
 
 
 def _text(value: Json) -> str:

@@ -176,3 +176,16 @@ def test_semantic_checks_can_be_skipped(write: WriteFiles) -> None:
     with pytest.raises(PatternError, match='function "nope" not defined'):
         load_document(Path("k.yaml"))
     assert load_document(Path("k.yaml"), checks=False).name == "web"
+
+
+def test_label_selector_values_are_text_as_kubernetes_compares_them(write: WriteFiles) -> None:
+    text = G2.replace(
+        "      operatorBox:\n",
+        "      labelSelector: {tier: 2, edge: false}\n"
+        "      operatorBox:\n"
+        "        observe:\n"
+        "          cross: [{labelSelector: {tier: 2, edge: false}, as: peers}]\n",
+    )
+    crd = _crd(text, write)
+    assert crd["labelSelector"] == {"tier": "2", "edge": "false"}
+    assert crd["operatorBox"]["observe"]["cross"][0]["labelSelector"] == crd["labelSelector"]
