@@ -59,7 +59,7 @@ def _field(text: str, low: int, high: int, names: dict[str, int]) -> frozenset[i
     return frozenset(values)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Schedule:
     minutes: frozenset[int]
     hours: frozenset[int]
@@ -80,7 +80,13 @@ class Schedule:
         ]
         weekdays = frozenset(d % 7 for d in parsed[4])
         return cls(
-            parsed[0], parsed[1], parsed[2], parsed[3], weekdays, fields[2] != "*", fields[4] != "*"
+            minutes=parsed[0],
+            hours=parsed[1],
+            days=parsed[2],
+            months=parsed[3],
+            weekdays=weekdays,
+            day_restricted=fields[2] != "*",
+            weekday_restricted=fields[4] != "*",
         )
 
     def fires_at(self, moment: datetime) -> bool:

@@ -27,6 +27,7 @@ class SemverError(OrkError):
     """A version or constraint that does not parse."""
 
 
+# Positional: Version(major, minor, patch, ...) reads as the version number itself.
 @total_ordering
 @dataclass(frozen=True)
 class Version:

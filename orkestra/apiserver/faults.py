@@ -25,7 +25,7 @@ class InjectedError(ApiError):
     reason = "InternalError"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Faults:
     conflict_ratio: float = 0.0
     error_ratio: float = 0.0

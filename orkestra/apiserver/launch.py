@@ -64,7 +64,7 @@ class NotStartableError(OrkError):
         self.reason = reason
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Launch:
     """A container's process: what to run and where it listens."""
 

@@ -314,6 +314,7 @@ class _Schemas:
 # Paths: one neutral model, rendered as OpenAPI 3 or Swagger 2
 
 
+# Positional: each _PARAMS row is one short call (name, where, type, description) read as a table.
 @dataclass(frozen=True)
 class _Param:
     name: str
@@ -410,7 +411,7 @@ _WRITE_Q = ("dryRun", "fieldManager", "fieldValidation")
 _DELETE_Q = ("dryRun", "gracePeriodSeconds", "orphanDependents", "propagationPolicy")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class _Op:
     method: str
     op_id: str
@@ -448,49 +449,49 @@ def _item_ops(kind: _Kind, ident: str, subresource: str, tag: str) -> list[_Op]:
     patch_types = _PATCH_TYPES if is_builtin(rt) else _PATCH_TYPES[:3]
     ops = [
         _Op(
-            "get",
-            f"read{ident}{subresource}",
-            "get",
-            f"read {what}",
-            gvk,
-            (("200", schema),),
+            method="get",
+            op_id=f"read{ident}{subresource}",
+            action="get",
+            description=f"read {what}",
+            gvk=gvk,
+            responses=(("200", schema),),
             tag=tag,
         ),
         _Op(
-            "put",
-            f"replace{ident}{subresource}",
-            "put",
-            f"replace {what}",
-            gvk,
-            (("200", schema), ("201", schema)),
-            _WRITE_Q,
-            schema,
+            method="put",
+            op_id=f"replace{ident}{subresource}",
+            action="put",
+            description=f"replace {what}",
+            gvk=gvk,
+            responses=(("200", schema), ("201", schema)),
+            query=_WRITE_Q,
+            body=schema,
             tag=tag,
         ),
         _Op(
-            "patch",
-            f"patch{ident}{subresource}",
-            "patch",
-            f"partially update {what}",
-            gvk,
-            (("200", schema), ("201", schema)),
-            (*_WRITE_Q, "force"),
-            PATCH,
-            patch_types,
+            method="patch",
+            op_id=f"patch{ident}{subresource}",
+            action="patch",
+            description=f"partially update {what}",
+            gvk=gvk,
+            responses=(("200", schema), ("201", schema)),
+            query=(*_WRITE_Q, "force"),
+            body=PATCH,
+            body_types=patch_types,
             tag=tag,
         ),
     ]
     if not subresource:
         ops.append(
             _Op(
-                "delete",
-                f"delete{ident}",
-                "delete",
-                f"delete {what}",
-                gvk,
-                (("200", STATUS), ("202", STATUS)),
-                _DELETE_Q,
-                DELETE_OPTIONS,
+                method="delete",
+                op_id=f"delete{ident}",
+                action="delete",
+                description=f"delete {what}",
+                gvk=gvk,
+                responses=(("200", STATUS), ("202", STATUS)),
+                query=_DELETE_Q,
+                body=DELETE_OPTIONS,
                 tag=tag,
             )
         )
@@ -515,35 +516,35 @@ def _resource_paths(kind: _Kind) -> list[_Path]:
         (*ns, "pretty"),
         [
             _Op(
-                "get",
-                f"list{ident}",
-                "list",
-                f"list or watch objects of kind {rt.kind}",
-                gvk,
-                (("200", kind.list_name),),
-                _LIST_Q,
+                method="get",
+                op_id=f"list{ident}",
+                action="list",
+                description=f"list or watch objects of kind {rt.kind}",
+                gvk=gvk,
+                responses=(("200", kind.list_name),),
+                query=_LIST_Q,
                 tag=tag,
             ),
             _Op(
-                "post",
-                f"create{ident}",
-                "post",
-                f"create a {rt.kind}",
-                gvk,
-                (("200", kind.name), ("201", kind.name), ("202", kind.name)),
-                _WRITE_Q,
-                kind.name,
+                method="post",
+                op_id=f"create{ident}",
+                action="post",
+                description=f"create a {rt.kind}",
+                gvk=gvk,
+                responses=(("200", kind.name), ("201", kind.name), ("202", kind.name)),
+                query=_WRITE_Q,
+                body=kind.name,
                 tag=tag,
             ),
             _Op(
-                "delete",
-                f"delete{tag}Collection{scope}{rt.kind}",
-                "deletecollection",
-                f"delete collection of {rt.kind}",
-                gvk,
-                (("200", STATUS),),
-                (*_DELETE_Q, *_LIST_Q),
-                DELETE_OPTIONS,
+                method="delete",
+                op_id=f"delete{tag}Collection{scope}{rt.kind}",
+                action="deletecollection",
+                description=f"delete collection of {rt.kind}",
+                gvk=gvk,
+                responses=(("200", STATUS),),
+                query=(*_DELETE_Q, *_LIST_Q),
+                body=DELETE_OPTIONS,
                 tag=tag,
             ),
         ],
@@ -575,13 +576,13 @@ def _resource_paths(kind: _Kind) -> list[_Path]:
                 ("pretty",),
                 [
                     _Op(
-                        "get",
-                        f"list{tag}{rt.kind}ForAllNamespaces",
-                        "list",
-                        f"list or watch objects of kind {rt.kind}",
-                        gvk,
-                        (("200", kind.list_name),),
-                        _LIST_Q,
+                        method="get",
+                        op_id=f"list{tag}{rt.kind}ForAllNamespaces",
+                        action="list",
+                        description=f"list or watch objects of kind {rt.kind}",
+                        gvk=gvk,
+                        responses=(("200", kind.list_name),),
+                        query=_LIST_Q,
                         tag=tag,
                     )
                 ],
@@ -597,12 +598,12 @@ def _resources_path(group: str, version: str) -> _Path:
         (),
         [
             _Op(
-                "get",
-                f"get{tag}APIResources",
-                None,
-                "get available resources",
-                None,
-                (("200", RESOURCE_LIST),),
+                method="get",
+                op_id=f"get{tag}APIResources",
+                action=None,
+                description="get available resources",
+                gvk=None,
+                responses=(("200", RESOURCE_LIST),),
                 tag=tag,
             )
         ],

@@ -44,7 +44,7 @@ def replicas(workload: KubeObject) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PodState:
     """What the runner knows of one Pod's container."""
 
@@ -192,7 +192,7 @@ def pod_status(pod: KubeObject, container: Container, state: PodState, now: str)
 # -- workload statuses --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Counts:
     """A workload's Pods as its controller counts them."""
 

@@ -87,7 +87,7 @@ class ServerAccess:
     token: str
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class LocalPod:
     """One Pod and its container's process."""
 

@@ -434,7 +434,7 @@ def supported_kinds() -> str:
 # -- the envelope ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Unknown:
     """``runtime.Unknown``: the envelope of every protobuf body."""
 
@@ -464,11 +464,11 @@ def unwrap(body: bytes) -> Unknown:
         elif number in (2, 3, 4):
             parts[number] = value
     return Unknown(
-        str(type_meta.get("apiVersion", "")),
-        str(type_meta.get("kind", "")),
-        _bytes_of(parts.get(2, b"")),
-        string(parts.get(3, b"")),
-        string(parts.get(4, b"")),
+        api_version=str(type_meta.get("apiVersion", "")),
+        kind=str(type_meta.get("kind", "")),
+        raw=_bytes_of(parts.get(2, b"")),
+        content_encoding=string(parts.get(3, b"")),
+        content_type=string(parts.get(4, b"")),
     )
 
 

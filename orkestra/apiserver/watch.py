@@ -42,7 +42,7 @@ DEFAULT_TIMEOUT = 1800.0
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class WatchOptions:
     resource_version: str = ""
     timeout: float = DEFAULT_TIMEOUT
@@ -60,16 +60,16 @@ class WatchOptions:
         except ValueError:
             raise BadRequestError("timeoutSeconds must be a number") from None
         return cls(
-            str(query.get("resourceVersion", "")),
-            timeout,
-            query.get("allowWatchBookmarks") in ("true", "1"),
-            str(query.get("labelSelector", "")),
-            str(query.get("fieldSelector", "")),
-            query.get("sendInitialEvents") in ("true", "1"),
+            resource_version=str(query.get("resourceVersion", "")),
+            timeout=timeout,
+            bookmarks=query.get("allowWatchBookmarks") in ("true", "1"),
+            label_selector=str(query.get("labelSelector", "")),
+            field_selector=str(query.get("fieldSelector", "")),
+            initial_events=query.get("sendInitialEvents") in ("true", "1"),
         )
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class Watcher:
     rt: ResourceType
     namespace: str | None
@@ -187,7 +187,7 @@ class WatchHub:
             )
         except ValueError as exc:
             raise BadRequestError(str(exc)) from None
-        watcher = Watcher(rt, target.namespace, options, table=table)
+        watcher = Watcher(rt=rt, namespace=target.namespace, options=options, table=table)
         try:
             backlog = self._start(watcher)
         except GoneError as exc:

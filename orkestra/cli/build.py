@@ -97,7 +97,14 @@ def runtime(
     """
     image = ImageTag.parse(tag)
     code = collect(directory, trust_hooks=trust_hooks)
-    options = BuildOptions(image, base, rebuild_base, layout, push, tls_verify)
+    options = BuildOptions(
+        tag=image,
+        base=base,
+        rebuild_base=rebuild_base,
+        layout=layout,
+        push=push,
+        tls_verify=tls_verify,
+    )
     built = build_runtime_image(code, options, _progress)
     if output != "text":
         emit(output, _json(built, code))

@@ -171,7 +171,7 @@ def _verify(client: RegistryClient, base: str, entry: IndexEntry, trusted: set[s
             entry,
             entry,
             Verification(
-                TAMPERED,
+                state=TAMPERED,
                 reasons=(
                     f"the index lists {entry.name}:{entry.latestVersion}, which the registry does "
                     "not have",
@@ -192,7 +192,11 @@ def _verify(client: RegistryClient, base: str, entry: IndexEntry, trusted: set[s
     disagree = _disagreements(entry, info)
     if disagree:
         proof = Verification(
-            TAMPERED, proof.trusted, proof.key_id, proof.public_key, tuple(disagree) + proof.reasons
+            state=TAMPERED,
+            trusted=proof.trusted,
+            key_id=proof.key_id,
+            public_key=proof.public_key,
+            reasons=tuple(disagree) + proof.reasons,
         )
     return Checked(entry, actual, proof)
 

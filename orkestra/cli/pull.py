@@ -262,7 +262,7 @@ def _pull_imports(
     old = LockFile.beside(file) if komposer else None
     progress(f"Pulling the registry imports of {shown(file)}")
     source = RegistrySource(
-        client,
+        client=client,
         refresh=refresh,
         on_pull=lambda ref: progress(f"  ↓ {ref}"),
         lock=old if old is not None and old.entries else None,

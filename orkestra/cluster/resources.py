@@ -69,7 +69,7 @@ def crd_spec(crd: KubeObject) -> CustomResourceDefinitionSpec:
     return cast(CustomResourceDefinitionSpec, crd.get("spec") or {})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ResourceType:
     group: str
     version: str
@@ -114,7 +114,15 @@ def _t(
 ) -> ResourceType:
     group, _, version = api_version.rpartition("/")
     return ResourceType(
-        group, version, kind, plural, namespaced, None, has_status, short, kind.lower()
+        group=group,
+        version=version,
+        kind=kind,
+        plural=plural,
+        namespaced=namespaced,
+        schema=None,
+        has_status=has_status,
+        short_names=short,
+        singular=kind.lower(),
     )
 
 
@@ -221,18 +229,18 @@ def crd_types(crd: KubeObject) -> list[ResourceType]:
         subresources = version.get("subresources") or {}
         out.append(
             ResourceType(
-                spec.get("group", ""),
-                version.get("name", ""),
-                names.get("kind", ""),
-                names.get("plural", ""),
-                namespaced,
-                schema,
-                "status" in subresources,
-                tuple(names.get("shortNames") or ()),
-                names.get("singular", ""),
-                subresources.get("scale"),
-                tuple(version.get("additionalPrinterColumns") or ()),
-                tuple(names.get("categories") or ()),
+                group=spec.get("group", ""),
+                version=version.get("name", ""),
+                kind=names.get("kind", ""),
+                plural=names.get("plural", ""),
+                namespaced=namespaced,
+                schema=schema,
+                has_status="status" in subresources,
+                short_names=tuple(names.get("shortNames") or ()),
+                singular=names.get("singular", ""),
+                scale=subresources.get("scale"),
+                printer_columns=tuple(version.get("additionalPrinterColumns") or ()),
+                categories=tuple(names.get("categories") or ()),
             )
         )
     return out

@@ -227,7 +227,9 @@ class MemoryCluster:
             return rt
         if self.lenient_kinds and kind:
             group, _, version = api_version.rpartition("/")
-            guessed = ResourceType(group, version or api_version, kind, plural_of(kind))
+            guessed = ResourceType(
+                group=group, version=version or api_version, kind=kind, plural=plural_of(kind)
+            )
             self.register_type(guessed)
             return guessed
         raise NotFoundError(f'no matches for kind "{kind}" in version "{api_version}"')

@@ -18,7 +18,7 @@ from orkestra.template import UserNote
 PrunedT = TypeVar("PrunedT")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Composed(Named):
     """A katalog or komposer after motif expansion, includes and overrides.
 

@@ -34,16 +34,21 @@ from orkestra.model.shapes import CrdEntry, WatchEntry
 from orkestra.model.source import SourceDoc, load_documents, reference_problem
 
 RULES_FILES = {
-    "validation": Obj({"rules": F(ListOf(VALIDATION_RULE), True)}, name="validation include"),
-    "mutation": Obj({"rules": F(ListOf(MUTATION_RULE), True)}, name="mutation include"),
+    "validation": Obj(
+        fields={"rules": F(ListOf(VALIDATION_RULE), True)}, name="validation include"
+    ),
+    "mutation": Obj(fields={"rules": F(ListOf(MUTATION_RULE), True)}, name="mutation include"),
 }
 # section -> (the list an include file fills, ahead of the inline items; the file's schema)
 _LIST_FILES = {
     **{section: ("rules", schema) for section, schema in RULES_FILES.items()},
-    "status": ("fields", Obj({"fields": F(ListOf(STATUS_FIELD), True)}, name="status include")),
+    "status": (
+        "fields",
+        Obj(fields={"fields": F(ListOf(STATUS_FIELD), True)}, name="status include"),
+    ),
 }
 _SECTIONS = ("validation", "mutation", "reconcile", "profiles")
-_WATCH_FILE = Obj({"watch": F(ListOf(WATCH_ENTRY), True)}, name="watch include")
+_WATCH_FILE = Obj(fields={"watch": F(ListOf(WATCH_ENTRY), True)}, name="watch include")
 
 
 def load_include(

@@ -40,10 +40,10 @@ def compose_katalog(doc: Document, motifs: MotifResolver | None = None) -> Compo
     problems: list[Problem] = []
     problems += resolve_includes(doc, data, (), origins)
     composed = Composed(
-        doc,
-        (data.get("metadata") or {}).copy(),
-        data["spec"]["crds"],
-        origins,
+        source=doc,
+        metadata=(data.get("metadata") or {}).copy(),
+        crds=data["spec"]["crds"],
+        origins=origins,
         documents=[doc],
         warnings=list(doc.warnings),
     )

@@ -43,10 +43,10 @@ def compose_komposer(doc: Document, motifs: MotifResolver | None = None) -> Comp
     origins = Origins(doc.source)
     origins.merge(doc.origins, (), ())
     composed = Composed(
-        doc,
-        (data.get("metadata") or {}).copy(),
-        {},
-        origins,
+        source=doc,
+        metadata=(data.get("metadata") or {}).copy(),
+        crds={},
+        origins=origins,
         documents=[doc],
         warnings=list(doc.warnings),
     )

@@ -157,7 +157,7 @@ def _display(path: Path) -> str:
 Placed = tuple[Declaration, YamlPath]  # a resource and where the motif declares it
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Expansion:
     """What one motif import contributes to a CRD."""
 
@@ -352,12 +352,12 @@ def expand(motif: Document, values: dict[str, str]) -> Expansion:
     status = sub.same_shape(copy.deepcopy(data.get("status") or {}))
     admission = sub.same_shape(copy.deepcopy(data.get("admission") or {}))
     return Expansion(
-        motif,
-        on_create,
-        on_reconcile,
-        list(status.get("fields") or []),
-        admission.get("validation") or {},
-        admission.get("mutation") or {},
+        motif=motif,
+        on_create=on_create,
+        on_reconcile=on_reconcile,
+        status_fields=list(status.get("fields") or []),
+        validation=admission.get("validation") or {},
+        mutation=admission.get("mutation") or {},
     )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Completed:
     argv: tuple[str, ...]
     returncode: int
@@ -64,12 +64,16 @@ class Commands:
         except subprocess.TimeoutExpired:
             _kill_group(process)
             stdout, stderr = process.communicate()
-            return Completed(tuple(argv), -9, stdout, stderr, timed_out=True)
+            return Completed(
+                argv=tuple(argv), returncode=-9, stdout=stdout, stderr=stderr, timed_out=True
+            )
         except BaseException:
             _kill_group(process)  # Ctrl-C: nothing keeps running behind our back
             process.communicate()
             raise
-        return Completed(tuple(argv), process.returncode, stdout, stderr)
+        return Completed(
+            argv=tuple(argv), returncode=process.returncode, stdout=stdout, stderr=stderr
+        )
 
     def shell(self, script: str, *, timeout: float | None) -> Completed:
         return self.run(["sh", "-c", script], timeout=timeout)

@@ -28,7 +28,7 @@ class CheckResult:
     detail: str = ""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ExpectationResult:
     name: str
     after: str
@@ -47,7 +47,7 @@ class ExpectationResult:
         return (failing[0].detail or failing[0].label) if failing else ""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SuiteResult:
     name: str
     file: str

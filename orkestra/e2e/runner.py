@@ -70,7 +70,7 @@ class Progress(Protocol):
     def suite(self, suite: Suite, cluster: Cluster) -> None: ...
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Options:
     cluster_kind: str | None = None
     context: str | None = None
@@ -197,7 +197,7 @@ class SuiteRun:
         env = {"KUBECONFIG": str(cluster.kubeconfig)}
         self.shell = Commands(env)
         self.kubectl = Kubectl(cluster.kubeconfig, self.shell)
-        self.result = SuiteResult(suite.name, suite.display, cluster.kind)
+        self.result = SuiteResult(name=suite.name, file=suite.display, cluster=cluster.kind)
         self.unit = unit
         self.crds: list[KubeObject] = []
         self.applied: list[Path] = []
@@ -310,7 +310,9 @@ class SuiteRun:
 
     # -- the expectations ---------------------------------------------------------------
     def _expect(self, expectation: Expectation) -> ExpectationResult:
-        result = ExpectationResult(expectation.name, expectation.after, expectation.timeout)
+        result = ExpectationResult(
+            name=expectation.name, after=expectation.after, timeout=expectation.timeout
+        )
         self._trigger(expectation.after)
         if self.cr_failed and expectation.after == CR_APPLIED:
             first = not any(e.after == CR_APPLIED for e in self.result.expectations)

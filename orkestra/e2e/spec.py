@@ -105,7 +105,7 @@ class SuiteSpec(TypedDict, total=False):
     expect: list[ExpectationSpec]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ResourceCheck:
     """Objects of ``kind`` (named, or any) in ``namespace``: how many, and ready."""
 
@@ -132,7 +132,7 @@ class CommandCheck:
     output_contains: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FieldCheck:
     """``kubectl get`` of one object's field (a JSONPath such as ``.spec.replicas``)."""
 
@@ -143,7 +143,7 @@ class FieldCheck:
     equals: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Expectation:
     name: str
     after: str = CR_APPLIED
@@ -167,7 +167,7 @@ class WaitCheck:
     timeout: float = DEFAULT_WAIT_TIMEOUT
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HelmRelease:
     chart: str
     release: str
@@ -186,7 +186,7 @@ class ClusterSpec:
     reuse: bool = False
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Suite:
     """One e2e test: the pattern, the CR, the setup and the expectations, in order."""
 
@@ -221,7 +221,9 @@ def load_suite(
     shown = display or str(file)
     doc = load_document(file, kinds=("E2E",), display=shown)
     if file.resolve() in seen:
-        raise PatternError([Problem(shown, 0, 0, (), "e2e imports form a cycle")])
+        raise PatternError(
+            [Problem(file=shown, line=0, column=0, path=(), message="e2e imports form a cycle")]
+        )
     files = _Files(doc)
     data = doc.e2e
     # (cast: the E2E format checked the spec's shape, which the model keeps loosely typed)
@@ -346,7 +348,7 @@ def _helm(item: Json, files: _Files, where: YamlPath) -> HelmRelease:
                 "version, valueFiles, values, createNamespace}",
             )
         )
-        return HelmRelease("", "")
+        return HelmRelease(chart="", release="")
     chart = str(item["chart"])
     return HelmRelease(
         chart=chart,
@@ -368,11 +370,11 @@ def _expectation(item: ExpectationSpec) -> Expectation:
         timeout=_seconds(item.get("timeout"), DEFAULT_TIMEOUT),
         resources=tuple(
             ResourceCheck(
-                r["kind"],
-                r.get("name") or "",
-                r.get("namespace") or "default",
-                bool(r.get("ready")),
-                r.get("count"),
+                kind=r["kind"],
+                name=r.get("name") or "",
+                namespace=r.get("namespace") or "default",
+                ready=bool(r.get("ready")),
+                count=r.get("count"),
             )
             for r in item.get("resources") or []
         ),
@@ -382,11 +384,11 @@ def _expectation(item: ExpectationSpec) -> Expectation:
         ),
         fields=tuple(
             FieldCheck(
-                g["kind"],
-                g.get("name") or "",
-                g.get("namespace") or "default",
-                g["field"],
-                None if g.get("equals") is None else _text(g["equals"]),
+                kind=g["kind"],
+                name=g.get("name") or "",
+                namespace=g.get("namespace") or "default",
+                field=g["field"],
+                equals=None if g.get("equals") is None else _text(g["equals"]),
             )
             for g in get
         ),

@@ -57,7 +57,7 @@ class ClusterAPI(Protocol):
     ) -> KubeObject: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PeerQuery:
     """The peer CRs one ``cross`` entry reads, its templates rendered.
 
@@ -109,7 +109,7 @@ class CrossReader(Protocol):
     def cross_remote(self, query: RemoteQuery) -> JsonObject | None: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CopySource:
     """The source a copy declaration names: ``kind`` (Secret or ConfigMap), ``name`` and
     ``namespace`` rendered; ``declaration`` is the resource key (``secrets``,

@@ -163,7 +163,13 @@ class CrossReads:
         ) or dict(crd_labels)
         if not labels and not name:
             return None
-        return PeerQuery(str(entry.get("crd", "")), crd_labels, name, namespace, labels)
+        return PeerQuery(
+            crd=str(entry.get("crd", "")),
+            crd_labels=crd_labels,
+            name=name,
+            namespace=namespace,
+            match_labels=labels,
+        )
 
 
 def _position(obj: KubeObject) -> tuple[str, str]:

@@ -48,7 +48,7 @@ class HookOutcome:
     error: str | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class HookCall:
     """One cycle's call into the hooks of a CR."""
 

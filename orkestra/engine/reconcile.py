@@ -74,7 +74,7 @@ def cr_type(entry: CrdEntry) -> tuple[str, str]:
     return (f"{api['group']}/{version}" if api.get("group") else version), str(api.get("kind", ""))
 
 
-@dataclass
+@dataclass(kw_only=True)
 class CycleResult:
     """What one reconcile did: an error (the cycle failed), warnings, and whether the CR
     still exists."""
@@ -249,7 +249,15 @@ class Reconciler:
         if self.hooks is None:
             return
         outcome = self.hooks.run(
-            HookCall(phases, cr, owner, ev.data, self.cluster, self.renderer, self.apply_owned)
+            HookCall(
+                phases=phases,
+                cr=cr,
+                owner=owner,
+                data=ev.data,
+                cluster=self.cluster,
+                renderer=self.renderer,
+                apply=self.apply_owned,
+            )
         )
         result.events.extend(outcome.events)
         result.hook_status = outcome.status
@@ -382,15 +390,15 @@ class Reconciler:
                         continue
                     where = f"{phase}.{key}[{index}]"
                     build = Build(
-                        key,
-                        item,
-                        Fields(self.renderer, scoped.data, where),
-                        owner,
-                        declaration,
-                        self.profiles,
-                        self.cluster,
-                        self.clock,
-                        workload,
+                        key=key,
+                        item=item,
+                        fields=Fields(self.renderer, scoped.data, where),
+                        owner=owner,
+                        declaration=declaration,
+                        profiles=self.profiles,
+                        cluster=self.cluster,
+                        clock=self.clock,
+                        workload=workload,
                     )
                     try:
                         wanted.update(_identity(o) for o in self.objects_for(build, phase))

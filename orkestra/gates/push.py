@@ -97,7 +97,7 @@ _RUNNERS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PushOptions:
     force: bool = False
     update_meta: bool = False
@@ -280,7 +280,7 @@ def publish(
     return result
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class _Prepared:
     """A gated and signed artifact, and what its upload needs."""
 
@@ -308,7 +308,7 @@ def _prepare(
     """Validate, run the gates and sign the artifact: everything but the upload."""
     emit = checked = _Checked(emit)
     pattern = detect_pattern(directory, kind)
-    resolver = MotifResolver(registry=RegistrySource(client))
+    resolver = MotifResolver(registry=RegistrySource(client=client))
     doc = load_document(pattern.primary, kinds=(pattern.kind,), display=shown(pattern.primary))
     check_ci_tag(doc)
     target = push_target(ref_text, doc, pattern.kind, client, update_meta=options.update_meta)
@@ -341,12 +341,12 @@ def _prepare(
         )
     artifact = _signed(
         PatternArtifact(
-            _metadata(doc, pattern.kind, target.version, notice),
-            files,
-            simulate.record if simulate else None,
-            e2e.record if e2e else None,
-            typed,
-            runtime,
+            metadata=_metadata(doc, pattern.kind, target.version, notice),
+            files=files,
+            simulate=simulate.record if simulate else None,
+            e2e=e2e.record if e2e else None,
+            typed=typed,
+            runtime_version=runtime,
         ),
         checked.files,
         simulate,
@@ -354,16 +354,16 @@ def _prepare(
         key,
     )
     return _Prepared(
-        pattern,
-        doc.name,
-        ref,
-        target.version,
-        artifact,
-        previous,
-        rewritten,
-        key.public.id,
-        options.dry_run,
-        warnings,
+        pattern=pattern,
+        name=doc.name,
+        ref=ref,
+        version=target.version,
+        artifact=artifact,
+        previous=previous,
+        rewritten=rewritten,
+        signed_by=key.public.id,
+        dry_run=options.dry_run,
+        warnings=warnings,
     )
 
 
@@ -503,11 +503,11 @@ def _simulate_gate(
         return None
     if options.force or options.no_simulate:
         emit(GateSkipped("Simulate"))
-        return SimulateResult(GateRecord("skipped"))
+        return SimulateResult(GateRecord(status="skipped"))
     specs = load_specs(path, shown(path))
     if all(spec.expect is None for spec in specs):
         emit(NoAssertions(path.name))
-        return SimulateResult(GateRecord("no-assertion"))
+        return SimulateResult(GateRecord(status="no-assertion"))
     emit(GateRunning("Simulate", path.name))
     tested_at = _now()
     outcome = run_specs(specs, shown(path), resolver=resolver)
@@ -519,7 +519,12 @@ def _simulate_gate(
         )
     duration = format_duration(outcome.seconds)
     emit(GatePassed("Simulate", duration))
-    return SimulateResult(GateRecord("passed", duration, tested_at, outcome.assertions), outcome)
+    return SimulateResult(
+        GateRecord(
+            status="passed", duration=duration, tested_at=tested_at, assertions=outcome.assertions
+        ),
+        outcome,
+    )
 
 
 def _failures(outcome: Outcome) -> list[str]:
@@ -550,7 +555,7 @@ def _e2e_gate(pattern: PatternDir, options: PushOptions, emit: Emit) -> E2EResul
     path = Path(name) if Path(name).is_absolute() else pattern.directory / name
     if options.force or options.no_e2e:
         emit(GateSkipped("E2E"))
-        return E2EResult(GateRecord("skipped", runner=detect_runner()))
+        return E2EResult(GateRecord(status="skipped", runner=detect_runner()))
     if not path.is_file():
         if options.e2e_file:
             raise OrkError(f"e2e file {options.e2e_file} not found in {pattern.directory}")
@@ -576,7 +581,15 @@ def _e2e_gate(pattern: PatternDir, options: PushOptions, emit: Emit) -> E2EResul
     where = result.suites[0].cluster if result.suites else cluster
     emit(GatePassed("E2E", duration, CLUSTER_LABELS[where]))
     return E2EResult(
-        GateRecord("passed", duration, tested_at, result.total, detect_runner(), where), result
+        GateRecord(
+            status="passed",
+            duration=duration,
+            tested_at=tested_at,
+            assertions=result.total,
+            runner=detect_runner(),
+            cluster=where,
+        ),
+        result,
     )
 
 
@@ -618,14 +631,14 @@ def _metadata(doc: Document, kind: str, version: str, notice: Deprecation | None
     meta = doc.metadata
     default_description = f"{'Motif' if kind == 'Motif' else 'Pattern'} {doc.name}"
     return Metadata(
-        kind,
-        doc.name,
-        version,
-        str(meta.get("description") or default_description),
-        str(meta.get("author") or ""),
-        str(meta.get("license") or ""),
-        tuple(str(t) for t in meta.get("tags") or ()),
-        notice,
+        kind=kind,
+        name=doc.name,
+        version=version,
+        description=str(meta.get("description") or default_description),
+        author=str(meta.get("author") or ""),
+        license=str(meta.get("license") or ""),
+        tags=tuple(str(t) for t in meta.get("tags") or ()),
+        deprecation=notice,
     )
 
 
@@ -640,18 +653,18 @@ def _typed(composed: Composed | None) -> Typed:
 def _record(artifact: PatternArtifact, pushed: Descriptor, previous: Previous | None) -> PushRecord:
     meta = artifact.metadata
     return PushRecord(
-        meta.name,
-        meta.version,
-        meta.kind,
-        pushed.digest,
-        claim_time(),
-        previous.digest if previous is not None else "",
-        meta.description,
-        meta.tags,
-        meta.author,
-        artifact.simulate.status if artifact.simulate else "",
-        artifact.e2e.status if artifact.e2e else "",
-        meta.deprecation is not None,
+        name=meta.name,
+        version=meta.version,
+        kind=meta.kind,
+        digest=pushed.digest,
+        claimedAt=claim_time(),
+        replaces=previous.digest if previous is not None else "",
+        description=meta.description,
+        tags=meta.tags,
+        author=meta.author,
+        simulateStatus=artifact.simulate.status if artifact.simulate else "",
+        e2eStatus=artifact.e2e.status if artifact.e2e else "",
+        deprecated=meta.deprecation is not None,
     )
 
 
@@ -713,11 +726,11 @@ def _signed(
 ) -> PatternArtifact:
     """The artifact with its gate report signed in: what each gate checked, line by line."""
     details = GateDetails(
-        tuple(checked),
-        _simulate_details(simulate.outcome) if simulate and simulate.outcome else {},
-        _e2e_details(e2e.result) if e2e and e2e.result else {},
-        detect_runner(),
-        __version__,
+        validated=tuple(checked),
+        simulate=_simulate_details(simulate.outcome) if simulate and simulate.outcome else {},
+        e2e=_e2e_details(e2e.result) if e2e and e2e.result else {},
+        runner=detect_runner(),
+        tool_version=__version__,
     )
     return sign_artifact(artifact, details, key)
 

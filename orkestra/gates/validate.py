@@ -30,7 +30,7 @@ PHASES: tuple[Literal["onCreate", "onReconcile", "onDelete"], ...] = (
 )
 
 
-@dataclass
+@dataclass(kw_only=True)
 class CrdSummary:
     name: str
     kind: str
@@ -52,7 +52,7 @@ class CrdSummary:
         return dict(self.__dict__)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FileReport:
     file: str
     kind: str = ""
@@ -135,7 +135,7 @@ def validate_file(
     except PatternError as exc:
         return [
             FileReport(
-                display,
+                file=display,
                 errors=[p for p in exc.problems if p.severity == "error"],
                 warnings=[p for p in exc.problems if p.severity != "error"],
             )
@@ -148,10 +148,10 @@ def _report(
     doc: Document, display: str, resolver: MotifResolver, *, trust_hooks: bool
 ) -> FileReport:
     report = FileReport(
-        display,
-        doc.kind,
-        doc.name,
-        doc.version,
+        file=display,
+        kind=doc.kind,
+        name=doc.name,
+        version=doc.version,
         warnings=list(doc.warnings),
         deprecation=deprecation_of(doc.data),
     )

@@ -52,7 +52,7 @@ class ReviewError(OrkError):
     """The body is not an AdmissionReview this server can answer."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Request:
     """The parts of ``AdmissionReview.request`` the gateway decides on."""
 

@@ -44,7 +44,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Options:
     namespace: str = "orkestra-system"
     service_name: str = "orkestra-gateway"

@@ -31,7 +31,7 @@ DEFAULT_OPERATIONS = ("CREATE", "UPDATE")
 FAILURE_POLICIES = ("Fail", "Ignore")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Target:
     """One CRD the gateway admits or protects."""
 
@@ -54,7 +54,7 @@ class Target:
         return f"{self.plural}.{self.group}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     """The ``security`` of every file, merged."""
 

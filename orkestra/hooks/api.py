@@ -42,7 +42,7 @@ class CustomResource(TypedDict, total=False):
     status: JsonDict
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HookSet(Generic[CR]):
     """The callbacks of a typed operator; any may be left out.
 
@@ -168,7 +168,7 @@ class Events:
         self.recorded.append(("Warning", reason, message))
 
 
-@dataclass
+@dataclass(kw_only=True)
 class HookContext:
     """What a callback gets besides the CR."""
 

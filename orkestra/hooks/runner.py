@@ -167,13 +167,13 @@ class LoadedHooks:
         )
         contexts = [
             HookContext(
-                phase,
-                meta["name"],
-                meta.get("namespace", ""),
-                clone(call.cr),
-                client,
-                args,
-                logger,
+                phase=phase,
+                name=meta["name"],
+                namespace=meta.get("namespace", ""),
+                cr=clone(call.cr),
+                client=client,
+                args=args,
+                log=logger,
             )
             for phase, _ in callbacks
         ]

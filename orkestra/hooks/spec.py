@@ -21,7 +21,7 @@ from orkestra.model.shapes import CrdEntry
 YamlPath = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CodeRef:
     """The hook function of one CRD entry."""
 
@@ -74,13 +74,13 @@ def code_ref(entry: CrdEntry) -> CodeRef | None:
         return None
     module = str(ref.get("module") or ref.get("location") or "")
     return CodeRef(
-        block,
-        module,
-        str(ref.get("function", "")),
-        dict(ref.get("args") or {}),
-        tuple(_resource(r) for r in ref.get("resources") or []),
-        ref.get("runHooksFirst") is True,
-        not ref.get("module") and bool(ref.get("location")),
+        block=block,
+        module=module,
+        function=str(ref.get("function", "")),
+        args=dict(ref.get("args") or {}),
+        resources=tuple(_resource(r) for r in ref.get("resources") or []),
+        run_first=ref.get("runHooksFirst") is True,
+        go_location=not ref.get("module") and bool(ref.get("location")),
     )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from orkestra.model.shapes import Lifecycle, PatternData
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Deprecation:
     message: str
     migrated_to: str = ""
@@ -51,14 +51,14 @@ def deprecation_of(data: PatternData) -> Deprecation | None:
     lifecycle = lifecycle_of(data)
     block = (data.get("metadata") or {}).get("deprecation") or lifecycle.get("deprecation")
     if not isinstance(block, dict):
-        return Deprecation("") if lifecycle.get("maturity") == "deprecated" else None
+        return Deprecation(message="") if lifecycle.get("maturity") == "deprecated" else None
     timeline = block.get("timeline") or {}
     accept = block.get("accept") or {}
     return Deprecation(
-        str(block.get("message", "")),
-        str(block.get("migratedTo", "")),
-        _date(timeline.get("from")),
-        _date(timeline.get("to")),
-        bool(accept.get("beforeEol")),
-        bool(accept.get("eol")),
+        message=str(block.get("message", "")),
+        migrated_to=str(block.get("migratedTo", "")),
+        starts=_date(timeline.get("from")),
+        end_of_life=_date(timeline.get("to")),
+        accept_before_eol=bool(accept.get("beforeEol")),
+        accept_eol=bool(accept.get("eol")),
     )

@@ -33,7 +33,7 @@ class Named:
         return str(self.metadata.get("version", ""))
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Document(Named):
     """One checked and normalized document of a pattern file.
 

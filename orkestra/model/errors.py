@@ -42,7 +42,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f'did you mean "{matches[0]}"?' if matches else ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Problem:
     """One finding in a pattern file."""
 

@@ -142,7 +142,7 @@ _CONDITION_FIELDS = {
     **{key: opt(Scalar(), f"Shorthand for operator {key}.") for key in SHORTHANDS},
     "time": opt(
         Obj(
-            {
+            fields={
                 "after": opt(Str(pattern=r"\d{1,2}:\d{2}", pattern_hint="HH:MM")),
                 "before": opt(Str(pattern=r"\d{1,2}:\d{2}", pattern_hint="HH:MM")),
             },
@@ -152,7 +152,7 @@ _CONDITION_FIELDS = {
     ),
     "dayOfWeek": opt(
         Obj(
-            {
+            fields={
                 "weekday": opt(Bool()),
                 "weekend": opt(Bool()),
                 "in": opt(STRINGS),
@@ -167,8 +167,8 @@ _CONDITION_FIELDS = {
 
 CONDITION = named(
     Obj(
-        dict(_CONDITION_FIELDS),
-        "A condition: field + operator, or a time window.",
+        fields=dict(_CONDITION_FIELDS),
+        description="A condition: field + operator, or a time window.",
         aliases={"equal": "equals"},
         name="condition",
     ),
@@ -180,13 +180,13 @@ GATE_FIELDS = {
     "or": opt(CONDITIONS, "At least one must pass (OR)."),
 }
 GATE_ALIASES = {"anyOf": "or"}
-GATE = named(Obj(dict(GATE_FIELDS), aliases=dict(GATE_ALIASES), name="gate"), "Gate")
+GATE = named(Obj(fields=dict(GATE_FIELDS), aliases=dict(GATE_ALIASES), name="gate"), "Gate")
 
 # -- shared small blocks ---------------------------------------------------------------------
 
 AUTH = named(
     Obj(
-        {
+        fields={
             "type": opt(Str(enum=("bearer", "github", "basic"))),
             "fromEnv": opt(Str(), "Environment variable holding the token."),
             "usernameFromEnv": opt(Str()),
@@ -199,7 +199,7 @@ AUTH = named(
 
 EXTERNAL = named(
     Obj(
-        {
+        fields={
             "name": req(Str(pattern=GO_IDENTIFIER + r"|[a-z0-9-]+", templates=False)),
             "url": req(Str()),
             "method": opt(Str(enum=("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"))),
@@ -208,11 +208,13 @@ EXTERNAL = named(
             "expectedStatus": opt(Int(minimum=100, maximum=599)),
             "timeout": opt(Duration()),
             "continueOnError": opt(Bool()),
-            "fires": opt(Obj({"reconcile": opt(Bool()), "admission": opt(Bool())}, name="fires")),
+            "fires": opt(
+                Obj(fields={"reconcile": opt(Bool()), "admission": opt(Bool())}, name="fires")
+            ),
             "auth": opt(AUTH),
             **GATE_FIELDS,
         },
-        "An HTTP call whose result is available as .external.<name>.",
+        description="An HTTP call whose result is available as .external.<name>.",
         aliases=dict(GATE_ALIASES),
         name="external call",
     ),
@@ -222,7 +224,7 @@ EXTERNAL = named(
 LABELS = named(
     Either(
         (is_map, STRING_MAP),
-        (is_list, ListOf(Obj({"key": req(Str()), "value": req(Scalar())}, name="label"))),
+        (is_list, ListOf(Obj(fields={"key": req(Str()), "value": req(Scalar())}, name="label"))),
         description="Labels as a map, or a list of {key, value}.",
     ),
     "Labels",
@@ -230,14 +232,14 @@ LABELS = named(
 
 FOR_EACH = named(
     Obj(
-        {
+        fields={
             "field": req(Str(), "Path of the list or map to expand over (spec.regions)."),
             "as": opt(
                 Str(pattern=GO_IDENTIFIER, templates=False),
                 "Name of the item in the template context (default item).",
             ),
         },
-        "Turn one declaration into one object per item.",
+        description="Turn one declaration into one object per item.",
         name="forEach",
     ),
     "ForEach",
@@ -257,12 +259,15 @@ COMMON_RESOURCE = {
 
 NUMERIC = Int(strings=True)
 PORT = Int(minimum=1, maximum=65535, strings=True)
-PROFILE_REF = Obj({"profile": req(Str())}, name="profile reference")
+PROFILE_REF = Obj(fields={"profile": req(Str())}, name="profile reference")
 
 RESOURCES = named(
     Either(
         (lambda v: isinstance(v, dict) and "profile" in v, PROFILE_REF),
-        (is_map, Obj({"requests": opt(STRING_MAP), "limits": opt(STRING_MAP)}, name="resources")),
+        (
+            is_map,
+            Obj(fields={"requests": opt(STRING_MAP), "limits": opt(STRING_MAP)}, name="resources"),
+        ),
         description="{profile: NAME} or explicit {requests, limits}.",
     ),
     "ContainerResources",
@@ -270,7 +275,7 @@ RESOURCES = named(
 
 PROBE = named(
     Obj(
-        {
+        fields={
             "type": opt(Str(enum=("http", "tcp", "exec", "grpc"))),
             "path": opt(Str()),
             "port": opt(PORT),
@@ -288,12 +293,16 @@ PROBE = named(
 )
 
 ENV_VAR = named(
-    Obj({"name": req(Str()), "value": opt(Scalar()), "valueFrom": opt(Opaque())}, name="env var"),
+    Obj(
+        fields={"name": req(Str()), "value": opt(Scalar()), "valueFrom": opt(Opaque())},
+        name="env var",
+    ),
     "EnvVar",
 )
-NAME_REF = Obj({"name": req(Str())}, name="reference")
+NAME_REF = Obj(fields={"name": req(Str())}, name="reference")
 ENV_FROM = Obj(
-    {"secretRef": opt(ListOf(NAME_REF)), "configMapRef": opt(ListOf(NAME_REF))}, name="envFrom"
+    fields={"secretRef": opt(ListOf(NAME_REF)), "configMapRef": opt(ListOf(NAME_REF))},
+    name="envFrom",
 )
 PROFILE_OR_SPEC = Either(
     (lambda v: isinstance(v, dict) and "profile" in v, PROFILE_REF),
@@ -301,7 +310,12 @@ PROFILE_OR_SPEC = Either(
     description="{profile: NAME} or the Kubernetes fields.",
 )
 VOLUME_MOUNT = Obj(
-    {"name": req(Str()), "mountPath": req(Str()), "readOnly": opt(Bool()), "subPath": opt(Str())},
+    fields={
+        "name": req(Str()),
+        "mountPath": req(Str()),
+        "readOnly": opt(Bool()),
+        "subPath": opt(Str()),
+    },
     name="volumeMount",
 )
 
@@ -328,7 +342,10 @@ WORKLOAD_FIELDS = {
     "port": opt(PORT, "Container port."),
     "protocol": opt(Str(enum=("TCP", "UDP", "SCTP"))),
     "probes": opt(
-        Obj({"startup": opt(PROBE), "liveness": opt(PROBE), "readiness": opt(PROBE)}, name="probes")
+        Obj(
+            fields={"startup": opt(PROBE), "liveness": opt(PROBE), "readiness": opt(PROBE)},
+            name="probes",
+        )
     ),
     "rollingUpdate": opt(
         Either(
@@ -336,7 +353,7 @@ WORKLOAD_FIELDS = {
             (
                 is_map,
                 Obj(
-                    {
+                    fields={
                         "maxSurge": opt(Int(strings=True, percent=True)),
                         "maxUnavailable": opt(Int(strings=True, percent=True)),
                     },
@@ -347,15 +364,18 @@ WORKLOAD_FIELDS = {
     ),
     "autoscale": opt(
         Obj(
-            {
+            fields={
                 "min": opt(NUMERIC),
                 "max": opt(NUMERIC),
                 "cooldown": opt(Duration()),
                 "scaleUp": opt(
-                    Obj({"conditions": opt(GATE), "increment": opt(NUMERIC)}, name="scaleUp")
+                    Obj(fields={"conditions": opt(GATE), "increment": opt(NUMERIC)}, name="scaleUp")
                 ),
                 "scaleDown": opt(
-                    Obj({"conditions": opt(GATE), "decrement": opt(NUMERIC)}, name="scaleDown")
+                    Obj(
+                        fields={"conditions": opt(GATE), "decrement": opt(NUMERIC)},
+                        name="scaleDown",
+                    )
                 ),
             },
             name="autoscale",
@@ -364,7 +384,7 @@ WORKLOAD_FIELDS = {
 }
 
 VOLUME_CLAIM = Obj(
-    {
+    fields={
         "name": req(Str()),
         "storageClass": opt(Str()),
         "storageSize": opt(Str()),
@@ -381,13 +401,17 @@ RULE_FIELDS = {
     "resourceNames": opt(STRINGS),
     "nonResourceURLs": opt(STRINGS),
 }
-RBAC_RULE = named(Obj(dict(RULE_FIELDS), name="rule"), "PolicyRule")
+RBAC_RULE = named(Obj(fields=dict(RULE_FIELDS), name="rule"), "PolicyRule")
 ROLE_REF = Obj(
-    {"kind": req(Str(enum=("Role", "ClusterRole"))), "name": req(Str()), "apiGroup": opt(Str())},
+    fields={
+        "kind": req(Str(enum=("Role", "ClusterRole"))),
+        "name": req(Str()),
+        "apiGroup": opt(Str()),
+    },
     name="roleRef",
 )
 SUBJECT = Obj(
-    {
+    fields={
         "kind": req(Str(enum=("ServiceAccount", "User", "Group"))),
         "name": req(Str()),
         "namespace": opt(Str()),
@@ -400,8 +424,8 @@ SUBJECT = Obj(
 def resource(kind: str, fields: dict[str, F]) -> Obj:
     return named(
         Obj(
-            {**COMMON_RESOURCE, **fields},
-            f"A {kind} template.",
+            fields={**COMMON_RESOURCE, **fields},
+            description=f"A {kind} template.",
             aliases=dict(GATE_ALIASES),
             name=kind,
         ),
@@ -476,7 +500,7 @@ RESOURCE_KINDS: dict[str, Obj] = {
             "className": opt(Str()),
             "tls": opt(
                 Obj(
-                    {"create": opt(Bool()), "secretName": opt(Str()), "hosts": opt(STRINGS)},
+                    fields={"create": opt(Bool()), "secretName": opt(Str()), "hosts": opt(STRINGS)},
                     name="tls",
                 )
             ),
@@ -513,7 +537,7 @@ RESOURCE_KINDS: dict[str, Obj] = {
             "rotateAfter": opt(Duration(), "Recreate a once-secret after this age."),
             "tls": opt(
                 Obj(
-                    {
+                    fields={
                         "commonName": opt(Str()),
                         "dnsNames": opt(STRINGS),
                         "validFor": opt(Duration()),
@@ -563,7 +587,7 @@ RESOURCE_KINDS: dict[str, Obj] = {
         {
             "scaleTargetRef": opt(
                 Obj(
-                    {"kind": opt(Str()), "name": opt(Str()), "apiVersion": opt(Str())},
+                    fields={"kind": opt(Str()), "name": opt(Str()), "apiVersion": opt(Str())},
                     name="scaleTargetRef",
                 )
             ),
@@ -592,7 +616,7 @@ RESOURCE_KINDS: dict[str, Obj] = {
             "kind": req(Str()),
             "metadata": opt(
                 Obj(
-                    {
+                    fields={
                         "name": opt(Str()),
                         "namespace": opt(Str()),
                         "labels": opt(LABELS),
@@ -651,8 +675,8 @@ IGNORED_RESOURCE_KEYS = dict.fromkeys(
 
 HOOK_TEMPLATES = named(
     Obj(
-        {kind: opt(ListOf(schema)) for kind, schema in RESOURCE_KINDS.items()},
-        "Resources to create, keyed by kind.",
+        fields={kind: opt(ListOf(schema)) for kind, schema in RESOURCE_KINDS.items()},
+        description="Resources to create, keyed by kind.",
         aliases=dict(RESOURCE_KEY_ALIASES),
         ignored=IGNORED_RESOURCE_KEYS,
         name="resource templates",
@@ -664,7 +688,7 @@ HOOK_TEMPLATES = named(
 
 STATUS_TYPES = ("string", "str", "", "int", "integer", "float", "bool", "boolean", "auto")
 STATUS_FIELD = Obj(
-    {
+    fields={
         "path": req(Str(templates=False), "Path under .status (db.host -> status.db.host)."),
         "value": opt(Scalar(), "Template for the value."),
         "type": opt(Str(enum=STATUS_TYPES, templates=False)),
@@ -680,37 +704,43 @@ STATUS_FIELDS = {
 }
 STATUS = named(
     Obj(
-        {
+        fields={
             **STATUS_FIELDS,
             "include": opt(
                 Str(templates=False),
                 "File with a top-level fields: list; its fields go before the inline ones.",
             ),
         },
-        "Status written to the CR after each reconcile.",
+        description="Status written to the CR after each reconcile.",
         name="status",
     ),
     "Status",
 )
 MOTIF_STATUS = named(
-    Obj(dict(STATUS_FIELDS), "Status fields added to the importing CRD.", name="motif status"),
+    Obj(
+        fields=dict(STATUS_FIELDS),
+        description="Status fields added to the importing CRD.",
+        name="motif status",
+    ),
     "MotifStatus",
 )
 
 VALIDATION_RULE = Obj(
-    {
+    fields={
         **_CONDITION_FIELDS,
         "message": opt(Str(), "Shown when the rule fails (templated)."),
         "action": opt(Str(enum=("deny", "warn"), templates=False)),
         **GATE_FIELDS,
-        "fires": opt(Obj({"reconcile": opt(Bool()), "admission": opt(Bool())}, name="fires")),
+        "fires": opt(
+            Obj(fields={"reconcile": opt(Bool()), "admission": opt(Bool())}, name="fires")
+        ),
     },
     aliases={**GATE_ALIASES},
     name="validation rule",
 )
 VALIDATION = named(
     Obj(
-        {
+        fields={
             "include": opt(Str(), "File with a top-level rules: list; its rules go first."),
             "external": opt(ListOf(EXTERNAL)),
             "rules": opt(ListOf(VALIDATION_RULE)),
@@ -720,20 +750,22 @@ VALIDATION = named(
     "Validation",
 )
 MUTATION_RULE = Obj(
-    {
+    fields={
         "field": req(Str()),
         "default": opt(Scalar()),
         "override": opt(Scalar()),
         "valueType": opt(Str(enum=VALUE_TYPES)),
         **GATE_FIELDS,
-        "fires": opt(Obj({"reconcile": opt(Bool()), "admission": opt(Bool())}, name="fires")),
+        "fires": opt(
+            Obj(fields={"reconcile": opt(Bool()), "admission": opt(Bool())}, name="fires")
+        ),
     },
     aliases=dict(GATE_ALIASES),
     name="mutation rule",
 )
 MUTATION = named(
     Obj(
-        {
+        fields={
             "mutateFirst": opt(Bool(), "At reconcile, run mutation before validation."),
             "include": opt(Str()),
             "external": opt(ListOf(EXTERNAL)),
@@ -748,7 +780,7 @@ MUTATION = named(
 
 MOTIF_IMPORT = named(
     Obj(
-        {
+        fields={
             "motif": req(
                 Str(templates=False), "Local path, oci:// reference, Git URL or name@version."
             ),
@@ -757,7 +789,7 @@ MOTIF_IMPORT = named(
             "auth": opt(AUTH),
             "with": opt(MapOf(Scalar()), "Input bindings (templates allowed)."),
         },
-        "A motif to import.",
+        description="A motif to import.",
         name="motif import",
     ),
     "MotifImport",
@@ -773,7 +805,7 @@ CODE_REF_FIELDS = {
     "resources": opt(
         ListOf(
             Obj(
-                {"kind": req(Str()), "apiVersion": opt(Str()), "group": opt(Str())},
+                fields={"kind": req(Str()), "apiVersion": opt(Str()), "group": opt(Str())},
                 name="managed resource",
             )
         )
@@ -782,8 +814,8 @@ CODE_REF_FIELDS = {
 }
 HOOKS = named(
     Obj(
-        {**CODE_REF_FIELDS, "runHooksFirst": opt(Bool()), "external": opt(ListOf(EXTERNAL))},
-        "Python hooks run with (or instead of) the declarative templates.",
+        fields={**CODE_REF_FIELDS, "runHooksFirst": opt(Bool()), "external": opt(ListOf(EXTERNAL))},
+        description="Python hooks run with (or instead of) the declarative templates.",
         aliases={"managedResources": "resources"},
         name="hooks",
     ),
@@ -791,8 +823,8 @@ HOOKS = named(
 )
 CONSTRUCTOR = named(
     Obj(
-        dict(CODE_REF_FIELDS),
-        "A custom reconciler (reconciler.default: false).",
+        fields=dict(CODE_REF_FIELDS),
+        description="A custom reconciler (reconciler.default: false).",
         aliases={"managedResources": "resources"},
         name="constructor",
     ),
@@ -835,14 +867,14 @@ def _queue(queue: JsonDict, path: YamlPath, ctx: Context) -> None:
 
 QUEUE_BEHAVIOUR = named(
     Obj(
-        {
+        fields={
             "onLimit": opt(
                 Either(
                     (is_str, Shorthand({"drop": {"drop": True}})),
                     (
                         is_map,
                         Obj(
-                            {
+                            fields={
                                 "drop": opt(Bool(), "Drop the new item (the only action)."),
                                 **GATE_FIELDS,
                             },
@@ -857,7 +889,7 @@ QUEUE_BEHAVIOUR = named(
             ),
             "onThreshold": opt(
                 Obj(
-                    {
+                    fields={
                         "value": req(Int(minimum=1, maximum=100), "Percent of maxDepth (1-100)."),
                         "drop": opt(Bool(), "Always true: onThreshold drops."),
                         **GATE_FIELDS,
@@ -868,14 +900,14 @@ QUEUE_BEHAVIOUR = named(
                 "When the queue holds value% of maxDepth: drop.",
             ),
         },
-        "What the queue does when it fills up.",
+        description="What the queue does when it fills up.",
         name="behaviour",
     ),
     "QueueBehaviour",
 )
 QUEUE = named(
     Obj(
-        {
+        fields={
             "shared": opt(Bool()),
             "maxDepth": opt(Int(minimum=0), "The limit; 0 or absent: unlimited."),
             "failureThreshold": opt(Int(minimum=1)),
@@ -898,14 +930,14 @@ RECONCILER_FIELDS = {
     "resync": opt(Duration()),
     "queue": opt(QUEUE),
     "requeue": opt(
-        Obj({"after": opt(Str()), **GATE_FIELDS}, aliases=dict(GATE_ALIASES), name="requeue")
+        Obj(fields={"after": opt(Str()), **GATE_FIELDS}, aliases=dict(GATE_ALIASES), name="requeue")
     ),
     "include": opt(Str(), "File merged underneath the inline fields."),
 }
-RECONCILER = named(Obj(dict(RECONCILER_FIELDS), name="reconciler"), "Reconciler")
+RECONCILER = named(Obj(fields=dict(RECONCILER_FIELDS), name="reconciler"), "Reconciler")
 RECONCILE = named(
     Obj(
-        {
+        fields={
             **RECONCILER_FIELDS,
             "imports": opt(
                 ListOf(MOTIF_IMPORT),
@@ -916,12 +948,12 @@ RECONCILE = named(
             "onDelete": opt(HOOK_TEMPLATES, "Run before the finalizer is removed."),
             "remote": opt(
                 Obj(
-                    {"url": req(Str()), "timeout": opt(Duration()), "auth": opt(AUTH)},
+                    fields={"url": req(Str()), "timeout": opt(Duration()), "auth": opt(AUTH)},
                     name="remote",
                 )
             ),
         },
-        "How the CR is reconciled (G2).",
+        description="How the CR is reconciled (G2).",
         name="reconcile",
     ),
     "Reconcile",
@@ -929,13 +961,13 @@ RECONCILE = named(
 
 AUTOSCALE = named(
     Obj(
-        {
+        fields={
             "interval": opt(Duration()),
             "cooldown": opt(Duration()),
             "conditions": opt(GATE),
             "do": opt(
                 Obj(
-                    {
+                    fields={
                         "workers": opt(WORKERS),
                         "queueDepth": opt(Int(minimum=1)),
                         "resync": opt(Duration()),
@@ -948,7 +980,9 @@ AUTOSCALE = named(
     ),
     "Autoscale",
 )
-ROLLBACK = Obj({"trigger": opt(AnyValue()), "onRollback": opt(HOOK_TEMPLATES)}, name="rollback")
+ROLLBACK = Obj(
+    fields={"trigger": opt(AnyValue()), "onRollback": opt(HOOK_TEMPLATES)}, name="rollback"
+)
 
 # -- preReconcile gates and observe ------------------------------------------------------------
 
@@ -997,13 +1031,13 @@ def _enqueue_gate(gate: JsonDict, path: YamlPath, ctx: Context) -> None:
 
 ENQUEUE_GATE = named(
     Obj(
-        {
+        fields={
             **GATE_CONDITION_FIELDS,
             "eventAware": opt(
                 Bool(), "Only false is valid here (eventAware is a reconcileGate setting)."
             ),
         },
-        "Decides whether an event enters the work queue.",
+        description="Decides whether an event enters the work queue.",
         aliases=dict(GATE_ALIASES),
         name="enqueueGate",
         finish=_enqueue_gate,
@@ -1012,7 +1046,7 @@ ENQUEUE_GATE = named(
 )
 RECONCILE_GATE = named(
     Obj(
-        {
+        fields={
             **GATE_CONDITION_FIELDS,
             "eventAware": opt(
                 Bool(),
@@ -1020,7 +1054,7 @@ RECONCILE_GATE = named(
                 "sees that event's sentinels (no coalescing).",
             ),
         },
-        "Decides whether a dequeued item reaches the reconciler.",
+        description="Decides whether a dequeued item reaches the reconciler.",
         aliases=dict(GATE_ALIASES),
         name="reconcileGate",
     ),
@@ -1028,7 +1062,7 @@ RECONCILE_GATE = named(
 )
 PRE_RECONCILE = named(
     Obj(
-        {
+        fields={
             "external": opt(ListOf(EXTERNAL)),
             "sentinels": opt(
                 SENTINEL_LIST, "Event-time values the informer computes for the gates."
@@ -1071,7 +1105,7 @@ def _key_from(key_from: JsonDict, path: YamlPath, ctx: Context) -> None:
 
 WATCH_ENTRY = named(
     Obj(
-        {
+        fields={
             "apiVersion": req(
                 Str(templates=False, nonempty=True),
                 "apiVersion of the watched kind (v1, apps/v1 ...).",
@@ -1091,12 +1125,14 @@ WATCH_ENTRY = named(
             ),
             "keyFrom": opt(
                 Obj(
-                    {
+                    fields={
                         "label": opt(Str(templates=False, nonempty=True)),
                         "name": opt(Str(templates=False, nonempty=True)),
                         "namespace": opt(Str(templates=False)),
                     },
-                    "Which primary CR an event enqueues (default: the owner, else all).",
+                    description=(
+                        "Which primary CR an event enqueues (default: the owner, else all)."
+                    ),
                     name="keyFrom",
                     finish=_key_from,
                 )
@@ -1105,21 +1141,24 @@ WATCH_ENTRY = named(
             "index": opt(
                 ListOf(
                     Obj(
-                        {"name": req(Str(templates=False)), "field": req(Str(templates=False))},
+                        fields={
+                            "name": req(Str(templates=False)),
+                            "field": req(Str(templates=False)),
+                        },
                         name="index",
                     )
                 ),
                 "Field indexers registered on this watch's informer.",
             ),
         },
-        "Another kind whose events enqueue the CR.",
+        description="Another kind whose events enqueue the CR.",
         name="watch entry",
         finish=_watch_entry,
     ),
     "WatchEntry",
 )
 WATCH_INCLUDE = Obj(
-    {
+    fields={
         "include": req(
             Str(templates=False), "A file whose top-level watch: list replaces this entry."
         )
@@ -1201,7 +1240,7 @@ def _cross_entry(entry: JsonDict, path: YamlPath, ctx: Context) -> None:
 CROSS_AS = Str(pattern=r"[A-Za-z_][A-Za-z0-9_-]*", templates=False, pattern_hint="a key such as db")
 CROSS_ENTRY = named(
     Obj(
-        {
+        fields={
             "crd": opt(
                 Str(
                     pattern=DNS_LABEL,
@@ -1213,7 +1252,7 @@ CROSS_ENTRY = named(
             "labelSelector": opt(STRING_MAP, "Find the target CRD by its CRD-entry labelSelector."),
             "selector": opt(
                 Obj(
-                    {
+                    fields={
                         "name": opt(Str(), "The CR's name (template)."),
                         "namespace": opt(
                             Str(), "The CR's namespace (template; default: this CR's)."
@@ -1232,7 +1271,7 @@ CROSS_ENTRY = named(
             ),
             "source": opt(
                 Obj(
-                    {
+                    fields={
                         "host": opt(Str(), "Base URL of the other Orkestra runtime."),
                         "endpoint": opt(Str(), "A full URL (template) used as is instead of host."),
                         "protocol": opt(
@@ -1246,14 +1285,14 @@ CROSS_ENTRY = named(
                         ),
                         "auth": opt(
                             Obj(
-                                {
+                                fields={
                                     "token": opt(
                                         Str(templates=False),
                                         "Bearer token; $VAR reads the environment.",
                                     ),
                                     "secretRef": opt(
                                         Obj(
-                                            {
+                                            fields={
                                                 "name": req(Str()),
                                                 "namespace": opt(Str()),
                                                 "key": req(Str()),
@@ -1267,14 +1306,14 @@ CROSS_ENTRY = named(
                             )
                         ),
                     },
-                    "Fetch over HTTP when the target is not run by this runtime.",
+                    description="Fetch over HTTP when the target is not run by this runtime.",
                     aliases={"type": "protocol"},
                     name="cross source",
                     finish=_cross_source,
                 )
             ),
         },
-        "Read another operator's CR (or its health, metrics) as .cross.<as>.",
+        description="Read another operator's CR (or its health, metrics) as .cross.<as>.",
         name="cross entry",
         finish=_cross_entry,
     ),
@@ -1282,7 +1321,7 @@ CROSS_ENTRY = named(
 )
 OBSERVE = named(
     Obj(
-        {
+        fields={
             "watch": opt(WATCH_LIST),
             "events": opt(Opaque()),
             "cross": opt(ListOf(CROSS_ENTRY)),
@@ -1293,7 +1332,7 @@ OBSERVE = named(
 )
 RUNTIME = named(
     Obj(
-        {
+        fields={
             "autoscale": opt(AUTOSCALE),
             "finalizers": opt(STRINGS),
             "removeFinalizers": opt(Bool()),
@@ -1306,7 +1345,7 @@ RUNTIME = named(
     "Runtime",
 )
 EVENT = Obj(
-    {
+    fields={
         "name": req(Str()),
         "reason": opt(Str()),
         "message": opt(Str()),
@@ -1316,7 +1355,7 @@ EVENT = Obj(
     aliases=dict(GATE_ALIASES),
     name="event",
 )
-EMIT = named(Obj({"status": opt(STATUS), "events": opt(ListOf(EVENT))}, name="emit"), "Emit")
+EMIT = named(Obj(fields={"status": opt(STATUS), "events": opt(ListOf(EVENT))}, name="emit"), "Emit")
 
 G1_BOX_KEYS = (
     "reconciler",
@@ -1334,7 +1373,7 @@ G1_BOX_KEYS = (
 
 OPERATOR_BOX = named(
     Obj(
-        {
+        fields={
             # G2
             "reconcile": opt(RECONCILE),
             "emit": opt(EMIT),
@@ -1356,7 +1395,7 @@ OPERATOR_BOX = named(
             "watch": opt(WATCH_LIST, "G1: now observe.watch."),
             "cross": opt(ListOf(CROSS_ENTRY), "G1: now observe.cross."),
         },
-        "What the operator does for each CR.",
+        description="What the operator does for each CR.",
         name="operatorBox",
     ),
     "OperatorBox",
@@ -1366,7 +1405,7 @@ OPERATOR_BOX = named(
 
 API_TYPES = named(
     Obj(
-        {
+        fields={
             "group": opt(
                 Str(
                     pattern=DNS_SUBDOMAIN,
@@ -1401,7 +1440,7 @@ API_TYPES = named(
             "alias": opt(Str()),
             "apiPath": opt(Str(enum=("/apis", "/api"), templates=False)),
         },
-        "The CR type this operator reconciles.",
+        description="The CR type this operator reconciles.",
         name="apiTypes",
     ),
     "APITypes",
@@ -1415,7 +1454,10 @@ DEPENDS_ON = named(
             MapOf(
                 Either(
                     (is_str, DEPENDENCY_CONDITION),
-                    (is_map, Obj({"condition": opt(DEPENDENCY_CONDITION)}, name="dependency")),
+                    (
+                        is_map,
+                        Obj(fields={"condition": opt(DEPENDENCY_CONDITION)}, name="dependency"),
+                    ),
                 ),
                 key=name_node("CRD name"),
             ),
@@ -1436,14 +1478,14 @@ DELETION_PROTECTION_FIELDS = {
 
 CONVERSION = named(
     Obj(
-        {
+        fields={
             "storageVersion": opt(Str()),
             "updateCRD": opt(Bool()),
             "participant": opt(Bool()),
             "paths": opt(
                 ListOf(
                     Obj(
-                        {"from": req(Str()), "to": req(Str()), "spec": opt(AnyValue())},
+                        fields={"from": req(Str()), "to": req(Str()), "spec": opt(AnyValue())},
                         name="conversion path",
                     )
                 )
@@ -1455,7 +1497,7 @@ CONVERSION = named(
 )
 WEBHOOKS = named(
     Obj(
-        {
+        fields={
             "validation": opt(Bool()),
             "mutation": opt(Bool()),
             "operations": opt(ListOf(Str(enum=("CREATE", "UPDATE", "DELETE", "CONNECT")))),
@@ -1466,13 +1508,15 @@ WEBHOOKS = named(
 )
 ADMISSION = named(
     Obj(
-        {
+        fields={
             "validation": opt(VALIDATION, "Its rules go before the CRD-level validation's."),
             "mutation": opt(MUTATION, "Its rules go before the CRD-level mutation's."),
             "webhooks": opt(WEBHOOKS),
             "conversion": opt(CONVERSION),
         },
-        "Admission of the CR: the newer home of validation, mutation, webhooks and conversion.",
+        description=(
+            "Admission of the CR: the newer home of validation, mutation, webhooks and conversion."
+        ),
         name="admission",
     ),
     "Admission",
@@ -1501,7 +1545,10 @@ CRD_FIELDS: dict[str, F] = {
     "setup": opt(
         Either(
             (is_list, STRINGS),
-            (is_map, Obj({"apply": opt(STRINGS), "wait": opt(ListOf(Opaque()))}, name="setup")),
+            (
+                is_map,
+                Obj(fields={"apply": opt(STRINGS), "wait": opt(ListOf(Opaque()))}, name="setup"),
+            ),
         )
     ),
     "namespaced": opt(Bool(), "false for a cluster-scoped CRD (default true)."),
@@ -1519,7 +1566,10 @@ CRD_FIELDS: dict[str, F] = {
         cr_metadata("annotation"), "Set on the CR itself on every reconcile; values are templates."
     ),
     "endpoints": opt(
-        Obj({"enabled": opt(Bool()), "health": opt(Bool()), "info": opt(Bool())}, name="endpoints")
+        Obj(
+            fields={"enabled": opt(Bool()), "health": opt(Bool()), "info": opt(Bool())},
+            name="endpoints",
+        )
     ),
     "restrictedNamespaces": opt(STRINGS),
     "allowedNamespaces": opt(STRINGS),
@@ -1528,11 +1578,11 @@ CRD_FIELDS: dict[str, F] = {
     "mutation": opt(MUTATION),
     "webhooks": opt(WEBHOOKS),
     "admission": opt(ADMISSION),
-    "normalize": opt(Obj({"spec": opt(MapOf(Scalar()))}, name="normalize")),
+    "normalize": opt(Obj(fields={"spec": opt(MapOf(Scalar()))}, name="normalize")),
     "deletionProtection": opt(
         Either(
             (is_bool, Bool()),
-            (is_map, Obj(dict(DELETION_PROTECTION_FIELDS), name="deletionProtection")),
+            (is_map, Obj(fields=dict(DELETION_PROTECTION_FIELDS), name="deletionProtection")),
         )
     ),
     "imports": opt(ListOf(MOTIF_IMPORT)),
@@ -1548,7 +1598,7 @@ CRD_FIELDS: dict[str, F] = {
     "queue": opt(QUEUE, "G0/G1: now operatorBox.reconcile.queue."),
     "reconciler": opt(
         Obj(
-            {**RECONCILER_FIELDS, "status": opt(STATUS), "onCreate": opt(HOOK_TEMPLATES)},
+            fields={**RECONCILER_FIELDS, "status": opt(STATUS), "onCreate": opt(HOOK_TEMPLATES)},
             name="reconciler",
         ),
         "G0: reconciler block on the CRD entry.",
@@ -1558,12 +1608,16 @@ CRD_FIELDS: dict[str, F] = {
     "katalogDescription": opt(Str()),
 }
 CRD_ENTRY = named(
-    Obj(dict(CRD_FIELDS), "One operator: a CR type and what to do for it.", name="CRD entry"),
+    Obj(
+        fields=dict(CRD_FIELDS),
+        description="One operator: a CR type and what to do for it.",
+        name="CRD entry",
+    ),
     "CRDEntry",
 )
 LEGACY_CRD_ENTRY = Obj(
-    {"name": req(name_node("CRD name")), **CRD_FIELDS},
-    "G0 list entry of spec.crds.",
+    fields={"name": req(name_node("CRD name")), **CRD_FIELDS},
+    description="G0 list entry of spec.crds.",
     name="CRD entry",
 )
 CRDS = Either(
@@ -1576,12 +1630,12 @@ CRDS = Either(
 
 DEPRECATION = named(
     Obj(
-        {
+        fields={
             "message": req(Str(nonempty=True)),
             "migratedTo": opt(Str()),
             "timeline": opt(
                 Obj(
-                    {
+                    fields={
                         "from": opt(
                             Str(pattern=DATE, templates=False, pattern_hint="a date YYYY-MM-DD")
                         ),
@@ -1592,9 +1646,11 @@ DEPRECATION = named(
                     name="timeline",
                 )
             ),
-            "accept": opt(Obj({"beforeEol": opt(Bool()), "eol": opt(Bool())}, name="accept")),
+            "accept": opt(
+                Obj(fields={"beforeEol": opt(Bool()), "eol": opt(Bool())}, name="accept")
+            ),
         },
-        "End-of-life notice.",
+        description="End-of-life notice.",
         name="deprecation",
     ),
     "Deprecation",
@@ -1602,7 +1658,7 @@ DEPRECATION = named(
 
 METADATA = named(
     Obj(
-        {
+        fields={
             "name": req(
                 Str(
                     pattern=DNS_LABEL,
@@ -1628,19 +1684,19 @@ METADATA = named(
 
 LIFECYCLE = named(
     Obj(
-        {
+        fields={
             "maturity": opt(Str(enum=("alpha", "beta", "stable", "deprecated"), templates=False)),
             "deprecation": opt(DEPRECATION),
             "compatibility": opt(
-                Obj({"kubernetes": opt(Str()), "orkestra": opt(Str())}, name="compatibility")
+                Obj(fields={"kubernetes": opt(Str()), "orkestra": opt(Str())}, name="compatibility")
             ),
             "accept": opt(
                 Obj(
-                    {
+                    fields={
                         "patterns": opt(
                             ListOf(
                                 Obj(
-                                    {
+                                    fields={
                                         "name": req(Str()),
                                         "author": opt(Str()),
                                         "version-range": opt(Str()),
@@ -1657,7 +1713,7 @@ LIFECYCLE = named(
                 )
             ),
         },
-        "Maturity, deprecation and compatibility (tooling only).",
+        description="Maturity, deprecation and compatibility (tooling only).",
         name="lifecycle",
     ),
     "Lifecycle",
@@ -1665,11 +1721,11 @@ LIFECYCLE = named(
 
 NOTES = named(
     Obj(
-        {
+        fields={
             "functions": opt(
                 ListOf(
                     Obj(
-                        {
+                        fields={
                             "name": req(
                                 Str(
                                     pattern=GO_IDENTIFIER,
@@ -1685,7 +1741,7 @@ NOTES = named(
                 )
             )
         },
-        "User-defined template functions.",
+        description="User-defined template functions.",
         name="notes",
     ),
     "Notes",
@@ -1693,12 +1749,12 @@ NOTES = named(
 
 
 def _profile_class(fields: dict[str, F]) -> ListOf:
-    return ListOf(Obj({"name": req(Str(templates=False)), **fields}, name="profile"))
+    return ListOf(Obj(fields={"name": req(Str(templates=False)), **fields}, name="profile"))
 
 
 PROFILES = named(
     Obj(
-        {
+        fields={
             "include": opt(Str()),
             "resources": opt(
                 _profile_class({"requests": opt(STRING_MAP), "limits": opt(STRING_MAP)})
@@ -1722,7 +1778,11 @@ PROFILES = named(
             **{
                 cls: opt(
                     ListOf(
-                        Obj({"name": req(Str(templates=False))}, extra=AnyValue(), name="profile")
+                        Obj(
+                            fields={"name": req(Str(templates=False))},
+                            extra=AnyValue(),
+                            name="profile",
+                        )
                     )
                 )
                 for cls in (
@@ -1736,7 +1796,7 @@ PROFILES = named(
                 )
             },
         },
-        "Named presets referenced by profile: fields.",
+        description="Named presets referenced by profile: fields.",
         name="profiles",
     ),
     "Profiles",
@@ -1744,15 +1804,15 @@ PROFILES = named(
 
 SECURITY = named(
     Obj(
-        {
+        fields={
             "serviceName": opt(Str()),
             "gatewayEndpoint": opt(Str()),
             "deletionProtection": opt(
-                Obj(dict(DELETION_PROTECTION_FIELDS), name="deletionProtection")
+                Obj(fields=dict(DELETION_PROTECTION_FIELDS), name="deletionProtection")
             ),
             "namespaceProtection": opt(
                 Obj(
-                    {
+                    fields={
                         "enabled": opt(Bool()),
                         "restrictedNamespaces": opt(STRINGS),
                         "allowedNamespaces": opt(STRINGS),
@@ -1764,8 +1824,8 @@ SECURITY = named(
             ),
             "webhooks": opt(
                 Obj(
-                    {
-                        "admission": opt(Obj({"enabled": opt(Bool())}, name="admission")),
+                    fields={
+                        "admission": opt(Obj(fields={"enabled": opt(Bool())}, name="admission")),
                         "failurePolicy": opt(Str(enum=("Fail", "Ignore"))),
                         "serviceName": opt(Str()),
                         "cleanupOnShutdown": opt(Bool()),
@@ -1775,24 +1835,28 @@ SECURITY = named(
             ),
             "conversion": opt(
                 Obj(
-                    {"enabled": opt(Bool()), "conversionWindow": opt(Int(minimum=1))},
+                    fields={"enabled": opt(Bool()), "conversionWindow": opt(Int(minimum=1))},
                     name="conversion",
                 )
             ),
         },
-        "Admission webhooks, deletion and namespace protection.",
+        description="Admission webhooks, deletion and namespace protection.",
         name="security",
     ),
     "Security",
 )
 
 PROVIDERS = ListOf(
-    Obj({"name": req(Str()), "required": opt(Bool()), "auth": opt(Opaque())}, name="provider")
+    Obj(
+        fields={"name": req(Str()), "required": opt(Bool()), "auth": opt(Opaque())}, name="provider"
+    )
 )
 POLICY = Obj(
-    {
+    fields={
         "lifecycle": opt(
-            Obj({"minMaturity": opt(Str(enum=("alpha", "beta", "stable")))}, name="lifecycle")
+            Obj(
+                fields={"minMaturity": opt(Str(enum=("alpha", "beta", "stable")))}, name="lifecycle"
+            )
         ),
         "requireSigned": opt(Bool(), "Imports must carry a gate report signed by a trusted key."),
         "trustedKeys": opt(
@@ -1828,13 +1892,13 @@ COMMON_TOP = {
 }
 
 KATALOG = Obj(
-    {
+    fields={
         **ENVELOPE,
         "metadata": req(METADATA),
         **COMMON_TOP,
         "spec": req(
             Obj(
-                {
+                fields={
                     "imports": opt(
                         ListOf(MOTIF_IMPORT), "Katalog-wide imports: only profiles and notes."
                     ),
@@ -1847,12 +1911,12 @@ KATALOG = Obj(
         "crossAccess": opt(Bool()),
         "anchors": opt(AnyValue(), "G0: YAML anchor holder."),
     },
-    "An operator: CRDs and what to do for each.",
+    description="An operator: CRDs and what to do for each.",
     name="Katalog",
 )
 
 MOTIF_INPUT = Obj(
-    {
+    fields={
         "name": req(
             Str(
                 pattern=r"[A-Za-z_][A-Za-z0-9_-]*",
@@ -1871,22 +1935,22 @@ MOTIF_INPUT = Obj(
 )
 
 MOTIF_RESOURCES = Obj(
-    {
+    fields={
         "onCreate": opt(HOOK_TEMPLATES, "Merged into the importing CRD's onCreate."),
         **{kind: opt(ListOf(schema)) for kind, schema in RESOURCE_KINDS.items()},
     },
-    "Resources merged into the importing CRD (onReconcile unless under onCreate).",
+    description="Resources merged into the importing CRD (onReconcile unless under onCreate).",
     aliases=dict(RESOURCE_KEY_ALIASES),
     ignored=IGNORED_RESOURCE_KEYS,
     name="motif resources",
 )
 
 MOTIF = Obj(
-    {
+    fields={
         **ENVELOPE,
         "metadata": req(
             Obj(
-                {
+                fields={
                     "name": req(
                         Str(
                             pattern=DNS_LABEL,
@@ -1909,12 +1973,12 @@ MOTIF = Obj(
         "resources": opt(MOTIF_RESOURCES),
         "status": opt(MOTIF_STATUS),
         "admission": opt(
-            Obj({"validation": opt(VALIDATION), "mutation": opt(MUTATION)}, name="admission")
+            Obj(fields={"validation": opt(VALIDATION), "mutation": opt(MUTATION)}, name="admission")
         ),
         "profiles": opt(PROFILES),
         "notes": opt(NOTES),
     },
-    "A reusable block of resources with inputs.",
+    description="A reusable block of resources with inputs.",
     name="Motif",
 )
 
@@ -1923,7 +1987,7 @@ REGISTRY_IMPORT = Either(
     (
         is_map,
         Obj(
-            {
+            fields={
                 "url": req(Str(templates=False)),
                 "oci": opt(Bool()),
                 "version": opt(Str()),
@@ -1932,7 +1996,7 @@ REGISTRY_IMPORT = Either(
                 "katalog": opt(
                     MapOf(
                         Obj(
-                            {"branch": opt(Str()), "version": opt(Str()), "sha": opt(Str())},
+                            fields={"branch": opt(Str()), "version": opt(Str()), "sha": opt(Str())},
                             name="katalog ref",
                         )
                     )
@@ -1945,11 +2009,11 @@ REGISTRY_IMPORT = Either(
 )
 FILE_IMPORT = Either(
     (is_str, Str(templates=False)),
-    (is_map, Obj({"url": req(Str(templates=False)), "auth": opt(AUTH)}, name="file import")),
+    (is_map, Obj(fields={"url": req(Str(templates=False)), "auth": opt(AUTH)}, name="file import")),
     description="A katalog file path or URL, or {url, auth}.",
 )
 HELM_IMPORT = Obj(
-    {
+    fields={
         "repo": req(Str()),
         "chart": req(Str()),
         "version": opt(Str()),
@@ -1961,20 +2025,22 @@ HELM_IMPORT = Obj(
     name="helm import",
 )
 KOMPOSER_IMPORTS = Obj(
-    {
+    fields={
         "registry": opt(ListOf(REGISTRY_IMPORT)),
         "files": opt(ListOf(FILE_IMPORT)),
         "helm": opt(ListOf(HELM_IMPORT)),
     },
-    "Where the composed katalogs come from.",
+    description="Where the composed katalogs come from.",
     name="imports",
 )
 
 OVERRIDE_ENTRY = Obj(
-    dict(CRD_FIELDS), "Per-CRD override: any CRD entry field, deep-merged.", name="CRD override"
+    fields=dict(CRD_FIELDS),
+    description="Per-CRD override: any CRD entry field, deep-merged.",
+    name="CRD override",
 )
 KOMPOSER = Obj(
-    {
+    fields={
         **ENVELOPE,
         "metadata": req(METADATA),
         **COMMON_TOP,
@@ -1982,7 +2048,7 @@ KOMPOSER = Obj(
         "sources": opt(KOMPOSER_IMPORTS, "G0 spelling of imports."),
         "spec": opt(
             Obj(
-                {
+                fields={
                     "crds": opt(
                         Either(
                             (is_map, MapOf(OVERRIDE_ENTRY, key=name_node("CRD name"))),
@@ -1990,7 +2056,7 @@ KOMPOSER = Obj(
                                 is_list,
                                 ListOf(
                                     Obj(
-                                        {"name": req(name_node("CRD name")), **CRD_FIELDS},
+                                        fields={"name": req(name_node("CRD name")), **CRD_FIELDS},
                                         name="CRD override",
                                     )
                                 ),
@@ -2002,13 +2068,13 @@ KOMPOSER = Obj(
             )
         ),
     },
-    "A composition of katalogs with per-CRD overrides.",
+    description="A composition of katalogs with per-CRD overrides.",
     name="Komposer",
 )
 
 OP_RULE = named(
     Obj(
-        {
+        fields={
             "cycle": opt(Int(minimum=1)),
             "verb": opt(
                 Str(enum=("create", "update", "delete", "patch", "apply", "get"), templates=False)
@@ -2034,17 +2100,21 @@ def _expect(with_crds: bool) -> Obj:
     }
     if with_crds:
         fields["crds"] = opt(MapOf(_expect(False), key=name_node("CRD name")))
-    return Obj(fields, "Assertions: the published behavioural contract.", name="expect")
+    return Obj(
+        fields=fields, description="Assertions: the published behavioural contract.", name="expect"
+    )
 
 
 SIMULATE = Obj(
-    {
+    fields={
         **ENVELOPE,
-        "metadata": opt(Obj({"name": opt(Str()), "description": opt(Str())}, name="metadata")),
+        "metadata": opt(
+            Obj(fields={"name": opt(Str()), "description": opt(Str())}, name="metadata")
+        ),
         "imports": opt(STRINGS, "Aggregator form: other simulate files."),
         "spec": opt(
             Obj(
-                {
+                fields={
                     "katalog": req(Str(templates=False), "Katalog or komposer file."),
                     "cr": opt(Str(templates=False)),
                     "crFiles": opt(STRINGS),
@@ -2070,12 +2140,12 @@ SIMULATE = Obj(
             )
         ),
     },
-    "An in-memory reconcile simulation with assertions.",
+    description="An in-memory reconcile simulation with assertions.",
     name="Simulate",
 )
 
 E2E_RESOURCE_CHECK = Obj(
-    {
+    fields={
         "kind": req(Str()),
         "name": opt(Str()),
         "namespace": opt(Str()),
@@ -2085,9 +2155,11 @@ E2E_RESOURCE_CHECK = Obj(
     name="resource check",
 )
 E2E = Obj(
-    {
+    fields={
         **ENVELOPE,
-        "metadata": opt(Obj({"name": opt(Str()), "description": opt(Str())}, name="metadata")),
+        "metadata": opt(
+            Obj(fields={"name": opt(Str()), "description": opt(Str())}, name="metadata")
+        ),
         "imports": opt(
             ListOf(
                 Either(
@@ -2095,7 +2167,7 @@ E2E = Obj(
                     (
                         is_map,
                         Obj(
-                            {
+                            fields={
                                 "path": req(Str()),
                                 "wait": opt(Duration()),
                                 "freshCluster": opt(Bool()),
@@ -2108,16 +2180,18 @@ E2E = Obj(
         ),
         "spec": opt(
             Obj(
-                {
+                fields={
                     "katalog": opt(Str()),
                     "crd": opt(Str()),
                     "cr": opt(Str()),
                     "customOperator": opt(Bool()),
-                    "custom": opt(Obj({"target": opt(Str())}, name="custom")),
-                    "init": opt(Obj({"pack": opt(Str()), "example": opt(Str())}, name="init")),
+                    "custom": opt(Obj(fields={"target": opt(Str())}, name="custom")),
+                    "init": opt(
+                        Obj(fields={"pack": opt(Str()), "example": opt(Str())}, name="init")
+                    ),
                     "cluster": opt(
                         Obj(
-                            {
+                            fields={
                                 "provider": opt(Str(enum=("kind", "existing", "embedded"))),
                                 "name": opt(Str()),
                                 "reuse": opt(Bool()),
@@ -2131,13 +2205,13 @@ E2E = Obj(
                             (
                                 is_map,
                                 Obj(
-                                    {
+                                    fields={
                                         "apply": opt(STRINGS),
                                         "helm": opt(ListOf(Opaque())),
                                         "wait": opt(
                                             ListOf(
                                                 Obj(
-                                                    {
+                                                    fields={
                                                         "kind": req(Str()),
                                                         "name": req(Str()),
                                                         "namespace": opt(Str()),
@@ -2158,7 +2232,7 @@ E2E = Obj(
                     "expect": opt(
                         ListOf(
                             Obj(
-                                {
+                                fields={
                                     "name": req(Str()),
                                     "after": opt(
                                         Str(enum=("cr-applied", "cr-deleted"), templates=False)
@@ -2168,7 +2242,7 @@ E2E = Obj(
                                     "commands": opt(
                                         ListOf(
                                             Obj(
-                                                {
+                                                fields={
                                                     "run": req(Str()),
                                                     "exitCode": opt(Int()),
                                                     "outputContains": opt(Str()),
@@ -2179,11 +2253,11 @@ E2E = Obj(
                                     ),
                                     "kubectl": opt(
                                         Obj(
-                                            {
+                                            fields={
                                                 "get": opt(
                                                     ListOf(
                                                         Obj(
-                                                            {
+                                                            fields={
                                                                 "kind": req(Str()),
                                                                 "name": opt(Str()),
                                                                 "namespace": opt(Str()),
@@ -2208,7 +2282,7 @@ E2E = Obj(
             )
         ),
     },
-    "A test against a real (or embedded) cluster.",
+    description="A test against a real (or embedded) cluster.",
     name="E2E",
 )
 

@@ -157,7 +157,15 @@ def build_document(
     elif kind == "Komposer":
         data = normalizer.komposer(data)
     model = cast(PatternData, data)  # checked against the kind's schema, normalized to G2
-    document = Document(kind, model, source, file, origins, generation, list(ctx.problems))
+    document = Document(
+        kind=kind,
+        data=model,
+        source=source,
+        file=file,
+        origins=origins,
+        generation=generation,
+        warnings=list(ctx.problems),
+    )
     problems = normalizer.problems + (check_document(document) if checks else [])
     if generation == "G0":
         document.warnings.append(
@@ -190,11 +198,11 @@ def load_documents(
         raise PatternError(
             [
                 Problem(
-                    shown,
-                    0,
-                    0,
-                    (),
-                    "the file has no YAML documents",
+                    file=shown,
+                    line=0,
+                    column=0,
+                    path=(),
+                    message="the file has no YAML documents",
                     expected=f"a pattern ({', '.join(kinds)})",
                 )
             ]

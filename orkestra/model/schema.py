@@ -416,7 +416,7 @@ class F:
     description: str = ""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Obj(Node):
     """A mapping with known keys.
 

@@ -215,7 +215,7 @@ class Mark:
     column: int  # 1-based
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SourceDoc:
     """One YAML document of a file: its data and where each part of it was written."""
 
@@ -249,13 +249,24 @@ class SourceDoc:
         severity: str = "error",
     ) -> Problem:
         mark = self.mark(path, key=key)
-        return Problem(self.path, mark.line, mark.column, path, message, expected, hint, severity)
+        return Problem(
+            file=self.path,
+            line=mark.line,
+            column=mark.column,
+            path=path,
+            message=message,
+            expected=expected,
+            hint=hint,
+            severity=severity,
+        )
 
     def child(self, data: Json, path: YamlPath) -> SourceDoc:
         """A view of a sub-tree, positions rebased so ``()`` is ``path``."""
         values = {p[len(path) :]: m for p, m in self.values.items() if p[: len(path)] == path}
         keys = {p[len(path) :]: m for p, m in self.keys.items() if p[: len(path)] == path}
-        return SourceDoc(self.path, data, self.index, self.text, values, keys)
+        return SourceDoc(
+            path=self.path, data=data, index=self.index, text=self.text, values=values, keys=keys
+        )
 
 
 class _Converter:
@@ -309,11 +320,11 @@ class _Converter:
                 first = self.doc.keys[key_path]
                 self.problems.append(
                     Problem(
-                        self.doc.path,
-                        mark.line,
-                        mark.column,
-                        key_path,
-                        f'duplicate key "{key}"',
+                        file=self.doc.path,
+                        line=mark.line,
+                        column=mark.column,
+                        path=key_path,
+                        message=f'duplicate key "{key}"',
                         hint=f"it is already set on line {first.line}; YAML keys must be unique",
                     )
                 )
@@ -339,11 +350,23 @@ def _yaml_problem(path: str, exc: yaml.YAMLError) -> Problem:
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
     problem = getattr(exc, "problem", None) or str(exc)
     if isinstance(exc, YamlLimitError):
-        return Problem(path, line, column, (), f"YAML refused: {problem}", hint=exc.hint)
+        return Problem(
+            file=path,
+            line=line,
+            column=column,
+            path=(),
+            message=f"YAML refused: {problem}",
+            hint=exc.hint,
+        )
     context = getattr(exc, "context", None)
     message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
     return Problem(
-        path, line, column, (), message, hint="check the indentation and quoting around this line"
+        file=path,
+        line=line,
+        column=column,
+        path=(),
+        message=message,
+        hint="check the indentation and quoting around this line",
     )
 
 
@@ -376,7 +399,7 @@ def _parse_documents(text: str, path: str) -> list[SourceDoc]:
     for index, node in enumerate(nodes):
         if node is None:
             continue
-        doc = SourceDoc(path, None, index, text)
+        doc = SourceDoc(path=path, data=None, index=index, text=text)
         converter = _Converter(doc)
         try:
             doc.data = converter.convert(node, ())
@@ -394,7 +417,9 @@ def _parse_documents(text: str, path: str) -> list[SourceDoc]:
 
 
 def _refused(shown: str, message: str, hint: str = "") -> PatternError:
-    return PatternError([Problem(shown, 0, 0, (), message, hint=hint)])
+    return PatternError(
+        [Problem(file=shown, line=0, column=0, path=(), message=message, hint=hint)]
+    )
 
 
 _SPECIAL = (

@@ -79,7 +79,7 @@ class Source:
     notes: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Bundle:
     """The objects of a bundle, in the order they are written."""
 
@@ -112,7 +112,7 @@ def load(files: Sequence[tuple[Path, str]], client: RegistryClient | None = None
     komposer reads its imports by its own ``komposer.lock``."""
     sources = []
     for path, display in files:
-        registry = RegistrySource(client or RegistryClient())
+        registry = RegistrySource(client=client or RegistryClient())
         composed = compose_file(path, display, motifs=MotifResolver(registry=registry))
         pinned = sorted(registry.resolved.values(), key=lambda e: (e.kind, e.import_, e.ref))
         sources.append(Source(composed, pinned, list(registry.notes)))
@@ -201,7 +201,13 @@ def build(
     patterns = tuple(
         dict.fromkeys(f"{s.composed.name} {s.composed.version}".strip() for s in sources)
     )
-    return Bundle(namespace, composed, objects, warnings, patterns)
+    return Bundle(
+        namespace=namespace,
+        composed=composed,
+        objects=objects,
+        warnings=warnings,
+        patterns=patterns,
+    )
 
 
 def check_namespace(namespace: str) -> None:

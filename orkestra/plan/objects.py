@@ -35,7 +35,7 @@ _CLUSTER_KINDS = {t.kind for t in BUILTIN_TYPES if not t.namespaced} | {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlannedObject:
     """One declaration of one CRD, in one phase."""
 
@@ -84,7 +84,7 @@ class PlannedObject:
         return list(self.declaration.get("subjects") or [])
 
 
-@dataclass
+@dataclass(kw_only=True)
 class CrdPlan:
     name: str
     kind: str
@@ -165,20 +165,20 @@ def _crd_plan(name: str, entry: CrdEntry, manifest: KubeObject | None) -> CrdPla
         str(v.get("name")) for v in (crd_versions(manifest) if manifest is not None else [])
     ) or (str(api.get("version", "")),)
     return CrdPlan(
-        name,
-        str(api.get("kind", "")),
-        str(api.get("group", "")),
-        versions,
-        entry.get("namespaced", True) is not False,
-        entry.get("enabled", True) is not False,
-        objects,
-        hook_kinds,
-        len(status),
-        tuple(_rule_text(r) for r in validation),
-        len((entry.get("mutation") or {}).get("rules") or []),
-        tuple(k for k in ("validation", "mutation") if webhooks.get(k)),
-        manifest,
-        {
+        name=name,
+        kind=str(api.get("kind", "")),
+        group=str(api.get("group", "")),
+        versions=versions,
+        namespaced=entry.get("namespaced", True) is not False,
+        enabled=entry.get("enabled", True) is not False,
+        objects=objects,
+        hook_kinds=hook_kinds,
+        status_fields=len(status),
+        validation_rules=tuple(_rule_text(r) for r in validation),
+        mutation_rules=len((entry.get("mutation") or {}).get("rules") or []),
+        webhooks=tuple(k for k in ("validation", "mutation") if webhooks.get(k)),
+        manifest=manifest,
+        tuning={
             k: v
             for k, v in reconcile.items()
             if k not in PHASES and k not in ("hooks", "constructor")
@@ -212,16 +212,16 @@ def _implied(crd: str, phase: str, key: str, index: int, item: Declaration) -> l
     name = str(tls.get("secretName") or f"{item.get('name') or default_name(key, CR_NAME)}-tls")
     return [
         PlannedObject(
-            crd,
-            phase,
-            key,
-            index,
-            "v1",
-            "Secret",
-            name,
-            False,
-            (*conditions(item), f"tls.create {create}"),
-            item,
+            crd=crd,
+            phase=phase,
+            key=key,
+            index=index,
+            api_version="v1",
+            kind="Secret",
+            name=name,
+            cluster_scoped=False,
+            conditions=(*conditions(item), f"tls.create {create}"),
+            declaration=item,
             implied=True,
         )
     ]
@@ -235,7 +235,16 @@ def _planned(crd: str, phase: str, key: str, index: int, item: Declaration) -> P
         api_version, kind, cluster = KINDS[key]
     name = str(item.get("name") or default_name(key, CR_NAME))
     return PlannedObject(
-        crd, phase, key, index, api_version, kind, name, cluster, conditions(item), item
+        crd=crd,
+        phase=phase,
+        key=key,
+        index=index,
+        api_version=api_version,
+        kind=kind,
+        name=name,
+        cluster_scoped=cluster,
+        conditions=conditions(item),
+        declaration=item,
     )
 
 

@@ -52,7 +52,7 @@ CORE_KIND_RESOURCES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Verbs:
     """The verbs granted for each part of a CRD's needs."""
 
@@ -65,20 +65,20 @@ class Verbs:
 
 
 PREVIEW = Verbs(
-    MANAGE,
-    MANAGE,
-    ("get", "list", "watch", "update", "patch"),
-    ("get", "update", "patch"),
-    MANAGE,
-    READ,
+    informed=MANAGE,
+    live=MANAGE,
+    crs=("get", "list", "watch", "update", "patch"),
+    status=("get", "update", "patch"),
+    hooks=MANAGE,
+    observe=READ,
 )
 RUNTIME = Verbs(
-    ("get", "list", "watch", "create", "update", "delete"),
-    ("get", "create", "update"),
-    ("get", "list", "watch", "update"),
-    ("update",),
-    MANAGE,
-    (),
+    informed=("get", "list", "watch", "create", "update", "delete"),
+    live=("get", "create", "update"),
+    crs=("get", "list", "watch", "update"),
+    status=("update",),
+    hooks=MANAGE,
+    observe=(),
 )
 
 _VERB_ORDER = [
@@ -96,7 +96,7 @@ _VERB_ORDER = [
 ]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Rule:
     api_group: str
     resource: str
@@ -137,7 +137,14 @@ class RuleSet:
     ) -> None:
         key = (namespaced, group, resource, tuple(sorted(set(names))))
         rule = self.rules.setdefault(
-            key, Rule(group, resource, reason=reason, names=key[3], namespaced=namespaced)
+            key,
+            Rule(
+                api_group=group,
+                resource=resource,
+                reason=reason,
+                names=key[3],
+                namespaced=namespaced,
+            ),
         )
         rule.verbs.update(verbs)
 
@@ -168,7 +175,12 @@ class RuleSet:
                 merged = named.setdefault(
                     key,
                     Rule(
-                        rule.api_group, rule.resource, set(verbs), rule.reason, (), rule.namespaced
+                        api_group=rule.api_group,
+                        resource=rule.resource,
+                        verbs=set(verbs),
+                        reason=rule.reason,
+                        names=(),
+                        namespaced=rule.namespaced,
                     ),
                 )
                 merged.names = tuple(sorted({*merged.names, *rule.names}))

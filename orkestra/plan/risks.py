@@ -28,7 +28,7 @@ _WEBHOOK_KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguratio
 _COUNTERPARTS = {"ClusterRole": "Role", "ClusterRoleBinding": "RoleBinding"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Finding:
     rule: str
     severity: str
@@ -71,11 +71,11 @@ def new_kinds(diff: PlanDiff) -> Iterator[Finding]:
         if obj.kind not in before and obj.kind not in reported:
             reported.add(obj.kind)
             yield Finding(
-                "new-kind",
-                "low",
-                obj.crd,
-                f"creates a kind the previous version never created: {obj.kind}",
-                obj,
+                rule="new-kind",
+                severity="low",
+                crd=obj.crd,
+                message=f"creates a kind the previous version never created: {obj.kind}",
+                obj=obj,
             )
 
 
@@ -87,20 +87,20 @@ def cluster_scope(diff: PlanDiff) -> Iterator[Finding]:
         counterpart = _COUNTERPARTS.get(obj.kind)
         if counterpart and (obj.crd, counterpart, obj.name) in before:
             yield Finding(
-                "namespaced-to-cluster",
-                "high",
-                obj.crd,
-                f"{counterpart} {obj.name} became a {obj.kind}: its permissions now "
+                rule="namespaced-to-cluster",
+                severity="high",
+                crd=obj.crd,
+                message=f"{counterpart} {obj.name} became a {obj.kind}: its permissions now "
                 "apply to every namespace",
-                obj,
+                obj=obj,
             )
         elif obj.kind not in ("ClusterRole", "ClusterRoleBinding"):
             yield Finding(
-                "new-cluster-object",
-                "medium",
-                obj.crd,
-                f"creates a cluster-scoped {_label(obj)}",
-                obj,
+                rule="new-cluster-object",
+                severity="medium",
+                crd=obj.crd,
+                message=f"creates a cluster-scoped {_label(obj)}",
+                obj=obj,
             )
 
 
@@ -114,11 +114,11 @@ def new_rbac_objects(diff: PlanDiff) -> Iterator[Finding]:
     for obj in _added(diff):
         if obj.kind in severity:
             yield Finding(
-                f"new-{_kebab(obj.kind)}",
-                severity[obj.kind],
-                obj.crd,
-                f"creates a new {_label(obj)}",
-                obj,
+                rule=f"new-{_kebab(obj.kind)}",
+                severity=severity[obj.kind],
+                crd=obj.crd,
+                message=f"creates a new {_label(obj)}",
+                obj=obj,
             )
 
 
@@ -129,7 +129,11 @@ def rbac_widening(diff: PlanDiff) -> Iterator[Finding]:
         gained = _grants(new.rules) - _grants(old.rules)
         if gained:
             yield Finding(
-                "rbac-widening", "medium", new.crd, f"{_label(new)} gains {_describe(gained)}", new
+                rule="rbac-widening",
+                severity="medium",
+                crd=new.crd,
+                message=f"{_label(new)} gains {_describe(gained)}",
+                obj=new,
             )
         yield from _dangerous(new, gained, "gains")
     for obj in _added(diff):
@@ -143,20 +147,20 @@ def _dangerous(
     wildcards = {g for g in grants if "*" in g}
     if wildcards:
         yield Finding(
-            "rbac-wildcard",
-            "high",
-            obj.crd,
-            f"{_label(obj)} {verb} wildcard access: {_describe(wildcards)}",
-            obj,
+            rule="rbac-wildcard",
+            severity="high",
+            crd=obj.crd,
+            message=f"{_label(obj)} {verb} wildcard access: {_describe(wildcards)}",
+            obj=obj,
         )
     dangerous = {g for g in grants if g[2] in _DANGEROUS_VERBS}
     if dangerous:
         yield Finding(
-            "rbac-escalation",
-            "high",
-            obj.crd,
-            f"{_label(obj)} {verb} {_describe(dangerous)} (privilege escalation)",
-            obj,
+            rule="rbac-escalation",
+            severity="high",
+            crd=obj.crd,
+            message=f"{_label(obj)} {verb} {_describe(dangerous)} (privilege escalation)",
+            obj=obj,
         )
 
 
@@ -185,13 +189,13 @@ def powerful_bindings(diff: PlanDiff) -> Iterator[Finding]:
     for obj in candidates:
         if obj.kind in _BINDINGS and obj.role_ref.get("name") in _POWERFUL_ROLES:
             yield Finding(
-                "binds-cluster-admin",
-                "high",
-                obj.crd,
-                f"{_label(obj)} binds {obj.role_ref.get('kind')} "
+                rule="binds-cluster-admin",
+                severity="high",
+                crd=obj.crd,
+                message=f"{_label(obj)} binds {obj.role_ref.get('kind')} "
                 f"{obj.role_ref.get('name')} to "
                 f"{_subjects(obj) or 'its subjects'}",
-                obj,
+                obj=obj,
             )
 
 
@@ -207,11 +211,13 @@ def webhook_objects(diff: PlanDiff) -> Iterator[Finding]:
     for obj in _added(diff):
         if obj.kind in _WEBHOOK_KINDS:
             yield Finding(
-                "new-webhook-configuration",
-                "high",
-                obj.crd,
-                f"creates a {obj.kind} ({obj.name}): it intercepts API requests cluster-wide",
-                obj,
+                rule="new-webhook-configuration",
+                severity="high",
+                crd=obj.crd,
+                message=(
+                    f"creates a {obj.kind} ({obj.name}): it intercepts API requests cluster-wide"
+                ),
+                obj=obj,
             )
 
 
@@ -229,10 +235,10 @@ def crd_scope(diff: PlanDiff) -> Iterator[Finding]:
     for old, new in _crd_pairs(diff):
         if old.namespaced and not new.namespaced:
             yield Finding(
-                "crd-namespaced-to-cluster",
-                "high",
-                new.name,
-                f"CRD {new.kind} changes from Namespaced to Cluster scope: existing "
+                rule="crd-namespaced-to-cluster",
+                severity="high",
+                crd=new.name,
+                message=f"CRD {new.kind} changes from Namespaced to Cluster scope: existing "
                 "CRs cannot be served",
             )
 
@@ -240,30 +246,33 @@ def crd_scope(diff: PlanDiff) -> Iterator[Finding]:
 def admission_changes(diff: PlanDiff) -> Iterator[Finding]:
     if diff.new.webhooks and not diff.old.webhooks:
         yield Finding(
-            "new-admission-webhooks",
-            "medium",
-            "",
-            "admission webhooks are switched on (security.webhooks.admission)",
+            rule="new-admission-webhooks",
+            severity="medium",
+            crd="",
+            message="admission webhooks are switched on (security.webhooks.admission)",
         )
     for old, new in _crd_pairs(diff):
         for hook in set(new.webhooks) - set(old.webhooks):
             yield Finding(
-                "new-admission-webhooks",
-                "medium",
-                new.name,
-                f"a {hook} webhook is switched on for {new.kind}",
+                rule="new-admission-webhooks",
+                severity="medium",
+                crd=new.name,
+                message=f"a {hook} webhook is switched on for {new.kind}",
             )
         for rule in sorted(set(old.validation_rules) - set(new.validation_rules)):
             yield Finding(
-                "removed-validation", "medium", new.name, f"validation rule removed: {rule}"
+                rule="removed-validation",
+                severity="medium",
+                crd=new.name,
+                message=f"validation rule removed: {rule}",
             )
         added_hooks = set(new.hook_kinds) - set(old.hook_kinds)
         if added_hooks:
             yield Finding(
-                "new-hooks",
-                "medium",
-                new.name,
-                "typed hooks now manage "
+                rule="new-hooks",
+                severity="medium",
+                crd=new.name,
+                message="typed hooks now manage "
                 + ", ".join(sorted(added_hooks))
                 + " (code, not declarations)",
             )
@@ -276,15 +285,17 @@ def crd_schema(diff: PlanDiff) -> Iterator[Finding]:
         before, after = _versions(old.manifest), _versions(new.manifest)
         for version in sorted(before.keys() - after.keys()):
             yield Finding(
-                "crd-removed-version",
-                "high",
-                new.name,
-                f"CRD version {version} is no longer served: objects stored as "
+                rule="crd-removed-version",
+                severity="high",
+                crd=new.name,
+                message=f"CRD version {version} is no longer served: objects stored as "
                 f"{version} cannot be read",
             )
         for version in sorted(before.keys() & after.keys()):
             for rule, severity, message in schema_changes(before[version], after[version]):
-                yield Finding(rule, severity, new.name, f"{version}: {message}")
+                yield Finding(
+                    rule=rule, severity=severity, crd=new.name, message=f"{version}: {message}"
+                )
 
 
 def _versions(manifest: KubeObject) -> dict[str, JsonObject]:

@@ -41,7 +41,7 @@ def load(
     """A directory, a pattern or bundle file, or a registry reference. ``trust_hooks``: the
     proof may run a pulled pattern's Python hooks (otherwise the proof says it did not)."""
     path = Path(text)
-    resolver = MotifResolver(registry=RegistrySource(client))
+    resolver = MotifResolver(registry=RegistrySource(client=client))
     proof = with_proof, trust_hooks
     if path.is_dir():
         return _from_file(_pattern_file(path), text, resolver, proof)

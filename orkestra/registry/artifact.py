@@ -121,7 +121,7 @@ CLUSTER_LABELS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GateRecord:
     """What one gate did before the push, as written to the annotations."""
 
@@ -166,16 +166,16 @@ class GateRecord:
             return None
         count = annotations.get(prefix + "assertions", "0")
         return cls(
-            status,
-            annotations.get(prefix + "duration", ""),
-            annotations.get(prefix + "tested_at", ""),
-            int(count) if count.isdigit() else 0,
-            annotations.get(prefix + "runner", ""),
-            annotations.get(prefix + "cluster", ""),
+            status=status,
+            duration=annotations.get(prefix + "duration", ""),
+            tested_at=annotations.get(prefix + "tested_at", ""),
+            assertions=int(count) if count.isdigit() else 0,
+            runner=annotations.get(prefix + "runner", ""),
+            cluster=annotations.get(prefix + "cluster", ""),
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Metadata:
     """What a pattern says about itself (``metadata:`` of its primary file)."""
 
@@ -199,7 +199,7 @@ class Typed:
         return self.hooks or self.constructor
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PatternArtifact:
     """Everything that goes into one push."""
 
@@ -238,9 +238,9 @@ class PatternArtifact:
         config, _ = self.config()
         files = tuple(d for d, _ in self.file_layers())
         return Manifest(
-            config,
-            tuple(d for d, _ in self.layers()),
-            self.annotations(files, self.created or created_now()),
+            config=config,
+            layers=tuple(d for d, _ in self.layers()),
+            annotations=self.annotations(files, self.created or created_now()),
         )
 
     def annotations(self, layers: tuple[Descriptor, ...], created: str) -> dict[str, str]:
@@ -349,10 +349,10 @@ def deprecation_from_annotations(annotations: dict[str, str]) -> Deprecation | N
     if annotations.get(DEPRECATED) != "true":
         return None
     return Deprecation(
-        annotations.get(DEPRECATED + ".message", ""),
-        annotations.get(DEPRECATED + ".migrated_to", ""),
-        _date(annotations.get(DEPRECATED + ".timeline_from")),
-        _date(annotations.get(DEPRECATED + ".timeline_to")),
+        message=annotations.get(DEPRECATED + ".message", ""),
+        migrated_to=annotations.get(DEPRECATED + ".migrated_to", ""),
+        starts=_date(annotations.get(DEPRECATED + ".timeline_from")),
+        end_of_life=_date(annotations.get(DEPRECATED + ".timeline_to")),
     )
 
 

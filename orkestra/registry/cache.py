@@ -76,7 +76,7 @@ class Cache:
             return None
         return (
             Manifest.parse(data, str(directory / MANIFEST_FILE)),
-            Descriptor(MANIFEST_MEDIA_TYPE, digest_of(data), len(data)),
+            Descriptor(media_type=MANIFEST_MEDIA_TYPE, digest=digest_of(data), size=len(data)),
         )
 
     def read(self, ref: Reference) -> tuple[Path, Manifest, Descriptor] | None:

@@ -70,7 +70,7 @@ class Fetched:
     manifest: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settlement:
     """Where a version's tag settled after a push."""
 
@@ -93,7 +93,7 @@ class Settlement:
         return self.digest == self.record.digest
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Pulled:
     """A pattern in the local cache (verified against its manifest)."""
 
@@ -224,7 +224,9 @@ class RegistryClient:
         index_ref, backend = ref.index(), self.backend(ref)
         self.add_record(index_ref, record)
         prefix = version_prefix(record.name, record.version)
-        read = Settlement("", record, records={record.tag: record})  # the tag: not yet known
+        read = Settlement(
+            digest="", record=record, records={record.tag: record}
+        )  # the tag: not yet known
         for attempt in range(_SETTLE_ROUNDS):
             now = self.tagged(ref)
             if now is not None and now not in (record.digest, record.replaces):
@@ -415,7 +417,11 @@ class RegistryClient:
         with backend.locked(repository):
             listed = self._fallback_referrers(subject_ref, subject.digest)
             entry = Descriptor(
-                MANIFEST_MEDIA_TYPE, pushed.digest, pushed.size, annotations, artifact_type
+                media_type=MANIFEST_MEDIA_TYPE,
+                digest=pushed.digest,
+                size=pushed.size,
+                annotations=annotations,
+                artifact_type=artifact_type,
             )
             listed = [d for d in listed if d.digest != pushed.digest] + [entry]
             backend.push_manifest(repository, index_bytes(listed), INDEX_MEDIA_TYPE, tag)
@@ -438,7 +444,13 @@ class RegistryClient:
         layer = Descriptor.of(data, media_type, {TITLE: name})
         backend.push_blob(ref.repository, config, EMPTY_JSON)
         backend.push_blob(ref.repository, layer, data)
-        manifest = Manifest(config, (layer,), annotations, artifact_type, subject)
+        manifest = Manifest(
+            config=config,
+            layers=(layer,),
+            annotations=annotations,
+            artifact_type=artifact_type,
+            subject=subject,
+        )
         return backend.push_manifest(ref.repository, manifest.to_bytes(), MANIFEST_MEDIA_TYPE, tag)
 
     def referrers(self, ref: Reference, digest: str) -> list[Descriptor]:
@@ -512,8 +524,8 @@ class RegistryClient:
         files = {layer.title: self.blob(ref, layer) for layer in manifest.layers}
         directory = self.cache.store(ref, files, data)
         return Pulled(
-            info,
-            directory,
+            info=info,
+            directory=directory,
             from_cache=False,
             moved_from=cached.info.digest if cached is not None else "",
             replaced=replaced,
@@ -549,7 +561,9 @@ class RegistryClient:
         if entry is None:
             return None
         directory, manifest, descriptor = entry
-        return Pulled(PatternInfo.read(ref, manifest, descriptor), directory, from_cache=True)
+        return Pulled(
+            info=PatternInfo.read(ref, manifest, descriptor), directory=directory, from_cache=True
+        )
 
     def versions(self, ref: Reference, limit: int = 10) -> list[PatternInfo]:
         """Every pushed version of ``ref``'s repository, newest first, one per digest."""

@@ -32,7 +32,7 @@ INDEX_LAYER_TYPE = "application/json"
 INDEX_FILE = "index.json"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IndexEntry:
     name: str
     latestVersion: str  # noqa: N815 - the JSON key
@@ -84,7 +84,7 @@ class IndexEntry:
         return cls(**known)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Replaced:
     """An artifact no tag names any more: replaced by a later push of its version, or
     superseded by a rival push that won the tag."""
@@ -97,9 +97,8 @@ class Replaced:
 
     @classmethod
     def from_json(cls, value: Mapping[str, object]) -> Replaced:
-        return cls(
-            *(str(value.get(key) or "") for key in ("version", "digest", "claimedAt", "by", "how"))
-        )
+        keys = ("version", "digest", "claimedAt", "by", "how")
+        return cls(**{key: str(value.get(key) or "") for key in keys})
 
 
 @dataclass
@@ -205,16 +204,16 @@ def _push_order(record: PushRecord) -> tuple[bool, Version | None, str]:
 
 def _entry(record: PushRecord) -> IndexEntry:
     return IndexEntry(
-        record.name,
-        record.version,
-        record.kind,
-        record.description,
-        record.tags,
-        record.author,
-        record.simulateStatus,
-        record.e2eStatus,
-        record.deprecated,
-        record.digest,
+        name=record.name,
+        latestVersion=record.version,
+        kind=record.kind,
+        description=record.description,
+        tags=record.tags,
+        author=record.author,
+        simulateStatus=record.simulateStatus,
+        e2eStatus=record.e2eStatus,
+        deprecated=record.deprecated,
+        digest=record.digest,
     )
 
 
@@ -235,7 +234,15 @@ def _history(group: list[PushRecord], chosen: PushRecord) -> list[Replaced]:
             )
         else:
             by, how = record.supersededBy or chosen.digest, "superseded"
-        out.append(Replaced(record.version, record.digest, record.claimedAt, by, how))
+        out.append(
+            Replaced(
+                version=record.version,
+                digest=record.digest,
+                claimedAt=record.claimedAt,
+                by=by,
+                how=how,
+            )
+        )
     return out
 
 

@@ -34,7 +34,7 @@ from orkestra.registry.refs import Reference
 from orkestra.units import format_timestamp, parse_timestamp
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PatternInfo:
     """One pushed pattern as its manifest describes it."""
 
@@ -68,29 +68,33 @@ class PatternInfo:
             )
         check_titles([layer.title for layer in manifest.layers], str(ref))
         metadata = Metadata(
-            kind,
-            notes.get(P + "name") or ref.name,
-            notes.get(P + "version") or notes.get("org.opencontainers.image.version", ""),
-            notes.get("org.opencontainers.image.description", ""),
-            notes.get(P + "author", ""),
-            notes.get(P + "license", ""),
-            tuple(t for t in notes.get(P + "tags", "").split(",") if t),
-            deprecation_from_annotations(notes),
+            kind=kind,
+            name=notes.get(P + "name") or ref.name,
+            version=notes.get(P + "version") or notes.get("org.opencontainers.image.version", ""),
+            description=notes.get("org.opencontainers.image.description", ""),
+            author=notes.get(P + "author", ""),
+            license=notes.get(P + "license", ""),
+            tags=tuple(t for t in notes.get(P + "tags", "").split(",") if t),
+            deprecation=deprecation_from_annotations(notes),
         )
         return cls(
-            ref,
-            descriptor.digest,
-            descriptor.size,
-            metadata,
-            parse_timestamp(notes.get(CREATED, "")),
-            GateRecord.read(notes, SIMULATE),
-            GateRecord.read(notes, E2E),
-            Typed(notes.get(K + "has_hooks") == "true", notes.get(K + "has_constructor") == "true"),
-            notes.get(K + "runtime_version", ""),
-            manifest.layers,
-            notes.get(CONTENT, ""),
-            manifest,
-            next((la for la in manifest.layers if la.media_type == SIGNED_REPORT_TYPE), None),
+            ref=ref,
+            digest=descriptor.digest,
+            manifest_size=descriptor.size,
+            metadata=metadata,
+            created=parse_timestamp(notes.get(CREATED, "")),
+            simulate=GateRecord.read(notes, SIMULATE),
+            e2e=GateRecord.read(notes, E2E),
+            typed=Typed(
+                notes.get(K + "has_hooks") == "true", notes.get(K + "has_constructor") == "true"
+            ),
+            runtime_version=notes.get(K + "runtime_version", ""),
+            files=manifest.layers,
+            content=notes.get(CONTENT, ""),
+            manifest=manifest,
+            signed_report=next(
+                (la for la in manifest.layers if la.media_type == SIGNED_REPORT_TYPE), None
+            ),
         )
 
     def to_json(self) -> JsonDict:

@@ -104,7 +104,14 @@ class LayoutBackend:
                 )
             ]
             annotations = {REF_NAME: tag} if tag else {}
-            entries.append(Descriptor(media_type, descriptor.digest, descriptor.size, annotations))
+            entries.append(
+                Descriptor(
+                    media_type=media_type,
+                    digest=descriptor.digest,
+                    size=descriptor.size,
+                    annotations=annotations,
+                )
+            )
             write_atomic(self.layout_dir(repository) / "index.json", index_bytes(entries))
         return descriptor
 
@@ -114,7 +121,7 @@ class LayoutBackend:
             found = next((e for e in entries if e.digest == target), None)
             data = self._read_blob(repository, target, MAX_MANIFEST_BYTES)
             media_type = found.media_type if found else _media_type_of(data)
-            descriptor = Descriptor(media_type, target, len(data))
+            descriptor = Descriptor(media_type=media_type, digest=target, size=len(data))
         else:
             tagged = [e for e in entries if e.annotations.get(REF_NAME) == target]
             if not tagged:
@@ -123,7 +130,9 @@ class LayoutBackend:
             check_size(descriptor.size, MAX_MANIFEST_BYTES, f"manifest {repository}:{target}")
             data = self._read_blob(repository, descriptor.digest, MAX_MANIFEST_BYTES)
         verify(data, descriptor.digest, descriptor.size, f"manifest {repository}@{target}")
-        return data, Descriptor(descriptor.media_type, descriptor.digest, descriptor.size)
+        return data, Descriptor(
+            media_type=descriptor.media_type, digest=descriptor.digest, size=descriptor.size
+        )
 
     def manifest_digest(self, repository: str, target: str) -> str:
         if target.startswith("sha256:"):

@@ -28,7 +28,7 @@ _HEADER = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LockEntry:
     """One import: as written (``import``), its kind, what it resolved to."""
 
@@ -81,14 +81,14 @@ class LockFile:
         for item in doc.get("imports") or []:
             try:
                 entry = LockEntry(
-                    str(item["import"]),
-                    str(item["kind"]),
-                    str(item["ref"]),
-                    str(item["digest"]),
-                    str(item.get("version", "")),
-                    str(item.get("simulate", "")),
-                    str(item.get("e2e", "")),
-                    bool(item.get("deprecated", False)),
+                    import_=str(item["import"]),
+                    kind=str(item["kind"]),
+                    ref=str(item["ref"]),
+                    digest=str(item["digest"]),
+                    version=str(item.get("version", "")),
+                    simulate=str(item.get("simulate", "")),
+                    e2e=str(item.get("e2e", "")),
+                    deprecated=bool(item.get("deprecated", False)),
                 )
             except (KeyError, TypeError):
                 raise OrkError(

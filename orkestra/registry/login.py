@@ -159,7 +159,7 @@ def verify(
     Loopback hosts are spoken to over plain HTTP unless ``insecure``, which means HTTPS
     without certificate checks falling back to plain HTTP, as for every registry command.
     """
-    loopback = Reference(host, "login").is_loopback
+    loopback = Reference(host=host, repository="login").is_loopback
     backend = _Probe(
         host,
         lambda: credentials,

@@ -89,7 +89,7 @@ def verify(data: bytes, digest: str, size: int | None, what: str) -> None:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Descriptor:
     """A reference to content by media type, digest and size."""
 
@@ -107,7 +107,13 @@ class Descriptor:
         annotations: dict[str, str] | None = None,
         artifact_type: str = "",
     ) -> Descriptor:
-        return cls(media_type, digest_of(data), len(data), dict(annotations or {}), artifact_type)
+        return cls(
+            media_type=media_type,
+            digest=digest_of(data),
+            size=len(data),
+            annotations=dict(annotations or {}),
+            artifact_type=artifact_type,
+        )
 
     @property
     def title(self) -> str:
@@ -143,15 +149,15 @@ class Descriptor:
             raise _malformed(where, "annotations must map strings to strings")
         artifact_type = value.get("artifactType", "")
         return cls(
-            media_type,
-            digest,
-            size,
-            annotations,
-            artifact_type if isinstance(artifact_type, str) else "",
+            media_type=media_type,
+            digest=digest,
+            size=size,
+            annotations=annotations,
+            artifact_type=artifact_type if isinstance(artifact_type, str) else "",
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Manifest:
     """An OCI image manifest."""
 
@@ -196,13 +202,13 @@ class Manifest:
         subject = doc.get("subject")
         artifact_type = doc.get("artifactType", "")
         return cls(
-            Descriptor.from_json(doc.get("config"), f"{where}: config"),
-            tuple(
+            config=Descriptor.from_json(doc.get("config"), f"{where}: config"),
+            layers=tuple(
                 Descriptor.from_json(layer, f"{where}: layer {i}") for i, layer in enumerate(layers)
             ),
-            annotations,
-            artifact_type if isinstance(artifact_type, str) else "",
-            Descriptor.from_json(subject, f"{where}: subject") if subject else None,
+            annotations=annotations,
+            artifact_type=artifact_type if isinstance(artifact_type, str) else "",
+            subject=Descriptor.from_json(subject, f"{where}: subject") if subject else None,
         )
 
     @property

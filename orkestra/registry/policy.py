@@ -25,7 +25,7 @@ from orkestra.registry.sources import Located
 from orkestra.registry.trust.verify import VERIFIED, Verification, trusted_ids, verify
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ImportPolicy:
     require_signed: bool = False
     trusted_keys: tuple[str, ...] = ()
@@ -42,10 +42,10 @@ class ImportPolicy:
         policy = data.get("policy") if isinstance(data.get("policy"), dict) else {}
         assert isinstance(policy, dict)
         return cls(
-            policy.get("requireSigned") is True,
-            tuple(str(k) for k in policy.get("trustedKeys") or ()),
-            tuple(str(g) for g in policy.get("requireGates") or ()),
-            tuple(str(c) for c in policy.get("requireE2ECluster") or ()),
+            require_signed=policy.get("requireSigned") is True,
+            trusted_keys=tuple(str(k) for k in policy.get("trustedKeys") or ()),
+            require_gates=tuple(str(g) for g in policy.get("requireGates") or ()),
+            require_e2e_cluster=tuple(str(c) for c in policy.get("requireE2ECluster") or ()),
         )
 
     @property

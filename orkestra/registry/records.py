@@ -41,7 +41,7 @@ _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _MAX_TAG = 128
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PushRecord:
     """One push of one pattern version, as the index repository keeps it."""
 
@@ -111,7 +111,12 @@ class PushRecord:
         """The record as an OCI artifact: empty config and layer, the record annotated."""
         empty = Descriptor.of(EMPTY_JSON, EMPTY_MEDIA_TYPE)
         text = json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False)
-        return Manifest(empty, (empty,), {RECORD_ANNOTATION: text}, RECORD_ARTIFACT_TYPE)
+        return Manifest(
+            config=empty,
+            layers=(empty,),
+            annotations={RECORD_ANNOTATION: text},
+            artifact_type=RECORD_ARTIFACT_TYPE,
+        )
 
     @classmethod
     def read(cls, manifest: Manifest, where: str) -> PushRecord:

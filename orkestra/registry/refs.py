@@ -35,7 +35,7 @@ _DIGEST_PREFIXES = ("sha256:", "sha384:", "sha512:")
 _LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Reference:
     """One artifact in one repository of one registry."""
 
@@ -98,7 +98,7 @@ class Reference:
     def index(self) -> Reference:
         """``<host>/<repository minus its last segment>/index:latest``."""
         parent = self.repository.rsplit("/", 1)[0] if "/" in self.repository else ""
-        return Reference(self.host, f"{parent}/index" if parent else "index")
+        return Reference(host=self.host, repository=f"{parent}/index" if parent else "index")
 
 
 @dataclass(frozen=True)
@@ -240,7 +240,7 @@ def parse(text: str, *, original: str = "") -> Reference:
                 "with '.' or '-'",
             )
     _check_repository(rest, shown)
-    return Reference(host, rest, tag, digest)
+    return Reference(host=host, repository=rest, tag=tag, digest=digest)
 
 
 def _check_not_a_range(version: str, repository: str, shown: str) -> None:
@@ -290,7 +290,13 @@ def layout_reference(text: str) -> Reference:
             f'invalid layout reference "{text}": no directory',
             hint="write DIR:TAG, e.g. ./layout:v1.0.0",
         )
-    return Reference("", "", tag, digest, layout=str(Path(path).expanduser().resolve()))
+    return Reference(
+        host="",
+        repository="",
+        tag=tag,
+        digest=digest,
+        layout=str(Path(path).expanduser().resolve()),
+    )
 
 
 def tag_of(text: str) -> str:

@@ -346,7 +346,7 @@ class RemoteBackend:
         if expected.startswith("sha256:"):
             verify(data, expected, None, what)
         self._hold_named(repository, data)
-        return data, Descriptor(media_type, digest, len(data))
+        return data, Descriptor(media_type=media_type, digest=digest, size=len(data))
 
     def manifest_digest(self, repository: str, target: str) -> str:
         """A HEAD, answered with ``Docker-Content-Digest``; a GET when the registry leaves

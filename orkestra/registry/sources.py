@@ -41,7 +41,7 @@ class Located:
         return self.directory / name
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RegistrySource:
     client: RegistryClient = field(default_factory=RegistryClient)
     offline: bool = False
@@ -69,7 +69,7 @@ class RegistrySource:
                 f"{ref} is a {pulled.info.kind}, not a {kind}",
                 hint="motifs are imported by katalogs, katalogs by komposers",
             )
-        tagged = Reference(ref.host, ref.repository, ref.tag)
+        tagged = Reference(host=ref.host, repository=ref.repository, tag=ref.tag)
         located = Located(text, tagged, pulled.directory, pulled.info)
         self.located[ref] = located
         self._record(written, kind, tagged, pulled.info)
@@ -124,9 +124,9 @@ class RegistrySource:
                 hint="run `ork pull -f <file>` while the registry is reachable",
             )
         if self.on_pull is not None:
-            self.on_pull(Reference(ref.host, ref.repository, ref.tag))
+            self.on_pull(Reference(host=ref.host, repository=ref.repository, tag=ref.tag))
         pulled = self.client.pull(ref, refresh=True)
-        self.pulled.add(Reference(ref.host, ref.repository, ref.tag))
+        self.pulled.add(Reference(host=ref.host, repository=ref.repository, tag=ref.tag))
         return pulled
 
     def _verified(self, ref: Reference) -> Pulled | None:
@@ -151,14 +151,14 @@ class RegistrySource:
 
     def _record(self, written: str, kind: str, ref: Reference, info: PatternInfo) -> None:
         self.resolved[(written, kind)] = LockEntry(
-            written,
-            kind,
-            str(ref),
-            info.digest,
-            info.metadata.version,
-            info.simulate.status if info.simulate else "",
-            info.e2e.status if info.e2e else "",
-            info.metadata.deprecation is not None,
+            import_=written,
+            kind=kind,
+            ref=str(ref),
+            digest=info.digest,
+            version=info.metadata.version,
+            simulate=info.simulate.status if info.simulate else "",
+            e2e=info.e2e.status if info.e2e else "",
+            deprecated=info.metadata.deprecation is not None,
         )
 
     def lock_file(self, path: Path) -> LockFile:

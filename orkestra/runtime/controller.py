@@ -84,7 +84,7 @@ TUNED: tuple[Literal["workers", "resync", "queue"], ...] = ("workers", "resync",
 log = logging.getLogger("orkestra.runtime.controller")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     """How a CRD's controller runs."""
 
@@ -108,13 +108,13 @@ class Settings:
             queue = tuning.get("queue") or {}
             backoff = queue.get("retryBackoff")
             return cls(
-                workers or int(tuning.get("workers", DEFAULT_WORKERS)),
-                resync
+                workers=workers or int(tuning.get("workers", DEFAULT_WORKERS)),
+                resync=resync
                 if resync is not None
                 else parse_duration(str(tuning.get("resync", DEFAULT_RESYNC))),
-                parse_duration(str(backoff)) if backoff else cls.retry_base,
-                queue.get("failureThreshold"),
-                QueueBehaviour.of(queue),
+                retry_base=parse_duration(str(backoff)) if backoff else cls.retry_base,
+                failure_threshold=queue.get("failureThreshold"),
+                behaviour=QueueBehaviour.of(queue),
             )
         except (ProfileError, DurationError) as exc:
             raise OrkError(f"CRD {crd}: {exc}", hint="fix operatorBox.reconcile") from None

@@ -111,7 +111,7 @@ def merged(first: Sentinels, second: Sentinels) -> Sentinels:
     return {name: bool(first.get(name) or second.get(name)) for name in {*first, *second}}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Gate:
     """One ``enqueueGate`` or ``reconcileGate``."""
 
@@ -130,14 +130,14 @@ class Gate:
         reconcile gate, is not event-aware), as upstream's ``HasGate``."""
         spec = spec or {}
         gate = cls(
-            name,
-            tuple(spec.get("sentinels") or ()),
-            tuple(spec.get("when") or ()),
-            tuple(spec.get("or") or ()),
-            spec.get("failPolicy") == "closed",
-            bool(spec.get("external")),
-            shared_external,
-            bool(spec.get("eventAware")),
+            name=name,
+            sentinels=tuple(spec.get("sentinels") or ()),
+            when=tuple(spec.get("when") or ()),
+            any_of=tuple(spec.get("or") or ()),
+            closed=spec.get("failPolicy") == "closed",
+            external=bool(spec.get("external")),
+            shared_external=shared_external,
+            event_aware=bool(spec.get("eventAware")),
         )
         evaluates = gate.sentinels or gate.when or gate.any_of or gate.external
         return gate if evaluates or shared_external or gate.event_aware else None

@@ -75,7 +75,7 @@ class Requirements:
         return list(dict.fromkeys(found))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HookCode:
     """What one pattern needs in its runtime image."""
 
@@ -149,15 +149,15 @@ def collect(directory: Path, *, trust_hooks: bool = False) -> HookCode:
             f"distribution that provides it in {REQUIREMENTS_FILE}",
         )
     return HookCode(
-        path,
-        composed.source.kind,
-        composed.name or directory.resolve().name,
-        composed.version,
-        tuple(sorted(modules)),
-        tuple(sorted(packages.values(), key=lambda p: p.name)),
-        tuple(sorted(installed)),
-        requirements,
-        entries,
+        pattern=path,
+        kind=composed.source.kind,
+        name=composed.name or directory.resolve().name,
+        version=composed.version,
+        modules=tuple(sorted(modules)),
+        packages=tuple(sorted(packages.values(), key=lambda p: p.name)),
+        installed=tuple(sorted(installed)),
+        requirements=requirements,
+        entries=entries,
     )
 
 

@@ -194,7 +194,7 @@ class Tools:
         return self.root / "dist" / "image" / "oci"  # build.sh's $OUT/oci
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BuildOptions:
     tag: ImageTag
     base: str | None = None  # None: the checkout's image, built when missing
@@ -204,7 +204,7 @@ class BuildOptions:
     tls_verify: bool | None = None  # None: off for 127.0.0.1 and localhost
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Built:
     image: str
     base: str
@@ -285,13 +285,13 @@ def build_runtime_image(
             finally:
                 buildah.keep_only(base_id)
     return Built(
-        str(options.tag),
-        base,
-        f"{layout}:{options.tag.tag}",
-        digest,
-        image_labels,
-        options.push,
-        time.monotonic() - started,
+        image=str(options.tag),
+        base=base,
+        layout=f"{layout}:{options.tag.tag}",
+        digest=digest,
+        labels=image_labels,
+        pushed=options.push,
+        seconds=time.monotonic() - started,
     )
 
 

@@ -104,7 +104,7 @@ class _PeekEvent(msgspec.Struct):
 _PEEK = msgspec.json.Decoder(_PeekEvent)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Informer:
     """List + watch of one resource type, feeding a store and its handlers."""
 
@@ -315,7 +315,9 @@ class Informers:
 
     def _start(self, resource: Resource, **options: Unpack[InformerOptions]) -> Informer:
         store = Store({OWNER_NAME_LABEL: label_indexer(OWNER_NAME_LABEL)})
-        started = Informer(self.client, resource, store, metrics=self.metrics, **options)
+        started = Informer(
+            client=self.client, resource=resource, store=store, metrics=self.metrics, **options
+        )
         self.metrics.cache_objects.labels(started.name).set_function(store.__len__)
         self.tasks.append(
             asyncio.get_running_loop().create_task(started.run(), name=f"informer {started.name}")

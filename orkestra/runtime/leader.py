@@ -91,7 +91,7 @@ def micro_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class LeaderElector:
     """Acquires, renews and releases one Lease."""
 

@@ -43,7 +43,7 @@ from orkestra.runtime.pattern import Unit
 log = logging.getLogger("orkestra.runtime")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Options:
     """How to run (``ork run``'s flags)."""
 
@@ -178,7 +178,7 @@ class Operator:
             controller.pause()
         self.metrics.leader.set(0)
         self.elector = LeaderElector(
-            KubeLeases(self.client),
+            api=KubeLeases(self.client),
             name=self.options.lease_name or self._lease_name(),
             namespace=self.options.lease_namespace or self.client.namespace,
             identity=self.identity,

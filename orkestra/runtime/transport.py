@@ -60,7 +60,7 @@ class Response:
     body: bytes
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Framing:
     status: int
     headers: dict[str, str]
@@ -99,7 +99,9 @@ def parse_head(head: bytes) -> _Framing | None:
         if not (text.isascii() and text.isdigit()):
             raise TransportError(f"bad Content-Length: {text[:40]!r}")
         length = int(text)
-    return _Framing(status, headers, length, chunked, keep_alive)
+    return _Framing(
+        status=status, headers=headers, length=length, chunked=chunked, keep_alive=keep_alive
+    )
 
 
 def chunk_size(line: bytes) -> int:

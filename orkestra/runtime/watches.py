@@ -43,7 +43,7 @@ class Primary:
     keys: Callable[[], list[Key]]  # every CR in the cache
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WatchEntry:
     api_version: str
     kind: str
@@ -59,15 +59,15 @@ class WatchEntry:
     def of(cls, number: int, spec: shapes.WatchEntry) -> WatchEntry:
         key_from = spec.get("keyFrom") or {}
         return cls(
-            str(spec["apiVersion"]),
-            str(spec["kind"]),
-            spec.get("namespace") or None,
-            spec.get("name") or None,
-            frozenset(spec.get("on") or CHANGES.values()),
-            key_from.get("label") or None,
-            key_from.get("name") or None,
-            key_from.get("namespace") or None,
-            Gate.of(f"observe.watch[{number}].enqueueGate", spec.get("enqueueGate")),
+            api_version=str(spec["apiVersion"]),
+            kind=str(spec["kind"]),
+            namespace=spec.get("namespace") or None,
+            name=spec.get("name") or None,
+            on=frozenset(spec.get("on") or CHANGES.values()),
+            label=key_from.get("label") or None,
+            key_name=key_from.get("name") or None,
+            key_namespace=key_from.get("namespace") or None,
+            gate=Gate.of(f"observe.watch[{number}].enqueueGate", spec.get("enqueueGate")),
         )
 
     @property

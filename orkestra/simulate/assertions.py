@@ -21,7 +21,7 @@ _VERB_MATCHES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Check:
     passed: bool
     line: str  # what the report prints
@@ -55,16 +55,20 @@ def check_op(rule: OpRule, ops: list[Op]) -> Check:
     if not found:
         if rule.get("name"):
             return Check(
-                False, f"✗ {_target(rule)} not found (expected cycle {cycle} {verb})", True
+                passed=False,
+                line=f"✗ {_target(rule)} not found (expected cycle {cycle} {verb})",
+                counted=True,
             )
-        return Check(False, f"✗ no {verb} of {rule['resource']} in cycle {cycle}", True)
+        return Check(
+            passed=False, line=f"✗ no {verb} of {rule['resource']} in cycle {cycle}", counted=True
+        )
     if wanted and len(found) != wanted:
         return Check(
-            False,
-            f"✗ {label}: expected {wanted} op{'s' if wanted != 1 else ''}, found {len(found)}",
-            True,
+            passed=False,
+            line=f"✗ {label}: expected {wanted} op{'s' if wanted != 1 else ''}, found {len(found)}",
+            counted=True,
         )
-    return Check(True, f"✓ {label}", True)
+    return Check(passed=True, line=f"✓ {label}", counted=True)
 
 
 def check_absent(rule: OpRule, ops: list[Op]) -> Check:
@@ -74,12 +78,12 @@ def check_absent(rule: OpRule, ops: list[Op]) -> Check:
     if found:
         op = found[0]
         return Check(
-            False,
-            f"✗ {op.resource}/{op.name}: {op.verb} in cycle {op.cycle} "
+            passed=False,
+            line=f"✗ {op.resource}/{op.name}: {op.verb} in cycle {op.cycle} "
             f"(expected no {verb} of {_target(rule)} in {where})",
-            True,
+            counted=True,
         )
-    return Check(True, f"✓ absent: {verb} {_target(rule)} ({where})", True)
+    return Check(passed=True, line=f"✓ absent: {verb} {_target(rule)} ({where})", counted=True)
 
 
 def check(expect: CrdExpectations, run: Run, cycles: int) -> list[Check]:
@@ -99,9 +103,9 @@ def _block_checks(expect: CrdExpectations, run: Run, cycles: int) -> Iterator[tu
         yield (
             "steady",
             (
-                Check(True, f"✓ steady at cycle {run.steady_at}", False)
+                Check(passed=True, line=f"✓ steady at cycle {run.steady_at}", counted=False)
                 if run.steady_at is not None
-                else Check(False, f"✗ not steady within {cycles} cycles", False)
+                else Check(passed=False, line=f"✗ not steady within {cycles} cycles", counted=False)
             ),
         )
     if "steadyAt" in expect:
@@ -110,17 +114,23 @@ def _block_checks(expect: CrdExpectations, run: Run, cycles: int) -> Iterator[tu
         reached = f"at cycle {run.steady_at}" if run.steady_at else "never"
         yield (
             "steadyAt",
-            Check(ok, f"{'✓' if ok else '✗'} steady by cycle {limit} (reached {reached})", False),
+            Check(
+                passed=ok,
+                line=f"{'✓' if ok else '✗'} steady by cycle {limit} (reached {reached})",
+                counted=False,
+            ),
         )
     if expect.get("noErrors"):
         failing = run.errors
         yield (
             "noErrors",
             (
-                Check(True, "✓ no errors", False)
+                Check(passed=True, line="✓ no errors", counted=False)
                 if not failing
                 else Check(
-                    False, f"✗ errors in cycle {failing[0].number}: {failing[0].error}", False
+                    passed=False,
+                    line=f"✗ errors in cycle {failing[0].number}: {failing[0].error}",
+                    counted=False,
                 )
             ),
         )

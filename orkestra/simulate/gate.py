@@ -16,7 +16,7 @@ from orkestra.simulate.runner import Simulation
 from orkestra.simulate.spec import DEFAULT_CYCLES, SimulationSpec, load_specs
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Outcome:
     """The result of simulating one file (all its specs)."""
 
@@ -48,7 +48,7 @@ def run_specs(
     trust_hooks: bool = False,
 ) -> Outcome:
     """Run simulation specs. ``trust_hooks``: run the Python hooks of pulled patterns too."""
-    outcome = Outcome(display)
+    outcome = Outcome(file=display)
     resolver = resolver or MotifResolver()
     start = time.perf_counter()
     for spec in specs:
@@ -65,7 +65,10 @@ def run_specs(
                 errors_expected = expect.get("noErrors") is False
             outcome.reports.append(
                 RunReport(
-                    run, checks, problems=_failures(spec, checks), errors_expected=errors_expected
+                    run=run,
+                    checks=checks,
+                    problems=_failures(spec, checks),
+                    errors_expected=errors_expected,
                 )
             )
         outcome.assertions += assertion_count(spec.expect)
@@ -112,7 +115,11 @@ def run_katalog(
 ) -> Outcome:
     """Op-print mode: reconcile a katalog's CRs without assertions."""
     spec = SimulationSpec(
-        katalog.stem, katalog, [cr], cycles=cycles or DEFAULT_CYCLES, display=display
+        name=katalog.stem,
+        katalog=katalog,
+        crs=[cr],
+        cycles=cycles or DEFAULT_CYCLES,
+        display=display,
     )
     return run_specs([spec], display, cycles=cycles, only_crd=only_crd, trust_hooks=trust_hooks)
 

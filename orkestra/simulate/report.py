@@ -29,7 +29,7 @@ from orkestra.units import format_duration
 _ICONS = {"create": "+", "delete": "-"}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RunReport:
     run: Run
     checks: list[Check] | None  # None: op-print mode (no expect)
@@ -191,7 +191,7 @@ it from running, its reports)."""
 _STATUSES = ("passed", "no-assertion", "failed")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Totals:
     """What a run over many simulate files adds up to."""
 

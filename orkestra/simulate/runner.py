@@ -62,7 +62,7 @@ class SimulationError(OrkError):
     """The simulation could not run (no CR for the CRD, an invalid CR ...)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Op:
     cycle: int
     verb: str
@@ -75,7 +75,7 @@ class Op:
         return self.verb in WRITES
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Cycle:
     number: int
     ops: list[Op]
@@ -88,7 +88,7 @@ class Cycle:
         return [op for op in self.ops if op.is_write]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Run:
     """One CRD's CR reconciled for the spec's cycles."""
 
@@ -123,11 +123,20 @@ def steady_cycle(cycles: list[Cycle]) -> int | None:
 def repeated(cycle: Cycle, number: int) -> Cycle:
     """A fixed-point cycle run again as cycle ``number``."""
     return Cycle(
-        number,
-        [Op(number, op.verb, op.resource, op.name, op.namespace) for op in cycle.ops],
-        cycle.error,
-        list(cycle.warnings),
-        list(cycle.events),
+        number=number,
+        ops=[
+            Op(
+                cycle=number,
+                verb=op.verb,
+                resource=op.resource,
+                name=op.name,
+                namespace=op.namespace,
+            )
+            for op in cycle.ops
+        ],
+        error=cycle.error,
+        warnings=list(cycle.warnings),
+        events=list(cycle.events),
     )
 
 
@@ -220,11 +229,11 @@ def _register(cluster: MemoryCluster, composed: Composed, crd_files: list[Path])
         elif api.get("group") and api.get("kind"):
             cluster.register_type(
                 ResourceType(
-                    api["group"],
-                    api.get("version", "v1"),
-                    api["kind"],
-                    api.get("plural") or api["kind"].lower() + "s",
-                    entry.get("namespaced", True) is not False,
+                    group=api["group"],
+                    version=api.get("version", "v1"),
+                    kind=api["kind"],
+                    plural=api.get("plural") or api["kind"].lower() + "s",
+                    namespaced=entry.get("namespaced", True) is not False,
                 )
             )
 
@@ -359,11 +368,11 @@ class Simulation:
             self.settle()
             fixed = repeatable and timeless and self.cluster.resource_version == version
         run = Run(
-            crd,
-            meta["name"],
-            namespace,
-            cycles,
-            time.perf_counter() - start,
+            crd=crd,
+            cr_name=meta["name"],
+            cr_namespace=namespace,
+            cycles=cycles,
+            seconds=time.perf_counter() - start,
             notes=self.cluster.notes,
             unexercised=unexercised(entry, self.composed.top.get("profiles")),
         )
@@ -375,14 +384,26 @@ class Simulation:
         before = len(self.cluster.operations)
         result = reconciler.reconcile(name, namespace or None)
         ops = [self._op(number, o, name) for o in self.cluster.operations[before:]]
-        return Cycle(number, ops, result.error, result.warnings, result.events)
+        return Cycle(
+            number=number,
+            ops=ops,
+            error=result.error,
+            warnings=result.warnings,
+            events=result.events,
+        )
 
     @staticmethod
     def _op(cycle: int, operation: Operation, cr_name: str) -> Op:
         resource = operation.resource
         if resource.endswith("/status"):
             resource = "status"
-        return Op(cycle, operation.verb, resource, operation.name or "", operation.namespace)
+        return Op(
+            cycle=cycle,
+            verb=operation.verb,
+            resource=resource,
+            name=operation.name or "",
+            namespace=operation.namespace,
+        )
 
     def settle(self) -> None:
         """What kubelet and the built-in controllers would do between reconciles."""

@@ -23,7 +23,7 @@ from orkestra.model.shapes import CrdExpectations, Expectations, OpRule
 from orkestra.model.source import load_documents, reference_problem
 
 DEFAULT_CYCLES = 10
-_INCLUDE = Obj({"ops": F(ListOf(OP_RULE), True)}, name="ops include")
+_INCLUDE = Obj(fields={"ops": F(ListOf(OP_RULE), True)}, name="ops include")
 
 
 class _Included(TypedDict):
@@ -32,7 +32,7 @@ class _Included(TypedDict):
     ops: list[OpRule]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SimulationSpec:
     """One simulation: the katalog, the CR files, how many cycles, what to expect, and
     ``cross``: what the katalog's cross sources answer (by ``as``).
@@ -137,7 +137,13 @@ def load_specs(
     doc = load_document(file, kinds=("Simulate",), display=shown)
     resolved = file.resolve()
     if resolved in seen:
-        raise PatternError([Problem(shown, 0, 0, (), "simulate imports form a cycle")])
+        raise PatternError(
+            [
+                Problem(
+                    file=shown, line=0, column=0, path=(), message="simulate imports form a cycle"
+                )
+            ]
+        )
     data = doc.simulation
     if data.get("imports"):
         specs = []
@@ -169,17 +175,17 @@ def load_specs(
     name = str((data.get("metadata") or {}).get("name") or file.stem)
     return [
         SimulationSpec(
-            name,
-            katalog,
-            crs,
-            crds,
-            cycles or int(spec.get("cycles", DEFAULT_CYCLES)),
-            expect,
-            file,
-            shown,
-            doc,
-            positions,
-            dict(spec.get("cross") or {}),
+            name=name,
+            katalog=katalog,
+            crs=crs,
+            crds=crds,
+            cycles=cycles or int(spec.get("cycles", DEFAULT_CYCLES)),
+            expect=expect,
+            file=file,
+            display=shown,
+            source=doc,
+            positions=positions,
+            cross=dict(spec.get("cross") or {}),
         )
     ]
 

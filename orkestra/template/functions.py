@@ -60,6 +60,7 @@ def _convert(kind: P, value: Any) -> Any:
     raise TemplateExecError(f"wrong type for value; expected {kind.value}; got {type_name(value)}")
 
 
+# Positional: the builtins registry is a table of one-line rows (name, impl, params, variadic).
 @dataclass(frozen=True)
 class Func:
     """One template function.

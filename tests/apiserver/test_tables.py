@@ -514,7 +514,7 @@ def test_events_core_and_events_api() -> None:
 
 
 def test_unknown_kinds_get_name_and_age() -> None:
-    rt = ResourceType("example.com", "v1", "Thing", "things")
+    rt = ResourceType(group="example.com", version="v1", kind="Thing", plural="things")
     table = to_table(rt, [{"metadata": meta("t")}], now=NOW)
     assert headers(table) == ["Name", "Age"]
     assert table["columnDefinitions"][1]["type"] == "date"

@@ -350,7 +350,7 @@ echo '{{"manifests": [{{"digest": "sha256:m1", "annotations":
 """,
     )
     said: list[str] = []
-    options = BuildOptions(ImageTag.parse("db/op:1"))
+    options = BuildOptions(tag=ImageTag.parse("db/op:1"))
     assert (
         image._ensure_base(options, tools, said.append)
         == f"oci:{tmp_path}/dist/image/oci:{__version__}"
@@ -361,12 +361,12 @@ echo '{{"manifests": [{{"digest": "sha256:m1", "annotations":
     said.clear()
     image._ensure_base(options, tools, said.append)
     assert said == []
-    image._ensure_base(BuildOptions(options.tag, rebuild_base=True), tools, said.append)
+    image._ensure_base(BuildOptions(tag=options.tag, rebuild_base=True), tools, said.append)
     assert said[-1].startswith("image: built with ")
     # another base is never built
     said.clear()
     assert (
-        image._ensure_base(BuildOptions(options.tag, base="ghcr.io/o/r:1"), tools, said.append)
+        image._ensure_base(BuildOptions(tag=options.tag, base="ghcr.io/o/r:1"), tools, said.append)
         == "docker://ghcr.io/o/r:1"
     )
     assert said == []
@@ -377,7 +377,7 @@ def test_a_failing_base_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     tools = _checkout(tmp_path, "echo 'image: error: no debootstrap' >&2; exit 1\n")
     said: list[str] = []
     with pytest.raises(RuntimeImageError, match=r"build\.sh failed") as error:
-        image._ensure_base(BuildOptions(ImageTag.parse("db/op:1")), tools, said.append)
+        image._ensure_base(BuildOptions(tag=ImageTag.parse("db/op:1")), tools, said.append)
     assert error.value.hint == "apt-get install buildah debootstrap"
     assert said[-1] == "image: error: no debootstrap"
 
@@ -450,13 +450,13 @@ def test_command_usage_errors(
 def _built(code: Any, options: BuildOptions, log: Any, tools: Any = None) -> Built:
     log("buildah from somewhere")
     return Built(
-        str(options.tag),
-        "oci:/base:0.1.0",
-        "/cache/layout:v1",
-        "sha256:" + "d" * 64,
-        labels(code, "oci:/base:0.1.0"),
-        options.push,
-        42.0,
+        image=str(options.tag),
+        base="oci:/base:0.1.0",
+        layout="/cache/layout:v1",
+        digest="sha256:" + "d" * 64,
+        labels=labels(code, "oci:/base:0.1.0"),
+        pushed=options.push,
+        seconds=42.0,
     )
 
 
@@ -485,7 +485,14 @@ def test_command_output(
         == 0
     )
     assert seen == [
-        BuildOptions(ImageTag("127.0.0.1:5000/db", "v1"), "ghcr.io/o/r:1", False, None, True, False)
+        BuildOptions(
+            tag=ImageTag("127.0.0.1:5000/db", "v1"),
+            base="ghcr.io/o/r:1",
+            rebuild_base=False,
+            layout=None,
+            push=True,
+            tls_verify=False,
+        )
     ]
     captured = capsys.readouterr()
     assert captured.err == "buildah from somewhere\n"
@@ -523,7 +530,7 @@ def test_build_checks_the_host_before_anything(
     monkeypatch.setattr(image.shutil, "which", lambda name: f"/usr/bin/{name}")
     monkeypatch.setattr(image, "_ensure_base", lambda *a: pytest.fail("built a base"))
     with pytest.raises(RuntimeImageError, match="must run as root"):
-        build_runtime_image(code, BuildOptions(ImageTag.parse("db/op:1")), print)
+        build_runtime_image(code, BuildOptions(tag=ImageTag.parse("db/op:1")), print)
 
 
 def test_requirements_value() -> None:

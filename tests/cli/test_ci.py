@@ -17,11 +17,11 @@ def test_a_problem_becomes_an_escaped_workflow_command(tmp_path: Path) -> None:
     (tmp_path / "dir").mkdir()
     (tmp_path / "dir" / "k.yaml").write_text("")
     problem = Problem(
-        str(tmp_path / "dir" / "k.yaml"),
-        3,
-        5,
-        ("spec", "crds"),
-        "bad: 100%\nreally",
+        file=str(tmp_path / "dir" / "k.yaml"),
+        line=3,
+        column=5,
+        path=("spec", "crds"),
+        message="bad: 100%\nreally",
         hint="fix, then retry",
     )
     env = {"GITHUB_WORKSPACE": str(tmp_path)}
@@ -29,7 +29,9 @@ def test_a_problem_becomes_an_escaped_workflow_command(tmp_path: Path) -> None:
         "::error file=dir/k.yaml,line=3,col=5,title=ork validate::spec.crds: bad: 100%25"
         "%0Areally%0Ahint: fix, then retry"
     )
-    warning = Problem("elsewhere.yaml", 0, 0, (), "odd", severity="warning")
+    warning = Problem(
+        file="elsewhere.yaml", line=0, column=0, path=(), message="odd", severity="warning"
+    )
     assert command(warning, "t,x:y", env) == "::warning file=elsewhere.yaml,title=t%2Cx%3Ay::odd"
     assert workspace_path("/nowhere/x.yaml", env) == "/nowhere/x.yaml"
 

@@ -265,29 +265,33 @@ def test_forged_index_entries_are_not_believed(
 @pytest.mark.parametrize(
     ("proof", "simulate", "e2e"),
     [
-        (Verification(VERIFIED, True, "SHA256:k"), "✓ Verified · 2 assertions", "⊘ Skipped"),
         (
-            Verification(VERIFIED, False, "SHA256:k"),
+            Verification(state=VERIFIED, trusted=True, key_id="SHA256:k"),
+            "✓ Verified · 2 assertions",
+            "⊘ Skipped",
+        ),
+        (
+            Verification(state=VERIFIED, trusted=False, key_id="SHA256:k"),
             "⚠ Passed (signer not trusted) · 2 assertions",
             "⊘ Skipped",
         ),
-        (Verification(UNSIGNED), "⚠ Unverifiable (unsigned)", "⚠ Unverifiable (unsigned)"),
+        (Verification(state=UNSIGNED), "⚠ Unverifiable (unsigned)", "⚠ Unverifiable (unsigned)"),
         (
-            Verification(TAMPERED, reasons=("simulate status: x",)),
+            Verification(state=TAMPERED, reasons=("simulate status: x",)),
             "✗ Tampered (simulate status: x)",
             "✗ Tampered (another gate's record disagrees with the signed report)",
         ),
         (
-            Verification(TAMPERED, reasons=("the signature by k does not match the report",)),
+            Verification(state=TAMPERED, reasons=("the signature by k does not match the report",)),
             "✗ Tampered (the signature by k does not match the report)",
             "✗ Tampered (the signature by k does not match the report)",
         ),
     ],
 )
 def test_gate_lines_follow_the_proof(proof: Verification, simulate: str, e2e: str) -> None:
-    record = GateRecord("passed", "", "", 2)
+    record = GateRecord(status="passed", duration="", tested_at="", assertions=2)
     assert gate_status("Simulate", record, detailed=False, proof=proof) == simulate
-    assert gate_status("E2E", GateRecord("skipped"), detailed=False, proof=proof) == e2e
+    assert gate_status("E2E", GateRecord(status="skipped"), detailed=False, proof=proof) == e2e
 
 
 def test_a_hostile_report_from_an_untrusted_signer_is_printed_safely(

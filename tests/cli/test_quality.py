@@ -24,24 +24,35 @@ def no_color(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         (
             "Simulate",
-            GateRecord("passed", "14ms", "2026-06-14T10:00:00Z", 2),
+            GateRecord(
+                status="passed", duration="14ms", tested_at="2026-06-14T10:00:00Z", assertions=2
+            ),
             "✓ Verified · 2 assertions · 14ms · tested 2d ago",
         ),
         (
             "E2E",
-            GateRecord("passed", "48s", "2026-06-16T07:00:00Z", runner="github-actions"),
+            GateRecord(
+                status="passed",
+                duration="48s",
+                tested_at="2026-06-16T07:00:00Z",
+                runner="github-actions",
+            ),
             "✓ Verified · 48s · tested 3h ago · on github-actions",
         ),
-        ("Simulate", GateRecord("skipped"), "⊘ Skipped (pushed with --force or --no-simulate)"),
-        ("E2E", GateRecord("skipped"), "⊘ Skipped (pushed with --force or --no-e2e)"),
         (
             "Simulate",
-            GateRecord("no-assertion"),
+            GateRecord(status="skipped"),
+            "⊘ Skipped (pushed with --force or --no-simulate)",
+        ),
+        ("E2E", GateRecord(status="skipped"), "⊘ Skipped (pushed with --force or --no-e2e)"),
+        (
+            "Simulate",
+            GateRecord(status="no-assertion"),
             "⚠ No assertions (simulate.yaml present, no expect: block)",
         ),
         ("Simulate", None, "- Not verified (no simulate.yaml in artifact)"),
         ("E2E", None, "- Not verified (no e2e.yaml in artifact)"),
-        ("E2E", GateRecord("forced"), "✗ forced"),
+        ("E2E", GateRecord(status="forced"), "✗ forced"),
     ],
 )
 def test_gate_status(gate: str, record: GateRecord | None, text: str) -> None:
@@ -50,10 +61,14 @@ def test_gate_status(gate: str, record: GateRecord | None, text: str) -> None:
 
 def test_short_forms() -> None:
     assert (
-        gate_status("Simulate", GateRecord("passed", "1ms", "", 1), detailed=False)
+        gate_status(
+            "Simulate",
+            GateRecord(status="passed", duration="1ms", tested_at="", assertions=1),
+            detailed=False,
+        )
         == "✓ Verified · 1 assertion"
     )
-    assert gate_status("E2E", GateRecord("skipped"), detailed=False) == "⊘ Skipped"
+    assert gate_status("E2E", GateRecord(status="skipped"), detailed=False) == "⊘ Skipped"
     assert gate_status("E2E", None, detailed=False) == "- Not verified"
 
 
@@ -68,10 +83,10 @@ def test_ago(seconds: int, text: str) -> None:
 def test_deprecation_blocks() -> None:
     today = datetime.date(2026, 5, 16)
     notice = Deprecation(
-        "v1 is end-of-life",
-        "webapp-operator:v2.0.0",
-        datetime.date(2026, 1, 1),
-        datetime.date(2026, 6, 30),
+        message="v1 is end-of-life",
+        migrated_to="webapp-operator:v2.0.0",
+        starts=datetime.date(2026, 1, 1),
+        end_of_life=datetime.date(2026, 6, 30),
     )
     assert deprecation_block(notice, today) == [
         "",
@@ -91,4 +106,4 @@ def test_deprecation_blocks() -> None:
         "  End of life: 2026-06-30",
         "",
     ]
-    assert deprecation_block(Deprecation(""), today) == ["", "⚠  DEPRECATION WARNING"]
+    assert deprecation_block(Deprecation(message=""), today) == ["", "⚠  DEPRECATION WARNING"]

@@ -68,8 +68,8 @@ def test_inspect_names_the_kind_of_code(
 ) -> None:
     client = RegistryClient()
     artifact = PatternArtifact(
-        Metadata("Katalog", "db", "v1"),
-        (PatternFile("katalog.yaml", b"kind: Katalog\n"),),
+        metadata=Metadata(kind="Katalog", name="db", version="v1"),
+        files=(PatternFile("katalog.yaml", b"kind: Katalog\n"),),
         typed=typed,
         runtime_version="v0.0.9",
     )

@@ -31,9 +31,9 @@ DENIAL = "admission webhook denied the request: replicas must be <= 5"
 
 def passing(name: str = "Deployment ready", seconds: float = 12.2) -> ExpectationResult:
     return ExpectationResult(
-        name,
-        "cr-applied",
-        60.0,
+        name=name,
+        after="cr-applied",
+        timeout=60.0,
         passed=True,
         seconds=seconds,
         checks=[CheckResult("Deployment hello-website ready", True)],
@@ -42,9 +42,9 @@ def passing(name: str = "Deployment ready", seconds: float = 12.2) -> Expectatio
 
 def timed_out(denial: str = "") -> ExpectationResult:
     return ExpectationResult(
-        "Service exists",
-        "cr-applied",
-        60.0,
+        name="Service exists",
+        after="cr-applied",
+        timeout=60.0,
         seconds=60.4,
         timed_out=True,
         denial=denial,
@@ -59,9 +59,9 @@ def timed_out(denial: str = "") -> ExpectationResult:
 
 def failed() -> ExpectationResult:
     return ExpectationResult(
-        "CR accepted",
-        "cr-applied",
-        30.0,
+        name="CR accepted",
+        after="cr-applied",
+        timeout=30.0,
         seconds=3.0,
         checks=[CheckResult("apply the CR", False, "kubectl apply -f cr.yaml: the CR is invalid")],
     )
@@ -69,7 +69,11 @@ def failed() -> ExpectationResult:
 
 def suite(*results: ExpectationResult, cluster: str = KIND, **extra: object) -> SuiteResult:
     made = SuiteResult(
-        "hello-website-e2e", "e2e/hello/e2e.yaml", cluster, list(results), seconds=87.0
+        name="hello-website-e2e",
+        file="e2e/hello/e2e.yaml",
+        cluster=cluster,
+        expectations=list(results),
+        seconds=87.0,
     )
     for key, value in extra.items():
         setattr(made, key, value)
@@ -85,7 +89,7 @@ def leftovers() -> SuiteResult:
 
 
 def skipped() -> SuiteResult:
-    return SuiteResult("later-e2e", "e2e/later/e2e.yaml", "", skipped=True)
+    return SuiteResult(name="later-e2e", file="e2e/later/e2e.yaml", cluster="", skipped=True)
 
 
 SCENARIOS = {
@@ -129,9 +133,9 @@ def test_expectation_line_failed_before_its_timeout() -> None:
 
 def test_expectation_line_indents_every_line_of_a_long_reason() -> None:
     result = ExpectationResult(
-        "x",
-        "cr-applied",
-        5.0,
+        name="x",
+        after="cr-applied",
+        timeout=5.0,
         seconds=1.5,
         checks=[CheckResult("command", False, "exit 1\nno such pod")],
     )
@@ -219,9 +223,9 @@ def test_markdown_labels_the_embedded_server() -> None:
 
 def test_markdown_escapes_cells() -> None:
     result = ExpectationResult(
-        "a | b",
-        "cr-applied",
-        10.0,
+        name="a | b",
+        after="cr-applied",
+        timeout=10.0,
         seconds=10.0,
         timed_out=True,
         checks=[CheckResult("cmd", False, "line 1\r\nx | y <z>\n")],
@@ -412,14 +416,16 @@ def test_junit_names_the_embedded_server() -> None:
 def test_junit_escapes_names_and_details(schema: xmlschema.XMLSchema) -> None:
     name = 'a <b> & "c" ✓'
     result = ExpectationResult(
-        name,
-        "cr-applied",
-        5.0,
+        name=name,
+        after="cr-applied",
+        timeout=5.0,
         seconds=5.0,
         timed_out=True,
         checks=[CheckResult("cmd", False, "]]> <x/> &amp;")],
     )
-    run = RunResult([SuiteResult("s & <t>", "f.yaml", KIND, [result])])
+    run = RunResult(
+        [SuiteResult(name="s & <t>", file="f.yaml", cluster=KIND, expectations=[result])]
+    )
     schema.validate(junit(run))
     root = parse(run)
     assert cases(root) == [("s & <t>", name, "failure")]
@@ -430,9 +436,9 @@ def test_junit_escapes_names_and_details(schema: xmlschema.XMLSchema) -> None:
 
 def test_junit_replaces_characters_xml_cannot_carry(schema: xmlschema.XMLSchema) -> None:
     result = ExpectationResult(
-        "colour\x1b",
-        "cr-applied",
-        5.0,
+        name="colour\x1b",
+        after="cr-applied",
+        timeout=5.0,
         checks=[CheckResult("cmd", False, "\x1b[31mred\x1b[0m\x00 tab\tok")],
     )
     run = RunResult([suite(result)])

@@ -166,7 +166,15 @@ def test_commented_examples_are_the_e2e_format(pack: Path) -> None:
     assert first.commands == (
         CommandCheck("kubectl get webapp my-webapp -n default -o name", 0, "my-webapp"),
     )
-    assert first.fields == (FieldCheck("WebApp", "my-webapp", "default", ".status.phase", "Ready"),)
+    assert first.fields == (
+        FieldCheck(
+            kind="WebApp",
+            name="my-webapp",
+            namespace="default",
+            field=".status.phase",
+            equals="Ready",
+        ),
+    )
 
 
 def test_same_input_same_bytes_wherever_it_runs(

@@ -77,20 +77,30 @@ def test_defaults(write: WriteFiles) -> None:
     assert suite.helm == [] and suite.wait == [] and suite.values_files == []
     created, gone = suite.expect
     assert created == Expectation(
-        "Created",
-        "cr-applied",
-        60.0,
-        resources=(ResourceCheck("WebApp", "my-webapp", "default", False, None),),
+        name="Created",
+        after="cr-applied",
+        timeout=60.0,
+        resources=(
+            ResourceCheck(
+                kind="WebApp", name="my-webapp", namespace="default", ready=False, count=None
+            ),
+        ),
     )
     assert created.resources[0].label == "WebApp my-webapp exists"
     assert (gone.after, gone.timeout, gone.checks) == ("cr-deleted", 120.0, 5)
-    assert gone.resources == (ResourceCheck("Deployment", "", "default", False, 0),)
+    assert gone.resources == (
+        ResourceCheck(kind="Deployment", name="", namespace="default", ready=False, count=0),
+    )
     assert gone.resources[0].label == "Deployment (any) gone"
     assert gone.commands == (CommandCheck("kubectl get webapps", 0, ""),)
     assert gone.fields == (
-        FieldCheck("Deployment", "d", "default", ".spec.replicas", "2"),
-        FieldCheck("Deployment", "d", "default", ".spec.paused", "false"),
-        FieldCheck("Service", "s", "web", ".spec.type", None),
+        FieldCheck(
+            kind="Deployment", name="d", namespace="default", field=".spec.replicas", equals="2"
+        ),
+        FieldCheck(
+            kind="Deployment", name="d", namespace="default", field=".spec.paused", equals="false"
+        ),
+        FieldCheck(kind="Service", name="s", namespace="web", field=".spec.type", equals=None),
     )
 
 
@@ -142,16 +152,16 @@ def test_setup_apply_helm_and_wait(write: WriteFiles) -> None:
     assert suite.values_files == [root / "values.yaml"]
     assert suite.apply == [root / "setup.yaml"]
     assert suite.helm == [
-        HelmRelease("bitnami/redis", "redis"),
+        HelmRelease(chart="bitnami/redis", release="redis"),
         HelmRelease(
-            "cnpg",
-            "db",
-            "data",
-            "https://cloudnative-pg.github.io/charts",
-            "0.20.0",
-            (root / "values.yaml",),
-            {"replicas": 2, "image": {"tag": "16"}},
-            True,
+            chart="cnpg",
+            release="db",
+            namespace="data",
+            repo="https://cloudnative-pg.github.io/charts",
+            version="0.20.0",
+            value_files=(root / "values.yaml",),
+            values={"replicas": 2, "image": {"tag": "16"}},
+            create_namespace=True,
         ),
     ]
     assert suite.wait == [

@@ -57,10 +57,10 @@ class Recording(Commands):
         self.timeouts.append(timeout)
         matching = [(p, r) for p, r in self.script if called[: len(p)] == p]
         if not matching:
-            return Completed(called, 0, "", "")
+            return Completed(argv=called, returncode=0, stdout="", stderr="")
         _, reply = max(matching, key=lambda item: len(item[0]))
         code, stdout, stderr = reply(called) if callable(reply) else reply
-        return Completed(called, code, stdout, stderr)
+        return Completed(argv=called, returncode=code, stdout=stdout, stderr=stderr)
 
 
 def kind_calls(recording: Recording) -> list[tuple[str, ...]]:
@@ -385,13 +385,28 @@ def test_asking_for_kind_without_docker_is_an_error(monkeypatch: pytest.MonkeyPa
 
 def test_completed_message() -> None:
     argv = ("kubectl", "get", "pods")
-    assert Completed(argv, 1, "ignored\n", "  error: boom \n").message() == "error: boom"
-    assert Completed(argv, 1, "only stdout\n", "").message() == "only stdout"
-    assert Completed(argv, 3, "", " \n").message() == "kubectl get pods exited with 3"
-    assert Completed(argv, -9, "", "half\n", timed_out=True).message() == "kubectl timed out: half"
-    assert Completed(argv, -9, "", "", timed_out=True).message() == "kubectl timed out"
-    assert not Completed(argv, 0, "", "", timed_out=True).ok
-    assert Completed(argv, 0, "a", "b").output == "ab"
+    assert (
+        Completed(argv=argv, returncode=1, stdout="ignored\n", stderr="  error: boom \n").message()
+        == "error: boom"
+    )
+    assert (
+        Completed(argv=argv, returncode=1, stdout="only stdout\n", stderr="").message()
+        == "only stdout"
+    )
+    assert (
+        Completed(argv=argv, returncode=3, stdout="", stderr=" \n").message()
+        == "kubectl get pods exited with 3"
+    )
+    assert (
+        Completed(argv=argv, returncode=-9, stdout="", stderr="half\n", timed_out=True).message()
+        == "kubectl timed out: half"
+    )
+    assert (
+        Completed(argv=argv, returncode=-9, stdout="", stderr="", timed_out=True).message()
+        == "kubectl timed out"
+    )
+    assert not Completed(argv=argv, returncode=0, stdout="", stderr="", timed_out=True).ok
+    assert Completed(argv=argv, returncode=0, stdout="a", stderr="b").output == "ab"
 
 
 @pytest.mark.integration

@@ -68,7 +68,11 @@ class Harness:
             if cluster is not None
             else MemoryCluster(clock=self.clock, lenient_kinds=True)
         )
-        self.cluster.register_type(ResourceType("test.io", "v1", "App", "apps", namespaced))
+        self.cluster.register_type(
+            ResourceType(
+                group="test.io", version="v1", kind="App", plural="apps", namespaced=namespaced
+            )
+        )
         self.namespace = "default" if namespaced else None
         meta: dict[str, Any] = {"name": "demo", "labels": labels or {}}
         if namespaced:

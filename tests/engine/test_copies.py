@@ -67,7 +67,15 @@ def test_a_missing_source_in_another_namespace_is_the_policys_to_skip() -> None:
     assert ("create", "configmaps", "demo-settings") in writes
     assert not [w for w in writes if w[1] == "secrets"]
     assert isinstance(h.cluster, Skipping)
-    assert h.cluster.skipped == [CopySource("secrets", "creds", "Secret", "registry", "platform")]
+    assert h.cluster.skipped == [
+        CopySource(
+            declaration="secrets",
+            declared_name="creds",
+            kind="Secret",
+            name="registry",
+            namespace="platform",
+        )
+    ]
 
 
 def test_without_a_policy_the_missing_source_fails_the_cycle() -> None:

@@ -91,7 +91,11 @@ def test_a_peer_is_read_by_name_in_upstreams_shape() -> None:
         }
     }
     assert isinstance(h.cluster, CrossReader) and isinstance(h.cluster, Reader)
-    assert h.cluster.queries == [PeerQuery("database", {}, "demo-db", "default", {})]
+    assert h.cluster.queries == [
+        PeerQuery(
+            crd="database", crd_labels={}, name="demo-db", namespace="default", match_labels={}
+        )
+    ]
 
 
 def test_match_labels_and_a_crd_found_by_its_label_selector() -> None:
@@ -228,9 +232,26 @@ def test_source_urls(protocol: str, namespace: str, url: str) -> None:
 
 
 def test_peer_matches() -> None:
-    query = PeerQuery("database", {}, "demo-db", "default", {})
+    query = PeerQuery(
+        crd="database", crd_labels={}, name="demo-db", namespace="default", match_labels={}
+    )
     assert peer_matches(DB, query)
-    assert not peer_matches(DB, PeerQuery("database", {}, "demo-db", "other", {}))
+    assert not peer_matches(
+        DB,
+        PeerQuery(
+            crd="database", crd_labels={}, name="demo-db", namespace="other", match_labels={}
+        ),
+    )
     cluster_scoped = {"metadata": {"name": "demo-db"}}
-    assert peer_matches(cluster_scoped, PeerQuery("database", {}, "demo-db", "other", {}))
-    assert not peer_matches(DB, PeerQuery("database", {}, "", "", {"tenant": "other"}))
+    assert peer_matches(
+        cluster_scoped,
+        PeerQuery(
+            crd="database", crd_labels={}, name="demo-db", namespace="other", match_labels={}
+        ),
+    )
+    assert not peer_matches(
+        DB,
+        PeerQuery(
+            crd="database", crd_labels={}, name="", namespace="", match_labels={"tenant": "other"}
+        ),
+    )

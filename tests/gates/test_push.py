@@ -68,7 +68,13 @@ def push(
 ) -> tuple[Published, Recorder]:
     recorder = Recorder()
     options = PushOptions(
-        force, update_meta, no_simulate, no_e2e, e2e_file, overwrite=overwrite, dry_run=dry_run
+        force=force,
+        update_meta=update_meta,
+        no_simulate=no_simulate,
+        no_e2e=no_e2e,
+        e2e_file=e2e_file,
+        overwrite=overwrite,
+        dry_run=dry_run,
     )
     return publish(directory, ref, options, recorder, kind=kind), recorder
 
@@ -280,7 +286,7 @@ def test_no_assertions_and_skips(pack_copy: Path) -> None:
     ):
         push(api, no_simulate=True)
     result, events = push(api, no_simulate=True, overwrite=True)
-    assert RegistryClient().info(result.ref).simulate == GateRecord("skipped")
+    assert RegistryClient().info(result.ref).simulate == GateRecord(status="skipped")
 
 
 DIGEST = "sha256:4364d38de74f6f5118c1d7440c2382ec66c05cd85bce9a0636a6af7437b77cea"

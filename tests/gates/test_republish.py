@@ -223,7 +223,12 @@ def test_a_tag_holding_something_else_is_replaced_only_with_overwrite(
     backend.push_blob(ref.repository, empty, EMPTY_JSON)
     foreign = backend.push_manifest(
         ref.repository,
-        Manifest(empty, (empty,), {}, "application/vnd.example+json").to_bytes(),
+        Manifest(
+            config=empty,
+            layers=(empty,),
+            annotations={},
+            artifact_type="application/vnd.example+json",
+        ).to_bytes(),
         MANIFEST_MEDIA_TYPE,
         ref.tag,
     )

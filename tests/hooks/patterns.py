@@ -65,7 +65,9 @@ class TypedHarness:
     ) -> None:
         self.clock = Clock()
         self.cluster = MemoryCluster(clock=self.clock, lenient_kinds=True)
-        self.cluster.register_type(ResourceType("test.io", "v1", "Db", "dbs", True))
+        self.cluster.register_type(
+            ResourceType(group="test.io", version="v1", kind="Db", plural="dbs", namespaced=True)
+        )
         self.cluster.create(
             {
                 "apiVersion": "test.io/v1",

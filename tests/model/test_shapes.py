@@ -70,7 +70,7 @@ _READ_AS: dict[tuple[type, str], tuple[Node | None, str]] = {
     (shapes.KatalogSpec, "crds"): (MapOf(formats.CRD_ENTRY), _G0_CRDS),
     (shapes.KomposerSpec, "crds"): (MapOf(formats.OVERRIDE_ENTRY), _G0_CRDS),
     (shapes.CrdEntry, "dependsOn"): (
-        MapOf(Obj({"condition": F(Str())})),
+        MapOf(Obj(fields={"condition": F(Str())})),
         "normalize.depends_on_map: {db: healthy} and [db] become {db: {condition: ...}}",
     ),
     (shapes.CrdEntry, "labels"): (MapOf(Str()), _AS_TEXT),
@@ -360,13 +360,15 @@ class _Wrong(TypedDict, total=False):
 
 
 _WRONG_SCHEMA = Obj(
-    {
-        "inputs": F(ListOf(Obj({"name": F(Str())}))),
+    fields={
+        "inputs": F(ListOf(Obj(fields={"name": F(Str())}))),
         "imports": F(
-            ListOf(Either((formats.is_str, Str()), (formats.is_map, Obj({"name": F(Str())}))))
+            ListOf(
+                Either((formats.is_str, Str()), (formats.is_map, Obj(fields={"name": F(Str())})))
+            )
         ),
         "extra": F(ListOf(Str())),
-        "single": F(Obj({"name": F(Str()), "type": F(Str())})),
+        "single": F(Obj(fields={"name": F(Str()), "type": F(Str())})),
     }
 )
 

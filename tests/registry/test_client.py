@@ -25,7 +25,9 @@ def test_push_then_read_back(registry: RegistryTarget) -> None:
     assert isinstance(info, PatternInfo) and info.digest == pushed.digest
     meta = info.metadata
     assert (meta.kind, meta.name, meta.version, meta.tags) == ("Katalog", "web", "v1.0.0", ("a",))
-    assert info.simulate == GateRecord("passed", "3ms", "2026-01-01T00:00:00Z", 2)
+    assert info.simulate == GateRecord(
+        status="passed", duration="3ms", tested_at="2026-01-01T00:00:00Z", assertions=2
+    )
     assert info.e2e is None
     assert [(f.title, f.size) for f in info.files] == [("katalog.yaml", 14), ("README.md", 9)]
 

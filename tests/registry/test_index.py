@@ -10,13 +10,13 @@ from orkestra.semver import latest_key
 
 
 def entry(version: str, **kw: object) -> IndexEntry:
-    return IndexEntry("web", version, "Katalog", **kw)  # type: ignore[arg-type]
+    return IndexEntry(name="web", latestVersion=version, kind="Katalog", **kw)  # type: ignore[arg-type]
 
 
 def test_new_names_are_appended_and_versions_accumulate() -> None:
     index = RegistryIndex()
     index.record(entry("v1.0.0", description="one"), "t1")
-    index.record(IndexEntry("db", "v2.0.0", "Katalog"), "t2")
+    index.record(IndexEntry(name="db", latestVersion="v2.0.0", kind="Katalog"), "t2")
     index.record(entry("v1.1.0", description="two"), "t3")
     assert [e.name for e in index.entries] == ["web", "db"]
     web = index.entries[0]

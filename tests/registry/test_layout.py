@@ -23,9 +23,19 @@ def artifact(
     name: str = "web", version: str = "v1.0.0", text: str = "kind: Katalog\n"
 ) -> PatternArtifact:
     return PatternArtifact(
-        Metadata("Katalog", name, version, "d", "me", "MIT", ("a",)),
-        (PatternFile("katalog.yaml", text.encode()), PatternFile("README.md", b"# readme\n")),
-        simulate=GateRecord("passed", "3ms", "2026-01-01T00:00:00Z", 2),
+        metadata=Metadata(
+            kind="Katalog",
+            name=name,
+            version=version,
+            description="d",
+            author="me",
+            license="MIT",
+            tags=("a",),
+        ),
+        files=(PatternFile("katalog.yaml", text.encode()), PatternFile("README.md", b"# readme\n")),
+        simulate=GateRecord(
+            status="passed", duration="3ms", tested_at="2026-01-01T00:00:00Z", assertions=2
+        ),
     )
 
 
@@ -114,7 +124,14 @@ def record(
     """What ``ork push`` records after tagging: a push record, then the index rebuilt."""
     client.add_record(
         ref.index(),
-        PushRecord(name, version, fields.pop("kind", "Katalog"), digest, claim_time(), **fields),
+        PushRecord(
+            name=name,
+            version=version,
+            kind=fields.pop("kind", "Katalog"),
+            digest=digest,
+            claimedAt=claim_time(),
+            **fields,
+        ),
     )
     client.refresh_index(ref)
 

@@ -25,7 +25,7 @@ LAYER = Descriptor.of(
 
 
 def test_manifest_round_trip_is_byte_stable() -> None:
-    manifest = Manifest(CONFIG, (LAYER,), {"b": "2", "a": "1"})
+    manifest = Manifest(config=CONFIG, layers=(LAYER,), annotations={"b": "2", "a": "1"})
     data = manifest.to_bytes()
     again = Manifest.parse(data, "m")
     assert again == manifest
@@ -36,7 +36,13 @@ def test_manifest_round_trip_is_byte_stable() -> None:
 
 
 def test_artifact_type_and_subject_survive() -> None:
-    manifest = Manifest(CONFIG, (LAYER,), {}, "application/x-report", LAYER)
+    manifest = Manifest(
+        config=CONFIG,
+        layers=(LAYER,),
+        annotations={},
+        artifact_type="application/x-report",
+        subject=LAYER,
+    )
     again = Manifest.parse(manifest.to_bytes(), "m")
     assert again.artifact_type == "application/x-report" and again.subject == LAYER
 

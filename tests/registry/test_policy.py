@@ -77,29 +77,33 @@ def test_a_policy_typo_is_a_schema_error(
 @pytest.mark.parametrize(
     ("proof", "policy", "expected"),
     [
-        (Verification(VERIFIED, True, "SHA256:a"), ImportPolicy(require_signed=True), []),
         (
-            Verification(VERIFIED, False, "SHA256:a"),
+            Verification(state=VERIFIED, trusted=True, key_id="SHA256:a"),
+            ImportPolicy(require_signed=True),
+            [],
+        ),
+        (
+            Verification(state=VERIFIED, trusted=False, key_id="SHA256:a"),
             ImportPolicy(require_signed=True),
             ["it is signed by SHA256:a, which is not in your trusted keys"],
         ),
         (
-            Verification(UNSIGNED, reasons=("no signed gate report in the artifact",)),
+            Verification(state=UNSIGNED, reasons=("no signed gate report in the artifact",)),
             ImportPolicy(require_signed=True),
             ["its signature does not verify (unsigned: no signed gate report in the artifact)"],
         ),
         (
-            Verification(TAMPERED, reasons=("simulate status: x",)),
+            Verification(state=TAMPERED, reasons=("simulate status: x",)),
             ImportPolicy(require_gates=("simulate",)),
             ["its gate results cannot be verified (tampered)"],
         ),
         (
-            Verification(VERIFIED, False, "SHA256:a"),
+            Verification(state=VERIFIED, trusted=False, key_id="SHA256:a"),
             ImportPolicy(require_gates=("simulate",)),
             [],
         ),  # the gates alone do not ask who signed
         (
-            Verification(VERIFIED, True, "SHA256:a"),
+            Verification(state=VERIFIED, trusted=True, key_id="SHA256:a"),
             ImportPolicy(require_gates=("e2e",), require_e2e_cluster=("kind",)),
             [
                 "its e2e gate did not pass (not run)",
@@ -118,7 +122,9 @@ def test_violations(proof: Verification, policy: ImportPolicy, expected: list[st
     info = PatternInfo.read(
         resolve("web:v1.0.0"), manifest, Descriptor.of(manifest.to_bytes(), "x")
     )
-    assert info.simulate == GateRecord("passed", "3ms", "2026-01-01T00:00:00Z", 2)
+    assert info.simulate == GateRecord(
+        status="passed", duration="3ms", tested_at="2026-01-01T00:00:00Z", assertions=2
+    )
     assert policy.violations(info, proof) == expected
 
 

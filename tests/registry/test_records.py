@@ -35,12 +35,12 @@ def rec(
     **fields: object,
 ) -> PushRecord:
     return PushRecord(
-        name,
-        version,
-        "Katalog",
-        digest(n),
-        f"2026-12-02T10:00:{at if at is not None else n:02d}.000000Z",
-        digest(replaces) if replaces else "",
+        name=name,
+        version=version,
+        kind="Katalog",
+        digest=digest(n),
+        claimedAt=f"2026-12-02T10:00:{at if at is not None else n:02d}.000000Z",
+        replaces=digest(replaces) if replaces else "",
         **fields,
     )  # type: ignore[arg-type]
 
@@ -89,7 +89,12 @@ def test_the_current_push_follows_each_generations_winner() -> None:
 def test_rebuild_folds_current_records_over_legacy_entries() -> None:
     legacy = RegistryIndex.parse(
         json.dumps(
-            {"updatedAt": "t0", "entries": [IndexEntry("old", "v0.9.0", "Katalog").to_json()]}
+            {
+                "updatedAt": "t0",
+                "entries": [
+                    IndexEntry(name="old", latestVersion="v0.9.0", kind="Katalog").to_json()
+                ],
+            }
         ).encode(),
         "i",
     )

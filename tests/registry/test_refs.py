@@ -95,11 +95,13 @@ def test_reference_parts() -> None:
     ref = resolve("webapp-operator:v1.0.0", "Katalog", BASES)
     assert ref.name == "webapp-operator" and ref.short_name == "webapp-operator:v1.0.0"
     assert ref.location == "ghcr.io/myorg/katalogs"
-    assert ref.index() == Reference("ghcr.io", "myorg/katalogs/index", "latest")
-    assert Reference("h:1", "x").index() == Reference("h:1", "index")
-    assert Reference("127.0.0.1:5000", "x").is_loopback
-    assert Reference("[::1]:5000", "x").is_loopback
-    assert not Reference("ghcr.io", "x").is_loopback
+    assert ref.index() == Reference(host="ghcr.io", repository="myorg/katalogs/index", tag="latest")
+    assert Reference(host="h:1", repository="x").index() == Reference(
+        host="h:1", repository="index"
+    )
+    assert Reference(host="127.0.0.1:5000", repository="x").is_loopback
+    assert Reference(host="[::1]:5000", repository="x").is_loopback
+    assert not Reference(host="ghcr.io", repository="x").is_loopback
 
 
 @pytest.mark.parametrize(

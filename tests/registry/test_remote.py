@@ -124,7 +124,7 @@ def test_chunked_upload_and_tag_pagination(
     assert backend.fetch_blob(ref.repository, descriptor) == data
     config = Descriptor.of(EMPTY_JSON, "application/vnd.test")
     backend.push_blob(ref.repository, config, EMPTY_JSON)
-    manifest = Manifest(config, (descriptor,)).to_bytes()
+    manifest = Manifest(config=config, layers=(descriptor,)).to_bytes()
     for i in range(5):
         backend.push_manifest(
             ref.repository, manifest, "application/vnd.oci.image.manifest.v1+json", f"t{i}"
@@ -329,7 +329,9 @@ def test_a_push_checks_its_tag_by_head_and_fetches_no_record_twice(
     ref = client.resolve("settled:v1.0.0")  # the registry is shared: a name of its own
     manifest = client.upload_blobs(artifact("settled"), ref)
     digest = Descriptor.of(manifest, MANIFEST_MEDIA_TYPE).digest
-    record = PushRecord("settled", "v1.0.0", "Katalog", digest, claim_time())
+    record = PushRecord(
+        name="settled", version="v1.0.0", kind="Katalog", digest=digest, claimedAt=claim_time()
+    )
     proxy.log.clear()
     settled = client.settle(ref, record, manifest)
     assert settled.won and record.tag in settled.records
@@ -342,11 +344,11 @@ def test_a_push_checks_its_tag_by_head_and_fetches_no_record_twice(
     assert client.tagged(ref.with_tag("v9")) is None
     manifest = client.upload_blobs(artifact("settled", text="kind: Katalog\n# 2\n"), ref)
     second = PushRecord(
-        "settled",
-        "v1.0.0",
-        "Katalog",
-        Descriptor.of(manifest, MANIFEST_MEDIA_TYPE).digest,
-        claim_time(),
+        name="settled",
+        version="v1.0.0",
+        kind="Katalog",
+        digest=Descriptor.of(manifest, MANIFEST_MEDIA_TYPE).digest,
+        claimedAt=claim_time(),
         replaces=digest,
     )
     again = client_for(proxy.host, tmp_path / "again")  # a new process: no record known
@@ -387,7 +389,7 @@ def test_layer_titles_that_escape(
     backend.push_blob(ref.repository, layer, b"x")
     backend.push_manifest(
         ref.repository,
-        Manifest(config, (layer,)).to_bytes(),
+        Manifest(config=config, layers=(layer,)).to_bytes(),
         "application/vnd.oci.image.manifest.v1+json",
         "v1",
     )

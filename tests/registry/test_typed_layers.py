@@ -32,7 +32,8 @@ FILES = {
 
 def typed_artifact() -> PatternArtifact:
     return PatternArtifact(
-        Metadata("Katalog", "db", "v1.0.0"), tuple(PatternFile(n, d) for n, d in FILES.items())
+        metadata=Metadata(kind="Katalog", name="db", version="v1.0.0"),
+        files=tuple(PatternFile(n, d) for n, d in FILES.items()),
     )
 
 
@@ -131,7 +132,7 @@ def _push_raw(client: RegistryClient, titles: list[str]) -> None:
         backend.push_blob(ref.repository, layers[-1], data)
     backend.push_manifest(
         ref.repository,
-        Manifest(config, tuple(layers)).to_bytes(),
+        Manifest(config=config, layers=tuple(layers)).to_bytes(),
         "application/vnd.oci.image.manifest.v1+json",
         "v1",
     )

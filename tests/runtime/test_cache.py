@@ -129,7 +129,7 @@ def test_echoes_that_overtake_the_writes_answer_change_nothing(client: FakeClien
     recognised as the echo it is, for creates, updates and deletes alike."""
     view, informers = cached(client, CM)
     res, store = informers.stores[CM]
-    informer = Informer(client, res, store, metrics=RuntimeMetrics())  # type: ignore[arg-type]
+    informer = Informer(client=client, resource=res, store=store, metrics=RuntimeMetrics())  # type: ignore[arg-type]
     changes: list[Change] = []
     informer.handlers.append(changes.append)
     client.cluster.subscribe(

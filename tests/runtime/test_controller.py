@@ -120,10 +120,14 @@ def test_settings_come_from_reconcile_its_profile_and_the_command_line(tmp_path:
             - {name: busy, workers: 8, resync: 5m, queue: {retryBackoff: 2s}}
         """,
     )
-    assert Settings.of("thing", tuned) == Settings(8, 60.0, 0.005, 4)
-    assert Settings.of("thing", tuned, workers=2, resync=0) == Settings(2, 0, 0.005, 4)
+    assert Settings.of("thing", tuned) == Settings(
+        workers=8, resync=60.0, retry_base=0.005, failure_threshold=4
+    )
+    assert Settings.of("thing", tuned, workers=2, resync=0) == Settings(
+        workers=2, resync=0, retry_base=0.005, failure_threshold=4
+    )
     unit = Unit.load(PACK / "02-katalog-api" / "katalog.yaml")
-    assert Settings.of("webapp", unit) == Settings(2, 30.0)
+    assert Settings.of("webapp", unit) == Settings(workers=2, resync=30.0)
 
 
 def test_a_profile_that_does_not_exist_is_an_error(tmp_path: Path) -> None:

@@ -317,8 +317,16 @@ def test_peers_come_from_a_synced_store_never_from_the_api(tmp_path: Path) -> No
         )
     fake = FakeClient(memory)
     cross = CrossSources(fake, [unit.composed])  # type: ignore[arg-type]
-    by_name = PeerQuery("database", {}, "a", "default", {})
-    by_labels = PeerQuery("", {"tier": "data"}, "", "default", {"tier": "data"})
+    by_name = PeerQuery(
+        crd="database", crd_labels={}, name="a", namespace="default", match_labels={}
+    )
+    by_labels = PeerQuery(
+        crd="",
+        crd_labels={"tier": "data"},
+        name="",
+        namespace="default",
+        match_labels={"tier": "data"},
+    )
     synced = CachedCluster(
         fake,
         FakeInformers(fake, [(GROUP, "Database")]),  # type: ignore[arg-type]
@@ -329,7 +337,12 @@ def test_peers_come_from_a_synced_store_never_from_the_api(tmp_path: Path) -> No
     assert fake.calls == []
     unsynced = CachedCluster(fake, FakeInformers(fake, []), cross)  # type: ignore[arg-type]
     assert unsynced.cross_peers(by_name) is None  # no informer here: the source is tried
-    assert synced.cross_peers(PeerQuery("billing", {}, "a", "default", {})) is None
+    assert (
+        synced.cross_peers(
+            PeerQuery(crd="billing", crd_labels={}, name="a", namespace="default", match_labels={})
+        )
+        is None
+    )
     assert fake.calls == []
 
 

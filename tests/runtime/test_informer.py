@@ -70,9 +70,9 @@ class Script:
 
 def run(script: Script, until: Any) -> tuple[Informer, list[Change]]:
     informer = Informer(
-        script,
-        CONFIG_MAPS,
-        Store(),  # type: ignore[arg-type]
+        client=script,
+        resource=CONFIG_MAPS,
+        store=Store(),  # type: ignore[arg-type]
         metrics=RuntimeMetrics(),
         retry_base=0.001,
     )
@@ -164,9 +164,9 @@ def test_a_failed_watch_reconnects_after_a_backoff() -> None:
 def test_a_failing_handler_does_not_stop_the_watch() -> None:
     script = Script([([], "5", "")], [[event("ADDED", cm("a", 6)), event("ADDED", cm("b", 7))]])
     informer = Informer(
-        script,
-        CONFIG_MAPS,
-        Store(),  # type: ignore[arg-type]
+        client=script,
+        resource=CONFIG_MAPS,
+        store=Store(),  # type: ignore[arg-type]
         metrics=RuntimeMetrics(),
     )
 
@@ -199,9 +199,9 @@ def counted(informer: Informer, kind: str) -> float:
 
 def test_lines_the_store_already_holds_are_counted_and_skipped_undecoded() -> None:
     informer = Informer(
-        None,
-        CONFIG_MAPS,
-        Store(),  # type: ignore[arg-type]
+        client=None,
+        resource=CONFIG_MAPS,
+        store=Store(),  # type: ignore[arg-type]
         metrics=RuntimeMetrics(),
     )
     seen: list[Change] = []
@@ -230,9 +230,9 @@ def test_lines_the_store_already_holds_are_counted_and_skipped_undecoded() -> No
 
 def test_lines_of_other_shapes_are_decoded_and_judged_in_full() -> None:
     informer = Informer(
-        None,
-        CONFIG_MAPS,
-        Store(),  # type: ignore[arg-type]
+        client=None,
+        resource=CONFIG_MAPS,
+        store=Store(),  # type: ignore[arg-type]
         metrics=RuntimeMetrics(),
     )
     informer.apply(
@@ -248,7 +248,7 @@ def test_lines_of_other_shapes_are_decoded_and_judged_in_full() -> None:
 
 
 def test_an_echo_that_overtakes_its_write_is_held_back_and_recognised() -> None:
-    informer = Informer(None, CONFIG_MAPS, Store(), metrics=RuntimeMetrics())  # type: ignore[arg-type]
+    informer = Informer(client=None, resource=CONFIG_MAPS, store=Store(), metrics=RuntimeMetrics())  # type: ignore[arg-type]
     seen: list[Change] = []
     informer.handlers.append(seen.append)
     informer.apply(line("ADDED", cm("a", 5)))
@@ -272,7 +272,7 @@ def test_an_echo_that_overtakes_its_write_is_held_back_and_recognised() -> None:
 
 
 def test_held_back_events_are_applied_on_the_informers_loop() -> None:
-    informer = Informer(None, CONFIG_MAPS, Store(), metrics=RuntimeMetrics())  # type: ignore[arg-type]
+    informer = Informer(client=None, resource=CONFIG_MAPS, store=Store(), metrics=RuntimeMetrics())  # type: ignore[arg-type]
     seen: list[tuple[str, bool]] = []
     informer.handlers.append(lambda c: seen.append((c.type, threading.current_thread() is main)))
     main = threading.current_thread()
@@ -292,7 +292,7 @@ def test_held_back_events_are_applied_on_the_informers_loop() -> None:
 
 
 def test_events_released_after_the_loop_closed_are_dropped_quietly() -> None:
-    informer = Informer(None, CONFIG_MAPS, Store(), metrics=RuntimeMetrics())  # type: ignore[arg-type]
+    informer = Informer(client=None, resource=CONFIG_MAPS, store=Store(), metrics=RuntimeMetrics())  # type: ignore[arg-type]
     loop = asyncio.new_event_loop()
     informer._loop = loop  # as run() does
     informer.store.begin_write(("default", "a"))

@@ -54,7 +54,7 @@ class Election:
     def candidate(self, identity: str) -> LeaderElector:
         clock = self.clock
         return LeaderElector(
-            self.leases,
+            api=self.leases,
             name="orkestra-test",
             namespace="default",
             identity=identity,

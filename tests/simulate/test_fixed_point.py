@@ -79,7 +79,12 @@ def simulation(tmp_path: Path, document: dict[str, Any], cycles: int) -> Simulat
         )
     )
     return Simulation(
-        SimulationSpec("fixed", tmp_path / "katalog.yaml", [tmp_path / "cr.yaml"], cycles=cycles)
+        SimulationSpec(
+            name="fixed",
+            katalog=tmp_path / "katalog.yaml",
+            crs=[tmp_path / "cr.yaml"],
+            cycles=cycles,
+        )
     )
 
 

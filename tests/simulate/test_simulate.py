@@ -308,17 +308,17 @@ def test_multi_document_cr_files_and_per_crd_expectations(
 )
 def test_op_rules(rule: dict[str, Any], passed: bool) -> None:
     ops = [
-        Op(1, "create", "deployments", "web", "default"),
-        Op(1, "create", "services", "a", "default"),
-        Op(1, "create", "services", "b", "default"),
-        Op(1, "update", "status", "cr", "default"),
-        Op(2, "update", "deployments", "web", "default"),
+        Op(cycle=1, verb="create", resource="deployments", name="web", namespace="default"),
+        Op(cycle=1, verb="create", resource="services", name="a", namespace="default"),
+        Op(cycle=1, verb="create", resource="services", name="b", namespace="default"),
+        Op(cycle=1, verb="update", resource="status", name="cr", namespace="default"),
+        Op(cycle=2, verb="update", resource="deployments", name="web", namespace="default"),
     ]
     assert check_op(rule, ops).passed is passed
 
 
 def test_absent_rules_cover_all_cycles_without_cycle() -> None:
-    ops = [Op(3, "delete", "services", "a", "default")]
+    ops = [Op(cycle=3, verb="delete", resource="services", name="a", namespace="default")]
     assert not check_absent({"verb": "delete", "resource": "services"}, ops).passed
     assert check_absent({"cycle": 1, "verb": "delete", "resource": "services"}, ops).passed
     assert check_absent({"verb": "delete", "resource": "services", "name": "b"}, ops).passed
@@ -328,7 +328,10 @@ def test_absent_rules_cover_all_cycles_without_cycle() -> None:
 
 def test_steady_is_the_first_empty_or_repeated_cycle() -> None:
     def cycle(n: int, *writes: tuple[str, str]) -> Cycle:
-        return Cycle(n, [Op(n, v, r, "x", "") for v, r in writes])
+        return Cycle(
+            number=n,
+            ops=[Op(cycle=n, verb=v, resource=r, name="x", namespace="") for v, r in writes],
+        )
 
     assert steady_cycle([cycle(1, ("create", "a")), cycle(2, ("update", "status")), cycle(3)]) == 3
     assert steady_cycle([cycle(1, ("update", "status")), cycle(2, ("update", "status"))]) == 2

@@ -98,7 +98,7 @@ def label_value(text: str) -> str:
     return f"{text[:52].rstrip('-.')}-{digest}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Owner:
     """The CR the objects belong to."""
 
@@ -113,12 +113,12 @@ class Owner:
     def of(cls, cr: KubeObject, crd: str) -> Owner:
         meta = cr["metadata"]
         return cls(
-            cr["apiVersion"],
-            cr["kind"],
-            meta["name"],
-            meta.get("namespace", ""),
-            meta.get("uid", ""),
-            crd,
+            api_version=cr["apiVersion"],
+            kind=cr["kind"],
+            name=meta["name"],
+            namespace=meta.get("namespace", ""),
+            uid=meta.get("uid", ""),
+            crd=crd,
         )
 
     @property
@@ -145,7 +145,7 @@ class Owner:
         return not cluster_scoped and bool(self.namespace) and namespace == self.namespace
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Build:
     """Everything a builder needs for one declaration (and one forEach item)."""
 

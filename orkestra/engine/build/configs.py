@@ -34,7 +34,13 @@ def _source(b: Build, api_kind: str, field: Literal["fromConfigMap", "fromSecret
     if found is not None:
         return found
     if namespace != b.owner.namespace and isinstance(b.cluster, CopySourcePolicy):
-        source = CopySource(b.key, str(b.item.get("name") or ""), api_kind, ref, namespace)
+        source = CopySource(
+            declaration=b.key,
+            declared_name=str(b.item.get("name") or ""),
+            kind=api_kind,
+            name=ref,
+            namespace=namespace,
+        )
         if b.cluster.skip_copy(source):
             raise SkippedDeclaration
     raise b.fields.fail(field, f'{api_kind} "{ref}" not found in namespace "{namespace}"')

@@ -72,7 +72,7 @@ class Statement(TypedDict):
     predicate: GateReport
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GateDetails:
     """What the gates found beyond the annotations, as plain data (the registry layer
     knows nothing of simulate or e2e): the files validate checked, and per gate the

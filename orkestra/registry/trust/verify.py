@@ -70,7 +70,7 @@ class SignedStatement(TypedDict):
     predicate: JsonDict
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Verification:
     """What checking an artifact's signed report found."""
 
@@ -119,7 +119,7 @@ def verify(manifest: Manifest, fetch: Fetch, trusted: Collection[str]) -> Verifi
     """Check ``manifest`` against its signed report (fetched with ``fetch``)."""
     reports = [layer for layer in manifest.layers if layer.media_type == SIGNED_REPORT_TYPE]
     if not reports:
-        return Verification(UNSIGNED, reasons=("no signed gate report in the artifact",))
+        return Verification(state=UNSIGNED, reasons=("no signed gate report in the artifact",))
     if len(reports) > 1:
         return _tampered("the artifact holds more than one signed report")
     if reports[0].title != SIGNED_REPORT_FILE:
@@ -133,7 +133,9 @@ def verify(manifest: Manifest, fetch: Fetch, trusted: Collection[str]) -> Verifi
     except IntegrityError as exc:  # BadEnvelopeError, or a blob not matching its digest
         return _tampered(exc.message)
     signer = next((k for k in signed.signers if k.id in trusted), signed.signers[0])
-    found = Verification(VERIFIED, signer.id in trusted, signer.id, signer.pem())
+    found = Verification(
+        state=VERIFIED, trusted=signer.id in trusted, key_id=signer.id, public_key=signer.pem()
+    )
     if signed.payload_type != IN_TOTO_PAYLOAD:
         return _tampered(
             f"the signed payload is {signed.payload_type}, not an in-toto statement", found
@@ -146,7 +148,14 @@ def verify(manifest: Manifest, fetch: Fetch, trusted: Collection[str]) -> Verifi
     reasons = check_statement(doc, manifest, files)
     if reasons:
         return _tampered(reasons, found, doc)
-    return Verification(VERIFIED, found.trusted, found.key_id, found.public_key, (), doc)
+    return Verification(
+        state=VERIFIED,
+        trusted=found.trusted,
+        key_id=found.key_id,
+        public_key=found.public_key,
+        reasons=(),
+        statement=doc,
+    )
 
 
 def check(
@@ -281,5 +290,12 @@ def _tampered(
 ) -> Verification:
     reasons = tuple([why] if isinstance(why, str) else why)
     if found is None:
-        return Verification(TAMPERED, reasons=reasons)
-    return Verification(TAMPERED, found.trusted, found.key_id, found.public_key, reasons, statement)
+        return Verification(state=TAMPERED, reasons=reasons)
+    return Verification(
+        state=TAMPERED,
+        trusted=found.trusted,
+        key_id=found.key_id,
+        public_key=found.public_key,
+        reasons=reasons,
+        statement=statement,
+    )

@@ -33,7 +33,7 @@ class ColumnDefinition(TypedDict):
     priority: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Column:
     """One ``TableColumnDefinition``; ``priority`` > 0 shows only with ``-o wide``."""
 
@@ -53,15 +53,17 @@ class Column:
         }
 
 
-NAME = Column("Name", format="name", description="Name of the object, unique within its namespace.")
-AGE = Column("Age", description="Time since the object was created (creationTimestamp).")
+NAME = Column(
+    name="Name", format="name", description="Name of the object, unique within its namespace."
+)
+AGE = Column(name="Age", description="Time since the object was created (creationTimestamp).")
 CREATED = Column(
-    "Created At", "date", description="When the object was created (creationTimestamp)."
+    name="Created At", type="date", description="When the object was created (creationTimestamp)."
 )
 
 
 def col(name: str, description: str, type_: str = "string", priority: int = 0) -> Column:
-    return Column(name, type_, "", description, priority)
+    return Column(name=name, type=type_, format="", description=description, priority=priority)
 
 
 @dataclass(frozen=True)

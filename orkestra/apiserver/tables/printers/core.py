@@ -294,7 +294,7 @@ _EVENT = Printer(
         col("Message", "Human-readable description of the event."),
         col("First Seen", "Time since the event was first seen.", priority=1),
         col("Count", "How many times the event occurred.", priority=1),
-        Column("Name", format="name", priority=1, description=NAME.description),
+        Column(name="Name", format="name", priority=1, description=NAME.description),
     ),
     _event,
 )

@@ -61,15 +61,15 @@ def custom_printer(rt: ResourceType) -> Printer:
     )
     defs = tuple(
         Column(
-            str(c.get("name", "")),
-            str(c.get("type", "string")),
-            str(c.get("format", "")),
-            str(
+            name=str(c.get("name", "")),
+            type=str(c.get("type", "string")),
+            format=str(c.get("format", "")),
+            description=str(
                 c.get("description")
                 or "Custom resource definition column (in "
                 f"JSONPath format): {c.get('jsonPath', '')}"
             ),
-            as_int(c.get("priority")),
+            priority=as_int(c.get("priority")),
         )
         for c in columns
     )

@@ -32,12 +32,12 @@ from orkestra.kubeobjects import Condition, JsonObject, KubeObject
 from orkestra.units import parse_timestamp
 
 _CONTAINERS = Column(
-    "Containers", priority=1, description="Names of each container in the template."
+    name="Containers", priority=1, description="Names of each container in the template."
 )
 _IMAGES = Column(
-    "Images", priority=1, description="Images referenced by each container in the template."
+    name="Images", priority=1, description="Images referenced by each container in the template."
 )
-_SELECTOR = Column("Selector", priority=1, description="Label query over the pods managed.")
+_SELECTOR = Column(name="Selector", priority=1, description="Label query over the pods managed.")
 _WORKLOAD_WIDE = (_CONTAINERS, _IMAGES, _SELECTOR)
 
 
@@ -186,7 +186,7 @@ def _container_reason(state: JsonObject) -> str:
     return ""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _PodTally:
     reason: str
     restarts: int = 0
@@ -248,7 +248,7 @@ def _container_states(pod: KubeObject, tally: _PodTally) -> None:
 
 def _pod_tally(pod: KubeObject) -> _PodTally:
     status = dict_at(pod, "status")
-    tally = _PodTally(str(status.get("reason") or status.get("phase") or "Pending"))
+    tally = _PodTally(reason=str(status.get("reason") or status.get("phase") or "Pending"))
     if any(
         c.get("type") == "PodScheduled" and c.get("reason") == "SchedulingGated"
         for c in dicts_at(status, "conditions")
