@@ -9,7 +9,6 @@ artifact matches it and the key is trusted (see :func:`orkestra.cli.quality.gate
 from __future__ import annotations
 
 import datetime
-import json
 import sys
 import textwrap
 from collections.abc import Mapping
@@ -28,13 +27,21 @@ from orkestra.cli.refs import (
     reference,
     registry_hints,
 )
-from orkestra.errors import OrkError, UsageError
+from orkestra.errors import OrkError
 from orkestra.kubeobjects import JsonDict
-from orkestra.registry.artifact import CLUSTER_LABELS, REPORT_TYPE, GateRecord
+from orkestra.registry.artifact import CLUSTER_LABELS, GateRecord
 from orkestra.registry.client import RegistryClient
-from orkestra.registry.errors import ArtifactNotFoundError
 from orkestra.registry.info import PatternInfo
-from orkestra.registry.oci import Descriptor, Manifest
+from orkestra.registry.inspection import (
+    GateReport,
+    Inspection,
+    checked_versions,
+    gate_report,
+    inspect,
+    latest_position,
+    latest_version,
+)
+from orkestra.registry.oci import Descriptor
 from orkestra.registry.refs import Reference, tag_of
 from orkestra.registry.trust.verify import (
     TAMPERED,
@@ -42,10 +49,7 @@ from orkestra.registry.trust.verify import (
     VERIFIED,
     SignedStatement,
     Verification,
-    check,
-    trusted_ids,
 )
-from orkestra.semver import latest_key
 from orkestra.units import format_size, format_timestamp
 
 
@@ -90,43 +94,36 @@ def command(
         if versions:
             return _versions(client, target, output)
         if not target.digest and not tag_of(ref):
-            target = _latest_tag(client, target)
+            target = _latest(client, target)
             ref = f"{ref}:{target.tag}"
-        manifest, descriptor, _ = client.manifest(target)
-        info = PatternInfo.read(target, manifest, descriptor)
         if view:
-            return _view(client, target, manifest, view)
-        proof = check(client, target, manifest)
-        attached = client.referrers(target, descriptor.digest)
+            return _view(client, target, view)
+        found = inspect(client, target)
         if report:
-            return _report(client, target, proof, attached, output)
+            _report(gate_report(client, target, found), found.proof, output)
+            return 0
     if output != "text":
-        emit(output, {**_json(info, proof), "referrers": [_referrer_json(d) for d in attached]})
+        emit(
+            output,
+            {
+                **_json(found.info, found.proof),
+                "referrers": [_referrer_json(d) for d in found.attached],
+            },
+        )
     else:
-        _print(info, proof, attached, ref)
+        _print(found, ref)
     return 0
 
 
-def _latest_tag(client: RegistryClient, target: Reference) -> Reference:
-    """``target`` at its latest semantic-version tag (:func:`~orkestra.semver.latest_key`:
-    stable beats pre-release), said on stderr; push writes no ``latest`` tag."""
-    tags = [
-        t for t in client.backend(target).tags(target.repository) if not t.startswith("sha256-")
-    ]
-    if not tags:
-        raise ArtifactNotFoundError(f"no versions of {target.name} in {target.location}")
-    best = max(tags, key=latest_key)
-    if latest_key(best)[0] == 0:
-        raise UsageError(
-            f"{target.name} has no version tag to pick as the latest",
-            hint="name one: " + ", ".join(f"{target.name}:{t}" for t in sorted(tags)),
-        )
+def _latest(client: RegistryClient, target: Reference) -> Reference:
+    """The latest version, said on stderr."""
+    latest = latest_version(client, target)
     note(
-        f"{target.name}: no tag given, inspecting {best} (the latest of {len(tags)} "
-        f"tag{'s' if len(tags) != 1 else ''}; ork inspect {target.name} --versions "
-        "lists them)"
+        f"{target.name}: no tag given, inspecting {latest.ref.tag} (the latest of "
+        f"{latest.tags} tag{'s' if latest.tags != 1 else ''}; ork inspect {target.name} "
+        "--versions lists them)"
     )
-    return target.with_tag(best)
+    return latest.ref
 
 
 def _json(info: PatternInfo, proof: Verification) -> JsonDict:
@@ -157,9 +154,8 @@ def _signed_rows(proof: Verification) -> list[tuple[str, str]]:
     ]
 
 
-def _print(
-    info: PatternInfo, proof: Verification, attached: list[Descriptor], shown_ref: str
-) -> None:
+def _print(found: Inspection, shown_ref: str) -> None:
+    info, proof = found.info, found.proof
     today = datetime.date.today()
     meta = info.metadata
     if meta.deprecation is not None:
@@ -206,7 +202,6 @@ def _print(
         )
     if info.runtime_version:
         rows.append(("Runtime", info.runtime_version))
-    reports = [d for d in attached if d.artifact_type == REPORT_TYPE]
     if proof.state == VERIFIED:
         rows.append(
             (
@@ -214,7 +209,7 @@ def _print(
                 style("✓", "green") + f" gate report attached (ork inspect {shown_ref} --report)",
             )
         )
-    elif reports and proof.state == UNSIGNED:
+    elif found.unsigned_reports and proof.state == UNSIGNED:
         rows.append(
             (
                 "Report",
@@ -222,7 +217,7 @@ def _print(
                 f"inspect {shown_ref} --report)",
             )
         )
-    others = [d for d in attached if d.artifact_type != REPORT_TYPE]
+    others = found.other_referrers
     if others:
         rows.append(
             ("Referrers", ", ".join(sorted({d.artifact_type or d.media_type for d in others})))
@@ -252,7 +247,8 @@ def _rows(rows: list[tuple[str, str]]) -> None:
         out(f"  {(label + ':') if label else '':<12} {value}".rstrip())
 
 
-def _view(client: RegistryClient, ref: Reference, manifest: Manifest, names: str) -> int:
+def _view(client: RegistryClient, ref: Reference, names: str) -> int:
+    manifest, _, _ = client.manifest(ref)
     available = [layer.title for layer in manifest.layers]
     missing = 0
     for name in (n.strip() for n in names.split(",") if n.strip()):
@@ -271,23 +267,21 @@ def _view(client: RegistryClient, ref: Reference, manifest: Manifest, names: str
 
 
 def _versions(client: RegistryClient, ref: Reference, output: str) -> int:
-    found = client.versions(ref)
-    trusted = trusted_ids(client)
-    proofs = [check(client, info.ref, info.manifest, trusted) for info in found]
+    checked = checked_versions(client, ref)
     if output != "text":
-        emit(output, [_json(i, proof) for i, proof in zip(found, proofs, strict=True)])
+        emit(output, [_json(info, proof) for info, proof in checked])
         return 0
-    if not found:
+    if not checked:
         raise OrkError(
             f"no versions of {ref.name} in {ref.location}",
             hint="ork patterns lists what is published",
         )
     out(
-        f"{ref.name} — {len(found)} version{'s' if len(found) != 1 else ''} in "
+        f"{ref.name} — {len(checked)} version{'s' if len(checked) != 1 else ''} in "
         f"{ref.location} (newest first)"
     )
-    latest = _latest(found)
-    for i, (info, proof) in enumerate(zip(found, proofs, strict=True)):
+    latest = latest_position([info for info, _ in checked])
+    for i, (info, proof) in enumerate(checked):
         columns = [f"  {info.ref.tag:<10}", f"{_short('Simulate', info.simulate, proof):<28}"]
         if info.kind != "Motif":
             columns.append(f"{_short('E2E', info.e2e, proof):<46}")
@@ -299,13 +293,6 @@ def _versions(client: RegistryClient, ref: Reference, output: str) -> int:
             columns.append("← latest")
         out("  ".join(columns).rstrip())
     return 0
-
-
-def _latest(found: list[PatternInfo]) -> int:
-    """The position of the latest version (:func:`~orkestra.semver.latest_key`: the highest
-    release, so a backport pushed last is not the latest; the highest pre-release when there
-    is no release); among tags that rank alike, the newest push (``found`` is newest first)."""
-    return max(range(len(found)), key=lambda n: latest_key(found[n].ref.tag), default=0)
 
 
 def _short(gate: str, record: GateRecord | None, proof: Verification) -> str:
@@ -330,45 +317,18 @@ def _short(gate: str, record: GateRecord | None, proof: Verification) -> str:
     return f"✗ {gate}: {record.status}"
 
 
-def _report(
-    client: RegistryClient,
-    ref: Reference,
-    proof: Verification,
-    attached: list[Descriptor],
-    output: str,
-) -> int:
-    """The signed gate report; for an artifact from before signing, the unsigned report
-    attached as a referrer, said to be unsigned."""
-    if proof.state == TAMPERED:
-        raise OrkError(
-            f"{ref} does not match its signed gate report: {proof.reason}",
-            hint="the artifact or its annotations were changed after it was "
-            "signed; do not rely on it",
-        )
-    if proof.state == VERIFIED and proof.statement is not None:
+def _report(found: GateReport, proof: Verification, output: str) -> None:
+    if found.signed is not None:
         if output != "text":
-            emit(output, {"signature": proof.to_json(), "statement": proof.statement})
+            emit(output, {"signature": proof.to_json(), "statement": found.signed})
         else:
-            _print_signed(proof.statement, proof)
-        return 0
-    reports = sorted(
-        (d for d in attached if d.artifact_type == REPORT_TYPE),
-        key=lambda d: d.annotations.get("org.opencontainers.image.created", ""),
-    )
-    if not reports:
-        raise OrkError(
-            f"{ref} has no gate report attached",
-            hint="reports are signed into the artifact by ork push; this one was pushed without",
-        )
-    report_ref = ref.with_digest(reports[-1].digest)
-    manifest, _, _ = client.manifest(report_ref)
-    data = json.loads(client.blob(ref, manifest.layers[0]))
+            _print_signed(found.signed, proof)
+        return
     if output != "text":
-        emit(output, {"signature": proof.to_json(), "report": data})
-        return 0
+        emit(output, {"signature": proof.to_json(), "report": found.unsigned})
+        return
     out(style("⚠", "yellow") + " Unsigned report: nothing vouches for it")
-    _print_report(data)
-    return 0
+    _print_report(_dict(found.unsigned))
 
 
 def _print_signed(statement: SignedStatement, proof: Verification) -> None:

@@ -27,11 +27,8 @@ from orkestra.cli.refs import (
     registry_hints,
     require_out_for_layout,
 )
-from orkestra.errors import OrkError, UsageError
+from orkestra.errors import UsageError
 from orkestra.files import shown
-from orkestra.kubeobjects import JsonDict
-from orkestra.model.errors import PatternError
-from orkestra.model.imports import motif_imports
 from orkestra.registry.artifact import PYTHON_LAYER_TYPE
 from orkestra.registry.client import Pulled, RegistryClient, write_files
 from orkestra.registry.refs import Reference
@@ -191,11 +188,15 @@ def _suggest(pulled: Pulled) -> None:
 
 
 def _motif_inputs(path: Path) -> None:
-    inputs = _yaml(path).get("inputs") or []
+    from orkestra.compose.pulling import first_document
+
+    inputs = first_document(path).get("inputs") or []
     if not isinstance(inputs, list) or not inputs:
         return
     progress("      with:")
     for spec in inputs[:_WITH_SHOWN]:
+        if not isinstance(spec, dict):
+            continue
         note = (
             "# required" if spec.get("required") else f"# defaults to: {spec.get('default', '')!s}"
         )
@@ -205,39 +206,24 @@ def _motif_inputs(path: Path) -> None:
         progress(f"        # ...and {more} more input{'s' if more != 1 else ''}")
 
 
-def _yaml(path: Path) -> JsonDict:
-    """A pulled file's first document, for the hints (validation happens on use)."""
-    import yaml
-
-    from orkestra.model.source import LOADER
-
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=LOADER)
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _pull_dependencies(client: RegistryClient, pulled: Pulled, refresh: bool, offline: bool) -> int:
     """Pull the motifs a katalog imports; a failure here only warns (retried on use)."""
-    imports = [
-        imp for imp in motif_imports(_yaml(pulled.directory / "katalog.yaml")) if imp.is_registry
-    ]
+    from orkestra.compose.pulling import pull_motif, registry_motifs
+
+    imports = registry_motifs(pulled.directory / "katalog.yaml")
     if not imports:
         return 0
     progress()
     progress("Pulling motif dependencies...")
     for imp in imports:
-        try:
-            ref = client.resolve_import(imp.ref, "Motif", imp.version)
-            client.pull(ref, refresh=refresh, offline=offline, check_tag=True)
-        except OrkError as exc:
+        dependency = pull_motif(client, imp, refresh=refresh, offline=offline)
+        if dependency.ref is None:
             err(
-                style("  ⚠", "yellow", sys.stderr) + f" {imp.ref} (pull failed — will retry "
-                f"on next use): {exc.message}"
+                style("  ⚠", "yellow", sys.stderr) + f" {dependency.name} (pull failed — will "
+                f"retry on next use): {dependency.error}"
             )
-            continue
-        progress(style("  ✓", "green") + f" {ref}")
+        else:
+            progress(style("  ✓", "green") + f" {dependency.ref}")
     return 0
 
 
@@ -249,61 +235,41 @@ def _pull_imports(
     allow_unverified: bool,
     offline: bool,
 ) -> int:
-    """``-f``: compose the file while pulling every registry import it reaches; for a
-    komposer, check and write ``komposer.lock``."""
-    from orkestra.compose import MotifResolver
-    from orkestra.compose.load import compose_file
-    from orkestra.model.loader import detect_kind
-    from orkestra.model.source import load_documents
-    from orkestra.registry.lock import LockFile, changes
-    from orkestra.registry.sources import RegistrySource
+    """``-f``: pull every registry import the file reaches; for a komposer, check and write
+    ``komposer.lock``."""
+    from orkestra.compose.pulling import pull_imports
 
-    komposer = detect_kind(load_documents(file, display=shown(file))[0]) == "Komposer"
-    old = LockFile.beside(file) if komposer else None
     progress(f"Pulling the registry imports of {shown(file)}")
-    source = RegistrySource(
-        client=client,
+    result = pull_imports(
+        client,
+        file,
         refresh=refresh,
-        on_pull=lambda ref: progress(f"  ↓ {ref}"),
-        lock=old if old is not None and old.entries else None,
-        check_tags=True,
         update=update,
         allow_unverified=allow_unverified,
         offline=offline,
-        repair=True,
+        on_pull=lambda ref: progress(f"  ↓ {ref}"),
     )
-    failures: list[str] = []
-    try:
-        compose_file(file, shown(file), motifs=MotifResolver(registry=source))
-    except PatternError as exc:
-        failures = [p.render() for p in exc.problems]
-    for located in source.located.values():
-        state = "pulled" if located.ref in source.pulled else "cached"
-        progress(style("  ✓", "green") + f" {located.ref}  ({state})")
-    for note in source.notes:
+    for ref, pulled_now in result.located:
+        progress(style("  ✓", "green") + f" {ref}  ({'pulled' if pulled_now else 'cached'})")
+    for note in result.notes:
         err(style("⚠", "yellow", sys.stderr) + f" {note}")
-    if failures:
-        err(
-            f"{len(failures)} pull(s) failed:"
-            if all("cannot resolve" in f for f in failures)
-            else f"{len(failures)} problem(s):"
-        )
-        for text in failures:
+    if result.problems:
+        count = len(result.problems)
+        err(f"{count} pull(s) failed:" if result.unresolved_only else f"{count} problem(s):")
+        for text in result.problems:
             err("  " + text.replace("\n", "\n  "))
         return 1
-    count = len(source.located)
+    count = len(result.located)
     progress(
         f"{count} pattern{'s' if count != 1 else ''} ready in {client.cache.root}"
         if count
         else "no registry imports"
     )
-    if old is not None:
-        new = source.lock_file(old.path)
-        new.save(file.name)
+    if result.lock is not None:
+        pinned = result.lock.pinned
         progress(
-            f"Wrote {shown(old.path)} ({len(new.entries)} import"
-            f"{'s' if len(new.entries) != 1 else ''} pinned)"
+            f"Wrote {shown(result.lock.path)} ({pinned} import{'s' if pinned != 1 else ''} pinned)"
         )
-        for line in changes(old, new) if old.entries else []:
+        for line in result.lock.changes:
             progress(f"  {line}")
     return 0
