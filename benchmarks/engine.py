@@ -93,7 +93,8 @@ def for_each_scaling(
             best = float("inf")
             for _ in range(runs):
                 simulation = Simulation(
-                    SimulationSpec("bench", katalog, [cr], cycles=cycles), composed=composed
+                    SimulationSpec(name="bench", katalog=katalog, crs=[cr], cycles=cycles),
+                    composed=composed,
                 )
                 start = time.perf_counter()
                 simulation.run(cycles)

@@ -35,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -218,7 +218,7 @@ async def follow(
 
 
 # -- checking the children ------------------------------------------------------------------
-def _essence(obj: Obj, owner: str) -> str:
+def _essence(obj: Mapping[str, Any], owner: str) -> str:
     """Kind, name, labels, annotations, ownerReferences (without uid) and spec, with the
     owner's name replaced by cr.yaml's and the allocated cluster IPs left out."""
     meta = obj["metadata"]

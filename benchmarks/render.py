@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -185,7 +186,7 @@ def write_chart(directory: Path, template: str, shards: int = 0) -> Path:
     return directory
 
 
-def write_pattern(directory: Path, katalog: dict[str, object], shards: int) -> Path:
+def write_pattern(directory: Path, katalog: Mapping[str, object], shards: int) -> Path:
     directory.mkdir(parents=True)
     (directory / "katalog.yaml").write_text(yaml.safe_dump(katalog, sort_keys=False))
     (directory / "crd.yaml").write_text(yaml.safe_dump(CRD, sort_keys=False))

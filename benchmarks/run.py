@@ -94,7 +94,11 @@ def throughput(pairs: list[tuple[str, str]]) -> tuple[float, float]:
     return best_rate(run_ours), best_rate(run_jinja)
 
 
-def oracle() -> str | None:
+class OracleUnavailableError(Exception):
+    """Why the Go comparison cannot run here."""
+
+
+def oracle() -> str:
     given = os.environ.get("GOTMPL_ORACLE")
     if given and Path(given).exists():
         return given
@@ -102,16 +106,17 @@ def oracle() -> str | None:
     if built.exists():
         return str(built)
     src = ROOT.parent / "shared" / "tools" / "gotmpl-oracle" / "build.sh"
-    if src.exists() and shutil.which("go"):
-        subprocess.run(["bash", str(src), str(built)], check=True, capture_output=True)
-        return str(built)
-    return None
+    if not (src.exists() and shutil.which("go")):
+        raise OracleUnavailableError("no gotmpl-oracle and no Go toolchain")
+    done = subprocess.run(["bash", str(src), str(built)], capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1].strip()
+        raise OracleUnavailableError(f"building gotmpl-oracle failed: {last}")
+    return str(built)
 
 
-def versus_go(rounds: int = 400) -> tuple[float, float] | None:
+def versus_go(rounds: int = 400) -> tuple[float, float]:
     binary = oracle()
-    if binary is None:
-        return None
     ctx = data()
     requests = [
         json.dumps({"template": go, "data": ctx, "missingkey": "zero", "nosprig": True})
@@ -152,9 +157,10 @@ def main() -> int:
             f"  {label:<16} ours {ours:>10,.0f}   jinja2 {jinja:>10,.0f}   "
             f"ratio {ours / jinja:5.2f}x  (target >= 1.0x)"
         )
-    go = versus_go()
-    if go is None:
-        print("  versus Go: skipped (no gotmpl-oracle and no Go toolchain)")
+    try:
+        go = versus_go()
+    except OracleUnavailableError as missing:
+        print(f"  versus Go: skipped ({missing})")
     else:
         print(
             f"  parse+render     ours {go[0]:>10,.0f}   go     {go[1]:>10,.0f}   "

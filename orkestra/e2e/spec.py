@@ -23,7 +23,7 @@ from orkestra.model.errors import PatternError, Problem, YamlPath
 from orkestra.model.loader import load_document
 from orkestra.model.shapes import E2EImport, Scalar
 from orkestra.model.source import reference_problem
-from orkestra.units import parse_duration
+from orkestra.units import DurationError, parse_duration
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_WAIT_TIMEOUT = 30.0
@@ -307,7 +307,10 @@ def _fill(suite: Suite, spec: SuiteSpec, files: _Files) -> None:
     )
     _setup(suite, spec.get("setup"), files)
     suite.values_files = files.paths(where + ("valuesFiles",), spec.get("valuesFiles") or [])
-    suite.expect = [_expectation(item) for item in spec.get("expect") or []]
+    suite.expect = [
+        _expectation(item, files.doc, where + ("expect", i))
+        for i, item in enumerate(spec.get("expect") or [])
+    ]
     if suite.cr is None and suite.expect:
         files.problems.append(
             files.doc.problem(
@@ -332,9 +335,11 @@ def _setup(suite: Suite, setup: list[str] | SetupSpec | None, files: _Files) -> 
             w["kind"],
             w["name"],
             w.get("namespace") or "default",
-            _seconds(w.get("timeout"), DEFAULT_WAIT_TIMEOUT),
+            _seconds(
+                files.doc, where + ("wait", i, "timeout"), w.get("timeout"), DEFAULT_WAIT_TIMEOUT
+            ),
         )
-        for w in setup.get("wait") or []
+        for i, w in enumerate(setup.get("wait") or [])
     ]
 
 
@@ -362,12 +367,12 @@ def _helm(item: Json, files: _Files, where: YamlPath) -> HelmRelease:
     )
 
 
-def _expectation(item: ExpectationSpec) -> Expectation:
+def _expectation(item: ExpectationSpec, doc: Document, where: YamlPath) -> Expectation:
     get = (item.get("kubectl") or {}).get("get") or []
     return Expectation(
         name=item["name"],
         after=item.get("after") or CR_APPLIED,
-        timeout=_seconds(item.get("timeout"), DEFAULT_TIMEOUT),
+        timeout=_seconds(doc, where + ("timeout",), item.get("timeout"), DEFAULT_TIMEOUT),
         resources=tuple(
             ResourceCheck(
                 kind=r["kind"],
@@ -403,11 +408,29 @@ def _import(doc: Document, index: int, item: str | E2EImport, seen: frozenset[Pa
     suite = load_suite(target, str(Path(doc.display).parent / ref), seen=seen)
     if isinstance(item, str):
         return SuiteImport(suite)
-    return SuiteImport(suite, _seconds(item.get("wait"), 0.0), bool(item.get("freshCluster")))
+    wait = _seconds(doc, ("imports", index, "wait"), item.get("wait"), 0.0)
+    return SuiteImport(suite, wait, bool(item.get("freshCluster")))
 
 
-def _seconds(value: object, default: float) -> float:
-    return default if value is None else parse_duration(str(value))
+def _seconds(doc: Document, where: YamlPath, value: object, default: float) -> float:
+    """The duration ``value`` found at ``where``, in seconds. The schema lets
+    ``{{ templates }}`` through for the pattern kinds that render them; an e2e file renders
+    none, so one is an error here, with its position."""
+    if value is None:
+        return default
+    try:
+        return parse_duration(str(value))
+    except DurationError:
+        raise PatternError(
+            [
+                doc.problem(
+                    where,
+                    f'"{value}" is not a duration',
+                    expected="a duration such as 30s, 5m, 1h30m",
+                    hint="templates are not rendered in an e2e file: write the duration itself",
+                )
+            ]
+        ) from None
 
 
 def _text(value: Scalar) -> str:

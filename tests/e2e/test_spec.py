@@ -292,6 +292,30 @@ BAD = {
         """,
         ['e2e.yaml:8:16: error: spec.expect[0].timeout: "5 minutes" is not a duration'],
     ),
+    "templated expectation timeout": (
+        """\
+        spec:
+          katalog: ./katalog.yaml
+          cr: ./cr.yaml
+          expect:
+            - name: Created
+              timeout: "{{ .spec.wait }}"
+        """,
+        [
+            'e2e.yaml:8:16: error: spec.expect[0].timeout: "{{ .spec.wait }}" is not a duration',
+            "  expected: a duration such as 30s, 5m, 1h30m",
+            "  hint: templates are not rendered in an e2e file: write the duration itself",
+        ],
+    ),
+    "templated wait timeout": (
+        """\
+        spec:
+          katalog: ./katalog.yaml
+          setup:
+            wait: [{kind: Deployment, name: db, timeout: "{{ .t }}"}]
+        """,
+        ['e2e.yaml:6:50: error: spec.setup.wait[0].timeout: "{{ .t }}" is not a duration'],
+    ),
     "missing setup file": (
         """\
         spec:
@@ -437,3 +461,22 @@ def test_the_pack_suites_load(pack_copy: Path) -> None:
         ("WebApp reports Ready", "cr-applied", 60.0),
         ("Cleanup", "cr-deleted", 60.0),
     ]
+
+
+def test_a_templated_import_wait_names_file_line_and_entry(write: WriteFiles) -> None:
+    root = write(
+        **{
+            "b__katalog.yaml": "x: 1\n",
+            "b__e2e.yaml": e2e("""\
+            metadata: {name: b}
+            spec: {katalog: ./katalog.yaml}
+            """),
+            "all.yaml": e2e("""\
+            imports:
+              - {path: ./b/e2e.yaml, wait: "{{ .w }}"}
+            """),
+        }
+    )
+    assert failure(root / "all.yaml", "all.yaml").startswith(
+        'all.yaml:4:32: error: imports[0].wait: "{{ .w }}" is not a duration'
+    )
