@@ -3,7 +3,8 @@
 This package owns everything that combines files: motif expansion into CRDs (with input
 binding and load-time condition splitting), ``include:`` files, ``crdFile`` cross-checks,
 and Komposer imports with per-CRD overrides. The result, :class:`Composed`, is the input of
-``ork template``, the simulator and the runtime.
+``ork template``, the simulator and the runtime. :mod:`~orkestra.compose.pulling` composes
+while pulling what a pattern imports (``ork pull``), with ``komposer.lock`` kept.
 """
 
 from orkestra.compose.composed import Composed, prune

@@ -6,8 +6,9 @@ layers and quality annotations (:mod:`~orkestra.registry.artifact`, read back by
 :mod:`~orkestra.registry.info`), the embedded registry of OCI image layouts
 (:mod:`~orkestra.registry.layout`) and any OCI Distribution registry over HTTP
 (:mod:`~orkestra.registry.remote`, :mod:`~orkestra.registry.auth`), the ``index:latest``
-artifact ``ork patterns`` reads, and the verified local cache that makes imports work
-offline. :class:`RegistryClient` is the entry point.
+artifact ``ork patterns`` reads, the verified local cache that makes imports work
+offline, and what ``ork inspect`` learns before anything is pulled
+(:mod:`~orkestra.registry.inspection`). :class:`RegistryClient` is the entry point.
 """
 
 from __future__ import annotations
