@@ -655,8 +655,11 @@ class ProcessRunner:
         return found.log if found is not None else None
 
     def running(self, namespace: str, name: str) -> bool:
+        """Its process is still running, also while it is being stopped: a terminating
+        container still writes (its shutdown lines), and ``kubectl logs -f`` follows it
+        until it exits, as with a kubelet."""
         found = self._find(namespace, name)
-        return found is not None and found.active and found.alive
+        return found is not None and found.alive
 
     def container_name(self, namespace: str, name: str) -> str | None:
         found = self._find(namespace, name)

@@ -645,3 +645,42 @@ def test_helm_install_runs_the_gateway(
     assert protected in kubectl.fails("delete", "deployment", "orkestra-gateway", "-n", namespace)
     # the pre-delete hook (a Job of the image: `ork gateway --uninstall`) runs on uninstall
     release.append("webhooks")
+
+
+def test_logs_follow_a_pod_until_its_process_exits_also_while_it_is_stopped(
+    tmp_path: Path,
+) -> None:
+    """The runtime logs "shutting down" after its Pod began stopping: a follower that
+    stopped at the stop request missed it (the end-to-end test above failed so, under load)."""
+    import asyncio
+
+    from orkestra.apiserver.processes import LocalPod, ProcessRunner, ServerAccess
+    from orkestra.cluster import MemoryCluster
+
+    loop = asyncio.new_event_loop()
+    runner = ProcessRunner(
+        MemoryCluster(), loop, access=ServerAccess(url="", ca_pem=None, token="")
+    )
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        runner.pods.append(
+            LocalPod(
+                key=("Deployment", "ns", "web"),
+                name="web-1",
+                revision="1",
+                pod={},
+                container={"name": "web"},
+                home=tmp_path,
+                one_shot=False,
+                process=process,
+            )
+        )
+        assert runner.running("ns", "web-1")
+        runner.pods[0].stop_deadline = 1.0  # being stopped, still writing
+        assert runner.running("ns", "web-1")
+        process.kill()
+        process.wait()
+        assert not runner.running("ns", "web-1")
+    finally:
+        process.kill()
+        loop.close()
