@@ -115,6 +115,32 @@ class KubeObject(TypedDict, total=False):
     subjects: list[Subject]
 
 
+# -- the core/v1 shapes both the builders (what they write) and the embedded server's
+# kubelet (what it reads) use the same way -----------------------------------------------
+
+
+class ContainerPort(TypedDict, total=False):
+    name: str
+    containerPort: int
+    protocol: str
+
+
+class ServicePort(TypedDict, total=False):
+    name: str
+    port: int
+    targetPort: int | str  # a number or the name of a container port
+    protocol: str
+    nodePort: int | None
+
+
+class ServiceSpec(TypedDict, total=False):
+    selector: dict[str, str]
+    ports: list[ServicePort]
+    type: str
+    clusterIP: str
+    externalName: str
+
+
 # Functional syntax: ``continue`` is a Python keyword.
 ListMeta = TypedDict(
     "ListMeta", {"resourceVersion": str, "continue": str, "remainingItemCount": int}, total=False

@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from typing import TypedDict, cast
 
-from orkestra.kubeobjects import JsonDict, KubeObject, LabelSelector, ObjectMeta
+from orkestra.kubeobjects import (
+    ContainerPort,
+    JsonDict,
+    KubeObject,
+    LabelSelector,
+    ObjectMeta,
+    ServiceSpec,
+)
 
 
 class KeySelector(TypedDict, total=False):
@@ -61,12 +68,6 @@ class VolumeMount(TypedDict, total=False):
     mountPath: str
     subPath: str
     readOnly: bool
-
-
-class ContainerPort(TypedDict, total=False):
-    name: str
-    containerPort: int
-    protocol: str
 
 
 class HTTPGetAction(TypedDict, total=False):
@@ -160,18 +161,6 @@ class WorkloadSpec(TypedDict, total=False):
     selector: LabelSelector
     template: PodTemplateSpec
     strategy: DeploymentStrategy
-
-
-class ServicePort(TypedDict, total=False):
-    name: str
-    port: int
-    targetPort: int | str
-    protocol: str
-
-
-class ServiceSpec(TypedDict, total=False):
-    selector: dict[str, str]
-    ports: list[ServicePort]
 
 
 def pod_spec(pod: KubeObject) -> PodSpec:

@@ -31,14 +31,14 @@ from orkestra.registry.sources import RegistrySource
 
 def first_document(path: Path) -> JsonDict:
     """A pulled file's first YAML document, read leniently (it is validated on use): an
-    unreadable file or a non-mapping reads as empty."""
+    unreadable, oversized or non-UTF-8 file, or a non-mapping, reads as empty."""
     import yaml
 
-    from orkestra.model.source import LOADER
+    from orkestra.model.source import LOADER, read_text
 
     try:
-        data = next(yaml.load_all(path.read_text(encoding="utf-8"), Loader=LOADER), None)
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        data = next(yaml.load_all(read_text(path), Loader=LOADER), None)
+    except (PatternError, yaml.YAMLError):
         return {}
     return data if isinstance(data, dict) else {}
 

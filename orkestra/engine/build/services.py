@@ -9,10 +9,8 @@ from orkestra.engine.build.shapes import (
     IngressBackend,
     IngressRule,
     IngressSpec,
-    ServicePort,
-    ServiceSpec,
 )
-from orkestra.kubeobjects import JsonDict, KubeObject
+from orkestra.kubeobjects import JsonDict, KubeObject, ServicePort, ServiceSpec
 
 
 def default_selector(b: Build) -> dict[str, str]:

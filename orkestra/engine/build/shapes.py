@@ -1,6 +1,10 @@
 """The parts of Kubernetes objects the builders make (a subset of each API type: the keys
 Orkestra sets). A spec that starts from a profile (network policies, PDBs, quotas, limit
-ranges) holds whatever the profile holds, so it is built as JSON instead."""
+ranges) holds whatever the profile holds, so it is built as JSON instead. So do the trees a
+user writes that the builders pass on unread (an env var's ``valueFrom``, volumes, volume
+mounts): :mod:`orkestra.apiserver.specs` types the same API types field by field, as the
+embedded kubelet reads them. The shapes both sides use alike are in
+:mod:`orkestra.kubeobjects`."""
 
 # No ``from __future__ import annotations`` here: a TypedDict compiles every string
 # annotation into a ForwardRef when its class is made, which doubles this module's import
@@ -10,6 +14,7 @@ from collections.abc import Mapping
 from typing import TypedDict, cast
 
 from orkestra.kubeobjects import (
+    ContainerPort,
     Json,
     JsonDict,
     KubeObject,
@@ -29,11 +34,6 @@ class LocalObjectReference(TypedDict):
 
 
 # -- pods ------------------------------------------------------------------------------
-
-
-class ContainerPort(TypedDict, total=False):
-    containerPort: int
-    protocol: str
 
 
 class EnvVar(TypedDict, total=False):
@@ -135,22 +135,6 @@ class CronJobSpec(TypedDict, total=False):
 
 
 # -- services and ingresses ------------------------------------------------------------
-
-
-class ServicePort(TypedDict, total=False):
-    name: str
-    port: int
-    protocol: str
-    targetPort: int
-    nodePort: int | None
-
-
-class ServiceSpec(TypedDict, total=False):
-    ports: list[ServicePort]
-    externalName: str
-    selector: dict[str, str]
-    clusterIP: str
-    type: str
 
 
 class ServiceBackendPort(TypedDict):

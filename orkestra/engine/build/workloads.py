@@ -8,7 +8,6 @@ from typing import Literal
 from orkestra.engine.build.base import Build, builder
 from orkestra.engine.build.shapes import (
     Container,
-    ContainerPort,
     CronJobSpec,
     DeploymentSpec,
     EnvVar,
@@ -21,7 +20,7 @@ from orkestra.engine.build.shapes import (
     StatefulSetSpec,
     UpdateStrategy,
 )
-from orkestra.kubeobjects import JsonDict, KubeObject
+from orkestra.kubeobjects import ContainerPort, JsonDict, KubeObject
 
 _PROBE_FIELDS = (
     "initialDelaySeconds",
