@@ -196,3 +196,13 @@ def test_the_budget_names_who_imported_a_module_outside_it(tmp_path: Path) -> No
     with pytest.raises(AssertionError) as failed:
         _check("--help", modules, parents, set(), HELP_ORKESTRA)
     assert "click <- orkestra.cli.app <- orkestra.cli" in str(failed.value)
+
+
+def test_push_imports_no_gate_machinery_until_a_gate_runs(tmp_path: Path) -> None:
+    """``ork push`` loads the simulator, the e2e runner and ``packaging`` (typed katalogs'
+    requirements) only where a gate or a typed katalog needs them: ``--force`` pays for
+    neither. ``--help`` imports the command module, so this is what every push pays."""
+    modules, parents = _imports(["push", "--help"], tmp_path, tmp_path)
+    gate_only = ("orkestra.simulate.", "orkestra.e2e.", "orkestra.engine.", "packaging.")
+    loaded = sorted(m for m in modules if (m + ".").startswith(gate_only))
+    assert not loaded, "\n".join(_chain(m, parents) for m in loaded)

@@ -12,10 +12,9 @@ import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
 
 from orkestra import DISTRIBUTION
 from orkestra.errors import OrkError, UsageError
@@ -27,6 +26,9 @@ from orkestra.model.source import LOADER, read_text
 from orkestra.registry.artifact import CODE_REQUIREMENTS, PRIMARY_FILES, PatternFile
 from orkestra.registry.client import RegistryClient
 from orkestra.registry.refs import Reference, tag_of
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 
 @dataclass(frozen=True)
@@ -342,6 +344,8 @@ def pinned_runtime(directory: Path) -> str | None:
     ``orkestra-patterns`` requirement with a version in ``pyproject.toml``'s
     ``[project].dependencies``, then in ``requirements.txt`` (``==``, else ``~=``, else
     ``>=``); None when neither pins one."""
+    from packaging.utils import canonicalize_name  # packaging: only for typed katalogs
+
     for requirement in _requirements(directory):
         if canonicalize_name(requirement.name) != DISTRIBUTION:
             continue
@@ -353,6 +357,8 @@ def pinned_runtime(directory: Path) -> str | None:
 
 
 def _requirements(directory: Path) -> Iterator[Requirement]:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     lines = []
     pyproject = directory / "pyproject.toml"
     if pyproject.is_file():

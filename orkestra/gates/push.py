@@ -25,16 +25,12 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from orkestra import __version__
 from orkestra import markdown as md
 from orkestra.compose import Composed, MotifResolver
 from orkestra.compose.load import compose_document
-from orkestra.e2e.report import expectation_line
-from orkestra.e2e.result import ExpectationResult, RunResult
-from orkestra.e2e.spec import Suite, load_suite
-from orkestra.e2e.targets import Cluster
 from orkestra.errors import OrkError, UsageError
 from orkestra.files import shown, write_atomic
 from orkestra.gates.pattern import (
@@ -81,10 +77,16 @@ from orkestra.registry.refs import Reference
 from orkestra.registry.sources import RegistrySource
 from orkestra.registry.trust.keys import Keyring, SigningKey
 from orkestra.registry.trust.statement import GateDetails, sign_artifact
-from orkestra.simulate.gate import Outcome, run_specs
-from orkestra.simulate.report import run_json
-from orkestra.simulate.spec import load_specs
 from orkestra.units import format_duration, format_size, format_timestamp
+
+if TYPE_CHECKING:
+    # The gates' own machinery is imported where a gate runs: a push that skips them
+    # (--force, --no-simulate, no simulate.yaml) does not pay for the simulator's or the
+    # e2e runner's imports.
+    from orkestra.e2e.result import ExpectationResult, RunResult
+    from orkestra.e2e.spec import Suite
+    from orkestra.e2e.targets import Cluster
+    from orkestra.simulate.gate import Outcome
 
 _RUNNERS = (
     ("GITHUB_ACTIONS", "github-actions"),
@@ -504,6 +506,9 @@ def _simulate_gate(
     if options.force or options.no_simulate:
         emit(GateSkipped("Simulate"))
         return SimulateResult(GateRecord(status="skipped"))
+    from orkestra.simulate.gate import run_specs
+    from orkestra.simulate.spec import load_specs
+
     specs = load_specs(path, shown(path))
     if all(spec.expect is None for spec in specs):
         emit(NoAssertions(path.name))
@@ -560,6 +565,8 @@ def _e2e_gate(pattern: PatternDir, options: PushOptions, emit: Emit) -> E2EResul
         if options.e2e_file:
             raise OrkError(f"e2e file {options.e2e_file} not found in {pattern.directory}")
         return None
+    from orkestra.e2e.spec import load_suite
+
     suite = load_suite(path, name)
     cluster = options.e2e_cluster or os.environ.get("ORK_E2E_CLUSTER") or EMBEDDED
     if cluster not in CLUSTER_LABELS:
@@ -610,6 +617,8 @@ class _QuietProgress:
 
 
 def _e2e_failures(result: RunResult) -> list[str]:
+    from orkestra.e2e.report import expectation_line
+
     lines = []
     for suite in result.suites:
         where = CLUSTER_LABELS.get(suite.cluster, suite.cluster)
@@ -736,6 +745,8 @@ def _signed(
 
 
 def _simulate_details(outcome: Outcome) -> JsonDict:
+    from orkestra.simulate.report import run_json
+
     counted = [report.counted for report in outcome.reports]
     return {
         "counts": {"passed": sum(p for p, _ in counted), "total": sum(t for _, t in counted)},
@@ -745,6 +756,8 @@ def _simulate_details(outcome: Outcome) -> JsonDict:
 
 
 def _e2e_details(result: RunResult) -> JsonDict:
+    from orkestra.e2e.report import expectation_line
+
     expectations = [e for suite in result.suites for e in suite.expectations]
     return {
         "counts": {"passed": sum(e.passed for e in expectations), "total": result.total},
