@@ -36,7 +36,7 @@ class Settings:
 SETTINGS = Settings()
 """Reset by every ``main`` and set by the root group and the ``-o`` option."""
 
-_DEBUG_LOGGERS = ("orkestra", "httpx")  # httpx logs each request at DEBUG
+_DEBUG_LOGGERS = ("orkestra",)  # the registry logs each request at DEBUG
 _debug_handler: logging.StreamHandler[TextIO] | None = None
 
 

@@ -13,14 +13,7 @@ offline, and what ``ork inspect`` learns before anything is pulled
 
 from __future__ import annotations
 
-import sys
-
 from orkestra import lazy
-
-# httpx imports its command-line client whenever click, rich and pygments happen to be
-# installed (rich and pygments alone are 40% of httpx's import time); no registry call uses
-# it. A None entry makes that import fail, and httpx falls back to a stub ``main``.
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 # Re-exported lazily: importing one submodule (say ``registry.artifact`` for a status line)
 # must not load the client and everything behind it.

@@ -20,16 +20,20 @@ import base64
 import json
 import os
 import re
-import subprocess
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from orkestra.kubeobjects import JsonDict
 from orkestra.registry.errors import RegistryAuthError, RegistryError
 from orkestra.registry.refs import configured_hosts
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from orkestra.transport import Response
 
 _PARAM = re.compile(r'(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
@@ -162,6 +166,8 @@ def run_helper(
     helper: str, action: str, data: str, env: Mapping[str, str]
 ) -> subprocess.CompletedProcess[str]:
     """Run ``docker-credential-<helper> <action>`` (get, store, erase) with ``data`` on stdin."""
+    import subprocess  # only for a helper: it costs every registry command 4 ms to import
+
     program = f"docker-credential-{helper}"
     try:
         return subprocess.run(
@@ -230,8 +236,20 @@ def parse_challenge(header: str) -> Challenge:
     return Challenge(scheme.lower(), params)
 
 
-class RegistryAuth(httpx.Auth):
-    """Answers 401 challenges with Basic credentials or a bearer token."""
+@dataclass(frozen=True)
+class TokenRequest:
+    """A request for a bearer token, for the backend to send to the token service."""
+
+    method: str
+    url: str
+    headers: dict[str, str] = field(repr=False)
+    body: bytes | None = field(default=None, repr=False)
+
+
+class RegistryAuth:
+    """Answers 401 challenges with Basic credentials or a bearer token; the backend asks
+    :meth:`preset` for each request's ``Authorization`` and, when a request is refused with
+    a challenge, :meth:`answer` for the one to send it again with."""
 
     def __init__(self, host: str, credentials: Callable[[], Credentials | None]) -> None:
         self.host = host
@@ -239,7 +257,6 @@ class RegistryAuth(httpx.Auth):
         self._loaded = False
         self._cached: Credentials | None = None
         self._basic = False
-        self._tokens: dict[str, str] = {}
         self._last_token = ""
 
     def credentials(self) -> Credentials | None:
@@ -247,37 +264,28 @@ class RegistryAuth(httpx.Auth):
             self._cached, self._loaded = self._credentials(), True
         return self._cached
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        self._preset(request)
-        response = yield request
-        if response.status_code != 401:
-            return
-        header = response.headers.get("WWW-Authenticate", "")
-        challenge = parse_challenge(header)
-        if challenge.scheme == "basic":
-            creds = self._require_credentials(challenge)
-            self._basic = True
-            request.headers["Authorization"] = _basic_header(creds.username, creds.password)
-        elif challenge.scheme == "bearer":
-            token_response = yield self._token_request(challenge)
-            token = self._read_token(token_response, challenge)
-            self._tokens[challenge.params.get("scope", "")] = token
-            self._last_token = token
-            request.headers["Authorization"] = f"Bearer {token}"
-        else:
-            return
-        yield request
-
-    def _preset(self, request: httpx.Request) -> None:
-        if "Authorization" in request.headers:
-            return
+    def preset(self) -> str:
+        """The ``Authorization`` to send before any challenge: Basic once the registry asked
+        for it, else the last token fetched ("" for none yet)."""
         creds = self.credentials() if self._basic else None
         if creds is not None:
-            request.headers["Authorization"] = _basic_header(creds.username, creds.password)
-        elif self._last_token:
-            request.headers["Authorization"] = f"Bearer {self._last_token}"
+            return _basic_header(creds.username, creds.password)
+        return f"Bearer {self._last_token}" if self._last_token else ""
 
-    def _require_credentials(self, challenge: Challenge) -> Credentials:
+    def answer(self, header: str, fetch: Callable[[TokenRequest], Response]) -> str:
+        """The ``Authorization`` answering the challenge ``header`` (a ``WWW-Authenticate``),
+        with a token from ``fetch`` for a bearer challenge; "" for a scheme not spoken."""
+        challenge = parse_challenge(header)
+        if challenge.scheme == "basic":
+            creds = self._require_credentials()
+            self._basic = True
+            return _basic_header(creds.username, creds.password)
+        if challenge.scheme == "bearer":
+            self._last_token = self._read_token(fetch(self._token_request(challenge)), challenge)
+            return f"Bearer {self._last_token}"
+        return ""
+
+    def _require_credentials(self) -> Credentials:
         creds = self.credentials()
         if creds is None or not creds.password:
             raise RegistryAuthError(
@@ -287,7 +295,7 @@ class RegistryAuth(httpx.Auth):
             )
         return creds
 
-    def _token_request(self, challenge: Challenge) -> httpx.Request:
+    def _token_request(self, challenge: Challenge) -> TokenRequest:
         realm = challenge.params.get("realm", "")
         if not realm:
             raise RegistryAuthError(f"{self.host} sent a bearer challenge without a realm")
@@ -307,16 +315,17 @@ class RegistryAuth(httpx.Auth):
                 "client_id": "ork",
                 **query,
             }
-            return httpx.Request("POST", realm, data=form)
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            return TokenRequest("POST", realm, headers, urlencode(form).encode())
         headers = {}
         if creds is not None and creds.password:
             headers["Authorization"] = _basic_header(creds.username, creds.password)
         query["client_id"] = "ork"
-        return httpx.Request("GET", realm, params=query, headers=headers)
+        separator = "&" if "?" in realm else "?"
+        return TokenRequest("GET", f"{realm}{separator}{urlencode(query)}", headers)
 
-    def _read_token(self, response: httpx.Response, challenge: Challenge) -> str:
-        response.read()
-        if response.status_code in (401, 403):
+    def _read_token(self, response: Response, challenge: Challenge) -> str:
+        if response.status in (401, 403):
             creds = self.credentials()
             raise RegistryAuthError(
                 f"{self.host}: the token service refused "
@@ -325,15 +334,15 @@ class RegistryAuth(httpx.Auth):
                 "ORK_REGISTRY_PASSWORD",
             )
         try:
-            body = response.json()
-            token = body.get("token") or body.get("access_token")
+            body = json.loads(response.body)
         except ValueError:
-            token = None
-        if response.status_code != 200 or not isinstance(token, str) or not token:
+            body = None
+        token = body.get("token") or body.get("access_token") if isinstance(body, dict) else None
+        if response.status != 200 or not isinstance(token, str) or not token:
             raise RegistryAuthError(
                 f"{self.host}: the token service at "
                 f"{challenge.params.get('realm')} answered "
-                f"{response.status_code} without a token"
+                f"{response.status} without a token"
             )
         return token
 

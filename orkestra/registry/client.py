@@ -2,7 +2,7 @@
 
 :class:`RegistryClient` picks the backend from the reference (the embedded layout registry
 for host ``local``, an OCI layout directory for ``--oci-layout`` references, HTTP for every
-other host; httpx is imported only when a remote registry is used) and implements every
+other host; the HTTP client is imported only when a remote registry is used) and implements every
 operation once on top of :class:`~orkestra.registry.backend.Backend`.
 """
 
@@ -170,6 +170,7 @@ class RegistryClient:
             insecure=self.insecure,
             retry=self.retry,
             deadlines=self.deadlines,
+            env=env,
         )
 
     def request_count(self) -> int:

@@ -1,20 +1,38 @@
-"""Any OCI Distribution registry over HTTP(S), on httpx.
+"""Any OCI Distribution registry over HTTP(S), on Orkestra's own HTTP/1.1 client.
 
-Why httpx rather than oras-py (reference dependency-trials §2): the API needed is small
-(blob POST/PATCH/PUT/GET, manifest PUT/GET, tag listing, referrers) while oras-py's
-quirks land exactly where this project must be strict: its token backend mistakes a Basic
-realm for a token URL, a Basic registry without credentials fails with an AttributeError
-instead of a 401, ``artifactType`` needs a hand-built manifest anyway, and its ``login``
-writes to the docker config as a side effect. httpx gives connection reuse, timeouts, an
-auth-flow hook for the challenge dance, and redirects that drop credentials across origins.
+Why not oras-py (reference dependency-trials §2): the API needed is small (blob
+POST/PATCH/PUT/GET, manifest PUT/GET, tag listing, referrers) while oras-py's quirks land
+exactly where this project must be strict: its token backend mistakes a Basic realm for a
+token URL, a Basic registry without credentials fails with an AttributeError instead of a
+401, ``artifactType`` needs a hand-built manifest anyway, and its ``login`` writes to the
+docker config as a side effect. Why not httpx, which this module used before: importing
+it (httpcore, h11, ``ssl``, ``email``, ``urllib.request`` ...) cost every ``ork pull``
+~40 ms, more than the pull's requests. :mod:`orkestra.transport` carries the requests; this
+module adds what a registry needs on top of it.
+
+HTTP: one keep-alive connection per origin (the registry, its token service, the storage a
+blob is fetched from), in a small pool of idle connections (``ork patterns`` verifies from
+threads). Every request carries ``User-Agent: ork/<version>``, is counted
+(:attr:`RemoteBackend.requests`) and is logged at DEBUG on the ``orkestra.registry`` logger
+(method, URL without its query, status) once the ``logging`` module is in use (``--debug``
+sets it up; importing it only to log nothing would cost every command 3 ms). Redirects are
+followed (up to 10; relative ``Location`` headers resolve against the URL that sent them)
+and ``Authorization`` is dropped when one leaves the origin: registries send blob GETs to
+storage, such as S3 presigned URLs that refuse a second credential. A ``401`` challenge is
+answered through :class:`~orkestra.registry.auth.RegistryAuth` (Basic, or a bearer token
+from the challenge's realm) and the request sent again once. ``http_proxy``,
+``https_proxy``, ``all_proxy`` and ``no_proxy`` (either case) are honoured
+(:func:`orkestra.transport.proxy_for`). Certificates are checked against the system's CA
+store (OpenSSL's defaults, so ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` apply).
 
 Behaviour: loopback registries (``localhost``, ``127.0.0.1``, ``[::1]``) are spoken to over
 plain HTTP, others over HTTPS; ``insecure`` (``--insecure``) means HTTPS without certificate
 checks, falling back to plain HTTP when the server does not speak TLS, for any host.
 Idempotent calls are retried with exponential backoff on 429, 5xx and broken connections,
 honouring ``Retry-After``; an upload is retried from the start (content addressing makes
-that safe). Every byte downloaded is counted against a size limit and verified against its
-digest before it is returned.
+that safe). Every body is refused once it is over its size limit, while it is read (a blob's
+size in its descriptor, a manifest's or any other answer's 4 MiB), and a download is
+verified against its digest before it is returned.
 
 Uploads cost as few requests as the registry allows. The backend remembers which
 repositories hold which blobs (those it uploaded, mounted, found or downloaded, and those a
@@ -32,25 +50,29 @@ single-request uploads, a larger blob is asked about with a ``HEAD`` first. So a
 costs at most two requests and a blob the registry has at most one.
 
 Deadlines (:class:`~orkestra.registry.retry.Deadlines`): every socket operation's timeout is
-cut to what is left of the request's deadline, through a wrapper around httpcore's network
-backend, so a registry that trickles bytes (headers or body) or never answers fails within
-the deadline with a :class:`~orkestra.registry.retry.DeadlineError` naming the host and
-what was being fetched; a deadline is not retried (the command's own deadline would only
-be spent waiting again).
+cut to what is left of the request's deadline (the transport's ``deadline``), so a registry
+that trickles bytes (headers or body) or never answers fails within the deadline with a
+:class:`~orkestra.registry.retry.DeadlineError` naming the host and what was being fetched;
+a deadline is not retried (the command's own deadline would only be spent waiting again).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
-
-import httpcore
-import httpx
+import json
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from orkestra import __version__
-from orkestra.registry.auth import Credentials, RegistryAuth
+from orkestra.registry.auth import Credentials, RegistryAuth, TokenRequest
 from orkestra.registry.errors import (
     ArtifactNotFoundError,
     IntegrityError,
@@ -72,10 +94,39 @@ from orkestra.registry.oci import (
     verify,
 )
 from orkestra.registry.retry import Deadlines, RetryPolicy
+from orkestra.transport import (
+    BodyTooLargeError,
+    ConnectError,
+    Connection,
+    Response,
+    TransportError,
+    proxy_for,
+)
+
+if TYPE_CHECKING:
+    import ssl
 
 T = TypeVar("T")
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 10
 _ACCEPT = ", ".join((MANIFEST_MEDIA_TYPE, INDEX_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE))
+_CONNECT_SECONDS, _IO_SECONDS = 10.0, 60.0
+_SMALL_BODY = 64 * 1024
+_LINK = re.compile(r"<([^>]*)>([^<]*)")
+_NEXT = re.compile(r'\brel="?next"?(?:[\s;,]|$)')
+LOGGER = "orkestra.registry"
+
+Origin = tuple[str, str, int]
+"""scheme, host, port"""
+
+
+@dataclass(frozen=True)
+class Answer(Response):
+    """A response and the URL that sent it (after redirects), which its links resolve
+    against."""
+
+    url: str = ""
 
 
 class RemoteBackend:
@@ -92,6 +143,7 @@ class RemoteBackend:
         chunk_size: int = 8 * 1024 * 1024,
         monolithic_limit: int = 4 * 1024 * 1024,
         deadlines: Deadlines | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.host = host
         self.retry = retry or RetryPolicy()
@@ -108,34 +160,47 @@ class RemoteBackend:
         """Whether ``POST …/uploads/?digest=`` stores the body (None: not tried yet)."""
         self.tag_page_size = 1000
         self._insecure = insecure
-        self._client = httpx.Client(
-            base_url=f"{'http' if plain_http else 'https'}://{host}",
-            auth=RegistryAuth(host, credentials),
-            verify=not (insecure or plain_http),
-            timeout=httpx.Timeout(60.0, connect=10.0),
-            follow_redirects=True,
-            headers={"User-Agent": f"ork/{__version__}"},
-            event_hooks={"request": [self._count]},
-        )
-        _bound_sockets(self._client, self.deadlines)
-
-    def _count(self, request: httpx.Request) -> None:
-        self.requests += 1
+        self._scheme = "http" if plain_http else "https"
+        self._auth = RegistryAuth(host, credentials)
+        self._env = os.environ if env is None else env
+        self._agent = {"User-Agent": f"ork/{__version__}"}
+        self._idle: dict[Origin, list[Connection]] = {}
+        self._lock = threading.Lock()
+        self._tls: ssl.SSLContext | None = None
 
     def describe(self) -> str:
         return self.host
 
     def close(self) -> None:
-        self._client.close()
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for connection in connections:
+                connection.close()
 
     def _url(self, path: str) -> str:
-        """Relative to the client's base URL, so a switch to plain HTTP applies to retries."""
+        """Relative to the registry's base URL, so a switch to plain HTTP applies to
+        retries."""
         return path
 
     # -- requests with retries ---------------------------------------------------------
-    def _request(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
+    def _request(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+        limit: int = MAX_MANIFEST_BYTES,
+    ) -> Answer:
         """Send once per attempt; retry transport errors and 429/5xx; raise for the rest."""
-        return self._retrying(lambda: self._attempt(method, url, what, **kwargs))
+        return self._retrying(
+            lambda: self._attempt(
+                method, url, what, headers=headers, body=body, params=params, limit=limit
+            )
+        )
 
     def _retrying(self, call: Callable[[], T]) -> T:
         for attempt in range(self.retry.attempts):
@@ -149,40 +214,200 @@ class RemoteBackend:
                 self.deadlines.sleep(self.retry.delay(attempt, exc.retry_after))
         raise AssertionError("unreachable")
 
-    def _attempt(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+        limit: int = MAX_MANIFEST_BYTES,
+    ) -> Answer:
+        """One request (its challenge and redirects included) within its deadline; an
+        answer of 400 or more raises."""
+        if params:
+            url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+        if url.startswith("/"):
+            url = f"{self._scheme}://{self.host}{url}"
+        # Error and redirect answers have bodies of their own, maybe longer than a tiny
+        # blob: the transport refuses none under _SMALL_BODY, the answer is checked after.
+        read_limit = max(limit, _SMALL_BODY)
         with self.deadlines.window(what, self.host):
             try:
-                response = self._client.request(method, url, **kwargs)
-            except httpx.TransportError as exc:
+                answer = self._authorized(
+                    method, url, what, {**self._agent, **(headers or {})}, body, read_limit
+                )
+            except BodyTooLargeError as exc:
+                check_size(exc.size, limit, what)  # raises: the body is over the limit
+                raise
+            except TransportError as exc:
                 raise self._transport_error(exc, what) from None
-            self._check(response, what)
-            return response
+            self._check(answer, what)
+            check_size(len(answer.body), limit, what)
+            return answer
 
-    def _transport_error(self, exc: httpx.TransportError, what: str) -> RegistryError:
+    def _authorized(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        limit: int,
+    ) -> Answer:
+        """Send with the credentials the registry wants; a challenge is answered once."""
+        preset = self._auth.preset()
+        answer = self._follow(method, url, what, _with_auth(headers, preset), body, limit)
+        if answer.status != 401:
+            return answer
+        challenge = answer.headers.get("www-authenticate", "")
+        renewed = self._auth.answer(challenge, lambda token: self._token(token, what))
+        if not renewed:
+            return answer
+        return self._follow(method, url, what, _with_auth(headers, renewed), body, limit)
+
+    def _token(self, request: TokenRequest, what: str) -> Response:
+        headers = {**self._agent, **request.headers}
+        return self._follow(
+            request.method, request.url, what, headers, request.body, MAX_MANIFEST_BYTES
+        )
+
+    def _follow(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        limit: int,
+    ) -> Answer:
+        """Send, following redirects; ``Authorization`` does not leave the origin."""
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._exchange(method, url, what, headers, body, limit)
+            location = response.headers.get("location")
+            if response.status not in _REDIRECTS or not location:
+                return Answer(response.status, response.headers, response.body, url)
+            target = urljoin(url, location)
+            if _origin(target) != _origin(url):
+                headers = {k: v for k, v in headers.items() if k != "Authorization"}
+            if (response.status == 303 and method != "HEAD") or (
+                response.status in (301, 302) and method == "POST"
+            ):
+                method, body = "GET", None
+                headers = {k: v for k, v in headers.items() if k != "Content-Type"}
+            url = target
+        raise RegistryError(f"{what}: {self.host} redirected it more than {MAX_REDIRECTS} times")
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        limit: int,
+    ) -> Response:
+        """One HTTP request on a pooled connection to the URL's origin."""
+        origin = _origin(url)
+        parts = urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        connection = self._take(origin, what)
+        self.requests += 1
+        try:
+            response = self._send_on(connection, method, target, headers, body, limit)
+        except ConnectError as exc:
+            if exc.tls and self._insecure and origin == _origin(f"https://{self.host}/"):
+                self._scheme = "http"
+                raise TransientError(f"{what}: {self.host} does not speak TLS") from None
+            raise
+        finally:
+            self._give(origin, connection)
+        _debug(method, f"{origin[0]}://{parts.netloc}{parts.path}", response.status)
+        return response
+
+    def _send_on(
+        self,
+        connection: Connection,
+        method: str,
+        target: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        limit: int,
+    ) -> Response:
+        """Send on ``connection``, and once more on a new one when a connection reused
+        from an earlier request turns out closed by the server while it was idle."""
+        reused = connection.requests > 0
+        left = self.deadlines.remaining()
+        deadline = None if left is None else time.monotonic() + left
+        try:
+            return connection.request(method, target, headers, body, limit=limit, deadline=deadline)
+        except TransportError as exc:
+            if not (reused and exc.before_response):
+                raise
+        return connection.request(method, target, headers, body, limit=limit, deadline=deadline)
+
+    # -- connections -------------------------------------------------------------------
+    def _take(self, origin: Origin, what: str) -> Connection:
+        with self._lock:
+            idle = self._idle.get(origin)
+            if idle:
+                return idle.pop()
+        scheme, host, port = origin
+        try:
+            proxy = proxy_for(scheme, host, port, self._env)
+        except ValueError as exc:
+            raise RegistryError(
+                f"{what}: {exc}", hint="set it to http://host:port, or list the host in no_proxy"
+            ) from None
+        return Connection(
+            host,
+            port,
+            context=self._context() if scheme == "https" else None,
+            timeout=_IO_SECONDS,
+            connect_timeout=_CONNECT_SECONDS,
+            proxy=proxy,
+        )
+
+    def _give(self, origin: Origin, connection: Connection) -> None:
+        with self._lock:
+            self._idle.setdefault(origin, []).append(connection)
+
+    def _context(self) -> ssl.SSLContext:
+        """The TLS context, made on first use (loopback registries never need one)."""
+        if self._tls is None:
+            import ssl
+
+            context = ssl.create_default_context()
+            if self._insecure:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            self._tls = context
+        return self._tls
+
+    # -- errors ------------------------------------------------------------------------
+    def _transport_error(self, exc: TransportError, what: str) -> RegistryError:
         if self.deadlines.expired():
             return self.deadlines.error(what, self.host)
-        if isinstance(exc, httpx.ConnectError):
-            tls = "SSL" in str(exc)
-            if tls and self._insecure and self._client.base_url.scheme == "https":
-                self._client.base_url = httpx.URL(f"http://{self.host}")
-                return TransientError(f"{what}: {self.host} does not speak TLS")
+        if isinstance(exc, ConnectError):
             return TransientError(
-                f"{what}: cannot connect to {self.host} ({exc})",
+                f"{what}: {exc}",
                 hint="--insecure skips certificate checks and allows plain HTTP, for a "
                 "registry you trust"
-                if tls
+                if exc.tls
                 else "check the registry address and that it is running",
             )
-        return TransientError(f"{what}: connection to {self.host} broke off ({type(exc).__name__})")
+        return TransientError(f"{what}: the connection to {self.host} failed ({exc})")
 
-    def _check(self, response: httpx.Response, what: str) -> None:
-        status = response.status_code
+    def _check(self, response: Response, what: str) -> None:
+        status = response.status
         if status < 400:
             return
         if status in _RETRY_STATUSES:
             raise TransientError(
                 f"{what}: {self.host} answered {status}" + _registry_message(response),
-                retry_after=response.headers.get("Retry-After"),
+                retry_after=response.headers.get("retry-after"),
             )
         if status in (401, 403):
             raise RegistryAuthError(
@@ -237,20 +462,19 @@ class RemoteBackend:
                 "POST",
                 uploads,
                 what,
-                content=data,
+                body=data,
                 headers=_OCTET,
                 params={"digest": descriptor.digest},
             )
-            self._single_post = response.status_code == 201
+            self._single_post = response.status == 201
         else:
             response = self._attempt(
                 "POST",
                 uploads,
                 what,
-                headers={"Content-Length": "0"},
                 params={"mount": descriptor.digest, "from": source or repository},
             )
-        if response.status_code != 201:
+        if response.status != 201:
             self._send(_location(response, what), descriptor, data, what)
 
     def _single_post_fits(self, size: int) -> bool:
@@ -275,42 +499,21 @@ class RemoteBackend:
             for start in range(0, len(data), self.chunk_size):
                 chunk = data[start : start + self.chunk_size]
                 headers = {**_OCTET, "Content-Range": f"{start}-{start + len(chunk) - 1}"}
-                response = self._attempt("PATCH", location, what, content=chunk, headers=headers)
+                response = self._attempt("PATCH", location, what, body=chunk, headers=headers)
                 location = _location(response, what)
             data = b""
         self._attempt(
-            "PUT", _with_digest(location, descriptor.digest), what, content=data, headers=_OCTET
+            "PUT", _with_digest(location, descriptor.digest), what, body=data, headers=_OCTET
         )
 
     def fetch_blob(self, repository: str, descriptor: Descriptor) -> bytes:
         what = f"blob {descriptor.digest} of {repository}"
         check_size(descriptor.size, MAX_BLOB_BYTES, what)
         url = self._url(f"/v2/{repository}/blobs/{descriptor.digest}")
-        data, _ = self._retrying(lambda: self._download(url, what, descriptor.size, {}))
+        data = self._request("GET", url, what, limit=descriptor.size).body
         verify(data, descriptor.digest, descriptor.size, what)
         self._hold(repository, descriptor.digest)
         return data
-
-    def _download(
-        self, url: str, what: str, limit: int, headers: dict[str, str]
-    ) -> tuple[bytes, httpx.Headers]:
-        """GET a body, refusing more than ``limit`` bytes, retrying broken transfers; the
-        body is only returned once complete, within the request's deadline."""
-        with self.deadlines.window(what, self.host):
-            try:
-                with self._client.stream("GET", url, headers=headers) as response:
-                    self._check(response, what)
-                    declared = response.headers.get("Content-Length")
-                    if declared and declared.isdigit():
-                        check_size(int(declared), limit, what)
-                    received = bytearray()
-                    for chunk in response.iter_bytes():
-                        received += chunk
-                        check_size(len(received), limit, what)
-                        self.deadlines.check(what, self.host)
-                    return bytes(received), response.headers
-            except httpx.TransportError as exc:
-                raise self._transport_error(exc, what) from None
 
     # -- manifests ---------------------------------------------------------------------
     def push_manifest(
@@ -322,7 +525,7 @@ class RemoteBackend:
             "PUT",
             self._url(f"/v2/{repository}/manifests/{reference}"),
             f"push manifest {repository}:{reference}",
-            content=data,
+            body=data,
             headers={"Content-Type": media_type},
         )
         self._hold_named(repository, data)
@@ -335,13 +538,12 @@ class RemoteBackend:
             else f"manifest {repository}@{target}"
         )
         url = self._url(f"/v2/{repository}/manifests/{target}")
-        data, headers = self._retrying(
-            lambda: self._download(url, what, MAX_MANIFEST_BYTES, {"Accept": _ACCEPT})
-        )
-        media_type = headers.get("Content-Type", MANIFEST_MEDIA_TYPE).split(";")[0].strip()
+        answer = self._request("GET", url, what, headers={"Accept": _ACCEPT})
+        data, headers = answer.body, answer.headers
+        media_type = headers.get("content-type", MANIFEST_MEDIA_TYPE).split(";")[0].strip()
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         expected = (
-            target if target.startswith("sha256:") else headers.get("Docker-Content-Digest", digest)
+            target if target.startswith("sha256:") else headers.get("docker-content-digest", digest)
         )
         if expected.startswith("sha256:"):
             verify(data, expected, None, what)
@@ -362,7 +564,7 @@ class RemoteBackend:
             what,
             headers={"Accept": _ACCEPT},
         )
-        digest = str(response.headers.get("Docker-Content-Digest", ""))
+        digest = response.headers.get("docker-content-digest", "")
         if is_digest(digest):
             return digest
         return self.fetch_manifest(repository, target)[1].digest
@@ -376,7 +578,7 @@ class RemoteBackend:
             except ArtifactNotFoundError:
                 return found
             try:
-                found.extend(response.json().get("tags") or [])
+                found.extend(json.loads(response.body).get("tags") or [])
             except (ValueError, AttributeError):
                 raise IntegrityError(f"{self.host}: unreadable tag list for {repository}") from None
             url = _next_link(response)
@@ -388,9 +590,9 @@ class RemoteBackend:
             response = self._request("GET", url, f"referrers of {digest[:19]}")
         except ArtifactNotFoundError:
             return None
-        if not response.headers.get("Content-Type", "").startswith(INDEX_MEDIA_TYPE):
+        if not response.headers.get("content-type", "").startswith(INDEX_MEDIA_TYPE):
             return None
-        return parse_index(response.content, f"referrers of {digest[:19]}")
+        return parse_index(response.body, f"referrers of {digest[:19]}")
 
     @contextlib.contextmanager
     def locked(self, repository: str) -> Iterator[None]:
@@ -400,115 +602,54 @@ class RemoteBackend:
 _OCTET = {"Content-Type": "application/octet-stream"}
 
 
-def _bound_sockets(client: httpx.Client, deadlines: Deadlines) -> None:
-    """Make every connection pool of ``client`` (its transport and the proxy transports
-    taken from the environment) use sockets bounded by ``deadlines``. httpx has no public
-    hook for this: the pools' network backend is replaced (tests/registry/test_deadlines.py
-    fails if a new httpx stops honouring it)."""
-    transports = [getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()]
-    for transport in transports:
-        pool = getattr(transport, "_pool", None)
-        inner = getattr(pool, "_network_backend", None)
-        if pool is not None and isinstance(inner, httpcore.NetworkBackend):
-            pool._network_backend = _BoundedBackend(inner, deadlines)
+def _origin(url: str) -> Origin:
+    parts = urlsplit(url)
+    default = 443 if parts.scheme == "https" else 80
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
-def _clamp(
-    deadlines: Deadlines, timeout: float | None, expired: type[httpcore.TimeoutException]
-) -> float | None:
-    """``timeout`` cut to what is left of the current request's deadline."""
-    left = deadlines.remaining()
-    if left is None:
-        return timeout
-    if left <= 0:
-        raise expired("the request's deadline has passed")
-    return left if timeout is None else min(timeout, left)
+def _with_auth(headers: dict[str, str], authorization: str) -> dict[str, str]:
+    return {**headers, "Authorization": authorization} if authorization else headers
 
 
-class _BoundedBackend(httpcore.NetworkBackend):
-    """httpcore's network backend with every timeout cut to the request's deadline."""
-
-    def __init__(self, inner: httpcore.NetworkBackend, deadlines: Deadlines) -> None:
-        self._inner = inner
-        self._deadlines = deadlines
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.NetworkStream:
-        timeout = _clamp(self._deadlines, timeout, httpcore.ConnectTimeout)
-        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        return _BoundedStream(stream, self._deadlines)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> httpcore.NetworkStream:
-        timeout = _clamp(self._deadlines, timeout, httpcore.ConnectTimeout)
-        stream = self._inner.connect_unix_socket(path, timeout, socket_options)
-        return _BoundedStream(stream, self._deadlines)
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
+def _debug(method: str, url: str, status: int) -> None:
+    """Log a request, when logging is in use (see the module docstring)."""
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger(LOGGER).debug("%s %s %d", method, url, status)
 
 
-class _BoundedStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream, deadlines: Deadlines) -> None:
-        self._inner = inner
-        self._deadlines = deadlines
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _clamp(self._deadlines, timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _clamp(self._deadlines, timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        timeout = _clamp(self._deadlines, timeout, httpcore.ConnectTimeout)
-        return _BoundedStream(
-            self._inner.start_tls(ssl_context, server_hostname, timeout), self._deadlines
-        )
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-def _location(response: httpx.Response, what: str) -> str:
-    location = response.headers.get("Location")
+def _location(answer: Answer, what: str) -> str:
+    location = answer.headers.get("location")
     if not location:
         raise RegistryError(
-            f"{what}: the registry answered {response.status_code} without an upload location"
+            f"{what}: the registry answered {answer.status} without an upload location"
         )
-    return str(response.url.join(location))
+    return urljoin(answer.url, location)
 
 
 def _with_digest(location: str, digest: str) -> str:
-    return str(httpx.URL(location).copy_merge_params({"digest": digest}))
+    return f"{location}{'&' if '?' in location else '?'}{urlencode({'digest': digest})}"
 
 
-def _next_link(response: httpx.Response) -> str | None:
-    link = response.links.get("next", {}).get("url")
-    return str(response.url.join(link)) if link else None
+def _next_link(answer: Answer) -> str | None:
+    """The ``rel="next"`` target of a ``Link`` header, resolved against the answer's URL."""
+    links: list[tuple[str, str]] = _LINK.findall(answer.headers.get("link", ""))
+    for target, params in links:
+        if _NEXT.search(params):
+            return urljoin(answer.url, target)
+    return None
 
 
-def _registry_message(response: httpx.Response) -> str:
+def _registry_message(response: Response) -> str:
     """The registry's own error text (``{"errors": [{"code", "message"}]}``), if any."""
     try:
-        response.read()
-        errors = response.json().get("errors") or []
+        errors = json.loads(response.body).get("errors") or []
         text = "; ".join(
             f"{e.get('code', '')}: {e.get('message', '')}".strip(": ")
             for e in errors
             if isinstance(e, dict)
         )
-    except (ValueError, AttributeError, httpx.HTTPError):
+    except (ValueError, AttributeError, TypeError):
         return ""
     return f" — {text}" if text else ""

@@ -52,7 +52,7 @@ thread ~15% cheaper).
 client certificates); its httpx client does not carry the calls: a GET of a small object
 costs 0.35 ms of client CPU with httpx (0.38 ms through lightkube's ``Client`` and its
 models) against 0.12 ms with ``http.client``. The workers now use
-:mod:`~orkestra.runtime.transport`, a small HTTP/1.1 client, because ``http.client``'s
+:mod:`~orkestra.transport`, a small HTTP/1.1 client, because ``http.client``'s
 response parsing (through the ``email`` package) was itself the largest client-side cost
 of a call: 146 µs against 52 µs of CPU per GET of a 1.9 KB object. Watches and the loop's
 other calls (lists, leases, events) use aiohttp. Bodies are plain dicts (msgspec decodes

@@ -2,7 +2,7 @@
 
 Configuration is lightkube's: kubeconfig files and contexts, the in-cluster service account,
 CA data and client certificates (its TLS context). The transport is not its httpx client but
-:mod:`orkestra.runtime.transport` for worker threads (one keep-alive connection per thread;
+:mod:`orkestra.transport` for worker threads (one keep-alive connection per thread;
 it replaced ``http.client``, whose response parsing cost three times as much CPU) and
 aiohttp for the event loop (informers, leader election, events): the runtime spends much of
 its time in HTTP calls, and the httpx client costs three times the CPU per call of
@@ -57,7 +57,7 @@ from orkestra.cluster.errors import (
 )
 from orkestra.errors import OrkError
 from orkestra.kubeobjects import APIResource, APIResourceList, KubeList, KubeObject
-from orkestra.runtime.transport import Connection, TransportError
+from orkestra.transport import Connection, TransportError
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"

@@ -1,4 +1,5 @@
-"""Credential lookup (environment, docker config, credential helpers) and challenges."""
+"""Credential lookup (environment, docker config, credential helpers), challenges, and the
+requests a bearer challenge makes of the token service."""
 
 from __future__ import annotations
 
@@ -7,11 +8,19 @@ import json
 import os
 import stat
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from orkestra.registry.auth import find_credentials, parse_challenge
-from orkestra.registry.errors import RegistryError
+from orkestra.registry.auth import (
+    Credentials,
+    RegistryAuth,
+    TokenRequest,
+    find_credentials,
+    parse_challenge,
+)
+from orkestra.registry.errors import RegistryAuthError, RegistryError
+from orkestra.transport import Response
 
 
 def config(tmp_path: Path, doc: dict[str, object]) -> dict[str, str]:
@@ -128,3 +137,73 @@ def test_challenges() -> None:
         "scope": "repository:a/b:pull,push",
     }
     assert parse_challenge('Basic realm="x y"').params == {"realm": "x y"}
+
+
+BEARER = (
+    'Bearer realm="https://auth.example.com/token?v=2",service="reg",scope="repository:k/web:pull"'
+)
+
+
+class TokenService:
+    """Stands in for the token service: records the requests, answers ``status`` and
+    ``body``."""
+
+    def __init__(self, status: int = 200, body: object = None) -> None:
+        self.status = status
+        self.body = {"token": "t1"} if body is None else body
+        self.requests: list[TokenRequest] = []
+
+    def __call__(self, request: TokenRequest) -> Response:
+        self.requests.append(request)
+        return Response(self.status, {}, json.dumps(self.body).encode())
+
+
+def test_a_bearer_challenge_fetches_a_token_with_the_password_and_reuses_it() -> None:
+    auth = RegistryAuth("reg.example.com", lambda: Credentials("u", "p"))
+    assert auth.preset() == ""
+    service = TokenService()
+    assert auth.answer(BEARER, service) == "Bearer t1"
+    (sent,) = service.requests
+    url = urlsplit(sent.url)
+    assert (sent.method, url.netloc, url.path) == ("GET", "auth.example.com", "/token")
+    assert parse_qs(url.query) == {
+        "v": ["2"],
+        "service": ["reg"],
+        "scope": ["repository:k/web:pull"],
+        "client_id": ["ork"],
+    }
+    assert sent.headers == {"Authorization": "Basic " + base64.b64encode(b"u:p").decode()}
+    assert auth.preset() == "Bearer t1"  # until a challenge asks for another scope
+
+
+def test_an_identity_token_is_exchanged_with_a_form_post() -> None:
+    auth = RegistryAuth("reg.example.com", lambda: Credentials("<token>", identity_token="rt"))
+    service = TokenService(body={"access_token": "t2"})
+    assert auth.answer(BEARER, service) == "Bearer t2"
+    (sent,) = service.requests
+    assert sent.method == "POST" and "Authorization" not in sent.headers
+    assert sent.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert sent.body is not None and parse_qs(sent.body.decode()) == {
+        "grant_type": ["refresh_token"],
+        "refresh_token": ["rt"],
+        "client_id": ["ork"],
+        "service": ["reg"],
+        "scope": ["repository:k/web:pull"],
+    }
+
+
+def test_basic_challenges_and_refusals() -> None:
+    auth = RegistryAuth("reg.example.com", lambda: Credentials("u", "p"))
+    basic = "Basic " + base64.b64encode(b"u:p").decode()
+    assert auth.answer('Basic realm="r"', TokenService()) == basic
+    assert auth.preset() == basic  # sent up front from now on
+    assert auth.answer('Negotiate realm="r"', TokenService()) == ""
+    anonymous = RegistryAuth("reg.example.com", lambda: None)
+    with pytest.raises(RegistryAuthError, match="no credentials were found"):
+        anonymous.answer('Basic realm="r"', TokenService())
+    with pytest.raises(RegistryAuthError, match="refused anonymous access"):
+        anonymous.answer(BEARER, TokenService(status=401))
+    with pytest.raises(RegistryAuthError, match="answered 200 without a token"):
+        anonymous.answer(BEARER, TokenService(body=["not", "an", "object"]))
+    with pytest.raises(RegistryAuthError, match="without a realm"):
+        anonymous.answer('Bearer service="reg"', TokenService())

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from orkestra.registry.client import RegistryClient
@@ -27,6 +26,7 @@ from orkestra.registry.records import PushRecord, claim_time
 from orkestra.registry.refs import Reference, layout_reference
 from orkestra.registry.remote import RemoteBackend
 from orkestra.registry.retry import RetryPolicy
+from orkestra.transport import Response
 from tests.registry.server import (
     PASSWORD,
     USER,
@@ -361,15 +361,18 @@ def test_a_push_checks_its_tag_by_head_and_fetches_no_record_twice(
     assert len([line for line in proxy.log if "/index/tags/list" in line]) == 1
 
 
+def errors(status: int, doc: object) -> Response:
+    return Response(status, {"content-type": "application/json"}, json.dumps(doc).encode())
+
+
 def test_a_manifest_naming_a_blob_the_registry_has_not_caught_up_with_is_retried() -> None:
     backend = RemoteBackend("registry.test", lambda: None)
-    unknown = httpx.Response(
-        400,
-        json={"errors": [{"code": "MANIFEST_BLOB_UNKNOWN", "message": "blob unknown to registry"}]},
+    unknown = errors(
+        400, {"errors": [{"code": "MANIFEST_BLOB_UNKNOWN", "message": "blob unknown to registry"}]}
     )
     with pytest.raises(TransientError, match="MANIFEST_BLOB_UNKNOWN: blob unknown"):
         backend._check(unknown, "push manifest k/web:v1")
-    invalid = httpx.Response(400, json={"errors": [{"code": "MANIFEST_INVALID"}]})
+    invalid = errors(400, {"errors": [{"code": "MANIFEST_INVALID"}]})
     with pytest.raises(RegistryError) as caught:
         backend._check(invalid, "push manifest k/web:v1")
     assert type(caught.value) is RegistryError

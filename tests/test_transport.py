@@ -1,9 +1,12 @@
-"""The workers' HTTP/1.1 client: framing (Content-Length, chunked, end of connection),
-keep-alive and reconnection, interim responses, and the errors it raises."""
+"""The shared HTTP/1.1 client: framing (Content-Length, chunked, end of connection),
+keep-alive and reconnection, interim responses, body limits, deadlines, proxies from the
+environment, and the errors it raises (the registry's use of it, redirects and proxy
+tunnels included, is tested in tests/registry/test_remote_http.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 import threading
 import time
@@ -17,7 +20,13 @@ import pytest
 from orkestra.cluster.errors import ServiceUnavailableError
 from orkestra.runtime import kube
 from orkestra.runtime.kube import KubeClient, Resource, load_config
-from orkestra.runtime.transport import Connection, TransportError
+from orkestra.transport import (
+    BodyTooLargeError,
+    Connection,
+    Proxy,
+    TransportError,
+    proxy_for,
+)
 
 
 @dataclass
@@ -352,3 +361,119 @@ def test_a_watch_yields_the_lines_as_sent_and_ends_at_its_deadline(
         target = server.requests[0].target
         assert target.startswith("/api/v1/configmaps?") and "resourceVersion=5" in target
         assert "allowWatchBookmarks=true" in target and "watch=true" in target
+
+
+def endless(head: bytes, piece: bytes) -> Reply:
+    """A reply that sends ``head`` then ``piece`` until the client hangs up."""
+
+    def reply(request: Request, sock: socket.socket) -> bool:
+        try:
+            sock.sendall(head)
+            while True:
+                sock.sendall(piece)
+        except OSError:
+            return False
+
+    return reply
+
+
+@pytest.mark.parametrize(
+    ("head", "piece"),
+    [
+        (b"HTTP/1.1 200 OK\r\n\r\n", b"x" * 4096),  # framed by the end of the connection
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"1000\r\n" + b"x" * 4096 + b"\r\n",
+        ),
+    ],
+)
+def test_a_body_over_the_limit_is_refused_while_it_is_read(head: bytes, piece: bytes) -> None:
+    with scripted(endless(head, piece)) as server:
+        conn = connection(server)
+        with pytest.raises(BodyTooLargeError, match="over the 100000-byte limit") as caught:
+            conn.request("GET", "/", limit=100_000)
+        assert 100_000 < caught.value.size <= 100_000 + 65536 + 4096
+        assert not conn.is_open
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_the_body() -> None:
+    def reply(request: Request, sock: socket.socket) -> bool:
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5000000000\r\n\r\nxx")
+        time.sleep(1.0)
+        return False
+
+    with scripted(reply) as server:
+        with pytest.raises(BodyTooLargeError) as caught:
+            connection(server).request("GET", "/", limit=1000)
+        assert caught.value.size == 5_000_000_000
+        # A HEAD's Content-Length describes a body it does not have: no limit applies.
+        answer = connection(server).request("HEAD", "/", limit=1000)
+        assert answer.headers["content-length"] == "5000000000"
+
+
+def test_the_deadline_bounds_a_trickling_answer_and_a_later_call_without_one() -> None:
+    answer = ok(b"{}")
+
+    def reply(request: Request, sock: socket.socket) -> bool:
+        if request.target == "/fast":
+            sock.sendall(answer)
+            return True
+        try:
+            for index in range(len(answer)):
+                sock.sendall(answer[index : index + 1])
+                time.sleep(0.1)
+        except OSError:  # the client gave up
+            return False
+        return True
+
+    with scripted(reply) as server:
+        conn = connection(server, timeout=5.0)
+        started = time.monotonic()
+        with pytest.raises(TransportError):
+            conn.request("GET", "/slow", deadline=time.monotonic() + 0.5)
+        assert 0.45 <= time.monotonic() - started < 2.0
+        with pytest.raises(TransportError, match="deadline has passed"):
+            conn.request("GET", "/fast", deadline=time.monotonic() - 1)
+        assert conn.request("GET", "/fast", deadline=time.monotonic() + 5).body == b"{}"
+        assert conn.request("GET", "/fast").body == b"{}"  # no deadline: the timeout again
+        assert conn._sock is not None and conn._sock.gettimeout() == 5.0
+
+
+def test_proxies_from_the_environment() -> None:
+    env = {
+        "https_proxy": "http://user:p%40ss@proxy.example:3128",
+        "HTTPS_PROXY": "http://ignored:1",
+        "HTTP_PROXY": "proxy.example",
+        "NO_PROXY": "internal.example, .corp.example, 10.0.0.1, [::1]:5000, other:8080",
+    }
+    secure = proxy_for("https", "ghcr.io", 443, env)
+    assert secure == Proxy(
+        "proxy.example", 3128, "Basic " + base64.b64encode(b"user:p@ss").decode()
+    )
+    assert "p@ss" not in repr(secure)
+    assert proxy_for("http", "ghcr.io", 80, env) == Proxy("proxy.example", 80)
+    for host, port in [
+        ("internal.example", 443),
+        ("registry.internal.example", 443),
+        ("a.corp.example", 443),
+        ("corp.example", 443),
+        ("10.0.0.1", 443),
+        ("::1", 5000),
+        ("other", 8080),
+    ]:
+        assert proxy_for("https", host, port, env) is None, host
+    for host, port in [("notinternal.example", 443), ("::1", 5001), ("other", 8081)]:
+        assert proxy_for("https", host, port, env) is not None, host
+    assert proxy_for("https", "ghcr.io", 443, {**env, "no_proxy": "*"}) is None
+    assert proxy_for("https", "ghcr.io", 443, {"ALL_PROXY": "http://all:8000"}) == Proxy(
+        "all", 8000
+    )
+    assert proxy_for("https", "ghcr.io", 443, {}) is None
+    with pytest.raises(ValueError, match=r"https_proxy: 'socks5://s:1080' is not an http:// proxy"):
+        proxy_for("https", "ghcr.io", 443, {"https_proxy": "socks5://s:1080"})
+
+
+def test_the_host_header_leaves_out_the_default_port() -> None:
+    assert Connection("ghcr.io", 80).authority == "ghcr.io"
+    assert Connection("ghcr.io", 443).authority == "ghcr.io:443"  # plain HTTP on 443
+    assert Connection("::1", 5000).authority == "[::1]:5000"
