@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from orkestra.model.shapes import Lifecycle, PatternData
+if TYPE_CHECKING:  # the shapes are types only; registry commands need no pattern shapes
+    from orkestra.model.shapes import Lifecycle, PatternData
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -314,7 +314,6 @@ class RemoteBackend:
         parts = urlsplit(url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         connection = self._take(origin, what)
-        self.requests += 1
         try:
             response = self._send_on(connection, method, target, headers, body, limit)
         except ConnectError as exc:
@@ -350,7 +349,10 @@ class RemoteBackend:
 
     # -- connections -------------------------------------------------------------------
     def _take(self, origin: Origin, what: str) -> Connection:
+        """A connection for one request (counted here, under the lock: blobs of one
+        pattern are fetched from several threads)."""
         with self._lock:
+            self.requests += 1
             idle = self._idle.get(origin)
             if idle:
                 return idle.pop()

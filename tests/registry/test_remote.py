@@ -306,7 +306,9 @@ def test_blob_digest_mismatch(proxy: FaultProxy, tmp_path: Path) -> None:
     proxy.inject(Fault("GET", "/blobs/sha256:", "corrupt", times=99))
     with pytest.raises(IntegrityError, match="does not match"):
         client.pull(ref)
-    assert proxy.faults[0].hits == 1  # not retried: a lie is not transient
+    manifest, _, _ = client.manifest(ref)
+    # Each blob fetched at most once (they are fetched side by side): a lie is not retried.
+    assert 1 <= proxy.faults[0].hits <= len(manifest.layers)
     assert not list(client.cache.root.rglob("katalog.yaml"))
 
 
