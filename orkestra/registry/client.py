@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from orkestra.files import write_atomic
 from orkestra.registry.artifact import CREATED, PatternArtifact, created_now
@@ -59,8 +60,10 @@ _SETTLE_ROUNDS = 7
 """Rounds of listing rivals and checking the tag one push makes at most; with rivals
 about, the pauses between them add up to 3 s."""
 _RIVAL_WAIT = 0.05
-_DOWNLOADS = 4
-"""Blobs of one pattern downloaded at once."""
+T = TypeVar("T")
+R = TypeVar("R")
+_TRANSFERS = 4
+"""Blobs of one pattern uploaded or downloaded at once."""
 
 
 @dataclass(frozen=True)
@@ -196,11 +199,16 @@ class RegistryClient:
         """Upload the config and the layers; returns the manifest, not yet pushed."""
         backend = self.backend(ref)
         config, config_data = artifact.config()
+        # The config goes alone: the first upload finds out how the registry takes them.
         backend.push_blob(ref.repository, config, config_data)
-        for descriptor, data in artifact.layers():
-            if progress is not None:
+
+        def upload(layer: tuple[Descriptor, bytes]) -> None:
+            descriptor, data = layer
+            if progress is not None:  # from the uploading thread, as the upload starts
                 progress(descriptor.title, descriptor.size)
             backend.push_blob(ref.repository, descriptor, data)
+
+        side_by_side(upload, artifact.layers())
         return artifact.manifest().to_bytes()
 
     def tagged(self, ref: Reference) -> str | None:
@@ -494,22 +502,9 @@ class RegistryClient:
         return Fetched(info, self._files(ref, manifest), data)
 
     def _files(self, ref: Reference, manifest: Manifest) -> dict[str, bytes]:
-        """Every layer's bytes by title, downloaded a few at a time: each is a round trip
-        the registry spends most of serving (~4 ms apiece from a local docker-registry)."""
-        layers = manifest.layers
-        if len(layers) < 2:
-            return {layer.title: self.blob(ref, layer) for layer in layers}
-        from concurrent.futures import ThreadPoolExecutor  # only for several layers
-
-        with ThreadPoolExecutor(max_workers=min(_DOWNLOADS, len(layers))) as pool:
-            downloads = [pool.submit(self.blob, ref, layer) for layer in layers]
-            try:
-                blobs = [download.result() for download in downloads]
-            except BaseException:
-                for download in downloads:  # one failed: the pull fails, fetch no more
-                    download.cancel()
-                raise
-        return {layer.title: blob for layer, blob in zip(layers, blobs, strict=True)}
+        """Every layer's bytes by title, downloaded a few at a time."""
+        blobs = side_by_side(lambda layer: self.blob(ref, layer), manifest.layers)
+        return {layer.title: blob for layer, blob in zip(manifest.layers, blobs, strict=True)}
 
     def pull(
         self,
@@ -611,6 +606,25 @@ def fallback_tag(digest: str) -> str:
 
 def _looks_versioned(tag: str) -> bool:
     return bool(tag) and (tag[0] == "v" or tag[0].isdigit())
+
+
+def side_by_side(transfer: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``transfer`` of each item, a few at a time, results in order. Each blob is a round
+    trip the registry spends most of serving (~4 ms apiece from a local docker-registry),
+    so a pattern's blobs go side by side. The first failure is raised once the transfers
+    under way end; those not started are dropped."""
+    if len(items) < 2:
+        return [transfer(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor  # only for several blobs
+
+    with ThreadPoolExecutor(max_workers=min(_TRANSFERS, len(items))) as pool:
+        futures = [pool.submit(transfer, item) for item in items]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def write_files(directory: Path, files: dict[str, bytes]) -> None:
