@@ -3,13 +3,15 @@ registry and against real docker-registries (anonymous and with htpasswd Basic a
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from orkestra.registry.artifact import CONTENT, CREATED, GateRecord
 from orkestra.registry.cache import MANIFEST_FILE
-from orkestra.registry.client import RegistryClient, write_files
+from orkestra.registry.client import RegistryClient, side_by_side, write_files
 from orkestra.registry.errors import ArtifactNotFoundError
 from orkestra.registry.info import PatternInfo
 from orkestra.registry.refs import Reference
@@ -126,3 +128,22 @@ def test_write_files_into_a_directory(registry: RegistryTarget, tmp_path: Path) 
     client.push(artifact(), ref)
     write_files(tmp_path / "out", client.fetch(ref).files)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["README.md", "katalog.yaml"]
+
+
+def test_side_by_side_keeps_order_and_stops_at_a_failure() -> None:
+    assert side_by_side(lambda n: n * 2, [3, 1, 2]) == [6, 2, 4]
+    assert side_by_side(lambda n: n, []) == []
+    started: list[int] = []
+    lock = threading.Lock()
+
+    def transfer(n: int) -> int:
+        with lock:
+            started.append(n)
+        if n == 0:
+            raise ValueError("blob 0 failed")
+        time.sleep(0.05)
+        return n
+
+    with pytest.raises(ValueError, match="blob 0 failed"):
+        side_by_side(transfer, list(range(40)))
+    assert len(started) < 40  # those not started when the failure came are dropped
