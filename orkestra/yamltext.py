@@ -28,15 +28,18 @@ _UNORDINARY = re.compile(
     r"[^\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]|[\u2028\u2029]"
     r"|(?:\A|\n)\n\Z"
 )
+# Without allow_unicode, every character beyond ASCII is written as an escape, and the two
+# emitters fold a long line of escapes at different places.
+_UNORDINARY_ESCAPED = re.compile(r"[^\t\n\x20-\x7e]|(?:\A|\n)\n\Z")
 
 
-def _ordinary(value: Any) -> bool:
+def _ordinary(value: Any, unordinary: re.Pattern[str]) -> bool:
     """Whether both emitters write ``value`` (a mapping or a list) the same way."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if _UNORDINARY.search(item):
+            if unordinary.search(item):
                 return False
         elif isinstance(item, dict):
             if "" in item:
@@ -48,9 +51,12 @@ def _ordinary(value: Any) -> bool:
     return True
 
 
-def _fast(value: Any) -> bool:
+def _fast(value: Any, *, allow_unicode: bool) -> bool:
+    unordinary = _UNORDINARY if allow_unicode else _UNORDINARY_ESCAPED
     return (
-        SAFE_DUMPER is not PURE_SAFE_DUMPER and isinstance(value, (dict, list)) and _ordinary(value)
+        SAFE_DUMPER is not PURE_SAFE_DUMPER
+        and isinstance(value, (dict, list))
+        and _ordinary(value, unordinary)
     )
 
 
@@ -85,7 +91,7 @@ def block(value: Any) -> str:
     template`` and ``ork generate bundle`` print)."""
     text: str = yaml.dump(
         value,
-        Dumper=BlockDumper if _fast(value) else PureBlockDumper,
+        Dumper=BlockDumper if _fast(value, allow_unicode=True) else PureBlockDumper,
         sort_keys=False,
         default_flow_style=False,
         allow_unicode=True,
@@ -96,13 +102,16 @@ def block(value: Any) -> str:
 
 def safe(value: Any, **options: Any) -> str:
     """``yaml.safe_dump`` on the fastest emitter available (same options, same text)."""
-    dumper = SAFE_DUMPER if _fast(value) else PURE_SAFE_DUMPER
+    fast = _fast(value, allow_unicode=bool(options.get("allow_unicode")))
+    dumper = SAFE_DUMPER if fast else PURE_SAFE_DUMPER
     text: str = yaml.dump(value, Dumper=dumper, **options)
     return text
 
 
 def safe_all(documents: list[Any], **options: Any) -> str:
     """``yaml.safe_dump_all`` on the fastest emitter available."""
-    dumper = SAFE_DUMPER if all(_fast(d) for d in documents) else PURE_SAFE_DUMPER
+    unicode = bool(options.get("allow_unicode"))
+    fast = all(_fast(d, allow_unicode=unicode) for d in documents)
+    dumper = SAFE_DUMPER if fast else PURE_SAFE_DUMPER
     text: str = yaml.dump_all(documents, Dumper=dumper, **options)
     return text

@@ -114,4 +114,17 @@ def test_block_yaml_keeps_order_writes_no_anchors_and_literal_blocks() -> None:
     ],
 )
 def test_only_what_both_emitters_write_alike_goes_to_libyaml(value: Any, fast: bool) -> None:
-    assert yamltext._fast(value) is fast
+    assert yamltext._fast(value, allow_unicode=True) is fast
+
+
+def test_without_allow_unicode_only_ascii_goes_to_libyaml() -> None:
+    assert yamltext._fast({"a": "plain"}, allow_unicode=False)
+    assert not yamltext._fast({"a": "é"}, allow_unicode=False)
+
+
+def test_escaped_long_lines_fold_as_safe_dump_folds_them() -> None:
+    """Without allow_unicode, non-ASCII characters are escapes, and libyaml folds a long
+    line of them elsewhere than PyYAML's emitter (hypothesis found this one)."""
+    value = ["0000000000000" + "\u0100" * 11 + "0"]
+    assert yamltext.safe_all([value, value]) == yaml.safe_dump_all([value, value])
+    assert yamltext.safe(value) == yaml.safe_dump(value)
