@@ -1,20 +1,18 @@
-"""The aiohttp application: routes, authentication, errors as ``Status``, fault injection,
-and an optional audit log of writes (who changed what: tests check that only a leader
-writes)."""
+"""The application: routes, authentication, errors as ``Status``, fault injection, and an
+optional audit log of writes (who changed what: tests check that only a leader writes), on
+the server's HTTP layer (:mod:`orkestra.apiserver.http`)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-from aiohttp import web
-from aiohttp.typedefs import Middleware
 
 from orkestra.apiserver import codec, discovery, openapi
 from orkestra.apiserver.admission import WebhookAdmission
 from orkestra.apiserver.certs import token_matches
 from orkestra.apiserver.faults import WRITES, Faults
+from orkestra.apiserver.http import AnyResponse, Handler, Request, Response
 from orkestra.apiserver.podlogs import LogSource
 from orkestra.apiserver.rest import Resources
 from orkestra.apiserver.watch import WatchHub
@@ -22,13 +20,13 @@ from orkestra.apiserver.webhooks import ServiceHosts, WebhookCaller
 from orkestra.cluster import MemoryCluster
 from orkestra.cluster.errors import (
     ApiError,
+    MethodNotAllowedError,
     NotAcceptableError,
     NotFoundError,
     UnauthorizedError,
 )
 
 log = logging.getLogger("orkestra.apiserver")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PUBLIC = ("/healthz", "/livez", "/readyz", "/version")
 
 
@@ -39,38 +37,36 @@ class Api:
         self.cluster = cluster
         self.address = address
 
-    async def version(self, request: web.Request) -> web.StreamResponse:
+    async def version(self, request: Request) -> AnyResponse:
         return codec.respond(discovery.version_info())
 
-    async def core_versions(self, request: web.Request) -> web.StreamResponse:
+    async def core_versions(self, request: Request) -> AnyResponse:
         return codec.respond(discovery.api_versions(self.address()))
 
-    async def groups(self, request: web.Request) -> web.StreamResponse:
+    async def groups(self, request: Request) -> AnyResponse:
         return codec.respond(discovery.api_group_list(self.cluster.types()))
 
-    async def group(self, request: web.Request) -> web.StreamResponse:
+    async def group(self, request: Request) -> AnyResponse:
         found = discovery.api_group(self.cluster.types(), request.match_info["group"])
         return _found(found)
 
-    async def resources(self, request: web.Request) -> web.StreamResponse:
+    async def resources(self, request: Request) -> AnyResponse:
         group = request.match_info.get("group", "")
         version = request.match_info.get("version", "v1")
         return _found(discovery.resource_list(self.cluster.types(), group, version))
 
-    async def openapi_v2(self, request: web.Request) -> web.StreamResponse:
+    async def openapi_v2(self, request: Request) -> AnyResponse:
         accept = request.headers.get("Accept", "application/json")
         if "json" not in accept and "*/*" not in accept:
             return codec.status_response(
                 NotAcceptableError("only application/json is served for /openapi/v2")
             )
-        return web.Response(
-            body=openapi.v2_document_json(self.cluster.types()), content_type=codec.JSON
-        )
+        return Response(openapi.v2_document_json(self.cluster.types()), content_type=codec.JSON)
 
-    async def openapi_v3(self, request: web.Request) -> web.StreamResponse:
+    async def openapi_v3(self, request: Request) -> AnyResponse:
         return codec.respond(openapi.v3_index(self.cluster.types()))
 
-    async def openapi_v3_group(self, request: web.Request) -> web.StreamResponse:
+    async def openapi_v3_group(self, request: Request) -> AnyResponse:
         found = openapi.v3_document_json(request.match_info["gv"], self.cluster.types())
         if found is None:
             return _found(None)
@@ -78,13 +74,13 @@ class Api:
         headers = {"ETag": f'"{digest}"'}
         if request.query.get("hash") == digest:
             headers["Cache-Control"] = "public, immutable"
-        return web.Response(body=document, content_type=codec.JSON, headers=headers)
+        return Response(document, content_type=codec.JSON, headers=headers)
 
-    async def health(self, request: web.Request) -> web.StreamResponse:
-        return web.Response(text="ok")
+    async def health(self, request: Request) -> AnyResponse:
+        return Response(text="ok")
 
 
-def _found(document: Mapping[str, object] | None) -> web.Response:
+def _found(document: Mapping[str, object] | None) -> Response:
     if document is None:
         return codec.status_response(
             NotFoundError("the server could not find the requested resource")
@@ -100,51 +96,63 @@ class AuditRecord:
     user_agent: str
 
 
-def _middleware(
-    token: str | None, faults: Faults | None, audit: list[AuditRecord] | None
-) -> Middleware:
-    """One middleware (every layer costs an await per request): authentication, injected
-    faults, the audit record and errors as ``Status``."""
+class Application:
+    """Routes a request to its handler, past authentication and injected faults, with
+    errors answered as ``Status`` (every request passes here: routing is a few string
+    tests, the resource routes first)."""
 
-    def refusal(request: web.Request) -> ApiError | None:
-        if (
-            token
-            and not request.path.startswith(PUBLIC)
-            and not token_matches(request.headers.get("Authorization"), token)
-        ):
-            return UnauthorizedError("Unauthorized")
-        if (
-            faults is not None
-            and request.path.startswith(("/api/v1/", "/apis/"))
-            and request.query.get("watch") not in ("true", "1")
-        ):
-            return faults.pick(request.method, request.path_qs)
-        return None
+    def __init__(
+        self,
+        api: Api,
+        rest: Resources,
+        webhooks: WebhookCaller,
+        *,
+        token: str | None,
+        faults: Faults | None,
+        audit: list[AuditRecord] | None,
+    ) -> None:
+        self.rest = rest
+        self.webhooks = webhooks
+        self.token = token
+        self.faults = faults
+        self.audit = audit
+        self._exact: dict[str, Handler] = {
+            "/version": api.version,
+            "/version/": api.version,
+            "/api": api.core_versions,
+            "/api/": api.core_versions,
+            "/apis": api.groups,
+            "/apis/": api.groups,
+            "/api/v1": api.resources,
+            "/api/v1/": api.resources,
+            "/openapi/v2": api.openapi_v2,
+            "/openapi/v3": api.openapi_v3,
+            **dict.fromkeys(("/healthz", "/livez", "/readyz"), api.health),
+        }
+        self._api = api
 
-    @web.middleware
-    async def serve(request: web.Request, handler: Handler) -> web.StreamResponse:
-        refused = refusal(request)
+    async def cleanup(self) -> None:
+        await self.webhooks.close()
+
+    async def __call__(self, request: Request) -> AnyResponse:
+        refused = self._refusal(request)
         if refused is not None and refused.code == 401:
             return codec.status_response(refused)
         try:
             response = (
-                codec.status_response(refused) if refused is not None else await handler(request)
+                codec.status_response(refused)
+                if refused is not None
+                else await self._route(request)(request)
             )
         except ApiError as exc:
             response = codec.status_response(exc)
-        except web.HTTPException as exc:
-            if exc.status != 404:
-                raise
-            response = codec.status_response(
-                NotFoundError("the server could not find the requested resource")
-            )
         except Exception:
             log.exception("%s %s failed", request.method, request.path)
             response = codec.status_response(
                 ApiError("Internal error occurred: see the server log")
             )
-        if audit is not None and request.method in WRITES:
-            audit.append(
+        if self.audit is not None and request.method in WRITES:
+            self.audit.append(
                 AuditRecord(
                     request.method,
                     request.path_qs,
@@ -154,7 +162,59 @@ def _middleware(
             )
         return response
 
-    return serve
+    def _refusal(self, request: Request) -> ApiError | None:
+        if (
+            self.token
+            and not request.path.startswith(PUBLIC)
+            and not token_matches(request.headers.get("Authorization"), self.token)
+        ):
+            return UnauthorizedError("Unauthorized")
+        if (
+            self.faults is not None
+            and request.path.startswith(("/api/v1/", "/apis/"))
+            and request.query.get("watch") not in ("true", "1")
+        ):
+            return self.faults.pick(request.method, request.path_qs)
+        return None
+
+    def _route(self, request: Request) -> Handler:
+        """The handler of a path, its parameters put in ``match_info``: the resource
+        routes (``/api/v1/{rest}``, ``/apis/{group}/{version}/{rest}``) for any method,
+        the others for GET and HEAD."""
+        path = request.path
+        if path.startswith("/api/v1/") and len(path) > 8:
+            request.match_info["rest"] = path[8:]
+            return self.rest.core
+        if path.startswith("/apis/"):
+            parts = path[6:].split("/", 2)
+            if len(parts) == 3 and all(parts):
+                request.match_info.update(group=parts[0], version=parts[1], rest=parts[2])
+                return self.rest.grouped
+        handler = self._read_only(path, request.match_info)
+        if handler is None:
+            raise NotFoundError("the server could not find the requested resource")
+        if request.method not in ("GET", "HEAD"):
+            raise MethodNotAllowedError(
+                f"the server does not allow this method on the requested resource "
+                f"({request.method})"
+            )
+        return handler
+
+    def _read_only(self, path: str, match_info: dict[str, str]) -> Handler | None:
+        handler = self._exact.get(path)
+        if handler is not None:
+            return handler
+        if path.startswith("/openapi/v3/") and len(path) > 12:
+            match_info["gv"] = path[12:]
+            return self._api.openapi_v3_group
+        if path.startswith("/apis/"):
+            parts = path[6:].split("/")
+            if parts[-1] == "":  # one trailing slash is allowed
+                parts.pop()
+            if 1 <= len(parts) <= 2 and all(parts):
+                match_info.update(zip(("group", "version"), parts, strict=False))
+                return self._api.group if len(parts) == 1 else self._api.resources
+        return None
 
 
 def build_app(
@@ -167,46 +227,12 @@ def build_app(
     audit: list[AuditRecord] | None = None,
     service_hosts: ServiceHosts | None = None,
     logs: LogSource | None = None,
-) -> web.Application:
+) -> Application:
     """The application; ``service_hosts`` is where admission webhooks' services are
     (:mod:`orkestra.apiserver.webhooks`), ``logs`` the output of locally run Pods
     (:mod:`orkestra.apiserver.podlogs`)."""
-    app = web.Application(
-        middlewares=[_middleware(token, faults, audit)], client_max_size=8 * 1024 * 1024
-    )
-    api = Api(cluster, address)
     webhooks = WebhookCaller(cluster, service_hosts)
-
-    async def close_webhooks(app: web.Application) -> None:
-        await webhooks.close()
-
-    app.on_cleanup.append(close_webhooks)
     rest = Resources(cluster, hub, WebhookAdmission(cluster, webhooks), logs)
-    get = web.get
-    routes = [
-        get("/version", api.version),
-        get("/version/", api.version),
-        get("/api", api.core_versions),
-        get("/api/", api.core_versions),
-        get("/apis", api.groups),
-        get("/apis/", api.groups),
-        get("/api/v1", api.resources),
-        get("/api/v1/", api.resources),
-        get("/apis/{group}", api.group),
-        get("/apis/{group}/", api.group),
-        get("/apis/{group}/{version}", api.resources),
-        get("/apis/{group}/{version}/", api.resources),
-        get("/openapi/v2", api.openapi_v2),
-        get("/openapi/v3", api.openapi_v3),
-        get("/openapi/v3/{gv:.+}", api.openapi_v3_group),
-    ]
-    routes += [get(path, api.health) for path in ("/healthz", "/livez", "/readyz")]
-    # the resource routes first: nearly every request is one, and routes match in order
-    app.add_routes(
-        [
-            web.route("*", "/api/v1/{rest:.+}", rest.core),
-            web.route("*", "/apis/{group}/{version}/{rest:.+}", rest.grouped),
-            *routes,
-        ]
+    return Application(
+        Api(cluster, address), rest, webhooks, token=token, faults=faults, audit=audit
     )
-    return app

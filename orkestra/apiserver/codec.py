@@ -9,13 +9,14 @@ protobuf, or CBOR, is refused with 415. Responses are JSON, which every client a
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 
 import msgspec
 import yaml
-from aiohttp import web
 
 from orkestra.apiserver import protobuf
+from orkestra.apiserver.http import Request, Response
 from orkestra.cluster.errors import (
     ApiError,
     BadRequestError,
@@ -45,6 +46,35 @@ def dumps(data: object) -> bytes:
     return _ENCODER.encode(data)
 
 
+class _Recent:
+    """The JSON of the stored objects encoded last, by identity: a write's answer and the
+    watch event of the same write are one object, encoded once (a stored object never
+    changes; each one is held while cached, so its identity cannot be reused)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[int, tuple[object, bytes]] = OrderedDict()
+
+    def encode(self, obj: Mapping[str, object]) -> bytes:
+        hit = self._items.get(id(obj))
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        data = _ENCODER.encode(obj)
+        self._items[id(obj)] = (obj, data)
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return data
+
+
+_RECENT = _Recent(64)
+
+
+def stored_json(obj: Mapping[str, object]) -> bytes:
+    """:func:`dumps` of an object the store holds (or answered a write with): never
+    mutated, so encoded once for the write's answer and its watch events."""
+    return _RECENT.encode(obj)
+
+
 def loads(raw: bytes) -> Json:
     """Decoded JSON; raises ValueError when it is not JSON."""
     try:
@@ -56,11 +86,16 @@ def loads(raw: bytes) -> Json:
 
 def respond(
     data: Mapping[str, object], status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
-    return web.Response(body=dumps(data), status=status, content_type=JSON, headers=headers)
+) -> Response:
+    return Response(dumps(data), status=status, content_type=JSON, headers=headers)
 
 
-def status_response(error: ApiError, details: StatusDetails | None = None) -> web.Response:
+def respond_stored(obj: Mapping[str, object], status: int = 200) -> Response:
+    """:func:`respond` with a stored object (see :func:`stored_json`)."""
+    return Response(stored_json(obj), status=status, content_type=JSON)
+
+
+def status_response(error: ApiError, details: StatusDetails | None = None) -> Response:
     body = error.status()
     if details:
         body["details"] = {**details, **body.get("details", {})}
@@ -74,7 +109,7 @@ def warning_header(warnings: list[str]) -> str:
     )
 
 
-def success(details: StatusDetails) -> web.Response:
+def success(details: StatusDetails) -> Response:
     status: Status = {
         "kind": "Status",
         "apiVersion": "v1",
@@ -85,11 +120,11 @@ def success(details: StatusDetails) -> web.Response:
     return respond(status)
 
 
-def media_type(request: web.Request) -> str:
+def media_type(request: Request) -> str:
     return request.headers.get("Content-Type", JSON).split(";")[0].strip().lower()
 
 
-def patch_type(request: web.Request) -> str:
+def patch_type(request: Request) -> str:
     media = media_type(request)
     found = PATCH_TYPES.get(media)
     if found is None:
@@ -100,10 +135,10 @@ def patch_type(request: web.Request) -> str:
     return found
 
 
-async def body(request: web.Request, *, yaml_allowed: bool = False) -> Json:
+def body(request: Request, *, yaml_allowed: bool = False) -> Json:
     """The decoded request body."""
     media = media_type(request)
-    raw = await request.read()
+    raw = request.body
     if media == protobuf.MEDIA_TYPE:
         return protobuf_body(raw)
     if "protobuf" in media or "cbor" in media:

@@ -16,8 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from aiohttp import web
-
+from orkestra.apiserver.http import AnyResponse, Request, Response, StreamResponse
 from orkestra.apiserver.specs import pod_spec
 from orkestra.cluster import MemoryCluster
 from orkestra.cluster.errors import BadRequestError
@@ -35,7 +34,7 @@ class LogSource(Protocol):
     def running(self, namespace: str, name: str) -> bool: ...
 
 
-def _number(request: web.Request, name: str) -> int | None:
+def _number(request: Request, name: str) -> int | None:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return None
@@ -79,12 +78,12 @@ def initial(path: Path, tail: int | None, limit: int | None) -> tuple[bytes, int
 
 
 async def serve(
-    request: web.Request,
+    request: Request,
     cluster: MemoryCluster,
     source: LogSource | None,
     namespace: str,
     name: str,
-) -> web.StreamResponse:
+) -> AnyResponse:
     pod = cluster.read(cluster.type_for("v1", "Pod"), namespace, name)
     check_container(pod, request.query.get("container", ""))
     tail, limit = _number(request, "tailLines"), _number(request, "limitBytes")
@@ -92,8 +91,8 @@ async def serve(
     data, offset = initial(path, tail, limit) if path is not None else (b"", 0)
     follow = request.query.get("follow") in ("true", "1")
     if not follow or path is None or source is None:
-        return web.Response(body=data, content_type="text/plain")
-    response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        return Response(data, content_type="text/plain")
+    response = StreamResponse(headers={"Content-Type": "text/plain"})
     await response.prepare(request)
     await response.write(data)
     await _follow(response, path, offset, lambda: source.running(namespace, name))
@@ -101,7 +100,7 @@ async def serve(
 
 
 async def _follow(
-    response: web.StreamResponse, path: Path, offset: int, running: Callable[[], bool]
+    response: StreamResponse, path: Path, offset: int, running: Callable[[], bool]
 ) -> None:
     """Write what is appended to ``path`` until the process stops or the client leaves."""
     while True:

@@ -12,11 +12,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypedDict, cast
 
-from aiohttp import web
-
 from orkestra.apiserver import codec, podlogs, protobuf, tables
 from orkestra.apiserver.admission import WebhookAdmission, Write
 from orkestra.apiserver.discovery import scale_paths
+from orkestra.apiserver.http import AnyResponse, Request, Response
 from orkestra.apiserver.paths import Target, parse
 from orkestra.apiserver.watch import WatchHub
 from orkestra.cluster import MemoryCluster, warning
@@ -38,7 +37,7 @@ from orkestra.cluster.store import Preconditions
 from orkestra.cluster.strict import unknown_fields
 from orkestra.kubeobjects import Json, JsonDict, KubeList, KubeObject, ListMeta, as_json
 
-Handler = Callable[[web.Request, ResourceType, Target], Awaitable[web.StreamResponse]]
+Handler = Callable[[Request, ResourceType, Target], Awaitable[AnyResponse]]
 
 
 class DeleteOptions(TypedDict, total=False):
@@ -63,7 +62,7 @@ def _schema_node(rt: ResourceType) -> SchemaNode | None:
     return kind_node(rt.group, rt.version, rt.kind)
 
 
-def check_fields(request: web.Request, rt: ResourceType, data: Json) -> None:
+def check_fields(request: Request, rt: ResourceType, data: Json) -> None:
     """``fieldValidation``: Strict rejects unknown fields, Warn (the default) answers with
     warnings, Ignore says nothing."""
     mode = request.query.get("fieldValidation", "Warn")
@@ -72,8 +71,10 @@ def check_fields(request: web.Request, rt: ResourceType, data: Json) -> None:
             f'fieldValidation: Unsupported value: "{mode}": supported '
             'values: "Ignore", "Strict", "Warn"'
         )
+    if mode == "Ignore" or not isinstance(data, dict):
+        return
     node = _schema_node(rt)
-    if mode == "Ignore" or node is None or not isinstance(data, dict):
+    if node is None:
         return
     unknown = [f for f in unknown_fields(data, node) if "$" not in f]
     if unknown and mode == "Strict":
@@ -86,7 +87,7 @@ def check_fields(request: web.Request, rt: ResourceType, data: Json) -> None:
         warning.add(f'unknown field "{field}"')
 
 
-def field_manager(request: web.Request) -> str:
+def field_manager(request: Request) -> str:
     """The request's field manager: ``fieldManager``, else the client's name from its
     User-Agent (``kubectl/v1.32.4 (linux/amd64) …`` → ``kubectl``), as the API server does."""
     named = request.query.get("fieldManager", "")
@@ -98,7 +99,7 @@ def field_manager(request: web.Request) -> str:
     return agent.split("/")[0].strip()[:128] or "unknown"
 
 
-def _dry_run(request: web.Request, options: DeleteOptions | None = None) -> bool:
+def _dry_run(request: Request, options: DeleteOptions | None = None) -> bool:
     wanted = request.query.getall("dryRun", []) + list((options or {}).get("dryRun") or [])
     return "All" in wanted
 
@@ -134,16 +135,14 @@ class Resources:
             "DELETE": self.delete,
         }
 
-    async def core(self, request: web.Request) -> web.StreamResponse:
+    async def core(self, request: Request) -> AnyResponse:
         return await self.dispatch(request, "", "v1", request.match_info["rest"])
 
-    async def grouped(self, request: web.Request) -> web.StreamResponse:
+    async def grouped(self, request: Request) -> AnyResponse:
         info = request.match_info
         return await self.dispatch(request, info["group"], info["version"], info["rest"])
 
-    async def dispatch(
-        self, request: web.Request, group: str, version: str, rest: str
-    ) -> web.StreamResponse:
+    async def dispatch(self, request: Request, group: str, version: str, rest: str) -> AnyResponse:
         target = parse(group, version, rest)
         details: StatusDetails = {"name": target.name, "group": group, "kind": target.plural}
         with warning.recording() as warnings:
@@ -158,7 +157,7 @@ class Resources:
             response.headers["Warning"] = codec.warning_header(warnings)
         return response
 
-    def _route(self, request: web.Request, rt: ResourceType, target: Target) -> Handler:
+    def _route(self, request: Request, rt: ResourceType, target: Target) -> Handler:
         method = request.method
         if target.subresource == "log" and rt.key == ("", "pods"):
             if method != "GET":
@@ -186,11 +185,11 @@ class Resources:
     # -- reads ------------------------------------------------------------------------
     def _render(
         self,
-        request: web.Request,
+        request: Request,
         rt: ResourceType,
         items: list[KubeObject],
         body: KubeObject | KubeList,
-    ) -> web.Response:
+    ) -> Response:
         try:
             wanted = tables.table_request(
                 request.headers.get("Accept"), request.query.get("includeObject")
@@ -210,24 +209,20 @@ class Resources:
             )
         )
 
-    async def get(
-        self, request: web.Request, rt: ResourceType, target: Target
-    ) -> web.StreamResponse:
+    async def get(self, request: Request, rt: ResourceType, target: Target) -> AnyResponse:
         obj = self.cluster.read(rt, target.namespace, target.name)
         if target.subresource:
             return codec.respond(obj)
         return self._render(request, rt, [obj], obj)
 
-    async def pod_log(
-        self, request: web.Request, rt: ResourceType, target: Target
-    ) -> web.StreamResponse:
+    async def pod_log(self, request: Request, rt: ResourceType, target: Target) -> AnyResponse:
         return await podlogs.serve(
             request, self.cluster, self.logs, target.namespace or "", target.name
         )
 
     async def list_or_watch(
-        self, request: web.Request, rt: ResourceType, target: Target
-    ) -> web.StreamResponse:
+        self, request: Request, rt: ResourceType, target: Target
+    ) -> AnyResponse:
         if request.query.get("watch") in ("true", "1"):
             return await self.hub.serve(request, rt, target)
         query = request.query
@@ -276,10 +271,8 @@ class Resources:
             )
         return obj
 
-    async def create(
-        self, request: web.Request, rt: ResourceType, target: Target
-    ) -> web.StreamResponse:
-        obj = self._incoming(rt, target, await codec.body(request))
+    async def create(self, request: Request, rt: ResourceType, target: Target) -> AnyResponse:
+        obj = self._incoming(rt, target, codec.body(request))
         check_fields(request, rt, as_json(obj))
         write = Write(
             rt=rt,
@@ -295,12 +288,10 @@ class Resources:
                 rt, target.namespace, body, dry_run=dry_run, manager=write.manager, mutate=mutate
             ),
         )
-        return codec.respond(made, 201)
+        return codec.respond_stored(made, 201)
 
-    async def replace(
-        self, request: web.Request, rt: ResourceType, target: Target
-    ) -> web.StreamResponse:
-        obj = self._incoming(rt, target, await codec.body(request))
+    async def replace(self, request: Request, rt: ResourceType, target: Target) -> AnyResponse:
+        obj = self._incoming(rt, target, codec.body(request))
         check_fields(request, rt, as_json(obj))
         subresource = "" if target.subresource == "finalize" else target.subresource
         write = Write(
@@ -324,11 +315,9 @@ class Resources:
                 mutate=mutate,
             ),
         )
-        return codec.respond(updated)
+        return codec.respond_stored(updated)
 
-    async def patch(
-        self, request: web.Request, rt: ResourceType, target: Target
-    ) -> web.StreamResponse:
+    async def patch(self, request: Request, rt: ResourceType, target: Target) -> AnyResponse:
         kind = codec.patch_type(request)
         if kind == "strategic" and rt.schema is not None:
             raise UnsupportedMediaTypeError(
@@ -336,7 +325,7 @@ class Resources:
                 "include: application/json-patch+json, application/merge-patch+json, "
                 "application/apply-patch+yaml"
             )
-        data = await codec.body(request, yaml_allowed=kind == "apply")
+        data = codec.body(request, yaml_allowed=kind == "apply")
         if kind != "json":
             check_fields(request, rt, data)
         existed = (
@@ -368,12 +357,10 @@ class Resources:
                 mutate=mutate,
             ),
         )
-        return codec.respond(patched, 200 if existed else 201)
+        return codec.respond_stored(patched, 200 if existed else 201)
 
-    async def delete(
-        self, request: web.Request, rt: ResourceType, target: Target
-    ) -> web.StreamResponse:
-        options = await _delete_options(request)
+    async def delete(self, request: Request, rt: ResourceType, target: Target) -> AnyResponse:
+        options = _delete_options(request)
         obj = await self._delete(request, rt, target.namespace, target.name, options)
         meta = obj["metadata"]
         still_there = (
@@ -387,9 +374,9 @@ class Resources:
         )
 
     async def delete_collection(
-        self, request: web.Request, rt: ResourceType, target: Target
-    ) -> web.StreamResponse:
-        options = await _delete_options(request)
+        self, request: Request, rt: ResourceType, target: Target
+    ) -> AnyResponse:
+        options = _delete_options(request)
         query = request.query
         chosen = self.cluster.select(
             rt,
@@ -419,7 +406,7 @@ class Resources:
 
     async def _delete(
         self,
-        request: web.Request,
+        request: Request,
         rt: ResourceType,
         namespace: str | None,
         name: str,
@@ -459,33 +446,29 @@ class Resources:
         return await self.admission.delete(write, namespace, name, review_options, call)
 
     # -- scale ------------------------------------------------------------------------
-    async def get_scale(
-        self, request: web.Request, rt: ResourceType, target: Target
-    ) -> web.StreamResponse:
+    async def get_scale(self, request: Request, rt: ResourceType, target: Target) -> AnyResponse:
         obj = self.cluster.read(rt, target.namespace, target.name)
         return codec.respond(scale_of(obj, _scale_paths(rt)))
 
     async def replace_scale(
-        self, request: web.Request, rt: ResourceType, target: Target
-    ) -> web.StreamResponse:
-        scale = codec.an_object(await codec.body(request))
+        self, request: Request, rt: ResourceType, target: Target
+    ) -> AnyResponse:
+        scale = codec.an_object(codec.body(request))
         return self._scale_to(request, rt, target, scale)
 
-    async def patch_scale(
-        self, request: web.Request, rt: ResourceType, target: Target
-    ) -> web.StreamResponse:
+    async def patch_scale(self, request: Request, rt: ResourceType, target: Target) -> AnyResponse:
         kind = codec.patch_type(request)
         if kind not in ("merge", "json", "strategic"):
             raise UnsupportedMediaTypeError(f"{kind} patches of scale are not supported")
         current = scale_of(self.cluster.read(rt, target.namespace, target.name), _scale_paths(rt))
-        patch = await codec.body(request)
+        patch = codec.body(request)
         fields = as_json(current)
         wanted = json_patch(fields, patch) if kind == "json" else merge_patch(fields, patch)
         return self._scale_to(request, rt, target, codec.an_object(wanted))
 
     def _scale_to(
-        self, request: web.Request, rt: ResourceType, target: Target, requested: JsonDict
-    ) -> web.Response:
+        self, request: Request, rt: ResourceType, target: Target, requested: JsonDict
+    ) -> Response:
         scale = as_object(requested)  # a Scale: scaled() reads only its spec.replicas
         paths = _scale_paths(rt)
         obj = self.cluster.read(rt, target.namespace, target.name)
@@ -516,10 +499,8 @@ def _scale_paths(rt: ResourceType) -> ScaleSubresource:
     return paths
 
 
-async def _delete_options(request: web.Request) -> JsonDict:
-    if not request.can_read_body:
-        return {}
-    raw = await request.read()
+def _delete_options(request: Request) -> JsonDict:
+    raw = request.body
     if not raw.strip():
         return {}
     if codec.media_type(request) == protobuf.MEDIA_TYPE:  # client-go's typed clients
@@ -531,7 +512,7 @@ async def _delete_options(request: web.Request) -> JsonDict:
     return codec.an_object(data, "DeleteOptions")
 
 
-def _propagation(request: web.Request, options: DeleteOptions) -> str | None:
+def _propagation(request: Request, options: DeleteOptions) -> str | None:
     policy = request.query.get("propagationPolicy") or options.get("propagationPolicy")
     if options.get("orphanDependents") is True or request.query.get("orphanDependents") == "true":
         policy = policy or "Orphan"

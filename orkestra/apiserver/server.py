@@ -1,11 +1,11 @@
 """The embedded server's life: start and stop, TLS, kubeconfig, persistence, workloads.
 
-:class:`EmbeddedServer` runs the aiohttp application either in a loop of its own on a
-background thread (``start``/``stop``, or as a context manager: what tests and ``ork run
---dev`` use) or inside a running loop (``start_async``/``stop_async``: what ``ork cluster
-up`` uses). It writes a kubeconfig with a bearer token and the CA of its certificate, keeps
-its credentials and objects in ``data_dir`` when given (so a restart keeps both), and plays
-kubelet: every workload that changes is given its running status shortly after
+:class:`EmbeddedServer` runs the application (:mod:`orkestra.apiserver.app`) either in a
+loop of its own on a background thread (``start``/``stop``, or as a context manager: what
+tests and ``ork run --dev`` use) or inside a running loop (``start_async``/``stop_async``:
+what ``ork cluster up`` uses). It writes a kubeconfig with a bearer token and the CA of its
+certificate, keeps its credentials and objects in ``data_dir`` when given (so a restart keeps
+both), and plays kubelet: every workload that changes is given its running status shortly after
 (:mod:`orkestra.cluster.kubelet`), except the workloads of a *local image* (``local_images``,
 e.g. :data:`~orkestra.apiserver.processes.DEFAULT_LOCAL_IMAGES`, the runtime image, which
 ``ork cluster up`` runs by default): their Pods really run, as local ``ork`` processes
@@ -27,11 +27,10 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from aiohttp import web
-
 from orkestra.apiserver import certs
-from orkestra.apiserver.app import AuditRecord, build_app
+from orkestra.apiserver.app import Application, AuditRecord, build_app
 from orkestra.apiserver.faults import Faults
+from orkestra.apiserver.http import HttpServer
 from orkestra.apiserver.processes import ProcessRunner, ServerAccess
 from orkestra.apiserver.watch import WatchHub
 from orkestra.apiserver.webhooks import ServiceHosts
@@ -51,6 +50,7 @@ HISTORY_WINDOW = 50_000
 # young collections every 10,000 allocations still reclaim the short-lived cycles of
 # requests and tasks.
 GC_THRESHOLDS = (10_000, 50, 1_000)
+SHUTDOWN_TIMEOUT = 1.0  # seconds the requests being answered get to finish at a stop
 CONTROLLER_MANAGER = "kube-controller-manager"  # who writes workload statuses on a cluster
 NODE: KubeObject = {
     "apiVersion": "v1",
@@ -83,6 +83,7 @@ class Kubelet:
         self.delay = delay
         self.skip = skip
         self._pending: set[tuple[str, str, str, str]] = set()
+        self._writing: tuple[str, str, str, str] | None = None  # the status being written
         self._types: dict[tuple[str, str], ResourceType] = {}
         self._loop_thread = threading.get_ident()
         cluster.subscribe(self.on_event)
@@ -95,14 +96,16 @@ class Kubelet:
             return
         meta = event.object["metadata"]
         key = (event.group, event.resource, str(meta.get("namespace", "")), str(meta["name"]))
+        on_loop = threading.get_ident() == self._loop_thread
         if (
             key in self._pending
+            or (on_loop and key == self._writing)  # our own write: settled by construction
             or settled_status(event.object, "") is None
             or (self.skip is not None and self.skip(event.object))
         ):
             return
         self._pending.add(key)
-        if threading.get_ident() == self._loop_thread:
+        if on_loop:
             self.loop.call_later(self.delay, self._settle, key)
         else:
             self.loop.call_soon_threadsafe(self.loop.call_later, self.delay, self._settle, key)
@@ -121,6 +124,7 @@ class Kubelet:
             nodes = self._nodes() if obj.get("kind") == "DaemonSet" else 1
             status = settled_status(obj, self.cluster.now(), nodes)
             if status is not None:
+                self._writing = key
                 self.cluster.replace_in(
                     rt,
                     namespace or None,
@@ -131,6 +135,8 @@ class Kubelet:
                 )
         except ApiError:
             return  # deleted or changed meanwhile: its next event brings it back here
+        finally:
+            self._writing = None
 
     def _type(self, group: str, plural: str) -> ResourceType | None:
         """The served type of a workload resource (built in, so it never changes)."""
@@ -196,7 +202,8 @@ class EmbeddedServer:
         self.settle_delay = settle_delay
         # read at each webhook call: may be filled in while the server runs
         self.service_hosts: dict[tuple[str, str], str] = dict(service_hosts or {})
-        self._runner: web.AppRunner | None = None
+        self._http: HttpServer | None = None
+        self._app: Application | None = None
         self._hub: WatchHub | None = None
         self.local_images = tuple(local_images or ())
         self._kubelet: Kubelet | None = None
@@ -237,7 +244,7 @@ class EmbeddedServer:
             self.settle_delay,
             skip=self.processes.claims if self.processes else None,
         )
-        app = build_app(
+        self._app = build_app(
             self.cluster,
             self._hub,
             token=self.token,
@@ -247,18 +254,12 @@ class EmbeddedServer:
             address=lambda: f"{self.host}:{self.port}",
             logs=self.processes,
         )
-        self._runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, shutdown_timeout=1.0
-        )
-        await self._runner.setup()
+        self._http = HttpServer(self._app, loop)
         context = certs.server_ssl_context(self.credentials) if self.tls else None
-        site = web.TCPSite(
-            self._runner, self.host, self.port, ssl_context=context, reuse_address=True
-        )
         try:
-            await site.start()
+            await self._http.start(self.host, self.port, context)
         except OSError as exc:
-            await self._runner.cleanup()
+            await self._app.cleanup()
             raise ServerError(
                 f"cannot listen on {self.host}:{self.port}: {exc.strerror}",
                 hint="choose another --port",
@@ -279,9 +280,12 @@ class EmbeddedServer:
             self._hub.close()
         if self._kubelet is not None:
             self._kubelet.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._http is not None:
+            await self._http.close(timeout=SHUTDOWN_TIMEOUT)
+            self._http = None
+        if self._app is not None:
+            await self._app.cleanup()
+            self._app = None
         self.cluster.close()
 
     def expire_history(self) -> None:

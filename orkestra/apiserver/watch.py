@@ -1,9 +1,10 @@
 """Watch streams: chunked JSON lines of ADDED / MODIFIED / DELETED events.
 
 Every change the store makes reaches the hub through one subscriber. Subscribers run under
-the store's lock, and the hub hands each event to the event loop with ``call_soon``
-(``call_soon_threadsafe`` from other threads), so events are dispatched in resourceVersion
-order whichever thread wrote them. A watch resumes from a resourceVersion out of the
+the store's lock, so the hub queues events in resourceVersion order whichever thread wrote
+them, and dispatches what has queued in one call on the event loop (``call_soon``, or
+``call_soon_threadsafe`` from other threads): each watch gets a burst of changes in one
+write. A watch resumes from a resourceVersion out of the
 store's bounded history (an expired one is answered with an ``ERROR`` event carrying 410
 Gone, as a real server does), deduplicates what the history and the live feed both
 deliver, applies namespace and selectors (an object that stops matching is sent as
@@ -21,14 +22,14 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from aiohttp import web
-
 from orkestra.apiserver import tables
-from orkestra.apiserver.codec import JSON, dumps
+from orkestra.apiserver.codec import JSON, dumps, stored_json
+from orkestra.apiserver.http import Request, StreamResponse
 from orkestra.apiserver.paths import Target
 from orkestra.cluster import MemoryCluster
 from orkestra.cluster.errors import BadRequestError, GoneError
@@ -71,17 +72,34 @@ class WatchOptions:
 
 @dataclass(eq=False, kw_only=True)
 class Watcher:
+    """One open watch: its filters, and how its events reach the client.
+
+    While the watch's task waits with nothing queued (``live``) and its client reads as
+    fast as we write, the hub writes each event straight to the stream (:meth:`offer`,
+    :meth:`flush`): a busy server sends every event to every watcher, and waking a task per
+    event and watcher cost more than the write. Otherwise (the backlog is being sent, the
+    client is slow, a bookmark is due) events are queued for the task, up to MAX_BACKLOG
+    (then the stream ends: the client resumes). The task waits on a bare future and one
+    alarm at a time on the loop's clock."""
+
     rt: ResourceType
     namespace: str | None
     options: WatchOptions
-    queue: asyncio.Queue[WatchEvent | None] = field(default_factory=asyncio.Queue)
+    events: deque[WatchEvent | None] = field(default_factory=deque)
     sent_rv: int = 0
+    room: int | None = None  # events left to send before an injected cut
     table: tables.TableRequest | None = None  # events as one-row Tables (kubectl get -w)
     headers_sent: bool = False
+    response: StreamResponse | None = None
+    live: bool = False
 
     def __post_init__(self) -> None:
         self._labels = label_matcher(self.options.label_selector)
         self._fields = field_matcher(self.options.field_selector)
+        self._out: list[bytes] = []
+        self._waiter: asyncio.Future[None] | None = None
+        self._alarm: asyncio.TimerHandle | None = None
+        self._alarm_at = 0.0
 
     def matches(self, obj: KubeObject | None) -> bool:
         if obj is None:
@@ -94,11 +112,83 @@ class Watcher:
             return False
         return self._labels(obj["metadata"].get("labels") or {}) and self._fields(obj)
 
-    def offer(self, event: WatchEvent) -> None:
-        if self.queue.qsize() >= MAX_BACKLOG:
-            self.queue.put_nowait(None)
-        else:
-            self.queue.put_nowait(event)
+    def offer(self, event: WatchEvent | None) -> bool:
+        """Take an event (None: end the stream): written out at the next :meth:`flush`
+        while ``live``, else queued for the task. True when this watcher must be flushed
+        (its first pending write)."""
+        if (
+            event is not None
+            and self.live
+            and not self.events
+            and self.response is not None
+            and self.response.writable
+        ):
+            chunk = self.accept(event)
+            if chunk is None:
+                return False
+            self._out.append(chunk)
+            if self.room == 0:
+                self.end()
+            return len(self._out) == 1
+        self.events.append(event if len(self.events) < MAX_BACKLOG else None)
+        self._wake()
+        return False
+
+    def accept(self, event: WatchEvent) -> bytes | None:
+        """The event as sent to this client, counted against the cut (None: not sent:
+        seen already, or not visible to this watch)."""
+        if event.resource_version <= self.sent_rv:
+            return None
+        self.sent_rv = event.resource_version
+        seen_as = self.visible_type(event)
+        if seen_as is None:
+            return None
+        if self.room is not None:
+            self.room -= 1
+        return self.encode(event, seen_as)
+
+    def flush(self) -> None:
+        """Write what :meth:`offer` took (a client gone ends the watch)."""
+        chunks, self._out = self._out, []
+        if chunks and self.response is not None:
+            try:
+                self.response.write_nowait(b"".join(chunks))
+            except ConnectionResetError:
+                self.end()
+
+    def end(self) -> None:
+        self.live = False
+        self.events.append(None)
+        self._wake()
+
+    async def wait(self, loop: asyncio.AbstractEventLoop, until: float) -> None:
+        """Until an event is queued or the loop's clock reaches ``until``; live meanwhile
+        when the client keeps up."""
+        if self.events:
+            return
+        if self._alarm is None or self._alarm_at != until:
+            self.stop_alarm()
+            self._alarm, self._alarm_at = loop.call_at(until, self._ring), until
+        self._waiter = loop.create_future()
+        self.live = self.response is not None and self.response.writable
+        try:
+            await self._waiter
+        finally:
+            self.live = False
+            self._waiter = None
+
+    def stop_alarm(self) -> None:
+        if self._alarm is not None:
+            self._alarm.cancel()
+            self._alarm = None
+
+    def _ring(self) -> None:
+        self._alarm = None
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     def visible_type(self, event: WatchEvent) -> str | None:
         """How this watcher sees an event (None: not at all)."""
@@ -122,7 +212,7 @@ class Watcher:
             return dumps({"type": kind, "object": table}) + b"\n"
         if kind == event.type and obj.get("apiVersion") == self.rt.api_version:
             if event.encoded is None:
-                event.encoded = dumps({"type": kind, "object": obj}) + b"\n"
+                event.encoded = b'{"type":"%b","object":%b}\n' % (kind.encode(), stored_json(obj))
             return event.encoded
         return dumps({"type": kind, "object": _as_version(obj, self.rt)}) + b"\n"
 
@@ -150,6 +240,8 @@ class WatchHub:
         self.cut_after = cut_after
         self.dispatched_rv = cluster.resource_version
         self._watchers: dict[tuple[str, str], set[Watcher]] = {}
+        self._pending: deque[WatchEvent] = deque()
+        self._scheduled = False
         self._loop_thread = threading.get_ident()
         self.closing = asyncio.Event()
         cluster.subscribe(self.on_event)
@@ -163,23 +255,32 @@ class WatchHub:
         """End every open watch stream (clients resume from their last version)."""
         for watchers in self._watchers.values():
             for watcher in watchers:
-                watcher.queue.put_nowait(None)
+                watcher.end()
 
     def on_event(self, event: WatchEvent) -> None:
-        """The store's subscriber (called under its lock, from any thread)."""
-        if threading.get_ident() == self._loop_thread:
-            self.loop.call_soon(self._dispatch, event)
-        else:
-            self.loop.call_soon_threadsafe(self._dispatch, event)
+        """The store's subscriber (called under its lock, from any thread, so events are
+        queued in resourceVersion order): one dispatch on the loop per burst."""
+        self._pending.append(event)
+        if not self._scheduled:
+            self._scheduled = True
+            if threading.get_ident() == self._loop_thread:
+                self.loop.call_soon(self._dispatch)
+            else:
+                self.loop.call_soon_threadsafe(self._dispatch)
 
-    def _dispatch(self, event: WatchEvent) -> None:
-        self.dispatched_rv = max(self.dispatched_rv, event.resource_version)
-        for watcher in self._watchers.get((event.group, event.resource), ()):
-            watcher.offer(event)
+    def _dispatch(self) -> None:
+        self._scheduled = False  # before taking: an event queued from now on comes again
+        flushing: list[Watcher] = []
+        while self._pending:
+            event = self._pending.popleft()
+            self.dispatched_rv = max(self.dispatched_rv, event.resource_version)
+            for watcher in self._watchers.get((event.group, event.resource), ()):
+                if watcher.offer(event):
+                    flushing.append(watcher)
+        for watcher in flushing:
+            watcher.flush()
 
-    async def serve(
-        self, request: web.Request, rt: ResourceType, target: Target
-    ) -> web.StreamResponse:
+    async def serve(self, request: Request, rt: ResourceType, target: Target) -> StreamResponse:
         options = WatchOptions.of(request.query)
         try:
             table = tables.table_request(
@@ -193,8 +294,7 @@ class WatchHub:
         except GoneError as exc:
             backlog = None
             gone = exc
-        response = web.StreamResponse(headers={"Content-Type": JSON, "Cache-Control": "no-cache"})
-        response.enable_chunked_encoding()
+        response = StreamResponse(headers={"Content-Type": JSON, "Cache-Control": "no-cache"})
         await response.prepare(request)
         try:
             if backlog is None:
@@ -204,6 +304,7 @@ class WatchHub:
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
+            watcher.stop_alarm()
             self._watchers.get(rt.key, set()).discard(watcher)
         return response
 
@@ -243,62 +344,55 @@ class WatchHub:
         return [(kind, e) for e in events if (kind := watcher.visible_type(e) or "")]
 
     async def _stream(
-        self, response: web.StreamResponse, watcher: Watcher, backlog: list[tuple[str, WatchEvent]]
+        self, response: StreamResponse, watcher: Watcher, backlog: list[tuple[str, WatchEvent]]
     ) -> None:
-        limit = self.cut_after()
-        first = backlog[:limit] if limit is not None else backlog
+        watcher.room = self.cut_after()
+        first = backlog[: watcher.room] if watcher.room is not None else backlog
         if first:
             await response.write(b"".join(watcher.encode(e, kind) for kind, e in first))
             watcher.sent_rv = max(watcher.sent_rv, *(e.resource_version for _, e in first))
-        sent = len(first)
-        if limit is not None and sent >= limit:
+            if watcher.room is not None:
+                watcher.room -= len(first)
+        if watcher.room == 0:
             return
         if watcher.options.initial_events and watcher.options.bookmarks:
             await response.write(self._bookmark(watcher, initial_events_end=True))
+        watcher.response = response
         deadline = self.loop.time() + watcher.options.timeout
         bookmark_at = self._next_bookmark(deadline) if watcher.options.bookmarks else None
         while not self.closing.is_set():
-            now = self.loop.time()
-            remaining = deadline - now
-            if remaining <= 0:
+            if self.loop.time() >= deadline:
                 break
-            wait = remaining if bookmark_at is None else max(min(remaining, bookmark_at - now), 0.0)
-            try:
-                async with asyncio.timeout(wait):  # cheaper than wait_for: no task per event
-                    event: WatchEvent | None = await watcher.queue.get()
-            except TimeoutError:
+            if not watcher.events:
+                until = deadline if bookmark_at is None else min(deadline, bookmark_at)
+                await watcher.wait(self.loop, until)
+            if not watcher.events:  # the alarm rang
                 if bookmark_at is not None and self.loop.time() >= bookmark_at:
-                    if watcher.queue.empty():
-                        await response.write(self._bookmark(watcher))
+                    await response.write(self._bookmark(watcher))
                     bookmark_at = self._next_bookmark(deadline)
                 continue
-            chunks, ended = self._drain(watcher, event, None if limit is None else limit - sent)
+            chunks, ended = self._drain(watcher)
             if chunks:
                 await response.write(b"".join(chunks))
-                sent += len(chunks)
             if ended:
                 break
 
     @staticmethod
-    def _drain(
-        watcher: Watcher, event: WatchEvent | None, room: int | None
-    ) -> tuple[list[bytes], bool]:
-        """``event`` and whatever else is queued already, encoded, so a burst of changes
-        goes out in one write; True when the stream must end (closed, cut, too slow)."""
+    def _drain(watcher: Watcher) -> tuple[list[bytes], bool]:
+        """The queued events, encoded, so a burst of changes goes out in one write; True
+        when the stream must end (closed, cut, too slow)."""
         chunks: list[bytes] = []
-        while True:
+        events = watcher.events
+        while events:
+            event = events.popleft()
             if event is None:
                 return chunks, True
-            if event.resource_version > watcher.sent_rv:
-                watcher.sent_rv = event.resource_version
-                seen_as = watcher.visible_type(event)
-                if seen_as is not None:
-                    chunks.append(watcher.encode(event, seen_as))
-                    if room is not None and len(chunks) >= room:
-                        return chunks, True
-            if watcher.queue.empty():
-                return chunks, False
-            event = watcher.queue.get_nowait()
+            chunk = watcher.accept(event)
+            if chunk is not None:
+                chunks.append(chunk)
+                if watcher.room == 0:
+                    return chunks, True
+        return chunks, False
 
     def _next_bookmark(self, deadline: float) -> float | None:
         """When to send the next bookmark: every ``bookmark_interval``, and as a real server

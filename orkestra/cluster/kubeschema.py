@@ -21,7 +21,7 @@ import functools
 import gzip
 import json
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
@@ -208,13 +208,16 @@ class SchemaNode:
     ``granular_map``/``granular_list`` (a map value is owned field by field, a list value
     item by item), ``owns_map``/``owns_list`` (such a value is itself owned as a node outside
     list items: not for Go structs and lists, whose zero values already exist) and
-    ``sorted_map_keys`` (a list-map's keys in the order its ``k:`` elements print them)."""
+    ``sorted_map_keys`` (a list-map's keys in the order its ``k:`` elements print them); so
+    is what strict decoding asks (``preserves_unknown``, ``walks_fields``, ``field_names``:
+    :mod:`orkestra.cluster.strict`)."""
 
     __slots__ = (
         "_children",
         "_defs",
         "_items",
         "_list",
+        "field_names",
         "granular_list",
         "granular_map",
         "list_type",
@@ -222,12 +225,14 @@ class SchemaNode:
         "map_keys",
         "owns_list",
         "owns_map",
+        "preserves_unknown",
         "schema",
         "shape",
         "sorted_map_keys",
         "strategies",
         "struct",
         "typed",
+        "walks_fields",
     )
 
     def __init__(
@@ -255,6 +260,8 @@ class SchemaNode:
         self.granular_list = self.shape == LIST and self.list_type != LIST_ATOMIC
         self.owns_map = not self.typed or not self.struct
         self.owns_list = not self.typed
+        self.preserves_unknown = bool(self.schema.get("x-kubernetes-preserve-unknown-fields"))
+        self.walks_fields, self.field_names = _declared_fields(self.schema)
 
     def __repr__(self) -> str:
         return f"SchemaNode({self.shape}, {str(self.schema.get('description', ''))[:40]!r})"
@@ -268,10 +275,6 @@ class SchemaNode:
     @property
     def merge_key(self) -> str | None:
         return self.semantics.merge_key
-
-    @property
-    def preserves_unknown(self) -> bool:
-        return bool(self.schema.get("x-kubernetes-preserve-unknown-fields"))
 
     def declares(self, name: str) -> bool:
         """Whether ``name`` is one of this struct's declared properties."""
@@ -314,6 +317,19 @@ class SchemaNode:
         for step in path:
             node = node.items() if step == "[]" else node.field(step)
         return node
+
+
+def _declared_fields(schema: JsonObject) -> tuple[bool, Container[str] | None]:
+    """For strict decoding: whether a map value here is checked at all (not when nothing is
+    declared, or ``additionalProperties`` is true), and the names it may have (None: any,
+    ``additionalProperties`` being a schema)."""
+    props = schema.get("properties")
+    extra = schema.get("additionalProperties")
+    if props is None and extra in (None, True):
+        return False, None
+    if isinstance(extra, dict):
+        return True, None
+    return True, props if isinstance(props, dict | list | str) else ()
 
 
 UNKNOWN = SchemaNode(None)

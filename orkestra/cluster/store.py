@@ -298,7 +298,10 @@ class MemoryCluster:
         return {**obj, "metadata": meta}
 
     def bucket(self, rt: ResourceType) -> dict[ObjectKey, KubeObject]:
-        return self._objects.setdefault(rt.key, {})
+        found = self._objects.get(rt.key)  # not setdefault: no new dict on every call
+        if found is None:
+            found = self._objects[rt.key] = {}
+        return found
 
     def _all_objects(self) -> Iterator[tuple[str, str, KubeObject]]:
         for (group, plural), bucket in self._objects.items():

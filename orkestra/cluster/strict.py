@@ -12,14 +12,11 @@ for the strict check.
 from __future__ import annotations
 
 from orkestra.cluster.kubeschema import UNKNOWN, SchemaNode
-from orkestra.kubeobjects import Json, JsonDict
+from orkestra.kubeobjects import Json
 
 _ROOT = ("apiVersion", "kind")
-# isinstance tuples (``dict | list`` would build a union object at every call): the
-# values to walk into, and what ``key in properties`` can ask (a broken schema may hold
-# a list of names)
+# for isinstance: the values to walk into (``dict | list`` would build a union at every call)
 _NESTED = (dict, list)
-_CONTAINERS = (dict, list, str)
 
 
 def unknown_fields(value: Json, node: SchemaNode, *, remove: bool = False) -> list[str]:
@@ -33,27 +30,20 @@ def unknown_fields(value: Json, node: SchemaNode, *, remove: bool = False) -> li
 def _walk(value: Json, node: SchemaNode, path: str, found: list[str], remove: bool) -> None:
     if node is UNKNOWN or node.preserves_unknown:
         return
-    if isinstance(value, dict):
-        _walk_map(value, node, path, found, remove)
-    elif isinstance(value, list):
+    if isinstance(value, list):
         items = node.items()
         for index, item in enumerate(value):
             if isinstance(item, _NESTED):
                 _walk(item, items, f"{path}[{index}]", found, remove)
-
-
-def _walk_map(value: JsonDict, node: SchemaNode, path: str, found: list[str], remove: bool) -> None:
-    props = node.schema.get("properties")
-    extra = node.schema.get("additionalProperties")
-    if props is None and extra in (None, True):
         return
-    names = props if isinstance(props, _CONTAINERS) else ()
-    for key in list(value):
-        declared = key in names or isinstance(extra, dict) or (not path and key in _ROOT)
-        where = f"{path}.{key}" if path else key
-        if not declared:
-            found.append(where)
-            if remove:
-                del value[key]
-        elif isinstance(value[key], _NESTED):
-            _walk(value[key], node.field(key), where, found, remove)
+    if not isinstance(value, dict) or not node.walks_fields:
+        return
+    names = node.field_names
+    for key, item in list(value.items()):
+        if names is None or key in names or (not path and key in _ROOT):
+            if isinstance(item, _NESTED):  # a path is built only for what is walked into
+                _walk(item, node.field(key), f"{path}.{key}" if path else key, found, remove)
+            continue
+        found.append(f"{path}.{key}" if path else key)
+        if remove:
+            del value[key]

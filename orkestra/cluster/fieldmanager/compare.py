@@ -40,6 +40,7 @@ SERVER_METADATA = frozenset(
     }
 )
 MISSING: Final = object()  # a value that is not there (a key one side lacks)
+_NESTED = (dict, list)  # for isinstance: ``dict | list`` would build a union at every call
 
 
 def granular(node: SchemaNode, value: object) -> str | None:
@@ -96,7 +97,7 @@ def _same(a: object, b: object) -> bool:
 
 
 def _is_empty(value: object) -> bool:
-    return value is MISSING or value is None or (isinstance(value, dict | list) and not value)
+    return value is MISSING or value is None or (isinstance(value, _NESTED) and not value)
 
 
 def _in_order(elements: Iterable[str]) -> list[str]:
@@ -147,23 +148,25 @@ def _added(new: object, node: SchemaNode, item: bool, loose: bool) -> FieldTree:
     if isinstance(new, dict):
         if not new or not node.granular_map:
             return {}
-        gained: FieldTree = {}
+        gained: FieldTree = {MEMBER: {}} if item or loose or node.owns_map else {}
         for key in sorted(new):
             value = new[key]  # a scalar or an empty value is a leaf: most of an object
             gained["f:" + key] = (
                 _added(value, node.field(key), False, loose)
-                if value and isinstance(value, dict | list)
+                if value and isinstance(value, _NESTED)
                 else {}
             )
-        return {MEMBER: {}, **gained} if item or loose or node.owns_map else gained
+        return gained
     if not isinstance(new, list) or not new or not node.granular_list:
         return {}
     index = index_items(new, node)
     if index is None:  # items without keys or with duplicate keys: one value
         return {}
     items = node.items()
-    gained = {element: _added(index[element], items, True, True) for element in _in_order(index)}
-    return {MEMBER: {}, **gained} if item or loose or node.owns_list else gained
+    gained = {MEMBER: {}} if item or loose or node.owns_list else {}
+    for element in _in_order(index):
+        gained[element] = _added(index[element], items, True, True)
+    return gained
 
 
 def _compare_map(
@@ -242,6 +245,8 @@ def diff(
             continue
         before, after = old.get(key, MISSING), new.get(key, MISSING)
         if key == "metadata":
+            if before is after:  # a status write keeps the stored metadata as it is
+                continue
             before, after = _visible_metadata(before), _visible_metadata(after)
         if (before is MISSING and after is MISSING) or before == after:
             continue
