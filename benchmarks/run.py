@@ -147,6 +147,17 @@ def process_median(argv: list[str], cwd: Path, runs: int = 21) -> float:
     return statistics.median(times) * 1000
 
 
+_STDLIB = "typing, enum, re, dataclasses, pathlib, collections, functools, contextlib, datetime"
+STACK = (
+    ("stdlib of any cmd", _STDLIB),
+    ("  + PyYAML", f"{_STDLIB}, yaml"),
+    ("  + PyYAML + click", f"{_STDLIB}, yaml, click"),
+)
+"""What every pattern command imports before any of Orkestra's own modules: the standard
+library modules of typed Python code, the YAML library, the command-line library. Its cost
+against the bare interpreter bounds how close a command can get to ``python -c pass``."""
+
+
 def main() -> int:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
     print(f"python {platform.python_version()}, jinja2 {jinja2.__version__}\n")
@@ -182,8 +193,14 @@ def main() -> int:
         measured = [
             (label, process_median(argv, katalog_dir), target) for label, argv, target in timings
         ]
+        stack = [
+            (label, process_median([sys.executable, "-c", f"import {modules}"], katalog_dir))
+            for label, modules in STACK
+        ]
     print("\nWhole process (median of 21 runs)")
     print(f"  python -c pass      {floor:6.1f} ms  (floor)")
+    for label, ms in stack:
+        print(f"  {label:<19} {ms:6.1f} ms  ({ms / floor:4.1f}x floor; no Orkestra code)")
     for label, ms, target in measured:
         print(f"  {label:<19} {ms:6.1f} ms  ({ms / floor:4.1f}x floor; target <= {target} ms)")
     print("\nReconcile engine")
