@@ -233,8 +233,8 @@ def run(runs: int = 15) -> None:
     )
     print(
         f"  where the time goes: python -c pass {floor:.1f} ms; python + the imports of "
-        f"ork pull (click, httpx) {imports:.1f} ms; inside a warm process a push of the "
-        f"files takes {push_inside:.1f} ms and a pull {pull_inside:.1f} ms"
+        f"ork pull (click, the registry client) {imports:.1f} ms; inside a warm process a "
+        f"push of the files takes {push_inside:.1f} ms and a pull {pull_inside:.1f} ms"
     )
     blobs = files + 1
     uploads = counted["pattern: blob POST"] + counted["pattern: blob PUT"]
