@@ -187,7 +187,7 @@ class _Probe(RemoteBackend):
     """The backend of every registry command, asked only for the API root."""
 
     def api_root(self) -> None:
-        self._request("GET", self._url("/v2/"), "GET /v2/")
+        self._request("GET", "/v2/", "GET /v2/")
 
 
 def write_config(path: Path, config: JsonObject) -> None:

@@ -67,8 +67,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from orkestra import __version__
@@ -129,8 +129,44 @@ class Answer(Response):
     url: str = ""
 
 
+class _Options(TypedDict, total=False):
+    headers: Mapping[str, str]
+    body: bytes
+    params: Mapping[str, str]
+    limit: int  # bytes of the answer's body at most (default: a manifest's)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Call:
+    """One request as it goes on the wire; a challenge or a redirect makes a new one."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None = None
+    limit: int = MAX_MANIFEST_BYTES
+
+    def authorized(self, authorization: str) -> _Call:
+        return replace(self, headers=_with_auth(self.headers, authorization))
+
+    def redirected(self, status: int, target: str) -> _Call:
+        """The request to send to ``target``: without ``Authorization`` when it leaves the
+        origin, as a bodiless GET where the status says so (303, or 301/302 after POST)."""
+        headers = self.headers
+        if _origin(target) != _origin(self.url):
+            headers = {k: v for k, v in headers.items() if k != "Authorization"}
+        if (status == 303 and self.method != "HEAD") or (
+            status in (301, 302) and self.method == "POST"
+        ):
+            headers = {k: v for k, v in headers.items() if k != "Content-Type"}
+            return replace(self, method="GET", url=target, headers=headers, body=None)
+        return replace(self, url=target, headers=headers)
+
+
 class RemoteBackend:
     """One OCI Distribution registry host."""
+
+    transfers = 4
 
     def __init__(
         self,
@@ -178,29 +214,10 @@ class RemoteBackend:
             for connection in connections:
                 connection.close()
 
-    def _url(self, path: str) -> str:
-        """Relative to the registry's base URL, so a switch to plain HTTP applies to
-        retries."""
-        return path
-
     # -- requests with retries ---------------------------------------------------------
-    def _request(
-        self,
-        method: str,
-        url: str,
-        what: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        body: bytes | None = None,
-        params: Mapping[str, str] | None = None,
-        limit: int = MAX_MANIFEST_BYTES,
-    ) -> Answer:
+    def _request(self, method: str, url: str, what: str, **options: Unpack[_Options]) -> Answer:
         """Send once per attempt; retry transport errors and 429/5xx; raise for the rest."""
-        return self._retrying(
-            lambda: self._attempt(
-                method, url, what, headers=headers, body=body, params=params, limit=limit
-            )
-        )
+        return self._retrying(lambda: self._attempt(method, url, what, **options))
 
     def _retrying(self, call: Callable[[], T]) -> T:
         for attempt in range(self.retry.attempts):
@@ -214,31 +231,28 @@ class RemoteBackend:
                 self.deadlines.sleep(self.retry.delay(attempt, exc.retry_after))
         raise AssertionError("unreachable")
 
-    def _attempt(
-        self,
-        method: str,
-        url: str,
-        what: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        body: bytes | None = None,
-        params: Mapping[str, str] | None = None,
-        limit: int = MAX_MANIFEST_BYTES,
-    ) -> Answer:
+    def _attempt(self, method: str, url: str, what: str, **options: Unpack[_Options]) -> Answer:
         """One request (its challenge and redirects included) within its deadline; an
-        answer of 400 or more raises."""
+        answer of 400 or more raises. A path (``/v2/…``) is on the registry, with the
+        scheme of this attempt (a switch to plain HTTP applies to retries)."""
+        params = options.get("params")
         if params:
             url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
         if url.startswith("/"):
             url = f"{self._scheme}://{self.host}{url}"
+        limit = options.get("limit", MAX_MANIFEST_BYTES)
         # Error and redirect answers have bodies of their own, maybe longer than a tiny
         # blob: the transport refuses none under _SMALL_BODY, the answer is checked after.
-        read_limit = max(limit, _SMALL_BODY)
+        call = _Call(
+            method=method,
+            url=url,
+            headers={**self._agent, **options.get("headers", {})},
+            body=options.get("body"),
+            limit=max(limit, _SMALL_BODY),
+        )
         with self.deadlines.window(what, self.host):
             try:
-                answer = self._authorized(
-                    method, url, what, {**self._agent, **(headers or {})}, body, read_limit
-                )
+                answer = self._authorized(call, what)
             except BodyTooLargeError as exc:
                 check_size(exc.size, limit, what)  # raises: the body is over the limit
                 raise
@@ -248,74 +262,40 @@ class RemoteBackend:
             check_size(len(answer.body), limit, what)
             return answer
 
-    def _authorized(
-        self,
-        method: str,
-        url: str,
-        what: str,
-        headers: dict[str, str],
-        body: bytes | None,
-        limit: int,
-    ) -> Answer:
+    def _authorized(self, call: _Call, what: str) -> Answer:
         """Send with the credentials the registry wants; a challenge is answered once."""
-        preset = self._auth.preset()
-        answer = self._follow(method, url, what, _with_auth(headers, preset), body, limit)
+        answer = self._follow(call.authorized(self._auth.preset()), what)
         if answer.status != 401:
             return answer
         challenge = answer.headers.get("www-authenticate", "")
         renewed = self._auth.answer(challenge, lambda token: self._token(token, what))
         if not renewed:
             return answer
-        return self._follow(method, url, what, _with_auth(headers, renewed), body, limit)
+        return self._follow(call.authorized(renewed), what)
 
     def _token(self, request: TokenRequest, what: str) -> Response:
         headers = {**self._agent, **request.headers}
-        return self._follow(
-            request.method, request.url, what, headers, request.body, MAX_MANIFEST_BYTES
-        )
+        call = _Call(method=request.method, url=request.url, headers=headers, body=request.body)
+        return self._follow(call, what)
 
-    def _follow(
-        self,
-        method: str,
-        url: str,
-        what: str,
-        headers: dict[str, str],
-        body: bytes | None,
-        limit: int,
-    ) -> Answer:
+    def _follow(self, call: _Call, what: str) -> Answer:
         """Send, following redirects; ``Authorization`` does not leave the origin."""
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._exchange(method, url, what, headers, body, limit)
+            response = self._exchange(call, what)
             location = response.headers.get("location")
             if response.status not in _REDIRECTS or not location:
-                return Answer(response.status, response.headers, response.body, url)
-            target = urljoin(url, location)
-            if _origin(target) != _origin(url):
-                headers = {k: v for k, v in headers.items() if k != "Authorization"}
-            if (response.status == 303 and method != "HEAD") or (
-                response.status in (301, 302) and method == "POST"
-            ):
-                method, body = "GET", None
-                headers = {k: v for k, v in headers.items() if k != "Content-Type"}
-            url = target
+                return Answer(response.status, response.headers, response.body, call.url)
+            call = call.redirected(response.status, urljoin(call.url, location))
         raise RegistryError(f"{what}: {self.host} redirected it more than {MAX_REDIRECTS} times")
 
-    def _exchange(
-        self,
-        method: str,
-        url: str,
-        what: str,
-        headers: dict[str, str],
-        body: bytes | None,
-        limit: int,
-    ) -> Response:
+    def _exchange(self, call: _Call, what: str) -> Response:
         """One HTTP request on a pooled connection to the URL's origin."""
-        origin = _origin(url)
-        parts = urlsplit(url)
+        origin = _origin(call.url)
+        parts = urlsplit(call.url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         connection = self._take(origin, what)
         try:
-            response = self._send_on(connection, method, target, headers, body, limit)
+            response = self._send_on(connection, call, target)
         except ConnectError as exc:
             if exc.tls and self._insecure and origin == _origin(f"https://{self.host}/"):
                 self._scheme = "http"
@@ -323,29 +303,27 @@ class RemoteBackend:
             raise
         finally:
             self._give(origin, connection)
-        _debug(method, f"{origin[0]}://{parts.netloc}{parts.path}", response.status)
+        _debug(call.method, f"{origin[0]}://{parts.netloc}{parts.path}", response.status)
         return response
 
-    def _send_on(
-        self,
-        connection: Connection,
-        method: str,
-        target: str,
-        headers: dict[str, str],
-        body: bytes | None,
-        limit: int,
-    ) -> Response:
+    def _send_on(self, connection: Connection, call: _Call, target: str) -> Response:
         """Send on ``connection``, and once more on a new one when a connection reused
         from an earlier request turns out closed by the server while it was idle."""
         reused = connection.requests > 0
         left = self.deadlines.remaining()
         deadline = None if left is None else time.monotonic() + left
+
+        def send() -> Response:
+            return connection.request(
+                call.method, target, call.headers, call.body, limit=call.limit, deadline=deadline
+            )
+
         try:
-            return connection.request(method, target, headers, body, limit=limit, deadline=deadline)
+            return send()
         except TransportError as exc:
             if not (reused and exc.before_response):
                 raise
-        return connection.request(method, target, headers, body, limit=limit, deadline=deadline)
+        return send()
 
     # -- connections -------------------------------------------------------------------
     def _take(self, origin: Origin, what: str) -> Connection:
@@ -455,7 +433,7 @@ class RemoteBackend:
         mounted from another repository known to hold it, else in one ``POST`` with the
         body where the registry may take it, else into the session a ``POST`` opens."""
         what = f"upload {descriptor.digest[:19]} to {repository}"
-        uploads = self._url(f"/v2/{repository}/blobs/uploads/")
+        uploads = f"/v2/{repository}/blobs/uploads/"
         source = min(self._holders.get(descriptor.digest, ()), default=None)
         if source is None and self._single_post_fits(len(data)):
             if len(data) > self.resend_limit and self._has_blob(repository, descriptor, what):
@@ -487,7 +465,7 @@ class RemoteBackend:
         return self._single_post and size <= self.monolithic_limit
 
     def _has_blob(self, repository: str, descriptor: Descriptor, what: str) -> bool:
-        url = self._url(f"/v2/{repository}/blobs/{descriptor.digest}")
+        url = f"/v2/{repository}/blobs/{descriptor.digest}"
         try:
             self._attempt("HEAD", url, what)
         except ArtifactNotFoundError:
@@ -511,7 +489,7 @@ class RemoteBackend:
     def fetch_blob(self, repository: str, descriptor: Descriptor) -> bytes:
         what = f"blob {descriptor.digest} of {repository}"
         check_size(descriptor.size, MAX_BLOB_BYTES, what)
-        url = self._url(f"/v2/{repository}/blobs/{descriptor.digest}")
+        url = f"/v2/{repository}/blobs/{descriptor.digest}"
         data = self._request("GET", url, what, limit=descriptor.size).body
         verify(data, descriptor.digest, descriptor.size, what)
         self._hold(repository, descriptor.digest)
@@ -525,7 +503,7 @@ class RemoteBackend:
         reference = tag or descriptor.digest
         self._request(
             "PUT",
-            self._url(f"/v2/{repository}/manifests/{reference}"),
+            f"/v2/{repository}/manifests/{reference}",
             f"push manifest {repository}:{reference}",
             body=data,
             headers={"Content-Type": media_type},
@@ -539,7 +517,7 @@ class RemoteBackend:
             if not target.startswith("sha256:")
             else f"manifest {repository}@{target}"
         )
-        url = self._url(f"/v2/{repository}/manifests/{target}")
+        url = f"/v2/{repository}/manifests/{target}"
         answer = self._request("GET", url, what, headers={"Accept": _ACCEPT})
         data, headers = answer.body, answer.headers
         media_type = headers.get("content-type", MANIFEST_MEDIA_TYPE).split(";")[0].strip()
@@ -562,7 +540,7 @@ class RemoteBackend:
         )
         response = self._request(
             "HEAD",
-            self._url(f"/v2/{repository}/manifests/{target}"),
+            f"/v2/{repository}/manifests/{target}",
             what,
             headers={"Accept": _ACCEPT},
         )
@@ -572,7 +550,7 @@ class RemoteBackend:
         return self.fetch_manifest(repository, target)[1].digest
 
     def tags(self, repository: str) -> list[str]:
-        url: str | None = self._url(f"/v2/{repository}/tags/list?n={self.tag_page_size}")
+        url: str | None = f"/v2/{repository}/tags/list?n={self.tag_page_size}"
         found: list[str] = []
         while url:
             try:
@@ -587,7 +565,7 @@ class RemoteBackend:
         return found
 
     def referrers_api(self, repository: str, digest: str) -> list[Descriptor] | None:
-        url = self._url(f"/v2/{repository}/referrers/{digest}")
+        url = f"/v2/{repository}/referrers/{digest}"
         try:
             response = self._request("GET", url, f"referrers of {digest[:19]}")
         except ArtifactNotFoundError:
