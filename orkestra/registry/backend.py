@@ -17,6 +17,10 @@ from orkestra.registry.oci import Descriptor
 class Backend(Protocol):
     """Content-addressed storage of one registry host."""
 
+    transfers: int
+    """Blobs of one pattern moved at once: several where each is a network round trip, one
+    where each is a local file (a thread would cost more than it saves)."""
+
     def describe(self) -> str:
         """How to name this registry in messages."""
 

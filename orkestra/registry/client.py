@@ -62,8 +62,6 @@ about, the pauses between them add up to 3 s."""
 _RIVAL_WAIT = 0.05
 T = TypeVar("T")
 R = TypeVar("R")
-_TRANSFERS = 4
-"""Blobs of one pattern uploaded or downloaded at once."""
 
 
 @dataclass(frozen=True)
@@ -208,7 +206,7 @@ class RegistryClient:
                 progress(descriptor.title, descriptor.size)
             backend.push_blob(ref.repository, descriptor, data)
 
-        side_by_side(upload, artifact.layers())
+        side_by_side(upload, artifact.layers(), at_once=backend.transfers)
         return artifact.manifest().to_bytes()
 
     def tagged(self, ref: Reference) -> str | None:
@@ -503,7 +501,11 @@ class RegistryClient:
 
     def _files(self, ref: Reference, manifest: Manifest) -> dict[str, bytes]:
         """Every layer's bytes by title, downloaded a few at a time."""
-        blobs = side_by_side(lambda layer: self.blob(ref, layer), manifest.layers)
+        blobs = side_by_side(
+            lambda layer: self.blob(ref, layer),
+            manifest.layers,
+            at_once=self.backend(ref).transfers,
+        )
         return {layer.title: blob for layer, blob in zip(manifest.layers, blobs, strict=True)}
 
     def pull(
@@ -608,16 +610,16 @@ def _looks_versioned(tag: str) -> bool:
     return bool(tag) and (tag[0] == "v" or tag[0].isdigit())
 
 
-def side_by_side(transfer: Callable[[T], R], items: Sequence[T]) -> list[R]:
-    """``transfer`` of each item, a few at a time, results in order. Each blob is a round
-    trip the registry spends most of serving (~4 ms apiece from a local docker-registry),
-    so a pattern's blobs go side by side. The first failure is raised once the transfers
-    under way end; those not started are dropped."""
-    if len(items) < 2:
+def side_by_side(transfer: Callable[[T], R], items: Sequence[T], *, at_once: int = 4) -> list[R]:
+    """``transfer`` of each item, ``at_once`` at a time, results in order. Over the network
+    each blob is a round trip the registry spends most of serving (~4 ms apiece from a local
+    docker-registry), so a pattern's blobs go side by side. The first failure is raised
+    once the transfers under way end; those not started are dropped."""
+    if len(items) < 2 or at_once < 2:
         return [transfer(item) for item in items]
     from concurrent.futures import ThreadPoolExecutor  # only for several blobs
 
-    with ThreadPoolExecutor(max_workers=min(_TRANSFERS, len(items))) as pool:
+    with ThreadPoolExecutor(max_workers=min(at_once, len(items))) as pool:
         futures = [pool.submit(transfer, item) for item in items]
         try:
             return [future.result() for future in futures]

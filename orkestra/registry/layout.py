@@ -45,6 +45,8 @@ LOCK_FILE = "index.json.lock"
 class LayoutBackend:
     """Repositories as OCI image layouts under ``root`` (or ``root`` itself, ``single``)."""
 
+    transfers = 1
+
     def __init__(self, root: Path, *, single: bool = False, name: str = "") -> None:
         self.root = root
         self.single = single
