@@ -167,7 +167,7 @@ def _no_proxy(host: str, port: int, listed: str) -> bool:
 
 
 @dataclass(kw_only=True)
-class _Framing:
+class Framing:
     status: int
     headers: dict[str, str]
     length: int | None  # Content-Length, when the body is framed by it
@@ -175,7 +175,7 @@ class _Framing:
     keep_alive: bool
 
 
-def parse_head(head: bytes) -> _Framing | None:
+def parse_head(head: bytes) -> Framing | None:
     """The status line and headers of a response (without the blank line that ends them)
     and how its body is framed; None for an interim (1xx) response, which the real one
     follows."""
@@ -205,7 +205,7 @@ def parse_head(head: bytes) -> _Framing | None:
         if not (text.isascii() and text.isdigit()):
             raise TransportError(f"bad Content-Length: {text[:40]!r}")
         length = int(text)
-    return _Framing(
+    return Framing(
         status=status, headers=headers, length=length, chunked=chunked, keep_alive=keep_alive
     )
 
@@ -301,7 +301,7 @@ class Connection:
         target: str,
         headers: Mapping[str, str] | None,
         body: bytes | None,
-    ) -> _Framing:
+    ) -> Framing:
         if self.proxy is not None and self.context is None:
             target = f"http://{self.authority}{target}"  # absolute-form, for the proxy
             if self.proxy.authorization:
@@ -390,7 +390,7 @@ class Connection:
                 f"(it answered {framing.status})"
             )
 
-    def _whole(self, framing: _Framing, method: str, limit: int | None) -> Response:
+    def _whole(self, framing: Framing, method: str, limit: int | None) -> Response:
         """Read the body of a response, then keep the connection or close it."""
         try:
             if method == "HEAD" or framing.status in NO_BODY_STATUS:
@@ -432,7 +432,7 @@ class Connection:
         self._before = False
         self._buffer += data
 
-    def _read_head(self) -> _Framing:
+    def _read_head(self) -> Framing:
         while True:
             buffer = self._buffer
             end = buffer.find(b"\r\n\r\n")

@@ -1,6 +1,6 @@
 """The application: routes, authentication, errors as ``Status``, fault injection, and an
 optional audit log of writes (who changed what: tests check that only a leader writes), on
-the server's HTTP layer (:mod:`orkestra.apiserver.http`)."""
+the server's HTTP layer (:mod:`orkestra.httpserver`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from orkestra.apiserver import codec, discovery, openapi
 from orkestra.apiserver.admission import WebhookAdmission
 from orkestra.apiserver.certs import token_matches
 from orkestra.apiserver.faults import WRITES, Faults
-from orkestra.apiserver.http import AnyResponse, Handler, Request, Response
 from orkestra.apiserver.podlogs import LogSource
 from orkestra.apiserver.rest import Resources
 from orkestra.apiserver.watch import WatchHub
@@ -25,6 +24,7 @@ from orkestra.cluster.errors import (
     NotFoundError,
     UnauthorizedError,
 )
+from orkestra.httpserver import AnyResponse, Handler, Request, Response
 
 log = logging.getLogger("orkestra.apiserver")
 PUBLIC = ("/healthz", "/livez", "/readyz", "/version")

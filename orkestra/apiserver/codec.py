@@ -16,7 +16,6 @@ import msgspec
 import yaml
 
 from orkestra.apiserver import protobuf
-from orkestra.apiserver.http import Request, Response
 from orkestra.cluster.errors import (
     ApiError,
     BadRequestError,
@@ -24,6 +23,7 @@ from orkestra.cluster.errors import (
     StatusDetails,
     UnsupportedMediaTypeError,
 )
+from orkestra.httpserver import Request, Response
 from orkestra.kubeobjects import Json, JsonDict
 from orkestra.model.source import LOADER
 

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from orkestra.apiserver.http import AnyResponse, Request, Response, StreamResponse
 from orkestra.apiserver.specs import pod_spec
 from orkestra.cluster import MemoryCluster
 from orkestra.cluster.errors import BadRequestError
+from orkestra.httpserver import AnyResponse, Request, Response, StreamResponse
 from orkestra.kubeobjects import KubeObject
 
 FOLLOW_POLL = 0.2

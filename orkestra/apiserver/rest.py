@@ -15,7 +15,6 @@ from typing import TypedDict, cast
 from orkestra.apiserver import codec, podlogs, protobuf, tables
 from orkestra.apiserver.admission import WebhookAdmission, Write
 from orkestra.apiserver.discovery import scale_paths
-from orkestra.apiserver.http import AnyResponse, Request, Response
 from orkestra.apiserver.paths import Target, parse
 from orkestra.apiserver.watch import WatchHub
 from orkestra.cluster import MemoryCluster, warning
@@ -35,6 +34,7 @@ from orkestra.cluster.resources import ResourceType, ScaleSubresource
 from orkestra.cluster.scale import scale_of, scaled
 from orkestra.cluster.store import Preconditions
 from orkestra.cluster.strict import unknown_fields
+from orkestra.httpserver import AnyResponse, Request, Response
 from orkestra.kubeobjects import Json, JsonDict, KubeList, KubeObject, ListMeta, as_json
 
 Handler = Callable[[Request, ResourceType, Target], Awaitable[AnyResponse]]

@@ -30,7 +30,6 @@ from pathlib import Path
 from orkestra.apiserver import certs
 from orkestra.apiserver.app import Application, AuditRecord, build_app
 from orkestra.apiserver.faults import Faults
-from orkestra.apiserver.http import HttpServer
 from orkestra.apiserver.processes import ProcessRunner, ServerAccess
 from orkestra.apiserver.watch import WatchHub
 from orkestra.apiserver.webhooks import ServiceHosts
@@ -39,6 +38,7 @@ from orkestra.cluster.errors import ApiError
 from orkestra.cluster.kubelet import WORKLOAD_RESOURCES, settled_status
 from orkestra.cluster.resources import ResourceType
 from orkestra.errors import OrkError
+from orkestra.httpserver import HttpServer
 from orkestra.kubeobjects import JsonDict, KubeObject
 from orkestra.loops import new_event_loop
 

@@ -29,13 +29,13 @@ from datetime import UTC, datetime
 
 from orkestra.apiserver import tables
 from orkestra.apiserver.codec import JSON, dumps, stored_json
-from orkestra.apiserver.http import Request, StreamResponse
 from orkestra.apiserver.paths import Target
 from orkestra.cluster import MemoryCluster
 from orkestra.cluster.errors import BadRequestError, GoneError
 from orkestra.cluster.history import WatchEvent
 from orkestra.cluster.resources import ResourceType
 from orkestra.cluster.selectors import field_matcher, label_matcher
+from orkestra.httpserver import Request, StreamResponse
 from orkestra.kubeobjects import KubeObject, ObjectMeta
 
 MAX_BACKLOG = 100_000

@@ -1,16 +1,16 @@
-"""The Kubernetes client of the runtime: configuration, REST over plain dicts, watch streams.
+"""The Kubernetes client of the runtime: REST over plain dicts, watch streams.
 
-Configuration is lightkube's: kubeconfig files and contexts, the in-cluster service account,
-CA data and client certificates (its TLS context). The transport is not its httpx client but
-:mod:`orkestra.transport` for worker threads (one keep-alive connection per thread;
-it replaced ``http.client``, whose response parsing cost three times as much CPU) and
-aiohttp for the event loop (informers, leader election, events): the runtime spends much of
-its time in HTTP calls, and the httpx client costs three times the CPU per call of
-``http.client`` (see the package docstring for the measurements). :class:`Credentials`
-therefore does what lightkube's httpx auth classes would: token, token file, basic auth,
-exec plugins. Bodies are plain dicts encoded and decoded with msgspec, since the engine
-works on dicts; watch events are handed over as the lines the server sent, so that the
-informer decodes only those it needs.
+Configuration (kubeconfig files and contexts, the in-cluster service account, TLS,
+credentials) is :mod:`orkestra.runtime.kubeconfig`'s; ``load_config`` and its error are
+re-exported here. The transport is :mod:`orkestra.transport` for worker threads (one
+keep-alive connection per thread; it replaced ``http.client``, whose response parsing cost
+three times as much CPU) and :mod:`orkestra.runtime.asynchttp` for the event loop
+(informers, leader election, events): the runtime spends much of its time in HTTP calls,
+and the httpx client costs three times the CPU per call of ``http.client`` (see the package
+docstring for the measurements).
+Bodies are plain dicts encoded and decoded with msgspec, since the engine works on dicts;
+watch events are handed over as the lines the server sent, so that the informer decodes
+only those it needs.
 Error statuses become :mod:`orkestra.cluster.errors` classes (NotFound, AlreadyExists,
 Conflict, Invalid, Gone for an expired watch version ...), and 5xx, 429 or a network failure
 :class:`ServiceUnavailableError` (worth retrying). Discovery maps
@@ -21,23 +21,14 @@ once, since a CRD may just have been established.
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
-import ssl
+import contextlib
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import aiohttp
 import msgspec
-from lightkube.config import client_adapter
-from lightkube.config.kubeconfig import KubeConfig, SingleConfig
-from lightkube.config.models import User, UserExec
-from lightkube.core.exceptions import ConfigError
 
 from orkestra import __version__
 from orkestra.cluster.errors import (
@@ -55,9 +46,12 @@ from orkestra.cluster.errors import (
     UnexpectedStatusError,
     UnsupportedMediaTypeError,
 )
-from orkestra.errors import OrkError
 from orkestra.kubeobjects import APIResource, APIResourceList, KubeList, KubeObject
-from orkestra.transport import Connection, TransportError
+from orkestra.runtime.asynchttp import AsyncPool
+from orkestra.runtime.kubeconfig import ClusterConfig, Credentials
+from orkestra.runtime.kubeconfig import ConnectionConfigError as ConnectionConfigError
+from orkestra.runtime.kubeconfig import load_config as load_config
+from orkestra.transport import Connection, Response, TransportError
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -85,10 +79,6 @@ _BY_CODE: dict[int, type[ApiError]] = {
     415: UnsupportedMediaTypeError,
     422: InvalidError,
 }
-
-
-class ConnectionConfigError(OrkError):
-    """No usable Kubernetes configuration."""
 
 
 def api_error(code: int, body: bytes) -> ApiError:
@@ -159,86 +149,6 @@ class Resource:
         return (namespace or "default") if self.namespaced else ""
 
 
-def load_config(kubeconfig: str | None = None, context: str | None = None) -> SingleConfig:
-    """The configuration to use: ``kubeconfig`` (a file), else the in-cluster service
-    account, else ``$KUBECONFIG`` or ``~/.kube/config``; ``context`` picks a context."""
-    try:
-        config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
-        single = config.get(context)
-    except (ConfigError, OSError, KeyError, ValueError, msgspec.ValidationError) as exc:
-        raise ConnectionConfigError(
-            f"no usable Kubernetes configuration: {exc}",
-            hint="pass --kubeconfig FILE (and --context NAME), set KUBECONFIG, run inside a "
-            "cluster, or add --dev to start an embedded API server",
-        ) from None
-    assert single is not None
-    return single
-
-
-class Credentials:
-    """The ``Authorization`` header of a kubeconfig user: a token, a token file (read again
-    when the server answers 401, as kubelet rotates it), basic auth, or an exec plugin (run
-    again when its token expires or is refused). Client certificates live in the TLS
-    context instead."""
-
-    def __init__(self, user: User | None) -> None:
-        self.user = user
-        self._header: str | None = None
-        self._expires: datetime | None = None
-        self._lock = threading.Lock()
-        if user is not None and user.auth_provider:
-            raise ConnectionConfigError(
-                "kubeconfig auth-provider entries are not supported",
-                hint="use a token or an exec credential plugin",
-            )
-
-    def header(self) -> str | None:
-        with self._lock:
-            if self._header is None or (
-                self._expires is not None and datetime.now(UTC) >= self._expires
-            ):
-                self._header = self._make()
-            return self._header
-
-    def refresh(self) -> bool:
-        """Forget the header after a 401; whether a new one may differ."""
-        with self._lock:
-            renewable = self.user is not None and bool(self.user.token_file or self.user.exec)
-            if renewable:
-                self._header = None
-            return renewable
-
-    def _make(self) -> str | None:
-        user = self.user
-        if user is None:
-            return None
-        if user.token_file:
-            return "Bearer " + Path(user.token_file).read_text().strip()
-        if user.token:
-            return f"Bearer {user.token}"
-        if user.exec is not None:
-            return "Bearer " + self._exec(user.exec)
-        if user.username and user.password:
-            pair = f"{user.username}:{user.password}".encode()
-            return "Basic " + base64.b64encode(pair).decode()
-        return None
-
-    def _exec(self, plugin: UserExec) -> str:
-        env = {**os.environ, **{v.name: v.value for v in plugin.env or []}}
-        try:
-            output = client_adapter.sync_check_output(
-                [plugin.command, *(plugin.args or [])], env=env
-            )
-            status = decode(output)["status"]
-        except (ConfigError, OSError, KeyError, TypeError, msgspec.DecodeError) as exc:
-            raise ServiceUnavailableError(
-                f"exec credential plugin {plugin.command}: {exc}"
-            ) from None
-        stamp = status.get("expirationTimestamp")
-        self._expires = datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
-        return str(status["token"])
-
-
 class _Local(threading.local):
     connection: Connection | None = None
 
@@ -247,38 +157,25 @@ class KubeClient:
     """REST calls over dicts, synchronous (for worker threads) and asynchronous (for the
     event loop), through the same configuration."""
 
-    def __init__(self, config: SingleConfig, *, timeout: float = 30.0) -> None:
+    def __init__(self, config: ClusterConfig, *, timeout: float = 30.0) -> None:
         self.config = config
         self.timeout = timeout
         url = urlsplit(config.cluster.server)
-        self._secure = url.scheme == "https"
         self._host = url.hostname or "localhost"
-        self._port = url.port or (443 if self._secure else 80)
+        self._port = url.port or (443 if url.scheme == "https" else 80)
         self._prefix = url.path.rstrip("/")
-        try:
-            self._ssl = (
-                client_adapter.verify_cluster(
-                    config.cluster, config.user or User(), config.abs_file
-                )
-                if self._secure
-                else None
-            )
-        except (OSError, ssl.SSLError, ConfigError) as exc:
-            raise ConnectionConfigError(
-                f"cannot set up TLS for {config.cluster.server}: {exc}",
-                hint="check the certificate paths and data of the kubeconfig",
-            ) from None
+        self._ssl = config.ssl_context()
         self.credentials = Credentials(config.user)
         self.user_agent = USER_AGENT
         self._local = _Local()
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: AsyncPool | None = None
         self._discovery: dict[str, list[APIResource]] = {}
         self._resources: dict[tuple[str, str], Resource] = {}
         self._lock = threading.Lock()
 
     @property
     def server(self) -> str:
-        return str(self.config.cluster.server)
+        return self.config.cluster.server
 
     @property
     def namespace(self) -> str:
@@ -339,24 +236,15 @@ class KubeClient:
 
     # -- asynchronous transport -------------------------------------------------------
     @property
-    def session(self) -> aiohttp.ClientSession:
-        """The aiohttp session, made on first use inside the running loop."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=self._ssl or False),
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-            )
-        return self._session
-
-    def _absolute(self, path: str) -> str:
-        """The URL of ``path`` for aiohttp (which encodes the query itself)."""
-        scheme = "https" if self._secure else "http"
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"{scheme}://{host}:{self._port}{self._prefix}{path}"
+    def pool(self) -> AsyncPool:
+        """The event loop's connections, made on first use (inside the running loop)."""
+        if self._pool is None:
+            self._pool = AsyncPool(self._host, self._port, context=self._ssl, timeout=self.timeout)
+        return self._pool
 
     async def _aheaders(self, body: bytes | None, content_type: str) -> dict[str, str]:
         """The request headers, from the event loop (an exec plugin runs on a thread)."""
-        if self.credentials.user is not None and self.credentials.user.exec:
+        if self.credentials.user.exec is not None:
             return await asyncio.to_thread(self._headers, body, content_type)
         return self._headers(body, content_type)
 
@@ -372,15 +260,12 @@ class KubeClient:
         data = None if body is None else encode(body)
         headers = await self._aheaders(data, content_type)
         try:
-            async with self.session.request(
-                method, self._absolute(path), params=params, data=data, headers=headers
-            ) as response:
-                content = await response.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise ServiceUnavailableError(f"{method} {path}: {exc}") from None
+            response = await self.pool.request(method, self._url(path, params), headers, data)
+        except OSError as exc:  # TimeoutError included
+            raise ServiceUnavailableError(f"{method} {path}: {_reason(exc)}") from None
         if response.status == 401:
             self.credentials.refresh()
-        return _result(response.status, content)
+        return _result(response.status, response.body)
 
     # -- objects (synchronous) --------------------------------------------------------
     def get(self, res: Resource, name: str, namespace: str | None = None) -> KubeObject:
@@ -493,35 +378,27 @@ class KubeClient:
             "resourceVersion": resource_version,
             "timeoutSeconds": str(timeout_seconds),
         }
-        # One deadline for the whole stream, not a read timeout: aiohttp re-arms that with
-        # a new timer on every read, which showed in the profile (~3% of the runtime's
-        # GIL time with its call_at and heap pushes).
-        timeout = aiohttp.ClientTimeout(
-            total=timeout_seconds + WATCH_GRACE, sock_connect=self.timeout
-        )
+        path = res.path(namespace)
+        deadline = asyncio.get_running_loop().time() + timeout_seconds + WATCH_GRACE
+        headers = await self._aheaders(None, JSON)
+        stream = self.pool.stream("GET", self._url(path, params), headers, deadline=deadline)
+        pending = b""
         try:
-            async with self.session.get(
-                self._absolute(res.path(namespace)),
-                params=params,
-                headers=await self._aheaders(None, JSON),
-                timeout=timeout,
-            ) as response:
-                if response.status >= 400:
-                    if response.status == 401:
-                        self.credentials.refresh()
-                    raise api_error(response.status, await response.read())
-                pending = b""
-                try:
-                    async for chunk in response.content.iter_any():
-                        lines = (pending + chunk).split(b"\n")
-                        pending = lines.pop()
-                        for line in lines:
-                            if line.strip():
-                                yield line
-                except TimeoutError:
-                    return  # the deadline: the stream ends as the server would have ended it
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise ServiceUnavailableError(f"watch {res.path(namespace)}: {exc}") from None
+            async with contextlib.aclosing(stream):
+                async for part in stream:
+                    if isinstance(part, Response):
+                        if part.status >= 400:
+                            if part.status == 401:
+                                self.credentials.refresh()
+                            raise api_error(part.status, part.body)
+                        part = part.body  # the whole of a stream that was not chunked
+                    lines = (pending + part).split(b"\n")
+                    pending = lines.pop()
+                    for line in lines:
+                        if line.strip():
+                            yield line
+        except OSError as exc:
+            raise ServiceUnavailableError(f"watch {path}: {_reason(exc)}") from None
 
     def close(self) -> None:
         connection = self._local.connection
@@ -530,10 +407,14 @@ class KubeClient:
             self._local.connection = None
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None
         self.close()
+
+
+def _reason(exc: OSError) -> str:
+    return str(exc) or type(exc).__name__  # a timeout has no message
 
 
 def _result(status: int, content: bytes) -> Any:

@@ -21,12 +21,11 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from aiohttp import web
-
 from orkestra import loops
 from orkestra.cluster.errors import AlreadyExistsError, ApiError
 from orkestra.engine.build.base import label_value
 from orkestra.errors import OrkError
+from orkestra.httpserver import HttpServer
 from orkestra.kubeobjects import KubeObject
 from orkestra.model.shapes import Katalog
 from orkestra.runtime.controller import CRDS, Controller, Settings, established
@@ -41,6 +40,7 @@ from orkestra.runtime.metrics import RuntimeMetrics
 from orkestra.runtime.pattern import Unit
 
 log = logging.getLogger("orkestra.runtime")
+HTTP_CLOSE_TIMEOUT = 5.0  # seconds the endpoints' requests in flight get at shutdown
 
 
 @dataclass(kw_only=True)
@@ -89,7 +89,7 @@ class Operator:
                 self._owners[crd] = unit
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._runners: list[web.AppRunner] = []
+        self._servers: list[HttpServer] = []
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- views ------------------------------------------------------------------------
@@ -209,19 +209,18 @@ class Operator:
         ):
             apps.append((metrics_app(self), self.options.metrics_port))
         for app, port in apps:
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
-            self._runners.append(runner)
+            server = HttpServer(app, asyncio.get_running_loop())
             try:
-                await web.TCPSite(runner, self.options.http_host, port).start()
+                await server.start(self.options.http_host, port, None)
             except OSError as exc:
                 raise OrkError(
                     f"cannot serve http on {self.options.http_host}:{port}: {exc.strerror}",
                     hint="choose another --http-port or --metrics-port (0: any free port)",
                 ) from None
-            address = runner.addresses[0]
-            self.addresses.append((str(address[0]), int(address[1])))
-            log.info("serving http on %s:%s", address[0], address[1])
+            self._servers.append(server)
+            host, bound = server.addresses[0]
+            self.addresses.append((host, bound))
+            log.info("serving http on %s:%s", host, bound)
 
     # -- --apply-cr -------------------------------------------------------------------
     async def apply_manifests(self) -> None:
@@ -296,8 +295,8 @@ class Operator:
         if self.elector is not None:
             await self.elector.release()
         await informers.stop()
-        for runner in self._runners:
-            await runner.cleanup()
+        for server in self._servers:
+            await server.close(timeout=HTTP_CLOSE_TIMEOUT)
         await self.client.aclose()
 
 

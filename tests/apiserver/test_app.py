@@ -11,9 +11,9 @@ from multidict import CIMultiDict
 
 from orkestra.apiserver.app import Application, AuditRecord, build_app
 from orkestra.apiserver.faults import Faults
-from orkestra.apiserver.http import Request, Response
 from orkestra.apiserver.watch import WatchHub
 from orkestra.cluster import MemoryCluster
+from orkestra.httpserver import Request, Response
 
 TOKEN = "s3cret"
 

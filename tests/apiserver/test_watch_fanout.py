@@ -13,9 +13,9 @@ from typing import Any
 
 from orkestra.apiserver.app import build_app
 from orkestra.apiserver.faults import Faults
-from orkestra.apiserver.http import Connection, HttpServer
 from orkestra.apiserver.watch import WatchHub
 from orkestra.cluster import MemoryCluster
+from orkestra.httpserver import Connection, HttpServer
 from orkestra.kubeobjects import KubeObject
 
 PATH = "/api/v1/namespaces/default/configmaps"

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-from lightkube.config.models import User, UserExec
 
 from orkestra.apiserver import EmbeddedServer
 from orkestra.cluster.errors import (
@@ -23,7 +20,6 @@ from orkestra.cluster.errors import (
 )
 from orkestra.runtime.kube import (
     ConnectionConfigError,
-    Credentials,
     KubeClient,
     Resource,
     api_error,
@@ -85,60 +81,6 @@ def test_paths_of_namespaced_cluster_scoped_and_core_resources() -> None:
     )
     assert namespaces.path("ignored", "team") == "/api/v1/namespaces/team"
     assert deployments.namespace_of(None) == "default" and namespaces.namespace_of("x") == ""
-
-
-def test_tokens_token_files_and_basic_auth(tmp_path: Path) -> None:
-    assert Credentials(User(token="abc")).header() == "Bearer abc"
-    assert Credentials(None).header() is None
-    assert Credentials(User(username="u", password="p")).header() == "Basic dTpw"
-    token_file = tmp_path / "token"
-    token_file.write_text("one\n")
-    rotating = Credentials(User(token="stale", token_file=str(token_file)))
-    assert rotating.header() == "Bearer one"
-    token_file.write_text("two")
-    assert rotating.header() == "Bearer one"  # kept until the server refuses it
-    assert rotating.refresh()
-    assert rotating.header() == "Bearer two"
-    assert not Credentials(User(token="fixed")).refresh()
-
-
-def test_exec_plugins_run_again_once_their_token_expired(tmp_path: Path) -> None:
-    counter = tmp_path / "runs"
-    plugin = tmp_path / "plugin.py"
-    plugin.write_text(
-        textwrap.dedent(f"""
-        import json, pathlib
-        runs = pathlib.Path({str(counter)!r})
-        count = int(runs.read_text()) + 1 if runs.exists() else 1
-        runs.write_text(str(count))
-        print(json.dumps({{"status": {{"token": f"t{{count}}",
-                                       "expirationTimestamp": "2000-01-01T00:00:00Z"}}}}))
-        """)
-    )
-    credentials = Credentials(
-        User(
-            exec=UserExec(
-                apiVersion="client.authentication.k8s.io/v1beta1",
-                command=sys.executable,
-                args=[str(plugin)],
-            )
-        )
-    )
-    assert credentials.header() == "Bearer t1"
-    assert credentials.header() == "Bearer t2"
-
-
-def test_a_failing_exec_plugin_is_a_retryable_error() -> None:
-    credentials = Credentials(
-        User(exec=UserExec(apiVersion="client.authentication.k8s.io/v1beta1", command="false"))
-    )
-    with pytest.raises(ServiceUnavailableError, match="exec credential plugin false"):
-        credentials.header()
-
-
-def test_auth_provider_entries_are_refused() -> None:
-    with pytest.raises(ConnectionConfigError, match="auth-provider"):
-        Credentials(User(auth_provider={"name": "gcp"}))
 
 
 def test_missing_configuration_names_the_ways_out(tmp_path: Path) -> None:

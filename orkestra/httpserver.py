@@ -1,10 +1,13 @@
-"""The embedded API server's HTTP/1.1 layer: requests in, responses and streams out.
+"""The HTTP/1.1 server layer shared by the embedded API server and the runtime's endpoints:
+requests in, responses and streams out.
 
-The server used to run on aiohttp's web server, whose per-request machinery (a request
-object with lazily parsed URL, headers and payload stream, a task and futures per request,
-routing, middleware, response preparation) cost about as much CPU as the API semantics
-behind it: ~60 µs a request over TLS against ~12 µs for a bare protocol. Clients of an API
-server need little of HTTP, so this module is that little, on an ``asyncio.Protocol``:
+Both used to run on aiohttp's web server. For the API server, its per-request machinery (a
+request object with lazily parsed URL, headers and payload stream, a task and futures per
+request, routing, middleware, response preparation) cost about as much CPU as the API
+semantics behind it: ~60 µs a request over TLS against ~12 µs for a bare protocol; for
+``ork run``, importing aiohttp's web server cost ~110 ms of start-up for a few JSON
+endpoints. Clients of either need little of HTTP, so this module is that little, on an
+``asyncio.Protocol``:
 
 * requests with ``Content-Length`` or chunked bodies (at most :data:`MAX_BODY`, else 413),
   ``Expect: 100-continue``, keep-alive (HTTP/1.1 by default, HTTP/1.0 when asked),
@@ -17,8 +20,8 @@ server need little of HTTP, so this module is that little, on an ``asyncio.Proto
   than HTTP/1.x, 501 for a transfer coding other than chunked) and the connection closed;
   ``HEAD`` answers without a body.
 
-Routing, authentication and errors as ``Status`` are the application's
-(:mod:`orkestra.apiserver.app`).
+Routing, authentication and errors are the application's (:mod:`orkestra.apiserver.app`,
+:mod:`orkestra.runtime.http`). A leaf module: it imports no other Orkestra module.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from urllib.parse import unquote, urlsplit
 
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
-log = logging.getLogger("orkestra.apiserver")
+log = logging.getLogger(__name__)
 
 MAX_BODY = 8 * 1024 * 1024
 MAX_HEAD = 64 * 1024
@@ -573,7 +576,7 @@ class HttpServer:
         self.clock = _Clock(loop)
         self.connections: set[Connection] = set()
         self.stopping = False
-        self._server: asyncio.AbstractServer | None = None
+        self._server: asyncio.Server | None = None
         self._sweeper: asyncio.TimerHandle | None = None
 
     async def start(self, host: str, port: int, ssl_context: ssl.SSLContext | None) -> None:
@@ -586,6 +589,13 @@ class HttpServer:
             backlog=128,
         )
         self._sweeper = self.loop.call_later(_SWEEP_EVERY, self.sweep)
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """The host and port of each listening socket (the port chosen for port 0)."""
+        if self._server is None:
+            return []
+        return [sock.getsockname()[:2] for sock in self._server.sockets]
 
     def sweep(self) -> None:
         """Close the connections idle for longer than :data:`KEEPALIVE`."""

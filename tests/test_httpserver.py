@@ -1,5 +1,6 @@
-"""The embedded API server's HTTP/1.1 layer, byte for byte: requests fed to a connection
-whose transport records what it is sent, and a few exchanges over a real TLS socket."""
+"""The shared HTTP/1.1 server layer, byte for byte: requests fed to a connection whose
+transport records what it is sent, and exchanges with a real server over TLS and over
+plain TCP (the reported address of an ephemeral port)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ import json
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
 from multidict import CIMultiDict
 
-from orkestra.apiserver import EmbeddedServer, http
-from orkestra.apiserver.http import (
+from orkestra import httpserver
+from orkestra.apiserver import certs
+from orkestra.httpserver import (
     AnyResponse,
     Connection,
     HttpError,
@@ -120,11 +123,11 @@ def post(path: str, body: bytes, extra: str = "") -> bytes:
     "query", ["a=1&b=&c", "x=a+b%20c&&y=%2B&=v&k=", "labelSelector=app%3Dweb%2Cteam+in+(a,b)", ""]
 )
 def test_query_strings_decode_as_parse_qsl_does(query: str) -> None:
-    assert list(http.parse_query(query).items()) == parse_qsl(query, keep_blank_values=True)
+    assert list(httpserver.parse_query(query).items()) == parse_qsl(query, keep_blank_values=True)
 
 
 def test_a_request_head_gives_method_target_version_and_headers() -> None:
-    method, target, version, headers = http.parse_head(
+    method, target, version, headers = httpserver.parse_head(
         b"PUT /a?b=1 HTTP/1.1\r\nHost: x\r\n"
         b"content-type:  application/json \r\nX-Two: 1\r\nX-Two: 2"
     )
@@ -159,19 +162,19 @@ def answer_to(request_bytes: bytes, handler: Handler = echo) -> tuple[bytes, boo
 )
 def test_malformed_heads_are_refused(head: bytes, status: int) -> None:
     with pytest.raises(HttpError) as caught:
-        http.parse_head(head)
+        httpserver.parse_head(head)
     assert caught.value.status == status
 
 
 def test_chunked_bodies_are_whole_or_not_yet() -> None:
     whole = bytearray(b"3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nTrailer: x\r\n\r\nNEXT")
-    assert http.chunked_body(whole) == (b"abcde", len(whole) - 4)
-    assert http.chunked_body(bytearray(b"3\r\nab")) is None
-    assert http.chunked_body(bytearray(b"3\r\nabc\r\n0\r\n")) is None
+    assert httpserver.chunked_body(whole) == (b"abcde", len(whole) - 4)
+    assert httpserver.chunked_body(bytearray(b"3\r\nab")) is None
+    assert httpserver.chunked_body(bytearray(b"3\r\nabc\r\n0\r\n")) is None
     with pytest.raises(HttpError):
-        http.chunked_body(bytearray(b"zz\r\nabc\r\n"))
+        httpserver.chunked_body(bytearray(b"zz\r\nabc\r\n"))
     with pytest.raises(HttpError):
-        http.chunked_body(bytearray(b"3\r\nabcXY"))
+        httpserver.chunked_body(bytearray(b"3\r\nabcXY"))
 
 
 def test_a_request_keeps_its_raw_target_and_decodes_its_path() -> None:
@@ -286,7 +289,7 @@ def test_keep_alive_follows_the_version_and_connection_header(
         (b"POST /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
         (b"POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
         (b"POST /x HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
-        (b"GET /" + b"a" * (http.MAX_HEAD + 10), 431),
+        (b"GET /" + b"a" * (httpserver.MAX_HEAD + 10), 431),
     ],
 )
 def test_unreadable_requests_are_refused_and_the_connection_closed(
@@ -426,7 +429,7 @@ def test_idle_connections_are_swept_and_busy_ones_kept() -> None:
         idle.connection_made(idle_transport)  # type: ignore[arg-type]
         busy.connection_made(busy_transport)  # type: ignore[arg-type]
         busy.data_received(b"GET / HTTP/1.1\r\n")  # a head still coming in: not idle long
-        idle.last_active -= http.KEEPALIVE + 1
+        idle.last_active -= httpserver.KEEPALIVE + 1
         server.sweep()
         return idle_transport.closed, busy_transport.closed
 
@@ -462,24 +465,44 @@ def test_closing_the_server_ends_streams_and_idle_connections() -> None:
 
 
 # -- over a real socket -------------------------------------------------------------------------
-@pytest.mark.integration
-def test_pipelined_and_chunked_requests_over_tls(server: EmbeddedServer, ns: str) -> None:
-    context = ssl.create_default_context(cafile=str(server.credentials.ca_file))
-    auth = f"Authorization: Bearer {server.token}\r\n"
-    configmap = json.dumps({"metadata": {"name": "chunked"}, "data": {"a": "1"}}).encode()
-    chunked = (
-        f"POST /api/v1/namespaces/{ns}/configmaps HTTP/1.1\r\nHost: x\r\n{auth}"
-        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-    ).encode() + b"%x\r\n%b\r\n0\r\n\r\n" % (len(configmap), configmap)
-    closing = get(f"/api/v1/namespaces/{ns}/configmaps/chunked", auth + "Connection: close\r\n")
-    with (
-        socket.create_connection((server.host, server.port), timeout=10) as raw,
-        context.wrap_socket(raw, server_hostname=server.host) as tls,
-    ):
-        tls.sendall(get("/version") + chunked + closing)
-        received = b""
-        while chunk := tls.recv(65536):
-            received += chunk
-    answered = responses(received)
-    assert [status for status, _, _ in answered] == [200, 201, 200]
-    assert json.loads(answered[2][2])["data"] == {"a": "1"}
+def exchange(sent: bytes, tmp_path: Path, *, tls: bool) -> bytes:
+    """What a server answering ``echo`` on an ephemeral port sends back for ``sent``, read
+    until it closes the connection."""
+    credentials = certs.load_or_create(tmp_path) if tls else None
+
+    async def scenario() -> bytes:
+        server = HttpServer(echo, asyncio.get_running_loop())
+        server_context = None if credentials is None else certs.server_ssl_context(credentials)
+        await server.start("127.0.0.1", 0, server_context)
+        [(host, port)] = server.addresses
+        assert port != 0
+        try:
+            return await asyncio.to_thread(client, host, port)
+        finally:
+            await server.close(timeout=1.0)
+
+    def client(host: str, port: int) -> bytes:
+        with socket.create_connection((host, port), timeout=10) as raw:
+            channel = raw
+            if credentials is not None:
+                context = ssl.create_default_context(cafile=str(credentials.ca_file))
+                channel = context.wrap_socket(raw, server_hostname="localhost")
+            channel.sendall(sent)
+            received = b""
+            while chunk := channel.recv(65536):
+                received += chunk
+            return received
+
+    return asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("tls", [True, False])
+def test_pipelined_and_chunked_requests_over_a_socket(tmp_path: Path, tls: bool) -> None:
+    chunked = b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    chunked += b"2\r\nhe\r\n3\r\nllo\r\n0\r\n\r\n"
+    sent = get("/one") + chunked + get("/last", "Connection: close\r\n")
+    answered = responses(exchange(sent, tmp_path, tls=tls))
+    assert [status for status, _, _ in answered] == [200, 200, 200]
+    assert [json.loads(body)["path"] for _, _, body in answered] == ["/one", "/c", "/last"]
+    assert json.loads(answered[1][2])["body"] == "hello"
+    assert answered[2][1]["Connection"] == "close"
