@@ -47,6 +47,17 @@ SHORTHAND_OPERATORS = {
     "notIn": "notIn",
 }
 _SPELLINGS = {"eq": "equals", "neq": "notEquals"}
+# (actual, expected) -> result, for the operators that compare text
+_STRING_CHECKS: dict[str, Callable[[str, str], bool]] = {
+    "equals": str.__eq__,
+    "notEquals": str.__ne__,
+    "contains": lambda a, b: b in a,
+    "notContains": lambda a, b: b not in a,
+    "prefix": str.startswith,
+    "notPrefix": lambda a, b: not a.startswith(b),
+    "suffix": str.endswith,
+    "notSuffix": lambda a, b: not a.endswith(b),
+}
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 ABSENT = object()
 
@@ -238,24 +249,15 @@ class _Evaluator:
             same = cast(actual, value_type) == cast(expected, value_type)
             return same if op == "equals" else not same
         a, b = text_of(actual), text_of(expected)
-        results = {
-            "equals": a == b,
-            "notEquals": a != b,
-            "contains": b in a,
-            "notContains": b not in a,
-            "prefix": a.startswith(b),
-            "notPrefix": not a.startswith(b),
-            "suffix": a.endswith(b),
-            "notSuffix": not a.endswith(b),
-        }
         if op == "regex":
             try:
                 return compile_regex(b).search(a)
             except RegexError as exc:
                 raise ConditionError(exc.message) from None
-        if op not in results:
+        check = _STRING_CHECKS.get(op)
+        if check is None:
             raise ConditionError(f"unknown operator {op!r}")
-        return results[op]
+        return check(a, b)
 
     def cron(self, cond: ConditionSpec) -> bool:
         try:
@@ -308,12 +310,18 @@ def evaluate(cond: ConditionSpec, ev: Evaluation) -> bool:
 def passes(when: Sequence[ConditionSpec], any_of: Sequence[ConditionSpec], ev: Evaluation) -> bool:
     """AND of ``when``, and OR of ``any_of`` when it is not empty."""
     evaluator = _Evaluator(ev)
-    if not all(evaluator.condition(c) for c in when):
-        return False
-    return not any_of or any(evaluator.condition(c) for c in any_of)
+    for cond in when:
+        if not evaluator.condition(cond):
+            return False
+    if not any_of:
+        return True
+    return any(evaluator.condition(c) for c in any_of)
 
 
 def gate(item: Gate, ev: Evaluation) -> bool:
     """Whether a resource, status field or rule with ``when``/``or`` applies (the loader
     spells ``anyOf`` as ``or``)."""
-    return passes(item.get("when") or (), item.get("or") or (), ev)
+    when, any_of = item.get("when"), item.get("or")
+    if not when and not any_of:
+        return True
+    return passes(when or (), any_of or (), ev)

@@ -1,4 +1,5 @@
-"""The template context of a reconcile: the CR plus what Orkestra injects."""
+"""The template context of a reconcile: the CR plus what Orkestra injects, and the reads
+of the owner's objects that ``.children`` and the prune are made of."""
 
 from __future__ import annotations
 
@@ -33,30 +34,73 @@ def owned(obj: KubeObject, owner: Owner) -> bool:
     return (meta.get("labels") or {}).get(OWNER_LABEL) == owner.owner_label
 
 
-def children_of(
-    cluster: ClusterAPI, owner: Owner, keys: list[str], custom: list[tuple[str, str]]
-) -> Children:
-    """``.children``: for each kind the CR owns, ``children.<kind>`` (the first object) and
-    ``children.<plural>`` (all of them); custom kinds also appear as ``children.custom``."""
-    children: Children = {}
-    selector = f"{OWNER_NAME_LABEL}={label_value(owner.name)}"
-    wanted = [(kind_type(k)[0], kind_type(k)[1], k) for k in keys] + [
-        (api, kind, "custom") for api, kind in custom
-    ]
-    for api_version, kind, key in wanted:
-        found = [
-            o
-            for o in cluster.list(api_version, kind, None, label_selector=selector)
-            if owned(o, owner)
+class OwnedObjects:
+    """One reconcile's reads of its owner's objects: per kind, those labelled
+    ``orkestra-owner=NAME`` (what the child lists and the prune look at), and ``.children``.
+
+    Each kind is listed once and the answer reused until :meth:`forget`, which the
+    reconciler calls before each write it makes and after the hooks ran (they may write
+    through the cluster themselves); :meth:`begin` starts the next reconcile with nothing
+    kept. Between two writes of a reconcile nothing it does changes those lists, so a
+    reused list is the one a new read would give. A change somebody else makes meanwhile (a
+    workload's status) is not picked up before the reconcile's next write: its watch event
+    queues the CR again, and that reconcile lists afresh; until then the templates, the
+    prune and the status see one state of the children.
+    """
+
+    def __init__(self, cluster: ClusterAPI, keys: list[str], custom: list[tuple[str, str]]) -> None:
+        """``keys``: the resource-template keys of the children; ``custom``: the (apiVersion,
+        kind) of custom ones."""
+        self.cluster = cluster
+        self.kinds = [(*kind_type(k)[:2], k) for k in keys] + [
+            (api, kind, "custom") for api, kind in custom
         ]
-        if not found:
-            continue
-        singular = kind.lower()
-        children.setdefault(singular, found[0])
-        children.setdefault(key.lower() if key != "custom" else singular + "s", found)
-        if key == "custom":
-            children.setdefault("custom", found[0])
-    return children
+        self.owner: Owner | None = None
+        self.selector = ""
+        self._lists: dict[tuple[str, str], list[KubeObject]] = {}
+        self._children: Children | None = None
+
+    def begin(self, owner: Owner) -> None:
+        """A reconcile of ``owner`` starts."""
+        self.owner = owner
+        self.selector = f"{OWNER_NAME_LABEL}={label_value(owner.name)}"
+        self.forget()
+
+    def forget(self) -> None:
+        self._lists.clear()
+        self._children = None
+
+    def labelled(self, api_version: str, kind: str) -> list[KubeObject]:
+        """The objects of a kind that carry the owner's label (owned or not)."""
+        found = self._lists.get((api_version, kind))
+        if found is None:
+            found = self._lists[(api_version, kind)] = self.cluster.list(
+                api_version, kind, None, label_selector=self.selector
+            )
+        return found
+
+    def children(self) -> Children:
+        """``.children``: for each kind the CR owns, ``children.<kind>`` (the first object)
+        and ``children.<plural>`` (all of them); custom kinds also appear as
+        ``children.custom``."""
+        if self._children is None:
+            self._children = self._list_children()
+        return self._children
+
+    def _list_children(self) -> Children:
+        owner = self.owner
+        assert owner is not None, "begin() names the owner"
+        children: Children = {}
+        for api_version, kind, key in self.kinds:
+            found = [o for o in self.labelled(api_version, kind) if owned(o, owner)]
+            if not found:
+                continue
+            singular = kind.lower()
+            children.setdefault(singular, found[0])
+            children.setdefault(key.lower() if key != "custom" else singular + "s", found)
+            if key == "custom":
+                children.setdefault("custom", found[0])
+        return children
 
 
 def set_path(data: dict[str, object] | JsonDict, path: str, value: Json) -> None:

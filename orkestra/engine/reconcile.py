@@ -36,12 +36,10 @@ from orkestra.engine.build import (
 from orkestra.engine.build.base import (
     GENERATED_AT_ANNOTATION,
     KINDS,
-    OWNER_NAME_LABEL,
     SkippedDeclaration,
-    label_value,
 )
 from orkestra.engine.conditions import ConditionError, Evaluation, gate, lookup, text_of
-from orkestra.engine.context import Children, children_of, owned, template_context
+from orkestra.engine.context import OwnedObjects, owned, template_context
 from orkestra.engine.cross import CrossReads
 from orkestra.engine.fields import FieldError, Fields
 from orkestra.engine.hooks import FINALIZER, EventNote, HookCall, Hooks, phases_for
@@ -97,6 +95,11 @@ def _same_item(existing: object, desired: object) -> bool:
     return all(existing.get(k) == desired[k] for k in _ITEM_KEYS if k in desired)
 
 
+def _items_align(existing: list[object], desired: list[object]) -> bool:
+    """The lists hold the same items in the same order: they merge item by item."""
+    return len(existing) == len(desired) and all(map(_same_item, existing, desired))
+
+
 def overlay(existing: object, desired: object) -> object:
     """``existing`` with ``desired`` laid over it: maps merge, and so do the items of a list
     that holds the same items in the same order; anything else is replaced. Fields only the
@@ -107,12 +110,7 @@ def overlay(existing: object, desired: object) -> object:
         for key, value in desired.items():
             merged[key] = overlay(existing.get(key), value)
         return merged
-    if (
-        isinstance(existing, list)
-        and isinstance(desired, list)
-        and len(existing) == len(desired)
-        and all(_same_item(e, d) for e, d in zip(existing, desired, strict=True))
-    ):
+    if isinstance(existing, list) and isinstance(desired, list) and _items_align(existing, desired):
         return [overlay(e, d) for e, d in zip(existing, desired, strict=True)]
     return clone(desired)
 
@@ -133,16 +131,11 @@ def overlay_changes(existing: object, desired: object) -> bool:
             if not isinstance(value, dict | list) or overlay_changes(current, value):
                 return True
         return False
-    if (
-        isinstance(existing, list)
-        and isinstance(desired, list)
-        and len(existing) == len(desired)
-        and all(_same_item(e, d) for e, d in zip(existing, desired, strict=True))
-    ):
-        return any(
-            not (d is e or d == e) and overlay_changes(e, d)
-            for e, d in zip(existing, desired, strict=True)
-        )
+    if isinstance(existing, list) and isinstance(desired, list) and _items_align(existing, desired):
+        for item, wanted in zip(existing, desired, strict=True):
+            if not (wanted is item or wanted == item) and overlay_changes(item, wanted):
+                return True
+        return False
     # The merge holds a copy of ``desired`` here, compared as containers compare their
     # items (an object equals itself).
     return not (desired is existing or desired == existing)
@@ -186,6 +179,7 @@ class Reconciler:
         self.templates = hooks is None or not hooks.replaces_templates
         # What depends on the katalog only, worked out once.
         self._kinds = self._declared()
+        self.owned = OwnedObjects(cluster, *self._kinds)
         self._workload = self._workload_declaration()
         self.cross = CrossReads(
             list((box.get("observe") or {}).get("cross") or []), cluster, renderer
@@ -202,6 +196,7 @@ class Reconciler:
         if cr is None:
             return CycleResult(found=False)
         owner = Owner.of(cr, self.crd)
+        self.owned.begin(owner)
         if cr["metadata"].get("deletionTimestamp"):
             return self.finalize(cr, owner)
         cr = self.ensure_finalizers(cr)
@@ -213,11 +208,11 @@ class Reconciler:
             cr = self.label(cr, ev)
             self.admit(ev, result)
             if result.error is None:
-                data["children"] = self.children(owner)
+                data["children"] = self.owned.children()
                 self.run_cycle(cr, owner, ev, result)
         except CYCLE_ERRORS as exc:
             result.error = str(exc)
-        data["children"] = self.children(owner)
+        data["children"] = self.owned.children()
         try:
             self.write_status(cr, ev, result)
         except CYCLE_ERRORS as exc:
@@ -229,7 +224,7 @@ class Reconciler:
         hooks_first = self.hooks is not None and self.hooks.run_first
         if hooks_first:
             self.run_hooks(phases_for(cr), cr, owner, ev, result)
-            ev.data["children"] = self.children(owner)  # the templates see what they made
+            ev.data["children"] = self.owned.children()  # the templates see what they made
         if self.templates and result.error is None:
             # Neither phase changes what the first workload renders from.
             workload = self.first_workload(ev)
@@ -259,6 +254,7 @@ class Reconciler:
                 apply=self.apply_owned,
             )
         )
+        self.owned.forget()  # the hooks may have written through the cluster
         result.events.extend(outcome.events)
         result.hook_status = outcome.status
         if outcome.error is not None:
@@ -295,7 +291,7 @@ class Reconciler:
         wanted = crmeta.labelled(cr, self.cr_metadata, self.renderer, ev.data)
         if wanted is None:
             return cr
-        updated = self.cluster.update(wanted, verb="patch")
+        updated = self._update(wanted, verb="patch")
         ev.data["metadata"] = (
             clone(updated["metadata"]) if self._admission_writes else updated["metadata"]
         )
@@ -308,7 +304,7 @@ class Reconciler:
             return cr
         updated = clone(cr)
         updated["metadata"]["finalizers"] = [*present, *missing]
-        return self.cluster.update(updated)
+        return self._update(updated)
 
     def admit(self, ev: Evaluation, result: CycleResult) -> None:
         verdict = admission.admit(self.entry, ev).verdict  # what the gateway runs, too
@@ -340,10 +336,6 @@ class Reconciler:
             elif known not in keys:
                 keys.append(known)
         return keys, list(dict.fromkeys(custom))
-
-    def children(self, owner: Owner) -> Children:
-        keys, custom = self._kinds
-        return children_of(self.cluster, owner, keys, custom)
 
     def _workload_declaration(self) -> tuple[Phase, str, Declaration] | None:
         """Phase, key and declaration of the CRD's first Deployment or StatefulSet."""
@@ -456,7 +448,7 @@ class Reconciler:
             return None
         rotate = build.item.get("rotateAfter")
         if rotate and self._due(existing, build.fields.text(rotate, "rotateAfter")):
-            self.cluster.delete("v1", "Secret", name, build.namespace())
+            self._delete("v1", "Secret", name, build.namespace())
             return None
         return existing
 
@@ -474,10 +466,10 @@ class Reconciler:
             desired["apiVersion"], desired["kind"], meta["name"], meta.get("namespace")
         )
         if existing is None:
-            return self.cluster.create(desired)
+            return self._create(desired)
         if not create_only and overlay_changes(existing, desired):
             # The merge of two objects of the same kind is an object of that kind.
-            return self.cluster.update(cast(KubeObject, overlay(existing, desired)))
+            return self._update(cast(KubeObject, overlay(existing, desired)))
         return existing
 
     def prune(
@@ -494,13 +486,12 @@ class Reconciler:
             api_version, kind = str(item["apiVersion"]), str(item["kind"])
         else:
             api_version, kind, _ = kind_type(key)
-        selector = f"{OWNER_NAME_LABEL}={label_value(owner.name)}"
-        for obj in self.cluster.list(api_version, kind, None, label_selector=selector):
+        for obj in self.owned.labelled(api_version, kind):
             meta = obj["metadata"]
             if (meta.get("annotations") or {}).get(DECLARATION_ANNOTATION) != declaration:
                 continue
             if owned(obj, owner) and _identity(obj) not in wanted:
-                self.cluster.delete(api_version, kind, meta["name"], meta.get("namespace"))
+                self._delete(api_version, kind, meta["name"], meta.get("namespace"))
 
     def write_status(self, cr: KubeObject, ev: Evaluation, result: CycleResult) -> None:
         status = desired_status(
@@ -514,7 +505,7 @@ class Reconciler:
         )
         if status == (cr.get("status") or {}):
             return
-        self.cluster.update_status({**cr, "status": status})
+        self._update_status({**cr, "status": status})
 
     # -- deletion ---------------------------------------------------------------------
     def finalize(self, cr: KubeObject, owner: Owner) -> CycleResult:
@@ -523,7 +514,7 @@ class Reconciler:
         ev = Evaluation(data, self.renderer, clock=self.clock)
         try:
             self.read_cross(ev, owner, result)
-            data["children"] = self.children(owner)
+            data["children"] = self.owned.children()
             if self.templates:
                 self.apply_phase("onDelete", ev, owner)
             self.run_hooks(phases_for(cr, deleting=True), cr, owner, ev, result)
@@ -537,16 +528,15 @@ class Reconciler:
         if remaining != (cr["metadata"].get("finalizers") or []):
             updated = clone(cr)
             updated["metadata"]["finalizers"] = remaining
-            self.cluster.update(updated)
+            self._update(updated)
         return result
 
     def release_cluster_scoped(self, owner: Owner) -> None:
         """Delete children that garbage collection cannot reach (owner-labelled ones)."""
         keys, _ = self._kinds
-        selector = f"{OWNER_NAME_LABEL}={label_value(owner.name)}"
         for key in keys:
             api_version, kind, cluster_scoped = kind_type(key)
-            for obj in self.cluster.list(api_version, kind, None, label_selector=selector):
+            for obj in self.owned.labelled(api_version, kind):
                 meta = obj["metadata"]
                 labelled = not meta.get("ownerReferences")
                 if (
@@ -554,7 +544,24 @@ class Reconciler:
                     and owned(obj, owner)
                     and (cluster_scoped or meta.get("namespace") != owner.namespace)
                 ):
-                    self.cluster.delete(api_version, kind, meta["name"], meta.get("namespace"))
+                    self._delete(api_version, kind, meta["name"], meta.get("namespace"))
+
+    # -- writes: each one forgets what was read of the owner's objects ----------------
+    def _create(self, obj: KubeObject) -> KubeObject:
+        self.owned.forget()
+        return self.cluster.create(obj)
+
+    def _update(self, obj: KubeObject, *, verb: str = "update") -> KubeObject:
+        self.owned.forget()
+        return self.cluster.update(obj, verb=verb)
+
+    def _update_status(self, obj: KubeObject) -> None:
+        self.owned.forget()
+        self.cluster.update_status(obj)
+
+    def _delete(self, api_version: str, kind: str, name: str, namespace: str | None) -> None:
+        self.owned.forget()
+        self.cluster.delete(api_version, kind, name, namespace)
 
 
 def _identity(obj: KubeObject) -> tuple[str, str, str]:

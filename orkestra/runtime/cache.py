@@ -15,13 +15,13 @@ the engine as they would in simulate. One instance per worker thread: it counts 
 of the reconcile in progress.
 
 Stores keep objects encoded (see :mod:`~orkestra.runtime.store`), so reads decode. The
-engine reads the same objects several times a reconcile (02-katalog-api: the CR once, its
-children in two child lists, two finds and the prune lists, nine decodes of three objects),
-so each stored version is decoded once per reconcile and handed out again while the store
-holds the same bytes (:meth:`CachedCluster.begin` starts a reconcile afresh). The engine
-never mutates what it reads (a test holds it to that), so sharing within one reconcile is
-safe; no object is shared between reconciles or with the store. Child lists by the owner
-label, the engine's usual list, are the index lookup and nothing more.
+engine reads the same objects more than once a reconcile (02-katalog-api: each child in
+its kind's list, then by name when it is applied), so each stored version is decoded once
+per reconcile and handed out again while the store holds the same bytes
+(:meth:`CachedCluster.begin` starts a reconcile afresh). The engine never mutates what it
+reads (a test holds it to that), so sharing within one reconcile is safe; no object is
+shared between reconciles or with the store. Child lists by the owner label, the engine's
+usual list, are the index lookup and nothing more.
 
 It is the engine's :class:`~orkestra.engine.api.CrossReader` too: ``cross`` peers are read
 from the target CRD's informer store alone (a name is a key lookup, labels a scan), never
@@ -32,9 +32,8 @@ from the API server, and sources through the process's
 from __future__ import annotations
 
 import builtins
-import contextlib
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -52,7 +51,7 @@ from orkestra.kubeobjects import JsonDict, KubeObject, LabelSelector
 from orkestra.runtime.cross import CrossSources
 from orkestra.runtime.informer import Informers, slim
 from orkestra.runtime.kube import KubeClient, Resource
-from orkestra.runtime.store import Store, decode_object
+from orkestra.runtime.store import Key, Store, decode_object
 
 T = TypeVar("T")
 DECODED_LIMIT = 256  # objects a reconcile keeps decoded (a full scan decodes the rest anew)
@@ -224,7 +223,13 @@ class CachedCluster:
             return self._written("create", res, created)
 
     def update(self, obj: KubeObject, *, subresource: str = "", verb: str = "update") -> KubeObject:
+        return self._replace(self._resource(obj["apiVersion"], obj["kind"]), obj, subresource, verb)
+
+    def update_status(self, obj: KubeObject) -> KubeObject:
         res = self._resource(obj["apiVersion"], obj["kind"])
+        return self._replace(res, obj, "status" if res.has_status else "", "update")
+
+    def _replace(self, res: Resource, obj: KubeObject, subresource: str, verb: str) -> KubeObject:
         meta = obj["metadata"]
         with self._writing(res, meta.get("namespace"), meta.get("name")):
             try:
@@ -238,10 +243,6 @@ class CachedCluster:
                 self._forget(res, obj)
                 raise Retry(f"{res.plural} {_where(obj)} is gone") from None
             return self._written("status" if subresource == "status" else verb, res, updated)
-
-    def update_status(self, obj: KubeObject) -> KubeObject:
-        res = self._resource(obj["apiVersion"], obj["kind"])
-        return self.update(obj, subresource="status" if res.has_status else "")
 
     def delete(
         self,
@@ -282,20 +283,13 @@ class CachedCluster:
         except ServiceUnavailableError as exc:
             raise Retry(exc.message) from None
 
-    @contextlib.contextmanager
-    def _writing(self, res: Resource, namespace: str | None, name: str | None) -> Iterator[None]:
+    def _writing(self, res: Resource, namespace: str | None, name: str | None) -> _Writing:
         """Around a write of one object and the storing of its answer: the object's watch
         events wait meanwhile (see :meth:`Store.begin_write`)."""
         store = self._store(res)
         if store is None or not name:
-            yield
-            return
-        key = (res.namespace_of(namespace), name)
-        store.begin_write(key)
-        try:
-            yield
-        finally:
-            store.end_write(key)
+            return _Writing(None, ("", ""))
+        return _Writing(store, (res.namespace_of(namespace), name))
 
     def _store(self, res: Resource) -> Store | None:
         cached = self.informers.synced_store(res.api_version, res.kind)
@@ -330,6 +324,25 @@ class CachedCluster:
         held = store.get((res.namespace_of(meta.get("namespace")), meta["name"]))
         if held is not None:
             store.remove(held)
+
+
+class _Writing:
+    """:meth:`CachedCluster._writing`'s context (a class: every write enters one, and a
+    generator-based context manager cost three times as much)."""
+
+    __slots__ = ("key", "store")
+
+    def __init__(self, store: Store | None, key: Key) -> None:
+        self.store = store
+        self.key = key
+
+    def __enter__(self) -> None:
+        if self.store is not None:
+            self.store.begin_write(self.key)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.store is not None:
+            self.store.end_write(self.key)
 
 
 def _where(obj: KubeObject) -> str:

@@ -4,8 +4,9 @@ account, the TLS context and the credentials of a request.
 Hand-written rather than lightkube's ``KubeConfig``: importing ``lightkube.config`` brings
 lightkube and httpx with it, start-up time of every ``ork run`` for a few hundred lines of
 YAML walking, while the runtime's requests go through :mod:`orkestra.transport` and
-:mod:`orkestra.runtime.asynchttp` anyway. ``import orkestra.runtime.kube`` took 315 ms with lightkube and 267 ms without
-(medians of 20 interleaved runs; lightkube's subtree in ``python -X importtime``: 45-56 ms).
+:mod:`orkestra.runtime.asynchttp` anyway. ``import orkestra.runtime.kube`` took 315 ms with
+lightkube and 267 ms without (medians of 20 interleaved runs; lightkube's subtree in
+``python -X importtime``: 45-56 ms).
 
 :func:`load_config` looks, in this order, at an explicit file; else the in-cluster service
 account (``KUBERNETES_SERVICE_HOST``/``_PORT`` set and its token mounted; it has no named

@@ -39,6 +39,7 @@ class Compiled:
     functions: dict[str, TreeFunc]
     filename: str
     positions: dict[int, tuple[int, str]]  # python line -> (template offset, context)
+    uses_state: bool  # whether the functions read the execution state (else they get None)
 
 
 class _Scope:
@@ -160,6 +161,7 @@ class _TreeCompiler:
         items = self.m.new_name("i")
         helper = "_rp" if len(decl) == 2 else "_rv"
         self.emit(f"{items} = {helper}({value})", node, ctx)
+        self.m.uses_state = True
         self.emit(f"_x.tick({items})", node, ctx)
         if node.else_body is not None:
             self.emit(f"if {items}:")
@@ -191,6 +193,7 @@ class _TreeCompiler:
             arg = self.declare(node.pipe, self.pipe(node.pipe), node, ctx)
         else:
             arg = f"_nv({self.pipe(node.pipe)})"
+        self.m.uses_state = True
         self.emit(f"_x.call({node.name!r}, {arg}, _w)", node, ctx)
 
     # -- expressions ------------------------------------------------------------------
@@ -299,6 +302,7 @@ class _TreeCompiler:
         if name in ("and", "or"):
             return self.and_or(name, args, final)
         parts = [self.arg(a) for a in args]
+        self.m.uses_state |= fn.needs_state
         if final is not None:
             if parts:
                 first = self.m.new_name("p")
@@ -350,6 +354,7 @@ class _Module:
         }
         self.bound: dict[str, str] = {}
         self.funcs = funcs
+        self.uses_state = False
 
     def new_name(self, prefix: str) -> str:
         return f"{prefix}{next(self.counter) + 1}"
@@ -387,7 +392,7 @@ def compile_trees(trees: dict[str, n.ListNode], funcs: FuncTable, mode: str) -> 
     exec(code, module.namespace)
     # exec just defined each tree's function under its name
     functions = {tree: cast(TreeFunc, module.namespace[py]) for tree, py in names.items()}
-    return Compiled(functions, code.co_filename, module.positions)
+    return Compiled(functions, code.co_filename, module.positions, module.uses_state)
 
 
 # Literals live in each module's namespace, not in its source, so templates of one shape

@@ -105,7 +105,8 @@ class Func:
                 if raw:
                     result = impl(*args)
                 elif plain:
-                    result = impl(*[None if a is MISSING else a for a in args])
+                    # (``in`` finds MISSING alone: no other value equals it)
+                    result = impl(*(args if MISSING not in args else _nil(args)))
                 else:
                     result = impl(*convert(args))
             except TemplateError:
@@ -119,6 +120,11 @@ class Func:
             return result
 
         return call
+
+
+def _nil(args: tuple[Any, ...]) -> list[Any]:
+    """Arguments as an ``interface {}`` parameter receives them: the invalid value as nil."""
+    return [None if a is MISSING else a for a in args]
 
 
 def _check_result(name: str, result: str) -> None:

@@ -864,6 +864,13 @@ def format_value(v: Any) -> str:
     """``fmt.Sprint(v)`` for a single value."""
     if type(v) is str:
         return v
+    # What the printer would make of the commonest scalars, without building one.
+    kind = type(v)
+    if kind is int or kind is GoInt:
+        digits: str = int.__repr__(v)
+        return digits
+    if kind is bool:
+        return "true" if v else "false"
     check_printable((v,))
     p = _Printer()
     p.print_arg(v, "v")

@@ -116,11 +116,12 @@ class Template:
             raise TemplateSyntaxError("template nesting too deep") from None
         self._compiled: Compiled = compile_trees(trees, funcs, missingkey)
         self._entry = self._compiled.functions[name]
+        self._stateful = self._compiled.uses_state
 
     def execute(self, data: Any, extras: Any = None) -> str:
         """Render with ``data`` as dot; raises TemplateExecError on failure."""
         out: list[str] = []
-        state = State(self._compiled.functions, data, extras, out)
+        state = State(self._compiled.functions, data, extras, out) if self._stateful else None
         try:
             self._entry(data, out.append, state)
         except TemplateExecError as exc:

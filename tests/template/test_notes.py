@@ -183,3 +183,15 @@ def test_bad_arguments_are_template_errors(template: str) -> None:
 
     with pytest.raises(TemplateExecError):
         render(template, DATA)
+
+
+def test_kube_notes_read_a_null_or_a_list_on_their_path_as_missing() -> None:
+    children = {
+        "nulls": {"spec": None, "status": {"readyReplicas": None}},
+        "listed": {"spec": {"replicas": "2"}, "status": [{"readyReplicas": 2}]},
+    }
+    text = (
+        "{{ desiredReplicas .children.nulls }} {{ readyReplicas .children.nulls }} "
+        "{{ readyReplicas .children.listed }} {{ allReplicasReady .children.listed }}"
+    )
+    assert render(text, {"children": children}) == "1 0 0 false"

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orkestra.template import LIBRARY, Template, TemplateError, TemplateSyntaxError, render
+from orkestra.template.gofmt import GoInt, format_value, sprint
 
 PIECES = st.sampled_from(
     [
@@ -100,3 +101,10 @@ def test_deep_nesting_is_a_template_error(text: str) -> None:
 def test_nesting_within_the_limit_renders() -> None:
     text = "{{ if true }}" * 17 + "x" + "{{ end }}" * 17
     assert Template(text, LIBRARY).execute({}) == "x"
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.one_of(st.integers(), st.integers().map(GoInt), st.booleans()))
+def test_printing_a_number_or_a_boolean_is_what_the_printer_writes(value: int) -> None:
+    """``format_value`` answers these without a printer: the same text as Sprint's."""
+    assert format_value(value) == sprint(value)

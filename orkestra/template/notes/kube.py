@@ -14,8 +14,17 @@ from orkestra.template.functions import Func, P, func
 from orkestra.template.notes.collections import _ABSENT, lookup
 
 
-def _at(obj: Any, *keys: Any, default: Any = None) -> Any:
-    found = lookup(obj, list(keys))
+def _at(obj: Any, *keys: str, default: Any = None) -> Any:
+    """``obj`` walked along ``keys`` as :func:`lookup` walks (a list step takes an index);
+    ``default`` when a step is missing or null. Map steps, the usual ones, are taken here."""
+    found = obj
+    for index, key in enumerate(keys):
+        if not isinstance(found, dict):
+            found = lookup(found, list(keys[index:]))
+            break
+        found = found.get(key)
+        if found is None:
+            return default
     return default if found is _ABSENT or found is None else found
 
 
