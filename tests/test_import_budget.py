@@ -1,5 +1,5 @@
-"""What ``ork --help`` and ``ork validate`` import: a set of modules, not a timing (issue 16,
-item 3; issue 15, item 5).
+"""What ``ork --help``, ``ork validate``, ``ork pull`` and ``ork push`` import: a set of
+modules, not a timing (issue 16, items 3 and 4; issue 15, item 5).
 
 Each command runs in a fresh interpreter under ``-X importtime``. The modules it leaves in
 ``sys.modules`` (less those of a bare interpreter) must be within the allow-lists below: the
@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+
+from tests.registry.server import DistributionRegistry
 
 # Runs ``ork ARGS`` and writes sys.modules at exit; imports nothing but sys itself.
 _DRIVER = """
@@ -68,6 +71,34 @@ VALIDATE_ORKESTRA = {
     "orkestra.regex",
     "orkestra.units",
 }
+PULL_THIRD_PARTY = {"click"}
+PULL_ORKESTRA = {
+    "orkestra.cli.app",
+    "orkestra.cli.completion",
+    "orkestra.cli.groups",
+    "orkestra.cli.output",
+    "orkestra.cli.params",
+    "orkestra.cli.pull",
+    "orkestra.cli.refs",
+    "orkestra.errors",
+    "orkestra.files",
+    "orkestra.units",
+    "orkestra.lazy",
+    "orkestra.transport",  # HTTP/1.1 to the registry
+    # The client, the artifact read back and verified, the cache, the HTTP backend and its
+    # auth: not the index, the push records, semantic versions, signing or pattern models.
+    "orkestra.registry.artifact",
+    "orkestra.registry.auth",
+    "orkestra.registry.backend",
+    "orkestra.registry.cache",
+    "orkestra.registry.client",
+    "orkestra.registry.errors",
+    "orkestra.registry.info",
+    "orkestra.registry.oci",
+    "orkestra.registry.refs",
+    "orkestra.registry.remote",
+    "orkestra.registry.retry",
+}
 # Standard library packages neither command needs (each costs milliseconds to import).
 HEAVY_STDLIB = {
     "asyncio",
@@ -87,6 +118,11 @@ HEAVY_STDLIB = {
     "xml",
     "zipfile",
 }
+# What a pull needs of those: digests, manifests, the registry's socket; and difflib, which
+# click loads for ``-o DIR`` (tried as a long option first: the error it then catches, before
+# trying the short one, asks difflib for close matches).
+PULL_STDLIB = {"hashlib", "json", "socket", "difflib"}
+PULL_HEAVY_STDLIB = (HEAVY_STDLIB - PULL_STDLIB) | {"tomllib", "urllib.request"}
 
 
 def _allowed(module: str, entries: Iterable[str]) -> bool:
@@ -145,13 +181,14 @@ def _check(
     parents: dict[str, str],
     third_party: set[str],
     orkestra: set[str],
+    heavy: set[str] = HEAVY_STDLIB,
 ) -> None:
     stdlib = sys.stdlib_module_names
     outside = sorted(
         m
         for m in modules
         if (m.split(".")[0] == "orkestra" and m != "orkestra" and not _allowed(m, orkestra))
-        or (m.split(".")[0] in HEAVY_STDLIB)
+        or (m.split(".")[0] in heavy or m in heavy)
         or (
             m.split(".")[0] not in stdlib
             and m.split(".")[0] != "orkestra"
@@ -205,4 +242,59 @@ def test_push_imports_no_gate_machinery_until_a_gate_runs(tmp_path: Path) -> Non
     modules, parents = _imports(["push", "--help"], tmp_path, tmp_path)
     gate_only = ("orkestra.simulate.", "orkestra.e2e.", "orkestra.engine.", "packaging.")
     loaded = sorted(m for m in modules if (m + ".").startswith(gate_only))
+    assert not loaded, "\n".join(_chain(m, parents) for m in loaded)
+
+
+@pytest.fixture
+def published(distribution: DistributionRegistry, tmp_path: Path) -> tuple[str, Path]:
+    """A motif pushed (gates skipped) to docker-registry on 127.0.0.1: its registry base
+    (``ORK_MOTIFS_REGISTRY``) and the pack it came from. Pulls and pushes talk HTTP, as in
+    the benchmark."""
+    from orkestra.gates.push import PushOptions, publish
+    from tests.conftest import copy_pack
+
+    motifs = f"{distribution.host}/b{uuid.uuid4().hex[:10]}/motifs"
+    pack = copy_pack(tmp_path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ORK_MOTIFS_REGISTRY", motifs)
+        publish(pack / "01-motifs" / "web-service", None, PushOptions(force=True), lambda _: None)
+    return motifs, pack
+
+
+@pytest.mark.integration
+def test_pull_imports_the_client_and_the_http_backend_only(
+    published: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ork pull --refresh -o DIR``, the command ``benchmarks.push`` times: the pattern is
+    downloaded (its blobs side by side, on plain threads), verified and cached."""
+    monkeypatch.setenv("ORK_MOTIFS_REGISTRY", published[0])
+    out = tmp_path / "out"
+    args = ["pull", "web-service:v1.0.0", "--motif", "--refresh", "-o", str(out)]
+    modules, parents = _imports(args, tmp_path, tmp_path)
+    assert (out / "motif.yaml").is_file()
+    assert {"orkestra.registry.remote", "threading"} <= modules  # HTTP, blobs side by side
+    _check("pull", modules, parents, PULL_THIRD_PARTY, PULL_ORKESTRA, PULL_HEAVY_STDLIB)
+
+
+@pytest.mark.integration
+def test_push_force_imports_no_serialization_pool_toml_or_report_machinery(
+    published: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ork push --force`` signs (Ed25519 only: not cryptography's serialization package,
+    with its OpenSSH, RSA and cipher modules), uploads side by side on plain threads (not a
+    ``concurrent.futures`` pool, which brings ``logging``), reads no ``pyproject.toml``
+    (``tomllib``: typed katalogs only) and, without ``--report-file``, writes no Markdown."""
+    motifs, pack = published
+    monkeypatch.setenv("ORK_MOTIFS_REGISTRY", motifs + "-again")
+    directory = pack / "01-motifs" / "web-service"
+    modules, parents = _imports(["push", "--force", str(directory)], tmp_path, tmp_path)
+    assert "cryptography.hazmat.primitives.asymmetric.ed25519" in modules  # it did sign
+    unwanted = (
+        "cryptography.hazmat.primitives.serialization.",
+        "concurrent.",
+        "logging.",
+        "tomllib.",
+        "html.",
+    )
+    loaded = sorted(m for m in modules if (m + ".").startswith(unwanted))
     assert not loaded, "\n".join(_chain(m, parents) for m in loaded)

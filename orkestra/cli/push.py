@@ -205,11 +205,13 @@ def command(
                 Path(directory), ref_text, options, printer, client, kind="Motif" if motif else None
             )
     except OrkError as exc:
-        append_report(report_file, markdown_blocked(Path(directory), exc))
+        if report_file is not None:
+            append_report(report_file, markdown_blocked(Path(directory), exc))
         if output != "text":
             emit(output, _blocked_json(printer, exc, dry_run))
         raise
-    append_report(report_file, markdown(result))
+    if report_file is not None:
+        append_report(report_file, markdown(result))
     if output != "text":
         emit(output, _json(result))
     else:

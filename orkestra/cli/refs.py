@@ -11,7 +11,6 @@ import click
 from orkestra.errors import UsageError
 from orkestra.registry.errors import ArtifactNotFoundError, RegistryAuthError, RegistryError
 from orkestra.registry.refs import Reference, layout_reference
-from orkestra.semver import latest_key
 
 if TYPE_CHECKING:
     from orkestra.registry.client import RegistryClient
@@ -59,6 +58,8 @@ def registry_hints(client: RegistryClient, ref: Reference, motif: bool) -> Itera
 def _published_instead(client: RegistryClient, ref: Reference, motif: bool) -> str:
     """What is published instead of ``ref``, so that a hint never names a reference that
     does not exist: the same name as the other kind, other versions, or nothing."""
+    from orkestra.semver import latest_key  # only for a reference that is not published
+
     kind, flag = ("Katalog", "without --motif") if motif else ("Motif", "with --motif")
     if client.resolve(ref.short_name, "Motif" if motif else "Katalog") == ref:
         other = client.resolve(ref.short_name, kind)

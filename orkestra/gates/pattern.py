@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -357,6 +356,8 @@ def pinned_runtime(directory: Path) -> str | None:
 
 
 def _requirements(directory: Path) -> Iterator[Requirement]:
+    import tomllib
+
     from packaging.requirements import InvalidRequirement, Requirement
 
     lines = []

@@ -32,12 +32,15 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from orkestra.kubeobjects import JsonDict
-from orkestra.model.deprecation import Deprecation
 from orkestra.registry.errors import IntegrityError
 from orkestra.registry.oci import EMPTY_JSON, TITLE, Descriptor, Manifest, digest_of
 from orkestra.units import format_timestamp
+
+if TYPE_CHECKING:
+    from orkestra.kubeobjects import JsonDict
+    from orkestra.model.deprecation import Deprecation
 
 KATALOG_CONFIG = "application/vnd.orkestra.pattern.v1+tar+gzip"
 MOTIF_CONFIG = "application/vnd.orkestra.motif.v1+tar+gzip"
@@ -348,6 +351,8 @@ def deprecation_annotations(notice: Deprecation | None) -> dict[str, str]:
 def deprecation_from_annotations(annotations: dict[str, str]) -> Deprecation | None:
     if annotations.get(DEPRECATED) != "true":
         return None
+    from orkestra.model.deprecation import Deprecation  # only for a deprecated pattern
+
     return Deprecation(
         message=annotations.get(DEPRECATED + ".message", ""),
         migrated_to=annotations.get(DEPRECATED + ".migrated_to", ""),

@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from orkestra.kubeobjects import JsonDict
 from orkestra.registry.errors import RegistryAuthError, RegistryError
 from orkestra.registry.refs import configured_hosts
 
 if TYPE_CHECKING:
     import subprocess
 
+    from orkestra.kubeobjects import JsonDict
     from orkestra.transport import Response
 
 _PARAM = re.compile(r'(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')

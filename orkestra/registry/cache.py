@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import stat
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -115,6 +113,9 @@ class Cache:
     def store(self, ref: Reference, files: dict[str, bytes], manifest: bytes) -> Path:
         """Write an entry atomically (replacing an older one) and return its directory;
         a name that is not a relative path inside the entry is refused."""
+        import shutil
+        import tempfile  # only a pull writes an entry: reading one needs neither
+
         check_titles(list(files), str(ref))
         final = self.path(ref)
         try:
@@ -206,6 +207,8 @@ def _write_error(ref: Reference, final: Path, exc: OSError) -> CacheWriteError:
 
 def replace_dir(staging: Path, final: Path) -> None:
     """Move ``staging`` to ``final``; an existing ``final`` is swapped out, then removed."""
+    import shutil
+
     old = None
     if final.exists():
         old = final.with_name(f".{final.name}.old-{os.getpid()}")

@@ -2,18 +2,19 @@
 
 :class:`RegistryClient` picks the backend from the reference (the embedded layout registry
 for host ``local``, an OCI layout directory for ``--oci-layout`` references, HTTP for every
-other host; the HTTP client is imported only when a remote registry is used) and implements every
-operation once on top of :class:`~orkestra.registry.backend.Backend`.
+other host; each is imported only when a reference needs it) and implements every operation
+once on top of :class:`~orkestra.registry.backend.Backend`.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from orkestra.files import write_atomic
 from orkestra.registry.artifact import CREATED, PatternArtifact, created_now
@@ -25,15 +26,7 @@ from orkestra.registry.errors import (
     RegistryError,
     TransientError,
 )
-from orkestra.registry.index import (
-    INDEX_ARTIFACT_TYPE,
-    INDEX_FILE,
-    INDEX_LAYER_TYPE,
-    RegistryIndex,
-    rebuild,
-)
 from orkestra.registry.info import PatternInfo
-from orkestra.registry.layout import LayoutBackend
 from orkestra.registry.oci import (
     EMPTY_JSON,
     EMPTY_MEDIA_TYPE,
@@ -45,15 +38,14 @@ from orkestra.registry.oci import (
     index_bytes,
     parse_index,
 )
-from orkestra.registry.records import (
-    PushRecord,
-    is_record_tag,
-    rivals,
-    successors,
-    version_prefix,
-)
 from orkestra.registry.refs import Bases, Reference, resolve, resolve_import
 from orkestra.registry.retry import DeadlineError, Deadlines, RetryPolicy
+
+if TYPE_CHECKING:
+    # Imported by the methods that use them: a pull or an inspect needs neither the index
+    # nor the push records (nor the semantic versions behind them).
+    from orkestra.registry.index import RegistryIndex
+    from orkestra.registry.records import PushRecord
 
 Progress = Callable[[str, int], None]
 _SETTLE_ROUNDS = 7
@@ -158,9 +150,11 @@ class RegistryClient:
         return self._backends[key]
 
     def _make_backend(self, ref: Reference) -> Backend:
-        if ref.layout:
-            return LayoutBackend(Path(ref.layout), single=True, name=ref.layout)
-        if ref.is_local:
+        if ref.layout or ref.is_local:
+            from orkestra.registry.layout import LayoutBackend
+
+            if ref.layout:
+                return LayoutBackend(Path(ref.layout), single=True, name=ref.layout)
             return LayoutBackend(self.local_root, name=f"the local registry ({self.local_root})")
         from orkestra.registry.auth import find_credentials
         from orkestra.registry.remote import RemoteBackend
@@ -230,6 +224,8 @@ class RegistryClient:
         writes it too; the push whose write was overwritten yields. A losing push stays
         uploaded by digest.
         """
+        from orkestra.registry.records import rivals, successors, version_prefix
+
         index_ref, backend = ref.index(), self.backend(ref)
         self.add_record(index_ref, record)
         prefix = version_prefix(record.name, record.version)
@@ -257,6 +253,8 @@ class RegistryClient:
         """List the index repository and read the records starting with ``prefix`` that
         ``read`` does not hold: from the cached index (one read for all, which the index
         refresh reuses), else one by one."""
+        from orkestra.registry.records import is_record_tag
+
         listed = self.backend(index_ref).tags(index_ref.repository)
         cached = read.cached
         if (
@@ -286,6 +284,8 @@ class RegistryClient:
 
     def _yield(self, ref: Reference, manifest: bytes, read: Settlement) -> Settlement:
         """Leave the tag to ``read.digest``: push the manifest untagged and record that."""
+        from orkestra.registry.records import rivals
+
         self.backend(ref).push_manifest(ref.repository, manifest, MANIFEST_MEDIA_TYPE, None)
         record, now = read.record, read.digest
         yielded = replace(record, supersededBy=now)
@@ -318,6 +318,8 @@ class RegistryClient:
         ``prefix``), fetching only the ones not in ``known``; an unreadable record is
         left out (the index is a listing; each artifact's own proof is checked apart).
         ``listed``: the repository's tags, when the caller has just listed them."""
+        from orkestra.registry.records import is_record_tag
+
         if listed is None:
             listed = self.backend(index_ref).tags(index_ref.repository)
         found = {}
@@ -330,6 +332,8 @@ class RegistryClient:
         return found
 
     def _record(self, ref: Reference) -> PushRecord | None:
+        from orkestra.registry.records import PushRecord
+
         try:
             manifest, _, _ = self.manifest(ref)
             return PushRecord.read(manifest, str(ref))
@@ -348,6 +352,8 @@ class RegistryClient:
         known: Mapping[str, PushRecord] | None = None,
         listed: Sequence[str] | None = None,
     ) -> RegistryIndex | None:
+        from orkestra.registry.index import rebuild
+
         held = cached.records if cached else {}
         if listed is not None:  # listed before the cached index was read: keep its records
             listed = [*listed, *(tag for tag in held if tag not in listed)]
@@ -364,6 +370,8 @@ class RegistryClient:
         the records are not fetched again, nor the tags listed again, nor the cached index
         read again (or at all, when its tag was not listed); a record written after that
         listing is left to the next refresh (a push's, or ``ork patterns``')."""
+        from orkestra.registry.index import RegistryIndex
+
         index_ref = ref.index()
         listed = settled.listed if settled is not None else None
         with self.backend(index_ref).locked(index_ref.repository):
@@ -378,6 +386,8 @@ class RegistryClient:
             return index
 
     def write_index(self, index_ref: Reference, index: RegistryIndex) -> None:
+        from orkestra.registry.index import INDEX_ARTIFACT_TYPE, INDEX_FILE, INDEX_LAYER_TYPE
+
         self._push_single_file(
             index_ref,
             index.to_bytes(),
@@ -390,6 +400,8 @@ class RegistryClient:
 
     def read_index(self, index_ref: Reference) -> RegistryIndex | None:
         """The cached index document as written (see :meth:`index` for the current one)."""
+        from orkestra.registry.index import INDEX_FILE, RegistryIndex
+
         try:
             manifest, _, _ = self.manifest(index_ref)
         except ArtifactNotFoundError:
@@ -613,20 +625,44 @@ def _looks_versioned(tag: str) -> bool:
 def side_by_side(transfer: Callable[[T], R], items: Sequence[T], *, at_once: int = 4) -> list[R]:
     """``transfer`` of each item, ``at_once`` at a time, results in order. Over the network
     each blob is a round trip the registry spends most of serving (~4 ms apiece from a local
-    docker-registry), so a pattern's blobs go side by side. The first failure is raised
-    once the transfers under way end; those not started are dropped."""
+    docker-registry), so a pattern's blobs go side by side. The first failure (in the items'
+    order) is raised once the transfers under way end; those not started are dropped.
+    Plain threads, not a ``concurrent.futures`` pool: that module brings ``logging`` with
+    it, milliseconds of every push and pull's start."""
     if len(items) < 2 or at_once < 2:
         return [transfer(item) for item in items]
-    from concurrent.futures import ThreadPoolExecutor  # only for several blobs
+    pending = list(enumerate(items))[::-1]  # popped from the end: in order
+    done: dict[int, R] = {}
+    failed: dict[int, BaseException] = {}
+    lock = threading.Lock()
 
-    with ThreadPoolExecutor(max_workers=min(at_once, len(items))) as pool:
-        futures = [pool.submit(transfer, item) for item in items]
-        try:
-            return [future.result() for future in futures]
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    def work() -> None:
+        while True:
+            with lock:
+                if failed or not pending:
+                    return
+                index, item = pending.pop()
+            try:
+                done[index] = transfer(item)
+            except BaseException as exc:  # raised in the caller's thread, below
+                with lock:
+                    failed[index] = exc
+
+    threads = [threading.Thread(target=work) for _ in range(min(at_once, len(items)))]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join()
+    except BaseException:  # interrupted: start nothing more, let the transfers end
+        with lock:
+            pending.clear()
+        for thread in threads:
+            thread.join()
+        raise
+    if failed:
+        raise failed[min(failed)]
+    return [done[index] for index in range(len(items))]
 
 
 def write_files(directory: Path, files: dict[str, bytes]) -> None:

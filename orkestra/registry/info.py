@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from orkestra.kubeobjects import JsonDict
 from orkestra.registry.artifact import (
     CONTENT,
     CREATED,
@@ -32,6 +32,9 @@ from orkestra.registry.errors import IntegrityError
 from orkestra.registry.oci import Descriptor, Manifest
 from orkestra.registry.refs import Reference
 from orkestra.units import format_timestamp, parse_timestamp
+
+if TYPE_CHECKING:
+    from orkestra.kubeobjects import JsonDict
 
 
 @dataclass(frozen=True, kw_only=True)

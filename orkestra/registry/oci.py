@@ -13,10 +13,12 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Required, TypedDict
+from typing import TYPE_CHECKING, Required, TypedDict
 
-from orkestra.kubeobjects import Json, JsonDict
 from orkestra.registry.errors import IntegrityError, TooLargeError
+
+if TYPE_CHECKING:
+    from orkestra.kubeobjects import Json, JsonDict
 
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"

@@ -12,7 +12,6 @@ registry that trickles one byte a second defeats a per-read timeout, not these):
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -37,6 +36,8 @@ class RetryPolicy:
     max_delay: float = 5.0
 
     def delay(self, attempt: int, retry_after: str | None = None) -> float:
+        import random  # only once a request is retried
+
         if retry_after and retry_after.isdigit():
             return min(float(retry_after), self.max_delay)
         backoff: float = min(self.base_delay * 2.0**attempt, self.max_delay)

@@ -25,7 +25,6 @@ from orkestra.registry.errors import ArtifactNotFoundError, IntegrityError, Regi
 from orkestra.registry.info import PatternInfo
 from orkestra.registry.lock import LockEntry, LockFile
 from orkestra.registry.refs import Reference, resolve, split_constraint
-from orkestra.registry.versions import pick
 
 
 @dataclass(frozen=True)
@@ -103,6 +102,8 @@ class RegistrySource:
                 f"{text}: a version constraint needs the registry or a lock file",
                 hint="run `ork pull -f <file>` while online",
             )
+        from orkestra.registry.versions import pick  # brings the semantic versions
+
         choice = pick(
             self.client,
             self.client.resolve_import(base, kind),

@@ -5,6 +5,7 @@ proves nothing unless the reader trusts its key."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import shutil
@@ -75,6 +76,25 @@ def test_key_ids_are_ssh_fingerprints() -> None:
     assert listed.split()[1] == key.public.id
 
 
+def test_the_key_encodings_made_by_hand_are_the_librarys() -> None:
+    """A push makes the public key PEM, reads the private key PEM and hashes the id without
+    cryptography's serialization package: each must be what the package makes of the key."""
+    for _ in range(16):
+        key = SigningKey.generate("test")
+        public = key.private.public_key()
+        spki = public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        assert key.public.pem().encode() == spki
+        assert SigningKey.parse(key.pem(), "pem").private.private_bytes_raw() == (
+            key.private.private_bytes_raw()
+        )
+        wire = base64.b64decode(key.public.openssh().split()[1])
+        assert key.public.id == "SHA256:" + base64.b64encode(
+            hashlib.sha256(wire).digest()
+        ).decode().rstrip("=")
+
+
 def test_a_configured_key_signs_instead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ci = SigningKey.generate("ci")
     path = tmp_path / "ci.pem"
@@ -100,6 +120,11 @@ def test_a_configured_key_signs_instead(tmp_path: Path, monkeypatch: pytest.Monk
     ("data", "message"),
     [
         (b"not a key", "is not a private key"),
+        (b"-----BEGIN PRIVATE KEY-----\nMC4CAQAw!!\n-----END PRIVATE KEY-----\n", "not a private"),
+        (  # the Ed25519 prefix, a seed too short
+            b"-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIAAA\n-----END PRIVATE KEY-----\n",
+            "is not a private key",
+        ),
         (
             ec.generate_private_key(ec.SECP256R1()).private_bytes(
                 serialization.Encoding.PEM,

@@ -17,21 +17,27 @@ A key id is the key's SHA-256 fingerprint as ``ssh-keygen -l`` prints it:
 same key shows the same id here and in OpenSSH. A trusted key's file name is that id with
 ``/`` and ``+`` made file-safe, but it is never relied upon: every file is read and its id
 computed from the key inside.
+
+A push signs without cryptography's ``serialization`` package, whose import (OpenSSH, RSA,
+the ciphers: ~9 ms) it would otherwise pay for three small encodings of one key type: the
+id is hashed from the raw key, and the PEM forms of an Ed25519 key are fixed (RFC 8410: a
+constant DER prefix, then the 32 key bytes), so the public key PEM in the signature and the
+private key as ork writes it (unencrypted PKCS#8) are made and read here. Any other key
+text, and every other encoding, goes through the package.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import contextlib
 import hashlib
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -44,6 +50,11 @@ from orkestra.registry.errors import RegistryError
 SIGNING_KEY_VARIABLE = "ORK_SIGNING_KEY"
 KEYS_DIR, TRUSTED_DIR = "keys", "trusted-keys"
 PRIVATE_FILE, PUBLIC_FILE = "signing.pem", "signing.pub"
+_PKCS8_PEM = (b"-----BEGIN PRIVATE KEY-----", b"-----END PRIVATE KEY-----")
+_PKCS8_ED25519 = bytes.fromhex("302e020100300506032b657004220420")
+"""The DER of an unencrypted PKCS#8 Ed25519 private key up to its seed (RFC 8410)."""
+_SPKI_ED25519 = bytes.fromhex("302a300506032b6570032100")
+"""The DER of an Ed25519 SubjectPublicKeyInfo up to the key (RFC 8410)."""
 
 
 class SigningKeyError(RegistryError):
@@ -58,16 +69,22 @@ class PublicKey:
 
     @property
     def id(self) -> str:
-        """``SHA256:<base64>``, as ``ssh-keygen -l`` shows the same key."""
-        blob = base64.b64decode(self.openssh().split()[1])
-        return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+        """``SHA256:<base64>``, as ``ssh-keygen -l`` shows the same key: the SHA-256 of its
+        SSH wire encoding (RFC 8709: two length-prefixed strings, the type and the key)."""
+        wire = b"".join(
+            len(part).to_bytes(4, "big") + part
+            for part in (b"ssh-ed25519", self.key.public_bytes_raw())
+        )
+        return "SHA256:" + base64.b64encode(hashlib.sha256(wire).digest()).decode().rstrip("=")
 
     def pem(self) -> str:
-        return self.key.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        """SubjectPublicKeyInfo PEM (one base64 line: the DER is 44 bytes)."""
+        der = base64.b64encode(_SPKI_ED25519 + self.key.public_bytes_raw()).decode()
+        return f"-----BEGIN PUBLIC KEY-----\n{der}\n-----END PUBLIC KEY-----\n"
 
     def openssh(self) -> str:
+        from cryptography.hazmat.primitives import serialization
+
         return self.key.public_bytes(
             serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
         ).decode()
@@ -83,6 +100,8 @@ class PublicKey:
     def parse(cls, data: bytes, where: str) -> PublicKey:
         """A public key as PEM (``-----BEGIN PUBLIC KEY-----``) or an OpenSSH line
         (``ssh-ed25519 AAAA…``); a private key is refused, so it is not copied around."""
+        from cryptography.hazmat.primitives import serialization
+
         text = data.strip()
         if b"PRIVATE KEY" in text:
             raise SigningKeyError(
@@ -124,6 +143,8 @@ class SigningKey:
         return self.private.sign(data)
 
     def pem(self) -> bytes:
+        from cryptography.hazmat.primitives import serialization
+
         return self.private.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -136,6 +157,11 @@ class SigningKey:
 
     @classmethod
     def parse(cls, data: bytes, source: str) -> SigningKey:
+        seed = _pkcs8_seed(data)
+        if seed is not None:
+            return cls(Ed25519PrivateKey.from_private_bytes(seed), source)
+        from cryptography.hazmat.primitives import serialization
+
         try:
             key = (
                 serialization.load_ssh_private_key(data, password=None)
@@ -165,6 +191,20 @@ class TrustedKey:
     key: PublicKey
     path: Path | None  # None: the ORK_SIGNING_KEY text itself
     own: bool = False
+
+
+def _pkcs8_seed(data: bytes) -> bytes | None:
+    """The seed of an unencrypted PKCS#8 PEM Ed25519 key; None for any other text."""
+    lines = data.strip().splitlines()
+    if len(lines) < 3 or (lines[0], lines[-1]) != _PKCS8_PEM:
+        return None
+    try:
+        der = base64.b64decode(b"".join(lines[1:-1]), validate=True)
+    except binascii.Error:
+        return None
+    if len(der) != len(_PKCS8_ED25519) + 32 or not der.startswith(_PKCS8_ED25519):
+        return None
+    return der[len(_PKCS8_ED25519) :]
 
 
 def file_id(key_id: str) -> str:
@@ -267,6 +307,8 @@ class Keyring:
     def _write_private(self, key: SigningKey, *, replace: bool) -> bool:
         """Write the private key (0600) and its public key; False when ``replace`` is off
         and a key appeared meanwhile. The file appears whole or not at all."""
+        import tempfile  # only the first push on a machine makes a key
+
         directory = self.private_path.parent
         try:
             _private_dir(directory)
