@@ -128,3 +128,98 @@ def test_escaped_long_lines_fold_as_safe_dump_folds_them() -> None:
     value = ["0000000000000" + "\u0100" * 11 + "0"]
     assert yamltext.safe_all([value, value]) == yaml.safe_dump_all([value, value])
     assert yamltext.safe(value) == yaml.safe_dump(value)
+
+
+# -- the hand-written block writer --------------------------------------------------------
+
+# What a katalog holds: printable text with every indicator, words the resolver reads as
+# other types, multi-line text with indented, blank and unterminated lines.
+PIECES = [
+    *" -?:#,[]{}&*!|>'\"%@`.~<=\\/aZ09é日\n\t\xa0",
+    "---",
+    "...",
+    "yes",
+    "null",
+    "0x1F",
+    "1e3",
+]
+katalog_strings = st.lists(st.sampled_from(PIECES), max_size=8).map("".join)
+katalog_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    katalog_strings,
+    st.sampled_from(TRICKY),
+)
+katalog_values = st.recursive(
+    katalog_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(katalog_strings, inner, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+def dumped_block(value: Any) -> str:
+    """What :func:`yamltext.block` wrote before the hand-written writer: libyaml for the
+    ordinary, else PyYAML's emitter (the writer must write the same bytes)."""
+    fast = yamltext._fast(value, allow_unicode=True)
+    return yaml.dump(
+        value,
+        Dumper=yamltext.BlockDumper if fast else yamltext.PureBlockDumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=yamltext.WIDE,
+    )
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(st.lists(katalog_values), st.dictionaries(katalog_strings, katalog_values)))
+def test_the_writer_writes_what_pyyaml_wrote(value: Any) -> None:
+    try:
+        written = yamltext._BlockWriter().document(value)
+    except yamltext._Unwritten:
+        written = None
+    assert written is None or written == dumped_block(value) == pure_block(value)
+    assert yamltext.block(value) == dumped_block(value)
+
+
+def test_the_writer_takes_what_katalogs_hold() -> None:
+    value = {
+        "metadata": {"name": "web", "labels": {"app": "web", "tier": ""}},
+        "spec": {
+            "replicas": 3,
+            "ratio": 0.5,
+            "big": 1e17,
+            "enabled": True,
+            "none": None,
+            "empty": {},
+            "list": [],
+            "name": "{{ .metadata.name }}-cm-0",
+            "words": ["yes", "null", "1.0", "- x", "a: b", "a #b", "a:", "?", "it's", "---"],
+            "more": ["#c", "a#b", "é 日本", "-1", "<<", "=", "~", "", " x", "...x", "x..."],
+            "script": "set -e\n  indented\n\nlast\n",
+            "unterminated": "a\nb",
+            "leading": "\n lead\n",
+            "nested": [[1, [2]], [{"a": "x\ny"}], {"k": [{}]}],
+        },
+    }
+    assert yamltext._BlockWriter().document(value) == dumped_block(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {1: "a"},  # not a string key
+        {"k" * 128: "a"},  # a complex key for PyYAML's emitter, a simple one for libyaml's
+        {"a": "trailing space \nline"},  # double-quoted
+        {"a": "tab\there"},
+        {"a": "x" * 20_000},  # long enough to be folded
+        {"a": ("tuple",)},
+    ],
+)
+def test_the_writer_leaves_the_rest_to_pyyaml(value: Any) -> None:
+    with pytest.raises(yamltext._Unwritten):
+        yamltext._BlockWriter().document(value)

@@ -20,7 +20,6 @@ from orkestra.model.loader import detect_kind
 from orkestra.model.source import load_documents
 from orkestra.simulate.gate import Outcome, discover, run_file, run_katalog
 from orkestra.simulate.report import FileResult, Totals, markdown, render_run, run_json
-from orkestra.simulate.scaffold import scaffold
 from orkestra.units import format_duration
 
 
@@ -161,12 +160,14 @@ def run(
 def _report(
     results: list[FileResult], outcomes: list[Outcome | None], report_file: Path | None
 ) -> None:
-    """CI: the failed checks annotated at their lines, and the Markdown summary."""
+    """CI: the failed checks annotated at their lines, and the Markdown summary (made only
+    when there is a file to write it to)."""
     for outcome in outcomes:
         ci.annotate(
             (p for r in outcome.reports for p in r.problems) if outcome else (), "ork simulate"
         )
-    append_report(report_file, markdown(results))
+    if report_file is not None:
+        append_report(report_file, markdown(results))
 
 
 def _discover(root: Path, skip: tuple[str, ...]) -> list[Path]:
@@ -264,6 +265,8 @@ def _file_status(status: str, outcome: Outcome | None) -> str:
 @click.option("--dry-run", is_flag=True, help="Print instead of writing.")
 def init(file: str | None, cr: str, force: bool, dry_run: bool) -> int:
     """Write simulate.yaml with the creates of the first reconcile as assertions."""
+    from orkestra.simulate.scaffold import scaffold  # its YAML writer: only this command
+
     katalog = (
         Path(file) if file else next(iter(discover_files(("katalog.yaml", "komposer.yaml"))), None)
     )

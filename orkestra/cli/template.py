@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from orkestra import yamltext
@@ -52,13 +50,16 @@ def command(
                 f'CRD "{crd}" not found; available: ' + ", ".join(sorted(view["spec"]["crds"]))
             )
         view["spec"]["crds"] = {crd: view["spec"]["crds"][crd]}
-    text = (
-        json.dumps(view, indent=2, ensure_ascii=False) + "\n"
-        if output == "json"
-        else "---\n" + yamltext.block(view)
-    )
-    emit_text(text, output_file)
+    emit_text(_text(view, output), output_file)
     return 0
+
+
+def _text(view: Katalog, output: str) -> str:
+    if output == "json":
+        import json  # only for -o json
+
+        return json.dumps(view, indent=2, ensure_ascii=False) + "\n"
+    return "---\n" + yamltext.block(view)
 
 
 def _merge(composed: list[Composed]) -> Katalog:

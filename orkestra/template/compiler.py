@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import CodeType
 from typing import Any, cast
 
@@ -32,14 +31,50 @@ MAX_NESTING = 18
 _file_ids = itertools.count()
 
 
-@dataclass(frozen=True)
-class Compiled:
-    """The functions of one template set and the source map for error reporting."""
+class Program:
+    """The generated code of one template set and the namespace it runs in: enough to
+    define the set's functions again over other text (see :func:`rebind`). A plain class:
+    each dataclass adds to the import time of every command that checks a template."""
 
-    functions: dict[str, TreeFunc]
-    filename: str
-    positions: dict[int, tuple[int, str]]  # python line -> (template offset, context)
-    uses_state: bool  # whether the functions read the execution state (else they get None)
+    __slots__ = ("code", "entries", "namespace", "texts")
+
+    def __init__(
+        self,
+        code: CodeType,
+        namespace: dict[str, object],
+        entries: dict[str, str],
+        texts: tuple[tuple[str, int], ...],
+    ) -> None:
+        self.code = code
+        self.namespace = namespace  # helpers and constants, before the functions exist
+        self.entries = entries  # tree name -> its function's name in the namespace
+        self.texts = texts  # (constant name, offset) of each text node, in order
+
+    def define(self, namespace: dict[str, object]) -> dict[str, TreeFunc]:
+        """Run the code in ``namespace``: each tree's function, by tree name."""
+        exec(self.code, namespace)
+        return {tree: cast(TreeFunc, namespace[py]) for tree, py in self.entries.items()}
+
+
+class Compiled:
+    """The functions of one template set and the source map for error reporting (a plain
+    class, as :class:`Program`)."""
+
+    __slots__ = ("filename", "functions", "positions", "program", "uses_state")
+
+    def __init__(
+        self,
+        functions: dict[str, TreeFunc],
+        filename: str,
+        positions: dict[int, tuple[int, str]],
+        uses_state: bool,
+        program: Program,
+    ) -> None:
+        self.functions = functions
+        self.filename = filename
+        self.positions = positions  # python line -> (template offset, context)
+        self.uses_state = uses_state  # whether the functions read the execution state
+        self.program = program  # what the functions were defined from
 
 
 class _Scope:
@@ -86,7 +121,9 @@ class _TreeCompiler:
 
     def statement(self, node: n.Node) -> None:
         if isinstance(node, n.TextNode):
-            self.emit(f"_w({self.m.constant(node.text)})")
+            name = self.m.constant(node.text)
+            self.m.texts.append((name, node.pos))
+            self.emit(f"_w({name})")
         elif isinstance(node, n.ActionNode):
             self.action(node)
         elif isinstance(node, n.IfNode):
@@ -355,6 +392,7 @@ class _Module:
         self.bound: dict[str, str] = {}
         self.funcs = funcs
         self.uses_state = False
+        self.texts: list[tuple[str, int]] = []
 
     def new_name(self, prefix: str) -> str:
         return f"{prefix}{next(self.counter) + 1}"
@@ -389,10 +427,21 @@ def compile_trees(trees: dict[str, n.ListNode], funcs: FuncTable, mode: str) -> 
         compiler.depth = -1
         compiler.block(root)
     code = _code_for("\n".join(module.lines) + "\n")
-    exec(code, module.namespace)
-    # exec just defined each tree's function under its name
-    functions = {tree: cast(TreeFunc, module.namespace[py]) for tree, py in names.items()}
-    return Compiled(functions, code.co_filename, module.positions, module.uses_state)
+    program = Program(code, dict(module.namespace), names, tuple(module.texts))
+    functions = program.define(module.namespace)
+    return Compiled(functions, code.co_filename, module.positions, module.uses_state, program)
+
+
+def rebind(compiled: Compiled, texts: list[str], positions: dict[int, tuple[int, str]]) -> Compiled:
+    """``compiled`` over other text: ``texts`` replaces the text of each text node (in
+    :attr:`Program.texts` order) and ``positions`` the source map. The code is shared; only
+    the functions are defined anew."""
+    program = compiled.program
+    namespace = dict(program.namespace)
+    for (name, _), text in zip(program.texts, texts, strict=True):
+        namespace[name] = text
+    functions = program.define(namespace)
+    return Compiled(functions, compiled.filename, positions, compiled.uses_state, program)
 
 
 # Literals live in each module's namespace, not in its source, so templates of one shape

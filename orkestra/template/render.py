@@ -5,7 +5,8 @@ untouched). Templates render with ``missingkey=zero``; every ``<no value>`` in t
 removed and the result is trimmed, as the original resolver does. User notes
 (``notes.functions`` in a katalog) are zero-argument functions that render their own
 expression against the current data, so notes can call each other in any order. Parsed
-templates are cached per function table, so each distinct text compiles once.
+templates are cached per function table, so each distinct text compiles once, and texts of
+one shape share that compile (:mod:`orkestra.template.shapes`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from orkestra.template.errors import TemplateExecError
 from orkestra.template.functions import Func, FuncTable
 from orkestra.template.notes import LIBRARY
+from orkestra.template.shapes import Shapes
 from orkestra.template.template import State, Template
 from orkestra.template.values import NO_VALUE
 
@@ -58,6 +60,7 @@ class Renderer:
             self.funcs = LIBRARY.extended((self._note_func(n) for n in notes), key)
         else:
             self.funcs = LIBRARY
+        self._shapes = Shapes(self.funcs) if notes else None
         self._cache: dict[str, Template] = {}
 
     def _note_func(self, note: UserNote) -> Func:
@@ -77,9 +80,9 @@ class Renderer:
         template = self._cache.get(text)
         if template is None:
             template = (
-                _shared_cache(self.funcs, text)
-                if not self.user_notes
-                else Template(text, self.funcs, missingkey="zero")
+                self._shapes.template(text)
+                if self._shapes is not None
+                else _shared_cache(self.funcs, text)
             )
             self._cache[text] = template
         return template
@@ -99,15 +102,20 @@ class _NoteFrame:
 
 
 _SHARED: dict[tuple[str, str], Template] = {}
+_SHARED_SHAPES: dict[str, Shapes] = {}
 
 
 def _shared_cache(funcs: FuncTable, text: str) -> Template:
+    """The template for ``text`` under a table without user notes, whose key names it."""
     key = (funcs.key, text)
     template = _SHARED.get(key)
     if template is None:
         if len(_SHARED) > 20000:
             _SHARED.clear()
-        template = Template(text, funcs, missingkey="zero")
+        shapes = _SHARED_SHAPES.get(funcs.key)
+        if shapes is None:
+            shapes = _SHARED_SHAPES[funcs.key] = Shapes(funcs)
+        template = shapes.template(text)
         _SHARED[key] = template
     return template
 

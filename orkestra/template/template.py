@@ -9,7 +9,7 @@ calls may not exceed ``ORK_MAX_TEMPLATE_STEPS``; either ends the execution with 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sized
+from collections.abc import Callable, Sized
 from typing import Any
 
 from orkestra import limits
@@ -114,16 +114,47 @@ class Template:
             trees = parse(text, funcs, name)
         except RecursionError:
             raise TemplateSyntaxError("template nesting too deep") from None
-        self._compiled: Compiled = compile_trees(trees, funcs, missingkey)
-        self._entry = self._compiled.functions[name]
-        self._stateful = self._compiled.uses_state
+        self._pending: Callable[[], Compiled] | None = None
+        self._entry: TreeFunc | None = None
+        self._install(compile_trees(trees, funcs, missingkey))
+
+    @classmethod
+    def of(cls, text: str, name: str, bind: Callable[[], Compiled]) -> Template:
+        """The template ``text``, known to compile, compiled by ``bind`` when first needed
+        (:mod:`orkestra.template.shapes`: a check only asks whether it compiles)."""
+        template = cls.__new__(cls)
+        template.text = text
+        template.name = name
+        template._pending = bind
+        template._entry = None
+        return template
+
+    @property
+    def compiled(self) -> Compiled:
+        if self._entry is None:
+            self._bind()
+        return self._compiled
+
+    def _install(self, compiled: Compiled) -> TreeFunc:
+        self._compiled = compiled
+        self._entry = entry = compiled.functions[self.name]
+        self._stateful = compiled.uses_state
+        return entry
+
+    def _bind(self) -> TreeFunc:
+        """Compile a template made by :meth:`of`, on its first use."""
+        assert self._pending is not None  # of() set it
+        entry = self._install(self._pending())
+        self._pending = None
+        return entry
 
     def execute(self, data: Any, extras: Any = None) -> str:
         """Render with ``data`` as dot; raises TemplateExecError on failure."""
+        entry = self._entry or self._bind()
         out: list[str] = []
         state = State(self._compiled.functions, data, extras, out) if self._stateful else None
         try:
-            self._entry(data, out.append, state)
+            entry(data, out.append, state)
         except TemplateExecError as exc:
             self._locate(exc)
             raise

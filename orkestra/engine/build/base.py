@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -94,6 +93,8 @@ def label_value(text: str) -> str:
     """A valid label value (at most 63 characters) standing for ``text``."""
     if len(text) <= 63:
         return text
+    import hashlib  # rarely needed: ork simulate and ork run otherwise go without it
+
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]
     return f"{text[:52].rstrip('-.')}-{digest}"
 
