@@ -31,8 +31,8 @@ import contextlib
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Awaitable, Callable, Mapping
-from email.utils import formatdate
 from http import HTTPStatus
 from typing import cast
 from urllib.parse import unquote, urlsplit
@@ -202,6 +202,20 @@ def _clean(value: str) -> str:
     return value.replace("\r", " ").replace("\n", " ") if "\r" in value or "\n" in value else value
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def http_date(seconds: float) -> str:
+    """The ``Date`` header's form of a time (RFC 9110 IMF-fixdate), without the locale's
+    names that ``strftime`` would use and without ``email.utils`` (~4 ms to import)."""
+    t = time.gmtime(seconds)
+    return (
+        f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
+    )
+
+
 class _Clock:
     """The ``Date`` header's value, formatted once a second."""
 
@@ -213,7 +227,7 @@ class _Clock:
     def date(self) -> str:
         now = int(self._loop.time())
         if now != self._second:
-            self._second, self._value = now, formatdate(usegmt=True)
+            self._second, self._value = now, http_date(time.time())
         return self._value
 
 

@@ -26,6 +26,7 @@ from orkestra.httpserver import (
     Request,
     Response,
     StreamResponse,
+    http_date,
 )
 
 Handler = Callable[[Request], Awaitable[AnyResponse]]
@@ -506,3 +507,10 @@ def test_pipelined_and_chunked_requests_over_a_socket(tmp_path: Path, tls: bool)
     assert [json.loads(body)["path"] for _, _, body in answered] == ["/one", "/c", "/last"]
     assert json.loads(answered[1][2])["body"] == "hello"
     assert answered[2][1]["Connection"] == "close"
+
+
+@pytest.mark.parametrize("seconds", [0.0, 951782400.5, 1_700_000_000.0, 4_102_444_799.0])
+def test_http_date_is_the_imf_fixdate_email_utils_writes(seconds: float) -> None:
+    from email.utils import formatdate
+
+    assert http_date(seconds) == formatdate(seconds, usegmt=True)

@@ -23,16 +23,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import http.client
 import logging
 import os
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypedDict, cast
+from typing import TYPE_CHECKING, TypedDict, cast
 
 import msgspec
 
@@ -45,6 +42,9 @@ from orkestra.kubeobjects import JsonDict
 from orkestra.model.shapes import CrdEntry
 from orkestra.runtime.kube import JSON, USER_AGENT, KubeClient, decode, encode
 from orkestra.runtime.logs import fields
+
+if TYPE_CHECKING:
+    import urllib.request
 
 FETCH_TIMEOUT = 5.0
 BODY_LIMIT = 64 * 1024
@@ -93,7 +93,11 @@ class Target:
 
 def _opener() -> urllib.request.OpenerDirector:
     """urllib's default opener less the file, ftp and data handlers (another scheme, a
-    redirect's included, is an unknown url type)."""
+    redirect's included, is an unknown url type). Made on the first fetch: ``urllib.request``
+    and ``http.client`` cost ~5 ms of every ``ork run``'s start-up, and most katalogs read
+    no remote source."""
+    import urllib.request
+
     opener = urllib.request.OpenerDirector()
     for handler in (
         urllib.request.ProxyHandler(),
@@ -125,7 +129,7 @@ class CrossSources:
             for composed in katalogs
             for name, entry in composed.enabled_crds.items()
         }
-        self._opener = _opener()
+        self._opener: urllib.request.OpenerDirector | None = None
         self._cache: dict[tuple[str, bytes], tuple[float, JsonDict]] = {}
         self._prune_at = PRUNE_AT
         self._lock = threading.Lock()
@@ -171,6 +175,13 @@ class CrossSources:
             auth = cast(SourceAuth, query.auth)  # as the katalog wrote it (the model checked it)
             # stripped: a Secret written with `echo` ends in a newline
             headers["Authorization"] = "Bearer " + self.token(auth).strip()
+        import http.client
+        import urllib.error
+        import urllib.request
+
+        with self._lock:
+            if self._opener is None:
+                self._opener = _opener()
         request = urllib.request.Request(query.url, headers=headers)
         try:
             with self._opener.open(request, timeout=FETCH_TIMEOUT) as response:
