@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
+from orkestra.kubeobjects import Json, JsonDict
 from orkestra.model.document import Document
 from orkestra.model.errors import Collector, Problem, YamlPath, did_you_mean
 from orkestra.model.formats import OPERATORS, SHORTHANDS
@@ -124,39 +125,67 @@ def check_document(doc: Document) -> list[Problem]:
     return checker.problems
 
 
-def walk_strings(node: object, path: YamlPath = ()) -> Iterator[tuple[YamlPath, str]]:
-    """Every string value in a tree, with its path (description texts excluded)."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key not in _FREE_TEXT_KEYS:
-                yield from walk_strings(value, path + (key,))
-    elif isinstance(node, list):
-        for i, item in enumerate(node):
-            yield from walk_strings(item, path + (i,))
-    elif isinstance(node, str):
-        yield path, node
+def walk_strings(
+    node: object, path: YamlPath = (), containing: str = ""
+) -> list[tuple[YamlPath, str]]:
+    """Every string value in a tree that holds ``containing``, with its path, in document
+    order (description texts excluded)."""
+    found: list[tuple[YamlPath, str]] = []
+    if isinstance(node, str):
+        if containing in node:
+            found.append((path, node))
+    elif isinstance(node, (dict, list)):
+        _strings(node, path, containing, found)
+    return found
+
+
+def _strings(
+    node: JsonDict | list[Json], path: YamlPath, containing: str, found: list[tuple[YamlPath, str]]
+) -> None:
+    """:func:`walk_strings` under a collection: a path is made only for what is kept or
+    entered (most values are neither)."""
+    pairs = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in pairs:
+        if isinstance(value, str):
+            if containing in value and key not in _FREE_TEXT_KEYS:
+                found.append((path + (key,), value))
+        elif isinstance(value, (dict, list)) and key not in _FREE_TEXT_KEYS:
+            _strings(value, path + (key,), containing, found)
 
 
 def walk_conditions(
     node: object, path: YamlPath = ()
-) -> Iterator[tuple[YamlPath, Mapping[str, object]]]:
-    """Every condition in a tree: items of ``when``/``or`` lists and validation rules."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in ("when", "or") and isinstance(value, list):
-                for i, cond in enumerate(value):
-                    if isinstance(cond, dict):
-                        yield path + (key, i), cond
-            elif key == "rules" and path[-1:] == ("validation",) and isinstance(value, list):
-                for i, rule in enumerate(value):
-                    if isinstance(rule, dict):
-                        yield path + (key, i), rule
-                        yield from walk_conditions(rule, path + (key, i))
-                continue
-            yield from walk_conditions(value, path + (key,))
-    elif isinstance(node, list):
+) -> list[tuple[YamlPath, Mapping[str, object]]]:
+    """Every condition in a tree, in document order: items of ``when``/``or`` lists and
+    validation rules (each followed by the conditions inside it)."""
+    found: list[tuple[YamlPath, Mapping[str, object]]] = []
+    if isinstance(node, (dict, list)):
+        _conditions(node, path, found)
+    return found
+
+
+def _conditions(
+    node: JsonDict | list[Json], path: YamlPath, found: list[tuple[YamlPath, Mapping[str, object]]]
+) -> None:
+    if isinstance(node, list):
         for i, item in enumerate(node):
-            yield from walk_conditions(item, path + (i,))
+            if isinstance(item, (dict, list)):
+                _conditions(item, path + (i,), found)
+        return
+    for key, value in node.items():
+        if not isinstance(value, list):
+            if isinstance(value, dict):
+                _conditions(value, path + (key,), found)
+            continue
+        if key in ("when", "or"):
+            found.extend((path + (key, i), c) for i, c in enumerate(value) if isinstance(c, dict))
+        elif key == "rules" and path[-1:] == ("validation",):
+            for i, rule in enumerate(value):
+                if isinstance(rule, dict):
+                    found.append((path + (key, i), rule))
+                    _conditions(rule, path + (key, i), found)
+            continue
+        _conditions(value, path + (key,), found)
 
 
 class _Checker(Collector):
@@ -523,12 +552,11 @@ class _Checker(Collector):
             for n in (data.get("notes") or {}).get("functions") or []
         ]
         renderer = Renderer(notes)
-        for path, text in walk_strings(data):
-            if "{{" in text:
-                if self.doc.kind == "Motif":
-                    # `{{ inputs.X }}` is substituted before any template engine sees it
-                    text = _BARE_INPUT.sub("{{ .inputs.", text)
-                self.template(renderer, text, path)
+        for path, text in walk_strings(data, containing="{{"):
+            if self.doc.kind == "Motif":
+                # `{{ inputs.X }}` is substituted before any template engine sees it
+                text = _BARE_INPUT.sub("{{ .inputs.", text)
+            self.template(renderer, text, path)
         for i, note in enumerate((data.get("notes") or {}).get("functions") or []):
             self.template(renderer, note["expression"], ("notes", "functions", i, "expression"))
 

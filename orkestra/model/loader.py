@@ -9,7 +9,6 @@ actions (each ``{{`` is parsed and compiled to Python, the costliest step of a l
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import cast
 
@@ -145,7 +144,7 @@ def build_document(
         )
     ctx = Context(source)
     written = _top(source)
-    data = KINDS[kind].check_mapping(copy.deepcopy(written), (), ctx)
+    data = KINDS[kind].check_mapping(written, (), ctx)  # new mappings and lists: see Node
     errors = [p for p in ctx.problems if p.severity == "error"]
     if errors:
         raise PatternError(ctx.problems)

@@ -14,14 +14,17 @@ import copy
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TypeVar
 
+from orkestra.cluster.data import clone
 from orkestra.kubeobjects import Json, JsonDict
 from orkestra.model.errors import Collector, YamlPath, did_you_mean
 from orkestra.model.source import SourceDoc
 from orkestra.units import is_duration
 
 NodeT = TypeVar("NodeT", bound="Node")
+_SCALAR_TYPES = (str, int, float, bool)  # a tuple: isinstance with a union is several times slower
 
 
 def type_word(value: object) -> str:
@@ -87,7 +90,10 @@ def _type_hint(node: Node, value: object) -> str:
 class Node:
     """A schema node. Subclasses check values and describe themselves.
 
-    A node with a ``ref`` name is exported once under ``$defs`` and referenced elsewhere.
+    ``check`` returns an accepted value in mappings and lists of its own, sharing none with
+    the input, so later stages may change the model in place without touching the source
+    document. A node with a ``ref`` name is exported once under ``$defs`` and referenced
+    elsewhere.
     """
 
     expected = "a value"
@@ -318,7 +324,7 @@ class Scalar(Node):
     accepts_strings = True
 
     def check(self, value: Json, path: YamlPath, ctx: Context) -> Json:
-        if not isinstance(value, str | int | float | bool):
+        if not isinstance(value, _SCALAR_TYPES):
             ctx.wrong_type(path, self, value)
         return value
 
@@ -332,7 +338,7 @@ class AnyValue(Node):
     expected = "any value"
 
     def check(self, value: Json, path: YamlPath, ctx: Context) -> Json:
-        return value
+        return clone(value)
 
     def schema(self, defs: JsonDict) -> JsonDict:
         return {}
@@ -346,7 +352,8 @@ class Opaque(Node):
     def check(self, value: Json, path: YamlPath, ctx: Context) -> Json:
         if not isinstance(value, dict):
             ctx.wrong_type(path, self, value)
-        return value
+            return value
+        return clone(value)
 
     def schema(self, defs: JsonDict) -> JsonDict:
         return {"type": "object"}
@@ -436,6 +443,16 @@ class Obj(Node):
     ref: str = ""
     finish: Callable[[JsonDict, YamlPath, Context], None] | None = None
 
+    @cached_property
+    def required_fields(self) -> tuple[tuple[str, F, tuple[str, ...]], ...]:
+        """The required fields, each with its other spellings (``fields`` and ``aliases``
+        are not changed once declared)."""
+        return tuple(
+            (name, spec, tuple(a for a, target in self.aliases.items() if target == name))
+            for name, spec in self.fields.items()
+            if spec.required
+        )
+
     def check(self, value: Json, path: YamlPath, ctx: Context) -> Json:
         if not isinstance(value, dict):
             ctx.wrong_type(path, self, value)
@@ -447,7 +464,7 @@ class Obj(Node):
         out: JsonDict = {}
         suggested: set[str] = set()
         for key, item in value.items():
-            canonical = self.aliases[key] if key in self.aliases else str(key)
+            canonical = self.aliases.get(key) or str(key)
             if canonical in out:
                 ctx.error(
                     path + (key,),
@@ -470,16 +487,10 @@ class Obj(Node):
                 out[key] = self.extra.check(item, path + (key,), ctx)
             else:
                 suggested.add(self.unknown(key, path, ctx))
-        for name, spec in self.fields.items():
+        for name, spec, spellings in self.required_fields:
             if name in suggested:
                 continue  # the misspelt key already explains why it is missing
-            if (
-                spec.required
-                and name not in out
-                and not any(
-                    alias in value for alias, target in self.aliases.items() if target == name
-                )
-            ):
+            if name not in out and not any(alias in value for alias in spellings):
                 ctx.error(
                     path,
                     f'missing required key "{name}"',
@@ -596,4 +607,4 @@ def is_bool(v: object) -> bool:
 
 
 def is_scalar(v: object) -> bool:
-    return isinstance(v, str | int | float | bool)
+    return isinstance(v, _SCALAR_TYPES)

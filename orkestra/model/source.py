@@ -1,9 +1,13 @@
 """YAML documents with the position of every key and value, read within bounds.
 
-PyYAML's C composer builds the node graph (fast, and it keeps marks); the conversion to
-Python values is done here so that each value's line and column is recorded under its YAML
-path, duplicate keys are rejected (YAML forbids them; PyYAML silently keeps the last) and
-timestamps stay strings, as they do in Kubernetes manifests.
+A text is read quickly first (:mod:`orkestra.model.quickread`: values straight from the
+parser's events, no positions). When that reading gives up (anchors, aliases, merge keys,
+unusual tags, mistakes, bounds crossed) the text is read thoroughly here: PyYAML's C
+composer builds the node graph (fast, and it keeps marks) and the conversion to Python
+values records each value's line and column under its YAML path, rejects duplicate keys
+(YAML forbids them; PyYAML silently keeps the last) and keeps timestamps strings, as they
+are in Kubernetes manifests. A quickly read document finds its positions the thorough way
+the first time a problem needs one; both readings make the same values.
 
 Every YAML text is read within the bounds of :mod:`orkestra.limits`, so a hostile document
 ends fast with an error naming the bound and its variable instead of exhausting time or
@@ -37,15 +41,16 @@ import yaml
 from orkestra import limits
 from orkestra.kubeobjects import Json, JsonDict
 from orkestra.model.errors import PatternError, Problem, YamlPath
+from orkestra.model.quickread import (
+    BASE,
+    CONSTRUCTOR,
+    STRING_TAGS,
+    VALUE_ERRORS,
+    is_bool_word_key,
+    key_text,
+    read_values,
+)
 
-try:
-    _BASE: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML without libyaml
-    _BASE = yaml.SafeLoader
-
-_CONSTRUCTOR = yaml.constructor.SafeConstructor()
-_STRING_TAGS = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary", "tag:yaml.org,2002:str"}
-_BOOL_TAG = "tag:yaml.org,2002:bool"
 _NODE_EVENTS = (yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _END_EVENTS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
@@ -70,7 +75,7 @@ def _scan(text: str | bytes) -> int:
         )
     max_nodes, max_depth = limits.YAML_NODES.value, limits.YAML_DEPTH.value
     max_children = 2 * limits.YAML_KEYS.value
-    parser = _BASE(text)
+    parser = BASE(text)
     nodes = aliases = 0
     children: list[int] = []  # per open collection: its children so far (-1: a sequence)
     try:
@@ -163,16 +168,13 @@ def _measure(root: yaml.Node) -> None:
         ) from None
 
 
-_VALUE_ERRORS = (ValueError, LookupError, TypeError, ArithmeticError)
-
-
 def _bad_value(node: yaml.Node) -> str:
     """``"abc" is not a valid !!float`` for a value its explicit tag cannot construct."""
     tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
     return f"{str(node.value)[:80]!r} is not a valid {tag}"
 
 
-class BoundedLoader(_BASE):  # type: ignore[misc]
+class BoundedLoader(BASE):  # type: ignore[misc]
     """PyYAML's safe loader (C when available) that refuses documents beyond the bounds.
 
     Without aliases the event pass has bounded everything; with aliases each composed
@@ -200,7 +202,7 @@ class BoundedLoader(_BASE):  # type: ignore[misc]
         """A value its explicit tag cannot construct (``!!float abc``) is a YAML error."""
         try:
             return super().construct_object(node, deep)
-        except _VALUE_ERRORS:
+        except VALUE_ERRORS:
             raise yaml.constructor.ConstructorError(
                 None, None, _bad_value(node), node.start_mark
             ) from None
@@ -215,14 +217,10 @@ class Mark:
     column: int  # 1-based
 
 
-@dataclass(kw_only=True)
-class SourceDoc:
-    """One YAML document of a file: its data and where each part of it was written."""
+@dataclass
+class Positions:
+    """Where each value and each mapping key of one document was written."""
 
-    path: str
-    data: Json
-    index: int = 0
-    text: str = ""
     values: dict[YamlPath, Mark] = field(default_factory=dict)
     keys: dict[YamlPath, Mark] = field(default_factory=dict)
 
@@ -237,6 +235,30 @@ class SourceDoc:
                 return found
             probe = probe[:-1]
         return self.values.get((), Mark(1, 1))
+
+
+@dataclass(kw_only=True)
+class SourceDoc:
+    """One YAML document of a file: its data and where each part of it was written.
+
+    ``written`` is filled by the thorough reading, or on first use by reading ``text``
+    again (the ``index``-th document) for a document that was read quickly."""
+
+    path: str
+    data: Json
+    index: int = 0
+    text: str = ""
+    written: Positions | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def positions(self) -> Positions:
+        if self.written is None:
+            self.written = _positions(self.text, self.index, self.path)
+        return self.written
+
+    def mark(self, path: YamlPath, *, key: bool = False) -> Mark:
+        """Where ``path`` was written (its key if ``key``), or its nearest written parent."""
+        return self.positions.mark(path, key=key)
 
     def problem(
         self,
@@ -260,22 +282,17 @@ class SourceDoc:
             severity=severity,
         )
 
-    def child(self, data: Json, path: YamlPath) -> SourceDoc:
-        """A view of a sub-tree, positions rebased so ``()`` is ``path``."""
-        values = {p[len(path) :]: m for p, m in self.values.items() if p[: len(path)] == path}
-        keys = {p[len(path) :]: m for p, m in self.keys.items() if p[: len(path)] == path}
-        return SourceDoc(
-            path=self.path, data=data, index=self.index, text=self.text, values=values, keys=keys
-        )
-
 
 class _Converter:
-    def __init__(self, doc: SourceDoc) -> None:
-        self.doc = doc
+    """Values and positions of one composed document (the thorough reading)."""
+
+    def __init__(self, path: str, index: int, text: str) -> None:
+        self.positions = Positions()
+        self.doc = SourceDoc(path=path, data=None, index=index, text=text, written=self.positions)
         self.problems: list[Problem] = []
 
     def convert(self, node: yaml.Node, path: YamlPath) -> Json:
-        self.doc.values[path] = Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+        self.positions.values[path] = Mark(node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -283,17 +300,17 @@ class _Converter:
         return self.scalar(node, path)
 
     def scalar(self, node: yaml.Node, path: YamlPath) -> Json:
-        if node.tag in _STRING_TAGS:
+        if node.tag in STRING_TAGS:
             return str(node.value)
-        construct = _CONSTRUCTOR.yaml_constructors.get(node.tag)
+        construct = CONSTRUCTOR.yaml_constructors.get(node.tag)
         if construct is None:
             self.problems.append(
                 self.doc.problem(path, f"unsupported YAML tag {node.tag}", hint="remove the tag")
             )
             return str(node.value)
         try:
-            value: Json = construct(_CONSTRUCTOR, node)  # the scalar tags build JSON scalars
-        except _VALUE_ERRORS:
+            value: Json = construct(CONSTRUCTOR, node)  # the scalar tags build JSON scalars
+        except VALUE_ERRORS:
             self.problems.append(
                 self.doc.problem(path, _bad_value(node), hint="remove the tag or fix the value")
             )
@@ -301,13 +318,12 @@ class _Converter:
         return value
 
     def key(self, node: yaml.ScalarNode, path: YamlPath) -> str:
-        if node.tag == _BOOL_TAG and str(node.value).lower() not in ("true", "false"):
-            # a YAML 1.1 boolean word (`on:`, `yes:`) stays a word, as in Go's yaml.v3
+        if is_bool_word_key(node.tag, str(node.value)):
             return str(node.value)
-        return _key_text(self.scalar(node, path))
+        return key_text(self.scalar(node, path))
 
     def mapping(self, node: yaml.MappingNode, path: YamlPath) -> JsonDict:
-        _CONSTRUCTOR.flatten_mapping(node)
+        CONSTRUCTOR.flatten_mapping(node)
         result: JsonDict = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
@@ -317,7 +333,7 @@ class _Converter:
             key_path = path + (key,)
             mark = Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if key in result:
-                first = self.doc.keys[key_path]
+                first = self.positions.keys[key_path]
                 self.problems.append(
                     Problem(
                         file=self.doc.path,
@@ -329,20 +345,9 @@ class _Converter:
                     )
                 )
                 continue
-            self.doc.keys[key_path] = mark
+            self.positions.keys[key_path] = mark
             result[key] = self.convert(value_node, key_path)
         return result
-
-
-def _key_text(raw: Json) -> str:
-    """Mapping keys become strings, as they do in JSON and Kubernetes objects."""
-    if isinstance(raw, str):
-        return raw
-    if raw is None:
-        return "null"
-    if isinstance(raw, bool):
-        return "true" if raw else "false"
-    return str(raw)
 
 
 def _yaml_problem(path: str, exc: yaml.YAMLError) -> Problem:
@@ -386,10 +391,17 @@ def _no_collection() -> Iterator[None]:
 def parse_documents(text: str, path: str) -> list[SourceDoc]:
     """All documents of a YAML text; empty documents are skipped."""
     with _no_collection():
-        return _parse_documents(text, path)
+        values = read_values(text)
+        if values is None:
+            return thorough_documents(text, path)
+    return [
+        SourceDoc(path=path, data=data, index=index, text=text) for index, data in enumerate(values)
+    ]
 
 
-def _parse_documents(text: str, path: str) -> list[SourceDoc]:
+def thorough_documents(text: str, path: str) -> list[SourceDoc]:
+    """:func:`parse_documents` without the quick reading: every document with its
+    positions, or the problems of the text."""
     docs: list[SourceDoc] = []
     problems: list[Problem] = []
     try:
@@ -399,8 +411,8 @@ def _parse_documents(text: str, path: str) -> list[SourceDoc]:
     for index, node in enumerate(nodes):
         if node is None:
             continue
-        doc = SourceDoc(path=path, data=None, index=index, text=text)
-        converter = _Converter(doc)
+        converter = _Converter(path, index, text)
+        doc = converter.doc
         try:
             doc.data = converter.convert(node, ())
         except RecursionError:
@@ -414,6 +426,18 @@ def _parse_documents(text: str, path: str) -> list[SourceDoc]:
     if problems:
         raise PatternError(problems)
     return docs
+
+
+def _positions(text: str, index: int, path: str) -> Positions:
+    """The positions of a quickly read document: ``text`` composed and converted again
+    (without the bounds' event pass: the quick reading enforced them on this text)."""
+    with _no_collection():
+        for at, node in enumerate(yaml.compose_all(text, Loader=BASE)):
+            if at == index:
+                converter = _Converter(path, index, text)
+                converter.convert(node, ())
+                return converter.positions
+    return Positions()
 
 
 def _refused(shown: str, message: str, hint: str = "") -> PatternError:
