@@ -79,7 +79,7 @@ def admit(
     _check_metadata(rt, name, meta)
     _default(rt, obj, ips)
     if rt.schema is not None:
-        errors = openapi.validate(body_and_status(obj), rt.schema)
+        errors = rt.rules.validate(body_and_status(obj))
         if errors:
             raise InvalidError(
                 f'{rt.kind}.{rt.group} "{name}" is invalid: ' + ", ".join(errors), details=errors
@@ -94,8 +94,8 @@ def _default(rt: ResourceType, obj: KubeObject, ips: Iterator[str]) -> None:
     """What decoding does in kube-apiserver: schema defaults and pruning (or the removal of
     a built-in kind's unknown fields) and built-in defaults."""
     if rt.schema is not None:
-        openapi.apply_defaults(obj, rt.schema)
-        openapi.prune(obj, rt.schema, root=True)
+        rt.rules.apply_defaults(obj)
+        rt.rules.prune(obj, root=True)
     else:
         node = kind_node(rt.group, rt.version, rt.kind)
         if node is not None:

@@ -39,9 +39,16 @@ def clone(value: T) -> T:
 def _clone(value: Any) -> Any:
     kind = type(value)
     if kind is dict:
-        return {k: _clone(v) for k, v in value.items()}
+        out = value.copy()  # scalars, most values, copied at C speed; containers replaced
+        for key, item in value.items():
+            if (inner := type(item)) is dict or inner is list:
+                out[key] = _clone(item)
+        return out
     if kind is list:
-        return [_clone(v) for v in value]
+        return [
+            _clone(item) if (inner := type(item)) is dict or inner is list else item
+            for item in value
+        ]
     return value
 
 

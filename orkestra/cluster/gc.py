@@ -61,6 +61,10 @@ class Collector:
     # -- indexes ----------------------------------------------------------------------
     def index(self, rt: ResourceType, old: KubeObject | None, new: KubeObject | None) -> None:
         """Keep the indexes right when ``old`` is replaced by ``new`` (either may be None)."""
+        if old is not None and new is not None:
+            refs = old["metadata"].get("ownerReferences")
+            if refs is new["metadata"].get("ownerReferences"):  # kept as it was: most writes
+                return
         before, after = _owner_uids(old), _owner_uids(new)
         if old is not None and new is None:
             self._by_uid.pop(_uid(old), None)

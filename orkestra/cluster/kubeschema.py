@@ -209,8 +209,8 @@ class SchemaNode:
     item by item), ``owns_map``/``owns_list`` (such a value is itself owned as a node outside
     list items: not for Go structs and lists, whose zero values already exist) and
     ``sorted_map_keys`` (a list-map's keys in the order its ``k:`` elements print them); so
-    is what strict decoding asks (``preserves_unknown``, ``walks_fields``, ``field_names``:
-    :mod:`orkestra.cluster.strict`)."""
+    is what strict decoding asks (``preserves_unknown``, ``walks_fields``, ``field_names``
+    and ``strict_inert``: :mod:`orkestra.cluster.strict`)."""
 
     __slots__ = (
         "_children",
@@ -230,6 +230,7 @@ class SchemaNode:
         "shape",
         "sorted_map_keys",
         "strategies",
+        "strict_inert",
         "struct",
         "typed",
         "walks_fields",
@@ -262,6 +263,7 @@ class SchemaNode:
         self.owns_list = not self.typed
         self.preserves_unknown = bool(self.schema.get("x-kubernetes-preserve-unknown-fields"))
         self.walks_fields, self.field_names = _declared_fields(self.schema)
+        self.strict_inert = _strict_inert(self.schema, defs)
 
     def __repr__(self) -> str:
         return f"SchemaNode({self.shape}, {str(self.schema.get('description', ''))[:40]!r})"
@@ -330,6 +332,35 @@ def _declared_fields(schema: JsonObject) -> tuple[bool, Container[str] | None]:
     if isinstance(extra, dict):
         return True, None
     return True, props if isinstance(props, dict | list | str) else ()
+
+
+def _flat(schema: JsonObject) -> bool:
+    """Whether strict decoding stops at a value of this schema: nothing under it is checked
+    (a scalar, an object declaring nothing, anything preserving unknown fields)."""
+    if schema.get("x-kubernetes-preserve-unknown-fields"):
+        return True
+    return not _declared_fields(schema)[0] and not isinstance(schema.get("items"), dict)
+
+
+def _strict_inert(schema: JsonObject, defs: Mapping[str, JsonObject] | None) -> bool:
+    """Whether strict decoding can find nothing under a value of this schema, looking one
+    level down: besides a flat schema, a list of flat items or a map of flat values (labels,
+    annotations, a ConfigMap's data), which the walk then need not enter."""
+    if _flat(schema):
+        return True
+    items = schema.get("items")
+    if isinstance(items, dict) and not _flat(resolve(items, defs)):
+        return False
+    walks, names = _declared_fields(schema)
+    if not walks:
+        return True
+    extra = schema.get("additionalProperties")
+    return (
+        names is None
+        and not schema.get("properties")
+        and isinstance(extra, dict)
+        and _flat(resolve(extra, defs))
+    )
 
 
 UNKNOWN = SchemaNode(None)

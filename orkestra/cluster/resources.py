@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NotRequired, TypedDict, cast
 
+from orkestra.cluster.openapi import Schema
 from orkestra.kubeobjects import JsonDict, JsonObject, KubeObject
 
 
@@ -71,6 +73,9 @@ def crd_spec(crd: KubeObject) -> CustomResourceDefinitionSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class ResourceType:
+    """A served resource. Its derived names are computed once (``cached_property``: every
+    write reads them several times)."""
+
     group: str
     version: str
     kind: str
@@ -85,11 +90,11 @@ class ResourceType:
     printer_columns: tuple[PrinterColumn, ...] = field(default=(), compare=False, hash=False)
     categories: tuple[str, ...] = field(default=(), compare=False, hash=False)
 
-    @property
+    @cached_property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 
-    @property
+    @cached_property
     def qualified(self) -> str:
         """``deployments.apps`` (core resources have no group)."""
         return f"{self.plural}.{self.group}" if self.group else self.plural
@@ -98,10 +103,16 @@ class ResourceType:
     def list_kind(self) -> str:
         return f"{self.kind}List"
 
-    @property
+    @cached_property
     def key(self) -> tuple[str, str]:
         """(group, plural): how objects of this type are stored."""
         return (self.group, self.plural)
+
+    @cached_property
+    def rules(self) -> Schema:
+        """The schema of a custom resource as defaulting, pruning and validation read it
+        (empty for a built-in kind)."""
+        return Schema(self.schema if isinstance(self.schema, dict) else {})
 
 
 def _t(

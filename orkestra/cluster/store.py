@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, TypedDict
+from typing import Literal, NamedTuple, TypedDict
 
-from orkestra.cluster import defaults, fieldmanager, openapi, policies
+from orkestra.cluster import defaults, fieldmanager, policies
 from orkestra.cluster.admission import (
     CRDS,
     NAMESPACES,
@@ -55,6 +55,7 @@ from orkestra.cluster.resources import (
 )
 from orkestra.cluster.selectors import field_matcher, label_matcher
 from orkestra.cluster.strategic import strategic_merge_patch
+from orkestra.cluster.uids import new_uid
 from orkestra.kubeobjects import Json, KubeObject, ManagedFieldsEntry, ObjectMeta, as_json
 from orkestra.units import format_timestamp
 
@@ -84,10 +85,10 @@ class Preconditions(TypedDict, total=False):
     resourceVersion: str
 
 
-@dataclass(frozen=True, kw_only=True)
-class Operation:
+class Operation(NamedTuple):
     """One API call: verb (create, update, patch, delete, get, list), the resource (plural,
-    with ``/status`` for the subresource), namespace, name and the resourceVersion after."""
+    with ``/status`` for the subresource), namespace, name and the resourceVersion after
+    (a tuple: simulate logs one per call)."""
 
     seq: int
     verb: str
@@ -96,6 +97,10 @@ class Operation:
     namespace: str
     name: str
     resource_version: int
+
+
+def _system_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 def _body(obj: KubeObject) -> dict[str, object]:
@@ -138,8 +143,8 @@ class MemoryCluster:
         data_dir: Path | None = None,
         track_fields: bool = False,
     ) -> None:
-        self.clock: Clock = clock or (lambda: datetime.now(UTC))
-        self._stamp: tuple[datetime | None, str] = (None, "")
+        self.clock: Clock = clock or _system_clock
+        self._stamp: tuple[object, str] = (None, "")
         self.lenient_kinds = lenient_kinds
         self.record = record
         self.track_fields = track_fields
@@ -241,10 +246,15 @@ class MemoryCluster:
 
     def now(self) -> str:
         """The clock as an RFC 3339 timestamp (formatted once per second: every write
-        stamps several fields)."""
-        moment = self.clock().replace(microsecond=0)
-        if moment != self._stamp[0]:
-            self._stamp = (moment, format_timestamp(moment))
+        stamps several fields; the system clock is read as a number of seconds)."""
+        if self.clock is _system_clock:
+            second = int(time.time())
+            if second != self._stamp[0]:
+                self._stamp = (second, format_timestamp(datetime.fromtimestamp(second, UTC)))
+        else:
+            moment = self.clock().replace(microsecond=0)
+            if moment != self._stamp[0]:
+                self._stamp = (moment, format_timestamp(moment))
         return self._stamp[1]
 
     def subscribe(self, subscriber: Subscriber) -> None:
@@ -336,8 +346,9 @@ class MemoryCluster:
     def _put(self, rt: ResourceType, obj: KubeObject) -> None:
         meta = obj["metadata"]
         key = (str(meta.get("namespace", "")), str(meta["name"]))
-        old = self.bucket(rt).get(key)
-        self.bucket(rt)[key] = obj
+        bucket = self.bucket(rt)
+        old = bucket.get(key)
+        bucket[key] = obj
         self.gc.index(rt, old, obj)
 
     def _drop(self, rt: ResourceType, obj: KubeObject) -> None:
@@ -529,7 +540,7 @@ class MemoryCluster:
         self._judge("CREATE", rt, namespace, meta["name"], obj, None, dry_run=dry_run)
         if (namespace, meta["name"]) in self.bucket(rt):
             raise AlreadyExistsError(f'{rt.qualified} "{meta["name"]}" already exists')
-        meta["uid"] = str(uuid.uuid4())
+        meta["uid"] = new_uid()
         meta["creationTimestamp"] = self.now()
         if has_generation(rt):
             meta["generation"] = 1
@@ -540,12 +551,13 @@ class MemoryCluster:
             self._track(rt, None, obj, manager, "")
         if dry_run:
             return obj
-        stored = self._versioned(obj)
-        self._put(rt, stored)
+        self._rv += 1  # the object is the store's own (given or admitted): no copy
+        obj["metadata"]["resourceVersion"] = str(self._rv)
+        self._put(rt, obj)
         if rt.key == CRDS:
-            self.register_crd(stored)
-        self._emit("ADDED", rt, stored)
-        return stored
+            self.register_crd(obj)
+        self._emit("ADDED", rt, obj)
+        return obj
 
     def replace_in(
         self,
@@ -582,8 +594,11 @@ class MemoryCluster:
     def _commit(
         self, rt: ResourceType, ns: str, new: KubeObject, new_from: KubeObject
     ) -> KubeObject:
-        """Store a changed object (or finish deleting it when its last finalizer went)."""
-        stored = self._versioned(new)
+        """Store a changed object (or finish deleting it when its last finalizer went).
+        ``new`` is the store's own (its metadata may be the stored version's)."""
+        self._rv += 1
+        new["metadata"] = {**new["metadata"], "resourceVersion": str(self._rv)}
+        stored = new
         if (
             stored["metadata"].get("deletionTimestamp")
             and not stored["metadata"].get("finalizers")
@@ -650,10 +665,8 @@ class MemoryCluster:
             new["status"] = incoming["status"]
         else:
             new.pop("status", None)
-        if rt.schema is not None and "status" in new:  # the rest was checked when written
-            properties = rt.schema.get("properties")
-            status_schema = properties.get("status") if isinstance(properties, dict) else None
-            errors = openapi.validate(new["status"], status_schema, "status")
+        if "status" in new and "status" in rt.rules.declared:  # the rest was checked already
+            errors = rt.rules.child("status").validate(new["status"], "status")
             if errors:
                 raise InvalidError(
                     f'{rt.kind} "{new["metadata"]["name"]}" is invalid: ' + ", ".join(errors),
@@ -878,11 +891,17 @@ class MemoryCluster:
     def find(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
     ) -> KubeObject | None:
-        """``get`` that answers None instead of NotFoundError (recorded as a get)."""
-        try:
-            return self.get(api_version, kind, name, namespace)
-        except NotFoundError:
-            return None
+        """``get`` that answers None instead of NotFoundError (recorded as a get); without
+        raising one: engines look an object up before every create."""
+        with self._lock:
+            try:
+                rt = self.type_for(api_version, kind)
+            except NotFoundError:
+                return None
+            ns = self.scope(rt, namespace)
+            self._log("get", rt, ns, name)
+            found = self.bucket(rt).get((ns, name))
+            return None if found is None else _as_version(found, rt)
 
     def list(
         self,

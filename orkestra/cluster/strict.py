@@ -6,13 +6,17 @@ which ``kubectl apply`` sends). The store drops such fields the same way, so an 
 writes one would see drift in simulate exactly as it would on a cluster; the API server
 layer reports them per the request's ``fieldValidation``. Custom resources are pruned by
 their CRD schema in :mod:`orkestra.cluster.openapi`; this module finds their unknown fields
-for the strict check.
+for the strict check. Every built-in object written goes through this walk, so it checks a
+map's keys against the declared ones at once and skips what cannot hold an unknown field
+(``SchemaNode.strict_inert``: labels, annotations, a ConfigMap's data, scalars).
 """
 
 from __future__ import annotations
 
-from orkestra.cluster.kubeschema import UNKNOWN, SchemaNode
-from orkestra.kubeobjects import Json
+from collections.abc import Container
+
+from orkestra.cluster.kubeschema import SchemaNode
+from orkestra.kubeobjects import Json, JsonDict
 
 _ROOT = ("apiVersion", "kind")
 # for isinstance: the values to walk into (``dict | list`` would build a union at every call)
@@ -28,10 +32,12 @@ def unknown_fields(value: Json, node: SchemaNode, *, remove: bool = False) -> li
 
 
 def _walk(value: Json, node: SchemaNode, path: str, found: list[str], remove: bool) -> None:
-    if node is UNKNOWN or node.preserves_unknown:
+    if node.strict_inert:  # also UNKNOWN and what preserves unknown fields
         return
     if isinstance(value, list):
         items = node.items()
+        if items.strict_inert:
+            return
         for index, item in enumerate(value):
             if isinstance(item, _NESTED):
                 _walk(item, items, f"{path}[{index}]", found, remove)
@@ -39,9 +45,28 @@ def _walk(value: Json, node: SchemaNode, path: str, found: list[str], remove: bo
     if not isinstance(value, dict) or not node.walks_fields:
         return
     names = node.field_names
+    if names is not None and not (isinstance(names, dict) and value.keys() <= names.keys()):
+        _walk_unknown(value, node, names, path, found, remove)
+        return
+    for key, item in value.items():  # every key declared (nearly always; checked at once)
+        if isinstance(item, _NESTED):  # a path is built only for what is walked into
+            child = node.field(key)
+            if not child.strict_inert:
+                _walk(item, child, f"{path}.{key}" if path else key, found, remove)
+
+
+def _walk_unknown(
+    value: JsonDict,
+    node: SchemaNode,
+    names: Container[str],
+    path: str,
+    found: list[str],
+    remove: bool,
+) -> None:
+    """The fields of a map with keys ``names`` does not hold, reported in order."""
     for key, item in list(value.items()):
-        if names is None or key in names or (not path and key in _ROOT):
-            if isinstance(item, _NESTED):  # a path is built only for what is walked into
+        if key in names or (not path and key in _ROOT):
+            if isinstance(item, _NESTED):
                 _walk(item, node.field(key), f"{path}.{key}" if path else key, found, remove)
             continue
         found.append(f"{path}.{key}" if path else key)

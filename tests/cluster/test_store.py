@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -106,6 +107,18 @@ def test_create_get_and_server_fields(cluster: MemoryCluster) -> None:
         cluster.create(deployment())
     with pytest.raises(NotFoundError, match=re.escape('deployments.apps "nope" not found')):
         cluster.get("apps/v1", "Deployment", "nope", "default")
+
+
+def test_the_system_clock_stamps_whole_seconds() -> None:
+    cluster = MemoryCluster()
+    before = datetime.now(UTC).replace(microsecond=0)
+    stamp = cluster.now()
+    after = datetime.now(UTC).replace(microsecond=0)
+    assert stamp in {f"{t:%Y-%m-%dT%H:%M:%SZ}" for t in (before, after)}
+    made = cluster.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
+    assert made["metadata"]["creationTimestamp"] >= stamp
+    cluster.clock = lambda: datetime(2024, 5, 6, 7, 8, 9, 999, tzinfo=UTC)
+    assert cluster.now() == "2024-05-06T07:08:09Z"
 
 
 def test_writes_copy_what_they_are_given_and_reads_share_what_is_stored(
@@ -353,6 +366,18 @@ def test_operations_are_recorded(cluster: MemoryCluster) -> None:
         ("list", "deployments", ""),
         ("update", "deployments/status", "web"),
         ("delete", "deployments", "web"),
+    ]
+
+
+def test_find_answers_none_for_what_get_would_refuse(cluster: MemoryCluster) -> None:
+    made = cluster.create(deployment())
+    start = len(cluster.operations)
+    assert cluster.find("apps/v1", "Deployment", "web", "default") is made
+    assert cluster.find("apps/v1", "Deployment", "nope", "default") is None
+    assert cluster.find("nope.io/v1", "Nope", "web", "default") is None
+    assert [(o.verb, o.resource, o.name) for o in cluster.operations[start:]] == [
+        ("get", "deployments", "web"),
+        ("get", "deployments", "nope"),
     ]
 
 

@@ -17,7 +17,7 @@ written through ``/status``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import Any, Final
 
@@ -100,8 +100,11 @@ def _is_empty(value: object) -> bool:
     return value is MISSING or value is None or (isinstance(value, _NESTED) and not value)
 
 
-def _in_order(elements: Iterable[str]) -> list[str]:
-    """Path elements in the API server's canonical order, so trees are built sorted."""
+def _in_order(elements: Collection[str]) -> list[str]:
+    """Path elements in the API server's canonical order, so trees are built sorted (one
+    element, most lists' case, needs no sort key: an owner's uid would be parsed for it)."""
+    if len(elements) < 2:
+        return list(elements)
     return sorted(elements, key=element_order)
 
 

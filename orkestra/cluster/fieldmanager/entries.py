@@ -2,13 +2,16 @@
 
 This module owns an entry's identity as the API server keys it (appliers' ignoring the API
 version), how conflict messages name its manager, and reading and writing the
-``managedFields`` list (malformed entries skipped; appliers first, then oldest first).
+``managedFields`` list (malformed entries skipped; appliers first, then oldest first). An
+entry read from a stored list and left unchanged is written back as the very item it was
+read from: stored lists are only ever written by :func:`encode_entries`, so it is the item
+encoding would make, without the copy (every write rewrites the list).
 """
 
 from __future__ import annotations
 
 import json
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from orkestra.cluster.fieldmanager.trees import FieldTree
 from orkestra.kubeobjects import ManagedFieldsEntry
@@ -17,7 +20,9 @@ APPLY, UPDATE = "Apply", "Update"
 
 
 class Entry(NamedTuple):
-    """One ``managedFields`` entry; ``fields`` is its FieldsV1 tree (shared, not copied)."""
+    """One ``managedFields`` entry; ``fields`` is its FieldsV1 tree (shared, not copied).
+    ``read_from`` is the stored item :func:`decode_entries` read it from (never set it when
+    changing an entry with ``_replace``)."""
 
     manager: str
     operation: str
@@ -25,6 +30,7 @@ class Entry(NamedTuple):
     subresource: str
     time: str | None
     fields: FieldTree
+    read_from: ManagedFieldsEntry | None = None
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -48,6 +54,8 @@ class Entry(NamedTuple):
         return text
 
     def encode(self) -> ManagedFieldsEntry:
+        if self.read_from is not None:
+            return self.read_from
         out: ManagedFieldsEntry = {
             "manager": self.manager,
             "operation": self.operation,
@@ -79,6 +87,7 @@ def decode_entries(managed: object) -> list[Entry]:
                 str(raw.get("subresource") or ""),
                 raw.get("time"),
                 raw["fieldsV1"],
+                cast(ManagedFieldsEntry, raw),
             )
         )
     return entries

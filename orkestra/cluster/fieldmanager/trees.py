@@ -38,20 +38,31 @@ def build(member: bool, children: FieldTree) -> FieldTree | None:
 
 def subtract(tree: FieldTree, other: FieldTree) -> FieldTree | None:
     """``tree`` without the members of ``other`` (not recursive: a removed node's children
-    stay); None when nothing is left."""
-    member = is_owned(tree) and not is_owned(other)
-    children: FieldTree = {}
-    for key, child in tree.items():
-        if key == MEMBER:
-            continue
-        against = other.get(key)
-        if against is None:
-            children[key] = child
+    stay); None when nothing is left. ``tree`` itself when ``other`` takes nothing from it
+    (the usual case: a write rarely touches what another manager owns)."""
+    owned = not tree or MEMBER in tree
+    if not other:  # ``other`` is the node itself: only the membership goes
+        if not owned:
+            return tree
+        return {k: v for k, v in tree.items() if k != MEMBER} or None
+    member = owned and MEMBER not in other
+    common = tree.keys() & other.keys()
+    common.discard(MEMBER)
+    if not common and member == owned and (not owned or _as_built(tree)):
+        return tree
+    children = {k: v for k, v in tree.items() if k != MEMBER}
+    for key in common:
+        rest = subtract(children[key], other[key])
+        if rest is None:
+            del children[key]
         else:
-            rest = subtract(child, against)
-            if rest is not None:
-                children[key] = rest
+            children[key] = rest
     return build(member, children)
+
+
+def _as_built(tree: FieldTree) -> bool:
+    """Whether an owned node is the one :func:`build` would make of its children."""
+    return not tree or (len(tree) > 1 and next(iter(tree)) == MEMBER and not tree[MEMBER])
 
 
 def union(tree: FieldTree, other: FieldTree) -> FieldTree:

@@ -59,9 +59,10 @@ def record_update(
     time: str | None = now
     for entry in entries:
         rest: FieldTree | None = entry.fields
-        for change in (gained, lost):
-            if change is not None and rest is not None:
-                rest = subtract(rest, change)
+        if gained is not None:
+            rest = subtract(entry.fields, gained)
+        if lost is not None and rest is not None:
+            rest = subtract(rest, lost)
         if entry.key == key:
             mine, time = rest, entry.time
         elif rest is not None:
