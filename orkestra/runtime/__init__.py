@@ -93,26 +93,23 @@ expiry.
 on the embedded server running as ``ork cluster up`` in its own process; clock from the
 operator's spawn until a watch has seen every CR ready; CPU and peak RSS of the operator; a
 Kopf 1.45 operator creating the same Deployment and Service, on a fresh server of the same
-build; 2 cores shared by server, operator and watcher; 1,000: six runs each, 10,000: three):
+build; 2 cores shared by server, operator and watcher; three interleaved runs each, see
+``benchmarks/RESULTS.md``, 2026-12-03 night):
 
 ======  ==========================================  =========================================
 CRs     ork run                                     Kopf
 ======  ==========================================  =========================================
-1,000   2.2-2.4 s to all Ready (419-453/s),         4.2-4.4 s (225-237/s), 4.2-4.4 ms/CR,
-        1.4-1.6 ms CPU per CR, 62 MiB               144-146 MiB
-10,000  21.1-23.2 s (431-474/s), 1.2-1.3 ms/CR,     37.0-38.8 s (258-270/s), 3.7-3.9 ms/CR,
-        113-114 MiB                                 205-209 MiB
+1,000   2.1-2.3 s to all Ready (436-477/s),         5.2-5.5 s (181-192/s), 5.2-5.5 ms/CR,
+        1.6-1.8 ms CPU per CR, 51 MiB               145-146 MiB
 ======  ==========================================  =========================================
 
-The same server and machine with the runtime before these measures (``http.client``,
-decoded caches, asyncio's loop): 1,000 in 3.2 s at 2.4-2.5 ms/CR and 71 MiB; 10,000 in
-30.5 s at 2.2 ms/CR and 220 MiB. Of the 1.2 ms/CR at 10,000, about half is the engine
-(two reconciles of ~0.25-0.4 ms: one creates the children and writes status, one writes
-Ready when the Deployment is ready); at 1,000 the start-up (imports, mostly aiohttp and
-lightkube: ~0.4 s of CPU) adds 0.4 ms/CR. Per CR the runtime does the minimum a
-declarative reconcile can: two creates and two status writes; the server answers them and
-sends five watch events (four of them echoes), and at ~2 ms of server CPU per CR it is the
-server, sharing the two cores, that bounds the throughput.
+That is 2.5x Kopf's throughput at 0.35x its memory. Per CR the runtime does the minimum a
+declarative reconcile can: two creates and two status writes, in three reconciles (the
+first creates the children and writes status, the second writes Ready when the Deployment
+is ready, the third confirms that nothing is left to write); the server answers them and
+sends five watch events (four of them echoes). The workers spend most of the run waiting
+for the server's answers: at 1.3 ms of server CPU per CR on the shared two cores, the
+server's latency, not the runtime's CPU, bounds the throughput.
 """
 
 from orkestra.runtime.operator import Operator, Options, run
