@@ -52,7 +52,7 @@ class RuntimeView(Protocol):
     def katalog(self) -> Katalog | KatalogList: ...
 
 
-class NotFoundError(Exception):
+class NoSuchEntryError(Exception):
     """Answered 404 with ``{"error": message}``."""
 
 
@@ -77,7 +77,7 @@ class Router:
             request.match_info.update(match.groupdict())
             try:
                 return endpoint(request)
-            except NotFoundError as exc:
+            except NoSuchEntryError as exc:
                 return _json({"error": str(exc)}, status=404)
         return Response(text="404: Not Found", status=404)
 
@@ -113,7 +113,7 @@ def make_app(runtime: RuntimeView) -> Router:
         name = request.match_info["crd"]
         found = runtime.controllers.get(name)
         if found is None:
-            raise NotFoundError(
+            raise NoSuchEntryError(
                 f'no CRD "{name}"; known: ' + ", ".join(sorted(runtime.controllers))
             )
         return found
@@ -140,7 +140,7 @@ def make_app(runtime: RuntimeView) -> Router:
         key = (request.match_info.get("namespace", ""), request.match_info["name"])
         found = c.store.get(key)
         if found is None:
-            raise NotFoundError(f"no {c.kind} {'/'.join(p for p in key if p)} in the cache")
+            raise NoSuchEntryError(f"no {c.kind} {'/'.join(p for p in key if p)} in the cache")
         return _json(found)
 
     def crd_health(request: Request) -> Response:
