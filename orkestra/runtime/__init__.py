@@ -93,18 +93,19 @@ expiry.
 on the embedded server running as ``ork cluster up`` in its own process; clock from the
 operator's spawn until a watch has seen every CR ready; CPU and peak RSS of the operator; a
 Kopf 1.45 operator creating the same Deployment and Service, on a fresh server of the same
-build; 2 cores shared by server, operator and watcher; three interleaved runs each, see
-``benchmarks/RESULTS.md``, 2026-12-03 night):
+build; 2 cores shared by server, operator and watcher; 1,000: three interleaved runs each,
+10,000: one; see ``benchmarks/RESULTS.md``, 2026-12-03 night):
 
 ======  ==========================================  =========================================
 CRs     ork run                                     Kopf
 ======  ==========================================  =========================================
 1,000   2.1-2.3 s to all Ready (436-477/s),         5.2-5.5 s (181-192/s), 5.2-5.5 ms/CR,
         1.6-1.8 ms CPU per CR, 51 MiB               145-146 MiB
+10,000  18.2 s (549/s), 1.3 ms/CR, 102 MiB          44.1 s (227/s), 4.4 ms/CR, 181 MiB
 ======  ==========================================  =========================================
 
-That is 2.5x Kopf's throughput at 0.35x its memory. Per CR the runtime does the minimum a
-declarative reconcile can: two creates and two status writes, in three reconciles (the
+That is 2.4-2.5x Kopf's throughput at 0.35-0.57x its memory. Per CR the runtime does the
+minimum a declarative reconcile can: two creates and two status writes, in three reconciles (the
 first creates the children and writes status, the second writes Ready when the Deployment
 is ready, the third confirms that nothing is left to write); the server answers them and
 sends five watch events (four of them echoes). The workers spend most of the run waiting
