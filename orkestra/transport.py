@@ -234,6 +234,14 @@ def request_bytes(
     return data + body if body else data
 
 
+def address_and_authority(host: str, port: int, *, tls: bool) -> tuple[str, str]:
+    """``host:port`` (an IPv6 host in brackets), and the ``Host`` header, which leaves out
+    the scheme's default port."""
+    named = f"[{host}]" if ":" in host else host
+    address = f"{named}:{port}"
+    return address, named if port == (443 if tls else 80) else address
+
+
 class Connection:
     """One HTTP/1.1 connection to ``host:port`` (TLS when ``context`` is given; through
     ``proxy`` when one is given), opened on the first request and reopened after the
@@ -255,10 +263,7 @@ class Connection:
         self.timeout = timeout  # for each read or write, and for connecting unless given
         self.connect_timeout = timeout if connect_timeout is None else connect_timeout
         self.proxy = proxy
-        named = f"[{host}]" if ":" in host else host
-        self.address = f"{named}:{port}"
-        default_port = 80 if context is None else 443
-        self.authority = named if port == default_port else self.address  # the Host header
+        self.address, self.authority = address_and_authority(host, port, tls=context is not None)
         self.requests = 0  # answered on the current socket
         self._sock: socket.socket | None = None
         self._buffer = bytearray()
@@ -434,15 +439,7 @@ class Connection:
 
     def _read_head(self) -> Framing:
         while True:
-            buffer = self._buffer
-            end = buffer.find(b"\r\n\r\n")
-            while end < 0:
-                if len(buffer) > MAX_HEAD:
-                    raise TransportError("response headers too long")
-                self._fill()
-                end = buffer.find(b"\r\n\r\n")
-            framing = parse_head(bytes(buffer[:end]))
-            del buffer[: end + 4]
+            framing = parse_head(self._read_until(b"\r\n\r\n", "response headers"))
             if framing is not None:
                 return framing
 
@@ -455,16 +452,21 @@ class Connection:
         return data
 
     def _read_line(self) -> bytes:
+        return self._read_until(b"\r\n", "chunk header")
+
+    def _read_until(self, delimiter: bytes, what: str) -> bytes:
+        """The bytes before ``delimiter``, which is consumed too; ``what`` names them when
+        they run past :data:`MAX_HEAD`."""
         buffer = self._buffer
-        end = buffer.find(b"\r\n")
+        end = buffer.find(delimiter)
         while end < 0:
             if len(buffer) > MAX_HEAD:
-                raise TransportError("chunk header too long")
+                raise TransportError(f"{what} too long")
             self._fill()
-            end = buffer.find(b"\r\n")
-        line = bytes(buffer[:end])
-        del buffer[: end + 2]
-        return line
+            end = buffer.find(delimiter)
+        data = bytes(buffer[:end])
+        del buffer[: end + len(delimiter)]
+        return data
 
     def _chunks(self, limit: int | None) -> Iterator[bytes]:
         """The data of each chunk of a chunked body, then the trailers are skipped."""

@@ -4,10 +4,10 @@ The worker threads write through :mod:`orkestra.transport`, one blocking connect
 the event loop needs the same few things without blocking: a request answered in full, and a
 watch, a chunked body read as it arrives. aiohttp did this before, and importing it (with
 attrs, yarl, multidict, aiosignal, frozenlist, aiohappyeyeballs and its default TLS contexts)
-was ~110 ms of ``ork run``'s ~400 ms start-up, which at 1,000 CRs is ~5% of the whole run;
-its per-call CPU was no lower than this module's, which rides on asyncio's streams and
-reuses the transport's parsing (:func:`~orkestra.transport.parse_head`,
-:func:`~orkestra.transport.chunk_size`, :func:`~orkestra.transport.request_bytes`).
+was ~110 ms of ``ork run``'s ~400 ms start-up (``-X importtime``), ~5% of a whole run of
+1,000 CRs. This module rides on asyncio's streams and reuses the transport's parsing
+(:func:`~orkestra.transport.parse_head`, :func:`~orkestra.transport.chunk_size`,
+:func:`~orkestra.transport.request_bytes`, :func:`~orkestra.transport.address_and_authority`).
 
 :class:`AsyncPool` keeps idle keep-alive connections to one server and lends one to each
 request; a reused connection that the server closed while idle shows as a failure before
@@ -32,6 +32,7 @@ from orkestra.transport import (
     Framing,
     Response,
     TransportError,
+    address_and_authority,
     chunk_size,
     parse_head,
     request_bytes,
@@ -100,10 +101,7 @@ class AsyncPool:
         self.port = port
         self.context = context
         self.timeout = timeout
-        named = f"[{host}]" if ":" in host else host
-        self.address = f"{named}:{port}"
-        default_port = 80 if context is None else 443
-        self.authority = named if port == default_port else self.address
+        self.address, self.authority = address_and_authority(host, port, tls=context is not None)
         self._idle: list[_Connection] = []
 
     async def request(
