@@ -7,8 +7,10 @@ process starts, and the clock runs from its spawn until every CR is Ready: statu
 ``observedGeneration`` equal to ``metadata.generation`` and a ``Ready`` condition ``True``,
 which both operators only write once the CR's Deployment reports its replicas ready (the
 server plays kubelet 50 ms after a workload changes). Readiness is followed with a watch on
-the WebApps opened before the operator starts, so the figure includes the operator's start
-(imports, login, initial LIST) and nothing is polled.
+the WebApps from the resourceVersion of a LIST made before the operator starts, so the
+figure includes the operator's start (imports, login, initial LIST), no event is missed and
+nothing is polled; the watch is kept light (:mod:`benchmarks.readiness`), as it shares the
+machine with what it measures.
 
 Figures per run: time to all Ready and reconciles/s = N / that time (a reconcile here being
 one CR brought to Ready: two children created, status written twice); the time to the first
@@ -36,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,7 @@ from benchmarks.apiserver import (
     spawn,
     stop_process,
 )
+from benchmarks.readiness import ReadinessWatch, first_version
 
 Obj = dict[str, Any]
 HERE = Path(__file__).resolve().parent
@@ -67,25 +70,6 @@ TARGET_RATIO = 3.0
 SAMPLE_NAME = "my-webapp"  # the name in cr.yaml, as simulate builds it
 
 Launcher = Callable[[Path, Path], list[str]]  # (pack dir, kubeconfig) -> argv
-
-
-@dataclass
-class Progress:
-    """Which CRs are Ready, and when each count was reached (seconds after the spawn)."""
-
-    ready: set[str] = field(default_factory=set)
-    first: float | None = None
-    last: float | None = None
-
-    def update(self, obj: Obj, elapsed: float) -> None:
-        name = obj["metadata"]["name"]
-        if is_ready(obj):
-            if name not in self.ready:
-                self.ready.add(name)
-                self.first = elapsed if self.first is None else self.first
-                self.last = elapsed
-        else:
-            self.ready.discard(name)
 
 
 @dataclass
@@ -127,17 +111,6 @@ class RunResult:
         return self.server_cpu / max(self.ready, 1) * 1000
 
 
-def is_ready(obj: Obj) -> bool:
-    status = obj.get("status") or {}
-    generation = obj["metadata"].get("generation", 1)
-    if status.get("observedGeneration") != generation:
-        return False
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in status.get("conditions") or []
-    )
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (0 once it is gone)."""
     try:
@@ -175,51 +148,6 @@ async def create_webapps(client: Client, pack: Path, size: int) -> float:
     spec = yaml.safe_load((pack / "cr.yaml").read_text())["spec"]
     seconds = await client.create_all(WEBAPPS, (webapp(f"web-{i:05d}", spec) for i in range(size)))
     return size / seconds
-
-
-# -- following readiness ------------------------------------------------------------------
-async def _watch_once(
-    client: Client, progress: Progress, version: str, start: float, size: int
-) -> str:
-    """One watch request (5 s at most); the resourceVersion to resume from."""
-    params = {"watch": "1", "resourceVersion": version, "timeoutSeconds": "5"}
-    async with client.session.get(WEBAPPS, params=params) as response:
-        if response.status != 200:
-            raise RuntimeError(f"watch failed: {response.status}")
-        async for line in response.content:
-            event = json.loads(line)
-            if event["type"] == "ERROR":  # e.g. 410 Gone: start again from a fresh list
-                return await _relist(client, progress, start)
-            obj = event["object"]
-            version = obj["metadata"]["resourceVersion"]
-            if event["type"] in ("ADDED", "MODIFIED"):
-                progress.update(obj, time.perf_counter() - start)
-            if len(progress.ready) >= size:
-                break
-    return version
-
-
-async def _relist(client: Client, progress: Progress, start: float) -> str:
-    listed = await client.get(WEBAPPS)
-    for obj in listed["items"]:
-        progress.update(obj, time.perf_counter() - start)
-    return str(listed["metadata"]["resourceVersion"])
-
-
-async def follow(
-    client: Client,
-    version: str,
-    size: int,
-    start: float,
-    deadline: float,
-    process: subprocess.Popen[bytes],
-) -> Progress:
-    progress = Progress()
-    while len(progress.ready) < size and time.perf_counter() < deadline:
-        if process.poll() is not None:
-            break
-        version = await _watch_once(client, progress, version, start, size)
-    return progress
 
 
 # -- checking the children ------------------------------------------------------------------
@@ -269,40 +197,40 @@ async def check_children(
 
 
 # -- one run -----------------------------------------------------------------------------------
-async def _measure(
+def _measure(
     server: ServerProcess, argv: list[str], log: Path, size: int, timeout: float
 ) -> tuple[RunResult, subprocess.Popen[bytes]]:
-    async with server.client(connections=16) as client:
-        listed = await client.get(WEBAPPS + "?limit=1")
-        version = listed["metadata"]["resourceVersion"]
-        server_cpu = cpu_seconds(server.pid)
-        rss_before = proc_kib(server.pid, "VmRSS")
-        load = os.getloadavg()[0]
-        start = time.perf_counter()
-        process = spawn(argv, log, env={"KUBECONFIG": str(server.kubeconfig)}, cwd=HERE)
-        try:
-            progress = await follow(client, version, size, start, start + timeout, process)
-        except BaseException:
-            stop_process(process)
-            raise
-        finished = len(progress.ready) >= size
-        seconds = (progress.last or 0.0) if finished else time.perf_counter() - start
-        result = RunResult(
-            "",
-            size,
-            seconds,
-            len(progress.ready),
-            progress.first,
-            finished,
-            proc_kib(process.pid, "VmHWM"),
-            cpu_seconds(process.pid),
-            cpu_seconds(server.pid) - server_cpu,
-            proc_kib(server.pid, "VmHWM"),
-            rss_before,
-            0.0,
-            load,
-        )
-        return result, process
+    context = server.ssl_context()
+    version = first_version(server.url, server.token, context, WEBAPPS)
+    server_cpu = cpu_seconds(server.pid)
+    rss_before = proc_kib(server.pid, "VmRSS")
+    load = os.getloadavg()[0]
+    start = time.perf_counter()
+    process = spawn(argv, log, env={"KUBECONFIG": str(server.kubeconfig)}, cwd=HERE)
+    watch = ReadinessWatch(server.url, server.token, context, WEBAPPS, size, start)
+    try:
+        progress = watch.follow(version, start + timeout, process)
+    except BaseException:
+        stop_process(process)
+        raise
+    finished = len(progress.ready) >= size
+    seconds = (progress.last or 0.0) if finished else time.perf_counter() - start
+    result = RunResult(
+        "",
+        size,
+        seconds,
+        len(progress.ready),
+        progress.first,
+        finished,
+        proc_kib(process.pid, "VmHWM"),
+        cpu_seconds(process.pid),
+        cpu_seconds(server.pid) - server_cpu,
+        proc_kib(server.pid, "VmHWM"),
+        rss_before,
+        0.0,
+        load,
+    )
+    return result, process
 
 
 def run_one(
@@ -318,8 +246,8 @@ def run_one(
                 return await create_webapps(client, pack, size)
 
         created = asyncio.run(prepare())
-        result, process = asyncio.run(
-            _measure(server, argv, work / "operator.log", size, TIMEOUTS.get(size, 600.0))
+        result, process = _measure(
+            server, argv, work / "operator.log", size, TIMEOUTS.get(size, 600.0)
         )
         try:
             if process.poll() is not None or not result.finished:

@@ -221,7 +221,7 @@ class Controller:
         self._bind_metrics(metrics)
 
     def _bind_metrics(self, metrics: RuntimeMetrics) -> None:
-        self._duration = metrics.duration.labels(self.crd)
+        self._duration = metrics.duration.distribution(self.crd)
         self._results = {
             r: metrics.reconciles.labels(self.crd, r)
             for r in ("success", "error", "denied", "retry")

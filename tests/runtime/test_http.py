@@ -97,7 +97,7 @@ def test_health_answers_at_once_and_ready_after_every_controller_started() -> No
 def test_metrics_are_prometheus_text_with_the_per_crd_series() -> None:
     async def check(client: httpx.AsyncClient, runtime: View) -> None:
         runtime.metrics.reconciles.labels("webapp", "success").inc()
-        runtime.metrics.duration.labels("webapp").observe(0.01)
+        runtime.metrics.duration.distribution("webapp").observe(0.01)
         response = await client.get("/metrics")
         text = response.text
         assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
