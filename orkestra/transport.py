@@ -12,11 +12,22 @@ connection): 146 µs of client CPU per GET with ``http.client`` against 52 µs w
 module, of which the msgspec decoding of the body is 7 µs and the rest is the syscalls and
 TLS. For 02-katalog-api that is four requests per CR, so ~0.4 ms of the runtime's ~2.2 ms
 per CR. The registry used httpx, whose import alone (httpcore, h11, ``ssl``, ``email``,
-``urllib.request`` ...) cost ~40 ms of every ``ork pull``. (A timeout makes Python poll
-before each read; with a blocking socket and the timeout left to the kernel, TLS reads would
-never time out, and in the same benchmark it made no difference, so the sockets keep their
-timeout.) The module imports neither ``ssl`` (callers bring their context) nor
-``urllib.request``.
+``urllib.request`` ...) cost ~40 ms of every ``ork pull``. The module imports neither
+``ssl`` (callers bring their context) nor ``urllib.request``.
+
+**Sockets block; a watchdog keeps the time.** A socket with a timeout polls before it
+reads, and an ``ssl.SSLSocket`` with one tries the read, polls, and reads again: three
+system calls where a blocking socket makes one, and each releases the GIL and takes it
+back. In ``ork run`` two worker threads and the event loop want the GIL at every moment, so
+each release is a hand-over between threads; with blocking sockets ``ork run`` brought the
+1,000 WebApps of the operator benchmark to Ready 5-8% sooner (median of eight interleaved
+runs each, three times). The kernel's own timeouts (``SO_RCVTIMEO``) cannot stand in: an
+``SSLSocket`` in blocking mode retries a read the kernel timed out, forever. So once a
+connection is up (connecting and the TLS handshake keep a timeout), each read and write is
+armed with :class:`_Watchdog`, a daemon thread that wakes every :data:`WATCH_TICK` while
+operations are armed and shuts down the socket of one past its time, which ends the
+blocked call; the request then fails with ``TimeoutError`` as a socket timeout would. A
+timeout is thereby kept to within :data:`WATCH_TICK`.
 
 What it does, and no more: a request is written with one ``sendall`` (head and body, with
 ``Content-Length`` when there is a body, and ``Accept-Encoding: identity``: bodies are read
@@ -58,6 +69,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import socket
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -69,6 +81,8 @@ if TYPE_CHECKING:
 
 RECV_SIZE = 65536
 MAX_HEAD = 256 * 1024  # status line and headers together
+WATCH_TICK = 0.05  # seconds between the watchdog's looks at the armed operations
+WATCH_IDLE = 2.0  # seconds with nothing armed after which the watchdog's thread ends
 NO_BODY_STATUS = (204, 304)
 HEX_DIGITS = b"0123456789abcdefABCDEF"
 
@@ -242,6 +256,48 @@ def address_and_authority(host: str, port: int, *, tls: bool) -> tuple[str, str]
     return address, named if port == (443 if tls else 80) else address
 
 
+class _Watchdog:
+    """Ends the socket operations that outlive their time (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._armed: dict[Connection, float] = {}  # the monotonic time each one is due
+        self._running = False
+
+    def arm(self, connection: Connection, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        with self._lock:
+            self._armed[connection] = until
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._watch, name="transport-watchdog", daemon=True).start()
+
+    def disarm(self, connection: Connection) -> None:
+        with self._lock:
+            self._armed.pop(connection, None)
+
+    def _watch(self) -> None:
+        idle_since: float | None = None
+        while True:
+            time.sleep(WATCH_TICK)
+            now = time.monotonic()
+            with self._lock:
+                for connection, until in list(self._armed.items()):
+                    if until <= now:
+                        del self._armed[connection]
+                        connection.expire()
+                if self._armed:
+                    idle_since = None
+                    continue
+                idle_since = now if idle_since is None else idle_since
+                if now - idle_since >= WATCH_IDLE:
+                    self._running = False
+                    return
+
+
+_WATCHDOG = _Watchdog()
+
+
 class Connection:
     """One HTTP/1.1 connection to ``host:port`` (TLS when ``context`` is given; through
     ``proxy`` when one is given), opened on the first request and reopened after the
@@ -269,6 +325,7 @@ class Connection:
         self._buffer = bytearray()
         self._before = True  # no byte of the current response has arrived yet
         self._deadline: float | None = None
+        self._expired = False  # the watchdog ended the operation in progress
 
     @property
     def is_open(self) -> bool:
@@ -314,8 +371,11 @@ class Connection:
         data = request_bytes(method, target, self.authority, headers, body)
         sock = self._connect()
         try:
-            self._arm(sock)
-            sock.sendall(data)
+            self._arm()
+            try:
+                sock.sendall(data)
+            finally:
+                self._disarm()
             return self._read_head()
         except TransportError:
             self.close()
@@ -326,12 +386,29 @@ class Connection:
             self.close()
             raise TransportError(f"{type(exc).__name__}: {exc}", before_response=nothing) from exc
 
-    def _arm(self, sock: socket.socket) -> None:
-        """Cut the socket's timeout to what is left before the request's deadline."""
-        if self._deadline is not None:
-            sock.settimeout(self._timeout(self.timeout))
-        elif sock.gettimeout() != self.timeout:  # cut for an earlier request
-            sock.settimeout(self.timeout)
+    def _arm(self) -> None:
+        """Start the clock of one read or write: its timeout, cut to what is left before
+        the request's deadline."""
+        seconds = self._timeout(self.timeout)
+        self._expired = False
+        if seconds is not None:
+            _WATCHDOG.arm(self, seconds)
+
+    def _disarm(self) -> None:
+        """Stop the clock; TimeoutError if the watchdog ended the operation."""
+        _WATCHDOG.disarm(self)
+        if self._expired:
+            raise TimeoutError("timed out")
+
+    def expire(self) -> None:
+        """End the read or write in progress, past its time (called by the watchdog)."""
+        self._expired = True
+        sock = self._sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                # the plain socket's shutdown: SSLSocket's would drop its TLS state under
+                # the thread that is reading
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
     def _timeout(self, timeout: float | None) -> float | None:
         if self._deadline is None:
@@ -372,7 +449,7 @@ class Connection:
             raise ConnectError(f"cannot connect to {self.address} through {where}: {exc}") from exc
         if self.context is not None:
             try:
-                self._arm(sock)
+                sock.settimeout(self._timeout(self.timeout))
                 self._sock = self.context.wrap_socket(sock, server_hostname=self.host)
             except TransportError:
                 self.close()
@@ -380,13 +457,14 @@ class Connection:
             except OSError as exc:
                 self.close()
                 raise ConnectError(f"TLS with {self.address} failed: {exc}", tls=True) from exc
+        self._sock.settimeout(None)  # blocking from here on: the watchdog keeps the time
         return self._sock
 
     def _tunnel(self, sock: socket.socket, proxy: Proxy) -> None:
         """Ask the proxy for a tunnel to the origin (``CONNECT``), for TLS inside it."""
         headers = {"Proxy-Authorization": proxy.authorization} if proxy.authorization else {}
         head = request_bytes("CONNECT", self.address, self.address, headers, None)
-        self._arm(sock)
+        sock.settimeout(self._timeout(self.timeout))
         sock.sendall(head)
         framing = self._read_head()
         if not 200 <= framing.status < 300 or self._buffer:
@@ -421,10 +499,13 @@ class Connection:
 
     # -- reading ----------------------------------------------------------------------
     def _recv(self) -> bytes:
-        assert self._sock is not None
-        if self._deadline is not None:
-            self._sock.settimeout(self._timeout(self.timeout))
-        return self._sock.recv(RECV_SIZE)
+        sock = self._sock
+        assert sock is not None
+        self._arm()
+        try:
+            return sock.recv(RECV_SIZE)
+        finally:
+            self._disarm()
 
     def _fill(self) -> None:
         """Read more bytes into the buffer; EOF is an error here."""

@@ -1,13 +1,16 @@
 """The shared HTTP/1.1 client: framing (Content-Length, chunked, end of connection),
-keep-alive and reconnection, interim responses, body limits, deadlines, proxies from the
-environment, and the errors it raises (the registry's use of it, redirects and proxy
-tunnels included, is tested in tests/registry/test_remote_http.py)."""
+keep-alive and reconnection, interim responses, body limits, deadlines and the watchdog
+that keeps the time of blocking sockets, TLS, proxies from the environment, and the errors
+it raises (the registry's use of it, redirects and proxy tunnels included, is tested in
+tests/registry/test_remote_http.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,16 +20,19 @@ from pathlib import Path
 
 import pytest
 
+from orkestra import transport
 from orkestra.cluster.errors import ServiceUnavailableError
 from orkestra.runtime import kube
 from orkestra.runtime.kube import KubeClient, Resource, load_config
 from orkestra.transport import (
     BodyTooLargeError,
+    ConnectError,
     Connection,
     Proxy,
     TransportError,
     proxy_for,
 )
+from tests.registry.server import self_signed
 
 
 @dataclass
@@ -87,10 +93,23 @@ class ScriptedServer:
                     return
 
 
+class TLSServer(ScriptedServer):
+    """A :class:`ScriptedServer` behind TLS (``context``)."""
+
+    context: ssl.SSLContext | None = None
+
+    def _handle(self, conn: socket.socket) -> None:
+        assert self.context is not None
+        with contextlib.suppress(OSError):
+            super()._handle(self.context.wrap_socket(conn, server_side=True))
+
+
 @contextmanager
-def scripted(reply: Reply) -> Iterator[ScriptedServer]:
+def scripted(reply: Reply, tls: ssl.SSLContext | None = None) -> Iterator[ScriptedServer]:
     listener = socket.create_server(("127.0.0.1", 0))
-    server = ScriptedServer(reply, listener.getsockname()[1])
+    server = (TLSServer if tls else ScriptedServer)(reply, listener.getsockname()[1])
+    if isinstance(server, TLSServer):
+        server.context = tls
     threading.Thread(target=server.serve, args=(listener,), daemon=True).start()
     try:
         yield server
@@ -415,7 +434,8 @@ def test_the_deadline_bounds_a_trickling_answer_and_a_later_call_without_one() -
     answer = ok(b"{}")
 
     def reply(request: Request, sock: socket.socket) -> bool:
-        if request.target == "/fast":
+        if request.target in ("/fast", "/unhurried"):
+            time.sleep(0.8 if request.target == "/unhurried" else 0)
             sock.sendall(answer)
             return True
         try:
@@ -435,8 +455,100 @@ def test_the_deadline_bounds_a_trickling_answer_and_a_later_call_without_one() -
         with pytest.raises(TransportError, match="deadline has passed"):
             conn.request("GET", "/fast", deadline=time.monotonic() - 1)
         assert conn.request("GET", "/fast", deadline=time.monotonic() + 5).body == b"{}"
-        assert conn.request("GET", "/fast").body == b"{}"  # no deadline: the timeout again
-        assert conn._sock is not None and conn._sock.gettimeout() == 5.0
+        # no deadline: each read has the whole timeout again, not what an earlier deadline left
+        assert conn.request("GET", "/unhurried").body == b"{}"
+        assert_blocking(conn)
+
+
+def assert_blocking(conn: Connection) -> None:
+    """The connection's socket blocks: a read is one system call, with no poll first."""
+    assert conn._sock is not None and conn._sock.gettimeout() is None
+
+
+def test_the_watchdog_thread_ends_when_idle_and_comes_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(transport, "WATCH_IDLE", 0.1)
+    monkeypatch.setattr(transport, "_WATCHDOG", transport._Watchdog())
+
+    def reply(request: Request, sock: socket.socket) -> bool:
+        time.sleep(0.5 if request.target == "/silent" else 0)
+        sock.sendall(ok(b"{}"))
+        return True
+
+    def watchdogs() -> int:
+        return sum(t.name == "transport-watchdog" for t in threading.enumerate())
+
+    with scripted(reply) as server:
+        conn = connection(server, timeout=0.2)
+        assert conn.request("GET", "/").body == b"{}"
+        time.sleep(0.5)
+        assert watchdogs() == 0  # nothing armed for a while: its thread has ended
+        with pytest.raises(TransportError, match="timed out"):
+            conn.request("GET", "/silent")  # so the next timeout starts it again
+        assert conn.request("GET", "/").body == b"{}"
+
+
+@pytest.fixture
+def tls_pair(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a certificate for 127.0.0.1, and a client context trusting it."""
+    cert, key = self_signed(tmp_path)
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    return server, ssl.create_default_context(cafile=str(cert))
+
+
+def test_tls_requests_on_one_connection_and_a_tls_server_that_does_not_answer(
+    tls_pair: tuple[ssl.SSLContext, ssl.SSLContext],
+) -> None:
+    def reply(request: Request, sock: socket.socket) -> bool:
+        if request.target == "/silent":
+            time.sleep(2.0)
+            return False
+        sock.sendall(ok(b'{"n": %d}' % len(request.body), extra="X-Big: " + "b" * 70000 + "\r\n"))
+        return True
+
+    server_context, client_context = tls_pair
+    with scripted(reply, tls=server_context) as server:
+        conn = Connection("127.0.0.1", server.port, context=client_context, timeout=0.3)
+        big = b"x" * 200_000  # more than one TLS record each way
+        assert conn.request("POST", "/a", None, big).body == b'{"n": 200000}'
+        assert conn.request("GET", "/b").body == b'{"n": 0}'
+        assert server.connections == 1
+        assert_blocking(conn)
+        started = time.monotonic()
+        with pytest.raises(TransportError, match="timed out") as caught:
+            conn.request("GET", "/silent")
+        assert 0.25 < time.monotonic() - started < 1.5
+        assert not caught.value.before_response and not conn.is_open
+
+
+def test_a_tls_connection_the_server_closed_while_idle_shows_before_any_answer(
+    tls_pair: tuple[ssl.SSLContext, ssl.SSLContext],
+) -> None:
+    def reply(request: Request, sock: socket.socket) -> bool:
+        sock.sendall(ok(b"{}"))
+        return False  # the socket closes without TLS's close_notify
+
+    server_context, client_context = tls_pair
+    with scripted(reply, tls=server_context) as server:
+        conn = Connection("127.0.0.1", server.port, context=client_context, timeout=2.0)
+        assert conn.request("GET", "/").body == b"{}"
+        time.sleep(0.1)
+        with pytest.raises(TransportError, match="closed the connection") as caught:
+            conn.request("GET", "/")
+        assert caught.value.before_response  # safe to send again on a new connection
+
+
+def test_a_certificate_the_client_does_not_trust_is_a_tls_connect_error(
+    tls_pair: tuple[ssl.SSLContext, ssl.SSLContext],
+) -> None:
+    server_context, _ = tls_pair
+    with scripted(lambda request, sock: False, tls=server_context) as server:
+        conn = Connection("127.0.0.1", server.port, context=ssl.create_default_context())
+        with pytest.raises(ConnectError, match=r"TLS with 127\.0\.0\.1:\d+ failed") as caught:
+            conn.request("GET", "/")
+    assert caught.value.tls and not conn.is_open
 
 
 def test_proxies_from_the_environment() -> None:

@@ -24,7 +24,7 @@ from orkestra.registry.oci import Descriptor
 from orkestra.registry.remote import RemoteBackend
 from orkestra.registry.retry import RetryPolicy
 from tests.registry.server import self_signed
-from tests.test_transport import Request, ScriptedServer, ok, scripted
+from tests.test_transport import Request, TLSServer, ok, scripted
 
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02)
 BLOB = b"the blob's bytes"
@@ -207,15 +207,6 @@ def test_plain_http_through_a_proxy_in_absolute_form() -> None:
     assert via.authorizations == []
     (seen,) = origin.requests
     assert seen.target == "/v2/k/web/tags/list?n=1000" and seen.headers["host"] == name
-
-
-class TLSServer(ScriptedServer):
-    context: ssl.SSLContext | None = None
-
-    def _handle(self, conn: socket.socket) -> None:
-        assert self.context is not None
-        with contextlib.suppress(OSError):
-            super()._handle(self.context.wrap_socket(conn, server_side=True))
 
 
 def test_https_through_a_proxy_tunnel(tmp_path: Path) -> None:
