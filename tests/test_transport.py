@@ -344,7 +344,7 @@ def test_no_server_is_a_transport_error_and_an_unavailable_server_for_the_client
         KubeClient(load_config(str(kubeconfig)), timeout=1.0).request("GET", "/version")
 
 
-def test_a_watch_yields_the_lines_as_sent_and_ends_at_its_deadline(
+def test_a_watch_hands_over_the_lines_as_sent_and_ends_at_its_deadline(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     events = [
@@ -368,14 +368,15 @@ def test_a_watch_yields_the_lines_as_sent_and_ends_at_its_deadline(
             group="", version="v1", plural="configmaps", kind="ConfigMap", namespaced=True
         )
 
-        async def follow() -> list[bytes]:
+        async def follow() -> tuple[list[bytes], int]:
+            seen: list[bytes] = []
             try:
-                return [line async for line in client.watch(configmaps, None, "5", 0)]
+                return seen, await client.watch(configmaps, None, "5", 0, seen.append)
             finally:
                 await client.aclose()
 
         started = time.monotonic()
-        assert asyncio.run(follow()) == events
+        assert asyncio.run(follow()) == (events, 2)
         assert time.monotonic() - started < 1.5
         target = server.requests[0].target
         assert target.startswith("/api/v1/configmaps?") and "resourceVersion=5" in target

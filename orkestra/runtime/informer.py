@@ -184,13 +184,9 @@ class Informer:
 
     async def watch(self) -> int:
         """Follow one watch stream to its end; the number of events seen."""
-        count = 0
-        async for event in self.client.watch(
-            self.resource, self.namespace, self.resource_version, self.watch_timeout
-        ):
-            count += 1
-            self.apply(event)
-        return count
+        return await self.client.watch(
+            self.resource, self.namespace, self.resource_version, self.watch_timeout, self.apply
+        )
 
     def apply(self, event: WatchEvent | bytes) -> None:
         """Apply one watch event (decoded, or the line the server sent) to the store."""

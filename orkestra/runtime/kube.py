@@ -21,9 +21,8 @@ once, since a CRD may just have been established.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -51,7 +50,7 @@ from orkestra.runtime.asynchttp import AsyncPool
 from orkestra.runtime.kubeconfig import ClusterConfig, Credentials
 from orkestra.runtime.kubeconfig import ConnectionConfigError as ConnectionConfigError
 from orkestra.runtime.kubeconfig import load_config as load_config
-from orkestra.transport import Connection, Response, TransportError
+from orkestra.transport import Connection, TransportError
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -366,12 +365,19 @@ class KubeClient:
         )
 
     async def watch(
-        self, res: Resource, namespace: str | None, resource_version: str, timeout_seconds: int
-    ) -> AsyncIterator[bytes]:
-        """The events of a watch (all namespaces when ``namespace`` is None) from
+        self,
+        res: Resource,
+        namespace: str | None,
+        resource_version: str,
+        timeout_seconds: int,
+        on_event: Callable[[bytes], None],
+    ) -> int:
+        """Follow a watch (all namespaces when ``namespace`` is None) from
         ``resource_version``, bookmarks on, until the server ends it (or, should it not,
-        until ``timeout_seconds`` and :data:`WATCH_GRACE` more have passed): each one the
-        line the server sent (JSON), left to the caller to decode, or not."""
+        until ``timeout_seconds`` and :data:`WATCH_GRACE` more have passed), handing each
+        event to ``on_event`` as it arrives: the line the server sent (JSON), left to it to
+        decode, or not. What ``on_event`` raises ends the watch and is raised here. The
+        number of events."""
         params = {
             "watch": "true",
             "allowWatchBookmarks": "true",
@@ -381,24 +387,27 @@ class KubeClient:
         path = res.path(namespace)
         deadline = asyncio.get_running_loop().time() + timeout_seconds + WATCH_GRACE
         headers = await self._aheaders(None, JSON)
-        stream = self.pool.stream("GET", self._url(path, params), headers, deadline=deadline)
-        pending = b""
+        events = 0
+
+        def event(line: bytes) -> None:
+            nonlocal events
+            events += 1
+            on_event(line)
+
         try:
-            async with contextlib.aclosing(stream):
-                async for part in stream:
-                    if isinstance(part, Response):
-                        if part.status >= 400:
-                            if part.status == 401:
-                                self.credentials.refresh()
-                            raise api_error(part.status, part.body)
-                        part = part.body  # the whole of a stream that was not chunked
-                    lines = (pending + part).split(b"\n")
-                    pending = lines.pop()
-                    for line in lines:
-                        if line.strip():
-                            yield line
+            answer = await self.pool.stream_lines(
+                "GET", self._url(path, params), headers, deadline=deadline, on_line=event
+            )
         except OSError as exc:
             raise ServiceUnavailableError(f"watch {path}: {_reason(exc)}") from None
+        if answer.status >= 400:
+            if answer.status == 401:
+                self.credentials.refresh()
+            raise api_error(answer.status, answer.body)
+        for line in answer.body.split(b"\n"):  # the whole of a stream that was not chunked
+            if line.strip():
+                event(line)
+        return events
 
     def close(self) -> None:
         connection = self._local.connection

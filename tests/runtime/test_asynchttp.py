@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import pytest
 
+from orkestra.cluster.errors import GoneError
 from orkestra.runtime.asynchttp import AsyncPool
 from orkestra.transport import ConnectError, Response, TransportError
 from tests.test_transport import Request, ScriptedServer, ok, scripted
@@ -155,66 +156,137 @@ def test_no_server_is_a_connect_error() -> None:
         asyncio.run(use())
 
 
-def stream_of(pool: AsyncPool, deadline_in: float) -> AsyncGenerator[Response | bytes, None]:
-    loop = asyncio.get_running_loop()
-    return pool.stream("GET", "/watch", {"Accept": "x"}, deadline=loop.time() + deadline_in)
+def lines_of(
+    pool: AsyncPool, deadline_in: float, path: str = "/watch"
+) -> Awaitable[tuple[Response, list[bytes]]]:
+    """The answer to a streamed GET and the lines handed over meanwhile."""
+
+    async def follow() -> tuple[Response, list[bytes]]:
+        loop = asyncio.get_running_loop()
+        lines: list[bytes] = []
+        answer = await pool.stream_lines(
+            "GET", path, {"Accept": "x"}, deadline=loop.time() + deadline_in, on_line=lines.append
+        )
+        return answer, lines
+
+    return follow()
 
 
-def test_a_stream_yields_its_head_then_each_chunk_and_ends_at_its_deadline() -> None:
+def test_a_stream_hands_over_each_line_as_it_arrives_and_ends_at_its_deadline() -> None:
+    arrived: list[float] = []
+
     def reply(request: Request, sock: socket.socket) -> bool:
-        sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\none\r\n")
+        sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\none\ntw\r\n")
         time.sleep(0.05)
-        sock.sendall(b"3\r\ntwo\r\n")
+        sock.sendall(b"2\r\no\n\r\n4\r\n\nthr\r\n")  # an empty line, then part of one
+        arrived.append(time.monotonic())
         time.sleep(3)  # then silence: the server never ends this one
         return False
 
-    async def use(pool: AsyncPool) -> tuple[list[Response | bytes], float]:
+    async def use(pool: AsyncPool) -> tuple[Response, list[bytes], list[float], float]:
         started = time.monotonic()
-        got = [part async for part in stream_of(pool, 0.4)]
-        return got, time.monotonic() - started
+        seen: list[float] = []
+
+        async def follow() -> tuple[Response, list[bytes]]:
+            loop = asyncio.get_running_loop()
+            lines: list[bytes] = []
+
+            def line(data: bytes) -> None:
+                lines.append(data)
+                seen.append(time.monotonic())
+
+            answer = await pool.stream_lines(
+                "GET", "/watch", {"Accept": "x"}, deadline=loop.time() + 0.4, on_line=line
+            )
+            return answer, lines
+
+        answer, lines = await follow()
+        return answer, lines, seen, time.monotonic() - started
 
     with scripted(reply) as server:
-        got, took = run(server, use)
-    assert isinstance(got[0], Response) and got[0].status == 200
-    assert got[1:] == [b"one", b"two"]
+        answer, lines, seen, took = run(server, use)
+    assert (answer.status, answer.body) == (200, b"")
+    assert lines == [b"one", b"two"]  # not the empty one, nor "thr", never ended
+    assert seen[1] - arrived[0] < 0.2  # "two" was handed over when it came, not at the end
     assert 0.35 < took < 2.0
     assert server.requests[0].headers["accept"] == "x"
 
 
-def test_a_stream_the_server_ends_or_refuses() -> None:
+def test_a_stream_the_server_ends_refuses_or_does_not_chunk() -> None:
     def reply(request: Request, sock: socket.socket) -> bool:
         if request.target == "/watch":
             sock.sendall(
-                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n"
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\na\n\r\n0\r\n\r\n"
+            )
+        elif request.target == "/plain":
+            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nb\nc\n")
+        elif request.target == "/chunked-error":
+            sock.sendall(
+                b"HTTP/1.1 500 Oops\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nno\r\n0\r\n\r\n"
             )
         else:
             sock.sendall(b"HTTP/1.1 410 Gone\r\nContent-Length: 7\r\n\r\nexpired")
         return True
 
-    async def use(pool: AsyncPool) -> tuple[list[Response | bytes], list[Response | bytes]]:
-        ended = [part async for part in stream_of(pool, 5)]
-        loop = asyncio.get_running_loop()
-        gone = [part async for part in pool.stream("GET", "/old", None, deadline=loop.time() + 5)]
-        return ended, gone
+    async def use(pool: AsyncPool) -> list[tuple[Response, list[bytes]]]:
+        paths = ("/watch", "/old", "/plain", "/chunked-error")
+        return [await lines_of(pool, 5, path) for path in paths]
 
     with scripted(reply) as server:
-        ended, gone = run(server, use)
-    assert ended[1:] == [b"a"]
-    assert len(gone) == 1 and isinstance(gone[0], Response)
-    assert (gone[0].status, gone[0].body) == (410, b"expired")
+        ended, gone, plain, error = run(server, use)
+    assert ended == (Response(200, {"transfer-encoding": "chunked"}, b""), [b"a"])
+    assert (gone[0].status, gone[0].body, gone[1]) == (410, b"expired", [])
+    assert (plain[0].body, plain[1]) == (b"b\nc\n", [])  # kept whole for the caller
+    assert (error[0].status, error[0].body) == (500, b"no")
+
+
+def test_what_the_line_handler_raises_ends_the_stream() -> None:
+    def reply(request: Request, sock: socket.socket) -> bool:
+        sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\na\nb\n\r\n")
+        time.sleep(3)
+        return False
+
+    async def use(pool: AsyncPool) -> float:
+        loop = asyncio.get_running_loop()
+        started = time.monotonic()
+
+        def refuse(line: bytes) -> None:
+            raise GoneError(f"refused {line!r}")
+
+        with pytest.raises(GoneError, match="refused b'a'"):
+            await pool.stream_lines("GET", "/", None, deadline=loop.time() + 5, on_line=refuse)
+        return time.monotonic() - started
+
+    with scripted(reply) as server:
+        assert run(server, use) < 1.0
 
 
 def test_a_stream_cut_before_its_deadline_is_an_error() -> None:
     def reply(request: Request, sock: socket.socket) -> bool:
-        sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n")
+        sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\na\n\r\n")
         return False  # cut mid-stream
 
-    async def use(pool: AsyncPool) -> list[Response | bytes]:
-        got: list[Response | bytes] = []
+    async def use(pool: AsyncPool) -> list[bytes]:
+        loop = asyncio.get_running_loop()
+        lines: list[bytes] = []
         with pytest.raises(TransportError, match="closed the connection"):
-            async for part in stream_of(pool, 5):
-                got.append(part)
-        return got
+            await pool.stream_lines(
+                "GET", "/", None, deadline=loop.time() + 5, on_line=lines.append
+            )
+        return lines
 
     with scripted(reply) as server:
-        assert run(server, use)[1:] == [b"a"]
+        assert run(server, use) == [b"a"]
+
+
+def test_no_head_before_the_deadline_is_an_error() -> None:
+    def reply(request: Request, sock: socket.socket) -> bool:
+        time.sleep(2)
+        return False
+
+    async def use(pool: AsyncPool) -> None:
+        loop = asyncio.get_running_loop()
+        await pool.stream_lines("GET", "/", None, deadline=loop.time() + 0.2, on_line=print)
+
+    with scripted(reply) as server, pytest.raises(TransportError, match="no answer before"):
+        run(server, use)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -56,16 +56,22 @@ class Script:
         return self.pages[len(self.lists) - 1 if len(self.lists) <= len(self.pages) else -1]
 
     async def watch(
-        self, res: Resource, namespace: str | None, resource_version: str, timeout_seconds: int
-    ) -> AsyncIterator[Obj]:
+        self,
+        res: Resource,
+        namespace: str | None,
+        resource_version: str,
+        timeout_seconds: int,
+        on_event: Callable[[Obj], None],
+    ) -> int:
         self.resumed.append(resource_version)
         step = self.watches.pop(0) if self.watches else []
         if isinstance(step, Exception):
             raise step
         for item in step:
-            yield item
+            on_event(item)
         if not self.watches:
             await asyncio.sleep(3600)
+        return len(step)
 
 
 def run(script: Script, until: Any) -> tuple[Informer, list[Change]]:
