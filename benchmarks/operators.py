@@ -25,7 +25,9 @@ timeout reports the rate over the part that finished. The machine is shared, so 
 CRs (a few seconds a run) each operator runs three times, interleaved, and the ratios use
 each one's best run; at 10,000 once each.
 
-The Kopf reference operator is :mod:`benchmarks.kopf_webapp`.
+``ork run`` runs the katalog as written (its ``workers: 2``); ``$ORK_RUN_ARGS`` adds options,
+e.g. ``ORK_RUN_ARGS="--workers 3" python -m benchmarks.operators 1000``, and the heading
+names them. The Kopf reference operator is :mod:`benchmarks.kopf_webapp`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -287,7 +290,14 @@ def ork_argv(pack: Path, kubeconfig: Path) -> list[str]:
         "0",
         "--log-level",
         "warning",
+        *extra_ork_args(),
     ]
+
+
+def extra_ork_args() -> list[str]:
+    """More ``ork run`` options from ``$ORK_RUN_ARGS`` (e.g. ``--workers 3``, to measure
+    another setting than the katalog's own; none by default)."""
+    return shlex.split(os.environ.get("ORK_RUN_ARGS", ""))
 
 
 def ork_available() -> str | None:
@@ -362,6 +372,7 @@ def run(sizes: tuple[int, ...] = SIZES) -> None:
     print(
         f"\nOperators on the embedded API server (kopf {version('kopf')}): 02-katalog-api, "
         "N WebApps created before the operator starts; time from its spawn to all Ready"
+        + (f"; ork run {shlex.join(extra_ork_args())}" if extra_ork_args() else "")
     )
     exit_on_sigterm()
     results = []
