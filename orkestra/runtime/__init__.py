@@ -95,23 +95,30 @@ on the embedded server running as ``ork cluster up`` in its own process; clock f
 operator's spawn until a watch has seen every CR ready; CPU and peak RSS of the operator; a
 Kopf 1.45 operator creating the same Deployment and Service, on a fresh server of the same
 build; 2 cores shared by server, operator and watcher; 1,000: three interleaved runs each,
-10,000: one; see ``benchmarks/RESULTS.md``, 2026-12-03 night):
+10,000: one; the katalog's two workers; see ``benchmarks/RESULTS.md``, 2026-12-03 late
+night):
 
 ======  ==========================================  =========================================
 CRs     ork run                                     Kopf
 ======  ==========================================  =========================================
-1,000   2.1-2.3 s to all Ready (436-477/s),         5.2-5.5 s (181-192/s), 5.2-5.5 ms/CR,
-        1.6-1.8 ms CPU per CR, 51 MiB               145-146 MiB
-10,000  18.2 s (549/s), 1.3 ms/CR, 102 MiB          44.1 s (227/s), 4.4 ms/CR, 181 MiB
+1,000   1.5-1.6 s to all Ready (612-660/s),         4.9-5.0 s (200-206/s), 4.8-5.0 ms/CR,
+        1.2-1.3 ms CPU per CR, 48 MiB               145-146 MiB
+10,000  17.9 s (558/s), 1.3 ms/CR, 99 MiB            44.1 s (227/s), 4.3 ms/CR, 184 MiB
+        (reruns of ork run alone: 16.0-17.5 s)
 ======  ==========================================  =========================================
 
-That is 2.4-2.5x Kopf's throughput at 0.35-0.57x its memory. Per CR the runtime does the
-minimum a declarative reconcile can: two creates and two status writes, in three reconciles (the
-first creates the children and writes status, the second writes Ready when the Deployment
-is ready, the third confirms that nothing is left to write); the server answers them and
-sends five watch events (four of them echoes). The workers spend most of the run waiting
-for the server's answers: at 1.3 ms of server CPU per CR on the shared two cores, the
-server's latency, not the runtime's CPU, bounds the throughput.
+That is 3.2x Kopf's throughput at 1,000 CRs and 2.5-2.75x at 10,000, at 0.33-0.54x its
+memory.
+Per CR the runtime does the minimum a declarative reconcile can: two creates and two status
+writes, in three reconciles (the first creates the children and writes status, the second
+writes Ready when the Deployment is ready, the third confirms that nothing is left to
+write); the server answers them and sends about six watch events (four of them echoes).
+With two workers the run alternates between the runtime's CPU (one core at a time: the
+GIL) and the server's, each busy about 70% of it; the server's cost per request grows
+~15-20% between 1,000 and 10,000 objects held, and that is where 10,000 CRs lose. Each
+read and write of a worker's blocking socket is one system call and one hand-over of the
+GIL (:mod:`orkestra.transport`); a thread more (a status writer per worker was tried)
+costs more in hand-overs than it overlaps.
 """
 
 from orkestra.runtime.operator import Operator, Options, run
