@@ -5,9 +5,9 @@ Both used to run on aiohttp's web server. For the API server, its per-request ma
 request object with lazily parsed URL, headers and payload stream, a task and futures per
 request, routing, middleware, response preparation) cost about as much CPU as the API
 semantics behind it: ~60 µs a request over TLS against ~12 µs for a bare protocol; for
-``ork run``, importing aiohttp's web server cost ~110 ms of start-up for a few JSON
-endpoints. Clients of either need little of HTTP, so this module is that little, on an
-``asyncio.Protocol``:
+``ork run``, importing aiohttp was a large share of its start-up (see
+:mod:`orkestra.runtime.asynchttp`) for a few JSON endpoints. Clients of either need little
+of HTTP, so this module is that little, on an ``asyncio.Protocol``:
 
 * requests with ``Content-Length`` or chunked bodies (at most :data:`MAX_BODY`, else 413),
   ``Expect: 100-continue``, keep-alive (HTTP/1.1 by default, HTTP/1.0 when asked),

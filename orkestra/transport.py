@@ -27,7 +27,8 @@ connection is up (connecting and the TLS handshake keep a timeout), each read an
 armed with :class:`_Watchdog`, a daemon thread that wakes every :data:`WATCH_TICK` while
 operations are armed and shuts down the socket of one past its time, which ends the
 blocked call; the request then fails with ``TimeoutError`` as a socket timeout would. A
-timeout is thereby kept to within :data:`WATCH_TICK`.
+timeout is thereby kept to within :data:`WATCH_TICK`. A forked child, which has none of its
+parent's threads, forgets the parent's watchdog and starts its own when it first needs it.
 
 What it does, and no more: a request is written with one ``sendall`` (head and body, with
 ``Content-Length`` when there is a body, and ``Accept-Encoding: identity``: bodies are read
@@ -68,6 +69,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import os
 import socket
 import threading
 import time
@@ -260,6 +262,13 @@ class _Watchdog:
     """Ends the socket operations that outlive their time (see the module docstring)."""
 
     def __init__(self) -> None:
+        self._forget()
+
+    def _forget(self) -> None:
+        """Start from nothing: no thread, nothing armed, a lock nobody holds. Also in a
+        forked child, which has none of the parent's threads: neither the watchdog's (the
+        state would say it runs, and no timeout would ever fire), nor those whose operations
+        were armed, nor any that held the lock at the fork."""
         self._lock = threading.Lock()
         self._armed: dict[Connection, float] = {}  # the monotonic time each one is due
         self._running = False
@@ -296,6 +305,13 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+
+
+def _forget_watchdog() -> None:
+    _WATCHDOG._forget()
+
+
+os.register_at_fork(after_in_child=_forget_watchdog)
 
 
 class Connection:

@@ -246,19 +246,19 @@ def test_push_imports_no_gate_machinery_until_a_gate_runs(tmp_path: Path) -> Non
 
 
 @pytest.fixture
-def published(distribution: DistributionRegistry, tmp_path: Path) -> tuple[str, Path]:
+def published(distribution: DistributionRegistry, pack_copy: Path) -> tuple[str, Path]:
     """A motif pushed (gates skipped) to docker-registry on 127.0.0.1: its registry base
     (``ORK_MOTIFS_REGISTRY``) and the pack it came from. Pulls and pushes talk HTTP, as in
     the benchmark."""
     from orkestra.gates.push import PushOptions, publish
-    from tests.conftest import copy_pack
 
     motifs = f"{distribution.host}/b{uuid.uuid4().hex[:10]}/motifs"
-    pack = copy_pack(tmp_path)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ORK_MOTIFS_REGISTRY", motifs)
-        publish(pack / "01-motifs" / "web-service", None, PushOptions(force=True), lambda _: None)
-    return motifs, pack
+        publish(
+            pack_copy / "01-motifs" / "web-service", None, PushOptions(force=True), lambda _: None
+        )
+    return motifs, pack_copy
 
 
 @pytest.mark.integration

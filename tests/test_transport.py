@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import os
 import socket
 import ssl
 import threading
@@ -488,6 +489,52 @@ def test_the_watchdog_thread_ends_when_idle_and_comes_back(
         with pytest.raises(TransportError, match="timed out"):
             conn.request("GET", "/silent")  # so the next timeout starts it again
         assert conn.request("GET", "/").body == b"{}"
+
+
+def test_a_forked_child_starts_its_own_watchdog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parent's watchdog thread is not in a forked child: the child's timeouts still
+    fire, by a watchdog of its own (not waiting on the one its inherited state says runs)."""
+    monkeypatch.setattr(transport, "_WATCHDOG", transport._Watchdog())
+
+    def reply(request: Request, sock: socket.socket) -> bool:
+        if request.target == "/silent":
+            time.sleep(3.0)  # then closed without an answer: not a timeout
+            return False
+        sock.sendall(ok(b"{}"))
+        return True
+
+    with scripted(reply) as server:
+        assert connection(server, timeout=5.0).request("GET", "/").body == b"{}"
+        assert transport._WATCHDOG._running  # its thread runs in the parent
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child only reports
+            code, outcome = 2, "no outcome"
+            try:
+                started = time.monotonic()
+                try:
+                    connection(server, timeout=0.2).request("GET", "/silent")
+                    outcome = "answered"
+                except TransportError as exc:
+                    elapsed = time.monotonic() - started
+                    outcome = f"{exc} after {elapsed:.2f} s"
+                    code = 0 if "timed out" in str(exc) and elapsed < 2.0 else 1
+            except BaseException as exc:
+                outcome = repr(exc)
+            finally:
+                os.write(write, outcome.encode()[:500])
+                os._exit(code)
+        os.close(write)
+        deadline = time.monotonic() + 15
+        while (done := os.waitpid(child, os.WNOHANG))[0] == 0:
+            if time.monotonic() > deadline:
+                os.kill(child, 9)
+                os.waitpid(child, 0)
+                pytest.fail("the forked child hung")
+            time.sleep(0.02)
+        with os.fdopen(read, "rb") as pipe:
+            outcome = pipe.read().decode()
+        assert os.waitstatus_to_exitcode(done[1]) == 0, outcome
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -45,13 +46,15 @@ def require_files(given: tuple[str, ...], names: tuple[str, ...] = PATTERN_FILES
     return found
 
 
-def append_report(path: Path | None, markdown: str) -> None:
+def append_report(path: Path | None, markdown: str | Callable[[], str]) -> None:
     """Append a Markdown report (CI job summaries are appended to, never replaced); a
-    failure is a :class:`~orkestra.files.FileWriteError` naming the file."""
+    failure is a :class:`~orkestra.files.FileWriteError` naming the file. ``markdown``
+    may be a function making the report, called only when there is a file to write."""
     if path is None:
         return
+    text = markdown if isinstance(markdown, str) else markdown()
     try:
         with path.open("a", encoding="utf-8") as handle:
-            handle.write(markdown if markdown.endswith("\n") else markdown + "\n")
+            handle.write(text if text.endswith("\n") else text + "\n")
     except OSError as exc:
         raise write_error(path, exc) from None

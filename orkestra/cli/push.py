@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import sys
+from functools import partial
 from pathlib import Path
 
 import click
@@ -205,13 +206,11 @@ def command(
                 Path(directory), ref_text, options, printer, client, kind="Motif" if motif else None
             )
     except OrkError as exc:
-        if report_file is not None:
-            append_report(report_file, markdown_blocked(Path(directory), exc))
+        append_report(report_file, partial(markdown_blocked, Path(directory), exc))
         if output != "text":
             emit(output, _blocked_json(printer, exc, dry_run))
         raise
-    if report_file is not None:
-        append_report(report_file, markdown(result))
+    append_report(report_file, partial(markdown, result))
     if output != "text":
         emit(output, _json(result))
     else:

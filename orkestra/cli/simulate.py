@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import click
@@ -166,8 +167,7 @@ def _report(
         ci.annotate(
             (p for r in outcome.reports for p in r.problems) if outcome else (), "ork simulate"
         )
-    if report_file is not None:
-        append_report(report_file, markdown(results))
+    append_report(report_file, partial(markdown, results))
 
 
 def _discover(root: Path, skip: tuple[str, ...]) -> list[Path]:

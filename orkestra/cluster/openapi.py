@@ -144,10 +144,13 @@ class Schema:
             found = self._children[name] = Schema(self.declared[name])
         return found
 
-    def extra(self) -> Schema:
-        """The node of the undeclared keys (``additionalProperties`` being a schema)."""
+    def extra(self) -> Schema | None:
+        """The node of the undeclared keys (None when ``additionalProperties`` is not a
+        schema)."""
         if self._extra is None:
-            self._extra = Schema(self.extra_schema or {})
+            if self.extra_schema is None:
+                return None
+            self._extra = Schema(self.extra_schema)
         return self._extra
 
     def items(self) -> Schema | None:
@@ -176,7 +179,7 @@ class Schema:
                 if name not in value:
                     value[name] = clone(default)
             declared = self.declared
-            extra = self.extra() if self.extra_schema is not None else None
+            extra = self.extra()
             for name, item in value.items():
                 if not isinstance(item, dict | list):
                     continue
@@ -206,14 +209,14 @@ class Schema:
         return value
 
     def _prune_fields(self, value: JsonDict, root: bool) -> None:
-        declared, extra = self.declared, self.extra_schema
+        declared, extra = self.declared, self.extra()
         for name in list(value):
             if root and name in ("apiVersion", "kind", "metadata"):
                 continue
             if name in declared:
                 self.child(name).prune(value[name])
             elif extra is not None:
-                self.extra().prune(value[name])
+                extra.prune(value[name])
             elif not self.keeps_extra:
                 del value[name]
 
@@ -315,7 +318,7 @@ class Schema:
             if name not in value:
                 errors.append(f"{prefix}{name}: Required value")
         declared = self.declared
-        extra = self.extra() if self.extra_schema is not None else None
+        extra = self.extra()
         for name, item in value.items():
             if name in declared:
                 self.child(name)._check(item, f"{prefix}{name}", errors)

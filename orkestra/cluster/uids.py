@@ -3,8 +3,8 @@
 What ``str(uuid.uuid4())`` makes, without its cost on every create: no UUID object, and the
 random bytes (``os.urandom``, as uuid4 reads them) taken 4 KiB at a time, since a system
 call per uid is a good part of a create where system calls are slow (sandboxes). The pool
-is shared by the stores of a process under a lock; a forked child drops what it inherited,
-so parent and child never hand out the same uid.
+is shared by the stores of a process under a lock; a forked child drops what it inherited
+(the lock too), so parent and child never hand out the same uid.
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ def new_uid() -> str:
 
 
 def _forget_pool() -> None:
-    global _pool, _taken
-    _pool, _taken = b"", 0
+    # A new lock too: a thread of the parent may have held the old one at the fork.
+    global _lock, _pool, _taken
+    _lock, _pool, _taken = threading.Lock(), b"", 0
 
 
 os.register_at_fork(after_in_child=_forget_pool)

@@ -10,7 +10,6 @@ because its messages cannot carry the alias renaming, file positions and hints u
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -552,7 +551,7 @@ class Shorthand(Node):
 
     def check(self, value: Json, path: YamlPath, ctx: Context) -> Json:
         if isinstance(value, str) and value in self.words:
-            return copy.deepcopy(self.words[value])
+            return clone(self.words[value])
         if isinstance(value, str):
             ctx.error(
                 path,

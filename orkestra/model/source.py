@@ -27,9 +27,11 @@ directory listed in ``ORK_ALLOWED_ROOTS``.
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import stat
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -253,7 +255,7 @@ class SourceDoc:
     @property
     def positions(self) -> Positions:
         if self.written is None:
-            self.written = _positions(self.text, self.index, self.path)
+            self.written = _positions(self.text, self.index)
         return self.written
 
     def mark(self, path: YamlPath, *, key: bool = False) -> Mark:
@@ -428,16 +430,56 @@ def thorough_documents(text: str, path: str) -> list[SourceDoc]:
     return docs
 
 
-def _positions(text: str, index: int, path: str) -> Positions:
-    """The positions of a quickly read document: ``text`` composed and converted again
-    (without the bounds' event pass: the quick reading enforced them on this text)."""
-    with _no_collection():
-        for at, node in enumerate(yaml.compose_all(text, Loader=BASE)):
-            if at == index:
-                converter = _Converter(path, index, text)
-                converter.convert(node, ())
-                return converter.positions
-    return Positions()
+class _Stream:
+    """The positions of the documents of one text, composed in order as far as they are
+    asked for: one pass over the text for all of its documents, instead of one pass per
+    document (a file of many documents with a problem each would take quadratic time)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lock = threading.Lock()
+        self.found: list[Positions] = []
+        self.nodes: Iterator[yaml.Node] | None = None
+        self.restart()
+
+    def restart(self) -> None:
+        """Start again from the first document (after an error, the next call retries as
+        if nothing had been read, so it fails the same way)."""
+        self.found = []
+        self.nodes = yaml.compose_all(self.text, Loader=BASE)
+
+    def positions(self, index: int) -> Positions:
+        with self.lock, _no_collection():
+            try:
+                while len(self.found) <= index and self.nodes is not None:
+                    self.advance()
+            except BaseException:
+                self.restart()
+                raise
+        return self.found[index] if index < len(self.found) else Positions()
+
+    def advance(self) -> None:
+        """Convert the next document (without the bounds' event pass: the quick reading
+        enforced them on this text), or note that there is none."""
+        assert self.nodes is not None
+        node = next(self.nodes, None)
+        if node is None:
+            self.nodes = None
+            return
+        converter = _Converter("", len(self.found), self.text)
+        converter.convert(node, ())
+        self.found.append(converter.positions)
+
+
+@functools.lru_cache(maxsize=1)
+def _stream(text: str) -> _Stream:
+    """The positions of the text last asked about: its documents are asked in turn."""
+    return _Stream(text)
+
+
+def _positions(text: str, index: int) -> Positions:
+    """The positions of the ``index``-th document of a quickly read text."""
+    return _stream(text).positions(index)
 
 
 def _refused(shown: str, message: str, hint: str = "") -> PatternError:

@@ -58,7 +58,7 @@ because ``http.client``'s response parsing (through the ``email`` package) was i
 largest client-side cost of a call: 146 µs against 52 µs of CPU per GET of a 1.9 KB
 object. The loop's calls (watches, lists, leases, events) go through
 :mod:`~orkestra.runtime.asynchttp`, on asyncio's streams, and the endpoints are served by
-:mod:`orkestra.httpserver`; both replaced aiohttp, whose import was ~110 ms of a ~400 ms
+:mod:`orkestra.httpserver`; both replaced aiohttp, whose import was 120-140 ms of a ~400 ms
 start-up (with lightkube's loader gone too, CPU at the first reconcile of 1,000 CRs fell
 from 0.42 to 0.22-0.25 s). Bodies are plain dicts (msgspec decodes 3x
 faster than ``json``), never model objects.

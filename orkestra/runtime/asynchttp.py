@@ -4,10 +4,12 @@ The worker threads write through :mod:`orkestra.transport`, one blocking connect
 the event loop needs the same few things without blocking: a request answered in full, and a
 watch, a chunked body read as it arrives. aiohttp did this before, and importing it (with
 attrs, yarl, multidict, aiosignal, frozenlist, aiohappyeyeballs and its default TLS contexts)
-was ~110 ms of ``ork run``'s ~400 ms start-up (``-X importtime``), ~5% of a whole run of
-1,000 CRs. This module rides on asyncio's streams and protocols and reuses the transport's parsing
-(:func:`~orkestra.transport.parse_head`, :func:`~orkestra.transport.chunk_size`,
-:func:`~orkestra.transport.request_bytes`, :func:`~orkestra.transport.address_and_authority`).
+was 120-140 ms of ``ork run``'s ~400 ms start-up (``-X importtime``), ~5% of a whole run of
+1,000 CRs; the runtime's endpoints (:mod:`orkestra.runtime.http`) left aiohttp's web server
+for :mod:`orkestra.httpserver` for the same reason. This module rides on asyncio's streams
+and protocols and reuses the transport's parsing (:func:`~orkestra.transport.parse_head`,
+:func:`~orkestra.transport.chunk_size`, :func:`~orkestra.transport.request_bytes`,
+:func:`~orkestra.transport.address_and_authority`).
 
 :class:`AsyncPool` keeps idle keep-alive connections to one server and lends one to each
 request; a reused connection that the server closed while idle shows as a failure before
@@ -15,14 +17,20 @@ any byte of the answer, and the request is sent once more on a new one (as the t
 client does). A request has one deadline for connecting, sending and reading (``timeout``).
 A stream of lines (:meth:`AsyncPool.stream_lines`, a watch) gets a connection of its own,
 for as long as it lasts, and one deadline for all of it: a single timer that closes the
-connection when it passes, instead of a timer per read; reaching the deadline ends the
-stream as the server ending it would. Its body is parsed in the connection's read callback
-(:class:`_LineStream`, an ``asyncio.Protocol``), which hands each line to the caller's
-function there and then: no task is woken, and no async generator resumed, per event. For
-events arriving one at a time, as the runtime's do (a 2 KB event every 0.3 ms, plain HTTP,
-uvloop), that took the client's CPU from 19-21 µs an event with asyncio's stream reader
-and three generators to 13-15 µs; ``ork run`` gets about six per CR. Failures raise
-:class:`~orkestra.transport.TransportError` (an ``OSError``).
+connection when it passes, instead of a timer per read; reaching the deadline ends a
+chunked stream as the server ending it would. Its body is parsed in the connection's read
+callback (:class:`_LineStream`, an ``asyncio.Protocol``), which hands each line to the
+caller's function there and then: no task is woken, and no async generator resumed, per
+event. For events arriving one at a time, as the runtime's do (a 2 KB event every 0.3 ms,
+plain HTTP, uvloop), that took the client's CPU from 19-21 µs an event with asyncio's
+stream reader and three generators to 13-15 µs; ``ork run`` gets about six per CR.
+
+Failures raise :class:`~orkestra.transport.TransportError` (an ``OSError``;
+:class:`~orkestra.transport.ConnectError` when no connection was made), or ``TimeoutError``
+(an ``OSError`` too) when a request's deadline passes, or a stream's while it connects. A
+stream's deadline passing later is no ``TimeoutError``: before the head it is a
+``TransportError``, as is a ``Content-Length`` body it cuts short; in a chunked body it ends
+the stream. What ``on_line`` raises is raised as it is.
 """
 
 from __future__ import annotations
@@ -133,7 +141,10 @@ class AsyncPool:
                     # closed while idle: nothing of the request was answered; send it again
                 except BaseException as exc:
                     connection.close()
-                    if isinstance(exc, OSError | asyncio.IncompleteReadError):
+                    # a reset, the server closing early, a chunk line over the reader's limit
+                    if isinstance(
+                        exc, OSError | asyncio.IncompleteReadError | asyncio.LimitOverrunError
+                    ):
                         raise _failure(exc) from None
                     raise
 
@@ -150,7 +161,8 @@ class AsyncPool:
         handed to ``on_line`` as it arrives (in the read callback; what it raises ends the
         stream and is raised here), until the server ends the body or the loop's clock
         reaches ``deadline``. The answer: status and headers, with the whole body when the
-        status is an error or the body is not chunked (then no line is handed over)."""
+        status is an error or the body is not chunked (then no line is handed over; a
+        ``Content-Length`` body not all in by the deadline is a :class:`TransportError`)."""
         loop = asyncio.get_running_loop()
         data = request_bytes(method, target, self.authority, headers, None)
         stream = _LineStream(loop, data, on_line)
@@ -265,15 +277,24 @@ class _LineStream(asyncio.Protocol):
                     before_response=not self._expired and not self._buffer,
                 )
             )
-        elif self._expired or not (framing.chunked or framing.length is not None):
+        elif (framing.chunked and self._expired) or (
+            not framing.chunked and framing.length is None
+        ):  # a stream ended by its deadline, or a body framed by the end of the connection
             if not framing.chunked:
-                self._body += self._buffer  # a body framed by the end of the connection
+                self._body += self._buffer
             self._finish()
-        else:
-            self._fail(TransportError("the server closed the connection"))
+        else:  # the end of a chunked or Content-Length body never came
+            self._fail(
+                TransportError(
+                    "the deadline cut the body short"
+                    if self._expired
+                    else "the server closed the connection"
+                )
+            )
 
     def expire(self) -> None:
-        """The deadline: the stream ends as if the server had ended it."""
+        """The deadline: a chunked stream ends as if the server had ended it; a
+        ``Content-Length`` body not all in fails (:meth:`connection_lost`)."""
         self._expired = True
         self.close()
 
@@ -364,9 +385,13 @@ async def _body(connection: _Connection, method: str, framing: Framing) -> bytes
     return await connection.reader.read()
 
 
-def _failure(exc: OSError | asyncio.IncompleteReadError) -> TransportError:
-    if isinstance(exc, TransportError):
-        return exc
+def _failure(
+    exc: OSError | asyncio.IncompleteReadError | asyncio.LimitOverrunError,
+) -> TransportError:
+    """What failed an exchange, as a :class:`TransportError` (one raised as a
+    ``TransportError`` never gets here: :meth:`AsyncPool.request` handles those first)."""
     if isinstance(exc, asyncio.IncompleteReadError):
         return TransportError("the server closed the connection")
+    if isinstance(exc, asyncio.LimitOverrunError):
+        return TransportError("chunk header too long")
     return TransportError(f"{type(exc).__name__}: {exc}")

@@ -8,10 +8,11 @@ cache, ``/katalog/{crd}/cr/{namespace}/{name}`` (``/cr/{name}`` for cluster-scop
 one of them, and ``/katalog/{crd}/health`` the controller's workers, queue depth, last
 error and consecutive failures.
 
-The endpoints used to be an aiohttp application; importing aiohttp's web server cost ``ork
-run`` ~110 ms of start-up, so they are served by the HTTP layer the embedded API server
-uses, routed by :class:`Router`: a table of path patterns, answering GET and HEAD, 405 for
-another method on a known path and 404 for an unknown path, as aiohttp did.
+The endpoints used to be an aiohttp application; importing aiohttp was a large share of
+``ork run``'s start-up (measured in :mod:`orkestra.runtime.asynchttp`), so they are served
+by the HTTP layer the embedded API server uses, routed by :class:`Router`: a table of path
+patterns, answering GET and HEAD, 405 for another method on a known path and 404 for an
+unknown path, as aiohttp did.
 """
 
 from __future__ import annotations

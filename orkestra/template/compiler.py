@@ -108,6 +108,12 @@ class _TreeCompiler:
     def emit(self, code: str, node: n.Node | None = None, context: str = "") -> None:
         self.m.emit(code, self.depth, node, context)
 
+    def state(self) -> str:
+        """The execution state's name, for code that reads it: the one place that marks the
+        set as needing a state (:attr:`Compiled.uses_state`)."""
+        self.m.uses_state = True
+        return "_x"
+
     def block(self, body: n.ListNode) -> None:
         self.depth += 1
         if self.depth > MAX_NESTING:
@@ -198,8 +204,8 @@ class _TreeCompiler:
         items = self.m.new_name("i")
         helper = "_rp" if len(decl) == 2 else "_rv"
         self.emit(f"{items} = {helper}({value})", node, ctx)
-        self.m.uses_state = True
-        self.emit(f"_x.tick({items})", node, ctx)
+        state = self.state()
+        self.emit(f"{state}.tick({items})", node, ctx)
         if node.else_body is not None:
             self.emit(f"if {items}:")
             self.depth += 1
@@ -210,7 +216,7 @@ class _TreeCompiler:
         else:
             self.emit(f"for {self.dot} in {items}:", node, ctx)
         self.depth += 1
-        self.emit("if len(_x.out) > _x.mark: _x.check()", node, ctx)
+        self.emit(f"if len({state}.out) > {state}.mark: {state}.check()", node, ctx)
         if decl:
             self.emit(f"{targets[-1]} = {self.dot}")
         self.depth -= 1
@@ -230,8 +236,7 @@ class _TreeCompiler:
             arg = self.declare(node.pipe, self.pipe(node.pipe), node, ctx)
         else:
             arg = f"_nv({self.pipe(node.pipe)})"
-        self.m.uses_state = True
-        self.emit(f"_x.call({node.name!r}, {arg}, _w)", node, ctx)
+        self.emit(f"{self.state()}.call({node.name!r}, {arg}, _w)", node, ctx)
 
     # -- expressions ------------------------------------------------------------------
     def pipe(self, pipe: n.PipeNode) -> str:
@@ -339,18 +344,17 @@ class _TreeCompiler:
         if name in ("and", "or"):
             return self.and_or(name, args, final)
         parts = [self.arg(a) for a in args]
-        self.m.uses_state |= fn.needs_state
         if final is not None:
             if parts:
                 first = self.m.new_name("p")
                 parts.append(first)
                 callee = self.m.function(name, fn)
-                state = "_x, " if fn.needs_state else ""
+                state = f"{self.state()}, " if fn.needs_state else ""
                 return f"(({first} := {final}), {callee}({state}{', '.join(parts)}))[1]"
             parts.append(final)
         callee = self.m.function(name, fn)
         if fn.needs_state:
-            parts.insert(0, "_x")
+            parts.insert(0, self.state())
         return f"{callee}({', '.join(parts)})"
 
     def and_or(self, name: str, args: list[n.Node], final: str | None) -> str:

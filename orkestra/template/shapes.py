@@ -90,10 +90,8 @@ def _learn(compiled: Compiled, pieces: list[str]) -> _Shape | None:
 class Shapes:
     """Compiled templates by shape, for one function table (see the module docstring)."""
 
-    def __init__(self, funcs: FuncTable, *, name: str = "t", missingkey: str = "zero") -> None:
+    def __init__(self, funcs: FuncTable) -> None:
         self.funcs = funcs
-        self.name = name
-        self.missingkey = missingkey
         self._shapes: dict[Key, _Shape] = {}
 
     def template(self, text: str) -> Template:
@@ -104,7 +102,7 @@ class Shapes:
         key = _key(pieces)
         shape = self._shapes.get(key)
         if shape is not None:
-            return Template.of(text, self.name, partial(shape.bind, pieces))
+            return Template.of(text, "t", partial(shape.bind, pieces))
         template = self._compile(text)
         learned = _learn(template.compiled, pieces)
         if learned is not None:
@@ -114,4 +112,4 @@ class Shapes:
         return template
 
     def _compile(self, text: str) -> Template:
-        return Template(text, self.funcs, name=self.name, missingkey=self.missingkey)
+        return Template(text, self.funcs)

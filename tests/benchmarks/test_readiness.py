@@ -3,19 +3,22 @@ WebApps that turn Ready, resumes a watch the server ends, and lists again after 
 
 from __future__ import annotations
 
+import socket
 import ssl
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
 import yaml
 
 from benchmarks.operators import CRDS, WEBAPPS, webapp
-from benchmarks.readiness import ReadinessWatch, first_version
+from benchmarks.readiness import ReadinessWatch, _Stream, first_version
 from orkestra.apiserver import EmbeddedServer
 from orkestra.runtime.kube import KubeClient, load_config
+from orkestra.transport import TransportError
 from tests.conftest import PACK
 
 pytestmark = pytest.mark.integration  # a server in the test, a process standing by
@@ -83,3 +86,52 @@ def test_ready_webapps_are_counted_across_a_410_and_a_relist(
     assert progress.ready == {"a", "b", "c"}
     assert progress.first is not None and progress.last is not None
     assert progress.first < 0.3 <= progress.last < 10  # "a" from the list, "c" as it came
+
+
+class _Plain:
+    """A stand-in for an SSLContext: the connection stays plain."""
+
+    def wrap_socket(self, sock: socket.socket, server_hostname: str) -> socket.socket:
+        return sock
+
+
+def answering(answer: bytes) -> str:
+    """The URL of a one-shot server that reads a request's head and sends ``answer``."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with listener, listener.accept()[0] as conn:
+            data = b""
+            while b"\r\n\r\n" not in data and (piece := conn.recv(4096)):
+                data += piece
+            conn.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def stream(answer: bytes) -> _Stream:
+    return _Stream(answering(answer), "t", cast(ssl.SSLContext, _Plain()), "/x")
+
+
+def test_the_stream_skips_interim_responses_and_reads_chunks_with_extensions() -> None:
+    chunked = stream(
+        b"HTTP/1.1 100 Continue\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nTRANSFER-ENCODING: chunked\r\n\r\n"
+        b"4;name=value\r\nab\nc\r\n3\r\nd\ne\r\n0\r\n\r\n"
+    )
+    assert (chunked.next_lines(), chunked.next_lines(), chunked.next_lines()) == (
+        [b"ab"],
+        [b"cd"],
+        None,
+    )
+    chunked.close()
+    sized = stream(b"HTTP/1.1 200 OK\r\ncontent-length:  5 \r\n\r\n{}{}xtrailing")
+    assert sized.body() == b"{}{}x"
+    sized.close()
+    with pytest.raises(RuntimeError, match="404"):
+        stream(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+    bad = stream(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+    with pytest.raises(TransportError, match="bad chunk size"):
+        bad.chunk()
+    bad.close()

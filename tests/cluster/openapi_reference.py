@@ -1,6 +1,7 @@
 """The walk-the-schema-dict implementation of CRD defaulting, pruning and validation that
 :class:`orkestra.cluster.openapi.Schema` replaced: the oracle its differential test compares
-against (same messages, same order, same objects)."""
+against (same messages, same order, same objects). The leaf helpers (type tests, reading a
+key, quoting a value) are the module's own."""
 
 from __future__ import annotations
 
@@ -8,19 +9,10 @@ from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 from orkestra.cluster.data import clone
+from orkestra.cluster.openapi import _is_type, _number, _properties, _schemas, _show
 from orkestra.kubeobjects import Json, JsonObject
 
 V = TypeVar("V")
-_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}
-
-
-def _is_type(value: object, kind: str) -> bool:
-    if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    expected = _TYPES.get(kind)
-    return expected is None or isinstance(value, expected)
 
 
 def apply_defaults(value: V, schema: Json) -> V:
@@ -43,14 +35,6 @@ def apply_defaults(value: V, schema: Json) -> V:
         for item in value:
             apply_defaults(item, schema.get("items"))
     return value
-
-
-def _properties(schema: JsonObject) -> dict[str, JsonObject]:
-    """The declared properties that are schemas (anything else is ignored)."""
-    props = schema.get("properties")
-    if not isinstance(props, dict):
-        return {}
-    return {k: v for k, v in props.items() if isinstance(v, dict)}
 
 
 def prune(value: V, schema: Json, *, root: bool = False) -> V:
@@ -78,14 +62,6 @@ def prune(value: V, schema: Json, *, root: bool = False) -> V:
         for item in value:
             prune(item, schema.get("items"))
     return value
-
-
-def _show(value: object) -> str:
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "null" if value is None else str(value)
 
 
 def validate(value: object, schema: Json, path: str = "") -> list[str]:
@@ -137,16 +113,6 @@ def _check(value: object, schema: JsonObject, path: str, errors: list[str]) -> N
                 errors.append(
                     f"{where}: Invalid value: {_show(value)}: must match {want} schema in {key}"
                 )
-
-
-def _schemas(value: Json) -> list[JsonObject]:
-    """The schemas of an ``allOf``/``anyOf``/``oneOf`` list (anything else is ignored)."""
-    return [s for s in value if isinstance(s, dict)] if isinstance(value, list) else []
-
-
-def _number(schema: JsonObject, key: str) -> int | float | None:
-    value = schema.get(key)
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _check_scalar(value: object, schema: JsonObject, where: str, errors: list[str]) -> None:

@@ -15,6 +15,7 @@ from orkestra.cluster import openapi
 from orkestra.cluster.data import clone
 from orkestra.cluster.resources import crd_types
 from tests.cluster import openapi_reference as reference
+from tests.cluster.test_openapi_shapes import crd, version
 
 NAMES = st.sampled_from(["a", "b", "c", "apiVersion", "metadata"])
 SCALARS = st.one_of(
@@ -73,43 +74,17 @@ def test_the_same_as_walking_the_schema(schema: dict[str, Any], value: Any, root
         compiled.prune(clone(value), root=root),
         reference.prune(clone(value), schema, root=root),
     )
-    for through_api, by_reference in (
-        (
-            openapi.apply_defaults(clone(value), schema),
-            reference.apply_defaults(clone(value), schema),
-        ),
-        (openapi.prune(clone(value), schema), reference.prune(clone(value), schema)),
-    ):
-        _same(through_api, by_reference)
+    _same(
+        openapi.apply_defaults(clone(value), schema),
+        reference.apply_defaults(clone(value), schema),
+    )
+    _same(openapi.prune(clone(value), schema), reference.prune(clone(value), schema))
 
 
 def test_a_type_reads_its_schema_once() -> None:
-    crd: Any = {
-        "spec": {
-            "group": "x.io",
-            "names": {"kind": "Thing", "plural": "things"},
-            "scope": "Namespaced",
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "properties": {
-                                "spec": {
-                                    "type": "object",
-                                    "properties": {"size": {"type": "integer", "default": 1}},
-                                }
-                            },
-                        }
-                    },
-                }
-            ],
-        }
-    }
-    (rt,) = crd_types(crd)
+    size = {"type": "integer", "default": 1}
+    spec = {"type": "object", "properties": {"size": size}}
+    (rt,) = crd_types(crd(version({"type": "object", "properties": {"spec": spec}})))
     assert rt.rules is rt.rules and rt.rules.child("spec") is rt.rules.child("spec")
     assert rt.rules.apply_defaults({"spec": {}}) == {"spec": {"size": 1}}
     assert rt.rules.validate({"spec": {"size": "big"}}) == [

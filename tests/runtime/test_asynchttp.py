@@ -8,6 +8,7 @@ informer, leader and kube tests)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -17,7 +18,7 @@ import pytest
 
 from orkestra.cluster.errors import GoneError
 from orkestra.runtime.asynchttp import AsyncPool
-from orkestra.transport import ConnectError, Response, TransportError
+from orkestra.transport import MAX_HEAD, ConnectError, Response, TransportError
 from tests.test_transport import Request, ScriptedServer, ok, scripted
 
 T = TypeVar("T")
@@ -124,6 +125,18 @@ def test_broken_answers_on_a_new_connection_are_not_sent_again(answer: bytes, me
     assert len(server.requests) == 1
 
 
+def test_a_chunk_header_over_the_limit_is_a_transport_error() -> None:
+    def reply(request: Request, sock: socket.socket) -> bool:
+        head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        with contextlib.suppress(OSError):  # the client hangs up before taking it all
+            sock.sendall(head + b"1" * (MAX_HEAD + 1) + b"\r\n")
+        return False
+
+    with scripted(reply) as server, pytest.raises(TransportError, match="chunk header too long"):
+        run(server, lambda pool: pool.request("GET", "/"))
+    assert len(server.requests) == 1
+
+
 def test_a_request_has_one_deadline_and_its_connection_is_not_kept() -> None:
     def reply(request: Request, sock: socket.socket) -> bool:
         if request.target == "/slow":
@@ -184,23 +197,18 @@ def test_a_stream_hands_over_each_line_as_it_arrives_and_ends_at_its_deadline() 
         return False
 
     async def use(pool: AsyncPool) -> tuple[Response, list[bytes], list[float], float]:
+        loop = asyncio.get_running_loop()
         started = time.monotonic()
+        lines: list[bytes] = []
         seen: list[float] = []
 
-        async def follow() -> tuple[Response, list[bytes]]:
-            loop = asyncio.get_running_loop()
-            lines: list[bytes] = []
+        def line(data: bytes) -> None:
+            lines.append(data)
+            seen.append(time.monotonic())
 
-            def line(data: bytes) -> None:
-                lines.append(data)
-                seen.append(time.monotonic())
-
-            answer = await pool.stream_lines(
-                "GET", "/watch", {"Accept": "x"}, deadline=loop.time() + 0.4, on_line=line
-            )
-            return answer, lines
-
-        answer, lines = await follow()
+        answer = await pool.stream_lines(
+            "GET", "/watch", {"Accept": "x"}, deadline=loop.time() + 0.4, on_line=line
+        )
         return answer, lines, seen, time.monotonic() - started
 
     with scripted(reply) as server:
@@ -290,3 +298,45 @@ def test_no_head_before_the_deadline_is_an_error() -> None:
 
     with scripted(reply) as server, pytest.raises(TransportError, match="no answer before"):
         run(server, use)
+
+
+@pytest.mark.parametrize(
+    "answer,closes,message",
+    [
+        # Content-Length framing: the body must all come, before the deadline or the close
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", False, "deadline cut"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", True, "server closed"),
+        (b"HTTP/1.1 410 Gone\r\nContent-Length: 10\r\n\r\nexp", False, "deadline cut"),
+        # a chunked error body whose last chunk never comes, the server closing
+        (
+            b"HTTP/1.1 500 Oops\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nno\r\n",
+            True,
+            "server closed",
+        ),
+    ],
+)
+def test_a_stream_body_cut_short_is_an_error(answer: bytes, closes: bool, message: str) -> None:
+    def reply(request: Request, sock: socket.socket) -> bool:
+        sock.sendall(answer)
+        if not closes:
+            time.sleep(2)  # silence until the client's deadline has passed
+        return False
+
+    async def use(pool: AsyncPool) -> float:
+        started = time.monotonic()
+        with pytest.raises(TransportError, match=message):
+            await lines_of(pool, 0.3)
+        return time.monotonic() - started
+
+    with scripted(reply) as server:
+        assert run(server, use) < 1.5
+
+
+def test_a_stream_body_framed_by_the_close_is_whole() -> None:
+    def reply(request: Request, sock: socket.socket) -> bool:
+        sock.sendall(b"HTTP/1.0 200 OK\r\n\r\nb\nc\n")
+        return False
+
+    with scripted(reply) as server:
+        answer, lines = run(server, lambda pool: lines_of(pool, 5))
+    assert (answer.status, answer.body, lines) == (200, b"b\nc\n", [])

@@ -21,8 +21,9 @@ APPLY, UPDATE = "Apply", "Update"
 
 class Entry(NamedTuple):
     """One ``managedFields`` entry; ``fields`` is its FieldsV1 tree (shared, not copied).
-    ``read_from`` is the stored item :func:`decode_entries` read it from (never set it when
-    changing an entry with ``_replace``)."""
+    ``read_from`` is the stored item :func:`decode_entries` read it from, which
+    :meth:`encode` hands back as it is. ``_replace`` keeps it, so a changed entry that was
+    read must drop it (``read_from=None``); :meth:`with_fields` does."""
 
     manager: str
     operation: str
