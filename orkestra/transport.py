@@ -1,8 +1,9 @@
 """A small synchronous HTTP/1.1 client: one keep-alive connection, plain or TLS.
 
-Two users: the runtime's worker threads make every write (and the live reads of kinds no
-informer caches) through one of these per thread, and the registry client
-(:mod:`orkestra.registry.remote`) keeps one per origin it talks to. It replaces
+Two users: the runtime's client off the event loop (one of these per thread: discovery on
+an executor thread, ``ork run --apply-cr``, e2e; the workers themselves call through
+:mod:`orkestra.runtime.asynchttp`), and the registry client
+(:mod:`orkestra.registry.remote`), which keeps one per origin it talks to. It replaces
 ``http.client``, which the runtime used before, because that was the largest cost of a
 request on the client side: ``http.client`` parses every response's headers with the
 ``email`` package (a ``FeedParser``, a ``Message`` and a policy object per response) and
@@ -18,10 +19,10 @@ per CR. The registry used httpx, whose import alone (httpcore, h11, ``ssl``, ``e
 **Sockets block; a watchdog keeps the time.** A socket with a timeout polls before it
 reads, and an ``ssl.SSLSocket`` with one tries the read, polls, and reads again: three
 system calls where a blocking socket makes one, and each releases the GIL and takes it
-back. In ``ork run`` two worker threads and the event loop want the GIL at every moment, so
-each release is a hand-over between threads; with blocking sockets ``ork run`` brought the
-1,000 WebApps of the operator benchmark to Ready 5-8% sooner (median of eight interleaved
-runs each, three times). The kernel's own timeouts (``SO_RCVTIMEO``) cannot stand in: an
+back. When ``ork run``'s workers were threads on these connections, two of them and the
+event loop wanted the GIL at every moment, so each release was a hand-over between threads;
+with blocking sockets ``ork run`` brought the 1,000 WebApps of the operator benchmark to
+Ready 5-8% sooner (median of eight interleaved runs each, three times). The kernel's own timeouts (``SO_RCVTIMEO``) cannot stand in: an
 ``SSLSocket`` in blocking mode retries a read the kernel timed out, forever. So once a
 connection is up (connecting and the TLS handshake keep a timeout), each read and write is
 armed with :class:`_Watchdog`, a daemon thread that wakes every :data:`WATCH_TICK` while

@@ -3,9 +3,10 @@
 :class:`LoadedHooks` is what the reconciler holds (:class:`orkestra.engine.hooks.Hooks`).
 For each cycle it renders the string args against the CR, builds the CR model, and runs the
 cycle's callbacks in order in a thread of their own with one deadline (``HookSet.timeout``).
-Their cluster calls are relayed to the reconciling thread, which serves them until the
-callbacks finish or the deadline passes (:class:`_Relay`): the calls use the worker's own
-connection and cache, and a callback that hangs fails the cycle at the deadline, after
+Their cluster calls are relayed to the reconcile, which serves them until the callbacks
+finish or the deadline passes (:class:`_Relay`; a runtime worker waits for the next call
+without holding up the event loop, :func:`~orkestra.greenbridge.call_blocking`): the calls
+use the worker's own cache and client, and a callback that hangs fails the cycle at the deadline, after
 which its calls are refused, so the worker moves on (Python cannot stop the thread; an async
 callback is cancelled). An exception, a malformed object or a malformed status becomes the
 cycle's error, naming the callback and where in the user's code it happened; a callback's
@@ -32,6 +33,7 @@ from typing import Any
 from orkestra.cluster.data import clone
 from orkestra.cluster.errors import ApiError
 from orkestra.engine.hooks import EventNote, HookCall, HookOutcome
+from orkestra.greenbridge import call_blocking
 from orkestra.hooks.api import Args, HookContext, HookError, HookSet
 from orkestra.hooks.client import HookClient, MalformedObjectError
 from orkestra.hooks.spec import CodeRef
@@ -80,8 +82,8 @@ class _Relay:
         """In the reconciling thread: make the calls until the callbacks finished (True) or
         the deadline passed (False; later calls are refused)."""
         while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                call = self._queue.get(timeout=remaining)
+            try:  # on the event loop's thread (a runtime worker), waiting lets the loop go on
+                call = call_blocking(self._queue.get, True, remaining)
             except queue.Empty:
                 break
             if call is None:

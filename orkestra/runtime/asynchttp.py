@@ -1,8 +1,9 @@
-"""The event loop's HTTP/1.1 client: lists, leases, events and watch streams.
+"""The event loop's HTTP/1.1 client: the workers' calls, lists, leases, events and watches.
 
-The worker threads write through :mod:`orkestra.transport`, one blocking connection each;
-the event loop needs the same few things without blocking: a request answered in full, and a
-watch, a chunked body read as it arrives. aiohttp did this before, and importing it (with
+:mod:`orkestra.transport` is the synchronous client, one blocking connection per thread;
+the event loop needs the same few things without blocking: a request answered in full (the
+workers' reads and writes, waited for through :mod:`orkestra.greenbridge`, and the loop's
+own), and a watch, a chunked body read as it arrives. aiohttp did this before, and importing it (with
 attrs, yarl, multidict, aiosignal, frozenlist, aiohappyeyeballs and its default TLS contexts)
 was 120-140 ms of ``ork run``'s ~400 ms start-up (``-X importtime``), ~5% of a whole run of
 1,000 CRs; the runtime's endpoints (:mod:`orkestra.runtime.http`) left aiohttp's web server

@@ -11,8 +11,8 @@ are not given to the engine, which would record them in the CR status: a 409 Con
 an AlreadyExists refreshes the object in the store by a GET, a write to an object that has
 vanished drops it, and both raise :class:`Retry`, as does a server that is unavailable; the
 controller then reconciles the key again. Other API errors (Invalid, Forbidden ...) reach
-the engine as they would in simulate. One instance per worker thread: it counts the writes
-of the reconcile in progress.
+the engine as they would in simulate. One instance per worker: it counts the writes of the
+reconcile in progress.
 
 Stores keep objects encoded (see :mod:`~orkestra.runtime.store`), so reads decode. The
 engine reads the same objects more than once a reconcile (02-katalog-api: each child in

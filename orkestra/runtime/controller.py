@@ -1,4 +1,4 @@
-"""The controller of one CRD: its informers, its work queue and its worker threads.
+"""The controller of one CRD: its informers, its work queue and its workers.
 
 Start-up waits until the CRD is established (or, for a built-in kind, served), then starts
 an informer for the CRs and one for each child kind the katalog declares, and starts the
@@ -18,8 +18,11 @@ still handed out one at a time, in order). A worker takes an item, evaluates
 ``preReconcile.reconcileGate`` on the CR as cached with that item's sentinels (held back:
 counted by ``orkestra_gated``, nothing else happens), and reconciles the current CR.
 
-Each worker thread owns a :class:`CachedCluster` and a :class:`Reconciler` built exactly as
-simulate builds it, and loops: take an item, reconcile, then
+Each worker is a task of the event loop that owns a :class:`CachedCluster` and a
+:class:`Reconciler` built exactly as simulate builds it; the synchronous reconcile runs in a
+greenlet of the loop's thread and its cluster calls wait on the loop
+(:mod:`orkestra.greenbridge`), so ``workers`` reconciles interleave at their waits with the
+informers and with each other. A worker loops: take an item, reconcile, then
 
 - success: forget its backoff; if the reconcile wrote anything, queue it again (with its
   sentinels, merged with those of any event that came meanwhile, so the reconcile gate
@@ -52,6 +55,7 @@ from orkestra.engine.build import OWNER_LABEL, Owner, kind_type
 from orkestra.engine.profiles import ProfileError
 from orkestra.engine.reconcile import CycleResult, Reconciler, cr_type
 from orkestra.errors import OrkError
+from orkestra.greenbridge import run_sync
 from orkestra.kubeobjects import KubeObject
 from orkestra.model.shapes import ReconcileBlock
 from orkestra.runtime.cache import CachedCluster, Retry
@@ -205,7 +209,7 @@ class Controller:
         self._events = itertools.count(1)
         self._sentinels: dict[Hashable, Sentinels] = {}  # by queued item: its event's values
         self.started = asyncio.Event()
-        self.threads: list[threading.Thread] = []
+        self.workers: list[asyncio.Task[None]] = []
         self.tasks: list[asyncio.Task[None]] = []
         self._owner_keys: dict[str, Key] = {}
         self._streaks: dict[Hashable, int] = {}  # by queued item
@@ -258,12 +262,11 @@ class Controller:
                 waiting.append(watched)
         self._warn_unsupported()
         await asyncio.gather(*(i.synced.wait() for i in waiting))
-        for number in range(self.settings.workers):
-            thread = threading.Thread(
-                target=self._work, name=f"{self.crd}-worker-{number}", daemon=True
-            )
-            thread.start()
-            self.threads.append(thread)
+        loop = asyncio.get_running_loop()
+        self.workers = [
+            loop.create_task(self.work(), name=f"{self.crd}-worker-{number}")
+            for number in range(self.settings.workers)
+        ]
         if self.settings.resync > 0:
             self.tasks.append(asyncio.get_running_loop().create_task(self._resync()))
         self.started.set()
@@ -437,16 +440,15 @@ class Controller:
         return keys
 
     # -- workers ----------------------------------------------------------------------
-    def _work(self) -> None:
+    async def work(self) -> None:
+        """One worker: reconcile the keys the queue hands out until it shuts down. The
+        reconcile (synchronous, the engine simulate runs) runs in a greenlet of the loop's
+        thread, its cluster calls waiting on the loop (:mod:`orkestra.greenbridge`)."""
         cluster = CachedCluster(self.client, self.informers, self.cross)
         worker = _Worker(cluster, self.unit.reconciler(self.crd, cluster))
-        while True:
-            item = self.queue.get()
-            if item is None:
-                self.client.close()  # this thread's connection
-                return
+        while (item := await self.queue.next()) is not None:
             try:
-                self.process(worker, item)
+                await run_sync(self.process, worker, item)
             finally:
                 self.queue.done(item)
 
@@ -596,12 +598,17 @@ class Controller:
         for task in self.tasks:
             task.cancel()
 
-    def join(self, deadline: float) -> bool:
-        """Wait for the workers until ``deadline`` (monotonic); False if some are still in a
-        reconcile."""
-        for thread in self.threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        return not any(t.is_alive() for t in self.threads)
+    async def join(self, deadline: float) -> bool:
+        """Wait for the workers until ``deadline`` (monotonic); False if some were still in
+        a reconcile then (those are cancelled)."""
+        if not self.workers:
+            return True
+        timeout = max(0.0, deadline - time.monotonic())
+        _, running = await asyncio.wait(self.workers, timeout=timeout)
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        return not running
 
     @property
     def healthy(self) -> bool:

@@ -8,7 +8,8 @@ thread-safe); :class:`~orkestra.runtime.cache.CachedCluster` answers the engine'
   by name or by the ``labelSelector`` it holds; :meth:`CrossSources.target` names its kind
   and whether the entry or its katalog sets ``crossAccess: false``. The peers themselves
   are read from the informer stores by the cluster.
-- Sources: a GET from the worker thread (the engine's calls are synchronous there) with
+- Sources: a blocking GET on a thread of the loop's executor, the worker waiting (the
+  engine's calls are synchronous; :func:`~orkestra.greenbridge.call_blocking`), with
   ``Accept: application/json``, a 5 s timeout on connecting and on each read, and at most
   64 KiB of body. Only ``http`` and ``https`` URLs are opened (redirects included); proxies
   come from the environment, as Go's default client takes them. Status 200 with a JSON
@@ -38,6 +39,7 @@ from orkestra.compose import Composed
 from orkestra.engine.api import PeerQuery, RemoteQuery
 from orkestra.engine.cross import target_name
 from orkestra.engine.reconcile import cr_type
+from orkestra.greenbridge import call_blocking
 from orkestra.kubeobjects import JsonDict
 from orkestra.model.shapes import CrdEntry
 from orkestra.runtime.kube import JSON, USER_AGENT, KubeClient, decode, encode
@@ -150,7 +152,7 @@ class CrossSources:
         if held is not None and held[0] > now:
             return held[1]
         try:
-            body = self.fetch(query)
+            body = call_blocking(self.fetch, query)  # the loop goes on meanwhile
         except SourceError as exc:
             log.warning(
                 "cross source failed: %s", exc, extra=fields(source=query.key, url=query.url)

@@ -6,7 +6,7 @@ with the involved object, a reason, a message and ``source.component: orkestra``
 client-go event recorder, a repeat of the same event (same object, type, reason and
 message) within ten minutes does not make a new object: the existing one's ``count`` and
 ``lastTimestamp`` are patched. The recorder decides what to send under a lock and hands the
-request to a sink, so worker threads record without waiting for the API; the runtime's sink
+request to a sink, so workers record without waiting for the API; the runtime's sink
 sends from the event loop and only logs failures (an event is never worth failing a
 reconcile).
 """

@@ -234,7 +234,7 @@ class Informer:
         return self.store.hold_back(key, line)
 
     def _released(self, lines: list[bytes]) -> None:
-        """Events held back during a write (called from the writing worker's thread)."""
+        """Events held back during a write (called by the writing worker, from any thread)."""
         if self._loop is None:
             self._replay(lines)
             return

@@ -2,12 +2,13 @@
 
 Configuration (kubeconfig files and contexts, the in-cluster service account, TLS,
 credentials) is :mod:`orkestra.runtime.kubeconfig`'s; ``load_config`` and its error are
-re-exported here. The transport is :mod:`orkestra.transport` for worker threads (one
-keep-alive connection per thread; it replaced ``http.client``, whose response parsing cost
-three times as much CPU) and :mod:`orkestra.runtime.asynchttp` for the event loop
-(informers, leader election, events): the runtime spends much of its time in HTTP calls,
-and the httpx client costs three times the CPU per call of ``http.client`` (see the package
-docstring for the measurements).
+re-exported here. The transport is :mod:`orkestra.runtime.asynchttp` on the event loop
+(informers, leader election, events, and the workers' reconciles, whose synchronous calls
+wait there through :mod:`orkestra.greenbridge`) and :mod:`orkestra.transport` for a caller
+on a thread of its own (one keep-alive connection per thread; it replaced ``http.client``,
+whose response parsing cost three times as much CPU): the runtime spends much of its time
+in HTTP calls, and the httpx client costs three times the CPU per call of ``http.client``
+(see the package docstring for the measurements).
 Bodies are plain dicts encoded and decoded with msgspec, since the engine works on dicts;
 watch events are handed over as the lines the server sent, so that the informer decodes
 only those it needs.
@@ -45,12 +46,13 @@ from orkestra.cluster.errors import (
     UnexpectedStatusError,
     UnsupportedMediaTypeError,
 )
+from orkestra.greenbridge import in_worker, wait_for
 from orkestra.kubeobjects import APIResource, APIResourceList, KubeList, KubeObject
 from orkestra.runtime.asynchttp import AsyncPool
 from orkestra.runtime.kubeconfig import ClusterConfig, Credentials
 from orkestra.runtime.kubeconfig import ConnectionConfigError as ConnectionConfigError
 from orkestra.runtime.kubeconfig import load_config as load_config
-from orkestra.transport import Connection, TransportError
+from orkestra.transport import Connection, Response, TransportError
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -153,8 +155,8 @@ class _Local(threading.local):
 
 
 class KubeClient:
-    """REST calls over dicts, synchronous (for worker threads) and asynchronous (for the
-    event loop), through the same configuration."""
+    """REST calls over dicts, synchronous (for the engine, in a worker greenlet or on a
+    thread) and asynchronous (for the event loop), through the same configuration."""
 
     def __init__(self, config: ClusterConfig, *, timeout: float = 30.0) -> None:
         self.config = config
@@ -170,7 +172,6 @@ class KubeClient:
         self._pool: AsyncPool | None = None
         self._discovery: dict[str, list[APIResource]] = {}
         self._resources: dict[tuple[str, str], Resource] = {}
-        self._lock = threading.Lock()
 
     @property
     def server(self) -> str:
@@ -205,9 +206,14 @@ class KubeClient:
         body: object = None,
         content_type: str = JSON,
     ) -> Any:
-        """One call on this thread's keep-alive connection. A connection the server closed
-        while idle is reopened and the call sent again; a 401 with a renewable credential
-        is retried once with a fresh one."""
+        """One call on this thread's keep-alive connection (from a worker greenlet, on the
+        event loop's: :meth:`arequest`). A connection the server closed while idle is
+        reopened and the call sent again; a 401 with a renewable credential is retried once
+        with a fresh one."""
+        if in_worker():  # a reconcile on the event loop: the call waits there
+            return wait_for(
+                self.arequest(method, path, params=params, body=body, content_type=content_type)
+            )
         target = self._url(path, params)
         data = None if body is None else encode(body)
         for attempt in (1, 2):
@@ -256,15 +262,22 @@ class KubeClient:
         body: object = None,
         content_type: str = JSON,
     ) -> Any:
+        """One call on the event loop's connections, with :meth:`request`'s retries."""
+        target = self._url(path, params)
         data = None if body is None else encode(body)
+        response = await self._asend(method, path, target, data, content_type)
+        if response.status == 401 and self.credentials.refresh():
+            response = await self._asend(method, path, target, data, content_type)
+        return _result(response.status, response.body)
+
+    async def _asend(
+        self, method: str, path: str, target: str, data: bytes | None, content_type: str
+    ) -> Response:
         headers = await self._aheaders(data, content_type)
         try:
-            response = await self.pool.request(method, self._url(path, params), headers, data)
+            return await self.pool.request(method, target, headers, data)
         except OSError as exc:  # TimeoutError included
             raise ServiceUnavailableError(f"{method} {path}: {_reason(exc)}") from None
-        if response.status == 401:
-            self.credentials.refresh()
-        return _result(response.status, response.body)
 
     # -- objects (synchronous) --------------------------------------------------------
     def get(self, res: Resource, name: str, namespace: str | None = None) -> KubeObject:
@@ -316,12 +329,13 @@ class KubeClient:
         found = self._resources.get((api_version, kind))
         if found is not None:
             return found
-        with self._lock:
-            for refresh in (False, True):
-                found = self._discover(api_version, kind, refresh)
-                if found is not None:
-                    self._resources[(api_version, kind)] = found
-                    return found
+        # No lock around the reads: two callers may both ask, and agree on the answer (a
+        # lock held across a call could not be taken by another worker of the loop's thread).
+        for refresh in (False, True):
+            found = self._discover(api_version, kind, refresh)
+            if found is not None:
+                self._resources[(api_version, kind)] = found
+                return found
         raise NotFoundError(f'no matches for kind "{kind}" in version "{api_version}"')
 
     def _discover(self, api_version: str, kind: str, refresh: bool) -> Resource | None:

@@ -283,9 +283,7 @@ class Operator:
         for controller in self.controllers.values():
             controller.stop()
         deadline = time.monotonic() + self.options.shutdown_timeout
-        joined = await asyncio.to_thread(
-            lambda: [c.join(deadline) for c in self.controllers.values()]
-        )
+        joined = [await c.join(deadline) for c in self.controllers.values()]
         drained = all(joined)
         if not drained:
             log.warning("shutdown deadline passed with reconciles still running")

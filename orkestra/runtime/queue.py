@@ -1,4 +1,4 @@
-"""The work queue of one controller: keys of CRs to reconcile, handed to worker threads.
+"""The work queue of one controller: keys of CRs to reconcile, handed to its workers.
 
 It follows client-go's semantics. A key is queued at most once (adding it again while it
 waits is a no-op); a key being processed is never handed to a second worker, and adds that
@@ -9,12 +9,14 @@ events kept apart still reach one CR one at a time. Keys can be added after a de
 spreading, conflicts) or rate-limited: each consecutive failure of a key doubles its delay,
 with jitter, up to a cap, until :meth:`WorkQueue.forget` resets it. While paused (a follower
 under leader election) the queue keeps collecting keys but hands none out;
-:meth:`WorkQueue.shutdown` wakes every waiting worker with ``None``. The queue is
-thread-safe: informers add from the event loop, workers take from their threads.
+:meth:`WorkQueue.shutdown` wakes every waiting worker with ``None``. Workers are tasks of
+the event loop (:meth:`WorkQueue.next`); what changes the queue wakes them from any thread,
+and its state may be read from any thread (metrics, tests).
 """
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import itertools
 import random
@@ -67,13 +69,14 @@ class WorkQueue:
         self._heap: list[tuple[float, int, Hashable]] = []
         self._seq = itertools.count()
         self._failures: dict[Hashable, int] = {}
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._paused = False
         self._closed = False
 
     # -- adding -----------------------------------------------------------------------
     def add(self, key: Hashable) -> None:
-        with self._cond:
+        with self._lock:
             self._add(key)
 
     def _add(self, key: Hashable) -> None:
@@ -84,7 +87,7 @@ class WorkQueue:
             self._park(key)
         else:
             self._ready.append(key)
-            self._cond.notify()
+            self._wake()
 
     def _park(self, key: Hashable) -> None:
         """Hold ``key`` until its group's worker is done."""
@@ -93,7 +96,7 @@ class WorkQueue:
 
     def waiting(self, key: Hashable) -> bool:
         """Whether ``key`` is queued and not yet handed out (adding it changes nothing)."""
-        with self._cond:
+        with self._lock:
             return key in self._dirty
 
     def add_after(self, key: Hashable, delay: float) -> None:
@@ -101,7 +104,7 @@ class WorkQueue:
         if delay <= 0:
             self.add(key)
             return
-        with self._cond:
+        with self._lock:
             if self._closed:
                 return
             due = self._clock() + delay
@@ -109,11 +112,11 @@ class WorkQueue:
                 return
             self._waiting[key] = due
             heapq.heappush(self._heap, (due, next(self._seq), key))
-            self._cond.notify()
+            self._wake()
 
     def add_rate_limited(self, key: Hashable) -> float:
         """Queue ``key`` after its backoff delay; returns the delay."""
-        with self._cond:
+        with self._lock:
             failures = self._failures.get(key, 0) + 1
             self._failures[key] = failures
         delay = backoff_delay(failures, self.base_delay, self.max_delay, self.jitter, self._rng)
@@ -122,31 +125,61 @@ class WorkQueue:
 
     def forget(self, key: Hashable) -> None:
         """The key succeeded: its next failure starts the backoff over."""
-        with self._cond:
+        with self._lock:
             self._failures.pop(key, None)
 
     def failures(self, key: Hashable) -> int:
-        with self._cond:
+        with self._lock:
             return self._failures.get(key, 0)
 
     # -- taking -----------------------------------------------------------------------
-    def get(self, timeout: float | None = None) -> Hashable | None:
-        """The next key for a worker (marked as processing), or None once shut down (or
-        when ``timeout`` passes first)."""
-        deadline = None if timeout is None else self._clock() + timeout
-        with self._cond:
-            while not self._closed:
-                wait = self._promote_due()
-                key = self._next() if not self._paused else None
+    def take(self) -> Hashable | None:
+        """The next key for a worker, marked as processing; None when none is ready (or the
+        queue is paused or shut down)."""
+        with self._lock:
+            return self._take()[0]
+
+    async def next(self) -> Hashable | None:
+        """The next key for this worker (a task of the event loop), once there is one;
+        None once the queue is shut down."""
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._lock:
+                if self._closed:
+                    return None
+                key, wait = self._take()
                 if key is not None:
                     return key
-                if deadline is not None:
-                    left = deadline - self._clock()
-                    if left <= 0:
-                        return None
-                    wait = left if wait is None else min(wait, left)
-                self._cond.wait(wait)
-            return None
+                waiter = loop.create_future()
+                self._waiters.append((loop, waiter))
+            timer = None if wait is None else loop.call_later(wait, _settle, waiter)
+            try:
+                await waiter
+            finally:
+                if timer is not None:
+                    timer.cancel()
+
+    def _take(self) -> tuple[Hashable | None, float | None]:
+        """A ready key (or None) and the seconds until the next delayed one is due."""
+        wait = self._promote_due()
+        if self._closed or self._paused:
+            return None, wait
+        return self._next(), wait
+
+    def _wake(self) -> None:
+        """Wake the waiting workers (they look again), from any thread."""
+        waiters, self._waiters = self._waiters, []
+        for loop, waiter in waiters:
+            if loop.is_closed():
+                continue
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is loop:
+                _settle(waiter)
+            else:
+                loop.call_soon_threadsafe(_settle, waiter)
 
     def _next(self) -> Hashable | None:
         """The first ready key whose group no worker holds (marked as processing)."""
@@ -178,7 +211,7 @@ class WorkQueue:
 
     def done(self, key: Hashable) -> None:
         """The worker finished ``key``; if it was added meanwhile, it is queued again."""
-        with self._cond:
+        with self._lock:
             group = self._group(key)
             self._processing.discard(group)
             parked = self._parked.pop(group, None)
@@ -186,46 +219,46 @@ class WorkQueue:
                 self._parked_count -= len(parked)
                 if not self._closed:
                     self._ready.extend(parked)
-            self._cond.notify_all()
+            self._wake()
 
     # -- control ----------------------------------------------------------------------
     def pause(self) -> None:
-        with self._cond:
+        with self._lock:
             self._paused = True
 
     def resume(self) -> None:
-        with self._cond:
+        with self._lock:
             self._paused = False
-            self._cond.notify_all()
+            self._wake()
 
     def shutdown(self) -> None:
         """Hand out nothing more; waiting workers get None."""
-        with self._cond:
+        with self._lock:
             self._closed = True
-            self._cond.notify_all()
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until no key is being processed; False when ``timeout`` passed first."""
-        with self._cond:
-            return self._cond.wait_for(lambda: not self._processing, timeout)
+            self._wake()
 
     # -- introspection ----------------------------------------------------------------
     def __len__(self) -> int:
         """Keys waiting for a worker (the queue depth): ready, or held back while another
         key of their group is processed."""
-        with self._cond:
+        with self._lock:
             return len(self._ready) + self._parked_count
 
     @property
     def delayed(self) -> int:
-        with self._cond:
+        with self._lock:
             return len(self._waiting)
 
     @property
     def processing(self) -> int:
-        with self._cond:
+        with self._lock:
             return len(self._processing)
 
     @property
     def shut_down(self) -> bool:
         return self._closed
+
+
+def _settle(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

@@ -8,7 +8,7 @@ carries an older resourceVersion than the one held is dropped, and an object the
 deleted leaves a tombstone so a late event cannot bring it back. Indexes map a value
 computed from an object (an owner label, an owner key) to the keys holding it, so the
 engine's ``orkestra-owner=NAME`` lists cost a lookup, not a scan. A lock makes the store
-safe to read from worker threads while the informers write it.
+safe to read from other threads (a typed hook's, the metrics') while the informers write it.
 
 **Objects are kept encoded.** Each entry is a small record: the resourceVersion as a
 number, the object as its JSON bytes (msgspec, without ``managedFields``) and the index

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,7 @@ import pytest
 
 from orkestra.engine.reconcile import CycleResult
 from orkestra.errors import OrkError
+from orkestra.greenbridge import wait_for
 from orkestra.runtime.cache import Retry, Write
 from orkestra.runtime.controller import WRITE_STREAK, Controller, Settings, _Worker
 from orkestra.runtime.events import EventRecorder
@@ -54,7 +55,8 @@ class Engine:
         self.done: list[str] = []
 
     def reconcile(self, name: str, namespace: str | None = None) -> CycleResult:
-        time.sleep(self.delay)
+        if self.delay:  # waiting as a cluster call waits: on the event loop
+            wait_for(asyncio.sleep(self.delay))
         outcome = self.outcomes.pop(0) if self.outcomes else CycleResult()
         self.done.append(name)
         if len(self.done) <= self.writing:
@@ -138,7 +140,7 @@ def test_a_profile_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
 def test_children_lead_to_their_owner_by_reference_or_by_label(unit: Unit) -> None:
     made = controller(unit)
     made._on_cr(Change("ADDED", CR))
-    assert made.queue.get(0) == KEY
+    assert made.queue.take() == KEY
     by_reference = {
         "metadata": {
             "name": "x",
@@ -178,9 +180,9 @@ def test_a_reconcile_that_wrote_runs_again_until_one_writes_nothing(unit: Unit) 
     engine = Engine(Cluster(), writing=2)
     for _ in range(3):
         made.process(worker(engine), KEY)
-    assert made.queue.get(0) == KEY  # two reconciles wrote: queued again
+    assert made.queue.take() == KEY  # two reconciles wrote: queued again
     made.queue.done(KEY)
-    assert made.queue.get(0) is None  # the third wrote nothing: done
+    assert made.queue.take() is None  # the third wrote nothing: done
     assert len(engine.done) == 3
 
 
@@ -189,10 +191,10 @@ def test_a_key_that_keeps_writing_is_slowed_down(unit: Unit) -> None:
     engine = Engine(Cluster(), writing=100)
     for _ in range(WRITE_STREAK - 1):
         made.process(worker(engine), KEY)
-        assert made.queue.get(0) == KEY
+        assert made.queue.take() == KEY
         made.queue.done(KEY)
     made.process(worker(engine), KEY)
-    assert made.queue.get(0) is None and made.queue.delayed == 1
+    assert made.queue.take() is None and made.queue.delayed == 1
 
 
 def test_errors_are_recorded_as_events_and_retried_with_backoff(unit: Unit) -> None:
@@ -235,10 +237,33 @@ def test_stopping_lets_the_running_reconcile_finish_and_hands_out_nothing_more(
     monkeypatch.setattr(unit, "reconciler", lambda crd, cluster: engine)
     for name in ("a", "b", "c"):
         made.queue.add(("default", name))
-    thread = threading.Thread(target=made._work)
-    made.threads.append(thread)
-    thread.start()
-    time.sleep(0.05)
-    made.stop()
-    assert made.join(time.monotonic() + 5)
+
+    async def main() -> bool:
+        made.workers = [asyncio.ensure_future(made.work())]
+        await asyncio.sleep(0.05)  # the worker is in the reconcile of "a"
+        made.stop()
+        return await made.join(time.monotonic() + 5)
+
+    assert asyncio.run(main())
     assert engine.done == ["a"]
+
+
+def test_a_reconcile_still_running_at_the_deadline_is_cancelled(
+    unit: Unit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = controller(unit)
+    engine = Engine(Cluster(), delay=30)
+    monkeypatch.setattr(unit, "reconciler", lambda crd, cluster: engine)
+    made.queue.add(("default", "a"))
+
+    async def main() -> tuple[bool, float]:
+        made.workers = [asyncio.ensure_future(made.work())]
+        await asyncio.sleep(0.05)
+        made.stop()
+        started = time.monotonic()
+        joined = await made.join(started + 0.1)
+        return joined, time.monotonic() - started
+
+    joined, waited = asyncio.run(main())
+    assert not joined and waited < 5
+    assert made.workers[0].cancelled() and engine.done == []

@@ -71,7 +71,7 @@ def test_a_burst_beyond_max_depth_is_dropped_and_counted(
         wait_for(lambda: configs(server), "the admitted app's ConfigMap")
         wait_for(
             lambda: (
-                controller.queue.wait_idle(0)
+                not controller.queue.processing
                 and not len(controller.queue)
                 and not controller.queue.delayed
             ),
@@ -123,7 +123,7 @@ def test_a_rule_with_conditions_drops_only_what_they_match(tmp_path: Path) -> No
     burst(made, app("a"), app("b", tier="batch"), app("c"), app("d", tier="batch"), app("e"))
     assert dropped(metrics, "onLimit") == 2
     made.queue.resume()
-    assert [made.queue.get(0) for _ in range(4)] == [("default", n) for n in "ace"] + [None]
+    assert [made.queue.take() for _ in range(4)] == [("default", n) for n in "ace"] + [None]
 
 
 def test_a_key_already_queued_is_not_a_drop(tmp_path: Path) -> None:

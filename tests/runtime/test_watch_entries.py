@@ -77,7 +77,7 @@ def start(server: EmbeddedServer, path: Path, *names: str, **objects: Obj) -> Ru
         "every app's ConfigMap",
     )
     wait_for(
-        lambda: controller.queue.wait_idle(0) and not len(controller.queue),
+        lambda: not controller.queue.processing and not len(controller.queue),
         "the first reconciles to settle",
     )
     return runtime
@@ -107,7 +107,7 @@ def settle(runtime: Runtime) -> None:
     controller = runtime.operator.controllers["app"]
     wait_for(
         lambda: (
-            controller.queue.wait_idle(0)
+            not controller.queue.processing
             and not len(controller.queue)
             and not controller.queue.delayed
         ),

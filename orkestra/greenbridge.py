@@ -1,0 +1,74 @@
+"""Synchronous code on the event loop: greenlets that wait for awaitables.
+
+The reconcile engine is synchronous (simulate, plan and e2e run it with no event loop), and
+the runtime's I/O is asynchronous. :func:`run_sync` runs a synchronous function in a greenlet
+of the event loop's own thread; when that code needs an answer from the network it calls
+:func:`wait_for` with a coroutine, which hands the coroutine to the loop and switches back
+to the function once it is done. Several such greenlets (the runtime's workers) interleave
+on the one thread at their waits, as tasks do.
+
+Why not threads: ``ork run``'s workers were threads with blocking sockets, and each blocking
+call handed the GIL to another thread and back (~17 context switches a CR, about a fifth of
+the operator's CPU on a two-core machine), while each answer waited for its thread to get
+the GIL again. On the loop's thread none of that happens: the same 10,000 CRs were all
+Ready in 18.8 s against 29.1 s with threads, and 1,000 in 10-16% less time
+(``benchmarks/RESULTS.md``). This is the pattern of SQLAlchemy's asyncio layer, written here
+because SQLAlchemy's is internal API; it rests on the greenlet library (itself the base of
+gevent), which does the stack switching.
+
+:func:`call_blocking` is for what must block (a thread's queue, a library with its own
+sockets): from a worker greenlet it runs in the loop's default executor, elsewhere in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import greenlet
+
+T = TypeVar("T")
+
+
+class _Worker(greenlet.greenlet):
+    """A greenlet :func:`run_sync` started; its ``parent`` is the task that drives it."""
+
+
+def in_worker() -> bool:
+    """Whether the caller runs in a greenlet of :func:`run_sync` (so it may :func:`wait_for`)."""
+    return isinstance(greenlet.getcurrent(), _Worker)
+
+
+async def run_sync(function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)``, run so that the awaitables it :func:`wait_for`\\ s are awaited by
+    the calling task; its result or exception."""
+    worker = _Worker(function)
+    request = worker.switch(*args)
+    while not worker.dead:
+        try:
+            answer = await request
+        except BaseException as exc:  # the waiting code gets it, cancellation included
+            request = worker.throw(exc)
+        else:
+            request = worker.switch(answer)
+    return request  # type: ignore[no-any-return]  # the function's return value
+
+
+def wait_for(awaitable: Awaitable[T]) -> T:
+    """From a greenlet of :func:`run_sync`: the awaitable's result, once the loop has it."""
+    current = greenlet.getcurrent()
+    driver = current.parent if isinstance(current, _Worker) else None
+    if driver is None:
+        if asyncio.iscoroutine(awaitable):
+            awaitable.close()  # never awaited: no warning about that
+        raise RuntimeError("wait_for outside a greenlet of run_sync")
+    return driver.switch(awaitable)  # type: ignore[no-any-return]
+
+
+def call_blocking(function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` that may block: in a worker greenlet, on a thread of the loop's
+    default executor while the loop goes on; elsewhere, right here."""
+    if not in_worker():
+        return function(*args)
+    return wait_for(asyncio.get_running_loop().run_in_executor(None, function, *args))
