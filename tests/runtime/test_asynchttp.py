@@ -89,6 +89,46 @@ def test_bodies_framed_every_way(answer: bytes, body: bytes) -> None:
     assert got.body == body
 
 
+@pytest.mark.parametrize(
+    "answer,connections",
+    [
+        # delimited answers keep the connection for the next request
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n", 1),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: 1\r\n\r\n", 1),
+        (b"HTTP/1.1 204 No Content\r\n\r\n", 1),
+        # the server asks to close, or sends more than the answer: a new connection each time
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab", 3),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nabEXTRA", 3),
+    ],
+)
+def test_a_connection_is_kept_only_after_a_whole_kept_alive_answer(
+    answer: bytes, connections: int
+) -> None:
+    def reply(request: Request, sock: socket.socket) -> bool:
+        sock.sendall(answer)
+        return b"close" not in answer
+
+    async def use(pool: AsyncPool) -> list[int]:
+        return [(await pool.request("GET", f"/{n}")).status for n in range(3)]
+
+    with scripted(reply) as server:
+        statuses = run(server, use)
+    assert len(set(statuses)) == 1 and server.connections == connections
+
+
+def test_a_head_answer_has_no_body_and_keeps_the_connection() -> None:
+    def reply(request: Request, sock: socket.socket) -> bool:
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n")
+        return True
+
+    async def use(pool: AsyncPool) -> list[bytes]:
+        return [(await pool.request("HEAD", "/")).body for _ in range(2)]
+
+    with scripted(reply) as server:
+        assert run(server, use) == [b"", b""]
+    assert server.connections == 1
+
+
 def test_a_reused_connection_the_server_closed_is_replaced_and_the_request_sent_once() -> None:
     def reply(request: Request, sock: socket.socket) -> bool:
         sock.sendall(ok(b"%d" % len(server.requests)))
