@@ -229,41 +229,35 @@ def test_a_retry_or_a_crash_backs_off_without_stopping_the_worker(unit: Unit) ->
     assert made.health()["errors"] == 1
 
 
-def test_stopping_lets_the_running_reconcile_finish_and_hands_out_nothing_more(
-    unit: Unit, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "reconcile,grace,joined,done",
+    [
+        (0.2, 5.0, True, ["a"]),  # the running reconcile finishes; nothing more is handed out
+        (30.0, 0.1, False, []),  # one still running at the deadline is cancelled
+    ],
+)
+def test_stopping_drains_the_workers_until_the_deadline(
+    unit: Unit,
+    monkeypatch: pytest.MonkeyPatch,
+    reconcile: float,
+    grace: float,
+    joined: bool,
+    done: list[str],
 ) -> None:
     made = controller(unit)
-    engine = Engine(Cluster(), delay=0.2)
+    engine = Engine(Cluster(), delay=reconcile)
     monkeypatch.setattr(unit, "reconciler", lambda crd, cluster: engine)
     for name in ("a", "b", "c"):
         made.queue.add(("default", name))
 
-    async def main() -> bool:
+    async def main() -> tuple[bool, float]:
         made.workers = [asyncio.ensure_future(made.work())]
         await asyncio.sleep(0.05)  # the worker is in the reconcile of "a"
         made.stop()
-        return await made.join(time.monotonic() + 5)
-
-    assert asyncio.run(main())
-    assert engine.done == ["a"]
-
-
-def test_a_reconcile_still_running_at_the_deadline_is_cancelled(
-    unit: Unit, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    made = controller(unit)
-    engine = Engine(Cluster(), delay=30)
-    monkeypatch.setattr(unit, "reconciler", lambda crd, cluster: engine)
-    made.queue.add(("default", "a"))
-
-    async def main() -> tuple[bool, float]:
-        made.workers = [asyncio.ensure_future(made.work())]
-        await asyncio.sleep(0.05)
-        made.stop()
         started = time.monotonic()
-        joined = await made.join(started + 0.1)
-        return joined, time.monotonic() - started
+        drained = await made.join(started + grace)
+        return drained, time.monotonic() - started
 
-    joined, waited = asyncio.run(main())
-    assert not joined and waited < 5
-    assert made.workers[0].cancelled() and engine.done == []
+    drained, waited = asyncio.run(main())
+    assert drained is joined and waited < 5
+    assert engine.done == done and made.workers[0].cancelled() is not joined
