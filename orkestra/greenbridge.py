@@ -7,14 +7,14 @@ of the event loop's own thread; when that code needs an answer from the network 
 to the function once it is done. Several such greenlets (the runtime's workers) interleave
 on the one thread at their waits, as tasks do.
 
-Why not threads: ``ork run``'s workers were threads with blocking sockets, and each blocking
-call handed the GIL to another thread and back (~17 context switches a CR, about a fifth of
-the operator's CPU on a two-core machine), while each answer waited for its thread to get
-the GIL again. On the loop's thread none of that happens: the same 10,000 CRs were all
-Ready in 18.8 s against 29.1 s with threads, and 1,000 in 10-16% less time
-(``benchmarks/RESULTS.md``). This is the pattern of SQLAlchemy's asyncio layer, written here
-because SQLAlchemy's is internal API; it rests on the greenlet library (itself the base of
-gevent), which does the stack switching.
+Why not threads: ``ork run``'s workers were threads with blocking sockets, and each
+blocking call handed the GIL to another thread and back (~17 context switches per CR of the
+operator benchmark), each answer waiting for its thread to get the GIL again. On the loop's
+thread none of that happens: in interleaved runs the benchmark's CRs were all Ready 16%
+sooner at 10,000 and 12% sooner at 1,000 (medians; ``orkestra.runtime``'s docstring has
+the figures). This is the pattern of SQLAlchemy's
+asyncio layer, written here because SQLAlchemy's is internal API; it rests on the greenlet
+library (the base of gevent), which does the stack switching.
 
 :func:`call_blocking` is for what must block (a thread's queue, a library with its own
 sockets): from a worker greenlet it runs in the loop's default executor, elsewhere in place.

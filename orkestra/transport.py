@@ -22,14 +22,15 @@ system calls where a blocking socket makes one, and each releases the GIL and ta
 back. When ``ork run``'s workers were threads on these connections, two of them and the
 event loop wanted the GIL at every moment, so each release was a hand-over between threads;
 with blocking sockets ``ork run`` brought the 1,000 WebApps of the operator benchmark to
-Ready 5-8% sooner (median of eight interleaved runs each, three times). The kernel's own timeouts (``SO_RCVTIMEO``) cannot stand in: an
-``SSLSocket`` in blocking mode retries a read the kernel timed out, forever. So once a
-connection is up (connecting and the TLS handshake keep a timeout), each read and write is
-armed with :class:`_Watchdog`, a daemon thread that wakes every :data:`WATCH_TICK` while
-operations are armed and shuts down the socket of one past its time, which ends the
-blocked call; the request then fails with ``TimeoutError`` as a socket timeout would. A
-timeout is thereby kept to within :data:`WATCH_TICK`. A forked child, which has none of its
-parent's threads, forgets the parent's watchdog and starts its own when it first needs it.
+Ready 5-8% sooner (median of eight interleaved runs each, three times). The kernel's own
+timeouts (``SO_RCVTIMEO``) cannot stand in: an ``SSLSocket`` in blocking mode retries a
+read the kernel timed out, forever. So once a connection is up (connecting and the TLS
+handshake keep a timeout), each read and write is armed with :class:`_Watchdog`, a daemon
+thread that wakes every :data:`WATCH_TICK` while operations are armed and shuts down the
+socket of one past its time, which ends the blocked call; the request then fails with
+``TimeoutError`` as a socket timeout would. A timeout is thereby kept to within
+:data:`WATCH_TICK`. A forked child, which has none of its parent's threads, forgets the
+parent's watchdog and starts its own when it first needs it.
 
 What it does, and no more: a request is written with one ``sendall`` (head and body, with
 ``Content-Length`` when there is a body, and ``Accept-Encoding: identity``: bodies are read

@@ -2,18 +2,19 @@
 
 :class:`LoadedHooks` is what the reconciler holds (:class:`orkestra.engine.hooks.Hooks`).
 For each cycle it renders the string args against the CR, builds the CR model, and runs the
-cycle's callbacks in order in a thread of their own with one deadline (``HookSet.timeout``).
-Their cluster calls are relayed to the reconcile, which serves them until the callbacks
-finish or the deadline passes (:class:`_Relay`; a runtime worker waits for the next call
-without holding up the event loop, :func:`~orkestra.greenbridge.call_blocking`): the calls
-use the worker's own cache and client, and a callback that hangs fails the cycle at the deadline, after
-which its calls are refused, so the worker moves on (Python cannot stop the thread; an async
-callback is cancelled). An exception, a malformed object or a malformed status becomes the
-cycle's error, naming the callback and where in the user's code it happened; a callback's
-return value (an object or a list of them) is applied like ``ctx.client.apply``. Exceptions
-the cluster raises that are not API errors (the runtime's request to retry with fresh data)
-are re-raised to the reconciler's caller once the callbacks are done, whatever the callback
-did with them.
+cycle's callbacks in order in a thread of their own with one deadline
+(``HookSet.timeout``). Their cluster calls are relayed to the reconcile, which serves them
+until the callbacks finish or the deadline passes (:class:`_Relay`; a runtime worker waits
+for the next call without holding up the event loop,
+:func:`~orkestra.greenbridge.call_blocking`): the calls use the worker's own cache and
+client, and a callback that hangs fails the cycle at the deadline, after which its calls
+are refused, so the worker moves on (Python cannot stop the thread; an async callback is
+cancelled). An exception, a malformed object or a malformed status becomes the cycle's
+error, naming the callback and where in the user's code it happened; a callback's return
+value (an object or a list of them) is applied like ``ctx.client.apply``. Exceptions the
+cluster raises that are not API errors (the runtime's request to retry with fresh data) are
+re-raised to the reconciler's caller once the callbacks are done, whatever the callback did
+with them.
 """
 
 from __future__ import annotations

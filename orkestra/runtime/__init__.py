@@ -21,32 +21,26 @@ predicts; after a reconcile that wrote, the key runs again, as simulate runs ano
 until a reconcile writes nothing. ``tests/runtime/test_differential.py`` checks that every
 pack example and official pattern ends with the children and status simulate predicts.
 
-**Threading model: asyncio for I/O that waits, threads for reconciles.** One event loop
-(uvloop's where installed: see :mod:`orkestra.loops`) runs the
-informers (list and watch), leader election, event posting and the HTTP endpoints. Each
-CRD has ``workers`` threads that take keys from its queue and run the synchronous engine;
-their reads come from the caches and their writes go straight to the API server over a
-keep-alive connection per thread. Measured against the embedded server in another process
-(2 cores, TLS, two workers doing a GET and a PUT per round, when the workers used
-``http.client``):
+**One thread: the event loop, with each reconcile in a greenlet.** One event loop (uvloop's
+where installed: see :mod:`orkestra.loops`) runs the informers (list and watch), leader
+election, event posting, the HTTP endpoints and each CRD's ``workers`` workers. A worker
+runs the synchronous engine, the one simulate runs, in a greenlet of the loop's thread: its
+reads come from the caches at once, and a call to the API server hands its coroutine to the
+loop and resumes once the answer is in (:mod:`orkestra.greenbridge`), so reconciles
+interleave at their waits as tasks do and the engine needs no async rewrite. What must
+block (a typed hook's relay, an HTTP source of ``cross``) waits on an executor thread.
 
-=====================================================  ==============================
-design                                                  client CPU per GET+PUT round
-=====================================================  ==============================
-worker threads, a synchronous client (chosen)           0.25 ms
-worker threads handing each call to the loop (aiohttp)  0.42 ms (two thread hops a call)
-every call on the loop (aiohttp; needs an async engine) 0.31 ms
-=====================================================  ==============================
-
-The engine is synchronous, so the all-async design would mean rewriting it; the async
-adapter costs 70% more CPU a call than the sync client for nothing. The GIL is not the
-limit: a reconcile is ~0.25 ms of engine time and waits on the network the rest of the
-time. Watches stay on the loop. Reading them on threads of their own with blocking
-sockets instead (cheaper per event in isolation, ~55 µs against ~110 µs with aiohttp)
-did not lower the process's CPU at 10,000 CRs (the workers paid for the extra GIL
-hand-offs), nor did a hand-written asyncio protocol in place of aiohttp's response reader,
-nor pausing the stream a few milliseconds to read events in batches; uvloop did (the loop
-thread ~15% cheaper).
+Until December 2026 the workers were threads, each with a blocking connection: cheaper per
+call in isolation (~155 µs of client CPU per PUT against ~190 µs through the loop), but in
+a run every blocking call handed the GIL between the workers and the loop thread, ~17
+context switches per CR, and each answer waited for its thread to get the GIL back (a
+reconcile that wrote nothing took 189 µs of CPU and 401 µs of wall time). With the workers
+on the loop, interleaved runs on one machine brought 10,000 WebApps to Ready in 18.2-23.4 s
+against 23.0-26.7 s with threads, and 1,000 in a median 2.2 s against 2.5 s; the operator
+benchmark then measured 3.01x Kopf's throughput at 10,000 CRs and 3.06x at 1,000
+(``benchmarks/RESULTS.md``). Watches were on the loop before and stay there; reading them
+on threads of their own did not lower the process's CPU (more GIL hand-offs), uvloop did
+(the loop thread ~15% cheaper).
 
 **Transport.** Configuration (kubeconfig, in-cluster account, CA, client certificates,
 credentials) is :mod:`~orkestra.runtime.kubeconfig`'s, which replaced lightkube's loader:
