@@ -43,7 +43,7 @@ from orkestra.cluster.errors import (
 from orkestra.cluster.gc import Collector
 from orkestra.cluster.history import EventHistory, WatchEvent
 from orkestra.cluster.kubeschema import SchemaNode, crd_node, kind_node
-from orkestra.cluster.paging import Page, decode_continue, encode_continue
+from orkestra.cluster.paging import Page, decode_continue, encode_continue, in_order
 from orkestra.cluster.patch import json_patch, merge_patch
 from orkestra.cluster.persist import Journal
 from orkestra.cluster.resources import (
@@ -152,6 +152,7 @@ class MemoryCluster:
         self._served: dict[tuple[str, str, str], ResourceType] = {}
         self._kinds: dict[tuple[str, str], ResourceType] = {}
         self._objects: dict[tuple[str, str], dict[ObjectKey, KubeObject]] = {}
+        self._order: dict[tuple[str, str], list[ObjectKey]] = {}  # sorted keys, once listed
         self._rv = 0
         self._seq = itertools.count(1)
         self._ips = defaults.ip_pool()
@@ -203,6 +204,7 @@ class MemoryCluster:
                 self._drop_type(rt)
                 self._types.pop(rt.key, None)
                 self._objects.pop(rt.key, None)
+                self._order.pop(rt.key, None)
                 self.history.forget(*rt.key)
 
     def _drop_type(self, rt: ResourceType) -> None:
@@ -349,11 +351,14 @@ class MemoryCluster:
         bucket = self.bucket(rt)
         old = bucket.get(key)
         bucket[key] = obj
+        if old is None:
+            self._order.pop(rt.key, None)  # a new position
         self.gc.index(rt, old, obj)
 
     def _drop(self, rt: ResourceType, obj: KubeObject) -> None:
         meta = obj["metadata"]
         self.bucket(rt).pop((str(meta.get("namespace", "")), str(meta["name"])), None)
+        self._order.pop(rt.key, None)
         self.gc.index(rt, obj, None)
 
     # -- admission (the server's own checks and defaulting) ---------------------------
@@ -415,17 +420,10 @@ class MemoryCluster:
         """Matching objects in name order (namespace=None: all namespaces), as they are or
         as they were at resourceVersion ``at``."""
         with self._lock:
-            labels = label_matcher(label_selector)
-            fields = field_matcher(field_selector)
-            objects = self.bucket(rt) if at is None else self._objects_at(rt, at)
-            items = sorted(objects.items())
-        return [
-            _as_version(obj, rt)
-            for (ns, _), obj in items
-            if (namespace is None or not rt.namespaced or ns == namespace)
-            and labels(obj["metadata"].get("labels") or {})
-            and fields(obj)
-        ]
+            matches = _matcher(label_selector, field_selector)
+            return [
+                _as_version(obj, rt) for obj in self._in_order(rt, namespace, at=at) if matches(obj)
+            ]
 
     def page(
         self,
@@ -439,39 +437,49 @@ class MemoryCluster:
     ) -> Page:
         """One page of a list (``limit`` 0: everything), as ``kubectl`` pages lists."""
         with self._lock:
-            after: tuple[str, str] | None = None
+            after: ObjectKey | None = None
             version = self._rv
             if continue_token:
                 version, after = decode_continue(continue_token, self.history.oldest(*rt.key))
-            items = self.select(
-                rt,
-                namespace,
-                label_selector=label_selector,
-                field_selector=field_selector,
-                at=version if continue_token else None,
-            )
-        if after is not None:
-            items = [o for o in items if _position(o) > after]
-        if not limit or len(items) <= limit:
-            return Page(items, version, "", 0)
-        token = encode_continue(version, _position(items[limit - 1]))
-        return Page(items[:limit], version, token, len(items) - limit)
+            matches = _matcher(label_selector, field_selector)
+            items: list[KubeObject] = []
+            remaining = 0
+            at = version if continue_token else None
+            for obj in self._in_order(rt, namespace, at=at, after=after):
+                if not matches(obj):
+                    continue
+                if limit and len(items) == limit:
+                    remaining += 1
+                else:
+                    items.append(_as_version(obj, rt))
+        token = encode_continue(version, _position(items[-1])) if remaining else ""
+        return Page(items, version, token, remaining)
 
-    def _objects_at(self, rt: ResourceType, version: int) -> dict[ObjectKey, KubeObject]:
-        """A type's objects as they were at ``version``, undoing the later changes the watch
-        history holds (what makes a continued list a consistent snapshot)."""
-        objects = dict(self.bucket(rt))
-        undone: set[ObjectKey] = set()
-        for event in self.history.since(version, rt.group, rt.plural):
-            key = _position(event.object)
-            if key in undone:
-                continue
-            undone.add(key)
-            if event.previous is None:
-                objects.pop(key, None)
-            else:
-                objects[key] = event.previous
-        return objects
+    def _in_order(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        *,
+        at: int | None = None,
+        after: ObjectKey | None = None,
+    ) -> Iterator[KubeObject]:
+        """A type's objects by position (see :func:`~orkestra.cluster.paging.in_order`), as
+        they were at ``at`` by undoing the later changes the watch history holds (what makes
+        a continued list a consistent snapshot)."""
+        keys = self._order.get(rt.key)
+        if keys is None:
+            keys = self._order[rt.key] = sorted(self.bucket(rt))
+        then: dict[ObjectKey, KubeObject | None] = {}
+        if at is not None:
+            for event in self.history.since(at, rt.group, rt.plural):
+                then.setdefault(_position(event.object), event.previous)
+        return in_order(
+            self.bucket(rt),
+            keys,
+            after=after,
+            namespace=namespace if rt.namespaced else None,
+            then=then,
+        )
 
     def expire_history(self) -> None:
         """Forget every event so far: resuming a watch or continuing a list from an older
@@ -1028,3 +1036,11 @@ class MemoryCluster:
 def _position(obj: KubeObject) -> tuple[str, str]:
     meta = obj["metadata"]
     return (str(meta.get("namespace", "")), str(meta["name"]))
+
+
+def _matcher(
+    label_selector: str | Mapping[str, object] | None, field_selector: str | None
+) -> Callable[[KubeObject], bool]:
+    labels = label_matcher(label_selector)
+    fields = field_matcher(field_selector)
+    return lambda obj: labels(obj["metadata"].get("labels") or {}) and fields(obj)

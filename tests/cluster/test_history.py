@@ -223,3 +223,26 @@ def test_empty_strategies_are_defaulted_like_missing_ones() -> None:
         "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
     }
     assert recreate["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_pages_of_one_namespace_keep_to_it_before_and_after_changes() -> None:
+    cluster = MemoryCluster(record=False, history_window=100)
+    rt = cluster.type_for("v1", "ConfigMap")
+    for namespace in ("a", "b", "c"):
+        cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        for n in range(3):
+            made = config_map(f"{namespace}{n}")
+            made["metadata"]["namespace"] = namespace
+            made["metadata"]["labels"] = {"odd": str(n % 2)}
+            cluster.create(made)
+    first = cluster.page(rt, "b", limit=1)
+    for gone in ("a0", "c0", "b1"):  # deleted in the namespace and around it
+        cluster.delete("v1", "ConfigMap", gone, gone[0])
+    rest = cluster.page(rt, "b", limit=5, continue_token=first.continue_token)
+    assert [o["metadata"]["name"] for o in first.items + rest.items] == ["b0", "b1", "b2"]
+    now = cluster.page(rt, "b", limit=5)
+    assert [o["metadata"]["name"] for o in now.items] == ["b0", "b2"]
+    odd = cluster.page(rt, None, label_selector="odd=1", limit=1)
+    more = cluster.page(rt, None, label_selector="odd=1", continue_token=odd.continue_token)
+    assert [o["metadata"]["name"] for o in odd.items + more.items] == ["a1", "c1"]
+    assert odd.remaining == 1 and more.continue_token == ""
