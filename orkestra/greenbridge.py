@@ -17,13 +17,17 @@ asyncio layer, written here because SQLAlchemy's is internal API; it rests on th
 library (the base of gevent), which does the stack switching.
 
 :func:`call_blocking` is for what must block (a thread's queue, a library with its own
-sockets): from a worker greenlet it runs in the loop's default executor, elsewhere in place.
+sockets): from a worker greenlet it runs on a thread of an executor of its own (not the
+loop's default one, which others use for short calls: a typed hook's relay may wait there
+for as long as the hook's timeout), elsewhere in place.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import greenlet
@@ -66,9 +70,22 @@ def wait_for(awaitable: Awaitable[T]) -> T:
     return driver.switch(awaitable)  # type: ignore[no-any-return]
 
 
+BLOCKING_THREADS = 64  # at most one per worker waits at a time; more workers queue
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
 def call_blocking(function: Callable[..., T], *args: Any) -> T:
-    """``function(*args)`` that may block: in a worker greenlet, on a thread of the loop's
-    default executor while the loop goes on; elsewhere, right here."""
+    """``function(*args)`` that may block: in a worker greenlet, on a thread of the bridge's
+    executor while the loop goes on; elsewhere, right here."""
     if not in_worker():
         return function(*args)
-    return wait_for(asyncio.get_running_loop().run_in_executor(None, function, *args))
+    return wait_for(asyncio.get_running_loop().run_in_executor(_blocking(), function, *args))
+
+
+def _blocking() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(BLOCKING_THREADS, thread_name_prefix="blocking")
+        return _executor

@@ -82,14 +82,19 @@ class _Relay:
     def serve(self, deadline: float) -> bool:
         """In the reconciling thread: make the calls until the callbacks finished (True) or
         the deadline passed (False; later calls are refused)."""
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:  # on the event loop's thread (a runtime worker), waiting lets the loop go on
-                call = call_blocking(self._queue.get, True, remaining)
-            except queue.Empty:
-                break
-            if call is None:
-                return True
-            self._make(*call)
+        try:
+            while (remaining := deadline - time.monotonic()) > 0:
+                try:  # on the event loop's thread (a runtime worker), the loop goes on
+                    call = call_blocking(self._queue.get, True, remaining)
+                except queue.Empty:
+                    break
+                if call is None:
+                    return True
+                self._make(*call)
+        except BaseException:  # cancelled (the runtime stopping): refuse later calls
+            self._close()
+            self._queue.put(None)  # and end the wait still blocking a thread
+            raise
         self._close()
         return False
 
@@ -107,6 +112,9 @@ class _Relay:
         except Exception as exc:
             self.abort = self.abort or exc
             future.set_exception(exc)
+        except BaseException:  # cancelled: the callback's thread must not wait forever
+            future.set_exception(HookError(_LATE))
+            raise
 
     def _close(self) -> None:
         with self._lock:

@@ -60,7 +60,9 @@ from orkestra.transport import (
     request_bytes,
 )
 
-MAX_IDLE = 4  # idle connections kept; the loop's calls rarely overlap more than this
+# Idle connections kept: never more than the calls that were in flight at once (every
+# worker's, the informers' lists, leases, events), so the cap only bounds a burst.
+MAX_IDLE = 64
 T = TypeVar("T")
 
 
@@ -237,7 +239,7 @@ class _Exchange(asyncio.Protocol):
         try:
             if self._framing is None and not self._head():
                 return
-            if self._framing is not None and self._framing.chunked:
+            if self._framing is not None and self._framing.chunked and self._has_body():
                 self._chunks()
             else:
                 self._whole()
@@ -303,11 +305,17 @@ class _Exchange(asyncio.Protocol):
     def _whole(self) -> None:
         framing = self._framing
         assert framing is not None
-        if self._method == "HEAD" or framing.status in NO_BODY_STATUS:
+        if not self._has_body():
             self._finish(keep=not self._buffer)
         elif framing.length is not None and len(self._buffer) >= framing.length:
             self._body += self._buffer[: framing.length]
             self._finish(keep=len(self._buffer) == framing.length)
+
+    def _has_body(self) -> bool:
+        """Whether the answer has a body at all (not after HEAD, nor a 1xx, 204 or 304),
+        whatever its headers say."""
+        assert self._framing is not None
+        return self._method != "HEAD" and self._framing.status not in NO_BODY_STATUS
 
     def _chunks(self) -> None:
         buffer = self._buffer

@@ -116,16 +116,27 @@ def test_a_connection_is_kept_only_after_a_whole_kept_alive_answer(
     assert len(set(statuses)) == 1 and server.connections == connections
 
 
-def test_a_head_answer_has_no_body_and_keeps_the_connection() -> None:
+@pytest.mark.parametrize(
+    "method,answer",
+    [
+        ("HEAD", b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"),
+        ("HEAD", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"),
+        ("GET", b"HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n"),
+        ("GET", b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n"),
+    ],
+)
+def test_an_answer_without_a_body_ends_at_its_head_whatever_its_framing(
+    method: str, answer: bytes
+) -> None:
     def reply(request: Request, sock: socket.socket) -> bool:
-        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n")
+        sock.sendall(answer)
         return True
 
     async def use(pool: AsyncPool) -> list[bytes]:
-        return [(await pool.request("HEAD", "/")).body for _ in range(2)]
+        return [(await pool.request(method, "/")).body for _ in range(2)]
 
     with scripted(reply) as server:
-        assert run(server, use) == [b"", b""]
+        assert run(server, use, timeout=2.0) == [b"", b""]
     assert server.connections == 1
 
 
