@@ -412,24 +412,29 @@ class Credentials:
     def __init__(self, user: User) -> None:
         self.user = user
         self._header: str | None = None
+        self._refused: str | None = None
         self._expires: datetime | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one plugin run at a time
 
     def header(self) -> str | None:
         with self._lock:
-            if self._header is None or (
-                self._expires is not None and datetime.now(UTC) >= self._expires
+            if (
+                self._header is None
+                or self._header is self._refused
+                or (self._expires is not None and datetime.now(UTC) >= self._expires)
             ):
+                self._refused = None
                 self._header = self._make()
             return self._header
 
     def refresh(self) -> bool:
-        """Forget the header after a 401; whether a new one may differ."""
-        with self._lock:
-            renewable = self.user.token_file is not None or self.user.exec is not None
-            if renewable:
-                self._header = None
-            return renewable
+        """Forget the header after a 401; whether a new one may differ. Never waits: the
+        event loop calls it while a plugin may be running for another caller (whose header
+        is then new anyway)."""
+        renewable = self.user.token_file is not None or self.user.exec is not None
+        if renewable:
+            self._refused = self._header
+        return renewable
 
     def _make(self) -> str | None:
         user = self.user

@@ -291,6 +291,21 @@ def test_an_exec_plugin_is_run_once_while_its_token_is_valid(tmp_path: Path) -> 
     assert credentials.header() == f"Bearer t2-arg-env-{EXEC_V1}"
 
 
+def test_a_refusal_never_waits_for_a_plugin_running_for_another_caller(
+    tmp_path: Path,
+) -> None:
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    credentials = Credentials(exec_user(tmp_path, plugin_script(tmp_path, later)))
+    assert credentials.header() == f"Bearer t1-arg-env-{EXEC_V1}"
+    with credentials._lock:  # as while the plugin runs on another thread
+        refusal = threading.Thread(target=credentials.refresh, daemon=True)
+        refusal.start()
+        refusal.join(2)
+        assert not refusal.is_alive()  # it did not wait for the lock
+    assert credentials.header() == f"Bearer t2-arg-env-{EXEC_V1}"
+    assert credentials.header() == f"Bearer t2-arg-env-{EXEC_V1}"  # the new one is kept
+
+
 def test_an_expired_exec_token_runs_the_plugin_again(tmp_path: Path) -> None:
     credentials = Credentials(exec_user(tmp_path, plugin_script(tmp_path, "2000-01-01T00:00:00Z")))
     assert credentials.header() == f"Bearer t1-arg-env-{EXEC_V1}"
