@@ -176,6 +176,13 @@ def _plain(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
 
 
+# act (0.2.x, host runner) closes a failing step's terminal without reading what is still in
+# it (HostEnvironment.exec returns on the step's error before its output copier is done), so
+# the last lines of a failing step, the error ork prints, are sometimes lost under load. Each
+# bash step (through BASH_ENV) waits a moment before a failing exit, so they are read first.
+LINGER_ON_FAILURE = 'trap \'status=$?; [ "$status" -eq 0 ] || sleep 1; exit "$status"\' EXIT\n'
+
+
 def run_act(
     repository: Path,
     workflow: str,
@@ -192,6 +199,8 @@ def run_act(
     assert act is not None
     event_file = repository.parent / f"{repository.name}-event.json"
     event_file.write_text(json.dumps(event))
+    bash_env = repository.parent / f"{repository.name}-bash-env.sh"
+    bash_env.write_text(LINGER_ON_FAILURE)
     command = [
         act,
         "push",
@@ -209,6 +218,8 @@ def run_act(
         "--no-cache-server",
         "--env",
         f"ORK_TEST_REPO={repository}",
+        "--env",
+        f"BASH_ENV={bash_env}",
     ]
     for name, value in secrets.items():
         command += ["-s", f"{name}={value}"]
