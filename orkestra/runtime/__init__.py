@@ -37,10 +37,10 @@ context switches per CR, and each answer waited for its thread to get the GIL ba
 reconcile that wrote nothing took 189 µs of CPU and 401 µs of wall time). With the workers
 on the loop, interleaved runs on one machine brought 10,000 WebApps to Ready in 18.2-23.4 s
 against 23.0-26.7 s with threads, and 1,000 in a median 2.2 s against 2.5 s; the operator
-benchmark then measured 3.01x Kopf's throughput at 10,000 CRs and 3.06x at 1,000
-(``benchmarks/RESULTS.md``). Watches were on the loop before and stay there; reading them
-on threads of their own did not lower the process's CPU (more GIL hand-offs), uvloop did
-(the loop thread ~15% cheaper).
+benchmark then measured 2.79-3.07x Kopf's throughput at 10,000 CRs (four runs) and
+3.06-3.36x at 1,000 (``benchmarks/RESULTS.md``). Watches were on the loop before and stay
+there; reading them on threads of their own did not lower the process's CPU (more GIL
+hand-offs), uvloop did (the loop thread ~15% cheaper).
 
 **Transport.** Configuration (kubeconfig, in-cluster account, CA, client certificates,
 credentials) is :mod:`~orkestra.runtime.kubeconfig`'s, which replaced lightkube's loader:
