@@ -415,15 +415,11 @@ class MemoryCluster:
         *,
         label_selector: str | Mapping[str, object] | None = None,
         field_selector: str | None = None,
-        at: int | None = None,
     ) -> list[KubeObject]:
-        """Matching objects in name order (namespace=None: all namespaces), as they are or
-        as they were at resourceVersion ``at``."""
+        """Matching objects in name order (namespace=None: all namespaces)."""
         with self._lock:
             matches = _matcher(label_selector, field_selector)
-            return [
-                _as_version(obj, rt) for obj in self._in_order(rt, namespace, at=at) if matches(obj)
-            ]
+            return [_as_version(obj, rt) for obj in self._in_order(rt, namespace) if matches(obj)]
 
     def page(
         self,

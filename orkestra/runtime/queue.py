@@ -70,7 +70,7 @@ class WorkQueue:
         self._seq = itertools.count()
         self._failures: dict[Hashable, int] = {}
         self._lock = threading.Lock()
-        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._waiters: list[asyncio.Future[None]] = []
         self._paused = False
         self._closed = False
 
@@ -151,7 +151,7 @@ class WorkQueue:
                 if key is not None:
                     return key
                 waiter = loop.create_future()
-                self._waiters.append((loop, waiter))
+                self._waiters.append(waiter)
             timer = None if wait is None else loop.call_later(wait, _settle, waiter)
             try:
                 await waiter
@@ -169,7 +169,8 @@ class WorkQueue:
     def _wake(self) -> None:
         """Wake the waiting workers (they look again), from any thread."""
         waiters, self._waiters = self._waiters, []
-        for loop, waiter in waiters:
+        for waiter in waiters:
+            loop = waiter.get_loop()
             if loop.is_closed():
                 continue
             try:
