@@ -121,3 +121,42 @@ def test_a_blocking_call_from_a_worker_leaves_the_loop_running() -> None:
 
 def test_a_blocking_call_elsewhere_runs_in_place() -> None:
     assert call_blocking(threading.get_ident) == threading.get_ident()
+
+
+def test_a_worker_greenlet_serves_one_call_after_another() -> None:
+    import greenlet
+
+    def failing() -> None:
+        wait_for(asyncio.sleep(0))
+        raise ValueError("first call fails")
+
+    def current() -> object:
+        wait_for(asyncio.sleep(0))
+        return greenlet.getcurrent()
+
+    async def main() -> tuple[object, object]:
+        with pytest.raises(ValueError):
+            await run_sync(failing)
+        return await run_sync(current), await run_sync(current)
+
+    first, second = asyncio.run(main())
+    assert first is second  # started once, lent again after the failure and each call
+
+
+def test_an_idle_worker_holds_nothing_of_its_last_call() -> None:
+    import gc
+    import weakref
+
+    class Result:
+        pass
+
+    def make() -> Result:
+        wait_for(asyncio.sleep(0))
+        return Result()
+
+    async def main() -> weakref.ref[Result]:
+        return weakref.ref(await run_sync(make))
+
+    ref = asyncio.run(main())
+    gc.collect()
+    assert ref() is None

@@ -45,6 +45,7 @@ from orkestra.engine.fields import FieldError, Fields
 from orkestra.engine.hooks import FINALIZER, EventNote, HookCall, Hooks, phases_for
 from orkestra.engine.profiles import ProfileError, Profiles
 from orkestra.engine.status import StatusError, desired_status
+from orkestra.engine.statusreads import reads_own_status
 from orkestra.kubeobjects import JsonDict, KubeObject
 from orkestra.model.shapes import CrdEntry, Declaration, ReconcileBlock, StatusBlock
 from orkestra.template import Renderer, TemplateError
@@ -185,6 +186,8 @@ class Reconciler:
             list((box.get("observe") or {}).get("cross") or []), cluster, renderer
         )
         self.cr_metadata = crmeta.declared(entry)
+        # Whether a re-run after a write of only the CR's status could differ from this run.
+        self.reads_own_status = hooks is not None or reads_own_status(entry, profiles.classes)
         normalize = (entry.get("normalize") or {}).get("spec")
         # Admission writes into the template context; without it the context may share
         # the CR's maps instead of copying them.

@@ -16,7 +16,8 @@ and protocols and reuses the transport's parsing (:func:`~orkestra.transport.par
 :class:`AsyncPool` keeps idle keep-alive connections to one server and lends one to each
 request; a reused connection that the server closed while idle shows as a failure before
 any byte of the answer, and the request is sent once more on a new one (as the synchronous
-client does). A request has one deadline for connecting, sending and reading (``timeout``).
+client does). A request has one deadline for connecting, sending and reading (``timeout``);
+one timer of the pool, set for the earliest, keeps them all.
 Every answer is parsed in the connection's read callback by one protocol,
 :class:`_Exchange`: the task that sent the request wakes once, when the answer is all in.
 Measured against asyncio's stream reader (a ``readuntil`` for the head, a ``readexactly``
@@ -85,6 +86,8 @@ class AsyncPool:
         self.timeout = timeout
         self.address, self.authority = address_and_authority(host, port, tls=context is not None)
         self._idle: list[_Exchange] = []
+        self._busy: dict[_Exchange, float] = {}  # requests being answered: their deadlines
+        self._sweep: asyncio.TimerHandle | None = None
 
     async def request(
         self,
@@ -95,21 +98,30 @@ class AsyncPool:
     ) -> Response:
         """Send one request and read the whole response, within :attr:`timeout`."""
         data = request_bytes(method, target, self.authority, headers, body)
-        async with asyncio.timeout(self.timeout):
-            while True:
-                connection = self._take_idle() or await self._open()
-                try:
-                    response = await connection.send(data, method)
-                except TransportError as exc:
-                    connection.close()
-                    if not (connection.reused and exc.before_response):
-                        raise
-                    continue  # closed while idle: nothing of it was answered; send it again
-                except BaseException:
-                    connection.close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        while True:
+            connection = self._take_idle()
+            if connection is None:
+                async with asyncio.timeout_at(deadline):
+                    connection = await self._open()
+            self._busy[connection] = deadline
+            if self._sweep is None:
+                self._sweep = loop.call_at(deadline, self._expire, loop)
+            try:
+                response = await connection.send(data, method)
+            except TransportError as exc:
+                connection.close()
+                if not (connection.reused and exc.before_response):
                     raise
-                self._give_back(connection)
-                return response
+                continue  # closed while idle: nothing of it was answered; send it again
+            except BaseException:
+                connection.close()
+                raise
+            finally:
+                self._busy.pop(connection, None)
+            self._give_back(connection)
+            return response
 
     async def stream_lines(
         self,
@@ -141,6 +153,22 @@ class AsyncPool:
         idle, self._idle = self._idle, []
         for connection in idle:
             connection.close()
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Fail the requests past their deadline; come back at the next one's. (One timer
+        for all of them: an ``asyncio.timeout`` around each request cost ~7 µs of its
+        ~150.)"""
+        now = loop.time()
+        for connection, deadline in list(self._busy.items()):
+            if deadline <= now:
+                del self._busy[connection]
+                connection.time_out(self.timeout)
+        self._sweep = (
+            loop.call_at(min(self._busy.values()), self._expire, loop) if self._busy else None
+        )
 
     def _take_idle(self) -> _Exchange | None:
         while self._idle:
@@ -276,6 +304,11 @@ class _Exchange(asyncio.Protocol):
                     else "the server closed the connection"
                 )
             )
+
+    def time_out(self, seconds: float) -> None:
+        """A request's deadline: its answer fails with ``TimeoutError``, the connection
+        closes."""
+        self._fail(TimeoutError(f"no answer within {seconds:g} s"))
 
     def expire(self) -> None:
         """A stream's deadline: a chunked stream ends as if the server had ended it; a

@@ -27,7 +27,9 @@ informers and with each other. A worker loops: take an item, reconcile, then
 - success: forget its backoff; if the reconcile wrote anything, queue it again (with its
   sentinels, merged with those of any event that came meanwhile, so the reconcile gate
   admits it again), the way simulate runs another cycle, until a reconcile writes nothing
-  (a key that keeps writing is slowed down by backoff);
+  (a key that keeps writing is slowed down by backoff). A reconcile whose only write was
+  its CR's status is not run again when nothing the CRD declares reads that status
+  (:mod:`~orkestra.engine.statusreads`): the next run would see what this one saw;
 - reconcile error or validation denial: a Warning Event; errors retry with backoff, a denial
   waits for the CR to change (or the resync);
 - :class:`Retry` (409, AlreadyExists, server unavailable): the cache was refreshed; retry
@@ -476,13 +478,26 @@ class Controller:
             outcome = self._failed(item, values, CycleResult(error=f"internal error: {exc}"))
         else:
             self._record(key, result)
-            outcome = self._finish(item, values, result, bool(worker.cluster.writes))
+            outcome = self._finish(item, values, result, self._unsettled(worker, key))
         elapsed = time.perf_counter() - started
         self._duration.observe(elapsed)
         self._results[outcome].inc()
         for write in worker.cluster.writes:
             self._writes[write.verb].inc()
         self._log(key, outcome, elapsed, len(worker.cluster.writes))
+
+    def _unsettled(self, worker: _Worker, key: Key) -> bool:
+        """Whether the reconcile wrote something a run at once could find differently: not
+        when it wrote nothing, nor when it only wrote its CR's status and nothing the CRD
+        declares reads that (:mod:`orkestra.engine.statusreads`)."""
+        writes = worker.cluster.writes
+        if not writes or worker.reconciler.reads_own_status:
+            return bool(writes)
+        namespace, name = key
+        return any(
+            (w.verb, w.resource, w.namespace, w.name) != ("status", self.plural, namespace, name)
+            for w in writes
+        )
 
     def _again(self, item: Hashable, values: Sentinels | None, *, backoff: bool) -> None:
         """Queue ``item`` again, at once or after its backoff, with its event's sentinels

@@ -63,12 +63,18 @@ def configmap(name: str) -> KubeObject:
 
 @asynccontextmanager
 async def watching(
-    faults: Faults | None = None,
+    faults: Faults | None = None, *, flush_interval: float = 0.0
 ) -> AsyncIterator[tuple[MemoryCluster, WatchHub, Connection, Transport]]:
-    """A store, its hub and one watch of configmaps in ``default`` (from now on)."""
+    """A store, its hub and one watch of configmaps in ``default`` (from now on); the hub
+    dispatches each burst at once unless given a ``flush_interval``."""
     cluster = MemoryCluster(record=False)
     loop = asyncio.get_running_loop()
-    hub = WatchHub(cluster, loop, cut_after=faults.cut_after if faults else lambda: None)
+    hub = WatchHub(
+        cluster,
+        loop,
+        flush_interval=flush_interval,
+        cut_after=faults.cut_after if faults else lambda: None,
+    )
     app = build_app(cluster, hub, token=None, address=lambda: "x", faults=faults)
     connection = Connection(HttpServer(app, loop))
     transport = Transport()
@@ -105,6 +111,33 @@ def test_a_watch_that_keeps_up_gets_each_burst_in_one_write() -> None:
     events, writes = asyncio.run(scenario())
     assert events == [("ADDED", "a"), ("ADDED", "b"), ("ADDED", "c")]
     assert writes == 2
+
+
+def test_changes_that_keep_coming_are_written_once_per_flush_interval() -> None:
+    async def scenario() -> list[tuple[list[tuple[str, str]], int]]:
+        seen = []
+        async with watching(flush_interval=0.2) as (cluster, _, _, transport):
+            head_writes = len(transport.writes)
+
+            def progress() -> tuple[list[tuple[str, str]], int]:
+                return transport.events(), len(transport.writes) - head_writes
+
+            cluster.create(configmap("a"), record=False)  # after a quiet spell: at once
+            await turns()
+            seen.append(progress())
+            cluster.create(configmap("b"), record=False)  # within the interval: held back
+            await turns()
+            cluster.create(configmap("c"), record=False)
+            await turns()
+            seen.append(progress())
+            await asyncio.sleep(0.3)  # the interval passed: b and c in one write
+            seen.append(progress())
+        return seen
+
+    first, held, flushed = asyncio.run(scenario())
+    assert first == ([("ADDED", "a")], 1)
+    assert held == first
+    assert flushed == ([("ADDED", "a"), ("ADDED", "b"), ("ADDED", "c")], 2)
 
 
 def test_a_slow_client_gets_every_event_in_order_once_it_reads_again() -> None:

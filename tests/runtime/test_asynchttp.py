@@ -208,6 +208,35 @@ def test_a_request_has_one_deadline_and_its_connection_is_not_kept() -> None:
     assert server.connections == 2  # the late answer never reaches the next request
 
 
+def test_each_request_in_flight_keeps_its_own_deadline() -> None:
+    def reply(request: Request, sock: socket.socket) -> bool:
+        time.sleep({"/slow": 1.5, "/late": 0.2}.get(request.target, 0.0))
+        sock.sendall(ok(request.target.encode()))
+        return True
+
+    async def outcome(pool: AsyncPool, target: str, after: float = 0.0) -> tuple[str, float]:
+        await asyncio.sleep(after)
+        started = time.monotonic()
+        try:
+            body = (await pool.request("GET", target)).body.decode()
+        except TimeoutError as exc:
+            body = str(exc)
+        return body, time.monotonic() - started
+
+    async def use(pool: AsyncPool) -> list[tuple[str, float]]:
+        together = await asyncio.gather(
+            outcome(pool, "/slow"), outcome(pool, "/fast"), outcome(pool, "/late", 0.3)
+        )
+        return [*together, await outcome(pool, "/slow")]  # after a quiet spell, too
+
+    with scripted(reply) as server:
+        slow, fast, late, slow_again = run(server, use, timeout=0.5)
+    for timed_out in (slow, slow_again):  # at their deadline, well before the answer
+        assert timed_out[0] == "no answer within 0.5 s" and 0.5 <= timed_out[1] < 1.4
+    assert fast[0] == "/fast"
+    assert late[0] == "/late"  # sent 0.3 s in, answered 0.2 s later: within its own deadline
+
+
 def test_no_server_is_a_connect_error() -> None:
     free = socket.create_server(("127.0.0.1", 0))
     port = free.getsockname()[1]

@@ -23,6 +23,7 @@ from tests.runtime.harness import katalog
 
 Obj = dict[str, Any]
 KEY = ("default", "web")
+CHILD_UPDATE = Write("update", "deployments", "default", "web")
 CR = {
     "apiVersion": "rkguide.demo/v1",
     "kind": "WebApp",
@@ -47,11 +48,15 @@ class Engine:
         *outcomes: CycleResult | Exception,
         delay: float = 0.0,
         writing: int = 0,
+        write: Write = CHILD_UPDATE,
+        reads_own_status: bool = True,
     ) -> None:
         self.cluster = cluster
         self.outcomes = list(outcomes)
         self.delay = delay
         self.writing = writing  # how many reconciles write something
+        self.write = write  # what they write
+        self.reads_own_status = reads_own_status
         self.done: list[str] = []
 
     def reconcile(self, name: str, namespace: str | None = None) -> CycleResult:
@@ -60,7 +65,7 @@ class Engine:
         outcome = self.outcomes.pop(0) if self.outcomes else CycleResult()
         self.done.append(name)
         if len(self.done) <= self.writing:
-            self.cluster.writes.append(Write("update", "deployments", "default", name))
+            self.cluster.writes.append(self.write)
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
@@ -184,6 +189,25 @@ def test_a_reconcile_that_wrote_runs_again_until_one_writes_nothing(unit: Unit) 
     made.queue.done(KEY)
     assert made.queue.take() is None  # the third wrote nothing: done
     assert len(engine.done) == 3
+
+
+@pytest.mark.parametrize(
+    ("write", "reads_own_status", "again"),
+    [
+        (Write("status", "webapps", "default", "web"), False, False),
+        (Write("status", "webapps", "default", "web"), True, True),
+        (Write("status", "webapps", "default", "other"), False, True),
+        (Write("update", "webapps", "default", "web"), False, True),
+        (Write("status", "deployments", "default", "web"), False, True),
+    ],
+)
+def test_a_write_of_only_the_crs_status_is_not_checked_again_when_nothing_reads_it(
+    unit: Unit, write: Write, reads_own_status: bool, again: bool
+) -> None:
+    made = controller(unit)
+    engine = Engine(Cluster(), writing=1, write=write, reads_own_status=reads_own_status)
+    made.process(worker(engine), KEY)
+    assert (made.queue.take() == KEY) is again
 
 
 def test_a_key_that_keeps_writing_is_slowed_down(unit: Unit) -> None:
