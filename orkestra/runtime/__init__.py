@@ -18,8 +18,10 @@ simulate does (the composed entry, ``Renderer(notes)``, ``Profiles(profiles)``, 
 from ``spec.finalizers``), over ``CachedCluster`` instead of ``MemoryCluster``. The engine
 decides what to write (it compares before writing), so the runtime writes what simulate
 predicts; after a reconcile that wrote, the key runs again, as simulate runs another cycle,
-until a reconcile writes nothing. ``tests/runtime/test_differential.py`` checks that every
-pack example and official pattern ends with the children and status simulate predicts.
+until a reconcile writes nothing, unless its only write was its CR's status and nothing
+the CRD declares can read that (:mod:`orkestra.engine.statusreads`): the run again would
+see what this one saw. ``tests/runtime/test_differential.py`` checks that every pack
+example and official pattern ends with the children and status simulate predicts.
 
 **One thread: the event loop, with each reconcile in a greenlet.** One event loop (uvloop's
 where installed: see :mod:`orkestra.loops`) runs the informers (list and watch), leader
@@ -88,31 +90,31 @@ expiry.
 on the embedded server running as ``ork cluster up`` in its own process; clock from the
 operator's spawn until a watch has seen every CR ready; CPU and peak RSS of the operator; a
 Kopf 1.45 operator creating the same Deployment and Service, on a fresh server of the same
-build; 2 cores shared by server, operator and watcher; 1,000: three interleaved runs each,
-10,000: one; the katalog's two workers; see ``benchmarks/RESULTS.md``, 2026-12-03 late
-night):
+build; 2 cores shared by server, operator and watcher; runs interleaved, three per operator
+at 1,000 and two at 10,000, the best counting; the katalog's two workers; see
+``benchmarks/RESULTS.md``, 2026-12-04 evening):
 
 ======  ==========================================  =========================================
 CRs     ork run                                     Kopf
 ======  ==========================================  =========================================
-1,000   1.5-1.6 s to all Ready (612-660/s),         4.9-5.0 s (200-206/s), 4.8-5.0 ms/CR,
-        1.2-1.3 ms CPU per CR, 48 MiB               145-146 MiB
-10,000  17.9 s (558/s), 1.3 ms/CR, 99 MiB            44.1 s (227/s), 4.3 ms/CR, 184 MiB
-        (reruns of ork run alone: 16.0-17.5 s)
+1,000   1.7-1.9 s to all Ready (539-590/s),         5.7-6.5 s (154-176/s), 5.7-6.4 ms/CR,
+        1.5-1.6 ms CPU per CR, 48 MiB               145-147 MiB
+10,000  16.4-18.6 s (538-608/s), 1.3-1.5 ms/CR,     57.9-59.8 s (167-173/s), 5.8-6.0 ms/CR,
+        99-100 MiB                                  171-174 MiB
 ======  ==========================================  =========================================
 
-That is 3.2x Kopf's throughput at 1,000 CRs and 2.5-2.75x at 10,000, at 0.33-0.54x its
-memory.
+That is 3.4x Kopf's throughput at 1,000 CRs and 3.5x at 10,000 in that run (an earlier one
+the same evening: 2.97x at 10,000, ork run's second run slowed to 23.6 s by the machine),
+at 0.33-0.58x its memory.
 Per CR the runtime does the minimum a declarative reconcile can: two creates and two status
-writes, in three reconciles (the first creates the children and writes status, the second
-writes Ready when the Deployment is ready, the third confirms that nothing is left to
-write); the server answers them and sends about six watch events (four of them echoes).
-With two workers the run alternates between the runtime's CPU (one core at a time: the
-GIL) and the server's, each busy about 70% of it; the server's cost per request grows
-~15-20% between 1,000 and 10,000 objects held, and that is where 10,000 CRs lose. Each
-read and write of a worker's blocking socket is one system call and one hand-over of the
-GIL (:mod:`orkestra.transport`); a thread more (a status writer per worker was tried)
-costs more in hand-overs than it overlaps.
+writes, in two reconciles: the first creates the children and writes status, and runs
+again as it wrote children; under load the Deployment is ready by then, so that run writes
+Ready, and as the status is all it wrote (and the katalog never reads it) nothing runs
+after it. The server answers them and sends five watch events, four of them echoes, which
+its watch hub batches under load.
+The run has two phases: while the children are created the server is the busier process
+(~85-90% of a core against the runtime's ~75%), then the runtime (~94%) while the CRs turn
+Ready. Both are CPU-bound: more workers (``--workers 4``) measured no faster.
 """
 
 from orkestra.runtime.operator import Operator, Options, run
