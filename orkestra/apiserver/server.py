@@ -97,10 +97,9 @@ class Kubelet:
         meta = event.object["metadata"]
         key = (event.group, event.resource, str(meta.get("namespace", "")), str(meta["name"]))
         on_loop = threading.get_ident() == self._loop_thread
-        if (
+        if (  # whether its status needs writing is judged once, when it is due
             key in self._pending
             or (on_loop and key == self._writing)  # our own write: settled by construction
-            or settled_status(event.object, "") is None
             or (self.skip is not None and self.skip(event.object))
         ):
             return
