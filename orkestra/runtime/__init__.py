@@ -90,22 +90,22 @@ expiry.
 on the embedded server running as ``ork cluster up`` in its own process; clock from the
 operator's spawn until a watch has seen every CR ready; CPU and peak RSS of the operator; a
 Kopf 1.45 operator creating the same Deployment and Service, on a fresh server of the same
-build; 2 cores shared by server, operator and watcher; runs interleaved, three per operator
-at 1,000 and two at 10,000, the best counting; the katalog's two workers; see
-``benchmarks/RESULTS.md``, 2026-12-04 evening):
+build; 2 cores shared by server, operator and watcher; three interleaved runs per operator
+and size, the best counting; the katalog's two workers; two benchmark runs in a row from a
+clean clone, ``benchmarks/RESULTS.md``, 2026-12-04 evening):
 
 ======  ==========================================  =========================================
 CRs     ork run                                     Kopf
 ======  ==========================================  =========================================
-1,000   1.7-1.9 s to all Ready (539-590/s),         5.7-6.5 s (154-176/s), 5.7-6.4 ms/CR,
-        1.5-1.6 ms CPU per CR, 48 MiB               145-147 MiB
-10,000  16.4-18.6 s (538-608/s), 1.3-1.5 ms/CR,     57.9-59.8 s (167-173/s), 5.8-6.0 ms/CR,
-        99-100 MiB                                  171-174 MiB
+1,000   1.4-1.6 s to all Ready (621-740/s),         4.8-5.3 s (188-209/s), 4.8-5.3 ms/CR,
+        1.1-1.3 ms CPU per CR, 48 MiB               145-148 MiB
+10,000  12.0-17.7 s (566-836/s), 1.0-1.4 ms/CR,     41.6-47.1 s (212-240/s), 4.1-4.7 ms/CR,
+        99-100 MiB                                  182-188 MiB
 ======  ==========================================  =========================================
 
-That is 3.4x Kopf's throughput at 1,000 CRs and 3.5x at 10,000 in that run (an earlier one
-the same evening: 2.97x at 10,000, ork run's second run slowed to 23.6 s by the machine),
-at 0.33-0.58x its memory.
+That is 3.45-3.54x Kopf's throughput at 1,000 CRs and 3.35-3.48x at 10,000, at 0.33-0.55x
+its memory (single interleaved pairs at 10,000 ranged 2.33-3.93x over the day, median
+3.28x: the machine's speed drifts, and a short run feels it most).
 Per CR the runtime does the minimum a declarative reconcile can: two creates and two status
 writes, in two reconciles: the first creates the children and writes status, and runs
 again as it wrote children; under load the Deployment is ready by then, so that run writes
