@@ -4,6 +4,7 @@ it changes, and the event of that status write is not examined again."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -30,6 +31,34 @@ DEPLOYMENT: KubeObject = {
 }
 
 
+Change = Callable[[MemoryCluster], None]
+
+
+async def settling(*changes: Change) -> tuple[list[WatchEvent], KubeObject]:
+    """A kubelet at work on a cluster where ``DEPLOYMENT`` is created, then each change is
+    made in turn (a pause after each): the cluster's events, and the Deployment at the end."""
+    cluster = MemoryCluster(record=False, track_fields=True)
+    events: list[WatchEvent] = []
+    cluster.subscribe(events.append)
+    kubelet = Kubelet(cluster, asyncio.get_running_loop(), 0.01)
+    for change in (lambda c: c.create(DEPLOYMENT, record=False), *changes):
+        change(cluster)
+        await asyncio.sleep(0.1)
+    kubelet.close()
+    return events, cluster.get("apps/v1", "Deployment", "web", "default")
+
+
+def edited(edit: Callable[[KubeObject], None]) -> Change:
+    """A change: the Deployment updated with ``edit`` made to a copy."""
+
+    def change(cluster: MemoryCluster) -> None:
+        obj = clone(cluster.get("apps/v1", "Deployment", "web", "default"))
+        edit(obj)
+        cluster.update(obj)
+
+    return change
+
+
 def test_a_workload_is_settled_by_one_status_write(monkeypatch: pytest.MonkeyPatch) -> None:
     examined: list[str] = []
 
@@ -38,18 +67,7 @@ def test_a_workload_is_settled_by_one_status_write(monkeypatch: pytest.MonkeyPat
         return settled_status(obj, now, nodes)
 
     monkeypatch.setattr(server, "settled_status", counted)
-
-    async def scenario() -> tuple[list[WatchEvent], KubeObject]:
-        cluster = MemoryCluster(record=False, track_fields=True)
-        events: list[WatchEvent] = []
-        cluster.subscribe(events.append)
-        kubelet = Kubelet(cluster, asyncio.get_running_loop(), 0.01)
-        cluster.create(DEPLOYMENT, record=False)
-        await asyncio.sleep(0.1)
-        kubelet.close()
-        return events, cluster.get("apps/v1", "Deployment", "web", "default")
-
-    events, settled = asyncio.run(scenario())
+    events, settled = asyncio.run(settling())
     assert [e.type for e in events] == ["ADDED", "MODIFIED"]
     assert settled["status"]["readyReplicas"] == 2
     assert settled["metadata"]["managedFields"][-1]["manager"] == CONTROLLER_MANAGER
@@ -58,25 +76,13 @@ def test_a_workload_is_settled_by_one_status_write(monkeypatch: pytest.MonkeyPat
 
 
 def test_a_change_is_settled_again_only_when_its_status_would_change() -> None:
-    async def scenario() -> list[tuple[str, int | None]]:
-        cluster = MemoryCluster(record=False, track_fields=True)
-        events: list[WatchEvent] = []
-        cluster.subscribe(events.append)
-        kubelet = Kubelet(cluster, asyncio.get_running_loop(), 0.01)
-        cluster.create(DEPLOYMENT, record=False)
-        await asyncio.sleep(0.1)
-        labelled = clone(cluster.get("apps/v1", "Deployment", "web", "default"))
-        labelled["metadata"]["labels"] = {"tier": "web"}  # the status stays what it is
-        cluster.update(labelled)
-        await asyncio.sleep(0.1)
-        scaled = clone(cluster.get("apps/v1", "Deployment", "web", "default"))
-        scaled["spec"]["replicas"] = 3  # a new generation: its status changes
-        cluster.update(scaled)
-        await asyncio.sleep(0.1)
-        kubelet.close()
-        return [(e.type, (e.object.get("status") or {}).get("readyReplicas")) for e in events]
-
-    assert asyncio.run(scenario()) == [
+    events, _ = asyncio.run(
+        settling(
+            edited(lambda d: d["metadata"].update(labels={"tier": "web"})),  # status stays
+            edited(lambda d: d["spec"].update(replicas=3)),  # a new generation: it changes
+        )
+    )
+    assert [(e.type, (e.object.get("status") or {}).get("readyReplicas")) for e in events] == [
         ("ADDED", None),
         ("MODIFIED", 2),  # settled
         ("MODIFIED", 2),  # labelled: nothing to settle
