@@ -6,7 +6,10 @@ lists the engine makes use the store's label index); any other kind is read live
 to the API server (create, update by PUT with the cached resourceVersion, status through
 the ``/status`` subresource when the type has one, delete with background propagation) and
 the object the server returns goes into the store at once (write-through, never over a newer
-version), so the next read of the same reconcile sees it. Failures that a fresh read fixes
+version), so the next read of the same reconcile sees it, and the change goes to the
+informer's handlers of other controllers (the write's watch echo will be dropped as held
+already; the writing controller's own handlers are left out: it knows what it wrote, and
+runs again after a write as it must). Failures that a fresh read fixes
 are not given to the engine, which would record them in the CR status: a 409 Conflict or
 an AlreadyExists refreshes the object in the store by a GET, a write to an object that has
 vanished drops it, and both raise :class:`Retry`, as does a server that is unavailable; the
@@ -51,7 +54,7 @@ from orkestra.kubeobjects import JsonDict, KubeObject, LabelSelector
 from orkestra.runtime.cross import CrossSources
 from orkestra.runtime.informer import Informers, slim
 from orkestra.runtime.kube import KubeClient, Resource
-from orkestra.runtime.store import Key, Store, decode_object
+from orkestra.runtime.store import Change, Key, Store, decode_object
 
 T = TypeVar("T")
 DECODED_LIMIT = 256  # objects a reconcile keeps decoded (a full scan decodes the rest anew)
@@ -101,12 +104,20 @@ class CachedCluster:
     """The cluster as one worker's reconciles see it."""
 
     def __init__(
-        self, client: KubeClient, informers: Informers, cross: CrossSources | None = None
+        self,
+        client: KubeClient,
+        informers: Informers,
+        cross: CrossSources | None = None,
+        *,
+        origin: object = None,
     ) -> None:
         """``cross``: the process's; without it peers are never read (no target is known)
-        and sources are cached for this instance alone."""
+        and sources are cached for this instance alone. ``origin``: whose worker this is
+        (the controller): the changes its writes make are not handed to that origin's
+        handlers."""
         self.client = client
         self.informers = informers
+        self.origin = origin
         self.cross = cross if cross is not None else CrossSources(client)
         self.writes: list[Write] = []
         self._decoded: dict[int, tuple[bytes, KubeObject]] = {}
@@ -264,12 +275,13 @@ class CachedCluster:
             if store is None:
                 return result
             if result.get("kind") == kind and result["metadata"].get("deletionTimestamp"):
-                store.upsert(slim(result))  # finalizers hold it: it stays, marked
+                # finalizers hold it: it stays, marked
+                self._share(res, store.upsert(slim(result)), self.origin)
                 return result
             key = (res.namespace_of(namespace), name)
             gone = result if result.get("kind") == kind else store.get(key)
             if gone is not None:
-                store.remove(gone, tombstone=True)
+                self._share(res, store.remove(gone, tombstone=True), self.origin)
             return result
 
     # -- helpers ----------------------------------------------------------------------
@@ -300,8 +312,17 @@ class CachedCluster:
         self.writes.append(Write(verb, res.plural, meta.get("namespace", ""), meta["name"]))
         store = self._store(res)
         if store is not None:
-            store.upsert(slim(obj))
+            self._share(res, store.upsert(slim(obj)), self.origin)
         return obj
+
+    def _share(self, res: Resource, change: Change | None, origin: object) -> None:
+        """Hand a change made to a shared store to its informer's handlers but ``origin``'s
+        (None: every one's, for what was read back: somebody else's change)."""
+        if change is None:
+            return
+        informer = self.informers.synced_informer(res.api_version, res.kind)
+        if informer is not None:
+            informer.wrote(change, origin)
 
     def _refresh(self, res: Resource, obj: KubeObject) -> None:
         """Read the object again into the store (or drop it if it is gone)."""
@@ -310,11 +331,11 @@ class CachedCluster:
             return
         meta = obj["metadata"]
         try:
-            store.upsert(
-                slim(self._live(lambda: self.client.get(res, meta["name"], meta.get("namespace"))))
-            )
+            current = self._live(lambda: self.client.get(res, meta["name"], meta.get("namespace")))
         except NotFoundError:
             self._forget(res, obj)
+            return
+        self._share(res, store.upsert(slim(current)), None)
 
     def _forget(self, res: Resource, obj: KubeObject) -> None:
         store = self._store(res)
@@ -323,7 +344,7 @@ class CachedCluster:
         meta = obj["metadata"]
         held = store.get((res.namespace_of(meta.get("namespace")), meta["name"]))
         if held is not None:
-            store.remove(held)
+            self._share(res, store.remove(held), None)
 
 
 class _Writing:

@@ -250,13 +250,13 @@ class Controller:
         resource = await self._served()
         self.namespaced = resource.namespaced
         informer = self.informers.informer(resource)
-        informer.handlers.append(self._on_cr)
+        informer.subscribe(self._on_cr, origin=self)
         self.store = informer.store
         waiting = [informer]
         for api_version, kind in self.child_kinds():
             child = await self._child_informer(api_version, kind)
             if child is not None:
-                child.handlers.append(self._on_child)
+                child.subscribe(self._on_child, origin=self)
                 waiting.append(child)
         for entry in self.watches:
             watched = await self._watch_informer(entry)
@@ -337,7 +337,7 @@ class Controller:
             )
             return None
         informer = self.informers.watching(resource, entry.namespace)
-        informer.handlers.append(lambda change: self._on_watched(entry, informer, change))
+        informer.subscribe(lambda change: self._on_watched(entry, informer, change), origin=self)
         return informer
 
     def _warn_unsupported(self) -> None:
@@ -446,7 +446,7 @@ class Controller:
         """One worker: reconcile the keys the queue hands out until it shuts down. The
         reconcile (synchronous, the engine simulate runs) runs in a greenlet of the loop's
         thread, its cluster calls waiting on the loop (:mod:`orkestra.greenbridge`)."""
-        cluster = CachedCluster(self.client, self.informers, self.cross)
+        cluster = CachedCluster(self.client, self.informers, self.cross, origin=self)
         worker = _Worker(cluster, self.unit.reconciler(self.crd, cluster))
         while (item := await self.queue.next()) is not None:
             try:

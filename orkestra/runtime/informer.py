@@ -5,7 +5,10 @@ resuming each new watch where the last event left off. A 410 Gone (the version l
 server's window) makes it list again; a failed request or a dropped stream makes it reconnect
 after an exponential backoff with jitter. Every change it makes to the store (and only
 those: an event the store already holds, such as the echo of the runtime's own write, changes
-nothing) is handed to the registered handlers, which enqueue reconciles. ``managedFields``
+nothing) is handed to the subscribed handlers, which enqueue reconciles. A change a worker's
+write makes to a shared store (write-through: its watch echo will be dropped) is handed at
+once to the handlers of the other controllers (:meth:`Informer.wrote`): a controller that
+watches what another one writes hears of it as it would of anybody's write. ``managedFields``
 are dropped on the way in: nothing reads them and they are often half an object's size.
 :class:`Informers` shares one informer per resource type between controllers (plus one per
 namespace for a watch entry restricted to a namespace the shared informers do not cover);
@@ -117,7 +120,7 @@ class Informer:
     watch_timeout: int = 300
     retry_base: float = 0.5
     retry_cap: float = 30.0
-    handlers: list[Handler] = field(default_factory=list, init=False)
+    handlers: list[tuple[Handler, object]] = field(default_factory=list, init=False)
     synced: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     resource_version: str = field(default="", init=False)
 
@@ -246,9 +249,22 @@ class Informer:
         for line in lines:  # object events (the peek read them), which apply cannot refuse
             self.apply(line)
 
-    def _dispatch(self, changes: list[Change]) -> None:
+    def subscribe(self, handler: Handler, origin: object = None) -> None:
+        """Hand ``handler`` every change; ``origin``: whose handler it is (the changes that
+        origin's own writes make are not handed back to it: see :meth:`wrote`)."""
+        self.handlers.append((handler, origin))
+
+    def wrote(self, change: Change, origin: object) -> None:
+        """A change a write through the store made (its watch echo will be dropped as held
+        already): handed now to the handlers of every origin but the writer's (None: of
+        every origin, for what was read back from the server, somebody else's change)."""
+        self._dispatch([change], skip=origin)
+
+    def _dispatch(self, changes: list[Change], *, skip: object = None) -> None:
         for change in changes:
-            for handler in self.handlers:
+            for handler, origin in self.handlers:
+                if skip is not None and origin is skip:
+                    continue
                 try:
                     handler(change)
                 except Exception:  # a handler bug must not stop the watch
@@ -326,11 +342,16 @@ class Informers:
         ready = self._synced.get((api_version, kind))
         if ready is not None:
             return ready
-        found = self.by_kind.get((api_version, kind))
-        if found is None or not found.synced.is_set():
+        found = self.synced_informer(api_version, kind)
+        if found is None:
             return None
         ready = self._synced[(api_version, kind)] = (found.resource, found.store)
         return ready
+
+    def synced_informer(self, api_version: str, kind: str) -> Informer | None:
+        """The shared informer of a kind once it has listed (None otherwise)."""
+        found = self.by_kind.get((api_version, kind))
+        return found if found is not None and found.synced.is_set() else None
 
     @property
     def synced(self) -> bool:

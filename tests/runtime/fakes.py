@@ -10,6 +10,7 @@ from orkestra.cluster import MemoryCluster
 from orkestra.cluster.data import clone
 from orkestra.cluster.errors import ApiError
 from orkestra.engine.build.base import OWNER_NAME_LABEL
+from orkestra.runtime.informer import Informer
 from orkestra.runtime.kube import Resource
 from orkestra.runtime.store import Store, label_indexer
 
@@ -83,6 +84,7 @@ class FakeInformers:
 
     def __init__(self, client: FakeClient, kinds: list[tuple[str, str]]) -> None:
         self.stores: dict[tuple[str, str], tuple[Resource, Store]] = {}
+        self.informers: dict[tuple[str, str], Informer] = {}
         for api_version, kind in kinds:
             store = Store({OWNER_NAME_LABEL: label_indexer(OWNER_NAME_LABEL)})
             for obj in client.cluster.list(api_version, kind, None, record=False):
@@ -91,6 +93,11 @@ class FakeInformers:
 
     def synced_store(self, api_version: str, kind: str) -> tuple[Resource, Store] | None:
         return self.stores.get((api_version, kind))
+
+    def synced_informer(self, api_version: str, kind: str) -> Informer | None:
+        """The informer a test put in :attr:`informers` for the kind (its handlers get what
+        writes through the store change)."""
+        return self.informers.get((api_version, kind))
 
     def store(self, api_version: str, kind: str) -> Store:
         return self.stores[(api_version, kind)][1]

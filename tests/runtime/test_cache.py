@@ -131,7 +131,7 @@ def test_echoes_that_overtake_the_writes_answer_change_nothing(client: FakeClien
     res, store = informers.stores[CM]
     informer = Informer(client=client, resource=res, store=store, metrics=RuntimeMetrics())  # type: ignore[arg-type]
     changes: list[Change] = []
-    informer.handlers.append(changes.append)
+    informer.subscribe(changes.append)
     client.cluster.subscribe(
         lambda e: informer.apply(msgspec.json.encode({"type": e.type, "object": e.object}))
     )
@@ -141,6 +141,34 @@ def test_echoes_that_overtake_the_writes_answer_change_nothing(client: FakeClien
     assert changes == []
     client.cluster.create(config_map("b"))  # someone else's write
     assert [(c.type, c.obj["metadata"]["name"]) for c in changes] == [("ADDED", "b")]
+
+
+def test_what_a_write_changes_reaches_the_other_controllers_handlers_at_once(
+    client: FakeClient,
+) -> None:
+    """Its watch echo will be dropped as held already, so a controller watching what
+    another one writes would not hear of it; the writer's own handlers are left out."""
+    informers = FakeInformers(client, [CM])
+    res, store = informers.stores[CM]
+    informer = Informer(client=client, resource=res, store=store, metrics=RuntimeMetrics())  # type: ignore[arg-type]
+    informers.informers[CM] = informer
+    seen: dict[str, list[tuple[str, str]]] = {"writer": [], "other": []}
+    for origin, changes in seen.items():
+        informer.subscribe(
+            lambda c, changes=changes: changes.append((c.type, c.obj["metadata"]["name"])),
+            origin=origin,
+        )
+    view = CachedCluster(client, informers, origin="writer")  # type: ignore[arg-type]
+    created = view.create(config_map("a"))
+    view.update({**created, "data": {"k": "w"}})
+    view.delete("v1", "ConfigMap", "a", "default")
+    assert seen == {"writer": [], "other": [("ADDED", "a"), ("MODIFIED", "a"), ("DELETED", "a")]}
+    stale = view.create(config_map("b"))
+    client.cluster.update({**stale, "data": {"k": "elsewhere"}})  # somebody else's write
+    with pytest.raises(Retry):
+        view.update({**stale, "data": {"k": "mine"}})  # 409: the cache reads it back
+    assert seen["writer"] == [("MODIFIED", "b")]  # what was read back is news to everyone
+    assert seen["other"][-2:] == [("ADDED", "b"), ("MODIFIED", "b")]
 
 
 def test_a_conflict_refreshes_the_object_and_asks_for_a_retry(client: FakeClient) -> None:

@@ -83,7 +83,7 @@ def run(script: Script, until: Any) -> tuple[Informer, list[Change]]:
         retry_base=0.001,
     )
     seen: list[Change] = []
-    informer.handlers.append(seen.append)
+    informer.subscribe(seen.append)
 
     async def go() -> None:
         task = asyncio.create_task(informer.run())
@@ -179,7 +179,7 @@ def test_a_failing_handler_does_not_stop_the_watch() -> None:
     def broken(change: Change) -> None:
         raise RuntimeError("bug")
 
-    informer.handlers.append(broken)
+    informer.subscribe(broken)
 
     async def go() -> None:
         task = asyncio.create_task(informer.run())
@@ -211,7 +211,7 @@ def test_lines_the_store_already_holds_are_counted_and_skipped_undecoded() -> No
         metrics=RuntimeMetrics(),
     )
     seen: list[Change] = []
-    informer.handlers.append(seen.append)
+    informer.subscribe(seen.append)
     informer.apply(line("ADDED", cm("a", 5)))
     informer.apply(line("MODIFIED", cm("a", 5)))  # the echo of a write already held
     informer.apply(line("MODIFIED", cm("a", 4)))  # older than what is held
@@ -256,7 +256,7 @@ def test_lines_of_other_shapes_are_decoded_and_judged_in_full() -> None:
 def test_an_echo_that_overtakes_its_write_is_held_back_and_recognised() -> None:
     informer = Informer(client=None, resource=CONFIG_MAPS, store=Store(), metrics=RuntimeMetrics())  # type: ignore[arg-type]
     seen: list[Change] = []
-    informer.handlers.append(seen.append)
+    informer.subscribe(seen.append)
     informer.apply(line("ADDED", cm("a", 5)))
     key = ("default", "a")
     informer.store.begin_write(key)  # a worker's update is on its way
@@ -280,7 +280,7 @@ def test_an_echo_that_overtakes_its_write_is_held_back_and_recognised() -> None:
 def test_held_back_events_are_applied_on_the_informers_loop() -> None:
     informer = Informer(client=None, resource=CONFIG_MAPS, store=Store(), metrics=RuntimeMetrics())  # type: ignore[arg-type]
     seen: list[tuple[str, bool]] = []
-    informer.handlers.append(lambda c: seen.append((c.type, threading.current_thread() is main)))
+    informer.subscribe(lambda c: seen.append((c.type, threading.current_thread() is main)))
     main = threading.current_thread()
 
     async def go() -> None:

@@ -290,3 +290,64 @@ def test_the_compat_pattern_watches_run(server: EmbeddedServer, tmp_path: Path) 
             server.cluster.create(deployment, record=False)
             wait_for(lambda: names, "the broadcast reconcile")
         assert names[0] == "c1"
+
+
+def test_a_watch_hears_what_another_controller_of_the_runtime_writes(
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
+    """Both CRDs have ConfigMap children, so one informer (and store) serves both: the
+    watcher's entry must hear of the App controller's write, whose watch echo the shared
+    store already holds."""
+    write_files(tmp_path, **{"crd.yaml": crd_manifest("App") + "\n---\n" + crd_manifest("Watcher")})
+    path = katalog(
+        tmp_path,
+        """
+        app:
+          apiTypes: {group: test.orkestra.dev, version: v1, kind: App, plural: apps}
+          operatorBox:
+            reconcile:
+              onReconcile:
+                configMaps:
+                  - name: "{{ .metadata.name }}-config"
+                    data: {mode: "{{ .spec.mode }}"}
+        watcher:
+          apiTypes: {group: test.orkestra.dev, version: v1, kind: Watcher, plural: watchers}
+          operatorBox:
+            observe:
+              watch:
+                - {apiVersion: v1, kind: ConfigMap, namespace: default, name: a1-config,
+                   on: [update], keyFrom: {name: w1}}
+            reconcile:
+              onReconcile:
+                configMaps:
+                  - name: "{{ .metadata.name }}-seen"
+                    data: {seen: "yes"}
+        """,
+    )
+    apply(server, tmp_path / "crd.yaml")
+    for kind, name in (("App", "a1"), ("Watcher", "w1")):
+        server.cluster.create(
+            {
+                "apiVersion": APP[0],
+                "kind": kind,
+                "metadata": {"name": name, "namespace": "default"},
+                "spec": {"mode": "a"},
+            },
+            record=False,
+        )
+    with Runtime(server, path, resync=0) as runtime:
+        for made in ("a1-config", "w1-seen"):
+            wait_for(
+                lambda made=made: server.cluster.find("v1", "ConfigMap", made, "default"), made
+            )
+        controllers = runtime.operator.controllers.values()
+        wait_for(
+            lambda: all(not c.queue.processing and not len(c.queue) for c in controllers),
+            "the first reconciles to settle",
+        )
+        with reconciled() as names:
+            app = server.cluster.find(*APP, "a1", "default")
+            assert app is not None
+            server.cluster.update({**app, "spec": {"mode": "b"}})  # the App controller writes
+            wait_for(lambda: "w1" in names, "the watcher's reconcile after that write")
+        assert "a1" in names  # w1's entry fired on a1-config, which only a1's reconcile wrote
