@@ -76,7 +76,16 @@ class _Outcome:
 
 _DONE = object()  # a worker's switch back when its function has returned or raised
 IDLE_WORKERS = 64  # greenlets kept per thread for the next calls
-_idle = threading.local()
+
+
+class _Idle(threading.local):
+    """The idle workers of each thread (a greenlet runs only on the thread that made it)."""
+
+    def __init__(self) -> None:
+        self.workers: list[_Worker] = []
+
+
+_idle = _Idle()
 
 
 def in_worker() -> bool:
@@ -87,7 +96,7 @@ def in_worker() -> bool:
 async def run_sync(function: Callable[..., T], *args: Any) -> T:
     """``function(*args)``, run so that the awaitables it :func:`wait_for`\\ s are awaited by
     the calling task; its result or exception."""
-    idle: list[_Worker] = _idle.__dict__.setdefault("workers", [])
+    idle = _idle.workers
     worker = idle.pop() if idle else _Worker()
     worker.parent = greenlet.getcurrent()
     request = worker.switch(function, args)
